@@ -1,0 +1,59 @@
+// Stage-time distributions of a scenario (constant, exponential, lognormal, uniform, empirical)
+// and the sampler that draws from them. Every kind is parameterised by its mean, so a scenario
+// can switch the shape without rewriting the numbers.
+#pragma once
+#include "random.h"
+#include "base/time.h"
+
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct Distribution {
+    enum class Kind { Constant, Exponential, Lognormal, Uniform, Empirical };
+    Kind kind = Kind::Constant;
+    double meanMs = 0.0;
+    double sigma = 0.5;                // lognormal: standard deviation of the underlying normal
+    double spreadMs = -1.0;            // uniform: half-width around the mean; < 0 means "= mean" ([0, 2·mean])
+    std::vector<double> valuesMs;      // empirical: the table; rescaled so its mean is meanMs when meanMs > 0
+    std::vector<double> weights;       // empirical: optional relative weights, same length as valuesMs
+
+    static Distribution of(Kind kind, double ms)
+    {
+        Distribution d;
+        d.kind = kind;
+        d.meanMs = ms;
+        return d;
+    }
+    static Distribution constant(double ms) { return of(Kind::Constant, ms); }
+    static Distribution exponential(double ms) { return of(Kind::Exponential, ms); }
+
+    // Empty when the parameters are usable, else what is wrong (for programmatic construction;
+    // the YAML reader reports the same checks with file and line).
+    std::string validate() const;
+    // The mean the sampler will actually produce (for the empirical kind, after rescaling).
+    double effectiveMeanMs() const;
+};
+
+const char* toString(Distribution::Kind kind);
+bool distributionKindFromString(const std::string& name, Distribution::Kind& out);
+
+// Draws stage times. Built once from a validated Distribution; sampling allocates nothing.
+class Sampler {
+public:
+    Sampler() = default;
+    explicit Sampler(const Distribution& d);
+    Nanos sample(Rng& rng) const;
+    double meanMs() const { return m_meanMs; }
+
+private:
+    Distribution::Kind m_kind = Distribution::Kind::Constant;
+    double m_meanMs = 0.0;
+    double m_mu = 0.0, m_sigma = 0.0;      // lognormal
+    double m_lowMs = 0.0, m_widthMs = 0.0; // uniform
+    std::vector<double> m_cumulative;      // empirical: cumulative weights, normalised to 1
+    std::vector<double> m_tableMs;         // empirical: values after rescaling
+};
+
+} // namespace knee

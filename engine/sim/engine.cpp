@@ -1,0 +1,542 @@
+#include "engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace knee {
+
+namespace stream {
+inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14;
+}
+
+const char* toString(ReplicaState s)
+{
+    switch (s) {
+    case ReplicaState::ColdStarting: return "cold_starting";
+    case ReplicaState::Ready: return "ready";
+    case ReplicaState::Draining: return "draining";
+    case ReplicaState::Removed: return "removed";
+    }
+    return "?";
+}
+
+static const Scenario& validated(const Scenario& s)
+{
+    if (auto error = s.validate(); !error.empty())
+        throw std::invalid_argument("invalid scenario: " + error);
+    return s;
+}
+
+Engine::Engine(const Scenario& scenario)
+    : m_scenario(validated(scenario))
+    , m_load(m_scenario.workload, m_events)
+    , m_preprocess(m_scenario.model.preprocess)
+    , m_predict(m_scenario.model.predict)
+    , m_postprocess(m_scenario.model.postprocess)
+    , m_preprocessRng(streamSeed(m_scenario.workload.seed, stream::kPreprocess))
+    , m_predictRng(streamSeed(m_scenario.workload.seed, stream::kPredict))
+    , m_postprocessRng(streamSeed(m_scenario.workload.seed, stream::kPostprocess))
+    , m_failureRng(streamSeed(m_scenario.workload.seed, stream::kFailure))
+    , m_warmupEnd(secondsToNanos(m_scenario.workload.warmupS))
+{
+    m_metrics.measureStart = m_warmupEnd;
+    for (int i = 0; i < m_scenario.deployment.effectiveInitialReplicas(); ++i)
+        provisionReplica(/*ready=*/true);
+}
+
+Engine::~Engine() = default;
+
+// ---------------------------------------------------------------- load and clock
+
+void Engine::startLoad()
+{
+    m_load.start(m_now);
+    for (std::size_t i = 0; i < m_scenario.changes.size(); ++i)
+        m_events.push(std::max(m_now, secondsToNanos(m_scenario.changes[i].atS)), EventType::KnobChange, std::uint32_t(i));
+}
+
+std::uint64_t Engine::submit(Nanos intended, const std::optional<StageTimes>& times)
+{
+    const std::uint64_t id = m_nextRequestId;
+    arrive(std::min(intended, m_now), -1, times);
+    return id;
+}
+
+bool Engine::step()
+{
+    if (m_events.empty())
+        return false;
+    const Event e = m_events.pop();
+    m_now = e.time;
+    handle(e);
+    return true;
+}
+
+void Engine::runUntil(Nanos t)
+{
+    while (m_events.nextTime() <= t)
+        step();
+    m_now = std::max(m_now, t);
+}
+
+void Engine::runToCompletion()
+{
+    while (step()) {
+    }
+}
+
+void Engine::handle(const Event& e)
+{
+    switch (e.type) {
+    case EventType::Arrival: {
+        std::int32_t user = -1;
+        if (m_load.onArrival(e, m_now, user))
+            arrive(m_now, user, std::nullopt);
+        break;
+    }
+    case EventType::PreprocessDone: preprocessDone(e.arg); break;
+    case EventType::PredictDone: predictDone(e.arg); break;
+    case EventType::PostprocessDone: finish(e.arg, Outcome::Completed); break;
+    case EventType::ReplicaReady: replicaReady(e.arg); break;
+    case EventType::KnobChange: applyChange(e.arg); break;
+    }
+}
+
+// ---------------------------------------------------------------- a request's life
+
+std::uint32_t Engine::allocRequest()
+{
+    if (!m_freeSlots.empty()) {
+        const std::uint32_t slot = m_freeSlots.back();
+        m_freeSlots.pop_back();
+        return slot;
+    }
+    m_requests.emplace_back();
+    return std::uint32_t(m_requests.size() - 1);
+}
+
+void Engine::freeRequest(std::uint32_t slot) { m_freeSlots.push_back(slot); }
+
+void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times)
+{
+    const std::uint32_t slot = allocRequest();
+    Request& r = m_requests[slot];
+    r = Request{};
+    r.id = m_nextRequestId++;
+    r.intended = intended;
+    r.arrived = m_now;
+    r.user = user;
+    r.measured = intended >= m_warmupEnd;
+    if (times) {
+        r.times = *times;
+    } else {
+        r.times.preprocess = m_preprocess.sample(m_preprocessRng);
+        r.times.predict = m_predict.sample(m_predictRng);
+        r.times.postprocess = m_postprocess.sample(m_postprocessRng);
+        const double failureRate = m_scenario.model.predictFailureRate;
+        r.times.predictFails = failureRate > 0 && m_failureRng.uniform01() < failureRate;
+    }
+    ++m_metrics.arrived;
+
+    // FIFO: a newcomer is routed directly only when nobody is waiting ahead of it.
+    if (m_queue.empty()) {
+        if (const int ri = pickReplica(); ri >= 0) {
+            admit(slot, ri);
+            return;
+        }
+    }
+    const std::int64_t limit = m_scenario.deployment.queueLimit;
+    if (limit > 0 && std::int64_t(m_queue.size()) >= limit) {
+        finish(slot, Outcome::Rejected);
+        return;
+    }
+    m_queue.push(slot);
+    m_metrics.occupancy.change(m_now, Stage::Queue, +1);
+}
+
+// Least-loaded ready replica below the concurrency target; ties go to the lowest slot.
+int Engine::pickReplica() const
+{
+    const int target = m_scenario.deployment.concurrencyTarget;
+    int best = -1;
+    for (int i = 0; i < int(m_replicas.size()); ++i) {
+        const Replica& r = m_replicas[std::size_t(i)];
+        if (r.takesRequests() && r.held < target && (best < 0 || r.held < m_replicas[std::size_t(best)].held))
+            best = i;
+    }
+    return best;
+}
+
+void Engine::dispatch()
+{
+    while (!m_queue.empty()) {
+        const int ri = pickReplica();
+        if (ri < 0)
+            return;
+        const std::uint32_t slot = m_queue.pop();
+        m_metrics.occupancy.change(m_now, Stage::Queue, -1);
+        admit(slot, ri);
+    }
+}
+
+void Engine::admit(std::uint32_t slot, int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.held >= m_scenario.deployment.concurrencyTarget || !rep.takesRequests())
+        ++m_overAdmissions; // never expected: checkInvariants() reports it
+    Request& r = m_requests[slot];
+    ++rep.held;
+    ++m_held;
+    ++rep.preprocessing;
+    r.routed = m_now;
+    r.replica = rep.id;
+    r.replicaSlot = ri;
+    m_metrics.occupancy.change(m_now, Stage::Preprocess, +1);
+    m_events.push(m_now + r.times.preprocess, EventType::PreprocessDone, slot);
+}
+
+void Engine::preprocessDone(std::uint32_t slot)
+{
+    Request& r = m_requests[slot];
+    Replica& rep = m_replicas[std::size_t(r.replicaSlot)];
+    --rep.preprocessing;
+    r.preprocessDone = m_now;
+    m_metrics.occupancy.change(m_now, Stage::Preprocess, -1);
+    m_metrics.occupancy.change(m_now, Stage::PredictWait, +1);
+    rep.predictWait.push(slot);
+    startPredicts(r.replicaSlot);
+}
+
+// Fills free predict slots from the replica's FIFO of requests that finished preprocess.
+void Engine::startPredicts(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    const int slots = m_scenario.deployment.predictConcurrency;
+    while (rep.inPredict < slots && !rep.predictWait.empty()) {
+        const std::uint32_t slot = rep.predictWait.pop();
+        Request& r = m_requests[slot];
+        setPredictBusy(rep, +1);
+        r.predictStart = m_now;
+        m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
+        m_metrics.occupancy.change(m_now, Stage::Predict, +1);
+        m_events.push(m_now + r.times.predict, EventType::PredictDone, slot);
+    }
+}
+
+void Engine::predictDone(std::uint32_t slot)
+{
+    Request& r = m_requests[slot];
+    const int ri = r.replicaSlot;
+    Replica& rep = m_replicas[std::size_t(ri)];
+    setPredictBusy(rep, -1);
+    r.predictDone = m_now;
+    m_metrics.occupancy.change(m_now, Stage::Predict, -1);
+    if (r.times.predictFails) {
+        finish(slot, Outcome::Failed);
+    } else {
+        ++rep.postprocessing;
+        m_metrics.occupancy.change(m_now, Stage::Postprocess, +1);
+        m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, slot);
+    }
+    startPredicts(ri); // the freed slot goes to the next waiting request at once
+}
+
+void Engine::finish(std::uint32_t slot, Outcome outcome)
+{
+    Request& r = m_requests[slot];
+    r.done = m_now;
+    r.outcome = outcome;
+    const int ri = r.replicaSlot;
+    if (ri >= 0) {
+        Replica& rep = m_replicas[std::size_t(ri)];
+        --rep.held;
+        --m_held;
+        ++rep.served;
+        if (outcome == Outcome::Completed) {
+            --rep.postprocessing;
+            m_metrics.occupancy.change(m_now, Stage::Postprocess, -1);
+        }
+    }
+    switch (outcome) {
+    case Outcome::Completed:
+        m_metrics.recordCompleted({r.intended, r.arrived, r.routed, r.preprocessDone, r.predictStart, r.predictDone, r.done},
+                                  r.measured);
+        break;
+    case Outcome::Failed: m_metrics.recordFailed(m_now, r.measured); break;
+    case Outcome::Rejected: m_metrics.recordRejected(r.measured); break;
+    case Outcome::InFlight: break;
+    }
+    if (m_observer)
+        m_observer(r);
+    const std::int32_t user = r.user;
+    freeRequest(slot);
+    if (user >= 0)
+        m_load.onResponse(user, m_now, outcome == Outcome::Rejected);
+    if (ri >= 0) {
+        retireIfDrained(ri);
+        dispatch();
+    }
+}
+
+// ---------------------------------------------------------------- replicas
+
+void Engine::setPredictBusy(Replica& rep, int delta)
+{
+    if (rep.inPredict == 0 && delta > 0)
+        rep.predictBusySince = m_now;
+    rep.inPredict += delta;
+    if (rep.inPredict == 0 && delta < 0)
+        rep.predictBusyNs += m_now - rep.predictBusySince;
+}
+
+int Engine::activeReplicas() const
+{
+    int n = 0;
+    for (const Replica& r : m_replicas)
+        n += r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Ready;
+    return n;
+}
+
+void Engine::provisionReplica(bool ready)
+{
+    auto it = std::find_if(m_replicas.begin(), m_replicas.end(), [](const Replica& r) { return !r.provisioned(); });
+    if (it == m_replicas.end())
+        it = m_replicas.insert(m_replicas.end(), Replica{});
+    const auto ri = std::uint32_t(it - m_replicas.begin());
+    Replica& rep = *it;
+    const Nanos coldStart = secondsToNanos(m_scenario.deployment.coldStartS);
+    rep.id = m_nextReplicaId++;
+    rep.provisionedAt = m_now;
+    rep.held = rep.preprocessing = rep.inPredict = rep.postprocessing = 0;
+    rep.served = 0;
+    rep.predictBusyNs = 0;
+    m_metrics.occupancy.change(m_now, Stage::Replicas, +1);
+    if (ready || coldStart == 0) {
+        rep.state = ReplicaState::Ready;
+        rep.readyAt = m_now;
+        dispatch();
+    } else {
+        rep.state = ReplicaState::ColdStarting;
+        rep.readyAt = m_now + coldStart;
+        m_events.push(rep.readyAt, EventType::ReplicaReady, ri);
+    }
+}
+
+void Engine::replicaReady(std::uint32_t ri)
+{
+    Replica& rep = m_replicas[ri];
+    // A cold start cancelled by a later scale-down leaves a stale event behind: ignore it.
+    if (rep.state != ReplicaState::ColdStarting || rep.readyAt != m_now)
+        return;
+    rep.state = ReplicaState::Ready;
+    dispatch();
+}
+
+void Engine::drainReplica(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.state == ReplicaState::ColdStarting) {
+        rep.state = ReplicaState::Removed; // holds nothing yet: gone at once
+        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+        return;
+    }
+    rep.state = ReplicaState::Draining;
+    retireIfDrained(ri);
+}
+
+void Engine::retireIfDrained(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.state == ReplicaState::Draining && rep.held == 0) {
+        rep.state = ReplicaState::Removed;
+        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+    }
+}
+
+// ---------------------------------------------------------------- knobs
+
+std::string Engine::setConcurrencyTarget(int target)
+{
+    if (target < 1 || target > limits::kMaxConcurrency)
+        return "concurrency target must be between 1 and " + std::to_string(limits::kMaxConcurrency);
+    m_scenario.deployment.concurrencyTarget = target;
+    dispatch(); // a raise admits queued requests now; a lowering admits nothing until the excess drains
+    return {};
+}
+
+std::string Engine::setPredictConcurrency(int slots)
+{
+    if (slots < 1 || slots > limits::kMaxConcurrency)
+        return "predict_concurrency must be between 1 and " + std::to_string(limits::kMaxConcurrency);
+    m_scenario.deployment.predictConcurrency = slots;
+    for (int i = 0; i < int(m_replicas.size()); ++i)
+        if (m_replicas[std::size_t(i)].provisioned())
+            startPredicts(i);
+    return {};
+}
+
+std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
+{
+    if (minReplicas < 0 || maxReplicas < 1 || maxReplicas > limits::kMaxReplicas)
+        return "replica bounds must satisfy 0 <= min <= max, 1 <= max <= " + std::to_string(limits::kMaxReplicas);
+    if (minReplicas > maxReplicas)
+        return "min replicas (" + std::to_string(minReplicas) + ") cannot exceed max replicas (" + std::to_string(maxReplicas)
+            + ")";
+    m_scenario.deployment.minReplicas = minReplicas;
+    m_scenario.deployment.maxReplicas = maxReplicas;
+    // Without an autoscaler the count only moves to stay inside the bounds.
+    for (int active = activeReplicas(); active < minReplicas; ++active)
+        provisionReplica(/*ready=*/false);
+    for (int active = activeReplicas(); active > maxReplicas; --active) {
+        // Remove a replica that is still cold starting first (it holds nothing), else the ready
+        // replica holding the least (the newest on ties).
+        int victim = -1;
+        for (int i = 0; i < int(m_replicas.size()); ++i) {
+            const Replica& r = m_replicas[std::size_t(i)];
+            if (r.state == ReplicaState::ColdStarting) {
+                if (victim < 0 || m_replicas[std::size_t(victim)].state != ReplicaState::ColdStarting
+                    || r.id > m_replicas[std::size_t(victim)].id)
+                    victim = i;
+            } else if (r.state == ReplicaState::Ready
+                       && (victim < 0
+                           || (m_replicas[std::size_t(victim)].state == ReplicaState::Ready
+                               && (r.held < m_replicas[std::size_t(victim)].held
+                                   || (r.held == m_replicas[std::size_t(victim)].held
+                                       && r.id > m_replicas[std::size_t(victim)].id))))) {
+                victim = i;
+            }
+        }
+        if (victim < 0)
+            break;
+        drainReplica(victim);
+    }
+    return {};
+}
+
+std::string Engine::setArrivalRate(double rps)
+{
+    if (m_load.closedLoop())
+        return "the workload is closed-loop: set the number of users instead of a rate";
+    if (!(rps > 0) || rps > limits::kMaxRateRps)
+        return "arrival rate must be > 0 and <= 1e7 requests/s";
+    m_scenario.workload.arrival.rateRps = rps;
+    m_load.setRate(rps, m_now);
+    return {};
+}
+
+std::string Engine::setUsers(int users)
+{
+    if (!m_load.closedLoop())
+        return "the workload is open-loop: set an arrival rate instead of users";
+    if (users < 1 || users > limits::kMaxUsers)
+        return "users must be between 1 and " + std::to_string(limits::kMaxUsers);
+    m_scenario.workload.arrival.users = users;
+    m_load.setUsers(users, m_now);
+    return {};
+}
+
+void Engine::applyChange(std::size_t index)
+{
+    const KnobChange& c = m_scenario.changes[index];
+    // Validated with the scenario, so none of these can refuse.
+    if (c.minReplicas || c.maxReplicas)
+        setReplicaBounds(c.minReplicas.value_or(m_scenario.deployment.minReplicas),
+                         c.maxReplicas.value_or(m_scenario.deployment.maxReplicas));
+    if (c.predictConcurrency)
+        setPredictConcurrency(*c.predictConcurrency);
+    if (c.concurrencyTarget)
+        setConcurrencyTarget(*c.concurrencyTarget);
+    if (c.rateRps && !m_load.closedLoop())
+        setArrivalRate(*c.rateRps);
+    if (c.users && m_load.closedLoop())
+        setUsers(*c.users);
+}
+
+std::vector<std::string> Engine::warnings() const
+{
+    Scenario now = m_scenario;
+    now.changes.clear();
+    return now.warnings();
+}
+
+// ---------------------------------------------------------------- observation
+
+EngineSnapshot Engine::snapshot() const
+{
+    EngineSnapshot s;
+    s.now = m_now;
+    s.arrived = m_metrics.arrived;
+    s.completed = m_metrics.completed;
+    s.failed = m_metrics.failed;
+    s.rejected = m_metrics.rejected;
+    s.queued = std::int64_t(m_queue.size());
+    s.held = m_held;
+    s.concurrencyTarget = m_scenario.deployment.concurrencyTarget;
+    s.predictConcurrency = m_scenario.deployment.predictConcurrency;
+    s.minReplicas = m_scenario.deployment.minReplicas;
+    s.maxReplicas = m_scenario.deployment.maxReplicas;
+    s.rateRps = m_load.rate();
+    s.users = m_load.users();
+    for (const Replica& r : m_replicas) {
+        if (!r.provisioned())
+            continue;
+        ReplicaSnapshot rs;
+        rs.id = r.id;
+        rs.state = r.state;
+        rs.held = r.held;
+        rs.preprocessing = r.preprocessing;
+        rs.waitingForPredict = int(r.predictWait.size());
+        rs.inPredict = r.inPredict;
+        rs.postprocessing = r.postprocessing;
+        rs.served = r.served;
+        rs.readyAt = r.readyAt;
+        const Nanos life = m_now - r.readyAt;
+        const Nanos busy = r.predictBusyNs + (r.inPredict > 0 ? m_now - r.predictBusySince : 0);
+        rs.predictBusyShare = life > 0 ? double(busy) / double(life) : 0.0;
+        s.replicas.push_back(rs);
+    }
+    std::sort(s.replicas.begin(), s.replicas.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return s;
+}
+
+std::string Engine::checkInvariants() const
+{
+    const RunMetrics& m = m_metrics;
+    if (m.arrived != std::int64_t(m_nextRequestId))
+        return "arrivals counted (" + std::to_string(m.arrived) + ") differ from requests created";
+    const std::int64_t accounted = m.completed + m.failed + m.rejected + std::int64_t(m_queue.size()) + m_held;
+    if (m.arrived != accounted)
+        return "conservation broken: arrived " + std::to_string(m.arrived) + " != completed + failed + rejected + queued + held = "
+            + std::to_string(accounted);
+    if (m_overAdmissions != 0)
+        return std::to_string(m_overAdmissions) + " admissions beyond the concurrency target or to a replica not ready";
+    std::int64_t held = 0;
+    int pre = 0, wait = 0, predict = 0, post = 0, provisioned = 0;
+    for (const Replica& r : m_replicas) {
+        const int stages = r.preprocessing + int(r.predictWait.size()) + r.inPredict + r.postprocessing;
+        if (r.held != stages)
+            return "replica " + std::to_string(r.id) + " holds " + std::to_string(r.held) + " but has " + std::to_string(stages)
+                + " in its stages";
+        if (r.held < 0 || r.inPredict < 0)
+            return "replica " + std::to_string(r.id) + " has a negative count";
+        if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Removed) && r.held != 0)
+            return "replica " + std::to_string(r.id) + " holds requests while " + toString(r.state);
+        if (!r.predictWait.empty() && r.inPredict < m_scenario.deployment.predictConcurrency)
+            return "replica " + std::to_string(r.id) + " leaves a predict slot idle while requests wait for one";
+        held += r.held;
+        pre += r.preprocessing;
+        wait += int(r.predictWait.size());
+        predict += r.inPredict;
+        post += r.postprocessing;
+        provisioned += r.provisioned();
+    }
+    if (held != m_held)
+        return "held requests per replica do not add up to the deployment's count";
+    const OccupancyTimeline& o = m.occupancy;
+    if (o.level(Stage::Queue) != int(m_queue.size()) || o.level(Stage::Preprocess) != pre || o.level(Stage::PredictWait) != wait
+        || o.level(Stage::Predict) != predict || o.level(Stage::Postprocess) != post || o.level(Stage::Replicas) != provisioned)
+        return "occupancy levels disagree with the requests in each stage";
+    return {};
+}
+
+} // namespace knee

@@ -1,0 +1,123 @@
+// The serving engine: deployment queue → replicas → preprocess → predict slot → predict →
+// postprocess (DESIGN.md §1), as a discrete-event system over one event heap.
+//
+// The engine has no clock of its own. A driver advances it: the virtual clock (runToCompletion,
+// as fast as the CPU allows, deterministic for a seed) or the live clock (runUntil(wall time) from a
+// single paced timer on an event loop). One engine, two clocks: the semantics live only here.
+#pragma once
+#include "event_queue.h"
+#include "load_generator.h"
+#include "replica.h"
+#include "request.h"
+#include "scenario.h"
+
+#include "metrics/run_metrics.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct ReplicaSnapshot {
+    std::int32_t id = 0;
+    ReplicaState state = ReplicaState::Ready;
+    int held = 0, preprocessing = 0, waitingForPredict = 0, inPredict = 0, postprocessing = 0;
+    std::int64_t served = 0;
+    double predictBusyShare = 0; // share of its life with at least one request in predict
+    Nanos readyAt = 0;
+};
+
+struct EngineSnapshot {
+    Nanos now = 0;
+    std::int64_t arrived = 0, completed = 0, failed = 0, rejected = 0;
+    std::int64_t queued = 0, held = 0; // arrived = completed + failed + rejected + queued + held
+    int concurrencyTarget = 0, predictConcurrency = 0, minReplicas = 0, maxReplicas = 0;
+    double rateRps = 0;
+    int users = 0;
+    std::vector<ReplicaSnapshot> replicas; // provisioned replicas, by id
+};
+
+class Engine {
+public:
+    // `scenario` must pass Scenario::validate(); the constructor throws std::invalid_argument if not.
+    explicit Engine(const Scenario& scenario);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // --- load ---
+    void startLoad(); // starts the scenario's workload and schedules its knob changes
+    // Injects one request at now() (tests, the HTTP front end). `intended` ≤ now() is when it was
+    // meant to be sent; `times` overrides the sampled stage times. Returns the request id.
+    std::uint64_t submit(Nanos intended, const std::optional<StageTimes>& times = std::nullopt);
+
+    // --- clock seam ---
+    Nanos now() const { return m_now; }
+    Nanos nextEventTime() const { return m_events.nextTime(); }
+    bool step();               // runs the next event; false when there is none
+    void runUntil(Nanos t);    // runs every event at or before t, then moves now() to t
+    void runToCompletion();    // virtual clock: runs until no event is left
+
+    // --- knobs: act at now(); lowering never kills work, the excess drains. Empty string = applied.
+    std::string setConcurrencyTarget(int target);
+    std::string setPredictConcurrency(int slots);
+    std::string setReplicaBounds(int minReplicas, int maxReplicas);
+    std::string setArrivalRate(double rps);
+    std::string setUsers(int users);
+    std::vector<std::string> warnings() const; // allowed but flagged combinations, for the current knobs
+
+    // --- observation ---
+    EngineSnapshot snapshot() const;
+    const RunMetrics& metrics() const { return m_metrics; }
+    const Scenario& scenario() const { return m_scenario; } // knobs as they are now
+    std::int64_t overAdmissions() const { return m_overAdmissions; } // must stay 0
+    // Empty when every invariant of DESIGN.md §1 holds, else what is broken.
+    std::string checkInvariants() const;
+    // Called once per request when it ends (completed, failed or rejected), with all its timestamps.
+    void setObserver(std::function<void(const Request&)> observer) { m_observer = std::move(observer); }
+
+private:
+    void handle(const Event& e);
+    void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times);
+    void dispatch();
+    int pickReplica() const;
+    void admit(std::uint32_t slot, int replicaIndex);
+    void preprocessDone(std::uint32_t slot);
+    void startPredicts(int replicaIndex);
+    void predictDone(std::uint32_t slot);
+    void finish(std::uint32_t slot, Outcome outcome);
+    void replicaReady(std::uint32_t replicaIndex);
+    void applyChange(std::size_t index);
+    void provisionReplica(bool ready);
+    void drainReplica(int replicaIndex);
+    void retireIfDrained(int replicaIndex);
+    void setPredictBusy(Replica& r, int delta);
+    int activeReplicas() const; // cold-starting + ready
+
+    std::uint32_t allocRequest();
+    void freeRequest(std::uint32_t slot);
+
+    Scenario m_scenario;
+    Nanos m_now = 0;
+    EventQueue m_events;
+    LoadGenerator m_load;
+    RunMetrics m_metrics;
+    Sampler m_preprocess, m_predict, m_postprocess;
+    Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng;
+    Nanos m_warmupEnd;
+
+    std::vector<Request> m_requests; // pool; slots are reused, so memory stays flat
+    std::vector<std::uint32_t> m_freeSlots;
+    std::uint64_t m_nextRequestId = 0;
+    RingQueue<std::uint32_t> m_queue; // the deployment queue (request slots)
+    std::vector<Replica> m_replicas;  // slots; Removed ones are reused
+    std::int32_t m_nextReplicaId = 0;
+    std::int64_t m_held = 0;
+    std::int64_t m_overAdmissions = 0;
+    std::function<void(const Request&)> m_observer;
+};
+
+} // namespace knee

@@ -1,0 +1,54 @@
+// The engine's event heap: events ordered by time, ties broken by scheduling order (FIFO), so a
+// run is deterministic. Both clocks drain this one heap: the virtual clock as fast as it can, the
+// live clock paced to wall time by a single timer (DESIGN.md §3).
+#pragma once
+#include "base/time.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace knee {
+
+enum class EventType : std::uint8_t {
+    Arrival,         // arg: closed-loop user index, or kOpenLoopSource
+    PreprocessDone,  // arg: request slot
+    PredictDone,     // arg: request slot
+    PostprocessDone, // arg: request slot
+    ReplicaReady,    // arg: replica index
+    KnobChange,      // arg: index into the scenario's changes
+};
+
+struct Event {
+    Nanos time;
+    std::uint64_t seq;
+    EventType type;
+    std::uint32_t arg;
+    std::uint32_t generation; // lets a source cancel its pending event by bumping its generation
+};
+
+class EventQueue {
+public:
+    void push(Nanos time, EventType type, std::uint32_t arg, std::uint32_t generation = 0)
+    {
+        m_heap.push_back(Event{time, m_nextSeq++, type, arg, generation});
+        std::push_heap(m_heap.begin(), m_heap.end(), later);
+    }
+    Event pop()
+    {
+        std::pop_heap(m_heap.begin(), m_heap.end(), later);
+        Event e = m_heap.back();
+        m_heap.pop_back();
+        return e;
+    }
+    bool empty() const { return m_heap.empty(); }
+    std::size_t size() const { return m_heap.size(); }
+    Nanos nextTime() const { return m_heap.empty() ? kNever : m_heap.front().time; }
+
+private:
+    static bool later(const Event& a, const Event& b) { return a.time != b.time ? a.time > b.time : a.seq > b.seq; }
+    std::vector<Event> m_heap;
+    std::uint64_t m_nextSeq = 0;
+};
+
+} // namespace knee

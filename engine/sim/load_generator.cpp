@@ -1,0 +1,129 @@
+#include "load_generator.h"
+
+#include <algorithm>
+
+namespace knee {
+
+namespace stream {
+inline constexpr std::uint64_t kArrivals = 1, kThink = 2;
+}
+
+LoadGenerator::LoadGenerator(const WorkloadConfig& w, EventQueue& events)
+    : m_events(events)
+    , m_closed(w.arrival.kind == ArrivalConfig::Kind::Closed)
+    , m_poisson(w.arrival.kind == ArrivalConfig::Kind::Poisson)
+    , m_rateRps(w.arrival.rateRps)
+    , m_limitRequests(w.requests)
+    , m_limitTime(w.durationS > 0 ? secondsToNanos(w.durationS) : kNever)
+    , m_arrivalRng(streamSeed(w.seed, stream::kArrivals))
+    , m_thinkRng(streamSeed(w.seed, stream::kThink))
+    , m_think(w.arrival.think)
+    , m_activeUsers(m_closed ? w.arrival.users : 0)
+{
+}
+
+bool LoadGenerator::mayIssue(Nanos t) const
+{
+    return (m_limitRequests == 0 || m_sent < m_limitRequests) && t < m_limitTime;
+}
+
+Nanos LoadGenerator::interArrival()
+{
+    const double meanS = 1.0 / m_rateRps;
+    // Between 1 ns (a rate beyond 1e9/s is not one this engine can mean) and the longest run
+    // (a vanishing rate must not overflow the clock).
+    const double gapS = std::min(m_poisson ? m_arrivalRng.exponential(meanS) : meanS, limits::kMaxDurationS);
+    const Nanos gap = secondsToNanos(gapS);
+    return gap > 0 ? gap : 1;
+}
+
+void LoadGenerator::scheduleOpen(Nanos at) { m_events.push(at, EventType::Arrival, kOpenLoopSource, m_openGeneration); }
+
+void LoadGenerator::wakeUser(std::uint32_t index, Nanos at)
+{
+    User& u = m_users[index];
+    u.state = UserState::Thinking;
+    m_events.push(at, EventType::Arrival, index, u.generation);
+}
+
+void LoadGenerator::start(Nanos now)
+{
+    if (m_closed) {
+        setUsers(m_activeUsers, now);
+        return;
+    }
+    // Poisson: the first arrival is one exponential gap in; constant rate: the first is at once.
+    scheduleOpen(m_poisson ? now + interArrival() : now);
+}
+
+bool LoadGenerator::onArrival(const Event& e, Nanos now, std::int32_t& user)
+{
+    user = -1;
+    if (e.arg == kOpenLoopSource) {
+        if (e.generation != m_openGeneration || !mayIssue(now))
+            return false;
+        ++m_sent;
+        scheduleOpen(now + interArrival());
+        return true;
+    }
+    if (e.arg >= m_users.size())
+        return false;
+    User& u = m_users[e.arg];
+    if (e.generation != u.generation || u.state != UserState::Thinking)
+        return false; // cancelled when the user count was lowered
+    if (!mayIssue(now)) {
+        u.state = UserState::Stopped;
+        return false;
+    }
+    ++m_sent;
+    u.state = UserState::Busy;
+    user = std::int32_t(e.arg);
+    return true;
+}
+
+void LoadGenerator::onResponse(std::int32_t user, Nanos now, bool rejected)
+{
+    if (user < 0 || std::size_t(user) >= m_users.size())
+        return;
+    User& u = m_users[std::size_t(user)];
+    if (user >= m_activeUsers || !mayIssue(now)) {
+        u.state = UserState::Stopped;
+        return;
+    }
+    Nanos think = m_think.sample(m_thinkRng);
+    if (rejected && think < kMinRetryDelay)
+        think = kMinRetryDelay;
+    wakeUser(std::uint32_t(user), now + think);
+}
+
+void LoadGenerator::setRate(double rps, Nanos now)
+{
+    if (m_closed || !(rps > 0))
+        return;
+    m_rateRps = rps;
+    // Cancel the pending arrival drawn at the old rate and draw the next one at the new rate.
+    // For Poisson this is exact (memoryless); for a constant rate the next send is one new gap away.
+    ++m_openGeneration;
+    scheduleOpen(now + interArrival());
+}
+
+void LoadGenerator::setUsers(int users, Nanos now)
+{
+    if (!m_closed || users < 0)
+        return;
+    if (std::size_t(users) > m_users.size())
+        m_users.resize(std::size_t(users));
+    m_activeUsers = users;
+    for (std::size_t i = 0; i < m_users.size(); ++i) {
+        User& u = m_users[i];
+        if (int(i) < users) {
+            if (u.state == UserState::Stopped && mayIssue(now))
+                wakeUser(std::uint32_t(i), now);
+        } else if (u.state == UserState::Thinking) {
+            ++u.generation; // cancel its pending send; a busy user stops after its response
+            u.state = UserState::Stopped;
+        }
+    }
+}
+
+} // namespace knee

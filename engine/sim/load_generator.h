@@ -1,0 +1,67 @@
+// Sends requests: open loop (Poisson or constant rate; the intended send time is the schedule,
+// whatever happens downstream) or closed loop (N users, each waits for its response, thinks,
+// then sends again). Stops at the workload's request count or duration.
+#pragma once
+#include "distribution.h"
+#include "event_queue.h"
+#include "random.h"
+#include "scenario.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace knee {
+
+inline constexpr std::uint32_t kOpenLoopSource = 0xFFFFFFFFu;
+
+class LoadGenerator {
+public:
+    LoadGenerator(const WorkloadConfig& workload, EventQueue& events);
+
+    void start(Nanos now);
+    // An Arrival event fired at `now`. True when a request is to be sent now; `user` is then the
+    // closed-loop user who sends it (−1 in open loop).
+    bool onArrival(const Event& e, Nanos now, std::int32_t& user);
+    // A closed-loop user's request ended (completed, failed or rejected). A rejected user retries
+    // after its think time or kMinRetryDelay, whichever is longer: with a full queue and zero think
+    // time it would otherwise resend forever at one instant and virtual time would never advance.
+    void onResponse(std::int32_t user, Nanos now, bool rejected);
+    static constexpr Nanos kMinRetryDelay = kNanosPerMs;
+
+    void setRate(double rps, Nanos now); // open loop; takes effect from now
+    void setUsers(int users, Nanos now); // closed loop; extra users stop after their current request
+
+    bool closedLoop() const { return m_closed; }
+    double rate() const { return m_rateRps; }
+    int users() const { return m_activeUsers; }
+    std::int64_t sent() const { return m_sent; }
+    bool finished(Nanos now) const { return !mayIssue(now); }
+
+private:
+    enum class UserState : std::uint8_t { Stopped, Thinking, Busy };
+    struct User {
+        std::uint32_t generation = 0;
+        UserState state = UserState::Stopped;
+    };
+
+    bool mayIssue(Nanos t) const;
+    Nanos interArrival();
+    void scheduleOpen(Nanos at);
+    void wakeUser(std::uint32_t index, Nanos at);
+
+    EventQueue& m_events;
+    bool m_closed;
+    bool m_poisson;
+    double m_rateRps;
+    std::int64_t m_limitRequests;
+    Nanos m_limitTime; // kNever when unlimited
+    Rng m_arrivalRng;
+    Rng m_thinkRng;
+    Sampler m_think;
+    std::uint32_t m_openGeneration = 0;
+    std::vector<User> m_users;
+    int m_activeUsers = 0;
+    std::int64_t m_sent = 0;
+};
+
+} // namespace knee

@@ -1,0 +1,38 @@
+// A replica of the deployment: what it holds, by stage, and its own predict-slot queue.
+#pragma once
+#include "ring_queue.h"
+
+#include "base/time.h"
+
+#include <cstdint>
+
+namespace knee {
+
+enum class ReplicaState : std::uint8_t {
+    ColdStarting, // provisioned, loading weights: takes no requests yet
+    Ready,        // takes requests up to its concurrency limit
+    Draining,     // being removed: takes nothing new, finishes what it holds
+    Removed,      // gone; its slot may be reused by a new replica
+};
+const char* toString(ReplicaState s);
+
+struct Replica {
+    std::int32_t id = 0; // stable, unique for the run (slots in the replica table are reused)
+    ReplicaState state = ReplicaState::Removed;
+    Nanos provisionedAt = 0;
+    Nanos readyAt = 0;
+    int held = 0;           // routed, not yet responded
+    int preprocessing = 0;
+    int inPredict = 0;
+    int postprocessing = 0;
+    RingQueue<std::uint32_t> predictWait; // request slots that finished preprocess, waiting for a slot
+    std::int64_t served = 0;
+    // Integral of "predict busy" (inPredict > 0) over time: the replica's GPU busy share.
+    Nanos predictBusyNs = 0;
+    Nanos predictBusySince = 0;
+
+    bool takesRequests() const { return state == ReplicaState::Ready; }
+    bool provisioned() const { return state != ReplicaState::Removed; }
+};
+
+} // namespace knee

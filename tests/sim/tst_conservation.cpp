@@ -1,0 +1,123 @@
+// Conservation under thousands of random knob changes: after every event, arrived = completed +
+// failed + rejected + queued + held; no request is lost, duplicated, or admitted beyond the
+// concurrency target (or into predict beyond predict_concurrency) in force at that moment.
+#include "test_support.h"
+
+#include <QTest>
+
+#include <map>
+
+using namespace knee;
+using namespace knee::test;
+
+class TestConservation : public QObject {
+    Q_OBJECT
+private slots:
+    void randomKnobChanges_data()
+    {
+        QTest::addColumn<bool>("closedLoop");
+        QTest::addColumn<double>("coldStartS");
+        QTest::addColumn<qint64>("queueLimit");
+        QTest::addColumn<double>("failureRate");
+        QTest::addColumn<quint64>("seed");
+        QTest::addRow("open loop, instant replicas") << false << 0.0 << qint64(0) << 0.0 << quint64(1);
+        QTest::addRow("open loop, cold starts") << false << 0.5 << qint64(0) << 0.0 << quint64(2);
+        QTest::addRow("open loop, bounded queue, failures") << false << 0.2 << qint64(20) << 0.05 << quint64(3);
+        QTest::addRow("closed loop, cold starts") << true << 0.3 << qint64(0) << 0.0 << quint64(4);
+        QTest::addRow("closed loop, bounded queue, failures") << true << 0.0 << qint64(5) << 0.1 << quint64(5);
+    }
+    void randomKnobChanges()
+    {
+        QFETCH(bool, closedLoop);
+        QFETCH(double, coldStartS);
+        QFETCH(qint64, queueLimit);
+        QFETCH(double, failureRate);
+        QFETCH(quint64, seed);
+
+        Scenario s;
+        s.deployment = {1, 3, 2, 4, 2, coldStartS, queueLimit};
+        s.model.preprocess = Distribution::exponential(4);
+        s.model.predict = Distribution::exponential(10);
+        s.model.postprocess = Distribution::exponential(2);
+        s.model.predictFailureRate = failureRate;
+        if (closedLoop)
+            s.workload.arrival = {ArrivalConfig::Kind::Closed, 0, 12, Distribution::exponential(5)};
+        else
+            s.workload.arrival = {ArrivalConfig::Kind::Poisson, 300, 0, Distribution::constant(0)};
+        s.workload.requests = 30'000;
+        s.workload.seed = seed;
+        QCOMPARE(s.validate(), std::string());
+
+        Engine engine(s);
+        std::map<std::uint64_t, int> ended;
+        engine.setObserver([&](const Request& r) { ++ended[r.id]; });
+        engine.startLoad();
+
+        Rng knobs(seed * 977);
+        auto pick = [&](int lo, int hi) { return lo + int(knobs.next() % std::uint64_t(hi - lo + 1)); };
+        std::map<std::int32_t, std::pair<int, int>> before; // replica id → (held, inPredict)
+        int changes = 0;
+        std::int64_t steps = 0;
+        while (engine.step()) {
+            ++steps;
+            const EngineSnapshot snap = engine.snapshot();
+            const std::string broken = engine.checkInvariants();
+            QVERIFY2(broken.empty(), broken.c_str());
+            // Independent of the engine's own bookkeeping: a replica's hold or predict count may only
+            // have grown in this step up to the knob in force (knobs change only between steps).
+            for (const ReplicaSnapshot& r : snap.replicas) {
+                const auto [heldBefore, predictBefore] = before.count(r.id) ? before[r.id] : std::pair{0, 0};
+                if (r.held > heldBefore)
+                    QVERIFY2(r.held <= snap.concurrencyTarget, "admitted beyond the concurrency target");
+                if (r.inPredict > predictBefore)
+                    QVERIFY2(r.inPredict <= snap.predictConcurrency, "entered predict beyond predict_concurrency");
+                QVERIFY(r.state != ReplicaState::ColdStarting || r.held == 0);
+            }
+            before.clear();
+            for (const ReplicaSnapshot& r : snap.replicas)
+                before[r.id] = {r.held, r.inPredict};
+
+            if (steps % 20 == 0 && engine.now() < secondsToNanos(60)) {
+                ++changes;
+                switch (pick(0, 4)) {
+                case 0: QCOMPARE(engine.setConcurrencyTarget(pick(1, 8)), std::string()); break;
+                case 1: QCOMPARE(engine.setPredictConcurrency(pick(1, 8)), std::string()); break;
+                case 2: {
+                    const int mn = pick(0, 3);
+                    QCOMPARE(engine.setReplicaBounds(mn, std::max(1, mn + pick(0, 2))), std::string());
+                    break;
+                }
+                case 3:
+                    if (closedLoop)
+                        QCOMPARE(engine.setUsers(pick(1, 40)), std::string());
+                    else
+                        QCOMPARE(engine.setArrivalRate(50.0 * pick(1, 12)), std::string());
+                    break;
+                case 4: // impossible combinations are refused and change nothing
+                    QVERIFY(!engine.setReplicaBounds(3, 2).empty());
+                    QVERIFY(!engine.setConcurrencyTarget(0).empty());
+                    QVERIFY(!engine.setPredictConcurrency(-1).empty());
+                    break;
+                }
+            }
+        }
+        QVERIFY2(changes >= 2000, qPrintable(QString("only %1 knob changes").arg(changes)));
+
+        // Drained: every request that arrived ended exactly once, and the counts add up.
+        const RunMetrics& m = engine.metrics();
+        QCOMPARE(m.arrived, s.workload.requests);
+        QCOMPARE(m.completed + m.failed + m.rejected, m.arrived);
+        QCOMPARE(std::int64_t(ended.size()), m.arrived);
+        for (const auto& [id, times] : ended)
+            QVERIFY2(times == 1, qPrintable(QString("request %1 ended %2 times").arg(id).arg(times)));
+        QCOMPARE(ended.rbegin()->first, std::uint64_t(m.arrived - 1));
+        QCOMPARE(engine.overAdmissions(), std::int64_t(0));
+        if (failureRate > 0)
+            QVERIFY(m.failed > 0);
+        if (queueLimit > 0)
+            QVERIFY(m.rejected > 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConservation)
+#include "tst_conservation.moc"
