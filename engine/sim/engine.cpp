@@ -211,8 +211,8 @@ void Engine::preprocessDone(std::uint32_t slot)
 void Engine::startPredicts(int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
-    const int slots = m_scenario.deployment.predictConcurrency;
-    while (rep.inPredict < slots && !rep.predictWait.empty()) {
+    const int predictSlots = m_scenario.deployment.predictConcurrency;
+    while (rep.inPredict < predictSlots && !rep.predictWait.empty()) {
         const std::uint32_t slot = rep.predictWait.pop();
         Request& r = m_requests[slot];
         setPredictBusy(rep, +1);
@@ -357,18 +357,18 @@ void Engine::retireIfDrained(int ri)
 
 std::string Engine::setConcurrencyTarget(int target)
 {
-    if (target < 1 || target > limits::kMaxConcurrency)
-        return "concurrency target must be between 1 and " + std::to_string(limits::kMaxConcurrency);
+    if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
+        return e;
     m_scenario.deployment.concurrencyTarget = target;
     dispatch(); // a raise admits queued requests now; a lowering admits nothing until the excess drains
     return {};
 }
 
-std::string Engine::setPredictConcurrency(int slots)
+std::string Engine::setPredictConcurrency(int predictSlots)
 {
-    if (slots < 1 || slots > limits::kMaxConcurrency)
-        return "predict_concurrency must be between 1 and " + std::to_string(limits::kMaxConcurrency);
-    m_scenario.deployment.predictConcurrency = slots;
+    if (auto e = checkConcurrencyKnob("predict_concurrency", predictSlots); !e.empty())
+        return e;
+    m_scenario.deployment.predictConcurrency = predictSlots;
     for (int i = 0; i < int(m_replicas.size()); ++i)
         if (m_replicas[std::size_t(i)].provisioned())
             startPredicts(i);
@@ -377,11 +377,8 @@ std::string Engine::setPredictConcurrency(int slots)
 
 std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
 {
-    if (minReplicas < 0 || maxReplicas < 1 || maxReplicas > limits::kMaxReplicas)
-        return "replica bounds must satisfy 0 <= min <= max, 1 <= max <= " + std::to_string(limits::kMaxReplicas);
-    if (minReplicas > maxReplicas)
-        return "min replicas (" + std::to_string(minReplicas) + ") cannot exceed max replicas (" + std::to_string(maxReplicas)
-            + ")";
+    if (auto e = checkReplicaBounds(minReplicas, maxReplicas); !e.empty())
+        return e;
     m_scenario.deployment.minReplicas = minReplicas;
     m_scenario.deployment.maxReplicas = maxReplicas;
     // Without an autoscaler the count only moves to stay inside the bounds.
@@ -417,8 +414,8 @@ std::string Engine::setArrivalRate(double rps)
 {
     if (m_load.closedLoop())
         return "the workload is closed-loop: set the number of users instead of a rate";
-    if (!(rps > 0) || rps > limits::kMaxRateRps)
-        return "arrival rate must be > 0 and <= 1e7 requests/s";
+    if (auto e = checkArrivalRate(rps); !e.empty())
+        return e;
     m_scenario.workload.arrival.rateRps = rps;
     m_load.setRate(rps, m_now);
     return {};
@@ -428,8 +425,8 @@ std::string Engine::setUsers(int users)
 {
     if (!m_load.closedLoop())
         return "the workload is open-loop: set an arrival rate instead of users";
-    if (users < 1 || users > limits::kMaxUsers)
-        return "users must be between 1 and " + std::to_string(limits::kMaxUsers);
+    if (auto e = checkUsers(users); !e.empty())
+        return e;
     m_scenario.workload.arrival.users = users;
     m_load.setUsers(users, m_now);
     return {};
@@ -454,9 +451,11 @@ void Engine::applyChange(std::size_t index)
 
 std::vector<std::string> Engine::warnings() const
 {
-    Scenario now = m_scenario;
-    now.changes.clear();
-    return now.warnings();
+    std::vector<std::string> out;
+    if (auto w = targetBelowPredictWarning(m_scenario.deployment.concurrencyTarget, m_scenario.deployment.predictConcurrency);
+        !w.empty())
+        out.push_back(w);
+    return out;
 }
 
 // ---------------------------------------------------------------- observation

@@ -63,7 +63,7 @@ public:
 
     // --- knobs: act at now(); lowering never kills work, the excess drains. Empty string = applied.
     std::string setConcurrencyTarget(int target);
-    std::string setPredictConcurrency(int slots);
+    std::string setPredictConcurrency(int predictSlots);
     std::string setReplicaBounds(int minReplicas, int maxReplicas);
     std::string setArrivalRate(double rps);
     std::string setUsers(int users);

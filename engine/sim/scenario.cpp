@@ -26,29 +26,38 @@ bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out)
     return false;
 }
 
-namespace {
-
-std::string checkConcurrency(const char* key, int v)
+std::string checkConcurrencyKnob(const char* name, int v)
 {
     if (v < 1 || v > limits::kMaxConcurrency)
-        return std::string(key) + " must be between 1 and " + std::to_string(limits::kMaxConcurrency);
+        return std::string(name) + " must be between 1 and " + std::to_string(limits::kMaxConcurrency) + ", got "
+            + std::to_string(v);
     return {};
 }
 
 std::string checkReplicaBounds(int min, int max)
 {
     if (min < 0 || min > limits::kMaxReplicas)
-        return "replicas.min must be between 0 and " + std::to_string(limits::kMaxReplicas);
+        return "min replicas must be between 0 and " + std::to_string(limits::kMaxReplicas) + ", got " + std::to_string(min);
     if (max < 1 || max > limits::kMaxReplicas)
-        return "replicas.max must be between 1 and " + std::to_string(limits::kMaxReplicas);
+        return "max replicas must be between 1 and " + std::to_string(limits::kMaxReplicas) + ", got " + std::to_string(max);
     if (min > max)
-        return "replicas.min (" + std::to_string(min) + ") must not exceed replicas.max (" + std::to_string(max) + ")";
+        return "min replicas (" + std::to_string(min) + ") cannot exceed max replicas (" + std::to_string(max) + ")";
     return {};
 }
 
-bool rateOk(double r) { return std::isfinite(r) && r > 0 && r <= limits::kMaxRateRps; }
+std::string checkArrivalRate(double r)
+{
+    if (!(std::isfinite(r) && r > 0 && r <= limits::kMaxRateRps))
+        return "arrival rate must be > 0 and <= 1e7 requests/s";
+    return {};
+}
 
-} // namespace
+std::string checkUsers(int users)
+{
+    if (users < 1 || users > limits::kMaxUsers)
+        return "users must be between 1 and " + std::to_string(limits::kMaxUsers) + ", got " + std::to_string(users);
+    return {};
+}
 
 std::string Scenario::validate() const
 {
@@ -57,9 +66,9 @@ std::string Scenario::validate() const
         return e;
     if (d.initialReplicas != 0 && (d.initialReplicas < std::max(d.minReplicas, 1) || d.initialReplicas > d.maxReplicas))
         return "replicas.initial must be between max(min, 1) and max";
-    if (auto e = checkConcurrency("concurrency_target", d.concurrencyTarget); !e.empty())
+    if (auto e = checkConcurrencyKnob("concurrency_target", d.concurrencyTarget); !e.empty())
         return e;
-    if (auto e = checkConcurrency("predict_concurrency", d.predictConcurrency); !e.empty())
+    if (auto e = checkConcurrencyKnob("predict_concurrency", d.predictConcurrency); !e.empty())
         return e;
     if (!std::isfinite(d.coldStartS) || d.coldStartS < 0 || d.coldStartS > limits::kMaxStageMs / 1000)
         return "cold_start_s must be between 0 and 86400";
@@ -75,12 +84,12 @@ std::string Scenario::validate() const
 
     const auto& w = workload;
     if (w.arrival.kind == ArrivalConfig::Kind::Closed) {
-        if (w.arrival.users < 1 || w.arrival.users > limits::kMaxUsers)
-            return "workload.arrival.users must be between 1 and " + std::to_string(limits::kMaxUsers);
+        if (auto e = checkUsers(w.arrival.users); !e.empty())
+            return "workload.arrival." + e;
         if (auto e = w.arrival.think.validate(); !e.empty())
             return "workload.arrival.think: " + e;
-    } else if (!rateOk(w.arrival.rateRps)) {
-        return "workload.arrival.rate_rps must be > 0 and <= 1e7";
+    } else if (auto e = checkArrivalRate(w.arrival.rateRps); !e.empty()) {
+        return "workload.arrival.rate_rps: " + e;
     }
     if (w.requests < 0 || w.requests > limits::kMaxRequests)
         return "workload.requests must be between 0 and 1e10";
@@ -99,30 +108,39 @@ std::string Scenario::validate() const
             return "changes must be sorted by at_s";
         lastAt = c.atS;
         if (c.concurrencyTarget)
-            if (auto e = checkConcurrency("changes: concurrency_target", *c.concurrencyTarget); !e.empty())
+            if (auto e = checkConcurrencyKnob("changes: concurrency_target", *c.concurrencyTarget); !e.empty())
                 return e;
         if (c.predictConcurrency)
-            if (auto e = checkConcurrency("changes: predict_concurrency", *c.predictConcurrency); !e.empty())
+            if (auto e = checkConcurrencyKnob("changes: predict_concurrency", *c.predictConcurrency); !e.empty())
                 return e;
         if (c.minReplicas || c.maxReplicas)
             if (auto e = checkReplicaBounds(c.minReplicas.value_or(d.minReplicas), c.maxReplicas.value_or(d.maxReplicas));
                 !e.empty())
                 return "changes: " + e;
-        if (c.rateRps && !rateOk(*c.rateRps))
-            return "changes: rate_rps must be > 0 and <= 1e7";
-        if (c.users && (*c.users < 1 || *c.users > limits::kMaxUsers))
-            return "changes: users must be between 1 and " + std::to_string(limits::kMaxUsers);
+        if (c.rateRps)
+            if (auto e = checkArrivalRate(*c.rateRps); !e.empty())
+                return "changes: " + e;
+        if (c.users)
+            if (auto e = checkUsers(*c.users); !e.empty())
+                return "changes: " + e;
     }
     return {};
+}
+
+std::string targetBelowPredictWarning(int target, int pc)
+{
+    if (target >= pc)
+        return {};
+    return "concurrency_target (" + std::to_string(target) + ") is below predict_concurrency (" + std::to_string(pc)
+        + "): a replica never holds enough requests to fill its predict slots";
 }
 
 std::vector<std::string> Scenario::warnings() const
 {
     std::vector<std::string> out;
     auto targetBelowPredict = [&](int target, int pc, const std::string& when) {
-        if (target < pc)
-            out.push_back(when + "concurrency_target (" + std::to_string(target) + ") is below predict_concurrency ("
-                          + std::to_string(pc) + "): a replica never holds enough requests to fill its predict slots");
+        if (auto w = targetBelowPredictWarning(target, pc); !w.empty())
+            out.push_back(when + w);
     };
     targetBelowPredict(deployment.concurrencyTarget, deployment.predictConcurrency, "");
     int target = deployment.concurrencyTarget, pc = deployment.predictConcurrency;

@@ -50,6 +50,15 @@ struct ArrivalConfig {
 };
 
 const char* toString(ArrivalConfig::Kind kind);
+
+// The rules for each knob, shared by scenario validation, the engine's setters and the UI, so a
+// value is judged the same wherever it is entered. Empty string = allowed, else why not.
+std::string checkConcurrencyKnob(const char* name, int value); // concurrency_target, predict_concurrency
+std::string checkReplicaBounds(int minReplicas, int maxReplicas);
+std::string checkArrivalRate(double rps);
+std::string checkUsers(int users);
+// The flag for an allowed but self-defeating pair (seed 002): empty when target >= predict_concurrency.
+std::string targetBelowPredictWarning(int concurrencyTarget, int predictConcurrency);
 bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out);
 
 struct WorkloadConfig {

@@ -1,0 +1,68 @@
+#include "commands.h"
+
+#include "simulate_command.h"
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+namespace knee::cli {
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const QStringList& args);
+};
+
+const Command kCommands[] = {
+    {"simulate", "run a scenario in virtual time and print what users get", runSimulate},
+};
+
+QString usage()
+{
+    QString text = QStringLiteral(
+        "Usage: knee [COMMAND] [OPTIONS]\n"
+        "\n"
+        "Without a command, knee opens the workbench window.\n"
+        "  --screenshot FILE.png [--after SECONDS]   open the window, let the default run go on, save a grab, exit\n"
+        "\n"
+        "Commands (headless; each takes --help and --json):\n");
+    for (const Command& c : kCommands)
+        text += QStringLiteral("  %1  %2\n").arg(QString::fromLatin1(c.name), -10).arg(QString::fromLatin1(c.summary));
+    text += QStringLiteral("\nExit codes: 0 ok, 2 bad input (the message is on stderr).\n");
+    return text;
+}
+
+} // namespace
+
+bool isHeadless(const QStringList& arguments)
+{
+    if (arguments.size() < 2)
+        return false;
+    const QString first = arguments.at(1);
+    if (first == QLatin1String("--help") || first == QLatin1String("-h") || first == QLatin1String("--version"))
+        return true;
+    return !first.startsWith(QLatin1Char('-')); // any word is a command; unknown ones get an error, not a window
+}
+
+int run(const QStringList& arguments)
+{
+    QTextStream out(stdout), err(stderr);
+    const QString first = arguments.value(1);
+    if (first == QLatin1String("--help") || first == QLatin1String("-h")) {
+        out << usage();
+        return kOk;
+    }
+    if (first == QLatin1String("--version")) {
+        out << "knee " << QCoreApplication::applicationVersion() << '\n';
+        return kOk;
+    }
+    for (const Command& c : kCommands)
+        if (first == QLatin1String(c.name))
+            return c.run(arguments.mid(1));
+    err << "knee: unknown command '" << first << "'\n\n" << usage();
+    return kBadInput;
+}
+
+} // namespace knee::cli

@@ -1,0 +1,273 @@
+#include "live_engine_host.h"
+
+#include "live_clock.h"
+
+#include <QMetaObject>
+#include <QTimer>
+
+#include <deque>
+
+namespace knee {
+
+// Everything that touches the engine, on the engine thread.
+class LiveWorker : public QObject {
+    Q_OBJECT
+public:
+    LiveWorker(LiveEngineHost& host, const Scenario& scenario)
+        : m_host(host)
+        , m_publishTimer(new QTimer(this)) // children, so moveToThread takes them along
+        , m_windowTimer(new QTimer(this))
+    {
+        m_publishTimer->setInterval(LiveEngineHost::kPublishIntervalMs);
+        connect(m_publishTimer, &QTimer::timeout, this, &LiveWorker::publish);
+        m_windowTimer->setTimerType(Qt::PreciseTimer);
+        m_windowTimer->setInterval(LiveEngineHost::kWindowMs);
+        connect(m_windowTimer, &QTimer::timeout, this, &LiveWorker::closeWindow);
+        m_pending = scenario;
+    }
+
+    void start() { restart(m_pending); }
+
+    void restart(const Scenario& scenario)
+    {
+        if (m_clock) {
+            // The old clock's coroutine ends at its next wake-up; until then it and its engine live.
+            LiveClock* old = m_clock.release();
+            std::shared_ptr<Engine> oldEngine(m_engine.release());
+            connect(old, &LiveClock::stopped, old, [old, oldEngine] { old->deleteLater(); });
+            old->stop();
+        }
+        m_engine = std::make_unique<Engine>(scenario);
+        m_engine->setObserver([this](const Request& r) { record(r); });
+        m_clock = std::make_unique<LiveClock>(*m_engine);
+        m_windows.clear();
+        clearWindow();
+        m_windowStart = 0;
+        m_engine->startLoad();
+        m_clock->start();
+        m_publishTimer->start();
+        m_windowTimer->start();
+        publish();
+    }
+
+    template <typename F>
+    void act(F&& f)
+    {
+        m_clock->catchUp(); // the move happens now, after everything already due
+        f(*m_engine);
+        m_clock->wake();
+        publish();
+    }
+
+    void pause()
+    {
+        m_clock->pause();
+        publish();
+    }
+    void resume()
+    {
+        m_clock->resume();
+        publish();
+    }
+
+    void shutdown()
+    {
+        m_publishTimer->stop();
+        m_windowTimer->stop();
+        if (!m_clock) {
+            thread()->quit();
+            return;
+        }
+        connect(m_clock.get(), &LiveClock::stopped, this, [this] { thread()->quit(); });
+        m_clock->stop();
+    }
+
+private:
+    void record(const Request& r)
+    {
+        switch (r.outcome) {
+        case Outcome::Completed: {
+            ++m_completed;
+            m_latency.record(r.latency());
+            const Nanos parts[kPartCount] = {r.routed - r.arrived, r.preprocessDone - r.routed, r.predictStart - r.preprocessDone,
+                                             r.predictDone - r.predictStart, r.done - r.predictDone};
+            for (int p = 0; p < kPartCount; ++p)
+                m_partSum[std::size_t(p)] += double(parts[p]);
+            break;
+        }
+        case Outcome::Failed: ++m_failed; break;
+        case Outcome::Rejected: ++m_rejected; break;
+        case Outcome::InFlight: break;
+        }
+    }
+
+    void clearWindow()
+    {
+        m_latency.clear();
+        m_partSum = {};
+        m_completed = m_failed = m_rejected = 0;
+    }
+
+    void closeWindow()
+    {
+        if (m_clock->paused())
+            return;
+        m_clock->catchUp();
+        const Nanos now = m_engine->now();
+        LiveWindow w;
+        w.sequence = ++m_windowSequence;
+        w.endS = nanosToSeconds(now);
+        w.widthS = nanosToSeconds(now - m_windowStart);
+        w.latency = summarize(m_latency);
+        for (int p = 0; p < kPartCount; ++p)
+            w.partMeanMs[std::size_t(p)] = m_completed ? m_partSum[std::size_t(p)] / double(m_completed) / double(kNanosPerMs) : 0;
+        w.completed = m_completed;
+        w.failed = m_failed;
+        w.rejected = m_rejected;
+        w.throughputRps = w.widthS > 0 ? double(m_completed) / w.widthS : 0;
+        const EngineSnapshot s = m_engine->snapshot();
+        w.queued = s.queued;
+        w.replicas = int(s.replicas.size());
+        w.lagP99Ms = nanosToMs(m_clock->takeWindowLag().quantile(0.99));
+        m_windows.push_back(w);
+        if (m_windows.size() > LiveSnapshot::kKeptWindows)
+            m_windows.pop_front();
+        m_windowStart = now;
+        clearWindow();
+    }
+
+    void publish()
+    {
+        auto snap = std::make_shared<LiveSnapshot>();
+        snap->sequence = ++m_publishSequence;
+        snap->engine = m_engine->snapshot();
+        snap->paused = m_clock->paused();
+        snap->warnings = m_engine->warnings();
+        snap->lag = summarize(m_clock->lag());
+        snap->recentWindows.assign(m_windows.begin(), m_windows.end());
+        m_host.publish(std::move(snap));
+    }
+
+    LiveEngineHost& m_host;
+    Scenario m_pending;
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<LiveClock> m_clock;
+    QTimer* m_publishTimer;
+    QTimer* m_windowTimer;
+    std::uint64_t m_publishSequence = 0, m_windowSequence = 0;
+    std::deque<LiveWindow> m_windows;
+    Nanos m_windowStart = 0;
+    LatencyHistogram m_latency;
+    std::array<double, kPartCount> m_partSum{};
+    std::int64_t m_completed = 0, m_failed = 0, m_rejected = 0;
+};
+
+Scenario LiveEngineHost::liveScenario(Scenario s)
+{
+    s.workload.requests = 0;
+    s.workload.durationS = limits::kMaxDurationS;
+    s.workload.warmupS = 0;
+    return s;
+}
+
+LiveEngineHost::LiveEngineHost(const Scenario& scenario, QObject* parent)
+    : QObject(parent)
+    , m_scenario(liveScenario(scenario))
+{
+    m_thread.setObjectName(QStringLiteral("knee-engine"));
+    { Engine probe(m_scenario); } // an invalid scenario throws here, on the caller's thread, before any thread starts
+    m_worker = new LiveWorker(*this, m_scenario);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.start();
+    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->start(); }, Qt::QueuedConnection);
+}
+
+LiveEngineHost::~LiveEngineHost()
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->shutdown(); }, Qt::QueuedConnection);
+    if (!m_thread.wait(5000)) {
+        m_thread.quit();
+        m_thread.wait();
+    }
+}
+
+std::shared_ptr<const LiveSnapshot> LiveEngineHost::snapshot() const
+{
+    std::lock_guard lock(m_snapshotMutex);
+    return m_snapshot;
+}
+
+void LiveEngineHost::publish(std::shared_ptr<const LiveSnapshot> snapshot)
+{
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_snapshot = std::move(snapshot);
+    }
+    emit published();
+}
+
+std::string LiveEngineHost::setConcurrencyTarget(int target)
+{
+    if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
+        return e;
+    m_scenario.deployment.concurrencyTarget = target;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, target] { w->act([&](Engine& e) { e.setConcurrencyTarget(target); }); });
+    return {};
+}
+
+std::string LiveEngineHost::setPredictConcurrency(int predictSlots)
+{
+    if (auto e = checkConcurrencyKnob("predict_concurrency", predictSlots); !e.empty())
+        return e;
+    m_scenario.deployment.predictConcurrency = predictSlots;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, predictSlots] { w->act([&](Engine& e) { e.setPredictConcurrency(predictSlots); }); });
+    return {};
+}
+
+std::string LiveEngineHost::setReplicaBounds(int minReplicas, int maxReplicas)
+{
+    if (auto e = checkReplicaBounds(minReplicas, maxReplicas); !e.empty())
+        return e;
+    m_scenario.deployment.minReplicas = minReplicas;
+    m_scenario.deployment.maxReplicas = maxReplicas;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, minReplicas, maxReplicas] {
+        w->act([&](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
+    });
+    return {};
+}
+
+std::string LiveEngineHost::setArrivalRate(double rps)
+{
+    if (m_scenario.workload.arrival.kind == ArrivalConfig::Kind::Closed)
+        return "the workload is closed-loop: set the number of users instead of a rate";
+    if (auto e = checkArrivalRate(rps); !e.empty())
+        return e;
+    m_scenario.workload.arrival.rateRps = rps;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, rps] { w->act([&](Engine& e) { e.setArrivalRate(rps); }); });
+    return {};
+}
+
+std::string LiveEngineHost::setUsers(int users)
+{
+    if (m_scenario.workload.arrival.kind != ArrivalConfig::Kind::Closed)
+        return "the workload is open-loop: set an arrival rate instead of users";
+    if (auto e = checkUsers(users); !e.empty())
+        return e;
+    m_scenario.workload.arrival.users = users;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, users] { w->act([&](Engine& e) { e.setUsers(users); }); });
+    return {};
+}
+
+void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
+void LiveEngineHost::resume() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->resume(); }); }
+
+void LiveEngineHost::reset(const Scenario& scenario)
+{
+    m_scenario = liveScenario(scenario);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_scenario] { w->restart(s); });
+}
+
+} // namespace knee
+
+#include "live_engine_host.moc"

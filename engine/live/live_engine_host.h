@@ -1,0 +1,84 @@
+// Runs an Engine live on its own thread (with a LiveClock) and publishes what the UI draws: a
+// snapshot at ~30 Hz and one statistics window per second. The UI reads the latest snapshot when it
+// likes; the engine never waits for it. Knob moves from any thread are validated at once and
+// applied on the engine thread at the wall time they arrive.
+#pragma once
+#include "study/run_summary.h"
+
+#include <QObject>
+#include <QThread>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace knee {
+
+class LiveWorker;
+
+// Statistics of one closed window of live time (requests that ended in it).
+struct LiveWindow {
+    std::uint64_t sequence = 0;
+    double endS = 0;       // engine time at the window's end
+    double widthS = 0;
+    LatencySummaryMs latency;
+    std::array<double, kPartCount> partMeanMs{};
+    double throughputRps = 0;
+    std::int64_t completed = 0, failed = 0, rejected = 0;
+    std::int64_t queued = 0; // deployment queue at the window's end
+    int replicas = 0;        // provisioned at the window's end
+    double lagP99Ms = 0;     // live clock error in this window
+};
+
+struct LiveSnapshot {
+    std::uint64_t sequence = 0;
+    EngineSnapshot engine;
+    bool paused = false;
+    std::vector<std::string> warnings;
+    LatencySummaryMs lag;                  // live clock error since the start
+    std::vector<LiveWindow> recentWindows; // the newest kKeptWindows, oldest first
+    static constexpr std::size_t kKeptWindows = 16;
+};
+
+class LiveEngineHost : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kPublishIntervalMs = 33; // ~30 Hz
+    static constexpr int kWindowMs = 1000;
+
+    // Starts the engine thread and the scenario's load at once. Stop/duration limits of the
+    // workload are lifted: a live run goes on until paused, reset or closed.
+    explicit LiveEngineHost(const Scenario& scenario, QObject* parent = nullptr);
+    ~LiveEngineHost() override;
+
+    std::shared_ptr<const LiveSnapshot> snapshot() const;
+    const Scenario& scenario() const { return m_scenario; } // knobs as last accepted
+
+    // Empty = accepted (applied on the engine thread moments later); else why it was refused.
+    std::string setConcurrencyTarget(int target);
+    std::string setPredictConcurrency(int predictSlots);
+    std::string setReplicaBounds(int minReplicas, int maxReplicas);
+    std::string setArrivalRate(double rps);
+    std::string setUsers(int users);
+    void pause();
+    void resume();
+    void reset(const Scenario& scenario); // a fresh engine with this scenario, time 0
+
+signals:
+    void published(); // emitted from the engine thread; connect queued
+
+private:
+    friend class LiveWorker;
+    void publish(std::shared_ptr<const LiveSnapshot> snapshot);
+    static Scenario liveScenario(Scenario s);
+
+    Scenario m_scenario;
+    QThread m_thread;
+    LiveWorker* m_worker = nullptr; // lives on m_thread
+    mutable std::mutex m_snapshotMutex; // guards only the pointer swap
+    std::shared_ptr<const LiveSnapshot> m_snapshot;
+};
+
+} // namespace knee

@@ -1,0 +1,131 @@
+// The command line as scripts use it: the real `knee` binary, its exit codes, its JSON.
+#include <QFile>
+#include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+struct Result {
+    int exitCode = -1;
+    QByteArray out, err;
+};
+Result knee(const QStringList& args)
+{
+    QProcess p;
+    p.setProgram(QStringLiteral(KNEE_BINARY));
+    p.setArguments(args);
+    p.start();
+    p.waitForFinished(120'000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+}
+QString data(const char* name) { return QStringLiteral(KNEE_TEST_DATA "/scenarios/") + QLatin1String(name); }
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void simulateJson()
+    {
+        const Result r = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--json"});
+        QCOMPARE(r.exitCode, 0);
+        QJsonParseError error;
+        const QJsonObject o = QJsonDocument::fromJson(r.out, &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        for (const char* key : {"completed", "failed", "throughput_rps", "latency_ms", "stages_ms", "wall_s", "sim_requests_per_wall_s"})
+            QVERIFY2(o.contains(QLatin1String(key)), key);
+        QCOMPARE(o["completed"].toInteger() + o["failed"].toInteger() + o["rejected"].toInteger(), o["arrived"].toInteger());
+        QCOMPARE(o["arrived"].toInteger(), 200000);
+        const QJsonObject l = o["latency_ms"].toObject();
+        QVERIFY(l["p50"].toDouble() > 0);
+        QVERIFY(l["p50"].toDouble() <= l["p95"].toDouble());
+        QVERIFY(l["p95"].toDouble() <= l["p99"].toDouble());
+        QVERIFY(l["p99"].toDouble() <= l["max"].toDouble());
+        const QJsonObject stages = o["stages_ms"].toObject();
+        for (const char* key : {"queue_wait", "preprocess", "predict_wait", "predict", "postprocess"})
+            QVERIFY2(stages.contains(QLatin1String(key)), key);
+        // The default model's predict mean is 10 ms; 200k samples put the mean well within 1 %.
+        QVERIFY(qAbs(stages["predict"].toDouble() - 10.0) < 0.1);
+        // Same seed, same figures: the run is deterministic.
+        const Result again = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--json"});
+        QCOMPARE(QJsonDocument::fromJson(again.out).object()["latency_ms"], o["latency_ms"]);
+    }
+
+    void simulateText()
+    {
+        const Result r = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("Latency (ms)"));
+        QVERIFY(r.out.contains("waiting for predict slot"));
+    }
+
+    void badInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("stderrFragment");
+        QTest::addRow("missing file") << QStringList{"simulate", "/nonexistent/scenario.yaml"} << "/nonexistent/scenario.yaml";
+        QTest::addRow("no scenario") << QStringList{"simulate"} << "expected exactly one scenario";
+        QTest::addRow("two scenarios") << QStringList{"simulate", "a.yaml", "b.yaml"} << "expected exactly one scenario";
+        QTest::addRow("unknown flag") << QStringList{"simulate", "--frobnicate", "x.yaml"} << "frobnicate";
+        QTest::addRow("bad seed") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--seed", "-3"}
+                                  << "--seed";
+        QTest::addRow("unknown command") << QStringList{"simulat"} << "unknown command 'simulat'";
+        QTest::addRow("a directory") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA)} << "";
+    }
+    void badInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, stderrFragment);
+        const Result r = knee(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(!r.err.isEmpty(), "bad input must say what is wrong on stderr");
+        QVERIFY2(QString::fromUtf8(r.err).contains(stderrFragment), r.err.constData());
+        QVERIFY(r.out.isEmpty());
+    }
+
+    void malformedScenarioNamesLineAndKey()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("bad.yaml");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("deployment:\n  concurrency_target: -3\nworkload: {arrival: {kind: poisson, rate_rps: 5}, requests: 10}\n");
+        f.close();
+        const Result r = knee({"simulate", path, "--json"});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("bad.yaml:2"), r.err.constData());
+        QVERIFY2(r.err.contains("concurrency_target"), r.err.constData());
+    }
+
+    void helpAndVersion()
+    {
+        QCOMPARE(knee({"--help"}).exitCode, 0);
+        QVERIFY(knee({"--help"}).out.contains("simulate"));
+        QCOMPARE(knee({"simulate", "--help"}).exitCode, 0);
+        QVERIFY(knee({"--version"}).out.startsWith("knee "));
+    }
+
+    void screenshot()
+    {
+        QTemporaryDir dir;
+        const QString png = dir.filePath("window.png");
+        QProcess p;
+        p.setProgram(QStringLiteral(KNEE_BINARY));
+        p.setArguments({"--screenshot", png, "--after", "0"});
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("QT_QPA_PLATFORM", "offscreen");
+        env.insert("XDG_CONFIG_HOME", dir.path()); // leave the user's settings alone
+        p.setProcessEnvironment(env);
+        p.start();
+        QVERIFY(p.waitForFinished(120'000));
+        QCOMPARE(p.exitCode(), 0);
+        QImage image(png);
+        QVERIFY(!image.isNull());
+        QVERIFY(image.width() >= 800 && image.height() >= 500);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

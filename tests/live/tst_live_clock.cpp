@@ -1,0 +1,139 @@
+// The live clock and the engine host: events never run early, the event loop stays responsive
+// while the engine runs, pause stops engine time, knob moves reach the engine, and every published
+// snapshot satisfies conservation. No assertion depends on how fast this machine is: the
+// clock's timing error is a benchmark figure (bench/live_bench), not a test.
+#include "live/live_clock.h"
+#include "live/live_engine_host.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace knee;
+
+namespace {
+Scenario scenario(double predictMs, int target, ArrivalConfig arrival)
+{
+    Scenario s;
+    s.deployment.concurrencyTarget = target;
+    s.deployment.predictConcurrency = 1;
+    s.model.predict = Distribution::constant(predictMs);
+    s.model.preprocess = Distribution::exponential(1);
+    s.workload.arrival = arrival;
+    s.workload.requests = 1000;
+    return s;
+}
+} // namespace
+
+class TestLiveClock : public QObject {
+    Q_OBJECT
+private slots:
+    void eventsNeverRunEarlyAndLoopStaysResponsive()
+    {
+        Engine engine(scenario(5, 2, {ArrivalConfig::Kind::Poisson, 1, 0, Distribution::constant(0)}));
+        LiveClock clock(engine);
+        int completed = 0, early = 0;
+        engine.setObserver([&](const Request& r) {
+            ++completed;
+            if (clock.wallNow() < r.done) // the engine's time must never be ahead of the wall
+                ++early;
+        });
+        int ticks = 0;
+        QTimer ticker;
+        connect(&ticker, &QTimer::timeout, this, [&] { ++ticks; });
+        ticker.start(1);
+        clock.start();
+        for (int i = 0; i < 8; ++i)
+            engine.submit(0);
+        clock.wake();
+        QTRY_COMPARE_WITH_TIMEOUT(completed, 8, 10'000);
+        QCOMPARE(early, 0);
+        QVERIFY2(ticks > 0, "the event loop was starved while the clock ran");
+        // 8 requests through one 5 ms predict slot: at least 40 ms of engine time have passed.
+        QVERIFY(engine.now() >= msToNanos(40));
+        QCOMPARE(engine.checkInvariants(), std::string());
+        QVERIFY(clock.lag().count() > 0);
+        QVERIFY(clock.lag().min() >= 0);
+        QSignalSpy stopped(&clock, &LiveClock::stopped);
+        clock.stop();
+        QVERIFY(stopped.wait(2000));
+    }
+
+    void pauseFreezesEngineTime()
+    {
+        Engine engine(scenario(1, 1, {ArrivalConfig::Kind::Poisson, 100, 0, Distribution::constant(0)}));
+        LiveClock clock(engine);
+        engine.startLoad();
+        clock.start();
+        QTest::qWait(30);
+        clock.pause();
+        const Nanos frozen = clock.wallNow();
+        const std::int64_t arrived = engine.metrics().arrived;
+        QTest::qWait(60);
+        QCOMPARE(clock.wallNow(), frozen);
+        QCOMPARE(engine.metrics().arrived, arrived);
+        clock.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(clock.wallNow() > frozen, 2000);
+        clock.stop();
+    }
+
+    void hostAppliesKnobsAndKeepsConservation()
+    {
+        LiveEngineHost host(scenario(2, 4, {ArrivalConfig::Kind::Poisson, 800, 0, Distribution::constant(0)}));
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() != nullptr, 5000);
+        QCOMPARE(host.setConcurrencyTarget(1), std::string());
+        QCOMPARE(host.setPredictConcurrency(3), std::string());
+        QCOMPARE(host.setReplicaBounds(2, 2), std::string());
+        QVERIFY(!host.setReplicaBounds(3, 2).empty()); // refused at once, nothing sent
+        QVERIFY(!host.setUsers(4).empty());            // open loop has no users
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.concurrencyTarget == 1 && host.snapshot()->engine.predictConcurrency == 3
+                                     && host.snapshot()->engine.replicas.size() == 2,
+                                 5000);
+        QCOMPARE(host.snapshot()->warnings.size(), std::size_t(1)); // target 1 < predict_concurrency 3
+
+        // Every snapshot published while knobs move adds up.
+        int checked = 0;
+        connect(&host, &LiveEngineHost::published, &host, [&] {
+            const auto s = host.snapshot();
+            const auto& e = s->engine;
+            QCOMPARE(e.arrived, e.completed + e.failed + e.rejected + e.queued + e.held);
+            ++checked;
+        }, Qt::QueuedConnection);
+        for (int i = 0; i < 20; ++i) {
+            QCOMPARE(host.setConcurrencyTarget(1 + i % 5), std::string());
+            QCOMPARE(host.setArrivalRate(200.0 + 50 * i), std::string());
+            QTest::qWait(10);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(checked >= 10, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!host.snapshot()->recentWindows.empty(), 5000); // a 1 s window closed
+        const LiveWindow& w = host.snapshot()->recentWindows.back();
+        QVERIFY(w.completed > 0);
+        QVERIFY(w.latency.p50 > 0 && w.latency.p50 <= w.latency.p99);
+    }
+
+    void hostPauseAndReset()
+    {
+        LiveEngineHost host(scenario(2, 4, {ArrivalConfig::Kind::Closed, 0, 3, Distribution::constant(1)}));
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 10, 5000);
+        host.pause();
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->paused, 2000);
+        const auto frozen = host.snapshot()->engine.completed;
+        QTest::qWait(50);
+        QCOMPARE(host.snapshot()->engine.completed, frozen);
+        host.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.completed > frozen, 2000);
+        Scenario fresh = host.scenario();
+        fresh.workload.arrival.users = 1;
+        host.reset(fresh);
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.users == 1 && host.snapshot()->engine.now < msToNanos(500), 2000);
+    }
+
+    void invalidScenarioThrowsBeforeAnyThreadStarts()
+    {
+        Scenario s = scenario(1, 1, {ArrivalConfig::Kind::Poisson, 10, 0, Distribution::constant(0)});
+        s.deployment.concurrencyTarget = 0;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost{s});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLiveClock)
+#include "tst_live_clock.moc"
