@@ -6,13 +6,14 @@
 #include <QTextStream>
 
 #ifdef KNEE_WITH_GUI
+#include "io/scenario_reader.h"
 #include "ui/main_window.h"
+#include "ui/theme.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
 #include <QTimer>
-#include <QElapsedTimer>
 
 namespace {
 
@@ -31,6 +32,7 @@ int runGui(int argc, char** argv)
         return knee::cli::kBadInput;
     }
     QApplication app(argc, argv);
+    knee::ui::applyTheme(knee::ui::savedTheme());
     QCommandLineParser parser;
     parser.addHelpOption();
     const QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Save a grab of the window and exit."),
@@ -38,6 +40,8 @@ int runGui(int argc, char** argv)
     const QCommandLineOption after(QStringLiteral("after"), QStringLiteral("Seconds to let the default run go on first."),
                                    QStringLiteral("SECONDS"), QStringLiteral("1"));
     parser.addOptions({screenshot, after});
+    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario to serve (default: the built-in model)."),
+                                 QStringLiteral("[SCENARIO.yaml]"));
     if (!parser.parse(app.arguments())) {
         QTextStream(stderr) << "knee: " << parser.errorText() << "\n";
         return knee::cli::kBadInput;
@@ -49,28 +53,40 @@ int runGui(int argc, char** argv)
         return knee::cli::kBadInput;
     }
 
-    knee::ui::MainWindow window;
-    QFile defaultScenario(QStringLiteral(":/scenarios/default.yaml"));
-    defaultScenario.open(QIODevice::ReadOnly);
-    window.loadScenarioText(QString::fromUtf8(defaultScenario.readAll()), QStringLiteral("default.yaml (built-in)"));
+    knee::ScenarioReadResult read;
+    QString source = QStringLiteral("the built-in default model");
+    if (!parser.positionalArguments().isEmpty()) {
+        source = parser.positionalArguments().first();
+        read = knee::readScenarioFile(source.toStdString());
+        if (!read.ok()) {
+            for (const auto& e : read.errors)
+                QTextStream(stderr) << QString::fromStdString(e.toString()) << "\n";
+            return knee::cli::kBadInput;
+        }
+    } else {
+        QFile defaultFile(QStringLiteral(":/scenarios/default.yaml"));
+        defaultFile.open(QIODevice::ReadOnly);
+        read = knee::readScenarioText(defaultFile.readAll().toStdString(), "default.yaml");
+        if (!read.ok()) { // a broken built-in is a packaging bug: say so plainly
+            QTextStream(stderr) << "knee: the built-in scenario does not read: "
+                                << QString::fromStdString(read.errors.front().toString()) << "\n";
+            return knee::cli::kFailure;
+        }
+    }
+    knee::ui::MainWindow window(*read.scenario, source);
     window.show();
-    window.simulate();
 
     if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);
-        QElapsedTimer elapsed;
-        elapsed.start();
-        auto* poll = new QTimer(&window);
-        QObject::connect(poll, &QTimer::timeout, &window, [&, poll] {
-            if (elapsed.elapsed() < qint64(afterS * 1000) || window.isSimulating())
-                return;
-            poll->stop();
-            const bool saved = window.grab().save(path);
-            if (!saved)
-                QTextStream(stderr) << "knee: could not write the screenshot to " << path << "\n";
-            app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
+        QTimer::singleShot(int(afterS * 1000), &window, [&] {
+            // One more refresh so the grab shows the state at this moment, then save and leave.
+            QObject::connect(&window, &knee::ui::MainWindow::refreshed, &window, [&] {
+                const bool saved = window.grab().save(path);
+                if (!saved)
+                    QTextStream(stderr) << "knee: could not write the screenshot to " << path << "\n";
+                app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
+            });
         });
-        poll->start(50);
     }
     return app.exec();
 }

@@ -1,167 +1,324 @@
 #include "main_window.h"
 
+#include "controls_panel.h"
+#include "deployment_view.h"
+#include "live_charts.h"
+#include "theme.h"
+
 #include "io/scenario_reader.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
-#include <QFile>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDockWidget>
 #include <QFileDialog>
 #include <QFontDatabase>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
+#include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace knee::ui {
 
 namespace {
+constexpr int kRefreshMs = 25; // 40 Hz: leaves room under the 33 ms frame budget for jitter
+constexpr std::int64_t kVirtualRequestsIfUnbounded = 200'000;
 
-SimulationOutcome runScenarioText(const std::string& yaml, const std::string& source)
+QString clockText(Nanos t)
 {
-    SimulationOutcome outcome;
-    ScenarioReadResult read = readScenarioText(yaml, source);
-    if (!read.ok()) {
-        for (const auto& e : read.errors)
-            outcome.errors += QString::fromStdString(e.toString()) + QLatin1Char('\n');
-        return outcome;
-    }
-    outcome.summary = simulateScenario(*read.scenario);
-    return outcome;
+    const qint64 s = t / kNanosPerSecond;
+    return QStringLiteral("%1:%2:%3").arg(s / 3600, 2, 10, QLatin1Char('0')).arg(s / 60 % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
-
-QString reportText(const RunSummary& s);
-
 } // namespace
 
-MainWindow::MainWindow(QWidget* parent)
+MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWidget* parent)
     : QMainWindow(parent)
+    , m_fileScenario(scenario)
+    , m_sourceName(sourceName)
 {
     setWindowTitle(tr("knee — concurrency workbench"));
-    const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    setObjectName(QStringLiteral("mainWindow"));
+    m_host = std::make_unique<LiveEngineHost>(scenario);
 
-    m_scenario = new QPlainTextEdit(this);
-    m_scenario->setFont(mono);
-    m_scenario->setObjectName(QStringLiteral("scenarioEditor"));
-    m_report = new QPlainTextEdit(this);
-    m_report->setReadOnly(true);
-    m_report->setFont(mono);
-    m_report->setObjectName(QStringLiteral("report"));
-    auto* splitter = new QSplitter(this);
-    splitter->addWidget(m_scenario);
-    splitter->addWidget(m_report);
+    m_controls = new ControlsPanel(*m_host, this);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(m_controls);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* dock = new QDockWidget(tr("Controls"), this);
+    dock->setObjectName(QStringLiteral("controlsDock"));
+    dock->setWidget(scroll);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    dock->setMinimumWidth(290);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+    m_view = new DeploymentView(this);
+    auto* viewScroll = new QScrollArea(this);
+    viewScroll->setWidget(m_view);
+    viewScroll->setWidgetResizable(true);
+    viewScroll->setFrameShape(QFrame::NoFrame);
+    m_counters = new QLabel(this);
+    m_counters->setObjectName(QStringLiteral("counters"));
+    m_counters->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* top = new QWidget(this);
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(4, 4, 4, 0);
+    topLayout->addWidget(m_counters);
+    topLayout->addWidget(viewScroll, 1);
+    m_charts = new LiveCharts(this);
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(top);
+    splitter->addWidget(m_charts);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 3);
+    splitter->setSizes({320, 480}); // room for a row of replica cards without a scroll bar at 1280×800
     setCentralWidget(splitter);
 
+    m_clockStatus = new QLabel(this);
+    statusBar()->addPermanentWidget(m_clockStatus);
+    buildMenus();
+
+    connect(m_controls, &ControlsPanel::scenarioReplaced, this, [this] {
+        m_charts->clear();
+        m_shownSequence = 0;
+    });
+    connect(&m_virtualRun, &QFutureWatcher<RunSummary>::finished, this, [this] {
+        m_simulateAction->setEnabled(true);
+        const QString report = QString::fromStdString(formatSummary(m_virtualRun.result()));
+        statusBar()->showMessage(tr("Virtual-time run finished"), 5000);
+        emit virtualRunFinished(report);
+        if (!QApplication::platformName().startsWith(QLatin1String("offscreen"))) {
+            auto* dialog = new QDialog(this);
+            dialog->setWindowTitle(tr("Virtual-time run"));
+            dialog->setAttribute(Qt::WA_DeleteOnClose);
+            auto* text = new QPlainTextEdit(report, dialog);
+            text->setReadOnly(true);
+            text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+            auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+            connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+            auto* layout = new QVBoxLayout(dialog);
+            layout->addWidget(text);
+            layout->addWidget(buttons);
+            dialog->resize(760, 420);
+            dialog->show();
+        }
+    });
+
+    QSettings settings;
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(1280, 800);
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    restoreKnobs();
+
+    m_refreshTimer = new QTimer(this);
+    m_refreshTimer->setInterval(kRefreshMs);
+    connect(m_refreshTimer, &QTimer::timeout, this, &MainWindow::refresh);
+    m_refreshTimer->start();
+    m_sinceLastFrame.start();
+    statusBar()->showMessage(tr("Serving %1 live").arg(sourceName), 5000);
+}
+
+MainWindow::~MainWindow() { m_virtualRun.waitForFinished(); }
+
+void MainWindow::buildMenus()
+{
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open Scenario…"), QKeySequence::Open, this, &MainWindow::openScenario);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
     auto* run = menuBar()->addMenu(tr("&Run"));
-    m_simulateAction = run->addAction(tr("&Simulate (virtual time)"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::simulate);
+    m_pauseAction = run->addAction(tr("&Pause"), QKeySequence(Qt::Key_Space), this, &MainWindow::togglePause);
+    m_pauseAction->setToolTip(tr("Pause or resume the live engine (Space)"));
+    run->addAction(tr("&Reset"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this, &MainWindow::resetRun)
+        ->setToolTip(tr("Start the live run again from time zero with the current knobs"));
+    run->addSeparator();
+    m_simulateAction = run->addAction(tr("&Simulate in Virtual Time"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::simulateVirtual);
+    m_simulateAction->setToolTip(tr("Run the current knobs against the scenario's workload in virtual time and report"));
+
     auto* toolbar = addToolBar(tr("Run"));
     toolbar->setObjectName(QStringLiteral("runToolbar"));
+    toolbar->addAction(m_pauseAction);
+    toolbar->addAction(run->actions().at(1));
+    toolbar->addSeparator();
     toolbar->addAction(m_simulateAction);
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* dock : findChildren<QDockWidget*>())
+        view->addAction(dock->toggleViewAction());
+    auto* themes = view->addMenu(tr("&Theme"));
+    auto* group = new QActionGroup(this);
+    for (auto [theme, label] : {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")}, std::pair{Theme::Dark, tr("&Dark")}}) {
+        QAction* a = themes->addAction(label, this, [theme] {
+            applyTheme(theme);
+            saveTheme(theme);
+        });
+        a->setCheckable(true);
+        a->setChecked(savedTheme() == theme);
+        group->addAction(a);
+    }
+
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About knee"), this, [this] {
         QMessageBox::about(this, tr("About knee"),
                            tr("knee %1\nA workbench for tuning the concurrency of model-serving deployments.")
                                .arg(QApplication::applicationVersion()));
     });
-
-    connect(&m_watcher, &QFutureWatcher<SimulationOutcome>::finished, this, &MainWindow::showOutcome);
-
-    QSettings settings;
-    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-    if (!settings.contains(QStringLiteral("window/geometry")))
-        resize(1200, 760);
-    statusBar()->showMessage(tr("Ready"));
 }
 
-MainWindow::~MainWindow() { m_watcher.waitForFinished(); }
+QString MainWindow::countersText() const { return m_counters->text(); }
 
-void MainWindow::closeEvent(QCloseEvent* event)
+void MainWindow::refresh()
 {
-    QSettings().setValue(QStringLiteral("window/geometry"), saveGeometry());
-    event->accept();
+    const qint64 interval = m_sinceLastFrame.nsecsElapsed();
+    m_sinceLastFrame.restart();
+    m_frameIntervals.record(interval);
+    const auto snap = m_host->snapshot();
+    if (!snap || snap->sequence == m_shownSequence)
+        return;
+    m_shownSequence = snap->sequence;
+    const EngineSnapshot& e = snap->engine;
+    m_view->setSnapshot(e);
+    m_charts->addWindows(snap->recentWindows);
+    // The counters always add up: arrived = completed + failed + rejected + in flight.
+    m_counters->setText(tr("Run clock %1   ·   arrived %2 = completed %3 + failed %4 + rejected %5 + in flight %6 "
+                           "(queued %7, held %8)")
+                            .arg(clockText(e.now))
+                            .arg(e.arrived)
+                            .arg(e.completed)
+                            .arg(e.failed)
+                            .arg(e.rejected)
+                            .arg(e.queued + e.held)
+                            .arg(e.queued)
+                            .arg(e.held));
+    m_pauseAction->setText(snap->paused ? tr("&Resume") : tr("&Pause"));
+    m_clockStatus->setText(tr("%1 · predict: sampled stage times · live clock lag p99 %2 ms")
+                               .arg(snap->paused ? tr("Paused") : tr("Live"))
+                               .arg(snap->lag.p99, 0, 'f', 2));
+    emit refreshed();
 }
 
-void MainWindow::loadScenarioText(const QString& yaml, const QString& sourceName)
+void MainWindow::togglePause()
 {
-    m_scenario->setPlainText(yaml);
+    const auto snap = m_host->snapshot();
+    if (snap && snap->paused)
+        m_host->resume();
+    else
+        m_host->pause();
+}
+
+void MainWindow::resetRun()
+{
+    m_host->reset(m_host->scenario());
+    m_charts->clear();
+    m_shownSequence = 0;
+}
+
+void MainWindow::loadScenario(const Scenario& scenario, const QString& sourceName)
+{
+    m_fileScenario = scenario;
     m_sourceName = sourceName;
     setWindowFilePath(sourceName);
+    m_host->reset(scenario);
+    m_controls->syncFromHost();
+    m_charts->clear();
+    m_shownSequence = 0;
 }
-
-bool MainWindow::isSimulating() const { return m_watcher.isRunning(); }
 
 void MainWindow::openScenario()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Scenario"), QString(), tr("Scenarios (*.yaml *.yml)"));
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Scenario"), QString(), tr("Scenarios (*.yaml *.yml);;All files (*)"));
     if (path.isEmpty())
         return;
-    QFile f(path);
-    if (f.size() > 16 * 1024 * 1024 || !f.open(QIODevice::ReadOnly)) {
-        QMessageBox::warning(this, tr("Open Scenario"), tr("Cannot read %1: %2").arg(path, f.errorString()));
+    const ScenarioReadResult read = readScenarioFile(path.toStdString());
+    if (!read.ok()) {
+        QStringList lines;
+        for (const auto& e : read.errors)
+            lines << QString::fromStdString(e.toString());
+        QMessageBox box(QMessageBox::Warning, tr("Open Scenario"), tr("%1 cannot be used; the current run goes on.").arg(path),
+                        QMessageBox::Ok, this);
+        box.setDetailedText(lines.join(QLatin1Char('\n')));
+        box.setInformativeText(lines.value(0));
+        box.exec();
         return;
     }
-    loadScenarioText(QString::fromUtf8(f.readAll()), path);
-    simulate();
+    loadScenario(*read.scenario, path);
 }
 
-void MainWindow::simulate()
+void MainWindow::simulateVirtual()
 {
-    if (m_watcher.isRunning())
+    if (m_virtualRun.isRunning())
         return;
+    // The scenario's own workload (its request count or duration), with the knobs as they are now.
+    Scenario s = m_fileScenario;
+    const Scenario& live = m_host->scenario();
+    s.deployment = live.deployment;
+    s.workload.arrival = live.workload.arrival;
+    s.changes.clear();
+    if (s.workload.requests == 0 && s.workload.durationS >= limits::kMaxDurationS)
+        s.workload.requests = kVirtualRequestsIfUnbounded;
     m_simulateAction->setEnabled(false);
     statusBar()->showMessage(tr("Simulating in virtual time…"));
-    m_watcher.setFuture(QtConcurrent::run(runScenarioText, m_scenario->toPlainText().toStdString(),
-                                          (m_sourceName.isEmpty() ? QStringLiteral("(editor)") : m_sourceName).toStdString()));
+    m_virtualRun.setFuture(QtConcurrent::run([s] { return simulateScenario(s); }));
 }
 
-void MainWindow::showOutcome()
+void MainWindow::closeEvent(QCloseEvent* event)
 {
-    m_simulateAction->setEnabled(true);
-    const SimulationOutcome outcome = m_watcher.result();
-    if (!outcome.summary) {
-        m_report->setPlainText(tr("The scenario has problems; nothing was run.\n\n") + outcome.errors);
-        statusBar()->showMessage(tr("Scenario has errors"));
-    } else {
-        m_report->setPlainText(reportText(*outcome.summary));
-        statusBar()->showMessage(tr("Simulated %1 requests in %2 s").arg(outcome.summary->arrived).arg(outcome.summary->wallS, 0, 'f', 2));
-    }
-    emit simulationFinished();
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    saveKnobs();
+    event->accept();
 }
 
-namespace {
-QString reportText(const RunSummary& s)
+void MainWindow::saveKnobs() const
 {
-    const auto& l = s.latency;
-    QString t = QObject::tr("%1\n\n").arg(QString::fromStdString(s.scenarioName));
-    t += QObject::tr("Requests      %1 arrived · %2 completed · %3 failed · %4 rejected\n")
-             .arg(s.arrived)
-             .arg(s.completed)
-             .arg(s.failed)
-             .arg(s.rejected);
-    t += QObject::tr("Throughput    %1 req/s\n\n").arg(s.throughputRps, 0, 'f', 1);
-    t += QObject::tr("Latency (ms)  p50 %1 · p95 %2 · p99 %3 · max %4\n\n")
-             .arg(l.p50, 0, 'f', 1)
-             .arg(l.p95, 0, 'f', 1)
-             .arg(l.p99, 0, 'f', 1)
-             .arg(l.max, 0, 'f', 1);
-    t += QObject::tr("Where the time goes (mean ms)\n");
-    const char* labels[] = {"Deployment queue", "Preprocess", "Waiting for predict slot", "Predict", "Postprocess"};
-    for (int p = 0; p < kPartCount; ++p)
-        t += QStringLiteral("  %1 %2\n").arg(QObject::tr(labels[p]), -26).arg(s.parts[std::size_t(p)].mean, 8, 'f', 2);
-    for (const auto& w : s.warnings)
-        t += QObject::tr("\nWarning: %1").arg(QString::fromStdString(w));
-    return t;
+    QSettings settings;
+    const Scenario& s = m_host->scenario();
+    settings.beginGroup(QStringLiteral("knobs"));
+    settings.setValue(QStringLiteral("concurrency_target"), s.deployment.concurrencyTarget);
+    settings.setValue(QStringLiteral("predict_concurrency"), s.deployment.predictConcurrency);
+    settings.setValue(QStringLiteral("min_replicas"), s.deployment.minReplicas);
+    settings.setValue(QStringLiteral("max_replicas"), s.deployment.maxReplicas);
+    settings.setValue(QStringLiteral("rate_rps"), s.workload.arrival.rateRps);
+    settings.setValue(QStringLiteral("users"), s.workload.arrival.users);
+    settings.endGroup();
 }
-} // namespace
+
+// Last session's knobs, each through the same validation as a slider move: a hand-edited or
+// stale settings file cannot put the engine into a state the UI would refuse.
+void MainWindow::restoreKnobs()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("knobs"));
+    if (!settings.contains(QStringLiteral("concurrency_target")))
+        return;
+    bool ok = false;
+    auto intValue = [&](const char* key, int fallback) {
+        const int v = settings.value(QLatin1String(key)).toInt(&ok);
+        return ok ? v : fallback;
+    };
+    const Scenario& s = m_host->scenario();
+    m_host->setReplicaBounds(intValue("min_replicas", s.deployment.minReplicas), intValue("max_replicas", s.deployment.maxReplicas));
+    m_host->setPredictConcurrency(intValue("predict_concurrency", s.deployment.predictConcurrency));
+    m_host->setConcurrencyTarget(intValue("concurrency_target", s.deployment.concurrencyTarget));
+    if (s.workload.arrival.kind == ArrivalConfig::Kind::Closed)
+        m_host->setUsers(intValue("users", s.workload.arrival.users));
+    else if (const double rate = settings.value(QStringLiteral("rate_rps")).toDouble(&ok); ok)
+        m_host->setArrivalRate(rate);
+    settings.endGroup();
+    m_controls->syncFromHost();
+}
 
 } // namespace knee::ui

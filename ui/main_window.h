@@ -1,51 +1,79 @@
-// The workbench window. For now: the scenario (editable YAML), a virtual-time run of it off the UI
-// thread, and its report. The live workbench (sliders, live view, charts) replaces the centre.
+// The workbench window: the built-in engine serving live, the knobs that act on it, the
+// deployment drawn as it is, live charts, and a virtual-time run of the same settings on demand.
+// Reads engine snapshots at ~30 Hz; the engine never waits for it.
 #pragma once
+#include "live/live_engine_host.h"
+
+#include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QMainWindow>
 
-#include "study/run_summary.h"
-
+#include <memory>
 #include <optional>
 
-class QPlainTextEdit;
 class QLabel;
 class QAction;
+class QTimer;
 
 namespace knee::ui {
 
-struct SimulationOutcome {
-    std::optional<RunSummary> summary;
-    QString errors; // scenario problems, one per line, when there is no summary
-};
+class ControlsPanel;
+class DeploymentView;
+class LiveCharts;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    // Starts serving `scenario` live at once.
+    explicit MainWindow(const Scenario& scenario, const QString& sourceName, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    void loadScenarioText(const QString& yaml, const QString& sourceName);
-    bool isSimulating() const;
+    LiveEngineHost& host() { return *m_host; }
+    ControlsPanel* controls() const { return m_controls; }
+    DeploymentView* deploymentView() const { return m_view; }
+    LiveCharts* charts() const { return m_charts; }
+    QString countersText() const;
+    bool isSimulating() const { return m_virtualRun.isRunning(); }
+    // Intervals between UI refreshes (for the frame-interval benchmark).
+    const LatencyHistogram& frameIntervals() const { return m_frameIntervals; }
+
+    // Replaces the running scenario (File > Open does this after reading the file).
+    void loadScenario(const Scenario& scenario, const QString& sourceName);
 
 public slots:
-    void simulate();
     void openScenario();
+    void togglePause();
+    void resetRun();
+    void simulateVirtual();
 
 signals:
-    void simulationFinished();
+    void refreshed();
+    void virtualRunFinished(const QString& report);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
-    void showOutcome();
+    void refresh();
+    void buildMenus();
+    void restoreKnobs();
+    void saveKnobs() const;
 
-    QPlainTextEdit* m_scenario = nullptr;
-    QPlainTextEdit* m_report = nullptr;
-    QAction* m_simulateAction = nullptr;
+    Scenario m_fileScenario; // as loaded: the virtual run uses its workload with the live knobs
     QString m_sourceName;
-    QFutureWatcher<SimulationOutcome> m_watcher;
+    std::unique_ptr<LiveEngineHost> m_host;
+    ControlsPanel* m_controls = nullptr;
+    DeploymentView* m_view = nullptr;
+    LiveCharts* m_charts = nullptr;
+    QLabel* m_counters = nullptr;
+    QLabel* m_clockStatus = nullptr;
+    QAction* m_pauseAction = nullptr;
+    QAction* m_simulateAction = nullptr;
+    QTimer* m_refreshTimer = nullptr;
+    std::uint64_t m_shownSequence = 0;
+    QElapsedTimer m_sinceLastFrame;
+    LatencyHistogram m_frameIntervals;
+    QFutureWatcher<RunSummary> m_virtualRun;
 };
 
 } // namespace knee::ui

@@ -24,7 +24,7 @@ QString usage()
     QString text = QStringLiteral(
         "Usage: knee [COMMAND] [OPTIONS]\n"
         "\n"
-        "Without a command, knee opens the workbench window.\n"
+        "Without a command, knee opens the workbench window (on SCENARIO.yaml if given).\n"
         "  --screenshot FILE.png [--after SECONDS]   open the window, let the default run go on, save a grab, exit\n"
         "\n"
         "Commands (headless; each takes --help and --json):\n");
@@ -43,7 +43,9 @@ bool isHeadless(const QStringList& arguments)
     const QString first = arguments.at(1);
     if (first == QLatin1String("--help") || first == QLatin1String("-h") || first == QLatin1String("--version"))
         return true;
-    return !first.startsWith(QLatin1Char('-')); // any word is a command; unknown ones get an error, not a window
+    if (first.endsWith(QLatin1String(".yaml")) || first.endsWith(QLatin1String(".yml")))
+        return false; // `knee SCENARIO.yaml` opens the window on that scenario
+    return !first.startsWith(QLatin1Char('-')); // any other word is a command; unknown ones get an error, not a window
 }
 
 int run(const QStringList& arguments)

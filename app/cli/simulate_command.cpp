@@ -22,8 +22,8 @@ int runSimulate(const QStringList& args)
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Override the workload's random seed."), QStringLiteral("N"));
     parser.addOptions({json, seed});
-    QStringList argv = args;
-    argv.prepend(QStringLiteral("knee"));
+    QStringList argv = args; // args[0] is the command name: the parser takes it as the program
+    argv[0] = QStringLiteral("knee simulate");
     if (!parser.parse(argv)) {
         err << "knee simulate: " << parser.errorText() << "\n";
         return kBadInput;

@@ -1,6 +1,8 @@
 #include "run_summary.h"
 
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 
 namespace knee {
 
@@ -40,6 +42,43 @@ RunSummary summarize(const Engine& engine, double wallS)
     s.wallS = wallS;
     s.simRequestsPerWallS = wallS > 0 ? double(m.completed + m.failed + m.rejected) / wallS : 0;
     return s;
+}
+
+namespace {
+std::string format(const char* fmt, ...)
+{
+    char buf[512];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    return buf;
+}
+} // namespace
+
+std::string formatSummary(const RunSummary& s)
+{
+    std::string t;
+    t += "Scenario: " + (s.scenarioName.empty() ? std::string("(unnamed)") : s.scenarioName) + "\n";
+    t += format("Requests: %lld arrived, %lld completed, %lld failed, %lld rejected\n", (long long)s.arrived,
+                (long long)s.completed, (long long)s.failed, (long long)s.rejected);
+    t += format("Throughput: %.1f req/s over the measured window (%lld requests)\n", s.throughputRps,
+                (long long)s.measuredCompleted);
+    const auto& l = s.latency;
+    t += format("Latency (ms): mean %.2f  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.mean, l.p50, l.p90,
+                l.p95, l.p99, l.p999, l.max);
+    t += "Where the time goes (mean ms / p99 ms):\n";
+    const char* labels[kPartCount] = {"deployment queue", "preprocess", "waiting for predict slot", "predict", "postprocess"};
+    for (int p = 0; p < kPartCount; ++p)
+        t += format("  %-26s %9.2f / %9.2f\n", labels[p], s.parts[std::size_t(p)].mean, s.parts[std::size_t(p)].p99);
+    const auto& o = s.occupancyMean;
+    t += format("Mean occupancy: queue %.2f, preprocess %.2f, predict wait %.2f, predict %.2f, postprocess %.2f, replicas %.2f\n",
+                o[0], o[1], o[2], o[3], o[4], o[5]);
+    t += format("Simulated %.1f s in %.3f s of wall time (%.0f requests per wall second)\n", s.simulatedS, s.wallS,
+                s.simRequestsPerWallS);
+    for (const auto& w : s.warnings)
+        t += "Warning: " + w + "\n";
+    return t;
 }
 
 RunSummary simulateScenario(const Scenario& scenario)

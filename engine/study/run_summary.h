@@ -32,6 +32,9 @@ struct RunSummary {
 
 RunSummary summarize(const Engine& engine, double wallS);
 
+// The plain-text report people read (the CLI prints it, the GUI shows it).
+std::string formatSummary(const RunSummary& summary);
+
 // Runs a scenario to completion in virtual time and summarises it (the `simulate` command).
 RunSummary simulateScenario(const Scenario& scenario);
 

@@ -21,7 +21,7 @@ Result knee(const QStringList& args)
     p.waitForFinished(120'000);
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
 }
-QString data(const char* name) { return QStringLiteral(KNEE_TEST_DATA "/scenarios/") + QLatin1String(name); }
+QString defaultScenario() { return QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"); }
 } // namespace
 
 class TestCli : public QObject {
@@ -29,7 +29,7 @@ class TestCli : public QObject {
 private slots:
     void simulateJson()
     {
-        const Result r = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--json"});
+        const Result r = knee({"simulate", defaultScenario(), "--json"});
         QCOMPARE(r.exitCode, 0);
         QJsonParseError error;
         const QJsonObject o = QJsonDocument::fromJson(r.out, &error).object();
@@ -49,13 +49,13 @@ private slots:
         // The default model's predict mean is 10 ms; 200k samples put the mean well within 1 %.
         QVERIFY(qAbs(stages["predict"].toDouble() - 10.0) < 0.1);
         // Same seed, same figures: the run is deterministic.
-        const Result again = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--json"});
+        const Result again = knee({"simulate", defaultScenario(), "--json"});
         QCOMPARE(QJsonDocument::fromJson(again.out).object()["latency_ms"], o["latency_ms"]);
     }
 
     void simulateText()
     {
-        const Result r = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml")});
+        const Result r = knee({"simulate", defaultScenario()});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("Latency (ms)"));
         QVERIFY(r.out.contains("waiting for predict slot"));
@@ -69,7 +69,7 @@ private slots:
         QTest::addRow("no scenario") << QStringList{"simulate"} << "expected exactly one scenario";
         QTest::addRow("two scenarios") << QStringList{"simulate", "a.yaml", "b.yaml"} << "expected exactly one scenario";
         QTest::addRow("unknown flag") << QStringList{"simulate", "--frobnicate", "x.yaml"} << "frobnicate";
-        QTest::addRow("bad seed") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"), "--seed", "-3"}
+        QTest::addRow("bad seed") << QStringList{"simulate", defaultScenario(), "--seed", "-3"}
                                   << "--seed";
         QTest::addRow("unknown command") << QStringList{"simulat"} << "unknown command 'simulat'";
         QTest::addRow("a directory") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA)} << "";

@@ -1,45 +1,200 @@
-// The window under QT_QPA_PLATFORM=offscreen: the default scenario runs and its report shows; a
-// broken scenario in the editor gets its errors shown and nothing crashes.
+// The workbench window under QT_QPA_PLATFORM=offscreen, driven as a user would: each slider moves
+// the engine's knob, the live view shows what the engine's snapshot says, flagged combinations
+// show their warning, a burst of random slider moves keeps conservation, presets and traffic kind
+// restart the run, and the knobs survive a restart of the app.
+#include "ui/controls_panel.h"
+#include "ui/deployment_view.h"
+#include "ui/knob_control.h"
+#include "ui/live_charts.h"
 #include "ui/main_window.h"
 
-#include <QPlainTextEdit>
-#include <QStandardPaths>
+#include "sim/random.h"
+
+#include <QComboBox>
 #include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QSettings>
 #include <QTest>
 
-using knee::ui::MainWindow;
+using namespace knee;
+using namespace knee::ui;
+
+namespace {
+Scenario lightLoad()
+{
+    Scenario s;
+    s.name = "test";
+    s.deployment = {1, 4, 2, 4, 2, 0, 0};
+    s.model.preprocess = Distribution::exponential(2);
+    s.model.predict = Distribution::exponential(5);
+    s.model.postprocess = Distribution::exponential(1);
+    s.workload.arrival = {ArrivalConfig::Kind::Poisson, 200, 0, Distribution::constant(0)};
+    s.workload.requests = 1000;
+    return s;
+}
+
+// Moves a slider the way a mouse drag does (valueChanged fires from the slider).
+void drag(KnobControl* knob, int value) { knob->slider()->setValue(value); }
+} // namespace
 
 class TestMainWindow : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+    void init() { QSettings().clear(); }
 
-    void runsTheScenarioInTheEditor()
+    void eachSliderMovesItsKnob()
     {
-        MainWindow w;
-        w.loadScenarioText(QStringLiteral("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 2}\n"
-                                          "model: {predict: {dist: constant, mean_ms: 10}}\n"
-                                          "workload: {arrival: {kind: closed, users: 2}, requests: 100}\n"),
-                           QStringLiteral("inline.yaml"));
-        QSignalSpy finished(&w, &MainWindow::simulationFinished);
-        w.simulate();
-        QVERIFY(finished.wait(30'000));
-        const QString report = w.findChild<QPlainTextEdit*>(QStringLiteral("report"))->toPlainText();
-        QVERIFY2(report.contains(QStringLiteral("100 completed")), qPrintable(report));
-        // Two users, 10 ms predict, target 2: no queueing, every request takes exactly 10 ms.
-        QVERIFY2(report.contains(QStringLiteral("p50 10.0")), qPrintable(report));
+        MainWindow w(lightLoad(), "test");
+        w.show();
+        ControlsPanel* c = w.controls();
+        drag(c->maxReplicas(), 3);
+        drag(c->minReplicas(), 2);
+        drag(c->concurrencyTarget(), 7);
+        drag(c->predictConcurrency(), 3);
+        c->rate()->spinBox()->setValue(321);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && w.host().snapshot()->engine.concurrencyTarget == 7, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.predictConcurrency, 3, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.minReplicas, 2, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.maxReplicas, 3, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.rateRps, 321.0, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(int(w.host().snapshot()->engine.replicas.size()), 2, 5000);
+        QVERIFY(!c->concurrencyTarget()->toolTip().isEmpty());
+        QVERIFY(c->predictConcurrency()->toolTip().contains("predict"));
     }
 
-    void showsScenarioErrorsInsteadOfCrashing()
+    void liveViewMatchesSnapshot()
     {
-        MainWindow w;
-        w.loadScenarioText(QStringLiteral("deployment: [1, 2\nmodel: {"), QStringLiteral("broken.yaml"));
-        QSignalSpy finished(&w, &MainWindow::simulationFinished);
-        w.simulate();
-        QVERIFY(finished.wait(30'000));
-        const QString report = w.findChild<QPlainTextEdit*>(QStringLiteral("report"))->toPlainText();
-        QVERIFY2(report.contains(QStringLiteral("nothing was run")), qPrintable(report));
-        QVERIFY2(report.contains(QStringLiteral("broken.yaml")), qPrintable(report));
+        MainWindow w(lightLoad(), "test");
+        w.show();
+        QSignalSpy refreshed(&w, &MainWindow::refreshed);
+        QVERIFY(refreshed.wait(5000));
+        QVERIFY(refreshed.wait(5000));
+        const EngineSnapshot& shown = w.deploymentView()->snapshot();
+        std::int64_t held = 0;
+        for (const ReplicaSnapshot& r : shown.replicas) {
+            held += r.held;
+            QCOMPARE(r.held, r.preprocessing + r.waitingForPredict + r.inPredict + r.postprocessing);
+        }
+        QCOMPARE(held, shown.held);
+        QCOMPARE(shown.arrived, shown.completed + shown.failed + shown.rejected + shown.queued + shown.held);
+        const QString counters = w.countersText();
+        QVERIFY2(counters.contains(QStringLiteral("arrived %1 = completed %2").arg(shown.arrived).arg(shown.completed)), qPrintable(counters));
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, 5000); // a one-second window reached the charts
+    }
+
+    void flaggedCombinationsShowTheirWarning()
+    {
+        MainWindow w(lightLoad(), "test");
+        ControlsPanel* c = w.controls();
+        drag(c->predictConcurrency(), 8); // above target 4: allowed, flagged
+        QVERIFY2(c->message().contains("Flagged"), qPrintable(c->message()));
+        QVERIFY(c->message().contains("predict_concurrency"));
+        QCOMPARE(w.host().scenario().deployment.predictConcurrency, 8);
+        drag(c->predictConcurrency(), 2);
+        QVERIFY(!c->message().contains("Flagged"));
+
+        drag(c->minReplicas(), 5); // above max 4: refused, springs back
+        QVERIFY2(c->message().contains("Refused"), qPrintable(c->message()));
+        QVERIFY(c->message().contains("cannot exceed max replicas"));
+        QCOMPARE(c->minReplicas()->value(), 1);
+        QCOMPARE(w.host().scenario().deployment.minReplicas, 1);
+    }
+
+    void burstOfRandomSliderMovesKeepsConservation()
+    {
+        MainWindow w(lightLoad(), "test");
+        w.show();
+        ControlsPanel* c = w.controls();
+        int checked = 0;
+        connect(&w, &MainWindow::refreshed, &w, [&] {
+            const EngineSnapshot& s = w.deploymentView()->snapshot();
+            QCOMPARE(s.arrived, s.completed + s.failed + s.rejected + s.queued + s.held);
+            ++checked;
+        });
+        Rng rng(99);
+        KnobControl* knobs[] = {c->concurrencyTarget(), c->predictConcurrency(), c->minReplicas(), c->maxReplicas(), c->rate()};
+        for (int i = 0; i < 600; ++i) {
+            KnobControl* k = knobs[rng.next() % 5];
+            const int lo = k->slider()->minimum(), hi = std::min(k->slider()->maximum(), k == c->rate() ? 2000 : 12);
+            drag(k, lo + int(rng.next() % std::uint64_t(hi - lo + 1)));
+            if (i % 20 == 0)
+                QTest::qWait(5);
+        }
+        QTest::qWait(300);
+        QVERIFY(checked > 5);
+        // The engine runs what the panel shows (every refused move sprang back).
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.concurrencyTarget, c->concurrencyTarget()->value(), 5000);
+        QCOMPARE(w.host().scenario().deployment.minReplicas, c->minReplicas()->value());
+        QVERIFY(c->minReplicas()->value() <= c->maxReplicas()->value());
+    }
+
+    void presetsAndTrafficKindRestartTheRun()
+    {
+        MainWindow w(lightLoad(), "test");
+        ControlsPanel* c = w.controls();
+        const QList<Preset> presets = builtInPresets();
+        QCOMPARE(presets.size(), 7); // the seed's table
+        for (int i = 1; i < c->preset()->count(); ++i) {
+            c->preset()->setCurrentIndex(i);
+            emit c->preset()->activated(i);
+            QVERIFY2(c->message().isEmpty() || !c->message().contains("Refused"), qPrintable(c->message()));
+        }
+        QCOMPARE(w.host().scenario().deployment.concurrencyTarget, 1); // SDXL, the last: target 1 (seed 000)
+        QCOMPARE(c->concurrencyTarget()->value(), 1);
+        QVERIFY(c->users()->isEnabled()); // SDXL's preset is closed loop
+
+        const int open = c->trafficKind()->findData(int(ArrivalConfig::Kind::Poisson));
+        c->trafficKind()->setCurrentIndex(open);
+        emit c->trafficKind()->activated(open);
+        QCOMPARE(w.host().scenario().workload.arrival.kind, ArrivalConfig::Kind::Poisson);
+        QVERIFY(c->rate()->isEnabled());
+        QVERIFY(!c->users()->isEnabled());
+    }
+
+    void virtualRunReports()
+    {
+        MainWindow w(lightLoad(), "test");
+        QSignalSpy done(&w, &MainWindow::virtualRunFinished);
+        w.simulateVirtual();
+        QVERIFY(done.wait(30'000));
+        const QString report = done.first().first().toString();
+        QVERIFY2(report.contains("1000 arrived"), qPrintable(report));
+        QVERIFY(report.contains("Latency (ms)"));
+    }
+
+    void pauseStopsTheRunClock()
+    {
+        MainWindow w(lightLoad(), "test");
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() != nullptr, 5000);
+        w.togglePause();
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, 5000);
+        const Nanos frozen = w.host().snapshot()->engine.now;
+        QTest::qWait(100);
+        QCOMPARE(w.host().snapshot()->engine.now, frozen);
+        w.togglePause();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, 5000);
+    }
+
+    void knobsAreRememberedAcrossLaunches()
+    {
+        {
+            MainWindow w(lightLoad(), "test");
+            drag(w.controls()->concurrencyTarget(), 9);
+            w.close();
+        }
+        MainWindow again(lightLoad(), "test");
+        QCOMPARE(again.controls()->concurrencyTarget()->value(), 9);
+        QCOMPARE(again.host().scenario().deployment.concurrencyTarget, 9);
+
+        // A damaged settings file is judged like a slider move: nothing impossible gets through.
+        QSettings().setValue("knobs/concurrency_target", -5);
+        QSettings().setValue("knobs/min_replicas", "lots");
+        MainWindow third(lightLoad(), "test");
+        QVERIFY(third.host().scenario().deployment.concurrencyTarget >= 1);
+        QCOMPARE(third.host().scenario().validate(), std::string());
     }
 };
 
