@@ -94,8 +94,16 @@ int main(int argc, char** argv)
         withUi = throughput(window.host(), seconds);
         frames = summarize(window.frameIntervals());
     }
+    // Headless again, after: the ratio uses the mean of the runs before and after the UI run, so
+    // the order of the runs (warm-up, a busy neighbour) does not favour either side.
+    double headlessAfter = 0;
+    {
+        LiveEngineHost host(zeroCost(flatOutRate));
+        headlessAfter = throughput(host, seconds);
+    }
     std::printf("live engine, zero-cost stages, window drawing:  %12.0f requests/s\n", withUi);
-    std::printf("with UI / headless = %.3f (goal >= 0.90)\n", withUi / headless);
+    std::printf("live engine, zero-cost stages, headless again:  %12.0f requests/s\n", headlessAfter);
+    std::printf("with UI / headless = %.3f (goal >= 0.90)\n", withUi / ((headless + headlessAfter) / 2));
     std::printf("UI refresh interval while the engine runs flat out: p50 %.1f ms  p99 %.1f ms  max %.1f ms (goal p99 <= 33 ms)\n",
                 frames.p50, frames.p99, frames.max);
     return 0;
