@@ -55,7 +55,7 @@ int main(int argc, char** argv)
     s.model.preprocess = Distribution::exponential(bare.preprocessMs);
     s.model.predict = Distribution::exponential(bare.predictMs);
     s.model.postprocess = Distribution::exponential(bare.postprocessMs);
-    s.workload.arrival = {ArrivalConfig::Kind::Poisson, bare.rateRps, 0, Distribution::constant(0)};
+    s.workload.arrival = ArrivalConfig::poisson(bare.rateRps);
     s.workload.requests = requests;
     s.workload.seed = bare.seed;
 

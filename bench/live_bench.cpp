@@ -24,7 +24,7 @@ Scenario zeroCost(double rateRps)
     s.name = "zero-cost stages";
     s.deployment.concurrencyTarget = limits::kMaxConcurrency;
     s.deployment.predictConcurrency = limits::kMaxConcurrency;
-    s.workload.arrival = {ArrivalConfig::Kind::Poisson, rateRps, 0, Distribution::constant(0)};
+    s.workload.arrival = ArrivalConfig::poisson(rateRps);
     s.workload.requests = 1;
     return s;
 }

@@ -11,6 +11,7 @@ const char* stageKey(Stage s)
     case Stage::Predict: return "predict";
     case Stage::Postprocess: return "postprocess";
     case Stage::Replicas: return "replicas";
+    case Stage::Limit: return "concurrency_limit";
     }
     return "?";
 }

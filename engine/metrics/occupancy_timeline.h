@@ -11,8 +11,10 @@
 
 namespace knee {
 
-enum class Stage : int { Queue, Preprocess, PredictWait, Predict, Postprocess, Replicas };
-inline constexpr int kStageCount = 6;
+// Replicas counts provisioned replicas (cold starting, ready, draining); Limit is the sum of the
+// ready replicas' concurrency limits (target, or what the concurrency modifier allows).
+enum class Stage : int { Queue, Preprocess, PredictWait, Predict, Postprocess, Replicas, Limit };
+inline constexpr int kStageCount = 7;
 const char* stageKey(Stage s); // snake_case name used in JSON and sessions
 
 class OccupancyTimeline {

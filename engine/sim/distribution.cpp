@@ -123,6 +123,12 @@ Sampler::Sampler(const Distribution& d)
 
 Nanos Sampler::sample(Rng& rng) const
 {
+    // A heavy tail must not overflow the clock: cap a single stage at one day.
+    return msToNanos(std::clamp(sampleValue(rng), 0.0, limits::kMaxStageMs));
+}
+
+double Sampler::sampleValue(Rng& rng) const
+{
     double ms = 0;
     switch (m_kind) {
     case Distribution::Kind::Constant:
@@ -139,15 +145,14 @@ Nanos Sampler::sample(Rng& rng) const
         break;
     case Distribution::Kind::Empirical: {
         if (m_tableMs.empty())
-            return 0;
+            return 0.0;
         const double u = rng.uniform01();
         const auto it = std::lower_bound(m_cumulative.begin(), m_cumulative.end(), u);
         ms = m_tableMs[std::size_t(std::min<std::ptrdiff_t>(it - m_cumulative.begin(), std::ptrdiff_t(m_tableMs.size()) - 1))];
         break;
     }
     }
-    // A heavy tail must not overflow the clock: cap a single stage at one day.
-    return msToNanos(std::clamp(ms, 0.0, limits::kMaxStageMs));
+    return std::max(ms, 0.0);
 }
 
 } // namespace knee

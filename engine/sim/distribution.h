@@ -44,7 +44,8 @@ class Sampler {
 public:
     Sampler() = default;
     explicit Sampler(const Distribution& d);
-    Nanos sample(Rng& rng) const;
+    Nanos sample(Rng& rng) const;       // a time: the value in ms, as nanoseconds
+    double sampleValue(Rng& rng) const; // the value itself (for unitless quantities such as request sizes)
     double meanMs() const { return m_meanMs; }
 
 private:

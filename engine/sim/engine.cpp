@@ -6,7 +6,7 @@
 namespace knee {
 
 namespace stream {
-inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14;
+inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14, kSize = 15;
 }
 
 const char* toString(ReplicaState s)
@@ -33,15 +33,21 @@ Engine::Engine(const Scenario& scenario)
     , m_preprocess(m_scenario.model.preprocess)
     , m_predict(m_scenario.model.predict)
     , m_postprocess(m_scenario.model.postprocess)
+    , m_size(m_scenario.workload.requestSize)
     , m_preprocessRng(streamSeed(m_scenario.workload.seed, stream::kPreprocess))
     , m_predictRng(streamSeed(m_scenario.workload.seed, stream::kPredict))
     , m_postprocessRng(streamSeed(m_scenario.workload.seed, stream::kPostprocess))
     , m_failureRng(streamSeed(m_scenario.workload.seed, stream::kFailure))
+    , m_sizeRng(streamSeed(m_scenario.workload.seed, stream::kSize))
+    , m_sized(!(m_scenario.workload.requestSize.kind == Distribution::Kind::Constant && m_scenario.workload.requestSize.meanMs == 1.0))
     , m_warmupEnd(secondsToNanos(m_scenario.workload.warmupS))
 {
     m_metrics.measureStart = m_warmupEnd;
+    if (m_scenario.deployment.autoscaler.policy != AutoscalerConfig::Policy::None)
+        m_autoscaler = std::make_unique<Autoscaler>(m_scenario.deployment.autoscaler);
     for (int i = 0; i < m_scenario.deployment.effectiveInitialReplicas(); ++i)
         provisionReplica(/*ready=*/true);
+    m_started = true;
 }
 
 Engine::~Engine() = default;
@@ -51,6 +57,7 @@ Engine::~Engine() = default;
 void Engine::startLoad()
 {
     m_load.start(m_now);
+    scheduleTick();
     for (std::size_t i = 0; i < m_scenario.changes.size(); ++i)
         m_events.push(std::max(m_now, secondsToNanos(m_scenario.changes[i].atS)), EventType::KnobChange, std::uint32_t(i));
 }
@@ -90,8 +97,9 @@ void Engine::handle(const Event& e)
     switch (e.type) {
     case EventType::Arrival: {
         std::int32_t user = -1;
-        if (m_load.onArrival(e, m_now, user))
-            arrive(m_now, user, std::nullopt);
+        double size = -1;
+        if (m_load.onArrival(e, m_now, user, size))
+            arrive(m_now, user, std::nullopt, size);
         break;
     }
     case EventType::PreprocessDone: preprocessDone(e.arg); break;
@@ -99,6 +107,7 @@ void Engine::handle(const Event& e)
     case EventType::PostprocessDone: finish(e.arg, Outcome::Completed); break;
     case EventType::ReplicaReady: replicaReady(e.arg); break;
     case EventType::KnobChange: applyChange(e.arg); break;
+    case EventType::AutoscalerTick: autoscalerTick(); break;
     }
 }
 
@@ -117,7 +126,7 @@ std::uint32_t Engine::allocRequest()
 
 void Engine::freeRequest(std::uint32_t slot) { m_freeSlots.push_back(slot); }
 
-void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times)
+void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size)
 {
     const std::uint32_t slot = allocRequest();
     Request& r = m_requests[slot];
@@ -135,13 +144,31 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
         r.times.postprocess = m_postprocess.sample(m_postprocessRng);
         const double failureRate = m_scenario.model.predictFailureRate;
         r.times.predictFails = failureRate > 0 && m_failureRng.uniform01() < failureRate;
+        // A request's size scales the work that depends on its input: preprocess and predict.
+        if (size < 0 && m_sized)
+            size = m_size.sampleValue(m_sizeRng);
+        if (size >= 0 && size != 1.0) {
+            r.times.preprocess = Nanos(double(r.times.preprocess) * size);
+            r.times.predict = Nanos(double(r.times.predict) * size);
+        }
     }
     ++m_metrics.arrived;
+    if (m_autoscaler) {
+        scheduleTick(); // traffic after a quiet spell wakes the autoscaler again
+        if (activeReplicas() == 0 && m_scenario.deployment.maxReplicas > 0) {
+            // Scale from zero: the request waits in the queue for a cold start.
+            if (m_scalingLog.size() < kMaxScalingEvents)
+                m_scalingLog.push_back({m_now, ScalingEvent::Action::ScaleFromZero, 0, 1,
+                                        "a request arrived with no replica: one is started; the request waits for its cold start"});
+            provisionReplica(/*ready=*/false);
+        }
+    }
 
     // FIFO: a newcomer is routed directly only when nobody is waiting ahead of it.
     if (m_queue.empty()) {
         if (const int ri = pickReplica(); ri >= 0) {
             admit(slot, ri);
+            observeConcurrency();
             return;
         }
     }
@@ -152,16 +179,61 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
     }
     m_queue.push(slot);
     m_metrics.occupancy.change(m_now, Stage::Queue, +1);
+    observeConcurrency();
 }
 
-// Least-loaded ready replica below the concurrency target; ties go to the lowest slot.
-int Engine::pickReplica() const
+// How many requests a replica may hold now: the concurrency target, or less when the concurrency
+// modifier says so (seed 001).
+int Engine::limitOf(const Replica& r) const
 {
     const int target = m_scenario.deployment.concurrencyTarget;
+    const ConcurrencyModifierConfig& m = m_scenario.deployment.modifier;
+    switch (m.kind) {
+    case ConcurrencyModifierConfig::Kind::None: return target;
+    case ConcurrencyModifierConfig::Kind::Fixed: return std::min(target, m.fixed);
+    case ConcurrencyModifierConfig::Kind::EngineMax: return std::min(target, m.engineMax);
+    case ConcurrencyModifierConfig::Kind::Adaptive: return std::min(target, std::max(m.minLimit, int(r.adaptiveLimit)));
+    }
+    return target;
+}
+
+// A gradient limiter (the idea of Netflix's concurrency-limits "Gradient2"): while the replica's
+// recent latency stays within `tolerance` of the best it has shown, the limit grows by about its
+// square root per update (probing for room); when latency grows beyond that, the limit shrinks in
+// proportion. Smoothing keeps one slow request from swinging it.
+void Engine::adaptLimit(Replica& r, Nanos replicaLatency)
+{
+    const ConcurrencyModifierConfig& m = m_scenario.deployment.modifier;
+    const double sample = std::max(1.0, double(replicaLatency));
+    r.bestLatency = r.bestLatency > 0 ? std::min(r.bestLatency, sample) : sample;
+    r.recentLatency = r.recentLatency > 0 ? 0.9 * r.recentLatency + 0.1 * sample : sample;
+    const double gradient = std::clamp(m.tolerance * r.bestLatency / r.recentLatency, 0.5, 1.0);
+    const double proposed = r.adaptiveLimit * gradient + std::sqrt(r.adaptiveLimit);
+    const int before = limitOf(r);
+    r.adaptiveLimit = std::clamp((1 - m.smoothing) * r.adaptiveLimit + m.smoothing * proposed, double(m.minLimit), double(m.maxLimit));
+    if (limitOf(r) != before)
+        refreshLimitLevel();
+}
+
+void Engine::refreshLimitLevel()
+{
+    int total = 0;
+    for (const Replica& r : m_replicas)
+        if (r.takesRequests())
+            total += limitOf(r);
+    if (total != m_limitLevel) {
+        m_metrics.occupancy.change(m_now, Stage::Limit, total - m_limitLevel);
+        m_limitLevel = total;
+    }
+}
+
+// Least-loaded ready replica below its limit; ties go to the lowest slot.
+int Engine::pickReplica() const
+{
     int best = -1;
     for (int i = 0; i < int(m_replicas.size()); ++i) {
         const Replica& r = m_replicas[std::size_t(i)];
-        if (r.takesRequests() && r.held < target && (best < 0 || r.held < m_replicas[std::size_t(best)].held))
+        if (r.takesRequests() && r.held < limitOf(r) && (best < 0 || r.held < m_replicas[std::size_t(best)].held))
             best = i;
     }
     return best;
@@ -182,7 +254,7 @@ void Engine::dispatch()
 void Engine::admit(std::uint32_t slot, int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
-    if (rep.held >= m_scenario.deployment.concurrencyTarget || !rep.takesRequests())
+    if (rep.held >= limitOf(rep) || !rep.takesRequests())
         ++m_overAdmissions; // never expected: checkInvariants() reports it
     Request& r = m_requests[slot];
     ++rep.held;
@@ -255,6 +327,8 @@ void Engine::finish(std::uint32_t slot, Outcome outcome)
         if (outcome == Outcome::Completed) {
             --rep.postprocessing;
             m_metrics.occupancy.change(m_now, Stage::Postprocess, -1);
+            if (m_scenario.deployment.modifier.kind == ConcurrencyModifierConfig::Kind::Adaptive)
+                adaptLimit(rep, r.done - r.routed);
         }
     }
     switch (outcome) {
@@ -276,6 +350,7 @@ void Engine::finish(std::uint32_t slot, Outcome outcome)
         retireIfDrained(ri);
         dispatch();
     }
+    observeConcurrency();
 }
 
 // ---------------------------------------------------------------- replicas
@@ -297,6 +372,82 @@ int Engine::activeReplicas() const
     return n;
 }
 
+int Engine::readyReplicas() const
+{
+    int n = 0;
+    for (const Replica& r : m_replicas)
+        n += r.state == ReplicaState::Ready;
+    return n;
+}
+
+// The replica to remove next: one still cold starting (it holds nothing; the newest), else the
+// ready replica holding the least (the newest on ties). -1 when none can go.
+int Engine::pickVictim() const
+{
+    int victim = -1;
+    auto better = [&](const Replica& r, const Replica& v) {
+        if (r.state == ReplicaState::ColdStarting)
+            return v.state != ReplicaState::ColdStarting || r.id > v.id;
+        if (r.state != ReplicaState::Ready || v.state == ReplicaState::ColdStarting)
+            return false;
+        return r.held < v.held || (r.held == v.held && r.id > v.id);
+    };
+    for (int i = 0; i < int(m_replicas.size()); ++i) {
+        const Replica& r = m_replicas[std::size_t(i)];
+        if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Ready)
+            && (victim < 0 || better(r, m_replicas[std::size_t(victim)])))
+            victim = i;
+    }
+    return victim;
+}
+
+void Engine::scaleTo(int target)
+{
+    for (int active = activeReplicas(); active < target; ++active)
+        provisionReplica(/*ready=*/false);
+    for (int active = activeReplicas(); active > target; --active) {
+        const int victim = pickVictim();
+        if (victim < 0)
+            break;
+        drainReplica(victim);
+    }
+}
+
+void Engine::scheduleTick()
+{
+    if (!m_autoscaler || m_tickPending)
+        return;
+    m_tickPending = true;
+    m_events.push(m_now + m_autoscaler->interval(), EventType::AutoscalerTick, 0);
+}
+
+void Engine::autoscalerTick()
+{
+    m_tickPending = false;
+    const DeploymentConfig& d = m_scenario.deployment;
+    Autoscaler::Inputs in{activeReplicas(), readyReplicas(), d.concurrencyTarget, d.minReplicas, d.maxReplicas};
+    std::vector<ScalingEvent> events;
+    const int desired = m_autoscaler->evaluate(m_now, in, events);
+    for (auto& e : events) {
+        if (m_scalingLog.size() < kMaxScalingEvents)
+            m_scalingLog.push_back(std::move(e));
+        else
+            ++m_scalingDropped;
+    }
+    if (desired != in.active)
+        scaleTo(desired);
+    // Keep deciding while traffic may still come, requests are in the system, or replicas above min
+    // may still go (scale-down after the traffic, scale to zero). Then the run can end; a later
+    // arrival wakes the autoscaler again.
+    if (m_load.sending(m_now) || !m_queue.empty() || m_held > 0 || activeReplicas() > d.minReplicas)
+        scheduleTick();
+}
+
+double Engine::replicaHours() const
+{
+    return m_metrics.occupancy.overallMean(m_now)[std::size_t(Stage::Replicas)] * nanosToSeconds(m_now) / 3600.0;
+}
+
 void Engine::provisionReplica(bool ready)
 {
     auto it = std::find_if(m_replicas.begin(), m_replicas.end(), [](const Replica& r) { return !r.provisioned(); });
@@ -310,10 +461,14 @@ void Engine::provisionReplica(bool ready)
     rep.held = rep.preprocessing = rep.inPredict = rep.postprocessing = 0;
     rep.served = 0;
     rep.predictBusyNs = 0;
+    rep.adaptiveLimit = m_scenario.deployment.modifier.initialLimit;
+    rep.bestLatency = rep.recentLatency = 0;
+    m_coldStarts += m_started;
     m_metrics.occupancy.change(m_now, Stage::Replicas, +1);
     if (ready || coldStart == 0) {
         rep.state = ReplicaState::Ready;
         rep.readyAt = m_now;
+        refreshLimitLevel();
         dispatch();
     } else {
         rep.state = ReplicaState::ColdStarting;
@@ -329,6 +484,7 @@ void Engine::replicaReady(std::uint32_t ri)
     if (rep.state != ReplicaState::ColdStarting || rep.readyAt != m_now)
         return;
     rep.state = ReplicaState::Ready;
+    refreshLimitLevel();
     dispatch();
 }
 
@@ -341,6 +497,7 @@ void Engine::drainReplica(int ri)
         return;
     }
     rep.state = ReplicaState::Draining;
+    refreshLimitLevel();
     retireIfDrained(ri);
 }
 
@@ -360,6 +517,7 @@ std::string Engine::setConcurrencyTarget(int target)
     if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
         return e;
     m_scenario.deployment.concurrencyTarget = target;
+    refreshLimitLevel();
     dispatch(); // a raise admits queued requests now; a lowering admits nothing until the excess drains
     return {};
 }
@@ -385,24 +543,7 @@ std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
     for (int active = activeReplicas(); active < minReplicas; ++active)
         provisionReplica(/*ready=*/false);
     for (int active = activeReplicas(); active > maxReplicas; --active) {
-        // Remove a replica that is still cold starting first (it holds nothing), else the ready
-        // replica holding the least (the newest on ties).
-        int victim = -1;
-        for (int i = 0; i < int(m_replicas.size()); ++i) {
-            const Replica& r = m_replicas[std::size_t(i)];
-            if (r.state == ReplicaState::ColdStarting) {
-                if (victim < 0 || m_replicas[std::size_t(victim)].state != ReplicaState::ColdStarting
-                    || r.id > m_replicas[std::size_t(victim)].id)
-                    victim = i;
-            } else if (r.state == ReplicaState::Ready
-                       && (victim < 0
-                           || (m_replicas[std::size_t(victim)].state == ReplicaState::Ready
-                               && (r.held < m_replicas[std::size_t(victim)].held
-                                   || (r.held == m_replicas[std::size_t(victim)].held
-                                       && r.id > m_replicas[std::size_t(victim)].id))))) {
-                victim = i;
-            }
-        }
+        const int victim = pickVictim();
         if (victim < 0)
             break;
         drainReplica(victim);
@@ -414,6 +555,8 @@ std::string Engine::setArrivalRate(double rps)
 {
     if (m_load.closedLoop())
         return "the workload is closed-loop: set the number of users instead of a rate";
+    if (!m_load.fixedRate())
+        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
     if (auto e = checkArrivalRate(rps); !e.empty())
         return e;
     m_scenario.workload.arrival.rateRps = rps;
@@ -443,7 +586,7 @@ void Engine::applyChange(std::size_t index)
         setPredictConcurrency(*c.predictConcurrency);
     if (c.concurrencyTarget)
         setConcurrencyTarget(*c.concurrencyTarget);
-    if (c.rateRps && !m_load.closedLoop())
+    if (c.rateRps && m_load.fixedRate())
         setArrivalRate(*c.rateRps);
     if (c.users && m_load.closedLoop())
         setUsers(*c.users);
@@ -489,6 +632,7 @@ EngineSnapshot Engine::snapshot() const
         rs.postprocessing = r.postprocessing;
         rs.served = r.served;
         rs.readyAt = r.readyAt;
+        rs.limit = limitOf(r);
         const Nanos life = m_now - r.readyAt;
         const Nanos busy = r.predictBusyNs + (r.inPredict > 0 ? m_now - r.predictBusySince : 0);
         rs.predictBusyShare = life > 0 ? double(busy) / double(life) : 0.0;
@@ -533,7 +677,8 @@ std::string Engine::checkInvariants() const
         return "held requests per replica do not add up to the deployment's count";
     const OccupancyTimeline& o = m.occupancy;
     if (o.level(Stage::Queue) != int(m_queue.size()) || o.level(Stage::Preprocess) != pre || o.level(Stage::PredictWait) != wait
-        || o.level(Stage::Predict) != predict || o.level(Stage::Postprocess) != post || o.level(Stage::Replicas) != provisioned)
+        || o.level(Stage::Predict) != predict || o.level(Stage::Postprocess) != post || o.level(Stage::Replicas) != provisioned
+        || o.level(Stage::Limit) != m_limitLevel)
         return "occupancy levels disagree with the requests in each stage";
     return {};
 }

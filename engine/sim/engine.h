@@ -5,6 +5,7 @@
 // as fast as the CPU allows, deterministic for a seed) or the live clock (runUntil(wall time) from a
 // single paced timer on an event loop). One engine, two clocks: the semantics live only here.
 #pragma once
+#include "autoscaler.h"
 #include "event_queue.h"
 #include "load_generator.h"
 #include "replica.h"
@@ -28,6 +29,7 @@ struct ReplicaSnapshot {
     std::int64_t served = 0;
     double predictBusyShare = 0; // share of its life with at least one request in predict
     Nanos readyAt = 0;
+    int limit = 0;               // how many it may hold now: the target, or what the concurrency modifier allows
 };
 
 struct EngineSnapshot {
@@ -79,9 +81,18 @@ public:
     // Called once per request when it ends (completed, failed or rejected), with all its timestamps.
     void setObserver(std::function<void(const Request&)> observer) { m_observer = std::move(observer); }
 
+    // Autoscaling: every decision with its reason (bounded: the first kMaxScalingEvents), replicas
+    // provisioned after the start (cold starts), and replica-hours so far.
+    static constexpr std::size_t kMaxScalingEvents = 100'000;
+    const std::vector<ScalingEvent>& scalingLog() const { return m_scalingLog; }
+    std::int64_t scalingEventsDropped() const { return m_scalingDropped; }
+    std::int64_t coldStarts() const { return m_coldStarts; }
+    double replicaHours() const;
+    const Autoscaler* autoscaler() const { return m_autoscaler.get(); }
+
 private:
     void handle(const Event& e);
-    void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times);
+    void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1);
     void dispatch();
     int pickReplica() const;
     void admit(std::uint32_t slot, int replicaIndex);
@@ -96,6 +107,15 @@ private:
     void retireIfDrained(int replicaIndex);
     void setPredictBusy(Replica& r, int delta);
     int activeReplicas() const; // cold-starting + ready
+    int readyReplicas() const;
+    int pickVictim() const;
+    void scaleTo(int active);
+    void autoscalerTick();
+    void scheduleTick();
+    void observeConcurrency() { if (m_autoscaler) m_autoscaler->observe(m_now, std::int64_t(m_queue.size()) + m_held); }
+    int limitOf(const Replica& r) const;
+    void adaptLimit(Replica& r, Nanos replicaLatency);
+    void refreshLimitLevel();
 
     std::uint32_t allocRequest();
     void freeRequest(std::uint32_t slot);
@@ -105,8 +125,9 @@ private:
     EventQueue m_events;
     LoadGenerator m_load;
     RunMetrics m_metrics;
-    Sampler m_preprocess, m_predict, m_postprocess;
-    Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng;
+    Sampler m_preprocess, m_predict, m_postprocess, m_size;
+    Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng, m_sizeRng;
+    bool m_sized; // request sizes vary
     Nanos m_warmupEnd;
 
     std::vector<Request> m_requests; // pool; slots are reused, so memory stays flat
@@ -118,6 +139,13 @@ private:
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;
     std::function<void(const Request&)> m_observer;
+    std::unique_ptr<Autoscaler> m_autoscaler;
+    bool m_tickPending = false;
+    std::vector<ScalingEvent> m_scalingLog;
+    std::int64_t m_scalingDropped = 0;
+    std::int64_t m_coldStarts = 0;
+    bool m_started = false; // replicas provisioned from now on are cold starts
+    int m_limitLevel = 0;
 };
 
 } // namespace knee

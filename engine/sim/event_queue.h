@@ -17,6 +17,7 @@ enum class EventType : std::uint8_t {
     PostprocessDone, // arg: request slot
     ReplicaReady,    // arg: replica index
     KnobChange,      // arg: index into the scenario's changes
+    AutoscalerTick,  // the autoscaler's periodic evaluation
 };
 
 struct Event {

@@ -10,6 +10,7 @@ inline constexpr std::uint64_t kArrivals = 1, kThink = 2;
 
 LoadGenerator::LoadGenerator(const WorkloadConfig& w, EventQueue& events)
     : m_events(events)
+    , m_arrival(w.arrival)
     , m_closed(w.arrival.kind == ArrivalConfig::Kind::Closed)
     , m_poisson(w.arrival.kind == ArrivalConfig::Kind::Poisson)
     , m_rateRps(w.arrival.rateRps)
@@ -37,7 +38,32 @@ Nanos LoadGenerator::interArrival()
     return gap > 0 ? gap : 1;
 }
 
-void LoadGenerator::scheduleOpen(Nanos at) { m_events.push(at, EventType::Arrival, kOpenLoopSource, m_openGeneration); }
+void LoadGenerator::scheduleOpen(Nanos at)
+{
+    if (at != kNever)
+        m_events.push(at, EventType::Arrival, kOpenLoopSource, m_openGeneration);
+}
+
+// The next send after `now`: a fixed-rate gap; for shaped rates, Poisson thinning (Lewis and
+// Shedler): candidates at the peak rate, each kept with probability rate(t) / peak rate; for a
+// trace, its next record.
+Nanos LoadGenerator::nextOpenArrival(Nanos now)
+{
+    using K = ArrivalConfig::Kind;
+    if (m_arrival.kind == K::Trace)
+        return m_traceNext < m_arrival.trace.size() ? std::max(now, secondsToNanos(m_arrival.trace[m_traceNext].atS)) : kNever;
+    if (m_arrival.hasFixedRate())
+        return now + interArrival();
+    const double peak = m_arrival.maxRate();
+    Nanos t = now;
+    while (t < m_limitTime) {
+        const Nanos gap = secondsToNanos(std::min(m_arrivalRng.exponential(1.0 / peak), limits::kMaxDurationS));
+        t += std::max<Nanos>(gap, 1);
+        if (m_arrivalRng.uniform01() * peak <= m_arrival.rateAt(nanosToSeconds(t)))
+            return t;
+    }
+    return kNever;
+}
 
 void LoadGenerator::wakeUser(std::uint32_t index, Nanos at)
 {
@@ -48,22 +74,26 @@ void LoadGenerator::wakeUser(std::uint32_t index, Nanos at)
 
 void LoadGenerator::start(Nanos now)
 {
+    m_started = true;
     if (m_closed) {
         setUsers(m_activeUsers, now);
         return;
     }
-    // Poisson: the first arrival is one exponential gap in; constant rate: the first is at once.
-    scheduleOpen(m_poisson ? now + interArrival() : now);
+    // Constant rate: the first send is at once; every other kind draws its first send time.
+    scheduleOpen(m_arrival.kind == ArrivalConfig::Kind::Constant ? now : nextOpenArrival(now));
 }
 
-bool LoadGenerator::onArrival(const Event& e, Nanos now, std::int32_t& user)
+bool LoadGenerator::onArrival(const Event& e, Nanos now, std::int32_t& user, double& size)
 {
     user = -1;
+    size = -1;
     if (e.arg == kOpenLoopSource) {
         if (e.generation != m_openGeneration || !mayIssue(now))
             return false;
         ++m_sent;
-        scheduleOpen(now + interArrival());
+        if (m_arrival.kind == ArrivalConfig::Kind::Trace)
+            size = m_arrival.trace[m_traceNext++].size;
+        scheduleOpen(nextOpenArrival(now));
         return true;
     }
     if (e.arg >= m_users.size())
@@ -98,9 +128,10 @@ void LoadGenerator::onResponse(std::int32_t user, Nanos now, bool rejected)
 
 void LoadGenerator::setRate(double rps, Nanos now)
 {
-    if (m_closed || !(rps > 0))
+    if (m_closed || !m_arrival.hasFixedRate() || !(rps > 0))
         return;
     m_rateRps = rps;
+    m_arrival.rateRps = rps;
     // Cancel the pending arrival drawn at the old rate and draw the next one at the new rate.
     // For Poisson this is exact (memoryless); for a constant rate the next send is one new gap away.
     ++m_openGeneration;

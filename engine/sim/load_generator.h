@@ -1,6 +1,7 @@
-// Sends requests: open loop (Poisson or constant rate; the intended send time is the schedule,
-// whatever happens downstream) or closed loop (N users, each waits for its response, thinks,
-// then sends again). Stops at the workload's request count or duration.
+// Sends requests: open loop (Poisson or constant rate, or Poisson at a rate shaped over time: step,
+// spike, diurnal; or a replayed trace; the intended send time is the schedule, whatever happens
+// downstream) or closed loop (N users, each waits for its response, thinks, then sends again).
+// Stops at the workload's request count or duration.
 #pragma once
 #include "distribution.h"
 #include "event_queue.h"
@@ -20,8 +21,8 @@ public:
 
     void start(Nanos now);
     // An Arrival event fired at `now`. True when a request is to be sent now; `user` is then the
-    // closed-loop user who sends it (−1 in open loop).
-    bool onArrival(const Event& e, Nanos now, std::int32_t& user);
+    // closed-loop user who sends it (−1 in open loop) and `size` its size from a trace (< 0: draw one).
+    bool onArrival(const Event& e, Nanos now, std::int32_t& user, double& size);
     // A closed-loop user's request ended (completed, failed or rejected). A rejected user retries
     // after its think time or kMinRetryDelay, whichever is longer: with a full queue and zero think
     // time it would otherwise resend forever at one instant and virtual time would never advance.
@@ -32,10 +33,12 @@ public:
     void setUsers(int users, Nanos now); // closed loop; extra users stop after their current request
 
     bool closedLoop() const { return m_closed; }
+    bool fixedRate() const { return m_arrival.hasFixedRate(); }
     double rate() const { return m_rateRps; }
     int users() const { return m_activeUsers; }
     std::int64_t sent() const { return m_sent; }
-    bool finished(Nanos now) const { return !mayIssue(now); }
+    // True while the generator may still send: started, and below its count and time limits.
+    bool sending(Nanos now) const { return m_started && mayIssue(now); }
 
 private:
     enum class UserState : std::uint8_t { Stopped, Thinking, Busy };
@@ -46,10 +49,13 @@ private:
 
     bool mayIssue(Nanos t) const;
     Nanos interArrival();
+    Nanos nextOpenArrival(Nanos now); // kNever when the pattern has no more sends
     void scheduleOpen(Nanos at);
     void wakeUser(std::uint32_t index, Nanos at);
 
     EventQueue& m_events;
+    ArrivalConfig m_arrival;
+    std::size_t m_traceNext = 0;
     bool m_closed;
     bool m_poisson;
     double m_rateRps;
@@ -62,6 +68,7 @@ private:
     std::vector<User> m_users;
     int m_activeUsers = 0;
     std::int64_t m_sent = 0;
+    bool m_started = false;
 };
 
 } // namespace knee

@@ -30,6 +30,11 @@ struct Replica {
     // Integral of "predict busy" (inPredict > 0) over time: the replica's GPU busy share.
     Nanos predictBusyNs = 0;
     Nanos predictBusySince = 0;
+    // Adaptive concurrency modifier state: the limit it allows now, the best and the recent
+    // replica-side latency (routed → response) it compares.
+    double adaptiveLimit = 0;
+    double bestLatency = 0;
+    double recentLatency = 0;
 
     bool takesRequests() const { return state == ReplicaState::Ready; }
     bool provisioned() const { return state != ReplicaState::Removed; }

@@ -11,19 +11,106 @@ const char* toString(ArrivalConfig::Kind kind)
     case ArrivalConfig::Kind::Poisson: return "poisson";
     case ArrivalConfig::Kind::Constant: return "constant";
     case ArrivalConfig::Kind::Closed: return "closed";
+    case ArrivalConfig::Kind::Step: return "step";
+    case ArrivalConfig::Kind::Spike: return "spike";
+    case ArrivalConfig::Kind::Diurnal: return "diurnal";
+    case ArrivalConfig::Kind::Trace: return "trace";
     }
     return "?";
 }
 
-bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out)
+namespace {
+template <typename E, std::size_t N>
+bool fromName(const std::string& name, E& out, const E (&all)[N])
 {
-    for (auto k : {ArrivalConfig::Kind::Poisson, ArrivalConfig::Kind::Constant, ArrivalConfig::Kind::Closed}) {
+    for (E k : all)
         if (name == toString(k)) {
             out = k;
             return true;
         }
-    }
     return false;
+}
+} // namespace
+
+bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out)
+{
+    using K = ArrivalConfig::Kind;
+    const K all[] = {K::Poisson, K::Constant, K::Closed, K::Step, K::Spike, K::Diurnal, K::Trace};
+    return fromName(name, out, all);
+}
+
+const char* toString(AutoscalerConfig::Policy policy)
+{
+    switch (policy) {
+    case AutoscalerConfig::Policy::None: return "none";
+    case AutoscalerConfig::Policy::Baseten: return "baseten";
+    case AutoscalerConfig::Policy::Knative: return "knative";
+    }
+    return "?";
+}
+
+bool autoscalerPolicyFromString(const std::string& name, AutoscalerConfig::Policy& out)
+{
+    using P = AutoscalerConfig::Policy;
+    const P all[] = {P::None, P::Baseten, P::Knative};
+    return fromName(name, out, all);
+}
+
+const char* toString(ConcurrencyModifierConfig::Kind kind)
+{
+    switch (kind) {
+    case ConcurrencyModifierConfig::Kind::None: return "none";
+    case ConcurrencyModifierConfig::Kind::Fixed: return "fixed";
+    case ConcurrencyModifierConfig::Kind::EngineMax: return "engine_max";
+    case ConcurrencyModifierConfig::Kind::Adaptive: return "adaptive";
+    }
+    return "?";
+}
+
+bool modifierKindFromString(const std::string& name, ConcurrencyModifierConfig::Kind& out)
+{
+    using K = ConcurrencyModifierConfig::Kind;
+    const K all[] = {K::None, K::Fixed, K::EngineMax, K::Adaptive};
+    return fromName(name, out, all);
+}
+
+double ArrivalConfig::rateAt(double t) const
+{
+    switch (kind) {
+    case Kind::Poisson:
+    case Kind::Constant: return rateRps;
+    case Kind::Step: {
+        double r = rateRps;
+        for (const RateStep& s : steps) // sorted by atS
+            if (t >= s.atS)
+                r = s.rateRps;
+        return r;
+    }
+    case Kind::Spike: return t >= spikeAtS && t < spikeAtS + spikeDurationS ? spikeRps : rateRps;
+    case Kind::Diurnal: {
+        // A cosine day: peak at peakAtS, baseline half a period away.
+        const double phase = 2 * 3.141592653589793 * (t - peakAtS) / periodS;
+        return baselineRps + (peakRps - baselineRps) * (1 + std::cos(phase)) / 2;
+    }
+    case Kind::Closed:
+    case Kind::Trace: return 0;
+    }
+    return 0;
+}
+
+double ArrivalConfig::maxRate() const
+{
+    switch (kind) {
+    case Kind::Step: {
+        double r = rateRps;
+        for (const RateStep& s : steps)
+            r = std::max(r, s.rateRps);
+        return r;
+    }
+    case Kind::Spike: return std::max(rateRps, spikeRps);
+    case Kind::Diurnal: return std::max(baselineRps, peakRps);
+    default: return rateRps;
+    }
 }
 
 std::string checkConcurrencyKnob(const char* name, int v)
@@ -59,6 +146,115 @@ std::string checkUsers(int users)
     return {};
 }
 
+namespace {
+
+std::string validateOpenLoop(const ArrivalConfig& a)
+{
+    using K = ArrivalConfig::Kind;
+    switch (a.kind) {
+    case K::Poisson:
+    case K::Constant:
+        if (auto e = checkArrivalRate(a.rateRps); !e.empty())
+            return "workload.arrival.rate_rps: " + e;
+        return {};
+    case K::Step: {
+        if (auto e = checkArrivalRate(a.rateRps); !e.empty())
+            return "workload.arrival.rate_rps: " + e;
+        if (a.steps.empty())
+            return "a step pattern needs steps: [{at_s, rate_rps}, …]";
+        double last = -1;
+        for (const RateStep& s : a.steps) {
+            if (!std::isfinite(s.atS) || s.atS < 0 || s.atS < last)
+                return "step times must be >= 0 and in increasing order";
+            last = s.atS;
+            if (auto e = checkArrivalRate(s.rateRps); !e.empty())
+                return "steps: " + e;
+        }
+        return {};
+    }
+    case K::Spike:
+        if (auto e = checkArrivalRate(a.rateRps); !e.empty())
+            return "workload.arrival.rate_rps: " + e;
+        if (auto e = checkArrivalRate(a.spikeRps); !e.empty())
+            return "workload.arrival.spike_rps: " + e;
+        if (!(std::isfinite(a.spikeAtS) && a.spikeAtS >= 0 && std::isfinite(a.spikeDurationS) && a.spikeDurationS > 0))
+            return "a spike needs at_s >= 0 and duration_s > 0";
+        return {};
+    case K::Diurnal:
+        if (auto e = checkArrivalRate(a.baselineRps); !e.empty())
+            return "workload.arrival.baseline_rps: " + e;
+        if (auto e = checkArrivalRate(a.peakRps); !e.empty())
+            return "workload.arrival.peak_rps: " + e;
+        if (!(std::isfinite(a.periodS) && a.periodS >= 1 && a.periodS <= limits::kMaxDurationS))
+            return "workload.arrival.period_s must be between 1 s and one year";
+        if (!std::isfinite(a.peakAtS) || a.peakAtS < 0)
+            return "workload.arrival.peak_at_s must be >= 0";
+        return {};
+    case K::Trace:
+        if (a.trace.empty())
+            return "a trace needs at least one send time";
+        for (std::size_t i = 0; i < a.trace.size(); ++i) {
+            const TraceRecord& r = a.trace[i];
+            if (!std::isfinite(r.atS) || r.atS < 0 || r.atS > limits::kMaxDurationS || (i > 0 && r.atS < a.trace[i - 1].atS))
+                return "trace send times must be >= 0, at most a year, and in order";
+            if (!std::isfinite(r.size) || r.size < 0 || r.size > 1e6)
+                return "trace request sizes must be between 0 and 1e6";
+        }
+        return {};
+    case K::Closed: return {};
+    }
+    return {};
+}
+
+std::string validateAutoscaler(const DeploymentConfig& d)
+{
+    const AutoscalerConfig& a = d.autoscaler;
+    auto within = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
+    if (!within(a.evaluationIntervalS, 0.01, 3600))
+        return "autoscaling.evaluation_interval_s must be between 0.01 and 3600";
+    if (!within(a.targetUtilization, 0.01, 1.0))
+        return "autoscaling.target_utilization must be between 1 % and 100 %";
+    if (!within(a.windowS, 10, 3600))
+        return "autoscaling.window_s must be between 10 and 3600 seconds";
+    if (!within(a.scaleDownDelayS, 0, 3600))
+        return "autoscaling.scale_down_delay_s must be between 0 and 3600 seconds";
+    if (!within(a.maxScaleDownRate, 1e-6, 1.0))
+        return "autoscaling.max_scale_down_rate must be a share in (0, 1]";
+    if (!within(a.panicWindowPercent, 1, 100))
+        return "autoscaling.panic_window_percent must be between 1 and 100";
+    if (!within(a.panicThresholdPercent, 110, 1000))
+        return "autoscaling.panic_threshold_percent must be between 110 and 1000";
+    if (!within(a.scaleToZeroGraceS, 0, 3600))
+        return "autoscaling.scale_to_zero_grace_s must be between 0 and 3600 seconds";
+    if (!within(a.maxScaleUpRate, 1.0, 1e6) || !within(a.knativeMaxScaleDownRate, 1.0, 1e6))
+        return "autoscaling.max_scale_up_rate and knative_max_scale_down_rate must be >= 1";
+    if (a.policy == AutoscalerConfig::Policy::None && d.minReplicas == 0 && d.initialReplicas == 0)
+        return {}; // allowed: serves on one replica; scale to zero needs an autoscaler (flagged as a warning)
+    return {};
+}
+
+std::string validateModifier(const ConcurrencyModifierConfig& m)
+{
+    using K = ConcurrencyModifierConfig::Kind;
+    if (m.kind == K::Fixed)
+        return checkConcurrencyKnob("concurrency_modifier.value", m.fixed);
+    if (m.kind == K::EngineMax)
+        return checkConcurrencyKnob("concurrency_modifier.engine_max", m.engineMax);
+    if (m.kind == K::Adaptive) {
+        if (m.minLimit < 1 || m.minLimit > m.maxLimit || m.maxLimit > limits::kMaxConcurrency)
+            return "concurrency_modifier: need 1 <= min_limit <= max_limit <= 100000";
+        if (m.initialLimit < m.minLimit || m.initialLimit > m.maxLimit)
+            return "concurrency_modifier.initial_limit must lie between min_limit and max_limit";
+        if (!(std::isfinite(m.tolerance) && m.tolerance >= 1 && m.tolerance <= 10))
+            return "concurrency_modifier.tolerance must be between 1 and 10";
+        if (!(std::isfinite(m.smoothing) && m.smoothing > 0 && m.smoothing <= 1))
+            return "concurrency_modifier.smoothing must be in (0, 1]";
+    }
+    return {};
+}
+
+} // namespace
+
 std::string Scenario::validate() const
 {
     const auto& d = deployment;
@@ -88,9 +284,17 @@ std::string Scenario::validate() const
             return "workload.arrival." + e;
         if (auto e = w.arrival.think.validate(); !e.empty())
             return "workload.arrival.think: " + e;
-    } else if (auto e = checkArrivalRate(w.arrival.rateRps); !e.empty()) {
-        return "workload.arrival.rate_rps: " + e;
+    } else if (auto e = validateOpenLoop(w.arrival); !e.empty()) {
+        return e;
     }
+    if (auto e = w.requestSize.validate(); !e.empty())
+        return "workload.request_size: " + e;
+    if (auto e = validateAutoscaler(d); !e.empty())
+        return e;
+    if (auto e = validateModifier(d.modifier); !e.empty())
+        return e;
+    if (!std::isfinite(d.costPerReplicaHour) || d.costPerReplicaHour < 0 || d.costPerReplicaHour > 1e6)
+        return "cost_per_replica_hour must be between 0 and 1e6";
     if (w.requests < 0 || w.requests > limits::kMaxRequests)
         return "workload.requests must be between 0 and 1e10";
     if (!std::isfinite(w.durationS) || w.durationS < 0 || w.durationS > limits::kMaxDurationS)
@@ -153,8 +357,11 @@ std::vector<std::string> Scenario::warnings() const
         if (!wasBelow)
             targetBelowPredict(target, pc, "at " + std::to_string(c.atS) + " s: ");
     }
-    if (workload.arrival.kind != ArrivalConfig::Kind::Closed && workload.requests == 0 && workload.durationS > 0
-        && workload.arrival.rateRps * workload.durationS > 1e9)
+    if (deployment.minReplicas == 0 && deployment.autoscaler.policy == AutoscalerConfig::Policy::None)
+        out.push_back("min replicas 0 means scale to zero, which needs an autoscaler (autoscaling.policy); without one "
+                      "the deployment keeps its initial replicas");
+    if (workload.arrival.openLoop() && workload.requests == 0 && workload.durationS > 0
+        && workload.arrival.maxRate() * workload.durationS > 1e9)
         out.push_back("the workload sends more than a billion requests; the run will take a while");
     return out;
 }

@@ -22,6 +22,45 @@ inline constexpr std::int64_t kMaxRequests = 10'000'000'000;
 inline constexpr std::size_t kMaxEmpiricalValues = 1'000'000;
 } // namespace limits
 
+// How the replica count follows traffic. "none" keeps the count fixed (it only moves to stay
+// inside min/max when those change). Defaults and ranges are the platforms' own.
+struct AutoscalerConfig {
+    enum class Policy { None, Baseten, Knative };
+    Policy policy = Policy::None;
+    double evaluationIntervalS = 2.0;   // how often the autoscaler decides (Knative's tick is 2 s)
+    double targetUtilization = 0.70;    // share of the concurrency target to aim for (1 %–100 %)
+    // Baseten
+    double windowS = 60.0;              // averaging window, 10–3600 s
+    double scaleDownDelayS = 900.0;     // 0–3600 s: excess replicas go only after this long
+    double maxScaleDownRate = 0.5;      // largest share of active replicas removed in one step (0–1]
+    // Knative (KPA)
+    double panicWindowPercent = 10.0;   // panic window as a share of the stable window (windowS)
+    double panicThresholdPercent = 200.0; // panic when the panic-window demand reaches this share of ready capacity
+    double scaleToZeroGraceS = 30.0;    // with min 0: no traffic for this long removes the last replica
+    double maxScaleUpRate = 1000.0;     // at most this many times the ready replicas in one step
+    double knativeMaxScaleDownRate = 2.0; // at most ready / this removed in one step
+};
+const char* toString(AutoscalerConfig::Policy policy);
+bool autoscalerPolicyFromString(const std::string& name, AutoscalerConfig::Policy& out);
+
+// RunPod's concurrency_modifier (seed 001): before a replica takes more work it asks how many it
+// may hold now. The replica's limit is min(concurrency_target, the modifier's answer).
+struct ConcurrencyModifierConfig {
+    enum class Kind { None, Fixed, EngineMax, Adaptive };
+    Kind kind = Kind::None;
+    int fixed = 0;            // Fixed: the constant the handler returns
+    int engineMax = 0;        // EngineMax: the predict engine's own capacity (e.g. KV-cache sequences)
+    // Adaptive (a gradient limiter, as in Netflix's concurrency-limits): raises the limit while the
+    // replica's latency stays near its best, lowers it when latency grows.
+    int initialLimit = 4;
+    int minLimit = 1;
+    int maxLimit = 1000;
+    double tolerance = 1.5;   // latency up to tolerance × the best seen counts as "no queueing"
+    double smoothing = 0.2;   // how far each update moves towards the new estimate
+};
+const char* toString(ConcurrencyModifierConfig::Kind kind);
+bool modifierKindFromString(const std::string& name, ConcurrencyModifierConfig::Kind& out);
+
 struct DeploymentConfig {
     int minReplicas = 1;
     int maxReplicas = 1;
@@ -30,6 +69,9 @@ struct DeploymentConfig {
     int predictConcurrency = 1;     // most requests inside predict at once, per replica
     double coldStartS = 0.0;        // a replica added during the run serves after this long
     std::int64_t queueLimit = 0;    // deployment-queue capacity; 0 = unbounded, else excess arrivals are rejected
+    AutoscalerConfig autoscaler;
+    ConcurrencyModifierConfig modifier;
+    double costPerReplicaHour = 0;  // $ per GPU-hour, for replica-hour cost
 
     int effectiveInitialReplicas() const { return initialReplicas > 0 ? initialReplicas : std::max(minReplicas, 1); }
 };
@@ -41,12 +83,50 @@ struct ModelConfig {
     double predictFailureRate = 0.0; // share of predict calls that fail; the request ends as failed
 };
 
+struct RateStep {
+    double atS = 0;
+    double rateRps = 0;
+};
+struct TraceRecord {
+    double atS = 0;
+    double size = 1; // request size (scales preprocess and predict time); 1 when the trace has none
+};
+
 struct ArrivalConfig {
-    enum class Kind { Poisson, Constant, Closed };
+    // Poisson and Constant: a fixed rate. Step, Spike, Diurnal: Poisson arrivals at a rate that
+    // follows a shape over time. Trace: replay of recorded send times. Closed: N users.
+    enum class Kind { Poisson, Constant, Closed, Step, Spike, Diurnal, Trace };
     Kind kind = Kind::Poisson;
-    double rateRps = 0.0;                           // open loop (poisson, constant)
+    double rateRps = 0.0;                           // open loop: the rate (step, spike: the base rate)
     int users = 0;                                  // closed loop
     Distribution think = Distribution::constant(0); // closed loop: pause between a response and the next send
+    std::vector<RateStep> steps;                    // step: the rate from each at_s on
+    double spikeRps = 0, spikeAtS = 0, spikeDurationS = 0; // spike
+    double baselineRps = 0, peakRps = 0, periodS = 86400, peakAtS = 43200; // diurnal (cosine between baseline and peak)
+    std::vector<TraceRecord> trace;                 // trace: sorted send times (s from start) and sizes
+
+    static ArrivalConfig poisson(double rps) { return fixedRate(Kind::Poisson, rps); }
+    static ArrivalConfig constantRate(double rps) { return fixedRate(Kind::Constant, rps); }
+    static ArrivalConfig closed(int users, Distribution think = Distribution::constant(0))
+    {
+        ArrivalConfig a;
+        a.kind = Kind::Closed;
+        a.users = users;
+        a.think = std::move(think);
+        return a;
+    }
+    static ArrivalConfig fixedRate(Kind kind, double rps)
+    {
+        ArrivalConfig a;
+        a.kind = kind;
+        a.rateRps = rps;
+        return a;
+    }
+
+    bool openLoop() const { return kind != Kind::Closed; }
+    bool hasFixedRate() const { return kind == Kind::Poisson || kind == Kind::Constant; }
+    double rateAt(double tS) const;                 // the shaped rate at time t (open-loop patterns)
+    double maxRate() const;                         // its largest value (for thinning)
 };
 
 const char* toString(ArrivalConfig::Kind kind);
@@ -63,6 +143,9 @@ bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out);
 
 struct WorkloadConfig {
     ArrivalConfig arrival;
+    // Optional request sizes: each request draws a size (mean 1) that multiplies its preprocess and
+    // predict time. Constant 1 (the default) means all requests alike.
+    Distribution requestSize = Distribution::constant(1);
     std::int64_t requests = 0; // stop sending after this many arrivals; 0 = no count limit
     double durationS = 0.0;    // stop sending after this much simulated time; 0 = no time limit
     double warmupS = 0.0;      // requests sent before this are served but left out of the statistics

@@ -21,7 +21,7 @@ Result knee(const QStringList& args)
     p.waitForFinished(120'000);
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
 }
-QString defaultScenario() { return QStringLiteral(KNEE_TEST_DATA "/../../resources/scenarios/default.yaml"); }
+QString defaultScenario() { return QStringLiteral(KNEE_SOURCE_DIR "/resources/scenarios/default.yaml"); }
 } // namespace
 
 class TestCli : public QObject {

@@ -26,11 +26,17 @@ Scenario lightLoad()
 {
     Scenario s;
     s.name = "test";
-    s.deployment = {1, 4, 2, 4, 2, 0, 0};
+    s.deployment.minReplicas = 1;
+    s.deployment.maxReplicas = 4;
+    s.deployment.initialReplicas = 2;
+    s.deployment.concurrencyTarget = 4;
+    s.deployment.predictConcurrency = 2;
+    s.deployment.coldStartS = 0;
+    s.deployment.queueLimit = 0;
     s.model.preprocess = Distribution::exponential(2);
     s.model.predict = Distribution::exponential(5);
     s.model.postprocess = Distribution::exponential(1);
-    s.workload.arrival = {ArrivalConfig::Kind::Poisson, 200, 0, Distribution::constant(0)};
+    s.workload.arrival = ArrivalConfig::poisson(200);
     s.workload.requests = 1000;
     return s;
 }

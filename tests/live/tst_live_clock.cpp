@@ -29,7 +29,7 @@ class TestLiveClock : public QObject {
 private slots:
     void eventsNeverRunEarlyAndLoopStaysResponsive()
     {
-        Engine engine(scenario(5, 2, {ArrivalConfig::Kind::Poisson, 1, 0, Distribution::constant(0)}));
+        Engine engine(scenario(5, 2, ArrivalConfig::poisson(1)));
         LiveClock clock(engine);
         int completed = 0, early = 0;
         engine.setObserver([&](const Request& r) {
@@ -60,7 +60,7 @@ private slots:
 
     void pauseFreezesEngineTime()
     {
-        Engine engine(scenario(1, 1, {ArrivalConfig::Kind::Poisson, 100, 0, Distribution::constant(0)}));
+        Engine engine(scenario(1, 1, ArrivalConfig::poisson(100)));
         LiveClock clock(engine);
         engine.startLoad();
         clock.start();
@@ -78,7 +78,7 @@ private slots:
 
     void hostAppliesKnobsAndKeepsConservation()
     {
-        LiveEngineHost host(scenario(2, 4, {ArrivalConfig::Kind::Poisson, 800, 0, Distribution::constant(0)}));
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(800)));
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() != nullptr, 5000);
         QCOMPARE(host.setConcurrencyTarget(1), std::string());
         QCOMPARE(host.setPredictConcurrency(3), std::string());
@@ -112,7 +112,7 @@ private slots:
 
     void hostPauseAndReset()
     {
-        LiveEngineHost host(scenario(2, 4, {ArrivalConfig::Kind::Closed, 0, 3, Distribution::constant(1)}));
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::closed(3, Distribution::constant(1))));
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 10, 5000);
         host.pause();
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->paused, 2000);
@@ -129,7 +129,7 @@ private slots:
 
     void invalidScenarioThrowsBeforeAnyThreadStarts()
     {
-        Scenario s = scenario(1, 1, {ArrivalConfig::Kind::Poisson, 10, 0, Distribution::constant(0)});
+        Scenario s = scenario(1, 1, ArrivalConfig::poisson(10));
         s.deployment.concurrencyTarget = 0;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost{s});
     }

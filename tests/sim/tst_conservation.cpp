@@ -35,15 +35,21 @@ private slots:
         QFETCH(quint64, seed);
 
         Scenario s;
-        s.deployment = {1, 3, 2, 4, 2, coldStartS, queueLimit};
+        s.deployment.minReplicas = 1;
+        s.deployment.maxReplicas = 3;
+        s.deployment.initialReplicas = 2;
+        s.deployment.concurrencyTarget = 4;
+        s.deployment.predictConcurrency = 2;
+        s.deployment.coldStartS = coldStartS;
+        s.deployment.queueLimit = queueLimit;
         s.model.preprocess = Distribution::exponential(4);
         s.model.predict = Distribution::exponential(10);
         s.model.postprocess = Distribution::exponential(2);
         s.model.predictFailureRate = failureRate;
         if (closedLoop)
-            s.workload.arrival = {ArrivalConfig::Kind::Closed, 0, 12, Distribution::exponential(5)};
+            s.workload.arrival = ArrivalConfig::closed(12, Distribution::exponential(5));
         else
-            s.workload.arrival = {ArrivalConfig::Kind::Poisson, 300, 0, Distribution::constant(0)};
+            s.workload.arrival = ArrivalConfig::poisson(300);
         s.workload.requests = 30'000;
         s.workload.seed = seed;
         QCOMPARE(s.validate(), std::string());

@@ -119,7 +119,7 @@ private slots:
     void warmupIsLeftOutOfStatistics()
     {
         Scenario s = singleReplica(100, 100, 0, 10, 0);
-        s.workload.arrival = {ArrivalConfig::Kind::Constant, 100, 0, Distribution::constant(0)};
+        s.workload.arrival = ArrivalConfig::constantRate(100);
         s.workload.requests = 0;
         s.workload.durationS = 2;
         s.workload.warmupS = 1;
@@ -149,7 +149,7 @@ private slots:
     void constantRateIsEvenlySpaced()
     {
         Scenario s = singleReplica(100, 100, 0, 1, 0);
-        s.workload.arrival = {ArrivalConfig::Kind::Constant, 200, 0, Distribution::constant(0)};
+        s.workload.arrival = ArrivalConfig::constantRate(200);
         s.workload.requests = 10;
         Engine e(s);
         Recorder rec;
@@ -164,7 +164,7 @@ private slots:
     void poissonRate()
     {
         Scenario s = singleReplica(1000, 1000, 0, 0, 0);
-        s.workload.arrival = {ArrivalConfig::Kind::Poisson, 500, 0, Distribution::constant(0)};
+        s.workload.arrival = ArrivalConfig::poisson(500);
         s.workload.requests = 0;
         s.workload.durationS = 200;
         Engine e(s);
@@ -181,7 +181,7 @@ private slots:
     {
         Scenario s = singleReplica(2, 1, 1, 10, 1);
         s.model.predict = Distribution::exponential(10);
-        s.workload.arrival = {ArrivalConfig::Kind::Closed, 0, 6, Distribution::exponential(20)};
+        s.workload.arrival = ArrivalConfig::closed(6, Distribution::exponential(20));
         s.workload.requests = 50'000;
         Engine e(s);
         e.startLoad();
@@ -199,7 +199,7 @@ private slots:
     void closedLoopUsersCanShrinkAndGrow()
     {
         Scenario s = singleReplica(100, 100, 0, 10, 0);
-        s.workload.arrival = {ArrivalConfig::Kind::Closed, 0, 8, Distribution::constant(0)};
+        s.workload.arrival = ArrivalConfig::closed(8, Distribution::constant(0));
         s.workload.requests = 0;
         s.workload.durationS = 1;
         Engine e(s);
@@ -252,7 +252,7 @@ private slots:
             s.model.preprocess = Distribution::exponential(4);
             s.model.predict = Distribution{Distribution::Kind::Lognormal, 10, 0.8, -1, {}, {}};
             s.model.postprocess = Distribution::exponential(2);
-            s.workload.arrival = {ArrivalConfig::Kind::Poisson, 150, 0, Distribution::constant(0)};
+            s.workload.arrival = ArrivalConfig::poisson(150);
             s.workload.requests = 20'000;
             s.workload.seed = seed;
             Engine e(s);
@@ -272,7 +272,7 @@ private slots:
             Scenario s = singleReplica(target, 1);
             s.model.predict = Distribution::exponential(10);
             s.model.preprocess = Distribution::exponential(3);
-            s.workload.arrival = {ArrivalConfig::Kind::Poisson, 80, 0, Distribution::constant(0)};
+            s.workload.arrival = ArrivalConfig::poisson(80);
             s.workload.requests = 500;
             Engine e(s);
             std::map<std::uint64_t, std::pair<Nanos, Nanos>> out;

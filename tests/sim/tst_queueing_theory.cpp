@@ -40,7 +40,7 @@ RunResult run(int servers, Distribution::Kind service, double serviceMs, double 
 {
     Scenario s = singleReplica(limits::kMaxConcurrency, servers);
     s.model.predict = Distribution::of(service, serviceMs);
-    s.workload.arrival = {ArrivalConfig::Kind::Poisson, rateRps, 0, Distribution::constant(0)};
+    s.workload.arrival = ArrivalConfig::poisson(rateRps);
     s.workload.requests = requests;
     s.workload.seed = 7;
     Engine engine(s);
