@@ -20,11 +20,19 @@ private slots:
         QTest::addColumn<qint64>("queueLimit");
         QTest::addColumn<double>("failureRate");
         QTest::addColumn<quint64>("seed");
-        QTest::addRow("open loop, instant replicas") << false << 0.0 << qint64(0) << 0.0 << quint64(1);
-        QTest::addRow("open loop, cold starts") << false << 0.5 << qint64(0) << 0.0 << quint64(2);
-        QTest::addRow("open loop, bounded queue, failures") << false << 0.2 << qint64(20) << 0.05 << quint64(3);
-        QTest::addRow("closed loop, cold starts") << true << 0.3 << qint64(0) << 0.0 << quint64(4);
-        QTest::addRow("closed loop, bounded queue, failures") << true << 0.0 << qint64(5) << 0.1 << quint64(5);
+        QTest::addColumn<int>("policy");
+        QTest::addColumn<int>("modifier");
+        const int none = 0, baseten = int(AutoscalerConfig::Policy::Baseten), knative = int(AutoscalerConfig::Policy::Knative);
+        const int adaptive = int(ConcurrencyModifierConfig::Kind::Adaptive), fixed = int(ConcurrencyModifierConfig::Kind::Fixed);
+        QTest::addRow("open loop, instant replicas") << false << 0.0 << qint64(0) << 0.0 << quint64(1) << none << none;
+        QTest::addRow("open loop, cold starts") << false << 0.5 << qint64(0) << 0.0 << quint64(2) << none << none;
+        QTest::addRow("open loop, bounded queue, failures") << false << 0.2 << qint64(20) << 0.05 << quint64(3) << none << none;
+        QTest::addRow("closed loop, cold starts") << true << 0.3 << qint64(0) << 0.0 << quint64(4) << none << none;
+        QTest::addRow("closed loop, bounded queue, failures") << true << 0.0 << qint64(5) << 0.1 << quint64(5) << none << none;
+        QTest::addRow("open loop, baseten autoscaler") << false << 0.5 << qint64(0) << 0.0 << quint64(6) << baseten << none;
+        QTest::addRow("closed loop, knative autoscaler, failures") << true << 0.3 << qint64(0) << 0.05 << quint64(7) << knative << none;
+        QTest::addRow("open loop, autoscaler, adaptive limit") << false << 0.2 << qint64(50) << 0.0 << quint64(8) << baseten << adaptive;
+        QTest::addRow("closed loop, fixed modifier") << true << 0.0 << qint64(0) << 0.0 << quint64(9) << none << fixed;
     }
     void randomKnobChanges()
     {
@@ -33,6 +41,8 @@ private slots:
         QFETCH(qint64, queueLimit);
         QFETCH(double, failureRate);
         QFETCH(quint64, seed);
+        QFETCH(int, policy);
+        QFETCH(int, modifier);
 
         Scenario s;
         s.deployment.minReplicas = 1;
@@ -42,6 +52,12 @@ private slots:
         s.deployment.predictConcurrency = 2;
         s.deployment.coldStartS = coldStartS;
         s.deployment.queueLimit = queueLimit;
+        s.deployment.autoscaler.policy = AutoscalerConfig::Policy(policy);
+        s.deployment.autoscaler.evaluationIntervalS = 0.5;
+        s.deployment.autoscaler.windowS = 10;
+        s.deployment.autoscaler.scaleDownDelayS = 5;
+        s.deployment.modifier.kind = ConcurrencyModifierConfig::Kind(modifier);
+        s.deployment.modifier.fixed = 3;
         s.model.preprocess = Distribution::exponential(4);
         s.model.predict = Distribution::exponential(10);
         s.model.postprocess = Distribution::exponential(2);
@@ -73,8 +89,10 @@ private slots:
             // have grown in this step up to the knob in force (knobs change only between steps).
             for (const ReplicaSnapshot& r : snap.replicas) {
                 const auto [heldBefore, predictBefore] = before.count(r.id) ? before[r.id] : std::pair{0, 0};
-                if (r.held > heldBefore)
+                if (r.held > heldBefore) {
                     QVERIFY2(r.held <= snap.concurrencyTarget, "admitted beyond the concurrency target");
+                    QVERIFY2(r.held <= r.limit, "admitted beyond what the concurrency modifier allows");
+                }
                 if (r.inPredict > predictBefore)
                     QVERIFY2(r.inPredict <= snap.predictConcurrency, "entered predict beyond predict_concurrency");
                 QVERIFY(r.state != ReplicaState::ColdStarting || r.held == 0);
