@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "plan_command.h"
 #include "simulate_command.h"
 
 #include <QCoreApplication>
@@ -17,6 +18,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"simulate", "run a scenario in virtual time and print what users get", runSimulate},
+    {"plan", "min/max replicas from throughput per replica, checked by simulation", runPlan},
 };
 
 QString usage()

@@ -39,6 +39,23 @@ QJsonObject toJson(const RunSummary& s)
     timeline.insert("width_s", width);
     for (int k = 0; k < kStageCount; ++k)
         timeline.insert(stageKey(Stage(k)), levels[std::size_t(k)]);
+    QJsonArray scaling;
+    for (const ScalingEvent& e : s.scalingEvents)
+        scaling.append(QJsonObject{{"t_s", nanosToSeconds(e.at)},
+                                   {"action", QString::fromLatin1(toString(e.action))},
+                                   {"from", e.from},
+                                   {"to", e.to},
+                                   {"reason", QString::fromStdString(e.reason)}});
+    const QJsonObject replicas{{"mean", s.meanReplicas},
+                               {"peak", s.peakReplicas},
+                               {"hours", s.replicaHours},
+                               {"cost_usd", s.costUsd},
+                               {"cost_per_replica_hour", s.costPerReplicaHour},
+                               {"cold_starts", qint64(s.coldStarts)},
+                               {"autoscaler", QString::fromStdString(s.autoscalerPolicy)},
+                               {"scaling_events", scaling},
+                               {"scaling_events_dropped", qint64(s.scalingEventsDropped)},
+                               {"mean_concurrency_limit", s.meanConcurrencyLimit}};
     QJsonArray warnings;
     for (const auto& w : s.warnings)
         warnings.append(QString::fromStdString(w));
@@ -56,6 +73,7 @@ QJsonObject toJson(const RunSummary& s)
         {"stages_ms", stageMeans},
         {"stage_percentiles_ms", stagePercentiles},
         {"occupancy", QJsonObject{{"mean", occupancyMean}, {"timeline", timeline}}},
+        {"replicas", replicas},
         {"simulated_s", s.simulatedS},
         {"wall_s", s.wallS},
         {"sim_requests_per_wall_s", s.simRequestsPerWallS},

@@ -79,6 +79,19 @@ Nanos LatencyHistogram::quantile(double q) const
     return m_max;
 }
 
+std::int64_t LatencyHistogram::countAbove(Nanos threshold) const
+{
+    if (m_count == 0 || threshold >= m_max)
+        return 0;
+    if (threshold < m_min)
+        return m_count;
+    std::int64_t above = 0;
+    for (int i = bucketIndex(threshold); i < kBucketCount; ++i)
+        if (bucketLow(i) + bucketWidth(i) / 2 > threshold)
+            above += std::int64_t(m_buckets[std::size_t(i)]);
+    return above;
+}
+
 LatencyHistogram::Sparse LatencyHistogram::toSparse() const
 {
     Sparse s;

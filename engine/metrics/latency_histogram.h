@@ -34,6 +34,9 @@ public:
     // Nearest-rank quantile, q in [0, 1]: a value v with at least ceil(q·n) samples ≤ v (within the
     // bucket's error), clamped to [min, max] so the extremes are exact. 0 when empty.
     Nanos quantile(double q) const;
+    // How many values exceed `threshold`; a value in the bucket that holds the threshold counts as
+    // above when the bucket's midpoint is (so the answer is exact to within one bucket, 0.8 %).
+    std::int64_t countAbove(Nanos threshold) const;
 
     // Sparse form for saving: (bucket index, count) of non-empty buckets, plus the exact extras.
     struct Sparse {

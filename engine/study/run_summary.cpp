@@ -1,6 +1,7 @@
 #include "run_summary.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 
@@ -39,9 +40,27 @@ RunSummary summarize(const Engine& engine, double wallS)
     s.occupancyMean = m.occupancy.overallMean(engine.now());
     s.timeline = m.occupancy.windows(engine.now());
     s.warnings = engine.warnings();
+    const DeploymentConfig& d = engine.scenario().deployment;
+    s.autoscalerPolicy = toString(d.autoscaler.policy);
+    s.replicaHours = engine.replicaHours();
+    s.costPerReplicaHour = d.costPerReplicaHour;
+    s.costUsd = s.replicaHours * d.costPerReplicaHour;
+    s.meanReplicas = s.occupancyMean[std::size_t(Stage::Replicas)];
+    for (const auto& w : s.timeline)
+        s.peakReplicas = std::max(s.peakReplicas, int(std::ceil(w.mean[std::size_t(Stage::Replicas)] - 1e-9)));
+    s.coldStarts = engine.coldStarts();
+    s.scalingEvents = engine.scalingLog();
+    s.scalingEventsDropped = engine.scalingEventsDropped();
+    s.meanConcurrencyLimit = s.meanReplicas > 0 ? s.occupancyMean[std::size_t(Stage::Limit)] / s.meanReplicas : 0;
     s.wallS = wallS;
     s.simRequestsPerWallS = wallS > 0 ? double(m.completed + m.failed + m.rejected) / wallS : 0;
     return s;
+}
+
+double shareOver(const RunMetrics& m, double sloMs)
+{
+    const std::int64_t n = m.latency.count();
+    return n > 0 ? double(m.latency.countAbove(msToNanos(sloMs))) / double(n) : 0.0;
 }
 
 namespace {
@@ -74,6 +93,19 @@ std::string formatSummary(const RunSummary& s)
     const auto& o = s.occupancyMean;
     t += format("Mean occupancy: queue %.2f, preprocess %.2f, predict wait %.2f, predict %.2f, postprocess %.2f, replicas %.2f\n",
                 o[0], o[1], o[2], o[3], o[4], o[5]);
+    t += format("Replicas: mean %.2f, peak %d; %.2f replica-hours", s.meanReplicas, s.peakReplicas, s.replicaHours);
+    if (s.costPerReplicaHour > 0)
+        t += format(" ($%.2f at $%.2f per replica-hour)", s.costUsd, s.costPerReplicaHour);
+    t += format("; %lld cold starts; autoscaler: %s\n", (long long)s.coldStarts, s.autoscalerPolicy.c_str());
+    if (!s.scalingEvents.empty()) {
+        t += format("Scaling decisions: %zu", s.scalingEvents.size());
+        const std::size_t shown = std::min<std::size_t>(s.scalingEvents.size(), 8);
+        t += shown < s.scalingEvents.size() ? format(" (first %zu):\n", shown) : std::string(":\n");
+        for (std::size_t i = 0; i < shown; ++i) {
+            const ScalingEvent& e = s.scalingEvents[i];
+            t += format("  %9.1f s  %-15s %d -> %d  ", nanosToSeconds(e.at), toString(e.action), e.from, e.to) + e.reason + "\n";
+        }
+    }
     t += format("Simulated %.1f s in %.3f s of wall time (%.0f requests per wall second)\n", s.simulatedS, s.wallS,
                 s.simRequestsPerWallS);
     for (const auto& w : s.warnings)

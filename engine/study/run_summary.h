@@ -26,11 +26,22 @@ struct RunSummary {
     OccupancyTimeline::Levels occupancyMean{};      // time-weighted mean in each stage, and replicas
     std::vector<OccupancyTimeline::Window> timeline;
     std::vector<std::string> warnings;
+    // Replicas and autoscaling.
+    std::string autoscalerPolicy = "none";
+    double replicaHours = 0, costUsd = 0, costPerReplicaHour = 0;
+    double meanReplicas = 0;
+    int peakReplicas = 0;
+    std::int64_t coldStarts = 0;
+    std::vector<ScalingEvent> scalingEvents;
+    std::int64_t scalingEventsDropped = 0;
+    double meanConcurrencyLimit = 0; // per ready replica, over the run
     double wallS = 0;
     double simRequestsPerWallS = 0;
 };
 
 RunSummary summarize(const Engine& engine, double wallS);
+// Share of the measured, completed requests slower than `sloMs` (0 when none completed).
+double shareOver(const RunMetrics& metrics, double sloMs);
 
 // The plain-text report people read (the CLI prints it, the GUI shows it).
 std::string formatSummary(const RunSummary& summary);
