@@ -1,5 +1,6 @@
 #include "yaml_text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace knee::io {
@@ -71,16 +72,17 @@ std::optional<TextProblem> checkYamlText(std::string_view text)
         char32_t c = 0;
         const std::size_t len = decode(text, i, c);
         if (len == 0)
-            return TextProblem{at, "byte " + hexByte(static_cast<unsigned char>(text[i]))
-                                   + " is not valid UTF-8; a scenario file must be UTF-8 text"};
+            return TextProblem { at,
+                "byte " + hexByte(static_cast<unsigned char>(text[i]))
+                    + " is not valid UTF-8; a scenario file must be UTF-8 text" };
         if (!allowedInYaml(c))
-            return TextProblem{at, "control character " + codePoint(c)
-                                   + " is not allowed in YAML text (is this a binary file?)"};
+            return TextProblem { at,
+                "control character " + codePoint(c) + " is not allowed in YAML text (is this a binary file?)" };
         if (c == '\n') {
             ++at.line;
             at.column = 0;
         } else {
-            ++at.column;
+            at.column += int(len);
         }
         i += len;
     }
@@ -102,14 +104,30 @@ std::optional<YamlMark> findIndentationTab(std::string_view text, int lastLine)
             continue;
         }
         if (inIndentation && c == '\t')
-            return YamlMark{line, column};
+            return YamlMark { line, column };
         if (c != ' ')
             inIndentation = false;
-        // Columns count characters: skip UTF-8 continuation bytes.
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
-            ++column;
+        ++column;
     }
     return std::nullopt;
+}
+
+int characterColumn(std::string_view text, YamlMark mark)
+{
+    // Find the line's start, then count the characters (not UTF-8 continuation bytes) before the mark.
+    std::size_t start = 0;
+    for (int line = 0; line < mark.line; ++line) {
+        const std::size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos)
+            return mark.column;
+        start = nl + 1;
+    }
+    const std::size_t end = std::min(text.size(), start + std::size_t(std::max(mark.column, 0)));
+    int column = 0;
+    for (std::size_t i = start; i < end; ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
+            ++column;
+    return column + int(start + std::size_t(std::max(mark.column, 0)) - end); // past the end: keep the excess
 }
 
 } // namespace knee::io

@@ -10,8 +10,10 @@
 
 namespace knee::io {
 
+// Marks here and from yaml-cpp count columns in bytes; characterColumn turns one into the
+// character count an editor shows.
 struct TextProblem {
-    YamlMark mark; // 0-based; the column counts characters, as an editor does
+    YamlMark mark; // 0-based
     std::string message;
 };
 
@@ -21,5 +23,8 @@ std::optional<TextProblem> checkYamlText(std::string_view text);
 
 // The first tab in a line's leading whitespace, on line `lastLine` (0-based) or before it.
 std::optional<YamlMark> findIndentationTab(std::string_view text, int lastLine);
+
+// The 0-based column of `mark` in characters rather than bytes.
+int characterColumn(std::string_view text, YamlMark mark);
 
 } // namespace knee::io

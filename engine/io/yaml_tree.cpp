@@ -22,7 +22,10 @@ public:
     }
 };
 
-YamlMark toMark(const YAML::Mark& m) { return {m.line, m.column}; }
+YamlMark toMark(const YAML::Mark& m)
+{
+    return { m.line, m.column };
+}
 
 // Thrown by the handler to stop at the start of a second document without parsing it.
 struct SecondDocument {
@@ -47,18 +50,25 @@ public:
     void OnDocumentStart(const YAML::Mark& mark) override
     {
         if (m_documents++ > 0)
-            throw SecondDocument{toMark(mark)};
+            throw SecondDocument { toMark(mark) };
     }
     void OnDocumentEnd() override { }
 
     void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { add(newNode(YamlType::Null, mark, anchor)); }
 
-    void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override
+    // A shallow copy of the anchored node: the alias gets its own mark (messages point at the use),
+    // and shares the anchor's children, so nothing is expanded. An alias inside its own anchor's
+    // collection (`&a [*a]`) copies a collection not yet closed, which reads as empty: no cycles.
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override
     {
         // yaml-cpp has already refused an alias to an unknown anchor; this guards the index only.
         if (anchor >= m_anchors.size())
-            throw YAML::ParserException(YAML::Mark::null_mark(), "alias to an unknown anchor");
-        add(m_anchors[anchor]);
+            throw YAML::ParserException(mark, "alias to an unknown anchor");
+        YamlNode copy = m_tree.m_nodes[m_anchors[anchor]];
+        copy.mark = toMark(mark);
+        const auto id = YamlTree::Id(m_tree.m_nodes.size());
+        m_tree.m_nodes.push_back(copy);
+        add(id);
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override
@@ -116,7 +126,7 @@ private:
     void open(YamlTree::Id id)
     {
         add(id);
-        m_open.push_back({id, m_pending.size()});
+        m_open.push_back({ id, m_pending.size() });
     }
 
     void close(std::size_t perEntry)
@@ -163,7 +173,8 @@ YamlParseResult parseYaml(std::string_view text)
         result.status = YamlParseResult::Status::Ok;
     } catch (const YAML::ParserException& e) {
         // yaml-cpp's depth guard (DeepRecursion, not exported from the shared library) says "bad file".
-        result.status = e.msg == YAML::ErrorMsg::BAD_FILE ? YamlParseResult::Status::TooDeep : YamlParseResult::Status::SyntaxError;
+        result.status
+            = e.msg == YAML::ErrorMsg::BAD_FILE ? YamlParseResult::Status::TooDeep : YamlParseResult::Status::SyntaxError;
         result.errorMark = toMark(e.mark);
         result.errorMessage = e.msg;
     } catch (const std::bad_alloc&) {

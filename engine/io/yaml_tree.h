@@ -4,8 +4,8 @@
 // Why not YAML::Node: it takes ~250 bytes per node (a 16 MiB flat list needs ~4 GB and 16 s), and it
 // silently keeps only the first of two equal keys. Here a node is 20 bytes, every map entry is kept
 // (so duplicates can be reported), and an alias points at its anchor's node instead of copying it,
-// so an "alias bomb" stays as small as its text. Because aliases share nodes the graph can contain
-// cycles (`&a [*a]`): walk it only along a known schema, never recursively.
+// so an "alias bomb" stays as small as its text. Still, an alias bomb is a tree of 10^9 leaves when
+// walked: visit only the nodes a schema names, never the whole tree.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,10 +24,10 @@ enum class YamlType : std::uint8_t { Null, Scalar, Sequence, Map };
 
 struct YamlNode {
     YamlType type = YamlType::Null;
-    bool plain = false;       // scalar written without quotes or a string tag, so it may be a number
+    bool plain = false; // scalar written without quotes or a string tag, so it may be a number
     YamlMark mark;
-    std::uint32_t begin = 0;  // scalar: offset in the text arena; collection: offset in the child table
-    std::uint32_t size = 0;   // scalar: bytes; sequence: items; map: key/value pairs
+    std::uint32_t begin = 0; // scalar: offset in the text arena; collection: offset in the child table
+    std::uint32_t size = 0; // scalar: bytes; sequence: items; map: key/value pairs
 };
 
 class YamlTree {
@@ -57,7 +57,7 @@ struct YamlParseResult {
     enum class Status { Ok, NoDocument, SyntaxError, TooDeep, ExtraDocument, Failed };
     Status status = Status::Failed;
     YamlTree tree;
-    YamlMark errorMark;       // SyntaxError, TooDeep, ExtraDocument
+    YamlMark errorMark; // SyntaxError, TooDeep, ExtraDocument
     std::string errorMessage; // yaml-cpp's words for SyntaxError; what failed for Failed
 };
 

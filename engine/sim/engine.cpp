@@ -107,7 +107,10 @@ void Engine::handle(const Event& e)
     case EventType::PostprocessDone: finish(e.arg, Outcome::Completed); break;
     case EventType::ReplicaReady: replicaReady(e.arg); break;
     case EventType::KnobChange: applyChange(e.arg); break;
-    case EventType::AutoscalerTick: autoscalerTick(); break;
+    case EventType::AutoscalerTick:
+        if (m_autoscaler)
+            autoscalerTick();
+        break;
     }
 }
 
@@ -572,6 +575,30 @@ std::string Engine::setUsers(int users)
         return e;
     m_scenario.workload.arrival.users = users;
     m_load.setUsers(users, m_now);
+    return {};
+}
+
+std::string Engine::setAutoscaler(const AutoscalerConfig& config)
+{
+    if (auto e = checkAutoscaler(config); !e.empty())
+        return e;
+    m_scenario.deployment.autoscaler = config;
+    if (config.policy == AutoscalerConfig::Policy::None) {
+        m_autoscaler.reset(); // a pending tick finds no autoscaler and ends
+        return {};
+    }
+    m_autoscaler = std::make_unique<Autoscaler>(config);
+    m_autoscaler->observe(m_now, std::int64_t(m_queue.size()) + m_held);
+    m_tickPending = false; // a tick of the old autoscaler may still be queued: a second one is harmless
+    scheduleTick();
+    return {};
+}
+
+std::string Engine::setColdStart(double seconds)
+{
+    if (auto e = checkColdStart(seconds); !e.empty())
+        return e;
+    m_scenario.deployment.coldStartS = seconds;
     return {};
 }
 

@@ -69,6 +69,9 @@ public:
     std::string setReplicaBounds(int minReplicas, int maxReplicas);
     std::string setArrivalRate(double rps);
     std::string setUsers(int users);
+    // A new autoscaler policy or setting starts with an empty averaging window.
+    std::string setAutoscaler(const AutoscalerConfig& config);
+    std::string setColdStart(double seconds); // for replicas provisioned from now on
     std::vector<std::string> warnings() const; // allowed but flagged combinations, for the current knobs
 
     // --- observation ---

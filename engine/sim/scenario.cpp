@@ -206,9 +206,19 @@ std::string validateOpenLoop(const ArrivalConfig& a)
     return {};
 }
 
-std::string validateAutoscaler(const DeploymentConfig& d)
+std::string validateAutoscaler(const DeploymentConfig& d) { return checkAutoscaler(d.autoscaler); }
+
+} // namespace
+
+std::string checkColdStart(double s)
 {
-    const AutoscalerConfig& a = d.autoscaler;
+    if (!std::isfinite(s) || s < 0 || s > limits::kMaxStageMs / 1000)
+        return "cold start must be between 0 and 86400 seconds";
+    return {};
+}
+
+std::string checkAutoscaler(const AutoscalerConfig& a)
+{
     auto within = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
     if (!within(a.evaluationIntervalS, 0.01, 3600))
         return "autoscaling.evaluation_interval_s must be between 0.01 and 3600";
@@ -228,10 +238,10 @@ std::string validateAutoscaler(const DeploymentConfig& d)
         return "autoscaling.scale_to_zero_grace_s must be between 0 and 3600 seconds";
     if (!within(a.maxScaleUpRate, 1.0, 1e6) || !within(a.knativeMaxScaleDownRate, 1.0, 1e6))
         return "autoscaling.max_scale_up_rate and knative_max_scale_down_rate must be >= 1";
-    if (a.policy == AutoscalerConfig::Policy::None && d.minReplicas == 0 && d.initialReplicas == 0)
-        return {}; // allowed: serves on one replica; scale to zero needs an autoscaler (flagged as a warning)
     return {};
 }
+
+namespace {
 
 std::string validateModifier(const ConcurrencyModifierConfig& m)
 {
@@ -266,8 +276,8 @@ std::string Scenario::validate() const
         return e;
     if (auto e = checkConcurrencyKnob("predict_concurrency", d.predictConcurrency); !e.empty())
         return e;
-    if (!std::isfinite(d.coldStartS) || d.coldStartS < 0 || d.coldStartS > limits::kMaxStageMs / 1000)
-        return "cold_start_s must be between 0 and 86400";
+    if (auto e = checkColdStart(d.coldStartS); !e.empty())
+        return "cold_start_s: " + e;
     if (d.queueLimit < 0)
         return "queue_limit must be >= 0 (0 = unbounded)";
 
@@ -305,6 +315,7 @@ std::string Scenario::validate() const
         return "workload.warmup_s must be >= 0 and shorter than duration_s";
 
     double lastAt = 0;
+    int minNow = d.minReplicas, maxNow = d.maxReplicas; // bounds as earlier changes left them, as the engine applies them
     for (const auto& c : changes) {
         if (!std::isfinite(c.atS) || c.atS < 0 || c.atS > limits::kMaxDurationS)
             return "changes: at_s must be between 0 and one year";
@@ -317,10 +328,12 @@ std::string Scenario::validate() const
         if (c.predictConcurrency)
             if (auto e = checkConcurrencyKnob("changes: predict_concurrency", *c.predictConcurrency); !e.empty())
                 return e;
-        if (c.minReplicas || c.maxReplicas)
-            if (auto e = checkReplicaBounds(c.minReplicas.value_or(d.minReplicas), c.maxReplicas.value_or(d.maxReplicas));
-                !e.empty())
+        if (c.minReplicas || c.maxReplicas) {
+            minNow = c.minReplicas.value_or(minNow);
+            maxNow = c.maxReplicas.value_or(maxNow);
+            if (auto e = checkReplicaBounds(minNow, maxNow); !e.empty())
                 return "changes: " + e;
+        }
         if (c.rateRps)
             if (auto e = checkArrivalRate(*c.rateRps); !e.empty())
                 return "changes: " + e;

@@ -137,6 +137,8 @@ std::string checkConcurrencyKnob(const char* name, int value); // concurrency_ta
 std::string checkReplicaBounds(int minReplicas, int maxReplicas);
 std::string checkArrivalRate(double rps);
 std::string checkUsers(int users);
+std::string checkAutoscaler(const AutoscalerConfig& config);
+std::string checkColdStart(double seconds);
 // The flag for an allowed but self-defeating pair (seed 002): empty when target >= predict_concurrency.
 std::string targetBelowPredictWarning(int concurrencyTarget, int predictConcurrency);
 bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out);

@@ -1,0 +1,170 @@
+// writeScenarioYaml: canonical text for a scenario, in the reader's format. Numbers are written in
+// their shortest form that reads back to the same double, so write -> read is exact.
+#include "scenario_reader.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace knee {
+
+namespace {
+
+std::string number(double v)
+{
+    if (std::isnan(v))
+        return ".nan"; // the reader refuses these; a scenario that holds them does not validate either
+    if (std::isinf(v))
+        return v > 0 ? ".inf" : "-.inf";
+    char buf[64];
+    const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, ptr);
+}
+
+// A double-quoted YAML string; invalid UTF-8 bytes become U+FFFD so the output always reads back.
+std::string quoted(std::string_view s)
+{
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        switch (c) {
+        case '"': out += "\\\""; continue;
+        case '\\': out += "\\\\"; continue;
+        case '\n': out += "\\n"; continue;
+        case '\t': out += "\\t"; continue;
+        case '\r': out += "\\r"; continue;
+        default: break;
+        }
+        if (c < 0x20 || c == 0x7F) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02X", unsigned(c));
+            out += buf;
+            continue;
+        }
+        if (c < 0x80) {
+            out += char(c);
+            continue;
+        }
+        // Copy a whole, valid multi-byte sequence; C1 controls (U+0080..U+009F) are escaped.
+        const std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        bool valid = len > 0 && i + len <= s.size();
+        char32_t cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+        for (std::size_t k = 1; valid && k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            valid = (b & 0xC0) == 0x80;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        const char32_t minimum = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+        valid = valid && cp >= minimum && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+        if (!valid) {
+            out += "\\uFFFD";
+            continue;
+        }
+        if (cp <= 0x9F || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) {
+            char buf[12];
+            std::snprintf(buf, sizeof buf, "\\u%04X", unsigned(cp));
+            out += buf;
+        } else {
+            out.append(s.substr(i, len));
+        }
+        i += len - 1;
+    }
+    return out + "\"";
+}
+
+std::string numberList(const std::vector<double>& values)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < values.size(); ++i)
+        out += (i ? ", " : "") + number(values[i]);
+    return out + "]";
+}
+
+std::string distribution(const Distribution& d)
+{
+    std::string out = std::string("{dist: ") + toString(d.kind);
+    if (d.kind != Distribution::Kind::Empirical || d.meanMs != 0)
+        out += ", mean_ms: " + number(d.meanMs);
+    switch (d.kind) {
+    case Distribution::Kind::Lognormal: out += ", sigma: " + number(d.sigma); break;
+    case Distribution::Kind::Uniform:
+        if (d.spreadMs >= 0)
+            out += ", spread_ms: " + number(d.spreadMs);
+        break;
+    case Distribution::Kind::Empirical:
+        out += ", values_ms: " + numberList(d.valuesMs);
+        if (!d.weights.empty())
+            out += ", weights: " + numberList(d.weights);
+        break;
+    default: break;
+    }
+    return out + "}";
+}
+
+} // namespace
+
+std::string writeScenarioYaml(const Scenario& s)
+{
+    std::ostringstream o;
+    o << "# knee scenario\n";
+    o << "name: " << quoted(s.name) << "\n";
+
+    const DeploymentConfig& d = s.deployment;
+    o << "deployment:\n";
+    o << "  replicas: {min: " << d.minReplicas << ", max: " << d.maxReplicas;
+    if (d.initialReplicas != 0)
+        o << ", initial: " << d.initialReplicas;
+    o << "}\n";
+    o << "  concurrency_target: " << d.concurrencyTarget << "\n";
+    o << "  predict_concurrency: " << d.predictConcurrency << "\n";
+    o << "  cold_start_s: " << number(d.coldStartS) << "\n";
+    o << "  queue_limit: " << d.queueLimit << "\n";
+
+    const ModelConfig& m = s.model;
+    o << "model:\n";
+    o << "  preprocess: " << distribution(m.preprocess) << "\n";
+    o << "  predict: " << distribution(m.predict) << "\n";
+    o << "  postprocess: " << distribution(m.postprocess) << "\n";
+    o << "  predict_failure_rate: " << number(m.predictFailureRate) << "\n";
+
+    const WorkloadConfig& w = s.workload;
+    o << "workload:\n";
+    o << "  arrival: {kind: " << toString(w.arrival.kind);
+    if (w.arrival.kind == ArrivalConfig::Kind::Closed)
+        o << ", users: " << w.arrival.users << ", think: " << distribution(w.arrival.think);
+    else
+        o << ", rate_rps: " << number(w.arrival.rateRps);
+    o << "}\n";
+    o << "  requests: " << w.requests << "\n";
+    o << "  duration_s: " << number(w.durationS) << "\n";
+    o << "  warmup_s: " << number(w.warmupS) << "\n";
+    o << "  seed: " << w.seed << "\n";
+
+    if (!s.changes.empty()) {
+        o << "changes:\n";
+        for (const KnobChange& c : s.changes) {
+            o << "  - {at_s: " << number(c.atS);
+            if (c.concurrencyTarget)
+                o << ", concurrency_target: " << *c.concurrencyTarget;
+            if (c.predictConcurrency)
+                o << ", predict_concurrency: " << *c.predictConcurrency;
+            if (c.minReplicas || c.maxReplicas) {
+                o << ", replicas: {";
+                if (c.minReplicas)
+                    o << "min: " << *c.minReplicas << (c.maxReplicas ? ", " : "");
+                if (c.maxReplicas)
+                    o << "max: " << *c.maxReplicas;
+                o << "}";
+            }
+            if (c.rateRps)
+                o << ", rate_rps: " << number(*c.rateRps);
+            if (c.users)
+                o << ", users: " << *c.users;
+            o << "}\n";
+        }
+    }
+    return o.str();
+}
+
+} // namespace knee
