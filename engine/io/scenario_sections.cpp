@@ -1,5 +1,7 @@
 #include "scenario_sections.h"
 
+#include "scenario_scaling.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -8,16 +10,21 @@ namespace knee::io {
 namespace {
 
 constexpr std::string_view kTopKeys[] = { "name", "deployment", "model", "workload", "changes" };
-constexpr std::string_view kDeploymentKeys[]
-    = { "replicas", "concurrency_target", "predict_concurrency", "cold_start_s", "queue_limit" };
+constexpr std::string_view kDeploymentKeys[] = { "replicas", "concurrency_target", "predict_concurrency", "cold_start_s",
+    "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour" };
 constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
 constexpr std::string_view kChangeReplicaKeys[] = { "min", "max" };
 constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate" };
 constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights" };
+constexpr std::string_view kSizeDistKeys[] = { "dist", "mean", "sigma", "spread", "values", "weights" }; // unitless
 constexpr std::string_view kDistKinds[] = { "constant", "exponential", "lognormal", "uniform", "empirical" };
-constexpr std::string_view kWorkloadKeys[] = { "arrival", "requests", "duration_s", "warmup_s", "seed" };
-constexpr std::string_view kArrivalKeys[] = { "kind", "rate_rps", "users", "think" };
-constexpr std::string_view kArrivalKinds[] = { "poisson", "constant", "closed" };
+constexpr std::string_view kWorkloadKeys[] = { "arrival", "requests", "duration_s", "warmup_s", "seed", "request_size" };
+constexpr std::string_view kArrivalKeys[] = { "kind", "rate_rps", "users", "think", "steps", "spike_rps", "at_s", "duration_s",
+    "baseline_rps", "peak_rps", "period_s", "peak_at_s", "file" };
+constexpr std::string_view kArrivalKinds[] = { "poisson", "constant", "closed", "step", "spike", "diurnal", "trace" };
+// Which arrival keys each kind takes beyond `kind` (the rest are reported as not applicable).
+constexpr std::string_view kPatternKeys[] = { "steps", "spike_rps", "at_s", "duration_s", "baseline_rps", "peak_rps", "period_s",
+    "peak_at_s", "file" };
 constexpr std::string_view kChangeKeys[]
     = { "at_s", "concurrency_target", "predict_concurrency", "replicas", "rate_rps", "users" };
 constexpr std::string_view kChangeKnobs[] = { "concurrency_target", "predict_concurrency", "replicas", "rate_rps", "users" };
@@ -34,6 +41,10 @@ constexpr KeyHome kSchema[] = {
     { "deployment", "predict_concurrency" },
     { "deployment", "cold_start_s" },
     { "deployment", "queue_limit" },
+    { "deployment", "autoscaling" },
+    { "deployment", "concurrency_modifier" },
+    { "deployment", "cost_per_replica_hour" },
+    { "workload", "request_size" },
     { "deployment.replicas", "min" },
     { "deployment.replicas", "max" },
     { "deployment.replicas", "initial" },
@@ -177,6 +188,12 @@ private:
             d.coldStartS = *v;
         if (auto v = optional(*f, "queue_limit", kQueueLimitRule))
             d.queueLimit = std::int64_t(*v);
+        if (auto v = optional(*f, "cost_per_replica_hour", between(0, 1e6)))
+            d.costPerReplicaHour = *v;
+        if (auto a = f->get("autoscaling"))
+            readAutoscaling(m_r, *a, d.autoscaler);
+        if (auto m = f->get("concurrency_modifier"))
+            readConcurrencyModifier(m_r, *m, d.modifier);
         m_targetEntry = f->get("concurrency_target");
     }
 
@@ -223,14 +240,20 @@ private:
             m.predictFailureRate = *v;
     }
 
-    void readDistribution(const Entry& e, const std::string& path, Distribution& out)
+    // Stage times take mean_ms, spread_ms, values_ms; a unitless quantity (request sizes) takes
+    // mean, spread, values. Otherwise the same shapes and rules.
+    void readDistribution(const Entry& e, const std::string& path, Distribution& out, bool unitless = false)
     {
-        if (m_tree.type(e.value) == YamlType::Scalar) { // shorthand: a bare number is a constant time
-            if (auto v = m_r.number(e, path, NumberRule { 0, limits::kMaxStageMs, false, false, kStageWhat }))
+        const std::string what = unitless ? "a number >= 0 or a map like {dist: lognormal, mean: 1, sigma: 0.5}" : kStageWhat;
+        if (m_tree.type(e.value) == YamlType::Scalar) { // shorthand: a bare number is a constant
+            if (auto v = m_r.number(e, path, NumberRule { 0, limits::kMaxStageMs, false, false, what }))
                 out = Distribution::constant(*v);
             return;
         }
-        const auto f = m_r.mapFields(e, path, kDistKeys, kStageWhat);
+        const char* mean = unitless ? "mean" : "mean_ms";
+        const char* spread = unitless ? "spread" : "spread_ms";
+        const char* values = unitless ? "values" : "values_ms";
+        const auto f = unitless ? m_r.mapFields(e, path, kSizeDistKeys, what) : m_r.mapFields(e, path, kDistKeys, what);
         if (!f)
             return;
         Distribution d;
@@ -245,39 +268,40 @@ private:
             m_r.missing(*f, "dist", "one of " + joinNames(kDistKinds));
         }
         using K = Distribution::Kind;
-        for (auto [key, owner] : { std::pair { "sigma", K::Lognormal }, std::pair { "spread_ms", K::Uniform },
-                 std::pair { "values_ms", K::Empirical }, std::pair { "weights", K::Empirical } })
+        for (auto [key, owner] : { std::pair { "sigma", K::Lognormal }, std::pair { spread, K::Uniform },
+                 std::pair { values, K::Empirical }, std::pair { "weights", K::Empirical } })
             if (kind && *kind != owner && f->has(key))
                 notApplicable(
                     *f, key, std::string(key) + " applies only to dist: " + toString(owner) + ", not " + toString(*kind));
 
-        const auto mean = kind == K::Empirical ? optional(*f, "mean_ms", kStageMsRule)
-            : kind                             ? required(*f, "mean_ms", kStageMsRule)
-                                               : optional(*f, "mean_ms", kStageMsRule);
-        d.meanMs = mean.value_or(0);
+        const auto meanValue = kind == K::Empirical ? optional(*f, mean, kStageMsRule)
+            : kind                                  ? required(*f, mean, kStageMsRule)
+                                                    : optional(*f, mean, kStageMsRule);
+        d.meanMs = meanValue.value_or(0);
         if (kind == K::Lognormal)
             if (auto v = optional(*f, "sigma", kSigmaRule))
                 d.sigma = *v;
         if (kind == K::Uniform)
-            if (auto v = optional(*f, "spread_ms",
-                    mean ? NumberRule { 0, *mean, false, false, "a number between 0 and mean_ms (" + formatNumber(*mean) + ")" }
-                         : kStageMsRule))
+            if (auto v = optional(*f, spread,
+                    meanValue ? NumberRule { 0, *meanValue, false, false,
+                                    "a number between 0 and " + std::string(mean) + " (" + formatNumber(*meanValue) + ")" }
+                              : kStageMsRule))
                 d.spreadMs = *v;
         if (kind == K::Empirical)
-            readEmpirical(*f, d);
+            readEmpirical(*f, d, values);
         if (kind)
             d.kind = *kind;
         out = d;
     }
 
-    void readEmpirical(const MapFields& f, Distribution& d)
+    void readEmpirical(const MapFields& f, Distribution& d, const char* valuesKey)
     {
-        const auto values = f.get("values_ms");
+        const auto values = f.get(valuesKey);
         if (!values) {
-            m_r.missing(f, "values_ms", "a non-empty list of times in ms, like [4, 5, 9]");
+            m_r.missing(f, valuesKey, "a non-empty list of numbers, like [4, 5, 9]");
             return;
         }
-        const bool valuesOk = numberList(*values, f.pathOf("values_ms"), kStageMsRule, d.valuesMs);
+        const bool valuesOk = numberList(*values, f.pathOf(valuesKey), kStageMsRule, d.valuesMs);
         const auto weights = f.get("weights");
         const bool weightsOk = !weights || numberList(*weights, f.pathOf("weights"), kWeightRule, d.weights);
         if (!valuesOk || !weightsOk)
@@ -297,8 +321,8 @@ private:
         if (!(sum > 0))
             m_r.fail(*weights, f.pathOf("weights"), "expected at least one weight > 0, got only zeros");
         else if (d.meanMs > 0 && !(weighted > 0))
-            m_r.fail(*values, f.pathOf("values_ms"),
-                "expected a value > 0 (with a weight > 0) so the table can be rescaled to mean_ms, got only zeros");
+            m_r.fail(*values, f.pathOf(valuesKey),
+                "expected a value > 0 (with a weight > 0) so the table can be rescaled to its mean, got only zeros");
     }
 
     // A list of numbers, each obeying `rule`; the first few bad items are reported one by one.
@@ -379,6 +403,8 @@ private:
         if (auto s = f->get("seed"))
             if (auto v = m_r.unsignedInteger(*s, f->pathOf("seed")))
                 w.seed = *v;
+        if (auto size = f->get("request_size"))
+            readDistribution(*size, f->pathOf("request_size"), w.requestSize, /*unitless=*/true);
     }
 
     void readArrival(const Entry& e)
@@ -397,22 +423,39 @@ private:
         } else {
             m_r.missing(*f, "kind", "one of " + joinNames(kArrivalKinds));
         }
-        const bool closed = kind == ArrivalConfig::Kind::Closed, open = kind && !closed;
-        if (closed && f->has("rate_rps"))
-            notApplicable(*f, "rate_rps", "rate_rps applies only to kind: poisson or constant; a closed loop sets users");
-        else if (auto v = open ? required(*f, "rate_rps", kRateRule) : optional(*f, "rate_rps", kRateRule))
+        using K = ArrivalConfig::Kind;
+        const bool closed = kind == K::Closed, open = kind && !closed;
+        const bool takesRate = kind == K::Poisson || kind == K::Constant || kind == K::Step || kind == K::Spike;
+        if (kind && !takesRate && f->has("rate_rps"))
+            notApplicable(*f, "rate_rps",
+                std::string("rate_rps does not apply to kind: ") + toString(*kind)
+                    + (closed ? "; a closed loop sets users" : "; its rate comes from its pattern"));
+        else if (auto v = takesRate ? required(*f, "rate_rps", kRateRule) : optional(*f, "rate_rps", kRateRule))
             a.rateRps = *v;
         if (open && f->has("users"))
             notApplicable(
-                *f, "users", std::string("users applies only to kind: closed; kind ") + toString(*kind) + " sets rate_rps");
+                *f, "users", std::string("users applies only to kind: closed; kind ") + toString(*kind) + " sends at a rate");
         else if (auto v = closed ? required(*f, "users", kUsersRule) : optional(*f, "users", kUsersRule))
             a.users = int(*v);
         if (open && f->has("think"))
             notApplicable(*f, "think", std::string("think applies only to kind: closed (the pause between a user's requests)"));
         else if (auto t = f->get("think"))
             readDistribution(*t, f->pathOf("think"), a.think);
-        if (kind)
-            a.kind = *kind;
+        if (!kind)
+            return;
+        a.kind = *kind;
+        // Keys of the other patterns do not apply to this one.
+        for (std::string_view key : kPatternKeys) {
+            if (!f->has(key))
+                continue;
+            const bool applies = (a.kind == K::Step && key == "steps")
+                || (a.kind == K::Spike && (key == "spike_rps" || key == "at_s" || key == "duration_s"))
+                || (a.kind == K::Diurnal && (key == "baseline_rps" || key == "peak_rps" || key == "period_s" || key == "peak_at_s"))
+                || (a.kind == K::Trace && key == "file");
+            if (!applies)
+                notApplicable(*f, key, std::string(key) + " does not apply to kind: " + toString(a.kind));
+        }
+        readArrivalPattern(m_r, *f, a, m_diag.file());
     }
 
     // ------------------------------------------------------------ changes

@@ -81,19 +81,21 @@ std::string numberList(const std::vector<double>& values)
     return out + "]";
 }
 
-std::string distribution(const Distribution& d)
+// Stage times carry an "_ms" suffix on mean, spread and values; unitless quantities do not.
+std::string distribution(const Distribution& d, const char* unit = "_ms")
 {
+    const std::string u = unit;
     std::string out = std::string("{dist: ") + toString(d.kind);
     if (d.kind != Distribution::Kind::Empirical || d.meanMs != 0)
-        out += ", mean_ms: " + number(d.meanMs);
+        out += ", mean" + u + ": " + number(d.meanMs);
     switch (d.kind) {
     case Distribution::Kind::Lognormal: out += ", sigma: " + number(d.sigma); break;
     case Distribution::Kind::Uniform:
         if (d.spreadMs >= 0)
-            out += ", spread_ms: " + number(d.spreadMs);
+            out += ", spread" + u + ": " + number(d.spreadMs);
         break;
     case Distribution::Kind::Empirical:
-        out += ", values_ms: " + numberList(d.valuesMs);
+        out += ", values" + u + ": " + numberList(d.valuesMs);
         if (!d.weights.empty())
             out += ", weights: " + numberList(d.weights);
         break;
@@ -120,6 +122,33 @@ std::string writeScenarioYaml(const Scenario& s)
     o << "  predict_concurrency: " << d.predictConcurrency << "\n";
     o << "  cold_start_s: " << number(d.coldStartS) << "\n";
     o << "  queue_limit: " << d.queueLimit << "\n";
+    if (d.costPerReplicaHour > 0)
+        o << "  cost_per_replica_hour: " << number(d.costPerReplicaHour) << "\n";
+    if (const AutoscalerConfig& a = d.autoscaler; a.policy != AutoscalerConfig::Policy::None) {
+        o << "  autoscaling:\n";
+        o << "    policy: " << toString(a.policy) << "\n";
+        o << "    evaluation_interval_s: " << number(a.evaluationIntervalS) << "\n";
+        o << "    target_utilization_percent: " << number(a.targetUtilization * 100) << "\n";
+        o << "    window_s: " << number(a.windowS) << "\n";
+        o << "    scale_down_delay_s: " << number(a.scaleDownDelayS) << "\n";
+        o << "    max_scale_down_rate: " << number(a.maxScaleDownRate) << "\n";
+        o << "    panic_window_percent: " << number(a.panicWindowPercent) << "\n";
+        o << "    panic_threshold_percent: " << number(a.panicThresholdPercent) << "\n";
+        o << "    scale_to_zero_grace_s: " << number(a.scaleToZeroGraceS) << "\n";
+        o << "    max_scale_up_rate: " << number(a.maxScaleUpRate) << "\n";
+        o << "    knative_max_scale_down_rate: " << number(a.knativeMaxScaleDownRate) << "\n";
+    }
+    if (const ConcurrencyModifierConfig& m = d.modifier; m.kind != ConcurrencyModifierConfig::Kind::None) {
+        o << "  concurrency_modifier: {kind: " << toString(m.kind);
+        if (m.kind == ConcurrencyModifierConfig::Kind::Fixed)
+            o << ", value: " << m.fixed;
+        else if (m.kind == ConcurrencyModifierConfig::Kind::EngineMax)
+            o << ", engine_max: " << m.engineMax;
+        else
+            o << ", initial_limit: " << m.initialLimit << ", min_limit: " << m.minLimit << ", max_limit: " << m.maxLimit
+              << ", tolerance: " << number(m.tolerance) << ", smoothing: " << number(m.smoothing);
+        o << "}\n";
+    }
 
     const ModelConfig& m = s.model;
     o << "model:\n";
@@ -130,12 +159,31 @@ std::string writeScenarioYaml(const Scenario& s)
 
     const WorkloadConfig& w = s.workload;
     o << "workload:\n";
-    o << "  arrival: {kind: " << toString(w.arrival.kind);
-    if (w.arrival.kind == ArrivalConfig::Kind::Closed)
-        o << ", users: " << w.arrival.users << ", think: " << distribution(w.arrival.think);
-    else
-        o << ", rate_rps: " << number(w.arrival.rateRps);
+    const ArrivalConfig& a = w.arrival;
+    o << "  arrival: {kind: " << toString(a.kind);
+    switch (a.kind) {
+    case ArrivalConfig::Kind::Closed: o << ", users: " << a.users << ", think: " << distribution(a.think); break;
+    case ArrivalConfig::Kind::Poisson:
+    case ArrivalConfig::Kind::Constant: o << ", rate_rps: " << number(a.rateRps); break;
+    case ArrivalConfig::Kind::Step:
+        o << ", rate_rps: " << number(a.rateRps) << ", steps: [";
+        for (std::size_t i = 0; i < a.steps.size(); ++i)
+            o << (i ? ", " : "") << "{at_s: " << number(a.steps[i].atS) << ", rate_rps: " << number(a.steps[i].rateRps) << "}";
+        o << "]";
+        break;
+    case ArrivalConfig::Kind::Spike:
+        o << ", rate_rps: " << number(a.rateRps) << ", spike_rps: " << number(a.spikeRps) << ", at_s: " << number(a.spikeAtS)
+          << ", duration_s: " << number(a.spikeDurationS);
+        break;
+    case ArrivalConfig::Kind::Diurnal:
+        o << ", baseline_rps: " << number(a.baselineRps) << ", peak_rps: " << number(a.peakRps) << ", period_s: " << number(a.periodS)
+          << ", peak_at_s: " << number(a.peakAtS);
+        break;
+    case ArrivalConfig::Kind::Trace: o << ", file: " << quoted(a.traceFile); break;
+    }
     o << "}\n";
+    if (!(w.requestSize.kind == Distribution::Kind::Constant && w.requestSize.meanMs == 1.0))
+        o << "  request_size: " << distribution(w.requestSize, "") << "\n";
     o << "  requests: " << w.requests << "\n";
     o << "  duration_s: " << number(w.durationS) << "\n";
     o << "  warmup_s: " << number(w.warmupS) << "\n";

@@ -104,6 +104,7 @@ struct ArrivalConfig {
     double spikeRps = 0, spikeAtS = 0, spikeDurationS = 0; // spike
     double baselineRps = 0, peakRps = 0, periodS = 86400, peakAtS = 43200; // diurnal (cosine between baseline and peak)
     std::vector<TraceRecord> trace;                 // trace: sorted send times (s from start) and sizes
+    std::string traceFile;                          // trace: the file it was read from, as the scenario names it
 
     static ArrivalConfig poisson(double rps) { return fixedRate(Kind::Poisson, rps); }
     static ArrivalConfig constantRate(double rps) { return fixedRate(Kind::Constant, rps); }

@@ -1,6 +1,7 @@
 // The command line as scripts use it: the real `knee` binary, its exit codes, its JSON.
 #include <QFile>
 #include <QImage>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -97,6 +98,78 @@ private slots:
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("bad.yaml:2"), r.err.constData());
         QVERIFY2(r.err.contains("concurrency_target"), r.err.constData());
+    }
+
+    // Worked example 4 through the command line: 10 req/s per replica, baseline 25, peak 80, buffer 2.
+    void planGivenThroughput()
+    {
+        const Result r = knee({"plan", defaultScenario(), "--throughput-rps", "10", "--baseline-rps", "25", "--peak-rps", "80",
+                               "--hours", "1", "--slo-ms", "100", "--cost-per-hour", "2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["min_replicas"].toInt(), 4);
+        QCOMPARE(o["max_replicas"].toInt(), 10);
+        QCOMPARE(o["throughput_per_replica"].toObject()["source"].toString(), QStringLiteral("given"));
+        QCOMPARE(o["rules"].toObject()["min_replicas"].toString(), QStringLiteral("ceil(25 / 10) + 1 = 4"));
+        const QJsonObject check = o["check"].toObject();
+        QVERIFY(check["requests"].toInteger() > 0);
+        QCOMPARE(check["completed"].toInteger() + check["failed"].toInteger() + check["rejected"].toInteger(), check["requests"].toInteger());
+        const double share = check["share_over_slo"].toDouble(-1);
+        QVERIFY(share >= 0 && share <= 1);
+        const QJsonObject replicas = check["replicas"].toObject();
+        QVERIFY(replicas["hours"].toDouble() >= 4.0 * 0.99); // min 4 replicas for an hour at least
+        QCOMPARE(replicas["cost_usd"].toDouble(), replicas["hours"].toDouble() * 2);
+    }
+
+    void planMeasuresThroughput()
+    {
+        const Result r = knee({"plan", defaultScenario(), "--baseline-rps", "100", "--peak-rps", "900", "--hours", "0.5", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        const QJsonObject t = o["throughput_per_replica"].toObject();
+        QCOMPARE(t["source"].toString(), QStringLiteral("measured"));
+        // The default model: 2 predict slots of 10 ms, target 4: at most 200 req/s per replica.
+        QVERIFY2(t["rps"].toDouble() > 150 && t["rps"].toDouble() <= 200, qPrintable(QString::number(t["rps"].toDouble())));
+        QVERIFY(o["max_replicas"].toInt() >= o["min_replicas"].toInt());
+    }
+
+    void planBadInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("no rates") << QStringList{"plan", defaultScenario()} << "--baseline-rps and --peak-rps";
+        QTest::addRow("peak below baseline") << QStringList{"plan", defaultScenario(), "--baseline-rps", "50", "--peak-rps", "10",
+                                                            "--throughput-rps", "5"}
+                                             << "below the baseline";
+        QTest::addRow("text rate") << QStringList{"plan", defaultScenario(), "--baseline-rps", "many", "--peak-rps", "10"}
+                                   << "--baseline-rps expects a number";
+        QTest::addRow("fractional buffer") << QStringList{"plan", defaultScenario(), "--baseline-rps", "1", "--peak-rps", "10",
+                                                          "--buffer", "1.5"}
+                                           << "whole number";
+        QTest::addRow("missing scenario") << QStringList{"plan", "/nonexistent.yaml", "--baseline-rps", "1", "--peak-rps", "2"}
+                                          << "No such file";
+    }
+    void planBadInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, fragment);
+        const Result r = knee(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(fragment), r.err.constData());
+        QVERIFY(r.out.isEmpty());
+    }
+
+    void simulateReportsScaling()
+    {
+        const Result r = knee({"simulate", QStringLiteral(KNEE_TEST_DATA "/scenarios/good_autoscaled_diurnal.yaml"), "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject replicas = QJsonDocument::fromJson(r.out).object()["replicas"].toObject();
+        QCOMPARE(replicas["autoscaler"].toString(), QStringLiteral("baseten"));
+        QVERIFY(replicas["peak"].toInt() > 1); // the peak of the day needs more than one replica
+        QVERIFY(replicas["cold_starts"].toInteger() > 0);
+        QVERIFY(!replicas["scaling_events"].toArray().isEmpty());
+        QVERIFY(!replicas["scaling_events"].toArray().first().toObject()["reason"].toString().isEmpty());
+        QCOMPARE(replicas["cost_usd"].toDouble(), replicas["hours"].toDouble() * 1.25);
     }
 
     void helpAndVersion()

@@ -110,6 +110,30 @@ inline QString scenarioDiff(const Scenario& a, const Scenario& b)
     check(wa.durationS == wb.durationS, "durationS");
     check(wa.warmupS == wb.warmupS, "warmupS");
     check(wa.seed == wb.seed, "seed");
+    diffDistribution(out, "requestSize", wa.requestSize, wb.requestSize);
+    check(wa.arrival.spikeRps == wb.arrival.spikeRps && wa.arrival.spikeAtS == wb.arrival.spikeAtS
+              && wa.arrival.spikeDurationS == wb.arrival.spikeDurationS,
+          "arrival.spike");
+    check(wa.arrival.baselineRps == wb.arrival.baselineRps && wa.arrival.peakRps == wb.arrival.peakRps
+              && wa.arrival.periodS == wb.arrival.periodS && wa.arrival.peakAtS == wb.arrival.peakAtS,
+          "arrival.diurnal");
+    check(wa.arrival.steps.size() == wb.arrival.steps.size(), "arrival.steps");
+    for (std::size_t i = 0; i < std::min(wa.arrival.steps.size(), wb.arrival.steps.size()); ++i)
+        check(wa.arrival.steps[i].atS == wb.arrival.steps[i].atS && wa.arrival.steps[i].rateRps == wb.arrival.steps[i].rateRps,
+              "arrival.steps[i]");
+    check(wa.arrival.traceFile == wb.arrival.traceFile && wa.arrival.trace.size() == wb.arrival.trace.size(), "arrival.trace");
+    const auto &aa = da.autoscaler, &ab = db.autoscaler;
+    check(aa.policy == ab.policy && aa.evaluationIntervalS == ab.evaluationIntervalS && aa.targetUtilization == ab.targetUtilization
+              && aa.windowS == ab.windowS && aa.scaleDownDelayS == ab.scaleDownDelayS && aa.maxScaleDownRate == ab.maxScaleDownRate
+              && aa.panicWindowPercent == ab.panicWindowPercent && aa.panicThresholdPercent == ab.panicThresholdPercent
+              && aa.scaleToZeroGraceS == ab.scaleToZeroGraceS && aa.maxScaleUpRate == ab.maxScaleUpRate
+              && aa.knativeMaxScaleDownRate == ab.knativeMaxScaleDownRate,
+          "autoscaler");
+    const auto &ma = da.modifier, &mb = db.modifier;
+    check(ma.kind == mb.kind && ma.fixed == mb.fixed && ma.engineMax == mb.engineMax && ma.initialLimit == mb.initialLimit
+              && ma.minLimit == mb.minLimit && ma.maxLimit == mb.maxLimit && ma.tolerance == mb.tolerance && ma.smoothing == mb.smoothing,
+          "concurrency modifier");
+    check(da.costPerReplicaHour == db.costPerReplicaHour, "costPerReplicaHour");
     check(a.changes.size() == b.changes.size(), "changes.size");
     for (std::size_t i = 0; i < std::min(a.changes.size(), b.changes.size()); ++i) {
         const KnobChange &ca = a.changes[i], &cb = b.changes[i];

@@ -47,13 +47,13 @@ private slots:
         // Arrival kinds.
         auto arrival = [](const QByteArray& v) { return replaced(8, "  arrival: " + v); };
         QTest::addRow("unknown arrival kind") << arrival("{kind: bursty, rate_rps: 5}") << 8 << "workload.arrival.kind"
-                                              << "expected one of poisson, constant, closed, got 'bursty'" << 1;
+                                              << "expected one of poisson, constant, closed, step, spike, diurnal, trace, got 'bursty'" << 1;
         QTest::addRow("arrival kind typo") << arrival("{kind: poison, rate_rps: 5}") << 8 << "workload.arrival.kind"
                                            << "did you mean 'poisson'?" << 1;
         QTest::addRow("arrival without kind") << arrival("{rate_rps: 5}") << 8 << "workload.arrival.kind"
                                               << "missing; expected one of poisson" << 1;
         QTest::addRow("closed loop with a rate") << arrival("{kind: closed, users: 2, rate_rps: 5}") << 8 << rateKey
-                                                 << "applies only to kind: poisson or constant" << 1;
+                                                 << "rate_rps does not apply to kind: closed; a closed loop sets users" << 1;
         QTest::addRow("open loop with users")
             << arrival("{kind: poisson, rate_rps: 5, users: 2}") << 8 << "workload.arrival.users"
             << "applies only to kind: closed" << 1;
@@ -206,7 +206,7 @@ private slots:
             << "at least one weight > 0" << 1;
         QTest::addRow("empirical zeros rescaled")
             << predict("{dist: empirical, mean_ms: 5, values_ms: [0, 0]}") << 6 << "model.predict.values_ms"
-            << "rescaled to mean_ms, got only zeros" << 1;
+            << "rescaled to its mean, got only zeros" << 1;
         QTest::addRow("many bad values") << predict("{dist: empirical, values_ms: [a, b, c, d, e, f, g]}") << 6
                                          << "model.predict.values_ms[5]"
                                          << "this item and 1 more are not" << 6;

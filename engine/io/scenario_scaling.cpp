@@ -1,0 +1,232 @@
+#include "scenario_scaling.h"
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace knee::io {
+
+namespace {
+
+constexpr std::string_view kAutoscalingKeys[] = { "policy", "evaluation_interval_s", "target_utilization_percent", "window_s",
+    "scale_down_delay_s", "max_scale_down_rate", "panic_window_percent", "panic_threshold_percent", "scale_to_zero_grace_s",
+    "max_scale_up_rate", "knative_max_scale_down_rate" };
+constexpr std::string_view kPolicies[] = { "none", "baseten", "knative" };
+constexpr std::string_view kModifierKeys[] = { "kind", "value", "engine_max", "initial_limit", "min_limit", "max_limit", "tolerance",
+    "smoothing" };
+constexpr std::string_view kModifierKinds[] = { "none", "fixed", "engine_max", "adaptive" };
+
+NumberRule rule(double lo, double hi, bool integer = false, bool exclusive = false) { return { lo, hi, exclusive, integer, {} }; }
+
+template <typename T>
+void take(FieldReader& r, const MapFields& f, std::string_view key, const NumberRule& rule, T& into)
+{
+    if (auto e = f.get(key))
+        if (auto v = r.number(*e, f.pathOf(key), rule))
+            into = static_cast<T>(*v);
+}
+
+std::optional<double> need(FieldReader& r, const MapFields& f, std::string_view key, const NumberRule& rule)
+{
+    if (auto e = f.get(key))
+        return r.number(*e, f.pathOf(key), rule);
+    r.missing(f, key, rule.describe());
+    return std::nullopt;
+}
+
+} // namespace
+
+void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& a)
+{
+    const auto f = r.mapFields(e, "deployment.autoscaling", kAutoscalingKeys, "a map like {policy: baseten, window_s: 60}");
+    if (!f)
+        return;
+    if (auto p = f->get("policy")) {
+        if (auto name = r.choice(*p, f->pathOf("policy"), kPolicies))
+            autoscalerPolicyFromString(*name, a.policy);
+    } else {
+        r.missing(*f, "policy", "one of " + joinNames(kPolicies));
+    }
+    // Ranges are the platforms' own (Baseten: window 10–3600 s, scale-down delay 0–3600 s,
+    // utilization 1–100 %).
+    take(r, *f, "evaluation_interval_s", rule(0.01, 3600), a.evaluationIntervalS);
+    double percent = a.targetUtilization * 100;
+    take(r, *f, "target_utilization_percent", rule(1, 100), percent);
+    a.targetUtilization = percent / 100;
+    take(r, *f, "window_s", rule(10, 3600), a.windowS);
+    take(r, *f, "scale_down_delay_s", rule(0, 3600), a.scaleDownDelayS);
+    take(r, *f, "max_scale_down_rate", rule(0, 1, false, true), a.maxScaleDownRate);
+    take(r, *f, "panic_window_percent", rule(1, 100), a.panicWindowPercent);
+    take(r, *f, "panic_threshold_percent", rule(110, 1000), a.panicThresholdPercent);
+    take(r, *f, "scale_to_zero_grace_s", rule(0, 3600), a.scaleToZeroGraceS);
+    take(r, *f, "max_scale_up_rate", rule(1, 1e6), a.maxScaleUpRate);
+    take(r, *f, "knative_max_scale_down_rate", rule(1, 1e6), a.knativeMaxScaleDownRate);
+}
+
+void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifierConfig& m)
+{
+    const auto f = r.mapFields(e, "deployment.concurrency_modifier", kModifierKeys, "a map like {kind: fixed, value: 8}");
+    if (!f)
+        return;
+    if (auto k = f->get("kind")) {
+        if (auto name = r.choice(*k, f->pathOf("kind"), kModifierKinds))
+            modifierKindFromString(*name, m.kind);
+    } else {
+        r.missing(*f, "kind", "one of " + joinNames(kModifierKinds));
+        return;
+    }
+    using K = ConcurrencyModifierConfig::Kind;
+    const NumberRule limit = rule(1, limits::kMaxConcurrency, true);
+    if (m.kind == K::Fixed) {
+        if (auto v = need(r, *f, "value", limit))
+            m.fixed = int(*v);
+    } else if (m.kind == K::EngineMax) {
+        if (auto v = need(r, *f, "engine_max", limit))
+            m.engineMax = int(*v);
+    } else if (m.kind == K::Adaptive) {
+        take(r, *f, "initial_limit", limit, m.initialLimit);
+        take(r, *f, "min_limit", limit, m.minLimit);
+        take(r, *f, "max_limit", limit, m.maxLimit);
+        take(r, *f, "tolerance", rule(1, 10), m.tolerance);
+        take(r, *f, "smoothing", rule(0, 1, false, true), m.smoothing);
+        if (m.minLimit > m.maxLimit || m.initialLimit < m.minLimit || m.initialLimit > m.maxLimit)
+            r.fail(*f->get(f->has("initial_limit") ? "initial_limit" : "min_limit"), f->path,
+                   "expected min_limit <= initial_limit <= max_limit, got " + std::to_string(m.minLimit) + ", "
+                       + std::to_string(m.initialLimit) + ", " + std::to_string(m.maxLimit));
+    }
+    for (std::string_view key : {"value", "engine_max", "initial_limit", "min_limit", "max_limit", "tolerance", "smoothing"}) {
+        const bool applies = (key == "value" && m.kind == K::Fixed) || (key == "engine_max" && m.kind == K::EngineMax)
+            || (key != "value" && key != "engine_max" && m.kind == K::Adaptive);
+        if (f->has(key) && !applies)
+            r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key),
+                           std::string(key) + " does not apply to kind: " + toString(m.kind));
+    }
+}
+
+void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile)
+{
+    using K = ArrivalConfig::Kind;
+    const NumberRule rate = rule(0, limits::kMaxRateRps, false, true);
+    const NumberRule seconds = rule(0, limits::kMaxDurationS);
+    switch (a.kind) {
+    case K::Step: {
+        const auto steps = f.get("steps");
+        if (!steps) {
+            r.missing(f, "steps", "a list like [{at_s: 60, rate_rps: 300}]");
+            return;
+        }
+        const YamlTree& t = r.tree();
+        if (t.type(steps->value) != YamlType::Sequence || t.size(steps->value) == 0) {
+            r.expected(*steps, f.pathOf("steps"), "a non-empty list like [{at_s: 60, rate_rps: 300}]");
+            return;
+        }
+        constexpr std::string_view kStepKeys[] = { "at_s", "rate_rps" };
+        double last = -1;
+        for (std::size_t i = 0; i < t.size(steps->value); ++i) {
+            const Entry item { Entry::kNoKey, t.item(steps->value, i) };
+            const std::string path = f.pathOf("steps") + "[" + std::to_string(i) + "]";
+            const auto sf = r.mapFields(item, path, kStepKeys, "a map like {at_s: 60, rate_rps: 300}", false);
+            if (!sf)
+                continue;
+            const auto at = need(r, *sf, "at_s", seconds);
+            const auto rps = need(r, *sf, "rate_rps", rate);
+            if (at && *at < last)
+                r.fail(*sf->get("at_s"), sf->pathOf("at_s"), "steps must be in time order: " + formatNumber(*at) + " comes after "
+                                                                    + formatNumber(last));
+            if (at && rps) {
+                a.steps.push_back({*at, *rps});
+                last = *at;
+            }
+        }
+        return;
+    }
+    case K::Spike:
+        if (auto v = need(r, f, "spike_rps", rate))
+            a.spikeRps = *v;
+        if (auto v = need(r, f, "at_s", seconds))
+            a.spikeAtS = *v;
+        if (auto v = need(r, f, "duration_s", rule(0, limits::kMaxDurationS, false, true)))
+            a.spikeDurationS = *v;
+        return;
+    case K::Diurnal:
+        if (auto v = need(r, f, "baseline_rps", rate))
+            a.baselineRps = *v;
+        if (auto v = need(r, f, "peak_rps", rate))
+            a.peakRps = *v;
+        take(r, f, "period_s", rule(1, limits::kMaxDurationS), a.periodS);
+        a.peakAtS = a.periodS / 2; // default: the peak mid-period
+        take(r, f, "peak_at_s", seconds, a.peakAtS);
+        return;
+    case K::Trace: {
+        const auto file = f.get("file");
+        if (!file) {
+            r.missing(f, "file", "the path of a CSV of send times (seconds), optionally with a size column");
+            return;
+        }
+        const auto name = r.text(*file, f.pathOf("file"));
+        if (!name)
+            return;
+        a.traceFile = *name;
+        std::filesystem::path path(*name);
+        if (path.is_relative())
+            path = std::filesystem::path(scenarioFile).parent_path() / path;
+        if (std::string error = readTraceCsv(path.string(), a.trace); !error.empty())
+            r.fail(*file, f.pathOf("file"), error);
+        return;
+    }
+    default: return;
+    }
+}
+
+std::string readTraceCsv(const std::string& path, std::vector<TraceRecord>& out)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        return "cannot read the trace " + path + ": no such file";
+    if (fs::file_size(path, ec) > kMaxTraceBytes)
+        return "the trace " + path + " is larger than 256 MiB";
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return "cannot open the trace " + path;
+    out.clear();
+    std::string line;
+    std::size_t lineNo = 0;
+    double last = 0;
+    auto parse = [](std::string_view s, double& v) {
+        while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+            s.remove_prefix(1);
+        while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+            s.remove_suffix(1);
+        const auto [p, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+        return err == std::errc() && p == s.data() + s.size() && std::isfinite(v);
+    };
+    while (std::getline(in, line)) {
+        ++lineNo;
+        std::string_view l(line);
+        if (l.empty() || l.front() == '#' || l.find_first_not_of(" \t\r") == std::string_view::npos)
+            continue;
+        const auto comma = l.find(',');
+        double at = 0, size = 1;
+        const bool timeOk = parse(l.substr(0, comma), at);
+        if (!timeOk && out.empty() && lineNo == 1)
+            continue; // a header line
+        const std::string where = path + ":" + std::to_string(lineNo) + ": ";
+        if (!timeOk || at < 0 || at > limits::kMaxDurationS)
+            return where + "expected a send time in seconds (0 to one year), got '" + std::string(l.substr(0, 40)) + "'";
+        if (comma != std::string_view::npos && (!parse(l.substr(comma + 1), size) || size < 0 || size > 1e6))
+            return where + "expected a request size between 0 and 1e6 after the comma";
+        if (at < last)
+            return where + "send times must not go backwards (" + std::to_string(at) + " after " + std::to_string(last) + ")";
+        if (out.size() >= kMaxTraceRecords)
+            return where + "more than 50 million requests in one trace";
+        out.push_back({at, size});
+        last = at;
+    }
+    if (out.empty())
+        return "the trace " + path + " has no send times";
+    return {};
+}
+
+} // namespace knee::io

@@ -1,0 +1,377 @@
+// The CUDA backend: device discovery, replica placement, the completion dispatcher, the module's two C
+// entry points (cuda_module.h), and how a replica runs its layers: the kernel chosen for each batch size
+// (cuBLASLt's heuristic, or measured candidates), the layer sequence, and its capture as a CUDA graph.
+// A replica's life (allocation, submit, completion, teardown) is in cuda_replica.cpp.
+#include "predict/cuda_kernels.h"
+#include "predict/cuda_module.h"
+#include "predict/cuda_replica.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+namespace knee::predict::cuda {
+
+std::string errorText(cudaError_t e) { return std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")"; }
+
+std::string errorText(cublasStatus_t s)
+{
+    return std::string(cublasLtGetStatusName(s)) + " (" + cublasLtGetStatusString(s) + ")";
+}
+
+std::string bytesText(std::size_t bytes)
+{
+    char buf[64];
+    const double b = double(bytes);
+    if (b >= 1024.0 * 1024 * 1024)
+        std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
+    return buf;
+}
+
+Status check(cudaError_t e, const std::string& what)
+{
+    if (e == cudaSuccess)
+        return {};
+    (void)cudaGetLastError();
+    return Status::failure(what + ": " + errorText(e));
+}
+Status check(cublasStatus_t s, const std::string& what)
+{
+    if (s == CUBLAS_STATUS_SUCCESS)
+        return {};
+    return Status::failure(what + ": " + errorText(s));
+}
+
+Dispatcher::Dispatcher()
+    : m_thread([this] { run(); })
+{
+}
+
+Dispatcher::~Dispatcher()
+{
+    {
+        std::lock_guard lock(m_mu);
+        m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+}
+
+void Dispatcher::push(Pending* p)
+{
+    {
+        std::lock_guard lock(m_mu);
+        m_queue.push_back(p);
+    }
+    m_cv.notify_one();
+}
+
+void Dispatcher::run()
+{
+    for (;;) {
+        Pending* p = nullptr;
+        {
+            std::unique_lock lock(m_mu);
+            m_cv.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+            if (m_queue.empty())
+                return;
+            p = m_queue.front();
+            m_queue.pop_front();
+        }
+        p->finish();
+    }
+}
+
+Status CudaReplica::planFor(int batch, const Plan*& out)
+{
+    std::lock_guard lock(m_planMu);
+    if (auto it = m_plans.find(batch); it != m_plans.end()) {
+        out = &it->second;
+        return {};
+    }
+    Plan plan;
+    if (auto s = check(cublasLtMatrixLayoutCreate(&plan.act, CUDA_R_16BF, std::uint64_t(m_hidden), std::uint64_t(batch), m_hidden),
+                       "activation layout");
+        !s.ok())
+        return s;
+    if (auto s = choosePlan(batch, plan); !s.ok()) {
+        cublasLtMatrixLayoutDestroy(plan.act);
+        return s;
+    }
+    out = &m_plans.emplace(batch, plan).first->second;
+    return {};
+}
+
+Status CudaReplica::choosePlan(int batch, Plan& plan)
+{
+    if (m_config.gemmPath == GemmPath::SmallBatchKernel && smallKernelFits(batch)) {
+        plan.smallKernel = true;
+        plan.path = "small-batch";
+        return {};
+    }
+    if (m_config.autotune && std::find(m_config.warmBatches.begin(), m_config.warmBatches.end(), batch) != m_config.warmBatches.end())
+        return autotune(batch, plan);
+    cublasLtMatmulHeuristicResult_t result {};
+    int found = 0;
+    const auto desc = m_config.fuseEpilogue ? m_fused[0] : m_plain;
+    if (auto s = check(cublasLtMatmulAlgoGetHeuristic(m_lt, desc, m_weightLayout, plan.act, plan.act, plan.act, m_preference, 1, &result, &found),
+                       "cuBLASLt heuristic for batch " + std::to_string(batch));
+        !s.ok())
+        return s;
+    if (found == 0)
+        return Status::failure("cuBLASLt has no kernel for batch " + std::to_string(batch) + " at hidden size " + std::to_string(m_hidden));
+    plan.algo = result.algo;
+    plan.path = m_config.fuseEpilogue ? "cublasLt" : "cublasLt+bias-relu";
+    return {};
+}
+
+// Times whole forward passes (every layer, so a model larger than L2 is read from memory as in service)
+// for cuBLASLt's top candidates and, for batch <= 8, the small-batch kernel; keeps the fastest.
+// Blocking: it runs during createReplica, which is the cold start.
+Status CudaReplica::autotune(int batch, Plan& plan)
+{
+    std::vector<Plan> candidates;
+    if (m_config.gemmPath != GemmPath::CublasLt && smallKernelFits(batch)) {
+        Plan p = plan;
+        p.smallKernel = true;
+        p.path = "small-batch";
+        candidates.push_back(p);
+    }
+    cublasLtMatmulHeuristicResult_t results[8] {};
+    int found = 0;
+    const auto desc = m_config.fuseEpilogue ? m_fused[0] : m_plain;
+    (void)cublasLtMatmulAlgoGetHeuristic(m_lt, desc, m_weightLayout, plan.act, plan.act, plan.act, m_preference, 8, results, &found);
+    for (int i = 0; i < found; ++i) {
+        Plan p = plan;
+        p.algo = results[i].algo;
+        p.path = m_config.fuseEpilogue ? "cublasLt" : "cublasLt+bias-relu";
+        candidates.push_back(p);
+    }
+    if (candidates.empty())
+        return Status::failure("no kernel to tune for batch " + std::to_string(batch));
+
+    Slot& s = *m_slots.at(0);
+    const std::size_t n = std::size_t(batch) * std::size_t(m_hidden);
+    fillUniform(s.hostIn, n, 0x7u + std::uint64_t(batch)); // never time on zeros or NaN poison
+    if (auto st = check(cudaMemcpy(s.act[0], s.hostIn, n * sizeof(Bf16), cudaMemcpyHostToDevice), "autotune input"); !st.ok())
+        return st;
+    double bestMs = 1e300;
+    int best = -1;
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+        std::vector<float> times;
+        bool failed = false;
+        for (int rep = 0; rep < 7 && !failed; ++rep) { // 2 warm-ups, then 5 timed
+            failed = !check(cudaEventRecord(s.events[kForward0], s.stream), "event").ok() || !enqueueLayers(s, batch, candidates[c]).ok()
+                || !check(cudaEventRecord(s.events[kForward1], s.stream), "event").ok()
+                || !check(cudaEventSynchronize(s.events[kForward1]), "tuning run").ok();
+            float ms = 0;
+            if (!failed && rep >= 2 && cudaEventElapsedTime(&ms, s.events[kForward0], s.events[kForward1]) == cudaSuccess)
+                times.push_back(ms);
+        }
+        (void)cudaStreamSynchronize(s.stream);
+        (void)cudaGetLastError(); // a candidate that cannot run is skipped, not fatal
+        if (failed || times.empty())
+            continue;
+        std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+        if (times[times.size() / 2] < bestMs) {
+            bestMs = times[times.size() / 2];
+            best = int(c);
+        }
+    }
+    if (best < 0)
+        return Status::failure("every kernel candidate failed while tuning batch " + std::to_string(batch));
+    plan = candidates[std::size_t(best)];
+    const std::size_t actBytes = std::size_t(m_config.maxBatch) * std::size_t(m_hidden) * sizeof(Bf16);
+    for (auto* a : s.act) // back to NaN, as initSlot left them
+        if (auto st = check(cudaMemset(a, 0xFF, actBytes), "cudaMemset"); !st.ok())
+            return st;
+    return {};
+}
+
+Status CudaReplica::enqueueLayers(Slot& s, int batch, const Plan& plan)
+{
+    const float alpha = 1.0f, beta = 0.0f;
+    for (int l = 0; l < m_layers; ++l) {
+        const void* w = m_weights + std::size_t(l) * m_weightStride;
+        const void* bias = m_bias + std::size_t(l) * m_biasStride;
+        const Bf16* in = s.act[l & 1];
+        Bf16* out = s.act[(l + 1) & 1];
+        if (plan.smallKernel) {
+            const int blocks = m_shared->devices[std::size_t(m_device)].multiprocessors;
+            if (auto st = check(launchSmallBatchLayer(w, bias, in, out, m_hidden, batch, blocks, s.stream), "small-batch kernel"); !st.ok())
+                return st;
+            continue;
+        }
+        const auto desc = m_config.fuseEpilogue ? m_fused[std::size_t(l)] : m_plain;
+        if (auto st = check(cublasLtMatmul(m_lt, desc, &alpha, w, m_weightLayout, in, plan.act, &beta, out, plan.act, out, plan.act, &plan.algo,
+                                           s.workspace, m_config.workspaceBytes, s.stream),
+                            "cublasLtMatmul, layer " + std::to_string(l) + ", batch " + std::to_string(batch));
+            !st.ok())
+            return st;
+        if (!m_config.fuseEpilogue)
+            if (auto st = check(launchBiasRelu(out, bias, m_hidden, batch, s.stream), "bias-relu kernel"); !st.ok())
+                return st;
+    }
+    return {};
+}
+
+// One graph per (slot, batch): its own buffers and events are baked in. The forward events are
+// recorded as external event nodes, so they time the layers as the GPU ran them, not the host's launch.
+Status CudaReplica::graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec_t& out)
+{
+    if (auto it = s.graphs.find(batch); it != s.graphs.end()) {
+        out = it->second;
+        return {};
+    }
+    // Run the sequence once directly first: the first launch of a kernel may load its module (CUDA loads
+    // lazily) and cuBLASLt may set itself up, neither of which is allowed inside a capture.
+    if (auto st = enqueueLayers(s, batch, plan); !st.ok())
+        return st;
+    if (auto st = check(cudaStreamBeginCapture(s.stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture"); !st.ok())
+        return st;
+    Status st = check(cudaEventRecordWithFlags(s.events[kForward0], s.stream, cudaEventRecordExternal), "event in graph");
+    if (st.ok())
+        st = enqueueLayers(s, batch, plan);
+    if (st.ok())
+        st = check(cudaEventRecordWithFlags(s.events[kForward1], s.stream, cudaEventRecordExternal), "event in graph");
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(s.stream, &graph); // always: the stream must leave capture mode
+    if (st.ok())
+        st = check(ended, "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    if (st.ok())
+        st = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    if (graph)
+        cudaGraphDestroy(graph);
+    (void)cudaGetLastError();
+    if (!st.ok())
+        return Status::failure("capturing batch " + std::to_string(batch) + " as a CUDA graph: " + st.error);
+    s.graphs.emplace(batch, exec);
+    out = exec;
+    return {};
+}
+
+namespace {
+
+class CudaBackend final : public Backend {
+public:
+    explicit CudaBackend(std::shared_ptr<Shared> shared)
+        : m_shared(std::move(shared))
+    {
+    }
+
+    BackendKind kind() const override { return BackendKind::Cuda; }
+    int deviceCount() const override { return int(m_shared->devices.size()); }
+
+    std::string description() const override
+    {
+        std::string out = "CUDA backend on " + std::to_string(m_shared->devices.size()) + " GPU" + (m_shared->devices.size() == 1 ? "" : "s");
+        for (std::size_t i = 0; i < m_shared->devices.size(); ++i) {
+            const auto& d = m_shared->devices[i];
+            out += (i ? "; " : ": ") + std::to_string(i) + " " + d.name + " (" + std::to_string(d.multiprocessors) + " SMs, "
+                + bytesText(d.totalBytes) + ")";
+        }
+        return out;
+    }
+
+    CreatedReplica createReplica(std::shared_ptr<const Model> model, const ReplicaConfig& config) override
+    {
+        CreatedReplica out;
+        if (!model) {
+            out.status = Status::failure("no model");
+            return out;
+        }
+        if (auto problem = validateConfig(*model, config); !problem.empty()) {
+            out.status = Status::failure(problem);
+            return out;
+        }
+        int device = config.device;
+        if (device >= deviceCount()) {
+            out.status = Status::failure("GPU " + std::to_string(device) + " does not exist (" + std::to_string(deviceCount()) + " present)");
+            return out;
+        }
+        if (device < 0) { // spread: the GPU holding the fewest replicas, lowest index on a tie
+            std::lock_guard lock(m_shared->mu);
+            device = int(std::min_element(m_shared->replicasOnDevice.begin(), m_shared->replicasOnDevice.end())
+                         - m_shared->replicasOnDevice.begin());
+        }
+        try {
+            return CudaReplica::create(m_shared, std::move(model), config, device);
+        } catch (const std::bad_alloc&) {
+            out.status = Status::failure("out of host memory while creating a replica on GPU " + std::to_string(device));
+        }
+        return out;
+    }
+
+private:
+    std::shared_ptr<Shared> m_shared;
+};
+
+// Finds the GPUs this build can run on. A device is skipped, with the reason kept for the message,
+// when this module has no kernels for its architecture (it is built for sm_90 by default).
+std::shared_ptr<Shared> discover(std::string& error)
+{
+    int count = 0;
+    if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
+        if (e == cudaErrorNoDevice)
+            error = "no CUDA-capable GPU found";
+        else if (e == cudaErrorInsufficientDriver)
+            error = "no NVIDIA driver found, or it is older than this build's CUDA runtime";
+        else
+            error = "CUDA could not start";
+        error += " (cudaGetDeviceCount: " + errorText(e) + ")";
+        return nullptr;
+    }
+    if (count == 0) {
+        error = "no CUDA device present";
+        return nullptr;
+    }
+    std::vector<DeviceInfo> devices;
+    std::string skipped;
+    for (int i = 0; i < count; ++i) {
+        cudaDeviceProp p {};
+        if (cudaError_t e = cudaGetDeviceProperties(&p, i); e != cudaSuccess) {
+            skipped += "GPU " + std::to_string(i) + ": " + errorText(e) + "; ";
+            continue;
+        }
+        (void)cudaSetDevice(i);
+        if (cudaError_t e = kernelsAvailable(); e != cudaSuccess) {
+            (void)cudaGetLastError();
+            skipped += "GPU " + std::to_string(i) + " (" + p.name + ", compute capability " + std::to_string(p.major) + "."
+                + std::to_string(p.minor) + ") has no kernels in this build: " + errorText(e) + "; ";
+            continue;
+        }
+        devices.push_back(DeviceInfo { p.name, p.multiProcessorCount, std::size_t(p.sharedMemPerBlockOptin), std::size_t(p.totalGlobalMem) });
+    }
+    if (devices.size() != std::size_t(count)) {
+        // GPU indices are used directly with cudaSetDevice, so a partial set would misnumber them.
+        error = skipped.empty() ? "some GPUs are unusable" : skipped.substr(0, skipped.size() - 2);
+        return nullptr;
+    }
+    auto shared = std::make_shared<Shared>();
+    shared->devices = std::move(devices);
+    shared->replicasOnDevice.assign(shared->devices.size(), 0);
+    return shared;
+}
+
+} // namespace
+} // namespace knee::predict::cuda
+
+extern "C" __attribute__((visibility("default"))) int knee_predict_cuda_abi() { return knee::predict::kCudaModuleAbi; }
+
+extern "C" __attribute__((visibility("default"))) knee::predict::Backend* knee_predict_cuda_create(char* error, std::size_t errorSize)
+{
+    std::string why;
+    try {
+        if (auto shared = knee::predict::cuda::discover(why))
+            return new knee::predict::cuda::CudaBackend(std::move(shared));
+    } catch (const std::exception& e) {
+        why = e.what();
+    }
+    if (error && errorSize > 0)
+        std::snprintf(error, errorSize, "%s", why.c_str());
+    return nullptr;
+}

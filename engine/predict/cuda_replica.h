@@ -1,0 +1,161 @@
+// Internal to the CUDA module (libknee_predict_cuda.so): one model replica on one GPU, and the state
+// it shares with its backend. The app sees only the Replica interface of backend.h.
+//
+// A replica owns the weights on its GPU, one cuBLASLt handle and, per predict slot, a CUDA stream, a
+// workspace, two activation buffers (layers ping-pong between them), pinned staging for input and
+// output, six timing events and one instantiated CUDA graph per batch size seen. Everything is sized at
+// creation for `maxBatch`, so a call never allocates: out-of-memory surfaces at creation, where the
+// caller can choose fewer slots or a smaller batch, and a running replica cannot fail for lack of memory.
+#pragma once
+#include "predict/backend.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace knee::predict::cuda {
+
+std::string errorText(cudaError_t e);
+std::string errorText(cublasStatus_t s);
+std::string bytesText(std::size_t bytes);
+
+// Every failure message says what was being done and the runtime's own words. A failed call's error
+// is also cleared from the runtime, so a non-sticky one (an out-of-memory) cannot resurface as the
+// error of the next, unrelated call.
+Status check(cudaError_t e, const std::string& what);
+Status check(cublasStatus_t s, const std::string& what);
+
+// Something whose GPU work has finished and which now completes on the dispatcher thread.
+struct Pending {
+    virtual void finish() = 0;
+
+protected:
+    ~Pending() = default;
+};
+
+// Runs completions on one backend-owned thread. CUDA stream callbacks may not call CUDA and block
+// their stream while they run, so they only hand the slot over; copying the output, reading the
+// timing events and calling the user's callback happen here.
+class Dispatcher {
+public:
+    Dispatcher();
+    ~Dispatcher();
+    void push(Pending* p);
+
+private:
+    void run();
+    std::mutex m_mu;
+    std::condition_variable m_cv;
+    std::deque<Pending*> m_queue;
+    bool m_stop = false;
+    std::thread m_thread; // last: starts once the members above exist
+};
+
+struct DeviceInfo {
+    std::string name;
+    int multiprocessors = 0;
+    std::size_t sharedOptIn = 0; // largest dynamic shared memory one block may opt into
+    std::size_t totalBytes = 0;
+};
+
+// Shared by a backend and its replicas; lives as long as the last of them.
+struct Shared {
+    std::vector<DeviceInfo> devices;
+    Dispatcher dispatcher;
+    std::mutex mu;
+    std::vector<int> replicasOnDevice; // guarded by mu; placement spreads replicas by this count
+};
+
+class CudaReplica final : public Replica {
+public:
+    static CreatedReplica create(std::shared_ptr<Shared> shared, std::shared_ptr<const Model> model, const ReplicaConfig& config,
+                                 int device);
+    ~CudaReplica() override;
+    const ReplicaInfo& info() const override { return m_info; }
+    int slots() const override { return int(m_slots.size()); }
+    int maxBatch() const override { return m_config.maxBatch; }
+    Status submit(int slot, int batch, const Bf16* input, Bf16* output, CompletionFn done) override;
+
+private:
+    using Clock = std::chrono::steady_clock;
+    enum Event { kStart, kInputReady, kForward0, kForward1, kLayersDone, kEnd, kEvents };
+
+    struct Plan {
+        bool smallKernel = false;
+        cublasLtMatmulAlgo_t algo {};
+        cublasLtMatrixLayout_t act = nullptr; // H × batch, column-major: the batch's vectors side by side
+        const char* path = "";
+    };
+
+    struct Slot final : Pending {
+        CudaReplica* owner = nullptr;
+        int index = 0;
+        cudaStream_t stream = nullptr;
+        cudaEvent_t events[kEvents] = {};
+        void* workspace = nullptr;
+        Bf16* act[2] = {};
+        Bf16* hostIn = nullptr;
+        Bf16* hostOut = nullptr;
+        std::unordered_map<int, cudaGraphExec_t> graphs; // batch size -> its whole layer sequence
+        bool busy = false;                                // guarded by owner->m_mu
+        // The call in flight: written by submit() while busy, read by finish().
+        int batch = 0;
+        Bf16* userOut = nullptr;
+        CompletionFn done;
+        Clock::time_point submitted;
+        const char* path = "";
+        bool graph = false;
+        cudaError_t asyncStatus = cudaSuccess;
+        void finish() override { owner->finish(*this); }
+    };
+
+    CudaReplica(std::shared_ptr<Shared> shared, std::shared_ptr<const Model> model, const ReplicaConfig& config, int device);
+    Status init();
+    Status initSlot(Slot& s);
+    Status planFor(int batch, const Plan*& out);
+    Status choosePlan(int batch, Plan& plan);
+    Status autotune(int batch, Plan& plan);
+    Status enqueueLayers(Slot& s, int batch, const Plan& plan);
+    Status graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec_t& out);
+    Status launch(Slot& s, int batch, const Bf16* input, Bf16* output, CompletionFn& done, Clock::time_point t0);
+    void release(Slot& s);
+    void finish(Slot& s);
+    bool smallKernelFits(int batch) const;
+    std::string where() const; // "GPU 0 (NVIDIA H100 80GB HBM3)"
+    static void onStreamDone(cudaStream_t stream, cudaError_t status, void* user);
+
+    std::shared_ptr<Shared> m_shared;
+    std::shared_ptr<const Model> m_model;
+    ReplicaConfig m_config;
+    int m_device;
+    int m_hidden, m_layers;
+    ReplicaInfo m_info;
+
+    char* m_weights = nullptr; // layer l at l·m_weightStride (256-byte aligned, as cuBLASLt assumes)
+    char* m_bias = nullptr;    // layer l at l·m_biasStride
+    std::size_t m_weightStride = 0, m_biasStride = 0;
+    cublasLtHandle_t m_lt = nullptr;
+    cublasLtMatrixLayout_t m_weightLayout = nullptr;
+    std::vector<cublasLtMatmulDesc_t> m_fused; // per layer: RELU_BIAS epilogue pointing at that layer's bias
+    cublasLtMatmulDesc_t m_plain = nullptr;    // no epilogue: the plain loop's GEMM
+    cublasLtMatmulPreference_t m_preference = nullptr;
+
+    std::mutex m_planMu;
+    std::unordered_map<int, Plan> m_plans; // node-based: a Plan's address is stable once inserted
+
+    std::atomic<bool> m_noGraphs { false }; // set if a capture ever fails: later calls launch layer by layer
+    std::vector<std::unique_ptr<Slot>> m_slots;
+    std::mutex m_mu;
+    std::condition_variable m_idle;
+    int m_inFlight = 0; // guarded by m_mu
+};
+
+} // namespace knee::predict::cuda

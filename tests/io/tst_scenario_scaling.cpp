@@ -1,0 +1,186 @@
+// The scenario keys for autoscaling, the concurrency modifier, shaped traffic (step, spike,
+// diurnal, trace files) and request sizes: good files read to the exact fields, malformed rows name
+// line, key and what was expected, and written scenarios read back equal.
+#include "scenario_test_support.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace knee;
+using namespace knee::test;
+
+namespace {
+// kBase's deployment with these extra lines at its end (after line 4).
+QByteArray deploymentWith(const QByteArray& lines) { return replaced(4, "  predict_concurrency: 2\n" + lines); }
+QByteArray arrivalOf(const QByteArray& arrival) { return replaced(8, "  arrival: " + arrival); }
+} // namespace
+
+class TestScenarioScaling : public QObject {
+    Q_OBJECT
+private slots:
+    void autoscaledDiurnalFileReadsExactly()
+    {
+        const ScenarioReadResult r = readScenarioFile((kData + "good_autoscaled_diurnal.yaml").toStdString());
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        const Scenario& s = *r.scenario;
+        const AutoscalerConfig& a = s.deployment.autoscaler;
+        QCOMPARE(a.policy, AutoscalerConfig::Policy::Baseten);
+        QCOMPARE(a.windowS, 60.0);
+        QCOMPARE(a.scaleDownDelayS, 300.0);
+        QCOMPARE(a.targetUtilization, 0.70);
+        QCOMPARE(a.maxScaleDownRate, 0.5);
+        QCOMPARE(a.evaluationIntervalS, 2.0); // default
+        QCOMPARE(s.deployment.costPerReplicaHour, 1.25);
+        QCOMPARE(s.deployment.modifier.kind, ConcurrencyModifierConfig::Kind::Adaptive);
+        QCOMPARE(s.deployment.modifier.initialLimit, 4);
+        QCOMPARE(s.deployment.modifier.maxLimit, 16);
+        QCOMPARE(s.workload.arrival.kind, ArrivalConfig::Kind::Diurnal);
+        QCOMPARE(s.workload.arrival.baselineRps, 20.0);
+        QCOMPARE(s.workload.arrival.peakRps, 150.0);
+        QCOMPARE(s.workload.arrival.periodS, 7200.0);
+        QCOMPARE(s.workload.arrival.peakAtS, 3600.0); // default: mid-period
+        QCOMPARE(s.workload.requestSize.kind, Distribution::Kind::Lognormal);
+        QCOMPARE(s.workload.requestSize.meanMs, 1.0);
+        QCOMPARE(s.workload.requestSize.sigma, 0.5);
+    }
+
+    void traceFileIsReadBesideTheScenario()
+    {
+        const ScenarioReadResult r = readScenarioFile((kData + "good_trace.yaml").toStdString());
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        const auto& t = r.scenario->workload.arrival.trace;
+        QCOMPARE(t.size(), std::size_t(4)); // header and comment skipped
+        QCOMPARE(t[1].atS, 0.25);
+        QCOMPARE(t[1].size, 2.0);
+        QCOMPARE(t[3].atS, 30.0);
+        QCOMPARE(t[3].size, 1.0);
+        QCOMPARE(r.scenario->deployment.autoscaler.policy, AutoscalerConfig::Policy::Knative);
+        QCOMPARE(r.scenario->deployment.minReplicas, 0);
+    }
+
+    void stepAndSpike()
+    {
+        ScenarioReadResult r = read(arrivalOf("{kind: step, rate_rps: 10, steps: [{at_s: 60, rate_rps: 50}, {at_s: 120, rate_rps: 5}]}"));
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        QCOMPARE(r.scenario->workload.arrival.steps.size(), std::size_t(2));
+        QCOMPARE(r.scenario->workload.arrival.steps[1].rateRps, 5.0);
+        r = read(arrivalOf("{kind: spike, rate_rps: 10, spike_rps: 500, at_s: 30, duration_s: 5}"));
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        QCOMPARE(r.scenario->workload.arrival.spikeRps, 500.0);
+        QCOMPARE(r.scenario->workload.arrival.spikeDurationS, 5.0);
+    }
+
+    void modifierKinds()
+    {
+        ScenarioReadResult r = read(deploymentWith("  concurrency_modifier: {kind: fixed, value: 3}"));
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        QCOMPARE(r.scenario->deployment.modifier.fixed, 3);
+        r = read(deploymentWith("  concurrency_modifier: {kind: engine_max, engine_max: 48}"));
+        QVERIFY2(r.ok(), qPrintable(allErrors(r)));
+        QCOMPARE(r.scenario->deployment.modifier.engineMax, 48);
+    }
+
+    void malformed_data()
+    {
+        QTest::addColumn<QByteArray>("yaml");
+        QTest::addColumn<int>("line");
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("unknown policy") << deploymentWith("  autoscaling: {policy: kubernetes}") << 5 << "deployment.autoscaling.policy"
+                                        << "expected one of none, baseten, knative";
+        QTest::addRow("policy missing") << deploymentWith("  autoscaling: {window_s: 60}") << 5 << "deployment.autoscaling.policy"
+                                        << "missing";
+        QTest::addRow("window below Baseten's 10 s") << deploymentWith("  autoscaling: {policy: baseten, window_s: 5}") << 5
+                                                     << "deployment.autoscaling.window_s" << "between 10 and 3600";
+        QTest::addRow("scale-down delay above 3600 s") << deploymentWith("  autoscaling: {policy: baseten, scale_down_delay_s: 4000}") << 5
+                                                       << "deployment.autoscaling.scale_down_delay_s" << "between 0 and 3600";
+        QTest::addRow("utilization 0 percent") << deploymentWith("  autoscaling: {policy: baseten, target_utilization_percent: 0}") << 5
+                                         << "deployment.autoscaling.target_utilization_percent" << "between 1 and 100";
+        QTest::addRow("scale-down rate 0") << deploymentWith("  autoscaling: {policy: baseten, max_scale_down_rate: 0}") << 5
+                                           << "deployment.autoscaling.max_scale_down_rate" << "expected a number > 0 and <= 1, got '0'";
+        QTest::addRow("autoscaling key typo") << deploymentWith("  autoscaling: {policy: baseten, windw_s: 60}") << 5
+                                              << "deployment.autoscaling.windw_s" << "did you mean 'window_s'";
+        QTest::addRow("negative cost") << deploymentWith("  cost_per_replica_hour: -1") << 5 << "deployment.cost_per_replica_hour"
+                                       << "got '-1'";
+        QTest::addRow("modifier without kind") << deploymentWith("  concurrency_modifier: {value: 3}") << 5
+                                               << "deployment.concurrency_modifier.kind" << "missing";
+        QTest::addRow("fixed modifier without value") << deploymentWith("  concurrency_modifier: {kind: fixed}") << 5
+                                                      << "deployment.concurrency_modifier.value" << "missing";
+        QTest::addRow("value on adaptive") << deploymentWith("  concurrency_modifier: {kind: adaptive, value: 3}") << 5
+                                           << "deployment.concurrency_modifier.value" << "does not apply to kind: adaptive";
+        QTest::addRow("adaptive limits crossed") << deploymentWith("  concurrency_modifier: {kind: adaptive, min_limit: 8, max_limit: 4}")
+                                                 << 5 << "deployment.concurrency_modifier" << "min_limit <= initial_limit <= max_limit";
+        QTest::addRow("step without steps") << arrivalOf("{kind: step, rate_rps: 10}") << 8 << "workload.arrival.steps" << "missing";
+        QTest::addRow("steps out of order") << arrivalOf("{kind: step, rate_rps: 10, steps: [{at_s: 9, rate_rps: 1}, {at_s: 3, rate_rps: 2}]}")
+                                            << 8 << "workload.arrival.steps[1].at_s" << "time order";
+        QTest::addRow("step without a rate") << arrivalOf("{kind: step, rate_rps: 10, steps: [{at_s: 9}]}") << 8
+                                             << "workload.arrival.steps[0].rate_rps" << "missing";
+        QTest::addRow("spike without duration") << arrivalOf("{kind: spike, rate_rps: 10, spike_rps: 50, at_s: 3}") << 8
+                                                << "workload.arrival.duration_s" << "missing";
+        QTest::addRow("diurnal with a rate") << arrivalOf("{kind: diurnal, rate_rps: 5, baseline_rps: 1, peak_rps: 2}") << 8
+                                             << "workload.arrival.rate_rps" << "does not apply to kind: diurnal";
+        QTest::addRow("diurnal without peak") << arrivalOf("{kind: diurnal, baseline_rps: 1}") << 8 << "workload.arrival.peak_rps"
+                                              << "missing";
+        QTest::addRow("spike keys on poisson") << arrivalOf("{kind: poisson, rate_rps: 5, spike_rps: 50}") << 8
+                                               << "workload.arrival.spike_rps" << "does not apply to kind: poisson";
+        QTest::addRow("trace without file") << arrivalOf("{kind: trace}") << 8 << "workload.arrival.file" << "missing";
+        QTest::addRow("trace file missing") << arrivalOf("{kind: trace, file: /nonexistent/trace.csv}") << 8
+                                            << "workload.arrival.file" << "no such file";
+        QTest::addRow("request size with mean_ms") << replaced(9, "  requests: 1000\n  request_size: {dist: uniform, mean_ms: 1}") << 10
+                                                   << "workload.request_size.mean" << "missing";
+    }
+    void malformed()
+    {
+        QFETCH(QByteArray, yaml);
+        QFETCH(int, line);
+        QFETCH(QString, key);
+        QFETCH(QString, fragment);
+        const ScenarioReadResult r = read(yaml);
+        QVERIFY2(!r.ok(), "accepted");
+        const ScenarioError& e = r.errors.front();
+        QVERIFY2(e.line == line && QString::fromStdString(e.key) == key && QString::fromStdString(e.message).contains(fragment),
+                 qPrintable(allErrors(r)));
+    }
+
+    void badTraceCsvNamesItsLine()
+    {
+        const ScenarioReadResult r = read(arrivalOf("{kind: trace, file: bad_trace_backwards.csv}"), (kData + "x.yaml").toStdString());
+        QVERIFY(!r.ok());
+        QVERIFY2(QString::fromStdString(r.errors.front().message).contains("bad_trace_backwards.csv:3"), qPrintable(allErrors(r)));
+        QVERIFY(QString::fromStdString(r.errors.front().message).contains("backwards"));
+    }
+
+    void writtenScenarioReadsBackEqual_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addRow("autoscaled diurnal") << "good_autoscaled_diurnal.yaml";
+        QTest::addRow("trace") << "good_trace.yaml";
+    }
+    void writtenScenarioReadsBackEqual()
+    {
+        QFETCH(QString, file);
+        const ScenarioReadResult first = readScenarioFile((kData + file).toStdString());
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const std::string yaml = writeScenarioYaml(*first.scenario);
+        // Written beside the original, so a relative trace path still resolves.
+        const ScenarioReadResult again = readScenarioText(yaml, (kData + "written.yaml").toStdString());
+        QVERIFY2(again.ok(), qPrintable(allErrors(again) + "\n" + QString::fromStdString(yaml)));
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+    }
+
+    void writtenPatternsReadBack()
+    {
+        for (const QByteArray& arrival : {QByteArray("{kind: step, rate_rps: 10, steps: [{at_s: 60, rate_rps: 50}]}"),
+                                          QByteArray("{kind: spike, rate_rps: 10, spike_rps: 500, at_s: 30, duration_s: 5}"),
+                                          QByteArray("{kind: diurnal, baseline_rps: 3, peak_rps: 9, period_s: 600, peak_at_s: 100}")}) {
+            const ScenarioReadResult first = read(arrivalOf(arrival));
+            QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+            const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+            QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+            QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestScenarioScaling)
+#include "tst_scenario_scaling.moc"

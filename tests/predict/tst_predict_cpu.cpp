@@ -1,0 +1,171 @@
+// The CPU backend against the float64 reference on fresh random models and inputs, its refusals, slots
+// in flight at once, resubmission from a completion, and draining on destruction. CI-sized: seconds.
+#include "predict/cpu_backend.h"
+#include "test_util.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+using namespace knee::predict;
+using namespace knee::predict::test;
+
+namespace {
+
+void accuracy(Report& r, Backend& cpu, int hidden, int layers, std::initializer_list<int> batches)
+{
+    const auto model = Model::generate(freshProfile(hidden, layers));
+    ReplicaConfig cfg;
+    cfg.maxBatch = 64;
+    auto created = cpu.createReplica(model, cfg);
+    if (!r.check(created.replica != nullptr, "CPU replica created: " + created.status.error))
+        return;
+    for (int b : batches) {
+        const auto x = randomInput(b, hidden);
+        auto y = poisoned(b, hidden);
+        const Completion c = runAndWait(*created.replica, 0, b, x.data(), y.data());
+        const auto ref = referenceForward(*model, b, x.data());
+        const double err = relativeError(y.data(), ref.data(), ref.size());
+        r.check(c.status.ok() && withinTolerance(err), "H=" + std::to_string(hidden) + " L=" + std::to_string(layers) + " batch "
+                    + std::to_string(b) + ": relative error vs float64 " + num(err) + " <= " + num(kTolerance) + " (" + c.status.error + ")");
+    }
+}
+
+void refusals(Report& r, Backend& cpu)
+{
+    const auto model = Model::generate(freshProfile(64, 2));
+    ReplicaConfig cfg;
+    cfg.slots = 2;
+    cfg.maxBatch = 8;
+    auto rep = cpu.createReplica(model, cfg).replica;
+    const auto x = randomInput(9, 64);
+    auto y = poisoned(9, 64);
+    auto noop = [](const Completion&) {};
+    r.check(!rep->submit(-1, 1, x.data(), y.data(), noop).ok(), "slot -1 is refused");
+    r.check(!rep->submit(2, 1, x.data(), y.data(), noop).ok(), "slot 2 of a 2-slot replica is refused");
+    r.check(!rep->submit(0, 0, x.data(), y.data(), noop).ok(), "batch 0 is refused");
+    const Status tooBig = rep->submit(0, 9, x.data(), y.data(), noop);
+    r.check(!tooBig.ok() && tooBig.error.find("1..8") != std::string::npos, "batch 9 > max batch 8 is refused: " + tooBig.error);
+    r.check(!rep->submit(0, 1, x.data(), y.data(), nullptr).ok(), "a call without a completion callback is refused");
+
+    ReplicaConfig bad = cfg;
+    bad.slots = 0;
+    r.check(!cpu.createReplica(model, bad).status.ok(), "a replica with 0 slots is refused");
+    bad = cfg;
+    bad.warmBatches = { 9 };
+    r.check(!cpu.createReplica(model, bad).status.ok(), "a warm batch above max batch is refused");
+    bad = cfg;
+    bad.maxBatch = 1 << 30;
+    bad.slots = 4;
+    const auto huge = cpu.createReplica(model, bad);
+    r.check(!huge.replica && huge.status.error.find("out of host memory") != std::string::npos,
+            "an impossible allocation is refused with a clear message: " + huge.status.error);
+
+    // Still usable after all that.
+    const auto ref = referenceForward(*model, 3, x.data());
+    const Completion c = runAndWait(*rep, 1, 3, x.data(), y.data());
+    r.check(c.status.ok() && withinTolerance(relativeError(y.data(), ref.data(), ref.size())), "the replica still computes correctly after refusals");
+}
+
+void busySlot(Report& r, Backend& cpu)
+{
+    // Large enough (≈0.5 GFLOP) that the first call is certainly still running when the second arrives.
+    const auto model = Model::generate(freshProfile(512, 8));
+    ReplicaConfig cfg;
+    cfg.maxBatch = 128;
+    auto rep = cpu.createReplica(model, cfg).replica;
+    const auto x = randomInput(128, 512);
+    auto y = poisoned(128, 512);
+    std::promise<Completion> first;
+    const Status a = rep->submit(0, 128, x.data(), y.data(), [&](const Completion& c) { first.set_value(c); });
+    auto y2 = poisoned(1, 512);
+    const Status b = rep->submit(0, 1, x.data(), y2.data(), [](const Completion&) {});
+    r.check(a.ok() && !b.ok() && b.error.find("busy") != std::string::npos, "a second call on a busy slot is refused: " + b.error);
+    const Completion c = first.get_future().get();
+    r.check(c.status.ok() && c.forwardMs > 0 && c.wallMs >= c.forwardMs,
+            "the first call completes; forward " + num(c.forwardMs) + " ms, wall " + num(c.wallMs) + " ms");
+}
+
+void concurrentSlots(Report& r, Backend& cpu)
+{
+    const auto model = Model::generate(freshProfile(128, 3));
+    ReplicaConfig cfg;
+    cfg.slots = 4;
+    cfg.maxBatch = 40;
+    auto rep = cpu.createReplica(model, cfg).replica;
+    const int batches[4] = { 1, 7, 17, 40 };
+    for (int round = 0; round < 3; ++round) {
+        std::vector<std::vector<Bf16>> xs, ys;
+        for (int s = 0; s < 4; ++s) {
+            xs.push_back(randomInput(batches[s], 128));
+            ys.push_back(poisoned(batches[s], 128));
+        }
+        std::vector<std::thread> threads; // each slot submitted from its own thread
+        std::vector<Completion> done(4);
+        for (int s = 0; s < 4; ++s)
+            threads.emplace_back([&, s] { done[std::size_t(s)] = runAndWait(*rep, s, batches[s], xs[std::size_t(s)].data(), ys[std::size_t(s)].data()); });
+        for (auto& t : threads)
+            t.join();
+        bool ok = true;
+        double worst = 0;
+        for (int s = 0; s < 4; ++s) {
+            const auto ref = referenceForward(*model, batches[s], xs[std::size_t(s)].data());
+            const double err = relativeError(ys[std::size_t(s)].data(), ref.data(), ref.size());
+            ok = ok && done[std::size_t(s)].status.ok() && withinTolerance(err);
+            worst = std::max(worst, std::isnan(err) ? 1e9 : err);
+        }
+        r.check(ok, "round " + std::to_string(round) + ": 4 slots in flight at once, worst error " + num(worst));
+    }
+}
+
+void chainedAndDrained(Report& r, Backend& cpu)
+{
+    const auto model = Model::generate(freshProfile(64, 2));
+    ReplicaConfig cfg;
+    cfg.maxBatch = 4;
+    auto rep = cpu.createReplica(model, cfg).replica;
+    const auto x = randomInput(4, 64);
+    std::vector<std::vector<Bf16>> ys(5, poisoned(4, 64));
+    std::promise<void> last;
+    std::atomic<int> calls { 0 };
+    std::function<void(const Completion&)> next = [&](const Completion& c) {
+        const int i = ++calls;
+        if (i < 5 && c.status.ok()) // resubmit on the same slot from inside the completion
+            (void)rep->submit(0, 4, x.data(), ys[std::size_t(i)].data(), next);
+        else
+            last.set_value();
+    };
+    r.check(rep->submit(0, 4, x.data(), ys[0].data(), next).ok(), "first of a chain accepted");
+    last.get_future().wait();
+    const auto ref = referenceForward(*model, 4, x.data());
+    bool ok = calls == 5;
+    for (const auto& y : ys)
+        ok = ok && withinTolerance(relativeError(y.data(), ref.data(), ref.size()));
+    r.check(ok, "5 calls chained from completion callbacks on one slot, all correct");
+
+    ReplicaConfig many = cfg;
+    many.slots = 3;
+    auto doomed = cpu.createReplica(model, many).replica;
+    std::atomic<int> completions { 0 };
+    std::vector<std::vector<Bf16>> out(3, poisoned(4, 64));
+    for (int s = 0; s < 3; ++s)
+        (void)doomed->submit(s, 4, x.data(), out[std::size_t(s)].data(), [&](const Completion&) { ++completions; });
+    doomed.reset(); // must wait for the three calls, each completing exactly once
+    r.check(completions == 3, "destroying a replica drains its calls in flight: " + std::to_string(completions.load()) + " of 3 completed");
+}
+
+} // namespace
+
+int main()
+{
+    Report r("tst_predict_cpu");
+    auto cpu = makeCpuBackend();
+    r.check(cpu->kind() == BackendKind::Cpu && cpu->deviceCount() == 0, "CPU backend: " + cpu->description());
+    accuracy(r, *cpu, 256, 4, { 1, 3, 17, 64 });
+    accuracy(r, *cpu, 136, 2, { 1, 5, 33 }); // H a multiple of 8 but not of 16
+    refusals(r, *cpu);
+    busySlot(r, *cpu);
+    concurrentSlots(r, *cpu);
+    chainedAndDrained(r, *cpu);
+    return r.finish();
+}
