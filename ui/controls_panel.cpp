@@ -101,7 +101,6 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
     m_message->setTextFormat(Qt::PlainText);
     m_message->setAccessibleName(tr("Warnings"));
     layout->addWidget(m_message);
-    layout->addStretch(1);
 
     connect(m_target, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setConcurrencyTarget(v)); });
     connect(m_predict, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setPredictConcurrency(v)); });
@@ -148,8 +147,8 @@ void ControlsPanel::updateMessage()
         lines << tr("Refused: %1.").arg(m_refusal);
     if (auto w = targetBelowPredictWarning(s.deployment.concurrencyTarget, s.deployment.predictConcurrency); !w.empty())
         lines << tr("Flagged: %1.").arg(QString::fromStdString(w));
-    if (s.deployment.minReplicas == 0)
-        lines << tr("Note: min replicas 0 scales to zero only with an autoscaler; the run keeps its current replicas.");
+    if (s.deployment.minReplicas == 0 && s.deployment.autoscaler.policy == AutoscalerConfig::Policy::None)
+        lines << tr("Note: min replicas 0 scales to zero only with an autoscaler (choose one below); the run keeps its replicas.");
     m_message->setText(lines.join(QLatin1Char('\n')));
     m_message->setVisible(!lines.isEmpty());
     // Colour from the palette's own "negative" role is not in Qt 6.4: a fixed amber reads on light and dark.

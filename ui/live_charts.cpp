@@ -10,6 +10,8 @@
 #include <QLineSeries>
 #include <QValueAxis>
 
+#include <cmath>
+
 namespace knee::ui {
 
 namespace {
@@ -46,7 +48,16 @@ LiveCharts::LiveCharts(QWidget* parent)
     m_rate = addLine(m_throughput, tr("completed"), QColor(0x3f, 0xb3, 0x6b));
     m_queue = makePanel(tr("Queue and replicas"), tr("count"));
     m_queued = addLine(m_queue, tr("deployment queue"), DeploymentView::stageColor(0));
-    m_replicas = addLine(m_queue, tr("replicas"), QColor(0x80, 0x80, 0x80));
+    m_replicas = new QLineSeries(this);
+    m_replicas->setName(tr("replicas (right axis)"));
+    m_replicas->setPen(QPen(QColor(0x80, 0x80, 0x80), 2));
+    m_queue.chart->addSeries(m_replicas);
+    m_replicasAxis = new QValueAxis(m_queue.chart);
+    m_replicasAxis->setTitleText(tr("replicas"));
+    m_replicasAxis->setLabelFormat(QStringLiteral("%d"));
+    m_queue.chart->addAxis(m_replicasAxis, Qt::AlignRight);
+    m_replicas->attachAxis(m_queue.x);
+    m_replicas->attachAxis(m_replicasAxis);
     m_breakdown = makePanel(tr("Where the time goes (mean)"), tr("ms"));
     QLineSeries* lower = nullptr;
     for (int p = 0; p < kPartCount; ++p) {
@@ -158,7 +169,9 @@ void LiveCharts::rescale()
     };
     fit(m_latency.y, maxY({m_p99}));
     fit(m_throughput.y, maxY({m_rate}));
-    fit(m_queue.y, maxY({m_queued, m_replicas}));
+    fit(m_queue.y, maxY({m_queued}));
+    m_replicasAxis->setRange(0, std::max(2.0, std::ceil(maxY({m_replicas}) * 1.25)));
+    m_replicasAxis->setTickCount(int(std::min(6.0, m_replicasAxis->max() + 1)));
     fit(m_breakdown.y, maxY({m_partUpper.back()}));
 }
 
@@ -189,7 +202,7 @@ void LiveCharts::applyTheme()
         p->chart->setBackgroundBrush(pal.color(QPalette::Base));
         p->chart->setTitleBrush(pal.color(QPalette::Text));
         p->chart->legend()->setLabelColor(pal.color(QPalette::Text));
-        for (QValueAxis* a : {p->x, p->y}) {
+        for (QValueAxis* a : {p->x, p->y, p == &m_queue ? m_replicasAxis : p->y}) {
             a->setLabelsColor(pal.color(QPalette::Text));
             a->setTitleBrush(pal.color(QPalette::Text));
             a->setGridLineColor(pal.color(QPalette::Mid));

@@ -43,6 +43,7 @@ private:
     void applyTheme();
 
     Panel m_latency, m_throughput, m_queue, m_breakdown;
+    QValueAxis* m_replicasAxis = nullptr; // right-hand axis: replicas are tens where the queue is thousands
     QLineSeries *m_p50, *m_p95, *m_p99, *m_rate, *m_queued, *m_replicas;
     std::array<QLineSeries*, kPartCount> m_partUpper{};
     std::uint64_t m_lastSequence = 0;

@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "autoscaler_panel.h"
 #include "controls_panel.h"
 #include "deployment_view.h"
 #include "live_charts.h"
@@ -16,6 +17,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFontDatabase>
+#include <QGroupBox>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -52,8 +54,19 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     m_host = std::make_unique<LiveEngineHost>(scenario);
 
     m_controls = new ControlsPanel(*m_host, this);
+    m_autoscaler = new AutoscalerPanel(*m_host, this);
+    auto* side = new QWidget(this);
+    auto* sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    sideLayout->addWidget(m_controls);
+    auto* autoscaling = new QGroupBox(tr("Autoscaler"), side);
+    auto* autoscalingLayout = new QVBoxLayout(autoscaling);
+    autoscalingLayout->addWidget(m_autoscaler);
+    sideLayout->addWidget(autoscaling);
+    sideLayout->addStretch(1);
     auto* scroll = new QScrollArea(this);
-    scroll->setWidget(m_controls);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // the panel wraps to the dock's width
+    scroll->setWidget(side);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     auto* dock = new QDockWidget(tr("Controls"), this);
@@ -90,6 +103,7 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     buildMenus();
 
     connect(m_controls, &ControlsPanel::scenarioReplaced, this, [this] {
+        m_autoscaler->syncFromHost();
         m_charts->clear();
         m_shownSequence = 0;
     });
@@ -191,6 +205,7 @@ void MainWindow::refresh()
     const EngineSnapshot& e = snap->engine;
     m_view->setSnapshot(e);
     m_charts->addWindows(snap->recentWindows);
+    m_autoscaler->showSnapshot(*snap);
     // The counters always add up: arrived = completed + failed + rejected + in flight.
     m_counters->setText(tr("Run clock %1   ·   arrived %2 = completed %3 + failed %4 + rejected %5 + in flight %6 "
                            "(queued %7, held %8)")
@@ -232,6 +247,7 @@ void MainWindow::loadScenario(const Scenario& scenario, const QString& sourceNam
     setWindowFilePath(sourceName);
     m_host->reset(scenario);
     m_controls->syncFromHost();
+    m_autoscaler->syncFromHost();
     m_charts->clear();
     m_shownSequence = 0;
 }

@@ -17,6 +17,7 @@ class QTimer;
 
 namespace knee::ui {
 
+class AutoscalerPanel;
 class ControlsPanel;
 class DeploymentView;
 class LiveCharts;
@@ -30,6 +31,7 @@ public:
 
     LiveEngineHost& host() { return *m_host; }
     ControlsPanel* controls() const { return m_controls; }
+    AutoscalerPanel* autoscalerPanel() const { return m_autoscaler; }
     DeploymentView* deploymentView() const { return m_view; }
     LiveCharts* charts() const { return m_charts; }
     QString countersText() const;
@@ -63,6 +65,7 @@ private:
     QString m_sourceName;
     std::unique_ptr<LiveEngineHost> m_host;
     ControlsPanel* m_controls = nullptr;
+    AutoscalerPanel* m_autoscaler = nullptr;
     DeploymentView* m_view = nullptr;
     LiveCharts* m_charts = nullptr;
     QLabel* m_counters = nullptr;

@@ -145,6 +145,13 @@ private:
         snap->warnings = m_engine->warnings();
         snap->lag = summarize(m_clock->lag());
         snap->recentWindows.assign(m_windows.begin(), m_windows.end());
+        const auto& log = m_engine->scalingLog();
+        snap->scalingTotal = log.size() + std::size_t(m_engine->scalingEventsDropped());
+        snap->recentScaling.assign(log.end() - std::ptrdiff_t(std::min(log.size(), LiveSnapshot::kKeptScaling)), log.end());
+        if (const Autoscaler* a = m_engine->autoscaler()) {
+            snap->panicking = a->panicking();
+            snap->windowAverage = a->lastWindowAverage();
+        }
         m_host.publish(std::move(snap));
     }
 
@@ -256,6 +263,24 @@ std::string LiveEngineHost::setUsers(int users)
         return e;
     m_scenario.workload.arrival.users = users;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, users] { w->act([&](Engine& e) { e.setUsers(users); }); });
+    return {};
+}
+
+std::string LiveEngineHost::setAutoscaler(const AutoscalerConfig& config)
+{
+    if (auto e = checkAutoscaler(config); !e.empty())
+        return e;
+    m_scenario.deployment.autoscaler = config;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, config] { w->act([&](Engine& e) { e.setAutoscaler(config); }); });
+    return {};
+}
+
+std::string LiveEngineHost::setColdStart(double seconds)
+{
+    if (auto e = checkColdStart(seconds); !e.empty())
+        return e;
+    m_scenario.deployment.coldStartS = seconds;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, seconds] { w->act([&](Engine& e) { e.setColdStart(seconds); }); });
     return {};
 }
 

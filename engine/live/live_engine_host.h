@@ -40,6 +40,12 @@ struct LiveSnapshot {
     LatencySummaryMs lag;                  // live clock error since the start
     std::vector<LiveWindow> recentWindows; // the newest kKeptWindows, oldest first
     static constexpr std::size_t kKeptWindows = 16;
+    // The autoscaler: its newest decisions (oldest first) and how many it made in all.
+    std::vector<ScalingEvent> recentScaling;
+    std::size_t scalingTotal = 0;
+    static constexpr std::size_t kKeptScaling = 20;
+    bool panicking = false;
+    double windowAverage = 0; // the concurrency average the autoscaler last decided on
 };
 
 class LiveEngineHost : public QObject {
@@ -62,6 +68,8 @@ public:
     std::string setReplicaBounds(int minReplicas, int maxReplicas);
     std::string setArrivalRate(double rps);
     std::string setUsers(int users);
+    std::string setAutoscaler(const AutoscalerConfig& config);
+    std::string setColdStart(double seconds);
     void pause();
     void resume();
     void reset(const Scenario& scenario); // a fresh engine with this scenario, time 0

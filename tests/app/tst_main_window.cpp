@@ -2,6 +2,7 @@
 // the engine's knob, the live view shows what the engine's snapshot says, flagged combinations
 // show their warning, a burst of random slider moves keeps conservation, presets and traffic kind
 // restart the run, and the knobs survive a restart of the app.
+#include "ui/autoscaler_panel.h"
 #include "ui/controls_panel.h"
 #include "ui/deployment_view.h"
 #include "ui/knob_control.h"
@@ -11,6 +12,8 @@
 #include "sim/random.h"
 
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QListWidget>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -182,6 +185,39 @@ private slots:
         QCOMPARE(w.host().snapshot()->engine.now, frozen);
         w.togglePause();
         QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, 5000);
+    }
+
+    // Choosing a policy in the side panel turns the live engine's autoscaler on; an overload then
+    // adds replicas, and the panel lists the decision with its reason.
+    void autoscalerPanelDrivesTheEngine()
+    {
+        Scenario s = lightLoad();
+        s.workload.arrival = ArrivalConfig::poisson(1500); // far beyond one replica (2 slots of 5 ms: 400 req/s)
+        MainWindow w(s, "test");
+        w.show();
+        AutoscalerPanel* a = w.autoscalerPanel();
+        QVERIFY(!a->window()->isEnabled()); // no policy yet
+        a->window()->setValue(10);          // ignored while the policy is none: nothing to apply to
+        a->policy()->setCurrentIndex(a->policy()->findData(int(AutoscalerConfig::Policy::Baseten)));
+        emit a->policy()->activated(a->policy()->currentIndex());
+        QCOMPARE(w.host().scenario().deployment.autoscaler.policy, AutoscalerConfig::Policy::Baseten);
+        QVERIFY(a->window()->isEnabled());
+        QVERIFY(a->scaleDownDelay()->isVisibleTo(a));
+        QVERIFY(!a->panicWindow()->isVisibleTo(a));
+        a->window()->setValue(10);
+        a->coldStart()->setValue(0);
+        QCOMPARE(w.host().scenario().deployment.autoscaler.windowS, 10.0);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->engine.replicas.size() >= 2, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(a->decisions()->count() >= 1, 5'000);
+        QVERIFY2(a->decisions()->item(0)->text().contains("scale_up"), qPrintable(a->decisions()->item(0)->text()));
+        QVERIFY(a->decisions()->item(0)->text().contains("target utilization"));
+        QVERIFY(a->status().contains("Window average"));
+
+        a->policy()->setCurrentIndex(a->policy()->findData(int(AutoscalerConfig::Policy::Knative)));
+        emit a->policy()->activated(a->policy()->currentIndex());
+        QVERIFY(a->panicWindow()->isVisibleTo(a));
+        QVERIFY(!a->scaleDownDelay()->isVisibleTo(a));
+        QCOMPARE(w.host().scenario().deployment.autoscaler.policy, AutoscalerConfig::Policy::Knative);
     }
 
     void knobsAreRememberedAcrossLaunches()
