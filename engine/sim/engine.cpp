@@ -542,15 +542,9 @@ std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
         return e;
     m_scenario.deployment.minReplicas = minReplicas;
     m_scenario.deployment.maxReplicas = maxReplicas;
-    // Without an autoscaler the count only moves to stay inside the bounds.
-    for (int active = activeReplicas(); active < minReplicas; ++active)
-        provisionReplica(/*ready=*/false);
-    for (int active = activeReplicas(); active > maxReplicas; --active) {
-        const int victim = pickVictim();
-        if (victim < 0)
-            break;
-        drainReplica(victim);
-    }
+    // The count moves only to stay inside the new bounds (the autoscaler, if any, works within them).
+    const int active = activeReplicas();
+    scaleTo(std::clamp(active, minReplicas, maxReplicas));
     return {};
 }
 
