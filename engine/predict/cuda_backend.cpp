@@ -109,7 +109,8 @@ Status CudaReplica::choosePlan(int batch, Plan& plan)
 {
     if (m_config.gemmPath == GemmPath::SmallBatchKernel && smallKernelFits(batch)) {
         plan.smallKernel = true;
-        plan.path = "small-batch";
+        plan.overlap = true;
+        plan.path = "small-batch+pdl";
         return {};
     }
     if (m_config.autotune && std::find(m_config.warmBatches.begin(), m_config.warmBatches.end(), batch) != m_config.warmBatches.end())
@@ -129,21 +130,25 @@ Status CudaReplica::choosePlan(int batch, Plan& plan)
 }
 
 // Times whole forward passes (every layer, so a model larger than L2 is read from memory as in service)
-// for cuBLASLt's top candidates and, for batch <= 8, the small-batch kernel; keeps the fastest.
-// Blocking: it runs during createReplica, which is the cold start.
+// for up to 32 of cuBLASLt's candidates (at small N its first choice is often not its fastest: the
+// split-K variants differ most) and, for batch <= 8, the small-batch kernel with and without
+// programmatic dependent launch; keeps the fastest. Blocking: it runs during createReplica, the cold start.
 Status CudaReplica::autotune(int batch, Plan& plan)
 {
     std::vector<Plan> candidates;
-    if (m_config.gemmPath != GemmPath::CublasLt && smallKernelFits(batch)) {
-        Plan p = plan;
-        p.smallKernel = true;
-        p.path = "small-batch";
-        candidates.push_back(p);
-    }
-    cublasLtMatmulHeuristicResult_t results[8] {};
+    if (m_config.gemmPath != GemmPath::CublasLt && smallKernelFits(batch))
+        for (bool overlap : { false, true }) {
+            Plan p = plan;
+            p.smallKernel = true;
+            p.overlap = overlap;
+            p.path = overlap ? "small-batch+pdl" : "small-batch";
+            candidates.push_back(p);
+        }
+    std::vector<cublasLtMatmulHeuristicResult_t> results(32);
     int found = 0;
     const auto desc = m_config.fuseEpilogue ? m_fused[0] : m_plain;
-    (void)cublasLtMatmulAlgoGetHeuristic(m_lt, desc, m_weightLayout, plan.act, plan.act, plan.act, m_preference, 8, results, &found);
+    (void)cublasLtMatmulAlgoGetHeuristic(m_lt, desc, m_weightLayout, plan.act, plan.act, plan.act, m_preference, int(results.size()),
+                                         results.data(), &found);
     for (int i = 0; i < found; ++i) {
         Plan p = plan;
         p.algo = results[i].algo;
@@ -191,7 +196,7 @@ Status CudaReplica::autotune(int batch, Plan& plan)
     return {};
 }
 
-Status CudaReplica::enqueueLayers(Slot& s, int batch, const Plan& plan)
+Status CudaReplica::enqueueLayers(Slot& s, int batch, const Plan& plan, bool allowOverlap)
 {
     const float alpha = 1.0f, beta = 0.0f;
     for (int l = 0; l < m_layers; ++l) {
@@ -201,7 +206,9 @@ Status CudaReplica::enqueueLayers(Slot& s, int batch, const Plan& plan)
         Bf16* out = s.act[(l + 1) & 1];
         if (plan.smallKernel) {
             const int blocks = m_shared->devices[std::size_t(m_device)].multiprocessors;
-            if (auto st = check(launchSmallBatchLayer(w, bias, in, out, m_hidden, batch, blocks, s.stream), "small-batch kernel"); !st.ok())
+            // Layer 0 follows the input copy, not a kernel: only later layers overlap their predecessor.
+            const bool overlap = plan.overlap && allowOverlap && l > 0;
+            if (auto st = check(launchSmallBatchLayer(w, bias, in, out, m_hidden, batch, blocks, overlap, s.stream), "small-batch kernel"); !st.ok())
                 return st;
             continue;
         }
@@ -230,11 +237,24 @@ Status CudaReplica::graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec
     // lazily) and cuBLASLt may set itself up, neither of which is allowed inside a capture.
     if (auto st = enqueueLayers(s, batch, plan); !st.ok())
         return st;
+    Status st = capture(s, batch, plan, true, out);
+    if (!st.ok() && plan.overlap) { // a driver that cannot capture programmatic launches: capture them plainly
+        std::fprintf(stderr, "knee predict: %s; capturing without programmatic dependent launch\n", st.error.c_str());
+        st = capture(s, batch, plan, false, out);
+    }
+    if (!st.ok())
+        return Status::failure("capturing batch " + std::to_string(batch) + " as a CUDA graph: " + st.error);
+    s.graphs.emplace(batch, out);
+    return {};
+}
+
+Status CudaReplica::capture(Slot& s, int batch, const Plan& plan, bool allowOverlap, cudaGraphExec_t& out)
+{
     if (auto st = check(cudaStreamBeginCapture(s.stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture"); !st.ok())
         return st;
     Status st = check(cudaEventRecordWithFlags(s.events[kForward0], s.stream, cudaEventRecordExternal), "event in graph");
     if (st.ok())
-        st = enqueueLayers(s, batch, plan);
+        st = enqueueLayers(s, batch, plan, allowOverlap);
     if (st.ok())
         st = check(cudaEventRecordWithFlags(s.events[kForward1], s.stream, cudaEventRecordExternal), "event in graph");
     cudaGraph_t graph = nullptr;
@@ -247,11 +267,9 @@ Status CudaReplica::graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec
     if (graph)
         cudaGraphDestroy(graph);
     (void)cudaGetLastError();
-    if (!st.ok())
-        return Status::failure("capturing batch " + std::to_string(batch) + " as a CUDA graph: " + st.error);
-    s.graphs.emplace(batch, exec);
-    out = exec;
-    return {};
+    if (st.ok())
+        out = exec;
+    return st;
 }
 
 namespace {

@@ -37,9 +37,27 @@ __device__ __forceinline__ std::uint32_t pack(float a, float b)
     return *reinterpret_cast<const std::uint32_t*>(&v);
 }
 
-// A persistent grid: each block first copies the batch's inputs (NB × H bf16) into shared memory, then
-// its warps walk over pairs of output rows. A lane reads 16-byte chunks c = lane + 32·k of both rows, so
-// a warp reads 512 contiguous bytes per row per step (coalesced), and each weight byte is read once.
+// Issues one step of weight loads: kUnroll chunks of both rows, all before any is used.
+__device__ __forceinline__ void loadWeights(uint4 (&wv)[kUnroll][kRows], const uint4* wr, int vecs, int base)
+{
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+        const int c = base + 32 * u;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
+            wv[u][r] = c < vecs ? __ldg(wr + std::size_t(r) * vecs + c) : make_uint4(0, 0, 0, 0);
+    }
+}
+
+// A persistent grid: each block copies the batch's inputs (NB × H bf16) into shared memory, then its
+// warps walk over pairs of output rows. A lane reads 16-byte chunks c = lane + 32·k of both rows, so a
+// warp reads 512 contiguous bytes per row per step (coalesced), and each weight byte is read once.
+//
+// Layer boundaries: the weights do not depend on the previous layer, so each warp issues its first
+// weight loads before waiting for it (griddepcontrol.wait). Launched with programmatic dependent launch
+// (launchSmallBatchLayer's `overlapPrevious`), a layer's blocks start on the multiprocessors the previous
+// layer has finished with and stream weights while its last blocks drain; launched plainly, the wait
+// returns at once. Outputs are written only after the wait, when the previous layer has stopped reading.
 template <int NB>
 __global__ void __launch_bounds__(kThreads, 1)
     smallBatchLayer(const uint4* __restrict__ w, const __nv_bfloat16* __restrict__ bias, const uint4* __restrict__ x,
@@ -47,14 +65,24 @@ __global__ void __launch_bounds__(kThreads, 1)
 {
     extern __shared__ uint4 xs[];
     const int vecs = hidden / 8;
-    for (int i = threadIdx.x; i < NB * vecs; i += blockDim.x)
-        xs[i] = x[i];
-    __syncthreads();
-
     const int lane = threadIdx.x & 31;
     const int warpsPerBlock = blockDim.x >> 5;
     const int tasks = hidden / kRows;
-    for (int t = blockIdx.x * warpsPerBlock + (threadIdx.x >> 5); t < tasks; t += gridDim.x * warpsPerBlock) {
+    int t = blockIdx.x * warpsPerBlock + (threadIdx.x >> 5);
+
+    uint4 wv[kUnroll][kRows];
+    bool prefetched = t < tasks;
+    if (prefetched)
+        loadWeights(wv, w + std::size_t(t) * kRows * vecs, vecs, lane);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+    for (int i = threadIdx.x; i < NB * vecs; i += blockDim.x)
+        xs[i] = __ldcg(x + i); // via L2: the previous layer wrote it moments ago
+    __syncthreads();
+
+    for (; t < tasks; t += gridDim.x * warpsPerBlock) {
         const int row0 = t * kRows;
         const uint4* wr = w + std::size_t(row0) * vecs;
         float acc[kRows][NB];
@@ -65,14 +93,9 @@ __global__ void __launch_bounds__(kThreads, 1)
                 acc[r][b] = 0.0f;
 
         for (int base = lane; base < vecs; base += 32 * kUnroll) {
-            uint4 wv[kUnroll][kRows];
-#pragma unroll
-            for (int u = 0; u < kUnroll; ++u) { // all loads first: kUnroll·kRows 16-byte requests in flight
-                const int c = base + 32 * u;
-#pragma unroll
-                for (int r = 0; r < kRows; ++r)
-                    wv[u][r] = c < vecs ? __ldg(wr + std::size_t(r) * vecs + c) : make_uint4(0, 0, 0, 0);
-            }
+            if (!prefetched)
+                loadWeights(wv, wr, vecs, base);
+            prefetched = false;
 #pragma unroll
             for (int u = 0; u < kUnroll; ++u) {
                 const int c = base + 32 * u;
@@ -124,12 +147,21 @@ __global__ void biasRelu(uint4* __restrict__ y, const uint4* __restrict__ bias, 
 }
 
 template <int NB>
-cudaError_t launchNB(const void* w, const void* bias, const void* x, void* y, int hidden, int blocks, cudaStream_t stream)
+cudaError_t launchNB(const void* w, const void* bias, const void* x, void* y, int hidden, int blocks, bool overlapPrevious,
+                     cudaStream_t stream)
 {
-    smallBatchLayer<NB><<<blocks, kThreads, smallBatchSharedBytes(hidden, NB), stream>>>(
-        static_cast<const uint4*>(w), static_cast<const __nv_bfloat16*>(bias), static_cast<const uint4*>(x),
-        static_cast<__nv_bfloat16*>(y), hidden);
-    return cudaGetLastError();
+    cudaLaunchAttribute attribute {};
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config {};
+    config.gridDim = dim3(unsigned(blocks));
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = smallBatchSharedBytes(hidden, NB);
+    config.stream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = overlapPrevious ? 1 : 0;
+    return cudaLaunchKernelEx(&config, smallBatchLayer<NB>, static_cast<const uint4*>(w), static_cast<const __nv_bfloat16*>(bias),
+                              static_cast<const uint4*>(x), static_cast<__nv_bfloat16*>(y), hidden);
 }
 
 template <int NB>
@@ -159,17 +191,17 @@ cudaError_t kernelsAvailable()
 }
 
 cudaError_t launchSmallBatchLayer(const void* w, const void* bias, const void* x, void* y, int hidden, int batch, int blocks,
-                                  cudaStream_t stream)
+                                  bool overlapPrevious, cudaStream_t stream)
 {
     switch (batch) {
-    case 1: return launchNB<1>(w, bias, x, y, hidden, blocks, stream);
-    case 2: return launchNB<2>(w, bias, x, y, hidden, blocks, stream);
-    case 3: return launchNB<3>(w, bias, x, y, hidden, blocks, stream);
-    case 4: return launchNB<4>(w, bias, x, y, hidden, blocks, stream);
-    case 5: return launchNB<5>(w, bias, x, y, hidden, blocks, stream);
-    case 6: return launchNB<6>(w, bias, x, y, hidden, blocks, stream);
-    case 7: return launchNB<7>(w, bias, x, y, hidden, blocks, stream);
-    case 8: return launchNB<8>(w, bias, x, y, hidden, blocks, stream);
+    case 1: return launchNB<1>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 2: return launchNB<2>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 3: return launchNB<3>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 4: return launchNB<4>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 5: return launchNB<5>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 6: return launchNB<6>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 7: return launchNB<7>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
+    case 8: return launchNB<8>(w, bias, x, y, hidden, blocks, overlapPrevious, stream);
     default: return cudaErrorInvalidValue;
     }
 }

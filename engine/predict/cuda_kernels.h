@@ -12,9 +12,11 @@ cudaError_t launchBiasRelu(void* y, const void* bias, int hidden, int batch, cud
 
 // One whole layer for batch <= 8, y = bf16(relu(W·x + b)), as a memory-bound kernel: each weight row is
 // read once with 16-byte loads while the batch's inputs sit in shared memory. `blocks` = resident blocks
-// to launch (one per multiprocessor); H must be a multiple of 8.
+// to launch (one per multiprocessor); H must be a multiple of 8. `overlapPrevious`: launch with
+// programmatic dependent launch, so this layer starts reading its weights while the previous kernel in
+// the stream (which must be this kernel, for the previous layer) drains.
 cudaError_t launchSmallBatchLayer(const void* w, const void* bias, const void* x, void* y, int hidden, int batch, int blocks,
-                                  cudaStream_t stream);
+                                  bool overlapPrevious, cudaStream_t stream);
 
 // Shared memory the small-batch kernel needs (the batch's inputs), and the once-per-device opt-in that
 // lets it use more than the default 48 KB. Eligible when the bytes fit the device's opt-in limit.

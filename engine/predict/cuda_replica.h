@@ -90,6 +90,7 @@ private:
 
     struct Plan {
         bool smallKernel = false;
+        bool overlap = false; // small kernel only: programmatic dependent launch between layers
         cublasLtMatmulAlgo_t algo {};
         cublasLtMatrixLayout_t act = nullptr; // H × batch, column-major: the batch's vectors side by side
         const char* path = "";
@@ -123,7 +124,8 @@ private:
     Status planFor(int batch, const Plan*& out);
     Status choosePlan(int batch, Plan& plan);
     Status autotune(int batch, Plan& plan);
-    Status enqueueLayers(Slot& s, int batch, const Plan& plan);
+    Status enqueueLayers(Slot& s, int batch, const Plan& plan, bool allowOverlap = true);
+    Status capture(Slot& s, int batch, const Plan& plan, bool allowOverlap, cudaGraphExec_t& out);
     Status graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec_t& out);
     Status launch(Slot& s, int batch, const Bf16* input, Bf16* output, CompletionFn& done, Clock::time_point t0);
     void release(Slot& s);

@@ -35,6 +35,8 @@ std::vector<Variant> variants()
     c = base;
     c.gemmPath = GemmPath::SmallBatchKernel;
     v.push_back({ "small-batch kernel (<= 8), graphs", c });
+    c.useGraphs = false;
+    v.push_back({ "small-batch kernel (<= 8), direct launches", c });
     c = base;
     c.fuseEpilogue = false;
     v.push_back({ "plain loop: GEMM + bias-relu kernel", c });
