@@ -2,6 +2,7 @@
 
 #include "plan_command.h"
 #include "simulate_command.h"
+#include "sweep_command.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -19,6 +20,7 @@ struct Command {
 const Command kCommands[] = {
     {"simulate", "run a scenario in virtual time and print what users get", runSimulate},
     {"plan", "min/max replicas from throughput per replica, checked by simulation", runPlan},
+    {"sweep", "concurrency levels 1, 2, 4, ...: the knee and a recommendation; exports", runSweep},
 };
 
 QString usage()

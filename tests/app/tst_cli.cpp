@@ -172,6 +172,106 @@ private slots:
         QCOMPARE(replicas["cost_usd"].toDouble(), replicas["hours"].toDouble() * 1.25);
     }
 
+    void sweepJsonAndExports()
+    {
+        QTemporaryDir dir;
+        const QString config = dir.filePath("config.yaml"), session = dir.filePath("s.json"), csv = dir.filePath("points.csv"),
+                      autoscaling = dir.filePath("autoscaling.json");
+        QVERIFY(QFile::copy(QStringLiteral(KNEE_TEST_DATA "/truss/sdxl-commented.yaml"), config));
+        QFile::setPermissions(config, QFile::ReadOwner | QFile::WriteOwner);
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8,16,32", "--slo-ms", "60", "--baseline-rps",
+                               "25", "--peak-rps", "80", "--export", config, "--export-autoscaling", autoscaling, "--csv", csv, "--out",
+                               session, "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["levels"].toArray().size(), 6);
+        for (const QJsonValue& l : o["levels"].toArray()) {
+            QVERIFY(l.toObject()["p50_ms"].toDouble() <= l.toObject()["p95_ms"].toDouble());
+            QVERIFY(l.toObject().contains("stable"));
+        }
+        // Two predict slots of 10 ms (plus 6 ms of pre/post on average): queueing starts past 4 users.
+        QCOMPARE(o["knee"].toObject()["concurrency"].toInt(), 4);
+        const QJsonObject rec = o["recommendation"].toObject();
+        QCOMPARE(rec["concurrency_target"].toObject()["value"].toInt(), 4);
+        QVERIFY(!rec["concurrency_target"].toObject()["rule"].toString().isEmpty());
+        QCOMPARE(rec["predict_concurrency"].toObject()["value"].toInt(), 2);
+        QCOMPARE(rec["min_replicas"].toObject()["value"].toInt(), 2);
+        QCOMPARE(rec["max_replicas"].toObject()["value"].toInt(), 3);
+
+        QFile c(config);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        const QByteArray written = c.readAll();
+        QFile original(QStringLiteral(KNEE_TEST_DATA "/truss/sdxl-commented.yaml"));
+        QVERIFY(original.open(QIODevice::ReadOnly));
+        QVERIFY(written.startsWith(original.readAll())); // every byte of the user's file kept
+        QVERIFY(written.endsWith("runtime:\n  predict_concurrency: 2\n"));
+        QFile a(autoscaling);
+        QVERIFY(a.open(QIODevice::ReadOnly));
+        const QJsonObject as = QJsonDocument::fromJson(a.readAll()).object();
+        QCOMPARE(as["concurrency_target"].toInt(), 4);
+        QCOMPARE(as["max_replica"].toInt(), 3);
+        QFile points(csv);
+        QVERIFY(points.open(QIODevice::ReadOnly));
+        QCOMPARE(points.readAll().count('\n'), 7); // header + 6 levels
+        QFile s(session);
+        QVERIFY(s.open(QIODevice::ReadOnly));
+        const QJsonObject so = QJsonDocument::fromJson(s.readAll()).object();
+        QCOMPARE(so["format"].toString(), QStringLiteral("knee-session"));
+        QCOMPARE(so["version"].toInt(), 1);
+        QVERIFY(so["sweeps"].toArray().first().toObject()["levels"].toArray().first().toObject().contains("histogram"));
+    }
+
+    void sweepOnACustomServerConfigSaysWhy()
+    {
+        QTemporaryDir dir;
+        const QString config = dir.filePath("config.yaml");
+        QFile f(config);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("model_name: m\ndocker_server:\n  start_command: serve\n");
+        f.close();
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8", "--export", config});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.err.contains("only for Python Truss models"), r.err.constData());
+        QFile back(config);
+        QVERIFY(back.open(QIODevice::ReadOnly));
+        QCOMPARE(back.readAll(), QByteArray("model_name: m\ndocker_server:\n  start_command: serve\n"));
+    }
+
+    void sweepBadInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("live not yet") << QStringList{"sweep", defaultScenario()} << "--virtual";
+        QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
+        QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";
+        QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";
+    }
+    void sweepBadInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, fragment);
+        const Result r = knee(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(fragment), r.err.constData());
+    }
+
+    void sweepRefusesABrokenConfigAndLeavesIt()
+    {
+        QTemporaryDir dir;
+        const QString config = dir.filePath("config.yaml");
+        const QByteArray broken = "model_name: [unclosed\nruntime:\n";
+        QFile f(config);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(broken);
+        f.close();
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4", "--export", config});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("does not parse"), r.err.constData());
+        QFile back(config);
+        QVERIFY(back.open(QIODevice::ReadOnly));
+        QCOMPARE(back.readAll(), broken); // nothing lost
+    }
+
     void helpAndVersion()
     {
         QCOMPARE(knee({"--help"}).exitCode, 0);

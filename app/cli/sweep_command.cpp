@@ -1,0 +1,290 @@
+#include "sweep_command.h"
+
+#include "commands.h"
+
+#include "io/scenario_reader.h"
+#include "io/truss_config.h"
+#include "study/sweep.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QTextStream>
+
+#include <cmath>
+
+namespace knee::cli {
+
+namespace {
+
+QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null); }
+
+// Written whole or not at all: QSaveFile renames a complete temporary file over the target.
+bool writeAtomically(const QString& path, const QByteArray& data, QString& error)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size() || !f.commit()) {
+        error = QStringLiteral("cannot write %1: %2").arg(path, f.errorString());
+        return false;
+    }
+    return true;
+}
+
+QJsonObject levelJson(const SweepLevel& l, bool withHistogram)
+{
+    QJsonObject o{{"concurrency", l.concurrency},       {"p50_ms", l.latency.p50},       {"p95_ms", l.latency.p95},
+                  {"p99_ms", l.latency.p99},            {"mean_ms", l.latency.mean},     {"max_ms", l.latency.max},
+                  {"throughput_rps", l.throughputRps},  {"completed", qint64(l.completed)}, {"failed", qint64(l.failed)},
+                  {"rejected", qint64(l.rejected)},     {"stable", l.stable},            {"windows", l.windows},
+                  {"measured_s", l.measuredS}};
+    if (withHistogram) { // sessions keep the whole distribution, so levels can be compared later
+        QJsonArray buckets;
+        for (const auto& [index, count] : l.histogram.buckets)
+            buckets.append(QJsonArray{index, qint64(count)});
+        o.insert("histogram", QJsonObject{{"buckets", buckets},
+                                          {"count", qint64(l.histogram.count)},
+                                          {"min_ns", qint64(l.histogram.min)},
+                                          {"max_ns", qint64(l.histogram.max)},
+                                          {"sum_ns", double(l.histogram.sum)}});
+    }
+    return o;
+}
+
+QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, bool withHistograms)
+{
+    QJsonArray levels;
+    for (const SweepLevel& l : r.levels)
+        levels.append(levelJson(l, withHistograms));
+    const KneeAnalysis& a = r.analysis;
+    const Recommendation& rec = r.recommendation;
+    QJsonObject recommendation{
+        {"concurrency_target", QJsonObject{{"value", rec.concurrencyTarget > 0 ? QJsonValue(rec.concurrencyTarget) : QJsonValue()},
+                                           {"rule", QString::fromStdString(rec.concurrencyTargetRule)}}},
+        {"predict_concurrency", QJsonObject{{"value", rec.predictConcurrency}, {"rule", QString::fromStdString(rec.predictConcurrencyRule)}}},
+        {"throughput_at_target_rps", rec.throughputAtTargetRps}};
+    if (rec.replicas) {
+        recommendation.insert("min_replicas", QJsonObject{{"value", rec.replicas->minReplicas}, {"rule", QString::fromStdString(rec.replicas->minRule)}});
+        recommendation.insert("max_replicas", QJsonObject{{"value", rec.replicas->maxReplicas}, {"rule", QString::fromStdString(rec.replicas->maxRule)}});
+    } else {
+        const QString why = QStringLiteral("give --baseline-rps and --peak-rps to plan replicas");
+        recommendation.insert("min_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
+        recommendation.insert("max_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
+    }
+    return QJsonObject{
+        {"scenario", QString::fromStdString(r.scenarioName)},
+        {"mode", "virtual"},
+        {"cancelled", r.cancelled},
+        {"options", QJsonObject{{"warmup_s", o.warmupS}, {"window_s", o.windowS}, {"tolerance", o.tolerance}, {"cap_s", o.capS},
+                                {"slo_ms", o.sloMs}, {"sensitivity", o.sensitivity}}},
+        {"levels", levels},
+        {"knee", QJsonObject{{"concurrency", optionalInt(a.knee)}, {"rule", QString::fromStdString(a.kneeNote)}, {"sensitivity", a.sensitivity}}},
+        {"alternatives", QJsonObject{{"slo_level", optionalInt(a.sloLevel)},
+                                     {"peak_throughput_level", optionalInt(a.peakThroughput)},
+                                     {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
+                                     {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
+        {"recommendation", recommendation},
+        {"wall_s", r.wallS}};
+}
+
+} // namespace
+
+int runSweep(const QStringList& args)
+{
+    QTextStream out(stdout), err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Run seed 000's benchmarking process on one replica: closed-loop levels 1, 2, 4, 8, ..., each warmed up and measured "
+        "until consecutive windows agree; find the knee and recommend settings."));
+    parser.addHelpOption();
+    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
+    const QCommandLineOption virtualTime(QStringLiteral("virtual"), QStringLiteral("Run in virtual time (seconds of wall time)."));
+    const QCommandLineOption levelsOpt(QStringLiteral("levels"), QStringLiteral("Concurrency levels (default 1,2,4,...,128)."), QStringLiteral("LIST"));
+    const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
+    const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, for min replicas."), QStringLiteral("B"));
+    const QCommandLineOption peak(QStringLiteral("peak-rps"), QStringLiteral("Peak traffic, for max replicas."), QStringLiteral("P"));
+    const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the session (JSON) here."), QStringLiteral("SESSION"));
+    const QCommandLineOption exportOpt(QStringLiteral("export"),
+                                       QStringLiteral("Write runtime.predict_concurrency into this Truss config.yaml (created if missing)."),
+                                       QStringLiteral("CONFIG"));
+    const QCommandLineOption exportAutoscaling(QStringLiteral("export-autoscaling"),
+                                               QStringLiteral("Write Baseten's autoscaling settings (API JSON) here."), QStringLiteral("FILE"));
+    const QCommandLineOption exportKnative(QStringLiteral("export-knative"), QStringLiteral("Write a Knative Service manifest here."),
+                                           QStringLiteral("FILE"));
+    const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("Write the sweep points as CSV here."), QStringLiteral("FILE"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
+    parser.addOptions({virtualTime, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    QStringList argv = args;
+    argv[0] = QStringLiteral("knee sweep");
+    if (!parser.parse(argv)) {
+        err << "knee sweep: " << parser.errorText() << "\n";
+        return kBadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        out << parser.helpText();
+        return kOk;
+    }
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1) {
+        err << "knee sweep: expected exactly one scenario file\n";
+        return kBadInput;
+    }
+    if (!parser.isSet(virtualTime)) {
+        err << "knee sweep: only virtual-time sweeps run headless so far; add --virtual (live sweeps against the real "
+               "predict stage come with the workbench's sweep page)\n";
+        return kBadInput;
+    }
+    SweepOptions options;
+    auto number = [&](const QCommandLineOption& o, double lo, double hi, double& into) {
+        bool ok = false;
+        const double v = parser.value(o).toDouble(&ok);
+        if (!ok || !std::isfinite(v) || v < lo || v > hi) {
+            err << "knee sweep: --" << o.names().first() << " expects a number between " << lo << " and " << hi << ", got '"
+                << parser.value(o) << "'\n";
+            return false;
+        }
+        into = v;
+        return true;
+    };
+    if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
+        || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps)))
+        return kBadInput;
+    if (parser.isSet(levelsOpt)) {
+        options.levels.clear();
+        for (const QString& part : parser.value(levelsOpt).split(QLatin1Char(','))) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 1 || v > 4096) {
+                err << "knee sweep: --levels expects whole numbers from 1 to 4096 separated by commas, got '" << part << "'\n";
+                return kBadInput;
+            }
+            options.levels.push_back(v);
+        }
+        if (options.levels.size() > 32) {
+            err << "knee sweep: at most 32 levels\n";
+            return kBadInput;
+        }
+    }
+
+    const ScenarioReadResult read = readScenarioFile(positional.first().toStdString());
+    if (!read.ok()) {
+        for (const auto& e : read.errors)
+            err << QString::fromStdString(e.toString()) << "\n";
+        return kBadInput;
+    }
+    const Scenario& scenario = *read.scenario;
+    const SweepResult r = runVirtualSweep(scenario, options);
+    QJsonObject result = resultJson(r, options, false);
+
+    // Exports. Each is written whole or not at all; a refusal is reported and the others still go.
+    QJsonObject exports;
+    QString error;
+    int status = kOk;
+    const Recommendation& rec = r.recommendation;
+    if (parser.isSet(exportOpt)) {
+        const QString path = parser.value(exportOpt);
+        std::string existing;
+        if (QFileInfo::exists(path)) {
+            QFile f(path);
+            if (!f.open(QIODevice::ReadOnly) || f.size() > 16 * 1024 * 1024) {
+                err << "knee sweep: cannot read " << path << "\n";
+                return kBadInput;
+            }
+            existing = f.readAll().toStdString();
+        }
+        const TrussExport e = exportTrussConfig(existing, rec.predictConcurrency, scenario.name);
+        QJsonArray notes;
+        for (const auto& n : e.notes)
+            notes.append(QString::fromStdString(n));
+        if (!e.error.empty()) {
+            err << "knee sweep: " << path << ": " << QString::fromStdString(e.error) << "\n";
+            status = kBadInput;
+        } else if (e.text != existing && !writeAtomically(path, QByteArray::fromStdString(e.text), error)) {
+            err << "knee sweep: " << error << "\n";
+            status = kFailure;
+        }
+        exports.insert("config_yaml", QJsonObject{{"path", path}, {"predict_concurrency_written", e.predictConcurrencyWritten}, {"notes", notes},
+                                                  {"error", QString::fromStdString(e.error)}});
+        for (const auto& n : e.notes)
+            err << "knee sweep: " << path << ": " << QString::fromStdString(n) << "\n";
+    }
+    if ((parser.isSet(exportAutoscaling) || parser.isSet(exportKnative)) && rec.concurrencyTarget > 0) {
+        const AutoscalerConfig& a = scenario.deployment.autoscaler;
+        AutoscalingSettings s;
+        s.concurrencyTarget = rec.concurrencyTarget;
+        s.minReplicas = rec.replicas ? rec.replicas->minReplicas : scenario.deployment.minReplicas;
+        s.maxReplicas = rec.replicas ? rec.replicas->maxReplicas : scenario.deployment.maxReplicas;
+        s.targetUtilizationPercent = a.targetUtilization * 100;
+        s.autoscalingWindowS = a.windowS;
+        s.scaleDownDelayS = a.scaleDownDelayS;
+        if (parser.isSet(exportAutoscaling) && writeAtomically(parser.value(exportAutoscaling), QByteArray::fromStdString(basetenAutoscalingJson(s)), error))
+            exports.insert("baseten_autoscaling", parser.value(exportAutoscaling));
+        else if (parser.isSet(exportAutoscaling))
+            (err << "knee sweep: " << error << "\n", status = kFailure);
+        if (parser.isSet(exportKnative) && writeAtomically(parser.value(exportKnative), QByteArray::fromStdString(knativeServiceYaml(s, scenario.name)), error))
+            exports.insert("knative_service", parser.value(exportKnative));
+        else if (parser.isSet(exportKnative))
+            (err << "knee sweep: " << error << "\n", status = kFailure);
+    } else if (parser.isSet(exportAutoscaling) || parser.isSet(exportKnative)) {
+        err << "knee sweep: no concurrency target to export: no level was usable\n";
+        status = kBadInput;
+    }
+    if (parser.isSet(csv)) {
+        QByteArray text = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
+        for (const SweepLevel& l : r.levels)
+            text += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
+                        .arg(l.concurrency)
+                        .arg(l.latency.p50, 0, 'g', 10)
+                        .arg(l.latency.p95, 0, 'g', 10)
+                        .arg(l.latency.p99, 0, 'g', 10)
+                        .arg(l.throughputRps, 0, 'g', 10)
+                        .arg(l.completed)
+                        .arg(l.failed)
+                        .arg(l.rejected)
+                        .arg(l.stable ? "true" : "false")
+                        .toUtf8();
+        if (writeAtomically(parser.value(csv), text, error))
+            exports.insert("csv", parser.value(csv));
+        else
+            (err << "knee sweep: " << error << "\n", status = kFailure);
+    }
+    if (parser.isSet(outOpt)) {
+        QFile scenarioFile(positional.first());
+        scenarioFile.open(QIODevice::ReadOnly);
+        const QJsonObject session{{"format", "knee-session"},
+                                  {"version", 1},
+                                  {"scenario_yaml", QString::fromUtf8(scenarioFile.readAll())},
+                                  {"sweeps", QJsonArray{resultJson(r, options, true)}}};
+        if (writeAtomically(parser.value(outOpt), QJsonDocument(session).toJson(QJsonDocument::Indented), error))
+            exports.insert("session", parser.value(outOpt));
+        else
+            (err << "knee sweep: " << error << "\n", status = kFailure);
+    }
+    result.insert("exports", exports);
+
+    if (parser.isSet(json)) {
+        out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
+        return status;
+    }
+    out << "Sweep of " << QString::fromStdString(scenario.name) << " (virtual time, one replica, closed loop):\n";
+    out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
+    for (const SweepLevel& l : r.levels)
+        out << QStringLiteral("%1 %2 %3 %4 %5  %6\n")
+                   .arg(l.concurrency, 6)
+                   .arg(l.latency.p50, 10, 'f', 1)
+                   .arg(l.latency.p95, 10, 'f', 1)
+                   .arg(l.latency.p99, 10, 'f', 1)
+                   .arg(l.throughputRps, 10, 'f', 1)
+                   .arg((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + (l.stable ? QString() : QStringLiteral("did not stabilise")));
+    out << "Knee: " << QString::fromStdString(r.analysis.kneeNote) << "\n";
+    out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
+    out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
+    if (rec.replicas)
+        out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";
+    return status;
+}
+
+} // namespace knee::cli

@@ -1,0 +1,101 @@
+#include "knee.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace knee {
+
+std::optional<std::size_t> kneedleConvexIncreasing(const std::vector<double>& x, const std::vector<double>& y, double s,
+                                                   double* bestDifference)
+{
+    const std::size_t n = x.size();
+    if (bestDifference)
+        *bestDifference = 0;
+    if (n < 3 || y.size() != n)
+        return std::nullopt;
+    const auto [xmin, xmax] = std::minmax_element(x.begin(), x.end());
+    const auto [ymin, ymax] = std::minmax_element(y.begin(), y.end());
+    if (!(*xmax > *xmin) || !(*ymax > *ymin))
+        return std::nullopt; // flat: no knee
+    std::vector<double> d(n);
+    for (std::size_t i = 0; i < n; ++i)
+        d[i] = (x[i] - *xmin) / (*xmax - *xmin) - (y[i] - *ymin) / (*ymax - *ymin);
+    const double meanStep = 1.0 / double(n - 1); // x is normalised: its mean step
+    std::optional<std::size_t> knee;
+    // Walk the local maxima of the difference curve; the first one the curve then drops away from
+    // by more than the threshold is the knee.
+    for (std::size_t i = 1; i + 1 < n && !knee; ++i) {
+        if (!(d[i] >= d[i - 1] && d[i] > d[i + 1]))
+            continue;
+        const double threshold = d[i] - s * meanStep;
+        for (std::size_t j = i + 1; j < n; ++j) {
+            if (d[j] > d[i])
+                break; // a higher maximum comes first: keep looking from there
+            if (d[j] < threshold) {
+                knee = i;
+                break;
+            }
+        }
+    }
+    if (bestDifference)
+        *bestDifference = *std::max_element(d.begin(), d.end());
+    return knee;
+}
+
+KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, double sensitivity)
+{
+    KneeAnalysis a;
+    a.sensitivity = sensitivity;
+    std::vector<double> x, y;
+    std::vector<const CurvePoint*> used;
+    for (const CurvePoint& p : points)
+        if (p.usable && p.concurrency > 0) {
+            x.push_back(std::log2(double(p.concurrency)));
+            // Log latency as well: a saturated server's latency grows in proportion to the users,
+            // which is a straight line on log-log axes, so the bend sits where queueing starts. On
+            // linear latency Kneedle would place it several doublings later.
+            y.push_back(std::log2(std::max(p.latencyMs, 1e-6)));
+            used.push_back(&p);
+        }
+    double best = 0;
+    const auto k = kneedleConvexIncreasing(x, y, sensitivity, &best);
+    char buf[240];
+    if (used.size() < 3) {
+        a.kneeNote = "too few usable levels (" + std::to_string(used.size()) + ") to find a knee; at least 3 are needed";
+    } else if (!k || best < kMinKneeDifference) {
+        std::snprintf(buf, sizeof buf,
+                      "no clear knee: latency grows %s across the levels (largest Kneedle difference %.3f, needs a drop of "
+                      "S=%.1f x the mean step after a maximum of at least %.2f)",
+                      best < kMinKneeDifference ? "about evenly" : "without a sharp bend", best, sensitivity, kMinKneeDifference);
+        a.kneeNote = buf;
+    } else {
+        a.knee = used[*k]->concurrency;
+        std::snprintf(buf, sizeof buf,
+                      "Kneedle (sensitivity %.1f) on log2(p95 latency) vs log2(concurrency): the bend is at %d, where p95 is %.1f ms; "
+                      "beyond it latency climbs sharply",
+                      sensitivity, *a.knee, used[*k]->latencyMs);
+        a.kneeNote = buf;
+    }
+    double bestThroughput = -1, bestPower = -1;
+    for (const CurvePoint* p : used) {
+        if (sloMs > 0 && p->latencyMs <= sloMs)
+            a.sloLevel = p->concurrency;
+        if (p->throughputRps > bestThroughput) {
+            bestThroughput = p->throughputRps;
+            a.peakThroughput = p->concurrency;
+        }
+        const double power = p->latencyMs > 0 ? p->throughputRps / p->latencyMs : 0;
+        if (power > bestPower) {
+            bestPower = power;
+            a.bestPower = p->concurrency;
+        }
+    }
+    if (a.peakThroughput)
+        for (const CurvePoint* p : used)
+            if (p->concurrency > *a.peakThroughput && p->throughputRps < 0.95 * bestThroughput)
+                a.throughputFallsAfterPeak = true;
+    return a;
+}
+
+} // namespace knee

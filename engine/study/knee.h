@@ -1,0 +1,39 @@
+// Finding the knee of a latency-vs-concurrency curve, and the alternatives shown beside it.
+// Kneedle (Satopää et al., 2011) on (log2 concurrency, log2 p95 latency): both axes scaled to [0, 1]; for a
+// convex increasing curve the knee is the local maximum of (x − y) after which the difference falls
+// below that maximum minus S × the mean x step. Sensitivity S = 1 (the paper's default): larger S
+// waits for a clearer drop. A curve whose largest difference is under kMinKneeDifference is treated
+// as having no clear knee (nearly straight, or flat).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct CurvePoint {
+    int concurrency = 0;
+    double latencyMs = 0;   // the latency the knee is read on (p95)
+    double throughputRps = 0;
+    bool usable = true;     // false for a level with errors or that did not stabilise: never chosen
+};
+
+struct KneeAnalysis {
+    std::optional<int> knee;            // concurrency at the knee (Kneedle), if the curve has a clear one
+    std::string kneeNote;               // why there is none, or the knee's evidence
+    double sensitivity = 1.0;
+    std::optional<int> sloLevel;        // largest level whose latency meets the SLO
+    std::optional<int> peakThroughput;  // level of the highest throughput
+    bool throughputFallsAfterPeak = false;
+    std::optional<int> bestPower;       // level of maximum throughput ÷ latency
+};
+
+inline constexpr double kMinKneeDifference = 0.05;
+
+// `points` sorted by concurrency. sloMs <= 0: no SLO.
+KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, double sensitivity = 1.0);
+// Kneedle alone, on (x, y) with y increasing and convex; the index of the knee.
+std::optional<std::size_t> kneedleConvexIncreasing(const std::vector<double>& x, const std::vector<double>& y, double sensitivity,
+                                                   double* bestDifference = nullptr);
+
+} // namespace knee

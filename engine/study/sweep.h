@@ -1,0 +1,68 @@
+// The benchmarking process of seed 000, run on the engine: one replica (min = max = 1), a
+// concurrency target high enough not to bind, closed-loop levels 1, 2, 4, 8, …; at each level a
+// warm-up, then measurement windows until two consecutive windows agree (p50 and throughput within
+// `tolerance`) or the level's time cap; p50/p95/p99, throughput and errors per level; then the knee,
+// the alternatives and a recommendation, each with the rule that produced it.
+#pragma once
+#include "knee.h"
+#include "replica_plan.h"
+#include "run_summary.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct SweepOptions {
+    std::vector<int> levels{1, 2, 4, 8, 16, 32, 64, 128};
+    double warmupS = 10;      // simulated seconds left out at the start of each level
+    double windowS = 10;      // measurement window
+    double tolerance = 0.05;  // consecutive windows agree when p50 and throughput differ by at most 5 %
+    int minWindows = 3;
+    double capS = 300;        // a level that has not stabilised by then is reported as unstable
+    double sloMs = 0;         // 0: none
+    double sensitivity = 1.0; // Kneedle's S
+    double baselineRps = 0, peakRps = 0; // for the replica plan (both 0: no plan)
+    int buffer = 2;
+};
+
+struct SweepLevel {
+    int concurrency = 0;
+    LatencySummaryMs latency;
+    double throughputRps = 0;
+    std::int64_t completed = 0, failed = 0, rejected = 0;
+    bool stable = false;
+    int windows = 0;
+    double measuredS = 0;
+    LatencyHistogram::Sparse histogram; // measured latencies, for sessions and comparisons
+};
+
+struct Recommendation {
+    int concurrencyTarget = 0;
+    std::string concurrencyTargetRule;
+    int predictConcurrency = 0;
+    std::string predictConcurrencyRule;
+    std::optional<ReplicaPlan> replicas; // when baseline and peak rates were given
+    double throughputAtTargetRps = 0;
+};
+
+struct SweepResult {
+    std::string scenarioName;
+    std::vector<SweepLevel> levels; // finished levels (all, unless cancelled)
+    bool cancelled = false;
+    KneeAnalysis analysis;
+    Recommendation recommendation;
+    double wallS = 0;
+};
+
+// Runs the sweep in virtual time. `progress` is told of each finished level and may return false to
+// cancel: the finished levels are kept and analysed.
+SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& options,
+                            const std::function<bool(const SweepLevel&)>& progress = {});
+
+// Knee, alternatives and recommendation from finished levels (also used on a reopened session).
+void analyzeSweep(SweepResult& result, const Scenario& scenario, const SweepOptions& options);
+
+} // namespace knee

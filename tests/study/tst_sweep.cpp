@@ -1,0 +1,141 @@
+// Virtual sweeps: on deployments whose capacity is known in closed form the sweep finds the level
+// where queueing starts; levels warm up and stabilise; errors mark a level; cancelling keeps the
+// finished levels; the recommendation carries its rule and the replica plan.
+#include "study/sweep.h"
+
+#include <QTest>
+
+using namespace knee;
+
+namespace {
+// One replica with `slotCount` predict slotCount of a constant `predictMs`: with N closed-loop users the
+// latency is predictMs while N <= slotCount, then N / slotCount × predictMs. The knee is at `slotCount`.
+Scenario deterministic(int slotCount, double predictMs)
+{
+    Scenario s;
+    s.name = "deterministic";
+    s.deployment.predictConcurrency = slotCount;
+    s.model.predict = Distribution::constant(predictMs);
+    s.workload.arrival = ArrivalConfig::poisson(1);
+    s.workload.requests = 1;
+    return s;
+}
+SweepOptions quick()
+{
+    SweepOptions o;
+    o.levels = {1, 2, 4, 8, 16, 32, 64};
+    o.warmupS = 2;
+    o.windowS = 2;
+    o.capS = 60;
+    return o;
+}
+} // namespace
+
+class TestSweep : public QObject {
+    Q_OBJECT
+private slots:
+    void findsTheAnalyticKnee_data()
+    {
+        QTest::addColumn<int>("slotCount");
+        QTest::addRow("4 slotCount") << 4;
+        QTest::addRow("8 slotCount") << 8;
+        QTest::addRow("1 slot") << 1;
+    }
+    void findsTheAnalyticKnee()
+    {
+        QFETCH(int, slotCount);
+        const SweepResult r = runVirtualSweep(deterministic(slotCount, 100), quick());
+        QCOMPARE(r.levels.size(), std::size_t(7));
+        for (const SweepLevel& l : r.levels) {
+            QVERIFY2(l.stable, qPrintable(QString("level %1 did not stabilise").arg(l.concurrency)));
+            // Exactly the closed form (within the histogram's 0.4 %).
+            const double expected = 100.0 * std::max(1.0, double(l.concurrency) / slotCount);
+            QVERIFY2(std::abs(l.latency.p50 - expected) <= 0.005 * expected,
+                     qPrintable(QString("level %1: p50 %2, expected %3").arg(l.concurrency).arg(l.latency.p50).arg(expected)));
+            const double capacity = 1000.0 / 100 * std::min(l.concurrency, slotCount);
+            QVERIFY(std::abs(l.throughputRps - capacity) <= 0.03 * capacity);
+        }
+        if (slotCount == 1) { // queueing from the second user on: the curve bends at its first point
+            QVERIFY(!r.analysis.knee || *r.analysis.knee <= 2);
+        } else {
+            QVERIFY2(r.analysis.knee == slotCount, r.analysis.kneeNote.c_str());
+            QCOMPARE(r.recommendation.concurrencyTarget, slotCount);
+            QVERIFY(QString::fromStdString(r.recommendation.concurrencyTargetRule).contains("knee"));
+        }
+        QCOMPARE(r.analysis.peakThroughput.value_or(0) >= slotCount, true);
+    }
+
+    void sloBindsBelowTheKnee()
+    {
+        SweepOptions o = quick();
+        o.sloMs = 150; // level 8 of a 4-slot server has p95 200 ms
+        const SweepResult r = runVirtualSweep(deterministic(4, 100), o);
+        QCOMPARE(r.analysis.sloLevel, std::optional<int>(4));
+        QCOMPARE(r.recommendation.concurrencyTarget, 4);
+        o.sloMs = 90; // nothing meets it
+        const SweepResult none = runVirtualSweep(deterministic(4, 100), o);
+        QVERIFY(!none.analysis.sloLevel);
+    }
+
+    void replicaPlanFromTheTargetsThroughput()
+    {
+        SweepOptions o = quick();
+        o.baselineRps = 25;
+        o.peakRps = 80;
+        const SweepResult r = runVirtualSweep(deterministic(4, 100), o);
+        QCOMPARE(r.recommendation.concurrencyTarget, 4);
+        QVERIFY(std::abs(r.recommendation.throughputAtTargetRps - 40) < 1.5);
+        QVERIFY(r.recommendation.replicas.has_value());
+        QCOMPARE(r.recommendation.replicas->minReplicas, 2); // ceil(25 / 40) + 1
+        QCOMPARE(r.recommendation.replicas->maxReplicas, 4); // ceil(80 / 40) + 2
+    }
+
+    void warmupIsNotCounted()
+    {
+        // A cold start would otherwise be measured: the first requests of a level see an empty
+        // replica. With a 50 s warm-up and 2 users on 1 slot, every measured latency is 2 × 100 ms.
+        SweepOptions o = quick();
+        o.levels = {2};
+        o.warmupS = 50;
+        const SweepResult r = runVirtualSweep(deterministic(1, 100), o);
+        QCOMPARE(r.levels[0].latency.max, 200.0);
+        QVERIFY(r.levels[0].latency.p50 > 199);
+    }
+
+    void levelWithErrorsIsMarkedAndNeverChosen()
+    {
+        Scenario s = deterministic(4, 100);
+        s.model.predictFailureRate = 0.2;
+        const SweepResult r = runVirtualSweep(s, quick());
+        for (const SweepLevel& l : r.levels)
+            QVERIFY(l.failed > 0);
+        QVERIFY(!r.analysis.knee);
+        QVERIFY(!r.analysis.peakThroughput);
+        QCOMPARE(r.recommendation.concurrencyTarget, 0);
+    }
+
+    void unstableLevelsAreReported()
+    {
+        Scenario s = deterministic(1, 100);
+        s.model.predict = Distribution{Distribution::Kind::Lognormal, 100, 2.5, -1, {}, {}}; // very heavy tail
+        SweepOptions o = quick();
+        o.levels = {4};
+        o.tolerance = 0.001;
+        o.capS = 20;
+        const SweepResult r = runVirtualSweep(s, o);
+        QVERIFY(!r.levels[0].stable);
+        QVERIFY(r.levels[0].measuredS <= 20.001);
+    }
+
+    void cancelKeepsFinishedLevels()
+    {
+        int seen = 0;
+        const SweepResult r = runVirtualSweep(deterministic(4, 100), quick(), [&](const SweepLevel&) { return ++seen < 3; });
+        QVERIFY(r.cancelled);
+        QCOMPARE(r.levels.size(), std::size_t(3));
+        QCOMPARE(r.levels.back().concurrency, 4);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSweep)
+#include "tst_sweep.moc"
