@@ -4,6 +4,7 @@
 
 #include "io/scenario_reader.h"
 #include "io/truss_config.h"
+#include "session/session.h"
 #include "study/sweep.h"
 
 #include <QCommandLineParser>
@@ -34,31 +35,21 @@ bool writeAtomically(const QString& path, const QByteArray& data, QString& error
     return true;
 }
 
-QJsonObject levelJson(const SweepLevel& l, bool withHistogram)
+QJsonObject levelJson(const SweepLevel& l)
 {
     QJsonObject o{{"concurrency", l.concurrency},       {"p50_ms", l.latency.p50},       {"p95_ms", l.latency.p95},
                   {"p99_ms", l.latency.p99},            {"mean_ms", l.latency.mean},     {"max_ms", l.latency.max},
                   {"throughput_rps", l.throughputRps},  {"completed", qint64(l.completed)}, {"failed", qint64(l.failed)},
                   {"rejected", qint64(l.rejected)},     {"stable", l.stable},            {"windows", l.windows},
                   {"measured_s", l.measuredS}};
-    if (withHistogram) { // sessions keep the whole distribution, so levels can be compared later
-        QJsonArray buckets;
-        for (const auto& [index, count] : l.histogram.buckets)
-            buckets.append(QJsonArray{index, qint64(count)});
-        o.insert("histogram", QJsonObject{{"buckets", buckets},
-                                          {"count", qint64(l.histogram.count)},
-                                          {"min_ns", qint64(l.histogram.min)},
-                                          {"max_ns", qint64(l.histogram.max)},
-                                          {"sum_ns", double(l.histogram.sum)}});
-    }
     return o;
 }
 
-QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, bool withHistograms)
+QJsonObject resultJson(const SweepResult& r, const SweepOptions& o)
 {
     QJsonArray levels;
     for (const SweepLevel& l : r.levels)
-        levels.append(levelJson(l, withHistograms));
+        levels.append(levelJson(l));
     const KneeAnalysis& a = r.analysis;
     const Recommendation& rec = r.recommendation;
     QJsonObject recommendation{
@@ -177,7 +168,7 @@ int runSweep(const QStringList& args)
     }
     const Scenario& scenario = *read.scenario;
     const SweepResult r = runVirtualSweep(scenario, options);
-    QJsonObject result = resultJson(r, options, false);
+    QJsonObject result = resultJson(r, options);
 
     // Exports. Each is written whole or not at all; a refusal is reported and the others still go.
     QJsonObject exports;
@@ -254,14 +245,14 @@ int runSweep(const QStringList& args)
     if (parser.isSet(outOpt)) {
         QFile scenarioFile(positional.first());
         scenarioFile.open(QIODevice::ReadOnly);
-        const QJsonObject session{{"format", "knee-session"},
-                                  {"version", 1},
-                                  {"scenario_yaml", QString::fromUtf8(scenarioFile.readAll())},
-                                  {"sweeps", QJsonArray{resultJson(r, options, true)}}};
-        if (writeAtomically(parser.value(outOpt), QJsonDocument(session).toJson(QJsonDocument::Indented), error))
+        Session session;
+        session.scenarioYaml = QString::fromUtf8(scenarioFile.readAll());
+        session.scenarioSource = positional.first();
+        session.sweeps.push_back({options, r});
+        if (const QString e = saveSession(session, parser.value(outOpt)); e.isEmpty())
             exports.insert("session", parser.value(outOpt));
         else
-            (err << "knee sweep: " << error << "\n", status = kFailure);
+            (err << "knee sweep: " << e << "\n", status = kFailure);
     }
     result.insert("exports", exports);
 

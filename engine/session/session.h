@@ -1,0 +1,40 @@
+// A benchmark session: the scenario it was run on (its YAML, verbatim), every sweep with its options,
+// per-level statistics and latency histograms, the analysis and recommendation, and the user's notes.
+// Saved as versioned JSON (Qt Core, no Widgets), written atomically; a file that is damaged, from a
+// newer knee, or inconsistent is refused whole with a clear message, never half-loaded.
+#pragma once
+#include "study/sweep.h"
+
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+namespace knee {
+
+struct SessionSweep {
+    SweepOptions options;
+    SweepResult result;
+};
+
+struct Session {
+    static constexpr int kFormatVersion = 1;
+    QString scenarioYaml;
+    QString scenarioSource; // where it came from, for the title
+    std::vector<SessionSweep> sweeps;
+    QString notes;
+};
+
+struct SessionLoad {
+    std::optional<Session> session;
+    QString error; // set when session is empty
+};
+
+QByteArray serializeSession(const Session& session); // deterministic: same session, same bytes
+SessionLoad parseSession(const QByteArray& bytes, const QString& sourceName);
+QString saveSession(const Session& session, const QString& path); // empty = saved (atomically)
+SessionLoad loadSession(const QString& path);
+
+inline constexpr qint64 kMaxSessionBytes = 64 * 1024 * 1024;
+
+} // namespace knee

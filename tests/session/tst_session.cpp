@@ -1,0 +1,163 @@
+// Sessions: save → open → save gives the same bytes; reopening shows exactly what was saved; a
+// damaged, truncated, hostile, edited or newer file is refused whole with a message that says where.
+#include "session/session.h"
+
+#include "io/scenario_reader.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace knee;
+
+namespace {
+const char* kScenario = "name: sess\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 8, predict_concurrency: 4}\n"
+                        "model: {predict: {dist: constant, mean_ms: 50}}\n"
+                        "workload: {arrival: {kind: poisson, rate_rps: 10}, requests: 100}\n";
+Session makeSession()
+{
+    const ScenarioReadResult read = readScenarioText(kScenario, "s.yaml");
+    SweepOptions o;
+    o.levels = {1, 2, 4, 8, 16};
+    o.warmupS = 2;
+    o.windowS = 2;
+    o.capS = 30;
+    o.sloMs = 120;
+    o.baselineRps = 10;
+    o.peakRps = 100;
+    Session s;
+    s.scenarioYaml = QString::fromUtf8(kScenario);
+    s.scenarioSource = "s.yaml";
+    s.notes = QStringLiteral("first try — ünïcode notes");
+    s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
+    return s;
+}
+QByteArray edited(const QByteArray& bytes, const std::function<void(QJsonObject&)>& edit)
+{
+    QJsonObject root = QJsonDocument::fromJson(bytes).object();
+    edit(root);
+    return QJsonDocument(root).toJson();
+}
+} // namespace
+
+class TestSession : public QObject {
+    Q_OBJECT
+private slots:
+    void saveOpenSaveIsByteIdentical()
+    {
+        QTemporaryDir dir;
+        const Session s = makeSession();
+        QCOMPARE(saveSession(s, dir.filePath("a.json")), QString());
+        const SessionLoad loaded = loadSession(dir.filePath("a.json"));
+        QVERIFY2(loaded.session, qPrintable(loaded.error));
+        QCOMPARE(saveSession(*loaded.session, dir.filePath("b.json")), QString());
+        QFile a(dir.filePath("a.json")), b(dir.filePath("b.json"));
+        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+        QCOMPARE(a.readAll(), b.readAll());
+    }
+
+    void reopenShowsExactlyWhatWasSaved()
+    {
+        const Session s = makeSession();
+        const SessionLoad l = parseSession(serializeSession(s), "x");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const SessionSweep &a = s.sweeps[0], &b = l.session->sweeps[0];
+        QCOMPARE(b.result.levels.size(), a.result.levels.size());
+        for (std::size_t i = 0; i < a.result.levels.size(); ++i) {
+            QCOMPARE(b.result.levels[i].latency.p99, a.result.levels[i].latency.p99);
+            QCOMPARE(b.result.levels[i].throughputRps, a.result.levels[i].throughputRps);
+            QCOMPARE(b.result.levels[i].histogram.buckets, a.result.levels[i].histogram.buckets);
+        }
+        QCOMPARE(b.result.analysis.knee, a.result.analysis.knee);
+        QCOMPARE(b.result.recommendation.concurrencyTarget, a.result.recommendation.concurrencyTarget);
+        QCOMPARE(b.result.recommendation.replicas->maxReplicas, a.result.recommendation.replicas->maxReplicas);
+        QCOMPARE(l.session->notes, s.notes);
+        QCOMPARE(a.result.analysis.knee, std::optional<int>(4)); // four 50 ms slots: queueing starts past 4
+    }
+
+    void damagedFilesAreRefusedWhole_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QString>("fragment");
+        const QByteArray good = serializeSession(makeSession());
+        QTest::addRow("truncated") << good.left(good.size() / 2) << "damaged or not a knee session";
+        QTest::addRow("empty") << QByteArray() << "damaged or not a knee session";
+        QTest::addRow("binary") << QByteArray("\x00\x01\xff\xfe", 4) << "damaged or not a knee session";
+        QTest::addRow("a list") << QByteArray("[1, 2]") << "not a JSON object";
+        QTest::addRow("another format") << QByteArray(R"({"format": "other", "version": 1})") << "not a knee session";
+        QTest::addRow("newer version") << edited(good, [](QJsonObject& o) { o["version"] = 99; }) << "newer knee";
+        QTest::addRow("no version") << edited(good, [](QJsonObject& o) { o.remove("version"); }) << "no valid session format version";
+        QTest::addRow("missing sweeps") << edited(good, [](QJsonObject& o) { o.remove("sweeps"); }) << "session.sweeps";
+        QTest::addRow("broken scenario") << edited(good, [](QJsonObject& o) { o["scenario_yaml"] = "deployment: [1"; }) << "session.scenario_yaml";
+        auto level = [&](const std::function<void(QJsonObject&)>& edit) {
+            return edited(good, [&](QJsonObject& o) {
+                QJsonArray sweeps = o["sweeps"].toArray();
+                QJsonObject sw = sweeps[0].toObject();
+                QJsonArray levels = sw["levels"].toArray();
+                QJsonObject l = levels[0].toObject();
+                edit(l);
+                levels[0] = l;
+                sw["levels"] = levels;
+                sweeps[0] = sw;
+                o["sweeps"] = sweeps;
+            });
+        };
+        QTest::addRow("negative throughput") << level([](QJsonObject& l) { l["throughput_rps"] = -1; }) << "levels[0].throughput_rps";
+        QTest::addRow("text where a number goes") << level([](QJsonObject& l) { l["completed"] = "many"; }) << "levels[0].completed";
+        QTest::addRow("fractional count") << level([](QJsonObject& l) { l["failed"] = 1.5; }) << "a whole number";
+        QTest::addRow("histogram counts do not add up") << level([](QJsonObject& l) {
+            QJsonObject h = l["histogram"].toObject();
+            h["count"] = h["count"].toDouble() + 5;
+            l["histogram"] = h;
+        }) << "counts add up";
+        QTest::addRow("histogram bucket out of range") << level([](QJsonObject& l) {
+            QJsonObject h = l["histogram"].toObject();
+            h["buckets"] = QJsonArray{QJsonArray{999999, 1}};
+            l["histogram"] = h;
+        }) << "bucket index";
+        QTest::addRow("edited knee") << edited(good, [](QJsonObject& o) {
+            QJsonArray sweeps = o["sweeps"].toArray();
+            QJsonObject sw = sweeps[0].toObject();
+            sw["knee"] = QJsonObject{{"concurrency", 16}, {"rule", "made up"}};
+            sweeps[0] = sw;
+            o["sweeps"] = sweeps;
+        }) << "the knee its levels give";
+        QTest::addRow("deeply nested") << QByteArray(100000, '[') << "damaged or not a knee session";
+    }
+    void damagedFilesAreRefusedWhole()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QString, fragment);
+        const SessionLoad l = parseSession(bytes, "bad.json");
+        QVERIFY(!l.session);
+        QVERIFY2(l.error.contains(fragment), qPrintable(l.error));
+        QVERIFY(l.error.contains("bad.json"));
+    }
+
+    void saveIsAtomic()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("s.json");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("previous session");
+        f.close();
+        // A save that cannot complete leaves the old file as it was.
+        QVERIFY(!saveSession(makeSession(), dir.filePath("no/such/dir/s.json")).isEmpty());
+        QCOMPARE(saveSession(makeSession(), path), QString());
+        QVERIFY(loadSession(path).session.has_value());
+        QVERIFY(!QFile::exists(path + ".tmp"));
+    }
+
+    void oversizedAndMissingFiles()
+    {
+        QVERIFY(loadSession("/nonexistent/s.json").error.contains("cannot open"));
+        QVERIFY(parseSession(QByteArray(kMaxSessionBytes + 1, ' '), "big.json").error.contains("64 MiB"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSession)
+#include "tst_session.moc"
