@@ -8,9 +8,12 @@
 #ifdef KNEE_WITH_GUI
 #include "io/scenario_reader.h"
 #include "ui/main_window.h"
+#include "ui/sweep_page.h"
 #include "ui/theme.h"
 
 #include <QApplication>
+#include <QMessageBox>
+#include <QTabWidget>
 #include <QCommandLineParser>
 #include <QFile>
 #include <QTimer>
@@ -39,7 +42,9 @@ int runGui(int argc, char** argv)
                                         QStringLiteral("FILE.png"));
     const QCommandLineOption after(QStringLiteral("after"), QStringLiteral("Seconds to let the default run go on first."),
                                    QStringLiteral("SECONDS"), QStringLiteral("1"));
-    parser.addOptions({screenshot, after});
+    const QCommandLineOption page(QStringLiteral("page"), QStringLiteral("With --screenshot: live (default) or sweep (runs a sweep first)."),
+                                  QStringLiteral("PAGE"), QStringLiteral("live"));
+    parser.addOptions({screenshot, after, page});
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario to serve (default: the built-in model)."),
                                  QStringLiteral("[SCENARIO.yaml]"));
     if (!parser.parse(app.arguments())) {
@@ -75,8 +80,33 @@ int runGui(int argc, char** argv)
     }
     knee::ui::MainWindow window(*read.scenario, source);
     window.show();
+    // An unsaved sweep from a session that ended without saving (a crash, a kill) is offered back.
+    if (!parser.isSet(screenshot) && window.hasAutosave()
+        && QMessageBox::question(&window, QObject::tr("Recover unsaved sweep"),
+                                 QObject::tr("knee ended last time with a sweep that was not saved. Restore it?"))
+            == QMessageBox::Yes) {
+        if (const QString e = window.restoreAutosave(); !e.isEmpty())
+            QMessageBox::warning(&window, QObject::tr("Recover unsaved sweep"), e);
+    }
 
-    if (parser.isSet(screenshot)) {
+    if (parser.value(page) != QLatin1String("live") && parser.value(page) != QLatin1String("sweep")) {
+        QTextStream(stderr) << "knee: --page expects live or sweep, got '" << parser.value(page) << "'\n";
+        return knee::cli::kBadInput;
+    }
+    if (parser.isSet(screenshot) && parser.value(page) == QLatin1String("sweep")) {
+        const QString path = parser.value(screenshot);
+        QObject::connect(window.sweepPage(), &knee::ui::SweepPage::sweepFinished, &window, [&] {
+            QTimer::singleShot(int(afterS * 1000), &window, [&] {
+                const bool saved = window.grab().save(path);
+                if (!saved)
+                    QTextStream(stderr) << "knee: could not write the screenshot to " << path << "\n";
+                app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
+            });
+        });
+        if (auto* tabs = qobject_cast<QTabWidget*>(window.centralWidget()))
+            tabs->setCurrentWidget(window.sweepPage());
+        window.sweepPage()->run();
+    } else if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);
         QTimer::singleShot(int(afterS * 1000), &window, [&] {
             // One more refresh so the grab shows the state at this moment, then save and leave.

@@ -4,17 +4,24 @@
 #include "controls_panel.h"
 #include "deployment_view.h"
 #include "live_charts.h"
+#include "sweep_page.h"
 #include "theme.h"
 
 #include "io/scenario_reader.h"
+#include "session/session.h"
 
 #include <QAction>
+#include <QMenu>
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QDockWidget>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QTabWidget>
 #include <QFileDialog>
 #include <QFontDatabase>
 #include <QGroupBox>
@@ -96,7 +103,14 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 3);
     splitter->setSizes({320, 480}); // room for a row of replica cards without a scroll bar at 1280×800
-    setCentralWidget(splitter);
+    m_sweep = new SweepPage(this);
+    m_sweep->setScenarioProvider([this] { return currentScenario(); });
+    connect(m_sweep, &SweepPage::sweepFinished, this, &MainWindow::autosave);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("pages"));
+    m_tabs->addTab(splitter, tr("&Live"));
+    m_tabs->addTab(m_sweep, tr("S&weep"));
+    setCentralWidget(m_tabs);
 
     m_clockStatus = new QLabel(this);
     statusBar()->addPermanentWidget(m_clockStatus);
@@ -149,6 +163,13 @@ void MainWindow::buildMenus()
 {
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open Scenario…"), QKeySequence::Open, this, &MainWindow::openScenario);
+    file->addSeparator();
+    file->addAction(tr("Open &Session…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, &MainWindow::openSession);
+    m_recentMenu = file->addMenu(tr("Recent Sessions"));
+    file->addAction(tr("&Save Session"), QKeySequence::Save, this, &MainWindow::saveSession);
+    file->addAction(tr("Save Session &As…"), QKeySequence::SaveAs, this, &MainWindow::saveSessionAs);
+    file->addAction(tr("&Compare With Session…"), this, &MainWindow::compareSession);
+    rebuildRecentMenu();
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -277,16 +298,149 @@ void MainWindow::simulateVirtual()
     if (m_virtualRun.isRunning())
         return;
     // The scenario's own workload (its request count or duration), with the knobs as they are now.
-    Scenario s = m_fileScenario;
-    const Scenario& live = m_host->scenario();
-    s.deployment = live.deployment;
-    s.workload.arrival = live.workload.arrival;
+    Scenario s = currentScenario();
     s.changes.clear();
     if (s.workload.requests == 0 && s.workload.durationS >= limits::kMaxDurationS)
         s.workload.requests = kVirtualRequestsIfUnbounded;
     m_simulateAction->setEnabled(false);
     statusBar()->showMessage(tr("Simulating in virtual time…"));
     m_virtualRun.setFuture(QtConcurrent::run([s] { return simulateScenario(s); }));
+}
+
+Scenario MainWindow::currentScenario() const
+{
+    Scenario s = m_fileScenario;
+    const Scenario& live = m_host->scenario();
+    s.deployment = live.deployment;
+    s.workload.arrival = live.workload.arrival;
+    return s;
+}
+
+QString MainWindow::saveSessionTo(const QString& path)
+{
+    Session session;
+    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
+    session.scenarioSource = m_sourceName;
+    session.sweeps = m_sweep->sweeps();
+    if (const QString e = knee::saveSession(session, path); !e.isEmpty())
+        return e;
+    m_sessionPath = path;
+    setWindowFilePath(path);
+    rememberRecent(path);
+    QFile::remove(autosavePath()); // saved: nothing left to recover
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+    return {};
+}
+
+QString MainWindow::openSessionFrom(const QString& path)
+{
+    const SessionLoad load = loadSession(path);
+    if (!load.session)
+        return load.error;
+    const ScenarioReadResult read = readScenarioText(load.session->scenarioYaml.toStdString(), path.toStdString());
+    if (!read.ok()) // loadSession checked it already; keep the window as it is if not
+        return QString::fromStdString(read.errors.front().toString());
+    loadScenario(*read.scenario, load.session->scenarioSource);
+    m_sweep->setSweeps(load.session->sweeps);
+    m_sessionPath = path;
+    setWindowFilePath(path);
+    rememberRecent(path);
+    m_tabs->setCurrentWidget(m_sweep);
+    return {};
+}
+
+QString MainWindow::compareWithSession(const QString& path)
+{
+    const SessionLoad load = loadSession(path);
+    if (!load.session)
+        return load.error;
+    m_sweep->setComparison(QFileInfo(path).fileName(), load.session->sweeps);
+    m_tabs->setCurrentWidget(m_sweep);
+    return {};
+}
+
+QString MainWindow::autosavePath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/autosave.knee-session.json");
+}
+
+bool MainWindow::hasAutosave() const { return QFile::exists(autosavePath()); }
+
+QString MainWindow::restoreAutosave()
+{
+    const QString e = openSessionFrom(autosavePath());
+    m_sessionPath.clear(); // a recovered session is not saved yet: Save asks where
+    setWindowFilePath(QString());
+    return e;
+}
+
+// After every sweep: an unsaved sweep survives a crash, and is offered back on the next launch.
+void MainWindow::autosave()
+{
+    QDir().mkpath(QFileInfo(autosavePath()).path());
+    Session session;
+    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
+    session.scenarioSource = m_sourceName;
+    session.sweeps = m_sweep->sweeps();
+    if (const QString e = knee::saveSession(session, autosavePath()); !e.isEmpty())
+        statusBar()->showMessage(tr("Autosave failed: %1").arg(e), 8000);
+}
+
+void MainWindow::openSession()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Session"), QString(), tr("knee sessions (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    if (const QString e = openSessionFrom(path); !e.isEmpty())
+        QMessageBox::warning(this, tr("Open Session"), e);
+}
+
+void MainWindow::saveSession()
+{
+    if (m_sessionPath.isEmpty())
+        return saveSessionAs();
+    if (const QString e = saveSessionTo(m_sessionPath); !e.isEmpty())
+        QMessageBox::warning(this, tr("Save Session"), e);
+}
+
+void MainWindow::saveSessionAs()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save Session"), QStringLiteral("session.json"), tr("knee sessions (*.json)"));
+    if (path.isEmpty())
+        return;
+    if (const QString e = saveSessionTo(path); !e.isEmpty())
+        QMessageBox::warning(this, tr("Save Session"), e);
+}
+
+void MainWindow::compareSession()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Compare With Session"), QString(), tr("knee sessions (*.json)"));
+    if (path.isEmpty())
+        return;
+    if (const QString e = compareWithSession(path); !e.isEmpty())
+        QMessageBox::warning(this, tr("Compare With Session"), e);
+}
+
+void MainWindow::rememberRecent(const QString& path)
+{
+    QSettings settings;
+    QStringList recent = settings.value(QStringLiteral("recentSessions")).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    settings.setValue(QStringLiteral("recentSessions"), recent.mid(0, 8));
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = QSettings().value(QStringLiteral("recentSessions")).toStringList();
+    for (const QString& path : recent)
+        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] {
+            if (const QString e = openSessionFrom(path); !e.isEmpty())
+                QMessageBox::warning(this, tr("Open Session"), e);
+        })->setToolTip(path);
+    m_recentMenu->setEnabled(!recent.isEmpty());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -19,6 +19,7 @@ namespace knee::ui {
 
 class AutoscalerPanel;
 class ControlsPanel;
+class SweepPage;
 class DeploymentView;
 class LiveCharts;
 
@@ -34,6 +35,16 @@ public:
     AutoscalerPanel* autoscalerPanel() const { return m_autoscaler; }
     DeploymentView* deploymentView() const { return m_view; }
     LiveCharts* charts() const { return m_charts; }
+    SweepPage* sweepPage() const { return m_sweep; }
+    Scenario currentScenario() const; // the scenario with the knobs as they are now
+    // Sessions. Empty string = done; else the message shown to the user (nothing changed).
+    QString saveSessionTo(const QString& path);
+    QString openSessionFrom(const QString& path);
+    QString compareWithSession(const QString& path);
+    QString sessionPath() const { return m_sessionPath; }
+    static QString autosavePath();
+    bool hasAutosave() const;
+    QString restoreAutosave();
     QString countersText() const;
     bool isSimulating() const { return m_virtualRun.isRunning(); }
     // Intervals between UI refreshes (for the frame-interval benchmark).
@@ -44,6 +55,10 @@ public:
 
 public slots:
     void openScenario();
+    void openSession();
+    void saveSession();
+    void saveSessionAs();
+    void compareSession();
     void togglePause();
     void resetRun();
     void simulateVirtual();
@@ -60,6 +75,9 @@ private:
     void buildMenus();
     void restoreKnobs();
     void saveKnobs() const;
+    void rememberRecent(const QString& path);
+    void rebuildRecentMenu();
+    void autosave();
 
     Scenario m_fileScenario; // as loaded: the virtual run uses its workload with the live knobs
     QString m_sourceName;
@@ -68,6 +86,10 @@ private:
     AutoscalerPanel* m_autoscaler = nullptr;
     DeploymentView* m_view = nullptr;
     LiveCharts* m_charts = nullptr;
+    SweepPage* m_sweep = nullptr;
+    class QTabWidget* m_tabs = nullptr;
+    class QMenu* m_recentMenu = nullptr;
+    QString m_sessionPath;
     QLabel* m_counters = nullptr;
     QLabel* m_clockStatus = nullptr;
     QAction* m_pauseAction = nullptr;

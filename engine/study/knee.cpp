@@ -32,7 +32,7 @@ std::optional<std::size_t> kneedleConvexIncreasing(const std::vector<double>& x,
         for (std::size_t j = i + 1; j < n; ++j) {
             if (d[j] > d[i])
                 break; // a higher maximum comes first: keep looking from there
-            if (d[j] < threshold) {
+            if (d[j] <= threshold) { // reaching it counts: a clean hinge falls exactly to it at the last level
                 knee = i;
                 break;
             }

@@ -8,10 +8,17 @@
 #include "ui/knob_control.h"
 #include "ui/live_charts.h"
 #include "ui/main_window.h"
+#include "ui/sweep_page.h"
+
+#include "session/session.h"
 
 #include "sim/random.h"
 
 #include <QComboBox>
+#include <QFile>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTemporaryDir>
 #include <QDoubleSpinBox>
 #include <QListWidget>
 #include <QSignalSpy>
@@ -52,7 +59,11 @@ class TestMainWindow : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
-    void init() { QSettings().clear(); }
+    void init()
+    {
+        QSettings().clear();
+        QFile::remove(MainWindow::autosavePath());
+    }
 
     void eachSliderMovesItsKnob()
     {
@@ -218,6 +229,110 @@ private slots:
         QVERIFY(a->panicWindow()->isVisibleTo(a));
         QVERIFY(!a->scaleDownDelay()->isVisibleTo(a));
         QCOMPARE(w.host().scenario().deployment.autoscaler.policy, AutoscalerConfig::Policy::Knative);
+    }
+
+    // The sweep page runs on the live knobs, plots each level, marks the knee, shows the evidence;
+    // the session saved from the window reopens to the same curve; exports write their files.
+    void sweepPageAndSessions()
+    {
+        QTemporaryDir dir;
+        Scenario s = lightLoad();
+        s.model.preprocess = Distribution::constant(0);
+        s.model.postprocess = Distribution::constant(0);
+        s.model.predict = Distribution::constant(20); // 2 slots of 20 ms: queueing starts past 2 users
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8, 16, 32");
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        QSignalSpy levels(page, &SweepPage::levelFinished);
+        page->runButton()->click();
+        QVERIFY(done.wait(30'000));
+        QCOMPARE(levels.count(), 6);
+        QCOMPARE(page->plottedLevels(), 6);
+        QCOMPARE(page->markedKnee(), std::optional<int>(2));
+        QVERIFY(page->evidenceText().contains("concurrency_target 2"));
+        QVERIFY(page->runButton()->isEnabled());
+        QVERIFY(QFile::exists(MainWindow::autosavePath())); // an unsaved sweep survives a crash
+
+        // Exports.
+        const QString config = dir.filePath("config.yaml"), csv = dir.filePath("s.csv"), png = dir.filePath("c.png"),
+                      knative = dir.filePath("kn.yaml");
+        QCOMPARE(page->exportConfigYaml(config), QString());
+        QFile c(config);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        QVERIFY(c.readAll().contains("predict_concurrency: 2"));
+        QCOMPARE(page->exportCsv(csv), QString());
+        QCOMPARE(page->exportChartPng(png), QString());
+        QCOMPARE(page->exportAutoscaling(knative), QString());
+        QVERIFY(QFile::exists(csv) && QFile::exists(png) && QFile::exists(knative));
+
+        // Save, then reopen in a fresh window: the same levels and knee.
+        const QString path = dir.filePath("session.json");
+        QCOMPARE(w.saveSessionTo(path), QString());
+        QVERIFY(!QFile::exists(MainWindow::autosavePath())); // saved: nothing to recover
+        MainWindow again(lightLoad(), "other");
+        QCOMPARE(again.openSessionFrom(path), QString());
+        QCOMPARE(again.sweepPage()->plottedLevels(), 6);
+        QCOMPARE(again.sweepPage()->markedKnee(), std::optional<int>(2));
+        QCOMPARE(again.host().scenario().model.predict.meanMs, 20.0); // the session's scenario is served
+        QCOMPARE(again.sessionPath(), path);
+        QVERIFY(again.compareWithSession(path).isEmpty());
+
+        // A damaged session changes nothing and says why.
+        QFile bad(dir.filePath("bad.json"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("{\"format\": \"knee-session\", \"version\": 1, \"sweeps\": ");
+        bad.close();
+        const QString error = again.openSessionFrom(bad.fileName());
+        QVERIFY2(error.contains("damaged"), qPrintable(error));
+        QCOMPARE(again.sessionPath(), path);
+        QCOMPARE(again.sweepPage()->plottedLevels(), 6);
+    }
+
+    void cancelledSweepKeepsFinishedLevels()
+    {
+        Scenario s = lightLoad();
+        s.model.predict = Distribution::exponential(5);
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048");
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        connect(page, &SweepPage::levelFinished, page, [page](int c) {
+            if (c == 4)
+                page->cancelButton()->click();
+        });
+        page->runButton()->click();
+        QVERIFY(done.wait(60'000));
+        QVERIFY(page->plottedLevels() >= 3 && page->plottedLevels() < 12);
+        QCOMPARE(int(page->sweeps().back().result.levels.size()), page->plottedLevels());
+        QVERIFY(page->sweeps().back().result.cancelled);
+    }
+
+    void autosaveIsOfferedBack()
+    {
+        {
+            MainWindow w(lightLoad(), "test");
+            w.sweepPage()->levels()->setText("1, 2, 4");
+            QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
+            w.sweepPage()->run();
+            QVERIFY(done.wait(30'000));
+        } // closed without saving, as a crash would leave it
+        MainWindow next(lightLoad(), "test");
+        QVERIFY(next.hasAutosave());
+        QCOMPARE(next.restoreAutosave(), QString());
+        QCOMPARE(next.sweepPage()->plottedLevels(), 3);
+        QVERIFY(next.sessionPath().isEmpty()); // recovered, not yet saved anywhere
+    }
+
+    void badSweepLevelsAreRefused()
+    {
+        MainWindow w(lightLoad(), "test");
+        w.sweepPage()->levels()->setText("1, two, 4");
+        QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
+        w.sweepPage()->run();
+        QVERIFY(!w.sweepPage()->isRunning());
+        QCOMPARE(done.count(), 0);
+        QVERIFY(w.sweepPage()->exportConfigYaml("/tmp/never.yaml").contains("Run a sweep first"));
     }
 
     void knobsAreRememberedAcrossLaunches()

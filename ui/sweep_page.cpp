@@ -1,0 +1,439 @@
+#include "sweep_page.h"
+
+#include "io/truss_config.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLegend>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QScatterSeries>
+#include <QSplitter>
+#include <QTextBrowser>
+#include <QValueAxis>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <cmath>
+
+namespace knee::ui {
+
+namespace {
+QString writeFile(const QString& path, const QByteArray& bytes)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+        return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
+    return {};
+}
+QLineSeries* line(QChart* chart, const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine)
+{
+    auto* s = new QLineSeries(chart);
+    s->setName(name);
+    s->setPen(QPen(color, 2, style));
+    s->setPointsVisible(true);
+    chart->addSeries(s);
+    return s;
+}
+} // namespace
+
+SweepPage::SweepPage(QWidget* parent)
+    : QWidget(parent)
+    , m_cancelFlag(std::make_shared<std::atomic<bool>>(false))
+{
+    setObjectName(QStringLiteral("sweepPage"));
+    m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
+    m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (seed 000's benchmarking process)."));
+    auto spin = [this](double max, const QString& suffix, const QString& tip) {
+        auto* s = new QDoubleSpinBox(this);
+        s->setRange(0, max);
+        s->setDecimals(1);
+        s->setSuffix(suffix);
+        s->setSpecialValueText(tr("none"));
+        s->setToolTip(tip);
+        return s;
+    };
+    m_slo = spin(1e6, tr(" ms"), tr("Latency SLO on p95: the largest level that meets it is shown, and it caps the recommendation."));
+    m_baseline = spin(1e6, tr(" req/s"), tr("Baseline traffic: min replicas = ceil(baseline / throughput at the target) + 1."));
+    m_peak = spin(1e6, tr(" req/s"), tr("Peak traffic: max replicas = ceil(peak / throughput at the target) + 2."));
+    m_run = new QPushButton(tr("&Run sweep"), this);
+    m_run->setToolTip(tr("Run the sweep in virtual time on the current scenario and knobs"));
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setEnabled(false);
+    m_progress = new QProgressBar(this);
+    m_status = new QLabel(this);
+    auto* form = new QFormLayout();
+    form->addRow(tr("Levels"), m_levels);
+    form->addRow(tr("SLO (p95)"), m_slo);
+    form->addRow(tr("Baseline"), m_baseline);
+    form->addRow(tr("Peak"), m_peak);
+    auto* buttons = new QHBoxLayout();
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_cancel);
+    buttons->addWidget(m_progress, 1);
+    auto* exportRow = new QHBoxLayout();
+    for (auto [label, fn] : {std::pair{tr("Export config.yaml…"), &SweepPage::exportConfigYaml},
+                             std::pair{tr("Export autoscaling…"), &SweepPage::exportAutoscaling},
+                             std::pair{tr("Export CSV…"), &SweepPage::exportCsv}, std::pair{tr("Save chart…"), &SweepPage::exportChartPng}}) {
+        auto* b = new QPushButton(label, this);
+        connect(b, &QPushButton::clicked, this, [this, fn] {
+            if (const QString e = (this->*fn)({}); !e.isEmpty())
+                m_status->setText(e);
+        });
+        exportRow->addWidget(b);
+    }
+    exportRow->addStretch(1);
+
+    m_chart = new QChart();
+    m_chart->setTitle(tr("Latency and throughput against concurrency"));
+    m_x = new QLogValueAxis(m_chart);
+    m_x->setBase(2);
+    m_x->setLabelFormat(QStringLiteral("%g"));
+    m_x->setTitleText(tr("concurrent requests (log 2)"));
+    m_latencyAxis = new QValueAxis(m_chart);
+    m_latencyAxis->setTitleText(tr("latency (ms)"));
+    m_throughputAxis = new QValueAxis(m_chart);
+    m_throughputAxis->setTitleText(tr("throughput (req/s)"));
+    m_chart->addAxis(m_x, Qt::AlignBottom);
+    m_chart->addAxis(m_latencyAxis, Qt::AlignLeft);
+    m_chart->addAxis(m_throughputAxis, Qt::AlignRight);
+    m_p50 = line(m_chart, tr("p50"), QColor(0x4a, 0x90, 0xd9));
+    m_p95 = line(m_chart, tr("p95"), QColor(0xe0, 0xa3, 0x2e));
+    m_p99 = line(m_chart, tr("p99"), QColor(0xd9, 0x5f, 0x5f));
+    m_throughput = line(m_chart, tr("throughput (right)"), QColor(0x3f, 0xb3, 0x6b), Qt::DashLine);
+    m_compareP95 = line(m_chart, tr("p95, compared session"), QColor(0x90, 0x90, 0x90), Qt::DotLine);
+    m_knee = new QScatterSeries(m_chart);
+    m_knee->setName(tr("knee"));
+    m_knee->setMarkerSize(16);
+    m_knee->setColor(QColor(0x9b, 0x6b, 0xd6));
+    m_chart->addSeries(m_knee);
+    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_compareP95}) {
+        s->attachAxis(m_x);
+        s->attachAxis(m_latencyAxis);
+    }
+    m_knee->attachAxis(m_x);
+    m_knee->attachAxis(m_latencyAxis);
+    m_throughput->attachAxis(m_x);
+    m_throughput->attachAxis(m_throughputAxis);
+    m_latencyAxis->setLabelFormat(QStringLiteral("%g"));
+    m_throughputAxis->setLabelFormat(QStringLiteral("%g"));
+    m_compareP95->setVisible(false); // until a session is compared
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_compareP95))
+        marker->setVisible(false);
+    m_view = new QChartView(m_chart, this);
+    m_view->setRenderHint(QPainter::Antialiasing);
+    m_view->setMinimumHeight(260);
+    m_evidence = new QTextBrowser(this);
+    m_evidence->setObjectName(QStringLiteral("sweepEvidence"));
+
+    auto* left = new QWidget(this);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->addLayout(form);
+    leftLayout->addLayout(buttons);
+    leftLayout->addWidget(m_status);
+    leftLayout->addWidget(m_evidence, 1);
+    auto* splitter = new QSplitter(this);
+    splitter->addWidget(left);
+    splitter->addWidget(m_view);
+    splitter->setStretchFactor(1, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(splitter, 1);
+    layout->addLayout(exportRow);
+
+    connect(m_run, &QPushButton::clicked, this, &SweepPage::run);
+    connect(m_cancel, &QPushButton::clicked, this, &SweepPage::cancel);
+    connect(&m_watcher, &QFutureWatcher<SweepResult>::finished, this, [this] {
+        const SweepResult r = m_watcher.result();
+        m_sweeps.push_back({m_running, r});
+        showResult(r, m_running);
+        m_run->setEnabled(true);
+        m_cancel->setEnabled(false);
+        m_status->setText(r.cancelled ? tr("Cancelled: %1 levels kept").arg(r.levels.size())
+                                      : tr("%1 levels in %2 s of wall time").arg(r.levels.size()).arg(r.wallS, 0, 'f', 2));
+        emit sweepFinished();
+    });
+    clearChart();
+}
+
+SweepPage::~SweepPage()
+{
+    m_cancelFlag->store(true);
+    m_watcher.waitForFinished();
+}
+
+void SweepPage::setScenario(const Scenario& scenario) { m_scenario = scenario; }
+
+std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
+{
+    SweepOptions o;
+    o.levels.clear();
+    for (const QString& part : m_levels->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int v = part.trimmed().toInt(&ok);
+        if (!ok || v < 1 || v > 4096) {
+            error = tr("Levels must be whole numbers from 1 to 4096, separated by commas: '%1' is not").arg(part.trimmed());
+            return std::nullopt;
+        }
+        o.levels.push_back(v);
+    }
+    if (o.levels.empty() || o.levels.size() > 32) {
+        error = tr("Give between 1 and 32 levels");
+        return std::nullopt;
+    }
+    o.sloMs = m_slo->value();
+    o.baselineRps = m_baseline->value();
+    o.peakRps = m_peak->value();
+    return o;
+}
+
+void SweepPage::run()
+{
+    if (m_watcher.isRunning())
+        return;
+    QString error;
+    const auto options = readOptions(error);
+    if (!options) {
+        m_status->setText(error);
+        return;
+    }
+    m_running = *options;
+    if (m_provider)
+        m_scenario = m_provider();
+    clearChart();
+    m_progress->setRange(0, int(options->levels.size()));
+    m_progress->setValue(0);
+    m_run->setEnabled(false);
+    m_cancel->setEnabled(true);
+    m_status->setText(tr("Sweeping in virtual time…"));
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
+    const auto flag = m_cancelFlag;
+    QPointer<SweepPage> self(this);
+    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, flag, self] {
+        return runVirtualSweep(scenario, o, [flag, self](const SweepLevel& level) {
+            // Levels reach the chart as they finish; the sweep never waits for the UI.
+            QMetaObject::invokeMethod(self, [self, level] {
+                if (self) {
+                    self->addLevel(level);
+                    emit self->levelFinished(level.concurrency);
+                }
+            });
+            return !flag->load();
+        });
+    }));
+}
+
+void SweepPage::cancel() { m_cancelFlag->store(true); }
+
+void SweepPage::clearChart()
+{
+    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput})
+        s->clear();
+    m_knee->clear();
+    m_markedKnee.reset();
+    m_evidence->clear();
+    m_x->setRange(1, 128);
+    m_latencyAxis->setRange(0, 1);
+    m_throughputAxis->setRange(0, 1);
+}
+
+void SweepPage::addLevel(const SweepLevel& l)
+{
+    const double x = l.concurrency;
+    m_p50->append(x, l.latency.p50);
+    m_p95->append(x, l.latency.p95);
+    m_p99->append(x, l.latency.p99);
+    m_throughput->append(x, l.throughputRps);
+    double maxLatency = 1, maxThroughput = 1, maxX = 2;
+    for (const QPointF& p : m_p99->points())
+        maxLatency = std::max(maxLatency, p.y());
+    for (const QPointF& p : m_compareP95->points())
+        maxLatency = std::max(maxLatency, p.y());
+    for (const QPointF& p : m_throughput->points()) {
+        maxThroughput = std::max(maxThroughput, p.y());
+        maxX = std::max(maxX, p.x());
+    }
+    m_x->setRange(1, std::pow(2.0, std::ceil(std::log2(maxX))));
+    m_latencyAxis->setRange(0, maxLatency * 1.1);
+    m_latencyAxis->applyNiceNumbers();
+    m_throughputAxis->setRange(0, maxThroughput * 1.1);
+    m_throughputAxis->applyNiceNumbers();
+    m_progress->setValue(m_progress->value() + 1);
+}
+
+void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
+{
+    clearChart();
+    m_progress->setRange(0, int(r.levels.size()));
+    m_progress->setValue(0);
+    for (const SweepLevel& l : r.levels)
+        addLevel(l);
+    const KneeAnalysis& a = r.analysis;
+    if (a.knee)
+        for (const SweepLevel& l : r.levels)
+            if (l.concurrency == *a.knee) {
+                m_knee->append(l.concurrency, l.latency.p95);
+                m_markedKnee = l.concurrency;
+            }
+    QString html = tr("<h3>Knee</h3><p>%1</p>").arg(QString::fromStdString(a.kneeNote).toHtmlEscaped());
+    html += tr("<h3>Alternatives</h3><ul>");
+    html += o.sloMs > 0 ? tr("<li>Largest level meeting p95 &le; %1 ms: <b>%2</b></li>")
+                              .arg(o.sloMs)
+                              .arg(a.sloLevel ? QString::number(*a.sloLevel) : tr("none"))
+                        : tr("<li>No SLO set.</li>");
+    html += tr("<li>Peak throughput at <b>%1</b>%2</li>")
+                .arg(a.peakThroughput ? QString::number(*a.peakThroughput) : tr("—"))
+                .arg(a.throughputFallsAfterPeak ? tr(", and throughput falls after it") : QString());
+    html += tr("<li>Best throughput ÷ latency at <b>%1</b></li></ul>").arg(a.bestPower ? QString::number(*a.bestPower) : tr("—"));
+    QStringList marked;
+    for (const SweepLevel& l : r.levels)
+        if (!l.stable || l.failed || l.rejected)
+            marked << tr("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? tr("errors") : tr("did not stabilise"));
+    if (!marked.isEmpty())
+        html += tr("<p><b>Not used for the knee:</b> %1</p>").arg(marked.join(QStringLiteral(", ")));
+    const Recommendation& rec = r.recommendation;
+    html += tr("<h3>Recommendation</h3><ul>");
+    html += tr("<li>concurrency_target <b>%1</b> — %2</li>")
+                .arg(rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : tr("none"))
+                .arg(QString::fromStdString(rec.concurrencyTargetRule).toHtmlEscaped());
+    html += tr("<li>predict_concurrency <b>%1</b> — %2</li>")
+                .arg(rec.predictConcurrency)
+                .arg(QString::fromStdString(rec.predictConcurrencyRule).toHtmlEscaped());
+    if (rec.replicas)
+        html += tr("<li>min replicas <b>%1</b> — %2</li><li>max replicas <b>%3</b> — %4</li>")
+                    .arg(rec.replicas->minReplicas)
+                    .arg(QString::fromStdString(rec.replicas->minRule).toHtmlEscaped())
+                    .arg(rec.replicas->maxReplicas)
+                    .arg(QString::fromStdString(rec.replicas->maxRule).toHtmlEscaped());
+    else
+        html += tr("<li>Set baseline and peak traffic to plan min and max replicas.</li>");
+    html += QStringLiteral("</ul>");
+    m_evidence->setHtml(html);
+}
+
+void SweepPage::setSweeps(std::vector<SessionSweep> sweeps)
+{
+    m_sweeps = std::move(sweeps);
+    clearChart();
+    if (const SessionSweep* s = current()) {
+        QStringList levels;
+        for (int l : s->options.levels)
+            levels << QString::number(l);
+        m_levels->setText(levels.join(QStringLiteral(", ")));
+        m_slo->setValue(s->options.sloMs);
+        m_baseline->setValue(s->options.baselineRps);
+        m_peak->setValue(s->options.peakRps);
+        showResult(s->result, s->options);
+    }
+}
+
+void SweepPage::setComparison(const QString& label, const std::vector<SessionSweep>& other)
+{
+    m_compareP95->clear();
+    m_compareP95->setName(tr("p95, %1").arg(label));
+    if (!other.empty())
+        for (const SweepLevel& l : other.back().result.levels)
+            m_compareP95->append(l.concurrency, l.latency.p95);
+    const bool shown = m_compareP95->count() > 0;
+    m_compareP95->setVisible(shown);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_compareP95))
+        marker->setVisible(shown);
+}
+
+QString SweepPage::evidenceText() const { return m_evidence->toPlainText(); }
+int SweepPage::plottedLevels() const { return int(m_p95->count()); }
+
+QString SweepPage::exportConfigYaml(const QString& given)
+{
+    const SessionSweep* s = current();
+    if (!s || s->result.recommendation.predictConcurrency < 1)
+        return tr("Run a sweep first: there is nothing to export yet.");
+    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export into Truss config.yaml"), QStringLiteral("config.yaml"),
+                                                                         tr("Truss config (*.yaml *.yml)"), nullptr, QFileDialog::DontConfirmOverwrite)
+                                         : given;
+    if (path.isEmpty())
+        return {};
+    std::string existing;
+    if (QFile f(path); f.exists()) {
+        if (!f.open(QIODevice::ReadOnly) || f.size() > 16 * 1024 * 1024)
+            return tr("Cannot read %1").arg(path);
+        existing = f.readAll().toStdString();
+    }
+    const TrussExport e = exportTrussConfig(existing, s->result.recommendation.predictConcurrency, m_scenario.name);
+    if (!e.error.empty())
+        return tr("%1: %2").arg(path, QString::fromStdString(e.error));
+    if (!e.notes.empty())
+        m_status->setText(QString::fromStdString(e.notes.front()));
+    if (e.text == existing)
+        return {};
+    return writeFile(path, QByteArray::fromStdString(e.text));
+}
+
+QString SweepPage::exportAutoscaling(const QString& given)
+{
+    const SessionSweep* s = current();
+    if (!s || s->result.recommendation.concurrencyTarget < 1)
+        return tr("Run a sweep with a usable level first: there is no concurrency target to export.");
+    QString filter;
+    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export autoscaling settings"), QStringLiteral("autoscaling.json"),
+                                                                         tr("Baseten API body (*.json);;Knative Service (*.yaml)"), &filter)
+                                         : given;
+    if (path.isEmpty())
+        return {};
+    const Recommendation& rec = s->result.recommendation;
+    const AutoscalerConfig& a = m_scenario.deployment.autoscaler;
+    AutoscalingSettings as;
+    as.concurrencyTarget = rec.concurrencyTarget;
+    as.minReplicas = rec.replicas ? rec.replicas->minReplicas : m_scenario.deployment.minReplicas;
+    as.maxReplicas = rec.replicas ? rec.replicas->maxReplicas : m_scenario.deployment.maxReplicas;
+    as.targetUtilizationPercent = a.targetUtilization * 100;
+    as.autoscalingWindowS = a.windowS;
+    as.scaleDownDelayS = a.scaleDownDelayS;
+    const bool knative = path.endsWith(QLatin1String(".yaml")) || path.endsWith(QLatin1String(".yml"));
+    return writeFile(path, QByteArray::fromStdString(knative ? knativeServiceYaml(as, m_scenario.name) : basetenAutoscalingJson(as)));
+}
+
+QString SweepPage::exportCsv(const QString& given)
+{
+    const SessionSweep* s = current();
+    if (!s)
+        return tr("Run a sweep first: there is nothing to export yet.");
+    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export sweep points"), QStringLiteral("sweep.csv"), tr("CSV (*.csv)"))
+                                         : given;
+    if (path.isEmpty())
+        return {};
+    QByteArray text = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
+    for (const SweepLevel& l : s->result.levels)
+        text += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
+                    .arg(l.concurrency)
+                    .arg(l.latency.p50, 0, 'g', 10)
+                    .arg(l.latency.p95, 0, 'g', 10)
+                    .arg(l.latency.p99, 0, 'g', 10)
+                    .arg(l.throughputRps, 0, 'g', 10)
+                    .arg(l.completed)
+                    .arg(l.failed)
+                    .arg(l.rejected)
+                    .arg(l.stable ? "true" : "false")
+                    .toUtf8();
+    return writeFile(path, text);
+}
+
+QString SweepPage::exportChartPng(const QString& given)
+{
+    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Save chart"), QStringLiteral("knee.png"), tr("PNG image (*.png)"))
+                                         : given;
+    if (path.isEmpty())
+        return {};
+    return m_view->grab().save(path, "PNG") ? QString() : tr("Cannot write %1").arg(path);
+}
+
+} // namespace knee::ui

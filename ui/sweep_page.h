@@ -1,0 +1,96 @@
+// The sweep page: seed 000's benchmarking process on the current scenario and knobs, in virtual
+// time off the UI thread. Levels appear on the chart as they finish (log-2 concurrency axis,
+// p50/p95/p99 and throughput); the knee is marked; the evidence and the recommendation are shown
+// with their rules; a sweep can be cancelled (finished levels are kept) and exported. Another
+// session's curve can be overlaid for comparison.
+#pragma once
+#include "session/session.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+class QChart;
+class QChartView;
+class QLineEdit;
+class QDoubleSpinBox;
+class QLabel;
+class QLineSeries;
+class QLogValueAxis;
+class QPushButton;
+class QProgressBar;
+class QScatterSeries;
+class QTextBrowser;
+class QValueAxis;
+
+namespace knee::ui {
+
+class SweepPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit SweepPage(QWidget* parent = nullptr);
+    ~SweepPage() override;
+
+    // What a sweep runs on (the live knobs over the scenario's model): asked for when a sweep starts.
+    void setScenarioProvider(std::function<Scenario()> provider) { m_provider = std::move(provider); }
+    void setScenario(const Scenario& scenario);
+    bool isRunning() const { return m_watcher.isRunning(); }
+    const std::vector<SessionSweep>& sweeps() const { return m_sweeps; }
+    void setSweeps(std::vector<SessionSweep> sweeps); // a reopened session: shows the last one
+    void setComparison(const QString& label, const std::vector<SessionSweep>& other);
+    QString evidenceText() const;
+    int plottedLevels() const;
+    std::optional<int> markedKnee() const { return m_markedKnee; }
+
+    QLineEdit* levels() const { return m_levels; }
+    QDoubleSpinBox* slo() const { return m_slo; }
+    QDoubleSpinBox* baseline() const { return m_baseline; }
+    QDoubleSpinBox* peak() const { return m_peak; }
+    QPushButton* runButton() const { return m_run; }
+    QPushButton* cancelButton() const { return m_cancel; }
+
+public slots:
+    void run();
+    void cancel();
+    // Exports; an empty path asks with a file dialog. Return an empty string, or the error shown.
+    QString exportConfigYaml(const QString& path = {});
+    QString exportAutoscaling(const QString& path = {});
+    QString exportCsv(const QString& path = {});
+    QString exportChartPng(const QString& path = {});
+
+signals:
+    void sweepFinished(); // also after a cancel, with the finished levels
+    void levelFinished(int concurrency);
+
+private:
+    void addLevel(const SweepLevel& level);
+    void showResult(const SweepResult& result, const SweepOptions& options);
+    void clearChart();
+    std::optional<SweepOptions> readOptions(QString& error) const;
+    const SessionSweep* current() const { return m_sweeps.empty() ? nullptr : &m_sweeps.back(); }
+
+    Scenario m_scenario;
+    std::function<Scenario()> m_provider;
+    std::vector<SessionSweep> m_sweeps;
+    QLineEdit* m_levels;
+    QDoubleSpinBox *m_slo, *m_baseline, *m_peak;
+    QPushButton *m_run, *m_cancel;
+    QProgressBar* m_progress;
+    QLabel* m_status;
+    QTextBrowser* m_evidence;
+    QChart* m_chart;
+    QChartView* m_view;
+    QLogValueAxis* m_x;
+    QValueAxis *m_latencyAxis, *m_throughputAxis;
+    QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_compareP95;
+    QScatterSeries* m_knee;
+    std::optional<int> m_markedKnee;
+    std::shared_ptr<std::atomic<bool>> m_cancelFlag;
+    SweepOptions m_running;
+    QFutureWatcher<SweepResult> m_watcher;
+};
+
+} // namespace knee::ui
