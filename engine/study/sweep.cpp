@@ -47,9 +47,11 @@ SweepLevel runLevel(const Scenario& base, int concurrency, int target, const Swe
     engine.startLoad();
     const Nanos warmupEnd = secondsToNanos(o.warmupS);
     engine.runUntil(warmupEnd); // warm-up: never counted
-    // Size windows so each holds enough responses to say something about p50.
+    // Size windows so each holds enough responses to say something about p50, but so that at least
+    // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
     const double warmupRate = o.warmupS > 0 ? double(current.completed) / o.warmupS : 0;
-    const double windowS = warmupRate > 0 ? std::max(o.windowS, kMinCompletionsPerWindow / warmupRate) : o.windowS;
+    const double wanted = warmupRate > 0 ? std::max(o.windowS, kMinCompletionsPerWindow / warmupRate) : o.windowS;
+    const double windowS = std::max(1e-3, std::min(wanted, o.capS / std::max(1, o.minWindows)));
     current = Window();
 
     SweepLevel level;
