@@ -1,9 +1,11 @@
 #include "sweep_page.h"
 
 #include "io/truss_config.h"
+#include "live/live_sweep.h"
 
 #include <QChart>
 #include <QChartView>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
@@ -54,6 +56,11 @@ SweepPage::SweepPage(QWidget* parent)
     setObjectName(QStringLiteral("sweepPage"));
     m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
     m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (seed 000's benchmarking process)."));
+    m_mode = new QComboBox(this);
+    m_mode->addItem(tr("Virtual time (seconds)"), QStringLiteral("virtual"));
+    m_mode->addItem(tr("Live time (real time: minutes)"), QStringLiteral("live"));
+    m_mode->setToolTip(tr("Virtual time runs the engine as fast as it can; live time runs it in real time, as the live view "
+                          "does: each level warms up for 10 s and is measured until two windows agree."));
     auto spin = [this](double max, const QString& suffix, const QString& tip) {
         auto* s = new QDoubleSpinBox(this);
         s->setRange(0, max);
@@ -66,6 +73,18 @@ SweepPage::SweepPage(QWidget* parent)
     m_slo = spin(1e6, tr(" ms"), tr("Latency SLO on p95: the largest level that meets it is shown, and it caps the recommendation."));
     m_baseline = spin(1e6, tr(" req/s"), tr("Baseline traffic: min replicas = ceil(baseline / throughput at the target) + 1."));
     m_peak = spin(1e6, tr(" req/s"), tr("Peak traffic: max replicas = ceil(peak / throughput at the target) + 2."));
+    auto seconds = [this](double value, double min, double max, const QString& tip) {
+        auto* s = new QDoubleSpinBox(this);
+        s->setRange(min, max);
+        s->setDecimals(1);
+        s->setValue(value);
+        s->setSuffix(tr(" s"));
+        s->setToolTip(tip);
+        return s;
+    };
+    m_warmup = seconds(10, 0, 3600, tr("Each level runs this long before measuring starts; warm-up is never counted."));
+    m_window = seconds(10, 0.1, 3600, tr("Shortest measurement window; a level ends when two consecutive windows agree within 5 %."));
+    m_cap = seconds(300, 1, 86400, tr("A level that has not stabilised after this much measuring is reported as unstable."));
     m_run = new QPushButton(tr("&Run sweep"), this);
     m_run->setToolTip(tr("Run the sweep in virtual time on the current scenario and knobs"));
     m_cancel = new QPushButton(tr("Cancel"), this);
@@ -74,9 +93,15 @@ SweepPage::SweepPage(QWidget* parent)
     m_status = new QLabel(this);
     auto* form = new QFormLayout();
     form->addRow(tr("Levels"), m_levels);
+    form->addRow(tr("Run in"), m_mode);
     form->addRow(tr("SLO (p95)"), m_slo);
     form->addRow(tr("Baseline"), m_baseline);
     form->addRow(tr("Peak"), m_peak);
+    auto* timing = new QHBoxLayout();
+    timing->addWidget(m_warmup);
+    timing->addWidget(m_window);
+    timing->addWidget(m_cap);
+    form->addRow(tr("Warm-up, window, cap"), timing);
     auto* buttons = new QHBoxLayout();
     buttons->addWidget(m_run);
     buttons->addWidget(m_cancel);
@@ -159,7 +184,10 @@ SweepPage::SweepPage(QWidget* parent)
         m_run->setEnabled(true);
         m_cancel->setEnabled(false);
         m_status->setText(r.cancelled ? tr("Cancelled: %1 levels kept").arg(r.levels.size())
-                                      : tr("%1 levels in %2 s of wall time").arg(r.levels.size()).arg(r.wallS, 0, 'f', 2));
+                                      : tr("%1 levels in %2 s of wall time (%3 time)")
+                                            .arg(r.levels.size())
+                                            .arg(r.wallS, 0, 'f', 2)
+                                            .arg(QString::fromStdString(r.mode)));
         emit sweepFinished();
     });
     clearChart();
@@ -191,6 +219,9 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
         return std::nullopt;
     }
     o.sloMs = m_slo->value();
+    o.warmupS = m_warmup->value();
+    o.windowS = m_window->value();
+    o.capS = m_cap->value();
     o.baselineRps = m_baseline->value();
     o.peakRps = m_peak->value();
     return o;
@@ -214,12 +245,14 @@ void SweepPage::run()
     m_progress->setValue(0);
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
-    m_status->setText(tr("Sweeping in virtual time…"));
+    const bool live = m_mode->currentData().toString() == QLatin1String("live");
+    m_status->setText(live ? tr("Sweeping in live time…") : tr("Sweeping in virtual time…"));
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);
-    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, flag, self] {
-        return runVirtualSweep(scenario, o, [flag, self](const SweepLevel& level) {
+    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, flag, self, live] {
+        auto sweep = live ? &runLiveSweep : &runVirtualSweep;
+        return sweep(scenario, o, [flag, self](const SweepLevel& level) {
             // Levels reach the chart as they finish; the sweep never waits for the UI.
             QMetaObject::invokeMethod(self, [self, level] {
                 if (self) {
@@ -330,6 +363,10 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps)
             levels << QString::number(l);
         m_levels->setText(levels.join(QStringLiteral(", ")));
         m_slo->setValue(s->options.sloMs);
+        m_warmup->setValue(s->options.warmupS);
+        m_window->setValue(s->options.windowS);
+        m_cap->setValue(s->options.capS);
+        m_mode->setCurrentIndex(m_mode->findData(QString::fromStdString(s->result.mode)));
         m_baseline->setValue(s->options.baselineRps);
         m_peak->setValue(s->options.peakRps);
         showResult(s->result, s->options);

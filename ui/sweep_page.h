@@ -14,6 +14,7 @@
 #include <memory>
 
 class QChart;
+class QComboBox;
 class QChartView;
 class QLineEdit;
 class QDoubleSpinBox;
@@ -46,9 +47,13 @@ public:
     std::optional<int> markedKnee() const { return m_markedKnee; }
 
     QLineEdit* levels() const { return m_levels; }
+    QComboBox* mode() const { return m_mode; } // virtual or live time
     QDoubleSpinBox* slo() const { return m_slo; }
     QDoubleSpinBox* baseline() const { return m_baseline; }
     QDoubleSpinBox* peak() const { return m_peak; }
+    QDoubleSpinBox* warmup() const { return m_warmup; }
+    QDoubleSpinBox* window() const { return m_window; }
+    QDoubleSpinBox* cap() const { return m_cap; }
     QPushButton* runButton() const { return m_run; }
     QPushButton* cancelButton() const { return m_cancel; }
 
@@ -76,7 +81,8 @@ private:
     std::function<Scenario()> m_provider;
     std::vector<SessionSweep> m_sweeps;
     QLineEdit* m_levels;
-    QDoubleSpinBox *m_slo, *m_baseline, *m_peak;
+    QComboBox* m_mode;
+    QDoubleSpinBox *m_slo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
     QPushButton *m_run, *m_cancel;
     QProgressBar* m_progress;
     QLabel* m_status;

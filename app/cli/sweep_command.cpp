@@ -4,6 +4,7 @@
 
 #include "io/scenario_reader.h"
 #include "io/truss_config.h"
+#include "live/live_sweep.h"
 #include "session/session.h"
 #include "study/sweep.h"
 
@@ -67,7 +68,7 @@ QJsonObject resultJson(const SweepResult& r, const SweepOptions& o)
     }
     return QJsonObject{
         {"scenario", QString::fromStdString(r.scenarioName)},
-        {"mode", "virtual"},
+        {"mode", QString::fromStdString(r.mode)},
         {"cancelled", r.cancelled},
         {"options", QJsonObject{{"warmup_s", o.warmupS}, {"window_s", o.windowS}, {"tolerance", o.tolerance}, {"cap_s", o.capS},
                                 {"slo_ms", o.sloMs}, {"sensitivity", o.sensitivity}}},
@@ -92,7 +93,12 @@ int runSweep(const QStringList& args)
         "until consecutive windows agree; find the knee and recommend settings."));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
-    const QCommandLineOption virtualTime(QStringLiteral("virtual"), QStringLiteral("Run in virtual time (seconds of wall time)."));
+    const QCommandLineOption virtualTime(QStringLiteral("virtual"),
+                                         QStringLiteral("Run in virtual time (seconds of wall time). Without it the sweep runs live, in real "
+                                                        "time: warm-up plus windows per level, minutes in all."));
+    const QCommandLineOption warmup(QStringLiteral("warmup-s"), QStringLiteral("Warm-up per level (default 10)."), QStringLiteral("S"));
+    const QCommandLineOption window(QStringLiteral("window-s"), QStringLiteral("Shortest measurement window (default 10)."), QStringLiteral("S"));
+    const QCommandLineOption cap(QStringLiteral("cap-s"), QStringLiteral("Most measuring per level (default 300)."), QStringLiteral("S"));
     const QCommandLineOption levelsOpt(QStringLiteral("levels"), QStringLiteral("Concurrency levels (default 1,2,4,...,128)."), QStringLiteral("LIST"));
     const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
     const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, for min replicas."), QStringLiteral("B"));
@@ -107,7 +113,7 @@ int runSweep(const QStringList& args)
                                            QStringLiteral("FILE"));
     const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("Write the sweep points as CSV here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({virtualTime, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    parser.addOptions({virtualTime, warmup, window, cap, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
     QStringList argv = args;
     argv[0] = QStringLiteral("knee sweep");
     if (!parser.parse(argv)) {
@@ -123,11 +129,6 @@ int runSweep(const QStringList& args)
         err << "knee sweep: expected exactly one scenario file\n";
         return kBadInput;
     }
-    if (!parser.isSet(virtualTime)) {
-        err << "knee sweep: only virtual-time sweeps run headless so far; add --virtual (live sweeps against the real "
-               "predict stage come with the workbench's sweep page)\n";
-        return kBadInput;
-    }
     SweepOptions options;
     auto number = [&](const QCommandLineOption& o, double lo, double hi, double& into) {
         bool ok = false;
@@ -141,7 +142,10 @@ int runSweep(const QStringList& args)
         return true;
     };
     if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
-        || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps)))
+        || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps))
+        || (parser.isSet(warmup) && !number(warmup, 0, 3600, options.warmupS))
+        || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))
+        || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS)))
         return kBadInput;
     if (parser.isSet(levelsOpt)) {
         options.levels.clear();
@@ -167,7 +171,7 @@ int runSweep(const QStringList& args)
         return kBadInput;
     }
     const Scenario& scenario = *read.scenario;
-    const SweepResult r = runVirtualSweep(scenario, options);
+    const SweepResult r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
     QJsonObject result = resultJson(r, options);
 
     // Exports. Each is written whole or not at all; a refusal is reported and the others still go.
@@ -260,7 +264,8 @@ int runSweep(const QStringList& args)
         out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
         return status;
     }
-    out << "Sweep of " << QString::fromStdString(scenario.name) << " (virtual time, one replica, closed loop):\n";
+    out << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
+        << " time, one replica, closed loop):\n";
     out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
     for (const SweepLevel& l : r.levels)
         out << QStringLiteral("%1 %2 %3 %4 %5  %6\n")

@@ -195,7 +195,7 @@ QByteArray serializeSession(const Session& s)
                                                           {"max_rule", QString::fromStdString(rec.replicas->maxRule)}});
         const KneeAnalysis& a = r.analysis;
         sweeps.append(QJsonObject{
-            {"mode", "virtual"},
+            {"mode", QString::fromStdString(r.mode)},
             {"scenario_name", QString::fromStdString(r.scenarioName)},
             {"options", optionsJson(sw.options)},
             {"cancelled", r.cancelled},
@@ -284,6 +284,9 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         sw.options.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);
         sw.options.buffer = int(r.integer(opt, "buffer", op, 0, 1e6));
         SweepResult& res = sw.result;
+        res.mode = r.text(o, "mode", path).toStdString();
+        if (r.ok() && res.mode != "virtual" && res.mode != "live")
+            r.fail(path + ".mode", "virtual or live");
         res.scenarioName = r.text(o, "scenario_name", path).toStdString();
         res.cancelled = r.boolean(o, "cancelled", path);
         res.wallS = r.number(o, "wall_s", path, 0, 1e12);

@@ -18,7 +18,14 @@ struct Window {
 
 bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b) / b <= tolerance : a == b; }
 
-SweepLevel runLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o)
+class VirtualDriver : public LevelDriver {
+public:
+    void start(Engine& e) override { e.startLoad(); }
+    void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
+    const char* mode() const override { return "virtual"; }
+};
+
+SweepLevel runLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
 {
     Scenario s = base;
     s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
@@ -44,9 +51,9 @@ SweepLevel runLevel(const Scenario& base, int concurrency, int target, const Swe
         case Outcome::InFlight: break;
         }
     });
-    engine.startLoad();
+    driver.start(engine);
     const Nanos warmupEnd = secondsToNanos(o.warmupS);
-    engine.runUntil(warmupEnd); // warm-up: never counted
+    driver.advanceTo(engine, warmupEnd); // warm-up: never counted
     // Size windows so each holds enough responses to say something about p50, but so that at least
     // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
     const double warmupRate = o.warmupS > 0 ? double(current.completed) / o.warmupS : 0;
@@ -62,7 +69,7 @@ SweepLevel runLevel(const Scenario& base, int concurrency, int target, const Swe
     double prevP50 = -1, prevThroughput = -1;
     while (t < cap) {
         const Nanos end = std::min(cap, t + secondsToNanos(windowS));
-        engine.runUntil(end);
+        driver.advanceTo(engine, end);
         const double width = nanosToSeconds(end - t);
         t = end;
         const double p50 = nanosToMs(current.latency.quantile(0.5));
@@ -81,6 +88,7 @@ SweepLevel runLevel(const Scenario& base, int concurrency, int target, const Swe
         prevP50 = p50;
         prevThroughput = throughput;
     }
+    driver.stop(engine);
     level.measuredS = nanosToSeconds(t - warmupEnd);
     level.latency = summarize(all);
     level.throughputRps = level.measuredS > 0 ? double(level.completed) / level.measuredS : 0;
@@ -99,6 +107,12 @@ std::string format(const char* f, double a = 0, double b = 0, double c = 0)
 
 SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& o, const std::function<bool(const SweepLevel&)>& progress)
 {
+    return runSweep(scenario, o, [] { return std::make_unique<VirtualDriver>(); }, progress);
+}
+
+SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const LevelDriverFactory& makeDriver,
+                     const std::function<bool(const SweepLevel&)>& progress)
+{
     const auto start = std::chrono::steady_clock::now();
     SweepResult r;
     r.scenarioName = scenario.name;
@@ -107,7 +121,9 @@ SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& o, con
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     const int target = std::max(levels.empty() ? 1 : levels.back(), scenario.deployment.predictConcurrency);
     for (int level : levels) {
-        r.levels.push_back(runLevel(scenario, level, target, o));
+        const std::unique_ptr<LevelDriver> driver = makeDriver();
+        r.mode = driver->mode();
+        r.levels.push_back(runLevel(scenario, level, target, o, *driver));
         if (progress && !progress(r.levels.back())) {
             r.cancelled = true;
             break;

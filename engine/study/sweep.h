@@ -9,6 +9,7 @@
 #include "run_summary.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ struct Recommendation {
 
 struct SweepResult {
     std::string scenarioName;
+    std::string mode = "virtual"; // or "live"
     std::vector<SweepLevel> levels; // finished levels (all, unless cancelled)
     bool cancelled = false;
     KneeAnalysis analysis;
@@ -57,8 +59,22 @@ struct SweepResult {
     double wallS = 0;
 };
 
-// Runs the sweep in virtual time. `progress` is told of each finished level and may return false to
-// cancel: the finished levels are kept and analysed.
+// How a level's engine is advanced: in virtual time as fast as possible, or paced to the wall by the
+// live clock (engine/live). The level procedure (warm-up, windows, stability) is the same for both.
+class LevelDriver {
+public:
+    virtual ~LevelDriver() = default;
+    virtual void start(Engine& engine) = 0;
+    virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
+    virtual void stop(Engine&) {}
+    virtual const char* mode() const = 0;
+};
+using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
+
+// Runs the sweep. `progress` is told of each finished level and may return false to cancel: the
+// finished levels are kept and analysed.
+SweepResult runSweep(const Scenario& scenario, const SweepOptions& options, const LevelDriverFactory& driver,
+                     const std::function<bool(const SweepLevel&)>& progress = {});
 SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& options,
                             const std::function<bool(const SweepLevel&)>& progress = {});
 

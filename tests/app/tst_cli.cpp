@@ -241,7 +241,7 @@ private slots:
     {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("fragment");
-        QTest::addRow("live not yet") << QStringList{"sweep", defaultScenario()} << "--virtual";
+        QTest::addRow("bad window") << QStringList{"sweep", defaultScenario(), "--window-s", "0"} << "--window-s";
         QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
         QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";
         QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";

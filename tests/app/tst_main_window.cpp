@@ -289,6 +289,25 @@ private slots:
         QCOMPARE(again.sweepPage()->plottedLevels(), 6);
     }
 
+    void liveSweepFromThePage()
+    {
+        Scenario s = lightLoad();
+        s.model.predict = Distribution::constant(10);
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4");
+        page->mode()->setCurrentIndex(page->mode()->findData(QStringLiteral("live")));
+        page->warmup()->setValue(0.2);
+        page->window()->setValue(0.3);
+        page->cap()->setValue(1);
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(done.wait(30'000));
+        QCOMPARE(page->sweeps().back().result.mode, std::string("live"));
+        QCOMPARE(page->plottedLevels(), 3);
+        QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
+    }
+
     void cancelledSweepKeepsFinishedLevels()
     {
         Scenario s = lightLoad();

@@ -4,6 +4,7 @@
 // clock's timing error is a benchmark figure (bench/live_bench), not a test.
 #include "live/live_clock.h"
 #include "live/live_engine_host.h"
+#include "live/live_sweep.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -125,6 +126,37 @@ private slots:
         fresh.workload.arrival.users = 1;
         host.reset(fresh);
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.users == 1 && host.snapshot()->engine.now < msToNanos(500), 2000);
+    }
+
+    // A live sweep: the same procedure paced to the wall. Latencies are in engine time, so they are
+    // exact even here; only how many requests fit in a window depends on the machine.
+    void liveSweepFindsTheKnee()
+    {
+        Scenario s = scenario(20, 4, ArrivalConfig::poisson(1));
+        s.model.preprocess = Distribution::constant(0);
+        s.deployment.predictConcurrency = 4;
+        SweepOptions o;
+        o.levels = {1, 2, 4, 8, 16};
+        o.warmupS = 0.2;
+        o.windowS = 0.4;
+        o.minWindows = 2;
+        o.capS = 2;
+        int seen = 0;
+        int ticks = 0;
+        QTimer ticker; // the calling thread's event loop keeps running during a live sweep
+        connect(&ticker, &QTimer::timeout, this, [&] { ++ticks; });
+        ticker.start(5);
+        const SweepResult r = runLiveSweep(s, o, [&](const SweepLevel&) { return ++seen > 0; });
+        QCOMPARE(r.mode, std::string("live"));
+        QCOMPARE(r.levels.size(), std::size_t(5));
+        for (const SweepLevel& l : r.levels) {
+            const double expected = 20.0 * std::max(1.0, l.concurrency / 4.0);
+            QVERIFY2(std::abs(l.latency.p50 - expected) <= 0.005 * expected,
+                     qPrintable(QString("level %1: %2 ms, expected %3").arg(l.concurrency).arg(l.latency.p50).arg(expected)));
+            QVERIFY(l.completed > 0);
+        }
+        QCOMPARE(r.analysis.knee, std::optional<int>(4));
+        QVERIFY(ticks > 0);
     }
 
     void invalidScenarioThrowsBeforeAnyThreadStarts()

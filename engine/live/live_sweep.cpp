@@ -1,0 +1,54 @@
+#include "live_sweep.h"
+
+#include "live_clock.h"
+
+#include <QEventLoop>
+#include <QTimer>
+
+namespace knee {
+
+namespace {
+
+class LiveDriver : public LevelDriver {
+public:
+    void start(Engine& e) override
+    {
+        m_clock = std::make_unique<LiveClock>(e);
+        e.startLoad();
+        m_clock->start();
+    }
+    // Lets wall time pass on this thread's event loop (the clock runs the engine meanwhile), then
+    // runs what is due and stops the engine's time exactly at t.
+    void advanceTo(Engine& e, Nanos t) override
+    {
+        const Nanos wait = t - m_clock->wallNow();
+        if (wait > 0) {
+            QEventLoop loop;
+            QTimer::singleShot(int(wait / kNanosPerMs) + 1, Qt::PreciseTimer, &loop, &QEventLoop::quit);
+            loop.exec();
+        }
+        m_clock->pause(); // freezes engine time so the window ends where it should
+        e.runUntil(std::max(e.now(), t));
+        m_clock->resume();
+    }
+    void stop(Engine&) override
+    {
+        QEventLoop loop;
+        QObject::connect(m_clock.get(), &LiveClock::stopped, &loop, &QEventLoop::quit);
+        m_clock->stop();
+        loop.exec(); // the clock's coroutine ends before its engine goes
+    }
+    const char* mode() const override { return "live"; }
+
+private:
+    std::unique_ptr<LiveClock> m_clock;
+};
+
+} // namespace
+
+SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const std::function<bool(const SweepLevel&)>& progress)
+{
+    return runSweep(scenario, options, [] { return std::make_unique<LiveDriver>(); }, progress);
+}
+
+} // namespace knee

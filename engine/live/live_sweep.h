@@ -1,0 +1,12 @@
+// Sweeps in live time: each level's engine is paced to the wall by a LiveClock on the calling
+// thread (a local event loop runs while a window passes), so a sweep shows what the engine does in
+// real time, with the real predict stage once it drives one. Slow by nature: warm-up + windows per level.
+#pragma once
+#include "study/sweep.h"
+
+namespace knee {
+
+SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options,
+                         const std::function<bool(const SweepLevel&)>& progress = {});
+
+} // namespace knee
