@@ -322,6 +322,7 @@ QString MainWindow::saveSessionTo(const QString& path)
     session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
     session.scenarioSource = m_sourceName;
     session.sweeps = m_sweep->sweeps();
+    session.grids = m_sweep->grids();
     if (const QString e = knee::saveSession(session, path); !e.isEmpty())
         return e;
     m_sessionPath = path;
@@ -341,7 +342,7 @@ QString MainWindow::openSessionFrom(const QString& path)
     if (!read.ok()) // loadSession checked it already; keep the window as it is if not
         return QString::fromStdString(read.errors.front().toString());
     loadScenario(*read.scenario, load.session->scenarioSource);
-    m_sweep->setSweeps(load.session->sweeps);
+    m_sweep->setSweeps(load.session->sweeps, load.session->grids);
     m_sessionPath = path;
     setWindowFilePath(path);
     rememberRecent(path);
@@ -382,6 +383,7 @@ void MainWindow::autosave()
     session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
     session.scenarioSource = m_sourceName;
     session.sweeps = m_sweep->sweeps();
+    session.grids = m_sweep->grids();
     if (const QString e = knee::saveSession(session, autosavePath()); !e.isEmpty())
         statusBar()->showMessage(tr("Autosave failed: %1").arg(e), 8000);
 }

@@ -1,5 +1,7 @@
 #include "sweep_page.h"
 
+#include "heat_map.h"
+
 #include "io/truss_config.h"
 #include "live/live_sweep.h"
 
@@ -56,6 +58,11 @@ SweepPage::SweepPage(QWidget* parent)
     setObjectName(QStringLiteral("sweepPage"));
     m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
     m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (seed 000's benchmarking process)."));
+    m_grid = new QLineEdit(this);
+    m_grid->setPlaceholderText(tr("e.g. 1, 2, 4, 8 (empty: no grid)"));
+    m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "
+                          "cell at the recommended target sets the recommended predict_concurrency."));
+    m_heatMap = new HeatMap(this);
     m_mode = new QComboBox(this);
     m_mode->addItem(tr("Virtual time (seconds)"), QStringLiteral("virtual"));
     m_mode->addItem(tr("Live time (real time: minutes)"), QStringLiteral("live"));
@@ -93,6 +100,7 @@ SweepPage::SweepPage(QWidget* parent)
     m_status = new QLabel(this);
     auto* form = new QFormLayout();
     form->addRow(tr("Levels"), m_levels);
+    form->addRow(tr("Grid: predict_concurrency"), m_grid);
     form->addRow(tr("Run in"), m_mode);
     form->addRow(tr("SLO (p95)"), m_slo);
     form->addRow(tr("Baseline"), m_baseline);
@@ -167,9 +175,15 @@ SweepPage::SweepPage(QWidget* parent)
     leftLayout->addLayout(buttons);
     leftLayout->addWidget(m_status);
     leftLayout->addWidget(m_evidence, 1);
+    auto* right = new QSplitter(Qt::Vertical, this);
+    right->addWidget(m_view);
+    right->addWidget(m_heatMap);
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 2);
+    right->setSizes({420, 260}); // the curve first; the grid below it
     auto* splitter = new QSplitter(this);
     splitter->addWidget(left);
-    splitter->addWidget(m_view);
+    splitter->addWidget(right);
     splitter->setStretchFactor(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter, 1);
@@ -177,10 +191,16 @@ SweepPage::SweepPage(QWidget* parent)
 
     connect(m_run, &QPushButton::clicked, this, &SweepPage::run);
     connect(m_cancel, &QPushButton::clicked, this, &SweepPage::cancel);
-    connect(&m_watcher, &QFutureWatcher<SweepResult>::finished, this, [this] {
-        const SweepResult r = m_watcher.result();
-        m_sweeps.push_back({m_running, r});
-        showResult(r, m_running);
+    connect(&m_watcher, &QFutureWatcher<PageRun>::finished, this, [this] {
+        PageRun run = m_watcher.result();
+        SweepResult& r = run.sweep;
+        m_heatMap->clear();
+        if (run.grid)
+            showGrid(*run.grid, run.options, r); // may set the recommended predict_concurrency
+        m_sweeps.push_back({run.options, r});
+        if (run.grid)
+            m_grids.push_back({*run.gridOptions, *run.grid});
+        showResult(r, run.options);
         m_run->setEnabled(true);
         m_cancel->setEnabled(false);
         m_status->setText(r.cancelled ? tr("Cancelled: %1 levels kept").arg(r.levels.size())
@@ -238,10 +258,27 @@ void SweepPage::run()
         return;
     }
     m_running = *options;
+    std::optional<GridOptions> grid;
+    if (!m_grid->text().trimmed().isEmpty()) {
+        grid.emplace();
+        grid->predictConcurrency.clear();
+        for (const QString& part : m_grid->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 1 || v > 4096) {
+                m_status->setText(tr("Grid values must be whole numbers from 1 to 4096: '%1' is not").arg(part.trimmed()));
+                return;
+            }
+            grid->predictConcurrency.push_back(v);
+        }
+        grid->targets = options->levels;
+        grid->level = *options;
+    }
     if (m_provider)
         m_scenario = m_provider();
     clearChart();
     m_progress->setRange(0, int(options->levels.size()));
+    m_heatMap->clear();
     m_progress->setValue(0);
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
@@ -250,9 +287,12 @@ void SweepPage::run()
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);
-    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, flag, self, live] {
+    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, grid, flag, self, live] {
+        PageRun run;
+        run.options = o;
+        run.gridOptions = grid;
         auto sweep = live ? &runLiveSweep : &runVirtualSweep;
-        return sweep(scenario, o, [flag, self](const SweepLevel& level) {
+        run.sweep = sweep(scenario, o, [flag, self](const SweepLevel& level) {
             // Levels reach the chart as they finish; the sweep never waits for the UI.
             QMetaObject::invokeMethod(self, [self, level] {
                 if (self) {
@@ -262,6 +302,10 @@ void SweepPage::run()
             });
             return !flag->load();
         });
+        if (grid && !run.sweep.cancelled)
+            run.grid = runGrid(scenario, *grid, live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver),
+                               [flag](const GridCell&) { return !flag->load(); });
+        return run;
     }));
 }
 
@@ -353,9 +397,26 @@ void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
     m_evidence->setHtml(html);
 }
 
-void SweepPage::setSweeps(std::vector<SessionSweep> sweeps)
+void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep)
+{
+    // The grid's choice in the recommended target's column: a predict_concurrency above the target
+    // would never be reached.
+    GridResult column = grid;
+    chooseGridCell(column, options.sloMs, sweep.recommendation.concurrencyTarget);
+    m_heatMap->setGrid(grid, column.best);
+    if (column.best) {
+        sweep.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
+        sweep.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
+    }
+}
+
+void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionGrid> grids)
 {
     m_sweeps = std::move(sweeps);
+    m_grids = std::move(grids);
+    m_heatMap->clear();
+    if (!m_grids.empty() && !m_sweeps.empty())
+        showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);
     clearChart();
     if (const SessionSweep* s = current()) {
         QStringList levels;

@@ -29,6 +29,16 @@ class QValueAxis;
 
 namespace knee::ui {
 
+class HeatMap;
+
+// One run of the page: the sweep, and the grid when predict_concurrency values were given.
+struct PageRun {
+    SweepOptions options;
+    SweepResult sweep;
+    std::optional<GridOptions> gridOptions;
+    std::optional<GridResult> grid;
+};
+
 class SweepPage : public QWidget {
     Q_OBJECT
 public:
@@ -40,7 +50,10 @@ public:
     void setScenario(const Scenario& scenario);
     bool isRunning() const { return m_watcher.isRunning(); }
     const std::vector<SessionSweep>& sweeps() const { return m_sweeps; }
-    void setSweeps(std::vector<SessionSweep> sweeps); // a reopened session: shows the last one
+    const std::vector<SessionGrid>& grids() const { return m_grids; }
+    void setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionGrid> grids = {}); // a reopened session: shows the last
+    QLineEdit* gridValues() const { return m_grid; }
+    HeatMap* heatMap() const { return m_heatMap; }
     void setComparison(const QString& label, const std::vector<SessionSweep>& other);
     QString evidenceText() const;
     int plottedLevels() const;
@@ -73,6 +86,7 @@ signals:
 private:
     void addLevel(const SweepLevel& level);
     void showResult(const SweepResult& result, const SweepOptions& options);
+    void showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep);
     void clearChart();
     std::optional<SweepOptions> readOptions(QString& error) const;
     const SessionSweep* current() const { return m_sweeps.empty() ? nullptr : &m_sweeps.back(); }
@@ -80,7 +94,10 @@ private:
     Scenario m_scenario;
     std::function<Scenario()> m_provider;
     std::vector<SessionSweep> m_sweeps;
+    std::vector<SessionGrid> m_grids;
     QLineEdit* m_levels;
+    QLineEdit* m_grid;
+    HeatMap* m_heatMap;
     QComboBox* m_mode;
     QDoubleSpinBox *m_slo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
     QPushButton *m_run, *m_cancel;
@@ -96,7 +113,7 @@ private:
     std::optional<int> m_markedKnee;
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     SweepOptions m_running;
-    QFutureWatcher<SweepResult> m_watcher;
+    QFutureWatcher<PageRun> m_watcher;
 };
 
 } // namespace knee::ui

@@ -5,6 +5,7 @@
 #include "io/scenario_reader.h"
 #include "io/truss_config.h"
 #include "live/live_sweep.h"
+#include "study/grid.h"
 #include "session/session.h"
 #include "study/sweep.h"
 
@@ -113,7 +114,11 @@ int runSweep(const QStringList& args)
                                            QStringLiteral("FILE"));
     const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("Write the sweep points as CSV here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({virtualTime, warmup, window, cap, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    const QCommandLineOption grid(QStringLiteral("grid"),
+                                  QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
+                                                 "values against the levels as targets; the best cell sets predict_concurrency."),
+                                  QStringLiteral("LIST"));
+    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
     QStringList argv = args;
     argv[0] = QStringLiteral("knee sweep");
     if (!parser.parse(argv)) {
@@ -171,8 +176,52 @@ int runSweep(const QStringList& args)
         return kBadInput;
     }
     const Scenario& scenario = *read.scenario;
-    const SweepResult r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
+    std::optional<GridOptions> gridOptions;
+    if (parser.isSet(grid)) {
+        gridOptions.emplace();
+        gridOptions->predictConcurrency.clear();
+        for (const QString& part : parser.value(grid).split(QLatin1Char(','))) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 1 || v > 4096) {
+                err << "knee sweep: --grid expects whole numbers from 1 to 4096 separated by commas, got '" << part << "'\n";
+                return kBadInput;
+            }
+            gridOptions->predictConcurrency.push_back(v);
+        }
+        gridOptions->targets = options.levels;
+        gridOptions->level = options;
+    }
+    SweepResult r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
+    std::optional<GridResult> gridResult;
+    if (gridOptions) {
+        const LevelDriverFactory driver = parser.isSet(virtualTime) ? LevelDriverFactory(makeVirtualDriver) : LevelDriverFactory(makeLiveDriver);
+        gridResult = runGrid(scenario, *gridOptions, driver);
+        // The grid, not the scenario, sets predict_concurrency, within the recommended target's column
+        // (above the target it would never be reached).
+        GridResult column = *gridResult;
+        chooseGridCell(column, options.sloMs, r.recommendation.concurrencyTarget);
+        if (column.best) {
+            r.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
+            r.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
+        }
+    }
     QJsonObject result = resultJson(r, options);
+    if (gridResult) {
+        QJsonArray cells;
+        for (const GridCell& c : gridResult->cells)
+            cells.append(QJsonObject{{"predict_concurrency", c.predictConcurrency},
+                                     {"target", c.target},
+                                     {"measured", c.measured},
+                                     {"p95_ms", c.measured ? QJsonValue(c.level.latency.p95) : QJsonValue()},
+                                     {"throughput_rps", c.measured ? QJsonValue(c.level.throughputRps) : QJsonValue()},
+                                     {"stable", c.level.stable}});
+        QJsonObject best;
+        if (gridResult->best)
+            best = QJsonObject{{"predict_concurrency", gridResult->cells[*gridResult->best].predictConcurrency},
+                               {"target", gridResult->cells[*gridResult->best].target}};
+        result.insert("grid", QJsonObject{{"cells", cells}, {"best", best}, {"rule", QString::fromStdString(gridResult->rule)}});
+    }
 
     // Exports. Each is written whole or not at all; a refusal is reported and the others still go.
     QJsonObject exports;
@@ -253,6 +302,8 @@ int runSweep(const QStringList& args)
         session.scenarioYaml = QString::fromUtf8(scenarioFile.readAll());
         session.scenarioSource = positional.first();
         session.sweeps.push_back({options, r});
+        if (gridResult)
+            session.grids.push_back({*gridOptions, *gridResult});
         if (const QString e = saveSession(session, parser.value(outOpt)); e.isEmpty())
             exports.insert("session", parser.value(outOpt));
         else

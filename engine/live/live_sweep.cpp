@@ -46,9 +46,11 @@ private:
 
 } // namespace
 
+std::unique_ptr<LevelDriver> makeLiveDriver() { return std::make_unique<LiveDriver>(); }
+
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const std::function<bool(const SweepLevel&)>& progress)
 {
-    return runSweep(scenario, options, [] { return std::make_unique<LiveDriver>(); }, progress);
+    return runSweep(scenario, options, makeLiveDriver, progress);
 }
 
 } // namespace knee

@@ -6,6 +6,7 @@
 
 namespace knee {
 
+std::unique_ptr<LevelDriver> makeLiveDriver();
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options,
                          const std::function<bool(const SweepLevel&)>& progress = {});
 

@@ -172,6 +172,35 @@ SweepLevel readLevel(Reader& r, const QJsonObject& o, const QString& path)
     return l;
 }
 
+std::vector<int> intList(Reader& r, const QJsonObject& o, const char* key, const QString& path)
+{
+    std::vector<int> out;
+    for (const QJsonValue& v : r.array(o, key, path, 64)) {
+        const double d = v.toDouble(-1);
+        if (d < 1 || d > 1e6 || std::floor(d) != d)
+            r.fail(path + "." + key, "whole numbers >= 1");
+        out.push_back(int(d));
+    }
+    return out;
+}
+
+SweepOptions readOptions(Reader& r, const QJsonObject& opt, const QString& op)
+{
+    SweepOptions o;
+    o.levels = intList(r, opt, "levels", op);
+    o.warmupS = r.number(opt, "warmup_s", op, 0, 1e9);
+    o.windowS = r.number(opt, "window_s", op, 0, 1e9);
+    o.tolerance = r.number(opt, "tolerance", op, 0, 1);
+    o.minWindows = int(r.integer(opt, "min_windows", op, 0, 1e6));
+    o.capS = r.number(opt, "cap_s", op, 0, 1e9);
+    o.sloMs = r.number(opt, "slo_ms", op, 0, 1e12);
+    o.sensitivity = r.number(opt, "sensitivity", op, 0, 100);
+    o.baselineRps = r.number(opt, "baseline_rps", op, 0, 1e12);
+    o.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);
+    o.buffer = int(r.integer(opt, "buffer", op, 0, 1e6));
+    return o;
+}
+
 } // namespace
 
 QByteArray serializeSession(const Session& s)
@@ -208,12 +237,35 @@ QByteArray serializeSession(const Session& s)
                                          {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
             {"recommendation", recommendation}});
     }
-    const QJsonObject root{{"format", "knee-session"},
-                           {"version", Session::kFormatVersion},
-                           {"scenario_yaml", s.scenarioYaml},
-                           {"scenario_source", s.scenarioSource},
-                           {"notes", s.notes},
-                           {"sweeps", sweeps}};
+    QJsonArray grids;
+    for (const SessionGrid& g : s.grids) {
+        QJsonArray pcs, targets, cells;
+        for (int v : g.options.predictConcurrency)
+            pcs.append(v);
+        for (int v : g.options.targets)
+            targets.append(v);
+        for (const GridCell& c : g.result.cells)
+            cells.append(QJsonObject{{"predict_concurrency", c.predictConcurrency},
+                                     {"target", c.target},
+                                     {"measured", c.measured},
+                                     {"level", c.measured ? QJsonValue(levelJson(c.level)) : QJsonValue()}});
+        grids.append(QJsonObject{{"predict_concurrency_levels", pcs},
+                                 {"targets", targets},
+                                 {"options", optionsJson(g.options.level)},
+                                 {"cells", cells},
+                                 {"cancelled", g.result.cancelled},
+                                 {"best", g.result.best ? QJsonValue(qint64(*g.result.best)) : QJsonValue()},
+                                 {"rule", QString::fromStdString(g.result.rule)},
+                                 {"wall_s", g.result.wallS}});
+    }
+    QJsonObject root{{"format", "knee-session"},
+                     {"version", Session::kFormatVersion},
+                     {"scenario_yaml", s.scenarioYaml},
+                     {"scenario_source", s.scenarioSource},
+                     {"notes", s.notes},
+                     {"sweeps", sweeps}};
+    if (!grids.isEmpty())
+        root.insert("grids", grids);
     return QJsonDocument(root).toJson(QJsonDocument::Indented); // keys sorted: the same session gives the same bytes
 }
 
@@ -264,25 +316,7 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         const QString path = QStringLiteral("session.sweeps[%1]").arg(i);
         const QJsonObject o = sweeps[i].toObject();
         SessionSweep sw;
-        const QJsonObject opt = r.object(o, "options", path);
-        const QString op = path + ".options";
-        sw.options.levels.clear();
-        for (const QJsonValue& v : r.array(opt, "levels", op, 64)) {
-            const double d = v.toDouble(-1);
-            if (d < 1 || d > 1e6 || std::floor(d) != d)
-                r.fail(op + ".levels", "whole numbers >= 1");
-            sw.options.levels.push_back(int(d));
-        }
-        sw.options.warmupS = r.number(opt, "warmup_s", op, 0, 1e9);
-        sw.options.windowS = r.number(opt, "window_s", op, 0, 1e9);
-        sw.options.tolerance = r.number(opt, "tolerance", op, 0, 1);
-        sw.options.minWindows = int(r.integer(opt, "min_windows", op, 0, 1e6));
-        sw.options.capS = r.number(opt, "cap_s", op, 0, 1e9);
-        sw.options.sloMs = r.number(opt, "slo_ms", op, 0, 1e12);
-        sw.options.sensitivity = r.number(opt, "sensitivity", op, 0, 100);
-        sw.options.baselineRps = r.number(opt, "baseline_rps", op, 0, 1e12);
-        sw.options.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);
-        sw.options.buffer = int(r.integer(opt, "buffer", op, 0, 1e6));
+        sw.options = readOptions(r, r.object(o, "options", path), path + ".options");
         SweepResult& res = sw.result;
         res.mode = r.text(o, "mode", path).toStdString();
         if (r.ok() && res.mode != "virtual" && res.mode != "live")
@@ -307,6 +341,38 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         if (r.ok() && r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6) != res.recommendation.concurrencyTarget)
             r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
         s.sweeps.push_back(std::move(sw));
+    }
+    if (r.ok() && root.contains("grids")) {
+        const QJsonArray grids = r.array(root, "grids", "session", 1000);
+        for (qsizetype i = 0; r.ok() && i < grids.size(); ++i) {
+            const QString path = QStringLiteral("session.grids[%1]").arg(i);
+            const QJsonObject o = grids[i].toObject();
+            SessionGrid g;
+            g.options.predictConcurrency = intList(r, o, "predict_concurrency_levels", path);
+            g.options.targets = intList(r, o, "targets", path);
+            g.options.level = readOptions(r, r.object(o, "options", path), path + ".options");
+            g.result.cancelled = r.boolean(o, "cancelled", path);
+            g.result.wallS = r.number(o, "wall_s", path, 0, 1e12);
+            const QJsonArray cells = r.array(o, "cells", path, 64 * 64);
+            for (qsizetype k = 0; r.ok() && k < cells.size(); ++k) {
+                const QString cp = path + QStringLiteral(".cells[%1]").arg(k);
+                const QJsonObject c = cells[k].toObject();
+                GridCell cell;
+                cell.predictConcurrency = int(r.integer(c, "predict_concurrency", cp, 1, 1e6));
+                cell.target = int(r.integer(c, "target", cp, 1, 1e6));
+                cell.measured = r.boolean(c, "measured", cp);
+                if (r.ok() && cell.measured)
+                    cell.level = readLevel(r, r.object(c, "level", cp), cp + ".level");
+                g.result.cells.push_back(cell);
+            }
+            if (!r.ok())
+                break;
+            chooseGridCell(g.result, g.options.level.sloMs); // recomputed, and must agree with what was saved
+            const QJsonValue best = o.value("best");
+            if (best.isNull() ? g.result.best.has_value() : qint64(best.toDouble(-1)) != qint64(g.result.best.value_or(~std::size_t(0))))
+                r.fail(path + ".best", "the cell its measurements give (the file was edited or damaged)");
+            s.grids.push_back(std::move(g));
+        }
     }
     if (!r.ok()) {
         out.error = QStringLiteral("%1 is damaged: %2; nothing was loaded").arg(source, r.error);

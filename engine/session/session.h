@@ -3,6 +3,7 @@
 // Saved as versioned JSON (Qt Core, no Widgets), written atomically; a file that is damaged, from a
 // newer knee, or inconsistent is refused whole with a clear message, never half-loaded.
 #pragma once
+#include "study/grid.h"
 #include "study/sweep.h"
 
 #include <QString>
@@ -17,11 +18,17 @@ struct SessionSweep {
     SweepResult result;
 };
 
+struct SessionGrid {
+    GridOptions options;
+    GridResult result;
+};
+
 struct Session {
     static constexpr int kFormatVersion = 1;
     QString scenarioYaml;
     QString scenarioSource; // where it came from, for the title
     std::vector<SessionSweep> sweeps;
+    std::vector<SessionGrid> grids;
     QString notes;
 };
 

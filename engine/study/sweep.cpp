@@ -25,7 +25,11 @@ public:
     const char* mode() const override { return "virtual"; }
 };
 
-SweepLevel runLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
+} // namespace
+
+std::unique_ptr<LevelDriver> makeVirtualDriver() { return std::make_unique<VirtualDriver>(); }
+
+SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
 {
     Scenario s = base;
     s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
@@ -96,6 +100,8 @@ SweepLevel runLevel(const Scenario& base, int concurrency, int target, const Swe
     return level;
 }
 
+namespace {
+
 std::string format(const char* f, double a = 0, double b = 0, double c = 0)
 {
     char buf[320];
@@ -107,7 +113,7 @@ std::string format(const char* f, double a = 0, double b = 0, double c = 0)
 
 SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& o, const std::function<bool(const SweepLevel&)>& progress)
 {
-    return runSweep(scenario, o, [] { return std::make_unique<VirtualDriver>(); }, progress);
+    return runSweep(scenario, o, makeVirtualDriver, progress);
 }
 
 SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const LevelDriverFactory& makeDriver,
@@ -123,7 +129,7 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
     for (int level : levels) {
         const std::unique_ptr<LevelDriver> driver = makeDriver();
         r.mode = driver->mode();
-        r.levels.push_back(runLevel(scenario, level, target, o, *driver));
+        r.levels.push_back(measureLevel(scenario, level, target, o, *driver));
         if (progress && !progress(r.levels.back())) {
             r.cancelled = true;
             break;

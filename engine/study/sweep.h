@@ -71,6 +71,11 @@ public:
 };
 using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
 
+// One level: one replica (min = max = 1, no autoscaler) held by `concurrency` closed-loop users, with
+// the given concurrency target; warm-up, then windows until two agree or the cap.
+SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, const SweepOptions& options, LevelDriver& driver);
+std::unique_ptr<LevelDriver> makeVirtualDriver();
+
 // Runs the sweep. `progress` is told of each finished level and may return false to cancel: the
 // finished levels are kept and analysed.
 SweepResult runSweep(const Scenario& scenario, const SweepOptions& options, const LevelDriverFactory& driver,

@@ -221,6 +221,24 @@ private slots:
         QVERIFY(so["sweeps"].toArray().first().toObject()["levels"].toArray().first().toObject().contains("histogram"));
     }
 
+    void sweepWithGrid()
+    {
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8", "--grid", "1,2,4", "--slo-ms", "40", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        const QJsonObject g = o["grid"].toObject();
+        QCOMPARE(g["cells"].toArray().size(), 12);
+        int measured = 0;
+        for (const QJsonValue& c : g["cells"].toArray())
+            measured += c.toObject()["measured"].toBool();
+        QCOMPARE(measured, 4 + 3 + 2); // pc <= target: pc 1 at 4 targets, pc 2 at 3, pc 4 at 2
+        const QJsonObject rec = o["recommendation"].toObject();
+        const int target = rec["concurrency_target"].toObject()["value"].toInt();
+        const int pc = rec["predict_concurrency"].toObject()["value"].toInt();
+        QVERIFY(pc <= target); // never a predict_concurrency the target cannot reach
+        QVERIFY(rec["predict_concurrency"].toObject()["rule"].toString().startsWith("from the grid"));
+    }
+
     void sweepOnACustomServerConfigSaysWhy()
     {
         QTemporaryDir dir;

@@ -8,6 +8,7 @@
 #include "ui/knob_control.h"
 #include "ui/live_charts.h"
 #include "ui/main_window.h"
+#include "ui/heat_map.h"
 #include "ui/sweep_page.h"
 
 #include "session/session.h"
@@ -306,6 +307,36 @@ private slots:
         QCOMPARE(page->sweeps().back().result.mode, std::string("live"));
         QCOMPARE(page->plottedLevels(), 3);
         QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
+    }
+
+    void gridSetsPredictConcurrencyAndIsSaved()
+    {
+        QTemporaryDir dir;
+        Scenario s = lightLoad();
+        s.model.preprocess = Distribution::constant(0);
+        s.model.postprocess = Distribution::constant(0);
+        s.model.predict = Distribution::constant(20);
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8");
+        page->gridValues()->setText("1, 2, 4");
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(done.wait(30'000));
+        QCOMPARE(page->heatMap()->grid().cells.size(), std::size_t(12));
+        const Recommendation& rec = page->sweeps().back().result.recommendation;
+        QVERIFY(rec.predictConcurrency <= rec.concurrencyTarget);
+        QVERIFY(QString::fromStdString(rec.predictConcurrencyRule).startsWith("from the grid"));
+        QVERIFY(page->evidenceText().contains("from the grid"));
+        QCOMPARE(w.saveSessionTo(dir.filePath("g.json")), QString());
+        MainWindow again(lightLoad(), "other");
+        QCOMPARE(again.openSessionFrom(dir.filePath("g.json")), QString());
+        QCOMPARE(again.sweepPage()->heatMap()->grid().cells.size(), std::size_t(12));
+        QCOMPARE(again.sweepPage()->sweeps().back().result.recommendation.predictConcurrency, rec.predictConcurrency);
+
+        page->gridValues()->setText("1, x");
+        page->run();
+        QVERIFY(!page->isRunning()); // refused, with the reason shown
     }
 
     void cancelledSweepKeepsFinishedLevels()

@@ -33,6 +33,11 @@ Session makeSession()
     s.scenarioSource = "s.yaml";
     s.notes = QStringLiteral("first try — ünïcode notes");
     s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
+    GridOptions g;
+    g.predictConcurrency = {1, 2, 4};
+    g.targets = {1, 2, 4, 8};
+    g.level = o;
+    s.grids.push_back({g, runGrid(*read.scenario, g, makeVirtualDriver)});
     return s;
 }
 QByteArray edited(const QByteArray& bytes, const std::function<void(QJsonObject&)>& edit)
@@ -75,6 +80,10 @@ private slots:
         QCOMPARE(b.result.recommendation.concurrencyTarget, a.result.recommendation.concurrencyTarget);
         QCOMPARE(b.result.recommendation.replicas->maxReplicas, a.result.recommendation.replicas->maxReplicas);
         QCOMPARE(l.session->notes, s.notes);
+        QCOMPARE(l.session->grids.size(), std::size_t(1));
+        QCOMPARE(l.session->grids[0].result.cells.size(), std::size_t(12));
+        QCOMPARE(l.session->grids[0].result.best, s.grids[0].result.best);
+        QCOMPARE(l.session->grids[0].result.cells[5].level.latency.p95, s.grids[0].result.cells[5].level.latency.p95);
         QCOMPARE(a.result.analysis.knee, std::optional<int>(4)); // four 50 ms slots: queueing starts past 4
     }
 
@@ -126,6 +135,24 @@ private slots:
             o["sweeps"] = sweeps;
         }) << "the knee its levels give";
         QTest::addRow("deeply nested") << QByteArray(100000, '[') << "damaged or not a knee session";
+        QTest::addRow("edited grid choice") << edited(good, [](QJsonObject& o) {
+            QJsonArray grids = o["grids"].toArray();
+            QJsonObject g = grids[0].toObject();
+            g["best"] = 0;
+            grids[0] = g;
+            o["grids"] = grids;
+        }) << "grids[0].best";
+        QTest::addRow("grid cell without its level") << edited(good, [](QJsonObject& o) {
+            QJsonArray grids = o["grids"].toArray();
+            QJsonObject g = grids[0].toObject();
+            QJsonArray cells = g["cells"].toArray();
+            QJsonObject c = cells[0].toObject();
+            c.remove("level");
+            cells[0] = c;
+            g["cells"] = cells;
+            grids[0] = g;
+            o["grids"] = grids;
+        }) << "cells[0].level";
     }
     void damagedFilesAreRefusedWhole()
     {

@@ -1,6 +1,7 @@
 // Virtual sweeps: on deployments whose capacity is known in closed form the sweep finds the level
 // where queueing starts; levels warm up and stabilise; errors mark a level; cancelling keeps the
 // finished levels; the recommendation carries its rule and the replica plan.
+#include "study/grid.h"
 #include "study/sweep.h"
 
 #include <QTest>
@@ -125,6 +126,36 @@ private slots:
         const SweepResult r = runVirtualSweep(s, o);
         QVERIFY(!r.levels[0].stable);
         QVERIFY(r.levels[0].measuredS <= 20.001);
+    }
+
+    // Independent predict slots of 100 ms: a cell (pc, target) serves min(pc, target) / 0.1 s with p95
+    // 100 × target / min(pc, target) ms. Throughput ÷ p95 is best where pc = target is largest.
+    void gridChoosesTheAnalyticCell()
+    {
+        GridOptions o;
+        o.predictConcurrency = {1, 2, 4, 8};
+        o.targets = {1, 2, 4, 8, 16};
+        o.level = quick();
+        const GridResult r = runGrid(deterministic(1, 100), o, makeVirtualDriver);
+        QCOMPARE(r.cells.size(), std::size_t(20));
+        for (const GridCell& c : r.cells) {
+            QCOMPARE(c.measured, c.predictConcurrency <= c.target); // pc above target: never reached, not run
+            if (!c.measured)
+                continue;
+            const int busy = std::min(c.predictConcurrency, c.target);
+            QVERIFY(std::abs(c.level.latency.p95 - 100.0 * c.target / busy) <= 0.005 * 100.0 * c.target / busy);
+            QVERIFY(std::abs(c.level.throughputRps - 10.0 * busy) <= 0.03 * 10.0 * busy);
+        }
+        QVERIFY(r.best.has_value());
+        QCOMPARE(r.cells[*r.best].predictConcurrency, 8);
+        QCOMPARE(r.cells[*r.best].target, 8);
+
+        GridResult slo = r;
+        chooseGridCell(slo, 120); // only pc = target cells meet 120 ms: the largest wins
+        QCOMPARE(slo.cells[*slo.best].target, 8);
+        chooseGridCell(slo, 50); // nothing meets it
+        QVERIFY(!slo.best);
+        QVERIFY(QString::fromStdString(slo.rule).contains("meets the SLO"));
     }
 
     void cancelKeepsFinishedLevels()
