@@ -11,6 +11,9 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QPainter>
+#include <QSvgGenerator>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -117,7 +120,7 @@ SweepPage::SweepPage(QWidget* parent)
     auto* exportRow = new QHBoxLayout();
     for (auto [label, fn] : {std::pair{tr("Export config.yaml…"), &SweepPage::exportConfigYaml},
                              std::pair{tr("Export autoscaling…"), &SweepPage::exportAutoscaling},
-                             std::pair{tr("Export CSV…"), &SweepPage::exportCsv}, std::pair{tr("Save chart…"), &SweepPage::exportChartPng}}) {
+                             std::pair{tr("Export CSV…"), &SweepPage::exportCsv}, std::pair{tr("Save chart…"), &SweepPage::exportChart}}) {
         auto* b = new QPushButton(label, this);
         connect(b, &QPushButton::clicked, this, [this, fn] {
             if (const QString e = (this->*fn)({}); !e.isEmpty())
@@ -525,12 +528,26 @@ QString SweepPage::exportCsv(const QString& given)
     return writeFile(path, text);
 }
 
-QString SweepPage::exportChartPng(const QString& given)
+QString SweepPage::exportChart(const QString& given)
 {
-    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Save chart"), QStringLiteral("knee.png"), tr("PNG image (*.png)"))
+    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Save chart"), QStringLiteral("knee.png"),
+                                                                         tr("PNG image (*.png);;SVG drawing (*.svg)"))
                                          : given;
     if (path.isEmpty())
         return {};
+    if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
+        QSvgGenerator svg; // vector output: the chart scales in documents and slides
+        svg.setFileName(path);
+        svg.setSize(m_view->size());
+        svg.setViewBox(QRect(QPoint(0, 0), m_view->size()));
+        svg.setTitle(m_chart->title());
+        QPainter painter;
+        if (!painter.begin(&svg))
+            return tr("Cannot write %1").arg(path);
+        m_view->render(&painter);
+        painter.end();
+        return QFileInfo(path).size() > 0 ? QString() : tr("Cannot write %1").arg(path);
+    }
     return m_view->grab().save(path, "PNG") ? QString() : tr("Cannot write %1").arg(path);
 }
 

@@ -77,7 +77,7 @@ public slots:
     QString exportConfigYaml(const QString& path = {});
     QString exportAutoscaling(const QString& path = {});
     QString exportCsv(const QString& path = {});
-    QString exportChartPng(const QString& path = {});
+    QString exportChart(const QString& path = {});
 
 signals:
     void sweepFinished(); // also after a cancel, with the finished levels

@@ -263,7 +263,12 @@ private slots:
         QVERIFY(c.open(QIODevice::ReadOnly));
         QVERIFY(c.readAll().contains("predict_concurrency: 2"));
         QCOMPARE(page->exportCsv(csv), QString());
-        QCOMPARE(page->exportChartPng(png), QString());
+        QCOMPARE(page->exportChart(png), QString());
+        const QString svg = dir.filePath("c.svg");
+        QCOMPARE(page->exportChart(svg), QString());
+        QFile svgFile(svg);
+        QVERIFY(svgFile.open(QIODevice::ReadOnly));
+        QVERIFY(svgFile.readAll().contains("<svg"));
         QCOMPARE(page->exportAutoscaling(knative), QString());
         QVERIFY(QFile::exists(csv) && QFile::exists(png) && QFile::exists(knative));
 
