@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "calibrate_command.h"
 #include "plan_command.h"
 #include "simulate_command.h"
 #include "sweep_command.h"
@@ -21,6 +22,7 @@ const Command kCommands[] = {
     {"simulate", "run a scenario in virtual time and print what users get", runSimulate},
     {"plan", "min/max replicas from throughput per replica, checked by simulation", runPlan},
     {"sweep", "concurrency levels 1, 2, 4, ...: the knee and a recommendation; exports", runSweep},
+    {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
 };
 
 QString usage()

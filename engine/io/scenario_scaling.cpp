@@ -1,6 +1,7 @@
 #include "scenario_scaling.h"
 
 #include <charconv>
+#include <type_traits>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,64 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
             r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key),
                            std::string(key) + " does not apply to kind: " + toString(m.kind));
     }
+}
+
+void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
+{
+    constexpr std::string_view kKeys[] = { "batch", "ms", "source" };
+    const auto f = r.mapFields(e, "model.predict_table", kKeys, "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]} (knee calibrate writes it)");
+    if (!f)
+        return;
+    auto list = [&](std::string_view key, const NumberRule& rule, auto& out) {
+        const auto entry = f->get(key);
+        if (!entry) {
+            r.missing(*f, key, "a list of numbers");
+            return false;
+        }
+        const YamlTree& tree = r.tree();
+        if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) == 0 || tree.size(entry->value) > 64) {
+            r.expected(*entry, f->pathOf(key), "a list of 1 to 64 numbers");
+            return false;
+        }
+        for (std::size_t i = 0; i < tree.size(entry->value); ++i) {
+            const Entry item { Entry::kNoKey, tree.item(entry->value, i) };
+            const auto v = r.number(item, f->pathOf(key) + "[" + std::to_string(i) + "]", rule);
+            if (!v)
+                return false;
+            out.push_back(static_cast<typename std::decay_t<decltype(out)>::value_type>(*v));
+        }
+        return true;
+    };
+    const bool ok = list("batch", rule(1, limits::kMaxConcurrency, true), t.batch) & list("ms", rule(0, limits::kMaxStageMs, false, true), t.ms);
+    if (auto s = f->get("source"))
+        if (auto v = r.text(*s, f->pathOf("source")))
+            t.source = *v;
+    if (!ok)
+        return;
+    if (t.batch.size() != t.ms.size())
+        r.fail(*f->get("ms"), f->pathOf("ms"), "expected one time per batch size (" + std::to_string(t.batch.size()) + "), got " + std::to_string(t.ms.size()));
+    for (std::size_t i = 1; i < t.batch.size(); ++i)
+        if (t.batch[i] <= t.batch[i - 1]) {
+            r.fail(*f->get("batch"), f->pathOf("batch"), "expected increasing batch sizes");
+            break;
+        }
+}
+
+void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b)
+{
+    constexpr std::string_view kKeys[] = { "mode", "max_batch", "max_delay_ms" };
+    constexpr std::string_view kModes[] = { "none", "dynamic" };
+    const auto f = r.mapFields(e, "model.batching", kKeys, "a map like {mode: dynamic, max_batch: 32, max_delay_ms: 5}");
+    if (!f)
+        return;
+    if (auto m = f->get("mode")) {
+        if (auto name = r.choice(*m, f->pathOf("mode"), kModes))
+            b.mode = *name == "dynamic" ? BatchingConfig::Mode::Dynamic : BatchingConfig::Mode::None;
+    } else {
+        r.missing(*f, "mode", "none or dynamic");
+    }
+    take(r, *f, "max_batch", rule(1, limits::kMaxConcurrency, true), b.maxBatch);
+    take(r, *f, "max_delay_ms", rule(0, 60'000), b.maxDelayMs);
 }
 
 void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile)

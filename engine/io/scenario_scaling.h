@@ -12,6 +12,8 @@ inline constexpr std::size_t kMaxTraceRecords = 50'000'000;
 
 void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& out);
 void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifierConfig& out);
+void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& out);
+void readBatching(FieldReader& r, const Entry& e, BatchingConfig& out);
 // The fields of a step, spike, diurnal or trace arrival (the kind is already read). `scenarioFile`
 // locates a trace file given by a relative path.
 void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile);

@@ -14,7 +14,7 @@ constexpr std::string_view kDeploymentKeys[] = { "replicas", "concurrency_target
     "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour" };
 constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
 constexpr std::string_view kChangeReplicaKeys[] = { "min", "max" };
-constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate" };
+constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate", "predict_table", "batching" };
 constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights" };
 constexpr std::string_view kSizeDistKeys[] = { "dist", "mean", "sigma", "spread", "values", "weights" }; // unitless
 constexpr std::string_view kDistKinds[] = { "constant", "exponential", "lognormal", "uniform", "empirical" };
@@ -52,6 +52,8 @@ constexpr KeyHome kSchema[] = {
     { "model", "predict" },
     { "model", "postprocess" },
     { "model", "predict_failure_rate" },
+    { "model", "predict_table" },
+    { "model", "batching" },
     { "workload", "arrival" },
     { "workload", "requests" },
     { "workload", "duration_s" },
@@ -238,6 +240,10 @@ private:
         }
         if (auto v = optional(*f, "predict_failure_rate", kFailureRateRule))
             m.predictFailureRate = *v;
+        if (auto t = f->get("predict_table"))
+            readPredictTable(m_r, *t, m.predictTable);
+        if (auto b = f->get("batching"))
+            readBatching(m_r, *b, m.batching);
     }
 
     // Stage times take mean_ms, spread_ms, values_ms; a unitless quantity (request sizes) takes

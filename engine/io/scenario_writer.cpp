@@ -156,6 +156,15 @@ std::string writeScenarioYaml(const Scenario& s)
     o << "  predict: " << distribution(m.predict) << "\n";
     o << "  postprocess: " << distribution(m.postprocess) << "\n";
     o << "  predict_failure_rate: " << number(m.predictFailureRate) << "\n";
+    if (!m.predictTable.empty()) {
+        std::vector<double> batch(m.predictTable.batch.begin(), m.predictTable.batch.end());
+        o << "  predict_table: {batch: " << numberList(batch) << ", ms: " << numberList(m.predictTable.ms);
+        if (!m.predictTable.source.empty())
+            o << ", source: " << quoted(m.predictTable.source);
+        o << "}\n";
+    }
+    if (m.batching.mode == BatchingConfig::Mode::Dynamic)
+        o << "  batching: {mode: dynamic, max_batch: " << m.batching.maxBatch << ", max_delay_ms: " << number(m.batching.maxDelayMs) << "}\n";
 
     const WorkloadConfig& w = s.workload;
     o << "workload:\n";

@@ -111,6 +111,11 @@ void Engine::handle(const Event& e)
         if (m_autoscaler)
             autoscalerTick();
         break;
+    case EventType::BatchDone: batchDone(e.arg); break;
+    case EventType::BatchTimer:
+        if (e.generation == m_replicas[e.arg].batchTimerGeneration)
+            tryLaunchBatch(int(e.arg));
+        break;
     }
 }
 
@@ -294,11 +299,84 @@ void Engine::startPredicts(int ri)
         r.predictStart = m_now;
         m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
         m_metrics.occupancy.change(m_now, Stage::Predict, +1);
-        m_events.push(m_now + r.times.predict, EventType::PredictDone, slot);
+        if (m_scenario.model.batching.mode == BatchingConfig::Mode::Dynamic)
+            rep.batchQueue.push(slot); // the batcher inside predict decides when it runs
+        else
+            m_events.push(m_now + callTime(r, rep.inPredict), EventType::PredictDone, slot);
     }
+    if (m_scenario.model.batching.mode == BatchingConfig::Mode::Dynamic)
+        tryLaunchBatch(ri);
+}
+
+// A call's time: the request's own sampled predict time, or with a calibrated table the table's time
+// for the batch, carrying the request's size and sampled variation as a factor.
+Nanos Engine::callTime(const Request& r, double batchSize) const
+{
+    const ServiceTable& table = m_scenario.model.predictTable;
+    if (table.empty())
+        return r.times.predict;
+    const double mean = m_predict.meanMs();
+    const double factor = mean > 0 ? nanosToMs(r.times.predict) / mean : 1.0;
+    return msToNanos(table.msAt(batchSize) * factor);
+}
+
+void Engine::tryLaunchBatch(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.callRunning || rep.batchQueue.empty())
+        return;
+    const BatchingConfig& b = m_scenario.model.batching;
+    const Nanos oldest = m_requests[rep.batchQueue.front()].predictStart;
+    const Nanos maxDelay = msToNanos(b.maxDelayMs);
+    if (int(rep.batchQueue.size()) < b.maxBatch && m_now - oldest < maxDelay) {
+        // Not full and not old enough: wait for more, at most until the oldest has waited max_delay.
+        ++rep.batchTimerGeneration;
+        m_events.push(oldest + maxDelay, EventType::BatchTimer, std::uint32_t(ri), rep.batchTimerGeneration);
+        return;
+    }
+    std::uint32_t bi;
+    if (!m_freeBatches.empty()) {
+        bi = m_freeBatches.back();
+        m_freeBatches.pop_back();
+    } else {
+        bi = std::uint32_t(m_batches.size());
+        m_batches.emplace_back();
+    }
+    Batch& batch = m_batches[bi];
+    batch.replica = ri;
+    batch.requests.clear();
+    const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
+    for (int i = 0; i < n; ++i)
+        batch.requests.push_back(rep.batchQueue.pop());
+    // One call for the whole batch; without a table it costs what one request's call costs.
+    Nanos t = 0;
+    for (std::uint32_t slot : batch.requests)
+        t = std::max(t, callTime(m_requests[slot], n));
+    rep.callRunning = true;
+    ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
+    m_events.push(m_now + t, EventType::BatchDone, bi);
+}
+
+void Engine::batchDone(std::uint32_t bi)
+{
+    const int ri = m_batches[bi].replica;
+    m_replicas[std::size_t(ri)].callRunning = false;
+    const std::vector<std::uint32_t> done = std::move(m_batches[bi].requests); // the pool may grow meanwhile
+    m_batches[bi].requests.clear();
+    m_freeBatches.push_back(bi);
+    for (std::uint32_t slot : done)
+        finishPredict(slot);
+    startPredicts(ri); // refills the slots and launches the next call
 }
 
 void Engine::predictDone(std::uint32_t slot)
+{
+    const int ri = m_requests[slot].replicaSlot;
+    finishPredict(slot);
+    startPredicts(ri); // the freed slot goes to the next waiting request at once
+}
+
+void Engine::finishPredict(std::uint32_t slot)
 {
     Request& r = m_requests[slot];
     const int ri = r.replicaSlot;
@@ -313,7 +391,6 @@ void Engine::predictDone(std::uint32_t slot)
         m_metrics.occupancy.change(m_now, Stage::Postprocess, +1);
         m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, slot);
     }
-    startPredicts(ri); // the freed slot goes to the next waiting request at once
 }
 
 void Engine::finish(std::uint32_t slot, Outcome outcome)

@@ -102,6 +102,10 @@ private:
     void preprocessDone(std::uint32_t slot);
     void startPredicts(int replicaIndex);
     void predictDone(std::uint32_t slot);
+    void finishPredict(std::uint32_t slot); // predictDone without refilling the slots
+    Nanos callTime(const Request& r, double batchSize) const;
+    void tryLaunchBatch(int replicaIndex);
+    void batchDone(std::uint32_t batchIndex);
     void finish(std::uint32_t slot, Outcome outcome);
     void replicaReady(std::uint32_t replicaIndex);
     void applyChange(std::size_t index);
@@ -143,6 +147,12 @@ private:
     std::int64_t m_overAdmissions = 0;
     std::function<void(const Request&)> m_observer;
     std::unique_ptr<Autoscaler> m_autoscaler;
+    struct Batch {
+        int replica = -1;
+        std::vector<std::uint32_t> requests;
+    };
+    std::vector<Batch> m_batches; // pool of predict calls in flight (dynamic batching); slots reused
+    std::vector<std::uint32_t> m_freeBatches;
     bool m_tickPending = false;
     std::vector<ScalingEvent> m_scalingLog;
     std::int64_t m_scalingDropped = 0;

@@ -18,6 +18,8 @@ enum class EventType : std::uint8_t {
     ReplicaReady,    // arg: replica index
     KnobChange,      // arg: index into the scenario's changes
     AutoscalerTick,  // the autoscaler's periodic evaluation
+    BatchDone,       // arg: index in the engine's batch table
+    BatchTimer,      // arg: replica index; generation: the replica's batch-timer generation
 };
 
 struct Event {

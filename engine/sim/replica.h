@@ -30,6 +30,11 @@ struct Replica {
     // Integral of "predict busy" (inPredict > 0) over time: the replica's GPU busy share.
     Nanos predictBusyNs = 0;
     Nanos predictBusySince = 0;
+    // Dynamic batching: requests in predict waiting for the next call, whether a call runs, and the
+    // generation of the pending max-delay timer (a newer one cancels it).
+    RingQueue<std::uint32_t> batchQueue;
+    bool callRunning = false;
+    std::uint32_t batchTimerGeneration = 0;
     // Adaptive concurrency modifier state: the limit it allows now, the best and the recent
     // replica-side latency (routed → response) it compares.
     double adaptiveLimit = 0;

@@ -265,6 +265,19 @@ std::string validateModifier(const ConcurrencyModifierConfig& m)
 
 } // namespace
 
+double ServiceTable::msAt(double b) const
+{
+    if (batch.empty())
+        return 0;
+    if (batch.size() == 1)
+        return ms[0] * std::max(1.0, b / batch[0]);
+    std::size_t i = 1;
+    while (i + 1 < batch.size() && batch[i] < b)
+        ++i;
+    const double x0 = batch[i - 1], x1 = batch[i], y0 = ms[i - 1], y1 = ms[i];
+    return std::max(0.0, y0 + (y1 - y0) * (b - x0) / (x1 - x0));
+}
+
 std::string Scenario::validate() const
 {
     const auto& d = deployment;
@@ -287,6 +300,22 @@ std::string Scenario::validate() const
             return std::string(name) + ": " + e;
     if (!std::isfinite(model.predictFailureRate) || model.predictFailureRate < 0 || model.predictFailureRate > 1)
         return "model.predict_failure_rate must be between 0 and 1";
+    if (const ServiceTable& t = model.predictTable; !t.empty()) {
+        if (t.batch.size() != t.ms.size() || t.batch.size() > 64)
+            return "model.predict_table: batch and ms must have the same length (at most 64)";
+        for (std::size_t i = 0; i < t.batch.size(); ++i) {
+            if (t.batch[i] < 1 || (i > 0 && t.batch[i] <= t.batch[i - 1]))
+                return "model.predict_table: batch sizes must start at 1 or more and increase";
+            if (!std::isfinite(t.ms[i]) || t.ms[i] <= 0 || t.ms[i] > limits::kMaxStageMs)
+                return "model.predict_table: times must be > 0 ms and at most a day";
+        }
+    }
+    if (model.batching.mode == BatchingConfig::Mode::Dynamic) {
+        if (model.batching.maxBatch < 1 || model.batching.maxBatch > limits::kMaxConcurrency)
+            return "model.batching.max_batch must be between 1 and 100000";
+        if (!std::isfinite(model.batching.maxDelayMs) || model.batching.maxDelayMs < 0 || model.batching.maxDelayMs > 60'000)
+            return "model.batching.max_delay_ms must be between 0 and 60000";
+    }
 
     const auto& w = workload;
     if (w.arrival.kind == ArrivalConfig::Kind::Closed) {

@@ -76,11 +76,35 @@ struct DeploymentConfig {
     int effectiveInitialReplicas() const { return initialReplicas > 0 ? initialReplicas : std::max(minReplicas, 1); }
 };
 
+// Time of one predict call against its batch size, measured on the real predict stage
+// (`knee calibrate`): what the GPU physics give, memory-bound at small batch, compute-bound at large.
+struct ServiceTable {
+    std::vector<int> batch;     // increasing, from 1
+    std::vector<double> ms;     // time per call at that batch size
+    std::string source;         // where it was measured (device, model, date)
+    bool empty() const { return batch.empty(); }
+    double msAt(double batchSize) const; // linear between measured sizes, linear beyond the last two
+};
+
+// How predict runs requests. None: each request is its own call in its predict slot (with a table,
+// a call's time is the table's time for as many requests as are in predict at once: concurrent
+// calls share the GPU). Dynamic: the batcher inside predict (as Truss's async batchers) collects the
+// requests in predict and launches one call at a time, of up to max_batch requests, when that many
+// wait or the oldest has waited max_delay_ms.
+struct BatchingConfig {
+    enum class Mode { None, Dynamic };
+    Mode mode = Mode::None;
+    int maxBatch = 32;
+    double maxDelayMs = 5;
+};
+
 struct ModelConfig {
     Distribution preprocess = Distribution::constant(0);
     Distribution predict = Distribution::constant(0);
     Distribution postprocess = Distribution::constant(0);
     double predictFailureRate = 0.0; // share of predict calls that fail; the request ends as failed
+    ServiceTable predictTable;       // optional: calibrated time per call vs batch size
+    BatchingConfig batching;
 };
 
 struct RateStep {

@@ -290,6 +290,58 @@ private slots:
         QCOMPARE(back.readAll(), broken); // nothing lost
     }
 
+    // Calibration on whatever backend is here (CI: the CPU, with a notice). Timings are not asserted
+    // (they depend on the machine); the table's shape is, and a scenario using it runs.
+    void calibrateWritesATableScenariosUse()
+    {
+        QTemporaryDir dir;
+        const QString table = dir.filePath("table.yaml");
+        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--out", table, "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["predict_table"].toObject()["batch"].toArray(), (QJsonArray{1, 2, 4}));
+        for (const QJsonValue& v : o["predict_table"].toObject()["ms"].toArray())
+            QVERIFY(v.toDouble() > 0);
+        QVERIFY(o["gpu"].toBool() || !o["notice"].toString().isEmpty()); // no GPU: says so
+        QVERIFY(o["parameter_bytes"].toInteger() > 0);
+
+        // The table goes under model: in a scenario, and virtual-time runs use it.
+        QFile t(table);
+        QVERIFY(t.open(QIODevice::ReadOnly));
+        QByteArray indented;
+        for (const QByteArray& line : t.readAll().split('\n'))
+            if (!line.isEmpty())
+                indented += "  " + line + "\n";
+        const QString scenario = dir.filePath("s.yaml");
+        QFile s(scenario);
+        QVERIFY(s.open(QIODevice::WriteOnly));
+        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 8, predict_concurrency: 8}\nmodel:\n  predict: 1\n" + indented
+                + "  batching: {mode: dynamic, max_batch: 4, max_delay_ms: 1}\n"
+                  "workload: {arrival: {kind: closed, users: 8}, requests: 2000}\n");
+        s.close();
+        const Result sim = knee({"simulate", scenario, "--json"});
+        QVERIFY2(sim.exitCode == 0, sim.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(sim.out).object()["completed"].toInteger(), 2000);
+    }
+
+    void calibrateBadInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("unknown profile") << QStringList{"calibrate", "--profile", "huge"} << "unknown profile";
+        QTest::addRow("bad backend") << QStringList{"calibrate", "--backend", "tpu"} << "--backend";
+        QTest::addRow("decreasing batches") << QStringList{"calibrate", "--batches", "4,2"} << "--batches";
+        QTest::addRow("zero repeats") << QStringList{"calibrate", "--repeats", "0"} << "--repeats";
+    }
+    void calibrateBadInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, fragment);
+        const Result r = knee(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(fragment), r.err.constData());
+    }
+
     void helpAndVersion()
     {
         QCOMPARE(knee({"--help"}).exitCode, 0);

@@ -126,6 +126,16 @@ private slots:
         QTest::addRow("trace without file") << arrivalOf("{kind: trace}") << 8 << "workload.arrival.file" << "missing";
         QTest::addRow("trace file missing") << arrivalOf("{kind: trace, file: /nonexistent/trace.csv}") << 8
                                             << "workload.arrival.file" << "no such file";
+        QTest::addRow("table lengths differ") << replaced(6, "  predict: 10\n  predict_table: {batch: [1, 2], ms: [1]}") << 7
+                                              << "model.predict_table.ms" << "one time per batch size";
+        QTest::addRow("table not increasing") << replaced(6, "  predict: 10\n  predict_table: {batch: [2, 1], ms: [1, 2]}") << 7
+                                              << "model.predict_table.batch" << "increasing";
+        QTest::addRow("table time zero") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0]}") << 7
+                                         << "model.predict_table.ms[0]" << "got '0'";
+        QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: continuous}") << 7
+                                               << "model.batching.mode" << "expected one of none, dynamic";
+        QTest::addRow("max batch zero") << replaced(6, "  predict: 10\n  batching: {mode: dynamic, max_batch: 0}") << 7
+                                        << "model.batching.max_batch" << "got '0'";
         QTest::addRow("request size with mean_ms") << replaced(9, "  requests: 1000\n  request_size: {dist: uniform, mean_ms: 1}") << 10
                                                    << "workload.request_size.mean" << "missing";
     }
@@ -166,6 +176,21 @@ private slots:
         const ScenarioReadResult again = readScenarioText(yaml, (kData + "written.yaml").toStdString());
         QVERIFY2(again.ok(), qPrintable(allErrors(again) + "\n" + QString::fromStdString(yaml)));
         QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+    }
+
+    void predictTableAndBatchingReadBack()
+    {
+        const ScenarioReadResult first = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1, 4], ms: [2.5, 4], source: \"cpu\"}\n"
+                                                          "  batching: {mode: dynamic, max_batch: 16, max_delay_ms: 2}"));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        QCOMPARE(first.scenario->model.predictTable.ms[1], 4.0);
+        QCOMPARE(first.scenario->model.batching.maxBatch, 16);
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        QCOMPARE(again.scenario->model.predictTable.batch, first.scenario->model.predictTable.batch);
+        QCOMPARE(again.scenario->model.predictTable.ms, first.scenario->model.predictTable.ms);
+        QCOMPARE(again.scenario->model.predictTable.source, std::string("cpu"));
+        QCOMPARE(again.scenario->model.batching.maxDelayMs, 2.0);
     }
 
     void writtenPatternsReadBack()
