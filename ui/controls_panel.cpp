@@ -131,7 +131,7 @@ void ControlsPanel::syncFromHost()
     const bool closed = s.workload.arrival.kind == ArrivalConfig::Kind::Closed;
     m_rate->setValue(int(std::lround(s.workload.arrival.rateRps)));
     m_users->setValue(std::max(1, s.workload.arrival.users));
-    m_rate->setEnabled(!closed);
+    m_rate->setEnabled(s.workload.arrival.hasFixedRate()); // a shaped pattern has no single rate
     m_users->setEnabled(closed);
     m_kind->setCurrentIndex(m_kind->findData(int(s.workload.arrival.kind)));
     updateMessage();
@@ -166,10 +166,10 @@ void ControlsPanel::changeTrafficKind(int index)
         s.workload.arrival.users = std::max(1, s.deployment.concurrencyTarget);
     if (kind != ArrivalConfig::Kind::Closed && !(s.workload.arrival.rateRps > 0))
         s.workload.arrival.rateRps = 10;
-    m_host.reset(s);
-    m_refusal.clear();
+    m_refusal = QString::fromStdString(m_host.reset(s));
     syncFromHost();
-    emit scenarioReplaced();
+    if (m_refusal.isEmpty())
+        emit scenarioReplaced();
 }
 
 void ControlsPanel::choosePreset(int index)
@@ -186,10 +186,10 @@ void ControlsPanel::choosePreset(int index)
         updateMessage();
         return;
     }
-    m_host.reset(*read.scenario);
-    m_refusal.clear();
+    m_refusal = QString::fromStdString(m_host.reset(*read.scenario));
     syncFromHost();
-    emit scenarioReplaced();
+    if (m_refusal.isEmpty())
+        emit scenarioReplaced();
 }
 
 } // namespace knee::ui

@@ -256,17 +256,21 @@ void MainWindow::togglePause()
 
 void MainWindow::resetRun()
 {
-    m_host->reset(m_host->scenario());
+    if (const std::string e = m_host->reset(m_host->scenario()); !e.empty())
+        statusBar()->showMessage(tr("Reset refused: %1").arg(QString::fromStdString(e)), 8000);
     m_charts->clear();
     m_shownSequence = 0;
 }
 
 void MainWindow::loadScenario(const Scenario& scenario, const QString& sourceName)
 {
+    if (const std::string e = m_host->reset(scenario); !e.empty()) { // read files were validated; keep the run if not
+        statusBar()->showMessage(tr("Cannot serve %1: %2").arg(sourceName, QString::fromStdString(e)), 8000);
+        return;
+    }
     m_fileScenario = scenario;
     m_sourceName = sourceName;
     setWindowFilePath(sourceName);
-    m_host->reset(scenario);
     m_controls->syncFromHost();
     m_autoscaler->syncFromHost();
     m_charts->clear();

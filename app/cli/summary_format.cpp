@@ -70,6 +70,8 @@ QJsonObject toJson(const RunSummary& s)
         {"measured", qint64(s.measuredCompleted)},
         {"throughput_rps", s.throughputRps},
         {"latency_ms", latencyJson(s.latency)},
+        {"ttft_ms", s.timeToFirstToken.count ? QJsonValue(latencyJson(s.timeToFirstToken)) : QJsonValue()},
+        {"itl_ms", s.interToken.count ? QJsonValue(latencyJson(s.interToken)) : QJsonValue()},
         {"stages_ms", stageMeans},
         {"stage_percentiles_ms", stagePercentiles},
         {"occupancy", QJsonObject{{"mean", occupancyMean}, {"timeline", timeline}}},

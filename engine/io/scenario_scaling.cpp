@@ -62,7 +62,7 @@ void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& a)
     take(r, *f, "panic_threshold_percent", rule(110, 1000), a.panicThresholdPercent);
     take(r, *f, "scale_to_zero_grace_s", rule(0, 3600), a.scaleToZeroGraceS);
     take(r, *f, "max_scale_up_rate", rule(1, 1e6), a.maxScaleUpRate);
-    take(r, *f, "knative_max_scale_down_rate", rule(1, 1e6), a.knativeMaxScaleDownRate);
+    take(r, *f, "knative_max_scale_down_rate", rule(1, 1e6, false, true), a.knativeMaxScaleDownRate); // > 1, as Knative requires
 }
 
 void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifierConfig& m)
@@ -146,21 +146,34 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
         }
 }
 
-void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b)
+void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b,
+                  const std::function<void(const Entry&, const std::string&, Distribution&)>& readDistribution)
 {
-    constexpr std::string_view kKeys[] = { "mode", "max_batch", "max_delay_ms" };
-    constexpr std::string_view kModes[] = { "none", "dynamic" };
+    constexpr std::string_view kKeys[] = { "mode", "max_batch", "max_delay_ms", "max_sequences", "output_tokens" };
+    constexpr std::string_view kModes[] = { "none", "dynamic", "continuous" };
     const auto f = r.mapFields(e, "model.batching", kKeys, "a map like {mode: dynamic, max_batch: 32, max_delay_ms: 5}");
     if (!f)
         return;
     if (auto m = f->get("mode")) {
         if (auto name = r.choice(*m, f->pathOf("mode"), kModes))
-            b.mode = *name == "dynamic" ? BatchingConfig::Mode::Dynamic : BatchingConfig::Mode::None;
+            b.mode = *name == "dynamic" ? BatchingConfig::Mode::Dynamic
+                : *name == "continuous" ? BatchingConfig::Mode::Continuous
+                                        : BatchingConfig::Mode::None;
     } else {
-        r.missing(*f, "mode", "none or dynamic");
+        r.missing(*f, "mode", "none, dynamic or continuous");
     }
+    const bool continuous = b.mode == BatchingConfig::Mode::Continuous;
+    for (std::string_view key : {"max_batch", "max_delay_ms"})
+        if (continuous && f->has(key))
+            r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key), std::string(key) + " applies to mode: dynamic, not continuous");
+    for (std::string_view key : {"max_sequences", "output_tokens"})
+        if (!continuous && f->has(key))
+            r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key), std::string(key) + " applies to mode: continuous");
     take(r, *f, "max_batch", rule(1, limits::kMaxConcurrency, true), b.maxBatch);
     take(r, *f, "max_delay_ms", rule(0, 60'000), b.maxDelayMs);
+    take(r, *f, "max_sequences", rule(1, limits::kMaxConcurrency, true), b.maxSequences);
+    if (auto t = f->get("output_tokens"); t && continuous)
+        readDistribution(*t, f->pathOf("output_tokens"), b.outputTokens);
 }
 
 void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile)

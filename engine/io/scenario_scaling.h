@@ -5,6 +5,8 @@
 #include "sim/scenario.h"
 #include "yaml_fields.h"
 
+#include <functional>
+
 namespace knee::io {
 
 inline constexpr std::size_t kMaxTraceBytes = 256u * 1024 * 1024;
@@ -13,7 +15,9 @@ inline constexpr std::size_t kMaxTraceRecords = 50'000'000;
 void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& out);
 void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifierConfig& out);
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& out);
-void readBatching(FieldReader& r, const Entry& e, BatchingConfig& out);
+// `readDistribution` reads output_tokens (a unitless distribution) with the section reader's rules.
+void readBatching(FieldReader& r, const Entry& e, BatchingConfig& out,
+                  const std::function<void(const Entry&, const std::string&, Distribution&)>& readDistribution);
 // The fields of a step, spike, diurnal or trace arrival (the kind is already read). `scenarioFile`
 // locates a trace file given by a relative path.
 void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile);

@@ -243,7 +243,8 @@ private:
         if (auto t = f->get("predict_table"))
             readPredictTable(m_r, *t, m.predictTable);
         if (auto b = f->get("batching"))
-            readBatching(m_r, *b, m.batching);
+            readBatching(m_r, *b, m.batching,
+                         [this](const Entry& e, const std::string& path, Distribution& out) { readDistribution(e, path, out, true); });
     }
 
     // Stage times take mean_ms, spread_ms, values_ms; a unitless quantity (request sizes) takes

@@ -165,6 +165,9 @@ std::string writeScenarioYaml(const Scenario& s)
     }
     if (m.batching.mode == BatchingConfig::Mode::Dynamic)
         o << "  batching: {mode: dynamic, max_batch: " << m.batching.maxBatch << ", max_delay_ms: " << number(m.batching.maxDelayMs) << "}\n";
+    else if (m.batching.mode == BatchingConfig::Mode::Continuous)
+        o << "  batching: {mode: continuous, max_sequences: " << m.batching.maxSequences
+          << ", output_tokens: " << distribution(m.batching.outputTokens, "") << "}\n";
 
     const WorkloadConfig& w = s.workload;
     o << "workload:\n";

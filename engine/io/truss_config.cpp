@@ -72,14 +72,15 @@ std::string runtimeOthers(const YAML::Node& root)
     return e.c_str();
 }
 
-std::string editLines(const std::string& text, int pc, std::string& error)
+std::string editLines(const std::string& text, int pc, bool hasRuntime, std::string& error)
 {
     std::vector<std::string> lines = splitLines(text);
     const bool finalNewline = !text.empty() && text.back() == '\n';
     const std::string value = std::to_string(pc);
-    static const std::regex runtimeLine(R"(^runtime:[ \t]*(#.*)?$)");
-    static const std::regex runtimeFlow(R"(^runtime:[ \t]*\{(.*)\}[ \t]*(#.*)?$)");
-    static const std::regex pcLine(R"(^([ \t]+)predict_concurrency:[ \t]*([^#]*?)([ \t]*#.*)?$)");
+    // "\r?": files with Windows line endings keep them (the line is split on '\n' only).
+    static const std::regex runtimeLine(R"(^runtime:[ \t]*(#.*)?\r?$)");
+    static const std::regex runtimeFlow(R"(^runtime:[ \t]*\{(.*)\}[ \t]*(#.*)?(\r?)$)");
+    static const std::regex pcLine(R"(^([ \t]+)predict_concurrency:[ \t]*([^#\r]*?)([ \t]*#[^\r]*)?(\r?)$)");
     static const std::regex pcFlow(R"(predict_concurrency:[ \t]*[^,}]*)");
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::smatch m;
@@ -89,7 +90,7 @@ std::string editLines(const std::string& text, int pc, std::string& error)
                 inner = std::regex_replace(inner, pcFlow, "predict_concurrency: " + value, std::regex_constants::format_first_only);
             else
                 inner = "predict_concurrency: " + value + (inner.find_first_not_of(" \t") == std::string::npos ? "" : ", " + inner);
-            lines[i] = "runtime: {" + inner + "}" + (m[2].matched ? " " + m[2].str() : "");
+            lines[i] = "runtime: {" + inner + "}" + (m[2].matched ? " " + m[2].str() : "") + m[3].str();
             return joinLines(lines, finalNewline);
         }
         if (!std::regex_match(lines[i], runtimeLine))
@@ -106,18 +107,24 @@ std::string editLines(const std::string& text, int pc, std::string& error)
                 childIndent = ind;
             std::smatch pm;
             if (ind == childIndent && std::regex_match(l, pm, pcLine)) {
-                lines[end] = pm[1].str() + "predict_concurrency: " + value + (pm[3].matched ? pm[3].str() : "");
+                lines[end] = pm[1].str() + "predict_concurrency: " + value + (pm[3].matched ? pm[3].str() : "") + pm[4].str();
                 return joinLines(lines, finalNewline);
             }
         }
         lines.insert(lines.begin() + std::ptrdiff_t(i + 1), std::string(childIndent ? childIndent : 2, ' ') + "predict_concurrency: " + value);
         return joinLines(lines, finalNewline);
     }
-    // No runtime section: add one at the end, after whatever the file ends with.
+    // No runtime line found. Appending is right only when the file has no runtime at all; a runtime
+    // written another way (an anchor, a tag, quoted) would otherwise end up twice, and readers that
+    // keep the last duplicate (PyYAML, which Truss uses) would drop the user's other runtime keys.
+    if (hasRuntime) {
+        error = "its runtime section is written in a form knee does not edit (quoted, tagged or anchored); add "
+                "runtime.predict_concurrency: " + value + " by hand";
+        return text;
+    }
     std::string out = text;
     if (!out.empty() && out.back() != '\n')
         out += '\n';
-    (void)error;
     return out + "runtime:\n  predict_concurrency: " + value + "\n";
 }
 
@@ -163,8 +170,16 @@ TrussExport exportTrussConfig(const std::string& existing, int pc, const std::st
         out.error = "runtime in the existing config.yaml is not a map; nothing was written";
         return out;
     }
+    if (before["runtime"] && before["runtime"]["predict_concurrency"] && before["runtime"]["predict_concurrency"].as<int>(-1) == pc) {
+        out.predictConcurrencyWritten = true; // already so: nothing to change
+        return out;
+    }
     std::string error;
-    const std::string edited = editLines(existing, pc, error);
+    const std::string edited = editLines(existing, pc, bool(before["runtime"]), error);
+    if (!error.empty()) {
+        out.error = error;
+        return out;
+    }
     // Prove the edit: it parses, predict_concurrency reads back, nothing else changed.
     try {
         const YAML::Node after = YAML::Load(edited);

@@ -30,6 +30,13 @@ public:
 
     void restart(const Scenario& scenario)
     {
+        // Build the new engine first: the old one keeps running if anything is wrong.
+        std::unique_ptr<Engine> fresh;
+        try {
+            fresh = std::make_unique<Engine>(scenario);
+        } catch (const std::exception&) {
+            return; // LiveEngineHost::reset validated already; never leave the worker without an engine
+        }
         if (m_clock) {
             // The old clock's coroutine ends at its next wake-up; until then it and its engine live.
             LiveClock* old = m_clock.release();
@@ -37,7 +44,7 @@ public:
             connect(old, &LiveClock::stopped, old, [old, oldEngine] { old->deleteLater(); });
             old->stop();
         }
-        m_engine = std::make_unique<Engine>(scenario);
+        m_engine = std::move(fresh);
         m_engine->setObserver([this](const Request& r) { record(r); });
         m_clock = std::make_unique<LiveClock>(*m_engine);
         m_windows.clear();
@@ -248,6 +255,8 @@ std::string LiveEngineHost::setArrivalRate(double rps)
 {
     if (m_scenario.workload.arrival.kind == ArrivalConfig::Kind::Closed)
         return "the workload is closed-loop: set the number of users instead of a rate";
+    if (!m_scenario.workload.arrival.hasFixedRate())
+        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
     if (auto e = checkArrivalRate(rps); !e.empty())
         return e;
     m_scenario.workload.arrival.rateRps = rps;
@@ -287,10 +296,14 @@ std::string LiveEngineHost::setColdStart(double seconds)
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
 void LiveEngineHost::resume() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->resume(); }); }
 
-void LiveEngineHost::reset(const Scenario& scenario)
+std::string LiveEngineHost::reset(const Scenario& scenario)
 {
-    m_scenario = liveScenario(scenario);
+    const Scenario live = liveScenario(scenario);
+    if (auto e = live.validate(); !e.empty())
+        return e; // refused here, on the caller's thread: the engine thread never sees it
+    m_scenario = live;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_scenario] { w->restart(s); });
+    return {};
 }
 
 } // namespace knee

@@ -72,7 +72,8 @@ public:
     std::string setColdStart(double seconds);
     void pause();
     void resume();
-    void reset(const Scenario& scenario); // a fresh engine with this scenario, time 0
+    // A fresh engine with this scenario, time 0. Empty = done; else why not (the run goes on unchanged).
+    std::string reset(const Scenario& scenario);
 
 signals:
     void published(); // emitted from the engine thread; connect queued

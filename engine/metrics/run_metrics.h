@@ -26,6 +26,8 @@ public:
     std::int64_t measuredCompleted = 0, measuredFailed = 0, measuredRejected = 0;
 
     LatencyHistogram latency; // completed, measured requests: done − intended
+    LatencyHistogram timeToFirstToken; // streaming (continuous batching): first token − intended
+    LatencyHistogram interToken;       // streaming: time between a sequence's consecutive tokens
     std::array<LatencyHistogram, kPartCount> parts;
     OccupancyTimeline occupancy;
 

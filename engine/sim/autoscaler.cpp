@@ -30,9 +30,12 @@ std::string fmt(const char* f, double a = 0, double b = 0, double c = 0, double 
 int clampCount(long long v, int lo, int hi) { return int(std::clamp<long long>(v, lo, hi)); }
 } // namespace
 
-Autoscaler::Autoscaler(const AutoscalerConfig& config)
+Autoscaler::Autoscaler(const AutoscalerConfig& config, Nanos now)
     : m_config(config)
     , m_interval(secondsToNanos(config.evaluationIntervalS))
+    , m_last(now)
+    , m_tickStart(now)
+    , m_lastBusy(now)
 {
     const auto ticks = std::size_t(std::ceil(config.windowS / config.evaluationIntervalS)) + 1;
     m_tickAreas.assign(ticks, 0.0);
@@ -162,7 +165,7 @@ int Autoscaler::evaluateKnative(Nanos now, const Inputs& in, std::vector<Scaling
     desired = std::min<long long>(desired, (long long)std::ceil(m_config.maxScaleUpRate * ready));
     desired = std::max<long long>(desired, (long long)std::floor(in.ready / m_config.knativeMaxScaleDownRate));
     // Scale to zero only after the grace period without traffic.
-    if (desired == 0 && (m_level > 0 || m_lastBusy < 0 || now - m_lastBusy < secondsToNanos(m_config.scaleToZeroGraceS)))
+    if (desired == 0 && (m_level > 0 || now - m_lastBusy < secondsToNanos(m_config.scaleToZeroGraceS)))
         desired = in.active > 0 ? 1 : (m_level > 0 ? 1 : 0);
     const int to = clampCount(desired, in.minReplicas, in.maxReplicas);
     if (to != in.active)

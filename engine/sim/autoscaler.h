@@ -33,7 +33,8 @@ const char* toString(ScalingEvent::Action action);
 
 class Autoscaler {
 public:
-    explicit Autoscaler(const AutoscalerConfig& config);
+    // `now`: when it starts deciding. Its window holds only what it has seen since.
+    Autoscaler(const AutoscalerConfig& config, Nanos now);
 
     const AutoscalerConfig& config() const { return m_config; }
     Nanos interval() const { return m_interval; }
@@ -76,7 +77,7 @@ private:
     std::vector<double> m_tickAreas; // ring
     std::vector<Nanos> m_tickWidths;
     std::size_t m_tickHead = 0, m_tickCount = 0;
-    Nanos m_lastBusy = -1;
+    Nanos m_lastBusy = 0; // last time there was traffic; idle since the start counts as idle
 
     double m_lastStableAverage = 0;
     bool m_flagged = false;

@@ -6,7 +6,7 @@
 namespace knee {
 
 namespace stream {
-inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14, kSize = 15;
+inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14, kSize = 15, kTokens = 16;
 }
 
 const char* toString(ReplicaState s)
@@ -34,17 +34,19 @@ Engine::Engine(const Scenario& scenario)
     , m_predict(m_scenario.model.predict)
     , m_postprocess(m_scenario.model.postprocess)
     , m_size(m_scenario.workload.requestSize)
+    , m_tokens(m_scenario.model.batching.outputTokens)
     , m_preprocessRng(streamSeed(m_scenario.workload.seed, stream::kPreprocess))
     , m_predictRng(streamSeed(m_scenario.workload.seed, stream::kPredict))
     , m_postprocessRng(streamSeed(m_scenario.workload.seed, stream::kPostprocess))
     , m_failureRng(streamSeed(m_scenario.workload.seed, stream::kFailure))
     , m_sizeRng(streamSeed(m_scenario.workload.seed, stream::kSize))
+    , m_tokensRng(streamSeed(m_scenario.workload.seed, stream::kTokens))
     , m_sized(!(m_scenario.workload.requestSize.kind == Distribution::Kind::Constant && m_scenario.workload.requestSize.meanMs == 1.0))
     , m_warmupEnd(secondsToNanos(m_scenario.workload.warmupS))
 {
     m_metrics.measureStart = m_warmupEnd;
     if (m_scenario.deployment.autoscaler.policy != AutoscalerConfig::Policy::None)
-        m_autoscaler = std::make_unique<Autoscaler>(m_scenario.deployment.autoscaler);
+        m_autoscaler = std::make_unique<Autoscaler>(m_scenario.deployment.autoscaler, m_now);
     for (int i = 0; i < m_scenario.deployment.effectiveInitialReplicas(); ++i)
         provisionReplica(/*ready=*/true);
     m_started = true;
@@ -108,10 +110,11 @@ void Engine::handle(const Event& e)
     case EventType::ReplicaReady: replicaReady(e.arg); break;
     case EventType::KnobChange: applyChange(e.arg); break;
     case EventType::AutoscalerTick:
-        if (m_autoscaler)
+        if (m_autoscaler && e.generation == m_tickGeneration)
             autoscalerTick();
         break;
     case EventType::BatchDone: batchDone(e.arg); break;
+    case EventType::DecodeStep: decodeStep(int(e.arg)); break;
     case EventType::BatchTimer:
         if (e.generation == m_replicas[e.arg].batchTimerGeneration)
             tryLaunchBatch(int(e.arg));
@@ -160,6 +163,8 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
             r.times.predict = Nanos(double(r.times.predict) * size);
         }
     }
+    if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous)
+        r.tokensLeft = std::max(1, int(std::lround(m_tokens.sampleValue(m_tokensRng))));
     ++m_metrics.arrived;
     if (m_autoscaler) {
         scheduleTick(); // traffic after a quiet spell wakes the autoscaler again
@@ -199,7 +204,9 @@ int Engine::limitOf(const Replica& r) const
     switch (m.kind) {
     case ConcurrencyModifierConfig::Kind::None: return target;
     case ConcurrencyModifierConfig::Kind::Fixed: return std::min(target, m.fixed);
-    case ConcurrencyModifierConfig::Kind::EngineMax: return std::min(target, m.engineMax);
+    case ConcurrencyModifierConfig::Kind::EngineMax:
+        // RunPod: concurrency_modifier = lambda x: engine.max_concurrency. Given, or the decode loop's budget.
+        return std::min(target, m.engineMax > 0 ? m.engineMax : m_scenario.model.batching.maxSequences);
     case ConcurrencyModifierConfig::Kind::Adaptive: return std::min(target, std::max(m.minLimit, int(r.adaptiveLimit)));
     }
     return target;
@@ -299,13 +306,61 @@ void Engine::startPredicts(int ri)
         r.predictStart = m_now;
         m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
         m_metrics.occupancy.change(m_now, Stage::Predict, +1);
-        if (m_scenario.model.batching.mode == BatchingConfig::Mode::Dynamic)
-            rep.batchQueue.push(slot); // the batcher inside predict decides when it runs
+        if (m_scenario.model.batching.mode != BatchingConfig::Mode::None)
+            rep.batchQueue.push(slot); // the batcher (or the decode loop) inside predict decides when it runs
         else
             m_events.push(m_now + callTime(r, rep.inPredict), EventType::PredictDone, slot);
     }
     if (m_scenario.model.batching.mode == BatchingConfig::Mode::Dynamic)
         tryLaunchBatch(ri);
+    else if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous && !rep.callRunning)
+        startDecodeStep(ri);
+}
+
+// Continuous batching: between steps, waiting sequences join (up to max_sequences); then one step,
+// one forward pass over all active sequences, each of which emits a token when it ends.
+void Engine::startDecodeStep(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    const BatchingConfig& b = m_scenario.model.batching;
+    while (int(rep.activeSequences.size()) < b.maxSequences && !rep.batchQueue.empty())
+        rep.activeSequences.push_back(rep.batchQueue.pop());
+    if (rep.activeSequences.empty())
+        return;
+    const ServiceTable& table = m_scenario.model.predictTable;
+    const double stepMs = table.empty() ? m_predict.meanMs() : table.msAt(double(rep.activeSequences.size()));
+    rep.callRunning = true;
+    rep.stepStart = m_now;
+    m_events.push(m_now + std::max<Nanos>(1, msToNanos(stepMs)), EventType::DecodeStep, std::uint32_t(ri));
+}
+
+void Engine::decodeStep(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    rep.callRunning = false;
+    const Nanos step = m_now - rep.stepStart;
+    std::vector<std::uint32_t> finished;
+    for (std::size_t i = 0; i < rep.activeSequences.size();) {
+        const std::uint32_t slot = rep.activeSequences[i];
+        Request& r = m_requests[slot];
+        if (r.firstToken < 0) {
+            r.firstToken = m_now; // streamed out: the user sees the first token now
+        } else if (r.measured) {
+            m_metrics.interToken.record(step);
+        }
+        if (--r.tokensLeft <= 0) {
+            finished.push_back(slot);
+            rep.activeSequences[i] = rep.activeSequences.back();
+            rep.activeSequences.pop_back();
+        } else {
+            ++i;
+        }
+    }
+    for (std::uint32_t slot : finished)
+        finishPredict(slot);
+    startPredicts(ri); // refills the predict slots; the next step starts from there
+    if (!rep.callRunning)
+        startDecodeStep(ri);
 }
 
 // A call's time: the request's own sampled predict time, or with a calibrated table the table's time
@@ -415,6 +470,8 @@ void Engine::finish(std::uint32_t slot, Outcome outcome)
     case Outcome::Completed:
         m_metrics.recordCompleted({r.intended, r.arrived, r.routed, r.preprocessDone, r.predictStart, r.predictDone, r.done},
                                   r.measured);
+        if (r.firstToken >= 0 && r.measured)
+            m_metrics.timeToFirstToken.record(r.firstToken - r.intended);
         break;
     case Outcome::Failed: m_metrics.recordFailed(m_now, r.measured); break;
     case Outcome::Rejected: m_metrics.recordRejected(r.measured); break;
@@ -498,7 +555,7 @@ void Engine::scheduleTick()
     if (!m_autoscaler || m_tickPending)
         return;
     m_tickPending = true;
-    m_events.push(m_now + m_autoscaler->interval(), EventType::AutoscalerTick, 0);
+    m_events.push(m_now + m_autoscaler->interval(), EventType::AutoscalerTick, 0, m_tickGeneration);
 }
 
 void Engine::autoscalerTick()
@@ -518,8 +575,14 @@ void Engine::autoscalerTick()
         scaleTo(desired);
     // Keep deciding while traffic may still come, requests are in the system, or replicas above min
     // may still go (scale-down after the traffic, scale to zero). Then the run can end; a later
-    // arrival wakes the autoscaler again.
-    if (m_load.sending(m_now) || !m_queue.empty() || m_held > 0 || activeReplicas() > d.minReplicas)
+    // arrival wakes the autoscaler again. Backstop: with no traffic, once nothing has changed for
+    // longer than every delay the policy has, nothing will: stop.
+    const bool traffic = m_load.sending(m_now) || !m_queue.empty() || m_held > 0;
+    m_quietTicks = traffic || desired != in.active || !events.empty() ? 0 : m_quietTicks + 1;
+    const AutoscalerConfig& a = d.autoscaler;
+    const double settleS = a.windowS + a.scaleDownDelayS + a.scaleToZeroGraceS + 10;
+    const bool settled = double(m_quietTicks) * a.evaluationIntervalS > settleS;
+    if (traffic || (activeReplicas() > d.minReplicas && !settled))
         scheduleTick();
 }
 
@@ -658,9 +721,11 @@ std::string Engine::setAutoscaler(const AutoscalerConfig& config)
         m_autoscaler.reset(); // a pending tick finds no autoscaler and ends
         return {};
     }
-    m_autoscaler = std::make_unique<Autoscaler>(config);
+    m_autoscaler = std::make_unique<Autoscaler>(config, m_now);
     m_autoscaler->observe(m_now, std::int64_t(m_queue.size()) + m_held);
-    m_tickPending = false; // a tick of the old autoscaler may still be queued: a second one is harmless
+    ++m_tickGeneration; // the old autoscaler's queued tick is now stale: one tick chain only
+    m_tickPending = false;
+    m_quietTicks = 0;
     scheduleTick();
     return {};
 }

@@ -106,6 +106,8 @@ private:
     Nanos callTime(const Request& r, double batchSize) const;
     void tryLaunchBatch(int replicaIndex);
     void batchDone(std::uint32_t batchIndex);
+    void startDecodeStep(int replicaIndex);
+    void decodeStep(int replicaIndex);
     void finish(std::uint32_t slot, Outcome outcome);
     void replicaReady(std::uint32_t replicaIndex);
     void applyChange(std::size_t index);
@@ -132,8 +134,8 @@ private:
     EventQueue m_events;
     LoadGenerator m_load;
     RunMetrics m_metrics;
-    Sampler m_preprocess, m_predict, m_postprocess, m_size;
-    Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng, m_sizeRng;
+    Sampler m_preprocess, m_predict, m_postprocess, m_size, m_tokens;
+    Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng, m_sizeRng, m_tokensRng;
     bool m_sized; // request sizes vary
     Nanos m_warmupEnd;
 
@@ -154,6 +156,8 @@ private:
     std::vector<Batch> m_batches; // pool of predict calls in flight (dynamic batching); slots reused
     std::vector<std::uint32_t> m_freeBatches;
     bool m_tickPending = false;
+    std::uint32_t m_tickGeneration = 0; // a replaced autoscaler's queued tick is stale
+    int m_quietTicks = 0;               // ticks in a row with no traffic and no change
     std::vector<ScalingEvent> m_scalingLog;
     std::int64_t m_scalingDropped = 0;
     std::int64_t m_coldStarts = 0;

@@ -20,6 +20,7 @@ enum class EventType : std::uint8_t {
     AutoscalerTick,  // the autoscaler's periodic evaluation
     BatchDone,       // arg: index in the engine's batch table
     BatchTimer,      // arg: replica index; generation: the replica's batch-timer generation
+    DecodeStep,      // arg: replica index: one continuous-batching step ended
 };
 
 struct Event {

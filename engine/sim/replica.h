@@ -5,6 +5,7 @@
 #include "base/time.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace knee {
 
@@ -34,6 +35,8 @@ struct Replica {
     // generation of the pending max-delay timer (a newer one cancels it).
     RingQueue<std::uint32_t> batchQueue;
     bool callRunning = false;
+    std::vector<std::uint32_t> activeSequences; // continuous batching: in the decode loop now
+    Nanos stepStart = 0;
     std::uint32_t batchTimerGeneration = 0;
     // Adaptive concurrency modifier state: the limit it allows now, the best and the recent
     // replica-side latency (routed → response) it compares.

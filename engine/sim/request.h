@@ -25,6 +25,8 @@ struct Request {
     Nanos preprocessDone = -1;
     Nanos predictStart = -1;     // got a predict slot
     Nanos predictDone = -1;
+    Nanos firstToken = -1;       // continuous batching: when the first token streamed out
+    std::int32_t tokensLeft = 0; // continuous batching: tokens still to generate
     Nanos done = -1;             // response (completed or failed) or rejection
     StageTimes times;
     std::int32_t replica = -1;   // replica id (stable, not a slot index)

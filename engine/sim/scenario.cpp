@@ -236,8 +236,11 @@ std::string checkAutoscaler(const AutoscalerConfig& a)
         return "autoscaling.panic_threshold_percent must be between 110 and 1000";
     if (!within(a.scaleToZeroGraceS, 0, 3600))
         return "autoscaling.scale_to_zero_grace_s must be between 0 and 3600 seconds";
-    if (!within(a.maxScaleUpRate, 1.0, 1e6) || !within(a.knativeMaxScaleDownRate, 1.0, 1e6))
-        return "autoscaling.max_scale_up_rate and knative_max_scale_down_rate must be >= 1";
+    if (!within(a.maxScaleUpRate, 1.0, 1e6))
+        return "autoscaling.max_scale_up_rate must be >= 1";
+    // As Knative requires: a rate of 1 would allow no scale-down at all (ready / 1 = ready).
+    if (!(std::isfinite(a.knativeMaxScaleDownRate) && a.knativeMaxScaleDownRate > 1.0 && a.knativeMaxScaleDownRate <= 1e6))
+        return "autoscaling.knative_max_scale_down_rate must be > 1";
     return {};
 }
 
@@ -248,7 +251,7 @@ std::string validateModifier(const ConcurrencyModifierConfig& m)
     using K = ConcurrencyModifierConfig::Kind;
     if (m.kind == K::Fixed)
         return checkConcurrencyKnob("concurrency_modifier.value", m.fixed);
-    if (m.kind == K::EngineMax)
+    if (m.kind == K::EngineMax && m.engineMax != 0) // 0: the continuous-batching engine's max_sequences
         return checkConcurrencyKnob("concurrency_modifier.engine_max", m.engineMax);
     if (m.kind == K::Adaptive) {
         if (m.minLimit < 1 || m.minLimit > m.maxLimit || m.maxLimit > limits::kMaxConcurrency)
@@ -309,6 +312,12 @@ std::string Scenario::validate() const
             if (!std::isfinite(t.ms[i]) || t.ms[i] <= 0 || t.ms[i] > limits::kMaxStageMs)
                 return "model.predict_table: times must be > 0 ms and at most a day";
         }
+    }
+    if (model.batching.mode == BatchingConfig::Mode::Continuous) {
+        if (model.batching.maxSequences < 1 || model.batching.maxSequences > limits::kMaxConcurrency)
+            return "model.batching.max_sequences must be between 1 and 100000";
+        if (auto e = model.batching.outputTokens.validate(); !e.empty())
+            return "model.batching.output_tokens: " + e;
     }
     if (model.batching.mode == BatchingConfig::Mode::Dynamic) {
         if (model.batching.maxBatch < 1 || model.batching.maxBatch > limits::kMaxConcurrency)

@@ -91,11 +91,18 @@ struct ServiceTable {
 // calls share the GPU). Dynamic: the batcher inside predict (as Truss's async batchers) collects the
 // requests in predict and launches one call at a time, of up to max_batch requests, when that many
 // wait or the oldest has waited max_delay_ms.
+// Continuous: an LLM-style decode loop. Each step is one forward pass over the active sequences
+// (its time: the table's time for that many, else the predict distribution's mean); every active
+// sequence emits one token per step; sequences join and leave between steps; at most max_sequences
+// are active (the KV-cache budget), which is also the engine's own maximum concurrency that RunPod's
+// concurrency_modifier (kind engine_max, no value) reports.
 struct BatchingConfig {
-    enum class Mode { None, Dynamic };
+    enum class Mode { None, Dynamic, Continuous };
     Mode mode = Mode::None;
     int maxBatch = 32;
     double maxDelayMs = 5;
+    int maxSequences = 64;                                    // continuous
+    Distribution outputTokens = Distribution::constant(128); // continuous: tokens per response (the value, not ms)
 };
 
 struct ModelConfig {

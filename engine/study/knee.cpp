@@ -78,8 +78,12 @@ KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, d
         a.kneeNote = buf;
     }
     double bestThroughput = -1, bestPower = -1;
+    bool sloHolds = sloMs > 0;
     for (const CurvePoint* p : used) {
-        if (sloMs > 0 && p->latencyMs <= sloMs)
+        // The SLO level: the largest level up to which every level meets the SLO (a noisy level above
+        // a miss does not count).
+        sloHolds = sloHolds && p->latencyMs <= sloMs;
+        if (sloHolds)
             a.sloLevel = p->concurrency;
         if (p->throughputRps > bestThroughput) {
             bestThroughput = p->throughputRps;

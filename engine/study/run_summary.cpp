@@ -35,6 +35,8 @@ RunSummary summarize(const Engine& engine, double wallS)
     s.throughputRps = m.throughputRps();
     s.simulatedS = nanosToSeconds(engine.now());
     s.latency = summarize(m.latency);
+    s.timeToFirstToken = summarize(m.timeToFirstToken);
+    s.interToken = summarize(m.interToken);
     for (int p = 0; p < kPartCount; ++p)
         s.parts[std::size_t(p)] = summarize(m.parts[std::size_t(p)]);
     s.occupancyMean = m.occupancy.overallMean(engine.now());
@@ -86,6 +88,10 @@ std::string formatSummary(const RunSummary& s)
     const auto& l = s.latency;
     t += format("Latency (ms): mean %.2f  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.mean, l.p50, l.p90,
                 l.p95, l.p99, l.p999, l.max);
+    if (s.timeToFirstToken.count > 0)
+        t += format("Streaming: time to first token p50 %.2f  p95 %.2f  p99 %.2f ms; inter-token p50 %.2f  p95 %.2f  p99 %.2f ms\n",
+                    s.timeToFirstToken.p50, s.timeToFirstToken.p95, s.timeToFirstToken.p99, s.interToken.p50, s.interToken.p95,
+                    s.interToken.p99);
     t += "Where the time goes (mean ms / p99 ms):\n";
     const char* labels[kPartCount] = {"deployment queue", "preprocess", "waiting for predict slot", "predict", "postprocess"};
     for (int p = 0; p < kPartCount; ++p)

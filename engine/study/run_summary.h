@@ -22,6 +22,7 @@ struct RunSummary {
     double throughputRps = 0;
     double simulatedS = 0;
     LatencySummaryMs latency;
+    LatencySummaryMs timeToFirstToken, interToken; // streaming (continuous batching); count 0 otherwise
     std::array<LatencySummaryMs, kPartCount> parts; // queue wait, preprocess, predict wait, predict, postprocess
     OccupancyTimeline::Levels occupancyMean{};      // time-weighted mean in each stage, and replicas
     std::vector<OccupancyTimeline::Window> timeline;

@@ -10,6 +10,7 @@ namespace knee {
 namespace {
 
 constexpr int kMinCompletionsPerWindow = 100; // a window shorter than this says little about p50
+constexpr int kMinCompletionsToAgree = 20;    // two windows with fewer responses cannot show the level is stable
 
 struct Window {
     LatencyHistogram latency;
@@ -71,6 +72,7 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     Nanos t = warmupEnd;
     const Nanos cap = warmupEnd + secondsToNanos(o.capS);
     double prevP50 = -1, prevThroughput = -1;
+    bool prevEnough = false;
     while (t < cap) {
         const Nanos end = std::min(cap, t + secondsToNanos(windowS));
         driver.advanceTo(engine, end);
@@ -78,19 +80,21 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
         t = end;
         const double p50 = nanosToMs(current.latency.quantile(0.5));
         const double throughput = double(current.completed) / width;
+        const bool enough = current.completed >= kMinCompletionsToAgree;
         all.merge(current.latency);
         level.completed += current.completed;
         level.failed += current.failed;
         level.rejected += current.rejected;
         ++level.windows;
         current = Window();
-        if (level.windows >= 2 && agree(p50, prevP50, o.tolerance) && agree(throughput, prevThroughput, o.tolerance)
+        if (level.windows >= 2 && enough && prevEnough && agree(p50, prevP50, o.tolerance) && agree(throughput, prevThroughput, o.tolerance)
             && level.windows >= o.minWindows) {
             level.stable = true;
             break;
         }
         prevP50 = p50;
         prevThroughput = throughput;
+        prevEnough = enough;
     }
     driver.stop(engine);
     level.measuredS = nanosToSeconds(t - warmupEnd);

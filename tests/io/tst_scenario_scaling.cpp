@@ -132,8 +132,12 @@ private slots:
                                               << "model.predict_table.batch" << "increasing";
         QTest::addRow("table time zero") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0]}") << 7
                                          << "model.predict_table.ms[0]" << "got '0'";
-        QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: continuous}") << 7
-                                               << "model.batching.mode" << "expected one of none, dynamic";
+        QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: speculative}") << 7
+                                               << "model.batching.mode" << "expected one of none, dynamic, continuous";
+        QTest::addRow("max_batch on continuous") << replaced(6, "  predict: 10\n  batching: {mode: continuous, max_batch: 4}") << 7
+                                                 << "model.batching.max_batch" << "applies to mode: dynamic";
+        QTest::addRow("output tokens negative") << replaced(6, "  predict: 10\n  batching: {mode: continuous, output_tokens: -3}") << 7
+                                                << "model.batching.output_tokens" << "got '-3'";
         QTest::addRow("max batch zero") << replaced(6, "  predict: 10\n  batching: {mode: dynamic, max_batch: 0}") << 7
                                         << "model.batching.max_batch" << "got '0'";
         QTest::addRow("request size with mean_ms") << replaced(9, "  requests: 1000\n  request_size: {dist: uniform, mean_ms: 1}") << 10

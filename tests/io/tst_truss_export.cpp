@@ -87,6 +87,29 @@ private slots:
         QCOMPARE(QString::fromStdString(e.text), expected);
     }
 
+    void windowsLineEndingsAreKept()
+    {
+        const std::string crlf = "model_name: m\r\nruntime:\r\n  predict_concurrency: 2\r\n  num_workers: 1\r\n";
+        const TrussExport e = exportTrussConfig(crlf, 5, "");
+        QVERIFY2(e.error.empty(), e.error.c_str());
+        QCOMPARE(e.text, std::string("model_name: m\r\nruntime:\r\n  predict_concurrency: 5\r\n  num_workers: 1\r\n"));
+        const TrussExport same = exportTrussConfig(crlf, 2, ""); // already so: untouched
+        QCOMPARE(same.text, crlf);
+        QVERIFY(same.predictConcurrencyWritten);
+    }
+
+    void anUneditableRuntimeIsNeverDuplicated()
+    {
+        const std::string anchored = "defaults: &rt {num_workers: 1}\nruntime: *rt\n";
+        const TrussExport e = exportTrussConfig(anchored, 4, "");
+        QVERIFY(!e.error.empty());
+        QVERIFY(!e.predictConcurrencyWritten);
+        const std::string quoted = "\"runtime\":\n  num_workers: 1\n";
+        const TrussExport q = exportTrussConfig(quoted, 4, "");
+        QVERIFY(!q.error.empty());
+        QVERIFY(q.text.find("runtime:\n  predict_concurrency") == std::string::npos);
+    }
+
     void newConfig()
     {
         const TrussExport e = exportTrussConfig("", 2, "My model");

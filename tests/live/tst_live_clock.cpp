@@ -159,6 +159,25 @@ private slots:
         QVERIFY(ticks > 0);
     }
 
+    void resetWithABadScenarioIsRefusedAndTheRunGoesOn()
+    {
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(200)));
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 0, 5000);
+        Scenario bad = host.scenario();
+        bad.deployment.concurrencyTarget = 0;
+        QVERIFY(!host.reset(bad).empty());
+        const auto before = host.snapshot()->engine.completed;
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.completed > before, 5000); // still serving
+        QCOMPARE(host.scenario().deployment.concurrencyTarget, 4);
+        Scenario spike = host.scenario();
+        spike.workload.arrival.kind = ArrivalConfig::Kind::Spike;
+        spike.workload.arrival.spikeRps = 400;
+        spike.workload.arrival.spikeAtS = 1;
+        spike.workload.arrival.spikeDurationS = 1;
+        QCOMPARE(host.reset(spike), std::string());
+        QVERIFY(QString::fromStdString(host.setArrivalRate(10)).contains("pattern")); // refused, not silently ignored
+    }
+
     void invalidScenarioThrowsBeforeAnyThreadStarts()
     {
         Scenario s = scenario(1, 1, ArrivalConfig::poisson(10));

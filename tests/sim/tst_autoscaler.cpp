@@ -274,6 +274,84 @@ private slots:
         QVERIFY(active(e) < peak);
     }
 
+    // Review findings, kept as regressions.
+    void knativeRateOneIsRefusedAndRunsEnd()
+    {
+        Scenario s = autoscaled(AutoscalerConfig::Policy::Knative, 1, 1.0, 0, 5);
+        s.deployment.autoscaler.knativeMaxScaleDownRate = 1.0; // would never scale down
+        QVERIFY(QString::fromStdString(s.validate()).contains("knative_max_scale_down_rate"));
+        s.deployment.autoscaler.knativeMaxScaleDownRate = 2.0;
+        s.model.predict = Distribution::constant(100);
+        s.workload.arrival = ArrivalConfig::poisson(50);
+        s.workload.requests = 200;
+        Engine e(s);
+        e.startLoad();
+        std::int64_t steps = 0;
+        while (e.step())
+            QVERIFY2(++steps < 5'000'000, "the run does not end");
+        QCOMPARE(e.metrics().completed, 200);
+    }
+
+    void autoscalerSetAfterTrafficEndsStillFinishes()
+    {
+        Scenario s = autoscaled(AutoscalerConfig::Policy::None, 1, 1.0, 0, 3);
+        s.deployment.initialReplicas = 3;
+        s.model.predict = Distribution::constant(100);
+        Engine e(s);
+        e.submit(0);
+        e.runToCompletion();
+        AutoscalerConfig k = s.deployment.autoscaler;
+        k.policy = AutoscalerConfig::Policy::Knative;
+        k.scaleToZeroGraceS = 5;
+        QCOMPARE(e.setAutoscaler(k), std::string());
+        e.runToCompletion(); // scales to zero after the grace, then stops
+        QCOMPARE(active(e), 0);
+    }
+
+    void replacingTheAutoscalerKeepsOneTickChain()
+    {
+        auto steps = [](int replacements) {
+            Scenario s = autoscaled(AutoscalerConfig::Policy::Baseten, 1, 1.0, 1, 40);
+            s.deployment.initialReplicas = 40;
+            s.deployment.autoscaler.scaleDownDelayS = 0;
+            s.model.predict = Distribution::constant(1000);
+            s.workload.arrival = ArrivalConfig::closed(1);
+            s.workload.requests = 0;
+            s.workload.durationS = 30;
+            Engine e(s);
+            e.startLoad();
+            for (int i = 0; i < replacements; ++i)
+                e.setAutoscaler(s.deployment.autoscaler);
+            e.runUntil(sec(30));
+            return eventsOf(e, ScalingEvent::Action::ScaleDown).size();
+        };
+        QCOMPARE(steps(3), steps(0));
+    }
+
+    void anAutoscalerSetMidRunAveragesFromThen()
+    {
+        Scenario s = autoscaled(AutoscalerConfig::Policy::None, 10, 1.0, 1, 10);
+        s.model.predict = Distribution::constant(100);
+        s.deployment.predictConcurrency = 100;
+        s.deployment.concurrencyTarget = 100;
+        s.workload.arrival = ArrivalConfig::closed(50);
+        s.workload.requests = 0;
+        s.workload.durationS = 400;
+        Engine e(s);
+        e.startLoad();
+        e.runUntil(sec(300));
+        AutoscalerConfig b = s.deployment.autoscaler;
+        b.policy = AutoscalerConfig::Policy::Baseten;
+        QCOMPARE(e.setConcurrencyTarget(10), std::string());
+        QCOMPARE(e.setAutoscaler(b), std::string());
+        e.runUntil(sec(301));
+        // 50 requests on 1 replica, target 10 × 100 %: at the first tick the window holds only the
+        // last second, so the average is 50, not 50 × 1/301.
+        const auto ups = eventsOf(e, ScalingEvent::Action::ScaleUp);
+        QCOMPARE(ups.size(), std::size_t(1));
+        QCOMPARE(ups[0]->to, 5);
+    }
+
     void replicaHoursAndColdStarts()
     {
         Scenario s = autoscaled(AutoscalerConfig::Policy::Baseten, 1, 1.0, 1, 2);

@@ -82,6 +82,9 @@ private slots:
         QCOMPARE(a.peakThroughput, std::optional<int>(32));
         QVERIFY(a.throughputFallsAfterPeak);
         QCOMPARE(a.bestPower, std::optional<int>(8)); // 700 / 12 is the best ratio
+        // A level above a miss does not extend the SLO level.
+        const KneeAnalysis gap = analyzeCurve(curve({1, 2, 4, 8}, {10, 40, 20, 25}, {1, 2, 3, 4}), 30);
+        QCOMPARE(gap.sloLevel, std::optional<int>(1));
         const KneeAnalysis noFall = analyzeCurve(curve({1, 2, 4}, {10, 12, 30}, {100, 180, 190}), 0);
         QVERIFY(!noFall.throughputFallsAfterPeak);
         QVERIFY(!noFall.sloLevel); // no SLO given

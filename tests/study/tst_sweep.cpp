@@ -158,6 +158,15 @@ private slots:
         QVERIFY(QString::fromStdString(slo.rule).contains("meets the SLO"));
     }
 
+    void aLevelWithTooFewResponsesIsNotStable()
+    {
+        SweepOptions o = quick();
+        o.levels = {1};
+        o.capS = 60;
+        const SweepResult r = runVirtualSweep(deterministic(1, 30'000), o); // one response per 30 s
+        QVERIFY(!r.levels[0].stable);
+    }
+
     void cancelKeepsFinishedLevels()
     {
         int seen = 0;
