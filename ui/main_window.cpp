@@ -239,8 +239,15 @@ void MainWindow::refresh()
                             .arg(e.queued)
                             .arg(e.held));
     m_pauseAction->setText(snap->paused ? tr("&Resume") : tr("&Pause"));
-    m_clockStatus->setText(tr("%1 · predict: sampled stage times · live clock lag p99 %2 ms")
-                               .arg(snap->paused ? tr("Paused") : tr("Live"))
+    const ModelConfig& model = m_host->scenario().model;
+    QString predict = model.predictTable.empty() ? tr("sampled stage times")
+                                                 : tr("table (%1)").arg(QString::fromStdString(model.predictTable.source));
+    if (model.batching.mode == BatchingConfig::Mode::Dynamic)
+        predict += tr(", dynamic batching");
+    else if (model.batching.mode == BatchingConfig::Mode::Continuous)
+        predict += tr(", continuous batching");
+    m_clockStatus->setText(tr("%1 · predict: %2 · live clock lag p99 %3 ms")
+                               .arg(snap->paused ? tr("Paused") : tr("Live"), predict)
                                .arg(snap->lag.p99, 0, 'f', 2));
     emit refreshed();
 }

@@ -81,6 +81,8 @@ SweepPage::SweepPage(QWidget* parent)
         return s;
     };
     m_slo = spin(1e6, tr(" ms"), tr("Latency SLO on p95: the largest level that meets it is shown, and it caps the recommendation."));
+    m_ttftSlo = spin(1e6, tr(" ms"), tr("Streaming models: SLO on p95 time to first token."));
+    m_itlSlo = spin(1e6, tr(" ms"), tr("Streaming models: SLO on p95 time between tokens."));
     m_baseline = spin(1e6, tr(" req/s"), tr("Baseline traffic: min replicas = ceil(baseline / throughput at the target) + 1."));
     m_peak = spin(1e6, tr(" req/s"), tr("Peak traffic: max replicas = ceil(peak / throughput at the target) + 2."));
     auto seconds = [this](double value, double min, double max, const QString& tip) {
@@ -106,6 +108,10 @@ SweepPage::SweepPage(QWidget* parent)
     form->addRow(tr("Grid: predict_concurrency"), m_grid);
     form->addRow(tr("Run in"), m_mode);
     form->addRow(tr("SLO (p95)"), m_slo);
+    auto* streaming = new QHBoxLayout();
+    streaming->addWidget(m_ttftSlo);
+    streaming->addWidget(m_itlSlo);
+    form->addRow(tr("Streaming: TTFT, inter-token"), streaming);
     form->addRow(tr("Baseline"), m_baseline);
     form->addRow(tr("Peak"), m_peak);
     auto* timing = new QHBoxLayout();
@@ -242,6 +248,8 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
         return std::nullopt;
     }
     o.sloMs = m_slo->value();
+    o.ttftSloMs = m_ttftSlo->value();
+    o.itlSloMs = m_itlSlo->value();
     o.warmupS = m_warmup->value();
     o.windowS = m_window->value();
     o.capS = m_cap->value();
@@ -366,10 +374,23 @@ void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
             }
     QString html = tr("<h3>Knee</h3><p>%1</p>").arg(QString::fromStdString(a.kneeNote).toHtmlEscaped());
     html += tr("<h3>Alternatives</h3><ul>");
-    html += o.sloMs > 0 ? tr("<li>Largest level meeting p95 &le; %1 ms: <b>%2</b></li>")
-                              .arg(o.sloMs)
-                              .arg(a.sloLevel ? QString::number(*a.sloLevel) : tr("none"))
-                        : tr("<li>No SLO set.</li>");
+    QStringList slos;
+    if (o.sloMs > 0)
+        slos << tr("p95 &le; %1 ms").arg(o.sloMs);
+    if (o.ttftSloMs > 0)
+        slos << tr("time to first token p95 &le; %1 ms").arg(o.ttftSloMs);
+    if (o.itlSloMs > 0)
+        slos << tr("inter-token p95 &le; %1 ms").arg(o.itlSloMs);
+    html += slos.isEmpty() ? tr("<li>No SLO set.</li>")
+                           : tr("<li>Largest level meeting %1: <b>%2</b></li>")
+                                 .arg(slos.join(tr(" and ")))
+                                 .arg(a.sloLevel ? QString::number(*a.sloLevel) : tr("none"));
+    if (!r.levels.empty() && r.levels.back().ttft.count > 0) {
+        QStringList rows;
+        for (const SweepLevel& l : r.levels)
+            rows << tr("%1: TTFT %2 ms, ITL %3 ms").arg(l.concurrency).arg(l.ttft.p95, 0, 'f', 1).arg(l.itl.p95, 0, 'f', 1);
+        html += tr("<li>Streaming (p95): %1</li>").arg(rows.join(QStringLiteral("; ")));
+    }
     html += tr("<li>Peak throughput at <b>%1</b>%2</li>")
                 .arg(a.peakThroughput ? QString::number(*a.peakThroughput) : tr("—"))
                 .arg(a.throughputFallsAfterPeak ? tr(", and throughput falls after it") : QString());
@@ -427,6 +448,8 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
             levels << QString::number(l);
         m_levels->setText(levels.join(QStringLiteral(", ")));
         m_slo->setValue(s->options.sloMs);
+        m_ttftSlo->setValue(s->options.ttftSloMs);
+        m_itlSlo->setValue(s->options.itlSloMs);
         m_warmup->setValue(s->options.warmupS);
         m_window->setValue(s->options.windowS);
         m_cap->setValue(s->options.capS);

@@ -62,6 +62,8 @@ public:
     QLineEdit* levels() const { return m_levels; }
     QComboBox* mode() const { return m_mode; } // virtual or live time
     QDoubleSpinBox* slo() const { return m_slo; }
+    QDoubleSpinBox* ttftSlo() const { return m_ttftSlo; }
+    QDoubleSpinBox* itlSlo() const { return m_itlSlo; }
     QDoubleSpinBox* baseline() const { return m_baseline; }
     QDoubleSpinBox* peak() const { return m_peak; }
     QDoubleSpinBox* warmup() const { return m_warmup; }
@@ -99,7 +101,7 @@ private:
     QLineEdit* m_grid;
     HeatMap* m_heatMap;
     QComboBox* m_mode;
-    QDoubleSpinBox *m_slo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
+    QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
     QPushButton *m_run, *m_cancel;
     QProgressBar* m_progress;
     QLabel* m_status;

@@ -44,6 +44,10 @@ QJsonObject levelJson(const SweepLevel& l)
                   {"throughput_rps", l.throughputRps},  {"completed", qint64(l.completed)}, {"failed", qint64(l.failed)},
                   {"rejected", qint64(l.rejected)},     {"stable", l.stable},            {"windows", l.windows},
                   {"measured_s", l.measuredS}};
+    if (l.ttft.count > 0) { // streaming model
+        o.insert("ttft_p95_ms", l.ttft.p95);
+        o.insert("itl_p95_ms", l.itl.p95);
+    }
     return o;
 }
 
@@ -102,6 +106,10 @@ int runSweep(const QStringList& args)
     const QCommandLineOption cap(QStringLiteral("cap-s"), QStringLiteral("Most measuring per level (default 300)."), QStringLiteral("S"));
     const QCommandLineOption levelsOpt(QStringLiteral("levels"), QStringLiteral("Concurrency levels (default 1,2,4,...,128)."), QStringLiteral("LIST"));
     const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
+    const QCommandLineOption ttftSlo(QStringLiteral("ttft-slo-ms"), QStringLiteral("Streaming models: SLO on p95 time to first token, ms."),
+                                     QStringLiteral("MS"));
+    const QCommandLineOption itlSlo(QStringLiteral("itl-slo-ms"), QStringLiteral("Streaming models: SLO on p95 inter-token latency, ms."),
+                                    QStringLiteral("MS"));
     const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, for min replicas."), QStringLiteral("B"));
     const QCommandLineOption peak(QStringLiteral("peak-rps"), QStringLiteral("Peak traffic, for max replicas."), QStringLiteral("P"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the session (JSON) here."), QStringLiteral("SESSION"));
@@ -118,7 +126,7 @@ int runSweep(const QStringList& args)
                                   QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
-    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
     QStringList argv = args;
     argv[0] = QStringLiteral("knee sweep");
     if (!parser.parse(argv)) {
@@ -146,7 +154,8 @@ int runSweep(const QStringList& args)
         into = v;
         return true;
     };
-    if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
+    if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(ttftSlo) && !number(ttftSlo, 1e-6, 1e9, options.ttftSloMs))
+        || (parser.isSet(itlSlo) && !number(itlSlo, 1e-6, 1e9, options.itlSloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
         || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps))
         || (parser.isSet(warmup) && !number(warmup, 0, 3600, options.warmupS))
         || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))

@@ -27,7 +27,7 @@ QJsonObject optionsJson(const SweepOptions& o)
     QJsonArray levels;
     for (int l : o.levels)
         levels.append(l);
-    return {{"levels", levels},       {"warmup_s", o.warmupS},       {"window_s", o.windowS},   {"tolerance", o.tolerance},
+    return {{"levels", levels},       {"warmup_s", o.warmupS},  {"ttft_slo_ms", o.ttftSloMs}, {"itl_slo_ms", o.itlSloMs},       {"window_s", o.windowS},   {"tolerance", o.tolerance},
             {"min_windows", o.minWindows}, {"cap_s", o.capS},          {"slo_ms", o.sloMs},       {"sensitivity", o.sensitivity},
             {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps}, {"buffer", o.buffer}};
 }
@@ -39,6 +39,8 @@ QJsonObject levelJson(const SweepLevel& l)
         buckets.append(QJsonArray{index, qint64(count)});
     return {{"concurrency", l.concurrency},
             {"latency_ms", latencyJson(l.latency)},
+            {"ttft_ms", latencyJson(l.ttft)},
+            {"itl_ms", latencyJson(l.itl)},
             {"throughput_rps", l.throughputRps},
             {"completed", qint64(l.completed)},
             {"failed", qint64(l.failed)},
@@ -141,6 +143,10 @@ SweepLevel readLevel(Reader& r, const QJsonObject& o, const QString& path)
     SweepLevel l;
     l.concurrency = int(r.integer(o, "concurrency", path, 1, 1e6));
     l.latency = readLatency(r, r.object(o, "latency_ms", path), path + ".latency_ms");
+    if (o.contains("ttft_ms")) // streaming figures; zero when the model does not stream
+        l.ttft = readLatency(r, r.object(o, "ttft_ms", path), path + ".ttft_ms");
+    if (o.contains("itl_ms"))
+        l.itl = readLatency(r, r.object(o, "itl_ms", path), path + ".itl_ms");
     l.throughputRps = r.number(o, "throughput_rps", path, 0, 1e12);
     l.completed = r.integer(o, "completed", path, 0, kMaxCount);
     l.failed = r.integer(o, "failed", path, 0, kMaxCount);
@@ -194,6 +200,10 @@ SweepOptions readOptions(Reader& r, const QJsonObject& opt, const QString& op)
     o.minWindows = int(r.integer(opt, "min_windows", op, 0, 1e6));
     o.capS = r.number(opt, "cap_s", op, 0, 1e9);
     o.sloMs = r.number(opt, "slo_ms", op, 0, 1e12);
+    if (opt.contains("ttft_slo_ms"))
+        o.ttftSloMs = r.number(opt, "ttft_slo_ms", op, 0, 1e12);
+    if (opt.contains("itl_slo_ms"))
+        o.itlSloMs = r.number(opt, "itl_slo_ms", op, 0, 1e12);
     o.sensitivity = r.number(opt, "sensitivity", op, 0, 100);
     o.baselineRps = r.number(opt, "baseline_rps", op, 0, 1e12);
     o.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);

@@ -164,7 +164,7 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
         }
     }
     if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous)
-        r.tokensLeft = std::max(1, int(std::lround(m_tokens.sampleValue(m_tokensRng))));
+        r.tokens = r.tokensLeft = std::max(1, int(std::lround(m_tokens.sampleValue(m_tokensRng))));
     ++m_metrics.arrived;
     if (m_autoscaler) {
         scheduleTick(); // traffic after a quiet spell wakes the autoscaler again
@@ -403,10 +403,13 @@ void Engine::tryLaunchBatch(int ri)
     const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
     for (int i = 0; i < n; ++i)
         batch.requests.push_back(rep.batchQueue.pop());
-    // One call for the whole batch; without a table it costs what one request's call costs.
-    Nanos t = 0;
+    // One call for the whole batch: the table's time for n (or, without a table, one request's call),
+    // scaled by the batch's mean size/variation factor (not its largest: that would charge every
+    // batch for its slowest member twice over).
+    double sum = 0;
     for (std::uint32_t slot : batch.requests)
-        t = std::max(t, callTime(m_requests[slot], n));
+        sum += double(callTime(m_requests[slot], n));
+    const Nanos t = Nanos(sum / double(n));
     rep.callRunning = true;
     ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
     m_events.push(m_now + t, EventType::BatchDone, bi);

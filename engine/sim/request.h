@@ -27,6 +27,7 @@ struct Request {
     Nanos predictDone = -1;
     Nanos firstToken = -1;       // continuous batching: when the first token streamed out
     std::int32_t tokensLeft = 0; // continuous batching: tokens still to generate
+    std::int32_t tokens = 0;     // continuous batching: tokens in the whole response
     Nanos done = -1;             // response (completed or failed) or rejection
     StageTimes times;
     std::int32_t replica = -1;   // replica id (stable, not a slot index)

@@ -45,6 +45,11 @@ std::optional<std::size_t> kneedleConvexIncreasing(const std::vector<double>& x,
 
 KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, double sensitivity)
 {
+    return analyzeCurve(points, Slos{sloMs, 0, 0}, sensitivity);
+}
+
+KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, const Slos& slos, double sensitivity)
+{
     KneeAnalysis a;
     a.sensitivity = sensitivity;
     std::vector<double> x, y;
@@ -78,11 +83,11 @@ KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, d
         a.kneeNote = buf;
     }
     double bestThroughput = -1, bestPower = -1;
-    bool sloHolds = sloMs > 0;
+    bool sloHolds = slos.any();
     for (const CurvePoint* p : used) {
-        // The SLO level: the largest level up to which every level meets the SLO (a noisy level above
-        // a miss does not count).
-        sloHolds = sloHolds && p->latencyMs <= sloMs;
+        // The SLO level: the largest level up to which every level meets every SLO set (a noisy level
+        // above a miss does not count).
+        sloHolds = sloHolds && slos.met(*p);
         if (sloHolds)
             a.sloLevel = p->concurrency;
         if (p->throughputRps > bestThroughput) {

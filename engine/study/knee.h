@@ -14,6 +14,8 @@ namespace knee {
 struct CurvePoint {
     int concurrency = 0;
     double latencyMs = 0;   // the latency the knee is read on (p95)
+    double ttftMs = 0;      // streaming: p95 time to first token (0 when not streaming)
+    double itlMs = 0;       // streaming: p95 inter-token latency
     double throughputRps = 0;
     bool usable = true;     // false for a level with errors or that did not stabilise: never chosen
 };
@@ -30,8 +32,18 @@ struct KneeAnalysis {
 
 inline constexpr double kMinKneeDifference = 0.05;
 
+struct Slos {
+    double latencyMs = 0, ttftMs = 0, itlMs = 0; // each <= 0: not set
+    bool any() const { return latencyMs > 0 || ttftMs > 0 || itlMs > 0; }
+    bool met(const CurvePoint& p) const
+    {
+        return (latencyMs <= 0 || p.latencyMs <= latencyMs) && (ttftMs <= 0 || p.ttftMs <= ttftMs) && (itlMs <= 0 || p.itlMs <= itlMs);
+    }
+};
+
 // `points` sorted by concurrency. sloMs <= 0: no SLO.
 KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, double sensitivity = 1.0);
+KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, const Slos& slos, double sensitivity = 1.0);
 // Kneedle alone, on (x, y) with y increasing and convex; the index of the knee.
 std::optional<std::size_t> kneedleConvexIncreasing(const std::vector<double>& x, const std::vector<double>& y, double sensitivity,
                                                    double* bestDifference = nullptr);

@@ -13,7 +13,7 @@ constexpr int kMinCompletionsPerWindow = 100; // a window shorter than this says
 constexpr int kMinCompletionsToAgree = 20;    // two windows with fewer responses cannot show the level is stable
 
 struct Window {
-    LatencyHistogram latency;
+    LatencyHistogram latency, ttft, itl;
     std::int64_t completed = 0, failed = 0, rejected = 0;
 };
 
@@ -50,6 +50,11 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
         case Outcome::Completed:
             ++current.completed;
             current.latency.record(r.latency());
+            if (r.firstToken >= 0) {
+                current.ttft.record(r.firstToken - r.intended);
+                if (r.tokens > 1) // the mean gap between this response's tokens
+                    current.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+            }
             break;
         case Outcome::Failed: ++current.failed; break;
         case Outcome::Rejected: ++current.rejected; break;
@@ -68,7 +73,7 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
 
     SweepLevel level;
     level.concurrency = concurrency;
-    LatencyHistogram all;
+    LatencyHistogram all, allTtft, allItl;
     Nanos t = warmupEnd;
     const Nanos cap = warmupEnd + secondsToNanos(o.capS);
     double prevP50 = -1, prevThroughput = -1;
@@ -82,6 +87,8 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
         const double throughput = double(current.completed) / width;
         const bool enough = current.completed >= kMinCompletionsToAgree;
         all.merge(current.latency);
+        allTtft.merge(current.ttft);
+        allItl.merge(current.itl);
         level.completed += current.completed;
         level.failed += current.failed;
         level.rejected += current.rejected;
@@ -99,6 +106,8 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     driver.stop(engine);
     level.measuredS = nanosToSeconds(t - warmupEnd);
     level.latency = summarize(all);
+    level.ttft = summarize(allTtft);
+    level.itl = summarize(allItl);
     level.throughputRps = level.measuredS > 0 ? double(level.completed) / level.measuredS : 0;
     level.histogram = all.toSparse();
     return level;
@@ -148,21 +157,21 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
 {
     std::vector<CurvePoint> points;
     for (const SweepLevel& l : r.levels)
-        points.push_back({l.concurrency, l.latency.p95, l.throughputRps, l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
-    r.analysis = analyzeCurve(points, o.sloMs, o.sensitivity);
+        points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
+                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
+    r.analysis = analyzeCurve(points, Slos{o.sloMs, o.ttftSloMs, o.itlSloMs}, o.sensitivity);
     const KneeAnalysis& a = r.analysis;
 
     Recommendation& rec = r.recommendation;
     if (a.knee && a.sloLevel && *a.sloLevel < *a.knee) {
         rec.concurrencyTarget = *a.sloLevel;
-        rec.concurrencyTargetRule = format("the knee is at %.0f, but the SLO (p95 <= %g ms) holds only up to %.0f: the SLO binds", *a.knee,
-                                           o.sloMs, *a.sloLevel);
+        rec.concurrencyTargetRule = format("the knee is at %.0f, but the SLOs hold only up to %.0f: the SLO binds", *a.knee, *a.sloLevel);
     } else if (a.knee) {
         rec.concurrencyTarget = *a.knee;
         rec.concurrencyTargetRule = "at the knee: " + a.kneeNote;
     } else if (a.sloLevel) {
         rec.concurrencyTarget = *a.sloLevel;
-        rec.concurrencyTargetRule = format("no clear knee; the largest level whose p95 meets the SLO (%g ms)", o.sloMs);
+        rec.concurrencyTargetRule = "no clear knee; the largest level meeting every SLO set (p95 latency, time to first token, inter-token)";
     } else if (a.peakThroughput) {
         rec.concurrencyTarget = *a.peakThroughput;
         rec.concurrencyTargetRule = "no clear knee and no SLO; the level of peak throughput (latency still grows with it: set an SLO)";

@@ -23,7 +23,9 @@ struct SweepOptions {
     double tolerance = 0.05;  // consecutive windows agree when p50 and throughput differ by at most 5 %
     int minWindows = 3;
     double capS = 300;        // a level that has not stabilised by then is reported as unstable
-    double sloMs = 0;         // 0: none
+    double sloMs = 0;         // 0: none (on p95 latency)
+    double ttftSloMs = 0;     // streaming models: on p95 time to first token; 0: none
+    double itlSloMs = 0;      // streaming models: on p95 inter-token latency; 0: none
     double sensitivity = 1.0; // Kneedle's S
     double baselineRps = 0, peakRps = 0; // for the replica plan (both 0: no plan)
     int buffer = 2;
@@ -32,6 +34,7 @@ struct SweepOptions {
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
+    LatencySummaryMs ttft, itl; // streaming (continuous batching); count 0 otherwise
     double throughputRps = 0;
     std::int64_t completed = 0, failed = 0, rejected = 0;
     bool stable = false;

@@ -14,7 +14,13 @@ std::vector<CurvePoint> curve(const std::vector<int>& levels, const std::vector<
 {
     std::vector<CurvePoint> out;
     for (std::size_t i = 0; i < levels.size(); ++i)
-        out.push_back({levels[i], latency[i], throughput.empty() ? double(levels[i]) : throughput[i], true});
+    {
+        CurvePoint p;
+        p.concurrency = levels[i];
+        p.latencyMs = latency[i];
+        p.throughputRps = throughput.empty() ? double(levels[i]) : throughput[i];
+        out.push_back(p);
+    }
     return out;
 }
 } // namespace
@@ -88,6 +94,19 @@ private slots:
         const KneeAnalysis noFall = analyzeCurve(curve({1, 2, 4}, {10, 12, 30}, {100, 180, 190}), 0);
         QVERIFY(!noFall.throughputFallsAfterPeak);
         QVERIFY(!noFall.sloLevel); // no SLO given
+    }
+
+    void streamingSlos()
+    {
+        auto c = curve({1, 2, 4, 8}, {100, 110, 130, 200});
+        const double ttft[] = {20, 30, 60, 150}, itl[] = {10, 11, 12, 30};
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            c[i].ttftMs = ttft[i];
+            c[i].itlMs = itl[i];
+        }
+        QCOMPARE(analyzeCurve(c, Slos{0, 50, 0}).sloLevel, std::optional<int>(2));  // time to first token binds
+        QCOMPARE(analyzeCurve(c, Slos{0, 0, 20}).sloLevel, std::optional<int>(4));  // inter-token binds later
+        QCOMPARE(analyzeCurve(c, Slos{120, 100, 20}).sloLevel, std::optional<int>(2)); // every SLO must hold
     }
 
     void kneedleOnTheSatopaaExample()

@@ -167,6 +167,27 @@ private slots:
         QVERIFY(!r.levels[0].stable);
     }
 
+    // A streaming model (continuous batching, 4 sequences at most): the time to first token grows once
+    // users wait for a place in the decode loop; its SLO bounds the level.
+    void streamingSloBoundsTheLevel()
+    {
+        Scenario s = deterministic(64, 1);
+        s.model.batching.mode = BatchingConfig::Mode::Continuous;
+        s.model.batching.maxSequences = 4;
+        s.model.batching.outputTokens = Distribution::constant(10);
+        s.model.predictTable = {{1, 4}, {10, 13}, "test"};
+        SweepOptions o = quick();
+        o.levels = {1, 2, 4, 8, 16};
+        o.ttftSloMs = 30;
+        const SweepResult r = runVirtualSweep(s, o);
+        for (const SweepLevel& l : r.levels)
+            QVERIFY(l.ttft.count > 0 && l.itl.count > 0);
+        QVERIFY(r.analysis.sloLevel.has_value());
+        QCOMPARE(*r.analysis.sloLevel, 4); // beyond 4 users, a sequence waits for a whole response to end
+        for (const SweepLevel& l : r.levels)
+            QCOMPARE(l.ttft.p95 <= 30, l.concurrency <= 4);
+    }
+
     void cancelKeepsFinishedLevels()
     {
         int seen = 0;
