@@ -425,13 +425,7 @@ void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, Sw
 {
     // The grid's choice in the recommended target's column: a predict_concurrency above the target
     // would never be reached.
-    GridResult column = grid;
-    chooseGridCell(column, options.sloMs, sweep.recommendation.concurrencyTarget);
-    m_heatMap->setGrid(grid, column.best);
-    if (column.best) {
-        sweep.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
-        sweep.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
-    }
+    m_heatMap->setGrid(grid, applyGridChoice(sweep, grid, options.sloMs));
 }
 
 void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionGrid> grids)
@@ -514,14 +508,9 @@ QString SweepPage::exportAutoscaling(const QString& given)
     if (path.isEmpty())
         return {};
     const Recommendation& rec = s->result.recommendation;
-    const AutoscalerConfig& a = m_scenario.deployment.autoscaler;
-    AutoscalingSettings as;
-    as.concurrencyTarget = rec.concurrencyTarget;
-    as.minReplicas = rec.replicas ? rec.replicas->minReplicas : m_scenario.deployment.minReplicas;
-    as.maxReplicas = rec.replicas ? rec.replicas->maxReplicas : m_scenario.deployment.maxReplicas;
-    as.targetUtilizationPercent = a.targetUtilization * 100;
-    as.autoscalingWindowS = a.windowS;
-    as.scaleDownDelayS = a.scaleDownDelayS;
+    const AutoscalingSettings as = autoscalingSettings(m_scenario.deployment, rec.concurrencyTarget,
+                                                       rec.replicas ? std::optional(rec.replicas->minReplicas) : std::nullopt,
+                                                       rec.replicas ? std::optional(rec.replicas->maxReplicas) : std::nullopt);
     const bool knative = path.endsWith(QLatin1String(".yaml")) || path.endsWith(QLatin1String(".yml"));
     return writeFile(path, QByteArray::fromStdString(knative ? knativeServiceYaml(as, m_scenario.name) : basetenAutoscalingJson(as)));
 }
@@ -535,19 +524,7 @@ QString SweepPage::exportCsv(const QString& given)
                                          : given;
     if (path.isEmpty())
         return {};
-    QByteArray text = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
-    for (const SweepLevel& l : s->result.levels)
-        text += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
-                    .arg(l.concurrency)
-                    .arg(l.latency.p50, 0, 'g', 10)
-                    .arg(l.latency.p95, 0, 'g', 10)
-                    .arg(l.latency.p99, 0, 'g', 10)
-                    .arg(l.throughputRps, 0, 'g', 10)
-                    .arg(l.completed)
-                    .arg(l.failed)
-                    .arg(l.rejected)
-                    .arg(l.stable ? "true" : "false")
-                    .toUtf8();
+    const QByteArray text = QByteArray::fromStdString(sweepPointsCsv(s->result));
     return writeFile(path, text);
 }
 

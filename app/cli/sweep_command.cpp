@@ -206,14 +206,7 @@ int runSweep(const QStringList& args)
     if (gridOptions) {
         const LevelDriverFactory driver = parser.isSet(virtualTime) ? LevelDriverFactory(makeVirtualDriver) : LevelDriverFactory(makeLiveDriver);
         gridResult = runGrid(scenario, *gridOptions, driver);
-        // The grid, not the scenario, sets predict_concurrency, within the recommended target's column
-        // (above the target it would never be reached).
-        GridResult column = *gridResult;
-        chooseGridCell(column, options.sloMs, r.recommendation.concurrencyTarget);
-        if (column.best) {
-            r.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
-            r.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
-        }
+        applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
     }
     QJsonObject result = resultJson(r, options);
     if (gridResult) {
@@ -265,14 +258,9 @@ int runSweep(const QStringList& args)
             err << "knee sweep: " << path << ": " << QString::fromStdString(n) << "\n";
     }
     if ((parser.isSet(exportAutoscaling) || parser.isSet(exportKnative)) && rec.concurrencyTarget > 0) {
-        const AutoscalerConfig& a = scenario.deployment.autoscaler;
-        AutoscalingSettings s;
-        s.concurrencyTarget = rec.concurrencyTarget;
-        s.minReplicas = rec.replicas ? rec.replicas->minReplicas : scenario.deployment.minReplicas;
-        s.maxReplicas = rec.replicas ? rec.replicas->maxReplicas : scenario.deployment.maxReplicas;
-        s.targetUtilizationPercent = a.targetUtilization * 100;
-        s.autoscalingWindowS = a.windowS;
-        s.scaleDownDelayS = a.scaleDownDelayS;
+        const AutoscalingSettings s = autoscalingSettings(scenario.deployment, rec.concurrencyTarget,
+                                                          rec.replicas ? std::optional(rec.replicas->minReplicas) : std::nullopt,
+                                                          rec.replicas ? std::optional(rec.replicas->maxReplicas) : std::nullopt);
         if (parser.isSet(exportAutoscaling) && writeAtomically(parser.value(exportAutoscaling), QByteArray::fromStdString(basetenAutoscalingJson(s)), error))
             exports.insert("baseten_autoscaling", parser.value(exportAutoscaling));
         else if (parser.isSet(exportAutoscaling))
@@ -286,19 +274,7 @@ int runSweep(const QStringList& args)
         status = kBadInput;
     }
     if (parser.isSet(csv)) {
-        QByteArray text = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
-        for (const SweepLevel& l : r.levels)
-            text += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
-                        .arg(l.concurrency)
-                        .arg(l.latency.p50, 0, 'g', 10)
-                        .arg(l.latency.p95, 0, 'g', 10)
-                        .arg(l.latency.p99, 0, 'g', 10)
-                        .arg(l.throughputRps, 0, 'g', 10)
-                        .arg(l.completed)
-                        .arg(l.failed)
-                        .arg(l.rejected)
-                        .arg(l.stable ? "true" : "false")
-                        .toUtf8();
+        const QByteArray text = QByteArray::fromStdString(sweepPointsCsv(r));
         if (writeAtomically(parser.value(csv), text, error))
             exports.insert("csv", parser.value(csv));
         else

@@ -201,6 +201,19 @@ TrussExport exportTrussConfig(const std::string& existing, int pc, const std::st
     return out;
 }
 
+AutoscalingSettings autoscalingSettings(const DeploymentConfig& d, int target, std::optional<int> minReplicas,
+                                        std::optional<int> maxReplicas)
+{
+    AutoscalingSettings s;
+    s.concurrencyTarget = target;
+    s.minReplicas = minReplicas.value_or(d.minReplicas);
+    s.maxReplicas = maxReplicas.value_or(d.maxReplicas);
+    s.targetUtilizationPercent = d.autoscaler.targetUtilization * 100;
+    s.autoscalingWindowS = d.autoscaler.windowS;
+    s.scaleDownDelayS = d.autoscaler.scaleDownDelayS;
+    return s;
+}
+
 std::string basetenAutoscalingJson(const AutoscalingSettings& s)
 {
     std::ostringstream o;

@@ -4,6 +4,7 @@
 #pragma once
 #include "sim/scenario.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct AutoscalingSettings {
     double targetUtilizationPercent = 70;
     double autoscalingWindowS = 60, scaleDownDelayS = 900;
 };
+// The settings to export: the recommended target and replica bounds (or the deployment's own bounds
+// when none were planned), with the deployment's autoscaler settings.
+AutoscalingSettings autoscalingSettings(const DeploymentConfig& deployment, int concurrencyTarget, std::optional<int> minReplicas,
+                                        std::optional<int> maxReplicas);
+
 // The body of Baseten's PATCH …/autoscaling_settings (min_replica, max_replica, autoscaling_window,
 // scale_down_delay, concurrency_target, target_utilization_percentage).
 std::string basetenAutoscalingJson(const AutoscalingSettings& s);

@@ -75,4 +75,15 @@ void chooseGridCell(GridResult& r, double sloMs, int onlyTarget)
     r.rule = buf;
 }
 
+std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, double sloMs)
+{
+    GridResult column = grid;
+    chooseGridCell(column, sloMs, sweep.recommendation.concurrencyTarget);
+    if (column.best) {
+        sweep.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
+        sweep.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
+    }
+    return column.best;
+}
+
 } // namespace knee

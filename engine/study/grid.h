@@ -35,4 +35,9 @@ GridResult runGrid(const Scenario& scenario, const GridOptions& options, const L
 // > 0, only that target's column competes: the predict_concurrency to pair with a chosen target.
 void chooseGridCell(GridResult& result, double sloMs, int onlyTarget = 0);
 
+// Sets the sweep's recommended predict_concurrency from the grid: the best cell in the column of the
+// recommended concurrency target (above the target, predict concurrency would never be reached).
+// Returns that cell's index, if any cell there is usable.
+std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, double sloMs);
+
 } // namespace knee

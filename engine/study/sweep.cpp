@@ -191,4 +191,17 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
         rec.replicas = planReplicas({rec.throughputAtTargetRps, o.baselineRps, std::max(o.peakRps, o.baselineRps), o.buffer, 1});
 }
 
+std::string sweepPointsCsv(const SweepResult& r)
+{
+    std::string out = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
+    char row[256];
+    for (const SweepLevel& l : r.levels) {
+        std::snprintf(row, sizeof row, "%d,%.10g,%.10g,%.10g,%.10g,%lld,%lld,%lld,%s\n", l.concurrency, l.latency.p50, l.latency.p95,
+                      l.latency.p99, l.throughputRps, (long long)l.completed, (long long)l.failed, (long long)l.rejected,
+                      l.stable ? "true" : "false");
+        out += row;
+    }
+    return out;
+}
+
 } // namespace knee

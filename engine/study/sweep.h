@@ -86,6 +86,9 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& options, cons
 SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& options,
                             const std::function<bool(const SweepLevel&)>& progress = {});
 
+// The sweep points as CSV (one row per level), for spreadsheets and plots elsewhere.
+std::string sweepPointsCsv(const SweepResult& result);
+
 // Knee, alternatives and recommendation from finished levels (also used on a reopened session).
 void analyzeSweep(SweepResult& result, const Scenario& scenario, const SweepOptions& options);
 
