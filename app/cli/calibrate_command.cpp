@@ -37,16 +37,8 @@ int runCalibrate(const QStringList& args)
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     parser.addOptions({profileOpt, backendOpt, batchesOpt, repeatsOpt, outOpt, json});
-    QStringList argv = args;
-    argv[0] = QStringLiteral("knee calibrate");
-    if (!parser.parse(argv)) {
-        err << "knee calibrate: " << parser.errorText() << "\n";
-        return kBadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out << parser.helpText();
-        return kOk;
-    }
+    if (const auto done = parseCommandLine(parser, args))
+        return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
     if (!profile) {
         err << "knee calibrate: unknown profile '" << parser.value(profileOpt) << "'; expected tiny, small, medium, large or xl\n";

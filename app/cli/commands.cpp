@@ -5,6 +5,9 @@
 #include "simulate_command.h"
 #include "sweep_command.h"
 
+#include "io/scenario_reader.h"
+
+#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QTextStream>
 
@@ -71,6 +74,34 @@ int run(const QStringList& arguments)
             return c.run(arguments.mid(1));
     err << "knee: unknown command '" << first << "'\n\n" << usage();
     return kBadInput;
+}
+
+std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args)
+{
+    const QString name = QStringLiteral("knee ") + args.value(0);
+    QStringList argv = args; // the parser takes args[0] as the program
+    argv[0] = name;
+    if (!parser.parse(argv)) {
+        QTextStream(stderr) << name << ": " << parser.errorText() << "\n";
+        return kBadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        return kOk;
+    }
+    return std::nullopt;
+}
+
+std::optional<Scenario> readScenarioOrReport(const QString& path)
+{
+    ScenarioReadResult read = readScenarioFile(path.toStdString());
+    if (!read.ok()) {
+        QTextStream err(stderr);
+        for (const auto& e : read.errors)
+            err << QString::fromStdString(e.toString()) << "\n";
+        return std::nullopt;
+    }
+    return std::move(read.scenario);
 }
 
 } // namespace knee::cli

@@ -3,7 +3,6 @@
 #include "commands.h"
 #include "summary_format.h"
 
-#include "io/scenario_reader.h"
 #include "study/plan_check.h"
 
 #include <QCommandLineParser>
@@ -53,16 +52,8 @@ int runPlan(const QStringList& args)
     const QCommandLineOption cost(QStringLiteral("cost-per-hour"), QStringLiteral("$ per replica (GPU) hour."), QStringLiteral("USD"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     parser.addOptions({baseline, peak, throughput, buffer, hours, slo, cost, json});
-    QStringList argv = args;
-    argv[0] = QStringLiteral("knee plan");
-    if (!parser.parse(argv)) {
-        err << "knee plan: " << parser.errorText() << "\n";
-        return kBadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out << parser.helpText();
-        return kOk;
-    }
+    if (const auto done = parseCommandLine(parser, args))
+        return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || !parser.isSet(baseline) || !parser.isSet(peak)) {
         err << "knee plan: expected one scenario file, --baseline-rps and --peak-rps\n"
@@ -99,13 +90,10 @@ int runPlan(const QStringList& args)
     if (parser.isSet(cost) && !(usd = number(parser, cost, 0, 1e6, error)))
         return fail();
 
-    const ScenarioReadResult read = readScenarioFile(positional.first().toStdString());
-    if (!read.ok()) {
-        for (const auto& e : read.errors)
-            err << QString::fromStdString(e.toString()) << "\n";
+    const std::optional<Scenario> read = readScenarioOrReport(positional.first());
+    if (!read)
         return kBadInput;
-    }
-    const Scenario& scenario = *read.scenario;
+    const Scenario& scenario = *read;
 
     std::optional<ThroughputMeasurement> measured;
     if (!t) {

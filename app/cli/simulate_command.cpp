@@ -3,7 +3,6 @@
 #include "commands.h"
 #include "summary_format.h"
 
-#include "io/scenario_reader.h"
 #include "study/run_summary.h"
 
 #include <QCommandLineParser>
@@ -22,16 +21,8 @@ int runSimulate(const QStringList& args)
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Override the workload's random seed."), QStringLiteral("N"));
     parser.addOptions({json, seed});
-    QStringList argv = args; // args[0] is the command name: the parser takes it as the program
-    argv[0] = QStringLiteral("knee simulate");
-    if (!parser.parse(argv)) {
-        err << "knee simulate: " << parser.errorText() << "\n";
-        return kBadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out << parser.helpText();
-        return kOk;
-    }
+    if (const auto done = parseCommandLine(parser, args))
+        return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         err << "knee simulate: expected exactly one scenario file, got " << positional.size() << "\n"
@@ -39,13 +30,10 @@ int runSimulate(const QStringList& args)
         return kBadInput;
     }
 
-    ScenarioReadResult read = readScenarioFile(positional.first().toStdString());
-    if (!read.ok()) {
-        for (const auto& e : read.errors)
-            err << QString::fromStdString(e.toString()) << "\n";
+    const std::optional<Scenario> read = readScenarioOrReport(positional.first());
+    if (!read)
         return kBadInput;
-    }
-    Scenario scenario = *read.scenario;
+    Scenario scenario = *read;
     if (parser.isSet(seed)) {
         bool ok = false;
         const qulonglong value = parser.value(seed).toULongLong(&ok);

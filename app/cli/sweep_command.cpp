@@ -2,7 +2,6 @@
 
 #include "commands.h"
 
-#include "io/scenario_reader.h"
 #include "io/truss_config.h"
 #include "live/live_sweep.h"
 #include "study/grid.h"
@@ -127,16 +126,8 @@ int runSweep(const QStringList& args)
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
     parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
-    QStringList argv = args;
-    argv[0] = QStringLiteral("knee sweep");
-    if (!parser.parse(argv)) {
-        err << "knee sweep: " << parser.errorText() << "\n";
-        return kBadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out << parser.helpText();
-        return kOk;
-    }
+    if (const auto done = parseCommandLine(parser, args))
+        return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         err << "knee sweep: expected exactly one scenario file\n";
@@ -178,13 +169,10 @@ int runSweep(const QStringList& args)
         }
     }
 
-    const ScenarioReadResult read = readScenarioFile(positional.first().toStdString());
-    if (!read.ok()) {
-        for (const auto& e : read.errors)
-            err << QString::fromStdString(e.toString()) << "\n";
+    const std::optional<Scenario> read = readScenarioOrReport(positional.first());
+    if (!read)
         return kBadInput;
-    }
-    const Scenario& scenario = *read.scenario;
+    const Scenario& scenario = *read;
     std::optional<GridOptions> gridOptions;
     if (parser.isSet(grid)) {
         gridOptions.emplace();
