@@ -64,10 +64,10 @@ void Engine::startLoad()
         m_events.push(std::max(m_now, secondsToNanos(m_scenario.changes[i].atS)), EventType::KnobChange, std::uint32_t(i));
 }
 
-std::uint64_t Engine::submit(Nanos intended, const std::optional<StageTimes>& times)
+std::uint64_t Engine::submit(Nanos intended, const std::optional<StageTimes>& times, int tokens)
 {
     const std::uint64_t id = m_nextRequestId;
-    arrive(std::min(intended, m_now), -1, times);
+    arrive(std::min(intended, m_now), -1, times, -1, tokens);
     return id;
 }
 
@@ -137,7 +137,7 @@ std::uint32_t Engine::allocRequest()
 
 void Engine::freeRequest(std::uint32_t slot) { m_freeSlots.push_back(slot); }
 
-void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size)
+void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size, int tokens)
 {
     const std::uint32_t slot = allocRequest();
     Request& r = m_requests[slot];
@@ -164,7 +164,7 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
         }
     }
     if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous)
-        r.tokens = r.tokensLeft = std::max(1, int(std::lround(m_tokens.sampleValue(m_tokensRng))));
+        r.tokens = r.tokensLeft = tokens > 0 ? tokens : std::max(1, int(std::lround(m_tokens.sampleValue(m_tokensRng))));
     ++m_metrics.arrived;
     if (m_autoscaler) {
         scheduleTick(); // traffic after a quiet spell wakes the autoscaler again
@@ -348,7 +348,10 @@ void Engine::decodeStep(int ri)
         } else if (r.measured) {
             m_metrics.interToken.record(step);
         }
-        if (--r.tokensLeft <= 0) {
+        --r.tokensLeft;
+        if (m_tokenObserver)
+            m_tokenObserver(r);
+        if (r.tokensLeft <= 0) {
             finished.push_back(slot);
             rep.activeSequences[i] = rep.activeSequences.back();
             rep.activeSequences.pop_back();

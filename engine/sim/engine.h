@@ -53,8 +53,9 @@ public:
     // --- load ---
     void startLoad(); // starts the scenario's workload and schedules its knob changes
     // Injects one request at now() (tests, the HTTP front end). `intended` ≤ now() is when it was
-    // meant to be sent; `times` overrides the sampled stage times. Returns the request id.
-    std::uint64_t submit(Nanos intended, const std::optional<StageTimes>& times = std::nullopt);
+    // meant to be sent; `times` overrides the sampled stage times; `tokens` > 0 overrides the sampled
+    // response length (continuous batching: a client's max_tokens). Returns the request id.
+    std::uint64_t submit(Nanos intended, const std::optional<StageTimes>& times = std::nullopt, int tokens = 0);
 
     // --- clock seam ---
     Nanos now() const { return m_now; }
@@ -83,6 +84,9 @@ public:
     std::string checkInvariants() const;
     // Called once per request when it ends (completed, failed or rejected), with all its timestamps.
     void setObserver(std::function<void(const Request&)> observer) { m_observer = std::move(observer); }
+    // Continuous batching: called for every token a sequence emits (its first at r.firstToken), before
+    // the request ends; r.tokens - r.tokensLeft tokens have been emitted so far (a streaming front end).
+    void setTokenObserver(std::function<void(const Request&)> observer) { m_tokenObserver = std::move(observer); }
 
     // Autoscaling: every decision with its reason (bounded: the first kMaxScalingEvents), replicas
     // provisioned after the start (cold starts), and replica-hours so far.
@@ -95,7 +99,7 @@ public:
 
 private:
     void handle(const Event& e);
-    void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1);
+    void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1, int tokens = 0);
     void dispatch();
     int pickReplica() const;
     void admit(std::uint32_t slot, int replicaIndex);
@@ -148,6 +152,7 @@ private:
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;
     std::function<void(const Request&)> m_observer;
+    std::function<void(const Request&)> m_tokenObserver;
     std::unique_ptr<Autoscaler> m_autoscaler;
     struct Batch {
         int replica = -1;
