@@ -3,6 +3,7 @@
 #include "knob_control.h"
 
 #include "io/scenario_reader.h"
+#include "live/backend_executor.h"
 #include "live/live_engine_host.h"
 
 #include <QComboBox>
@@ -47,9 +48,22 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
     for (const Preset& p : builtInPresets())
         m_preset->addItem(p.name, p.resource);
     m_preset->setToolTip(tr("Starting points from Baseten's table of model types. Choosing one restarts the run."));
+    m_stage = new QComboBox(this);
+    m_stage->addItem(tr("Predict: modelled times"), QString());
+    for (const ModelProfileInfo& p : modelProfiles())
+        m_stage->addItem(tr("Predict: real model %1 (%2 × %3, %4 MB)")
+                             .arg(QString::fromStdString(p.name))
+                             .arg(p.layers)
+                             .arg(p.hidden)
+                             .arg(double(p.bytes) / 1e6, 0, 'f', p.bytes < 10'000'000 ? 1 : 0),
+                         QString::fromStdString(p.name));
+    m_stage->setToolTip(tr("Modelled: predict takes the scenario's sampled times (or its calibrated table). Real model: "
+                           "every predict call is a forward pass of a bf16 MLP of that size on the GPU (or the CPU when "
+                           "there is none), and a replica's cold start is its weight upload. Changing it restarts the run."));
     auto* model = new QGroupBox(tr("Model"), this);
     auto* modelLayout = new QVBoxLayout(model);
     modelLayout->addWidget(m_preset);
+    modelLayout->addWidget(m_stage);
     layout->addWidget(model);
 
     auto* deployment = new QGroupBox(tr("Deployment"), this);
@@ -110,6 +124,7 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
     connect(m_users, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setUsers(v)); });
     connect(m_kind, &QComboBox::activated, this, &ControlsPanel::changeTrafficKind);
     connect(m_preset, &QComboBox::activated, this, &ControlsPanel::choosePreset);
+    connect(m_stage, &QComboBox::activated, this, &ControlsPanel::choosePredictStage);
     syncFromHost();
 }
 
@@ -134,6 +149,7 @@ void ControlsPanel::syncFromHost()
     m_rate->setEnabled(s.workload.arrival.hasFixedRate()); // a shaped pattern has no single rate
     m_users->setEnabled(closed);
     m_kind->setCurrentIndex(m_kind->findData(int(s.workload.arrival.kind)));
+    m_stage->setCurrentIndex(std::max(0, m_stage->findData(QString::fromStdString(s.model.profile))));
     updateMessage();
 }
 
@@ -170,6 +186,16 @@ void ControlsPanel::changeTrafficKind(int index)
     syncFromHost();
     if (m_refusal.isEmpty())
         emit scenarioReplaced();
+}
+
+void ControlsPanel::choosePredictStage(int index)
+{
+    Scenario s = m_host.scenario();
+    s.model.profile = m_stage->itemData(index).toString().toStdString();
+    m_refusal = QString::fromStdString(m_host.reset(s));
+    syncFromHost();
+    if (m_refusal.isEmpty())
+        Q_EMIT scenarioReplaced();
 }
 
 void ControlsPanel::choosePreset(int index)

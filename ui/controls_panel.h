@@ -40,6 +40,7 @@ public:
     KnobControl* users() const { return m_users; }
     QComboBox* trafficKind() const { return m_kind; }
     QComboBox* preset() const { return m_preset; }
+    QComboBox* predictStage() const { return m_stage; }
 
 signals:
     void scenarioReplaced(); // the run restarted with another scenario (preset or traffic kind)
@@ -49,11 +50,13 @@ private:
     void updateMessage();
     void changeTrafficKind(int index);
     void choosePreset(int index);
+    void choosePredictStage(int index);
 
     LiveEngineHost& m_host;
     KnobControl *m_target, *m_predict, *m_min, *m_max, *m_rate, *m_users;
     QComboBox* m_kind;
     QComboBox* m_preset;
+    QComboBox* m_stage; // modelled times, or a model profile the real predict stage runs
     QLabel* m_message;
     QString m_refusal;
 };

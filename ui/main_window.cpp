@@ -240,17 +240,31 @@ void MainWindow::refresh()
                             .arg(e.held));
     m_pauseAction->setText(snap->paused ? tr("&Resume") : tr("&Pause"));
     const ModelConfig& model = m_host->scenario().model;
-    QString predict = model.predictTable.empty() ? tr("sampled stage times")
+    QString predict = snap->realPredict          ? QString::fromStdString(snap->predictStage)
+        : model.predictTable.empty()             ? tr("sampled stage times")
                                                  : tr("table (%1)").arg(QString::fromStdString(model.predictTable.source));
     if (model.batching.mode == BatchingConfig::Mode::Dynamic)
         predict += tr(", dynamic batching");
     else if (model.batching.mode == BatchingConfig::Mode::Continuous)
         predict += tr(", continuous batching");
-    m_clockStatus->setText(tr("%1 · predict: %2 · live clock lag p99 %3 ms")
-                               .arg(snap->paused ? tr("Paused") : tr("Live"), predict)
+    if (e.predictErrors > 0 || e.replicaStartFailures > 0)
+        predict += tr(" · %1 failed calls, %2 failed replica starts, last: %3")
+                       .arg(e.predictErrors)
+                       .arg(e.replicaStartFailures)
+                       .arg(QString::fromStdString(e.lastPredictError));
+    m_clockStatus->setText(tr("%1 · %2 · live clock lag p99 %3 ms")
+                               .arg(snap->paused ? tr("Paused") : tr("Live"),
+                                    snap->realPredict ? predict : tr("predict: %1").arg(predict))
                                .arg(snap->lag.p99, 0, 'f', 2));
+    m_clockStatus->setToolTip(QString::fromStdString(snap->predictNotice.empty() ? snap->predictStage : snap->predictNotice));
+    // A real model on the CPU runs at the CPU's pace: say so where the eye goes, with the way out.
+    if (snap->predictFellBackToCpu)
+        m_clockStatus->setText(m_clockStatus->text() + tr(" · slow on the CPU: Model → \"Predict: modelled times\" for GPU-like timing"));
+    m_clockStatus->setStyleSheet(snap->predictFellBackToCpu ? QStringLiteral("color: #b35900;") : QString());
     emit refreshed();
 }
+
+QString MainWindow::runStatus() const { return m_clockStatus->text(); }
 
 void MainWindow::togglePause()
 {

@@ -32,6 +32,7 @@ public:
 
     LiveEngineHost& host() { return *m_host; }
     ControlsPanel* controls() const { return m_controls; }
+    QString runStatus() const; // the permanent status-bar text: run state, what runs predict, clock error
     AutoscalerPanel* autoscalerPanel() const { return m_autoscaler; }
     DeploymentView* deploymentView() const { return m_view; }
     LiveCharts* charts() const { return m_charts; }
@@ -91,7 +92,7 @@ private:
     class QMenu* m_recentMenu = nullptr;
     QString m_sessionPath;
     QLabel* m_counters = nullptr;
-    QLabel* m_clockStatus = nullptr;
+    QLabel* m_clockStatus = nullptr; // run state, what runs predict, clock error
     QAction* m_pauseAction = nullptr;
     QAction* m_simulateAction = nullptr;
     QTimer* m_refreshTimer = nullptr;

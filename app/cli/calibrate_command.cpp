@@ -98,33 +98,45 @@ int runCalibrate(const QStringList& args)
         output(std::size_t(batches.back()) * std::size_t(model->hidden()));
     predict::fillUniform(input.data(), input.size(), 7); // random, never zeros: zeros can run faster than real data
 
-    QJsonArray batchJson, msJson;
+    QJsonArray batchJson, msJson, deviceJson;
     std::vector<double> table;
+    auto median = [](std::vector<double> v) {
+        std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+        return v[v.size() / 2];
+    };
     for (int b : batches) {
-        std::vector<double> times;
+        std::vector<double> times, deviceTimes;
         for (int i = 0; i < repeats + 2; ++i) { // two warm-up calls left out
             const predict::Completion c = predict::runAndWait(replica, 0, b, input.data(), output.data());
             if (!c.status.ok()) {
                 err << "knee calibrate: batch " << b << ": " << QString::fromStdString(c.status.error) << "\n";
                 return kFailure;
             }
-            if (i >= 2)
-                times.push_back(c.deviceMs); // the layers plus the copies: what a predict call costs
+            if (i >= 2) {
+                // What a predict call costs the engine: submit to completion on the host, so the launch,
+                // the copies and the wait for the device are in it (on the H200, deviceMs alone made
+                // virtual sweeps 1.4-2.8x too optimistic against live ones; BENCHMARKS.md).
+                times.push_back(c.wallMs);
+                deviceTimes.push_back(c.deviceMs);
+            }
         }
-        std::nth_element(times.begin(), times.begin() + std::ptrdiff_t(times.size() / 2), times.end());
-        table.push_back(times[times.size() / 2]);
+        table.push_back(median(times));
         batchJson.append(b);
         msJson.append(table.back());
+        deviceJson.append(median(deviceTimes));
     }
     const predict::ReplicaInfo& info = replica.info();
-    const QString source = QStringLiteral("knee calibrate: %1 (H=%2, L=%3) on %4, %5, median of %6")
+    const QString source = QStringLiteral("knee calibrate: %1 (H=%2, L=%3) on %4, %5, median host time per call of %6")
                                .arg(QString::fromStdString(profile->name))
                                .arg(profile->hidden)
                                .arg(profile->layers)
                                .arg(QString::fromStdString(info.deviceName.empty() ? predict::toString(info.kind) : info.deviceName))
                                .arg(QDateTime::currentDateTimeUtc().toString(Qt::ISODate))
                                .arg(repeats);
-    QString yaml = QStringLiteral("# Paste under model: in a scenario (or keep beside it).\npredict_table:\n  batch: [");
+    // The table goes with the profile it measured: live runs of the scenario then run that model, and
+    // virtual runs time it from this table.
+    QString yaml = QStringLiteral("# Paste under model: in a scenario (or keep beside it).\nprofile: %1\npredict_table:\n  batch: [")
+                       .arg(QString::fromStdString(profile->name));
     for (std::size_t i = 0; i < batches.size(); ++i)
         yaml += (i ? QStringLiteral(", ") : QString()) + QString::number(batches[i]);
     yaml += QStringLiteral("]\n  ms: [");
@@ -148,7 +160,8 @@ int runCalibrate(const QStringList& args)
                             {"parameter_bytes", qint64(model->parameterBytes())},
                             {"cold_start_ms", info.coldStartMs},
                             {"weight_upload_ms", info.weightUploadMs},
-                            {"predict_table", QJsonObject{{"batch", batchJson}, {"ms", msJson}, {"source", source}}}};
+                            {"predict_table", QJsonObject{{"batch", batchJson}, {"ms", msJson}, {"source", source}}},
+                            {"device_ms", deviceJson}}; // the layers and copies alone, by CUDA events
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

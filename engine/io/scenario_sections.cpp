@@ -2,6 +2,8 @@
 
 #include "scenario_scaling.h"
 
+#include "predict/model.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -14,7 +16,8 @@ constexpr std::string_view kDeploymentKeys[] = { "replicas", "concurrency_target
     "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour" };
 constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
 constexpr std::string_view kChangeReplicaKeys[] = { "min", "max" };
-constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate", "predict_table", "batching" };
+constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate", "predict_table", "batching",
+    "profile" };
 constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights" };
 constexpr std::string_view kSizeDistKeys[] = { "dist", "mean", "sigma", "spread", "values", "weights" }; // unitless
 constexpr std::string_view kDistKinds[] = { "constant", "exponential", "lognormal", "uniform", "empirical" };
@@ -54,6 +57,7 @@ constexpr KeyHome kSchema[] = {
     { "model", "predict_failure_rate" },
     { "model", "predict_table" },
     { "model", "batching" },
+    { "model", "profile" },
     { "workload", "arrival" },
     { "workload", "requests" },
     { "workload", "duration_s" },
@@ -245,6 +249,13 @@ private:
         if (auto b = f->get("batching"))
             readBatching(m_r, *b, m.batching,
                          [this](const Entry& e, const std::string& path, Distribution& out) { readDistribution(e, path, out, true); });
+        if (auto p = f->get("profile")) {
+            std::vector<std::string_view> names;
+            for (const auto& profile : predict::builtinProfiles())
+                names.push_back(profile.name);
+            if (auto name = m_r.choice(*p, f->pathOf("profile"), names))
+                m.profile = *name;
+        }
     }
 
     // Stage times take mean_ms, spread_ms, values_ms; a unitless quantity (request sizes) takes

@@ -163,6 +163,8 @@ std::string writeScenarioYaml(const Scenario& s)
             o << ", source: " << quoted(m.predictTable.source);
         o << "}\n";
     }
+    if (!m.profile.empty())
+        o << "  profile: " << m.profile << "\n";
     if (m.batching.mode == BatchingConfig::Mode::Dynamic)
         o << "  batching: {mode: dynamic, max_batch: " << m.batching.maxBatch << ", max_delay_ms: " << number(m.batching.maxDelayMs) << "}\n";
     else if (m.batching.mode == BatchingConfig::Mode::Continuous)

@@ -103,7 +103,7 @@ QCoro::Task<> LiveClock::run()
         co_await m_timer;
     }
     m_running = false;
-    emit stopped();
+    Q_EMIT stopped();
 }
 
 } // namespace knee

@@ -44,7 +44,7 @@ public:
         return w;
     }
 
-signals:
+Q_SIGNALS:
     void stopped();
 
 private:

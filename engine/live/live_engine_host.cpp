@@ -1,11 +1,26 @@
 #include "live_engine_host.h"
 
+#include "backend_executor.h"
 #include "live_clock.h"
+
 
 #include <QMetaObject>
 #include <QTimer>
 
 #include <deque>
+
+// ThreadSanitizer cannot see the ordering Qt gives between a thread's end and QThread::wait() returning
+// (Debian's Qt is not instrumented; its QMutex is futex-based and its threads are never joined): tell it,
+// so what the main thread frees after wait() is not reported against what the engine thread wrote.
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#define KNEE_TSAN_RELEASE(p) __tsan_release(p)
+#define KNEE_TSAN_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define KNEE_TSAN_RELEASE(p) ((void)(p))
+#define KNEE_TSAN_ACQUIRE(p) ((void)(p))
+#endif
 
 namespace knee {
 
@@ -31,19 +46,43 @@ public:
     void restart(const Scenario& scenario)
     {
         // Build the new engine first: the old one keeps running if anything is wrong.
+        const std::uint64_t generation = m_generation + 1;
+        std::unique_ptr<BackendExecutor> executor;
+        if (!scenario.model.profile.empty())
+            executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, scenario, [this, generation](std::function<void(Engine&)> fn) {
+                // From a device thread: the result reaches the engine on its own thread, at the wall
+                // time it arrives there; a result of an earlier run is dropped.
+                QMetaObject::invokeMethod(this, [this, generation, fn = std::move(fn)] {
+                    if (generation != m_generation)
+                        return;
+                    m_clock->catchUp();
+                    fn(*m_engine);
+                    m_clock->wake();
+                }, Qt::QueuedConnection);
+            });
         std::unique_ptr<Engine> fresh;
         try {
-            fresh = std::make_unique<Engine>(scenario);
+            fresh = std::make_unique<Engine>(scenario, executor.get());
         } catch (const std::exception&) {
             return; // LiveEngineHost::reset validated already; never leave the worker without an engine
         }
+        m_generation = generation;
         if (m_clock) {
             // The old clock's coroutine ends at its next wake-up; until then it and its engine live.
+            // Its executor goes first (waiting for the device calls it has in flight), then the engine.
             LiveClock* old = m_clock.release();
-            std::shared_ptr<Engine> oldEngine(m_engine.release());
-            connect(old, &LiveClock::stopped, old, [old, oldEngine] { old->deleteLater(); });
+            auto oldRun = std::make_shared<std::pair<std::unique_ptr<BackendExecutor>, std::unique_ptr<Engine>>>(
+                std::move(m_executor), std::move(m_engine));
+            connect(old, &LiveClock::stopped, old, [old, oldRun] {
+                oldRun->first.reset();
+                oldRun->second.reset();
+                old->deleteLater();
+            });
             old->stop();
         }
+        m_executor = std::move(executor);
+        m_predictStage = m_executor ? "predict: model '" + scenario.model.profile + "' on " + sharedPredictBackend().shortName
+                                    : std::string("predict is timed from the scenario (no model profile)");
         m_engine = std::move(fresh);
         m_engine->setObserver([this](const Request& r) { record(r); });
         m_clock = std::make_unique<LiveClock>(*m_engine);
@@ -85,8 +124,18 @@ public:
             thread()->quit();
             return;
         }
-        connect(m_clock.get(), &LiveClock::stopped, this, [this] { thread()->quit(); });
+        connect(m_clock.get(), &LiveClock::stopped, this, [this] {
+            ++m_generation;
+            m_executor.reset(); // waits for device calls in flight, before the engine and backend go
+            thread()->quit();
+        });
         m_clock->stop();
+    }
+
+    ~LiveWorker() override
+    {
+        m_executor.reset(); // before the engine it reports to
+        m_engine.reset();
     }
 
 private:
@@ -159,11 +208,20 @@ private:
             snap->panicking = a->panicking();
             snap->windowAverage = a->lastWindowAverage();
         }
+        snap->predictStage = m_predictStage;
+        if (m_executor) {
+            snap->predictNotice = sharedPredictBackend().notice;
+            snap->predictFellBackToCpu = sharedPredictBackend().fellBack;
+        }
+        snap->realPredict = m_executor != nullptr;
         m_host.publish(std::move(snap));
     }
 
     LiveEngineHost& m_host;
     Scenario m_pending;
+    std::string m_predictStage;
+    std::uint64_t m_generation = 0;
+    std::unique_ptr<BackendExecutor> m_executor; // declared before the engine, which points at it
     std::unique_ptr<Engine> m_engine;
     std::unique_ptr<LiveClock> m_clock;
     QTimer* m_publishTimer;
@@ -193,6 +251,9 @@ LiveEngineHost::LiveEngineHost(const Scenario& scenario, QObject* parent)
     m_worker = new LiveWorker(*this, m_scenario);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    // The worker's last act on its thread (deleted when the thread finishes), paired with the acquire
+    // after wait() below.
+    connect(m_worker, &QObject::destroyed, m_worker, [this] { KNEE_TSAN_RELEASE(&m_thread); }, Qt::DirectConnection);
     m_thread.start();
     QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->start(); }, Qt::QueuedConnection);
 }
@@ -204,6 +265,7 @@ LiveEngineHost::~LiveEngineHost()
         m_thread.quit();
         m_thread.wait();
     }
+    KNEE_TSAN_ACQUIRE(&m_thread);
 }
 
 std::shared_ptr<const LiveSnapshot> LiveEngineHost::snapshot() const
@@ -218,7 +280,7 @@ void LiveEngineHost::publish(std::shared_ptr<const LiveSnapshot> snapshot)
         std::lock_guard lock(m_snapshotMutex);
         m_snapshot = std::move(snapshot);
     }
-    emit published();
+    Q_EMIT published();
 }
 
 std::string LiveEngineHost::setConcurrencyTarget(int target)

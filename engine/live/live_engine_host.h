@@ -46,6 +46,11 @@ struct LiveSnapshot {
     static constexpr std::size_t kKeptScaling = 20;
     bool panicking = false;
     double windowAverage = 0; // the concurrency average the autoscaler last decided on
+    // What runs predict, short for the status bar: the scenario's modelled times, or the model profile
+    // and the backend that runs it; and the backend's whole notice (after a fall back to the CPU, why).
+    std::string predictStage, predictNotice;
+    bool realPredict = false;
+    bool predictFellBackToCpu = false; // real predict on the CPU because no GPU could be used
 };
 
 class LiveEngineHost : public QObject {
@@ -75,7 +80,7 @@ public:
     // A fresh engine with this scenario, time 0. Empty = done; else why not (the run goes on unchanged).
     std::string reset(const Scenario& scenario);
 
-signals:
+Q_SIGNALS:
     void published(); // emitted from the engine thread; connect queued
 
 private:

@@ -5,6 +5,9 @@
 
 namespace knee {
 
+// What a call handed to the PredictExecutor covers.
+enum CallKind : int { kCallSingle, kCallBatch, kCallDecode };
+
 namespace stream {
 inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14, kSize = 15, kTokens = 16;
 }
@@ -27,7 +30,7 @@ static const Scenario& validated(const Scenario& s)
     return s;
 }
 
-Engine::Engine(const Scenario& scenario)
+Engine::Engine(const Scenario& scenario, PredictExecutor* executor)
     : m_scenario(validated(scenario))
     , m_load(m_scenario.workload, m_events)
     , m_preprocess(m_scenario.model.preprocess)
@@ -43,6 +46,7 @@ Engine::Engine(const Scenario& scenario)
     , m_tokensRng(streamSeed(m_scenario.workload.seed, stream::kTokens))
     , m_sized(!(m_scenario.workload.requestSize.kind == Distribution::Kind::Constant && m_scenario.workload.requestSize.meanMs == 1.0))
     , m_warmupEnd(secondsToNanos(m_scenario.workload.warmupS))
+    , m_executor(executor)
 {
     m_metrics.measureStart = m_warmupEnd;
     if (m_scenario.deployment.autoscaler.policy != AutoscalerConfig::Policy::None)
@@ -86,6 +90,13 @@ void Engine::runUntil(Nanos t)
     while (m_events.nextTime() <= t)
         step();
     m_now = std::max(m_now, t);
+}
+
+bool Engine::quiescent() const
+{
+    if (!m_events.empty() || !m_calls.empty())
+        return false;
+    return std::none_of(m_replicas.begin(), m_replicas.end(), [](const Replica& r) { return r.state == ReplicaState::ColdStarting; });
 }
 
 void Engine::runToCompletion()
@@ -308,6 +319,8 @@ void Engine::startPredicts(int ri)
         m_metrics.occupancy.change(m_now, Stage::Predict, +1);
         if (m_scenario.model.batching.mode != BatchingConfig::Mode::None)
             rep.batchQueue.push(slot); // the batcher (or the decode loop) inside predict decides when it runs
+        else if (m_executor)
+            submitCall(ri, kCallSingle, slot, 1);
         else
             m_events.push(m_now + callTime(r, rep.inPredict), EventType::PredictDone, slot);
     }
@@ -327,10 +340,14 @@ void Engine::startDecodeStep(int ri)
         rep.activeSequences.push_back(rep.batchQueue.pop());
     if (rep.activeSequences.empty())
         return;
-    const ServiceTable& table = m_scenario.model.predictTable;
-    const double stepMs = table.empty() ? m_predict.meanMs() : table.msAt(double(rep.activeSequences.size()));
     rep.callRunning = true;
     rep.stepStart = m_now;
+    if (m_executor) {
+        submitCall(ri, kCallDecode, std::uint32_t(ri), int(rep.activeSequences.size()));
+        return;
+    }
+    const ServiceTable& table = m_scenario.model.predictTable;
+    const double stepMs = table.empty() ? m_predict.meanMs() : table.msAt(double(rep.activeSequences.size()));
     m_events.push(m_now + std::max<Nanos>(1, msToNanos(stepMs)), EventType::DecodeStep, std::uint32_t(ri));
 }
 
@@ -406,6 +423,12 @@ void Engine::tryLaunchBatch(int ri)
     const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
     for (int i = 0; i < n; ++i)
         batch.requests.push_back(rep.batchQueue.pop());
+    rep.callRunning = true;
+    ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
+    if (m_executor) {
+        submitCall(ri, kCallBatch, bi, n);
+        return;
+    }
     // One call for the whole batch: the table's time for n (or, without a table, one request's call),
     // scaled by the batch's mean size/variation factor (not its largest: that would charge every
     // batch for its slowest member twice over).
@@ -413,8 +436,6 @@ void Engine::tryLaunchBatch(int ri)
     for (std::uint32_t slot : batch.requests)
         sum += double(callTime(m_requests[slot], n));
     const Nanos t = Nanos(sum / double(n));
-    rep.callRunning = true;
-    ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
     m_events.push(m_now + t, EventType::BatchDone, bi);
 }
 
@@ -435,6 +456,67 @@ void Engine::predictDone(std::uint32_t slot)
     const int ri = m_requests[slot].replicaSlot;
     finishPredict(slot);
     startPredicts(ri); // the freed slot goes to the next waiting request at once
+}
+
+void Engine::submitCall(int ri, int kind, std::uint32_t arg, int batch)
+{
+    const std::uint64_t id = m_nextCallId++;
+    m_calls.emplace(id, PendingCall { kind, arg });
+    m_executor->submit(m_replicas[std::size_t(ri)].id, id, batch);
+}
+
+void Engine::notePredictError(const std::string& error)
+{
+    ++m_predictErrors;
+    m_lastPredictError = error;
+}
+
+// A call on the real predict stage ended: the same transitions as the timed events, at now(). A failed
+// call fails the requests it carried (their responses are errors); the replica goes on serving.
+void Engine::predictCallDone(std::uint64_t callId, const std::string& error)
+{
+    const auto it = m_calls.find(callId);
+    if (it == m_calls.end())
+        return;
+    const PendingCall call = it->second;
+    m_calls.erase(it);
+    if (!error.empty())
+        notePredictError(error);
+    switch (call.kind) {
+    case kCallSingle:
+        m_requests[call.arg].times.predictFails |= !error.empty();
+        predictDone(call.arg);
+        break;
+    case kCallBatch:
+        if (!error.empty())
+            for (std::uint32_t slot : m_batches[call.arg].requests)
+                m_requests[slot].times.predictFails = true;
+        batchDone(call.arg);
+        break;
+    case kCallDecode:
+        if (!error.empty())
+            failActiveSequences(int(call.arg));
+        else
+            decodeStep(int(call.arg));
+        break;
+    }
+    observeConcurrency();
+}
+
+// A decode step failed on the device: every sequence in it ends as failed (a server loses the batch).
+void Engine::failActiveSequences(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    rep.callRunning = false;
+    const std::vector<std::uint32_t> failed = std::move(rep.activeSequences);
+    rep.activeSequences.clear();
+    for (std::uint32_t slot : failed) {
+        m_requests[slot].times.predictFails = true;
+        finishPredict(slot);
+    }
+    startPredicts(ri);
+    if (!rep.callRunning)
+        startDecodeStep(ri);
 }
 
 void Engine::finishPredict(std::uint32_t slot)
@@ -614,7 +696,13 @@ void Engine::provisionReplica(bool ready)
     rep.bestLatency = rep.recentLatency = 0;
     m_coldStarts += m_started;
     m_metrics.occupancy.change(m_now, Stage::Replicas, +1);
-    if (ready || coldStart == 0) {
+    if (m_executor) {
+        // The real cold start: ready when the executor has the weights on the device. readyAt is the
+        // scenario's estimate until then.
+        rep.state = ReplicaState::ColdStarting;
+        rep.readyAt = m_now + coldStart;
+        m_executor->provision(rep.id, m_scenario.deployment.predictConcurrency);
+    } else if (ready || coldStart == 0) {
         rep.state = ReplicaState::Ready;
         rep.readyAt = m_now;
         refreshLimitLevel();
@@ -637,12 +725,39 @@ void Engine::replicaReady(std::uint32_t ri)
     dispatch();
 }
 
+void Engine::replicaProvisioned(std::int32_t replicaId, const std::string& error)
+{
+    const auto it = std::find_if(m_replicas.begin(), m_replicas.end(), [&](const Replica& r) {
+        return r.id == replicaId && r.state == ReplicaState::ColdStarting;
+    });
+    if (it == m_replicas.end())
+        return; // cancelled while it started: retire() already told the executor
+    if (!error.empty()) {
+        // It cannot start (out of device memory, a device error): it leaves the deployment, logged
+        // with the reason; the autoscaler (if any) may try again at its next decision.
+        ++m_replicaStartFailures;
+        m_lastPredictError = error;
+        it->state = ReplicaState::Removed;
+        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+        if (m_scalingLog.size() < kMaxScalingEvents)
+            m_scalingLog.push_back({ m_now, ScalingEvent::Action::ScaleDown, activeReplicas() + 1, activeReplicas(),
+                                     "replica " + std::to_string(replicaId) + " failed to start: " + error });
+        if (m_executor)
+            m_executor->retire(replicaId);
+        return;
+    }
+    it->readyAt = m_now;
+    replicaReady(std::uint32_t(it - m_replicas.begin()));
+}
+
 void Engine::drainReplica(int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     if (rep.state == ReplicaState::ColdStarting) {
         rep.state = ReplicaState::Removed; // holds nothing yet: gone at once
         m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+        if (m_executor)
+            m_executor->retire(rep.id);
         return;
     }
     rep.state = ReplicaState::Draining;
@@ -656,6 +771,8 @@ void Engine::retireIfDrained(int ri)
     if (rep.state == ReplicaState::Draining && rep.held == 0) {
         rep.state = ReplicaState::Removed;
         m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+        if (m_executor)
+            m_executor->retire(rep.id);
     }
 }
 
@@ -788,6 +905,9 @@ EngineSnapshot Engine::snapshot() const
     s.maxReplicas = m_scenario.deployment.maxReplicas;
     s.rateRps = m_load.rate();
     s.users = m_load.users();
+    s.predictErrors = m_predictErrors;
+    s.replicaStartFailures = m_replicaStartFailures;
+    s.lastPredictError = m_lastPredictError;
     for (const Replica& r : m_replicas) {
         if (!r.provisioned())
             continue;

@@ -8,6 +8,7 @@
 #include "autoscaler.h"
 #include "event_queue.h"
 #include "load_generator.h"
+#include "predict_executor.h"
 #include "replica.h"
 #include "request.h"
 #include "scenario.h"
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace knee {
@@ -40,12 +42,18 @@ struct EngineSnapshot {
     double rateRps = 0;
     int users = 0;
     std::vector<ReplicaSnapshot> replicas; // provisioned replicas, by id
+    // With a real predict stage (PredictExecutor): calls that failed on the device, replicas that
+    // could not start, and the newest such error, word for word.
+    std::int64_t predictErrors = 0, replicaStartFailures = 0;
+    std::string lastPredictError;
 };
 
 class Engine {
 public:
     // `scenario` must pass Scenario::validate(); the constructor throws std::invalid_argument if not.
-    explicit Engine(const Scenario& scenario);
+    // With an `executor` (live runs only; it must outlive the engine), predict calls and replica starts
+    // run on the real predict stage instead of being timed from the scenario.
+    explicit Engine(const Scenario& scenario, PredictExecutor* executor = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -63,6 +71,9 @@ public:
     bool step();               // runs the next event; false when there is none
     void runUntil(Nanos t);    // runs every event at or before t, then moves now() to t
     void runToCompletion();    // virtual clock: runs until no event is left
+    // Nothing will happen any more by itself: no event, no call on the real predict stage, no replica
+    // starting on it (live runs end here; requests left in the queue stay counted as in flight).
+    bool quiescent() const;
 
     // --- knobs: act at now(); lowering never kills work, the excess drains. Empty string = applied.
     std::string setConcurrencyTarget(int target);
@@ -73,6 +84,10 @@ public:
     // A new autoscaler policy or setting starts with an empty averaging window.
     std::string setAutoscaler(const AutoscalerConfig& config);
     std::string setColdStart(double seconds); // for replicas provisioned from now on
+
+    // --- the executor reports back (engine thread, at now()); an empty error means success.
+    void predictCallDone(std::uint64_t callId, const std::string& error);
+    void replicaProvisioned(std::int32_t replicaId, const std::string& error);
     std::vector<std::string> warnings() const; // allowed but flagged combinations, for the current knobs
 
     // --- observation ---
@@ -107,6 +122,9 @@ private:
     void startPredicts(int replicaIndex);
     void predictDone(std::uint32_t slot);
     void finishPredict(std::uint32_t slot); // predictDone without refilling the slots
+    void failActiveSequences(int replicaIndex);
+    void submitCall(int replicaIndex, int kind, std::uint32_t arg, int batch);
+    void notePredictError(const std::string& error);
     Nanos callTime(const Request& r, double batchSize) const;
     void tryLaunchBatch(int replicaIndex);
     void batchDone(std::uint32_t batchIndex);
@@ -168,6 +186,16 @@ private:
     std::int64_t m_coldStarts = 0;
     bool m_started = false; // replicas provisioned from now on are cold starts
     int m_limitLevel = 0;
+    // The real predict stage (live runs), and its calls in flight: what each covers.
+    PredictExecutor* m_executor = nullptr;
+    struct PendingCall {
+        int kind = 0;          // kCallSingle, kCallBatch, kCallDecode
+        std::uint32_t arg = 0; // request slot, batch index or replica index
+    };
+    std::unordered_map<std::uint64_t, PendingCall> m_calls;
+    std::uint64_t m_nextCallId = 1;
+    std::int64_t m_predictErrors = 0, m_replicaStartFailures = 0;
+    std::string m_lastPredictError;
 };
 
 } // namespace knee

@@ -112,6 +112,9 @@ struct ModelConfig {
     double predictFailureRate = 0.0; // share of predict calls that fail; the request ends as failed
     ServiceTable predictTable;       // optional: calibrated time per call vs batch size
     BatchingConfig batching;
+    // The model a live run's predict stage really runs (a built-in MLP profile: tiny, small, medium,
+    // large, xl). Empty: live runs time predict from the fields above, like virtual runs always do.
+    std::string profile;
 };
 
 struct RateStep {

@@ -152,6 +152,11 @@ private slots:
             << "expected one of constant, exponential, lognormal, uniform, empirical, got 'gaussian'" << 1;
         QTest::addRow("distribution typo") << predict("{dist: exponental, mean_ms: 10}") << 6 << "model.predict.dist"
                                            << "did you mean 'exponential'?" << 1;
+        auto profile = [](const QByteArray& v) { return replaced(6, "  predict: 10\n  profile: " + v); };
+        QTest::addRow("unknown model profile") << profile("huge") << 7 << "model.profile"
+                                               << "expected one of tiny, small, medium, large, xl, got 'huge'" << 1;
+        QTest::addRow("model profile typo") << profile("smal") << 7 << "model.profile" << "did you mean 'small'?" << 1;
+        QTest::addRow("model profile is a map") << profile("{hidden: 64}") << 7 << "model.profile" << "got a map" << 1;
         QTest::addRow("distribution without dist") << predict("{mean_ms: 10}") << 6 << "model.predict.dist"
                                                    << "missing; expected one of constant" << 1;
         QTest::addRow("distribution without mean") << predict("{dist: exponential}") << 6 << "model.predict.mean_ms"

@@ -31,6 +31,7 @@ private slots:
             " warmup_s: 0.000001, seed: 18446744073709551615}");
         QTest::addRow("a name to escape") << "name: \"quote \\\" backslash \\\\ newline \\n tab \\t bell \\a é ✓ 🙂\"\n"
                 + kBase;
+        QTest::addRow("a model profile") << replaced(6, "  predict: 10\n  profile: medium");
         QTest::addRow("closed loop") << replaced(8, "  arrival: {kind: closed, users: 12, think: {dist: uniform, mean_ms: 40}}");
         QTest::addRow("every knob changes") << appended(
             "changes:\n"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Packs a headless `knee` (no GUI) with the shared libraries it needs into devrun/, so the GPU machine
+# (CUDA and CMake, but no Qt) can run the live engine on the real CUDA predict stage:
+#   bash bench/predict/bundle_cli.sh            # builds /tmp/build-cli, fills devrun/
+#   then, on the GPU machine: bash bench/predict/run_live_gpu.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${BUILD:-/tmp/build-cli}
+cmake -S . -B "$build" -G Ninja -DKNEE_BUILD_GUI=OFF -DKNEE_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+ninja -C "$build" knee knee_predict_cuda >/dev/null
+rm -rf devrun && mkdir -p devrun/lib
+cp "$build/app/knee" devrun/
+cp "$build/engine/predict/libknee_predict_cuda.so" devrun/ # found next to the executable
+# Everything it links but the C library and the CUDA/driver libraries the GPU machine has itself.
+ldd devrun/knee | awk '/=> \//{print $3}' | grep -vE '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux)[.-]' \
+  | while read -r lib; do cp -L "$lib" devrun/lib/; done
+strip devrun/knee devrun/lib/*.so* 2>/dev/null || true
+du -sh devrun

@@ -1,0 +1,311 @@
+#include "backend_executor.h"
+
+#include "sim/engine.h"
+
+// The predict headers name a member `slots`: knee_live builds with QT_NO_KEYWORDS so Qt's macro of
+// that name does not eat it.
+#include "predict/backend.h"
+#include "predict/factory.h"
+#include "predict/model.h"
+
+#include <QThreadPool>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace knee {
+
+namespace {
+
+// A replica's device slots (streams, buffers, cuBLASLt workspaces) are reserved when it starts. Calls
+// beyond them (predict_concurrency raised later, or above this) wait for a slot in the executor: the
+// device runs them one after another, as a real GPU would.
+constexpr int kMaxDeviceSlots = 64;
+
+// One model per profile for the whole process: a reset or a second run reuses the weights instead of
+// generating gigabytes again; they go when the last replica using them does.
+std::shared_ptr<const predict::Model> sharedModel(const predict::ModelProfile& profile)
+{
+    static std::mutex mu;
+    static std::map<std::string, std::weak_ptr<const predict::Model>> cache;
+    std::lock_guard lock(mu);
+    if (auto model = cache[profile.name].lock())
+        return model;
+    auto model = predict::Model::generate(profile);
+    cache[profile.name] = model;
+    return model;
+}
+
+} // namespace
+
+std::vector<ModelProfileInfo> modelProfiles()
+{
+    std::vector<ModelProfileInfo> out;
+    for (const auto& p : predict::builtinProfiles())
+        out.push_back({ p.name, p.hidden, p.layers, p.parameterBytes() });
+    return out;
+}
+
+const PredictBackendInfo& sharedPredictBackend()
+{
+    static const PredictBackendInfo info = [] {
+        predict::BackendChoice choice = predict::makeBackend();
+        PredictBackendInfo i;
+        i.backend = choice.backend.release(); // deliberately never freed (see the header)
+        i.gpu = choice.gpu;
+        i.fellBack = choice.fellBack;
+        i.notice = choice.notice;
+        i.shortName = choice.gpu ? i.backend->description() : choice.fellBack ? "the CPU (no usable GPU)" : "the CPU";
+        return i;
+    }();
+    return info;
+}
+
+struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::State> {
+    predict::Backend* backend = nullptr; // the host keeps it alive beyond every executor and completion
+    predict::ModelProfile profile;
+    predict::ReplicaConfig config; // slots aside (oneSlotPerPredict): the same for every replica
+    bool oneSlotPerPredict = false;
+    Deliver deliver;
+
+    std::mutex mu;
+    bool alive = true; // false once the executor is gone: nothing more is delivered or started
+    std::condition_variable idle;
+    // Replica starts and teardowns block for the device's time: they run here, a few at once (replicas
+    // of a real deployment start side by side), never on the engine thread.
+    QThreadPool pool;
+
+    struct Call {
+        std::uint64_t id = 0;
+        int batch = 0;
+    };
+    struct DeviceReplica {
+        std::unique_ptr<predict::Replica> replica;
+        std::vector<std::vector<predict::Bf16>> inputs, outputs; // per device slot: maxBatch × H each
+        std::vector<bool> busy;
+        int inFlight = 0;
+        std::deque<Call> waiting; // calls beyond the device's slots (predict_concurrency raised later)
+        bool retired = false;
+    };
+    std::map<std::int32_t, std::shared_ptr<DeviceReplica>> replicas;
+    std::map<std::int32_t, bool> starting; // replica id -> retired while starting
+
+    void report(std::function<void(Engine&)> fn)
+    {
+        std::lock_guard lock(mu);
+        if (alive)
+            deliver(std::move(fn));
+    }
+
+    // Starts `call` on a free device slot; the caller holds `mu`. Returns an error instead of starting.
+    std::string start(std::int32_t replicaId, DeviceReplica* dev, const Call& call)
+    {
+        int slot = 0;
+        while (slot < int(dev->busy.size()) && dev->busy[std::size_t(slot)])
+            ++slot;
+        if (slot == int(dev->busy.size())) {
+            dev->waiting.push_back(call);
+            return {};
+        }
+        const predict::Status s = dev->replica->submit(slot, call.batch, dev->inputs[std::size_t(slot)].data(),
+                                                       dev->outputs[std::size_t(slot)].data(),
+                                                       // Holds the state (it may report after the executor is
+                                                       // gone) but not the replica: `done` must never destroy it.
+                                                       [self = shared_from_this(), replicaId, dev, call](
+                                                           const predict::Completion& c) { self->finished(replicaId, dev, call, c); });
+        if (!s.ok())
+            return s.error;
+        dev->busy[std::size_t(slot)] = true;
+        ++dev->inFlight;
+        return {};
+    }
+
+    // A forward pass ended (backend thread): free its slot, start the next waiting call, report. `dev`
+    // is not touched once `mu` is released: the executor may free it as soon as nothing is in flight.
+    void finished(std::int32_t replicaId, DeviceReplica* dev, const Call& call, const predict::Completion& c)
+    {
+        std::vector<std::pair<std::uint64_t, std::string>> results;
+        {
+            std::lock_guard lock(mu);
+            results.emplace_back(call.id, c.status.ok() ? std::string() : describe(replicaId, *dev, c.status.error));
+            dev->busy[std::size_t(c.slot)] = false;
+            --dev->inFlight;
+            while (!dev->waiting.empty() && !dev->retired) {
+                const Call next = dev->waiting.front();
+                dev->waiting.pop_front();
+                const std::string error = start(replicaId, dev, next);
+                if (error.empty())
+                    break;
+                results.emplace_back(next.id, describe(replicaId, *dev, error));
+            }
+            idle.notify_all();
+        }
+        for (auto& [id, error] : results)
+            report([id, error](Engine& e) { e.predictCallDone(id, error); });
+    }
+
+    static std::string describe(std::int32_t replicaId, const DeviceReplica& dev, const std::string& error)
+    {
+        const predict::ReplicaInfo& info = dev.replica->info();
+        return "predict failed on replica " + std::to_string(replicaId) + " ("
+            + (info.kind == predict::BackendKind::Cuda ? "GPU " + std::to_string(info.device) + " " + info.deviceName : "CPU")
+            + "): " + error;
+    }
+};
+
+BackendExecutor::BackendExecutor(predict::Backend& backend, const Scenario& scenario, Deliver deliver)
+    : m_state(std::make_shared<State>())
+{
+    State& s = *m_state;
+    s.backend = &backend;
+    s.deliver = std::move(deliver);
+    s.pool.setMaxThreadCount(4);
+    if (auto profile = predict::findProfile(scenario.model.profile))
+        s.profile = *profile;
+    // One call at a time per replica when predict batches inside (the batcher or the decode loop makes
+    // the calls), carrying up to its largest batch; otherwise one slot per predict_concurrency.
+    const BatchingConfig& b = scenario.model.batching;
+    switch (b.mode) {
+    case BatchingConfig::Mode::None:
+        s.oneSlotPerPredict = true; // slots: predict_concurrency when each replica starts
+        s.config.maxBatch = 1;
+        break;
+    case BatchingConfig::Mode::Dynamic:
+        s.config.slots = 1;
+        s.config.maxBatch = std::max(1, b.maxBatch);
+        break;
+    case BatchingConfig::Mode::Continuous:
+        s.config.slots = 1;
+        s.config.maxBatch = std::max(1, b.maxSequences);
+        break;
+    }
+    // Warm the batch sizes calls will use, so the first of each does not pay setup inside a request.
+    for (int batch = 1; batch <= s.config.maxBatch; batch = batch < 64 ? batch + 1 : batch * 2)
+        s.config.warmBatches.push_back(batch);
+    if (s.config.warmBatches.back() != s.config.maxBatch)
+        s.config.warmBatches.push_back(s.config.maxBatch);
+}
+
+BackendExecutor::~BackendExecutor()
+{
+    State& s = *m_state;
+    std::vector<std::shared_ptr<State::DeviceReplica>> devices;
+    {
+        std::unique_lock lock(s.mu);
+        s.alive = false;
+        for (auto& [id, dev] : s.replicas) {
+            dev->retired = true;
+            dev->waiting.clear();
+        }
+        // Calls in flight still write into the replicas' buffers: wait for them.
+        s.idle.wait(lock, [&] {
+            for (auto& [id, dev] : s.replicas)
+                if (dev->inFlight > 0)
+                    return false;
+            return true;
+        });
+        for (auto& [id, dev] : s.replicas)
+            devices.push_back(dev);
+        s.replicas.clear();
+    }
+    devices.clear(); // frees device memory here
+    s.pool.waitForDone(); // starts and teardowns under way (a start that finishes now delivers nothing)
+}
+
+void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
+{
+    std::shared_ptr<State> state = m_state;
+    {
+        std::lock_guard lock(state->mu);
+        state->starting[replicaId] = false;
+    }
+    // The job holds a plain pointer: the destructor waits for the pool, so the state outlives it.
+    predict::ReplicaConfig config = state->config;
+    if (state->oneSlotPerPredict)
+        config.slots = std::clamp(predictSlots, 1, kMaxDeviceSlots);
+    state->pool.start([st = state.get(), replicaId, config] {
+        State& s = *st;
+        std::string error;
+        auto dev = std::make_shared<State::DeviceReplica>();
+        try {
+            if (s.profile.name.empty())
+                throw std::invalid_argument("the scenario names no model profile");
+            auto created = s.backend->createReplica(sharedModel(s.profile), config);
+            if (!created.replica) {
+                error = created.status.error;
+            } else {
+                dev->replica = std::move(created.replica);
+                const std::size_t values = std::size_t(config.maxBatch) * std::size_t(s.profile.hidden);
+                for (int slot = 0; slot < dev->replica->slots(); ++slot) {
+                    dev->inputs.emplace_back(values);
+                    dev->outputs.emplace_back(values);
+                    predict::fillUniform(dev->inputs.back().data(), values, std::uint64_t(replicaId) * 1000 + std::uint64_t(slot));
+                }
+                dev->busy.assign(std::size_t(dev->replica->slots()), false);
+            }
+        } catch (const std::bad_alloc&) {
+            error = "out of host memory for model '" + s.profile.name + "'";
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        bool retiredMeanwhile = false;
+        {
+            std::lock_guard lock(s.mu);
+            retiredMeanwhile = s.starting[replicaId];
+            s.starting.erase(replicaId);
+            if (error.empty() && !retiredMeanwhile && s.alive)
+                s.replicas[replicaId] = dev;
+        }
+        if (!error.empty())
+            error = "model '" + s.profile.name + "' on " + s.backend->description() + ": " + error;
+        if (!retiredMeanwhile)
+            s.report([replicaId, error](Engine& e) { e.replicaProvisioned(replicaId, error); });
+        // Otherwise (or if the run ended) `dev` is freed here, on this thread.
+    });
+}
+
+void BackendExecutor::retire(std::int32_t replicaId)
+{
+    std::shared_ptr<State> state = m_state;
+    std::shared_ptr<State::DeviceReplica> dev;
+    {
+        std::lock_guard lock(state->mu);
+        if (auto it = state->starting.find(replicaId); it != state->starting.end()) {
+            it->second = true; // the start job frees it when it finishes
+            return;
+        }
+        auto it = state->replicas.find(replicaId);
+        if (it == state->replicas.end())
+            return;
+        dev = it->second;
+        dev->retired = true;
+        state->replicas.erase(it);
+    }
+    // The engine retires a replica only once it holds nothing, so no call is in flight: the teardown
+    // (freeing device memory can take a while) still runs off the engine thread.
+    state->pool.start([dev]() mutable { dev.reset(); });
+}
+
+void BackendExecutor::submit(std::int32_t replicaId, std::uint64_t callId, int batch)
+{
+    State& s = *m_state;
+    std::string error;
+    {
+        std::lock_guard lock(s.mu);
+        auto it = s.replicas.find(replicaId);
+        if (it == s.replicas.end())
+            error = "predict failed: replica " + std::to_string(replicaId) + " has no device replica";
+        else if (batch > s.config.maxBatch)
+            error = "predict failed: batch " + std::to_string(batch) + " exceeds the replica's " + std::to_string(s.config.maxBatch);
+        else if (auto e = s.start(replicaId, it->second.get(), State::Call { callId, batch }); !e.empty())
+            error = State::describe(replicaId, *it->second, e);
+    }
+    if (!error.empty()) // never synchronously: the engine is in the middle of starting this call
+        s.report([callId, error](Engine& e) { e.predictCallDone(callId, error); });
+}
+
+} // namespace knee

@@ -1,0 +1,69 @@
+// The live engine's real predict stage: runs each predict call the engine hands over as a forward pass
+// of the scenario's model profile on a predict::Backend (CUDA, or the CPU twin where there is no GPU),
+// and each replica start as a real device replica (its cold start is the weight upload).
+//
+// Nothing here blocks the engine thread while it runs: replica creation and teardown happen on the
+// executor's own pool, forward passes on the backend's streams/threads, and every result reaches the
+// engine through `deliver`, which the host implements as a post to the engine thread.
+#pragma once
+#include "sim/predict_executor.h"
+#include "sim/scenario.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace knee::predict {
+class Backend;
+}
+
+namespace knee {
+
+class Engine;
+
+// The model profiles a scenario's `model.profile` may name, for pickers that must not include the
+// Qt-free predict headers (their `slots` member collides with Qt's keyword macro).
+struct ModelProfileInfo {
+    std::string name;
+    int hidden = 0, layers = 0;
+    std::size_t bytes = 0; // weights + biases
+};
+std::vector<ModelProfileInfo> modelProfiles();
+
+// The process's predict backend, chosen once (CUDA when usable, else the CPU; KNEE_PREDICT_BACKEND
+// overrides) and shared by every live run, sweep and host. Never destroyed: at exit the CUDA runtime may
+// already be gone, and its threads simply end with the process.
+struct PredictBackendInfo {
+    predict::Backend* backend = nullptr;
+    bool gpu = false;
+    bool fellBack = false; // a GPU was wanted but could not be used
+    std::string notice;    // the factory's whole notice: what runs predict and, after a fall back, why
+    std::string shortName; // "the CPU (no usable GPU)", or the GPUs it drives
+};
+const PredictBackendInfo& sharedPredictBackend();
+
+class BackendExecutor final : public PredictExecutor {
+public:
+    // Runs `fn` on the engine's thread later, against the engine (dropped if the run has ended).
+    using Deliver = std::function<void(std::function<void(Engine&)> fn)>;
+
+    // `scenario.model.profile` names the model (it must be a built-in profile). The model's weights are
+    // generated on the executor's pool, so the first replica's cold start includes that. `backend` must
+    // outlive the executor and every completion it has in flight (the host owns it for its lifetime).
+    BackendExecutor(predict::Backend& backend, const Scenario& scenario, Deliver deliver);
+    // Stops delivering, then waits for calls in flight and replica starts/teardowns to finish: the
+    // device's own time, on the calling thread (the engine thread, when a run ends).
+    ~BackendExecutor() override;
+
+    void provision(std::int32_t replicaId, int predictSlots) override;
+    void retire(std::int32_t replicaId) override;
+    void submit(std::int32_t replicaId, std::uint64_t callId, int batch) override;
+
+    struct State; // shared with the jobs and completions in flight
+
+private:
+    std::shared_ptr<State> m_state;
+};
+
+} // namespace knee

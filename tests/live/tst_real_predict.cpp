@@ -1,0 +1,296 @@
+// The live engine driving the real predict stage (BackendExecutor over predict::Backend): every call
+// the engine makes becomes a forward pass of the scenario's model on the CPU backend (CI has no GPU;
+// the CUDA backend has the same interface and its own tests on the GPU machine), replicas start by
+// creating device replicas, and device errors fail exactly the requests of the failed call while the
+// engine goes on. No assertion depends on how fast this machine is.
+#include "live/backend_executor.h"
+#include "live/live_clock.h"
+#include "live/live_engine_host.h"
+#include "live/live_sweep.h"
+
+#include "predict/cpu_backend.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+#include <atomic>
+#include <map>
+
+using namespace knee;
+
+namespace {
+
+Scenario realScenario(const std::string& profile)
+{
+    Scenario s;
+    s.deployment.concurrencyTarget = 4;
+    s.deployment.predictConcurrency = 2;
+    s.model.predict = Distribution::constant(1000); // modelled time: far longer than the tiny model takes
+    s.model.profile = profile;
+    s.workload.arrival = ArrivalConfig::poisson(1);
+    s.workload.requests = 1000;
+    return s;
+}
+
+// A backend that fails on purpose: replica creation (all of them), or every `failEvery`-th call, either
+// refused at submit or failed in its completion, like a device error (out of memory, a failed launch).
+class FaultyBackend final : public predict::Backend {
+public:
+    std::atomic<bool> failCreate { false }; // read on the executor's and the backend's threads
+    std::atomic<int> failEvery { 0 };
+    std::atomic<bool> failInCompletion { true };
+    std::atomic<int> calls { 0 };
+
+    predict::BackendKind kind() const override { return predict::BackendKind::Cpu; }
+    std::string description() const override { return "faulty test backend"; }
+    int deviceCount() const override { return 1; }
+    predict::CreatedReplica createReplica(std::shared_ptr<const predict::Model> model, const predict::ReplicaConfig& config) override
+    {
+        if (failCreate)
+            return { nullptr, predict::Status::failure("out of memory: 80 GB needed, 79 GB free") };
+        auto inner = m_cpu->createReplica(std::move(model), config);
+        if (!inner.replica)
+            return inner;
+        return { std::make_unique<Replica>(*this, std::move(inner.replica)), {} };
+    }
+
+private:
+    class Replica final : public predict::Replica {
+    public:
+        Replica(FaultyBackend& owner, std::unique_ptr<predict::Replica> inner)
+            : m_owner(owner)
+            , m_inner(std::move(inner))
+        {
+        }
+        const predict::ReplicaInfo& info() const override { return m_inner->info(); }
+        int slots() const override { return m_inner->slots(); }
+        int maxBatch() const override { return m_inner->maxBatch(); }
+        predict::Status submit(int slot, int batch, const predict::Bf16* in, predict::Bf16* out, predict::CompletionFn done) override
+        {
+            const int n = ++m_owner.calls;
+            const bool fail = m_owner.failEvery > 0 && n % m_owner.failEvery == 0;
+            if (fail && !m_owner.failInCompletion)
+                return predict::Status::failure("launch failed: injected");
+            return m_inner->submit(slot, batch, in, out, [fail, done = std::move(done)](const predict::Completion& c) {
+                predict::Completion copy = c;
+                if (fail)
+                    copy.status = predict::Status::failure("illegal memory access: injected");
+                done(copy);
+            });
+        }
+
+    private:
+        FaultyBackend& m_owner;
+        std::unique_ptr<predict::Replica> m_inner;
+    };
+    std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
+};
+
+// An engine with a real predict stage on a live clock, on this thread's event loop: what the host
+// does, without its snapshots, so a test can look at every request.
+struct RealRun {
+    RealRun(predict::Backend& backend, const Scenario& s)
+        : executor(backend, s, [this](std::function<void(Engine&)> fn) {
+            QMetaObject::invokeMethod(&context, [this, fn = std::move(fn)] {
+                clock->catchUp();
+                fn(*engine);
+                clock->wake();
+            }, Qt::QueuedConnection);
+        })
+        , engine(std::make_unique<Engine>(s, &executor))
+        , clock(std::make_unique<LiveClock>(*engine))
+    {
+        engine->setObserver([this](const Request& r) { ended.push_back(r); });
+        clock->start();
+    }
+    ~RealRun()
+    {
+        QSignalSpy stopped(clock.get(), &LiveClock::stopped);
+        clock->stop();
+        stopped.wait(5000); // the clock's coroutine ends at its next wake-up
+    }
+    QObject context;
+    BackendExecutor executor;
+    std::unique_ptr<Engine> engine;
+    std::unique_ptr<LiveClock> clock;
+    std::vector<Request> ended;
+};
+
+} // namespace
+
+class TestRealPredict : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void replicasStartOnTheDeviceAndRequestsRunRealForwardPasses()
+    {
+        auto backend = predict::makeCpuBackend(2);
+        RealRun run(*backend, realScenario("tiny"));
+        // The replica is not ready until the executor has created it: the engine never times it.
+        QCOMPARE(run.engine->snapshot().replicas.size(), std::size_t(1));
+        QCOMPARE(run.engine->snapshot().replicas[0].state, ReplicaState::ColdStarting);
+        for (int i = 0; i < 20; ++i)
+            run.engine->submit(run.engine->now());
+        run.clock->wake();
+        QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(20), 20'000);
+        const ReplicaSnapshot rep = run.engine->snapshot().replicas.at(0);
+        QCOMPARE(rep.state, ReplicaState::Ready);
+        for (const Request& r : run.ended) {
+            QCOMPARE(r.outcome, Outcome::Completed);
+            QVERIFY(r.routed >= rep.readyAt); // nothing was admitted before the real cold start ended
+            // The modelled predict time (1 s) was not used: the tiny model's forward pass is what ran.
+            QVERIFY2(r.predictDone - r.predictStart < secondsToNanos(1.0), "predict was timed from the scenario");
+        }
+        QCOMPARE(run.engine->checkInvariants(), std::string());
+        QCOMPARE(run.engine->snapshot().predictErrors, std::int64_t(0));
+    }
+
+    void dynamicBatchesAndDecodeStepsRunOnTheBackend()
+    {
+        auto backend = predict::makeCpuBackend(2);
+        {
+            Scenario s = realScenario("tiny");
+            s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+            s.model.batching.maxBatch = 8;
+            s.model.batching.maxDelayMs = 5;
+            s.deployment.concurrencyTarget = s.deployment.predictConcurrency = 16;
+            RealRun run(*backend, s);
+            for (int i = 0; i < 40; ++i)
+                run.engine->submit(run.engine->now());
+            run.clock->wake();
+            QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(40), 20'000);
+            for (const Request& r : run.ended)
+                QCOMPARE(r.outcome, Outcome::Completed);
+            QCOMPARE(run.engine->checkInvariants(), std::string());
+        }
+        {
+            Scenario s = realScenario("tiny");
+            s.model.batching.mode = BatchingConfig::Mode::Continuous;
+            s.model.batching.maxSequences = 8;
+            s.model.batching.outputTokens = Distribution::constant(5);
+            s.deployment.concurrencyTarget = s.deployment.predictConcurrency = 8;
+            RealRun run(*backend, s);
+            std::map<std::uint64_t, int> tokens;
+            run.engine->setTokenObserver([&](const Request& r) { ++tokens[r.id]; });
+            for (int i = 0; i < 12; ++i)
+                run.engine->submit(run.engine->now(), std::nullopt, 3 + i % 4);
+            run.clock->wake();
+            QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(12), 20'000);
+            for (const Request& r : run.ended) {
+                QCOMPARE(r.outcome, Outcome::Completed);
+                QCOMPARE(r.tokens, 3 + int(r.id % 4)); // the length each client asked for
+                QCOMPARE(tokens[r.id], r.tokens);      // one decode step (forward pass) per token
+                QVERIFY(r.firstToken > r.predictStart && r.firstToken <= r.predictDone);
+            }
+            QCOMPARE(run.engine->checkInvariants(), std::string());
+        }
+    }
+
+    void deviceErrorsFailTheirRequestsAndTheEngineGoesOn_data()
+    {
+        QTest::addColumn<bool>("inCompletion");
+        QTest::newRow("failed in the completion") << true;
+        QTest::newRow("refused at submit") << false;
+    }
+    void deviceErrorsFailTheirRequestsAndTheEngineGoesOn()
+    {
+        QFETCH(bool, inCompletion);
+        FaultyBackend backend;
+        backend.failEvery = 3;
+        backend.failInCompletion = inCompletion;
+        RealRun run(backend, realScenario("tiny"));
+        for (int i = 0; i < 30; ++i)
+            run.engine->submit(run.engine->now());
+        run.clock->wake();
+        QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(30), 20'000);
+        int failed = 0;
+        for (const Request& r : run.ended)
+            failed += r.outcome == Outcome::Failed;
+        QCOMPARE(failed, 10); // every third call, one request per call: exactly those failed
+        const EngineSnapshot snap = run.engine->snapshot();
+        QCOMPARE(snap.completed, std::int64_t(20));
+        QCOMPARE(snap.failed, std::int64_t(10));
+        QCOMPARE(snap.predictErrors, std::int64_t(10));
+        QVERIFY2(snap.lastPredictError.find(inCompletion ? "illegal memory access" : "launch failed") != std::string::npos,
+                 snap.lastPredictError.c_str());
+        QVERIFY(snap.lastPredictError.find("replica 0") != std::string::npos);
+        QCOMPARE(run.engine->checkInvariants(), std::string());
+        // The replica is still there and still serves.
+        backend.failEvery = 0;
+        run.engine->submit(run.engine->now());
+        run.clock->wake();
+        QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(31), 20'000);
+        QCOMPARE(run.ended.back().outcome, Outcome::Completed);
+    }
+
+    void aReplicaThatCannotStartLeavesWithItsReason()
+    {
+        FaultyBackend backend;
+        backend.failCreate = true;
+        RealRun run(backend, realScenario("tiny"));
+        for (int i = 0; i < 3; ++i)
+            run.engine->submit(run.engine->now());
+        run.clock->wake();
+        QTRY_COMPARE_WITH_TIMEOUT(run.engine->snapshot().replicaStartFailures, std::int64_t(1), 20'000);
+        const EngineSnapshot snap = run.engine->snapshot();
+        QVERIFY(snap.replicas.empty());
+        QCOMPARE(snap.queued, std::int64_t(3)); // nothing lost: they wait for a replica that can start
+        QVERIFY2(snap.lastPredictError.find("out of memory") != std::string::npos, snap.lastPredictError.c_str());
+        QVERIFY(!run.engine->scalingLog().empty());
+        QVERIFY(run.engine->scalingLog().back().reason.find("failed to start") != std::string::npos);
+        QCOMPARE(run.engine->checkInvariants(), std::string());
+        // Raising the bounds provisions a new replica; once the device can create it, the queue drains.
+        backend.failCreate = false;
+        QCOMPARE(run.engine->setReplicaBounds(1, 2), std::string());
+        run.clock->wake();
+        QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(3), 20'000);
+        QCOMPARE(run.engine->checkInvariants(), std::string());
+    }
+
+    void liveSweepsRunTheModel()
+    {
+        qputenv("KNEE_PREDICT_BACKEND", "cpu");
+        Scenario s = realScenario("tiny");
+        SweepOptions o;
+        o.levels = { 1, 2 };
+        o.warmupS = 0.2;
+        o.windowS = 0.2;
+        o.minWindows = 2;
+        o.capS = 1;
+        const SweepResult r = runLiveSweep(s, o);
+        QCOMPARE(r.levels.size(), std::size_t(2));
+        for (const SweepLevel& l : r.levels) {
+            QVERIFY(l.completed > 0);
+            QCOMPARE(l.failed, std::int64_t(0));
+            // The modelled predict time is 1 s: every response came back far sooner, from the model.
+            QVERIFY2(l.latency.max < 1000, qPrintable(QString::number(l.latency.max)));
+        }
+    }
+
+    void hostRunsTheModelAndSaysWhatRunsPredict()
+    {
+        qputenv("KNEE_PREDICT_BACKEND", "cpu"); // the same on a machine with a GPU
+        Scenario s = realScenario("tiny");
+        s.workload.arrival = ArrivalConfig::poisson(200);
+        LiveEngineHost host(s);
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed >= 50, 20'000);
+        auto snap = host.snapshot();
+        QVERIFY(snap->realPredict);
+        QVERIFY2(snap->predictStage.find("tiny") != std::string::npos, snap->predictStage.c_str());
+        QVERIFY2(snap->predictStage.find("CPU") != std::string::npos || snap->predictStage.find("cpu") != std::string::npos,
+                 snap->predictStage.c_str());
+        const EngineSnapshot& e = snap->engine;
+        QCOMPARE(e.arrived, e.completed + e.failed + e.rejected + e.queued + e.held);
+        // A reset to a modelled scenario drops the real stage; knob moves work on either.
+        QCOMPARE(host.setPredictConcurrency(4), std::string());
+        Scenario modelled = s;
+        modelled.model.profile.clear();
+        modelled.model.predict = Distribution::constant(1);
+        QCOMPARE(host.reset(modelled), std::string());
+        QTRY_VERIFY_WITH_TIMEOUT(!host.snapshot()->realPredict && host.snapshot()->engine.completed > 0, 20'000);
+        QVERIFY(host.snapshot()->predictStage.find("timed from the scenario") != std::string::npos);
+        qunsetenv("KNEE_PREDICT_BACKEND");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRealPredict)
+#include "tst_real_predict.moc"
