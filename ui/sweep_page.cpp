@@ -1,9 +1,11 @@
 #include "sweep_page.h"
 
+#include "endpoint_panel.h"
 #include "heat_map.h"
 
 #include "io/truss_config.h"
 #include "live/live_sweep.h"
+#include "net/http_sweep.h"
 
 #include <QChart>
 #include <QChartView>
@@ -66,6 +68,7 @@ SweepPage::SweepPage(QWidget* parent)
     m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "
                           "cell at the recommended target sets the recommended predict_concurrency."));
     m_heatMap = new HeatMap(this);
+    m_endpoint = new EndpointPanel(this);
     m_mode = new QComboBox(this);
     m_mode->addItem(tr("Virtual time (seconds)"), QStringLiteral("virtual"));
     m_mode->addItem(tr("Live time (real time: minutes)"), QStringLiteral("live"));
@@ -180,6 +183,7 @@ SweepPage::SweepPage(QWidget* parent)
 
     auto* left = new QWidget(this);
     auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->addWidget(m_endpoint);
     leftLayout->addLayout(form);
     leftLayout->addLayout(buttons);
     leftLayout->addWidget(m_status);
@@ -198,6 +202,11 @@ SweepPage::SweepPage(QWidget* parent)
     layout->addWidget(splitter, 1);
     layout->addLayout(exportRow);
 
+    connect(m_endpoint, &EndpointPanel::targetChanged, this, [this] {
+        // Virtual/live time and the predict_concurrency grid are the built-in engine's.
+        m_mode->setEnabled(!m_endpoint->endpointChosen());
+        m_grid->setEnabled(!m_endpoint->endpointChosen());
+    });
     connect(m_run, &QPushButton::clicked, this, &SweepPage::run);
     connect(m_cancel, &QPushButton::clicked, this, &SweepPage::cancel);
     connect(&m_watcher, &QFutureWatcher<PageRun>::finished, this, [this] {
@@ -285,6 +294,25 @@ void SweepPage::run()
         grid->targets = options->levels;
         grid->level = *options;
     }
+    QString targetError;
+    const std::optional<net::HttpTarget> endpoint = m_endpoint->target(targetError);
+    if (!targetError.isEmpty()) {
+        m_status->setText(targetError);
+        return;
+    }
+    QByteArray apiKey; // read here, on the UI thread; it lives only in the sweep's client
+    if (endpoint) {
+        if (grid) {
+            m_status->setText(tr("The grid varies the built-in engine's predict_concurrency: clear it to sweep an endpoint"));
+            return;
+        }
+        const net::ApiKey key = net::resolveApiKey(endpoint->apiKeySource);
+        if (!key.error.isEmpty()) {
+            m_status->setText(key.error);
+            return;
+        }
+        apiKey = key.key;
+    }
     if (m_provider)
         m_scenario = m_provider();
     clearChart();
@@ -294,16 +322,15 @@ void SweepPage::run()
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
-    m_status->setText(live ? tr("Sweeping in live time…") : tr("Sweeping in virtual time…"));
+    m_status->setText(endpoint ? tr("Sweeping the endpoint (real time)…") : live ? tr("Sweeping in live time…") : tr("Sweeping in virtual time…"));
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);
-    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, grid, flag, self, live] {
+    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, grid, flag, self, live, endpoint, apiKey] {
         PageRun run;
         run.options = o;
         run.gridOptions = grid;
-        auto sweep = live ? &runLiveSweep : &runVirtualSweep;
-        run.sweep = sweep(scenario, o, [flag, self](const SweepLevel& level) {
+        const auto progress = [flag, self](const SweepLevel& level) {
             // Levels reach the chart as they finish; the sweep never waits for the UI.
             QMetaObject::invokeMethod(self, [self, level] {
                 if (self) {
@@ -312,7 +339,14 @@ void SweepPage::run()
                 }
             });
             return !flag->load();
-        });
+        };
+        if (endpoint) { // the client lives on this pool thread, whose local event loops run its requests
+            net::HttpClient client(*endpoint, apiKey);
+            run.sweep = net::runHttpSweep(client, scenario, o, progress).result;
+            return run;
+        }
+        auto sweep = live ? &runLiveSweep : &runVirtualSweep;
+        run.sweep = sweep(scenario, o, progress);
         if (grid && !run.sweep.cancelled)
             run.grid = runGrid(scenario, *grid, live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver),
                                [flag](const GridCell&) { return !flag->load(); });
@@ -398,7 +432,13 @@ void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
     QStringList marked;
     for (const SweepLevel& l : r.levels)
         if (!l.stable || l.failed || l.rejected)
-            marked << tr("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? tr("errors") : tr("did not stabilise"));
+        {
+            QStringList kinds; // an endpoint's failures by kind
+            for (const auto& [kind, count] : l.failuresByKind)
+                kinds << QStringLiteral("%1 %2").arg(QString::fromStdString(kind)).arg(count);
+            const QString errors = kinds.isEmpty() ? tr("errors") : tr("errors: %1").arg(kinds.join(QStringLiteral(", ")));
+            marked << tr("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? errors : tr("did not stabilise"));
+        }
     if (!marked.isEmpty())
         html += tr("<p><b>Not used for the knee:</b> %1</p>").arg(marked.join(QStringLiteral(", ")));
     const Recommendation& rec = r.recommendation;

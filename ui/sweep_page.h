@@ -29,6 +29,7 @@ class QValueAxis;
 
 namespace knee::ui {
 
+class EndpointPanel;
 class HeatMap;
 
 // One run of the page: the sweep, and the grid when predict_concurrency values were given.
@@ -59,6 +60,7 @@ public:
     int plottedLevels() const;
     std::optional<int> markedKnee() const { return m_markedKnee; }
 
+    EndpointPanel* endpointPanel() const { return m_endpoint; } // built-in engine or an HTTP endpoint
     QLineEdit* levels() const { return m_levels; }
     QComboBox* mode() const { return m_mode; } // virtual or live time
     QDoubleSpinBox* slo() const { return m_slo; }
@@ -100,6 +102,7 @@ private:
     QLineEdit* m_levels;
     QLineEdit* m_grid;
     HeatMap* m_heatMap;
+    EndpointPanel* m_endpoint;
     QComboBox* m_mode;
     QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
     QPushButton *m_run, *m_cancel;

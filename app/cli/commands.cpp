@@ -2,6 +2,7 @@
 
 #include "calibrate_command.h"
 #include "plan_command.h"
+#include "serve_command.h"
 #include "simulate_command.h"
 #include "sweep_command.h"
 
@@ -26,6 +27,7 @@ const Command kCommands[] = {
     {"plan", "min/max replicas from throughput per replica, checked by simulation", runPlan},
     {"sweep", "concurrency levels 1, 2, 4, ...: the knee and a recommendation; exports", runSweep},
     {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
+    {"serve", "serve the scenario's engine over HTTP (generic JSON, OpenAI-compatible streaming)", runServe},
 };
 
 QString usage()

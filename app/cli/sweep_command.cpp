@@ -2,8 +2,10 @@
 
 #include "commands.h"
 
+#include "io/scenario_reader.h"
 #include "io/truss_config.h"
 #include "live/live_sweep.h"
+#include "net/http_sweep.h"
 #include "study/grid.h"
 #include "session/session.h"
 #include "study/sweep.h"
@@ -36,25 +38,40 @@ bool writeAtomically(const QString& path, const QByteArray& data, QString& error
     return true;
 }
 
-QJsonObject levelJson(const SweepLevel& l)
+QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint = nullptr)
 {
     QJsonObject o{{"concurrency", l.concurrency},       {"p50_ms", l.latency.p50},       {"p95_ms", l.latency.p95},
                   {"p99_ms", l.latency.p99},            {"mean_ms", l.latency.mean},     {"max_ms", l.latency.max},
                   {"throughput_rps", l.throughputRps},  {"completed", qint64(l.completed)}, {"failed", qint64(l.failed)},
                   {"rejected", qint64(l.rejected)},     {"stable", l.stable},            {"windows", l.windows},
-                  {"measured_s", l.measuredS}};
+                  {"measured_s", l.measuredS},           {"p90_ms", l.latency.p90}};
     if (l.ttft.count > 0) { // streaming model
+        o.insert("ttft_p50_ms", l.ttft.p50);
         o.insert("ttft_p95_ms", l.ttft.p95);
+        o.insert("itl_p50_ms", l.itl.p50);
         o.insert("itl_p95_ms", l.itl.p95);
+    }
+    if (endpoint) { // every failure by kind; they add up to `failed`
+        QJsonObject kinds;
+        for (net::FailureKind k : net::kFailureKinds)
+            kinds.insert(QString::fromLatin1(net::failureKindName(k)), qint64(l.failuresByKind.count(std::string(net::failureKindName(k)))
+                                                                                ? l.failuresByKind.at(std::string(net::failureKindName(k)))
+                                                                                : 0));
+        o.insert("failures_by_kind", kinds);
+        o.insert("sent", qint64(endpoint->sent));
+        o.insert("output_tokens", qint64(endpoint->outputTokens));
+        o.insert("tokens_per_s", endpoint->tokensPerS);
+        if (!endpoint->lastError.isEmpty())
+            o.insert("last_error", endpoint->lastError);
     }
     return o;
 }
 
-QJsonObject resultJson(const SweepResult& r, const SweepOptions& o)
+QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, const std::vector<net::HttpLevelExtras>& endpoint = {})
 {
     QJsonArray levels;
-    for (const SweepLevel& l : r.levels)
-        levels.append(levelJson(l));
+    for (std::size_t i = 0; i < r.levels.size(); ++i)
+        levels.append(levelJson(r.levels[i], i < endpoint.size() ? &endpoint[i] : nullptr));
     const KneeAnalysis& a = r.analysis;
     const Recommendation& rec = r.recommendation;
     QJsonObject recommendation{
@@ -85,6 +102,110 @@ QJsonObject resultJson(const SweepResult& r, const SweepOptions& o)
         {"recommendation", recommendation},
         {"wall_s", r.wallS}};
 }
+
+// The flags that point a sweep at an HTTP endpoint instead of the built-in engine.
+struct EndpointFlags {
+    const QCommandLineOption target{QStringLiteral("target"), QStringLiteral("Sweep this HTTP endpoint instead of the built-in engine."),
+                                    QStringLiteral("URL")};
+    const QCommandLineOption openai{QStringLiteral("openai"), QStringLiteral("The endpoint is OpenAI-compatible (chat/completions).")};
+    const QCommandLineOption stream{QStringLiteral("stream"),
+                                    QStringLiteral("OpenAI: stream responses (time to first token, inter-token latency, tokens/s).")};
+    const QCommandLineOption header{QStringLiteral("header"), QStringLiteral("A header for every request, 'Name: value' (repeatable)."),
+                                    QStringLiteral("HEADER")};
+    const QCommandLineOption bodyTemplate{QStringLiteral("body-template"),
+                                          QStringLiteral("Request body with {{id}}, {{random}}, {{prompt}}, {{max_tokens}}, {{stream}}, "
+                                                         "{{model}} (default: the kind's own)."),
+                                          QStringLiteral("FILE")};
+    const QCommandLineOption prompt{QStringLiteral("prompt"), QStringLiteral("Text for {{prompt}}."), QStringLiteral("TEXT")};
+    const QCommandLineOption model{QStringLiteral("model"), QStringLiteral("OpenAI: the model name sent ({{model}}; default knee)."),
+                                   QStringLiteral("NAME")};
+    const QCommandLineOption maxTokens{QStringLiteral("max-tokens"), QStringLiteral("max_tokens per request (default 16)."), QStringLiteral("N")};
+    const QCommandLineOption apiKeyEnv{QStringLiteral("api-key-env"),
+                                       QStringLiteral("Environment variable holding the API key (sent as Bearer, to the target's host only)."),
+                                       QStringLiteral("NAME")};
+    const QCommandLineOption apiKeyKeychain{QStringLiteral("api-key-keychain"), QStringLiteral("The API key from the system keychain."),
+                                            QStringLiteral("SERVICE/KEY")};
+    const QCommandLineOption timeout{QStringLiteral("timeout-ms"),
+                                     QStringLiteral("Longest wait for a response byte (headers, or the next stream chunk); default 60000."),
+                                     QStringLiteral("MS")};
+    const QCommandLineOption connectTimeout{QStringLiteral("connect-timeout-ms"),
+                                            QStringLiteral("Longest wait to connect and send a request (default 10000)."), QStringLiteral("MS")};
+    const QCommandLineOption maxConnections{QStringLiteral("max-connections"),
+                                            QStringLiteral("Most requests in flight at once (default 64; levels above it queue in knee)."),
+                                            QStringLiteral("N")};
+
+    std::vector<const QCommandLineOption*> all() const
+    {
+        return {&target, &openai, &stream, &header, &bodyTemplate, &prompt, &model, &maxTokens, &apiKeyEnv, &apiKeyKeychain, &timeout,
+                &connectTimeout, &maxConnections};
+    }
+    void addTo(QCommandLineParser& parser) const
+    {
+        for (const QCommandLineOption* o : all())
+            parser.addOption(*o);
+    }
+    bool anySet(const QCommandLineParser& parser) const
+    {
+        for (const QCommandLineOption* o : all())
+            if (parser.isSet(*o))
+                return true;
+        return false;
+    }
+
+    std::optional<net::HttpTarget> read(const QCommandLineParser& parser, QTextStream& err) const
+    {
+        net::HttpTarget t;
+        t.url = QUrl(parser.value(target));
+        t.kind = parser.isSet(openai) ? net::HttpTarget::Kind::OpenAI : net::HttpTarget::Kind::Generic;
+        t.stream = parser.isSet(stream);
+        for (const QString& h : parser.values(header)) {
+            QString error;
+            const auto parsed = net::parseHeader(h, error);
+            if (!error.isEmpty()) {
+                err << "knee sweep: --header: " << error << "\n";
+                return std::nullopt;
+            }
+            t.headers.append(parsed);
+        }
+        if (parser.isSet(bodyTemplate)) {
+            QFile f(parser.value(bodyTemplate));
+            if (!f.open(QIODevice::ReadOnly) || f.size() > 1024 * 1024) {
+                err << "knee sweep: cannot read the body template " << parser.value(bodyTemplate) << " (at most 1 MiB)\n";
+                return std::nullopt;
+            }
+            t.bodyTemplate = f.readAll();
+        }
+        if (parser.isSet(prompt))
+            t.prompt = parser.value(prompt);
+        if (parser.isSet(model))
+            t.model = parser.value(model);
+        auto integer = [&](const QCommandLineOption& o, int& into) {
+            bool ok = false;
+            into = parser.value(o).toInt(&ok);
+            if (!ok)
+                err << "knee sweep: --" << o.names().first() << " expects a whole number, got '" << parser.value(o) << "'\n";
+            return ok;
+        };
+        if ((parser.isSet(maxTokens) && !integer(maxTokens, t.maxTokens)) || (parser.isSet(timeout) && !integer(timeout, t.responseTimeoutMs))
+            || (parser.isSet(connectTimeout) && !integer(connectTimeout, t.connectTimeoutMs))
+            || (parser.isSet(maxConnections) && !integer(maxConnections, t.maxConnections)))
+            return std::nullopt;
+        if (parser.isSet(apiKeyEnv) && parser.isSet(apiKeyKeychain)) {
+            err << "knee sweep: give the API key through --api-key-env or --api-key-keychain, not both\n";
+            return std::nullopt;
+        }
+        if (parser.isSet(apiKeyEnv))
+            t.apiKeySource = QStringLiteral("env:") + parser.value(apiKeyEnv);
+        if (parser.isSet(apiKeyKeychain))
+            t.apiKeySource = QStringLiteral("keychain:") + parser.value(apiKeyKeychain);
+        if (const QString e = t.validate(); !e.isEmpty()) {
+            for (const QString& line : e.split(QLatin1Char('\n')))
+                err << "knee sweep: " << line << "\n";
+            return std::nullopt;
+        }
+        return t;
+    }
+};
 
 } // namespace
 
@@ -126,11 +247,23 @@ int runSweep(const QStringList& args)
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
     parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    const EndpointFlags endpointFlags;
+    endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() != 1) {
-        err << "knee sweep: expected exactly one scenario file\n";
+    const bool endpoint = parser.isSet(endpointFlags.target);
+    if (endpoint ? positional.size() > 1 : positional.size() != 1) {
+        err << (endpoint ? "knee sweep: with --target, at most one scenario file (for its name and predict_concurrency)\n"
+                         : "knee sweep: expected exactly one scenario file (or --target URL to sweep an endpoint)\n");
+        return kBadInput;
+    }
+    if (endpoint && (parser.isSet(grid) || parser.isSet(virtualTime))) {
+        err << "knee sweep: --grid and --virtual measure the built-in engine; an endpoint (--target) is measured live\n";
+        return kBadInput;
+    }
+    if (!endpoint && endpointFlags.anySet(parser)) {
+        err << "knee sweep: --openai, --stream, --header, --body-template, --api-key-env, --timeout-ms and the like need --target URL\n";
         return kBadInput;
     }
     SweepOptions options;
@@ -169,10 +302,18 @@ int runSweep(const QStringList& args)
         }
     }
 
-    const std::optional<Scenario> read = readScenarioOrReport(positional.first());
-    if (!read)
-        return kBadInput;
+    std::optional<Scenario> read;
+    if (!positional.isEmpty()) {
+        read = readScenarioOrReport(positional.first());
+        if (!read)
+            return kBadInput;
+    } else { // an endpoint without a scenario: the defaults feed the analysis (predict_concurrency 1)
+        read = net::endpointScenario(parser.value(endpointFlags.target));
+    }
     const Scenario& scenario = *read;
+    std::optional<net::HttpTarget> target;
+    if (endpoint && !(target = endpointFlags.read(parser, err)))
+        return kBadInput;
     std::optional<GridOptions> gridOptions;
     if (parser.isSet(grid)) {
         gridOptions.emplace();
@@ -189,14 +330,30 @@ int runSweep(const QStringList& args)
         gridOptions->targets = options.levels;
         gridOptions->level = options;
     }
-    SweepResult r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
+    SweepResult r;
+    std::vector<net::HttpLevelExtras> endpointLevels;
+    if (target) {
+        const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
+        if (!key.error.isEmpty()) {
+            err << "knee sweep: " << key.error << "\n";
+            return kBadInput;
+        }
+        net::HttpClient client(*target, key.key);
+        net::HttpSweep measured = net::runHttpSweep(client, scenario, options);
+        r = std::move(measured.result);
+        endpointLevels = std::move(measured.extras);
+    } else {
+        r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
+    }
     std::optional<GridResult> gridResult;
     if (gridOptions) {
         const LevelDriverFactory driver = parser.isSet(virtualTime) ? LevelDriverFactory(makeVirtualDriver) : LevelDriverFactory(makeLiveDriver);
         gridResult = runGrid(scenario, *gridOptions, driver);
         applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
     }
-    QJsonObject result = resultJson(r, options);
+    QJsonObject result = resultJson(r, options, endpointLevels);
+    if (target)
+        result.insert("target", target->toJson()); // the key's source, never the key
     if (gridResult) {
         QJsonArray cells;
         for (const GridCell& c : gridResult->cells)
@@ -269,11 +426,21 @@ int runSweep(const QStringList& args)
             (err << "knee sweep: " << error << "\n", status = kFailure);
     }
     if (parser.isSet(outOpt)) {
-        QFile scenarioFile(positional.first());
-        scenarioFile.open(QIODevice::ReadOnly);
         Session session;
-        session.scenarioYaml = QString::fromUtf8(scenarioFile.readAll());
-        session.scenarioSource = positional.first();
+        if (!positional.isEmpty()) {
+            QFile scenarioFile(positional.first());
+            scenarioFile.open(QIODevice::ReadOnly);
+            session.scenarioYaml = QString::fromUtf8(scenarioFile.readAll());
+            session.scenarioSource = positional.first();
+        } else {
+            session.scenarioYaml = QString::fromStdString(writeScenarioYaml(scenario));
+            session.scenarioSource = target->url.toString(QUrl::RemoveUserInfo);
+        }
+        if (target) // where the key came from, for whoever reopens it; never the key
+            session.notes = QStringLiteral("Endpoint sweep: %1 (%2%3)%4")
+                                .arg(target->url.toString(QUrl::RemoveUserInfo), QString::fromLatin1(net::HttpTarget::kindName(target->kind)),
+                                     target->stream ? QStringLiteral(", streaming") : QString(),
+                                     target->apiKeySource.isEmpty() ? QString() : QStringLiteral("; API key from ") + target->apiKeySource);
         session.sweeps.push_back({options, r});
         if (gridResult)
             session.grids.push_back({*gridOptions, *gridResult});
@@ -288,17 +455,25 @@ int runSweep(const QStringList& args)
         out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
         return status;
     }
-    out << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
-        << " time, one replica, closed loop):\n";
+    if (target)
+        out << "Sweep of the endpoint " << target->url.toString(QUrl::RemoveUserInfo) << " (closed loop, wall time):\n";
+    else
+        out << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
+            << " time, one replica, closed loop):\n";
     out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
-    for (const SweepLevel& l : r.levels)
+    for (const SweepLevel& l : r.levels) {
+        QString failures; // by kind, for endpoints: "timeout=3 http_5xx=2"
+        for (const auto& [kind, count] : l.failuresByKind)
+            failures += QStringLiteral("%1=%2 ").arg(QString::fromStdString(kind)).arg(count);
         out << QStringLiteral("%1 %2 %3 %4 %5  %6\n")
                    .arg(l.concurrency, 6)
                    .arg(l.latency.p50, 10, 'f', 1)
                    .arg(l.latency.p95, 10, 'f', 1)
                    .arg(l.latency.p99, 10, 'f', 1)
                    .arg(l.throughputRps, 10, 'f', 1)
-                   .arg((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + (l.stable ? QString() : QStringLiteral("did not stabilise")));
+                   .arg((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
+                        + (l.stable ? QString() : QStringLiteral("did not stabilise")));
+    }
     out << "Knee: " << QString::fromStdString(r.analysis.kneeNote) << "\n";
     out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
     out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";

@@ -12,11 +12,6 @@ namespace {
 constexpr int kMinCompletionsPerWindow = 100; // a window shorter than this says little about p50
 constexpr int kMinCompletionsToAgree = 20;    // two windows with fewer responses cannot show the level is stable
 
-struct Window {
-    LatencyHistogram latency, ttft, itl;
-    std::int64_t completed = 0, failed = 0, rejected = 0;
-};
-
 bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b) / b <= tolerance : a == b; }
 
 class VirtualDriver : public LevelDriver {
@@ -43,8 +38,8 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     s.workload.requests = 0;
     s.workload.warmupS = 0;
     s.workload.durationS = o.warmupS + o.capS;
-    Engine engine(s);
-    Window current;
+    Engine engine(s, driver.executorFor(s));
+    LevelWindow current;
     engine.setObserver([&](const Request& r) {
         switch (r.outcome) {
         case Outcome::Completed:
@@ -64,52 +59,71 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     driver.start(engine);
     const Nanos warmupEnd = secondsToNanos(o.warmupS);
     driver.advanceTo(engine, warmupEnd); // warm-up: never counted
-    // Size windows so each holds enough responses to say something about p50, but so that at least
-    // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
-    const double warmupRate = o.warmupS > 0 ? double(current.completed) / o.warmupS : 0;
-    const double wanted = warmupRate > 0 ? std::max(o.windowS, kMinCompletionsPerWindow / warmupRate) : o.windowS;
-    const double windowS = std::max(1e-3, std::min(wanted, o.capS / std::max(1, o.minWindows)));
-    current = Window();
+    const double windowS = LevelRecorder::windowLength(o, current.completed);
+    current = LevelWindow();
 
-    SweepLevel level;
-    level.concurrency = concurrency;
-    LatencyHistogram all, allTtft, allItl;
+    LevelRecorder recorder(concurrency, o);
     Nanos t = warmupEnd;
     const Nanos cap = warmupEnd + secondsToNanos(o.capS);
-    double prevP50 = -1, prevThroughput = -1;
-    bool prevEnough = false;
     while (t < cap) {
         const Nanos end = std::min(cap, t + secondsToNanos(windowS));
         driver.advanceTo(engine, end);
         const double width = nanosToSeconds(end - t);
         t = end;
-        const double p50 = nanosToMs(current.latency.quantile(0.5));
-        const double throughput = double(current.completed) / width;
-        const bool enough = current.completed >= kMinCompletionsToAgree;
-        all.merge(current.latency);
-        allTtft.merge(current.ttft);
-        allItl.merge(current.itl);
-        level.completed += current.completed;
-        level.failed += current.failed;
-        level.rejected += current.rejected;
-        ++level.windows;
-        current = Window();
-        if (level.windows >= 2 && enough && prevEnough && agree(p50, prevP50, o.tolerance) && agree(throughput, prevThroughput, o.tolerance)
-            && level.windows >= o.minWindows) {
-            level.stable = true;
+        const bool stable = recorder.add(current, width);
+        current = LevelWindow();
+        if (stable)
             break;
-        }
-        prevP50 = p50;
-        prevThroughput = throughput;
-        prevEnough = enough;
     }
     driver.stop(engine);
-    level.measuredS = nanosToSeconds(t - warmupEnd);
-    level.latency = summarize(all);
-    level.ttft = summarize(allTtft);
-    level.itl = summarize(allItl);
-    level.throughputRps = level.measuredS > 0 ? double(level.completed) / level.measuredS : 0;
-    level.histogram = all.toSparse();
+    return recorder.finish(nanosToSeconds(t - warmupEnd));
+}
+
+LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options)
+    : m_options(options)
+{
+    m_level.concurrency = concurrency;
+}
+
+double LevelRecorder::windowLength(const SweepOptions& o, std::int64_t warmupCompleted)
+{
+    const double warmupRate = o.warmupS > 0 ? double(warmupCompleted) / o.warmupS : 0;
+    const double wanted = warmupRate > 0 ? std::max(o.windowS, kMinCompletionsPerWindow / warmupRate) : o.windowS;
+    return std::max(1e-3, std::min(wanted, o.capS / std::max(1, o.minWindows)));
+}
+
+bool LevelRecorder::add(const LevelWindow& w, double widthS)
+{
+    const double p50 = nanosToMs(w.latency.quantile(0.5));
+    const double throughput = widthS > 0 ? double(w.completed) / widthS : 0;
+    const bool enough = w.completed >= kMinCompletionsToAgree;
+    m_latency.merge(w.latency);
+    m_ttft.merge(w.ttft);
+    m_itl.merge(w.itl);
+    m_level.completed += w.completed;
+    m_level.failed += w.failed;
+    m_level.rejected += w.rejected;
+    for (const auto& [kind, count] : w.failuresByKind)
+        m_level.failuresByKind[kind] += count;
+    ++m_level.windows;
+    const bool stable = m_level.windows >= 2 && enough && m_prevEnough && agree(p50, m_prevP50, m_options.tolerance)
+        && agree(throughput, m_prevThroughput, m_options.tolerance) && m_level.windows >= m_options.minWindows;
+    m_prevP50 = p50;
+    m_prevThroughput = throughput;
+    m_prevEnough = enough;
+    m_level.stable = m_level.stable || stable;
+    return stable;
+}
+
+SweepLevel LevelRecorder::finish(double measuredS)
+{
+    SweepLevel level = m_level;
+    level.measuredS = measuredS;
+    level.latency = summarize(m_latency);
+    level.ttft = summarize(m_ttft);
+    level.itl = summarize(m_itl);
+    level.throughputRps = measuredS > 0 ? double(level.completed) / measuredS : 0;
+    level.histogram = m_latency.toSparse();
     return level;
 }
 
@@ -193,13 +207,22 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
 
 std::string sweepPointsCsv(const SweepResult& r)
 {
-    std::string out = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable\n";
+    // Endpoint sweeps add one column: failures by kind, e.g. "timeout=3;http_5xx=2".
+    const bool kinds = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return !l.failuresByKind.empty(); });
+    std::string out = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable";
+    out += kinds ? ",failures_by_kind\n" : "\n";
     char row[256];
     for (const SweepLevel& l : r.levels) {
-        std::snprintf(row, sizeof row, "%d,%.10g,%.10g,%.10g,%.10g,%lld,%lld,%lld,%s\n", l.concurrency, l.latency.p50, l.latency.p95,
+        std::snprintf(row, sizeof row, "%d,%.10g,%.10g,%.10g,%.10g,%lld,%lld,%lld,%s", l.concurrency, l.latency.p50, l.latency.p95,
                       l.latency.p99, l.throughputRps, (long long)l.completed, (long long)l.failed, (long long)l.rejected,
                       l.stable ? "true" : "false");
         out += row;
+        if (kinds) {
+            out += ',';
+            for (const auto& [kind, count] : l.failuresByKind)
+                out += (out.back() == ',' ? "" : ";") + kind + '=' + std::to_string(count);
+        }
+        out += '\n';
     }
     return out;
 }

@@ -9,6 +9,7 @@
 #include "run_summary.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,36 @@ struct SweepLevel {
     int windows = 0;
     double measuredS = 0;
     LatencyHistogram::Sparse histogram; // measured latencies, for sessions and comparisons
+    // Endpoint sweeps (engine/net): failed requests by kind (refused, timeout, tls, http_4xx, …);
+    // they add up to `failed`. Empty for the engine, whose failures have one kind.
+    std::map<std::string, std::int64_t> failuresByKind;
+};
+
+// One measurement window of a level: what ended in it.
+struct LevelWindow {
+    LatencyHistogram latency, ttft, itl;
+    std::int64_t completed = 0, failed = 0, rejected = 0;
+    std::map<std::string, std::int64_t> failuresByKind;
+};
+
+// The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
+// the window length, when a level is stable (two consecutive windows agree), and the level's figures.
+class LevelRecorder {
+public:
+    LevelRecorder(int concurrency, const SweepOptions& options);
+    // At least windowS; long enough for ~100 responses at the warm-up's rate; short enough that
+    // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
+    static double windowLength(const SweepOptions& options, std::int64_t warmupCompleted);
+    // Adds a closed window `widthS` seconds wide; true when the level is now stable.
+    bool add(const LevelWindow& window, double widthS);
+    SweepLevel finish(double measuredS);
+
+private:
+    SweepOptions m_options;
+    SweepLevel m_level;
+    LatencyHistogram m_latency, m_ttft, m_itl;
+    double m_prevP50 = -1, m_prevThroughput = -1;
+    bool m_prevEnough = false;
 };
 
 struct Recommendation {
@@ -71,6 +102,9 @@ public:
     virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
     virtual void stop(Engine&) {}
     virtual const char* mode() const = 0;
+    // The real predict stage for this level's engine (live drivers, when the scenario names a model);
+    // null: predict is timed from the scenario. Called once per level, before the engine exists.
+    virtual PredictExecutor* executorFor(const Scenario&) { return nullptr; }
 };
 using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
 

@@ -322,6 +322,23 @@ private slots:
         const Result sim = knee({"simulate", scenario, "--json"});
         QVERIFY2(sim.exitCode == 0, sim.err.constData());
         QCOMPARE(QJsonDocument::fromJson(sim.out).object()["completed"].toInteger(), 2000);
+        QVERIFY(indented.contains("  profile: tiny\n")); // the table names its model
+
+        // --live runs the same scenario in wall-clock time, every batch a real forward pass of the model
+        // the table came from, and says what ran predict (the CPU here, whatever the machine has).
+        qputenv("KNEE_PREDICT_BACKEND", "cpu");
+        const Result live = knee({"simulate", scenario, "--live", "--json"});
+        qunsetenv("KNEE_PREDICT_BACKEND");
+        QVERIFY2(live.exitCode == 0, live.err.constData());
+        const QJsonObject l = QJsonDocument::fromJson(live.out).object();
+        QCOMPARE(l["clock"].toString(), QStringLiteral("live"));
+        QCOMPARE(l["completed"].toInteger(), 2000);
+        QVERIFY(l["real_predict"].toBool());
+        QVERIFY2(l["predict_stage"].toString().contains("model 'tiny'"), qPrintable(l["predict_stage"].toString()));
+        QVERIFY2(l["predict_stage"].toString().contains("CPU", Qt::CaseInsensitive), qPrintable(l["predict_stage"].toString()));
+        QCOMPARE(l["predict_errors"].toInteger(), 0);
+        const Result text = knee({"simulate", scenario, "--live", "--max-wall-s", "0"});
+        QCOMPARE(text.exitCode, 2); // bad input, before anything runs
     }
 
     void calibrateBadInput_data()

@@ -5,17 +5,22 @@
 #include "ui/autoscaler_panel.h"
 #include "ui/controls_panel.h"
 #include "ui/deployment_view.h"
+#include "ui/endpoint_panel.h"
 #include "ui/knob_control.h"
 #include "ui/live_charts.h"
 #include "ui/main_window.h"
 #include "ui/heat_map.h"
 #include "ui/sweep_page.h"
 
+#include "net/http_server.h"
 #include "session/session.h"
 
 #include "sim/random.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QLabel>
+#include <QTcpServer>
 #include <QFile>
 #include <QLineEdit>
 #include <QPushButton>
@@ -175,6 +180,25 @@ private slots:
         QVERIFY(!c->users()->isEnabled());
     }
 
+    void predictStageRunsTheRealModel()
+    {
+        MainWindow w(lightLoad(), "test");
+        ControlsPanel* c = w.controls();
+        QCOMPARE(c->predictStage()->currentIndex(), 0); // the scenario names no model: modelled times
+        const int tiny = c->predictStage()->findData(QStringLiteral("tiny"));
+        QVERIFY(tiny > 0);
+        c->predictStage()->setCurrentIndex(tiny);
+        emit c->predictStage()->activated(tiny);
+        QCOMPARE(w.host().scenario().model.profile, std::string("tiny"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->realPredict && w.host().snapshot()->engine.completed > 0, 20'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.runStatus().contains("model 'tiny'"), 5000);
+        // Back to modelled times: the run restarts without the model.
+        c->predictStage()->setCurrentIndex(0);
+        emit c->predictStage()->activated(0);
+        QVERIFY(w.host().scenario().model.profile.empty());
+        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->realPredict, 5000);
+    }
+
     void virtualRunReports()
     {
         MainWindow w(lightLoad(), "test");
@@ -312,6 +336,53 @@ private slots:
         QCOMPARE(page->sweeps().back().result.mode, std::string("live"));
         QCOMPARE(page->plottedLevels(), 3);
         QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
+    }
+
+    void endpointTargetFromTheSweepPage()
+    {
+        // A loopback endpoint in this process: 200 JSON on /ok, 500 elsewhere.
+        net::HttpServer server([](const net::HttpRequest& r, const std::shared_ptr<net::HttpExchange>& e) {
+            e->respondJson(r.path() == "/ok" ? 200 : 500, R"({"ok": true})");
+        });
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0).isEmpty());
+        const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.port());
+        MainWindow w(lightLoad(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        QVERIFY(!panel->url()->isEnabled()); // the built-in engine by default
+        panel->targetChoice()->setCurrentIndex(panel->targetChoice()->findData(QStringLiteral("endpoint")));
+        QVERIFY(panel->url()->isEnabled() && panel->testButton()->isEnabled());
+        QVERIFY(!panel->stream()->isEnabled()); // streaming is OpenAI's
+        panel->kind()->setCurrentIndex(1);
+        QVERIFY(panel->stream()->isEnabled());
+        panel->kind()->setCurrentIndex(0);
+
+        QSignalSpy tested(panel, &EndpointPanel::connectionTested);
+        panel->url()->setText(base + "/ok");
+        panel->testButton()->click();
+        QVERIFY(tested.wait(10'000));
+        QCOMPARE(tested.last().at(0).toBool(), true);
+        QVERIFY(panel->testResult()->text().startsWith("OK"));
+        panel->url()->setText(base + "/broken");
+        panel->testButton()->click();
+        QVERIFY(tested.wait(10'000));
+        QCOMPARE(tested.last().at(0).toBool(), false);
+        QVERIFY2(panel->testResult()->text().contains("http_5xx"), qPrintable(panel->testResult()->text()));
+        panel->url()->setText("not a url");
+        panel->testButton()->click(); // refused at once, with the reason
+        QCOMPARE(tested.last().at(0).toBool(), false);
+
+        panel->url()->setText(base + "/ok");
+        page->levels()->setText("1, 2");
+        page->warmup()->setValue(0.1);
+        page->window()->setValue(0.2);
+        page->cap()->setValue(0.6);
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(done.wait(30'000));
+        QCOMPARE(page->sweeps().back().result.mode, std::string("http"));
+        QCOMPARE(page->plottedLevels(), 2);
+        QVERIFY(page->sweeps().back().result.levels.front().completed > 0);
     }
 
     void gridSetsPredictConcurrencyAndIsSaved()

@@ -1,0 +1,74 @@
+// The engine as an HTTP endpoint (`knee serve`): each request becomes one request submitted to a
+// live engine (its own thread, paced to the wall by a LiveClock), answered when the engine finishes
+// it. Endpoints:
+//   POST /predict               generic JSON: {"max_tokens": N} optional → {"id", "output", "tokens", "latency_ms"}
+//   POST /v1/chat/completions   OpenAI-compatible; "stream": true answers with chat.completion.chunk
+//                               server-sent events, one per token for continuous-batching models (the
+//                               whole content in one chunk otherwise), then data: [DONE]
+//   GET  /health                {"status": "ok", …}
+// A failed request answers 500, a rejected one (deployment queue full) 503, both with a JSON error.
+// The scenario's workload and knob changes are not run: the HTTP clients are the load.
+#pragma once
+#include "http_server.h"
+
+#include "sim/scenario.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QThread>
+
+#include <map>
+#include <unordered_map>
+
+namespace knee::net {
+
+class ServeWorker;
+
+struct ServeStats {
+    std::int64_t requests = 0, completed = 0, failed = 0, rejected = 0, badRequests = 0, connections = 0;
+    std::int64_t goneBeforeAnswer = 0; // clients that left before their answer
+    std::map<int, std::int64_t> byStatus;
+};
+
+class EngineServer : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kDefaultMaxTokens = 16;
+    // Throws std::invalid_argument when the scenario does not validate.
+    explicit EngineServer(const Scenario& scenario, QObject* parent = nullptr);
+    ~EngineServer() override;
+
+    QString listen(const QHostAddress& address, quint16 port); // empty = listening
+    quint16 port() const { return m_http->port(); }
+    QHostAddress address() const { return m_http->address(); }
+    ServeStats stats() const;
+    QJsonObject statsJson() const;
+
+private:
+    friend class ServeWorker;
+    struct Pending {
+        std::shared_ptr<HttpExchange> exchange;
+        bool openai = false, stream = false, includeUsage = false;
+        int maxTokens = kDefaultMaxTokens, promptTokens = 0, sentTokens = 0;
+        QByteArray model;
+    };
+    void handle(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange);
+    void answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json);
+    void submit(std::uint64_t ticket, Pending pending);
+    // From the engine thread (queued): a token streamed, or the request ended.
+    void tokenEmitted(std::uint64_t ticket, int emitted);
+    void requestEnded(std::uint64_t ticket, int outcome, int tokens, double latencyMs);
+    QByteArray chunk(std::uint64_t ticket, const Pending& p, const QByteArray& delta, const char* finishReason) const;
+
+    Scenario m_scenario;
+    HttpServer* m_http;
+    QThread m_thread;
+    ServeWorker* m_worker = nullptr; // lives on m_thread
+    std::unordered_map<std::uint64_t, Pending> m_pending;
+    std::uint64_t m_nextTicket = 1;
+    ServeStats m_stats;
+    QElapsedTimer m_uptime;
+    bool m_continuous = false;
+};
+
+} // namespace knee::net

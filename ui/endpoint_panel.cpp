@@ -1,0 +1,143 @@
+#include "endpoint_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+
+namespace knee::ui {
+
+EndpointPanel::EndpointPanel(QWidget* parent)
+    : QWidget(parent)
+    , m_choice(new QComboBox(this))
+    , m_url(new QLineEdit(this))
+    , m_kind(new QComboBox(this))
+    , m_stream(new QCheckBox(tr("Stream"), this))
+    , m_keyVariable(new QLineEdit(this))
+    , m_test(new QPushButton(tr("Test connection"), this))
+    , m_result(new QLabel(this))
+{
+    setObjectName(QStringLiteral("endpointPanel"));
+    m_choice->addItem(tr("Built-in engine"), QStringLiteral("engine"));
+    m_choice->addItem(tr("HTTP endpoint"), QStringLiteral("endpoint"));
+    m_choice->setToolTip(tr("Sweep the built-in engine (the knobs on the left), or a deployed model over HTTP."));
+    m_url->setPlaceholderText(QStringLiteral("http://127.0.0.1:8080/v1/chat/completions"));
+    m_url->setToolTip(tr("The endpoint: generic JSON POST, or OpenAI-compatible chat/completions (knee serve offers both)."));
+    m_kind->addItem(tr("Generic JSON"), int(net::HttpTarget::Kind::Generic));
+    m_kind->addItem(tr("OpenAI-compatible"), int(net::HttpTarget::Kind::OpenAI));
+    m_stream->setToolTip(tr("OpenAI: stream responses, measuring time to first token and inter-token latency."));
+    m_keyVariable->setPlaceholderText(tr("e.g. OPENAI_API_KEY (optional)"));
+    m_keyVariable->setToolTip(tr("The environment variable holding the API key. Only its name is kept; the key is sent to this "
+                                 "endpoint's host only, never saved or shown."));
+    m_test->setToolTip(tr("Send one request and show its latency, or why it failed."));
+    m_result->setWordWrap(true);
+    m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* form = new QFormLayout(this);
+    form->setContentsMargins(0, 0, 0, 0);
+    form->addRow(tr("Target"), m_choice);
+    form->addRow(tr("URL"), m_url);
+    auto* kindRow = new QHBoxLayout();
+    kindRow->addWidget(m_kind, 1);
+    kindRow->addWidget(m_stream);
+    form->addRow(tr("Kind"), kindRow);
+    form->addRow(tr("API key variable"), m_keyVariable);
+    auto* testRow = new QHBoxLayout();
+    testRow->addWidget(m_test);
+    testRow->addWidget(m_result, 1);
+    form->addRow(QString(), testRow);
+
+    connect(m_choice, &QComboBox::currentIndexChanged, this, [this] {
+        updateEnabled();
+        Q_EMIT targetChanged();
+    });
+    connect(m_kind, &QComboBox::currentIndexChanged, this, &EndpointPanel::updateEnabled);
+    connect(m_test, &QPushButton::clicked, this, &EndpointPanel::testConnection);
+    updateEnabled();
+}
+
+EndpointPanel::~EndpointPanel() = default;
+
+bool EndpointPanel::endpointChosen() const { return m_choice->currentData().toString() == QLatin1String("endpoint"); }
+
+void EndpointPanel::updateEnabled()
+{
+    const bool endpoint = endpointChosen();
+    const bool openai = m_kind->currentData().toInt() == int(net::HttpTarget::Kind::OpenAI);
+    for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_test})
+        w->setEnabled(endpoint && !(w == m_test && m_client));
+    m_stream->setEnabled(endpoint && openai);
+    if (!openai)
+        m_stream->setChecked(false);
+}
+
+std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const
+{
+    error.clear();
+    if (!endpointChosen())
+        return std::nullopt;
+    net::HttpTarget t;
+    t.url = QUrl(m_url->text().trimmed());
+    t.kind = net::HttpTarget::Kind(m_kind->currentData().toInt());
+    t.stream = m_stream->isChecked();
+    if (!m_keyVariable->text().trimmed().isEmpty())
+        t.apiKeySource = QStringLiteral("env:") + m_keyVariable->text().trimmed();
+    error = t.validate();
+    if (!error.isEmpty())
+        return std::nullopt;
+    return t;
+}
+
+void EndpointPanel::testConnection()
+{
+    if (m_client)
+        return; // one test at a time
+    QString error;
+    const std::optional<net::HttpTarget> t = target(error);
+    auto report = [this](bool ok, const QString& text) {
+        m_result->setText(text);
+        m_result->setStyleSheet(ok ? QString() : QStringLiteral("color: #d95f5f"));
+        Q_EMIT connectionTested(ok, text);
+    };
+    if (!t) {
+        report(false, error.isEmpty() ? tr("Choose HTTP endpoint first") : error);
+        return;
+    }
+    const net::ApiKey key = net::resolveApiKey(t->apiKeySource);
+    if (!key.error.isEmpty()) {
+        report(false, key.error);
+        return;
+    }
+    m_client = std::make_unique<net::HttpClient>(*t, key.key);
+    m_result->setText(tr("Sending one request…"));
+    updateEnabled();
+    QPointer<EndpointPanel> self(this);
+    m_client->send(m_client->now()).then([self, report](net::HttpOutcome o) {
+        if (!self)
+            return;
+        QString text;
+        if (o.aborted) {
+            text = tr("Cancelled");
+        } else if (o.ok()) {
+            text = tr("OK: %1 ms (HTTP %2)").arg(double(o.latency) / 1e6, 0, 'f', 1).arg(o.status);
+            if (o.ttft >= 0)
+                text += tr(", first token after %1 ms, %2 tokens").arg(double(o.ttft) / 1e6, 0, 'f', 1).arg(o.tokens);
+        } else {
+            text = tr("Failed (%1): %2").arg(QString::fromLatin1(net::failureKindName(*o.failure)), o.detail);
+        }
+        // The client goes after this continuation returns (its reply is still being cleaned up); then
+        // the button is usable again and the result is told.
+        QMetaObject::invokeMethod(self, [self, report, ok = o.ok(), text] {
+            if (!self)
+                return;
+            self->m_client.reset();
+            self->updateEnabled();
+            report(ok, text);
+        }, Qt::QueuedConnection);
+    });
+}
+
+} // namespace knee::ui

@@ -1,0 +1,58 @@
+// What a sweep measures: the built-in engine, or an HTTP endpoint (URL, generic JSON or
+// OpenAI-compatible, streaming, the environment variable that holds its API key), with a connection
+// test that sends one request and shows its latency or the classified error before a sweep.
+#pragma once
+#include "net/http_client.h"
+
+#include <QWidget>
+
+#include <memory>
+#include <optional>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+
+namespace knee::ui {
+
+class EndpointPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit EndpointPanel(QWidget* parent = nullptr);
+    ~EndpointPanel() override;
+
+    bool endpointChosen() const;
+    // The endpoint as set, or nothing with `error` set (empty error: the built-in engine is chosen).
+    std::optional<net::HttpTarget> target(QString& error) const;
+
+    QComboBox* targetChoice() const { return m_choice; }
+    QLineEdit* url() const { return m_url; }
+    QComboBox* kind() const { return m_kind; }
+    QCheckBox* stream() const { return m_stream; }
+    QLineEdit* keyVariable() const { return m_keyVariable; }
+    QPushButton* testButton() const { return m_test; }
+    QLabel* testResult() const { return m_result; }
+
+public Q_SLOTS:
+    void testConnection();
+
+Q_SIGNALS:
+    void targetChanged();
+    void connectionTested(bool ok, const QString& text);
+
+private:
+    void updateEnabled();
+
+    QComboBox* m_choice;
+    QLineEdit* m_url;
+    QComboBox* m_kind;
+    QCheckBox* m_stream;
+    QLineEdit* m_keyVariable;
+    QPushButton* m_test;
+    QLabel* m_result;
+    std::unique_ptr<net::HttpClient> m_client; // the connection test's, while it runs
+};
+
+} // namespace knee::ui
