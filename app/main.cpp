@@ -81,12 +81,23 @@ int runGui(int argc, char** argv)
     knee::ui::MainWindow window(*read.scenario, source);
     window.show();
     // An unsaved sweep from a session that ended without saving (a crash, a kill) is offered back.
-    if (!parser.isSet(screenshot) && window.hasAutosave()
-        && QMessageBox::question(&window, QObject::tr("Recover unsaved sweep"),
-                                 QObject::tr("knee ended last time with a sweep that was not saved. Restore it?"))
-            == QMessageBox::Yes) {
-        if (const QString e = window.restoreAutosave(); !e.isEmpty())
-            QMessageBox::warning(&window, QObject::tr("Recover unsaved sweep"), e);
+    // The offer and its outcome are also written to stderr, so a run without a display can see them.
+    // Test hook (tests/app/tst_crash_safety.cpp): KNEE_TEST_AUTOSAVE_ANSWER=yes|no answers the offer
+    // without showing the dialog, even with --screenshot (which otherwise makes no offer).
+    const QString autosaveAnswer = qEnvironmentVariable("KNEE_TEST_AUTOSAVE_ANSWER");
+    if (window.hasAutosave() && (!parser.isSet(screenshot) || !autosaveAnswer.isEmpty())) {
+        QTextStream(stderr) << "knee: offering to restore the unsaved sweep in " << knee::ui::MainWindow::autosavePath() << "\n";
+        const bool restore = !autosaveAnswer.isEmpty()
+            ? autosaveAnswer == QLatin1String("yes")
+            : QMessageBox::question(&window, QObject::tr("Recover unsaved sweep"),
+                                    QObject::tr("knee ended last time with a sweep that was not saved. Restore it?"))
+                == QMessageBox::Yes;
+        if (restore) {
+            const QString e = window.restoreAutosave();
+            QTextStream(stderr) << "knee: " << (e.isEmpty() ? QStringLiteral("restored the unsaved sweep") : e) << "\n";
+            if (!e.isEmpty() && autosaveAnswer.isEmpty())
+                QMessageBox::warning(&window, QObject::tr("Recover unsaved sweep"), e);
+        }
     }
 
     if (parser.value(page) != QLatin1String("live") && parser.value(page) != QLatin1String("sweep")) {
@@ -103,6 +114,9 @@ int runGui(int argc, char** argv)
                 app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
             });
         });
+        // Progress on stderr: a headless caller (tests/app/tst_crash_safety.cpp) sees the sweep going on.
+        QObject::connect(window.sweepPage(), &knee::ui::SweepPage::levelFinished, &window,
+                         [](int concurrency) { QTextStream(stderr) << "knee: sweep level " << concurrency << " finished\n"; });
         if (auto* tabs = qobject_cast<QTabWidget*>(window.centralWidget()))
             tabs->setCurrentWidget(window.sweepPage());
         window.sweepPage()->run();

@@ -7,8 +7,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSaveFile>
+#include <QThread>
 
 #include <cmath>
+#include <cstdio>
 
 namespace knee {
 
@@ -37,7 +39,7 @@ QJsonObject levelJson(const SweepLevel& l)
     QJsonArray buckets;
     for (const auto& [index, count] : l.histogram.buckets)
         buckets.append(QJsonArray{index, qint64(count)});
-    return {{"concurrency", l.concurrency},
+    QJsonObject o{{"concurrency", l.concurrency},
             {"latency_ms", latencyJson(l.latency)},
             {"ttft_ms", latencyJson(l.ttft)},
             {"itl_ms", latencyJson(l.itl)},
@@ -53,6 +55,13 @@ QJsonObject levelJson(const SweepLevel& l)
                                       {"min_ns", qint64(l.histogram.min)},
                                       {"max_ns", qint64(l.histogram.max)},
                                       {"sum_ns", double(l.histogram.sum)}}}};
+    if (!l.failuresByKind.empty()) { // endpoint sweeps only: engine sessions keep their bytes
+        QJsonObject kinds;
+        for (const auto& [kind, count] : l.failuresByKind)
+            kinds.insert(QString::fromStdString(kind), qint64(count));
+        o.insert("failures_by_kind", kinds);
+    }
+    return o;
 }
 
 // Strict reading: every field present with the right type and in range, or the whole load fails
@@ -93,8 +102,12 @@ public:
     qint64 integer(const QJsonObject& o, const char* key, const QString& path, double lo, double hi)
     {
         const double d = number(o, key, path, lo, hi);
-        if (ok() && std::floor(d) != d)
+        if (!ok())
+            return 0; // d may be NaN (missing, not a number) or out of range: converting it is undefined
+        if (std::floor(d) != d) {
             fail(path + "." + key, "a whole number");
+            return 0;
+        }
         return qint64(d);
     }
     bool boolean(const QJsonObject& o, const char* key, const QString& path)
@@ -151,6 +164,20 @@ SweepLevel readLevel(Reader& r, const QJsonObject& o, const QString& path)
     l.completed = r.integer(o, "completed", path, 0, kMaxCount);
     l.failed = r.integer(o, "failed", path, 0, kMaxCount);
     l.rejected = r.integer(o, "rejected", path, 0, kMaxCount);
+    if (o.contains("failures_by_kind")) {
+        const QString kp = path + ".failures_by_kind";
+        const QJsonObject kinds = r.object(o, "failures_by_kind", path);
+        std::int64_t sum = 0;
+        for (auto it = kinds.begin(); r.ok() && it != kinds.end(); ++it) {
+            const double count = it.value().toDouble(-1);
+            if (it.key().isEmpty() || it.key().size() > 32 || count < 0 || count > kMaxCount || std::floor(count) != count)
+                r.fail(kp + "." + it.key(), "a whole number of failures");
+            else
+                sum += l.failuresByKind[it.key().toStdString()] = std::int64_t(count);
+        }
+        if (r.ok() && sum != l.failed)
+            r.fail(kp, "counts that add up to the level's failed requests");
+    }
     l.stable = r.boolean(o, "stable", path);
     l.windows = int(r.integer(o, "windows", path, 0, 1e9));
     l.measuredS = r.number(o, "measured_s", path, 0, 1e12);
@@ -329,8 +356,8 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         sw.options = readOptions(r, r.object(o, "options", path), path + ".options");
         SweepResult& res = sw.result;
         res.mode = r.text(o, "mode", path).toStdString();
-        if (r.ok() && res.mode != "virtual" && res.mode != "live")
-            r.fail(path + ".mode", "virtual or live");
+        if (r.ok() && res.mode != "virtual" && res.mode != "live" && res.mode != "http")
+            r.fail(path + ".mode", "virtual, live or http (an endpoint)");
         res.scenarioName = r.text(o, "scenario_name", path).toStdString();
         res.cancelled = r.boolean(o, "cancelled", path);
         res.wallS = r.number(o, "wall_s", path, 0, 1e12);
@@ -396,7 +423,18 @@ QString saveSession(const Session& session, const QString& path)
 {
     QSaveFile f(path); // written to a temporary file, renamed over the target only when complete
     const QByteArray bytes = serializeSession(session);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
+        return QStringLiteral("cannot save %1: %2").arg(path, f.errorString());
+    // Test hook for tests/app/tst_crash_safety.cpp: with KNEE_TEST_STALL_SAVE_S=N set, a save stops for
+    // N seconds between writing the temporary file and committing it, and says so on stderr, so the test
+    // can SIGKILL the process at the worst moment. Unset (always, outside that test) it costs nothing.
+    if (const int stallS = qEnvironmentVariableIntValue("KNEE_TEST_STALL_SAVE_S"); stallS > 0) {
+        f.flush();
+        std::fprintf(stderr, "knee: test hook: %s written, stalled %d s before commit\n", qPrintable(path), stallS);
+        std::fflush(stderr);
+        QThread::sleep(static_cast<unsigned long>(stallS));
+    }
+    if (!f.commit())
         return QStringLiteral("cannot save %1: %2").arg(path, f.errorString());
     return {};
 }
