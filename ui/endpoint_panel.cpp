@@ -2,6 +2,9 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -17,6 +20,10 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     , m_kind(new QComboBox(this))
     , m_stream(new QCheckBox(tr("Stream"), this))
     , m_keyVariable(new QLineEdit(this))
+    , m_maxTokens(new QSpinBox(this))
+    , m_headers(new QLineEdit(this))
+    , m_bodyTemplate(new QLineEdit(this))
+    , m_browse(new QPushButton(tr("Browse…"), this))
     , m_test(new QPushButton(tr("Test connection"), this))
     , m_result(new QLabel(this))
 {
@@ -29,9 +36,19 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     m_kind->addItem(tr("Generic JSON"), int(net::HttpTarget::Kind::Generic));
     m_kind->addItem(tr("OpenAI-compatible"), int(net::HttpTarget::Kind::OpenAI));
     m_stream->setToolTip(tr("OpenAI: stream responses, measuring time to first token and inter-token latency."));
-    m_keyVariable->setPlaceholderText(tr("e.g. OPENAI_API_KEY (optional)"));
-    m_keyVariable->setToolTip(tr("The environment variable holding the API key. Only its name is kept; the key is sent to this "
-                                 "endpoint's host only, never saved or shown."));
+    m_keyVariable->setPlaceholderText(tr("e.g. OPENAI_API_KEY, or keychain:SERVICE/KEY (optional)"));
+    m_keyVariable->setToolTip(tr("Where the API key is: the name of an environment variable, or keychain:SERVICE/KEY for the "
+                                 "system keychain. Only this is kept; the key is sent to this endpoint's host only, never saved "
+                                 "or shown."));
+    m_maxTokens->setRange(1, 1'000'000);
+    m_maxTokens->setValue(net::HttpTarget{}.maxTokens);
+    m_maxTokens->setToolTip(tr("max_tokens of each request (OpenAI, and {{max_tokens}} in a body template)."));
+    m_headers->setPlaceholderText(tr("e.g. X-Team: serving; Accept: application/json"));
+    m_headers->setToolTip(tr("Extra headers sent with every request, 'Name: value' separated by ';'. Put the API key in the "
+                             "key field, not here: headers are stored with the session."));
+    m_bodyTemplate->setPlaceholderText(tr("the kind's default body"));
+    m_bodyTemplate->setToolTip(tr("A file holding the request body, with placeholders {{id}}, {{random}}, {{prompt}}, "
+                                  "{{max_tokens}}, {{stream}} and {{model}}."));
     m_test->setToolTip(tr("Send one request and show its latency, or why it failed."));
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -44,7 +61,13 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     kindRow->addWidget(m_kind, 1);
     kindRow->addWidget(m_stream);
     form->addRow(tr("Kind"), kindRow);
-    form->addRow(tr("API key variable"), m_keyVariable);
+    form->addRow(tr("Max tokens"), m_maxTokens);
+    form->addRow(tr("Headers"), m_headers);
+    auto* bodyRow = new QHBoxLayout();
+    bodyRow->addWidget(m_bodyTemplate, 1);
+    bodyRow->addWidget(m_browse);
+    form->addRow(tr("Body template"), bodyRow);
+    form->addRow(tr("API key from"), m_keyVariable);
     auto* testRow = new QHBoxLayout();
     testRow->addWidget(m_test);
     testRow->addWidget(m_result, 1);
@@ -56,6 +79,11 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     });
     connect(m_kind, &QComboBox::currentIndexChanged, this, &EndpointPanel::updateEnabled);
     connect(m_test, &QPushButton::clicked, this, &EndpointPanel::testConnection);
+    connect(m_browse, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Body template"), QString(), tr("All files (*)"));
+        if (!path.isEmpty())
+            m_bodyTemplate->setText(path);
+    });
     updateEnabled();
 }
 
@@ -67,7 +95,7 @@ void EndpointPanel::updateEnabled()
 {
     const bool endpoint = endpointChosen();
     const bool openai = m_kind->currentData().toInt() == int(net::HttpTarget::Kind::OpenAI);
-    for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_test})
+    for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_maxTokens, m_headers, m_bodyTemplate, m_browse, m_test})
         w->setEnabled(endpoint && !(w == m_test && m_client));
     m_stream->setEnabled(endpoint && openai);
     if (!openai)
@@ -83,8 +111,34 @@ std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const
     t.url = QUrl(m_url->text().trimmed());
     t.kind = net::HttpTarget::Kind(m_kind->currentData().toInt());
     t.stream = m_stream->isChecked();
-    if (!m_keyVariable->text().trimmed().isEmpty())
-        t.apiKeySource = QStringLiteral("env:") + m_keyVariable->text().trimmed();
+    t.maxTokens = m_maxTokens->value();
+    const QString key = m_keyVariable->text().trimmed();
+    if (!key.isEmpty())
+        t.apiKeySource = key.startsWith(QLatin1String("keychain:")) ? key : QStringLiteral("env:") + key;
+    for (const QString& part : m_headers->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
+        if (part.trimmed().isEmpty())
+            continue;
+        QString headerError;
+        const auto header = net::parseHeader(part.trimmed(), headerError);
+        if (!headerError.isEmpty()) {
+            error = tr("Headers: %1").arg(headerError);
+            return std::nullopt;
+        }
+        t.headers.append(header);
+    }
+    if (const QString path = m_bodyTemplate->text().trimmed(); !path.isEmpty()) {
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) {
+            error = tr("Body template: cannot read %1: %2").arg(path, f.errorString());
+            return std::nullopt;
+        }
+        constexpr qint64 kMaxTemplateBytes = 4 << 20; // a request body, not a data set
+        if (f.size() > kMaxTemplateBytes) {
+            error = tr("Body template: %1 is larger than 4 MiB").arg(path);
+            return std::nullopt;
+        }
+        t.bodyTemplate = f.readAll();
+    }
     error = t.validate();
     if (!error.isEmpty())
         return std::nullopt;

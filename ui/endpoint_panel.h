@@ -1,6 +1,7 @@
 // What a sweep measures: the built-in engine, or an HTTP endpoint (URL, generic JSON or
-// OpenAI-compatible, streaming, the environment variable that holds its API key), with a connection
-// test that sends one request and shows its latency or the classified error before a sweep.
+// OpenAI-compatible, streaming, max tokens, extra headers, a body template file, and where its API key
+// comes from: an environment variable or the system keychain), with a connection test that sends one
+// request and shows its latency or the classified error before a sweep.
 #pragma once
 #include "net/http_client.h"
 
@@ -10,6 +11,7 @@
 #include <optional>
 
 class QCheckBox;
+class QSpinBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -32,6 +34,9 @@ public:
     QComboBox* kind() const { return m_kind; }
     QCheckBox* stream() const { return m_stream; }
     QLineEdit* keyVariable() const { return m_keyVariable; }
+    QSpinBox* maxTokens() const { return m_maxTokens; }
+    QLineEdit* headers() const { return m_headers; }
+    QLineEdit* bodyTemplate() const { return m_bodyTemplate; }
     QPushButton* testButton() const { return m_test; }
     QLabel* testResult() const { return m_result; }
 
@@ -49,7 +54,11 @@ private:
     QLineEdit* m_url;
     QComboBox* m_kind;
     QCheckBox* m_stream;
-    QLineEdit* m_keyVariable;
+    QLineEdit* m_keyVariable; // NAME (environment) or keychain:SERVICE/KEY
+    QSpinBox* m_maxTokens;
+    QLineEdit* m_headers;      // "Name: value; Name: value"
+    QLineEdit* m_bodyTemplate; // a file with placeholders; empty: the kind's default body
+    QPushButton* m_browse;
     QPushButton* m_test;
     QLabel* m_result;
     std::unique_ptr<net::HttpClient> m_client; // the connection test's, while it runs

@@ -338,6 +338,58 @@ private slots:
         QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
     }
 
+    // Headers, a body template file, max tokens and the key's source reach the request; bad ones are
+    // refused with the reason before anything is sent.
+    void endpointHeadersBodyTemplateAndKeySource()
+    {
+        net::HttpRequest seen;
+        net::HttpServer server([&](const net::HttpRequest& r, const std::shared_ptr<net::HttpExchange>& e) {
+            seen = r;
+            e->respondJson(200, R"({"ok": true})");
+        });
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0).isEmpty());
+        QTemporaryDir dir;
+        QFile body(dir.filePath("body.json"));
+        QVERIFY(body.open(QIODevice::WriteOnly));
+        body.write(R"({"request": {{id}}, "tokens": {{max_tokens}}})");
+        body.close();
+        MainWindow w(lightLoad(), "test");
+        EndpointPanel* panel = w.sweepPage()->endpointPanel();
+        panel->targetChoice()->setCurrentIndex(panel->targetChoice()->findData(QStringLiteral("endpoint")));
+        QVERIFY(panel->headers()->isEnabled() && panel->bodyTemplate()->isEnabled() && panel->maxTokens()->isEnabled());
+        panel->url()->setText(QStringLiteral("http://127.0.0.1:%1/predict").arg(server.port()));
+        panel->headers()->setText("X-Team: serving; X-Run: 7");
+        panel->bodyTemplate()->setText(body.fileName());
+        panel->maxTokens()->setValue(33);
+        qputenv("KNEE_TEST_PANEL_KEY", "sk-panel-secret");
+        panel->keyVariable()->setText("KNEE_TEST_PANEL_KEY");
+        QSignalSpy tested(panel, &EndpointPanel::connectionTested);
+        panel->testButton()->click();
+        QVERIFY(tested.wait(10'000));
+        QVERIFY2(tested.last().at(0).toBool(), qPrintable(panel->testResult()->text()));
+        QCOMPARE(seen.header("x-team"), QByteArray("serving"));
+        QCOMPARE(seen.header("x-run"), QByteArray("7"));
+        QCOMPARE(seen.body, QByteArray(R"({"request": 0, "tokens": 33})"));
+        QCOMPARE(seen.header("authorization"), QByteArray("Bearer sk-panel-secret"));
+        QVERIFY(!panel->testResult()->text().contains("sk-panel-secret"));
+        qunsetenv("KNEE_TEST_PANEL_KEY");
+
+        QString error;
+        panel->headers()->setText("no colon here");
+        QVERIFY(!panel->target(error) && error.startsWith("Headers:"));
+        panel->headers()->setText("Authorization: Bearer x");
+        QVERIFY(!panel->target(error) && error.contains("key source"));
+        panel->headers()->clear();
+        panel->bodyTemplate()->setText(dir.filePath("missing.json"));
+        QVERIFY(!panel->target(error) && error.startsWith("Body template: cannot read"));
+        panel->bodyTemplate()->clear();
+        panel->keyVariable()->setText("keychain:knee/test");
+        const auto t = panel->target(error);
+        QVERIFY(t || error.contains("QtKeychain")); // a keychain source is taken as it is
+        if (t)
+            QCOMPARE(t->apiKeySource, QStringLiteral("keychain:knee/test"));
+    }
+
     void endpointTargetFromTheSweepPage()
     {
         // A loopback endpoint in this process: 200 JSON on /ok, 500 elsewhere.
