@@ -1,5 +1,7 @@
 #include "http_sweep.h"
 
+#include <QJsonDocument>
+
 #include <QEventLoop>
 #include <QTimer>
 
@@ -140,6 +142,7 @@ HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const Sweep
     HttpSweep sweep;
     SweepResult& r = sweep.result;
     r.mode = "http";
+    r.target = QJsonDocument(client.target().toJson()).toJson(QJsonDocument::Compact).toStdString();
     r.scenarioName = client.target().url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();
     std::vector<int> levels = o.levels;
     std::sort(levels.begin(), levels.end());

@@ -260,7 +260,7 @@ QByteArray serializeSession(const Session& s)
                                                           {"min_rule", QString::fromStdString(rec.replicas->minRule)},
                                                           {"max_rule", QString::fromStdString(rec.replicas->maxRule)}});
         const KneeAnalysis& a = r.analysis;
-        sweeps.append(QJsonObject{
+        QJsonObject sweepJson{
             {"mode", QString::fromStdString(r.mode)},
             {"scenario_name", QString::fromStdString(r.scenarioName)},
             {"options", optionsJson(sw.options)},
@@ -272,7 +272,10 @@ QByteArray serializeSession(const Session& s)
                                          {"peak_throughput_level", optionalInt(a.peakThroughput)},
                                          {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
                                          {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
-            {"recommendation", recommendation}});
+            {"recommendation", recommendation}};
+        if (!r.target.empty()) // endpoint sweeps only: engine sessions keep their bytes
+            sweepJson.insert("target", QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object());
+        sweeps.append(sweepJson);
     }
     QJsonArray grids;
     for (const SessionGrid& g : s.grids) {
@@ -359,6 +362,12 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         if (r.ok() && res.mode != "virtual" && res.mode != "live" && res.mode != "http")
             r.fail(path + ".mode", "virtual, live or http (an endpoint)");
         res.scenarioName = r.text(o, "scenario_name", path).toStdString();
+        if (o.contains("target")) { // an endpoint's description (never a key): kept as it was written
+            if (res.mode != "http" || !o.value("target").isObject())
+                r.fail(path + ".target", "an object, on an http sweep only");
+            else
+                res.target = QJsonDocument(o.value("target").toObject()).toJson(QJsonDocument::Compact).toStdString();
+        }
         res.cancelled = r.boolean(o, "cancelled", path);
         res.wallS = r.number(o, "wall_s", path, 0, 1e12);
         const QJsonArray levels = r.array(o, "levels", path, 64);

@@ -85,7 +85,10 @@ struct Recommendation {
 
 struct SweepResult {
     std::string scenarioName;
-    std::string mode = "virtual"; // or "live"
+    std::string mode = "virtual"; // "live", or "http" for an endpoint
+    // An endpoint sweep: what was measured, as compact JSON (kind, URL, stream, max tokens, header
+    // names, timeouts, connections, the key's source — never the key, nor header values). Else empty.
+    std::string target;
     std::vector<SweepLevel> levels; // finished levels (all, unless cancelled)
     bool cancelled = false;
     KneeAnalysis analysis;

@@ -438,6 +438,15 @@ private Q_SLOTS:
         const SessionLoad reopened = loadSession(session);
         QVERIFY2(reopened.session, qPrintable(reopened.error));
         QVERIFY(reopened.session->notes.contains(QStringLiteral("env:KNEE_TEST_API_KEY")));
+        // The sweep keeps what it measured — the endpoint, the key's source — and it reopens to the same bytes.
+        const SweepResult& reopenedSweep = reopened.session->sweeps.front().result;
+        const QJsonObject storedTarget = QJsonDocument::fromJson(QByteArray::fromStdString(reopenedSweep.target)).object();
+        QCOMPARE(storedTarget.value("api_key_source").toString(), QStringLiteral("env:KNEE_TEST_API_KEY"));
+        QVERIFY(storedTarget.value("url").toString().startsWith(QStringLiteral("http://127.0.0.1:")));
+        QVERIFY(!reopenedSweep.target.empty() && reopenedSweep.target.find(kSecret.toStdString()) == std::string::npos);
+        QFile saved(session);
+        QVERIFY(saved.open(QIODevice::ReadOnly));
+        QCOMPARE(serializeSession(*reopened.session), saved.readAll());
     }
 };
 
