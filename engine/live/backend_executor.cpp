@@ -26,17 +26,21 @@ namespace {
 // device runs them one after another, as a real GPU would.
 constexpr int kMaxDeviceSlots = 64;
 
-// One model per profile for the whole process: a reset or a second run reuses the weights instead of
-// generating gigabytes again; they go when the last replica using them does.
+// One model per profile for the whole process: a reset, a second run or the next level of a live sweep
+// reuses the weights instead of generating gigabytes again. The newest one is kept even when no replica
+// holds it (levels and resets come one after another); others go with their last replica.
 std::shared_ptr<const predict::Model> sharedModel(const predict::ModelProfile& profile)
 {
     static std::mutex mu;
     static std::map<std::string, std::weak_ptr<const predict::Model>> cache;
+    static std::shared_ptr<const predict::Model> newest;
     std::lock_guard lock(mu);
-    if (auto model = cache[profile.name].lock())
-        return model;
-    auto model = predict::Model::generate(profile);
-    cache[profile.name] = model;
+    auto model = cache[profile.name].lock();
+    if (!model) {
+        model = predict::Model::generate(profile);
+        cache[profile.name] = model;
+    }
+    newest = model;
     return model;
 }
 
@@ -84,12 +88,13 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
         int batch = 0;
     };
     struct DeviceReplica {
-        std::unique_ptr<predict::Replica> replica;
         std::vector<std::vector<predict::Bf16>> inputs, outputs; // per device slot: maxBatch × H each
         std::vector<bool> busy;
         int inFlight = 0;
         std::deque<Call> waiting; // calls beyond the device's slots (predict_concurrency raised later)
         bool retired = false;
+        // Last, so it is destroyed first: ~Replica waits for calls in flight, which write the buffers above.
+        std::unique_ptr<predict::Replica> replica;
     };
     std::map<std::int32_t, std::shared_ptr<DeviceReplica>> replicas;
     std::map<std::int32_t, bool> starting; // replica id -> retired while starting
@@ -190,6 +195,12 @@ BackendExecutor::BackendExecutor(predict::Backend& backend, const Scenario& scen
         s.config.warmBatches.push_back(s.config.maxBatch);
 }
 
+void BackendExecutor::stopDelivering()
+{
+    std::lock_guard lock(m_state->mu);
+    m_state->alive = false;
+}
+
 BackendExecutor::~BackendExecutor()
 {
     State& s = *m_state;
@@ -214,6 +225,17 @@ BackendExecutor::~BackendExecutor()
     }
     devices.clear(); // frees device memory here
     s.pool.waitForDone(); // starts and teardowns under way (a start that finishes now delivers nothing)
+}
+
+void BackendExecutor::destroyElsewhere(std::unique_ptr<BackendExecutor> executor)
+{
+    if (!executor)
+        return;
+    executor->stopDelivering();
+    // A plain pointer, so the destruction happens in the job whatever copies of the job Qt makes.
+    // QCoreApplication waits for the global pool when the application ends.
+    BackendExecutor* raw = executor.release();
+    QThreadPool::globalInstance()->start([raw] { delete raw; });
 }
 
 void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)

@@ -55,6 +55,12 @@ public:
     // Stops delivering, then waits for calls in flight and replica starts/teardowns to finish: the
     // device's own time, on the calling thread (the engine thread, when a run ends).
     ~BackendExecutor() override;
+    // Nothing more reaches `deliver` from now on (the destructor does this first too). Lets a host hand
+    // the blocking destruction to another thread after its run has ended.
+    void stopDelivering();
+    // Destroys `executor` on Qt's global thread pool, after stopping its deliveries here: the engine
+    // thread never waits for the device's calls in flight or a replica still starting.
+    static void destroyElsewhere(std::unique_ptr<BackendExecutor> executor);
 
     void provision(std::int32_t replicaId, int predictSlots) override;
     void retire(std::int32_t replicaId) override;

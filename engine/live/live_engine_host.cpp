@@ -55,6 +55,10 @@ public:
                 QMetaObject::invokeMethod(this, [this, generation, fn = std::move(fn)] {
                     if (generation != m_generation)
                         return;
+                    if (m_clock->paused()) { // engine time stands still: the result lands when it resumes
+                        m_heldResults.push_back(fn);
+                        return;
+                    }
                     m_clock->catchUp();
                     fn(*m_engine);
                     m_clock->wake();
@@ -74,13 +78,14 @@ public:
             auto oldRun = std::make_shared<std::pair<std::unique_ptr<BackendExecutor>, std::unique_ptr<Engine>>>(
                 std::move(m_executor), std::move(m_engine));
             connect(old, &LiveClock::stopped, old, [old, oldRun] {
-                oldRun->first.reset();
+                BackendExecutor::destroyElsewhere(std::move(oldRun->first)); // never blocks this thread
                 oldRun->second.reset();
                 old->deleteLater();
             });
             old->stop();
         }
         m_executor = std::move(executor);
+        m_heldResults.clear(); // an earlier run's
         m_predictStage = m_executor ? "predict: model '" + scenario.model.profile + "' on " + sharedPredictBackend().shortName
                                     : std::string("predict is timed from the scenario (no model profile)");
         m_engine = std::move(fresh);
@@ -113,6 +118,14 @@ public:
     void resume()
     {
         m_clock->resume();
+        // Results the device delivered while paused, in the order they came, at the resumed time.
+        std::vector<std::function<void(Engine&)>> held;
+        held.swap(m_heldResults);
+        for (auto& fn : held) {
+            m_clock->catchUp();
+            fn(*m_engine);
+        }
+        m_clock->wake();
         publish();
     }
 
@@ -126,7 +139,7 @@ public:
         }
         connect(m_clock.get(), &LiveClock::stopped, this, [this] {
             ++m_generation;
-            m_executor.reset(); // waits for device calls in flight, before the engine and backend go
+            BackendExecutor::destroyElsewhere(std::move(m_executor)); // its calls in flight end on the pool
             thread()->quit();
         });
         m_clock->stop();
@@ -222,6 +235,7 @@ private:
     std::string m_predictStage;
     std::uint64_t m_generation = 0;
     std::unique_ptr<BackendExecutor> m_executor; // declared before the engine, which points at it
+    std::vector<std::function<void(Engine&)>> m_heldResults; // delivered while paused
     std::unique_ptr<Engine> m_engine;
     std::unique_ptr<LiveClock> m_clock;
     QTimer* m_publishTimer;

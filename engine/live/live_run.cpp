@@ -17,8 +17,8 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS)
     if (auto e = scenario.validate(); !e.empty())
         throw std::invalid_argument("invalid scenario: " + e);
     LiveRunResult result;
+    QObject context; // before the executor: a start finishing during unwinding may still post to it
     std::unique_ptr<BackendExecutor> executor;
-    QObject context;
     std::unique_ptr<Engine> engine;
     std::unique_ptr<LiveClock> clock;
     if (!scenario.model.profile.empty()) {

@@ -18,6 +18,7 @@ public:
     {
         if (s.model.profile.empty())
             return nullptr;
+        m_executor.reset(); // a level that ended early (an exception) left its executor: it goes first
         m_context = std::make_unique<QObject>();
         m_executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, s, [this](std::function<void(Engine&)> fn) {
             QMetaObject::invokeMethod(m_context.get(), [this, fn = std::move(fn)] {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace knee::predict {
@@ -44,12 +45,20 @@ void fillParallel(Bf16* out, std::size_t count, std::uint64_t stream, float scal
         fillRange(out, 0, count, stream, scale);
         return;
     }
+    auto work = [=](int t) {
+        for (std::size_t c = std::size_t(t); c < chunks; c += std::size_t(n)) // chunks are multiples of 4
+            fillRange(out, c * kChunk, std::min(count, (c + 1) * kChunk), stream, scale);
+    };
     std::vector<std::thread> pool;
-    for (int t = 0; t < n; ++t) {
-        pool.emplace_back([=] {
-            for (std::size_t c = std::size_t(t); c < chunks; c += std::size_t(n)) // chunks are multiples of 4
-                fillRange(out, c * kChunk, std::min(count, (c + 1) * kChunk), stream, scale);
-        });
+    int t = 0;
+    try {
+        for (; t < n; ++t)
+            pool.emplace_back(work, t);
+    } catch (const std::system_error&) {
+        // No more threads (a process or system limit): this thread does the shares not started, so the
+        // weights are the same either way, and no joinable thread is left to terminate the process.
+        for (; t < n; ++t)
+            work(t);
     }
     for (auto& th : pool)
         th.join();

@@ -742,6 +742,8 @@ void Engine::replicaProvisioned(std::int32_t replicaId, const std::string& error
         if (m_scalingLog.size() < kMaxScalingEvents)
             m_scalingLog.push_back({ m_now, ScalingEvent::Action::ScaleDown, activeReplicas() + 1, activeReplicas(),
                                      "replica " + std::to_string(replicaId) + " failed to start: " + error });
+        else
+            ++m_scalingDropped;
         if (m_executor)
             m_executor->retire(replicaId);
         return;

@@ -266,6 +266,34 @@ private Q_SLOTS:
         }
     }
 
+    // Paused, nothing happens in engine time: results the device delivers meanwhile wait for the resume
+    // (they would otherwise all land at one frozen instant, with zero inter-token gaps).
+    void pauseHoldsTheDevicesResults()
+    {
+        qputenv("KNEE_PREDICT_BACKEND", "cpu");
+        Scenario s = realScenario("tiny");
+        s.model.batching.mode = BatchingConfig::Mode::Continuous;
+        s.model.batching.maxSequences = 16;
+        s.model.batching.outputTokens = Distribution::constant(200);
+        s.deployment.concurrencyTarget = s.deployment.predictConcurrency = 16;
+        s.workload.arrival = ArrivalConfig::closed(16, Distribution::constant(0));
+        LiveEngineHost host(s);
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed >= 16, 20'000);
+        host.pause();
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->paused, 5000);
+        QTest::qWait(100); // the last results before the pause are applied
+        const EngineSnapshot frozen = host.snapshot()->engine;
+        QTest::qWait(300); // the device would have run hundreds of decode steps meanwhile
+        const auto during = host.snapshot(); // published while paused (the publisher keeps going)
+        QVERIFY(during->paused);
+        QCOMPARE(during->engine.now, frozen.now);
+        QCOMPARE(during->engine.completed + during->engine.failed, frozen.completed + frozen.failed);
+        QCOMPARE(during->engine.arrived, frozen.arrived);
+        host.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.completed > frozen.completed, 20'000); // and it goes on
+        qunsetenv("KNEE_PREDICT_BACKEND");
+    }
+
     void hostRunsTheModelAndSaysWhatRunsPredict()
     {
         qputenv("KNEE_PREDICT_BACKEND", "cpu"); // the same on a machine with a GPU
