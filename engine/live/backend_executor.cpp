@@ -1,5 +1,6 @@
 #include "backend_executor.h"
 
+#include "base/tsan.h"
 #include "sim/engine.h"
 
 // The predict headers name a member `slots`: knee_live builds with QT_NO_KEYWORDS so Qt's macro of
@@ -235,7 +236,13 @@ void BackendExecutor::destroyElsewhere(std::unique_ptr<BackendExecutor> executor
     // A plain pointer, so the destruction happens in the job whatever copies of the job Qt makes.
     // QCoreApplication waits for the global pool when the application ends.
     BackendExecutor* raw = executor.release();
-    QThreadPool::globalInstance()->start([raw] { delete raw; });
+    static char handoff; // the pool's hand-off, made visible to TSan (base/tsan.h)
+    QRunnable* job = QRunnable::create([raw] {
+        KNEE_TSAN_ACQUIRE(&handoff);
+        delete raw;
+    });
+    KNEE_TSAN_RELEASE(&handoff);
+    QThreadPool::globalInstance()->start(job);
 }
 
 void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
@@ -249,7 +256,8 @@ void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
     predict::ReplicaConfig config = state->config;
     if (state->oneSlotPerPredict)
         config.slots = std::clamp(predictSlots, 1, kMaxDeviceSlots);
-    state->pool.start([st = state.get(), replicaId, config] {
+    QRunnable* job = QRunnable::create([st = state.get(), replicaId, config] {
+        KNEE_TSAN_ACQUIRE(st);
         State& s = *st;
         std::string error;
         auto dev = std::make_shared<State::DeviceReplica>();
@@ -288,6 +296,8 @@ void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
             s.report([replicaId, error](Engine& e) { e.replicaProvisioned(replicaId, error); });
         // Otherwise (or if the run ended) `dev` is freed here, on this thread.
     });
+    KNEE_TSAN_RELEASE(state.get());
+    state->pool.start(job);
 }
 
 void BackendExecutor::retire(std::int32_t replicaId)
@@ -309,7 +319,12 @@ void BackendExecutor::retire(std::int32_t replicaId)
     }
     // The engine retires a replica only once it holds nothing, so no call is in flight: the teardown
     // (freeing device memory can take a while) still runs off the engine thread.
-    state->pool.start([dev]() mutable { dev.reset(); });
+    QRunnable* job = QRunnable::create([dev, st = state.get()]() mutable {
+        KNEE_TSAN_ACQUIRE(st);
+        dev.reset();
+    });
+    KNEE_TSAN_RELEASE(state.get());
+    state->pool.start(job);
 }
 
 void BackendExecutor::submit(std::int32_t replicaId, std::uint64_t callId, int batch)

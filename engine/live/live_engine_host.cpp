@@ -9,18 +9,10 @@
 
 #include <deque>
 
-// ThreadSanitizer cannot see the ordering Qt gives between a thread's end and QThread::wait() returning
-// (Debian's Qt is not instrumented; its QMutex is futex-based and its threads are never joined): tell it,
-// so what the main thread frees after wait() is not reported against what the engine thread wrote.
-#if defined(__SANITIZE_THREAD__)
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#define KNEE_TSAN_RELEASE(p) __tsan_release(p)
-#define KNEE_TSAN_ACQUIRE(p) __tsan_acquire(p)
-#else
-#define KNEE_TSAN_RELEASE(p) ((void)(p))
-#define KNEE_TSAN_ACQUIRE(p) ((void)(p))
-#endif
+// TSan cannot see the ordering Qt gives between a thread's end and QThread::wait() returning (its
+// threads are never joined): base/tsan.h tells it, so what the main thread frees after wait() is not
+// reported against what the engine thread wrote.
+#include "base/tsan.h"
 
 namespace knee {
 
