@@ -4,6 +4,7 @@
 // Over both transports (knee's HTTP/1.1 client on QTcpSocket, and QNetworkAccessManager), and, for
 // the socket transport's framing, against a raw server that sends exactly the bytes we choose.
 // No timed assertions: counts and kinds only.
+#include "send_many.h"
 #include "fault_server.h"
 #include "raw_server.h"
 
@@ -39,21 +40,6 @@ void captureLog(QtMsgType type, const QMessageLogContext& context, const QString
         g_previousHandler(type, context, message);
 }
 
-std::vector<HttpOutcome> sendMany(HttpClient& client, int count)
-{
-    std::vector<HttpOutcome> outcomes;
-    QEventLoop loop;
-    int left = count;
-    for (int i = 0; i < count; ++i)
-        client.send(client.now(), i).then([&](HttpOutcome o) {
-            outcomes.push_back(std::move(o));
-            if (--left == 0)
-                loop.quit();
-        });
-    if (left > 0)
-        loop.exec();
-    return outcomes;
-}
 
 HttpTarget targetFor(const QString& url, HttpTarget::Kind kind = HttpTarget::Kind::Generic, bool stream = false)
 {

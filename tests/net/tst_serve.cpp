@@ -2,6 +2,7 @@
 // generic JSON and OpenAI (streaming and not), a measured level, malformed requests, a port in use,
 // and the summary at SIGTERM, whose counts must match what the client saw. The client's exchanges
 // run over both of its transports (its own HTTP/1.1 client, and QNetworkAccessManager).
+#include "send_many.h"
 #include "net/http_sweep.h"
 
 #include <QEventLoop>
@@ -78,21 +79,6 @@ private:
     int m_port = 0;
 };
 
-std::vector<HttpOutcome> sendMany(HttpClient& client, int count)
-{
-    std::vector<HttpOutcome> outcomes;
-    QEventLoop loop;
-    int left = count;
-    for (int i = 0; i < count; ++i)
-        client.send(client.now(), i).then([&](HttpOutcome o) {
-            outcomes.push_back(std::move(o));
-            if (--left == 0)
-                loop.quit();
-        });
-    if (left > 0)
-        loop.exec();
-    return outcomes;
-}
 
 HttpTarget target(const QString& url, HttpTarget::Kind kind, bool stream, int maxTokens)
 {
