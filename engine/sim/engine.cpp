@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace knee {
@@ -101,8 +102,25 @@ bool Engine::quiescent() const
 
 void Engine::runToCompletion()
 {
-    while (step()) {
-    }
+    const Nanos limit = secondsToNanos(limits::kMaxDurationS);
+    while (m_events.nextTime() <= limit)
+        step();
+    m_timeLimitStop = !m_events.empty();
+}
+
+std::vector<std::string> Engine::stopReasons() const
+{
+    std::vector<std::string> out;
+    if (!m_budgetStop.empty())
+        out.push_back(m_budgetStop);
+    if (m_load.cutByTimeLimit())
+        out.push_back("the run reached the one-year limit of simulated time with " + std::to_string(m_load.sent()) + " of "
+                      + std::to_string(m_scenario.workload.requests)
+                      + " requests sent: the arrival rate is too low for the request count (set workload.duration_s, or raise the rate)");
+    if (m_timeLimitStop)
+        out.push_back("the run stopped at the one-year limit of simulated time with " + std::to_string(std::int64_t(m_queue.size()) + m_held)
+                      + " requests still queued or in service");
+    return out;
 }
 
 void Engine::handle(const Event& e)
@@ -150,6 +168,18 @@ void Engine::freeRequest(std::uint32_t slot) { m_freeSlots.push_back(slot); }
 
 void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size, int tokens)
 {
+    if (std::int64_t(m_queue.size()) + m_held >= m_requestBudget && m_budgetStop.empty()) {
+        // The memory budget: stop the load rather than grow without bound (this request and any later
+        // injected one are rejected; what is in the system drains).
+        m_load.stop();
+        char at[32];
+        std::snprintf(at, sizeof at, "%.3f", nanosToSeconds(m_now));
+        m_budgetStop = "stopped sending at " + std::string(at) + " s of simulated time: "
+            + std::to_string(m_requestBudget)
+            + " requests were queued or in service at once (knee's memory budget for a run). The load far exceeds what the "
+              "replicas serve: lower it, add replicas, or bound the deployment queue (deployment.queue_limit)";
+    }
+    const bool overBudget = !m_budgetStop.empty() && std::int64_t(m_queue.size()) + m_held >= m_requestBudget;
     const std::uint32_t slot = allocRequest();
     Request& r = m_requests[slot];
     r = Request{};
@@ -188,6 +218,10 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
         }
     }
 
+    if (overBudget) {
+        finish(slot, Outcome::Rejected);
+        return;
+    }
     // FIFO: a newcomer is routed directly only when nobody is waiting ahead of it.
     if (m_queue.empty()) {
         if (const int ri = pickReplica(); ri >= 0) {
@@ -910,6 +944,7 @@ EngineSnapshot Engine::snapshot() const
     s.predictErrors = m_predictErrors;
     s.replicaStartFailures = m_replicaStartFailures;
     s.lastPredictError = m_lastPredictError;
+    s.stopReason = m_budgetStop;
     for (const Replica& r : m_replicas) {
         if (!r.provisioned())
             continue;

@@ -46,6 +46,9 @@ struct EngineSnapshot {
     // could not start, and the newest such error, word for word.
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
     std::string lastPredictError;
+    // Set once the load was stopped because too many requests were queued or in service (the memory
+    // budget, limits::kMaxRequestsInSystem): what happened, in words.
+    std::string stopReason;
 };
 
 class Engine {
@@ -70,7 +73,9 @@ public:
     Nanos nextEventTime() const { return m_events.nextTime(); }
     bool step();               // runs the next event; false when there is none
     void runUntil(Nanos t);    // runs every event at or before t, then moves now() to t
-    void runToCompletion();    // virtual clock: runs until no event is left
+    // Virtual clock: runs until no event is left, or to the one-year limit of simulated time
+    // (limits::kMaxDurationS; stopReasons() then says so).
+    void runToCompletion();
     // Nothing will happen any more by itself: no event, no call on the real predict stage, no replica
     // starting on it (live runs end here; requests left in the queue stay counted as in flight).
     bool quiescent() const;
@@ -89,6 +94,12 @@ public:
     void predictCallDone(std::uint64_t callId, const std::string& error);
     void replicaProvisioned(std::int32_t replicaId, const std::string& error);
     std::vector<std::string> warnings() const; // allowed but flagged combinations, for the current knobs
+    // Why the run ended before its workload did (the simulated-time limit, the memory budget for queued
+    // requests), in words; empty when it ran its course.
+    std::vector<std::string> stopReasons() const;
+    // Requests queued or in service at once before the load stops (default limits::kMaxRequestsInSystem;
+    // tests lower it to reach it quickly).
+    void setRequestBudget(std::int64_t requests) { m_requestBudget = requests; }
 
     // --- observation ---
     EngineSnapshot snapshot() const;
@@ -196,6 +207,9 @@ private:
     std::uint64_t m_nextCallId = 1;
     std::int64_t m_predictErrors = 0, m_replicaStartFailures = 0;
     std::string m_lastPredictError;
+    std::int64_t m_requestBudget = limits::kMaxRequestsInSystem;
+    std::string m_budgetStop;   // the memory budget for queued requests stopped the load
+    bool m_timeLimitStop = false; // runToCompletion stopped at the simulated-time limit
 };
 
 } // namespace knee

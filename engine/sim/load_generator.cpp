@@ -1,6 +1,7 @@
 #include "load_generator.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace knee {
 
@@ -15,7 +16,10 @@ LoadGenerator::LoadGenerator(const WorkloadConfig& w, EventQueue& events)
     , m_poisson(w.arrival.kind == ArrivalConfig::Kind::Poisson)
     , m_rateRps(w.arrival.rateRps)
     , m_limitRequests(w.requests)
-    , m_limitTime(w.durationS > 0 ? secondsToNanos(w.durationS) : kNever)
+    // Every run ends within a year of simulated time: a vanishing rate with a request count would
+    // otherwise run (or draw candidate arrivals) forever.
+    , m_limitTime(secondsToNanos(w.durationS > 0 ? std::min(w.durationS, limits::kMaxDurationS) : limits::kMaxDurationS))
+    , m_durationBinds(w.durationS > 0 && w.durationS <= limits::kMaxDurationS)
     , m_arrivalRng(streamSeed(w.seed, stream::kArrivals))
     , m_thinkRng(streamSeed(w.seed, stream::kThink))
     , m_think(w.arrival.think)
@@ -25,7 +29,12 @@ LoadGenerator::LoadGenerator(const WorkloadConfig& w, EventQueue& events)
 
 bool LoadGenerator::mayIssue(Nanos t) const
 {
-    return (m_limitRequests == 0 || m_sent < m_limitRequests) && t < m_limitTime;
+    return !m_stopped && (m_limitRequests == 0 || m_sent < m_limitRequests) && t < m_limitTime;
+}
+
+bool LoadGenerator::cutByTimeLimit() const
+{
+    return m_started && !m_durationBinds && !m_stopped && m_limitRequests > 0 && m_sent < m_limitRequests;
 }
 
 Nanos LoadGenerator::interArrival()
@@ -54,6 +63,21 @@ Nanos LoadGenerator::nextOpenArrival(Nanos now)
         return m_traceNext < m_arrival.trace.size() ? std::max(now, secondsToNanos(m_arrival.trace[m_traceNext].atS)) : kNever;
     if (m_arrival.hasFixedRate())
         return now + interArrival();
+    if (m_arrival.kind == K::Step || m_arrival.kind == K::Spike) {
+        // Piecewise-constant rate: exact, and bounded by the number of rate changes. Thinning at the
+        // peak rate would draw ~peak/rate candidates per arrival: endless for a step down to 1e-320.
+        double t = nanosToSeconds(now);
+        const double limitS = nanosToSeconds(m_limitTime);
+        while (t < limitS) {
+            const double rate = m_arrival.rateAt(t);
+            const double change = std::min(m_arrival.nextRateChange(t), limitS);
+            const double gap = rate > 0 ? m_arrivalRng.exponential(1.0 / rate) : std::numeric_limits<double>::infinity();
+            if (t + gap < change)
+                return std::max(now + 1, secondsToNanos(t + gap));
+            t = change; // memoryless: draw afresh at the new rate
+        }
+        return kNever;
+    }
     const double peak = m_arrival.maxRate();
     Nanos t = now;
     while (t < m_limitTime) {

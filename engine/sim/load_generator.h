@@ -37,8 +37,13 @@ public:
     double rate() const { return m_rateRps; }
     int users() const { return m_activeUsers; }
     std::int64_t sent() const { return m_sent; }
-    // True while the generator may still send: started, and below its count and time limits.
+    // True while the generator may still send: started, not stopped, and below its count and time limits.
     bool sending(Nanos now) const { return m_started && mayIssue(now); }
+    // Sends nothing more (the engine's memory budget for queued requests was reached).
+    void stop() { m_stopped = true; }
+    // The workload asked for more requests than were sent, and the one-year limit of simulated time
+    // (limits::kMaxDurationS), not the workload's own duration, is what ended the sending.
+    bool cutByTimeLimit() const;
 
 private:
     enum class UserState : std::uint8_t { Stopped, Thinking, Busy };
@@ -60,7 +65,9 @@ private:
     bool m_poisson;
     double m_rateRps;
     std::int64_t m_limitRequests;
-    Nanos m_limitTime; // kNever when unlimited
+    Nanos m_limitTime; // the workload's duration, capped at the one-year limit of simulated time
+    bool m_durationBinds; // the workload's own duration is the time limit (not the one-year cap)
+    bool m_stopped = false;
     Rng m_arrivalRng;
     Rng m_thinkRng;
     Sampler m_think;

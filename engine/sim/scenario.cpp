@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace knee {
 
@@ -96,6 +97,26 @@ double ArrivalConfig::rateAt(double t) const
     case Kind::Trace: return 0;
     }
     return 0;
+}
+
+double ArrivalConfig::nextRateChange(double tS) const
+{
+    double next = std::numeric_limits<double>::infinity();
+    switch (kind) {
+    case Kind::Step:
+        for (const RateStep& s : steps)
+            if (s.atS > tS)
+                return s.atS; // sorted by atS
+        break;
+    case Kind::Spike:
+        if (tS < spikeAtS)
+            next = spikeAtS;
+        else if (tS < spikeAtS + spikeDurationS)
+            next = spikeAtS + spikeDurationS;
+        break;
+    default: break;
+    }
+    return next;
 }
 
 double ArrivalConfig::maxRate() const

@@ -20,6 +20,10 @@ inline constexpr double kMaxStageMs = 86'400'000.0; // one day
 inline constexpr double kMaxDurationS = 31'536'000.0; // one year of simulated time
 inline constexpr std::int64_t kMaxRequests = 10'000'000'000;
 inline constexpr std::size_t kMaxEmpiricalValues = 1'000'000;
+// Requests queued or in service at once in one run: beyond this the load far exceeds what the replicas
+// serve, and memory (about 150 bytes a request) would grow without bound. Above kMaxUsers, so a closed
+// loop never reaches it.
+inline constexpr std::int64_t kMaxRequestsInSystem = 2'000'000;
 } // namespace limits
 
 // How the replica count follows traffic. "none" keeps the count fixed (it only moves to stay
@@ -162,6 +166,9 @@ struct ArrivalConfig {
     bool hasFixedRate() const { return kind == Kind::Poisson || kind == Kind::Constant; }
     double rateAt(double tS) const;                 // the shaped rate at time t (open-loop patterns)
     double maxRate() const;                         // its largest value (for thinning)
+    // Step and spike (piecewise constant): the first instant after tS at which the rate changes,
+    // infinity when it never does again.
+    double nextRateChange(double tS) const;
 };
 
 const char* toString(ArrivalConfig::Kind kind);
