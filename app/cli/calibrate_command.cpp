@@ -2,6 +2,9 @@
 
 #include "commands.h"
 
+#include "live/backend_executor.h"
+#include "live/calibration_run.h"
+
 #include "predict/backend.h"
 #include "predict/factory.h"
 #include "predict/model.h"
@@ -34,9 +37,15 @@ int runCalibrate(const QStringList& args)
                                         QStringLiteral("1,2,4,8,16,32,64"));
     const QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Timed calls per batch size; the median is kept (default 20)."),
                                         QStringLiteral("N"), QStringLiteral("20"));
+    const QCommandLineOption concurrencyOpt(QStringLiteral("concurrency"),
+                                            QStringLiteral("Calls in flight on the device, from 1 (default 1,2,4,8): the table's "
+                                                           "concurrency axis, how calls share the device."),
+                                            QStringLiteral("LIST"), QStringLiteral("1,2,4,8"));
+    const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
+                                           QStringLiteral("Skip the live engine's own cost per call (a 1.5 s live run)."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, repeatsOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, noOverheadOpt, outOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
@@ -54,22 +63,36 @@ int runCalibrate(const QStringList& args)
         err << "knee calibrate: --backend expects auto, cpu or gpu, got '" << kind << "'\n";
         return kBadInput;
     }
-    std::vector<int> batches;
-    for (const QString& part : parser.value(batchesOpt).split(QLatin1Char(','))) {
-        bool ok = false;
-        const int v = part.trimmed().toInt(&ok);
-        if (!ok || v < 1 || v > 4096 || (!batches.empty() && v <= batches.back())) {
-            err << "knee calibrate: --batches expects increasing whole numbers from 1 to 4096, got '" << part << "'\n";
-            return kBadInput;
+    auto parseList = [&](const QCommandLineOption& opt, int hi, const char* what, std::vector<int>& out) {
+        for (const QString& part : parser.value(opt).split(QLatin1Char(','))) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 1 || v > hi || (!out.empty() && v <= out.back())) {
+                err << "knee calibrate: --" << opt.names().first() << " expects " << what << ", got '" << part << "'\n";
+                return false;
+            }
+            out.push_back(v);
         }
-        batches.push_back(v);
+        return true;
+    };
+    CalibrationRequest request;
+    request.profile = profile->name;
+    request.sharing.batches.clear();
+    request.sharing.concurrency.clear();
+    if (!parseList(batchesOpt, 4096, "increasing whole numbers from 1 to 4096", request.sharing.batches)
+        || !parseList(concurrencyOpt, 64, "increasing whole numbers from 1 to 64, starting at 1", request.sharing.concurrency))
+        return kBadInput;
+    if (request.sharing.concurrency.front() != 1) {
+        err << "knee calibrate: --concurrency must start at 1 (one call alone on the device)\n";
+        return kBadInput;
     }
     bool ok = false;
-    const int repeats = parser.value(repeatsOpt).toInt(&ok);
-    if (!ok || repeats < 1 || repeats > 10'000) {
+    request.sharing.repeats = parser.value(repeatsOpt).toInt(&ok);
+    if (!ok || request.sharing.repeats < 1 || request.sharing.repeats > 10'000) {
         err << "knee calibrate: --repeats expects a whole number from 1 to 10000\n";
         return kBadInput;
     }
+    request.measureOverhead = !parser.isSet(noOverheadOpt);
 
     predict::BackendChoice choice = predict::makeBackend(factory);
     if (kind == QLatin1String("gpu") && !choice.gpu) {
@@ -78,71 +101,18 @@ int runCalibrate(const QStringList& args)
     }
     if (!parser.isSet(json))
         err << "knee calibrate: " << QString::fromStdString(choice.notice) << "\n";
-    std::shared_ptr<const predict::Model> model;
-    try {
-        model = predict::Model::generate(*profile);
-    } catch (const std::exception& e) {
-        err << "knee calibrate: cannot build the " << QString::fromStdString(profile->name) << " model: " << e.what() << "\n";
+    PredictBackendInfo backend;
+    backend.backend = choice.backend.get();
+    backend.gpu = choice.gpu;
+    backend.fellBack = choice.fellBack;
+    backend.notice = choice.notice;
+    backend.shortName = choice.gpu ? choice.backend->description() : "the CPU";
+    const CalibrationResult result = calibrateProfile(request, backend);
+    if (!result.error.empty()) {
+        err << "knee calibrate: " << QString::fromStdString(result.error) << "\n";
         return kFailure;
     }
-    predict::ReplicaConfig config;
-    config.maxBatch = batches.back();
-    config.warmBatches = batches;
-    predict::CreatedReplica created = choice.backend->createReplica(model, config);
-    if (!created.status.ok()) {
-        err << "knee calibrate: " << QString::fromStdString(created.status.error) << "\n";
-        return kFailure;
-    }
-    predict::Replica& replica = *created.replica;
-    std::vector<predict::Bf16> input(std::size_t(batches.back()) * std::size_t(model->hidden())),
-        output(std::size_t(batches.back()) * std::size_t(model->hidden()));
-    predict::fillUniform(input.data(), input.size(), 7); // random, never zeros: zeros can run faster than real data
-
-    QJsonArray batchJson, msJson, deviceJson;
-    std::vector<double> table;
-    auto median = [](std::vector<double> v) {
-        std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-        return v[v.size() / 2];
-    };
-    for (int b : batches) {
-        std::vector<double> times, deviceTimes;
-        for (int i = 0; i < repeats + 2; ++i) { // two warm-up calls left out
-            const predict::Completion c = predict::runAndWait(replica, 0, b, input.data(), output.data());
-            if (!c.status.ok()) {
-                err << "knee calibrate: batch " << b << ": " << QString::fromStdString(c.status.error) << "\n";
-                return kFailure;
-            }
-            if (i >= 2) {
-                // What a predict call costs the engine: submit to completion on the host, so the launch,
-                // the copies and the wait for the device are in it (on the H200, deviceMs alone made
-                // virtual sweeps 1.4-2.8x too optimistic against live ones; BENCHMARKS.md).
-                times.push_back(c.wallMs);
-                deviceTimes.push_back(c.deviceMs);
-            }
-        }
-        table.push_back(median(times));
-        batchJson.append(b);
-        msJson.append(table.back());
-        deviceJson.append(median(deviceTimes));
-    }
-    const predict::ReplicaInfo& info = replica.info();
-    const QString source = QStringLiteral("knee calibrate: %1 (H=%2, L=%3) on %4, %5, median host time per call of %6")
-                               .arg(QString::fromStdString(profile->name))
-                               .arg(profile->hidden)
-                               .arg(profile->layers)
-                               .arg(QString::fromStdString(info.deviceName.empty() ? predict::toString(info.kind) : info.deviceName))
-                               .arg(QDateTime::currentDateTimeUtc().toString(Qt::ISODate))
-                               .arg(repeats);
-    // The table goes with the profile it measured: live runs of the scenario then run that model, and
-    // virtual runs time it from this table.
-    QString yaml = QStringLiteral("# Paste under model: in a scenario (or keep beside it).\nprofile: %1\npredict_table:\n  batch: [")
-                       .arg(QString::fromStdString(profile->name));
-    for (std::size_t i = 0; i < batches.size(); ++i)
-        yaml += (i ? QStringLiteral(", ") : QString()) + QString::number(batches[i]);
-    yaml += QStringLiteral("]\n  ms: [");
-    for (std::size_t i = 0; i < table.size(); ++i)
-        yaml += (i ? QStringLiteral(", ") : QString()) + QString::number(table[i], 'g', 6);
-    yaml += QStringLiteral("]\n  source: \"%1\"\n").arg(source);
+    const QString yaml = QString::fromStdString(result.yaml());
     if (parser.isSet(outOpt)) {
         QSaveFile f(parser.value(outOpt));
         const QByteArray bytes = yaml.toUtf8();
@@ -152,16 +122,37 @@ int runCalibrate(const QStringList& args)
         }
     }
     if (parser.isSet(json)) {
-        const QJsonObject o{{"profile", QString::fromStdString(profile->name)},
-                            {"backend", QString::fromLatin1(predict::toString(info.kind))},
-                            {"gpu", choice.gpu},
+        const ServiceTable& t = result.table;
+        auto row = [](const std::vector<double>& v) {
+            QJsonArray a;
+            for (double x : v)
+                a.append(x);
+            return a;
+        };
+        QJsonArray batchJson, concurrencyJson{1}, byConcurrency{row(t.ms)}, deviceJson;
+        for (int b : t.batch)
+            batchJson.append(b);
+        for (int k : t.concurrency)
+            concurrencyJson.append(k);
+        for (const auto& r : t.msShared)
+            byConcurrency.append(row(r));
+        for (const auto& r : result.deviceMs)
+            deviceJson.append(row(r));
+        const QJsonObject o{{"profile", QString::fromStdString(result.profile)},
+                            {"backend", QString::fromStdString(result.backendKind)},
+                            {"gpu", result.gpu},
                             {"notice", QString::fromStdString(choice.notice)},
-                            {"device", QString::fromStdString(info.deviceName)},
-                            {"parameter_bytes", qint64(model->parameterBytes())},
-                            {"cold_start_ms", info.coldStartMs},
-                            {"weight_upload_ms", info.weightUploadMs},
-                            {"predict_table", QJsonObject{{"batch", batchJson}, {"ms", msJson}, {"source", source}}},
-                            {"device_ms", deviceJson}}; // the layers and copies alone, by CUDA events
+                            {"device", QString::fromStdString(result.deviceName)},
+                            {"parameter_bytes", qint64(result.parameterBytes)},
+                            {"cold_start_ms", result.coldStartMs},
+                            {"weight_upload_ms", result.weightUploadMs},
+                            // ms: one call alone on the device, by batch (as before the concurrency axis);
+                            // ms_by_concurrency[j][i]: batch[i] with concurrency[j] calls in flight
+                            {"predict_table", QJsonObject{{"batch", batchJson}, {"ms", row(t.ms)}, {"concurrency", concurrencyJson},
+                                                          {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
+                                                          {"source", QString::fromStdString(t.source)}}},
+                            {"live_p50_ms", result.liveP50Ms},
+                            {"device_ms", deviceJson}}; // the layers and copies alone, by CUDA events; like ms_by_concurrency
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

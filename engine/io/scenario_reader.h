@@ -67,5 +67,7 @@ ScenarioReadResult readScenarioText(const std::string& yaml, const std::string& 
 // Canonical YAML for a scenario; reading it back gives an equal scenario (every field the format
 // carries; a closed loop's rate and an open loop's users and think time are not carried).
 std::string writeScenarioYaml(const Scenario& scenario);
+// A predict_table as one flow-style YAML map (what `knee calibrate` writes and scenarios embed).
+std::string writePredictTableYaml(const ServiceTable& table);
 
 } // namespace knee

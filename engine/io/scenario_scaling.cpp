@@ -107,43 +107,131 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "source" };
-    const auto f = r.mapFields(e, "model.predict_table", kKeys, "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]} (knee calibrate writes it)");
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "source" };
+    const auto f = r.mapFields(e, "model.predict_table", kKeys,
+                               "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
+                               "concurrency (knee calibrate writes it)");
     if (!f)
         return;
-    auto list = [&](std::string_view key, const NumberRule& rule, auto& out) {
-        const auto entry = f->get(key);
-        if (!entry) {
-            r.missing(*f, key, "a list of numbers");
+    const YamlTree& tree = r.tree();
+    auto numbers = [&](const Entry& entry, const std::string& path, const NumberRule& rule, auto& out) {
+        if (tree.type(entry.value) != YamlType::Sequence || tree.size(entry.value) == 0 || tree.size(entry.value) > 64) {
+            r.expected(entry, path, "a list of 1 to 64 numbers");
             return false;
         }
-        const YamlTree& tree = r.tree();
-        if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) == 0 || tree.size(entry->value) > 64) {
-            r.expected(*entry, f->pathOf(key), "a list of 1 to 64 numbers");
-            return false;
-        }
-        for (std::size_t i = 0; i < tree.size(entry->value); ++i) {
-            const Entry item { Entry::kNoKey, tree.item(entry->value, i) };
-            const auto v = r.number(item, f->pathOf(key) + "[" + std::to_string(i) + "]", rule);
+        for (std::size_t i = 0; i < tree.size(entry.value); ++i) {
+            const Entry item { Entry::kNoKey, tree.item(entry.value, i) };
+            const auto v = r.number(item, path + "[" + std::to_string(i) + "]", rule);
             if (!v)
                 return false;
             out.push_back(static_cast<typename std::decay_t<decltype(out)>::value_type>(*v));
         }
         return true;
     };
-    const bool ok = list("batch", rule(1, limits::kMaxConcurrency, true), t.batch) & list("ms", rule(0, limits::kMaxStageMs, false, true), t.ms);
+    auto list = [&](std::string_view key, const NumberRule& rule, auto& out) {
+        const auto entry = f->get(key);
+        if (!entry) {
+            r.missing(*f, key, "a list of numbers");
+            return false;
+        }
+        return numbers(*entry, f->pathOf(key), rule, out);
+    };
+    const NumberRule msRule = rule(0, limits::kMaxStageMs, false, true);
+    bool ok = list("batch", rule(1, limits::kMaxConcurrency, true), t.batch);
+    std::vector<int> concurrency;
+    if (f->has("concurrency"))
+        ok = list("concurrency", rule(1, limits::kMaxConcurrency, true), concurrency) && ok;
+    if (!concurrency.empty()) {
+        // Two-dimensional: ms holds one row per concurrency, each a time per batch size.
+        const auto entry = f->get("ms");
+        if (!entry) {
+            r.missing(*f, "ms", "one list of times per concurrency");
+            return;
+        }
+        if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) != concurrency.size()) {
+            r.expected(*entry, f->pathOf("ms"), "one list of times per concurrency (" + std::to_string(concurrency.size()) + ")");
+            return;
+        }
+        for (std::size_t j = 0; j < concurrency.size(); ++j) {
+            const Entry row { Entry::kNoKey, tree.item(entry->value, j) };
+            std::vector<double> times;
+            if (!numbers(row, f->pathOf("ms") + "[" + std::to_string(j) + "]", msRule, times)) {
+                ok = false;
+                continue;
+            }
+            if (ok && times.size() != t.batch.size()) {
+                r.fail(row, f->pathOf("ms") + "[" + std::to_string(j) + "]",
+                       "expected one time per batch size (" + std::to_string(t.batch.size()) + "), got " + std::to_string(times.size()));
+                ok = false;
+            }
+            if (j == 0)
+                t.ms = std::move(times);
+            else
+                t.msShared.push_back(std::move(times));
+        }
+        if (concurrency.front() != 1 || std::adjacent_find(concurrency.begin(), concurrency.end(), std::greater_equal<int>()) != concurrency.end())
+            r.fail(*f->get("concurrency"), f->pathOf("concurrency"), "expected increasing calls in flight, starting at 1");
+        else if (concurrency.size() > 17)
+            r.fail(*f->get("concurrency"), f->pathOf("concurrency"), "expected at most 17 values");
+        t.concurrency.assign(concurrency.begin() + 1, concurrency.end());
+    } else {
+        ok = list("ms", msRule, t.ms) && ok;
+    }
+    if (auto v = f->get("overhead_ms"))
+        if (auto x = r.number(*v, f->pathOf("overhead_ms"), rule(0, 1000, false, false)))
+            t.overheadMs = *x;
     if (auto s = f->get("source"))
         if (auto v = r.text(*s, f->pathOf("source")))
             t.source = *v;
     if (!ok)
         return;
-    if (t.batch.size() != t.ms.size())
+    if (concurrency.empty() && t.batch.size() != t.ms.size())
         r.fail(*f->get("ms"), f->pathOf("ms"), "expected one time per batch size (" + std::to_string(t.batch.size()) + "), got " + std::to_string(t.ms.size()));
     for (std::size_t i = 1; i < t.batch.size(); ++i)
         if (t.batch[i] <= t.batch[i - 1]) {
             r.fail(*f->get("batch"), f->pathOf("batch"), "expected increasing batch sizes");
             break;
         }
+}
+
+// independent | serial | table, or {speedup: [1, 1.4, 1.6]}.
+void readDeviceSharing(FieldReader& r, const Entry& e, DeviceSharing& d)
+{
+    const YamlTree& tree = r.tree();
+    const std::string what = "independent, serial, table, or a map like {speedup: [1, 1.4, 1.6]} (S(k): the work k calls in flight do, "
+                             "relative to one)";
+    d.given = true;
+    if (tree.type(e.value) == YamlType::Scalar) {
+        constexpr std::string_view kKinds[] = { "independent", "serial", "table" };
+        if (auto name = r.choice(e, "model.predict_sharing", kKinds))
+            sharingKindFromString(std::string(*name), d.kind);
+        return;
+    }
+    constexpr std::string_view kKeys[] = { "speedup" };
+    const auto f = r.mapFields(e, "model.predict_sharing", kKeys, what);
+    if (!f)
+        return;
+    const auto entry = f->get("speedup");
+    if (!entry) {
+        r.missing(*f, "speedup", "a list like [1, 1.4, 1.6]");
+        return;
+    }
+    d.kind = DeviceSharing::Kind::Speedup;
+    if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) == 0 || tree.size(entry->value) > 1024) {
+        r.expected(*entry, f->pathOf("speedup"), "a list of 1 to 1024 numbers, the first 1");
+        return;
+    }
+    for (std::size_t k = 0; k < tree.size(entry->value); ++k) {
+        const Entry item { Entry::kNoKey, tree.item(entry->value, k) };
+        const std::string path = f->pathOf("speedup") + "[" + std::to_string(k) + "]";
+        const double hi = double(k + 1);
+        const auto v = r.number(item, path, NumberRule { k == 0 ? 1.0 : 0.0, hi, k != 0, false,
+                                                         k == 0 ? "1 (one call does one call's work)"
+                                                                : "a number > 0 and at most " + formatNumber(hi) + " (k calls cannot do more than k calls' work)" });
+        if (!v)
+            return;
+        d.speedup.push_back(*v);
+    }
 }
 
 void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b,

@@ -15,6 +15,7 @@ inline constexpr std::size_t kMaxTraceRecords = 50'000'000;
 void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& out);
 void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifierConfig& out);
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& out);
+void readDeviceSharing(FieldReader& r, const Entry& e, DeviceSharing& out); // model.predict_sharing
 // `readDistribution` reads output_tokens (a unitless distribution) with the section reader's rules.
 void readBatching(FieldReader& r, const Entry& e, BatchingConfig& out,
                   const std::function<void(const Entry&, const std::string&, Distribution&)>& readDistribution);

@@ -13,11 +13,11 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = { "name", "deployment", "model", "workload", "changes" };
 constexpr std::string_view kDeploymentKeys[] = { "replicas", "concurrency_target", "predict_concurrency", "cold_start_s",
-    "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour" };
+    "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour", "devices" };
 constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
 constexpr std::string_view kChangeReplicaKeys[] = { "min", "max" };
 constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate", "predict_table", "batching",
-    "profile" };
+    "profile", "predict_sharing" };
 constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights" };
 constexpr std::string_view kSizeDistKeys[] = { "dist", "mean", "sigma", "spread", "values", "weights" }; // unitless
 constexpr std::string_view kDistKinds[] = { "constant", "exponential", "lognormal", "uniform", "empirical" };
@@ -47,6 +47,7 @@ constexpr KeyHome kSchema[] = {
     { "deployment", "autoscaling" },
     { "deployment", "concurrency_modifier" },
     { "deployment", "cost_per_replica_hour" },
+    { "deployment", "devices" },
     { "workload", "request_size" },
     { "deployment.replicas", "min" },
     { "deployment.replicas", "max" },
@@ -58,6 +59,7 @@ constexpr KeyHome kSchema[] = {
     { "model", "predict_table" },
     { "model", "batching" },
     { "model", "profile" },
+    { "model", "predict_sharing" },
     { "workload", "arrival" },
     { "workload", "requests" },
     { "workload", "duration_s" },
@@ -196,6 +198,8 @@ private:
             d.queueLimit = std::int64_t(*v);
         if (auto v = optional(*f, "cost_per_replica_hour", between(0, 1e6)))
             d.costPerReplicaHour = *v;
+        if (auto v = optional(*f, "devices", whole(0, limits::kMaxReplicas)))
+            d.devices = int(*v);
         if (auto a = f->get("autoscaling"))
             readAutoscaling(m_r, *a, d.autoscaler);
         if (auto m = f->get("concurrency_modifier"))
@@ -246,6 +250,8 @@ private:
             m.predictFailureRate = *v;
         if (auto t = f->get("predict_table"))
             readPredictTable(m_r, *t, m.predictTable);
+        if (auto p = f->get("predict_sharing"))
+            readDeviceSharing(m_r, *p, m.sharing);
         if (auto b = f->get("batching"))
             readBatching(m_r, *b, m.batching,
                          [this](const Entry& e, const std::string& path, Distribution& out) { readDistribution(e, path, out, true); });

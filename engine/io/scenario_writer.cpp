@@ -106,6 +106,29 @@ std::string distribution(const Distribution& d, const char* unit = "_ms")
 
 } // namespace
 
+std::string writePredictTableYaml(const ServiceTable& t)
+{
+    std::ostringstream o;
+    std::vector<double> batch(t.batch.begin(), t.batch.end());
+    o << "{batch: " << numberList(batch);
+    if (t.hasConcurrency()) {
+        std::vector<double> k { 1 };
+        k.insert(k.end(), t.concurrency.begin(), t.concurrency.end());
+        o << ", concurrency: " << numberList(k) << ", ms: [" << numberList(t.ms);
+        for (const auto& row : t.msShared)
+            o << ", " << numberList(row);
+        o << "]";
+    } else {
+        o << ", ms: " << numberList(t.ms);
+    }
+    if (t.overheadMs > 0)
+        o << ", overhead_ms: " << number(t.overheadMs);
+    if (!t.source.empty())
+        o << ", source: " << quoted(t.source);
+    o << "}";
+    return o.str();
+}
+
 std::string writeScenarioYaml(const Scenario& s)
 {
     std::ostringstream o;
@@ -124,6 +147,8 @@ std::string writeScenarioYaml(const Scenario& s)
     o << "  queue_limit: " << d.queueLimit << "\n";
     if (d.costPerReplicaHour > 0)
         o << "  cost_per_replica_hour: " << number(d.costPerReplicaHour) << "\n";
+    if (d.devices > 0)
+        o << "  devices: " << d.devices << "\n";
     if (const AutoscalerConfig& a = d.autoscaler; a.policy != AutoscalerConfig::Policy::None) {
         o << "  autoscaling:\n";
         o << "    policy: " << toString(a.policy) << "\n";
@@ -156,12 +181,13 @@ std::string writeScenarioYaml(const Scenario& s)
     o << "  predict: " << distribution(m.predict) << "\n";
     o << "  postprocess: " << distribution(m.postprocess) << "\n";
     o << "  predict_failure_rate: " << number(m.predictFailureRate) << "\n";
-    if (!m.predictTable.empty()) {
-        std::vector<double> batch(m.predictTable.batch.begin(), m.predictTable.batch.end());
-        o << "  predict_table: {batch: " << numberList(batch) << ", ms: " << numberList(m.predictTable.ms);
-        if (!m.predictTable.source.empty())
-            o << ", source: " << quoted(m.predictTable.source);
-        o << "}\n";
+    if (!m.predictTable.empty())
+        o << "  predict_table: " << writePredictTableYaml(m.predictTable) << "\n";
+    if (m.sharing.given) {
+        if (m.sharing.kind == DeviceSharing::Kind::Speedup)
+            o << "  predict_sharing: {speedup: " << numberList(m.sharing.speedup) << "}\n";
+        else
+            o << "  predict_sharing: " << toString(m.sharing.kind) << "\n";
     }
     if (!m.profile.empty())
         o << "  profile: " << m.profile << "\n";

@@ -12,6 +12,7 @@
 #include <QThreadPool>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -45,7 +46,23 @@ std::shared_ptr<const predict::Model> sharedModel(const predict::ModelProfile& p
     return model;
 }
 
+std::mutex g_timingsMu;
+BackendExecutor::Timings g_timings; // guarded by g_timingsMu
+
+Nanos nanosSince(std::chrono::steady_clock::time_point t)
+{
+    return Nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count());
+}
+
 } // namespace
+
+BackendExecutor::Timings BackendExecutor::takeTimings()
+{
+    std::lock_guard lock(g_timingsMu);
+    Timings t = g_timings;
+    g_timings = Timings {};
+    return t;
+}
 
 std::vector<ModelProfileInfo> modelProfiles()
 {
@@ -134,6 +151,13 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
     // is not touched once `mu` is released: the executor may free it as soon as nothing is in flight.
     void finished(std::int32_t replicaId, DeviceReplica* dev, const Call& call, const predict::Completion& c)
     {
+        const auto completedAt = std::chrono::steady_clock::now();
+        if (c.status.ok()) {
+            std::lock_guard lock(g_timingsMu);
+            g_timings.hostCall.record(Nanos(c.wallMs * 1e6));
+            if (c.notifyMs > 0)
+                g_timings.notify.record(Nanos(c.notifyMs * 1e6));
+        }
         std::vector<std::pair<std::uint64_t, std::string>> results;
         {
             std::lock_guard lock(mu);
@@ -151,7 +175,13 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
             idle.notify_all();
         }
         for (auto& [id, error] : results)
-            report([id, error](Engine& e) { e.predictCallDone(id, error); });
+            report([id, error, completedAt](Engine& e) {
+                {
+                    std::lock_guard lock(g_timingsMu);
+                    g_timings.handoff.record(nanosSince(completedAt));
+                }
+                e.predictCallDone(id, error);
+            });
     }
 
     static std::string describe(std::int32_t replicaId, const DeviceReplica& dev, const std::string& error)
@@ -245,7 +275,12 @@ void BackendExecutor::destroyElsewhere(std::unique_ptr<BackendExecutor> executor
     QThreadPool::globalInstance()->start(job);
 }
 
-void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
+int BackendExecutor::deviceCount() const
+{
+    return std::max(1, m_state->backend->deviceCount());
+}
+
+void BackendExecutor::provision(std::int32_t replicaId, int predictSlots, int device)
 {
     std::shared_ptr<State> state = m_state;
     {
@@ -256,6 +291,8 @@ void BackendExecutor::provision(std::int32_t replicaId, int predictSlots)
     predict::ReplicaConfig config = state->config;
     if (state->oneSlotPerPredict)
         config.slots = std::clamp(predictSlots, 1, kMaxDeviceSlots);
+    if (state->backend->kind() == predict::BackendKind::Cuda)
+        config.device = device; // the engine placed it (fewest replicas first, as the backend would)
     QRunnable* job = QRunnable::create([st = state.get(), replicaId, config] {
         KNEE_TSAN_ACQUIRE(st);
         State& s = *st;

@@ -6,6 +6,7 @@
 // executor's own pool, forward passes on the backend's streams/threads, and every result reaches the
 // engine through `deliver`, which the host implements as a post to the engine thread.
 #pragma once
+#include "metrics/latency_histogram.h"
 #include "sim/predict_executor.h"
 #include "sim/scenario.h"
 
@@ -62,7 +63,17 @@ public:
     // thread never waits for the device's calls in flight or a replica still starting.
     static void destroyElsewhere(std::unique_ptr<BackendExecutor> executor);
 
-    void provision(std::int32_t replicaId, int predictSlots) override;
+    // Where a live call's time goes beyond the device, over every executor of the process since the last
+    // take (benchmarks: the fidelity matrix): the backend's host time per call (submit to completion),
+    // its GPU notification hop (stream callback to the dispatcher), and the hand-off from the backend's
+    // thread to the engine thread (completion to the engine applying it).
+    struct Timings {
+        LatencyHistogram hostCall, notify, handoff;
+    };
+    static Timings takeTimings();
+
+    void provision(std::int32_t replicaId, int predictSlots, int device) override;
+    int deviceCount() const override;
     void retire(std::int32_t replicaId) override;
     void submit(std::int32_t replicaId, std::uint64_t callId, int batch) override;
 

@@ -31,7 +31,8 @@ public:
     Nanos wallNow() const;
     // Runs every event already due, so an outside action (a knob move) happens at the right time.
     void catchUp();
-    // The engine gained an earlier event (e.g. after a knob move): re-arm the timer.
+    // The engine gained an earlier event (e.g. after a knob move or a completion): runs what is due now,
+    // then re-arms the timer.
     void wake();
 
     // How late events ran relative to their due time (the live clock's error): since the start,

@@ -12,7 +12,7 @@
 
 namespace knee {
 
-LiveRunResult runLive(const Scenario& scenario, double maxWallS)
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* given)
 {
     if (auto e = scenario.validate(); !e.empty())
         throw std::invalid_argument("invalid scenario: " + e);
@@ -22,7 +22,7 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS)
     std::unique_ptr<Engine> engine;
     std::unique_ptr<LiveClock> clock;
     if (!scenario.model.profile.empty()) {
-        const PredictBackendInfo& backend = sharedPredictBackend();
+        const PredictBackendInfo& backend = given ? *given : sharedPredictBackend();
         result.predictStage = "predict runs model '" + scenario.model.profile + "': " + backend.notice;
         result.realPredict = true;
         executor = std::make_unique<BackendExecutor>(*backend.backend, scenario, [&](std::function<void(Engine&)> fn) {
@@ -62,6 +62,8 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS)
     executor.reset(); // waits for device calls still in flight (a run cut short by maxWallS)
     result.summary = summarize(*engine, wallS);
     result.summary.warnings = scenario.warnings();
+    for (auto& reason : engine->stopReasons())
+        result.summary.warnings.push_back(std::move(reason));
     const EngineSnapshot snap = engine->snapshot();
     result.predictErrors = snap.predictErrors;
     result.replicaStartFailures = snap.replicaStartFailures;

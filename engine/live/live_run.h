@@ -16,9 +16,12 @@ struct LiveRunResult {
     std::string lastPredictError;
 };
 
+struct PredictBackendInfo;
+
 // Runs until the workload has sent everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
-// invalid scenario.
-LiveRunResult runLive(const Scenario& scenario, double maxWallS);
+// invalid scenario. `backend` runs predict when the scenario names a model (null: the process's shared
+// backend, sharedPredictBackend()).
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend = nullptr);
 
 } // namespace knee

@@ -52,6 +52,12 @@ public:
         }
         e.runUntil(std::max(e.now(), t));
     }
+    void act(Engine& e, const std::function<void(Engine&)>& change) override
+    {
+        m_clock->catchUp();
+        change(e);
+        m_clock->wake();
+    }
     void stop(Engine&) override
     {
         QEventLoop loop;

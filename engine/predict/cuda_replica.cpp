@@ -274,6 +274,7 @@ Status CudaReplica::launch(Slot& s, int batch, const Bf16* input, Bf16* output, 
 void CudaReplica::onStreamDone(cudaStream_t, cudaError_t status, void* user)
 {
     auto* s = static_cast<Slot*>(user);
+    s->notified = Clock::now();
     s->asyncStatus = status;
     s->owner->m_shared->dispatcher.push(s);
 }
@@ -316,6 +317,7 @@ void CudaReplica::finish(Slot& s)
     CompletionFn done = std::move(s.done);
     s.done = nullptr;
     c.wallMs = msSince(s.submitted);
+    c.notifyMs = msSince(s.notified);
     release(s); // from here the slot may carry the next call: read nothing more from it
     done(c);
 }

@@ -112,6 +112,7 @@ private:
         Bf16* userOut = nullptr;
         CompletionFn done;
         Clock::time_point submitted;
+        Clock::time_point notified; // the stream's host callback ran
         const char* path = "";
         bool graph = false;
         cudaError_t asyncStatus = cudaSuccess;

@@ -6,9 +6,6 @@
 
 namespace knee {
 
-// What a call handed to the PredictExecutor covers.
-enum CallKind : int { kCallSingle, kCallBatch, kCallDecode };
-
 namespace stream {
 inline constexpr std::uint64_t kPreprocess = 11, kPredict = 12, kPostprocess = 13, kFailure = 14, kSize = 15, kTokens = 16;
 }
@@ -48,6 +45,7 @@ Engine::Engine(const Scenario& scenario, PredictExecutor* executor)
     , m_sized(!(m_scenario.workload.requestSize.kind == Distribution::Kind::Constant && m_scenario.workload.requestSize.meanMs == 1.0))
     , m_warmupEnd(secondsToNanos(m_scenario.workload.warmupS))
     , m_executor(executor)
+    , m_predictStage(m_scenario, m_now, m_events, m_requests, m_replicas, m_metrics, executor, *this)
 {
     m_metrics.measureStart = m_warmupEnd;
     if (m_scenario.deployment.autoscaler.policy != AutoscalerConfig::Policy::None)
@@ -95,7 +93,7 @@ void Engine::runUntil(Nanos t)
 
 bool Engine::quiescent() const
 {
-    if (!m_events.empty() || !m_calls.empty())
+    if (!m_events.empty() || m_predictStage.executorCallsPending())
         return false;
     return std::none_of(m_replicas.begin(), m_replicas.end(), [](const Replica& r) { return r.state == ReplicaState::ColdStarting; });
 }
@@ -134,19 +132,16 @@ void Engine::handle(const Event& e)
         break;
     }
     case EventType::PreprocessDone: preprocessDone(e.arg); break;
-    case EventType::PredictDone: predictDone(e.arg); break;
+    case EventType::PredictDone:
+    case EventType::CallDone:
+    case EventType::DeviceDone:
+    case EventType::BatchTimer: m_predictStage.handle(e); break;
     case EventType::PostprocessDone: finish(e.arg, Outcome::Completed); break;
     case EventType::ReplicaReady: replicaReady(e.arg); break;
     case EventType::KnobChange: applyChange(e.arg); break;
     case EventType::AutoscalerTick:
         if (m_autoscaler && e.generation == m_tickGeneration)
             autoscalerTick();
-        break;
-    case EventType::BatchDone: batchDone(e.arg); break;
-    case EventType::DecodeStep: decodeStep(int(e.arg)); break;
-    case EventType::BatchTimer:
-        if (e.generation == m_replicas[e.arg].batchTimerGeneration)
-            tryLaunchBatch(int(e.arg));
         break;
     }
 }
@@ -334,240 +329,32 @@ void Engine::preprocessDone(std::uint32_t slot)
     --rep.preprocessing;
     r.preprocessDone = m_now;
     m_metrics.occupancy.change(m_now, Stage::Preprocess, -1);
-    m_metrics.occupancy.change(m_now, Stage::PredictWait, +1);
-    rep.predictWait.push(slot);
-    startPredicts(r.replicaSlot);
+    m_predictStage.enter(r.replicaSlot, slot);
 }
 
-// Fills free predict slots from the replica's FIFO of requests that finished preprocess.
-void Engine::startPredicts(int ri)
-{
-    Replica& rep = m_replicas[std::size_t(ri)];
-    const int predictSlots = m_scenario.deployment.predictConcurrency;
-    while (rep.inPredict < predictSlots && !rep.predictWait.empty()) {
-        const std::uint32_t slot = rep.predictWait.pop();
-        Request& r = m_requests[slot];
-        setPredictBusy(rep, +1);
-        r.predictStart = m_now;
-        m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
-        m_metrics.occupancy.change(m_now, Stage::Predict, +1);
-        if (m_scenario.model.batching.mode != BatchingConfig::Mode::None)
-            rep.batchQueue.push(slot); // the batcher (or the decode loop) inside predict decides when it runs
-        else if (m_executor)
-            submitCall(ri, kCallSingle, slot, 1);
-        else
-            m_events.push(m_now + callTime(r, rep.inPredict), EventType::PredictDone, slot);
-    }
-    if (m_scenario.model.batching.mode == BatchingConfig::Mode::Dynamic)
-        tryLaunchBatch(ri);
-    else if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous && !rep.callRunning)
-        startDecodeStep(ri);
-}
-
-// Continuous batching: between steps, waiting sequences join (up to max_sequences); then one step,
-// one forward pass over all active sequences, each of which emits a token when it ends.
-void Engine::startDecodeStep(int ri)
-{
-    Replica& rep = m_replicas[std::size_t(ri)];
-    const BatchingConfig& b = m_scenario.model.batching;
-    while (int(rep.activeSequences.size()) < b.maxSequences && !rep.batchQueue.empty())
-        rep.activeSequences.push_back(rep.batchQueue.pop());
-    if (rep.activeSequences.empty())
-        return;
-    rep.callRunning = true;
-    rep.stepStart = m_now;
-    if (m_executor) {
-        submitCall(ri, kCallDecode, std::uint32_t(ri), int(rep.activeSequences.size()));
-        return;
-    }
-    const ServiceTable& table = m_scenario.model.predictTable;
-    const double stepMs = table.empty() ? m_predict.meanMs() : table.msAt(double(rep.activeSequences.size()));
-    m_events.push(m_now + std::max<Nanos>(1, msToNanos(stepMs)), EventType::DecodeStep, std::uint32_t(ri));
-}
-
-void Engine::decodeStep(int ri)
-{
-    Replica& rep = m_replicas[std::size_t(ri)];
-    rep.callRunning = false;
-    const Nanos step = m_now - rep.stepStart;
-    std::vector<std::uint32_t> finished;
-    for (std::size_t i = 0; i < rep.activeSequences.size();) {
-        const std::uint32_t slot = rep.activeSequences[i];
-        Request& r = m_requests[slot];
-        if (r.firstToken < 0) {
-            r.firstToken = m_now; // streamed out: the user sees the first token now
-        } else if (r.measured) {
-            m_metrics.interToken.record(step);
-        }
-        --r.tokensLeft;
-        if (m_tokenObserver)
-            m_tokenObserver(r);
-        if (r.tokensLeft <= 0) {
-            finished.push_back(slot);
-            rep.activeSequences[i] = rep.activeSequences.back();
-            rep.activeSequences.pop_back();
-        } else {
-            ++i;
-        }
-    }
-    for (std::uint32_t slot : finished)
-        finishPredict(slot);
-    startPredicts(ri); // refills the predict slots; the next step starts from there
-    if (!rep.callRunning)
-        startDecodeStep(ri);
-}
-
-// A call's time: the request's own sampled predict time, or with a calibrated table the table's time
-// for the batch, carrying the request's size and sampled variation as a factor.
-Nanos Engine::callTime(const Request& r, double batchSize) const
-{
-    const ServiceTable& table = m_scenario.model.predictTable;
-    if (table.empty())
-        return r.times.predict;
-    const double mean = m_predict.meanMs();
-    const double factor = mean > 0 ? nanosToMs(r.times.predict) / mean : 1.0;
-    return msToNanos(table.msAt(batchSize) * factor);
-}
-
-void Engine::tryLaunchBatch(int ri)
-{
-    Replica& rep = m_replicas[std::size_t(ri)];
-    if (rep.callRunning || rep.batchQueue.empty())
-        return;
-    const BatchingConfig& b = m_scenario.model.batching;
-    const Nanos oldest = m_requests[rep.batchQueue.front()].predictStart;
-    const Nanos maxDelay = msToNanos(b.maxDelayMs);
-    if (int(rep.batchQueue.size()) < b.maxBatch && m_now - oldest < maxDelay) {
-        // Not full and not old enough: wait for more, at most until the oldest has waited max_delay.
-        ++rep.batchTimerGeneration;
-        m_events.push(oldest + maxDelay, EventType::BatchTimer, std::uint32_t(ri), rep.batchTimerGeneration);
-        return;
-    }
-    std::uint32_t bi;
-    if (!m_freeBatches.empty()) {
-        bi = m_freeBatches.back();
-        m_freeBatches.pop_back();
-    } else {
-        bi = std::uint32_t(m_batches.size());
-        m_batches.emplace_back();
-    }
-    Batch& batch = m_batches[bi];
-    batch.replica = ri;
-    batch.requests.clear();
-    const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
-    for (int i = 0; i < n; ++i)
-        batch.requests.push_back(rep.batchQueue.pop());
-    rep.callRunning = true;
-    ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
-    if (m_executor) {
-        submitCall(ri, kCallBatch, bi, n);
-        return;
-    }
-    // One call for the whole batch: the table's time for n (or, without a table, one request's call),
-    // scaled by the batch's mean size/variation factor (not its largest: that would charge every
-    // batch for its slowest member twice over).
-    double sum = 0;
-    for (std::uint32_t slot : batch.requests)
-        sum += double(callTime(m_requests[slot], n));
-    const Nanos t = Nanos(sum / double(n));
-    m_events.push(m_now + t, EventType::BatchDone, bi);
-}
-
-void Engine::batchDone(std::uint32_t bi)
-{
-    const int ri = m_batches[bi].replica;
-    m_replicas[std::size_t(ri)].callRunning = false;
-    const std::vector<std::uint32_t> done = std::move(m_batches[bi].requests); // the pool may grow meanwhile
-    m_batches[bi].requests.clear();
-    m_freeBatches.push_back(bi);
-    for (std::uint32_t slot : done)
-        finishPredict(slot);
-    startPredicts(ri); // refills the slots and launches the next call
-}
-
-void Engine::predictDone(std::uint32_t slot)
-{
-    const int ri = m_requests[slot].replicaSlot;
-    finishPredict(slot);
-    startPredicts(ri); // the freed slot goes to the next waiting request at once
-}
-
-void Engine::submitCall(int ri, int kind, std::uint32_t arg, int batch)
-{
-    const std::uint64_t id = m_nextCallId++;
-    m_calls.emplace(id, PendingCall { kind, arg });
-    m_executor->submit(m_replicas[std::size_t(ri)].id, id, batch);
-}
-
-void Engine::notePredictError(const std::string& error)
-{
-    ++m_predictErrors;
-    m_lastPredictError = error;
-}
-
-// A call on the real predict stage ended: the same transitions as the timed events, at now(). A failed
-// call fails the requests it carried (their responses are errors); the replica goes on serving.
-void Engine::predictCallDone(std::uint64_t callId, const std::string& error)
-{
-    const auto it = m_calls.find(callId);
-    if (it == m_calls.end())
-        return;
-    const PendingCall call = it->second;
-    m_calls.erase(it);
-    if (!error.empty())
-        notePredictError(error);
-    switch (call.kind) {
-    case kCallSingle:
-        m_requests[call.arg].times.predictFails |= !error.empty();
-        predictDone(call.arg);
-        break;
-    case kCallBatch:
-        if (!error.empty())
-            for (std::uint32_t slot : m_batches[call.arg].requests)
-                m_requests[slot].times.predictFails = true;
-        batchDone(call.arg);
-        break;
-    case kCallDecode:
-        if (!error.empty())
-            failActiveSequences(int(call.arg));
-        else
-            decodeStep(int(call.arg));
-        break;
-    }
-    observeConcurrency();
-}
-
-// A decode step failed on the device: every sequence in it ends as failed (a server loses the batch).
-void Engine::failActiveSequences(int ri)
-{
-    Replica& rep = m_replicas[std::size_t(ri)];
-    rep.callRunning = false;
-    const std::vector<std::uint32_t> failed = std::move(rep.activeSequences);
-    rep.activeSequences.clear();
-    for (std::uint32_t slot : failed) {
-        m_requests[slot].times.predictFails = true;
-        finishPredict(slot);
-    }
-    startPredicts(ri);
-    if (!rep.callRunning)
-        startDecodeStep(ri);
-}
-
-void Engine::finishPredict(std::uint32_t slot)
+// The request's predict ended (PredictStage): a failed call ends it, else on to postprocess.
+void Engine::leavePredict(std::uint32_t slot)
 {
     Request& r = m_requests[slot];
-    const int ri = r.replicaSlot;
-    Replica& rep = m_replicas[std::size_t(ri)];
-    setPredictBusy(rep, -1);
-    r.predictDone = m_now;
-    m_metrics.occupancy.change(m_now, Stage::Predict, -1);
     if (r.times.predictFails) {
         finish(slot, Outcome::Failed);
-    } else {
-        ++rep.postprocessing;
-        m_metrics.occupancy.change(m_now, Stage::Postprocess, +1);
-        m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, slot);
+        return;
     }
+    ++m_replicas[std::size_t(r.replicaSlot)].postprocessing;
+    m_metrics.occupancy.change(m_now, Stage::Postprocess, +1);
+    m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, slot);
+}
+
+void Engine::tokenEmitted(const Request& r)
+{
+    if (m_tokenObserver)
+        m_tokenObserver(r);
+}
+
+void Engine::predictCallDone(std::uint64_t callId, const std::string& error)
+{
+    m_predictStage.executorCallDone(callId, error);
+    observeConcurrency();
 }
 
 void Engine::finish(std::uint32_t slot, Outcome outcome)
@@ -613,15 +400,6 @@ void Engine::finish(std::uint32_t slot, Outcome outcome)
 }
 
 // ---------------------------------------------------------------- replicas
-
-void Engine::setPredictBusy(Replica& rep, int delta)
-{
-    if (rep.inPredict == 0 && delta > 0)
-        rep.predictBusySince = m_now;
-    rep.inPredict += delta;
-    if (rep.inPredict == 0 && delta < 0)
-        rep.predictBusyNs += m_now - rep.predictBusySince;
-}
 
 int Engine::activeReplicas() const
 {
@@ -730,12 +508,13 @@ void Engine::provisionReplica(bool ready)
     rep.bestLatency = rep.recentLatency = 0;
     m_coldStarts += m_started;
     m_metrics.occupancy.change(m_now, Stage::Replicas, +1);
+    m_predictStage.placeReplica(int(ri));
     if (m_executor) {
         // The real cold start: ready when the executor has the weights on the device. readyAt is the
         // scenario's estimate until then.
         rep.state = ReplicaState::ColdStarting;
         rep.readyAt = m_now + coldStart;
-        m_executor->provision(rep.id, m_scenario.deployment.predictConcurrency);
+        m_executor->provision(rep.id, m_scenario.deployment.predictConcurrency, rep.device);
     } else if (ready || coldStart == 0) {
         rep.state = ReplicaState::Ready;
         rep.readyAt = m_now;
@@ -770,16 +549,13 @@ void Engine::replicaProvisioned(std::int32_t replicaId, const std::string& error
         // It cannot start (out of device memory, a device error): it leaves the deployment, logged
         // with the reason; the autoscaler (if any) may try again at its next decision.
         ++m_replicaStartFailures;
-        m_lastPredictError = error;
-        it->state = ReplicaState::Removed;
-        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+        m_predictStage.setLastError(error);
+        removeReplica(int(it - m_replicas.begin()));
         if (m_scalingLog.size() < kMaxScalingEvents)
             m_scalingLog.push_back({ m_now, ScalingEvent::Action::ScaleDown, activeReplicas() + 1, activeReplicas(),
                                      "replica " + std::to_string(replicaId) + " failed to start: " + error });
         else
             ++m_scalingDropped;
-        if (m_executor)
-            m_executor->retire(replicaId);
         return;
     }
     it->readyAt = m_now;
@@ -790,10 +566,7 @@ void Engine::drainReplica(int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     if (rep.state == ReplicaState::ColdStarting) {
-        rep.state = ReplicaState::Removed; // holds nothing yet: gone at once
-        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
-        if (m_executor)
-            m_executor->retire(rep.id);
+        removeReplica(ri); // holds nothing yet: gone at once
         return;
     }
     rep.state = ReplicaState::Draining;
@@ -803,13 +576,20 @@ void Engine::drainReplica(int ri)
 
 void Engine::retireIfDrained(int ri)
 {
+    const Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.state == ReplicaState::Draining && rep.held == 0)
+        removeReplica(ri);
+}
+
+// The replica leaves the deployment: its device place is free, and the real predict stage frees it.
+void Engine::removeReplica(int ri)
+{
     Replica& rep = m_replicas[std::size_t(ri)];
-    if (rep.state == ReplicaState::Draining && rep.held == 0) {
-        rep.state = ReplicaState::Removed;
-        m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
-        if (m_executor)
-            m_executor->retire(rep.id);
-    }
+    rep.state = ReplicaState::Removed;
+    m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
+    m_predictStage.unplaceReplica(ri);
+    if (m_executor)
+        m_executor->retire(rep.id);
 }
 
 // ---------------------------------------------------------------- knobs
@@ -831,7 +611,7 @@ std::string Engine::setPredictConcurrency(int predictSlots)
     m_scenario.deployment.predictConcurrency = predictSlots;
     for (int i = 0; i < int(m_replicas.size()); ++i)
         if (m_replicas[std::size_t(i)].provisioned())
-            startPredicts(i);
+            m_predictStage.refill(i);
     return {};
 }
 
@@ -941,9 +721,9 @@ EngineSnapshot Engine::snapshot() const
     s.maxReplicas = m_scenario.deployment.maxReplicas;
     s.rateRps = m_load.rate();
     s.users = m_load.users();
-    s.predictErrors = m_predictErrors;
+    s.predictErrors = m_predictStage.predictErrors();
     s.replicaStartFailures = m_replicaStartFailures;
-    s.lastPredictError = m_lastPredictError;
+    s.lastPredictError = m_predictStage.lastError();
     s.stopReason = m_budgetStop;
     for (const Replica& r : m_replicas) {
         if (!r.provisioned())
@@ -959,12 +739,14 @@ EngineSnapshot Engine::snapshot() const
         rs.served = r.served;
         rs.readyAt = r.readyAt;
         rs.limit = limitOf(r);
+        rs.device = r.device;
         const Nanos life = m_now - r.readyAt;
         const Nanos busy = r.predictBusyNs + (r.inPredict > 0 ? m_now - r.predictBusySince : 0);
         rs.predictBusyShare = life > 0 ? double(busy) / double(life) : 0.0;
         s.replicas.push_back(rs);
     }
     std::sort(s.replicas.begin(), s.replicas.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    s.devices = m_predictStage.devices();
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include "event_queue.h"
 #include "load_generator.h"
 #include "predict_executor.h"
+#include "predict_stage.h"
 #include "replica.h"
 #include "request.h"
 #include "scenario.h"
@@ -32,6 +33,7 @@ struct ReplicaSnapshot {
     double predictBusyShare = 0; // share of its life with at least one request in predict
     Nanos readyAt = 0;
     int limit = 0;               // how many it may hold now: the target, or what the concurrency modifier allows
+    int device = -1;             // the device it shares with others (placement), -1: one of its own
 };
 
 struct EngineSnapshot {
@@ -42,6 +44,7 @@ struct EngineSnapshot {
     double rateRps = 0;
     int users = 0;
     std::vector<ReplicaSnapshot> replicas; // provisioned replicas, by id
+    std::vector<DeviceSnapshot> devices;   // the devices predict runs on, with their calls in flight
     // With a real predict stage (PredictExecutor): calls that failed on the device, replicas that
     // could not start, and the newest such error, word for word.
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
@@ -51,13 +54,13 @@ struct EngineSnapshot {
     std::string stopReason;
 };
 
-class Engine {
+class Engine : private PredictStage::Host {
 public:
     // `scenario` must pass Scenario::validate(); the constructor throws std::invalid_argument if not.
     // With an `executor` (live runs only; it must outlive the engine), predict calls and replica starts
     // run on the real predict stage instead of being timed from the scenario.
     explicit Engine(const Scenario& scenario, PredictExecutor* executor = nullptr);
-    ~Engine();
+    ~Engine() override;
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
@@ -122,6 +125,7 @@ public:
     std::int64_t coldStarts() const { return m_coldStarts; }
     double replicaHours() const;
     const Autoscaler* autoscaler() const { return m_autoscaler.get(); }
+    const PredictStage& predictStage() const { return m_predictStage; }
 
 private:
     void handle(const Event& e);
@@ -130,24 +134,15 @@ private:
     int pickReplica() const;
     void admit(std::uint32_t slot, int replicaIndex);
     void preprocessDone(std::uint32_t slot);
-    void startPredicts(int replicaIndex);
-    void predictDone(std::uint32_t slot);
-    void finishPredict(std::uint32_t slot); // predictDone without refilling the slots
-    void failActiveSequences(int replicaIndex);
-    void submitCall(int replicaIndex, int kind, std::uint32_t arg, int batch);
-    void notePredictError(const std::string& error);
-    Nanos callTime(const Request& r, double batchSize) const;
-    void tryLaunchBatch(int replicaIndex);
-    void batchDone(std::uint32_t batchIndex);
-    void startDecodeStep(int replicaIndex);
-    void decodeStep(int replicaIndex);
+    void leavePredict(std::uint32_t slot) override; // PredictStage::Host
+    void tokenEmitted(const Request& r) override;   // PredictStage::Host
     void finish(std::uint32_t slot, Outcome outcome);
     void replicaReady(std::uint32_t replicaIndex);
     void applyChange(std::size_t index);
     void provisionReplica(bool ready);
     void drainReplica(int replicaIndex);
     void retireIfDrained(int replicaIndex);
-    void setPredictBusy(Replica& r, int delta);
+    void removeReplica(int replicaIndex);
     int activeReplicas() const; // cold-starting + ready
     int readyReplicas() const;
     int pickVictim() const;
@@ -183,12 +178,6 @@ private:
     std::function<void(const Request&)> m_observer;
     std::function<void(const Request&)> m_tokenObserver;
     std::unique_ptr<Autoscaler> m_autoscaler;
-    struct Batch {
-        int replica = -1;
-        std::vector<std::uint32_t> requests;
-    };
-    std::vector<Batch> m_batches; // pool of predict calls in flight (dynamic batching); slots reused
-    std::vector<std::uint32_t> m_freeBatches;
     bool m_tickPending = false;
     std::uint32_t m_tickGeneration = 0; // a replaced autoscaler's queued tick is stale
     int m_quietTicks = 0;               // ticks in a row with no traffic and no change
@@ -197,16 +186,10 @@ private:
     std::int64_t m_coldStarts = 0;
     bool m_started = false; // replicas provisioned from now on are cold starts
     int m_limitLevel = 0;
-    // The real predict stage (live runs), and its calls in flight: what each covers.
+    // The real predict stage (live runs), replicas that could not start on it.
     PredictExecutor* m_executor = nullptr;
-    struct PendingCall {
-        int kind = 0;          // kCallSingle, kCallBatch, kCallDecode
-        std::uint32_t arg = 0; // request slot, batch index or replica index
-    };
-    std::unordered_map<std::uint64_t, PendingCall> m_calls;
-    std::uint64_t m_nextCallId = 1;
-    std::int64_t m_predictErrors = 0, m_replicaStartFailures = 0;
-    std::string m_lastPredictError;
+    std::int64_t m_replicaStartFailures = 0;
+    PredictStage m_predictStage; // last: it holds references to the members above
     std::int64_t m_requestBudget = limits::kMaxRequestsInSystem;
     std::string m_budgetStop;   // the memory budget for queued requests stopped the load
     bool m_timeLimitStop = false; // runToCompletion stopped at the simulated-time limit

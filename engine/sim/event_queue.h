@@ -13,14 +13,14 @@ namespace knee {
 enum class EventType : std::uint8_t {
     Arrival,         // arg: closed-loop user index, or kOpenLoopSource
     PreprocessDone,  // arg: request slot
-    PredictDone,     // arg: request slot
+    PredictDone,     // arg: request slot (an independent call of one request, timed without a call record)
     PostprocessDone, // arg: request slot
     ReplicaReady,    // arg: replica index
     KnobChange,      // arg: index into the scenario's changes
     AutoscalerTick,  // the autoscaler's periodic evaluation
-    BatchDone,       // arg: index in the engine's batch table
+    CallDone,        // arg: predict call index (a single request, a dynamic batch or a decode step ended)
+    DeviceDone,      // arg: device index; generation: the device's (the next call on it to end, at its rates then)
     BatchTimer,      // arg: replica index; generation: the replica's batch-timer generation
-    DecodeStep,      // arg: replica index: one continuous-batching step ended
 };
 
 struct Event {

@@ -15,8 +15,12 @@ class PredictExecutor {
 public:
     virtual ~PredictExecutor() = default;
     // Start creating the device replica for engine replica `replicaId` (weights upload: its cold start),
-    // with `predictSlots` predict slots (predict_concurrency as it is now; batching modes use one).
-    virtual void provision(std::int32_t replicaId, int predictSlots) = 0;
+    // with `predictSlots` predict slots (predict_concurrency as it is now; batching modes use one), on
+    // device `device` (0 .. deviceCount() - 1: the engine places replicas, so its view and the
+    // hardware agree).
+    virtual void provision(std::int32_t replicaId, int predictSlots, int device) = 0;
+    // How many devices replicas can be placed on (GPUs; 1 for the CPU).
+    virtual int deviceCount() const = 0;
     // The engine no longer needs the replica (drained, or cancelled while cold starting): free it.
     virtual void retire(std::int32_t replicaId) = 0;
     // Run one forward pass over `batch` request vectors on the replica.

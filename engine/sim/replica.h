@@ -20,6 +20,7 @@ const char* toString(ReplicaState s);
 struct Replica {
     std::int32_t id = 0; // stable, unique for the run (slots in the replica table are reused)
     ReplicaState state = ReplicaState::Removed;
+    int device = -1; // the device its predict calls run on when replicas share devices; -1: one of its own
     Nanos provisionedAt = 0;
     Nanos readyAt = 0;
     int held = 0;           // routed, not yet responded

@@ -302,6 +302,77 @@ double ServiceTable::msAt(double b) const
     return std::max(0.0, y0 + (y1 - y0) * (b - x0) / (x1 - x0));
 }
 
+double ServiceTable::msAt(double b, double k) const
+{
+    const double solo = msAt(b);
+    if (k <= 1 || concurrency.empty())
+        return solo;
+    // Rows by k: k = 1 is `ms`, then msShared. Each row is read at b the way msAt reads `ms`.
+    auto row = [&](std::size_t j) {
+        if (j == 0)
+            return solo;
+        ServiceTable r;
+        r.batch = batch;
+        r.ms = msShared[j - 1];
+        return r.msAt(b);
+    };
+    const std::size_t rows = concurrency.size() + 1;
+    auto kAt = [&](std::size_t j) { return j == 0 ? 1.0 : double(concurrency[j - 1]); };
+    if (k >= kAt(rows - 1))
+        return row(rows - 1) * k / kAt(rows - 1); // saturated: no further speed-up
+    std::size_t j = 1;
+    while (kAt(j) < k)
+        ++j;
+    const double k0 = kAt(j - 1), k1 = kAt(j), y0 = row(j - 1), y1 = row(j);
+    return y0 + (y1 - y0) * (k - k0) / (k1 - k0);
+}
+
+const char* toString(DeviceSharing::Kind kind)
+{
+    switch (kind) {
+    case DeviceSharing::Kind::Independent: return "independent";
+    case DeviceSharing::Kind::Serial: return "serial";
+    case DeviceSharing::Kind::Speedup: return "speedup";
+    case DeviceSharing::Kind::Table: return "table";
+    }
+    return "?";
+}
+
+bool sharingKindFromString(const std::string& name, DeviceSharing::Kind& out)
+{
+    using K = DeviceSharing::Kind;
+    const K all[] = {K::Independent, K::Serial, K::Speedup, K::Table};
+    return fromName(name, out, all);
+}
+
+DeviceSharing ModelConfig::effectiveSharing() const
+{
+    if (sharing.given)
+        return sharing;
+    DeviceSharing d;
+    d.kind = predictTable.hasConcurrency() ? DeviceSharing::Kind::Table
+        : predictTable.empty()             ? DeviceSharing::Kind::Independent
+                                           : DeviceSharing::Kind::Serial;
+    return d;
+}
+
+std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices) const
+{
+    if (sharing.given || predictTable.hasConcurrency())
+        return {};
+    // Calls share a device when one replica has several in flight (no batching: one call per slot) or
+    // when replicas share devices (batching: one call at a time per replica).
+    const bool shares = (batching.mode == BatchingConfig::Mode::None && predictConcurrency > 1) || devices > 0;
+    if (!shares)
+        return {};
+    if (predictTable.empty())
+        return "predict times come from the scenario's distributions: calls in flight on one device are assumed not to slow each "
+               "other (model.predict_sharing: independent). For a GPU-bound predict, measure how they share it: knee calibrate "
+               "--concurrency 1,2,4,8, or state model.predict_sharing";
+    return "model.predict_table has no concurrency axis (measured with one call on the device): calls in flight on one device are "
+           "assumed to share it with no speed-up (model.predict_sharing: serial). Measure it: knee calibrate --concurrency 1,2,4,8";
+}
+
 std::string Scenario::validate() const
 {
     const auto& d = deployment;
@@ -333,7 +404,34 @@ std::string Scenario::validate() const
             if (!std::isfinite(t.ms[i]) || t.ms[i] <= 0 || t.ms[i] > limits::kMaxStageMs)
                 return "model.predict_table: times must be > 0 ms and at most a day";
         }
+        if (t.concurrency.size() != t.msShared.size() || t.concurrency.size() > 16)
+            return "model.predict_table: one row of times per concurrency (at most 16 rows)";
+        for (std::size_t j = 0; j < t.concurrency.size(); ++j) {
+            if (t.concurrency[j] < 2 || t.concurrency[j] > limits::kMaxConcurrency || (j > 0 && t.concurrency[j] <= t.concurrency[j - 1]))
+                return "model.predict_table: concurrency must start at 1 and increase";
+            if (t.msShared[j].size() != t.batch.size())
+                return "model.predict_table: each concurrency row needs one time per batch size";
+            for (double v : t.msShared[j])
+                if (!std::isfinite(v) || v <= 0 || v > limits::kMaxStageMs)
+                    return "model.predict_table: times must be > 0 ms and at most a day";
+        }
+        if (!std::isfinite(t.overheadMs) || t.overheadMs < 0 || t.overheadMs > 1000)
+            return "model.predict_table: overhead_ms must be between 0 and 1000";
     }
+    if (model.sharing.given) {
+        const DeviceSharing& d = model.sharing;
+        if (d.kind == DeviceSharing::Kind::Table && !model.predictTable.hasConcurrency())
+            return "model.predict_sharing: table needs a predict_table with a concurrency axis (knee calibrate --concurrency 1,2,4)";
+        if (d.kind == DeviceSharing::Kind::Speedup) {
+            if (d.speedup.empty() || d.speedup.size() > 1024 || d.speedup[0] != 1.0)
+                return "model.predict_sharing: speedup needs S(1) = 1 first, then S(2), … (at most 1024 values)";
+            for (std::size_t k = 1; k < d.speedup.size(); ++k)
+                if (!std::isfinite(d.speedup[k]) || d.speedup[k] <= 0 || d.speedup[k] > double(k + 1))
+                    return "model.predict_sharing: speedup S(k) must be > 0 and at most k (k calls cannot do more than k calls' work)";
+        }
+    }
+    if (d.devices < 0 || d.devices > limits::kMaxReplicas)
+        return "deployment.devices must be between 0 (a device per replica) and " + std::to_string(limits::kMaxReplicas);
     if (model.batching.mode == BatchingConfig::Mode::Continuous) {
         if (model.batching.maxSequences < 1 || model.batching.maxSequences > limits::kMaxConcurrency)
             return "model.batching.max_sequences must be between 1 and 100000";

@@ -76,23 +76,63 @@ struct DeploymentConfig {
     AutoscalerConfig autoscaler;
     ConcurrencyModifierConfig modifier;
     double costPerReplicaHour = 0;  // $ per GPU-hour, for replica-hour cost
+    // Placement of replicas on devices (GPUs). 0: each replica has a device of its own, as on Baseten,
+    // RunPod and Knative with GPUs. N > 0: replicas share N devices, each new replica going to the device
+    // that holds the fewest (lowest index on ties): what a local live run on N GPUs does.
+    int devices = 0;
 
     int effectiveInitialReplicas() const { return initialReplicas > 0 ? initialReplicas : std::max(minReplicas, 1); }
 };
 
-// Time of one predict call against its batch size, measured on the real predict stage
-// (`knee calibrate`): what the GPU physics give, memory-bound at small batch, compute-bound at large.
+// Time of one predict call T(b, k) against its batch size b and the calls k in flight on its device,
+// measured on the real predict stage (`knee calibrate`): what the GPU physics give, memory-bound at small
+// batch, compute-bound at large, and how calls in flight share the device's bandwidth and SMs.
 struct ServiceTable {
+    ServiceTable() = default;
+    // A one-dimensional table: T(b, 1) by batch size.
+    ServiceTable(std::vector<int> batchSizes, std::vector<double> msPerCall, std::string from = {})
+        : batch(std::move(batchSizes))
+        , ms(std::move(msPerCall))
+        , source(std::move(from))
+    {
+    }
     std::vector<int> batch;     // increasing, from 1
-    std::vector<double> ms;     // time per call at that batch size
+    std::vector<double> ms;     // T(b, 1): one call alone on the device, by batch size
     std::string source;         // where it was measured (device, model, date)
+    // Optional second axis: T(b, k) for k = concurrency[j] (increasing, each > 1) is msShared[j][i].
+    // Empty: a one-dimensional table, measured at k = 1 only.
+    std::vector<int> concurrency;
+    std::vector<std::vector<double>> msShared;
+    // The live engine's own cost per call outside the device (the completion's hand-off to the engine
+    // thread, measured by `knee calibrate`): added to every call, never shared.
+    double overheadMs = 0;
     bool empty() const { return batch.empty(); }
-    double msAt(double batchSize) const; // linear between measured sizes, linear beyond the last two
+    bool hasConcurrency() const { return !concurrency.empty(); }
+    double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two
+    // T(b, k): linear in k between measured rows; beyond the last row the device is saturated (k calls
+    // take k / k_max times as long as k_max calls did). A one-dimensional table has no answer beyond
+    // k = 1: callers choose what to assume (DeviceSharing).
+    double msAt(double batchSize, double callsInFlight) const;
 };
 
+// How predict calls in flight on one device share it (DESIGN.md "The device"): each call of batch b
+// progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight.
+struct DeviceSharing {
+    enum class Kind {
+        Independent, // calls never slow each other: predict waits on I/O or a remote service (T(b, k) = T(b, 1))
+        Serial,      // no speed-up: k calls in flight each go at 1/k speed (processor sharing)
+        Speedup,     // a given curve: k calls in flight complete S(k) times the work one call alone does
+        Table,       // the predict_table's concurrency axis
+    };
+    Kind kind = Kind::Independent;
+    std::vector<double> speedup; // Speedup: S(1) = 1, S(2), …; beyond the last, flat (the device is saturated)
+    bool given = false;          // stated in the scenario (else derived from the table: see effective())
+};
+const char* toString(DeviceSharing::Kind kind);
+bool sharingKindFromString(const std::string& name, DeviceSharing::Kind& out);
+
 // How predict runs requests. None: each request is its own call in its predict slot (with a table,
-// a call's time is the table's time for as many requests as are in predict at once: concurrent
-// calls share the GPU). Dynamic: the batcher inside predict (as Truss's async batchers) collects the
+// the table's time for batch 1); calls in flight on one device share it (DeviceSharing). Dynamic: the batcher inside predict (as Truss's async batchers) collects the
 // requests in predict and launches one call at a time, of up to max_batch requests, when that many
 // wait or the oldest has waited max_delay_ms.
 // Continuous: an LLM-style decode loop. Each step is one forward pass over the active sequences
@@ -114,8 +154,16 @@ struct ModelConfig {
     Distribution predict = Distribution::constant(0);
     Distribution postprocess = Distribution::constant(0);
     double predictFailureRate = 0.0; // share of predict calls that fail; the request ends as failed
-    ServiceTable predictTable;       // optional: calibrated time per call vs batch size
+    ServiceTable predictTable;       // optional: calibrated time per call vs batch size (and calls in flight)
     BatchingConfig batching;
+    // How calls in flight on one device share it. When the scenario does not say: the table's
+    // concurrency axis if it has one; Serial for a one-dimensional table (measured at k = 1 only: no
+    // speed-up is assumed, and the run says so); Independent for times from the distributions alone.
+    DeviceSharing sharing;
+    DeviceSharing effectiveSharing() const;
+    // What the run assumes about sharing, in words, when the scenario leaves it open and it matters
+    // (a one-dimensional table, or distribution times with predict_concurrency > 1); empty otherwise.
+    std::string sharingAssumption(int predictConcurrency, int devices) const;
     // The model a live run's predict stage really runs (a built-in MLP profile: tiny, small, medium,
     // large, xl). Empty: live runs time predict from the fields above, like virtual runs always do.
     std::string profile;

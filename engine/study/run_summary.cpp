@@ -42,6 +42,8 @@ RunSummary summarize(const Engine& engine, double wallS)
     s.occupancyMean = m.occupancy.overallMean(engine.now());
     s.timeline = m.occupancy.windows(engine.now());
     s.warnings = engine.warnings();
+    if (auto w = engine.predictStage().sharingAssumption(); !w.empty())
+        s.warnings.push_back(w); // virtual time only: a live run's device shares itself
     for (auto& reason : engine.stopReasons())
         s.warnings.push_back(std::move(reason));
     const DeploymentConfig& d = engine.scenario().deployment;
@@ -130,6 +132,8 @@ RunSummary simulateScenario(const Scenario& scenario)
     const double wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     RunSummary s = summarize(engine, wallS);
     s.warnings = scenario.warnings(); // the whole run's, timed changes included
+    if (auto w = engine.predictStage().sharingAssumption(); !w.empty())
+        s.warnings.push_back(w); // virtual time only: a live run's device shares itself
     for (auto& reason : engine.stopReasons())
         s.warnings.push_back(std::move(reason));
     return s;

@@ -104,6 +104,9 @@ public:
     virtual void start(Engine& engine) = 0;
     virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
     virtual void stop(Engine&) {}
+    // Changes the running engine now (a knob, the users): the live driver first runs what is due and
+    // afterwards re-arms its clock for whatever the change scheduled.
+    virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }
     virtual const char* mode() const = 0;
     // The real predict stage for this level's engine (live drivers, when the scenario names a model);
     // null: predict is timed from the scenario. Called once per level, before the engine exists.

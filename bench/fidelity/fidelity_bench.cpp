@@ -1,0 +1,288 @@
+// knee-bench-fidelity: does a virtual run of a calibrated scenario predict the live run of the same
+// scenario and placement? (DESIGN.md §2, "Fidelity"). A matrix of model profiles × batching modes ×
+// predict_concurrency × replicas on one device, each at closed-loop levels and at Poisson loads of a
+// share of the measured capacity:
+//
+//   knee-bench-fidelity live    --tables DIR --out live.jsonl   [matrix flags]   # the real predict stage
+//   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
+//   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
+//
+// DIR holds `knee calibrate --out` files named <profile>.yaml, measured on the machine of the live run.
+// The live run needs the device; the virtual one runs anywhere (it reads the live run's Poisson rates), so
+// a change to the device model is checked again without the device. Each configuration is one engine:
+// the closed-loop levels change its users, the Poisson loads its rate; each level has a warm-up and one
+// window, the same wall (live) or simulated (virtual) seconds.
+#include "fidelity.h"
+
+#include "io/scenario_reader.h"
+#include "live/live_sweep.h"
+#include "metrics/latency_histogram.h"
+#include "study/sweep.h"
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QStringList>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace knee;
+using fidelity::Options;
+
+namespace {
+
+std::vector<int> ints(const QString& s)
+{
+    std::vector<int> out;
+    for (const QString& p : s.split(','))
+        out.push_back(p.toInt());
+    return out;
+}
+
+std::vector<double> doubles(const QString& s)
+{
+    std::vector<double> out;
+    for (const QString& p : s.split(','))
+        out.push_back(p.toDouble());
+    return out;
+}
+
+struct Config {
+    QString profile, batching;
+    int pc = 1, replicas = 1;
+    QString key() const { return QString("%1/%2/pc%3/r%4").arg(profile, batching).arg(pc).arg(replicas); }
+};
+
+// The scenario of a configuration: predict only (pre/post 0), the replicas on one device, a target that
+// never binds, the profile's calibrated table (its own file, indented under model:).
+std::optional<Scenario> scenarioFor(const Options& o, const Config& c, bool closed)
+{
+    QFile f(o.tablesDir + "/" + c.profile + ".yaml");
+    if (!f.open(QIODevice::ReadOnly)) {
+        std::fprintf(stderr, "fidelity: no table %s\n", qPrintable(f.fileName()));
+        return std::nullopt;
+    }
+    std::string model;
+    for (const QByteArray& line : f.readAll().split('\n'))
+        if (!line.startsWith('#') && !line.trimmed().isEmpty())
+            model += "  " + line.toStdString() + "\n";
+    std::string batching = "{mode: none}";
+    if (c.batching == "dynamic")
+        batching = "{mode: dynamic, max_batch: 64, max_delay_ms: 0.2}";
+    else if (c.batching == "continuous")
+        batching = "{mode: continuous, max_sequences: 64, output_tokens: {dist: constant, mean: " + std::to_string(o.tokens) + "}}";
+    const std::string yaml = "name: fidelity " + c.key().toStdString() + "\n"
+        + "deployment: {replicas: {min: " + std::to_string(c.replicas) + ", max: " + std::to_string(c.replicas)
+        + "}, concurrency_target: 100000, predict_concurrency: " + std::to_string(c.pc) + ", devices: 1}\n"
+        + "model:\n  predict: 1\n" + model + "  batching: " + batching + "\n"
+        + "workload: {arrival: " + (closed ? "{kind: closed, users: 1}" : "{kind: poisson, rate_rps: 1}")
+        + ", duration_s: 100000}\n";
+    ScenarioReadResult r = readScenarioText(yaml, c.key().toStdString());
+    if (!r.ok()) {
+        for (const auto& e : r.errors)
+            std::fprintf(stderr, "fidelity: %s: %s\n", qPrintable(c.key()), e.message.c_str());
+        return std::nullopt;
+    }
+    return r.scenario;
+}
+
+struct Window {
+    LatencyHistogram latency, ttft, itl;
+    std::int64_t completed = 0, failed = 0;
+    bool open = false;
+};
+
+QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
+{
+    driver.advanceTo(e, e.now() + secondsToNanos(o.warmupS));
+    w = Window();
+    w.open = true;
+    const Nanos start = e.now();
+    driver.advanceTo(e, start + secondsToNanos(o.windowS));
+    w.open = false;
+    const double width = nanosToSeconds(e.now() - start);
+    auto ms = [](const LatencyHistogram& h, double q) { return h.count() ? nanosToMs(h.quantile(q)) : 0.0; };
+    return QJsonObject{{"throughput_rps", double(w.completed) / width},
+                       {"p50_ms", ms(w.latency, 0.5)},
+                       {"p95_ms", ms(w.latency, 0.95)},
+                       {"p99_ms", ms(w.latency, 0.99)},
+                       {"ttft_p50_ms", ms(w.ttft, 0.5)},
+                       {"ttft_p95_ms", ms(w.ttft, 0.95)},
+                       {"itl_p50_ms", ms(w.itl, 0.5)},
+                       {"itl_p95_ms", ms(w.itl, 0.95)},
+                       {"completed", qint64(w.completed)},
+                       {"failed", qint64(w.failed)},
+                       {"window_s", width}};
+}
+
+// One engine for one configuration and load kind; `levels` (users, or Poisson rates) one after another.
+std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool closed, const std::vector<double>& levels, bool live)
+{
+    std::vector<QJsonObject> out;
+    const auto s = scenarioFor(o, c, closed);
+    if (!s || levels.empty())
+        return out;
+    std::unique_ptr<LevelDriver> driver = live ? makeLiveDriver() : makeVirtualDriver();
+    Scenario first = *s;
+    if (closed)
+        first.workload.arrival.users = int(levels[0]);
+    else
+        first.workload.arrival.rateRps = levels[0];
+    Engine e(first, driver->executorFor(first));
+    Window w;
+    e.setObserver([&](const Request& r) {
+        if (!w.open)
+            return;
+        if (r.outcome == Outcome::Failed)
+            ++w.failed;
+        if (r.outcome != Outcome::Completed)
+            return;
+        ++w.completed;
+        w.latency.record(r.latency());
+        if (r.firstToken >= 0) {
+            w.ttft.record(r.firstToken - r.intended);
+            if (r.tokens > 1)
+                w.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+        }
+    });
+    driver->start(e);
+    // The replicas' cold starts (weight uploads) come before the first level's warm-up.
+    for (int i = 0; i < 200; ++i) {
+        const EngineSnapshot snap = e.snapshot();
+        if (std::all_of(snap.replicas.begin(), snap.replicas.end(), [](const ReplicaSnapshot& r) { return r.state == ReplicaState::Ready; }))
+            break;
+        driver->advanceTo(e, e.now() + secondsToNanos(0.05));
+    }
+    for (double level : levels) {
+        driver->act(e, [&](Engine& en) {
+            if (closed)
+                en.setUsers(int(level));
+            else
+                en.setArrivalRate(level);
+        });
+        QJsonObject row = measure(*driver, e, w, o);
+        row["config"] = c.key();
+        row["profile"] = c.profile;
+        row["batching"] = c.batching;
+        row["pc"] = c.pc;
+        row["replicas"] = c.replicas;
+        row["load"] = closed ? "closed" : "poisson";
+        row["level"] = level;
+        const EngineSnapshot snap = e.snapshot();
+        row["predict_errors"] = qint64(snap.predictErrors);
+        out.push_back(row);
+        std::fprintf(stderr, "%s %s %-32s %8g  thr %10.1f  p50 %8.3f  p95 %8.3f ms\n", live ? "live" : "virt", closed ? "users" : "rate ",
+                     qPrintable(c.key()), level, row["throughput_rps"].toDouble(), row["p50_ms"].toDouble(), row["p95_ms"].toDouble());
+    }
+    driver->stop(e);
+    return out;
+}
+
+void writeRows(const QString& path, const std::vector<QJsonObject>& rows)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly)) {
+        std::fprintf(stderr, "fidelity: cannot write %s\n", qPrintable(path));
+        return;
+    }
+    for (const QJsonObject& r : rows)
+        f.write(QJsonDocument(r).toJson(QJsonDocument::Compact) + "\n");
+}
+
+int runMatrix(const Options& o, bool live)
+{
+    std::vector<QJsonObject> rows, liveRows;
+    if (!live)
+        liveRows = fidelity::readRows(o.livePath);
+    for (const QString& profile : o.profiles)
+        for (const QString& batching : o.batching)
+            for (int replicas : o.replicas)
+                for (int pc : o.pcs) {
+                    const Config c{profile, batching, pc, replicas};
+                    std::vector<double> users(o.users.begin(), o.users.end());
+                    auto closedRows = runConfig(o, c, true, users, live);
+                    // Poisson rates: shares of the live run's capacity (its highest closed-loop throughput);
+                    // the virtual run replays the live run's rates.
+                    std::vector<double> rates;
+                    if (live) {
+                        double capacity = 0;
+                        for (const auto& r : closedRows)
+                            capacity = std::max(capacity, r["throughput_rps"].toDouble());
+                        for (double share : o.loads)
+                            rates.push_back(share * capacity);
+                    } else {
+                        for (const auto& r : liveRows)
+                            if (r["config"].toString() == c.key() && r["load"].toString() == "poisson")
+                                rates.push_back(r["level"].toDouble());
+                    }
+                    auto openRows = runConfig(o, c, false, rates, live);
+                    for (std::size_t i = 0; i < openRows.size() && live; ++i)
+                        openRows[i]["share"] = o.loads[i];
+                    rows.insert(rows.end(), closedRows.begin(), closedRows.end());
+                    rows.insert(rows.end(), openRows.begin(), openRows.end());
+                    writeRows(o.out, rows); // as it goes: a run cut short keeps what it measured
+                }
+    return rows.empty() ? 1 : 0;
+}
+
+} // namespace
+
+std::vector<QJsonObject> fidelity::readRows(const QString& path)
+{
+    std::vector<QJsonObject> rows;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return rows;
+    for (const QByteArray& line : f.readAll().split('\n'))
+        if (!line.trimmed().isEmpty())
+            rows.push_back(QJsonDocument::fromJson(line).object());
+    return rows;
+}
+
+
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    Options o;
+    const QStringList args = app.arguments();
+    if (args.size() < 2) {
+        std::fprintf(stderr, "usage: knee-bench-fidelity live|virtual|compare [flags] (see the source's header)\n");
+        return 2;
+    }
+    o.mode = args[1];
+    for (int i = 2; i + 1 < args.size(); i += 2) {
+        const QString k = args[i], v = args[i + 1];
+        if (k == "--tables") o.tablesDir = v;
+        else if (k == "--out") o.out = v;
+        else if (k == "--live") o.livePath = v;
+        else if (k == "--virtual") o.virtualPath = v;
+        else if (k == "--profiles") o.profiles = v.split(',');
+        else if (k == "--batching") o.batching = v.split(',');
+        else if (k == "--pc") o.pcs = ints(v);
+        else if (k == "--replicas") o.replicas = ints(v);
+        else if (k == "--users") o.users = ints(v);
+        else if (k == "--loads") o.loads = doubles(v);
+        else if (k == "--warmup-s") o.warmupS = v.toDouble();
+        else if (k == "--window-s") o.windowS = v.toDouble();
+        else if (k == "--tokens") o.tokens = v.toInt();
+        else {
+            std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));
+            return 2;
+        }
+    }
+    if (o.mode == "compare")
+        return fidelity::runCompare(o);
+    if ((o.mode != "live" && o.mode != "virtual") || o.tablesDir.isEmpty() || o.out.isEmpty() || (o.mode == "virtual" && o.livePath.isEmpty())) {
+        std::fprintf(stderr, "knee-bench-fidelity: live needs --tables and --out; virtual also --live\n");
+        return 2;
+    }
+    return runMatrix(o, o.mode == "live");
+}

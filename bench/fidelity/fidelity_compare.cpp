@@ -1,0 +1,206 @@
+// The fidelity table: live against virtual, cell by cell (throughput and p95; time to first token and
+// inter-token time for continuous batching), summarised as the median and worst |live ÷ virtual − 1|
+// overall and by profile, batching mode, replicas and load; then whether the knee and the best
+// predict_concurrency agree. Cells whose live window holds fewer than kMinCompleted responses are
+// counted apart (too few to compare a p95).
+#include "fidelity.h"
+
+#include "study/knee.h"
+
+#include <QFile>
+#include <QJsonArray>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace fidelity {
+
+using namespace knee;
+
+namespace {
+
+constexpr int kMinCompleted = 50;
+
+struct Cell {
+    QJsonObject live, virt;
+    double thr = 0, p95 = 0, ttft = 0, itl = 0; // live ÷ virtual − 1
+};
+
+double ratioErr(double live, double virt) { return virt > 0 ? live / virt - 1 : (live > 0 ? INFINITY : 0); }
+
+struct Stat {
+    std::vector<double> thr, p95;
+    void add(const Cell& c)
+    {
+        thr.push_back(std::abs(c.thr));
+        p95.push_back(std::abs(c.p95));
+    }
+    static double median(std::vector<double> v)
+    {
+        if (v.empty())
+            return 0;
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+    }
+    static double worst(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+};
+
+QString pct(double v) { return std::isfinite(v) ? QString::number(100 * v, 'f', 1) + " %" : QString("∞"); }
+
+std::optional<int> kneeOf(const std::vector<QJsonObject>& rows)
+{
+    std::vector<CurvePoint> points;
+    for (const QJsonObject& r : rows)
+        points.push_back(CurvePoint{int(r["level"].toDouble()), r["p95_ms"].toDouble(), 0, 0, r["throughput_rps"].toDouble(), true});
+    std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.concurrency < b.concurrency; });
+    return analyzeCurve(points, 0.0).knee;
+}
+
+// The smallest predict_concurrency whose throughput is within 5 % of the best at this level.
+int bestPc(const std::map<int, double>& byPc)
+{
+    double best = 0;
+    for (const auto& [pc, thr] : byPc)
+        best = std::max(best, thr);
+    for (const auto& [pc, thr] : byPc)
+        if (thr >= 0.95 * best)
+            return pc;
+    return 0;
+}
+
+} // namespace
+
+int runCompare(const Options& o)
+{
+    const auto live = readRows(o.livePath), virt = readRows(o.virtualPath);
+    auto key = [](const QJsonObject& r) {
+        return r["config"].toString() + "|" + r["load"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10);
+    };
+    std::map<QString, QJsonObject> virtByKey;
+    for (const auto& r : virt)
+        virtByKey[key(r)] = r;
+    std::vector<Cell> cells;
+    int thin = 0, missing = 0;
+    for (const auto& l : live) {
+        const auto it = virtByKey.find(key(l));
+        if (it == virtByKey.end()) {
+            ++missing;
+            continue;
+        }
+        if (l["completed"].toInt() < kMinCompleted || it->second["completed"].toInt() < kMinCompleted) {
+            ++thin;
+            continue;
+        }
+        Cell c{l, it->second};
+        c.thr = ratioErr(l["throughput_rps"].toDouble(), c.virt["throughput_rps"].toDouble());
+        c.p95 = ratioErr(l["p95_ms"].toDouble(), c.virt["p95_ms"].toDouble());
+        c.ttft = ratioErr(l["ttft_p95_ms"].toDouble(), c.virt["ttft_p95_ms"].toDouble());
+        c.itl = ratioErr(l["itl_p50_ms"].toDouble(), c.virt["itl_p50_ms"].toDouble());
+        cells.push_back(c);
+    }
+    std::map<QString, Stat> groups;
+    std::vector<double> ttft, itl;
+    for (const Cell& c : cells) {
+        groups["all"].add(c);
+        groups["profile " + c.live["profile"].toString()].add(c);
+        groups["batching " + c.live["batching"].toString()].add(c);
+        groups["replicas " + QString::number(c.live["replicas"].toInt())].add(c);
+        groups["load " + c.live["load"].toString()].add(c);
+        groups["predict_concurrency " + QString::number(c.live["pc"].toInt())].add(c);
+        if (c.live["batching"].toString() == "continuous") {
+            ttft.push_back(std::abs(c.ttft));
+            itl.push_back(std::abs(c.itl));
+        }
+    }
+    std::printf("cells compared: %zu (live cells without a virtual one: %d; fewer than %d responses in a window: %d)\n\n", cells.size(),
+                missing, kMinCompleted, thin);
+    std::printf("| cells | n | throughput median | throughput worst | p95 median | p95 worst |\n|---|---:|---:|---:|---:|---:|\n");
+    for (const auto& [name, st] : groups)
+        std::printf("| %s | %zu | %s | %s | %s | %s |\n", qPrintable(name), st.thr.size(), qPrintable(pct(Stat::median(st.thr))),
+                    qPrintable(pct(Stat::worst(st.thr))), qPrintable(pct(Stat::median(st.p95))), qPrintable(pct(Stat::worst(st.p95))));
+    if (!ttft.empty())
+        std::printf("\ncontinuous batching: time to first token p95 median %s worst %s; inter-token p50 median %s worst %s (%zu cells)\n",
+                    qPrintable(pct(Stat::median(ttft))), qPrintable(pct(Stat::worst(ttft))), qPrintable(pct(Stat::median(itl))),
+                    qPrintable(pct(Stat::worst(itl))), ttft.size());
+
+    // The worst cells, for the eye.
+    std::vector<const Cell*> byErr;
+    for (const Cell& c : cells)
+        byErr.push_back(&c);
+    std::sort(byErr.begin(), byErr.end(), [](const Cell* a, const Cell* b) {
+        return std::max(std::abs(a->thr), std::abs(a->p95)) > std::max(std::abs(b->thr), std::abs(b->p95));
+    });
+    std::printf("\nworst cells (live / virtual):\n| cell | load | throughput | p95 ms |\n|---|---|---|---|\n");
+    for (std::size_t i = 0; i < std::min<std::size_t>(12, byErr.size()); ++i) {
+        const Cell& c = *byErr[i];
+        std::printf("| %s | %s %g | %.0f / %.0f (%s) | %.3f / %.3f (%s) |\n", qPrintable(c.live["config"].toString()),
+                    qPrintable(c.live["load"].toString()), c.live["level"].toDouble(), c.live["throughput_rps"].toDouble(),
+                    c.virt["throughput_rps"].toDouble(), qPrintable(pct(c.thr)), c.live["p95_ms"].toDouble(), c.virt["p95_ms"].toDouble(),
+                    qPrintable(pct(c.p95)));
+    }
+
+    // Knees of the closed-loop curves, and the best predict_concurrency at each users level.
+    std::map<QString, std::vector<QJsonObject>> liveCurves, virtCurves;
+    std::map<QString, std::map<int, double>> livePc, virtPc; // profile/batching/replicas/users -> pc -> throughput
+    for (const Cell& c : cells) {
+        if (c.live["load"].toString() != "closed")
+            continue;
+        liveCurves[c.live["config"].toString()].push_back(c.live);
+        virtCurves[c.live["config"].toString()].push_back(c.virt);
+        const QString group = QString("%1/%2/r%3/users %4").arg(c.live["profile"].toString(), c.live["batching"].toString())
+                                  .arg(c.live["replicas"].toInt()).arg(c.live["level"].toDouble());
+        livePc[group][c.live["pc"].toInt()] = c.live["throughput_rps"].toDouble();
+        virtPc[group][c.live["pc"].toInt()] = c.virt["throughput_rps"].toDouble();
+    }
+    int kneesAgree = 0;
+    std::vector<QString> kneeMisses;
+    for (const auto& [config, rows] : liveCurves) {
+        const auto a = kneeOf(rows), b = kneeOf(virtCurves[config]);
+        if (a == b)
+            ++kneesAgree;
+        else
+            kneeMisses.push_back(QString("%1 (live %2, virtual %3)").arg(config, a ? QString::number(*a) : "none", b ? QString::number(*b) : "none"));
+    }
+    std::printf("\nknee (Kneedle on p95 over users): agrees in %d of %zu configurations\n", kneesAgree, liveCurves.size());
+    for (const QString& m : kneeMisses)
+        std::printf("  differs: %s\n", qPrintable(m));
+    int pcAgree = 0;
+    std::vector<QString> pcMisses;
+    for (const auto& [group, byPc] : livePc) {
+        if (byPc.size() < 2)
+            continue;
+        const int a = bestPc(byPc), b = bestPc(virtPc[group]);
+        if (a == b)
+            ++pcAgree;
+        else
+            pcMisses.push_back(QString("%1 (live %2, virtual %3)").arg(group).arg(a).arg(b));
+    }
+    std::printf("best predict_concurrency (smallest within 5 %% of the best throughput): agrees in %d of %d\n", pcAgree,
+                int(pcAgree + pcMisses.size()));
+    for (const QString& m : pcMisses)
+        std::printf("  differs: %s\n", qPrintable(m));
+
+    if (!o.out.isEmpty()) {
+        QFile f(o.out);
+        if (f.open(QIODevice::WriteOnly)) {
+            f.write("config,load,level,live_throughput_rps,virtual_throughput_rps,live_p50_ms,virtual_p50_ms,live_p95_ms,virtual_p95_ms,"
+                    "live_ttft_p95_ms,virtual_ttft_p95_ms,live_itl_p50_ms,virtual_itl_p50_ms\n");
+            for (const Cell& c : cells)
+                f.write(QString("%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13\n")
+                            .arg(c.live["config"].toString(), c.live["load"].toString())
+                            .arg(c.live["level"].toDouble())
+                            .arg(c.live["throughput_rps"].toDouble()).arg(c.virt["throughput_rps"].toDouble())
+                            .arg(c.live["p50_ms"].toDouble()).arg(c.virt["p50_ms"].toDouble())
+                            .arg(c.live["p95_ms"].toDouble()).arg(c.virt["p95_ms"].toDouble())
+                            .arg(c.live["ttft_p95_ms"].toDouble()).arg(c.virt["ttft_p95_ms"].toDouble())
+                            .arg(c.live["itl_p50_ms"].toDouble()).arg(c.virt["itl_p50_ms"].toDouble())
+                            .toUtf8());
+        }
+    }
+    return cells.empty() ? 1 : 0;
+}
+
+} // namespace fidelity

@@ -1,0 +1,42 @@
+// Calibrating a model profile on this machine: the predict stage's time per call T(b, k) by batch size
+// and calls in flight on one device (predict/calibration.h), and the live engine's own cost per call
+// (the completion's hand-off to the engine thread, measured by a short live run at one user): the
+// predict_table virtual-time runs use, so that they predict what a live run does. One function for
+// `knee calibrate` and the window's Model menu.
+#pragma once
+#include "sim/scenario.h"
+
+#include "predict/calibration.h"
+
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct PredictBackendInfo;
+
+struct CalibrationRequest {
+    std::string profile = "small";
+    predict::SharingOptions sharing;
+    bool measureOverhead = true; // the live engine's own cost per call (a live run of about 1.5 s)
+};
+
+struct CalibrationResult {
+    std::string error; // non-empty: nothing was measured (or it was cancelled)
+    std::string profile;
+    ServiceTable table;
+    std::vector<std::vector<double>> deviceMs; // [k][batch]: the device's own time (layers and copies)
+    std::string backendKind, deviceName;
+    bool gpu = false;
+    std::size_t parameterBytes = 0;
+    double coldStartMs = 0, weightUploadMs = 0;
+    double liveP50Ms = 0; // median latency of one predict-only request in the live engine (the overhead's source)
+    // The scenario lines that carry the result: `profile: P` and `predict_table: {...}`.
+    std::string yaml() const;
+};
+
+// Blocks for the measurement (seconds to minutes): call it off the UI thread. Needs an event loop on
+// the calling thread when measureOverhead is set (a QCoreApplication's main thread, or a QThread).
+CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend);
+
+} // namespace knee

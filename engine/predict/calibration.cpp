@@ -1,0 +1,131 @@
+#include "calibration.h"
+
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+namespace knee::predict {
+
+namespace {
+
+double median(std::vector<double> v)
+{
+    if (v.empty())
+        return 0;
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+// k callers, one slot each, each resubmitting from its completion until it made its calls.
+class SteadyLoad {
+public:
+    SteadyLoad(Replica& replica, int hidden, int batch, int k, int calls)
+        : m_replica(replica)
+        , m_batch(batch)
+        , m_calls(calls)
+        , m_left(std::size_t(k), calls)
+    {
+        const std::size_t values = std::size_t(batch) * std::size_t(hidden);
+        for (int s = 0; s < k; ++s) {
+            m_in.emplace_back(values);
+            m_out.emplace_back(values);
+            // Random, never zeros: zeros can run faster than real data.
+            fillUniform(m_in.back().data(), values, std::uint64_t(1000 + 17 * s + batch));
+        }
+    }
+
+    Status run(std::vector<double>& host, std::vector<double>& device)
+    {
+        std::unique_lock lock(m_mu);
+        m_running = int(m_left.size());
+        for (int s = 0; s < int(m_left.size()); ++s) {
+            if (Status st = submit(s); !st.ok()) {
+                m_error = st.error;
+                --m_running;
+            }
+        }
+        m_cv.wait(lock, [&] { return m_running == 0; });
+        host = std::move(m_host);
+        device = std::move(m_device);
+        return m_error.empty() ? Status {} : Status::failure(m_error);
+    }
+
+private:
+    // Called with m_mu held, or from a completion (which holds it).
+    Status submit(int s)
+    {
+        return m_replica.submit(s, m_batch, m_in[std::size_t(s)].data(), m_out[std::size_t(s)].data(),
+                                [this, s](const Completion& c) { done(s, c); });
+    }
+
+    void done(int s, const Completion& c)
+    {
+        std::lock_guard lock(m_mu);
+        int& left = m_left[std::size_t(s)];
+        const bool timed = m_calls - left >= kWarmupCalls;
+        --left;
+        if (!c.status.ok() && m_error.empty())
+            m_error = c.status.error;
+        if (c.status.ok() && timed) {
+            m_host.push_back(c.wallMs);
+            m_device.push_back(c.deviceMs);
+        }
+        if (left > 0 && m_error.empty()) {
+            if (Status st = submit(s); st.ok())
+                return;
+            else if (m_error.empty())
+                m_error = st.error;
+        }
+        if (--m_running == 0)
+            m_cv.notify_all();
+    }
+
+    Replica& m_replica;
+    int m_batch, m_calls;
+    std::vector<int> m_left;
+    std::vector<std::vector<Bf16>> m_in, m_out;
+    std::mutex m_mu;
+    std::condition_variable m_cv;
+    int m_running = 0;
+    std::vector<double> m_host, m_device;
+    std::string m_error;
+};
+
+} // namespace
+
+Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
+{
+    if (o.batches.empty() || o.concurrency.empty() || o.concurrency.front() != 1 || o.repeats < 1)
+        return Status::failure("calibration needs batch sizes, concurrency from 1, and at least one repeat");
+    const int kMax = *std::max_element(o.concurrency.begin(), o.concurrency.end());
+    const int bMax = *std::max_element(o.batches.begin(), o.batches.end());
+    if (kMax > replica.slots() || bMax > replica.maxBatch())
+        return Status::failure("the replica has " + std::to_string(replica.slots()) + " slots and batches up to "
+                               + std::to_string(replica.maxBatch()) + "; the calibration needs " + std::to_string(kMax) + " and "
+                               + std::to_string(bMax));
+    out = SharingMeasurement {};
+    out.batches = o.batches;
+    out.concurrency = o.concurrency;
+    const int total = int(o.batches.size() * o.concurrency.size());
+    int done = 0;
+    for (int k : o.concurrency) {
+        std::vector<double> hostRow, deviceRow;
+        for (int b : o.batches) {
+            std::vector<double> host, device;
+            SteadyLoad load(replica, hidden, b, k, kWarmupCalls + o.repeats);
+            if (Status st = load.run(host, device); !st.ok())
+                return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
+            hostRow.push_back(median(host));
+            deviceRow.push_back(median(device));
+            if (o.progress && !o.progress(++done, total))
+                return Status::failure("cancelled");
+        }
+        out.hostMs.push_back(std::move(hostRow));
+        out.deviceMs.push_back(std::move(deviceRow));
+    }
+    return {};
+}
+
+} // namespace knee::predict

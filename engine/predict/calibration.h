@@ -1,0 +1,34 @@
+// Measures the predict stage's time per call T(b, k) by batch size b and by calls k in flight on one
+// device: the table that virtual-time runs use (DESIGN.md "The device"). k callers each keep one call in
+// flight on their own slot of one replica (a call ends, the same caller submits the next at once), so the
+// device holds k calls in steady state; the median host time per call (submit to completion: what the
+// engine waits for) is kept, with the device's own time (CUDA events) beside it.
+#pragma once
+#include "predict/backend.h"
+
+#include <functional>
+#include <vector>
+
+namespace knee::predict {
+
+struct SharingMeasurement {
+    std::vector<int> batches;
+    std::vector<int> concurrency;              // k values, from 1, increasing
+    std::vector<std::vector<double>> hostMs;   // [k index][batch index]: median host time per call
+    std::vector<std::vector<double>> deviceMs; // same order: median device time (layers and copies)
+};
+
+struct SharingOptions {
+    std::vector<int> batches{1, 2, 4, 8, 16, 32, 64};
+    std::vector<int> concurrency{1, 2, 4, 8};
+    int repeats = 20;   // timed calls per caller and point (after kWarmupCalls)
+    // Told after each (batch, k) point: points done, points in all. Returns false to cancel.
+    std::function<bool(int done, int total)> progress;
+};
+inline constexpr int kWarmupCalls = 2; // per caller and point, left out
+
+// Needs a replica with at least max(concurrency) slots and a maxBatch of at least max(batches). Blocks
+// for the measurement's time (call it off any event loop). A failed call stops it with the device's error.
+Status measureSharing(Replica& replica, int hidden, const SharingOptions& options, SharingMeasurement& out);
+
+} // namespace knee::predict

@@ -1,0 +1,77 @@
+#include "device_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace knee {
+
+SharingCurve::SharingCurve(const ModelConfig& model)
+    : m_sharing(model.effectiveSharing())
+    , m_table(model.predictTable)
+{
+}
+
+double SharingCurve::rate(int batch, int k) const
+{
+    if (k <= 1)
+        return 1.0;
+    switch (m_sharing.kind) {
+    case DeviceSharing::Kind::Independent: return 1.0;
+    case DeviceSharing::Kind::Serial: return 1.0 / double(k);
+    case DeviceSharing::Kind::Speedup: {
+        const auto& s = m_sharing.speedup;
+        const double sk = s.empty() ? 1.0 : s[std::min<std::size_t>(std::size_t(k), s.size()) - 1];
+        return sk / double(k);
+    }
+    case DeviceSharing::Kind::Table: return m_table.msAt(double(batch), 1.0) / m_table.msAt(double(batch), double(k));
+    }
+    return 1.0;
+}
+
+void SharedDevice::progressTo(Nanos now)
+{
+    const double elapsed = double(now - m_last);
+    if (elapsed > 0)
+        for (Call& c : m_calls)
+            c.remaining -= elapsed * c.rate;
+    m_last = now;
+}
+
+void SharedDevice::reschedule(Nanos now, const SharingCurve& curve)
+{
+    ++m_generation;
+    m_next = kNever;
+    const int k = int(m_calls.size());
+    double soonest = -1;
+    for (Call& c : m_calls) {
+        c.rate = curve.rate(c.batch, k);
+        const double left = std::max(0.0, c.remaining) / c.rate;
+        if (soonest < 0 || left < soonest)
+            soonest = left;
+    }
+    if (soonest >= 0)
+        m_next = now + Nanos(std::ceil(soonest)); // never early: the call's work is done by then
+}
+
+void SharedDevice::start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve)
+{
+    progressTo(now);
+    m_calls.push_back(Call{token, batch, soloNs, 1.0});
+    reschedule(now, curve);
+}
+
+void SharedDevice::finishDue(Nanos now, const SharingCurve& curve, std::vector<std::uint32_t>& finished)
+{
+    progressTo(now);
+    // Half a nanosecond of slack: the completion was scheduled at the ceiling of its exact time, so a
+    // call due now may show a rounding residue of work left.
+    constexpr double kDone = 0.5;
+    auto done = [](const Call& c) { return c.remaining <= kDone * c.rate; };
+    for (const Call& c : m_calls)
+        if (done(c))
+            finished.push_back(c.token);
+    m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(), done), m_calls.end());
+    reschedule(now, curve);
+}
+
+} // namespace knee

@@ -1,0 +1,60 @@
+// The device a replica's predict calls run on (a GPU; for the CPU backend, the cores), in virtual time.
+// Calls in flight on one device are not independent servers: they share its memory bandwidth and SMs.
+// Each call of batch b progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight
+// (processor sharing with a measured speed-up curve, DESIGN.md "The device"). Rates change only when a
+// call starts or ends, so the device reschedules its one pending completion at those instants: the
+// engine stays event-driven, with one event per device in the heap, whatever k is.
+#pragma once
+#include "scenario.h"
+
+#include "base/time.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace knee {
+
+// How fast a call goes with k calls in flight, relative to alone: from the scenario's sharing rule.
+class SharingCurve {
+public:
+    explicit SharingCurve(const ModelConfig& model);
+    DeviceSharing::Kind kind() const { return m_sharing.kind; }
+    // The rate of a call of `batch` while `k` >= 1 calls are in flight (1 = its solo speed).
+    double rate(int batch, int k) const;
+
+private:
+    DeviceSharing m_sharing;
+    ServiceTable m_table;
+};
+
+class SharedDevice {
+public:
+    // A call starts on the device at `now` with `soloNs` of work (its time alone). `token` names it to
+    // the caller when it ends.
+    void start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve);
+    // Ends the calls whose work is done at `now` (in the order they started) into `finished`; the rest
+    // go on at the rates of the calls left.
+    void finishDue(Nanos now, const SharingCurve& curve, std::vector<std::uint32_t>& finished);
+    // When the next call ends at the current rates (kNever when none is in flight).
+    Nanos nextFinish() const { return m_next; }
+    int inFlight() const { return int(m_calls.size()); }
+    // Bumped at every change: a pending completion event with an older generation is stale.
+    std::uint32_t generation() const { return m_generation; }
+
+private:
+    struct Call {
+        std::uint32_t token = 0;
+        int batch = 1;
+        double remaining = 0; // solo-speed nanoseconds of work left
+        double rate = 1;
+    };
+    void progressTo(Nanos now);
+    void reschedule(Nanos now, const SharingCurve& curve);
+
+    std::vector<Call> m_calls; // in start order
+    Nanos m_last = 0;          // work is accounted up to here
+    Nanos m_next = kNever;
+    std::uint32_t m_generation = 0;
+};
+
+} // namespace knee

@@ -1,0 +1,398 @@
+#include "predict_stage.h"
+
+#include <algorithm>
+
+namespace knee {
+
+PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueue& events, std::vector<Request>& requests,
+                           std::vector<Replica>& replicas, RunMetrics& metrics, PredictExecutor* executor, Host& host)
+    : m_scenario(scenario)
+    , m_now(now)
+    , m_events(events)
+    , m_requests(requests)
+    , m_replicas(replicas)
+    , m_metrics(metrics)
+    , m_executor(executor)
+    , m_host(host)
+    , m_predictMeanMs(Sampler(scenario.model.predict).meanMs())
+    , m_curve(scenario.model)
+    , m_useDevices(!executor && m_curve.kind() != DeviceSharing::Kind::Independent)
+    , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
+    , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
+{
+}
+
+// ---------------------------------------------------------------- placement
+
+int PredictStage::deviceCount() const
+{
+    // Asked once: a run's summary may be read after its executor is gone.
+    return m_executor ? m_executorDevices : m_scenario.deployment.devices;
+}
+
+int PredictStage::deviceOf(int ri) const
+{
+    const int d = m_replicas[std::size_t(ri)].device;
+    return d >= 0 ? d : ri; // a device of its own: indexed like its replica slot
+}
+
+void PredictStage::placeReplica(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    rep.device = -1;
+    const int n = deviceCount();
+    if (n <= 0)
+        return;
+    if (int(m_replicasOnDevice.size()) < n)
+        m_replicasOnDevice.resize(std::size_t(n), 0);
+    // The device holding the fewest replicas, lowest index on ties: what the CUDA backend does live.
+    rep.device = int(std::min_element(m_replicasOnDevice.begin(), m_replicasOnDevice.begin() + n) - m_replicasOnDevice.begin());
+    ++m_replicasOnDevice[std::size_t(rep.device)];
+}
+
+void PredictStage::unplaceReplica(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.device >= 0 && rep.device < int(m_replicasOnDevice.size()))
+        --m_replicasOnDevice[std::size_t(rep.device)];
+}
+
+std::vector<DeviceSnapshot> PredictStage::devices() const
+{
+    std::vector<DeviceSnapshot> out;
+    auto at = [&](int d) -> DeviceSnapshot& {
+        while (int(out.size()) <= d)
+            out.push_back(DeviceSnapshot{int(out.size()), {}, 0});
+        return out[std::size_t(d)];
+    };
+    for (int d = 0; d < deviceCount(); ++d)
+        at(d);
+    for (int ri = 0; ri < int(m_replicas.size()); ++ri) {
+        const Replica& r = m_replicas[std::size_t(ri)];
+        if (!r.provisioned())
+            continue;
+        DeviceSnapshot& d = at(deviceOf(ri));
+        d.replicas.push_back(r.id);
+        // Calls in flight: one per request in predict without batching, else the replica's one call.
+        d.callsInFlight += m_scenario.model.batching.mode == BatchingConfig::Mode::None ? r.inPredict : int(r.callRunning);
+    }
+    if (deviceCount() <= 0) // a device per replica: list only those that hold one
+        out.erase(std::remove_if(out.begin(), out.end(), [](const DeviceSnapshot& d) { return d.replicas.empty(); }), out.end());
+    return out;
+}
+
+std::string PredictStage::sharingAssumption() const
+{
+    if (m_executor)
+        return {}; // live: the real device shares itself
+    return m_scenario.model.sharingAssumption(m_scenario.deployment.predictConcurrency, deviceCount());
+}
+
+// ---------------------------------------------------------------- slots
+
+void PredictStage::enter(int ri, std::uint32_t slot)
+{
+    m_metrics.occupancy.change(m_now, Stage::PredictWait, +1);
+    m_replicas[std::size_t(ri)].predictWait.push(slot);
+    refill(ri);
+}
+
+// Fills free predict slots from the replica's FIFO of requests that finished preprocess.
+void PredictStage::refill(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    const int predictSlots = m_scenario.deployment.predictConcurrency;
+    const BatchingConfig::Mode mode = m_scenario.model.batching.mode;
+    while (rep.inPredict < predictSlots && !rep.predictWait.empty()) {
+        const std::uint32_t slot = rep.predictWait.pop();
+        setPredictBusy(rep, +1);
+        m_requests[slot].predictStart = m_now;
+        m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
+        m_metrics.occupancy.change(m_now, Stage::Predict, +1);
+        if (mode != BatchingConfig::Mode::None)
+            rep.batchQueue.push(slot); // the batcher (or the decode loop) inside predict decides when it runs
+        else
+            startSingle(ri, slot);
+    }
+    if (mode == BatchingConfig::Mode::Dynamic)
+        tryLaunchBatch(ri);
+    else if (mode == BatchingConfig::Mode::Continuous && !rep.callRunning)
+        startDecodeStep(ri);
+}
+
+void PredictStage::setPredictBusy(Replica& rep, int delta)
+{
+    if (rep.inPredict == 0 && delta > 0)
+        rep.predictBusySince = m_now;
+    rep.inPredict += delta;
+    if (rep.inPredict == 0 && delta < 0)
+        rep.predictBusyNs += m_now - rep.predictBusySince;
+}
+
+void PredictStage::finishPredict(std::uint32_t slot)
+{
+    Request& r = m_requests[slot];
+    setPredictBusy(m_replicas[std::size_t(r.replicaSlot)], -1);
+    r.predictDone = m_now;
+    m_metrics.occupancy.change(m_now, Stage::Predict, -1);
+    m_host.leavePredict(slot);
+}
+
+// ---------------------------------------------------------------- calls
+
+// A call's time alone on the device: the request's own sampled predict time, or with a calibrated
+// table the table's T(b, 1), carrying the request's size and sampled variation as a factor.
+Nanos PredictStage::callTime(const Request& r, double batch) const
+{
+    const ServiceTable& table = m_scenario.model.predictTable;
+    if (table.empty())
+        return r.times.predict;
+    const double factor = m_predictMeanMs > 0 ? nanosToMs(r.times.predict) / m_predictMeanMs : 1.0;
+    return msToNanos(table.msAt(batch) * factor);
+}
+
+std::uint32_t PredictStage::allocCall(CallKind kind, int ri, int batch)
+{
+    std::uint32_t ci;
+    if (!m_freeCalls.empty()) {
+        ci = m_freeCalls.back();
+        m_freeCalls.pop_back();
+    } else {
+        ci = std::uint32_t(m_calls.size());
+        m_calls.emplace_back();
+    }
+    Call& c = m_calls[ci];
+    c.kind = kind;
+    c.replica = ri;
+    c.batch = batch;
+    c.requests.clear();
+    c.inUse = true;
+    ++c.generation;
+    return ci;
+}
+
+// Runs the call: on the executor (live), on its shared device (virtual, with sharing), or for its solo
+// time plus the overhead (virtual, independent calls).
+void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
+{
+    Call& c = m_calls[ci];
+    if (m_executor) {
+        ++m_liveCalls;
+        m_executor->submit(m_replicas[std::size_t(c.replica)].id, (std::uint64_t(c.generation) << 32) | ci, c.batch);
+        return;
+    }
+    if (!timedByDevice()) {
+        m_events.push(m_now + std::max<Nanos>(soloNs, 0) + overhead(), EventType::CallDone, ci);
+        return;
+    }
+    const int d = deviceOf(c.replica);
+    if (int(m_devices.size()) <= d)
+        m_devices.resize(std::size_t(d) + 1);
+    m_devices[std::size_t(d)].start(m_now, ci, double(std::max<Nanos>(soloNs, 0)), c.batch, m_curve);
+    deviceChanged(d);
+}
+
+void PredictStage::deviceChanged(int d)
+{
+    const SharedDevice& dev = m_devices[std::size_t(d)];
+    if (dev.nextFinish() != kNever)
+        m_events.push(dev.nextFinish(), EventType::DeviceDone, std::uint32_t(d), dev.generation());
+}
+
+void PredictStage::callOffDevice(std::uint32_t ci)
+{
+    if (overhead() > 0)
+        m_events.push(m_now + overhead(), EventType::CallDone, ci);
+    else
+        endCall(ci, {});
+}
+
+void PredictStage::handle(const Event& e)
+{
+    switch (e.type) {
+    case EventType::PredictDone: { // independent single call, timed without a call record
+        const int ri = m_requests[e.arg].replicaSlot;
+        finishPredict(e.arg);
+        refill(ri); // the freed slot goes to the next waiting request at once
+        break;
+    }
+    case EventType::CallDone: endCall(e.arg, {}); break;
+    case EventType::DeviceDone: {
+        if (e.arg >= m_devices.size() || e.generation != m_devices[e.arg].generation())
+            return; // rescheduled since
+        m_scratch.clear();
+        m_devices[e.arg].finishDue(m_now, m_curve, m_scratch);
+        deviceChanged(int(e.arg));
+        const std::vector<std::uint32_t> finished = m_scratch; // ending a call may start others on this device
+        for (std::uint32_t ci : finished)
+            callOffDevice(ci);
+        break;
+    }
+    case EventType::BatchTimer:
+        if (e.generation == m_replicas[e.arg].batchTimerGeneration)
+            tryLaunchBatch(int(e.arg));
+        break;
+    default: break;
+    }
+}
+
+void PredictStage::executorCallDone(std::uint64_t callId, const std::string& error)
+{
+    const auto ci = std::uint32_t(callId & 0xFFFFFFFFu);
+    if (ci >= m_calls.size() || !m_calls[ci].inUse || m_calls[ci].generation != std::uint32_t(callId >> 32))
+        return;
+    --m_liveCalls;
+    if (!error.empty())
+        noteError(error);
+    endCall(ci, error);
+}
+
+void PredictStage::noteError(const std::string& error)
+{
+    ++m_predictErrors;
+    m_lastError = error;
+}
+
+void PredictStage::endCall(std::uint32_t ci, const std::string& error)
+{
+    Call& c = m_calls[ci];
+    const int ri = c.replica;
+    const CallKind kind = c.kind;
+    c.inUse = false;
+    m_freeCalls.push_back(ci);
+    switch (kind) {
+    case CallKind::Single:
+    case CallKind::Batch: {
+        if (kind == CallKind::Batch)
+            m_replicas[std::size_t(ri)].callRunning = false;
+        std::vector<std::uint32_t> done;
+        done.swap(c.requests); // the pool may grow (and this call be reused) while the requests move on
+        for (std::uint32_t slot : done) {
+            m_requests[slot].times.predictFails |= !error.empty();
+            finishPredict(slot);
+        }
+        refill(ri); // refills the slots and launches the next call
+        break;
+    }
+    case CallKind::Decode:
+        if (!error.empty())
+            failActiveSequences(ri);
+        else
+            decodeStep(ri, ci);
+        break;
+    }
+}
+
+void PredictStage::startSingle(int ri, std::uint32_t slot)
+{
+    const Request& r = m_requests[slot];
+    if (!m_executor && !timedByDevice()) {
+        // Independent calls: one event per request, no call record (the engine's hot path).
+        m_events.push(m_now + callTime(r, 1) + overhead(), EventType::PredictDone, slot);
+        return;
+    }
+    const std::uint32_t ci = allocCall(CallKind::Single, ri, 1);
+    m_calls[ci].requests.push_back(slot);
+    startCall(ci, callTime(r, 1));
+}
+
+// ---------------------------------------------------------------- dynamic batching
+
+void PredictStage::tryLaunchBatch(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    if (rep.callRunning || rep.batchQueue.empty())
+        return;
+    const BatchingConfig& b = m_scenario.model.batching;
+    const Nanos oldest = m_requests[rep.batchQueue.front()].predictStart;
+    const Nanos maxDelay = msToNanos(b.maxDelayMs);
+    if (int(rep.batchQueue.size()) < b.maxBatch && m_now - oldest < maxDelay) {
+        // Not full and not old enough: wait for more, at most until the oldest has waited max_delay.
+        ++rep.batchTimerGeneration;
+        m_events.push(oldest + maxDelay, EventType::BatchTimer, std::uint32_t(ri), rep.batchTimerGeneration);
+        return;
+    }
+    const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
+    const std::uint32_t ci = allocCall(CallKind::Batch, ri, n);
+    Call& call = m_calls[ci];
+    for (int i = 0; i < n; ++i)
+        call.requests.push_back(rep.batchQueue.pop());
+    rep.callRunning = true;
+    ++rep.batchTimerGeneration; // any pending max-delay timer is now stale
+    // One call for the whole batch: the table's time for n (or, without a table, one request's call),
+    // scaled by the batch's mean size/variation factor (not its largest: that would charge every
+    // batch for its slowest member twice over).
+    double sum = 0;
+    for (std::uint32_t slot : call.requests)
+        sum += double(callTime(m_requests[slot], n));
+    startCall(ci, Nanos(sum / double(n)));
+}
+
+// ---------------------------------------------------------------- continuous batching
+
+// Between steps, waiting sequences join (up to max_sequences); then one step, one forward pass over
+// all active sequences, each of which emits a token when it ends.
+void PredictStage::startDecodeStep(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    const BatchingConfig& b = m_scenario.model.batching;
+    while (int(rep.activeSequences.size()) < b.maxSequences && !rep.batchQueue.empty())
+        rep.activeSequences.push_back(rep.batchQueue.pop());
+    if (rep.activeSequences.empty())
+        return;
+    rep.callRunning = true;
+    rep.stepStart = m_now;
+    const ServiceTable& table = m_scenario.model.predictTable;
+    const double stepMs = table.empty() ? m_predictMeanMs : table.msAt(double(rep.activeSequences.size()));
+    const std::uint32_t ci = allocCall(CallKind::Decode, ri, int(rep.activeSequences.size()));
+    startCall(ci, std::max<Nanos>(1, msToNanos(stepMs)));
+}
+
+void PredictStage::decodeStep(int ri, std::uint32_t)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    rep.callRunning = false;
+    const Nanos step = m_now - rep.stepStart;
+    std::vector<std::uint32_t> finished;
+    for (std::size_t i = 0; i < rep.activeSequences.size();) {
+        const std::uint32_t slot = rep.activeSequences[i];
+        Request& r = m_requests[slot];
+        if (r.firstToken < 0) {
+            r.firstToken = m_now; // streamed out: the user sees the first token now
+        } else if (r.measured) {
+            m_metrics.interToken.record(step);
+        }
+        --r.tokensLeft;
+        m_host.tokenEmitted(r);
+        if (r.tokensLeft <= 0) {
+            finished.push_back(slot);
+            rep.activeSequences[i] = rep.activeSequences.back();
+            rep.activeSequences.pop_back();
+        } else {
+            ++i;
+        }
+    }
+    for (std::uint32_t slot : finished)
+        finishPredict(slot);
+    refill(ri); // refills the predict slots; the next step starts from there
+    if (!rep.callRunning)
+        startDecodeStep(ri);
+}
+
+// A decode step failed on the device: every sequence in it ends as failed (a server loses the batch).
+void PredictStage::failActiveSequences(int ri)
+{
+    Replica& rep = m_replicas[std::size_t(ri)];
+    rep.callRunning = false;
+    const std::vector<std::uint32_t> failed = std::move(rep.activeSequences);
+    rep.activeSequences.clear();
+    for (std::uint32_t slot : failed) {
+        m_requests[slot].times.predictFails = true;
+        finishPredict(slot);
+    }
+    refill(ri);
+    if (!rep.callRunning)
+        startDecodeStep(ri);
+}
+
+} // namespace knee

@@ -1,0 +1,358 @@
+// The device model (DESIGN.md "The device"): predict calls in flight on one device progress together,
+// each at T(b, 1) / T(b, k) of its solo speed while k are in flight. Worked examples with exact times,
+// then queueing theory: with exponential work and a speed-up curve S(k) the predict stage is a
+// birth-death chain (rate mu * S(min(n, c)) with n requests in predict or waiting for a slot), so an open
+// Poisson load must match the chain's closed form and a closed loop with exponential think times the
+// product-form solution of the two-station network; S(k) = k must reproduce independent predictSlots exactly.
+//
+// Statistical rows use batch means (32 batches after a 10 % warm-up): the mean must lie within 4
+// standard errors of theory, and that standard error under 2 % of the mean.
+#include "test_support.h"
+
+#include "sim/device_model.h"
+
+#include <QTest>
+
+#include <cmath>
+#include <numeric>
+
+Q_DECLARE_METATYPE(knee::DeviceSharing)
+
+using namespace knee;
+using namespace knee::test;
+
+namespace {
+
+// Predict only (pre/post 0), one replica, target far above the load: c = predict_concurrency predictSlots.
+Scenario predictOnly(int predictSlots, Distribution predict)
+{
+    Scenario s = singleReplica(limits::kMaxConcurrency, predictSlots);
+    s.model.predict = predict;
+    return s;
+}
+
+DeviceSharing speedup(std::vector<double> s)
+{
+    DeviceSharing d;
+    d.kind = DeviceSharing::Kind::Speedup;
+    d.speedup = std::move(s);
+    d.given = true;
+    return d;
+}
+
+DeviceSharing kind(DeviceSharing::Kind k)
+{
+    DeviceSharing d;
+    d.kind = k;
+    d.given = true;
+    return d;
+}
+
+// Finish times (ms) of requests injected at the given send times, in id order.
+std::vector<double> finishTimes(const Scenario& s, const std::vector<double>& sendMs)
+{
+    Engine e(s);
+    Recorder rec;
+    rec.attach(e);
+    for (double t : sendMs) {
+        e.runUntil(ms(t));
+        e.submit(e.now());
+    }
+    e.runToCompletion();
+    std::vector<double> out;
+    for (const auto& [id, r] : rec.done)
+        out.push_back(nanosToMs(r.done));
+    return out;
+}
+
+struct Stats {
+    double mean = 0, stderrOfMean = 0;
+    std::int64_t completed = 0;
+    double throughputRps = 0;
+};
+
+Stats batchMeans(const Scenario& s)
+{
+    Engine engine(s);
+    std::vector<double> latencies;
+    engine.setObserver([&](const Request& r) { latencies.push_back(nanosToMs(r.latency())); });
+    engine.startLoad();
+    engine.runToCompletion();
+    Stats out;
+    const std::size_t skip = latencies.size() / 10, batches = 32;
+    const std::size_t per = (latencies.size() - skip) / batches;
+    std::vector<double> means;
+    for (std::size_t b = 0; b < batches; ++b) {
+        const auto first = latencies.begin() + std::ptrdiff_t(skip + b * per);
+        means.push_back(std::accumulate(first, first + std::ptrdiff_t(per), 0.0) / double(per));
+    }
+    out.mean = std::accumulate(means.begin(), means.end(), 0.0) / double(batches);
+    double var = 0;
+    for (double m : means)
+        var += (m - out.mean) * (m - out.mean);
+    out.stderrOfMean = std::sqrt(var / double(batches - 1) / double(batches));
+    out.completed = engine.metrics().completed;
+    out.throughputRps = double(out.completed) / nanosToSeconds(engine.now());
+    return out;
+}
+
+double speedupAt(const std::vector<double>& s, int k) { return s[std::size_t(std::min<int>(k, int(s.size())) - 1)]; }
+
+// Open Poisson load lambda into the birth-death chain: mean time in the predict stage (ms).
+double openChainMeanMs(double lambda, double mu, int c, const std::vector<double>& s)
+{
+    double p = 1, sum = 1, n = 0;
+    for (int i = 1; i < 100000; ++i) {
+        p *= lambda / (mu * speedupAt(s, std::min(i, c)));
+        sum += p;
+        n += i * p;
+        if (i > c && p < 1e-18)
+            break;
+    }
+    return 1000.0 * (n / sum) / lambda;
+}
+
+// Closed loop: N users, exponential think time z (s), the same station. Product form:
+// pi(n) ~ z^(N - n) / (N - n)! * prod_{i <= n} 1 / (mu S(min(i, c))). Returns {throughput, mean response ms}.
+std::pair<double, double> closedChain(int users, double z, double mu, int c, const std::vector<double>& s)
+{
+    std::vector<double> w(std::size_t(users) + 1);
+    double logw = 0;
+    for (int n = 0; n <= users; ++n) {
+        if (n > 0)
+            logw -= std::log(mu * speedupAt(s, std::min(n, c)));
+        w[std::size_t(n)] = logw + double(users - n) * std::log(z) - std::lgamma(double(users - n) + 1);
+    }
+    const double top = *std::max_element(w.begin(), w.end());
+    double norm = 0, x = 0, busy = 0;
+    for (int n = 0; n <= users; ++n) {
+        const double p = std::exp(w[std::size_t(n)] - top);
+        norm += p;
+        busy += n * p;
+        if (n > 0)
+            x += p * mu * speedupAt(s, std::min(n, c));
+    }
+    x /= norm;
+    busy /= norm;
+    return {x, 1000.0 * busy / x};
+}
+
+} // namespace
+
+class TestDeviceModel : public QObject {
+    Q_OBJECT
+private slots:
+    // Two 10 ms calls sent together on one replica with 2 predict predictSlots: when they end, by sharing rule.
+    void twoCallsTogether_data()
+    {
+        QTest::addColumn<DeviceSharing>("sharing");
+        QTest::addColumn<double>("expectedMs");
+        QTest::addRow("independent: 10 ms each") << kind(DeviceSharing::Kind::Independent) << 10.0;
+        QTest::addRow("serial: half speed each, 20 ms") << kind(DeviceSharing::Kind::Serial) << 20.0;
+        QTest::addRow("S(2) = 1.6: 0.8 speed, 12.5 ms") << speedup({1, 1.6}) << 12.5;
+        QTest::addRow("S(2) = 2: as independent") << speedup({1, 2}) << 10.0;
+    }
+    void twoCallsTogether()
+    {
+        QFETCH(DeviceSharing, sharing);
+        QFETCH(double, expectedMs);
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.sharing = sharing;
+        const auto t = finishTimes(s, {0, 0});
+        QCOMPARE(t.size(), std::size_t(2));
+        QCOMPARE(t[0], expectedMs);
+        QCOMPARE(t[1], expectedMs);
+    }
+
+    // Serial sharing, staggered: A (10 ms) alone for 5 ms, then A and B at half speed: A's last 5 ms
+    // take 10, so A ends at 15; B did 5 ms of work by then and finishes its other 5 alone, at 20.
+    void staggeredCallsAreRescheduled()
+    {
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.sharing = kind(DeviceSharing::Kind::Serial);
+        const auto t = finishTimes(s, {0, 5});
+        QCOMPARE(t, (std::vector<double>{15.0, 20.0}));
+    }
+
+    // The table's concurrency axis: T(1, 2) = 15 ms against T(1, 1) = 10: two calls together take 15 each.
+    void tableAxisTimesSharedCalls()
+    {
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.predictTable.batch = {1, 2};
+        s.model.predictTable.ms = {10, 12};
+        s.model.predictTable.concurrency = {2};
+        s.model.predictTable.msShared = {{15, 20}};
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Table);
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{15.0, 15.0}));
+        // The table's own overhead per call, outside the device: + 0.5 ms each.
+        s.model.predictTable.overheadMs = 0.5;
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{15.5, 15.5}));
+    }
+
+    // T(b, k): linear in k between rows, saturated (k / k_max times the last row) beyond.
+    void tableLookup_data()
+    {
+        QTest::addColumn<double>("batch");
+        QTest::addColumn<double>("k");
+        QTest::addColumn<double>("expectedMs");
+        QTest::addRow("k 1, batch 1") << 1.0 << 1.0 << 10.0;
+        QTest::addRow("k 2, batch 1") << 1.0 << 2.0 << 14.0;
+        QTest::addRow("k 3, between rows") << 1.0 << 3.0 << 19.0;
+        QTest::addRow("k 4, batch 2") << 2.0 << 4.0 << 30.0;
+        QTest::addRow("k 8, saturated: twice k 4") << 1.0 << 8.0 << 48.0;
+        QTest::addRow("k 2, batch 1.5 (between sizes)") << 1.5 << 2.0 << 15.0;
+    }
+    void tableLookup()
+    {
+        QFETCH(double, batch);
+        QFETCH(double, k);
+        QFETCH(double, expectedMs);
+        ServiceTable t;
+        t.batch = {1, 2};
+        t.ms = {10, 12};
+        t.concurrency = {2, 4};
+        t.msShared = {{14, 16}, {24, 30}};
+        QCOMPARE(t.msAt(batch, k), expectedMs);
+    }
+
+    // Replicas on one device share it like predict predictSlots do; a device of their own (the platform
+    // default) keeps them apart.
+    void replicasSharingOneDevice_data()
+    {
+        QTest::addColumn<int>("devices");
+        QTest::addColumn<double>("expectedMs");
+        QTest::addRow("one device per replica") << 0 << 10.0;
+        QTest::addRow("two replicas on one device") << 1 << 20.0;
+        QTest::addRow("two replicas on two devices") << 2 << 10.0;
+    }
+    void replicasSharingOneDevice()
+    {
+        QFETCH(int, devices);
+        QFETCH(double, expectedMs);
+        Scenario s = singleReplica(1, 1, 0, 10);
+        s.deployment.minReplicas = s.deployment.maxReplicas = 2;
+        s.deployment.devices = devices;
+        s.model.sharing = kind(DeviceSharing::Kind::Serial);
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{expectedMs, expectedMs}));
+        Engine e(s);
+        const EngineSnapshot snap = e.snapshot();
+        QCOMPARE(int(snap.devices.size()), devices == 1 ? 1 : 2);
+        QCOMPARE(snap.replicas[1].device, devices == 0 ? -1 : devices == 1 ? 0 : 1);
+    }
+
+    // A one-dimensional table says nothing about k > 1: the run assumes no speed-up and says so;
+    // times from distributions alone stay independent, also said when it matters.
+    void assumptionsAreStated()
+    {
+        Scenario s = predictOnly(4, Distribution::constant(10));
+        QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Independent);
+        QVERIFY(s.model.sharingAssumption(4, 0).find("not to slow each other") != std::string::npos);
+        QVERIFY(s.model.sharingAssumption(1, 0).empty()); // one call per replica, a device each: no sharing
+        s.model.predictTable.batch = {1, 4};
+        s.model.predictTable.ms = {10, 12};
+        QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Serial);
+        QVERIFY(Engine(s).predictStage().sharingAssumption().find("no concurrency axis") != std::string::npos);
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{20.0, 20.0}));
+    }
+
+    void badSharingIsRefused_data()
+    {
+        QTest::addColumn<DeviceSharing>("sharing");
+        QTest::addColumn<QString>("words");
+        QTest::addRow("table without an axis") << kind(DeviceSharing::Kind::Table) << "concurrency axis";
+        QTest::addRow("S(1) not 1") << speedup({2, 3}) << "S(1) = 1";
+        QTest::addRow("S(2) above 2") << speedup({1, 2.5}) << "at most k";
+        QTest::addRow("S(2) zero") << speedup({1, 0}) << "> 0";
+    }
+    void badSharingIsRefused()
+    {
+        QFETCH(DeviceSharing, sharing);
+        QFETCH(QString, words);
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.sharing = sharing;
+        QVERIFY2(QString::fromStdString(s.validate()).contains(words), s.validate().c_str());
+    }
+
+    // S(k) = k through the device model gives exactly what independent predictSlots give (same seed).
+    void linearSpeedupIsIndependentSlots()
+    {
+        auto runWith = [](const DeviceSharing& d) {
+            Scenario s = predictOnly(4, Distribution::exponential(10));
+            s.model.sharing = d;
+            s.workload.arrival = ArrivalConfig::poisson(300);
+            s.workload.requests = 50000;
+            Engine e(s);
+            e.startLoad();
+            e.runToCompletion();
+            return std::make_tuple(e.metrics().latency.mean(), e.metrics().latency.quantile(0.99), e.now());
+        };
+        QCOMPARE(runWith(speedup({1, 2, 3, 4})), runWith(kind(DeviceSharing::Kind::Independent)));
+    }
+
+    void openLoopMatchesTheChain_data()
+    {
+        QTest::addColumn<int>("predictSlots");
+        QTest::addColumn<QVector<double>>("s");
+        QTest::addColumn<double>("rateRps");
+        QTest::addColumn<qint64>("requests");
+        // 10 ms of work (mu = 100/s).
+        QTest::addRow("S = 1, c = 8: M/M/1-PS, rho 0.7") << 8 << QVector<double>{1} << 70.0 << qint64(600000);
+        QTest::addRow("S = k, c = 4: M/M/4, rho 0.8") << 4 << QVector<double>{1, 2, 3, 4} << 320.0 << qint64(800000);
+        QTest::addRow("H200-like S, c = 4, rho 0.8") << 4 << QVector<double>{1, 1.25, 1.4, 1.55} << 124.0 << qint64(800000);
+        QTest::addRow("S flat beyond 2, c = 8") << 8 << QVector<double>{1, 1.5} << 105.0 << qint64(800000);
+    }
+    void openLoopMatchesTheChain()
+    {
+        QFETCH(int, predictSlots);
+        QFETCH(QVector<double>, s);
+        QFETCH(double, rateRps);
+        QFETCH(qint64, requests);
+        const std::vector<double> curve(s.begin(), s.end());
+        Scenario sc = predictOnly(predictSlots, Distribution::exponential(10));
+        sc.model.sharing = speedup(curve);
+        sc.workload.arrival = ArrivalConfig::poisson(rateRps);
+        sc.workload.requests = requests;
+        sc.workload.seed = 11;
+        QCOMPARE(sc.validate(), std::string());
+        const Stats r = batchMeans(sc);
+        const double theory = openChainMeanMs(rateRps, 100.0, predictSlots, curve);
+        const QString detail = QString("mean %1 ms, theory %2 ms, stderr %3 ms").arg(r.mean).arg(theory).arg(r.stderrOfMean);
+        QVERIFY2(r.stderrOfMean < 0.02 * theory, qPrintable("sample too small: " + detail));
+        QVERIFY2(std::abs(r.mean - theory) <= 4 * r.stderrOfMean, qPrintable(detail));
+    }
+
+    void closedLoopMatchesProductForm_data()
+    {
+        QTest::addColumn<int>("users");
+        QTest::addColumn<int>("predictSlots");
+        QTest::addColumn<QVector<double>>("s");
+        QTest::addRow("8 users, S = 1, c = 8") << 8 << 8 << QVector<double>{1};
+        QTest::addRow("8 users, H200-like S, c = 4") << 8 << 4 << QVector<double>{1, 1.25, 1.4, 1.55};
+        QTest::addRow("16 users, S = k, c = 4") << 16 << 4 << QVector<double>{1, 2, 3, 4};
+    }
+    void closedLoopMatchesProductForm()
+    {
+        QFETCH(int, users);
+        QFETCH(int, predictSlots);
+        QFETCH(QVector<double>, s);
+        const std::vector<double> curve(s.begin(), s.end());
+        constexpr double thinkMs = 40;
+        Scenario sc = predictOnly(predictSlots, Distribution::exponential(10));
+        sc.model.sharing = speedup(curve);
+        sc.workload.arrival = ArrivalConfig::closed(users, Distribution::exponential(thinkMs));
+        sc.workload.requests = 600000;
+        sc.workload.seed = 5;
+        QCOMPARE(sc.validate(), std::string());
+        const Stats r = batchMeans(sc);
+        const auto [x, responseMs] = closedChain(users, thinkMs / 1000, 100.0, predictSlots, curve);
+        const QString detail = QString("mean %1 ms, theory %2 ms, stderr %3 ms; throughput %4 vs %5 req/s")
+                                   .arg(r.mean).arg(responseMs).arg(r.stderrOfMean).arg(r.throughputRps).arg(x);
+        QVERIFY2(r.stderrOfMean < 0.02 * responseMs, qPrintable("sample too small: " + detail));
+        QVERIFY2(std::abs(r.mean - responseMs) <= 4 * r.stderrOfMean, qPrintable(detail));
+        QVERIFY2(std::abs(r.throughputRps - x) <= 0.01 * x, qPrintable(detail));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDeviceModel)
+#include "tst_device_model.moc"
