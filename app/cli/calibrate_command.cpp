@@ -5,13 +5,13 @@
 #include "predict/backend.h"
 #include "predict/factory.h"
 #include "predict/model.h"
+#include "session/output_file.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QTextStream>
 
 #include <algorithm>
@@ -69,6 +69,12 @@ int runCalibrate(const QStringList& args)
     if (!ok || repeats < 1 || repeats > 10'000) {
         err << "knee calibrate: --repeats expects a whole number from 1 to 10000\n";
         return kBadInput;
+    }
+    if (parser.isSet(outOpt)) { // before the measuring, not after it
+        if (const QString problem = checkOutputFile(parser.value(outOpt)); !problem.isEmpty()) {
+            err << "knee calibrate: --out: " << problem << "\n";
+            return kBadInput;
+        }
     }
 
     predict::BackendChoice choice = predict::makeBackend(factory);
@@ -143,12 +149,11 @@ int runCalibrate(const QStringList& args)
     for (std::size_t i = 0; i < table.size(); ++i)
         yaml += (i ? QStringLiteral(", ") : QString()) + QString::number(table[i], 'g', 6);
     yaml += QStringLiteral("]\n  source: \"%1\"\n").arg(source);
+    int status = kOk;
     if (parser.isSet(outOpt)) {
-        QSaveFile f(parser.value(outOpt));
-        const QByteArray bytes = yaml.toUtf8();
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-            err << "knee calibrate: cannot write " << parser.value(outOpt) << ": " << f.errorString() << "\n";
-            return kFailure;
+        if (const QString e = writeOutputFile(parser.value(outOpt), yaml.toUtf8()); !e.isEmpty()) {
+            err << "knee calibrate: --out: " << e << "\n";
+            status = kFailure; // measured but not written: the table still goes to stdout below
         }
     }
     if (parser.isSet(json)) {
@@ -166,7 +171,7 @@ int runCalibrate(const QStringList& args)
     } else {
         out << yaml;
     }
-    return kOk;
+    return status;
 }
 
 } // namespace knee::cli
