@@ -5,13 +5,18 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
+#include <csignal>
+
 #ifdef KNEE_WITH_GUI
 #include "io/scenario_reader.h"
+#include "session/output_file.h"
 #include "ui/main_window.h"
 #include "ui/sweep_page.h"
 #include "ui/theme.h"
 
 #include <QApplication>
+#include <QBuffer>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QTabWidget>
 #include <QCommandLineParser>
@@ -19,6 +24,18 @@
 #include <QTimer>
 
 namespace {
+
+// The grab through the one writer of user files (session/output_file.h): whole or not at all. Empty = saved.
+QString saveGrab(QWidget& window, const QString& path)
+{
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    const QByteArray format = QFileInfo(path).suffix().toLower().toLatin1();
+    if (!window.grab().save(&buffer, format.isEmpty() ? "PNG" : format.constData()))
+        return QStringLiteral("cannot write %1: no image format for '.%2'").arg(path, QString::fromLatin1(format));
+    return knee::writeOutputFile(path, bytes);
+}
 
 bool displayAvailable()
 {
@@ -58,6 +75,12 @@ int runGui(int argc, char** argv)
         return knee::cli::kBadInput;
     }
 
+    if (parser.isSet(screenshot)) { // before the run, not after it
+        if (const QString problem = knee::checkOutputFile(parser.value(screenshot)); !problem.isEmpty()) {
+            QTextStream(stderr) << "knee: --screenshot: " << problem << "\n";
+            return knee::cli::kBadInput;
+        }
+    }
     knee::ScenarioReadResult read;
     QString source = QStringLiteral("the built-in default model");
     if (!parser.positionalArguments().isEmpty()) {
@@ -108,10 +131,10 @@ int runGui(int argc, char** argv)
         const QString path = parser.value(screenshot);
         QObject::connect(window.sweepPage(), &knee::ui::SweepPage::sweepFinished, &window, [&] {
             QTimer::singleShot(int(afterS * 1000), &window, [&] {
-                const bool saved = window.grab().save(path);
-                if (!saved)
-                    QTextStream(stderr) << "knee: could not write the screenshot to " << path << "\n";
-                app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
+                const QString e = saveGrab(window, path);
+                if (!e.isEmpty())
+                    QTextStream(stderr) << "knee: --screenshot: " << e << "\n";
+                app.exit(e.isEmpty() ? knee::cli::kOk : knee::cli::kFailure);
             });
         });
         // Progress on stderr: a headless caller (tests/app/tst_crash_safety.cpp) sees the sweep going on.
@@ -125,10 +148,10 @@ int runGui(int argc, char** argv)
         QTimer::singleShot(int(afterS * 1000), &window, [&] {
             // One more refresh so the grab shows the state at this moment, then save and leave.
             QObject::connect(&window, &knee::ui::MainWindow::refreshed, &window, [&] {
-                const bool saved = window.grab().save(path);
-                if (!saved)
-                    QTextStream(stderr) << "knee: could not write the screenshot to " << path << "\n";
-                app.exit(saved ? knee::cli::kOk : knee::cli::kBadInput);
+                const QString e = saveGrab(window, path);
+                if (!e.isEmpty())
+                    QTextStream(stderr) << "knee: --screenshot: " << e << "\n";
+                app.exit(e.isEmpty() ? knee::cli::kOk : knee::cli::kFailure);
             });
         });
     }
@@ -140,6 +163,9 @@ int runGui(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    // A file size limit (ulimit -f) fails the write with EFBIG, which the writer reports like a full
+    // disk; by default SIGXFSZ would kill the process instead, with a core dump and no message.
+    std::signal(SIGXFSZ, SIG_IGN);
     QCoreApplication::setOrganizationName(QStringLiteral("knee"));
     QCoreApplication::setApplicationName(QStringLiteral("knee"));
     QCoreApplication::setApplicationVersion(QStringLiteral(KNEE_VERSION));

@@ -1,5 +1,8 @@
 #include "endpoint_panel.h"
 
+#include "io/user_file.h"
+
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -127,17 +130,13 @@ std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const
         t.headers.append(header);
     }
     if (const QString path = m_bodyTemplate->text().trimmed(); !path.isEmpty()) {
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly)) {
-            error = tr("Body template: cannot read %1: %2").arg(path, f.errorString());
+        // The same bounded read as `knee sweep --body-template` (a request body, not a data set).
+        const io::UserFileRead read = io::readUserFile(QFile::encodeName(path).toStdString(), io::kBodyTemplateFile);
+        if (!read.ok()) {
+            error = tr("Body template: %1: %2").arg(path, QString::fromStdString(read.error));
             return std::nullopt;
         }
-        constexpr qint64 kMaxTemplateBytes = 4 << 20; // a request body, not a data set
-        if (f.size() > kMaxTemplateBytes) {
-            error = tr("Body template: %1 is larger than 4 MiB").arg(path);
-            return std::nullopt;
-        }
-        t.bodyTemplate = f.readAll();
+        t.bodyTemplate = QByteArray::fromStdString(read.bytes);
     }
     error = t.validate();
     if (!error.isEmpty())

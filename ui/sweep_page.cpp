@@ -4,6 +4,7 @@
 #include "heat_map.h"
 
 #include "io/truss_config.h"
+#include "session/output_file.h"
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
 
@@ -11,6 +12,7 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QBuffer>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -26,7 +28,6 @@
 #include <QLogValueAxis>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QScatterSeries>
 #include <QSplitter>
 #include <QTextBrowser>
@@ -38,13 +39,9 @@
 namespace knee::ui {
 
 namespace {
-QString writeFile(const QString& path, const QByteArray& bytes)
-{
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-        return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
-    return {};
-}
+QString sentence(const QString& message) { return message.isEmpty() ? message : message.left(1).toUpper() + message.mid(1); }
+// Every export goes through the one writer of user files: whole or not at all, the old file kept.
+QString writeFile(const QString& path, const QByteArray& bytes) { return sentence(writeOutputFile(path, bytes)); }
 QLineSeries* line(QChart* chart, const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine)
 {
     auto* s = new QLineSeries(chart);
@@ -520,20 +517,11 @@ QString SweepPage::exportConfigYaml(const QString& given)
                                          : given;
     if (path.isEmpty())
         return {};
-    std::string existing;
-    if (QFile f(path); f.exists()) {
-        if (!f.open(QIODevice::ReadOnly) || f.size() > 16 * 1024 * 1024)
-            return tr("Cannot read %1").arg(path);
-        existing = f.readAll().toStdString();
-    }
-    const TrussExport e = exportTrussConfig(existing, s->result.recommendation.predictConcurrency, m_scenario.name);
-    if (!e.error.empty())
-        return tr("%1: %2").arg(path, QString::fromStdString(e.error));
+    // The same read, edit, check and write as `knee sweep --export`.
+    const TrussFileExport e = exportIntoTrussConfig(path, s->result.recommendation.predictConcurrency, m_scenario.name);
     if (!e.notes.empty())
-        m_status->setText(QString::fromStdString(e.notes.front()));
-    if (e.text == existing)
-        return {};
-    return writeFile(path, QByteArray::fromStdString(e.text));
+        m_status->setText(e.notes.front());
+    return sentence(e.error);
 }
 
 QString SweepPage::exportAutoscaling(const QString& given)
@@ -575,20 +563,25 @@ QString SweepPage::exportChart(const QString& given)
                                          : given;
     if (path.isEmpty())
         return {};
+    // Drawn into memory, then written like every other export.
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
     if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
         QSvgGenerator svg; // vector output: the chart scales in documents and slides
-        svg.setFileName(path);
+        svg.setOutputDevice(&buffer);
         svg.setSize(m_view->size());
         svg.setViewBox(QRect(QPoint(0, 0), m_view->size()));
         svg.setTitle(m_chart->title());
         QPainter painter;
         if (!painter.begin(&svg))
-            return tr("Cannot write %1").arg(path);
+            return tr("Cannot draw the chart");
         m_view->render(&painter);
         painter.end();
-        return QFileInfo(path).size() > 0 ? QString() : tr("Cannot write %1").arg(path);
+    } else if (!m_view->grab().save(&buffer, "PNG")) {
+        return tr("Cannot draw the chart");
     }
-    return m_view->grab().save(path, "PNG") ? QString() : tr("Cannot write %1").arg(path);
+    return writeFile(path, bytes);
 }
 
 } // namespace knee::ui

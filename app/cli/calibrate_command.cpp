@@ -8,13 +8,13 @@
 #include "predict/backend.h"
 #include "predict/factory.h"
 #include "predict/model.h"
+#include "session/output_file.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QTextStream>
 
 #include <algorithm>
@@ -93,6 +93,12 @@ int runCalibrate(const QStringList& args)
         return kBadInput;
     }
     request.measureOverhead = !parser.isSet(noOverheadOpt);
+    if (parser.isSet(outOpt)) { // before the measuring, not after it
+        if (const QString problem = checkOutputFile(parser.value(outOpt)); !problem.isEmpty()) {
+            err << "knee calibrate: --out: " << problem << "\n";
+            return kBadInput;
+        }
+    }
 
     predict::BackendChoice choice = predict::makeBackend(factory);
     if (kind == QLatin1String("gpu") && !choice.gpu) {
@@ -113,12 +119,11 @@ int runCalibrate(const QStringList& args)
         return kFailure;
     }
     const QString yaml = QString::fromStdString(result.yaml());
+    int status = kOk;
     if (parser.isSet(outOpt)) {
-        QSaveFile f(parser.value(outOpt));
-        const QByteArray bytes = yaml.toUtf8();
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-            err << "knee calibrate: cannot write " << parser.value(outOpt) << ": " << f.errorString() << "\n";
-            return kFailure;
+        if (const QString e = writeOutputFile(parser.value(outOpt), yaml.toUtf8()); !e.isEmpty()) {
+            err << "knee calibrate: --out: " << e << "\n";
+            status = kFailure; // measured but not written: the table still goes to stdout below
         }
     }
     if (parser.isSet(json)) {
@@ -157,7 +162,7 @@ int runCalibrate(const QStringList& args)
     } else {
         out << yaml;
     }
-    return kOk;
+    return status;
 }
 
 } // namespace knee::cli

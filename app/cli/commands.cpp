@@ -41,7 +41,8 @@ QString usage()
         "Commands (headless; each takes --help and --json):\n");
     for (const Command& c : kCommands)
         text += QStringLiteral("  %1  %2\n").arg(QString::fromLatin1(c.name), -10).arg(QString::fromLatin1(c.summary));
-    text += QStringLiteral("\nExit codes: 0 ok, 2 bad input (the message is on stderr).\n");
+    text += QStringLiteral("\nExit codes: 0 ok; 2 bad input, nothing run (the message is on stderr); 1 it ran but could not finish\n"
+                           "(an output could not be written, the others were; or the device failed).\n");
     return text;
 }
 
@@ -94,9 +95,9 @@ std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringLis
     return std::nullopt;
 }
 
-std::optional<Scenario> readScenarioOrReport(const QString& path)
+std::optional<Scenario> readScenarioOrReport(const QString& path, std::string* text)
 {
-    ScenarioReadResult read = readScenarioFile(path.toStdString());
+    ScenarioReadResult read = readScenarioFile(path.toStdString(), text);
     if (!read.ok()) {
         QTextStream err(stderr);
         for (const auto& e : read.errors)

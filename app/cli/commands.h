@@ -1,5 +1,5 @@
-// The headless command line: `knee simulate|...` with --json output and exit codes
-// (0 ok, 2 bad input). Names and flags here are a public interface: keep them stable.
+// The headless command line: `knee simulate|...` with --json output and exit codes. Names, flags and
+// codes here are a public interface: keep them stable.
 #pragma once
 #include "sim/scenario.h"
 
@@ -11,6 +11,8 @@ class QCommandLineParser;
 
 namespace knee::cli {
 
+// 0 ok; 2 bad input, found before anything ran (message on stderr); 1 the command ran but could not
+// finish: an output could not be written (the others were; stderr names it) or the device failed.
 enum ExitCode { kOk = 0, kFailure = 1, kBadInput = 2 };
 
 // True when argv[1] names a headless command (or --help / --version), so main() can start
@@ -23,6 +25,7 @@ int run(const QStringList& arguments);
 // exit code when the command ends here (help printed: 0; bad arguments reported on stderr: 2), or
 // nothing when it should go on. readScenarioOrReport prints every problem of a scenario file on stderr.
 std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args);
-std::optional<Scenario> readScenarioOrReport(const QString& path);
+// `text`, when given, receives the file as read (a session keeps it verbatim).
+std::optional<Scenario> readScenarioOrReport(const QString& path, std::string* text = nullptr);
 
 } // namespace knee::cli

@@ -37,6 +37,10 @@ int runSimulate(const QStringList& args)
         return kBadInput;
     }
 
+    if (parser.isSet(maxWall) && !parser.isSet(live)) {
+        err << "knee simulate: --max-wall-s limits a --live run; a virtual-time run takes no wall-time limit\n";
+        return kBadInput;
+    }
     const std::optional<Scenario> read = readScenarioOrReport(positional.first());
     if (!read)
         return kBadInput;

@@ -2,8 +2,10 @@
 
 #include "commands.h"
 
+#include "sweep_outputs.h"
+
 #include "io/scenario_reader.h"
-#include "io/truss_config.h"
+#include "io/user_file.h"
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
 #include "study/grid.h"
@@ -12,11 +14,9 @@
 
 #include <QCommandLineParser>
 #include <QFile>
-#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QTextStream>
 
 #include <cmath>
@@ -26,17 +26,6 @@ namespace knee::cli {
 namespace {
 
 QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null); }
-
-// Written whole or not at all: QSaveFile renames a complete temporary file over the target.
-bool writeAtomically(const QString& path, const QByteArray& data, QString& error)
-{
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size() || !f.commit()) {
-        error = QStringLiteral("cannot write %1: %2").arg(path, f.errorString());
-        return false;
-    }
-    return true;
-}
 
 QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint = nullptr)
 {
@@ -168,12 +157,12 @@ struct EndpointFlags {
             t.headers.append(parsed);
         }
         if (parser.isSet(bodyTemplate)) {
-            QFile f(parser.value(bodyTemplate));
-            if (!f.open(QIODevice::ReadOnly) || f.size() > 1024 * 1024) {
-                err << "knee sweep: cannot read the body template " << parser.value(bodyTemplate) << " (at most 1 MiB)\n";
+            const io::UserFileRead read = io::readUserFile(QFile::encodeName(parser.value(bodyTemplate)).toStdString(), io::kBodyTemplateFile);
+            if (!read.ok()) {
+                err << "knee sweep: --body-template " << parser.value(bodyTemplate) << ": " << QString::fromStdString(read.error) << "\n";
                 return std::nullopt;
             }
-            t.bodyTemplate = f.readAll();
+            t.bodyTemplate = QByteArray::fromStdString(read.bytes);
         }
         if (parser.isSet(prompt))
             t.prompt = parser.value(prompt);
@@ -285,6 +274,10 @@ int runSweep(const QStringList& args)
         || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))
         || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS)))
         return kBadInput;
+    if (parser.isSet(baseline) && parser.isSet(peak) && options.peakRps < options.baselineRps) { // as `knee plan` refuses it
+        err << "knee sweep: the peak rate (" << options.peakRps << " req/s) is below the baseline (" << options.baselineRps << " req/s)\n";
+        return kBadInput;
+    }
     if (parser.isSet(levelsOpt)) {
         options.levels.clear();
         for (const QString& part : parser.value(levelsOpt).split(QLatin1Char(','))) {
@@ -303,8 +296,9 @@ int runSweep(const QStringList& args)
     }
 
     std::optional<Scenario> read;
+    std::string scenarioText; // kept verbatim in the session
     if (!positional.isEmpty()) {
-        read = readScenarioOrReport(positional.first());
+        read = readScenarioOrReport(positional.first(), &scenarioText);
         if (!read)
             return kBadInput;
     } else { // an endpoint without a scenario: the defaults feed the analysis (predict_concurrency 1)
@@ -329,6 +323,14 @@ int runSweep(const QStringList& args)
         }
         gridOptions->targets = options.levels;
         gridOptions->level = options;
+    }
+    const SweepOutputs outputs{parser.value(outOpt), parser.value(csv), parser.value(exportOpt), parser.value(exportAutoscaling),
+                               parser.value(exportKnative)};
+    if (const QStringList problems = checkSweepOutputs(outputs); !problems.isEmpty()) {
+        for (const QString& p : problems)
+            err << "knee sweep: " << p << "\n";
+        err << "knee sweep: nothing was run\n";
+        return kBadInput;
     }
     SweepResult r;
     std::vector<net::HttpLevelExtras> endpointLevels;
@@ -370,67 +372,11 @@ int runSweep(const QStringList& args)
         result.insert("grid", QJsonObject{{"cells", cells}, {"best", best}, {"rule", QString::fromStdString(gridResult->rule)}});
     }
 
-    // Exports. Each is written whole or not at all; a refusal is reported and the others still go.
-    QJsonObject exports;
-    QString error;
-    int status = kOk;
-    const Recommendation& rec = r.recommendation;
-    if (parser.isSet(exportOpt)) {
-        const QString path = parser.value(exportOpt);
-        std::string existing;
-        if (QFileInfo::exists(path)) {
-            QFile f(path);
-            if (!f.open(QIODevice::ReadOnly) || f.size() > 16 * 1024 * 1024) {
-                err << "knee sweep: cannot read " << path << "\n";
-                return kBadInput;
-            }
-            existing = f.readAll().toStdString();
-        }
-        const TrussExport e = exportTrussConfig(existing, rec.predictConcurrency, scenario.name);
-        QJsonArray notes;
-        for (const auto& n : e.notes)
-            notes.append(QString::fromStdString(n));
-        if (!e.error.empty()) {
-            err << "knee sweep: " << path << ": " << QString::fromStdString(e.error) << "\n";
-            status = kBadInput;
-        } else if (e.text != existing && !writeAtomically(path, QByteArray::fromStdString(e.text), error)) {
-            err << "knee sweep: " << error << "\n";
-            status = kFailure;
-        }
-        exports.insert("config_yaml", QJsonObject{{"path", path}, {"predict_concurrency_written", e.predictConcurrencyWritten}, {"notes", notes},
-                                                  {"error", QString::fromStdString(e.error)}});
-        for (const auto& n : e.notes)
-            err << "knee sweep: " << path << ": " << QString::fromStdString(n) << "\n";
-    }
-    if ((parser.isSet(exportAutoscaling) || parser.isSet(exportKnative)) && rec.concurrencyTarget > 0) {
-        const AutoscalingSettings s = autoscalingSettings(scenario.deployment, rec.concurrencyTarget,
-                                                          rec.replicas ? std::optional(rec.replicas->minReplicas) : std::nullopt,
-                                                          rec.replicas ? std::optional(rec.replicas->maxReplicas) : std::nullopt);
-        if (parser.isSet(exportAutoscaling) && writeAtomically(parser.value(exportAutoscaling), QByteArray::fromStdString(basetenAutoscalingJson(s)), error))
-            exports.insert("baseten_autoscaling", parser.value(exportAutoscaling));
-        else if (parser.isSet(exportAutoscaling))
-            (err << "knee sweep: " << error << "\n", status = kFailure);
-        if (parser.isSet(exportKnative) && writeAtomically(parser.value(exportKnative), QByteArray::fromStdString(knativeServiceYaml(s, scenario.name)), error))
-            exports.insert("knative_service", parser.value(exportKnative));
-        else if (parser.isSet(exportKnative))
-            (err << "knee sweep: " << error << "\n", status = kFailure);
-    } else if (parser.isSet(exportAutoscaling) || parser.isSet(exportKnative)) {
-        err << "knee sweep: no concurrency target to export: no level was usable\n";
-        status = kBadInput;
-    }
-    if (parser.isSet(csv)) {
-        const QByteArray text = QByteArray::fromStdString(sweepPointsCsv(r));
-        if (writeAtomically(parser.value(csv), text, error))
-            exports.insert("csv", parser.value(csv));
-        else
-            (err << "knee sweep: " << error << "\n", status = kFailure);
-    }
-    if (parser.isSet(outOpt)) {
-        Session session;
+    // Every output asked for; one that cannot be written is named and the others still go.
+    Session session;
+    if (!outputs.session.isEmpty()) {
         if (!positional.isEmpty()) {
-            QFile scenarioFile(positional.first());
-            scenarioFile.open(QIODevice::ReadOnly);
-            session.scenarioYaml = QString::fromUtf8(scenarioFile.readAll());
+            session.scenarioYaml = QString::fromStdString(scenarioText);
             session.scenarioSource = positional.first();
         } else {
             session.scenarioYaml = QString::fromStdString(writeScenarioYaml(scenario));
@@ -444,11 +390,10 @@ int runSweep(const QStringList& args)
         session.sweeps.push_back({options, r});
         if (gridResult)
             session.grids.push_back({*gridOptions, *gridResult});
-        if (const QString e = saveSession(session, parser.value(outOpt)); e.isEmpty())
-            exports.insert("session", parser.value(outOpt));
-        else
-            (err << "knee sweep: " << e << "\n", status = kFailure);
     }
+    QJsonObject exports;
+    const int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);
+    const Recommendation& rec = r.recommendation;
     result.insert("exports", exports);
 
     if (parser.isSet(json)) {

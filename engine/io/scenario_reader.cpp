@@ -4,11 +4,8 @@
 #include "yaml_fields.h"
 #include "yaml_text.h"
 #include "yaml_tree.h"
+#include "user_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <new>
 
 namespace knee {
@@ -32,13 +29,6 @@ using io::YamlParseResult;
 
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 const std::string kExpectedTop = "a scenario: a map with keys deployment, model and workload";
-
-std::string mebibytes(std::uintmax_t bytes)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-    return buf;
-}
 
 bool onlyWhitespace(std::string_view text)
 {
@@ -91,7 +81,7 @@ ScenarioReadResult readText(std::string_view text, const std::string& sourceName
     Diagnostics diag(sourceName);
     if (text.size() > kMaxScenarioFileBytes) {
         diag.error(std::nullopt, {},
-            "the text is " + mebibytes(text.size()) + "; a scenario is limited to " + mebibytes(kMaxScenarioFileBytes));
+            "the text is " + io::mebibytesText(text.size()) + "; a scenario is limited to " + io::mebibytesText(kMaxScenarioFileBytes));
         return finish(diag, std::nullopt);
     }
     if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom)
@@ -146,41 +136,16 @@ ScenarioReadResult readScenarioText(const std::string& yaml, const std::string& 
     }
 }
 
-ScenarioReadResult readScenarioFile(const std::string& path)
+ScenarioReadResult readScenarioFile(const std::string& path, std::string* text)
 {
     try {
-        namespace fs = std::filesystem;
-        std::error_code ec;
-        const fs::file_status status = fs::status(path, ec);
-        if (ec || !fs::exists(status))
-            return fileError(path, "cannot open: " + (ec ? ec.message() : std::string("no such file")));
-        if (fs::is_directory(status))
-            return fileError(path, "is a directory, not a scenario file");
-        if (!fs::is_regular_file(status))
-            return fileError(path, "is not a regular file (a device, pipe or socket); expected a scenario file");
-        const std::uintmax_t size = fs::file_size(path, ec);
-        if (!ec && size > kMaxScenarioFileBytes)
-            return fileError(
-                path, "the file is " + mebibytes(size) + "; a scenario file is limited to " + mebibytes(kMaxScenarioFileBytes));
-
-        std::ifstream in(path, std::ios::binary);
-        if (!in)
-            return fileError(path, std::string("cannot be read: ") + std::strerror(errno));
-        // Read at most one byte past the limit, in case the file grew since it was measured.
-        std::string text(std::size_t(ec ? 0 : size), '\0');
-        in.read(text.data(), std::streamsize(text.size()));
-        text.resize(std::size_t(in.gcount()));
-        if (in.bad())
-            return fileError(path, std::string("cannot be read: ") + std::strerror(errno));
-        char more[4096];
-        while (in && text.size() <= kMaxScenarioFileBytes) {
-            in.read(more, sizeof more);
-            text.append(more, std::size_t(in.gcount()));
-        }
-        if (text.size() > kMaxScenarioFileBytes)
-            return fileError(
-                path, "the file is larger than " + mebibytes(kMaxScenarioFileBytes) + ", the limit for a scenario file");
-        return readScenarioText(text, path);
+        io::UserFileRead read = io::readUserFile(path, io::kScenarioFile);
+        if (!read.ok())
+            return fileError(path, read.error);
+        ScenarioReadResult result = readScenarioText(read.bytes, path);
+        if (text)
+            *text = std::move(read.bytes);
+        return result;
     } catch (const std::bad_alloc&) {
         return internalError(path, "out of memory");
     } catch (const std::exception& e) {

@@ -28,6 +28,7 @@
 // Aliases (*name) are accepted as values; merge keys (<<) are not.
 #pragma once
 #include "sim/scenario.h"
+#include "io/user_file.h"
 
 #include <cstddef>
 #include <optional>
@@ -55,12 +56,13 @@ struct ScenarioReadResult {
     bool ok() const { return scenario.has_value() && errors.empty(); }
 };
 
-// Larger files are refused before they are read: a scenario is a page of text, and yaml-cpp's
-// parser needs ~12 bytes of memory per byte of a pathological input.
-inline constexpr std::size_t kMaxScenarioFileBytes = 16u * 1024 * 1024;
+// Larger files are refused before they are read (io/user_file.h says why).
+inline constexpr std::size_t kMaxScenarioFileBytes = io::kScenarioFile.maxBytes;
 
-// File problems (missing, a directory, unreadable, too large, not UTF-8) are ScenarioErrors too.
-ScenarioReadResult readScenarioFile(const std::string& path);
+// File problems (missing, a directory, a pipe or device, unreadable, too large, not UTF-8) are
+// ScenarioErrors too; the file is read through io::readUserFile. `text`, when given, receives the
+// bytes read (for a session that keeps the scenario as written).
+ScenarioReadResult readScenarioFile(const std::string& path, std::string* text = nullptr);
 // `sourceName` stands for the file in messages.
 ScenarioReadResult readScenarioText(const std::string& yaml, const std::string& sourceName);
 

@@ -4,12 +4,13 @@
 #pragma once
 #include "sim/scenario.h"
 #include "yaml_fields.h"
+#include "user_file.h"
 
 #include <functional>
 
 namespace knee::io {
 
-inline constexpr std::size_t kMaxTraceBytes = 256u * 1024 * 1024;
+inline constexpr std::size_t kMaxTraceBytes = kTraceFile.maxBytes; // read through readUserFile
 inline constexpr std::size_t kMaxTraceRecords = 50'000'000;
 
 void readAutoscaling(FieldReader& r, const Entry& e, AutoscalerConfig& out);
@@ -24,7 +25,9 @@ void readBatching(FieldReader& r, const Entry& e, BatchingConfig& out,
 void readArrivalPattern(FieldReader& r, const MapFields& f, ArrivalConfig& a, const std::string& scenarioFile);
 
 // A trace CSV: one send time in seconds per line, optionally a request size after a comma; a
-// header line and '#' comments are allowed. Empty string = read; else what is wrong, with its line.
+// header line and '#' comments are allowed. Empty string = read; else what is wrong, with its line
+// number (never the line's content). Read through readUserFile: a directory, a pipe or a file over
+// kMaxTraceBytes is refused as such.
 std::string readTraceCsv(const std::string& path, std::vector<TraceRecord>& out);
 
 } // namespace knee::io

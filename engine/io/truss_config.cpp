@@ -2,130 +2,251 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <regex>
+#include <cstring>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace knee {
 
 namespace {
 
-std::vector<std::string> splitLines(const std::string& text)
+// Truss reads config.yaml with PyYAML (yaml.safe_load), where a key written twice in one map keeps
+// its last value; yaml-cpp keeps both and its operator[] finds the first. So every lookup here goes
+// through entriesNamed, and the checks compare what PyYAML would read (lastWinsText).
+using Entries = std::vector<std::pair<YAML::Node, YAML::Node>>;
+
+Entries entriesNamed(const YAML::Node& map, const std::string& key)
 {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) {
-            lines.push_back(text.substr(start));
-            break;
-        }
-        lines.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return lines;
+    Entries out;
+    if (map.IsMap())
+        for (const auto& kv : map)
+            if (kv.first.IsScalar() && kv.first.Scalar() == key)
+                out.emplace_back(kv.first, kv.second);
+    return out;
 }
 
-std::string joinLines(const std::vector<std::string>& lines, bool finalNewline)
+// Canonical text of a node as PyYAML reads it: duplicate keys collapse to the last value (at the
+// place of the first, as a Python dict does); quoted and plain scalars differ ("1" is not 1). A map's
+// key `skip` is left out. `budget` bounds the nodes visited: aliases can make a small file an
+// exponentially large tree.
+bool lastWinsText(const YAML::Node& n, std::string& out, std::size_t& budget, const char* skip = nullptr)
+{
+    if (budget == 0)
+        return false;
+    --budget;
+    switch (n.Type()) {
+    case YAML::NodeType::Map: {
+        std::vector<std::string> order;
+        std::map<std::string, YAML::Node> last;
+        for (const auto& kv : n) {
+            if (skip && kv.first.IsScalar() && kv.first.Scalar() == skip)
+                continue;
+            std::string key;
+            if (!lastWinsText(kv.first, key, budget))
+                return false;
+            if (!last.count(key))
+                order.push_back(key);
+            last[key] = kv.second;
+        }
+        out += '{';
+        for (const std::string& key : order) {
+            out += key + ':';
+            if (!lastWinsText(last[key], out, budget))
+                return false;
+            out += ',';
+        }
+        out += '}';
+        return true;
+    }
+    case YAML::NodeType::Sequence:
+        out += '[';
+        for (const auto& item : n) {
+            if (!lastWinsText(item, out, budget))
+                return false;
+            out += ',';
+        }
+        out += ']';
+        return true;
+    case YAML::NodeType::Scalar:
+        out += (n.Tag() == "?" ? "p" : "q") + std::to_string(n.Scalar().size()) + ':' + n.Scalar();
+        return true;
+    default: out += '~'; return true;
+    }
+}
+
+// The top level without runtime, and runtime without predict_concurrency, as PyYAML reads them
+// (runtime null, empty or absent alike).
+std::optional<std::pair<std::string, std::string>> untouchedParts(const YAML::Node& root)
+{
+    std::size_t budget = 1'000'000;
+    std::pair<std::string, std::string> out;
+    if (root.IsMap() && !lastWinsText(root, out.first, budget, "runtime"))
+        return std::nullopt;
+    const Entries runtime = entriesNamed(root, "runtime");
+    if (!runtime.empty() && runtime.back().second.IsMap() && !lastWinsText(runtime.back().second, out.second, budget, "predict_concurrency"))
+        return std::nullopt;
+    if (out.second == "{}")
+        out.second.clear();
+    if (out.first == "{}")
+        out.first.clear();
+    return out;
+}
+
+std::string linesOf(const Entries& e)
 {
     std::string out;
-    for (std::size_t i = 0; i < lines.size(); ++i)
-        out += lines[i] + (i + 1 < lines.size() || finalNewline ? "\n" : "");
+    for (std::size_t i = 0; i < e.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == e.size() ? " and " : ", ") + std::to_string(e[i].first.Mark().line + 1);
     return out;
 }
 
-bool isTopLevelKey(const std::string& line)
-{
-    return !line.empty() && !std::isspace(static_cast<unsigned char>(line[0])) && line[0] != '#' && line[0] != '-'
-        && line.find(':') != std::string::npos;
-}
+struct Edit {
+    std::size_t pos = 0, length = 0;
+    std::string with;
+};
 
-std::size_t indentOf(const std::string& line) { return line.find_first_not_of(' '); }
-
-// Every top-level key except runtime, as canonical text, so the check after the edit can prove
-// nothing else moved.
-std::vector<std::pair<std::string, std::string>> othersOf(const YAML::Node& root)
+// The bytes of a scalar as written (quotes included), at its mark; nullopt when the text there is
+// not the scalar on one line (a multi-line or escaped form knee does not edit).
+std::optional<std::pair<std::size_t, std::size_t>> scalarSpan(const std::string& text, std::size_t pos, const YAML::Node& n)
 {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& kv : root) {
-        const std::string key = kv.first.as<std::string>("");
-        if (key == "runtime")
-            continue;
-        YAML::Emitter e;
-        e << kv.second;
-        out.emplace_back(key, e.c_str());
+    if (pos >= text.size())
+        return std::nullopt;
+    std::size_t end = pos;
+    if (text[pos] == '"' || text[pos] == '\'') {
+        end = text.find(text[pos], pos + 1);
+        if (end == std::string::npos || text.compare(pos + 1, end - pos - 1, n.Scalar()) != 0)
+            return std::nullopt;
+        return std::pair(pos, end + 1 - pos);
     }
-    return out;
+    while (end < text.size() && std::string_view(",]}#\r\n").find(text[end]) == std::string_view::npos)
+        ++end;
+    while (end > pos && (text[end - 1] == ' ' || text[end - 1] == '\t'))
+        --end;
+    if (text.compare(pos, end - pos, n.Scalar()) != 0)
+        return std::nullopt;
+    return std::pair(pos, end - pos);
 }
 
-std::string runtimeOthers(const YAML::Node& root)
+// Where and what to write so that PyYAML reads runtime.predict_concurrency = pc, changing nothing
+// else. Positions come from yaml-cpp's marks (byte offsets; a UTF-8 BOM is not counted), so quoted
+// keys, flow maps over several lines and any indentation are found where they are.
+std::optional<Edit> planEdit(const std::string& text, const YAML::Node& root, int pc, std::string& error)
 {
-    YAML::Emitter e;
-    e << YAML::BeginMap;
-    if (root["runtime"] && root["runtime"].IsMap())
-        for (const auto& kv : root["runtime"])
-            if (kv.first.as<std::string>("") != "predict_concurrency")
-                e << YAML::Key << kv.first << YAML::Value << kv.second;
-    e << YAML::EndMap;
-    return e.c_str();
-}
-
-std::string editLines(const std::string& text, int pc, bool hasRuntime, std::string& error)
-{
-    std::vector<std::string> lines = splitLines(text);
-    const bool finalNewline = !text.empty() && text.back() == '\n';
     const std::string value = std::to_string(pc);
-    // "\r?": files with Windows line endings keep them (the line is split on '\n' only).
-    static const std::regex runtimeLine(R"(^runtime:[ \t]*(#.*)?\r?$)");
-    static const std::regex runtimeFlow(R"(^runtime:[ \t]*\{(.*)\}[ \t]*(#.*)?(\r?)$)");
-    static const std::regex pcLine(R"(^([ \t]+)predict_concurrency:[ \t]*([^#\r]*?)([ \t]*#[^\r]*)?(\r?)$)");
-    static const std::regex pcFlow(R"(predict_concurrency:[ \t]*[^,}]*)");
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        std::smatch m;
-        if (std::regex_match(lines[i], m, runtimeFlow)) { // runtime: {predict_concurrency: 2, ...}
-            std::string inner = m[1].str();
-            if (std::regex_search(inner, pcFlow))
-                inner = std::regex_replace(inner, pcFlow, "predict_concurrency: " + value, std::regex_constants::format_first_only);
-            else
-                inner = "predict_concurrency: " + value + (inner.find_first_not_of(" \t") == std::string::npos ? "" : ", " + inner);
-            lines[i] = "runtime: {" + inner + "}" + (m[2].matched ? " " + m[2].str() : "") + m[3].str();
-            return joinLines(lines, finalNewline);
-        }
-        if (!std::regex_match(lines[i], runtimeLine))
-            continue;
-        // The block under runtime: up to the next top-level key.
-        std::size_t childIndent = 0;
-        std::size_t end = i + 1;
-        for (; end < lines.size() && !isTopLevelKey(lines[end]); ++end) {
-            const std::string& l = lines[end];
-            const std::size_t ind = indentOf(l);
-            if (ind == std::string::npos || l[ind] == '#')
-                continue;
-            if (childIndent == 0)
-                childIndent = ind;
-            std::smatch pm;
-            if (ind == childIndent && std::regex_match(l, pm, pcLine)) {
-                lines[end] = pm[1].str() + "predict_concurrency: " + value + (pm[3].matched ? pm[3].str() : "") + pm[4].str();
-                return joinLines(lines, finalNewline);
-            }
-        }
-        lines.insert(lines.begin() + std::ptrdiff_t(i + 1), std::string(childIndent ? childIndent : 2, ' ') + "predict_concurrency: " + value);
-        return joinLines(lines, finalNewline);
+    const std::string byHand = "; add runtime.predict_concurrency: " + value + " by hand";
+    const std::size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+    const std::size_t firstNewline = text.find('\n');
+    // New lines take the file's line ending: a CRLF file stays CRLF.
+    const std::string eol = firstNewline != std::string::npos && firstNewline > 0 && text[firstNewline - 1] == '\r' ? "\r\n" : "\n";
+    if (root.IsMap() && root.Style() == YAML::EmitterStyle::Flow) {
+        error = "the config is written as one flow mapping ({...}); knee edits block-style configs" + byHand;
+        return std::nullopt;
     }
-    // No runtime line found. Appending is right only when the file has no runtime at all; a runtime
-    // written another way (an anchor, a tag, quoted) would otherwise end up twice, and readers that
-    // keep the last duplicate (PyYAML, which Truss uses) would drop the user's other runtime keys.
-    if (hasRuntime) {
-        error = "its runtime section is written in a form knee does not edit (quoted, tagged or anchored); add "
-                "runtime.predict_concurrency: " + value + " by hand";
-        return text;
+    if (!entriesNamed(root, "<<").empty()) {
+        error = "the config uses a YAML merge key (<<) at the top level, which knee does not edit" + byHand;
+        return std::nullopt;
     }
-    std::string out = text;
-    if (!out.empty() && out.back() != '\n')
-        out += '\n';
-    return out + "runtime:\n  predict_concurrency: " + value + "\n";
+    const Entries runtime = entriesNamed(root, "runtime");
+    if (runtime.size() > 1) {
+        error = "runtime is written " + std::to_string(runtime.size()) + " times at the top level (lines " + linesOf(runtime)
+            + "); Truss (PyYAML) reads only the last one. Keep one runtime section and export again";
+        return std::nullopt;
+    }
+    if (runtime.empty()) { // a new section at the end, indented like the other top-level keys
+        const std::size_t indent = root.IsMap() && root.size() > 0 ? root.Mark().column : 0;
+        const std::string pad(indent, ' ');
+        const std::string before = text.empty() || text.back() == '\n' ? "" : eol;
+        return Edit{text.size(), 0, before + pad + "runtime:" + eol + pad + "  predict_concurrency: " + value + eol};
+    }
+    const YAML::Node& key = runtime.front().first;
+    const YAML::Node& section = runtime.front().second;
+    const std::size_t keyPos = key.Mark().pos + bom;
+    if (section.Mark().pos + bom < keyPos) {
+        error = "runtime is an alias (*name) of another part of the config; editing it would change that part too" + byHand;
+        return std::nullopt;
+    }
+    if (section.IsNull()) {
+        const std::size_t pos = section.Mark().pos + bom;
+        for (const char* word : {"null", "Null", "NULL", "~"})
+            if (section.Mark().line == key.Mark().line && text.compare(pos, std::strlen(word), word) == 0)
+                return Edit{pos, std::strlen(word), "{predict_concurrency: " + value + "}"};
+        // `runtime:` with nothing after it: the value goes on a line of its own below.
+        const std::size_t lineEnd = text.find('\n', keyPos);
+        const std::string line = std::string(key.Mark().column + 2, ' ') + "predict_concurrency: " + value;
+        if (lineEnd == std::string::npos)
+            return Edit{text.size(), 0, eol + line};
+        return Edit{lineEnd + 1, 0, line + eol};
+    }
+    if (!section.IsMap()) {
+        error = "runtime in the existing config.yaml is not a map; nothing was written";
+        return std::nullopt;
+    }
+    if (!entriesNamed(section, "<<").empty()) {
+        error = "runtime uses a YAML merge key (<<), which knee does not edit" + byHand;
+        return std::nullopt;
+    }
+    const Entries existing = entriesNamed(section, "predict_concurrency");
+    if (existing.size() > 1) {
+        error = "runtime.predict_concurrency is written " + std::to_string(existing.size()) + " times (lines " + linesOf(existing)
+            + "); Truss (PyYAML) reads only the last one. Keep one and export again";
+        return std::nullopt;
+    }
+    if (existing.size() == 1) {
+        const YAML::Node& v = existing.front().second;
+        if (v.IsScalar() && v.Tag() == "?" && v.Scalar() == value)
+            return Edit{}; // already so
+        const auto span = v.IsScalar() ? scalarSpan(text, v.Mark().pos + bom, v) : std::nullopt;
+        if (!span) {
+            error = "runtime.predict_concurrency (line " + std::to_string(v.Mark().line + 1)
+                + ") is not a number written on one line, which knee does not edit" + byHand;
+            return std::nullopt;
+        }
+        return Edit{span->first, span->second, value};
+    }
+    const std::size_t pos = section.Mark().pos + bom;
+    if (section.Style() == YAML::EmitterStyle::Flow) { // {a: 1, ...}, on one line or several
+        if (pos >= text.size() || text[pos] != '{') {
+            error = "runtime is written in a form knee does not edit" + byHand;
+            return std::nullopt;
+        }
+        const std::size_t first = text.find_first_not_of(" \t", pos + 1);
+        const bool empty = first != std::string::npos && text[first] == '}';
+        return Edit{first == std::string::npos ? pos + 1 : first, 0, "predict_concurrency: " + value + (empty ? "" : ", ")};
+    }
+    // A block map: a line above its first key, indented the same.
+    const std::size_t column = section.Mark().column;
+    if (column > pos || text.find_first_not_of(' ', pos - column) != pos) {
+        error = "runtime is written in a form knee does not edit" + byHand;
+        return std::nullopt;
+    }
+    return Edit{pos - column, 0, std::string(column, ' ') + "predict_concurrency: " + value + eol};
+}
+
+// The edited text read back as PyYAML reads it: one document, runtime once, predict_concurrency once
+// and equal to pc (written plain, so an int), and everything else as it was. Empty = so.
+std::string verifyEdit(const std::string& edited, int pc, const std::pair<std::string, std::string>& untouchedBefore)
+{
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(edited);
+    } catch (const YAML::Exception& e) {
+        return std::string("editing the config.yaml would break it (") + e.what() + ")";
+    }
+    if (docs.size() != 1 || !docs.front().IsMap())
+        return "the edited config.yaml would not read as one map of keys";
+    const YAML::Node& after = docs.front();
+    const Entries runtime = entriesNamed(after, "runtime");
+    const Entries written = runtime.size() == 1 ? entriesNamed(runtime.front().second, "predict_concurrency") : Entries{};
+    if (written.size() != 1 || !written.front().second.IsScalar() || written.front().second.Tag() != "?"
+        || written.front().second.Scalar() != std::to_string(pc))
+        return "runtime.predict_concurrency would not read back as " + std::to_string(pc);
+    if (untouchedParts(after) != untouchedBefore)
+        return "the result would change other keys";
+    return {};
 }
 
 } // namespace
@@ -146,57 +267,52 @@ TrussExport exportTrussConfig(const std::string& existing, int pc, const std::st
         out.predictConcurrencyWritten = true;
         return out;
     }
+    out.text = existing;
     YAML::Node before;
     try {
-        before = YAML::Load(existing);
+        std::vector<YAML::Node> docs = YAML::LoadAll(existing);
+        if (docs.size() > 1) {
+            out.error = "the existing config.yaml holds " + std::to_string(docs.size())
+                + " YAML documents ('---'); Truss reads a single one; nothing was written";
+            return out;
+        }
+        before = docs.empty() ? YAML::Node() : docs.front();
     } catch (const YAML::Exception& e) {
         out.error = "the existing config.yaml does not parse (line " + std::to_string(e.mark.line + 1) + "): " + e.msg
             + "; nothing was written";
         return out;
     }
-    if (!before.IsMap()) {
+    if (!before.IsMap() && !before.IsNull()) { // null: only comments, which Truss reads as an empty config
         out.error = "the existing config.yaml is not a map of keys; nothing was written";
         return out;
     }
-    out.text = existing;
     for (const char* key : {"docker_server", "trt_llm"})
-        if (before[key]) {
+        if (!entriesNamed(before, key).empty()) {
             out.notes.push_back(std::string("this config runs ") + (std::string(key) == "docker_server" ? "a custom server" : "a TensorRT-LLM engine")
                                 + " (" + key + "): predict_concurrency exists only for Python Truss models, so it was not written; "
                                   "export the autoscaling settings instead");
             return out;
         }
-    if (before["runtime"] && !before["runtime"].IsMap() && !before["runtime"].IsNull()) {
-        out.error = "runtime in the existing config.yaml is not a map; nothing was written";
-        return out;
-    }
-    if (before["runtime"] && before["runtime"]["predict_concurrency"] && before["runtime"]["predict_concurrency"].as<int>(-1) == pc) {
-        out.predictConcurrencyWritten = true; // already so: nothing to change
+    const auto untouchedBefore = untouchedParts(before);
+    if (!untouchedBefore) {
+        out.error = "the existing config.yaml expands to too many nodes (aliases of aliases); nothing was written";
         return out;
     }
     std::string error;
-    const std::string edited = editLines(existing, pc, bool(before["runtime"]), error);
-    if (!error.empty()) {
+    const std::optional<Edit> edit = planEdit(existing, before, pc, error);
+    if (!edit) {
         out.error = error;
         return out;
     }
-    // Prove the edit: it parses, predict_concurrency reads back, nothing else changed.
-    try {
-        const YAML::Node after = YAML::Load(edited);
-        const bool readsBack = after["runtime"] && after["runtime"]["predict_concurrency"]
-            && after["runtime"]["predict_concurrency"].as<int>(-1) == pc;
-        if (!readsBack || othersOf(after) != othersOf(before) || runtimeOthers(after) != runtimeOthers(before)) {
-            out.error = "the config.yaml is laid out in a way knee cannot edit safely (the result would change other keys); "
-                        "add runtime.predict_concurrency: " + std::to_string(pc) + " by hand";
-            out.text = existing;
-            return out;
-        }
-    } catch (const YAML::Exception& e) {
-        out.error = std::string("editing the config.yaml would break it (") + e.what() + "); nothing was written";
-        out.text = existing;
+    std::string edited = existing;
+    edited.replace(edit->pos, edit->length, edit->with);
+    // Prove the edit before anyone writes it: read back as PyYAML would, it says what was meant.
+    if (const std::string problem = verifyEdit(edited, pc, *untouchedBefore); !problem.empty()) {
+        out.error = "the config.yaml is laid out in a way knee cannot edit safely (" + problem + "); add runtime.predict_concurrency: "
+            + std::to_string(pc) + " by hand";
         return out;
     }
-    out.text = edited;
+    out.text = std::move(edited);
     out.predictConcurrencyWritten = true;
     return out;
 }

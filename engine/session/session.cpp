@@ -1,16 +1,15 @@
 #include "session.h"
 
 #include "io/scenario_reader.h"
+#include "io/user_file.h"
+#include "output_file.h"
 
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
-#include <QThread>
 
 #include <cmath>
-#include <cstdio>
 
 namespace knee {
 
@@ -430,32 +429,15 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
 
 QString saveSession(const Session& session, const QString& path)
 {
-    QSaveFile f(path); // written to a temporary file, renamed over the target only when complete
-    const QByteArray bytes = serializeSession(session);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
-        return QStringLiteral("cannot save %1: %2").arg(path, f.errorString());
-    // Test hook for tests/app/tst_crash_safety.cpp: with KNEE_TEST_STALL_SAVE_S=N set, a save stops for
-    // N seconds between writing the temporary file and committing it, and says so on stderr, so the test
-    // can SIGKILL the process at the worst moment. Unset (always, outside that test) it costs nothing.
-    if (const int stallS = qEnvironmentVariableIntValue("KNEE_TEST_STALL_SAVE_S"); stallS > 0) {
-        f.flush();
-        std::fprintf(stderr, "knee: test hook: %s written, stalled %d s before commit\n", qPrintable(path), stallS);
-        std::fflush(stderr);
-        QThread::sleep(static_cast<unsigned long>(stallS));
-    }
-    if (!f.commit())
-        return QStringLiteral("cannot save %1: %2").arg(path, f.errorString());
-    return {};
+    return writeOutputFile(path, serializeSession(session)); // whole or not at all; the old file kept on failure
 }
 
 SessionLoad loadSession(const QString& path)
 {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {std::nullopt, QStringLiteral("cannot open %1: %2").arg(path, f.errorString())};
-    if (f.size() > kMaxSessionBytes)
-        return {std::nullopt, QStringLiteral("%1 is larger than 64 MiB: not a knee session").arg(path)};
-    return parseSession(f.readAll(), path);
+    io::UserFileRead read = io::readUserFile(QFile::encodeName(path).toStdString(), io::kSessionFile);
+    if (!read.ok())
+        return {std::nullopt, QStringLiteral("cannot open %1: %2").arg(path, QString::fromStdString(read.error))};
+    return parseSession(QByteArray::fromStdString(read.bytes), path);
 }
 
 } // namespace knee

@@ -3,6 +3,7 @@
 // Saved as versioned JSON (Qt Core, no Widgets), written atomically; a file that is damaged, from a
 // newer knee, or inconsistent is refused whole with a clear message, never half-loaded.
 #pragma once
+#include "io/user_file.h"
 #include "study/grid.h"
 #include "study/sweep.h"
 
@@ -39,9 +40,11 @@ struct SessionLoad {
 
 QByteArray serializeSession(const Session& session); // deterministic: same session, same bytes
 SessionLoad parseSession(const QByteArray& bytes, const QString& sourceName);
-QString saveSession(const Session& session, const QString& path); // empty = saved (atomically)
+// Through writeOutputFile (output_file.h): empty = saved whole; on failure the old file is kept.
+QString saveSession(const Session& session, const QString& path);
+// Through io::readUserFile: a directory, a pipe, a device or a file over 64 MiB is refused as such.
 SessionLoad loadSession(const QString& path);
 
-inline constexpr qint64 kMaxSessionBytes = 64 * 1024 * 1024;
+inline constexpr qint64 kMaxSessionBytes = qint64(io::kSessionFile.maxBytes);
 
 } // namespace knee

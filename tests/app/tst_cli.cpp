@@ -74,6 +74,8 @@ private slots:
                                   << "--seed";
         QTest::addRow("unknown command") << QStringList{"simulat"} << "unknown command 'simulat'";
         QTest::addRow("a directory") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA)} << "";
+        QTest::addRow("--max-wall-s without --live") << QStringList{"simulate", defaultScenario(), "--max-wall-s", "5"}
+                                                     << "--max-wall-s limits a --live run";
     }
     void badInput()
     {
@@ -263,6 +265,8 @@ private slots:
         QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
         QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";
         QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";
+        QTest::addRow("peak below baseline") << QStringList{"sweep", defaultScenario(), "--virtual", "--baseline-rps", "50", "--peak-rps", "10"}
+                                             << "the peak rate (10 req/s) is below the baseline (50 req/s)"; // as plan refuses it
     }
     void sweepBadInput()
     {

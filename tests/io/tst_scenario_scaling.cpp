@@ -125,7 +125,7 @@ private slots:
                                                << "workload.arrival.spike_rps" << "does not apply to kind: poisson";
         QTest::addRow("trace without file") << arrivalOf("{kind: trace}") << 8 << "workload.arrival.file" << "missing";
         QTest::addRow("trace file missing") << arrivalOf("{kind: trace, file: /nonexistent/trace.csv}") << 8
-                                            << "workload.arrival.file" << "no such file";
+                                            << "workload.arrival.file" << "cannot open: No such file or directory";
         QTest::addRow("table lengths differ") << replaced(6, "  predict: 10\n  predict_table: {batch: [1, 2], ms: [1]}") << 7
                                               << "model.predict_table.ms" << "one time per batch size";
         QTest::addRow("table not increasing") << replaced(6, "  predict: 10\n  predict_table: {batch: [2, 1], ms: [1, 2]}") << 7

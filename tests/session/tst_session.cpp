@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <sys/stat.h>
+
 using namespace knee;
 
 namespace {
@@ -196,6 +198,38 @@ private slots:
     {
         QVERIFY(loadSession("/nonexistent/s.json").error.contains("cannot open"));
         QVERIFY(parseSession(QByteArray(kMaxSessionBytes + 1, ' '), "big.json").error.contains("64 MiB"));
+    }
+
+    // Open, Compare and the autosave offer read through io::readUserFile: whatever the path holds, the
+    // load returns at once (a FIFO hung it, /dev/zero grew it until std::bad_alloc).
+    void notASessionFile_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("/dev/zero") << "/dev/zero" << "is not a regular file (a device); expected a knee session";
+        QTest::addRow("a FIFO") << "fifo" << "is not a regular file (a pipe (FIFO))";
+        QTest::addRow("a directory") << "directory" << "is a directory, not a knee session";
+        QTest::addRow("a sparse 65 MiB file") << "65MiB" << "a knee session is limited to 64.0 MiB";
+    }
+    void notASessionFile()
+    {
+        QFETCH(QString, what);
+        QFETCH(QString, fragment);
+        QTemporaryDir dir;
+        QString path = dir.filePath("s.json");
+        if (what == "/dev/zero")
+            path = what;
+        else if (what == "fifo")
+            QVERIFY(::mkfifo(QFile::encodeName(path).constData(), 0600) == 0);
+        else if (what == "directory")
+            path = dir.path();
+        else {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly) && f.resize(65 << 20));
+        }
+        const SessionLoad l = loadSession(path);
+        QVERIFY(!l.session);
+        QVERIFY2(l.error.contains(fragment) && l.error.contains(path), qPrintable(l.error));
     }
 };
 
