@@ -128,7 +128,9 @@ HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptio
         if (recorder.add(w, width))
             break;
     }
+    const std::int64_t abortedBefore = client.counters().aborted;
     run.stop();
+    out.extras.unfinished = client.counters().aborted - abortedBefore;
     out.level = recorder.finish(elapsedS);
     out.extras.tokensPerS = elapsedS > 0 ? double(out.extras.outputTokens) / elapsedS : 0;
     out.extras.lastError = run.lastError();

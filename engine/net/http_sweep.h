@@ -14,6 +14,7 @@ namespace knee::net {
 // What a level adds for an endpoint, beyond its SweepLevel.
 struct HttpLevelExtras {
     std::int64_t sent = 0;         // requests that ended in the measured windows: completed + failed
+    std::int64_t unfinished = 0;   // requests still in flight when the level ended (aborted, counted in neither)
     std::int64_t outputTokens = 0; // OpenAI: tokens in the measured responses
     double tokensPerS = 0;         // outputTokens / measured seconds
     QString lastError;             // the newest failure's detail, for people
