@@ -7,6 +7,8 @@
 // nothing asserts on how long anything took.
 #include "served.h"
 
+#include "net/http_server.h"
+
 #include <QDeadlineTimer>
 #include <QFile>
 #include <QTcpSocket>
@@ -253,6 +255,40 @@ private Q_SLOTS:
         QCOMPARE(summary.value("timed_out").toInteger(), 2);
         QCOMPARE(summary.value("cut_unread").toInteger(), 1);
         QCOMPARE(summary.value("bad_requests").toInteger(), 0); // a timeout is not the client's malformed request
+    }
+
+    // A stream whose client does not read it (in-process: HttpServer itself, with a small limit): the
+    // server cuts it once more than maxUnsentBytes wait unsent, instead of keeping them all.
+    void unreadStreamIsCut()
+    {
+        knee::net::HttpServerLimits limits;
+        limits.maxUnsentBytes = 1024 * 1024;
+        limits.idleTimeoutMs = 600'000; // so that only the byte limit can end it
+        std::shared_ptr<knee::net::HttpExchange> stream;
+        knee::net::HttpServer server(
+            [&](const knee::net::HttpRequest&, const std::shared_ptr<knee::net::HttpExchange>& e) {
+                stream = e;
+                e->startStream(200, "text/event-stream");
+            },
+            limits);
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0).isEmpty());
+        qint64 produced = 0;
+        QTimer pump; // as fast as the event loop goes: 64 KiB a turn while anyone listens
+        QObject::connect(&pump, &QTimer::timeout, [&] {
+            if (stream && stream->open()) {
+                stream->writeChunk("data: " + QByteArray(64 * 1024, 'x') + "\n\n");
+                produced += 64 * 1024;
+            }
+        });
+        pump.start(0);
+        QTcpSocket client;
+        client.setReadBufferSize(64 * 1024); // Qt stops reading for us once 64 KiB wait
+        QVERIFY(connectTo(client, server.port()));
+        client.write("GET /stream HTTP/1.1\r\n\r\n");
+        QTRY_VERIFY_WITH_TIMEOUT(stream && !stream->open(), 120000);
+        QCOMPARE(server.stats().cutUnread, 1);
+        QVERIFY(produced < 1024 * 1024 * 1024); // it ended long before anything like a gigabyte
+        QTRY_COMPARE_WITH_TIMEOUT(server.openConnections(), 0, 60000);
     }
 
     // RFC 9112 §2.2: a bare LF ends a line as CRLF does; empty lines before a request are ignored.
