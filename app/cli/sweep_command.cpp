@@ -19,7 +19,6 @@
 #include <QSaveFile>
 #include <QTextStream>
 
-#include <algorithm>
 #include <cmath>
 
 namespace knee::cli {
@@ -362,11 +361,10 @@ int runSweep(const QStringList& args)
         gridResult = runGrid(scenario, *gridOptions, driver);
         applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
     }
-    // Not one request completed in any level: there is nothing to recommend from (an endpoint that never
-    // answers whole, or fails every request). Said plainly, with its own exit status.
-    const bool nothingMeasured = !r.levels.empty() && std::all_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.completed == 0; });
+    // Not one request completed in any level: nothing to recommend from. Said plainly, with its own exit status.
+    const QString nothingMeasured = net::nothingMeasured(r, endpointLevels);
     QJsonObject result = resultJson(r, options, endpointLevels);
-    result.insert("nothing_measured", nothingMeasured);
+    result.insert("nothing_measured", !nothingMeasured.isEmpty());
     if (target)
         result.insert("target", target->toJson()); // the key's source, never the key
     if (gridResult) {
@@ -465,25 +463,8 @@ int runSweep(const QStringList& args)
             (err << "knee sweep: " << e << "\n", status = kFailure);
     }
     result.insert("exports", exports);
-    if (nothingMeasured) {
-        std::int64_t failed = 0, unfinished = 0;
-        for (const SweepLevel& l : r.levels)
-            failed += l.failed;
-        QString lastError;
-        for (const net::HttpLevelExtras& e : endpointLevels) {
-            unfinished += e.unfinished;
-            if (!e.lastError.isEmpty())
-                lastError = e.lastError;
-        }
-        err << "knee sweep: nothing measured: no level completed a request (" << failed << " failed";
-        if (target)
-            err << ", " << unfinished << " still unanswered when their level ended";
-        err << "), so nothing is recommended";
-        if (unfinished > 0)
-            err << "; a response that outlasts its level is never measured (--request-timeout-ms bounds one)";
-        if (!lastError.isEmpty())
-            err << "; last error: " << lastError;
-        err << "\n";
+    if (!nothingMeasured.isEmpty()) {
+        err << "knee sweep: " << nothingMeasured << "\n";
         status = kNothingMeasured;
     }
 
@@ -515,7 +496,7 @@ int runSweep(const QStringList& args)
         out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
     else
         out << "Recommended concurrency_target: none ("
-            << (nothingMeasured ? QStringLiteral("no level completed a request") : QString::fromStdString(rec.concurrencyTargetRule)) << ")\n";
+            << (!nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request") : QString::fromStdString(rec.concurrencyTargetRule)) << ")\n";
     out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
     if (rec.replicas)
         out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";

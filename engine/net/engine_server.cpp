@@ -199,8 +199,9 @@ void EngineServer::checkShutdown()
 {
     if (m_stopped)
         return;
-    if (!m_graceOver && !m_pending.empty() && m_shutdownClock.elapsed() >= m_graceMs) {
-        // Time is up for what is still in the engine: an answer now beats a silent close.
+    if (!m_graceOver && m_shutdownClock.elapsed() >= m_graceMs) {
+        // Time is up for what is still in the engine (an answer now beats a silent close), and for
+        // clients slow to take their last answers (only the flush's time is left for them).
         m_graceOver = true;
         m_shutdownClock.restart(); // now the flush's
         for (auto& [ticket, p] : m_pending) {

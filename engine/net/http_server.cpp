@@ -130,8 +130,13 @@ HttpServer::HttpServer(Handler handler, HttpServerLimits limits, QObject* parent
 }
 
 // The connections (children of their sockets, children of m_server) unregister themselves from
-// m_connections as they go: they must go while it is still there.
-HttpServer::~HttpServer() { delete m_server; }
+// m_connections as they go: they must go while it is still there. The notifier goes before the
+// descriptor it watches.
+HttpServer::~HttpServer()
+{
+    delete m_acceptNotifier;
+    delete m_server;
+}
 
 QString HttpServer::listen(const QHostAddress& address, quint16 port)
 {

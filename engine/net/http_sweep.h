@@ -37,6 +37,11 @@ struct HttpSweep {
 HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,
                        const std::function<bool(const SweepLevel&)>& progress = {});
 
+// Empty when some level completed a request; else, for people, that nothing was measured and what
+// happened instead (failed and unfinished requests, the last error). `knee sweep` then exits 3.
+// `extras` may be empty (an engine sweep).
+QString nothingMeasured(const SweepResult& result, const std::vector<HttpLevelExtras>& extras);
+
 // The scenario an endpoint sweep is analysed (and saved) with when the user gives none: a valid one
 // whose knobs are the defaults (predict_concurrency 1), named after the endpoint.
 Scenario endpointScenario(const QString& name);
