@@ -18,8 +18,11 @@ namespace knee::cli {
 
 namespace {
 
-volatile std::sig_atomic_t g_stopSignal = 0;
-extern "C" void onStopSignal(int signal) { g_stopSignal = signal; }
+constexpr int kDefaultDrainMs = 10'000;
+constexpr int kMaxTimeoutMs = 3'600'000; // one hour
+
+volatile std::sig_atomic_t g_stopSignals = 0; // how many SIGINT, SIGTERM or SIGHUP came
+extern "C" void onStopSignal(int) { g_stopSignals = g_stopSignals + 1; }
 
 } // namespace
 
@@ -30,7 +33,8 @@ int runServe(const QStringList& args)
     parser.setApplicationDescription(QStringLiteral(
         "Serve the scenario's engine over HTTP, live: POST /predict (generic JSON), POST /v1/chat/completions (OpenAI-compatible, "
         "stream true or false), GET /health. Each request is one request to the engine; the scenario's own workload is not run. "
-        "Runs until Ctrl+C (SIGINT) or SIGTERM."));
+        "Runs until Ctrl+C (SIGINT), SIGTERM or SIGHUP: then it stops accepting, lets the requests in flight finish (up to "
+        "--drain-timeout-ms; what is left is answered 503), and prints a summary. A second signal stops at once."));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
     const QCommandLineOption port(QStringLiteral("port"), QStringLiteral("TCP port (default 8080; 0 picks a free one)."), QStringLiteral("N"),
@@ -41,12 +45,32 @@ int runServe(const QStringList& args)
                                   QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
     const QCommandLineOption json(QStringLiteral("json"),
                                   QStringLiteral("Print one JSON line when listening (the bound address) and one when stopped (a summary)."));
-    parser.addOptions({port, host, json});
+    // Per-connection time limits (HttpServerLimits): a slow or silent client is closed, never kept.
+    const net::HttpServerLimits defaults;
+    const QCommandLineOption headerTimeout(
+        QStringLiteral("header-timeout-ms"),
+        QStringLiteral("Longest time for a request's head, from its first byte (a new connection's: from connecting); then 408 and "
+                       "close (default %1).").arg(defaults.headerTimeoutMs),
+        QStringLiteral("MS"));
+    const QCommandLineOption bodyTimeout(QStringLiteral("body-timeout-ms"),
+                                         QStringLiteral("Longest time for a request's body, from the end of its head; then 408 and close "
+                                                        "(default %1).").arg(defaults.bodyTimeoutMs),
+                                         QStringLiteral("MS"));
+    const QCommandLineOption idleTimeout(QStringLiteral("idle-timeout-ms"),
+                                         QStringLiteral("A keep-alive connection with nothing to do is closed after this; so is one whose "
+                                                        "client takes none of its answer for this long (default %1).").arg(defaults.idleTimeoutMs),
+                                         QStringLiteral("MS"));
+    const QCommandLineOption drainTimeout(QStringLiteral("drain-timeout-ms"),
+                                          QStringLiteral("At a stop signal, longest wait for the requests in flight (default %1); then "
+                                                         "they are answered 503.").arg(kDefaultDrainMs),
+                                          QStringLiteral("MS"));
+    parser.addOptions({port, host, json, headerTimeout, bodyTimeout, idleTimeout, drainTimeout});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
-        err << "knee serve: expected exactly one scenario file\nusage: knee serve SCENARIO.yaml [--port N] [--host ADDRESS] [--json]\n";
+        err << "knee serve: expected exactly one scenario file\nusage: knee serve SCENARIO.yaml [--port N] [--host ADDRESS] [--json] "
+               "[--header-timeout-ms MS] [--body-timeout-ms MS] [--idle-timeout-ms MS] [--drain-timeout-ms MS]\n";
         return kBadInput;
     }
     bool portOk = false;
@@ -60,11 +84,26 @@ int runServe(const QStringList& args)
         err << "knee serve: --host expects an IP address (e.g. 127.0.0.1 or ::1), got '" << parser.value(host) << "'\n";
         return kBadInput;
     }
+    net::HttpServerLimits limits;
+    int drainMs = kDefaultDrainMs;
+    for (const auto& [option, into] : {std::pair{&headerTimeout, &limits.headerTimeoutMs}, std::pair{&bodyTimeout, &limits.bodyTimeoutMs},
+                                       std::pair{&idleTimeout, &limits.idleTimeoutMs}, std::pair{&drainTimeout, &drainMs}}) {
+        if (!parser.isSet(*option))
+            continue;
+        bool ok = false;
+        const int ms = parser.value(*option).toInt(&ok);
+        if (!ok || ms < 1 || ms > kMaxTimeoutMs) {
+            err << "knee serve: --" << option->names().first() << " expects a whole number of milliseconds from 1 to " << kMaxTimeoutMs
+                << ", got '" << parser.value(*option) << "'\n";
+            return kBadInput;
+        }
+        *into = ms;
+    }
     const std::optional<Scenario> scenario = readScenarioOrReport(positional.first());
     if (!scenario)
         return kBadInput;
 
-    net::EngineServer server(*scenario);
+    net::EngineServer server(*scenario, limits);
     if (const QString e = server.listen(address, quint16(portNumber)); !e.isEmpty()) {
         err << "knee serve: " << e << "\n";
         return kBadInput;
@@ -95,15 +134,29 @@ int runServe(const QStringList& args)
     }
     out.flush();
 
-    // Signals only set a flag; a timer on the event loop notices it (nothing else is safe in a handler).
+    // Signals only count; a timer on the event loop notices (nothing else is safe in a handler). The
+    // first drains (the clients in flight get their answers), a second stops at once. SIGHUP (the
+    // terminal went away) stops it the same way, summary included.
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
+    std::signal(SIGHUP, onStopSignal);
+    QObject::connect(&server, &net::EngineServer::stopped, [] { QCoreApplication::quit(); });
     QTimer watch;
+    bool draining = false;
     QObject::connect(&watch, &QTimer::timeout, [&] {
-        if (g_stopSignal)
+        if (g_stopSignals >= 2) {
             QCoreApplication::quit();
+        } else if (g_stopSignals == 1 && !draining) {
+            draining = true;
+            if (!parser.isSet(json) && server.inFlight() > 0) {
+                out << "knee serve: stopping: waiting up to " << drainMs << " ms for " << server.inFlight()
+                    << " requests in flight (a second signal stops at once)\n";
+                out.flush();
+            }
+            server.shutdown(drainMs);
+        }
     });
-    watch.start(100);
+    watch.start(50);
     QCoreApplication::exec();
 
     const QJsonObject summary = server.statsJson();
@@ -114,7 +167,12 @@ int runServe(const QStringList& args)
     } else {
         out << "knee serve: stopped after " << summary.value("requests").toInteger() << " requests (" << summary.value("completed").toInteger()
             << " completed, " << summary.value("failed").toInteger() << " failed, " << summary.value("rejected").toInteger() << " rejected, "
-            << summary.value("bad_requests").toInteger() << " malformed)\n";
+            << summary.value("bad_requests").toInteger() << " malformed";
+        if (const qint64 unfinished = summary.value("unfinished_at_stop").toInteger())
+            out << ", " << unfinished << " unfinished at the stop, answered 503";
+        if (const qint64 timedOut = summary.value("timed_out").toInteger())
+            out << ", " << timedOut << " timed out (408)";
+        out << ")\n";
     }
     return kOk;
 }

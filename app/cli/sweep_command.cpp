@@ -25,6 +25,10 @@ namespace knee::cli {
 
 namespace {
 
+// Exit status of a sweep in which no level completed a request (README's exit codes): nothing to
+// recommend from, whatever else went right.
+constexpr int kNothingMeasured = 3;
+
 QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null); }
 
 QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint = nullptr)
@@ -48,6 +52,7 @@ QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint 
                                                                                 : 0));
         o.insert("failures_by_kind", kinds);
         o.insert("sent", qint64(endpoint->sent));
+        o.insert("unfinished", qint64(endpoint->unfinished));
         o.insert("output_tokens", qint64(endpoint->outputTokens));
         o.insert("tokens_per_s", endpoint->tokensPerS);
         if (!endpoint->lastError.isEmpty())
@@ -117,6 +122,10 @@ struct EndpointFlags {
     const QCommandLineOption timeout{QStringLiteral("timeout-ms"),
                                      QStringLiteral("Longest wait for a response byte (headers, or the next stream chunk); default 60000."),
                                      QStringLiteral("MS")};
+    const QCommandLineOption requestTimeout{QStringLiteral("request-timeout-ms"),
+                                            QStringLiteral("Longest time for a whole request, connecting included (default 300000): a "
+                                                           "response that never ends (an endless body or stream, a trickle) fails as timeout."),
+                                            QStringLiteral("MS")};
     const QCommandLineOption connectTimeout{QStringLiteral("connect-timeout-ms"),
                                             QStringLiteral("Longest wait to connect and send a request (default 10000)."), QStringLiteral("MS")};
     const QCommandLineOption maxConnections{QStringLiteral("max-connections"),
@@ -125,8 +134,8 @@ struct EndpointFlags {
 
     std::vector<const QCommandLineOption*> all() const
     {
-        return {&target, &openai, &stream, &header, &bodyTemplate, &prompt, &model, &maxTokens, &apiKeyEnv, &apiKeyKeychain, &timeout,
-                &connectTimeout, &maxConnections};
+        return {&target,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
+                &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections};
     }
     void addTo(QCommandLineParser& parser) const
     {
@@ -177,6 +186,7 @@ struct EndpointFlags {
         };
         if ((parser.isSet(maxTokens) && !integer(maxTokens, t.maxTokens)) || (parser.isSet(timeout) && !integer(timeout, t.responseTimeoutMs))
             || (parser.isSet(connectTimeout) && !integer(connectTimeout, t.connectTimeoutMs))
+            || (parser.isSet(requestTimeout) && !integer(requestTimeout, t.requestTimeoutMs))
             || (parser.isSet(maxConnections) && !integer(maxConnections, t.maxConnections)))
             return std::nullopt;
         if (parser.isSet(apiKeyEnv) && parser.isSet(apiKeyKeychain)) {
@@ -353,7 +363,10 @@ int runSweep(const QStringList& args)
         gridResult = runGrid(scenario, *gridOptions, driver);
         applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
     }
+    // Not one request completed in any level: nothing to recommend from. Said plainly, with its own exit status.
+    const QString nothingMeasured = net::nothingMeasured(r, endpointLevels);
     QJsonObject result = resultJson(r, options, endpointLevels);
+    result.insert("nothing_measured", !nothingMeasured.isEmpty());
     if (target)
         result.insert("target", target->toJson()); // the key's source, never the key
     if (gridResult) {
@@ -395,6 +408,10 @@ int runSweep(const QStringList& args)
     const int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);
     const Recommendation& rec = r.recommendation;
     result.insert("exports", exports);
+    if (!nothingMeasured.isEmpty()) {
+        err << "knee sweep: " << nothingMeasured << "\n";
+        status = kNothingMeasured;
+    }
 
     if (parser.isSet(json)) {
         out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
@@ -420,7 +437,11 @@ int runSweep(const QStringList& args)
                         + (l.stable ? QString() : QStringLiteral("did not stabilise")));
     }
     out << "Knee: " << QString::fromStdString(r.analysis.kneeNote) << "\n";
-    out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
+    if (rec.concurrencyTarget > 0)
+        out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
+    else
+        out << "Recommended concurrency_target: none ("
+            << (!nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request") : QString::fromStdString(rec.concurrencyTargetRule)) << ")\n";
     out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
     if (rec.replicas)
         out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";

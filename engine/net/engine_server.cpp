@@ -146,10 +146,10 @@ private:
     bool m_endedWhileSubmitting = false;
 };
 
-EngineServer::EngineServer(const Scenario& scenario, QObject* parent)
+EngineServer::EngineServer(const Scenario& scenario, const HttpServerLimits& limits, QObject* parent)
     : QObject(parent)
     , m_scenario(scenario)
-    , m_http(new HttpServer([this](const HttpRequest& r, const std::shared_ptr<HttpExchange>& e) { handle(r, e); }, this))
+    , m_http(new HttpServer([this](const HttpRequest& r, const std::shared_ptr<HttpExchange>& e) { handle(r, e); }, limits, this))
     , m_continuous(scenario.model.batching.mode == BatchingConfig::Mode::Continuous)
 {
     if (const std::string e = scenario.validate(); !e.empty())
@@ -182,17 +182,65 @@ ServeStats EngineServer::stats() const
     return s;
 }
 
+void EngineServer::shutdown(int graceMs)
+{
+    if (m_shuttingDown)
+        return;
+    m_shuttingDown = true;
+    m_graceMs = graceMs;
+    m_shutdownClock.start();
+    m_http->drain();
+    connect(&m_shutdownPoll, &QTimer::timeout, this, &EngineServer::checkShutdown);
+    m_shutdownPoll.start(20);
+    checkShutdown();
+}
+
+void EngineServer::checkShutdown()
+{
+    if (m_stopped)
+        return;
+    if (!m_graceOver && m_shutdownClock.elapsed() >= m_graceMs) {
+        // Time is up for what is still in the engine (an answer now beats a silent close), and for
+        // clients slow to take their last answers (only the flush's time is left for them).
+        m_graceOver = true;
+        m_shutdownClock.restart(); // now the flush's
+        for (auto& [ticket, p] : m_pending) {
+            ++m_stats.unfinishedAtStop;
+            if (!p.exchange->open())
+                continue;
+            if (p.exchange->streaming()) { // its status went out with the first token
+                p.exchange->writeChunk("data: " + errorJson("knee serve is shutting down", "server_error") + "\n\n");
+                p.exchange->cut();
+            } else {
+                answer(p.exchange, 503, errorJson("knee serve is shutting down", "unavailable"));
+            }
+        }
+        m_pending.clear(); // the engine's late word on them is dropped (requestEnded finds no ticket)
+    }
+    const bool answered = m_pending.empty() && m_http->openConnections() == 0;
+    if (answered || (m_graceOver && m_shutdownClock.elapsed() >= kFlushMs)) {
+        m_stopped = true;
+        m_shutdownPoll.stop();
+        Q_EMIT stopped();
+    }
+}
+
 QJsonObject EngineServer::statsJson() const
 {
     const ServeStats s = stats();
     QJsonObject byStatus;
     for (const auto& [status, count] : s.byStatus)
         byStatus.insert(QString::number(status), qint64(count));
+    const HttpServerStats& h = m_http->stats();
     return {{"requests", qint64(s.requests)},           {"completed", qint64(s.completed)},
             {"failed", qint64(s.failed)},               {"rejected", qint64(s.rejected)},
             {"bad_requests", qint64(s.badRequests)},    {"connections", qint64(s.connections)},
             {"gone_before_answer", qint64(s.goneBeforeAnswer)}, {"by_status", byStatus},
-            {"in_flight", qint64(m_pending.size())},    {"uptime_s", double(m_uptime.elapsed()) / 1000.0}};
+            {"in_flight", qint64(m_pending.size())},    {"uptime_s", double(m_uptime.elapsed()) / 1000.0},
+            {"unfinished_at_stop", qint64(s.unfinishedAtStop)},
+            {"timed_out", qint64(h.timedOut)},          {"closed_idle", qint64(h.closedIdle)},
+            {"cut_unread", qint64(h.cutUnread)},        {"accept_errors", qint64(h.acceptErrors)},
+            {"open_connections", m_http->openConnections()}, {"buffered_bytes", m_http->bufferedBytes()}};
 }
 
 void EngineServer::answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json)
@@ -213,7 +261,10 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
                       QJsonDocument(QJsonObject{{"status", "ok"},
                                                 {"scenario", QString::fromStdString(m_scenario.name)},
                                                 {"streams_tokens", m_continuous},
-                                                {"in_flight", qint64(m_pending.size())}})
+                                                {"in_flight", qint64(m_pending.size())},
+                                                {"open_connections", m_http->openConnections()},
+                                                {"buffered_bytes", m_http->bufferedBytes()},
+                                                {"accept_errors", qint64(m_http->stats().acceptErrors)}})
                           .toJson(QJsonDocument::Compact));
     }
     if (!predict && !chat)

@@ -8,6 +8,8 @@
 //   GET  /health                {"status": "ok", …}
 // A failed request answers 500, a rejected one (deployment queue full) 503, both with a JSON error.
 // The scenario's workload and knob changes are not run: the HTTP clients are the load.
+// shutdown() drains: no new connections or requests, those in flight finish (for a bounded time, then
+// they are answered 503 or their stream is cut), and stopped() says when the last answer has gone.
 #pragma once
 #include "http_server.h"
 
@@ -16,6 +18,7 @@
 #include <QElapsedTimer>
 #include <QJsonObject>
 #include <QThread>
+#include <QTimer>
 
 #include <map>
 #include <unordered_map>
@@ -27,6 +30,7 @@ class ServeWorker;
 struct ServeStats {
     std::int64_t requests = 0, completed = 0, failed = 0, rejected = 0, badRequests = 0, connections = 0;
     std::int64_t goneBeforeAnswer = 0; // clients that left before their answer
+    std::int64_t unfinishedAtStop = 0; // still in the engine when the drain's time ran out (answered 503, or cut)
     std::map<int, std::int64_t> byStatus;
 };
 
@@ -35,7 +39,8 @@ class EngineServer : public QObject {
 public:
     static constexpr int kDefaultMaxTokens = 16;
     // Throws std::invalid_argument when the scenario does not validate.
-    explicit EngineServer(const Scenario& scenario, QObject* parent = nullptr);
+    static constexpr int kFlushMs = 1000; // after the drain: longest wait for the last answers to go out
+    explicit EngineServer(const Scenario& scenario, const HttpServerLimits& limits = {}, QObject* parent = nullptr);
     ~EngineServer() override;
 
     QString listen(const QHostAddress& address, quint16 port); // empty = listening
@@ -43,6 +48,13 @@ public:
     QHostAddress address() const { return m_http->address(); }
     ServeStats stats() const;
     QJsonObject statsJson() const;
+    int inFlight() const { return int(m_pending.size()); }
+
+    // Stops taking requests and waits up to `graceMs` for those in flight; then answers what is left
+    // 503 (cuts a stream) and waits up to kFlushMs for the answers to be sent. Emits stopped() once.
+    void shutdown(int graceMs);
+Q_SIGNALS:
+    void stopped();
 
 private:
     friend class ServeWorker;
@@ -59,6 +71,7 @@ private:
     void tokenEmitted(std::uint64_t ticket, int emitted);
     void requestEnded(std::uint64_t ticket, int outcome, int tokens, double latencyMs);
     QByteArray chunk(std::uint64_t ticket, const Pending& p, const QByteArray& delta, const char* finishReason) const;
+    void checkShutdown();
 
     Scenario m_scenario;
     HttpServer* m_http;
@@ -69,6 +82,11 @@ private:
     ServeStats m_stats;
     QElapsedTimer m_uptime;
     bool m_continuous = false;
+    // shutdown(): a poll until nothing is in flight and every connection has closed.
+    QTimer m_shutdownPoll;
+    QElapsedTimer m_shutdownClock;
+    int m_graceMs = 0;
+    bool m_shuttingDown = false, m_graceOver = false, m_stopped = false;
 };
 
 } // namespace knee::net

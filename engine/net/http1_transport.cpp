@@ -55,6 +55,14 @@ public:
     {
         m_timer.setSingleShot(true);
         connect(&m_timer, &QTimer::timeout, this, &Http1Connection::timedOut);
+        m_deadline.setSingleShot(true);
+        connect(&m_deadline, &QTimer::timeout, this, [this] {
+            if (!m_job)
+                return;
+            m_job->facts.timedOut = true;
+            m_job->timeoutPhase = QStringLiteral("the response did not end within %1 ms (the request timeout)").arg(m_pool.m_target.requestTimeoutMs);
+            fail(QNetworkReply::OperationCanceledError, QStringLiteral("timed out"), Resume::Now);
+        });
         connect(&m_socket, &QTcpSocket::connected, this, &Http1Connection::connected);
         connect(&m_socket, &QTcpSocket::readyRead, this, &Http1Connection::readable);
         connect(&m_socket, &QTcpSocket::errorOccurred, this, &Http1Connection::socketError);
@@ -75,6 +83,7 @@ public:
         m_sentOnWire = false;
         m_retried = false;
         ++m_serial;
+        m_deadline.start(m_pool.m_target.requestTimeoutMs); // the whole exchange, whatever the server sends
         m_reused = !m_dead && m_socket.state() == QAbstractSocket::ConnectedState && m_socket.bytesAvailable() == 0;
         if (m_reused)
             sendRequest();
@@ -226,6 +235,8 @@ private:
                 if (n <= 0)
                     return keep(pos);
                 m_job->meter->body(m_buffer.sliced(pos, n), at);
+                if (m_job->meter->tooLarge())
+                    return fail(QNetworkReply::OperationCanceledError, QStringLiteral("the response is too large"), Resume::Later);
                 pos += n;
                 m_remaining -= n;
                 if (m_remaining > 0)
@@ -292,6 +303,8 @@ private:
                 if (pos < size)
                     m_job->meter->body(m_buffer.sliced(pos), at);
                 m_buffer.clear();
+                if (m_job->meter->tooLarge())
+                    return fail(QNetworkReply::OperationCanceledError, QStringLiteral("the response is too large"), Resume::Later);
                 return;
             }
             }
@@ -391,6 +404,7 @@ private:
 
     void complete(Resume resume)
     {
+        m_deadline.stop();
         Http1Job* job = m_job;
         m_job = nullptr;
         m_pool.release(this); // idle before the continuation runs: its next request may take this connection
@@ -399,7 +413,8 @@ private:
 
     Http1Pool& m_pool;
     QTcpSocket m_socket{this};
-    QTimer m_timer{this};
+    QTimer m_timer{this};    // the connect timeout, then the response's longest silence
+    QTimer m_deadline{this}; // the whole exchange (the request timeout)
     Http1Job* m_job = nullptr;
     QByteArray m_buffer;
     Phase m_phase = Phase::Head;

@@ -208,6 +208,14 @@ QCoro::Task<> HttpClient::viaQnam(QByteArray body, int user, ResponseMeter& mete
 
     ExchangeFacts& facts = result.facts;
     bool sentOnWire = false;
+    QTimer deadline; // the whole exchange: a response that never ends still does
+    deadline.setSingleShot(true);
+    deadline.start(m_target.requestTimeoutMs);
+    connect(&deadline, &QTimer::timeout, reply, [&] {
+        facts.timedOut = true;
+        result.timeoutPhase = QStringLiteral("the response did not end within %1 ms (the request timeout)").arg(m_target.requestTimeoutMs);
+        reply->abort();
+    });
     QTimer timer;
     timer.setSingleShot(true);
     timer.start(m_target.connectTimeoutMs);
@@ -236,6 +244,8 @@ QCoro::Task<> HttpClient::viaQnam(QByteArray body, int user, ResponseMeter& mete
             return;
         facts.responseStarted = true;
         meter.body(bytes, now());
+        if (meter.tooLarge())
+            reply->abort(); // conclude() says which limit
     };
     connect(reply, &QNetworkReply::readyRead, &timer, [&] {
         activity();
@@ -244,8 +254,10 @@ QCoro::Task<> HttpClient::viaQnam(QByteArray body, int user, ResponseMeter& mete
 
     co_await reply;
     timer.stop();
+    deadline.stop();
     disconnect(reply, nullptr, &timer, nullptr);
     disconnect(&timer, nullptr, reply, nullptr);
+    disconnect(&deadline, nullptr, reply, nullptr);
     drain();
     m_replies.remove(reply);
     facts.networkError = reply->error();

@@ -1,10 +1,14 @@
 #include "http_server.h"
 
-#include <QMetaObject>
+#include "http_connection.h"
+
+#include <QSocketNotifier>
 #include <QTcpServer>
 #include <QTcpSocket>
 
-#include <cctype>
+#include <cerrno>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace knee::net {
 
@@ -36,158 +40,12 @@ QByteArray HttpRequest::header(const QByteArray& lowerName) const
     return {};
 }
 
-// One client connection: parses requests from its bytes, hands each to the server's handler, and
-// writes the answers in order. Lives until the socket closes.
-class HttpConnection : public QObject {
-public:
-    HttpConnection(HttpServer& server, QTcpSocket* socket)
-        : QObject(socket)
-        , m_server(server)
-        , m_socket(socket)
-    {
-        // Answers are small writes; Nagle's delay would add up to 40 ms to each.
-        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        connect(socket, &QTcpSocket::readyRead, this, &HttpConnection::read);
-        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
-    }
-
-    void write(const QByteArray& bytes)
-    {
-        if (m_socket->state() == QAbstractSocket::ConnectedState)
-            m_socket->write(bytes);
-    }
-    bool http10() const { return m_http10; }
-    bool keepAlive() const { return m_keepAlive; }
-
-    void exchangeDone()
-    {
-        m_current.reset();
-        if (!m_keepAlive) {
-            m_socket->disconnectFromHost(); // after the pending bytes are written
-            return;
-        }
-        // The next pipelined request, if one waits; queued so a handler answering at once cannot recurse.
-        QMetaObject::invokeMethod(this, &HttpConnection::process, Qt::QueuedConnection);
-    }
-
-    // Closes after what was written so far: an unfinished chunked body stays unfinished.
-    void close()
-    {
-        m_current.reset();
-        m_closing = true;
-        m_socket->disconnectFromHost();
-    }
-
-private:
-    void read()
-    {
-        m_buffer += m_socket->readAll();
-        process();
-    }
-
-    void reject(int status, const QByteArray& why)
-    {
-        ++m_server.m_stats.badRequests;
-        const QByteArray body = R"({"error": {"message": ")" + why + R"(", "type": "invalid_request_error"}})";
-        write("HTTP/1.1 " + QByteArray::number(status) + ' ' + httpStatusText(status) + "\r\nContent-Type: application/json\r\n"
-              "Content-Length: " + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
-        m_closing = true;
-        m_buffer.clear();
-        m_socket->disconnectFromHost();
-    }
-
-    static bool isToken(const QByteArray& s)
-    {
-        if (s.isEmpty())
-            return false;
-        for (char c : s)
-            if (!(std::isalnum(static_cast<unsigned char>(c)) || QByteArrayView("!#$%&'*+-.^_`|~").contains(c)))
-                return false;
-        return true;
-    }
-
-    void process()
-    {
-        while (!m_current && !m_closing && !m_buffer.isEmpty()) {
-            const qsizetype headerEnd = m_buffer.indexOf("\r\n\r\n");
-            if (headerEnd < 0) {
-                if (m_buffer.size() > HttpServer::kMaxHeaderBytes)
-                    reject(431, "the request head is larger than 16 KiB");
-                return;
-            }
-            if (headerEnd > HttpServer::kMaxHeaderBytes)
-                return reject(431, "the request head is larger than 16 KiB");
-            HttpRequest request;
-            const QList<QByteArray> lines = m_buffer.left(headerEnd).split('\n');
-            const QList<QByteArray> start = lines.first().trimmed().split(' ');
-            if (start.size() != 3 || !isToken(start[0]) || !start[1].startsWith('/'))
-                return reject(400, "malformed request line");
-            request.method = start[0];
-            request.target = start[1];
-            request.version = start[2];
-            if (request.version != "HTTP/1.1" && request.version != "HTTP/1.0")
-                return reject(request.version.startsWith("HTTP/") ? 505 : 400, "HTTP/1.1 or HTTP/1.0 only");
-            qsizetype contentLength = 0;
-            bool haveLength = false;
-            for (qsizetype i = 1; i < lines.size(); ++i) {
-                QByteArray line = lines[i];
-                if (line.endsWith('\r'))
-                    line.chop(1);
-                const qsizetype colon = line.indexOf(':');
-                const QByteArray name = line.left(colon).toLower();
-                if (colon <= 0 || !isToken(name))
-                    return reject(400, "malformed header line");
-                const QByteArray value = line.mid(colon + 1).trimmed();
-                if (name == "content-length") {
-                    bool ok = value.size() <= 12 && !value.isEmpty();
-                    for (char c : value)
-                        ok = ok && c >= '0' && c <= '9';
-                    const qsizetype length = ok ? value.toLongLong() : -1;
-                    if (!ok || (haveLength && length != contentLength))
-                        return reject(400, "bad Content-Length");
-                    contentLength = length;
-                    haveLength = true;
-                } else if (name == "transfer-encoding") {
-                    return reject(501, "chunked request bodies are not supported; send Content-Length");
-                }
-                request.headers.append({name, value});
-            }
-            if (contentLength > HttpServer::kMaxBodyBytes)
-                return reject(413, "the request body is larger than 1 MiB");
-            const qsizetype total = headerEnd + 4 + contentLength;
-            if (m_buffer.size() < total) {
-                if (!m_continued && request.header("expect").compare("100-continue", Qt::CaseInsensitive) == 0) {
-                    write("HTTP/1.1 100 Continue\r\n\r\n");
-                    m_continued = true;
-                }
-                return;
-            }
-            m_continued = false;
-            request.body = m_buffer.mid(headerEnd + 4, contentLength);
-            m_buffer.remove(0, total);
-            const QByteArray connection = request.header("connection").toLower();
-            m_http10 = request.version == "HTTP/1.0";
-            m_keepAlive = m_http10 ? connection.contains("keep-alive") : !connection.contains("close");
-            ++m_server.m_stats.requests;
-            m_current = std::make_shared<HttpExchange>(this);
-            const std::shared_ptr<HttpExchange> exchange = m_current;
-            m_server.m_handler(request, exchange);
-        }
-    }
-
-    HttpServer& m_server;
-    QTcpSocket* m_socket;
-    QByteArray m_buffer;
-    std::shared_ptr<HttpExchange> m_current;
-    bool m_closing = false, m_continued = false, m_http10 = false, m_keepAlive = true;
-};
-
 HttpExchange::HttpExchange(HttpConnection* connection)
     : m_connection(connection)
 {
 }
 
-bool HttpExchange::open() const { return m_connection && m_state != State::Done; }
+bool HttpExchange::open() const { return m_connection && m_connection->alive() && m_state != State::Done; }
 
 void HttpExchange::respond(int status, const QByteArray& contentType, const QByteArray& body,
                            const QList<QPair<QByteArray, QByteArray>>& extraHeaders)
@@ -254,32 +112,93 @@ void HttpExchange::cut()
 }
 
 HttpServer::HttpServer(Handler handler, QObject* parent)
-    : QObject(parent)
-    , m_handler(std::move(handler))
-    , m_server(new QTcpServer(this))
+    : HttpServer(std::move(handler), HttpServerLimits(), parent)
 {
-    connect(m_server, &QTcpServer::newConnection, this, &HttpServer::accept);
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::HttpServer(Handler handler, HttpServerLimits limits, QObject* parent)
+    : QObject(parent)
+    , m_handler(std::move(handler))
+    , m_limits(limits)
+    , m_server(new QTcpServer(this))
+{
+    m_resumeAccepting.setSingleShot(true);
+    connect(&m_resumeAccepting, &QTimer::timeout, this, [this] {
+        if (!m_draining && m_acceptNotifier)
+            m_acceptNotifier->setEnabled(true);
+    });
+}
+
+// The connections (children of their sockets, children of m_server) unregister themselves from
+// m_connections as they go: they must go while it is still there. The notifier goes before the
+// descriptor it watches.
+HttpServer::~HttpServer()
+{
+    delete m_acceptNotifier;
+    delete m_server;
+}
 
 QString HttpServer::listen(const QHostAddress& address, quint16 port)
 {
-    m_server->setMaxPendingConnections(1024);
     if (!m_server->listen(address, port))
         return QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(m_server->errorString());
+    m_server->pauseAccepting(); // accept() below takes the connections
+    m_acceptNotifier = new QSocketNotifier(m_server->socketDescriptor(), QSocketNotifier::Read, this);
+    connect(m_acceptNotifier, &QSocketNotifier::activated, this, &HttpServer::accept);
     return {};
 }
 
 quint16 HttpServer::port() const { return m_server->serverPort(); }
 QHostAddress HttpServer::address() const { return m_server->serverAddress(); }
 
+qint64 HttpServer::bufferedBytes() const
+{
+    qint64 bytes = 0;
+    for (const HttpConnection* c : m_connections)
+        bytes += c->bufferedBytes();
+    return bytes;
+}
+
 void HttpServer::accept()
 {
-    while (QTcpSocket* socket = m_server->nextPendingConnection()) {
+    for (int batch = 0; batch < 64; ++batch) { // a flood of connections must not starve the open ones
+        const int fd = ::accept4(int(m_server->socketDescriptor()), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM: no room for one more connection now. Pause (the listening
+            // socket stays readable, so retrying at once would spin); meanwhile new clients wait in the
+            // listen backlog, open connections are still served, and the timeouts free descriptors.
+            ++m_stats.acceptErrors;
+            m_acceptNotifier->setEnabled(false);
+            m_resumeAccepting.start(kAcceptRetryMs);
+            return;
+        }
+        auto* socket = new QTcpSocket(m_server);
+        if (!socket->setSocketDescriptor(fd)) {
+            ::close(fd);
+            delete socket;
+            continue;
+        }
         ++m_stats.connections;
         new HttpConnection(*this, socket); // a child of its socket: both go when the client does
     }
+}
+
+void HttpServer::drain()
+{
+    if (m_draining)
+        return;
+    m_draining = true;
+    m_resumeAccepting.stop();
+    delete m_acceptNotifier; // before its descriptor closes
+    m_acceptNotifier = nullptr;
+    m_server->close(); // no new connections; those waiting in the backlog are refused
+    const std::vector<HttpConnection*> open(m_connections.begin(), m_connections.end());
+    for (HttpConnection* c : open)
+        c->drain();
 }
 
 } // namespace knee::net

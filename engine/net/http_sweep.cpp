@@ -128,7 +128,9 @@ HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptio
         if (recorder.add(w, width))
             break;
     }
+    const std::int64_t abortedBefore = client.counters().aborted;
     run.stop();
+    out.extras.unfinished = client.counters().aborted - abortedBefore;
     out.level = recorder.finish(elapsedS);
     out.extras.tokensPerS = elapsedS > 0 ? double(out.extras.outputTokens) / elapsedS : 0;
     out.extras.lastError = run.lastError();
@@ -159,6 +161,30 @@ HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const Sweep
     analyzeSweep(r, scenario, o);
     r.wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return sweep;
+}
+
+QString nothingMeasured(const SweepResult& r, const std::vector<HttpLevelExtras>& extras)
+{
+    if (r.levels.empty() || std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.completed > 0; }))
+        return {};
+    std::int64_t failed = 0, unfinished = 0;
+    for (const SweepLevel& l : r.levels)
+        failed += l.failed;
+    QString lastError;
+    for (const HttpLevelExtras& e : extras) {
+        unfinished += e.unfinished;
+        if (!e.lastError.isEmpty())
+            lastError = e.lastError;
+    }
+    QString why = QStringLiteral("nothing measured: no level completed a request (%1 failed").arg(failed);
+    if (!extras.empty())
+        why += QStringLiteral(", %1 still unanswered when their level ended").arg(unfinished);
+    why += QStringLiteral("), so nothing is recommended");
+    if (unfinished > 0)
+        why += QStringLiteral("; a response that outlasts its level is never measured (--request-timeout-ms bounds one)");
+    if (!lastError.isEmpty())
+        why += QStringLiteral("; last error: ") + lastError;
+    return why;
 }
 
 Scenario endpointScenario(const QString& name)

@@ -14,6 +14,7 @@ namespace knee::net {
 // What a level adds for an endpoint, beyond its SweepLevel.
 struct HttpLevelExtras {
     std::int64_t sent = 0;         // requests that ended in the measured windows: completed + failed
+    std::int64_t unfinished = 0;   // requests still in flight when the level ended (aborted, counted in neither)
     std::int64_t outputTokens = 0; // OpenAI: tokens in the measured responses
     double tokensPerS = 0;         // outputTokens / measured seconds
     QString lastError;             // the newest failure's detail, for people
@@ -35,6 +36,11 @@ struct HttpSweep {
 // (its predict_concurrency, as for an engine sweep); `progress` may return false to cancel.
 HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,
                        const std::function<bool(const SweepLevel&)>& progress = {});
+
+// Empty when some level completed a request; else, for people, that nothing was measured and what
+// happened instead (failed and unfinished requests, the last error). `knee sweep` then exits 3.
+// `extras` may be empty (an engine sweep).
+QString nothingMeasured(const SweepResult& result, const std::vector<HttpLevelExtras>& extras);
 
 // The scenario an endpoint sweep is analysed (and saved) with when the user gives none: a valid one
 // whose knobs are the defaults (predict_concurrency 1), named after the endpoint.

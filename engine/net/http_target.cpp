@@ -31,15 +31,26 @@ QByteArray jsonEscaped(const QString& text)
 QString HttpTarget::validate() const
 {
     QStringList problems;
-    if (!url.isValid() || (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) || url.host().isEmpty())
+    if (!url.isValid()) {
+        // An invalid QUrl prints as '': say what Qt found wrong, without its "source was …" (it may hold credentials).
+        QString why = url.errorString();
+        if (const qsizetype source = why.indexOf(QLatin1String("; source was")); source >= 0)
+            why.truncate(source);
+        problems << (why.startsWith(QLatin1String("Invalid port")) ? QStringLiteral("the URL's port must be a number from 1 to 65535")
+                                                                   : QStringLiteral("the URL is not valid: %1").arg(why));
+    } else if ((url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) || url.host().isEmpty()) {
         problems << QStringLiteral("the URL must be http:// or https:// with a host, got '%1'").arg(url.toString(QUrl::RemoveUserInfo));
+    } else if (url.port() == 0) {
+        problems << QStringLiteral("the URL's port must be a number from 1 to 65535");
+    }
     if (!url.userInfo().isEmpty())
         problems << QStringLiteral("put credentials in an API key source, not in the URL");
     if (stream && kind != Kind::OpenAI)
         problems << QStringLiteral("streaming is measured on OpenAI-compatible endpoints only (add --openai)");
     if (maxTokens < 1 || maxTokens > 1'000'000)
         problems << QStringLiteral("max_tokens must be between 1 and 1000000");
-    if (connectTimeoutMs < 1 || connectTimeoutMs > 3'600'000 || responseTimeoutMs < 1 || responseTimeoutMs > 3'600'000)
+    if (connectTimeoutMs < 1 || connectTimeoutMs > 3'600'000 || responseTimeoutMs < 1 || responseTimeoutMs > 3'600'000
+        || requestTimeoutMs < 1 || requestTimeoutMs > 3'600'000)
         problems << QStringLiteral("timeouts must be between 1 ms and one hour");
     if (maxConnections < 1 || maxConnections > 4096)
         problems << QStringLiteral("max connections must be between 1 and 4096");
@@ -65,6 +76,7 @@ QJsonObject HttpTarget::toJson() const
             {"header_names", headerNames},
             {"connect_timeout_ms", connectTimeoutMs},
             {"response_timeout_ms", responseTimeoutMs},
+            {"request_timeout_ms", requestTimeoutMs},
             {"max_connections", maxConnections},
             {"api_key_source", apiKeySource}};
 }

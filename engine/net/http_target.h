@@ -28,6 +28,8 @@ struct HttpTarget {
     QString model = QStringLiteral("knee");
     int connectTimeoutMs = 10'000;  // until the request is on the wire
     int responseTimeoutMs = 60'000; // longest silence after that: for the headers, and between stream chunks
+    int requestTimeoutMs = 300'000; // the whole exchange, connecting included: a response that never ends (an endless
+                                    // body, a stream without [DONE], a trickle) fails `timeout` after this
     int maxConnections = 64;        // requests (and connections) in flight at once
     QString apiKeySource;           // empty, env:NAME or keychain:SERVICE/KEY
 

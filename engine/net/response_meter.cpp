@@ -37,9 +37,12 @@ void ResponseMeter::head(int, const QByteArray& contentType)
 
 void ResponseMeter::body(const QByteArray& bytes, Nanos at)
 {
-    if (bytes.isEmpty())
+    if (bytes.isEmpty() || tooLarge())
         return;
-    if (m_sse) {
+    m_received += bytes.size();
+    if (m_sse && m_received > kMaxStreamBytes) {
+        m_bodyTooLong = true;
+    } else if (m_sse) {
         for (const QByteArray& event : m_parser.feed(bytes))
             onEvent(event, at);
     } else if (m_body.size() + bytes.size() > kMaxBodyBytes) {
@@ -92,13 +95,15 @@ void ResponseMeter::conclude(const ExchangeFacts& facts, const QString& transpor
 {
     out.status = facts.status;
     out.failure = classifyTransport(facts);
-    if (out.failure) {
+    if (tooLarge() && !facts.timedOut && facts.status < 300) { // the transport ended it at the limit
+        out.failure = FailureKind::Malformed;
+        out.detail = m_parser.overflowed() ? QStringLiteral("a stream event is larger than 4 MiB")
+            : m_sse                        ? QStringLiteral("the stream is larger than 64 MiB")
+                                           : QStringLiteral("the response is larger than 16 MiB");
+    } else if (out.failure) {
         out.detail = facts.timedOut ? timeoutPhase
             : facts.status >= 300    ? QStringLiteral("HTTP %1").arg(facts.status)
                                      : transportError;
-    } else if (m_bodyTooLong || m_parser.overflowed()) {
-        out.failure = FailureKind::Malformed;
-        out.detail = QStringLiteral("the response is larger than 16 MiB");
     } else if (m_sse) {
         if (m_malformed) {
             out.failure = FailureKind::Malformed;

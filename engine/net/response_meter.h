@@ -46,7 +46,8 @@ std::optional<FailureKind> classifyTransport(const ExchangeFacts& facts);
 // piece of the (de-chunked) body, then conclude().
 class ResponseMeter {
 public:
-    static constexpr qsizetype kMaxBodyBytes = 16 * 1024 * 1024; // a longer non-streamed body is not what we measure
+    static constexpr qsizetype kMaxBodyBytes = 16 * 1024 * 1024;   // a longer non-streamed body is not what we measure
+    static constexpr qsizetype kMaxStreamBytes = 64 * 1024 * 1024; // nor a longer stream (its events are not kept)
 
     explicit ResponseMeter(const HttpTarget& target)
         : m_target(target)
@@ -55,6 +56,8 @@ public:
     void head(int status, const QByteArray& contentType);
     void body(const QByteArray& bytes, Nanos at);
     bool sse() const { return m_sse; }
+    // The response passed a size limit: the transport ends it there (it fails `malformed`).
+    bool tooLarge() const { return m_bodyTooLong || m_parser.overflowed(); }
     // Fills out.failure/detail/tokens/ttft/itl from the transport's facts and what the body said.
     // `transportError` is the transport's own words for a failure; `timeoutPhase` what timed out.
     void conclude(const ExchangeFacts& facts, const QString& transportError, const QString& timeoutPhase, Nanos intended,
@@ -66,6 +69,7 @@ private:
     const HttpTarget& m_target;
     bool m_sse = false;
     QByteArray m_body;
+    qint64 m_received = 0; // body bytes so far
     bool m_bodyTooLong = false;
     // An OpenAI-style stream, so far.
     SseParser m_parser;

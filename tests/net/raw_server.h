@@ -15,6 +15,10 @@
 //   /not-http        bytes that are not HTTP
 //   /bad-chunk       a chunk size that is not hex
 //   /redirect        302 to `redirectTo` (another server: the API key must not follow)
+//   /endless         200 JSON with Content-Length 10^12: a body that never ends, sent as fast as the client takes it
+//   /endless-sse     an OpenAI stream that never ends (chunked): one token every 10 ms, never [DONE]
+//   /endless-sse-flood  one that never ends (to the close), 16 KiB tokens as fast as the client takes them
+//   /trickle         200 JSON with Content-Length 1000, then one byte every 50 ms
 #pragma once
 #include <QHash>
 #include <QPointer>
@@ -124,11 +128,46 @@ private:
             s->write("SSH-2.0-OpenSSH_9.0\r\n\r\n");
         } else if (path == "/bad-chunk") {
             s->write(jsonHead + "Transfer-Encoding: chunked\r\n\r\n" + "zz\r\n{}\r\n0\r\n\r\n");
+        } else if (path == "/endless") {
+            s->write(jsonHead + "Content-Length: 1000000000000\r\n\r\n[");
+            flood(s, QByteArray(64 * 1024, ' '));
+        } else if (path == "/endless-sse") {
+            s->write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            every(s, 10, chunked(event("x"), 1 << 20).chopped(5));
+        } else if (path == "/endless-sse-flood") { // framed by the close, which never comes
+            s->write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+            flood(s, event(QByteArray(16 * 1024, 'x')).repeated(4));
+        } else if (path == "/trickle") {
+            s->write(jsonHead + "Content-Length: 1000\r\n\r\n");
+            every(s, 50, " ");
         } else if (path == "/redirect") {
             s->write("HTTP/1.1 302 Found\r\nLocation: " + redirectTo + "\r\nContent-Length: 0\r\n\r\n");
         } else {
             s->write("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}");
         }
+    }
+
+    // Writes `piece` again and again while the client takes it, until the connection closes.
+    static void flood(QTcpSocket* s, const QByteArray& piece)
+    {
+        auto more = [s, piece] {
+            while (s->state() == QAbstractSocket::ConnectedState && s->bytesToWrite() < 4 * piece.size())
+                if (s->write(piece) != piece.size())
+                    return; // the client has gone (a write fails before the state says so)
+        };
+        connect(s, &QTcpSocket::bytesWritten, s, more);
+        more();
+    }
+
+    // Writes `piece` every `ms` until the connection closes (the timer goes with the socket).
+    static void every(QTcpSocket* s, int ms, const QByteArray& piece)
+    {
+        auto* timer = new QTimer(s);
+        connect(timer, &QTimer::timeout, s, [s, piece] {
+            s->write(piece);
+            s->flush();
+        });
+        timer->start(ms);
     }
 
     // Writes `bytes` a few at a time, each write flushed on its own, a millisecond apart.

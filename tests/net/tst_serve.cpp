@@ -3,6 +3,7 @@
 // and the summary at SIGTERM, whose counts must match what the client saw. The client's exchanges
 // run over both of its transports (its own HTTP/1.1 client, and QNetworkAccessManager).
 #include "send_many.h"
+#include "served.h"
 #include "net/http_sweep.h"
 
 #include <QEventLoop>
@@ -33,52 +34,6 @@ model:
   postprocess: 0
 workload: {arrival: {kind: poisson, rate_rps: 1}, requests: 1, seed: 1}
 )";
-
-// One `knee serve` process: started on port 0, its bound port read from the --json line.
-class Served {
-public:
-    explicit Served(const QString& scenarioPath, const QStringList& extra = {})
-    {
-        m_process.setProgram(QStringLiteral(KNEE_BINARY));
-        m_process.setArguments(QStringList{QStringLiteral("serve"), scenarioPath, QStringLiteral("--port"), QStringLiteral("0"),
-                                           QStringLiteral("--json")}
-                               + extra);
-        m_process.start();
-    }
-    ~Served()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished();
-        }
-    }
-    // The listening line, or an empty object when the server did not start.
-    QJsonObject started()
-    {
-        if (!m_process.waitForReadyRead(20000))
-            return {};
-        return QJsonDocument::fromJson(m_process.readLine()).object();
-    }
-    QString url(const char* path) const { return QStringLiteral("http://127.0.0.1:%1%2").arg(m_port).arg(QLatin1String(path)); }
-    void setPort(int port) { m_port = port; }
-    int port() const { return m_port; }
-    // SIGTERM; the summary line it prints on the way out.
-    QJsonObject stop(int& exitCode)
-    {
-        m_process.terminate();
-        if (!m_process.waitForFinished(20000))
-            return {};
-        exitCode = m_process.exitCode();
-        const QList<QByteArray> lines = m_process.readAllStandardOutput().trimmed().split('\n');
-        return QJsonDocument::fromJson(lines.last()).object();
-    }
-    QProcess& process() { return m_process; }
-
-private:
-    QProcess m_process;
-    int m_port = 0;
-};
-
 
 HttpTarget target(const QString& url, HttpTarget::Kind kind, bool stream, int maxTokens)
 {
