@@ -101,7 +101,8 @@ SweepPage::SweepPage(QWidget* parent)
     };
     m_warmup = seconds(10, 0, 3600, tr("Each level runs this long before measuring starts; warm-up is never counted."));
     m_window = seconds(10, 0.1, 3600, tr("Shortest measurement window; a level ends when two consecutive windows agree within 5 %."));
-    m_cap = seconds(300, 1, 86400, tr("A level that has not stabilised after this much measuring is reported as unstable."));
+    m_cap = seconds(300, 1, 86400, tr("Live and endpoint sweeps: a level that has not stabilised after this much measuring is reported as "
+                                      "unstable. In virtual time a level stops after 30 windows of at least 200 responses."));
     m_run = new QPushButton(tr("&Run sweep"), this);
     m_run->setToolTip(tr("Run the sweep in virtual time on the current scenario and knobs"));
     m_cancel = new QPushButton(tr("Cancel"), this);

@@ -274,6 +274,20 @@ private slots:
         QVERIFY(rec["predict_concurrency"].toObject()["rule"].toString().startsWith("from the grid"));
     }
 
+    // Issue 20: throughput still rises at 2, so the virtual sweep adds 4 and 8 and recommends 4; the grid
+    // (asked for targets 1 and 2) also measures the target 4 column, where predict_concurrency is chosen.
+    void gridFollowsALevelTheSweepAdded()
+    {
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2", "--grid", "1,2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["saturation"].toObject()["extended_levels"].toArray(), (QJsonArray{4, 8}));
+        QCOMPARE(o["recommendation"].toObject()["concurrency_target"].toObject()["value"].toInt(), 4);
+        QCOMPARE(o["grid"].toObject()["cells"].toArray().size(), 6); // predict_concurrency 1, 2 × targets 1, 2, 4
+        QCOMPARE(o["grid"].toObject()["best"].toObject()["target"].toInt(), 4);
+        QVERIFY(o["recommendation"].toObject()["predict_concurrency"].toObject()["rule"].toString().startsWith("from the grid"));
+    }
+
     void sweepOnACustomServerConfigSaysWhy()
     {
         QTemporaryDir dir;
