@@ -305,19 +305,21 @@ int runSweep(const QStringList& args)
         into = v;
         return true;
     };
+    auto percent = [&](const QCommandLineOption& o, double lo, double hi, double& share) { // a flag in percent, kept as a share
+        double value = 0;
+        if (!number(o, lo, hi, value))
+            return false;
+        share = value / 100;
+        return true;
+    };
     if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(ttftSlo) && !number(ttftSlo, 1e-6, 1e9, options.ttftSloMs))
         || (parser.isSet(itlSlo) && !number(itlSlo, 1e-6, 1e9, options.itlSloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
         || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps))
         || (parser.isSet(warmup) && !number(warmup, 0, 3600, options.warmupS))
         || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))
-        || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS)))
+        || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS))
+        || (parser.isSet(saturationTolerance) && !percent(saturationTolerance, 0.1, 50, options.saturationTolerance)))
         return kBadInput;
-    if (parser.isSet(saturationTolerance)) {
-        double percent = 0;
-        if (!number(saturationTolerance, 0.1, 50, percent))
-            return kBadInput;
-        options.saturationTolerance = percent / 100;
-    }
     if (parser.isSet(levelsOpt)) {
         options.levels.clear();
         for (const QString& part : parser.value(levelsOpt).split(QLatin1Char(','))) {

@@ -308,14 +308,14 @@ private slots:
     {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("fragment");
-        QTest::addRow("bad window") << QStringList{"sweep", defaultScenario(), "--window-s", "0"} << "--window-s";
-        QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
-        QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";
-        QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";
         QTest::addRow("saturation tolerance zero") << QStringList{"sweep", defaultScenario(), "--virtual", "--saturation-tolerance", "0"}
                                                    << "--saturation-tolerance";
         QTest::addRow("saturation tolerance not a number")
             << QStringList{"sweep", defaultScenario(), "--virtual", "--saturation-tolerance", "5%"} << "--saturation-tolerance";
+        QTest::addRow("bad window") << QStringList{"sweep", defaultScenario(), "--window-s", "0"} << "--window-s";
+        QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
+        QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";
+        QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";
     }
     void sweepBadInput()
     {
