@@ -2,6 +2,7 @@
 
 #include "endpoint_panel.h"
 #include "heat_map.h"
+#include "sweep_evidence.h"
 
 #include "io/truss_config.h"
 #include "session/output_file.h"
@@ -34,6 +35,7 @@
 #include <QValueAxis>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
 #include <cmath>
 
 namespace knee::ui {
@@ -96,7 +98,8 @@ SweepPage::SweepPage(QWidget* parent)
     };
     m_warmup = seconds(10, 0, 3600, tr("Each level runs this long before measuring starts; warm-up is never counted."));
     m_window = seconds(10, 0.1, 3600, tr("Shortest measurement window; a level ends when two consecutive windows agree within 5 %."));
-    m_cap = seconds(300, 1, 86400, tr("A level that has not stabilised after this much measuring is reported as unstable."));
+    m_cap = seconds(300, 1, 86400, tr("Live and endpoint sweeps: a level that has not stabilised after this much measuring is reported as "
+                                      "unstable. In virtual time a level stops after 30 windows of at least 200 responses."));
     m_run = new QPushButton(tr("&Run sweep"), this);
     m_run->setToolTip(tr("Run the sweep in virtual time on the current scenario and knobs"));
     m_cancel = new QPushButton(tr("Cancel"), this);
@@ -155,10 +158,35 @@ SweepPage::SweepPage(QWidget* parent)
     m_throughput = line(m_chart, tr("throughput (right)"), QColor(0x3f, 0xb3, 0x6b), Qt::DashLine);
     m_compareP95 = line(m_chart, tr("p95, compared session"), QColor(0x90, 0x90, 0x90), Qt::DotLine);
     m_knee = new QScatterSeries(m_chart);
-    m_knee->setName(tr("knee"));
+    m_knee->setName(tr("p95 knee"));
     m_knee->setMarkerSize(16);
     m_knee->setColor(QColor(0x9b, 0x6b, 0xd6));
     m_chart->addSeries(m_knee);
+    // On the throughput curve: where it saturates (the recommendation's rule) and where it bends.
+    m_saturation = new QScatterSeries(m_chart);
+    m_saturation->setName(tr("saturation"));
+    m_saturation->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+    m_saturation->setMarkerSize(16);
+    m_saturation->setColor(QColor(0x1f, 0x7a, 0x45));
+    m_throughputKnee = new QScatterSeries(m_chart);
+    m_throughputKnee->setName(tr("req/s bend"));
+    m_throughputKnee->setMarkerSize(11);
+    m_throughputKnee->setColor(QColor(0x8f, 0xd1, 0xa8));
+    for (QScatterSeries* s : {m_saturation, m_throughputKnee}) {
+        m_chart->addSeries(s);
+        s->attachAxis(m_x);
+        s->attachAxis(m_throughputAxis);
+    }
+    // The marks are named beside their points, not in the legend (which has no room for seven names).
+    m_knee->setPointLabelsFormat(tr("p95 knee @xPoint"));
+    m_saturation->setPointLabelsFormat(tr("saturation @xPoint"));
+    m_throughputKnee->setPointLabelsFormat(tr("throughput bend @xPoint"));
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee}) {
+        s->setPointLabelsVisible(true);
+        s->setPointLabelsClipping(false);
+        for (QLegendMarker* marker : m_chart->legend()->markers(s))
+            marker->setVisible(false);
+    }
     for (QLineSeries* s : {m_p50, m_p95, m_p99, m_compareP95}) {
         s->attachAxis(m_x);
         s->attachAxis(m_latencyAxis);
@@ -344,9 +372,14 @@ void SweepPage::run()
         }
         auto sweep = live ? &runLiveSweep : &runVirtualSweep;
         run.sweep = sweep(scenario, o, progress);
-        if (grid && !run.sweep.cancelled)
-            run.grid = runGrid(scenario, *grid, live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver),
+        if (grid && !run.sweep.cancelled) {
+            GridOptions g = *grid;
+            if (const int t = run.sweep.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
+                g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
+            run.gridOptions = g;
+            run.grid = runGrid(scenario, g, live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver),
                                [flag](const GridCell&) { return !flag->load(); });
+        }
         return run;
     }));
 }
@@ -357,8 +390,10 @@ void SweepPage::clearChart()
 {
     for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput})
         s->clear();
-    m_knee->clear();
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+        s->clear();
     m_markedKnee.reset();
+    m_markedSaturation.reset();
     m_evidence->clear();
     m_x->setRange(1, 128);
     m_latencyAxis->setRange(0, 1);
@@ -386,6 +421,7 @@ void SweepPage::addLevel(const SweepLevel& l)
     m_latencyAxis->applyNiceNumbers();
     m_throughputAxis->setRange(0, maxThroughput * 1.1);
     m_throughputAxis->applyNiceNumbers();
+    m_progress->setMaximum(std::max(m_progress->maximum(), m_progress->value() + 1)); // levels a virtual sweep added
     m_progress->setValue(m_progress->value() + 1);
 }
 
@@ -397,65 +433,20 @@ void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
     for (const SweepLevel& l : r.levels)
         addLevel(l);
     const KneeAnalysis& a = r.analysis;
-    if (a.knee)
-        for (const SweepLevel& l : r.levels)
-            if (l.concurrency == *a.knee) {
-                m_knee->append(l.concurrency, l.latency.p95);
-                m_markedKnee = l.concurrency;
-            }
-    QString html = tr("<h3>Knee</h3><p>%1</p>").arg(QString::fromStdString(a.kneeNote).toHtmlEscaped());
-    html += tr("<h3>Alternatives</h3><ul>");
-    QStringList slos;
-    if (o.sloMs > 0)
-        slos << tr("p95 &le; %1 ms").arg(o.sloMs);
-    if (o.ttftSloMs > 0)
-        slos << tr("time to first token p95 &le; %1 ms").arg(o.ttftSloMs);
-    if (o.itlSloMs > 0)
-        slos << tr("inter-token p95 &le; %1 ms").arg(o.itlSloMs);
-    html += slos.isEmpty() ? tr("<li>No SLO set.</li>")
-                           : tr("<li>Largest level meeting %1: <b>%2</b></li>")
-                                 .arg(slos.join(tr(" and ")))
-                                 .arg(a.sloLevel ? QString::number(*a.sloLevel) : tr("none"));
-    if (!r.levels.empty() && r.levels.back().ttft.count > 0) {
-        QStringList rows;
-        for (const SweepLevel& l : r.levels)
-            rows << tr("%1: TTFT %2 ms, ITL %3 ms").arg(l.concurrency).arg(l.ttft.p95, 0, 'f', 1).arg(l.itl.p95, 0, 'f', 1);
-        html += tr("<li>Streaming (p95): %1</li>").arg(rows.join(QStringLiteral("; ")));
-    }
-    html += tr("<li>Peak throughput at <b>%1</b>%2</li>")
-                .arg(a.peakThroughput ? QString::number(*a.peakThroughput) : tr("—"))
-                .arg(a.throughputFallsAfterPeak ? tr(", and throughput falls after it") : QString());
-    html += tr("<li>Best throughput ÷ latency at <b>%1</b></li></ul>").arg(a.bestPower ? QString::number(*a.bestPower) : tr("—"));
-    QStringList marked;
-    for (const SweepLevel& l : r.levels)
-        if (!l.stable || l.failed || l.rejected)
-        {
-            QStringList kinds; // an endpoint's failures by kind
-            for (const auto& [kind, count] : l.failuresByKind)
-                kinds << QStringLiteral("%1 %2").arg(QString::fromStdString(kind)).arg(count);
-            const QString errors = kinds.isEmpty() ? tr("errors") : tr("errors: %1").arg(kinds.join(QStringLiteral(", ")));
-            marked << tr("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? errors : tr("did not stabilise"));
+    for (const SweepLevel& l : r.levels) {
+        if (l.concurrency == a.knee) {
+            m_knee->append(l.concurrency, l.latency.p95);
+            m_markedKnee = l.concurrency;
         }
-    if (!marked.isEmpty())
-        html += tr("<p><b>Not used for the knee:</b> %1</p>").arg(marked.join(QStringLiteral(", ")));
-    const Recommendation& rec = r.recommendation;
-    html += tr("<h3>Recommendation</h3><ul>");
-    html += tr("<li>concurrency_target <b>%1</b> — %2</li>")
-                .arg(rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : tr("none"))
-                .arg(QString::fromStdString(rec.concurrencyTargetRule).toHtmlEscaped());
-    html += tr("<li>predict_concurrency <b>%1</b> — %2</li>")
-                .arg(rec.predictConcurrency)
-                .arg(QString::fromStdString(rec.predictConcurrencyRule).toHtmlEscaped());
-    if (rec.replicas)
-        html += tr("<li>min replicas <b>%1</b> — %2</li><li>max replicas <b>%3</b> — %4</li>")
-                    .arg(rec.replicas->minReplicas)
-                    .arg(QString::fromStdString(rec.replicas->minRule).toHtmlEscaped())
-                    .arg(rec.replicas->maxReplicas)
-                    .arg(QString::fromStdString(rec.replicas->maxRule).toHtmlEscaped());
-    else
-        html += tr("<li>Set baseline and peak traffic to plan min and max replicas.</li>");
-    html += QStringLiteral("</ul>");
-    m_evidence->setHtml(html);
+        if (l.concurrency == a.saturation) {
+            m_saturation->append(l.concurrency, l.throughputRps);
+            m_markedSaturation = l.concurrency;
+        }
+        if (l.concurrency == a.throughputKnee)
+            m_throughputKnee->append(l.concurrency, l.throughputRps);
+    }
+    m_throughputKnee->setPointLabelsVisible(a.throughputKnee != a.saturation); // one label where they coincide
+    m_evidence->setHtml(sweepEvidenceHtml(r, o));
 }
 
 void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep)

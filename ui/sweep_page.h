@@ -1,6 +1,7 @@
 // The sweep page: seed 000's benchmarking process on the current scenario and knobs, in virtual
 // time off the UI thread. Levels appear on the chart as they finish (log-2 concurrency axis,
-// p50/p95/p99 and throughput); the knee is marked; the evidence and the recommendation are shown
+// p50/p95/p99 and throughput); the p95 knee, the throughput curve's bend and its saturation point
+// are marked; the evidence and the recommendation are shown
 // with their rules; a sweep can be cancelled (finished levels are kept) and exported. Another
 // session's curve can be overlaid for comparison.
 #pragma once
@@ -59,6 +60,7 @@ public:
     QString evidenceText() const;
     int plottedLevels() const;
     std::optional<int> markedKnee() const { return m_markedKnee; }
+    std::optional<int> markedSaturation() const { return m_markedSaturation; } // on the throughput curve
 
     EndpointPanel* endpointPanel() const { return m_endpoint; } // built-in engine or an HTTP endpoint
     QLineEdit* levels() const { return m_levels; }
@@ -114,8 +116,8 @@ private:
     QLogValueAxis* m_x;
     QValueAxis *m_latencyAxis, *m_throughputAxis;
     QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_compareP95;
-    QScatterSeries* m_knee;
-    std::optional<int> m_markedKnee;
+    QScatterSeries *m_knee, *m_saturation, *m_throughputKnee;
+    std::optional<int> m_markedKnee, m_markedSaturation;
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     SweepOptions m_running;
     QFutureWatcher<PageRun> m_watcher;

@@ -19,6 +19,7 @@
 #include <QJsonObject>
 #include <QTextStream>
 
+#include <algorithm>
 #include <cmath>
 
 namespace knee::cli {
@@ -61,6 +62,24 @@ QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint 
     return o;
 }
 
+// The throughput curve: where it saturates (the recommendation's first rule), its own bend beside the
+// p95 knee, and the levels a virtual sweep added to get there.
+QJsonObject saturationJson(const SweepResult& r)
+{
+    const KneeAnalysis& a = r.analysis;
+    QJsonArray extended;
+    for (int l : r.extendedLevels)
+        extended.append(l);
+    return QJsonObject{{"level", optionalInt(a.saturation)},
+                       {"tolerance", a.saturationTolerance},
+                       {"peak_throughput_rps", a.peakThroughputRps},
+                       {"peak_level", optionalInt(a.peakThroughput)},
+                       {"still_rising", a.stillRising},
+                       {"throughput_knee", QJsonObject{{"concurrency", optionalInt(a.throughputKnee)},
+                                                       {"rule", QString::fromStdString(a.throughputKneeNote)}}},
+                       {"extended_levels", extended}};
+}
+
 QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, const std::vector<net::HttpLevelExtras>& endpoint = {})
 {
     QJsonArray levels;
@@ -70,7 +89,8 @@ QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, const std::v
     const Recommendation& rec = r.recommendation;
     QJsonObject recommendation{
         {"concurrency_target", QJsonObject{{"value", rec.concurrencyTarget > 0 ? QJsonValue(rec.concurrencyTarget) : QJsonValue()},
-                                           {"rule", QString::fromStdString(rec.concurrencyTargetRule)}}},
+                                           {"rule", QString::fromStdString(rec.concurrencyTargetRule)},
+                                           {"basis", QString::fromStdString(rec.concurrencyTargetBasis)}}},
         {"predict_concurrency", QJsonObject{{"value", rec.predictConcurrency}, {"rule", QString::fromStdString(rec.predictConcurrencyRule)}}},
         {"throughput_at_target_rps", rec.throughputAtTargetRps}};
     if (rec.replicas) {
@@ -86,10 +106,13 @@ QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, const std::v
         {"mode", QString::fromStdString(r.mode)},
         {"cancelled", r.cancelled},
         {"options", QJsonObject{{"warmup_s", o.warmupS}, {"window_s", o.windowS}, {"tolerance", o.tolerance}, {"cap_s", o.capS},
-                                {"slo_ms", o.sloMs}, {"sensitivity", o.sensitivity}}},
+                                {"slo_ms", o.sloMs}, {"sensitivity", o.sensitivity}, {"saturation_tolerance", o.saturationTolerance},
+                                {"extend_limit", o.extendLimit}}},
         {"levels", levels},
         {"knee", QJsonObject{{"concurrency", optionalInt(a.knee)}, {"rule", QString::fromStdString(a.kneeNote)}, {"sensitivity", a.sensitivity}}},
+        {"saturation", saturationJson(r)},
         {"alternatives", QJsonObject{{"slo_level", optionalInt(a.sloLevel)},
+                                     {"saturation_level", optionalInt(a.saturation)},
                                      {"peak_throughput_level", optionalInt(a.peakThroughput)},
                                      {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
                                      {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
@@ -222,13 +245,17 @@ int runSweep(const QStringList& args)
                                                         "time: warm-up plus windows per level, minutes in all."));
     const QCommandLineOption warmup(QStringLiteral("warmup-s"), QStringLiteral("Warm-up per level (default 10)."), QStringLiteral("S"));
     const QCommandLineOption window(QStringLiteral("window-s"), QStringLiteral("Shortest measurement window (default 10)."), QStringLiteral("S"));
-    const QCommandLineOption cap(QStringLiteral("cap-s"), QStringLiteral("Most measuring per level (default 300)."), QStringLiteral("S"));
+    const QCommandLineOption cap(QStringLiteral("cap-s"), QStringLiteral("Most measuring per level, live and endpoint sweeps (default 300; virtual sweeps: 30 windows of >= 200 responses)."),
+                                  QStringLiteral("S"));
     const QCommandLineOption levelsOpt(QStringLiteral("levels"), QStringLiteral("Concurrency levels (default 1,2,4,...,128)."), QStringLiteral("LIST"));
     const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
     const QCommandLineOption ttftSlo(QStringLiteral("ttft-slo-ms"), QStringLiteral("Streaming models: SLO on p95 time to first token, ms."),
                                      QStringLiteral("MS"));
     const QCommandLineOption itlSlo(QStringLiteral("itl-slo-ms"), QStringLiteral("Streaming models: SLO on p95 inter-token latency, ms."),
                                     QStringLiteral("MS"));
+    const QCommandLineOption saturationTolerance(
+        QStringLiteral("saturation-tolerance"),
+        QStringLiteral("Saturation: the smallest level within this many percent of peak throughput (default 5)."), QStringLiteral("PCT"));
     const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, for min replicas."), QStringLiteral("B"));
     const QCommandLineOption peak(QStringLiteral("peak-rps"), QStringLiteral("Peak traffic, for max replicas."), QStringLiteral("P"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the session (JSON) here."), QStringLiteral("SESSION"));
@@ -245,7 +272,7 @@ int runSweep(const QStringList& args)
                                   QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
-    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -277,12 +304,20 @@ int runSweep(const QStringList& args)
         into = v;
         return true;
     };
+    auto percent = [&](const QCommandLineOption& o, double lo, double hi, double& share) { // a flag in percent, kept as a share
+        double value = 0;
+        if (!number(o, lo, hi, value))
+            return false;
+        share = value / 100;
+        return true;
+    };
     if ((parser.isSet(slo) && !number(slo, 1e-6, 1e9, options.sloMs)) || (parser.isSet(ttftSlo) && !number(ttftSlo, 1e-6, 1e9, options.ttftSloMs))
         || (parser.isSet(itlSlo) && !number(itlSlo, 1e-6, 1e9, options.itlSloMs)) || (parser.isSet(baseline) && !number(baseline, 0, 1e7, options.baselineRps))
         || (parser.isSet(peak) && !number(peak, 0, 1e7, options.peakRps))
         || (parser.isSet(warmup) && !number(warmup, 0, 3600, options.warmupS))
         || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))
-        || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS)))
+        || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS))
+        || (parser.isSet(saturationTolerance) && !percent(saturationTolerance, 0.1, 50, options.saturationTolerance)))
         return kBadInput;
     if (parser.isSet(baseline) && parser.isSet(peak) && options.peakRps < options.baselineRps) { // as `knee plan` refuses it
         err << "knee sweep: the peak rate (" << options.peakRps << " req/s) is below the baseline (" << options.baselineRps << " req/s)\n";
@@ -360,6 +395,8 @@ int runSweep(const QStringList& args)
     std::optional<GridResult> gridResult;
     if (gridOptions) {
         const LevelDriverFactory driver = parser.isSet(virtualTime) ? LevelDriverFactory(makeVirtualDriver) : LevelDriverFactory(makeLiveDriver);
+        if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(gridOptions->targets.begin(), gridOptions->targets.end(), t) == gridOptions->targets.end())
+            gridOptions->targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
         gridResult = runGrid(scenario, *gridOptions, driver);
         applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
     }
@@ -436,12 +473,28 @@ int runSweep(const QStringList& args)
                    .arg((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
                         + (l.stable ? QString() : QStringLiteral("did not stabilise")));
     }
-    out << "Knee: " << QString::fromStdString(r.analysis.kneeNote) << "\n";
-    if (rec.concurrencyTarget > 0)
-        out << "Recommended concurrency_target: " << rec.concurrencyTarget << " (" << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
+    const KneeAnalysis& a = r.analysis;
+    if (!r.extendedLevels.empty()) {
+        QStringList added;
+        for (int l : r.extendedLevels)
+            added << QString::number(l);
+        out << "Levels added to reach saturation (throughput still rose): " << added.join(QStringLiteral(", ")) << "\n";
+    }
+    out << "Knee (p95): " << QString::fromStdString(a.kneeNote) << "\n";
+    out << "Throughput: ";
+    if (a.saturation)
+        out << "saturates at " << *a.saturation << " (within " << 100 * a.saturationTolerance << " % of the peak "
+            << QString::fromStdString(formatThroughput(a.peakThroughputRps)) << " at " << a.peakThroughput.value_or(0) << ")";
+    else if (a.stillRising)
+        out << "not saturated: still rising at the largest usable level";
     else
-        out << "Recommended concurrency_target: none ("
-            << (!nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request") : QString::fromStdString(rec.concurrencyTargetRule)) << ")\n";
+        out << "no usable level";
+    out << "; knee: " << QString::fromStdString(a.throughputKneeNote) << "\n";
+    out << "Recommended concurrency_target: " << (rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : QStringLiteral("none"))
+        << " ("
+        << (rec.concurrencyTarget <= 0 && !nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request")
+                                                                     : QString::fromStdString(rec.concurrencyTargetRule))
+        << ")\n";
     out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
     if (rec.replicas)
         out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";

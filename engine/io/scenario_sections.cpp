@@ -90,7 +90,10 @@ const NumberRule kConcurrencyRule = whole(1, limits::kMaxConcurrency);
 const NumberRule kColdStartRule = between(0, limits::kMaxStageMs / 1000);
 const NumberRule kQueueLimitRule = whole(0, double(limits::kMaxRequests));
 const NumberRule kStageMsRule = between(0, limits::kMaxStageMs);
-const NumberRule kSigmaRule = above(0, 10); // as Distribution::validate: exp(σ²) overflows long before σ = 30
+// As Distribution::validate (kMaxLognormalSigma says why: beyond it no run realises the mean asked for).
+const NumberRule kSigmaRule = { 0, kMaxLognormalSigma, true, false,
+    "a number > 0 and <= 4 (a lognormal's mean needs (e^(sigma^2) - 1) / 0.01 samples to come within 10 %: 8.9e8 at "
+    "sigma 4; above 4.3, more than the 1e10 requests a run may hold)" };
 const NumberRule kWeightRule = { 0, std::numeric_limits<double>::max(), false, false, "a number >= 0" };
 const NumberRule kFailureRateRule = between(0, 1);
 const NumberRule kRateRule = above(0, limits::kMaxRateRps);

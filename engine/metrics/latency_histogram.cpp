@@ -10,11 +10,9 @@ int LatencyHistogram::bucketIndex(Nanos value)
 {
     if (value < kSubBuckets)
         return int(std::max<Nanos>(value, 0));
-    const int exponent = std::min(63 - std::countl_zero(std::uint64_t(value)), kMaxExponent);
+    const int exponent = 63 - std::countl_zero(std::uint64_t(value)); // at most kMaxExponent: value is positive
     const int shift = exponent - kSubBucketBits;
-    std::int64_t sub = (value >> shift) - kSubBuckets;
-    if (sub >= kSubBuckets) // only when clamped at kMaxExponent
-        sub = kSubBuckets - 1;
+    const std::int64_t sub = (value >> shift) - kSubBuckets;
     return int(kSubBuckets + std::int64_t(shift) * kSubBuckets + sub);
 }
 
@@ -67,7 +65,7 @@ Nanos LatencyHistogram::quantile(double q) const
     q = std::clamp(q, 0.0, 1.0);
     const auto rank = std::max<std::int64_t>(1, std::int64_t(std::ceil(q * double(m_count))));
     if (rank >= m_count)
-        return m_max; // exact, also beyond the clamped top bucket
+        return m_max; // exact
     std::int64_t seen = 0;
     for (int i = 0; i < kBucketCount; ++i) {
         seen += std::int64_t(m_buckets[std::size_t(i)]);

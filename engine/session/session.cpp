@@ -30,7 +30,8 @@ QJsonObject optionsJson(const SweepOptions& o)
         levels.append(l);
     return {{"levels", levels},       {"warmup_s", o.warmupS},  {"ttft_slo_ms", o.ttftSloMs}, {"itl_slo_ms", o.itlSloMs},       {"window_s", o.windowS},   {"tolerance", o.tolerance},
             {"min_windows", o.minWindows}, {"cap_s", o.capS},          {"slo_ms", o.sloMs},       {"sensitivity", o.sensitivity},
-            {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps}, {"buffer", o.buffer}};
+            {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps}, {"buffer", o.buffer},
+            {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit}};
 }
 
 QJsonObject levelJson(const SweepLevel& l)
@@ -234,6 +235,10 @@ SweepOptions readOptions(Reader& r, const QJsonObject& opt, const QString& op)
     o.baselineRps = r.number(opt, "baseline_rps", op, 0, 1e12);
     o.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);
     o.buffer = int(r.integer(opt, "buffer", op, 0, 1e6));
+    if (opt.contains("saturation_tolerance")) // format 2 on; before it, the default
+        o.saturationTolerance = r.number(opt, "saturation_tolerance", op, 0, 0.5);
+    if (opt.contains("extend_limit"))
+        o.extendLimit = int(r.integer(opt, "extend_limit", op, 0, 1e6));
     return o;
 }
 
@@ -250,6 +255,7 @@ QByteArray serializeSession(const Session& s)
         const Recommendation& rec = r.recommendation;
         QJsonObject recommendation{{"concurrency_target", rec.concurrencyTarget},
                                    {"concurrency_target_rule", QString::fromStdString(rec.concurrencyTargetRule)},
+                                   {"concurrency_target_basis", QString::fromStdString(rec.concurrencyTargetBasis)},
                                    {"predict_concurrency", rec.predictConcurrency},
                                    {"predict_concurrency_rule", QString::fromStdString(rec.predictConcurrencyRule)},
                                    {"throughput_at_target_rps", rec.throughputAtTargetRps}};
@@ -259,6 +265,9 @@ QByteArray serializeSession(const Session& s)
                                                           {"min_rule", QString::fromStdString(rec.replicas->minRule)},
                                                           {"max_rule", QString::fromStdString(rec.replicas->maxRule)}});
         const KneeAnalysis& a = r.analysis;
+        QJsonArray extended;
+        for (int l : r.extendedLevels)
+            extended.append(l);
         QJsonObject sweepJson{
             {"mode", QString::fromStdString(r.mode)},
             {"scenario_name", QString::fromStdString(r.scenarioName)},
@@ -267,7 +276,15 @@ QByteArray serializeSession(const Session& s)
             {"wall_s", r.wallS},
             {"levels", levels},
             {"knee", QJsonObject{{"concurrency", optionalInt(a.knee)}, {"rule", QString::fromStdString(a.kneeNote)}}},
+            {"saturation", QJsonObject{{"level", optionalInt(a.saturation)},
+                                       {"tolerance", a.saturationTolerance},
+                                       {"peak_throughput_rps", a.peakThroughputRps},
+                                       {"still_rising", a.stillRising},
+                                       {"throughput_knee", optionalInt(a.throughputKnee)},
+                                       {"throughput_knee_rule", QString::fromStdString(a.throughputKneeNote)},
+                                       {"extended_levels", extended}}},
             {"alternatives", QJsonObject{{"slo_level", optionalInt(a.sloLevel)},
+                                         {"saturation_level", optionalInt(a.saturation)},
                                          {"peak_throughput_level", optionalInt(a.peakThroughput)},
                                          {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
                                          {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
@@ -383,8 +400,15 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
         if (r.ok() && (savedKnee.isNull() ? res.analysis.knee.has_value() : savedKnee.toInt(-1) != res.analysis.knee.value_or(-2)))
             r.fail(path + ".knee", "the knee its levels give (the file was edited or damaged)");
         const QJsonObject rec = r.object(o, "recommendation", path);
-        if (r.ok() && r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6) != res.recommendation.concurrencyTarget)
+        const qint64 savedTarget = r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6);
+        // Version 1 chose the target by an older rule (the p95 knee): the current rule's target stands.
+        if (r.ok() && version >= 2 && savedTarget != res.recommendation.concurrencyTarget)
             r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
+        if (r.ok() && version >= 2 && o.contains("saturation")) {
+            const QJsonValue saved = r.object(o, "saturation", path).value("level");
+            if (saved.isNull() ? res.analysis.saturation.has_value() : saved.toInt(-1) != res.analysis.saturation.value_or(-2))
+                r.fail(path + ".saturation", "the saturation its levels give (the file was edited or damaged)");
+        }
         s.sweeps.push_back(std::move(sw));
     }
     if (r.ok() && root.contains("grids")) {

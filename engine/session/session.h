@@ -25,7 +25,10 @@ struct SessionGrid {
 };
 
 struct Session {
-    static constexpr int kFormatVersion = 1;
+    // 2: the saturation rule (issue 20): sweeps carry saturation, extended levels and the target's basis,
+    // options the saturation tolerance and the extension limit. Version 1 files still open: their
+    // recommendation is recomputed by the current rule, and only the knee is checked against the file.
+    static constexpr int kFormatVersion = 2;
     QString scenarioYaml;
     QString scenarioSource; // where it came from, for the title
     std::vector<SessionSweep> sweeps;

@@ -36,6 +36,13 @@ struct Distribution {
     double effectiveMeanMs() const;
 };
 
+// A lognormal's mean converges slowly: over n samples its relative standard error is
+// sqrt((e^{σ²} − 1) / n) (the variance is (e^{σ²} − 1)·e^{2μ+σ²}, the squared mean e^{2μ+σ²}), so coming
+// within 10 % of mean_ms takes (e^{σ²} − 1) / 0.01 samples: 5.2e4 at σ = 2.5, 8.9e8 at σ = 4, 2.7e45 at
+// σ = 10 (asked 10 ms, a run realised 0.000 ms). No run holds more than limits::kMaxRequests (1e10),
+// so above σ = sqrt(ln(1 + 1e10 × 0.01)) = 4.29 no run can realise the mean it asks for: bounded at 4.
+inline constexpr double kMaxLognormalSigma = 4;
+
 const char* toString(Distribution::Kind kind);
 bool distributionKindFromString(const std::string& name, Distribution::Kind& out);
 

@@ -1,5 +1,7 @@
 #include "knee.h"
 
+#include "recommend.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -48,7 +50,51 @@ KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, double sloMs, d
     return analyzeCurve(points, Slos{sloMs, 0, 0}, sensitivity);
 }
 
-KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, const Slos& slos, double sensitivity)
+namespace {
+
+// Saturation and the throughput curve's own bend, on the usable levels (sorted by concurrency).
+void analyzeThroughput(KneeAnalysis& a, const std::vector<const CurvePoint*>& used, double tolerance)
+{
+    a.saturationTolerance = tolerance;
+    if (used.empty())
+        return;
+    for (const CurvePoint* p : used)
+        a.peakThroughputRps = std::max(a.peakThroughputRps, p->throughputRps);
+    std::size_t first = 0;
+    while (first + 1 < used.size() && used[first]->throughputRps < (1 - tolerance) * a.peakThroughputRps)
+        ++first;
+    // Only a larger level within the tolerance shows a plateau; a peak at the last level may still rise.
+    if (first + 1 < used.size())
+        a.saturation = used[first]->concurrency;
+    else
+        a.stillRising = true;
+
+    // Throughput against log2(concurrency) is concave: with the axes swapped it is convex increasing,
+    // and Kneedle's difference (throughput − log2 concurrency, both normalised) is the concave form.
+    std::vector<double> x, y;
+    for (const CurvePoint* p : used) {
+        x.push_back(p->throughputRps);
+        y.push_back(std::log2(double(p->concurrency)));
+    }
+    double best = 0;
+    const auto k = kneedleConvexIncreasing(x, y, a.sensitivity, &best);
+    char buf[240];
+    if (used.size() < 3) {
+        a.throughputKneeNote = "too few usable levels for a bend in throughput";
+    } else if (!k || best < kMinKneeDifference) {
+        std::snprintf(buf, sizeof buf, "no clear bend in throughput (largest Kneedle difference %.3f)", best);
+        a.throughputKneeNote = buf;
+    } else {
+        a.throughputKnee = used[*k]->concurrency;
+        std::snprintf(buf, sizeof buf, "Kneedle (sensitivity %.1f) on throughput vs log2(concurrency): the bend is at %d (%s)", a.sensitivity,
+                      *a.throughputKnee, formatThroughput(used[*k]->throughputRps).c_str());
+        a.throughputKneeNote = buf;
+    }
+}
+
+} // namespace
+
+KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, const Slos& slos, double sensitivity, double saturationTolerance)
 {
     KneeAnalysis a;
     a.sensitivity = sensitivity;
@@ -104,6 +150,7 @@ KneeAnalysis analyzeCurve(const std::vector<CurvePoint>& points, const Slos& slo
         for (const CurvePoint* p : used)
             if (p->concurrency > *a.peakThroughput && p->throughputRps < 0.95 * bestThroughput)
                 a.throughputFallsAfterPeak = true;
+    analyzeThroughput(a, used, saturationTolerance);
     return a;
 }
 

@@ -10,7 +10,6 @@ namespace knee {
 namespace {
 
 constexpr int kMinCompletionsPerWindow = 100; // a window shorter than this says little about p50
-constexpr int kMinCompletionsToAgree = 20;    // two windows with fewer responses cannot show the level is stable
 
 bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b) / b <= tolerance : a == b; }
 
@@ -19,7 +18,20 @@ public:
     void start(Engine& e) override { e.startLoad(); }
     void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
     const char* mode() const override { return "virtual"; }
+    bool virtualTime() const override { return true; }
 };
+
+std::int64_t finished(const LevelWindow& w) { return w.completed + w.failed + w.rejected; }
+
+// Virtual time: long enough for kMinResponsesPerVirtualWindow responses at the warm-up's rate, with a
+// margin so that a window seldom falls just short; a whole number of the user's windows, so that a
+// periodic server's cycles fit the window as they did before.
+double windowByResponses(const SweepOptions& o, std::int64_t warmupCompleted, double warmupS)
+{
+    const double window = std::max(o.windowS, 1e-3);
+    const double rate = warmupS > 0 ? double(warmupCompleted) / warmupS : 0;
+    return rate > 0 ? window * std::ceil(std::max(1.0, 1.25 * kMinResponsesPerVirtualWindow / rate / window)) : window;
+}
 
 } // namespace
 
@@ -27,6 +39,7 @@ std::unique_ptr<LevelDriver> makeVirtualDriver() { return std::make_unique<Virtu
 
 SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
 {
+    const bool byResponses = driver.virtualTime();
     Scenario s = base;
     s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
     s.deployment.autoscaler.policy = AutoscalerConfig::Policy::None;
@@ -37,7 +50,8 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     s.workload.arrival = ArrivalConfig::closed(concurrency, think);
     s.workload.requests = 0;
     s.workload.warmupS = 0;
-    s.workload.durationS = o.warmupS + o.capS;
+    // Virtual time: the level ends by windows, within the engine's one year of simulated time.
+    s.workload.durationS = byResponses ? limits::kMaxDurationS : o.warmupS + o.capS;
     Engine engine(s, driver.executorFor(s));
     LevelWindow current;
     engine.setObserver([&](const Request& r) {
@@ -57,30 +71,43 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
         }
     });
     driver.start(engine);
-    const Nanos warmupEnd = secondsToNanos(o.warmupS);
+    const Nanos yearEnd = secondsToNanos(limits::kMaxDurationS);
+    Nanos warmupEnd = secondsToNanos(o.warmupS);
     driver.advanceTo(engine, warmupEnd); // warm-up: never counted
-    const double windowS = LevelRecorder::windowLength(o, current.completed);
+    // Virtual time: the first round of a closed loop is a burst (every user sends at once), so the
+    // warm-up lasts until each user has had a response, in steps that double (a slow model's first
+    // responses may take hours of simulated time), within a tenth of the year.
+    for (Nanos step = warmupEnd; byResponses && step > 0 && finished(current) < concurrency && warmupEnd < yearEnd / 10; step *= 2) {
+        warmupEnd = std::min(yearEnd / 10, warmupEnd + step);
+        driver.advanceTo(engine, warmupEnd);
+    }
+    double windowS = byResponses ? windowByResponses(o, current.completed, nanosToSeconds(warmupEnd))
+                                 : LevelRecorder::windowLength(o, current.completed);
     current = LevelWindow();
 
-    LevelRecorder recorder(concurrency, o);
+    LevelRecorder recorder(concurrency, o, byResponses ? kMinResponsesPerVirtualWindow : LevelRecorder::kMinResponsesToAgree);
     Nanos t = warmupEnd;
-    const Nanos cap = warmupEnd + secondsToNanos(o.capS);
-    while (t < cap) {
+    const Nanos cap = byResponses ? yearEnd : warmupEnd + secondsToNanos(o.capS);
+    for (int windows = 1; t < cap; ++windows) {
         const Nanos end = std::min(cap, t + secondsToNanos(windowS));
         driver.advanceTo(engine, end);
         const double width = nanosToSeconds(end - t);
         t = end;
+        const std::int64_t completed = current.completed;
         const bool stable = recorder.add(current, width);
         current = LevelWindow();
-        if (stable)
+        if (stable || (byResponses && windows >= kMaxVirtualWindows))
             break;
+        if (byResponses && completed < kMinResponsesPerVirtualWindow)
+            windowS *= 2; // slower than the warm-up promised: the next windows hold more
     }
     driver.stop(engine);
     return recorder.finish(nanosToSeconds(t - warmupEnd));
 }
 
-LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options)
+LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses)
     : m_options(options)
+    , m_minResponses(minResponses)
 {
     m_level.concurrency = concurrency;
 }
@@ -96,7 +123,7 @@ bool LevelRecorder::add(const LevelWindow& w, double widthS)
 {
     const double p50 = nanosToMs(w.latency.quantile(0.5));
     const double throughput = widthS > 0 ? double(w.completed) / widthS : 0;
-    const bool enough = w.completed >= kMinCompletionsToAgree;
+    const bool enough = w.completed >= m_minResponses;
     m_latency.merge(w.latency);
     m_ttft.merge(w.ttft);
     m_itl.merge(w.itl);
@@ -143,6 +170,21 @@ SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& o, con
     return runSweep(scenario, o, makeVirtualDriver, progress);
 }
 
+namespace {
+
+std::vector<CurvePoint> curvePoints(const SweepResult& r)
+{
+    std::vector<CurvePoint> points;
+    for (const SweepLevel& l : r.levels)
+        points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
+                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
+    return points;
+}
+
+Slos slosOf(const SweepOptions& o) { return Slos{o.sloMs, o.ttftSloMs, o.itlSloMs}; }
+
+} // namespace
+
 SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const LevelDriverFactory& makeDriver,
                      const std::function<bool(const SweepLevel&)>& progress)
 {
@@ -153,14 +195,25 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     const int target = std::max(levels.empty() ? 1 : levels.back(), scenario.deployment.predictConcurrency);
-    for (int level : levels) {
+    bool extends = false;
+    auto measure = [&](int level, int levelTarget) {
         const std::unique_ptr<LevelDriver> driver = makeDriver();
         r.mode = driver->mode();
-        r.levels.push_back(measureLevel(scenario, level, target, o, *driver));
-        if (progress && !progress(r.levels.back())) {
+        extends = driver->virtualTime() && o.extendLimit > 0;
+        r.levels.push_back(measureLevel(scenario, level, levelTarget, o, *driver));
+        if (progress && !progress(r.levels.back()))
             r.cancelled = true;
+        return !r.cancelled;
+    };
+    for (int level : levels)
+        if (!measure(level, target))
             break;
-        }
+    // Throughput still rising at the last level: in virtual time, measure the next doubling (issue 20).
+    while (extends && !r.cancelled) {
+        const KneeAnalysis a = analyzeCurve(curvePoints(r), slosOf(o), o.sensitivity, o.saturationTolerance);
+        const std::optional<int> next = nextLevelToSaturate(curvePoints(r), a, slosOf(o), o.extendLimit);
+        if (!next || !measure(*next, std::max(*next, scenario.deployment.predictConcurrency)))
+            break;
     }
     analyzeSweep(r, scenario, o);
     r.wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -169,27 +222,20 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
 
 void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& o)
 {
-    std::vector<CurvePoint> points;
-    for (const SweepLevel& l : r.levels)
-        points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
-                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
-    r.analysis = analyzeCurve(points, Slos{o.sloMs, o.ttftSloMs, o.itlSloMs}, o.sensitivity);
+    const std::vector<CurvePoint> points = curvePoints(r);
+    r.analysis = analyzeCurve(points, slosOf(o), o.sensitivity, o.saturationTolerance);
     const KneeAnalysis& a = r.analysis;
+    r.extendedLevels.clear();
+    for (const SweepLevel& l : r.levels)
+        if (std::find(o.levels.begin(), o.levels.end(), l.concurrency) == o.levels.end())
+            r.extendedLevels.push_back(l.concurrency);
 
     Recommendation& rec = r.recommendation;
-    if (a.knee && a.sloLevel && *a.sloLevel < *a.knee) {
-        rec.concurrencyTarget = *a.sloLevel;
-        rec.concurrencyTargetRule = format("the knee is at %.0f, but the SLOs hold only up to %.0f: the SLO binds", *a.knee, *a.sloLevel);
-    } else if (a.knee) {
-        rec.concurrencyTarget = *a.knee;
-        rec.concurrencyTargetRule = "at the knee: " + a.kneeNote;
-    } else if (a.sloLevel) {
-        rec.concurrencyTarget = *a.sloLevel;
-        rec.concurrencyTargetRule = "no clear knee; the largest level meeting every SLO set (p95 latency, time to first token, inter-token)";
-    } else if (a.peakThroughput) {
-        rec.concurrencyTarget = *a.peakThroughput;
-        rec.concurrencyTargetRule = "no clear knee and no SLO; the level of peak throughput (latency still grows with it: set an SLO)";
-    }
+    rec = Recommendation();
+    const TargetChoice choice = chooseConcurrencyTarget(points, a, slosOf(o), SweepReach{r.mode == "virtual" && o.extendLimit > 0, o.extendLimit, r.cancelled});
+    rec.concurrencyTarget = choice.level.value_or(0);
+    rec.concurrencyTargetRule = choice.rule;
+    rec.concurrencyTargetBasis = choice.basis;
     const int pc = scenario.deployment.predictConcurrency;
     if (rec.concurrencyTarget > 0 && pc > rec.concurrencyTarget) {
         rec.predictConcurrency = rec.concurrencyTarget;

@@ -1,10 +1,16 @@
 // The benchmarking process of seed 000, run on the engine: one replica (min = max = 1), a
 // concurrency target high enough not to bind, closed-loop levels 1, 2, 4, 8, …; at each level a
 // warm-up, then measurement windows until two consecutive windows agree (p50 and throughput within
-// `tolerance`) or the level's time cap; p50/p95/p99, throughput and errors per level; then the knee,
-// the alternatives and a recommendation, each with the rule that produced it.
+// `tolerance`) or the level's cap; p50/p95/p99, throughput and errors per level; then the knee,
+// saturation, the alternatives and a recommendation (recommend.h), each with the rule that produced it.
+// In virtual time, where running longer costs milliseconds, a level is judged by responses, not
+// seconds: the warm-up lasts until every user has had a response, each window holds at least
+// kMinResponsesPerVirtualWindow responses, and the cap is kMaxVirtualWindows windows; and while
+// throughput still rises at the last level the sweep doubles its levels (up to extendLimit).
+// Live and endpoint sweeps keep the time cap and the user's levels.
 #pragma once
 #include "knee.h"
+#include "recommend.h"
 #include "replica_plan.h"
 #include "run_summary.h"
 
@@ -23,14 +29,19 @@ struct SweepOptions {
     double windowS = 10;      // measurement window
     double tolerance = 0.05;  // consecutive windows agree when p50 and throughput differ by at most 5 %
     int minWindows = 3;
-    double capS = 300;        // a level that has not stabilised by then is reported as unstable
+    double capS = 300;        // a level that has not stabilised by then is reported as unstable (live, endpoint)
     double sloMs = 0;         // 0: none (on p95 latency)
     double ttftSloMs = 0;     // streaming models: on p95 time to first token; 0: none
     double itlSloMs = 0;      // streaming models: on p95 inter-token latency; 0: none
     double sensitivity = 1.0; // Kneedle's S
     double baselineRps = 0, peakRps = 0; // for the replica plan (both 0: no plan)
     int buffer = 2;
+    double saturationTolerance = kDefaultSaturationTolerance; // saturation: within this share of peak throughput
+    int extendLimit = 4096; // virtual sweeps double their levels up to this while throughput rises (0: never)
 };
+
+inline constexpr int kMinResponsesPerVirtualWindow = 200; // virtual time: a window that says something about p50
+inline constexpr int kMaxVirtualWindows = 30;             // virtual time: a level that never settles ends here
 
 struct SweepLevel {
     int concurrency = 0;
@@ -58,7 +69,9 @@ struct LevelWindow {
 // the window length, when a level is stable (two consecutive windows agree), and the level's figures.
 class LevelRecorder {
 public:
-    LevelRecorder(int concurrency, const SweepOptions& options);
+    // Two windows agree only when each holds at least `minResponses` completed responses.
+    LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses = kMinResponsesToAgree);
+    static constexpr std::int64_t kMinResponsesToAgree = 20; // fewer cannot show the level is stable
     // At least windowS; long enough for ~100 responses at the warm-up's rate; short enough that
     // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
     static double windowLength(const SweepOptions& options, std::int64_t warmupCompleted);
@@ -72,11 +85,13 @@ private:
     LatencyHistogram m_latency, m_ttft, m_itl;
     double m_prevP50 = -1, m_prevThroughput = -1;
     bool m_prevEnough = false;
+    std::int64_t m_minResponses;
 };
 
 struct Recommendation {
-    int concurrencyTarget = 0;
+    int concurrencyTarget = 0; // 0: none (TargetChoice::basis says why)
     std::string concurrencyTargetRule;
+    std::string concurrencyTargetBasis; // saturation, slo; or not_saturated, no_level_meets_slo, no_usable_level
     int predictConcurrency = 0;
     std::string predictConcurrencyRule;
     std::optional<ReplicaPlan> replicas; // when baseline and peak rates were given
@@ -89,7 +104,8 @@ struct SweepResult {
     // An endpoint sweep: what was measured, as compact JSON (kind, URL, stream, max tokens, header
     // names, timeouts, connections, the key's source — never the key, nor header values). Else empty.
     std::string target;
-    std::vector<SweepLevel> levels; // finished levels (all, unless cancelled)
+    std::vector<SweepLevel> levels; // finished levels (all, unless cancelled), with any the sweep added
+    std::vector<int> extendedLevels; // levels measured beyond the options' own, to reach saturation
     bool cancelled = false;
     KneeAnalysis analysis;
     Recommendation recommendation;
@@ -108,6 +124,9 @@ public:
     // afterwards re-arms its clock for whatever the change scheduled.
     virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }
     virtual const char* mode() const = 0;
+    // Virtual time: running longer costs milliseconds, so levels are judged by responses and the
+    // sweep may extend its levels (see the top of this file). Wall-clock drivers: the time cap.
+    virtual bool virtualTime() const { return false; }
     // The real predict stage for this level's engine (live drivers, when the scenario names a model);
     // null: predict is timed from the scenario. Called once per level, before the engine exists.
     virtual PredictExecutor* executorFor(const Scenario&) { return nullptr; }

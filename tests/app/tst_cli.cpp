@@ -196,6 +196,11 @@ private slots:
         const QJsonObject rec = o["recommendation"].toObject();
         QCOMPARE(rec["concurrency_target"].toObject()["value"].toInt(), 4);
         QVERIFY(!rec["concurrency_target"].toObject()["rule"].toString().isEmpty());
+        // Issue 20: the target is where throughput saturates (193 of 200 req/s at 4), and says so.
+        QCOMPARE(rec["concurrency_target"].toObject()["basis"].toString(), QStringLiteral("saturation"));
+        QCOMPARE(o["saturation"].toObject()["level"].toInt(), 4);
+        QCOMPARE(o["saturation"].toObject()["tolerance"].toDouble(), 0.05);
+        QCOMPARE(o["saturation"].toObject()["throughput_knee"].toObject()["concurrency"].toInt(), 4);
         QCOMPARE(rec["predict_concurrency"].toObject()["value"].toInt(), 2);
         QCOMPARE(rec["min_replicas"].toObject()["value"].toInt(), 2);
         QCOMPARE(rec["max_replicas"].toObject()["value"].toInt(), 3);
@@ -219,8 +224,38 @@ private slots:
         QVERIFY(s.open(QIODevice::ReadOnly));
         const QJsonObject so = QJsonDocument::fromJson(s.readAll()).object();
         QCOMPARE(so["format"].toString(), QStringLiteral("knee-session"));
-        QCOMPARE(so["version"].toInt(), 1);
+        QCOMPARE(so["version"].toInt(), 2); // format 2 since issue 20 (the saturation rule)
         QVERIFY(so["sweeps"].toArray().first().toObject()["levels"].toArray().first().toObject().contains("histogram"));
+    }
+
+    // Issue 12 item 9: an SLO no level meets used to be dropped without a word (the knee was recommended).
+    void sweepSaysWhenNoLevelMeetsTheSlo()
+    {
+        const QStringList args{"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8", "--slo-ms", "15"};
+        const Result text = knee(args);
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("Recommended concurrency_target: none (no level meets the SLO (p95 <= 15.0 ms): the smallest usable "
+                                   "level, 1, already has p95 28.0 ms > 15.0 ms"),
+                 text.out.constData());
+        const Result json = knee(args + QStringList{"--json"});
+        const QJsonObject target = QJsonDocument::fromJson(json.out).object()["recommendation"].toObject()["concurrency_target"].toObject();
+        QVERIFY(target["value"].isNull());
+        QCOMPARE(target["basis"].toString(), QStringLiteral("no_level_meets_slo"));
+    }
+
+    // Issue 20: the rule and its numbers in the text; a looser tolerance saturates earlier.
+    void sweepNamesItsRule()
+    {
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8,16"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("Recommended concurrency_target: 4 (saturation: 97 % of peak throughput 200 req/s (peak at 16; the "
+                                "smallest level within 5 %); p95 33.2 ms;"),
+                 r.out.constData());
+        QVERIFY(r.out.contains("Throughput: saturates at 4"));
+        const Result loose = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8,16", "--saturation-tolerance", "40", "--json"});
+        const QJsonObject o = QJsonDocument::fromJson(loose.out).object();
+        QCOMPARE(o["saturation"].toObject()["level"].toInt(), 2); // 124.6 req/s is 62 % of the peak
+        QCOMPARE(o["options"].toObject()["saturation_tolerance"].toDouble(), 0.4);
     }
 
     void sweepWithGrid()
@@ -239,6 +274,20 @@ private slots:
         const int pc = rec["predict_concurrency"].toObject()["value"].toInt();
         QVERIFY(pc <= target); // never a predict_concurrency the target cannot reach
         QVERIFY(rec["predict_concurrency"].toObject()["rule"].toString().startsWith("from the grid"));
+    }
+
+    // Issue 20: throughput still rises at 2, so the virtual sweep adds 4 and 8 and recommends 4; the grid
+    // (asked for targets 1 and 2) also measures the target 4 column, where predict_concurrency is chosen.
+    void gridFollowsALevelTheSweepAdded()
+    {
+        const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2", "--grid", "1,2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["saturation"].toObject()["extended_levels"].toArray(), (QJsonArray{4, 8}));
+        QCOMPARE(o["recommendation"].toObject()["concurrency_target"].toObject()["value"].toInt(), 4);
+        QCOMPARE(o["grid"].toObject()["cells"].toArray().size(), 6); // predict_concurrency 1, 2 × targets 1, 2, 4
+        QCOMPARE(o["grid"].toObject()["best"].toObject()["target"].toInt(), 4);
+        QVERIFY(o["recommendation"].toObject()["predict_concurrency"].toObject()["rule"].toString().startsWith("from the grid"));
     }
 
     void sweepOnACustomServerConfigSaysWhy()
@@ -261,6 +310,10 @@ private slots:
     {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("fragment");
+        QTest::addRow("saturation tolerance zero") << QStringList{"sweep", defaultScenario(), "--virtual", "--saturation-tolerance", "0"}
+                                                   << "--saturation-tolerance";
+        QTest::addRow("saturation tolerance not a number")
+            << QStringList{"sweep", defaultScenario(), "--virtual", "--saturation-tolerance", "5%"} << "--saturation-tolerance";
         QTest::addRow("bad window") << QStringList{"sweep", defaultScenario(), "--window-s", "0"} << "--window-s";
         QTest::addRow("bad levels") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "1,two,4"} << "--levels";
         QTest::addRow("zero level") << QStringList{"sweep", defaultScenario(), "--virtual", "--levels", "0,4"} << "--levels";

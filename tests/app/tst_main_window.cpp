@@ -276,6 +276,10 @@ private slots:
         QCOMPARE(page->plottedLevels(), 6);
         QCOMPARE(page->markedKnee(), std::optional<int>(2));
         QVERIFY(page->evidenceText().contains("concurrency_target 2"));
+        // Issue 20: the rule with its numbers, and the saturation point marked on the throughput curve.
+        QVERIFY2(page->evidenceText().contains("concurrency_target 2 — saturation: 100 % of peak throughput 100 req/s"),
+                 qPrintable(page->evidenceText()));
+        QCOMPARE(page->markedSaturation(), std::optional<int>(2));
         QVERIFY(page->runButton()->isEnabled());
         QVERIFY(QFile::exists(MainWindow::autosavePath())); // an unsaved sweep survives a crash
 
@@ -307,6 +311,7 @@ private slots:
         QCOMPARE(again.openSessionFrom(path), QString());
         QCOMPARE(again.sweepPage()->plottedLevels(), 6);
         QCOMPARE(again.sweepPage()->markedKnee(), std::optional<int>(2));
+        QCOMPARE(again.sweepPage()->markedSaturation(), std::optional<int>(2));
         QCOMPARE(again.host().scenario().model.predict.meanMs, 20.0); // the session's scenario is served
         QCOMPARE(again.sessionPath(), path);
         QVERIFY(again.compareWithSession(path).isEmpty());
@@ -491,17 +496,21 @@ private slots:
 
     void autosaveIsOfferedBack()
     {
+        int plotted = 0;
         {
             MainWindow w(lightLoad(), "test");
             w.sweepPage()->levels()->setText("1, 2, 4");
             QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
             w.sweepPage()->run();
             QVERIFY(done.wait(30'000));
+            // Issue 20: throughput still rises at 4, so the virtual sweep adds levels until it saturates.
+            plotted = w.sweepPage()->plottedLevels();
+            QVERIFY(plotted > 3);
         } // closed without saving, as a crash would leave it
         MainWindow next(lightLoad(), "test");
         QVERIFY(next.hasAutosave());
         QCOMPARE(next.restoreAutosave(), QString());
-        QCOMPARE(next.sweepPage()->plottedLevels(), 3);
+        QCOMPARE(next.sweepPage()->plottedLevels(), plotted);
         QVERIFY(next.sessionPath().isEmpty()); // recovered, not yet saved anywhere
     }
 

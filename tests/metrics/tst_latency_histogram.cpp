@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace knee;
 
@@ -15,17 +16,20 @@ class TestLatencyHistogram : public QObject {
 private slots:
     void bucketsCoverEveryValue()
     {
+        // Every Nanos has its bucket since issue 12 item 9 (values up to 2^63 ns; the buckets stopped
+        // at 2^48 ns before, and larger values were clamped): shifts from 1 bit cover the whole range.
         Rng rng(3);
         for (int i = 0; i < 200'000; ++i) {
-            const Nanos v = Nanos(rng.next() >> (16 + rng.next() % 40));
+            const Nanos v = Nanos(rng.next() >> (1 + rng.next() % 56));
             const int idx = LatencyHistogram::bucketIndex(v);
             QVERIFY(idx >= 0 && idx < LatencyHistogram::kBucketCount);
             const Nanos lo = LatencyHistogram::bucketLow(idx), width = LatencyHistogram::bucketWidth(idx);
-            if (v < (Nanos(1) << (LatencyHistogram::kMaxExponent + 1))) {
-                QVERIFY2(lo <= v && v < lo + width, qPrintable(QString("value %1 bucket [%2, +%3)").arg(v).arg(lo).arg(width)));
-                QVERIFY(double(width) / double(std::max<Nanos>(lo, 1)) <= 1.0 / double(LatencyHistogram::kSubBuckets) || lo < 128);
-            }
+            QVERIFY2(lo <= v && v - lo < width, qPrintable(QString("value %1 bucket [%2, +%3)").arg(v).arg(lo).arg(width)));
+            QVERIFY(double(width) / double(std::max<Nanos>(lo, 1)) <= 1.0 / double(LatencyHistogram::kSubBuckets) || lo < 128);
         }
+        const Nanos largest = std::numeric_limits<Nanos>::max();
+        QCOMPARE(LatencyHistogram::bucketIndex(largest), LatencyHistogram::kBucketCount - 1);
+        QVERIFY(largest - LatencyHistogram::bucketLow(LatencyHistogram::kBucketCount - 1) < LatencyHistogram::bucketWidth(LatencyHistogram::kBucketCount - 1));
     }
 
     void quantilesWithinBound_data()
@@ -35,6 +39,9 @@ private slots:
         QTest::addRow("narrow lognormal around 10 ms") << 0.3 << 10.0;
         QTest::addRow("wide lognormal around 50 ms") << 2.0 << 50.0;
         QTest::addRow("microseconds") << 1.0 << 0.02;
+        // Issue 12 item 9: beyond 2^48 ns (78 h) every quantile was the top bucket's (p50 78 h here).
+        QTest::addRow("days, beyond 78 hours") << 0.5 << 200 * 3600e3;
+        QTest::addRow("years") << 0.3 << 50 * 365 * 86400e3;
     }
     void quantilesWithinBound()
     {

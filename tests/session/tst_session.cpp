@@ -150,6 +150,30 @@ private slots:
             o["sweeps"] = sweeps;
         }) << "the knee its levels give";
         QTest::addRow("deeply nested") << QByteArray(100000, '[') << "damaged or not a knee session";
+        auto sweep = [&](const std::function<void(QJsonObject&)>& edit) {
+            return edited(good, [&](QJsonObject& o) {
+                QJsonArray sweeps = o["sweeps"].toArray();
+                QJsonObject sw = sweeps[0].toObject();
+                edit(sw);
+                sweeps[0] = sw;
+                o["sweeps"] = sweeps;
+            });
+        };
+        QTest::addRow("edited target") << sweep([](QJsonObject& sw) {
+            QJsonObject rec = sw["recommendation"].toObject();
+            rec["concurrency_target"] = 16;
+            sw["recommendation"] = rec;
+        }) << "the target its levels give";
+        QTest::addRow("edited saturation") << sweep([](QJsonObject& sw) {
+            QJsonObject sat = sw["saturation"].toObject();
+            sat["level"] = 1;
+            sw["saturation"] = sat;
+        }) << "the saturation its levels give";
+        QTest::addRow("saturation tolerance out of range") << sweep([](QJsonObject& sw) {
+            QJsonObject opt = sw["options"].toObject();
+            opt["saturation_tolerance"] = 2;
+            sw["options"] = opt;
+        }) << "options.saturation_tolerance";
         QTest::addRow("edited grid choice") << edited(good, [](QJsonObject& o) {
             QJsonArray grids = o["grids"].toArray();
             QJsonObject g = grids[0].toObject();
@@ -192,6 +216,64 @@ private slots:
         QCOMPARE(saveSession(makeSession(), path), QString());
         QVERIFY(loadSession(path).session.has_value());
         QVERIFY(!QFile::exists(path + ".tmp"));
+    }
+
+    // Issue 20 changed the recommendation rule (format 2). A session written by knee before it (format 1,
+    // tests/data/sessions/v1_sdxl.json: `knee sweep sdxl.yaml --virtual --levels 1,2,4,8,16 --out` at
+    // commit 0a4eedc) still opens; its target is the current rule's (2: saturation), not the 16 it saved
+    // ("no clear knee; the level of peak throughput"), and the knee it saved still has to match.
+    void versionOneSessionsStillOpen()
+    {
+        const SessionLoad l = loadSession(QStringLiteral(KNEE_TEST_DATA "/sessions/v1_sdxl.json"));
+        QVERIFY2(l.session, qPrintable(l.error));
+        const SessionSweep& sw = l.session->sweeps.at(0);
+        QCOMPARE(sw.result.levels.size(), std::size_t(5));
+        QCOMPARE(sw.options.saturationTolerance, kDefaultSaturationTolerance); // not in format 1: the default
+        QCOMPARE(sw.result.recommendation.concurrencyTarget, 2);
+        QCOMPARE(sw.result.recommendation.concurrencyTargetBasis, std::string("saturation"));
+        QVERIFY(!sw.result.analysis.knee);
+        // Saved again, it is a format-2 session that opens as it is.
+        const QByteArray again = serializeSession(*l.session);
+        QCOMPARE(QJsonDocument::fromJson(again).object()["version"].toInt(), Session::kFormatVersion);
+        const SessionLoad reopened = parseSession(again, "again");
+        QVERIFY2(reopened.session, qPrintable(reopened.error));
+        QCOMPARE(serializeSession(*reopened.session), again);
+        // The knee is still checked in format 1.
+        QFile f(QStringLiteral(KNEE_TEST_DATA "/sessions/v1_sdxl.json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray edited1 = edited(f.readAll(), [](QJsonObject& o) {
+            QJsonArray sweeps = o["sweeps"].toArray();
+            QJsonObject sw1 = sweeps[0].toObject();
+            sw1["knee"] = QJsonObject{{"concurrency", 4}, {"rule", "made up"}};
+            sweeps[0] = sw1;
+            o["sweeps"] = sweeps;
+        });
+        QVERIFY(parseSession(edited1, "v1").error.contains("the knee its levels give"));
+    }
+
+    // The new fields of a sweep survive a save: the saturation tolerance, the extension limit, and the
+    // levels a virtual sweep added.
+    void saturationFieldsRoundTrip()
+    {
+        const ScenarioReadResult read = readScenarioText(kScenario, "s.yaml");
+        SweepOptions o;
+        o.levels = {1, 2}; // four 50 ms slots: still rising at 2, so the sweep adds 4 and 8
+        o.warmupS = o.windowS = 2;
+        o.saturationTolerance = 0.1;
+        o.extendLimit = 512;
+        Session s;
+        s.scenarioYaml = QString::fromUtf8(kScenario);
+        s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
+        QCOMPARE(s.sweeps[0].result.extendedLevels, (std::vector<int>{4, 8}));
+        const SessionLoad l = parseSession(serializeSession(s), "x");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const SessionSweep& b = l.session->sweeps[0];
+        QCOMPARE(b.options.saturationTolerance, 0.1);
+        QCOMPARE(b.options.extendLimit, 512);
+        QCOMPARE(b.result.extendedLevels, (std::vector<int>{4, 8}));
+        QCOMPARE(b.result.analysis.saturation, std::optional<int>(4));
+        QCOMPARE(b.result.recommendation.concurrencyTarget, 4);
+        QCOMPARE(b.result.recommendation.concurrencyTargetRule, s.sweeps[0].result.recommendation.concurrencyTargetRule);
     }
 
     void oversizedAndMissingFiles()

@@ -1,6 +1,8 @@
 // Virtual sweeps: on deployments whose capacity is known in closed form the sweep finds the level
-// where queueing starts; levels warm up and stabilise; errors mark a level; cancelling keeps the
-// finished levels; the recommendation carries its rule and the replica plan.
+// where queueing starts; levels warm up and stabilise (by responses in virtual time, by the time cap
+// under wall-clock rules); errors mark a level; cancelling keeps the finished levels; the
+// recommendation carries its rule and the replica plan; throughput still rising at the last level
+// makes a virtual sweep double its levels up to saturation or its limit.
 #include "study/grid.h"
 #include "study/sweep.h"
 
@@ -20,6 +22,18 @@ Scenario deterministic(int slotCount, double predictMs)
     s.workload.arrival = ArrivalConfig::poisson(1);
     s.workload.requests = 1;
     return s;
+}
+// The wall-clock rules (the time cap, 20 responses to agree, the user's levels only) that live and
+// endpoint sweeps follow, on the virtual engine: deterministic.
+class WallClockRules : public LevelDriver {
+public:
+    void start(Engine& e) override { e.startLoad(); }
+    void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
+    const char* mode() const override { return "live"; }
+};
+SweepResult runWallClockSweep(const Scenario& s, const SweepOptions& o)
+{
+    return runSweep(s, o, [] { return std::make_unique<WallClockRules>(); });
 }
 SweepOptions quick()
 {
@@ -61,7 +75,9 @@ private slots:
         } else {
             QVERIFY2(r.analysis.knee == slotCount, r.analysis.kneeNote.c_str());
             QCOMPARE(r.recommendation.concurrencyTarget, slotCount);
-            QVERIFY(QString::fromStdString(r.recommendation.concurrencyTargetRule).contains("knee"));
+            // Issue 20 changed the rule: the target is where throughput saturates (here also the knee).
+            QVERIFY(QString::fromStdString(r.recommendation.concurrencyTargetRule).startsWith("saturation: "));
+            QCOMPARE(r.analysis.saturation, std::optional<int>(slotCount));
         }
         QCOMPARE(r.analysis.peakThroughput.value_or(0) >= slotCount, true);
     }
@@ -76,6 +92,12 @@ private slots:
         o.sloMs = 90; // nothing meets it
         const SweepResult none = runVirtualSweep(deterministic(4, 100), o);
         QVERIFY(!none.analysis.sloLevel);
+        // Issue 12 item 9: nothing is recommended, and the rule says why (it was the knee, silently).
+        QCOMPARE(none.recommendation.concurrencyTarget, 0);
+        QCOMPARE(none.recommendation.concurrencyTargetBasis, std::string("no_level_meets_slo"));
+        QVERIFY2(QString::fromStdString(none.recommendation.concurrencyTargetRule).startsWith("no level meets the SLO (p95 <= 90.0 ms)"),
+                 none.recommendation.concurrencyTargetRule.c_str());
+        QVERIFY(!none.recommendation.replicas);
     }
 
     void replicaPlanFromTheTargetsThroughput()
@@ -123,9 +145,15 @@ private slots:
         o.levels = {4};
         o.tolerance = 0.001;
         o.capS = 20;
-        const SweepResult r = runVirtualSweep(s, o);
+        const SweepResult r = runWallClockSweep(s, o); // live and endpoint sweeps: the time cap
         QVERIFY(!r.levels[0].stable);
         QVERIFY(r.levels[0].measuredS <= 20.001);
+        // Virtual time: by windows; a level whose windows never agree ends after kMaxVirtualWindows.
+        const SweepResult v = runVirtualSweep(s, o);
+        QVERIFY(!v.levels[0].stable);
+        QCOMPARE(v.levels[0].windows, kMaxVirtualWindows);
+        QVERIFY(v.levels[0].completed >= std::int64_t(kMaxVirtualWindows) * kMinResponsesPerVirtualWindow);
+        QCOMPARE(v.levels.size(), std::size_t(1)); // an unusable level is not extended
     }
 
     // Independent predict slots of 100 ms: a cell (pc, target) serves min(pc, target) / 0.1 s with p95
@@ -163,8 +191,64 @@ private slots:
         SweepOptions o = quick();
         o.levels = {1};
         o.capS = 60;
-        const SweepResult r = runVirtualSweep(deterministic(1, 30'000), o); // one response per 30 s
+        const SweepResult r = runWallClockSweep(deterministic(1, 30'000), o); // one response per 30 s
         QVERIFY(!r.levels[0].stable);
+    }
+
+    // Issue 20: in virtual time, where running longer costs milliseconds, the same level runs until its
+    // windows hold 200 responses and agree (seconds of wall time for hours of simulated time).
+    void aSlowLevelStabilisesByResponsesInVirtualTime()
+    {
+        SweepOptions o = quick();
+        o.levels = {1, 2};
+        o.capS = 60;
+        const SweepResult r = runVirtualSweep(deterministic(1, 30'000), o);
+        QVERIFY(r.levels[0].stable);
+        QVERIFY(r.levels[0].completed >= 3 * kMinResponsesPerVirtualWindow); // three windows of 200 or more
+        QVERIFY(r.levels[0].measuredS >= 3 * 200 * 30.0);
+        QCOMPARE(r.levels[0].latency.p50, 30'000.0);
+        // A closed loop's first round is a burst: the warm-up lasts until each user has had a response,
+        // so two users on one 30 s slot measure 60 s each, never the 30 s of the first response.
+        QCOMPARE(r.levels[1].histogram.min, msToNanos(60'000));
+        QCOMPARE(r.recommendation.concurrencyTarget, 1); // flat throughput: the first level
+    }
+
+    // Issue 20: a thousand 100 ms slots: throughput doubles with the users up to 1000 (10000 req/s). A
+    // virtual sweep of 1…64 is not saturated: it doubles to 2048, and 1024 is the smallest level within
+    // 5 % of the peak.
+    void linearThroughputIsExtendedToSaturation()
+    {
+        const SweepResult r = runVirtualSweep(deterministic(1000, 100), quick());
+        QCOMPARE(r.extendedLevels, (std::vector<int>{128, 256, 512, 1024, 2048}));
+        QCOMPARE(r.levels.size(), std::size_t(12));
+        QCOMPARE(r.analysis.saturation, std::optional<int>(1024));
+        QCOMPARE(r.recommendation.concurrencyTarget, 1024);
+        QCOMPARE(r.recommendation.concurrencyTargetBasis, std::string("saturation"));
+        QVERIFY(std::abs(r.recommendation.throughputAtTargetRps - 10'000) <= 100);
+
+        SweepOptions limited = quick();
+        limited.extendLimit = 256;
+        const SweepResult capped = runVirtualSweep(deterministic(1000, 100), limited);
+        QCOMPARE(capped.extendedLevels, (std::vector<int>{128, 256}));
+        QCOMPARE(capped.recommendation.concurrencyTarget, 0);
+        QCOMPARE(capped.recommendation.concurrencyTargetBasis, std::string("not_saturated"));
+        QVERIFY2(QString::fromStdString(capped.recommendation.concurrencyTargetRule).contains("up to its limit (256 users)"),
+                 capped.recommendation.concurrencyTargetRule.c_str());
+
+        // Live and endpoint sweeps keep the user's levels and say what to do.
+        const SweepResult wall = runWallClockSweep(deterministic(1000, 100), quick());
+        QCOMPARE(wall.levels.size(), std::size_t(7));
+        QVERIFY(wall.extendedLevels.empty());
+        QCOMPARE(wall.recommendation.concurrencyTarget, 0);
+        QVERIFY2(QString::fromStdString(wall.recommendation.concurrencyTargetRule).contains("raise the levels (add 128, 256, ...)"),
+                 wall.recommendation.concurrencyTargetRule.c_str());
+
+        // An SLO nobody meets stops the extension: no larger level could be recommended.
+        SweepOptions slo = quick();
+        slo.sloMs = 90;
+        const SweepResult none = runVirtualSweep(deterministic(1000, 100), slo);
+        QVERIFY(none.extendedLevels.empty());
+        QCOMPARE(none.recommendation.concurrencyTargetBasis, std::string("no_level_meets_slo"));
     }
 
     // A streaming model (continuous batching, 4 sequences at most): the time to first token grows once

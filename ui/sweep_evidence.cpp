@@ -1,0 +1,86 @@
+#include "sweep_evidence.h"
+
+#include <QCoreApplication>
+#include <QStringList>
+
+namespace knee::ui {
+
+namespace {
+QString tr(const char* text) { return QCoreApplication::translate("knee::ui::SweepPage", text); }
+} // namespace
+
+QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
+{
+    const Recommendation& rec = r.recommendation;
+    const KneeAnalysis& a = r.analysis;
+    QString html = tr("<h3>Recommendation</h3><ul>");
+    html += tr("<li>concurrency_target <b>%1</b> — %2</li>")
+                .arg(rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : tr("none"))
+                .arg(QString::fromStdString(rec.concurrencyTargetRule).toHtmlEscaped());
+    html += tr("<li>predict_concurrency <b>%1</b> — %2</li>")
+                .arg(rec.predictConcurrency)
+                .arg(QString::fromStdString(rec.predictConcurrencyRule).toHtmlEscaped());
+    if (rec.replicas)
+        html += tr("<li>min replicas <b>%1</b> — %2</li><li>max replicas <b>%3</b> — %4</li>")
+                    .arg(rec.replicas->minReplicas)
+                    .arg(QString::fromStdString(rec.replicas->minRule).toHtmlEscaped())
+                    .arg(rec.replicas->maxReplicas)
+                    .arg(QString::fromStdString(rec.replicas->maxRule).toHtmlEscaped());
+    else
+        html += tr("<li>Set baseline and peak traffic to plan min and max replicas.</li>");
+    html += QStringLiteral("</ul>");
+    html += tr("<h3>Knees</h3><p>p95: %1</p><p>Throughput: %2</p>")
+                       .arg(QString::fromStdString(a.kneeNote).toHtmlEscaped(), QString::fromStdString(a.throughputKneeNote).toHtmlEscaped());
+    html += tr("<h3>Saturation</h3><p>%1</p>")
+                .arg(a.saturation ? tr("Throughput saturates at <b>%1</b>: the smallest level within %2 % of the peak, %3 at %4.")
+                                        .arg(*a.saturation)
+                                        .arg(100 * a.saturationTolerance)
+                                        .arg(QString::fromStdString(formatThroughput(a.peakThroughputRps)))
+                                        .arg(a.peakThroughput.value_or(0))
+                     : a.stillRising ? tr("Not saturated: throughput still rises at the largest usable level.")
+                                     : tr("No usable level."));
+    if (!r.extendedLevels.empty()) {
+        QStringList added;
+        for (int l : r.extendedLevels)
+            added << QString::number(l);
+        html += tr("<p>Levels added to reach saturation: %1.</p>").arg(added.join(QStringLiteral(", ")));
+    }
+    html += tr("<h3>Alternatives</h3><ul>");
+    QStringList slos;
+    if (o.sloMs > 0)
+        slos << tr("p95 &le; %1 ms").arg(o.sloMs);
+    if (o.ttftSloMs > 0)
+        slos << tr("time to first token p95 &le; %1 ms").arg(o.ttftSloMs);
+    if (o.itlSloMs > 0)
+        slos << tr("inter-token p95 &le; %1 ms").arg(o.itlSloMs);
+    html += slos.isEmpty() ? tr("<li>No SLO set.</li>")
+                           : tr("<li>Largest level meeting %1: <b>%2</b></li>")
+                                 .arg(slos.join(tr(" and ")))
+                                 .arg(a.sloLevel ? QString::number(*a.sloLevel) : tr("none"));
+    if (!r.levels.empty() && r.levels.back().ttft.count > 0) {
+        QStringList rows;
+        for (const SweepLevel& l : r.levels)
+            rows << tr("%1: TTFT %2 ms, ITL %3 ms").arg(l.concurrency).arg(l.ttft.p95, 0, 'f', 1).arg(l.itl.p95, 0, 'f', 1);
+        html += tr("<li>Streaming (p95): %1</li>").arg(rows.join(QStringLiteral("; ")));
+    }
+    html += tr("<li>Saturation at <b>%1</b></li>").arg(a.saturation ? QString::number(*a.saturation) : tr("—"));
+    html += tr("<li>Peak throughput at <b>%1</b>%2</li>")
+                .arg(a.peakThroughput ? QString::number(*a.peakThroughput) : tr("—"))
+                .arg(a.throughputFallsAfterPeak ? tr(", and throughput falls after it") : QString());
+    html += tr("<li>Best throughput ÷ p95 (Kleinrock's power) at <b>%1</b></li></ul>").arg(a.bestPower ? QString::number(*a.bestPower) : tr("—"));
+    QStringList marked;
+    for (const SweepLevel& l : r.levels)
+        if (!l.stable || l.failed || l.rejected)
+        {
+            QStringList kinds; // an endpoint's failures by kind
+            for (const auto& [kind, count] : l.failuresByKind)
+                kinds << QStringLiteral("%1 %2").arg(QString::fromStdString(kind)).arg(count);
+            const QString errors = kinds.isEmpty() ? tr("errors") : tr("errors: %1").arg(kinds.join(QStringLiteral(", ")));
+            marked << tr("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? errors : tr("did not stabilise"));
+        }
+    if (!marked.isEmpty())
+        html += tr("<p><b>Not used for the knee, saturation or recommendation:</b> %1</p>").arg(marked.join(QStringLiteral(", ")));
+    return html;
+}
+
+} // namespace knee::ui
