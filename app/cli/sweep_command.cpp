@@ -442,7 +442,7 @@ int runSweep(const QStringList& args)
             session.grids.push_back({*gridOptions, *gridResult});
     }
     QJsonObject exports;
-    const int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);
+    int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);
     const Recommendation& rec = r.recommendation;
     result.insert("exports", exports);
     if (!nothingMeasured.isEmpty()) {
