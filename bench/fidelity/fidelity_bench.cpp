@@ -15,6 +15,7 @@
 #include "fidelity.h"
 
 #include "io/scenario_reader.h"
+#include "live/backend_executor.h"
 #include "live/live_sweep.h"
 #include "metrics/latency_histogram.h"
 #include "study/sweep.h"
@@ -182,6 +183,15 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
                      qPrintable(c.key()), level, row["throughput_rps"].toDouble(), row["p50_ms"].toDouble(), row["p95_ms"].toDouble());
     }
     driver->stop(e);
+    // Where the live calls' time went beyond the device, over this configuration (live runs only).
+    const BackendExecutor::Timings t = BackendExecutor::takeTimings();
+    auto p50 = [](const LatencyHistogram& h) { return h.count() ? nanosToMs(h.quantile(0.5)) : 0.0; };
+    for (QJsonObject& row : out) {
+        row["host_call_p50_ms"] = p50(t.hostCall);
+        row["notify_p50_ms"] = p50(t.notify);
+        row["handoff_p50_ms"] = p50(t.handoff);
+        row["handoff_p99_ms"] = t.handoff.count() ? nanosToMs(t.handoff.quantile(0.99)) : 0.0;
+    }
     return out;
 }
 

@@ -114,7 +114,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // What the engine waits for beyond the backend's host time; never negative (noise on a quick call).
         t.overheadMs = std::round(std::max(0.0, out.liveP50Ms - t.msAt(1)) * 1e4) / 1e4; // to 0.1 µs: below the clock's noise
     }
-    char detail[160];
+    char detail[400];
     std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root, with devrun/ from bench/predict/bundle_cli.sh: calibrate
+# each profile on this GPU (T(b, k) by batch and calls in flight, and the live engine's own cost per call),
+# run the fidelity matrix live, replay it in virtual time on those tables, and compare. Everything lands in
+# ${OUT:-/tmp/out}: tables/<profile>.yaml and .json, live.jsonl, virtual.jsonl, cells.csv, compare.md.
+#   PROFILES="small medium large" MATRIX="--pc 1,2,4,8" bash bench/fidelity/run_gpu.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/out}
+mkdir -p "$out/tables"
+export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export QT_QPA_PLATFORM=offscreen
+knee=$PWD/devrun/knee
+bench=$PWD/devrun/knee-bench-fidelity
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
+profiles=${PROFILES:-small medium large}
+if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
+  for p in $profiles; do
+    t0=$(date +%s.%N)
+    "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats 20 --json \
+      --out "$out/tables/$p.yaml" >"$out/tables/$p.json" 2>"$out/tables/$p.err" || { cat "$out/tables/$p.err"; exit 1; }
+    echo "calibrated $p in $(echo "$(date +%s.%N) - $t0" | bc) s: $(grep -o 'overhead_ms: [0-9.e-]*' "$out/tables/$p.yaml")"
+  done
+fi
+list=$(echo $profiles | tr ' ' ',')
+t0=$(date +%s)
+timeout "${LIVE_TIMEOUT_S:-420}" "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
+echo "live matrix: $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
+"$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/virtual.log"
+"$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"
