@@ -131,11 +131,13 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
     if (!s || levels.empty())
         return out;
     std::unique_ptr<LevelDriver> driver = live ? makeLiveDriver() : makeVirtualDriver();
+    // Almost no load until the replicas are ready: a live cold start (weights uploaded) must not leave a
+    // backlog for the first level to drain (the virtual replicas start ready).
     Scenario first = *s;
     if (closed)
-        first.workload.arrival.users = int(levels[0]);
+        first.workload.arrival.users = 1;
     else
-        first.workload.arrival.rateRps = levels[0];
+        first.workload.arrival.rateRps = 1e-3;
     Engine e(first, driver->executorFor(first));
     Window w;
     e.setObserver([&](const Request& r) {

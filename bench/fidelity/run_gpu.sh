@@ -16,10 +16,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm 
 profiles=${PROFILES:-small medium large}
 if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
   for p in $profiles; do
-    t0=$(date +%s.%N)
-    "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats 20 --json \
+    t0=$(date +%s%N)
+    "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats ${REPEATS:-100} --json \
       --out "$out/tables/$p.yaml" >"$out/tables/$p.json" 2>"$out/tables/$p.err" || { cat "$out/tables/$p.err"; exit 1; }
-    echo "calibrated $p in $(echo "$(date +%s.%N) - $t0" | bc) s: $(grep -o 'overhead_ms: [0-9.e-]*' "$out/tables/$p.yaml")"
+    echo "calibrated $p in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'overhead_ms: [0-9.e-]*' "$out/tables/$p.yaml")"
   done
 fi
 list=$(echo $profiles | tr ' ' ',')

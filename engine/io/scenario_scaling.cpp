@@ -108,7 +108,7 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "source" };
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "idle", "source" };
     const auto f = r.mapFields(e, "model.predict_table", kKeys,
                                "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
                                "concurrency (knee calibrate writes it)");
@@ -181,6 +181,19 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
     if (auto v = f->get("overhead_ms"))
         if (auto x = r.number(*v, f->pathOf("overhead_ms"), rule(0, 1000, false, false)))
             t.overheadMs = *x;
+    if (auto v = f->get("variation"))
+        numbers(*v, f->pathOf("variation"), rule(0, 100, false, true), t.variation);
+    if (auto v = f->get("idle")) {
+        constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms" };
+        if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {
+            for (auto [key, out] : { std::pair { "gap_ms", &t.idleGapMs }, std::pair { "extra_ms", &t.idleExtraMs } }) {
+                if (const auto e = idle->get(key))
+                    numbers(*e, idle->pathOf(key), rule(0, 1000, false, false), *out);
+                else
+                    r.missing(*idle, key, "a list of numbers");
+            }
+        }
+    }
     if (auto s = f->get("source"))
         if (auto v = r.text(*s, f->pathOf("source")))
             t.source = *v;

@@ -123,6 +123,10 @@ std::string writePredictTableYaml(const ServiceTable& t)
     }
     if (t.overheadMs > 0)
         o << ", overhead_ms: " << number(t.overheadMs);
+    if (!t.variation.empty())
+        o << ", variation: " << numberList(t.variation);
+    if (!t.idleGapMs.empty())
+        o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs) << "}";
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";

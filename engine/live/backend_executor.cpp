@@ -117,11 +117,35 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
     std::map<std::int32_t, std::shared_ptr<DeviceReplica>> replicas;
     std::map<std::int32_t, bool> starting; // replica id -> retired while starting
 
+    // Results reach the engine thread in batches: while one hand-off is posted and not yet run, later
+    // results join it instead of posting their own (each post is an event and a wake-up of the engine
+    // thread; under load they were a large share of its time per request).
+    std::vector<std::function<void(Engine&)>> pending; // guarded by mu
+    bool posted = false;                                 // guarded by mu
+
     void report(std::function<void(Engine&)> fn)
     {
         std::lock_guard lock(mu);
-        if (alive)
-            deliver(std::move(fn));
+        if (!alive)
+            return;
+        pending.push_back(std::move(fn));
+        if (posted)
+            return;
+        posted = true;
+        deliver([self = shared_from_this()](Engine& e) {
+            std::vector<std::function<void(Engine&)>> batch;
+            {
+                std::lock_guard lock(self->mu);
+                self->posted = false;
+                if (!self->alive) { // stopped meanwhile: nothing more reaches the engine
+                    self->pending.clear();
+                    return;
+                }
+                batch.swap(self->pending);
+            }
+            for (auto& f : batch)
+                f(e);
+        });
     }
 
     // Starts `call` on a free device slot; the caller holds `mu`. Returns an error instead of starting.

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 namespace knee {
 
@@ -27,7 +28,8 @@ namespace {
 
 // The live engine at one closed-loop user, predict only, on this profile: what a call costs the engine
 // beyond the backend's own host time (the completion's hand-off to the engine thread, the event loop's
-// turn). The run's first half second is left out: it holds the replica's cold start.
+// turn). A few hundred requests: the first waits for the replica's cold start (the weights generated and
+// uploaded: seconds for the large models), which the median leaves out.
 double liveMedianMs(const std::string& profile, const PredictBackendInfo& backend, double soloMs, std::string& error)
 {
     Scenario s;
@@ -37,15 +39,15 @@ double liveMedianMs(const std::string& profile, const PredictBackendInfo& backen
     s.model.predict = Distribution::constant(soloMs);
     s.model.profile = profile;
     s.workload.arrival = ArrivalConfig::closed(1);
-    s.workload.warmupS = 0.5;
-    s.workload.durationS = 1.5;
+    s.workload.requests = 400;
+    s.workload.durationS = 120;
     try {
-        const LiveRunResult r = runLive(s, 20.0, &backend);
+        const LiveRunResult r = runLive(s, 150.0, &backend);
         if (r.predictErrors > 0 || r.replicaStartFailures > 0) {
             error = "the live engine's calls failed: " + r.lastPredictError;
             return 0;
         }
-        if (r.summary.latency.count < 10) {
+        if (r.summary.latency.count < 100) {
             error = "the live engine completed too few calls to measure its cost";
             return 0;
         }
@@ -104,6 +106,19 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     t.concurrency.assign(m.concurrency.begin() + 1, m.concurrency.end());
     t.msShared.assign(m.hostMs.begin() + 1, m.hostMs.end());
     out.deviceMs = m.deviceMs;
+    // The per-call variation: the pooled ratios (host time over its point's median) at the table's quantiles.
+    if (m.ratios.size() >= 100) {
+        for (double q : ServiceTable::kVariationQuantiles) {
+            const double v = m.ratios[std::min(m.ratios.size() - 1, std::size_t(q * double(m.ratios.size())))];
+            t.variation.push_back(std::round(v * 1e4) / 1e4);
+        }
+        const std::size_t mid = std::size(ServiceTable::kVariationQuantiles) / 2; // the median, 1 by construction
+        t.variation[mid] = std::clamp(1.0, t.variation[mid - 1], t.variation[mid + 1]);
+    }
+    for (std::size_t i = 0; i < m.idleGapMs.size(); ++i) {
+        t.idleGapMs.push_back(std::round(m.idleGapMs[i] * 1e4) / 1e4);
+        t.idleExtraMs.push_back(std::round(m.idleExtraMs[i] * 1e4) / 1e4);
+    }
     if (request.measureOverhead) {
         std::string error;
         out.liveP50Ms = liveMedianMs(request.profile, backend, t.msAt(1), error);

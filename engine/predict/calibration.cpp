@@ -2,9 +2,11 @@
 
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace knee::predict {
 
@@ -93,6 +95,43 @@ private:
     std::string m_error;
 };
 
+// Batch 1 on one slot, each call submitted a fixed gap after the previous one came back: what a call
+// costs when it finds the device idle, beyond the back-to-back time (hostMs[0][batch 1]).
+Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
+{
+    using Clock = std::chrono::steady_clock;
+    if (o.idleGapsMs.empty() || out.batches.front() != 1)
+        return {};
+    std::vector<Bf16> in(static_cast<std::size_t>(hidden)), result(static_cast<std::size_t>(hidden));
+    fillUniform(in.data(), in.size(), 4242);
+    const double backToBack = out.hostMs[0][0];
+    for (double gapMs : o.idleGapsMs) {
+        std::vector<double> host, gaps;
+        Clock::time_point back = Clock::now();
+        for (int i = 0; i < kWarmupCalls + o.idleRepeats; ++i) {
+            std::this_thread::sleep_until(back + std::chrono::nanoseconds(std::int64_t(gapMs * 1e6)));
+            const Clock::time_point sent = Clock::now();
+            const double gap = std::chrono::duration<double, std::milli>(sent - back).count();
+            const Completion c = runAndWait(replica, 0, 1, in.data(), result.data());
+            back = Clock::now();
+            if (!c.status.ok())
+                return Status::failure("batch 1 after an idle gap: " + c.status.error);
+            if (i >= kWarmupCalls) {
+                host.push_back(c.wallMs);
+                gaps.push_back(gap);
+            }
+        }
+        // The gap that really passed (a short sleep overshoots): from the previous call's return to this
+        // call's submission. Kept only while gaps increase.
+        const double actual = median(gaps);
+        if (!out.idleGapMs.empty() && actual <= out.idleGapMs.back())
+            continue;
+        out.idleGapMs.push_back(actual);
+        out.idleExtraMs.push_back(std::max(0.0, median(host) - backToBack));
+    }
+    return {};
+}
+
 } // namespace
 
 Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
@@ -119,13 +158,17 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
                 return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
             hostRow.push_back(median(host));
             deviceRow.push_back(median(device));
+            for (double h : host)
+                if (hostRow.back() > 0)
+                    out.ratios.push_back(h / hostRow.back());
             if (o.progress && !o.progress(++done, total))
                 return Status::failure("cancelled");
         }
         out.hostMs.push_back(std::move(hostRow));
         out.deviceMs.push_back(std::move(deviceRow));
     }
-    return {};
+    std::sort(out.ratios.begin(), out.ratios.end());
+    return measureIdle(replica, hidden, o, out);
 }
 
 } // namespace knee::predict

@@ -16,12 +16,19 @@ struct SharingMeasurement {
     std::vector<int> concurrency;              // k values, from 1, increasing
     std::vector<std::vector<double>> hostMs;   // [k index][batch index]: median host time per call
     std::vector<std::vector<double>> deviceMs; // same order: median device time (layers and copies)
+    // Every timed call's host time over the median of its point, sorted: how much one call varies.
+    std::vector<double> ratios;
+    // Batch 1 alone, submitted `idleGapMs` after the previous call ended (the device and the threads that
+    // report completions idle meanwhile): median host time minus the back-to-back one, never below 0.
+    std::vector<double> idleGapMs, idleExtraMs;
 };
 
 struct SharingOptions {
     std::vector<int> batches{1, 2, 4, 8, 16, 32, 64};
     std::vector<int> concurrency{1, 2, 4, 8};
     int repeats = 20;   // timed calls per caller and point (after kWarmupCalls)
+    std::vector<double> idleGapsMs{0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
+    int idleRepeats = 40;
     // Told after each (batch, k) point: points done, points in all. Returns false to cancel.
     std::function<bool(int done, int total)> progress;
 };

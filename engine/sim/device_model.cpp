@@ -71,6 +71,8 @@ void SharedDevice::finishDue(Nanos now, const SharingCurve& curve, std::vector<s
         if (done(c))
             finished.push_back(c.token);
     m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(), done), m_calls.end());
+    if (m_calls.empty())
+        m_idleSince = now;
     reschedule(now, curve);
 }
 

@@ -40,6 +40,8 @@ public:
     int inFlight() const { return int(m_calls.size()); }
     // Bumped at every change: a pending completion event with an older generation is stale.
     std::uint32_t generation() const { return m_generation; }
+    // How long the device has been without a call at `now` (kNever when it never had one); 0 while busy.
+    Nanos idleFor(Nanos now) const { return !m_calls.empty() ? 0 : m_idleSince < 0 ? kNever : now - m_idleSince; }
 
 private:
     struct Call {
@@ -54,6 +56,7 @@ private:
     std::vector<Call> m_calls; // in start order
     Nanos m_last = 0;          // work is accounted up to here
     Nanos m_next = kNever;
+    Nanos m_idleSince = -1;    // when the last call ended; -1: never used
     std::uint32_t m_generation = 0;
 };
 

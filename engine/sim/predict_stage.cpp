@@ -4,6 +4,10 @@
 
 namespace knee {
 
+namespace {
+constexpr std::uint64_t kVariationStream = 17; // after the engine's streams (11-16)
+}
+
 PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueue& events, std::vector<Request>& requests,
                            std::vector<Replica>& replicas, RunMetrics& metrics, PredictExecutor* executor, Host& host)
     : m_scenario(scenario)
@@ -16,7 +20,8 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
     , m_host(host)
     , m_predictMeanMs(Sampler(scenario.model.predict).meanMs())
     , m_curve(scenario.model)
-    , m_useDevices(!executor && m_curve.kind() != DeviceSharing::Kind::Independent)
+    , m_useDevices(!executor && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()))
+    , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
     , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
 {
@@ -181,6 +186,7 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
         m_executor->submit(m_replicas[std::size_t(c.replica)].id, (std::uint64_t(c.generation) << 32) | ci, c.batch);
         return;
     }
+    soloNs = Nanos(double(soloNs) * variationFactor());
     if (!timedByDevice()) {
         m_events.push(m_now + std::max<Nanos>(soloNs, 0) + overhead(), EventType::CallDone, ci);
         return;
@@ -188,7 +194,12 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     const int d = deviceOf(c.replica);
     if (int(m_devices.size()) <= d)
         m_devices.resize(std::size_t(d) + 1);
-    m_devices[std::size_t(d)].start(m_now, ci, double(std::max<Nanos>(soloNs, 0)), c.batch, m_curve);
+    SharedDevice& dev = m_devices[std::size_t(d)];
+    const Nanos idle = dev.idleFor(m_now);
+    const ServiceTable& table = m_scenario.model.predictTable;
+    c.afterDevice = overhead()
+        + (idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0);
+    dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0)), c.batch, m_curve);
     deviceChanged(d);
 }
 
@@ -201,10 +212,27 @@ void PredictStage::deviceChanged(int d)
 
 void PredictStage::callOffDevice(std::uint32_t ci)
 {
-    if (overhead() > 0)
-        m_events.push(m_now + overhead(), EventType::CallDone, ci);
+    if (const Nanos after = m_calls[ci].afterDevice; after > 0)
+        m_events.push(m_now + after, EventType::CallDone, ci);
     else
         endCall(ci, {});
+}
+
+// Inverse of the table's per-call variation (ratio to the median at fixed quantiles), linear between
+// quantiles, clamped at the outermost ones.
+double PredictStage::variationFactor()
+{
+    const std::vector<double>& q = m_scenario.model.predictTable.variation;
+    if (q.empty())
+        return 1.0;
+    const auto& p = ServiceTable::kVariationQuantiles;
+    const double u = m_variationRng.uniform01();
+    if (u <= p[0])
+        return q.front();
+    for (std::size_t i = 1; i < q.size(); ++i)
+        if (u <= p[i])
+            return q[i - 1] + (q[i] - q[i - 1]) * (u - p[i - 1]) / (p[i] - p[i - 1]);
+    return q.back();
 }
 
 void PredictStage::handle(const Event& e)
@@ -288,7 +316,7 @@ void PredictStage::startSingle(int ri, std::uint32_t slot)
     const Request& r = m_requests[slot];
     if (!m_executor && !timedByDevice()) {
         // Independent calls: one event per request, no call record (the engine's hot path).
-        m_events.push(m_now + callTime(r, 1) + overhead(), EventType::PredictDone, slot);
+        m_events.push(m_now + Nanos(double(callTime(r, 1)) * variationFactor()) + overhead(), EventType::PredictDone, slot);
         return;
     }
     const std::uint32_t ci = allocCall(CallKind::Single, ri, 1);

@@ -14,6 +14,7 @@
 #include "predict_executor.h"
 #include "replica.h"
 #include "request.h"
+#include "random.h"
 #include "scenario.h"
 
 #include "metrics/run_metrics.h"
@@ -76,6 +77,7 @@ private:
         int replica = -1;
         int batch = 1;
         std::uint32_t generation = 0; // live call ids carry it: a recycled call ignores stale reports
+        Nanos afterDevice = 0;        // virtual: the overhead and idle wake-up cost, after the device's part
         std::vector<std::uint32_t> requests; // Single: one; Batch: the batch; Decode: none (the replica's sequences)
         bool inUse = false;
     };
@@ -92,6 +94,7 @@ private:
     void finishPredict(std::uint32_t slot);
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
+    double variationFactor();                             // a draw of the table's per-call variation (1 without one)
     Nanos overhead() const { return m_overhead; }
     bool timedByDevice() const { return m_useDevices; }
     int deviceOf(int ri) const;
@@ -108,7 +111,8 @@ private:
 
     double m_predictMeanMs;
     SharingCurve m_curve;
-    bool m_useDevices;   // virtual time with sharing: calls are timed by the device model
+    bool m_useDevices;   // virtual time with sharing or idle costs: calls are timed by the device model
+    Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Nanos m_overhead;    // the table's per-call overhead
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace knee {
@@ -327,6 +328,18 @@ double ServiceTable::msAt(double b, double k) const
     return y0 + (y1 - y0) * (k - k0) / (k1 - k0);
 }
 
+double ServiceTable::idleExtraAt(double gapMs) const
+{
+    if (idleGapMs.empty() || gapMs <= 0)
+        return 0;
+    if (gapMs <= idleGapMs.front())
+        return idleExtraMs.front() * gapMs / idleGapMs.front(); // from 0 at no gap
+    for (std::size_t i = 1; i < idleGapMs.size(); ++i)
+        if (gapMs <= idleGapMs[i])
+            return idleExtraMs[i - 1] + (idleExtraMs[i] - idleExtraMs[i - 1]) * (gapMs - idleGapMs[i - 1]) / (idleGapMs[i] - idleGapMs[i - 1]);
+    return idleExtraMs.back();
+}
+
 const char* toString(DeviceSharing::Kind kind)
 {
     switch (kind) {
@@ -417,6 +430,20 @@ std::string Scenario::validate() const
         }
         if (!std::isfinite(t.overheadMs) || t.overheadMs < 0 || t.overheadMs > 1000)
             return "model.predict_table: overhead_ms must be between 0 and 1000";
+        constexpr std::size_t kQuantiles = std::size(ServiceTable::kVariationQuantiles);
+        if (!t.variation.empty()) {
+            if (t.variation.size() != kQuantiles)
+                return "model.predict_table: variation needs " + std::to_string(kQuantiles) + " ratios (quantiles 1 % to 99 %)";
+            for (std::size_t i = 0; i < kQuantiles; ++i)
+                if (!std::isfinite(t.variation[i]) || t.variation[i] <= 0 || t.variation[i] > 100 || (i > 0 && t.variation[i] < t.variation[i - 1]))
+                    return "model.predict_table: variation ratios must be > 0, at most 100, and not decrease";
+        }
+        if (t.idleGapMs.size() != t.idleExtraMs.size() || t.idleGapMs.size() > 32)
+            return "model.predict_table: idle needs one extra time per gap (at most 32)";
+        for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)
+            if (!std::isfinite(t.idleGapMs[i]) || t.idleGapMs[i] <= 0 || (i > 0 && t.idleGapMs[i] <= t.idleGapMs[i - 1])
+                || !std::isfinite(t.idleExtraMs[i]) || t.idleExtraMs[i] < 0 || t.idleExtraMs[i] > 1000)
+                return "model.predict_table: idle gaps must be > 0 ms and increase; extra times between 0 and 1000 ms";
     }
     if (model.sharing.given) {
         const DeviceSharing& d = model.sharing;

@@ -106,6 +106,16 @@ struct ServiceTable {
     // The live engine's own cost per call outside the device (the completion's hand-off to the engine
     // thread, measured by `knee calibrate`): added to every call, never shared.
     double overheadMs = 0;
+    // How much one call's time varies around the table's median (host scheduling, wake-ups): the ratio of
+    // a call's time to its median at the quantiles kVariationQuantiles, measured by `knee calibrate`.
+    // Each virtual call's work is multiplied by a draw from it. Empty: every call takes the median.
+    std::vector<double> variation;
+    static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
+    // A call that finds its device idle takes longer the longer it was idle (the threads that notify
+    // completions were asleep and wake slower, most of all on virtual machines): extra time by idle gap,
+    // linear between measured gaps, flat beyond. Empty: no such cost.
+    std::vector<double> idleGapMs, idleExtraMs;
+    double idleExtraAt(double gapMs) const;
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
     double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two
