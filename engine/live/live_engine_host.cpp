@@ -1,7 +1,7 @@
 #include "live_engine_host.h"
 
-#include "backend_executor.h"
 #include "live_clock.h"
+#include "live_run.h"
 
 
 #include <QMetaObject>
@@ -37,87 +37,41 @@ public:
 
     void restart(const Scenario& scenario)
     {
-        // Build the new engine first: the old one keeps running if anything is wrong.
-        const std::uint64_t generation = m_generation + 1;
-        std::unique_ptr<BackendExecutor> executor;
-        if (!scenario.model.profile.empty())
-            executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, scenario, [this, generation](std::function<void(Engine&)> fn) {
-                // From a device thread: the result reaches the engine on its own thread, at the wall
-                // time it arrives there; a result of an earlier run is dropped.
-                QMetaObject::invokeMethod(this, [this, generation, fn = std::move(fn)] {
-                    if (generation != m_generation)
-                        return;
-                    if (m_clock->paused()) { // engine time stands still: the result lands when it resumes
-                        m_heldResults.push_back(fn);
-                        return;
-                    }
-                    m_clock->catchUp();
-                    fn(*m_engine);
-                    m_clock->wake();
-                }, Qt::QueuedConnection);
-            });
-        std::unique_ptr<Engine> fresh;
+        // Build the new run first: the old one keeps running if anything is wrong.
+        std::unique_ptr<LiveRun> fresh;
         try {
-            fresh = std::make_unique<Engine>(scenario, executor.get());
+            fresh = std::make_unique<LiveRun>(scenario);
         } catch (const std::exception&) {
             return; // LiveEngineHost::reset validated already; never leave the worker without an engine
         }
-        m_generation = generation;
-        if (m_clock) {
-            // The old clock's coroutine ends at its next wake-up; until then it and its engine live.
-            // Its executor goes first (waiting for the device calls it has in flight), then the engine.
-            LiveClock* old = m_clock.release();
-            auto oldRun = std::make_shared<std::pair<std::unique_ptr<BackendExecutor>, std::unique_ptr<Engine>>>(
-                std::move(m_executor), std::move(m_engine));
-            connect(old, &LiveClock::stopped, old, [old, oldRun] {
-                BackendExecutor::destroyElsewhere(std::move(oldRun->first)); // never blocks this thread
-                oldRun->second.reset();
-                old->deleteLater();
-            });
-            old->stop();
-        }
-        m_executor = std::move(executor);
-        m_heldResults.clear(); // an earlier run's
-        m_predictStage = m_executor ? "predict: model '" + scenario.model.profile + "' on " + sharedPredictBackend().shortName
-                                    : std::string("predict is timed from the scenario (no model profile)");
-        m_engine = std::move(fresh);
-        m_engine->setObserver([this](const Request& r) { record(r); });
-        m_clock = std::make_unique<LiveClock>(*m_engine);
+        // The old run ends on its own (its clock's coroutine first, its device calls on Qt's pool): this
+        // thread never waits for it, and nothing of it reaches the new engine.
+        LiveRun::retire(std::move(m_run));
+        m_run = std::move(fresh);
+        m_run->engine().setObserver([this](const Request& r) { record(r); });
         m_windows.clear();
         clearWindow();
         m_windowStart = 0;
-        m_engine->startLoad();
-        m_clock->start();
+        m_run->start();
         m_publishTimer->start();
         m_windowTimer->start();
         publish();
     }
 
-    template <typename F>
-    void act(F&& f)
+    void act(const std::function<void(Engine&)>& change)
     {
-        m_clock->catchUp(); // the move happens now, after everything already due
-        f(*m_engine);
-        m_clock->wake();
+        m_run->act(change); // the move happens now, after everything already due
         publish();
     }
 
     void pause()
     {
-        m_clock->pause();
+        m_run->pause();
         publish();
     }
     void resume()
     {
-        m_clock->resume();
-        // Results the device delivered while paused, in the order they came, at the resumed time.
-        std::vector<std::function<void(Engine&)>> held;
-        held.swap(m_heldResults);
-        for (auto& fn : held) {
-            m_clock->catchUp();
-            fn(*m_engine);
-        }
-        m_clock->wake();
+        m_run->resume();
         publish();
     }
 
@@ -125,23 +79,15 @@ public:
     {
         m_publishTimer->stop();
         m_windowTimer->stop();
-        if (!m_clock) {
+        if (!m_run) {
             thread()->quit();
             return;
         }
-        connect(m_clock.get(), &LiveClock::stopped, this, [this] {
-            ++m_generation;
-            BackendExecutor::destroyElsewhere(std::move(m_executor)); // its calls in flight end on the pool
-            thread()->quit();
-        });
-        m_clock->stop();
+        connect(m_run.get(), &LiveRun::stopped, this, [this] { thread()->quit(); });
+        m_run->stop(); // its device calls in flight end on Qt's pool
     }
 
-    ~LiveWorker() override
-    {
-        m_executor.reset(); // before the engine it reports to
-        m_engine.reset();
-    }
+    ~LiveWorker() override { m_run.reset(); }
 
 private:
     void record(const Request& r)
@@ -171,10 +117,10 @@ private:
 
     void closeWindow()
     {
-        if (m_clock->paused())
+        if (m_run->paused())
             return;
-        m_clock->catchUp();
-        const Nanos now = m_engine->now();
+        m_run->clock().catchUp();
+        const Nanos now = m_run->engine().now();
         LiveWindow w;
         w.sequence = ++m_windowSequence;
         w.endS = nanosToSeconds(now);
@@ -186,10 +132,10 @@ private:
         w.failed = m_failed;
         w.rejected = m_rejected;
         w.throughputRps = w.widthS > 0 ? double(m_completed) / w.widthS : 0;
-        const EngineSnapshot s = m_engine->snapshot();
+        const EngineSnapshot s = m_run->engine().snapshot();
         w.queued = s.queued;
         w.replicas = int(s.replicas.size());
-        w.lagP99Ms = nanosToMs(m_clock->takeWindowLag().quantile(0.99));
+        w.lagP99Ms = nanosToMs(m_run->clock().takeWindowLag().quantile(0.99));
         m_windows.push_back(w);
         if (m_windows.size() > LiveSnapshot::kKeptWindows)
             m_windows.pop_front();
@@ -199,37 +145,33 @@ private:
 
     void publish()
     {
+        const Engine& engine = m_run->engine();
         auto snap = std::make_shared<LiveSnapshot>();
         snap->sequence = ++m_publishSequence;
-        snap->engine = m_engine->snapshot();
-        snap->paused = m_clock->paused();
-        snap->warnings = m_engine->warnings();
-        snap->lag = summarize(m_clock->lag());
+        snap->engine = engine.snapshot();
+        snap->paused = m_run->paused();
+        snap->warnings = engine.warnings();
+        snap->lag = summarize(m_run->clock().lag());
         snap->recentWindows.assign(m_windows.begin(), m_windows.end());
-        const auto& log = m_engine->scalingLog();
-        snap->scalingTotal = log.size() + std::size_t(m_engine->scalingEventsDropped());
+        const auto& log = engine.scalingLog();
+        snap->scalingTotal = log.size() + std::size_t(engine.scalingEventsDropped());
         snap->recentScaling.assign(log.end() - std::ptrdiff_t(std::min(log.size(), LiveSnapshot::kKeptScaling)), log.end());
-        if (const Autoscaler* a = m_engine->autoscaler()) {
+        if (const Autoscaler* a = engine.autoscaler()) {
             snap->panicking = a->panicking();
             snap->windowAverage = a->lastWindowAverage();
         }
-        snap->predictStage = m_predictStage;
-        if (m_executor) {
-            snap->predictNotice = sharedPredictBackend().notice;
-            snap->predictFellBackToCpu = sharedPredictBackend().fellBack;
+        snap->predictStage = m_run->predictStage();
+        snap->realPredict = m_run->realPredict();
+        if (snap->realPredict) {
+            snap->predictNotice = m_run->predictNotice();
+            snap->predictFellBackToCpu = m_run->predictFellBackToCpu();
         }
-        snap->realPredict = m_executor != nullptr;
         m_host.publish(std::move(snap));
     }
 
     LiveEngineHost& m_host;
     Scenario m_pending;
-    std::string m_predictStage;
-    std::uint64_t m_generation = 0;
-    std::unique_ptr<BackendExecutor> m_executor; // declared before the engine, which points at it
-    std::vector<std::function<void(Engine&)>> m_heldResults; // delivered while paused
-    std::unique_ptr<Engine> m_engine;
-    std::unique_ptr<LiveClock> m_clock;
+    std::unique_ptr<LiveRun> m_run;
     QTimer* m_publishTimer;
     QTimer* m_windowTimer;
     std::uint64_t m_publishSequence = 0, m_windowSequence = 0;

@@ -1,7 +1,7 @@
 #include "engine_server.h"
 
-#include "live/backend_executor.h"
 #include "live/live_clock.h"
+#include "live/live_run.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -56,47 +56,32 @@ public:
     {
         // With a model profile, every predict call is a forward pass on the real backend (the GPU, or
         // the CPU where there is none), as in the window's live runs.
-        if (!m_scenario.model.profile.empty())
-            m_executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, m_scenario, [this](std::function<void(Engine&)> fn) {
-                QMetaObject::invokeMethod(this, [this, fn = std::move(fn)] {
-                    if (m_stopping || !m_engine || !m_clock)
-                        return; // the executor is going or gone: the engine must not call it
-                    m_clock->catchUp();
-                    fn(*m_engine);
-                    m_clock->wake();
-                }, Qt::QueuedConnection);
-            });
-        m_engine = std::make_unique<Engine>(m_scenario, m_executor.get());
-        m_engine->setObserver([this](const Request& r) { ended(r); });
-        m_engine->setTokenObserver([this](const Request& r) { token(r); });
-        m_clock = std::make_unique<LiveClock>(*m_engine);
-        m_clock->start(); // no startLoad(): the HTTP clients are the load
+        m_run = std::make_unique<LiveRun>(m_scenario);
+        m_run->engine().setObserver([this](const Request& r) { ended(r); });
+        m_run->engine().setTokenObserver([this](const Request& r) { token(r); });
+        m_run->start(/*load=*/false); // the HTTP clients are the load
     }
 
     void submit(std::uint64_t ticket, int tokens, bool wantsTokens)
     {
-        m_clock->catchUp(); // the request arrives now, after everything already due
-        m_submitting = ticket;
-        m_endedWhileSubmitting = false;
-        const std::uint64_t id = m_engine->submit(m_clock->wallNow(), std::nullopt, tokens);
-        if (!m_endedWhileSubmitting) // a rejection ends the request inside submit()
-            m_tickets.emplace(id, Ticket{ticket, wantsTokens});
-        m_submitting = 0;
-        m_clock->wake();
+        m_run->act([&](Engine& e) { // the request arrives now, after everything already due
+            m_submitting = ticket;
+            m_endedWhileSubmitting = false;
+            const std::uint64_t id = e.submit(m_run->clock().wallNow(), std::nullopt, tokens);
+            if (!m_endedWhileSubmitting) // a rejection ends the request inside submit()
+                m_tickets.emplace(id, Ticket{ticket, wantsTokens});
+            m_submitting = 0;
+        });
     }
 
     void shutdown()
     {
-        if (!m_clock) {
+        if (!m_run) {
             thread()->quit();
             return;
         }
-        connect(m_clock.get(), &LiveClock::stopped, this, [this] {
-            m_stopping = true;
-            m_executor.reset(); // waits for device calls in flight; undelivered results are dropped
-            thread()->quit();
-        });
-        m_clock->stop();
+        connect(m_run.get(), &LiveRun::stopped, this, [this] { thread()->quit(); });
+        m_run->stop(); // undelivered results are dropped; the device's calls in flight end on Qt's pool
     }
 
 private:
@@ -137,10 +122,7 @@ private:
 
     EngineServer& m_server;
     Scenario m_scenario;
-    bool m_stopping = false;
-    std::unique_ptr<BackendExecutor> m_executor; // before the engine, which points at it
-    std::unique_ptr<Engine> m_engine;
-    std::unique_ptr<LiveClock> m_clock;
+    std::unique_ptr<LiveRun> m_run;
     std::unordered_map<std::uint64_t, Ticket> m_tickets; // engine request id → HTTP ticket
     std::uint64_t m_submitting = 0;
     bool m_endedWhileSubmitting = false;

@@ -15,10 +15,19 @@ bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b
 
 class VirtualDriver : public LevelDriver {
 public:
+    Engine& begin(const Scenario& s) override
+    {
+        m_engine = std::make_unique<Engine>(s);
+        return *m_engine;
+    }
     void start(Engine& e) override { e.startLoad(); }
     void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
+    void stop(Engine&) override { m_engine.reset(); }
     const char* mode() const override { return "virtual"; }
     bool virtualTime() const override { return true; }
+
+private:
+    std::unique_ptr<Engine> m_engine;
 };
 
 std::int64_t finished(const LevelWindow& w) { return w.completed + w.failed + w.rejected; }
@@ -52,7 +61,7 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     s.workload.warmupS = 0;
     // Virtual time: the level ends by windows, within the engine's one year of simulated time.
     s.workload.durationS = byResponses ? limits::kMaxDurationS : o.warmupS + o.capS;
-    Engine engine(s, driver.executorFor(s));
+    Engine& engine = driver.begin(s);
     LevelWindow current;
     engine.setObserver([&](const Request& r) {
         switch (r.outcome) {

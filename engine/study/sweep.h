@@ -112,24 +112,25 @@ struct SweepResult {
     double wallS = 0;
 };
 
-// How a level's engine is advanced: in virtual time as fast as possible, or paced to the wall by the
-// live clock (engine/live). The level procedure (warm-up, windows, stability) is the same for both.
+// How a level's engine is made and advanced: in virtual time as fast as possible, or paced to the wall
+// by the live clock with the real predict stage (engine/live's LiveRun). The level procedure (warm-up,
+// windows, stability) is the same for both.
 class LevelDriver {
 public:
     virtual ~LevelDriver() = default;
-    virtual void start(Engine& engine) = 0;
+    // The level's engine for `scenario`, owned by the driver until stop(). Throws std::invalid_argument
+    // for an invalid scenario.
+    virtual Engine& begin(const Scenario& scenario) = 0;
+    virtual void start(Engine& engine) = 0;              // the load starts
     virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
-    virtual void stop(Engine&) {}
+    virtual void stop(Engine&) {}                        // the level is over; the engine may go
     // Changes the running engine now (a knob, the users): the live driver first runs what is due and
     // afterwards re-arms its clock for whatever the change scheduled.
     virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }
     virtual const char* mode() const = 0;
     // Virtual time: running longer costs milliseconds, so levels are judged by responses and the
-    // sweep may extend its levels (see the top of this file). Wall-clock drivers: the time cap.
+    // sweep may extend its levels (see the top of sweep.cpp). Wall-clock drivers: the time cap.
     virtual bool virtualTime() const { return false; }
-    // The real predict stage for this level's engine (live drivers, when the scenario names a model);
-    // null: predict is timed from the scenario. Called once per level, before the engine exists.
-    virtual PredictExecutor* executorFor(const Scenario&) { return nullptr; }
 };
 using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
 
