@@ -30,12 +30,12 @@ public:
         m_windowTimer->setTimerType(Qt::PreciseTimer);
         m_windowTimer->setInterval(LiveEngineHost::kWindowMs);
         connect(m_windowTimer, &QTimer::timeout, this, &LiveWorker::closeWindow);
-        m_pending = scenario;
+        m_initial = scenario;
     }
 
-    void start() { restart(m_pending); }
+    void start() { restart(m_initial, 0); }
 
-    void restart(const Scenario& scenario)
+    void restart(const Scenario& scenario, std::uint64_t move)
     {
         // Build the new run first: the old one keeps running if anything is wrong.
         std::unique_ptr<LiveRun> fresh;
@@ -48,6 +48,7 @@ public:
         // thread never waits for it, and nothing of it reaches the new engine.
         LiveRun::retire(std::move(m_run));
         m_run = std::move(fresh);
+        m_appliedMove = move;
         m_run->engine().setObserver([this](const Request& r) { record(r); });
         m_windows.clear();
         clearWindow();
@@ -58,9 +59,10 @@ public:
         publish();
     }
 
-    void act(const std::function<void(Engine&)>& change)
+    void act(const std::function<void(Engine&)>& change, std::uint64_t move)
     {
         m_run->act(change); // the move happens now, after everything already due
+        m_appliedMove = std::max(m_appliedMove, move);
         publish();
     }
 
@@ -148,6 +150,7 @@ private:
         const Engine& engine = m_run->engine();
         auto snap = std::make_shared<LiveSnapshot>();
         snap->sequence = ++m_publishSequence;
+        snap->appliedMove = m_appliedMove;
         snap->engine = engine.snapshot();
         snap->paused = m_run->paused();
         snap->warnings = engine.warnings();
@@ -170,8 +173,9 @@ private:
     }
 
     LiveEngineHost& m_host;
-    Scenario m_pending;
+    Scenario m_initial;
     std::unique_ptr<LiveRun> m_run;
+    std::uint64_t m_appliedMove = 0; // the host's newest move (or reset) applied to this run
     QTimer* m_publishTimer;
     QTimer* m_windowTimer;
     std::uint64_t m_publishSequence = 0, m_windowSequence = 0;
@@ -192,11 +196,11 @@ Scenario LiveEngineHost::liveScenario(Scenario s)
 
 LiveEngineHost::LiveEngineHost(const Scenario& scenario, QObject* parent)
     : QObject(parent)
-    , m_scenario(liveScenario(scenario))
+    , m_base(liveScenario(scenario))
 {
     m_thread.setObjectName(QStringLiteral("knee-engine"));
-    { Engine probe(m_scenario); } // an invalid scenario throws here, on the caller's thread, before any thread starts
-    m_worker = new LiveWorker(*this, m_scenario);
+    { Engine probe(m_base); } // an invalid scenario throws here, on the caller's thread, before any thread starts
+    m_worker = new LiveWorker(*this, m_base);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // The worker's last act on its thread (deleted when the thread finishes), paired with the acquire
@@ -231,76 +235,87 @@ void LiveEngineHost::publish(std::shared_ptr<const LiveSnapshot> snapshot)
     Q_EMIT published();
 }
 
+Scenario LiveEngineHost::scenario() const
+{
+    Scenario s = m_base;
+    const auto snap = snapshot();
+    const std::uint64_t applied = snap ? snap->appliedMove : 0;
+    if (snap && applied >= m_resetMove) { // the snapshot is of the current run: its knobs are the truth
+        const EngineSnapshot& e = snap->engine;
+        DeploymentConfig& d = s.deployment;
+        d.concurrencyTarget = e.concurrencyTarget;
+        d.predictConcurrency = e.predictConcurrency;
+        d.minReplicas = e.minReplicas;
+        d.maxReplicas = e.maxReplicas;
+        d.coldStartS = e.coldStartS;
+        d.autoscaler = e.autoscaler;
+        if (e.closedLoop)
+            s.workload.arrival.users = e.users;
+        else if (s.workload.arrival.hasFixedRate())
+            s.workload.arrival.rateRps = e.rateRps;
+    }
+    // Then what was accepted since (not yet applied, or not yet published).
+    std::erase_if(m_pending, [&](const auto& p) { return p.first <= applied; });
+    for (const auto& [seq, apply] : m_pending)
+        apply(s);
+    return s;
+}
+
+std::string LiveEngineHost::move(const std::string& refusal, std::function<void(Scenario&)> onScenario,
+                                 std::function<void(Engine&)> onEngine)
+{
+    if (!refusal.empty())
+        return refusal;
+    const std::uint64_t seq = ++m_lastMove;
+    m_pending.emplace_back(seq, std::move(onScenario));
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, seq, onEngine = std::move(onEngine)] { w->act(onEngine, seq); });
+    return {};
+}
+
+// Each move is judged by the engine's own rule (and words), shown at once, and applied on the engine thread.
 std::string LiveEngineHost::setConcurrencyTarget(int target)
 {
-    if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
-        return e;
-    m_scenario.deployment.concurrencyTarget = target;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, target] { w->act([&](Engine& e) { e.setConcurrencyTarget(target); }); });
-    return {};
+    return move(checkConcurrencyKnob("concurrency target", target), [=](Scenario& s) { s.deployment.concurrencyTarget = target; },
+                [=](Engine& e) { e.setConcurrencyTarget(target); });
 }
 
 std::string LiveEngineHost::setPredictConcurrency(int predictSlots)
 {
-    if (auto e = checkConcurrencyKnob("predict_concurrency", predictSlots); !e.empty())
-        return e;
-    m_scenario.deployment.predictConcurrency = predictSlots;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, predictSlots] { w->act([&](Engine& e) { e.setPredictConcurrency(predictSlots); }); });
-    return {};
+    return move(checkConcurrencyKnob("predict_concurrency", predictSlots),
+                [=](Scenario& s) { s.deployment.predictConcurrency = predictSlots; }, [=](Engine& e) { e.setPredictConcurrency(predictSlots); });
 }
 
 std::string LiveEngineHost::setReplicaBounds(int minReplicas, int maxReplicas)
 {
-    if (auto e = checkReplicaBounds(minReplicas, maxReplicas); !e.empty())
-        return e;
-    m_scenario.deployment.minReplicas = minReplicas;
-    m_scenario.deployment.maxReplicas = maxReplicas;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, minReplicas, maxReplicas] {
-        w->act([&](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
-    });
-    return {};
+    return move(
+        checkReplicaBounds(minReplicas, maxReplicas),
+        [=](Scenario& s) {
+            s.deployment.minReplicas = minReplicas;
+            s.deployment.maxReplicas = maxReplicas;
+        },
+        [=](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
 }
 
 std::string LiveEngineHost::setArrivalRate(double rps)
 {
-    if (m_scenario.workload.arrival.kind == ArrivalConfig::Kind::Closed)
-        return "the workload is closed-loop: set the number of users instead of a rate";
-    if (!m_scenario.workload.arrival.hasFixedRate())
-        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
-    if (auto e = checkArrivalRate(rps); !e.empty())
-        return e;
-    m_scenario.workload.arrival.rateRps = rps;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, rps] { w->act([&](Engine& e) { e.setArrivalRate(rps); }); });
-    return {};
+    return move(checkArrivalRateFor(m_base.workload.arrival, rps), [=](Scenario& s) { s.workload.arrival.rateRps = rps; },
+                [=](Engine& e) { e.setArrivalRate(rps); });
 }
 
 std::string LiveEngineHost::setUsers(int users)
 {
-    if (m_scenario.workload.arrival.kind != ArrivalConfig::Kind::Closed)
-        return "the workload is open-loop: set an arrival rate instead of users";
-    if (auto e = checkUsers(users); !e.empty())
-        return e;
-    m_scenario.workload.arrival.users = users;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, users] { w->act([&](Engine& e) { e.setUsers(users); }); });
-    return {};
+    return move(checkUsersFor(m_base.workload.arrival, users), [=](Scenario& s) { s.workload.arrival.users = users; },
+                [=](Engine& e) { e.setUsers(users); });
 }
 
 std::string LiveEngineHost::setAutoscaler(const AutoscalerConfig& config)
 {
-    if (auto e = checkAutoscaler(config); !e.empty())
-        return e;
-    m_scenario.deployment.autoscaler = config;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, config] { w->act([&](Engine& e) { e.setAutoscaler(config); }); });
-    return {};
+    return move(checkAutoscaler(config), [=](Scenario& s) { s.deployment.autoscaler = config; }, [=](Engine& e) { e.setAutoscaler(config); });
 }
 
 std::string LiveEngineHost::setColdStart(double seconds)
 {
-    if (auto e = checkColdStart(seconds); !e.empty())
-        return e;
-    m_scenario.deployment.coldStartS = seconds;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, seconds] { w->act([&](Engine& e) { e.setColdStart(seconds); }); });
-    return {};
+    return move(checkColdStart(seconds), [=](Scenario& s) { s.deployment.coldStartS = seconds; }, [=](Engine& e) { e.setColdStart(seconds); });
 }
 
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
@@ -311,8 +326,10 @@ std::string LiveEngineHost::reset(const Scenario& scenario)
     const Scenario live = liveScenario(scenario);
     if (auto e = live.validate(); !e.empty())
         return e; // refused here, on the caller's thread: the engine thread never sees it
-    m_scenario = live;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_scenario] { w->restart(s); });
+    m_base = live;
+    m_resetMove = ++m_lastMove;
+    m_pending.clear(); // the new run starts from `live`
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, seq = m_resetMove] { w->restart(s, seq); });
     return {};
 }
 

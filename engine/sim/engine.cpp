@@ -629,11 +629,7 @@ std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
 
 std::string Engine::setArrivalRate(double rps)
 {
-    if (m_load.closedLoop())
-        return "the workload is closed-loop: set the number of users instead of a rate";
-    if (!m_load.fixedRate())
-        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
-    if (auto e = checkArrivalRate(rps); !e.empty())
+    if (auto e = checkArrivalRateFor(m_scenario.workload.arrival, rps); !e.empty())
         return e;
     m_scenario.workload.arrival.rateRps = rps;
     m_load.setRate(rps, m_now);
@@ -642,9 +638,7 @@ std::string Engine::setArrivalRate(double rps)
 
 std::string Engine::setUsers(int users)
 {
-    if (!m_load.closedLoop())
-        return "the workload is open-loop: set an arrival rate instead of users";
-    if (auto e = checkUsers(users); !e.empty())
+    if (auto e = checkUsersFor(m_scenario.workload.arrival, users); !e.empty())
         return e;
     m_scenario.workload.arrival.users = users;
     m_load.setUsers(users, m_now);
@@ -719,6 +713,9 @@ EngineSnapshot Engine::snapshot() const
     s.predictConcurrency = m_scenario.deployment.predictConcurrency;
     s.minReplicas = m_scenario.deployment.minReplicas;
     s.maxReplicas = m_scenario.deployment.maxReplicas;
+    s.coldStartS = m_scenario.deployment.coldStartS;
+    s.autoscaler = m_scenario.deployment.autoscaler;
+    s.closedLoop = m_load.closedLoop();
     s.rateRps = m_load.rate();
     s.users = m_load.users();
     s.predictErrors = m_predictStage.predictErrors();

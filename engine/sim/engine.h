@@ -40,9 +40,14 @@ struct EngineSnapshot {
     Nanos now = 0;
     std::int64_t arrived = 0, completed = 0, failed = 0, rejected = 0;
     std::int64_t queued = 0, held = 0; // arrived = completed + failed + rejected + queued + held
+    // The knobs as the engine has them now (slider moves and the scenario's timed changes applied): what
+    // views, sliders and saved settings read.
     int concurrencyTarget = 0, predictConcurrency = 0, minReplicas = 0, maxReplicas = 0;
     double rateRps = 0;
     int users = 0;
+    bool closedLoop = false;
+    double coldStartS = 0;
+    AutoscalerConfig autoscaler;
     std::vector<ReplicaSnapshot> replicas; // provisioned replicas, by id
     std::vector<DeviceSnapshot> devices;   // the devices predict runs on, with their calls in flight
     // With a real predict stage (PredictExecutor): calls that failed on the device, replicas that
