@@ -6,12 +6,15 @@
 // single paced timer on an event loop). One engine, two clocks: the semantics live only here.
 #pragma once
 #include "autoscaler.h"
+#include "concurrency_modifier.h"
 #include "event_queue.h"
 #include "load_generator.h"
 #include "predict_executor.h"
 #include "predict_stage.h"
 #include "replica.h"
+#include "replica_set.h"
 #include "request.h"
+#include "scaling_loop.h"
 #include "scenario.h"
 
 #include "metrics/run_metrics.h"
@@ -124,19 +127,19 @@ public:
 
     // Autoscaling: every decision with its reason (bounded: the first kMaxScalingEvents), replicas
     // provisioned after the start (cold starts), and replica-hours so far.
-    static constexpr std::size_t kMaxScalingEvents = 100'000;
-    const std::vector<ScalingEvent>& scalingLog() const { return m_scalingLog; }
-    std::int64_t scalingEventsDropped() const { return m_scalingDropped; }
+    static constexpr std::size_t kMaxScalingEvents = ScalingLoop::kMaxEvents;
+    const std::vector<ScalingEvent>& scalingLog() const { return m_scaling.events(); }
+    std::int64_t scalingEventsDropped() const { return m_scaling.dropped(); }
     std::int64_t coldStarts() const { return m_coldStarts; }
     double replicaHours() const;
-    const Autoscaler* autoscaler() const { return m_autoscaler.get(); }
+    const Autoscaler* autoscaler() const { return m_scaling.autoscaler(); }
     const PredictStage& predictStage() const { return m_predictStage; }
 
 private:
     void handle(const Event& e);
     void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1, int tokens = 0);
     void dispatch();
-    int pickReplica() const;
+    int pickReplica() const { return m_replicas.leastLoaded([this](const Replica& r) { return limitOf(r); }); }
     void admit(std::uint32_t slot, int replicaIndex);
     void preprocessDone(std::uint32_t slot);
     void leavePredict(std::uint32_t slot) override; // PredictStage::Host
@@ -148,15 +151,11 @@ private:
     void drainReplica(int replicaIndex);
     void retireIfDrained(int replicaIndex);
     void removeReplica(int replicaIndex);
-    int activeReplicas() const; // cold-starting + ready
-    int readyReplicas() const;
-    int pickVictim() const;
     void scaleTo(int active);
     void autoscalerTick();
     void scheduleTick();
-    void observeConcurrency() { if (m_autoscaler) m_autoscaler->observe(m_now, std::int64_t(m_queue.size()) + m_held); }
-    int limitOf(const Replica& r) const;
-    void adaptLimit(Replica& r, Nanos replicaLatency);
+    void observeConcurrency() { m_scaling.observe(m_now, std::int64_t(m_queue.size()) + m_held); }
+    int limitOf(const Replica& r) const { return replicaLimit(m_scenario.deployment, m_scenario.model.batching.maxSequences, r); }
     void refreshLimitLevel();
 
     std::uint32_t allocRequest();
@@ -176,18 +175,12 @@ private:
     std::vector<std::uint32_t> m_freeSlots;
     std::uint64_t m_nextRequestId = 0;
     RingQueue<std::uint32_t> m_queue; // the deployment queue (request slots)
-    std::vector<Replica> m_replicas;  // slots; Removed ones are reused
-    std::int32_t m_nextReplicaId = 0;
+    ReplicaSet m_replicas;
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;
     std::function<void(const Request&)> m_observer;
     std::function<void(const Request&)> m_tokenObserver;
-    std::unique_ptr<Autoscaler> m_autoscaler;
-    bool m_tickPending = false;
-    std::uint32_t m_tickGeneration = 0; // a replaced autoscaler's queued tick is stale
-    int m_quietTicks = 0;               // ticks in a row with no traffic and no change
-    std::vector<ScalingEvent> m_scalingLog;
-    std::int64_t m_scalingDropped = 0;
+    ScalingLoop m_scaling;
     std::int64_t m_coldStarts = 0;
     bool m_started = false; // replicas provisioned from now on are cold starts
     int m_limitLevel = 0;

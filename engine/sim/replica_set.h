@@ -12,11 +12,15 @@ namespace knee {
 
 class ReplicaSet {
 public:
-    std::vector<Replica>& slots() { return m_slots; }
-    const std::vector<Replica>& slots() const { return m_slots; }
+    std::vector<Replica>& table() { return m_slots; }
+    const std::vector<Replica>& table() const { return m_slots; }
     Replica& operator[](int i) { return m_slots[std::size_t(i)]; }
     const Replica& operator[](int i) const { return m_slots[std::size_t(i)]; }
     int size() const { return int(m_slots.size()); }
+    auto begin() { return m_slots.begin(); }
+    auto end() { return m_slots.end(); }
+    auto begin() const { return m_slots.begin(); }
+    auto end() const { return m_slots.end(); }
 
     // A slot for a new replica (a Removed one, else a new slot), reset, with the next id.
     int add(Nanos now);
