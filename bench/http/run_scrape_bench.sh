@@ -3,12 +3,17 @@
 # (fixed 10 ms service time) as the endpoint and the reference metrics server (tests/net/vllm_metrics_server.py,
 # 40 padding histograms: an 80 KB page, the weight of a real vLLM's) as the /metrics, then runs
 # knee-bench-scrape: pairs of identical closed-loop levels without and with the scraper, in alternating order.
-#   bench/http/run_scrape_bench.sh [BUILD_DIR] [ROUNDS] [CONCURRENCY]
+#   bench/http/run_scrape_bench.sh [BUILD_DIR] [ROUNDS] [CONCURRENCY] [INTERLEAVE_S]
+# With INTERLEAVE_S, one run that long instead, the scraper on and off in 2 s turns (each request counts in
+# the turn it was sent in): on a shared, noisy machine the only comparison whose noise floor is small.
 # Pinning (two or more cores): the servers on core 0, the client (and its scraper) on core 1; PIN=0 turns it off.
+# RT=1 (as root) runs servers and client at real-time priority (chrt -f 50), so that other work on a shared
+# machine (builds) does not preempt them: the comparison then sees the scraper, not the neighbours.
 set -euo pipefail
 build=${1:-build}
 rounds=${2:-6}
 users=${3:-16}
+interleave=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 knee=$build/app/knee
@@ -18,6 +23,9 @@ if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null;
   pin_server=(taskset -c 0); pin_client=(taskset -c 1); pinning="servers on core 0, client on core 1"
 else
   pin_server=(); pin_client=(); pinning="not pinned"
+fi
+if [ "${RT:-0}" = 1 ]; then
+  pin_server=(chrt -f 50 "${pin_server[@]}"); pin_client=(chrt -f 50 "${pin_client[@]}"); pinning="$pinning, real-time priority"
 fi
 tmp=$(mktemp -d)
 pids=()
@@ -34,4 +42,4 @@ serve_port=$(port_of "$tmp/serve.out")
 metrics_port=$(port_of "$tmp/metrics.out")
 echo "knee serve (fixed 10 ms) on $serve_port, reference /metrics ($(curl -s "http://127.0.0.1:$metrics_port/metrics" | wc -c) bytes) on $metrics_port; $users users, $rounds pairs, $(nproc) cores, $pinning"
 "${pin_client[@]}" "$bench" --target "http://127.0.0.1:$serve_port/predict" --metrics "http://127.0.0.1:$metrics_port/metrics" \
-  --rounds "$rounds" --concurrency "$users"
+  --rounds "$rounds" --concurrency "$users" ${interleave:+--interleave-s "$interleave"}

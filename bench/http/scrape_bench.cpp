@@ -16,8 +16,10 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QTextStream>
+#include <QTimer>
 
 #include <ctime>
+#include <functional>
 
 #include <algorithm>
 #include <cstdio>
@@ -92,6 +94,70 @@ void ingestCost(const QUrl& metrics)
                 us, static_cast<long long>(page.size()), kPages, scraper.window().scrapes, us / 1e4);
 }
 
+// Interleaved A/B in one long closed-loop run: the scraper is on for `phaseS`, off for `phaseS`, and so on;
+// each request counts in the phase it was sent in. Whatever else loads the machine (other builds on a
+// shared box) falls on both phases alike, which whole runs one after the other cannot promise. The noise
+// floor: the same comparison between the odd and the even off-phases.
+void interleaved(const HttpTarget& target, const ScraperOptions& scrape, int users, double totalS, double phaseS)
+{
+    HttpClient client(target, {});
+    MetricsScraper scraper(scrape);
+    std::vector<double> on, offEven, offOdd; // latencies in ms
+    QEventLoop loop;
+    const Nanos end = client.now() + Nanos(totalS * 1e9);
+    const Nanos phase = Nanos(phaseS * 1e9);
+    auto phaseOf = [&](Nanos t) { return t / phase; }; // even: off, odd: on
+    QTimer toggle;
+    toggle.setInterval(10);
+    std::int64_t current = 0;
+    QObject::connect(&toggle, &QTimer::timeout, [&] {
+        const std::int64_t k = phaseOf(client.now());
+        if (k == current)
+            return;
+        current = k;
+        if (k % 2)
+            scraper.start(); // scrapes at once, then each period: the rate of a scraper that is always on
+        else
+            scraper.stop();
+    });
+    toggle.start();
+    int running = users;
+    std::function<void(int)> user = [&](int u) {
+        const Nanos sent = client.now();
+        if (sent >= end) {
+            if (--running == 0)
+                loop.quit();
+            return;
+        }
+        client.send(sent, u).then([&, u, sent](HttpOutcome o) {
+            if (o.ok()) {
+                const std::int64_t k = phaseOf(sent);
+                (k % 2 ? on : (k / 2) % 2 ? offOdd : offEven).push_back(double(o.latency) / 1e6);
+            }
+            user(u);
+        });
+    };
+    for (int u = 0; u < users; ++u)
+        user(u);
+    loop.exec();
+    scraper.stop();
+    const ScrapeWindow w = scraper.takeWindow();
+    auto quantile = [](std::vector<double> v, double q) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[std::min(v.size() - 1, std::size_t(q * double(v.size())))];
+    };
+    std::vector<double> off = offEven;
+    off.insert(off.end(), offOdd.begin(), offOdd.end());
+    const double p99On = quantile(on, 0.99), p99Off = quantile(off, 0.99);
+    const double p99Even = quantile(offEven, 0.99), p99Odd = quantile(offOdd, 0.99);
+    std::printf("interleaved, %.0f s in %.1f s phases, %d users: %zu responses with the scraper on (%d scrapes, %d failed), %zu off\n", totalS,
+                phaseS, users, on.size(), w.scrapes, w.failures, off.size());
+    std::printf("p50: %.3f ms on, %.3f ms off; p99: %.3f ms on, %.3f ms off: %+.2f %%\n", quantile(on, 0.5), quantile(off, 0.5), p99On, p99Off,
+                100 * (p99On - p99Off) / p99Off);
+    std::printf("noise floor: p99 of the odd off-phases against the even ones: %.3f vs %.3f ms: %+.2f %%\n", p99Odd, p99Even,
+                100 * (p99Odd - p99Even) / p99Even);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -110,7 +176,12 @@ int main(int argc, char** argv)
                                     QStringLiteral("3"));
     const QCommandLineOption period(QStringLiteral("period-ms"), QStringLiteral("Scrape period (default 1000)."), QStringLiteral("MS"),
                                     QStringLiteral("1000"));
-    parser.addOptions({target, metrics, rounds, concurrency, warmup, window, period});
+    const QCommandLineOption interleave(QStringLiteral("interleave-s"),
+                                        QStringLiteral("Instead of whole runs: one run this long, the scraper on and off in turns."),
+                                        QStringLiteral("S"));
+    const QCommandLineOption phase(QStringLiteral("phase-s"), QStringLiteral("--interleave-s: length of each phase (default 2)."),
+                                   QStringLiteral("S"), QStringLiteral("2"));
+    parser.addOptions({target, metrics, rounds, concurrency, warmup, window, period, interleave, phase});
     parser.process(app);
     if (!parser.isSet(target) || !parser.isSet(metrics)) {
         std::fprintf(stderr, "knee-bench-scrape: --target and --metrics are needed\n");
@@ -133,6 +204,10 @@ int main(int argc, char** argv)
     options.capS = 3 * options.windowS; // exactly three windows: every run measures the same length
     const int users = parser.value(concurrency).toInt();
     ingestCost(s.url);
+    if (parser.isSet(interleave)) {
+        interleaved(t, s, users, parser.value(interleave).toDouble(), parser.value(phase).toDouble());
+        return 0;
+    }
 
     std::vector<Run> runs;
     std::printf("%-6s %-9s %9s %9s %9s %9s %8s\n", "round", "scraping", "p50 ms", "p99 ms", "req/s", "responses", "scrapes");
