@@ -144,13 +144,25 @@ private Q_SLOTS:
             s.write(raw);
             QVERIFY(s.waitForReadyRead(5000));
         }
+        // Paths nobody serves, and a POST to /metrics: counted, but a path never becomes a label value.
+        for (const QByteArray& raw : {QByteArray("GET /nowhere/secret-path HTTP/1.1\r\n\r\n"), QByteArray("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")}) {
+            QTcpSocket s;
+            s.connectToHost(QHostAddress::LocalHost, quint16(served.port()));
+            QVERIFY(s.waitForConnected(5000));
+            s.write(raw);
+            QVERIFY(s.waitForReadyRead(5000));
+        }
         const double loadEnded = double(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+        const QByteArray page = httpGet(QUrl(served.url("/metrics")));
+        QVERIFY2(page.contains("knee_http_requests_total{code=\"404\",handler=\"other\"} 1\n"), page.constData());
+        QVERIFY(page.contains("knee_http_requests_total{code=\"405\",handler=\"/metrics\"} 1\n"));
+        QVERIFY(!page.contains("nowhere"));
 
         // The text itself passes Prometheus's own linter (naming rules, _total counters, histogram shape).
         QProcess promtool;
         promtool.start(QStringLiteral("promtool"), {QStringLiteral("check"), QStringLiteral("metrics")});
         QVERIFY(promtool.waitForStarted());
-        promtool.write(httpGet(QUrl(served.url("/metrics"))));
+        promtool.write(page);
         promtool.closeWriteChannel();
         QVERIFY(promtool.waitForFinished(30000));
         QVERIFY2(promtool.exitCode() == 0, promtool.readAll().constData());
