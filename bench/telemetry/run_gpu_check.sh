@@ -27,7 +27,9 @@ fi
 nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu,power.draw,clocks.sm \
   --format=csv,noheader,nounits >"$out/nvidia-smi.csv"
 cat "$out/nvidia-smi.csv"
-/usr/bin/python3 - "$out/probe.jsonl" "$out/nvidia-smi.csv" <<'EOF'
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3 # GPU images may carry only their own python3
+"$py" - "$out/probe.jsonl" "$out/nvidia-smi.csv" <<'EOF'
 import csv, json, sys
 probe = {g["gpu"]: g for g in map(json.loads, open(sys.argv[1]))}
 problems = []
