@@ -74,6 +74,17 @@ public:
         });
     }
 
+    // A scrape: the engine's state into the metrics (engine thread), then back to the server to answer.
+    void refreshMetrics(const std::shared_ptr<HttpExchange>& exchange)
+    {
+        if (m_run) {
+            m_run->clock().catchUp(); // the state as of now, not as of the last event
+            m_server.m_metrics.setEngine(m_run->engine().snapshot());
+        }
+        EngineServer* s = &m_server;
+        QMetaObject::invokeMethod(s, [s, exchange] { s->answerScrape(exchange); }, Qt::QueuedConnection);
+    }
+
     void shutdown()
     {
         if (!m_run) {
@@ -102,6 +113,7 @@ private:
         } else {
             return;
         }
+        m_server.m_metrics.observe(r); // thread-safe; the same requests requestEnded() counts
         const int outcome = int(r.outcome), tokens = r.tokens;
         const double latencyMs = nanosToMs(r.latency());
         EngineServer* s = &m_server;
@@ -194,7 +206,7 @@ void EngineServer::checkShutdown()
                 p.exchange->writeChunk("data: " + errorJson("knee serve is shutting down", "server_error") + "\n\n");
                 p.exchange->cut();
             } else {
-                answer(p.exchange, 503, errorJson("knee serve is shutting down", "unavailable"));
+                answer(p.exchange, 503, errorJson("knee serve is shutting down", "unavailable"), p.handler());
             }
         }
         m_pending.clear(); // the engine's late word on them is dropped (requestEnded finds no ticket)
@@ -225,10 +237,34 @@ QJsonObject EngineServer::statsJson() const
             {"open_connections", m_http->openConnections()}, {"buffered_bytes", m_http->bufferedBytes()}};
 }
 
-void EngineServer::answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json)
+void EngineServer::countStatus(ServeMetrics::Handler handler, int status)
 {
     ++m_stats.byStatus[status];
+    m_metrics.countAnswer(handler, status);
+}
+
+void EngineServer::answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json, ServeMetrics::Handler handler)
+{
+    countStatus(handler, status);
     exchange->respondJson(status, json);
+}
+
+void EngineServer::scrape(const std::shared_ptr<HttpExchange>& exchange)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, exchange] { w->refreshMetrics(exchange); }, Qt::QueuedConnection);
+}
+
+void EngineServer::answerScrape(const std::shared_ptr<HttpExchange>& exchange)
+{
+    if (!exchange->open())
+        return;
+    m_metrics.setHttp(int(m_pending.size()), m_http->openConnections(), m_http->stats());
+    if (m_gpus)
+        m_metrics.setGpus(m_gpus->available(), m_gpus->latest());
+    else
+        m_metrics.setGpus(false, {});
+    countStatus(ServeMetrics::Handler::Metrics, 200); // before rendering: this scrape is in its own answer
+    exchange->respond(200, ServeMetrics::kContentType, m_metrics.render());
 }
 
 void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange)
@@ -236,9 +272,15 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
     ++m_stats.requests;
     const QByteArray path = request.path();
     const bool predict = path == "/predict", chat = path == "/v1/chat/completions";
-    if (path == "/health") {
+    if (path == "/metrics") {
         if (request.method != "GET")
-            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"));
+            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"), ServeMetrics::Handler::Metrics);
+        return scrape(exchange);
+    }
+    if (path == "/health") {
+        using H = ServeMetrics::Handler;
+        if (request.method != "GET")
+            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"), H::Health);
         return answer(exchange, 200,
                       QJsonDocument(QJsonObject{{"status", "ok"},
                                                 {"scenario", QString::fromStdString(m_scenario.name)},
@@ -247,19 +289,21 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
                                                 {"open_connections", m_http->openConnections()},
                                                 {"buffered_bytes", m_http->bufferedBytes()},
                                                 {"accept_errors", qint64(m_http->stats().acceptErrors)}})
-                          .toJson(QJsonDocument::Compact));
+                          .toJson(QJsonDocument::Compact),
+                      H::Health);
     }
     if (!predict && !chat)
-        return answer(exchange, 404, errorJson("no such endpoint: POST /predict, POST /v1/chat/completions, GET /health", "invalid_request_error"));
+        return answer(exchange, 404, errorJson("no such endpoint: POST /predict, POST /v1/chat/completions, GET /health, GET /metrics", "invalid_request_error"));
+    const ServeMetrics::Handler handler = chat ? ServeMetrics::Handler::ChatCompletions : ServeMetrics::Handler::Predict;
     if (request.method != "POST")
-        return answer(exchange, 405, errorJson("use POST", "invalid_request_error"));
+        return answer(exchange, 405, errorJson("use POST", "invalid_request_error"), handler);
 
     QJsonObject body;
     if (!request.body.trimmed().isEmpty() || chat) {
         QJsonParseError pe;
         const QJsonDocument doc = QJsonDocument::fromJson(request.body, &pe);
         if (pe.error != QJsonParseError::NoError || !doc.isObject())
-            return answer(exchange, 400, errorJson("the body must be a JSON object", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("the body must be a JSON object", "invalid_request_error"), handler);
         body = doc.object();
     }
     Pending p;
@@ -271,18 +315,18 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
             continue;
         const double d = v.toDouble(-1);
         if (!v.isDouble() || d < 1 || d > kMaxTokens || d != std::floor(d))
-            return answer(exchange, 400, errorJson(QByteArray(key) + " must be a whole number from 1 to 100000", "invalid_request_error"));
+            return answer(exchange, 400, errorJson(QByteArray(key) + " must be a whole number from 1 to 100000", "invalid_request_error"), handler);
         p.maxTokens = int(d);
     }
     if (chat) {
         const QJsonValue messages = body.value("messages");
         if (!messages.isArray() || messages.toArray().isEmpty())
-            return answer(exchange, 400, errorJson("messages must be a non-empty list", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("messages must be a non-empty list", "invalid_request_error"), handler);
         for (const QJsonValue& m : messages.toArray())
             p.promptTokens += int(m.toObject().value("content").toString().split(QLatin1Char(' '), Qt::SkipEmptyParts).size());
         const QJsonValue stream = body.value("stream");
         if (!stream.isUndefined() && !stream.isNull() && !stream.isBool())
-            return answer(exchange, 400, errorJson("stream must be true or false", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("stream must be true or false", "invalid_request_error"), handler);
         p.stream = stream.toBool(false);
         p.includeUsage = body.value("stream_options").toObject().value("include_usage").toBool(false);
         p.model = jsonString(body.value("model").toString(QStringLiteral("knee")));
@@ -330,6 +374,7 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
         return;
     Pending p = std::move(it->second);
     m_pending.erase(it);
+    m_metrics.countOutcome(Outcome(outcome));
     switch (Outcome(outcome)) {
     case Outcome::Completed: ++m_stats.completed; break;
     case Outcome::Failed: ++m_stats.failed; break;
@@ -341,21 +386,22 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
         return;
     }
     if (Outcome(outcome) == Outcome::Rejected)
-        return answer(p.exchange, 503, errorJson("the deployment queue is full (queue_limit)", "overloaded"));
+        return answer(p.exchange, 503, errorJson("the deployment queue is full (queue_limit)", "overloaded"), p.handler());
     if (Outcome(outcome) != Outcome::Completed) {
         if (p.exchange->streaming()) { // the status went out with the first token: say so in the stream, then stop short
-            ++m_stats.byStatus[200];
+            countStatus(p.handler(), 200);
             p.exchange->writeChunk("data: " + errorJson("predict failed", "server_error") + "\n\n");
             p.exchange->cut();
             return;
         }
-        return answer(p.exchange, 500, errorJson("predict failed", "server_error"));
+        return answer(p.exchange, 500, errorJson("predict failed", "server_error"), p.handler());
     }
     const int n = m_continuous ? tokens : p.maxTokens; // only continuous batching models response lengths
     if (!p.openai)
         return answer(p.exchange, 200,
                       "{\"id\":" + QByteArray::number(qulonglong(ticket)) + ",\"output\":\"" + words(0, n) + "\",\"tokens\":"
-                          + QByteArray::number(n) + ",\"latency_ms\":" + QByteArray::number(latencyMs, 'f', 3) + "}");
+                          + QByteArray::number(n) + ",\"latency_ms\":" + QByteArray::number(latencyMs, 'f', 3) + "}",
+                      p.handler());
     const QByteArray usage = "{\"prompt_tokens\":" + QByteArray::number(p.promptTokens) + ",\"completion_tokens\":" + QByteArray::number(n)
         + ",\"total_tokens\":" + QByteArray::number(p.promptTokens + n) + "}";
     if (!p.stream)
@@ -363,8 +409,9 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
                       "{\"id\":\"chatcmpl-" + QByteArray::number(qulonglong(ticket)) + "\",\"object\":\"chat.completion\",\"created\":"
                           + QByteArray::number(QDateTime::currentSecsSinceEpoch()) + ",\"model\":" + p.model
                           + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + words(0, n)
-                          + "\"},\"finish_reason\":\"length\"}],\"usage\":" + usage + "}");
-    ++m_stats.byStatus[200];
+                          + "\"},\"finish_reason\":\"length\"}],\"usage\":" + usage + "}",
+                      p.handler());
+    countStatus(p.handler(), 200);
     if (!p.exchange->streaming())
         p.exchange->startStream(200, "text/event-stream");
     if (p.sentTokens < n) // a model without a decode loop: the whole content in one chunk

@@ -56,6 +56,10 @@ struct EngineSnapshot {
     // With a real predict stage (PredictExecutor): calls that failed on the device, replicas that
     // could not start, and the newest such error, word for word.
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
+    // Predict calls started so far, and the time replicas spent with a request in predict, summed over every
+    // replica of the run (removed ones included): both only grow (`knee serve`'s /metrics counters).
+    std::int64_t predictCalls = 0;
+    Nanos predictBusyNs = 0;
     std::string lastPredictError;
     // Set once the load was stopped because too many requests were queued or in service (the memory
     // budget, limits::kMaxRequestsInSystem): what happened, in words.
@@ -187,6 +191,7 @@ private:
     // The real predict stage (live runs), replicas that could not start on it.
     PredictExecutor* m_executor = nullptr;
     std::int64_t m_replicaStartFailures = 0;
+    Nanos m_retiredPredictBusyNs = 0; // predict-busy time of replicas already removed
     PredictStage m_predictStage; // last: it holds references to the members above
     std::int64_t m_requestBudget = limits::kMaxRequestsInSystem;
     std::string m_budgetStop;   // the memory budget for queued requests stopped the load

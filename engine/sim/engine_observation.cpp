@@ -44,6 +44,8 @@ EngineSnapshot Engine::snapshot() const
     s.replicaStartFailures = m_replicaStartFailures;
     s.lastPredictError = m_predictStage.lastError();
     s.stopReason = m_budgetStop;
+    s.predictCalls = m_predictStage.callsStarted();
+    s.predictBusyNs = m_retiredPredictBusyNs;
     for (const Replica& r : m_replicas) {
         if (!r.provisioned())
             continue;
@@ -62,6 +64,7 @@ EngineSnapshot Engine::snapshot() const
         const Nanos life = m_now - r.readyAt;
         const Nanos busy = r.predictBusyNs + (r.inPredict > 0 ? m_now - r.predictBusySince : 0);
         rs.predictBusyShare = life > 0 ? double(busy) / double(life) : 0.0;
+        s.predictBusyNs += busy;
         s.replicas.push_back(rs);
     }
     std::sort(s.replicas.begin(), s.replicas.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

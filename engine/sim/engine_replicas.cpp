@@ -137,6 +137,7 @@ void Engine::removeReplica(int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     rep.state = ReplicaState::Removed;
+    m_retiredPredictBusyNs += rep.predictBusyNs; // drained: nothing of it is in predict now
     m_metrics.occupancy.change(m_now, Stage::Replicas, -1);
     m_predictStage.unplaceReplica(ri);
     if (m_executor)
