@@ -1,5 +1,7 @@
 #include "truss_config.h"
 
+#include "yaml_text.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -268,6 +270,14 @@ TrussExport exportTrussConfig(const std::string& existing, int pc, const std::st
         return out;
     }
     out.text = existing;
+    // Before yaml-cpp sees it: yaml-cpp 0.7 loops without end, its memory growing, on some text with a
+    // NUL byte (",runtime:\n \0cy+: 2"), and YAML allows no such byte in a document anyway.
+    if (const auto problem = io::checkYamlText(existing)) {
+        out.error = "the existing config.yaml is not YAML text (line " + std::to_string(problem->mark.line + 1)
+            + ", column " + std::to_string(io::characterColumn(existing, problem->mark) + 1) + "): " + problem->message
+            + "; nothing was written";
+        return out;
+    }
     YAML::Node before;
     try {
         std::vector<YAML::Node> docs = YAML::LoadAll(existing);

