@@ -1,6 +1,7 @@
 #include "truss_config.h"
 
 #include "yaml_text.h"
+#include "yaml_tree.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -228,19 +229,50 @@ std::optional<Edit> planEdit(const std::string& text, const YAML::Node& root, in
     return Edit{pos - column, 0, std::string(column, ' ') + "predict_concurrency: " + value + eol};
 }
 
+// One YAML document as a yaml-cpp node, or why not. Not YAML::LoadAll: it never returns (its memory
+// growing) on text whose top level starts with a token no node starts with, such as ','; io::parseYaml
+// (yaml_tree.h) finds that, and a second document, before YAML::Load reads the first.
+struct LoadedDocument {
+    YAML::Node node;
+    std::string error; // set when there is no single document to edit
+};
+
+LoadedDocument loadOneDocument(const std::string& text)
+{
+    const io::YamlParseResult parsed = io::parseYaml(text);
+    using Status = io::YamlParseResult::Status;
+    const std::string line = " (line " + std::to_string(parsed.errorMark.line + 1) + ")";
+    switch (parsed.status) {
+    case Status::Ok:
+    case Status::NoDocument:
+        break;
+    case Status::ExtraDocument:
+        return {{}, "holds more than one YAML document ('---' at line " + std::to_string(parsed.errorMark.line + 1)
+                        + "); Truss reads a single one"};
+    case Status::SyntaxError:
+        return {{}, "does not parse" + line + ": " + parsed.errorMessage};
+    case Status::TooDeep:
+        return {{}, "nests too deep" + line};
+    case Status::Failed:
+        return {{}, "could not be read: " + parsed.errorMessage};
+    }
+    try {
+        return {YAML::Load(text), {}};
+    } catch (const YAML::Exception& e) {
+        return {{}, "does not parse (line " + std::to_string(e.mark.line + 1) + "): " + e.msg};
+    }
+}
+
 // The edited text read back as PyYAML reads it: one document, runtime once, predict_concurrency once
 // and equal to pc (written plain, so an int), and everything else as it was. Empty = so.
 std::string verifyEdit(const std::string& edited, int pc, const std::pair<std::string, std::string>& untouchedBefore)
 {
-    std::vector<YAML::Node> docs;
-    try {
-        docs = YAML::LoadAll(edited);
-    } catch (const YAML::Exception& e) {
-        return std::string("editing the config.yaml would break it (") + e.what() + ")";
-    }
-    if (docs.size() != 1 || !docs.front().IsMap())
+    const LoadedDocument loaded = loadOneDocument(edited);
+    if (!loaded.error.empty())
+        return "editing the config.yaml would break it (it " + loaded.error + ")";
+    if (!loaded.node.IsMap())
         return "the edited config.yaml would not read as one map of keys";
-    const YAML::Node& after = docs.front();
+    const YAML::Node& after = loaded.node;
     const Entries runtime = entriesNamed(after, "runtime");
     const Entries written = runtime.size() == 1 ? entriesNamed(runtime.front().second, "predict_concurrency") : Entries{};
     if (written.size() != 1 || !written.front().second.IsScalar() || written.front().second.Tag() != "?"
@@ -278,20 +310,12 @@ TrussExport exportTrussConfig(const std::string& existing, int pc, const std::st
             + "; nothing was written";
         return out;
     }
-    YAML::Node before;
-    try {
-        std::vector<YAML::Node> docs = YAML::LoadAll(existing);
-        if (docs.size() > 1) {
-            out.error = "the existing config.yaml holds " + std::to_string(docs.size())
-                + " YAML documents ('---'); Truss reads a single one; nothing was written";
-            return out;
-        }
-        before = docs.empty() ? YAML::Node() : docs.front();
-    } catch (const YAML::Exception& e) {
-        out.error = "the existing config.yaml does not parse (line " + std::to_string(e.mark.line + 1) + "): " + e.msg
-            + "; nothing was written";
+    const LoadedDocument loaded = loadOneDocument(existing);
+    if (!loaded.error.empty()) {
+        out.error = "the existing config.yaml " + loaded.error + "; nothing was written";
         return out;
     }
+    const YAML::Node& before = loaded.node;
     if (!before.IsMap() && !before.IsNull()) { // null: only comments, which Truss reads as an empty config
         out.error = "the existing config.yaml is not a map of keys; nothing was written";
         return out;

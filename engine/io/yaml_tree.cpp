@@ -30,6 +30,8 @@ YamlMark toMark(const YAML::Mark& m)
 // Thrown by the handler to stop at the start of a second document without parsing it.
 struct SecondDocument {
     YamlMark mark;
+    bool stuck = false; // it starts where the first did: yaml-cpp made no progress (see parseYaml)
+    int pos = 0;
 };
 
 // Tags that keep a scalar's content typed by its text (an explicit !!int or !!float).
@@ -50,7 +52,8 @@ public:
     void OnDocumentStart(const YAML::Mark& mark) override
     {
         if (m_documents++ > 0)
-            throw SecondDocument { toMark(mark) };
+            throw SecondDocument { toMark(mark), mark.pos == m_firstPos, mark.pos };
+        m_firstPos = mark.pos;
     }
     void OnDocumentEnd() override { }
 
@@ -149,6 +152,7 @@ private:
     std::vector<YamlTree::Id> m_pending;
     std::vector<Open> m_open;
     int m_documents = 0;
+    int m_firstPos = -1;
 };
 
 YamlParseResult parseYaml(std::string_view text)
@@ -166,8 +170,17 @@ YamlParseResult parseYaml(std::string_view text)
         try {
             parser.HandleNextDocument(builder);
         } catch (const SecondDocument& second) {
-            result.status = YamlParseResult::Status::ExtraDocument;
             result.errorMark = second.mark;
+            if (second.stuck) {
+                // yaml-cpp 0.7 ends a document at a token that cannot start a node (a ',' or ']' at the
+                // top level) without taking it, so every next "document" starts there again: its
+                // LoadAll never returns. PyYAML calls it an error, and so does knee.
+                result.status = YamlParseResult::Status::SyntaxError;
+                const char c = std::size_t(second.pos) < text.size() ? text[std::size_t(second.pos)] : '?';
+                result.errorMessage = std::string("unexpected '") + c + "': no YAML node starts with it";
+                return result;
+            }
+            result.status = YamlParseResult::Status::ExtraDocument;
             return result;
         }
         result.status = YamlParseResult::Status::Ok;

@@ -96,6 +96,8 @@ private slots:
             << "key 'model.predict.values_ms[0]': expected a number between 0 and 86400000, got an empty list";
         // YAML allows implicit keys of at most 1024 characters; yaml-cpp enforces it.
         QTest::addRow("a million-character key") << QByteArray(1'000'000, 'k') + ": 1\n" + kBase << "YAML syntax error";
+        // yaml-cpp 0.7 takes no token at a top-level ',' and starts every next document there again.
+        QTest::addRow("a stray comma at the top") << QByteArray(", a: 1\n") + kBase << "unexpected ','";
         QTest::addRow("a thousand-character key") << QByteArray(1'000, 'k') + ": 1\n" + kBase << "unknown key";
         QTest::addRow("200k changes") << appended("changes: [" + QByteArray("{at_s: 1, users: 1}, ").repeated(200'000) + "]\n")
                                       << "expected at most 100000 changes, got 200000";

@@ -66,7 +66,7 @@ const std::vector<Case>& cases()
         {"a duplicate elsewhere is left as it is", "model_name: a\nmodel_name: b\n",
          "model_name: a\nmodel_name: b\nruntime:\n  predict_concurrency: 4\n"},
         {"only comments", "# to do\n", "# to do\nruntime:\n  predict_concurrency: 4\n"},
-        {"two documents", "model_name: m\n---\nmodel_name: n\n", {}, "2 YAML documents"},
+        {"two documents", "model_name: m\n---\nmodel_name: n\n", {}, "more than one YAML document"},
         {"one flow mapping", "{model_name: m}\n", {}, "one flow mapping"},
         {"merge key in runtime", "base: &b {num_workers: 1}\nruntime:\n  <<: *b\n", {}, "merge key"},
         {"a list as the value", "runtime:\n  predict_concurrency: [2]\n", {}, "is not a number written on one line"},
@@ -322,6 +322,24 @@ print(json.dumps(out, default=str))
         QTest::addRow("NUL in a flow key (fuzz timeout)") << QByteArray(",runtime:\n \0cy+: 2", 17) << "line 2, column 2";
         QTest::addRow("NUL after a good config") << QByteArray("model_name: m\nruntime:\n  predict_concurrency: 2\n\0", 49) << "line 4";
         QTest::addRow("escape byte") << QByteArray("model_name: \x1b[31mred\n") << "line 1, column 13";
+    }
+    // Also from fuzz_truss_config: on a top level that starts with ',' yaml-cpp's LoadAll never returns
+    // (each "document" ends at the ',' without taking it). PyYAML refuses such text; so does knee.
+    void strayFlowIndicatorIsASyntaxError_data()
+    {
+        QTest::addColumn<QByteArray>("input");
+        QTest::addRow("a comma") << QByteArray(",");
+        QTest::addRow("fuzz timeout") << QByteArray(",\"\"\",,,,,,i");
+        QTest::addRow("a comma before a map") << QByteArray(", a: 1\n");
+        QTest::addRow("after a good document") << QByteArray("model_name: m\n---\n,\n");
+    }
+    void strayFlowIndicatorIsASyntaxError()
+    {
+        QFETCH(QByteArray, input);
+        const TrussExport e = exportTrussConfig(input.toStdString(), 4, "m");
+        QVERIFY(!e.error.empty());
+        QVERIFY(!e.predictConcurrencyWritten);
+        QCOMPARE(QByteArray::fromStdString(e.text), input);
     }
     void binaryTextIsRefusedBeforeParsing()
     {
