@@ -367,7 +367,7 @@ void SweepPage::run()
         };
         if (endpoint) { // the client lives on this pool thread, whose local event loops run its requests
             net::HttpClient client(*endpoint, apiKey);
-            run.sweep = net::runHttpSweep(client, scenario, o, progress).result;
+            run.sweep = net::runHttpSweep(client, scenario, o, progress);
             return run;
         }
         auto sweep = live ? &runLiveSweep : &runVirtualSweep;

@@ -9,6 +9,7 @@
 #include "live/live_sweep.h"
 #include "net/dataset_flags.h"
 #include "net/http_sweep.h"
+#include "runs/sweep_runner.h"
 #include "study/grid.h"
 #include "session/session.h"
 #include "study/sweep.h"
@@ -30,96 +31,6 @@ namespace {
 // Exit status of a sweep in which no level completed a request (README's exit codes): nothing to
 // recommend from, whatever else went right.
 constexpr int kNothingMeasured = 3;
-
-QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null); }
-
-QJsonObject levelJson(const SweepLevel& l, const net::HttpLevelExtras* endpoint = nullptr)
-{
-    QJsonObject o{{"concurrency", l.concurrency},       {"p50_ms", l.latency.p50},       {"p95_ms", l.latency.p95},
-                  {"p99_ms", l.latency.p99},            {"mean_ms", l.latency.mean},     {"max_ms", l.latency.max},
-                  {"throughput_rps", l.throughputRps},  {"completed", qint64(l.completed)}, {"failed", qint64(l.failed)},
-                  {"rejected", qint64(l.rejected)},     {"stable", l.stable},            {"windows", l.windows},
-                  {"measured_s", l.measuredS},           {"p90_ms", l.latency.p90}};
-    if (l.ttft.count > 0) { // streaming model
-        o.insert("ttft_p50_ms", l.ttft.p50);
-        o.insert("ttft_p95_ms", l.ttft.p95);
-        o.insert("itl_p50_ms", l.itl.p50);
-        o.insert("itl_p95_ms", l.itl.p95);
-    }
-    if (endpoint) { // every failure by kind; they add up to `failed`
-        QJsonObject kinds;
-        for (net::FailureKind k : net::kFailureKinds)
-            kinds.insert(QString::fromLatin1(net::failureKindName(k)), qint64(l.failuresByKind.count(std::string(net::failureKindName(k)))
-                                                                                ? l.failuresByKind.at(std::string(net::failureKindName(k)))
-                                                                                : 0));
-        o.insert("failures_by_kind", kinds);
-        o.insert("sent", qint64(endpoint->sent));
-        o.insert("unfinished", qint64(endpoint->unfinished));
-        o.insert("output_tokens", qint64(endpoint->outputTokens));
-        o.insert("tokens_per_s", endpoint->tokensPerS);
-        if (!endpoint->lastError.isEmpty())
-            o.insert("last_error", endpoint->lastError);
-    }
-    return o;
-}
-
-// The throughput curve: where it saturates (the recommendation's first rule), its own bend beside the
-// p95 knee, and the levels a virtual sweep added to get there.
-QJsonObject saturationJson(const SweepResult& r)
-{
-    const KneeAnalysis& a = r.analysis;
-    QJsonArray extended;
-    for (int l : r.extendedLevels)
-        extended.append(l);
-    return QJsonObject{{"level", optionalInt(a.saturation)},
-                       {"tolerance", a.saturationTolerance},
-                       {"peak_throughput_rps", a.peakThroughputRps},
-                       {"peak_level", optionalInt(a.peakThroughput)},
-                       {"still_rising", a.stillRising},
-                       {"throughput_knee", QJsonObject{{"concurrency", optionalInt(a.throughputKnee)},
-                                                       {"rule", QString::fromStdString(a.throughputKneeNote)}}},
-                       {"extended_levels", extended}};
-}
-
-QJsonObject resultJson(const SweepResult& r, const SweepOptions& o, const std::vector<net::HttpLevelExtras>& endpoint = {})
-{
-    QJsonArray levels;
-    for (std::size_t i = 0; i < r.levels.size(); ++i)
-        levels.append(levelJson(r.levels[i], i < endpoint.size() ? &endpoint[i] : nullptr));
-    const KneeAnalysis& a = r.analysis;
-    const Recommendation& rec = r.recommendation;
-    QJsonObject recommendation{
-        {"concurrency_target", QJsonObject{{"value", rec.concurrencyTarget > 0 ? QJsonValue(rec.concurrencyTarget) : QJsonValue()},
-                                           {"rule", QString::fromStdString(rec.concurrencyTargetRule)},
-                                           {"basis", QString::fromStdString(rec.concurrencyTargetBasis)}}},
-        {"predict_concurrency", QJsonObject{{"value", rec.predictConcurrency}, {"rule", QString::fromStdString(rec.predictConcurrencyRule)}}},
-        {"throughput_at_target_rps", rec.throughputAtTargetRps}};
-    if (rec.replicas) {
-        recommendation.insert("min_replicas", QJsonObject{{"value", rec.replicas->minReplicas}, {"rule", QString::fromStdString(rec.replicas->minRule)}});
-        recommendation.insert("max_replicas", QJsonObject{{"value", rec.replicas->maxReplicas}, {"rule", QString::fromStdString(rec.replicas->maxRule)}});
-    } else {
-        const QString why = QStringLiteral("give --baseline-rps and --peak-rps to plan replicas");
-        recommendation.insert("min_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
-        recommendation.insert("max_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
-    }
-    return QJsonObject{
-        {"scenario", QString::fromStdString(r.scenarioName)},
-        {"mode", QString::fromStdString(r.mode)},
-        {"cancelled", r.cancelled},
-        {"options", QJsonObject{{"warmup_s", o.warmupS}, {"window_s", o.windowS}, {"tolerance", o.tolerance}, {"cap_s", o.capS},
-                                {"slo_ms", o.sloMs}, {"sensitivity", o.sensitivity}, {"saturation_tolerance", o.saturationTolerance},
-                                {"extend_limit", o.extendLimit}}},
-        {"levels", levels},
-        {"knee", QJsonObject{{"concurrency", optionalInt(a.knee)}, {"rule", QString::fromStdString(a.kneeNote)}, {"sensitivity", a.sensitivity}}},
-        {"saturation", saturationJson(r)},
-        {"alternatives", QJsonObject{{"slo_level", optionalInt(a.sloLevel)},
-                                     {"saturation_level", optionalInt(a.saturation)},
-                                     {"peak_throughput_level", optionalInt(a.peakThroughput)},
-                                     {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
-                                     {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
-        {"recommendation", recommendation},
-        {"wall_s", r.wallS}};
-}
 
 // The flags that point a sweep at an HTTP endpoint instead of the built-in engine.
 struct EndpointFlags {
@@ -384,50 +295,27 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepResult r;
-    std::vector<net::HttpLevelExtras> endpointLevels;
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions};
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {
             err << "knee sweep: " << key.error << "\n";
             return kBadInput;
         }
-        net::HttpClient client(*target, key.key);
-        net::HttpSweep measured = net::runHttpSweep(client, scenario, options);
-        r = std::move(measured.result);
-        endpointLevels = std::move(measured.extras);
-    } else {
-        r = parser.isSet(virtualTime) ? runVirtualSweep(scenario, options) : runLiveSweep(scenario, options);
+        request.apiKey = key.key;
     }
-    std::optional<GridResult> gridResult;
-    if (gridOptions) {
-        const LevelDriverFactory driver = parser.isSet(virtualTime) ? LevelDriverFactory(makeVirtualDriver) : LevelDriverFactory(makeLiveDriver);
-        if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(gridOptions->targets.begin(), gridOptions->targets.end(), t) == gridOptions->targets.end())
-            gridOptions->targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
-        gridResult = runGrid(scenario, *gridOptions, driver);
-        applyGridChoice(r, *gridResult, options.sloMs); // the grid, not the scenario, sets predict_concurrency
+    if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
+        err << "knee sweep: " << why << "\n";
+        return kBadInput;
     }
+    const SweepRun run = runSweepRequest(request);
+    const SweepResult& r = run.sweep.result;
     // Not one request completed in any level: nothing to recommend from. Said plainly, with its own exit status.
-    const QString nothingMeasured = net::nothingMeasured(r, endpointLevels);
-    QJsonObject result = resultJson(r, options, endpointLevels);
+    const QString nothingMeasured = net::nothingMeasured(r);
+    QJsonObject result = sweepRecord(run.sweep); // the shape a session keeps
     result.insert("nothing_measured", !nothingMeasured.isEmpty());
-    if (target)
-        result.insert("target", target->toJson()); // the key's source, never the key
-    if (gridResult) {
-        QJsonArray cells;
-        for (const GridCell& c : gridResult->cells)
-            cells.append(QJsonObject{{"predict_concurrency", c.predictConcurrency},
-                                     {"target", c.target},
-                                     {"measured", c.measured},
-                                     {"p95_ms", c.measured ? QJsonValue(c.level.latency.p95) : QJsonValue()},
-                                     {"throughput_rps", c.measured ? QJsonValue(c.level.throughputRps) : QJsonValue()},
-                                     {"stable", c.level.stable}});
-        QJsonObject best;
-        if (gridResult->best)
-            best = QJsonObject{{"predict_concurrency", gridResult->cells[*gridResult->best].predictConcurrency},
-                               {"target", gridResult->cells[*gridResult->best].target}};
-        result.insert("grid", QJsonObject{{"cells", cells}, {"best", best}, {"rule", QString::fromStdString(gridResult->rule)}});
-    }
+    if (run.grid)
+        result.insert("grid", gridRecord(*run.grid));
 
     // Every output asked for; one that cannot be written is named and the others still go.
     Session session;
@@ -444,9 +332,9 @@ int runSweep(const QStringList& args)
                                 .arg(target->url.toString(QUrl::RemoveUserInfo), QString::fromLatin1(net::HttpTarget::kindName(target->kind)),
                                      target->stream ? QStringLiteral(", streaming") : QString(),
                                      target->apiKeySource.isEmpty() ? QString() : QStringLiteral("; API key from ") + target->apiKeySource);
-        session.sweeps.push_back({options, r});
-        if (gridResult)
-            session.grids.push_back({*gridOptions, *gridResult});
+        session.sweeps.push_back(run.sweep);
+        if (run.grid)
+            session.grids.push_back(*run.grid);
     }
     QJsonObject exports;
     int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);

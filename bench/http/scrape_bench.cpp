@@ -53,13 +53,13 @@ Run measure(const HttpTarget& target, const ScraperOptions* scrape, int concurre
         scraper = std::make_unique<MetricsScraper>(*scrape);
         scraper->start();
     }
-    const HttpLevel level = measureHttpLevel(client, concurrency, options);
+    const SweepLevel level = measureHttpLevel(client, concurrency, options);
     Run r;
     r.scraping = scrape != nullptr;
-    r.p50 = level.level.latency.p50;
-    r.p99 = level.level.latency.p99;
-    r.rps = level.level.throughputRps;
-    r.completed = level.level.completed;
+    r.p50 = level.latency.p50;
+    r.p99 = level.latency.p99;
+    r.rps = level.throughputRps;
+    r.completed = level.completed;
     if (scraper) {
         scraper->stop();
         const ScrapeWindow w = scraper->takeWindow();

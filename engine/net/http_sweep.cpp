@@ -14,13 +14,12 @@ namespace knee::net {
 namespace {
 
 // One level's closed-loop clients against the target, as a level probe: measureLevel (study/sweep) runs
-// the same procedure on it as on the engine. Its time is wall time since begin(); its extras (requests
-// sent, unfinished, the last error) are for people.
+// the same procedure on it as on the engine. Its time is wall time since begin(); what it adds to the
+// level (requests sent, unfinished, the last error) is for people.
 class HttpProbe : public LevelProbe {
 public:
-    HttpProbe(HttpClient& client, HttpLevelExtras& extras)
+    explicit HttpProbe(HttpClient& client)
         : m_client(client)
-        , m_extras(extras)
     {
     }
     ~HttpProbe() override { end(); }
@@ -59,11 +58,16 @@ public:
             loop.exec();
             m_allEnded = nullptr;
         }
-        m_extras.unfinished = m_client.counters().aborted - abortedBefore;
-        m_extras.lastError = m_lastError;
+        m_unfinished = m_client.counters().aborted - abortedBefore;
     }
     bool virtualTime() const override { return false; }
     const char* mode() const override { return "http"; }
+    void annotate(SweepLevel& level) const override
+    {
+        level.endpoint = EndpointCounts{level.completed + level.failed, m_unfinished, m_lastError.toStdString()};
+        for (FailureKind k : kFailureKinds) // every kind, 0 where none: a record lists them all
+            level.failuresByKind.try_emplace(std::string(failureKindName(k)), 0);
+    }
 
 private:
     QCoro::Task<> user(int index)
@@ -98,7 +102,7 @@ private:
     }
 
     HttpClient& m_client;
-    HttpLevelExtras& m_extras;
+    std::int64_t m_unfinished = 0;
     QElapsedTimer m_wall;
     int m_running = 0;
     bool m_stopping = false, m_ended = false;
@@ -109,40 +113,24 @@ private:
 
 } // namespace
 
-HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& o)
+SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& o)
 {
-    HttpLevel out;
-    HttpProbe probe(client, out.extras);
-    out.level = measureLevel(probe, concurrency, o);
-    out.extras.sent = out.level.completed + out.level.failed;
-    out.extras.outputTokens = out.level.outputTokens;
-    out.extras.tokensPerS = out.level.tokensPerS;
-    return out;
+    HttpProbe probe(client);
+    return measureLevel(probe, concurrency, o);
 }
 
-HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& o,
-                       const std::function<bool(const SweepLevel&)>& progress)
+SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& o,
+                         const std::function<bool(const SweepLevel&)>& progress)
 {
-    HttpSweep sweep;
     // The endpoint's rules are a live sweep's (the probe is wall-clock): the time cap, the user's levels only.
-    sweep.result = runLevels(scenario, o, [&](int) {
-        sweep.extras.emplace_back();
-        return std::make_unique<HttpProbe>(client, sweep.extras.back());
-    }, [&](const SweepLevel& l) {
-        HttpLevelExtras& e = sweep.extras.back();
-        e.sent = l.completed + l.failed;
-        e.outputTokens = l.outputTokens;
-        e.tokensPerS = l.tokensPerS;
-        return !progress || progress(l);
-    });
-    SweepResult& r = sweep.result;
+    SweepResult r = runLevels(scenario, o, [&](int) { return std::make_unique<HttpProbe>(client); }, progress);
     r.mode = "http";
     r.target = QJsonDocument(client.target().toJson()).toJson(QJsonDocument::Compact).toStdString();
     r.scenarioName = client.target().url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();
-    return sweep;
+    return r;
 }
 
-QString nothingMeasured(const SweepResult& r, const std::vector<HttpLevelExtras>& extras)
+QString nothingMeasured(const SweepResult& r)
 {
     if (r.levels.empty() || std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.completed > 0; }))
         return {};
@@ -150,13 +138,17 @@ QString nothingMeasured(const SweepResult& r, const std::vector<HttpLevelExtras>
     for (const SweepLevel& l : r.levels)
         failed += l.failed;
     QString lastError;
-    for (const HttpLevelExtras& e : extras) {
-        unfinished += e.unfinished;
-        if (!e.lastError.isEmpty())
-            lastError = e.lastError;
+    bool endpoint = false;
+    for (const SweepLevel& l : r.levels) {
+        if (!l.endpoint)
+            continue;
+        endpoint = true;
+        unfinished += l.endpoint->unfinished;
+        if (!l.endpoint->lastError.empty())
+            lastError = QString::fromStdString(l.endpoint->lastError);
     }
     QString why = QStringLiteral("nothing measured: no level completed a request (%1 failed").arg(failed);
-    if (!extras.empty())
+    if (endpoint)
         why += QStringLiteral(", %1 still unanswered when their level ended").arg(unfinished);
     why += QStringLiteral("), so nothing is recommended");
     if (unfinished > 0)

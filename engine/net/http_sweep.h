@@ -11,36 +11,18 @@
 
 namespace knee::net {
 
-// What a level adds for an endpoint, beyond its SweepLevel.
-struct HttpLevelExtras {
-    std::int64_t sent = 0;         // requests that ended in the measured windows: completed + failed
-    std::int64_t unfinished = 0;   // requests still in flight when the level ended (aborted, counted in neither)
-    std::int64_t outputTokens = 0; // OpenAI: tokens in the measured responses
-    double tokensPerS = 0;         // outputTokens / measured seconds
-    QString lastError;             // the newest failure's detail, for people
-};
+// One level against the client's target; its `endpoint` counts are set.
+SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& options);
 
-struct HttpLevel {
-    SweepLevel level;
-    HttpLevelExtras extras;
-};
-
-HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& options);
-
-struct HttpSweep {
-    SweepResult result; // mode "http"
-    std::vector<HttpLevelExtras> extras; // one per level
-};
-
-// Runs the levels of `options` against the client's target. `scenario` only feeds the analysis
-// (its predict_concurrency, as for an engine sweep); `progress` may return false to cancel.
-HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,
-                       const std::function<bool(const SweepLevel&)>& progress = {});
+// Runs the levels of `options` against the client's target (mode "http"). `scenario` only feeds the
+// analysis (its predict_concurrency, as for an engine sweep); `progress` may return false to cancel.
+SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,
+                         const std::function<bool(const SweepLevel&)>& progress = {});
 
 // Empty when some level completed a request; else, for people, that nothing was measured and what
-// happened instead (failed and unfinished requests, the last error). `knee sweep` then exits 3.
-// `extras` may be empty (an engine sweep).
-QString nothingMeasured(const SweepResult& result, const std::vector<HttpLevelExtras>& extras);
+// happened instead (failed and, for an endpoint, unfinished requests, the last error). `knee sweep`
+// then exits 3.
+QString nothingMeasured(const SweepResult& result);
 
 // The scenario an endpoint sweep is analysed (and saved) with when the user gives none: a valid one
 // whose knobs are the defaults (predict_concurrency 1), named after the endpoint.

@@ -4,8 +4,7 @@
 // newer knee, or inconsistent is refused whole with a clear message, never half-loaded.
 #pragma once
 #include "io/user_file.h"
-#include "study/grid.h"
-#include "study/sweep.h"
+#include "sweep_record.h"
 
 #include <QString>
 
@@ -14,21 +13,12 @@
 
 namespace knee {
 
-struct SessionSweep {
-    SweepOptions options;
-    SweepResult result;
-};
-
-struct SessionGrid {
-    GridOptions options;
-    GridResult result;
-};
-
 struct Session {
     // 2: the saturation rule (issue 20): sweeps carry saturation, extended levels and the target's basis,
     // options the saturation tolerance and the extension limit. Version 1 files still open: their
     // recommendation is recomputed by the current rule, and only the knee is checked against the file.
-    static constexpr int kFormatVersion = 2;
+    // 3: sweeps and grids are sweep records (sweep_record.h), the shape `knee sweep --json` prints.
+    static constexpr int kFormatVersion = 3;
     QString scenarioYaml;
     QString scenarioSource; // where it came from, for the title
     std::vector<SessionSweep> sweeps;

@@ -169,7 +169,9 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
             windowS *= 2; // slower than the warm-up promised: the next windows hold more
     }
     probe.end();
-    return recorder.finish(nanosToSeconds(t - warmupEnd));
+    SweepLevel level = recorder.finish(nanosToSeconds(t - warmupEnd));
+    probe.annotate(level);
+    return level;
 }
 
 LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses)

@@ -43,6 +43,13 @@ struct SweepOptions {
 inline constexpr int kMinResponsesPerVirtualWindow = 200; // virtual time: a window that says something about p50
 inline constexpr int kMaxVirtualWindows = 30;             // virtual time: a level that never settles ends here
 
+// An endpoint's level beyond its figures, for people: requests sent and left unanswered, the last error.
+struct EndpointCounts {
+    std::int64_t sent = 0;       // requests that ended in the measured windows: completed + failed
+    std::int64_t unfinished = 0; // still in flight when the level ended (aborted, counted in neither)
+    std::string lastError;       // the newest failure's kind and detail
+};
+
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
@@ -60,6 +67,7 @@ struct SweepLevel {
     // responses, and per second of measurement. 0 otherwise.
     std::int64_t outputTokens = 0;
     double tokensPerS = 0;
+    std::optional<EndpointCounts> endpoint; // endpoint sweeps (engine/net) only
 };
 
 // One measurement window of a level: what ended in it.
@@ -152,6 +160,7 @@ public:
     virtual void end() = 0;                   // the users stop; what is still in flight is abandoned
     virtual bool virtualTime() const = 0;     // judged by responses, and a sweep may extend its levels
     virtual const char* mode() const = 0;     // "virtual", "live", "http"
+    virtual void annotate(SweepLevel&) const {} // after end(): what only this probe knows of the level
 };
 
 SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options);

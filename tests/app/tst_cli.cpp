@@ -277,8 +277,14 @@ private slots:
         QVERIFY(s.open(QIODevice::ReadOnly));
         const QJsonObject so = QJsonDocument::fromJson(s.readAll()).object();
         QCOMPARE(so["format"].toString(), QStringLiteral("knee-session"));
-        QCOMPARE(so["version"].toInt(), 2); // format 2 since issue 20 (the saturation rule)
+        QCOMPARE(so["version"].toInt(), 3); // format 3: sweep records (issue 14), the shape --json prints
         QVERIFY(so["sweeps"].toArray().first().toObject()["levels"].toArray().first().toObject().contains("histogram"));
+        // One sweep record (issue 14): what --json printed is what the session keeps, key for key, but
+        // for what only a run says (its exports, whether anything was measured).
+        QJsonObject printed = o;
+        for (const char* runOnly : {"exports", "nothing_measured"})
+            QVERIFY2(printed.take(QLatin1String(runOnly)) != QJsonValue(QJsonValue::Undefined), runOnly);
+        QCOMPARE(printed, so["sweeps"].toArray().first().toObject());
     }
 
     // Issue 12 item 9: an SLO no level meets used to be dropped without a word (the knee was recommended).

@@ -161,7 +161,9 @@ private slots:
         };
         QTest::addRow("edited target") << sweep([](QJsonObject& sw) {
             QJsonObject rec = sw["recommendation"].toObject();
-            rec["concurrency_target"] = 16;
+            QJsonObject target = rec["concurrency_target"].toObject();
+            target["value"] = 16;
+            rec["concurrency_target"] = target;
             sw["recommendation"] = rec;
         }) << "the target its levels give";
         QTest::addRow("edited saturation") << sweep([](QJsonObject& sw) {

@@ -1,0 +1,46 @@
+#include "sweep_runner.h"
+
+#include "live/live_sweep.h"
+#include "net/http_client.h"
+#include "net/http_sweep.h"
+
+#include <algorithm>
+
+namespace knee {
+
+QString checkSweepRequest(const SweepRequest& request)
+{
+    if (request.endpoint && request.grid)
+        return QStringLiteral("the grid varies the built-in engine's predict_concurrency; an endpoint's is set where it is deployed");
+    if (request.grid && (request.grid->predictConcurrency.empty() || request.grid->targets.empty()))
+        return QStringLiteral("the grid needs at least one predict_concurrency and one concurrency target");
+    if (request.options.levels.empty())
+        return QStringLiteral("a sweep needs at least one level");
+    return {};
+}
+
+SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(const SweepLevel&)>& progress,
+                         const std::function<bool(const GridCell&)>& cellProgress)
+{
+    SweepRun run;
+    run.sweep.options = request.options;
+    SweepResult& r = run.sweep.result;
+    if (request.endpoint) {
+        net::HttpClient client(*request.endpoint, request.apiKey);
+        r = net::runHttpSweep(client, request.scenario, request.options, progress);
+        return run;
+    }
+    r = request.live ? runLiveSweep(request.scenario, request.options, progress)
+                     : runVirtualSweep(request.scenario, request.options, progress);
+    if (!request.grid || r.cancelled)
+        return run;
+    GridOptions g = *request.grid;
+    if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
+        g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
+    const LevelDriverFactory driver = request.live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver);
+    run.grid = SessionGrid{g, runGrid(request.scenario, g, driver, cellProgress)};
+    applyGridChoice(r, run.grid->result, request.options.sloMs); // the grid, not the scenario, sets predict_concurrency
+    return run;
+}
+
+} // namespace knee

@@ -1,0 +1,384 @@
+#include "sweep_record.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace knee {
+
+namespace {
+
+QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+QString words(const std::string& s) { return QString::fromStdString(s); }
+
+QJsonObject latencyJson(const LatencySummaryMs& l)
+{
+    return {{"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99}, {"p99_9", l.p999}, {"max", l.max},
+            {"count", qint64(l.count)}};
+}
+
+QJsonObject optionsJson(const SweepOptions& o)
+{
+    QJsonArray levels;
+    for (int l : o.levels)
+        levels.append(l);
+    return {{"levels", levels},           {"warmup_s", o.warmupS},       {"window_s", o.windowS},
+            {"tolerance", o.tolerance},   {"min_windows", o.minWindows}, {"cap_s", o.capS},
+            {"slo_ms", o.sloMs},          {"ttft_slo_ms", o.ttftSloMs},  {"itl_slo_ms", o.itlSloMs},
+            {"sensitivity", o.sensitivity}, {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps},
+            {"buffer", o.buffer},         {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit}};
+}
+
+QJsonObject levelJson(const SweepLevel& l)
+{
+    QJsonArray buckets;
+    for (const auto& [index, count] : l.histogram.buckets)
+        buckets.append(QJsonArray{index, qint64(count)});
+    QJsonObject o{{"concurrency", l.concurrency},
+                  {"p50_ms", l.latency.p50},
+                  {"p90_ms", l.latency.p90},
+                  {"p95_ms", l.latency.p95},
+                  {"p99_ms", l.latency.p99},
+                  {"mean_ms", l.latency.mean},
+                  {"max_ms", l.latency.max},
+                  {"latency_ms", latencyJson(l.latency)},
+                  {"throughput_rps", l.throughputRps},
+                  {"completed", qint64(l.completed)},
+                  {"failed", qint64(l.failed)},
+                  {"rejected", qint64(l.rejected)},
+                  {"stable", l.stable},
+                  {"windows", l.windows},
+                  {"measured_s", l.measuredS},
+                  {"histogram", QJsonObject{{"buckets", buckets},
+                                            {"count", qint64(l.histogram.count)},
+                                            {"min_ns", qint64(l.histogram.min)},
+                                            {"max_ns", qint64(l.histogram.max)},
+                                            {"sum_ns", double(l.histogram.sum)}}}};
+    if (l.ttft.count > 0) { // streaming
+        o.insert("ttft_ms", latencyJson(l.ttft));
+        o.insert("itl_ms", latencyJson(l.itl));
+        o.insert("ttft_p50_ms", l.ttft.p50);
+        o.insert("ttft_p95_ms", l.ttft.p95);
+        o.insert("itl_p50_ms", l.itl.p50);
+        o.insert("itl_p95_ms", l.itl.p95);
+    }
+    if (l.ttft.count > 0 || l.outputTokens > 0) {
+        o.insert("output_tokens", qint64(l.outputTokens));
+        o.insert("tokens_per_s", l.tokensPerS);
+    }
+    if (!l.failuresByKind.empty()) { // endpoint sweeps: every kind; they add up to `failed`
+        QJsonObject kinds;
+        for (const auto& [kind, count] : l.failuresByKind)
+            kinds.insert(words(kind), qint64(count));
+        o.insert("failures_by_kind", kinds);
+    }
+    if (l.endpoint) {
+        o.insert("sent", qint64(l.endpoint->sent));
+        o.insert("unfinished", qint64(l.endpoint->unfinished));
+        if (!l.endpoint->lastError.empty())
+            o.insert("last_error", words(l.endpoint->lastError));
+    }
+    return o;
+}
+
+QJsonObject recommendationJson(const Recommendation& rec)
+{
+    QJsonObject o{{"concurrency_target", QJsonObject{{"value", rec.concurrencyTarget > 0 ? QJsonValue(rec.concurrencyTarget) : QJsonValue()},
+                                                     {"rule", words(rec.concurrencyTargetRule)},
+                                                     {"basis", words(rec.concurrencyTargetBasis)}}},
+                  {"predict_concurrency", QJsonObject{{"value", rec.predictConcurrency}, {"rule", words(rec.predictConcurrencyRule)}}},
+                  {"throughput_at_target_rps", rec.throughputAtTargetRps}};
+    if (rec.replicas) {
+        o.insert("min_replicas", QJsonObject{{"value", rec.replicas->minReplicas}, {"rule", words(rec.replicas->minRule)}});
+        o.insert("max_replicas", QJsonObject{{"value", rec.replicas->maxReplicas}, {"rule", words(rec.replicas->maxRule)}});
+    } else {
+        const QString why = QStringLiteral("give the baseline and peak rates (--baseline-rps, --peak-rps) to plan replicas");
+        o.insert("min_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
+        o.insert("max_replicas", QJsonObject{{"value", QJsonValue()}, {"rule", why}});
+    }
+    return o;
+}
+
+// ---- reading ----
+
+LatencySummaryMs readLatency(JsonReader& r, const QJsonObject& o, const QString& path)
+{
+    LatencySummaryMs l;
+    l.mean = r.number(o, "mean", path, 0, 1e12);
+    l.p50 = r.number(o, "p50", path, 0, 1e12);
+    l.p90 = r.number(o, "p90", path, 0, 1e12);
+    l.p95 = r.number(o, "p95", path, 0, 1e12);
+    l.p99 = r.number(o, "p99", path, 0, 1e12);
+    l.p999 = r.number(o, "p99_9", path, 0, 1e12);
+    l.max = r.number(o, "max", path, 0, 1e12);
+    l.count = r.integer(o, "count", path, 0, kMaxSavedCount);
+    return l;
+}
+
+void readFailureKinds(JsonReader& r, const QJsonObject& o, const QString& path, SweepLevel& l)
+{
+    const QString kp = path + ".failures_by_kind";
+    const QJsonObject kinds = r.object(o, "failures_by_kind", path);
+    std::int64_t sum = 0;
+    for (auto it = kinds.begin(); r.ok() && it != kinds.end(); ++it) {
+        const double count = it.value().toDouble(-1);
+        if (it.key().isEmpty() || it.key().size() > 32 || count < 0 || count > kMaxSavedCount || std::floor(count) != count)
+            r.fail(kp + "." + it.key(), "a whole number of failures");
+        else
+            sum += l.failuresByKind[it.key().toStdString()] = std::int64_t(count);
+    }
+    if (r.ok() && sum != l.failed)
+        r.fail(kp, "counts that add up to the level's failed requests");
+}
+
+void readHistogram(JsonReader& r, const QJsonObject& o, const QString& path, SweepLevel& l)
+{
+    const QString hp = path + ".histogram";
+    const QJsonObject h = r.object(o, "histogram", path);
+    const QJsonArray buckets = r.array(h, "buckets", hp, LatencyHistogram::kBucketCount);
+    for (qsizetype i = 0; r.ok() && i < buckets.size(); ++i) {
+        const QJsonArray pair = buckets[i].toArray();
+        const double index = pair.size() == 2 ? pair[0].toDouble(-1) : -1, count = pair.size() == 2 ? pair[1].toDouble(-1) : -1;
+        if (index < 0 || index >= LatencyHistogram::kBucketCount || std::floor(index) != index || count < 1 || count > kMaxSavedCount
+            || std::floor(count) != count)
+            r.fail(hp + QStringLiteral(".buckets[%1]").arg(i), "[bucket index, count > 0]");
+        else
+            l.histogram.buckets.emplace_back(int(index), std::uint64_t(count));
+    }
+    l.histogram.count = r.integer(h, "count", hp, 0, kMaxSavedCount);
+    l.histogram.min = r.integer(h, "min_ns", hp, 0, 9e18);
+    l.histogram.max = r.integer(h, "max_ns", hp, 0, 9e18);
+    l.histogram.sum = r.number(h, "sum_ns", hp, 0, 1e30);
+    if (r.ok()) {
+        LatencyHistogram check;
+        if (!check.fromSparse(l.histogram))
+            r.fail(hp, "a histogram whose counts add up and whose min is not above its max");
+    }
+}
+
+SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
+{
+    SweepLevel l;
+    l.concurrency = int(r.integer(o, "concurrency", path, 1, 1e6));
+    l.latency = readLatency(r, r.object(o, "latency_ms", path), path + ".latency_ms");
+    if (o.contains("ttft_ms")) // streaming figures; absent (format 3) or zero when the model does not stream
+        l.ttft = readLatency(r, r.object(o, "ttft_ms", path), path + ".ttft_ms");
+    if (o.contains("itl_ms"))
+        l.itl = readLatency(r, r.object(o, "itl_ms", path), path + ".itl_ms");
+    l.throughputRps = r.number(o, "throughput_rps", path, 0, 1e12);
+    l.completed = r.integer(o, "completed", path, 0, kMaxSavedCount);
+    l.failed = r.integer(o, "failed", path, 0, kMaxSavedCount);
+    l.rejected = r.integer(o, "rejected", path, 0, kMaxSavedCount);
+    if (o.contains("failures_by_kind"))
+        readFailureKinds(r, o, path, l);
+    if (o.contains("output_tokens")) {
+        l.outputTokens = r.integer(o, "output_tokens", path, 0, kMaxSavedCount);
+        l.tokensPerS = r.number(o, "tokens_per_s", path, 0, 1e15);
+    }
+    if (o.contains("sent")) {
+        EndpointCounts e;
+        e.sent = r.integer(o, "sent", path, 0, kMaxSavedCount);
+        e.unfinished = r.integer(o, "unfinished", path, 0, kMaxSavedCount);
+        if (o.contains("last_error"))
+            e.lastError = r.text(o, "last_error", path).left(4096).toStdString();
+        l.endpoint = e;
+    }
+    l.stable = r.boolean(o, "stable", path);
+    l.windows = int(r.integer(o, "windows", path, 0, 1e9));
+    l.measuredS = r.number(o, "measured_s", path, 0, 1e12);
+    readHistogram(r, o, path, l);
+    return l;
+}
+
+std::vector<int> intList(JsonReader& r, const QJsonObject& o, const char* key, const QString& path)
+{
+    std::vector<int> out;
+    for (const QJsonValue& v : r.array(o, key, path, 64)) {
+        const double d = v.toDouble(-1);
+        if (d < 1 || d > 1e6 || std::floor(d) != d)
+            r.fail(path + "." + key, "whole numbers >= 1");
+        out.push_back(int(d));
+    }
+    return out;
+}
+
+SweepOptions readOptions(JsonReader& r, const QJsonObject& opt, const QString& op)
+{
+    SweepOptions o;
+    o.levels = intList(r, opt, "levels", op);
+    o.warmupS = r.number(opt, "warmup_s", op, 0, 1e9);
+    o.windowS = r.number(opt, "window_s", op, 0, 1e9);
+    o.tolerance = r.number(opt, "tolerance", op, 0, 1);
+    o.minWindows = int(r.integer(opt, "min_windows", op, 0, 1e6));
+    o.capS = r.number(opt, "cap_s", op, 0, 1e9);
+    o.sloMs = r.number(opt, "slo_ms", op, 0, 1e12);
+    if (opt.contains("ttft_slo_ms"))
+        o.ttftSloMs = r.number(opt, "ttft_slo_ms", op, 0, 1e12);
+    if (opt.contains("itl_slo_ms"))
+        o.itlSloMs = r.number(opt, "itl_slo_ms", op, 0, 1e12);
+    o.sensitivity = r.number(opt, "sensitivity", op, 0, 100);
+    o.baselineRps = r.number(opt, "baseline_rps", op, 0, 1e12);
+    o.peakRps = r.number(opt, "peak_rps", op, 0, 1e12);
+    o.buffer = int(r.integer(opt, "buffer", op, 0, 1e6));
+    if (opt.contains("saturation_tolerance")) // format 2 on; before it, the default
+        o.saturationTolerance = r.number(opt, "saturation_tolerance", op, 0, 0.5);
+    if (opt.contains("extend_limit"))
+        o.extendLimit = int(r.integer(opt, "extend_limit", op, 0, 1e6));
+    return o;
+}
+
+bool sameOptional(const QJsonValue& saved, const std::optional<int>& computed)
+{
+    return saved.isNull() ? !computed.has_value() : saved.toInt(-1) == computed.value_or(-2);
+}
+
+} // namespace
+
+QJsonObject sweepRecord(const SessionSweep& sweep)
+{
+    const SweepResult& r = sweep.result;
+    QJsonArray levels;
+    for (const SweepLevel& l : r.levels)
+        levels.append(levelJson(l));
+    const KneeAnalysis& a = r.analysis;
+    QJsonArray extended;
+    for (int l : r.extendedLevels)
+        extended.append(l);
+    QJsonObject o{
+        {"scenario", words(r.scenarioName)},
+        {"mode", words(r.mode)},
+        {"options", optionsJson(sweep.options)},
+        {"cancelled", r.cancelled},
+        {"wall_s", r.wallS},
+        {"levels", levels},
+        {"knee", QJsonObject{{"concurrency", optionalInt(a.knee)}, {"rule", words(a.kneeNote)}, {"sensitivity", a.sensitivity}}},
+        // The throughput curve: where it saturates (the recommendation's first rule), its own bend beside
+        // the p95 knee, and the levels a virtual sweep added to get there.
+        {"saturation", QJsonObject{{"level", optionalInt(a.saturation)},
+                                   {"tolerance", a.saturationTolerance},
+                                   {"peak_throughput_rps", a.peakThroughputRps},
+                                   {"peak_level", optionalInt(a.peakThroughput)},
+                                   {"still_rising", a.stillRising},
+                                   {"throughput_knee", QJsonObject{{"concurrency", optionalInt(a.throughputKnee)},
+                                                                   {"rule", words(a.throughputKneeNote)}}},
+                                   {"extended_levels", extended}}},
+        {"alternatives", QJsonObject{{"slo_level", optionalInt(a.sloLevel)},
+                                     {"saturation_level", optionalInt(a.saturation)},
+                                     {"peak_throughput_level", optionalInt(a.peakThroughput)},
+                                     {"throughput_falls_after_peak", a.throughputFallsAfterPeak},
+                                     {"best_throughput_per_latency_level", optionalInt(a.bestPower)}}},
+        {"recommendation", recommendationJson(r.recommendation)}};
+    if (!r.target.empty()) // an endpoint's description: the key's source, never the key
+        o.insert("target", QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object());
+    return o;
+}
+
+QJsonObject gridRecord(const SessionGrid& g)
+{
+    QJsonArray pcs, targets, cells;
+    for (int v : g.options.predictConcurrency)
+        pcs.append(v);
+    for (int v : g.options.targets)
+        targets.append(v);
+    for (const GridCell& c : g.result.cells)
+        cells.append(QJsonObject{{"predict_concurrency", c.predictConcurrency},
+                                 {"target", c.target},
+                                 {"measured", c.measured},
+                                 {"p95_ms", c.measured ? QJsonValue(c.level.latency.p95) : QJsonValue()},
+                                 {"throughput_rps", c.measured ? QJsonValue(c.level.throughputRps) : QJsonValue()},
+                                 {"stable", c.measured && c.level.stable},
+                                 {"level", c.measured ? QJsonValue(levelJson(c.level)) : QJsonValue()}});
+    QJsonValue best;
+    if (g.result.best) {
+        const GridCell& c = g.result.cells[*g.result.best];
+        best = QJsonObject{{"predict_concurrency", c.predictConcurrency}, {"target", c.target}, {"cell", qint64(*g.result.best)}};
+    }
+    return {{"predict_concurrency_levels", pcs},
+            {"targets", targets},
+            {"options", optionsJson(g.options.level)},
+            {"cells", cells},
+            {"cancelled", g.result.cancelled},
+            {"best", best},
+            {"rule", words(g.result.rule)},
+            {"wall_s", g.result.wallS}};
+}
+
+std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o, const QString& path, const Scenario& scenario, int format)
+{
+    SessionSweep sw;
+    sw.options = readOptions(r, r.object(o, "options", path), path + ".options");
+    SweepResult& res = sw.result;
+    res.mode = r.text(o, "mode", path).toStdString();
+    if (r.ok() && res.mode != "virtual" && res.mode != "live" && res.mode != "http")
+        r.fail(path + ".mode", "virtual, live or http (an endpoint)");
+    res.scenarioName = r.text(o, format >= 3 ? "scenario" : "scenario_name", path).toStdString();
+    if (o.contains("target")) { // an endpoint's description (never a key): kept as it was written
+        if (res.mode != "http" || !o.value("target").isObject())
+            r.fail(path + ".target", "an object, on an http sweep only");
+        else
+            res.target = QJsonDocument(o.value("target").toObject()).toJson(QJsonDocument::Compact).toStdString();
+    }
+    res.cancelled = r.boolean(o, "cancelled", path);
+    res.wallS = r.number(o, "wall_s", path, 0, 1e12);
+    const QJsonArray levels = r.array(o, "levels", path, 64);
+    for (qsizetype k = 0; r.ok() && k < levels.size(); ++k)
+        res.levels.push_back(readLevel(r, levels[k].toObject(), path + QStringLiteral(".levels[%1]").arg(k)));
+    if (!r.ok())
+        return std::nullopt;
+    analyzeSweep(res, scenario, sw.options);
+    if (!sameOptional(r.object(o, "knee", path).value("concurrency"), res.analysis.knee))
+        r.fail(path + ".knee", "the knee its levels give (the file was edited or damaged)");
+    const QJsonObject rec = r.object(o, "recommendation", path);
+    // Format 1 chose the target by an older rule (the p95 knee): the current rule's target stands.
+    if (r.ok() && format >= 3) {
+        const QJsonObject target = r.object(rec, "concurrency_target", path + ".recommendation");
+        if (r.ok() && !sameOptional(target.value("value"), res.recommendation.concurrencyTarget > 0
+                                                               ? std::optional<int>(res.recommendation.concurrencyTarget)
+                                                               : std::nullopt))
+            r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
+    } else if (r.ok() && format == 2) {
+        if (r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6) != res.recommendation.concurrencyTarget && r.ok())
+            r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
+    }
+    if (r.ok() && format >= 2 && o.contains("saturation")
+        && !sameOptional(r.object(o, "saturation", path).value("level"), res.analysis.saturation))
+        r.fail(path + ".saturation", "the saturation its levels give (the file was edited or damaged)");
+    if (!r.ok())
+        return std::nullopt;
+    return sw;
+}
+
+std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, const QString& path, int format)
+{
+    SessionGrid g;
+    g.options.predictConcurrency = intList(r, o, "predict_concurrency_levels", path);
+    g.options.targets = intList(r, o, "targets", path);
+    g.options.level = readOptions(r, r.object(o, "options", path), path + ".options");
+    g.result.cancelled = r.boolean(o, "cancelled", path);
+    g.result.wallS = r.number(o, "wall_s", path, 0, 1e12);
+    const QJsonArray cells = r.array(o, "cells", path, 64 * 64);
+    for (qsizetype k = 0; r.ok() && k < cells.size(); ++k) {
+        const QString cp = path + QStringLiteral(".cells[%1]").arg(k);
+        const QJsonObject c = cells[k].toObject();
+        GridCell cell;
+        cell.predictConcurrency = int(r.integer(c, "predict_concurrency", cp, 1, 1e6));
+        cell.target = int(r.integer(c, "target", cp, 1, 1e6));
+        cell.measured = r.boolean(c, "measured", cp);
+        if (r.ok() && cell.measured)
+            cell.level = readLevel(r, r.object(c, "level", cp), cp + ".level");
+        g.result.cells.push_back(cell);
+    }
+    if (!r.ok())
+        return std::nullopt;
+    chooseGridCell(g.result, g.options.level.sloMs); // recomputed, and must agree with what was saved
+    const QJsonValue best = o.value("best");
+    const std::optional<int> chosen = g.result.best ? std::optional<int>(int(*g.result.best)) : std::nullopt;
+    // Format 3 names the cell ({predict_concurrency, target, cell}); 1 and 2 saved its index.
+    const QJsonValue savedCell = format >= 3 && best.isObject() ? best.toObject().value("cell") : best;
+    if (!sameOptional(savedCell, chosen))
+        r.fail(path + ".best", "the cell its measurements give (the file was edited or damaged)");
+    if (!r.ok())
+        return std::nullopt;
+    return g;
+}
+
+} // namespace knee
