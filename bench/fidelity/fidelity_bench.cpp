@@ -1,5 +1,5 @@
 // knee-bench-fidelity: does a virtual run of a calibrated scenario predict the live run of the same
-// scenario and placement? (DESIGN.md §2, "Fidelity"). A matrix of model profiles × batching modes ×
+// scenario and placement? (docs/DESIGN.md §2, "Fidelity"). A matrix of model profiles × batching modes ×
 // predict_concurrency × replicas on one device, each at closed-loop levels and at Poisson loads of a
 // share of the measured capacity:
 //

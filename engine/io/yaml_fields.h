@@ -31,7 +31,6 @@ public:
     void warning(std::optional<YamlMark> mark, std::string key, std::string message);
     bool full() const { return m_full; }
     bool hasErrors() const { return !m_errors.empty(); }
-    std::size_t errorCount() const { return m_errors.size(); }
     const std::string& file() const { return m_file; }
 
     // In the order of the text (as a compiler lists them); errors without a place come last.

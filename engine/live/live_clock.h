@@ -1,6 +1,6 @@
 // The live clock: drives an Engine in wall time on the current thread's Qt event loop. One
 // coroutine awaits ONE precise QTimer armed for the engine's next event, never a timer per
-// sleeping request (Qt keeps a thread's timers in a sorted list: 10,000 of them cost 25x, DESIGN.md §3).
+// sleeping request (Qt keeps a thread's timers in a sorted list: 10,000 of them cost 25x, docs/DESIGN.md §3).
 // Events run with the engine's own timestamps, so lateness never accumulates into stage times;
 // how late each event actually ran is measured (lag) as the clock's error.
 #pragma once

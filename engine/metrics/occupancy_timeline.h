@@ -44,7 +44,6 @@ public:
     std::vector<Window> windows(Nanos now) const;
     // Time-weighted mean of each level over [0, now].
     Levels overallMean(Nanos now) const;
-    Nanos windowWidth() const { return m_width; }
 
 private:
     void closeWindowsUpTo(Nanos now);

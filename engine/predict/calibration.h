@@ -1,5 +1,5 @@
 // Measures the predict stage's time per call T(b, k) by batch size b and by calls k in flight on one
-// device: the table that virtual-time runs use (DESIGN.md "The device"). k callers each keep one call in
+// device: the table that virtual-time runs use (docs/DESIGN.md "The device"). k callers each keep one call in
 // flight on their own slot of one replica (a call ends, the same caller submits the next at once), so the
 // device holds k calls in steady state; the median host time per call (submit to completion: what the
 // engine waits for) is kept, with the device's own time (CUDA events) beside it.

@@ -1,7 +1,7 @@
 // The device a replica's predict calls run on (a GPU; for the CPU backend, the cores), in virtual time.
 // Calls in flight on one device are not independent servers: they share its memory bandwidth and SMs.
 // Each call of batch b progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight
-// (processor sharing with a measured speed-up curve, DESIGN.md "The device"). Rates change only when a
+// (processor sharing with a measured speed-up curve, docs/DESIGN.md "The device"). Rates change only when a
 // call starts or ends, so the device reschedules its one pending completion at those instants: the
 // engine stays event-driven, with one event per device in the heap, whatever k is.
 #pragma once

@@ -1,5 +1,5 @@
 // The serving engine: deployment queue → replicas → preprocess → predict slot → predict →
-// postprocess (DESIGN.md §1), as a discrete-event system over one event heap.
+// postprocess (docs/DESIGN.md §1), as a discrete-event system over one event heap.
 //
 // The engine has no clock of its own. A driver advances it: the virtual clock (runToCompletion,
 // as fast as the CPU allows, deterministic for a seed) or the live clock (runUntil(wall time) from a
@@ -121,7 +121,7 @@ public:
     const RunMetrics& metrics() const { return m_metrics; }
     const Scenario& scenario() const { return m_scenario; } // knobs as they are now
     std::int64_t overAdmissions() const { return m_overAdmissions; } // must stay 0
-    // Empty when every invariant of DESIGN.md §1 holds, else what is broken.
+    // Empty when every invariant of docs/DESIGN.md §1 holds, else what is broken.
     std::string checkInvariants() const;
     // Called once per request when it ends (completed, failed or rejected), with all its timestamps.
     void setObserver(std::function<void(const Request&)> observer) { m_observer = std::move(observer); }

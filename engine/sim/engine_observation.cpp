@@ -1,5 +1,5 @@
 // What the engine shows of itself: snapshots for views, why a run ended early, and the invariants of
-// DESIGN.md §1 checked on demand.
+// docs/DESIGN.md §1 checked on demand.
 #include "engine.h"
 
 #include <algorithm>

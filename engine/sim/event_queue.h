@@ -1,6 +1,6 @@
 // The engine's event heap: events ordered by time, ties broken by scheduling order (FIFO), so a
 // run is deterministic. Both clocks drain this one heap: the virtual clock as fast as it can, the
-// live clock paced to wall time by a single timer (DESIGN.md §3).
+// live clock paced to wall time by a single timer (docs/DESIGN.md §3).
 #pragma once
 #include "base/time.h"
 

@@ -1,4 +1,4 @@
-// One request's life: the time of every transition (DESIGN.md §1) and its sampled stage times.
+// One request's life: the time of every transition (docs/DESIGN.md §1) and its sampled stage times.
 #pragma once
 #include "base/time.h"
 

@@ -28,12 +28,6 @@ public:
         --m_size;
         return v;
     }
-    template <typename F>
-    void forEach(F&& f) const
-    {
-        for (std::size_t i = 0; i < m_size; ++i)
-            f(m_buf[(m_head + i) & (m_buf.size() - 1)]);
-    }
 
 private:
     void grow()

@@ -125,7 +125,7 @@ struct ServiceTable {
     double msAt(double batchSize, double callsInFlight) const;
 };
 
-// How predict calls in flight on one device share it (DESIGN.md "The device"): each call of batch b
+// How predict calls in flight on one device share it (docs/DESIGN.md "The device"): each call of batch b
 // progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight.
 struct DeviceSharing {
     enum class Kind {

@@ -1,4 +1,4 @@
-// The autoscaler, replayed exactly in virtual time: worked example 2 of DESIGN.md (the queue makes
+// The autoscaler, replayed exactly in virtual time: worked example 2 of docs/DESIGN.md (the queue makes
 // the autoscaler add a replica, which serves after its cold start), and the rule at its edges:
 // exactly at target × utilization, the window sliding tick by tick, a scale-down delay interrupted
 // by returning traffic, the max scale-down rate, scale to zero and back, max replicas reached with

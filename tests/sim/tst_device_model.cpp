@@ -1,4 +1,4 @@
-// The device model (DESIGN.md "The device"): predict calls in flight on one device progress together,
+// The device model (docs/DESIGN.md "The device"): predict calls in flight on one device progress together,
 // each at T(b, 1) / T(b, k) of its solo speed while k are in flight. Worked examples with exact times,
 // then queueing theory: with exponential work and a speed-up curve S(k) the predict stage is a
 // birth-death chain (rate mu * S(min(n, c)) with n requests in predict or waiting for a slot), so an open

@@ -1,4 +1,4 @@
-// The worked examples of DESIGN.md §1, replayed exactly in virtual time.
+// The worked examples of docs/DESIGN.md §1, replayed exactly in virtual time.
 // Example 2 (the queue makes the autoscaler add a replica after its cold start) needs the
 // autoscaler and is covered with it (issue "Autoscaler, traffic patterns and the replica plan").
 #include "test_support.h"
