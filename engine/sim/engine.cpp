@@ -134,16 +134,16 @@ void Engine::handle(const Event& e)
 
 std::uint32_t Engine::allocRequest()
 {
-    if (!m_freeSlots.empty()) {
-        const std::uint32_t slot = m_freeSlots.back();
-        m_freeSlots.pop_back();
-        return slot;
+    if (!m_freeRequests.empty()) {
+        const std::uint32_t rq = m_freeRequests.back();
+        m_freeRequests.pop_back();
+        return rq;
     }
     m_requests.emplace_back();
     return std::uint32_t(m_requests.size() - 1);
 }
 
-void Engine::freeRequest(std::uint32_t slot) { m_freeSlots.push_back(slot); }
+void Engine::freeRequest(std::uint32_t rq) { m_freeRequests.push_back(rq); }
 
 void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size, int tokens)
 {
@@ -159,8 +159,8 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
               "replicas serve: lower it, add replicas, or bound the deployment queue (deployment.queue_limit)";
     }
     const bool overBudget = !m_budgetStop.empty() && std::int64_t(m_queue.size()) + m_held >= m_requestBudget;
-    const std::uint32_t slot = allocRequest();
-    Request& r = m_requests[slot];
+    const std::uint32_t rq = allocRequest();
+    Request& r = m_requests[rq];
     r = Request{};
     r.id = m_nextRequestId++;
     r.intended = intended;
@@ -197,23 +197,23 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
     }
 
     if (overBudget) {
-        finish(slot, Outcome::Rejected);
+        finish(rq, Outcome::Rejected);
         return;
     }
     // FIFO: a newcomer is routed directly only when nobody is waiting ahead of it.
     if (m_queue.empty()) {
         if (const int ri = pickReplica(); ri >= 0) {
-            admit(slot, ri);
+            admit(rq, ri);
             observeConcurrency();
             return;
         }
     }
     const std::int64_t limit = m_scenario.deployment.queueLimit;
     if (limit > 0 && std::int64_t(m_queue.size()) >= limit) {
-        finish(slot, Outcome::Rejected);
+        finish(rq, Outcome::Rejected);
         return;
     }
-    m_queue.push(slot);
+    m_queue.push(rq);
     m_metrics.occupancy.change(m_now, Stage::Queue, +1);
     observeConcurrency();
 }
@@ -224,49 +224,49 @@ void Engine::dispatch()
         const int ri = pickReplica();
         if (ri < 0)
             return;
-        const std::uint32_t slot = m_queue.pop();
+        const std::uint32_t rq = m_queue.pop();
         m_metrics.occupancy.change(m_now, Stage::Queue, -1);
-        admit(slot, ri);
+        admit(rq, ri);
     }
 }
 
-void Engine::admit(std::uint32_t slot, int ri)
+void Engine::admit(std::uint32_t rq, int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     if (rep.held >= limitOf(rep) || !rep.takesRequests())
         ++m_overAdmissions; // never expected: checkInvariants() reports it
-    Request& r = m_requests[slot];
+    Request& r = m_requests[rq];
     ++rep.held;
     ++m_held;
     ++rep.preprocessing;
     r.routed = m_now;
     r.replica = rep.id;
-    r.replicaSlot = ri;
+    r.replicaIndex = ri;
     m_metrics.occupancy.change(m_now, Stage::Preprocess, +1);
-    m_events.push(m_now + r.times.preprocess, EventType::PreprocessDone, slot);
+    m_events.push(m_now + r.times.preprocess, EventType::PreprocessDone, rq);
 }
 
-void Engine::preprocessDone(std::uint32_t slot)
+void Engine::preprocessDone(std::uint32_t rq)
 {
-    Request& r = m_requests[slot];
-    Replica& rep = m_replicas[std::size_t(r.replicaSlot)];
+    Request& r = m_requests[rq];
+    Replica& rep = m_replicas[std::size_t(r.replicaIndex)];
     --rep.preprocessing;
     r.preprocessDone = m_now;
     m_metrics.occupancy.change(m_now, Stage::Preprocess, -1);
-    m_predictStage.enter(r.replicaSlot, slot);
+    m_predictStage.enter(r.replicaIndex, rq);
 }
 
 // The request's predict ended (PredictStage): a failed call ends it, else on to postprocess.
-void Engine::leavePredict(std::uint32_t slot)
+void Engine::leavePredict(std::uint32_t rq)
 {
-    Request& r = m_requests[slot];
+    Request& r = m_requests[rq];
     if (r.times.predictFails) {
-        finish(slot, Outcome::Failed);
+        finish(rq, Outcome::Failed);
         return;
     }
-    ++m_replicas[std::size_t(r.replicaSlot)].postprocessing;
+    ++m_replicas[std::size_t(r.replicaIndex)].postprocessing;
     m_metrics.occupancy.change(m_now, Stage::Postprocess, +1);
-    m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, slot);
+    m_events.push(m_now + r.times.postprocess, EventType::PostprocessDone, rq);
 }
 
 void Engine::tokenEmitted(const Request& r)
@@ -281,12 +281,12 @@ void Engine::predictCallDone(std::uint64_t callId, const std::string& error)
     observeConcurrency();
 }
 
-void Engine::finish(std::uint32_t slot, Outcome outcome)
+void Engine::finish(std::uint32_t rq, Outcome outcome)
 {
-    Request& r = m_requests[slot];
+    Request& r = m_requests[rq];
     r.done = m_now;
     r.outcome = outcome;
-    const int ri = r.replicaSlot;
+    const int ri = r.replicaIndex;
     if (ri >= 0) {
         Replica& rep = m_replicas[std::size_t(ri)];
         --rep.held;
@@ -314,7 +314,7 @@ void Engine::finish(std::uint32_t slot, Outcome outcome)
     if (m_observer)
         m_observer(r);
     const std::int32_t user = r.user;
-    freeRequest(slot);
+    freeRequest(rq);
     if (user >= 0)
         m_load.onResponse(user, m_now, outcome == Outcome::Rejected);
     if (ri >= 0) {

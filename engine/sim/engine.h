@@ -144,11 +144,11 @@ private:
     void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1, int tokens = 0);
     void dispatch();
     int pickReplica() const { return m_replicas.leastLoaded([this](const Replica& r) { return limitOf(r); }); }
-    void admit(std::uint32_t slot, int replicaIndex);
-    void preprocessDone(std::uint32_t slot);
-    void leavePredict(std::uint32_t slot) override; // PredictStage::Host
+    void admit(std::uint32_t rq, int replicaIndex);
+    void preprocessDone(std::uint32_t rq);
+    void leavePredict(std::uint32_t rq) override; // PredictStage::Host
     void tokenEmitted(const Request& r) override;   // PredictStage::Host
-    void finish(std::uint32_t slot, Outcome outcome);
+    void finish(std::uint32_t rq, Outcome outcome);
     void replicaReady(std::uint32_t replicaIndex);
     void applyChange(std::size_t index);
     void provisionReplica(bool ready);
@@ -163,7 +163,7 @@ private:
     void refreshLimitLevel();
 
     std::uint32_t allocRequest();
-    void freeRequest(std::uint32_t slot);
+    void freeRequest(std::uint32_t rq);
 
     Scenario m_scenario;
     Nanos m_now = 0;
@@ -175,10 +175,12 @@ private:
     bool m_sized; // request sizes vary
     Nanos m_warmupEnd;
 
-    std::vector<Request> m_requests; // pool; slots are reused, so memory stays flat
-    std::vector<std::uint32_t> m_freeSlots;
+    // The pool of requests in the system; a request is named by its index here (`rq` in this code), and
+    // entries are reused, so memory stays flat. "Slot" means only a place in predict (predict_concurrency).
+    std::vector<Request> m_requests;
+    std::vector<std::uint32_t> m_freeRequests;
     std::uint64_t m_nextRequestId = 0;
-    RingQueue<std::uint32_t> m_queue; // the deployment queue (request slots)
+    RingQueue<std::uint32_t> m_queue; // the deployment queue (request indices)
     ReplicaSet m_replicas;
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;

@@ -95,7 +95,7 @@ std::string Engine::checkInvariants() const
         if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Removed) && r.held != 0)
             return "replica " + std::to_string(r.id) + " holds requests while " + toString(r.state);
         if (!r.predictWait.empty() && r.inPredict < m_scenario.deployment.predictConcurrency)
-            return "replica " + std::to_string(r.id) + " leaves a predict slot idle while requests wait for one";
+            return "replica " + std::to_string(r.id) + " leaves a predict rq idle while requests wait for one";
         held += r.held;
         pre += r.preprocessing;
         wait += int(r.predictWait.size());

@@ -12,9 +12,9 @@ namespace knee {
 
 enum class EventType : std::uint8_t {
     Arrival,         // arg: closed-loop user index, or kOpenLoopSource
-    PreprocessDone,  // arg: request slot
-    PredictDone,     // arg: request slot (an independent call of one request, timed without a call record)
-    PostprocessDone, // arg: request slot
+    PreprocessDone,  // arg: request index
+    PredictDone,     // arg: request index (an independent call of one request, timed without a call record)
+    PostprocessDone, // arg: request index
     ReplicaReady,    // arg: replica index
     KnobChange,      // arg: index into the scenario's changes
     AutoscalerTick,  // the autoscaler's periodic evaluation

@@ -38,7 +38,7 @@ int PredictStage::deviceCount() const
 int PredictStage::deviceOf(int ri) const
 {
     const int d = m_replicas[std::size_t(ri)].device;
-    return d >= 0 ? d : ri; // a device of its own: indexed like its replica slot
+    return d >= 0 ? d : ri; // a device of its own: indexed like its replica index
 }
 
 void PredictStage::placeReplica(int ri)
@@ -93,12 +93,12 @@ std::string PredictStage::sharingAssumption() const
     return m_scenario.model.sharingAssumption(m_scenario.deployment.predictConcurrency, deviceCount());
 }
 
-// ---------------------------------------------------------------- slots
+// ---------------------------------------------------------------- predict slots
 
-void PredictStage::enter(int ri, std::uint32_t slot)
+void PredictStage::enter(int ri, std::uint32_t rq)
 {
     m_metrics.occupancy.change(m_now, Stage::PredictWait, +1);
-    m_replicas[std::size_t(ri)].predictWait.push(slot);
+    m_replicas[std::size_t(ri)].predictWait.push(rq);
     refill(ri);
 }
 
@@ -109,15 +109,15 @@ void PredictStage::refill(int ri)
     const int predictSlots = m_scenario.deployment.predictConcurrency;
     const BatchingConfig::Mode mode = m_scenario.model.batching.mode;
     while (rep.inPredict < predictSlots && !rep.predictWait.empty()) {
-        const std::uint32_t slot = rep.predictWait.pop();
+        const std::uint32_t rq = rep.predictWait.pop();
         setPredictBusy(rep, +1);
-        m_requests[slot].predictStart = m_now;
+        m_requests[rq].predictStart = m_now;
         m_metrics.occupancy.change(m_now, Stage::PredictWait, -1);
         m_metrics.occupancy.change(m_now, Stage::Predict, +1);
         if (mode != BatchingConfig::Mode::None)
-            rep.batchQueue.push(slot); // the batcher (or the decode loop) inside predict decides when it runs
+            rep.batchQueue.push(rq); // the batcher (or the decode loop) inside predict decides when it runs
         else
-            startSingle(ri, slot);
+            startSingle(ri, rq);
     }
     if (mode == BatchingConfig::Mode::Dynamic)
         tryLaunchBatch(ri);
@@ -134,13 +134,13 @@ void PredictStage::setPredictBusy(Replica& rep, int delta)
         rep.predictBusyNs += m_now - rep.predictBusySince;
 }
 
-void PredictStage::finishPredict(std::uint32_t slot)
+void PredictStage::finishPredict(std::uint32_t rq)
 {
-    Request& r = m_requests[slot];
-    setPredictBusy(m_replicas[std::size_t(r.replicaSlot)], -1);
+    Request& r = m_requests[rq];
+    setPredictBusy(m_replicas[std::size_t(r.replicaIndex)], -1);
     r.predictDone = m_now;
     m_metrics.occupancy.change(m_now, Stage::Predict, -1);
-    m_host.leavePredict(slot);
+    m_host.leavePredict(rq);
 }
 
 // ---------------------------------------------------------------- calls
@@ -240,9 +240,9 @@ void PredictStage::handle(const Event& e)
 {
     switch (e.type) {
     case EventType::PredictDone: { // independent single call, timed without a call record
-        const int ri = m_requests[e.arg].replicaSlot;
+        const int ri = m_requests[e.arg].replicaIndex;
         finishPredict(e.arg);
-        refill(ri); // the freed slot goes to the next waiting request at once
+        refill(ri); // the freed predict slot goes to the next waiting request at once
         break;
     }
     case EventType::CallDone: endCall(e.arg, {}); break;
@@ -296,11 +296,11 @@ void PredictStage::endCall(std::uint32_t ci, const std::string& error)
             m_replicas[std::size_t(ri)].callRunning = false;
         std::vector<std::uint32_t> done;
         done.swap(c.requests); // the pool may grow (and this call be reused) while the requests move on
-        for (std::uint32_t slot : done) {
-            m_requests[slot].times.predictFails |= !error.empty();
-            finishPredict(slot);
+        for (std::uint32_t rq : done) {
+            m_requests[rq].times.predictFails |= !error.empty();
+            finishPredict(rq);
         }
-        refill(ri); // refills the slots and launches the next call
+        refill(ri); // refills the predict slots and launches the next call
         break;
     }
     case CallKind::Decode:
@@ -312,17 +312,17 @@ void PredictStage::endCall(std::uint32_t ci, const std::string& error)
     }
 }
 
-void PredictStage::startSingle(int ri, std::uint32_t slot)
+void PredictStage::startSingle(int ri, std::uint32_t rq)
 {
-    const Request& r = m_requests[slot];
+    const Request& r = m_requests[rq];
     if (!m_executor && !timedByDevice()) {
         // Independent calls: one event per request, no call record (the engine's hot path).
         ++m_callsStarted;
-        m_events.push(m_now + Nanos(double(callTime(r, 1)) * variationFactor()) + overhead(), EventType::PredictDone, slot);
+        m_events.push(m_now + Nanos(double(callTime(r, 1)) * variationFactor()) + overhead(), EventType::PredictDone, rq);
         return;
     }
     const std::uint32_t ci = allocCall(CallKind::Single, ri, 1);
-    m_calls[ci].requests.push_back(slot);
+    m_calls[ci].requests.push_back(rq);
     startCall(ci, callTime(r, 1));
 }
 
@@ -353,8 +353,8 @@ void PredictStage::tryLaunchBatch(int ri)
     // scaled by the batch's mean size/variation factor (not its largest: that would charge every
     // batch for its slowest member twice over).
     double sum = 0;
-    for (std::uint32_t slot : call.requests)
-        sum += double(callTime(m_requests[slot], n));
+    for (std::uint32_t rq : call.requests)
+        sum += double(callTime(m_requests[rq], n));
     startCall(ci, Nanos(sum / double(n)));
 }
 
@@ -385,8 +385,8 @@ void PredictStage::decodeStep(int ri, std::uint32_t)
     const Nanos step = m_now - rep.stepStart;
     std::vector<std::uint32_t> finished;
     for (std::size_t i = 0; i < rep.activeSequences.size();) {
-        const std::uint32_t slot = rep.activeSequences[i];
-        Request& r = m_requests[slot];
+        const std::uint32_t rq = rep.activeSequences[i];
+        Request& r = m_requests[rq];
         if (r.firstToken < 0) {
             r.firstToken = m_now; // streamed out: the user sees the first token now
         } else if (r.measured) {
@@ -395,15 +395,15 @@ void PredictStage::decodeStep(int ri, std::uint32_t)
         --r.tokensLeft;
         m_host.tokenEmitted(r);
         if (r.tokensLeft <= 0) {
-            finished.push_back(slot);
+            finished.push_back(rq);
             rep.activeSequences[i] = rep.activeSequences.back();
             rep.activeSequences.pop_back();
         } else {
             ++i;
         }
     }
-    for (std::uint32_t slot : finished)
-        finishPredict(slot);
+    for (std::uint32_t rq : finished)
+        finishPredict(rq);
     refill(ri); // refills the predict slots; the next step starts from there
     if (!rep.callRunning)
         startDecodeStep(ri);
@@ -416,9 +416,9 @@ void PredictStage::failActiveSequences(int ri)
     rep.callRunning = false;
     const std::vector<std::uint32_t> failed = std::move(rep.activeSequences);
     rep.activeSequences.clear();
-    for (std::uint32_t slot : failed) {
-        m_requests[slot].times.predictFails = true;
-        finishPredict(slot);
+    for (std::uint32_t rq : failed) {
+        m_requests[rq].times.predictFails = true;
+        finishPredict(rq);
     }
     refill(ri);
     if (!rep.callRunning)

@@ -36,7 +36,7 @@ public:
     public:
         virtual ~Host() = default;
         // The request's predict ended at now (r.predictDone set, r.times.predictFails says how).
-        virtual void leavePredict(std::uint32_t slot) = 0;
+        virtual void leavePredict(std::uint32_t rq) = 0;
         // Continuous batching: a sequence emitted a token (r.tokensLeft already counts it).
         virtual void tokenEmitted(const Request& r) = 0;
     };
@@ -47,7 +47,7 @@ public:
                  std::vector<Replica>& replicas, RunMetrics& metrics, PredictExecutor* executor, Host& host);
 
     // A request finished preprocess on replica `ri`: it waits for a predict slot, or takes one now.
-    void enter(int ri, std::uint32_t slot);
+    void enter(int ri, std::uint32_t rq);
     // Fills free predict slots of replica `ri` (after predict_concurrency was raised).
     void refill(int ri);
     // The stage's own events: PredictDone, CallDone, DeviceDone, BatchTimer.
@@ -87,12 +87,12 @@ private:
     void startCall(std::uint32_t ci, Nanos soloNs);
     void callOffDevice(std::uint32_t ci); // the device finished it; the per-call overhead follows
     void endCall(std::uint32_t ci, const std::string& error);
-    void startSingle(int ri, std::uint32_t slot);
+    void startSingle(int ri, std::uint32_t rq);
     void tryLaunchBatch(int ri);
     void startDecodeStep(int ri);
     void decodeStep(int ri, std::uint32_t ci);
     void failActiveSequences(int ri);
-    void finishPredict(std::uint32_t slot);
+    void finishPredict(std::uint32_t rq);
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
     double variationFactor();                             // a draw of the table's per-call variation (1 without one)

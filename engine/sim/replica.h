@@ -13,12 +13,12 @@ enum class ReplicaState : std::uint8_t {
     ColdStarting, // provisioned, loading weights: takes no requests yet
     Ready,        // takes requests up to its concurrency limit
     Draining,     // being removed: takes nothing new, finishes what it holds
-    Removed,      // gone; its slot may be reused by a new replica
+    Removed,      // gone; its place in the table may be reused by a new replica
 };
 const char* toString(ReplicaState s);
 
 struct Replica {
-    std::int32_t id = 0; // stable, unique for the run (slots in the replica table are reused)
+    std::int32_t id = 0; // stable, unique for the run (places in the replica table are reused)
     ReplicaState state = ReplicaState::Removed;
     int device = -1; // the device its predict calls run on when replicas share devices; -1: one of its own
     Nanos provisionedAt = 0;
@@ -27,7 +27,7 @@ struct Replica {
     int preprocessing = 0;
     int inPredict = 0;
     int postprocessing = 0;
-    RingQueue<std::uint32_t> predictWait; // request slots that finished preprocess, waiting for a slot
+    RingQueue<std::uint32_t> predictWait; // request indices that finished preprocess, waiting for a predict slot
     std::int64_t served = 0;
     // Integral of "predict busy" (inPredict > 0) over time: the replica's GPU busy share.
     Nanos predictBusyNs = 0;

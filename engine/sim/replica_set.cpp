@@ -6,9 +6,9 @@ namespace knee {
 
 int ReplicaSet::add(Nanos now)
 {
-    auto it = std::find_if(m_slots.begin(), m_slots.end(), [](const Replica& r) { return !r.provisioned(); });
-    if (it == m_slots.end())
-        it = m_slots.insert(m_slots.end(), Replica{});
+    auto it = std::find_if(m_table.begin(), m_table.end(), [](const Replica& r) { return !r.provisioned(); });
+    if (it == m_table.end())
+        it = m_table.insert(m_table.end(), Replica{});
     Replica& rep = *it;
     rep.id = m_nextId++;
     rep.provisionedAt = now;
@@ -16,23 +16,23 @@ int ReplicaSet::add(Nanos now)
     rep.served = 0;
     rep.predictBusyNs = 0;
     rep.bestLatency = rep.recentLatency = 0;
-    return int(it - m_slots.begin());
+    return int(it - m_table.begin());
 }
 
 int ReplicaSet::active() const
 {
-    return int(std::count_if(m_slots.begin(), m_slots.end(),
+    return int(std::count_if(m_table.begin(), m_table.end(),
                              [](const Replica& r) { return r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Ready; }));
 }
 
 int ReplicaSet::ready() const
 {
-    return int(std::count_if(m_slots.begin(), m_slots.end(), [](const Replica& r) { return r.state == ReplicaState::Ready; }));
+    return int(std::count_if(m_table.begin(), m_table.end(), [](const Replica& r) { return r.state == ReplicaState::Ready; }));
 }
 
 int ReplicaSet::provisioned() const
 {
-    return int(std::count_if(m_slots.begin(), m_slots.end(), [](const Replica& r) { return r.provisioned(); }));
+    return int(std::count_if(m_table.begin(), m_table.end(), [](const Replica& r) { return r.provisioned(); }));
 }
 
 int ReplicaSet::victim() const
@@ -45,9 +45,9 @@ int ReplicaSet::victim() const
             return false;
         return r.held < v.held || (r.held == v.held && r.id > v.id);
     };
-    for (int i = 0; i < int(m_slots.size()); ++i) {
-        const Replica& r = m_slots[std::size_t(i)];
-        if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Ready) && (victim < 0 || better(r, m_slots[std::size_t(victim)])))
+    for (int i = 0; i < int(m_table.size()); ++i) {
+        const Replica& r = m_table[std::size_t(i)];
+        if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Ready) && (victim < 0 || better(r, m_table[std::size_t(victim)])))
             victim = i;
     }
     return victim;

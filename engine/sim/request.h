@@ -30,8 +30,8 @@ struct Request {
     std::int32_t tokens = 0;     // continuous batching: tokens in the whole response
     Nanos done = -1;             // response (completed or failed) or rejection
     StageTimes times;
-    std::int32_t replica = -1;   // replica id (stable, not a slot index)
-    std::int32_t replicaSlot = -1; // index in the engine's replica table while held
+    std::int32_t replica = -1;   // replica id (stable, not its index in the table)
+    std::int32_t replicaIndex = -1; // index in the engine's replica table while held
     std::int32_t user = -1;      // closed-loop user, -1 for open loop or injected
     Outcome outcome = Outcome::InFlight;
     bool measured = false;       // sent after warm-up: counts in the statistics

@@ -389,7 +389,7 @@ std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices) 
 {
     if (sharing.given || predictTable.hasConcurrency())
         return {};
-    // Calls share a device when one replica has several in flight (no batching: one call per slot) or
+    // Calls share a device when one replica has several in flight (no batching: one call per predict slot) or
     // when replicas share devices (batching: one call at a time per replica).
     const bool shares = (batching.mode == BatchingConfig::Mode::None && predictConcurrency > 1) || devices > 0;
     if (!shares)

@@ -253,6 +253,60 @@ private slots:
         QVERIFY(parseSession(edited1, "v1").error.contains("the knee its levels give"));
     }
 
+    // Format 3 (issue 14) made sessions hold sweep records. Sessions of format 2, written by knee before
+    // it (commit 05ebf3c: `knee sweep default.yaml --virtual --levels 1,2 --grid 1,2 --slo-ms 60
+    // --baseline-rps 25 --peak-rps 80 --out`, and `knee sweep --target` of `knee serve default.yaml`
+    // at levels 1,2), still open with every figure they saved, and save again as format 3.
+    void versionTwoSessionsStillOpen_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addRow("virtual, with a grid") << QStringLiteral("v2_default_grid.json");
+        QTest::addRow("an endpoint") << QStringLiteral("v2_endpoint.json");
+    }
+    void versionTwoSessionsStillOpen()
+    {
+        QFETCH(QString, file);
+        const QString path = QStringLiteral(KNEE_TEST_DATA "/sessions/") + file;
+        const SessionLoad l = loadSession(path);
+        QVERIFY2(l.session, qPrintable(l.error));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject saved = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(saved["version"].toInt(), 2);
+        const QJsonArray sweeps = saved["sweeps"].toArray();
+        QCOMPARE(l.session->sweeps.size(), std::size_t(sweeps.size()));
+        for (qsizetype i = 0; i < sweeps.size(); ++i) {
+            const QJsonObject was = sweeps[i].toObject();
+            const SweepResult& r = l.session->sweeps[std::size_t(i)].result;
+            QCOMPARE(QString::fromStdString(r.scenarioName), was["scenario_name"].toString());
+            QCOMPARE(r.recommendation.concurrencyTarget, was["recommendation"].toObject()["concurrency_target"].toInt());
+            const QJsonArray levels = was["levels"].toArray();
+            QCOMPARE(r.levels.size(), std::size_t(levels.size()));
+            // The record writes a level's latency summary as format 2 did: the figures are the saved ones.
+            const QJsonObject record = sweepRecord(l.session->sweeps[std::size_t(i)]);
+            for (qsizetype k = 0; k < levels.size(); ++k) {
+                const QJsonObject level = record["levels"].toArray()[k].toObject();
+                QCOMPARE(level["latency_ms"], levels[k].toObject()["latency_ms"]);
+                QCOMPARE(level["histogram"], levels[k].toObject()["histogram"]);
+                QCOMPARE(level["p95_ms"].toDouble(), levels[k].toObject()["latency_ms"].toObject()["p95"].toDouble());
+            }
+            QCOMPARE(record["target"], was["target"]); // an endpoint's description, or absent for both
+        }
+        const QJsonArray grids = saved["grids"].toArray();
+        QCOMPARE(l.session->grids.size(), std::size_t(grids.size()));
+        for (qsizetype i = 0; i < grids.size(); ++i) {
+            const GridResult& g = l.session->grids[std::size_t(i)].result;
+            QVERIFY(g.best);
+            QCOMPARE(qint64(*g.best), qint64(grids[i].toObject()["best"].toInt()));
+            QCOMPARE(gridRecord(l.session->grids[std::size_t(i)])["best"].toObject()["cell"].toInt(), grids[i].toObject()["best"].toInt());
+        }
+        const QByteArray again = serializeSession(*l.session);
+        QCOMPARE(QJsonDocument::fromJson(again).object()["version"].toInt(), 3);
+        const SessionLoad reopened = parseSession(again, "again");
+        QVERIFY2(reopened.session, qPrintable(reopened.error));
+        QCOMPARE(serializeSession(*reopened.session), again);
+    }
+
     // The new fields of a sweep survive a save: the saturation tolerance, the extension limit, and the
     // levels a virtual sweep added.
     void saturationFieldsRoundTrip()
