@@ -1,5 +1,7 @@
 #include "deployment_view.h"
 
+#include "plural.h"
+
 #include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
@@ -58,7 +60,7 @@ QString DeploymentView::summaryText(const EngineSnapshot& s)
         else
             ++ready;
     }
-    QString text = tr("%n replica(s): ", nullptr, int(s.replicas.size())) + tr("%1 ready · %2 cold starting · %3 draining").arg(ready).arg(cold).arg(draining);
+    QString text = counted(qsizetype(s.replicas.size()), tr("replica"), tr("replicas")) + QStringLiteral(": ") + tr("%1 ready · %2 cold starting · %3 draining").arg(ready).arg(cold).arg(draining);
     int calls = 0;
     QStringList shared;
     for (const DeviceSnapshot& d : s.devices) {
@@ -67,7 +69,7 @@ QString DeploymentView::summaryText(const EngineSnapshot& s)
             shared << deviceText(d);
     }
     if (!s.devices.empty())
-        text += tr("   ·   %n GPU(s), ", nullptr, int(s.devices.size())) + tr("%n predict call(s) in flight", nullptr, calls);
+        text += QStringLiteral("   ·   ") + counted(qsizetype(s.devices.size()), tr("GPU"), tr("GPUs")) + QStringLiteral(", ") + counted(calls, tr("predict call in flight"), tr("predict calls in flight"));
     if (!shared.isEmpty())
         text += tr(" · replicas share a GPU: %1").arg(shared.join(QStringLiteral("; ")));
     return text;
@@ -78,7 +80,7 @@ QString DeploymentView::deviceText(const DeviceSnapshot& d)
     QStringList ids;
     for (std::int32_t id : d.replicas)
         ids << QString::number(id);
-    return tr("GPU %1 (replicas %2, %n call(s) in flight)", nullptr, d.callsInFlight).arg(d.index).arg(ids.join(QStringLiteral(", ")));
+    return tr("GPU %1 (replicas %2, %3)").arg(d.index).arg(ids.join(QStringLiteral(", ")), counted(d.callsInFlight, tr("call in flight"), tr("calls in flight")));
 }
 
 void DeploymentView::setSnapshot(const EngineSnapshot& snapshot)

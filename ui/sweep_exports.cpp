@@ -4,6 +4,8 @@
 // at once. Every write goes through the one writer of user files: whole or not at all.
 #include "sweep_page.h"
 
+#include "plural.h"
+
 #include "io/truss_config.h"
 #include "session/output_file.h"
 
@@ -28,7 +30,7 @@ QString sentence(const QString& message) { return message.isEmpty() ? message : 
 QString replaces(const QString& path)
 {
     const QFileInfo info(path);
-    return info.exists() ? SweepPage::tr(" It replaces the existing file (%n byte(s)).", nullptr, int(std::min<qint64>(info.size(), INT_MAX)))
+    return info.exists() ? SweepPage::tr(" It replaces the existing file (%1).").arg(counted(info.size(), SweepPage::tr("byte"), SweepPage::tr("bytes")))
                          : QString();
 }
 
@@ -92,7 +94,7 @@ QString SweepPage::exportLabel(Export kind) const
             return rec->replicas ? tr("Autoscaling ← target %1, replicas %2–%3…").arg(rec->concurrencyTarget).arg(rec->replicas->minReplicas).arg(rec->replicas->maxReplicas)
                                  : tr("Autoscaling ← target %1…").arg(rec->concurrencyTarget);
         return tr("Export autoscaling…");
-    case Export::Csv: return s ? tr("CSV ← %n level(s)…", nullptr, int(s->result.levels.size())) : tr("Export CSV…");
+    case Export::Csv: return s ? tr("CSV ← %1…").arg(counted(qsizetype(s->result.levels.size()), tr("level"), tr("levels"))) : tr("Export CSV…");
     case Export::Chart: return tr("Save chart…");
     }
     return {};
@@ -150,9 +152,9 @@ QString SweepPage::exportPreview(Export kind, const QString& path) const
             .arg(replaces(path));
     }
     case Export::Csv:
-        return tr("Writes %1: %n row(s), one per level, with users, p50/p95/p99 (ms), throughput (req/s), completed, failed, "
-                  "rejected and stable.", nullptr, int(s->result.levels.size()))
-                   .arg(path)
+        return tr("Writes %1: %2, one per level, with users, p50/p95/p99 (ms), throughput (req/s), completed, failed, "
+                  "rejected and stable.")
+                   .arg(path, counted(qsizetype(s->result.levels.size()), tr("row"), tr("rows")))
             + replaces(path);
     case Export::Chart:
         return tr("Writes %1: the chart as %2, %3 × %4 pixels.%5")
@@ -216,7 +218,7 @@ QString SweepPage::exportCsv(const QString& given)
         return {};
     if (given.isEmpty() && !confirm(tr("Export CSV"), exportPreview(Export::Csv, path)))
         return {};
-    return finishExport(tr("Wrote %n level(s) to %1", nullptr, int(s->result.levels.size())).arg(path),
+    return finishExport(tr("Wrote %1 to %2").arg(counted(qsizetype(s->result.levels.size()), tr("level"), tr("levels")), path),
                         writeOutputFile(path, QByteArray::fromStdString(sweepPointsCsv(s->result))));
 }
 

@@ -3,6 +3,7 @@
 #include "chart_style.h"
 #include "endpoint_panel.h"
 #include "heat_map.h"
+#include "plural.h"
 
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
@@ -153,7 +154,7 @@ SweepPage::SweepPage(QWidget* parent)
         m_cancel->setText(tr("Cancel"));
         m_progress->setRange(0, 1);
         m_progress->setValue(1);
-        m_status->setText(r.cancelled ? tr("Cancelled: %n level(s) kept", nullptr, int(r.levels.size()))
+        m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
                                       : tr("%1 levels in %2 of wall time (%3 time)")
                                             .arg(r.levels.size())
                                             .arg(duration(r.wallS))
@@ -478,8 +479,8 @@ void SweepPage::run()
     m_runningLive = live || endpoint.has_value();
     m_runClock.start();
     m_levelClock.start();
-    updateProgress();
     m_progressTimer->start();
+    updateProgress();
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);

@@ -4,6 +4,7 @@
 
 #include "controls_panel.h"
 #include "heat_map.h"
+#include "plural.h"
 #include "sweep_evidence.h"
 
 #include <QApplication>
@@ -108,10 +109,11 @@ QWidget* SweepPage::buildResults()
     auto* copy = new QShortcut(QKeySequence::Copy, m_table, nullptr, nullptr, Qt::WidgetShortcut);
     connect(copy, &QShortcut::activated, this, [this] { QApplication::clipboard()->setText(levelsTsv(true)); });
     m_copy = new QPushButton(tr("&Copy table"), results);
+    m_copy->setObjectName(QStringLiteral("copyLevels"));
     m_copy->setToolTip(tr("Copy every level, tab-separated with the heading (pastes into a spreadsheet)"));
     connect(m_copy, &QPushButton::clicked, this, [this] {
         QApplication::clipboard()->setText(levelsTsv(false));
-        m_status->setText(tr("Copied %n level(s) to the clipboard", nullptr, m_table->rowCount()));
+        m_status->setText(tr("Copied %1 to the clipboard").arg(counted(m_table->rowCount(), tr("level"), tr("levels"))));
     });
     auto* tableHeader = new QHBoxLayout();
     auto* tableTitle = new QLabel(tr("<b>Levels</b>"), results);
@@ -297,7 +299,7 @@ QString SweepPage::readoutAt(int concurrency) const
             if (l.ttft.count > 0)
                 text += tr(" · TTFT p95 %1 ms · inter-token p95 %2 ms").arg(ms(l.ttft.p95), ms(l.itl.p95));
             if (l.failed + l.rejected > 0)
-                text += tr(" · %n error(s)", nullptr, int(l.failed + l.rejected));
+                text += QStringLiteral(" · ") + counted(l.failed + l.rejected, tr("error"), tr("errors"));
             if (!l.stable)
                 text += tr(" · did not stabilise");
             return text;
@@ -340,9 +342,9 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
     };
     QString html = tr("<h3>Recommendation</h3><table>");
     html += row(tr("concurrency_target"),
-                rec.concurrencyTarget > 0 ? tr("%n request(s) per replica", nullptr, rec.concurrencyTarget) : tr("none"),
+                rec.concurrencyTarget > 0 ? counted(rec.concurrencyTarget, tr("request per replica"), tr("requests per replica")) : tr("none"),
                 rec.concurrencyTargetRule);
-    html += row(tr("predict_concurrency"), tr("%n call(s) at once", nullptr, rec.predictConcurrency), rec.predictConcurrencyRule);
+    html += row(tr("predict_concurrency"), counted(rec.predictConcurrency, tr("call at once"), tr("calls at once")), rec.predictConcurrencyRule);
     if (rec.replicas) {
         html += row(tr("min replicas"), QString::number(rec.replicas->minReplicas), rec.replicas->minRule);
         html += row(tr("max replicas"), QString::number(rec.replicas->maxReplicas), rec.replicas->maxRule);

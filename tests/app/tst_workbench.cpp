@@ -92,9 +92,9 @@ private slots:
         QVERIFY2(tsv.startsWith("Users\tp50 (ms)\tp95 (ms)\tp99 (ms)\tThroughput (req/s)"), qPrintable(tsv));
         QCOMPARE(tsv.count('\n'), int(r.levels.size()) + 1);
         t->selectRow(0);
-        t->setFocus();
-        QTest::keySequence(t, QKeySequence::Copy);
-        QCOMPARE(QApplication::clipboard()->text().count('\n'), 2); // the heading and the selected row
+        QCOMPARE(page->levelsTsv(true).count('\n'), 2); // Ctrl+C: the heading and the selected row
+        page->findChild<QPushButton*>("copyLevels")->click();
+        QCOMPARE(QApplication::clipboard()->text(), tsv);
 
         // The card: units and the rule behind each value.
         const QString card = page->recommendationText();
@@ -179,7 +179,7 @@ private slots:
         page->setPathChooser([&](SweepPage::Export, const QString&) { return csv; });
         answer = false;
         QCOMPARE(page->exportCsv(), QString());
-        QVERIFY2(asked.contains("replaces the existing file (3 bytes)"), qPrintable(asked));
+        QVERIFY2(asked.contains("It replaces the existing file (3 bytes)."), qPrintable(asked));
         QVERIFY(old.open(QIODevice::ReadOnly));
         QCOMPARE(old.readAll(), QByteArray("old"));
         old.close();
@@ -286,7 +286,7 @@ private slots:
         QCOMPARE(w.runSweepAction()->shortcut(), QKeySequence(Qt::Key_F5));
         w.sweepPage()->levels()->setText("1, 2");
         QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
-        QTest::keyClick(&w, Qt::Key_F5);
+        QTest::keyClick(w.windowHandle(), Qt::Key_F5); // through the window, as a key press arrives
         QVERIFY(done.count() == 1 || w.sweepPage()->isRunning());
         QVERIFY(done.wait(60'000) || done.count() == 1);
 
@@ -294,9 +294,10 @@ private slots:
         spin->setFocus();
         QTRY_VERIFY(spin->hasFocus());
         QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && !w.host().snapshot()->paused, 5000);
-        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Space);
+        QTest::keyClick(w.windowHandle(), Qt::Key_Space);
         QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, 5000);
-        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Space);
+        QCOMPARE(spin->value(), w.controls()->concurrencyTarget()->value()); // nothing typed into it
+        QTest::keyClick(w.windowHandle(), Qt::Key_Space);
         QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, 5000);
         QLineEdit* levels = w.sweepPage()->levels();
         w.findChild<QTabWidget*>("pages")->setCurrentIndex(1);
@@ -304,7 +305,7 @@ private slots:
         QTRY_VERIFY(levels->hasFocus());
         levels->setText("1,2");
         levels->setCursorPosition(2);
-        QTest::keyClick(levels, Qt::Key_Space);
+        QTest::keyClick(w.windowHandle(), Qt::Key_Space);
         QCOMPARE(levels->text(), QStringLiteral("1, 2"));
         QTest::qWait(200);
         QVERIFY(!w.host().snapshot()->paused);
