@@ -23,6 +23,8 @@
 #include <QLogValueAxis>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QScatterSeries>
 #include <QSplitter>
 #include <QTimer>
@@ -88,15 +90,23 @@ SweepPage::SweepPage(QWidget* parent)
     left->addWidget(m_heatMap);
     left->setStretchFactor(0, 3);
     left->setStretchFactor(1, 1);
+    // The results column scrolls when the window is short: the card, the exports and the table keep their sizes.
+    auto* resultsScroll = new QScrollArea(this);
+    resultsScroll->setObjectName(QStringLiteral("sweepResults"));
+    resultsScroll->setWidgetResizable(true);
+    resultsScroll->setFrameShape(QFrame::NoFrame);
+    resultsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    resultsScroll->setWidget(results);
     auto* main = new QSplitter(Qt::Horizontal, this);
     main->setObjectName(QStringLiteral("sweepSplitter"));
     main->addWidget(left);
-    main->addWidget(results);
+    main->addWidget(resultsScroll);
     main->setStretchFactor(0, 3);
     main->setStretchFactor(1, 2);
     main->setChildrenCollapsible(false);
 
-    auto* exportRow = new QHBoxLayout();
+    auto* exportBox = new QVBoxLayout();
+    exportBox->setSpacing(2);
     const std::pair<Export, QString (SweepPage::*)(const QString&)> exports[] = {
         {Export::ConfigYaml, &SweepPage::exportConfigYaml},
         {Export::Autoscaling, &SweepPage::exportAutoscaling},
@@ -108,17 +118,20 @@ SweepPage::SweepPage(QWidget* parent)
             if (const QString e = (this->*fn)({}); !e.isEmpty())
                 m_status->setText(e);
         });
-        exportRow->addWidget(b);
+        exportBox->addWidget(b);
         m_exportButtons.push_back(b);
     }
-    exportRow->addStretch(1);
+    // Under the recommendation: what to do with it.
+    static_cast<QVBoxLayout*>(results->layout())->insertLayout(1, exportBox);
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
-    layout->addWidget(m_formToggle);
+    auto* formHeader = new QHBoxLayout();
+    formHeader->addWidget(m_formToggle);
+    formHeader->addWidget(m_formSummary, 1);
+    layout->addLayout(formHeader);
     layout->addWidget(form);
     layout->addWidget(main, 1);
-    layout->addLayout(exportRow);
 
     m_progressTimer = new QTimer(this);
     m_progressTimer->setInterval(1000);
@@ -224,12 +237,20 @@ QWidget* SweepPage::buildForm()
     m_formToggle->setCheckable(true);
     m_formToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     m_formToggle->setAutoRaise(true);
-    m_formToggle->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    m_formToggle->setText(tr("What to sweep"));
     connect(m_formToggle, &QToolButton::toggled, this, &SweepPage::setFormOpen);
+    m_formSummary = new QLabel(this);
+    m_formSummary->setObjectName(QStringLiteral("sweepFormSummary"));
+    m_formSummary->setWordWrap(true);
 
-    m_formBody = new QWidget(this);
-    m_formBody->setObjectName(QStringLiteral("sweepForm"));
-    auto* columns = new QHBoxLayout(m_formBody);
+    // The form scrolls inside its own area: the page never grows wider or taller than the window for it.
+    auto* area = new QScrollArea(this);
+    area->setObjectName(QStringLiteral("sweepForm"));
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    auto* body = new QWidget(area);
+    auto* columns = new QHBoxLayout(body);
     columns->setContentsMargins(16, 0, 0, 0);
     auto* what = new QFormLayout();
     what->addRow(m_endpoint);
@@ -247,8 +268,13 @@ QWidget* SweepPage::buildForm()
     timing->addRow(tr("Window"), m_window);
     timing->addRow(tr("Cap per level"), m_cap);
     columns->addLayout(what, 3);
-    columns->addLayout(goals, 2);
-    columns->addLayout(timing, 2);
+    auto* right = new QVBoxLayout();
+    right->addLayout(goals);
+    right->addLayout(timing);
+    right->addStretch(1);
+    columns->addLayout(right, 2);
+    area->setWidget(body);
+    m_formBody = area;
     setFormOpen(true);
     return m_formBody;
 }
@@ -376,16 +402,18 @@ void SweepPage::setFormOpen(bool open)
         m_formToggle->setChecked(open); // comes back here through toggled
     m_formToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
     m_formBody->setVisible(open);
+    if (auto* area = qobject_cast<QScrollArea*>(m_formBody); area && area->widget())
+        area->setMaximumHeight(std::min(220, area->widget()->sizeHint().height() + area->horizontalScrollBar()->sizeHint().height() + 2));
 }
 
 void SweepPage::updateFormSummary()
 {
     QString target = m_endpoint->endpointChosen() ? tr("HTTP endpoint") : tr("built-in engine, %1").arg(m_mode->currentText());
-    QString text = tr("What to sweep: %1 · levels %2").arg(target, m_levels->text());
+    QString text = tr("%1 · levels %2").arg(target, m_levels->text());
     if (!m_grid->text().trimmed().isEmpty() && !m_endpoint->endpointChosen())
         text += tr(" · grid %1").arg(m_grid->text());
     text += m_slo->value() > 0 ? tr(" · SLO p95 %1 ms").arg(m_slo->value()) : tr(" · no SLO");
-    m_formToggle->setText(text);
+    m_formSummary->setText(text);
 }
 
 Scenario SweepPage::scenario() const { return m_provider ? m_provider() : Scenario(); }

@@ -107,6 +107,7 @@ public:
     QPushButton* cancelButton() const { return m_cancel; }
     QPushButton* applyButton() const { return m_apply; }
     QToolButton* formToggle() const { return m_formToggle; }
+    QString formSummary() const;
     QWidget* formBody() const { return m_formBody; }
     QTableWidget* levelTable() const { return m_table; }
     QChartView* chartView() const { return m_view; }
@@ -175,6 +176,7 @@ private:
     QPushButton *m_run, *m_cancel, *m_apply, *m_popOut, *m_clearCompare, *m_copy;
     std::vector<QPushButton*> m_exportButtons;
     QToolButton* m_formToggle;
+    QLabel* m_formSummary;
     QWidget* m_formBody;
     QProgressBar* m_progress;
     QLabel* m_status;

@@ -105,6 +105,7 @@ QWidget* SweepPage::buildResults()
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->setSortingEnabled(true);
     m_table->setAlternatingRowColors(true);
+    m_table->setMinimumHeight(120);
     m_table->setToolTip(tr("Click a heading to sort; Ctrl+C copies the selected rows (tab-separated, with the heading)"));
     auto* copy = new QShortcut(QKeySequence::Copy, m_table, nullptr, nullptr, Qt::WidgetShortcut);
     connect(copy, &QShortcut::activated, this, [this] { QApplication::clipboard()->setText(levelsTsv(true)); });
@@ -484,5 +485,6 @@ int SweepPage::comparisonPoints() const { return int(m_compare->count()); }
 QString SweepPage::evidenceText() const { return m_evidence->toPlainText(); }
 int SweepPage::plottedLevels() const { return int(m_p95->count()); }
 QString SweepPage::statusText() const { return m_status->text(); }
+QString SweepPage::formSummary() const { return m_formSummary->text(); }
 
 } // namespace knee::ui
