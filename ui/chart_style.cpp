@@ -21,6 +21,7 @@ void styleChart(QChart* chart, const QPalette& pal)
         a->setGridLineColor(pal.color(QPalette::Mid));
         a->setMinorGridLineColor(pal.color(QPalette::Midlight));
         a->setLinePenColor(pal.color(QPalette::Mid));
+        a->setTruncateLabels(false); // "1500", never "…"
     }
 }
 

@@ -85,7 +85,7 @@ QString DeploymentView::deviceText(const DeviceSnapshot& d)
 
 void DeploymentView::setSnapshot(const EngineSnapshot& snapshot)
 {
-    const bool relayout = snapshot.replicas.size() != m_snapshot.replicas.size() || snapshot.devices.empty() != m_snapshot.devices.empty();
+    const bool relayout = snapshot.replicas.size() != m_snapshot.replicas.size() || snapshot.devices.size() != m_snapshot.devices.size();
     m_snapshot = snapshot;
     if (m_selected) { // a replica that went away leaves no detail behind
         const bool there = std::any_of(m_snapshot.replicas.begin(), m_snapshot.replicas.end(),
@@ -104,7 +104,17 @@ void DeploymentView::selectReplica(std::optional<std::int32_t> id)
     update();
 }
 
-int DeploymentView::devicesHeight() const { return m_snapshot.devices.empty() ? 0 : kDeviceRow + kMargin / 2; }
+// The device strip: when replicas share devices (a local run on one GPU), or when there are few enough
+// to read; one device per replica is said in the count line, and each tile shows its calls in predict.
+bool DeploymentView::showsDevices() const
+{
+    if (m_snapshot.devices.empty())
+        return false;
+    const bool shared = std::any_of(m_snapshot.devices.begin(), m_snapshot.devices.end(), [](const DeviceSnapshot& d) { return d.replicas.size() > 1; });
+    return shared || m_snapshot.devices.size() <= 4;
+}
+
+int DeploymentView::devicesHeight() const { return showsDevices() ? kDeviceRow + kMargin / 2 : 0; }
 
 int DeploymentView::itemsWidth(int width) const
 {
@@ -198,7 +208,7 @@ void DeploymentView::paintEvent(QPaintEvent*)
     p.setRenderHint(QPainter::Antialiasing);
     paintQueue(p, queueRect());
     const int x0 = kQueueWidth + 2 * kMargin;
-    if (!m_snapshot.devices.empty())
+    if (showsDevices())
         paintDevices(p, QRect(x0, kMargin, width() - x0 - kMargin, kDeviceRow));
     for (int i = 0; i < int(m_snapshot.replicas.size()); ++i) {
         const ReplicaSnapshot& r = m_snapshot.replicas[std::size_t(i)];

@@ -47,6 +47,7 @@ protected:
 
 private:
     QRect queueRect() const;
+    bool showsDevices() const;
     int devicesHeight() const;
     QRect itemRect(int index, int width) const; // a card, or a tile when compact
     int columns(int width) const;

@@ -61,7 +61,7 @@ LiveCharts::LiveCharts(QWidget* parent)
     : QWidget(parent)
 {
     setObjectName(QStringLiteral("liveCharts"));
-    m_latency = makePanel(tr("Latency"), tr("ms"));
+    m_latency = makePanel(tr("Latency (ms)"), tr("ms"));
     m_p50 = addLine(m_latency, tr("p50"), QColor(0x4a, 0x90, 0xd9));
     m_p95 = addLine(m_latency, tr("p95"), QColor(0xe0, 0xa3, 0x2e));
     m_p99 = addLine(m_latency, tr("p99"), QColor(0xd9, 0x5f, 0x5f));
@@ -71,30 +71,30 @@ LiveCharts::LiveCharts(QWidget* parent)
     m_latencyLog->setTitleText(tr("ms (log)"));
     m_latencyLog->setMinorTickCount(8);
 
-    m_throughput = makePanel(tr("Throughput and arrivals"), tr("req/s"));
+    m_throughput = makePanel(tr("Completed and arrived (req/s)"), tr("req/s"));
     m_rate = addLine(m_throughput, tr("completed"), QColor(0x3f, 0xb3, 0x6b));
     m_arrivals = addLine(m_throughput, tr("arrived"), QColor(0x80, 0x80, 0x80), Qt::DashLine);
 
     m_queue = makePanel(tr("Queue and replicas"), tr("count"));
     m_queued = addLine(m_queue, tr("queue"), DeploymentView::stageColor(0));
     m_replicas = new QLineSeries(this);
-    m_replicas->setName(tr("replicas (right)"));
+    m_replicas->setName(tr("replicas →"));
     m_replicas->setPen(QPen(QColor(0x80, 0x80, 0x80), 2));
     m_queue.chart->addSeries(m_replicas);
     m_replicasAxis = new QValueAxis(m_queue.chart);
-    m_replicasAxis->setTitleText(tr("replicas"));
+    m_replicasAxis->setTitleVisible(false); // the legend's "replicas →" names it
     m_replicasAxis->setLabelFormat(QStringLiteral("%d"));
     m_queue.chart->addAxis(m_replicasAxis, Qt::AlignRight);
     m_replicas->attachAxis(m_queue.x);
     m_replicas->attachAxis(m_replicasAxis);
     // The autoscaler's decisions where they happened, on the replica line.
     m_scaleUp = new QScatterSeries(this);
-    m_scaleUp->setName(tr("scale up"));
+    m_scaleUp->setName(tr("up"));
     m_scaleUp->setMarkerShape(QScatterSeries::MarkerShapeTriangle);
     m_scaleUp->setMarkerSize(11);
     m_scaleUp->setColor(QColor(0x3f, 0xb3, 0x6b));
     m_scaleDown = new QScatterSeries(this);
-    m_scaleDown->setName(tr("scale down"));
+    m_scaleDown->setName(tr("down"));
     m_scaleDown->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
     m_scaleDown->setMarkerSize(9);
     m_scaleDown->setColor(QColor(0xe0, 0xa3, 0x2e));
@@ -105,7 +105,7 @@ LiveCharts::LiveCharts(QWidget* parent)
         s->attachAxis(m_replicasAxis);
     }
 
-    m_breakdown = makePanel(tr("Where the time goes (mean)"), tr("ms"));
+    m_breakdown = makePanel(tr("Where the time goes (mean ms)"), tr("ms"));
     m_breakdown.chart->legend()->setAlignment(Qt::AlignRight); // five names fit beside, not under, at 1024 wide
     QLineSeries* lower = nullptr;
     for (int p = 0; p < kPartCount; ++p) {
@@ -121,15 +121,15 @@ LiveCharts::LiveCharts(QWidget* parent)
         lower = m_partUpper[std::size_t(p)];
     }
 
-    m_streaming = makePanel(tr("Streaming"), tr("ms"));
+    m_streaming = makePanel(tr("Streaming (ms, tokens/s)"), tr("ms"));
     m_ttft = addLine(m_streaming, tr("TTFT p95"), QColor(0x4a, 0x90, 0xd9));
     m_itl = addLine(m_streaming, tr("inter-token p95"), QColor(0x9b, 0x6b, 0xd6));
     m_tokens = new QLineSeries(this);
-    m_tokens->setName(tr("tokens/s (right)"));
+    m_tokens->setName(tr("tokens/s →"));
     m_tokens->setPen(QPen(QColor(0x3f, 0xb3, 0x6b), 2, Qt::DashLine));
     m_streaming.chart->addSeries(m_tokens);
     m_tokensAxis = new QValueAxis(m_streaming.chart);
-    m_tokensAxis->setTitleText(tr("tokens/s"));
+    m_tokensAxis->setTitleVisible(false);
     m_tokensAxis->setLabelFormat(QStringLiteral("%g"));
     m_streaming.chart->addAxis(m_tokensAxis, Qt::AlignRight);
     m_tokens->attachAxis(m_streaming.x);
@@ -160,7 +160,7 @@ LiveCharts::LiveCharts(QWidget* parent)
 
     m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
-    m_tabs->addTab(charts, tr("Charts"));
+    m_tabs->addTab(charts, tr("Charts over run time (s)"));
     m_tabs->addTab(m_table, tr("Statistics per window"));
     m_log = new QCheckBox(tr("&Log latency axis"), this);
     m_log->setToolTip(tr("A start-up spike no longer flattens the rest of the latency chart"));
@@ -178,13 +178,17 @@ LiveCharts::Panel LiveCharts::makePanel(const QString& title, const QString& yTi
     Panel p;
     p.chart = new QChart();
     p.chart->setTitle(title);
+    QFont small = p.chart->legend()->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    p.chart->legend()->setFont(small);
     p.chart->legend()->setAlignment(Qt::AlignBottom);
     p.chart->setMargins(QMargins(2, 2, 2, 2));
     p.x = new QValueAxis(p.chart);
-    p.x->setTitleText(tr("run time (s)"));
+    p.x->setTitleVisible(false); // "run time (s)" is in every panel's title: the plot keeps the room
     p.x->setLabelFormat(QStringLiteral("%.0f"));
     p.y = new QValueAxis(p.chart);
     p.y->setTitleText(yTitle);
+    p.y->setTitleVisible(false); // the unit is in the panel's title: the plot keeps the room
     p.y->setLabelFormat(QStringLiteral("%g"));
     p.chart->addAxis(p.x, Qt::AlignBottom);
     p.chart->addAxis(p.y, Qt::AlignLeft);

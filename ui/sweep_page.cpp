@@ -91,7 +91,7 @@ SweepPage::SweepPage(QWidget* parent)
     left->setStretchFactor(0, 3);
     left->setStretchFactor(1, 1);
     // The results column scrolls when the window is short: the card, the exports and the table keep their sizes.
-    auto* resultsScroll = new QScrollArea(this);
+    auto* resultsScroll = m_resultsScroll = new QScrollArea(this);
     resultsScroll->setObjectName(QStringLiteral("sweepResults"));
     resultsScroll->setWidgetResizable(true);
     resultsScroll->setFrameShape(QFrame::NoFrame);
@@ -103,6 +103,7 @@ SweepPage::SweepPage(QWidget* parent)
     main->addWidget(resultsScroll);
     main->setStretchFactor(0, 3);
     main->setStretchFactor(1, 2);
+    main->setSizes({600, 400});
     main->setChildrenCollapsible(false);
 
     auto* exportBox = new QVBoxLayout();
@@ -176,6 +177,7 @@ SweepPage::SweepPage(QWidget* parent)
         emit sweepFinished();
     });
     clearResults();
+    showComparison(); // none yet: its controls hide
     updateFormSummary();
     updateExportLabels();
 }
@@ -386,13 +388,18 @@ QWidget* SweepPage::buildChart()
     layout->addLayout(tools);
     layout->addWidget(m_view, 1);
     styleChart(m_chart, palette());
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+        s->setPointLabelsColor(palette().color(QPalette::Text));
     return m_chartHolder;
 }
 
 void SweepPage::changeEvent(QEvent* event)
 {
-    if (event->type() == QEvent::PaletteChange)
+    if (event->type() == QEvent::PaletteChange) {
         styleChart(m_chart, palette()); // the dark theme's chart is dark too
+        for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+            s->setPointLabelsColor(palette().color(QPalette::Text));
+    }
     QWidget::changeEvent(event);
 }
 

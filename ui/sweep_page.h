@@ -28,6 +28,7 @@ class QLogValueAxis;
 class QPushButton;
 class QProgressBar;
 class QScatterSeries;
+class QScrollArea;
 class QTableWidget;
 class QTextBrowser;
 class QToolButton;
@@ -186,7 +187,8 @@ private:
     QComboBox* m_compareMetric;
     QChart* m_chart;
     QChartView* m_view;
-    QWidget* m_chartHolder;   // where the chart sits when not popped out
+    QWidget* m_chartHolder;
+    QScrollArea* m_resultsScroll = nullptr;   // where the chart sits when not popped out
     QWidget* m_popOutWindow = nullptr;
     QLogValueAxis* m_x;
     QValueAxis *m_latencyAxis, *m_throughputAxis;

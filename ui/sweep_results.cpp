@@ -268,6 +268,7 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setColumnHidden(5, !streaming);
     m_table->setColumnHidden(6, !streaming);
     m_table->setSortingEnabled(true);
+    m_table->sortByColumn(0, Qt::AscendingOrder); // by level, as the sweep ran them
 }
 
 QString SweepPage::levelsTsv(bool selectedOnly) const
@@ -336,12 +337,12 @@ void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
 void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
 {
     const Recommendation& rec = r.recommendation;
+    // Each value on its own line, the rule behind it under it (a narrow column still reads).
     auto row = [](const QString& name, const QString& value, const std::string& rule) {
-        return QStringLiteral("<tr><td style='padding-right:8px'>%1</td><td style='padding-right:8px'><b>%2</b></td>"
-                              "<td><small>%3</small></td></tr>")
+        return QStringLiteral("<p style='margin:6px 0 0 0'>%1: <b>%2</b><br><small>%3</small></p>")
             .arg(name, value, QString::fromStdString(rule).toHtmlEscaped());
     };
-    QString html = tr("<h3>Recommendation</h3><table>");
+    QString html = tr("<h3>Recommendation</h3>");
     html += row(tr("concurrency_target"),
                 rec.concurrencyTarget > 0 ? counted(rec.concurrencyTarget, tr("request per replica"), tr("requests per replica")) : tr("none"),
                 rec.concurrencyTargetRule);
@@ -356,7 +357,6 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
                 html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(l.throughputRps), ms(l.latency.p95)),
                             tr("measured at %1 users on one replica").arg(l.concurrency).toStdString());
     }
-    html += QStringLiteral("</table>");
     if (!rec.replicas)
         html += tr("<p><small>Set baseline and peak traffic (above) to plan min and max replicas.</small></p>");
     if (o.sloMs > 0)
