@@ -14,19 +14,25 @@ constexpr double kLeft = 60, kRight = 20, kTop = 30, kBottom = 50;
 QString num(double v) { return QString::number(v, 'g', 10); }
 QString fmt(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
 
-double niceTop(double top)
+// Round ticks: a step of 1, 2 or 5 × 10^k, about four of them up to `top`.
+double niceStep(double top)
 {
     if (!(top > 0))
-        return 1;
-    const double magnitude = std::pow(10.0, std::floor(std::log10(top)));
-    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-        if (m * magnitude >= top)
+        return 0.25;
+    const double rough = top / 4, magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    for (double m : {1.0, 2.0, 5.0, 10.0})
+        if (m * magnitude >= rough)
             return m * magnitude;
     return 10 * magnitude;
 }
 
 struct Frame {
-    double xMax = 2, yMax = 1;
+    double xMax = 2, yMax = 1, yStep = 0.25;
+    void fitY(double top)
+    {
+        yStep = niceStep(top);
+        yMax = std::max(yStep, yStep * std::ceil(top / yStep - 1e-9));
+    }
     double x(double concurrency) const
     {
         return kLeft + (kWidth - kLeft - kRight) * std::log2(std::max(1.0, concurrency)) / std::log2(xMax);
@@ -38,8 +44,8 @@ QString axes(const Frame& f, const QString& title, const QString& yTitle)
 {
     QString svg;
     svg += QStringLiteral("<text x='%1' y='18' class='title'>%2</text>").arg(num(kLeft)).arg(title.toHtmlEscaped());
-    for (int i = 0; i <= 4; ++i) { // five round ticks on y
-        const double v = f.yMax * i / 4;
+    for (int i = 0; i * f.yStep <= f.yMax + 1e-9; ++i) {
+        const double v = i * f.yStep;
         svg += QStringLiteral("<line x1='%1' x2='%2' y1='%3' y2='%3' class='grid'/><text x='%4' y='%5' class='tick' text-anchor='end'>%6</text>")
                    .arg(num(kLeft), num(kWidth - kRight), num(f.y(v)), num(kLeft - 6), num(f.y(v) + 4), QString::number(v, 'g', 4));
     }
@@ -83,7 +89,7 @@ QString latencyChartSvg(const SweepResult& r, const SweepOptions& o)
     double top = o.sloMs;
     for (const SweepLevel& l : r.levels)
         top = std::max(top, l.latency.p99);
-    f.yMax = niceTop(top * 1.05);
+    f.fitY(top * 1.05);
     QString svg = open(QStringLiteral("latencyChart"), QStringLiteral("Latency against concurrency"));
     svg += axes(f, QStringLiteral("Latency: p50, p95, p99"), QStringLiteral("latency (ms)"));
     std::vector<std::pair<double, double>> p50, p95, p99;
@@ -121,7 +127,7 @@ QString throughputChartSvg(const SweepResult& r)
     double top = 0;
     for (const SweepLevel& l : r.levels)
         top = std::max(top, l.throughputRps);
-    f.yMax = niceTop(top * 1.05);
+    f.fitY(top * 1.05);
     QString svg = open(QStringLiteral("throughputChart"), QStringLiteral("Throughput against concurrency"));
     svg += axes(f, QStringLiteral("Throughput"), QStringLiteral("throughput (req/s)"));
     std::vector<std::pair<double, double>> points;
