@@ -257,7 +257,7 @@ private:
         {
             Knee k(m_env, {});
             QVERIFY(k.started());
-            QVERIFY2(k.waitFor("knee: offering to restore the unsaved sweep in " + m_autosave.toLocal8Bit(), 60000), k.err().constData());
+            QVERIFY2(k.waitFor("knee: offering to restore the unsaved sweep in " + m_autosave.toLocal8Bit(), 120000), k.err().constData());
             QTest::qWait(500);
             QVERIFY2(k.running(), "the offer did not wait for an answer");
             k.sigkill();

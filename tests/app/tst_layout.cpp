@@ -2,6 +2,7 @@
 // with a sweep shown, no visible widget is smaller than its minimum size hint (nothing cut off, no
 // "Que…" legend, no clipped value); the window shrinks below 736 px; in the dark theme the sweep chart
 // is dark too and a disabled field looks disabled.
+#include "ui_wait.h"
 #include "ui/live_charts.h"
 #include "ui/main_window.h"
 #include "ui/sweep_page.h"
@@ -92,7 +93,7 @@ private slots:
         w.resize(size);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, knee::test::kEventTimeoutMs);
         QVERIFY2(w.size() == size, qPrintable(QString("the window is %1x%2; its minimum %3x%4").arg(w.width()).arg(w.height())
                                                   .arg(w.minimumSizeHint().width()).arg(w.minimumSizeHint().height())));
         QStringList bad = squeezed(&w);
@@ -103,7 +104,7 @@ private slots:
         w.sweepPage()->levels()->setText("1, 2, 4, 8");
         QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
         w.sweepPage()->run();
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QTest::qWait(50);
         bad = squeezed(&w);
         QVERIFY2(bad.isEmpty(), qPrintable("sweep page:\n" + bad.join('\n')));

@@ -5,6 +5,7 @@
 // scenario; a real model that cannot keep up said in the view with the way out; the mouse wheel
 // moving a value only when its control has focus; and Model ▸ Calibrate measuring a profile on this
 // machine and putting the table into the scenario.
+#include "ui_wait.h"
 #include "ui/calibration_dialog.h"
 #include "ui/controls_panel.h"
 #include "ui/deployment_view.h"
@@ -182,12 +183,12 @@ private slots:
     {
         MainWindow w(light(), "light");
         w.show();
-        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, knee::test::kEventTimeoutMs);
         Scenario other = light();
         other.name = "other";
         QCOMPARE(w.replaceScenario(other, "other.yaml"), std::string());
         QCOMPARE(w.charts()->pointCount(), 0);
-        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, knee::test::kEventTimeoutMs);
         w.resetRun();
         QCOMPARE(w.charts()->pointCount(), 0);
     }
@@ -202,12 +203,12 @@ private slots:
         s.workload.arrival = ArrivalConfig::poisson(400);
         MainWindow w(s, "slow");
         w.show();
-        QTRY_VERIFY_WITH_TIMEOUT(!w.slowModelText().isEmpty(), 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.slowModelText().isEmpty(), knee::test::kEventTimeoutMs);
         QVERIFY2(w.slowModelText().contains("req/s arriving") && w.slowModelText().contains("xl"), qPrintable(w.slowModelText()));
         w.useModelledTimesButton()->click();
         QVERIFY(w.currentScenario().model.profile.empty());
         QVERIFY(w.slowModelText().isEmpty());
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && !w.host().snapshot()->realPredict, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && !w.host().snapshot()->realPredict, knee::test::kEventTimeoutMs);
     }
 
     void wheelOnlyOnAFocusedControl()
@@ -249,7 +250,7 @@ private slots:
         QSignalSpy finished(d, &CalibrationDialog::finished);
         d->startButton()->click();
         QVERIFY(d->isRunning());
-        QVERIFY(finished.wait(120'000));
+        QVERIFY(finished.wait(knee::test::kEventTimeoutMs));
         QVERIFY2(finished.first().first().toBool(), qPrintable(d->statusText()));
         QVERIFY(d->useButton()->isEnabled());
         d->useButton()->click();
@@ -268,7 +269,7 @@ private slots:
         d->startButton()->click();
         d->cancelButton()->click();
         QVERIFY(d->statusText().startsWith("Cancelling"));
-        QVERIFY(again.wait(120'000));
+        QVERIFY(again.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(again.first().first().toBool(), false);
         QVERIFY(!d->useButton()->isEnabled());
     }

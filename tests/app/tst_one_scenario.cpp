@@ -3,6 +3,7 @@
 // exports write (one test per path); the knobs every one of them reads are the engine's (a scenario's
 // timed change moves the sliders, and the saved settings and sweeps take the value it set); and
 // `--screenshot` leaves no autosave behind for the next launch to offer.
+#include "ui_wait.h"
 #include "ui/controls_panel.h"
 #include "ui/knob_control.h"
 #include "ui/main_window.h"
@@ -72,7 +73,7 @@ private slots:
         page->levels()->setText("1, 2");
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         const SweepResult& r = page->sweeps().back().result;
         QCOMPARE(r.scenarioName, preset.name);
         // One predict slot of ~50 ms (the preset), not two of 5 ms (the file opened before): at most ~20 req/s.
@@ -86,7 +87,7 @@ private slots:
         const Scenario preset = choosePreset(w, kTruss);
         QSignalSpy done(&w, &MainWindow::virtualRunFinished);
         w.simulateVirtual();
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         const QString report = done.first().first().toString();
         QVERIFY2(report.contains(QString::fromStdString("Scenario: " + preset.name)), qPrintable(report));
         QVERIFY(!report.contains("opened file"));
@@ -118,7 +119,7 @@ private slots:
         page->levels()->setText("1, 2");
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         const QString knative = dir.filePath("kn.yaml"), config = dir.filePath("config.yaml");
         QCOMPARE(page->exportAutoscaling(knative), QString());
         QCOMPARE(page->exportConfigYaml(config), QString());
@@ -143,8 +144,8 @@ private slots:
         s.changes.push_back(change);
         MainWindow w(s, "changes.yaml");
         w.show();
-        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->concurrencyTarget()->value(), 9, 10'000);
-        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->maxReplicas()->value(), 3, 5'000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->concurrencyTarget()->value(), 9, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->maxReplicas()->value(), 3, knee::test::kEventTimeoutMs);
         QCOMPARE(w.currentScenario().deployment.concurrencyTarget, 9);
         QCOMPARE(w.currentScenario().deployment.maxReplicas, 3);
         w.close(); // saves the knobs

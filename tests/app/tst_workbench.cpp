@@ -4,6 +4,7 @@
 // only for endpoints, a chart that pops out and comes back); exports that preview, ask and confirm;
 // a comparison that compares any curve and clears; stale state that goes with the scenario; feedback
 // on long actions (the level running, time left, "Cancelling…"); shortcuts (F5, Space) and Help.
+#include "ui_wait.h"
 #include "ui/controls_panel.h"
 #include "ui/endpoint_panel.h"
 #include "ui/knob_control.h"
@@ -52,7 +53,7 @@ bool sweep(SweepPage* page, const QString& levels)
     page->levels()->setText(levels);
     QSignalSpy done(page, &SweepPage::sweepFinished);
     page->run();
-    return done.wait(60'000);
+    return done.wait(knee::test::kEventTimeoutMs);
 }
 } // namespace
 
@@ -109,7 +110,7 @@ private slots:
         page->applyButton()->click();
         QCOMPARE(w.controls()->concurrencyTarget()->value(), r.recommendation.concurrencyTarget);
         QCOMPARE(w.controls()->predictConcurrency()->value(), r.recommendation.predictConcurrency);
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.concurrencyTarget, r.recommendation.concurrencyTarget, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.concurrencyTarget, r.recommendation.concurrencyTarget, knee::test::kEventTimeoutMs);
         QCOMPARE(w.currentScenario().deployment.concurrencyTarget, r.recommendation.concurrencyTarget);
         QVERIFY(page->statusText().startsWith("Applied"));
 
@@ -255,7 +256,7 @@ private slots:
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
         QVERIFY2(page->statusText().startsWith("Measuring level 1 (1 of 3)") && page->statusText().contains("left"), qPrintable(page->statusText()));
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QVERIFY2(seen.value(0).startsWith("Measuring level 2 (2 of 3)") && seen.value(0).contains("left"), qPrintable(seen.join(" | ")));
         QVERIFY(page->sweeps().back().result.cancelled);
         QVERIFY(page->statusText().startsWith("Cancelled"));
@@ -272,7 +273,7 @@ private slots:
         QCOMPARE(page->cancelButton()->text(), QStringLiteral("Cancelling…"));
         QVERIFY(!page->cancelButton()->isEnabled());
         QVERIFY(page->statusText().startsWith("Cancelling…"));
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->cancelButton()->text(), QStringLiteral("Cancel"));
     }
 
@@ -288,17 +289,17 @@ private slots:
         QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
         QTest::keyClick(w.windowHandle(), Qt::Key_F5); // through the window, as a key press arrives
         QVERIFY(done.count() == 1 || w.sweepPage()->isRunning());
-        QVERIFY(done.wait(60'000) || done.count() == 1);
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs) || done.count() == 1);
 
         QSpinBox* spin = w.controls()->concurrencyTarget()->spinBox();
         spin->setFocus();
         QTRY_VERIFY(spin->hasFocus());
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && !w.host().snapshot()->paused, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && !w.host().snapshot()->paused, knee::test::kEventTimeoutMs);
         QTest::keyClick(w.windowHandle(), Qt::Key_Space);
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, knee::test::kEventTimeoutMs);
         QCOMPARE(spin->value(), w.controls()->concurrencyTarget()->value()); // nothing typed into it
         QTest::keyClick(w.windowHandle(), Qt::Key_Space);
-        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, knee::test::kEventTimeoutMs);
         QLineEdit* levels = w.sweepPage()->levels();
         w.findChild<QTabWidget*>("pages")->setCurrentIndex(1);
         levels->setFocus();
