@@ -1,5 +1,6 @@
 #include "controls_panel.h"
 
+#include "device_controls.h"
 #include "knob_control.h"
 
 #include "io/scenario_reader.h"
@@ -88,6 +89,8 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
                             tr("The autoscaler never goes above this many replicas, however long the queue."), deployment);
     for (auto* k : {m_target, m_predict, m_min, m_max})
         d->addWidget(k);
+    m_devices = new DeviceControls(deployment);
+    d->addWidget(m_devices);
     layout->addWidget(deployment);
 
     auto* load = new QGroupBox(tr("Load"), this);
@@ -132,6 +135,7 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
     connect(m_kind, &QComboBox::activated, this, &ControlsPanel::changeTrafficKind);
     connect(m_preset, &QComboBox::activated, this, &ControlsPanel::choosePreset);
     connect(m_stage, &QComboBox::activated, this, &ControlsPanel::choosePredictStage);
+    connect(m_devices, &DeviceControls::changed, this, &ControlsPanel::chooseDevices);
     showScenario(m_host.scenario());
 }
 
@@ -273,6 +277,7 @@ void ControlsPanel::showScenario(const Scenario& s)
     m_pattern->setText(arrivalPatternText(s.workload.arrival));
     m_pattern->setVisible(!m_pattern->text().isEmpty());
     m_stage->setCurrentIndex(std::max(0, m_stage->findData(QString::fromStdString(s.model.profile))));
+    m_devices->showScenario(s);
     showKnobs();
     updateMessage();
 }
@@ -364,6 +369,13 @@ void ControlsPanel::choosePredictStage(int index)
 {
     Scenario s = current();
     s.model.profile = m_stage->itemData(index).toString().toStdString();
+    replace(s, {});
+}
+
+void ControlsPanel::chooseDevices()
+{
+    Scenario s = current();
+    m_devices->applyTo(s);
     replace(s, {});
 }
 

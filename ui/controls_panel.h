@@ -1,5 +1,5 @@
 // The knobs of the running deployment: concurrency target, predict_concurrency, min/max replicas,
-// the load, and the model preset. Moves go straight to the live engine; a refused or self-defeating
+// the GPUs they run on, the load, and the model preset. Moves go straight to the live engine; a refused or self-defeating
 // combination is flagged right under the knobs.
 //
 // What the knobs show is what the engine runs: the values in the engine's newest snapshot, except for
@@ -25,6 +25,7 @@ struct LiveSnapshot;
 
 namespace knee::ui {
 
+class DeviceControls;
 class KnobControl;
 
 struct Preset {
@@ -75,6 +76,7 @@ public:
     QComboBox* trafficKind() const { return m_kind; }
     QComboBox* preset() const { return m_preset; }
     QComboBox* predictStage() const { return m_stage; }
+    DeviceControls* devices() const { return m_devices; }
 
 signals:
     void scenarioReplaced(); // the run restarted with another scenario (preset or traffic kind)
@@ -89,6 +91,7 @@ private:
     void changeTrafficKind(int index);
     void choosePreset(int index);
     void choosePredictStage(int index);
+    void chooseDevices();
     KnobControl* control(Knob knob) const;
     Scenario current() const;
 
@@ -99,6 +102,7 @@ private:
     QComboBox* m_kind;
     QComboBox* m_preset;
     QComboBox* m_stage; // modelled times, or a model profile the real predict stage runs
+    DeviceControls* m_devices; // GPUs and how calls share one (a restart, like the preset)
     QLabel* m_pattern;  // a shaped arrival (step, spike, diurnal, trace) in words: it has no rate slider
     QLabel* m_message;
     QString m_refusal;

@@ -243,9 +243,10 @@ void DeploymentView::paintDevices(QPainter& p, const QRect& r) const
     int x = r.left();
     const QFontMetrics fm(font());
     for (const DeviceSnapshot& d : m_snapshot.devices) {
-        QString text = tr("GPU %1: %n in flight", nullptr, d.callsInFlight).arg(d.index);
+        // Short, so that two or three fit beside the queue at 1024 px; the count line has the long form.
+        QString text = tr("GPU %1 · %2").arg(d.index).arg(counted(d.callsInFlight, tr("call"), tr("calls")));
         if (d.replicas.size() > 1)
-            text += tr(" · %n replicas share it", nullptr, int(d.replicas.size()));
+            text += QStringLiteral(" · ") + counted(qsizetype(d.replicas.size()), tr("replica"), tr("replicas"));
         const int w = fm.horizontalAdvance(text) + 16;
         if (x + w > r.right()) {
             p.setPen(palette().color(QPalette::Text));

@@ -155,7 +155,10 @@ void MainWindow::calibrate()
             if (const std::string e = replaceScenario(s); !e.empty())
                 statusBar()->showMessage(tr("The measured table was refused: %1").arg(QString::fromStdString(e)), 8000);
             else
-                statusBar()->showMessage(tr("Predict is now timed from the table measured on this machine"), 8000);
+                statusBar()->showMessage(tr("Virtual-time runs and sweeps now time predict from the table measured on this machine; "
+                                            "the live run runs model '%1' itself")
+                                             .arg(profile),
+                                         8000);
         });
     }
     if (!m_calibration->isRunning())

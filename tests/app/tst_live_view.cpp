@@ -3,12 +3,14 @@
 // that share one); live charts with a log latency axis, round ticks, arrivals beside throughput,
 // scaling events marked, streaming figures and a per-window table; charts cleared with every new
 // scenario; a real model that cannot keep up said in the view with the way out; the mouse wheel
-// moving a value only when its control has focus; and Model ▸ Calibrate measuring a profile on this
-// machine and putting the table into the scenario.
+// moving a value only when its control has focus; the GPUs and their sharing chosen in the Deployment
+// box; and Model ▸ Calibrate measuring a profile on this machine and putting the table into the
+// scenario.
 #include "ui_wait.h"
 #include "ui/calibration_dialog.h"
 #include "ui/controls_panel.h"
 #include "ui/deployment_view.h"
+#include "ui/device_controls.h"
 #include "ui/knob_control.h"
 #include "ui/live_charts.h"
 #include "ui/main_window.h"
@@ -128,6 +130,52 @@ private slots:
         QVERIFY2(text.contains("2 GPUs, 4 predict calls in flight"), qPrintable(text));
         QVERIFY2(text.contains("replicas share a GPU: GPU 0 (replicas 0, 1, 3 calls in flight)"), qPrintable(text));
         QVERIFY(!text.contains("GPU 1 (replicas"));
+    }
+
+    // The GPUs and their sharing are chosen in the Deployment box: the run restarts placed on them (the
+    // live view shows each GPU and the replicas on it), every view reads the same scenario, and a
+    // sharing that is only assumed is said beside the choice.
+    void devicesChosenInThePanel()
+    {
+        MainWindow w(light(), "light");
+        DeviceControls* d = w.controls()->devices();
+        QCOMPARE(d->devices()->currentData().toInt(), 0); // a GPU per replica
+        QVERIFY(d->note().isEmpty());
+        const int two = d->devices()->findData(2);
+        QVERIFY(two >= 0);
+        d->devices()->setCurrentIndex(two);
+        emit d->devices()->activated(two);
+        QCOMPARE(w.currentScenario().deployment.devices, 2);
+        QCOMPARE(w.host().scenario().deployment.devices, 2);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && w.host().snapshot()->engine.devices.size() == 2, knee::test::kEventTimeoutMs);
+        QVERIFY2(d->note().startsWith("Assumed: calls on one GPU do not slow each other"), qPrintable(d->note()));
+
+        const int serial = d->sharing()->findData(int(DeviceSharing::Kind::Serial));
+        QVERIFY(serial >= 0);
+        QCOMPARE(d->sharing()->findData(int(DeviceSharing::Kind::Table)), -1); // no calibrated table yet
+        d->sharing()->setCurrentIndex(serial);
+        emit d->sharing()->activated(serial);
+        const Scenario s = w.currentScenario();
+        QCOMPARE(s.deployment.devices, 2); // the sharing's restart keeps the placement
+        QVERIFY(s.model.sharing.given);
+        QCOMPARE(s.model.sharing.kind, DeviceSharing::Kind::Serial);
+        QCOMPARE(w.host().scenario().model.sharing.kind, DeviceSharing::Kind::Serial);
+        QVERIFY(d->note().isEmpty()); // stated now, not assumed
+
+        // A count only the scenario file names shows as it is.
+        Scenario three = light();
+        three.deployment.devices = 3;
+        QVERIFY(w.replaceScenario(three, "three GPUs").empty());
+        QCOMPARE(d->devices()->currentData().toInt(), 3);
+        QCOMPARE(d->sharing()->currentData().toInt(), int(DeviceSharing::Kind::Independent));
+
+        // The real model: the machine decides, the boxes say so and are off.
+        const int tiny = w.controls()->predictStage()->findData(QStringLiteral("tiny"));
+        w.controls()->predictStage()->setCurrentIndex(tiny);
+        emit w.controls()->predictStage()->activated(tiny);
+        QVERIFY(!d->devices()->isEnabled());
+        QVERIFY(!d->sharing()->isEnabled());
+        QVERIFY(d->note().contains("real model"));
     }
 
     void chartsShowWhatMatters()
@@ -259,6 +307,13 @@ private slots:
         QCOMPARE(s.model.predictTable.batch, (std::vector<int>{1, 2}));
         QCOMPARE(s.model.predictTable.concurrency, (std::vector<int>{2}));
         QVERIFY(QString::fromStdString(s.model.predictTable.source).startsWith("knee calibrate: tiny"));
+        // Modelled times from the measured table: calls sharing a GPU go as calibrated.
+        w.controls()->predictStage()->setCurrentIndex(0);
+        emit w.controls()->predictStage()->activated(0);
+        QCOMPARE(w.currentScenario().model.predictTable.concurrency, (std::vector<int>{2}));
+        DeviceControls* devices = w.controls()->devices();
+        QVERIFY(devices->sharing()->isEnabled());
+        QCOMPARE(devices->sharing()->currentData().toInt(), int(DeviceSharing::Kind::Table));
 
         // Cancel: says so at once, and nothing is used.
         w.calibrate();
