@@ -20,8 +20,6 @@
 #include <QPainter>
 #include <QPushButton>
 #include <QRegularExpression>
-#include <QScrollArea>
-#include <QScrollBar>
 #include <QSvgGenerator>
 
 namespace knee::ui {
@@ -118,9 +116,6 @@ void SweepPage::updateExportLabels()
         m_exportButtons[i]->setToolTip(tips[i]);
         m_exportButtons[i]->setEnabled(s != nullptr);
     }
-    // The results column is never narrower than its longest label (it scrolls only up and down).
-    if (m_resultsScroll && m_resultsScroll->widget())
-        m_resultsScroll->setMinimumWidth(m_resultsScroll->widget()->minimumSizeHint().width() + m_resultsScroll->verticalScrollBar()->sizeHint().width());
 }
 
 QString SweepPage::exportPreview(Export kind, const QString& path) const

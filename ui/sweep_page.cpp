@@ -4,6 +4,7 @@
 #include "endpoint_panel.h"
 #include "heat_map.h"
 #include "plural.h"
+#include "scroll_fit.h"
 
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
@@ -12,7 +13,6 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QEvent>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -97,6 +97,7 @@ SweepPage::SweepPage(QWidget* parent)
     resultsScroll->setFrameShape(QFrame::NoFrame);
     resultsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     resultsScroll->setWidget(results);
+    fitWidthToContent(resultsScroll);
     auto* main = new QSplitter(Qt::Horizontal, this);
     main->setObjectName(QStringLiteral("sweepSplitter"));
     main->addWidget(left);

@@ -14,6 +14,7 @@
 #include <QChartView>
 #include <QFile>
 #include <QLineEdit>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -59,6 +60,16 @@ QStringList squeezed(QWidget* root)
                 path.prepend(QStringLiteral("/%1(%2)").arg(QString::fromLatin1(o->metaObject()->className()), o->objectName()));
             out << QStringLiteral("%1: %2x%3 < %4x%5").arg(path).arg(w->width()).arg(w->height()).arg(min.width()).arg(needH);
         }
+    }
+    // A column that scrolls only up and down cuts off on the right what is wider than its viewport.
+    for (QScrollArea* a : root->findChildren<QScrollArea*>()) {
+        if (!a->isVisible() || !a->widget() || a->horizontalScrollBarPolicy() != Qt::ScrollBarAlwaysOff)
+            continue;
+        if (a->widget()->width() > a->viewport()->width() + 1)
+            out << QStringLiteral("%1: its content %2 px wide in a viewport of %3 px (cut off on the right)")
+                       .arg(a->objectName())
+                       .arg(a->widget()->width())
+                       .arg(a->viewport()->width());
     }
     return out;
 }
