@@ -310,13 +310,16 @@ void LiveCharts::addTableRow(const LiveWindow& w)
         }
 }
 
-void LiveCharts::addScalingEvents(const std::vector<ScalingEvent>& events)
+void LiveCharts::addScalingEvents(const std::vector<ScalingEvent>& recent, std::size_t total)
 {
+    // Counted, not timed: several events share one tick (a panic start and its scale-up), so "newer
+    // than the last one's time" would drop all but the first.
+    if (total < m_scalingSeen)
+        m_scalingSeen = 0; // a new run's log
+    const std::size_t first = total - std::min(total, recent.size());
     bool added = false;
-    for (const ScalingEvent& e : events) {
-        if (e.at <= m_lastScaling)
-            continue;
-        m_lastScaling = e.at;
+    for (std::size_t i = std::max(first, m_scalingSeen); i < total; ++i) {
+        const ScalingEvent& e = recent[i - first];
         const bool up = e.action == ScalingEvent::Action::ScaleUp || e.action == ScalingEvent::Action::ScaleFromZero;
         const bool down = e.action == ScalingEvent::Action::ScaleDown;
         if (!up && !down)
@@ -324,6 +327,7 @@ void LiveCharts::addScalingEvents(const std::vector<ScalingEvent>& events)
         (up ? m_scaleUp : m_scaleDown)->append(nanosToSeconds(e.at), e.to);
         added = true;
     }
+    m_scalingSeen = std::max(m_scalingSeen, total);
     if (added)
         rescale();
 }
@@ -386,7 +390,7 @@ void LiveCharts::clear()
     m_totalRequests = m_totalFailures = 0;
     m_totalWidth = 0;
     m_lastSequence = 0;
-    m_lastScaling = -1;
+    m_scalingSeen = 0;
     rescale();
 }
 

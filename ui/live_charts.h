@@ -32,8 +32,9 @@ public:
     explicit LiveCharts(QWidget* parent = nullptr);
     // Adds the windows newer than the last one added (a snapshot carries the recent few).
     void addWindows(const std::vector<LiveWindow>& windows);
-    // Marks scale-ups and scale-downs newer than those already marked on the replicas chart.
-    void addScalingEvents(const std::vector<ScalingEvent>& events);
+    // Marks scale-ups and scale-downs not yet marked on the replicas chart: `recent` are the newest of
+    // the `total` events the run has logged (LiveSnapshot's recentScaling and scalingTotal).
+    void addScalingEvents(const std::vector<ScalingEvent>& recent, std::size_t total);
     void clear();
     int pointCount() const;
     int scalingMarks() const;
@@ -75,7 +76,7 @@ private:
     QScatterSeries *m_scaleUp, *m_scaleDown;
     std::array<QLineSeries*, kPartCount> m_partUpper{};
     std::uint64_t m_lastSequence = 0;
-    Nanos m_lastScaling = -1;
+    std::size_t m_scalingSeen = 0; // events of the run already looked at
     std::int64_t m_totalRequests = 0, m_totalFailures = 0;
     double m_totalWidth = 0;
 };

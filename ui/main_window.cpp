@@ -202,7 +202,7 @@ void MainWindow::refresh()
     m_controls->showSnapshot(*snap);
     m_view->setSnapshot(e);
     m_charts->addWindows(snap->recentWindows);
-    m_charts->addScalingEvents(snap->recentScaling);
+    m_charts->addScalingEvents(snap->recentScaling, snap->scalingTotal);
     m_autoscaler->showSnapshot(*snap);
     // The counters always add up: arrived = completed + failed + rejected + in flight.
     m_counters->setText(tr("Run clock %1   ·   arrived %2 = completed %3 + failed %4 + rejected %5 + in flight %6 "

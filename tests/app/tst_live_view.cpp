@@ -205,9 +205,16 @@ private slots:
         ScalingEvent up{3 * kNanosPerSecond, ScalingEvent::Action::ScaleUp, 20, 22, "busy"};
         ScalingEvent flag{4 * kNanosPerSecond, ScalingEvent::Action::FlagExcess, 22, 22, "quiet"};
         ScalingEvent down{5 * kNanosPerSecond, ScalingEvent::Action::ScaleDown, 24, 23, "quiet"};
-        charts.addScalingEvents({up, flag});
-        charts.addScalingEvents({up, flag, down});
+        charts.addScalingEvents({up, flag}, 2);
+        charts.addScalingEvents({up, flag, down}, 3);
         QCOMPARE(charts.scalingMarks(), 2);
+        // Several events of one tick (Knative's panic start, then its scale-up): each is marked once.
+        ScalingEvent panic{6 * kNanosPerSecond, ScalingEvent::Action::PanicStart, 23, 23, "burst"};
+        ScalingEvent panicUp{6 * kNanosPerSecond, ScalingEvent::Action::ScaleUp, 23, 24, "burst"};
+        charts.addScalingEvents({flag, down, panic}, 4);
+        charts.addScalingEvents({down, panic, panicUp}, 5);
+        charts.addScalingEvents({down, panic, panicUp}, 5);
+        QCOMPARE(charts.scalingMarks(), 3);
         // The log latency axis.
         charts.setLogLatency(true);
         QVERIFY(charts.logLatencyBox()->isChecked());
