@@ -61,7 +61,10 @@ int runGui(int argc, char** argv)
                                    QStringLiteral("SECONDS"), QStringLiteral("1"));
     const QCommandLineOption page(QStringLiteral("page"), QStringLiteral("With --screenshot: live (default) or sweep (runs a sweep first)."),
                                   QStringLiteral("PAGE"), QStringLiteral("live"));
-    parser.addOptions({screenshot, after, page});
+    const QCommandLineOption theme(QStringLiteral("theme"), QStringLiteral("light, dark or system (this launch only; View ▸ Theme is remembered)."),
+                                   QStringLiteral("THEME"));
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size for this launch, e.g. 1024x700."), QStringLiteral("WxH"));
+    parser.addOptions({screenshot, after, page, theme, size});
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario to serve (default: the built-in model)."),
                                  QStringLiteral("[SCENARIO.yaml]"));
     if (!parser.parse(app.arguments())) {
@@ -75,6 +78,24 @@ int runGui(int argc, char** argv)
         return knee::cli::kBadInput;
     }
 
+    if (parser.isSet(theme)) {
+        const QString t = parser.value(theme);
+        if (t != QLatin1String("light") && t != QLatin1String("dark") && t != QLatin1String("system")) {
+            QTextStream(stderr) << "knee: --theme expects light, dark or system, got '" << t << "'\n";
+            return knee::cli::kBadInput;
+        }
+        knee::ui::applyTheme(t == QLatin1String("dark") ? knee::ui::Theme::Dark : t == QLatin1String("light") ? knee::ui::Theme::Light : knee::ui::Theme::System);
+    }
+    QSize windowSize;
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        bool okW = false, okH = false;
+        windowSize = wh.size() == 2 ? QSize(wh[0].toInt(&okW), wh[1].toInt(&okH)) : QSize();
+        if (!okW || !okH || windowSize.width() < 320 || windowSize.height() < 240 || windowSize.width() > 8192 || windowSize.height() > 8192) {
+            QTextStream(stderr) << "knee: --size expects WIDTHxHEIGHT between 320x240 and 8192x8192, got '" << parser.value(size) << "'\n";
+            return knee::cli::kBadInput;
+        }
+    }
     if (parser.isSet(screenshot)) { // before the run, not after it
         if (const QString problem = knee::checkOutputFile(parser.value(screenshot)); !problem.isEmpty()) {
             QTextStream(stderr) << "knee: --screenshot: " << problem << "\n";
@@ -102,6 +123,12 @@ int runGui(int argc, char** argv)
         }
     }
     knee::ui::MainWindow window(*read.scenario, source);
+    // A grab leaves nothing behind: no autosave for the next launch to offer. Test hook
+    // (tests/app/tst_crash_safety.cpp, which drives sweeps through --screenshot):
+    // KNEE_TEST_AUTOSAVE_WITH_SCREENSHOT=1 keeps the autosave.
+    window.setAutosaveEnabled(!parser.isSet(screenshot) || qEnvironmentVariable("KNEE_TEST_AUTOSAVE_WITH_SCREENSHOT") == QLatin1String("1"));
+    if (windowSize.isValid())
+        window.resize(windowSize);
     window.show();
     // An unsaved sweep from a session that ended without saving (a crash, a kill) is offered back.
     // The offer and its outcome are also written to stderr, so a run without a display can see them.

@@ -26,13 +26,10 @@ public:
     void showSnapshot(const LiveSnapshot& snapshot);
 
     QComboBox* policy() const { return m_policy; }
-    QDoubleSpinBox* utilization() const { return m_utilization; }
     QDoubleSpinBox* window() const { return m_window; }
     QDoubleSpinBox* scaleDownDelay() const { return m_delay; }
     QDoubleSpinBox* coldStart() const { return m_coldStart; }
     QDoubleSpinBox* panicWindow() const { return m_panicWindow; }
-    QDoubleSpinBox* panicThreshold() const { return m_panicThreshold; }
-    QDoubleSpinBox* scaleToZeroGrace() const { return m_grace; }
     QListWidget* decisions() const { return m_decisions; }
     QString status() const;
 

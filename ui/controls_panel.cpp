@@ -1,10 +1,13 @@
 #include "controls_panel.h"
 
+#include "device_controls.h"
 #include "knob_control.h"
 
 #include "io/scenario_reader.h"
 #include "live/backend_executor.h"
 #include "live/live_engine_host.h"
+
+#include <QStringList>
 
 #include <QComboBox>
 #include <QFile>
@@ -86,6 +89,8 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
                             tr("The autoscaler never goes above this many replicas, however long the queue."), deployment);
     for (auto* k : {m_target, m_predict, m_min, m_max})
         d->addWidget(k);
+    m_devices = new DeviceControls(deployment);
+    d->addWidget(m_devices);
     layout->addWidget(deployment);
 
     auto* load = new QGroupBox(tr("Load"), this);
@@ -107,6 +112,11 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
                               load);
     l->addWidget(m_rate);
     l->addWidget(m_users);
+    m_pattern = new QLabel(load);
+    m_pattern->setObjectName(QStringLiteral("loadPattern"));
+    m_pattern->setWordWrap(true);
+    m_pattern->setTextFormat(Qt::PlainText);
+    l->addWidget(m_pattern);
     layout->addWidget(load);
 
     m_message = new QLabel(this);
@@ -116,54 +126,209 @@ ControlsPanel::ControlsPanel(LiveEngineHost& host, QWidget* parent)
     m_message->setAccessibleName(tr("Warnings"));
     layout->addWidget(m_message);
 
-    connect(m_target, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setConcurrencyTarget(v)); });
-    connect(m_predict, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setPredictConcurrency(v)); });
-    connect(m_min, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setReplicaBounds(v, m_max->value())); });
-    connect(m_max, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setReplicaBounds(m_min->value(), v)); });
-    connect(m_rate, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setArrivalRate(v)); });
-    connect(m_users, &KnobControl::valueChanged, this, [this](int v) { apply(m_host.setUsers(v)); });
+    connect(m_target, &KnobControl::valueChanged, this, [this](int v) { move(Target, v); });
+    connect(m_predict, &KnobControl::valueChanged, this, [this](int v) { move(Predict, v); });
+    connect(m_min, &KnobControl::valueChanged, this, [this](int v) { move(Min, v); });
+    connect(m_max, &KnobControl::valueChanged, this, [this](int v) { move(Max, v); });
+    connect(m_rate, &KnobControl::valueChanged, this, [this](int v) { move(Rate, v); });
+    connect(m_users, &KnobControl::valueChanged, this, [this](int v) { move(Users, v); });
     connect(m_kind, &QComboBox::activated, this, &ControlsPanel::changeTrafficKind);
     connect(m_preset, &QComboBox::activated, this, &ControlsPanel::choosePreset);
     connect(m_stage, &QComboBox::activated, this, &ControlsPanel::choosePredictStage);
-    syncFromHost();
+    connect(m_devices, &DeviceControls::changed, this, &ControlsPanel::chooseDevices);
+    showScenario(m_host.scenario());
+}
+
+void KnobValues::applyTo(Scenario& s) const
+{
+    s.deployment.concurrencyTarget = concurrencyTarget;
+    s.deployment.predictConcurrency = predictConcurrency;
+    s.deployment.minReplicas = minReplicas;
+    s.deployment.maxReplicas = maxReplicas;
+    if (s.workload.arrival.hasFixedRate())
+        s.workload.arrival.rateRps = rateRps;
+    if (s.workload.arrival.kind == ArrivalConfig::Kind::Closed)
+        s.workload.arrival.users = users;
+}
+
+void ControlsPanel::setScenarioAccess(Provider current, Replacer replace)
+{
+    m_current = std::move(current);
+    m_replace = std::move(replace);
+}
+
+Scenario ControlsPanel::current() const
+{
+    if (m_current)
+        return m_current();
+    Scenario s = m_host.scenario();
+    knobs().applyTo(s);
+    return s;
+}
+
+KnobControl* ControlsPanel::control(Knob knob) const
+{
+    switch (knob) {
+    case Target: return m_target;
+    case Predict: return m_predict;
+    case Min: return m_min;
+    case Max: return m_max;
+    case Rate: return m_rate;
+    case Users: return m_users;
+    case KnobCount: break;
+    }
+    return nullptr;
+}
+
+KnobValues ControlsPanel::knobs() const
+{
+    auto value = [this](Knob k) { return m_pending[k] ? m_pending[k]->value : m_engine[k]; };
+    KnobValues v;
+    v.concurrencyTarget = int(value(Target));
+    v.predictConcurrency = int(value(Predict));
+    v.minReplicas = int(value(Min));
+    v.maxReplicas = int(value(Max));
+    v.rateRps = value(Rate);
+    v.users = int(value(Users));
+    return v;
+}
+
+void ControlsPanel::move(Knob knob, int v)
+{
+    std::string refusal;
+    switch (knob) {
+    case Target: refusal = m_host.setConcurrencyTarget(v); break;
+    case Predict: refusal = m_host.setPredictConcurrency(v); break;
+    case Min: refusal = m_host.setReplicaBounds(v, knobs().maxReplicas); break;
+    case Max: refusal = m_host.setReplicaBounds(knobs().minReplicas, v); break;
+    case Rate: refusal = m_host.setArrivalRate(v); break;
+    case Users: refusal = m_host.setUsers(v); break;
+    case KnobCount: break;
+    }
+    if (refusal.empty()) {
+        m_pending[knob] = Pending{double(v), {}};
+        m_pending[knob]->since.start();
+    }
+    apply(refusal);
+}
+
+std::string ControlsPanel::applyKnobs(const KnobValues& v)
+{
+    const Scenario s = current();
+    std::string refusal = m_host.setReplicaBounds(v.minReplicas, v.maxReplicas);
+    if (refusal.empty()) {
+        for (auto [k, value] : {std::pair{Min, v.minReplicas}, std::pair{Max, v.maxReplicas}}) {
+            m_pending[k] = Pending{double(value), {}};
+            m_pending[k]->since.start();
+        }
+    }
+    auto one = [&](Knob k, double value, const std::string& e) {
+        if (!e.empty()) {
+            if (refusal.empty())
+                refusal = e;
+            return;
+        }
+        m_pending[k] = Pending{value, {}};
+        m_pending[k]->since.start();
+    };
+    one(Predict, v.predictConcurrency, m_host.setPredictConcurrency(v.predictConcurrency));
+    one(Target, v.concurrencyTarget, m_host.setConcurrencyTarget(v.concurrencyTarget));
+    if (s.workload.arrival.kind == ArrivalConfig::Kind::Closed)
+        one(Users, v.users, m_host.setUsers(v.users));
+    else if (s.workload.arrival.hasFixedRate())
+        one(Rate, v.rateRps, m_host.setArrivalRate(v.rateRps));
+    apply(refusal);
+    showKnobs();
+    return refusal;
 }
 
 void ControlsPanel::apply(const std::string& refusal)
 {
     m_refusal = QString::fromStdString(refusal);
     if (!refusal.empty())
-        syncFromHost(); // the refused value springs back to what the engine runs
+        showKnobs(); // the refused value springs back to what the engine runs
     updateMessage();
 }
 
-void ControlsPanel::syncFromHost()
+void ControlsPanel::showScenario(const Scenario& s)
 {
-    const Scenario& s = m_host.scenario();
-    m_target->setValue(s.deployment.concurrencyTarget);
-    m_predict->setValue(s.deployment.predictConcurrency);
-    m_min->setValue(s.deployment.minReplicas);
-    m_max->setValue(s.deployment.maxReplicas);
+    const std::array<double, KnobCount> values = {double(s.deployment.concurrencyTarget), double(s.deployment.predictConcurrency),
+                                                  double(s.deployment.minReplicas),       double(s.deployment.maxReplicas),
+                                                  s.workload.arrival.rateRps,             double(std::max(1, s.workload.arrival.users))};
+    // Until the new engine publishes, snapshots still come from the old one: its knobs must not show.
+    for (int k = 0; k < KnobCount; ++k) {
+        m_engine[std::size_t(k)] = values[std::size_t(k)];
+        m_pending[std::size_t(k)] = Pending{values[std::size_t(k)], {}};
+        m_pending[std::size_t(k)]->since.start();
+    }
+    m_refusal.clear();
     const bool closed = s.workload.arrival.kind == ArrivalConfig::Kind::Closed;
-    m_rate->setValue(int(std::lround(s.workload.arrival.rateRps)));
-    m_users->setValue(std::max(1, s.workload.arrival.users));
     m_rate->setEnabled(s.workload.arrival.hasFixedRate()); // a shaped pattern has no single rate
     m_users->setEnabled(closed);
-    m_kind->setCurrentIndex(m_kind->findData(int(s.workload.arrival.kind)));
+    m_rate->setVisible(!closed);
+    m_users->setVisible(closed);
+    const int kind = m_kind->findData(int(s.workload.arrival.kind));
+    if (kind < 0) { // step, spike, diurnal, trace: not one of the three the box offers
+        m_kind->setCurrentIndex(-1);
+        m_kind->setPlaceholderText(tr("Pattern from the scenario file: %1").arg(QString::fromLatin1(toString(s.workload.arrival.kind))));
+    } else {
+        m_kind->setCurrentIndex(kind);
+    }
+    m_pattern->setText(arrivalPatternText(s.workload.arrival));
+    m_pattern->setVisible(!m_pattern->text().isEmpty());
     m_stage->setCurrentIndex(std::max(0, m_stage->findData(QString::fromStdString(s.model.profile))));
+    m_devices->showScenario(s);
+    showKnobs();
+    updateMessage();
+}
+
+void ControlsPanel::showSnapshot(const LiveSnapshot& snap)
+{
+    const EngineSnapshot& e = snap.engine;
+    const std::array<double, KnobCount> values = {double(e.concurrencyTarget), double(e.predictConcurrency), double(e.minReplicas),
+                                                  double(e.maxReplicas),       e.rateRps,                    double(e.users)};
+    bool changed = false;
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        if (m_pending[k] && (m_pending[k]->value == values[k] || m_pending[k]->since.elapsed() > kPendingMs))
+            m_pending[k].reset(); // the engine shows it (or a timed change overtook it)
+        if (m_engine[k] != values[k]) {
+            m_engine[k] = values[k];
+            changed = true;
+        }
+    }
+    if (changed)
+        showKnobs();
+}
+
+void ControlsPanel::showKnobs()
+{
+    const KnobValues v = knobs();
+    // A knob the user is dragging right now keeps still under the mouse.
+    auto show = [](KnobControl* k, int value) {
+        if (!k->isDragging())
+            k->setValue(value);
+    };
+    show(m_target, v.concurrencyTarget);
+    show(m_predict, v.predictConcurrency);
+    show(m_min, v.minReplicas);
+    show(m_max, v.maxReplicas);
+    show(m_rate, int(std::lround(v.rateRps)));
+    show(m_users, std::max(1, v.users));
     updateMessage();
 }
 
 QString ControlsPanel::message() const { return m_message->text(); }
+QString ControlsPanel::loadPattern() const { return m_pattern->text(); }
 
 void ControlsPanel::updateMessage()
 {
-    const Scenario& s = m_host.scenario();
+    const KnobValues v = knobs();
     QStringList lines;
     if (!m_refusal.isEmpty())
         lines << tr("Refused: %1.").arg(m_refusal);
-    if (auto w = targetBelowPredictWarning(s.deployment.concurrencyTarget, s.deployment.predictConcurrency); !w.empty())
+    if (auto w = targetBelowPredictWarning(v.concurrencyTarget, v.predictConcurrency); !w.empty())
         lines << tr("Flagged: %1.").arg(QString::fromStdString(w));
-    if (s.deployment.minReplicas == 0 && s.deployment.autoscaler.policy == AutoscalerConfig::Policy::None)
+    if (v.minReplicas == 0 && m_host.scenario().deployment.autoscaler.policy == AutoscalerConfig::Policy::None)
         lines << tr("Note: min replicas 0 scales to zero only with an autoscaler (choose one below); the run keeps its replicas.");
     m_message->setText(lines.join(QLatin1Char('\n')));
     m_message->setVisible(!lines.isEmpty());
@@ -171,9 +336,24 @@ void ControlsPanel::updateMessage()
     m_message->setStyleSheet(m_refusal.isEmpty() ? QStringLiteral("color: #c77c02;") : QStringLiteral("color: #d64545;"));
 }
 
+void ControlsPanel::replace(const Scenario& s, const QString& name)
+{
+    const std::string refusal = m_replace ? m_replace(s, name) : m_host.reset(s);
+    if (!refusal.empty()) {
+        m_refusal = QString::fromStdString(refusal);
+        showScenario(current()); // the boxes go back to what runs
+        m_refusal = QString::fromStdString(refusal);
+        updateMessage();
+        return;
+    }
+    if (!m_replace)
+        showScenario(s);
+    emit scenarioReplaced();
+}
+
 void ControlsPanel::changeTrafficKind(int index)
 {
-    Scenario s = m_host.scenario();
+    Scenario s = current();
     const auto kind = ArrivalConfig::Kind(m_kind->itemData(index).toInt());
     if (kind == s.workload.arrival.kind)
         return;
@@ -182,20 +362,21 @@ void ControlsPanel::changeTrafficKind(int index)
         s.workload.arrival.users = std::max(1, s.deployment.concurrencyTarget);
     if (kind != ArrivalConfig::Kind::Closed && !(s.workload.arrival.rateRps > 0))
         s.workload.arrival.rateRps = 10;
-    m_refusal = QString::fromStdString(m_host.reset(s));
-    syncFromHost();
-    if (m_refusal.isEmpty())
-        emit scenarioReplaced();
+    replace(s, {});
 }
 
 void ControlsPanel::choosePredictStage(int index)
 {
-    Scenario s = m_host.scenario();
+    Scenario s = current();
     s.model.profile = m_stage->itemData(index).toString().toStdString();
-    m_refusal = QString::fromStdString(m_host.reset(s));
-    syncFromHost();
-    if (m_refusal.isEmpty())
-        Q_EMIT scenarioReplaced();
+    replace(s, {});
+}
+
+void ControlsPanel::chooseDevices()
+{
+    Scenario s = current();
+    m_devices->applyTo(s);
+    replace(s, {});
 }
 
 void ControlsPanel::choosePreset(int index)
@@ -212,10 +393,41 @@ void ControlsPanel::choosePreset(int index)
         updateMessage();
         return;
     }
-    m_refusal = QString::fromStdString(m_host.reset(*read.scenario));
-    syncFromHost();
-    if (m_refusal.isEmpty())
-        emit scenarioReplaced();
+    replace(*read.scenario, tr("preset: %1").arg(m_preset->itemText(index)));
+}
+
+QString arrivalPatternText(const ArrivalConfig& a)
+{
+    switch (a.kind) {
+    case ArrivalConfig::Kind::Step: {
+        QStringList steps;
+        for (const RateStep& s : a.steps)
+            steps << QObject::tr("%1 req/s from %2 s").arg(s.rateRps, 0, 'g', 4).arg(s.atS, 0, 'g', 6);
+        return QObject::tr("Arrivals step (set in the scenario file): %1 req/s, then %2.")
+            .arg(a.rateRps, 0, 'g', 4)
+            .arg(steps.join(QStringLiteral(", ")));
+    }
+    case ArrivalConfig::Kind::Spike:
+        return QObject::tr("Arrivals %1 req/s with a spike to %2 req/s at %3 s for %4 s (set in the scenario file).")
+            .arg(a.rateRps, 0, 'g', 4)
+            .arg(a.spikeRps, 0, 'g', 4)
+            .arg(a.spikeAtS, 0, 'g', 6)
+            .arg(a.spikeDurationS, 0, 'g', 6);
+    case ArrivalConfig::Kind::Diurnal:
+        return QObject::tr("Arrivals follow a day: %1 to %2 req/s, peak at %3 s of a %4 s period (set in the scenario file).")
+            .arg(a.baselineRps, 0, 'g', 4)
+            .arg(a.peakRps, 0, 'g', 4)
+            .arg(a.peakAtS, 0, 'g', 6)
+            .arg(a.periodS, 0, 'g', 6);
+    case ArrivalConfig::Kind::Trace:
+        return QObject::tr("Arrivals replay %1 recorded send times from %2.")
+            .arg(a.trace.size())
+            .arg(QString::fromStdString(a.traceFile));
+    case ArrivalConfig::Kind::Poisson:
+    case ArrivalConfig::Kind::Constant:
+    case ArrivalConfig::Kind::Closed: break;
+    }
+    return {};
 }
 
 } // namespace knee::ui

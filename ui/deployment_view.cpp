@@ -1,7 +1,13 @@
 #include "deployment_view.h"
 
+#include "plural.h"
+
+#include <QHelpEvent>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QStringList>
+#include <QToolTip>
 
 namespace knee::ui {
 
@@ -10,8 +16,20 @@ constexpr int kMargin = 8;
 constexpr int kQueueWidth = 150;
 constexpr int kCardWidth = 230;
 constexpr int kCardHeight = 150;
-constexpr int kChip = 9;        // side of one request chip, device-independent pixels
+constexpr int kTileWidth = 62;
+constexpr int kTileHeight = 40;
+constexpr int kDeviceRow = 24;
+constexpr int kChip = 9;           // side of one request chip, device-independent pixels
 constexpr int kMaxChipsShown = 40; // beyond this a row says "+N"
+
+QString stateName(ReplicaState s)
+{
+    switch (s) {
+    case ReplicaState::ColdStarting: return DeploymentView::tr("cold starting");
+    case ReplicaState::Draining: return DeploymentView::tr("draining");
+    default: return DeploymentView::tr("ready");
+    }
+}
 } // namespace
 
 QColor DeploymentView::stageColor(int part)
@@ -28,39 +46,160 @@ DeploymentView::DeploymentView(QWidget* parent)
     setObjectName(QStringLiteral("deploymentView"));
     setAccessibleName(tr("Deployment: queue and replicas"));
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    setMouseTracking(false);
+}
+
+QString DeploymentView::summaryText(const EngineSnapshot& s)
+{
+    int ready = 0, cold = 0, draining = 0;
+    for (const ReplicaSnapshot& r : s.replicas) {
+        if (r.state == ReplicaState::ColdStarting)
+            ++cold;
+        else if (r.state == ReplicaState::Draining)
+            ++draining;
+        else
+            ++ready;
+    }
+    QString text = counted(qsizetype(s.replicas.size()), tr("replica"), tr("replicas")) + QStringLiteral(": ") + tr("%1 ready · %2 cold starting · %3 draining").arg(ready).arg(cold).arg(draining);
+    int calls = 0;
+    QStringList shared;
+    for (const DeviceSnapshot& d : s.devices) {
+        calls += d.callsInFlight;
+        if (d.replicas.size() > 1)
+            shared << deviceText(d);
+    }
+    if (!s.devices.empty())
+        text += QStringLiteral("   ·   ") + counted(qsizetype(s.devices.size()), tr("GPU"), tr("GPUs")) + QStringLiteral(", ") + counted(calls, tr("predict call in flight"), tr("predict calls in flight"));
+    if (!shared.isEmpty())
+        text += tr(" · replicas share a GPU: %1").arg(shared.join(QStringLiteral("; ")));
+    return text;
+}
+
+QString DeploymentView::deviceText(const DeviceSnapshot& d)
+{
+    QStringList ids;
+    for (std::int32_t id : d.replicas)
+        ids << QString::number(id);
+    return tr("GPU %1 (replicas %2, %3)").arg(d.index).arg(ids.join(QStringLiteral(", ")), counted(d.callsInFlight, tr("call in flight"), tr("calls in flight")));
 }
 
 void DeploymentView::setSnapshot(const EngineSnapshot& snapshot)
 {
-    const bool relayout = snapshot.replicas.size() != m_snapshot.replicas.size();
+    const bool relayout = snapshot.replicas.size() != m_snapshot.replicas.size() || snapshot.devices.size() != m_snapshot.devices.size();
     m_snapshot = snapshot;
+    if (m_selected) { // a replica that went away leaves no detail behind
+        const bool there = std::any_of(m_snapshot.replicas.begin(), m_snapshot.replicas.end(),
+                                       [this](const ReplicaSnapshot& r) { return r.id == *m_selected; });
+        if (!there)
+            m_selected.reset();
+    }
     if (relayout)
         updateGeometry();
     update();
 }
 
+void DeploymentView::selectReplica(std::optional<std::int32_t> id)
+{
+    m_selected = id;
+    update();
+}
+
+// The device strip: when replicas share devices (a local run on one GPU), or when there are few enough
+// to read; one device per replica is said in the count line, and each tile shows its calls in predict.
+bool DeploymentView::showsDevices() const
+{
+    if (m_snapshot.devices.empty())
+        return false;
+    const bool shared = std::any_of(m_snapshot.devices.begin(), m_snapshot.devices.end(), [](const DeviceSnapshot& d) { return d.replicas.size() > 1; });
+    return shared || m_snapshot.devices.size() <= 4;
+}
+
+int DeploymentView::devicesHeight() const { return showsDevices() ? kDeviceRow + kMargin / 2 : 0; }
+
+int DeploymentView::itemsWidth(int width) const
+{
+    const int w = width - kQueueWidth - 3 * kMargin;
+    return compact() ? std::max(kTileWidth, w - kCardWidth - kMargin) : w;
+}
+
 int DeploymentView::columns(int width) const
 {
-    return std::max(1, (width - kQueueWidth - 3 * kMargin) / (kCardWidth + kMargin));
+    const int item = compact() ? kTileWidth : kCardWidth;
+    return std::max(1, (itemsWidth(width) + kMargin) / (item + kMargin));
 }
 
 int DeploymentView::heightForWidth(int width) const
 {
     const int n = std::max<int>(1, int(m_snapshot.replicas.size()));
     const int rows = (n + columns(width) - 1) / columns(width);
-    return kMargin + rows * (kCardHeight + kMargin);
+    const int item = compact() ? kTileHeight : kCardHeight;
+    const int items = kMargin + devicesHeight() + rows * (item + kMargin);
+    return std::max(items, compact() ? kCardHeight + devicesHeight() + 2 * kMargin : 0);
 }
 
 QSize DeploymentView::sizeHint() const { return {kQueueWidth + 3 * (kCardWidth + kMargin) + 3 * kMargin, heightForWidth(800)}; }
-QSize DeploymentView::minimumSizeHint() const { return {kQueueWidth + kCardWidth + 3 * kMargin, kCardHeight + 2 * kMargin}; }
+QSize DeploymentView::minimumSizeHint() const { return {kQueueWidth + kCardWidth + 3 * kMargin, 90}; }
 
-QRect DeploymentView::queueRect() const { return {kMargin, kMargin, kQueueWidth, std::max(kCardHeight, height() - 2 * kMargin)}; }
+QRect DeploymentView::queueRect() const { return {kMargin, kMargin, kQueueWidth, std::max(60, height() - 2 * kMargin)}; }
 
-QRect DeploymentView::cardRect(int index, int width) const
+QRect DeploymentView::itemRect(int index, int width) const
 {
     const int cols = columns(width);
     const int x0 = kQueueWidth + 2 * kMargin;
-    return {x0 + (index % cols) * (kCardWidth + kMargin), kMargin + (index / cols) * (kCardHeight + kMargin), kCardWidth, kCardHeight};
+    const int y0 = kMargin + devicesHeight();
+    if (compact())
+        return {x0 + (index % cols) * (kTileWidth + kMargin), y0 + (index / cols) * (kTileHeight + kMargin), kTileWidth, kTileHeight};
+    return {x0 + (index % cols) * (kCardWidth + kMargin), y0 + (index / cols) * (kCardHeight + kMargin), kCardWidth, kCardHeight};
+}
+
+std::optional<std::int32_t> DeploymentView::replicaAt(const QPoint& pos) const
+{
+    for (int i = 0; i < int(m_snapshot.replicas.size()); ++i)
+        if (itemRect(i, width()).contains(pos))
+            return m_snapshot.replicas[std::size_t(i)].id;
+    return std::nullopt;
+}
+
+void DeploymentView::mousePressEvent(QMouseEvent* event)
+{
+    if (const auto id = replicaAt(event->position().toPoint()))
+        selectReplica(m_selected == id ? std::nullopt : id);
+    QWidget::mousePressEvent(event);
+}
+
+bool DeploymentView::event(QEvent* e)
+{
+    if (e->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(e);
+        if (const auto id = replicaAt(help->pos())) {
+            for (const ReplicaSnapshot& r : m_snapshot.replicas)
+                if (r.id == *id)
+                    QToolTip::showText(help->globalPos(), replicaDetail(r), this);
+        } else {
+            QToolTip::hideText();
+        }
+        return true;
+    }
+    return QWidget::event(e);
+}
+
+QString DeploymentView::replicaDetail(const ReplicaSnapshot& r) const
+{
+    QString text = tr("Replica %1, %2: holds %3 of %4 (preprocess %5, waiting for a slot %6, predict %7, postprocess %8); "
+                      "%9 served; GPU busy %10 %")
+                       .arg(r.id)
+                       .arg(stateName(r.state))
+                       .arg(r.held)
+                       .arg(r.limit > 0 ? r.limit : m_snapshot.concurrencyTarget)
+                       .arg(r.preprocessing)
+                       .arg(r.waitingForPredict)
+                       .arg(r.inPredict)
+                       .arg(r.postprocessing)
+                       .arg(r.served)
+                       .arg(int(std::lround(r.predictBusyShare * 100)));
+    if (r.device >= 0)
+        text += tr("; on GPU %1").arg(r.device);
+    return text;
 }
 
 void DeploymentView::paintEvent(QPaintEvent*)
@@ -68,11 +207,60 @@ void DeploymentView::paintEvent(QPaintEvent*)
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
     paintQueue(p, queueRect());
-    for (int i = 0; i < int(m_snapshot.replicas.size()); ++i)
-        paintReplica(p, cardRect(i, width()), m_snapshot.replicas[std::size_t(i)]);
+    const int x0 = kQueueWidth + 2 * kMargin;
+    if (showsDevices())
+        paintDevices(p, QRect(x0, kMargin, width() - x0 - kMargin, kDeviceRow));
+    for (int i = 0; i < int(m_snapshot.replicas.size()); ++i) {
+        const ReplicaSnapshot& r = m_snapshot.replicas[std::size_t(i)];
+        if (compact())
+            paintTile(p, itemRect(i, width()), r);
+        else
+            paintReplica(p, itemRect(i, width()), r);
+    }
+    if (compact()) { // the clicked tile's card, beside the tiles
+        const QRect detail(x0 + itemsWidth(width()) + kMargin, kMargin + devicesHeight(), kCardWidth, kCardHeight);
+        const ReplicaSnapshot* chosen = nullptr;
+        for (const ReplicaSnapshot& r : m_snapshot.replicas)
+            if (m_selected && r.id == *m_selected)
+                chosen = &r;
+        if (chosen) {
+            paintReplica(p, detail, *chosen);
+        } else {
+            p.setPen(palette().color(QPalette::PlaceholderText));
+            p.drawText(detail.adjusted(8, 8, -8, -8), Qt::AlignCenter | Qt::TextWordWrap, tr("Click a replica for its detail"));
+        }
+    }
     if (m_snapshot.replicas.empty()) {
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(cardRect(0, width()), Qt::AlignCenter | Qt::TextWordWrap, tr("No replica: requests wait in the queue"));
+        p.drawText(itemRect(0, width()).adjusted(0, 0, kCardWidth - itemRect(0, width()).width(), 0), Qt::AlignCenter | Qt::TextWordWrap,
+                   tr("No replica: requests wait in the queue"));
+    }
+}
+
+void DeploymentView::paintDevices(QPainter& p, const QRect& r) const
+{
+    // One chip per device: its calls in flight, and the replicas placed on it when they share it.
+    int x = r.left();
+    const QFontMetrics fm(font());
+    for (const DeviceSnapshot& d : m_snapshot.devices) {
+        // Short, so that two or three fit beside the queue at 1024 px; the count line has the long form.
+        QString text = tr("GPU %1 · %2").arg(d.index).arg(counted(d.callsInFlight, tr("call"), tr("calls")));
+        if (d.replicas.size() > 1)
+            text += QStringLiteral(" · ") + counted(qsizetype(d.replicas.size()), tr("replica"), tr("replicas"));
+        const int w = fm.horizontalAdvance(text) + 16;
+        if (x + w > r.right()) {
+            p.setPen(palette().color(QPalette::Text));
+            p.drawText(QRect(x, r.top(), r.right() - x, r.height()), Qt::AlignVCenter | Qt::AlignLeft,
+                       tr("+%1 more").arg(int(m_snapshot.devices.size()) - int(&d - m_snapshot.devices.data())));
+            break;
+        }
+        const QRect chip(x, r.top() + 2, w, r.height() - 4);
+        p.setPen(QPen(d.replicas.size() > 1 ? stageColor(2) : palette().color(QPalette::Mid), 1.2));
+        p.setBrush(d.callsInFlight > 0 ? stageColor(3).lighter(d.callsInFlight > 1 ? 110 : 150) : palette().color(QPalette::Base));
+        p.drawRoundedRect(chip, 4, 4);
+        p.setPen(d.callsInFlight > 0 ? QColor(Qt::black) : palette().color(QPalette::Text));
+        p.drawText(chip, Qt::AlignCenter, text);
+        x += w + 6;
     }
 }
 
@@ -107,6 +295,38 @@ void DeploymentView::paintQueue(QPainter& p, const QRect& r) const
     }
 }
 
+void DeploymentView::paintTile(QPainter& p, const QRect& r, const ReplicaSnapshot& rep) const
+{
+    QColor border = palette().color(QPalette::Mid);
+    Qt::PenStyle style = Qt::SolidLine;
+    if (rep.state == ReplicaState::ColdStarting)
+        style = Qt::DashLine;
+    else if (rep.state == ReplicaState::Draining)
+        border = stageColor(2);
+    const bool selected = m_selected && *m_selected == rep.id;
+    p.setPen(QPen(selected ? palette().color(QPalette::Highlight) : border, selected ? 2.5 : 1.5, style));
+    p.setBrush(palette().color(QPalette::Base));
+    p.drawRoundedRect(r, 4, 4);
+    // Filled from the bottom by how much of its limit it holds; the predict share of it darker.
+    const int limit = std::max(1, rep.limit > 0 ? rep.limit : m_snapshot.concurrencyTarget);
+    const QRect inner = r.adjusted(3, 3, -3, -3);
+    const int held = int(inner.height() * std::min(1.0, double(rep.held) / limit));
+    const int predict = int(inner.height() * std::min(1.0, double(rep.inPredict) / limit));
+    p.setPen(Qt::NoPen);
+    p.setBrush(stageColor(1).lighter(130));
+    p.drawRect(QRect(inner.left(), inner.bottom() - held + 1, inner.width(), held));
+    p.setBrush(stageColor(3));
+    p.drawRect(QRect(inner.left(), inner.bottom() - predict + 1, inner.width(), predict));
+    p.setPen(palette().color(QPalette::Text));
+    QFont small = font();
+    small.setPointSizeF(font().pointSizeF() * 0.85);
+    p.setFont(small);
+    p.drawText(inner, Qt::AlignTop | Qt::AlignHCenter, tr("#%1").arg(rep.id));
+    p.drawText(inner, Qt::AlignBottom | Qt::AlignHCenter,
+               rep.state == ReplicaState::ColdStarting ? tr("cold") : rep.state == ReplicaState::Draining ? tr("drain") : QStringLiteral("%1/%2").arg(rep.held).arg(limit));
+    p.setFont(font());
+}
+
 void DeploymentView::paintChips(QPainter& p, QRect r, const QString& label, int count, const QColor& color, int slotCount) const
 {
     p.setPen(palette().color(QPalette::Text));
@@ -134,15 +354,11 @@ void DeploymentView::paintChips(QPainter& p, QRect r, const QString& label, int 
 void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnapshot& rep) const
 {
     QColor border = palette().color(QPalette::Mid);
-    QString state = tr("ready");
     Qt::PenStyle style = Qt::SolidLine;
-    if (rep.state == ReplicaState::ColdStarting) {
-        state = tr("cold starting");
+    if (rep.state == ReplicaState::ColdStarting)
         style = Qt::DashLine;
-    } else if (rep.state == ReplicaState::Draining) {
-        state = tr("draining");
+    else if (rep.state == ReplicaState::Draining)
         border = stageColor(2);
-    }
     p.setPen(QPen(border, 1.5, style));
     p.setBrush(palette().color(QPalette::Base));
     p.drawRoundedRect(r, 6, 6);
@@ -155,7 +371,7 @@ void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnap
     p.drawText(inner, Qt::AlignTop | Qt::AlignLeft, tr("Replica %1").arg(rep.id));
     p.setFont(font());
     p.drawText(inner, Qt::AlignTop | Qt::AlignRight,
-               tr("%1 · holds %2/%3").arg(state).arg(rep.held).arg(m_snapshot.concurrencyTarget));
+               tr("%1 · holds %2/%3").arg(stateName(rep.state)).arg(rep.held).arg(m_snapshot.concurrencyTarget));
 
     const int rowH = 20;
     QRect row(inner.left(), inner.top() + 22, inner.width(), rowH);
@@ -167,7 +383,8 @@ void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnap
     row.translate(0, rowH);
     paintChips(p, row, tr("Postprocess"), rep.postprocessing, stageColor(4));
 
-    // GPU busy share: the share of the replica's life with at least one request in predict.
+    // GPU busy share: the share of the replica's life with at least one request in predict; and the
+    // device it runs on when it shares one.
     const QRect bar(inner.left(), inner.bottom() - 12, inner.width() - 70, 10);
     p.setPen(palette().color(QPalette::Mid));
     p.setBrush(Qt::NoBrush);
@@ -177,7 +394,8 @@ void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnap
     p.drawRect(QRect(bar.left() + 1, bar.top() + 1, int((bar.width() - 1) * std::clamp(rep.predictBusyShare, 0.0, 1.0)), bar.height() - 1));
     p.setPen(palette().color(QPalette::Text));
     p.drawText(QRect(bar.right() + 6, bar.top() - 4, 70, bar.height() + 8), Qt::AlignVCenter | Qt::AlignLeft,
-               tr("GPU %1%").arg(int(std::lround(rep.predictBusyShare * 100))));
+               rep.device >= 0 ? tr("GPU%1 %2%").arg(rep.device).arg(int(std::lround(rep.predictBusyShare * 100)))
+                               : tr("GPU %1%").arg(int(std::lround(rep.predictBusyShare * 100))));
 }
 
 } // namespace knee::ui

@@ -1,20 +1,36 @@
-// Draws the deployment as it is now: the deployment queue, then each replica (cold starting,
-// ready, draining) with its held requests by stage (preprocessing, waiting for a predict slot,
-// in predict with its slotCount shown, postprocessing) and its GPU busy share. So a user sees at a
-// glance where requests wait. Paints from a snapshot only; never touches the engine.
+// Draws the deployment as it is now: the deployment queue, the devices (GPUs) with their predict
+// calls in flight and the replicas placed on each, then each replica (cold starting, ready, draining)
+// with its held requests by stage (preprocessing, waiting for a predict slot, in predict with its
+// slots shown, postprocessing) and its GPU busy share. So a user sees at a glance where requests wait.
+// Up to kCardLimit replicas each get a card; more (autoscaling to 24, 64, …) get one small tile each,
+// coloured by state and filled by how much of its limit it holds, with the full card of the tile
+// clicked shown beside them. Paints from a snapshot only; never touches the engine.
 #pragma once
 #include "sim/engine.h"
 
 #include <QWidget>
+
+#include <optional>
 
 namespace knee::ui {
 
 class DeploymentView : public QWidget {
     Q_OBJECT
 public:
+    static constexpr int kCardLimit = 8;
+
     explicit DeploymentView(QWidget* parent = nullptr);
     void setSnapshot(const EngineSnapshot& snapshot);
     const EngineSnapshot& snapshot() const { return m_snapshot; }
+    bool compact() const { return int(m_snapshot.replicas.size()) > kCardLimit; }
+    std::optional<std::int32_t> selectedReplica() const { return m_selected; }
+    // The replica whose tile (compact) or card is at `pos`, if any.
+    std::optional<std::int32_t> replicaAt(const QPoint& pos) const;
+    void selectReplica(std::optional<std::int32_t> id);
+
+    // "24 replicas: 18 ready · 6 cold starting · 0 draining", and the devices when replicas share them.
+    static QString summaryText(const EngineSnapshot& snapshot);
+    static QString deviceText(const DeviceSnapshot& device);
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -26,16 +42,25 @@ public:
 
 protected:
     void paintEvent(QPaintEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    bool event(QEvent* event) override; // tooltips on tiles
 
 private:
     QRect queueRect() const;
-    QRect cardRect(int index, int width) const;
+    bool showsDevices() const;
+    int devicesHeight() const;
+    QRect itemRect(int index, int width) const; // a card, or a tile when compact
     int columns(int width) const;
+    int itemsWidth(int width) const; // room for cards or tiles (compact: less the detail card)
     void paintQueue(QPainter& p, const QRect& r) const;
+    void paintDevices(QPainter& p, const QRect& r) const;
     void paintReplica(QPainter& p, const QRect& r, const ReplicaSnapshot& replica) const;
+    void paintTile(QPainter& p, const QRect& r, const ReplicaSnapshot& replica) const;
     void paintChips(QPainter& p, QRect r, const QString& label, int count, const QColor& color, int slotCount = -1) const;
+    QString replicaDetail(const ReplicaSnapshot& replica) const;
 
     EngineSnapshot m_snapshot;
+    std::optional<std::int32_t> m_selected;
 };
 
 } // namespace knee::ui

@@ -56,9 +56,14 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
-    auto* form = new QFormLayout(this);
+    auto* outer = new QFormLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addRow(tr("Target"), m_choice);
+    // The endpoint's own fields show only when an endpoint is chosen: the built-in engine has none.
+    m_fields = new QWidget(this);
+    m_fields->setObjectName(QStringLiteral("endpointFields"));
+    auto* form = new QFormLayout(m_fields);
     form->setContentsMargins(0, 0, 0, 0);
-    form->addRow(tr("Target"), m_choice);
     form->addRow(tr("URL"), m_url);
     auto* kindRow = new QHBoxLayout();
     kindRow->addWidget(m_kind, 1);
@@ -75,6 +80,7 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     testRow->addWidget(m_test);
     testRow->addWidget(m_result, 1);
     form->addRow(QString(), testRow);
+    outer->addRow(m_fields);
 
     connect(m_choice, &QComboBox::currentIndexChanged, this, [this] {
         updateEnabled();
@@ -101,6 +107,7 @@ void EndpointPanel::updateEnabled()
     for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_maxTokens, m_headers, m_bodyTemplate, m_browse, m_test})
         w->setEnabled(endpoint && !(w == m_test && m_client));
     m_stream->setEnabled(endpoint && openai);
+    m_fields->setVisible(endpoint);
     if (!openai)
         m_stream->setChecked(false);
 }

@@ -51,6 +51,7 @@ private:
     void updateEnabled();
 
     QComboBox* m_choice;
+    QWidget* m_fields; // every field below the choice: shown for an endpoint only
     QLineEdit* m_url;
     QComboBox* m_kind;
     QCheckBox* m_stream;

@@ -42,6 +42,8 @@ KnobControl::KnobControl(const QString& label, int minimum, int maximum, const Q
     });
 }
 
+bool KnobControl::isDragging() const { return m_slider->isSliderDown(); }
+
 int KnobControl::value() const { return m_spin->value(); }
 
 void KnobControl::setValue(int value)

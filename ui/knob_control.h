@@ -18,6 +18,7 @@ public:
     void setRange(int minimum, int maximum);
     QSlider* slider() const { return m_slider; }
     QSpinBox* spinBox() const { return m_spin; }
+    bool isDragging() const; // the slider is held down by the mouse
 
 signals:
     void valueChanged(int value);

@@ -3,38 +3,34 @@
 #include "autoscaler_panel.h"
 #include "controls_panel.h"
 #include "deployment_view.h"
+#include "input_guards.h"
 #include "live_charts.h"
 #include "sweep_page.h"
-#include "theme.h"
 
 #include "io/scenario_reader.h"
-#include "session/session.h"
 
 #include <QAction>
-#include <QMenu>
-#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
-#include <QDir>
 #include <QDockWidget>
-#include <QFileInfo>
-#include <QStandardPaths>
-#include <QTabWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFontDatabase>
 #include <QGroupBox>
+#include <QHBoxLayout>
 #include <QLabel>
-#include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTimer>
-#include <QToolBar>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -53,14 +49,15 @@ QString clockText(Nanos t)
 
 MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWidget* parent)
     : QMainWindow(parent)
-    , m_fileScenario(scenario)
+    , m_scenario(scenario)
     , m_sourceName(sourceName)
 {
-    setWindowTitle(tr("knee — concurrency workbench"));
     setObjectName(QStringLiteral("mainWindow"));
     m_host = std::make_unique<LiveEngineHost>(scenario);
 
     m_controls = new ControlsPanel(*m_host, this);
+    m_controls->setScenarioAccess([this] { return currentScenario(); },
+                                  [this](const Scenario& s, const QString& name) { return replaceScenario(s, name); });
     m_autoscaler = new AutoscalerPanel(*m_host, this);
     auto* side = new QWidget(this);
     auto* sideLayout = new QVBoxLayout(side);
@@ -72,6 +69,7 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     sideLayout->addWidget(autoscaling);
     sideLayout->addStretch(1);
     auto* scroll = new QScrollArea(this);
+    scroll->setObjectName(QStringLiteral("controlsScroll"));
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // the panel wraps to the dock's width
     scroll->setWidget(side);
     scroll->setWidgetResizable(true);
@@ -80,47 +78,29 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     dock->setObjectName(QStringLiteral("controlsDock"));
     dock->setWidget(scroll);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-    dock->setMinimumWidth(290);
+    // As wide as the panel needs (spin boxes show their whole values), plus the scroll bar.
+    dock->setMinimumWidth(std::max(290, side->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 4));
     addDockWidget(Qt::LeftDockWidgetArea, dock);
 
-    m_view = new DeploymentView(this);
-    auto* viewScroll = new QScrollArea(this);
-    viewScroll->setWidget(m_view);
-    viewScroll->setWidgetResizable(true);
-    viewScroll->setFrameShape(QFrame::NoFrame);
-    m_counters = new QLabel(this);
-    m_counters->setObjectName(QStringLiteral("counters"));
-    m_counters->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    auto* top = new QWidget(this);
-    auto* topLayout = new QVBoxLayout(top);
-    topLayout->setContentsMargins(4, 4, 4, 0);
-    topLayout->addWidget(m_counters);
-    topLayout->addWidget(viewScroll, 1);
-    m_charts = new LiveCharts(this);
-    auto* splitter = new QSplitter(Qt::Vertical, this);
-    splitter->addWidget(top);
-    splitter->addWidget(m_charts);
-    splitter->setStretchFactor(0, 2);
-    splitter->setStretchFactor(1, 3);
-    splitter->setSizes({320, 480}); // room for a row of replica cards without a scroll bar at 1280×800
     m_sweep = new SweepPage(this);
     m_sweep->setScenarioProvider([this] { return currentScenario(); });
+    m_sweep->setKnobApplier([this](const KnobValues& v) { return m_controls->applyKnobs(v); });
     connect(m_sweep, &SweepPage::sweepFinished, this, &MainWindow::autosave);
+    connect(m_sweep, &SweepPage::knobsApplied, this, [this] { m_tabs->setCurrentIndex(0); });
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("pages"));
-    m_tabs->addTab(splitter, tr("&Live"));
+    m_tabs->addTab(buildLivePage(), tr("&Live"));
     m_tabs->addTab(m_sweep, tr("S&weep"));
     setCentralWidget(m_tabs);
 
     m_clockStatus = new QLabel(this);
+    m_clockStatus->setObjectName(QStringLiteral("runStatus"));
     statusBar()->addPermanentWidget(m_clockStatus);
     buildMenus();
+    wheelOnlyWhenFocused(this);
+    letSpaceReachShortcuts(this);
 
-    connect(m_controls, &ControlsPanel::scenarioReplaced, this, [this] {
-        m_autoscaler->syncFromHost();
-        m_charts->clear();
-        m_shownSequence = 0;
-    });
+    connect(m_controls, &ControlsPanel::scenarioReplaced, this, [this] { m_autoscaler->syncFromHost(); });
     connect(&m_virtualRun, &QFutureWatcher<RunSummary>::finished, this, [this] {
         m_simulateAction->setEnabled(true);
         const QString report = QString::fromStdString(formatSummary(m_virtualRun.result()));
@@ -148,6 +128,7 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
         resize(1280, 800);
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     restoreKnobs();
+    updateTitle();
 
     m_refreshTimer = new QTimer(this);
     m_refreshTimer->setInterval(kRefreshMs);
@@ -159,60 +140,54 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
 
 MainWindow::~MainWindow() { m_virtualRun.waitForFinished(); }
 
-void MainWindow::buildMenus()
+QWidget* MainWindow::buildLivePage()
 {
-    auto* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open Scenario…"), QKeySequence::Open, this, &MainWindow::openScenario);
-    file->addSeparator();
-    file->addAction(tr("Open &Session…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, &MainWindow::openSession);
-    m_recentMenu = file->addMenu(tr("Recent Sessions"));
-    file->addAction(tr("&Save Session"), QKeySequence::Save, this, &MainWindow::saveSession);
-    file->addAction(tr("Save Session &As…"), QKeySequence::SaveAs, this, &MainWindow::saveSessionAs);
-    file->addAction(tr("&Compare With Session…"), this, &MainWindow::compareSession);
-    rebuildRecentMenu();
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-    auto* run = menuBar()->addMenu(tr("&Run"));
-    m_pauseAction = run->addAction(tr("&Pause"), QKeySequence(Qt::Key_Space), this, &MainWindow::togglePause);
-    m_pauseAction->setToolTip(tr("Pause or resume the live engine (Space)"));
-    run->addAction(tr("&Reset"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this, &MainWindow::resetRun)
-        ->setToolTip(tr("Start the live run again from time zero with the current knobs"));
-    run->addSeparator();
-    m_simulateAction = run->addAction(tr("&Simulate in Virtual Time"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::simulateVirtual);
-    m_simulateAction->setToolTip(tr("Run the current knobs against the scenario's workload in virtual time and report"));
-
-    auto* toolbar = addToolBar(tr("Run"));
-    toolbar->setObjectName(QStringLiteral("runToolbar"));
-    toolbar->addAction(m_pauseAction);
-    toolbar->addAction(run->actions().at(1));
-    toolbar->addSeparator();
-    toolbar->addAction(m_simulateAction);
-
-    auto* view = menuBar()->addMenu(tr("&View"));
-    for (QDockWidget* dock : findChildren<QDockWidget*>())
-        view->addAction(dock->toggleViewAction());
-    auto* themes = view->addMenu(tr("&Theme"));
-    auto* group = new QActionGroup(this);
-    for (auto [theme, label] : {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")}, std::pair{Theme::Dark, tr("&Dark")}}) {
-        QAction* a = themes->addAction(label, this, [theme] {
-            applyTheme(theme);
-            saveTheme(theme);
-        });
-        a->setCheckable(true);
-        a->setChecked(savedTheme() == theme);
-        group->addAction(a);
-    }
-
-    auto* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About knee"), this, [this] {
-        QMessageBox::about(this, tr("About knee"),
-                           tr("knee %1\nA workbench for tuning the concurrency of model-serving deployments.")
-                               .arg(QApplication::applicationVersion()));
-    });
+    m_view = new DeploymentView(this);
+    auto* viewScroll = new QScrollArea(this);
+    viewScroll->setObjectName(QStringLiteral("deploymentScroll"));
+    viewScroll->setWidget(m_view);
+    viewScroll->setWidgetResizable(true);
+    viewScroll->setFrameShape(QFrame::NoFrame);
+    viewScroll->setMinimumHeight(90);
+    m_counters = new QLabel(this);
+    m_counters->setObjectName(QStringLiteral("counters"));
+    m_counters->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_counters->setWordWrap(true);
+    // The real model cannot keep up (on the CPU, most often): said in the view, with the way out.
+    m_slowBanner = new QFrame(this);
+    m_slowBanner->setObjectName(QStringLiteral("slowModelBanner"));
+    m_slowBanner->setStyleSheet(QStringLiteral("#slowModelBanner { background: #f6d48b; border-radius: 4px; } "
+                                               "#slowModelBanner QLabel { color: #3a2a00; }"));
+    auto* bannerLayout = new QHBoxLayout(m_slowBanner);
+    bannerLayout->setContentsMargins(8, 4, 8, 4);
+    m_slowText = new QLabel(m_slowBanner);
+    m_slowText->setWordWrap(true);
+    m_useModelled = new QPushButton(tr("Use &modelled times"), m_slowBanner);
+    m_useModelled->setToolTip(tr("Restart the run with the scenario's modelled predict times (its GPU timings) instead of running "
+                                 "the model on this machine"));
+    connect(m_useModelled, &QPushButton::clicked, this, &MainWindow::useModelledTimes);
+    bannerLayout->addWidget(m_slowText, 1);
+    bannerLayout->addWidget(m_useModelled);
+    m_slowBanner->hide();
+    auto* top = new QWidget(this);
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(4, 4, 4, 0);
+    topLayout->addWidget(m_slowBanner);
+    topLayout->addWidget(m_counters);
+    topLayout->addWidget(viewScroll, 1);
+    m_charts = new LiveCharts(this);
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setObjectName(QStringLiteral("liveSplitter"));
+    splitter->addWidget(top);
+    splitter->addWidget(m_charts);
+    splitter->setStretchFactor(0, 2);
+    splitter->setStretchFactor(1, 3);
+    splitter->setSizes({320, 480}); // room for a row of replica cards without a scroll bar at 1280×800
+    return splitter;
 }
 
 QString MainWindow::countersText() const { return m_counters->text(); }
+QString MainWindow::slowModelText() const { return m_slowBanner->isVisibleTo(const_cast<MainWindow*>(this)) ? m_slowText->text() : QString(); }
 
 void MainWindow::refresh()
 {
@@ -224,12 +199,14 @@ void MainWindow::refresh()
         return;
     m_shownSequence = snap->sequence;
     const EngineSnapshot& e = snap->engine;
+    m_controls->showSnapshot(*snap);
     m_view->setSnapshot(e);
     m_charts->addWindows(snap->recentWindows);
+    m_charts->addScalingEvents(snap->recentScaling, snap->scalingTotal);
     m_autoscaler->showSnapshot(*snap);
     // The counters always add up: arrived = completed + failed + rejected + in flight.
     m_counters->setText(tr("Run clock %1   ·   arrived %2 = completed %3 + failed %4 + rejected %5 + in flight %6 "
-                           "(queued %7, held %8)")
+                           "(queued %7, held %8)\n%9")
                             .arg(clockText(e.now))
                             .arg(e.arrived)
                             .arg(e.completed)
@@ -237,9 +214,10 @@ void MainWindow::refresh()
                             .arg(e.rejected)
                             .arg(e.queued + e.held)
                             .arg(e.queued)
-                            .arg(e.held));
+                            .arg(e.held)
+                            .arg(DeploymentView::summaryText(e)));
     m_pauseAction->setText(snap->paused ? tr("&Resume") : tr("&Pause"));
-    const ModelConfig& model = m_host->scenario().model;
+    const ModelConfig& model = m_scenario.model;
     QString predict = snap->realPredict          ? QString::fromStdString(snap->predictStage)
         : model.predictTable.empty()             ? tr("sampled stage times")
                                                  : tr("table (%1)").arg(QString::fromStdString(model.predictTable.source));
@@ -257,11 +235,37 @@ void MainWindow::refresh()
                                     snap->realPredict ? predict : tr("predict: %1").arg(predict))
                                .arg(snap->lag.p99, 0, 'f', 2));
     m_clockStatus->setToolTip(QString::fromStdString(snap->predictNotice.empty() ? snap->predictStage : snap->predictNotice));
-    // A real model on the CPU runs at the CPU's pace: say so where the eye goes, with the way out.
-    if (snap->predictFellBackToCpu)
-        m_clockStatus->setText(m_clockStatus->text() + tr(" · slow on the CPU: Model → \"Predict: modelled times\" for GPU-like timing"));
-    m_clockStatus->setStyleSheet(snap->predictFellBackToCpu ? QStringLiteral("color: #b35900;") : QString());
+    showSlowModel(*snap);
     emit refreshed();
+}
+
+// Judged on the newest closed windows: with the real model running predict, completions far below
+// arrivals (or none at all while requests wait) mean the machine cannot keep up with the load.
+void MainWindow::showSlowModel(const LiveSnapshot& snap)
+{
+    bool slow = false;
+    double arrivedPerS = 0, completedPerS = 0;
+    if (snap.realPredict && snap.recentWindows.size() >= 2 && !snap.paused) {
+        const std::size_t n = std::min<std::size_t>(3, snap.recentWindows.size());
+        double width = 0, arrived = 0, completed = 0;
+        for (std::size_t i = snap.recentWindows.size() - n; i < snap.recentWindows.size(); ++i) {
+            width += snap.recentWindows[i].widthS;
+            arrived += double(snap.recentWindows[i].arrived);
+            completed += double(snap.recentWindows[i].completed);
+        }
+        arrivedPerS = width > 0 ? arrived / width : 0;
+        completedPerS = width > 0 ? completed / width : 0;
+        slow = arrived > 0 && completed < 0.8 * arrived && snap.engine.queued > 0;
+    }
+    if (slow) {
+        m_slowText->setText(tr("The real model (%1) completes %2 req/s here against %3 req/s arriving%4: the queue grows, so what you "
+                               "see is this machine, not the deployment. Use modelled times to see the scenario's own timings.")
+                                .arg(QString::fromStdString(m_scenario.model.profile))
+                                .arg(completedPerS, 0, 'f', completedPerS < 10 ? 1 : 0)
+                                .arg(arrivedPerS, 0, 'f', arrivedPerS < 10 ? 1 : 0)
+                                .arg(snap.predictFellBackToCpu ? tr(" on the CPU (no usable GPU)") : QString()));
+    }
+    m_slowBanner->setVisible(slow);
 }
 
 QString MainWindow::runStatus() const { return m_clockStatus->text(); }
@@ -277,25 +281,48 @@ void MainWindow::togglePause()
 
 void MainWindow::resetRun()
 {
-    if (const std::string e = m_host->reset(m_host->scenario()); !e.empty())
+    if (const std::string e = replaceScenario(currentScenario(), m_sourceName); !e.empty())
         statusBar()->showMessage(tr("Reset refused: %1").arg(QString::fromStdString(e)), 8000);
-    m_charts->clear();
+}
+
+std::string MainWindow::replaceScenario(const Scenario& scenario, const QString& sourceName)
+{
+    if (std::string e = m_host->reset(scenario); !e.empty()) // read files were validated; keep the run if not
+        return e;
+    const bool sameScenario = sourceName.isEmpty() || sourceName == m_sourceName;
+    m_scenario = scenario;
+    if (!sourceName.isEmpty())
+        m_sourceName = sourceName;
+    m_controls->showScenario(scenario);
+    m_autoscaler->syncFromHost();
+    m_charts->clear(); // the old run's lines never stand beside the new one's
+    m_view->setSnapshot(EngineSnapshot());
+    m_slowBanner->hide();
     m_shownSequence = 0;
+    if (!sameScenario)
+        m_sweep->scenarioChanged(m_sourceName); // its sweep measured the old scenario
+    updateTitle();
+    return {};
 }
 
 void MainWindow::loadScenario(const Scenario& scenario, const QString& sourceName)
 {
-    if (const std::string e = m_host->reset(scenario); !e.empty()) { // read files were validated; keep the run if not
+    if (const std::string e = replaceScenario(scenario, sourceName); !e.empty()) {
         statusBar()->showMessage(tr("Cannot serve %1: %2").arg(sourceName, QString::fromStdString(e)), 8000);
         return;
     }
-    m_fileScenario = scenario;
-    m_sourceName = sourceName;
-    setWindowFilePath(sourceName);
-    m_controls->syncFromHost();
-    m_autoscaler->syncFromHost();
-    m_charts->clear();
-    m_shownSequence = 0;
+    m_sessionPath.clear();
+    updateTitle();
+}
+
+void MainWindow::useModelledTimes()
+{
+    Scenario s = currentScenario();
+    s.model.profile.clear();
+    if (const std::string e = replaceScenario(s); !e.empty())
+        statusBar()->showMessage(tr("Refused: %1").arg(QString::fromStdString(e)), 8000);
+    else
+        statusBar()->showMessage(tr("Predict now takes the scenario's modelled times"), 5000);
 }
 
 void MainWindow::openScenario()
@@ -328,146 +355,37 @@ void MainWindow::simulateVirtual()
     if (s.workload.requests == 0 && s.workload.durationS >= limits::kMaxDurationS)
         s.workload.requests = kVirtualRequestsIfUnbounded;
     m_simulateAction->setEnabled(false);
-    statusBar()->showMessage(tr("Simulating in virtual time…"));
+    statusBar()->showMessage(tr("Simulating %1 in virtual time…").arg(QString::fromStdString(s.name)));
     m_virtualRun.setFuture(QtConcurrent::run([s] { return simulateScenario(s); }));
+}
+
+void MainWindow::runSweep()
+{
+    m_tabs->setCurrentWidget(m_sweep);
+    m_sweep->run();
 }
 
 Scenario MainWindow::currentScenario() const
 {
-    Scenario s = m_fileScenario;
-    const Scenario& live = m_host->scenario();
-    s.deployment = live.deployment;
-    s.workload.arrival = live.workload.arrival;
+    Scenario s = m_scenario;
+    m_controls->knobs().applyTo(s);
+    // The autoscaler's settings and the cold start are moved only from the window (no timed change
+    // touches them): the host has them as accepted.
+    const DeploymentConfig& live = m_host->scenario().deployment;
+    s.deployment.autoscaler = live.autoscaler;
+    s.deployment.coldStartS = live.coldStartS;
     return s;
 }
 
-QString MainWindow::saveSessionTo(const QString& path)
+void MainWindow::updateTitle()
 {
-    Session session;
-    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
-    session.scenarioSource = m_sourceName;
-    session.sweeps = m_sweep->sweeps();
-    session.grids = m_sweep->grids();
-    if (const QString e = knee::saveSession(session, path); !e.isEmpty())
-        return e;
-    m_sessionPath = path;
-    setWindowFilePath(path);
-    rememberRecent(path);
-    QFile::remove(autosavePath()); // saved: nothing left to recover
-    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
-    return {};
-}
-
-QString MainWindow::openSessionFrom(const QString& path)
-{
-    const SessionLoad load = loadSession(path);
-    if (!load.session)
-        return load.error;
-    const ScenarioReadResult read = readScenarioText(load.session->scenarioYaml.toStdString(), path.toStdString());
-    if (!read.ok()) // loadSession checked it already; keep the window as it is if not
-        return QString::fromStdString(read.errors.front().toString());
-    loadScenario(*read.scenario, load.session->scenarioSource);
-    m_sweep->setSweeps(load.session->sweeps, load.session->grids);
-    m_sessionPath = path;
-    setWindowFilePath(path);
-    rememberRecent(path);
-    m_tabs->setCurrentWidget(m_sweep);
-    return {};
-}
-
-QString MainWindow::compareWithSession(const QString& path)
-{
-    const SessionLoad load = loadSession(path);
-    if (!load.session)
-        return load.error;
-    m_sweep->setComparison(QFileInfo(path).fileName(), load.session->sweeps);
-    m_tabs->setCurrentWidget(m_sweep);
-    return {};
-}
-
-QString MainWindow::autosavePath()
-{
-    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/autosave.knee-session.json");
-}
-
-bool MainWindow::hasAutosave() const { return QFile::exists(autosavePath()); }
-
-QString MainWindow::restoreAutosave()
-{
-    const QString e = openSessionFrom(autosavePath());
-    m_sessionPath.clear(); // a recovered session is not saved yet: Save asks where
-    setWindowFilePath(QString());
-    return e;
-}
-
-// After every sweep: an unsaved sweep survives a crash, and is offered back on the next launch.
-void MainWindow::autosave()
-{
-    QDir().mkpath(QFileInfo(autosavePath()).path());
-    Session session;
-    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(currentScenario()));
-    session.scenarioSource = m_sourceName;
-    session.sweeps = m_sweep->sweeps();
-    session.grids = m_sweep->grids();
-    if (const QString e = knee::saveSession(session, autosavePath()); !e.isEmpty())
-        statusBar()->showMessage(tr("Autosave failed: %1").arg(e), 8000);
-}
-
-void MainWindow::openSession()
-{
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Session"), QString(), tr("knee sessions (*.json);;All files (*)"));
-    if (path.isEmpty())
-        return;
-    if (const QString e = openSessionFrom(path); !e.isEmpty())
-        QMessageBox::warning(this, tr("Open Session"), e);
-}
-
-void MainWindow::saveSession()
-{
-    if (m_sessionPath.isEmpty())
-        return saveSessionAs();
-    if (const QString e = saveSessionTo(m_sessionPath); !e.isEmpty())
-        QMessageBox::warning(this, tr("Save Session"), e);
-}
-
-void MainWindow::saveSessionAs()
-{
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save Session"), QStringLiteral("session.json"), tr("knee sessions (*.json)"));
-    if (path.isEmpty())
-        return;
-    if (const QString e = saveSessionTo(path); !e.isEmpty())
-        QMessageBox::warning(this, tr("Save Session"), e);
-}
-
-void MainWindow::compareSession()
-{
-    const QString path = QFileDialog::getOpenFileName(this, tr("Compare With Session"), QString(), tr("knee sessions (*.json)"));
-    if (path.isEmpty())
-        return;
-    if (const QString e = compareWithSession(path); !e.isEmpty())
-        QMessageBox::warning(this, tr("Compare With Session"), e);
-}
-
-void MainWindow::rememberRecent(const QString& path)
-{
-    QSettings settings;
-    QStringList recent = settings.value(QStringLiteral("recentSessions")).toStringList();
-    recent.removeAll(path);
-    recent.prepend(path);
-    settings.setValue(QStringLiteral("recentSessions"), recent.mid(0, 8));
-    rebuildRecentMenu();
-}
-
-void MainWindow::rebuildRecentMenu()
-{
-    m_recentMenu->clear();
-    const QStringList recent = QSettings().value(QStringLiteral("recentSessions")).toStringList();
-    for (const QString& path : recent)
-        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] {
-            if (const QString e = openSessionFrom(path); !e.isEmpty())
-                QMessageBox::warning(this, tr("Open Session"), e);
-        })->setToolTip(path);
-    m_recentMenu->setEnabled(!recent.isEmpty());
+    QString name = QString::fromStdString(m_scenario.name);
+    if (name.isEmpty())
+        name = QFileInfo(m_sourceName).fileName();
+    QString title = tr("%1 — knee").arg(name);
+    if (!m_sessionPath.isEmpty())
+        title = tr("%1 (%2) — knee").arg(name, QFileInfo(m_sessionPath).fileName());
+    setWindowTitle(title);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
@@ -477,45 +395,6 @@ void MainWindow::closeEvent(QCloseEvent* event)
     settings.setValue(QStringLiteral("window/state"), saveState());
     saveKnobs();
     event->accept();
-}
-
-void MainWindow::saveKnobs() const
-{
-    QSettings settings;
-    const Scenario& s = m_host->scenario();
-    settings.beginGroup(QStringLiteral("knobs"));
-    settings.setValue(QStringLiteral("concurrency_target"), s.deployment.concurrencyTarget);
-    settings.setValue(QStringLiteral("predict_concurrency"), s.deployment.predictConcurrency);
-    settings.setValue(QStringLiteral("min_replicas"), s.deployment.minReplicas);
-    settings.setValue(QStringLiteral("max_replicas"), s.deployment.maxReplicas);
-    settings.setValue(QStringLiteral("rate_rps"), s.workload.arrival.rateRps);
-    settings.setValue(QStringLiteral("users"), s.workload.arrival.users);
-    settings.endGroup();
-}
-
-// Last session's knobs, each through the same validation as a slider move: a hand-edited or
-// stale settings file cannot put the engine into a state the UI would refuse.
-void MainWindow::restoreKnobs()
-{
-    QSettings settings;
-    settings.beginGroup(QStringLiteral("knobs"));
-    if (!settings.contains(QStringLiteral("concurrency_target")))
-        return;
-    bool ok = false;
-    auto intValue = [&](const char* key, int fallback) {
-        const int v = settings.value(QLatin1String(key)).toInt(&ok);
-        return ok ? v : fallback;
-    };
-    const Scenario& s = m_host->scenario();
-    m_host->setReplicaBounds(intValue("min_replicas", s.deployment.minReplicas), intValue("max_replicas", s.deployment.maxReplicas));
-    m_host->setPredictConcurrency(intValue("predict_concurrency", s.deployment.predictConcurrency));
-    m_host->setConcurrencyTarget(intValue("concurrency_target", s.deployment.concurrencyTarget));
-    if (s.workload.arrival.kind == ArrivalConfig::Kind::Closed)
-        m_host->setUsers(intValue("users", s.workload.arrival.users));
-    else if (const double rate = settings.value(QStringLiteral("rate_rps")).toDouble(&ok); ok)
-        m_host->setArrivalRate(rate);
-    settings.endGroup();
-    m_controls->syncFromHost();
 }
 
 } // namespace knee::ui

@@ -1,6 +1,10 @@
 // The workbench window: the built-in engine serving live, the knobs that act on it, the
 // deployment drawn as it is, live charts, and a virtual-time run of the same settings on demand.
 // Reads engine snapshots at ~30 Hz; the engine never waits for it.
+//
+// The window holds ONE scenario (m_scenario: the model, the workload, the deployment as loaded or
+// chosen from a preset) and the knobs as the engine runs them (ControlsPanel::knobs(), from the
+// engine's snapshots). currentScenario() joins the two, and every run, view, save and export reads it.
 #pragma once
 #include "live/live_engine_host.h"
 
@@ -14,6 +18,7 @@
 class QLabel;
 class QAction;
 class QTimer;
+class QPushButton;
 
 namespace knee::ui {
 
@@ -22,6 +27,7 @@ class ControlsPanel;
 class SweepPage;
 class DeploymentView;
 class LiveCharts;
+class CalibrationDialog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -37,19 +43,33 @@ public:
     DeploymentView* deploymentView() const { return m_view; }
     LiveCharts* charts() const { return m_charts; }
     SweepPage* sweepPage() const { return m_sweep; }
-    Scenario currentScenario() const; // the scenario with the knobs as they are now
+    QString scenarioName() const { return m_sourceName; }
+    // The one scenario with the knobs as the engine runs them: sweeps, virtual runs, sessions, exports.
+    Scenario currentScenario() const;
+    // Replaces the scenario everywhere (a file, a preset, a traffic kind, a predict stage, a calibrated
+    // table): the live run restarts, the charts and the last sweep (of the old scenario) are cleared.
+    // Empty = done; else why not (nothing changed).
+    std::string replaceScenario(const Scenario& scenario, const QString& sourceName = {});
     // Sessions. Empty string = done; else the message shown to the user (nothing changed).
     QString saveSessionTo(const QString& path);
     QString openSessionFrom(const QString& path);
     QString compareWithSession(const QString& path);
+    QString exportReportTo(const QString& path); // the last sweep as a self-contained HTML report
     QString sessionPath() const { return m_sessionPath; }
     static QString autosavePath();
     bool hasAutosave() const;
     QString restoreAutosave();
+    // --screenshot turns it off: a grab must leave nothing behind for the next launch to offer.
+    void setAutosaveEnabled(bool enabled) { m_autosaveEnabled = enabled; }
     QString countersText() const;
-    bool isSimulating() const { return m_virtualRun.isRunning(); }
+    QString slowModelText() const; // the live view's banner when the real model cannot keep up; else empty
+    QPushButton* useModelledTimesButton() const { return m_useModelled; }
     // Intervals between UI refreshes (for the frame-interval benchmark).
     const LatencyHistogram& frameIntervals() const { return m_frameIntervals; }
+    QAction* runSweepAction() const { return m_runSweepAction; }
+    QAction* pauseAction() const { return m_pauseAction; }
+    QMenu* helpMenu() const { return m_helpMenu; }
+    CalibrationDialog* calibrationDialog() const { return m_calibration; }
 
     // Replaces the running scenario (File > Open does this after reading the file).
     void loadScenario(const Scenario& scenario, const QString& sourceName);
@@ -60,9 +80,13 @@ public slots:
     void saveSession();
     void saveSessionAs();
     void compareSession();
+    void exportReport();
     void togglePause();
     void resetRun();
     void simulateVirtual();
+    void runSweep();
+    void useModelledTimes();
+    void calibrate();
 
 signals:
     void refreshed();
@@ -72,15 +96,19 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    QWidget* buildLivePage();
     void refresh();
     void buildMenus();
+    void buildHelpMenu();
     void restoreKnobs();
     void saveKnobs() const;
     void rememberRecent(const QString& path);
     void rebuildRecentMenu();
     void autosave();
+    void updateTitle();
+    void showSlowModel(const LiveSnapshot& snapshot);
 
-    Scenario m_fileScenario; // as loaded: the virtual run uses its workload with the live knobs
+    Scenario m_scenario; // the one scenario (knobs as loaded; the engine's snapshot has them as they are)
     QString m_sourceName;
     std::unique_ptr<LiveEngineHost> m_host;
     ControlsPanel* m_controls = nullptr;
@@ -90,16 +118,23 @@ private:
     SweepPage* m_sweep = nullptr;
     class QTabWidget* m_tabs = nullptr;
     class QMenu* m_recentMenu = nullptr;
+    class QMenu* m_helpMenu = nullptr;
+    CalibrationDialog* m_calibration = nullptr;
     QString m_sessionPath;
     QLabel* m_counters = nullptr;
+    QWidget* m_slowBanner = nullptr;
+    QLabel* m_slowText = nullptr;
+    QPushButton* m_useModelled = nullptr;
     QLabel* m_clockStatus = nullptr; // run state, what runs predict, clock error
     QAction* m_pauseAction = nullptr;
     QAction* m_simulateAction = nullptr;
+    QAction* m_runSweepAction = nullptr;
     QTimer* m_refreshTimer = nullptr;
     std::uint64_t m_shownSequence = 0;
     QElapsedTimer m_sinceLastFrame;
     LatencyHistogram m_frameIntervals;
     QFutureWatcher<RunSummary> m_virtualRun;
+    bool m_autosaveEnabled = true;
 };
 
 } // namespace knee::ui

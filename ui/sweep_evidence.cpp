@@ -13,7 +13,8 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
 {
     const Recommendation& rec = r.recommendation;
     const KneeAnalysis& a = r.analysis;
-    QString html = tr("<h3>Recommendation</h3><ul>");
+    // The card above is headed "Recommendation": this is its evidence, the rules in full.
+    QString html = tr("<h3>The rules behind the recommendation</h3><ul>");
     html += tr("<li>concurrency_target <b>%1</b> — %2</li>")
                 .arg(rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : tr("none"))
                 .arg(QString::fromStdString(rec.concurrencyTargetRule).toHtmlEscaped());

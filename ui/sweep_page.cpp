@@ -1,11 +1,11 @@
 #include "sweep_page.h"
 
+#include "chart_style.h"
 #include "endpoint_panel.h"
 #include "heat_map.h"
-#include "sweep_evidence.h"
+#include "plural.h"
+#include "scroll_fit.h"
 
-#include "io/truss_config.h"
-#include "session/output_file.h"
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
 
@@ -13,26 +13,25 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QBuffer>
-#include <QFile>
-#include <QFileDialog>
-#include <QFileInfo>
-#include <QPainter>
-#include <QSvgGenerator>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLineEdit>
 #include <QLegend>
 #include <QLegendMarker>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QScatterSeries>
 #include <QSplitter>
-#include <QTextBrowser>
+#include <QTimer>
+#include <QToolButton>
+#include <QToolTip>
 #include <QValueAxis>
+#include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
@@ -41,9 +40,6 @@
 namespace knee::ui {
 
 namespace {
-QString sentence(const QString& message) { return message.isEmpty() ? message : message.left(1).toUpper() + message.mid(1); }
-// Every export goes through the one writer of user files: whole or not at all, the old file kept.
-QString writeFile(const QString& path, const QByteArray& bytes) { return sentence(writeOutputFile(path, bytes)); }
 QLineSeries* line(QChart* chart, const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine)
 {
     auto* s = new QLineSeries(chart);
@@ -53,6 +49,15 @@ QLineSeries* line(QChart* chart, const QString& name, const QColor& color, Qt::P
     chart->addSeries(s);
     return s;
 }
+
+QString duration(double s)
+{
+    if (s < 90)
+        return SweepPage::tr("%1 s").arg(std::max(1, int(std::lround(s))));
+    if (s < 5400)
+        return SweepPage::tr("%1 min").arg(int(std::lround(s / 60)));
+    return SweepPage::tr("%1 h").arg(s / 3600, 0, 'f', 1);
+}
 } // namespace
 
 SweepPage::SweepPage(QWidget* parent)
@@ -60,6 +65,134 @@ SweepPage::SweepPage(QWidget* parent)
     , m_cancelFlag(std::make_shared<std::atomic<bool>>(false))
 {
     setObjectName(QStringLiteral("sweepPage"));
+    m_run = new QPushButton(tr("&Run sweep"), this);
+    m_run->setToolTip(tr("Run the sweep on the current scenario and knobs (F5)"));
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setEnabled(false);
+    m_progress = new QProgressBar(this);
+    m_progress->setTextVisible(false);
+    m_progress->setMaximumWidth(180);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("sweepStatus"));
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* top = new QHBoxLayout();
+    top->addWidget(m_run);
+    top->addWidget(m_cancel);
+    top->addWidget(m_progress);
+    top->addWidget(m_status, 1);
+
+    QWidget* form = buildForm();
+    QWidget* chart = buildChart();
+    QWidget* results = buildResults();
+    auto* left = new QSplitter(Qt::Vertical, this);
+    left->addWidget(chart);
+    left->addWidget(m_heatMap);
+    left->setStretchFactor(0, 3);
+    left->setStretchFactor(1, 1);
+    // The results column scrolls when the window is short: the card, the exports and the table keep their sizes.
+    auto* resultsScroll = new QScrollArea(this);
+    resultsScroll->setObjectName(QStringLiteral("sweepResults"));
+    resultsScroll->setWidgetResizable(true);
+    resultsScroll->setFrameShape(QFrame::NoFrame);
+    resultsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    resultsScroll->setWidget(results);
+    fitWidthToContent(resultsScroll);
+    auto* main = new QSplitter(Qt::Horizontal, this);
+    main->setObjectName(QStringLiteral("sweepSplitter"));
+    main->addWidget(left);
+    main->addWidget(resultsScroll);
+    main->setStretchFactor(0, 3);
+    main->setStretchFactor(1, 2);
+    main->setSizes({600, 400});
+    main->setChildrenCollapsible(false);
+
+    auto* exportBox = new QVBoxLayout();
+    exportBox->setSpacing(2);
+    const std::pair<Export, QString (SweepPage::*)(const QString&)> exports[] = {
+        {Export::ConfigYaml, &SweepPage::exportConfigYaml},
+        {Export::Autoscaling, &SweepPage::exportAutoscaling},
+        {Export::Csv, &SweepPage::exportCsv},
+        {Export::Chart, &SweepPage::exportChart}};
+    for (auto [kind, fn] : exports) {
+        auto* b = new QPushButton(this);
+        connect(b, &QPushButton::clicked, this, [this, fn] {
+            if (const QString e = (this->*fn)({}); !e.isEmpty())
+                m_status->setText(e);
+        });
+        exportBox->addWidget(b);
+        m_exportButtons.push_back(b);
+    }
+    // Under the recommendation: what to do with it.
+    static_cast<QVBoxLayout*>(results->layout())->insertLayout(1, exportBox);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    auto* formHeader = new QHBoxLayout();
+    formHeader->addWidget(m_formToggle);
+    formHeader->addWidget(m_formSummary, 1);
+    layout->addLayout(formHeader);
+    layout->addWidget(form);
+    layout->addWidget(main, 1);
+
+    m_progressTimer = new QTimer(this);
+    m_progressTimer->setInterval(1000);
+    connect(m_progressTimer, &QTimer::timeout, this, &SweepPage::updateProgress);
+    connect(m_endpoint, &EndpointPanel::targetChanged, this, [this] {
+        // Virtual/live time and the predict_concurrency grid are the built-in engine's.
+        m_mode->setEnabled(!m_endpoint->endpointChosen());
+        m_grid->setEnabled(!m_endpoint->endpointChosen());
+        updateFormSummary();
+    });
+    for (QLineEdit* e : {m_levels, m_grid})
+        connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
+    connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
+        updateFormSummary();
+        updateSloLine();
+    });
+    connect(m_run, &QPushButton::clicked, this, &SweepPage::run);
+    connect(m_cancel, &QPushButton::clicked, this, &SweepPage::cancel);
+    connect(&m_watcher, &QFutureWatcher<SweepRun>::finished, this, [this] {
+        m_progressTimer->stop();
+        SweepRun run = m_watcher.result();
+        const SweepResult& r = run.sweep.result;
+        m_heatMap->clear();
+        if (run.grid)
+            showGrid(run.grid->result, run.sweep.options, run.sweep.result);
+        m_sweeps.push_back(run.sweep);
+        if (run.grid)
+            m_grids.push_back(*run.grid);
+        showResult(r, run.sweep.options);
+        m_run->setEnabled(true);
+        m_cancel->setEnabled(false);
+        m_cancel->setText(tr("Cancel"));
+        m_progress->setRange(0, 1);
+        m_progress->setValue(1);
+        m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
+                                      : tr("%1 levels in %2 of wall time (%3 time)")
+                                            .arg(r.levels.size())
+                                            .arg(duration(r.wallS))
+                                            .arg(QString::fromStdString(r.mode)));
+        setFormOpen(false); // the answer gets the room
+        emit sweepFinished();
+    });
+    clearResults();
+    showComparison(); // none yet: its controls hide
+    updateFormSummary();
+    updateExportLabels();
+}
+
+SweepPage::~SweepPage()
+{
+    m_cancelFlag->store(true);
+    m_watcher.waitForFinished();
+    if (m_popOutWindow)
+        popOutChart(false);
+}
+
+QWidget* SweepPage::buildForm()
+{
     m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
     m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (seed 000's benchmarking process)."));
     m_grid = new QLineEdit(this);
@@ -67,6 +200,7 @@ SweepPage::SweepPage(QWidget* parent)
     m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "
                           "cell at the recommended target sets the recommended predict_concurrency."));
     m_heatMap = new HeatMap(this);
+    m_heatMap->hide(); // until a grid ran
     m_endpoint = new EndpointPanel(this);
     m_mode = new QComboBox(this);
     m_mode->addItem(tr("Virtual time (seconds)"), QStringLiteral("virtual"));
@@ -82,7 +216,7 @@ SweepPage::SweepPage(QWidget* parent)
         s->setToolTip(tip);
         return s;
     };
-    m_slo = spin(1e6, tr(" ms"), tr("Latency SLO on p95: the largest level that meets it is shown, and it caps the recommendation."));
+    m_slo = spin(1e6, tr(" ms"), tr("Latency SLO on p95: drawn on the chart; the largest level that meets it is shown, and it caps the recommendation."));
     m_ttftSlo = spin(1e6, tr(" ms"), tr("Streaming models: SLO on p95 time to first token."));
     m_itlSlo = spin(1e6, tr(" ms"), tr("Streaming models: SLO on p95 time between tokens."));
     m_baseline = spin(1e6, tr(" req/s"), tr("Baseline traffic: min replicas = ceil(baseline / throughput at the target) + 1."));
@@ -100,47 +234,60 @@ SweepPage::SweepPage(QWidget* parent)
     m_window = seconds(10, 0.1, 3600, tr("Shortest measurement window; a level ends when two consecutive windows agree within 5 %."));
     m_cap = seconds(300, 1, 86400, tr("Live and endpoint sweeps: a level that has not stabilised after this much measuring is reported as "
                                       "unstable. In virtual time a level stops after 30 windows of at least 200 responses."));
-    m_run = new QPushButton(tr("&Run sweep"), this);
-    m_run->setToolTip(tr("Run the sweep in virtual time on the current scenario and knobs"));
-    m_cancel = new QPushButton(tr("Cancel"), this);
-    m_cancel->setEnabled(false);
-    m_progress = new QProgressBar(this);
-    m_status = new QLabel(this);
-    auto* form = new QFormLayout();
-    form->addRow(tr("Levels"), m_levels);
-    form->addRow(tr("Grid: predict_concurrency"), m_grid);
-    form->addRow(tr("Run in"), m_mode);
-    form->addRow(tr("SLO (p95)"), m_slo);
-    auto* streaming = new QHBoxLayout();
-    streaming->addWidget(m_ttftSlo);
-    streaming->addWidget(m_itlSlo);
-    form->addRow(tr("Streaming: TTFT, inter-token"), streaming);
-    form->addRow(tr("Baseline"), m_baseline);
-    form->addRow(tr("Peak"), m_peak);
-    auto* timing = new QHBoxLayout();
-    timing->addWidget(m_warmup);
-    timing->addWidget(m_window);
-    timing->addWidget(m_cap);
-    form->addRow(tr("Warm-up, window, cap"), timing);
-    auto* buttons = new QHBoxLayout();
-    buttons->addWidget(m_run);
-    buttons->addWidget(m_cancel);
-    buttons->addWidget(m_progress, 1);
-    auto* exportRow = new QHBoxLayout();
-    for (auto [label, fn] : {std::pair{tr("Export config.yaml…"), &SweepPage::exportConfigYaml},
-                             std::pair{tr("Export autoscaling…"), &SweepPage::exportAutoscaling},
-                             std::pair{tr("Export CSV…"), &SweepPage::exportCsv}, std::pair{tr("Save chart…"), &SweepPage::exportChart}}) {
-        auto* b = new QPushButton(label, this);
-        connect(b, &QPushButton::clicked, this, [this, fn] {
-            if (const QString e = (this->*fn)({}); !e.isEmpty())
-                m_status->setText(e);
-        });
-        exportRow->addWidget(b);
-    }
-    exportRow->addStretch(1);
 
+    m_formToggle = new QToolButton(this);
+    m_formToggle->setObjectName(QStringLiteral("sweepFormToggle"));
+    m_formToggle->setCheckable(true);
+    m_formToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_formToggle->setAutoRaise(true);
+    m_formToggle->setText(tr("What to sweep"));
+    connect(m_formToggle, &QToolButton::toggled, this, &SweepPage::setFormOpen);
+    m_formSummary = new QLabel(this);
+    m_formSummary->setObjectName(QStringLiteral("sweepFormSummary"));
+    m_formSummary->setWordWrap(true);
+
+    // The form scrolls inside its own area: the page never grows wider or taller than the window for it.
+    auto* area = new QScrollArea(this);
+    area->setObjectName(QStringLiteral("sweepForm"));
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    auto* body = new QWidget(area);
+    auto* columns = new QHBoxLayout(body);
+    columns->setContentsMargins(16, 0, 0, 0);
+    auto* what = new QFormLayout();
+    what->addRow(m_endpoint);
+    what->addRow(tr("Levels (users)"), m_levels);
+    what->addRow(tr("Grid: predict_concurrency"), m_grid);
+    what->addRow(tr("Run in"), m_mode);
+    auto* goals = new QFormLayout();
+    goals->addRow(tr("SLO, p95"), m_slo);
+    goals->addRow(tr("SLO, TTFT p95"), m_ttftSlo);
+    goals->addRow(tr("SLO, inter-token p95"), m_itlSlo);
+    goals->addRow(tr("Baseline traffic"), m_baseline);
+    goals->addRow(tr("Peak traffic"), m_peak);
+    auto* timing = new QFormLayout();
+    timing->addRow(tr("Warm-up"), m_warmup);
+    timing->addRow(tr("Window"), m_window);
+    timing->addRow(tr("Cap per level"), m_cap);
+    columns->addLayout(what, 3);
+    auto* right = new QVBoxLayout();
+    right->addLayout(goals);
+    right->addLayout(timing);
+    right->addStretch(1);
+    columns->addLayout(right, 2);
+    area->setWidget(body);
+    m_formBody = area;
+    setFormOpen(true);
+    return m_formBody;
+}
+
+QWidget* SweepPage::buildChart()
+{
     m_chart = new QChart();
     m_chart->setTitle(tr("Latency and throughput against concurrency"));
+    m_chart->legend()->setAlignment(Qt::AlignBottom);
+    m_chart->setMargins(QMargins(4, 4, 4, 4));
     m_x = new QLogValueAxis(m_chart);
     m_x->setBase(2);
     m_x->setLabelFormat(QStringLiteral("%g"));
@@ -156,7 +303,11 @@ SweepPage::SweepPage(QWidget* parent)
     m_p95 = line(m_chart, tr("p95"), QColor(0xe0, 0xa3, 0x2e));
     m_p99 = line(m_chart, tr("p99"), QColor(0xd9, 0x5f, 0x5f));
     m_throughput = line(m_chart, tr("throughput (right)"), QColor(0x3f, 0xb3, 0x6b), Qt::DashLine);
-    m_compareP95 = line(m_chart, tr("p95, compared session"), QColor(0x90, 0x90, 0x90), Qt::DotLine);
+    m_compare = line(m_chart, tr("compared"), QColor(0x90, 0x90, 0x90), Qt::DotLine);
+    m_sloLine = new QLineSeries(m_chart);
+    m_sloLine->setName(tr("SLO"));
+    m_sloLine->setPen(QPen(QColor(0xd6, 0x45, 0x45), 1.5, Qt::DashDotLine));
+    m_chart->addSeries(m_sloLine);
     m_knee = new QScatterSeries(m_chart);
     m_knee->setName(tr("p95 knee"));
     m_knee->setMarkerSize(16);
@@ -177,7 +328,7 @@ SweepPage::SweepPage(QWidget* parent)
         s->attachAxis(m_x);
         s->attachAxis(m_throughputAxis);
     }
-    // The marks are named beside their points, not in the legend (which has no room for seven names).
+    // The marks are named beside their points, not in the legend.
     m_knee->setPointLabelsFormat(tr("p95 knee @xPoint"));
     m_saturation->setPointLabelsFormat(tr("saturation @xPoint"));
     m_throughputKnee->setPointLabelsFormat(tr("throughput bend @xPoint"));
@@ -187,7 +338,7 @@ SweepPage::SweepPage(QWidget* parent)
         for (QLegendMarker* marker : m_chart->legend()->markers(s))
             marker->setVisible(false);
     }
-    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_compareP95}) {
+    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_sloLine}) {
         s->attachAxis(m_x);
         s->attachAxis(m_latencyAxis);
     }
@@ -195,74 +346,85 @@ SweepPage::SweepPage(QWidget* parent)
     m_knee->attachAxis(m_latencyAxis);
     m_throughput->attachAxis(m_x);
     m_throughput->attachAxis(m_throughputAxis);
+    m_compare->attachAxis(m_x);
+    m_compare->attachAxis(m_latencyAxis); // moved to the throughput axis when comparing throughput
     m_latencyAxis->setLabelFormat(QStringLiteral("%g"));
     m_throughputAxis->setLabelFormat(QStringLiteral("%g"));
-    m_compareP95->setVisible(false); // until a session is compared
-    for (QLegendMarker* marker : m_chart->legend()->markers(m_compareP95))
-        marker->setVisible(false);
+    // The read-out: a level's figures under the mouse, on any of its points.
+    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_p50, m_p95, m_p99, m_throughput, m_knee, m_saturation}) {
+        connect(s, &QXYSeries::hovered, this, [this](const QPointF& point, bool state) {
+            if (state)
+                QToolTip::showText(QCursor::pos(), readoutAt(int(std::lround(point.x()))), m_view);
+            else
+                QToolTip::hideText();
+        });
+    }
     m_view = new QChartView(m_chart, this);
+    m_view->setObjectName(QStringLiteral("sweepChart"));
     m_view->setRenderHint(QPainter::Antialiasing);
-    m_view->setMinimumHeight(260);
-    m_evidence = new QTextBrowser(this);
-    m_evidence->setObjectName(QStringLiteral("sweepEvidence"));
+    m_view->setMinimumSize(280, 200);
 
-    auto* left = new QWidget(this);
-    auto* leftLayout = new QVBoxLayout(left);
-    leftLayout->addWidget(m_endpoint);
-    leftLayout->addLayout(form);
-    leftLayout->addLayout(buttons);
-    leftLayout->addWidget(m_status);
-    leftLayout->addWidget(m_evidence, 1);
-    auto* right = new QSplitter(Qt::Vertical, this);
-    right->addWidget(m_view);
-    right->addWidget(m_heatMap);
-    right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 2);
-    right->setSizes({420, 260}); // the curve first; the grid below it
-    auto* splitter = new QSplitter(this);
-    splitter->addWidget(left);
-    splitter->addWidget(right);
-    splitter->setStretchFactor(1, 2);
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(splitter, 1);
-    layout->addLayout(exportRow);
+    m_popOut = new QPushButton(tr("Pop out"), this);
+    m_popOut->setCheckable(true);
+    m_popOut->setToolTip(tr("Show the chart in a window of its own (maximise it to enlarge); close it to bring it back"));
+    connect(m_popOut, &QPushButton::toggled, this, &SweepPage::popOutChart);
+    m_compareMetric = new QComboBox(this);
+    m_compareMetric->addItem(tr("Compare p95"), QStringLiteral("p95"));
+    m_compareMetric->addItem(tr("Compare p50"), QStringLiteral("p50"));
+    m_compareMetric->addItem(tr("Compare p99"), QStringLiteral("p99"));
+    m_compareMetric->addItem(tr("Compare throughput"), QStringLiteral("throughput"));
+    m_compareMetric->setToolTip(tr("Which curve of the compared session (File ▸ Compare With Session) is drawn"));
+    connect(m_compareMetric, &QComboBox::currentIndexChanged, this, &SweepPage::showComparison);
+    m_clearCompare = new QPushButton(tr("Clear comparison"), this);
+    connect(m_clearCompare, &QPushButton::clicked, this, &SweepPage::clearComparison);
+    auto* tools = new QHBoxLayout();
+    tools->addStretch(1);
+    tools->addWidget(m_compareMetric);
+    tools->addWidget(m_clearCompare);
+    tools->addWidget(m_popOut);
 
-    connect(m_endpoint, &EndpointPanel::targetChanged, this, [this] {
-        // Virtual/live time and the predict_concurrency grid are the built-in engine's.
-        m_mode->setEnabled(!m_endpoint->endpointChosen());
-        m_grid->setEnabled(!m_endpoint->endpointChosen());
-    });
-    connect(m_run, &QPushButton::clicked, this, &SweepPage::run);
-    connect(m_cancel, &QPushButton::clicked, this, &SweepPage::cancel);
-    connect(&m_watcher, &QFutureWatcher<PageRun>::finished, this, [this] {
-        PageRun run = m_watcher.result();
-        SweepResult& r = run.sweep;
-        m_heatMap->clear();
-        if (run.grid)
-            showGrid(*run.grid, run.options, r); // may set the recommended predict_concurrency
-        m_sweeps.push_back({run.options, r});
-        if (run.grid)
-            m_grids.push_back({*run.gridOptions, *run.grid});
-        showResult(r, run.options);
-        m_run->setEnabled(true);
-        m_cancel->setEnabled(false);
-        m_status->setText(r.cancelled ? tr("Cancelled: %1 levels kept").arg(r.levels.size())
-                                      : tr("%1 levels in %2 s of wall time (%3 time)")
-                                            .arg(r.levels.size())
-                                            .arg(r.wallS, 0, 'f', 2)
-                                            .arg(QString::fromStdString(r.mode)));
-        emit sweepFinished();
-    });
-    clearChart();
+    m_chartHolder = new QWidget(this);
+    auto* layout = new QVBoxLayout(m_chartHolder);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(tools);
+    layout->addWidget(m_view, 1);
+    styleChart(m_chart, palette());
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+        s->setPointLabelsColor(palette().color(QPalette::Text));
+    return m_chartHolder;
 }
 
-SweepPage::~SweepPage()
+void SweepPage::changeEvent(QEvent* event)
 {
-    m_cancelFlag->store(true);
-    m_watcher.waitForFinished();
+    if (event->type() == QEvent::PaletteChange) {
+        styleChart(m_chart, palette()); // the dark theme's chart is dark too
+        for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+            s->setPointLabelsColor(palette().color(QPalette::Text));
+    }
+    QWidget::changeEvent(event);
 }
 
-void SweepPage::setScenario(const Scenario& scenario) { m_scenario = scenario; }
+void SweepPage::setFormOpen(bool open)
+{
+    if (m_formToggle->isChecked() != open)
+        m_formToggle->setChecked(open); // comes back here through toggled
+    m_formToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
+    m_formBody->setVisible(open);
+    if (auto* area = qobject_cast<QScrollArea*>(m_formBody); area && area->widget())
+        area->setMaximumHeight(std::min(220, area->widget()->sizeHint().height() + area->horizontalScrollBar()->sizeHint().height() + 2));
+}
+
+void SweepPage::updateFormSummary()
+{
+    QString target = m_endpoint->endpointChosen() ? tr("HTTP endpoint") : tr("built-in engine, %1").arg(m_mode->currentText());
+    QString text = tr("%1 · levels %2").arg(target, m_levels->text());
+    if (!m_grid->text().trimmed().isEmpty() && !m_endpoint->endpointChosen())
+        text += tr(" · grid %1").arg(m_grid->text());
+    text += m_slo->value() > 0 ? tr(" · SLO p95 %1 ms").arg(m_slo->value()) : tr(" · no SLO");
+    m_formSummary->setText(text);
+}
+
+Scenario SweepPage::scenario() const { return m_provider ? m_provider() : Scenario(); }
 
 std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
 {
@@ -300,6 +462,7 @@ void SweepPage::run()
     const auto options = readOptions(error);
     if (!options) {
         m_status->setText(error);
+        setFormOpen(true);
         return;
     }
     m_running = *options;
@@ -312,6 +475,7 @@ void SweepPage::run()
             const int v = part.trimmed().toInt(&ok);
             if (!ok || v < 1 || v > 4096) {
                 m_status->setText(tr("Grid values must be whole numbers from 1 to 4096: '%1' is not").arg(part.trimmed()));
+                setFormOpen(true);
                 return;
             }
             grid->predictConcurrency.push_back(v);
@@ -323,38 +487,40 @@ void SweepPage::run()
     const std::optional<net::HttpTarget> endpoint = m_endpoint->target(targetError);
     if (!targetError.isEmpty()) {
         m_status->setText(targetError);
+        setFormOpen(true);
         return;
     }
-    QByteArray apiKey; // read here, on the UI thread; it lives only in the sweep's client
-    if (endpoint) {
-        if (grid) {
-            m_status->setText(tr("The grid varies the built-in engine's predict_concurrency: clear it to sweep an endpoint"));
-            return;
-        }
+    const bool live = m_mode->currentData().toString() == QLatin1String("live");
+    // The one sweep starter of the CLI and the window (engine/runs).
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid};
+    if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
+        m_status->setText(why.left(1).toUpper() + why.mid(1));
+        return;
+    }
+    if (endpoint) { // the key is read here, on the UI thread; it lives only in the sweep's client
         const net::ApiKey key = net::resolveApiKey(endpoint->apiKeySource);
         if (!key.error.isEmpty()) {
             m_status->setText(key.error);
             return;
         }
-        apiKey = key.key;
+        request.apiKey = key.key;
     }
-    if (m_provider)
-        m_scenario = m_provider();
     clearChart();
-    m_progress->setRange(0, int(options->levels.size()));
     m_heatMap->clear();
+    m_heatMap->setVisible(grid.has_value());
+    m_progress->setRange(0, int(options->levels.size()));
     m_progress->setValue(0);
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
-    const bool live = m_mode->currentData().toString() == QLatin1String("live");
-    m_status->setText(endpoint ? tr("Sweeping the endpoint (real time)…") : live ? tr("Sweeping in live time…") : tr("Sweeping in virtual time…"));
+    m_runningLive = live || endpoint.has_value();
+    m_runClock.start();
+    m_levelClock.start();
+    m_progressTimer->start();
+    updateProgress();
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);
-    m_watcher.setFuture(QtConcurrent::run([scenario = m_scenario, o = *options, grid, flag, self, live, endpoint, apiKey] {
-        PageRun run;
-        run.options = o;
-        run.gridOptions = grid;
+    m_watcher.setFuture(QtConcurrent::run([request, flag, self] {
         const auto progress = [flag, self](const SweepLevel& level) {
             // Levels reach the chart as they finish; the sweep never waits for the UI.
             QMetaObject::invokeMethod(self, [self, level] {
@@ -365,214 +531,76 @@ void SweepPage::run()
             });
             return !flag->load();
         };
-        if (endpoint) { // the client lives on this pool thread, whose local event loops run its requests
-            net::HttpClient client(*endpoint, apiKey);
-            run.sweep = net::runHttpSweep(client, scenario, o, progress);
-            return run;
-        }
-        auto sweep = live ? &runLiveSweep : &runVirtualSweep;
-        run.sweep = sweep(scenario, o, progress);
-        if (grid && !run.sweep.cancelled) {
-            GridOptions g = *grid;
-            if (const int t = run.sweep.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
-                g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
-            run.gridOptions = g;
-            run.grid = runGrid(scenario, g, live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver),
-                               [flag](const GridCell&) { return !flag->load(); });
-        }
-        return run;
+        // An endpoint's client lives on this pool thread, whose local event loops run its requests.
+        return runSweepRequest(request, progress, [flag](const GridCell&) { return !flag->load(); });
     }));
 }
 
-void SweepPage::cancel() { m_cancelFlag->store(true); }
-
-void SweepPage::clearChart()
+// The running sweep in words: the level it measures, how many are done, and for live and endpoint
+// sweeps (minutes long) an estimate of the time left from the levels so far.
+void SweepPage::updateProgress()
 {
-    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput})
-        s->clear();
-    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
-        s->clear();
-    m_markedKnee.reset();
-    m_markedSaturation.reset();
-    m_evidence->clear();
-    m_x->setRange(1, 128);
-    m_latencyAxis->setRange(0, 1);
-    m_throughputAxis->setRange(0, 1);
-}
-
-void SweepPage::addLevel(const SweepLevel& l)
-{
-    const double x = l.concurrency;
-    m_p50->append(x, l.latency.p50);
-    m_p95->append(x, l.latency.p95);
-    m_p99->append(x, l.latency.p99);
-    m_throughput->append(x, l.throughputRps);
-    double maxLatency = 1, maxThroughput = 1, maxX = 2;
-    for (const QPointF& p : m_p99->points())
-        maxLatency = std::max(maxLatency, p.y());
-    for (const QPointF& p : m_compareP95->points())
-        maxLatency = std::max(maxLatency, p.y());
-    for (const QPointF& p : m_throughput->points()) {
-        maxThroughput = std::max(maxThroughput, p.y());
-        maxX = std::max(maxX, p.x());
+    if (!m_watcher.isRunning() && !m_progressTimer->isActive())
+        return;
+    const int done = int(m_shownLevels.size());
+    const int total = std::max(int(m_running.levels.size()), done + 1);
+    const int level = done < int(m_running.levels.size()) ? m_running.levels[std::size_t(done)] : m_running.levels.back() * 2;
+    QString text = m_cancelFlag->load() ? tr("Cancelling… level %1 finishes first").arg(level)
+                                        : tr("Measuring level %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
+    if (m_runningLive && !m_cancelFlag->load()) {
+        // Before a level has finished: its warm-up plus the minimum number of windows.
+        const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done
+                                         : m_running.warmupS + m_running.minWindows * m_running.windowS;
+        const double left = std::max(0.0, perLevel * (total - done) - double(m_levelClock.elapsed()) / 1000);
+        text += tr(" · about %1 left").arg(duration(left));
+    } else if (!m_cancelFlag->load()) {
+        text += tr(" · virtual time");
     }
-    m_x->setRange(1, std::pow(2.0, std::ceil(std::log2(maxX))));
-    m_latencyAxis->setRange(0, maxLatency * 1.1);
-    m_latencyAxis->applyNiceNumbers();
-    m_throughputAxis->setRange(0, maxThroughput * 1.1);
-    m_throughputAxis->applyNiceNumbers();
-    m_progress->setMaximum(std::max(m_progress->maximum(), m_progress->value() + 1)); // levels a virtual sweep added
-    m_progress->setValue(m_progress->value() + 1);
+    m_status->setText(text);
 }
 
-void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
+void SweepPage::cancel()
 {
-    clearChart();
-    m_progress->setRange(0, int(r.levels.size()));
-    m_progress->setValue(0);
-    for (const SweepLevel& l : r.levels)
-        addLevel(l);
-    const KneeAnalysis& a = r.analysis;
-    for (const SweepLevel& l : r.levels) {
-        if (l.concurrency == a.knee) {
-            m_knee->append(l.concurrency, l.latency.p95);
-            m_markedKnee = l.concurrency;
-        }
-        if (l.concurrency == a.saturation) {
-            m_saturation->append(l.concurrency, l.throughputRps);
-            m_markedSaturation = l.concurrency;
-        }
-        if (l.concurrency == a.throughputKnee)
-            m_throughputKnee->append(l.concurrency, l.throughputRps);
+    if (!m_watcher.isRunning())
+        return;
+    m_cancelFlag->store(true);
+    m_cancel->setEnabled(false);
+    m_cancel->setText(tr("Cancelling…"));
+    updateProgress();
+}
+
+void SweepPage::popOutChart(bool out)
+{
+    if (out == chartPoppedOut())
+        return;
+    if (out) {
+        m_popOutWindow = new QWidget(nullptr, Qt::Window);
+        m_popOutWindow->setWindowTitle(m_chart->title());
+        auto* layout = new QVBoxLayout(m_popOutWindow);
+        layout->setContentsMargins(0, 0, 0, 0);
+        layout->addWidget(m_view); // the chart moves; closing the window brings it back
+        m_popOutWindow->resize(1000, 700);
+        m_popOutWindow->installEventFilter(this);
+        m_popOutWindow->show();
+    } else {
+        QWidget* window = m_popOutWindow;
+        m_popOutWindow = nullptr;
+        m_chartHolder->layout()->addWidget(m_view);
+        m_view->show();
+        if (window)
+            window->deleteLater();
     }
-    m_throughputKnee->setPointLabelsVisible(a.throughputKnee != a.saturation); // one label where they coincide
-    m_evidence->setHtml(sweepEvidenceHtml(r, o));
+    if (m_popOut->isChecked() != out)
+        m_popOut->setChecked(out);
 }
 
-void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep)
+bool SweepPage::eventFilter(QObject* watched, QEvent* event)
 {
-    // The grid's choice in the recommended target's column: a predict_concurrency above the target
-    // would never be reached.
-    m_heatMap->setGrid(grid, applyGridChoice(sweep, grid, options.sloMs));
+    if (watched == m_popOutWindow && event->type() == QEvent::Close)
+        popOutChart(false); // the chart comes home before its window goes
+    return QWidget::eventFilter(watched, event);
 }
 
-void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionGrid> grids)
-{
-    m_sweeps = std::move(sweeps);
-    m_grids = std::move(grids);
-    m_heatMap->clear();
-    if (!m_grids.empty() && !m_sweeps.empty())
-        showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);
-    clearChart();
-    if (const SessionSweep* s = current()) {
-        QStringList levels;
-        for (int l : s->options.levels)
-            levels << QString::number(l);
-        m_levels->setText(levels.join(QStringLiteral(", ")));
-        m_slo->setValue(s->options.sloMs);
-        m_ttftSlo->setValue(s->options.ttftSloMs);
-        m_itlSlo->setValue(s->options.itlSloMs);
-        m_warmup->setValue(s->options.warmupS);
-        m_window->setValue(s->options.windowS);
-        m_cap->setValue(s->options.capS);
-        m_mode->setCurrentIndex(m_mode->findData(QString::fromStdString(s->result.mode)));
-        m_baseline->setValue(s->options.baselineRps);
-        m_peak->setValue(s->options.peakRps);
-        showResult(s->result, s->options);
-    }
-}
-
-void SweepPage::setComparison(const QString& label, const std::vector<SessionSweep>& other)
-{
-    m_compareP95->clear();
-    m_compareP95->setName(tr("p95, %1").arg(label));
-    if (!other.empty())
-        for (const SweepLevel& l : other.back().result.levels)
-            m_compareP95->append(l.concurrency, l.latency.p95);
-    const bool shown = m_compareP95->count() > 0;
-    m_compareP95->setVisible(shown);
-    for (QLegendMarker* marker : m_chart->legend()->markers(m_compareP95))
-        marker->setVisible(shown);
-}
-
-QString SweepPage::evidenceText() const { return m_evidence->toPlainText(); }
-int SweepPage::plottedLevels() const { return int(m_p95->count()); }
-
-QString SweepPage::exportConfigYaml(const QString& given)
-{
-    const SessionSweep* s = current();
-    if (!s || s->result.recommendation.predictConcurrency < 1)
-        return tr("Run a sweep first: there is nothing to export yet.");
-    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export into Truss config.yaml"), QStringLiteral("config.yaml"),
-                                                                         tr("Truss config (*.yaml *.yml)"), nullptr, QFileDialog::DontConfirmOverwrite)
-                                         : given;
-    if (path.isEmpty())
-        return {};
-    // The same read, edit, check and write as `knee sweep --export`.
-    const TrussFileExport e = exportIntoTrussConfig(path, s->result.recommendation.predictConcurrency, m_scenario.name);
-    if (!e.notes.empty())
-        m_status->setText(e.notes.front());
-    return sentence(e.error);
-}
-
-QString SweepPage::exportAutoscaling(const QString& given)
-{
-    const SessionSweep* s = current();
-    if (!s || s->result.recommendation.concurrencyTarget < 1)
-        return tr("Run a sweep with a usable level first: there is no concurrency target to export.");
-    QString filter;
-    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export autoscaling settings"), QStringLiteral("autoscaling.json"),
-                                                                         tr("Baseten API body (*.json);;Knative Service (*.yaml)"), &filter)
-                                         : given;
-    if (path.isEmpty())
-        return {};
-    const Recommendation& rec = s->result.recommendation;
-    const AutoscalingSettings as = autoscalingSettings(m_scenario.deployment, rec.concurrencyTarget,
-                                                       rec.replicas ? std::optional(rec.replicas->minReplicas) : std::nullopt,
-                                                       rec.replicas ? std::optional(rec.replicas->maxReplicas) : std::nullopt);
-    const bool knative = path.endsWith(QLatin1String(".yaml")) || path.endsWith(QLatin1String(".yml"));
-    return writeFile(path, QByteArray::fromStdString(knative ? knativeServiceYaml(as, m_scenario.name) : basetenAutoscalingJson(as)));
-}
-
-QString SweepPage::exportCsv(const QString& given)
-{
-    const SessionSweep* s = current();
-    if (!s)
-        return tr("Run a sweep first: there is nothing to export yet.");
-    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Export sweep points"), QStringLiteral("sweep.csv"), tr("CSV (*.csv)"))
-                                         : given;
-    if (path.isEmpty())
-        return {};
-    const QByteArray text = QByteArray::fromStdString(sweepPointsCsv(s->result));
-    return writeFile(path, text);
-}
-
-QString SweepPage::exportChart(const QString& given)
-{
-    const QString path = given.isEmpty() ? QFileDialog::getSaveFileName(this, tr("Save chart"), QStringLiteral("knee.png"),
-                                                                         tr("PNG image (*.png);;SVG drawing (*.svg)"))
-                                         : given;
-    if (path.isEmpty())
-        return {};
-    // Drawn into memory, then written like every other export.
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
-        QSvgGenerator svg; // vector output: the chart scales in documents and slides
-        svg.setOutputDevice(&buffer);
-        svg.setSize(m_view->size());
-        svg.setViewBox(QRect(QPoint(0, 0), m_view->size()));
-        svg.setTitle(m_chart->title());
-        QPainter painter;
-        if (!painter.begin(&svg))
-            return tr("Cannot draw the chart");
-        m_view->render(&painter);
-        painter.end();
-    } else if (!m_view->grab().save(&buffer, "PNG")) {
-        return tr("Cannot draw the chart");
-    }
-    return writeFile(path, bytes);
-}
+bool SweepPage::chartPoppedOut() const { return m_popOutWindow != nullptr; }
 
 } // namespace knee::ui

@@ -1,12 +1,16 @@
-// The sweep page: seed 000's benchmarking process on the current scenario and knobs, in virtual
-// time off the UI thread. Levels appear on the chart as they finish (log-2 concurrency axis,
-// p50/p95/p99 and throughput); the p95 knee, the throughput curve's bend and its saturation point
-// are marked; the evidence and the recommendation are shown
-// with their rules; a sweep can be cancelled (finished levels are kept) and exported. Another
-// session's curve can be overlaid for comparison.
+// The sweep page, results first: seed 000's benchmarking process on the window's scenario and knobs
+// (virtual or live time off the UI thread, or an HTTP endpoint). The chart fills the page (log-2
+// concurrency axis, p50/p95/p99, throughput, the SLO as a line, the p95 knee and the throughput
+// curve's saturation marked, a read-out under the mouse; it pops out into a window of its own); beside
+// it the recommendation card (each value with its unit and the rule behind it, and Apply, which moves
+// the knobs) and a sortable, copyable table of levels. The target and its settings fold away above.
+// Exports say which file gets which values, show the change before writing and confirm after.
+// Another session's curve can be overlaid (p50, p95, p99 or throughput) and cleared.
 #pragma once
+#include "runs/sweep_runner.h"
 #include "session/session.h"
 
+#include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QWidget>
 
@@ -25,31 +29,40 @@ class QLogValueAxis;
 class QPushButton;
 class QProgressBar;
 class QScatterSeries;
+class QScrollArea;
+class QTableWidget;
 class QTextBrowser;
+class QToolButton;
 class QValueAxis;
+class QTimer;
 
 namespace knee::ui {
 
 class EndpointPanel;
 class HeatMap;
-
-// One run of the page: the sweep, and the grid when predict_concurrency values were given.
-struct PageRun {
-    SweepOptions options;
-    SweepResult sweep;
-    std::optional<GridOptions> gridOptions;
-    std::optional<GridResult> grid;
-};
+struct KnobValues;
 
 class SweepPage : public QWidget {
     Q_OBJECT
 public:
+    enum class Export { ConfigYaml, Autoscaling, Csv, Chart };
+    // Asks the user (title, text): true to go on. Tests answer without a dialog.
+    using Confirmer = std::function<bool(const QString& title, const QString& text)>;
+
     explicit SweepPage(QWidget* parent = nullptr);
     ~SweepPage() override;
 
-    // What a sweep runs on (the live knobs over the scenario's model): asked for when a sweep starts.
+    // What a sweep runs on (the window's one scenario and knobs): asked for when a sweep starts and
+    // when an export needs the scenario.
     void setScenarioProvider(std::function<Scenario()> provider) { m_provider = std::move(provider); }
-    void setScenario(const Scenario& scenario);
+    // Moves the knobs (Apply): empty = done, else why not.
+    void setKnobApplier(std::function<std::string(const KnobValues&)> applier) { m_applier = std::move(applier); }
+    void setConfirmer(Confirmer confirmer) { m_confirm = std::move(confirmer); }
+    // Where an export without a path is written (a save dialog by default; tests answer without one).
+    using PathChooser = std::function<QString(Export kind, const QString& suggested)>;
+    void setPathChooser(PathChooser chooser) { m_choosePath = std::move(chooser); }
+    // The scenario was replaced: the last sweep measured another one, so it goes (and says so).
+    void scenarioChanged(const QString& name);
     bool isRunning() const { return m_watcher.isRunning(); }
     const std::vector<SessionSweep>& sweeps() const { return m_sweeps; }
     const std::vector<SessionGrid>& grids() const { return m_grids; }
@@ -57,10 +70,21 @@ public:
     QLineEdit* gridValues() const { return m_grid; }
     HeatMap* heatMap() const { return m_heatMap; }
     void setComparison(const QString& label, const std::vector<SessionSweep>& other);
+    void clearComparison();
+    bool comparisonShown() const;
+    QComboBox* comparisonMetric() const { return m_compareMetric; }
+    int comparisonPoints() const;
     QString evidenceText() const;
+    QString recommendationText() const; // the card, as plain text
     int plottedLevels() const;
     std::optional<int> markedKnee() const { return m_markedKnee; }
     std::optional<int> markedSaturation() const { return m_markedSaturation; } // on the throughput curve
+    double sloLineMs() const;   // the SLO line drawn on the chart (0: none)
+    QString readoutAt(int concurrency) const; // the hover read-out for a level
+    QString levelsTsv(bool selectedOnly = false) const; // the table, tab-separated with a header row
+    QString statusText() const;
+    QString exportPreview(Export kind, const QString& path) const; // what the export would write, in words
+    QString exportLabel(Export kind) const;
 
     EndpointPanel* endpointPanel() const { return m_endpoint; } // built-in engine or an HTTP endpoint
     QLineEdit* levels() const { return m_levels; }
@@ -75,11 +99,21 @@ public:
     QDoubleSpinBox* cap() const { return m_cap; }
     QPushButton* runButton() const { return m_run; }
     QPushButton* cancelButton() const { return m_cancel; }
+    QPushButton* applyButton() const { return m_apply; }
+    QToolButton* formToggle() const { return m_formToggle; }
+    QString formSummary() const;
+    QWidget* formBody() const { return m_formBody; }
+    QTableWidget* levelTable() const { return m_table; }
+    QChartView* chartView() const { return m_view; }
+    bool chartPoppedOut() const;
 
 public slots:
     void run();
     void cancel();
-    // Exports; an empty path asks with a file dialog. Return an empty string, or the error shown.
+    QString applyRecommendation(); // moves the knobs to the recommendation; empty = done
+    void popOutChart(bool out);
+    // Exports; an empty path asks with a file dialog, then shows what will be written and asks before
+    // writing. Return an empty string, or the error shown.
     QString exportConfigYaml(const QString& path = {});
     QString exportAutoscaling(const QString& path = {});
     QString exportCsv(const QString& path = {});
@@ -88,39 +122,78 @@ public slots:
 signals:
     void sweepFinished(); // also after a cancel, with the finished levels
     void levelFinished(int concurrency);
+    void knobsApplied();
+
+protected:
+    void changeEvent(QEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    QWidget* buildForm();
+    QWidget* buildChart();
+    QWidget* buildResults();
     void addLevel(const SweepLevel& level);
     void showResult(const SweepResult& result, const SweepOptions& options);
     void showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep);
+    void showRecommendation(const SweepResult& result, const SweepOptions& options);
+    void fillTable(const SweepResult& result);
     void clearChart();
+    void clearResults();
+    void rescaleAxes();
+    void updateSloLine();
+    void updateFormSummary();
+    void updateExportLabels();
+    void updateProgress();
+    void setFormOpen(bool open);
+    void showComparison();
+    bool confirm(const QString& title, const QString& text) const;
+    QString choosePath(Export kind, const QString& suggested);
+    QString finishExport(const QString& done, const QString& error);
     std::optional<SweepOptions> readOptions(QString& error) const;
     const SessionSweep* current() const { return m_sweeps.empty() ? nullptr : &m_sweeps.back(); }
+    Scenario scenario() const;
 
-    Scenario m_scenario;
     std::function<Scenario()> m_provider;
+    std::function<std::string(const KnobValues&)> m_applier;
+    Confirmer m_confirm;
+    PathChooser m_choosePath;
     std::vector<SessionSweep> m_sweeps;
     std::vector<SessionGrid> m_grids;
+    std::vector<SessionSweep> m_compared;
+    QString m_comparedLabel;
     QLineEdit* m_levels;
     QLineEdit* m_grid;
     HeatMap* m_heatMap;
     EndpointPanel* m_endpoint;
     QComboBox* m_mode;
     QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
-    QPushButton *m_run, *m_cancel;
+    QPushButton *m_run, *m_cancel, *m_apply, *m_popOut, *m_clearCompare, *m_copy;
+    std::vector<QPushButton*> m_exportButtons;
+    QToolButton* m_formToggle;
+    QLabel* m_formSummary;
+    QWidget* m_formBody;
     QProgressBar* m_progress;
     QLabel* m_status;
+    QLabel* m_card;
+    QTableWidget* m_table;
     QTextBrowser* m_evidence;
+    QComboBox* m_compareMetric;
     QChart* m_chart;
     QChartView* m_view;
+    QWidget* m_chartHolder;
+    QWidget* m_popOutWindow = nullptr;
     QLogValueAxis* m_x;
     QValueAxis *m_latencyAxis, *m_throughputAxis;
-    QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_compareP95;
+    QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_compare, *m_sloLine;
     QScatterSeries *m_knee, *m_saturation, *m_throughputKnee;
     std::optional<int> m_markedKnee, m_markedSaturation;
+    std::vector<SweepLevel> m_shownLevels; // what the chart and table show (the running sweep's, as they finish)
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     SweepOptions m_running;
-    QFutureWatcher<PageRun> m_watcher;
+    bool m_runningLive = false;
+    QElapsedTimer m_runClock, m_levelClock;
+    QTimer* m_progressTimer;
+    QFutureWatcher<SweepRun> m_watcher; // runSweepRequest on Qt's pool
 };
 
 } // namespace knee::ui

@@ -29,9 +29,16 @@ QPalette darkPalette()
     p.setColor(QPalette::Highlight, QColor(0x3d, 0x7e, 0xd6));
     p.setColor(QPalette::HighlightedText, Qt::white);
     p.setColor(QPalette::Link, QColor(0x6c, 0xb0, 0xff));
-    p.setColor(QPalette::Disabled, QPalette::Text, QColor(0x77, 0x77, 0x77));
-    p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(0x77, 0x77, 0x77));
-    p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x77, 0x77, 0x77));
+    // Disabled fields must look disabled: dimmer text on the window's own colour, not the field's.
+    const QColor disabledText(0x6e, 0x71, 0x76);
+    p.setColor(QPalette::Disabled, QPalette::Text, disabledText);
+    p.setColor(QPalette::Disabled, QPalette::WindowText, disabledText);
+    p.setColor(QPalette::Disabled, QPalette::ButtonText, disabledText);
+    p.setColor(QPalette::Disabled, QPalette::PlaceholderText, QColor(0x55, 0x58, 0x5c));
+    p.setColor(QPalette::Disabled, QPalette::Base, window);
+    p.setColor(QPalette::Disabled, QPalette::Button, QColor(0x26, 0x28, 0x2b));
+    p.setColor(QPalette::Disabled, QPalette::Highlight, mid);
+    p.setColor(QPalette::Midlight, QColor(0x3a, 0x3c, 0x40));
     return p;
 }
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "calibrate_command.h"
 #include "plan_command.h"
+#include "report_command.h"
 #include "serve_command.h"
 #include "simulate_command.h"
 #include "sweep_command.h"
@@ -28,6 +29,7 @@ const Command kCommands[] = {
     {"sweep", "concurrency levels 1, 2, 4, ...: the knee and a recommendation; exports", runSweep},
     {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
     {"serve", "serve the scenario's engine over HTTP (generic JSON, OpenAI-compatible streaming)", runServe},
+    {"report", "a saved session as one self-contained HTML report (charts, levels, recommendation)", runReport},
 };
 
 QString usage()

@@ -15,8 +15,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <semaphore>
+#include <thread>
 #include <vector>
 
 namespace knee {
@@ -97,9 +100,46 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
     std::mutex mu;
     bool alive = true; // false once the executor is gone: nothing more is delivered or started
     std::condition_variable idle;
-    // Replica starts and teardowns block for the device's time: they run here, a few at once (replicas
-    // of a real deployment start side by side), never on the engine thread.
-    QThreadPool pool;
+    // Replica starts and teardowns block for the device's time: they run on threads of their own, a
+    // few at once (replicas of a real deployment start side by side), never on the engine thread; the
+    // destructor joins them. Not a QThreadPool: its threads are detached and its bookkeeping ordered by
+    // Qt's futex-based mutex, so ThreadSanitizer (whose strict stage must pass) sees the pool's own
+    // destruction on another thread as a race; joined std::threads it sees.
+    std::counting_semaphore<4> jobSlots{4};
+    std::vector<std::thread> workers;            // guarded by mu
+    std::vector<std::thread::id> finishedWorkers; // guarded by mu: done, to be joined
+
+    // Runs `job` on a worker thread, after joining the workers that finished (memory stays flat).
+    void launch(std::function<void()> job)
+    {
+        std::lock_guard lock(mu);
+        for (std::thread::id id : finishedWorkers) {
+            auto it = std::find_if(workers.begin(), workers.end(), [&](const std::thread& t) { return t.get_id() == id; });
+            if (it != workers.end()) {
+                it->join(); // it has released `mu` and is returning
+                workers.erase(it);
+            }
+        }
+        finishedWorkers.clear();
+        workers.emplace_back([this, job = std::move(job)] {
+            jobSlots.acquire();
+            job();
+            jobSlots.release();
+            std::lock_guard done(mu);
+            finishedWorkers.push_back(std::this_thread::get_id());
+        });
+    }
+    void joinWorkers()
+    {
+        std::vector<std::thread> all;
+        {
+            std::lock_guard lock(mu);
+            all.swap(workers);
+            finishedWorkers.clear();
+        }
+        for (std::thread& t : all)
+            t.join();
+    }
 
     struct Call {
         std::uint64_t id = 0;
@@ -223,7 +263,6 @@ BackendExecutor::BackendExecutor(predict::Backend& backend, const Scenario& scen
     State& s = *m_state;
     s.backend = &backend;
     s.deliver = std::move(deliver);
-    s.pool.setMaxThreadCount(4);
     if (auto profile = predict::findProfile(scenario.model.profile))
         s.profile = *profile;
     // One call at a time per replica when predict batches inside (the batcher or the decode loop makes
@@ -279,7 +318,7 @@ BackendExecutor::~BackendExecutor()
         s.replicas.clear();
     }
     devices.clear(); // frees device memory here
-    s.pool.waitForDone(); // starts and teardowns under way (a start that finishes now delivers nothing)
+    s.joinWorkers(); // starts and teardowns under way (a start that finishes now delivers nothing)
 }
 
 void BackendExecutor::destroyElsewhere(std::unique_ptr<BackendExecutor> executor)
@@ -311,14 +350,13 @@ void BackendExecutor::provision(std::int32_t replicaId, int predictSlots, int de
         std::lock_guard lock(state->mu);
         state->starting[replicaId] = false;
     }
-    // The job holds a plain pointer: the destructor waits for the pool, so the state outlives it.
+    // The job holds a plain pointer: the destructor joins the workers, so the state outlives it.
     predict::ReplicaConfig config = state->config;
     if (state->oneSlotPerPredict)
         config.slots = std::clamp(predictSlots, 1, kMaxDeviceSlots);
     if (state->backend->kind() == predict::BackendKind::Cuda)
         config.device = device; // the engine placed it (fewest replicas first, as the backend would)
-    QRunnable* job = QRunnable::create([st = state.get(), replicaId, config] {
-        KNEE_TSAN_ACQUIRE(st);
+    state->launch([st = state.get(), replicaId, config] {
         State& s = *st;
         std::string error;
         auto dev = std::make_shared<State::DeviceReplica>();
@@ -357,8 +395,6 @@ void BackendExecutor::provision(std::int32_t replicaId, int predictSlots, int de
             s.report([replicaId, error](Engine& e) { e.replicaProvisioned(replicaId, error); });
         // Otherwise (or if the run ended) `dev` is freed here, on this thread.
     });
-    KNEE_TSAN_RELEASE(state.get());
-    state->pool.start(job);
 }
 
 void BackendExecutor::retire(std::int32_t replicaId)
@@ -380,12 +416,7 @@ void BackendExecutor::retire(std::int32_t replicaId)
     }
     // The engine retires a replica only once it holds nothing, so no call is in flight: the teardown
     // (freeing device memory can take a while) still runs off the engine thread.
-    QRunnable* job = QRunnable::create([dev, st = state.get()]() mutable {
-        KNEE_TSAN_ACQUIRE(st);
-        dev.reset();
-    });
-    KNEE_TSAN_RELEASE(state.get());
-    state->pool.start(job);
+    state->launch([dev]() mutable { dev.reset(); });
 }
 
 void BackendExecutor::submit(std::int32_t replicaId, std::uint64_t callId, int batch)

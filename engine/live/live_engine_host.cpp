@@ -3,7 +3,6 @@
 #include "live_clock.h"
 #include "live_run.h"
 
-
 #include <QMetaObject>
 #include <QTimer>
 
@@ -53,6 +52,7 @@ public:
         m_windows.clear();
         clearWindow();
         m_windowStart = 0;
+        m_arrivedAtWindowStart = 0;
         m_run->start();
         m_publishTimer->start();
         m_windowTimer->start();
@@ -98,6 +98,12 @@ private:
         case Outcome::Completed: {
             ++m_completed;
             m_latency.record(r.latency());
+            if (r.firstToken >= 0) { // as the sweep's levels measure them (study/sweep.cpp)
+                m_ttft.record(r.firstToken - r.intended);
+                if (r.tokens > 1)
+                    m_itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+                m_tokens += r.tokens;
+            }
             const Nanos parts[kPartCount] = {r.routed - r.arrived, r.preprocessDone - r.routed, r.predictStart - r.preprocessDone,
                                              r.predictDone - r.predictStart, r.done - r.predictDone};
             for (int p = 0; p < kPartCount; ++p)
@@ -113,6 +119,9 @@ private:
     void clearWindow()
     {
         m_latency.clear();
+        m_ttft.clear();
+        m_itl.clear();
+        m_tokens = 0;
         m_partSum = {};
         m_completed = m_failed = m_rejected = 0;
     }
@@ -138,6 +147,11 @@ private:
         w.queued = s.queued;
         w.replicas = int(s.replicas.size());
         w.lagP99Ms = nanosToMs(m_run->clock().takeWindowLag().quantile(0.99));
+        w.arrived = s.arrived - m_arrivedAtWindowStart;
+        m_arrivedAtWindowStart = s.arrived;
+        w.ttft = summarize(m_ttft);
+        w.itl = summarize(m_itl);
+        w.tokensPerS = w.widthS > 0 ? double(m_tokens) / w.widthS : 0;
         m_windows.push_back(w);
         if (m_windows.size() > LiveSnapshot::kKeptWindows)
             m_windows.pop_front();
@@ -181,7 +195,8 @@ private:
     std::uint64_t m_publishSequence = 0, m_windowSequence = 0;
     std::deque<LiveWindow> m_windows;
     Nanos m_windowStart = 0;
-    LatencyHistogram m_latency;
+    LatencyHistogram m_latency, m_ttft, m_itl;
+    std::int64_t m_tokens = 0, m_arrivedAtWindowStart = 0;
     std::array<double, kPartCount> m_partSum{};
     std::int64_t m_completed = 0, m_failed = 0, m_rejected = 0;
 };

@@ -31,6 +31,11 @@ struct LiveWindow {
     std::int64_t queued = 0; // deployment queue at the window's end
     int replicas = 0;        // provisioned at the window's end
     double lagP99Ms = 0;     // live clock error in this window
+    std::int64_t arrived = 0; // requests that arrived in the window (overload shows as arrived > completed)
+    // Streaming (continuous batching): time to first token, time between tokens, tokens streamed per
+    // second; counts 0 otherwise.
+    LatencySummaryMs ttft, itl;
+    double tokensPerS = 0;
 };
 
 struct LiveSnapshot {

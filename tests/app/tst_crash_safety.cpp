@@ -108,6 +108,7 @@ private slots:
         m_env.insert("XDG_CONFIG_HOME", h + "/config");
         m_env.insert("XDG_CACHE_HOME", h + "/cache");
         m_env.insert("XDG_RUNTIME_DIR", h + "/runtime");
+        m_env.insert("KNEE_TEST_AUTOSAVE_WITH_SCREENSHOT", "1"); // the sweeps here run through --screenshot
         m_env.insert("QT_QPA_PLATFORM", "offscreen");
         // QStandardPaths::AppDataLocation for organization "knee", application "knee" (main.cpp).
         m_autosaveDir = h + "/data/knee/knee";
@@ -256,7 +257,7 @@ private:
         {
             Knee k(m_env, {});
             QVERIFY(k.started());
-            QVERIFY2(k.waitFor("knee: offering to restore the unsaved sweep in " + m_autosave.toLocal8Bit(), 60000), k.err().constData());
+            QVERIFY2(k.waitFor("knee: offering to restore the unsaved sweep in " + m_autosave.toLocal8Bit(), 120000), k.err().constData());
             QTest::qWait(500);
             QVERIFY2(k.running(), "the offer did not wait for an answer");
             k.sigkill();

@@ -2,6 +2,7 @@
 // the engine's knob, the live view shows what the engine's snapshot says, flagged combinations
 // show their warning, a burst of random slider moves keeps conservation, presets and traffic kind
 // restart the run, and the knobs survive a restart of the app.
+#include "ui_wait.h"
 #include "ui/autoscaler_panel.h"
 #include "ui/controls_panel.h"
 #include "ui/deployment_view.h"
@@ -81,12 +82,12 @@ private slots:
         drag(c->concurrencyTarget(), 7);
         drag(c->predictConcurrency(), 3);
         c->rate()->spinBox()->setValue(321);
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && w.host().snapshot()->engine.concurrencyTarget == 7, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.predictConcurrency, 3, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.minReplicas, 2, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.maxReplicas, 3, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.rateRps, 321.0, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(int(w.host().snapshot()->engine.replicas.size()), 2, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() && w.host().snapshot()->engine.concurrencyTarget == 7, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.predictConcurrency, 3, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.minReplicas, 2, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.maxReplicas, 3, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.rateRps, 321.0, knee::test::kEventTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(int(w.host().snapshot()->engine.replicas.size()), 2, knee::test::kEventTimeoutMs);
         QVERIFY(!c->concurrencyTarget()->toolTip().isEmpty());
         QVERIFY(c->predictConcurrency()->toolTip().contains("predict"));
     }
@@ -96,8 +97,8 @@ private slots:
         MainWindow w(lightLoad(), "test");
         w.show();
         QSignalSpy refreshed(&w, &MainWindow::refreshed);
-        QVERIFY(refreshed.wait(5000));
-        QVERIFY(refreshed.wait(5000));
+        QVERIFY(refreshed.wait(knee::test::kEventTimeoutMs));
+        QVERIFY(refreshed.wait(knee::test::kEventTimeoutMs));
         const EngineSnapshot& shown = w.deploymentView()->snapshot();
         std::int64_t held = 0;
         for (const ReplicaSnapshot& r : shown.replicas) {
@@ -108,7 +109,7 @@ private slots:
         QCOMPARE(shown.arrived, shown.completed + shown.failed + shown.rejected + shown.queued + shown.held);
         const QString counters = w.countersText();
         QVERIFY2(counters.contains(QStringLiteral("arrived %1 = completed %2").arg(shown.arrived).arg(shown.completed)), qPrintable(counters));
-        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, 5000); // a one-second window reached the charts
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->pointCount() >= 1, knee::test::kEventTimeoutMs); // a one-second window reached the charts
     }
 
     void flaggedCombinationsShowTheirWarning()
@@ -152,7 +153,7 @@ private slots:
         QTest::qWait(300);
         QVERIFY(checked > 5);
         // The engine runs what the panel shows (every refused move sprang back).
-        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.concurrencyTarget, c->concurrencyTarget()->value(), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.host().snapshot()->engine.concurrencyTarget, c->concurrencyTarget()->value(), knee::test::kEventTimeoutMs);
         QCOMPARE(w.host().scenario().deployment.minReplicas, c->minReplicas()->value());
         QVERIFY(c->minReplicas()->value() <= c->maxReplicas()->value());
     }
@@ -190,13 +191,13 @@ private slots:
         c->predictStage()->setCurrentIndex(tiny);
         emit c->predictStage()->activated(tiny);
         QCOMPARE(w.host().scenario().model.profile, std::string("tiny"));
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->realPredict && w.host().snapshot()->engine.completed > 0, 20'000);
-        QTRY_VERIFY_WITH_TIMEOUT(w.runStatus().contains("model 'tiny'"), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->realPredict && w.host().snapshot()->engine.completed > 0, knee::test::kEventTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(w.runStatus().contains("model 'tiny'"), knee::test::kEventTimeoutMs);
         // Back to modelled times: the run restarts without the model.
         c->predictStage()->setCurrentIndex(0);
         emit c->predictStage()->activated(0);
         QVERIFY(w.host().scenario().model.profile.empty());
-        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->realPredict, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->realPredict, knee::test::kEventTimeoutMs);
     }
 
     void virtualRunReports()
@@ -204,7 +205,7 @@ private slots:
         MainWindow w(lightLoad(), "test");
         QSignalSpy done(&w, &MainWindow::virtualRunFinished);
         w.simulateVirtual();
-        QVERIFY(done.wait(30'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         const QString report = done.first().first().toString();
         QVERIFY2(report.contains("1000 arrived"), qPrintable(report));
         QVERIFY(report.contains("Latency (ms)"));
@@ -213,14 +214,14 @@ private slots:
     void pauseStopsTheRunClock()
     {
         MainWindow w(lightLoad(), "test");
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() != nullptr, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot() != nullptr, knee::test::kEventTimeoutMs);
         w.togglePause();
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->paused, knee::test::kEventTimeoutMs);
         const Nanos frozen = w.host().snapshot()->engine.now;
         QTest::qWait(100);
         QCOMPARE(w.host().snapshot()->engine.now, frozen);
         w.togglePause();
-        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->paused, knee::test::kEventTimeoutMs);
     }
 
     // Choosing a policy in the side panel turns the live engine's autoscaler on; an overload then
@@ -243,8 +244,8 @@ private slots:
         a->window()->setValue(10);
         a->coldStart()->setValue(0);
         QCOMPARE(w.host().scenario().deployment.autoscaler.windowS, 10.0);
-        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->engine.replicas.size() >= 2, 10'000);
-        QTRY_VERIFY_WITH_TIMEOUT(a->decisions()->count() >= 1, 5'000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.host().snapshot()->engine.replicas.size() >= 2, knee::test::kEventTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(a->decisions()->count() >= 1, knee::test::kEventTimeoutMs);
         QVERIFY2(a->decisions()->item(0)->text().contains("scale_up"), qPrintable(a->decisions()->item(0)->text()));
         QVERIFY(a->decisions()->item(0)->text().contains("target utilization"));
         QVERIFY(a->status().contains("Window average"));
@@ -271,7 +272,7 @@ private slots:
         QSignalSpy done(page, &SweepPage::sweepFinished);
         QSignalSpy levels(page, &SweepPage::levelFinished);
         page->runButton()->click();
-        QVERIFY(done.wait(30'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(levels.count(), 6);
         QCOMPARE(page->plottedLevels(), 6);
         QCOMPARE(page->markedKnee(), std::optional<int>(2));
@@ -340,7 +341,7 @@ private slots:
         page->cap()->setValue(1);
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
-        QVERIFY(done.wait(30'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->sweeps().back().result.mode, std::string("live"));
         QCOMPARE(page->plottedLevels(), 3);
         QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
@@ -373,7 +374,7 @@ private slots:
         panel->keyVariable()->setText("KNEE_TEST_PANEL_KEY");
         QSignalSpy tested(panel, &EndpointPanel::connectionTested);
         panel->testButton()->click();
-        QVERIFY(tested.wait(10'000));
+        QVERIFY(tested.wait(knee::test::kEventTimeoutMs));
         QVERIFY2(tested.last().at(0).toBool(), qPrintable(panel->testResult()->text()));
         QCOMPARE(seen.header("x-team"), QByteArray("serving"));
         QCOMPARE(seen.header("x-run"), QByteArray("7"));
@@ -420,12 +421,12 @@ private slots:
         QSignalSpy tested(panel, &EndpointPanel::connectionTested);
         panel->url()->setText(base + "/ok");
         panel->testButton()->click();
-        QVERIFY(tested.wait(10'000));
+        QVERIFY(tested.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(tested.last().at(0).toBool(), true);
         QVERIFY(panel->testResult()->text().startsWith("OK"));
         panel->url()->setText(base + "/broken");
         panel->testButton()->click();
-        QVERIFY(tested.wait(10'000));
+        QVERIFY(tested.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(tested.last().at(0).toBool(), false);
         QVERIFY2(panel->testResult()->text().contains("http_5xx"), qPrintable(panel->testResult()->text()));
         panel->url()->setText("not a url");
@@ -439,7 +440,7 @@ private slots:
         page->cap()->setValue(0.6);
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
-        QVERIFY(done.wait(30'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->sweeps().back().result.mode, std::string("http"));
         QCOMPARE(page->plottedLevels(), 2);
         QVERIFY(page->sweeps().back().result.levels.front().completed > 0);
@@ -458,7 +459,7 @@ private slots:
         page->gridValues()->setText("1, 2, 4");
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
-        QVERIFY(done.wait(30'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->heatMap()->grid().cells.size(), std::size_t(12));
         const Recommendation& rec = page->sweeps().back().result.recommendation;
         QVERIFY(rec.predictConcurrency <= rec.concurrencyTarget);
@@ -488,7 +489,7 @@ private slots:
                 page->cancelButton()->click();
         });
         page->runButton()->click();
-        QVERIFY(done.wait(60'000));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QVERIFY(page->plottedLevels() >= 3 && page->plottedLevels() < 12);
         QCOMPARE(int(page->sweeps().back().result.levels.size()), page->plottedLevels());
         QVERIFY(page->sweeps().back().result.cancelled);
@@ -502,7 +503,7 @@ private slots:
             w.sweepPage()->levels()->setText("1, 2, 4");
             QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
             w.sweepPage()->run();
-            QVERIFY(done.wait(30'000));
+            QVERIFY(done.wait(knee::test::kEventTimeoutMs));
             // Issue 20: throughput still rises at 4, so the virtual sweep adds levels until it saturates.
             plotted = w.sweepPage()->plottedLevels();
             QVERIFY(plotted > 3);

@@ -1,0 +1,268 @@
+#include "report.h"
+
+#include "report_svg.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QFile>
+#include <QRegularExpression>
+#include <QStringList>
+#include <QSysInfo>
+#include <QThread>
+
+namespace knee::report {
+
+namespace {
+QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); }
+QString num(double v) { return QString::number(v, 'g', 10); }
+QString ms(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
+QString rps(double v) { return QString::number(v, 'f', v < 100 ? 1 : 0); }
+QString level(const std::optional<int>& v) { return v ? QString::number(*v) : QStringLiteral("—"); }
+
+// Light by default, dark where the reader's system is: the report follows the browser.
+const char* kStyle = R"(
+:root { --fg: #1d1f22; --bg: #ffffff; --muted: #5c6370; --line: #d6d9de; --card: #f5f7fa;
+        --p50: #3577c2; --p95: #c98a12; --p99: #c44545; --tp: #2f9a58; --slo: #d64545; --knee: #8a5cc7; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6e6e6; --bg: #1e1f22; --muted: #a0a6ad; --line: #3d4045; --card: #2b2d30; }
+}
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--fg); background: var(--bg);
+       max-width: 1100px; margin: 24px auto; padding: 0 16px; }
+h1 { font-size: 1.6em; margin-bottom: 0; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid var(--line); }
+.sub { color: var(--muted); margin-top: 4px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 8px 16px; }
+.card td { padding: 4px 12px 4px 0; vertical-align: top; } .card td.value { font-weight: 600; white-space: nowrap; }
+.rule { color: var(--muted); font-size: 0.92em; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts svg { flex: 1 1 480px; max-width: 100%; height: auto;
+       border: 1px solid var(--line); border-radius: 8px; background: var(--bg); }
+svg text { fill: var(--fg); font: 12px system-ui, sans-serif; } svg .title { font-weight: 600; font-size: 13px; }
+svg .tick { fill: var(--muted); font-size: 11px; } svg .grid { stroke: var(--line); stroke-width: 1; }
+svg polyline { fill: none; stroke-width: 2; } svg .p50 { stroke: var(--p50); } svg .p95 { stroke: var(--p95); }
+svg .p99 { stroke: var(--p99); } svg .throughput { stroke: var(--tp); stroke-dasharray: 6 3; }
+svg .p50-label { fill: var(--p50); } svg .p95-label { fill: var(--p95); } svg .p99-label { fill: var(--p99); }
+svg circle.dot { fill: var(--fg); } svg circle.knee { fill: var(--knee); } svg circle.saturation { fill: var(--tp); }
+svg .slo { stroke: var(--slo); stroke-dasharray: 8 4 2 4; stroke-width: 1.5; } svg .slo-label { fill: var(--slo); }
+svg .mark { font-weight: 600; }
+table.levels { border-collapse: collapse; width: 100%; } table.levels th, table.levels td { padding: 4px 8px; border-bottom: 1px solid var(--line); }
+table.levels th { text-align: right; } table.levels td { text-align: right; font-variant-numeric: tabular-nums; }
+table.levels tr.excluded td { color: var(--muted); }
+pre { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow-x: auto; font-size: 13px; }
+footer { color: var(--muted); font-size: 0.9em; margin-top: 2em; border-top: 1px solid var(--line); padding-top: 8px; }
+)";
+
+QString cpuModel()
+{
+    QFile f(QStringLiteral("/proc/cpuinfo"));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    const auto m = QRegularExpression(QStringLiteral("model name\\s*:\\s*([^\\n]+)")).match(QString::fromUtf8(f.read(1 << 16)));
+    return m.hasMatch() ? m.captured(1).trimmed() : QString();
+}
+
+QString recommendationCard(const SweepResult& r, const SweepOptions& o)
+{
+    const Recommendation& rec = r.recommendation;
+    auto row = [](const QString& id, const QString& name, const QString& value, const std::string& rule) {
+        return QStringLiteral("<tr id='%1'><td>%2</td><td class='value'>%3</td><td class='rule'>%4</td></tr>").arg(id, name, value, esc(rule));
+    };
+    QString html = QStringLiteral("<div class='card'><table>");
+    html += row(QStringLiteral("rec-target"), QStringLiteral("concurrency_target"),
+                rec.concurrencyTarget > 0 ? QStringLiteral("<span data-value='%1'>%1</span> requests per replica").arg(rec.concurrencyTarget)
+                                          : QStringLiteral("<span data-value='0'>none</span>"),
+                rec.concurrencyTargetRule);
+    html += row(QStringLiteral("rec-predict"), QStringLiteral("predict_concurrency"),
+                QStringLiteral("<span data-value='%1'>%1</span> at once").arg(rec.predictConcurrency), rec.predictConcurrencyRule);
+    if (rec.replicas) {
+        html += row(QStringLiteral("rec-min"), QStringLiteral("min replicas"),
+                    QStringLiteral("<span data-value='%1'>%1</span>").arg(rec.replicas->minReplicas), rec.replicas->minRule);
+        html += row(QStringLiteral("rec-max"), QStringLiteral("max replicas"),
+                    QStringLiteral("<span data-value='%1'>%1</span>").arg(rec.replicas->maxReplicas), rec.replicas->maxRule);
+    }
+    if (rec.throughputAtTargetRps > 0)
+        html += row(QStringLiteral("rec-throughput"), QStringLiteral("throughput at the target"),
+                    QStringLiteral("<span data-value='%1'>%2</span> req/s per replica").arg(num(rec.throughputAtTargetRps), rps(rec.throughputAtTargetRps)),
+                    "measured on one replica at the target's level");
+    html += QStringLiteral("</table>");
+    if (!rec.replicas)
+        html += QStringLiteral("<p class='rule'>No baseline and peak traffic were given, so no min and max replicas were planned.</p>");
+    QStringList slos;
+    if (o.sloMs > 0)
+        slos << QStringLiteral("p95 ≤ %1 ms").arg(ms(o.sloMs));
+    if (o.ttftSloMs > 0)
+        slos << QStringLiteral("time to first token p95 ≤ %1 ms").arg(ms(o.ttftSloMs));
+    if (o.itlSloMs > 0)
+        slos << QStringLiteral("inter-token p95 ≤ %1 ms").arg(ms(o.itlSloMs));
+    html += QStringLiteral("<p class='rule'>SLO: %1.</p></div>").arg(slos.isEmpty() ? QStringLiteral("none set") : slos.join(QStringLiteral(", ")));
+    return html;
+}
+
+QString levelsTable(const SweepResult& r)
+{
+    const bool streaming = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.ttft.count > 0; });
+    QString html = QStringLiteral("<table class='levels' id='levels'><thead><tr><th>Users</th><th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th>"
+                                  "<th>Throughput (req/s)</th>");
+    if (streaming)
+        html += QStringLiteral("<th>TTFT p95 (ms)</th><th>Inter-token p95 (ms)</th>");
+    html += QStringLiteral("<th>Completed</th><th>Errors</th><th>Stable</th><th>Measured (s)</th></tr></thead><tbody>");
+    auto cell = [](const QString& field, double exact, const QString& shown) {
+        return QStringLiteral("<td data-field='%1' data-value='%2'>%3</td>").arg(field, num(exact), shown);
+    };
+    for (const SweepLevel& l : r.levels) {
+        const std::int64_t errors = l.failed + l.rejected;
+        html += QStringLiteral("<tr data-concurrency='%1'%2>").arg(l.concurrency).arg(!l.stable || errors ? QStringLiteral(" class='excluded'") : QString());
+        html += cell(QStringLiteral("concurrency"), l.concurrency, QString::number(l.concurrency));
+        html += cell(QStringLiteral("p50_ms"), l.latency.p50, ms(l.latency.p50));
+        html += cell(QStringLiteral("p95_ms"), l.latency.p95, ms(l.latency.p95));
+        html += cell(QStringLiteral("p99_ms"), l.latency.p99, ms(l.latency.p99));
+        html += cell(QStringLiteral("throughput_rps"), l.throughputRps, rps(l.throughputRps));
+        if (streaming) {
+            html += cell(QStringLiteral("ttft_p95_ms"), l.ttft.p95, l.ttft.count ? ms(l.ttft.p95) : QStringLiteral("—"));
+            html += cell(QStringLiteral("itl_p95_ms"), l.itl.p95, l.itl.count ? ms(l.itl.p95) : QStringLiteral("—"));
+        }
+        html += cell(QStringLiteral("completed"), double(l.completed), QString::number(l.completed));
+        html += cell(QStringLiteral("errors"), double(errors), QString::number(errors));
+        html += QStringLiteral("<td data-field='stable'>%1</td>").arg(l.stable ? QStringLiteral("yes") : QStringLiteral("no"));
+        html += cell(QStringLiteral("measured_s"), l.measuredS, QString::number(l.measuredS, 'f', 1));
+        html += QStringLiteral("</tr>");
+    }
+    html += QStringLiteral("</tbody></table>");
+    return html;
+}
+
+QString analysisSection(const SweepResult& r)
+{
+    const KneeAnalysis& a = r.analysis;
+    QString html = QStringLiteral("<h2>Knee and alternatives</h2><ul id='analysis'>");
+    html += QStringLiteral("<li>p95 knee: <b data-value='%1'>%2</b> — %3</li>").arg(a.knee ? *a.knee : 0).arg(level(a.knee), esc(a.kneeNote));
+    html += QStringLiteral("<li>Throughput bend: <b>%1</b> — %2</li>").arg(level(a.throughputKnee), esc(a.throughputKneeNote));
+    if (a.saturation)
+        html += QStringLiteral("<li>Saturation: <b data-value='%1'>%1</b>, the smallest level within %2 % of the peak throughput %3 req/s "
+                               "(at %4)</li>")
+                    .arg(*a.saturation)
+                    .arg(100 * a.saturationTolerance)
+                    .arg(rps(a.peakThroughputRps))
+                    .arg(level(a.peakThroughput));
+    else
+        html += a.stillRising ? QStringLiteral("<li>Saturation: none — throughput still rises at the largest usable level.</li>")
+                              : QStringLiteral("<li>Saturation: no usable level.</li>");
+    html += QStringLiteral("<li>Largest level meeting the SLO: <b>%1</b></li>").arg(level(a.sloLevel));
+    html += QStringLiteral("<li>Peak throughput at <b>%1</b>%2</li>")
+                .arg(level(a.peakThroughput), a.throughputFallsAfterPeak ? QStringLiteral(", and throughput falls after it") : QString());
+    html += QStringLiteral("<li>Best throughput ÷ p95 (Kleinrock's power) at <b>%1</b></li>").arg(level(a.bestPower));
+    if (!r.extendedLevels.empty()) {
+        QStringList added;
+        for (int l : r.extendedLevels)
+            added << QString::number(l);
+        html += QStringLiteral("<li>Levels added to reach saturation: %1</li>").arg(added.join(QStringLiteral(", ")));
+    }
+    QStringList excluded;
+    for (const SweepLevel& l : r.levels)
+        if (!l.stable || l.failed || l.rejected)
+            excluded << QStringLiteral("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? QStringLiteral("errors") : QStringLiteral("did not stabilise"));
+    if (!excluded.isEmpty())
+        html += QStringLiteral("<li>Not used for the knee, saturation or recommendation: %1</li>").arg(excluded.join(QStringLiteral(", ")));
+    html += QStringLiteral("</ul>");
+    return html;
+}
+
+QString gridSection(const Session& s)
+{
+    if (s.grids.empty())
+        return {};
+    const GridResult& g = s.grids.back().result;
+    std::vector<int> rows, cols;
+    for (const GridCell& c : g.cells) {
+        if (std::find(rows.begin(), rows.end(), c.predictConcurrency) == rows.end())
+            rows.push_back(c.predictConcurrency);
+        if (std::find(cols.begin(), cols.end(), c.target) == cols.end())
+            cols.push_back(c.target);
+    }
+    std::sort(rows.begin(), rows.end());
+    std::sort(cols.begin(), cols.end());
+    QString html = QStringLiteral("<h2>Grid: predict_concurrency × concurrency target (p95 ms, req/s)</h2><table class='levels' id='grid'><tr><th>pc \\ target</th>");
+    for (int c : cols)
+        html += QStringLiteral("<th>%1</th>").arg(c);
+    html += QStringLiteral("</tr>");
+    for (int r : rows) {
+        html += QStringLiteral("<tr><th>%1</th>").arg(r);
+        for (int c : cols) {
+            const auto it = std::find_if(g.cells.begin(), g.cells.end(), [&](const GridCell& x) { return x.predictConcurrency == r && x.target == c; });
+            const bool best = g.best && it != g.cells.end() && std::size_t(it - g.cells.begin()) == *g.best;
+            if (it == g.cells.end() || !it->measured)
+                html += QStringLiteral("<td>—</td>");
+            else
+                html += QStringLiteral("<td%1>%2 ms · %3 req/s</td>")
+                            .arg(best ? QStringLiteral(" style='font-weight:700'") : QString(), ms(it->level.latency.p95), rps(it->level.throughputRps));
+        }
+        html += QStringLiteral("</tr>");
+    }
+    html += QStringLiteral("</table><p class='rule'>%1</p>").arg(esc(g.rule));
+    return html;
+}
+} // namespace
+
+ReportContext ReportContext::thisMachine(const QString& sessionName)
+{
+    ReportContext c;
+    c.version = QCoreApplication::applicationVersion();
+    QString machine = QStringLiteral("%1, kernel %2 %3, %4 cores").arg(QSysInfo::prettyProductName(), QSysInfo::kernelVersion(),
+                                                                     QSysInfo::currentCpuArchitecture())
+                          .arg(QThread::idealThreadCount());
+    if (const QString cpu = cpuModel(); !cpu.isEmpty())
+        machine += QStringLiteral(", ") + cpu;
+    c.machine = machine;
+    c.sessionName = sessionName;
+    c.generatedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
+    return c;
+}
+
+QByteArray sessionReportHtml(const Session& session, const ReportContext& context, int sweepIndex)
+{
+    const int n = int(session.sweeps.size());
+    const int index = sweepIndex < 0 ? n - 1 : std::min(sweepIndex, n - 1);
+    if (index < 0)
+        return {};
+    const SessionSweep& sw = session.sweeps[std::size_t(index)];
+    const SweepResult& r = sw.result;
+    const QString name = r.scenarioName.empty() ? QStringLiteral("knee session") : esc(r.scenarioName);
+    const QString mode = r.mode == "http" ? QStringLiteral("an HTTP endpoint, real time") : r.mode == "live" ? QStringLiteral("the built-in engine, live time")
+                                                                                                           : QStringLiteral("the built-in engine, virtual time");
+    QString html = QStringLiteral("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, "
+                                  "initial-scale=1'><meta name='generator' content='knee %1'><title>knee report — %2</title><style>%3</style></head><body>")
+                       .arg(context.version.toHtmlEscaped(), name, QString::fromUtf8(kStyle));
+    html += QStringLiteral("<h1>%1</h1><p class='sub'>Sweep %2 of %3 · %4 · %5 levels%6</p>")
+                .arg(name)
+                .arg(index + 1)
+                .arg(n)
+                .arg(mode)
+                .arg(r.levels.size())
+                .arg(r.cancelled ? QStringLiteral(" · cancelled: the finished levels only") : QString());
+    html += QStringLiteral("<h2>Recommendation</h2>") + recommendationCard(r, sw.options);
+    html += QStringLiteral("<h2>Charts</h2><div class='charts'>%1%2</div>").arg(latencyChartSvg(r, sw.options), throughputChartSvg(r));
+    html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica held at each level by that many closed-loop users; levels in grey "
+                           "had errors or did not stabilise and were left out of the analysis.</p>")
+        + levelsTable(r);
+    html += analysisSection(r);
+    html += gridSection(session);
+    if (r.mode == "http" && !r.target.empty())
+        html += QStringLiteral("<h2>Endpoint measured</h2><pre id='target'>%1</pre>").arg(esc(r.target));
+    else
+        html += QStringLiteral("<h2>Scenario</h2><p class='rule'>%1</p><pre id='scenario'>%2</pre>")
+                    .arg(session.scenarioSource.toHtmlEscaped(), session.scenarioYaml.toHtmlEscaped());
+    html += QStringLiteral("<h2>How the levels were measured</h2><p class='rule'>Warm-up %1 s, windows of at least %2 s until two agree "
+                           "within %3 %, cap %4 s per level; this sweep took %5 s of wall time.</p>")
+                .arg(sw.options.warmupS)
+                .arg(sw.options.windowS)
+                .arg(100 * sw.options.tolerance)
+                .arg(sw.options.capS)
+                .arg(r.wallS, 0, 'f', 1);
+    if (!session.notes.isEmpty())
+        html += QStringLiteral("<h2>Notes</h2><p>%1</p>").arg(session.notes.toHtmlEscaped());
+    html += QStringLiteral("<footer id='made-by'>Made by knee %1%2 on %3 at %4 UTC.</footer></body></html>\n")
+                .arg(context.version.toHtmlEscaped(),
+                     context.sessionName.isEmpty() ? QString() : QStringLiteral(" from %1").arg(context.sessionName.toHtmlEscaped()),
+                     context.machine.toHtmlEscaped(), context.generatedAt.toHtmlEscaped());
+    return html.toUtf8();
+}
+
+} // namespace knee::report

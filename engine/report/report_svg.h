@@ -1,0 +1,15 @@
+// The report's charts, drawn as inline SVG text (no script, no external file): latency p50/p95/p99 and
+// throughput against concurrency on a log-2 axis, with the SLO as a line and the knee and saturation
+// marked. Each point carries a <title> (the browser's own hover read-out) and data- attributes with
+// its exact values.
+#pragma once
+#include "study/sweep.h"
+
+#include <QString>
+
+namespace knee::report {
+
+QString latencyChartSvg(const SweepResult& result, const SweepOptions& options);
+QString throughputChartSvg(const SweepResult& result);
+
+} // namespace knee::report

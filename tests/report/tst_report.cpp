@@ -1,0 +1,239 @@
+// The HTML report (engine/report, `knee report`): one self-contained file (no script, no external
+// resource), rendered by a real headless browser (/usr/bin/chromium, Debian's package; QSKIP with a
+// message where it is absent), whose numbers, read back from the browser's DOM, equal the session's;
+// its charts are drawn (their colours are in the browser's screenshot); and the command's exit codes:
+// 0 written, 2 bad input (nothing written), 1 the report could not be written.
+#include "io/scenario_reader.h"
+#include "report/report.h"
+#include "session/session.h"
+
+#include <QFile>
+#include <QImage>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace knee;
+
+namespace {
+const QString kChromium = QStringLiteral("/usr/bin/chromium");
+
+Scenario twoSlots()
+{
+    Scenario s;
+    s.name = "report test";
+    s.deployment.concurrencyTarget = 4;
+    s.deployment.predictConcurrency = 2;
+    s.model.predict = Distribution::exponential(20); // 2 slots of 20 ms on average: 100 req/s at most, queueing past 2 users
+    s.workload.arrival = ArrivalConfig::closed(1);
+    s.workload.requests = 1000;
+    return s;
+}
+
+Session sweptSession()
+{
+    SweepOptions o;
+    o.levels = {1, 2, 4, 8};
+    o.sloMs = 200;
+    o.baselineRps = 150;
+    o.peakRps = 600;
+    Session session;
+    session.scenarioSource = "test";
+    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(twoSlots()));
+    session.sweeps.push_back({o, runVirtualSweep(twoSlots(), o)});
+    return session;
+}
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out, err;
+};
+Run run(const QString& program, const QStringList& args, int timeoutMs = 120'000)
+{
+    QProcess p;
+    p.start(program, args);
+    if (!p.waitForFinished(timeoutMs))
+        p.kill();
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+QStringList chromiumArgs(const QTemporaryDir& profile)
+{
+    // A profile of its own (no user's), no GPU, no sandbox (tests run as root in CI), nothing fetched.
+    return {QStringLiteral("--headless"), QStringLiteral("--no-sandbox"), QStringLiteral("--disable-gpu"),
+            QStringLiteral("--no-first-run"), QStringLiteral("--user-data-dir=") + profile.path()};
+}
+
+QString num(double v) { return QString::number(v, 'g', 10); }
+} // namespace
+
+class TestReport : public QObject {
+    Q_OBJECT
+private slots:
+    void reportIsSelfContained()
+    {
+        const Session s = sweptSession();
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine("s.json")));
+        QVERIFY(html.startsWith("<!DOCTYPE html>"));
+        QVERIFY(!html.contains("<script", Qt::CaseInsensitive));
+        QVERIFY(!html.contains("<link", Qt::CaseInsensitive));
+        QVERIFY(!html.contains(" src=", Qt::CaseInsensitive));
+        QVERIFY(!html.contains("url(", Qt::CaseInsensitive));
+        // Every http(s) address in it is the SVG namespace, which is a name, never fetched.
+        const QRegularExpression address("https?://[^'\" ]+");
+        for (auto it = address.globalMatch(html); it.hasNext();)
+            QCOMPARE(it.next().captured(0), QStringLiteral("http://www.w3.org/2000/svg"));
+        QVERIFY(html.contains("<svg id='latencyChart'") && html.contains("<svg id='throughputChart'"));
+        QVERIFY(html.contains("Made by knee"));
+    }
+
+    // The browser's DOM (after parsing and layout) carries the session's numbers, cell by cell.
+    void chromiumRendersTheSessionsNumbers()
+    {
+        if (!QFile::exists(kChromium))
+            QSKIP("Debian's chromium is not installed (scripts/install-deps installs it): the report is not checked in a browser");
+        QTemporaryDir dir, profile;
+        const Session s = sweptSession();
+        const SweepResult& r = s.sweeps.back().result;
+        QVERIFY(r.levels.size() >= 4);
+        const QString path = dir.filePath("report.html");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        f.close();
+
+        const Run dump = run(kChromium, chromiumArgs(profile) + QStringList{"--dump-dom", "file://" + path});
+        QVERIFY2(dump.exitCode == 0, dump.err.constData());
+        const QString dom = QString::fromUtf8(dump.out);
+        QVERIFY2(dom.contains("<table class=\"levels\" id=\"levels\">"), qPrintable(dom.left(400)));
+
+        int rows = 0;
+        const QRegularExpression row("<tr data-concurrency=\"(\\d+)\"[^>]*>(.*?)</tr>", QRegularExpression::DotMatchesEverythingOption);
+        const QRegularExpression cell("<td data-field=\"(\\w+)\" data-value=\"([^\"]+)\">([^<]*)</td>");
+        for (auto it = row.globalMatch(dom); it.hasNext();) {
+            const auto m = it.next();
+            const int c = m.captured(1).toInt();
+            const auto level = std::find_if(r.levels.begin(), r.levels.end(), [c](const SweepLevel& l) { return l.concurrency == c; });
+            QVERIFY2(level != r.levels.end(), qPrintable(QString("a row for level %1, which the session lacks").arg(c)));
+            const std::map<QString, double> expected = {{"p50_ms", level->latency.p50}, {"p95_ms", level->latency.p95},
+                                                        {"p99_ms", level->latency.p99}, {"throughput_rps", level->throughputRps},
+                                                        {"completed", double(level->completed)}, {"errors", double(level->failed + level->rejected)}};
+            int checked = 0;
+            for (auto ct = cell.globalMatch(m.captured(2)); ct.hasNext();) {
+                const auto cm = ct.next();
+                const auto e = expected.find(cm.captured(1));
+                if (e == expected.end())
+                    continue;
+                QCOMPARE(cm.captured(2), num(e->second)); // the exact value
+                // What a reader sees: the same number, rounded for display.
+                const double shown = cm.captured(3).toDouble();
+                QVERIFY2(std::abs(shown - e->second) <= 0.005 * std::max(1.0, std::abs(e->second)) + 0.5 * (e->second >= 100 ? 1 : 0.01),
+                         qPrintable(QString("%1 at %2: shown %3, session %4").arg(cm.captured(1)).arg(c).arg(cm.captured(3)).arg(e->second)));
+                ++checked;
+            }
+            QCOMPARE(checked, int(expected.size()));
+            ++rows;
+        }
+        QCOMPARE(rows, int(r.levels.size()));
+
+        auto value = [&](const QString& id) {
+            const auto m = QRegularExpression("<tr id=\"" + id + "\"><td>[^<]*</td><td class=\"value\"><span data-value=\"(\\d+)\">").match(dom);
+            return m.hasMatch() ? m.captured(1).toInt() : -1;
+        };
+        QCOMPARE(value("rec-target"), r.recommendation.concurrencyTarget);
+        QCOMPARE(value("rec-predict"), r.recommendation.predictConcurrency);
+        QVERIFY(r.recommendation.replicas);
+        QCOMPARE(value("rec-min"), r.recommendation.replicas->minReplicas);
+        QCOMPARE(value("rec-max"), r.recommendation.replicas->maxReplicas);
+        QVERIFY2(dom.contains(QString("p95 knee: <b data-value=\"%1\">").arg(r.analysis.knee.value_or(0))), "the knee");
+        QVERIFY(r.analysis.saturation);
+        QVERIFY2(dom.contains(QString("Saturation: <b data-value=\"%1\">").arg(*r.analysis.saturation)), "saturation");
+        QVERIFY(dom.contains(QString("data-slo-ms=\"%1\"").arg(num(200))));
+        QVERIFY(dom.contains("Made by knee"));
+    }
+
+    // Drawn, not only parsed: the browser's picture has the p95 line's and the throughput line's colours.
+    void chromiumDrawsTheCharts()
+    {
+        if (!QFile::exists(kChromium))
+            QSKIP("Debian's chromium is not installed (scripts/install-deps installs it): the report is not checked in a browser");
+        QTemporaryDir dir, profile;
+        const QString path = dir.filePath("report.html"), png = dir.filePath("shot.png");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(report::sessionReportHtml(sweptSession(), report::ReportContext::thisMachine()));
+        f.close();
+        const Run shot = run(kChromium, chromiumArgs(profile) + QStringList{"--hide-scrollbars", "--force-color-profile=srgb",
+                                                                              "--window-size=1200,1400", "--screenshot=" + png, "file://" + path});
+        QVERIFY2(shot.exitCode == 0, shot.err.constData());
+        QImage image(png);
+        QVERIFY2(!image.isNull(), "chromium wrote no screenshot");
+        // Lines are antialiased (blended with the background): matched by hue, not by exact colour.
+        int p95 = 0, throughput = 0;
+        auto hueNear = [](const QColor& c, int hue) { return c.hsvSaturation() > 90 && c.hsvHue() >= 0 && std::abs(c.hsvHue() - hue) <= 8; };
+        const int p95Hue = QColor(0xc9, 0x8a, 0x12).hsvHue(), throughputHue = QColor(0x2f, 0x9a, 0x58).hsvHue();
+        for (int y = 0; y < image.height(); ++y)
+            for (int x = 0; x < image.width(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                p95 += hueNear(c, p95Hue);
+                throughput += hueNear(c, throughputHue);
+            }
+        QVERIFY2(p95 > 100, qPrintable(QString("p95 line pixels: %1").arg(p95)));
+        QVERIFY2(throughput > 50, qPrintable(QString("throughput line pixels: %1").arg(throughput)));
+    }
+
+    void commandExitCodes()
+    {
+        QTemporaryDir dir;
+        const QString session = dir.filePath("s.json"), out = dir.filePath("r.html");
+        QCOMPARE(saveSession(sweptSession(), session), QString());
+        Run ok = run(KNEE_BINARY, {"report", session, "--out", out});
+        QVERIFY2(ok.exitCode == 0, ok.err.constData());
+        QFile written(out);
+        QVERIFY(written.open(QIODevice::ReadOnly));
+        QVERIFY(written.readAll().contains("<table class='levels' id='levels'>"));
+
+        const Run json = run(KNEE_BINARY, {"report", session, "--out", out, "--json", "--sweep", "1"});
+        QCOMPARE(json.exitCode, 0);
+        QVERIFY2(json.out.contains("\"levels\":") && json.out.contains("\"sweep\":1"), json.out.constData());
+
+        // Bad input: exit 2, nothing written.
+        const QString never = dir.filePath("never.html");
+        QCOMPARE(run(KNEE_BINARY, {"report", session}).exitCode, 2);                                   // no --out
+        QCOMPARE(run(KNEE_BINARY, {"report", dir.filePath("missing.json"), "--out", never}).exitCode, 2); // no such session
+        QCOMPARE(run(KNEE_BINARY, {"report", session, "--out", never, "--sweep", "2"}).exitCode, 2);      // one sweep only
+        QCOMPARE(run(KNEE_BINARY, {"report", session, "--out", dir.path()}).exitCode, 2);                 // a directory
+        QFile damaged(dir.filePath("bad.json"));
+        QVERIFY(damaged.open(QIODevice::WriteOnly));
+        damaged.write("{\"format\": \"knee-session\", \"version\": 2, \"sweeps\": ");
+        damaged.close();
+        const Run bad = run(KNEE_BINARY, {"report", damaged.fileName(), "--out", never});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("damaged"), bad.err.constData());
+        Session empty;
+        empty.scenarioYaml = QString::fromStdString(writeScenarioYaml(twoSlots()));
+        QCOMPARE(saveSession(empty, dir.filePath("empty.json")), QString());
+        const Run none = run(KNEE_BINARY, {"report", dir.filePath("empty.json"), "--out", never});
+        QCOMPARE(none.exitCode, 2);
+        QVERIFY(none.err.contains("no sweep"));
+        QVERIFY(!QFile::exists(never));
+
+        // The output cannot be written (a file size limit fails the write): exit 1, the old report kept.
+        QProcess p;
+        p.setProgram("/bin/sh");
+        p.setArguments({"-c", "ulimit -f 1 && exec \"$0\" \"$@\"", KNEE_BINARY, "report", session, "--out", out});
+        const QByteArray before = [&] { QFile r(out); r.open(QIODevice::ReadOnly); return r.readAll(); }();
+        p.start();
+        QVERIFY(p.waitForFinished(60'000));
+        QCOMPARE(p.exitCode(), 1);
+        QFile after(out);
+        QVERIFY(after.open(QIODevice::ReadOnly));
+        QCOMPARE(after.readAll(), before);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestReport)
+#include "tst_report.moc"

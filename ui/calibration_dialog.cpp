@@ -1,0 +1,200 @@
+#include "calibration_dialog.h"
+
+#include "live/backend_executor.h"
+#include "live/calibration_run.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QPointer>
+#include <QThread>
+#include <QVBoxLayout>
+
+namespace knee::ui {
+
+struct CalibrationDialog::Outcome {
+    CalibrationResult result;
+};
+
+namespace {
+std::vector<int> numbers(const QString& text, bool& ok)
+{
+    std::vector<int> out;
+    ok = true;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool one = false;
+        const int v = part.trimmed().toInt(&one);
+        if (!one || v < 1 || v > 4096 || (!out.empty() && v <= out.back())) {
+            ok = false;
+            return {};
+        }
+        out.push_back(v);
+    }
+    ok = !out.empty() && out.front() == 1;
+    return out;
+}
+} // namespace
+
+CalibrationDialog::CalibrationDialog(QWidget* parent)
+    : QDialog(parent)
+    , m_cancelFlag(std::make_shared<std::atomic<bool>>(false))
+{
+    setObjectName(QStringLiteral("calibrationDialog"));
+    setWindowTitle(tr("Calibrate the model on this machine"));
+    m_profile = new QComboBox(this);
+    for (const ModelProfileInfo& p : modelProfiles())
+        m_profile->addItem(QStringLiteral("%1 (%2 × %3)").arg(QString::fromStdString(p.name)).arg(p.layers).arg(p.hidden),
+                           QString::fromStdString(p.name));
+    m_batches = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32"), this);
+    m_batches->setToolTip(tr("Batch sizes to time, from 1, increasing"));
+    m_concurrency = new QLineEdit(QStringLiteral("1, 2, 4"), this);
+    m_concurrency->setToolTip(tr("Calls in flight on one device to time, from 1, increasing: how calls share the device"));
+    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call (about 2 s)"), this);
+    m_overhead->setChecked(true);
+    m_device = new QLabel(this);
+    m_device->setWordWrap(true);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("calibrationStatus"));
+    m_status->setWordWrap(true);
+    m_progress = new QProgressBar(this);
+    m_start = new QPushButton(tr("&Measure"), this);
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setEnabled(false);
+    m_use = new QPushButton(tr("&Use in the scenario"), this);
+    m_use->setEnabled(false);
+    m_use->setToolTip(tr("Put the measured table into the scenario (model.predict_table) with this profile: virtual runs and "
+                         "sweeps then time predict from it"));
+    auto* form = new QFormLayout();
+    form->addRow(tr("Profile"), m_profile);
+    form->addRow(tr("Batch sizes"), m_batches);
+    form->addRow(tr("Calls in flight"), m_concurrency);
+    auto* buttons = new QDialogButtonBox(this);
+    buttons->addButton(m_start, QDialogButtonBox::ActionRole);
+    buttons->addButton(m_cancel, QDialogButtonBox::ActionRole);
+    buttons->addButton(m_use, QDialogButtonBox::AcceptRole);
+    buttons->addButton(QDialogButtonBox::Close);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_device);
+    layout->addLayout(form);
+    layout->addWidget(m_overhead);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_status);
+    layout->addWidget(buttons);
+    connect(m_start, &QPushButton::clicked, this, &CalibrationDialog::start);
+    connect(m_cancel, &QPushButton::clicked, this, &CalibrationDialog::cancel);
+    connect(m_use, &QPushButton::clicked, this, [this] {
+        Q_EMIT useTable(m_table, m_measured);
+        accept();
+    });
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+}
+
+CalibrationDialog::~CalibrationDialog()
+{
+    if (m_thread) {
+        m_cancelFlag->store(true);
+        m_thread->wait();
+    }
+}
+
+void CalibrationDialog::setProfile(const QString& profile)
+{
+    const int i = m_profile->findData(profile.isEmpty() ? QStringLiteral("small") : profile);
+    m_profile->setCurrentIndex(std::max(0, i));
+    const PredictBackendInfo& backend = sharedPredictBackend();
+    m_device->setText(backend.gpu ? tr("Measures on %1.").arg(QString::fromStdString(backend.shortName))
+                                  : tr("No usable GPU: this measures %1. A CPU is not what a GPU deployment does; use the table "
+                                       "to compare settings on this machine, or calibrate on the GPU you deploy to.")
+                                        .arg(QString::fromStdString(backend.shortName)));
+}
+
+bool CalibrationDialog::isRunning() const { return m_thread != nullptr; }
+QString CalibrationDialog::statusText() const { return m_status->text(); }
+QString CalibrationDialog::profile() const { return m_measured.isEmpty() ? m_profile->currentData().toString() : m_measured; }
+
+void CalibrationDialog::start()
+{
+    if (m_thread)
+        return;
+    bool okBatches = false, okConcurrency = false;
+    CalibrationRequest request;
+    request.profile = m_profile->currentData().toString().toStdString();
+    request.sharing.batches = numbers(m_batches->text(), okBatches);
+    request.sharing.concurrency = numbers(m_concurrency->text(), okConcurrency);
+    if (!okBatches || !okConcurrency) {
+        m_status->setText(tr("Batch sizes and calls in flight are whole numbers from 1 to 4096, increasing, starting at 1."));
+        return;
+    }
+    request.sharing.repeats = repeats;
+    request.measureOverhead = m_overhead->isChecked();
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
+    const auto flag = m_cancelFlag;
+    QPointer<CalibrationDialog> self(this);
+    request.sharing.progress = [flag, self](int done, int total) {
+        QMetaObject::invokeMethod(self, [self, done, total] {
+            if (!self)
+                return;
+            self->m_progress->setRange(0, total);
+            self->m_progress->setValue(done);
+            if (!self->m_cancelFlag->load())
+                self->m_status->setText(tr("Measured %1 of %2 points…").arg(done).arg(total));
+        });
+        return !flag->load();
+    };
+    auto outcome = std::make_shared<Outcome>();
+    m_outcome = outcome;
+    m_use->setEnabled(false);
+    m_start->setEnabled(false);
+    m_cancel->setEnabled(true);
+    m_progress->setRange(0, 0); // busy until the first point
+    m_status->setText(tr("Building the %1 model and its replica…").arg(m_profile->currentData().toString()));
+    // A QThread of its own: calibrateProfile runs a short live engine, which needs an event loop here.
+    m_thread = QThread::create([request, outcome] { outcome->result = calibrateProfile(request, sharedPredictBackend()); });
+    m_thread->setObjectName(QStringLiteral("knee-calibrate"));
+    connect(m_thread, &QThread::finished, this, &CalibrationDialog::done);
+    m_thread->start();
+}
+
+void CalibrationDialog::cancel()
+{
+    if (!m_thread)
+        return;
+    m_cancelFlag->store(true);
+    m_cancel->setEnabled(false);
+    m_status->setText(tr("Cancelling… (after the point being measured)"));
+}
+
+void CalibrationDialog::done()
+{
+    m_thread->deleteLater();
+    m_thread = nullptr;
+    m_start->setEnabled(true);
+    m_cancel->setEnabled(false);
+    const CalibrationResult& r = m_outcome->result;
+    const bool ok = r.error.empty() && !m_cancelFlag->load();
+    m_progress->setRange(0, 1);
+    m_progress->setValue(ok ? 1 : 0);
+    if (!ok) {
+        m_status->setText(m_cancelFlag->load() ? tr("Cancelled: nothing measured is used.")
+                                               : tr("Calibration failed: %1").arg(QString::fromStdString(r.error)));
+    } else {
+        m_table = r.table;
+        m_measured = QString::fromStdString(r.profile);
+        QStringList row;
+        for (std::size_t i = 0; i < r.table.batch.size(); ++i)
+            row << tr("batch %1: %2 ms").arg(r.table.batch[i]).arg(r.table.ms[i], 0, 'f', 3);
+        m_status->setText(tr("Measured on %1: %2%3. Use it to time predict from this table.")
+                              .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")),
+                                   r.table.overheadMs > 0 ? tr("; the live engine's own cost %1 ms per call").arg(r.table.overheadMs, 0, 'f', 3)
+                                                          : QString()));
+    }
+    m_use->setEnabled(ok);
+    Q_EMIT finished(ok);
+}
+
+} // namespace knee::ui

@@ -1,0 +1,76 @@
+// Model ▸ Calibrate: measures the chosen model profile on this machine (the GPU, or the CPU with a
+// notice that a CPU is not what a GPU deployment does), with progress and Cancel, on a worker thread
+// (knee::calibrateProfile needs an event loop on its thread, which a QThread gives). The result, a
+// predict_table T(b, k), goes into the window's one scenario, so virtual runs and sweeps use it.
+// Uses Q_SIGNALS/Q_SLOTS: its source includes the Qt-free predict headers (whose ReplicaConfig has a
+// member named `slots`) and is compiled without Qt's keyword macros.
+#pragma once
+#include "sim/scenario.h"
+
+#include <QDialog>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QCheckBox;
+class QThread;
+
+namespace knee::ui {
+
+class CalibrationDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit CalibrationDialog(QWidget* parent = nullptr);
+    ~CalibrationDialog() override;
+
+    // Before showing: the profile the scenario names (else "small").
+    void setProfile(const QString& profile);
+    bool isRunning() const;
+    QString statusText() const;
+    const ServiceTable& table() const { return m_table; }
+    QString profile() const; // the profile measured (or chosen)
+
+    QComboBox* profileBox() const { return m_profile; }
+    QLineEdit* batches() const { return m_batches; }
+    QLineEdit* concurrency() const { return m_concurrency; }
+    QCheckBox* overhead() const { return m_overhead; }
+    QPushButton* startButton() const { return m_start; }
+    QPushButton* cancelButton() const { return m_cancel; }
+    QPushButton* useButton() const { return m_use; }
+    int repeats = 20; // timed calls per caller and point (tests use fewer)
+
+public Q_SLOTS:
+    void start();
+    void cancel();
+
+Q_SIGNALS:
+    void finished(bool ok);
+    // Use the result: put this table (measured for this profile) into the scenario.
+    void useTable(const knee::ServiceTable& table, const QString& profile);
+
+private:
+    void done();
+
+    QComboBox* m_profile;
+    QLineEdit* m_batches;
+    QLineEdit* m_concurrency;
+    QCheckBox* m_overhead;
+    QLabel* m_device;
+    QLabel* m_status;
+    QProgressBar* m_progress;
+    QPushButton *m_start, *m_cancel, *m_use;
+    QThread* m_thread = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_cancelFlag;
+    ServiceTable m_table;
+    QString m_measured;
+    struct Outcome;
+    std::shared_ptr<Outcome> m_outcome;
+};
+
+} // namespace knee::ui

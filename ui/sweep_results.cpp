@@ -1,0 +1,490 @@
+// The sweep page's results: the chart's points and marks, the recommendation card with Apply, the
+// table of levels, the evidence, and a compared session's curve.
+#include "sweep_page.h"
+
+#include "controls_panel.h"
+#include "heat_map.h"
+#include "plural.h"
+#include "sweep_evidence.h"
+
+#include <QApplication>
+#include <QChart>
+#include <QChartView>
+#include <QClipboard>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLegend>
+#include <QLegendMarker>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScatterSeries>
+#include <QShortcut>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QTextBrowser>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace knee::ui {
+
+namespace {
+// Sorts by the number it holds, not by its text ("16" after "128" would be wrong).
+class NumberItem : public QTableWidgetItem {
+public:
+    NumberItem(double value, const QString& text)
+        : QTableWidgetItem(text)
+    {
+        setData(Qt::UserRole, value);
+        setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    bool operator<(const QTableWidgetItem& other) const override { return data(Qt::UserRole).toDouble() < other.data(Qt::UserRole).toDouble(); }
+};
+
+QString ms(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
+QString rps(double v) { return QString::number(v, 'f', v < 100 ? 1 : 0); }
+
+const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "p50 (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "p95 (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "p99 (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Throughput (req/s)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "TTFT p95 (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Inter-token p95 (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Completed"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Errors"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Stable")};
+} // namespace
+
+QWidget* SweepPage::buildResults()
+{
+    auto* results = new QWidget(this);
+    auto* layout = new QVBoxLayout(results);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto* card = new QFrame(results);
+    card->setObjectName(QStringLiteral("recommendationCard"));
+    card->setFrameShape(QFrame::StyledPanel);
+    auto* cardLayout = new QVBoxLayout(card);
+    m_card = new QLabel(card);
+    m_card->setObjectName(QStringLiteral("recommendation"));
+    m_card->setWordWrap(true);
+    m_card->setTextFormat(Qt::RichText);
+    m_card->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_card->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_apply = new QPushButton(tr("&Apply to the knobs"), card);
+    m_apply->setToolTip(tr("Set the live deployment's concurrency target, predict_concurrency and (when planned) min/max "
+                           "replicas to the recommendation"));
+    connect(m_apply, &QPushButton::clicked, this, [this] {
+        if (const QString e = applyRecommendation(); !e.isEmpty())
+            m_status->setText(e);
+    });
+    cardLayout->addWidget(m_card);
+    auto* applyRow = new QHBoxLayout();
+    applyRow->addStretch(1);
+    applyRow->addWidget(m_apply);
+    cardLayout->addLayout(applyRow);
+
+    m_table = new QTableWidget(0, int(std::size(kColumns)), results);
+    m_table->setObjectName(QStringLiteral("sweepLevels"));
+    QStringList headers;
+    for (const char* c : kColumns)
+        headers << tr(c);
+    m_table->setHorizontalHeaderLabels(headers);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->setSortingEnabled(true);
+    m_table->setAlternatingRowColors(true);
+    m_table->setMinimumHeight(120);
+    m_table->setToolTip(tr("Click a heading to sort; Ctrl+C copies the selected rows (tab-separated, with the heading)"));
+    auto* copy = new QShortcut(QKeySequence::Copy, m_table, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(copy, &QShortcut::activated, this, [this] { QApplication::clipboard()->setText(levelsTsv(true)); });
+    m_copy = new QPushButton(tr("&Copy table"), results);
+    m_copy->setObjectName(QStringLiteral("copyLevels"));
+    m_copy->setToolTip(tr("Copy every level, tab-separated with the heading (pastes into a spreadsheet)"));
+    connect(m_copy, &QPushButton::clicked, this, [this] {
+        QApplication::clipboard()->setText(levelsTsv(false));
+        m_status->setText(tr("Copied %1 to the clipboard").arg(counted(m_table->rowCount(), tr("level"), tr("levels"))));
+    });
+    auto* tableHeader = new QHBoxLayout();
+    auto* tableTitle = new QLabel(tr("<b>Levels</b>"), results);
+    tableHeader->addWidget(tableTitle);
+    tableHeader->addStretch(1);
+    tableHeader->addWidget(m_copy);
+
+    m_evidence = new QTextBrowser(results);
+    m_evidence->setObjectName(QStringLiteral("sweepEvidence"));
+    auto* split = new QSplitter(Qt::Vertical, results);
+    auto* tableBox = new QWidget(split);
+    auto* tableLayout = new QVBoxLayout(tableBox);
+    tableLayout->setContentsMargins(0, 0, 0, 0);
+    tableLayout->addLayout(tableHeader);
+    tableLayout->addWidget(m_table, 1);
+    split->addWidget(tableBox);
+    split->addWidget(m_evidence);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    layout->addWidget(card);
+    layout->addWidget(split, 1);
+    return results;
+}
+
+void SweepPage::clearChart()
+{
+    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput})
+        s->clear();
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+        s->clear();
+    m_shownLevels.clear();
+    m_markedKnee.reset();
+    m_markedSaturation.reset();
+    m_evidence->clear();
+    m_table->setRowCount(0);
+    m_card->setText(tr("<h3>Recommendation</h3><p>Run a sweep (F5): the recommendation appears here, each value with the rule "
+                       "behind it.</p>"));
+    m_apply->setEnabled(false);
+    rescaleAxes();
+    updateSloLine();
+    updateExportLabels();
+}
+
+void SweepPage::clearResults()
+{
+    clearChart();
+    m_heatMap->clear();
+    m_heatMap->hide();
+}
+
+void SweepPage::scenarioChanged(const QString& name)
+{
+    if (m_watcher.isRunning())
+        cancel(); // it measures the old scenario
+    const bool had = !m_sweeps.empty();
+    m_sweeps.clear();
+    m_grids.clear();
+    clearResults();
+    if (had)
+        m_status->setText(tr("The last sweep measured the previous scenario and was cleared; run one for %1 (F5).").arg(name));
+}
+
+void SweepPage::rescaleAxes()
+{
+    double maxLatency = 1, maxThroughput = 1, maxX = 2;
+    for (const SweepLevel& l : m_shownLevels) {
+        maxLatency = std::max(maxLatency, l.latency.p99);
+        maxThroughput = std::max(maxThroughput, l.throughputRps);
+        maxX = std::max(maxX, double(l.concurrency));
+    }
+    const bool compareThroughput = m_compareMetric->currentData().toString() == QLatin1String("throughput");
+    for (const QPointF& p : m_compare->points()) {
+        (compareThroughput ? maxThroughput : maxLatency) = std::max(compareThroughput ? maxThroughput : maxLatency, p.y());
+        maxX = std::max(maxX, p.x());
+    }
+    if (m_slo->value() > 0)
+        maxLatency = std::max(maxLatency, m_slo->value());
+    m_x->setRange(1, std::pow(2.0, std::ceil(std::log2(maxX))));
+    m_latencyAxis->setRange(0, maxLatency * 1.1);
+    m_latencyAxis->applyNiceNumbers();
+    m_throughputAxis->setRange(0, maxThroughput * 1.1);
+    m_throughputAxis->applyNiceNumbers();
+}
+
+void SweepPage::updateSloLine()
+{
+    m_sloLine->clear();
+    const double slo = m_slo->value();
+    if (slo > 0) {
+        m_sloLine->append(m_x->min(), slo);
+        m_sloLine->append(m_x->max(), slo);
+        m_sloLine->setName(tr("SLO p95 %1 ms").arg(slo));
+    }
+    m_sloLine->setVisible(slo > 0);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_sloLine))
+        marker->setVisible(slo > 0);
+}
+
+double SweepPage::sloLineMs() const { return m_sloLine->isVisible() && m_sloLine->count() > 0 ? m_sloLine->at(0).y() : 0; }
+
+void SweepPage::addLevel(const SweepLevel& l)
+{
+    const double x = l.concurrency;
+    m_shownLevels.push_back(l);
+    m_p50->append(x, l.latency.p50);
+    m_p95->append(x, l.latency.p95);
+    m_p99->append(x, l.latency.p99);
+    m_throughput->append(x, l.throughputRps);
+    rescaleAxes();
+    updateSloLine();
+    m_levelClock.restart();
+    if (m_watcher.isRunning()) {
+        m_progress->setMaximum(std::max(m_progress->maximum(), int(m_shownLevels.size()) + 1)); // levels a virtual sweep added
+        m_progress->setValue(int(m_shownLevels.size()));
+        updateProgress();
+    }
+    // The table grows with the chart: a row per finished level.
+    SweepResult partial;
+    partial.levels = m_shownLevels;
+    fillTable(partial);
+}
+
+void SweepPage::fillTable(const SweepResult& r)
+{
+    m_table->setSortingEnabled(false);
+    m_table->setRowCount(int(r.levels.size()));
+    const bool streaming = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.ttft.count > 0; });
+    for (int row = 0; row < int(r.levels.size()); ++row) {
+        const SweepLevel& l = r.levels[std::size_t(row)];
+        const std::int64_t errors = l.failed + l.rejected;
+        const std::pair<double, QString> cells[] = {
+            {l.concurrency, QString::number(l.concurrency)},
+            {l.latency.p50, ms(l.latency.p50)},
+            {l.latency.p95, ms(l.latency.p95)},
+            {l.latency.p99, ms(l.latency.p99)},
+            {l.throughputRps, rps(l.throughputRps)},
+            {l.ttft.p95, l.ttft.count > 0 ? ms(l.ttft.p95) : tr("—")},
+            {l.itl.p95, l.itl.count > 0 ? ms(l.itl.p95) : tr("—")},
+            {double(l.completed), QString::number(l.completed)},
+            {double(errors), QString::number(errors)},
+            {l.stable ? 1.0 : 0.0, l.stable ? tr("yes") : tr("no")},
+        };
+        for (int c = 0; c < int(std::size(cells)); ++c) {
+            auto* item = new NumberItem(cells[c].first, cells[c].second);
+            if (!l.stable || errors > 0)
+                item->setToolTip(errors > 0 ? tr("Errors at this level: not used for the knee or the recommendation")
+                                            : tr("Did not stabilise: not used for the knee or the recommendation"));
+            m_table->setItem(row, c, item);
+        }
+    }
+    m_table->setColumnHidden(5, !streaming);
+    m_table->setColumnHidden(6, !streaming);
+    m_table->setSortingEnabled(true);
+    m_table->sortByColumn(0, Qt::AscendingOrder); // by level, as the sweep ran them
+}
+
+QString SweepPage::levelsTsv(bool selectedOnly) const
+{
+    QStringList lines;
+    QStringList header;
+    for (int c = 0; c < m_table->columnCount(); ++c)
+        if (!m_table->isColumnHidden(c))
+            header << m_table->horizontalHeaderItem(c)->text();
+    lines << header.join(QLatin1Char('\t'));
+    for (int row = 0; row < m_table->rowCount(); ++row) {
+        if (selectedOnly && !m_table->selectionModel()->isRowSelected(row, {}))
+            continue;
+        QStringList cells;
+        for (int c = 0; c < m_table->columnCount(); ++c)
+            if (!m_table->isColumnHidden(c))
+                cells << (m_table->item(row, c) ? m_table->item(row, c)->text() : QString());
+        lines << cells.join(QLatin1Char('\t'));
+    }
+    return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
+}
+
+QString SweepPage::readoutAt(int concurrency) const
+{
+    for (const SweepLevel& l : m_shownLevels)
+        if (l.concurrency == concurrency) {
+            QString text = tr("%1 users: p50 %2 ms · p95 %3 ms · p99 %4 ms · %5 req/s")
+                               .arg(l.concurrency)
+                               .arg(ms(l.latency.p50), ms(l.latency.p95), ms(l.latency.p99), rps(l.throughputRps));
+            if (l.ttft.count > 0)
+                text += tr(" · TTFT p95 %1 ms · inter-token p95 %2 ms").arg(ms(l.ttft.p95), ms(l.itl.p95));
+            if (l.failed + l.rejected > 0)
+                text += QStringLiteral(" · ") + counted(l.failed + l.rejected, tr("error"), tr("errors"));
+            if (!l.stable)
+                text += tr(" · did not stabilise");
+            return text;
+        }
+    return {};
+}
+
+void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
+{
+    clearChart();
+    for (const SweepLevel& l : r.levels)
+        addLevel(l);
+    fillTable(r);
+    const KneeAnalysis& a = r.analysis;
+    for (const SweepLevel& l : r.levels) {
+        if (l.concurrency == a.knee) {
+            m_knee->append(l.concurrency, l.latency.p95);
+            m_markedKnee = l.concurrency;
+        }
+        if (l.concurrency == a.saturation) {
+            m_saturation->append(l.concurrency, l.throughputRps);
+            m_markedSaturation = l.concurrency;
+        }
+        if (l.concurrency == a.throughputKnee)
+            m_throughputKnee->append(l.concurrency, l.throughputRps);
+    }
+    m_throughputKnee->setPointLabelsVisible(a.throughputKnee != a.saturation); // one label where they coincide
+    m_evidence->setHtml(sweepEvidenceHtml(r, o));
+    showRecommendation(r, o);
+    updateExportLabels();
+}
+
+void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
+{
+    const Recommendation& rec = r.recommendation;
+    // Each value on its own line, the rule behind it under it (a narrow column still reads).
+    auto row = [](const QString& name, const QString& value, const std::string& rule) {
+        return QStringLiteral("<p style='margin:6px 0 0 0'>%1: <b>%2</b><br><small>%3</small></p>")
+            .arg(name, value, QString::fromStdString(rule).toHtmlEscaped());
+    };
+    QString html = tr("<h3>Recommendation</h3>");
+    html += row(tr("concurrency_target"),
+                rec.concurrencyTarget > 0 ? counted(rec.concurrencyTarget, tr("request per replica"), tr("requests per replica")) : tr("none"),
+                rec.concurrencyTargetRule);
+    html += row(tr("predict_concurrency"), counted(rec.predictConcurrency, tr("call at once"), tr("calls at once")), rec.predictConcurrencyRule);
+    if (rec.replicas) {
+        html += row(tr("min replicas"), QString::number(rec.replicas->minReplicas), rec.replicas->minRule);
+        html += row(tr("max replicas"), QString::number(rec.replicas->maxReplicas), rec.replicas->maxRule);
+    }
+    if (rec.concurrencyTarget > 0) {
+        for (const SweepLevel& l : r.levels)
+            if (l.concurrency == rec.concurrencyTarget)
+                html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(l.throughputRps), ms(l.latency.p95)),
+                            tr("measured at %1 users on one replica").arg(l.concurrency).toStdString());
+    }
+    if (!rec.replicas)
+        html += tr("<p><small>Set baseline and peak traffic (above) to plan min and max replicas.</small></p>");
+    if (o.sloMs > 0)
+        html += tr("<p><small>SLO p95 %1 ms: largest level meeting it %2.</small></p>")
+                    .arg(o.sloMs)
+                    .arg(r.analysis.sloLevel ? QString::number(*r.analysis.sloLevel) : tr("none"));
+    m_card->setText(html);
+    m_apply->setEnabled(rec.concurrencyTarget > 0 && rec.predictConcurrency > 0 && m_applier != nullptr && r.mode != "http");
+}
+
+QString SweepPage::recommendationText() const
+{
+    QTextDocument doc;
+    doc.setHtml(m_card->text());
+    return doc.toPlainText();
+}
+
+QString SweepPage::applyRecommendation()
+{
+    const SessionSweep* s = current();
+    if (!s || s->result.recommendation.concurrencyTarget < 1)
+        return tr("Run a sweep with a usable level first: there is no recommendation to apply.");
+    if (!m_applier)
+        return tr("There are no knobs to apply it to.");
+    const Recommendation& rec = s->result.recommendation;
+    const Scenario now = scenario();
+    KnobValues v;
+    v.concurrencyTarget = rec.concurrencyTarget;
+    v.predictConcurrency = rec.predictConcurrency;
+    v.minReplicas = rec.replicas ? rec.replicas->minReplicas : now.deployment.minReplicas;
+    v.maxReplicas = rec.replicas ? rec.replicas->maxReplicas : now.deployment.maxReplicas;
+    v.rateRps = now.workload.arrival.rateRps;
+    v.users = now.workload.arrival.users;
+    if (const std::string e = m_applier(v); !e.empty())
+        return tr("Not applied: %1").arg(QString::fromStdString(e));
+    m_status->setText(rec.replicas ? tr("Applied: concurrency target %1, predict_concurrency %2, replicas %3–%4")
+                                         .arg(v.concurrencyTarget)
+                                         .arg(v.predictConcurrency)
+                                         .arg(v.minReplicas)
+                                         .arg(v.maxReplicas)
+                                   : tr("Applied: concurrency target %1, predict_concurrency %2").arg(v.concurrencyTarget).arg(v.predictConcurrency));
+    emit knobsApplied();
+    return {};
+}
+
+void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep)
+{
+    // The grid's choice in the recommended target's column: a predict_concurrency above the target
+    // would never be reached.
+    m_heatMap->setGrid(grid, applyGridChoice(sweep, grid, options.sloMs));
+    m_heatMap->show();
+}
+
+void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionGrid> grids)
+{
+    m_sweeps = std::move(sweeps);
+    m_grids = std::move(grids);
+    clearResults();
+    if (!m_grids.empty() && !m_sweeps.empty())
+        showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);
+    if (const SessionSweep* s = current()) {
+        QStringList levels;
+        for (int l : s->options.levels)
+            levels << QString::number(l);
+        m_levels->setText(levels.join(QStringLiteral(", ")));
+        m_slo->setValue(s->options.sloMs);
+        m_ttftSlo->setValue(s->options.ttftSloMs);
+        m_itlSlo->setValue(s->options.itlSloMs);
+        m_warmup->setValue(s->options.warmupS);
+        m_window->setValue(s->options.windowS);
+        m_cap->setValue(s->options.capS);
+        m_mode->setCurrentIndex(std::max(0, m_mode->findData(QString::fromStdString(s->result.mode))));
+        m_baseline->setValue(s->options.baselineRps);
+        m_peak->setValue(s->options.peakRps);
+        showResult(s->result, s->options);
+        setFormOpen(false);
+    }
+}
+
+void SweepPage::setComparison(const QString& label, const std::vector<SessionSweep>& other)
+{
+    m_compared = other;
+    m_comparedLabel = label;
+    showComparison();
+}
+
+void SweepPage::clearComparison()
+{
+    m_compared.clear();
+    m_comparedLabel.clear();
+    showComparison();
+}
+
+void SweepPage::showComparison()
+{
+    const QString metric = m_compareMetric->currentData().toString();
+    m_compare->clear();
+    // Throughput goes on the right-hand axis, latencies on the left.
+    const bool throughput = metric == QLatin1String("throughput");
+    for (QAbstractAxis* a : m_compare->attachedAxes())
+        if (a != m_x)
+            m_compare->detachAxis(a);
+    m_compare->attachAxis(throughput ? m_throughputAxis : m_latencyAxis);
+    if (!m_compared.empty()) {
+        for (const SweepLevel& l : m_compared.back().result.levels) {
+            const double y = throughput ? l.throughputRps
+                : metric == QLatin1String("p50") ? l.latency.p50
+                : metric == QLatin1String("p99") ? l.latency.p99
+                                                 : l.latency.p95;
+            m_compare->append(l.concurrency, y);
+        }
+        m_compare->setName(tr("%1, %2").arg(m_compareMetric->currentText().section(QLatin1Char(' '), 1), m_comparedLabel));
+    }
+    const bool shown = m_compare->count() > 0;
+    m_compare->setVisible(shown);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_compare))
+        marker->setVisible(shown);
+    m_compareMetric->setVisible(!m_compared.empty());
+    m_clearCompare->setVisible(!m_compared.empty());
+    rescaleAxes();
+    updateSloLine();
+}
+
+bool SweepPage::comparisonShown() const { return m_compare->isVisible() && m_compare->count() > 0; }
+int SweepPage::comparisonPoints() const { return int(m_compare->count()); }
+QString SweepPage::evidenceText() const { return m_evidence->toPlainText(); }
+int SweepPage::plottedLevels() const { return int(m_p95->count()); }
+QString SweepPage::statusText() const { return m_status->text(); }
+QString SweepPage::formSummary() const { return m_formSummary->text(); }
+
+} // namespace knee::ui
