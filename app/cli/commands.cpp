@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "calibrate_command.h"
+#include "fit_command.h"
 #include "plan_command.h"
 #include "serve_command.h"
 #include "simulate_command.h"
@@ -28,6 +29,7 @@ const Command kCommands[] = {
     {"sweep", "concurrency levels 1, 2, 4, ...: the knee and a recommendation; exports", runSweep},
     {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
     {"serve", "serve the scenario's engine over HTTP (generic JSON, OpenAI-compatible streaming)", runServe},
+    {"fit", "a twin of the deployment an endpoint sweep measured: a scenario to simulate what-ifs on", runFit},
 };
 
 QString usage()
@@ -42,7 +44,8 @@ QString usage()
     for (const Command& c : kCommands)
         text += QStringLiteral("  %1  %2\n").arg(QString::fromLatin1(c.name), -10).arg(QString::fromLatin1(c.summary));
     text += QStringLiteral("\nExit codes: 0 ok; 2 bad input, nothing run (the message is on stderr); 1 it ran but could not finish\n"
-                           "(an output could not be written, the others were; or the device failed).\n");
+                           "(an output could not be written, the others were; or the device failed); 3 nothing measured (sweep); 4 no twin\n"
+                           "(fit: the levels cannot identify one; stderr says what to measure next).\n");
     return text;
 }
 
