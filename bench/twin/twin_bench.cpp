@@ -4,7 +4,7 @@
 //
 //   knee-bench-twin --twin TWIN.yaml --url URL --replicas N [--target T] [--levels 4,16] [--warmup-s 1]
 //                   [--window-s 2] [--cap-s 20] [--poisson 0.8] [--poisson-s 30] [--capacity-rps X]
-//                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl]
+//                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl] [--prime-s 3]
 //
 // Capacity is the twin's own (its one replica's throughput at its largest fitted level, times N) unless
 // --capacity-rps gives it. Prints one Markdown row per load; --out appends them as JSON lines.
@@ -37,7 +37,7 @@ QJsonObject figures(const SweepLevel& l)
     return o;
 }
 
-SweepLevel fromWindow(const net::OpenLoopRun& run)
+SweepLevel fromWindow(const net::OpenLoopRun& run, double rps)
 {
     SweepLevel l;
     l.latency = summarize(run.measured.latency);
@@ -45,7 +45,7 @@ SweepLevel fromWindow(const net::OpenLoopRun& run)
     l.itl = summarize(run.measured.itl);
     l.completed = run.measured.completed;
     l.failed = run.measured.failed;
-    l.throughputRps = run.measuredS > 0 ? double(run.measured.completed) / run.measuredS : 0;
+    l.throughputRps = net::servedAtRate(run, rps);
     return l;
 }
 
@@ -64,8 +64,8 @@ int main(int argc, char** argv)
         poissonS("poisson-s", "Poisson load's measured seconds.", "S", "30"), capacity("capacity-rps", "Capacity of the N replicas.", "RPS"),
         openai("openai", "OpenAI-compatible endpoint."), stream("stream", "Stream (TTFT, ITL)."),
         maxTokens("max-tokens", "max_tokens per request.", "N", "16"), label("label", "Row label.", "TEXT", "twin"),
-        out("out", "Append JSON lines here.", "FILE");
-    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out});
+        out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3");
+    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime});
     p.process(app);
     const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
     if (!read.ok()) {
@@ -113,6 +113,13 @@ int main(int argc, char** argv)
     o.warmupS = p.value(warmup).toDouble();
     o.windowS = p.value(window).toDouble();
     o.capS = p.value(cap).toDouble();
+    if (const double primeS = p.value(prime).toDouble(); primeS > 0) { // a closed loop of 4 users per replica, not counted
+        SweepOptions warm;
+        warm.levels = {4 * n};
+        warm.warmupS = primeS;
+        warm.windowS = warm.capS = 0.01;
+        net::runHttpSweep(client, twin, warm);
+    }
     if (!o.levels.empty()) {
         const net::HttpSweep measured = net::runHttpSweep(client, twin, o);
         for (const SweepLevel& m : measured.result.levels)
@@ -128,7 +135,7 @@ int main(int argc, char** argv)
         const double rps = share * cap1;
         const double seconds = p.value(poissonS).toDouble();
         const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds);
-        SweepLevel m = fromWindow(run);
+        SweepLevel m = fromWindow(run, rps);
         m.concurrency = 0;
         emit(QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t));
     }

@@ -24,6 +24,7 @@ public:
     {
         ++m_running;
         ++m_out.sent;
+        m_out.sentMeasured += intended >= m_measureFrom;
         const HttpOutcome r = co_await m_client.send(intended, int(m_out.sent));
         if (!r.aborted && intended >= m_measureFrom)
             record(r);
@@ -76,6 +77,11 @@ private:
 };
 
 } // namespace
+
+double servedAtRate(const OpenLoopRun& run, double rps)
+{
+    return run.sentMeasured > 0 ? rps * double(run.measured.completed) / double(run.sentMeasured) : 0;
+}
 
 OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS, std::uint64_t seed)
 {

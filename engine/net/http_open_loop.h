@@ -14,8 +14,13 @@ struct OpenLoopRun {
     LevelWindow measured;         // responses to requests meant to be sent after the warm-up
     double measuredS = 0;         // the send window they came from
     std::int64_t sent = 0;        // every request sent, warm-up included
+    std::int64_t sentMeasured = 0; // those meant to be sent after the warm-up (a Poisson count: its noise is the load's, not the server's)
     std::int64_t unfinished = 0;  // still unanswered when the drain ended (aborted, counted in neither)
 };
+
+// The throughput of the measured requests at the nominal rate: `rps` x the share of them answered. The count
+// of a few seconds of Poisson arrivals is itself a few percent off `rps`; this leaves that noise out.
+double servedAtRate(const OpenLoopRun& run, double rps);
 
 // Sends Poisson arrivals at `rps` for `warmupS + durationS` seconds (seeded: the same gaps every run), then
 // waits up to `drainS` for the responses still due. Requests above the client's max_connections wait in

@@ -21,7 +21,8 @@ constexpr double kLittleShare = 0.85;    // throughput x mean latency under this
 constexpr double kFlatGain = 1.10;       // peak throughput within 10 % of level 1's: flat from level 1
 constexpr double kNearPeak = 0.4;        // levels within 40 % of the peak throughput: where a limit inside the replica may sit
 constexpr std::size_t kMaxLimits = 4;
-constexpr double kStallTail = 1.5;       // p99 / p95 over 1.5x the first level's: the level stalled
+constexpr double kStallTail = 1.5;       // p99 / p95 over 1.5x the first level's: the level stalled ...
+constexpr double kStallCost = 1.05;      // ... and its slowest 1 % lengthened its mean by more than 5 % (so its throughput fell)
 constexpr int kMinLevels = 3;
 constexpr std::size_t kMaxRows = 17;     // the predict_table's concurrency axis holds at most 17 values
 constexpr int kSearchResponses = 4000;   // per level while choosing; the final replay takes more
@@ -422,6 +423,24 @@ std::string failureKinds(const SweepLevel& l)
     return out.empty() ? out : out + ")";
 }
 
+// The mean of a level's latencies below its 99th percentile (from its histogram; the whole mean without one).
+double meanBelowP99(const SweepLevel& l)
+{
+    const LatencyHistogram::Sparse& h = l.histogram;
+    if (h.count <= 0 || h.buckets.empty())
+        return l.latency.mean;
+    const double keep = 0.99 * double(h.count);
+    double counted = 0, sum = 0;
+    for (const auto& [index, count] : h.buckets) {
+        const double take = std::min(double(count), keep - counted);
+        if (take <= 0)
+            break;
+        sum += take * nanosToMs(LatencyHistogram::bucketLow(index) + LatencyHistogram::bucketWidth(index) / 2);
+        counted += take;
+    }
+    return counted > 0 ? sum / counted : l.latency.mean;
+}
+
 // The levels the fit may use, in increasing concurrency; the others go to fit.leftOut with the reason.
 std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOptions& o, TwinFit& fit)
 {
@@ -445,7 +464,7 @@ std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOpt
             why = "it did not stabilise (consecutive windows disagreed until the cap)";
         else if (o.maxConnections > 0 && k > o.maxConnections)
             why = "above the client's " + std::to_string(o.maxConnections) + " connections: the client, not the replica, queued requests";
-        else if (l->latency.p95 > 0 && l->latency.p99 > kStallTail * tail1 * l->latency.p95)
+        else if (l->latency.p95 > 0 && l->latency.p99 > kStallTail * tail1 * l->latency.p95 && l->latency.mean > kStallCost * meanBelowP99(*l))
             why = "its slowest responses stalled (p99 " + fixed(l->latency.p99, 1) + " ms, " + fixed(l->latency.p99 / l->latency.p95, 1)
                 + "x its p95, against " + fixed(tail1, 1) + "x at the first level): the server or the measuring machine paused; measure it again";
         else if (inFlight < kLittleShare * k)
