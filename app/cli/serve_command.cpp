@@ -5,6 +5,7 @@
 #include "live/backend_executor.h"
 
 #include "net/engine_server.h"
+#include "telemetry/gpu_telemetry.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -13,6 +14,7 @@
 #include <QTimer>
 
 #include <csignal>
+#include <memory>
 
 namespace knee::cli {
 
@@ -20,6 +22,7 @@ namespace {
 
 constexpr int kDefaultDrainMs = 10'000;
 constexpr int kMaxTimeoutMs = 3'600'000; // one hour
+constexpr int kDefaultGpuTelemetryMs = 1000;
 
 volatile std::sig_atomic_t g_stopSignals = 0; // how many SIGINT, SIGTERM or SIGHUP came
 extern "C" void onStopSignal(int) { g_stopSignals = g_stopSignals + 1; }
@@ -32,7 +35,7 @@ int runServe(const QStringList& args)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Serve the scenario's engine over HTTP, live: POST /predict (generic JSON), POST /v1/chat/completions (OpenAI-compatible, "
-        "stream true or false), GET /health. Each request is one request to the engine; the scenario's own workload is not run. "
+        "stream true or false), GET /health, GET /metrics (Prometheus text format). Each request is one request to the engine; the scenario's own workload is not run. "
         "Runs until Ctrl+C (SIGINT), SIGTERM or SIGHUP: then it stops accepting, lets the requests in flight finish (up to "
         "--drain-timeout-ms; what is left is answered 503), and prints a summary. A second signal stops at once."));
     parser.addHelpOption();
@@ -64,13 +67,20 @@ int runServe(const QStringList& args)
                                           QStringLiteral("At a stop signal, longest wait for the requests in flight (default %1); then "
                                                          "they are answered 503.").arg(kDefaultDrainMs),
                                           QStringLiteral("MS"));
-    parser.addOptions({port, host, json, headerTimeout, bodyTimeout, idleTimeout, drainTimeout});
+    const QCommandLineOption gpuTelemetry(QStringLiteral("gpu-telemetry-ms"),
+                                          QStringLiteral("Sample every GPU through NVML this often for /metrics (default %1; 0 turns it "
+                                                         "off; %2 to %3).")
+                                              .arg(kDefaultGpuTelemetryMs)
+                                              .arg(telemetry::GpuSampler::kMinPeriodMs)
+                                              .arg(telemetry::GpuSampler::kMaxPeriodMs),
+                                          QStringLiteral("MS"));
+    parser.addOptions({port, host, json, headerTimeout, bodyTimeout, idleTimeout, drainTimeout, gpuTelemetry});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         err << "knee serve: expected exactly one scenario file\nusage: knee serve SCENARIO.yaml [--port N] [--host ADDRESS] [--json] "
-               "[--header-timeout-ms MS] [--body-timeout-ms MS] [--idle-timeout-ms MS] [--drain-timeout-ms MS]\n";
+               "[--header-timeout-ms MS] [--body-timeout-ms MS] [--idle-timeout-ms MS] [--drain-timeout-ms MS] [--gpu-telemetry-ms MS]\n";
         return kBadInput;
     }
     bool portOk = false;
@@ -99,11 +109,30 @@ int runServe(const QStringList& args)
         }
         *into = ms;
     }
+    int gpuTelemetryMs = kDefaultGpuTelemetryMs;
+    if (parser.isSet(gpuTelemetry)) {
+        bool ok = false;
+        gpuTelemetryMs = parser.value(gpuTelemetry).toInt(&ok);
+        if (!ok || (gpuTelemetryMs != 0 && (gpuTelemetryMs < telemetry::GpuSampler::kMinPeriodMs || gpuTelemetryMs > telemetry::GpuSampler::kMaxPeriodMs))) {
+            err << "knee serve: --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs << " to "
+                << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(gpuTelemetry) << "'\n";
+            return kBadInput;
+        }
+    }
     const std::optional<Scenario> scenario = readScenarioOrReport(positional.first());
     if (!scenario)
         return kBadInput;
 
     net::EngineServer server(*scenario, limits);
+    // GPU telemetry for /metrics: NVML when a driver is there; a notice (never a failure) when not.
+    std::unique_ptr<telemetry::GpuSampler> gpus;
+    QString gpuNotice = QStringLiteral("GPU telemetry off (--gpu-telemetry-ms 0)");
+    if (gpuTelemetryMs > 0) {
+        gpus = std::make_unique<telemetry::GpuSampler>(gpuTelemetryMs);
+        gpuNotice = QString::fromStdString(gpus->notice());
+        gpus->start();
+        server.setGpuSampler(gpus.get());
+    }
     if (const QString e = server.listen(address, quint16(portNumber)); !e.isEmpty()) {
         err << "knee serve: " << e << "\n";
         return kBadInput;
@@ -122,13 +151,16 @@ int runServe(const QStringList& args)
                                          {"host", address.toString()},
                                          {"port", server.port()},
                                          {"url", url},
+                                         {"metrics", url + "/metrics"},
+                                         {"gpu_telemetry", gpuNotice},
                                          {"scenario", QString::fromStdString(scenario->name)}})
                    .toJson(QJsonDocument::Compact)
             << "\n";
     } else {
         out << "knee serve: " << QString::fromStdString(scenario->name) << " on " << url
-            << " (POST /predict, POST /v1/chat/completions, GET /health); Ctrl+C stops\n"
-            << "knee serve: " << predictStage << "\n";
+            << " (POST /predict, POST /v1/chat/completions, GET /health, GET /metrics); Ctrl+C stops\n"
+            << "knee serve: " << predictStage << "\n"
+            << "knee serve: " << gpuNotice << "\n";
         if (!address.isLoopback())
             out << "knee serve: listening beyond loopback: anyone who reaches " << address.toString() << " can send load\n";
     }

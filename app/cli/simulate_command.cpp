@@ -5,12 +5,69 @@
 
 #include "live/live_run.h"
 #include "study/run_summary.h"
+#include "telemetry/gpu_telemetry.h"
 
 #include <QCommandLineParser>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QTextStream>
 
+#include <memory>
+
 namespace knee::cli {
+
+namespace {
+
+constexpr int kDefaultGpuTelemetryMs = 500;
+
+QJsonValue fieldJson(const telemetry::FieldStats& f, double scale = 1)
+{
+    if (f.count == 0)
+        return QJsonValue(); // the GPU never reported it (NVML: not supported)
+    return QJsonObject{{"mean", f.mean() * scale}, {"min", f.min * scale}, {"max", f.max * scale}, {"samples", qint64(f.count)}};
+}
+
+// The run's GPU figures per GPU (NVML), or why there are none.
+QJsonObject gpuTelemetryJson(const telemetry::GpuSampler* sampler)
+{
+    if (!sampler)
+        return {{"available", false}, {"notice", "GPU telemetry off (--gpu-telemetry-ms 0)"}, {"gpus", QJsonArray()}};
+    QJsonArray gpus;
+    for (const telemetry::GpuSummary& g : sampler->summary())
+        gpus.append(QJsonObject{{"index", g.index},
+                                {"name", QString::fromStdString(g.name)},
+                                {"samples", qint64(g.samples)},
+                                {"utilization_pct", fieldJson(g.utilizationPct)},
+                                {"memory_used_bytes", fieldJson(g.memoryUsedBytes)},
+                                {"memory_total_bytes", g.memoryTotalBytes},
+                                {"power_w", fieldJson(g.powerW)},
+                                {"sm_clock_mhz", fieldJson(g.smClockMHz)}});
+    return {{"available", sampler->available()},
+            {"notice", QString::fromStdString(sampler->notice())},
+            {"period_ms", sampler->periodMs()},
+            {"gpus", gpus}};
+}
+
+QString gpuTelemetryText(const telemetry::GpuSampler* sampler)
+{
+    if (!sampler || !sampler->available() || sampler->gpuCount() == 0)
+        return QStringLiteral("GPU telemetry: %1\n").arg(sampler ? QString::fromStdString(sampler->notice()) : QStringLiteral("off"));
+    QString text;
+    auto mean = [](const telemetry::FieldStats& f, double scale, int decimals) {
+        return f.count ? QString::number(f.mean() * scale, 'f', decimals) : QStringLiteral("n/a");
+    };
+    for (const telemetry::GpuSummary& g : sampler->summary())
+        text += QStringLiteral("GPU %1 (%2): utilisation %3 % mean (max %4), memory used %5 GiB max, power %6 W mean, SM clock %7 MHz mean; %8 samples\n")
+                    .arg(g.index)
+                    .arg(QString::fromStdString(g.name), mean(g.utilizationPct, 1, 0),
+                         g.utilizationPct.count ? QString::number(g.utilizationPct.max, 'f', 0) : QStringLiteral("n/a"),
+                         g.memoryUsedBytes.count ? QString::number(g.memoryUsedBytes.max / double(1 << 30), 'f', 2) : QStringLiteral("n/a"),
+                         mean(g.powerW, 1, 0), mean(g.smClockMHz, 1, 0))
+                    .arg(g.samples);
+    return text;
+}
+
+} // namespace
 
 int runSimulate(const QStringList& args)
 {
@@ -27,19 +84,40 @@ int runSimulate(const QStringList& args)
                                                  "forward pass of that model on the GPU (or the CPU, with a notice)."));
     const QCommandLineOption maxWall(QStringLiteral("max-wall-s"), QStringLiteral("--live: stop after this many seconds (default 600)."),
                                      QStringLiteral("S"), QStringLiteral("600"));
-    parser.addOptions({json, seed, live, maxWall});
+    const QCommandLineOption gpuTelemetry(QStringLiteral("gpu-telemetry-ms"),
+                                          QStringLiteral("--live: sample every GPU through NVML this often and report a summary per GPU "
+                                                         "(default %1; 0 turns it off; %2 to %3).")
+                                              .arg(kDefaultGpuTelemetryMs)
+                                              .arg(telemetry::GpuSampler::kMinPeriodMs)
+                                              .arg(telemetry::GpuSampler::kMaxPeriodMs),
+                                          QStringLiteral("MS"));
+    parser.addOptions({json, seed, live, maxWall, gpuTelemetry});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         err << "knee simulate: expected exactly one scenario file, got " << positional.size() << "\n"
-            << "usage: knee simulate SCENARIO.yaml [--json] [--seed N] [--live [--max-wall-s S]]\n";
+            << "usage: knee simulate SCENARIO.yaml [--json] [--seed N] [--live [--max-wall-s S] [--gpu-telemetry-ms MS]]\n";
         return kBadInput;
     }
 
     if (parser.isSet(maxWall) && !parser.isSet(live)) {
         err << "knee simulate: --max-wall-s limits a --live run; a virtual-time run takes no wall-time limit\n";
         return kBadInput;
+    }
+    if (parser.isSet(gpuTelemetry) && !parser.isSet(live)) {
+        err << "knee simulate: --gpu-telemetry-ms samples the GPUs during a --live run; a virtual-time run uses none\n";
+        return kBadInput;
+    }
+    int gpuTelemetryMs = kDefaultGpuTelemetryMs;
+    if (parser.isSet(gpuTelemetry)) {
+        bool ok = false;
+        gpuTelemetryMs = parser.value(gpuTelemetry).toInt(&ok);
+        if (!ok || (gpuTelemetryMs != 0 && (gpuTelemetryMs < telemetry::GpuSampler::kMinPeriodMs || gpuTelemetryMs > telemetry::GpuSampler::kMaxPeriodMs))) {
+            err << "knee simulate: --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs << " to "
+                << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(gpuTelemetry) << "'\n";
+            return kBadInput;
+        }
     }
     const std::optional<Scenario> read = readScenarioOrReport(positional.first());
     if (!read)
@@ -76,7 +154,15 @@ int runSimulate(const QStringList& args)
         err << "knee simulate: --max-wall-s expects seconds in (0, 86400], got '" << parser.value(maxWall) << "'\n";
         return kBadInput;
     }
+    // GPU telemetry on its own thread for the run: NVML when a driver is there, a notice when not.
+    std::unique_ptr<telemetry::GpuSampler> gpus;
+    if (gpuTelemetryMs > 0) {
+        gpus = std::make_unique<telemetry::GpuSampler>(gpuTelemetryMs);
+        gpus->start();
+    }
     const LiveRunResult result = runLive(scenario, maxWallS);
+    if (gpus)
+        gpus->stop();
     if (parser.isSet(json)) {
         QJsonObject o = toJson(result.summary);
         o.insert(QStringLiteral("file"), positional.first());
@@ -86,6 +172,7 @@ int runSimulate(const QStringList& args)
         o.insert(QStringLiteral("predict_errors"), qint64(result.predictErrors));
         o.insert(QStringLiteral("replica_start_failures"), qint64(result.replicaStartFailures));
         o.insert(QStringLiteral("last_predict_error"), QString::fromStdString(result.lastPredictError));
+        o.insert(QStringLiteral("gpu_telemetry"), gpuTelemetryJson(gpus.get()));
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << "Live time: " << QString::fromStdString(result.predictStage) << "\n";
@@ -93,6 +180,7 @@ int runSimulate(const QStringList& args)
             out << "Predict errors: " << result.predictErrors << " failed calls, " << result.replicaStartFailures
                 << " failed replica starts; last: " << QString::fromStdString(result.lastPredictError) << "\n";
         out << toText(result.summary);
+        out << gpuTelemetryText(gpus.get());
     }
     return kOk;
 }

@@ -8,6 +8,7 @@
 #include "io/scenario_reader.h"
 #include "io/user_file.h"
 #include "live/live_sweep.h"
+#include "net/dataset_flags.h"
 #include "net/http_sweep.h"
 #include "study/grid.h"
 #include "session/session.h"
@@ -155,6 +156,7 @@ struct EndpointFlags {
                                             QStringLiteral("MS")};
     const QCommandLineOption connectTimeout{QStringLiteral("connect-timeout-ms"),
                                             QStringLiteral("Longest wait to connect and send a request (default 10000)."), QStringLiteral("MS")};
+    const net::DatasetFlags dataset; // --dataset, --synthetic-lengths
     const QCommandLineOption maxConnections{QStringLiteral("max-connections"),
                                             QStringLiteral("Most requests in flight at once (default 64; levels above it queue in knee)."),
                                             QStringLiteral("N")};
@@ -168,13 +170,14 @@ struct EndpointFlags {
     {
         for (const QCommandLineOption* o : all())
             parser.addOption(*o);
+        dataset.addTo(parser);
     }
     bool anySet(const QCommandLineParser& parser) const
     {
         for (const QCommandLineOption* o : all())
             if (parser.isSet(*o))
                 return true;
-        return false;
+        return dataset.anySet(parser);
     }
 
     std::optional<net::HttpTarget> read(const QCommandLineParser& parser, QTextStream& err) const
@@ -218,6 +221,10 @@ struct EndpointFlags {
             return std::nullopt;
         if (parser.isSet(apiKeyEnv) && parser.isSet(apiKeyKeychain)) {
             err << "knee sweep: give the API key through --api-key-env or --api-key-keychain, not both\n";
+            return std::nullopt;
+        }
+        if (QString e; !dataset.read(parser, t, e)) {
+            err << "knee sweep: " << e << "\n";
             return std::nullopt;
         }
         if (parser.isSet(apiKeyEnv))

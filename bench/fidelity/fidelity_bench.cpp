@@ -138,7 +138,7 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
         first.workload.arrival.users = 1;
     else
         first.workload.arrival.rateRps = 1e-3;
-    Engine e(first, driver->executorFor(first));
+    Engine& e = driver->begin(first);
     Window w;
     e.setObserver([&](const Request& r) {
         if (!w.open)

@@ -1,7 +1,7 @@
 #include "live_engine_host.h"
 
-#include "backend_executor.h"
 #include "live_clock.h"
+#include "live_run.h"
 
 
 #include <QMetaObject>
@@ -30,94 +30,50 @@ public:
         m_windowTimer->setTimerType(Qt::PreciseTimer);
         m_windowTimer->setInterval(LiveEngineHost::kWindowMs);
         connect(m_windowTimer, &QTimer::timeout, this, &LiveWorker::closeWindow);
-        m_pending = scenario;
+        m_initial = scenario;
     }
 
-    void start() { restart(m_pending); }
+    void start() { restart(m_initial, 0); }
 
-    void restart(const Scenario& scenario)
+    void restart(const Scenario& scenario, std::uint64_t move)
     {
-        // Build the new engine first: the old one keeps running if anything is wrong.
-        const std::uint64_t generation = m_generation + 1;
-        std::unique_ptr<BackendExecutor> executor;
-        if (!scenario.model.profile.empty())
-            executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, scenario, [this, generation](std::function<void(Engine&)> fn) {
-                // From a device thread: the result reaches the engine on its own thread, at the wall
-                // time it arrives there; a result of an earlier run is dropped.
-                QMetaObject::invokeMethod(this, [this, generation, fn = std::move(fn)] {
-                    if (generation != m_generation)
-                        return;
-                    if (m_clock->paused()) { // engine time stands still: the result lands when it resumes
-                        m_heldResults.push_back(fn);
-                        return;
-                    }
-                    m_clock->catchUp();
-                    fn(*m_engine);
-                    m_clock->wake();
-                }, Qt::QueuedConnection);
-            });
-        std::unique_ptr<Engine> fresh;
+        // Build the new run first: the old one keeps running if anything is wrong.
+        std::unique_ptr<LiveRun> fresh;
         try {
-            fresh = std::make_unique<Engine>(scenario, executor.get());
+            fresh = std::make_unique<LiveRun>(scenario);
         } catch (const std::exception&) {
             return; // LiveEngineHost::reset validated already; never leave the worker without an engine
         }
-        m_generation = generation;
-        if (m_clock) {
-            // The old clock's coroutine ends at its next wake-up; until then it and its engine live.
-            // Its executor goes first (waiting for the device calls it has in flight), then the engine.
-            LiveClock* old = m_clock.release();
-            auto oldRun = std::make_shared<std::pair<std::unique_ptr<BackendExecutor>, std::unique_ptr<Engine>>>(
-                std::move(m_executor), std::move(m_engine));
-            connect(old, &LiveClock::stopped, old, [old, oldRun] {
-                BackendExecutor::destroyElsewhere(std::move(oldRun->first)); // never blocks this thread
-                oldRun->second.reset();
-                old->deleteLater();
-            });
-            old->stop();
-        }
-        m_executor = std::move(executor);
-        m_heldResults.clear(); // an earlier run's
-        m_predictStage = m_executor ? "predict: model '" + scenario.model.profile + "' on " + sharedPredictBackend().shortName
-                                    : std::string("predict is timed from the scenario (no model profile)");
-        m_engine = std::move(fresh);
-        m_engine->setObserver([this](const Request& r) { record(r); });
-        m_clock = std::make_unique<LiveClock>(*m_engine);
+        // The old run ends on its own (its clock's coroutine first, its device calls on Qt's pool): this
+        // thread never waits for it, and nothing of it reaches the new engine.
+        LiveRun::retire(std::move(m_run));
+        m_run = std::move(fresh);
+        m_appliedMove = move;
+        m_run->engine().setObserver([this](const Request& r) { record(r); });
         m_windows.clear();
         clearWindow();
         m_windowStart = 0;
-        m_engine->startLoad();
-        m_clock->start();
+        m_run->start();
         m_publishTimer->start();
         m_windowTimer->start();
         publish();
     }
 
-    template <typename F>
-    void act(F&& f)
+    void act(const std::function<void(Engine&)>& change, std::uint64_t move)
     {
-        m_clock->catchUp(); // the move happens now, after everything already due
-        f(*m_engine);
-        m_clock->wake();
+        m_run->act(change); // the move happens now, after everything already due
+        m_appliedMove = std::max(m_appliedMove, move);
         publish();
     }
 
     void pause()
     {
-        m_clock->pause();
+        m_run->pause();
         publish();
     }
     void resume()
     {
-        m_clock->resume();
-        // Results the device delivered while paused, in the order they came, at the resumed time.
-        std::vector<std::function<void(Engine&)>> held;
-        held.swap(m_heldResults);
-        for (auto& fn : held) {
-            m_clock->catchUp();
-            fn(*m_engine);
-        }
-        m_clock->wake();
+        m_run->resume();
         publish();
     }
 
@@ -125,23 +81,15 @@ public:
     {
         m_publishTimer->stop();
         m_windowTimer->stop();
-        if (!m_clock) {
+        if (!m_run) {
             thread()->quit();
             return;
         }
-        connect(m_clock.get(), &LiveClock::stopped, this, [this] {
-            ++m_generation;
-            BackendExecutor::destroyElsewhere(std::move(m_executor)); // its calls in flight end on the pool
-            thread()->quit();
-        });
-        m_clock->stop();
+        connect(m_run.get(), &LiveRun::stopped, this, [this] { thread()->quit(); });
+        m_run->stop(); // its device calls in flight end on Qt's pool
     }
 
-    ~LiveWorker() override
-    {
-        m_executor.reset(); // before the engine it reports to
-        m_engine.reset();
-    }
+    ~LiveWorker() override { m_run.reset(); }
 
 private:
     void record(const Request& r)
@@ -171,10 +119,10 @@ private:
 
     void closeWindow()
     {
-        if (m_clock->paused())
+        if (m_run->paused())
             return;
-        m_clock->catchUp();
-        const Nanos now = m_engine->now();
+        m_run->clock().catchUp();
+        const Nanos now = m_run->engine().now();
         LiveWindow w;
         w.sequence = ++m_windowSequence;
         w.endS = nanosToSeconds(now);
@@ -186,10 +134,10 @@ private:
         w.failed = m_failed;
         w.rejected = m_rejected;
         w.throughputRps = w.widthS > 0 ? double(m_completed) / w.widthS : 0;
-        const EngineSnapshot s = m_engine->snapshot();
+        const EngineSnapshot s = m_run->engine().snapshot();
         w.queued = s.queued;
         w.replicas = int(s.replicas.size());
-        w.lagP99Ms = nanosToMs(m_clock->takeWindowLag().quantile(0.99));
+        w.lagP99Ms = nanosToMs(m_run->clock().takeWindowLag().quantile(0.99));
         m_windows.push_back(w);
         if (m_windows.size() > LiveSnapshot::kKeptWindows)
             m_windows.pop_front();
@@ -199,37 +147,35 @@ private:
 
     void publish()
     {
+        const Engine& engine = m_run->engine();
         auto snap = std::make_shared<LiveSnapshot>();
         snap->sequence = ++m_publishSequence;
-        snap->engine = m_engine->snapshot();
-        snap->paused = m_clock->paused();
-        snap->warnings = m_engine->warnings();
-        snap->lag = summarize(m_clock->lag());
+        snap->appliedMove = m_appliedMove;
+        snap->engine = engine.snapshot();
+        snap->paused = m_run->paused();
+        snap->warnings = engine.warnings();
+        snap->lag = summarize(m_run->clock().lag());
         snap->recentWindows.assign(m_windows.begin(), m_windows.end());
-        const auto& log = m_engine->scalingLog();
-        snap->scalingTotal = log.size() + std::size_t(m_engine->scalingEventsDropped());
+        const auto& log = engine.scalingLog();
+        snap->scalingTotal = log.size() + std::size_t(engine.scalingEventsDropped());
         snap->recentScaling.assign(log.end() - std::ptrdiff_t(std::min(log.size(), LiveSnapshot::kKeptScaling)), log.end());
-        if (const Autoscaler* a = m_engine->autoscaler()) {
+        if (const Autoscaler* a = engine.autoscaler()) {
             snap->panicking = a->panicking();
             snap->windowAverage = a->lastWindowAverage();
         }
-        snap->predictStage = m_predictStage;
-        if (m_executor) {
-            snap->predictNotice = sharedPredictBackend().notice;
-            snap->predictFellBackToCpu = sharedPredictBackend().fellBack;
+        snap->predictStage = m_run->predictStage();
+        snap->realPredict = m_run->realPredict();
+        if (snap->realPredict) {
+            snap->predictNotice = m_run->predictNotice();
+            snap->predictFellBackToCpu = m_run->predictFellBackToCpu();
         }
-        snap->realPredict = m_executor != nullptr;
         m_host.publish(std::move(snap));
     }
 
     LiveEngineHost& m_host;
-    Scenario m_pending;
-    std::string m_predictStage;
-    std::uint64_t m_generation = 0;
-    std::unique_ptr<BackendExecutor> m_executor; // declared before the engine, which points at it
-    std::vector<std::function<void(Engine&)>> m_heldResults; // delivered while paused
-    std::unique_ptr<Engine> m_engine;
-    std::unique_ptr<LiveClock> m_clock;
+    Scenario m_initial;
+    std::unique_ptr<LiveRun> m_run;
+    std::uint64_t m_appliedMove = 0; // the host's newest move (or reset) applied to this run
     QTimer* m_publishTimer;
     QTimer* m_windowTimer;
     std::uint64_t m_publishSequence = 0, m_windowSequence = 0;
@@ -250,11 +196,11 @@ Scenario LiveEngineHost::liveScenario(Scenario s)
 
 LiveEngineHost::LiveEngineHost(const Scenario& scenario, QObject* parent)
     : QObject(parent)
-    , m_scenario(liveScenario(scenario))
+    , m_base(liveScenario(scenario))
 {
     m_thread.setObjectName(QStringLiteral("knee-engine"));
-    { Engine probe(m_scenario); } // an invalid scenario throws here, on the caller's thread, before any thread starts
-    m_worker = new LiveWorker(*this, m_scenario);
+    { Engine probe(m_base); } // an invalid scenario throws here, on the caller's thread, before any thread starts
+    m_worker = new LiveWorker(*this, m_base);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // The worker's last act on its thread (deleted when the thread finishes), paired with the acquire
@@ -289,76 +235,87 @@ void LiveEngineHost::publish(std::shared_ptr<const LiveSnapshot> snapshot)
     Q_EMIT published();
 }
 
+Scenario LiveEngineHost::scenario() const
+{
+    Scenario s = m_base;
+    const auto snap = snapshot();
+    const std::uint64_t applied = snap ? snap->appliedMove : 0;
+    if (snap && applied >= m_resetMove) { // the snapshot is of the current run: its knobs are the truth
+        const EngineSnapshot& e = snap->engine;
+        DeploymentConfig& d = s.deployment;
+        d.concurrencyTarget = e.concurrencyTarget;
+        d.predictConcurrency = e.predictConcurrency;
+        d.minReplicas = e.minReplicas;
+        d.maxReplicas = e.maxReplicas;
+        d.coldStartS = e.coldStartS;
+        d.autoscaler = e.autoscaler;
+        if (e.closedLoop)
+            s.workload.arrival.users = e.users;
+        else if (s.workload.arrival.hasFixedRate())
+            s.workload.arrival.rateRps = e.rateRps;
+    }
+    // Then what was accepted since (not yet applied, or not yet published).
+    std::erase_if(m_pending, [&](const auto& p) { return p.first <= applied; });
+    for (const auto& [seq, apply] : m_pending)
+        apply(s);
+    return s;
+}
+
+std::string LiveEngineHost::move(const std::string& refusal, std::function<void(Scenario&)> onScenario,
+                                 std::function<void(Engine&)> onEngine)
+{
+    if (!refusal.empty())
+        return refusal;
+    const std::uint64_t seq = ++m_lastMove;
+    m_pending.emplace_back(seq, std::move(onScenario));
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, seq, onEngine = std::move(onEngine)] { w->act(onEngine, seq); });
+    return {};
+}
+
+// Each move is judged by the engine's own rule (and words), shown at once, and applied on the engine thread.
 std::string LiveEngineHost::setConcurrencyTarget(int target)
 {
-    if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
-        return e;
-    m_scenario.deployment.concurrencyTarget = target;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, target] { w->act([&](Engine& e) { e.setConcurrencyTarget(target); }); });
-    return {};
+    return move(checkConcurrencyKnob("concurrency target", target), [=](Scenario& s) { s.deployment.concurrencyTarget = target; },
+                [=](Engine& e) { e.setConcurrencyTarget(target); });
 }
 
 std::string LiveEngineHost::setPredictConcurrency(int predictSlots)
 {
-    if (auto e = checkConcurrencyKnob("predict_concurrency", predictSlots); !e.empty())
-        return e;
-    m_scenario.deployment.predictConcurrency = predictSlots;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, predictSlots] { w->act([&](Engine& e) { e.setPredictConcurrency(predictSlots); }); });
-    return {};
+    return move(checkConcurrencyKnob("predict_concurrency", predictSlots),
+                [=](Scenario& s) { s.deployment.predictConcurrency = predictSlots; }, [=](Engine& e) { e.setPredictConcurrency(predictSlots); });
 }
 
 std::string LiveEngineHost::setReplicaBounds(int minReplicas, int maxReplicas)
 {
-    if (auto e = checkReplicaBounds(minReplicas, maxReplicas); !e.empty())
-        return e;
-    m_scenario.deployment.minReplicas = minReplicas;
-    m_scenario.deployment.maxReplicas = maxReplicas;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, minReplicas, maxReplicas] {
-        w->act([&](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
-    });
-    return {};
+    return move(
+        checkReplicaBounds(minReplicas, maxReplicas),
+        [=](Scenario& s) {
+            s.deployment.minReplicas = minReplicas;
+            s.deployment.maxReplicas = maxReplicas;
+        },
+        [=](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
 }
 
 std::string LiveEngineHost::setArrivalRate(double rps)
 {
-    if (m_scenario.workload.arrival.kind == ArrivalConfig::Kind::Closed)
-        return "the workload is closed-loop: set the number of users instead of a rate";
-    if (!m_scenario.workload.arrival.hasFixedRate())
-        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
-    if (auto e = checkArrivalRate(rps); !e.empty())
-        return e;
-    m_scenario.workload.arrival.rateRps = rps;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, rps] { w->act([&](Engine& e) { e.setArrivalRate(rps); }); });
-    return {};
+    return move(checkArrivalRateFor(m_base.workload.arrival, rps), [=](Scenario& s) { s.workload.arrival.rateRps = rps; },
+                [=](Engine& e) { e.setArrivalRate(rps); });
 }
 
 std::string LiveEngineHost::setUsers(int users)
 {
-    if (m_scenario.workload.arrival.kind != ArrivalConfig::Kind::Closed)
-        return "the workload is open-loop: set an arrival rate instead of users";
-    if (auto e = checkUsers(users); !e.empty())
-        return e;
-    m_scenario.workload.arrival.users = users;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, users] { w->act([&](Engine& e) { e.setUsers(users); }); });
-    return {};
+    return move(checkUsersFor(m_base.workload.arrival, users), [=](Scenario& s) { s.workload.arrival.users = users; },
+                [=](Engine& e) { e.setUsers(users); });
 }
 
 std::string LiveEngineHost::setAutoscaler(const AutoscalerConfig& config)
 {
-    if (auto e = checkAutoscaler(config); !e.empty())
-        return e;
-    m_scenario.deployment.autoscaler = config;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, config] { w->act([&](Engine& e) { e.setAutoscaler(config); }); });
-    return {};
+    return move(checkAutoscaler(config), [=](Scenario& s) { s.deployment.autoscaler = config; }, [=](Engine& e) { e.setAutoscaler(config); });
 }
 
 std::string LiveEngineHost::setColdStart(double seconds)
 {
-    if (auto e = checkColdStart(seconds); !e.empty())
-        return e;
-    m_scenario.deployment.coldStartS = seconds;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, seconds] { w->act([&](Engine& e) { e.setColdStart(seconds); }); });
-    return {};
+    return move(checkColdStart(seconds), [=](Scenario& s) { s.deployment.coldStartS = seconds; }, [=](Engine& e) { e.setColdStart(seconds); });
 }
 
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
@@ -369,8 +326,10 @@ std::string LiveEngineHost::reset(const Scenario& scenario)
     const Scenario live = liveScenario(scenario);
     if (auto e = live.validate(); !e.empty())
         return e; // refused here, on the caller's thread: the engine thread never sees it
-    m_scenario = live;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_scenario] { w->restart(s); });
+    m_base = live;
+    m_resetMove = ++m_lastMove;
+    m_pending.clear(); // the new run starts from `live`
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, seq = m_resetMove] { w->restart(s, seq); });
     return {};
 }
 

@@ -9,6 +9,7 @@
 #include <QThread>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,7 @@ struct LiveWindow {
 
 struct LiveSnapshot {
     std::uint64_t sequence = 0;
+    std::uint64_t appliedMove = 0; // the newest knob move (or reset) of the host the engine has applied
     EngineSnapshot engine;
     bool paused = false;
     std::vector<std::string> warnings;
@@ -65,9 +67,12 @@ public:
     ~LiveEngineHost() override;
 
     std::shared_ptr<const LiveSnapshot> snapshot() const;
-    const Scenario& scenario() const { return m_scenario; } // knobs as last accepted
+    // The scenario the run started from (or was reset to), with its knobs as the engine has them now (the
+    // newest snapshot's: slider moves and timed changes applied). The one source of the knobs' values.
+    Scenario scenario() const;
 
-    // Empty = accepted (applied on the engine thread moments later); else why it was refused.
+    // Empty = accepted (applied on the engine thread moments later); else why it was refused. Judged by the
+    // same rules (and words) as the engine's own setters.
     std::string setConcurrencyTarget(int target);
     std::string setPredictConcurrency(int predictSlots);
     std::string setReplicaBounds(int minReplicas, int maxReplicas);
@@ -87,8 +92,13 @@ private:
     friend class LiveWorker;
     void publish(std::shared_ptr<const LiveSnapshot> snapshot);
     static Scenario liveScenario(Scenario s);
+    // An accepted move: shown by scenario() at once, applied on the engine thread moments later.
+    std::string move(const std::string& refusal, std::function<void(Scenario&)> onScenario, std::function<void(Engine&)> onEngine);
 
-    Scenario m_scenario;
+    Scenario m_base; // as started or reset; its knobs are read from the snapshot
+    std::uint64_t m_resetMove = 0, m_lastMove = 0;
+    // Moves accepted but not yet in a published snapshot (the caller's thread only), oldest first.
+    mutable std::vector<std::pair<std::uint64_t, std::function<void(Scenario&)>>> m_pending;
     QThread m_thread;
     LiveWorker* m_worker = nullptr; // lives on m_thread
     mutable std::mutex m_snapshotMutex; // guards only the pointer swap

@@ -3,68 +3,198 @@
 #include "backend_executor.h"
 #include "live_clock.h"
 
-
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QMetaObject>
 #include <QTimer>
-
-#include <memory>
 
 namespace knee {
 
-LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* given)
+namespace {
+constexpr int kStopWaitMs = 5000; // the clock's coroutine ends at its next wake-up: well under its 100 ms sleep
+}
+
+LiveRun::LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QObject* parent)
+    : QObject(parent)
 {
     if (auto e = scenario.validate(); !e.empty())
         throw std::invalid_argument("invalid scenario: " + e);
-    LiveRunResult result;
-    QObject context; // before the executor: a start finishing during unwinding may still post to it
-    std::unique_ptr<BackendExecutor> executor;
-    std::unique_ptr<Engine> engine;
-    std::unique_ptr<LiveClock> clock;
     if (!scenario.model.profile.empty()) {
-        const PredictBackendInfo& backend = given ? *given : sharedPredictBackend();
-        result.predictStage = "predict runs model '" + scenario.model.profile + "': " + backend.notice;
-        result.realPredict = true;
-        executor = std::make_unique<BackendExecutor>(*backend.backend, scenario, [&](std::function<void(Engine&)> fn) {
-            QMetaObject::invokeMethod(&context, [&, fn = std::move(fn)] {
-                clock->catchUp();
-                fn(*engine);
-                clock->wake();
-            }, Qt::QueuedConnection);
+        const PredictBackendInfo& b = backend ? *backend : sharedPredictBackend();
+        m_predictStage = "predict: model '" + scenario.model.profile + "' on " + b.shortName;
+        m_predictNotice = b.notice;
+        m_fellBack = b.fellBack;
+        // From a device thread: the result reaches the engine on this object's thread. If this run is
+        // gone by then, Qt drops the queued call with it; a stopping run's executor delivers nothing.
+        m_executor = std::make_unique<BackendExecutor>(*b.backend, scenario, [this](std::function<void(Engine&)> fn) {
+            QMetaObject::invokeMethod(this, [this, fn = std::move(fn)]() mutable { deliver(std::move(fn)); }, Qt::QueuedConnection);
         });
     } else {
-        result.predictStage = "predict is timed from the scenario (no model profile)";
+        m_predictStage = "predict is timed from the scenario (no model profile)";
     }
-    engine = std::make_unique<Engine>(scenario, executor.get());
-    clock = std::make_unique<LiveClock>(*engine);
+    m_engine = std::make_unique<Engine>(scenario, m_executor.get());
+    m_clock = std::make_unique<LiveClock>(*m_engine);
+    connect(m_clock.get(), &LiveClock::stopped, this, [this] {
+        m_stopped = true;
+        Q_EMIT stopped();
+    });
+}
+
+LiveRun::~LiveRun()
+{
+    if (m_started && !m_stopped)
+        stopAndWait(); // a caller that forgot: still the right order
+    if (m_executor)
+        m_executor.reset(); // waits for device calls still in flight, before the engine that points at it
+    m_engine.reset();
+}
+
+void LiveRun::start(bool load)
+{
+    if (m_started)
+        return;
+    m_started = true;
+    if (load)
+        m_engine->startLoad();
+    m_clock->start();
+}
+
+void LiveRun::act(const std::function<void(Engine&)>& change)
+{
+    if (m_stopping)
+        return;
+    m_clock->catchUp();
+    change(*m_engine);
+    m_clock->wake();
+}
+
+void LiveRun::deliver(std::function<void(Engine&)> fn)
+{
+    if (m_stopping)
+        return;
+    if (m_clock->paused()) { // engine time stands still: the result lands when the run resumes
+        m_held.push_back(std::move(fn));
+        return;
+    }
+    m_clock->catchUp();
+    fn(*m_engine);
+    m_clock->wake();
+}
+
+void LiveRun::pause()
+{
+    if (!m_stopping)
+        m_clock->pause();
+}
+
+void LiveRun::resume()
+{
+    if (m_stopping)
+        return;
+    m_clock->resume();
+    // What the device delivered while paused, in the order it came, at the resumed time.
+    std::vector<std::function<void(Engine&)>> held;
+    held.swap(m_held);
+    for (auto& fn : held) {
+        m_clock->catchUp();
+        fn(*m_engine);
+    }
+    m_clock->wake();
+}
+
+bool LiveRun::paused() const { return m_clock->paused(); }
+
+void LiveRun::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    m_held.clear();
+    if (m_executor) {
+        // Nothing more reaches the engine; the device's calls in flight end on Qt's pool.
+        BackendExecutor::destroyElsewhere(std::move(m_executor));
+    }
+    if (!m_started) {
+        m_stopped = true;
+        QMetaObject::invokeMethod(this, [this] { Q_EMIT stopped(); }, Qt::QueuedConnection);
+        return;
+    }
+    m_clock->stop();
+}
+
+void LiveRun::stopAndWait()
+{
+    if (m_stopped)
+        return;
+    if (!m_stopping) {
+        m_stopping = true;
+        m_held.clear();
+        if (m_executor)
+            m_executor->stopDelivering();
+        if (!m_started) {
+            m_stopped = true;
+        } else {
+            QEventLoop loop;
+            connect(this, &LiveRun::stopped, &loop, &QEventLoop::quit);
+            QTimer::singleShot(kStopWaitMs, &loop, &QEventLoop::quit);
+            m_clock->stop();
+            if (!m_stopped)
+                loop.exec();
+        }
+    } else if (!m_stopped) {
+        QEventLoop loop;
+        connect(this, &LiveRun::stopped, &loop, &QEventLoop::quit);
+        QTimer::singleShot(kStopWaitMs, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    m_executor.reset(); // waits here for the device's calls in flight
+}
+
+void LiveRun::retire(std::unique_ptr<LiveRun> run)
+{
+    if (!run)
+        return;
+    LiveRun* raw = run.release();
+    if (raw->m_stopped) {
+        raw->deleteLater();
+        return;
+    }
+    connect(raw, &LiveRun::stopped, raw, [raw] { raw->deleteLater(); });
+    raw->stop();
+}
+
+// ---------------------------------------------------------------- simulate --live
+
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend)
+{
+    LiveRunResult result;
+    LiveRun run(scenario, backend);
+    result.predictStage = run.realPredict() ? "predict runs model '" + scenario.model.profile + "': " + run.predictNotice()
+                                            : run.predictStage();
+    result.realPredict = run.realPredict();
     QElapsedTimer wall;
     wall.start();
-    engine->startLoad();
-    clock->start();
+    run.start();
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;
     QTimer check;
     QObject::connect(&check, &QTimer::timeout, &loop, [&] {
-        clock->catchUp();
-        if (engine->quiescent() || wall.elapsed() > qint64(maxWallS * 1000))
+        run.clock().catchUp();
+        if (run.engine().quiescent() || wall.elapsed() > qint64(maxWallS * 1000))
             loop.quit();
     });
     check.start(50);
     loop.exec();
     check.stop();
-    QEventLoop stopping; // the clock's coroutine ends at its next wake-up
-    QObject::connect(clock.get(), &LiveClock::stopped, &stopping, &QEventLoop::quit);
-    QTimer::singleShot(5000, &stopping, &QEventLoop::quit);
-    clock->stop();
-    stopping.exec();
     const double wallS = double(wall.nsecsElapsed()) / 1e9;
-    executor.reset(); // waits for device calls still in flight (a run cut short by maxWallS)
-    result.summary = summarize(*engine, wallS);
+    run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
+    const Engine& engine = run.engine();
+    result.summary = summarize(engine, wallS);
     result.summary.warnings = scenario.warnings();
-    for (auto& reason : engine->stopReasons())
+    for (auto& reason : engine.stopReasons())
         result.summary.warnings.push_back(std::move(reason));
-    const EngineSnapshot snap = engine->snapshot();
+    const EngineSnapshot snap = engine.snapshot();
     result.predictErrors = snap.predictErrors;
     result.replicaStartFailures = snap.replicaStartFailures;
     result.lastPredictError = snap.lastPredictError;

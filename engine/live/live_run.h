@@ -1,13 +1,85 @@
-// A scenario run once in live (wall-clock) time, headless: the same engine as `simulate`'s virtual
-// run, on a live clock, with the real predict stage when the scenario names a model profile. This is
-// what `knee simulate --live` prints, and it says which backend ran predict.
+// One live run: an Engine paced to wall time by a LiveClock on the current thread, with the real predict
+// stage (a BackendExecutor on the given backend) when the scenario names a model profile. Every way knee
+// runs the engine live — the window's host, `simulate --live`, live sweeps and `knee serve` — is a LiveRun,
+// so the hand-back of device results to the engine thread, pause buffering and the order of teardown are
+// written once:
+//  - results from the device are posted to this object and applied on its thread at the wall time they
+//    arrive; while paused they are held and applied, in order, on resume;
+//  - results of a run that is stopping never reach its engine (stopDelivering), and a LiveRun that is
+//    gone receives nothing (its queued results die with it);
+//  - teardown: the clock's coroutine ends first, then the executor (whose device calls in flight may take
+//    a while: handed to Qt's pool unless the caller may block), then the engine.
 #pragma once
 #include "study/run_summary.h"
 
+#include <QObject>
+
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace knee {
 
+class BackendExecutor;
+class Engine;
+class LiveClock;
+struct PredictBackendInfo;
+
+class LiveRun : public QObject {
+    Q_OBJECT
+public:
+    // Builds the engine (and, with a model profile, the executor on `backend`; null: the process's shared
+    // backend) on the calling thread, which is the run's thread from then on. Throws
+    // std::invalid_argument for an invalid scenario. Nothing runs until start().
+    LiveRun(const Scenario& scenario, const PredictBackendInfo* backend = nullptr, QObject* parent = nullptr);
+    // A run that was started must be stopped first (stopped() emitted): stopAndWait(), or retire().
+    ~LiveRun() override;
+
+    // Starts the clock; with `load`, the scenario's workload too (knee serve's load is its HTTP clients).
+    void start(bool load = true);
+    // A change to the running engine now: what is already due runs first, then `change`, then the clock
+    // runs whatever the change made due and re-arms.
+    void act(const std::function<void(Engine&)>& change);
+    void pause();
+    void resume();
+    bool paused() const;
+
+    Engine& engine() { return *m_engine; }
+    const Engine& engine() const { return *m_engine; }
+    LiveClock& clock() { return *m_clock; }
+    bool realPredict() const { return m_executor != nullptr; }
+    // What runs predict, in a line (the status bar's); and the backend's whole notice when real.
+    const std::string& predictStage() const { return m_predictStage; }
+    const std::string& predictNotice() const { return m_predictNotice; }
+    bool predictFellBackToCpu() const { return m_fellBack; }
+
+    // Ends the run: the clock stops (stopped() once its coroutine has ended), device results are no longer
+    // delivered, and the executor goes to Qt's pool to wait there for its calls in flight.
+    void stop();
+    // stop(), waiting on a local event loop for the clock (bounded), then for the device's calls in flight
+    // on this thread. For command-line runs, which may block.
+    void stopAndWait();
+    // stop() now and delete the run once stopped: never blocks the calling thread (the window's host).
+    static void retire(std::unique_ptr<LiveRun> run);
+
+Q_SIGNALS:
+    void stopped();
+
+private:
+    void deliver(std::function<void(Engine&)> fn); // on this object's thread
+
+    std::unique_ptr<BackendExecutor> m_executor; // declared before the engine, which points at it
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<LiveClock> m_clock;
+    std::vector<std::function<void(Engine&)>> m_held; // delivered while paused
+    std::string m_predictStage, m_predictNotice;
+    bool m_fellBack = false;
+    bool m_started = false, m_stopping = false, m_stopped = false;
+};
+
+// A scenario run once in live time, headless: what `knee simulate --live` prints, and which backend ran
+// predict.
 struct LiveRunResult {
     RunSummary summary;
     std::string predictStage; // what ran predict, and after a fall back to the CPU, why
@@ -16,12 +88,9 @@ struct LiveRunResult {
     std::string lastPredictError;
 };
 
-struct PredictBackendInfo;
-
 // Runs until the workload has sent everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
-// invalid scenario. `backend` runs predict when the scenario names a model (null: the process's shared
-// backend, sharedPredictBackend()).
+// invalid scenario. `backend` runs predict when the scenario names a model (null: the shared one).
 LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend = nullptr);
 
 } // namespace knee

@@ -1,7 +1,7 @@
 #include "engine_server.h"
 
-#include "live/backend_executor.h"
 #include "live/live_clock.h"
+#include "live/live_run.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -56,47 +56,43 @@ public:
     {
         // With a model profile, every predict call is a forward pass on the real backend (the GPU, or
         // the CPU where there is none), as in the window's live runs.
-        if (!m_scenario.model.profile.empty())
-            m_executor = std::make_unique<BackendExecutor>(*sharedPredictBackend().backend, m_scenario, [this](std::function<void(Engine&)> fn) {
-                QMetaObject::invokeMethod(this, [this, fn = std::move(fn)] {
-                    if (m_stopping || !m_engine || !m_clock)
-                        return; // the executor is going or gone: the engine must not call it
-                    m_clock->catchUp();
-                    fn(*m_engine);
-                    m_clock->wake();
-                }, Qt::QueuedConnection);
-            });
-        m_engine = std::make_unique<Engine>(m_scenario, m_executor.get());
-        m_engine->setObserver([this](const Request& r) { ended(r); });
-        m_engine->setTokenObserver([this](const Request& r) { token(r); });
-        m_clock = std::make_unique<LiveClock>(*m_engine);
-        m_clock->start(); // no startLoad(): the HTTP clients are the load
+        m_run = std::make_unique<LiveRun>(m_scenario);
+        m_run->engine().setObserver([this](const Request& r) { ended(r); });
+        m_run->engine().setTokenObserver([this](const Request& r) { token(r); });
+        m_run->start(/*load=*/false); // the HTTP clients are the load
     }
 
     void submit(std::uint64_t ticket, int tokens, bool wantsTokens)
     {
-        m_clock->catchUp(); // the request arrives now, after everything already due
-        m_submitting = ticket;
-        m_endedWhileSubmitting = false;
-        const std::uint64_t id = m_engine->submit(m_clock->wallNow(), std::nullopt, tokens);
-        if (!m_endedWhileSubmitting) // a rejection ends the request inside submit()
-            m_tickets.emplace(id, Ticket{ticket, wantsTokens});
-        m_submitting = 0;
-        m_clock->wake();
+        m_run->act([&](Engine& e) { // the request arrives now, after everything already due
+            m_submitting = ticket;
+            m_endedWhileSubmitting = false;
+            const std::uint64_t id = e.submit(m_run->clock().wallNow(), std::nullopt, tokens);
+            if (!m_endedWhileSubmitting) // a rejection ends the request inside submit()
+                m_tickets.emplace(id, Ticket{ticket, wantsTokens});
+            m_submitting = 0;
+        });
+    }
+
+    // A scrape: the engine's state into the metrics (engine thread), then back to the server to answer.
+    void refreshMetrics(const std::shared_ptr<HttpExchange>& exchange)
+    {
+        if (m_run) {
+            m_run->clock().catchUp(); // the state as of now, not as of the last event
+            m_server.m_metrics.setEngine(m_run->engine().snapshot());
+        }
+        EngineServer* s = &m_server;
+        QMetaObject::invokeMethod(s, [s, exchange] { s->answerScrape(exchange); }, Qt::QueuedConnection);
     }
 
     void shutdown()
     {
-        if (!m_clock) {
+        if (!m_run) {
             thread()->quit();
             return;
         }
-        connect(m_clock.get(), &LiveClock::stopped, this, [this] {
-            m_stopping = true;
-            m_executor.reset(); // waits for device calls in flight; undelivered results are dropped
-            thread()->quit();
-        });
-        m_clock->stop();
+        connect(m_run.get(), &LiveRun::stopped, this, [this] { thread()->quit(); });
+        m_run->stop(); // undelivered results are dropped; the device's calls in flight end on Qt's pool
     }
 
 private:
@@ -117,6 +113,7 @@ private:
         } else {
             return;
         }
+        m_server.m_metrics.observe(r); // thread-safe; the same requests requestEnded() counts
         const int outcome = int(r.outcome), tokens = r.tokens;
         const double latencyMs = nanosToMs(r.latency());
         EngineServer* s = &m_server;
@@ -137,10 +134,7 @@ private:
 
     EngineServer& m_server;
     Scenario m_scenario;
-    bool m_stopping = false;
-    std::unique_ptr<BackendExecutor> m_executor; // before the engine, which points at it
-    std::unique_ptr<Engine> m_engine;
-    std::unique_ptr<LiveClock> m_clock;
+    std::unique_ptr<LiveRun> m_run;
     std::unordered_map<std::uint64_t, Ticket> m_tickets; // engine request id → HTTP ticket
     std::uint64_t m_submitting = 0;
     bool m_endedWhileSubmitting = false;
@@ -212,7 +206,7 @@ void EngineServer::checkShutdown()
                 p.exchange->writeChunk("data: " + errorJson("knee serve is shutting down", "server_error") + "\n\n");
                 p.exchange->cut();
             } else {
-                answer(p.exchange, 503, errorJson("knee serve is shutting down", "unavailable"));
+                answer(p.exchange, 503, errorJson("knee serve is shutting down", "unavailable"), p.handler());
             }
         }
         m_pending.clear(); // the engine's late word on them is dropped (requestEnded finds no ticket)
@@ -243,10 +237,34 @@ QJsonObject EngineServer::statsJson() const
             {"open_connections", m_http->openConnections()}, {"buffered_bytes", m_http->bufferedBytes()}};
 }
 
-void EngineServer::answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json)
+void EngineServer::countStatus(ServeMetrics::Handler handler, int status)
 {
     ++m_stats.byStatus[status];
+    m_metrics.countAnswer(handler, status);
+}
+
+void EngineServer::answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json, ServeMetrics::Handler handler)
+{
+    countStatus(handler, status);
     exchange->respondJson(status, json);
+}
+
+void EngineServer::scrape(const std::shared_ptr<HttpExchange>& exchange)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, exchange] { w->refreshMetrics(exchange); }, Qt::QueuedConnection);
+}
+
+void EngineServer::answerScrape(const std::shared_ptr<HttpExchange>& exchange)
+{
+    if (!exchange->open())
+        return;
+    m_metrics.setHttp(int(m_pending.size()), m_http->openConnections(), m_http->stats());
+    if (m_gpus)
+        m_metrics.setGpus(m_gpus->available(), m_gpus->latest());
+    else
+        m_metrics.setGpus(false, {});
+    countStatus(ServeMetrics::Handler::Metrics, 200); // before rendering: this scrape is in its own answer
+    exchange->respond(200, ServeMetrics::kContentType, m_metrics.render());
 }
 
 void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange)
@@ -254,9 +272,15 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
     ++m_stats.requests;
     const QByteArray path = request.path();
     const bool predict = path == "/predict", chat = path == "/v1/chat/completions";
-    if (path == "/health") {
+    if (path == "/metrics") {
         if (request.method != "GET")
-            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"));
+            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"), ServeMetrics::Handler::Metrics);
+        return scrape(exchange);
+    }
+    if (path == "/health") {
+        using H = ServeMetrics::Handler;
+        if (request.method != "GET")
+            return answer(exchange, 405, errorJson("use GET", "invalid_request_error"), H::Health);
         return answer(exchange, 200,
                       QJsonDocument(QJsonObject{{"status", "ok"},
                                                 {"scenario", QString::fromStdString(m_scenario.name)},
@@ -265,19 +289,21 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
                                                 {"open_connections", m_http->openConnections()},
                                                 {"buffered_bytes", m_http->bufferedBytes()},
                                                 {"accept_errors", qint64(m_http->stats().acceptErrors)}})
-                          .toJson(QJsonDocument::Compact));
+                          .toJson(QJsonDocument::Compact),
+                      H::Health);
     }
     if (!predict && !chat)
-        return answer(exchange, 404, errorJson("no such endpoint: POST /predict, POST /v1/chat/completions, GET /health", "invalid_request_error"));
+        return answer(exchange, 404, errorJson("no such endpoint: POST /predict, POST /v1/chat/completions, GET /health, GET /metrics", "invalid_request_error"));
+    const ServeMetrics::Handler handler = chat ? ServeMetrics::Handler::ChatCompletions : ServeMetrics::Handler::Predict;
     if (request.method != "POST")
-        return answer(exchange, 405, errorJson("use POST", "invalid_request_error"));
+        return answer(exchange, 405, errorJson("use POST", "invalid_request_error"), handler);
 
     QJsonObject body;
     if (!request.body.trimmed().isEmpty() || chat) {
         QJsonParseError pe;
         const QJsonDocument doc = QJsonDocument::fromJson(request.body, &pe);
         if (pe.error != QJsonParseError::NoError || !doc.isObject())
-            return answer(exchange, 400, errorJson("the body must be a JSON object", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("the body must be a JSON object", "invalid_request_error"), handler);
         body = doc.object();
     }
     Pending p;
@@ -289,18 +315,18 @@ void EngineServer::handle(const HttpRequest& request, const std::shared_ptr<Http
             continue;
         const double d = v.toDouble(-1);
         if (!v.isDouble() || d < 1 || d > kMaxTokens || d != std::floor(d))
-            return answer(exchange, 400, errorJson(QByteArray(key) + " must be a whole number from 1 to 100000", "invalid_request_error"));
+            return answer(exchange, 400, errorJson(QByteArray(key) + " must be a whole number from 1 to 100000", "invalid_request_error"), handler);
         p.maxTokens = int(d);
     }
     if (chat) {
         const QJsonValue messages = body.value("messages");
         if (!messages.isArray() || messages.toArray().isEmpty())
-            return answer(exchange, 400, errorJson("messages must be a non-empty list", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("messages must be a non-empty list", "invalid_request_error"), handler);
         for (const QJsonValue& m : messages.toArray())
             p.promptTokens += int(m.toObject().value("content").toString().split(QLatin1Char(' '), Qt::SkipEmptyParts).size());
         const QJsonValue stream = body.value("stream");
         if (!stream.isUndefined() && !stream.isNull() && !stream.isBool())
-            return answer(exchange, 400, errorJson("stream must be true or false", "invalid_request_error"));
+            return answer(exchange, 400, errorJson("stream must be true or false", "invalid_request_error"), handler);
         p.stream = stream.toBool(false);
         p.includeUsage = body.value("stream_options").toObject().value("include_usage").toBool(false);
         p.model = jsonString(body.value("model").toString(QStringLiteral("knee")));
@@ -348,6 +374,7 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
         return;
     Pending p = std::move(it->second);
     m_pending.erase(it);
+    m_metrics.countOutcome(Outcome(outcome));
     switch (Outcome(outcome)) {
     case Outcome::Completed: ++m_stats.completed; break;
     case Outcome::Failed: ++m_stats.failed; break;
@@ -359,21 +386,22 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
         return;
     }
     if (Outcome(outcome) == Outcome::Rejected)
-        return answer(p.exchange, 503, errorJson("the deployment queue is full (queue_limit)", "overloaded"));
+        return answer(p.exchange, 503, errorJson("the deployment queue is full (queue_limit)", "overloaded"), p.handler());
     if (Outcome(outcome) != Outcome::Completed) {
         if (p.exchange->streaming()) { // the status went out with the first token: say so in the stream, then stop short
-            ++m_stats.byStatus[200];
+            countStatus(p.handler(), 200);
             p.exchange->writeChunk("data: " + errorJson("predict failed", "server_error") + "\n\n");
             p.exchange->cut();
             return;
         }
-        return answer(p.exchange, 500, errorJson("predict failed", "server_error"));
+        return answer(p.exchange, 500, errorJson("predict failed", "server_error"), p.handler());
     }
     const int n = m_continuous ? tokens : p.maxTokens; // only continuous batching models response lengths
     if (!p.openai)
         return answer(p.exchange, 200,
                       "{\"id\":" + QByteArray::number(qulonglong(ticket)) + ",\"output\":\"" + words(0, n) + "\",\"tokens\":"
-                          + QByteArray::number(n) + ",\"latency_ms\":" + QByteArray::number(latencyMs, 'f', 3) + "}");
+                          + QByteArray::number(n) + ",\"latency_ms\":" + QByteArray::number(latencyMs, 'f', 3) + "}",
+                      p.handler());
     const QByteArray usage = "{\"prompt_tokens\":" + QByteArray::number(p.promptTokens) + ",\"completion_tokens\":" + QByteArray::number(n)
         + ",\"total_tokens\":" + QByteArray::number(p.promptTokens + n) + "}";
     if (!p.stream)
@@ -381,8 +409,9 @@ void EngineServer::requestEnded(std::uint64_t ticket, int outcome, int tokens, d
                       "{\"id\":\"chatcmpl-" + QByteArray::number(qulonglong(ticket)) + "\",\"object\":\"chat.completion\",\"created\":"
                           + QByteArray::number(QDateTime::currentSecsSinceEpoch()) + ",\"model\":" + p.model
                           + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + words(0, n)
-                          + "\"},\"finish_reason\":\"length\"}],\"usage\":" + usage + "}");
-    ++m_stats.byStatus[200];
+                          + "\"},\"finish_reason\":\"length\"}],\"usage\":" + usage + "}",
+                      p.handler());
+    countStatus(p.handler(), 200);
     if (!p.exchange->streaming())
         p.exchange->startStream(200, "text/event-stream");
     if (p.sentTokens < n) // a model without a decode loop: the whole content in one chunk

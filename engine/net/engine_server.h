@@ -6,12 +6,14 @@
 //                               server-sent events, one per token for continuous-batching models (the
 //                               whole content in one chunk otherwise), then data: [DONE]
 //   GET  /health                {"status": "ok", …}
+//   GET  /metrics               Prometheus text format 0.0.4 (serve_metrics.h lists the families)
 // A failed request answers 500, a rejected one (deployment queue full) 503, both with a JSON error.
 // The scenario's workload and knob changes are not run: the HTTP clients are the load.
 // shutdown() drains: no new connections or requests, those in flight finish (for a bounded time, then
 // they are answered 503 or their stream is cut), and stopped() says when the last answer has gone.
 #pragma once
 #include "http_server.h"
+#include "serve_metrics.h"
 
 #include "sim/scenario.h"
 
@@ -50,6 +52,12 @@ public:
     QJsonObject statsJson() const;
     int inFlight() const { return int(m_pending.size()); }
 
+    // GPU telemetry for /metrics (not owned; null: none). Set before listen().
+    void setGpuSampler(const telemetry::GpuSampler* sampler) { m_gpus = sampler; }
+    // The exposition text /metrics answers, without its engine part (that comes from the engine thread at
+    // a scrape): for tests and for `knee serve`'s summary.
+    QByteArray metricsText() const { return m_metrics.render(); }
+
     // Stops taking requests and waits up to `graceMs` for those in flight; then answers what is left
     // 503 (cuts a stream) and waits up to kFlushMs for the answers to be sent. Emits stopped() once.
     void shutdown(int graceMs);
@@ -63,9 +71,15 @@ private:
         bool openai = false, stream = false, includeUsage = false;
         int maxTokens = kDefaultMaxTokens, promptTokens = 0, sentTokens = 0;
         QByteArray model;
+        ServeMetrics::Handler handler() const { return openai ? ServeMetrics::Handler::ChatCompletions : ServeMetrics::Handler::Predict; }
     };
     void handle(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange);
-    void answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json);
+    void answer(const std::shared_ptr<HttpExchange>& exchange, int status, const QByteArray& json,
+                ServeMetrics::Handler handler = ServeMetrics::Handler::Other);
+    void countStatus(ServeMetrics::Handler handler, int status);
+    // GET /metrics: the engine's gauges are read on its thread, then the answer goes from this one.
+    void scrape(const std::shared_ptr<HttpExchange>& exchange);
+    void answerScrape(const std::shared_ptr<HttpExchange>& exchange);
     void submit(std::uint64_t ticket, Pending pending);
     // From the engine thread (queued): a token streamed, or the request ended.
     void tokenEmitted(std::uint64_t ticket, int emitted);
@@ -80,6 +94,8 @@ private:
     std::unordered_map<std::uint64_t, Pending> m_pending;
     std::uint64_t m_nextTicket = 1;
     ServeStats m_stats;
+    ServeMetrics m_metrics; // thread-safe: the engine thread observes latencies into it
+    const telemetry::GpuSampler* m_gpus = nullptr;
     QElapsedTimer m_uptime;
     bool m_continuous = false;
     // shutdown(): a poll until nothing is in flight and every connection has closed.

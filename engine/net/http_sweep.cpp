@@ -2,6 +2,7 @@
 
 #include <QJsonDocument>
 
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QTimer>
 
@@ -12,34 +13,45 @@ namespace knee::net {
 
 namespace {
 
-// One level's users and its current window, alive until every user coroutine has ended.
-class LevelRun {
+// One level's closed-loop clients against the target, as a level probe: measureLevel (study/sweep) runs
+// the same procedure on it as on the engine. Its time is wall time since begin(); its extras (requests
+// sent, unfinished, the last error) are for people.
+class HttpProbe : public LevelProbe {
 public:
-    LevelRun(HttpClient& client, int users)
+    HttpProbe(HttpClient& client, HttpLevelExtras& extras)
         : m_client(client)
-        , m_users(users)
+        , m_extras(extras)
     {
     }
+    ~HttpProbe() override { end(); }
 
-    void start()
+    void begin(int users) override
     {
-        for (int u = 0; u < m_users; ++u)
-            user(u); // detached: each ends after stop()
+        m_wall.start();
+        for (int u = 0; u < users; ++u)
+            user(u); // detached: each ends after end()
     }
-
-    // Lets `seconds` of wall time pass on this thread's event loop.
-    static void wait(double seconds)
+    Nanos now() const override { return m_wall.isValid() ? Nanos(m_wall.nsecsElapsed()) : 0; }
+    // Lets wall time pass on this thread's event loop until the level's time is t.
+    void advanceTo(Nanos t) override
     {
+        const Nanos wait = t - now();
+        if (wait <= 0)
+            return;
         QEventLoop loop;
-        QTimer::singleShot(std::chrono::milliseconds(std::max<qint64>(1, qint64(seconds * 1000))), Qt::PreciseTimer, &loop,
+        QTimer::singleShot(std::chrono::milliseconds(std::max<qint64>(1, qint64(wait / kNanosPerMs))), Qt::PreciseTimer, &loop,
                            &QEventLoop::quit);
         loop.exec();
     }
-
+    LevelWindow& window() override { return m_window; }
     // Ends the users: requests in flight are aborted (not counted); returns when all have ended.
-    void stop()
+    void end() override
     {
+        if (m_ended)
+            return;
+        m_ended = true;
         m_stopping = true;
+        const std::int64_t abortedBefore = m_client.counters().aborted;
         m_client.abortAll();
         if (m_running > 0) {
             QEventLoop loop;
@@ -47,17 +59,11 @@ public:
             loop.exec();
             m_allEnded = nullptr;
         }
+        m_extras.unfinished = m_client.counters().aborted - abortedBefore;
+        m_extras.lastError = m_lastError;
     }
-
-    LevelWindow takeWindow(std::int64_t& tokens)
-    {
-        LevelWindow w = std::move(m_window);
-        m_window = LevelWindow();
-        tokens = m_tokens;
-        m_tokens = 0;
-        return w;
-    }
-    const QString& lastError() const { return m_lastError; }
+    bool virtualTime() const override { return false; }
+    const char* mode() const override { return "http"; }
 
 private:
     QCoro::Task<> user(int index)
@@ -88,16 +94,16 @@ private:
             m_window.ttft.record(r.ttft);
         if (r.itl >= 0)
             m_window.itl.record(r.itl);
-        m_tokens += r.tokens;
+        m_window.outputTokens += r.tokens;
     }
 
     HttpClient& m_client;
-    int m_users;
+    HttpLevelExtras& m_extras;
+    QElapsedTimer m_wall;
     int m_running = 0;
-    bool m_stopping = false;
+    bool m_stopping = false, m_ended = false;
     QEventLoop* m_allEnded = nullptr;
     LevelWindow m_window;
-    std::int64_t m_tokens = 0;
     QString m_lastError;
 };
 
@@ -105,61 +111,34 @@ private:
 
 HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& o)
 {
-    LevelRun run(client, concurrency);
-    std::int64_t tokens = 0;
-    run.start();
-    if (o.warmupS > 0)
-        LevelRun::wait(o.warmupS); // warm-up: never counted
-    const double windowS = LevelRecorder::windowLength(o, run.takeWindow(tokens).completed);
-
     HttpLevel out;
-    LevelRecorder recorder(concurrency, o);
-    QElapsedTimer measured;
-    measured.start();
-    double elapsedS = 0;
-    while (elapsedS < o.capS) {
-        LevelRun::wait(std::min(windowS, o.capS - elapsedS));
-        const double now = double(measured.nsecsElapsed()) / 1e9;
-        const double width = now - elapsedS; // the real width: a timer may fire late on a busy machine
-        elapsedS = now;
-        LevelWindow w = run.takeWindow(tokens);
-        out.extras.sent += w.completed + w.failed;
-        out.extras.outputTokens += tokens;
-        if (recorder.add(w, width))
-            break;
-    }
-    const std::int64_t abortedBefore = client.counters().aborted;
-    run.stop();
-    out.extras.unfinished = client.counters().aborted - abortedBefore;
-    out.level = recorder.finish(elapsedS);
-    out.extras.tokensPerS = elapsedS > 0 ? double(out.extras.outputTokens) / elapsedS : 0;
-    out.extras.lastError = run.lastError();
+    HttpProbe probe(client, out.extras);
+    out.level = measureLevel(probe, concurrency, o);
+    out.extras.sent = out.level.completed + out.level.failed;
+    out.extras.outputTokens = out.level.outputTokens;
+    out.extras.tokensPerS = out.level.tokensPerS;
     return out;
 }
 
 HttpSweep runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& o,
                        const std::function<bool(const SweepLevel&)>& progress)
 {
-    const auto start = std::chrono::steady_clock::now();
     HttpSweep sweep;
+    // The endpoint's rules are a live sweep's (the probe is wall-clock): the time cap, the user's levels only.
+    sweep.result = runLevels(scenario, o, [&](int) {
+        sweep.extras.emplace_back();
+        return std::make_unique<HttpProbe>(client, sweep.extras.back());
+    }, [&](const SweepLevel& l) {
+        HttpLevelExtras& e = sweep.extras.back();
+        e.sent = l.completed + l.failed;
+        e.outputTokens = l.outputTokens;
+        e.tokensPerS = l.tokensPerS;
+        return !progress || progress(l);
+    });
     SweepResult& r = sweep.result;
     r.mode = "http";
     r.target = QJsonDocument(client.target().toJson()).toJson(QJsonDocument::Compact).toStdString();
     r.scenarioName = client.target().url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();
-    std::vector<int> levels = o.levels;
-    std::sort(levels.begin(), levels.end());
-    levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-    for (int level : levels) {
-        HttpLevel measured = measureHttpLevel(client, level, o);
-        r.levels.push_back(std::move(measured.level));
-        sweep.extras.push_back(std::move(measured.extras));
-        if (progress && !progress(r.levels.back())) {
-            r.cancelled = true;
-            break;
-        }
-    }
-    analyzeSweep(r, scenario, o);
-    r.wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return sweep;
 }
 

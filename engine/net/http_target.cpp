@@ -1,5 +1,7 @@
 #include "http_target.h"
 
+#include "dataset.h"
+
 #include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,6 +20,10 @@ constexpr char kOpenAIBody[] = R"json({"model": "{{model}}", "messages": [{"role
                                R"json("max_tokens": {{max_tokens}}, "stream": false})json";
 constexpr char kOpenAIStreamBody[] = R"json({"model": "{{model}}", "messages": [{"role": "user", "content": "{{prompt}} ({{id}})"}], )json"
                                      R"json("max_tokens": {{max_tokens}}, "stream": true, "stream_options": {"include_usage": true}})json";
+// With a dataset: its messages (or its prompt as one user message) as they are, without the request number.
+constexpr char kOpenAIDatasetBody[] = R"json({"model": "{{model}}", "messages": {{messages}}, "max_tokens": {{max_tokens}}, "stream": false})json";
+constexpr char kOpenAIDatasetStreamBody[] = R"json({"model": "{{model}}", "messages": {{messages}}, "max_tokens": {{max_tokens}}, )json"
+                                            R"json("stream": true, "stream_options": {"include_usage": true}})json";
 
 QByteArray jsonEscaped(const QString& text)
 {
@@ -54,6 +60,8 @@ QString HttpTarget::validate() const
         problems << QStringLiteral("timeouts must be between 1 ms and one hour");
     if (maxConnections < 1 || maxConnections > 4096)
         problems << QStringLiteral("max connections must be between 1 and 4096");
+    if (dataset && dataset->entries.empty())
+        problems << QStringLiteral("the dataset holds no prompts");
     if (!apiKeySource.isEmpty() && !apiKeySource.startsWith(QLatin1String("env:")) && !apiKeySource.startsWith(QLatin1String("keychain:")))
         problems << QStringLiteral("the API key source must be env:NAME or keychain:SERVICE/KEY");
     if (apiKeySource.startsWith(QLatin1String("keychain:")) && !keychainAvailable())
@@ -78,7 +86,8 @@ QJsonObject HttpTarget::toJson() const
             {"response_timeout_ms", responseTimeoutMs},
             {"request_timeout_ms", requestTimeoutMs},
             {"max_connections", maxConnections},
-            {"api_key_source", apiKeySource}};
+            {"api_key_source", apiKeySource},
+            {"dataset", dataset ? QJsonValue(dataset->source) : QJsonValue()}};
 }
 
 QByteArray HttpTarget::effectiveBodyTemplate() const
@@ -87,18 +96,56 @@ QByteArray HttpTarget::effectiveBodyTemplate() const
         return bodyTemplate;
     if (kind == Kind::Generic)
         return kGenericBody;
+    if (dataset)
+        return stream ? kOpenAIDatasetStreamBody : kOpenAIDatasetBody;
     return stream ? kOpenAIStreamBody : kOpenAIBody;
 }
 
 QByteArray HttpTarget::renderBody(std::uint64_t requestId, std::uint32_t random) const
 {
-    QByteArray body = effectiveBodyTemplate();
-    body.replace("{{id}}", QByteArray::number(qulonglong(requestId)));
-    body.replace("{{random}}", QByteArray::number(random));
-    body.replace("{{max_tokens}}", QByteArray::number(maxTokens));
-    body.replace("{{stream}}", stream ? "true" : "false");
-    body.replace("{{model}}", jsonEscaped(model));
-    body.replace("{{prompt}}", jsonEscaped(prompt)); // last: a prompt may itself contain "{{id}}"
+    const DatasetEntry* entry = dataset && !dataset->entries.empty() ? &dataset->forRequest(requestId) : nullptr;
+    const QString text = entry ? dataset->promptFor(requestId) : prompt;
+    const int tokens = entry && entry->maxTokens > 0 ? entry->maxTokens : maxTokens;
+    auto messages = [&] {
+        const QJsonArray list = entry && !entry->messages.isEmpty() ? entry->messages
+                                                                    : QJsonArray{QJsonObject{{"role", "user"}, {"content", text}}};
+        return QJsonDocument(list).toJson(QJsonDocument::Compact);
+    };
+    // One pass over the template: what a placeholder brings in (a prompt holding "{{id}}") stays as it is.
+    const QByteArray tmpl = effectiveBodyTemplate();
+    QByteArray body;
+    body.reserve(tmpl.size() + text.size() + 64);
+    qsizetype at = 0;
+    while (at < tmpl.size()) {
+        const qsizetype open = tmpl.indexOf("{{", at);
+        const qsizetype close = open < 0 ? -1 : tmpl.indexOf("}}", open + 2);
+        if (close < 0) {
+            body += tmpl.mid(at);
+            break;
+        }
+        body += tmpl.mid(at, open - at);
+        const QByteArray name = tmpl.mid(open + 2, close - open - 2);
+        if (name == "id")
+            body += QByteArray::number(qulonglong(requestId));
+        else if (name == "random")
+            body += QByteArray::number(random);
+        else if (name == "max_tokens")
+            body += QByteArray::number(tokens);
+        else if (name == "stream")
+            body += stream ? "true" : "false";
+        else if (name == "model")
+            body += jsonEscaped(model);
+        else if (name == "prompt")
+            body += jsonEscaped(text);
+        else if (name == "messages")
+            body += messages();
+        else { // not a placeholder: kept as written
+            body += tmpl.mid(open, 2);
+            at = open + 2;
+            continue;
+        }
+        at = close + 2;
+    }
     return body;
 }
 

@@ -10,8 +10,11 @@
 #include <QUrl>
 
 #include <cstdint>
+#include <memory>
 
 namespace knee::net {
+
+struct Dataset;
 
 struct HttpTarget {
     enum class Kind { Generic, OpenAI };
@@ -19,8 +22,10 @@ struct HttpTarget {
     QUrl url;                                     // e.g. http://127.0.0.1:8080/predict
     QList<QPair<QByteArray, QByteArray>> headers; // sent with every request (Content-Type is JSON unless set)
     // Request body with placeholders: {{id}} (request number), {{random}} (a random 32-bit number),
-    // {{prompt}} (JSON-escaped, without quotes), {{max_tokens}}, {{stream}} (true/false), {{model}}.
-    // Empty: the kind's default body.
+    // {{prompt}} (JSON-escaped, without quotes), {{max_tokens}}, {{stream}} (true/false), {{model}},
+    // {{messages}} (a JSON list of chat messages: the dataset's, or one user message with the prompt).
+    // Substituted in one pass: text a placeholder brings in is never expanded again. Empty: the kind's
+    // default body.
     QByteArray bodyTemplate;
     bool stream = false; // OpenAI only: stream the response (SSE): time to first token, inter-token latency
     int maxTokens = 16;
@@ -32,6 +37,9 @@ struct HttpTarget {
                                     // body, a stream without [DONE], a trickle) fails `timeout` after this
     int maxConnections = 64;        // requests (and connections) in flight at once
     QString apiKeySource;           // empty, env:NAME or keychain:SERVICE/KEY
+    // Optional prompts (dataset.h): request N sends entry N mod size, its prompt or messages and its
+    // max_tokens (the target's maxTokens when it asks none). Shared, never changed once set.
+    std::shared_ptr<const Dataset> dataset;
 
     // Empty when usable, else what is wrong (one line per problem).
     QString validate() const;

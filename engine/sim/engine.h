@@ -6,12 +6,15 @@
 // single paced timer on an event loop). One engine, two clocks: the semantics live only here.
 #pragma once
 #include "autoscaler.h"
+#include "concurrency_modifier.h"
 #include "event_queue.h"
 #include "load_generator.h"
 #include "predict_executor.h"
 #include "predict_stage.h"
 #include "replica.h"
+#include "replica_set.h"
 #include "request.h"
+#include "scaling_loop.h"
 #include "scenario.h"
 
 #include "metrics/run_metrics.h"
@@ -40,14 +43,23 @@ struct EngineSnapshot {
     Nanos now = 0;
     std::int64_t arrived = 0, completed = 0, failed = 0, rejected = 0;
     std::int64_t queued = 0, held = 0; // arrived = completed + failed + rejected + queued + held
+    // The knobs as the engine has them now (slider moves and the scenario's timed changes applied): what
+    // views, sliders and saved settings read.
     int concurrencyTarget = 0, predictConcurrency = 0, minReplicas = 0, maxReplicas = 0;
     double rateRps = 0;
     int users = 0;
+    bool closedLoop = false;
+    double coldStartS = 0;
+    AutoscalerConfig autoscaler;
     std::vector<ReplicaSnapshot> replicas; // provisioned replicas, by id
     std::vector<DeviceSnapshot> devices;   // the devices predict runs on, with their calls in flight
     // With a real predict stage (PredictExecutor): calls that failed on the device, replicas that
     // could not start, and the newest such error, word for word.
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
+    // Predict calls started so far, and the time replicas spent with a request in predict, summed over every
+    // replica of the run (removed ones included): both only grow (`knee serve`'s /metrics counters).
+    std::int64_t predictCalls = 0;
+    Nanos predictBusyNs = 0;
     std::string lastPredictError;
     // Set once the load was stopped because too many requests were queued or in service (the memory
     // budget, limits::kMaxRequestsInSystem): what happened, in words.
@@ -119,19 +131,19 @@ public:
 
     // Autoscaling: every decision with its reason (bounded: the first kMaxScalingEvents), replicas
     // provisioned after the start (cold starts), and replica-hours so far.
-    static constexpr std::size_t kMaxScalingEvents = 100'000;
-    const std::vector<ScalingEvent>& scalingLog() const { return m_scalingLog; }
-    std::int64_t scalingEventsDropped() const { return m_scalingDropped; }
+    static constexpr std::size_t kMaxScalingEvents = ScalingLoop::kMaxEvents;
+    const std::vector<ScalingEvent>& scalingLog() const { return m_scaling.events(); }
+    std::int64_t scalingEventsDropped() const { return m_scaling.dropped(); }
     std::int64_t coldStarts() const { return m_coldStarts; }
     double replicaHours() const;
-    const Autoscaler* autoscaler() const { return m_autoscaler.get(); }
+    const Autoscaler* autoscaler() const { return m_scaling.autoscaler(); }
     const PredictStage& predictStage() const { return m_predictStage; }
 
 private:
     void handle(const Event& e);
     void arrive(Nanos intended, std::int32_t user, const std::optional<StageTimes>& times, double size = -1, int tokens = 0);
     void dispatch();
-    int pickReplica() const;
+    int pickReplica() const { return m_replicas.leastLoaded([this](const Replica& r) { return limitOf(r); }); }
     void admit(std::uint32_t slot, int replicaIndex);
     void preprocessDone(std::uint32_t slot);
     void leavePredict(std::uint32_t slot) override; // PredictStage::Host
@@ -143,15 +155,11 @@ private:
     void drainReplica(int replicaIndex);
     void retireIfDrained(int replicaIndex);
     void removeReplica(int replicaIndex);
-    int activeReplicas() const; // cold-starting + ready
-    int readyReplicas() const;
-    int pickVictim() const;
     void scaleTo(int active);
     void autoscalerTick();
     void scheduleTick();
-    void observeConcurrency() { if (m_autoscaler) m_autoscaler->observe(m_now, std::int64_t(m_queue.size()) + m_held); }
-    int limitOf(const Replica& r) const;
-    void adaptLimit(Replica& r, Nanos replicaLatency);
+    void observeConcurrency() { m_scaling.observe(m_now, std::int64_t(m_queue.size()) + m_held); }
+    int limitOf(const Replica& r) const { return replicaLimit(m_scenario.deployment, m_scenario.model.batching.maxSequences, r); }
     void refreshLimitLevel();
 
     std::uint32_t allocRequest();
@@ -171,24 +179,19 @@ private:
     std::vector<std::uint32_t> m_freeSlots;
     std::uint64_t m_nextRequestId = 0;
     RingQueue<std::uint32_t> m_queue; // the deployment queue (request slots)
-    std::vector<Replica> m_replicas;  // slots; Removed ones are reused
-    std::int32_t m_nextReplicaId = 0;
+    ReplicaSet m_replicas;
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;
     std::function<void(const Request&)> m_observer;
     std::function<void(const Request&)> m_tokenObserver;
-    std::unique_ptr<Autoscaler> m_autoscaler;
-    bool m_tickPending = false;
-    std::uint32_t m_tickGeneration = 0; // a replaced autoscaler's queued tick is stale
-    int m_quietTicks = 0;               // ticks in a row with no traffic and no change
-    std::vector<ScalingEvent> m_scalingLog;
-    std::int64_t m_scalingDropped = 0;
+    ScalingLoop m_scaling;
     std::int64_t m_coldStarts = 0;
     bool m_started = false; // replicas provisioned from now on are cold starts
     int m_limitLevel = 0;
     // The real predict stage (live runs), replicas that could not start on it.
     PredictExecutor* m_executor = nullptr;
     std::int64_t m_replicaStartFailures = 0;
+    Nanos m_retiredPredictBusyNs = 0; // predict-busy time of replicas already removed
     PredictStage m_predictStage; // last: it holds references to the members above
     std::int64_t m_requestBudget = limits::kMaxRequestsInSystem;
     std::string m_budgetStop;   // the memory budget for queued requests stopped the load

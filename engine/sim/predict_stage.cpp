@@ -181,6 +181,7 @@ std::uint32_t PredictStage::allocCall(CallKind kind, int ri, int batch)
 void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
 {
     Call& c = m_calls[ci];
+    ++m_callsStarted;
     if (m_executor) {
         ++m_liveCalls;
         m_executor->submit(m_replicas[std::size_t(c.replica)].id, (std::uint64_t(c.generation) << 32) | ci, c.batch);
@@ -316,6 +317,7 @@ void PredictStage::startSingle(int ri, std::uint32_t slot)
     const Request& r = m_requests[slot];
     if (!m_executor && !timedByDevice()) {
         // Independent calls: one event per request, no call record (the engine's hot path).
+        ++m_callsStarted;
         m_events.push(m_now + Nanos(double(callTime(r, 1)) * variationFactor()) + overhead(), EventType::PredictDone, slot);
         return;
     }

@@ -63,6 +63,7 @@ public:
 
     bool executorCallsPending() const { return m_liveCalls > 0; }
     std::int64_t predictErrors() const { return m_predictErrors; }
+    std::int64_t callsStarted() const { return m_callsStarted; } // every predict call (single, batch, decode step) so far
     const std::string& lastError() const { return m_lastError; }
     void noteError(const std::string& error);                      // a call failed
     void setLastError(const std::string& error) { m_lastError = error; } // a replica could not start
@@ -121,6 +122,7 @@ private:
     std::vector<int> m_replicasOnDevice;      // placement counts (shared placement, or live)
     std::int64_t m_liveCalls = 0;
     std::int64_t m_predictErrors = 0;
+    std::int64_t m_callsStarted = 0;
     std::string m_lastError;
     std::vector<std::uint32_t> m_scratch;
 };

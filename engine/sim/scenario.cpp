@@ -161,6 +161,22 @@ std::string checkArrivalRate(double r)
     return {};
 }
 
+std::string checkArrivalRateFor(const ArrivalConfig& a, double rps)
+{
+    if (a.kind == ArrivalConfig::Kind::Closed)
+        return "the workload is closed-loop: set the number of users instead of a rate";
+    if (!a.hasFixedRate())
+        return "the arrival rate follows a pattern (step, spike, diurnal or trace); it has no single rate to set";
+    return checkArrivalRate(rps);
+}
+
+std::string checkUsersFor(const ArrivalConfig& a, int users)
+{
+    if (a.kind != ArrivalConfig::Kind::Closed)
+        return "the workload is open-loop: set an arrival rate instead of users";
+    return checkUsers(users);
+}
+
 std::string checkUsers(int users)
 {
     if (users < 1 || users > limits::kMaxUsers)

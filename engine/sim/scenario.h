@@ -243,6 +243,10 @@ std::string checkArrivalRate(double rps);
 std::string checkUsers(int users);
 std::string checkAutoscaler(const AutoscalerConfig& config);
 std::string checkColdStart(double seconds);
+// A rate or a number of users set on a running workload: refused when the workload has none of that
+// kind (a closed loop has users, a shaped or replayed open loop no single rate), else the value's range.
+std::string checkArrivalRateFor(const ArrivalConfig& arrival, double rps);
+std::string checkUsersFor(const ArrivalConfig& arrival, int users);
 // The flag for an allowed but self-defeating pair (seed 002): empty when target >= predict_concurrency.
 std::string targetBelowPredictWarning(int concurrencyTarget, int predictConcurrency);
 bool arrivalKindFromString(const std::string& name, ArrivalConfig::Kind& out);

@@ -15,10 +15,19 @@ bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b
 
 class VirtualDriver : public LevelDriver {
 public:
+    Engine& begin(const Scenario& s) override
+    {
+        m_engine = std::make_unique<Engine>(s);
+        return *m_engine;
+    }
     void start(Engine& e) override { e.startLoad(); }
     void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
+    void stop(Engine&) override { m_engine.reset(); }
     const char* mode() const override { return "virtual"; }
     bool virtualTime() const override { return true; }
+
+private:
+    std::unique_ptr<Engine> m_engine;
 };
 
 std::int64_t finished(const LevelWindow& w) { return w.completed + w.failed + w.rejected; }
@@ -37,50 +46,108 @@ double windowByResponses(const SweepOptions& o, std::int64_t warmupCompleted, do
 
 std::unique_ptr<LevelDriver> makeVirtualDriver() { return std::make_unique<VirtualDriver>(); }
 
-SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
-{
-    const bool byResponses = driver.virtualTime();
-    Scenario s = base;
-    s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
-    s.deployment.autoscaler.policy = AutoscalerConfig::Policy::None;
-    s.deployment.concurrencyTarget = target; // high enough not to bind: the users set the concurrency
-    s.changes.clear();
-    const Distribution think = base.workload.arrival.kind == ArrivalConfig::Kind::Closed ? base.workload.arrival.think
-                                                                                          : Distribution::constant(0);
-    s.workload.arrival = ArrivalConfig::closed(concurrency, think);
-    s.workload.requests = 0;
-    s.workload.warmupS = 0;
-    // Virtual time: the level ends by windows, within the engine's one year of simulated time.
-    s.workload.durationS = byResponses ? limits::kMaxDurationS : o.warmupS + o.capS;
-    Engine engine(s, driver.executorFor(s));
-    LevelWindow current;
-    engine.setObserver([&](const Request& r) {
-        switch (r.outcome) {
-        case Outcome::Completed:
-            ++current.completed;
-            current.latency.record(r.latency());
-            if (r.firstToken >= 0) {
-                current.ttft.record(r.firstToken - r.intended);
-                if (r.tokens > 1) // the mean gap between this response's tokens
-                    current.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+namespace {
+
+// The engine as a level probe: a fresh engine per level from the driver, its responses into the window.
+class EngineProbe : public LevelProbe {
+public:
+    EngineProbe(const Scenario& base, int target, LevelDriver& driver)
+        : m_base(base)
+        , m_target(target)
+        , m_driver(driver)
+    {
+    }
+    ~EngineProbe() override
+    {
+        if (m_engine)
+            m_driver.stop(*m_engine);
+    }
+
+    void begin(int users) override
+    {
+        Scenario s = m_base;
+        s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
+        s.deployment.autoscaler.policy = AutoscalerConfig::Policy::None;
+        s.deployment.concurrencyTarget = m_target; // high enough not to bind: the users set the concurrency
+        s.changes.clear();
+        const Distribution think = m_base.workload.arrival.kind == ArrivalConfig::Kind::Closed ? m_base.workload.arrival.think
+                                                                                                : Distribution::constant(0);
+        s.workload.arrival = ArrivalConfig::closed(users, think);
+        s.workload.requests = 0;
+        s.workload.warmupS = 0;
+        // The engine's own limit of one year; the level procedure ends the level long before.
+        s.workload.durationS = limits::kMaxDurationS;
+        m_engine = &m_driver.begin(s);
+        m_engine->setObserver([this](const Request& r) {
+            switch (r.outcome) {
+            case Outcome::Completed:
+                ++m_window.completed;
+                m_window.latency.record(r.latency());
+                if (r.firstToken >= 0) {
+                    m_window.ttft.record(r.firstToken - r.intended);
+                    m_window.outputTokens += r.tokens;
+                    if (r.tokens > 1) // the mean gap between this response's tokens
+                        m_window.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+                }
+                break;
+            case Outcome::Failed: ++m_window.failed; break;
+            case Outcome::Rejected: ++m_window.rejected; break;
+            case Outcome::InFlight: break;
             }
-            break;
-        case Outcome::Failed: ++current.failed; break;
-        case Outcome::Rejected: ++current.rejected; break;
-        case Outcome::InFlight: break;
-        }
-    });
-    driver.start(engine);
+        });
+        m_driver.start(*m_engine);
+    }
+    Nanos now() const override { return m_engine->now(); }
+    void advanceTo(Nanos t) override { m_driver.advanceTo(*m_engine, t); }
+    LevelWindow& window() override { return m_window; }
+    void end() override
+    {
+        if (m_engine)
+            m_driver.stop(*m_engine);
+        m_engine = nullptr;
+    }
+    bool virtualTime() const override { return m_driver.virtualTime(); }
+    const char* mode() const override { return m_driver.mode(); }
+
+private:
+    Scenario m_base;
+    int m_target;
+    LevelDriver& m_driver;
+    Engine* m_engine = nullptr;
+    LevelWindow m_window;
+};
+
+} // namespace
+
+std::unique_ptr<LevelProbe> engineLevelProbe(const Scenario& scenario, int target, LevelDriver& driver)
+{
+    return std::make_unique<EngineProbe>(scenario, target, driver);
+}
+
+SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
+{
+    EngineProbe probe(scenario, target, driver);
+    return measureLevel(probe, concurrency, o);
+}
+
+SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& o)
+{
+    const bool byResponses = probe.virtualTime();
+    probe.begin(concurrency);
+    LevelWindow& current = probe.window();
+    current = LevelWindow();
     const Nanos yearEnd = secondsToNanos(limits::kMaxDurationS);
     Nanos warmupEnd = secondsToNanos(o.warmupS);
-    driver.advanceTo(engine, warmupEnd); // warm-up: never counted
+    probe.advanceTo(warmupEnd); // warm-up: never counted
     // Virtual time: the first round of a closed loop is a burst (every user sends at once), so the
     // warm-up lasts until each user has had a response, in steps that double (a slow model's first
     // responses may take hours of simulated time), within a tenth of the year.
     for (Nanos step = warmupEnd; byResponses && step > 0 && finished(current) < concurrency && warmupEnd < yearEnd / 10; step *= 2) {
         warmupEnd = std::min(yearEnd / 10, warmupEnd + step);
-        driver.advanceTo(engine, warmupEnd);
+        probe.advanceTo(warmupEnd);
     }
+    // A wall-clock probe's warm-up may have overrun its timer: measure from where the level really is.
+    warmupEnd = std::max(warmupEnd, probe.now());
     double windowS = byResponses ? windowByResponses(o, current.completed, nanosToSeconds(warmupEnd))
                                  : LevelRecorder::windowLength(o, current.completed);
     current = LevelWindow();
@@ -89,8 +156,8 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
     Nanos t = warmupEnd;
     const Nanos cap = byResponses ? yearEnd : warmupEnd + secondsToNanos(o.capS);
     for (int windows = 1; t < cap; ++windows) {
-        const Nanos end = std::min(cap, t + secondsToNanos(windowS));
-        driver.advanceTo(engine, end);
+        probe.advanceTo(std::min(cap, t + secondsToNanos(windowS)));
+        const Nanos end = std::max(probe.now(), t); // the real end: a wall-clock timer may fire late
         const double width = nanosToSeconds(end - t);
         t = end;
         const std::int64_t completed = current.completed;
@@ -101,7 +168,7 @@ SweepLevel measureLevel(const Scenario& base, int concurrency, int target, const
         if (byResponses && completed < kMinResponsesPerVirtualWindow)
             windowS *= 2; // slower than the warm-up promised: the next windows hold more
     }
-    driver.stop(engine);
+    probe.end();
     return recorder.finish(nanosToSeconds(t - warmupEnd));
 }
 
@@ -127,6 +194,7 @@ bool LevelRecorder::add(const LevelWindow& w, double widthS)
     m_latency.merge(w.latency);
     m_ttft.merge(w.ttft);
     m_itl.merge(w.itl);
+    m_level.outputTokens += w.outputTokens;
     m_level.completed += w.completed;
     m_level.failed += w.failed;
     m_level.rejected += w.rejected;
@@ -149,6 +217,7 @@ SweepLevel LevelRecorder::finish(double measuredS)
     level.latency = summarize(m_latency);
     level.ttft = summarize(m_ttft);
     level.itl = summarize(m_itl);
+    level.tokensPerS = measuredS > 0 ? double(level.outputTokens) / measuredS : 0;
     level.throughputRps = measuredS > 0 ? double(level.completed) / measuredS : 0;
     level.histogram = m_latency.toSparse();
     return level;
@@ -185,8 +254,8 @@ Slos slosOf(const SweepOptions& o) { return Slos{o.sloMs, o.ttftSloMs, o.itlSloM
 
 } // namespace
 
-SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const LevelDriverFactory& makeDriver,
-                     const std::function<bool(const SweepLevel&)>& progress)
+SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const LevelProbeFactory& probeFor,
+                      const std::function<bool(const SweepLevel&)>& progress)
 {
     const auto start = std::chrono::steady_clock::now();
     SweepResult r;
@@ -194,30 +263,42 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
     std::vector<int> levels = o.levels;
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-    const int target = std::max(levels.empty() ? 1 : levels.back(), scenario.deployment.predictConcurrency);
     bool extends = false;
-    auto measure = [&](int level, int levelTarget) {
-        const std::unique_ptr<LevelDriver> driver = makeDriver();
-        r.mode = driver->mode();
-        extends = driver->virtualTime() && o.extendLimit > 0;
-        r.levels.push_back(measureLevel(scenario, level, levelTarget, o, *driver));
+    auto measure = [&](int level) {
+        const std::unique_ptr<LevelProbe> probe = probeFor(level);
+        r.mode = probe->mode();
+        extends = probe->virtualTime() && o.extendLimit > 0;
+        r.levels.push_back(measureLevel(*probe, level, o));
         if (progress && !progress(r.levels.back()))
             r.cancelled = true;
         return !r.cancelled;
     };
     for (int level : levels)
-        if (!measure(level, target))
+        if (!measure(level))
             break;
     // Throughput still rising at the last level: in virtual time, measure the next doubling (issue 20).
     while (extends && !r.cancelled) {
         const KneeAnalysis a = analyzeCurve(curvePoints(r), slosOf(o), o.sensitivity, o.saturationTolerance);
         const std::optional<int> next = nextLevelToSaturate(curvePoints(r), a, slosOf(o), o.extendLimit);
-        if (!next || !measure(*next, std::max(*next, scenario.deployment.predictConcurrency)))
+        if (!next || !measure(*next))
             break;
     }
     analyzeSweep(r, scenario, o);
     r.wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
+}
+
+SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const LevelDriverFactory& makeDriver,
+                     const std::function<bool(const SweepLevel&)>& progress)
+{
+    // A concurrency target high enough not to bind: the users set the concurrency (the listed levels
+    // share one; a level added to reach saturation gets its own).
+    const int listedMax = o.levels.empty() ? 1 : *std::max_element(o.levels.begin(), o.levels.end());
+    std::unique_ptr<LevelDriver> driver;
+    return runLevels(scenario, o, [&](int level) {
+        driver = makeDriver();
+        return engineLevelProbe(scenario, std::max({level, listedMax, scenario.deployment.predictConcurrency}), *driver);
+    }, progress);
 }
 
 void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& o)

@@ -56,6 +56,10 @@ struct SweepLevel {
     // Endpoint sweeps (engine/net): failed requests by kind (refused, timeout, tls, http_4xx, …);
     // they add up to `failed`. Empty for the engine, whose failures have one kind.
     std::map<std::string, std::int64_t> failuresByKind;
+    // Streaming (continuous batching, or an endpoint's streamed responses): tokens in the measured
+    // responses, and per second of measurement. 0 otherwise.
+    std::int64_t outputTokens = 0;
+    double tokensPerS = 0;
 };
 
 // One measurement window of a level: what ended in it.
@@ -63,6 +67,7 @@ struct LevelWindow {
     LatencyHistogram latency, ttft, itl;
     std::int64_t completed = 0, failed = 0, rejected = 0;
     std::map<std::string, std::int64_t> failuresByKind;
+    std::int64_t outputTokens = 0; // streaming responses: tokens in the completed ones
 };
 
 // The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
@@ -112,31 +117,58 @@ struct SweepResult {
     double wallS = 0;
 };
 
-// How a level's engine is advanced: in virtual time as fast as possible, or paced to the wall by the
-// live clock (engine/live). The level procedure (warm-up, windows, stability) is the same for both.
+// How a level's engine is made and advanced: in virtual time as fast as possible, or paced to the wall
+// by the live clock with the real predict stage (engine/live's LiveRun). The level procedure (warm-up,
+// windows, stability) is the same for both.
 class LevelDriver {
 public:
     virtual ~LevelDriver() = default;
-    virtual void start(Engine& engine) = 0;
+    // The level's engine for `scenario`, owned by the driver until stop(). Throws std::invalid_argument
+    // for an invalid scenario.
+    virtual Engine& begin(const Scenario& scenario) = 0;
+    virtual void start(Engine& engine) = 0;              // the load starts
     virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
-    virtual void stop(Engine&) {}
+    virtual void stop(Engine&) {}                        // the level is over; the engine may go
     // Changes the running engine now (a knob, the users): the live driver first runs what is due and
     // afterwards re-arms its clock for whatever the change scheduled.
     virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }
     virtual const char* mode() const = 0;
     // Virtual time: running longer costs milliseconds, so levels are judged by responses and the
-    // sweep may extend its levels (see the top of this file). Wall-clock drivers: the time cap.
+    // sweep may extend its levels (see the top of sweep.cpp). Wall-clock drivers: the time cap.
     virtual bool virtualTime() const { return false; }
-    // The real predict stage for this level's engine (live drivers, when the scenario names a model);
-    // null: predict is timed from the scenario. Called once per level, before the engine exists.
-    virtual PredictExecutor* executorFor(const Scenario&) { return nullptr; }
 };
 using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
 
-// One level: one replica (min = max = 1, no autoscaler) held by `concurrency` closed-loop users, with
-// the given concurrency target; warm-up, then windows until two agree or the cap.
+// What a level is measured on: the engine (virtual or live, through a LevelDriver) or an endpoint's
+// closed-loop clients (engine/net). The level procedure — warm-up, windows until two agree or the cap,
+// by responses in virtual time — is measureLevel's, the same for all of them.
+class LevelProbe {
+public:
+    virtual ~LevelProbe() = default;
+    virtual void begin(int users) = 0;        // `users` closed-loop users start sending; the level's time is 0
+    virtual Nanos now() const = 0;            // the level's time (simulated, or wall since begin)
+    virtual void advanceTo(Nanos t) = 0;      // lets the level's time pass to t
+    virtual LevelWindow& window() = 0;        // what ended since the window was last reset
+    virtual void end() = 0;                   // the users stop; what is still in flight is abandoned
+    virtual bool virtualTime() const = 0;     // judged by responses, and a sweep may extend its levels
+    virtual const char* mode() const = 0;     // "virtual", "live", "http"
+};
+
+SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options);
+// The engine as a probe: one replica (min = max = 1, no autoscaler) with the given concurrency target,
+// a fresh engine per level from `driver`.
+std::unique_ptr<LevelProbe> engineLevelProbe(const Scenario& scenario, int target, LevelDriver& driver);
+// One engine level: engineLevelProbe + measureLevel.
 SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, const SweepOptions& options, LevelDriver& driver);
 std::unique_ptr<LevelDriver> makeVirtualDriver();
+
+// The levels of a sweep on probes made by `probeFor(level)`: the listed levels, then (virtual time)
+// the doublings until throughput saturates; then the analysis against `scenario` (its
+// predict_concurrency). `progress` is told of each finished level and may return false to cancel: the
+// finished levels are kept and analysed.
+using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level)>;
+SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
+                      const std::function<bool(const SweepLevel&)>& progress = {});
 
 // Runs the sweep. `progress` is told of each finished level and may return false to cancel: the
 // finished levels are kept and analysed.

@@ -76,6 +76,14 @@ private slots:
         QTest::addRow("a directory") << QStringList{"simulate", QStringLiteral(KNEE_TEST_DATA)} << "";
         QTest::addRow("--max-wall-s without --live") << QStringList{"simulate", defaultScenario(), "--max-wall-s", "5"}
                                                      << "--max-wall-s limits a --live run";
+        QTest::addRow("--gpu-telemetry-ms without --live") << QStringList{"simulate", defaultScenario(), "--gpu-telemetry-ms", "100"}
+                                                           << "--gpu-telemetry-ms samples the GPUs during a --live run";
+        QTest::addRow("--gpu-telemetry-ms too fast") << QStringList{"simulate", defaultScenario(), "--live", "--gpu-telemetry-ms", "5"}
+                                                     << "--gpu-telemetry-ms expects 0 (off) or milliseconds from 50";
+        QTest::addRow("--gpu-telemetry-ms not a number") << QStringList{"simulate", defaultScenario(), "--live", "--gpu-telemetry-ms", "x"}
+                                                         << "--gpu-telemetry-ms expects";
+        QTest::addRow("serve --gpu-telemetry-ms too slow") << QStringList{"serve", defaultScenario(), "--gpu-telemetry-ms", "60001"}
+                                                           << "--gpu-telemetry-ms expects 0 (off)";
     }
     void badInput()
     {
@@ -86,6 +94,51 @@ private slots:
         QVERIFY2(!r.err.isEmpty(), "bad input must say what is wrong on stderr");
         QVERIFY2(QString::fromUtf8(r.err).contains(stderrFragment), r.err.constData());
         QVERIFY(r.out.isEmpty());
+    }
+
+    // --live reports each GPU over the run (NVML, here the stand-in library of tests/telemetry), or why it
+    // cannot: an absent driver is a notice, never a failure.
+    void simulateLiveReportsGpuTelemetry_data()
+    {
+        QTest::addColumn<QString>("library");
+        QTest::addColumn<int>("gpus");
+        QTest::addRow("stand-in NVML, two GPUs") << QStringLiteral(FAKE_NVML_PATH) << 2;
+        QTest::addRow("no driver") << QStringLiteral("/nonexistent/libnvidia-ml.so.1") << 0;
+    }
+    void simulateLiveReportsGpuTelemetry()
+    {
+        QFETCH(QString, library);
+        QFETCH(int, gpus);
+        QTemporaryDir dir;
+        QFile s(dir.filePath("s.yaml"));
+        QVERIFY(s.open(QIODevice::WriteOnly));
+        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 4, predict_concurrency: 4}\n"
+                "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
+        s.close();
+        qputenv("KNEE_NVML_LIBRARY", library.toUtf8());
+        const Result r = knee({"simulate", s.fileName(), "--live", "--json", "--gpu-telemetry-ms", "50"});
+        const Result text = knee({"simulate", s.fileName(), "--live"});
+        qunsetenv("KNEE_NVML_LIBRARY");
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["completed"].toInteger(), 100);
+        const QJsonObject t = o["gpu_telemetry"].toObject();
+        QCOMPARE(t["available"].toBool(), gpus > 0);
+        QCOMPARE(t["gpus"].toArray().size(), gpus);
+        QCOMPARE(text.exitCode, 0);
+        if (gpus == 0) {
+            QVERIFY2(t["notice"].toString().contains("cannot load /nonexistent/libnvidia-ml.so.1"), qPrintable(t["notice"].toString()));
+            QVERIFY(text.out.contains("GPU telemetry: no GPU telemetry: cannot load"));
+            return;
+        }
+        const QJsonObject gpu1 = t["gpus"].toArray().at(1).toObject();
+        QCOMPARE(gpu1["name"].toString(), QStringLiteral("Fake GPU 1"));
+        QVERIFY(gpu1["samples"].toInteger() >= 1); // one at the start, then one per period
+        QCOMPARE(gpu1["utilization_pct"].toObject()["mean"].toDouble(), 47.0);
+        QCOMPARE(gpu1["power_w"].toObject()["max"].toDouble(), 124.456);
+        QCOMPARE(gpu1["sm_clock_mhz"].toObject()["min"].toDouble(), 1880.0);
+        QCOMPARE(gpu1["memory_used_bytes"].toObject()["max"].toDouble(), 2.0 * (1 << 30));
+        QVERIFY2(text.out.contains("GPU 1 (Fake GPU 1): utilisation 47 % mean"), text.out.constData());
     }
 
     void malformedScenarioNamesLineAndKey()

@@ -113,6 +113,30 @@ private slots:
         QVERIFY(w.latency.p50 > 0 && w.latency.p50 <= w.latency.p99);
     }
 
+    // One source of the knobs (issue 14): the host shows an accepted move at once and the engine's own
+    // values once applied, timed changes included; its refusals are the engine's, word for word.
+    void hostKnobsComeFromTheEngine()
+    {
+        Scenario s = scenario(2, 4, ArrivalConfig::poisson(400));
+        KnobChange c;
+        c.atS = 0.2;
+        c.concurrencyTarget = 3;
+        s.changes.push_back(c);
+        LiveEngineHost host(s);
+        QCOMPARE(host.scenario().deployment.concurrencyTarget, 4); // before any snapshot: as given
+        QTRY_VERIFY_WITH_TIMEOUT(host.scenario().deployment.concurrencyTarget == 3, 5000); // the timed change, from the engine
+        QCOMPARE(host.snapshot()->engine.concurrencyTarget, 3);
+        QCOMPARE(host.setPredictConcurrency(2), std::string());
+        QCOMPARE(host.scenario().deployment.predictConcurrency, 2); // accepted: shown at once
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.predictConcurrency == 2, 5000);
+        QCOMPARE(host.scenario().deployment.predictConcurrency, 2);
+
+        Engine engine(s);
+        QCOMPARE(host.setUsers(5), engine.setUsers(5));
+        QCOMPARE(host.setArrivalRate(-1), engine.setArrivalRate(-1));
+        QCOMPARE(host.setConcurrencyTarget(0), engine.setConcurrencyTarget(0));
+    }
+
     void hostPauseAndReset()
     {
         LiveEngineHost host(scenario(2, 4, ArrivalConfig::closed(3, Distribution::constant(1))));

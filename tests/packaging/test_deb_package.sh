@@ -40,7 +40,7 @@ dpkg-deb -I "$deb" | sed 's/^/  /'
 [ "$(dpkg-deb -f "$deb" Package)" = knee ] || fail "package name is not knee"
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "package version is not $version"
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in libqt6widgets6 libqt6charts6 libyaml-cpp0.7 qt6-qpa-plugins; do
+for dep in libqt6widgets6 libqt6charts6 libyaml-cpp0.7 libprometheus-cpp-core1.0 qt6-qpa-plugins; do
   grep -q "$dep" <<<"$depends" || fail "Depends lacks $dep: $depends"
 done
 

@@ -98,6 +98,27 @@ private slots:
         QCOMPARE(e.snapshot().replicas.size(), std::size_t(1));
     }
 
+    // The snapshot's predict calls and predict-busy time only grow: a removed replica's busy time stays in
+    // the total (`knee serve` exports both as Prometheus counters).
+    void predictCallsAndBusyTimeOutliveTheirReplica()
+    {
+        Scenario s = singleReplica(2, 2, 0, 100, 0);
+        s.deployment.maxReplicas = 2;
+        s.deployment.initialReplicas = 2;
+        Engine e(s);
+        for (int i = 0; i < 3; ++i)
+            e.submit(0); // replica 0: two calls at once, 0-100 ms; replica 1: one call, 0-100 ms
+        QCOMPARE(e.setReplicaBounds(1, 1), std::string());
+        e.submit(0); // waits for replica 0: 100-200 ms
+        e.runUntil(ms(150));
+        const EngineSnapshot mid = e.snapshot();
+        QCOMPARE(mid.replicas.size(), std::size_t(1)); // replica 1 is gone
+        QCOMPARE(mid.predictCalls, std::int64_t(4));
+        QCOMPARE(mid.predictBusyNs, ms(100) + ms(150)); // replica 1's 100 ms, replica 0's 150 so far
+        e.runToCompletion();
+        QCOMPARE(e.snapshot().predictBusyNs, ms(300));
+    }
+
     void raisingMinReplicasColdStarts()
     {
         Scenario s = singleReplica(1, 1, 0, 1000, 0);

@@ -27,9 +27,18 @@ Scenario deterministic(int slotCount, double predictMs)
 // endpoint sweeps follow, on the virtual engine: deterministic.
 class WallClockRules : public LevelDriver {
 public:
+    Engine& begin(const Scenario& s) override
+    {
+        m_engine = std::make_unique<Engine>(s);
+        return *m_engine;
+    }
     void start(Engine& e) override { e.startLoad(); }
     void advanceTo(Engine& e, Nanos t) override { e.runUntil(t); }
+    void stop(Engine&) override { m_engine.reset(); }
     const char* mode() const override { return "live"; }
+
+private:
+    std::unique_ptr<Engine> m_engine;
 };
 SweepResult runWallClockSweep(const Scenario& s, const SweepOptions& o)
 {
