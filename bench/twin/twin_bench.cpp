@@ -37,18 +37,6 @@ QJsonObject figures(const SweepLevel& l)
     return o;
 }
 
-SweepLevel fromWindow(const net::OpenLoopRun& run, double rps)
-{
-    SweepLevel l;
-    l.latency = summarize(run.measured.latency);
-    l.ttft = summarize(run.measured.ttft);
-    l.itl = summarize(run.measured.itl);
-    l.completed = run.measured.completed;
-    l.failed = run.measured.failed;
-    l.throughputRps = net::servedAtRate(run, rps);
-    return l;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -135,8 +123,7 @@ int main(int argc, char** argv)
         const double rps = share * cap1;
         const double seconds = p.value(poissonS).toDouble();
         const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds);
-        SweepLevel m = fromWindow(run, rps);
-        m.concurrency = 0;
+        const SweepLevel m = net::openLoopLevel(run, rps);
         emit(QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t));
     }
     return 0;

@@ -1,5 +1,7 @@
 #include "http_open_loop.h"
 
+#include "http_sweep.h"
+
 #include <QEventLoop>
 #include <QTimer>
 
@@ -27,7 +29,7 @@ public:
         m_out.sentMeasured += intended >= m_measureFrom;
         const HttpOutcome r = co_await m_client.send(intended, int(m_out.sent));
         if (!r.aborted && intended >= m_measureFrom)
-            record(r);
+            recordOutcome(m_out.measured, r);
         if (--m_running == 0 && m_drained)
             m_drained->quit();
     }
@@ -53,22 +55,6 @@ public:
     }
 
 private:
-    void record(const HttpOutcome& r)
-    {
-        LevelWindow& w = m_out.measured;
-        if (r.failure) {
-            ++w.failed;
-            ++w.failuresByKind[std::string(failureKindName(*r.failure))];
-            return;
-        }
-        ++w.completed;
-        w.latency.record(r.latency);
-        if (r.ttft >= 0)
-            w.ttft.record(r.ttft);
-        if (r.itl >= 0)
-            w.itl.record(r.itl);
-    }
-
     HttpClient& m_client;
     OpenLoopRun& m_out;
     Nanos m_measureFrom;
@@ -81,6 +67,25 @@ private:
 double servedAtRate(const OpenLoopRun& run, double rps)
 {
     return run.sentMeasured > 0 ? rps * double(run.measured.completed) / double(run.sentMeasured) : 0;
+}
+
+SweepLevel openLoopLevel(const OpenLoopRun& run, double rps)
+{
+    const LevelWindow& w = run.measured;
+    SweepLevel l;
+    l.concurrency = 0; // open loop: no users
+    l.latency = summarize(w.latency);
+    l.ttft = summarize(w.ttft);
+    l.itl = summarize(w.itl);
+    l.completed = w.completed;
+    l.failed = w.failed;
+    l.failuresByKind = w.failuresByKind;
+    l.outputTokens = w.outputTokens;
+    l.measuredS = run.measuredS;
+    l.throughputRps = servedAtRate(run, rps);
+    l.tokensPerS = run.measuredS > 0 ? double(w.outputTokens) / run.measuredS : 0;
+    l.histogram = w.latency.toSparse();
+    return l;
 }
 
 OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS, std::uint64_t seed)

@@ -21,6 +21,8 @@ struct OpenLoopRun {
 // The throughput of the measured requests at the nominal rate: `rps` x the share of them answered. The count
 // of a few seconds of Poisson arrivals is itself a few percent off `rps`; this leaves that noise out.
 double servedAtRate(const OpenLoopRun& run, double rps);
+// The run's measured responses as a level (concurrency 0, throughput servedAtRate), to set against a twin's.
+SweepLevel openLoopLevel(const OpenLoopRun& run, double rps);
 
 // Sends Poisson arrivals at `rps` for `warmupS + durationS` seconds (seeded: the same gaps every run), then
 // waits up to `drainS` for the responses still due. Requests above the client's max_connections wait in

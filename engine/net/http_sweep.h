@@ -25,6 +25,10 @@ struct HttpLevel {
     HttpLevelExtras extras;
 };
 
+// An endpoint's response into the window, as every endpoint measurer counts it (the sweep's closed-loop
+// users, an open-loop load): failures by kind, latency from the intended send time, TTFT, ITL, tokens.
+void recordOutcome(LevelWindow& window, const HttpOutcome& outcome);
+
 HttpLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& options);
 
 struct HttpSweep {

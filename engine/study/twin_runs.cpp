@@ -25,43 +25,28 @@ Scenario onReplicas(const Scenario& twin, int replicas, int target, const Arriva
     return s;
 }
 
-// What a level measures, per response, as the endpoint client does (ITL: the mean gap of one response).
-struct Recorder {
-    LatencyHistogram latency, ttft, itl;
-    std::int64_t completed = 0, failed = 0;
-    void record(const Request& r)
-    {
-        if (r.outcome == Outcome::Failed) {
-            ++failed;
-            return;
-        }
-        if (r.outcome != Outcome::Completed)
-            return;
-        ++completed;
-        latency.record(r.latency());
-        if (r.firstToken >= 0) {
-            ttft.record(r.firstToken - r.intended);
-            if (r.tokens > 1)
-                itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
-        }
-    }
-    SweepLevel level(int concurrency, double seconds) const
-    {
-        SweepLevel l;
-        l.concurrency = concurrency;
-        l.latency = summarize(latency);
-        l.ttft = summarize(ttft);
-        l.itl = summarize(itl);
-        l.completed = completed;
-        l.failed = failed;
-        l.throughputRps = seconds > 0 ? double(completed) / seconds : 0;
-        l.measuredS = seconds;
-        l.stable = true;
-        l.windows = 1;
-        l.histogram = latency.toSparse();
-        return l;
-    }
-};
+// A twin's run as a sweep level: the window its responses went to (recordResponse, as the sweep's engine
+// probe counts them) over `seconds` of measuring.
+SweepLevel levelOf(const LevelWindow& w, int concurrency, double seconds)
+{
+    SweepLevel l;
+    l.concurrency = concurrency;
+    l.latency = summarize(w.latency);
+    l.ttft = summarize(w.ttft);
+    l.itl = summarize(w.itl);
+    l.completed = w.completed;
+    l.failed = w.failed;
+    l.rejected = w.rejected;
+    l.failuresByKind = w.failuresByKind;
+    l.outputTokens = w.outputTokens;
+    l.throughputRps = seconds > 0 ? double(w.completed) / seconds : 0;
+    l.tokensPerS = seconds > 0 ? double(w.outputTokens) / seconds : 0;
+    l.measuredS = seconds;
+    l.stable = true;
+    l.windows = 1;
+    l.histogram = w.latency.toSparse();
+    return l;
+}
 
 } // namespace
 
@@ -76,21 +61,22 @@ SweepLevel twinClosedLoop(const Scenario& twin, int replicas, int users, int tar
     const std::int64_t warmup = std::max<std::int64_t>(500, 5 * std::int64_t(users));
     std::int64_t seen = 0;
     Nanos start = -1, end = -1;
-    Recorder rec;
+    LevelWindow w;
+    const auto ended = [&w] { return w.completed + w.failed + w.rejected; };
     engine.setObserver([&](const Request& r) {
         if (r.outcome == Outcome::InFlight)
             return;
         if (++seen == warmup)
             start = r.done;
-        else if (seen > warmup && rec.completed + rec.failed < responses) {
-            rec.record(r);
+        else if (seen > warmup && ended() < responses) {
+            recordResponse(w, r);
             end = r.done;
         }
     });
     engine.startLoad();
-    while (rec.completed + rec.failed < responses && engine.step()) {
+    while (ended() < responses && engine.step()) {
     }
-    return rec.level(users, start >= 0 && end > start ? nanosToSeconds(end - start) : 0);
+    return levelOf(w, users, start >= 0 && end > start ? nanosToSeconds(end - start) : 0);
 }
 
 SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target)
@@ -100,14 +86,14 @@ SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double d
     s.workload.durationS = durationS;
     s.workload.warmupS = durationS / 10;
     Engine engine(s);
-    Recorder rec;
+    LevelWindow w;
     engine.setObserver([&](const Request& r) {
         if (r.measured)
-            rec.record(r);
+            recordResponse(w, r);
     });
     engine.startLoad();
     engine.runToCompletion();
-    return rec.level(0, durationS - s.workload.warmupS);
+    return levelOf(w, 0, durationS - s.workload.warmupS);
 }
 
 double TwinLevelCheck::worstErrorPct() const

@@ -19,6 +19,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <random>
 
 using namespace knee;
 
@@ -102,18 +103,6 @@ bool within(const TwinLevelCheck& c, QString& why)
     return ok;
 }
 
-SweepLevel fromRun(const net::OpenLoopRun& run, double rps)
-{
-    SweepLevel l;
-    l.latency = summarize(run.measured.latency);
-    l.ttft = summarize(run.measured.ttft);
-    l.itl = summarize(run.measured.itl);
-    l.completed = run.measured.completed;
-    l.failed = run.measured.failed;
-    l.throughputRps = net::servedAtRate(run, rps);
-    return l;
-}
-
 } // namespace
 
 class TstTwinReference : public QObject {
@@ -123,6 +112,36 @@ private slots:
     {
         if (!QFile::exists(QString::fromLatin1(kPython)))
             QSKIP("/usr/bin/python3 is missing: the reference server needs Debian's python3 (scripts/install-deps installs it)");
+    }
+
+    // The open-loop load sends the seeded Poisson arrivals and no other (counted from the same generator), and a
+    // server far below capacity answers every measured one: the level's throughput is then exactly the rate,
+    // and a stream's tokens are max_tokens per response.
+    void poissonLoadCountsEveryRequest()
+    {
+        Reference one({"--step-ms", "1", "--step-per-seq-ms", "0", "--prefill-ms", "0", "--fixed-ms", "0", "--replicas", "1"});
+        QVERIFY2(one.started(), one.errors().constData());
+        net::HttpClient client(target(one.url("/v1/chat/completions"), true), {});
+        const double rps = 40, warmupS = 0.5, durationS = 1.5;
+        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, warmupS, durationS, 30, 7);
+        std::mt19937_64 rng(7);
+        std::exponential_distribution<double> gap(rps);
+        std::int64_t sent = 0, measured = 0;
+        // As the load steps: whole nanoseconds from its start.
+        for (Nanos t = Nanos(gap(rng) * 1e9); t < secondsToNanos(warmupS + durationS); t += Nanos(gap(rng) * 1e9)) {
+            ++sent;
+            measured += t >= secondsToNanos(warmupS);
+        }
+        QCOMPARE(run.sent, sent);
+        QCOMPARE(run.sentMeasured, measured);
+        QCOMPARE(run.unfinished, 0);
+        QCOMPARE(run.measured.failed, 0);
+        QCOMPARE(run.measured.completed, measured);
+        const SweepLevel l = net::openLoopLevel(run, rps);
+        QCOMPARE(l.throughputRps, rps);
+        QCOMPARE(l.concurrency, 0);
+        QCOMPARE(l.outputTokens, 8 * measured); // max_tokens 8 (target())
+        QCOMPARE(l.ttft.count, measured);
     }
 
     void twinPredictsMoreReplicas_data()
@@ -177,7 +196,7 @@ private slots:
         const double rps = 0.8 * capacity;
         const net::OpenLoopRun run = net::runPoissonLoad(client, rps, 1, stream ? 10 : 6);
         QString why;
-        if (!within(twinCheck(fromRun(run, rps), twinOpenLoop(*twin, replicas, rps, 300, 1000)), why))
+        if (!within(twinCheck(net::openLoopLevel(run, rps), twinOpenLoop(*twin, replicas, rps, 300, 1000)), why))
             failures << why;
         qInfo("%d replicas, Poisson at %.1f req/s %s", replicas, rps, qPrintable(why));
         QVERIFY2(failures.isEmpty(), qPrintable(failures.join('\n')));
