@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "fit_command.h"
+#include "summary_format.h"
 #include "sweep_outputs.h"
 
 #include "io/scenario_reader.h"
@@ -485,7 +486,7 @@ int runSweep(const QStringList& args)
     if (target)
         out << "Sweep of the endpoint " << target->url.toString(QUrl::RemoveUserInfo) << " (closed loop, wall time):\n";
     else
-        out << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
+        out << twinText(scenario) << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
             << " time, one replica, closed loop):\n";
     out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
     for (const SweepLevel& l : r.levels) {

@@ -99,6 +99,8 @@ SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double d
 // A level as measured against the same level as the twin ran it (a stream when the measured level has TTFT).
 TwinLevelCheck twinCheck(const SweepLevel& measured, const SweepLevel& twin);
 
+// The largest error (absolute, percent) in any column of `errors`; 0 when it holds none.
+double twinWorstErrorPct(const TwinErrors& errors);
 // A line for people: what the twin is of, when, and its largest replay error ("twin of URL, measured …").
 std::string twinBanner(const TwinSource& source);
 // The YAML comments that head a twin's file: where each value came from and the checks, line by line.

@@ -113,15 +113,6 @@ std::string fixed(double v, int decimals)
     return buf;
 }
 
-double worstOf(const TwinErrors& e)
-{
-    double worst = 0;
-    for (const auto* column : {&e.throughputPct, &e.p50Pct, &e.p95Pct, &e.ttftP50Pct, &e.ttftP95Pct, &e.itlP50Pct})
-        for (double v : *column)
-            worst = std::max(worst, std::abs(v));
-    return worst;
-}
-
 std::string levelList(const std::vector<int>& levels)
 {
     std::string out;
@@ -156,6 +147,15 @@ void checkTable(std::string& out, const char* title, const std::vector<TwinLevel
 
 } // namespace
 
+double twinWorstErrorPct(const TwinErrors& e)
+{
+    double worst = 0;
+    for (const auto* column : {&e.throughputPct, &e.p50Pct, &e.p95Pct, &e.ttftP50Pct, &e.ttftP95Pct, &e.itlP50Pct})
+        for (double v : *column)
+            worst = std::max(worst, std::abs(v));
+    return worst;
+}
+
 std::string twinBanner(const TwinSource& t)
 {
     std::string out = "Twin of " + (t.endpoint.empty() ? std::string("an endpoint") : t.endpoint);
@@ -165,9 +165,9 @@ std::string twinBanner(const TwinSource& t)
         out += ", fitted " + t.fittedAt;
     if (!t.levels.empty())
         out += " on levels " + levelList(t.levels);
-    out += "; replays them within " + fixed(worstOf(t.replay), 1) + " %";
+    out += "; replays them within " + fixed(twinWorstErrorPct(t.replay), 1) + " %";
     if (!t.crossValidation.concurrency.empty())
-        out += ", predicts left-out levels within " + fixed(worstOf(t.crossValidation), 1) + " %";
+        out += ", predicts left-out levels within " + fixed(twinWorstErrorPct(t.crossValidation), 1) + " %";
     return out;
 }
 

@@ -147,6 +147,46 @@ private slots:
         QCOMPARE(sweep.json().value("levels").toArray().size(), 3);
     }
 
+    // A what-if on a twin says it is one, with the twin's error: the banner the fit printed heads simulate's,
+    // plan's and sweep's reports, and their JSON carries the twin's endpoint and largest errors. A scenario
+    // people wrote has neither.
+    void whatIfsShowTheTwin()
+    {
+        const Result fit = knee({"fit", m_session, "--out", m_dir.filePath("shown.yaml"), "--json"});
+        QCOMPARE(fit.exitCode, 0);
+        const QString banner = fit.json().value("banner").toString();
+        QVERIFY(banner.startsWith("Twin of truth"));
+        QVERIFY(banner.contains("replays them within "));
+        QVERIFY(banner.contains("predicts left-out levels within "));
+        const QString twin = m_dir.filePath("shown.yaml");
+        const QStringList planArgs{"--baseline-rps", "50", "--peak-rps", "200", "--hours", "1"};
+        for (const QStringList& args : {QStringList{"simulate", twin}, QStringList{"plan", twin} + planArgs, QStringList{"sweep", twin, "--virtual", "--levels", "1,4"}}) {
+            const Result text = knee(args);
+            QVERIFY2(text.exitCode == 0, text.err.constData());
+            QVERIFY2(text.out.startsWith((banner + ".\n").toUtf8()), qPrintable(args.first() + ": " + text.out.left(200)));
+        }
+        double replayMax = 0;
+        for (const QJsonValue& row : fit.json().value("replay").toArray())
+            for (const QJsonValue& e : row.toObject().value("error_pct").toObject())
+                replayMax = std::max(replayMax, std::abs(e.toDouble()));
+        for (const QStringList& args : {QStringList{"simulate", twin, "--json"}, QStringList{"plan", twin, "--json"} + planArgs}) {
+            const Result json = knee(args);
+            QVERIFY2(json.exitCode == 0, json.err.constData());
+            const QJsonObject t = json.json().value("twin").toObject();
+            QCOMPARE(t.value("endpoint").toString(), QStringLiteral("truth"));
+            QCOMPARE(t.value("mode").toString(), QStringLiteral("virtual"));
+            QCOMPARE(t.value("levels").toArray().size(), 5);
+            QCOMPARE(t.value("banner").toString(), banner);
+            QVERIFY(t.contains("cross_validation_error_pct_max"));
+            QVERIFY(std::abs(t.value("replay_error_pct_max").toDouble() - replayMax) <= 0.05 + 1e-9); // the file holds one decimal
+        }
+        const QString written = write(m_dir, "written.yaml", kTruth);
+        const Result plain = knee({"simulate", written, "--json"});
+        QCOMPARE(plain.exitCode, 0);
+        QVERIFY(!plain.json().contains("twin"));
+        QVERIFY(!knee({"simulate", written}).out.contains("Twin of"));
+    }
+
     void refusesFlatThroughput()
     {
         const QString out = m_dir.filePath("flat-twin.yaml");
