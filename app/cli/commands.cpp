@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "calibrate_command.h"
+#include "fit_command.h"
 #include "plan_command.h"
 #include "report_command.h"
 #include "serve_command.h"
@@ -30,6 +31,7 @@ const Command kCommands[] = {
     {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
     {"serve", "serve the scenario's engine over HTTP (generic JSON, OpenAI-compatible streaming)", runServe},
     {"report", "a saved session as one self-contained HTML report (charts, levels, recommendation)", runReport},
+    {"fit", "a twin of the deployment an endpoint sweep measured: a scenario to simulate what-ifs on", runFit},
 };
 
 QString usage()
@@ -44,7 +46,8 @@ QString usage()
     for (const Command& c : kCommands)
         text += QStringLiteral("  %1  %2\n").arg(QString::fromLatin1(c.name), -10).arg(QString::fromLatin1(c.summary));
     text += QStringLiteral("\nExit codes: 0 ok; 2 bad input, nothing run (the message is on stderr); 1 it ran but could not finish\n"
-                           "(an output could not be written, the others were; or the device failed).\n");
+                           "(an output could not be written, the others were; or the device failed); 3 nothing measured (sweep); 4 no twin\n"
+                           "(fit: the levels cannot identify one; stderr says what to measure next).\n");
     return text;
 }
 

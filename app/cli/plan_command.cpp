@@ -131,20 +131,22 @@ int runPlan(const QStringList& args)
             checkJson.insert("slo_ms", *sloMs);
             checkJson.insert("share_over_slo", check.shareOverSlo);
         }
-        const QJsonObject o{{"scenario", QString::fromStdString(scenario.name)},
-                            {"min_replicas", plan.minReplicas},
-                            {"max_replicas", plan.maxReplicas},
-                            {"rules", QJsonObject{{"min_replicas", QString::fromStdString(plan.minRule)},
-                                                  {"max_replicas", QString::fromStdString(plan.maxRule)},
-                                                  {"rounding", "each quotient rounded up, then the redundancy (1) or buffer added"}}},
-                            {"baseline_rps", *b},
-                            {"peak_rps", *p},
-                            {"buffer", int(*buf)},
-                            {"throughput_per_replica", throughputJson},
-                            {"check", checkJson}};
+        QJsonObject o{{"scenario", QString::fromStdString(scenario.name)},
+                      {"min_replicas", plan.minReplicas},
+                      {"max_replicas", plan.maxReplicas},
+                      {"rules", QJsonObject{{"min_replicas", QString::fromStdString(plan.minRule)},
+                                            {"max_replicas", QString::fromStdString(plan.maxRule)},
+                                            {"rounding", "each quotient rounded up, then the redundancy (1) or buffer added"}}},
+                      {"baseline_rps", *b},
+                      {"peak_rps", *p},
+                      {"buffer", int(*buf)},
+                      {"throughput_per_replica", throughputJson},
+                      {"check", checkJson}};
+        insertTwin(o, scenario);
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
         return kOk;
     }
+    out << twinText(scenario);
     out << "Throughput per replica at concurrency target " << scenario.deployment.concurrencyTarget << ": "
         << QString::number(*t, 'f', 2) << " req/s (" << (measured ? "measured by simulation" : "given") << ")\n";
     out << "min_replicas = " << QString::fromStdString(plan.minRule) << "\n";

@@ -139,8 +139,10 @@ int runSimulate(const QStringList& args)
             QJsonObject o = toJson(summary);
             o.insert(QStringLiteral("file"), positional.first());
             o.insert(QStringLiteral("clock"), QStringLiteral("virtual"));
+            insertTwin(o, scenario);
             out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
         } else {
+            out << twinText(scenario);
             if (!scenario.model.profile.empty())
                 out << "Virtual time: predict takes the scenario's times; --live runs model '"
                     << QString::fromStdString(scenario.model.profile) << "' itself.\n";
@@ -167,6 +169,7 @@ int runSimulate(const QStringList& args)
         QJsonObject o = toJson(result.summary);
         o.insert(QStringLiteral("file"), positional.first());
         o.insert(QStringLiteral("clock"), QStringLiteral("live"));
+        insertTwin(o, scenario);
         o.insert(QStringLiteral("predict_stage"), QString::fromStdString(result.predictStage));
         o.insert(QStringLiteral("real_predict"), result.realPredict);
         o.insert(QStringLiteral("predict_errors"), qint64(result.predictErrors));
@@ -175,6 +178,7 @@ int runSimulate(const QStringList& args)
         o.insert(QStringLiteral("gpu_telemetry"), gpuTelemetryJson(gpus.get()));
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
+        out << twinText(scenario);
         out << "Live time: " << QString::fromStdString(result.predictStage) << "\n";
         if (result.predictErrors || result.replicaStartFailures)
             out << "Predict errors: " << result.predictErrors << " failed calls, " << result.replicaStartFailures

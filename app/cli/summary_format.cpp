@@ -1,5 +1,7 @@
 #include "summary_format.h"
 
+#include "study/twin.h"
+
 #include <QJsonArray>
 
 namespace knee::cli {
@@ -84,5 +86,30 @@ QJsonObject toJson(const RunSummary& s)
 }
 
 QString toText(const RunSummary& s) { return QString::fromStdString(formatSummary(s)); }
+
+QString twinText(const Scenario& s)
+{
+    return s.twin ? QString::fromStdString(twinBanner(*s.twin)) + QStringLiteral(".\n") : QString();
+}
+
+void insertTwin(QJsonObject& o, const Scenario& s)
+{
+    if (!s.twin)
+        return;
+    const TwinSource& t = *s.twin;
+    QJsonArray levels;
+    for (int l : t.levels)
+        levels.append(l);
+    QJsonObject twin{{"endpoint", QString::fromStdString(t.endpoint)},
+                     {"mode", QString::fromStdString(t.mode)},
+                     {"measured_at", QString::fromStdString(t.measuredAt)},
+                     {"fitted_at", QString::fromStdString(t.fittedAt)},
+                     {"levels", levels},
+                     {"replay_error_pct_max", twinWorstErrorPct(t.replay)},
+                     {"banner", QString::fromStdString(twinBanner(t))}};
+    if (!t.crossValidation.concurrency.empty())
+        twin.insert("cross_validation_error_pct_max", twinWorstErrorPct(t.crossValidation));
+    o.insert("twin", twin);
+}
 
 } // namespace knee::cli

@@ -2,6 +2,8 @@
 
 #include "commands.h"
 
+#include "fit_command.h"
+#include "summary_format.h"
 #include "sweep_outputs.h"
 
 #include "io/scenario_reader.h"
@@ -12,9 +14,12 @@
 #include "runs/sweep_runner.h"
 #include "study/grid.h"
 #include "session/session.h"
+#include "session/output_file.h"
+#include "session/twin_file.h"
 #include "study/sweep.h"
 
 #include <QCommandLineParser>
+#include <QDateTime>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -186,11 +191,13 @@ int runSweep(const QStringList& args)
                                            QStringLiteral("FILE"));
     const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("Write the sweep points as CSV here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
+    const QCommandLineOption fitOpt(QStringLiteral("fit"), QStringLiteral("After the sweep, fit a twin of the endpoint and write it here (knee fit)."),
+                                    QStringLiteral("TWIN.yaml"));
     const QCommandLineOption grid(QStringLiteral("grid"),
                                   QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
-    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json});
+    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -287,6 +294,10 @@ int runSweep(const QStringList& args)
         gridOptions->targets = options.levels;
         gridOptions->level = options;
     }
+    if (parser.isSet(fitOpt) && !checkOutputFile(parser.value(fitOpt)).isEmpty()) { // checked before minutes of measuring
+        err << "knee sweep: --fit " << parser.value(fitOpt) << ": " << checkOutputFile(parser.value(fitOpt)) << "\n";
+        return kBadInput;
+    }
     const SweepOutputs outputs{parser.value(outOpt), parser.value(csv), parser.value(exportOpt), parser.value(exportAutoscaling),
                                parser.value(exportKnative)};
     if (const QStringList problems = checkSweepOutputs(outputs); !problems.isEmpty()) {
@@ -345,14 +356,25 @@ int runSweep(const QStringList& args)
         status = kNothingMeasured;
     }
 
+    // --fit: a twin of what was measured (knee fit), after every other output; its report goes into the
+    // JSON, or is printed after the sweep's; a refused fit exits 4 when all else went right.
+    auto fitTwinAfterSweep = [&](FitOutput output) {
+        if (!parser.isSet(fitOpt) || !nothingMeasured.isEmpty())
+            return;
+        QJsonObject report;
+        const int fitStatus = fitAndWrite(r, twinFitOptions(r, parser.value(outOpt), QDateTime::currentDateTimeUtc()), parser.value(fitOpt), output, report);
+        result.insert("twin", report);
+        status = status == kOk ? fitStatus : status;
+    };
     if (parser.isSet(json)) {
+        fitTwinAfterSweep(FitOutput::Quiet);
         out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
         return status;
     }
     if (target)
         out << "Sweep of the endpoint " << target->url.toString(QUrl::RemoveUserInfo) << " (closed loop, wall time):\n";
     else
-        out << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
+        out << twinText(scenario) << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
             << " time, one replica, closed loop):\n";
     out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
     for (const SweepLevel& l : r.levels) {
@@ -393,6 +415,8 @@ int runSweep(const QStringList& args)
     out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
     if (rec.replicas)
         out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";
+    out.flush();
+    fitTwinAfterSweep(FitOutput::Text);
     return status;
 }
 

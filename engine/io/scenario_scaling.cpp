@@ -251,7 +251,7 @@ void readDeviceSharing(FieldReader& r, const Entry& e, DeviceSharing& d)
 void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b,
                   const std::function<void(const Entry&, const std::string&, Distribution&)>& readDistribution)
 {
-    constexpr std::string_view kKeys[] = { "mode", "max_batch", "max_delay_ms", "max_sequences", "output_tokens" };
+    constexpr std::string_view kKeys[] = { "mode", "max_batch", "max_delay_ms", "max_sequences", "output_tokens", "prefill_ms" };
     constexpr std::string_view kModes[] = { "none", "dynamic", "continuous" };
     const auto f = r.mapFields(e, "model.batching", kKeys, "a map like {mode: dynamic, max_batch: 32, max_delay_ms: 5}");
     if (!f)
@@ -268,12 +268,13 @@ void readBatching(FieldReader& r, const Entry& e, BatchingConfig& b,
     for (std::string_view key : {"max_batch", "max_delay_ms"})
         if (continuous && f->has(key))
             r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key), std::string(key) + " applies to mode: dynamic, not continuous");
-    for (std::string_view key : {"max_sequences", "output_tokens"})
+    for (std::string_view key : {"max_sequences", "output_tokens", "prefill_ms"})
         if (!continuous && f->has(key))
             r.diag().error(r.tree().mark(f->get(key)->key), f->pathOf(key), std::string(key) + " applies to mode: continuous");
     take(r, *f, "max_batch", rule(1, limits::kMaxConcurrency, true), b.maxBatch);
     take(r, *f, "max_delay_ms", rule(0, 60'000), b.maxDelayMs);
     take(r, *f, "max_sequences", rule(1, limits::kMaxConcurrency, true), b.maxSequences);
+    take(r, *f, "prefill_ms", rule(0, limits::kMaxStageMs), b.prefillMs);
     if (auto t = f->get("output_tokens"); t && continuous)
         readDistribution(*t, f->pathOf("output_tokens"), b.outputTokens);
 }

@@ -1,6 +1,7 @@
 #include "scenario_sections.h"
 
 #include "scenario_scaling.h"
+#include "scenario_twin.h"
 
 #include "predict/model.h"
 
@@ -11,7 +12,7 @@ namespace knee::io {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = { "name", "deployment", "model", "workload", "changes" };
+constexpr std::string_view kTopKeys[] = { "name", "deployment", "model", "workload", "changes", "twin" };
 constexpr std::string_view kDeploymentKeys[] = { "replicas", "concurrency_target", "predict_concurrency", "cold_start_s",
     "queue_limit", "autoscaling", "concurrency_modifier", "cost_per_replica_hour", "devices" };
 constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
@@ -39,6 +40,7 @@ constexpr KeyHome kSchema[] = {
     { "", "model" },
     { "", "workload" },
     { "", "changes" },
+    { "", "twin" },
     { "deployment", "replicas" },
     { "deployment", "concurrency_target" },
     { "deployment", "predict_concurrency" },
@@ -142,6 +144,8 @@ public:
             m_r.missing(*top, "workload", "a map with arrival and requests or duration_s");
         if (auto e = top->get("changes"))
             readChanges(*e);
+        if (auto e = top->get("twin"))
+            readTwin(m_r, *e, m_s.twin.emplace());
         // Relations across sections, and warnings, only once every field has read cleanly.
         if (!m_diag.hasErrors())
             finishChanges();

@@ -104,6 +104,50 @@ std::string distribution(const Distribution& d, const char* unit = "_ms")
     return out + "}";
 }
 
+std::string intList(const std::vector<int>& values)
+{
+    return numberList(std::vector<double>(values.begin(), values.end()));
+}
+
+std::string twinErrors(const TwinErrors& e)
+{
+    std::string out = "{concurrency: " + intList(e.concurrency) + ", throughput: " + numberList(e.throughputPct) + ", p50: "
+        + numberList(e.p50Pct) + ", p95: " + numberList(e.p95Pct);
+    if (!e.ttftP50Pct.empty())
+        out += ", ttft_p50: " + numberList(e.ttftP50Pct);
+    if (!e.ttftP95Pct.empty())
+        out += ", ttft_p95: " + numberList(e.ttftP95Pct);
+    if (!e.itlP50Pct.empty())
+        out += ", itl_p50: " + numberList(e.itlP50Pct);
+    return out + "}";
+}
+
+// The twin: section (engine/io/scenario_twin.cpp reads it).
+std::string twinSection(const TwinSource& t)
+{
+    std::ostringstream o;
+    o << "twin:\n";
+    o << "  endpoint: " << quoted(t.endpoint) << "\n";
+    if (!t.mode.empty())
+        o << "  mode: " << t.mode << "\n";
+    if (!t.measuredAt.empty())
+        o << "  measured_at: " << quoted(t.measuredAt) << "\n";
+    if (!t.fittedAt.empty())
+        o << "  fitted_at: " << quoted(t.fittedAt) << "\n";
+    if (!t.session.empty())
+        o << "  session: " << quoted(t.session) << "\n";
+    o << "  levels: " << intList(t.levels) << "\n";
+    o << "  replay_error_pct: " << twinErrors(t.replay) << "\n";
+    if (!t.crossValidation.concurrency.empty())
+        o << "  cross_validation_error_pct: " << twinErrors(t.crossValidation) << "\n";
+    if (!t.notes.empty()) {
+        o << "  notes:\n";
+        for (const std::string& n : t.notes)
+            o << "    - " << quoted(n) << "\n";
+    }
+    return o.str();
+}
+
 } // namespace
 
 std::string writePredictTableYaml(const ServiceTable& t)
@@ -199,7 +243,8 @@ std::string writeScenarioYaml(const Scenario& s)
         o << "  batching: {mode: dynamic, max_batch: " << m.batching.maxBatch << ", max_delay_ms: " << number(m.batching.maxDelayMs) << "}\n";
     else if (m.batching.mode == BatchingConfig::Mode::Continuous)
         o << "  batching: {mode: continuous, max_sequences: " << m.batching.maxSequences
-          << ", output_tokens: " << distribution(m.batching.outputTokens, "") << "}\n";
+          << ", output_tokens: " << distribution(m.batching.outputTokens, "")
+          << (m.batching.prefillMs > 0 ? ", prefill_ms: " + number(m.batching.prefillMs) : std::string()) << "}\n";
 
     const WorkloadConfig& w = s.workload;
     o << "workload:\n";
@@ -256,6 +301,8 @@ std::string writeScenarioYaml(const Scenario& s)
             o << "}\n";
         }
     }
+    if (s.twin)
+        o << twinSection(*s.twin);
     return o.str();
 }
 

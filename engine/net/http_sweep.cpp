@@ -86,19 +86,9 @@ private:
 
     void record(const HttpOutcome& r)
     {
-        if (r.failure) {
-            ++m_window.failed;
-            ++m_window.failuresByKind[std::string(failureKindName(*r.failure))];
+        recordOutcome(m_window, r);
+        if (r.failure)
             m_lastError = QString::fromLatin1(failureKindName(*r.failure)) + QStringLiteral(": ") + r.detail;
-            return;
-        }
-        ++m_window.completed;
-        m_window.latency.record(r.latency);
-        if (r.ttft >= 0)
-            m_window.ttft.record(r.ttft);
-        if (r.itl >= 0)
-            m_window.itl.record(r.itl);
-        m_window.outputTokens += r.tokens;
     }
 
     HttpClient& m_client;
@@ -112,6 +102,22 @@ private:
 };
 
 } // namespace
+
+void recordOutcome(LevelWindow& w, const HttpOutcome& r)
+{
+    if (r.failure) {
+        ++w.failed;
+        ++w.failuresByKind[std::string(failureKindName(*r.failure))];
+        return;
+    }
+    ++w.completed;
+    w.latency.record(r.latency);
+    if (r.ttft >= 0)
+        w.ttft.record(r.ttft);
+    if (r.itl >= 0)
+        w.itl.record(r.itl);
+    w.outputTokens += r.tokens;
+}
 
 SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& o)
 {

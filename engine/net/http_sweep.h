@@ -14,6 +14,10 @@ namespace knee::net {
 // One level against the client's target; its `endpoint` counts are set.
 SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& options);
 
+// An endpoint's response into the window, as every endpoint measurer counts it (the sweep's closed-loop
+// users, an open-loop load): failures by kind, latency from the intended send time, TTFT, ITL, tokens.
+void recordOutcome(LevelWindow& window, const HttpOutcome& outcome);
+
 // Runs the levels of `options` against the client's target (mode "http"). `scenario` only feeds the
 // analysis (its predict_concurrency, as for an engine sweep); `progress` may return false to cancel.
 SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,

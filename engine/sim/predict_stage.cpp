@@ -366,14 +366,15 @@ void PredictStage::startDecodeStep(int ri)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     const BatchingConfig& b = m_scenario.model.batching;
-    while (int(rep.activeSequences.size()) < b.maxSequences && !rep.batchQueue.empty())
+    int joined = 0;
+    for (; int(rep.activeSequences.size()) < b.maxSequences && !rep.batchQueue.empty(); ++joined)
         rep.activeSequences.push_back(rep.batchQueue.pop());
     if (rep.activeSequences.empty())
         return;
     rep.callRunning = true;
     rep.stepStart = m_now;
     const ServiceTable& table = m_scenario.model.predictTable;
-    const double stepMs = table.empty() ? m_predictMeanMs : table.msAt(double(rep.activeSequences.size()));
+    const double stepMs = (table.empty() ? m_predictMeanMs : table.msAt(double(rep.activeSequences.size()))) + b.prefillMs * joined;
     const std::uint32_t ci = allocCall(CallKind::Decode, ri, int(rep.activeSequences.size()));
     startCall(ci, std::max<Nanos>(1, msToNanos(stepMs)));
 }

@@ -480,6 +480,8 @@ std::string Scenario::validate() const
             return "model.batching.max_sequences must be between 1 and 100000";
         if (auto e = model.batching.outputTokens.validate(); !e.empty())
             return "model.batching.output_tokens: " + e;
+        if (!std::isfinite(model.batching.prefillMs) || model.batching.prefillMs < 0 || model.batching.prefillMs > limits::kMaxStageMs)
+            return "model.batching.prefill_ms must be between 0 and a day";
     }
     if (model.batching.mode == BatchingConfig::Mode::Dynamic) {
         if (model.batching.maxBatch < 1 || model.batching.maxBatch > limits::kMaxConcurrency)
@@ -541,6 +543,23 @@ std::string Scenario::validate() const
             if (auto e = checkUsers(*c.users); !e.empty())
                 return "changes: " + e;
     }
+    if (twin)
+        for (const auto& [name, errors] : {std::pair{"twin.replay_error_pct", &twin->replay},
+                                           std::pair{"twin.cross_validation_error_pct", &twin->crossValidation}})
+            if (auto e = errors->validate(name); !e.empty())
+                return e;
+    return {};
+}
+
+std::string TwinErrors::validate(const char* name) const
+{
+    const std::size_t n = concurrency.size();
+    for (const std::vector<double>* column : {&throughputPct, &p50Pct, &p95Pct})
+        if (column->size() != n)
+            return std::string(name) + ": throughput, p50 and p95 need one value per level in concurrency";
+    for (const std::vector<double>* column : {&ttftP50Pct, &ttftP95Pct, &itlP50Pct})
+        if (!column->empty() && column->size() != n)
+            return std::string(name) + ": ttft_p50, ttft_p95 and itl_p50 need one value per level in concurrency (or none)";
     return {};
 }
 

@@ -157,6 +157,10 @@ struct BatchingConfig {
     double maxDelayMs = 5;
     int maxSequences = 64;                                    // continuous
     Distribution outputTokens = Distribution::constant(128); // continuous: tokens per response (the value, not ms)
+    // Continuous: a step in which sequences join takes this much longer for each of them (their prompts'
+    // prefill, which servers such as vLLM run inside the decode step): the joiners' first token and every
+    // other sequence's next one wait for it. Virtual time; a live run's steps take what the device takes.
+    double prefillMs = 0;
 };
 
 struct ModelConfig {
@@ -269,12 +273,36 @@ struct KnobChange {
     std::optional<int> users;      // closed loop
 };
 
+// Where a twin's values came from (DESIGN.md "A twin of a real deployment"): `knee fit` sets it on the
+// scenario it fits to an endpoint sweep, so whoever opens the file sees what it is a twin of, when it was
+// measured, and how well it replays what was measured. The engine never reads it.
+struct TwinErrors {
+    // (twin - measured) / measured in percent, one value per level in `concurrency` in each column;
+    // the stream columns are empty for a model that does not stream.
+    std::vector<int> concurrency;
+    std::vector<double> throughputPct, p50Pct, p95Pct;
+    std::vector<double> ttftP50Pct, ttftP95Pct, itlP50Pct;
+    std::string validate(const char* name) const; // empty when every column has one value per level
+};
+struct TwinSource {
+    std::string endpoint;   // the URL measured (or the engine sweep's scenario)
+    std::string mode;       // the sweep's mode: http, live, virtual
+    std::string measuredAt; // ISO 8601, when known
+    std::string fittedAt;   // ISO 8601
+    std::string session;    // the session file, when the fit read one
+    std::vector<int> levels; // the levels fitted
+    TwinErrors replay;       // the twin replaying those levels
+    TwinErrors crossValidation; // each level predicted by a twin fitted without it
+    std::vector<std::string> notes; // the fit's choices and caveats
+};
+
 struct Scenario {
     std::string name;
     DeploymentConfig deployment;
     ModelConfig model;
     WorkloadConfig workload;
     std::vector<KnobChange> changes; // sorted by atS
+    std::optional<TwinSource> twin;  // a twin's provenance (knee fit); absent for scenarios people write
 
     // Empty when the scenario can run, else the first problem in words (programmatic
     // construction; the YAML reader reports the same rules with file and line).

@@ -46,6 +46,25 @@ double windowByResponses(const SweepOptions& o, std::int64_t warmupCompleted, do
 
 std::unique_ptr<LevelDriver> makeVirtualDriver() { return std::make_unique<VirtualDriver>(); }
 
+void recordResponse(LevelWindow& w, const Request& r)
+{
+    switch (r.outcome) {
+    case Outcome::Completed:
+        ++w.completed;
+        w.latency.record(r.latency());
+        if (r.firstToken >= 0) {
+            w.ttft.record(r.firstToken - r.intended);
+            w.outputTokens += r.tokens;
+            if (r.tokens > 1) // the mean gap between this response's tokens
+                w.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+        }
+        break;
+    case Outcome::Failed: ++w.failed; break;
+    case Outcome::Rejected: ++w.rejected; break;
+    case Outcome::InFlight: break;
+    }
+}
+
 namespace {
 
 // The engine as a level probe: a fresh engine per level from the driver, its responses into the window.
@@ -78,23 +97,7 @@ public:
         // The engine's own limit of one year; the level procedure ends the level long before.
         s.workload.durationS = limits::kMaxDurationS;
         m_engine = &m_driver.begin(s);
-        m_engine->setObserver([this](const Request& r) {
-            switch (r.outcome) {
-            case Outcome::Completed:
-                ++m_window.completed;
-                m_window.latency.record(r.latency());
-                if (r.firstToken >= 0) {
-                    m_window.ttft.record(r.firstToken - r.intended);
-                    m_window.outputTokens += r.tokens;
-                    if (r.tokens > 1) // the mean gap between this response's tokens
-                        m_window.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
-                }
-                break;
-            case Outcome::Failed: ++m_window.failed; break;
-            case Outcome::Rejected: ++m_window.rejected; break;
-            case Outcome::InFlight: break;
-            }
-        });
+        m_engine->setObserver([this](const Request& r) { recordResponse(m_window, r); });
         m_driver.start(*m_engine);
     }
     Nanos now() const override { return m_engine->now(); }

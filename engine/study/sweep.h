@@ -78,6 +78,10 @@ struct LevelWindow {
     std::int64_t outputTokens = 0; // streaming responses: tokens in the completed ones
 };
 
+// An engine's ended request into the window, as every engine measurer counts it (the sweep's probe, a
+// twin's runs): latency from its intended time; for streams TTFT and the mean gap between its tokens.
+void recordResponse(LevelWindow& window, const Request& request);
+
 // The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
 // the window length, when a level is stable (two consecutive windows agree), and the level's figures.
 class LevelRecorder {

@@ -135,6 +135,20 @@ inline QString scenarioDiff(const Scenario& a, const Scenario& b)
               && ma.minLimit == mb.minLimit && ma.maxLimit == mb.maxLimit && ma.tolerance == mb.tolerance && ma.smoothing == mb.smoothing,
           "concurrency modifier");
     check(da.costPerReplicaHour == db.costPerReplicaHour, "costPerReplicaHour");
+    const auto &ba = a.model.batching, &bb = b.model.batching;
+    check(ba.mode == bb.mode && ba.maxSequences == bb.maxSequences && ba.prefillMs == bb.prefillMs, "batching");
+    check(a.twin.has_value() == b.twin.has_value(), "twin");
+    if (a.twin && b.twin) {
+        const TwinSource &ta = *a.twin, &tb = *b.twin;
+        check(ta.endpoint == tb.endpoint && ta.mode == tb.mode && ta.measuredAt == tb.measuredAt && ta.fittedAt == tb.fittedAt
+                  && ta.session == tb.session && ta.levels == tb.levels && ta.notes == tb.notes,
+              "twin source");
+        for (auto [ea, eb] : {std::pair{&ta.replay, &tb.replay}, std::pair{&ta.crossValidation, &tb.crossValidation}})
+            check(ea->concurrency == eb->concurrency && ea->throughputPct == eb->throughputPct && ea->p50Pct == eb->p50Pct
+                      && ea->p95Pct == eb->p95Pct && ea->ttftP50Pct == eb->ttftP50Pct && ea->ttftP95Pct == eb->ttftP95Pct
+                      && ea->itlP50Pct == eb->itlP50Pct,
+                  "twin errors");
+    }
     check(a.changes.size() == b.changes.size(), "changes.size");
     for (std::size_t i = 0; i < std::min(a.changes.size(), b.changes.size()); ++i) {
         const KnobChange &ca = a.changes[i], &cb = b.changes[i];

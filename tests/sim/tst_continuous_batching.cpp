@@ -47,6 +47,28 @@ private slots:
         QCOMPARE(e.checkInvariants(), std::string());
     }
 
+    // prefill_ms: a step in which sequences join is longer by prefill_ms for each of them, for every sequence in it.
+    void prefillLengthensTheJoiningStep()
+    {
+        Scenario s = decoding(8, 8, 3);
+        s.model.batching.prefillMs = 5;
+        Engine e(s);
+        Recorder rec;
+        rec.attach(e);
+        e.submit(0);       // A: joins the first step alone: 10 + 5 ms
+        e.runUntil(ms(5));
+        e.submit(ms(5));   // B: joins at the next boundary (15): 12 + 5 ms, for A too
+        e.runToCompletion();
+        // A: steps [0,15] (joining), [15,32] (B joins) and [32,44] (with B): tokens at 15, 32, 44.
+        QCOMPARE(rec[0].firstToken, ms(15));
+        QCOMPARE(rec[0].predictDone, ms(44));
+        // B: joined at 15; tokens at 32, 44, then alone [44,54].
+        QCOMPARE(rec[1].firstToken, ms(32));
+        QCOMPARE(rec[1].predictDone, ms(54));
+        QCOMPARE(e.metrics().interToken.max(), ms(17));
+        QCOMPARE(e.checkInvariants(), std::string());
+    }
+
     void maxSequencesBoundsTheDecodeLoop()
     {
         Engine e(decoding(8, 2, 1));

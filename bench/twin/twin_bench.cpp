@@ -1,0 +1,130 @@
+// knee-bench-twin: does a twin fitted on one replica predict the deployment with more replicas? (issue 15,
+// BENCHMARKS.md "Twins"). Measures an endpoint (closed-loop levels, then Poisson arrivals at a share of its
+// capacity) and runs the same loads on the twin with the same replicas and concurrency target:
+//
+//   knee-bench-twin --twin TWIN.yaml --url URL --replicas N [--target T] [--levels 4,16] [--warmup-s 1]
+//                   [--window-s 2] [--cap-s 20] [--poisson 0.8] [--poisson-s 30] [--capacity-rps X]
+//                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl] [--prime-s 3]
+//
+// Capacity is the twin's own (its one replica's throughput at its largest fitted level, times N) unless
+// --capacity-rps gives it. Prints one Markdown row per load; --out appends them as JSON lines.
+#include "io/scenario_reader.h"
+#include "net/http_open_loop.h"
+#include "net/http_sweep.h"
+#include "study/twin.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cstdio>
+
+using namespace knee;
+
+namespace {
+
+QJsonObject figures(const SweepLevel& l)
+{
+    QJsonObject o{{"throughput_rps", l.throughputRps}, {"p50_ms", l.latency.p50}, {"p95_ms", l.latency.p95}, {"completed", qint64(l.completed)},
+                  {"failed", qint64(l.failed)}};
+    if (l.ttft.count > 0) {
+        o.insert("ttft_p50_ms", l.ttft.p50);
+        o.insert("ttft_p95_ms", l.ttft.p95);
+        o.insert("itl_p50_ms", l.itl.p50);
+    }
+    return o;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    QCommandLineParser p;
+    p.addHelpOption();
+    const QCommandLineOption twinOpt("twin", "Twin scenario (knee fit --out).", "FILE"), url("url", "Endpoint.", "URL"),
+        replicas("replicas", "Replicas behind the endpoint.", "N", "1"), target("target", "Their concurrency target (default the twin's).", "T"),
+        levels("levels", "Closed-loop levels (empty: none).", "LIST", "4,16"), warmup("warmup-s", "Warm-up per level.", "S", "1"),
+        window("window-s", "Window per level.", "S", "2"), cap("cap-s", "Cap per level.", "S", "20"),
+        poisson("poisson", "Poisson load as a share of capacity (0: none).", "F", "0.8"),
+        poissonS("poisson-s", "Poisson load's measured seconds.", "S", "30"), capacity("capacity-rps", "Capacity of the N replicas.", "RPS"),
+        openai("openai", "OpenAI-compatible endpoint."), stream("stream", "Stream (TTFT, ITL)."),
+        maxTokens("max-tokens", "max_tokens per request.", "N", "16"), label("label", "Row label.", "TEXT", "twin"),
+        out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3");
+    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime});
+    p.process(app);
+    const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
+    if (!read.ok()) {
+        std::fprintf(stderr, "%s\n", read.errors.empty() ? "cannot read the twin" : read.errors.front().toString().c_str());
+        return 2;
+    }
+    const Scenario& twin = *read.scenario;
+    const int n = p.value(replicas).toInt();
+    const int t = p.isSet(target) ? p.value(target).toInt() : 0;
+    net::HttpTarget ht;
+    ht.url = QUrl(p.value(url));
+    ht.kind = p.isSet(openai) ? net::HttpTarget::Kind::OpenAI : net::HttpTarget::Kind::Generic;
+    ht.stream = p.isSet(stream);
+    ht.maxTokens = p.value(maxTokens).toInt();
+    ht.maxConnections = 1024;
+    if (const QString e = ht.validate(); !e.isEmpty()) {
+        std::fprintf(stderr, "%s\n", qPrintable(e));
+        return 2;
+    }
+    net::HttpClient client(ht, {});
+    QFile rows(p.value(out));
+    if (p.isSet(out) && !rows.open(QIODevice::Append | QIODevice::Text))
+        return 2;
+    std::printf("| %s | replicas | load | req/s meas/twin | p50 ms meas/twin | p95 ms meas/twin | ttft p50 | itl p50 | worst |\n",
+                qPrintable(p.value(label)));
+    auto emit = [&](const QString& load, const SweepLevel& m, const SweepLevel& tw) {
+        const TwinLevelCheck c = twinCheck(m, tw);
+        std::printf("| %s | %d | %s | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %s | %s | %.1f %% |\n",
+                    qPrintable(p.value(label)), n, qPrintable(load), c.measuredRps, c.twinRps, c.throughputErrorPct(), c.measuredP50, c.twinP50,
+                    c.p50ErrorPct(), c.measuredP95, c.twinP95, c.p95ErrorPct(),
+                    c.streaming ? qPrintable(QString::asprintf("%.1f/%.1f (%+.1f %%)", c.measuredTtftP50, c.twinTtftP50, c.ttftP50ErrorPct())) : "",
+                    c.streaming ? qPrintable(QString::asprintf("%.2f/%.2f (%+.1f %%)", c.measuredItlP50, c.twinItlP50, c.itlP50ErrorPct())) : "",
+                    c.worstErrorPct());
+        std::fflush(stdout);
+        if (rows.isOpen())
+            rows.write(QJsonDocument(QJsonObject{{"label", p.value(label)}, {"replicas", n}, {"load", load}, {"measured", figures(m)}, {"twin", figures(tw)},
+                                                 {"worst_error_pct", c.worstErrorPct()}})
+                           .toJson(QJsonDocument::Compact)
+                       + "\n");
+    };
+    SweepOptions o;
+    o.levels.clear();
+    for (const QString& l : p.value(levels).split(',', Qt::SkipEmptyParts))
+        o.levels.push_back(l.toInt());
+    o.warmupS = p.value(warmup).toDouble();
+    o.windowS = p.value(window).toDouble();
+    o.capS = p.value(cap).toDouble();
+    if (const double primeS = p.value(prime).toDouble(); primeS > 0) { // a closed loop of 4 users per replica, not counted
+        SweepOptions warm;
+        warm.levels = {4 * n};
+        warm.warmupS = primeS;
+        warm.windowS = warm.capS = 0.01;
+        net::runHttpSweep(client, twin, warm);
+    }
+    if (!o.levels.empty()) {
+        const SweepResult measured = net::runHttpSweep(client, twin, o);
+        for (const SweepLevel& m : measured.levels)
+            emit(QStringLiteral("closed %1").arg(m.concurrency), m, twinClosedLoop(twin, n, m.concurrency, t));
+    }
+    if (const double share = p.value(poisson).toDouble(); share > 0) {
+        double cap1 = p.value(capacity).toDouble();
+        if (!p.isSet(capacity)) {
+            const std::vector<int>& fitted = twin.twin ? twin.twin->levels : std::vector<int>{};
+            const int largest = fitted.empty() ? std::max(64, twin.deployment.predictConcurrency) : fitted.back();
+            cap1 = n * twinClosedLoop(twin, 1, largest, std::max(largest, twin.deployment.concurrencyTarget)).throughputRps;
+        }
+        const double rps = share * cap1;
+        const double seconds = p.value(poissonS).toDouble();
+        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds);
+        const SweepLevel m = net::openLoopLevel(run, rps);
+        emit(QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t));
+    }
+    return 0;
+}

@@ -1,0 +1,121 @@
+#include "http_open_loop.h"
+
+#include "http_sweep.h"
+
+#include <QEventLoop>
+#include <QTimer>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+namespace knee::net {
+
+namespace {
+
+class PoissonRun {
+public:
+    PoissonRun(HttpClient& client, OpenLoopRun& out, Nanos measureFrom)
+        : m_client(client)
+        , m_out(out)
+        , m_measureFrom(measureFrom)
+    {
+    }
+
+    QCoro::Task<> request(Nanos intended)
+    {
+        ++m_running;
+        ++m_out.sent;
+        m_out.sentMeasured += intended >= m_measureFrom;
+        const HttpOutcome r = co_await m_client.send(intended, int(m_out.sent));
+        if (!r.aborted && intended >= m_measureFrom)
+            recordOutcome(m_out.measured, r);
+        if (--m_running == 0 && m_drained)
+            m_drained->quit();
+    }
+
+    // Returns when every request has ended, or after `seconds` (then the rest are aborted and counted).
+    void drain(double seconds)
+    {
+        if (m_running > 0) {
+            QEventLoop loop;
+            m_drained = &loop;
+            QTimer::singleShot(std::chrono::milliseconds(qint64(seconds * 1000)), &loop, &QEventLoop::quit);
+            loop.exec();
+        }
+        m_out.unfinished = m_running;
+        if (m_running > 0) {
+            QEventLoop loop;
+            m_drained = &loop;
+            m_client.abortAll();
+            if (m_running > 0)
+                loop.exec();
+        }
+        m_drained = nullptr;
+    }
+
+private:
+    HttpClient& m_client;
+    OpenLoopRun& m_out;
+    Nanos m_measureFrom;
+    int m_running = 0;
+    QEventLoop* m_drained = nullptr;
+};
+
+} // namespace
+
+double servedAtRate(const OpenLoopRun& run, double rps)
+{
+    return run.sentMeasured > 0 ? rps * double(run.measured.completed) / double(run.sentMeasured) : 0;
+}
+
+SweepLevel openLoopLevel(const OpenLoopRun& run, double rps)
+{
+    const LevelWindow& w = run.measured;
+    SweepLevel l;
+    l.concurrency = 0; // open loop: no users
+    l.latency = summarize(w.latency);
+    l.ttft = summarize(w.ttft);
+    l.itl = summarize(w.itl);
+    l.completed = w.completed;
+    l.failed = w.failed;
+    l.failuresByKind = w.failuresByKind;
+    l.outputTokens = w.outputTokens;
+    l.measuredS = run.measuredS;
+    l.throughputRps = servedAtRate(run, rps);
+    l.tokensPerS = run.measuredS > 0 ? double(w.outputTokens) / run.measuredS : 0;
+    l.histogram = w.latency.toSparse();
+    return l;
+}
+
+OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS, std::uint64_t seed)
+{
+    OpenLoopRun out;
+    const Nanos start = client.now();
+    const Nanos measureFrom = start + Nanos(warmupS * 1e9), end = measureFrom + Nanos(durationS * 1e9);
+    PoissonRun run(client, out, measureFrom);
+    std::mt19937_64 rng(seed);
+    std::exponential_distribution<double> gap(rps);
+    Nanos next = start + Nanos(gap(rng) * 1e9);
+    QEventLoop loop;
+    QTimer timer;
+    timer.setSingleShot(true);
+    timer.setTimerType(Qt::PreciseTimer);
+    // One timer for the next arrival: every arrival already due is sent (with its own intended time) when it fires.
+    QObject::connect(&timer, &QTimer::timeout, &loop, [&] {
+        const Nanos now = client.now();
+        for (; next <= now && next < end; next += Nanos(gap(rng) * 1e9))
+            run.request(next);
+        if (next >= end)
+            loop.quit();
+        else
+            timer.start(std::chrono::milliseconds(std::max<Nanos>(0, (next - client.now() + 999'999) / 1'000'000))); // never early: no spinning
+    });
+    timer.start(0);
+    loop.exec();
+    out.measuredS = durationS;
+    run.drain(drainS);
+    return out;
+}
+
+} // namespace knee::net

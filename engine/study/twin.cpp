@@ -1,0 +1,675 @@
+// The fit (twin.h says what it reads from which level): screening the levels, the start by Little's law,
+// the corrections by replay, the choice between the structures the data allows, cross-validation.
+#include "twin.h"
+
+#include "metrics/latency_histogram.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <utility>
+
+namespace knee {
+
+namespace {
+
+constexpr double kMaxFailedShare = 0.01; // a level with more failed responses than this is left out
+constexpr double kLittleShare = 0.85;    // throughput x mean latency under this share of k: k were not in flight
+constexpr double kFlatGain = 1.10;       // peak throughput within 10 % of level 1's: flat from level 1
+constexpr double kNearPeak = 0.4;        // levels within 40 % of the peak throughput: where a limit inside the replica may sit
+constexpr std::size_t kMaxLimits = 4;
+constexpr double kStallTail = 1.5;       // p99 / p95 over 1.5x the first level's: the level stalled ...
+constexpr double kStallCost = 1.05;      // ... and its slowest 1 % lengthened its mean by more than 5 % (so its throughput fell)
+constexpr int kMinLevels = 3;
+constexpr std::size_t kMaxRows = 17;     // the predict_table's concurrency axis holds at most 17 values
+constexpr int kSearchResponses = 4000;   // per level while choosing; the final replay takes more
+constexpr int kFinalResponses = 20000;
+constexpr int kCorrections = 6;
+
+std::string fixed(double v, int decimals)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+std::string levelList(const std::vector<int>& levels)
+{
+    std::string out;
+    for (std::size_t i = 0; i < levels.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(levels[i]);
+    return out;
+}
+
+std::string nowUtc()
+{
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+bool streams(const SweepLevel& l) { return l.ttft.count > 0 && l.itl.count > 0; }
+
+// ---------------------------------------------------------------- level 1's shape
+
+// Level 1's latency quantiles (ms) at ServiceTable::kVariationQuantiles and at 5 %, 50 %, 95 %: from its
+// histogram when the session kept one, else a lognormal through its p50 and p95.
+struct Quantiles {
+    std::vector<double> atVariation;
+    double p05 = 0, p50 = 0, p95 = 0;
+};
+
+Quantiles levelQuantiles(const SweepLevel& l)
+{
+    Quantiles q;
+    LatencyHistogram h;
+    if (h.fromSparse(l.histogram) && h.count() >= 20) {
+        for (double p : ServiceTable::kVariationQuantiles)
+            q.atVariation.push_back(nanosToMs(h.quantile(p)));
+        q.p05 = nanosToMs(h.quantile(0.05));
+        q.p50 = nanosToMs(h.quantile(0.5));
+        q.p95 = nanosToMs(h.quantile(0.95));
+        return q;
+    }
+    constexpr double z95 = 1.6448536269514722;
+    const double sigma = l.latency.p50 > 0 && l.latency.p95 > l.latency.p50 ? std::log(l.latency.p95 / l.latency.p50) / z95 : 0;
+    constexpr double kZ[] = {-2.3263478740408408, -1.6448536269514722, -1.2815515655446004, -0.6744897501960817, 0,
+                             0.6744897501960817,  1.2815515655446004,  1.6448536269514722,  2.3263478740408408};
+    for (double z : kZ)
+        q.atVariation.push_back(l.latency.p50 * std::exp(sigma * z));
+    q.p05 = l.latency.p50 * std::exp(-sigma * z95);
+    q.p50 = l.latency.p50;
+    q.p95 = l.latency.p95;
+    return q;
+}
+
+// The part of a latency that does not vary: the shift of a lognormal through p5, p50, p95 (for a
+// lognormal shifted by c, (p95 - p50) / (p50 - p5) = e^(1.645 sigma) = a, and p50 - c = (p95 - p50) / (a - 1)).
+// 0 when the spread is not skewed to the right (nothing to tell a fixed part from); at most 90 % of p5.
+double fixedPart(const Quantiles& q)
+{
+    const double below = q.p50 - q.p05, above = q.p95 - q.p50;
+    if (below <= 0 || above <= 0)
+        return 0;
+    const double a = above / below;
+    if (a < 1.02)
+        return 0;
+    return std::clamp(q.p50 - above / (a - 1), 0.0, 0.9 * q.p05);
+}
+
+// A call's time over its median at the variation quantiles, once the fixed part is taken off.
+std::vector<double> variationOf(const Quantiles& q, double fixedMs)
+{
+    const double median = q.p50 - fixedMs;
+    std::vector<double> v;
+    if (median <= 0)
+        return v;
+    double last = 0.01;
+    for (double x : q.atVariation) {
+        last = std::clamp((x - fixedMs) / median, last, 100.0);
+        v.push_back(last);
+    }
+    return v;
+}
+
+// The mean of the variation's draws (PredictStage::variationFactor: linear between quantiles, clamped
+// outside): a call's mean time is the table's median time times this.
+double variationMean(const std::vector<double>& v)
+{
+    if (v.empty())
+        return 1;
+    const auto& p = ServiceTable::kVariationQuantiles;
+    double mean = p[0] * v.front() + (1 - p[std::size(p) - 1]) * v.back();
+    for (std::size_t i = 1; i < v.size(); ++i)
+        mean += (p[i] - p[i - 1]) * (v[i] + v[i - 1]) / 2;
+    return mean;
+}
+
+// ---------------------------------------------------------------- the twin for one structure
+
+// What the fit chose (or tries): the structure, and the rows it corrects.
+struct Candidate {
+    double fixedMs = 0;        // non-streaming: outside predict (as preprocess)
+    double preMs = 0, postMs = 0; // streams: before the first token, after the last
+    double prefillMs = 0;      // streams: a step's extra time per sequence joining it
+    double preSigma = 0;       // streams: the lognormal spread of the time before the first token (0: constant)
+    int limit = 0;             // non-streaming: predict_concurrency found; streams: max_sequences found; 0: none
+    std::vector<int> rowK;     // non-streaming: calls in flight (1, …); streams: sequences in a step (1, …)
+    std::vector<double> rowMs; // T(1, k), or the decode step's time
+    std::vector<double> variation;
+    int tokens = 0;            // streams: tokens per response
+    double score = 1e300;      // mean absolute replay error, %
+    std::vector<SweepLevel> replayed;
+};
+
+class Fitter {
+public:
+    Fitter(const SweepResult& sweep, const TwinFitOptions& options, std::vector<const SweepLevel*> levels)
+        : m_sweep(sweep)
+        , m_options(options)
+        , m_levels(std::move(levels))
+        , m_stream(streams(*m_levels.front()))
+    {
+        for (const SweepLevel* l : m_levels)
+            m_peak = std::max(m_peak, l->throughputRps);
+    }
+
+    bool streaming() const { return m_stream; }
+    const std::vector<const SweepLevel*>& levels() const { return m_levels; }
+    double peakRps() const { return m_peak; }
+    int largest() const { return m_levels.back()->concurrency; }
+
+    Scenario build(const Candidate& c) const
+    {
+        Scenario s;
+        s.name = "twin of " + m_options.endpoint;
+        DeploymentConfig& d = s.deployment;
+        d.minReplicas = d.maxReplicas = 1;
+        const int inside = c.limit > 0 ? c.limit : largest(); // no limit found: none up to the largest level
+        d.predictConcurrency = m_stream ? std::max(inside, largest()) : inside;
+        d.concurrencyTarget = std::max(m_sweep.recommendation.concurrencyTarget, d.predictConcurrency);
+        ModelConfig& m = s.model;
+        ServiceTable& t = m.predictTable;
+        t.source = "fitted to " + m_options.endpoint + " (knee fit)";
+        if (m_stream) {
+            m.preprocess = Distribution::constant(c.preMs);
+            if (c.preSigma > 0 && c.preMs > 0) {
+                m.preprocess = Distribution::of(Distribution::Kind::Lognormal, c.preMs);
+                m.preprocess.sigma = c.preSigma;
+            }
+            m.postprocess = Distribution::constant(c.postMs);
+            t.variation = c.variation;
+            m.batching.mode = BatchingConfig::Mode::Continuous;
+            m.batching.maxSequences = inside;
+            m.batching.outputTokens = Distribution::constant(c.tokens);
+            m.batching.prefillMs = c.prefillMs;
+            t.batch = c.rowK;
+            t.ms = c.rowMs;
+        } else {
+            m.preprocess = Distribution::constant(c.fixedMs);
+            t.batch = {1};
+            t.ms = {c.rowMs.front()};
+            for (std::size_t j = 1; j < c.rowK.size(); ++j) {
+                t.concurrency.push_back(c.rowK[j]);
+                t.msShared.push_back({c.rowMs[j]});
+            }
+            t.variation = c.variation;
+        }
+        m.predict = Distribution::constant(c.rowMs.front()); // its mean scales the table's times by 1
+        s.workload.arrival = ArrivalConfig::poisson(0.8 * m_peak);
+        s.workload.durationS = 600;
+        s.workload.warmupS = 60;
+        s.workload.seed = m_options.seed;
+        return s;
+    }
+
+    std::vector<SweepLevel> replay(const Scenario& s, const std::vector<int>& ks, std::int64_t responses) const
+    {
+        std::vector<SweepLevel> out;
+        for (int k : ks)
+            out.push_back(twinClosedLoop(s, 1, k, std::max(k, s.deployment.predictConcurrency), responses));
+        return out;
+    }
+
+    // Corrects the rows until the replay's throughput (streams: inter-token time, and the fixed times at
+    // level 1) agrees with the measured levels; scores what remains.
+    void correct(Candidate& c, const std::vector<const SweepLevel*>& fitted) const
+    {
+        std::vector<int> ks;
+        for (const SweepLevel* l : fitted)
+            ks.push_back(l->concurrency);
+        for (int round = 0; round <= kCorrections; ++round) {
+            const Scenario s = build(c);
+            c.replayed = replay(s, ks, kSearchResponses);
+            std::vector<double> ratio(ks.size());
+            double worst = 0;
+            for (std::size_t i = 0; i < ks.size(); ++i) {
+                const SweepLevel& tw = c.replayed[i];
+                ratio[i] = m_stream ? (tw.itl.p50 > 0 ? fitted[i]->itl.p50 / tw.itl.p50 : 1)
+                                    : (fitted[i]->throughputRps > 0 ? tw.throughputRps / fitted[i]->throughputRps : 1);
+                worst = std::max(worst, std::abs(ratio[i] - 1));
+            }
+            c.score = score(c.replayed, fitted);
+            if (round == kCorrections || (worst < 0.005 && (!m_stream || round > 0)))
+                return;
+            for (std::size_t j = 0; j < c.rowK.size(); ++j) {
+                // The row at the limit sets every level above it: the geometric mean of their ratios.
+                double logSum = 0;
+                int n = 0;
+                for (std::size_t i = 0; i < ks.size(); ++i)
+                    if (ks[i] == c.rowK[j] || (c.limit > 0 && c.rowK[j] == c.limit && ks[i] > c.limit)) {
+                        logSum += std::log(std::max(ratio[i], 1e-3));
+                        ++n;
+                    }
+                if (n > 0)
+                    c.rowMs[j] = std::clamp(c.rowMs[j] * std::exp(logSum / n), 1e-6, limits::kMaxStageMs);
+            }
+            if (m_stream) { // level 1 (always fitted first): time to first token, then the tail after the last token
+                const SweepLevel &m1 = *fitted.front(), &t1 = c.replayed.front();
+                const double dPre = m1.ttft.p50 - t1.ttft.p50;
+                c.preMs = std::max(0.0, c.preMs + dPre);
+                c.postMs = std::max(0.0, c.postMs + (m1.latency.p50 - t1.latency.p50) - dPre - (c.tokens - 1) * (m1.itl.p50 - t1.itl.p50));
+            }
+        }
+    }
+
+    double score(const std::vector<SweepLevel>& twin, const std::vector<const SweepLevel*>& measured) const
+    {
+        double sum = 0;
+        int n = 0;
+        for (std::size_t i = 0; i < twin.size(); ++i) {
+            const TwinLevelCheck c = check(*measured[i], twin[i]);
+            sum += std::abs(c.throughputErrorPct()) + std::abs(c.p50ErrorPct()) + std::abs(c.p95ErrorPct());
+            n += 3;
+            if (m_stream) {
+                sum += std::abs(c.ttftP50ErrorPct()) + std::abs(c.itlP50ErrorPct());
+                n += 2;
+            }
+        }
+        return n ? sum / n : 0;
+    }
+
+    TwinLevelCheck check(const SweepLevel& m, const SweepLevel& t) const { return twinCheck(m, t); }
+
+    // The mean-value start for one structure, from the levels in `fitted` (level 1 first). `split`: for
+    // streams the share of level 1's (time to first token - one step) that is prefill, else the fixed cost.
+    Candidate start(double split, int limit, const std::vector<const SweepLevel*>& fitted, const Quantiles& q1) const
+    {
+        Candidate c;
+        c.limit = limit;
+        std::vector<const SweepLevel*> rows;
+        for (const SweepLevel* l : fitted)
+            if (limit <= 0 || l->concurrency <= limit)
+                rows.push_back(l);
+        while (rows.size() > kMaxRows) // keep level 1 and the largest; thin the middle
+            rows.erase(rows.begin() + std::ptrdiff_t(rows.size() / 2));
+        if (m_stream) {
+            const SweepLevel& l1 = *fitted.front();
+            const double step1 = std::max(1e-3, l1.itl.p50);
+            int tokens = int(std::lround(1 + std::max(0.0, l1.latency.p50 - l1.ttft.p50) / step1));
+            if (m_options.maxTokens > 0 && std::abs(tokens - m_options.maxTokens) <= std::max(1, m_options.maxTokens / 5))
+                tokens = m_options.maxTokens; // what was asked for, when the times agree with it
+            c.tokens = std::max(1, tokens);
+            const double gap = std::max(0.0, l1.ttft.p50 - step1);
+            c.prefillMs = split * gap;
+            c.preMs = gap - c.prefillMs;
+            c.postMs = std::max(0.0, l1.latency.p50 - l1.ttft.p50 - (c.tokens - 1) * step1);
+            // Spread: what level 1's time to first token has beyond its median goes to the time before it (a
+            // lognormal), the rest of the response's spread to its steps (each step's time varies, independently:
+            // n - 1 steps add up their spread by the square root of n - 1).
+            constexpr double z95 = 1.6448536269514722;
+            const double ttftSpread = std::max(0.0, l1.ttft.p95 - l1.ttft.p50);
+            if (c.preMs > 0 && ttftSpread > 0)
+                c.preSigma = std::min(2.0, std::log((c.preMs + ttftSpread) / c.preMs) / z95);
+            const double stepSpread = std::max(0.0, (l1.latency.p95 - l1.latency.p50) - ttftSpread) / std::sqrt(std::max(1, c.tokens - 1));
+            if (const double sigma = std::min(1.0, stepSpread / z95 / step1); sigma > 0.005) {
+                constexpr double kZ[] = {-2.3263478740408408, -1.6448536269514722, -1.2815515655446004, -0.6744897501960817, 0,
+                                         0.6744897501960817,  1.2815515655446004,  1.6448536269514722,  2.3263478740408408};
+                for (double z : kZ)
+                    c.variation.push_back(std::exp(sigma * z));
+            }
+            for (const SweepLevel* l : rows) {
+                c.rowK.push_back(l->concurrency);
+                c.rowMs.push_back(std::max(1e-3, l->itl.p50));
+            }
+            return c;
+        }
+        const double fixedMs = split;
+        c.fixedMs = fixedMs;
+        c.variation = variationOf(q1, fixedMs);
+        const double mean = variationMean(c.variation);
+        for (const SweepLevel* l : rows) {
+            const double perCall = 1000.0 * l->concurrency / l->throughputRps - fixedMs; // Little's law, less the fixed cost
+            c.rowK.push_back(l->concurrency);
+            c.rowMs.push_back(std::max(1e-3, perCall / mean));
+        }
+        return c;
+    }
+
+    // Every structure the data allows, each corrected and scored; the best.
+    struct Alternative {
+        double score = 0;
+        int limit = 0;
+        std::string structure;
+    };
+
+    Candidate search(const std::vector<const SweepLevel*>& fitted, double fixedEstimate, const Quantiles& q1, std::string* why,
+                     std::optional<Alternative>* ambiguous = nullptr) const
+    {
+        // Level 1's spread overstates the fixed part when the server's own noise widens it: fractions of the
+        // estimate compete too (its means fit any split; the shapes of the higher levels tell them apart).
+        std::vector<double> splits{fixedEstimate};
+        if (!m_stream && fixedEstimate > 0)
+            splits = {0, fixedEstimate / 4, fixedEstimate / 2, fixedEstimate};
+        // Streams: prefill slows every sequence's step, time before the first token only the joiner's; level 1
+        // cannot tell them apart, the higher levels' time to first token can.
+        if (m_stream)
+            splits = {0, 1.0 / 3, 2.0 / 3, 1};
+        std::vector<int> limits;
+        if (m_options.serial) {
+            limits.push_back(1);
+        } else {
+            double peak = 0;
+            for (const SweepLevel* l : fitted)
+                peak = std::max(peak, l->throughputRps);
+            // A limit below the largest level (queueing inside the replica) sits where throughput nears its peak;
+            // with much of a request's time outside predict, well below it: the nearest kMaxLimits levels compete.
+            for (const SweepLevel* l : fitted)
+                if (l->throughputRps >= (1 - kNearPeak) * peak && l != fitted.back())
+                    limits.push_back(l->concurrency);
+            if (limits.size() > kMaxLimits)
+                limits.erase(limits.begin(), limits.end() - std::ptrdiff_t(kMaxLimits));
+            limits.push_back(0);
+        }
+        Candidate best;
+        struct Tried {
+            double score;
+            int limit;
+            std::string structure;
+        };
+        std::vector<Tried> tried;
+        for (double f : splits)
+            for (int limit : limits) {
+                Candidate c = start(f, limit, fitted, q1);
+                correct(c, fitted);
+                tried.push_back({c.score, c.limit, describe(c)});
+                if (c.score < best.score)
+                    best = std::move(c);
+            }
+        std::stable_sort(tried.begin(), tried.end(), [](const Tried& a, const Tried& b) { return a.score < b.score; });
+        if (why && tried.size() > 1)
+            *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
+                + " % for the runner-up (" + tried[1].structure + ") of " + std::to_string(tried.size()) + " structures tried";
+        // Another limit that replays the sweep about as well: the levels do not pin it down.
+        if (ambiguous)
+            for (const Tried& t : tried)
+                if (t.limit != tried[0].limit) {
+                    if (t.score <= tried[0].score + std::max(0.5, 0.25 * tried[0].score))
+                        *ambiguous = Alternative{t.score, t.limit, t.structure};
+                    break;
+                }
+        return best;
+    }
+
+    std::string describe(const Candidate& c) const
+    {
+        const std::string limit = c.limit > 0 ? std::to_string(c.limit) : "no limit";
+        if (m_stream)
+            return "max_sequences " + limit + ", prefill " + fixed(c.prefillMs, 2) + " ms";
+        return "predict_concurrency " + limit + ", fixed cost " + fixed(c.fixedMs, 2) + " ms";
+    }
+
+private:
+    const SweepResult& m_sweep;
+    const TwinFitOptions& m_options;
+    std::vector<const SweepLevel*> m_levels;
+    bool m_stream;
+    double m_peak = 0;
+};
+
+// ---------------------------------------------------------------- screening
+
+std::string failureKinds(const SweepLevel& l)
+{
+    std::string out;
+    for (const auto& [kind, n] : l.failuresByKind)
+        out += (out.empty() ? " (" : ", ") + kind + " " + std::to_string(n);
+    return out.empty() ? out : out + ")";
+}
+
+// The mean of a level's latencies below its 99th percentile (from its histogram; the whole mean without one).
+double meanBelowP99(const SweepLevel& l)
+{
+    const LatencyHistogram::Sparse& h = l.histogram;
+    if (h.count <= 0 || h.buckets.empty())
+        return l.latency.mean;
+    const double keep = 0.99 * double(h.count);
+    double counted = 0, sum = 0;
+    for (const auto& [index, count] : h.buckets) {
+        const double take = std::min(double(count), keep - counted);
+        if (take <= 0)
+            break;
+        sum += take * nanosToMs(LatencyHistogram::bucketLow(index) + LatencyHistogram::bucketWidth(index) / 2);
+        counted += take;
+    }
+    return counted > 0 ? sum / counted : l.latency.mean;
+}
+
+// The levels the fit may use, in increasing concurrency; the others go to fit.leftOut with the reason.
+std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOptions& o, TwinFit& fit)
+{
+    std::map<int, const SweepLevel*> byLevel; // a level measured twice: the later one
+    for (const SweepLevel& l : sweep.levels)
+        byLevel[l.concurrency] = &l;
+    std::vector<const SweepLevel*> usable;
+    // The first level's tail (p99 over p95) is the server's own; a level whose tail is far longer stalled.
+    const SweepLevel* first = byLevel.empty() ? nullptr : byLevel.begin()->second;
+    const double tail1 = first && first->latency.p95 > 0 ? std::max(1.2, first->latency.p99 / first->latency.p95) : 1.2;
+    for (const auto& [k, l] : byLevel) {
+        const std::int64_t total = l->completed + l->failed;
+        const double inFlight = l->throughputRps * l->latency.mean / 1000.0;
+        std::string why;
+        if (k < 1 || l->completed <= 0 || l->throughputRps <= 0)
+            why = "no response completed";
+        else if (double(l->failed) > kMaxFailedShare * double(total))
+            why = fixed(100.0 * double(l->failed) / double(total), 1) + " % of its requests failed" + failureKinds(*l)
+                + ": the twin models a replica that answers";
+        else if (!l->stable)
+            why = "it did not stabilise (consecutive windows disagreed until the cap)";
+        else if (o.maxConnections > 0 && k > o.maxConnections)
+            why = "above the client's " + std::to_string(o.maxConnections) + " connections: the client, not the replica, queued requests";
+        else if (l->latency.p95 > 0 && l->latency.p99 > kStallTail * tail1 * l->latency.p95 && l->latency.mean > kStallCost * meanBelowP99(*l))
+            why = "its slowest responses stalled (p99 " + fixed(l->latency.p99, 1) + " ms, " + fixed(l->latency.p99 / l->latency.p95, 1)
+                + "x its p95, against " + fixed(tail1, 1) + "x at the first level): the server or the measuring machine paused; measure it again";
+        else if (inFlight < kLittleShare * k)
+            why = "throughput x mean latency = " + fixed(inFlight, 1) + " requests in flight, not " + std::to_string(k)
+                + ": the users did not keep the level in flight (a think time between requests, a client-side limit, or an overloaded client)";
+        if (!why.empty())
+            fit.leftOut.push_back({k, why});
+        else
+            usable.push_back(l);
+    }
+    return usable;
+}
+
+void refuse(TwinFit& fit, std::string why, std::vector<std::string> next)
+{
+    fit.twin.reset();
+    fit.refusal = std::move(why);
+    fit.measureNext.insert(fit.measureNext.end(), next.begin(), next.end());
+}
+
+TwinErrors errorsOf(const std::vector<TwinLevelCheck>& checks)
+{
+    TwinErrors e;
+    for (const TwinLevelCheck& c : checks) {
+        e.concurrency.push_back(c.concurrency);
+        auto round1 = [](double v) { return std::round(v * 10) / 10; };
+        e.throughputPct.push_back(round1(c.throughputErrorPct()));
+        e.p50Pct.push_back(round1(c.p50ErrorPct()));
+        e.p95Pct.push_back(round1(c.p95ErrorPct()));
+        if (c.streaming) {
+            e.ttftP50Pct.push_back(round1(c.ttftP50ErrorPct()));
+            e.ttftP95Pct.push_back(round1(c.ttftP95ErrorPct()));
+            e.itlP50Pct.push_back(round1(c.itlP50ErrorPct()));
+        }
+    }
+    return e;
+}
+
+} // namespace
+
+TwinLevelCheck twinCheck(const SweepLevel& m, const SweepLevel& t)
+{
+    TwinLevelCheck c;
+    c.concurrency = m.concurrency;
+    c.streaming = streams(m);
+    c.measuredRps = m.throughputRps;
+    c.twinRps = t.throughputRps;
+    c.measuredP50 = m.latency.p50;
+    c.twinP50 = t.latency.p50;
+    c.measuredP95 = m.latency.p95;
+    c.twinP95 = t.latency.p95;
+    if (c.streaming) {
+        c.measuredTtftP50 = m.ttft.p50;
+        c.twinTtftP50 = t.ttft.p50;
+        c.measuredTtftP95 = m.ttft.p95;
+        c.twinTtftP95 = t.ttft.p95;
+        c.measuredItlP50 = m.itl.p50;
+        c.twinItlP50 = t.itl.p50;
+    }
+    return c;
+}
+
+TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
+{
+    TwinFit fit;
+    const std::string sweepAgain = "sweep again with --levels 1,2,4,8,16,32 (up to where throughput stops rising)";
+    if (sweep.levels.empty()) {
+        refuse(fit, "the sweep has no levels", {sweepAgain});
+        return fit;
+    }
+    const std::vector<const SweepLevel*> usable = screen(sweep, o, fit);
+    if (usable.empty() || usable.front()->concurrency != 1) {
+        std::string why = "level 1 (one request at a time) ";
+        const auto one = std::find_if(fit.leftOut.begin(), fit.leftOut.end(), [](const TwinLeftOut& l) { return l.concurrency == 1; });
+        why += one != fit.leftOut.end() ? "is not usable: " + one->why : std::string("was not measured");
+        refuse(fit, why + "; the fit reads the fixed cost and the shape of a request's time from it",
+               {"measure level 1: " + sweepAgain});
+        return fit;
+    }
+    if (usable.size() < std::size_t(kMinLevels)) {
+        refuse(fit, "only " + std::to_string(usable.size()) + " usable level(s): a service curve needs at least " + std::to_string(kMinLevels),
+               {sweepAgain, "levels that did not stabilise: longer --window-s and --cap-s"});
+        return fit;
+    }
+    Fitter fitter(sweep, o, usable);
+    const SweepLevel& one = *usable.front();
+    const double gain = fitter.peakRps() / one.throughputRps;
+    const double latencyGrowth = one.latency.p50 > 0 ? usable.back()->latency.p50 / one.latency.p50 : 1;
+    if (gain < kFlatGain && latencyGrowth > 1.5 && !o.serial) {
+        refuse(fit,
+               "throughput is flat from level 1 (" + fixed(one.throughputRps, 1) + " req/s, at most " + fixed(gain, 2) + "x that at any level) while p50 grows "
+                   + fixed(latencyGrowth, 1) + "x: something in front of the replica queues requests (a proxy, the platform's own "
+                   "concurrency target), or the replica serves one request at a time; the sweep cannot tell them apart, so it cannot "
+                   "say what more concurrency would do",
+               {"sweep the replica itself, past any proxy, with the platform's concurrency target above the largest level",
+                "if the replica does serve one request at a time (predict_concurrency 1), fit it as such: knee fit --serial"});
+        return fit;
+    }
+    if (fitter.streaming() != std::all_of(usable.begin(), usable.end(), [](const SweepLevel* l) { return streams(*l); })) {
+        refuse(fit, "some levels carry time to first token and inter-token time and others do not", {"sweep the stream again"});
+        return fit;
+    }
+
+    const Quantiles q1 = levelQuantiles(one);
+    const double fixedEstimate = fitter.streaming() ? 0 : fixedPart(q1);
+    std::string why;
+    std::optional<Fitter::Alternative> ambiguous;
+    Candidate best = fitter.search(usable, fixedEstimate, q1, &why, &ambiguous);
+    Scenario twin = fitter.build(best);
+    std::vector<int> ks;
+    for (const SweepLevel* l : usable)
+        ks.push_back(l->concurrency);
+    const std::vector<SweepLevel> replayed = fitter.replay(twin, ks, kFinalResponses);
+    for (std::size_t i = 0; i < usable.size(); ++i)
+        fit.replay.push_back(fitter.check(*usable[i], replayed[i]));
+    fit.used = ks;
+
+    // Where each value came from.
+    const std::string endpoint = o.endpoint.empty() ? std::string("the endpoint") : o.endpoint;
+    if (fitter.streaming()) {
+        fit.notes.push_back("batching continuous: a decode step over the sequences in flight, one token each; step time by "
+                            "sequences (predict_table) from the inter-token time at levels " + levelList(best.rowK)
+                            + ", corrected by replay");
+        fit.notes.push_back("output_tokens " + std::to_string(best.tokens) + ": level 1's (latency - time to first token) / inter-token time + 1"
+                            + (o.maxTokens > 0 ? " (max_tokens asked: " + std::to_string(o.maxTokens) + ")" : std::string()));
+        fit.notes.push_back("preprocess " + fixed(best.preMs, 2) + " ms and prefill_ms " + fixed(best.prefillMs, 2)
+                            + ": level 1's time to first token less one step (network, server, the prompt's prefill), split by replay; "
+                              "postprocess " + fixed(best.postMs, 2) + " ms: what follows the last token");
+        fit.notes.push_back(best.limit > 0 ? "max_sequences " + std::to_string(best.limit) + ": sequences beyond it wait to join"
+                                           : "max_sequences " + std::to_string(fitter.largest()) + ": no limit found up to the largest level");
+    } else {
+        fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms: the fixed cost outside predict (network, server), "
+                            + (best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"
+                               : fixedEstimate > 0 ? "none: the replay fits better without the " + fixed(fixedEstimate, 2) + " ms level 1's spread suggests"
+                                                   : "none: level 1's spread is not skewed enough to tell one"));
+        fit.notes.push_back("predict_table T(1, k) for k = " + levelList(best.rowK) + ": k / throughput(k) less the fixed cost (Little's law), "
+                            "corrected by replaying the sweep; variation: level 1's quantiles less the fixed cost, over their median");
+        fit.notes.push_back(best.limit > 0 ? "predict_concurrency " + std::to_string(best.limit) + ": requests queue inside the replica beyond it"
+                                           : "predict_concurrency " + std::to_string(fitter.largest()) + ": no limit found up to the largest level");
+    }
+    if (!why.empty())
+        fit.notes.push_back("structure (" + fitter.describe(best) + ") " + why);
+    if (ambiguous) {
+        const char* knob = fitter.streaming() ? "max_sequences" : "predict_concurrency";
+        const auto name = [&](int limit) { return limit > 0 ? std::to_string(limit) : "no limit up to " + std::to_string(fitter.largest()); };
+        fit.notes.push_back(std::string("uncertain: the sweep cannot tell ") + knob + " " + name(best.limit) + " from " + name(ambiguous->limit)
+                            + " (" + ambiguous->structure + " replays it within " + fixed(ambiguous->score, 1)
+                            + " % too): what-ifs that move the concurrency target across that range are uncertain");
+        const int lo = std::min(best.limit > 0 ? best.limit : fitter.largest(), ambiguous->limit > 0 ? ambiguous->limit : fitter.largest());
+        const int hi = std::max(best.limit > 0 ? best.limit : fitter.largest(), ambiguous->limit > 0 ? ambiguous->limit : fitter.largest());
+        fit.measureNext.push_back("every level from " + std::to_string(lo) + " to " + std::to_string(hi) + " (where the limit inside the replica sits)");
+    }
+    fit.notes.push_back("concurrency_target " + std::to_string(twin.deployment.concurrencyTarget)
+                        + ": the sweep's recommendation, or the limit inside the replica if larger (a what-if: set your own)");
+    fit.notes.push_back("workload: Poisson at 80 % of the measured peak, " + fixed(fitter.peakRps(), 1) + " req/s (a placeholder: set your own traffic)");
+    const KneeAnalysis& a = sweep.analysis;
+    if (a.stillRising || (!a.saturation && fitter.levels().size() >= 2)) {
+        const std::string next = "measure levels up to " + std::to_string(2 * fitter.largest()) + ": throughput still rises at "
+            + std::to_string(fitter.largest());
+        fit.notes.push_back("beyond level " + std::to_string(fitter.largest()) + " the twin assumes no more throughput (" + next + ")");
+        fit.measureNext.push_back(next);
+    }
+
+    // The checks: the twin must replay its own levels, or it is refused.
+    const auto worst = std::max_element(fit.replay.begin(), fit.replay.end(), [](const TwinLevelCheck& x, const TwinLevelCheck& y) {
+        return std::max(std::abs(x.throughputErrorPct()), std::abs(x.p50ErrorPct()))
+            < std::max(std::abs(y.throughputErrorPct()), std::abs(y.p50ErrorPct()));
+    });
+    if (std::max(std::abs(worst->throughputErrorPct()), std::abs(worst->p50ErrorPct())) > kTwinMaxReplayErrorPct) {
+        refuse(fit,
+               "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + std::to_string(worst->concurrency)
+                   + " throughput " + fixed(worst->throughputErrorPct(), 1) + " %, p50 " + fixed(worst->p50ErrorPct(), 1)
+                   + " %; the replica does not behave like a device shared by the requests in flight with a fixed cost around it",
+               {"sweep again with longer windows (--window-s, --cap-s): noisy levels fit nothing",
+                "levels between the ones measured, where the curve bends"});
+        return fit;
+    }
+
+    // Cross-validation: each level between the first and the largest predicted by a twin fitted without it
+    // (beyond the largest level the twin claims nothing; the notes say what it assumes there).
+    if (o.crossValidate)
+        for (std::size_t skip = 1; skip + 1 < usable.size() && usable.size() > std::size_t(kMinLevels); ++skip) {
+            std::vector<const SweepLevel*> rest = usable;
+            rest.erase(rest.begin() + std::ptrdiff_t(skip));
+            const Candidate c = fitter.search(rest, fixedEstimate, q1, nullptr);
+            const SweepLevel predicted = fitter.replay(fitter.build(c), {usable[skip]->concurrency}, kFinalResponses).front();
+            fit.crossValidation.push_back(fitter.check(*usable[skip], predicted));
+        }
+
+    TwinSource source;
+    source.endpoint = o.endpoint;
+    source.mode = o.mode;
+    source.measuredAt = o.measuredAt;
+    source.fittedAt = o.fittedAt.empty() ? nowUtc() : o.fittedAt;
+    source.session = o.session;
+    source.levels = ks;
+    source.replay = errorsOf(fit.replay);
+    source.crossValidation = errorsOf(fit.crossValidation);
+    source.notes = fit.notes;
+    for (const TwinLeftOut& l : fit.leftOut)
+        source.notes.push_back("level " + std::to_string(l.concurrency) + " left out: " + l.why);
+    twin.twin = std::move(source);
+    (void)endpoint;
+    fit.twin = std::move(twin);
+    return fit;
+}
+
+} // namespace knee

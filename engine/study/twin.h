@@ -1,0 +1,109 @@
+// A twin of a real deployment (DESIGN.md "A twin of a real deployment", issue 15): an ordinary scenario
+// fitted to a closed-loop sweep of one replica, so that simulate, plan, sweeps and the grid answer what-ifs
+// about the user's own model in virtual time.
+//
+// What the fit reads from the sweep's levels (concurrency k, throughput X(k), latency percentiles and the
+// level's histogram; TTFT and inter-token time for streams):
+//  - the fixed cost outside predict (network, HTTP server): the part of level 1's latency that does not
+//    vary (a shifted lognormal through its 5th, 50th and 95th percentiles), run as preprocess/postprocess;
+//  - the shape of a call's time: level 1's quantiles less that cost, over their median (the predict
+//    table's per-call variation);
+//  - the service curve: by Little's law a replica held by k users completes X(k), so a call with k in
+//    flight takes k / X(k) less the fixed cost: T(1, k), a predict_table with a concurrency axis;
+//  - where requests start to queue inside the replica (a semaphore such as Truss's predict_concurrency):
+//    none, or one of the levels at which throughput has saturated, whichever replays the sweep best;
+//  - streams: the decode step's time by sequences in flight (continuous batching) from the inter-token
+//    time, time to first token less one step as the fixed cost before it, tokens per response.
+// The mean-value start is then corrected by replaying the sweep on the twin (the engine's own closed loop)
+// until each level's throughput (for streams, inter-token time) agrees, and the replay's error per level
+// is what the user sees, with a leave-one-out cross-validation. Data that cannot identify the curve is
+// refused with what to measure instead, never fitted into a silent bad twin.
+//
+// Qt-free (the CLI and the window parse sessions and targets and pass plain values in).
+#pragma once
+#include "sweep.h"
+
+#include "sim/scenario.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knee {
+
+struct TwinFitOptions {
+    std::string endpoint;   // what was measured: the URL, or the engine sweep's scenario name
+    std::string mode = "http"; // the sweep's mode: http, live or virtual
+    std::string measuredAt; // when the sweep ran (ISO 8601), if known
+    std::string fittedAt;   // when the fit runs (ISO 8601); empty: now, in UTC
+    std::string session;    // the session file it came from, if any
+    int maxConnections = 0; // the client's most requests in flight (0: no limit known): levels above it are left out
+    int maxTokens = 0;      // streams: the max_tokens the sweep asked for (0: unknown)
+    // A throughput that is flat from level 1 may be a replica that serves one request at a time, or a queue
+    // in front of it; the fit refuses it unless told it is the former.
+    bool serial = false;
+    bool crossValidate = true;
+    std::uint64_t seed = 1;
+};
+
+// One level as measured and as the twin replays it (ms, req/s).
+struct TwinLevelCheck {
+    int concurrency = 0;
+    bool streaming = false;
+    double measuredRps = 0, twinRps = 0;
+    double measuredP50 = 0, twinP50 = 0, measuredP95 = 0, twinP95 = 0;
+    double measuredTtftP50 = 0, twinTtftP50 = 0, measuredTtftP95 = 0, twinTtftP95 = 0; // streams
+    double measuredItlP50 = 0, twinItlP50 = 0;                                         // streams
+    // (twin - measured) / measured, in percent (0 when nothing was measured).
+    static double errorPct(double twin, double measured) { return measured > 0 ? 100.0 * (twin - measured) / measured : 0.0; }
+    double throughputErrorPct() const { return errorPct(twinRps, measuredRps); }
+    double p50ErrorPct() const { return errorPct(twinP50, measuredP50); }
+    double p95ErrorPct() const { return errorPct(twinP95, measuredP95); }
+    double ttftP50ErrorPct() const { return errorPct(twinTtftP50, measuredTtftP50); }
+    double ttftP95ErrorPct() const { return errorPct(twinTtftP95, measuredTtftP95); }
+    double itlP50ErrorPct() const { return errorPct(twinItlP50, measuredItlP50); }
+    // The largest of the errors above that apply, in absolute value.
+    double worstErrorPct() const;
+};
+
+struct TwinLeftOut {
+    int concurrency = 0;
+    std::string why;
+};
+
+struct TwinFit {
+    std::optional<Scenario> twin; // set when the fit succeeded (its `twin` section filled)
+    std::string refusal;          // else why not, for people
+    std::vector<std::string> measureNext; // what to measure instead (refusals and caveats)
+    std::vector<std::string> notes;       // the choices the fit made, each with its reason, and caveats
+    std::vector<int> used;                // the levels fitted
+    std::vector<TwinLeftOut> leftOut;     // levels not used, and why
+    std::vector<TwinLevelCheck> replay;   // every used level, replayed on the twin
+    std::vector<TwinLevelCheck> crossValidation; // each level predicted by a twin fitted without it
+    bool ok() const { return twin.has_value(); }
+};
+
+// Throughput and p50 of every replayed level within this many percent, or the fit refuses its twin.
+inline constexpr double kTwinMaxReplayErrorPct = 10.0;
+
+TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& options);
+
+// The twin's closed loop: `users` users against `replicas` replicas (concurrency target as in the twin,
+// unless `target` > 0), `responses` measured after a warm-up; the figures of a sweep level.
+SweepLevel twinClosedLoop(const Scenario& twin, int replicas, int users, int target = 0, std::int64_t responses = 20000);
+// The twin under Poisson arrivals at `rps` on `replicas` replicas for `durationS` simulated seconds (after
+// a tenth of it as warm-up).
+SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target = 0);
+
+// A level as measured against the same level as the twin ran it (a stream when the measured level has TTFT).
+TwinLevelCheck twinCheck(const SweepLevel& measured, const SweepLevel& twin);
+
+// The largest error (absolute, percent) in any column of `errors`; 0 when it holds none.
+double twinWorstErrorPct(const TwinErrors& errors);
+// A line for people: what the twin is of, when, and its largest replay error ("twin of URL, measured …").
+std::string twinBanner(const TwinSource& source);
+// The YAML comments that head a twin's file: where each value came from and the checks, line by line.
+std::string twinComments(const TwinFit& fit);
+
+} // namespace knee

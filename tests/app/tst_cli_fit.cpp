@@ -1,0 +1,248 @@
+// `knee fit` and `knee sweep --fit` on the built binary (issue 15): a twin written from a session, refusals
+// with exit 4 and what to measure next, bad input with exit 2 and nothing written; and the twin as an
+// ordinary scenario: simulate (with 1, 2 and 4 replicas), plan and a virtual sweep run on it.
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QByteArray out, err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+};
+
+Result knee(const QStringList& args)
+{
+    QProcess p;
+    p.setProgram(QStringLiteral(KNEE_BINARY));
+    p.setArguments(args);
+    p.start();
+    if (!p.waitForFinished(240'000))
+        p.kill();
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+// The "real" deployment the sessions measure: a semaphore of 4 in front of a device that calls share.
+const QByteArray kTruth = "name: truth\n"
+                          "deployment:\n"
+                          "  replicas: {min: 1, max: 1}\n"
+                          "  concurrency_target: 64\n"
+                          "  predict_concurrency: 4\n"
+                          "model:\n"
+                          "  preprocess: 2\n"
+                          "  predict: {dist: lognormal, mean_ms: 20, sigma: 0.3}\n"
+                          "  predict_sharing: {speedup: [1, 1.5, 1.8, 2.0]}\n"
+                          "workload:\n"
+                          "  arrival: {kind: poisson, rate_rps: 50}\n"
+                          "  duration_s: 60\n";
+
+// One request at a time and nothing else: throughput flat from level 1, as a queue in front would give.
+const QByteArray kFlat = "deployment:\n"
+                         "  replicas: {min: 1, max: 1}\n"
+                         "  concurrency_target: 64\n"
+                         "model:\n"
+                         "  predict: {dist: lognormal, mean_ms: 20, sigma: 0.3}\n"
+                         "workload:\n"
+                         "  arrival: {kind: poisson, rate_rps: 10}\n"
+                         "  duration_s: 60\n";
+
+QString write(const QTemporaryDir& dir, const QString& name, const QByteArray& text)
+{
+    const QString path = dir.filePath(name);
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(text) != text.size())
+        qFatal("cannot write %s", qPrintable(path));
+    return path;
+}
+
+QByteArray readAll(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+} // namespace
+
+class TstCliFit : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    QString m_session, m_flatSession, m_twin;
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_session = m_dir.filePath("truth.json");
+        m_flatSession = m_dir.filePath("flat.json");
+        for (const auto& [yaml, session] : {std::pair{kTruth, m_session}, std::pair{kFlat, m_flatSession}}) {
+            const Result r = knee({"sweep", write(m_dir, QFileInfo(session).baseName() + ".yaml", yaml), "--virtual", "--levels", "1,2,4,8,16",
+                                   "--out", session});
+            QVERIFY2(r.exitCode == 0, r.err.constData());
+        }
+        m_twin = m_dir.filePath("twin.yaml");
+    }
+
+    void fitsATwin()
+    {
+        const Result r = knee({"fit", m_session, "--out", m_twin});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out.contains("Twin of truth"));
+        QVERIFY(r.out.contains("The twin replaying the sweep"));
+        QVERIFY(r.out.contains("Cross-validation"));
+        const QByteArray text = readAll(m_twin);
+        QVERIFY(text.startsWith("# Twin of truth"));
+        QVERIFY(text.contains("predict_concurrency: 4"));
+        QVERIFY(text.contains("\ntwin:\n  endpoint: \"truth\"\n  mode: virtual\n"));
+        QVERIFY(text.contains("replay_error_pct: {concurrency: [1, 2, 4, 8, 16]"));
+    }
+
+    void jsonReport()
+    {
+        const Result r = knee({"fit", m_session, "--out", m_dir.filePath("twin2.yaml"), "--json", "--no-cross-validation"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = r.json();
+        QCOMPARE(o.value("fitted").toBool(), true);
+        QCOMPARE(o.value("levels_used").toArray().size(), 5);
+        QCOMPARE(o.value("replay").toArray().size(), 5);
+        QCOMPARE(o.value("cross_validation").toArray().size(), 0);
+        QCOMPARE(o.value("out").toString(), m_dir.filePath("twin2.yaml"));
+        const QJsonObject first = o.value("replay").toArray().first().toObject();
+        QVERIFY(std::abs(first.value("error_pct").toObject().value("throughput").toDouble()) < 5);
+    }
+
+    // The twin is an ordinary scenario: simulate with 1, 2 and 4 replicas, plan, sweep.
+    void whatIfsOnTheTwin()
+    {
+        QVERIFY(QFile::exists(m_twin));
+        const QByteArray twin = readAll(m_twin);
+        double previous = 0;
+        for (int replicas : {1, 2, 4}) {
+            QByteArray text = twin;
+            text.replace("replicas: {min: 1, max: 1}", QStringLiteral("replicas: {min: %1, max: %1}").arg(replicas).toUtf8());
+            // 60 req/s per replica: within one replica's capacity (about 100 req/s), so the deployment keeps up.
+            const QByteArray rate = QByteArray::number(60 * replicas);
+            const qsizetype at = text.indexOf("arrival: {kind: poisson, rate_rps: ");
+            QVERIFY(at >= 0);
+            text.replace(at, text.indexOf('}', at) - at + 1, "arrival: {kind: poisson, rate_rps: " + rate + "}");
+            const Result r = knee({"simulate", write(m_dir, QStringLiteral("twin%1.yaml").arg(replicas), text), "--json"});
+            QVERIFY2(r.exitCode == 0, r.err.constData());
+            const double throughput = r.json().value("throughput_rps").toDouble();
+            QVERIFY2(std::abs(throughput / (60.0 * replicas) - 1) < 0.05, r.out.constData());
+            QVERIFY(throughput > previous);
+            previous = throughput;
+        }
+        const Result plan = knee({"plan", m_twin, "--baseline-rps", "50", "--peak-rps", "400", "--hours", "1", "--json"});
+        QVERIFY2(plan.exitCode == 0, plan.err.constData());
+        QVERIFY(plan.json().value("max_replicas").toInt() >= 4);
+        QVERIFY(plan.json().value("check").toObject().value("completed").toInt() > 0);
+        const Result sweep = knee({"sweep", m_twin, "--virtual", "--levels", "1,4,16", "--json"});
+        QVERIFY2(sweep.exitCode == 0, sweep.err.constData());
+        QCOMPARE(sweep.json().value("levels").toArray().size(), 3);
+    }
+
+    // A what-if on a twin says it is one, with the twin's error: the banner the fit printed heads simulate's,
+    // plan's and sweep's reports, and their JSON carries the twin's endpoint and largest errors. A scenario
+    // people wrote has neither.
+    void whatIfsShowTheTwin()
+    {
+        const Result fit = knee({"fit", m_session, "--out", m_dir.filePath("shown.yaml"), "--json"});
+        QCOMPARE(fit.exitCode, 0);
+        const QString banner = fit.json().value("banner").toString();
+        QVERIFY(banner.startsWith("Twin of truth"));
+        QVERIFY(banner.contains("replays them within "));
+        QVERIFY(banner.contains("predicts left-out levels within "));
+        const QString twin = m_dir.filePath("shown.yaml");
+        const QStringList planArgs{"--baseline-rps", "50", "--peak-rps", "200", "--hours", "1"};
+        for (const QStringList& args : {QStringList{"simulate", twin}, QStringList{"plan", twin} + planArgs, QStringList{"sweep", twin, "--virtual", "--levels", "1,4"}}) {
+            const Result text = knee(args);
+            QVERIFY2(text.exitCode == 0, text.err.constData());
+            QVERIFY2(text.out.startsWith((banner + ".\n").toUtf8()), qPrintable(args.first() + ": " + text.out.left(200)));
+        }
+        double replayMax = 0;
+        for (const QJsonValue& row : fit.json().value("replay").toArray())
+            for (const QJsonValue& e : row.toObject().value("error_pct").toObject())
+                replayMax = std::max(replayMax, std::abs(e.toDouble()));
+        for (const QStringList& args : {QStringList{"simulate", twin, "--json"}, QStringList{"plan", twin, "--json"} + planArgs}) {
+            const Result json = knee(args);
+            QVERIFY2(json.exitCode == 0, json.err.constData());
+            const QJsonObject t = json.json().value("twin").toObject();
+            QCOMPARE(t.value("endpoint").toString(), QStringLiteral("truth"));
+            QCOMPARE(t.value("mode").toString(), QStringLiteral("virtual"));
+            QCOMPARE(t.value("levels").toArray().size(), 5);
+            QCOMPARE(t.value("banner").toString(), banner);
+            QVERIFY(t.contains("cross_validation_error_pct_max"));
+            QVERIFY(std::abs(t.value("replay_error_pct_max").toDouble() - replayMax) <= 0.05 + 1e-9); // the file holds one decimal
+        }
+        const QString written = write(m_dir, "written.yaml", kTruth);
+        const Result plain = knee({"simulate", written, "--json"});
+        QCOMPARE(plain.exitCode, 0);
+        QVERIFY(!plain.json().contains("twin"));
+        QVERIFY(!knee({"simulate", written}).out.contains("Twin of"));
+    }
+
+    void refusesFlatThroughput()
+    {
+        const QString out = m_dir.filePath("flat-twin.yaml");
+        const Result r = knee({"fit", m_flatSession, "--out", out});
+        QCOMPARE(r.exitCode, 4);
+        QVERIFY(r.err.contains("no twin: throughput is flat from level 1"));
+        QVERIFY(r.err.contains("measure next:"));
+        QVERIFY(r.err.contains("--serial"));
+        QVERIFY(!QFile::exists(out));
+        const Result serial = knee({"fit", m_flatSession, "--out", out, "--serial", "--no-cross-validation"});
+        QVERIFY2(serial.exitCode == 0, serial.err.constData());
+        QVERIFY(readAll(out).contains("predict_concurrency: 1"));
+    }
+
+    void badInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("no --out") << QStringList{"fit", "SESSION"} << "expected one session file and --out";
+        QTest::newRow("no session") << QStringList{"fit", "--out", "OUT"} << "expected one session file and --out";
+        QTest::newRow("missing session") << QStringList{"fit", "/nonexistent/s.json", "--out", "OUT"} << "cannot open";
+        QTest::newRow("not a session") << QStringList{"fit", "TRUTH_YAML", "--out", "OUT"} << "knee fit: ";
+        QTest::newRow("sweep out of range") << QStringList{"fit", "SESSION", "--out", "OUT", "--sweep", "2"} << "--sweep expects a number from 1 to 1";
+        QTest::newRow("out in a missing folder") << QStringList{"fit", "SESSION", "--out", "/nonexistent/dir/t.yaml"} << "/nonexistent/dir/t.yaml";
+    }
+    void badInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        const QString out = m_dir.filePath("bad-input.yaml");
+        args.replaceInStrings("SESSION", m_session).replaceInStrings("OUT", out).replaceInStrings("TRUTH_YAML", m_dir.filePath("truth.yaml"));
+        const Result r = knee(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+        QVERIFY(!QFile::exists(out));
+    }
+
+    // knee sweep --fit: the sweep, then the twin; in --json the fit's report is the sweep's "twin".
+    void sweepThenFit()
+    {
+        const QString out = m_dir.filePath("sweep-twin.yaml");
+        const Result r = knee({"sweep", m_dir.filePath("truth.yaml"), "--virtual", "--levels", "1,2,4,8,16", "--fit", out, "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject twin = r.json().value("twin").toObject();
+        QCOMPARE(twin.value("fitted").toBool(), true);
+        QCOMPARE(twin.value("out").toString(), out);
+        QVERIFY(readAll(out).startsWith("# Twin of truth"));
+        const Result refused = knee({"sweep", m_dir.filePath("flat.yaml"), "--virtual", "--levels", "1,2,4,8", "--fit", out + ".flat"});
+        QCOMPARE(refused.exitCode, 4);
+        QVERIFY(refused.out.contains("Recommended concurrency_target")); // the sweep's own report came first
+        QVERIFY(refused.err.contains("no twin"));
+        const Result badOut = knee({"sweep", m_dir.filePath("truth.yaml"), "--virtual", "--fit", "/nonexistent/dir/t.yaml"});
+        QCOMPARE(badOut.exitCode, 2);
+        QVERIFY(badOut.out.isEmpty()); // checked before anything ran
+    }
+};
+
+QTEST_GUILESS_MAIN(TstCliFit)
+#include "tst_cli_fit.moc"

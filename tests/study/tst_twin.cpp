@@ -1,0 +1,277 @@
+// Twins (issue 15, study/twin.h): fitted to a sweep of a known "true" deployment (a scenario the fit never
+// sees, swept in virtual time as an endpoint would be in wall time), a twin must replay the sweep, find the
+// limit inside the replica, and predict what the true deployment does with 2 and 4 replicas, closed loop and
+// under Poisson arrivals at 80 % of capacity. Data that cannot identify a twin is refused with the reason and
+// what to measure next. Then the what-ifs: plan and simulate on a twin.
+#include "study/plan_check.h"
+#include "study/twin.h"
+
+#include <QTest>
+
+#include <algorithm>
+#include <cmath>
+
+Q_DECLARE_METATYPE(knee::Scenario)
+
+using namespace knee;
+
+namespace {
+
+Scenario truth(int predictConcurrency, std::vector<double> speedup, double preMs, Distribution predict)
+{
+    Scenario s;
+    s.name = "truth";
+    s.deployment.concurrencyTarget = 64;
+    s.deployment.predictConcurrency = predictConcurrency;
+    s.model.preprocess = Distribution::constant(preMs);
+    s.model.predict = predict;
+    if (!speedup.empty()) {
+        s.model.sharing.kind = DeviceSharing::Kind::Speedup;
+        s.model.sharing.speedup = std::move(speedup);
+        s.model.sharing.given = true;
+    }
+    s.workload.arrival = ArrivalConfig::poisson(10);
+    s.workload.durationS = 10;
+    s.workload.seed = 7;
+    return s;
+}
+
+Distribution lognormal(double meanMs, double sigma)
+{
+    Distribution d = Distribution::of(Distribution::Kind::Lognormal, meanMs);
+    d.sigma = sigma;
+    return d;
+}
+
+// An LLM server: a decode step over the sequences in flight (8 ms + 0.5 ms per sequence), 2 ms of prefill per
+// sequence joining a step, 16 tokens per response, `maxSequences` at once.
+Scenario streamingTruth(int maxSequences)
+{
+    Scenario s = truth(1000, {}, 1, Distribution::constant(8));
+    s.deployment.concurrencyTarget = 1000;
+    s.model.batching.mode = BatchingConfig::Mode::Continuous;
+    s.model.batching.maxSequences = maxSequences;
+    s.model.batching.outputTokens = Distribution::constant(16);
+    s.model.batching.prefillMs = 2;
+    s.model.predictTable = ServiceTable({1, 2, 4, 8, 16, 32, 64}, {8.5, 9, 10, 12, 16, 24, 40});
+    return s;
+}
+
+SweepResult sweepOf(const Scenario& s, std::vector<int> levels = {1, 2, 4, 8, 16})
+{
+    SweepOptions o;
+    o.levels = std::move(levels);
+    o.extendLimit = 0;
+    return runVirtualSweep(s, o);
+}
+
+TwinFitOptions options(bool crossValidate = false)
+{
+    TwinFitOptions o;
+    o.endpoint = "http://127.0.0.1:1/predict";
+    o.fittedAt = "2025-01-01T00:00:00Z";
+    o.crossValidate = crossValidate;
+    return o;
+}
+
+void expectClose(const TwinLevelCheck& c, double tolerancePct, const QString& what)
+{
+    const QString at = QStringLiteral("%1, level %2: ").arg(what).arg(c.concurrency);
+    QVERIFY2(std::abs(c.throughputErrorPct()) <= tolerancePct, qPrintable(at + QString("throughput %1 %").arg(c.throughputErrorPct())));
+    QVERIFY2(std::abs(c.p50ErrorPct()) <= tolerancePct, qPrintable(at + QString("p50 %1 %").arg(c.p50ErrorPct())));
+    QVERIFY2(std::abs(c.p95ErrorPct()) <= 1.5 * tolerancePct, qPrintable(at + QString("p95 %1 %").arg(c.p95ErrorPct())));
+    if (c.streaming) {
+        QVERIFY2(std::abs(c.ttftP50ErrorPct()) <= 1.5 * tolerancePct, qPrintable(at + QString("ttft p50 %1 %").arg(c.ttftP50ErrorPct())));
+        QVERIFY2(std::abs(c.itlP50ErrorPct()) <= tolerancePct, qPrintable(at + QString("itl p50 %1 %").arg(c.itlP50ErrorPct())));
+    }
+}
+
+} // namespace
+
+class TstTwin : public QObject {
+    Q_OBJECT
+private slots:
+    // The fit finds the structure of deployments it never saw and predicts them with more replicas.
+    void recoversAndPredicts_data()
+    {
+        QTest::addColumn<Scenario>("truth");
+        QTest::addColumn<int>("limit"); // predict_concurrency (streams: max_sequences) the twin should find; 0: none below the largest level
+        QTest::newRow("semaphore of 4, calls share the device") << truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)) << 4;
+        QTest::newRow("no semaphore, the device saturates") << truth(64, {1, 1.6, 2.0, 2.2, 2.3}, 1, lognormal(10, 0.2)) << 0;
+        // Half of a request's time outside predict: k users are not k calls in flight, the replay corrects that.
+        // Here a limit of 8 with less outside predict replays the sweep as well as the true 4: the fit says so, and
+        // its predictions still hold.
+        QTest::newRow("large fixed cost outside predict") << truth(4, {1, 1.5, 1.8, 2.0}, 15, lognormal(15, 0.3)) << -1;
+        QTest::newRow("independent calls behind a semaphore of 8") << truth(8, {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, lognormal(15, 0.4)) << 8;
+        QTest::newRow("stream, no sequence limit") << streamingTruth(1000) << 0;
+        QTest::newRow("stream, 4 sequences at most") << streamingTruth(4) << 4;
+    }
+    void recoversAndPredicts()
+    {
+        QFETCH(Scenario, truth);
+        QFETCH(int, limit); // -1: the levels cannot pin it down (the fit says it is uncertain)
+        const TwinFit fit = fitTwin(sweepOf(truth), options());
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        const Scenario& twin = *fit.twin;
+        QCOMPARE(twin.validate(), std::string());
+        const bool stream = truth.model.batching.mode == BatchingConfig::Mode::Continuous;
+        const int found = stream ? twin.model.batching.maxSequences : twin.deployment.predictConcurrency;
+        const bool uncertain = std::any_of(fit.notes.begin(), fit.notes.end(), [](const std::string& n) { return n.starts_with("uncertain"); });
+        QCOMPARE(uncertain, limit < 0);
+        if (limit >= 0)
+            QCOMPARE(found, limit > 0 ? limit : 16); // no limit: none up to the largest level (16)
+        QCOMPARE(int(fit.replay.size()), 5);
+        for (const TwinLevelCheck& c : fit.replay)
+            expectClose(c, 5, "replay");
+        QVERIFY(twin.twin.has_value());
+        QCOMPARE(twin.twin->levels, (std::vector<int>{1, 2, 4, 8, 16}));
+        QCOMPARE(twin.twin->replay.concurrency.size(), std::size_t(5));
+        QCOMPARE(twin.twin->replay.ttftP50Pct.size(), stream ? std::size_t(5) : std::size_t(0));
+        // What-ifs: the true deployment and the twin with 2 and 4 replicas (least-loaded routing, a target that
+        // does not bind), closed loop at 1, 4 and 16 users per replica, and Poisson at 80 % of capacity.
+        const double capacity = twinClosedLoop(truth, 1, 16, 64).throughputRps;
+        for (int replicas : {2, 4}) {
+            for (int perReplica : {1, 4, 16})
+                expectClose(twinCheck(twinClosedLoop(truth, replicas, perReplica * replicas, 1000),
+                                      twinClosedLoop(twin, replicas, perReplica * replicas, 1000)),
+                            8, QStringLiteral("%1 replicas, closed").arg(replicas));
+            const double rps = 0.8 * capacity * replicas;
+            expectClose(twinCheck(twinOpenLoop(truth, replicas, rps, 300, 1000), twinOpenLoop(twin, replicas, rps, 300, 1000)), 10,
+                        QStringLiteral("%1 replicas, Poisson at %2 req/s").arg(replicas).arg(rps));
+        }
+    }
+
+    // Leave-one-out: each level between the first and the largest, predicted without it.
+    void crossValidates()
+    {
+        const TwinFit fit = fitTwin(sweepOf(truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)), {1, 2, 4, 6, 8, 16}), options(true));
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(int(fit.crossValidation.size()), 4); // 2, 4, 6, 8
+        QCOMPARE(fit.crossValidation.front().concurrency, 2);
+        QCOMPARE(fit.crossValidation.back().concurrency, 8);
+        for (const TwinLevelCheck& c : fit.crossValidation)
+            QVERIFY2(std::abs(c.throughputErrorPct()) < 15, qPrintable(QString("level %1: %2 %").arg(c.concurrency).arg(c.throughputErrorPct())));
+        QCOMPARE(fit.twin->twin->crossValidation.concurrency, (std::vector<int>{2, 4, 6, 8}));
+        QVERIFY(twinBanner(*fit.twin->twin).find("predicts left-out levels within") != std::string::npos);
+    }
+
+    // Data that cannot identify a twin: refused, with the reason and what to measure next.
+    void refuses_data()
+    {
+        QTest::addColumn<SweepResult>("sweep");
+        QTest::addColumn<QString>("why");
+        const SweepResult good = sweepOf(truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)));
+        QTest::newRow("no levels") << SweepResult() << "no levels";
+        SweepResult noOne = good;
+        noOne.levels.erase(noOne.levels.begin());
+        QTest::newRow("level 1 missing") << noOne << "level 1 (one request at a time) was not measured";
+        SweepResult two = good;
+        two.levels.resize(2);
+        QTest::newRow("two levels") << two << "only 2 usable level(s)";
+        SweepResult unstable = good;
+        for (std::size_t i = 2; i < unstable.levels.size(); ++i)
+            unstable.levels[i].stable = false;
+        QTest::newRow("unstable levels") << unstable << "only 2 usable level(s)";
+        SweepResult failing = good;
+        failing.levels[0].failed = failing.levels[0].completed / 20;
+        failing.levels[0].failuresByKind["http_5xx"] = failing.levels[0].failed;
+        QTest::newRow("failures at level 1") << failing << "of its requests failed (http_5xx";
+        // Throughput flat from level 1 while latency grows: a queue in front of the replica looks just like this.
+        QTest::newRow("flat from level 1") << sweepOf(truth(1, {}, 0, lognormal(20, 0.3))) << "throughput is flat from level 1";
+        // Users who think between requests do not hold the level in flight (Little's law says so).
+        Scenario thinking = truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3));
+        thinking.workload.arrival = ArrivalConfig::closed(1, Distribution::constant(50));
+        QTest::newRow("think time") << sweepOf(thinking) << "did not keep the level in flight";
+        // Percentiles no device can give with this throughput: p50 at half the mean latency Little's law implies.
+        SweepResult odd = good;
+        for (std::size_t i = 1; i < odd.levels.size(); ++i) {
+            odd.levels[i].latency.p50 *= 0.5;
+            odd.levels[i].latency.p95 *= 0.5;
+            odd.levels[i].latency.p99 *= 0.5;
+        }
+        QTest::newRow("no twin replays it") << odd << "no twin replays the sweep within";
+    }
+    void refuses()
+    {
+        QFETCH(SweepResult, sweep);
+        QFETCH(QString, why);
+        const TwinFit fit = fitTwin(sweep, options());
+        QVERIFY(!fit.ok());
+        QVERIFY2(QString::fromStdString(fit.refusal).contains(why), fit.refusal.c_str());
+        QVERIFY(!fit.measureNext.empty());
+    }
+
+    // A replica that does serve one request at a time, said so: fitted with predict_concurrency 1.
+    void serialWhenTold()
+    {
+        const Scenario flat = truth(1, {}, 0, lognormal(20, 0.3));
+        TwinFitOptions o = options();
+        o.serial = true;
+        const TwinFit fit = fitTwin(sweepOf(flat), o);
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(fit.twin->deployment.predictConcurrency, 1);
+        for (const TwinLevelCheck& c : fit.replay)
+            expectClose(c, 5, "serial replay");
+        expectClose(twinCheck(twinClosedLoop(flat, 4, 16, 1000), twinClosedLoop(*fit.twin, 4, 16, 1000)), 5, "serial, 4 replicas");
+    }
+
+    // Levels the fit cannot trust are left out with the reason; the rest still fit.
+    void leavesOut()
+    {
+        SweepResult s = sweepOf(truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)), {1, 2, 4, 6, 8, 16});
+        s.levels[3].latency.p99 = 6 * s.levels[3].latency.p95; // level 6 stalled: a long tail that lengthened its mean
+        s.levels[3].latency.mean *= 1.2;
+        s.levels[4].latency.p99 = 6 * s.levels[4].latency.p95; // level 8: as long a tail, but too thin to matter: kept
+        TwinFitOptions o = options();
+        o.maxConnections = 8; // level 16 could not be held by the client
+        const TwinFit fit = fitTwin(s, o);
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(fit.used, (std::vector<int>{1, 2, 4, 8}));
+        QCOMPARE(int(fit.leftOut.size()), 2);
+        QVERIFY(fit.leftOut[0].why.find("stalled") != std::string::npos);
+        QVERIFY(fit.leftOut[1].why.find("8 connections") != std::string::npos);
+    }
+
+    // What-ifs on a twin: the replica plan checked by a simulated day, and 2 and 4 replicas under load.
+    void planAndSimulateOnATwin()
+    {
+        const Scenario t = truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3));
+        const TwinFit fit = fitTwin(sweepOf(t), options());
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        Scenario twin = *fit.twin;
+        const ThroughputMeasurement perReplica = measureThroughputPerReplica(twin, 20'000);
+        QVERIFY(perReplica.throughputRps > 0);
+        ReplicaPlanInput in;
+        in.throughputPerReplicaRps = perReplica.throughputRps;
+        in.baselineRps = 50;
+        in.peakRps = 300;
+        const ReplicaPlan plan = planReplicas(in);
+        QVERIFY2(plan.error.empty(), plan.error.c_str());
+        PlanCheckOptions po;
+        po.baselineRps = 50;
+        po.peakRps = 300;
+        po.hours = 1;
+        const PlanCheck check = checkPlan(twin, plan, po);
+        QVERIFY(check.summary.completed > 0);
+        QCOMPARE(check.summary.failed, std::int64_t(0));
+        QVERIFY(check.summary.peakReplicas <= plan.maxReplicas);
+        for (int replicas : {2, 4}) {
+            Scenario s = twin;
+            s.deployment.minReplicas = s.deployment.maxReplicas = replicas;
+            s.workload.arrival = ArrivalConfig::poisson(0.8 * replicas * perReplica.throughputRps);
+            s.workload.durationS = 120;
+            s.workload.warmupS = 10;
+            const RunSummary run = simulateScenario(s);
+            QVERIFY2(std::abs(run.throughputRps / s.workload.arrival.rateRps - 1) < 0.03, qPrintable(QString::number(run.throughputRps)));
+            Scenario real = t;
+            real.deployment = s.deployment;
+            real.workload = s.workload;
+            const RunSummary measured = simulateScenario(real);
+            QVERIFY2(std::abs(run.latency.p50 / measured.latency.p50 - 1) < 0.1,
+                     qPrintable(QString("%1 replicas: p50 %2 against %3").arg(replicas).arg(run.latency.p50).arg(measured.latency.p50)));
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TstTwin)
+#include "tst_twin.moc"
