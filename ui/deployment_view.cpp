@@ -32,6 +32,15 @@ QString stateName(ReplicaState s)
 }
 } // namespace
 
+// A replica's outline, as a tile or a card: dashed while it cold-starts, in the drain colour while it drains.
+QPen DeploymentView::replicaOutline(const ReplicaSnapshot& rep, const QColor& normal)
+{
+    QPen pen(normal, 1.5, rep.state == ReplicaState::ColdStarting ? Qt::DashLine : Qt::SolidLine);
+    if (rep.state == ReplicaState::Draining)
+        pen.setColor(stageColor(2));
+    return pen;
+}
+
 QColor DeploymentView::stageColor(int part)
 {
     // Mid-saturation hues that read on light and dark backgrounds alike.
@@ -297,14 +306,13 @@ void DeploymentView::paintQueue(QPainter& p, const QRect& r) const
 
 void DeploymentView::paintTile(QPainter& p, const QRect& r, const ReplicaSnapshot& rep) const
 {
-    QColor border = palette().color(QPalette::Mid);
-    Qt::PenStyle style = Qt::SolidLine;
-    if (rep.state == ReplicaState::ColdStarting)
-        style = Qt::DashLine;
-    else if (rep.state == ReplicaState::Draining)
-        border = stageColor(2);
     const bool selected = m_selected && *m_selected == rep.id;
-    p.setPen(QPen(selected ? palette().color(QPalette::Highlight) : border, selected ? 2.5 : 1.5, style));
+    QPen pen = replicaOutline(rep, palette().color(QPalette::Mid));
+    if (selected) {
+        pen.setColor(palette().color(QPalette::Highlight));
+        pen.setWidthF(2.5);
+    }
+    p.setPen(pen);
     p.setBrush(palette().color(QPalette::Base));
     p.drawRoundedRect(r, 4, 4);
     // Filled from the bottom by how much of its limit it holds; the predict share of it darker.
@@ -353,13 +361,7 @@ void DeploymentView::paintChips(QPainter& p, QRect r, const QString& label, int 
 
 void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnapshot& rep) const
 {
-    QColor border = palette().color(QPalette::Mid);
-    Qt::PenStyle style = Qt::SolidLine;
-    if (rep.state == ReplicaState::ColdStarting)
-        style = Qt::DashLine;
-    else if (rep.state == ReplicaState::Draining)
-        border = stageColor(2);
-    p.setPen(QPen(border, 1.5, style));
+    p.setPen(replicaOutline(rep, palette().color(QPalette::Mid)));
     p.setBrush(palette().color(QPalette::Base));
     p.drawRoundedRect(r, 6, 6);
 

@@ -8,6 +8,7 @@
 #pragma once
 #include "sim/engine.h"
 
+#include <QPen>
 #include <QWidget>
 
 #include <optional>
@@ -39,6 +40,7 @@ public:
 
     // The colours of the stages, shared with the charts' legend so both read alike.
     static QColor stageColor(int part); // Part index: 0 queue … 4 postprocess
+    static QPen replicaOutline(const ReplicaSnapshot& rep, const QColor& normal);
 
 protected:
     void paintEvent(QPaintEvent* event) override;

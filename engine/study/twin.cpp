@@ -1,6 +1,7 @@
 // The fit (twin.h says what it reads from which level): screening the levels, the start by Little's law,
 // the corrections by replay, the choice between the structures the data allows, cross-validation.
 #include "twin.h"
+#include "twin_text.h"
 
 #include "metrics/latency_histogram.h"
 
@@ -29,20 +30,8 @@ constexpr int kSearchResponses = 4000;   // per level while choosing; the final 
 constexpr int kFinalResponses = 20000;
 constexpr int kCorrections = 6;
 
-std::string fixed(double v, int decimals)
-{
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
-
-std::string levelList(const std::vector<int>& levels)
-{
-    std::string out;
-    for (std::size_t i = 0; i < levels.size(); ++i)
-        out += (i ? ", " : "") + std::to_string(levels[i]);
-    return out;
-}
+using twin_text::fixed;
+using twin_text::levelList;
 
 std::string nowUtc()
 {

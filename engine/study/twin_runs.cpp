@@ -1,5 +1,6 @@
 // The twin's own runs (closed loop, Poisson) and the words around a twin: its banner and its file's comments.
 #include "twin.h"
+#include "twin_text.h"
 
 #include "run_summary.h"
 
@@ -106,20 +107,8 @@ double TwinLevelCheck::worstErrorPct() const
 
 namespace {
 
-std::string fixed(double v, int decimals)
-{
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
-
-std::string levelList(const std::vector<int>& levels)
-{
-    std::string out;
-    for (std::size_t i = 0; i < levels.size(); ++i)
-        out += (i ? ", " : "") + std::to_string(levels[i]);
-    return out;
-}
+using twin_text::fixed;
+using twin_text::levelList;
 
 void checkTable(std::string& out, const char* title, const std::vector<TwinLevelCheck>& rows)
 {
