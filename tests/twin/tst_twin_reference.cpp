@@ -184,25 +184,33 @@ private slots:
             QVERIFY2(fit.ok(), qPrintable(QString::fromStdString(fit.refusal) + levels));
             twin = fit.twin;
         }
-        Reference many(physics + QStringList{"--replicas", QString::number(replicas)});
-        QVERIFY2(many.started(), many.errors().constData());
-        net::HttpClient client(target(many.url(path), stream), {});
-        net::runHttpSweep(client, *twin, shortLevels({4 * replicas}, 1)); // a fresh server's first second, not counted
+        // Wall-clock figures on a shared machine: a check that misses is measured once more on a fresh
+        // server, and only two misses in a row fail (both are printed). ctest runs this suite alone.
         QStringList failures;
-        const SweepResult measured = net::runHttpSweep(client, *twin, shortLevels({replicas, 8 * replicas}, stream ? 12 : 6));
-        for (const SweepLevel& m : measured.levels) {
+        for (int attempt = 1; attempt <= 2; ++attempt) {
+            failures.clear();
+            Reference many(physics + QStringList{"--replicas", QString::number(replicas)});
+            QVERIFY2(many.started(), many.errors().constData());
+            net::HttpClient client(target(many.url(path), stream), {});
+            net::runHttpSweep(client, *twin, shortLevels({4 * replicas}, 1)); // a fresh server's first second, not counted
+            const SweepResult measured = net::runHttpSweep(client, *twin, shortLevels({replicas, 8 * replicas}, stream ? 12 : 6));
+            for (const SweepLevel& m : measured.levels) {
+                QString why;
+                if (!within(twinCheck(m, twinClosedLoop(*twin, replicas, m.concurrency, 1000)), why))
+                    failures << why;
+                qInfo("%d replicas, closed %s", replicas, qPrintable(why));
+            }
+            const double capacity = replicas * twinClosedLoop(*twin, 1, 16, 1000).throughputRps;
+            const double rps = 0.8 * capacity;
+            const net::OpenLoopRun run = net::runPoissonLoad(client, rps, 1, stream ? 10 : 6);
             QString why;
-            if (!within(twinCheck(m, twinClosedLoop(*twin, replicas, m.concurrency, 1000)), why))
+            if (!within(twinCheck(net::openLoopLevel(run, rps), twinOpenLoop(*twin, replicas, rps, 300, 1000)), why, stream ? kOpenLoopStreamP95Factor : 1.5))
                 failures << why;
-            qInfo("%d replicas, closed %s", replicas, qPrintable(why));
+            qInfo("%d replicas, Poisson at %.1f req/s %s", replicas, rps, qPrintable(why));
+            if (failures.isEmpty())
+                break;
+            qInfo("attempt %d missed:\n%s", attempt, qPrintable(failures.join('\n')));
         }
-        const double capacity = replicas * twinClosedLoop(*twin, 1, 16, 1000).throughputRps;
-        const double rps = 0.8 * capacity;
-        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, 1, stream ? 10 : 6);
-        QString why;
-        if (!within(twinCheck(net::openLoopLevel(run, rps), twinOpenLoop(*twin, replicas, rps, 300, 1000)), why, stream ? kOpenLoopStreamP95Factor : 1.5))
-            failures << why;
-        qInfo("%d replicas, Poisson at %.1f req/s %s", replicas, rps, qPrintable(why));
         QVERIFY2(failures.isEmpty(), qPrintable(failures.join('\n')));
     }
 };
