@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One short GPU session's checks, after changes to the live predict stage (engine/live) and telemetry:
+# calibrate a profile by calls in flight, run two replicas sharing the GPU live (real forward passes;
+# replica starts and teardowns on the executor's worker threads) and the same scenario in virtual time,
+# while bench/telemetry/run_gpu_check.sh compares knee's NVML readings with nvidia-smi's under that load.
+# Needs devrun/ (bench/predict/bundle_cli.sh). Writes everything under ${OUT:-/tmp/out}.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/out}
+mkdir -p "$out"
+export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export QT_QPA_PLATFORM=offscreen
+knee=$PWD/devrun/knee
+profile=${PROFILE:-large}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+"$knee" calibrate --profile "$profile" --backend gpu --batches 1,2,4 --concurrency 1,2,4 --repeats 30 --json \
+  --out "$out/table.yaml" >"$out/calibrate.json" 2>"$out/calibrate.err" || { cat "$out/calibrate.err"; exit 1; }
+{
+  echo "name: two replicas sharing one GPU ($profile)"
+  echo "deployment: {replicas: {min: 2, max: 2}, concurrency_target: 8, predict_concurrency: 2, devices: 1}"
+  echo "model:"
+  echo "  predict: 1"
+  echo "  preprocess: 0.5"
+  sed -e '/^#/d' -e 's/^/  /' "$out/table.yaml"
+  echo "workload: {arrival: {kind: closed, users: 16}, requests: ${REQUESTS:-30000}, warmup_s: 0.5}"
+} >"$out/scenario.yaml"
+"$knee" simulate "$out/scenario.yaml" --json >"$out/virtual.json" 2>"$out/virtual.err"
+echo "virtual: exit $?"
+"$knee" simulate "$out/scenario.yaml" --live --json >"$out/live.json" 2>"$out/live.err" &
+live=$!
+sleep 3 # the replicas are up and predicting while the telemetry is sampled
+KNEE_PROBE_SECONDS=4 bash bench/telemetry/run_gpu_check.sh "$out/telemetry" >"$out/telemetry.log" 2>&1
+echo "telemetry check: exit $?"
+wait $live
+echo "live: exit $?"
+tail -n 5 "$out/telemetry.log"
+py=$(command -v /usr/bin/python3 || command -v python3)
+for f in virtual live; do
+  "$py" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(sys.argv[2], "throughput_rps", round(d["throughput_rps"], 1), "completed", d["completed"], "failed", d["failed"], "p50_ms", round(d["latency_ms"]["p50"], 3))' "$out/$f.json" "$f"
+done
+
+# The cells of issue 13's table (8 closed-loop users, preprocess 0.5 ms, target 8, one GPU), now with the
+# calibrated table and its sharing: live ÷ virtual throughput and both p50s per cell.
+echo "pc replicas virtual_rps live_rps live/virtual virtual_p50 live_p50" | tee "$out/cells.txt"
+for cell in ${CELLS:-1:1 2:1 4:1 1:2 2:2}; do
+  pc=${cell%%:*} r=${cell##*:}
+  sc="$out/cell_${pc}_${r}.yaml"
+  sed -e "s/^deployment: .*/deployment: {replicas: {min: $r, max: $r}, concurrency_target: 8, predict_concurrency: $pc, devices: 1}/" \
+      -e "s/^workload: .*/workload: {arrival: {kind: closed, users: 8}, requests: ${CELL_REQUESTS:-12000}, warmup_s: 0.5}/" "$out/scenario.yaml" >"$sc"
+  "$knee" simulate "$sc" --json >"$out/cell_${pc}_${r}_virtual.json" 2>/dev/null
+  "$knee" simulate "$sc" --live --json >"$out/cell_${pc}_${r}_live.json" 2>/dev/null
+  "$py" -c 'import json, sys
+v, l = (json.load(open(f)) for f in sys.argv[1:3])
+print(sys.argv[3], sys.argv[4], round(v["throughput_rps"]), round(l["throughput_rps"]), round(l["throughput_rps"] / v["throughput_rps"], 3),
+      round(v["latency_ms"]["p50"], 3), round(l["latency_ms"]["p50"], 3))' "$out/cell_${pc}_${r}_virtual.json" "$out/cell_${pc}_${r}_live.json" "$pc" "$r" | tee -a "$out/cells.txt"
+done
