@@ -288,8 +288,9 @@ private slots:
         w.sweepPage()->levels()->setText("1, 2");
         QSignalSpy done(w.sweepPage(), &SweepPage::sweepFinished);
         QTest::keyClick(w.windowHandle(), Qt::Key_F5); // through the window, as a key press arrives
-        QVERIFY(done.count() == 1 || w.sweepPage()->isRunning());
-        QVERIFY(done.wait(knee::test::kEventTimeoutMs) || done.count() == 1);
+        // F5 started a sweep: it finishes. (Not "running now": a two-level virtual sweep may already be
+        // done on its pool thread while its finished signal waits for this thread's event loop.)
+        QVERIFY(done.count() == 1 || done.wait(knee::test::kEventTimeoutMs));
 
         QSpinBox* spin = w.controls()->concurrencyTarget()->spinBox();
         spin->setFocus();
