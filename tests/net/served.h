@@ -10,8 +10,10 @@
 
 class Served {
 public:
-    // `childSetup` runs in the child before knee starts (e.g. to lower its descriptor limit).
-    explicit Served(const QString& scenarioPath, const QStringList& extra = {}, const std::function<void()>& childSetup = {})
+    // `childSetup` runs in the child before knee starts (e.g. to lower its descriptor limit);
+    // `environment`, when not empty, is the child's.
+    explicit Served(const QString& scenarioPath, const QStringList& extra = {}, const std::function<void()>& childSetup = {},
+                    const QProcessEnvironment& environment = {})
     {
         m_process.setProgram(QStringLiteral(KNEE_BINARY));
         m_process.setArguments(QStringList{QStringLiteral("serve"), scenarioPath, QStringLiteral("--port"), QStringLiteral("0"),
@@ -19,6 +21,8 @@ public:
                                + extra);
         if (childSetup)
             m_process.setChildProcessModifier(childSetup);
+        if (!environment.isEmpty())
+            m_process.setProcessEnvironment(environment);
         m_process.start();
     }
     ~Served()
