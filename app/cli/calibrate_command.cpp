@@ -143,6 +143,13 @@ int runCalibrate(const QStringList& args)
             byConcurrency.append(row(r));
         for (const auto& r : result.deviceMs)
             deviceJson.append(row(r));
+        QJsonArray samplesJson; // raw, so that a table can be derived again later without the device
+        for (const auto& byBatch : result.hostSamples) {
+            QJsonArray r;
+            for (const auto& v : byBatch)
+                r.append(row(v));
+            samplesJson.append(r);
+        }
         const QJsonObject o{{"profile", QString::fromStdString(result.profile)},
                             {"backend", QString::fromStdString(result.backendKind)},
                             {"gpu", result.gpu},
@@ -157,7 +164,8 @@ int runCalibrate(const QStringList& args)
                                                           {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
                                                           {"source", QString::fromStdString(t.source)}}},
                             {"live_p50_ms", result.liveP50Ms},
-                            {"device_ms", deviceJson}}; // the layers and copies alone, by CUDA events; like ms_by_concurrency
+                            {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
+                            {"host_ms_samples", samplesJson}}; // every timed call's host time, [concurrency][batch][call]
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

@@ -172,6 +172,7 @@ int runSimulate(const QStringList& args)
         insertTwin(o, scenario);
         o.insert(QStringLiteral("predict_stage"), QString::fromStdString(result.predictStage));
         o.insert(QStringLiteral("real_predict"), result.realPredict);
+        o.insert(QStringLiteral("load_started_s"), result.loadStartS);
         o.insert(QStringLiteral("predict_errors"), qint64(result.predictErrors));
         o.insert(QStringLiteral("replica_start_failures"), qint64(result.replicaStartFailures));
         o.insert(QStringLiteral("last_predict_error"), QString::fromStdString(result.lastPredictError));
@@ -180,6 +181,9 @@ int runSimulate(const QStringList& args)
     } else {
         out << twinText(scenario);
         out << "Live time: " << QString::fromStdString(result.predictStage) << "\n";
+        if (result.loadStartS > 0)
+            out << "Load started at " << QString::number(result.loadStartS, 'f', 2)
+                << " s, once the replicas had loaded their weights (warm-up and times count from there)\n";
         if (result.predictErrors || result.replicaStartFailures)
             out << "Predict errors: " << result.predictErrors << " failed calls, " << result.replicaStartFailures
                 << " failed replica starts; last: " << QString::fromStdString(result.lastPredictError) << "\n";

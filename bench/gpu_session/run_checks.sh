@@ -13,7 +13,9 @@ export QT_QPA_PLATFORM=offscreen
 knee=$PWD/devrun/knee
 profile=${PROFILE:-large}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-"$knee" calibrate --profile "$profile" --backend gpu --batches 1,2,4 --concurrency 1,2,4 --repeats 30 --json \
+# 100 repeats per caller and point; calibrate.json keeps every call's time (host_ms_samples), so that
+# bench/gpu_session/replay.py can derive the table's variation again without the GPU.
+"$knee" calibrate --profile "$profile" --backend gpu --batches 1,2,4 --concurrency 1,2,4 --repeats ${REPEATS:-100} --json \
   --out "$out/table.yaml" >"$out/calibrate.json" 2>"$out/calibrate.err" || { cat "$out/calibrate.err"; exit 1; }
 {
   echo "name: two replicas sharing one GPU ($profile)"
@@ -43,7 +45,7 @@ done
 
 # The cells of issue 13's table (8 closed-loop users, preprocess 0.5 ms, target 8, one GPU), now with the
 # calibrated table and its sharing: live ÷ virtual throughput and both p50s per cell.
-echo "pc replicas virtual_rps live_rps live/virtual virtual_p50 live_p50" | tee "$out/cells.txt"
+echo "pc replicas virtual_rps live_rps live/virtual virtual_p50 live_p50 live_load_started_s" | tee "$out/cells.txt"
 for cell in ${CELLS:-1:1 2:1 4:1 1:2 2:2}; do
   pc=${cell%%:*} r=${cell##*:}
   sc="$out/cell_${pc}_${r}.yaml"
@@ -54,5 +56,5 @@ for cell in ${CELLS:-1:1 2:1 4:1 1:2 2:2}; do
   "$py" -c 'import json, sys
 v, l = (json.load(open(f)) for f in sys.argv[1:3])
 print(sys.argv[3], sys.argv[4], round(v["throughput_rps"]), round(l["throughput_rps"]), round(l["throughput_rps"] / v["throughput_rps"], 3),
-      round(v["latency_ms"]["p50"], 3), round(l["latency_ms"]["p50"], 3))' "$out/cell_${pc}_${r}_virtual.json" "$out/cell_${pc}_${r}_live.json" "$pc" "$r" | tee -a "$out/cells.txt"
+      round(v["latency_ms"]["p50"], 3), round(l["latency_ms"]["p50"], 3), round(l.get("load_started_s", 0), 3))' "$out/cell_${pc}_${r}_virtual.json" "$out/cell_${pc}_${r}_live.json" "$pc" "$r" | tee -a "$out/cells.txt"
 done

@@ -38,6 +38,13 @@ public:
 
     // Starts the clock; with `load`, the scenario's workload too (knee serve's load is its HTTP clients).
     void start(bool load = true);
+    // Whether a replica is still starting (a live replica loads its model's weights first).
+    bool replicasStarting() const;
+    // start() without the load, then waits on a local event loop (for command-line runs and sweeps,
+    // which may block) until no replica is starting or `maxWaitS` passed, then starts the load: a
+    // virtual replica starts ready, so the same scenario in virtual time has no such wait. Returns
+    // when the load started, in the run's seconds.
+    double startLoadWhenReady(double maxWaitS);
     // A change to the running engine now: what is already due runs first, then `change`, then the clock
     // runs whatever the change made due and re-arms.
     void act(const std::function<void(Engine&)>& change);
@@ -86,9 +93,11 @@ struct LiveRunResult {
     bool realPredict = false;
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
     std::string lastPredictError;
+    double loadStartS = 0; // when the load started: once the initial replicas were ready (their cold start)
 };
 
-// Runs until the workload has sent everything and nothing is left to happen, or `maxWallS` passed.
+// Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent
+// everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
 // invalid scenario. `backend` runs predict when the scenario names a model (null: the shared one).
 LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend = nullptr);

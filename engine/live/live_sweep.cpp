@@ -10,17 +10,20 @@ namespace knee {
 
 namespace {
 
+// How long a level waits for its replica's cold start before it sends its load anyway.
+constexpr double kMaxColdStartS = 600;
+
 class LiveDriver : public LevelDriver {
 public:
     // With a model profile, every predict call of the level is a forward pass on the real backend; its
-    // replica cold-starts (uploads its weights) at the level's start, inside the warm-up.
+    // replica cold-starts (uploads its weights) at the level's start, before its load and warm-up.
     Engine& begin(const Scenario& s) override
     {
         m_run.reset(); // a level that ended early (an exception) left its run: it goes first
         m_run = std::make_unique<LiveRun>(s);
         return m_run->engine();
     }
-    void start(Engine&) override { m_run->start(); }
+    void start(Engine&) override { m_run->startLoadWhenReady(kMaxColdStartS); }
     // Lets wall time pass on this thread's event loop (the clock runs the engine meanwhile), then
     // runs what is due up to t. The timer that ends the wait can fire up to about a millisecond late,
     // and events the clock ran in that millisecond count in this window: a bias of ~1 ms per window.

@@ -151,6 +151,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     int done = 0;
     for (int k : o.concurrency) {
         std::vector<double> hostRow, deviceRow;
+        std::vector<std::vector<double>> samplesRow;
         for (int b : o.batches) {
             std::vector<double> host, device;
             SteadyLoad load(replica, hidden, b, k, kWarmupCalls + o.repeats);
@@ -161,10 +162,12 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
             for (double h : host)
                 if (hostRow.back() > 0)
                     out.ratios.push_back(h / hostRow.back());
+            samplesRow.push_back(std::move(host));
             if (o.progress && !o.progress(++done, total))
                 return Status::failure("cancelled");
         }
         out.hostMs.push_back(std::move(hostRow));
+        out.hostSamples.push_back(std::move(samplesRow));
         out.deviceMs.push_back(std::move(deviceRow));
     }
     std::sort(out.ratios.begin(), out.ratios.end());

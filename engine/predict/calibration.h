@@ -17,7 +17,10 @@ struct SharingMeasurement {
     std::vector<std::vector<double>> hostMs;   // [k index][batch index]: median host time per call
     std::vector<std::vector<double>> deviceMs; // same order: median device time (layers and copies)
     // Every timed call's host time over the median of its point, sorted: how much one call varies.
+    // Pooled over every point, k calls in flight included: on the H200 this agreed better with live
+    // runs than the ratios of calls alone (bench/gpu_session/replay.py, BENCHMARKS.md "Fidelity").
     std::vector<double> ratios;
+    std::vector<std::vector<std::vector<double>>> hostSamples; // [k index][batch index]: every timed call's host time
     // Batch 1 alone, submitted `idleGapMs` after the previous call ended (the device and the threads that
     // report completions idle meanwhile): median host time minus the back-to-back one, never below 0.
     std::vector<double> idleGapMs, idleExtraMs;

@@ -60,10 +60,15 @@ Engine::~Engine() = default;
 
 void Engine::startLoad()
 {
+    // The workload's clock starts here: its warm-up and its knob changes count from the load's start
+    // (0 in virtual time; a live run may start it later, once its replicas have loaded their weights).
+    m_loadStart = m_now;
+    m_warmupEnd = m_now + secondsToNanos(m_scenario.workload.warmupS);
+    m_metrics.measureStart = m_warmupEnd;
     m_load.start(m_now);
     scheduleTick();
     for (std::size_t i = 0; i < m_scenario.changes.size(); ++i)
-        m_events.push(std::max(m_now, secondsToNanos(m_scenario.changes[i].atS)), EventType::KnobChange, std::uint32_t(i));
+        m_events.push(m_now + secondsToNanos(m_scenario.changes[i].atS), EventType::KnobChange, std::uint32_t(i));
 }
 
 std::uint64_t Engine::submit(Nanos intended, const std::optional<StageTimes>& times, int tokens)

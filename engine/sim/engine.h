@@ -77,7 +77,8 @@ public:
     Engine& operator=(const Engine&) = delete;
 
     // --- load ---
-    void startLoad(); // starts the scenario's workload and schedules its knob changes
+    void startLoad(); // starts the scenario's workload (now) and schedules its knob changes from now
+    Nanos loadStart() const { return m_loadStart; }
     // Injects one request at now() (tests, the HTTP front end). `intended` ≤ now() is when it was
     // meant to be sent; `times` overrides the sampled stage times; `tokens` > 0 overrides the sampled
     // response length (continuous batching: a client's max_tokens). Returns the request id.
@@ -174,6 +175,7 @@ private:
     Rng m_preprocessRng, m_predictRng, m_postprocessRng, m_failureRng, m_sizeRng, m_tokensRng;
     bool m_sized; // request sizes vary
     Nanos m_warmupEnd;
+    Nanos m_loadStart = 0; // when startLoad() ran
 
     // The pool of requests in the system; a request is named by its index here (`rq` in this code), and
     // entries are reused, so memory stays flat. "Slot" means only a place in predict (predict_concurrency).

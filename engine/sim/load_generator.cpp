@@ -60,20 +60,21 @@ Nanos LoadGenerator::nextOpenArrival(Nanos now)
 {
     using K = ArrivalConfig::Kind;
     if (m_arrival.kind == K::Trace)
-        return m_traceNext < m_arrival.trace.size() ? std::max(now, secondsToNanos(m_arrival.trace[m_traceNext].atS)) : kNever;
+        return m_traceNext < m_arrival.trace.size() ? std::max(now, m_origin + secondsToNanos(m_arrival.trace[m_traceNext].atS)) : kNever;
     if (m_arrival.hasFixedRate())
         return now + interArrival();
     if (m_arrival.kind == K::Step || m_arrival.kind == K::Spike) {
         // Piecewise-constant rate: exact, and bounded by the number of rate changes. Thinning at the
         // peak rate would draw ~peak/rate candidates per arrival: endless for a step down to 1e-320.
-        double t = nanosToSeconds(now);
-        const double limitS = nanosToSeconds(m_limitTime);
+        // In the workload's own seconds (from its start), as the scenario gives the rate changes.
+        double t = nanosToSeconds(now - m_origin);
+        const double limitS = nanosToSeconds(m_limitTime - m_origin);
         while (t < limitS) {
             const double rate = m_arrival.rateAt(t);
             const double change = std::min(m_arrival.nextRateChange(t), limitS);
             const double gap = rate > 0 ? m_arrivalRng.exponential(1.0 / rate) : std::numeric_limits<double>::infinity();
             if (t + gap < change)
-                return std::max(now + 1, secondsToNanos(t + gap));
+                return std::max(now + 1, m_origin + secondsToNanos(t + gap));
             t = change; // memoryless: draw afresh at the new rate
         }
         return kNever;
@@ -83,7 +84,7 @@ Nanos LoadGenerator::nextOpenArrival(Nanos now)
     while (t < m_limitTime) {
         const Nanos gap = secondsToNanos(std::min(m_arrivalRng.exponential(1.0 / peak), limits::kMaxDurationS));
         t += std::max<Nanos>(gap, 1);
-        if (m_arrivalRng.uniform01() * peak <= m_arrival.rateAt(nanosToSeconds(t)))
+        if (m_arrivalRng.uniform01() * peak <= m_arrival.rateAt(nanosToSeconds(t - m_origin)))
             return t;
     }
     return kNever;
@@ -98,7 +99,12 @@ void LoadGenerator::wakeUser(std::uint32_t index, Nanos at)
 
 void LoadGenerator::start(Nanos now)
 {
+    if (m_started)
+        return;
     m_started = true;
+    // The workload's times (duration, trace, rate shape) count from here.
+    m_origin = now;
+    m_limitTime += now;
     if (m_closed) {
         setUsers(m_activeUsers, now);
         return;

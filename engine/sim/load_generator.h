@@ -65,7 +65,8 @@ private:
     bool m_poisson;
     double m_rateRps;
     std::int64_t m_limitRequests;
-    Nanos m_limitTime; // the workload's duration, capped at the one-year limit of simulated time
+    Nanos m_limitTime; // the workload's end: its start plus its duration, capped at the one-year limit of simulated time
+    Nanos m_origin = 0; // when the workload started (start())
     bool m_durationBinds; // the workload's own duration is the time limit (not the one-year cap)
     bool m_stopped = false;
     Rng m_arrivalRng;

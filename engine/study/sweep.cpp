@@ -140,7 +140,8 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     LevelWindow& current = probe.window();
     current = LevelWindow();
     const Nanos yearEnd = secondsToNanos(limits::kMaxDurationS);
-    Nanos warmupEnd = secondsToNanos(o.warmupS);
+    // From the load's start: a live level's load waits for its replica's cold start.
+    Nanos warmupEnd = probe.now() + secondsToNanos(o.warmupS);
     probe.advanceTo(warmupEnd); // warm-up: never counted
     // Virtual time: the first round of a closed loop is a burst (every user sends at once), so the
     // warm-up lasts until each user has had a response, in steps that double (a slow model's first

@@ -1,5 +1,6 @@
 // The command line as scripts use it: the real `knee` binary, its exit codes, its JSON.
 #include <QFile>
+#include <QVector>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -7,6 +8,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <algorithm>
 
 namespace {
 struct Result {
@@ -420,6 +423,23 @@ private slots:
             QVERIFY(v.toDouble() > 0);
         QVERIFY(o["gpu"].toBool() || !o["notice"].toString().isEmpty()); // no GPU: says so
         QVERIFY(o["parameter_bytes"].toInteger() > 0);
+        // Every timed call's host time, by calls in flight (1, 2, 4, 8 by default) and batch: 3 repeats per
+        // caller; their median is the table's time.
+        const QJsonArray samples = o["host_ms_samples"].toArray();
+        const QJsonArray byConcurrency = o["predict_table"].toObject()["ms_by_concurrency"].toArray();
+        QCOMPARE(samples.size(), 4);
+        QCOMPARE(byConcurrency.size(), 4);
+        for (int k = 0; k < 4; ++k) {
+            QCOMPARE(samples[k].toArray().size(), 3);
+            for (int b = 0; b < 3; ++b) {
+                QVector<double> calls;
+                for (const QJsonValue& v : samples[k].toArray()[b].toArray())
+                    calls.append(v.toDouble());
+                QCOMPARE(calls.size(), 3 * (1 << k));
+                std::nth_element(calls.begin(), calls.begin() + calls.size() / 2, calls.end());
+                QCOMPARE(calls[calls.size() / 2], byConcurrency[k].toArray()[b].toDouble());
+            }
+        }
 
         // The table goes under model: in a scenario, and virtual-time runs use it.
         QFile t(table);
@@ -453,6 +473,7 @@ private slots:
         QVERIFY2(l["predict_stage"].toString().contains("model 'tiny'"), qPrintable(l["predict_stage"].toString()));
         QVERIFY2(l["predict_stage"].toString().contains("CPU", Qt::CaseInsensitive), qPrintable(l["predict_stage"].toString()));
         QCOMPARE(l["predict_errors"].toInteger(), 0);
+        QVERIFY(l["load_started_s"].toDouble() > 0); // after the replica had built the model's weights
         const Result text = knee({"simulate", scenario, "--live", "--max-wall-s", "0"});
         QCOMPARE(text.exitCode, 2); // bad input, before anything runs
     }

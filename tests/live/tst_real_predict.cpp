@@ -6,6 +6,7 @@
 #include "live/backend_executor.h"
 #include "live/live_clock.h"
 #include "live/live_engine_host.h"
+#include "live/live_run.h"
 #include "live/live_sweep.h"
 
 #include "predict/cpu_backend.h"
@@ -14,6 +15,8 @@
 #include <QTest>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <map>
 
 using namespace knee;
@@ -83,6 +86,28 @@ private:
         FaultyBackend& m_owner;
         std::unique_ptr<predict::Replica> m_inner;
     };
+    std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
+};
+
+// A backend whose replicas finish starting only once `open` is set: a cold start as long as the test
+// wants (a large model's weight upload), on the executor's thread.
+class GatedBackend final : public predict::Backend {
+public:
+    std::atomic<bool> open { false };
+    std::atomic<int> created { 0 };
+
+    predict::BackendKind kind() const override { return predict::BackendKind::Cpu; }
+    std::string description() const override { return "gated test backend"; }
+    int deviceCount() const override { return 1; }
+    predict::CreatedReplica createReplica(std::shared_ptr<const predict::Model> model, const predict::ReplicaConfig& config) override
+    {
+        while (!open)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ++created;
+        return m_cpu->createReplica(std::move(model), config);
+    }
+
+private:
     std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
 };
 
@@ -244,6 +269,28 @@ private Q_SLOTS:
         run.clock->wake();
         QTRY_COMPARE_WITH_TIMEOUT(run.ended.size(), std::size_t(3), 120'000);
         QCOMPARE(run.engine->checkInvariants(), std::string());
+    }
+
+    // `simulate --live` sends its load once the replicas it starts with are ready: their cold start is
+    // reported, and is in no request's latency (a virtual replica starts ready; the same scenario in
+    // virtual time has no such wait).
+    void liveRunWaitsForTheColdStart()
+    {
+        GatedBackend backend;
+        const PredictBackendInfo info { &backend, false, false, "gated", "gated" };
+        Scenario s = realScenario("tiny");
+        s.workload.arrival = ArrivalConfig::closed(2);
+        s.workload.requests = 40;
+        QTimer::singleShot(1500, [&] { backend.open = true; }); // runs in runLive's event loop
+        const LiveRunResult r = runLive(s, 600, &info);
+        QCOMPARE(backend.created.load(), 1);
+        QCOMPARE(r.replicaStartFailures, std::int64_t(0));
+        QCOMPARE(r.summary.completed, std::int64_t(40));
+        QCOMPARE(r.summary.failed, std::int64_t(0));
+        QVERIFY2(r.loadStartS >= 1.5, qPrintable(QString::number(r.loadStartS)));
+        // Had the load started at 0, the first requests would have waited the whole cold start.
+        QVERIFY2(r.summary.latency.max < r.loadStartS * 1000,
+                 qPrintable(QStringLiteral("max latency %1 ms, load started at %2 s").arg(r.summary.latency.max).arg(r.loadStartS)));
     }
 
     void liveSweepsRunTheModel()

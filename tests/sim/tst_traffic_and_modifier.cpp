@@ -5,6 +5,8 @@
 #include <QTest>
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
 using namespace knee;
 using namespace knee::test;
@@ -29,6 +31,30 @@ std::vector<std::int64_t> countArrivals(Scenario s, const std::vector<std::pair<
 }
 // A Poisson count with mean m lies within 4 sqrt(m) of m.
 bool poissonClose(std::int64_t n, double m) { return std::abs(double(n) - m) <= 4 * std::sqrt(m); }
+// Each request's (intended, done, outcome, measured) in id order, less `shift` from both times; and
+// the run's measured throughput and p99. For a run whose load started `shift` after time 0.
+struct ShiftedRun {
+    std::vector<std::tuple<Nanos, Nanos, int, bool>> requests;
+    double throughput = 0;
+    double p99 = 0;
+    std::int64_t measured = 0;
+};
+ShiftedRun runFrom(const Scenario& s, Nanos shift)
+{
+    Engine e(s);
+    Recorder rec;
+    rec.attach(e);
+    e.runUntil(shift); // nothing happens before the load: the replicas are idle
+    e.startLoad();
+    e.runToCompletion();
+    ShiftedRun out;
+    for (const auto& [id, r] : rec.done)
+        out.requests.emplace_back(r.intended - shift, r.done - shift, int(r.outcome), r.measured);
+    out.throughput = e.metrics().throughputRps();
+    out.p99 = e.metrics().latency.quantile(0.99);
+    out.measured = e.metrics().latency.count();
+    return out;
+}
 } // namespace
 
 class TestTrafficAndModifier : public QObject {
@@ -103,6 +129,60 @@ private slots:
         QCOMPARE(rec[1].times.preprocess, ms(20)); // size 2 doubles preprocess and predict
         QCOMPARE(rec[1].times.predict, ms(40));
         QCOMPARE(rec[2].times.predict, ms(10));
+    }
+
+    // A load started later (a live run waits for its replicas' cold starts) is the same run, shifted:
+    // the warm-up, the duration, a trace's times, a rate pattern's changes and the knob changes all
+    // count from the load's start.
+    void loadStartedLaterIsTheSameRunShifted_data()
+    {
+        QTest::addColumn<int>("kind");
+        QTest::newRow("poisson, warm-up, knob change") << 0;
+        QTest::newRow("step pattern, duration") << 1;
+        QTest::newRow("trace") << 2;
+        QTest::newRow("closed loop, warm-up, users change") << 3;
+    }
+    void loadStartedLaterIsTheSameRunShifted()
+    {
+        QFETCH(int, kind);
+        Scenario s = singleReplica(4, 2, 1, 3, 0.5);
+        s.workload.seed = 11;
+        if (kind == 0) {
+            s.workload.arrival.rateRps = 300;
+            s.workload.requests = 2000;
+            s.workload.warmupS = 0.5;
+            KnobChange c;
+            c.atS = 2;
+            c.predictConcurrency = 4;
+            s.changes.push_back(c);
+        } else if (kind == 1) {
+            s.workload.arrival.kind = ArrivalConfig::Kind::Step;
+            s.workload.arrival.rateRps = 100;
+            s.workload.arrival.steps = {{1, 500}, {2, 50}};
+            s.workload.requests = 0;
+            s.workload.durationS = 3;
+        } else if (kind == 2) {
+            s.workload.arrival.kind = ArrivalConfig::Kind::Trace;
+            s.workload.arrival.trace = {{0.5, 1}, {0.75, 2}, {2.0, 0.5}};
+            s.workload.requests = 0;
+            s.workload.durationS = 10;
+        } else {
+            s.workload.arrival = ArrivalConfig::closed(6);
+            s.workload.requests = 3000;
+            s.workload.warmupS = 0.25;
+            KnobChange c;
+            c.atS = 1;
+            c.users = 2;
+            s.changes.push_back(c);
+        }
+        QCOMPARE(s.validate(), std::string());
+        const ShiftedRun atZero = runFrom(s, 0), later = runFrom(s, sec(7.25));
+        QVERIFY(atZero.requests.size() >= 3);
+        QCOMPARE(later.requests.size(), atZero.requests.size());
+        QVERIFY(later.requests == atZero.requests);
+        QCOMPARE(later.measured, atZero.measured);
+        QCOMPARE(later.throughput, atZero.throughput);
+        QCOMPARE(later.p99, atZero.p99);
     }
 
     void requestSizeDistributionScalesWork()
