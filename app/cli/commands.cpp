@@ -9,6 +9,7 @@
 #include "sweep_command.h"
 
 #include "io/scenario_reader.h"
+#include "telemetry/gpu_telemetry.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -82,6 +83,20 @@ int run(const QStringList& arguments)
             return c.run(arguments.mid(1));
     err << "knee: unknown command '" << first << "'\n\n" << usage();
     return kBadInput;
+}
+
+std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, const QCommandLineOption& option, int fallback,
+                                          const char* command)
+{
+    if (!parser.isSet(option))
+        return fallback;
+    bool ok = false;
+    const int ms = parser.value(option).toInt(&ok);
+    if (ok && (ms == 0 || (ms >= telemetry::GpuSampler::kMinPeriodMs && ms <= telemetry::GpuSampler::kMaxPeriodMs)))
+        return ms;
+    QTextStream(stderr) << command << ": --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs
+                        << " to " << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(option) << "'\n";
+    return std::nullopt;
 }
 
 std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args)

@@ -7,6 +7,7 @@
 
 #include <optional>
 
+class QCommandLineOption;
 class QCommandLineParser;
 
 namespace knee::cli {
@@ -27,5 +28,9 @@ int run(const QStringList& arguments);
 std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args);
 // `text`, when given, receives the file as read (a session keeps it verbatim).
 std::optional<Scenario> readScenarioOrReport(const QString& path, std::string* text = nullptr);
+// The value of a --gpu-telemetry-ms option (0: off; else the sampler's period), `fallback` when it is
+// not set; nothing (the problem reported on stderr, naming `command`) when it is not a valid period.
+std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, const QCommandLineOption& option, int fallback,
+                                          const char* command);
 
 } // namespace knee::cli

@@ -109,16 +109,10 @@ int runServe(const QStringList& args)
         }
         *into = ms;
     }
-    int gpuTelemetryMs = kDefaultGpuTelemetryMs;
-    if (parser.isSet(gpuTelemetry)) {
-        bool ok = false;
-        gpuTelemetryMs = parser.value(gpuTelemetry).toInt(&ok);
-        if (!ok || (gpuTelemetryMs != 0 && (gpuTelemetryMs < telemetry::GpuSampler::kMinPeriodMs || gpuTelemetryMs > telemetry::GpuSampler::kMaxPeriodMs))) {
-            err << "knee serve: --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs << " to "
-                << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(gpuTelemetry) << "'\n";
-            return kBadInput;
-        }
-    }
+    const std::optional<int> telemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee serve");
+    if (!telemetryMs)
+        return kBadInput;
+    const int gpuTelemetryMs = *telemetryMs;
     const std::optional<Scenario> scenario = readScenarioOrReport(positional.first());
     if (!scenario)
         return kBadInput;

@@ -109,16 +109,10 @@ int runSimulate(const QStringList& args)
         err << "knee simulate: --gpu-telemetry-ms samples the GPUs during a --live run; a virtual-time run uses none\n";
         return kBadInput;
     }
-    int gpuTelemetryMs = kDefaultGpuTelemetryMs;
-    if (parser.isSet(gpuTelemetry)) {
-        bool ok = false;
-        gpuTelemetryMs = parser.value(gpuTelemetry).toInt(&ok);
-        if (!ok || (gpuTelemetryMs != 0 && (gpuTelemetryMs < telemetry::GpuSampler::kMinPeriodMs || gpuTelemetryMs > telemetry::GpuSampler::kMaxPeriodMs))) {
-            err << "knee simulate: --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs << " to "
-                << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(gpuTelemetry) << "'\n";
-            return kBadInput;
-        }
-    }
+    const std::optional<int> telemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee simulate");
+    if (!telemetryMs)
+        return kBadInput;
+    const int gpuTelemetryMs = *telemetryMs;
     const std::optional<Scenario> read = readScenarioOrReport(positional.first());
     if (!read)
         return kBadInput;

@@ -71,20 +71,9 @@ double servedAtRate(const OpenLoopRun& run, double rps)
 
 SweepLevel openLoopLevel(const OpenLoopRun& run, double rps)
 {
-    const LevelWindow& w = run.measured;
-    SweepLevel l;
-    l.concurrency = 0; // open loop: no users
-    l.latency = summarize(w.latency);
-    l.ttft = summarize(w.ttft);
-    l.itl = summarize(w.itl);
-    l.completed = w.completed;
-    l.failed = w.failed;
-    l.failuresByKind = w.failuresByKind;
-    l.outputTokens = w.outputTokens;
-    l.measuredS = run.measuredS;
+    SweepLevel l = levelOf(run.measured, 0, run.measuredS); // open loop: no users
+    // What the endpoint served of the offered rate (responses per request sent in the window).
     l.throughputRps = servedAtRate(run, rps);
-    l.tokensPerS = run.measuredS > 0 ? double(w.outputTokens) / run.measuredS : 0;
-    l.histogram = w.latency.toSparse();
     return l;
 }
 

@@ -1,22 +1,11 @@
 #include "recommend.h"
+#include "printf_text.h"
 
 #include <algorithm>
-#include <cstdarg>
-#include <cstdio>
 
 namespace knee {
 
 namespace {
-
-__attribute__((format(printf, 1, 2))) std::string format(const char* f, ...)
-{
-    char buf[512];
-    va_list args;
-    va_start(args, f);
-    std::vsnprintf(buf, sizeof buf, f, args);
-    va_end(args);
-    return buf;
-}
 
 double power(const CurvePoint& p) { return p.latencyMs > 0 ? p.throughputRps / p.latencyMs : 0; }
 
@@ -54,31 +43,31 @@ std::string misses(const CurvePoint& p, const Slos& s)
 std::string shareOfPeak(const CurvePoint& p, const KneeAnalysis& a)
 {
     const double share = a.peakThroughputRps > 0 ? 100 * p.throughputRps / a.peakThroughputRps : 0;
-    return format("%.0f %% of peak throughput %s", share, formatThroughput(a.peakThroughputRps).c_str());
+    return printfText("%.0f %% of peak throughput %s", share, formatThroughput(a.peakThroughputRps).c_str());
 }
 
 std::string peakAt(const CurvePoint& p, const CurvePoint* peak)
 {
-    return peak && peak->concurrency != p.concurrency ? format("peak at %d; ", peak->concurrency) : std::string();
+    return peak && peak->concurrency != p.concurrency ? printfText("peak at %d; ", peak->concurrency) : std::string();
 }
 
 std::string powerNote(const CurvePoint& p, const KneeAnalysis& a)
 {
     if (a.bestPower == p.concurrency)
         return "power (throughput ÷ p95) maximum";
-    return format("power (throughput ÷ p95) peaks at %d", a.bestPower.value_or(0));
+    return printfText("power (throughput ÷ p95) peaks at %d", a.bestPower.value_or(0));
 }
 
 } // namespace
 
 std::string formatLatency(double ms)
 {
-    return ms >= 1000 ? format("%.1f s", ms / 1000) : format("%.1f ms", ms);
+    return ms >= 1000 ? printfText("%.1f s", ms / 1000) : printfText("%.1f ms", ms);
 }
 
 std::string formatThroughput(double rps)
 {
-    return rps >= 100 ? format("%.0f req/s", rps) : rps >= 10 ? format("%.1f req/s", rps) : format("%.2g req/s", rps);
+    return rps >= 100 ? printfText("%.0f req/s", rps) : rps >= 10 ? printfText("%.1f req/s", rps) : printfText("%.2g req/s", rps);
 }
 
 std::string describeSlos(const Slos& s)
@@ -109,11 +98,11 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
 
     if (slos.any() && !a.sloLevel) {
         c.basis = "no_level_meets_slo";
-        c.rule = format("no level meets the SLO (%s): the smallest usable level, %d, already has %s; nothing is recommended "
+        c.rule = printfText("no level meets the SLO (%s): the smallest usable level, %d, already has %s; nothing is recommended "
                         "for concurrency_target: loosen the SLO or give the model more capacity",
                         describeSlos(slos).c_str(), used.front()->concurrency, misses(*used.front(), slos).c_str());
         if (a.saturation)
-            c.rule += format(" (without it, saturation is at %d)", *a.saturation);
+            c.rule += printfText(" (without it, saturation is at %d)", *a.saturation);
         return c;
     }
 
@@ -135,19 +124,19 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
                 next = p;
         c.level = sloCap->concurrency;
         c.basis = "slo";
-        c.rule = format("SLO binds: the largest level meeting every SLO set (%s)%s; %s; p95 %s; %s; %s",
-                        describeSlos(slos).c_str(), next ? format("; %d misses it: %s", next->concurrency, misses(*next, slos).c_str()).c_str() : "",
+        c.rule = printfText("SLO binds: the largest level meeting every SLO set (%s)%s; %s; p95 %s; %s; %s",
+                        describeSlos(slos).c_str(), next ? printfText("; %d misses it: %s", next->concurrency, misses(*next, slos).c_str()).c_str() : "",
                         shareOfPeak(*sloCap, a).c_str(), formatLatency(sloCap->latencyMs).c_str(), powerNote(*sloCap, a).c_str(),
-                        chosen ? format("saturation would be at %d", chosen->concurrency).c_str() : "throughput still rises beyond it");
+                        chosen ? printfText("saturation would be at %d", chosen->concurrency).c_str() : "throughput still rises beyond it");
         return c;
     }
     if (chosen) {
         c.level = chosen->concurrency;
         c.basis = "saturation";
         const std::string where = chosen->concurrency == *a.saturation
-            ? format("the smallest level within %g %%", 100 * a.saturationTolerance)
-            : format("%d is the smallest within %g %%; power breaks the tie", *a.saturation, 100 * a.saturationTolerance);
-        c.rule = format("saturation: %s (%s%s); p95 %s; %s; %s", shareOfPeak(*chosen, a).c_str(), peakAt(*chosen, peak).c_str(), where.c_str(),
+            ? printfText("the smallest level within %g %%", 100 * a.saturationTolerance)
+            : printfText("%d is the smallest within %g %%; power breaks the tie", *a.saturation, 100 * a.saturationTolerance);
+        c.rule = printfText("saturation: %s (%s%s); p95 %s; %s; %s", shareOfPeak(*chosen, a).c_str(), peakAt(*chosen, peak).c_str(), where.c_str(),
                         formatLatency(chosen->latencyMs).c_str(), powerNote(*chosen, a).c_str(), sloText.c_str());
         return c;
     }
@@ -155,20 +144,20 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
     // Not saturated: throughput still rises at the largest usable level.
     c.basis = "not_saturated";
     const CurvePoint* before = used.size() > 1 ? used[used.size() - 2] : nullptr;
-    c.rule = format("not saturated: throughput still rises at %d, the largest usable level (%s%s); nothing is recommended",
+    c.rule = printfText("not saturated: throughput still rises at %d, the largest usable level (%s%s); nothing is recommended",
                     largest->concurrency, formatThroughput(largest->throughputRps).c_str(),
                     before && before->throughputRps > 0
-                        ? format(", +%.0f %% over %d", 100 * (largest->throughputRps / before->throughputRps - 1), before->concurrency).c_str()
+                        ? printfText(", +%.0f %% over %d", 100 * (largest->throughputRps / before->throughputRps - 1), before->concurrency).c_str()
                         : "");
     const bool lastUsable = points.back().concurrency == largest->concurrency;
     if (!lastUsable)
-        c.rule += format(": the levels above it had errors or did not stabilise");
+        c.rule += printfText(": the levels above it had errors or did not stabilise");
     else if (reach.cancelled)
         c.rule += ": the sweep was cancelled before throughput levelled off";
     else if (reach.extends && 2 * largest->concurrency > reach.extendLimit)
-        c.rule += format(": the sweep doubled its levels up to its limit (%d users) without reaching saturation", reach.extendLimit);
+        c.rule += printfText(": the sweep doubled its levels up to its limit (%d users) without reaching saturation", reach.extendLimit);
     else
-        c.rule += format(": raise the levels (add %d, %d, ...)", 2 * largest->concurrency, 4 * largest->concurrency);
+        c.rule += printfText(": raise the levels (add %d, %d, ...)", 2 * largest->concurrency, 4 * largest->concurrency);
     return c;
 }
 

@@ -1,9 +1,8 @@
 #include "run_summary.h"
+#include "printf_text.h"
 
 #include <chrono>
 #include <cmath>
-#include <cstdarg>
-#include <cstdio>
 
 namespace knee {
 
@@ -69,54 +68,42 @@ double shareOver(const RunMetrics& m, double sloMs)
     return n > 0 ? double(m.latency.countAbove(msToNanos(sloMs))) / double(n) : 0.0;
 }
 
-namespace {
-std::string format(const char* fmt, ...)
-{
-    char buf[512];
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, args);
-    va_end(args);
-    return buf;
-}
-} // namespace
-
 std::string formatSummary(const RunSummary& s)
 {
     std::string t;
     t += "Scenario: " + (s.scenarioName.empty() ? std::string("(unnamed)") : s.scenarioName) + "\n";
-    t += format("Requests: %lld arrived, %lld completed, %lld failed, %lld rejected\n", (long long)s.arrived,
+    t += printfText("Requests: %lld arrived, %lld completed, %lld failed, %lld rejected\n", (long long)s.arrived,
                 (long long)s.completed, (long long)s.failed, (long long)s.rejected);
-    t += format("Throughput: %.1f req/s over the measured window (%lld requests)\n", s.throughputRps,
+    t += printfText("Throughput: %.1f req/s over the measured window (%lld requests)\n", s.throughputRps,
                 (long long)s.measuredCompleted);
     const auto& l = s.latency;
-    t += format("Latency (ms): mean %.2f  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.mean, l.p50, l.p90,
+    t += printfText("Latency (ms): mean %.2f  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.mean, l.p50, l.p90,
                 l.p95, l.p99, l.p999, l.max);
     if (s.timeToFirstToken.count > 0)
-        t += format("Streaming: time to first token p50 %.2f  p95 %.2f  p99 %.2f ms; inter-token p50 %.2f  p95 %.2f  p99 %.2f ms\n",
+        t += printfText("Streaming: time to first token p50 %.2f  p95 %.2f  p99 %.2f ms; inter-token p50 %.2f  p95 %.2f  p99 %.2f ms\n",
                     s.timeToFirstToken.p50, s.timeToFirstToken.p95, s.timeToFirstToken.p99, s.interToken.p50, s.interToken.p95,
                     s.interToken.p99);
     t += "Where the time goes (mean ms / p99 ms):\n";
     const char* labels[kPartCount] = {"deployment queue", "preprocess", "waiting for predict slot", "predict", "postprocess"};
     for (int p = 0; p < kPartCount; ++p)
-        t += format("  %-26s %9.2f / %9.2f\n", labels[p], s.parts[std::size_t(p)].mean, s.parts[std::size_t(p)].p99);
+        t += printfText("  %-26s %9.2f / %9.2f\n", labels[p], s.parts[std::size_t(p)].mean, s.parts[std::size_t(p)].p99);
     const auto& o = s.occupancyMean;
-    t += format("Mean occupancy: queue %.2f, preprocess %.2f, predict wait %.2f, predict %.2f, postprocess %.2f, replicas %.2f\n",
+    t += printfText("Mean occupancy: queue %.2f, preprocess %.2f, predict wait %.2f, predict %.2f, postprocess %.2f, replicas %.2f\n",
                 o[0], o[1], o[2], o[3], o[4], o[5]);
-    t += format("Replicas: mean %.2f, peak %d; %.2f replica-hours", s.meanReplicas, s.peakReplicas, s.replicaHours);
+    t += printfText("Replicas: mean %.2f, peak %d; %.2f replica-hours", s.meanReplicas, s.peakReplicas, s.replicaHours);
     if (s.costPerReplicaHour > 0)
-        t += format(" ($%.2f at $%.2f per replica-hour)", s.costUsd, s.costPerReplicaHour);
-    t += format("; %lld cold starts; autoscaler: %s\n", (long long)s.coldStarts, s.autoscalerPolicy.c_str());
+        t += printfText(" ($%.2f at $%.2f per replica-hour)", s.costUsd, s.costPerReplicaHour);
+    t += printfText("; %lld cold starts; autoscaler: %s\n", (long long)s.coldStarts, s.autoscalerPolicy.c_str());
     if (!s.scalingEvents.empty()) {
-        t += format("Scaling decisions: %zu", s.scalingEvents.size());
+        t += printfText("Scaling decisions: %zu", s.scalingEvents.size());
         const std::size_t shown = std::min<std::size_t>(s.scalingEvents.size(), 8);
-        t += shown < s.scalingEvents.size() ? format(" (first %zu):\n", shown) : std::string(":\n");
+        t += shown < s.scalingEvents.size() ? printfText(" (first %zu):\n", shown) : std::string(":\n");
         for (std::size_t i = 0; i < shown; ++i) {
             const ScalingEvent& e = s.scalingEvents[i];
-            t += format("  %9.1f s  %-15s %d -> %d  ", nanosToSeconds(e.at), toString(e.action), e.from, e.to) + e.reason + "\n";
+            t += printfText("  %9.1f s  %-15s %d -> %d  ", nanosToSeconds(e.at), toString(e.action), e.from, e.to) + e.reason + "\n";
         }
     }
-    t += format("Simulated %.1f s in %.3f s of wall time (%.0f requests per wall second)\n", s.simulatedS, s.wallS,
+    t += printfText("Simulated %.1f s in %.3f s of wall time (%.0f requests per wall second)\n", s.simulatedS, s.wallS,
                 s.simRequestsPerWallS);
     for (const auto& w : s.warnings)
         t += "Warning: " + w + "\n";

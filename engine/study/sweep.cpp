@@ -127,6 +127,27 @@ std::unique_ptr<LevelProbe> engineLevelProbe(const Scenario& scenario, int targe
     return std::make_unique<EngineProbe>(scenario, target, driver);
 }
 
+SweepLevel levelOf(const LevelWindow& w, int concurrency, double seconds)
+{
+    SweepLevel l;
+    l.concurrency = concurrency;
+    l.latency = summarize(w.latency);
+    l.ttft = summarize(w.ttft);
+    l.itl = summarize(w.itl);
+    l.completed = w.completed;
+    l.failed = w.failed;
+    l.rejected = w.rejected;
+    l.failuresByKind = w.failuresByKind;
+    l.outputTokens = w.outputTokens;
+    l.throughputRps = seconds > 0 ? double(w.completed) / seconds : 0;
+    l.tokensPerS = seconds > 0 ? double(w.outputTokens) / seconds : 0;
+    l.measuredS = seconds;
+    l.stable = true;
+    l.windows = 1;
+    l.histogram = w.latency.toSparse();
+    return l;
+}
+
 SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, const SweepOptions& o, LevelDriver& driver)
 {
     EngineProbe probe(scenario, target, driver);

@@ -81,6 +81,9 @@ struct LevelWindow {
 // An engine's ended request into the window, as every engine measurer counts it (the sweep's probe, a
 // twin's runs): latency from its intended time; for streams TTFT and the mean gap between its tokens.
 void recordResponse(LevelWindow& window, const Request& request);
+// One window of `seconds` as a level of `concurrency` users (0: open loop): its figures, throughput and
+// tokens per second over those seconds, one window, stable.
+SweepLevel levelOf(const LevelWindow& window, int concurrency, double seconds);
 
 // The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
 // the window length, when a level is stable (two consecutive windows agree), and the level's figures.

@@ -26,29 +26,6 @@ Scenario onReplicas(const Scenario& twin, int replicas, int target, const Arriva
     return s;
 }
 
-// A twin's run as a sweep level: the window its responses went to (recordResponse, as the sweep's engine
-// probe counts them) over `seconds` of measuring.
-SweepLevel levelOf(const LevelWindow& w, int concurrency, double seconds)
-{
-    SweepLevel l;
-    l.concurrency = concurrency;
-    l.latency = summarize(w.latency);
-    l.ttft = summarize(w.ttft);
-    l.itl = summarize(w.itl);
-    l.completed = w.completed;
-    l.failed = w.failed;
-    l.rejected = w.rejected;
-    l.failuresByKind = w.failuresByKind;
-    l.outputTokens = w.outputTokens;
-    l.throughputRps = seconds > 0 ? double(w.completed) / seconds : 0;
-    l.tokensPerS = seconds > 0 ? double(w.outputTokens) / seconds : 0;
-    l.measuredS = seconds;
-    l.stable = true;
-    l.windows = 1;
-    l.histogram = w.latency.toSparse();
-    return l;
-}
-
 } // namespace
 
 SweepLevel twinClosedLoop(const Scenario& twin, int replicas, int users, int target, std::int64_t responses)
