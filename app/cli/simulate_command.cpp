@@ -167,6 +167,7 @@ int runSimulate(const QStringList& args)
         o.insert(QStringLiteral("predict_stage"), QString::fromStdString(result.predictStage));
         o.insert(QStringLiteral("real_predict"), result.realPredict);
         o.insert(QStringLiteral("load_started_s"), result.loadStartS);
+        o.insert(QStringLiteral("replicas_ready_at_load"), result.replicasReadyAtLoad);
         o.insert(QStringLiteral("predict_errors"), qint64(result.predictErrors));
         o.insert(QStringLiteral("replica_start_failures"), qint64(result.replicaStartFailures));
         o.insert(QStringLiteral("last_predict_error"), QString::fromStdString(result.lastPredictError));
@@ -175,9 +176,12 @@ int runSimulate(const QStringList& args)
     } else {
         out << twinText(scenario);
         out << "Live time: " << QString::fromStdString(result.predictStage) << "\n";
-        if (result.loadStartS > 0)
+        if (result.loadStartS > 0 && result.replicasReadyAtLoad)
             out << "Load started at " << QString::number(result.loadStartS, 'f', 2)
                 << " s, once the replicas had loaded their weights (warm-up and times count from there)\n";
+        else if (!result.replicasReadyAtLoad)
+            out << "Load started at " << QString::number(result.loadStartS, 'f', 2)
+                << " s: the replicas had not finished starting within --max-wall-s\n";
         if (result.predictErrors || result.replicaStartFailures)
             out << "Predict errors: " << result.predictErrors << " failed calls, " << result.replicaStartFailures
                 << " failed replica starts; last: " << QString::fromStdString(result.lastPredictError) << "\n";

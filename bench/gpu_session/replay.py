@@ -55,7 +55,9 @@ def main():
     print("cell method variation_mean virtual_rps live_rps live/virtual p50_v p50_l p95_v p95_l")
     for method in a.method or ["pooled", "k1"]:
         q = variation(samples, method)
-        mean = sum((q[i] + q[i + 1]) / 2 * (QUANTILES[i + 1] - QUANTILES[i]) for i in range(len(q) - 1)) + q[0] * 0.01 + q[-1] * 0.01
+        if q is None:
+            print(f"{method}: fewer than 100 timed calls, no variation (the table's as written)")
+        mean = 1.0 if q is None else sum((q[i] + q[i + 1]) / 2 * (QUANTILES[i + 1] - QUANTILES[i]) for i in range(len(q) - 1)) + q[0] * 0.01 + q[-1] * 0.01
         for cell in sorted(d.glob("cell_*_*.yaml")):
             live = json.loads((d / (cell.stem + "_live.json")).read_text())
             text = cell.read_text()

@@ -68,11 +68,11 @@ bool LiveRun::replicasStarting() const
     return std::any_of(snap.replicas.begin(), snap.replicas.end(), [](const ReplicaSnapshot& r) { return r.state == ReplicaState::ColdStarting; });
 }
 
-double LiveRun::startLoadWhenReady(double maxWaitS)
+LiveRun::LoadStart LiveRun::startLoadWhenReady(double maxWaitS, const std::function<bool()>& cancelled)
 {
     if (!replicasStarting()) {
         start(true);
-        return 0;
+        return {};
     }
     start(false);
     QElapsedTimer waited;
@@ -81,13 +81,16 @@ double LiveRun::startLoadWhenReady(double maxWaitS)
     QTimer check;
     QObject::connect(&check, &QTimer::timeout, &loop, [&] {
         m_clock->catchUp();
-        if (!replicasStarting() || waited.elapsed() > qint64(maxWaitS * 1000))
+        if (!replicasStarting() || waited.elapsed() > qint64(maxWaitS * 1000) || m_stopping || m_clock->paused() || (cancelled && cancelled()))
             loop.quit();
     });
     check.start(10);
     loop.exec();
-    act([](Engine& e) { e.startLoad(); });
-    return nanosToSeconds(m_engine->loadStart());
+    LoadStart out;
+    out.ready = !replicasStarting();
+    act([](Engine& e) { e.startLoad(); }); // nothing after a stop (act ignores it)
+    out.atS = nanosToSeconds(m_engine->loadStart());
+    return out;
 }
 
 void LiveRun::act(const std::function<void(Engine&)>& change)
@@ -208,7 +211,9 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     // The load waits for the replicas the run starts with: a live replica first loads its model's
     // weights (a real cold start, seconds for a large model). Load sent meanwhile would queue behind the
     // cold start and count it in the run's latency and throughput. The wait is reported.
-    result.loadStartS = run.startLoadWhenReady(maxWallS);
+    const LiveRun::LoadStart load = run.startLoadWhenReady(maxWallS);
+    result.loadStartS = load.atS;
+    result.replicasReadyAtLoad = load.ready;
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;

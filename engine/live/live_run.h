@@ -41,10 +41,14 @@ public:
     // Whether a replica is still starting (a live replica loads its model's weights first).
     bool replicasStarting() const;
     // start() without the load, then waits on a local event loop (for command-line runs and sweeps,
-    // which may block) until no replica is starting or `maxWaitS` passed, then starts the load: a
-    // virtual replica starts ready, so the same scenario in virtual time has no such wait. Returns
-    // when the load started, in the run's seconds.
-    double startLoadWhenReady(double maxWaitS);
+    // which may block) until no replica is starting, `maxWaitS` passed, `cancelled` says so (polled) or
+    // the run is stopped or paused, then starts the load (not after a stop): a virtual replica starts
+    // ready, so the same scenario in virtual time has no such wait.
+    struct LoadStart {
+        double atS = 0;      // when the load started, in the run's seconds
+        bool ready = true;   // every replica the run started with was ready by then
+    };
+    LoadStart startLoadWhenReady(double maxWaitS, const std::function<bool()>& cancelled = {});
     // A change to the running engine now: what is already due runs first, then `change`, then the clock
     // runs whatever the change made due and re-arms.
     void act(const std::function<void(Engine&)>& change);
@@ -94,6 +98,7 @@ struct LiveRunResult {
     std::int64_t predictErrors = 0, replicaStartFailures = 0;
     std::string lastPredictError;
     double loadStartS = 0; // when the load started: once the initial replicas were ready (their cold start)
+    bool replicasReadyAtLoad = true; // false: the wait for them ran out (maxWallS) first
 };
 
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent

@@ -6,15 +6,19 @@
 #include <QEventLoop>
 #include <QTimer>
 
+#include <algorithm>
+
 namespace knee {
 
 namespace {
 
-// How long a level waits for its replica's cold start before it sends its load anyway.
-constexpr double kMaxColdStartS = 600;
-
 class LiveDriver : public LevelDriver {
 public:
+    // A level waits for its replica's cold start at most `maxColdStartS`, then sends its load anyway.
+    explicit LiveDriver(double maxColdStartS)
+        : m_maxColdStartS(maxColdStartS)
+    {
+    }
     // With a model profile, every predict call of the level is a forward pass on the real backend; its
     // replica cold-starts (uploads its weights) at the level's start, before its load and warm-up.
     Engine& begin(const Scenario& s) override
@@ -23,7 +27,7 @@ public:
         m_run = std::make_unique<LiveRun>(s);
         return m_run->engine();
     }
-    void start(Engine&) override { m_run->startLoadWhenReady(kMaxColdStartS); }
+    void start(Engine&) override { m_run->startLoadWhenReady(m_maxColdStartS); }
     // Lets wall time pass on this thread's event loop (the clock runs the engine meanwhile), then
     // runs what is due up to t. The timer that ends the wait can fire up to about a millisecond late,
     // and events the clock ran in that millisecond count in this window: a bias of ~1 ms per window.
@@ -47,15 +51,19 @@ public:
 
 private:
     std::unique_ptr<LiveRun> m_run;
+    double m_maxColdStartS;
 };
 
 } // namespace
 
-std::unique_ptr<LevelDriver> makeLiveDriver() { return std::make_unique<LiveDriver>(); }
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS) { return std::make_unique<LiveDriver>(maxColdStartS); }
+
+double liveColdStartBudgetS(const SweepOptions& options) { return std::max(1.0, options.warmupS + options.capS); }
 
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const std::function<bool(const SweepLevel&)>& progress)
 {
-    return runSweep(scenario, options, makeLiveDriver, progress);
+    const double budget = liveColdStartBudgetS(options);
+    return runSweep(scenario, options, [budget] { return makeLiveDriver(budget); }, progress);
 }
 
 } // namespace knee

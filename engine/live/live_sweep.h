@@ -6,7 +6,10 @@
 
 namespace knee {
 
-std::unique_ptr<LevelDriver> makeLiveDriver();
+// Each level first waits for its replica's cold start (the weights' upload), at most `maxColdStartS`:
+// then its load starts anyway. A sweep gives it a level's own budget (warm-up and time cap).
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS = 600);
+double liveColdStartBudgetS(const SweepOptions& options);
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options,
                          const std::function<bool(const SweepLevel&)>& progress = {});
 

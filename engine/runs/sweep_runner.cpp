@@ -37,7 +37,9 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     GridOptions g = *request.grid;
     if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
         g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
-    const LevelDriverFactory driver = request.live ? LevelDriverFactory(makeLiveDriver) : LevelDriverFactory(makeVirtualDriver);
+    const double coldStartBudget = liveColdStartBudgetS(g.level);
+    const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget] { return makeLiveDriver(coldStartBudget); })
+                                                   : LevelDriverFactory(makeVirtualDriver);
     run.grid = SessionGrid{g, runGrid(request.scenario, g, driver, cellProgress)};
     applyGridChoice(r, run.grid->result, request.options.sloMs); // the grid, not the scenario, sets predict_concurrency
     return run;

@@ -60,9 +60,15 @@ Engine::~Engine() = default;
 
 void Engine::startLoad()
 {
+    if (m_loadStarted)
+        return; // once: a second start would move the warm-up and repeat every knob change
+    m_loadStarted = true;
     // The workload's clock starts here: its warm-up and its knob changes count from the load's start
     // (0 in virtual time; a live run may start it later, once its replicas have loaded their weights).
     m_loadStart = m_now;
+    // So does the autoscaler's: its averaging window must not hold the wait before the load as idle time.
+    if (m_now > 0)
+        m_scaling.set(m_scenario.deployment.autoscaler, m_now, std::int64_t(m_queue.size()) + m_held);
     m_warmupEnd = m_now + secondsToNanos(m_scenario.workload.warmupS);
     m_metrics.measureStart = m_warmupEnd;
     m_load.start(m_now);

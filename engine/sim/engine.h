@@ -176,6 +176,7 @@ private:
     bool m_sized; // request sizes vary
     Nanos m_warmupEnd;
     Nanos m_loadStart = 0; // when startLoad() ran
+    bool m_loadStarted = false;
 
     // The pool of requests in the system; a request is named by its index here (`rq` in this code), and
     // entries are reused, so memory stays flat. "Slot" means only a place in predict (predict_concurrency).

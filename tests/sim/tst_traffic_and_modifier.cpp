@@ -38,6 +38,7 @@ struct ShiftedRun {
     double throughput = 0;
     double p99 = 0;
     std::int64_t measured = 0;
+    int peakReplicas = 0;
 };
 ShiftedRun runFrom(const Scenario& s, Nanos shift)
 {
@@ -46,13 +47,16 @@ ShiftedRun runFrom(const Scenario& s, Nanos shift)
     rec.attach(e);
     e.runUntil(shift); // nothing happens before the load: the replicas are idle
     e.startLoad();
-    e.runToCompletion();
+    int peak = 0;
+    while (e.step())
+        peak = std::max(peak, int(e.snapshot().replicas.size()));
     ShiftedRun out;
     for (const auto& [id, r] : rec.done)
         out.requests.emplace_back(r.intended - shift, r.done - shift, int(r.outcome), r.measured);
     out.throughput = e.metrics().throughputRps();
     out.p99 = e.metrics().latency.quantile(0.99);
     out.measured = e.metrics().latency.count();
+    out.peakReplicas = peak;
     return out;
 }
 } // namespace
@@ -141,6 +145,8 @@ private slots:
         QTest::newRow("step pattern, duration") << 1;
         QTest::newRow("trace") << 2;
         QTest::newRow("closed loop, warm-up, users change") << 3;
+        QTest::newRow("autoscaler (Knative), cold starts") << 4;
+        QTest::newRow("autoscaler (Baseten)") << 5;
     }
     void loadStartedLaterIsTheSameRunShifted()
     {
@@ -166,6 +172,17 @@ private slots:
             s.workload.arrival.trace = {{0.5, 1}, {0.75, 2}, {2.0, 0.5}};
             s.workload.requests = 0;
             s.workload.durationS = 10;
+        } else if (kind == 4 || kind == 5) {
+            // The wait before the load must not count as idle time in the autoscaler's window.
+            s.deployment.maxReplicas = 4;
+            s.deployment.coldStartS = 0.5;
+            s.deployment.autoscaler.policy = kind == 4 ? AutoscalerConfig::Policy::Knative : AutoscalerConfig::Policy::Baseten;
+            s.deployment.autoscaler.windowS = 10;
+            s.deployment.autoscaler.scaleDownDelayS = 5;
+            // ~0.75 of one replica: the window's mean concurrency asks for a second replica, unless the
+            // wait before the load were averaged in as idle time.
+            s.workload.arrival.rateRps = 500;
+            s.workload.requests = 10000;
         } else {
             s.workload.arrival = ArrivalConfig::closed(6);
             s.workload.requests = 3000;
@@ -180,6 +197,8 @@ private slots:
         QVERIFY(atZero.requests.size() >= 3);
         QCOMPARE(later.requests.size(), atZero.requests.size());
         QVERIFY(later.requests == atZero.requests);
+        if (kind == 4 || kind == 5)
+            QVERIFY(later.peakReplicas > 1 && later.peakReplicas == atZero.peakReplicas);
         QCOMPARE(later.measured, atZero.measured);
         QCOMPARE(later.throughput, atZero.throughput);
         QCOMPARE(later.p99, atZero.p99);
