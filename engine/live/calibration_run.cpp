@@ -28,8 +28,7 @@ namespace {
 
 // The live engine at one closed-loop user, predict only, on this profile: what a call costs the engine
 // beyond the backend's own host time (the completion's hand-off to the engine thread, the event loop's
-// turn). A few hundred requests: the first waits for the replica's cold start (the weights generated and
-// uploaded: seconds for the large models), which the median leaves out.
+// turn). A few hundred requests, sent once the replica has started (runLive waits for its cold start).
 double liveMedianMs(const std::string& profile, const PredictBackendInfo& backend, double soloMs, std::string& error)
 {
     Scenario s;
