@@ -183,12 +183,15 @@ public:
             c.forwardMs = c.deviceMs = msSince(start);
             {
                 std::lock_guard lock(m_mu);
-                m_slots[std::size_t(slot)].busy = false;
-                --m_inFlight;
-                m_idle.notify_all(); // under the lock: the destructor cannot free m_idle before this returns
+                m_slots[std::size_t(slot)].busy = false; // the completion may submit the slot's next call
             }
             c.wallMs = msSince(t0);
-            done(c); // `this` may be gone from here on: touch only the call's own data
+            done(c);
+            // Counted out only after its completion ran: a replica being destroyed returns once every call's
+            // completion has (the destructor's promise), and stays alive meanwhile.
+            std::lock_guard lock(m_mu);
+            --m_inFlight;
+            m_idle.notify_all(); // under the lock: the destructor cannot free m_idle before this returns
         });
         return {};
     }

@@ -219,6 +219,7 @@ Status CudaReplica::submit(int slot, int batch, const Bf16* input, Bf16* output,
     if (!st.ok()) {
         s.done = nullptr; // the refused call never completes
         release(s);
+        callEnded();
         st.error = where() + ": " + st.error;
     }
     return st;
@@ -283,6 +284,12 @@ void CudaReplica::release(Slot& s)
 {
     std::lock_guard lock(m_mu);
     s.busy = false;
+}
+
+// After the call's completion ran: a replica being destroyed returns once every completion has.
+void CudaReplica::callEnded()
+{
+    std::lock_guard lock(m_mu);
     --m_inFlight;
     m_idle.notify_all(); // under the lock: the destructor cannot free m_idle before this returns
 }
@@ -320,6 +327,7 @@ void CudaReplica::finish(Slot& s)
     c.notifyMs = msSince(s.notified);
     release(s); // from here the slot may carry the next call: read nothing more from it
     done(c);
+    callEnded();
 }
 
 CudaReplica::~CudaReplica()

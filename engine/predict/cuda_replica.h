@@ -129,7 +129,8 @@ private:
     Status capture(Slot& s, int batch, const Plan& plan, bool allowOverlap, cudaGraphExec_t& out);
     Status graphFor(Slot& s, int batch, const Plan& plan, cudaGraphExec_t& out);
     Status launch(Slot& s, int batch, const Bf16* input, Bf16* output, CompletionFn& done, Clock::time_point t0);
-    void release(Slot& s);
+    void release(Slot& s);  // the slot is free for its next call
+    void callEnded();        // a call's completion has run (or it was refused): no longer in flight
     void finish(Slot& s);
     bool smallKernelFits(int batch) const;
     std::string where() const; // "GPU 0 (NVIDIA H100 80GB HBM3)"
