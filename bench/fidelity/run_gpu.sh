@@ -5,12 +5,8 @@
 # ${OUT:-/tmp/out}: tables/<profile>.yaml and .json, live.jsonl, virtual.jsonl, cells.csv, compare.md.
 #   PROFILES="small medium large" MATRIX="--pc 1,2,4,8" bash bench/fidelity/run_gpu.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/out}
+source "$(dirname "$0")/../devrun_env.sh"
 mkdir -p "$out/tables"
-export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export QT_QPA_PLATFORM=offscreen
-knee=$PWD/devrun/knee
 bench=$PWD/devrun/knee-bench-fidelity
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
 profiles=${PROFILES:-small medium large}

@@ -5,12 +5,7 @@
 # while bench/telemetry/run_gpu_check.sh compares knee's NVML readings with nvidia-smi's under that load.
 # Needs devrun/ (bench/predict/bundle_cli.sh). Writes everything under ${OUT:-/tmp/out}.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/out}
-mkdir -p "$out"
-export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export QT_QPA_PLATFORM=offscreen
-knee=$PWD/devrun/knee
+source "$(dirname "$0")/../devrun_env.sh"
 profile=${PROFILE:-large}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 # 100 repeats per caller and point; calibrate.json keeps every call's time (host_ms_samples), so that

@@ -4,12 +4,7 @@
 # For each model: calibrate -> virtual simulate (table) vs live simulate (real forward passes), then a
 # live sweep vs a virtual sweep of the same scenario. Writes everything under ${OUT:-/tmp/out}.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/out}
-mkdir -p "$out"
-export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export QT_QPA_PLATFORM=offscreen
-knee=$PWD/devrun/knee
+source "$(dirname "$0")/../devrun_env.sh"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 for profile in ${PROFILES:-small medium large}; do
   "$knee" calibrate --profile "$profile" --backend gpu --batches 1,2,4,8,16,32,64 --repeats 20 --json \
