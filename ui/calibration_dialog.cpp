@@ -54,7 +54,7 @@ CalibrationDialog::CalibrationDialog(QWidget* parent)
     m_batches->setToolTip(tr("Batch sizes to time, from 1, increasing"));
     m_concurrency = new QLineEdit(QStringLiteral("1, 2, 4"), this);
     m_concurrency->setToolTip(tr("Calls in flight on one device to time, from 1, increasing: how calls share the device"));
-    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call (about 2 s)"), this);
+    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call (about 3 s)"), this);
     m_overhead->setChecked(true);
     m_device = new QLabel(this);
     m_device->setWordWrap(true);

@@ -42,7 +42,7 @@ int runCalibrate(const QStringList& args)
                                                            "concurrency axis, how calls share the device."),
                                             QStringLiteral("LIST"), QStringLiteral("1,2,4,8"));
     const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
-                                           QStringLiteral("Skip the live engine's own cost per call (a 1.5 s live run)."));
+                                           QStringLiteral("Skip the live engine's own cost per call (two short live runs, about 3 s)."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, noOverheadOpt, outOpt, json});
@@ -164,6 +164,7 @@ int runCalibrate(const QStringList& args)
                                                           {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
                                                           {"source", QString::fromStdString(t.source)}}},
                             {"live_p50_ms", result.liveP50Ms},
+                            {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}}; // every timed call's host time, [concurrency][batch][call]
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";

@@ -1,4 +1,5 @@
 #include "scenario.h"
+#include "predict_variation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -342,6 +343,17 @@ double ServiceTable::msAt(double b, double k) const
         ++j;
     const double k0 = kAt(j - 1), k1 = kAt(j), y0 = row(j - 1), y1 = row(j);
     return y0 + (y1 - y0) * (k - k0) / (k1 - k0);
+}
+
+double variationMean(const std::vector<double>& v)
+{
+    if (v.empty())
+        return 1;
+    const auto& p = ServiceTable::kVariationQuantiles;
+    double mean = p[0] * v.front() + (1 - p[std::size(p) - 1]) * v.back();
+    for (std::size_t i = 1; i < v.size(); ++i)
+        mean += (p[i] - p[i - 1]) * (v[i] + v[i - 1]) / 2;
+    return mean;
 }
 
 double ServiceTable::idleExtraAt(double gapMs) const

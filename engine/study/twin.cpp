@@ -4,6 +4,7 @@
 #include "twin_text.h"
 
 #include "metrics/latency_histogram.h"
+#include "sim/predict_variation.h"
 
 #include <algorithm>
 #include <chrono>
@@ -105,19 +106,6 @@ std::vector<double> variationOf(const Quantiles& q, double fixedMs)
         v.push_back(last);
     }
     return v;
-}
-
-// The mean of the variation's draws (PredictStage::variationFactor: linear between quantiles, clamped
-// outside): a call's mean time is the table's median time times this.
-double variationMean(const std::vector<double>& v)
-{
-    if (v.empty())
-        return 1;
-    const auto& p = ServiceTable::kVariationQuantiles;
-    double mean = p[0] * v.front() + (1 - p[std::size(p) - 1]) * v.back();
-    for (std::size_t i = 1; i < v.size(); ++i)
-        mean += (p[i] - p[i - 1]) * (v[i] + v[i - 1]) / 2;
-    return mean;
 }
 
 // ---------------------------------------------------------------- the twin for one structure

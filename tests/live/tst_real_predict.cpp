@@ -4,12 +4,15 @@
 // creating device replicas, and device errors fail exactly the requests of the failed call while the
 // engine goes on. No assertion depends on how fast this machine is.
 #include "live/backend_executor.h"
+#include "live/calibration_run.h"
 #include "live/live_clock.h"
 #include "live/live_engine_host.h"
 #include "live/live_run.h"
 #include "live/live_sweep.h"
 
 #include "predict/cpu_backend.h"
+#include "sim/predict_variation.h"
+#include "study/run_summary.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -293,6 +296,45 @@ private Q_SLOTS:
         // Had the load started at 0, the first requests would have waited the whole cold start.
         QVERIFY2(r.summary.latency.max < r.loadStartS * 1000,
                  qPrintable(QStringLiteral("max latency %1 ms, load started at %2 s").arg(r.summary.latency.max).arg(r.loadStartS)));
+    }
+
+    // Calibrate measures the live engine's time between calls at predict_concurrency 1 under a queue and
+    // turns it into overhead_ms: virtual time then has back-to-back calls come exactly that often, with
+    // the per-call variation and the idle wake-up cost of the gap included.
+    void calibratedOverheadReproducesTheLiveCycle_data()
+    {
+        QTest::addColumn<bool>("variationAndIdle");
+        QTest::newRow("median time only") << false;
+        QTest::newRow("variation and idle cost") << true;
+    }
+    void calibratedOverheadReproducesTheLiveCycle()
+    {
+        QFETCH(bool, variationAndIdle);
+        ServiceTable t({1, 2}, {0.5, 0.6});
+        if (variationAndIdle) {
+            t.variation = {0.9, 0.93, 0.95, 0.98, 1.0, 1.03, 1.08, 1.15, 1.4};
+            t.idleGapMs = {0.1, 0.5, 2};
+            t.idleExtraMs = {0.03, 0.06, 0.1};
+        }
+        const double cycleMs = 0.6;
+        t.overheadMs = overheadForCycle(t, cycleMs);
+        if (!variationAndIdle)
+            QCOMPARE(t.overheadMs, 0.1);
+        else // less than the cycle minus the median: the mean call is longer, and the gap costs a wake-up
+            QVERIFY2(t.overheadMs > 0 && t.overheadMs < 0.1 - 0.5 * (variationMean(t.variation) - 1), qPrintable(QString::number(t.overheadMs)));
+        QCOMPARE(overheadForCycle(t, 0.3), 0.0); // a cycle shorter than a call: never negative
+
+        Scenario s;
+        s.deployment.concurrencyTarget = 4;
+        s.deployment.predictConcurrency = 1;
+        s.model.predict = Distribution::constant(0.5);
+        s.model.predictTable = t;
+        s.workload.arrival = ArrivalConfig::closed(4);
+        s.workload.requests = 20000;
+        const RunSummary r = simulateScenario(s);
+        QCOMPARE(r.completed, std::int64_t(20000));
+        // 20,000 draws of the variation: the mean call is within a few tenths of a percent of its mean.
+        QVERIFY2(std::abs(1000.0 / r.throughputRps / cycleMs - 1) < 0.005, qPrintable(QString::number(1000.0 / r.throughputRps)));
     }
 
     void liveSweepsRunTheModel()
