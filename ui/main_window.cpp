@@ -8,6 +8,7 @@
 #include "sweep_page.h"
 
 #include "io/scenario_reader.h"
+#include "study/twin.h"
 
 #include <QAction>
 #include <QApplication>
@@ -39,6 +40,22 @@ namespace knee::ui {
 namespace {
 constexpr int kRefreshMs = 25; // 40 Hz: leaves room under the 33 ms frame budget for jitter
 constexpr std::int64_t kVirtualRequestsIfUnbounded = 200'000;
+
+// A strip of `background` with `text` in `ink`: fixed colours, not the palette's, so the same readable pair
+// shows in the light and the dark theme. Its layout holds `label`; a button may follow.
+QFrame* banner(const QString& name, const char* background, const char* ink, QLabel*& label, QWidget* parent)
+{
+    auto* frame = new QFrame(parent);
+    frame->setObjectName(name);
+    frame->setStyleSheet(QStringLiteral("#%1 { background: %2; border-radius: 4px; } #%1 QLabel { color: %3; }")
+                             .arg(name, QLatin1String(background), QLatin1String(ink)));
+    auto* layout = new QHBoxLayout(frame);
+    layout->setContentsMargins(8, 4, 8, 4);
+    label = new QLabel(frame);
+    label->setWordWrap(true);
+    layout->addWidget(label, 1);
+    return frame;
+}
 
 QString clockText(Nanos t)
 {
@@ -85,13 +102,25 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     m_sweep = new SweepPage(this);
     m_sweep->setScenarioProvider([this] { return currentScenario(); });
     m_sweep->setKnobApplier([this](const KnobValues& v) { return m_controls->applyKnobs(v); });
+    m_sweep->setScenarioOpener([this](const Scenario& s, const QString& name) { return loadScenario(s, name); });
     connect(m_sweep, &SweepPage::sweepFinished, this, &MainWindow::autosave);
     connect(m_sweep, &SweepPage::knobsApplied, this, [this] { m_tabs->setCurrentIndex(0); });
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("pages"));
     m_tabs->addTab(buildLivePage(), tr("&Live"));
     m_tabs->addTab(m_sweep, tr("S&weep"));
-    setCentralWidget(m_tabs);
+    // A twin says so above every page: what-ifs on it are predictions from one measured sweep.
+    m_twinBanner = banner(QStringLiteral("twinBanner"), "#d7e8fa", "#0d2b4a", m_twinText, this);
+    m_twinText->setTextFormat(Qt::PlainText); // an endpoint's URL is text, never markup
+    m_twinText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* central = new QWidget(this);
+    auto* centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 4, 0, 0);
+    centralLayout->setSpacing(4);
+    centralLayout->addWidget(m_twinBanner);
+    centralLayout->addWidget(m_tabs, 1);
+    setCentralWidget(central);
+    showTwinBanner();
 
     m_clockStatus = new QLabel(this);
     m_clockStatus->setObjectName(QStringLiteral("runStatus"));
@@ -154,20 +183,12 @@ QWidget* MainWindow::buildLivePage()
     m_counters->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_counters->setWordWrap(true);
     // The real model cannot keep up (on the CPU, most often): said in the view, with the way out.
-    m_slowBanner = new QFrame(this);
-    m_slowBanner->setObjectName(QStringLiteral("slowModelBanner"));
-    m_slowBanner->setStyleSheet(QStringLiteral("#slowModelBanner { background: #f6d48b; border-radius: 4px; } "
-                                               "#slowModelBanner QLabel { color: #3a2a00; }"));
-    auto* bannerLayout = new QHBoxLayout(m_slowBanner);
-    bannerLayout->setContentsMargins(8, 4, 8, 4);
-    m_slowText = new QLabel(m_slowBanner);
-    m_slowText->setWordWrap(true);
+    m_slowBanner = banner(QStringLiteral("slowModelBanner"), "#f6d48b", "#3a2a00", m_slowText, this);
     m_useModelled = new QPushButton(tr("Use &modelled times"), m_slowBanner);
     m_useModelled->setToolTip(tr("Restart the run with the scenario's modelled predict times (its GPU timings) instead of running "
                                  "the model on this machine"));
     connect(m_useModelled, &QPushButton::clicked, this, &MainWindow::useModelledTimes);
-    bannerLayout->addWidget(m_slowText, 1);
-    bannerLayout->addWidget(m_useModelled);
+    m_slowBanner->layout()->addWidget(m_useModelled);
     m_slowBanner->hide();
     auto* top = new QWidget(this);
     auto* topLayout = new QVBoxLayout(top);
@@ -268,6 +289,27 @@ void MainWindow::showSlowModel(const LiveSnapshot& snap)
     m_slowBanner->setVisible(slow);
 }
 
+void MainWindow::showTwinBanner()
+{
+    const std::optional<TwinSource>& twin = m_scenario.twin;
+    if (twin) {
+        m_twinText->setText(QString::fromStdString(twinBanner(*twin)) + QLatin1Char('.'));
+        const QString measured = twin->mode == "http" ? tr("an HTTP endpoint's sweep")
+            : twin->mode == "live"                    ? tr("a live-time sweep")
+                                                      : tr("a virtual-time sweep");
+        QString tip = tr("This scenario is a twin, fitted to %1: what-ifs on it are predictions from what was measured.").arg(measured);
+        if (!twin->session.empty())
+            tip += tr("\nSession: %1").arg(QString::fromStdString(twin->session));
+        m_twinText->setToolTip(tip);
+    }
+    m_twinBanner->setVisible(twin.has_value());
+}
+
+QString MainWindow::twinBannerText() const
+{
+    return m_twinBanner->isVisibleTo(const_cast<MainWindow*>(this)) ? m_twinText->text() : QString();
+}
+
 QString MainWindow::runStatus() const { return m_clockStatus->text(); }
 
 void MainWindow::togglePause()
@@ -298,6 +340,7 @@ std::string MainWindow::replaceScenario(const Scenario& scenario, const QString&
     m_charts->clear(); // the old run's lines never stand beside the new one's
     m_view->setSnapshot(EngineSnapshot());
     m_slowBanner->hide();
+    showTwinBanner();
     m_shownSequence = 0;
     if (!sameScenario)
         m_sweep->scenarioChanged(m_sourceName); // its sweep measured the old scenario
@@ -305,14 +348,15 @@ std::string MainWindow::replaceScenario(const Scenario& scenario, const QString&
     return {};
 }
 
-void MainWindow::loadScenario(const Scenario& scenario, const QString& sourceName)
+std::string MainWindow::loadScenario(const Scenario& scenario, const QString& sourceName)
 {
-    if (const std::string e = replaceScenario(scenario, sourceName); !e.empty()) {
+    if (std::string e = replaceScenario(scenario, sourceName); !e.empty()) {
         statusBar()->showMessage(tr("Cannot serve %1: %2").arg(sourceName, QString::fromStdString(e)), 8000);
-        return;
+        return e;
     }
     m_sessionPath.clear();
     updateTitle();
+    return {};
 }
 
 void MainWindow::useModelledTimes()

@@ -63,6 +63,9 @@ public:
     void setAutosaveEnabled(bool enabled) { m_autosaveEnabled = enabled; }
     QString countersText() const;
     QString slowModelText() const; // the live view's banner when the real model cannot keep up; else empty
+    // Above the pages while the scenario is a twin (knee fit, Make a twin…): what it is a twin of, when it
+    // was measured, its largest replay error. Empty when the scenario is not a twin.
+    QString twinBannerText() const;
     QPushButton* useModelledTimesButton() const { return m_useModelled; }
     // Intervals between UI refreshes (for the frame-interval benchmark).
     const LatencyHistogram& frameIntervals() const { return m_frameIntervals; }
@@ -71,8 +74,9 @@ public:
     QMenu* helpMenu() const { return m_helpMenu; }
     CalibrationDialog* calibrationDialog() const { return m_calibration; }
 
-    // Replaces the running scenario (File > Open does this after reading the file).
-    void loadScenario(const Scenario& scenario, const QString& sourceName);
+    // Replaces the running scenario (File > Open and the sweep page's twin do this). Empty = done; else
+    // why not, also said in the status bar (the run goes on as it was).
+    std::string loadScenario(const Scenario& scenario, const QString& sourceName);
 
 public slots:
     void openScenario();
@@ -107,6 +111,7 @@ private:
     void autosave();
     void updateTitle();
     void showSlowModel(const LiveSnapshot& snapshot);
+    void showTwinBanner();
 
     Scenario m_scenario; // the one scenario (knobs as loaded; the engine's snapshot has them as they are)
     QString m_sourceName;
@@ -124,6 +129,8 @@ private:
     QLabel* m_counters = nullptr;
     QWidget* m_slowBanner = nullptr;
     QLabel* m_slowText = nullptr;
+    QWidget* m_twinBanner = nullptr;
+    QLabel* m_twinText = nullptr;
     QPushButton* m_useModelled = nullptr;
     QLabel* m_clockStatus = nullptr; // run state, what runs predict, clock error
     QAction* m_pauseAction = nullptr;

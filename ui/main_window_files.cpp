@@ -40,6 +40,7 @@ QString MainWindow::saveSessionTo(const QString& path)
     if (const QString e = knee::saveSession(sessionOf(currentScenario(), m_sourceName, *m_sweep), path); !e.isEmpty())
         return e;
     m_sessionPath = path;
+    m_sweep->setSessionFile(QFileInfo(path).absoluteFilePath()); // a twin of its sweep names the file that holds it
     setWindowFilePath(path);
     rememberRecent(path);
     QFile::remove(autosavePath()); // saved: nothing left to recover
@@ -59,6 +60,8 @@ QString MainWindow::openSessionFrom(const QString& path)
     if (const std::string e = replaceScenario(*read.scenario, load.session->scenarioSource); !e.empty())
         return QString::fromStdString(e);
     m_sweep->setSweeps(load.session->sweeps, load.session->grids);
+    // The session does not record when it was measured: its file's last change is when a sweep saved it (as knee fit reads it).
+    m_sweep->setSessionFile(QFileInfo(path).absoluteFilePath(), QFileInfo(path).lastModified());
     m_sessionPath = path;
     setWindowFilePath(path);
     rememberRecent(path);
@@ -119,6 +122,7 @@ QString MainWindow::restoreAutosave()
 {
     const QString e = openSessionFrom(autosavePath());
     m_sessionPath.clear(); // a recovered session is not saved yet: Save asks where
+    m_sweep->setSessionFile({});
     setWindowFilePath(QString());
     updateTitle();
     return e;

@@ -6,8 +6,11 @@
 
 #include "plural.h"
 
+#include "twin_dialog.h"
+
 #include "io/truss_config.h"
 #include "session/output_file.h"
+#include "session/twin_file.h"
 
 #include <QBuffer>
 #include <QChart>
@@ -69,6 +72,9 @@ QString SweepPage::choosePath(Export kind, const QString& suggested)
     case Export::Chart:
         return QFileDialog::getSaveFileName(this, tr("Save chart"), suggested, tr("PNG image (*.png);;SVG drawing (*.svg)"), nullptr,
                                             QFileDialog::DontConfirmOverwrite);
+    case Export::Twin:
+        return QFileDialog::getSaveFileName(this, tr("Save twin"), suggested, tr("Scenarios (*.yaml *.yml)"), nullptr,
+                                            QFileDialog::DontConfirmOverwrite);
     }
     return {};
 }
@@ -96,6 +102,7 @@ QString SweepPage::exportLabel(Export kind) const
         return tr("Export autoscaling…");
     case Export::Csv: return s ? tr("CSV ← %1…").arg(counted(qsizetype(s->result.levels.size()), tr("level"), tr("levels"))) : tr("Export CSV…");
     case Export::Chart: return tr("Save chart…");
+    case Export::Twin: return tr("Save twin…");
     }
     return {};
 }
@@ -116,10 +123,18 @@ void SweepPage::updateExportLabels()
         m_exportButtons[i]->setToolTip(tips[i]);
         m_exportButtons[i]->setEnabled(s != nullptr);
     }
+    updateTwinButton();
 }
 
 QString SweepPage::exportPreview(Export kind, const QString& path) const
 {
+    if (kind == Export::Twin) { // the last fit's, not the shown sweep's
+        if (!m_twinFit || !m_twinFit->ok())
+            return tr("Make a twin first: there is none to save yet.");
+        return tr("Writes %1: %2 as a scenario (YAML) that File ▸ Open Scenario and knee simulate, plan and sweep run; comments at "
+                  "its head say where each value came from and how well it replays the sweep.%3")
+            .arg(path, QString::fromStdString(m_twinFit->twin->name), replaces(path));
+    }
     const SessionSweep* s = current();
     if (!s)
         return tr("Run a sweep first: there is nothing to export yet.");
@@ -162,6 +177,7 @@ QString SweepPage::exportPreview(Export kind, const QString& path) const
             .arg(m_view->width())
             .arg(m_view->height())
             .arg(replaces(path));
+    case Export::Twin: break; // above
     }
     return {};
 }
@@ -248,6 +264,28 @@ QString SweepPage::exportChart(const QString& given)
         return tr("Cannot draw the chart");
     }
     return finishExport(tr("Saved the chart to %1").arg(path), writeOutputFile(path, bytes));
+}
+
+QString SweepPage::saveTwin(const QString& given)
+{
+    if (!m_twinFit || !m_twinFit->ok())
+        return tr("Make a twin first: there is none to save yet.");
+    // Written as `knee fit` writes it, and checked to read back as the same scenario before anything is asked.
+    const TwinFileText file = twinFileText(*m_twinFit);
+    if (!file.error.isEmpty())
+        return sentence(file.error);
+    const QString path = given.isEmpty() ? choosePath(Export::Twin, QStringLiteral("twin.yaml")) : given;
+    if (path.isEmpty())
+        return {};
+    if (given.isEmpty() && !confirm(tr("Save twin"), exportPreview(Export::Twin, path)))
+        return {};
+    const QString done = tr("Saved %1 to %2").arg(QString::fromStdString(m_twinFit->twin->name), path);
+    const QString error = finishExport(done, writeOutputFile(path, file.text));
+    if (error.isEmpty())
+        m_twinSavedTo = path;
+    if (m_twinDialog)
+        m_twinDialog->setStatus(error.isEmpty() ? done : error);
+    return error;
 }
 
 } // namespace knee::ui

@@ -123,6 +123,7 @@ SweepPage::SweepPage(QWidget* parent)
         exportBox->addWidget(b);
         m_exportButtons.push_back(b);
     }
+    exportBox->addWidget(buildTwinButton());
     // Under the recommendation: what to do with it.
     static_cast<QVBoxLayout*>(results->layout())->insertLayout(1, exportBox);
 
@@ -161,6 +162,8 @@ SweepPage::SweepPage(QWidget* parent)
         if (run.grid)
             showGrid(run.grid->result, run.sweep.options, run.sweep.result);
         m_sweeps.push_back(run.sweep);
+        m_sessionFile.clear(); // in no file until the window saves it
+        m_measuredAt = QDateTime::currentDateTimeUtc();
         if (run.grid)
             m_grids.push_back(*run.grid);
         showResult(r, run.sweep.options);
@@ -187,6 +190,7 @@ SweepPage::~SweepPage()
 {
     m_cancelFlag->store(true);
     m_watcher.waitForFinished();
+    m_twinWatcher.waitForFinished(); // a fit cannot be stopped; it holds copies only, but ends before the page
     if (m_popOutWindow)
         popOutChart(false);
 }
@@ -534,6 +538,7 @@ void SweepPage::run()
         // An endpoint's client lives on this pool thread, whose local event loops run its requests.
         return runSweepRequest(request, progress, [flag](const GridCell&) { return !flag->load(); });
     }));
+    updateTwinButton(); // no twin of a sweep being measured
 }
 
 // The running sweep in words: the level it measures, how many are done, and for live and endpoint

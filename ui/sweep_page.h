@@ -5,13 +5,17 @@
 // it the recommendation card (each value with its unit and the rule behind it, and Apply, which moves
 // the knobs) and a sortable, copyable table of levels. The target and its settings fold away above.
 // Exports say which file gets which values, show the change before writing and confirm after.
-// Another session's curve can be overlaid (p50, p95, p99 or throughput) and cleared.
+// Another session's curve can be overlaid (p50, p95, p99 or throughput) and cleared. "Make a twin…"
+// fits a twin to the shown sweep off the UI thread and shows what it found (TwinDialog).
 #pragma once
 #include "runs/sweep_runner.h"
 #include "session/session.h"
+#include "study/twin.h"
 
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QFutureWatcher>
+#include <QPointer>
 #include <QWidget>
 
 #include <atomic>
@@ -40,12 +44,13 @@ namespace knee::ui {
 
 class EndpointPanel;
 class HeatMap;
+class TwinDialog;
 struct KnobValues;
 
 class SweepPage : public QWidget {
     Q_OBJECT
 public:
-    enum class Export { ConfigYaml, Autoscaling, Csv, Chart };
+    enum class Export { ConfigYaml, Autoscaling, Csv, Chart, Twin };
     // Asks the user (title, text): true to go on. Tests answer without a dialog.
     using Confirmer = std::function<bool(const QString& title, const QString& text)>;
 
@@ -61,6 +66,12 @@ public:
     // Where an export without a path is written (a save dialog by default; tests answer without one).
     using PathChooser = std::function<QString(Export kind, const QString& suggested)>;
     void setPathChooser(PathChooser chooser) { m_choosePath = std::move(chooser); }
+    // Makes a scenario the window's current one (Open in the workbench): empty = done, else why not.
+    using ScenarioOpener = std::function<std::string(const Scenario& scenario, const QString& sourceName)>;
+    void setScenarioOpener(ScenarioOpener opener) { m_openScenario = std::move(opener); }
+    // The session file that holds the shown sweep, and when it was measured (a twin's provenance): the
+    // window says so when it opens or saves a session; an invalid time keeps the one known.
+    void setSessionFile(const QString& path, const QDateTime& measuredAt = {});
     // The scenario was replaced: the last sweep measured another one, so it goes (and says so).
     void scenarioChanged(const QString& name);
     bool isRunning() const { return m_watcher.isRunning(); }
@@ -106,6 +117,9 @@ public:
     QTableWidget* levelTable() const { return m_table; }
     QChartView* chartView() const { return m_view; }
     bool chartPoppedOut() const;
+    QPushButton* twinButton() const { return m_twinButton; }
+    bool isFittingTwin() const { return m_fittingTwin; }
+    TwinDialog* twinDialog() const; // the last fit's outcome, while open
 
 public slots:
     void run();
@@ -118,11 +132,18 @@ public slots:
     QString exportAutoscaling(const QString& path = {});
     QString exportCsv(const QString& path = {});
     QString exportChart(const QString& path = {});
+    // Fits a twin to the shown sweep off the UI thread; twinShown() when the dialog shows the outcome.
+    void makeTwin();
+    // The last fitted twin: written as a scenario file (asked and confirmed as the exports are), or
+    // made the window's scenario. Return an empty string, or the error shown.
+    QString saveTwin(const QString& path = {});
+    QString openTwin();
 
 signals:
     void sweepFinished(); // also after a cancel, with the finished levels
     void levelFinished(int concurrency);
     void knobsApplied();
+    void twinShown(); // the twin dialog shows a fit's outcome (a twin or a refusal)
 
 protected:
     void changeEvent(QEvent* event) override;
@@ -149,6 +170,10 @@ private:
     bool confirm(const QString& title, const QString& text) const;
     QString choosePath(Export kind, const QString& suggested);
     QString finishExport(const QString& done, const QString& error);
+    QPushButton* buildTwinButton();
+    QString twinUnavailable() const; // why Make a twin cannot run now; empty when it can
+    void updateTwinButton();
+    void showTwin(TwinFit fit);
     std::optional<SweepOptions> readOptions(QString& error) const;
     const SessionSweep* current() const { return m_sweeps.empty() ? nullptr : &m_sweeps.back(); }
     Scenario scenario() const;
@@ -157,6 +182,7 @@ private:
     std::function<std::string(const KnobValues&)> m_applier;
     Confirmer m_confirm;
     PathChooser m_choosePath;
+    ScenarioOpener m_openScenario;
     std::vector<SessionSweep> m_sweeps;
     std::vector<SessionGrid> m_grids;
     std::vector<SessionSweep> m_compared;
@@ -194,6 +220,14 @@ private:
     QElapsedTimer m_runClock, m_levelClock;
     QTimer* m_progressTimer;
     QFutureWatcher<SweepRun> m_watcher; // runSweepRequest on Qt's pool
+    QString m_sessionFile;  // where the shown sweep is saved, if anywhere
+    QDateTime m_measuredAt; // when it was measured, if known
+    QPushButton* m_twinButton = nullptr;
+    QFutureWatcher<TwinFit> m_twinWatcher; // fitTwin on Qt's pool
+    bool m_fittingTwin = false;            // from the click to the dialog (a refusal can finish before the click returns)
+    std::optional<TwinFit> m_twinFit;      // the last fit, for Save and Open
+    QString m_twinSavedTo;                 // where it was saved: the name it opens under
+    QPointer<TwinDialog> m_twinDialog;
 };
 
 } // namespace knee::ui

@@ -414,6 +414,8 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
 {
     m_sweeps = std::move(sweeps);
     m_grids = std::move(grids);
+    m_sessionFile.clear(); // until the window says which file they came from
+    m_measuredAt = QDateTime();
     clearResults();
     if (!m_grids.empty() && !m_sweeps.empty())
         showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);

@@ -5,6 +5,7 @@
 // a comparison that compares any curve and clears; stale state that goes with the scenario; feedback
 // on long actions (the level running, time left, "Cancelling…"); shortcuts (F5, Space) and Help.
 #include "ui_wait.h"
+#include "window_test.h"
 #include "ui/controls_panel.h"
 #include "ui/endpoint_panel.h"
 #include "ui/knob_control.h"
@@ -48,13 +49,7 @@ Scenario twoSlots()
     return s;
 }
 
-bool sweep(SweepPage* page, const QString& levels)
-{
-    page->levels()->setText(levels);
-    QSignalSpy done(page, &SweepPage::sweepFinished);
-    page->run();
-    return done.wait(knee::test::kEventTimeoutMs);
-}
+using knee::test::sweep; // window_test.h
 } // namespace
 
 class TestWorkbench : public QObject {
