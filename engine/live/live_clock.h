@@ -1,6 +1,8 @@
 // The live clock: drives an Engine in wall time on the current thread's Qt event loop. One
 // coroutine awaits ONE precise QTimer armed for the engine's next event, never a timer per
 // sleeping request (Qt keeps a thread's timers in a sorted list: 10,000 of them cost 25x, docs/DESIGN.md §3).
+// Qt's timers count whole milliseconds: an event less than 1 ms ahead is waited for with a Linux
+// timerfd (nanoseconds) watched by the same event loop, so the thread sleeps instead of spinning.
 // Events run with the engine's own timestamps, so lateness never accumulates into stage times;
 // how late each event actually ran is measured (lag) as the clock's error.
 #pragma once
@@ -11,7 +13,12 @@
 #include <QObject>
 #include <QTimer>
 
+#include <cstdint>
+#include <memory>
+
 #include <qcoro/qcorotask.h>
+
+class QSocketNotifier;
 
 namespace knee {
 
@@ -19,6 +26,7 @@ class LiveClock : public QObject {
     Q_OBJECT
 public:
     explicit LiveClock(Engine& engine, QObject* parent = nullptr);
+    ~LiveClock() override;
 
     // Starts the pacing coroutine (on this object's thread). The engine's time 0 is now.
     void start();
@@ -38,6 +46,9 @@ public:
     // How late events ran relative to their due time (the live clock's error): since the start,
     // and since the last takeWindowLag().
     const LatencyHistogram& lag() const { return m_lag; }
+    // How often the pacing loop woke (its timer or the timerfd): about once per event when it sleeps
+    // between them; far more when it has to spin (no timerfd).
+    std::uint64_t wakeUps() const { return m_wakeUps; }
     LatencyHistogram takeWindowLag()
     {
         LatencyHistogram w = m_windowLag;
@@ -51,15 +62,21 @@ Q_SIGNALS:
 private:
     QCoro::Task<> run();
     void runDue();
+    bool armFine(Nanos wait); // the timerfd, `wait` from now; false where there is none
+    void fineExpired();
+
 
     Engine& m_engine;
     QTimer m_timer;
+    int m_fineFd = -1; // timerfd for sub-millisecond waits (-1: none, the clock turns the loop instead)
+    std::unique_ptr<QSocketNotifier> m_fine;
     QElapsedTimer m_wall;
     Nanos m_pausedTotal = 0;
     Nanos m_pausedSince = 0;
     bool m_paused = false;
     bool m_running = false;
     bool m_stopRequested = false;
+    std::uint64_t m_wakeUps = 0;
     LatencyHistogram m_lag;
     LatencyHistogram m_windowLag;
 };
