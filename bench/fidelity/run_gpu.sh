@@ -21,6 +21,9 @@ fi
 list=$(echo $profiles | tr ' ' ',')
 t0=$(date +%s)
 timeout "${LIVE_TIMEOUT_S:-420}" "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
-echo "live matrix: $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
+rc=$?
+echo "live matrix: exit $rc, $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
+# Run 5 stopped early without a word in its log: say how (124 is the timeout; 128+N a signal N).
+[ $rc = 0 ] || { tail -n 3 "$out/live.log"; dmesg 2>/dev/null | tail -n 5; }
 "$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/virtual.log"
 "$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"

@@ -30,7 +30,10 @@ LiveClock::LiveClock(Engine& engine, QObject* parent)
     // Spinning through 0 ms timers until a sub-millisecond event was due kept a core busy: on 2 cores the
     // CPU backend's calls took 1.8x as long under Poisson load as in a closed loop (the host time per call,
     // 0.280 against 0.156 ms, `knee-bench-fidelity live` with profile tiny).
-    m_fineFd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    // KNEE_LIVE_CLOCK=spin: the old way, for A/B runs of the benchmarks (bench/fidelity) in one call.
+    static const bool spin = qEnvironmentVariable("KNEE_LIVE_CLOCK") == QLatin1String("spin");
+    if (!spin)
+        m_fineFd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (m_fineFd >= 0) {
         m_fine = std::make_unique<QSocketNotifier>(m_fineFd, QSocketNotifier::Read);
         connect(m_fine.get(), &QSocketNotifier::activated, this, [this] { fineExpired(); });
