@@ -274,14 +274,18 @@ QString SweepPage::saveTwin(const QString& given)
     const TwinFileText file = twinFileText(*m_twinFit);
     if (!file.error.isEmpty())
         return sentence(file.error);
+    // The dialogs below run event loops: another fit may replace m_twinFit meanwhile. What is written,
+    // and said, is the fit the user asked to save.
+    const QString name = QString::fromStdString(m_twinFit->twin->name);
+    const int fitsBefore = m_twinFits;
     const QString path = given.isEmpty() ? choosePath(Export::Twin, QStringLiteral("twin.yaml")) : given;
     if (path.isEmpty())
         return {};
     if (given.isEmpty() && !confirm(tr("Save twin"), exportPreview(Export::Twin, path)))
         return {};
-    const QString done = tr("Saved %1 to %2").arg(QString::fromStdString(m_twinFit->twin->name), path);
+    const QString done = tr("Saved %1 to %2").arg(name, path);
     const QString error = finishExport(done, writeOutputFile(path, file.text));
-    if (error.isEmpty())
+    if (error.isEmpty() && fitsBefore == m_twinFits)
         m_twinSavedTo = path;
     if (m_twinDialog)
         m_twinDialog->setStatus(error.isEmpty() ? done : error);

@@ -89,6 +89,7 @@ void SweepPage::showTwin(TwinFit fit)
 {
     m_fittingTwin = false;
     m_twinFit = std::move(fit);
+    ++m_twinFits;
     m_twinSavedTo.clear();
     if (m_twinDialog)
         m_twinDialog->close(); // one outcome at a time: the newest

@@ -45,7 +45,7 @@ std::optional<RunSummary> livePredictOnly(const std::string& profile, const Pred
     s.workload.durationS = durationS;
     s.workload.warmupS = warmupS;
     try {
-        const LiveRunResult r = runLive(s, 150.0, &backend);
+        const LiveRunResult r = runLive(s, std::max(150.0, durationS + 60), &backend); // a cold start's margin
         if (r.predictErrors > 0 || r.replicaStartFailures > 0) {
             error = "the live engine's calls failed: " + r.lastPredictError;
             return std::nullopt;
@@ -139,12 +139,13 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // completions is one call plus the engine's hand-offs, without the request's own path and
         // without the idle wake-up that a lone user's calls each pay (the table charges that apart).
         std::string error;
-        // The queue runs 2 s after a 0.5 s warm-up: on the H200 a 0.44 s run straight after the cold start
-        // measured 0.220 ms between calls of `medium` where the steady state is 0.182 (the GPU's clocks
-        // come back up after the upload and the idle-gap measurements).
+        // The queue runs at least 2 s after a 0.5 s warm-up: on the H200 a 0.44 s run straight after the
+        // cold start measured 0.220 ms between calls of `medium` where its cells ran at 0.182. A slow
+        // model (the CPU's `large`: tens of ms a call) gets the time for 300 calls, up to 120 s.
+        const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
         std::optional<RunSummary> one = livePredictOnly(request.profile, backend, t.msAt(1), 1, 400, 0, 120, error);
         std::optional<RunSummary> queued =
-            one ? livePredictOnly(request.profile, backend, t.msAt(1), 4, 0, 0.5, 2.5, error) : std::nullopt;
+            one ? livePredictOnly(request.profile, backend, t.msAt(1), 4, 0, 0.5, 0.5 + measureS, error) : std::nullopt;
         if (!queued) {
             out.error = "measuring the live engine's cost per call: " + error;
             return out;

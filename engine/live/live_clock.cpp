@@ -72,10 +72,22 @@ void LiveClock::fineExpired()
     if (::read(m_fineFd, &expirations, sizeof expirations) < 0)
         return; // not expired after all (re-armed meanwhile)
 #endif
+    // A stopped clock runs nothing more: its run may already have handed its executor away (LiveRun::stop).
+    if (m_stopRequested || !m_running)
+        return;
     // Run what is due here, at the wake-up, not one more loop turn later; then let the loop re-arm.
     catchUp();
-    if (m_running)
-        m_timer.start(0);
+    m_timer.start(0);
+}
+
+void LiveClock::disarmFine()
+{
+#ifdef __linux__
+    if (m_fineFd >= 0) {
+        const itimerspec off {};
+        timerfd_settime(m_fineFd, 0, &off, nullptr);
+    }
+#endif
 }
 
 void LiveClock::start()
@@ -92,6 +104,7 @@ void LiveClock::start()
 void LiveClock::stop()
 {
     m_stopRequested = true;
+    disarmFine();
     m_timer.start(0);
 }
 

@@ -30,7 +30,7 @@ public:
 
     // Starts the pacing coroutine (on this object's thread). The engine's time 0 is now.
     void start();
-    void stop();  // the coroutine ends at its next wake-up and emits stopped()
+    void stop();  // nothing runs after it; the coroutine ends at its next wake-up and emits stopped()
     void pause(); // wall time spent paused does not advance the engine
     void resume();
     bool paused() const { return m_paused; }
@@ -64,6 +64,7 @@ private:
     void runDue();
     bool armFine(Nanos wait); // the timerfd, `wait` from now; false where there is none
     void fineExpired();
+    void disarmFine();
 
 
     Engine& m_engine;
