@@ -156,8 +156,9 @@ int runGui(int argc, char** argv)
     }
     if (parser.isSet(screenshot) && parser.value(page) == QLatin1String("sweep")) {
         const QString path = parser.value(screenshot);
-        QObject::connect(window.sweepPage(), &knee::ui::SweepPage::sweepFinished, &window, [&] {
-            QTimer::singleShot(int(afterS * 1000), &window, [&] {
+        // `path` by value: these run after this block has ended (ASan caught the dangling reference).
+        QObject::connect(window.sweepPage(), &knee::ui::SweepPage::sweepFinished, &window, [&, path] {
+            QTimer::singleShot(int(afterS * 1000), &window, [&, path] {
                 const QString e = saveGrab(window, path);
                 if (!e.isEmpty())
                     QTextStream(stderr) << "knee: --screenshot: " << e << "\n";
@@ -172,9 +173,9 @@ int runGui(int argc, char** argv)
         window.sweepPage()->run();
     } else if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);
-        QTimer::singleShot(int(afterS * 1000), &window, [&] {
+        QTimer::singleShot(int(afterS * 1000), &window, [&, path] {
             // One more refresh so the grab shows the state at this moment, then save and leave.
-            QObject::connect(&window, &knee::ui::MainWindow::refreshed, &window, [&] {
+            QObject::connect(&window, &knee::ui::MainWindow::refreshed, &window, [&, path] {
                 const QString e = saveGrab(window, path);
                 if (!e.isEmpty())
                     QTextStream(stderr) << "knee: --screenshot: " << e << "\n";
