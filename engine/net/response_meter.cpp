@@ -5,7 +5,20 @@
 #include <QJsonObject>
 #include <QNetworkReply>
 
+#include <algorithm>
+#include <cmath>
+
 namespace knee::net {
+
+namespace {
+// A token count the endpoint reported, or -1 when it is not a whole number from 0 to 1e12: the value comes
+// from the network, and converting an out-of-range double to an integer is undefined.
+std::int64_t reportedTokens(const QJsonValue& v)
+{
+    const double d = v.toDouble(-1);
+    return v.isDouble() && d >= 0 && d <= 1e12 && std::floor(d) == d ? std::int64_t(d) : -1;
+}
+} // namespace
 
 std::optional<FailureKind> classifyTransport(const ExchangeFacts& f)
 {
@@ -75,7 +88,7 @@ void ResponseMeter::onEvent(const QByteArray& payload, Nanos at)
     }
     const QJsonValue usage = o.value("usage").toObject().value("completion_tokens");
     if (usage.isDouble())
-        m_usageTokens = std::int64_t(usage.toDouble());
+        m_usageTokens = reportedTokens(usage);
     const QJsonArray choices = o.value("choices").toArray();
     if (!o.value("choices").isArray() || (choices.isEmpty() && !usage.isDouble())) {
         m_malformed = true;
@@ -129,7 +142,7 @@ void ResponseMeter::conclude(const ExchangeFacts& facts, const QString& transpor
             out.failure = FailureKind::Malformed;
             out.detail = QStringLiteral("an OpenAI response without choices");
         } else if (m_target.kind == HttpTarget::Kind::OpenAI) {
-            out.tokens = std::int64_t(doc.object().value("usage").toObject().value("completion_tokens").toDouble(0));
+            out.tokens = std::max<std::int64_t>(0, reportedTokens(doc.object().value("usage").toObject().value("completion_tokens")));
         }
     }
 }

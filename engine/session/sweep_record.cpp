@@ -194,8 +194,10 @@ std::vector<int> intList(JsonReader& r, const QJsonObject& o, const char* key, c
     std::vector<int> out;
     for (const QJsonValue& v : r.array(o, key, path, 64)) {
         const double d = v.toDouble(-1);
-        if (d < 1 || d > 1e6 || std::floor(d) != d)
-            r.fail(path + "." + key, "whole numbers >= 1");
+        if (d < 1 || d > 1e6 || std::floor(d) != d) {
+            r.fail(path + "." + key, "whole numbers from 1 to 1000000");
+            return {}; // converting an out-of-range double to int is undefined (found by fuzz_session)
+        }
         out.push_back(int(d));
     }
     return out;

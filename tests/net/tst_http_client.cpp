@@ -10,6 +10,7 @@
 
 #include "io/scenario_reader.h"
 #include "net/http_sweep.h"
+#include "net/response_meter.h"
 #include "net/sse_parser.h"
 #include "session/session.h"
 
@@ -128,6 +129,50 @@ private Q_SLOTS:
         QCOMPARE(classifyTransport({QNetworkReply::RemoteHostClosedError, 200, false, false, true}), FailureKind::StreamCut);
         QCOMPARE(classifyTransport({QNetworkReply::RemoteHostClosedError, 0, false, false, false}), FailureKind::Other);
         QCOMPARE(classifyTransport({QNetworkReply::HostNotFoundError, 0, false, false, false}), FailureKind::Other);
+    }
+
+    // A hostile endpoint's usage.completion_tokens (1e300, negative, fractional) is not a token count:
+    // the stream's chunks are counted instead, and a plain response counts none. Converting such a
+    // double to an integer was undefined behaviour (the ASan+UBSan run of this test stops on it).
+    void usageTokensFromTheNetworkAreChecked_data()
+    {
+        QTest::addColumn<QByteArray>("usage");
+        QTest::addColumn<qint64>("streamed");
+        QTest::addColumn<qint64>("plain");
+        QTest::newRow("reported") << QByteArray("7") << qint64(7) << qint64(7);
+        QTest::newRow("huge") << QByteArray("1e300") << qint64(2) << qint64(0);
+        QTest::newRow("negative") << QByteArray("-5") << qint64(2) << qint64(0);
+        QTest::newRow("fractional") << QByteArray("2.5") << qint64(2) << qint64(0);
+    }
+    void usageTokensFromTheNetworkAreChecked()
+    {
+        QFETCH(QByteArray, usage);
+        QFETCH(qint64, streamed);
+        QFETCH(qint64, plain);
+        const ExchangeFacts ended{QNetworkReply::NoError, 200, false, false, true};
+        {
+            const HttpTarget t = targetFor(QStringLiteral("http://127.0.0.1/"), HttpTarget::Kind::OpenAI, true);
+            ResponseMeter m(t);
+            m.head(200, "text/event-stream");
+            m.body("data: {\"choices\": [{\"delta\": {\"content\": \"a\"}}]}\n\n"
+                   "data: {\"choices\": [{\"delta\": {\"content\": \"b\"}}]}\n\n"
+                   "data: {\"choices\": [], \"usage\": {\"completion_tokens\": " + usage + "}}\n\n"
+                   "data: [DONE]\n\n", 1000);
+            HttpOutcome out;
+            m.conclude(ended, {}, {}, 0, out);
+            QVERIFY2(out.ok(), qPrintable(out.detail));
+            QCOMPARE(out.tokens, streamed);
+        }
+        {
+            const HttpTarget t = targetFor(QStringLiteral("http://127.0.0.1/"), HttpTarget::Kind::OpenAI);
+            ResponseMeter m(t);
+            m.head(200, "application/json");
+            m.body("{\"choices\": [{\"text\": \"ab\"}], \"usage\": {\"completion_tokens\": " + usage + "}}", 1000);
+            HttpOutcome out;
+            m.conclude(ended, {}, {}, 0, out);
+            QVERIFY2(out.ok(), qPrintable(out.detail));
+            QCOMPARE(out.tokens, plain);
+        }
     }
 
     void classifiesEachFault_data()

@@ -132,6 +132,17 @@ private slots:
             o["sweeps"] = sweeps;
         }) << "options.min_windows";
         QTest::addRow("whole number out of range") << level([](QJsonObject& l) { l["completed"] = 1e300; }) << "levels[0].completed";
+        // Found by fuzz_session in CI: a sweep level of 1e300 in the options' list was converted to int
+        // after the load had been refused.
+        QTest::addRow("sweep level out of range") << edited(good, [](QJsonObject& o) {
+            QJsonArray sweeps = o["sweeps"].toArray();
+            QJsonObject sw = sweeps[0].toObject();
+            QJsonObject opt = sw["options"].toObject();
+            opt["levels"] = QJsonArray{1, 1e300};
+            sw["options"] = opt;
+            sweeps[0] = sw;
+            o["sweeps"] = sweeps;
+        }) << "options.levels";
         QTest::addRow("histogram counts do not add up") << level([](QJsonObject& l) {
             QJsonObject h = l["histogram"].toObject();
             h["count"] = h["count"].toDouble() + 5;
