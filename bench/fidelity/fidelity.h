@@ -18,6 +18,7 @@ struct Options {
     std::vector<double> loads{0.5, 0.8, 0.95};
     double warmupS = 0.1, windowS = 0.3;
     int tokens = 16; // continuous batching: tokens per response
+    int repeats = 1; // live: passes over each configuration's levels
 };
 
 // One JSON object per line (what the live and virtual runs write).

@@ -7,6 +7,9 @@
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
 //
+// `live --repeats 2` measures every level twice in the same engine (a second pass after the first);
+// compare then also sets the second pass against the first: the live run's agreement with itself.
+//
 // DIR holds `knee calibrate --out` files named <profile>.yaml, measured on the machine of the live run.
 // The live run needs the device; the virtual one runs anywhere (it reads the live run's Poisson rates), so
 // a change to the device model is checked again without the device. Each configuration is one engine:
@@ -97,6 +100,7 @@ std::optional<Scenario> scenarioFor(const Options& o, const Config& c, bool clos
 struct Window {
     LatencyHistogram latency, ttft, itl;
     std::int64_t completed = 0, failed = 0;
+    std::map<std::int32_t, std::int64_t> byReplica; // completions per replica id: is the load spread?
     bool open = false;
 };
 
@@ -120,7 +124,13 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
                        {"itl_p95_ms", ms(w.itl, 0.95)},
                        {"completed", qint64(w.completed)},
                        {"failed", qint64(w.failed)},
-                       {"window_s", width}};
+                       {"window_s", width},
+                       {"by_replica", [&] {
+                            QJsonArray a;
+                            for (const auto& [id, n] : w.byReplica)
+                                a.append(qint64(n));
+                            return a;
+                        }()}};
 }
 
 // One engine for one configuration and load kind; `levels` (users, or Poisson rates) one after another.
@@ -148,6 +158,7 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
         if (r.outcome != Outcome::Completed)
             return;
         ++w.completed;
+        ++w.byReplica[r.replica];
         w.latency.record(r.latency());
         if (r.firstToken >= 0) {
             w.ttft.record(r.firstToken - r.intended);
@@ -208,35 +219,48 @@ void writeRows(const QString& path, const std::vector<QJsonObject>& rows)
         f.write(QJsonDocument(r).toJson(QJsonDocument::Compact) + "\n");
 }
 
+// Live rows of the first pass (rows without "rep" come from runs before --repeats).
+bool firstPass(const QJsonObject& r) { return r["rep"].toInt(0) == 0; }
+
 int runMatrix(const Options& o, bool live)
 {
     std::vector<QJsonObject> rows, liveRows;
     if (!live)
         liveRows = fidelity::readRows(o.livePath);
+    // A live run measures its levels `repeats` times in the same engine, one pass after the other (rows
+    // tagged "rep"): how far a live run agrees with itself is the floor under any live ÷ virtual error.
+    const int passes = live ? std::max(1, o.repeats) : 1;
     for (const QString& profile : o.profiles)
         for (const QString& batching : o.batching)
             for (int replicas : o.replicas)
                 for (int pc : o.pcs) {
                     const Config c{profile, batching, pc, replicas};
-                    std::vector<double> users(o.users.begin(), o.users.end());
+                    std::vector<double> users;
+                    for (int rep = 0; rep < passes; ++rep)
+                        users.insert(users.end(), o.users.begin(), o.users.end());
                     auto closedRows = runConfig(o, c, true, users, live);
-                    // Poisson rates: shares of the live run's capacity (its highest closed-loop throughput);
-                    // the virtual run replays the live run's rates.
+                    // Poisson rates: shares of the live run's capacity (its highest closed-loop throughput in
+                    // the first pass); the virtual run replays the live run's rates.
                     std::vector<double> rates;
                     if (live) {
                         double capacity = 0;
-                        for (const auto& r : closedRows)
-                            capacity = std::max(capacity, r["throughput_rps"].toDouble());
-                        for (double share : o.loads)
-                            rates.push_back(share * capacity);
+                        for (std::size_t i = 0; i < closedRows.size() && i < o.users.size(); ++i)
+                            capacity = std::max(capacity, closedRows[i]["throughput_rps"].toDouble());
+                        for (int rep = 0; rep < passes; ++rep)
+                            for (double share : o.loads)
+                                rates.push_back(share * capacity);
                     } else {
                         for (const auto& r : liveRows)
-                            if (r["config"].toString() == c.key() && r["load"].toString() == "poisson")
+                            if (r["config"].toString() == c.key() && r["load"].toString() == "poisson" && firstPass(r))
                                 rates.push_back(r["level"].toDouble());
                     }
                     auto openRows = runConfig(o, c, false, rates, live);
-                    for (std::size_t i = 0; i < openRows.size() && live; ++i)
-                        openRows[i]["share"] = o.loads[i];
+                    for (std::size_t i = 0; i < closedRows.size() && live; ++i)
+                        closedRows[i]["rep"] = int(i / o.users.size());
+                    for (std::size_t i = 0; i < openRows.size() && live; ++i) {
+                        openRows[i]["share"] = o.loads[i % o.loads.size()];
+                        openRows[i]["rep"] = int(i / o.loads.size());
+                    }
                     rows.insert(rows.end(), closedRows.begin(), closedRows.end());
                     rows.insert(rows.end(), openRows.begin(), openRows.end());
                     writeRows(o.out, rows); // as it goes: a run cut short keeps what it measured
@@ -285,6 +309,7 @@ int main(int argc, char** argv)
         else if (k == "--warmup-s") o.warmupS = v.toDouble();
         else if (k == "--window-s") o.windowS = v.toDouble();
         else if (k == "--tokens") o.tokens = v.toInt();
+        else if (k == "--repeats") o.repeats = std::clamp(v.toInt(), 1, 10);
         else {
             std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));
             return 2;

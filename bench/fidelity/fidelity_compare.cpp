@@ -71,11 +71,10 @@ int bestPc(const std::map<int, double>& byPc)
     return 0;
 }
 
-} // namespace
-
-int runCompare(const Options& o)
+// `live` against `virt` (the other run: virtual, or a live run's first pass); `lname` and `vname` name them in the text.
+std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<QJsonObject>& virt, const char* lname, const char* vname,
+                        const QString& csvPath)
 {
-    const auto live = readRows(o.livePath), virt = readRows(o.virtualPath);
     auto key = [](const QJsonObject& r) {
         return r["config"].toString() + "|" + r["load"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10);
     };
@@ -115,8 +114,8 @@ int runCompare(const Options& o)
             itl.push_back(std::abs(c.itl));
         }
     }
-    std::printf("cells compared: %zu (live cells without a virtual one: %d; fewer than %d responses in a window: %d)\n\n", cells.size(),
-                missing, kMinCompleted, thin);
+    std::printf("cells compared: %zu (live cells without a %s one: %d; fewer than %d responses in a window: %d)\n\n", cells.size(),
+                vname, missing, kMinCompleted, thin);
     std::printf("| cells | n | throughput median | throughput worst | p95 median | p95 worst |\n|---|---:|---:|---:|---:|---:|\n");
     for (const auto& [name, st] : groups)
         std::printf("| %s | %zu | %s | %s | %s | %s |\n", qPrintable(name), st.thr.size(), qPrintable(pct(Stat::median(st.thr))),
@@ -133,7 +132,7 @@ int runCompare(const Options& o)
     std::sort(byErr.begin(), byErr.end(), [](const Cell* a, const Cell* b) {
         return std::max(std::abs(a->thr), std::abs(a->p95)) > std::max(std::abs(b->thr), std::abs(b->p95));
     });
-    std::printf("\nworst cells (live / virtual):\n| cell | load | throughput | p95 ms |\n|---|---|---|---|\n");
+    std::printf("\nworst cells (%s / %s):\n| cell | load | throughput | p95 ms |\n|---|---|---|---|\n", lname, vname);
     for (std::size_t i = 0; i < std::min<std::size_t>(12, byErr.size()); ++i) {
         const Cell& c = *byErr[i];
         std::printf("| %s | %s %g | %.0f / %.0f (%s) | %.3f / %.3f (%s) |\n", qPrintable(c.live["config"].toString()),
@@ -155,36 +154,51 @@ int runCompare(const Options& o)
         livePc[group][c.live["pc"].toInt()] = c.live["throughput_rps"].toDouble();
         virtPc[group][c.live["pc"].toInt()] = c.virt["throughput_rps"].toDouble();
     }
-    int kneesAgree = 0;
+    int kneesAgree = 0, kneesNear = 0;
     std::vector<QString> kneeMisses;
     for (const auto& [config, rows] : liveCurves) {
         const auto a = kneeOf(rows), b = kneeOf(virtCurves[config]);
         if (a == b)
             ++kneesAgree;
         else
-            kneeMisses.push_back(QString("%1 (live %2, virtual %3)").arg(config, a ? QString::number(*a) : "none", b ? QString::number(*b) : "none"));
+            kneeMisses.push_back(QString("%1 (%2 %3, %4 %5)").arg(config, lname, a ? QString::number(*a) : "none", vname, b ? QString::number(*b) : "none"));
+        // Neighbours on the doubling levels (1, 2, 4, …): the two knees differ by one level at most.
+        if (a == b || (a && b && std::max(*a, *b) <= 2 * std::min(*a, *b)))
+            ++kneesNear;
     }
-    std::printf("\nknee (Kneedle on p95 over users): agrees in %d of %zu configurations\n", kneesAgree, liveCurves.size());
+    std::printf("\nknee (Kneedle on p95 over users): agrees in %d of %zu configurations (%d within one level)\n", kneesAgree,
+                liveCurves.size(), kneesNear);
     for (const QString& m : kneeMisses)
         std::printf("  differs: %s\n", qPrintable(m));
     int pcAgree = 0;
     std::vector<QString> pcMisses;
+    // What following the other run's pick costs in live throughput: 1 − live(pick) ÷ live's best. A pick
+    // that differs only because two predict_concurrency values are within noise of each other costs little.
+    std::vector<double> pickCost;
     for (const auto& [group, byPc] : livePc) {
         if (byPc.size() < 2)
             continue;
         const int a = bestPc(byPc), b = bestPc(virtPc[group]);
+        double best = 0;
+        for (const auto& [pc, thr] : byPc)
+            best = std::max(best, thr);
+        const auto picked = byPc.find(b);
+        const double cost = best > 0 && picked != byPc.end() ? 1 - picked->second / best : 1;
+        pickCost.push_back(cost);
         if (a == b)
             ++pcAgree;
         else
-            pcMisses.push_back(QString("%1 (live %2, virtual %3)").arg(group).arg(a).arg(b));
+            pcMisses.push_back(QString("%1 (%2 %3, %4 %5: %6 of the %2 best)").arg(group, lname).arg(a).arg(vname).arg(b).arg(pct(1 - cost)));
     }
-    std::printf("best predict_concurrency (smallest within 5 %% of the best throughput): agrees in %d of %d\n", pcAgree,
-                int(pcAgree + pcMisses.size()));
+    const auto near = std::count_if(pickCost.begin(), pickCost.end(), [](double c) { return c <= 0.05; });
+    std::printf("best predict_concurrency (smallest within 5 %% of the best throughput): agrees in %d of %d; the %s pick is within 5 %% "
+                "of the %s best throughput in %d (its cost: median %s, worst %s)\n",
+                pcAgree, int(pickCost.size()), vname, lname, int(near), qPrintable(pct(Stat::median(pickCost))), qPrintable(pct(Stat::worst(pickCost))));
     for (const QString& m : pcMisses)
         std::printf("  differs: %s\n", qPrintable(m));
 
-    if (!o.out.isEmpty()) {
-        QFile f(o.out);
+    if (!csvPath.isEmpty()) {
+        QFile f(csvPath);
         if (f.open(QIODevice::WriteOnly)) {
             f.write("config,load,level,live_throughput_rps,virtual_throughput_rps,live_p50_ms,virtual_p50_ms,live_p95_ms,virtual_p95_ms,"
                     "live_ttft_p95_ms,virtual_ttft_p95_ms,live_itl_p50_ms,virtual_itl_p50_ms\n");
@@ -200,7 +214,26 @@ int runCompare(const Options& o)
                             .toUtf8());
         }
     }
-    return cells.empty() ? 1 : 0;
+    return cells.size();
+}
+
+} // namespace
+
+int runCompare(const Options& o)
+{
+    const auto live = readRows(o.livePath), virt = readRows(o.virtualPath);
+    std::vector<QJsonObject> first, second;
+    for (const QJsonObject& r : live)
+        (r["rep"].toInt(0) == 0 ? first : second).push_back(r);
+    for (QJsonObject& r : second)
+        r.remove("rep");
+    const std::size_t n = compareSets(first, virt, "live", "virtual", o.out);
+    if (!second.empty()) {
+        // The floor under the table above: the same cells measured again, seconds later, same engine.
+        std::printf("\n## The live run against itself: its second pass ÷ its first\n\n");
+        compareSets(second, first, "second pass", "first pass", {});
+    }
+    return n ? 0 : 1;
 }
 
 } // namespace fidelity

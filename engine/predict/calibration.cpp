@@ -20,22 +20,34 @@ double median(std::vector<double> v)
     return v[v.size() / 2];
 }
 
-// k callers, one slot each, each resubmitting from its completion until it made its calls.
+// Callers, each keeping one call in flight on its own (replica, slot) and resubmitting from its completion
+// until it made its calls: k slots of one replica, or one slot on each of k replicas.
 class SteadyLoad {
 public:
-    SteadyLoad(Replica& replica, int hidden, int batch, int k, int calls)
-        : m_replica(replica)
+    struct Caller {
+        Replica* replica;
+        int slot;
+    };
+    SteadyLoad(std::vector<Caller> callers, int hidden, int batch, int calls)
+        : m_callers(std::move(callers))
         , m_batch(batch)
         , m_calls(calls)
-        , m_left(std::size_t(k), calls)
+        , m_left(m_callers.size(), calls)
     {
         const std::size_t values = std::size_t(batch) * std::size_t(hidden);
-        for (int s = 0; s < k; ++s) {
+        for (std::size_t s = 0; s < m_callers.size(); ++s) {
             m_in.emplace_back(values);
             m_out.emplace_back(values);
             // Random, never zeros: zeros can run faster than real data.
-            fillUniform(m_in.back().data(), values, std::uint64_t(1000 + 17 * s + batch));
+            fillUniform(m_in.back().data(), values, std::uint64_t(1000 + 17 * s + std::size_t(batch)));
         }
+    }
+    static std::vector<Caller> slotsOf(Replica& replica, int k)
+    {
+        std::vector<Caller> c;
+        for (int s = 0; s < k; ++s)
+            c.push_back({&replica, s});
+        return c;
     }
 
     Status run(std::vector<double>& host, std::vector<double>& device)
@@ -58,8 +70,9 @@ private:
     // Called with m_mu held, or from a completion (which holds it).
     Status submit(int s)
     {
-        return m_replica.submit(s, m_batch, m_in[std::size_t(s)].data(), m_out[std::size_t(s)].data(),
-                                [this, s](const Completion& c) { done(s, c); });
+        const Caller& c = m_callers[std::size_t(s)];
+        return c.replica->submit(c.slot, m_batch, m_in[std::size_t(s)].data(), m_out[std::size_t(s)].data(),
+                                 [this, s](const Completion& done) { this->done(s, done); });
     }
 
     void done(int s, const Completion& c)
@@ -84,7 +97,7 @@ private:
             m_cv.notify_all();
     }
 
-    Replica& m_replica;
+    std::vector<Caller> m_callers;
     int m_batch, m_calls;
     std::vector<int> m_left;
     std::vector<std::vector<Bf16>> m_in, m_out;
@@ -154,7 +167,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
         std::vector<std::vector<double>> samplesRow;
         for (int b : o.batches) {
             std::vector<double> host, device;
-            SteadyLoad load(replica, hidden, b, k, kWarmupCalls + o.repeats);
+            SteadyLoad load(SteadyLoad::slotsOf(replica, k), hidden, b, kWarmupCalls + o.repeats);
             if (Status st = load.run(host, device); !st.ok())
                 return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
             hostRow.push_back(median(host));
@@ -172,6 +185,19 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     }
     std::sort(out.ratios.begin(), out.ratios.end());
     return measureIdle(replica, hidden, o, out);
+}
+
+Status measureSpread(const std::vector<Replica*>& replicas, int hidden, int batch, int repeats, std::vector<double>& hostMs)
+{
+    std::vector<SteadyLoad::Caller> callers;
+    for (Replica* r : replicas) {
+        if (!r || r->slots() < 1 || batch > r->maxBatch())
+            return Status::failure("every replica needs a slot and batches up to " + std::to_string(batch));
+        callers.push_back({r, 0});
+    }
+    std::vector<double> device;
+    SteadyLoad load(std::move(callers), hidden, batch, kWarmupCalls + std::max(1, repeats));
+    return load.run(hostMs, device);
 }
 
 } // namespace knee::predict

@@ -41,4 +41,10 @@ inline constexpr int kWarmupCalls = 2; // per caller and point, left out
 // for the measurement's time (call it off any event loop). A failed call stops it with the device's error.
 Status measureSharing(Replica& replica, int hidden, const SharingOptions& options, SharingMeasurement& out);
 
+// One call in flight on slot 0 of each of `replicas` (k replicas: k calls on the device, no two sharing
+// weights), `repeats` timed calls each after kWarmupCalls: every timed call's host time, in `hostMs`.
+// Against measureSharing's k slots of one replica it shows what sharing weights is worth on the device
+// (bench/predict/sharing_bench.cpp).
+Status measureSpread(const std::vector<Replica*>& replicas, int hidden, int batch, int repeats, std::vector<double>& hostMs);
+
 } // namespace knee::predict

@@ -3,6 +3,8 @@
 #include "predict/cpu_backend.h"
 #include "test_util.h"
 
+#include "predict/calibration.h"
+
 #include <atomic>
 #include <future>
 #include <thread>
@@ -166,6 +168,38 @@ void chainedAndDrained(Report& r, Backend& cpu)
     r.check(completions == 3, "destroying a replica drains its calls in flight: " + std::to_string(completions.load()) + " of 3 completed");
 }
 
+// The calibration's two steady loads: k slots of one replica (measureSharing) and one slot on each of k
+// replicas (measureSpread). Counts and refusals only, no times: every timed call is kept, once.
+void steadyLoads(Report& r, Backend& cpu)
+{
+    const auto model = Model::generate(freshProfile(64, 2));
+    ReplicaConfig cfg;
+    cfg.slots = 2;
+    cfg.maxBatch = 4;
+    auto one = cpu.createReplica(model, cfg).replica;
+    SharingOptions o;
+    o.batches = {1, 4};
+    o.concurrency = {1, 2};
+    o.repeats = 7;
+    o.idleGapsMs.clear();
+    SharingMeasurement m;
+    const Status st = measureSharing(*one, 64, o, m);
+    bool counts = st.ok() && m.hostSamples.size() == 2;
+    for (std::size_t k = 0; counts && k < 2; ++k)
+        for (std::size_t b = 0; b < 2; ++b)
+            counts = counts && m.hostSamples[k][b].size() == (k + 1) * 7 && m.hostMs[k][b] > 0;
+    r.check(counts, "k slots of one replica: 7 timed calls per caller at each (batch, k) point (" + st.error + ")");
+
+    cfg.slots = 1;
+    auto a = cpu.createReplica(model, cfg).replica, b = cpu.createReplica(model, cfg).replica;
+    std::vector<double> host;
+    const Status spread = measureSpread({a.get(), b.get()}, 64, 4, 7, host);
+    r.check(spread.ok() && host.size() == 14 && *std::min_element(host.begin(), host.end()) > 0,
+            "one slot on each of 2 replicas: 14 timed calls (" + spread.error + ")");
+    r.check(!measureSpread({a.get(), b.get()}, 64, 5, 7, host).ok(), "a batch beyond the replicas' largest is refused");
+    r.check(!measureSpread({a.get(), nullptr}, 64, 1, 7, host).ok(), "a missing replica is refused");
+}
+
 } // namespace
 
 int main()
@@ -179,5 +213,6 @@ int main()
     busySlot(r, *cpu);
     concurrentSlots(r, *cpu);
     chainedAndDrained(r, *cpu);
+    steadyLoads(r, *cpu);
     return r.finish();
 }
