@@ -30,9 +30,16 @@
 #include <QJsonObject>
 #include <QStringList>
 
+#include <execinfo.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +48,70 @@ using namespace knee;
 using fidelity::Options;
 
 namespace {
+
+// Run 7 of the GPU matrix died of a segmentation fault inside libcuda, and run 5 stopped without a word
+// (BENCHMARKS.md, "Fidelity"): on a fatal signal, say which thread it hit (knee's threads are named:
+// knee-cuda-done, knee-replica; the main thread runs the engine here; another name is CUDA's own or
+// Qt's) and its stack, as module+offset (the bundle is stripped: map the offsets with addr2line on the
+// unstripped build), then die of the same signal. Only async-signal-safe calls, except backtrace(),
+// whose first call (which may allocate) is made at start.
+pid_t g_mainTid = 0;
+
+void writeText(const char* text) { (void)!write(STDERR_FILENO, text, std::strlen(text)); }
+
+void writeNumber(long n)
+{
+    char digits[24];
+    int i = sizeof digits;
+    digits[--i] = '\0';
+    const bool negative = n < 0;
+    unsigned long u = negative ? 0UL - static_cast<unsigned long>(n) : static_cast<unsigned long>(n);
+    do {
+        digits[--i] = char('0' + u % 10);
+        u /= 10;
+    } while (u && i > 1);
+    if (negative)
+        digits[--i] = '-';
+    writeText(digits + i);
+}
+
+void onFatalSignal(int sig, siginfo_t* info, void*)
+{
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    const long tid = syscall(SYS_gettid);
+    writeText("\nknee-bench-fidelity: fatal signal ");
+    writeNumber(sig);
+    writeText(" at address 0x");
+    char hex[2 * sizeof(void*) + 1];
+    auto addr = reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr);
+    for (int i = int(sizeof hex) - 2; i >= 0; --i, addr >>= 4)
+        hex[i] = "0123456789abcdef"[addr & 15];
+    hex[sizeof hex - 1] = '\0';
+    writeText(hex);
+    writeText(" in thread ");
+    writeNumber(tid);
+    writeText(tid == g_mainTid ? " (the main thread: the engine) named " : " named ");
+    writeText(name);
+    writeText("\n");
+    void* frames[64];
+    backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void reportFatalSignals()
+{
+    g_mainTid = pid_t(syscall(SYS_gettid));
+    void* warm[2];
+    (void)backtrace(warm, 2); // loads libgcc's unwinder now, not inside the handler
+    struct sigaction sa = {};
+    sa.sa_sigaction = onFatalSignal;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+        sigaction(sig, &sa, nullptr);
+}
 
 std::vector<int> ints(const QString& s)
 {
@@ -286,6 +357,7 @@ std::vector<QJsonObject> fidelity::readRows(const QString& path)
 
 int main(int argc, char** argv)
 {
+    reportFatalSignals();
     QCoreApplication app(argc, argv);
     Options o;
     const QStringList args = app.arguments();

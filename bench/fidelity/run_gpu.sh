@@ -23,7 +23,9 @@ t0=$(date +%s)
 timeout "${LIVE_TIMEOUT_S:-420}" "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
 rc=$?
 echo "live matrix: exit $rc, $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
-# Run 5 stopped early without a word in its log: say how (124 is the timeout; 128+N a signal N).
-[ $rc = 0 ] || { tail -n 3 "$out/live.log"; dmesg 2>/dev/null | tail -n 5; }
+# Run 5 stopped early without a word in its log, run 7 died of a segfault in libcuda: say how (124 is the
+# timeout; 128+N a signal N), with the bench's own report of the thread and its stack (module+offset; map
+# them with addr2line on the unstripped build that made devrun/).
+[ $rc = 0 ] || { sed -n '/fatal signal/,$p' "$out/live.log" | head -n 70; tail -n 3 "$out/live.log"; dmesg 2>/dev/null | tail -n 5; }
 "$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/virtual.log"
 "$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"

@@ -11,6 +11,8 @@
 
 #include <QThreadPool>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -122,6 +124,7 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
         }
         finishedWorkers.clear();
         workers.emplace_back([this, job = std::move(job)] {
+            pthread_setname_np(pthread_self(), "knee-replica"); // a crash report names the thread
             jobSlots.acquire();
             job();
             jobSlots.release();

@@ -6,6 +6,8 @@
 #include "predict/cuda_module.h"
 #include "predict/cuda_replica.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -71,6 +73,9 @@ void Dispatcher::push(Pending* p)
 
 void Dispatcher::run()
 {
+    // Named, so that a crash report (the kernel's log, a debugger, bench/fidelity's handler) says which
+    // thread it was: this one, CUDA's own callback thread, or the engine's.
+    pthread_setname_np(pthread_self(), "knee-cuda-done");
     for (;;) {
         Pending* p = nullptr;
         {
