@@ -50,13 +50,13 @@ struct Stat {
 
 QString pct(double v) { return std::isfinite(v) ? QString::number(100 * v, 'f', 1) + " %" : QString("∞"); }
 
-std::optional<int> kneeOf(const std::vector<QJsonObject>& rows)
+KneeAnalysis curveOf(const std::vector<QJsonObject>& rows)
 {
     std::vector<CurvePoint> points;
     for (const QJsonObject& r : rows)
         points.push_back(CurvePoint{int(r["level"].toDouble()), r["p95_ms"].toDouble(), 0, 0, r["throughput_rps"].toDouble(), true});
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.concurrency < b.concurrency; });
-    return analyzeCurve(points, 0.0).knee;
+    return analyzeCurve(points, 0.0);
 }
 
 // The smallest predict_concurrency whose throughput is within 5 % of the best at this level.
@@ -154,10 +154,21 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
         livePc[group][c.live["pc"].toInt()] = c.live["throughput_rps"].toDouble();
         virtPc[group][c.live["pc"].toInt()] = c.virt["throughput_rps"].toDouble();
     }
-    int kneesAgree = 0, kneesNear = 0;
-    std::vector<QString> kneeMisses;
+    int kneesAgree = 0, kneesNear = 0, saturationAgrees = 0, saturationNear = 0;
+    std::vector<QString> kneeMisses, saturationMisses;
     for (const auto& [config, rows] : liveCurves) {
-        const auto a = kneeOf(rows), b = kneeOf(virtCurves[config]);
+        const KneeAnalysis live = curveOf(rows), other = curveOf(virtCurves[config]);
+        // Saturation (the smallest level within 5 % of peak throughput) is what a sweep's concurrency
+        // target comes from; the p95 knee is the curve's shape. Both are held to agree.
+        const auto sa = live.saturation, sb = other.saturation;
+        if (sa == sb)
+            ++saturationAgrees;
+        else
+            saturationMisses.push_back(QString("%1 (%2 %3, %4 %5)").arg(config, lname, sa ? QString::number(*sa) : "none", vname,
+                                                                      sb ? QString::number(*sb) : "none"));
+        if (sa == sb || (sa && sb && std::max(*sa, *sb) <= 2 * std::min(*sa, *sb)))
+            ++saturationNear;
+        const auto a = live.knee, b = other.knee;
         if (a == b)
             ++kneesAgree;
         else
@@ -169,6 +180,11 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
     std::printf("\nknee (Kneedle on p95 over users): agrees in %d of %zu configurations (%d within one level)\n", kneesAgree,
                 liveCurves.size(), kneesNear);
     for (const QString& m : kneeMisses)
+        std::printf("  differs: %s\n", qPrintable(m));
+    std::printf("saturation (smallest users level within 5 %% of peak throughput: the concurrency target's source): agrees in %d of %zu "
+                "configurations (%d within one level)\n",
+                saturationAgrees, liveCurves.size(), saturationNear);
+    for (const QString& m : saturationMisses)
         std::printf("  differs: %s\n", qPrintable(m));
     int pcAgree = 0;
     std::vector<QString> pcMisses;
