@@ -150,6 +150,13 @@ int runCalibrate(const QStringList& args)
                 r.append(row(v));
             samplesJson.append(r);
         }
+        QJsonObject table{{"batch", batchJson}, {"ms", row(t.ms)}, {"concurrency", concurrencyJson},
+                          {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
+                          {"source", QString::fromStdString(t.source)}};
+        if (!t.variation.empty()) // as the YAML table has them, when they were measured
+            table["variation"] = row(t.variation);
+        if (!t.idleGapMs.empty())
+            table["idle"] = QJsonObject{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
         const QJsonObject o{{"profile", QString::fromStdString(result.profile)},
                             {"backend", QString::fromStdString(result.backendKind)},
                             {"gpu", result.gpu},
@@ -160,9 +167,7 @@ int runCalibrate(const QStringList& args)
                             {"weight_upload_ms", result.weightUploadMs},
                             // ms: one call alone on the device, by batch (as before the concurrency axis);
                             // ms_by_concurrency[j][i]: batch[i] with concurrency[j] calls in flight
-                            {"predict_table", QJsonObject{{"batch", batchJson}, {"ms", row(t.ms)}, {"concurrency", concurrencyJson},
-                                                          {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
-                                                          {"source", QString::fromStdString(t.source)}}},
+                            {"predict_table", table},
                             {"live_p50_ms", result.liveP50Ms},
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency

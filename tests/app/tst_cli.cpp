@@ -441,6 +441,15 @@ private slots:
             }
         }
 
+        // The per-call variation (9 quantiles of call ÷ median, the middle one 1) and the idle wake-up cost
+        // are in the JSON as in the YAML table.
+        const QJsonArray variation = o["predict_table"].toObject()["variation"].toArray();
+        QCOMPARE(variation.size(), 9);
+        QCOMPARE(variation[4].toDouble(), 1.0);
+        const QJsonObject idle = o["predict_table"].toObject()["idle"].toObject();
+        QVERIFY(!idle["gap_ms"].toArray().isEmpty());
+        QCOMPARE(idle["extra_ms"].toArray().size(), idle["gap_ms"].toArray().size());
+
         // The table goes under model: in a scenario, and virtual-time runs use it.
         QFile t(table);
         QVERIFY(t.open(QIODevice::ReadOnly));

@@ -12,6 +12,15 @@
 using namespace knee;
 
 namespace {
+// An engine under sub-millisecond Poisson load (events ~0.1-0.5 ms apart) on a started live clock,
+// counting completions.
+struct FastRun {
+    explicit FastRun(std::int64_t requests);
+    Engine engine;
+    LiveClock clock{engine};
+    int completed = 0;
+};
+
 Scenario scenario(double predictMs, int target, ArrivalConfig arrival)
 {
     Scenario s;
@@ -22,6 +31,21 @@ Scenario scenario(double predictMs, int target, ArrivalConfig arrival)
     s.workload.arrival = arrival;
     s.workload.requests = 1000;
     return s;
+}
+
+Scenario fastScenario(std::int64_t requests)
+{
+    Scenario s = scenario(0.3, 4, ArrivalConfig::poisson(2000));
+    s.workload.requests = requests;
+    return s;
+}
+
+FastRun::FastRun(std::int64_t requests)
+    : engine(fastScenario(requests))
+{
+    engine.setObserver([this](const Request&) { ++completed; });
+    engine.startLoad();
+    clock.start();
 }
 } // namespace
 
@@ -69,15 +93,10 @@ private slots:
 #endif
         if (qEnvironmentVariable("KNEE_LIVE_CLOCK") == QLatin1String("spin"))
             QSKIP("KNEE_LIVE_CLOCK=spin asks for the spinning clock");
-        Scenario s = scenario(0.3, 4, ArrivalConfig::poisson(2000)); // events ~0.1-0.5 ms apart
-        s.workload.requests = 400;
-        Engine engine(s);
-        LiveClock clock(engine);
-        int completed = 0;
-        engine.setObserver([&](const Request&) { ++completed; });
-        engine.startLoad();
-        clock.start();
-        QTRY_COMPARE_WITH_TIMEOUT(completed, 400, 60'000);
+        FastRun run(400);
+        Engine& engine = run.engine;
+        LiveClock& clock = run.clock;
+        QTRY_COMPARE_WITH_TIMEOUT(run.completed, 400, 60'000);
         // Each request has an arrival, a preprocess end and a predict end: 1,200 events; a spinning loop
         // turns thousands of times more in the ~0.2 s this takes.
         QVERIFY2(clock.wakeUps() < 4 * 1200, qPrintable(QString::number(clock.wakeUps())));
@@ -91,15 +110,10 @@ private slots:
     // may already have handed its predict executor away): engine time and counts stay where they were.
     void stopRunsNothingMore()
     {
-        Scenario s = scenario(0.3, 4, ArrivalConfig::poisson(2000));
-        s.workload.requests = 100000;
-        Engine engine(s);
-        LiveClock clock(engine);
-        int completed = 0;
-        engine.setObserver([&](const Request&) { ++completed; });
-        engine.startLoad();
-        clock.start();
-        QTRY_VERIFY_WITH_TIMEOUT(completed >= 50, 60'000);
+        FastRun run(100000);
+        Engine& engine = run.engine;
+        LiveClock& clock = run.clock;
+        QTRY_VERIFY_WITH_TIMEOUT(run.completed >= 50, 60'000);
         QSignalSpy stopped(&clock, &LiveClock::stopped);
         clock.stop();
         const Nanos at = engine.now();
