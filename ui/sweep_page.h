@@ -133,7 +133,8 @@ public slots:
     QString exportCsv(const QString& path = {});
     QString exportChart(const QString& path = {});
     // Fits a twin to the shown sweep off the UI thread; twinShown() when the dialog shows the outcome.
-    void makeTwin();
+    // `serial`: the replica serves one request at a time (what the dialog offers after a flat sweep).
+    void makeTwin(bool serial = false);
     // The last fitted twin: written as a scenario file (asked and confirmed as the exports are), or
     // made the window's scenario. Return an empty string, or the error shown.
     QString saveTwin(const QString& path = {});

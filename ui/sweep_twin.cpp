@@ -21,7 +21,7 @@ QPushButton* SweepPage::buildTwinButton()
 {
     m_twinButton = new QPushButton(tr("Make a twin…"), this);
     m_twinButton->setObjectName(QStringLiteral("makeTwin"));
-    connect(m_twinButton, &QPushButton::clicked, this, &SweepPage::makeTwin);
+    connect(m_twinButton, &QPushButton::clicked, this, [this] { makeTwin(); });
     connect(&m_twinWatcher, &QFutureWatcher<TwinFit>::finished, this, [this] { showTwin(m_twinWatcher.result()); });
     return m_twinButton;
 }
@@ -62,14 +62,19 @@ void SweepPage::updateTwinButton()
                                            : why);
 }
 
-void SweepPage::makeTwin()
+void SweepPage::makeTwin(bool serial)
 {
     if (const QString why = twinUnavailable(); !why.isEmpty()) {
         m_status->setText(why);
         return;
     }
     const SweepResult sweep = current()->result;
-    const TwinFitOptions options = twinFitOptions(sweep, m_sessionFile, m_measuredAt);
+    TwinFitOptions options = twinFitOptions(sweep, m_sessionFile, m_measuredAt);
+    options.serial = serial;
+    // What to measure next, in this page's words rather than the command line's flags.
+    options.terms.levels = tr("Levels (users) 1, 2, 4, 8, 16, 32 on this page").toStdString();
+    options.terms.windows = tr("a longer Window and Cap per level on this page").toStdString();
+    options.terms.serial = tr("fit it as such: Fit as serial, in this dialog").toStdString();
     m_status->setText(tr("Fitting a twin to the sweep's %1 (it replays the sweep on each candidate: a few seconds)…")
                           .arg(counted(qsizetype(sweep.levels.size()), tr("level"), tr("levels"))));
     m_fittingTwin = true;
@@ -96,6 +101,7 @@ void SweepPage::showTwin(TwinFit fit)
     m_twinDialog = new TwinDialog(*m_twinFit, this);
     m_twinDialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(m_twinDialog, &TwinDialog::saveRequested, this, [this] { saveTwin(); });
+    connect(m_twinDialog, &TwinDialog::serialFitRequested, this, [this] { makeTwin(true); });
     connect(m_twinDialog, &TwinDialog::openRequested, this, [this] {
         if (const QString e = openTwin(); !e.isEmpty() && m_twinDialog)
             m_twinDialog->setStatus(e);

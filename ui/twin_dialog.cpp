@@ -150,6 +150,13 @@ TwinDialog::TwinDialog(const TwinFit& fit, QWidget* parent)
     m_open->setToolTip(fit.ok() ? tr("Serve the twin in the workbench as the current scenario: the knobs, simulate, plan and sweeps "
                                      "then ask what-ifs of the deployment that was measured")
                                 : none);
+    m_serial = buttons->addButton(tr("Fit as se&rial"), QDialogButtonBox::ActionRole);
+    m_serial->setObjectName(QStringLiteral("twinFitSerial"));
+    m_serial->setToolTip(tr("Fit the same sweep again as a replica that serves one request at a time (predict_concurrency 1). "
+                            "Only you know whether it does: a queue in front of the replica (a proxy, the platform's own "
+                            "concurrency target) looks the same in a sweep."));
+    m_serial->setVisible(fit.serialMayFit);
+    connect(m_serial, &QPushButton::clicked, this, &TwinDialog::serialFitRequested);
     connect(m_save, &QPushButton::clicked, this, &TwinDialog::saveRequested);
     connect(m_open, &QPushButton::clicked, this, &TwinDialog::openRequested);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);

@@ -29,12 +29,15 @@ public:
     QTableWidget* crossValidationTable() const { return m_crossValidation; }
     QPushButton* saveButton() const { return m_save; }
     QPushButton* openButton() const { return m_open; }
+    // Shown only after a flat sweep's refusal: fit again as a replica that serves one request at a time.
+    QPushButton* serialButton() const { return m_serial; }
     void setStatus(const QString& text); // what Save or Open did
     QString statusText() const;
 
 signals:
     void saveRequested();
     void openRequested();
+    void serialFitRequested();
 
 private:
     QLabel* m_headline;
@@ -45,6 +48,7 @@ private:
     QLabel* m_status;
     QPushButton* m_save;
     QPushButton* m_open;
+    QPushButton* m_serial;
 };
 
 } // namespace knee::ui

@@ -507,7 +507,7 @@ TwinLevelCheck twinCheck(const SweepLevel& m, const SweepLevel& t)
 TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
 {
     TwinFit fit;
-    const std::string sweepAgain = "sweep again with --levels 1,2,4,8,16,32 (up to where throughput stops rising)";
+    const std::string sweepAgain = "sweep again with " + o.terms.levels + " (up to where throughput stops rising)";
     if (sweep.levels.empty()) {
         refuse(fit, "the sweep has no levels", {sweepAgain});
         return fit;
@@ -523,7 +523,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     }
     if (usable.size() < std::size_t(kMinLevels)) {
         refuse(fit, "only " + std::to_string(usable.size()) + " usable level(s): a service curve needs at least " + std::to_string(kMinLevels),
-               {sweepAgain, "levels that did not stabilise: longer --window-s and --cap-s"});
+               {sweepAgain, "levels that did not stabilise: " + o.terms.windows});
         return fit;
     }
     Fitter fitter(sweep, o, usable);
@@ -537,7 +537,8 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
                    "concurrency target), or the replica serves one request at a time; the sweep cannot tell them apart, so it cannot "
                    "say what more concurrency would do",
                {"sweep the replica itself, past any proxy, with the platform's concurrency target above the largest level",
-                "if the replica does serve one request at a time (predict_concurrency 1), fit it as such: knee fit --serial"});
+                "if the replica does serve one request at a time (predict_concurrency 1), " + o.terms.serial});
+        fit.serialMayFit = true;
         return fit;
     }
     if (fitter.streaming() != std::all_of(usable.begin(), usable.end(), [](const SweepLevel* l) { return streams(*l); })) {
@@ -615,7 +616,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
                "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + std::to_string(worst->concurrency)
                    + " throughput " + fixed(worst->throughputErrorPct(), 1) + " %, p50 " + fixed(worst->p50ErrorPct(), 1)
                    + " %; the replica does not behave like a device shared by the requests in flight with a fixed cost around it",
-               {"sweep again with longer windows (--window-s, --cap-s): noisy levels fit nothing",
+               {"sweep again with " + o.terms.windows + ": noisy levels fit nothing",
                 "levels between the ones measured, where the curve bends"});
         return fit;
     }

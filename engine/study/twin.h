@@ -32,6 +32,14 @@
 
 namespace knee {
 
+// How the fit's advice names what to change: the command line's flags by default; the window passes the
+// names of its own fields and buttons, so that it never tells a user of the window to type a flag.
+struct TwinAdviceTerms {
+    std::string levels = "--levels 1,2,4,8,16,32";
+    std::string windows = "longer --window-s and --cap-s";
+    std::string serial = "fit it as such: knee fit --serial";
+};
+
 struct TwinFitOptions {
     std::string endpoint;   // what was measured: the URL, or the engine sweep's scenario name
     std::string mode = "http"; // the sweep's mode: http, live or virtual
@@ -44,6 +52,7 @@ struct TwinFitOptions {
     // in front of it; the fit refuses it unless told it is the former.
     bool serial = false;
     bool crossValidate = true;
+    TwinAdviceTerms terms;
     std::uint64_t seed = 1;
 };
 
@@ -81,6 +90,9 @@ struct TwinFit {
     std::vector<TwinLeftOut> leftOut;     // levels not used, and why
     std::vector<TwinLevelCheck> replay;   // every used level, replayed on the twin
     std::vector<TwinLevelCheck> crossValidation; // each level predicted by a twin fitted without it
+    // Refused because throughput is flat from level 1: fitted again with `serial` (the replica serves one
+    // request at a time), the same sweep may give a twin. The user decides; the fit cannot tell.
+    bool serialMayFit = false;
     bool ok() const { return twin.has_value(); }
 };
 

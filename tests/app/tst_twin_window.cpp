@@ -263,7 +263,11 @@ private slots:
         TwinDialog* d = makeTwin(page);
         QVERIFY(d);
         QVERIFY2(d->headline().startsWith("No twin: only 2 usable level(s): a service curve needs at least 3"), qPrintable(d->headline()));
-        QVERIFY2(d->measureNextText().contains("sweep again with --levels 1,2,4,8,16,32"), qPrintable(d->measureNextText()));
+        // In the window's words: its fields, never a command-line flag.
+        QVERIFY2(d->measureNextText().contains("sweep again with Levels (users) 1, 2, 4, 8, 16, 32 on this page"),
+                 qPrintable(d->measureNextText()));
+        QVERIFY2(!d->measureNextText().contains("--"), qPrintable(d->measureNextText()));
+        QVERIFY(!d->serialButton()->isVisibleTo(d)); // not the refusal a serial fit answers
         QVERIFY(!d->saveButton()->isEnabled());
         QVERIFY(!d->openButton()->isEnabled());
         QCOMPARE(d->replayTable()->rowCount(), 0);
@@ -276,6 +280,45 @@ private slots:
         QCOMPARE(w.twinBannerText(), QString());
         QVERIFY(page->twinButton()->isEnabled()); // the sweep is still there: it may be fitted again
         screenshot(d, "twin_refusal.png");
+    }
+
+    // A replica whose throughput is flat from level 1 (tst_cli_fit's "flat"): the fit cannot tell a queue in
+    // front of it from a replica that serves one request at a time, so it refuses and the dialog offers
+    // Fit as serial (the command line's --serial); clicked, it fits the same sweep as fitTwin does with
+    // `serial`, and the advice never names a flag.
+    void flatSweepOffersASerialFit()
+    {
+        MainWindow w(scenarioOf("name: flat\n"
+                                "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 64}\n"
+                                "model:\n"
+                                "  predict: {dist: lognormal, mean_ms: 20, sigma: 0.3}\n"
+                                "workload: {arrival: {kind: poisson, rate_rps: 10}, duration_s: 60}\n"),
+                     "flat.yaml");
+        SweepPage* page = w.sweepPage();
+        QVERIFY(knee::test::sweep(page, "1, 2, 4, 8, 16"));
+        TwinDialog* refused = makeTwin(page);
+        QVERIFY(refused);
+        QVERIFY2(refused->headline().startsWith("No twin: throughput is flat from level 1"), qPrintable(refused->headline()));
+        QVERIFY2(refused->measureNextText().contains("Fit as serial, in this dialog"), qPrintable(refused->measureNextText()));
+        QVERIFY2(!refused->measureNextText().contains("--"), qPrintable(refused->measureNextText()));
+        QVERIFY(refused->serialButton()->isVisibleTo(refused));
+        QVERIFY(!refused->saveButton()->isEnabled());
+        screenshot(refused, "twin_flat_refusal.png");
+
+        const SweepResult& measured = page->sweeps().back().result;
+        TwinFitOptions options = twinFitOptions(measured);
+        options.serial = true;
+        const TwinFit expected = fitTwin(measured, options);
+        QVERIFY2(expected.ok(), expected.refusal.c_str());
+        QSignalSpy shown(page, &SweepPage::twinShown);
+        refused->serialButton()->click();
+        QVERIFY(shown.wait(knee::test::kEventTimeoutMs));
+        TwinDialog* d = page->twinDialog();
+        QVERIFY(d && d != refused);
+        QVERIFY(d->saveButton()->isEnabled());
+        QVERIFY(!d->serialButton()->isVisibleTo(d));
+        QVERIFY2(d->headline().startsWith("Twin of flat"), qPrintable(d->headline())); // its time of fitting is its own
+        expectChecks(d->replayTable(), expected.replay);
     }
 };
 
