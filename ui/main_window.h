@@ -114,6 +114,9 @@ private:
     void showTwinBanner();
 
     Scenario m_scenario; // the one scenario (knobs as loaded; the engine's snapshot has them as they are)
+    // A twin's deployment as it was fitted (kept across Reset, which reloads the edited knobs): the
+    // banner names the knobs a what-if moved from it.
+    std::optional<DeploymentConfig> m_twinFitted;
     QString m_sourceName;
     std::unique_ptr<LiveEngineHost> m_host;
     ControlsPanel* m_controls = nullptr;

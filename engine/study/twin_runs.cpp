@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 namespace knee {
 
@@ -134,6 +135,18 @@ std::string twinBanner(const TwinSource& t)
     out += "; replays them within " + fixed(twinWorstErrorPct(t.replay), 1) + " %";
     if (!t.crossValidation.concurrency.empty())
         out += ", predicts left-out levels within " + fixed(twinWorstErrorPct(t.crossValidation), 1) + " %";
+    return out;
+}
+
+std::string twinWhatIf(const DeploymentConfig& fitted, const DeploymentConfig& now)
+{
+    std::string out;
+    for (const auto& [name, was, is] : {std::tuple{"concurrency target", fitted.concurrencyTarget, now.concurrencyTarget},
+                                        std::tuple{"predict_concurrency", fitted.predictConcurrency, now.predictConcurrency},
+                                        std::tuple{"min replicas", fitted.minReplicas, now.minReplicas},
+                                        std::tuple{"max replicas", fitted.maxReplicas, now.maxReplicas}})
+        if (was != is)
+            out += std::string(out.empty() ? "" : ", ") + name + " " + std::to_string(is) + " (fitted at " + std::to_string(was) + ")";
     return out;
 }
 

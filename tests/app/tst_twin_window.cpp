@@ -9,6 +9,7 @@
 // KNEE_TWIN_SCREENSHOTS=DIR also saves the dialog, the sweep page and the window with its banner (light
 // and dark) there as PNG, for people to look at.
 #include "window_test.h"
+#include "ui/controls_panel.h"
 #include "ui/theme.h"
 #include "ui/twin_dialog.h"
 
@@ -227,6 +228,28 @@ private slots:
         QCOMPARE(w.twinBannerText(), QString());
         QCOMPARE(w.loadScenario(*read.scenario, path), std::string());
         QCOMPARE(w.twinBannerText(), QString::fromStdString(twinBanner(source)) + '.');
+
+        // A what-if through the knobs: the banner names what moved from the settings the twin was fitted
+        // at, through a Reset (which reloads the edited knobs) too; moved back, the banner is as it was.
+        const QString plain = w.twinBannerText();
+        KnobValues k = w.controls()->knobs();
+        const int fitted = k.predictConcurrency, fittedMax = k.maxReplicas;
+        k.predictConcurrency = fitted + 4;
+        k.maxReplicas = fittedMax + 2;
+        QCOMPARE(w.controls()->applyKnobs(k), std::string());
+        const QString whatIf = plain
+            + QStringLiteral(" What-if: predict_concurrency %1 (fitted at %2), max replicas %3 (fitted at %4), beyond what the sweep checked.")
+                  .arg(fitted + 4).arg(fitted).arg(fittedMax + 2).arg(fittedMax);
+        QTRY_COMPARE_WITH_TIMEOUT(w.twinBannerText(), whatIf, knee::test::kEventTimeoutMs);
+        w.resize(1024, 700); // the smallest size the window supports, with the longest banner
+        screenshot(&w, "twin_banner_whatif_1024x700.png");
+        w.resetRun();
+        QCOMPARE(w.currentScenario().deployment.predictConcurrency, fitted + 4);
+        QTRY_COMPARE_WITH_TIMEOUT(w.twinBannerText(), whatIf, knee::test::kEventTimeoutMs);
+        k.predictConcurrency = fitted;
+        k.maxReplicas = fittedMax;
+        QCOMPARE(w.controls()->applyKnobs(k), std::string());
+        QTRY_COMPARE_WITH_TIMEOUT(w.twinBannerText(), plain, knee::test::kEventTimeoutMs);
     }
 
     void streamsShowTokenErrors()
