@@ -114,17 +114,12 @@ private slots:
     {
         QFETCH(int, kind);
         QFETCH(QString, text);
-        ArrivalConfig a;
-        a.kind = ArrivalConfig::Kind(kind);
-        a.rateRps = 123.456;
-        a.steps = {{3600, 40}, {1234567, 2500}};
-        a.spikeRps = 1000;
-        a.spikeAtS = 30.25;
-        a.spikeDurationS = 12.5;
-        a.baselineRps = 12345.6;
-        a.peakRps = 100000;
-        a.peakAtS = 43200;
-        a.periodS = 86400;
+        const ArrivalConfig a{.kind = ArrivalConfig::Kind(kind),
+                              .rateRps = 123.456,
+                              .steps = {{.atS = 3600, .rateRps = 40}, {.atS = 1234567, .rateRps = 2500}},
+                              .spikeRps = 1000, .spikeAtS = 30.25, .spikeDurationS = 12.5,
+                              .baselineRps = 12345.6, .peakRps = 100000, .periodS = 86400, .peakAtS = 43200,
+                              .trace = {}, .traceFile = {}};
         QCOMPARE(ui::arrivalPatternText(a), text);
     }
 
