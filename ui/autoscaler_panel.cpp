@@ -28,34 +28,29 @@ AutoscalerPanel::AutoscalerPanel(LiveEngineHost& host, QWidget* parent)
                             "only after the scale-down delay.\nKnative: the same from a stable window, plus a panic window "
                             "that scales fast on a burst and never down while panicking."));
     common->addRow(tr("Poli&cy"), m_policy);
-    m_utilization = spin(1, 100, 5, tr(" %"),
-                         tr("Target utilization: the share of the concurrency target the autoscaler aims for per replica (1–100 %)."));
-    common->addRow(tr("Target &utilization"), m_utilization);
-    m_window = spin(10, 3600, 10, tr(" s"), tr("Autoscaling window: how long the concurrency is averaged before deciding (10–3600 s)."));
-    common->addRow(tr("&Window"), m_window);
-    m_coldStart = spin(0, 3600, 5, tr(" s"), tr("Cold start: how long a new replica loads its weights before it serves."));
-    common->addRow(tr("C&old start"), m_coldStart);
+    m_utilization = spinRow(common, tr("Target &utilization"), {1, 100, 5}, tr(" %"),
+                            tr("Target utilization: the share of the concurrency target the autoscaler aims for per replica (1–100 %)."));
+    m_window = spinRow(common, tr("&Window"), {10, 3600, 10}, tr(" s"),
+                       tr("Autoscaling window: how long the concurrency is averaged before deciding (10–3600 s)."));
+    m_coldStart = spinRow(common, tr("C&old start"), {0, 3600, 5}, tr(" s"), tr("Cold start: how long a new replica loads its weights before it serves."));
     layout->addLayout(common);
 
     m_basetenOnly = new QWidget(this);
     auto* baseten = new QFormLayout(m_basetenOnly);
     baseten->setContentsMargins(0, 0, 0, 0);
-    m_delay = spin(0, 3600, 30, tr(" s"),
-                   tr("Scale-down delay: excess replicas are removed only after traffic has stayed low this long, and kept "
-                      "if it returns first (0–3600 s)."));
-    baseten->addRow(tr("Scale-down &delay"), m_delay);
+    m_delay = spinRow(baseten, tr("Scale-down &delay"), {0, 3600, 30}, tr(" s"),
+                      tr("Scale-down delay: excess replicas are removed only after traffic has stayed low this long, and kept "
+                         "if it returns first (0–3600 s)."));
     layout->addWidget(m_basetenOnly);
 
     m_knativeOnly = new QWidget(this);
     auto* knative = new QFormLayout(m_knativeOnly);
     knative->setContentsMargins(0, 0, 0, 0);
-    m_panicWindow = spin(1, 100, 1, tr(" %"), tr("Panic window, as a share of the stable window."));
-    knative->addRow(tr("Panic window"), m_panicWindow);
-    m_panicThreshold = spin(110, 1000, 10, tr(" %"),
-                            tr("Panic when the panic window asks for this share of the ready replicas' capacity."));
-    knative->addRow(tr("Panic threshold"), m_panicThreshold);
-    m_grace = spin(0, 3600, 5, tr(" s"), tr("With min replicas 0: the last replica goes after this long without traffic."));
-    knative->addRow(tr("Scale-to-zero grace"), m_grace);
+    m_panicWindow = spinRow(knative, tr("Panic window"), {1, 100, 1}, tr(" %"), tr("Panic window, as a share of the stable window."));
+    m_panicThreshold = spinRow(knative, tr("Panic threshold"), {110, 1000, 10}, tr(" %"),
+                               tr("Panic when the panic window asks for this share of the ready replicas' capacity."));
+    m_grace = spinRow(knative, tr("Scale-to-zero grace"), {0, 3600, 5}, tr(" s"),
+                      tr("With min replicas 0: the last replica goes after this long without traffic."));
     layout->addWidget(m_knativeOnly);
 
     m_status = new QLabel(this);
@@ -80,15 +75,16 @@ AutoscalerPanel::AutoscalerPanel(LiveEngineHost& host, QWidget* parent)
     syncFromHost();
 }
 
-QDoubleSpinBox* AutoscalerPanel::spin(double min, double max, double step, const QString& suffix, const QString& tip)
+QDoubleSpinBox* AutoscalerPanel::spinRow(QFormLayout* form, const QString& label, SpinRange range, const QString& suffix, const QString& tip)
 {
     auto* s = new QDoubleSpinBox(this);
-    s->setRange(min, max);
-    s->setSingleStep(step);
+    s->setRange(range.min, range.max);
+    s->setSingleStep(range.step);
     s->setDecimals(0);
     s->setSuffix(suffix);
     s->setToolTip(tip);
     s->setKeyboardTracking(false);
+    form->addRow(label, s);
     return s;
 }
 

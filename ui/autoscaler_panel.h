@@ -8,6 +8,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QListWidget;
 
@@ -35,7 +36,11 @@ public:
 
 private:
     void apply();
-    QDoubleSpinBox* spin(double min, double max, double step, const QString& suffix, const QString& tip);
+    struct SpinRange {
+        double min, max, step;
+    };
+    // A whole-number spin box added to `form` as a row under `label`; it reports only finished edits.
+    QDoubleSpinBox* spinRow(QFormLayout* form, const QString& label, SpinRange range, const QString& suffix, const QString& tip);
 
     LiveEngineHost& m_host;
     QComboBox* m_policy;

@@ -398,27 +398,22 @@ void ControlsPanel::choosePreset(int index)
 
 QString arrivalPatternText(const ArrivalConfig& a)
 {
+    // Rates to 4 significant digits, times to 6 (a step at 3600 s stays 3600, not 3.6e+03).
+    auto rps = [](double v) { return QString::number(v, 'g', 4); };
+    auto seconds = [](double v) { return QString::number(v, 'g', 6); };
     switch (a.kind) {
     case ArrivalConfig::Kind::Step: {
         QStringList steps;
         for (const RateStep& s : a.steps)
-            steps << QObject::tr("%1 req/s from %2 s").arg(s.rateRps, 0, 'g', 4).arg(s.atS, 0, 'g', 6);
-        return QObject::tr("Arrivals step (set in the scenario file): %1 req/s, then %2.")
-            .arg(a.rateRps, 0, 'g', 4)
-            .arg(steps.join(QStringLiteral(", ")));
+            steps << QObject::tr("%1 req/s from %2 s").arg(rps(s.rateRps), seconds(s.atS));
+        return QObject::tr("Arrivals step (set in the scenario file): %1 req/s, then %2.").arg(rps(a.rateRps), steps.join(QStringLiteral(", ")));
     }
     case ArrivalConfig::Kind::Spike:
         return QObject::tr("Arrivals %1 req/s with a spike to %2 req/s at %3 s for %4 s (set in the scenario file).")
-            .arg(a.rateRps, 0, 'g', 4)
-            .arg(a.spikeRps, 0, 'g', 4)
-            .arg(a.spikeAtS, 0, 'g', 6)
-            .arg(a.spikeDurationS, 0, 'g', 6);
+            .arg(rps(a.rateRps), rps(a.spikeRps), seconds(a.spikeAtS), seconds(a.spikeDurationS));
     case ArrivalConfig::Kind::Diurnal:
         return QObject::tr("Arrivals follow a day: %1 to %2 req/s, peak at %3 s of a %4 s period (set in the scenario file).")
-            .arg(a.baselineRps, 0, 'g', 4)
-            .arg(a.peakRps, 0, 'g', 4)
-            .arg(a.peakAtS, 0, 'g', 6)
-            .arg(a.periodS, 0, 'g', 6);
+            .arg(rps(a.baselineRps), rps(a.peakRps), seconds(a.peakAtS), seconds(a.periodS));
     case ArrivalConfig::Kind::Trace:
         return QObject::tr("Arrivals replay %1 recorded send times from %2.")
             .arg(a.trace.size())

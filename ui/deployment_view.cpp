@@ -273,16 +273,22 @@ void DeploymentView::paintDevices(QPainter& p, const QRect& r) const
     }
 }
 
-void DeploymentView::paintQueue(QPainter& p, const QRect& r) const
+void DeploymentView::paintCard(QPainter& p, const QRect& r, const QPen& outline, const QRect& titleArea, const QString& title) const
 {
-    p.setPen(palette().color(QPalette::Mid));
+    p.setPen(outline);
     p.setBrush(palette().color(QPalette::Base));
     p.drawRoundedRect(r, 6, 6);
-    QFont title = font();
-    title.setBold(true);
-    p.setFont(title);
+    QFont bold = font();
+    bold.setBold(true);
+    p.setFont(bold);
     p.setPen(palette().color(QPalette::Text));
-    p.drawText(r.adjusted(8, 6, -8, 0), Qt::AlignTop | Qt::AlignLeft, tr("Deployment queue"));
+    p.drawText(titleArea, Qt::AlignTop | Qt::AlignLeft, title);
+    p.setFont(font());
+}
+
+void DeploymentView::paintQueue(QPainter& p, const QRect& r) const
+{
+    paintCard(p, r, QPen(palette().color(QPalette::Mid)), r.adjusted(8, 6, -8, 0), tr("Deployment queue"));
     QFont big = font();
     big.setPointSizeF(font().pointSizeF() * 2.2);
     big.setBold(true);
@@ -361,17 +367,8 @@ void DeploymentView::paintChips(QPainter& p, QRect r, const QString& label, int 
 
 void DeploymentView::paintReplica(QPainter& p, const QRect& r, const ReplicaSnapshot& rep) const
 {
-    p.setPen(replicaOutline(rep, palette().color(QPalette::Mid)));
-    p.setBrush(palette().color(QPalette::Base));
-    p.drawRoundedRect(r, 6, 6);
-
-    QFont title = font();
-    title.setBold(true);
-    p.setFont(title);
-    p.setPen(palette().color(QPalette::Text));
     const QRect inner = r.adjusted(8, 4, -8, -4);
-    p.drawText(inner, Qt::AlignTop | Qt::AlignLeft, tr("Replica %1").arg(rep.id));
-    p.setFont(font());
+    paintCard(p, r, replicaOutline(rep, palette().color(QPalette::Mid)), inner, tr("Replica %1").arg(rep.id));
     p.drawText(inner, Qt::AlignTop | Qt::AlignRight,
                tr("%1 · holds %2/%3").arg(stateName(rep.state)).arg(rep.held).arg(m_snapshot.concurrencyTarget));
 

@@ -54,6 +54,9 @@ private:
     QRect itemRect(int index, int width) const; // a card, or a tile when compact
     int columns(int width) const;
     int itemsWidth(int width) const; // room for cards or tiles (compact: less the detail card)
+    // A box's frame on the base colour, outlined by `outline`, and its title in bold at the top left of
+    // `titleArea`; the painter is left with the plain font and the text colour.
+    void paintCard(QPainter& p, const QRect& r, const QPen& outline, const QRect& titleArea, const QString& title) const;
     void paintQueue(QPainter& p, const QRect& r) const;
     void paintDevices(QPainter& p, const QRect& r) const;
     void paintReplica(QPainter& p, const QRect& r, const ReplicaSnapshot& replica) const;

@@ -26,9 +26,9 @@ int runCalibrate(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Measure the predict stage's time per call against batch size and write the "
-                                                    "model.predict_table that virtual-time runs use."));
-    parser.addHelpOption();
+    describeCommand(parser, Positional::None, QStringLiteral(
+        "Measure the predict stage's time per call against batch size and write the "
+        "model.predict_table that virtual-time runs use."));
     const QCommandLineOption profileOpt(QStringLiteral("profile"), QStringLiteral("Model profile: tiny, small, medium, large, xl (default small)."),
                                         QStringLiteral("NAME"), QStringLiteral("small"));
     const QCommandLineOption backendOpt(QStringLiteral("backend"), QStringLiteral("auto (default: the GPU if there is one), cpu or gpu."),

@@ -99,6 +99,34 @@ std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, cons
     return std::nullopt;
 }
 
+QCommandLineOption gpuTelemetryOption(const QString& use, int defaultMs)
+{
+    return QCommandLineOption(QStringLiteral("gpu-telemetry-ms"),
+                              QStringLiteral("%1 (default %2; 0 turns it off; %3 to %4).")
+                                  .arg(use)
+                                  .arg(defaultMs)
+                                  .arg(telemetry::GpuSampler::kMinPeriodMs)
+                                  .arg(telemetry::GpuSampler::kMaxPeriodMs),
+                              QStringLiteral("MS"));
+}
+
+std::unique_ptr<telemetry::GpuSampler> startGpuSampler(int periodMs)
+{
+    if (periodMs <= 0)
+        return nullptr;
+    auto sampler = std::make_unique<telemetry::GpuSampler>(periodMs);
+    sampler->start();
+    return sampler;
+}
+
+void describeCommand(QCommandLineParser& parser, Positional positional, const QString& description)
+{
+    parser.setApplicationDescription(description);
+    parser.addHelpOption();
+    if (positional == Positional::Scenario)
+        parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
+}
+
 std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args)
 {
     const QString name = QStringLiteral("knee ") + args.value(0);

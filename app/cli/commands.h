@@ -5,10 +5,15 @@
 
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 
 class QCommandLineOption;
 class QCommandLineParser;
+
+namespace knee::telemetry {
+class GpuSampler;
+}
 
 namespace knee::cli {
 
@@ -26,10 +31,19 @@ int run(const QStringList& arguments);
 // exit code when the command ends here (help printed: 0; bad arguments reported on stderr: 2), or
 // nothing when it should go on. readScenarioOrReport prints every problem of a scenario file on stderr.
 std::optional<int> parseCommandLine(QCommandLineParser& parser, const QStringList& args);
+// Every command's parser starts alike: its description (the head of --help), --help itself and, for the
+// commands that run a scenario, the SCENARIO.yaml argument.
+enum class Positional { None, Scenario };
+void describeCommand(QCommandLineParser& parser, Positional positional, const QString& description);
 // `text`, when given, receives the file as read (a session keeps it verbatim).
 std::optional<Scenario> readScenarioOrReport(const QString& path, std::string* text = nullptr);
 // The value of a --gpu-telemetry-ms option (0: off; else the sampler's period), `fallback` when it is
 // not set; nothing (the problem reported on stderr, naming `command`) when it is not a valid period.
+// The --gpu-telemetry-ms option: `use` says what it samples for, then its default and range follow.
+QCommandLineOption gpuTelemetryOption(const QString& use, int defaultMs);
+// A sampler of every GPU (NVML) started at this period, or none when it is 0 (off). Without a driver it
+// starts anyway and says why it has nothing (its notice).
+std::unique_ptr<telemetry::GpuSampler> startGpuSampler(int periodMs);
 std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, const QCommandLineOption& option, int fallback,
                                           const char* command);
 

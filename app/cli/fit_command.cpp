@@ -149,11 +149,10 @@ int runFit(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
+    describeCommand(parser, Positional::None, QStringLiteral(
         "Fit a twin of the deployment an endpoint sweep measured (one replica, closed-loop levels): an ordinary scenario whose "
         "service curve, request time shape and fixed cost come from the sweep, checked by replaying the sweep's levels and by "
         "cross-validation. Refused (exit 4, with what to measure next) when the levels cannot identify it."));
-    parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("session"), QStringLiteral("Session file (JSON) from knee sweep --out."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the twin (scenario YAML) here."), QStringLiteral("TWIN.yaml"));
     const QCommandLineOption sweepOpt(QStringLiteral("sweep"), QStringLiteral("Which of the session's sweeps (1 = the first; default the last)."),

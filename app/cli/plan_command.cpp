@@ -32,12 +32,10 @@ int runPlan(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
+    describeCommand(parser, Positional::Scenario, QStringLiteral(
         "Compute min and max replicas from the throughput of one replica at its concurrency target (seed 000: "
         "min = ceil(baseline / throughput) + 1, max = ceil(peak / throughput) + buffer), then check the plan by "
         "simulating a day of traffic with the autoscaler on."));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
     const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, requests/s."), QStringLiteral("B"));
     const QCommandLineOption peak(QStringLiteral("peak-rps"), QStringLiteral("Peak traffic, requests/s."), QStringLiteral("P"));
     const QCommandLineOption throughput(QStringLiteral("throughput-rps"),

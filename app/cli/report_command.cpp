@@ -17,8 +17,7 @@ namespace knee::cli {
 int runReport(const QStringList& args)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Write a saved session as one self-contained HTML report."));
-    parser.addHelpOption();
+    describeCommand(parser, Positional::None, QStringLiteral("Write a saved session as one self-contained HTML report."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the report here (required)."), QStringLiteral("REPORT.html"));
     const QCommandLineOption sweepOpt(QStringLiteral("sweep"), QStringLiteral("Which of the session's sweeps, from 1 (default: the last)."),
                                       QStringLiteral("N"));

@@ -33,13 +33,11 @@ int runServe(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
+    describeCommand(parser, Positional::Scenario, QStringLiteral(
         "Serve the scenario's engine over HTTP, live: POST /predict (generic JSON), POST /v1/chat/completions (OpenAI-compatible, "
         "stream true or false), GET /health, GET /metrics (Prometheus text format). Each request is one request to the engine; the scenario's own workload is not run. "
         "Runs until Ctrl+C (SIGINT), SIGTERM or SIGHUP: then it stops accepting, lets the requests in flight finish (up to "
         "--drain-timeout-ms; what is left is answered 503), and prints a summary. A second signal stops at once."));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
     const QCommandLineOption port(QStringLiteral("port"), QStringLiteral("TCP port (default 8080; 0 picks a free one)."), QStringLiteral("N"),
                                   QStringLiteral("8080"));
     const QCommandLineOption host(QStringLiteral("host"),
@@ -67,13 +65,8 @@ int runServe(const QStringList& args)
                                           QStringLiteral("At a stop signal, longest wait for the requests in flight (default %1); then "
                                                          "they are answered 503.").arg(kDefaultDrainMs),
                                           QStringLiteral("MS"));
-    const QCommandLineOption gpuTelemetry(QStringLiteral("gpu-telemetry-ms"),
-                                          QStringLiteral("Sample every GPU through NVML this often for /metrics (default %1; 0 turns it "
-                                                         "off; %2 to %3).")
-                                              .arg(kDefaultGpuTelemetryMs)
-                                              .arg(telemetry::GpuSampler::kMinPeriodMs)
-                                              .arg(telemetry::GpuSampler::kMaxPeriodMs),
-                                          QStringLiteral("MS"));
+    const QCommandLineOption gpuTelemetry =
+        gpuTelemetryOption(QStringLiteral("Sample every GPU through NVML this often for /metrics"), kDefaultGpuTelemetryMs);
     parser.addOptions({port, host, json, headerTimeout, bodyTimeout, idleTimeout, drainTimeout, gpuTelemetry});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
@@ -109,22 +102,19 @@ int runServe(const QStringList& args)
         }
         *into = ms;
     }
-    const std::optional<int> telemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee serve");
-    if (!telemetryMs)
+    const std::optional<int> gpuTelemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee serve");
+    if (!gpuTelemetryMs)
         return kBadInput;
-    const int gpuTelemetryMs = *telemetryMs;
     const std::optional<Scenario> scenario = readScenarioOrReport(positional.first());
     if (!scenario)
         return kBadInput;
 
     net::EngineServer server(*scenario, limits);
     // GPU telemetry for /metrics: NVML when a driver is there; a notice (never a failure) when not.
-    std::unique_ptr<telemetry::GpuSampler> gpus;
+    const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);
     QString gpuNotice = QStringLiteral("GPU telemetry off (--gpu-telemetry-ms 0)");
-    if (gpuTelemetryMs > 0) {
-        gpus = std::make_unique<telemetry::GpuSampler>(gpuTelemetryMs);
+    if (gpus) {
         gpuNotice = QString::fromStdString(gpus->notice());
-        gpus->start();
         server.setGpuSampler(gpus.get());
     }
     if (const QString e = server.listen(address, quint16(portNumber)); !e.isEmpty()) {

@@ -73,10 +73,9 @@ int runSimulate(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Run a scenario in virtual time (or, with --live, in wall-clock time on the real "
-                                                    "predict stage) and print what its users get."));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
+    describeCommand(parser, Positional::Scenario, QStringLiteral(
+        "Run a scenario in virtual time (or, with --live, in wall-clock time on the real "
+        "predict stage) and print what its users get."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Override the workload's random seed."), QStringLiteral("N"));
     const QCommandLineOption live(QStringLiteral("live"),
@@ -84,13 +83,8 @@ int runSimulate(const QStringList& args)
                                                  "forward pass of that model on the GPU (or the CPU, with a notice)."));
     const QCommandLineOption maxWall(QStringLiteral("max-wall-s"), QStringLiteral("--live: stop after this many seconds (default 600)."),
                                      QStringLiteral("S"), QStringLiteral("600"));
-    const QCommandLineOption gpuTelemetry(QStringLiteral("gpu-telemetry-ms"),
-                                          QStringLiteral("--live: sample every GPU through NVML this often and report a summary per GPU "
-                                                         "(default %1; 0 turns it off; %2 to %3).")
-                                              .arg(kDefaultGpuTelemetryMs)
-                                              .arg(telemetry::GpuSampler::kMinPeriodMs)
-                                              .arg(telemetry::GpuSampler::kMaxPeriodMs),
-                                          QStringLiteral("MS"));
+    const QCommandLineOption gpuTelemetry = gpuTelemetryOption(
+        QStringLiteral("--live: sample every GPU through NVML this often and report a summary per GPU"), kDefaultGpuTelemetryMs);
     parser.addOptions({json, seed, live, maxWall, gpuTelemetry});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
@@ -109,10 +103,9 @@ int runSimulate(const QStringList& args)
         err << "knee simulate: --gpu-telemetry-ms samples the GPUs during a --live run; a virtual-time run uses none\n";
         return kBadInput;
     }
-    const std::optional<int> telemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee simulate");
-    if (!telemetryMs)
+    const std::optional<int> gpuTelemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, kDefaultGpuTelemetryMs, "knee simulate");
+    if (!gpuTelemetryMs)
         return kBadInput;
-    const int gpuTelemetryMs = *telemetryMs;
     const std::optional<Scenario> read = readScenarioOrReport(positional.first());
     if (!read)
         return kBadInput;
@@ -151,11 +144,7 @@ int runSimulate(const QStringList& args)
         return kBadInput;
     }
     // GPU telemetry on its own thread for the run: NVML when a driver is there, a notice when not.
-    std::unique_ptr<telemetry::GpuSampler> gpus;
-    if (gpuTelemetryMs > 0) {
-        gpus = std::make_unique<telemetry::GpuSampler>(gpuTelemetryMs);
-        gpus->start();
-    }
+    const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);
     const LiveRunResult result = runLive(scenario, maxWallS);
     if (gpus)
         gpus->stop();

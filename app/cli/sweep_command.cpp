@@ -158,11 +158,9 @@ int runSweep(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
+    describeCommand(parser, Positional::Scenario, QStringLiteral(
         "Run seed 000's benchmarking process on one replica: closed-loop levels 1, 2, 4, 8, ..., each warmed up and measured "
         "until consecutive windows agree; find the knee and recommend settings."));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario file (YAML)."));
     const QCommandLineOption virtualTime(QStringLiteral("virtual"),
                                          QStringLiteral("Run in virtual time (seconds of wall time). Without it the sweep runs live, in real "
                                                         "time: warm-up plus windows per level, minutes in all."));

@@ -271,66 +271,21 @@ Scenario LiveEngineHost::scenario() const
     }
     // Then what was accepted since (not yet applied, or not yet published).
     std::erase_if(m_pending, [&](const auto& p) { return p.first <= applied; });
-    for (const auto& [seq, apply] : m_pending)
-        apply(s);
+    for (const auto& [seq, knobMove] : m_pending)
+        writeKnob(s, knobMove);
     return s;
 }
 
-std::string LiveEngineHost::move(const std::string& refusal, std::function<void(Scenario&)> onScenario,
-                                 std::function<void(Engine&)> onEngine)
+// A move is judged by the engine's own rule (and words), shown at once, and applied on the engine thread
+// (where the engine judges it again: the same rule, so it never refuses there).
+std::string LiveEngineHost::applyKnob(const KnobMove& knobMove)
 {
-    if (!refusal.empty())
+    if (auto refusal = checkKnob(m_base, knobMove); !refusal.empty())
         return refusal;
     const std::uint64_t seq = ++m_lastMove;
-    m_pending.emplace_back(seq, std::move(onScenario));
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, seq, onEngine = std::move(onEngine)] { w->act(onEngine, seq); });
+    m_pending.emplace_back(seq, knobMove);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, seq, knobMove] { w->act([&](Engine& e) { e.applyKnob(knobMove); }, seq); });
     return {};
-}
-
-// Each move is judged by the engine's own rule (and words), shown at once, and applied on the engine thread.
-std::string LiveEngineHost::setConcurrencyTarget(int target)
-{
-    return move(checkConcurrencyKnob("concurrency target", target), [=](Scenario& s) { s.deployment.concurrencyTarget = target; },
-                [=](Engine& e) { e.setConcurrencyTarget(target); });
-}
-
-std::string LiveEngineHost::setPredictConcurrency(int predictSlots)
-{
-    return move(checkConcurrencyKnob("predict_concurrency", predictSlots),
-                [=](Scenario& s) { s.deployment.predictConcurrency = predictSlots; }, [=](Engine& e) { e.setPredictConcurrency(predictSlots); });
-}
-
-std::string LiveEngineHost::setReplicaBounds(int minReplicas, int maxReplicas)
-{
-    return move(
-        checkReplicaBounds(minReplicas, maxReplicas),
-        [=](Scenario& s) {
-            s.deployment.minReplicas = minReplicas;
-            s.deployment.maxReplicas = maxReplicas;
-        },
-        [=](Engine& e) { e.setReplicaBounds(minReplicas, maxReplicas); });
-}
-
-std::string LiveEngineHost::setArrivalRate(double rps)
-{
-    return move(checkArrivalRateFor(m_base.workload.arrival, rps), [=](Scenario& s) { s.workload.arrival.rateRps = rps; },
-                [=](Engine& e) { e.setArrivalRate(rps); });
-}
-
-std::string LiveEngineHost::setUsers(int users)
-{
-    return move(checkUsersFor(m_base.workload.arrival, users), [=](Scenario& s) { s.workload.arrival.users = users; },
-                [=](Engine& e) { e.setUsers(users); });
-}
-
-std::string LiveEngineHost::setAutoscaler(const AutoscalerConfig& config)
-{
-    return move(checkAutoscaler(config), [=](Scenario& s) { s.deployment.autoscaler = config; }, [=](Engine& e) { e.setAutoscaler(config); });
-}
-
-std::string LiveEngineHost::setColdStart(double seconds)
-{
-    return move(checkColdStart(seconds), [=](Scenario& s) { s.deployment.coldStartS = seconds; }, [=](Engine& e) { e.setColdStart(seconds); });
 }
 
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }

@@ -3,13 +3,13 @@
 // likes; the engine never waits for it. Knob moves from any thread are validated at once and
 // applied on the engine thread at the wall time they arrive.
 #pragma once
+#include "sim/knob_move.h"
 #include "study/run_summary.h"
 
 #include <QObject>
 #include <QThread>
 
 #include <array>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,7 +60,7 @@ struct LiveSnapshot {
     bool predictFellBackToCpu = false; // real predict on the CPU because no GPU could be used
 };
 
-class LiveEngineHost : public QObject {
+class LiveEngineHost : public QObject, public KnobSetters<LiveEngineHost> {
     Q_OBJECT
 public:
     static constexpr int kPublishIntervalMs = 33; // ~30 Hz
@@ -76,15 +76,9 @@ public:
     // newest snapshot's: slider moves and timed changes applied). The one source of the knobs' values.
     Scenario scenario() const;
 
-    // Empty = accepted (applied on the engine thread moments later); else why it was refused. Judged by the
-    // same rules (and words) as the engine's own setters.
-    std::string setConcurrencyTarget(int target);
-    std::string setPredictConcurrency(int predictSlots);
-    std::string setReplicaBounds(int minReplicas, int maxReplicas);
-    std::string setArrivalRate(double rps);
-    std::string setUsers(int users);
-    std::string setAutoscaler(const AutoscalerConfig& config);
-    std::string setColdStart(double seconds);
+    // The knob setters (KnobSetters) come here. Empty = accepted (shown by scenario() at once, applied on the
+    // engine thread moments later); else why it was refused, by the engine's own rule (and words).
+    std::string applyKnob(const KnobMove& move);
     void pause();
     void resume();
     // A fresh engine with this scenario, time 0. Empty = done; else why not (the run goes on unchanged).
@@ -97,13 +91,11 @@ private:
     friend class LiveWorker;
     void publish(std::shared_ptr<const LiveSnapshot> snapshot);
     static Scenario liveScenario(Scenario s);
-    // An accepted move: shown by scenario() at once, applied on the engine thread moments later.
-    std::string move(const std::string& refusal, std::function<void(Scenario&)> onScenario, std::function<void(Engine&)> onEngine);
 
     Scenario m_base; // as started or reset; its knobs are read from the snapshot
     std::uint64_t m_resetMove = 0, m_lastMove = 0;
     // Moves accepted but not yet in a published snapshot (the caller's thread only), oldest first.
-    mutable std::vector<std::pair<std::uint64_t, std::function<void(Scenario&)>>> m_pending;
+    mutable std::vector<std::pair<std::uint64_t, KnobMove>> m_pending;
     QThread m_thread;
     LiveWorker* m_worker = nullptr; // lives on m_thread
     mutable std::mutex m_snapshotMutex; // guards only the pointer swap

@@ -8,6 +8,7 @@
 #include "autoscaler.h"
 #include "concurrency_modifier.h"
 #include "event_queue.h"
+#include "knob_move.h"
 #include "load_generator.h"
 #include "predict_executor.h"
 #include "predict_stage.h"
@@ -66,7 +67,7 @@ struct EngineSnapshot {
     std::string stopReason;
 };
 
-class Engine : private PredictStage::Host {
+class Engine : public KnobSetters<Engine>, private PredictStage::Host {
 public:
     // `scenario` must pass Scenario::validate(); the constructor throws std::invalid_argument if not.
     // With an `executor` (live runs only; it must outlive the engine), predict calls and replica starts
@@ -96,15 +97,9 @@ public:
     // starting on it (live runs end here; requests left in the queue stay counted as in flight).
     bool quiescent() const;
 
-    // --- knobs: act at now(); lowering never kills work, the excess drains. Empty string = applied.
-    std::string setConcurrencyTarget(int target);
-    std::string setPredictConcurrency(int predictSlots);
-    std::string setReplicaBounds(int minReplicas, int maxReplicas);
-    std::string setArrivalRate(double rps);
-    std::string setUsers(int users);
-    // A new autoscaler policy or setting starts with an empty averaging window.
-    std::string setAutoscaler(const AutoscalerConfig& config);
-    std::string setColdStart(double seconds); // for replicas provisioned from now on
+    // --- knobs (the setters: KnobSetters): act at now(); lowering never kills work, the excess drains.
+    // Empty string = applied, else why it was refused (knob_move.h's rules).
+    std::string applyKnob(const KnobMove& move);
 
     // --- the executor reports back (engine thread, at now()); an empty error means success.
     void predictCallDone(std::uint64_t callId, const std::string& error);

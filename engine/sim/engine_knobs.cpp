@@ -3,75 +3,46 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <variant>
 
 namespace knee {
 
-std::string Engine::setConcurrencyTarget(int target)
-{
-    if (auto e = checkConcurrencyKnob("concurrency target", target); !e.empty())
-        return e;
-    m_scenario.deployment.concurrencyTarget = target;
-    refreshLimitLevel();
-    dispatch(); // a raise admits queued requests now; a lowering admits nothing until the excess drains
-    return {};
-}
+namespace {
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+} // namespace
 
-std::string Engine::setPredictConcurrency(int predictSlots)
+std::string Engine::applyKnob(const KnobMove& move)
 {
-    if (auto e = checkConcurrencyKnob("predict_concurrency", predictSlots); !e.empty())
+    if (auto e = checkKnob(m_scenario, move); !e.empty())
         return e;
-    m_scenario.deployment.predictConcurrency = predictSlots;
-    for (int i = 0; i < int(m_replicas.size()); ++i)
-        if (m_replicas[std::size_t(i)].provisioned())
-            m_predictStage.refill(i);
-    return {};
-}
-
-std::string Engine::setReplicaBounds(int minReplicas, int maxReplicas)
-{
-    if (auto e = checkReplicaBounds(minReplicas, maxReplicas); !e.empty())
-        return e;
-    m_scenario.deployment.minReplicas = minReplicas;
-    m_scenario.deployment.maxReplicas = maxReplicas;
-    // The count moves only to stay inside the new bounds (the autoscaler, if any, works within them).
-    const int active = m_replicas.active();
-    scaleTo(std::clamp(active, minReplicas, maxReplicas));
-    return {};
-}
-
-std::string Engine::setArrivalRate(double rps)
-{
-    if (auto e = checkArrivalRateFor(m_scenario.workload.arrival, rps); !e.empty())
-        return e;
-    m_scenario.workload.arrival.rateRps = rps;
-    m_load.setRate(rps, m_now);
-    return {};
-}
-
-std::string Engine::setUsers(int users)
-{
-    if (auto e = checkUsersFor(m_scenario.workload.arrival, users); !e.empty())
-        return e;
-    m_scenario.workload.arrival.users = users;
-    m_load.setUsers(users, m_now);
-    return {};
-}
-
-std::string Engine::setAutoscaler(const AutoscalerConfig& config)
-{
-    if (auto e = checkAutoscaler(config); !e.empty())
-        return e;
-    m_scenario.deployment.autoscaler = config;
-    m_scaling.set(config, m_now, std::int64_t(m_queue.size()) + m_held); // a pending tick of the old one is stale
-    scheduleTick();
-    return {};
-}
-
-std::string Engine::setColdStart(double seconds)
-{
-    if (auto e = checkColdStart(seconds); !e.empty())
-        return e;
-    m_scenario.deployment.coldStartS = seconds;
+    writeKnob(m_scenario, move);
+    // What the run does about it at once.
+    std::visit(Overloaded{
+                   [this](const knob::ConcurrencyTarget&) {
+                       refreshLimitLevel();
+                       dispatch(); // a raise admits queued requests now; a lowering admits nothing until the excess drains
+                   },
+                   [this](const knob::PredictConcurrency&) {
+                       for (int i = 0; i < int(m_replicas.size()); ++i)
+                           if (m_replicas[std::size_t(i)].provisioned())
+                               m_predictStage.refill(i);
+                   },
+                   [this](const knob::ReplicaBounds& b) {
+                       // The count moves only to stay inside the new bounds (the autoscaler, if any, works within them).
+                       scaleTo(std::clamp(m_replicas.active(), b.minReplicas, b.maxReplicas));
+                   },
+                   [this](const knob::ArrivalRate& r) { m_load.setRate(r.rps, m_now); },
+                   [this](const knob::Users& u) { m_load.setUsers(u.users, m_now); },
+                   [this](const knob::AutoscalerSetting& a) {
+                       m_scaling.set(a.config, m_now, std::int64_t(m_queue.size()) + m_held); // a pending tick of the old one is stale
+                       scheduleTick();
+                   },
+                   [](const knob::ColdStart&) {}, // read when a replica is provisioned
+               },
+               move);
     return {};
 }
 

@@ -97,6 +97,32 @@ private slots:
         QFile::remove(MainWindow::autosavePath());
     }
 
+    // The line under the rate slider for a shaped workload: rates to 4 significant digits, times to 6.
+    void arrivalPatternText_data()
+    {
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("text");
+        QTest::newRow("step") << int(ArrivalConfig::Kind::Step)
+                              << "Arrivals step (set in the scenario file): 123.5 req/s, then 40 req/s from 3600 s, 2500 req/s from 1.23457e+06 s.";
+        QTest::newRow("spike") << int(ArrivalConfig::Kind::Spike)
+                               << "Arrivals 123.5 req/s with a spike to 1000 req/s at 30.25 s for 12.5 s (set in the scenario file).";
+        QTest::newRow("diurnal") << int(ArrivalConfig::Kind::Diurnal)
+                                 << "Arrivals follow a day: 1.235e+04 to 1e+05 req/s, peak at 43200 s of a 86400 s period (set in the scenario file).";
+        QTest::newRow("poisson") << int(ArrivalConfig::Kind::Poisson) << QString();
+    }
+    void arrivalPatternText()
+    {
+        QFETCH(int, kind);
+        QFETCH(QString, text);
+        const ArrivalConfig a{.kind = ArrivalConfig::Kind(kind),
+                              .rateRps = 123.456,
+                              .steps = {{.atS = 3600, .rateRps = 40}, {.atS = 1234567, .rateRps = 2500}},
+                              .spikeRps = 1000, .spikeAtS = 30.25, .spikeDurationS = 12.5,
+                              .baselineRps = 12345.6, .peakRps = 100000, .periodS = 86400, .peakAtS = 43200,
+                              .trace = {}, .traceFile = {}};
+        QCOMPARE(ui::arrivalPatternText(a), text);
+    }
+
     void deploymentViewScales()
     {
         DeploymentView view;

@@ -1,13 +1,20 @@
 // The engine's parts on their own (issue 14): the replica table's rules (routing to the least-loaded
 // replica, the replica to remove, slots reused), the concurrency modifier's limit and what it learns,
-// and the autoscaler's tick chain.
+// the autoscaler's tick chain, and a knob move as the live host shows it against what the engine does.
+#include "test_support.h"
+
 #include "sim/concurrency_modifier.h"
 #include "sim/replica_set.h"
 #include "sim/scaling_loop.h"
 
 #include <QTest>
 
+#include <limits>
+
 using namespace knee;
+
+Q_DECLARE_METATYPE(knee::KnobMove)
+Q_DECLARE_METATYPE(knee::Scenario)
 
 namespace {
 Replica& added(ReplicaSet& set, ReplicaState state, int held)
@@ -144,6 +151,76 @@ private slots:
         }
         QVERIFY2(!keep, "a quiet loop must settle");
         QVERIFY(ticks < 100);
+    }
+
+    void knobMove_data()
+    {
+        QTest::addColumn<KnobMove>("move");
+        QTest::addColumn<QString>("refusal"); // empty: accepted
+        QTest::addColumn<Scenario>("after");  // the knobs once it is applied
+        const Scenario start = test::singleReplica(4, 2);
+        auto with = [&](auto change) {
+            Scenario s = start;
+            change(s.deployment, s.workload.arrival);
+            return s;
+        };
+        AutoscalerConfig baseten;
+        baseten.policy = AutoscalerConfig::Policy::Baseten;
+        baseten.targetUtilization = 0.5;
+        AutoscalerConfig noUtilization = baseten;
+        noUtilization.targetUtilization = 0;
+        const QString unchanged;
+        QTest::newRow("target") << KnobMove(knob::ConcurrencyTarget{8}) << unchanged
+                                << with([](DeploymentConfig& d, ArrivalConfig&) { d.concurrencyTarget = 8; });
+        QTest::newRow("target 0") << KnobMove(knob::ConcurrencyTarget{0}) << "concurrency target must be between 1 and 100000, got 0" << start;
+        QTest::newRow("predict_concurrency") << KnobMove(knob::PredictConcurrency{3}) << unchanged
+                                             << with([](DeploymentConfig& d, ArrivalConfig&) { d.predictConcurrency = 3; });
+        QTest::newRow("bounds") << KnobMove(knob::ReplicaBounds{0, 3}) << unchanged << with([](DeploymentConfig& d, ArrivalConfig&) {
+            d.minReplicas = 0;
+            d.maxReplicas = 3;
+        });
+        QTest::newRow("bounds crossed") << KnobMove(knob::ReplicaBounds{3, 2}) << "min replicas (3) cannot exceed max replicas (2)" << start;
+        QTest::newRow("rate") << KnobMove(knob::ArrivalRate{40}) << unchanged << with([](DeploymentConfig&, ArrivalConfig& a) { a.rateRps = 40; });
+        QTest::newRow("rate NaN") << KnobMove(knob::ArrivalRate{std::numeric_limits<double>::quiet_NaN()})
+                                  << "arrival rate must be > 0 and <= 1e7 requests/s" << start;
+        QTest::newRow("users on an open loop") << KnobMove(knob::Users{10})
+                                               << "the workload is open-loop: set an arrival rate instead of users" << start;
+        QTest::newRow("autoscaler") << KnobMove(knob::AutoscalerSetting{baseten}) << unchanged
+                                    << with([&](DeploymentConfig& d, ArrivalConfig&) { d.autoscaler = baseten; });
+        QTest::newRow("autoscaler aiming at 0 %") << KnobMove(knob::AutoscalerSetting{noUtilization})
+                                                  << "autoscaling.target_utilization must be between 1 % and 100 %" << start;
+        QTest::newRow("cold start") << KnobMove(knob::ColdStart{30}) << unchanged
+                                    << with([](DeploymentConfig& d, ArrivalConfig&) { d.coldStartS = 30; });
+        QTest::newRow("cold start negative") << KnobMove(knob::ColdStart{-1}) << "cold start must be between 0 and 86400 seconds" << start;
+    }
+
+    // The live host judges a move with checkKnob and shows it with writeKnob on its copy of the scenario;
+    // the engine applies the same value. All three must agree, in the refusal's words and in the knobs.
+    void knobMove()
+    {
+        QFETCH(KnobMove, move);
+        QFETCH(QString, refusal);
+        QFETCH(Scenario, after);
+        const Scenario start = test::singleReplica(4, 2);
+        QCOMPARE(QString::fromStdString(checkKnob(start, move)), refusal);
+        Scenario shown = start;
+        if (refusal.isEmpty())
+            writeKnob(shown, move);
+        Engine engine(start);
+        QCOMPARE(QString::fromStdString(engine.applyKnob(move)), refusal);
+        for (const Scenario* s : {static_cast<const Scenario*>(&shown), &engine.scenario()}) {
+            const DeploymentConfig& got = s->deployment;
+            const DeploymentConfig& want = after.deployment;
+            QCOMPARE(got.concurrencyTarget, want.concurrencyTarget);
+            QCOMPARE(got.predictConcurrency, want.predictConcurrency);
+            QCOMPARE(got.minReplicas, want.minReplicas);
+            QCOMPARE(got.maxReplicas, want.maxReplicas);
+            QCOMPARE(got.coldStartS, want.coldStartS);
+            QCOMPARE(got.autoscaler.policy, want.autoscaler.policy);
+            QCOMPARE(got.autoscaler.targetUtilization, want.autoscaler.targetUtilization);
+            QCOMPARE(s->workload.arrival.rateRps, after.workload.arrival.rateRps);
+            QCOMPARE(s->workload.arrival.users, after.workload.arrival.users);
+        }
     }
 };
 
