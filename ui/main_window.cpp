@@ -67,7 +67,7 @@ QString clockText(Nanos t)
 MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWidget* parent)
     : QMainWindow(parent)
     , m_scenario(scenario)
-    , m_twinFitted(scenario.twin ? std::optional(scenario.deployment) : std::nullopt)
+    , m_twinOpened(scenario.twin ? std::optional(scenario.deployment) : std::nullopt)
     , m_sourceName(sourceName)
 {
     setObjectName(QStringLiteral("mainWindow"));
@@ -223,7 +223,7 @@ void MainWindow::refresh()
     const EngineSnapshot& e = snap->engine;
     m_controls->showSnapshot(*snap);
     if (m_scenario.twin)
-        showTwinBanner(); // the knobs may have moved from those it was fitted at
+        showTwinBanner(); // the knobs may have moved from the twin's as opened
     m_view->setSnapshot(e);
     m_charts->addWindows(snap->recentWindows);
     m_charts->addScalingEvents(snap->recentScaling, snap->scalingTotal);
@@ -296,18 +296,18 @@ void MainWindow::showTwinBanner()
 {
     const std::optional<TwinSource>& twin = m_scenario.twin;
     if (twin) {
-        // The knobs as they run now against the deployment the twin was fitted at: a what-if says so.
-        const DeploymentConfig fitted = m_twinFitted.value_or(m_scenario.deployment);
+        // The knobs as they run now against the twin's as opened: a what-if says so.
+        const DeploymentConfig opened = m_twinOpened.value_or(m_scenario.deployment);
         DeploymentConfig now = m_scenario.deployment;
         const KnobValues k = m_controls->knobs();
         now.concurrencyTarget = k.concurrencyTarget;
         now.predictConcurrency = k.predictConcurrency;
         now.minReplicas = k.minReplicas;
         now.maxReplicas = k.maxReplicas;
-        const std::string whatIf = twinWhatIf(fitted, now);
+        const std::string whatIf = twinWhatIf(opened, now);
         QString text = QString::fromStdString(twinBanner(*twin)) + QLatin1Char('.');
         if (!whatIf.empty())
-            text += tr(" What-if: %1, beyond what the sweep checked.").arg(QString::fromStdString(whatIf));
+            text += tr(" What-if: %1; the sweep checked the twin at its own settings.").arg(QString::fromStdString(whatIf));
         if (text == m_twinText->text() && m_twinBanner->isVisibleTo(this))
             return; // called on every frame: nothing to redo
         m_twinText->setText(text);
@@ -349,10 +349,10 @@ std::string MainWindow::replaceScenario(const Scenario& scenario, const QString&
     if (std::string e = m_host->reset(scenario); !e.empty()) // read files were validated; keep the run if not
         return e;
     const bool sameScenario = sourceName.isEmpty() || sourceName == m_sourceName;
-    // Another twin (or none): what it was fitted at starts over; the same twin reset keeps it.
+    // Another twin (or none): its knobs as opened start over; a Reset of the same twin keeps them.
     const bool sameTwin = scenario.twin && m_scenario.twin && twinBanner(*scenario.twin) == twinBanner(*m_scenario.twin);
     if (!sameTwin)
-        m_twinFitted = scenario.twin ? std::optional(scenario.deployment) : std::nullopt;
+        m_twinOpened = scenario.twin ? std::optional(scenario.deployment) : std::nullopt;
     m_scenario = scenario;
     if (!sourceName.isEmpty())
         m_sourceName = sourceName;

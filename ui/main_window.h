@@ -114,9 +114,11 @@ private:
     void showTwinBanner();
 
     Scenario m_scenario; // the one scenario (knobs as loaded; the engine's snapshot has them as they are)
-    // A twin's deployment as it was fitted (kept across Reset, which reloads the edited knobs): the
-    // banner names the knobs a what-if moved from it.
-    std::optional<DeploymentConfig> m_twinFitted;
+    // A twin's deployment as it was opened (kept across Reset, which reloads the edited knobs): the
+    // banner names the knobs a what-if moved from it. A twin file from `knee fit` holds the settings it
+    // was fitted at; a scenario saved after a what-if holds the moved ones (the twin: section does not
+    // record the fitted knobs).
+    std::optional<DeploymentConfig> m_twinOpened;
     QString m_sourceName;
     std::unique_ptr<LiveEngineHost> m_host;
     ControlsPanel* m_controls = nullptr;

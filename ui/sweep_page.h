@@ -227,6 +227,7 @@ private:
     QFutureWatcher<TwinFit> m_twinWatcher; // fitTwin on Qt's pool
     bool m_fittingTwin = false;            // from the click to the dialog (a refusal can finish before the click returns)
     std::optional<TwinFit> m_twinFit;      // the last fit, for Save and Open
+    std::optional<SweepResult> m_twinSweep; // the sweep of the last fit: Fit as serial fits it again
     QString m_twinSavedTo;                 // where it was saved: the name it opens under
     int m_twinFits = 0;                    // fits shown so far: tells a save that a newer fit came meanwhile
     QPointer<TwinDialog> m_twinDialog;

@@ -64,11 +64,14 @@ void SweepPage::updateTwinButton()
 
 void SweepPage::makeTwin(bool serial)
 {
-    if (const QString why = twinUnavailable(); !why.isEmpty()) {
+    // Fit as serial refits the sweep that was refused, whichever sweep the page shows by then.
+    const bool again = serial && m_twinSweep;
+    if (const QString why = again && !m_fittingTwin ? QString() : twinUnavailable(); !why.isEmpty()) {
         m_status->setText(why);
         return;
     }
-    const SweepResult sweep = current()->result;
+    const SweepResult sweep = again ? *m_twinSweep : current()->result;
+    m_twinSweep = sweep;
     TwinFitOptions options = twinFitOptions(sweep, m_sessionFile, m_measuredAt);
     options.serial = serial;
     // What to measure next, in this page's words rather than the command line's flags.

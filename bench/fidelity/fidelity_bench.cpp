@@ -53,8 +53,9 @@ namespace {
 // (BENCHMARKS.md, "Fidelity"): on a fatal signal, say which thread it hit (knee's threads are named:
 // knee-cuda-done, knee-replica; the main thread runs the engine here; another name is CUDA's own or
 // Qt's) and its stack, as module+offset (the bundle is stripped: map the offsets with addr2line on the
-// unstripped build), then die of the same signal. Only async-signal-safe calls, except backtrace(),
-// whose first call (which may allocate) is made at start.
+// unstripped build), then die of the same signal. write() is async-signal-safe; pthread_getname_np,
+// syscall and backtrace_symbols_fd are not on POSIX's list but are in glibc (no allocation, no lock);
+// backtrace() may take the loader's lock on its first call, which is made at start.
 pid_t g_mainTid = 0;
 
 void writeText(const char* text) { (void)!write(STDERR_FILENO, text, std::strlen(text)); }
@@ -82,13 +83,15 @@ void onFatalSignal(int sig, siginfo_t* info, void*)
     const long tid = syscall(SYS_gettid);
     writeText("\nknee-bench-fidelity: fatal signal ");
     writeNumber(sig);
-    writeText(" at address 0x");
-    char hex[2 * sizeof(void*) + 1];
-    auto addr = reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr);
-    for (int i = int(sizeof hex) - 2; i >= 0; --i, addr >>= 4)
-        hex[i] = "0123456789abcdef"[addr & 15];
-    hex[sizeof hex - 1] = '\0';
-    writeText(hex);
+    if (sig != SIGABRT && info) { // a fault's address; for a raised signal si_addr holds no address
+        writeText(" at address 0x");
+        char hex[2 * sizeof(void*) + 1];
+        auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+        for (int i = int(sizeof hex) - 2; i >= 0; --i, addr >>= 4)
+            hex[i] = "0123456789abcdef"[addr & 15];
+        hex[sizeof hex - 1] = '\0';
+        writeText(hex);
+    }
     writeText(" in thread ");
     writeNumber(tid);
     writeText(tid == g_mainTid ? " (the main thread: the engine) named " : " named ");
@@ -196,10 +199,10 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
                        {"completed", qint64(w.completed)},
                        {"failed", qint64(w.failed)},
                        {"window_s", width},
-                       {"by_replica", [&] {
-                            QJsonArray a;
+                       {"by_replica", [&] { // replica id -> responses in the window
+                            QJsonObject a;
                             for (const auto& [id, n] : w.byReplica)
-                                a.append(qint64(n));
+                                a[QString::number(id)] = qint64(n);
                             return a;
                         }()}};
 }
@@ -262,6 +265,11 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
         row["level"] = level;
         const EngineSnapshot snap = e.snapshot();
         row["predict_errors"] = qint64(snap.predictErrors);
+        QJsonObject byReplica = row["by_replica"].toObject(); // a replica that served nothing shows 0
+        for (const ReplicaSnapshot& r : snap.replicas)
+            if (!byReplica.contains(QString::number(r.id)))
+                byReplica[QString::number(r.id)] = 0;
+        row["by_replica"] = byReplica;
         out.push_back(row);
         std::fprintf(stderr, "%s %s %-32s %8g  thr %10.1f  p50 %8.3f  p95 %8.3f ms\n", live ? "live" : "virt", closed ? "users" : "rate ",
                      qPrintable(c.key()), level, row["throughput_rps"].toDouble(), row["p50_ms"].toDouble(), row["p95_ms"].toDouble());

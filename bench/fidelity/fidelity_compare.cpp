@@ -157,10 +157,10 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
     int kneesAgree = 0, kneesNear = 0, saturationAgrees = 0, saturationNear = 0;
     std::vector<QString> kneeMisses, saturationMisses;
     for (const auto& [config, rows] : liveCurves) {
-        const KneeAnalysis live = curveOf(rows), other = curveOf(virtCurves[config]);
+        const KneeAnalysis ours = curveOf(rows), other = curveOf(virtCurves[config]);
         // Saturation (the smallest level within 5 % of peak throughput) is what a sweep's concurrency
         // target comes from; the p95 knee is the curve's shape. Both are held to agree.
-        const auto sa = live.saturation, sb = other.saturation;
+        const auto sa = ours.saturation, sb = other.saturation;
         if (sa == sb)
             ++saturationAgrees;
         else
@@ -168,7 +168,7 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
                                                                       sb ? QString::number(*sb) : "none"));
         if (sa == sb || (sa && sb && std::max(*sa, *sb) <= 2 * std::min(*sa, *sb)))
             ++saturationNear;
-        const auto a = live.knee, b = other.knee;
+        const auto a = ours.knee, b = other.knee;
         if (a == b)
             ++kneesAgree;
         else
@@ -238,16 +238,18 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
 int runCompare(const Options& o)
 {
     const auto live = readRows(o.livePath), virt = readRows(o.virtualPath);
-    std::vector<QJsonObject> first, second;
+    std::map<int, std::vector<QJsonObject>> passes; // rep -> rows (rows without "rep" are pass 0)
     for (const QJsonObject& r : live)
-        (r["rep"].toInt(0) == 0 ? first : second).push_back(r);
-    for (QJsonObject& r : second)
-        r.remove("rep");
-    const std::size_t n = compareSets(first, virt, "live", "virtual", o.out);
-    if (!second.empty()) {
-        // The floor under the table above: the same cells measured again, seconds later, same engine.
-        std::printf("\n## The live run against itself: its second pass ÷ its first\n\n");
-        compareSets(second, first, "second pass", "first pass", {});
+        passes[r["rep"].toInt(0)].push_back(r);
+    const std::size_t n = compareSets(passes[0], virt, "live", "virtual", o.out);
+    // The floor under the table above: the same cells measured again in the same engine, each later pass
+    // against the first (it starts after the first pass's largest level, not after a cold start).
+    for (const auto& [rep, rows] : passes) {
+        if (rep == 0)
+            continue;
+        const std::string name = "pass " + std::to_string(rep + 1);
+        std::printf("\n## The live run against itself: %s ÷ pass 1\n\n", name.c_str());
+        compareSets(rows, passes[0], name.c_str(), "pass 1", {});
     }
     return n ? 0 : 1;
 }

@@ -9,4 +9,6 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm 
 t0=$(date +%s)
 "$PWD/devrun/knee-bench-sharing" --profiles "${PROFILES:-small,medium,large}" --batches "${BATCHES:-1,8}" \
   --concurrency "${CONCURRENCY:-1,2,4,8}" --repeats "${REPEATS:-100}" --out "$out/sharing.json" | tee "$out/sharing.md"
-echo "sharing bench: exit ${PIPESTATUS[0]} in $(( $(date +%s) - t0 )) s"
+rc=${PIPESTATUS[0]}
+echo "sharing bench: exit $rc in $(( $(date +%s) - t0 )) s"
+exit "$rc"

@@ -70,18 +70,28 @@ int main(int argc, char** argv)
     std::vector<int> batches{1, 8}, concurrency{1, 2, 4, 8};
     int repeats = 100;
     std::string backendName = "gpu", outPath;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const std::string k = argv[i];
+        if (i + 1 >= argc || k == "--help" || k == "-h") {
+            std::fprintf(stderr, "usage: knee-bench-sharing [--profiles small,medium,large] [--batches 1,8] [--concurrency 1,2,4,8] "
+                                 "[--repeats 100] [--backend gpu|cpu] [--out FILE.json]\n");
+            return k == "--help" || k == "-h" ? 0 : 2;
+        }
+        const std::string v = argv[i + 1];
         if (k == "--profiles") profiles = split(v);
         else if (k == "--batches") batches = ints(v);
         else if (k == "--concurrency") concurrency = ints(v);
         else if (k == "--repeats") repeats = std::max(5, std::atoi(v.c_str()));
-        else if (k == "--backend") backendName = v;
+        else if (k == "--backend" && (v == "gpu" || v == "cpu")) backendName = v;
         else if (k == "--out") outPath = v;
         else {
-            std::fprintf(stderr, "knee-bench-sharing: unknown flag %s\n", k.c_str());
+            std::fprintf(stderr, "knee-bench-sharing: unknown flag or value: %s %s\n", k.c_str(), v.c_str());
             return 2;
         }
+    }
+    if (profiles.empty() || batches.empty() || concurrency.empty()) {
+        std::fprintf(stderr, "knee-bench-sharing: --profiles, --batches and --concurrency need at least one value each\n");
+        return 2;
     }
     FactoryOptions fo;
     fo.prefer = backendName == "cpu" ? Preference::Cpu : Preference::Cuda;

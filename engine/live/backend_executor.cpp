@@ -335,7 +335,11 @@ void BackendExecutor::destroyElsewhere(std::unique_ptr<BackendExecutor> executor
     static char handoff; // the pool's hand-off, made visible to TSan (base/tsan.h)
     QRunnable* job = QRunnable::create([raw] {
         KNEE_TSAN_ACQUIRE(&handoff);
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        pthread_setname_np(pthread_self(), "knee-teardown"); // a crash report names the thread
         delete raw;
+        pthread_setname_np(pthread_self(), name); // a pool thread: back to its own name
     });
     KNEE_TSAN_RELEASE(&handoff);
     QThreadPool::globalInstance()->start(job);

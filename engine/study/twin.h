@@ -115,10 +115,10 @@ TwinLevelCheck twinCheck(const SweepLevel& measured, const SweepLevel& twin);
 double twinWorstErrorPct(const TwinErrors& errors);
 // A line for people: what the twin is of, when, and its largest replay error ("twin of URL, measured …").
 std::string twinBanner(const TwinSource& source);
-// The deployment knobs a what-if moved away from those the twin was fitted at ("predict_concurrency 8
-// (fitted at 4), max replicas 3 (fitted at 1)"), or empty: beyond them its figures are predictions the
-// sweep did not check.
-std::string twinWhatIf(const DeploymentConfig& fitted, const DeploymentConfig& now);
+// The deployment knobs a what-if moved away from the twin's as opened ("predict_concurrency 8 (as opened:
+// 4), max replicas 3 (as opened: 1)"), or empty. A twin as `knee fit` wrote it holds the settings it was
+// fitted at; beyond them its figures are predictions the sweep did not check.
+std::string twinWhatIf(const DeploymentConfig& opened, const DeploymentConfig& now);
 // The YAML comments that head a twin's file: where each value came from and the checks, line by line.
 std::string twinComments(const TwinFit& fit);
 

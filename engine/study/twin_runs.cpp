@@ -138,15 +138,15 @@ std::string twinBanner(const TwinSource& t)
     return out;
 }
 
-std::string twinWhatIf(const DeploymentConfig& fitted, const DeploymentConfig& now)
+std::string twinWhatIf(const DeploymentConfig& opened, const DeploymentConfig& now)
 {
     std::string out;
-    for (const auto& [name, was, is] : {std::tuple{"concurrency target", fitted.concurrencyTarget, now.concurrencyTarget},
-                                        std::tuple{"predict_concurrency", fitted.predictConcurrency, now.predictConcurrency},
-                                        std::tuple{"min replicas", fitted.minReplicas, now.minReplicas},
-                                        std::tuple{"max replicas", fitted.maxReplicas, now.maxReplicas}})
+    for (const auto& [name, was, is] : {std::tuple{"concurrency target", opened.concurrencyTarget, now.concurrencyTarget},
+                                        std::tuple{"predict_concurrency", opened.predictConcurrency, now.predictConcurrency},
+                                        std::tuple{"min replicas", opened.minReplicas, now.minReplicas},
+                                        std::tuple{"max replicas", opened.maxReplicas, now.maxReplicas}})
         if (was != is)
-            out += std::string(out.empty() ? "" : ", ") + name + " " + std::to_string(is) + " (fitted at " + std::to_string(was) + ")";
+            out += std::string(out.empty() ? "" : ", ") + name + " " + std::to_string(is) + " (as opened: " + std::to_string(was) + ")";
     return out;
 }
 

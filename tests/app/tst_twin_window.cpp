@@ -229,8 +229,9 @@ private slots:
         QCOMPARE(w.loadScenario(*read.scenario, path), std::string());
         QCOMPARE(w.twinBannerText(), QString::fromStdString(twinBanner(source)) + '.');
 
-        // A what-if through the knobs: the banner names what moved from the settings the twin was fitted
-        // at, through a Reset (which reloads the edited knobs) too; moved back, the banner is as it was.
+        // A what-if through the knobs: the banner names what moved from the twin's settings as opened (the
+        // ones it was fitted at, for this file), through a Reset (which reloads the edited knobs) too; moved
+        // back, the banner is as it was.
         const QString plain = w.twinBannerText();
         KnobValues k = w.controls()->knobs();
         const int fitted = k.predictConcurrency, fittedMax = k.maxReplicas;
@@ -238,7 +239,8 @@ private slots:
         k.maxReplicas = fittedMax + 2;
         QCOMPARE(w.controls()->applyKnobs(k), std::string());
         const QString whatIf = plain
-            + QStringLiteral(" What-if: predict_concurrency %1 (fitted at %2), max replicas %3 (fitted at %4), beyond what the sweep checked.")
+            + QStringLiteral(" What-if: predict_concurrency %1 (as opened: %2), max replicas %3 (as opened: %4); the sweep checked the twin at "
+                             "its own settings.")
                   .arg(fitted + 4).arg(fitted).arg(fittedMax + 2).arg(fittedMax);
         QTRY_COMPARE_WITH_TIMEOUT(w.twinBannerText(), whatIf, knee::test::kEventTimeoutMs);
         w.resize(1024, 700); // the smallest size the window supports, with the longest banner
