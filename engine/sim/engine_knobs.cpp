@@ -12,6 +12,9 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+// clang before 17 has no deduction for aggregates (the fuzz and sanitizer builds use clang 14).
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 } // namespace
 
 std::string Engine::applyKnob(const KnobMove& move)
