@@ -19,6 +19,7 @@ struct Options {
     double warmupS = 0.1, windowS = 0.3;
     int tokens = 16; // continuous batching: tokens per response
     int repeats = 1; // live: passes over each configuration's levels
+    QString backend; // live: empty for the machine's own (GPU, else CPU); "emulated[:MS]" for no device
 };
 
 // One JSON object per line (what the live and virtual runs write).

@@ -7,6 +7,9 @@
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
 //
+// `live --backend emulated:MS` replaces the device by calls that compute nothing and take MS each: what is
+// left is the live engine's own cost (its ceiling in requests per second, where it goes under perf).
+//
 // `live --repeats 2` measures every level twice in the same engine (a second pass after the first);
 // compare then also sets the second pass against the first: the live run's agreement with itself.
 //
@@ -15,6 +18,7 @@
 // a change to the device model is checked again without the device. Each configuration is one engine:
 // the closed-loop levels change its users, the Poisson loads its rate; each level has a warm-up and one
 // window, the same wall (live) or simulated (virtual) seconds.
+#include "emulated_backend.h"
 #include "fidelity.h"
 
 #include "io/scenario_reader.h"
@@ -57,6 +61,9 @@ namespace {
 // syscall and backtrace_symbols_fd are not on POSIX's list but are in glibc (no allocation, no lock);
 // backtrace() may take the loader's lock on its first call, which is made at start.
 pid_t g_mainTid = 0;
+
+// The live run's predict backend when --backend names one (null: the machine's own, GPU else CPU).
+const PredictBackendInfo* g_backend = nullptr;
 
 void writeText(const char* text) { (void)!write(STDERR_FILENO, text, std::strlen(text)); }
 
@@ -214,7 +221,7 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
     const auto s = scenarioFor(o, c, closed);
     if (!s || levels.empty())
         return out;
-    std::unique_ptr<LevelDriver> driver = live ? makeLiveDriver() : makeVirtualDriver();
+    std::unique_ptr<LevelDriver> driver = live ? makeLiveDriver(600, g_backend) : makeVirtualDriver();
     // Almost no load until the replicas are ready: a live cold start (weights uploaded) must not leave a
     // backlog for the first level to drain (the virtual replicas start ready).
     Scenario first = *s;
@@ -390,6 +397,7 @@ int main(int argc, char** argv)
         else if (k == "--window-s") o.windowS = v.toDouble();
         else if (k == "--tokens") o.tokens = v.toInt();
         else if (k == "--repeats") o.repeats = std::clamp(v.toInt(), 1, 10);
+        else if (k == "--backend") o.backend = v;
         else {
             std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));
             return 2;
@@ -399,6 +407,25 @@ int main(int argc, char** argv)
         return fidelity::runCompare(o);
     if ((o.mode != "live" && o.mode != "virtual") || o.tablesDir.isEmpty() || o.out.isEmpty() || (o.mode == "virtual" && o.livePath.isEmpty())) {
         std::fprintf(stderr, "knee-bench-fidelity: live needs --tables and --out; virtual also --live\n");
+        return 2;
+    }
+    // --backend emulated[:MS]: calls that compute nothing and take MS (0: none) of wall time each; the
+    // live engine's own cost, and its ceiling, without the device.
+    static PredictBackendInfo emulated;
+    std::unique_ptr<predict::Backend> owned;
+    if (o.backend.startsWith("emulated")) {
+        bool ok = true;
+        const double ms = o.backend.contains(':') ? o.backend.section(':', 1).toDouble(&ok) : 0.0;
+        if (!ok || ms < 0 || ms > 1000) {
+            std::fprintf(stderr, "knee-bench-fidelity: --backend emulated:MS needs MS from 0 to 1000\n");
+            return 2;
+        }
+        owned = fidelity::makeEmulatedBackend(ms);
+        emulated.backend = owned.get();
+        emulated.shortName = emulated.notice = owned->description();
+        g_backend = &emulated;
+    } else if (!o.backend.isEmpty()) {
+        std::fprintf(stderr, "knee-bench-fidelity: --backend takes emulated[:MS] (default: this machine's GPU, else its CPU)\n");
         return 2;
     }
     return runMatrix(o, o.mode == "live");

@@ -15,8 +15,9 @@ namespace {
 class LiveDriver : public LevelDriver {
 public:
     // A level waits for its replica's cold start at most `maxColdStartS`, then sends its load anyway.
-    explicit LiveDriver(double maxColdStartS)
+    LiveDriver(double maxColdStartS, const PredictBackendInfo* backend)
         : m_maxColdStartS(maxColdStartS)
+        , m_backend(backend)
     {
     }
     // With a model profile, every predict call of the level is a forward pass on the real backend; its
@@ -24,7 +25,7 @@ public:
     Engine& begin(const Scenario& s) override
     {
         m_run.reset(); // a level that ended early (an exception) left its run: it goes first
-        m_run = std::make_unique<LiveRun>(s);
+        m_run = std::make_unique<LiveRun>(s, m_backend);
         return m_run->engine();
     }
     void start(Engine&) override { m_run->startLoadWhenReady(m_maxColdStartS); }
@@ -52,11 +53,15 @@ public:
 private:
     std::unique_ptr<LiveRun> m_run;
     double m_maxColdStartS;
+    const PredictBackendInfo* m_backend;
 };
 
 } // namespace
 
-std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS) { return std::make_unique<LiveDriver>(maxColdStartS); }
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend)
+{
+    return std::make_unique<LiveDriver>(maxColdStartS, backend);
+}
 
 double liveColdStartBudgetS(const SweepOptions& options) { return std::max(1.0, options.warmupS + options.capS); }
 

@@ -7,8 +7,10 @@
 namespace knee {
 
 // Each level first waits for its replica's cold start (the weights' upload), at most `maxColdStartS`:
-// then its load starts anyway. A sweep gives it a level's own budget (warm-up and time cap).
-std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS = 600);
+// then its load starts anyway. A sweep gives it a level's own budget (warm-up and time cap). `backend`
+// runs predict (null: the process's shared backend); it must outlive the driver.
+struct PredictBackendInfo;
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS = 600, const PredictBackendInfo* backend = nullptr);
 double liveColdStartBudgetS(const SweepOptions& options);
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options,
                          const std::function<bool(const SweepLevel&)>& progress = {});

@@ -30,7 +30,9 @@ struct SharingOptions {
     std::vector<int> batches{1, 2, 4, 8, 16, 32, 64};
     std::vector<int> concurrency{1, 2, 4, 8};
     int repeats = 20;   // timed calls per caller and point (after kWarmupCalls)
-    std::vector<double> idleGapsMs{0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
+    // Gaps under 0.2 ms are waited out spinning (a sleep overshoots them by 0.05 ms or more), so the
+    // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
+    std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 40;
     // Told after each (batch, k) point: points done, points in all. Returns false to cancel.
     std::function<bool(int done, int total)> progress;

@@ -377,6 +377,8 @@ std::shared_ptr<Shared> discover(std::string& error)
     auto shared = std::make_shared<Shared>();
     shared->devices = std::move(devices);
     shared->replicasOnDevice.assign(shared->devices.size(), 0);
+    for (std::size_t i = 0; i < shared->devices.size(); ++i)
+        shared->setup.push_back(std::make_unique<std::mutex>());
     return shared;
 }
 

@@ -54,8 +54,12 @@ CreatedReplica CudaReplica::create(std::shared_ptr<Shared> shared, std::shared_p
 {
     const auto t0 = Clock::now();
     CreatedReplica out;
+    std::mutex& setup = *shared->setup.at(std::size_t(device));
     std::unique_ptr<CudaReplica> r(new CudaReplica(std::move(shared), std::move(model), config, device));
-    out.status = r->init();
+    {
+        std::lock_guard lock(setup);
+        out.status = r->init();
+    } // unlocked before a failed replica's destructor, which takes the lock itself
     if (!out.status.ok()) {
         out.status.error = r->where() + ": " + out.status.error;
         return out; // r's destructor frees whatever init() got before failing
@@ -167,7 +171,14 @@ Status CudaReplica::init()
                 }
             }
     }
-    return check(cudaDeviceSynchronize(), "finishing the replica's set-up");
+    // The replica's own work only (its streams, and the default stream its uploads and clears used):
+    // cudaDeviceSynchronize here crashed inside libcuda (cuCtxSynchronize, a read at 0x298) while
+    // another replica was setting up on the same GPU (bench/fidelity/results/h200_2026-12-02_churn),
+    // and it would wait for every other replica's calls in flight besides.
+    for (auto& slot : m_slots)
+        if (auto s = check(cudaStreamSynchronize(slot->stream), "finishing the replica's set-up"); !s.ok())
+            return s;
+    return check(cudaStreamSynchronize(nullptr), "finishing the replica's set-up");
 }
 
 Status CudaReplica::initSlot(Slot& s)
@@ -340,6 +351,7 @@ CudaReplica::~CudaReplica()
         std::unique_lock lock(m_mu);
         m_idle.wait(lock, [this] { return m_inFlight == 0; });
     }
+    std::unique_lock setup(*m_shared->setup[std::size_t(m_device)]);
     for (auto& s : m_slots) {
         if (!s)
             continue;
@@ -372,6 +384,7 @@ CudaReplica::~CudaReplica()
     cudaFree(m_weights);
     cudaFree(m_bias);
     (void)cudaGetLastError();
+    setup.unlock();
     std::lock_guard lock(m_shared->mu);
     --m_shared->replicasOnDevice[std::size_t(m_device)];
 }

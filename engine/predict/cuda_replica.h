@@ -72,6 +72,11 @@ struct Shared {
     Dispatcher dispatcher;
     std::mutex mu;
     std::vector<int> replicasOnDevice; // guarded by mu; placement spreads replicas by this count
+    // Per device: held while a replica sets itself up (uploads, cuBLASLt handle, tuning, graph capture)
+    // or frees what it set up. Two set-ups side by side on one GPU crashed inside libcuda (2 in 618
+    // engines of two replicas; 0 in 600 with this lock: bench/fidelity/results/h200_2026-12-02_churn),
+    // and gain nothing (they share its copy engines); replicas on other devices still start together.
+    std::vector<std::unique_ptr<std::mutex>> setup;
 };
 
 class CudaReplica final : public Replica {

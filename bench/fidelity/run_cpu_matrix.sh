@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The fidelity matrix on the CPU backend, small enough for CI (a benchmark run, not a timed test: it
+# fails only when a step fails or a table comes out empty). Calibrates `tiny` on this machine's CPU,
+# runs the matrix live, replays it in virtual time and compares; then the live engine alone on an
+# emulated device (no computation, 0.2 ms a call). BENCHMARKS.md ("Fidelity") has a full run's figures.
+#   bench/fidelity/run_cpu_matrix.sh BUILD_DIR [OUT_DIR]
+set -euo pipefail
+build=${1:?usage: run_cpu_matrix.sh BUILD_DIR [OUT_DIR]}
+if [ -n "${2:-}" ]; then out=$2; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
+mkdir -p "$out/tables"
+export QT_QPA_PLATFORM=offscreen
+"$build/app/knee" calibrate --profile tiny --backend cpu --batches 1,2,4,8 --concurrency 1,2 --repeats 20 \
+  --out "$out/tables/tiny.yaml" >/dev/null
+bench=$build/bench/fidelity/knee-bench-fidelity
+matrix=(--profiles tiny --batching none,dynamic,continuous --pc 1,2 --replicas 1,2 --users 1,4 --loads 0.5 --warmup-s 0.05 --window-s 0.15)
+"$bench" live --tables "$out/tables" --out "$out/live.jsonl" "${matrix[@]}" 2>"$out/live.log"
+"$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" "${matrix[@]}" 2>"$out/virtual.log"
+"$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"
+grep -q '^| all | [1-9]' "$out/compare.md" || { echo "run_cpu_matrix: no cell compared" >&2; exit 1; }
+"$bench" live --backend emulated:0.2 --tables "$out/tables" --out "$out/emulated.jsonl" --profiles tiny --batching none \
+  --pc 1,4 --replicas 1 --users 1,8 --loads 0.5 --warmup-s 0.05 --window-s 0.15 2>&1 | grep '^live' | tee "$out/emulated.txt"
+[ "$(wc -l <"$out/emulated.jsonl")" = 6 ] || { echo "run_cpu_matrix: expected 6 emulated cells" >&2; exit 1; }
