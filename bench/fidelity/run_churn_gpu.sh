@@ -20,9 +20,13 @@ for m in ${MODULES:-default=}; do
     timeout $((end - SECONDS + 5)) "$bench" live --tables "$out/tables" --out "$out/churn_${label}_$pass.jsonl" --profiles small \
       --replicas 2 --users 1,8 --loads 0.8 --warmup-s 0.02 --window-s 0.05 2>"$log"
     rc=$?
-    cells=$(wc -l <"$out/churn_${label}_$pass.jsonl" 2>/dev/null || echo 0)
+    cells=$(cat "$out/churn_${label}_$pass.jsonl" 2>/dev/null | wc -l)
     engines=$((engines + cells * 2 / 3)) # a configuration: 2 closed-loop cells in one engine, 1 Poisson cell in another
-    if [ $rc != 0 ] && [ $rc != 124 ]; then
+    if [ $rc != 0 ] && [ $rc -le 128 ] && [ $rc != 124 ]; then # not a crash: the bench refused or failed to start
+      echo "[$label pass $pass] exit $rc: $(tail -n 2 "$log")"
+      exit $rc
+    fi
+    if [ $rc -gt 128 ]; then
       crashes=$((crashes + 1))
       echo "[$label pass $pass] exit $rc after $cells cells"
       sed -n '/fatal signal/,$p' "$log" | head -n 40

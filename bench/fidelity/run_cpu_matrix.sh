@@ -6,7 +6,10 @@
 #   bench/fidelity/run_cpu_matrix.sh BUILD_DIR [OUT_DIR]
 set -euo pipefail
 build=${1:?usage: run_cpu_matrix.sh BUILD_DIR [OUT_DIR]}
-if [ -n "${2:-}" ]; then out=$2; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
+keep=${2:+yes}
+if [ -n "$keep" ]; then out=$2; else out=$(mktemp -d); fi
+# On a failure, what the benches said; a folder of our own goes afterwards.
+trap 'st=$?; [ $st = 0 ] || tail -n 20 "$out"/*.log 2>/dev/null; [ -n "$keep" ] || rm -rf "$out"' EXIT
 mkdir -p "$out/tables"
 export QT_QPA_PLATFORM=offscreen
 "$build/app/knee" calibrate --profile tiny --backend cpu --batches 1,2,4,8 --concurrency 1,2 --repeats 20 \

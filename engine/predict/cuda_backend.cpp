@@ -165,8 +165,11 @@ Status CudaReplica::autotune(int batch, Plan& plan)
 
     Slot& s = *m_slots.at(0);
     const std::size_t n = std::size_t(batch) * std::size_t(m_hidden);
+    // The slot's stream may still run the previous batch size's warm-up: the input goes after it, on it.
+    if (auto st = check(cudaStreamSynchronize(s.stream), "autotune input"); !st.ok())
+        return st;
     fillUniform(s.hostIn, n, 0x7u + std::uint64_t(batch)); // never time on zeros or NaN poison
-    if (auto st = check(cudaMemcpy(s.act[0], s.hostIn, n * sizeof(Bf16), cudaMemcpyHostToDevice), "autotune input"); !st.ok())
+    if (auto st = check(cudaMemcpyAsync(s.act[0], s.hostIn, n * sizeof(Bf16), cudaMemcpyHostToDevice, s.stream), "autotune input"); !st.ok())
         return st;
     double bestMs = 1e300;
     int best = -1;
@@ -195,8 +198,8 @@ Status CudaReplica::autotune(int batch, Plan& plan)
         return Status::failure("every kernel candidate failed while tuning batch " + std::to_string(batch));
     plan = candidates[std::size_t(best)];
     const std::size_t actBytes = std::size_t(m_config.maxBatch) * std::size_t(m_hidden) * sizeof(Bf16);
-    for (auto* a : s.act) // back to NaN, as initSlot left them
-        if (auto st = check(cudaMemset(a, 0xFF, actBytes), "cudaMemset"); !st.ok())
+    for (auto* a : s.act) // back to NaN, as initSlot left them (on the slot's stream, ordered with what follows)
+        if (auto st = check(cudaMemsetAsync(a, 0xFF, actBytes, s.stream), "cudaMemsetAsync"); !st.ok())
             return st;
     return {};
 }

@@ -107,7 +107,10 @@ Status CudaReplica::init()
             !s.ok())
             return s;
     }
-    m_info.weightUploadMs = msSince(upload0); // cudaMemcpy from pageable memory returns once the copy is done
+    // A copy from pageable memory may return once its data is staged, before it lands: wait for it.
+    if (auto s = check(cudaStreamSynchronize(nullptr), "uploading the weights"); !s.ok())
+        return s;
+    m_info.weightUploadMs = msSince(upload0);
     m_info.deviceBytes = l * (m_weightStride + m_biasStride);
 
     // cuBLASLt computes D (H × B) = op(A) · X with A = the stored weights read transposed (row-major
@@ -198,8 +201,10 @@ Status CudaReplica::initSlot(Slot& s)
             !st.ok())
             return st;
     // Start as NaN (0xFFFF): an element a kernel forgets to write can never pass for a result.
+    // On the slot's stream (not the default one, which its non-blocking stream does not wait for): the
+    // warm-up runs and graph captures that follow on that stream see the buffers cleared.
     for (auto* a : s.act)
-        if (auto st = check(cudaMemset(a, 0xFF, actBytes), which + ": cudaMemset"); !st.ok())
+        if (auto st = check(cudaMemsetAsync(a, 0xFF, actBytes, s.stream), which + ": cudaMemsetAsync"); !st.ok())
             return st;
     if (auto st = checkAlloc(cudaMallocHost(reinterpret_cast<void**>(&s.hostIn), actBytes), which + "'s pinned input staging", actBytes); !st.ok())
         return st;

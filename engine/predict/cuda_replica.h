@@ -72,8 +72,9 @@ struct Shared {
     Dispatcher dispatcher;
     std::mutex mu;
     std::vector<int> replicasOnDevice; // guarded by mu; placement spreads replicas by this count
-    // Per device: held while a replica sets itself up (uploads, cuBLASLt handle, tuning, graph capture)
-    // or frees what it set up. Two set-ups side by side on one GPU crashed inside libcuda (2 in 618
+    // Per device: held while a replica sets itself up (uploads, cuBLASLt handle, tuning, the warm batch
+    // sizes' graph captures) or frees what it set up; a replica's cold start includes any wait for it. A
+    // batch size first seen in service (above 64, not a power of two) is captured outside it. Two set-ups side by side on one GPU crashed inside libcuda (2 in 618
     // engines of two replicas; 0 in 600 with this lock: bench/fidelity/results/h200_2026-12-02_churn),
     // and gain nothing (they share its copy engines); replicas on other devices still start together.
     std::vector<std::unique_ptr<std::mutex>> setup;
