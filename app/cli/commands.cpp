@@ -15,6 +15,8 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
+#include <cmath>
+
 namespace knee::cli {
 
 namespace {
@@ -97,6 +99,33 @@ std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, cons
     QTextStream(stderr) << command << ": --gpu-telemetry-ms expects 0 (off) or milliseconds from " << telemetry::GpuSampler::kMinPeriodMs
                         << " to " << telemetry::GpuSampler::kMaxPeriodMs << ", got '" << parser.value(option) << "'\n";
     return std::nullopt;
+}
+
+std::optional<double> numberOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo, double hi, QString& error)
+{
+    bool ok = false;
+    const double v = parser.value(option).toDouble(&ok);
+    if (!ok || !std::isfinite(v) || v < lo || v > hi) {
+        error = QStringLiteral("--%1 expects a number between %2 and %3, got '%4'").arg(option.names().first()).arg(lo).arg(hi).arg(parser.value(option));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, int lo, int hi,
+                                                   QString& error)
+{
+    std::vector<int> out;
+    for (const QString& part : parser.value(option).split(QLatin1Char(','))) {
+        bool ok = false;
+        const int v = part.trimmed().toInt(&ok);
+        if (!ok || v < lo || v > hi) {
+            error = QStringLiteral("--%1 expects whole numbers from %2 to %3 separated by commas, got '%4'").arg(option.names().first()).arg(lo).arg(hi).arg(part);
+            return std::nullopt;
+        }
+        out.push_back(v);
+    }
+    return out;
 }
 
 QCommandLineOption gpuTelemetryOption(const QString& use, int defaultMs)

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 class QCommandLineOption;
 class QCommandLineParser;
@@ -46,5 +47,12 @@ QCommandLineOption gpuTelemetryOption(const QString& use, int defaultMs);
 std::unique_ptr<telemetry::GpuSampler> startGpuSampler(int periodMs);
 std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, const QCommandLineOption& option, int fallback,
                                           const char* command);
+// A flag's value as a number from `lo` to `hi`; nothing, with "--NAME expects a number between LO and HI,
+// got 'V'" in `error`, when it is not one (NaN and infinities included).
+std::optional<double> numberOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo, double hi, QString& error);
+// A flag's value as whole numbers from `lo` to `hi` separated by commas; nothing, with "--NAME expects whole
+// numbers from LO to HI separated by commas, got 'PART'" in `error`, at the first part that is not one.
+std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, int lo, int hi,
+                                                   QString& error);
 
 } // namespace knee::cli

@@ -16,16 +16,6 @@ namespace knee::cli {
 
 namespace {
 // A flag's value as a finite number within [lo, hi]; an error message otherwise.
-std::optional<double> number(const QCommandLineParser& p, const QCommandLineOption& o, double lo, double hi, QString& error)
-{
-    bool ok = false;
-    const double v = p.value(o).toDouble(&ok);
-    if (!ok || !std::isfinite(v) || v < lo || v > hi) {
-        error = QStringLiteral("--%1 expects a number between %2 and %3, got '%4'").arg(o.names().first()).arg(lo).arg(hi).arg(p.value(o));
-        return std::nullopt;
-    }
-    return v;
-}
 } // namespace
 
 int runPlan(const QStringList& args)
@@ -64,28 +54,28 @@ int runPlan(const QStringList& args)
         err << "knee plan: " << error << "\n";
         return int(kBadInput);
     };
-    const auto b = number(parser, baseline, 0, limits::kMaxRateRps, error);
+    const auto b = numberOption(parser, baseline, 0, limits::kMaxRateRps, error);
     if (!b)
         return fail();
-    const auto p = number(parser, peak, 0, limits::kMaxRateRps, error);
+    const auto p = numberOption(parser, peak, 0, limits::kMaxRateRps, error);
     if (!p)
         return fail();
-    const auto buf = number(parser, buffer, 0, 1000, error);
+    const auto buf = numberOption(parser, buffer, 0, 1000, error);
     if (!buf)
         return fail();
     if (std::floor(*buf) != *buf) {
         error = QStringLiteral("--buffer expects a whole number of replicas");
         return fail();
     }
-    const auto h = number(parser, hours, 0.01, 24 * 365, error);
+    const auto h = numberOption(parser, hours, 0.01, 24 * 365, error);
     if (!h)
         return fail();
     std::optional<double> t, sloMs, usd;
-    if (parser.isSet(throughput) && !(t = number(parser, throughput, 1e-9, 1e9, error)))
+    if (parser.isSet(throughput) && !(t = numberOption(parser, throughput, 1e-9, 1e9, error)))
         return fail();
-    if (parser.isSet(slo) && !(sloMs = number(parser, slo, 1e-6, 1e9, error)))
+    if (parser.isSet(slo) && !(sloMs = numberOption(parser, slo, 1e-6, 1e9, error)))
         return fail();
-    if (parser.isSet(cost) && !(usd = number(parser, cost, 0, 1e6, error)))
+    if (parser.isSet(cost) && !(usd = numberOption(parser, cost, 0, 1e6, error)))
         return fail();
 
     const std::optional<Scenario> read = readScenarioOrReport(positional.first());

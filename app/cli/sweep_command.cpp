@@ -217,15 +217,12 @@ int runSweep(const QStringList& args)
     }
     SweepOptions options;
     auto number = [&](const QCommandLineOption& o, double lo, double hi, double& into) {
-        bool ok = false;
-        const double v = parser.value(o).toDouble(&ok);
-        if (!ok || !std::isfinite(v) || v < lo || v > hi) {
-            err << "knee sweep: --" << o.names().first() << " expects a number between " << lo << " and " << hi << ", got '"
-                << parser.value(o) << "'\n";
-            return false;
-        }
-        into = v;
-        return true;
+        QString error;
+        const auto v = numberOption(parser, o, lo, hi, error);
+        if (!v)
+            err << "knee sweep: " << error << "\n";
+        into = v.value_or(into);
+        return v.has_value();
     };
     auto percent = [&](const QCommandLineOption& o, double lo, double hi, double& share) { // a flag in percent, kept as a share
         double value = 0;
@@ -247,16 +244,13 @@ int runSweep(const QStringList& args)
         return kBadInput;
     }
     if (parser.isSet(levelsOpt)) {
-        options.levels.clear();
-        for (const QString& part : parser.value(levelsOpt).split(QLatin1Char(','))) {
-            bool ok = false;
-            const int v = part.trimmed().toInt(&ok);
-            if (!ok || v < 1 || v > 4096) {
-                err << "knee sweep: --levels expects whole numbers from 1 to 4096 separated by commas, got '" << part << "'\n";
-                return kBadInput;
-            }
-            options.levels.push_back(v);
+        QString error;
+        const auto levels = wholeNumbersOption(parser, levelsOpt, 1, 4096, error);
+        if (!levels) {
+            err << "knee sweep: " << error << "\n";
+            return kBadInput;
         }
+        options.levels = *levels;
         if (options.levels.size() > 32) {
             err << "knee sweep: at most 32 levels\n";
             return kBadInput;
@@ -278,17 +272,14 @@ int runSweep(const QStringList& args)
         return kBadInput;
     std::optional<GridOptions> gridOptions;
     if (parser.isSet(grid)) {
-        gridOptions.emplace();
-        gridOptions->predictConcurrency.clear();
-        for (const QString& part : parser.value(grid).split(QLatin1Char(','))) {
-            bool ok = false;
-            const int v = part.trimmed().toInt(&ok);
-            if (!ok || v < 1 || v > 4096) {
-                err << "knee sweep: --grid expects whole numbers from 1 to 4096 separated by commas, got '" << part << "'\n";
-                return kBadInput;
-            }
-            gridOptions->predictConcurrency.push_back(v);
+        QString error;
+        const auto pcs = wholeNumbersOption(parser, grid, 1, 4096, error);
+        if (!pcs) {
+            err << "knee sweep: " << error << "\n";
+            return kBadInput;
         }
+        gridOptions.emplace();
+        gridOptions->predictConcurrency = *pcs;
         gridOptions->targets = options.levels;
         gridOptions->level = options;
     }
