@@ -2,7 +2,9 @@
 // coroutine awaits ONE precise QTimer armed for the engine's next event, never a timer per
 // sleeping request (Qt keeps a thread's timers in a sorted list: 10,000 of them cost 25x, docs/DESIGN.md §3).
 // Qt's timers count whole milliseconds: an event less than 1 ms ahead is waited for with a Linux
-// timerfd (nanoseconds) watched by the same event loop, so the thread sleeps instead of spinning.
+// timerfd (nanoseconds) watched by the same event loop, so the thread sleeps instead of spinning; the
+// timerfd is armed a margin early (how late its wake-ups come, 10 to 150 µs) and that margin is spun
+// out, so a timed event (a batcher's delay, an arrival) runs on time rather than a wake-up late.
 // Events run with the engine's own timestamps, so lateness never accumulates into stage times;
 // how late each event actually ran is measured (lag) as the clock's error.
 #pragma once
@@ -65,6 +67,7 @@ private:
     bool armFine(Nanos wait); // the timerfd, `wait` from now; false where there is none
     void fineExpired();
     void disarmFine();
+    void spinUntil(Nanos due); // the last stretch before an event the timerfd woke us early for
 
 
     Engine& m_engine;
@@ -78,6 +81,10 @@ private:
     bool m_running = false;
     bool m_stopRequested = false;
     std::uint64_t m_wakeUps = 0;
+    // How early the timerfd is armed before an event, to be spun out (see run()): follows how late its
+    // wake-ups came, between kSpinMinNs and kSpinMaxNs; 0 with KNEE_LIVE_CLOCK=sleep.
+    Nanos m_spinMargin = 0;
+    Nanos m_fineDue = -1; // the wall time the armed timerfd was meant to wake at (its lateness is measured)
     LatencyHistogram m_lag;
     LatencyHistogram m_windowLag;
 };
