@@ -14,10 +14,6 @@
 
 namespace knee::cli {
 
-namespace {
-// A flag's value as a finite number within [lo, hi]; an error message otherwise.
-} // namespace
-
 int runPlan(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);

@@ -232,6 +232,9 @@ void drain(LevelDriver& driver, Engine& e, bool closed)
             return;
         driver.advanceTo(e, e.now() + secondsToNanos(0.01));
     }
+    const EngineSnapshot snap = e.snapshot();
+    std::fprintf(stderr, "fidelity: not drained after 10 s (%lld queued, %lld held): the next pass starts with them\n",
+                 static_cast<long long>(snap.queued), static_cast<long long>(snap.held));
 }
 
 // One engine for one configuration and load kind; `levels` (users, or Poisson rates) one after another,

@@ -105,6 +105,7 @@ void LiveClock::fineExpired()
 void LiveClock::disarmFine()
 {
 #ifdef __linux__
+    m_fineDue = -1;
     if (m_fineFd >= 0) {
         const itimerspec off {};
         timerfd_settime(m_fineFd, 0, &off, nullptr);
@@ -137,6 +138,7 @@ void LiveClock::pause()
     catchUp();
     m_paused = true;
     m_pausedSince = m_wall.nsecsElapsed();
+    disarmFine(); // a wake-up during the pause would read a frozen clock as "on time"
 }
 
 void LiveClock::resume()
@@ -190,6 +192,8 @@ QCoro::Task<> LiveClock::run()
         int sleepMs = kMaxSleepMs;
         if (!m_paused) {
             runDue();
+            if (m_stopRequested) // stop() from inside an event (an observer): no spin, no re-arm
+                break;
             const Nanos next = m_engine.nextEventTime();
             if (next != kNever) {
                 const Nanos wait = next - wallNow();

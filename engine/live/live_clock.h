@@ -48,8 +48,9 @@ public:
     // How late events ran relative to their due time (the live clock's error): since the start,
     // and since the last takeWindowLag().
     const LatencyHistogram& lag() const { return m_lag; }
-    // How often the pacing loop woke (its timer or the timerfd): about once per event when it sleeps
-    // between them; far more when it has to spin (no timerfd).
+    // How often the pacing loop woke (its timer or the timerfd): about twice per sub-millisecond event
+    // (the early timerfd wake-up, then the turn after the spun margin); far more with 0 ms timers
+    // (no timerfd, or KNEE_LIVE_CLOCK=spin).
     std::uint64_t wakeUps() const { return m_wakeUps; }
     LatencyHistogram takeWindowLag()
     {
