@@ -483,6 +483,10 @@ private slots:
         MainWindow w(s, "test");
         SweepPage* page = w.sweepPage();
         page->levels()->setText("1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048");
+        // The cancel reaches the sweep's thread only once this thread has run level 4's hand-off: make
+        // the levels after it long (an hour of virtual warm-up each: the eight after level 4 take seconds),
+        // so that a busy machine cannot finish all 12 first (CI once did, with the default 10 s).
+        page->warmup()->setValue(3600);
         QSignalSpy done(page, &SweepPage::sweepFinished);
         connect(page, &SweepPage::levelFinished, page, [page](int c) {
             if (c == 4)
