@@ -2,9 +2,10 @@
 // coroutine awaits ONE precise QTimer armed for the engine's next event, never a timer per
 // sleeping request (Qt keeps a thread's timers in a sorted list: 10,000 of them cost 25x, docs/DESIGN.md §3).
 // Qt's timers count whole milliseconds: an event less than 1 ms ahead is waited for with a Linux
-// timerfd (nanoseconds) watched by the same event loop, so the thread sleeps instead of spinning; the
-// timerfd is armed a margin early (how late its wake-ups come, 10 to 150 µs) and that margin is spun
-// out, so a timed event (a batcher's delay, an arrival) runs on time rather than a wake-up late.
+// timerfd (nanoseconds) watched by the same event loop, so the thread sleeps instead of spinning. With
+// KNEE_LIVE_CLOCK=margin the timerfd is armed a margin early (how late its wake-ups come, 10 to 150 µs)
+// and that margin is spun out, so a timed event (a batcher's delay, an arrival) runs on time rather
+// than a wake-up late (BENCHMARKS.md, "Fidelity", fifth session).
 // Events run with the engine's own timestamps, so lateness never accumulates into stage times;
 // how late each event actually ran is measured (lag) as the clock's error.
 #pragma once
@@ -48,9 +49,9 @@ public:
     // How late events ran relative to their due time (the live clock's error): since the start,
     // and since the last takeWindowLag().
     const LatencyHistogram& lag() const { return m_lag; }
-    // How often the pacing loop woke (its timer or the timerfd): about twice per sub-millisecond event
-    // (the early timerfd wake-up, then the turn after the spun margin); far more with 0 ms timers
-    // (no timerfd, or KNEE_LIVE_CLOCK=spin).
+    // How often the pacing loop woke (its timer or the timerfd): about once per sub-millisecond event,
+    // twice with KNEE_LIVE_CLOCK=margin (the early timerfd wake-up, then the turn after the spun margin);
+    // far more with 0 ms timers (no timerfd, or KNEE_LIVE_CLOCK=spin).
     std::uint64_t wakeUps() const { return m_wakeUps; }
     LatencyHistogram takeWindowLag()
     {
@@ -83,7 +84,7 @@ private:
     bool m_stopRequested = false;
     std::uint64_t m_wakeUps = 0;
     // How early the timerfd is armed before an event, to be spun out (see run()): follows how late its
-    // wake-ups came, between kSpinMinNs and kSpinMaxNs; 0 with KNEE_LIVE_CLOCK=sleep.
+    // wake-ups came, between kSpinMinNs and kSpinMaxNs, with KNEE_LIVE_CLOCK=margin; 0 otherwise.
     Nanos m_spinMargin = 0;
     Nanos m_fineDue = -1; // the wall time the armed timerfd was meant to wake at (its lateness is measured)
     LatencyHistogram m_lag;
