@@ -70,14 +70,14 @@ int main(int argc, char** argv)
     const double flatOutRate = 5e6;
     double headless = 0;
     {
-        LiveEngineHost host(zeroCost(flatOutRate));
+        LiveEngineHost host(zeroCost(flatOutRate), {});
         headless = throughput(host, seconds);
     }
     std::printf("live engine, zero-cost stages, headless:        %12.0f requests/s\n", headless);
 
     // 2. Timer error at moderate loads: lag = wall time an event ran − its due time.
     for (double rate : {1000.0, 10000.0}) {
-        LiveEngineHost host(tenMsPredict(rate));
+        LiveEngineHost host(tenMsPredict(rate), {});
         QTest::qWait(int(seconds * 1000));
         const auto s = host.snapshot();
         std::printf("timer error at %5.0f req/s (10 ms predict):    p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms  (%lld events)\n",
@@ -98,7 +98,7 @@ int main(int argc, char** argv)
     // the order of the runs (warm-up, a busy neighbour) does not favour either side.
     double headlessAfter = 0;
     {
-        LiveEngineHost host(zeroCost(flatOutRate));
+        LiveEngineHost host(zeroCost(flatOutRate), {});
         headlessAfter = throughput(host, seconds);
     }
     std::printf("live engine, zero-cost stages, window drawing:  %12.0f requests/s\n", withUi);

@@ -40,8 +40,9 @@ std::vector<int> numbers(const QString& text, bool& ok)
 }
 } // namespace
 
-CalibrationDialog::CalibrationDialog(QWidget* parent)
+CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget* parent)
     : QDialog(parent)
+    , m_backend(backend)
     , m_cancelFlag(std::make_shared<std::atomic<bool>>(false))
 {
     setObjectName(QStringLiteral("calibrationDialog"));
@@ -106,7 +107,7 @@ void CalibrationDialog::setProfile(const QString& profile)
 {
     const int i = m_profile->findData(profile.isEmpty() ? QStringLiteral("small") : profile);
     m_profile->setCurrentIndex(std::max(0, i));
-    const PredictBackendInfo& backend = sharedPredictBackend();
+    const PredictBackendInfo& backend = m_backend;
     m_device->setText(backend.gpu ? tr("Measures on %1.").arg(QString::fromStdString(backend.shortName))
                                   : tr("No usable GPU: this measures %1. A CPU is not what a GPU deployment does; use the table "
                                        "to compare settings on this machine, or calibrate on the GPU you deploy to.")
@@ -154,7 +155,7 @@ void CalibrationDialog::start()
     m_progress->setRange(0, 0); // busy until the first point
     m_status->setText(tr("Building the %1 model and its replica…").arg(m_profile->currentData().toString()));
     // A QThread of its own: calibrateProfile runs a short live engine, which needs an event loop here.
-    m_thread = QThread::create([request, outcome] { outcome->result = calibrateProfile(request, sharedPredictBackend()); });
+    m_thread = QThread::create([request, outcome, backend = &m_backend] { outcome->result = calibrateProfile(request, *backend); });
     m_thread->setObjectName(QStringLiteral("knee-calibrate"));
     connect(m_thread, &QThread::finished, this, &CalibrationDialog::done);
     m_thread->start();

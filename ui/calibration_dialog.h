@@ -21,12 +21,17 @@ class QPushButton;
 class QCheckBox;
 class QThread;
 
+namespace knee {
+struct PredictBackendInfo;
+}
+
 namespace knee::ui {
 
 class CalibrationDialog : public QDialog {
     Q_OBJECT
 public:
-    explicit CalibrationDialog(QWidget* parent = nullptr);
+    // Measures on `backend` (the window's; it outlives the dialog).
+    explicit CalibrationDialog(const PredictBackendInfo& backend, QWidget* parent = nullptr);
     ~CalibrationDialog() override;
 
     // Before showing: the profile the scenario names (else "small").
@@ -66,6 +71,7 @@ private:
     QProgressBar* m_progress;
     QPushButton *m_start, *m_cancel, *m_use;
     QThread* m_thread = nullptr;
+    const PredictBackendInfo& m_backend;
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     ServiceTable m_table;
     QString m_measured;

@@ -7,6 +7,7 @@
 #include "live_charts.h"
 #include "sweep_page.h"
 
+#include "live/backend_executor.h"
 #include "io/scenario_reader.h"
 #include "study/twin.h"
 
@@ -71,7 +72,8 @@ MainWindow::MainWindow(const Scenario& scenario, const QString& sourceName, QWid
     , m_sourceName(sourceName)
 {
     setObjectName(QStringLiteral("mainWindow"));
-    m_host = std::make_unique<LiveEngineHost>(scenario);
+    // The process's predict backend, set up the first time a scenario with a model profile starts.
+    m_host = std::make_unique<LiveEngineHost>(scenario, [] { return &sharedPredictBackend(); });
 
     m_controls = new ControlsPanel(*m_host, this);
     m_controls->setScenarioAccess([this] { return currentScenario(); },

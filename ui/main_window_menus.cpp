@@ -5,6 +5,8 @@
 #include "sweep_page.h"
 #include "theme.h"
 
+#include "live/backend_executor.h"
+
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
@@ -147,7 +149,7 @@ void MainWindow::buildHelpMenu()
 void MainWindow::calibrate()
 {
     if (!m_calibration) {
-        m_calibration = new CalibrationDialog(this);
+        m_calibration = new CalibrationDialog(sharedPredictBackend(), this);
         connect(m_calibration, &CalibrationDialog::useTable, this, [this](const ServiceTable& table, const QString& profile) {
             Scenario s = currentScenario();
             s.model.predictTable = table;

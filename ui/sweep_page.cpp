@@ -6,6 +6,7 @@
 #include "plural.h"
 #include "scroll_fit.h"
 
+#include "live/backend_executor.h"
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
 
@@ -496,7 +497,9 @@ void SweepPage::run()
     }
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
-    SweepRequest request{scenario(), *options, live, endpoint, {}, grid};
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, nullptr};
+    if (live && !endpoint && !request.scenario.model.profile.empty())
+        request.backend = &sharedPredictBackend(); // the process's, set up on first use
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         m_status->setText(why.left(1).toUpper() + why.mid(1));
         return;

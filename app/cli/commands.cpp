@@ -9,6 +9,7 @@
 #include "sweep_command.h"
 
 #include "io/scenario_reader.h"
+#include "live/backend_executor.h"
 #include "telemetry/gpu_telemetry.h"
 
 #include <QCommandLineParser>
@@ -101,6 +102,11 @@ std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, cons
     return std::nullopt;
 }
 
+const PredictBackendInfo* predictBackendFor(const Scenario& scenario)
+{
+    return scenario.model.profile.empty() ? nullptr : &sharedPredictBackend();
+}
+
 std::optional<double> numberOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo, double hi, QString& error)
 {
     bool ok = false;
@@ -110,6 +116,20 @@ std::optional<double> numberOption(const QCommandLineParser& parser, const QComm
         return std::nullopt;
     }
     return v;
+}
+
+std::optional<std::size_t> sweepIndexOption(const QCommandLineParser& parser, const QCommandLineOption& option, std::size_t count,
+                                            QString& error)
+{
+    if (!parser.isSet(option))
+        return count - 1;
+    bool ok = false;
+    const qlonglong n = parser.value(option).toLongLong(&ok);
+    if (!ok || n < 1 || std::size_t(n) > count) {
+        error = QStringLiteral("--%1 expects a number from 1 to %2, got '%3'").arg(option.names().first()).arg(count).arg(parser.value(option));
+        return std::nullopt;
+    }
+    return std::size_t(n - 1);
 }
 
 std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, int lo, int hi,

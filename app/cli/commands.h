@@ -12,6 +12,9 @@
 class QCommandLineOption;
 class QCommandLineParser;
 
+namespace knee {
+struct PredictBackendInfo;
+}
 namespace knee::telemetry {
 class GpuSampler;
 }
@@ -38,6 +41,9 @@ enum class Positional { None, Scenario };
 void describeCommand(QCommandLineParser& parser, Positional positional, const QString& description);
 // `text`, when given, receives the file as read (a session keeps it verbatim).
 std::optional<Scenario> readScenarioOrReport(const QString& path, std::string* text = nullptr);
+// What runs a live run's predict: the process's backend (sharedPredictBackend(), chosen on first use: the
+// GPU's probe takes a moment) when the scenario names a model profile; null when its times are its own.
+const PredictBackendInfo* predictBackendFor(const Scenario& scenario);
 // The value of a --gpu-telemetry-ms option (0: off; else the sampler's period), `fallback` when it is
 // not set; nothing (the problem reported on stderr, naming `command`) when it is not a valid period.
 // The --gpu-telemetry-ms option: `use` says what it samples for, then its default and range follow.
@@ -54,5 +60,9 @@ std::optional<double> numberOption(const QCommandLineParser& parser, const QComm
 // numbers from LO to HI separated by commas, got 'PART'" in `error`, at the first part that is not one.
 std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, int lo, int hi,
                                                    QString& error);
+// Which of a session's `count` sweeps a --sweep flag picks, from 1 (unset: the last), as an index; nothing,
+// with "--sweep expects a number from 1 to N, got 'V'" in `error`, when it names none.
+std::optional<std::size_t> sweepIndexOption(const QCommandLineParser& parser, const QCommandLineOption& option, std::size_t count,
+                                            QString& error);
 
 } // namespace knee::cli

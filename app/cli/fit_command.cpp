@@ -186,16 +186,13 @@ int runFit(const QStringList& args)
         err << "knee fit: " << positional.first() << " holds no sweep: knee sweep --target URL --out SESSION.json measures one\n";
         return kBadInput;
     }
-    std::size_t index = sweeps.size() - 1;
-    if (parser.isSet(sweepOpt)) {
-        bool ok = false;
-        const int n = parser.value(sweepOpt).toInt(&ok);
-        if (!ok || n < 1 || std::size_t(n) > sweeps.size()) {
-            err << "knee fit: --sweep expects a number from 1 to " << sweeps.size() << ", got '" << parser.value(sweepOpt) << "'\n";
-            return kBadInput;
-        }
-        index = std::size_t(n - 1);
+    QString problem;
+    const std::optional<std::size_t> picked = sweepIndexOption(parser, sweepOpt, sweeps.size(), problem);
+    if (!picked) {
+        err << "knee fit: " << problem << "\n";
+        return kBadInput;
     }
+    const std::size_t index = *picked;
     // The session does not record when it was measured: its file's last change is when the sweep saved it.
     TwinFitOptions options =
         twinFitOptions(sweeps[index].result, QFileInfo(positional.first()).absoluteFilePath(), QFileInfo(positional.first()).lastModified());

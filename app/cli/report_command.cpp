@@ -52,16 +52,13 @@ int runReport(const QStringList& args)
         err << "knee report: " << positional.first() << " holds no sweep to report\n";
         return kBadInput;
     }
-    int index = sweeps - 1;
-    if (parser.isSet(sweepOpt)) {
-        bool ok = false;
-        const int n = parser.value(sweepOpt).toInt(&ok);
-        if (!ok || n < 1 || n > sweeps) {
-            err << "knee report: --sweep expects a number from 1 to " << sweeps << ", got '" << parser.value(sweepOpt) << "'\n";
-            return kBadInput;
-        }
-        index = n - 1;
+    QString problem;
+    const std::optional<std::size_t> picked = sweepIndexOption(parser, sweepOpt, std::size_t(sweeps), problem);
+    if (!picked) {
+        err << "knee report: " << problem << "\n";
+        return kBadInput;
     }
+    const int index = int(*picked);
     const QByteArray html =
         report::sessionReportHtml(*load.session, report::ReportContext::thisMachine(QFileInfo(positional.first()).fileName()), index);
     if (const QString e = writeOutputFile(out, html); !e.isEmpty()) {

@@ -109,7 +109,8 @@ int runServe(const QStringList& args)
     if (!scenario)
         return kBadInput;
 
-    net::EngineServer server(*scenario, limits);
+    const PredictBackendInfo* backend = predictBackendFor(*scenario);
+    net::EngineServer server(*scenario, backend, limits);
     // GPU telemetry for /metrics: NVML when a driver is there; a notice (never a failure) when not.
     const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);
     QString gpuNotice = QStringLiteral("GPU telemetry off (--gpu-telemetry-ms 0)");
@@ -124,11 +125,18 @@ int runServe(const QStringList& args)
     const QString url = QStringLiteral("http://%1:%2")
                             .arg(address.protocol() == QAbstractSocket::IPv6Protocol ? "[" + address.toString() + "]" : address.toString())
                             .arg(server.port());
+    // Signals only count; a timer on the event loop notices (nothing else is safe in a handler). The
+    // first drains (the clients in flight get their answers), a second stops at once. SIGHUP (the
+    // terminal went away) stops it the same way, summary included. Installed before the listening line,
+    // so that a script that signals as soon as it reads that line gets the summary, not a killed process.
+    std::signal(SIGINT, onStopSignal);
+    std::signal(SIGTERM, onStopSignal);
+    std::signal(SIGHUP, onStopSignal);
     // What runs predict: the scenario's times, or its model on the GPU (the CPU, with why, without one).
     const QString predictStage = scenario->model.profile.empty()
         ? QStringLiteral("predict is timed from the scenario (no model profile)")
         : QStringLiteral("predict runs model '%1': %2")
-              .arg(QString::fromStdString(scenario->model.profile), QString::fromStdString(sharedPredictBackend().notice));
+              .arg(QString::fromStdString(scenario->model.profile), QString::fromStdString(backend->notice));
     if (parser.isSet(json)) {
         out << QJsonDocument(QJsonObject{{"event", "listening"},
                                          {"predict_stage", predictStage},
@@ -150,12 +158,6 @@ int runServe(const QStringList& args)
     }
     out.flush();
 
-    // Signals only count; a timer on the event loop notices (nothing else is safe in a handler). The
-    // first drains (the clients in flight get their answers), a second stops at once. SIGHUP (the
-    // terminal went away) stops it the same way, summary included.
-    std::signal(SIGINT, onStopSignal);
-    std::signal(SIGTERM, onStopSignal);
-    std::signal(SIGHUP, onStopSignal);
     QObject::connect(&server, &net::EngineServer::stopped, [] { QCoreApplication::quit(); });
     QTimer watch;
     bool draining = false;

@@ -145,7 +145,7 @@ int runSimulate(const QStringList& args)
     }
     // GPU telemetry on its own thread for the run: NVML when a driver is there, a notice when not.
     const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);
-    const LiveRunResult result = runLive(scenario, maxWallS);
+    const LiveRunResult result = runLive(scenario, maxWallS, predictBackendFor(scenario));
     if (gpus)
         gpus->stop();
     if (parser.isSet(json)) {

@@ -295,7 +295,9 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions};
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, nullptr};
+    if (request.live && !target)
+        request.backend = predictBackendFor(scenario);
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {

@@ -62,7 +62,7 @@ namespace {
 // backtrace() may take the loader's lock on its first call, which is made at start.
 pid_t g_mainTid = 0;
 
-// The live run's predict backend when --backend names one (null: the machine's own, GPU else CPU).
+// The live run's predict backend: --backend's, else the machine's own (GPU, else CPU), set up when a live run starts.
 const PredictBackendInfo* g_backend = nullptr;
 
 void writeText(const char* text) { (void)!write(STDERR_FILENO, text, std::strlen(text)); }
@@ -455,6 +455,8 @@ int main(int argc, char** argv)
     } else if (!o.backend.isEmpty()) {
         std::fprintf(stderr, "knee-bench-fidelity: --backend takes emulated[:MS] (default: this machine's GPU, else its CPU)\n");
         return 2;
+    } else if (o.mode == "live") {
+        g_backend = &sharedPredictBackend();
     }
     return runMatrix(o, o.mode == "live");
 }

@@ -6,8 +6,12 @@
 #   then, on the GPU machine: bash bench/predict/run_live_gpu.sh, bash bench/fidelity/run_gpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+#   BUILD=build CONFIGURE=0 bash bench/predict/bundle_cli.sh   # from the tree scripts/build made (knee with its GUI
+#                                                               # libraries: larger, no second build)
 build=${BUILD:-/tmp/build-cli}
-cmake -S . -B "$build" -G Ninja -DKNEE_BUILD_GUI=OFF -DKNEE_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+if [ "${CONFIGURE:-1}" != 0 ]; then
+  cmake -S . -B "$build" -G Ninja -DKNEE_BUILD_GUI=OFF -DKNEE_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+fi
 ninja -C "$build" knee knee_predict_cuda knee-bench-fidelity knee-bench-sharing >/dev/null
 rm -rf devrun && mkdir -p devrun/lib
 cp "$build/app/knee" "$build/bench/fidelity/knee-bench-fidelity" "$build/bench/knee-bench-sharing" devrun/

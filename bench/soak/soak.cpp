@@ -93,7 +93,7 @@ public:
         , m_rate(rateRps)
         , m_rng(seed)
         , m_scenario(soakScenario(rateRps, seed))
-        , m_host(m_scenario)
+        , m_host(m_scenario, {}) // its scenario names no model: no predict backend
         , m_samplesPath(std::move(samplesPath))
     {
         connect(&m_host, &LiveEngineHost::published, this, [this] { check(); }, Qt::QueuedConnection);

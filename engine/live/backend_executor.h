@@ -32,9 +32,10 @@ struct ModelProfileInfo {
 };
 std::vector<ModelProfileInfo> modelProfiles();
 
-// The process's predict backend, chosen once (CUDA when usable, else the CPU; KNEE_PREDICT_BACKEND
-// overrides) and shared by every live run, sweep and host. Never destroyed: at exit the CUDA runtime may
-// already be gone, and its threads simply end with the process.
+// The process's predict backend, chosen on first use (CUDA when usable, else the CPU; KNEE_PREDICT_BACKEND
+// overrides) and shared by every live run, sweep and host. Only the app's top (app/cli, ui) asks for it;
+// the engine is handed it (LiveRun, LiveEngineHost, EngineServer, SweepRequest). Never destroyed: at exit
+// the CUDA runtime may already be gone, and its threads simply end with the process.
 struct PredictBackendInfo {
     predict::Backend* backend = nullptr;
     bool gpu = false;

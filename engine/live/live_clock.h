@@ -53,6 +53,8 @@ public:
     // twice with KNEE_LIVE_CLOCK=margin (the early timerfd wake-up, then the turn after the spun margin);
     // far more with 0 ms timers (no timerfd, or KNEE_LIVE_CLOCK=spin).
     std::uint64_t wakeUps() const { return m_wakeUps; }
+    // How early the timerfd is armed now, to be spun out: 0 unless KNEE_LIVE_CLOCK=margin.
+    Nanos spinMargin() const { return m_spinMargin; }
     LatencyHistogram takeWindowLag()
     {
         LatencyHistogram w = m_windowLag;

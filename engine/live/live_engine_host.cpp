@@ -7,6 +7,7 @@
 #include <QTimer>
 
 #include <deque>
+#include <stdexcept>
 
 // TSan cannot see the ordering Qt gives between a thread's end and QThread::wait() returning (its
 // threads are never joined): base/tsan.h tells it, so what the main thread frees after wait() is not
@@ -19,7 +20,7 @@ namespace knee {
 class LiveWorker : public QObject {
     Q_OBJECT
 public:
-    LiveWorker(LiveEngineHost& host, const Scenario& scenario)
+    LiveWorker(LiveEngineHost& host, const Scenario& scenario, const PredictBackendInfo* backend)
         : m_host(host)
         , m_publishTimer(new QTimer(this)) // children, so moveToThread takes them along
         , m_windowTimer(new QTimer(this))
@@ -30,16 +31,17 @@ public:
         m_windowTimer->setInterval(LiveEngineHost::kWindowMs);
         connect(m_windowTimer, &QTimer::timeout, this, &LiveWorker::closeWindow);
         m_initial = scenario;
+        m_initialBackend = backend;
     }
 
-    void start() { restart(m_initial, 0); }
+    void start() { restart(m_initial, m_initialBackend, 0); }
 
-    void restart(const Scenario& scenario, std::uint64_t move)
+    void restart(const Scenario& scenario, const PredictBackendInfo* backend, std::uint64_t move)
     {
         // Build the new run first: the old one keeps running if anything is wrong.
         std::unique_ptr<LiveRun> fresh;
         try {
-            fresh = std::make_unique<LiveRun>(scenario);
+            fresh = std::make_unique<LiveRun>(scenario, backend);
         } catch (const std::exception&) {
             return; // LiveEngineHost::reset validated already; never leave the worker without an engine
         }
@@ -188,6 +190,7 @@ private:
 
     LiveEngineHost& m_host;
     Scenario m_initial;
+    const PredictBackendInfo* m_initialBackend = nullptr;
     std::unique_ptr<LiveRun> m_run;
     std::uint64_t m_appliedMove = 0; // the host's newest move (or reset) applied to this run
     QTimer* m_publishTimer;
@@ -209,13 +212,19 @@ Scenario LiveEngineHost::liveScenario(Scenario s)
     return s;
 }
 
-LiveEngineHost::LiveEngineHost(const Scenario& scenario, QObject* parent)
+LiveEngineHost::LiveEngineHost(const Scenario& scenario, BackendSource backend, QObject* parent)
     : QObject(parent)
+    , m_backendSource(std::move(backend))
     , m_base(liveScenario(scenario))
 {
     m_thread.setObjectName(QStringLiteral("knee-engine"));
-    { Engine probe(m_base); } // an invalid scenario throws here, on the caller's thread, before any thread starts
-    m_worker = new LiveWorker(*this, m_base);
+    // An invalid scenario throws here, on the caller's thread, before any thread starts.
+    { Engine probe(m_base); }
+    std::string error;
+    const PredictBackendInfo* predict = backendFor(m_base, error);
+    if (!error.empty())
+        throw std::invalid_argument(error);
+    m_worker = new LiveWorker(*this, m_base, predict);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // The worker's last act on its thread (deleted when the thread finishes), paired with the acquire
@@ -291,15 +300,29 @@ std::string LiveEngineHost::applyKnob(const KnobMove& knobMove)
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
 void LiveEngineHost::resume() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->resume(); }); }
 
+const PredictBackendInfo* LiveEngineHost::backendFor(const Scenario& scenario, std::string& error) const
+{
+    if (scenario.model.profile.empty())
+        return nullptr;
+    const PredictBackendInfo* b = m_backendSource ? m_backendSource() : nullptr;
+    if (!b)
+        error = "model '" + scenario.model.profile + "' needs a predict backend, and this window has none";
+    return b;
+}
+
 std::string LiveEngineHost::reset(const Scenario& scenario)
 {
     const Scenario live = liveScenario(scenario);
     if (auto e = live.validate(); !e.empty())
         return e; // refused here, on the caller's thread: the engine thread never sees it
+    std::string error;
+    const PredictBackendInfo* predict = backendFor(live, error);
+    if (!error.empty())
+        return error;
     m_base = live;
     m_resetMove = ++m_lastMove;
     m_pending.clear(); // the new run starts from `live`
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, seq = m_resetMove] { w->restart(s, seq); });
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, predict, seq = m_resetMove] { w->restart(s, predict, seq); });
     return {};
 }
 

@@ -10,12 +10,15 @@
 #include <QThread>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace knee {
+
+struct PredictBackendInfo;
 
 class LiveWorker;
 
@@ -67,8 +70,12 @@ public:
     static constexpr int kWindowMs = 1000;
 
     // Starts the engine thread and the scenario's load at once. Stop/duration limits of the
-    // workload are lifted: a live run goes on until paused, reset or closed.
-    explicit LiveEngineHost(const Scenario& scenario, QObject* parent = nullptr);
+    // workload are lifted: a live run goes on until paused, reset or closed. `backend` is asked, on the
+    // caller's thread, for what runs predict when a scenario with a model profile starts (so a window
+    // whose scenarios have none never sets up a device); what it gives must outlive the host. Empty, or a
+    // null answer, refuses such scenarios: std::invalid_argument here, an error from reset().
+    using BackendSource = std::function<const PredictBackendInfo*()>;
+    LiveEngineHost(const Scenario& scenario, BackendSource backend, QObject* parent = nullptr);
     ~LiveEngineHost() override;
 
     std::shared_ptr<const LiveSnapshot> snapshot() const;
@@ -92,6 +99,10 @@ private:
     void publish(std::shared_ptr<const LiveSnapshot> snapshot);
     static Scenario liveScenario(Scenario s);
 
+    // What runs `scenario`'s predict (null without a profile); empty `error` when that is settled.
+    const PredictBackendInfo* backendFor(const Scenario& scenario, std::string& error) const;
+
+    BackendSource m_backendSource;
     Scenario m_base; // as started or reset; its knobs are read from the snapshot
     std::uint64_t m_resetMove = 0, m_lastMove = 0;
     // Moves accepted but not yet in a published snapshot (the caller's thread only), oldest first.

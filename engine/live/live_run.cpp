@@ -23,7 +23,9 @@ LiveRun::LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QO
     if (auto e = scenario.validate(); !e.empty())
         throw std::invalid_argument("invalid scenario: " + e);
     if (!scenario.model.profile.empty()) {
-        const PredictBackendInfo& b = backend ? *backend : sharedPredictBackend();
+        if (!backend)
+            throw std::invalid_argument("model '" + scenario.model.profile + "' needs a predict backend, and none was given");
+        const PredictBackendInfo& b = *backend;
         m_predictStage = "predict: model '" + scenario.model.profile + "' on " + b.shortName;
         m_predictNotice = b.notice;
         m_fellBack = b.fellBack;

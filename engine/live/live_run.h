@@ -29,10 +29,11 @@ struct PredictBackendInfo;
 class LiveRun : public QObject {
     Q_OBJECT
 public:
-    // Builds the engine (and, with a model profile, the executor on `backend`; null: the process's shared
-    // backend) on the calling thread, which is the run's thread from then on. Throws
-    // std::invalid_argument for an invalid scenario. Nothing runs until start().
-    LiveRun(const Scenario& scenario, const PredictBackendInfo* backend = nullptr, QObject* parent = nullptr);
+    // Builds the engine (and, with a model profile, the executor on `backend`, which the caller owns and
+    // passes in: the app chooses one per process, sharedPredictBackend()) on the calling thread, which is
+    // the run's thread from then on. Throws std::invalid_argument for an invalid scenario, or a model
+    // profile with no backend. Nothing runs until start().
+    LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QObject* parent = nullptr);
     // A run that was started must be stopped first (stopped() emitted): stopAndWait(), or retire().
     ~LiveRun() override;
 
@@ -105,6 +106,6 @@ struct LiveRunResult {
 // everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
 // invalid scenario. `backend` runs predict when the scenario names a model (null: the shared one).
-LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend = nullptr);
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend);
 
 } // namespace knee

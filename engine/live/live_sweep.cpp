@@ -65,10 +65,11 @@ std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictB
 
 double liveColdStartBudgetS(const SweepOptions& options) { return std::max(1.0, options.warmupS + options.capS); }
 
-SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const std::function<bool(const SweepLevel&)>& progress)
+SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const PredictBackendInfo* backend,
+                         const std::function<bool(const SweepLevel&)>& progress)
 {
     const double budget = liveColdStartBudgetS(options);
-    return runSweep(scenario, options, [budget] { return makeLiveDriver(budget); }, progress);
+    return runSweep(scenario, options, [budget, backend] { return makeLiveDriver(budget, backend); }, progress);
 }
 
 } // namespace knee

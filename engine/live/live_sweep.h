@@ -8,11 +8,11 @@ namespace knee {
 
 // Each level first waits for its replica's cold start (the weights' upload), at most `maxColdStartS`:
 // then its load starts anyway. A sweep gives it a level's own budget (warm-up and time cap). `backend`
-// runs predict (null: the process's shared backend); it must outlive the driver.
+// runs predict (needed with a model profile, else null); it must outlive the driver.
 struct PredictBackendInfo;
-std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS = 600, const PredictBackendInfo* backend = nullptr);
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend);
 double liveColdStartBudgetS(const SweepOptions& options);
-SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options,
+SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const PredictBackendInfo* backend,
                          const std::function<bool(const SweepLevel&)>& progress = {});
 
 } // namespace knee

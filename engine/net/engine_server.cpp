@@ -46,9 +46,10 @@ QByteArray errorJson(const QByteArray& message, const QByteArray& type)
 // Everything that touches the engine, on the engine thread (as LiveEngineHost's LiveWorker).
 class ServeWorker : public QObject {
 public:
-    ServeWorker(EngineServer& server, const Scenario& scenario)
+    ServeWorker(EngineServer& server, const Scenario& scenario, const PredictBackendInfo* backend)
         : m_server(server)
         , m_scenario(scenario)
+        , m_backend(backend)
     {
     }
 
@@ -56,7 +57,7 @@ public:
     {
         // With a model profile, every predict call is a forward pass on the real backend (the GPU, or
         // the CPU where there is none), as in the window's live runs.
-        m_run = std::make_unique<LiveRun>(m_scenario);
+        m_run = std::make_unique<LiveRun>(m_scenario, m_backend);
         m_run->engine().setObserver([this](const Request& r) { ended(r); });
         m_run->engine().setTokenObserver([this](const Request& r) { token(r); });
         m_run->start(/*load=*/false); // the HTTP clients are the load
@@ -134,13 +135,14 @@ private:
 
     EngineServer& m_server;
     Scenario m_scenario;
+    const PredictBackendInfo* m_backend;
     std::unique_ptr<LiveRun> m_run;
     std::unordered_map<std::uint64_t, Ticket> m_tickets; // engine request id → HTTP ticket
     std::uint64_t m_submitting = 0;
     bool m_endedWhileSubmitting = false;
 };
 
-EngineServer::EngineServer(const Scenario& scenario, const HttpServerLimits& limits, QObject* parent)
+EngineServer::EngineServer(const Scenario& scenario, const PredictBackendInfo* backend, const HttpServerLimits& limits, QObject* parent)
     : QObject(parent)
     , m_scenario(scenario)
     , m_http(new HttpServer([this](const HttpRequest& r, const std::shared_ptr<HttpExchange>& e) { handle(r, e); }, limits, this))
@@ -148,8 +150,10 @@ EngineServer::EngineServer(const Scenario& scenario, const HttpServerLimits& lim
 {
     if (const std::string e = scenario.validate(); !e.empty())
         throw std::invalid_argument(e);
+    if (!scenario.model.profile.empty() && !backend)
+        throw std::invalid_argument("model '" + scenario.model.profile + "' needs a predict backend, and none was given");
     m_thread.setObjectName(QStringLiteral("knee-serve-engine"));
-    m_worker = new ServeWorker(*this, m_scenario);
+    m_worker = new ServeWorker(*this, m_scenario, backend);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     m_thread.start();

@@ -25,6 +25,10 @@
 #include <map>
 #include <unordered_map>
 
+namespace knee {
+struct PredictBackendInfo;
+}
+
 namespace knee::net {
 
 class ServeWorker;
@@ -40,9 +44,11 @@ class EngineServer : public QObject {
     Q_OBJECT
 public:
     static constexpr int kDefaultMaxTokens = 16;
-    // Throws std::invalid_argument when the scenario does not validate.
     static constexpr int kFlushMs = 1000; // after the drain: longest wait for the last answers to go out
-    explicit EngineServer(const Scenario& scenario, const HttpServerLimits& limits = {}, QObject* parent = nullptr);
+    // `backend` runs a model profile's predict (the caller's; it outlives the server); null with a
+    // profile, or a scenario that does not validate, throws std::invalid_argument.
+    EngineServer(const Scenario& scenario, const PredictBackendInfo* backend, const HttpServerLimits& limits = {},
+                 QObject* parent = nullptr);
     ~EngineServer() override;
 
     QString listen(const QHostAddress& address, quint16 port); // empty = listening

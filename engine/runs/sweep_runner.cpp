@@ -16,6 +16,8 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("the grid needs at least one predict_concurrency and one concurrency target");
     if (request.options.levels.empty())
         return QStringLiteral("a sweep needs at least one level");
+    if (request.live && !request.endpoint && !request.scenario.model.profile.empty() && !request.backend)
+        return QStringLiteral("a live sweep of model '%1' needs a predict backend").arg(QString::fromStdString(request.scenario.model.profile));
     return {};
 }
 
@@ -30,7 +32,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
         r = net::runHttpSweep(client, request.scenario, request.options, progress);
         return run;
     }
-    r = request.live ? runLiveSweep(request.scenario, request.options, progress)
+    r = request.live ? runLiveSweep(request.scenario, request.options, request.backend, progress)
                      : runVirtualSweep(request.scenario, request.options, progress);
     if (!request.grid || r.cancelled)
         return run;
@@ -38,7 +40,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
         g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
     const double coldStartBudget = liveColdStartBudgetS(g.level);
-    const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget] { return makeLiveDriver(coldStartBudget); })
+    const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget, b = request.backend] { return makeLiveDriver(coldStartBudget, b); })
                                                    : LevelDriverFactory(makeVirtualDriver);
     run.grid = SessionGrid{g, runGrid(request.scenario, g, driver, cellProgress)};
     applyGridChoice(r, run.grid->result, request.options.sloMs); // the grid, not the scenario, sets predict_concurrency

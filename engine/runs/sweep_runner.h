@@ -14,6 +14,8 @@
 
 namespace knee {
 
+struct PredictBackendInfo;
+
 struct SweepRequest {
     Scenario scenario;
     SweepOptions options;
@@ -21,6 +23,7 @@ struct SweepRequest {
     std::optional<net::HttpTarget> endpoint; // an endpoint instead of the engine
     QByteArray apiKey;                       // the endpoint's key, already resolved; never saved
     std::optional<GridOptions> grid;         // the engine only (checkSweepRequest says so)
+    const PredictBackendInfo* backend = nullptr; // live time with a model profile: what runs predict (the caller's)
 };
 
 struct SweepRun {

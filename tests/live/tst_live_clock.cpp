@@ -2,8 +2,10 @@
 // while the engine runs, pause stops engine time, knob moves reach the engine, and every published
 // snapshot satisfies conservation. No assertion depends on how fast this machine is: the
 // clock's timing error is a benchmark figure (bench/live_bench), not a test.
+#include "live/backend_executor.h"
 #include "live/live_clock.h"
 #include "live/live_engine_host.h"
+#include "live/live_run.h"
 #include "live/live_sweep.h"
 
 #include <QSignalSpy>
@@ -101,6 +103,11 @@ private slots:
         // each (two with KNEE_LIVE_CLOCK=margin: the timerfd a margin early, then the turn after the
         // margin is spun out); a loop turning through 0 ms timers turns thousands of times more.
         QVERIFY2(clock.wakeUps() < 4 * 1200, qPrintable(QString::number(clock.wakeUps())));
+        // The margin path (CTest's tst_live_clock_margin) armed the timerfd early and spun the rest.
+        if (qEnvironmentVariable("KNEE_LIVE_CLOCK") == QLatin1String("margin"))
+            QVERIFY(clock.spinMargin() > 0);
+        else
+            QCOMPARE(clock.spinMargin(), Nanos(0));
         QCOMPARE(engine.checkInvariants(), std::string());
         QSignalSpy stopped(&clock, &LiveClock::stopped);
         clock.stop();
@@ -147,7 +154,7 @@ private slots:
 
     void hostAppliesKnobsAndKeepsConservation()
     {
-        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(800)));
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(800)), {});
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() != nullptr, 5000);
         QCOMPARE(host.setConcurrencyTarget(1), std::string());
         QCOMPARE(host.setPredictConcurrency(3), std::string());
@@ -188,7 +195,7 @@ private slots:
         c.atS = 0.2;
         c.concurrencyTarget = 3;
         s.changes.push_back(c);
-        LiveEngineHost host(s);
+        LiveEngineHost host(s, {});
         QCOMPARE(host.scenario().deployment.concurrencyTarget, 4); // before any snapshot: as given
         QTRY_VERIFY_WITH_TIMEOUT(host.scenario().deployment.concurrencyTarget == 3, 5000); // the timed change, from the engine
         QCOMPARE(host.snapshot()->engine.concurrencyTarget, 3);
@@ -205,7 +212,7 @@ private slots:
 
     void hostPauseAndReset()
     {
-        LiveEngineHost host(scenario(2, 4, ArrivalConfig::closed(3, Distribution::constant(1))));
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::closed(3, Distribution::constant(1))), {});
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 10, 5000);
         host.pause();
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->paused, 2000);
@@ -238,7 +245,7 @@ private slots:
         QTimer ticker; // the calling thread's event loop keeps running during a live sweep
         connect(&ticker, &QTimer::timeout, this, [&] { ++ticks; });
         ticker.start(5);
-        const SweepResult r = runLiveSweep(s, o, [&](const SweepLevel&) { return ++seen > 0; });
+        const SweepResult r = runLiveSweep(s, o, nullptr, [&](const SweepLevel&) { return ++seen > 0; });
         QCOMPARE(r.mode, std::string("live"));
         QCOMPARE(r.levels.size(), std::size_t(5));
         for (const SweepLevel& l : r.levels) {
@@ -253,7 +260,7 @@ private slots:
 
     void resetWithABadScenarioIsRefusedAndTheRunGoesOn()
     {
-        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(200)));
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(200)), {});
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 0, 5000);
         Scenario bad = host.scenario();
         bad.deployment.concurrencyTarget = 0;
@@ -274,7 +281,33 @@ private slots:
     {
         Scenario s = scenario(1, 1, ArrivalConfig::poisson(10));
         s.deployment.concurrencyTarget = 0;
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost{s});
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost{s, {}});
+    }
+
+    // The engine never finds a predict backend by itself: a model profile runs on the one it is handed,
+    // asked for only when such a scenario starts; without one it is refused, and the run goes on.
+    void aModelRunsOnTheBackendItIsHanded()
+    {
+        Scenario model = scenario(1, 1, ArrivalConfig::poisson(50));
+        model.model.profile = "tiny";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost{model, {}});
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveRun{model, nullptr});
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LiveEngineHost(model, [] { return (const PredictBackendInfo*)nullptr; }));
+
+        int asked = 0;
+        LiveEngineHost host(scenario(2, 4, ArrivalConfig::poisson(200)), [&asked] {
+            ++asked;
+            return &sharedPredictBackend();
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 0, 5000);
+        QCOMPARE(asked, 0); // no profile: no device set up
+        QCOMPARE(host.reset(model), std::string());
+        QCOMPARE(asked, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->realPredict, 10000);
+
+        LiveEngineHost without(scenario(2, 4, ArrivalConfig::poisson(200)), {});
+        QVERIFY(QString::fromStdString(without.reset(model)).contains("needs a predict backend"));
+        QCOMPARE(without.scenario().model.profile, std::string()); // refused: the run goes on as it was
     }
 };
 

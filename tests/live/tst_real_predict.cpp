@@ -347,7 +347,7 @@ private Q_SLOTS:
         o.windowS = 0.2;
         o.minWindows = 2;
         o.capS = 1;
-        const SweepResult r = runLiveSweep(s, o);
+        const SweepResult r = runLiveSweep(s, o, &sharedPredictBackend());
         QCOMPARE(r.levels.size(), std::size_t(2));
         for (const SweepLevel& l : r.levels) {
             QVERIFY(l.completed > 0);
@@ -368,7 +368,7 @@ private Q_SLOTS:
         s.model.batching.outputTokens = Distribution::constant(200);
         s.deployment.concurrencyTarget = s.deployment.predictConcurrency = 16;
         s.workload.arrival = ArrivalConfig::closed(16, Distribution::constant(0));
-        LiveEngineHost host(s);
+        LiveEngineHost host(s, [] { return &sharedPredictBackend(); });
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed >= 16, 120'000);
         host.pause();
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->paused, 120'000);
@@ -390,7 +390,7 @@ private Q_SLOTS:
         qputenv("KNEE_PREDICT_BACKEND", "cpu"); // the same on a machine with a GPU
         Scenario s = realScenario("tiny");
         s.workload.arrival = ArrivalConfig::poisson(200);
-        LiveEngineHost host(s);
+        LiveEngineHost host(s, [] { return &sharedPredictBackend(); });
         QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed >= 50, 120'000);
         auto snap = host.snapshot();
         QVERIFY(snap->realPredict);

@@ -56,6 +56,8 @@ public:
         if (!m_process.waitForFinished(30000))
             return {};
         exitCode = m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+        if (exitCode != 0) // what the server said on the way out (a sanitizer's report) belongs in the test's log
+            qWarning("knee serve exited with %d; its stderr:\n%s", exitCode, m_process.readAllStandardError().constData());
         const QList<QByteArray> lines = m_process.readAllStandardOutput().trimmed().split('\n');
         return QJsonDocument::fromJson(lines.last()).object();
     }
