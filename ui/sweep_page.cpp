@@ -199,7 +199,7 @@ SweepPage::~SweepPage()
 QWidget* SweepPage::buildForm()
 {
     m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
-    m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (seed 000's benchmarking process)."));
+    m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (Baseten's benchmarking process)."));
     m_grid = new QLineEdit(this);
     m_grid->setPlaceholderText(tr("e.g. 1, 2, 4, 8 (empty: no grid)"));
     m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "

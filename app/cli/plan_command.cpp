@@ -19,7 +19,7 @@ int runPlan(const QStringList& args)
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
     describeCommand(parser, Positional::Scenario, QStringLiteral(
-        "Compute min and max replicas from the throughput of one replica at its concurrency target (seed 000: "
+        "Compute min and max replicas from the throughput of one replica at its concurrency target (Baseten's rule: "
         "min = ceil(baseline / throughput) + 1, max = ceil(peak / throughput) + buffer), then check the plan by "
         "simulating a day of traffic with the autoscaler on."));
     const QCommandLineOption baseline(QStringLiteral("baseline-rps"), QStringLiteral("Baseline traffic, requests/s."), QStringLiteral("B"));

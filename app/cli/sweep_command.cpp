@@ -159,7 +159,7 @@ int runSweep(const QStringList& args)
     QTextStream out(stdout), err(stderr);
     QCommandLineParser parser;
     describeCommand(parser, Positional::Scenario, QStringLiteral(
-        "Run seed 000's benchmarking process on one replica: closed-loop levels 1, 2, 4, 8, ..., each warmed up and measured "
+        "Run Baseten's benchmarking process on one replica: closed-loop levels 1, 2, 4, 8, ..., each warmed up and measured "
         "until consecutive windows agree; find the knee and recommend settings."));
     const QCommandLineOption virtualTime(QStringLiteral("virtual"),
                                          QStringLiteral("Run in virtual time (seconds of wall time). Without it the sweep runs live, in real "

@@ -20,7 +20,7 @@ namespace knee {
 class LiveWorker : public QObject {
     Q_OBJECT
 public:
-    LiveWorker(LiveEngineHost& host, const Scenario& scenario, const PredictBackendInfo* backend)
+    LiveWorker(LiveEngineHost& host, const Scenario& scenario)
         : m_host(host)
         , m_publishTimer(new QTimer(this)) // children, so moveToThread takes them along
         , m_windowTimer(new QTimer(this))
@@ -31,19 +31,19 @@ public:
         m_windowTimer->setInterval(LiveEngineHost::kWindowMs);
         connect(m_windowTimer, &QTimer::timeout, this, &LiveWorker::closeWindow);
         m_initial = scenario;
-        m_initialBackend = backend;
     }
 
-    void start() { restart(m_initial, m_initialBackend, 0); }
+    void start() { restart(m_initial, 0); }
 
-    void restart(const Scenario& scenario, const PredictBackendInfo* backend, std::uint64_t move)
+    void restart(const Scenario& scenario, std::uint64_t move)
     {
-        // Build the new run first: the old one keeps running if anything is wrong.
+        // Build the new run first: the old one keeps running if anything is wrong. The backend is asked
+        // for here, on the engine thread: setting up a device the first time takes a moment.
         std::unique_ptr<LiveRun> fresh;
         try {
-            fresh = std::make_unique<LiveRun>(scenario, backend);
+            fresh = std::make_unique<LiveRun>(scenario, scenario.model.profile.empty() ? nullptr : m_host.m_backendSource());
         } catch (const std::exception&) {
-            return; // LiveEngineHost::reset validated already; never leave the worker without an engine
+            return; // LiveEngineHost validated already (a source that answers null leaves the old run going)
         }
         // The old run ends on its own (its clock's coroutine first, its device calls on Qt's pool): this
         // thread never waits for it, and nothing of it reaches the new engine.
@@ -63,6 +63,8 @@ public:
 
     void act(const std::function<void(Engine&)>& change, std::uint64_t move)
     {
+        if (!m_run)
+            return; // never started (see restart)
         m_run->act(change); // the move happens now, after everything already due
         m_appliedMove = std::max(m_appliedMove, move);
         publish();
@@ -70,11 +72,15 @@ public:
 
     void pause()
     {
+        if (!m_run)
+            return;
         m_run->pause();
         publish();
     }
     void resume()
     {
+        if (!m_run)
+            return;
         m_run->resume();
         publish();
     }
@@ -190,7 +196,6 @@ private:
 
     LiveEngineHost& m_host;
     Scenario m_initial;
-    const PredictBackendInfo* m_initialBackend = nullptr;
     std::unique_ptr<LiveRun> m_run;
     std::uint64_t m_appliedMove = 0; // the host's newest move (or reset) applied to this run
     QTimer* m_publishTimer;
@@ -220,11 +225,9 @@ LiveEngineHost::LiveEngineHost(const Scenario& scenario, BackendSource backend, 
     m_thread.setObjectName(QStringLiteral("knee-engine"));
     // An invalid scenario throws here, on the caller's thread, before any thread starts.
     { Engine probe(m_base); }
-    std::string error;
-    const PredictBackendInfo* predict = backendFor(m_base, error);
-    if (!error.empty())
-        throw std::invalid_argument(error);
-    m_worker = new LiveWorker(*this, m_base, predict);
+    if (const std::string e = checkBackend(m_base); !e.empty())
+        throw std::invalid_argument(e);
+    m_worker = new LiveWorker(*this, m_base);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // The worker's last act on its thread (deleted when the thread finishes), paired with the acquire
@@ -300,14 +303,11 @@ std::string LiveEngineHost::applyKnob(const KnobMove& knobMove)
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
 void LiveEngineHost::resume() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->resume(); }); }
 
-const PredictBackendInfo* LiveEngineHost::backendFor(const Scenario& scenario, std::string& error) const
+std::string LiveEngineHost::checkBackend(const Scenario& scenario) const
 {
-    if (scenario.model.profile.empty())
-        return nullptr;
-    const PredictBackendInfo* b = m_backendSource ? m_backendSource() : nullptr;
-    if (!b)
-        error = "model '" + scenario.model.profile + "' needs a predict backend, and this window has none";
-    return b;
+    if (!scenario.model.profile.empty() && !m_backendSource)
+        return "model '" + scenario.model.profile + "' needs a predict backend, and this window has none";
+    return {};
 }
 
 std::string LiveEngineHost::reset(const Scenario& scenario)
@@ -315,14 +315,12 @@ std::string LiveEngineHost::reset(const Scenario& scenario)
     const Scenario live = liveScenario(scenario);
     if (auto e = live.validate(); !e.empty())
         return e; // refused here, on the caller's thread: the engine thread never sees it
-    std::string error;
-    const PredictBackendInfo* predict = backendFor(live, error);
-    if (!error.empty())
-        return error;
+    if (auto e = checkBackend(live); !e.empty())
+        return e;
     m_base = live;
     m_resetMove = ++m_lastMove;
     m_pending.clear(); // the new run starts from `live`
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, predict, seq = m_resetMove] { w->restart(s, predict, seq); });
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, s = m_base, seq = m_resetMove] { w->restart(s, seq); });
     return {};
 }
 

@@ -71,9 +71,9 @@ public:
 
     // Starts the engine thread and the scenario's load at once. Stop/duration limits of the
     // workload are lifted: a live run goes on until paused, reset or closed. `backend` is asked, on the
-    // caller's thread, for what runs predict when a scenario with a model profile starts (so a window
-    // whose scenarios have none never sets up a device); what it gives must outlive the host. Empty, or a
-    // null answer, refuses such scenarios: std::invalid_argument here, an error from reset().
+    // engine thread, for what runs predict each time a scenario with a model profile starts (so a window
+    // whose scenarios have none never sets up a device); what it answers must outlive the host and not be
+    // null. Empty, it refuses such scenarios: std::invalid_argument here, an error from reset().
     using BackendSource = std::function<const PredictBackendInfo*()>;
     LiveEngineHost(const Scenario& scenario, BackendSource backend, QObject* parent = nullptr);
     ~LiveEngineHost() override;
@@ -99,10 +99,10 @@ private:
     void publish(std::shared_ptr<const LiveSnapshot> snapshot);
     static Scenario liveScenario(Scenario s);
 
-    // What runs `scenario`'s predict (null without a profile); empty `error` when that is settled.
-    const PredictBackendInfo* backendFor(const Scenario& scenario, std::string& error) const;
+    std::string checkBackend(const Scenario& scenario) const; // empty: the scenario can run here
 
-    BackendSource m_backendSource;
+
+    const BackendSource m_backendSource; // set once; called on the engine thread
     Scenario m_base; // as started or reset; its knobs are read from the snapshot
     std::uint64_t m_resetMove = 0, m_lastMove = 0;
     // Moves accepted but not yet in a published snapshot (the caller's thread only), oldest first.
