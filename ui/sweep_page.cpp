@@ -497,9 +497,8 @@ void SweepPage::run()
     }
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
-    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, nullptr};
-    if (live && !endpoint && !request.scenario.model.profile.empty())
-        request.backend = &sharedPredictBackend(); // the process's, set up on first use
+    // The process's predict backend, set up on first use, on the sweep's thread.
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }};
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         m_status->setText(why.left(1).toUpper() + why.mid(1));
         return;

@@ -8,6 +8,7 @@
 
 #include "io/scenario_reader.h"
 #include "io/user_file.h"
+#include "live/backend_executor.h"
 #include "live/live_sweep.h"
 #include "net/dataset_flags.h"
 #include "net/http_sweep.h"
@@ -295,9 +296,7 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, nullptr};
-    if (request.live && !target)
-        request.backend = predictBackendFor(scenario);
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }};
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {

@@ -63,6 +63,7 @@ LiveClock::~LiveClock()
 
 void LiveClock::spinUntil(Nanos due)
 {
+    ++m_spunWaits;
     while (wallNow() < due) {
     }
 }

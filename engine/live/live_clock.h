@@ -53,8 +53,10 @@ public:
     // twice with KNEE_LIVE_CLOCK=margin (the early timerfd wake-up, then the turn after the spun margin);
     // far more with 0 ms timers (no timerfd, or KNEE_LIVE_CLOCK=spin).
     std::uint64_t wakeUps() const { return m_wakeUps; }
-    // How early the timerfd is armed now, to be spun out: 0 unless KNEE_LIVE_CLOCK=margin.
+    // How early the timerfd is armed now, to be spun out (0 unless KNEE_LIVE_CLOCK=margin), and how many
+    // waits ended spinning.
     Nanos spinMargin() const { return m_spinMargin; }
+    std::uint64_t spunWaits() const { return m_spunWaits; }
     LatencyHistogram takeWindowLag()
     {
         LatencyHistogram w = m_windowLag;
@@ -85,6 +87,7 @@ private:
     bool m_running = false;
     bool m_stopRequested = false;
     std::uint64_t m_wakeUps = 0;
+    std::uint64_t m_spunWaits = 0;
     // How early the timerfd is armed before an event, to be spun out (see run()): follows how late its
     // wake-ups came, between kSpinMinNs and kSpinMaxNs, with KNEE_LIVE_CLOCK=margin; 0 otherwise.
     Nanos m_spinMargin = 0;

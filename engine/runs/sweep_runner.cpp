@@ -32,7 +32,8 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
         r = net::runHttpSweep(client, request.scenario, request.options, progress);
         return run;
     }
-    r = request.live ? runLiveSweep(request.scenario, request.options, request.backend, progress)
+    const PredictBackendInfo* backend = request.live && !request.scenario.model.profile.empty() ? request.backend() : nullptr;
+    r = request.live ? runLiveSweep(request.scenario, request.options, backend, progress)
                      : runVirtualSweep(request.scenario, request.options, progress);
     if (!request.grid || r.cancelled)
         return run;
@@ -40,7 +41,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
         g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column
     const double coldStartBudget = liveColdStartBudgetS(g.level);
-    const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget, b = request.backend] { return makeLiveDriver(coldStartBudget, b); })
+    const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget, backend] { return makeLiveDriver(coldStartBudget, backend); })
                                                    : LevelDriverFactory(makeVirtualDriver);
     run.grid = SessionGrid{g, runGrid(request.scenario, g, driver, cellProgress)};
     applyGridChoice(r, run.grid->result, request.options.sloMs); // the grid, not the scenario, sets predict_concurrency

@@ -23,7 +23,9 @@ struct SweepRequest {
     std::optional<net::HttpTarget> endpoint; // an endpoint instead of the engine
     QByteArray apiKey;                       // the endpoint's key, already resolved; never saved
     std::optional<GridOptions> grid;         // the engine only (checkSweepRequest says so)
-    const PredictBackendInfo* backend = nullptr; // live time with a model profile: what runs predict (the caller's)
+    // Live time with a model profile: what runs predict (the caller's), asked on the thread the sweep runs
+    // on (a device's first set-up takes a moment); never null.
+    std::function<const PredictBackendInfo*()> backend;
 };
 
 struct SweepRun {
