@@ -52,9 +52,15 @@ public:
     // when the process did not exit by itself (killed by the signal).
     QJsonObject stop(int& exitCode, int signal = SIGTERM)
     {
-        ::kill(pid_t(m_process.processId()), signal);
-        if (!m_process.waitForFinished(30000))
-            return {};
+        if (m_process.state() == QProcess::NotRunning) {
+            qWarning("knee serve had exited before it was stopped"); // its status and stderr follow
+        } else {
+            ::kill(pid_t(m_process.processId()), signal);
+            if (!m_process.waitForFinished(30000)) {
+                qWarning("knee serve was still running 30 s after signal %d", signal);
+                return {};
+            }
+        }
         exitCode = m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
         if (exitCode != 0) // what the server said on the way out (a sanitizer's report) belongs in the test's log
             qWarning("knee serve exited with %d; its stderr:\n%s", exitCode, m_process.readAllStandardError().constData());
