@@ -225,7 +225,7 @@ LiveEngineHost::LiveEngineHost(const Scenario& scenario, BackendSource backend, 
     m_thread.setObjectName(QStringLiteral("knee-engine"));
     // An invalid scenario throws here, on the caller's thread, before any thread starts.
     { Engine probe(m_base); }
-    if (const std::string e = checkBackend(m_base); !e.empty())
+    if (const std::string e = LiveRun::missingBackend(m_base, bool(m_backendSource)); !e.empty())
         throw std::invalid_argument(e);
     m_worker = new LiveWorker(*this, m_base);
     m_worker->moveToThread(&m_thread);
@@ -303,19 +303,12 @@ std::string LiveEngineHost::applyKnob(const KnobMove& knobMove)
 void LiveEngineHost::pause() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->pause(); }); }
 void LiveEngineHost::resume() { QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->resume(); }); }
 
-std::string LiveEngineHost::checkBackend(const Scenario& scenario) const
-{
-    if (!scenario.model.profile.empty() && !m_backendSource)
-        return "model '" + scenario.model.profile + "' needs a predict backend, and this window has none";
-    return {};
-}
-
 std::string LiveEngineHost::reset(const Scenario& scenario)
 {
     const Scenario live = liveScenario(scenario);
     if (auto e = live.validate(); !e.empty())
         return e; // refused here, on the caller's thread: the engine thread never sees it
-    if (auto e = checkBackend(live); !e.empty())
+    if (auto e = LiveRun::missingBackend(live, bool(m_backendSource)); !e.empty())
         return e;
     m_base = live;
     m_resetMove = ++m_lastMove;

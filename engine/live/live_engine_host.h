@@ -99,9 +99,6 @@ private:
     void publish(std::shared_ptr<const LiveSnapshot> snapshot);
     static Scenario liveScenario(Scenario s);
 
-    std::string checkBackend(const Scenario& scenario) const; // empty: the scenario can run here
-
-
     const BackendSource m_backendSource; // set once; called on the engine thread
     Scenario m_base; // as started or reset; its knobs are read from the snapshot
     std::uint64_t m_resetMove = 0, m_lastMove = 0;

@@ -22,9 +22,9 @@ LiveRun::LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QO
 {
     if (auto e = scenario.validate(); !e.empty())
         throw std::invalid_argument("invalid scenario: " + e);
+    if (const std::string e = missingBackend(scenario, backend != nullptr); !e.empty())
+        throw std::invalid_argument(e);
     if (!scenario.model.profile.empty()) {
-        if (!backend)
-            throw std::invalid_argument("model '" + scenario.model.profile + "' needs a predict backend, and none was given");
         const PredictBackendInfo& b = *backend;
         m_predictStage = "predict: model '" + scenario.model.profile + "' on " + b.shortName;
         m_predictNotice = b.notice;
@@ -43,6 +43,13 @@ LiveRun::LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QO
         m_stopped = true;
         Q_EMIT stopped();
     });
+}
+
+std::string LiveRun::missingBackend(const Scenario& scenario, bool haveBackend)
+{
+    if (scenario.model.profile.empty() || haveBackend)
+        return {};
+    return "model '" + scenario.model.profile + "' needs a predict backend, and none was given";
 }
 
 LiveRun::~LiveRun()

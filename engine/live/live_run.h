@@ -34,6 +34,9 @@ public:
     // the run's thread from then on. Throws std::invalid_argument for an invalid scenario, or a model
     // profile with no backend. Nothing runs until start().
     LiveRun(const Scenario& scenario, const PredictBackendInfo* backend, QObject* parent = nullptr);
+    // The one rule for that refusal, for callers that check before a run is built (a host, a server, a
+    // sweep): why `scenario` cannot run without a backend, or empty when it can.
+    static std::string missingBackend(const Scenario& scenario, bool haveBackend);
     // A run that was started must be stopped first (stopped() emitted): stopAndWait(), or retire().
     ~LiveRun() override;
 
@@ -105,7 +108,7 @@ struct LiveRunResult {
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent
 // everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
-// invalid scenario. `backend` runs predict when the scenario names a model (null: the shared one).
+// invalid scenario, or a model profile with no `backend` (what runs its predict).
 LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend);
 
 } // namespace knee

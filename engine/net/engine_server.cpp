@@ -150,8 +150,8 @@ EngineServer::EngineServer(const Scenario& scenario, const PredictBackendInfo* b
 {
     if (const std::string e = scenario.validate(); !e.empty())
         throw std::invalid_argument(e);
-    if (!scenario.model.profile.empty() && !backend)
-        throw std::invalid_argument("model '" + scenario.model.profile + "' needs a predict backend, and none was given");
+    if (const std::string e = LiveRun::missingBackend(scenario, backend != nullptr); !e.empty())
+        throw std::invalid_argument(e); // here, on the caller's thread, not from the engine thread's start
     m_thread.setObjectName(QStringLiteral("knee-serve-engine"));
     m_worker = new ServeWorker(*this, m_scenario, backend);
     m_worker->moveToThread(&m_thread);

@@ -1,5 +1,6 @@
 #include "sweep_runner.h"
 
+#include "live/live_run.h"
 #include "live/live_sweep.h"
 #include "net/http_client.h"
 #include "net/http_sweep.h"
@@ -16,8 +17,9 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("the grid needs at least one predict_concurrency and one concurrency target");
     if (request.options.levels.empty())
         return QStringLiteral("a sweep needs at least one level");
-    if (request.live && !request.endpoint && !request.scenario.model.profile.empty() && !request.backend)
-        return QStringLiteral("a live sweep of model '%1' needs a predict backend").arg(QString::fromStdString(request.scenario.model.profile));
+    if (request.live && !request.endpoint)
+        if (const std::string e = LiveRun::missingBackend(request.scenario, bool(request.backend)); !e.empty())
+            return QString::fromStdString(e);
     return {};
 }
 
