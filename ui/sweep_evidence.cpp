@@ -46,6 +46,28 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
             added << QString::number(l);
         html += tr("<p>Levels added to reach saturation: %1.</p>").arg(added.join(QStringLiteral(", ")));
     }
+    if (r.search) {
+        html += tr("<h3>SLO search</h3><p>The largest concurrency meeting the SLOs: <b>%1</b>. %2.</p>")
+                    .arg(r.search->largest ? QString::number(*r.search->largest) : tr("none"))
+                    .arg(QString::fromStdString(r.search->rule).toHtmlEscaped());
+        if (!r.search->stop.empty())
+            html += tr("<p>The listed levels %1.</p>").arg(QString::fromStdString(r.search->stop).toHtmlEscaped());
+    }
+    QStringList noisy;
+    int repeated = 0;
+    for (const SweepLevel& l : r.levels)
+        if (l.repeats) {
+            repeated = int(l.repeats->runs.size());
+            if (l.repeats->verdict != "stable")
+                noisy << tr("%1 (%2: %3)").arg(l.concurrency).arg(QString::fromStdString(l.repeats->verdict),
+                                                                   QString::fromStdString(l.repeats->verdictRule).toHtmlEscaped());
+        }
+    if (repeated > 1)
+        html += tr("<h3>Repeats</h3><p>Each level was measured %1 times; the table's intervals are 95 % intervals of the "
+                   "repeats' mean (expanded percentile bootstrap). %2</p>")
+                    .arg(repeated)
+                    .arg(noisy.isEmpty() ? tr("Every level's repeats agree within the tolerance.")
+                                         : tr("Repeats that disagree: %1.").arg(noisy.join(QStringLiteral("; "))));
     html += tr("<h3>Alternatives</h3><ul>");
     QStringList slos;
     if (o.sloMs > 0)

@@ -12,6 +12,7 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -27,6 +28,7 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QScatterSeries>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QTimer>
 #include <QToolButton>
@@ -149,6 +151,8 @@ SweepPage::SweepPage(QWidget* parent)
     for (QLineEdit* e : {m_levels, m_grid})
         connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
     connect(m_mode, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
+    connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateFormSummary);
+    connect(m_searchSlo, &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
     connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
         updateFormSummary();
         updateSloLine();
@@ -239,6 +243,16 @@ QWidget* SweepPage::buildForm()
     m_window = seconds(10, 0.1, 3600, tr("Shortest measurement window; a level ends when two consecutive windows agree within 5 %."));
     m_cap = seconds(300, 1, 86400, tr("Live and endpoint sweeps: a level that has not stabilised after this much measuring is reported as "
                                       "unstable. In virtual time a level stops after 30 windows of at least 200 responses."));
+    m_repeats = new QSpinBox(this);
+    m_repeats->setObjectName(QStringLiteral("sweepRepeats"));
+    m_repeats->setRange(1, kMaxRepeats);
+    m_repeats->setSuffix(tr(" ×"));
+    m_repeats->setToolTip(tr("Measure each level this many times (in virtual time each with its own seed): the table shows a 95 % "
+                             "interval over the repeats and whether they agree (stable) or not (noisy)."));
+    m_searchSlo = new QCheckBox(tr("Find the largest concurrency meeting the SLOs"), this);
+    m_searchSlo->setObjectName(QStringLiteral("sweepSearchSlo"));
+    m_searchSlo->setToolTip(tr("The levels stop at the first that misses an SLO (or fails requests, or falls past saturation); then "
+                               "bisection between it and the last that met them, down to one user."));
 
     m_formToggle = new QToolButton(this);
     m_formToggle->setObjectName(QStringLiteral("sweepFormToggle"));
@@ -269,12 +283,14 @@ QWidget* SweepPage::buildForm()
     goals->addRow(tr("SLO, p95"), m_slo);
     goals->addRow(tr("SLO, TTFT p95"), m_ttftSlo);
     goals->addRow(tr("SLO, inter-token p95"), m_itlSlo);
+    goals->addRow(m_searchSlo);
     goals->addRow(tr("Baseline traffic"), m_baseline);
     goals->addRow(tr("Peak traffic"), m_peak);
     auto* timing = new QFormLayout();
     timing->addRow(tr("Warm-up"), m_warmup);
     timing->addRow(tr("Window"), m_window);
     timing->addRow(tr("Cap per level"), m_cap);
+    timing->addRow(tr("Repeats per level"), m_repeats);
     columns->addLayout(what, 3);
     auto* right = new QVBoxLayout();
     right->addLayout(goals);
@@ -426,6 +442,10 @@ void SweepPage::updateFormSummary()
     if (!m_grid->text().trimmed().isEmpty() && !m_endpoint->endpointChosen())
         text += tr(" · grid %1").arg(m_grid->text());
     text += m_slo->value() > 0 ? tr(" · SLO p95 %1 ms").arg(m_slo->value()) : tr(" · no SLO");
+    if (m_searchSlo->isChecked())
+        text += tr(" · SLO search");
+    if (m_repeats->value() > 1)
+        text += tr(" · %1 repeats").arg(m_repeats->value());
     m_formSummary->setText(text);
 }
 
@@ -456,6 +476,12 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
     o.capS = m_cap->value();
     o.baselineRps = m_baseline->value();
     o.peakRps = m_peak->value();
+    o.repeats = m_repeats->value();
+    o.searchSlo = m_searchSlo->isChecked();
+    if (o.searchSlo && o.sloMs <= 0 && o.ttftSloMs <= 0 && o.itlSloMs <= 0) {
+        error = tr("Finding the largest concurrency that meets the SLOs needs an SLO: set p95, TTFT or inter-token");
+        return std::nullopt;
+    }
     return o;
 }
 

@@ -23,6 +23,7 @@
 #include <memory>
 
 class QChart;
+class QCheckBox;
 class QComboBox;
 class QChartView;
 class QLineEdit;
@@ -34,6 +35,7 @@ class QPushButton;
 class QProgressBar;
 class QScatterSeries;
 class QScrollArea;
+class QSpinBox;
 class QTableWidget;
 class QTextBrowser;
 class QToolButton;
@@ -108,6 +110,8 @@ public:
     QDoubleSpinBox* warmup() const { return m_warmup; }
     QDoubleSpinBox* window() const { return m_window; }
     QDoubleSpinBox* cap() const { return m_cap; }
+    QSpinBox* repeats() const { return m_repeats; }
+    QCheckBox* searchSlo() const { return m_searchSlo; }
     QPushButton* runButton() const { return m_run; }
     QPushButton* cancelButton() const { return m_cancel; }
     QPushButton* applyButton() const { return m_apply; }
@@ -194,6 +198,8 @@ private:
     EndpointPanel* m_endpoint;
     QComboBox* m_mode;
     QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
+    QSpinBox* m_repeats;    // issue 17: each level measured this many times, with 95 % intervals
+    QCheckBox* m_searchSlo; // issue 17: bisection to the largest concurrency meeting the SLOs
     QPushButton *m_run, *m_cancel, *m_apply, *m_popOut, *m_clearCompare, *m_copy;
     std::vector<QPushButton*> m_exportButtons;
     QToolButton* m_formToggle;

@@ -8,6 +8,8 @@
 #include "sweep_evidence.h"
 
 #include <QApplication>
+#include <QCheckBox>
+#include <QSpinBox>
 #include <QChart>
 #include <QChartView>
 #include <QClipboard>
@@ -62,7 +64,24 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Inter-token p95 (ms)"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Completed"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Errors"),
-                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Stable")};
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Stable"),
+                          // With an SLO: the share of requests that met every SLO.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Goodput"),
+                          // With repeats: 95 % intervals over them, and whether they agree.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "p95, 95 % interval (ms)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Throughput, 95 % interval (req/s)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Repeats")};
+enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn };
+
+// A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
+// measures its bisected levels after the larger ones).
+void insertByX(QLineSeries* series, double x, double y)
+{
+    int at = 0;
+    while (at < series->count() && series->at(at).x() < x)
+        ++at;
+    series->insert(at, QPointF(x, y));
+}
 } // namespace
 
 QWidget* SweepPage::buildResults()
@@ -219,10 +238,10 @@ void SweepPage::addLevel(const SweepLevel& l)
 {
     const double x = l.concurrency;
     m_shownLevels.push_back(l);
-    m_p50->append(x, l.latency.p50);
-    m_p95->append(x, l.latency.p95);
-    m_p99->append(x, l.latency.p99);
-    m_throughput->append(x, l.throughputRps);
+    insertByX(m_p50, x, l.latency.p50);
+    insertByX(m_p95, x, l.latency.p95);
+    insertByX(m_p99, x, l.latency.p99);
+    insertByX(m_throughput, x, l.throughputRps);
     rescaleAxes();
     updateSloLine();
     m_levelClock.restart();
@@ -256,17 +275,35 @@ void SweepPage::fillTable(const SweepResult& r)
             {double(l.completed), QString::number(l.completed)},
             {double(errors), QString::number(errors)},
             {l.stable ? 1.0 : 0.0, l.stable ? tr("yes") : tr("no")},
+            {l.goodShare(), l.goodCounted ? QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1) : tr("—")},
+            {l.repeats ? l.repeats->p95.lo : 0, l.repeats ? tr("%1 – %2").arg(ms(l.repeats->p95.lo), ms(l.repeats->p95.hi)) : tr("—")},
+            {l.repeats ? l.repeats->throughput.lo : 0,
+             l.repeats ? tr("%1 – %2").arg(rps(l.repeats->throughput.lo), rps(l.repeats->throughput.hi)) : tr("—")},
+            {l.repeats ? double(l.repeats->runs.size()) : 1,
+             l.repeats ? tr("%1, %2").arg(l.repeats->runs.size()).arg(QString::fromStdString(l.repeats->verdict)) : QStringLiteral("1")},
         };
         for (int c = 0; c < int(std::size(cells)); ++c) {
             auto* item = new NumberItem(cells[c].first, cells[c].second);
             if (!l.stable || errors > 0)
                 item->setToolTip(errors > 0 ? tr("Errors at this level: not used for the knee or the recommendation")
                                             : tr("Did not stabilise: not used for the knee or the recommendation"));
+            else if (c == kRepeatsColumn && l.repeats)
+                item->setToolTip(QString::fromStdString(l.repeats->verdictRule));
+            else if (c == kGoodputColumn && l.goodCounted)
+                item->setToolTip(tr("%1 of %2 requests met every SLO: %3 req/s of goodput")
+                                     .arg(l.good)
+                                     .arg(l.completed + l.failed + l.rejected)
+                                     .arg(rps(l.goodputRps)));
             m_table->setItem(row, c, item);
         }
     }
     m_table->setColumnHidden(5, !streaming);
     m_table->setColumnHidden(6, !streaming);
+    const bool good = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.goodCounted; });
+    const bool repeated = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.repeats.has_value(); });
+    m_table->setColumnHidden(kGoodputColumn, !good);
+    for (int c : {kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn})
+        m_table->setColumnHidden(c, !repeated);
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(0, Qt::AscendingOrder); // by level, as the sweep ran them
 }
@@ -430,6 +467,8 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
         m_warmup->setValue(s->options.warmupS);
         m_window->setValue(s->options.windowS);
         m_cap->setValue(s->options.capS);
+        m_repeats->setValue(s->options.repeats);
+        m_searchSlo->setChecked(s->options.searchSlo);
         m_mode->setCurrentIndex(std::max(0, m_mode->findData(QString::fromStdString(s->result.mode))));
         m_baseline->setValue(s->options.baselineRps);
         m_peak->setValue(s->options.peakRps);

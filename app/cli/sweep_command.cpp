@@ -196,7 +196,15 @@ int runSweep(const QStringList& args)
                                   QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
                                                  "values against the levels as targets; the best cell sets predict_concurrency."),
                                   QStringLiteral("LIST"));
-    parser.addOptions({grid, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
+    const QCommandLineOption repeatsOpt(QStringLiteral("repeats"),
+                                        QStringLiteral("Measure each level N times (1-20; in virtual time each with its own seed): merged "
+                                                       "figures, a 95 % interval over the repeats on each, and a stability verdict."),
+                                        QStringLiteral("N"));
+    const QCommandLineOption searchOpt(QStringLiteral("search"),
+                                       QStringLiteral("slo: find the largest concurrency meeting every SLO (--slo-ms, --ttft-slo-ms, "
+                                                      "--itl-slo-ms): the levels stop at the first that misses, then bisection."),
+                                       QStringLiteral("slo"));
+    parser.addOptions({grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -240,6 +248,27 @@ int runSweep(const QStringList& args)
         || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS))
         || (parser.isSet(saturationTolerance) && !percent(saturationTolerance, 0.1, 50, options.saturationTolerance)))
         return kBadInput;
+    if (parser.isSet(repeatsOpt)) {
+        double repeats = 0;
+        if (!number(repeatsOpt, 1, kMaxRepeats, repeats))
+            return kBadInput;
+        if (repeats != std::floor(repeats)) {
+            err << "knee sweep: --repeats expects a whole number from 1 to " << kMaxRepeats << "\n";
+            return kBadInput;
+        }
+        options.repeats = int(repeats);
+    }
+    if (parser.isSet(searchOpt)) {
+        if (parser.value(searchOpt) != QLatin1String("slo")) {
+            err << "knee sweep: --search knows 'slo' (the largest concurrency meeting the SLOs), not '" << parser.value(searchOpt) << "'\n";
+            return kBadInput;
+        }
+        if (!parser.isSet(slo) && !parser.isSet(ttftSlo) && !parser.isSet(itlSlo)) {
+            err << "knee sweep: --search slo needs an SLO: --slo-ms, --ttft-slo-ms or --itl-slo-ms\n";
+            return kBadInput;
+        }
+        options.searchSlo = true;
+    }
     if (parser.isSet(baseline) && parser.isSet(peak) && options.peakRps < options.baselineRps) { // as `knee plan` refuses it
         err << "knee sweep: the peak rate (" << options.peakRps << " req/s) is below the baseline (" << options.baselineRps << " req/s)\n";
         return kBadInput;
@@ -366,20 +395,38 @@ int runSweep(const QStringList& args)
     else
         out << twinText(scenario) << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
             << " time, one replica, closed loop):\n";
-    out << QStringLiteral("%1 %2 %3 %4 %5  %6\n").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10).arg("");
+    const bool goodput = options.sloMs > 0 || options.ttftSloMs > 0 || options.itlSloMs > 0;
+    const bool repeated = options.repeats > 1;
+    out << QStringLiteral("%1 %2 %3 %4 %5").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10);
+    if (repeated)
+        out << QStringLiteral(" %1 %2").arg("p95 95% interval", 19).arg("req/s 95% interval", 21);
+    if (goodput)
+        out << QStringLiteral(" %1").arg("goodput", 8);
+    out << "\n";
     for (const SweepLevel& l : r.levels) {
         QString failures; // by kind, for endpoints: "timeout=3 http_5xx=2"
         for (const auto& [kind, count] : l.failuresByKind)
             failures += QStringLiteral("%1=%2 ").arg(QString::fromStdString(kind)).arg(count);
-        out << QStringLiteral("%1 %2 %3 %4 %5  %6\n")
+        out << QStringLiteral("%1 %2 %3 %4 %5")
                    .arg(l.concurrency, 6)
                    .arg(l.latency.p50, 10, 'f', 1)
                    .arg(l.latency.p95, 10, 'f', 1)
                    .arg(l.latency.p99, 10, 'f', 1)
-                   .arg(l.throughputRps, 10, 'f', 1)
-                   .arg((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
-                        + (l.stable ? QString() : QStringLiteral("did not stabilise")));
+                   .arg(l.throughputRps, 10, 'f', 1);
+        if (repeated && l.repeats)
+            out << QStringLiteral(" %1 %2")
+                       .arg(QStringLiteral("%1-%2").arg(l.repeats->p95.lo, 0, 'f', 1).arg(l.repeats->p95.hi, 0, 'f', 1), 19)
+                       .arg(QStringLiteral("%1-%2").arg(l.repeats->throughput.lo, 0, 'f', 1).arg(l.repeats->throughput.hi, 0, 'f', 1), 21);
+        if (goodput)
+            out << QStringLiteral(" %1").arg(QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1), 8);
+        const QString notes = (l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
+            + (l.stable ? QString() : QStringLiteral("did not stabilise"))
+            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString());
+        out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }
+    if (r.search)
+        out << "SLO search: " << QString::fromStdString(r.search->rule)
+            << (r.search->stop.empty() ? QString() : QStringLiteral(" (") + QString::fromStdString(r.search->stop) + QStringLiteral(")")) << "\n";
     const KneeAnalysis& a = r.analysis;
     if (!r.extendedLevels.empty()) {
         QStringList added;

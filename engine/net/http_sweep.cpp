@@ -117,6 +117,7 @@ void recordOutcome(LevelWindow& w, const HttpOutcome& r)
     if (r.itl >= 0)
         w.itl.record(r.itl);
     w.outputTokens += r.tokens;
+    w.countGood(r.latency, r.ttft, r.itl);
 }
 
 SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOptions& o)
@@ -129,7 +130,7 @@ SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const Swe
                          const std::function<bool(const SweepLevel&)>& progress)
 {
     // The endpoint's rules are a live sweep's (the probe is wall-clock): the time cap, the user's levels only.
-    SweepResult r = runLevels(scenario, o, [&](int) { return std::make_unique<HttpProbe>(client); }, progress);
+    SweepResult r = runLevels(scenario, o, [&](int, int) { return std::make_unique<HttpProbe>(client); }, progress);
     r.mode = "http";
     r.target = QJsonDocument(client.target().toJson()).toJson(QJsonDocument::Compact).toStdString();
     r.scenarioName = client.target().url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();

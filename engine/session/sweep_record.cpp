@@ -25,7 +25,45 @@ QJsonObject optionsJson(const SweepOptions& o)
             {"tolerance", o.tolerance},   {"min_windows", o.minWindows}, {"cap_s", o.capS},
             {"slo_ms", o.sloMs},          {"ttft_slo_ms", o.ttftSloMs},  {"itl_slo_ms", o.itlSloMs},
             {"sensitivity", o.sensitivity}, {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps},
-            {"buffer", o.buffer},         {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit}};
+            {"buffer", o.buffer},         {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit},
+            {"repeats", o.repeats},       {"search", o.searchSlo ? QStringLiteral("slo") : QString()}};
+}
+
+QJsonArray intervalJson(const Interval& i) { return QJsonArray{i.lo, i.hi}; }
+
+QJsonObject repeatsJson(const LevelRepeats& p)
+{
+    QJsonArray runs;
+    for (const RepeatFigures& f : p.runs)
+        runs.append(QJsonObject{{"p50_ms", f.p50},           {"p95_ms", f.p95},         {"p99_ms", f.p99},
+                                {"mean_ms", f.meanMs},       {"throughput_rps", f.throughputRps}, {"goodput_rps", f.goodputRps},
+                                {"ttft_p95_ms", f.ttftP95},  {"itl_p95_ms", f.itlP95},  {"completed", qint64(f.completed)},
+                                {"failed", qint64(f.failed)}, {"measured_s", f.measuredS}, {"stable", f.stable}});
+    return {{"count", qint64(p.runs.size())},
+            {"verdict", QString::fromStdString(p.verdict)},
+            {"verdict_rule", QString::fromStdString(p.verdictRule)},
+            {"interval_95", QJsonObject{{"p50_ms", intervalJson(p.p50)},
+                                        {"p95_ms", intervalJson(p.p95)},
+                                        {"p99_ms", intervalJson(p.p99)},
+                                        {"mean_ms", intervalJson(p.mean)},
+                                        {"throughput_rps", intervalJson(p.throughput)},
+                                        {"goodput_rps", intervalJson(p.goodput)},
+                                        {"ttft_p95_ms", intervalJson(p.ttftP95)},
+                                        {"itl_p95_ms", intervalJson(p.itlP95)}}},
+            {"runs", runs}};
+}
+
+QJsonObject searchJson(const SloSearch& s)
+{
+    QJsonArray bisected;
+    for (int b : s.bisected)
+        bisected.append(b);
+    return {{"largest", s.largest ? QJsonValue(*s.largest) : QJsonValue()},
+            {"smallest_missing", s.smallestMissing ? QJsonValue(*s.smallestMissing) : QJsonValue()},
+            {"interval", QJsonArray{s.low, s.high > 0 ? QJsonValue(s.high) : QJsonValue()}},
+            {"bisected", bisected},
+            {"stop", QString::fromStdString(s.stop)},
+            {"rule", QString::fromStdString(s.rule)}};
 }
 
 QJsonObject levelJson(const SweepLevel& l)
@@ -71,6 +109,13 @@ QJsonObject levelJson(const SweepLevel& l)
             kinds.insert(words(kind), qint64(count));
         o.insert("failures_by_kind", kinds);
     }
+    if (l.goodCounted) { // with an SLO: the responses that met every one
+        o.insert("good", qint64(l.good));
+        o.insert("goodput_rps", l.goodputRps);
+        o.insert("goodput_share", l.goodShare());
+    }
+    if (l.repeats)
+        o.insert("repeats", repeatsJson(*l.repeats));
     if (l.endpoint) {
         o.insert("sent", qint64(l.endpoint->sent));
         o.insert("unfinished", qint64(l.endpoint->unfinished));
@@ -155,6 +200,38 @@ void readHistogram(JsonReader& r, const QJsonObject& o, const QString& path, Swe
     }
 }
 
+// The repeats' own figures are read; their intervals and verdict are recomputed from them (an edited
+// interval cannot stand), and the level must be stable exactly when every repeat was.
+LevelRepeats readRepeats(JsonReader& r, const QJsonObject& o, const QString& path, bool levelStable, double tolerance = -1)
+{
+    std::vector<RepeatFigures> runs;
+    const QJsonArray list = r.array(o, "runs", path, kMaxRepeats);
+    for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
+        const QString rp = path + QStringLiteral(".runs[%1]").arg(k);
+        const QJsonObject f = list[k].toObject();
+        RepeatFigures x;
+        x.p50 = r.number(f, "p50_ms", rp, 0, 1e12);
+        x.p95 = r.number(f, "p95_ms", rp, 0, 1e12);
+        x.p99 = r.number(f, "p99_ms", rp, 0, 1e12);
+        x.meanMs = r.number(f, "mean_ms", rp, 0, 1e12);
+        x.throughputRps = r.number(f, "throughput_rps", rp, 0, 1e12);
+        x.goodputRps = r.number(f, "goodput_rps", rp, 0, 1e12);
+        x.ttftP95 = r.number(f, "ttft_p95_ms", rp, 0, 1e12);
+        x.itlP95 = r.number(f, "itl_p95_ms", rp, 0, 1e12);
+        x.completed = r.integer(f, "completed", rp, 0, kMaxSavedCount);
+        x.failed = r.integer(f, "failed", rp, 0, kMaxSavedCount);
+        x.measuredS = r.number(f, "measured_s", rp, 0, 1e12);
+        x.stable = r.boolean(f, "stable", rp);
+        runs.push_back(x);
+    }
+    if (r.ok() && runs.size() < 2)
+        r.fail(path + ".runs", "two repeats or more");
+    const bool allStable = std::all_of(runs.begin(), runs.end(), [](const RepeatFigures& f) { return f.stable; });
+    if (r.ok() && allStable != levelStable)
+        r.fail(path + ".runs", "repeats that are all stable exactly when the level is");
+    return summarizeRepeats(std::move(runs), tolerance);
+}
+
 SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     SweepLevel l;
@@ -185,6 +262,15 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     l.stable = r.boolean(o, "stable", path);
     l.windows = int(r.integer(o, "windows", path, 0, 1e9));
     l.measuredS = r.number(o, "measured_s", path, 0, 1e12);
+    if (o.contains("good")) {
+        l.goodCounted = true;
+        l.good = r.integer(o, "good", path, 0, kMaxSavedCount);
+        l.goodputRps = l.measuredS > 0 ? double(l.good) / l.measuredS : 0;
+        if (r.ok() && l.good > l.completed)
+            r.fail(path + ".good", "at most the level's completed requests");
+    }
+    if (o.contains("repeats"))
+        l.repeats = readRepeats(r, r.object(o, "repeats", path), path + ".repeats", l.stable);
     readHistogram(r, o, path, l);
     return l;
 }
@@ -225,6 +311,14 @@ SweepOptions readOptions(JsonReader& r, const QJsonObject& opt, const QString& o
         o.saturationTolerance = r.number(opt, "saturation_tolerance", op, 0, 0.5);
     if (opt.contains("extend_limit"))
         o.extendLimit = int(r.integer(opt, "extend_limit", op, 0, 1e6));
+    if (opt.contains("repeats")) // format 3 from issue 17 on
+        o.repeats = int(r.integer(opt, "repeats", op, 1, kMaxRepeats));
+    if (opt.contains("search")) {
+        const QString search = r.text(opt, "search", op);
+        if (r.ok() && !search.isEmpty() && search != QLatin1String("slo"))
+            r.fail(op + ".search", "\"slo\" or empty");
+        o.searchSlo = search == QLatin1String("slo");
+    }
     return o;
 }
 
@@ -271,6 +365,8 @@ QJsonObject sweepRecord(const SessionSweep& sweep)
         {"recommendation", recommendationJson(r.recommendation)}};
     if (!r.target.empty()) // an endpoint's description: the key's source, never the key
         o.insert("target", QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object());
+    if (r.search)
+        o.insert("slo_search", searchJson(*r.search));
     return o;
 }
 
@@ -326,6 +422,22 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
         res.levels.push_back(readLevel(r, levels[k].toObject(), path + QStringLiteral(".levels[%1]").arg(k)));
     if (!r.ok())
         return std::nullopt;
+    for (SweepLevel& l : res.levels) // the verdicts against the sweep's own tolerance
+        if (l.repeats)
+            l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
+    if (o.contains("slo_search")) { // recomputed from the levels; the bisection's order and the stop are the run's
+        const QString sp = path + ".slo_search";
+        const QJsonObject so = r.object(o, "slo_search", path);
+        std::vector<int> bisected;
+        for (const QJsonValue& v : r.array(so, "bisected", sp, 64))
+            bisected.push_back(v.toInt(0));
+        const std::string stop = r.text(so, "stop", sp).left(512).toStdString();
+        if (r.ok()) {
+            res.search = summarizeSloSearch(res.levels, sw.options, bisected, stop);
+            if (!sameOptional(so.value("largest"), res.search->largest))
+                r.fail(sp + ".largest", "the largest level its levels give (the file was edited or damaged)");
+        }
+    }
     analyzeSweep(res, scenario, sw.options);
     if (!sameOptional(r.object(o, "knee", path).value("concurrency"), res.analysis.knee))
         r.fail(path + ".knee", "the knee its levels give (the file was edited or damaged)");

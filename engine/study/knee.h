@@ -47,6 +47,12 @@ inline constexpr double kDefaultSaturationTolerance = 0.05;
 struct Slos {
     double latencyMs = 0, ttftMs = 0, itlMs = 0; // each <= 0: not set
     bool any() const { return latencyMs > 0 || ttftMs > 0 || itlMs > 0; }
+    // One response (goodput): its latency, and for a stream its time to first token and mean
+    // inter-token gap (0 when not a stream: those SLOs do not apply).
+    bool metBy(double latency, double ttft, double itl) const
+    {
+        return (latencyMs <= 0 || latency <= latencyMs) && (ttftMs <= 0 || ttft <= ttftMs) && (itlMs <= 0 || itl <= itlMs);
+    }
     bool met(const CurvePoint& p) const
     {
         return (latencyMs <= 0 || p.latencyMs <= latencyMs) && (ttftMs <= 0 || p.ttftMs <= ttftMs) && (itlMs <= 0 || p.itlMs <= itlMs);

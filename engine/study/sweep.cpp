@@ -46,19 +46,64 @@ double windowByResponses(const SweepOptions& o, std::int64_t warmupCompleted, do
 
 std::unique_ptr<LevelDriver> makeVirtualDriver() { return std::make_unique<VirtualDriver>(); }
 
+Scenario repeatScenario(const Scenario& scenario, int repeat)
+{
+    if (repeat == 0)
+        return scenario;
+    Scenario s = scenario;
+    // splitmix64's finaliser: repeats of neighbouring seeds share no stream.
+    std::uint64_t z = scenario.workload.seed + 0x9E3779B97F4A7C15ull * std::uint64_t(repeat);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    s.workload.seed = z ^ (z >> 31);
+    return s;
+}
+
+void LevelWindow::clear()
+{
+    latency.clear();
+    ttft.clear();
+    itl.clear();
+    completed = failed = rejected = outputTokens = good = 0;
+    failuresByKind.clear();
+}
+
+void LevelWindow::countGood(Nanos latencyNs, Nanos ttftNs, Nanos itlNs)
+{
+    if (slos.any() && slos.metBy(nanosToMs(latencyNs), ttftNs >= 0 ? nanosToMs(ttftNs) : 0, itlNs >= 0 ? nanosToMs(itlNs) : 0))
+        ++good;
+}
+
+void LevelWindow::merge(const LevelWindow& w)
+{
+    latency.merge(w.latency);
+    ttft.merge(w.ttft);
+    itl.merge(w.itl);
+    completed += w.completed;
+    failed += w.failed;
+    rejected += w.rejected;
+    outputTokens += w.outputTokens;
+    good += w.good;
+    for (const auto& [kind, count] : w.failuresByKind)
+        failuresByKind[kind] += count;
+}
+
 void recordResponse(LevelWindow& w, const Request& r)
 {
     switch (r.outcome) {
-    case Outcome::Completed:
+    case Outcome::Completed: {
         ++w.completed;
         w.latency.record(r.latency());
+        Nanos ttft = -1, itl = -1;
         if (r.firstToken >= 0) {
-            w.ttft.record(r.firstToken - r.intended);
+            w.ttft.record(ttft = r.firstToken - r.intended);
             w.outputTokens += r.tokens;
             if (r.tokens > 1) // the mean gap between this response's tokens
-                w.itl.record((r.predictDone - r.firstToken) / (r.tokens - 1));
+                w.itl.record(itl = (r.predictDone - r.firstToken) / (r.tokens - 1));
         }
+        w.countGood(r.latency(), ttft, itl);
         break;
+    }
     case Outcome::Failed: ++w.failed; break;
     case Outcome::Rejected: ++w.rejected; break;
     case Outcome::InFlight: break;
@@ -145,6 +190,9 @@ SweepLevel levelOf(const LevelWindow& w, int concurrency, double seconds)
     l.stable = true;
     l.windows = 1;
     l.histogram = w.latency.toSparse();
+    l.goodCounted = w.slos.any();
+    l.good = w.good;
+    l.goodputRps = seconds > 0 ? double(w.good) / seconds : 0;
     return l;
 }
 
@@ -154,12 +202,13 @@ SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, c
     return measureLevel(probe, concurrency, o);
 }
 
-SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& o)
+SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& o, LevelWindow* all)
 {
     const bool byResponses = probe.virtualTime();
     probe.begin(concurrency);
     LevelWindow& current = probe.window();
-    current = LevelWindow();
+    current.slos = Slos{o.sloMs, o.ttftSloMs, o.itlSloMs};
+    current.clear();
     const Nanos yearEnd = secondsToNanos(limits::kMaxDurationS);
     // From the load's start: a live level's load waits for its replica's cold start.
     Nanos warmupEnd = probe.now() + secondsToNanos(o.warmupS);
@@ -175,7 +224,7 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     warmupEnd = std::max(warmupEnd, probe.now());
     double windowS = byResponses ? windowByResponses(o, current.completed, nanosToSeconds(warmupEnd))
                                  : LevelRecorder::windowLength(o, current.completed);
-    current = LevelWindow();
+    current.clear();
 
     LevelRecorder recorder(concurrency, o, byResponses ? kMinResponsesPerVirtualWindow : LevelRecorder::kMinResponsesToAgree);
     Nanos t = warmupEnd;
@@ -187,7 +236,9 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
         t = end;
         const std::int64_t completed = current.completed;
         const bool stable = recorder.add(current, width);
-        current = LevelWindow();
+        if (all)
+            all->merge(current);
+        current.clear();
         if (stable || (byResponses && windows >= kMaxVirtualWindows))
             break;
         if (byResponses && completed < kMinResponsesPerVirtualWindow)
@@ -222,6 +273,8 @@ bool LevelRecorder::add(const LevelWindow& w, double widthS)
     m_ttft.merge(w.ttft);
     m_itl.merge(w.itl);
     m_level.outputTokens += w.outputTokens;
+    m_level.good += w.good;
+    m_level.goodCounted = m_level.goodCounted || w.slos.any();
     m_level.completed += w.completed;
     m_level.failed += w.failed;
     m_level.rejected += w.rejected;
@@ -246,6 +299,7 @@ SweepLevel LevelRecorder::finish(double measuredS)
     level.itl = summarize(m_itl);
     level.tokensPerS = measuredS > 0 ? double(level.outputTokens) / measuredS : 0;
     level.throughputRps = measuredS > 0 ? double(level.completed) / measuredS : 0;
+    level.goodputRps = measuredS > 0 ? double(level.good) / measuredS : 0;
     level.histogram = m_latency.toSparse();
     return level;
 }
@@ -281,6 +335,149 @@ Slos slosOf(const SweepOptions& o) { return Slos{o.sloMs, o.ttftSloMs, o.itlSloM
 
 } // namespace
 
+RepeatFigures repeatFigures(const SweepLevel& l)
+{
+    return {l.latency.p50, l.latency.p95, l.latency.p99, l.latency.mean, l.throughputRps, l.goodputRps, l.ttft.p95, l.itl.p95,
+            l.completed, l.failed + l.rejected, l.measuredS, l.stable};
+}
+
+LevelRepeats summarizeRepeats(std::vector<RepeatFigures> runs, double tolerance)
+{
+    LevelRepeats out;
+    out.runs = std::move(runs);
+    auto interval = [&](double RepeatFigures::*figure, std::uint64_t seed) {
+        std::vector<double> v;
+        for (const RepeatFigures& f : out.runs)
+            v.push_back(f.*figure);
+        return meanInterval95(v, seed);
+    };
+    // Each figure's resampling has its own seed: the intervals do not share their luck.
+    out.p50 = interval(&RepeatFigures::p50, 1);
+    out.p95 = interval(&RepeatFigures::p95, 2);
+    out.p99 = interval(&RepeatFigures::p99, 3);
+    out.mean = interval(&RepeatFigures::meanMs, 4);
+    out.throughput = interval(&RepeatFigures::throughputRps, 5);
+    out.goodput = interval(&RepeatFigures::goodputRps, 6);
+    out.ttftP95 = interval(&RepeatFigures::ttftP95, 7);
+    out.itlP95 = interval(&RepeatFigures::itlP95, 8);
+    const bool allStable = std::all_of(out.runs.begin(), out.runs.end(), [](const RepeatFigures& f) { return f.stable; });
+    auto within = [&](const Interval& i) { const double mid = (i.lo + i.hi) / 2; return i.halfWidth() <= tolerance * mid; };
+    const int n = int(out.runs.size());
+    if (!allStable) {
+        out.verdict = "unstable";
+        out.verdictRule = format("%.0f of %.0f repeats did not stabilise", double(std::count_if(out.runs.begin(), out.runs.end(),
+                                                                                                 [](const RepeatFigures& f) { return !f.stable; })),
+                                 n);
+    } else if (!within(out.throughput) || !within(out.p95)) {
+        out.verdict = "noisy";
+        out.verdictRule = format("every repeat stabilised, but the 95 %% intervals (throughput ±%.1f %%, p95 ±%.1f %%) are wider than the tolerance",
+                                 100 * out.throughput.halfWidth() / std::max(1e-12, (out.throughput.lo + out.throughput.hi) / 2),
+                                 100 * out.p95.halfWidth() / std::max(1e-12, (out.p95.lo + out.p95.hi) / 2));
+        out.verdictRule += format(" (±%.0f %%)", 100 * tolerance);
+    } else {
+        out.verdict = "stable";
+        out.verdictRule = format("%.0f repeats stabilised and agree: the 95 %% intervals of throughput and p95 are within ±%.0f %% of their means", n,
+                                 100 * tolerance);
+    }
+    return out;
+}
+
+SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions& o)
+{
+    SloVerdict v;
+    if (l.completed == 0) {
+        v.why = "no request completed";
+        return v;
+    }
+    if (l.failed + l.rejected > 0) {
+        v.why = format("%.0f requests failed", double(l.failed + l.rejected));
+        return v;
+    }
+    if (bestBelow > 0 && l.throughputRps < (1 - o.saturationTolerance) * bestBelow) {
+        v.why = format("past saturation: %.4g req/s, below the %.4g req/s of a smaller level", l.throughputRps, bestBelow);
+        return v;
+    }
+    struct Check {
+        const char* name;
+        double slo, value;
+        const Interval* interval;
+    };
+    const bool r = l.repeats.has_value();
+    const Check checks[] = {{"p95", o.sloMs, l.latency.p95, r ? &l.repeats->p95 : nullptr},
+                            {"TTFT p95", o.ttftSloMs, l.ttft.p95, r ? &l.repeats->ttftP95 : nullptr},
+                            {"inter-token p95", o.itlSloMs, l.itl.p95, r ? &l.repeats->itlP95 : nullptr}};
+    v.met = true;
+    for (const Check& c : checks) {
+        if (c.slo <= 0)
+            continue;
+        if (c.value > c.slo) {
+            if (v.met) // the first miss names the level's verdict; its certainty is that miss's
+                v.certain = !c.interval || c.interval->lo > c.slo;
+            v.met = false;
+            v.why += (v.why.empty() ? "" : ", ") + std::string(c.name) + format(" %.4g ms > %.4g ms", c.value, c.slo);
+        } else if (v.met && c.interval && c.interval->hi > c.slo) {
+            v.certain = false;
+        }
+    }
+    return v;
+}
+
+SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& o, const std::vector<int>& bisected,
+                             const std::string& stop)
+{
+    std::vector<const SweepLevel*> sorted;
+    for (const SweepLevel& l : levels)
+        sorted.push_back(&l);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const SweepLevel* a, const SweepLevel* b) { return a->concurrency < b->concurrency; });
+    SloSearch s;
+    s.bisected = bisected;
+    s.stop = stop;
+    double best = 0;
+    std::vector<std::pair<int, SloVerdict>> verdicts;
+    for (const SweepLevel* l : sorted) {
+        verdicts.emplace_back(l->concurrency, sloVerdict(*l, best, o));
+        if (l->completed > 0 && l->failed + l->rejected == 0)
+            best = std::max(best, l->throughputRps);
+    }
+    std::string missWhy;
+    for (const auto& [level, v] : verdicts) {
+        if (!v.met) {
+            s.smallestMissing = level;
+            missWhy = v.why;
+            break;
+        }
+        s.largest = level;
+    }
+    for (const auto& [level, v] : verdicts) {
+        if (s.largest && level <= *s.largest && v.met && v.certain)
+            s.low = level;
+        if (s.smallestMissing && level >= *s.smallestMissing && !v.met && v.certain && s.high == 0)
+            s.high = level - 1;
+    }
+    std::string slos;
+    for (const auto& [name, value] : {std::pair<const char*, double>{"p95", o.sloMs}, {"TTFT p95", o.ttftSloMs}, {"inter-token p95", o.itlSloMs}})
+        if (value > 0)
+            slos += (slos.empty() ? "" : ", ") + std::string(name) + format(" <= %.4g ms", value);
+    if (s.largest)
+        s.rule = format("%.0f users is the largest concurrency measured to meet every SLO (", *s.largest) + slos + ")";
+    else
+        s.rule = "no level met every SLO (" + slos + ")";
+    if (s.smallestMissing)
+        s.rule += format("; %.0f users missed them: ", *s.smallestMissing) + missWhy;
+    else
+        s.rule += "; every level measured met them: the boundary is above the largest";
+    if (!bisected.empty()) {
+        std::string list;
+        for (int b : bisected)
+            list += (list.empty() ? "" : ", ") + std::to_string(b);
+        s.rule += "; bisection measured " + list;
+    }
+    if (s.largest && s.smallestMissing && (s.low != *s.largest || s.high != *s.smallestMissing - 1))
+        s.rule += s.high > 0 ? format("; within the repeats' 95 %% intervals the boundary lies in %.0f to %.0f users", s.low, s.high)
+                             : format("; within the repeats' 95 %% intervals the boundary is %.0f users or more", s.low);
+    return s;
+}
+
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress)
 {
@@ -290,21 +487,80 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
     std::vector<int> levels = o.levels;
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+    const int repeats = std::clamp(o.repeats, 1, kMaxRepeats);
     bool extends = false;
     auto measure = [&](int level) {
-        const std::unique_ptr<LevelProbe> probe = probeFor(level);
-        r.mode = probe->mode();
-        extends = probe->virtualTime() && o.extendLimit > 0;
-        r.levels.push_back(measureLevel(*probe, level, o));
+        std::vector<RepeatFigures> runs;
+        LevelWindow all;
+        all.slos = slosOf(o);
+        SweepLevel one;
+        double measuredS = 0;
+        int windows = 0;
+        bool stable = true;
+        std::optional<EndpointCounts> endpoint;
+        for (int repeat = 0; repeat < repeats; ++repeat) {
+            const std::unique_ptr<LevelProbe> probe = probeFor(level, repeat);
+            r.mode = probe->mode();
+            extends = probe->virtualTime() && o.extendLimit > 0;
+            one = measureLevel(*probe, level, o, repeats > 1 ? &all : nullptr);
+            runs.push_back(repeatFigures(one));
+            measuredS += one.measuredS;
+            windows += one.windows;
+            stable = stable && one.stable;
+            if (one.endpoint) {
+                EndpointCounts& e = endpoint ? *endpoint : endpoint.emplace();
+                e.sent += one.endpoint->sent;
+                e.unfinished += one.endpoint->unfinished;
+                if (!one.endpoint->lastError.empty())
+                    e.lastError = one.endpoint->lastError;
+            }
+        }
+        if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
+            one = levelOf(all, level, measuredS);
+            one.windows = windows;
+            one.stable = stable;
+            one.endpoint = endpoint;
+            one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
+        }
+        r.levels.push_back(std::move(one));
         if (progress && !progress(r.levels.back()))
             r.cancelled = true;
         return !r.cancelled;
     };
-    for (int level : levels)
-        if (!measure(level))
+    const bool search = o.searchSlo && slosOf(o).any();
+    std::vector<int> bisected;
+    std::string stop;
+    for (std::size_t k = 0; k < levels.size(); ++k) {
+        if (!measure(levels[k]))
             break;
+        if (!search)
+            continue;
+        const SloSearch so = summarizeSloSearch(r.levels, o);
+        if (so.smallestMissing && k + 1 < levels.size()) { // bracketed: the larger levels cannot be the answer
+            stop = format("stopped after %.0f users, which missed the SLOs", levels[k]);
+            break;
+        }
+    }
+    if (search) {
+        // Every listed level met the SLOs: in virtual time, double until one misses.
+        while (extends && !r.cancelled && !summarizeSloSearch(r.levels, o).smallestMissing) {
+            const int last = r.levels.back().concurrency;
+            if (2 * last > o.extendLimit || !measure(2 * last))
+                break;
+        }
+        // Bisection between the largest level that met them and the smallest that missed.
+        for (SloSearch so = summarizeSloSearch(r.levels, o); !r.cancelled && so.smallestMissing && *so.smallestMissing - so.largest.value_or(0) > 1;
+             so = summarizeSloSearch(r.levels, o)) {
+            const int mid = so.largest.value_or(0) + (*so.smallestMissing - so.largest.value_or(0)) / 2;
+            bisected.push_back(mid);
+            if (!measure(mid))
+                break;
+        }
+        std::stable_sort(r.levels.begin(), r.levels.end(), [](const SweepLevel& a, const SweepLevel& b) { return a.concurrency < b.concurrency; });
+        r.search = summarizeSloSearch(r.levels, o, bisected, stop);
+    }
     // Throughput still rising at the last level: in virtual time, measure the next doubling (issue 20).
-    while (extends && !r.cancelled) {
+    while (!search && extends && !r.cancelled) {
         const KneeAnalysis a = analyzeCurve(curvePoints(r), slosOf(o), o.sensitivity, o.saturationTolerance);
         const std::optional<int> next = nextLevelToSaturate(curvePoints(r), a, slosOf(o), o.extendLimit);
         if (!next || !measure(*next))
@@ -322,9 +578,9 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
     // share one; a level added to reach saturation gets its own).
     const int listedMax = o.levels.empty() ? 1 : *std::max_element(o.levels.begin(), o.levels.end());
     std::unique_ptr<LevelDriver> driver;
-    return runLevels(scenario, o, [&](int level) {
+    return runLevels(scenario, o, [&](int level, int repeat) {
         driver = makeDriver();
-        return engineLevelProbe(scenario, std::max({level, listedMax, scenario.deployment.predictConcurrency}), *driver);
+        return engineLevelProbe(repeatScenario(scenario, repeat), std::max({level, listedMax, scenario.deployment.predictConcurrency}), *driver);
     }, progress);
 }
 
@@ -334,8 +590,10 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
     r.analysis = analyzeCurve(points, slosOf(o), o.sensitivity, o.saturationTolerance);
     const KneeAnalysis& a = r.analysis;
     r.extendedLevels.clear();
+    const std::vector<int> bisected = r.search ? r.search->bisected : std::vector<int>{};
     for (const SweepLevel& l : r.levels)
-        if (std::find(o.levels.begin(), o.levels.end(), l.concurrency) == o.levels.end())
+        if (std::find(o.levels.begin(), o.levels.end(), l.concurrency) == o.levels.end()
+            && std::find(bisected.begin(), bisected.end(), l.concurrency) == bisected.end())
             r.extendedLevels.push_back(l.concurrency);
 
     Recommendation& rec = r.recommendation;
@@ -361,10 +619,17 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
 
 std::string sweepPointsCsv(const SweepResult& r)
 {
-    // Endpoint sweeps add one column: failures by kind, e.g. "timeout=3;http_5xx=2".
+    // Columns only some sweeps have come last, so scripts that read the first nine keep working:
+    // failures by kind (endpoints, e.g. "timeout=3;http_5xx=2"), goodput (with an SLO), and the 95 %
+    // intervals and verdict (with repeats).
     const bool kinds = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return !l.failuresByKind.empty(); });
+    const bool good = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.goodCounted; });
+    const bool repeats = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.repeats.has_value(); });
     std::string out = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable";
-    out += kinds ? ",failures_by_kind\n" : "\n";
+    out += kinds ? ",failures_by_kind" : "";
+    out += good ? ",good,goodput_rps" : "";
+    out += repeats ? ",repeats,p95_lo_ms,p95_hi_ms,throughput_lo_rps,throughput_hi_rps,verdict" : "";
+    out += '\n';
     char row[256];
     for (const SweepLevel& l : r.levels) {
         std::snprintf(row, sizeof row, "%d,%.10g,%.10g,%.10g,%.10g,%lld,%lld,%lld,%s", l.concurrency, l.latency.p50, l.latency.p95,
@@ -375,6 +640,18 @@ std::string sweepPointsCsv(const SweepResult& r)
             out += ',';
             for (const auto& [kind, count] : l.failuresByKind)
                 out += (out.back() == ',' ? "" : ";") + kind + '=' + std::to_string(count);
+        }
+        if (good) {
+            std::snprintf(row, sizeof row, ",%lld,%.10g", (long long)l.good, l.goodputRps);
+            out += row;
+        }
+        if (repeats && l.repeats) {
+            const LevelRepeats& p = *l.repeats;
+            std::snprintf(row, sizeof row, ",%d,%.10g,%.10g,%.10g,%.10g,%s", int(p.runs.size()), p.p95.lo, p.p95.hi, p.throughput.lo,
+                          p.throughput.hi, p.verdict.c_str());
+            out += row;
+        } else if (repeats) {
+            out += ",1,,,,,";
         }
         out += '\n';
     }

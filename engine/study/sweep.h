@@ -9,6 +9,7 @@
 // throughput still rises at the last level the sweep doubles its levels (up to extendLimit).
 // Live and endpoint sweeps keep the time cap and the user's levels.
 #pragma once
+#include "confidence.h"
 #include "knee.h"
 #include "recommend.h"
 #include "replica_plan.h"
@@ -38,6 +39,13 @@ struct SweepOptions {
     int buffer = 2;
     double saturationTolerance = kDefaultSaturationTolerance; // saturation: within this share of peak throughput
     int extendLimit = 4096; // virtual sweeps double their levels up to this while throughput rises (0: never)
+    // Issue 17. Each level measured this many times (each a fresh engine; in virtual time with its own
+    // seed), its figures merged and a 95 % interval over the repeats on each (confidence.h).
+    int repeats = 1;
+    // Find the largest concurrency that meets every SLO: the listed levels stop at the first that misses
+    // (or fails requests, or falls past saturation), then bisection between it and the last that met
+    // them, down to one user. Needs an SLO.
+    bool searchSlo = false;
 };
 
 inline constexpr int kMinResponsesPerVirtualWindow = 200; // virtual time: a window that says something about p50
@@ -50,6 +58,23 @@ struct EndpointCounts {
     std::string lastError;       // the newest failure's kind and detail
 };
 
+// A level measured more than once (SweepOptions::repeats): each repeat's own figures, and the 95 %
+// interval of their mean for each figure (confidence.h). The level's figures are the repeats' merged.
+struct RepeatFigures {
+    double p50 = 0, p95 = 0, p99 = 0, meanMs = 0, throughputRps = 0, goodputRps = 0, ttftP95 = 0, itlP95 = 0;
+    std::int64_t completed = 0, failed = 0;
+    double measuredS = 0;
+    bool stable = false;
+};
+struct LevelRepeats {
+    std::vector<RepeatFigures> runs;
+    Interval p50, p95, p99, mean, throughput, goodput, ttftP95, itlP95;
+    // "stable": every repeat stabilised and the intervals of throughput and p95 lie within the options'
+    // tolerance of their mean; "noisy": stabilised, but the repeats disagree by more; "unstable": a repeat
+    // did not stabilise.
+    std::string verdict;
+    std::string verdictRule;
+};
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
@@ -68,7 +93,38 @@ struct SweepLevel {
     std::int64_t outputTokens = 0;
     double tokensPerS = 0;
     std::optional<EndpointCounts> endpoint; // endpoint sweeps (engine/net) only
+    // Goodput (issue 17): with an SLO, the completed responses that met every SLO (latency; for streams
+    // also TTFT and the mean inter-token gap), and per second of measurement.
+    bool goodCounted = false;
+    std::int64_t good = 0;
+    double goodputRps = 0;
+    double goodShare() const { const std::int64_t n = completed + failed + rejected; return n > 0 ? double(good) / double(n) : 0; }
+    std::optional<LevelRepeats> repeats; // measured more than once
 };
+RepeatFigures repeatFigures(const SweepLevel& level);
+
+// `--search slo` (issue 17): the largest concurrency meeting every SLO, from the levels measured.
+struct SloSearch {
+    std::optional<int> largest;         // the largest level that met the SLOs below any that missed them; none: not even the first
+    std::optional<int> smallestMissing; // the smallest level that missed them (none: every level met them)
+    // With repeats, the levels whose intervals straddle an SLO: the boundary lies in [low, high]; without
+    // repeats low = largest and high = smallestMissing - 1. high 0: above every level measured.
+    int low = 0, high = 0;
+    std::vector<int> bisected; // the levels bisection added, in the order measured
+    std::string stop;          // why the listed levels stopped early, if they did
+    std::string rule;          // the answer and how it was reached, for people
+};
+// Whether a level meets the search's criteria: requests all answered, every SLO met (on the point
+// figures), and throughput not fallen past saturation below the best of the smaller levels.
+struct SloVerdict {
+    bool met = false;
+    bool certain = true; // with repeats: the intervals agree with `met` (no SLO inside an interval)
+    std::string why;     // what missed, for people
+};
+SloVerdict sloVerdict(const SweepLevel& level, double bestThroughputBelowRps, const SweepOptions& options);
+// The search's answer over measured levels (any order); `bisected` and `stop` are the run's.
+SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& options, const std::vector<int>& bisected = {},
+                             const std::string& stop = {});
 
 // One measurement window of a level: what ended in it.
 struct LevelWindow {
@@ -76,7 +132,17 @@ struct LevelWindow {
     std::int64_t completed = 0, failed = 0, rejected = 0;
     std::map<std::string, std::int64_t> failuresByKind;
     std::int64_t outputTokens = 0; // streaming responses: tokens in the completed ones
+    // Goodput: the SLOs a response is held to (set by the level procedure, kept by clear()), and the
+    // completed responses that met every one of them.
+    Slos slos;
+    std::int64_t good = 0;
+    void clear(); // empty again, the SLOs kept
+    // Adds one completed response's figures to `good` when it meets the SLOs (ttft, itl < 0: not a stream).
+    void countGood(Nanos latency, Nanos ttft, Nanos itl);
+    void merge(const LevelWindow& other);
 };
+
+LevelRepeats summarizeRepeats(std::vector<RepeatFigures> runs, double tolerance);
 
 // An engine's ended request into the window, as every engine measurer counts it (the sweep's probe, a
 // twin's runs): latency from its intended time; for streams TTFT and the mean gap between its tokens.
@@ -127,6 +193,7 @@ struct SweepResult {
     std::vector<SweepLevel> levels; // finished levels (all, unless cancelled), with any the sweep added
     std::vector<int> extendedLevels; // levels measured beyond the options' own, to reach saturation
     bool cancelled = false;
+    std::optional<SloSearch> search; // --search slo
     KneeAnalysis analysis;
     Recommendation recommendation;
     double wallS = 0;
@@ -170,19 +237,23 @@ public:
     virtual void annotate(SweepLevel&) const {} // after end(): what only this probe knows of the level
 };
 
-SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options);
+// `all`, if given, also receives every measured window (the repeats of a level merged).
+SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options, LevelWindow* all = nullptr);
 // The engine as a probe: one replica (min = max = 1, no autoscaler) with the given concurrency target,
 // a fresh engine per level from `driver`.
 std::unique_ptr<LevelProbe> engineLevelProbe(const Scenario& scenario, int target, LevelDriver& driver);
 // One engine level: engineLevelProbe + measureLevel.
 SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, const SweepOptions& options, LevelDriver& driver);
 std::unique_ptr<LevelDriver> makeVirtualDriver();
+// The scenario of repeat `repeat` of a level: its own seed (repeat 0 keeps the scenario's).
+Scenario repeatScenario(const Scenario& scenario, int repeat);
 
-// The levels of a sweep on probes made by `probeFor(level)`: the listed levels, then (virtual time)
-// the doublings until throughput saturates; then the analysis against `scenario` (its
-// predict_concurrency). `progress` is told of each finished level and may return false to cancel: the
-// finished levels are kept and analysed.
-using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level)>;
+// The levels of a sweep on probes made by `probeFor(level, repeat)` (repeat 0 … options.repeats − 1, a
+// fresh probe each): the listed levels, then (virtual time) the doublings until throughput saturates,
+// or with `searchSlo` the SLO search; then the analysis against `scenario` (its predict_concurrency).
+// `progress` is told of each finished level and may return false to cancel: the finished levels are
+// kept and analysed.
+using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level, int repeat)>;
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress = {});
 

@@ -320,6 +320,33 @@ private slots:
         QCOMPARE(o["options"].toObject()["saturation_tolerance"].toDouble(), 0.4);
     }
 
+    // Issue 17: the search, goodput and repeats on the command line, in text and JSON.
+    void sweepSearchesTheSloWithRepeats()
+    {
+        const QStringList args{"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8,16", "--slo-ms", "40", "--search", "slo", "--repeats", "3"};
+        const Result text = knee(args);
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("SLO search: ") && text.out.contains("p95 95% interval") && text.out.contains("goodput"), text.out.constData());
+        const Result json = knee(args + QStringList{"--json"});
+        QCOMPARE(json.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(json.out).object();
+        const QJsonObject search = o["slo_search"].toObject();
+        const int largest = search["largest"].toInt();
+        QVERIFY(largest >= 1);
+        for (const QJsonValue& v : o["levels"].toArray()) { // every level up to the answer meets the SLO; the next misses
+            const QJsonObject l = v.toObject();
+            QCOMPARE(l["repeats"].toObject()["count"].toInt(), 3);
+            QCOMPARE(l["repeats"].toObject()["runs"].toArray().size(), 3);
+            QVERIFY(l.contains("goodput_share"));
+            if (l["concurrency"].toInt() <= largest)
+                QVERIFY(l["p95_ms"].toDouble() <= 40);
+            else if (l["concurrency"].toInt() == search["smallest_missing"].toInt())
+                QVERIFY(l["p95_ms"].toDouble() > 40);
+        }
+        QCOMPARE(search["smallest_missing"].toInt(), largest + 1); // bisection went down to one user
+        QCOMPARE(o["options"].toObject()["search"].toString(), QStringLiteral("slo"));
+    }
+
     void sweepWithGrid()
     {
         const Result r = knee({"sweep", defaultScenario(), "--virtual", "--levels", "1,2,4,8", "--grid", "1,2,4", "--slo-ms", "40", "--json"});
@@ -382,6 +409,11 @@ private slots:
         QTest::addRow("negative slo") << QStringList{"sweep", defaultScenario(), "--virtual", "--slo-ms", "-5"} << "--slo-ms";
         QTest::addRow("peak below baseline") << QStringList{"sweep", defaultScenario(), "--virtual", "--baseline-rps", "50", "--peak-rps", "10"}
                                              << "the peak rate (10 req/s) is below the baseline (50 req/s)"; // as plan refuses it
+        QTest::addRow("search without an SLO") << QStringList{"sweep", defaultScenario(), "--virtual", "--search", "slo"} << "needs an SLO";
+        QTest::addRow("search for what") << QStringList{"sweep", defaultScenario(), "--virtual", "--search", "rate", "--slo-ms", "50"}
+                                         << "--search knows 'slo'";
+        QTest::addRow("too many repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "21"} << "--repeats";
+        QTest::addRow("fractional repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "2.5"} << "--repeats";
     }
     void sweepBadInput()
     {

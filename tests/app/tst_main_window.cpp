@@ -25,6 +25,8 @@
 #include <QFile>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QDoubleSpinBox>
 #include <QListWidget>
@@ -325,6 +327,61 @@ private slots:
         const QString error = again.openSessionFrom(bad.fileName());
         QVERIFY2(error.contains("damaged"), qPrintable(error));
         QCOMPARE(again.sessionPath(), path);
+        QCOMPARE(again.sweepPage()->plottedLevels(), 6);
+    }
+
+    void sloSearchAndRepeatsFromThePage()
+    {
+        // Issue 17 in the window: one slot of 20 ms answers N users in exactly 20 N ms, so an SLO of 130 ms
+        // holds up to 6. The levels stop at 8 (it missed); bisection measures 6 and 7.
+        QTemporaryDir dir;
+        Scenario s = lightLoad();
+        s.deployment.predictConcurrency = 1;
+        s.model.preprocess = s.model.postprocess = Distribution::constant(0);
+        s.model.predict = Distribution::constant(20);
+        MainWindow w(s, "test");
+        w.resize(1280, 900);
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8, 16, 32");
+        page->searchSlo()->setChecked(true);
+        page->run(); // no SLO yet: refused, and said why
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("needs an SLO"), qPrintable(page->statusText()));
+        page->slo()->setValue(130);
+        page->repeats()->setValue(2);
+        QVERIFY(page->formSummary().contains("SLO search") && page->formSummary().contains("2 repeats"));
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        w.runSweep(); // Run ▸ Sweep: the page comes to the front
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        QCOMPARE(page->plottedLevels(), 6); // 1, 2, 4, 8, then 6 and 7; 16 and 32 never ran
+        QVERIFY2(page->evidenceText().contains("The largest concurrency meeting the SLOs: 6"), qPrintable(page->evidenceText()));
+        QVERIFY(page->evidenceText().contains("measured 2 times"));
+        QTableWidget* table = page->levelTable();
+        QStringList users;
+        for (int row = 0; row < table->rowCount(); ++row)
+            users << table->item(row, 0)->text();
+        QCOMPARE(users, QStringList({"1", "2", "4", "6", "7", "8"}));
+        QCOMPARE(page->readoutAt(7).left(24), QStringLiteral("7 users: p50 140 ms · p9"));
+        for (int c = 10; c <= 13; ++c) // goodput, the two intervals and the repeats' verdict are shown
+            QVERIFY(!table->isColumnHidden(c));
+        QCOMPARE(table->item(3, 10)->text(), QStringLiteral("100.0 %"));  // 6 users: 120 ms, all good
+        QCOMPARE(table->item(4, 10)->text(), QStringLiteral("0.0 %"));    // 7 users: 140 ms
+        QCOMPARE(table->item(4, 13)->text(), QStringLiteral("2, stable"));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty())
+        {
+            w.grab().save(shots + "/sweep_slo_search.png");
+            table->scrollToItem(table->item(0, 13)); // the columns the repeats and the SLO add
+            w.grab().save(shots + "/sweep_slo_search_columns.png");
+        }
+
+        // Saved and reopened: the form and the evidence come back.
+        const QString path = dir.filePath("search.json");
+        QCOMPARE(w.saveSessionTo(path), QString());
+        MainWindow again(lightLoad(), "other");
+        QCOMPARE(again.openSessionFrom(path), QString());
+        QCOMPARE(again.sweepPage()->repeats()->value(), 2);
+        QVERIFY(again.sweepPage()->searchSlo()->isChecked());
+        QVERIFY(again.sweepPage()->evidenceText().contains("The largest concurrency meeting the SLOs: 6"));
         QCOMPARE(again.sweepPage()->plottedLevels(), 6);
     }
 

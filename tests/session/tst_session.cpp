@@ -343,6 +343,92 @@ private slots:
         QCOMPARE(b.result.recommendation.concurrencyTargetRule, s.sweeps[0].result.recommendation.concurrencyTargetRule);
     }
 
+    void repeatsGoodputAndSloSearchRoundTrip()
+    {
+        // Issue 17: a sweep with --repeats 3 and --search slo keeps its repeats' figures, goodput and the
+        // search in the session; the intervals, verdicts and the search's answer are recomputed on open
+        // and must agree with what was saved.
+        const ScenarioReadResult read = readScenarioText(kScenario, "s.yaml");
+        SweepOptions o;
+        o.levels = {1, 2, 4, 8, 16};
+        o.warmupS = o.windowS = 2;
+        o.sloMs = 120; // four 50 ms slots: 100 ms at 8 users, 150 at 12
+        o.repeats = 3;
+        o.searchSlo = true;
+        Session s;
+        s.scenarioYaml = QString::fromUtf8(kScenario);
+        s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
+        const SweepResult& r = s.sweeps[0].result;
+        QVERIFY(r.search.has_value());
+        QCOMPARE(r.search->largest, std::optional<int>(8));
+        QVERIFY(r.levels[0].repeats.has_value() && r.levels[0].goodCounted);
+        const QByteArray bytes = serializeSession(s);
+        const SessionLoad l = parseSession(bytes, "x");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const SweepResult& b = l.session->sweeps[0].result;
+        QCOMPARE(l.session->sweeps[0].options.repeats, 3);
+        QVERIFY(l.session->sweeps[0].options.searchSlo);
+        QCOMPARE(b.search->largest, r.search->largest);
+        QCOMPARE(b.search->bisected, r.search->bisected);
+        QCOMPARE(b.search->rule, r.search->rule);
+        QCOMPARE(b.levels.size(), r.levels.size());
+        for (std::size_t k = 0; k < b.levels.size(); ++k) {
+            QCOMPARE(b.levels[k].good, r.levels[k].good);
+            QCOMPARE(b.levels[k].repeats->runs.size(), std::size_t(3));
+            QCOMPARE(b.levels[k].repeats->throughput.lo, r.levels[k].repeats->throughput.lo);
+            QCOMPARE(b.levels[k].repeats->verdict, r.levels[k].repeats->verdict);
+        }
+        QCOMPARE(serializeSession(*l.session), bytes); // save → open → save: the same bytes
+
+        auto sweep = [&](const std::function<void(QJsonObject&)>& edit) {
+            return edited(bytes, [&](QJsonObject& root) {
+                QJsonArray sweeps = root["sweeps"].toArray();
+                QJsonObject sw = sweeps[0].toObject();
+                edit(sw);
+                sweeps[0] = sw;
+                root["sweeps"] = sweeps;
+            });
+        };
+        auto refused = [](const QByteArray& file, const char* fragment) {
+            const SessionLoad bad = parseSession(file, "bad.json");
+            return !bad.session && bad.error.contains(QLatin1String(fragment));
+        };
+        QVERIFY(refused(sweep([](QJsonObject& sw) {
+                            QJsonObject so = sw["slo_search"].toObject();
+                            so["largest"] = 16;
+                            sw["slo_search"] = so;
+                        }),
+                        "slo_search.largest"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) {
+                            QJsonObject opt = sw["options"].toObject();
+                            opt["search"] = "rate";
+                            sw["options"] = opt;
+                        }),
+                        "options.search"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) {
+                            QJsonArray levels = sw["levels"].toArray();
+                            QJsonObject l0 = levels[0].toObject();
+                            QJsonObject rep = l0["repeats"].toObject();
+                            QJsonArray runs = rep["runs"].toArray();
+                            QJsonObject run0 = runs[0].toObject();
+                            run0["stable"] = false;
+                            runs[0] = run0;
+                            rep["runs"] = runs;
+                            l0["repeats"] = rep;
+                            levels[0] = l0;
+                            sw["levels"] = levels;
+                        }),
+                        "repeats.runs"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) {
+                            QJsonArray levels = sw["levels"].toArray();
+                            QJsonObject l0 = levels[0].toObject();
+                            l0["good"] = l0["completed"].toDouble() + 1;
+                            levels[0] = l0;
+                            sw["levels"] = levels;
+                        }),
+                        "levels[0].good"));
+    }
+
     void oversizedAndMissingFiles()
     {
         QVERIFY(loadSession("/nonexistent/s.json").error.contains("cannot open"));
