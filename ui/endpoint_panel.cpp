@@ -1,6 +1,7 @@
 #include "endpoint_panel.h"
 
 #include "io/user_file.h"
+#include "net/http_sweep.h"
 
 
 #include <QCheckBox>
@@ -26,6 +27,9 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     , m_maxTokens(new QSpinBox(this))
     , m_headers(new QLineEdit(this))
     , m_bodyTemplate(new QLineEdit(this))
+    , m_scrape(new QCheckBox(tr("Scrape the server's /metrics"), this))
+    , m_metricsUrl(new QLineEdit(this))
+    , m_extraMetrics(new QLineEdit(this))
     , m_browse(new QPushButton(tr("Browse…"), this))
     , m_test(new QPushButton(tr("Test connection"), this))
     , m_result(new QLabel(this))
@@ -53,6 +57,14 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     m_bodyTemplate->setToolTip(tr("A file holding the request body, with placeholders {{id}}, {{random}}, {{prompt}}, "
                                   "{{max_tokens}}, {{stream}} and {{model}}."));
     m_test->setToolTip(tr("Send one request and show its latency, or why it failed."));
+    m_scrape->setObjectName(QStringLiteral("scrapeMetrics"));
+    m_scrape->setToolTip(tr("Read the server's Prometheus /metrics about once a second during the sweep and keep, per level, "
+                            "requests running and waiting, KV-cache usage and batch size (vLLM, TGI, SGLang, Triton and knee serve "
+                            "names), beside the latency."));
+    m_metricsUrl->setPlaceholderText(tr("the /metrics beside the endpoint"));
+    m_metricsUrl->setToolTip(tr("Where the metrics are, if not at the endpoint's host and port."));
+    m_extraMetrics->setPlaceholderText(tr("more metric names, e.g. vllm:num_preemptions_total"));
+    m_extraMetrics->setToolTip(tr("Metric names to keep as well, separated by commas."));
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
@@ -76,6 +88,11 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     bodyRow->addWidget(m_browse);
     form->addRow(tr("Body template"), bodyRow);
     form->addRow(tr("API key from"), m_keyVariable);
+    auto* metricsRow = new QHBoxLayout();
+    metricsRow->addWidget(m_scrape);
+    metricsRow->addWidget(m_metricsUrl, 1);
+    form->addRow(tr("Server metrics"), metricsRow);
+    form->addRow(QString(), m_extraMetrics);
     auto* testRow = new QHBoxLayout();
     testRow->addWidget(m_test);
     testRow->addWidget(m_result, 1);
@@ -87,6 +104,7 @@ EndpointPanel::EndpointPanel(QWidget* parent)
         Q_EMIT targetChanged();
     });
     connect(m_kind, &QComboBox::currentIndexChanged, this, &EndpointPanel::updateEnabled);
+    connect(m_scrape, &QCheckBox::toggled, this, &EndpointPanel::updateEnabled);
     connect(m_test, &QPushButton::clicked, this, &EndpointPanel::testConnection);
     connect(m_browse, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Body template"), QString(), tr("All files (*)"));
@@ -104,8 +122,10 @@ void EndpointPanel::updateEnabled()
 {
     const bool endpoint = endpointChosen();
     const bool openai = m_kind->currentData().toInt() == int(net::HttpTarget::Kind::OpenAI);
-    for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_maxTokens, m_headers, m_bodyTemplate, m_browse, m_test})
+    for (QWidget* w : std::initializer_list<QWidget*>{m_url, m_kind, m_keyVariable, m_maxTokens, m_headers, m_bodyTemplate, m_browse, m_test, m_scrape})
         w->setEnabled(endpoint && !(w == m_test && m_client));
+    m_metricsUrl->setEnabled(endpoint && m_scrape->isChecked());
+    m_extraMetrics->setEnabled(endpoint && m_scrape->isChecked());
     m_stream->setEnabled(endpoint && openai);
     m_fields->setVisible(endpoint);
     if (!openai)
@@ -149,6 +169,24 @@ std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const
     if (!error.isEmpty())
         return std::nullopt;
     return t;
+}
+
+std::optional<net::ScraperOptions> EndpointPanel::scraper(const net::HttpTarget& t, QString& error) const
+{
+    error.clear();
+    if (!endpointChosen() || !m_scrape->isChecked())
+        return std::nullopt;
+    QStringList names;
+    for (const QString& n : m_extraMetrics->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+        if (!n.trimmed().isEmpty())
+            names << n.trimmed();
+    const QString url = m_metricsUrl->text().trimmed();
+    net::ScraperOptions o = net::scraperFor(t, url.isEmpty() ? QUrl() : QUrl(url), names);
+    if (const QString e = o.validate(); !e.isEmpty()) {
+        error = tr("Server metrics: %1").arg(e);
+        return std::nullopt;
+    }
+    return o;
 }
 
 void EndpointPanel::testConnection()

@@ -4,6 +4,7 @@
 // request and shows its latency or the classified error before a sweep.
 #pragma once
 #include "net/http_client.h"
+#include "net/metrics_scraper.h"
 
 #include <QWidget>
 
@@ -28,6 +29,8 @@ public:
     bool endpointChosen() const;
     // The endpoint as set, or nothing with `error` set (empty error: the built-in engine is chosen).
     std::optional<net::HttpTarget> target(QString& error) const;
+    // The scraper of the target's /metrics when asked for (issue 17), or nothing; `error` says what is wrong.
+    std::optional<net::ScraperOptions> scraper(const net::HttpTarget& target, QString& error) const;
 
     QComboBox* targetChoice() const { return m_choice; }
     QLineEdit* url() const { return m_url; }
@@ -37,6 +40,9 @@ public:
     QSpinBox* maxTokens() const { return m_maxTokens; }
     QLineEdit* headers() const { return m_headers; }
     QLineEdit* bodyTemplate() const { return m_bodyTemplate; }
+    QCheckBox* scrape() const { return m_scrape; }
+    QLineEdit* metricsUrl() const { return m_metricsUrl; }
+    QLineEdit* extraMetrics() const { return m_extraMetrics; }
     QPushButton* testButton() const { return m_test; }
     QLabel* testResult() const { return m_result; }
 
@@ -59,6 +65,9 @@ private:
     QSpinBox* m_maxTokens;
     QLineEdit* m_headers;      // "Name: value; Name: value"
     QLineEdit* m_bodyTemplate; // a file with placeholders; empty: the kind's default body
+    QCheckBox* m_scrape;       // scrape the server's /metrics per level
+    QLineEdit* m_metricsUrl;   // empty: the /metrics beside the endpoint
+    QLineEdit* m_extraMetrics; // more metric names to keep, separated by commas
     QPushButton* m_browse;
     QPushButton* m_test;
     QLabel* m_result;

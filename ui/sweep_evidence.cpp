@@ -68,6 +68,23 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
                     .arg(repeated)
                     .arg(noisy.isEmpty() ? tr("Every level's repeats agree within the tolerance.")
                                          : tr("Repeats that disagree: %1.").arg(noisy.join(QStringLiteral("; "))));
+    QStringList server; // an endpoint's own metrics: what was read per level, and scrapes that failed
+    for (const SweepLevel& l : r.levels) {
+        if (!l.server)
+            continue;
+        QStringList said;
+        for (const auto& [name, m] : l.server->metrics)
+            said << tr("%1 %2").arg(QString::fromStdString(name).toHtmlEscaped()).arg(m.mean, 0, 'g', 4);
+        server << tr("%1 users: %2 (%3 scrapes%4)")
+                      .arg(l.concurrency)
+                      .arg(said.isEmpty() ? tr("no metric knee knows") : said.join(QStringLiteral(", ")))
+                      .arg(l.server->scrapes)
+                      .arg(l.server->failures ? tr(", %1 failed: %2").arg(l.server->failures).arg(QString::fromStdString(l.server->lastError).toHtmlEscaped())
+                                              : QString());
+    }
+    if (!server.isEmpty())
+        html += tr("<h3>What the server said</h3><p>Means over each level's measured windows, from its /metrics:</p><ul><li>%1</li></ul>")
+                    .arg(server.join(QStringLiteral("</li><li>")));
     html += tr("<h3>Alternatives</h3><ul>");
     QStringList slos;
     if (o.sloMs > 0)

@@ -524,10 +524,19 @@ void SweepPage::run()
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
     // The process's predict backend, set up on first use, on the sweep's thread.
-    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }};
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}};
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         m_status->setText(why.left(1).toUpper() + why.mid(1));
         return;
+    }
+    if (endpoint) {
+        QString scrapeError;
+        request.scrape = m_endpoint->scraper(*endpoint, scrapeError);
+        if (!scrapeError.isEmpty()) {
+            m_status->setText(scrapeError);
+            setFormOpen(true);
+            return;
+        }
     }
     if (endpoint) { // the key is read here, on the UI thread; it lives only in the sweep's client
         const net::ApiKey key = net::resolveApiKey(endpoint->apiKeySource);

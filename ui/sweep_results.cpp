@@ -70,8 +70,14 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           // With repeats: 95 % intervals over them, and whether they agree.
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "p95, 95 % interval (ms)"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Throughput, 95 % interval (req/s)"),
-                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Repeats")};
-enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn };
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Repeats"),
+                          // An endpoint sweep that scraped the server's /metrics: its own view of the level (means).
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: running"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: waiting"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: KV cache"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: batch")};
+enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn, kServerColumn };
+constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
 
 // A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
 // measures its bisected levels after the larger ones).
@@ -282,6 +288,24 @@ void SweepPage::fillTable(const SweepResult& r)
             {l.repeats ? double(l.repeats->runs.size()) : 1,
              l.repeats ? tr("%1, %2").arg(l.repeats->runs.size()).arg(QString::fromStdString(l.repeats->verdict)) : QStringLiteral("1")},
         };
+        for (int q = 0; q < int(std::size(kServerQuantities)); ++q) { // what the server said, when it said it
+            const knee::ServerMetricSummary* m = nullptr;
+            if (l.server)
+                if (auto it = l.server->metrics.find(kServerQuantities[q]); it != l.server->metrics.end())
+                    m = &it->second;
+            const bool share = q == 2; // KV-cache usage is a share
+            auto* item = new NumberItem(m ? m->mean : -1, !m ? tr("—") : share ? QStringLiteral("%1 %").arg(100 * m->mean, 0, 'f', 1)
+                                                                              : QString::number(m->mean, 'f', 1));
+            if (m)
+                item->setToolTip(tr("%1: mean of %2 scrapes (min %3, max %4)")
+                                     .arg(QString::fromStdString(m->source))
+                                     .arg(m->samples)
+                                     .arg(m->min, 0, 'g', 4)
+                                     .arg(m->max, 0, 'g', 4));
+            else if (l.server && l.server->failures > 0)
+                item->setToolTip(tr("%1 scrapes failed: %2").arg(l.server->failures).arg(QString::fromStdString(l.server->lastError)));
+            m_table->setItem(row, kServerColumn + q, item);
+        }
         for (int c = 0; c < int(std::size(cells)); ++c) {
             auto* item = new NumberItem(cells[c].first, cells[c].second);
             if (!l.stable || errors > 0)
@@ -304,6 +328,10 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setColumnHidden(kGoodputColumn, !good);
     for (int c : {kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn})
         m_table->setColumnHidden(c, !repeated);
+    for (int q = 0; q < int(std::size(kServerQuantities)); ++q)
+        m_table->setColumnHidden(kServerColumn + q, std::none_of(r.levels.begin(), r.levels.end(), [&](const SweepLevel& l) {
+                                     return l.server && l.server->metrics.count(kServerQuantities[q]) > 0;
+                                 }));
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(0, Qt::AscendingOrder); // by level, as the sweep ran them
 }

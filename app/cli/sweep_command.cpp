@@ -70,6 +70,14 @@ struct EndpointFlags {
     const QCommandLineOption connectTimeout{QStringLiteral("connect-timeout-ms"),
                                             QStringLiteral("Longest wait to connect and send a request (default 10000)."), QStringLiteral("MS")};
     const net::DatasetFlags dataset; // --dataset, --synthetic-lengths
+    const QCommandLineOption scrape{QStringLiteral("scrape"),
+                                    QStringLiteral("Scrape the target's Prometheus /metrics (same host and port) about once a second: "
+                                                   "requests running and waiting, KV-cache usage, batch size per level.")};
+    const QCommandLineOption metricsUrl{QStringLiteral("metrics-url"), QStringLiteral("Scrape this /metrics instead (implies --scrape)."),
+                                        QStringLiteral("URL")};
+    const QCommandLineOption metric{QStringLiteral("metric"),
+                                    QStringLiteral("Also keep this metric from the scrapes, by its name (repeatable; implies --scrape)."),
+                                    QStringLiteral("NAME")};
     const QCommandLineOption maxConnections{QStringLiteral("max-connections"),
                                             QStringLiteral("Most requests in flight at once (default 64; levels above it queue in knee)."),
                                             QStringLiteral("N")};
@@ -77,7 +85,8 @@ struct EndpointFlags {
     std::vector<const QCommandLineOption*> all() const
     {
         return {&target,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
-                &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections};
+                &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections,
+                &scrape,         &metricsUrl,     &metric};
     }
     void addTo(QCommandLineParser& parser) const
     {
@@ -150,6 +159,14 @@ struct EndpointFlags {
             return std::nullopt;
         }
         return t;
+    }
+
+    // --scrape, --metrics-url, --metric: the scraper's options (none when not asked for).
+    std::optional<net::ScraperOptions> scraper(const QCommandLineParser& parser, const net::HttpTarget& t) const
+    {
+        if (!parser.isSet(scrape) && !parser.isSet(metricsUrl) && !parser.isSet(metric))
+            return std::nullopt;
+        return net::scraperFor(t, parser.isSet(metricsUrl) ? QUrl(parser.value(metricsUrl)) : QUrl(), parser.values(metric));
     }
 };
 
@@ -325,7 +342,7 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }};
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }, {}};
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {
@@ -333,6 +350,7 @@ int runSweep(const QStringList& args)
             return kBadInput;
         }
         request.apiKey = key.key;
+        request.scrape = endpointFlags.scraper(parser, *target);
     }
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         err << "knee sweep: " << why << "\n";
@@ -406,7 +424,8 @@ int runSweep(const QStringList& args)
     for (const SweepLevel& l : r.levels) {
         QString failures; // by kind, for endpoints: "timeout=3 http_5xx=2"
         for (const auto& [kind, count] : l.failuresByKind)
-            failures += QStringLiteral("%1=%2 ").arg(QString::fromStdString(kind)).arg(count);
+            if (count > 0) // an endpoint's record lists every kind; the text names those that happened
+                failures += QStringLiteral("%1=%2 ").arg(QString::fromStdString(kind)).arg(count);
         out << QStringLiteral("%1 %2 %3 %4 %5")
                    .arg(l.concurrency, 6)
                    .arg(l.latency.p50, 10, 'f', 1)
@@ -423,6 +442,19 @@ int runSweep(const QStringList& args)
             + (l.stable ? QString() : QStringLiteral("did not stabilise"))
             + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString());
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
+    }
+    for (const SweepLevel& l : r.levels) { // what the server said of itself (--scrape)
+        if (!l.server)
+            continue;
+        QStringList said;
+        for (const auto& [name, m] : l.server->metrics)
+            said << QStringLiteral("%1 %2 (%3)").arg(QString::fromStdString(name)).arg(m.mean, 0, 'g', 4).arg(QString::fromStdString(m.source));
+        out << QStringLiteral("server at %1 users: ").arg(l.concurrency)
+            << (said.isEmpty() ? QStringLiteral("no metric it knows") : said.join(QStringLiteral(", ")))
+            << QStringLiteral("; %1 scrapes").arg(l.server->scrapes)
+            << (l.server->failures ? QStringLiteral(", %1 failed (%2)").arg(l.server->failures).arg(QString::fromStdString(l.server->lastError))
+                                   : QString())
+            << "\n";
     }
     if (r.search)
         out << "SLO search: " << QString::fromStdString(r.search->rule)

@@ -1,5 +1,7 @@
 #include "http_sweep.h"
 
+#include "metrics_scraper.h"
+
 #include <QJsonDocument>
 
 #include <QElapsedTimer>
@@ -18,8 +20,9 @@ namespace {
 // level (requests sent, unfinished, the last error) is for people.
 class HttpProbe : public LevelProbe {
 public:
-    explicit HttpProbe(HttpClient& client)
+    explicit HttpProbe(HttpClient& client, MetricsScraper* scraper = nullptr)
         : m_client(client)
+        , m_scraper(scraper)
     {
     }
     ~HttpProbe() override { end(); }
@@ -43,12 +46,19 @@ public:
         loop.exec();
     }
     LevelWindow& window() override { return m_window; }
+    void measuring() override
+    {
+        if (m_scraper)
+            m_scraper->takeWindow(); // the warm-up's scrapes are left out, as its responses are
+    }
     // Ends the users: requests in flight are aborted (not counted); returns when all have ended.
     void end() override
     {
         if (m_ended)
             return;
         m_ended = true;
+        if (m_scraper)
+            m_scrape = m_scraper->takeWindow();
         m_stopping = true;
         const std::int64_t abortedBefore = m_client.counters().aborted;
         m_client.abortAll();
@@ -67,6 +77,8 @@ public:
         level.endpoint = EndpointCounts{level.completed + level.failed, m_unfinished, m_lastError.toStdString()};
         for (FailureKind k : kFailureKinds) // every kind, 0 where none: a record lists them all
             level.failuresByKind.try_emplace(std::string(failureKindName(k)), 0);
+        if (m_scrape)
+            level.server = serverScrape(*m_scrape);
     }
 
 private:
@@ -92,6 +104,8 @@ private:
     }
 
     HttpClient& m_client;
+    MetricsScraper* m_scraper;
+    std::optional<ScrapeWindow> m_scrape;
     std::int64_t m_unfinished = 0;
     QElapsedTimer m_wall;
     int m_running = 0;
@@ -126,11 +140,40 @@ SweepLevel measureHttpLevel(HttpClient& client, int concurrency, const SweepOpti
     return measureLevel(probe, concurrency, o);
 }
 
-SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& o,
-                         const std::function<bool(const SweepLevel&)>& progress)
+ScraperOptions scraperFor(const HttpTarget& t, const QUrl& metricsUrl, const QStringList& extraNames)
 {
+    ScraperOptions o;
+    o.url = metricsUrl.isEmpty() ? MetricsScraper::metricsUrlFor(t.url) : metricsUrl;
+    o.extraNames = extraNames;
+    if (o.url.host() == t.url.host()) // an auth header, say, goes to the target's own host only
+        o.headers = t.headers;
+    return o;
+}
+
+ServerScrape serverScrape(const ScrapeWindow& w)
+{
+    ServerScrape s;
+    s.scrapes = w.scrapes;
+    s.failures = w.failures;
+    s.lastError = w.lastError.toStdString();
+    for (const auto& [name, m] : w.metrics)
+        s.metrics[name.toStdString()] = ServerMetricSummary{m.source.toStdString(), m.samples, m.mean, m.min, m.max, m.last};
+    return s;
+}
+
+SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& o,
+                         const std::function<bool(const SweepLevel&)>& progress, const std::optional<ScraperOptions>& scrape)
+{
+    // Scraping runs on this thread's event loop, which the probes turn while the level's time passes.
+    std::unique_ptr<MetricsScraper> scraper;
+    if (scrape) {
+        scraper = std::make_unique<MetricsScraper>(*scrape);
+        scraper->start();
+    }
     // The endpoint's rules are a live sweep's (the probe is wall-clock): the time cap, the user's levels only.
-    SweepResult r = runLevels(scenario, o, [&](int, int) { return std::make_unique<HttpProbe>(client); }, progress);
+    SweepResult r = runLevels(scenario, o, [&](int, int) { return std::make_unique<HttpProbe>(client, scraper.get()); }, progress);
+    if (scraper)
+        scraper->stop();
     r.mode = "http";
     r.target = QJsonDocument(client.target().toJson()).toJson(QJsonDocument::Compact).toStdString();
     r.scenarioName = client.target().url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();

@@ -4,6 +4,7 @@
 // event loop. The levels are SweepLevels, so analyzeSweep gives the knee and the recommendation.
 #pragma once
 #include "http_client.h"
+#include "metrics_scraper.h"
 
 #include "study/sweep.h"
 
@@ -20,8 +21,16 @@ void recordOutcome(LevelWindow& window, const HttpOutcome& outcome);
 
 // Runs the levels of `options` against the client's target (mode "http"). `scenario` only feeds the
 // analysis (its predict_concurrency, as for an engine sweep); `progress` may return false to cancel.
+// With `scrape`, the target's /metrics is scraped throughout and each level keeps what its measured
+// windows saw (SweepLevel::server).
 SweepResult runHttpSweep(HttpClient& client, const Scenario& scenario, const SweepOptions& options,
-                         const std::function<bool(const SweepLevel&)>& progress = {});
+                         const std::function<bool(const SweepLevel&)>& progress = {},
+                         const std::optional<ScraperOptions>& scrape = std::nullopt);
+// The scraper of an endpoint sweep: `metricsUrl` (empty: the /metrics beside the target), the user's extra
+// metric names, and the target's headers when the metrics live on the target's own host (never elsewhere).
+ScraperOptions scraperFor(const HttpTarget& target, const QUrl& metricsUrl, const QStringList& extraNames);
+// A scraper's window as a level keeps it.
+ServerScrape serverScrape(const ScrapeWindow& window);
 
 // Empty when some level completed a request; else, for people, that nothing was measured and what
 // happened instead (failed and, for an endpoint, unfinished requests, the last error). `knee sweep`

@@ -17,6 +17,11 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("the grid needs at least one predict_concurrency and one concurrency target");
     if (request.options.levels.empty())
         return QStringLiteral("a sweep needs at least one level");
+    if (request.scrape && !request.endpoint)
+        return QStringLiteral("scraping /metrics is for an endpoint sweep (the built-in engine's figures are its own)");
+    if (request.scrape)
+        if (const QString e = request.scrape->validate(); !e.isEmpty())
+            return QStringLiteral("metrics: ") + e;
     if (request.live && !request.endpoint)
         if (const std::string e = LiveRun::missingBackend(request.scenario, bool(request.backend)); !e.empty())
             return QString::fromStdString(e);
@@ -31,7 +36,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     SweepResult& r = run.sweep.result;
     if (request.endpoint) {
         net::HttpClient client(*request.endpoint, request.apiKey);
-        r = net::runHttpSweep(client, request.scenario, request.options, progress);
+        r = net::runHttpSweep(client, request.scenario, request.options, progress, request.scrape);
         return run;
     }
     const PredictBackendInfo* backend = request.live && !request.scenario.model.profile.empty() ? request.backend() : nullptr;

@@ -4,6 +4,7 @@
 // predict_concurrency. The result is what a session keeps and `knee sweep --json` prints.
 #pragma once
 #include "net/http_target.h"
+#include "net/metrics_scraper.h"
 #include "session/sweep_record.h"
 
 #include <QByteArray>
@@ -26,6 +27,7 @@ struct SweepRequest {
     // Live time with a model profile: what runs predict (the caller's), asked on the thread the sweep runs
     // on (a device's first set-up takes a moment); never null.
     std::function<const PredictBackendInfo*()> backend;
+    std::optional<net::ScraperOptions> scrape; // an endpoint's /metrics, scraped per level
 };
 
 struct SweepRun {

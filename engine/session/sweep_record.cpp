@@ -116,6 +116,16 @@ QJsonObject levelJson(const SweepLevel& l)
     }
     if (l.repeats)
         o.insert("repeats", repeatsJson(*l.repeats));
+    if (l.server) { // what the endpoint's /metrics said during the measured windows
+        QJsonObject metrics;
+        for (const auto& [name, m] : l.server->metrics)
+            metrics.insert(words(name), QJsonObject{{"source", words(m.source)}, {"samples", qint64(m.samples)}, {"mean", m.mean},
+                                                    {"min", m.min}, {"max", m.max}, {"last", m.last}});
+        o.insert("server_metrics", QJsonObject{{"scrapes", l.server->scrapes},
+                                               {"failures", l.server->failures},
+                                               {"last_error", words(l.server->lastError)},
+                                               {"metrics", metrics}});
+    }
     if (l.endpoint) {
         o.insert("sent", qint64(l.endpoint->sent));
         o.insert("unfinished", qint64(l.endpoint->unfinished));
@@ -232,6 +242,37 @@ LevelRepeats readRepeats(JsonReader& r, const QJsonObject& o, const QString& pat
     return summarizeRepeats(std::move(runs), tolerance);
 }
 
+ServerScrape readServerScrape(JsonReader& r, const QJsonObject& o, const QString& path)
+{
+    ServerScrape s;
+    s.scrapes = int(r.integer(o, "scrapes", path, 0, 1e9));
+    s.failures = int(r.integer(o, "failures", path, 0, 1e9));
+    s.lastError = r.text(o, "last_error", path).left(4096).toStdString();
+    const QJsonObject metrics = r.object(o, "metrics", path);
+    if (r.ok() && metrics.size() > 256)
+        r.fail(path + ".metrics", "at most 256 metrics");
+    for (auto it = metrics.begin(); r.ok() && it != metrics.end(); ++it) {
+        const QString mp = path + ".metrics." + it.key();
+        const QJsonObject m = it.value().toObject();
+        if (it.key().isEmpty() || it.key().size() > 200) {
+            r.fail(mp, "a metric name of 1 to 200 characters");
+            break;
+        }
+        ServerMetricSummary x;
+        x.source = r.text(m, "source", mp).left(200).toStdString();
+        x.samples = r.integer(m, "samples", mp, 0, kMaxSavedCount);
+        x.mean = r.number(m, "mean", mp, -1e300, 1e300);
+        x.min = r.number(m, "min", mp, -1e300, 1e300);
+        x.max = r.number(m, "max", mp, -1e300, 1e300);
+        x.last = r.number(m, "last", mp, -1e300, 1e300);
+        const double slack = 1e-9 * (1 + std::abs(x.min) + std::abs(x.max)); // a running mean's rounding
+        if (r.ok() && x.samples > 0 && !(x.min - slack <= x.mean && x.mean <= x.max + slack))
+            r.fail(mp, "min <= mean <= max");
+        s.metrics[it.key().toStdString()] = x;
+    }
+    return s;
+}
+
 SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     SweepLevel l;
@@ -271,6 +312,8 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     }
     if (o.contains("repeats"))
         l.repeats = readRepeats(r, r.object(o, "repeats", path), path + ".repeats", l.stable);
+    if (o.contains("server_metrics"))
+        l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
     readHistogram(r, o, path, l);
     return l;
 }

@@ -59,6 +59,26 @@ Scenario repeatScenario(const Scenario& scenario, int repeat)
     return s;
 }
 
+void ServerScrape::merge(const ServerScrape& o)
+{
+    scrapes += o.scrapes;
+    failures += o.failures;
+    if (!o.lastError.empty())
+        lastError = o.lastError;
+    for (const auto& [name, m] : o.metrics) {
+        auto [it, fresh] = metrics.try_emplace(name, m);
+        if (fresh || m.samples == 0)
+            continue;
+        ServerMetricSummary& a = it->second;
+        const double n = double(a.samples + m.samples);
+        a.mean = (a.mean * double(a.samples) + m.mean * double(m.samples)) / n;
+        a.min = a.samples ? std::min(a.min, m.min) : m.min;
+        a.max = a.samples ? std::max(a.max, m.max) : m.max;
+        a.last = m.last;
+        a.samples += m.samples;
+    }
+}
+
 void LevelWindow::clear()
 {
     latency.clear();
@@ -222,6 +242,7 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     }
     // A wall-clock probe's warm-up may have overrun its timer: measure from where the level really is.
     warmupEnd = std::max(warmupEnd, probe.now());
+    probe.measuring();
     double windowS = byResponses ? windowByResponses(o, current.completed, nanosToSeconds(warmupEnd))
                                  : LevelRecorder::windowLength(o, current.completed);
     current.clear();
@@ -498,6 +519,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         int windows = 0;
         bool stable = true;
         std::optional<EndpointCounts> endpoint;
+        std::optional<ServerScrape> server;
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const std::unique_ptr<LevelProbe> probe = probeFor(level, repeat);
             r.mode = probe->mode();
@@ -514,12 +536,15 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
                 if (!one.endpoint->lastError.empty())
                     e.lastError = one.endpoint->lastError;
             }
+            if (one.server)
+                (server ? *server : server.emplace()).merge(*one.server);
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
             one = levelOf(all, level, measuredS);
             one.windows = windows;
             one.stable = stable;
             one.endpoint = endpoint;
+            one.server = server;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
         }
         r.levels.push_back(std::move(one));

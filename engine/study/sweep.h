@@ -75,6 +75,22 @@ struct LevelRepeats {
     std::string verdict;
     std::string verdictRule;
 };
+// What the target server said about itself during a level's measured windows (issue 17: its Prometheus
+// /metrics, scraped about once a second by engine/net's MetricsScraper during an endpoint sweep). Keys:
+// requests_running, requests_waiting, kv_cache_usage, batch_size when the server reports them, and each
+// name the user asked for.
+struct ServerMetricSummary {
+    std::string source; // the metric it was read from
+    std::int64_t samples = 0;
+    double mean = 0, min = 0, max = 0, last = 0;
+};
+struct ServerScrape {
+    int scrapes = 0, failures = 0;
+    std::string lastError;
+    std::map<std::string, ServerMetricSummary> metrics;
+    void merge(const ServerScrape& other); // a level's repeats: samples pooled
+};
+
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
@@ -100,6 +116,7 @@ struct SweepLevel {
     double goodputRps = 0;
     double goodShare() const { const std::int64_t n = completed + failed + rejected; return n > 0 ? double(good) / double(n) : 0; }
     std::optional<LevelRepeats> repeats; // measured more than once
+    std::optional<ServerScrape> server;   // endpoint sweeps that scrape the target's /metrics
 };
 RepeatFigures repeatFigures(const SweepLevel& level);
 
@@ -230,6 +247,7 @@ public:
     virtual void begin(int users) = 0;        // `users` closed-loop users start sending; the level's time is 0
     virtual Nanos now() const = 0;            // the level's time (simulated, or wall since begin)
     virtual void advanceTo(Nanos t) = 0;      // lets the level's time pass to t
+    virtual void measuring() {}               // the warm-up is over: the measured windows start now
     virtual LevelWindow& window() = 0;        // what ended since the window was last reset
     virtual void end() = 0;                   // the users stop; what is still in flight is abandoned
     virtual bool virtualTime() const = 0;     // judged by responses, and a sweep may extend its levels

@@ -459,8 +459,13 @@ private slots:
     void endpointTargetFromTheSweepPage()
     {
         // A loopback endpoint in this process: 200 JSON on /ok, 500 elsewhere.
+        // Its /metrics speaks vLLM's names, with values the sweep must show per level.
         net::HttpServer server([](const net::HttpRequest& r, const std::shared_ptr<net::HttpExchange>& e) {
-            e->respondJson(r.path() == "/ok" ? 200 : 500, R"({"ok": true})");
+            if (r.path() == "/metrics")
+                e->respond(200, "text/plain; version=0.0.4",
+                           "vllm:num_requests_running 3\nvllm:num_requests_waiting 1\nvllm:kv_cache_usage_perc 0.25\n");
+            else
+                e->respondJson(r.path() == "/ok" ? 200 : 500, R"({"ok": true})");
         });
         QVERIFY(server.listen(QHostAddress::LocalHost, 0).isEmpty());
         const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.port());
@@ -501,6 +506,37 @@ private slots:
         QCOMPARE(page->sweeps().back().result.mode, std::string("http"));
         QCOMPARE(page->plottedLevels(), 2);
         QVERIFY(page->sweeps().back().result.levels.front().completed > 0);
+        QVERIFY(!page->sweeps().back().result.levels.front().server); // not asked to scrape
+
+        // Issue 17: the same sweep scraping the server's /metrics (beside the endpoint) every second.
+        QVERIFY(!panel->metricsUrl()->isEnabled());
+        panel->scrape()->setChecked(true);
+        QVERIFY(panel->metricsUrl()->isEnabled());
+        panel->extraMetrics()->setText("not a metric!");
+        page->run(); // a bad name is refused before anything runs
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("not a Prometheus metric name"), qPrintable(page->statusText()));
+        panel->extraMetrics()->clear();
+        page->window()->setValue(1.2); // room for a scrape in each level's measured windows
+        page->cap()->setValue(2.4);
+        w.resize(1280, 900);
+        const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR");
+        w.runSweep(); // Run ▸ Sweep: the page comes to the front
+        if (!shots.isEmpty())
+            w.grab().save(shots + "/sweep_endpoint_scrape_form.png");
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        const SweepLevel& first = page->sweeps().back().result.levels.front();
+        QVERIFY(first.server.has_value() && first.server->scrapes > 0);
+        QCOMPARE(first.server->metrics.at("requests_running").mean, 3.0);
+        QTableWidget* table = page->levelTable();
+        QVERIFY(!table->isColumnHidden(14) && !table->isColumnHidden(16) && table->isColumnHidden(17)); // no batch size said
+        QCOMPARE(table->item(0, 14)->text(), QStringLiteral("3.0"));
+        QCOMPARE(table->item(0, 16)->text(), QStringLiteral("25.0 %"));
+        QVERIFY(page->evidenceText().contains("What the server said"));
+        if (!shots.isEmpty()) {
+            table->scrollToItem(table->item(0, 16));
+            w.grab().save(shots + "/sweep_endpoint_scrape_table.png");
+        }
     }
 
     void gridSetsPredictConcurrencyAndIsSaved()

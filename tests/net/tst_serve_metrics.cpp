@@ -6,6 +6,8 @@
 #include "send_many.h"
 #include "served.h"
 
+#include "net/http_sweep.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QNetworkAccessManager>
@@ -87,6 +89,47 @@ private Q_SLOTS:
                 m_prometheus.waitForFinished();
             }
         }
+    }
+
+    // Issue 17: an endpoint sweep that scrapes the target keeps, per level, what the server said of itself
+    // during the measured windows. knee serve with room for every request (no queue) holds exactly the
+    // requests the closed-loop users have sent it: at 1 and 4 users, its held count reads about 1 and 4
+    // (a response in transit back to its user is held by nobody) and its queue 0.
+    void endpointSweepKeepsTheServersMetricsPerLevel()
+    {
+        QVERIFY(m_dir.isValid());
+        QFile scenario(m_dir.filePath(QStringLiteral("fixed-sweep.yaml")));
+        QVERIFY(scenario.open(QIODevice::WriteOnly));
+        scenario.write(kFixedScenario);
+        scenario.close();
+        Served served(scenario.fileName());
+        QVERIFY(served.start());
+        HttpClient client(target(served.url("/predict"), HttpTarget::Kind::Generic, false), {});
+        knee::SweepOptions o;
+        o.levels = {1, 4};
+        o.warmupS = 0.3;
+        o.windowS = 0.6;
+        o.capS = 3;
+        ScraperOptions scrape;
+        scrape.url = MetricsScraper::metricsUrlFor(client.target().url);
+        scrape.periodMs = 100;
+        const knee::SweepResult r = runHttpSweep(client, endpointScenario(QStringLiteral("fixed")), o, {}, scrape);
+        QCOMPARE(r.levels.size(), std::size_t(2));
+        for (const knee::SweepLevel& l : r.levels) {
+            QVERIFY(l.server.has_value());
+            QVERIFY2(l.server->scrapes >= 2 && l.server->failures == 0, qPrintable(QString::fromStdString(l.server->lastError)));
+            const knee::ServerMetricSummary& running = l.server->metrics.at("requests_running");
+            QCOMPARE(running.source, std::string("knee_requests_held"));
+            QVERIFY2(running.mean > 0.5 * l.concurrency && running.max <= l.concurrency,
+                     qPrintable(QStringLiteral("%1 users: held %2 (max %3)").arg(l.concurrency).arg(running.mean).arg(running.max)));
+            QCOMPARE(l.server->metrics.at("requests_waiting").max, 0.0);
+        }
+        // A target without /metrics: the sweep measures as before, and each level says why nothing was read.
+        scrape.url = QUrl(served.url("/no-metrics-here"));
+        const knee::SweepResult missing = runHttpSweep(client, endpointScenario(QStringLiteral("fixed")), o, {}, scrape);
+        QVERIFY(missing.levels.front().completed > 0);
+        QVERIFY(missing.levels.front().server->failures > 0 && missing.levels.front().server->metrics.empty());
+        QVERIFY(!missing.levels.front().server->lastError.empty());
     }
 
     void prometheusScrapesWhatTheServerReports()

@@ -429,6 +429,35 @@ private slots:
                         "levels[0].good"));
     }
 
+    void serverMetricsRoundTrip()
+    {
+        // Issue 17: what an endpoint's /metrics said per level is kept and read back; a summary whose mean
+        // lies outside its min and max is refused.
+        Session s = makeSession();
+        knee::ServerScrape scrape;
+        scrape.scrapes = 12;
+        scrape.failures = 1;
+        scrape.lastError = "timeout";
+        scrape.metrics["requests_running"] = {"vllm:num_requests_running", 12, 3.5, 2, 4, 4};
+        scrape.metrics["kv_cache_usage"] = {"vllm:kv_cache_usage_perc", 12, 0.25, 0.1, 0.4, 0.3};
+        s.sweeps[0].result.levels[1].server = scrape;
+        const QByteArray bytes = serializeSession(s);
+        const SessionLoad l = parseSession(bytes, "x");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const auto& back = l.session->sweeps[0].result.levels[1].server;
+        QVERIFY(back.has_value());
+        QCOMPARE(back->scrapes, 12);
+        QCOMPARE(back->lastError, std::string("timeout"));
+        QCOMPARE(back->metrics.at("requests_running").source, std::string("vllm:num_requests_running"));
+        QCOMPARE(back->metrics.at("kv_cache_usage").mean, 0.25);
+        QVERIFY(!l.session->sweeps[0].result.levels[0].server);
+        QCOMPARE(serializeSession(*l.session), bytes);
+        s.sweeps[0].result.levels[1].server->metrics["requests_running"].mean = 9;
+        const SessionLoad bad = parseSession(serializeSession(s), "bad.json");
+        QVERIFY(!bad.session);
+        QVERIFY2(bad.error.contains("min <= mean <= max"), qPrintable(bad.error));
+    }
+
     void oversizedAndMissingFiles()
     {
         QVERIFY(loadSession("/nonexistent/s.json").error.contains("cannot open"));
