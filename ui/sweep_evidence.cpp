@@ -85,6 +85,19 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
     if (!server.isEmpty())
         html += tr("<h3>What the server said</h3><p>Means over each level's measured windows, from its /metrics:</p><ul><li>%1</li></ul>")
                     .arg(server.join(QStringLiteral("</li><li>")));
+    QStringList gpus; // a live sweep's GPUs (NVML)
+    for (const SweepLevel& l : r.levels)
+        for (const GpuLevelFigures& g : l.gpus)
+            gpus << tr("%1 users, GPU %2 (%3): utilisation %4 %, power %5 W, SM clock %6 MHz")
+                        .arg(l.concurrency)
+                        .arg(g.index)
+                        .arg(QString::fromStdString(g.name).toHtmlEscaped())
+                        .arg(g.utilizationMeanPct ? QString::number(*g.utilizationMeanPct, 'f', 0) : tr("n/a"))
+                        .arg(g.powerMeanW ? QString::number(*g.powerMeanW, 'f', 0) : tr("n/a"))
+                        .arg(g.smClockMeanMHz ? QString::number(*g.smClockMeanMHz, 'f', 0) : tr("n/a"));
+    if (!gpus.isEmpty())
+        html += tr("<h3>GPUs during each level</h3><p>Means over the measured windows (NVML):</p><ul><li>%1</li></ul>")
+                    .arg(gpus.join(QStringLiteral("</li><li>")));
     html += tr("<h3>Alternatives</h3><ul>");
     QStringList slos;
     if (o.sloMs > 0)

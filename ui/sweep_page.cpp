@@ -9,6 +9,7 @@
 #include "live/backend_executor.h"
 #include "live/live_sweep.h"
 #include "net/http_sweep.h"
+#include "telemetry/gpu_telemetry.h"
 
 #include <QChart>
 #include <QChartView>
@@ -524,10 +525,17 @@ void SweepPage::run()
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
     // The process's predict backend, set up on first use, on the sweep's thread.
-    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}};
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}, nullptr};
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         m_status->setText(why.left(1).toUpper() + why.mid(1));
         return;
+    }
+    if (live && !endpoint) { // the GPUs as NVML sees them, per level (nothing where there is no driver)
+        if (!m_gpus) {
+            m_gpus = std::make_unique<telemetry::GpuSampler>(telemetry::GpuSampler::kDefaultPeriodMs);
+            m_gpus->start();
+        }
+        request.gpus = m_gpus.get();
     }
     if (endpoint) {
         QString scrapeError;

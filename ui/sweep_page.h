@@ -23,6 +23,9 @@
 #include <memory>
 
 class QChart;
+namespace knee::telemetry {
+class GpuSampler;
+}
 class QCheckBox;
 class QComboBox;
 class QChartView;
@@ -198,6 +201,7 @@ private:
     EndpointPanel* m_endpoint;
     QComboBox* m_mode;
     QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
+    std::unique_ptr<telemetry::GpuSampler> m_gpus; // live sweeps: NVML, made on the first and kept running
     QSpinBox* m_repeats;    // issue 17: each level measured this many times, with 95 % intervals
     QCheckBox* m_searchSlo; // issue 17: bisection to the largest concurrency meeting the SLOs
     QPushButton *m_run, *m_cancel, *m_apply, *m_popOut, *m_clearCompare, *m_copy;

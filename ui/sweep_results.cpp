@@ -75,8 +75,10 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: running"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: waiting"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: KV cache"),
-                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: batch")};
-enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn, kServerColumn };
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: batch"),
+                          // A live sweep's GPUs (NVML): mean utilisation over the level's measured windows.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "GPU utilisation")};
+enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn, kServerColumn, kGpuColumn = kServerColumn + 4 };
 constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
 
 // A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
@@ -306,6 +308,23 @@ void SweepPage::fillTable(const SweepResult& r)
                 item->setToolTip(tr("%1 scrapes failed: %2").arg(l.server->failures).arg(QString::fromStdString(l.server->lastError)));
             m_table->setItem(row, kServerColumn + q, item);
         }
+        { // the GPUs' mean utilisation (over the GPUs that reported one), each GPU in the tooltip
+            QStringList each;
+            double sum = 0;
+            int n = 0;
+            for (const knee::GpuLevelFigures& g : l.gpus) {
+                if (g.utilizationMeanPct) {
+                    sum += *g.utilizationMeanPct;
+                    ++n;
+                }
+                each << tr("GPU %1 (%2): %3 % mean, %4 W").arg(g.index).arg(QString::fromStdString(g.name))
+                            .arg(g.utilizationMeanPct ? QString::number(*g.utilizationMeanPct, 'f', 0) : tr("n/a"))
+                            .arg(g.powerMeanW ? QString::number(*g.powerMeanW, 'f', 0) : tr("n/a"));
+            }
+            auto* item = new NumberItem(n ? sum / n : -1, n ? QStringLiteral("%1 %").arg(sum / n, 0, 'f', 0) : tr("—"));
+            item->setToolTip(each.join(QLatin1Char('\n')));
+            m_table->setItem(row, kGpuColumn, item);
+        }
         for (int c = 0; c < int(std::size(cells)); ++c) {
             auto* item = new NumberItem(cells[c].first, cells[c].second);
             if (!l.stable || errors > 0)
@@ -328,6 +347,7 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setColumnHidden(kGoodputColumn, !good);
     for (int c : {kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn})
         m_table->setColumnHidden(c, !repeated);
+    m_table->setColumnHidden(kGpuColumn, std::none_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return !l.gpus.empty(); }));
     for (int q = 0; q < int(std::size(kServerQuantities)); ++q)
         m_table->setColumnHidden(kServerColumn + q, std::none_of(r.levels.begin(), r.levels.end(), [&](const SweepLevel& l) {
                                      return l.server && l.server->metrics.count(kServerQuantities[q]) > 0;

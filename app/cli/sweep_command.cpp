@@ -18,6 +18,7 @@
 #include "session/output_file.h"
 #include "session/twin_file.h"
 #include "study/sweep.h"
+#include "telemetry/gpu_telemetry.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
@@ -221,7 +222,9 @@ int runSweep(const QStringList& args)
                                        QStringLiteral("slo: find the largest concurrency meeting every SLO (--slo-ms, --ttft-slo-ms, "
                                                       "--itl-slo-ms): the levels stop at the first that misses, then bisection."),
                                        QStringLiteral("slo"));
-    parser.addOptions({grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
+    const QCommandLineOption gpuTelemetry = gpuTelemetryOption(
+        QStringLiteral("live sweeps: sample every GPU through NVML this often; each level keeps its GPUs' figures"), 500);
+    parser.addOptions({gpuTelemetry, grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -264,6 +267,13 @@ int runSweep(const QStringList& args)
         || (parser.isSet(window) && !number(window, 0.01, 3600, options.windowS))
         || (parser.isSet(cap) && !number(cap, 0.01, 86400, options.capS))
         || (parser.isSet(saturationTolerance) && !percent(saturationTolerance, 0.1, 50, options.saturationTolerance)))
+        return kBadInput;
+    if (parser.isSet(gpuTelemetry) && (parser.isSet(virtualTime) || endpoint)) {
+        err << "knee sweep: --gpu-telemetry-ms samples the GPUs of a live sweep of the built-in engine\n";
+        return kBadInput;
+    }
+    const std::optional<int> gpuTelemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, 500, "knee sweep");
+    if (!gpuTelemetryMs)
         return kBadInput;
     if (parser.isSet(repeatsOpt)) {
         double repeats = 0;
@@ -342,7 +352,7 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }, {}};
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }, {}, nullptr};
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {
@@ -356,6 +366,9 @@ int runSweep(const QStringList& args)
         err << "knee sweep: " << why << "\n";
         return kBadInput;
     }
+    // A live sweep of the built-in engine: the GPUs as NVML sees them, per level (none without a driver).
+    const std::unique_ptr<telemetry::GpuSampler> gpus = request.live && !target ? startGpuSampler(*gpuTelemetryMs) : nullptr;
+    request.gpus = gpus.get();
     const SweepRun run = runSweepRequest(request);
     const SweepResult& r = run.sweep.result;
     // Not one request completed in any level: nothing to recommend from. Said plainly, with its own exit status.
@@ -443,6 +456,20 @@ int runSweep(const QStringList& args)
             + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString());
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }
+    for (const SweepLevel& l : r.levels) // the GPUs during a live level (NVML)
+        for (const GpuLevelFigures& g : l.gpus) {
+            auto figure = [](const std::optional<double>& v, double scale, int decimals) {
+                return v ? QString::number(*v * scale, 'f', decimals) : QStringLiteral("n/a");
+            };
+            out << QStringLiteral("GPU %1 at %2 users: utilisation %3 % mean (max %4), power %5 W mean, memory used %6 GiB max, SM clock %7 MHz; %8 samples\n")
+                       .arg(g.index)
+                       .arg(l.concurrency)
+                       .arg(figure(g.utilizationMeanPct, 1, 0), figure(g.utilizationMaxPct, 1, 0), figure(g.powerMeanW, 1, 0),
+                            figure(g.memoryUsedMaxBytes, 1.0 / double(1 << 30), 2), figure(g.smClockMeanMHz, 1, 0))
+                       .arg(g.samples);
+        }
+    if (gpus && !gpus->available())
+        out << "GPU telemetry: " << QString::fromStdString(gpus->notice()) << "\n";
     for (const SweepLevel& l : r.levels) { // what the server said of itself (--scrape)
         if (!l.server)
             continue;

@@ -1,5 +1,7 @@
 #include "live_sweep.h"
 
+#include "telemetry/gpu_telemetry.h"
+
 #include "live_clock.h"
 #include "live_run.h"
 
@@ -15,9 +17,10 @@ namespace {
 class LiveDriver : public LevelDriver {
 public:
     // A level waits for its replica's cold start at most `maxColdStartS`, then sends its load anyway.
-    LiveDriver(double maxColdStartS, const PredictBackendInfo* backend)
+    LiveDriver(double maxColdStartS, const PredictBackendInfo* backend, telemetry::GpuSampler* gpus)
         : m_maxColdStartS(maxColdStartS)
         , m_backend(backend)
+        , m_gpus(gpus && gpus->available() ? gpus : nullptr)
     {
     }
     // With a model profile, every predict call of the level is a forward pass on the real backend; its
@@ -43,33 +46,58 @@ public:
         e.runUntil(std::max(e.now(), t));
     }
     void act(Engine&, const std::function<void(Engine&)>& change) override { m_run->act(change); }
+    void measuring(Engine&) override
+    {
+        if (m_gpus)
+            m_gpus->resetSummary(); // the level's GPU figures leave out its cold start and warm-up
+    }
     void stop(Engine&) override
     {
+        if (m_gpus)
+            m_levelGpus = gpuLevelFigures(*m_gpus);
         m_run->stopAndWait(); // the clock, then the device's calls in flight; results not yet delivered are dropped
         m_run.reset();
     }
+    void annotate(SweepLevel& level) const override { level.gpus = m_levelGpus; }
     const char* mode() const override { return "live"; }
 
 private:
     std::unique_ptr<LiveRun> m_run;
     double m_maxColdStartS;
     const PredictBackendInfo* m_backend;
+    telemetry::GpuSampler* m_gpus;
+    std::vector<GpuLevelFigures> m_levelGpus;
 };
+
+std::optional<double> meanOf(const telemetry::FieldStats& f, double scale = 1)
+{
+    return f.count ? std::optional<double>(f.mean() * scale) : std::nullopt;
+}
+std::optional<double> maxOf(const telemetry::FieldStats& f) { return f.count ? std::optional<double>(f.max) : std::nullopt; }
 
 } // namespace
 
-std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend)
+std::vector<GpuLevelFigures> gpuLevelFigures(const telemetry::GpuSampler& gpus)
 {
-    return std::make_unique<LiveDriver>(maxColdStartS, backend);
+    std::vector<GpuLevelFigures> out;
+    for (const telemetry::GpuSummary& g : gpus.summary())
+        out.push_back({g.index, g.name, g.samples, meanOf(g.utilizationPct), maxOf(g.utilizationPct), maxOf(g.memoryUsedBytes),
+                       meanOf(g.powerW), maxOf(g.powerW), meanOf(g.smClockMHz), g.memoryTotalBytes});
+    return out;
+}
+
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend, telemetry::GpuSampler* gpus)
+{
+    return std::make_unique<LiveDriver>(maxColdStartS, backend, gpus);
 }
 
 double liveColdStartBudgetS(const SweepOptions& options) { return std::max(1.0, options.warmupS + options.capS); }
 
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const PredictBackendInfo* backend,
-                         const std::function<bool(const SweepLevel&)>& progress)
+                         const std::function<bool(const SweepLevel&)>& progress, telemetry::GpuSampler* gpus)
 {
     const double budget = liveColdStartBudgetS(options);
-    return runSweep(scenario, options, [budget, backend] { return makeLiveDriver(budget, backend); }, progress);
+    return runSweep(scenario, options, [budget, backend, gpus] { return makeLiveDriver(budget, backend, gpus); }, progress);
 }
 
 } // namespace knee

@@ -9,10 +9,17 @@ namespace knee {
 // Each level first waits for its replica's cold start (the weights' upload), at most `maxColdStartS`:
 // then its load starts anyway. A sweep gives it a level's own budget (warm-up and time cap). `backend`
 // runs predict (needed with a model profile, else null); it must outlive the driver.
+// `gpus`, when given (running, and outliving the driver), gives each level the GPUs' figures over its
+// measured windows (SweepLevel::gpus).
 struct PredictBackendInfo;
-std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend);
+namespace telemetry {
+class GpuSampler;
+}
+std::unique_ptr<LevelDriver> makeLiveDriver(double maxColdStartS, const PredictBackendInfo* backend, telemetry::GpuSampler* gpus = nullptr);
 double liveColdStartBudgetS(const SweepOptions& options);
 SweepResult runLiveSweep(const Scenario& scenario, const SweepOptions& options, const PredictBackendInfo* backend,
-                         const std::function<bool(const SweepLevel&)>& progress = {});
+                         const std::function<bool(const SweepLevel&)>& progress = {}, telemetry::GpuSampler* gpus = nullptr);
+// A sampler's summary as a level keeps it.
+std::vector<GpuLevelFigures> gpuLevelFigures(const telemetry::GpuSampler& gpus);
 
 } // namespace knee

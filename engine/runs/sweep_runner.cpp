@@ -40,7 +40,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
         return run;
     }
     const PredictBackendInfo* backend = request.live && !request.scenario.model.profile.empty() ? request.backend() : nullptr;
-    r = request.live ? runLiveSweep(request.scenario, request.options, backend, progress)
+    r = request.live ? runLiveSweep(request.scenario, request.options, backend, progress, request.gpus)
                      : runVirtualSweep(request.scenario, request.options, progress);
     if (!request.grid || r.cancelled)
         return run;

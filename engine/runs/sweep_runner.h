@@ -16,6 +16,9 @@
 namespace knee {
 
 struct PredictBackendInfo;
+namespace telemetry {
+class GpuSampler;
+}
 
 struct SweepRequest {
     Scenario scenario;
@@ -28,6 +31,8 @@ struct SweepRequest {
     // on (a device's first set-up takes a moment); never null.
     std::function<const PredictBackendInfo*()> backend;
     std::optional<net::ScraperOptions> scrape; // an endpoint's /metrics, scraped per level
+    // Live time: the caller's running GPU sampler (NVML), whose figures each level keeps; null: none.
+    telemetry::GpuSampler* gpus = nullptr;
 };
 
 struct SweepRun {

@@ -116,6 +116,22 @@ QJsonObject levelJson(const SweepLevel& l)
     }
     if (l.repeats)
         o.insert("repeats", repeatsJson(*l.repeats));
+    if (!l.gpus.empty()) { // a live level's GPUs (NVML); a figure the GPU did not report is null
+        QJsonArray gpus;
+        auto v = [](const std::optional<double>& x) { return x ? QJsonValue(*x) : QJsonValue(); };
+        for (const GpuLevelFigures& g : l.gpus)
+            gpus.append(QJsonObject{{"index", g.index},
+                                    {"name", words(g.name)},
+                                    {"samples", qint64(g.samples)},
+                                    {"utilization_mean_pct", v(g.utilizationMeanPct)},
+                                    {"utilization_max_pct", v(g.utilizationMaxPct)},
+                                    {"memory_used_max_bytes", v(g.memoryUsedMaxBytes)},
+                                    {"memory_total_bytes", g.memoryTotalBytes},
+                                    {"power_mean_w", v(g.powerMeanW)},
+                                    {"power_max_w", v(g.powerMaxW)},
+                                    {"sm_clock_mean_mhz", v(g.smClockMeanMHz)}});
+        o.insert("gpus", gpus);
+    }
     if (l.server) { // what the endpoint's /metrics said during the measured windows
         QJsonObject metrics;
         for (const auto& [name, m] : l.server->metrics)
@@ -242,6 +258,34 @@ LevelRepeats readRepeats(JsonReader& r, const QJsonObject& o, const QString& pat
     return summarizeRepeats(std::move(runs), tolerance);
 }
 
+std::vector<GpuLevelFigures> readGpus(JsonReader& r, const QJsonObject& o, const QString& path)
+{
+    std::vector<GpuLevelFigures> out;
+    const QJsonArray list = r.array(o, "gpus", path, 64);
+    for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
+        const QString gp = path + QStringLiteral(".gpus[%1]").arg(k);
+        const QJsonObject g = list[k].toObject();
+        GpuLevelFigures x;
+        x.index = int(r.integer(g, "index", gp, 0, 1024));
+        x.name = r.text(g, "name", gp).left(200).toStdString();
+        x.samples = r.integer(g, "samples", gp, 0, kMaxSavedCount);
+        x.memoryTotalBytes = r.number(g, "memory_total_bytes", gp, 0, 1e18);
+        auto opt = [&](const char* key, double hi) -> std::optional<double> { // null: the GPU did not report it
+            if (g.value(QLatin1String(key)).isNull())
+                return std::nullopt;
+            return r.number(g, key, gp, 0, hi);
+        };
+        x.utilizationMeanPct = opt("utilization_mean_pct", 100);
+        x.utilizationMaxPct = opt("utilization_max_pct", 100);
+        x.memoryUsedMaxBytes = opt("memory_used_max_bytes", 1e18);
+        x.powerMeanW = opt("power_mean_w", 1e6);
+        x.powerMaxW = opt("power_max_w", 1e6);
+        x.smClockMeanMHz = opt("sm_clock_mean_mhz", 1e6);
+        out.push_back(x);
+    }
+    return out;
+}
+
 ServerScrape readServerScrape(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     ServerScrape s;
@@ -314,6 +358,8 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
         l.repeats = readRepeats(r, r.object(o, "repeats", path), path + ".repeats", l.stable);
     if (o.contains("server_metrics"))
         l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
+    if (o.contains("gpus"))
+        l.gpus = readGpus(r, o, path);
     readHistogram(r, o, path, l);
     return l;
 }

@@ -79,6 +79,37 @@ void ServerScrape::merge(const ServerScrape& o)
     }
 }
 
+void mergeGpuFigures(std::vector<GpuLevelFigures>& into, const std::vector<GpuLevelFigures>& more)
+{
+    for (const GpuLevelFigures& m : more) {
+        auto it = std::find_if(into.begin(), into.end(), [&](const GpuLevelFigures& g) { return g.index == m.index; });
+        if (it == into.end()) {
+            into.push_back(m);
+            continue;
+        }
+        GpuLevelFigures& a = *it;
+        const double wa = double(a.samples), wm = double(m.samples);
+        auto mean = [&](std::optional<double>& x, const std::optional<double>& y) {
+            if (!x || !y)
+                x = x ? x : y;
+            else if (wa + wm > 0)
+                x = (*x * wa + *y * wm) / (wa + wm);
+        };
+        auto most = [](std::optional<double>& x, const std::optional<double>& y) {
+            if (y)
+                x = x ? std::max(*x, *y) : *y;
+        };
+        mean(a.utilizationMeanPct, m.utilizationMeanPct);
+        mean(a.powerMeanW, m.powerMeanW);
+        mean(a.smClockMeanMHz, m.smClockMeanMHz);
+        most(a.utilizationMaxPct, m.utilizationMaxPct);
+        most(a.memoryUsedMaxBytes, m.memoryUsedMaxBytes);
+        most(a.powerMaxW, m.powerMaxW);
+        a.memoryTotalBytes = std::max(a.memoryTotalBytes, m.memoryTotalBytes);
+        a.samples += m.samples;
+    }
+}
+
 void LevelWindow::clear()
 {
     latency.clear();
@@ -167,6 +198,8 @@ public:
     }
     Nanos now() const override { return m_engine->now(); }
     void advanceTo(Nanos t) override { m_driver.advanceTo(*m_engine, t); }
+    void measuring() override { m_driver.measuring(*m_engine); }
+    void annotate(SweepLevel& level) const override { m_driver.annotate(level); }
     LevelWindow& window() override { return m_window; }
     void end() override
     {
@@ -520,6 +553,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         bool stable = true;
         std::optional<EndpointCounts> endpoint;
         std::optional<ServerScrape> server;
+        std::vector<GpuLevelFigures> gpus;
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const std::unique_ptr<LevelProbe> probe = probeFor(level, repeat);
             r.mode = probe->mode();
@@ -538,6 +572,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             }
             if (one.server)
                 (server ? *server : server.emplace()).merge(*one.server);
+            mergeGpuFigures(gpus, one.gpus);
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
             one = levelOf(all, level, measuredS);
@@ -545,6 +580,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             one.stable = stable;
             one.endpoint = endpoint;
             one.server = server;
+            one.gpus = gpus;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
         }
         r.levels.push_back(std::move(one));

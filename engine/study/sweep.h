@@ -91,6 +91,18 @@ struct ServerScrape {
     void merge(const ServerScrape& other); // a level's repeats: samples pooled
 };
 
+// One GPU during a live level's measured windows (issue 17: NVML, sampled by engine/telemetry's GpuSampler
+// while the built-in predict stage runs). A figure the GPU does not report stays empty.
+struct GpuLevelFigures {
+    int index = 0;
+    std::string name;
+    std::int64_t samples = 0;
+    std::optional<double> utilizationMeanPct, utilizationMaxPct, memoryUsedMaxBytes, powerMeanW, powerMaxW, smClockMeanMHz;
+    double memoryTotalBytes = 0;
+};
+// A level's repeats: pooled by samples (means weighted, maxima of maxima).
+void mergeGpuFigures(std::vector<GpuLevelFigures>& into, const std::vector<GpuLevelFigures>& more);
+
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
@@ -117,6 +129,7 @@ struct SweepLevel {
     double goodShare() const { const std::int64_t n = completed + failed + rejected; return n > 0 ? double(good) / double(n) : 0; }
     std::optional<LevelRepeats> repeats; // measured more than once
     std::optional<ServerScrape> server;   // endpoint sweeps that scrape the target's /metrics
+    std::vector<GpuLevelFigures> gpus;    // live sweeps, when NVML is there
 };
 RepeatFigures repeatFigures(const SweepLevel& level);
 
@@ -228,6 +241,8 @@ public:
     virtual void start(Engine& engine) = 0;              // the load starts
     virtual void advanceTo(Engine& engine, Nanos t) = 0; // returns when the engine's time is t
     virtual void stop(Engine&) {}                        // the level is over; the engine may go
+    virtual void measuring(Engine&) {}                   // the warm-up is over: the measured windows start
+    virtual void annotate(SweepLevel&) const {}          // after stop(): what only this driver knows of the level
     // Changes the running engine now (a knob, the users): the live driver first runs what is due and
     // afterwards re-arms its clock for whatever the change scheduled.
     virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }

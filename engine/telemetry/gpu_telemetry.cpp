@@ -235,6 +235,13 @@ std::vector<GpuSample> GpuSampler::latest() const
     return m_latest;
 }
 
+void GpuSampler::resetSummary()
+{
+    std::lock_guard lock(m_mutex);
+    for (GpuSummary& g : m_summary)
+        g = GpuSummary{g.index, g.name, 0, {}, {}, {}, {}, g.memoryTotalBytes};
+}
+
 std::vector<GpuSummary> GpuSampler::summary() const
 {
     std::lock_guard lock(m_mutex);

@@ -92,7 +92,8 @@ public:
     void start(); // takes one sample at once, then one per period
     void stop();  // joins the thread; the figures stay readable
     std::vector<GpuSample> latest() const;    // the newest sample of each GPU
-    std::vector<GpuSummary> summary() const;  // over every sample since start()
+    std::vector<GpuSummary> summary() const;  // over every sample since start() (or resetSummary())
+    void resetSummary();                      // the summary starts again from the next sample (a sweep's level)
 
 private:
     void run();

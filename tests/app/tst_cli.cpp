@@ -144,6 +144,42 @@ private slots:
         QVERIFY2(text.out.contains("GPU 1 (Fake GPU 1): utilisation 47 % mean"), text.out.constData());
     }
 
+    // Issue 17: a live sweep keeps, per level, its GPUs as NVML saw them in the measured windows (the
+    // stand-in NVML reports two GPUs with fixed figures); a session keeps them.
+    void liveSweepKeepsGpuFiguresPerLevel()
+    {
+        QTemporaryDir dir;
+        QFile s(dir.filePath("s.yaml"));
+        QVERIFY(s.open(QIODevice::WriteOnly));
+        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 4, predict_concurrency: 4}\n"
+                "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
+        s.close();
+        const QStringList args{"sweep", s.fileName(), "--levels", "1,2", "--warmup-s", "0.2", "--window-s", "0.3", "--cap-s", "1",
+                               "--gpu-telemetry-ms", "50"};
+        qputenv("KNEE_NVML_LIBRARY", FAKE_NVML_PATH);
+        const Result r = knee(args + QStringList{"--json", "--out", dir.filePath("live.json")});
+        const Result text = knee(args);
+        qunsetenv("KNEE_NVML_LIBRARY");
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonArray levels = QJsonDocument::fromJson(r.out).object()["levels"].toArray();
+        QCOMPARE(levels.size(), 2);
+        for (const QJsonValue& l : levels) {
+            const QJsonArray gpus = l.toObject()["gpus"].toArray();
+            QCOMPARE(gpus.size(), 2);
+            const QJsonObject gpu1 = gpus.at(1).toObject();
+            QCOMPARE(gpu1["name"].toString(), QStringLiteral("Fake GPU 1"));
+            QVERIFY(gpu1["samples"].toInteger() >= 1);
+            QCOMPARE(gpu1["utilization_mean_pct"].toDouble(), 47.0);
+            QCOMPARE(gpu1["power_max_w"].toDouble(), 124.456);
+        }
+        QVERIFY2(text.out.contains("GPU 1 at 2 users: utilisation 47 % mean"), text.out.constData());
+        QFile session(dir.filePath("live.json"));
+        QVERIFY(session.open(QIODevice::ReadOnly));
+        QVERIFY(session.readAll().contains("\"utilization_mean_pct\": 47"));
+        // A virtual sweep has no GPU to sample: the flag is refused, not ignored.
+        QCOMPARE(knee({"sweep", s.fileName(), "--virtual", "--gpu-telemetry-ms", "50"}).exitCode, 2);
+    }
+
     void malformedScenarioNamesLineAndKey()
     {
         QTemporaryDir dir;

@@ -397,11 +397,21 @@ private slots:
         page->window()->setValue(0.3);
         page->cap()->setValue(1);
         QSignalSpy done(page, &SweepPage::sweepFinished);
+        qputenv("KNEE_NVML_LIBRARY", FAKE_NVML_PATH); // the stand-in NVML: two GPUs with fixed figures
         page->run();
+        qunsetenv("KNEE_NVML_LIBRARY");
         QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->sweeps().back().result.mode, std::string("live"));
         QCOMPARE(page->plottedLevels(), 3);
         QVERIFY(w.host().snapshot() != nullptr); // the live view kept running alongside
+        // Issue 17: each level keeps its GPUs as NVML saw them, shown in the table and the evidence.
+        const SweepLevel& first = page->sweeps().back().result.levels.front();
+        QCOMPARE(first.gpus.size(), std::size_t(2));
+        QCOMPARE(first.gpus[1].utilizationMeanPct, std::optional<double>(47.0));
+        QTableWidget* table = page->levelTable();
+        QVERIFY(!table->isColumnHidden(18));
+        QVERIFY2(table->item(0, 18)->toolTip().contains("GPU 1 (Fake GPU 1): 47 % mean"), qPrintable(table->item(0, 18)->toolTip()));
+        QVERIFY(page->evidenceText().contains("GPUs during each level"));
     }
 
     // Headers, a body template file, max tokens and the key's source reach the request; bad ones are

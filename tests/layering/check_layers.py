@@ -20,7 +20,7 @@ BELOW = {
     "sim": ["metrics"],
     "study": ["sim"],
     "io": ["sim", "predict"],
-    "live": ["io", "study"],
+    "live": ["io", "study", "telemetry"],  # a live sweep's levels keep the GPUs' NVML figures
     "session": ["io", "study"],
     "report": ["session"],
     "net": ["live", "telemetry"],

@@ -441,6 +441,15 @@ private slots:
         scrape.metrics["requests_running"] = {"vllm:num_requests_running", 12, 3.5, 2, 4, 4};
         scrape.metrics["kv_cache_usage"] = {"vllm:kv_cache_usage_perc", 12, 0.25, 0.1, 0.4, 0.3};
         s.sweeps[0].result.levels[1].server = scrape;
+        knee::GpuLevelFigures gpu;
+        gpu.index = 0;
+        gpu.name = "NVIDIA H200";
+        gpu.samples = 20;
+        gpu.utilizationMeanPct = 93.5;
+        gpu.utilizationMaxPct = 100;
+        gpu.powerMeanW = 596;
+        gpu.memoryTotalBytes = 1.5e11; // memory used and the clocks not reported: they stay empty
+        s.sweeps[0].result.levels[2].gpus = {gpu};
         const QByteArray bytes = serializeSession(s);
         const SessionLoad l = parseSession(bytes, "x");
         QVERIFY2(l.session, qPrintable(l.error));
@@ -451,6 +460,11 @@ private slots:
         QCOMPARE(back->metrics.at("requests_running").source, std::string("vllm:num_requests_running"));
         QCOMPARE(back->metrics.at("kv_cache_usage").mean, 0.25);
         QVERIFY(!l.session->sweeps[0].result.levels[0].server);
+        const auto& gpus = l.session->sweeps[0].result.levels[2].gpus;
+        QCOMPARE(gpus.size(), std::size_t(1));
+        QCOMPARE(gpus[0].name, std::string("NVIDIA H200"));
+        QCOMPARE(gpus[0].utilizationMeanPct, std::optional<double>(93.5));
+        QVERIFY(!gpus[0].memoryUsedMaxBytes && !gpus[0].smClockMeanMHz);
         QCOMPARE(serializeSession(*l.session), bytes);
         s.sweeps[0].result.levels[1].server->metrics["requests_running"].mean = 9;
         const SessionLoad bad = parseSession(serializeSession(s), "bad.json");
