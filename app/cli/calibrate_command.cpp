@@ -150,6 +150,9 @@ int runCalibrate(const QStringList& args)
                 r.append(row(v));
             samplesJson.append(r);
         }
+        QJsonArray idleSamplesJson; // [gap][call]: the idle curve's raw host times (its mean or median can be taken again)
+        for (const auto& v : result.idleHostSamples)
+            idleSamplesJson.append(row(v));
         QJsonObject table{{"batch", batchJson}, {"ms", row(t.ms)}, {"concurrency", concurrencyJson},
                           {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
                           {"source", QString::fromStdString(t.source)}};
@@ -171,7 +174,8 @@ int runCalibrate(const QStringList& args)
                             {"live_p50_ms", result.liveP50Ms},
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
-                            {"host_ms_samples", samplesJson}}; // every timed call's host time, [concurrency][batch][call]
+                            {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
+                            {"idle_host_ms_samples", idleSamplesJson}};
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

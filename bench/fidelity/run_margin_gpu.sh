@@ -7,6 +7,7 @@
 # modes. Files in ${OUT:-/tmp/out}: tables/, <clock>_<round>.jsonl (live), logs. The virtual replays and the
 # comparisons run anywhere afterwards (bench/fidelity/results/README.md).
 #   OUT=/tmp/r11 PROFILES=small,medium bash bench/fidelity/run_margin_gpu.sh
+# CLOCKS=fine runs the default clock alone (run 12: the same rounds after a change to the calibration).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 bench=$PWD/devrun/knee-bench-fidelity
@@ -24,11 +25,12 @@ run() { # clock, name, extra flags
     "${@:3}" >"$out/$2.log" 2>&1
   echo "$2: exit $?, $(wc -l <"$out/$2.jsonl") cells in $(( $(date +%s) - t0 )) s"
 }
+clocks=${CLOCKS:-fine margin}
 for round in 1 2; do
-  for clock in fine margin; do
+  for clock in $clocks; do
     run "$clock" "${clock}_$round" --batching none,dynamic,continuous
   done
 done
-for clock in fine margin; do
+for clock in $clocks; do
   run "$clock" "${clock}_w1" --batching dynamic,continuous --window-s 1
 done

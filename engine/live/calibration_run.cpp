@@ -120,6 +120,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     t.msShared.assign(m.hostMs.begin() + 1, m.hostMs.end());
     out.deviceMs = m.deviceMs;
     out.hostSamples = m.hostSamples;
+    out.idleHostSamples = m.idleHostSamples;
     // The per-call variation: the pooled ratios (host time over its point's median) at the table's quantiles.
     if (m.ratios.size() >= 100) {
         for (double q : ServiceTable::kVariationQuantiles) {

@@ -28,6 +28,7 @@ struct CalibrationResult {
     ServiceTable table;
     std::vector<std::vector<double>> deviceMs; // [k][batch]: the device's own time (layers and copies)
     std::vector<std::vector<std::vector<double>>> hostSamples; // [k][batch]: every timed call's host time
+    std::vector<std::vector<double>> idleHostSamples;          // [idle gap]: every timed call's host time
     std::string backendKind, deviceName;
     bool gpu = false;
     std::size_t parameterBytes = 0;

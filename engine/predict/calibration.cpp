@@ -146,7 +146,8 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
         if (!out.idleGapMs.empty() && actual <= out.idleGapMs.back())
             continue;
         out.idleGapMs.push_back(actual);
-        out.idleExtraMs.push_back(std::max(0.0, median(host) - backToBack));
+        out.idleExtraMs.push_back(std::max(0.0, median(host) - backToBack)); // the median: see calibration.h
+        out.idleHostSamples.push_back(std::move(host));
     }
     return {};
 }

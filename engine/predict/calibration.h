@@ -23,7 +23,12 @@ struct SharingMeasurement {
     std::vector<std::vector<std::vector<double>>> hostSamples; // [k index][batch index]: every timed call's host time
     // Batch 1 alone, submitted `idleGapMs` after the previous call ended (the device and the threads that
     // report completions idle meanwhile): median host time minus the back-to-back one, never below 0.
+    // The median, not the mean: a waiting caller's calls after a gap have a far longer tail than the live
+    // engine's (H200 run 12, bench/fidelity/results/h200_2026-12-03_run12/: the mean charged dynamic
+    // batching +3 to +11 % and medium's back-to-back calls up to +50 % too much; the median is within
+    // -8 to +2 %).
     std::vector<double> idleGapMs, idleExtraMs;
+    std::vector<std::vector<double>> idleHostSamples; // [gap]: every timed call's host time, for the record
 };
 
 struct SharingOptions {
@@ -33,7 +38,7 @@ struct SharingOptions {
     // Gaps under 0.2 ms are waited out spinning (a sleep overshoots them by 0.05 ms or more), so the
     // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
-    int idleRepeats = 40;
+    int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
     // Told after each (batch, k) point: points done, points in all. Returns false to cancel.
     std::function<bool(int done, int total)> progress;
 };
