@@ -12,6 +12,17 @@
 #include <algorithm>
 
 namespace {
+
+// One replica with four predict slots of 5 ms and four closed-loop users: a live run of it takes a moment.
+QString fourSlotsOf5Ms(const QTemporaryDir& dir)
+{
+    const QString path = dir.filePath("s.yaml");
+    QFile s(path);
+    if (s.open(QIODevice::WriteOnly))
+        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 4, predict_concurrency: 4}\n"
+                "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
+    return path;
+}
 struct Result {
     int exitCode = -1;
     QByteArray out, err;
@@ -113,11 +124,7 @@ private slots:
         QFETCH(QString, library);
         QFETCH(int, gpus);
         QTemporaryDir dir;
-        QFile s(dir.filePath("s.yaml"));
-        QVERIFY(s.open(QIODevice::WriteOnly));
-        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 4, predict_concurrency: 4}\n"
-                "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
-        s.close();
+        QFile s(fourSlotsOf5Ms(dir));
         qputenv("KNEE_NVML_LIBRARY", library.toUtf8());
         const Result r = knee({"simulate", s.fileName(), "--live", "--json", "--gpu-telemetry-ms", "50"});
         const Result text = knee({"simulate", s.fileName(), "--live"});
@@ -149,11 +156,7 @@ private slots:
     void liveSweepKeepsGpuFiguresPerLevel()
     {
         QTemporaryDir dir;
-        QFile s(dir.filePath("s.yaml"));
-        QVERIFY(s.open(QIODevice::WriteOnly));
-        s.write("deployment: {replicas: {min: 1, max: 1}, concurrency_target: 4, predict_concurrency: 4}\n"
-                "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
-        s.close();
+        QFile s(fourSlotsOf5Ms(dir));
         const QStringList args{"sweep", s.fileName(), "--levels", "1,2", "--warmup-s", "0.2", "--window-s", "0.3", "--cap-s", "1",
                                "--gpu-telemetry-ms", "50"};
         qputenv("KNEE_NVML_LIBRARY", FAKE_NVML_PATH);
