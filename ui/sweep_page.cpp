@@ -512,6 +512,12 @@ void SweepPage::run()
             }
             grid->predictConcurrency.push_back(v);
         }
+        if (options->repeats > 1 || options->searchSlo) { // as knee sweep refuses it
+            m_status->setText(tr("The grid measures each cell once at the listed levels: set Repeats to 1 and leave the SLO search off "
+                                 "to run a grid"));
+            setFormOpen(true);
+            return;
+        }
         grid->targets = options->levels;
         grid->level = *options;
     }

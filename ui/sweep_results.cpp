@@ -80,6 +80,7 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "GPU utilisation")};
 enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn, kServerColumn, kGpuColumn = kServerColumn + 4 };
 constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
+static_assert(std::size(kColumns) == kGpuColumn + 1, "a new column shifts the optional columns' indices");
 
 // A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
 // measures its bisected levels after the larger ones).

@@ -335,6 +335,10 @@ int runSweep(const QStringList& args)
             err << "knee sweep: " << error << "\n";
             return kBadInput;
         }
+        if (options.repeats > 1 || options.searchSlo) { // the grid measures each cell once, at the listed targets
+            err << "knee sweep: --grid measures each cell once at the listed levels: run --repeats and --search without it\n";
+            return kBadInput;
+        }
         gridOptions.emplace();
         gridOptions->predictConcurrency = *pcs;
         gridOptions->targets = options.levels;

@@ -145,7 +145,9 @@ ScraperOptions scraperFor(const HttpTarget& t, const QUrl& metricsUrl, const QSt
     ScraperOptions o;
     o.url = metricsUrl.isEmpty() ? MetricsScraper::metricsUrlFor(t.url) : metricsUrl;
     o.extraNames = extraNames;
-    if (o.url.host() == t.url.host()) // an auth header, say, goes to the target's own host only
+    // An auth header, say, goes to the target's own origin only (scheme, host and port): never in clear
+    // text to a metrics port beside an https target.
+    if (o.url.scheme() == t.url.scheme() && o.url.host() == t.url.host() && o.url.port(-1) == t.url.port(-1))
         o.headers = t.headers;
     return o;
 }

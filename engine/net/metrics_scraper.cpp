@@ -164,10 +164,17 @@ void MetricsScraper::finished(QNetworkReply* reply)
     if (m_sentAtS < m_window.startS)
         return; // sent during the window before (the level before): it belongs to neither
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    if (reply->error() != QNetworkReply::NoError && status == 0)
-        return fail(QStringLiteral("scraping %1: %2").arg(m_options.url.toString(QUrl::RemoveUserInfo), reply->errorString()));
+    // The reason goes into sessions and reports: the URL without user info or query (a ?token= stays here),
+    // in Qt's error text too, which quotes the URL it fetched.
+    const QString shown = m_options.url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery);
+    if (reply->error() != QNetworkReply::NoError && status == 0) {
+        QString why = reply->errorString();
+        for (const QString& full : {m_options.url.toString(), QString::fromUtf8(m_options.url.toEncoded())})
+            why.replace(full, shown);
+        return fail(QStringLiteral("scraping %1: %2").arg(shown, why));
+    }
     if (status != 200)
-        return fail(QStringLiteral("scraping %1: HTTP %2").arg(m_options.url.toString(QUrl::RemoveUserInfo)).arg(status));
+        return fail(QStringLiteral("scraping %1: HTTP %2").arg(shown).arg(status));
     const int before = m_window.scrapes;
     ingest(reply->readAll()); // counts a page that does not parse as a failure
     Q_EMIT scraped(m_window.scrapes > before);

@@ -55,13 +55,17 @@ QJsonObject repeatsJson(const LevelRepeats& p)
 
 QJsonObject searchJson(const SloSearch& s)
 {
-    QJsonArray bisected;
+    QJsonArray bisected, doubled;
     for (int b : s.bisected)
         bisected.append(b);
+    for (int d : s.doubled)
+        doubled.append(d);
+    // interval: null when no level met the SLOs; its upper end null when no level surely missed them.
     return {{"largest", s.largest ? QJsonValue(*s.largest) : QJsonValue()},
             {"smallest_missing", s.smallestMissing ? QJsonValue(*s.smallestMissing) : QJsonValue()},
-            {"interval", QJsonArray{s.low, s.high > 0 ? QJsonValue(s.high) : QJsonValue()}},
+            {"interval", s.largest ? QJsonValue(QJsonArray{s.low, s.high > 0 ? QJsonValue(s.high) : QJsonValue()}) : QJsonValue()},
             {"bisected", bisected},
+            {"doubled", doubled},
             {"stop", QString::fromStdString(s.stop)},
             {"rule", QString::fromStdString(s.rule)}};
 }
@@ -139,7 +143,7 @@ QJsonObject levelJson(const SweepLevel& l)
                                                     {"min", m.min}, {"max", m.max}, {"last", m.last}});
         o.insert("server_metrics", QJsonObject{{"scrapes", l.server->scrapes},
                                                {"failures", l.server->failures},
-                                               {"last_error", words(l.server->lastError)},
+                                               {"last_error", words(l.server->lastError).left(4096)}, // as read back
                                                {"metrics", metrics}});
     }
     if (l.endpoint) {
@@ -354,8 +358,14 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
         if (r.ok() && l.good > l.completed)
             r.fail(path + ".good", "at most the level's completed requests");
     }
-    if (o.contains("repeats"))
+    if (o.contains("repeats")) {
         l.repeats = readRepeats(r, r.object(o, "repeats", path), path + ".repeats", l.stable);
+        std::int64_t completed = 0; // the level is its repeats merged: their responses add up to its own
+        for (const RepeatFigures& f : l.repeats->runs)
+            completed += f.completed;
+        if (r.ok() && completed != l.completed)
+            r.fail(path + ".repeats.runs", "repeats whose completed requests add up to the level's");
+    }
     if (o.contains("server_metrics"))
         l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
     if (o.contains("gpus"))
@@ -514,15 +524,30 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     for (SweepLevel& l : res.levels) // the verdicts against the sweep's own tolerance
         if (l.repeats)
             l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
-    if (o.contains("slo_search")) { // recomputed from the levels; the bisection's order and the stop are the run's
+    const bool searched = sw.options.searchSlo && (sw.options.sloMs > 0 || sw.options.ttftSloMs > 0 || sw.options.itlSloMs > 0);
+    if (r.ok() && o.contains("slo_search") != searched)
+        r.fail(path + ".slo_search", searched ? "the SLO search its options asked for" : "none: its options asked for no SLO search");
+    if (r.ok() && searched) { // recomputed from the levels; the bisection's order, the doubling and the stop are the run's
         const QString sp = path + ".slo_search";
         const QJsonObject so = r.object(o, "slo_search", path);
-        std::vector<int> bisected;
-        for (const QJsonValue& v : r.array(so, "bisected", sp, 64))
-            bisected.push_back(v.toInt(0));
+        auto measured = [&](const char* key) { // levels the search added: whole numbers, each one of the sweep's levels
+            std::vector<int> out;
+            const QJsonArray list = so.contains(QLatin1String(key)) ? r.array(so, key, sp, 64) : QJsonArray();
+            for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
+                const double v = list[k].toDouble(-1);
+                if (v < 1 || v > 1e6 || std::floor(v) != v
+                    || std::none_of(res.levels.begin(), res.levels.end(), [&](const SweepLevel& l) { return l.concurrency == int(v); })) {
+                    r.fail(sp + "." + key, "levels the sweep measured");
+                    return std::vector<int>{};
+                }
+                out.push_back(int(v));
+            }
+            return out;
+        };
+        const std::vector<int> bisected = measured("bisected"), doubled = measured("doubled");
         const std::string stop = r.text(so, "stop", sp).left(512).toStdString();
         if (r.ok()) {
-            res.search = summarizeSloSearch(res.levels, sw.options, bisected, stop);
+            res.search = summarizeSloSearch(res.levels, sw.options, bisected, stop, doubled);
             if (!sameOptional(so.value("largest"), res.search->largest))
                 r.fail(sp + ".largest", "the largest level its levels give (the file was edited or damaged)");
         }

@@ -461,12 +461,13 @@ SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions&
                             {"TTFT p95", o.ttftSloMs, l.ttft.p95, r ? &l.repeats->ttftP95 : nullptr},
                             {"inter-token p95", o.itlSloMs, l.itl.p95, r ? &l.repeats->itlP95 : nullptr}};
     v.met = true;
+    v.certain = l.stable && (!l.repeats || l.repeats->verdict != "unstable"); // a level that never settled proves nothing
     for (const Check& c : checks) {
         if (c.slo <= 0)
             continue;
         if (c.value > c.slo) {
             if (v.met) // the first miss names the level's verdict; its certainty is that miss's
-                v.certain = !c.interval || c.interval->lo > c.slo;
+                v.certain = v.certain && (!c.interval || c.interval->lo > c.slo);
             v.met = false;
             v.why += (v.why.empty() ? "" : ", ") + std::string(c.name) + format(" %.4g ms > %.4g ms", c.value, c.slo);
         } else if (v.met && c.interval && c.interval->hi > c.slo) {
@@ -477,7 +478,7 @@ SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions&
 }
 
 SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& o, const std::vector<int>& bisected,
-                             const std::string& stop)
+                             const std::string& stop, const std::vector<int>& doubled)
 {
     std::vector<const SweepLevel*> sorted;
     for (const SweepLevel& l : levels)
@@ -485,6 +486,7 @@ SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepO
     std::stable_sort(sorted.begin(), sorted.end(), [](const SweepLevel* a, const SweepLevel* b) { return a->concurrency < b->concurrency; });
     SloSearch s;
     s.bisected = bisected;
+    s.doubled = doubled;
     s.stop = stop;
     double best = 0;
     std::vector<std::pair<int, SloVerdict>> verdicts;
@@ -520,12 +522,16 @@ SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepO
         s.rule += format("; %.0f users missed them: ", *s.smallestMissing) + missWhy;
     else
         s.rule += "; every level measured met them: the boundary is above the largest";
-    if (!bisected.empty()) {
-        std::string list;
-        for (int b : bisected)
-            list += (list.empty() ? "" : ", ") + std::to_string(b);
-        s.rule += "; bisection measured " + list;
-    }
+    auto list = [](const std::vector<int>& v) {
+        std::string out;
+        for (int b : v)
+            out += (out.empty() ? "" : ", ") + std::to_string(b);
+        return out;
+    };
+    if (!doubled.empty())
+        s.rule += "; every listed level met them, so the search doubled to " + list(doubled);
+    if (!bisected.empty())
+        s.rule += "; bisection measured " + list(bisected);
     if (s.largest && s.smallestMissing && (s.low != *s.largest || s.high != *s.smallestMissing - 1))
         s.rule += s.high > 0 ? format("; within the repeats' 95 %% intervals the boundary lies in %.0f to %.0f users", s.low, s.high)
                              : format("; within the repeats' 95 %% intervals the boundary is %.0f users or more", s.low);
@@ -554,6 +560,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::optional<EndpointCounts> endpoint;
         std::optional<ServerScrape> server;
         std::vector<GpuLevelFigures> gpus;
+        std::vector<std::string> kinds;
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const std::unique_ptr<LevelProbe> probe = probeFor(level, repeat);
             r.mode = probe->mode();
@@ -572,6 +579,8 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             }
             if (one.server)
                 (server ? *server : server.emplace()).merge(*one.server);
+            for (const auto& [kind, count] : one.failuresByKind)
+                kinds.push_back(kind);
             mergeGpuFigures(gpus, one.gpus);
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
@@ -579,6 +588,8 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             one.windows = windows;
             one.stable = stable;
             one.endpoint = endpoint;
+            for (const std::string& kind : kinds) // an endpoint's record lists every kind, 0 where none
+                one.failuresByKind.try_emplace(kind, 0);
             one.server = server;
             one.gpus = gpus;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
@@ -589,7 +600,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         return !r.cancelled;
     };
     const bool search = o.searchSlo && slosOf(o).any();
-    std::vector<int> bisected;
+    std::vector<int> bisected, doubled;
     std::string stop;
     for (std::size_t k = 0; k < levels.size(); ++k) {
         if (!measure(levels[k]))
@@ -606,7 +617,10 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         // Every listed level met the SLOs: in virtual time, double until one misses.
         while (extends && !r.cancelled && !summarizeSloSearch(r.levels, o).smallestMissing) {
             const int last = r.levels.back().concurrency;
-            if (2 * last > o.extendLimit || !measure(2 * last))
+            if (2 * last > o.extendLimit)
+                break;
+            doubled.push_back(2 * last);
+            if (!measure(2 * last))
                 break;
         }
         // Bisection between the largest level that met them and the smallest that missed.
@@ -618,7 +632,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
                 break;
         }
         std::stable_sort(r.levels.begin(), r.levels.end(), [](const SweepLevel& a, const SweepLevel& b) { return a.concurrency < b.concurrency; });
-        r.search = summarizeSloSearch(r.levels, o, bisected, stop);
+        r.search = summarizeSloSearch(r.levels, o, bisected, stop, doubled);
     }
     // Throughput still rising at the last level: in virtual time, measure the next doubling (issue 20).
     while (!search && extends && !r.cancelled) {
@@ -651,10 +665,8 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
     r.analysis = analyzeCurve(points, slosOf(o), o.sensitivity, o.saturationTolerance);
     const KneeAnalysis& a = r.analysis;
     r.extendedLevels.clear();
-    const std::vector<int> bisected = r.search ? r.search->bisected : std::vector<int>{};
-    for (const SweepLevel& l : r.levels)
-        if (std::find(o.levels.begin(), o.levels.end(), l.concurrency) == o.levels.end()
-            && std::find(bisected.begin(), bisected.end(), l.concurrency) == bisected.end())
+    for (const SweepLevel& l : r.levels) // the search's own levels (doubled, bisected) are not "to reach saturation"
+        if (std::find(o.levels.begin(), o.levels.end(), l.concurrency) == o.levels.end() && !r.search)
             r.extendedLevels.push_back(l.concurrency);
 
     Recommendation& rec = r.recommendation;

@@ -141,6 +141,7 @@ struct SloSearch {
     // repeats low = largest and high = smallestMissing - 1. high 0: above every level measured.
     int low = 0, high = 0;
     std::vector<int> bisected; // the levels bisection added, in the order measured
+    std::vector<int> doubled;  // virtual time: levels past the list, doubling while every level met the SLOs
     std::string stop;          // why the listed levels stopped early, if they did
     std::string rule;          // the answer and how it was reached, for people
 };
@@ -154,7 +155,7 @@ struct SloVerdict {
 SloVerdict sloVerdict(const SweepLevel& level, double bestThroughputBelowRps, const SweepOptions& options);
 // The search's answer over measured levels (any order); `bisected` and `stop` are the run's.
 SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& options, const std::vector<int>& bisected = {},
-                             const std::string& stop = {});
+                             const std::string& stop = {}, const std::vector<int>& doubled = {});
 
 // One measurement window of a level: what ended in it.
 struct LevelWindow {

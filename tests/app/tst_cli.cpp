@@ -452,6 +452,8 @@ private slots:
         QTest::addRow("search for what") << QStringList{"sweep", defaultScenario(), "--virtual", "--search", "rate", "--slo-ms", "50"}
                                          << "--search knows 'slo'";
         QTest::addRow("too many repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "21"} << "--repeats";
+        QTest::addRow("grid with repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--grid", "1,2", "--repeats", "2"}
+                                           << "--grid measures each cell once";
         QTest::addRow("fractional repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "2.5"} << "--repeats";
     }
     void sweepBadInput()

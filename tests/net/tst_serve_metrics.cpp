@@ -125,8 +125,14 @@ private Q_SLOTS:
             QCOMPARE(l.server->metrics.at("requests_waiting").max, 0.0);
         }
         // A target without /metrics: the sweep measures as before, and each level says why nothing was read.
+        // Measured twice: the merged level keeps every failure kind (0 where none), as one repeat's does.
         scrape.url = QUrl(served.url("/no-metrics-here"));
+        o.levels = {2};
+        o.repeats = 2;
         const knee::SweepResult missing = runHttpSweep(client, endpointScenario(QStringLiteral("fixed")), o, {}, scrape);
+        QCOMPARE(missing.levels.front().repeats->runs.size(), std::size_t(2));
+        QCOMPARE(missing.levels.front().failuresByKind.size(), std::size(kFailureKinds));
+        QVERIFY(missing.levels.front().server->scrapes == 0);
         QVERIFY(missing.levels.front().completed > 0);
         QVERIFY(missing.levels.front().server->failures > 0 && missing.levels.front().server->metrics.empty());
         QVERIFY(!missing.levels.front().server->lastError.empty());

@@ -405,6 +405,38 @@ private slots:
                             sw["options"] = opt;
                         }),
                         "options.search"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) { // a search its options did not ask for
+                            QJsonObject opt = sw["options"].toObject();
+                            opt["search"] = "";
+                            sw["options"] = opt;
+                        }),
+                        "slo_search"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) { // bisected levels that are not whole, or were never measured
+                            QJsonObject so = sw["slo_search"].toObject();
+                            so["bisected"] = QJsonArray{"x", 1e300, -5, 2.5};
+                            sw["slo_search"] = so;
+                        }),
+                        "slo_search.bisected"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) {
+                            QJsonObject so = sw["slo_search"].toObject();
+                            so["bisected"] = QJsonArray{3};
+                            sw["slo_search"] = so;
+                        }),
+                        "levels the sweep measured"));
+        QVERIFY(refused(sweep([](QJsonObject& sw) { // a repeat's count that the level does not hold
+                            QJsonArray levels = sw["levels"].toArray();
+                            QJsonObject l0 = levels[0].toObject();
+                            QJsonObject rep = l0["repeats"].toObject();
+                            QJsonArray runs = rep["runs"].toArray();
+                            QJsonObject run0 = runs[0].toObject();
+                            run0["completed"] = run0["completed"].toDouble() + 7;
+                            runs[0] = run0;
+                            rep["runs"] = runs;
+                            l0["repeats"] = rep;
+                            levels[0] = l0;
+                            sw["levels"] = levels;
+                        }),
+                        "add up to the level's"));
         QVERIFY(refused(sweep([](QJsonObject& sw) {
                             QJsonArray levels = sw["levels"].toArray();
                             QJsonObject l0 = levels[0].toObject();

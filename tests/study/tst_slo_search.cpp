@@ -70,6 +70,9 @@ private slots:
         const SweepResult r = runVirtualSweep(oneSlot(10), searchOptions({1, 2, 4}, 125));
         QCOMPARE(r.search->largest, std::optional<int>(12));
         QCOMPARE(concurrencies(r), (std::vector<int>{1, 2, 4, 8, 12, 13, 14, 16}));
+        QCOMPARE(r.search->doubled, (std::vector<int>{8, 16}));
+        QVERIFY(r.extendedLevels.empty()); // the search's own levels, not "added to reach saturation"
+        QVERIFY(r.search->rule.find("doubled to 8, 16") != std::string::npos);
         // Four slots: 10 ms up to 4 users (and 20 ms at 8: two rounds of four), 40 ms at 16: an SLO of
         // 15 ms holds up to 4 users, and the first level past it, 5, already waits a round.
         Scenario four = oneSlot(10);
@@ -90,6 +93,32 @@ private slots:
         SweepOptions plain = searchOptions({1, 2, 4}, 5);
         plain.searchSlo = false;
         QVERIFY(!runVirtualSweep(oneSlot(10), plain).search);
+    }
+
+    void aLevelThatNeverSettledIsNeverCertain()
+    {
+        // The search judges a level by its figures, but one that did not stabilise cannot bound the answer:
+        // it leaves the interval open on its side.
+        SweepOptions o = searchOptions({1}, 50);
+        SweepLevel l;
+        l.concurrency = 4;
+        l.completed = 100;
+        l.latency.p95 = 40;
+        l.throughputRps = 100;
+        l.stable = true;
+        QVERIFY(sloVerdict(l, 0, o).met && sloVerdict(l, 0, o).certain);
+        l.stable = false;
+        QVERIFY(sloVerdict(l, 0, o).met && !sloVerdict(l, 0, o).certain);
+        l.stable = true; // failures and a fall past saturation miss, and say so
+        l.failed = 2;
+        QVERIFY(!sloVerdict(l, 0, o).met && sloVerdict(l, 0, o).why.find("2 requests failed") != std::string::npos);
+        l.failed = 0;
+        QVERIFY(!sloVerdict(l, 120, o).met && sloVerdict(l, 120, o).why.find("past saturation") != std::string::npos);
+        QVERIFY(sloVerdict(l, 104, o).met); // within the 5 % tolerance of a smaller level's throughput
+        // Repeats whose p95 interval straddles the SLO: the point meets it, the level is uncertain.
+        l.repeats = summarizeRepeats({{10, 40, 45, 30, 100, 100, 0, 0, 100, 0, 1, true}, {10, 60, 65, 30, 100, 100, 0, 0, 100, 0, 1, true}}, 0.05);
+        QVERIFY(sloVerdict(l, 0, o).met && !sloVerdict(l, 0, o).certain);
+        QCOMPARE(l.repeats->verdict, std::string("noisy")); // p95 40 and 60: far wider than 5 %
     }
 
     void goodputCountsResponsesThatMeetEverySlo()
