@@ -167,7 +167,7 @@ int runGui(int argc, char** argv)
         });
         // Progress on stderr: a headless caller (tests/app/tst_crash_safety.cpp) sees the sweep going on.
         QObject::connect(window.sweepPage(), &knee::ui::SweepPage::levelFinished, &window,
-                         [](int concurrency) { QTextStream(stderr) << "knee: sweep level " << concurrency << " finished\n"; });
+                         [](const QString& level) { QTextStream(stderr) << "knee: sweep level " << level << " finished\n"; });
         if (auto* tabs = qobject_cast<QTabWidget*>(window.centralWidget()))
             tabs->setCurrentWidget(window.sweepPage());
         window.sweepPage()->run();

@@ -116,7 +116,10 @@ void SweepPage::updateExportLabels()
            "kept). Shows the change first."),
         tr("Writes the recommended concurrency target and min/max replicas, with the deployment's autoscaler settings, as "
            "Baseten's API body (.json) or a Knative Service (.yaml). Shows the values first."),
-        tr("Writes one row per level: users, p50/p95/p99 (ms), throughput (req/s), completed, failed, rejected, stable."),
+        s && s->options.rateSweep()
+            ? tr("Writes one row per rate: p50/p95/p99 (ms), throughput served (req/s), completed, failed, rejected, stable, then the "
+                 "rate asked, the rate sent (req/s), the requests in flight and whether the load generator fell behind.")
+            : tr("Writes one row per level: users, p50/p95/p99 (ms), throughput (req/s), completed, failed, rejected, stable."),
         tr("Saves the chart as PNG or SVG.")};
     for (std::size_t i = 0; i < m_exportButtons.size(); ++i) {
         m_exportButtons[i]->setText(exportLabel(kinds[i]));
@@ -167,6 +170,11 @@ QString SweepPage::exportPreview(Export kind, const QString& path) const
             .arg(replaces(path));
     }
     case Export::Csv:
+        if (s->options.rateSweep())
+            return tr("Writes %1: %2, one per rate, with p50/p95/p99 (ms), throughput served (req/s), completed, failed, rejected and "
+                      "stable, then the rate asked, the rate sent, the requests in flight and whether the load generator fell behind.")
+                       .arg(path, counted(qsizetype(s->result.levels.size()), tr("row"), tr("rows")))
+                + replaces(path);
         return tr("Writes %1: %2, one per level, with users, p50/p95/p99 (ms), throughput (req/s), completed, failed, "
                   "rejected and stable.")
                    .arg(path, counted(qsizetype(s->result.levels.size()), tr("row"), tr("rows")))

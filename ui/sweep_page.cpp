@@ -149,9 +149,14 @@ SweepPage::SweepPage(QWidget* parent)
         m_grid->setEnabled(!m_endpoint->endpointChosen());
         updateFormSummary();
     });
-    for (QLineEdit* e : {m_levels, m_grid})
+    for (QLineEdit* e : {m_levels, m_rates, m_grid})
         connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
-    connect(m_mode, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
+    for (QComboBox* c : {m_mode, m_arrival})
+        connect(c, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
+    connect(m_load, &QComboBox::currentIndexChanged, this, [this] {
+        updateLoad();
+        setFormOpen(m_formToggle->isChecked()); // the form's height follows its rows
+    });
     connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateFormSummary);
     connect(m_searchSlo, &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
     connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
@@ -205,8 +210,23 @@ QWidget* SweepPage::buildForm()
 {
     m_levels = new QLineEdit(QStringLiteral("1, 2, 4, 8, 16, 32, 64, 128"), this);
     m_levels->setToolTip(tr("Closed-loop concurrency levels to measure, one replica each (Baseten's benchmarking process)."));
+    m_load = new QComboBox(this);
+    m_load->setObjectName(QStringLiteral("sweepLoad"));
+    m_load->addItem(tr("Closed loop: users"), QStringLiteral("users"));
+    m_load->addItem(tr("Open loop: request rates"), QStringLiteral("rates"));
+    m_load->setToolTip(tr("Closed loop: each level keeps that many users, each sending its next request when the last is answered. "
+                          "Open loop: requests arrive at a set rate whatever the replica does, as real traffic does; latency counts "
+                          "from each request's scheduled time, and past the replica's capacity its queue grows."));
+    m_rates = new QLineEdit(QStringLiteral("10, 20, 40, 80, 160"), this);
+    m_rates->setObjectName(QStringLiteral("sweepRates"));
+    m_rates->setToolTip(tr("Request rates to offer one replica (req/s), one level each: the knee of p95 and the largest rate served "
+                           "in full (the capacity) set the rate per replica, and Little's law its concurrency target."));
+    m_arrival = new QComboBox(this);
+    m_arrival->addItem(tr("Poisson (random)"), QStringLiteral("poisson"));
+    m_arrival->addItem(tr("Evenly spaced"), QStringLiteral("constant"));
+    m_arrival->setToolTip(tr("How a rate's requests arrive: at random (Poisson, as many independent clients send them) or evenly "
+                             "spaced (no bursts: the least queueing a rate can cause)."));
     m_grid = new QLineEdit(this);
-    m_grid->setPlaceholderText(tr("e.g. 1, 2, 4, 8 (empty: no grid)"));
     m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "
                           "cell at the recommended target sets the recommended predict_concurrency."));
     m_heatMap = new HeatMap(this);
@@ -250,10 +270,8 @@ QWidget* SweepPage::buildForm()
     m_repeats->setSuffix(tr(" ×"));
     m_repeats->setToolTip(tr("Measure each level this many times (in virtual time each with its own seed): the table shows a 95 % "
                              "interval over the repeats and whether they agree (stable) or not (noisy)."));
-    m_searchSlo = new QCheckBox(tr("Find the largest concurrency meeting the SLOs"), this);
+    m_searchSlo = new QCheckBox(this); // its words are the load's (updateLoad)
     m_searchSlo->setObjectName(QStringLiteral("sweepSearchSlo"));
-    m_searchSlo->setToolTip(tr("The levels stop at the first that misses an SLO (or fails requests, or falls past saturation); then "
-                               "bisection between it and the last that met them, down to one user."));
 
     m_formToggle = new QToolButton(this);
     m_formToggle->setObjectName(QStringLiteral("sweepFormToggle"));
@@ -275,9 +293,12 @@ QWidget* SweepPage::buildForm()
     auto* body = new QWidget(area);
     auto* columns = new QHBoxLayout(body);
     columns->setContentsMargins(16, 0, 0, 0);
-    auto* what = new QFormLayout();
+    auto* what = m_what = new QFormLayout();
     what->addRow(m_endpoint);
+    what->addRow(tr("Load"), m_load);
     what->addRow(tr("Levels (users)"), m_levels);
+    what->addRow(tr("Rates (req/s)"), m_rates);
+    what->addRow(tr("Arrivals"), m_arrival);
     what->addRow(tr("Grid: predict_concurrency"), m_grid);
     what->addRow(tr("Run in"), m_mode);
     auto* goals = new QFormLayout();
@@ -300,6 +321,7 @@ QWidget* SweepPage::buildForm()
     columns->addLayout(right, 2);
     area->setWidget(body);
     m_formBody = area;
+    updateLoad();
     setFormOpen(true);
     return m_formBody;
 }
@@ -307,13 +329,11 @@ QWidget* SweepPage::buildForm()
 QWidget* SweepPage::buildChart()
 {
     m_chart = new QChart();
-    m_chart->setTitle(tr("Latency and throughput against concurrency"));
     m_chart->legend()->setAlignment(Qt::AlignBottom);
     m_chart->setMargins(QMargins(4, 4, 4, 4));
     m_x = new QLogValueAxis(m_chart);
     m_x->setBase(2);
     m_x->setLabelFormat(QStringLiteral("%g"));
-    m_x->setTitleText(tr("concurrent requests (log 2)"));
     m_latencyAxis = new QValueAxis(m_chart);
     m_latencyAxis->setTitleText(tr("latency (ms)"));
     m_throughputAxis = new QValueAxis(m_chart);
@@ -324,6 +344,7 @@ QWidget* SweepPage::buildChart()
     m_p50 = line(m_chart, tr("p50"), QColor(0x4a, 0x90, 0xd9));
     m_p95 = line(m_chart, tr("p95"), QColor(0xe0, 0xa3, 0x2e));
     m_p99 = line(m_chart, tr("p99"), QColor(0xd9, 0x5f, 0x5f));
+    m_sent = line(m_chart, tr("sent (right)"), QColor(0x2a, 0x8f, 0xa8), Qt::DashDotDotLine); // under served, which hides it where they agree
     m_throughput = line(m_chart, tr("throughput (right)"), QColor(0x3f, 0xb3, 0x6b), Qt::DashLine);
     m_compare = line(m_chart, tr("compared"), QColor(0x90, 0x90, 0x90), Qt::DotLine);
     m_sloLine = new QLineSeries(m_chart);
@@ -337,7 +358,6 @@ QWidget* SweepPage::buildChart()
     m_chart->addSeries(m_knee);
     // On the throughput curve: where it saturates (the recommendation's rule) and where it bends.
     m_saturation = new QScatterSeries(m_chart);
-    m_saturation->setName(tr("saturation"));
     m_saturation->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
     m_saturation->setMarkerSize(16);
     m_saturation->setColor(QColor(0x1f, 0x7a, 0x45));
@@ -351,8 +371,6 @@ QWidget* SweepPage::buildChart()
         s->attachAxis(m_throughputAxis);
     }
     // The marks are named beside their points, not in the legend.
-    m_knee->setPointLabelsFormat(tr("p95 knee @xPoint"));
-    m_saturation->setPointLabelsFormat(tr("saturation @xPoint"));
     m_throughputKnee->setPointLabelsFormat(tr("throughput bend @xPoint"));
     for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee}) {
         s->setPointLabelsVisible(true);
@@ -366,17 +384,19 @@ QWidget* SweepPage::buildChart()
     }
     m_knee->attachAxis(m_x);
     m_knee->attachAxis(m_latencyAxis);
-    m_throughput->attachAxis(m_x);
-    m_throughput->attachAxis(m_throughputAxis);
+    for (QLineSeries* s : {m_throughput, m_sent}) {
+        s->attachAxis(m_x);
+        s->attachAxis(m_throughputAxis);
+    }
     m_compare->attachAxis(m_x);
     m_compare->attachAxis(m_latencyAxis); // moved to the throughput axis when comparing throughput
     m_latencyAxis->setLabelFormat(QStringLiteral("%g"));
     m_throughputAxis->setLabelFormat(QStringLiteral("%g"));
     // The read-out: a level's figures under the mouse, on any of its points.
-    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_p50, m_p95, m_p99, m_throughput, m_knee, m_saturation}) {
+    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_p50, m_p95, m_p99, m_throughput, m_sent, m_knee, m_saturation}) {
         connect(s, &QXYSeries::hovered, this, [this](const QPointF& point, bool state) {
             if (state)
-                QToolTip::showText(QCursor::pos(), readoutAt(int(std::lround(point.x()))), m_view);
+                QToolTip::showText(QCursor::pos(), readoutAt(point.x()), m_view);
             else
                 QToolTip::hideText();
         });
@@ -413,7 +433,25 @@ QWidget* SweepPage::buildChart()
     styleChart(m_chart, palette());
     for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
         s->setPointLabelsColor(palette().color(QPalette::Text));
+    showAxisKind();
     return m_chartHolder;
+}
+
+void SweepPage::showAxisKind()
+{
+    const bool rates = m_shown.rateSweep();
+    m_chart->setTitle(rates ? tr("Latency and throughput against the request rate") : tr("Latency and throughput against concurrency"));
+    m_x->setTitleText(rates ? tr("request rate offered to one replica (req/s, log 2)") : tr("concurrent requests (log 2)"));
+    m_throughput->setName(rates ? tr("served (right)") : tr("throughput (right)"));
+    m_knee->setPointLabelsFormat(rates ? tr("p95 knee @xPoint req/s") : tr("p95 knee @xPoint"));
+    // An open loop does not saturate: past its capacity the replica's queue grows.
+    m_saturation->setName(rates ? tr("capacity") : tr("saturation"));
+    m_saturation->setPointLabelsFormat(rates ? tr("capacity @xPoint req/s") : tr("saturation @xPoint"));
+    m_sent->setVisible(rates);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_sent))
+        marker->setVisible(rates);
+    if (m_popOutWindow)
+        m_popOutWindow->setWindowTitle(m_chart->title());
 }
 
 void SweepPage::changeEvent(QEvent* event)
@@ -436,10 +474,28 @@ void SweepPage::setFormOpen(bool open)
         area->setMaximumHeight(std::min(220, area->widget()->sizeHint().height() + area->horizontalScrollBar()->sizeHint().height() + 2));
 }
 
+void SweepPage::updateLoad()
+{
+    const bool rates = m_load->currentData().toString() == QLatin1String("rates");
+    m_what->setRowVisible(m_levels, !rates);
+    m_what->setRowVisible(m_rates, rates);
+    m_what->setRowVisible(m_arrival, rates);
+    m_searchSlo->setText(rates ? tr("Find the largest rate meeting the SLOs") : tr("Find the largest concurrency meeting the SLOs"));
+    m_searchSlo->setToolTip(rates ? tr("The rates stop at the first that misses an SLO (or fails requests, or is not served in full); then "
+                                       "bisection between it and the last that met them, to within 5 % of the rate.")
+                                  : tr("The levels stop at the first that misses an SLO (or fails requests, or falls past saturation); then "
+                                       "bisection between it and the last that met them, down to one user."));
+    m_grid->setPlaceholderText(rates ? tr("closed loop only: leave empty for a rate sweep") : tr("e.g. 1, 2, 4, 8 (empty: no grid)"));
+    updateFormSummary();
+}
+
 void SweepPage::updateFormSummary()
 {
     QString target = m_endpoint->endpointChosen() ? tr("HTTP endpoint") : tr("built-in engine, %1").arg(m_mode->currentText());
-    QString text = tr("%1 · levels %2").arg(target, m_levels->text());
+    QString text = m_load->currentData().toString() == QLatin1String("rates")
+        ? tr("%1 · rates %2 req/s, %3 arrivals").arg(target, m_rates->text(), m_arrival->currentData().toString() == QLatin1String("constant")
+                                                                                    ? tr("evenly spaced") : tr("Poisson"))
+        : tr("%1 · levels %2").arg(target, m_levels->text());
     if (!m_grid->text().trimmed().isEmpty() && !m_endpoint->endpointChosen())
         text += tr(" · grid %1").arg(m_grid->text());
     text += m_slo->value() > 0 ? tr(" · SLO p95 %1 ms").arg(m_slo->value()) : tr(" · no SLO");
@@ -455,19 +511,38 @@ Scenario SweepPage::scenario() const { return m_provider ? m_provider() : Scenar
 std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
 {
     SweepOptions o;
-    o.levels.clear();
-    for (const QString& part : m_levels->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-        bool ok = false;
-        const int v = part.trimmed().toInt(&ok);
-        if (!ok || v < 1 || v > 4096) {
-            error = tr("Levels must be whole numbers from 1 to 4096, separated by commas: '%1' is not").arg(part.trimmed());
+    const bool rates = m_load->currentData().toString() == QLatin1String("rates");
+    if (rates) { // the levels keep their defaults: a rate sweep does not read them
+        for (const QString& part : m_rates->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const double v = part.trimmed().toDouble(&ok);
+            if (!ok || !(v > 0 && v <= limits::kMaxRateRps)) {
+                error = tr("Rates are numbers of requests per second above 0 and at most 10,000,000, separated by commas: '%1' is not")
+                            .arg(part.trimmed());
+                return std::nullopt;
+            }
+            o.rates.push_back(v);
+        }
+        if (o.rates.empty() || o.rates.size() > 32) {
+            error = tr("Give between 1 and 32 rates");
             return std::nullopt;
         }
-        o.levels.push_back(v);
-    }
-    if (o.levels.empty() || o.levels.size() > 32) {
-        error = tr("Give between 1 and 32 levels");
-        return std::nullopt;
+        o.constantArrivals = m_arrival->currentData().toString() == QLatin1String("constant");
+    } else {
+        o.levels.clear();
+        for (const QString& part : m_levels->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const int v = part.trimmed().toInt(&ok);
+            if (!ok || v < 1 || v > 4096) {
+                error = tr("Levels must be whole numbers from 1 to 4096, separated by commas: '%1' is not").arg(part.trimmed());
+                return std::nullopt;
+            }
+            o.levels.push_back(v);
+        }
+        if (o.levels.empty() || o.levels.size() > 32) {
+            error = tr("Give between 1 and 32 levels");
+            return std::nullopt;
+        }
     }
     o.sloMs = m_slo->value();
     o.ttftSloMs = m_ttftSlo->value();
@@ -480,7 +555,8 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
     o.repeats = m_repeats->value();
     o.searchSlo = m_searchSlo->isChecked();
     if (o.searchSlo && o.sloMs <= 0 && o.ttftSloMs <= 0 && o.itlSloMs <= 0) {
-        error = tr("Finding the largest concurrency that meets the SLOs needs an SLO: set p95, TTFT or inter-token");
+        error = rates ? tr("Finding the largest rate that meets the SLOs needs an SLO: set p95, TTFT or inter-token")
+                      : tr("Finding the largest concurrency that meets the SLOs needs an SLO: set p95, TTFT or inter-token");
         return std::nullopt;
     }
     return o;
@@ -499,6 +575,12 @@ void SweepPage::run()
     }
     m_running = *options;
     std::optional<GridOptions> grid;
+    if (options->rateSweep() && !m_grid->text().trimmed().isEmpty()) { // as knee sweep refuses it
+        m_status->setText(tr("The grid measures closed-loop levels of users (its concurrency targets): clear it to run a rate sweep, "
+                             "or choose Load ▸ Closed loop: users"));
+        setFormOpen(true);
+        return;
+    }
     if (!m_grid->text().trimmed().isEmpty()) {
         grid.emplace();
         grid->predictConcurrency.clear();
@@ -560,10 +642,11 @@ void SweepPage::run()
         }
         request.apiKey = key.key;
     }
+    m_shown = *options;
     clearChart();
     m_heatMap->clear();
     m_heatMap->setVisible(grid.has_value());
-    m_progress->setRange(0, int(options->levels.size()));
+    m_progress->setRange(0, int(options->rateSweep() ? options->rates.size() : options->levels.size()));
     m_progress->setValue(0);
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
@@ -581,7 +664,7 @@ void SweepPage::run()
             QMetaObject::invokeMethod(self, [self, level] {
                 if (self) {
                     self->addLevel(level);
-                    emit self->levelFinished(level.concurrency);
+                    emit self->levelFinished(level.open() ? QString::fromStdString(formatRate(level.rateRps)) : QString::number(level.concurrency));
                 }
             });
             return !flag->load();
@@ -598,11 +681,22 @@ void SweepPage::updateProgress()
 {
     if (!m_watcher.isRunning() && !m_progressTimer->isActive())
         return;
+    // The listed levels (users, or rates) in the order the sweep measures them; past them, a level it
+    // added: twice the largest so far, as it doubles to reach saturation (or the capacity).
+    const bool rates = m_running.rateSweep();
+    std::vector<double> listed = rates ? m_running.rates : std::vector<double>(m_running.levels.begin(), m_running.levels.end());
+    std::sort(listed.begin(), listed.end());
+    listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
     const int done = int(m_shownLevels.size());
-    const int total = std::max(int(m_running.levels.size()), done + 1);
-    const int level = done < int(m_running.levels.size()) ? m_running.levels[std::size_t(done)] : m_running.levels.back() * 2;
-    QString text = m_cancelFlag->load() ? tr("Cancelling… level %1 finishes first").arg(level)
-                                        : tr("Measuring level %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
+    const int total = std::max(int(listed.size()), done + 1);
+    double next = listed.empty() ? 1 : listed.back() * 2;
+    for (const SweepLevel& l : m_shownLevels)
+        next = std::max(next, 2 * l.axis());
+    if (done < int(listed.size()))
+        next = listed[std::size_t(done)];
+    const QString level = rates ? tr("rate %1").arg(QString::fromStdString(formatRate(next))) : tr("level %1").arg(next);
+    QString text = m_cancelFlag->load() ? tr("Cancelling… %1 finishes first").arg(level)
+                                        : tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
     if (m_runningLive && !m_cancelFlag->load()) {
         // Before a level has finished: its warm-up plus the minimum number of windows.
         const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done

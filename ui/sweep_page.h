@@ -1,7 +1,8 @@
 // The sweep page, results first: seed 000's benchmarking process on the window's scenario and knobs
-// (virtual or live time off the UI thread, or an HTTP endpoint). The chart fills the page (log-2
-// concurrency axis, p50/p95/p99, throughput, the SLO as a line, the p95 knee and the throughput
-// curve's saturation marked, a read-out under the mouse; it pops out into a window of its own); beside
+// (virtual or live time off the UI thread, or an HTTP endpoint), over closed-loop levels of users or
+// open-loop request rates. The chart fills the page (log-2 concurrency or rate axis, p50/p95/p99,
+// throughput (a rate sweep's served beside sent), the SLO as a line, the p95 knee and the throughput
+// curve's saturation (a rate sweep's capacity) marked, a read-out under the mouse; it pops out into a window of its own); beside
 // it the recommendation card (each value with its unit and the rule behind it, and Apply, which moves
 // the knobs) and a sortable, copyable table of levels. The target and its settings fold away above.
 // Exports say which file gets which values, show the change before writing and confirm after.
@@ -31,6 +32,7 @@ class QComboBox;
 class QChartView;
 class QLineEdit;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QLineSeries;
 class QLogValueAxis;
@@ -95,8 +97,10 @@ public:
     int plottedLevels() const;
     std::optional<int> markedKnee() const { return m_markedKnee; }
     std::optional<int> markedSaturation() const { return m_markedSaturation; } // on the throughput curve
+    std::optional<double> markedRateKnee() const { return m_markedRateKnee; } // a rate sweep's p95 knee (req/s)
+    std::optional<double> markedCapacity() const { return m_markedCapacity; } // a rate sweep's capacity (req/s)
     double sloLineMs() const;   // the SLO line drawn on the chart (0: none)
-    QString readoutAt(int concurrency) const; // the hover read-out for a level
+    QString readoutAt(double level) const; // the hover read-out for the level at this point of the axis (users, or req/s)
     QString levelsTsv(bool selectedOnly = false) const; // the table, tab-separated with a header row
     QString statusText() const;
     QString exportPreview(Export kind, const QString& path) const; // what the export would write, in words
@@ -104,6 +108,9 @@ public:
 
     EndpointPanel* endpointPanel() const { return m_endpoint; } // built-in engine or an HTTP endpoint
     QLineEdit* levels() const { return m_levels; }
+    QComboBox* load() const { return m_load; } // closed-loop users ("users") or open-loop request rates ("rates")
+    QLineEdit* rates() const { return m_rates; }
+    QComboBox* arrivals() const { return m_arrival; } // a rate sweep's: "poisson" or "constant"
     QComboBox* mode() const { return m_mode; } // virtual or live time
     QDoubleSpinBox* slo() const { return m_slo; }
     QDoubleSpinBox* ttftSlo() const { return m_ttftSlo; }
@@ -149,7 +156,7 @@ public slots:
 
 signals:
     void sweepFinished(); // also after a cancel, with the finished levels
-    void levelFinished(int concurrency);
+    void levelFinished(const QString& level); // "4" (users), or "40 req/s" for a rate sweep's level
     void knobsApplied();
     void twinShown(); // the twin dialog shows a fit's outcome (a twin or a refusal)
 
@@ -171,6 +178,8 @@ private:
     void rescaleAxes();
     void updateSloLine();
     void updateFormSummary();
+    void updateLoad(); // the form's rows and words for users or rates
+    void showAxisKind(); // the chart's titles, names and marks for the shown sweep's axis
     void updateExportLabels();
     void updateProgress();
     void setFormOpen(bool open);
@@ -196,6 +205,10 @@ private:
     std::vector<SessionSweep> m_compared;
     QString m_comparedLabel;
     QLineEdit* m_levels;
+    QComboBox* m_load;  // closed-loop users or open-loop request rates
+    QLineEdit* m_rates;
+    QComboBox* m_arrival;
+    QFormLayout* m_what; // the form's first column: its users' and rates' rows show by the load chosen
     QLineEdit* m_grid;
     HeatMap* m_heatMap;
     EndpointPanel* m_endpoint;
@@ -221,10 +234,12 @@ private:
     QWidget* m_popOutWindow = nullptr;
     QLogValueAxis* m_x;
     QValueAxis *m_latencyAxis, *m_throughputAxis;
-    QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_compare, *m_sloLine;
+    QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_sent, *m_compare, *m_sloLine; // m_sent: a rate sweep's achieved rate
     QScatterSeries *m_knee, *m_saturation, *m_throughputKnee;
     std::optional<int> m_markedKnee, m_markedSaturation;
+    std::optional<double> m_markedRateKnee, m_markedCapacity;
     std::vector<SweepLevel> m_shownLevels; // what the chart and table show (the running sweep's, as they finish)
+    SweepOptions m_shown;                  // their sweep's options: users or rates, the tolerance
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     SweepOptions m_running;
     bool m_runningLive = false;

@@ -35,6 +35,7 @@
 #include <QValueAxis>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace knee::ui {
@@ -77,10 +78,45 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: KV cache"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: batch"),
                           // A live sweep's GPUs (NVML): mean utilisation over the level's measured windows.
-                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "GPU utilisation")};
-enum OptionalColumn { kGoodputColumn = 10, kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn, kServerColumn, kGpuColumn = kServerColumn + 4 };
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "GPU utilisation"),
+                          // A rate sweep's: the rate the load generator achieved, Little's law, and why a level is not used.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Sent (req/s)"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "In flight"),
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Notes")};
+enum OptionalColumn {
+    kThroughputColumn = 4,
+    kGoodputColumn = 10,
+    kP95IntervalColumn,
+    kThroughputIntervalColumn,
+    kRepeatsColumn,
+    kServerColumn,
+    kGpuColumn = kServerColumn + 4,
+    kSentColumn,
+    kInFlightColumn,
+    kNotesColumn
+};
 constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
-static_assert(std::size(kColumns) == kGpuColumn + 1, "a new column shifts the optional columns' indices");
+static_assert(std::size(kColumns) == kNotesColumn + 1, "a new column shifts the optional columns' indices");
+// A rate sweep's columns first, in this order: the rate asked beside the rate sent and the rate served.
+constexpr int kRateColumnsFirst[] = {0, kSentColumn, kThroughputColumn, 1, 2, 3, kInFlightColumn, kNotesColumn};
+
+QString rate(double v) { return QString::fromStdString(formatRate(v)); }
+QString sentence(const QString& text) { return text.left(1).toUpper() + text.mid(1); }
+
+// Why an open-loop level is not used for the knee, the capacity's "served in full" or the recommendation.
+QStringList openLevelNotes(const SweepLevel& l, double tolerance)
+{
+    QStringList notes;
+    if (l.failed + l.rejected > 0)
+        notes << SweepPage::tr("errors");
+    if (l.completed > 0 && !l.keptUp(tolerance))
+        notes << SweepPage::tr("not served in full");
+    if (l.behind)
+        notes << SweepPage::tr("load generator fell behind");
+    if (!l.stable)
+        notes << SweepPage::tr("did not stabilise");
+    return notes;
+}
 
 // A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
 // measures its bisected levels after the larger ones).
@@ -169,25 +205,28 @@ QWidget* SweepPage::buildResults()
 
 void SweepPage::clearChart()
 {
-    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput})
+    for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput, m_sent})
         s->clear();
     for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
         s->clear();
     m_shownLevels.clear();
     m_markedKnee.reset();
     m_markedSaturation.reset();
+    m_markedRateKnee.reset();
+    m_markedCapacity.reset();
+    showAxisKind();
     m_evidence->clear();
     m_table->setRowCount(0);
     m_card->setText(tr("<h3>Recommendation</h3><p>Run a sweep (F5): the recommendation appears here, each value with the rule "
                        "behind it.</p>"));
     m_apply->setEnabled(false);
-    rescaleAxes();
-    updateSloLine();
+    showComparison(); // on the axis now shown; it rescales the axes
     updateExportLabels();
 }
 
 void SweepPage::clearResults()
 {
+    m_shown = SweepOptions(); // nothing shown: the chart's axis is users again
     clearChart();
     m_heatMap->clear();
     m_heatMap->hide();
@@ -207,20 +246,33 @@ void SweepPage::scenarioChanged(const QString& name)
 
 void SweepPage::rescaleAxes()
 {
-    double maxLatency = 1, maxThroughput = 1, maxX = 2;
+    // Users start at 1; rates anywhere above 0, so a rate axis starts at the power of two below the smallest.
+    const bool rates = m_shown.rateSweep();
+    double maxLatency = 1, maxThroughput = 1, maxX = rates ? 0 : 2, minX = rates ? HUGE_VAL : 1;
+    // Past its capacity an open loop's latency grows for as long as the level runs (seconds, minutes): the
+    // latency axis is the rates served in full, and the rest run off its top.
+    const bool anyServed = std::any_of(m_shownLevels.begin(), m_shownLevels.end(), [this](const SweepLevel& l) {
+        return l.open() && l.keptUp(m_shown.tolerance);
+    });
     for (const SweepLevel& l : m_shownLevels) {
-        maxLatency = std::max(maxLatency, l.latency.p99);
-        maxThroughput = std::max(maxThroughput, l.throughputRps);
-        maxX = std::max(maxX, double(l.concurrency));
+        if (!anyServed || !l.open() || l.keptUp(m_shown.tolerance))
+            maxLatency = std::max(maxLatency, l.latency.p99);
+        maxThroughput = std::max({maxThroughput, l.throughputRps, l.sentRps});
+        maxX = std::max(maxX, l.axis());
+        minX = std::min(minX, l.axis());
     }
     const bool compareThroughput = m_compareMetric->currentData().toString() == QLatin1String("throughput");
     for (const QPointF& p : m_compare->points()) {
         (compareThroughput ? maxThroughput : maxLatency) = std::max(compareThroughput ? maxThroughput : maxLatency, p.y());
         maxX = std::max(maxX, p.x());
+        minX = std::min(minX, p.x());
     }
     if (m_slo->value() > 0)
         maxLatency = std::max(maxLatency, m_slo->value());
-    m_x->setRange(1, std::pow(2.0, std::ceil(std::log2(maxX))));
+    if (!(maxX > 0)) // no rate shown yet
+        minX = 1, maxX = 2;
+    const double lo = std::pow(2.0, std::floor(std::log2(minX)));
+    m_x->setRange(lo, std::max(2 * lo, std::pow(2.0, std::ceil(std::log2(maxX)))));
     m_latencyAxis->setRange(0, maxLatency * 1.1);
     m_latencyAxis->applyNiceNumbers();
     m_throughputAxis->setRange(0, maxThroughput * 1.1);
@@ -245,12 +297,14 @@ double SweepPage::sloLineMs() const { return m_sloLine->isVisible() && m_sloLine
 
 void SweepPage::addLevel(const SweepLevel& l)
 {
-    const double x = l.concurrency;
+    const double x = l.axis();
     m_shownLevels.push_back(l);
     insertByX(m_p50, x, l.latency.p50);
     insertByX(m_p95, x, l.latency.p95);
     insertByX(m_p99, x, l.latency.p99);
     insertByX(m_throughput, x, l.throughputRps);
+    if (l.open())
+        insertByX(m_sent, x, l.sentRps);
     rescaleAxes();
     updateSloLine();
     m_levelClock.restart();
@@ -270,11 +324,15 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setSortingEnabled(false);
     m_table->setRowCount(int(r.levels.size()));
     const bool streaming = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.ttft.count > 0; });
+    const bool rates = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.open(); });
+    bool noted = false;
     for (int row = 0; row < int(r.levels.size()); ++row) {
         const SweepLevel& l = r.levels[std::size_t(row)];
         const std::int64_t errors = l.failed + l.rejected;
+        const QStringList notes = l.open() ? openLevelNotes(l, m_shown.tolerance) : QStringList();
+        noted = noted || !notes.isEmpty();
         const std::pair<double, QString> cells[] = {
-            {l.concurrency, QString::number(l.concurrency)},
+            {l.axis(), l.open() ? QString::number(l.rateRps, 'g', 6) : QString::number(l.concurrency)},
             {l.latency.p50, ms(l.latency.p50)},
             {l.latency.p95, ms(l.latency.p95)},
             {l.latency.p99, ms(l.latency.p99)},
@@ -291,6 +349,20 @@ void SweepPage::fillTable(const SweepResult& r)
             {l.repeats ? double(l.repeats->runs.size()) : 1,
              l.repeats ? tr("%1, %2").arg(l.repeats->runs.size()).arg(QString::fromStdString(l.repeats->verdict)) : QStringLiteral("1")},
         };
+        if (l.open()) {
+            const std::pair<double, QString> open[] = {{l.sentRps, rps(l.sentRps)},
+                                                       {l.inFlightMean, QString::number(l.inFlightMean, 'f', 2)},
+                                                       {double(notes.size()), notes.join(QStringLiteral(", "))}};
+            for (int k = 0; k < int(std::size(open)); ++k) {
+                auto* item = new NumberItem(open[k].first, open[k].second);
+                if (k == 1)
+                    item->setToolTip(tr("Requests in flight on average, by Little's law: %1 req/s served × mean %2 ms")
+                                         .arg(rps(l.throughputRps), ms(l.latency.mean)));
+                if (k == 2)
+                    item->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+                m_table->setItem(row, kSentColumn + k, item);
+            }
+        }
         for (int q = 0; q < int(std::size(kServerQuantities)); ++q) { // what the server said, when it said it
             const knee::ServerMetricSummary* m = nullptr;
             if (l.server)
@@ -328,7 +400,9 @@ void SweepPage::fillTable(const SweepResult& r)
         }
         for (int c = 0; c < int(std::size(cells)); ++c) {
             auto* item = new NumberItem(cells[c].first, cells[c].second);
-            if (!l.stable || errors > 0)
+            if (!notes.isEmpty())
+                item->setToolTip(tr("%1: not used for the knee or the recommendation").arg(sentence(notes.join(QStringLiteral(", ")))));
+            else if (!l.stable || errors > 0)
                 item->setToolTip(errors > 0 ? tr("Errors at this level: not used for the knee or the recommendation")
                                             : tr("Did not stabilise: not used for the knee or the recommendation"));
             else if (c == kRepeatsColumn && l.repeats)
@@ -343,6 +417,21 @@ void SweepPage::fillTable(const SweepResult& r)
     }
     m_table->setColumnHidden(5, !streaming);
     m_table->setColumnHidden(6, !streaming);
+    m_table->setColumnHidden(kSentColumn, !rates);
+    m_table->setColumnHidden(kInFlightColumn, !rates);
+    m_table->setColumnHidden(kNotesColumn, !noted);
+    m_table->horizontalHeaderItem(0)->setText(rates ? tr("Rate (req/s)") : tr(kColumns[0]));
+    m_table->horizontalHeaderItem(kThroughputColumn)->setText(rates ? tr("Served (req/s)") : tr(kColumns[kThroughputColumn]));
+    // A rate sweep's own columns first; a closed loop's in their own order.
+    std::vector<int> order;
+    if (rates)
+        order.assign(std::begin(kRateColumnsFirst), std::end(kRateColumnsFirst));
+    for (int c = 0; c < m_table->columnCount(); ++c)
+        if (std::find(order.begin(), order.end(), c) == order.end())
+            order.push_back(c);
+    QHeaderView* header = m_table->horizontalHeader();
+    for (int v = 0; v < int(order.size()); ++v)
+        header->moveSection(header->visualIndex(order[std::size_t(v)]), v);
     const bool good = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.goodCounted; });
     const bool repeated = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.repeats.has_value(); });
     m_table->setColumnHidden(kGoodputColumn, !good);
@@ -359,35 +448,46 @@ void SweepPage::fillTable(const SweepResult& r)
 
 QString SweepPage::levelsTsv(bool selectedOnly) const
 {
+    // The columns in the order shown (a rate sweep's are rearranged).
+    std::vector<int> shown;
+    for (int v = 0; v < m_table->columnCount(); ++v)
+        if (const int c = m_table->horizontalHeader()->logicalIndex(v); !m_table->isColumnHidden(c))
+            shown.push_back(c);
     QStringList lines;
     QStringList header;
-    for (int c = 0; c < m_table->columnCount(); ++c)
-        if (!m_table->isColumnHidden(c))
-            header << m_table->horizontalHeaderItem(c)->text();
+    for (int c : shown)
+        header << m_table->horizontalHeaderItem(c)->text();
     lines << header.join(QLatin1Char('\t'));
     for (int row = 0; row < m_table->rowCount(); ++row) {
         if (selectedOnly && !m_table->selectionModel()->isRowSelected(row, {}))
             continue;
         QStringList cells;
-        for (int c = 0; c < m_table->columnCount(); ++c)
-            if (!m_table->isColumnHidden(c))
-                cells << (m_table->item(row, c) ? m_table->item(row, c)->text() : QString());
+        for (int c : shown)
+            cells << (m_table->item(row, c) ? m_table->item(row, c)->text() : QString());
         lines << cells.join(QLatin1Char('\t'));
     }
     return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
 }
 
-QString SweepPage::readoutAt(int concurrency) const
+QString SweepPage::readoutAt(double level) const
 {
     for (const SweepLevel& l : m_shownLevels)
-        if (l.concurrency == concurrency) {
-            QString text = tr("%1 users: p50 %2 ms · p95 %3 ms · p99 %4 ms · %5 req/s")
-                               .arg(l.concurrency)
-                               .arg(ms(l.latency.p50), ms(l.latency.p95), ms(l.latency.p99), rps(l.throughputRps));
+        if (l.open() ? std::abs(l.rateRps - level) <= 1e-9 * l.rateRps : l.concurrency == std::lround(level)) {
+            QString text = l.open() ? tr("%1 asked: %2 req/s sent, %3 served · p50 %4 ms · p95 %5 ms · p99 %6 ms · %7 in flight")
+                                          .arg(rate(l.rateRps), rps(l.sentRps), rps(l.throughputRps))
+                                          .arg(ms(l.latency.p50), ms(l.latency.p95), ms(l.latency.p99))
+                                          .arg(l.inFlightMean, 0, 'f', 2)
+                                    : tr("%1 users: p50 %2 ms · p95 %3 ms · p99 %4 ms · %5 req/s")
+                                          .arg(l.concurrency)
+                                          .arg(ms(l.latency.p50), ms(l.latency.p95), ms(l.latency.p99), rps(l.throughputRps));
             if (l.ttft.count > 0)
                 text += tr(" · TTFT p95 %1 ms · inter-token p95 %2 ms").arg(ms(l.ttft.p95), ms(l.itl.p95));
             if (l.failed + l.rejected > 0)
                 text += QStringLiteral(" · ") + counted(l.failed + l.rejected, tr("error"), tr("errors"));
+            if (l.open() && l.completed > 0 && !l.keptUp(m_shown.tolerance))
+                text += tr(" · not served in full");
+            if (l.behind)
+                text += tr(" · load generator fell behind");
             if (!l.stable)
                 text += tr(" · did not stabilise");
             return text;
@@ -397,11 +497,24 @@ QString SweepPage::readoutAt(int concurrency) const
 
 void SweepPage::showResult(const SweepResult& r, const SweepOptions& o)
 {
+    m_shown = o;
     clearChart();
     for (const SweepLevel& l : r.levels)
         addLevel(l);
     fillTable(r);
     const KneeAnalysis& a = r.analysis;
+    if (r.rateAnalysis) { // the p95 knee on the rate axis, and the capacity (the largest rate served in full) on the served curve
+        for (const SweepLevel& l : r.levels) {
+            if (l.rateRps == r.rateAnalysis->knee) {
+                m_knee->append(l.rateRps, l.latency.p95);
+                m_markedRateKnee = l.rateRps;
+            }
+            if (l.rateRps == r.rateAnalysis->capacity) {
+                m_saturation->append(l.rateRps, l.throughputRps);
+                m_markedCapacity = l.rateRps;
+            }
+        }
+    }
     for (const SweepLevel& l : r.levels) {
         if (l.concurrency == a.knee) {
             m_knee->append(l.concurrency, l.latency.p95);
@@ -429,23 +542,39 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
             .arg(name, value, QString::fromStdString(rule).toHtmlEscaped());
     };
     QString html = tr("<h3>Recommendation</h3>");
-    html += row(tr("concurrency_target"),
-                rec.concurrencyTarget > 0 ? counted(rec.concurrencyTarget, tr("request per replica"), tr("requests per replica")) : tr("none"),
-                rec.concurrencyTargetRule);
+    const SweepLevel* atRate = nullptr; // a rate sweep's level at the rate recommended
+    for (const SweepLevel& l : r.levels)
+        if (l.open() && rec.ratePerReplicaRps > 0 && l.rateRps == rec.ratePerReplicaRps)
+            atRate = &l;
+    // A rate sweep: the rate and why (the engine's rule), then the target that follows from it by Little's law.
+    // The engine's one rule says both (the rate, and the requests in flight there): it is shown once.
+    if (r.rateAnalysis)
+        html += row(tr("rate per replica"), rec.ratePerReplicaRps > 0 ? rate(rec.ratePerReplicaRps) : tr("none"), rec.concurrencyTargetRule);
+    const QString target = rec.concurrencyTarget > 0 ? counted(rec.concurrencyTarget, tr("request per replica"), tr("requests per replica")) : tr("none");
+    html += row(tr("concurrency_target"), target,
+                !r.rateAnalysis ? rec.concurrencyTargetRule
+                : atRate ? tr("Little's law at that rate: %1 requests in flight, rounded up").arg(atRate->inFlightMean, 0, 'f', 2).toStdString()
+                         : tr("follows from the rate per replica (Little's law)").toStdString());
     html += row(tr("predict_concurrency"), counted(rec.predictConcurrency, tr("call at once"), tr("calls at once")), rec.predictConcurrencyRule);
     if (rec.replicas) {
         html += row(tr("min replicas"), QString::number(rec.replicas->minReplicas), rec.replicas->minRule);
         html += row(tr("max replicas"), QString::number(rec.replicas->maxReplicas), rec.replicas->maxRule);
     }
-    if (rec.concurrencyTarget > 0) {
+    if (atRate)
+        html += row(tr("at that rate"), tr("%1 req/s served, p95 %2 ms").arg(rps(atRate->throughputRps), ms(atRate->latency.p95)),
+                    tr("measured at %1 on one replica").arg(rate(atRate->rateRps)).toStdString());
+    else if (rec.concurrencyTarget > 0 && !r.rateAnalysis)
         for (const SweepLevel& l : r.levels)
             if (l.concurrency == rec.concurrencyTarget)
                 html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(l.throughputRps), ms(l.latency.p95)),
                             tr("measured at %1 users on one replica").arg(l.concurrency).toStdString());
-    }
     if (!rec.replicas)
         html += tr("<p><small>Set baseline and peak traffic (above) to plan min and max replicas.</small></p>");
-    if (o.sloMs > 0)
+    if (o.sloMs > 0 && r.rateAnalysis)
+        html += tr("<p><small>SLO p95 %1 ms: largest rate meeting it %2.</small></p>")
+                    .arg(o.sloMs)
+                    .arg(r.rateAnalysis->sloRate ? rate(*r.rateAnalysis->sloRate) : tr("none"));
+    else if (o.sloMs > 0)
         html += tr("<p><small>SLO p95 %1 ms: largest level meeting it %2.</small></p>")
                     .arg(o.sloMs)
                     .arg(r.analysis.sloLevel ? QString::number(*r.analysis.sloLevel) : tr("none"));
@@ -506,10 +635,19 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
     if (!m_grids.empty() && !m_sweeps.empty())
         showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);
     if (const SessionSweep* s = current()) {
+        const bool rates = s->options.rateSweep();
+        m_load->setCurrentIndex(m_load->findData(rates ? QStringLiteral("rates") : QStringLiteral("users")));
         QStringList levels;
-        for (int l : s->options.levels)
-            levels << QString::number(l);
-        m_levels->setText(levels.join(QStringLiteral(", ")));
+        if (rates) { // the levels field keeps what it had: a rate sweep does not read it
+            for (double r : s->options.rates)
+                levels << QString::number(r, 'g', 6);
+            m_rates->setText(levels.join(QStringLiteral(", ")));
+            m_arrival->setCurrentIndex(m_arrival->findData(s->options.constantArrivals ? QStringLiteral("constant") : QStringLiteral("poisson")));
+        } else {
+            for (int l : s->options.levels)
+                levels << QString::number(l);
+            m_levels->setText(levels.join(QStringLiteral(", ")));
+        }
         m_slo->setValue(s->options.sloMs);
         m_ttftSlo->setValue(s->options.ttftSloMs);
         m_itlSlo->setValue(s->options.itlSloMs);
@@ -550,16 +688,21 @@ void SweepPage::showComparison()
         if (a != m_x)
             m_compare->detachAxis(a);
     m_compare->attachAxis(throughput ? m_throughputAxis : m_latencyAxis);
-    if (!m_compared.empty()) {
+    // Only a curve on the shown sweep's axis: users beside users, rates beside rates.
+    const bool otherAxis = !m_compared.empty() && m_compared.back().options.rateSweep() != m_shown.rateSweep();
+    if (!m_compared.empty() && !otherAxis) {
         for (const SweepLevel& l : m_compared.back().result.levels) {
             const double y = throughput ? l.throughputRps
                 : metric == QLatin1String("p50") ? l.latency.p50
                 : metric == QLatin1String("p99") ? l.latency.p99
                                                  : l.latency.p95;
-            m_compare->append(l.concurrency, y);
+            m_compare->append(l.axis(), y);
         }
         m_compare->setName(tr("%1, %2").arg(m_compareMetric->currentText().section(QLatin1Char(' '), 1), m_comparedLabel));
     }
+    if (otherAxis)
+        m_status->setText(m_shown.rateSweep() ? tr("%1 swept users, this sweep request rates: its curve is not drawn on this axis").arg(m_comparedLabel)
+                                              : tr("%1 swept request rates, this sweep users: its curve is not drawn on this axis").arg(m_comparedLabel));
     const bool shown = m_compare->count() > 0;
     m_compare->setVisible(shown);
     for (QLegendMarker* marker : m_chart->legend()->markers(m_compare))

@@ -47,6 +47,9 @@ QString SweepPage::twinUnavailable() const
                   "throughput stops rising).");
     if (s->result.levels.empty())
         return tr("The sweep has no finished level to fit a twin to: run it again.");
+    if (s->options.rateSweep()) // as the fit refuses it
+        return tr("A twin is fitted to a closed-loop sweep of users; this sweep offered request rates (open loop). Choose Load ▸ "
+                  "Closed loop: users and run a sweep to make one.");
     return {};
 }
 

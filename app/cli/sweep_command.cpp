@@ -173,6 +173,78 @@ struct EndpointFlags {
 
 } // namespace
 
+// The recommendation's lines, closed loop or rates alike.
+static void printRecommendation(QTextStream& out, const Recommendation& rec, const QString& nothingMeasured)
+{
+    out << "Recommended concurrency_target: " << (rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : QStringLiteral("none"))
+        << " ("
+        << (rec.concurrencyTarget <= 0 && !nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request")
+                                                                     : QString::fromStdString(rec.concurrencyTargetRule))
+        << ")\n";
+    out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
+    if (rec.replicas)
+        out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";
+    out.flush();
+}
+
+// A rate sweep's table and analysis: the rate asked beside the rate sent, what was served, the
+// latencies, the requests in flight (Little's law); then the knee, the capacity and the recommendation.
+static void printRateSweep(QTextStream& out, const SweepResult& r, const SweepOptions& options, const QString& nothingMeasured)
+{
+    const bool goodput = options.sloMs > 0 || options.ttftSloMs > 0 || options.itlSloMs > 0;
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg("asked/s", 10).arg("sent/s", 10).arg("served/s", 10).arg("p50 ms", 10).arg("p95 ms", 10)
+               .arg("p99 ms", 10).arg("in flight", 10);
+    if (options.repeats > 1)
+        out << QStringLiteral(" %1 %2").arg("p95 95% interval", 19).arg("req/s 95% interval", 21);
+    if (goodput)
+        out << QStringLiteral(" %1").arg("goodput", 8);
+    out << "\n";
+    for (const SweepLevel& l : r.levels) {
+        out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
+                   .arg(l.rateRps, 10, 'g', 5)
+                   .arg(l.sentRps, 10, 'f', 1)
+                   .arg(l.throughputRps, 10, 'f', 1)
+                   .arg(l.latency.p50, 10, 'f', 1)
+                   .arg(l.latency.p95, 10, 'f', 1)
+                   .arg(l.latency.p99, 10, 'f', 1)
+                   .arg(l.inFlightMean, 10, 'f', 2);
+        if (options.repeats > 1 && l.repeats)
+            out << QStringLiteral(" %1 %2")
+                       .arg(QStringLiteral("%1-%2").arg(l.repeats->p95.lo, 0, 'f', 1).arg(l.repeats->p95.hi, 0, 'f', 1), 19)
+                       .arg(QStringLiteral("%1-%2").arg(l.repeats->throughput.lo, 0, 'f', 1).arg(l.repeats->throughput.hi, 0, 'f', 1), 21);
+        if (goodput)
+            out << QStringLiteral(" %1").arg(QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1), 8);
+        QStringList notes;
+        if (l.failed || l.rejected)
+            notes << QStringLiteral("errors");
+        if (!l.keptUp(options.tolerance) && l.completed > 0)
+            notes << QStringLiteral("not served in full");
+        if (l.behind)
+            notes << QStringLiteral("load generator fell behind");
+        if (!l.stable)
+            notes << QStringLiteral("did not stabilise");
+        out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes.join(QStringLiteral(", "))) << "\n";
+    }
+    if (r.search)
+        out << "SLO search: " << QString::fromStdString(r.search->rule)
+            << (r.search->stop.empty() ? QString() : QStringLiteral(" (") + QString::fromStdString(r.search->stop) + QStringLiteral(")")) << "\n";
+    const Recommendation& rec = r.recommendation;
+    if (r.rateAnalysis) {
+        const RateAnalysis& a = *r.rateAnalysis;
+        if (!a.extendedRates.empty()) {
+            QStringList added;
+            for (double x : a.extendedRates)
+                added << QString::number(x);
+            out << "Rates added to find the capacity (every rate was still served): " << added.join(QStringLiteral(", ")) << "\n";
+        }
+        out << "Knee (p95): " << QString::fromStdString(a.kneeNote) << "\n";
+        out << "Capacity: " << QString::fromStdString(a.capacityNote) << "\n";
+    }
+    out << "Recommended rate per replica: "
+        << (rec.ratePerReplicaRps > 0 ? QString::fromStdString(formatRate(rec.ratePerReplicaRps)) : QStringLiteral("none")) << "\n";
+    printRecommendation(out, rec, nothingMeasured);
+}
+
 int runSweep(const QStringList& args)
 {
     QTextStream out(stdout), err(stderr);
@@ -222,9 +294,16 @@ int runSweep(const QStringList& args)
                                        QStringLiteral("slo: find the largest concurrency meeting every SLO (--slo-ms, --ttft-slo-ms, "
                                                       "--itl-slo-ms): the levels stop at the first that misses, then bisection."),
                                        QStringLiteral("slo"));
+    const QCommandLineOption ratesOpt(QStringLiteral("rates"),
+                                      QStringLiteral("An open-loop rate sweep instead of closed-loop levels: these request rates (req/s), "
+                                                     "each a level; latency counts from each request's scheduled time."),
+                                      QStringLiteral("LIST"));
+    const QCommandLineOption arrivalOpt(QStringLiteral("arrival"),
+                                        QStringLiteral("Rate sweeps: poisson (default) or constant (evenly spaced) arrivals."),
+                                        QStringLiteral("KIND"));
     const QCommandLineOption gpuTelemetry = gpuTelemetryOption(
         QStringLiteral("live sweeps: sample every GPU through NVML this often; each level keeps its GPUs' figures"), 500);
-    parser.addOptions({gpuTelemetry, grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
+    parser.addOptions({ratesOpt, arrivalOpt, gpuTelemetry, grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -312,6 +391,32 @@ int runSweep(const QStringList& args)
             err << "knee sweep: at most 32 levels\n";
             return kBadInput;
         }
+    }
+
+    if (parser.isSet(ratesOpt)) {
+        if (parser.isSet(levelsOpt) || parser.isSet(grid) || parser.isSet(fitOpt)) {
+            err << "knee sweep: --rates sweeps request rates (open loop); --levels, --grid and --fit work on closed-loop levels of users\n";
+            return kBadInput;
+        }
+        QString error;
+        const auto rates = positiveNumbersOption(parser, ratesOpt, limits::kMaxRateRps, error);
+        if (!rates) {
+            err << "knee sweep: " << error << "\n";
+            return kBadInput;
+        }
+        if (rates->size() > 32) {
+            err << "knee sweep: at most 32 rates\n";
+            return kBadInput;
+        }
+        options.rates = *rates;
+    }
+    if (parser.isSet(arrivalOpt)) {
+        const QString kind = parser.value(arrivalOpt);
+        if (!parser.isSet(ratesOpt) || (kind != QLatin1String("poisson") && kind != QLatin1String("constant"))) {
+            err << "knee sweep: --arrival is poisson or constant, for a rate sweep (--rates)\n";
+            return kBadInput;
+        }
+        options.constantArrivals = kind == QLatin1String("constant");
     }
 
     std::optional<Scenario> read;
@@ -425,11 +530,18 @@ int runSweep(const QStringList& args)
         out << QJsonDocument(result).toJson(QJsonDocument::Compact) << "\n";
         return status;
     }
+    const QString loop = options.rateSweep()
+        ? QStringLiteral("open loop, %1 arrivals").arg(options.constantArrivals ? QStringLiteral("evenly spaced") : QStringLiteral("Poisson"))
+        : QStringLiteral("closed loop");
     if (target)
-        out << "Sweep of the endpoint " << target->url.toString(QUrl::RemoveUserInfo) << " (closed loop, wall time):\n";
+        out << "Sweep of the endpoint " << target->url.toString(QUrl::RemoveUserInfo) << " (" << loop << ", wall time):\n";
     else
         out << twinText(scenario) << "Sweep of " << QString::fromStdString(scenario.name) << " (" << QString::fromStdString(r.mode)
-            << " time, one replica, closed loop):\n";
+            << " time, one replica, " << loop << "):\n";
+    if (options.rateSweep()) {
+        printRateSweep(out, r, options, nothingMeasured);
+        return status;
+    }
     const bool goodput = options.sloMs > 0 || options.ttftSloMs > 0 || options.itlSloMs > 0;
     const bool repeated = options.repeats > 1;
     out << QStringLiteral("%1 %2 %3 %4 %5").arg("users", 6).arg("p50 ms", 10).arg("p95 ms", 10).arg("p99 ms", 10).arg("req/s", 10);
@@ -507,15 +619,7 @@ int runSweep(const QStringList& args)
     else
         out << "no usable level";
     out << "; knee: " << QString::fromStdString(a.throughputKneeNote) << "\n";
-    out << "Recommended concurrency_target: " << (rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : QStringLiteral("none"))
-        << " ("
-        << (rec.concurrencyTarget <= 0 && !nothingMeasured.isEmpty() ? QStringLiteral("no level completed a request")
-                                                                     : QString::fromStdString(rec.concurrencyTargetRule))
-        << ")\n";
-    out << "Recommended predict_concurrency: " << rec.predictConcurrency << " (" << QString::fromStdString(rec.predictConcurrencyRule) << ")\n";
-    if (rec.replicas)
-        out << "min_replicas = " << QString::fromStdString(rec.replicas->minRule) << "; max_replicas = " << QString::fromStdString(rec.replicas->maxRule) << "\n";
-    out.flush();
+    printRecommendation(out, rec, nothingMeasured);
     fitTwinAfterSweep(FitOutput::Text);
     return status;
 }

@@ -10,14 +10,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 namespace knee::net {
 
 namespace {
 
-// One level's closed-loop clients against the target, as a level probe: measureLevel (study/sweep) runs
-// the same procedure on it as on the engine. Its time is wall time since begin(); what it adds to the
-// level (requests sent, unfinished, the last error) is for people.
+// One level's clients against the target, as a level probe: closed-loop users, or an open loop's arrivals
+// (Poisson or evenly spaced, each request's latency counted from its scheduled time, so a slow server
+// cannot slow the load: no coordinated omission). measureLevel (study/sweep) runs the same procedure on
+// it as on the engine. Its time is wall time since begin(); what it adds to the level (requests sent,
+// unfinished, the last error) is for people.
 class HttpProbe : public LevelProbe {
 public:
     explicit HttpProbe(HttpClient& client, MetricsScraper* scraper = nullptr)
@@ -27,12 +30,17 @@ public:
     }
     ~HttpProbe() override { end(); }
 
-    void begin(int users) override
+    void begin(const LevelLoad& load) override
     {
         m_wall.start();
-        for (int u = 0; u < users; ++u)
+        if (load.open()) {
+            arrivals(load);
+            return;
+        }
+        for (int u = 0; u < load.users; ++u)
             user(u); // detached: each ends after end()
     }
+    std::int64_t sent() const override { return m_sent; }
     Nanos now() const override { return m_wall.isValid() ? Nanos(m_wall.nsecsElapsed()) : 0; }
     // Lets wall time pass on this thread's event loop until the level's time is t.
     void advanceTo(Nanos t) override
@@ -60,6 +68,7 @@ public:
         if (m_scraper)
             m_scrape = m_scraper->takeWindow();
         m_stopping = true;
+        m_arrivals.stop();
         const std::int64_t abortedBefore = m_client.counters().aborted;
         m_client.abortAll();
         if (m_running > 0) {
@@ -82,6 +91,38 @@ public:
     }
 
 private:
+    // One timer for the next arrival: when it fires, every arrival already due is sent with its own
+    // scheduled time (a late timer delays the send, never the latency's start).
+    void arrivals(const LevelLoad& load)
+    {
+        m_rng.seed(load.seed);
+        m_gap = std::exponential_distribution<double>(load.rateRps);
+        m_constantGap = load.constant ? Nanos(1e9 / load.rateRps) : 0;
+        const Nanos start = m_client.now();
+        m_next = start + nextGap();
+        m_arrivals.setSingleShot(true);
+        m_arrivals.setTimerType(Qt::PreciseTimer);
+        QObject::connect(&m_arrivals, &QTimer::timeout, [this] {
+            for (const Nanos now = m_client.now(); m_next <= now && !m_stopping; m_next += nextGap())
+                request(m_next);
+            if (!m_stopping) // never early: no spinning
+                m_arrivals.start(std::chrono::milliseconds(std::max<Nanos>(0, (m_next - m_client.now() + 999'999) / 1'000'000)));
+        });
+        m_arrivals.start(0);
+    }
+    Nanos nextGap() { return std::max<Nanos>(1, m_constantGap > 0 ? m_constantGap : Nanos(m_gap(m_rng) * 1e9)); }
+
+    QCoro::Task<> request(Nanos intended)
+    {
+        ++m_running;
+        ++m_sent;
+        const HttpOutcome r = co_await m_client.send(intended, int(m_sent));
+        if (!r.aborted)
+            record(r);
+        if (--m_running == 0 && m_allEnded)
+            m_allEnded->quit();
+    }
+
     QCoro::Task<> user(int index)
     {
         ++m_running;
@@ -112,6 +153,12 @@ private:
     bool m_stopping = false, m_ended = false;
     QEventLoop* m_allEnded = nullptr;
     LevelWindow m_window;
+    // An open loop's arrivals.
+    QTimer m_arrivals;
+    std::mt19937_64 m_rng;
+    std::exponential_distribution<double> m_gap;
+    Nanos m_constantGap = 0, m_next = 0;
+    std::int64_t m_sent = 0;
     QString m_lastError;
 };
 

@@ -18,6 +18,8 @@ QString num(double v) { return QString::number(v, 'g', 10); }
 QString ms(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
 QString rps(double v) { return QString::number(v, 'f', v < 100 ? 1 : 0); }
 QString level(const std::optional<int>& v) { return v ? QString::number(*v) : QStringLiteral("—"); }
+QString rate(double v) { return QString::fromStdString(formatRate(v)); }
+QString rate(const std::optional<double>& v) { return v ? rate(*v) : QStringLiteral("—"); }
 
 // Light by default, dark where the reader's system is: the report follows the browser.
 const char* kStyle = R"(
@@ -43,9 +45,11 @@ svg .p50-label { fill: var(--p50); } svg .p95-label { fill: var(--p95); } svg .p
 svg circle.dot { fill: var(--fg); } svg circle.knee { fill: var(--knee); } svg circle.saturation { fill: var(--tp); }
 svg .slo { stroke: var(--slo); stroke-dasharray: 8 4 2 4; stroke-width: 1.5; } svg .slo-label { fill: var(--slo); }
 svg .mark { font-weight: 600; }
+svg circle.unserved { fill: var(--bg); stroke: var(--p99); stroke-width: 1.5; } svg circle.capacity { fill: var(--tp); }
+svg .sent { stroke: var(--muted); stroke-width: 1.5; } svg .served-label { fill: var(--tp); } svg .sent-label { fill: var(--muted); }
 table.levels { border-collapse: collapse; width: 100%; } table.levels th, table.levels td { padding: 4px 8px; border-bottom: 1px solid var(--line); }
 table.levels th { text-align: right; } table.levels td { text-align: right; font-variant-numeric: tabular-nums; }
-table.levels tr.excluded td { color: var(--muted); }
+table.levels tr.excluded td { color: var(--muted); } table.levels td.notes { text-align: left; }
 pre { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow-x: auto; font-size: 13px; }
 footer { color: var(--muted); font-size: 0.9em; margin-top: 2em; border-top: 1px solid var(--line); padding-top: 8px; }
 )";
@@ -66,10 +70,20 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
         return QStringLiteral("<tr id='%1'><td>%2</td><td class='value'>%3</td><td class='rule'>%4</td></tr>").arg(id, name, value, esc(rule));
     };
     QString html = QStringLiteral("<div class='card'><table>");
+    // A rate sweep recommends a rate; its rule also derives the target from it (Little's law).
+    const bool rates = r.rateAnalysis.has_value();
+    if (rates)
+        html += row(QStringLiteral("rec-rate"), QStringLiteral("rate per replica"),
+                    rec.ratePerReplicaRps > 0
+                        ? QStringLiteral("<span data-value='%1'>%2</span>").arg(num(rec.ratePerReplicaRps), rate(rec.ratePerReplicaRps))
+                        : QStringLiteral("<span data-value='0'>none</span>"),
+                    rec.concurrencyTargetRule);
     html += row(QStringLiteral("rec-target"), QStringLiteral("concurrency_target"),
                 rec.concurrencyTarget > 0 ? QStringLiteral("<span data-value='%1'>%1</span> requests per replica").arg(rec.concurrencyTarget)
                                           : QStringLiteral("<span data-value='0'>none</span>"),
-                rec.concurrencyTargetRule);
+                !rates                       ? rec.concurrencyTargetRule
+                : rec.ratePerReplicaRps > 0 ? "the requests in flight at that rate by Little's law (served × mean latency), rounded up"
+                                            : "none: no rate is recommended");
     html += row(QStringLiteral("rec-predict"), QStringLiteral("predict_concurrency"),
                 QStringLiteral("<span data-value='%1'>%1</span> at once").arg(rec.predictConcurrency), rec.predictConcurrencyRule);
     if (rec.replicas) {
@@ -79,10 +93,13 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
                     QStringLiteral("<span data-value='%1'>%1</span>").arg(rec.replicas->maxReplicas), rec.replicas->maxRule);
     }
     if (rec.throughputAtTargetRps > 0)
-        html += row(QStringLiteral("rec-throughput"), QStringLiteral("throughput at the target"),
+        html += row(QStringLiteral("rec-throughput"), rates ? QStringLiteral("served at that rate") : QStringLiteral("throughput at the target"),
                     QStringLiteral("<span data-value='%1'>%2</span> req/s per replica").arg(num(rec.throughputAtTargetRps), rps(rec.throughputAtTargetRps)),
-                    "measured on one replica at the target's level");
+                    rates ? "measured on one replica at the recommended rate" : "measured on one replica at the target's level");
     html += QStringLiteral("</table>");
+    if (rates)
+        html += QStringLiteral("<p class='rule' id='rec-knee'>Knee: %1.</p><p class='rule' id='rec-capacity'>Capacity: %2.</p>")
+                    .arg(esc(r.rateAnalysis->kneeNote), esc(r.rateAnalysis->capacityNote));
     if (!rec.replicas)
         html += QStringLiteral("<p class='rule'>No baseline and peak traffic were given, so no min and max replicas were planned.</p>");
     QStringList slos;
@@ -126,6 +143,86 @@ QString levelsTable(const SweepResult& r)
         html += QStringLiteral("</tr>");
     }
     html += QStringLiteral("</tbody></table>");
+    return html;
+}
+
+// Why a rate sweep's level was left out of its analysis (empty: used), as the table's notes say it.
+QStringList rateNotes(const SweepLevel& l, double tolerance)
+{
+    QStringList notes;
+    if (l.failed || l.rejected)
+        notes << QStringLiteral("errors");
+    if (!l.keptUp(tolerance))
+        notes << QStringLiteral("not served in full");
+    if (l.behind)
+        notes << QStringLiteral("load generator fell behind");
+    if (!l.stable)
+        notes << QStringLiteral("did not stabilise");
+    return notes;
+}
+
+QString rateLevelsTable(const SweepResult& r, const SweepOptions& o)
+{
+    const bool streaming = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.ttft.count > 0; });
+    QString html = QStringLiteral("<table class='levels' id='levels'><thead><tr><th>Rate asked (req/s)</th><th>Sent (req/s)</th><th>Served (req/s)</th>"
+                                  "<th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th>");
+    if (streaming)
+        html += QStringLiteral("<th>TTFT p95 (ms)</th><th>Inter-token p95 (ms)</th>");
+    html += QStringLiteral("<th>In flight (Little)</th><th>Completed</th><th>Errors</th><th>Measured (s)</th><th>Notes</th></tr></thead><tbody>");
+    auto cell = [](const QString& field, double exact, const QString& shown) {
+        return QStringLiteral("<td data-field='%1' data-value='%2'>%3</td>").arg(field, num(exact), shown);
+    };
+    std::vector<const SweepLevel*> levels;
+    for (const SweepLevel& l : r.levels)
+        levels.push_back(&l);
+    std::stable_sort(levels.begin(), levels.end(), [](const SweepLevel* a, const SweepLevel* b) { return a->rateRps < b->rateRps; });
+    for (const SweepLevel* l : levels) {
+        const QStringList notes = rateNotes(*l, o.tolerance);
+        html += QStringLiteral("<tr data-rate-rps='%1'%2>").arg(num(l->rateRps), notes.isEmpty() ? QString() : QStringLiteral(" class='excluded'"));
+        html += cell(QStringLiteral("rate_rps"), l->rateRps, QString::number(l->rateRps, 'g', 6));
+        html += cell(QStringLiteral("sent_rps"), l->sentRps, rps(l->sentRps));
+        html += cell(QStringLiteral("throughput_rps"), l->throughputRps, rps(l->throughputRps));
+        html += cell(QStringLiteral("p50_ms"), l->latency.p50, ms(l->latency.p50));
+        html += cell(QStringLiteral("p95_ms"), l->latency.p95, ms(l->latency.p95));
+        html += cell(QStringLiteral("p99_ms"), l->latency.p99, ms(l->latency.p99));
+        if (streaming) {
+            html += cell(QStringLiteral("ttft_p95_ms"), l->ttft.p95, l->ttft.count ? ms(l->ttft.p95) : QStringLiteral("—"));
+            html += cell(QStringLiteral("itl_p95_ms"), l->itl.p95, l->itl.count ? ms(l->itl.p95) : QStringLiteral("—"));
+        }
+        html += cell(QStringLiteral("in_flight"), l->inFlightMean, QString::number(l->inFlightMean, 'f', 2));
+        html += cell(QStringLiteral("completed"), double(l->completed), QString::number(l->completed));
+        html += cell(QStringLiteral("errors"), double(l->failed + l->rejected), QString::number(l->failed + l->rejected));
+        html += cell(QStringLiteral("measured_s"), l->measuredS, QString::number(l->measuredS, 'f', 1));
+        html += QStringLiteral("<td data-field='notes' class='notes'>%1</td></tr>").arg(notes.join(QStringLiteral(", ")));
+    }
+    html += QStringLiteral("</tbody></table>");
+    return html;
+}
+
+QString rateAnalysisSection(const SweepResult& r, const SweepOptions& o)
+{
+    const RateAnalysis& a = *r.rateAnalysis;
+    QString html = QStringLiteral("<h2>Knee and capacity</h2><ul id='analysis'>");
+    html += QStringLiteral("<li>p95 knee: <b data-value='%1'>%2</b> — %3</li>").arg(num(a.knee.value_or(0)), rate(a.knee), esc(a.kneeNote));
+    html += QStringLiteral("<li>Capacity: <b data-value='%1'>%2</b> — %3</li>").arg(num(a.capacity.value_or(0)), rate(a.capacity), esc(a.capacityNote));
+    html += QStringLiteral("<li>Largest rate meeting the SLO: <b>%1</b></li>").arg(rate(a.sloRate));
+    html += QStringLiteral("<li>Peak throughput: <b>%1</b></li>").arg(rate(a.peakThroughputRps));
+    if (!a.extendedRates.empty()) {
+        QStringList added;
+        for (double x : a.extendedRates)
+            added << QString::number(x, 'g', 6);
+        html += QStringLiteral("<li>Rates added to find the capacity (every rate was still served): %1</li>").arg(added.join(QStringLiteral(", ")));
+    }
+    if (r.search)
+        html += QStringLiteral("<li>SLO search: %1%2</li>")
+                    .arg(esc(r.search->rule), r.search->stop.empty() ? QString() : QStringLiteral(" (%1)").arg(esc(r.search->stop)));
+    QStringList excluded;
+    for (const SweepLevel& l : r.levels)
+        if (const QStringList notes = rateNotes(l, o.tolerance); !notes.isEmpty())
+            excluded << QStringLiteral("%1 (%2)").arg(rate(l.rateRps), notes.join(QStringLiteral(", ")));
+    if (!excluded.isEmpty())
+        html += QStringLiteral("<li>Not used for the knee or the recommendation: %1</li>").arg(excluded.join(QStringLiteral("; ")));
+    html += QStringLiteral("</ul>");
     return html;
 }
 
@@ -230,19 +327,28 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
     QString html = QStringLiteral("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, "
                                   "initial-scale=1'><meta name='generator' content='knee %1'><title>knee report — %2</title><style>%3</style></head><body>")
                        .arg(context.version.toHtmlEscaped(), name, QString::fromUtf8(kStyle));
-    html += QStringLiteral("<h1>%1</h1><p class='sub'>Sweep %2 of %3 · %4 · %5 levels%6</p>")
+    html += QStringLiteral("<h1>%1</h1><p class='sub'>Sweep %2 of %3 · %4 · %5%6</p>")
                 .arg(name)
                 .arg(index + 1)
                 .arg(n)
                 .arg(mode)
-                .arg(r.levels.size())
+                .arg((r.rateAnalysis ? QStringLiteral("%1 rates, open loop") : QStringLiteral("%1 levels")).arg(r.levels.size()))
                 .arg(r.cancelled ? QStringLiteral(" · cancelled: the finished levels only") : QString());
     html += QStringLiteral("<h2>Recommendation</h2>") + recommendationCard(r, sw.options);
     html += QStringLiteral("<h2>Charts</h2><div class='charts'>%1%2</div>").arg(latencyChartSvg(r, sw.options), throughputChartSvg(r));
-    html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica held at each level by that many closed-loop users; levels in grey "
-                           "had errors or did not stabilise and were left out of the analysis.</p>")
-        + levelsTable(r);
-    html += analysisSection(r);
+    if (r.rateAnalysis) {
+        html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica sent an open loop of requests at each rate (%1 arrivals), latency "
+                               "counted from each request's scheduled time; rates in grey were not served in full, had errors, had their "
+                               "load generator fall behind or did not stabilise, and were left out of the knee and the recommendation.</p>")
+                    .arg(sw.options.constantArrivals ? QStringLiteral("evenly spaced") : QStringLiteral("Poisson"))
+            + rateLevelsTable(r, sw.options);
+        html += rateAnalysisSection(r, sw.options);
+    } else {
+        html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica held at each level by that many closed-loop users; levels in grey "
+                               "had errors or did not stabilise and were left out of the analysis.</p>")
+            + levelsTable(r);
+        html += analysisSection(r);
+    }
     html += gridSection(session);
     if (r.mode == "http" && !r.target.empty())
         html += QStringLiteral("<h2>Endpoint measured</h2><pre id='target'>%1</pre>").arg(esc(r.target));

@@ -1,6 +1,7 @@
 // A session as one self-contained HTML report, readable offline in any browser and fit to share: the
 // scenario (or the endpoint that was measured), the recommendation with the rule and evidence behind
-// each value, the charts as inline SVG, the table of levels with units, the knee and the alternatives,
+// each value, the charts as inline SVG, the table of levels with units, the knee and the alternatives (a
+// rate sweep: against the request rate asked, with the rate sent and served, its knee and capacity),
 // the grid when one ran, and which knee and which machine produced it. Qt Core only: `knee report`
 // and the window's File ▸ Export Report write the same bytes for the same session.
 #pragma once

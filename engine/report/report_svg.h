@@ -1,6 +1,7 @@
 // The report's charts, drawn as inline SVG text (no script, no external file): latency p50/p95/p99 and
 // throughput against concurrency on a log-2 axis, with the SLO as a line and the knee and saturation
-// marked. Each point carries a <title> (the browser's own hover read-out) and data- attributes with
+// marked; for a rate sweep against the request rate (log 2 from the smallest rate), with the rate knee,
+// and the served rate beside the sent one with the capacity marked. Each point carries a <title> (the browser's own hover read-out) and data- attributes with
 // its exact values.
 #pragma once
 #include "study/sweep.h"

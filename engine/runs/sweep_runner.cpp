@@ -15,7 +15,12 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("the grid varies the built-in engine's predict_concurrency; an endpoint's is set where it is deployed");
     if (request.grid && (request.grid->predictConcurrency.empty() || request.grid->targets.empty()))
         return QStringLiteral("the grid needs at least one predict_concurrency and one concurrency target");
-    if (request.options.levels.empty())
+    if (request.grid && request.options.rateSweep())
+        return QStringLiteral("the grid measures closed-loop levels (its concurrency targets); run the rate sweep without it");
+    if (request.options.rateSweep()
+        && std::any_of(request.options.rates.begin(), request.options.rates.end(), [](double r) { return !(r > 0 && r <= limits::kMaxRateRps); }))
+        return QStringLiteral("rates are above 0 and at most 10000000 req/s");
+    if (request.options.levels.empty() && !request.options.rateSweep())
         return QStringLiteral("a sweep needs at least one level");
     if (request.scrape && !request.endpoint)
         return QStringLiteral("scraping /metrics is for an endpoint sweep (the built-in engine's figures are its own)");

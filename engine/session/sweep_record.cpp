@@ -8,6 +8,14 @@ namespace knee {
 namespace {
 
 QJsonValue optionalInt(const std::optional<int>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+QJsonArray numbers(const std::vector<double>& v)
+{
+    QJsonArray out;
+    for (double x : v)
+        out.append(x);
+    return out;
+}
 QString words(const std::string& s) { return QString::fromStdString(s); }
 
 QJsonObject latencyJson(const LatencySummaryMs& l)
@@ -21,12 +29,18 @@ QJsonObject optionsJson(const SweepOptions& o)
     QJsonArray levels;
     for (int l : o.levels)
         levels.append(l);
-    return {{"levels", levels},           {"warmup_s", o.warmupS},       {"window_s", o.windowS},
+    QJsonObject out{{"levels", levels},           {"warmup_s", o.warmupS},       {"window_s", o.windowS},
             {"tolerance", o.tolerance},   {"min_windows", o.minWindows}, {"cap_s", o.capS},
             {"slo_ms", o.sloMs},          {"ttft_slo_ms", o.ttftSloMs},  {"itl_slo_ms", o.itlSloMs},
             {"sensitivity", o.sensitivity}, {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps},
             {"buffer", o.buffer},         {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit},
             {"repeats", o.repeats},       {"search", o.searchSlo ? QStringLiteral("slo") : QString()}};
+    if (o.rateSweep()) { // an open-loop rate sweep: its rates replace the levels
+        out.insert("rates", numbers(o.rates));
+        out.insert("arrival", o.constantArrivals ? QStringLiteral("constant") : QStringLiteral("poisson"));
+        out.insert("rate_resolution", o.rateResolution);
+    }
+    return out;
 }
 
 QJsonArray intervalJson(const Interval& i) { return QJsonArray{i.lo, i.hi}; }
@@ -55,11 +69,7 @@ QJsonObject repeatsJson(const LevelRepeats& p)
 
 QJsonObject searchJson(const SloSearch& s)
 {
-    QJsonArray bisected, doubled;
-    for (int b : s.bisected)
-        bisected.append(b);
-    for (int d : s.doubled)
-        doubled.append(d);
+    const QJsonArray bisected = numbers(s.bisected), doubled = numbers(s.doubled);
     // interval: null when no level met the SLOs; its upper end null when no level surely missed them.
     return {{"largest", s.largest ? QJsonValue(*s.largest) : QJsonValue()},
             {"smallest_missing", s.smallestMissing ? QJsonValue(*s.smallestMissing) : QJsonValue()},
@@ -146,6 +156,13 @@ QJsonObject levelJson(const SweepLevel& l)
                                                {"last_error", words(l.server->lastError).left(4096)}, // as read back
                                                {"metrics", metrics}});
     }
+    if (l.open()) { // an open-loop level: the rate asked, what the generator sent, Little's law
+        o.insert("rate_rps", l.rateRps);
+        o.insert("arrivals", qint64(l.sent));
+        o.insert("achieved_rps", l.sentRps);
+        o.insert("generator_behind", l.behind);
+        o.insert("in_flight_mean", l.inFlightMean);
+    }
     if (l.endpoint) {
         o.insert("sent", qint64(l.endpoint->sent));
         o.insert("unfinished", qint64(l.endpoint->unfinished));
@@ -162,6 +179,8 @@ QJsonObject recommendationJson(const Recommendation& rec)
                                                      {"basis", words(rec.concurrencyTargetBasis)}}},
                   {"predict_concurrency", QJsonObject{{"value", rec.predictConcurrency}, {"rule", words(rec.predictConcurrencyRule)}}},
                   {"throughput_at_target_rps", rec.throughputAtTargetRps}};
+    if (rec.ratePerReplicaRps > 0)
+        o.insert("rate_per_replica_rps", rec.ratePerReplicaRps);
     if (rec.replicas) {
         o.insert("min_replicas", QJsonObject{{"value", rec.replicas->minReplicas}, {"rule", words(rec.replicas->minRule)}});
         o.insert("max_replicas", QJsonObject{{"value", rec.replicas->maxReplicas}, {"rule", words(rec.replicas->maxRule)}});
@@ -324,7 +343,12 @@ ServerScrape readServerScrape(JsonReader& r, const QJsonObject& o, const QString
 SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     SweepLevel l;
-    l.concurrency = int(r.integer(o, "concurrency", path, 1, 1e6));
+    const bool open = o.contains("rate_rps"); // a rate sweep's level: concurrency 0
+    l.concurrency = int(r.integer(o, "concurrency", path, open ? 0 : 1, open ? 0 : 1e6));
+    if (open) { // the achieved rate, Little's law and "behind" are recomputed (finishOpenLevel)
+        l.rateRps = r.number(o, "rate_rps", path, 1e-9, limits::kMaxRateRps);
+        l.sent = r.integer(o, "arrivals", path, 0, kMaxSavedCount);
+    }
     l.latency = readLatency(r, r.object(o, "latency_ms", path), path + ".latency_ms");
     if (o.contains("ttft_ms")) // streaming figures; absent (format 3) or zero when the model does not stream
         l.ttft = readLatency(r, r.object(o, "ttft_ms", path), path + ".ttft_ms");
@@ -374,6 +398,20 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     return l;
 }
 
+std::vector<double> rateList(JsonReader& r, const QJsonObject& o, const char* key, const QString& path)
+{
+    std::vector<double> out;
+    for (const QJsonValue& v : r.array(o, key, path, 64)) {
+        const double d = v.toDouble(-1);
+        if (!(d > 0 && d <= limits::kMaxRateRps)) {
+            r.fail(path + "." + key, "request rates above 0 and at most 10000000 req/s");
+            return {};
+        }
+        out.push_back(d);
+    }
+    return out;
+}
+
 std::vector<int> intList(JsonReader& r, const QJsonObject& o, const char* key, const QString& path)
 {
     std::vector<int> out;
@@ -418,12 +456,35 @@ SweepOptions readOptions(JsonReader& r, const QJsonObject& opt, const QString& o
             r.fail(op + ".search", "\"slo\" or empty");
         o.searchSlo = search == QLatin1String("slo");
     }
+    if (opt.contains("rates")) { // a rate sweep (issue 17)
+        o.rates = rateList(r, opt, "rates", op);
+        if (r.ok() && o.rates.empty())
+            r.fail(op + ".rates", "at least one rate");
+        const QString arrival = r.text(opt, "arrival", op);
+        if (r.ok() && arrival != QLatin1String("poisson") && arrival != QLatin1String("constant"))
+            r.fail(op + ".arrival", "poisson or constant");
+        o.constantArrivals = arrival == QLatin1String("constant");
+        o.rateResolution = r.number(opt, "rate_resolution", op, 1e-6, 0.5);
+    }
     return o;
 }
 
 bool sameOptional(const QJsonValue& saved, const std::optional<int>& computed)
 {
     return saved.isNull() ? !computed.has_value() : saved.toInt(-1) == computed.value_or(-2);
+}
+bool sameOptional(const QJsonValue& saved, const std::optional<double>& computed)
+{
+    return saved.isNull() ? !computed.has_value() : computed && saved.isDouble() && saved.toDouble() == *computed;
+}
+
+QJsonObject rateAnalysisJson(const RateAnalysis& a)
+{
+    return {{"knee_rps", optionalNumber(a.knee)},          {"knee_rule", words(a.kneeNote)},
+            {"capacity_rps", optionalNumber(a.capacity)},  {"first_behind_rps", optionalNumber(a.firstBehind)},
+            {"capacity_rule", words(a.capacityNote)},      {"slo_rate_rps", optionalNumber(a.sloRate)},
+            {"peak_throughput_rps", a.peakThroughputRps}, {"tolerance", a.tolerance},
+            {"extended_rates", numbers(a.extendedRates)}};
 }
 
 } // namespace
@@ -466,6 +527,8 @@ QJsonObject sweepRecord(const SessionSweep& sweep)
         o.insert("target", QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object());
     if (r.search)
         o.insert("slo_search", searchJson(*r.search));
+    if (r.rateAnalysis)
+        o.insert("rate_analysis", rateAnalysisJson(*r.rateAnalysis));
     return o;
 }
 
@@ -521,30 +584,34 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
         res.levels.push_back(readLevel(r, levels[k].toObject(), path + QStringLiteral(".levels[%1]").arg(k)));
     if (!r.ok())
         return std::nullopt;
-    for (SweepLevel& l : res.levels) // the verdicts against the sweep's own tolerance
+    for (SweepLevel& l : res.levels) { // the verdicts against the sweep's own tolerance
         if (l.repeats)
             l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
+        finishOpenLevel(l, l.rateRps, sw.options.tolerance);
+        if (r.ok() && l.open() != sw.options.rateSweep())
+            r.fail(path + ".levels", sw.options.rateSweep() ? "the rate levels its options ask for" : "closed-loop levels, as its options ask");
+    }
     const bool searched = sw.options.searchSlo && (sw.options.sloMs > 0 || sw.options.ttftSloMs > 0 || sw.options.itlSloMs > 0);
     if (r.ok() && o.contains("slo_search") != searched)
         r.fail(path + ".slo_search", searched ? "the SLO search its options asked for" : "none: its options asked for no SLO search");
     if (r.ok() && searched) { // recomputed from the levels; the bisection's order, the doubling and the stop are the run's
         const QString sp = path + ".slo_search";
         const QJsonObject so = r.object(o, "slo_search", path);
-        auto measured = [&](const char* key) { // levels the search added: whole numbers, each one of the sweep's levels
-            std::vector<int> out;
+        auto measured = [&](const char* key) { // levels the search added: each one of the sweep's levels (users: whole numbers)
+            std::vector<double> out;
             const QJsonArray list = so.contains(QLatin1String(key)) ? r.array(so, key, sp, 64) : QJsonArray();
             for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
                 const double v = list[k].toDouble(-1);
-                if (v < 1 || v > 1e6 || std::floor(v) != v
-                    || std::none_of(res.levels.begin(), res.levels.end(), [&](const SweepLevel& l) { return l.concurrency == int(v); })) {
+                if (!(v > 0 && v <= limits::kMaxRateRps) || (!sw.options.rateSweep() && std::floor(v) != v)
+                    || std::none_of(res.levels.begin(), res.levels.end(), [&](const SweepLevel& l) { return l.axis() == v; })) {
                     r.fail(sp + "." + key, "levels the sweep measured");
-                    return std::vector<int>{};
+                    return std::vector<double>{};
                 }
-                out.push_back(int(v));
+                out.push_back(v);
             }
             return out;
         };
-        const std::vector<int> bisected = measured("bisected"), doubled = measured("doubled");
+        const std::vector<double> bisected = measured("bisected"), doubled = measured("doubled");
         const std::string stop = r.text(so, "stop", sp).left(512).toStdString();
         if (r.ok()) {
             res.search = summarizeSloSearch(res.levels, sw.options, bisected, stop, doubled);
@@ -567,6 +634,11 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
         if (r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6) != res.recommendation.concurrencyTarget && r.ok())
             r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
     }
+    if (r.ok() && res.rateAnalysis.has_value() != o.contains("rate_analysis"))
+        r.fail(path + ".rate_analysis", res.rateAnalysis ? "the rate analysis of a rate sweep" : "none: not a rate sweep");
+    if (r.ok() && res.rateAnalysis
+        && !sameOptional(r.object(o, "rate_analysis", path).value("knee_rps"), res.rateAnalysis->knee))
+        r.fail(path + ".rate_analysis.knee_rps", "the knee its levels give (the file was edited or damaged)");
     if (r.ok() && format >= 2 && o.contains("saturation")
         && !sameOptional(r.object(o, "saturation", path).value("level"), res.analysis.saturation))
         r.fail(path + ".saturation", "the saturation its levels give (the file was edited or damaged)");

@@ -26,8 +26,9 @@ const CurvePoint* at(const std::vector<const CurvePoint*>& used, std::optional<i
     return nullptr;
 }
 
-// The SLOs a level misses, with its figures: "p95 210.5 ms > 150 ms".
-std::string misses(const CurvePoint& p, const Slos& s)
+} // namespace
+
+std::string missedSlos(const CurvePoint& p, const Slos& s)
 {
     std::string out;
     auto add = [&](const char* name, double value, double slo) {
@@ -39,6 +40,8 @@ std::string misses(const CurvePoint& p, const Slos& s)
     add("inter-token p95", p.itlMs, s.itlMs);
     return out;
 }
+
+namespace {
 
 std::string shareOfPeak(const CurvePoint& p, const KneeAnalysis& a)
 {
@@ -100,7 +103,7 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
         c.basis = "no_level_meets_slo";
         c.rule = printfText("no level meets the SLO (%s): the smallest usable level, %d, already has %s; nothing is recommended "
                         "for concurrency_target: loosen the SLO or give the model more capacity",
-                        describeSlos(slos).c_str(), used.front()->concurrency, misses(*used.front(), slos).c_str());
+                        describeSlos(slos).c_str(), used.front()->concurrency, missedSlos(*used.front(), slos).c_str());
         if (a.saturation)
             c.rule += printfText(" (without it, saturation is at %d)", *a.saturation);
         return c;
@@ -125,7 +128,7 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
         c.level = sloCap->concurrency;
         c.basis = "slo";
         c.rule = printfText("SLO binds: the largest level meeting every SLO set (%s)%s; %s; p95 %s; %s; %s",
-                        describeSlos(slos).c_str(), next ? printfText("; %d misses it: %s", next->concurrency, misses(*next, slos).c_str()).c_str() : "",
+                        describeSlos(slos).c_str(), next ? printfText("; %d misses it: %s", next->concurrency, missedSlos(*next, slos).c_str()).c_str() : "",
                         shareOfPeak(*sloCap, a).c_str(), formatLatency(sloCap->latencyMs).c_str(), powerNote(*sloCap, a).c_str(),
                         chosen ? printfText("saturation would be at %d", chosen->concurrency).c_str() : "throughput still rises beyond it");
         return c;

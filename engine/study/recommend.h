@@ -44,6 +44,8 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
 std::optional<int> nextLevelToSaturate(const std::vector<CurvePoint>& points, const KneeAnalysis& a, const Slos& slos,
                                        int extendLimit);
 
+// The SLOs a point misses, with its figures: "p95 210.5 ms > 150 ms"; empty when it meets them.
+std::string missedSlos(const CurvePoint& point, const Slos& slos);
 // "p95 <= 150 ms and time to first token p95 <= 50 ms"; empty when no SLO is set.
 std::string describeSlos(const Slos& slos);
 // 5.8 ms, 16.2 s; 7.7 req/s, 16003 req/s: the figures of a rule.

@@ -13,6 +13,40 @@ constexpr int kMinCompletionsPerWindow = 100; // a window shorter than this says
 
 bool agree(double a, double b, double tolerance) { return b > 0 ? std::abs(a - b) / b <= tolerance : a == b; }
 
+// Whether the windows' p50s trend (LevelRecorder's open-loop rule): the least-squares slope over the
+// windows is both significant (t above Student's 97.5 % quantile) and large (the fitted change across the
+// level beyond the tolerance of their mean). A queue that grows without bound trends at once; a steady
+// level near capacity is noisy but does not, and one odd window does not make a trend. Two windows: they
+// must agree.
+bool drifts(const std::vector<double>& p50s, double tolerance)
+{
+    const std::size_t n = p50s.size();
+    if (n < 2)
+        return true; // nothing to compare yet
+    if (n == 2)
+        return !agree(p50s[1], p50s[0], tolerance);
+    double mx = 0, my = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        mx += double(i) / double(n);
+        my += p50s[i] / double(n);
+    }
+    double sxx = 0, sxy = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        sxx += (double(i) - mx) * (double(i) - mx);
+        sxy += (double(i) - mx) * (p50s[i] - my);
+    }
+    const double slope = sxy / sxx;
+    if (std::abs(slope) * double(n - 1) <= tolerance * my)
+        return false; // too small to matter
+    double sse = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double e = p50s[i] - (my + slope * (double(i) - mx));
+        sse += e * e;
+    }
+    const double se = std::sqrt(sse / double(n - 2) / sxx);
+    return se == 0 || std::abs(slope) / se > studentT975(int(n - 2));
+}
+
 class VirtualDriver : public LevelDriver {
 public:
     Engine& begin(const Scenario& s) override
@@ -115,7 +149,7 @@ void LevelWindow::clear()
     latency.clear();
     ttft.clear();
     itl.clear();
-    completed = failed = rejected = outputTokens = good = 0;
+    completed = failed = rejected = outputTokens = good = sent = 0;
     failuresByKind.clear();
 }
 
@@ -135,6 +169,7 @@ void LevelWindow::merge(const LevelWindow& w)
     rejected += w.rejected;
     outputTokens += w.outputTokens;
     good += w.good;
+    sent += w.sent;
     for (const auto& [kind, count] : w.failuresByKind)
         failuresByKind[kind] += count;
 }
@@ -178,7 +213,7 @@ public:
             m_driver.stop(*m_engine);
     }
 
-    void begin(int users) override
+    void begin(const LevelLoad& load) override
     {
         Scenario s = m_base;
         s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = 1;
@@ -187,7 +222,10 @@ public:
         s.changes.clear();
         const Distribution think = m_base.workload.arrival.kind == ArrivalConfig::Kind::Closed ? m_base.workload.arrival.think
                                                                                                 : Distribution::constant(0);
-        s.workload.arrival = ArrivalConfig::closed(users, think);
+        // An open loop's arrivals come from the scenario's seed (repeatScenario gives each repeat its own).
+        s.workload.arrival = !load.open()   ? ArrivalConfig::closed(load.users, think)
+                             : load.constant ? ArrivalConfig::constantRate(load.rateRps)
+                                             : ArrivalConfig::poisson(load.rateRps);
         s.workload.requests = 0;
         s.workload.warmupS = 0;
         // The engine's own limit of one year; the level procedure ends the level long before.
@@ -197,6 +235,7 @@ public:
         m_driver.start(*m_engine);
     }
     Nanos now() const override { return m_engine->now(); }
+    std::int64_t sent() const override { return m_engine ? m_engine->metrics().arrived : 0; }
     void advanceTo(Nanos t) override { m_driver.advanceTo(*m_engine, t); }
     void measuring() override { m_driver.measuring(*m_engine); }
     void annotate(SweepLevel& level) const override { m_driver.annotate(level); }
@@ -243,6 +282,8 @@ SweepLevel levelOf(const LevelWindow& w, int concurrency, double seconds)
     l.stable = true;
     l.windows = 1;
     l.histogram = w.latency.toSparse();
+    l.sent = w.sent;
+    l.sentRps = seconds > 0 ? double(w.sent) / seconds : 0;
     l.goodCounted = w.slos.any();
     l.good = w.good;
     l.goodputRps = seconds > 0 ? double(w.good) / seconds : 0;
@@ -255,10 +296,25 @@ SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, c
     return measureLevel(probe, concurrency, o);
 }
 
-SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& o, LevelWindow* all)
+void finishOpenLevel(SweepLevel& l, double rateRps, double tolerance)
+{
+    l.rateRps = rateRps;
+    if (!l.open())
+        return;
+    l.concurrency = 0;
+    l.sentRps = l.measuredS > 0 ? double(l.sent) / l.measuredS : 0;
+    l.inFlightMean = l.throughputRps * l.latency.mean / 1000;
+    // Behind: fewer sent than the rate asks for, by more than the tolerance and three standard
+    // deviations of a Poisson count (a constant rate has none, so this errs towards trusting it).
+    const double expected = rateRps * l.measuredS;
+    l.behind = expected > 0 && double(l.sent) < (1 - tolerance) * expected - 3 * std::sqrt(expected);
+}
+
+SweepLevel measureLevel(LevelProbe& probe, const LevelLoad& load, const SweepOptions& o, LevelWindow* all)
 {
     const bool byResponses = probe.virtualTime();
-    probe.begin(concurrency);
+    const int concurrency = load.users;
+    probe.begin(load);
     LevelWindow& current = probe.window();
     current.slos = Slos{o.sloMs, o.ttftSloMs, o.itlSloMs};
     current.clear();
@@ -269,7 +325,8 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     // Virtual time: the first round of a closed loop is a burst (every user sends at once), so the
     // warm-up lasts until each user has had a response, in steps that double (a slow model's first
     // responses may take hours of simulated time), within a tenth of the year.
-    for (Nanos step = warmupEnd; byResponses && step > 0 && finished(current) < concurrency && warmupEnd < yearEnd / 10; step *= 2) {
+    for (Nanos step = warmupEnd; byResponses && step > 0 && finished(current) < std::max(1, concurrency) && warmupEnd < yearEnd / 10;
+         step *= 2) {
         warmupEnd = std::min(yearEnd / 10, warmupEnd + step);
         probe.advanceTo(warmupEnd);
     }
@@ -279,8 +336,9 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     double windowS = byResponses ? windowByResponses(o, current.completed, nanosToSeconds(warmupEnd))
                                  : LevelRecorder::windowLength(o, current.completed);
     current.clear();
+    std::int64_t sentBefore = probe.sent();
 
-    LevelRecorder recorder(concurrency, o, byResponses ? kMinResponsesPerVirtualWindow : LevelRecorder::kMinResponsesToAgree);
+    LevelRecorder recorder(concurrency, o, byResponses ? kMinResponsesPerVirtualWindow : LevelRecorder::kMinResponsesToAgree, load.open());
     Nanos t = warmupEnd;
     const Nanos cap = byResponses ? yearEnd : warmupEnd + secondsToNanos(o.capS);
     for (int windows = 1; t < cap; ++windows) {
@@ -288,6 +346,8 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
         const Nanos end = std::max(probe.now(), t); // the real end: a wall-clock timer may fire late
         const double width = nanosToSeconds(end - t);
         t = end;
+        current.sent = probe.sent() - sentBefore;
+        sentBefore += current.sent;
         const std::int64_t completed = current.completed;
         const bool stable = recorder.add(current, width);
         if (all)
@@ -300,12 +360,14 @@ SweepLevel measureLevel(LevelProbe& probe, int concurrency, const SweepOptions& 
     }
     probe.end();
     SweepLevel level = recorder.finish(nanosToSeconds(t - warmupEnd));
+    finishOpenLevel(level, load.rateRps, o.tolerance);
     probe.annotate(level);
     return level;
 }
 
-LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses)
+LevelRecorder::LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses, bool open)
     : m_options(options)
+    , m_open(open)
     , m_minResponses(minResponses)
 {
     m_level.concurrency = concurrency;
@@ -328,6 +390,7 @@ bool LevelRecorder::add(const LevelWindow& w, double widthS)
     m_itl.merge(w.itl);
     m_level.outputTokens += w.outputTokens;
     m_level.good += w.good;
+    m_level.sent += w.sent;
     m_level.goodCounted = m_level.goodCounted || w.slos.any();
     m_level.completed += w.completed;
     m_level.failed += w.failed;
@@ -335,8 +398,11 @@ bool LevelRecorder::add(const LevelWindow& w, double widthS)
     for (const auto& [kind, count] : w.failuresByKind)
         m_level.failuresByKind[kind] += count;
     ++m_level.windows;
+    if (m_open && enough)
+        m_windowP50s.push_back(p50);
     const bool stable = m_level.windows >= 2 && enough && m_prevEnough && agree(p50, m_prevP50, m_options.tolerance)
-        && agree(throughput, m_prevThroughput, m_options.tolerance) && m_level.windows >= m_options.minWindows;
+        && agree(throughput, m_prevThroughput, m_options.tolerance) && m_level.windows >= m_options.minWindows
+        && (!m_open || !drifts(m_windowP50s, m_options.tolerance));
     m_prevP50 = p50;
     m_prevThroughput = throughput;
     m_prevEnough = enough;
@@ -386,6 +452,18 @@ std::vector<CurvePoint> curvePoints(const SweepResult& r)
 }
 
 Slos slosOf(const SweepOptions& o) { return Slos{o.sloMs, o.ttftSloMs, o.itlSloMs}; }
+
+std::vector<RatePoint> ratePoints(const SweepResult& r, const SweepOptions& o)
+{
+    std::vector<RatePoint> points;
+    for (const SweepLevel& l : r.levels) {
+        const bool keptUp = l.keptUp(o.tolerance);
+        points.push_back({l.rateRps, l.sentRps, l.throughputRps, l.latency.p95, l.ttft.p95, l.itl.p95, l.latency.mean, l.inFlightMean,
+                          keptUp, l.stable, l.behind, keptUp && l.stable && !l.behind});
+    }
+    std::stable_sort(points.begin(), points.end(), [](const RatePoint& a, const RatePoint& b) { return a.rateRps < b.rateRps; });
+    return points;
+}
 
 } // namespace
 
@@ -477,21 +555,35 @@ SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions&
     return v;
 }
 
-SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& o, const std::vector<int>& bisected,
-                             const std::string& stop, const std::vector<int>& doubled)
+static std::string levelText(double level, bool rates) { return rates ? formatRate(level) : format("%.0f users", level); }
+
+SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& o, const std::vector<double>& bisected,
+                             const std::string& stop, const std::vector<double>& doubled)
 {
     std::vector<const SweepLevel*> sorted;
     for (const SweepLevel& l : levels)
         sorted.push_back(&l);
-    std::stable_sort(sorted.begin(), sorted.end(), [](const SweepLevel* a, const SweepLevel* b) { return a->concurrency < b->concurrency; });
+    std::stable_sort(sorted.begin(), sorted.end(), [](const SweepLevel* a, const SweepLevel* b) { return a->axis() < b->axis(); });
     SloSearch s;
+    s.rates = o.rateSweep();
     s.bisected = bisected;
     s.doubled = doubled;
     s.stop = stop;
     double best = 0;
-    std::vector<std::pair<int, SloVerdict>> verdicts;
+    std::vector<std::pair<double, SloVerdict>> verdicts;
     for (const SweepLevel* l : sorted) {
-        verdicts.emplace_back(l->concurrency, sloVerdict(*l, best, o));
+        // An open loop's throughput follows its rate: past saturation it is the rate it did not serve.
+        SloVerdict v = sloVerdict(*l, s.rates ? 0 : best, o);
+        if (s.rates && l->completed > 0 && !l->keptUp(o.tolerance))
+            v.certain = true; // an open loop not served in full only gets worse the longer it runs
+        if (s.rates && v.met && !l->keptUp(o.tolerance)) {
+            v.met = false;
+            v.why = "past saturation: " + formatRate(l->throughputRps) + " served of " + formatRate(l->sentRps) + " sent";
+        } else if (s.rates && v.met && l->behind) {
+            v.met = false;
+            v.why = "the load generator fell behind: " + formatRate(l->sentRps) + " sent of " + formatRate(l->rateRps) + " asked";
+        }
+        verdicts.emplace_back(l->axis(), v);
         if (l->completed > 0 && l->failed + l->rejected == 0)
             best = std::max(best, l->throughputRps);
     }
@@ -508,35 +600,55 @@ SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepO
         if (s.largest && level <= *s.largest && v.met && v.certain)
             s.low = level;
         if (s.smallestMissing && level >= *s.smallestMissing && !v.met && v.certain && s.high == 0)
-            s.high = level - 1;
+            s.high = s.rates ? level : level - 1;
     }
     std::string slos;
     for (const auto& [name, value] : {std::pair<const char*, double>{"p95", o.sloMs}, {"TTFT p95", o.ttftSloMs}, {"inter-token p95", o.itlSloMs}})
         if (value > 0)
             slos += (slos.empty() ? "" : ", ") + std::string(name) + format(" <= %.4g ms", value);
+    const bool rates = s.rates;
     if (s.largest)
-        s.rule = format("%.0f users is the largest concurrency measured to meet every SLO (", *s.largest) + slos + ")";
+        s.rule = levelText(*s.largest, rates) + (rates ? " is the largest rate" : " is the largest concurrency") + " measured to meet every SLO ("
+            + slos + ")";
     else
         s.rule = "no level met every SLO (" + slos + ")";
     if (s.smallestMissing)
-        s.rule += format("; %.0f users missed them: ", *s.smallestMissing) + missWhy;
+        s.rule += "; " + levelText(*s.smallestMissing, rates) + " missed them: " + missWhy;
     else
         s.rule += "; every level measured met them: the boundary is above the largest";
-    auto list = [](const std::vector<int>& v) {
+    auto list = [](const std::vector<double>& v) {
         std::string out;
-        for (int b : v)
-            out += (out.empty() ? "" : ", ") + std::to_string(b);
+        for (double b : v)
+            out += (out.empty() ? "" : ", ") + format("%.6g", b);
         return out;
     };
     if (!doubled.empty())
         s.rule += "; every listed level met them, so the search doubled to " + list(doubled);
     if (!bisected.empty())
         s.rule += "; bisection measured " + list(bisected);
-    if (s.largest && s.smallestMissing && (s.low != *s.largest || s.high != *s.smallestMissing - 1))
-        s.rule += s.high > 0 ? format("; within the repeats' 95 %% intervals the boundary lies in %.0f to %.0f users", s.low, s.high)
-                             : format("; within the repeats' 95 %% intervals the boundary is %.0f users or more", s.low);
+    if (s.largest && s.smallestMissing && (s.low != *s.largest || s.high != *s.smallestMissing - (rates ? 0 : 1)))
+        s.rule += (s.high > 0 ? "; judged only by levels that settled (with repeats, whose 95 % intervals clear the SLOs), the boundary lies in "
+                                    + levelText(s.low, rates) + " to " + levelText(s.high, rates)
+                              : "; judged only by levels that settled (with repeats, whose 95 % intervals clear the SLOs), the boundary is "
+                                    + levelText(s.low, rates) + " or more");
     return s;
 }
+
+namespace {
+
+// A rate between two others, to four significant figures (a rate a person can read back and ask for).
+double rateBetween(double lo, double hi)
+{
+    const double mid = (lo + hi) / 2;
+    const double unit = std::pow(10.0, std::floor(std::log10(mid)) - 3);
+    const double rounded = std::round(mid / unit) * unit;
+    return rounded > lo && rounded < hi ? rounded : mid;
+}
+
+constexpr int kMaxRateBisections = 16; // a rate bracket halves each time: 2^-16 of the first is plenty
+constexpr int kMaxRateDoublings = 16;
+
+} // namespace
 
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress)
@@ -544,12 +656,19 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
     const auto start = std::chrono::steady_clock::now();
     SweepResult r;
     r.scenarioName = scenario.name;
-    std::vector<int> levels = o.levels;
+    const bool rates = o.rateSweep();
+    // The levels on the sweep's axis: users, or request rates.
+    std::vector<double> levels;
+    if (rates)
+        levels = o.rates;
+    else
+        for (int l : o.levels)
+            levels.push_back(l);
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     const int repeats = std::clamp(o.repeats, 1, kMaxRepeats);
     bool extends = false;
-    auto measure = [&](int level) {
+    auto measure = [&](double level) {
         std::vector<RepeatFigures> runs;
         LevelWindow all;
         all.slos = slosOf(o);
@@ -561,11 +680,14 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::optional<ServerScrape> server;
         std::vector<GpuLevelFigures> gpus;
         std::vector<std::string> kinds;
+        const int users = rates ? 0 : int(level);
         for (int repeat = 0; repeat < repeats; ++repeat) {
-            const std::unique_ptr<LevelProbe> probe = probeFor(level, repeat);
+            const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
             r.mode = probe->mode();
             extends = probe->virtualTime() && o.extendLimit > 0;
-            one = measureLevel(*probe, level, o, repeats > 1 ? &all : nullptr);
+            // Each repeat's arrivals are its own (the engine's come from repeatScenario's seed).
+            const LevelLoad load{users, rates ? level : 0, o.constantArrivals, std::uint64_t(repeat) + 1};
+            one = measureLevel(*probe, load, o, repeats > 1 ? &all : nullptr);
             runs.push_back(repeatFigures(one));
             measuredS += one.measuredS;
             windows += one.windows;
@@ -584,7 +706,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             mergeGpuFigures(gpus, one.gpus);
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
-            one = levelOf(all, level, measuredS);
+            one = levelOf(all, users, measuredS);
             one.windows = windows;
             one.stable = stable;
             one.endpoint = endpoint;
@@ -593,6 +715,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             one.server = server;
             one.gpus = gpus;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
+            finishOpenLevel(one, rates ? level : 0, o.tolerance);
         }
         r.levels.push_back(std::move(one));
         if (progress && !progress(r.levels.back()))
@@ -600,7 +723,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         return !r.cancelled;
     };
     const bool search = o.searchSlo && slosOf(o).any();
-    std::vector<int> bisected, doubled;
+    std::vector<double> bisected, doubled;
     std::string stop;
     for (std::size_t k = 0; k < levels.size(); ++k) {
         if (!measure(levels[k]))
@@ -609,35 +732,51 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             continue;
         const SloSearch so = summarizeSloSearch(r.levels, o);
         if (so.smallestMissing && k + 1 < levels.size()) { // bracketed: the larger levels cannot be the answer
-            stop = format("stopped after %.0f users, which missed the SLOs", levels[k]);
+            stop = "stopped after " + levelText(levels[k], rates) + ", which missed the SLOs";
             break;
         }
     }
     if (search) {
         // Every listed level met the SLOs: in virtual time, double until one misses.
         while (extends && !r.cancelled && !summarizeSloSearch(r.levels, o).smallestMissing) {
-            const int last = r.levels.back().concurrency;
-            if (2 * last > o.extendLimit)
+            const double last = r.levels.back().axis();
+            if (rates ? 2 * last > limits::kMaxRateRps || int(doubled.size()) >= kMaxRateDoublings : 2 * last > o.extendLimit)
                 break;
             doubled.push_back(2 * last);
             if (!measure(2 * last))
                 break;
         }
-        // Bisection between the largest level that met them and the smallest that missed.
-        for (SloSearch so = summarizeSloSearch(r.levels, o); !r.cancelled && so.smallestMissing && *so.smallestMissing - so.largest.value_or(0) > 1;
-             so = summarizeSloSearch(r.levels, o)) {
-            const int mid = so.largest.value_or(0) + (*so.smallestMissing - so.largest.value_or(0)) / 2;
+        // Bisection between the largest level that met them and the smallest that missed: down to one
+        // user, or for rates to the resolution's share of the rate that missed.
+        auto open = [&](const SloSearch& so) {
+            if (!so.smallestMissing)
+                return false;
+            const double lo = so.largest.value_or(0), hi = *so.smallestMissing;
+            return rates ? hi - lo > o.rateResolution * hi && int(bisected.size()) < kMaxRateBisections : hi - lo > 1;
+        };
+        for (SloSearch so = summarizeSloSearch(r.levels, o); !r.cancelled && open(so); so = summarizeSloSearch(r.levels, o)) {
+            const double lo = so.largest.value_or(0), hi = *so.smallestMissing;
+            const double mid = rates ? rateBetween(lo, hi) : lo + std::floor((hi - lo) / 2);
             bisected.push_back(mid);
             if (!measure(mid))
                 break;
         }
-        std::stable_sort(r.levels.begin(), r.levels.end(), [](const SweepLevel& a, const SweepLevel& b) { return a.concurrency < b.concurrency; });
+        std::stable_sort(r.levels.begin(), r.levels.end(), [](const SweepLevel& a, const SweepLevel& b) { return a.axis() < b.axis(); });
         r.search = summarizeSloSearch(r.levels, o, bisected, stop, doubled);
     }
-    // Throughput still rising at the last level: in virtual time, measure the next doubling (issue 20).
-    while (!search && extends && !r.cancelled) {
-        const KneeAnalysis a = analyzeCurve(curvePoints(r), slosOf(o), o.sensitivity, o.saturationTolerance);
-        const std::optional<int> next = nextLevelToSaturate(curvePoints(r), a, slosOf(o), o.extendLimit);
+    // Throughput still rising at the last level (a rate still served, with no knee): in virtual time,
+    // measure the next doubling (issue 20).
+    for (int doublings = 0; !search && extends && !r.cancelled; ++doublings) {
+        std::optional<double> next;
+        if (rates) {
+            const std::vector<RatePoint> points = ratePoints(r, o);
+            if (doublings < kMaxRateDoublings)
+                next = nextRateToSaturate(points, analyzeRateCurve(points, slosOf(o), o.sensitivity, o.tolerance), slosOf(o));
+        } else {
+            const KneeAnalysis a = analyzeCurve(curvePoints(r), slosOf(o), o.sensitivity, o.saturationTolerance);
+            if (const std::optional<int> l = nextLevelToSaturate(curvePoints(r), a, slosOf(o), o.extendLimit))
+                next = *l;
+        }
         if (!next || !measure(*next))
             break;
     }
@@ -655,12 +794,54 @@ SweepResult runSweep(const Scenario& scenario, const SweepOptions& o, const Leve
     std::unique_ptr<LevelDriver> driver;
     return runLevels(scenario, o, [&](int level, int repeat) {
         driver = makeDriver();
-        return engineLevelProbe(repeatScenario(scenario, repeat), std::max({level, listedMax, scenario.deployment.predictConcurrency}), *driver);
+        // An open loop's queue is the replica's: the target never turns requests away to the deployment queue.
+        const int target = o.rateSweep() ? limits::kMaxConcurrency : std::max({level, listedMax, scenario.deployment.predictConcurrency});
+        return engineLevelProbe(repeatScenario(scenario, repeat), target, *driver);
     }, progress);
 }
 
+namespace {
+
+// A rate sweep's analysis and recommendation (rate_curve.h); the closed-loop fields stay empty.
+void analyzeRateSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& o)
+{
+    const std::vector<RatePoint> points = ratePoints(r, o);
+    r.analysis = KneeAnalysis();
+    r.analysis.kneeNote = "a rate sweep: see its rate analysis";
+    r.extendedLevels.clear();
+    RateAnalysis a = analyzeRateCurve(points, slosOf(o), o.sensitivity, o.tolerance);
+    for (const SweepLevel& l : r.levels)
+        if (!r.search && std::find(o.rates.begin(), o.rates.end(), l.rateRps) == o.rates.end())
+            a.extendedRates.push_back(l.rateRps);
+    const RateChoice choice = chooseRate(points, a, slosOf(o), r.cancelled, !a.extendedRates.empty());
+    r.rateAnalysis = a;
+    Recommendation& rec = r.recommendation;
+    rec = Recommendation();
+    rec.concurrencyTarget = choice.concurrencyTarget;
+    rec.concurrencyTargetRule = choice.rule;
+    rec.concurrencyTargetBasis = choice.basis;
+    rec.ratePerReplicaRps = choice.rateRps.value_or(0);
+    rec.throughputAtTargetRps = choice.throughputRps;
+    const int pc = scenario.deployment.predictConcurrency;
+    rec.predictConcurrency = pc;
+    rec.predictConcurrencyRule = "as in the scenario (the model's own predict_concurrency); a rate sweep varies the rate only";
+    if (rec.concurrencyTarget > 0 && pc > rec.concurrencyTarget) {
+        rec.predictConcurrency = rec.concurrencyTarget;
+        rec.predictConcurrencyRule = format("lowered from %.0f to the concurrency target: above it, predict concurrency is never reached", pc);
+    }
+    if (rec.throughputAtTargetRps > 0 && (o.baselineRps > 0 || o.peakRps > 0))
+        rec.replicas = planReplicas({rec.throughputAtTargetRps, o.baselineRps, std::max(o.peakRps, o.baselineRps), o.buffer, 1});
+}
+
+} // namespace
+
 void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& o)
 {
+    r.rateAnalysis.reset();
+    if (o.rateSweep()) {
+        analyzeRateSweep(r, scenario, o);
+        return;
+    }
     const std::vector<CurvePoint> points = curvePoints(r);
     r.analysis = analyzeCurve(points, slosOf(o), o.sensitivity, o.saturationTolerance);
     const KneeAnalysis& a = r.analysis;
@@ -698,10 +879,12 @@ std::string sweepPointsCsv(const SweepResult& r)
     const bool kinds = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return !l.failuresByKind.empty(); });
     const bool good = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.goodCounted; });
     const bool repeats = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.repeats.has_value(); });
+    const bool open = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.open(); });
     std::string out = "concurrency,p50_ms,p95_ms,p99_ms,throughput_rps,completed,failed,rejected,stable";
     out += kinds ? ",failures_by_kind" : "";
     out += good ? ",good,goodput_rps" : "";
     out += repeats ? ",repeats,p95_lo_ms,p95_hi_ms,throughput_lo_rps,throughput_hi_rps,verdict" : "";
+    out += open ? ",rate_rps,sent_rps,in_flight_mean,behind" : ""; // a rate sweep's levels (concurrency 0)
     out += '\n';
     char row[256];
     for (const SweepLevel& l : r.levels) {
@@ -725,6 +908,10 @@ std::string sweepPointsCsv(const SweepResult& r)
             out += row;
         } else if (repeats) {
             out += ",1,,,,,";
+        }
+        if (open) {
+            std::snprintf(row, sizeof row, ",%.10g,%.10g,%.10g,%s", l.rateRps, l.sentRps, l.inFlightMean, l.behind ? "true" : "false");
+            out += row;
         }
         out += '\n';
     }

@@ -11,6 +11,7 @@
 #pragma once
 #include "confidence.h"
 #include "knee.h"
+#include "rate_curve.h"
 #include "recommend.h"
 #include "replica_plan.h"
 #include "run_summary.h"
@@ -46,6 +47,25 @@ struct SweepOptions {
     // (or fails requests, or falls past saturation), then bisection between it and the last that met
     // them, down to one user. Needs an SLO.
     bool searchSlo = false;
+    // Open-loop rate sweep (issue 17): one level per request rate (req/s), Poisson arrivals (or evenly
+    // spaced ones with constantArrivals) on the engine or an endpoint, free of coordinated omission:
+    // latency counts from each request's scheduled time. Empty: the closed-loop `levels`.
+    std::vector<double> rates;
+    bool constantArrivals = false;
+    bool rateSweep() const { return !rates.empty(); }
+    // Rate sweeps: the SLO search's bisection stops when its bracket is narrower than this share of the
+    // rate that missed.
+    double rateResolution = 0.05;
+};
+
+// What a level offers: `users` closed-loop users, or an open loop at `rateRps` (Poisson, or evenly
+// spaced when `constant`), its arrivals drawn from `seed`.
+struct LevelLoad {
+    int users = 0;
+    double rateRps = 0;
+    bool constant = false;
+    std::uint64_t seed = 1;
+    bool open() const { return rateRps > 0; }
 };
 
 inline constexpr int kMinResponsesPerVirtualWindow = 200; // virtual time: a window that says something about p50
@@ -130,18 +150,34 @@ struct SweepLevel {
     std::optional<LevelRepeats> repeats; // measured more than once
     std::optional<ServerScrape> server;   // endpoint sweeps that scrape the target's /metrics
     std::vector<GpuLevelFigures> gpus;    // live sweeps, when NVML is there
+    // Open-loop levels (rate sweeps; concurrency is 0): the rate asked, the requests the load generator
+    // sent in the measured windows and their rate (the achieved rate), whether it fell behind the asked
+    // rate by more than a Poisson count's noise allows (the level is then never chosen), and the mean
+    // requests in flight by Little's law (throughput × mean latency).
+    double rateRps = 0;
+    std::int64_t sent = 0;
+    double sentRps = 0;
+    bool behind = false;
+    double inFlightMean = 0;
+    bool open() const { return rateRps > 0; }
+    double axis() const { return open() ? rateRps : double(concurrency); } // where the level sits on its sweep's axis
+    // Served what was sent: completed every request it was sent within the tolerance, none failed.
+    bool keptUp(double tolerance) const { return completed > 0 && failed + rejected == 0 && throughputRps >= (1 - tolerance) * sentRps; }
 };
 RepeatFigures repeatFigures(const SweepLevel& level);
 
 // `--search slo` (issue 17): the largest concurrency meeting every SLO, from the levels measured.
+// Levels are users, or request rates in a rate sweep (`rates`).
 struct SloSearch {
-    std::optional<int> largest;         // the largest level that met the SLOs below any that missed them; none: not even the first
-    std::optional<int> smallestMissing; // the smallest level that missed them (none: every level met them)
+    bool rates = false;                    // on the rate axis (req/s)
+    std::optional<double> largest;         // the largest level that met the SLOs below any that missed them; none: not even the first
+    std::optional<double> smallestMissing; // the smallest level that missed them (none: every level met them)
     // With repeats, the levels whose intervals straddle an SLO: the boundary lies in [low, high]; without
-    // repeats low = largest and high = smallestMissing - 1. high 0: above every level measured.
-    int low = 0, high = 0;
-    std::vector<int> bisected; // the levels bisection added, in the order measured
-    std::vector<int> doubled;  // virtual time: levels past the list, doubling while every level met the SLOs
+    // repeats low = largest and high = smallestMissing - 1 (users) or smallestMissing (rates). high 0:
+    // above every level measured.
+    double low = 0, high = 0;
+    std::vector<double> bisected; // the levels bisection added, in the order measured
+    std::vector<double> doubled;  // virtual time: levels past the list, doubling while every level met the SLOs
     std::string stop;          // why the listed levels stopped early, if they did
     std::string rule;          // the answer and how it was reached, for people
 };
@@ -154,8 +190,8 @@ struct SloVerdict {
 };
 SloVerdict sloVerdict(const SweepLevel& level, double bestThroughputBelowRps, const SweepOptions& options);
 // The search's answer over measured levels (any order); `bisected` and `stop` are the run's.
-SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& options, const std::vector<int>& bisected = {},
-                             const std::string& stop = {}, const std::vector<int>& doubled = {});
+SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepOptions& options, const std::vector<double>& bisected = {},
+                             const std::string& stop = {}, const std::vector<double>& doubled = {});
 
 // One measurement window of a level: what ended in it.
 struct LevelWindow {
@@ -163,6 +199,7 @@ struct LevelWindow {
     std::int64_t completed = 0, failed = 0, rejected = 0;
     std::map<std::string, std::int64_t> failuresByKind;
     std::int64_t outputTokens = 0; // streaming responses: tokens in the completed ones
+    std::int64_t sent = 0;         // open loop: requests the load generator sent in the window
     // Goodput: the SLOs a response is held to (set by the level procedure, kept by clear()), and the
     // completed responses that met every one of them.
     Slos slos;
@@ -181,13 +218,19 @@ void recordResponse(LevelWindow& window, const Request& request);
 // One window of `seconds` as a level of `concurrency` users (0: open loop): its figures, throughput and
 // tokens per second over those seconds, one window, stable.
 SweepLevel levelOf(const LevelWindow& window, int concurrency, double seconds);
+// An open-loop level's own figures once measured (rateRps 0: a closed-loop level, left alone): the rate
+// asked, the achieved rate, whether the generator fell behind, requests in flight by Little's law.
+void finishOpenLevel(SweepLevel& level, double rateRps, double tolerance);
 
 // The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
 // the window length, when a level is stable (two consecutive windows agree), and the level's figures.
 class LevelRecorder {
 public:
     // Two windows agree only when each holds at least `minResponses` completed responses.
-    LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses = kMinResponsesToAgree);
+    // An open loop's level (`open`) must also not drift: its windows' p50s show no significant trend, for
+    // a queue that grows without bound (a rate just past capacity) changes little from one long window to
+    // the next, but steadily over the level.
+    LevelRecorder(int concurrency, const SweepOptions& options, std::int64_t minResponses = kMinResponsesToAgree, bool open = false);
     static constexpr std::int64_t kMinResponsesToAgree = 20; // fewer cannot show the level is stable
     // At least windowS; long enough for ~100 responses at the warm-up's rate; short enough that
     // minWindows still fit in the cap (a slow model would otherwise never get two windows to compare).
@@ -201,7 +244,8 @@ private:
     SweepLevel m_level;
     LatencyHistogram m_latency, m_ttft, m_itl;
     double m_prevP50 = -1, m_prevThroughput = -1;
-    bool m_prevEnough = false;
+    std::vector<double> m_windowP50s; // open loop: each window's p50 that had enough responses
+    bool m_prevEnough = false, m_open = false;
     std::int64_t m_minResponses;
 };
 
@@ -213,6 +257,9 @@ struct Recommendation {
     std::string predictConcurrencyRule;
     std::optional<ReplicaPlan> replicas; // when baseline and peak rates were given
     double throughputAtTargetRps = 0;
+    // Rate sweeps: the rate one replica should take (the concurrency target is its requests in flight
+    // there, by Little's law); 0 when none, or a closed-loop sweep.
+    double ratePerReplicaRps = 0;
 };
 
 struct SweepResult {
@@ -225,7 +272,8 @@ struct SweepResult {
     std::vector<int> extendedLevels; // levels measured beyond the options' own, to reach saturation
     bool cancelled = false;
     std::optional<SloSearch> search; // --search slo
-    KneeAnalysis analysis;
+    KneeAnalysis analysis;                   // closed-loop levels
+    std::optional<RateAnalysis> rateAnalysis; // a rate sweep's levels (then `analysis` is empty)
     Recommendation recommendation;
     double wallS = 0;
 };
@@ -260,7 +308,8 @@ using LevelDriverFactory = std::function<std::unique_ptr<LevelDriver>()>;
 class LevelProbe {
 public:
     virtual ~LevelProbe() = default;
-    virtual void begin(int users) = 0;        // `users` closed-loop users start sending; the level's time is 0
+    virtual void begin(const LevelLoad& load) = 0; // the load starts (users, or an open loop's arrivals); the level's time is 0
+    virtual std::int64_t sent() const { return 0; } // open loop: requests sent since begin()
     virtual Nanos now() const = 0;            // the level's time (simulated, or wall since begin)
     virtual void advanceTo(Nanos t) = 0;      // lets the level's time pass to t
     virtual void measuring() {}               // the warm-up is over: the measured windows start now
@@ -272,7 +321,11 @@ public:
 };
 
 // `all`, if given, also receives every measured window (the repeats of a level merged).
-SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options, LevelWindow* all = nullptr);
+SweepLevel measureLevel(LevelProbe& probe, const LevelLoad& load, const SweepOptions& options, LevelWindow* all = nullptr);
+inline SweepLevel measureLevel(LevelProbe& probe, int users, const SweepOptions& options, LevelWindow* all = nullptr)
+{
+    return measureLevel(probe, LevelLoad{users}, options, all);
+}
 // The engine as a probe: one replica (min = max = 1, no autoscaler) with the given concurrency target,
 // a fresh engine per level from `driver`.
 std::unique_ptr<LevelProbe> engineLevelProbe(const Scenario& scenario, int target, LevelDriver& driver);
@@ -287,6 +340,7 @@ Scenario repeatScenario(const Scenario& scenario, int repeat);
 // or with `searchSlo` the SLO search; then the analysis against `scenario` (its predict_concurrency).
 // `progress` is told of each finished level and may return false to cancel: the finished levels are
 // kept and analysed.
+// In a rate sweep, `level` is 0 (the probe's load comes to begin()).
 using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level, int repeat)>;
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress = {});

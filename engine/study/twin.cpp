@@ -512,6 +512,10 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         refuse(fit, "the sweep has no levels", {sweepAgain});
         return fit;
     }
+    if (std::any_of(sweep.levels.begin(), sweep.levels.end(), [](const SweepLevel& l) { return l.open(); })) {
+        refuse(fit, "this is a rate sweep (open loop): the fit reads a service curve from closed-loop levels of users", {sweepAgain});
+        return fit;
+    }
     const std::vector<const SweepLevel*> usable = screen(sweep, o, fit);
     if (usable.empty() || usable.front()->concurrency != 1) {
         std::string why = "level 1 (one request at a time) ";

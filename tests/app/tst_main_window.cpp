@@ -36,6 +36,7 @@
 #include <QStandardPaths>
 #include <QSettings>
 #include <QTest>
+#include <QToolButton>
 
 using namespace knee;
 using namespace knee::ui;
@@ -385,6 +386,105 @@ private slots:
         QCOMPARE(again.sweepPage()->plottedLevels(), 6);
     }
 
+    void rateSweepFromThePage()
+    {
+        // Issue 17's open loop in the window: one slot of 20 ms serves at most 50 req/s, so 60 and 80 req/s
+        // are not served in full: the capacity lies below 60, and the rate per replica at most there.
+        QTemporaryDir dir;
+        Scenario s = lightLoad();
+        s.deployment.predictConcurrency = 1;
+        s.model.preprocess = s.model.postprocess = Distribution::constant(0);
+        s.model.predict = Distribution::constant(20);
+        MainWindow w(s, "test");
+        w.resize(1280, 900);
+        SweepPage* page = w.sweepPage();
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
+        QVERIFY(page->searchSlo()->text().contains("largest rate"));
+        page->rates()->setText("10, 20, 30, 40, 60, 80");
+        QVERIFY2(page->formSummary().contains("rates 10, 20, 30, 40, 60, 80 req/s, Poisson arrivals"), qPrintable(page->formSummary()));
+        // Refused with the reason: a rate that is not one, and the grid (closed loop only).
+        page->rates()->setText("10, 0");
+        page->run();
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("Rates are numbers") && page->statusText().contains("'0'"), qPrintable(page->statusText()));
+        page->rates()->setText("10, 20, 30, 40, 60, 80");
+        page->gridValues()->setText("1, 2");
+        page->run();
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("The grid measures closed-loop levels"), qPrintable(page->statusText()));
+        page->gridValues()->clear();
+
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        w.runSweep();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        const SweepResult& r = page->sweeps().back().result;
+        QVERIFY(r.rateAnalysis.has_value());
+        QCOMPARE(page->plottedLevels(), 6);
+        QVERIFY(r.rateAnalysis->capacity && *r.rateAnalysis->capacity < 60);
+        QVERIFY(r.rateAnalysis->firstBehind && *r.rateAnalysis->firstBehind <= 60);
+        QCOMPARE(page->markedCapacity(), r.rateAnalysis->capacity);
+        QCOMPARE(page->markedRateKnee(), r.rateAnalysis->knee);
+        QVERIFY(!page->markedKnee() && !page->markedSaturation()); // no closed-loop marks
+        const double perReplica = r.recommendation.ratePerReplicaRps;
+        QVERIFY2(perReplica > 0 && perReplica <= *r.rateAnalysis->capacity, qPrintable(QString::number(perReplica)));
+
+        // The table: the rate asked beside the rate sent and served, then the latencies and Little's law.
+        const QString tsv = page->levelsTsv();
+        QVERIFY2(tsv.startsWith("Rate (req/s)\tSent (req/s)\tServed (req/s)\tp50 (ms)\tp95 (ms)\tp99 (ms)\tIn flight\tNotes"), qPrintable(tsv));
+        QTableWidget* table = page->levelTable();
+        QStringList rates;
+        for (int row = 0; row < table->rowCount(); ++row)
+            rates << table->item(row, 0)->text();
+        QCOMPARE(rates, QStringList({"10", "20", "30", "40", "60", "80"}));
+        const int notes = table->columnCount() - 1;
+        QCOMPARE(table->horizontalHeaderItem(notes)->text(), QStringLiteral("Notes"));
+        QCOMPARE(table->item(int(rates.indexOf(QString::number(perReplica))), notes)->text(), QString()); // the rate chosen is usable
+        QVERIFY2(table->item(5, notes)->text().contains("not served in full"), qPrintable(table->item(5, notes)->text()));
+        QVERIFY(page->readoutAt(40).startsWith("40 req/s asked: "));
+
+        // The card: the rate per replica, and the concurrency target by Little's law; Apply moves the knobs.
+        const QString card = page->recommendationText();
+        QVERIFY2(card.contains("rate per replica: " + QString::fromStdString(formatRate(perReplica))), qPrintable(card));
+        QVERIFY2(card.contains("Little's law"), qPrintable(card));
+        QVERIFY(page->evidenceText().contains("Knee and capacity"));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            w.grab().save(shots + "/sweep_rates.png");
+            table->scrollToItem(table->item(5, notes)); // the sent rate, Little's law and the notes
+            w.grab().save(shots + "/sweep_rates_table.png");
+            page->formToggle()->click(); // the form open: the load, the rates and the arrivals
+            w.grab().save(shots + "/sweep_rates_form.png");
+            page->formToggle()->click();
+        }
+        QVERIFY(page->applyButton()->isEnabled());
+        QCOMPARE(page->applyRecommendation(), QString());
+        QCOMPARE(w.controls()->concurrencyTarget()->value(), r.recommendation.concurrencyTarget);
+        // A twin is fitted to users, not rates: the button says so.
+        QVERIFY(!page->twinButton()->isEnabled());
+        QVERIFY2(page->twinButton()->toolTip().contains("closed-loop"), qPrintable(page->twinButton()->toolTip()));
+
+        // Saved and reopened: the same rates, marks and table.
+        const QString path = dir.filePath("rates.json");
+        QCOMPARE(w.saveSessionTo(path), QString());
+        MainWindow again(lightLoad(), "other");
+        QCOMPARE(again.openSessionFrom(path), QString());
+        SweepPage* reopened = again.sweepPage();
+        QCOMPARE(reopened->load()->currentData().toString(), QStringLiteral("rates"));
+        QCOMPARE(reopened->rates()->text(), QStringLiteral("10, 20, 30, 40, 60, 80"));
+        QCOMPARE(reopened->plottedLevels(), 6);
+        QCOMPARE(reopened->markedCapacity(), r.rateAnalysis->capacity);
+        QCOMPARE(reopened->levelsTsv(), tsv);
+        QVERIFY(reopened->recommendationText().contains("rate per replica: " + QString::fromStdString(formatRate(perReplica))));
+        // Compared: a rate sweep's curve beside this one; a closed loop's is on another axis and is not drawn.
+        reopened->setComparison("same rates", page->sweeps());
+        QCOMPARE(reopened->comparisonPoints(), 6);
+        SessionSweep users;
+        users.result.levels.resize(1);
+        users.result.levels[0].concurrency = 4;
+        reopened->setComparison("users", {users});
+        QVERIFY(!reopened->comparisonShown());
+        QVERIFY2(reopened->statusText().contains("not drawn"), qPrintable(reopened->statusText()));
+    }
+
     void liveSweepFromThePage()
     {
         Scenario s = lightLoad();
@@ -591,8 +691,8 @@ private slots:
         // so that a busy machine cannot finish all 12 first (CI once did, with the default 10 s).
         page->warmup()->setValue(3600);
         QSignalSpy done(page, &SweepPage::sweepFinished);
-        connect(page, &SweepPage::levelFinished, page, [page](int c) {
-            if (c == 4)
+        connect(page, &SweepPage::levelFinished, page, [page](const QString& level) {
+            if (level == QLatin1String("4"))
                 page->cancelButton()->click();
         });
         page->runButton()->click();

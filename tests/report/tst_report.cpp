@@ -47,6 +47,23 @@ Session sweptSession()
     return session;
 }
 
+// An open-loop rate sweep on a replica of 4 slots of 11.5 ms (about 350 req/s): p95 flat up to 160 req/s
+// and bending after it (the knee), 320 still served, so the sweep adds 640, which is not.
+Session rateSweptSession()
+{
+    Scenario s = twoSlots();
+    s.deployment.predictConcurrency = 4;
+    s.model.predict = Distribution::of(Distribution::Kind::Lognormal, 11.5);
+    s.model.predict.sigma = 0.3;
+    SweepOptions o;
+    o.rates = {20, 40, 80, 160, 320};
+    Session session;
+    session.scenarioSource = "test";
+    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(s));
+    session.sweeps.push_back({o, runVirtualSweep(s, o)});
+    return session;
+}
+
 struct Run {
     int exitCode = -1;
     QByteArray out, err;
@@ -88,6 +105,67 @@ private slots:
             QCOMPARE(it.next().captured(0), QStringLiteral("http://www.w3.org/2000/svg"));
         QVERIFY(html.contains("<svg id='latencyChart'") && html.contains("<svg id='throughputChart'"));
         QVERIFY(html.contains("Made by knee"));
+    }
+
+    // A rate sweep is drawn and tabled against the rate asked (its levels have no concurrency): every
+    // number finite, every point inside its chart, the knee and the capacity where the analysis put them.
+    void rateSweepReport()
+    {
+        const Session s = rateSweptSession();
+        const SweepResult& r = s.sweeps.back().result;
+        QVERIFY(r.rateAnalysis && r.rateAnalysis->knee && r.rateAnalysis->capacity);
+        QCOMPARE(int(r.levels.size()), 6);
+        QCOMPARE(r.rateAnalysis->extendedRates, std::vector<double>{640});
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(html.contains("request rate (req/s, log 2)"));
+        QVERIFY(!html.contains("concurrent requests"));
+        QVERIFY(!html.contains("data-concurrency"));
+        QVERIFY2(!html.contains(QRegularExpression("\\b-?(nan|inf)\\b", QRegularExpression::CaseInsensitiveOption)), "a number that is not finite");
+        QVERIFY(html.contains("<th>Rate asked (req/s)</th><th>Sent (req/s)</th><th>Served (req/s)</th>"));
+        QVERIFY(html.contains("<th>In flight (Little)</th>"));
+        for (const SweepLevel& l : r.levels) {
+            QVERIFY2(html.contains(QString("<tr data-rate-rps='%1'").arg(num(l.rateRps))), qPrintable(QString("row for %1 req/s").arg(l.rateRps)));
+            QVERIFY(html.contains(QString("<td data-field='sent_rps' data-value='%1'>").arg(num(l.sentRps))));
+            QVERIFY(html.contains(QString("<td data-field='in_flight' data-value='%1'>").arg(num(l.inFlightMean))));
+        }
+        QVERIFY(html.contains("<tr data-rate-rps='320'><td data-field='rate_rps' data-value='320'>320</td>"));
+        // 640 req/s is beyond the replica: greyed, and says why.
+        const QRegularExpression row640("<tr data-rate-rps='640' class='excluded'>.*?<td data-field='notes' class='notes'>([^<]*)</td>");
+        const auto m640 = row640.match(html);
+        QVERIFY2(m640.hasMatch() && m640.captured(1).contains("not served in full"), qPrintable(m640.captured(0)));
+
+        // One knee marker, at the analysis's rate; the capacity on the throughput chart; the sent line beside the served one.
+        const QRegularExpression knee("<circle class='knee'[^>]*data-rate-rps='([^']+)'");
+        auto k = knee.globalMatch(html);
+        QVERIFY(k.hasNext());
+        QCOMPARE(k.next().captured(1), num(*r.rateAnalysis->knee));
+        QVERIFY(!k.hasNext());
+        QVERIFY(html.contains(QString("p95 knee %1 req/s</text>").arg(*r.rateAnalysis->knee)));
+        const auto capacity = QRegularExpression("<circle class='capacity'[^>]*data-rate-rps='([^']+)'").match(html);
+        QVERIFY(capacity.hasMatch());
+        QCOMPARE(capacity.captured(1), num(*r.rateAnalysis->capacity));
+        QVERIFY(html.contains("<polyline class='sent'"));
+        // Each point within its plot area (x 60…620, y 30…250), the smallest rate on the y axis, the largest at the right.
+        double minX = 1e9, maxX = -1e9;
+        for (auto it = QRegularExpression("<circle class='\\w+' cx='([^']+)' cy='([^']+)'").globalMatch(html); it.hasNext();) {
+            const auto m = it.next();
+            const double x = m.captured(1).toDouble(), y = m.captured(2).toDouble();
+            QVERIFY2(x >= 60 && x <= 620 && y >= 30 && y <= 250, qPrintable(m.captured(0)));
+            minX = std::min(minX, x);
+            maxX = std::max(maxX, x);
+        }
+        QCOMPARE(minX, 60.0);
+        QCOMPARE(maxX, 620.0); // 640 = 20 × 2^5
+
+        auto value = [&](const QString& id) {
+            const auto m = QRegularExpression("<tr id='" + id + "'><td>[^<]*</td><td class='value'><span data-value='([^']+)'>").match(html);
+            return m.hasMatch() ? m.captured(1) : QString();
+        };
+        QVERIFY(r.recommendation.ratePerReplicaRps > 0);
+        QCOMPARE(value("rec-rate"), num(r.recommendation.ratePerReplicaRps));
+        QCOMPARE(value("rec-target"), QString::number(r.recommendation.concurrencyTarget));
+        QVERIFY(html.contains(QString::fromStdString(r.rateAnalysis->capacityNote).toHtmlEscaped()));
+        QVERIFY(html.contains(QString::fromStdString(r.rateAnalysis->kneeNote).toHtmlEscaped()));
     }
 
     // The browser's DOM (after parsing and layout) carries the session's numbers, cell by cell.

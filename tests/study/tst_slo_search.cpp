@@ -56,7 +56,7 @@ private slots:
         QCOMPARE(r.search->smallestMissing, std::optional<int>(13));
         QCOMPARE(r.search->low, 12);
         QCOMPARE(r.search->high, 12);
-        QCOMPARE(r.search->bisected, (std::vector<int>{12, 14, 13}));
+        QCOMPARE(r.search->bisected, (std::vector<double>{12, 14, 13}));
         QCOMPARE(concurrencies(r), (std::vector<int>{1, 2, 4, 8, 12, 13, 14, 16}));
         QVERIFY(r.search->stop.find("16") != std::string::npos);
         QVERIFY(r.extendedLevels.empty()); // bisected levels are not "added to reach saturation"
@@ -70,7 +70,7 @@ private slots:
         const SweepResult r = runVirtualSweep(oneSlot(10), searchOptions({1, 2, 4}, 125));
         QCOMPARE(r.search->largest, std::optional<int>(12));
         QCOMPARE(concurrencies(r), (std::vector<int>{1, 2, 4, 8, 12, 13, 14, 16}));
-        QCOMPARE(r.search->doubled, (std::vector<int>{8, 16}));
+        QCOMPARE(r.search->doubled, (std::vector<double>{8, 16}));
         QVERIFY(r.extendedLevels.empty()); // the search's own levels, not "added to reach saturation"
         QVERIFY(r.search->rule.find("doubled to 8, 16") != std::string::npos);
         // Four slots: 10 ms up to 4 users (and 20 ms at 8: two rounds of four), 40 ms at 16: an SLO of
@@ -79,7 +79,7 @@ private slots:
         four.deployment.predictConcurrency = 4;
         const SweepResult f = runVirtualSweep(four, searchOptions({1, 2, 4, 8, 16}, 15));
         QCOMPARE(f.search->largest, std::optional<int>(4));
-        QCOMPARE(f.search->bisected, (std::vector<int>{6, 5}));
+        QCOMPARE(f.search->bisected, (std::vector<double>{6, 5}));
     }
 
     void noLevelMeetingTheSloIsSaidSo()
