@@ -516,8 +516,8 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
         for (const QString& part : m_rates->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             bool ok = false;
             const double v = part.trimmed().toDouble(&ok);
-            if (!ok || !(v > 0 && v <= limits::kMaxRateRps)) {
-                error = tr("Rates are numbers of requests per second above 0 and at most 10,000,000, separated by commas: '%1' is not")
+            if (!ok || !(v >= kMinSweepRateRps && v <= limits::kMaxRateRps)) {
+                error = tr("Rates are requests per second from 0.001 to 10,000,000, separated by commas: '%1' is not")
                             .arg(part.trimmed());
                 return std::nullopt;
             }

@@ -148,15 +148,19 @@ std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& par
     return out;
 }
 
-std::optional<std::vector<double>> positiveNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, double hi,
-                                                         QString& error)
+std::optional<std::vector<double>> positiveNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo,
+                                                         double hi, QString& error)
 {
     std::vector<double> out;
     for (const QString& part : parser.value(option).split(QLatin1Char(','))) {
         bool ok = false;
         const double v = part.trimmed().toDouble(&ok);
-        if (!ok || !std::isfinite(v) || v <= 0 || v > hi) {
-            error = QStringLiteral("--%1 expects numbers above 0 and at most %2 separated by commas, got '%3'").arg(option.names().first()).arg(hi).arg(part);
+        if (!ok || !std::isfinite(v) || v < lo || v > hi) {
+            error = QStringLiteral("--%1 expects numbers from %2 to %3 separated by commas, got '%4'")
+                        .arg(option.names().first())
+                        .arg(lo)
+                        .arg(hi, 0, 'f', 0)
+                        .arg(part);
             return std::nullopt;
         }
         out.push_back(v);

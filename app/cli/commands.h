@@ -58,9 +58,9 @@ std::optional<int> gpuTelemetryMsOrReport(const QCommandLineParser& parser, cons
 std::optional<double> numberOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo, double hi, QString& error);
 // A flag's value as whole numbers from `lo` to `hi` separated by commas; nothing, with "--NAME expects whole
 // numbers from LO to HI separated by commas, got 'PART'" in `error`, at the first part that is not one.
-// "10,20,40.5": numbers above 0 and at most `hi`, for rates.
-std::optional<std::vector<double>> positiveNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, double hi,
-                                                         QString& error);
+// "10,20,40.5": numbers from `lo` (above 0) to `hi`, for rates.
+std::optional<std::vector<double>> positiveNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, double lo,
+                                                         double hi, QString& error);
 std::optional<std::vector<int>> wholeNumbersOption(const QCommandLineParser& parser, const QCommandLineOption& option, int lo, int hi,
                                                    QString& error);
 // Which of a session's `count` sweeps a --sweep flag picks, from 1 (unset: the last), as an index; nothing,

@@ -220,7 +220,7 @@ static void printRateSweep(QTextStream& out, const SweepResult& r, const SweepOp
         if (!l.keptUp(options.tolerance) && l.completed > 0)
             notes << QStringLiteral("not served in full");
         if (l.behind)
-            notes << QStringLiteral("load generator fell behind");
+            notes << (l.endpoint ? QStringLiteral("client fell behind (raise --max-connections?)") : QStringLiteral("load generator fell behind"));
         if (!l.stable)
             notes << QStringLiteral("did not stabilise");
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes.join(QStringLiteral(", "))) << "\n";
@@ -399,7 +399,7 @@ int runSweep(const QStringList& args)
             return kBadInput;
         }
         QString error;
-        const auto rates = positiveNumbersOption(parser, ratesOpt, limits::kMaxRateRps, error);
+        const auto rates = positiveNumbersOption(parser, ratesOpt, kMinSweepRateRps, limits::kMaxRateRps, error);
         if (!rates) {
             err << "knee sweep: " << error << "\n";
             return kBadInput;

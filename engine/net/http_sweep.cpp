@@ -34,13 +34,18 @@ public:
     {
         m_wall.start();
         if (load.open()) {
+            m_open = true;
+            m_sentBefore = m_client.counters().sent;
             arrivals(load);
             return;
         }
         for (int u = 0; u < load.users; ++u)
             user(u); // detached: each ends after end()
     }
-    std::int64_t sent() const override { return m_sent; }
+    // Requests that left the client (past its connection limit): what waits inside knee has not been sent,
+    // so a client short of connections shows as behind, not as the server's capacity.
+    std::int64_t sent() const override { return m_open ? m_client.counters().sent - m_sentBefore : 0; }
+    bool generatorMayLag() const override { return true; }
     Nanos now() const override { return m_wall.isValid() ? Nanos(m_wall.nsecsElapsed()) : 0; }
     // Lets wall time pass on this thread's event loop until the level's time is t.
     void advanceTo(Nanos t) override
@@ -97,7 +102,7 @@ private:
     {
         m_rng.seed(load.seed);
         m_gap = std::exponential_distribution<double>(load.rateRps);
-        m_constantGap = load.constant ? Nanos(1e9 / load.rateRps) : 0;
+        m_constantGap = load.constant ? gapNanos(1 / load.rateRps) : 0;
         const Nanos start = m_client.now();
         m_next = start + nextGap();
         m_arrivals.setSingleShot(true);
@@ -105,18 +110,19 @@ private:
         QObject::connect(&m_arrivals, &QTimer::timeout, [this] {
             for (const Nanos now = m_client.now(); m_next <= now && !m_stopping; m_next += nextGap())
                 request(m_next);
-            if (!m_stopping) // never early: no spinning
-                m_arrivals.start(std::chrono::milliseconds(std::max<Nanos>(0, (m_next - m_client.now() + 999'999) / 1'000'000)));
+            if (!m_stopping) // never early: no spinning; a long gap in steps a timer can hold
+                m_arrivals.start(std::chrono::milliseconds(std::clamp<Nanos>((m_next - m_client.now() + 999'999) / 1'000'000, 0, 60'000)));
         });
         m_arrivals.start(0);
     }
-    Nanos nextGap() { return std::max<Nanos>(1, m_constantGap > 0 ? m_constantGap : Nanos(m_gap(m_rng) * 1e9)); }
+    Nanos nextGap() { return std::max<Nanos>(1, m_constantGap > 0 ? m_constantGap : gapNanos(m_gap(m_rng))); }
+    // A gap in seconds as nanoseconds, within the engine's year (an exponential draw can be huge).
+    static Nanos gapNanos(double seconds) { return Nanos(std::min(seconds, limits::kMaxDurationS) * 1e9); }
 
     QCoro::Task<> request(Nanos intended)
     {
         ++m_running;
-        ++m_sent;
-        const HttpOutcome r = co_await m_client.send(intended, int(m_sent));
+        const HttpOutcome r = co_await m_client.send(intended, int(++m_scheduled));
         if (!r.aborted)
             record(r);
         if (--m_running == 0 && m_allEnded)
@@ -153,12 +159,14 @@ private:
     bool m_stopping = false, m_ended = false;
     QEventLoop* m_allEnded = nullptr;
     LevelWindow m_window;
+    bool m_open = false;
+    std::int64_t m_sentBefore = 0;
     // An open loop's arrivals.
     QTimer m_arrivals;
     std::mt19937_64 m_rng;
     std::exponential_distribution<double> m_gap;
     Nanos m_constantGap = 0, m_next = 0;
-    std::int64_t m_sent = 0;
+    std::int64_t m_scheduled = 0;
     QString m_lastError;
 };
 

@@ -18,8 +18,8 @@ QString checkSweepRequest(const SweepRequest& request)
     if (request.grid && request.options.rateSweep())
         return QStringLiteral("the grid measures closed-loop levels (its concurrency targets); run the rate sweep without it");
     if (request.options.rateSweep()
-        && std::any_of(request.options.rates.begin(), request.options.rates.end(), [](double r) { return !(r > 0 && r <= limits::kMaxRateRps); }))
-        return QStringLiteral("rates are above 0 and at most 10000000 req/s");
+        && std::any_of(request.options.rates.begin(), request.options.rates.end(), [](double r) { return !(r >= kMinSweepRateRps && r <= limits::kMaxRateRps); }))
+        return QStringLiteral("rates are from 0.001 to 10000000 req/s");
     if (request.options.levels.empty() && !request.options.rateSweep())
         return QStringLiteral("a sweep needs at least one level");
     if (request.scrape && !request.endpoint)

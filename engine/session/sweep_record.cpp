@@ -346,7 +346,7 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     const bool open = o.contains("rate_rps"); // a rate sweep's level: concurrency 0
     l.concurrency = int(r.integer(o, "concurrency", path, open ? 0 : 1, open ? 0 : 1e6));
     if (open) { // the achieved rate, Little's law and "behind" are recomputed (finishOpenLevel)
-        l.rateRps = r.number(o, "rate_rps", path, 1e-9, limits::kMaxRateRps);
+        l.rateRps = r.number(o, "rate_rps", path, kMinSweepRateRps, limits::kMaxRateRps);
         l.sent = r.integer(o, "arrivals", path, 0, kMaxSavedCount);
     }
     l.latency = readLatency(r, r.object(o, "latency_ms", path), path + ".latency_ms");
@@ -403,8 +403,8 @@ std::vector<double> rateList(JsonReader& r, const QJsonObject& o, const char* ke
     std::vector<double> out;
     for (const QJsonValue& v : r.array(o, key, path, 64)) {
         const double d = v.toDouble(-1);
-        if (!(d > 0 && d <= limits::kMaxRateRps)) {
-            r.fail(path + "." + key, "request rates above 0 and at most 10000000 req/s");
+        if (!(d >= kMinSweepRateRps && d <= limits::kMaxRateRps)) {
+            r.fail(path + "." + key, "request rates from 0.001 to 10000000 req/s");
             return {};
         }
         out.push_back(d);
@@ -587,7 +587,7 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     for (SweepLevel& l : res.levels) { // the verdicts against the sweep's own tolerance
         if (l.repeats)
             l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
-        finishOpenLevel(l, l.rateRps, sw.options.tolerance);
+        finishOpenLevel(l, l.rateRps, sw.options.tolerance, res.mode == "http");
         if (r.ok() && l.open() != sw.options.rateSweep())
             r.fail(path + ".levels", sw.options.rateSweep() ? "the rate levels its options ask for" : "closed-loop levels, as its options ask");
     }

@@ -156,7 +156,7 @@ RateChoice chooseRate(const std::vector<RatePoint>& points, const RateAnalysis& 
     c.throughputRps = chosen->throughputRps;
     // Little's law on the replica at that rate: the requests it holds on average is what its
     // autoscaler should count towards the target.
-    c.concurrencyTarget = std::clamp(int(std::ceil(chosen->inFlight - 1e-9)), 1, limits::kMaxConcurrency);
+    c.concurrencyTarget = int(std::clamp(std::ceil(chosen->inFlight - 1e-9), 1.0, double(limits::kMaxConcurrency))); // clamped before int: no overflow
     c.rule = printfText("%s per replica (%s); p95 %s; concurrency_target %d: Little's law, %s served x mean %s = %.2f requests in flight",
                         formatRate(chosen->rateRps).c_str(), why.c_str(), formatLatency(chosen->latencyMs).c_str(), c.concurrencyTarget,
                         formatRate(chosen->throughputRps).c_str(), formatLatency(chosen->meanMs).c_str(), chosen->inFlight);

@@ -21,6 +21,10 @@
 
 namespace knee {
 
+// The slowest rate a sweep offers (one request in about 17 minutes); slower ones would take a level
+// longer than anyone waits, and their gaps overflow timers.
+inline constexpr double kMinSweepRateRps = 0.001;
+
 struct RatePoint {
     double rateRps = 0;       // asked
     double sentRps = 0;       // achieved: what the load generator sent

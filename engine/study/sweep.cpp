@@ -230,12 +230,13 @@ public:
         s.workload.warmupS = 0;
         // The engine's own limit of one year; the level procedure ends the level long before.
         s.workload.durationS = limits::kMaxDurationS;
+        m_open = load.open();
         m_engine = &m_driver.begin(s);
         m_engine->setObserver([this](const Request& r) { recordResponse(m_window, r); });
         m_driver.start(*m_engine);
     }
     Nanos now() const override { return m_engine->now(); }
-    std::int64_t sent() const override { return m_engine ? m_engine->metrics().arrived : 0; }
+    std::int64_t sent() const override { return m_engine && m_open ? m_engine->metrics().arrived : 0; }
     void advanceTo(Nanos t) override { m_driver.advanceTo(*m_engine, t); }
     void measuring() override { m_driver.measuring(*m_engine); }
     void annotate(SweepLevel& level) const override { m_driver.annotate(level); }
@@ -254,6 +255,7 @@ private:
     int m_target;
     LevelDriver& m_driver;
     Engine* m_engine = nullptr;
+    bool m_open = false;
     LevelWindow m_window;
 };
 
@@ -296,7 +298,7 @@ SweepLevel measureLevel(const Scenario& scenario, int concurrency, int target, c
     return measureLevel(probe, concurrency, o);
 }
 
-void finishOpenLevel(SweepLevel& l, double rateRps, double tolerance)
+void finishOpenLevel(SweepLevel& l, double rateRps, double tolerance, bool judgeGenerator)
 {
     l.rateRps = rateRps;
     if (!l.open())
@@ -307,7 +309,7 @@ void finishOpenLevel(SweepLevel& l, double rateRps, double tolerance)
     // Behind: fewer sent than the rate asks for, by more than the tolerance and three standard
     // deviations of a Poisson count (a constant rate has none, so this errs towards trusting it).
     const double expected = rateRps * l.measuredS;
-    l.behind = expected > 0 && double(l.sent) < (1 - tolerance) * expected - 3 * std::sqrt(expected);
+    l.behind = judgeGenerator && expected > 0 && double(l.sent) < (1 - tolerance) * expected - 3 * std::sqrt(expected);
 }
 
 SweepLevel measureLevel(LevelProbe& probe, const LevelLoad& load, const SweepOptions& o, LevelWindow* all)
@@ -360,7 +362,7 @@ SweepLevel measureLevel(LevelProbe& probe, const LevelLoad& load, const SweepOpt
     }
     probe.end();
     SweepLevel level = recorder.finish(nanosToSeconds(t - warmupEnd));
-    finishOpenLevel(level, load.rateRps, o.tolerance);
+    finishOpenLevel(level, load.rateRps, o.tolerance, probe.generatorMayLag());
     probe.annotate(level);
     return level;
 }
@@ -681,9 +683,11 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::vector<GpuLevelFigures> gpus;
         std::vector<std::string> kinds;
         const int users = rates ? 0 : int(level);
+        bool generatorMayLag = false;
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
             r.mode = probe->mode();
+            generatorMayLag = probe->generatorMayLag();
             extends = probe->virtualTime() && o.extendLimit > 0;
             // Each repeat's arrivals are its own (the engine's come from repeatScenario's seed).
             const LevelLoad load{users, rates ? level : 0, o.constantArrivals, std::uint64_t(repeat) + 1};
@@ -715,7 +719,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             one.server = server;
             one.gpus = gpus;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
-            finishOpenLevel(one, rates ? level : 0, o.tolerance);
+            finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
         }
         r.levels.push_back(std::move(one));
         if (progress && !progress(r.levels.back()))
@@ -748,11 +752,17 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         }
         // Bisection between the largest level that met them and the smallest that missed: down to one
         // user, or for rates to the resolution's share of the rate that missed.
+        // A rate search that no level met halves down to a quarter of the smallest listed rate, no further:
+        // rates have no floor as users have 1, and near-zero rates would take a live level hours.
         auto open = [&](const SloSearch& so) {
             if (!so.smallestMissing)
                 return false;
             const double lo = so.largest.value_or(0), hi = *so.smallestMissing;
-            return rates ? hi - lo > o.rateResolution * hi && int(bisected.size()) < kMaxRateBisections : hi - lo > 1;
+            if (!rates)
+                return hi - lo > 1;
+            if (!so.largest && hi <= levels.front() / 4)
+                return false;
+            return hi - lo > o.rateResolution * hi && int(bisected.size()) < kMaxRateBisections;
         };
         for (SloSearch so = summarizeSloSearch(r.levels, o); !r.cancelled && open(so); so = summarizeSloSearch(r.levels, o)) {
             const double lo = so.largest.value_or(0), hi = *so.smallestMissing;

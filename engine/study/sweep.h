@@ -219,8 +219,11 @@ void recordResponse(LevelWindow& window, const Request& request);
 // tokens per second over those seconds, one window, stable.
 SweepLevel levelOf(const LevelWindow& window, int concurrency, double seconds);
 // An open-loop level's own figures once measured (rateRps 0: a closed-loop level, left alone): the rate
-// asked, the achieved rate, whether the generator fell behind, requests in flight by Little's law.
-void finishOpenLevel(SweepLevel& level, double rateRps, double tolerance);
+// asked, the achieved rate, requests in flight by Little's law, and, where the generator is a client that
+// can fall behind its schedule (`judgeGenerator`: an endpoint's), whether it did. (The engine's arrivals
+// are events of its own clock: they stop only when its request budget stops the load, and a level so far
+// past capacity is not served in full.)
+void finishOpenLevel(SweepLevel& level, double rateRps, double tolerance, bool judgeGenerator);
 
 // The level procedure's rules, shared by every measurer (the engine's, and endpoints' in engine/net):
 // the window length, when a level is stable (two consecutive windows agree), and the level's figures.
@@ -310,6 +313,7 @@ public:
     virtual ~LevelProbe() = default;
     virtual void begin(const LevelLoad& load) = 0; // the load starts (users, or an open loop's arrivals); the level's time is 0
     virtual std::int64_t sent() const { return 0; } // open loop: requests sent since begin()
+    virtual bool generatorMayLag() const { return false; } // open loop: sent() may fall behind the schedule
     virtual Nanos now() const = 0;            // the level's time (simulated, or wall since begin)
     virtual void advanceTo(Nanos t) = 0;      // lets the level's time pass to t
     virtual void measuring() {}               // the warm-up is over: the measured windows start now

@@ -406,7 +406,7 @@ private slots:
         page->rates()->setText("10, 0");
         page->run();
         QVERIFY(!page->isRunning());
-        QVERIFY2(page->statusText().contains("Rates are numbers") && page->statusText().contains("'0'"), qPrintable(page->statusText()));
+        QVERIFY2(page->statusText().contains("Rates are requests per second") && page->statusText().contains("'0'"), qPrintable(page->statusText()));
         page->rates()->setText("10, 20, 30, 40, 60, 80");
         page->gridValues()->setText("1, 2");
         page->run();

@@ -36,6 +36,7 @@ private slots:
         QVERIFY(served.start());
         HttpTarget t;
         t.url = QUrl(served.url("/predict"));
+        t.maxConnections = 1024; // room for the queue 100 req/s builds in 4.5 s: the client never binds
         HttpClient client(t, {});
         knee::SweepOptions o;
         o.rates = {25, 40, 100}; // 25 and more responses a window: enough to compare windows
@@ -63,6 +64,14 @@ private slots:
         // level did not settle, which a loaded machine may cause).
         QVERIFY(r.rateAnalysis->firstBehind && *r.rateAnalysis->firstBehind <= 100);
         QVERIFY(!r.rateAnalysis->capacity || *r.rateAnalysis->capacity < 100);
+
+        // With 8 connections the client itself binds at 100 req/s (8 in flight on a server that answers 50 a
+        // second): the requests wait in knee, not at the server, so the level says the client fell behind.
+        t.maxConnections = 8;
+        HttpClient narrow(t, {});
+        o.rates = {100};
+        const knee::SweepResult n = runHttpSweep(narrow, endpointScenario(QStringLiteral("one slot")), o);
+        QVERIFY2(n.levels.front().behind, qPrintable(QStringLiteral("sent %1 req/s").arg(n.levels.front().sentRps)));
     }
 };
 

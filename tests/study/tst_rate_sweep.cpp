@@ -132,19 +132,50 @@ private slots:
         QCOMPARE(r.recommendation.concurrencyTargetBasis, std::string("capacity"));
     }
 
+    void aRateFarPastCapacityIsNotServedNotBehind()
+    {
+        // 100,000 req/s on a replica of 100: the engine's request budget stops the load early. That is not a
+        // generator falling behind (the level would then say nothing): the level is not served in full.
+        const SweepResult r = runVirtualSweep(oneSlot(Distribution::constant(10)), rateOptions({20, 100000}, true));
+        const SweepLevel& over = at(r, 100000);
+        QVERIFY(!over.behind);
+        QVERIFY(!over.keptUp(0.05));
+        QCOMPARE(r.rateAnalysis->firstBehind, std::optional<double>(100000));
+        QCOMPARE(r.recommendation.concurrencyTargetBasis, std::string("capacity"));
+        // Closed-loop levels count no arrivals.
+        SweepOptions closed;
+        closed.levels = {1, 2};
+        closed.repeats = 2;
+        for (const SweepLevel& l : runVirtualSweep(oneSlot(Distribution::constant(10)), closed).levels)
+            QVERIFY(l.sent == 0 && l.sentRps == 0 && !l.open());
+    }
+
+    void aSearchThatNoRateMeetsStopsAtAQuarterOfTheSmallest()
+    {
+        SweepOptions o = rateOptions({10, 20}, true);
+        o.sloMs = 5; // below the 10 ms of predict: no rate meets it
+        o.searchSlo = true;
+        const SweepResult r = runVirtualSweep(oneSlot(Distribution::constant(10)), o);
+        QVERIFY(!r.search->largest);
+        QCOMPARE(r.search->bisected, (std::vector<double>{5, 2.5}));
+        QCOMPARE(r.search->smallestMissing, std::optional<double>(2.5));
+    }
+
     void aGeneratorThatFellBehindIsMarked()
     {
         SweepLevel l;
         l.measuredS = 10;
         l.sent = 800; // 80 req/s sent of 100 asked: 200 fewer than 1000, beyond 5 % plus 3 σ (145 in all)
-        finishOpenLevel(l, 100, 0.05);
+        finishOpenLevel(l, 100, 0.05, true);
         QVERIFY(l.behind);
+        finishOpenLevel(l, 100, 0.05, false); // the engine's own arrivals: never judged
+        QVERIFY(!l.behind);
         l.sent = 900; // within the Poisson noise and the tolerance
-        finishOpenLevel(l, 100, 0.05);
+        finishOpenLevel(l, 100, 0.05, true);
         QVERIFY(!l.behind);
         SweepLevel closed;
         closed.concurrency = 4;
-        finishOpenLevel(closed, 0, 0.05); // a closed-loop level is left alone
+        finishOpenLevel(closed, 0, 0.05, true); // a closed-loop level is left alone
         QCOMPARE(closed.concurrency, 4);
         QVERIFY(!closed.open());
     }
