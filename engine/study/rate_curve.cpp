@@ -62,15 +62,15 @@ RateAnalysis analyzeRateCurve(const std::vector<RatePoint>& points, const Slos& 
                                 "beyond it latency climbs sharply",
                                 sensitivity, formatRate(*a.knee).c_str(), formatLatency(used[*k]->latencyMs).c_str());
     }
-    // Capacity: every level up to it kept up (a level left out for its generator does not break the run).
+    // Capacity: the largest rate served in full (kept up and settled), bracketed by the first rate above it
+    // that was not. A smaller level that did not settle (a GPU still raising its clocks at the first level)
+    // does not end it; levels whose generator fell behind say nothing either way.
+    for (const RatePoint& p : points)
+        if (!p.behind && p.keptUp && p.stable)
+            a.capacity = p.rateRps;
     for (const RatePoint& p : points) {
-        if (p.behind)
+        if (p.behind || (p.keptUp && p.stable) || (a.capacity && p.rateRps < *a.capacity))
             continue;
-        if (p.keptUp && p.stable) {
-            if (!a.firstBehind)
-                a.capacity = p.rateRps;
-            continue;
-        }
         if (!a.firstBehind) {
             a.firstBehind = p.rateRps;
             a.capacityNote = p.keptUp ? printfText("%s did not reach a steady state (its latency kept changing)", formatRate(p.rateRps).c_str())
@@ -81,7 +81,7 @@ RateAnalysis analyzeRateCurve(const std::vector<RatePoint>& points, const Slos& 
     if (a.capacity && a.firstBehind)
         a.capacityNote = printfText("one replica serves %s in full; ", formatRate(*a.capacity).c_str()) + a.capacityNote;
     else if (a.capacity)
-        a.capacityNote = printfText("every rate up to %s was served in full: the capacity is above it", formatRate(*a.capacity).c_str());
+        a.capacityNote = printfText("the largest rate, %s, was served in full: the capacity is above it", formatRate(*a.capacity).c_str());
     else if (!a.firstBehind)
         a.capacityNote = "no level to judge: the load generator fell behind at every rate";
     else if (a.firstBehind)

@@ -7,8 +7,8 @@
 //   and the load generator did not fall behind;
 // - the knee: Kneedle (knee.h) on log2(p95 latency) against the rate (linear: queueing delay grows as
 //   1 / (1 − utilisation), which bends on a linear rate axis), over the usable levels;
-// - capacity: the largest rate up to which every level was served in a steady state (kept up and
-//   stable), bracketed by the smallest that was not (levels whose generator fell behind say nothing);
+// - capacity: the largest rate served in a steady state (kept up and stable), bracketed by the smallest
+//   rate above it that was not (levels whose generator fell behind say nothing);
 // - the rate recommended for one replica: the knee (latency is still near its floor there), else the
 //   capacity when a larger rate was not served, capped by the SLOs; its concurrency target is the
 //   requests in flight at that rate by Little's law (throughput × mean latency), rounded up.
@@ -43,8 +43,8 @@ struct RateAnalysis {
     double tolerance = 0.05;
     std::optional<double> knee; // the rate at the knee of p95
     std::string kneeNote;
-    std::optional<double> capacity;    // the largest rate up to which every level kept up
-    std::optional<double> firstBehind; // the smallest rate not served in full (the capacity lies below it)
+    std::optional<double> capacity;    // the largest rate served in full (kept up and settled)
+    std::optional<double> firstBehind; // the smallest rate above it not served in full (the capacity lies below it)
     std::string capacityNote;
     std::optional<double> sloRate;     // the largest rate up to which every usable level met every SLO
     double peakThroughputRps = 0;

@@ -161,6 +161,32 @@ private slots:
         QCOMPARE(r.search->smallestMissing, std::optional<double>(2.5));
     }
 
+    void aLowLevelThatDidNotSettleDoesNotEndTheCapacity()
+    {
+        // As on the H200 (bench/fidelity/results/h200_2026-12-03_rates, predict_concurrency 4): the first level
+        // ran while the GPU raised its clocks and did not settle; the capacity is still the largest rate served.
+        auto point = [](double rate, double served, bool stable) {
+            RatePoint p;
+            p.rateRps = p.sentRps = rate;
+            p.throughputRps = served;
+            p.latencyMs = 2;
+            p.meanMs = 1;
+            p.inFlight = served / 1000;
+            p.keptUp = served >= 0.95 * rate;
+            p.stable = stable;
+            p.usable = p.keptUp && stable;
+            return p;
+        };
+        const std::vector<RatePoint> points{point(500, 500, false), point(1375, 1375, true), point(2141, 2141, true), point(2250, 2000, false)};
+        const RateAnalysis a = analyzeRateCurve(points, Slos{}, 1.0, 0.05);
+        QCOMPARE(a.capacity, std::optional<double>(2141));
+        QCOMPARE(a.firstBehind, std::optional<double>(2250));
+        const RateChoice c = chooseRate(points, a, Slos{}, false, false);
+        QCOMPARE(c.rateRps, std::optional<double>(2141));
+        QCOMPARE(c.basis, std::string("capacity"));
+        QCOMPARE(c.concurrencyTarget, 3); // 2.141 in flight, rounded up
+    }
+
     void aGeneratorThatFellBehindIsMarked()
     {
         SweepLevel l;
