@@ -92,7 +92,7 @@ public:
     std::string reset(const Scenario& scenario);
 
 Q_SIGNALS:
-    void published(); // emitted from the engine thread; connect queued
+    void published(); // emitted on the host's thread after each snapshot the engine thread publishes
 
 private:
     friend class LiveWorker;
