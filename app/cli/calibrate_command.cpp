@@ -43,9 +43,14 @@ int runCalibrate(const QStringList& args)
                                             QStringLiteral("LIST"), QStringLiteral("1,2,4,8"));
     const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
                                            QStringLiteral("Skip the live engine's own cost per call (two short live runs, about 3 s)."));
+    const QCommandLineOption settleOpt(QStringLiteral("settle-s"),
+                                       QStringLiteral("Before measuring, run calls back to back until two blocks of them agree "
+                                                      "within 2 % (a GPU raising its clocks after its cold start), for at most S "
+                                                      "seconds; 0 skips it (default 10)."),
+                                       QStringLiteral("S"), QStringLiteral("10"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, noOverheadOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, noOverheadOpt, outOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
@@ -92,6 +97,12 @@ int runCalibrate(const QStringList& args)
         err << "knee calibrate: --repeats expects a whole number from 1 to 10000\n";
         return kBadInput;
     }
+    const double settleS = parser.value(settleOpt).toDouble(&ok);
+    if (!ok || !(settleS >= 0) || settleS > 600) {
+        err << "knee calibrate: --settle-s expects seconds from 0 (no settling) to 600, got '" << parser.value(settleOpt) << "'\n";
+        return kBadInput;
+    }
+    request.sharing.settleMaxMs = settleS * 1000.0;
     request.measureOverhead = !parser.isSet(noOverheadOpt);
     if (parser.isSet(outOpt)) { // before the measuring, not after it
         if (const QString problem = checkOutputFile(parser.value(outOpt)); !problem.isEmpty()) {
@@ -119,6 +130,8 @@ int runCalibrate(const QStringList& args)
         return kFailure;
     }
     const QString yaml = QString::fromStdString(result.yaml());
+    if (!parser.isSet(json) || !result.settled) // stdout keeps the table alone; a device that never settled is said on stderr too
+        err << "knee calibrate: " << QString::fromStdString(result.settleNotice()) << "\n";
     int status = kOk;
     if (parser.isSet(outOpt)) {
         if (const QString e = writeOutputFile(parser.value(outOpt), yaml.toUtf8()); !e.isEmpty()) {
@@ -175,7 +188,12 @@ int runCalibrate(const QStringList& args)
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
-                            {"idle_host_ms_samples", idleSamplesJson}};
+                            {"idle_host_ms_samples", idleSamplesJson},
+                            {"settle", QJsonObject{{"settled", result.settled},
+                                                   {"calls", result.settleCalls},
+                                                   {"ms", result.settleMs},
+                                                   {"block_median_ms", row(result.settleBlockMedianMs)},
+                                                   {"notice", QString::fromStdString(result.settleNotice())}}}};
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

@@ -26,6 +26,22 @@ std::string CalibrationResult::yaml() const
         + writePredictTableYaml(table) + "\n";
 }
 
+std::string CalibrationResult::settleNotice() const
+{
+    char line[300];
+    if (settleCalls == 0)
+        return "the device was not settled first (--settle-s 0)";
+    if (settled)
+        std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.1f s): two blocks in a row within 2 %% (%.4f, %.4f ms)",
+                      settleCalls, settleMs / 1000.0, settleBlockMedianMs.size() > 1 ? settleBlockMedianMs[settleBlockMedianMs.size() - 2] : 0.0,
+                      settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
+    else
+        std::snprintf(line, sizeof line, "the device did not settle in %.1f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
+                                         "the table may hold a device still changing its clocks; calibrate again, or with a larger --settle-s",
+                      settleMs / 1000.0, settleCalls, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
+    return line;
+}
+
 namespace {
 
 // A short live run of this profile, predict only, predict_concurrency 1, `users` closed-loop users, sent
@@ -112,6 +128,10 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         out.error = st.error;
         return out;
     }
+    out.settled = m.settled;
+    out.settleCalls = m.settleCalls;
+    out.settleMs = m.settleMs;
+    out.settleBlockMedianMs = m.settleBlockMedianMs;
     created.replica.reset(); // its device memory back before the live run starts its own replica
     ServiceTable& t = out.table;
     t.batch = m.batches;
@@ -160,7 +180,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call" : "");
-    t.source = "knee calibrate: " + profile->name + detail;
+    t.source = "knee calibrate: " + profile->name + detail + "; " + out.settleNotice();
     return out;
 }
 

@@ -35,6 +35,13 @@ struct CalibrationResult {
     double coldStartMs = 0, weightUploadMs = 0;
     double liveP50Ms = 0;   // median latency of a lone predict-only request in the live engine
     double liveCycleMs = 0; // the live engine's time between completions at predict_concurrency 1 under a queue (the overhead's source)
+    // Settling before the table (predict::SharingMeasurement): whether two blocks of calls in a row agreed,
+    // the calls and their host time, and each block's median.
+    bool settled = true;
+    int settleCalls = 0;
+    double settleMs = 0;
+    std::vector<double> settleBlockMedianMs;
+    std::string settleNotice() const; // one line: how the device settled, or that it did not
     // The scenario lines that carry the result: `profile: P` and `predict_table: {...}`.
     std::string yaml() const;
 };

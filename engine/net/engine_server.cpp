@@ -3,11 +3,15 @@
 #include "live/live_clock.h"
 #include "live/live_run.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
+#include <QEventLoop>
+#include <QThread>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QMetaObject>
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -152,11 +156,24 @@ EngineServer::EngineServer(const Scenario& scenario, const PredictBackendInfo* b
         throw std::invalid_argument(e);
     if (const std::string e = LiveRun::missingBackend(scenario, backend != nullptr); !e.empty())
         throw std::invalid_argument(e); // here, on the caller's thread, not from the engine thread's start
-    m_thread.setObjectName(QStringLiteral("knee-serve-engine"));
-    m_worker = new ServeWorker(*this, m_scenario, backend);
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    m_thread.start();
+    std::promise<ServeWorker*> ready;
+    std::promise<void> loopEnded;
+    m_loopEnded = loopEnded.get_future();
+    m_thread = std::thread([this, backend, &ready, ended = std::move(loopEnded)]() mutable {
+        QThread::currentThread()->setObjectName(QStringLiteral("knee-serve-engine"));
+        {
+            ServeWorker worker(*this, m_scenario, backend);
+            QEventLoop loop; // ended by the worker's thread()->quit()
+            ready.set_value(&worker);
+            loop.exec();
+            std::lock_guard lock(m_workerMutex);
+            m_workerGone = true; // what was posted to it and not run goes with it
+        }
+        // What the run deleteLater()ed on this thread: a QThread's end does this itself.
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        ended.set_value();
+    });
+    m_worker = ready.get_future().get();
     QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->start(); }, Qt::QueuedConnection);
     m_uptime.start();
 }
@@ -164,10 +181,13 @@ EngineServer::EngineServer(const Scenario& scenario, const PredictBackendInfo* b
 EngineServer::~EngineServer()
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->shutdown(); }, Qt::QueuedConnection);
-    if (!m_thread.wait(5000)) {
-        m_thread.quit();
-        m_thread.wait();
+    if (m_loopEnded.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        // The run did not say it stopped: end the loop anyway (the worker's destructor stops the run).
+        std::lock_guard lock(m_workerMutex);
+        if (!m_workerGone)
+            QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->thread()->quit(); }, Qt::QueuedConnection);
     }
+    m_thread.join();
 }
 
 QString EngineServer::listen(const QHostAddress& address, quint16 port) { return m_http->listen(address, port); }

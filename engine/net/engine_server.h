@@ -19,10 +19,12 @@
 
 #include <QElapsedTimer>
 #include <QJsonObject>
-#include <QThread>
 #include <QTimer>
 
+#include <future>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace knee {
@@ -95,8 +97,16 @@ private:
 
     Scenario m_scenario;
     HttpServer* m_http;
-    QThread m_thread;
-    ServeWorker* m_worker = nullptr; // lives on m_thread
+    // The engine thread: a std::thread running a Qt event loop (Qt adopts it), not a QThread. QThread's
+    // threads are detached and its wait() returns before the thread's own exit has released Qt's data
+    // for it, so a `knee serve` that returns from main right after could leave that release undone
+    // (LeakSanitizer reported it in CI's ASan stage, and here in one run of eight); join() waits for the
+    // thread's whole exit.
+    std::thread m_thread;
+    std::future<void> m_loopEnded;
+    std::mutex m_workerMutex; // guards m_workerGone (the destructor's last post races the thread's end)
+    bool m_workerGone = false;
+    ServeWorker* m_worker = nullptr; // lives on m_thread, until its loop ends
     std::unordered_map<std::uint64_t, Pending> m_pending;
     std::uint64_t m_nextTicket = 1;
     ServeStats m_stats;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -152,6 +153,40 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
     return {};
 }
 
+// SharingMeasurement::settled: batch 1 back to back on slot 0 until two blocks in a row agree.
+Status settle(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
+{
+    if (o.settleMaxMs <= 0)
+        return {};
+    std::vector<Bf16> in(static_cast<std::size_t>(hidden)), result(static_cast<std::size_t>(hidden));
+    fillUniform(in.data(), in.size(), 777);
+    out.settled = false;
+    int blockCalls = 0; // from the first call's time: a block lasts about settleBlockMs
+    std::vector<double> block;
+    while (out.settleMs < o.settleMaxMs) {
+        const Completion c = runAndWait(replica, 0, 1, in.data(), result.data());
+        if (!c.status.ok())
+            return Status::failure("settling the device (batch 1, back to back): " + c.status.error);
+        ++out.settleCalls;
+        out.settleMs += c.wallMs;
+        if (blockCalls == 0)
+            blockCalls = int(std::clamp(o.settleBlockMs / std::max(c.wallMs, 1e-3), 5.0, 2000.0));
+        block.push_back(c.wallMs);
+        if (int(block.size()) < blockCalls)
+            continue;
+        const double m = median(std::move(block));
+        block.clear();
+        const bool agrees = !out.settleBlockMedianMs.empty()
+            && std::abs(m - out.settleBlockMedianMs.back()) <= o.settleTolerance * out.settleBlockMedianMs.back();
+        out.settleBlockMedianMs.push_back(m);
+        if (agrees) {
+            out.settled = true;
+            break;
+        }
+    }
+    return {};
+}
+
 } // namespace
 
 Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
@@ -167,6 +202,8 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     out = SharingMeasurement {};
     out.batches = o.batches;
     out.concurrency = o.concurrency;
+    if (Status st = settle(replica, hidden, o, out); !st.ok())
+        return st;
     const int total = int(o.batches.size() * o.concurrency.size());
     int done = 0;
     for (int k : o.concurrency) {

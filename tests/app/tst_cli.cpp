@@ -10,6 +10,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cmath>
 
 namespace {
 
@@ -488,9 +489,23 @@ private slots:
     {
         QTemporaryDir dir;
         const QString table = dir.filePath("table.yaml");
-        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--out", table, "--json"});
+        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--out", table, "--json"});
         QCOMPARE(r.exitCode, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        // The device was settled first: blocks of batch-1 calls until two in a row agree within 2 %, or the
+        // 2 s budget is spent (said on stderr).
+        const QJsonObject settle = o["settle"].toObject();
+        const QJsonArray blocks = settle["block_median_ms"].toArray();
+        QVERIFY(settle["calls"].toInt() >= 5 && !blocks.isEmpty());
+        if (settle["settled"].toBool()) {
+            QVERIFY(blocks.size() >= 2);
+            const double last = blocks[blocks.size() - 1].toDouble(), before = blocks[blocks.size() - 2].toDouble();
+            QVERIFY2(std::abs(last - before) <= 0.02 * before, qPrintable(QString::number(last) + " vs " + QString::number(before)));
+        } else {
+            QVERIFY(settle["ms"].toDouble() >= 2000);
+            QVERIFY(r.err.contains("did not settle"));
+        }
+        QVERIFY(o["predict_table"].toObject()["source"].toString().contains(settle["settled"].toBool() ? "settled after" : "did not settle"));
         QCOMPARE(o["predict_table"].toObject()["batch"].toArray(), (QJsonArray{1, 2, 4}));
         for (const QJsonValue& v : o["predict_table"].toObject()["ms"].toArray())
             QVERIFY(v.toDouble() > 0);
@@ -568,6 +583,7 @@ private slots:
         QTest::addRow("bad backend") << QStringList{"calibrate", "--backend", "tpu"} << "--backend";
         QTest::addRow("decreasing batches") << QStringList{"calibrate", "--batches", "4,2"} << "--batches";
         QTest::addRow("zero repeats") << QStringList{"calibrate", "--repeats", "0"} << "--repeats";
+        QTest::addRow("negative settling") << QStringList{"calibrate", "--settle-s", "-1"} << "--settle-s";
     }
     void calibrateBadInput()
     {

@@ -6,7 +6,11 @@
 #include "predict/calibration.h"
 
 #include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace knee::predict;
@@ -182,6 +186,7 @@ void steadyLoads(Report& r, Backend& cpu)
     o.concurrency = {1, 2};
     o.repeats = 7;
     o.idleGapsMs.clear();
+    o.settleMaxMs = 0; // counts only (settling has its own test)
     SharingMeasurement m;
     const Status st = measureSharing(*one, 64, o, m);
     bool counts = st.ok() && m.hostSamples.size() == 2;
@@ -200,6 +205,113 @@ void steadyLoads(Report& r, Backend& cpu)
     r.check(!measureSpread({a.get(), nullptr}, 64, 1, 7, host).ok(), "a missing replica is refused");
 }
 
+// A device warming up, as a GPU straight after its cold start raises its clocks: each call reports a host
+// time that falls from `coldMs` to `warmMs` over its first `rampCalls` calls (then stays), or, with
+// rampCalls < 0, falls by 5 % every 50 calls forever. Completions come from its own thread, as a real
+// backend's do (the calibration's callers resubmit from them, holding their own lock).
+class WarmingReplica final : public Replica {
+public:
+    WarmingReplica(double coldMs, double warmMs, int rampCalls)
+        : m_cold(coldMs), m_warm(warmMs), m_ramp(rampCalls), m_thread([this] { run(); })
+    {
+    }
+    ~WarmingReplica() override
+    {
+        {
+            std::lock_guard lock(m_mu);
+            m_stop = true;
+        }
+        m_cv.notify_all();
+        m_thread.join();
+    }
+    const ReplicaInfo& info() const override { return m_info; }
+    int slots() const override { return 4; }
+    int maxBatch() const override { return 4; }
+    Status submit(int slot, int batch, const Bf16*, Bf16*, CompletionFn done) override
+    {
+        std::lock_guard lock(m_mu);
+        const double ms = m_ramp < 0 ? m_cold * std::pow(0.95, double(m_calls / 50))
+                                     : m_cold + (m_warm - m_cold) * std::min(1.0, double(m_calls) / double(std::max(1, m_ramp)));
+        ++m_calls;
+        Completion c;
+        c.slot = slot;
+        c.batch = batch;
+        c.wallMs = c.deviceMs = c.forwardMs = ms;
+        m_queue.push_back({std::move(done), c});
+        m_cv.notify_all();
+        return {};
+    }
+    int calls() const
+    {
+        std::lock_guard lock(m_mu);
+        return m_calls;
+    }
+
+private:
+    void run()
+    {
+        std::unique_lock lock(m_mu);
+        for (;;) {
+            m_cv.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+            if (m_queue.empty())
+                return;
+            auto [done, c] = std::move(m_queue.front());
+            m_queue.pop_front();
+            lock.unlock();
+            done(c);
+            lock.lock();
+        }
+    }
+
+    ReplicaInfo m_info;
+    double m_cold, m_warm;
+    int m_ramp;
+    mutable std::mutex m_mu;
+    std::condition_variable m_cv;
+    std::deque<std::pair<CompletionFn, Completion>> m_queue;
+    int m_calls = 0;
+    bool m_stop = false;
+    std::thread m_thread;
+};
+
+// The calibration settles the device before its first point: the table holds the warm device's time,
+// not the ramp's; a device that never settles is said so once the budget is spent.
+void settling(Report& r)
+{
+    SharingOptions o;
+    o.batches = {1};
+    o.concurrency = {1};
+    o.repeats = 20;
+    o.idleGapsMs.clear();
+    {
+        WarmingReplica device(1.0, 0.5, 400); // 0.5 ms from call 400 on
+        SharingMeasurement m;
+        const Status st = measureSharing(device, 8, o, m);
+        // Blocks of 100 calls (100 ms at the first call's 1.0 ms): the ramp's blocks fall by 0.125 ms
+        // each; the first two blocks wholly past call 400 (calls 400-499 and 500-599) agree exactly.
+        r.check(st.ok() && m.settled && m.settleCalls == 600 && m.settleBlockMedianMs.size() == 6 && m.settleBlockMedianMs[5] == 0.5,
+                "settling: 6 blocks of 100 calls, the last two at the warm 0.5 ms (" + std::to_string(m.settleCalls) + " calls, "
+                    + std::to_string(m.settleBlockMedianMs.size()) + " blocks, " + st.error + ")");
+        r.check(st.ok() && m.hostMs[0][0] == 0.5, "the settled table holds the warm device's 0.5 ms, not the ramp's (" + num(m.hostMs[0][0]) + ")");
+    }
+    {
+        WarmingReplica device(1.0, 0.5, 400);
+        o.settleMaxMs = 0;
+        SharingMeasurement m;
+        const Status st = measureSharing(device, 8, o, m);
+        r.check(st.ok() && m.settled && m.settleCalls == 0 && m.hostMs[0][0] > 0.95,
+                "without settling the first point is measured on the cold device (" + num(m.hostMs[0][0]) + " ms)");
+    }
+    {
+        WarmingReplica device(1.0, 0.5, -1); // 5 % faster every 50 calls: two blocks of 100 never agree within 2 %
+        o.settleMaxMs = 500;
+        SharingMeasurement m;
+        const Status st = measureSharing(device, 8, o, m);
+        r.check(st.ok() && !m.settled && m.settleMs >= 500 && m.settleMs < 501,
+                "a device that keeps getting faster is reported unsettled once the 500 ms budget is spent (" + num(m.settleMs) + " ms)");
+    }
+}
+
 } // namespace
 
 int main()
@@ -207,6 +319,7 @@ int main()
     Report r("tst_predict_cpu");
     auto cpu = makeCpuBackend();
     r.check(cpu->kind() == BackendKind::Cpu && cpu->deviceCount() == 0, "CPU backend: " + cpu->description());
+    settling(r);
     accuracy(r, *cpu, 256, 4, { 1, 3, 17, 64 });
     accuracy(r, *cpu, 136, 2, { 1, 5, 33 }); // H a multiple of 8 but not of 16
     refusals(r, *cpu);
