@@ -37,7 +37,8 @@ std::string CalibrationResult::settleNotice() const
                       settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
     else
         std::snprintf(line, sizeof line, "the device did not settle in %.1f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
-                                         "the table may hold a device still changing its clocks; calibrate again, or with a larger --settle-s",
+                                         "the table may hold a device whose time per call was still moving (its clocks, or other work on the GPU "
+                                         "or the host); calibrate again, or with a larger --settle-s",
                       settleMs / 1000.0, settleCalls, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
     return line;
 }

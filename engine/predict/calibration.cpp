@@ -161,21 +161,23 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, SharingMeas
     std::vector<Bf16> in(static_cast<std::size_t>(hidden)), result(static_cast<std::size_t>(hidden));
     fillUniform(in.data(), in.size(), 777);
     out.settled = false;
-    int blockCalls = 0; // from the first call's time: a block lasts about settleBlockMs
     std::vector<double> block;
+    double blockMs = 0;
     while (out.settleMs < o.settleMaxMs) {
         const Completion c = runAndWait(replica, 0, 1, in.data(), result.data());
         if (!c.status.ok())
             return Status::failure("settling the device (batch 1, back to back): " + c.status.error);
         ++out.settleCalls;
         out.settleMs += c.wallMs;
-        if (blockCalls == 0)
-            blockCalls = int(std::clamp(o.settleBlockMs / std::max(c.wallMs, 1e-3), 5.0, 2000.0));
+        // A block lasts settleBlockMs of calls, at least 5: by time, so that one slow first call (on the
+        // H200 under CPU load, 20 times the next ones) does not set the size of every block.
         block.push_back(c.wallMs);
-        if (int(block.size()) < blockCalls)
+        blockMs += c.wallMs;
+        if (blockMs < o.settleBlockMs || block.size() < 5)
             continue;
         const double m = median(std::move(block));
         block.clear();
+        blockMs = 0;
         const bool agrees = !out.settleBlockMedianMs.empty()
             && std::abs(m - out.settleBlockMedianMs.back()) <= o.settleTolerance * out.settleBlockMedianMs.back();
         out.settleBlockMedianMs.push_back(m);

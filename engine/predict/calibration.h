@@ -30,9 +30,11 @@ struct SharingMeasurement {
     std::vector<double> idleGapMs, idleExtraMs;
     std::vector<std::vector<double>> idleHostSamples; // [gap]: every timed call's host time, for the record
     // Settling, before the first point: batch 1 back to back on one slot, in blocks, until two blocks in a
-    // row agree (SharingOptions::settleTolerance). A GPU straight after its cold start still raises its
-    // clocks: on the H200 (2026-12-03, bench/fidelity/results/h200_2026-12-03_rates/) a table measured then
-    // had T(1, 1) = 0.99 ms where a settled device gives 0.54.
+    // row agree (SharingOptions::settleTolerance). A guard, and a notice when the time per call keeps
+    // moving: an idle H200 sits at 345 MHz, and one table (bench/fidelity/results/h200_2026-12-03_rates/,
+    // predict_concurrency 4) had T(1, 1) = 0.99 ms where others give 0.54-0.58. Measured since (BENCHMARKS.md
+    // "Settling before calibration"): the cold start's own warm-ups already bring the clock up, settling
+    // took 38-411 calls, and no table moved beyond run-to-run noise.
     bool settled = true;                  // false: the budget ran out first (the table may hold a device warming up)
     int settleCalls = 0;                  // calls made settling
     double settleMs = 0;                  // their host time
@@ -47,7 +49,7 @@ struct SharingOptions {
     // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
-    // Settling (see SharingMeasurement::settled): blocks of about settleBlockMs of calls, stopping when a
+    // Settling (see SharingMeasurement::settled): blocks of settleBlockMs of calls, stopping when a
     // block's median is within settleTolerance of the previous block's, or after settleMaxMs of calls
     // (0: no settling). The budget counts the calls' host time, so that it is the wall time of calls made
     // back to back and a test's stand-in replica settles in calls, not in seconds.

@@ -63,8 +63,8 @@ RateAnalysis analyzeRateCurve(const std::vector<RatePoint>& points, const Slos& 
                                 sensitivity, formatRate(*a.knee).c_str(), formatLatency(used[*k]->latencyMs).c_str());
     }
     // Capacity: the largest rate served in full (kept up and settled), bracketed by the first rate above it
-    // that was not. A smaller level that did not settle (a GPU still raising its clocks at the first level)
-    // does not end it; levels whose generator fell behind say nothing either way.
+    // that was not. A smaller level that did not settle (on the H200, a first level disturbed on
+    // the host's side) does not end it; levels whose generator fell behind say nothing either way.
     for (const RatePoint& p : points)
         if (!p.behind && p.keptUp && p.stable)
             a.capacity = p.rateRps;
