@@ -35,6 +35,9 @@ std::string CalibrationResult::settleNotice() const
         std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.1f s): two blocks in a row within 2 %% (%.4f, %.4f ms)",
                       settleCalls, settleMs / 1000.0, settleBlockMedianMs.size() > 1 ? settleBlockMedianMs[settleBlockMedianMs.size() - 2] : 0.0,
                       settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
+    else if (settleBlockMedianMs.size() < 2)
+        std::snprintf(line, sizeof line, "the device did not settle: %.2f s (%d calls of batch 1) was too short for two blocks of "
+                                         "calls to compare; calibrate with a larger --settle-s", settleMs / 1000.0, settleCalls);
     else
         std::snprintf(line, sizeof line, "the device did not settle in %.1f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
                                          "the table may hold a device whose time per call was still moving (its clocks, or other work on the GPU "
