@@ -651,6 +651,8 @@ void SweepPage::run()
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
     m_runningLive = live || endpoint.has_value();
+    m_levelNow = std::make_shared<std::atomic<double>>(0.0);
+    request.options.levelStarting = [now = m_levelNow](double level) { now->store(level); };
     m_runClock.start();
     m_levelClock.start();
     m_progressTimer->start();
@@ -689,14 +691,28 @@ void SweepPage::updateProgress()
     listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
     const int done = int(m_shownLevels.size());
     const int total = std::max(int(listed.size()), done + 1);
-    double next = listed.empty() ? 1 : listed.back() * 2;
-    for (const SweepLevel& l : m_shownLevels)
-        next = std::max(next, 2 * l.axis());
-    if (done < int(listed.size()))
-        next = listed[std::size_t(done)];
-    const QString level = rates ? tr("rate %1").arg(QString::fromStdString(formatRate(next))) : tr("level %1").arg(next);
-    QString text = m_cancelFlag->load() ? tr("Cancelling… %1 finishes first").arg(level)
-                                        : tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
+    // The level the sweep said it started; before it says, the first listed. Once that level has finished
+    // and the next has not said so yet: the next listed, or (searching, or past the list) not known yet.
+    double next = m_levelNow ? m_levelNow->load() : 0;
+    if (next <= 0)
+        next = listed.empty() ? 1 : listed.front();
+    else if (!m_shownLevels.empty() && m_shownLevels.back().axis() == next)
+        next = !m_running.searchSlo && done < int(listed.size()) ? listed[std::size_t(done)] : 0;
+    const bool added = next > 0 && std::find(listed.begin(), listed.end(), next) == listed.end();
+    const QString level = next <= 0 ? tr("the next level")
+        : rates                     ? tr("rate %1").arg(QString::fromStdString(formatRate(next)))
+                                    : tr("level %1").arg(next);
+    QString text;
+    if (m_cancelFlag->load())
+        text = tr("Cancelling… %1 finishes first").arg(level);
+    else if (next <= 0)
+        text = tr("Starting %1 (%2 measured)").arg(level).arg(done);
+    else if (added) // a level the sweep chose: the SLO search's bisection, or a doubling towards saturation
+        text = tr("Measuring %1, added by the %2 (%3 measured)")
+                   .arg(level, m_running.searchSlo ? tr("SLO search") : rates ? tr("search for the capacity") : tr("search for saturation"))
+                   .arg(done);
+    else
+        text = tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
     if (m_runningLive && !m_cancelFlag->load()) {
         // Before a level has finished: its warm-up plus the minimum number of windows.
         const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done

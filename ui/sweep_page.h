@@ -241,6 +241,7 @@ private:
     std::vector<SweepLevel> m_shownLevels; // what the chart and table show (the running sweep's, as they finish)
     SweepOptions m_shown;                  // their sweep's options: users or rates, the tolerance
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
+    std::shared_ptr<std::atomic<double>> m_levelNow; // the level the running sweep measures (0: none yet)
     SweepOptions m_running;
     bool m_runningLive = false;
     QElapsedTimer m_runClock, m_levelClock;

@@ -38,6 +38,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
 {
     SweepRun run;
     run.sweep.options = request.options;
+    run.sweep.options.levelStarting = nullptr; // the run's hook, not the session's
     SweepResult& r = run.sweep.result;
     if (request.endpoint) {
         net::HttpClient client(*request.endpoint, request.apiKey);

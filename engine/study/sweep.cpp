@@ -684,6 +684,8 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::vector<std::string> kinds;
         const int users = rates ? 0 : int(level);
         bool generatorMayLag = false;
+        if (o.levelStarting)
+            o.levelStarting(level);
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
             r.mode = probe->mode();

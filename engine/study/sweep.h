@@ -56,6 +56,10 @@ struct SweepOptions {
     // Rate sweeps: the SLO search's bisection stops when its bracket is narrower than this share of the
     // rate that missed.
     double rateResolution = 0.05;
+    // Told as each level starts (its users, or its rate in req/s), before its first repeat, on the sweep's
+    // thread: which level a window can say it is measuring, the SLO search's and the doublings' included.
+    // A hook of the run, never saved.
+    std::function<void(double level)> levelStarting;
 };
 
 // What a level offers: `users` closed-loop users, or an open loop at `rateRps` (Poisson, or evenly

@@ -15,6 +15,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QChartView>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -22,14 +23,18 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QToolButton>
+
+#include <set>
 
 using namespace knee;
 using namespace knee::ui;
@@ -255,6 +260,58 @@ private slots:
         QVERIFY2(seen.value(0).startsWith("Measuring level 2 (2 of 3)") && seen.value(0).contains("left"), qPrintable(seen.join(" | ")));
         QVERIFY(page->sweeps().back().result.cancelled);
         QVERIFY(page->statusText().startsWith("Cancelled"));
+    }
+
+    // An SLO search measures levels that are not listed: the status names the level the sweep started (or
+    // says the next is being chosen), never the listed level the search skipped. Two slots of 20 ms: p95
+    // is 20 ms per two users, so 125 ms holds up to about 12; 16 misses, then levels between are bisected.
+    void aSearchSaysWhichLevelItMeasures()
+    {
+        // Live (a virtual sweep ends before its levels reach the page), short levels.
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8, 16, 32, 64");
+        page->mode()->setCurrentIndex(page->mode()->findData(QStringLiteral("live")));
+        page->warmup()->setValue(0.2);
+        page->window()->setValue(0.3);
+        page->cap()->setValue(1);
+        page->slo()->setValue(125);
+        page->searchSlo()->setChecked(true);
+        QStringList seen;
+        const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR");
+        if (!shots.isEmpty()) {
+            w.resize(1280, 900);
+            w.show();
+            if (auto* tabs = w.findChild<QTabWidget*>())
+                tabs->setCurrentWidget(page);
+        }
+        connect(page, &SweepPage::levelFinished, page, [&] {
+            seen << page->statusText();
+            if (!shots.isEmpty() && page->statusText().contains(QStringLiteral("added by")))
+                w.grab().save(shots + QStringLiteral("/sweep_search_progress.png"));
+        });
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        qInfo().noquote() << "status at each finished level:" << seen.join(QStringLiteral(" | "));
+        const SweepResult& r = page->sweeps().back().result;
+        QVERIFY(r.search.has_value() && !r.search->bisected.empty());
+        std::set<int> measured;
+        for (const SweepLevel& l : r.levels)
+            measured.insert(l.concurrency);
+        QVERIFY(!measured.count(32) && !measured.count(64)); // the listed levels stopped at the first miss
+        const std::set<int> listed{1, 2, 4, 8, 16, 32, 64};
+        static const QRegularExpression level(QStringLiteral("^Measuring level (\\d+)"));
+        int named = 0;
+        for (const QString& text : seen) {
+            if (text.startsWith(QStringLiteral("Starting the next level")))
+                continue; // a level finished, the next has not started yet
+            const QRegularExpressionMatch m = level.match(text);
+            QVERIFY2(m.hasMatch() && measured.count(m.captured(1).toInt()), qPrintable(seen.join(" | ")));
+            QCOMPARE(!listed.count(m.captured(1).toInt()), text.contains(QStringLiteral("added by the SLO search")));
+            ++named;
+        }
+        QVERIFY2(named > 0 && seen.size() >= int(r.levels.size()) - 1, qPrintable(seen.join(" | ")));
     }
 
     void cancellingSaysSo()

@@ -50,7 +50,12 @@ private slots:
     {
         // p95 = 10 N ms: an SLO of 125 ms is met up to N = 12. The listed levels stop at 16 (it missed),
         // bisection measures 12 (met), 14 and 13 (missed); 32 and 64 are never run.
-        const SweepResult r = runVirtualSweep(oneSlot(10), searchOptions({1, 2, 4, 8, 16, 32, 64}, 125));
+        // levelStarting hears each level as it starts, in the order measured: what the sweep page shows.
+        std::vector<double> started;
+        SweepOptions o = searchOptions({1, 2, 4, 8, 16, 32, 64}, 125);
+        o.levelStarting = [&started](double level) { started.push_back(level); };
+        const SweepResult r = runVirtualSweep(oneSlot(10), o);
+        QCOMPARE(started, (std::vector<double>{1, 2, 4, 8, 16, 12, 14, 13}));
         QVERIFY(r.search.has_value());
         QCOMPARE(r.search->largest, std::optional<int>(12));
         QCOMPARE(r.search->smallestMissing, std::optional<int>(13));
