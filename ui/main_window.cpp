@@ -256,11 +256,17 @@ void MainWindow::refresh()
                        .arg(e.predictErrors)
                        .arg(e.replicaStartFailures)
                        .arg(QString::fromStdString(e.lastPredictError));
-    m_clockStatus->setText(tr("%1 · %2 · live clock lag p99 %3 ms")
-                               .arg(snap->paused ? tr("Paused") : tr("Live"),
-                                    snap->realPredict ? predict : tr("predict: %1").arg(predict))
-                               .arg(snap->lag.p99, 0, 'f', 2));
-    m_clockStatus->setToolTip(QString::fromStdString(snap->predictNotice.empty() ? snap->predictStage : snap->predictNotice));
+    QString status = tr("%1 · %2 · live clock lag p99 %3 ms")
+                         .arg(snap->paused ? tr("Paused") : tr("Live"), snap->realPredict ? predict : tr("predict: %1").arg(predict))
+                         .arg(snap->lag.p99, 0, 'f', 2);
+    if (!snap->resetError.empty())
+        status = tr("Reset not started: %1; the run before it goes on · %2").arg(QString::fromStdString(snap->resetError), status);
+    // Elided to part of the window (a device's error can be a paragraph): a permanent status-bar widget
+    // never shrinks below its text, so the whole text would widen the window. The tooltip holds all of it.
+    m_runStatus = status;
+    m_clockStatus->setText(m_clockStatus->fontMetrics().elidedText(status, Qt::ElideRight, std::max(240, width() * 3 / 5)));
+    const QString notice = QString::fromStdString(snap->predictNotice.empty() ? snap->predictStage : snap->predictNotice);
+    m_clockStatus->setToolTip(notice == status ? status : status + QStringLiteral("\n") + notice);
     showSlowModel(*snap);
     emit refreshed();
 }
@@ -329,7 +335,7 @@ QString MainWindow::twinBannerText() const
     return m_twinBanner->isVisibleTo(const_cast<MainWindow*>(this)) ? m_twinText->text() : QString();
 }
 
-QString MainWindow::runStatus() const { return m_clockStatus->text(); }
+QString MainWindow::runStatus() const { return m_runStatus; }
 
 void MainWindow::togglePause()
 {

@@ -38,7 +38,7 @@ public:
 
     LiveEngineHost& host() { return *m_host; }
     ControlsPanel* controls() const { return m_controls; }
-    QString runStatus() const; // the permanent status-bar text: run state, what runs predict, clock error
+    QString runStatus() const; // the permanent status-bar text (whole; the bar shows it elided): run state, what runs predict, clock error
     AutoscalerPanel* autoscalerPanel() const { return m_autoscaler; }
     DeploymentView* deploymentView() const { return m_view; }
     LiveCharts* charts() const { return m_charts; }
@@ -126,6 +126,7 @@ private:
     DeploymentView* m_view = nullptr;
     LiveCharts* m_charts = nullptr;
     SweepPage* m_sweep = nullptr;
+    QString m_runStatus; // runStatus(): the status-bar text before eliding
     class QTabWidget* m_tabs = nullptr;
     class QMenu* m_recentMenu = nullptr;
     class QMenu* m_helpMenu = nullptr;

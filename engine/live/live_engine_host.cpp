@@ -42,9 +42,16 @@ public:
         std::unique_ptr<LiveRun> fresh;
         try {
             fresh = std::make_unique<LiveRun>(scenario, scenario.model.profile.empty() ? nullptr : m_host.m_backendSource());
-        } catch (const std::exception&) {
-            return; // LiveEngineHost validated already (a source that answers null leaves the old run going)
+        } catch (const std::exception& e) {
+            // LiveEngineHost validated the scenario already; what is left is a backend source that answered
+            // null. The old run goes on, and the window hears why the reset did not happen.
+            m_resetError = e.what();
+            m_appliedMove = std::max(m_appliedMove, move); // handled: the window waits for no run of it
+            if (m_run)
+                publish();
+            return;
         }
+        m_resetError.clear();
         // The old run ends on its own (its clock's coroutine first, its device calls on Qt's pool): this
         // thread never waits for it, and nothing of it reaches the new engine.
         LiveRun::retire(std::move(m_run));
@@ -185,6 +192,7 @@ private:
             snap->panicking = a->panicking();
             snap->windowAverage = a->lastWindowAverage();
         }
+        snap->resetError = m_resetError;
         snap->predictStage = m_run->predictStage();
         snap->realPredict = m_run->realPredict();
         if (snap->realPredict) {
@@ -198,6 +206,7 @@ private:
     Scenario m_initial;
     std::unique_ptr<LiveRun> m_run;
     std::uint64_t m_appliedMove = 0; // the host's newest move (or reset) applied to this run
+    std::string m_resetError;        // LiveSnapshot::resetError
     QTimer* m_publishTimer;
     QTimer* m_windowTimer;
     std::uint64_t m_publishSequence = 0, m_windowSequence = 0;

@@ -61,6 +61,9 @@ struct LiveSnapshot {
     std::string predictStage, predictNotice;
     bool realPredict = false;
     bool predictFellBackToCpu = false; // real predict on the CPU because no GPU could be used
+    // The newest reset the engine thread could not start, and why (what runs predict could not be had);
+    // the run before it goes on. Empty once a reset starts.
+    std::string resetError;
 };
 
 class LiveEngineHost : public QObject, public KnobSetters<LiveEngineHost> {

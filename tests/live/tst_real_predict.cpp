@@ -409,6 +409,30 @@ private Q_SLOTS:
         QVERIFY(host.snapshot()->predictStage.find("timed from the scenario") != std::string::npos);
         qunsetenv("KNEE_PREDICT_BACKEND");
     }
+
+    // A reset whose model cannot be run (the backend source answers null) is not silent: the snapshot says
+    // why, the run before it goes on, and the next reset that starts clears it.
+    void aResetThatCannotStartSaysWhyAndTheRunGoesOn()
+    {
+        Scenario modelled = realScenario("tiny");
+        modelled.model.profile.clear();
+        modelled.model.predict = Distribution::constant(1);
+        modelled.workload.arrival = ArrivalConfig::poisson(200);
+        LiveEngineHost host(modelled, [] { return static_cast<const PredictBackendInfo*>(nullptr); });
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot() && host.snapshot()->engine.completed > 0, 120'000);
+        Scenario real = modelled;
+        real.model.profile = "tiny";
+        QCOMPARE(host.reset(real), std::string()); // the host cannot know before the engine thread asks
+        QTRY_VERIFY_WITH_TIMEOUT(!host.snapshot()->resetError.empty(), 120'000);
+        const auto refused = host.snapshot();
+        QVERIFY2(refused->resetError.find("tiny") != std::string::npos || refused->resetError.find("backend") != std::string::npos,
+                 refused->resetError.c_str());
+        QVERIFY(!refused->realPredict); // the modelled run goes on
+        const std::int64_t before = refused->engine.completed;
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->engine.completed > before, 120'000);
+        QCOMPARE(host.reset(modelled), std::string());
+        QTRY_VERIFY_WITH_TIMEOUT(host.snapshot()->resetError.empty(), 120'000);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestRealPredict)
