@@ -656,8 +656,8 @@ void SweepPage::run()
     m_runClock.start();
     m_levelClock.start();
     m_progressTimer->start();
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false); // before the first progress text: a new sweep is not cancelling
     updateProgress();
-    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     const auto flag = m_cancelFlag;
     QPointer<SweepPage> self(this);
     m_watcher.setFuture(QtConcurrent::run([request, flag, self] {
@@ -694,6 +694,7 @@ void SweepPage::updateProgress()
     // The level the sweep said it started; before it says, the first listed. Once that level has finished
     // and the next has not said so yet: the next listed, or (searching, or past the list) not known yet.
     double next = m_levelNow ? m_levelNow->load() : 0;
+    const bool grid = next < 0; // the sweep's levels are done: the predict_concurrency grid runs
     if (next <= 0)
         next = listed.empty() ? 1 : listed.front();
     else if (!m_shownLevels.empty() && m_shownLevels.back().axis() == next)
@@ -703,7 +704,10 @@ void SweepPage::updateProgress()
         : rates                     ? tr("rate %1").arg(QString::fromStdString(formatRate(next)))
                                     : tr("level %1").arg(next);
     QString text;
-    if (m_cancelFlag->load())
+    if (grid)
+        text = m_cancelFlag->load() ? tr("Cancelling… the grid's cell finishes first")
+                                    : tr("Measuring the predict_concurrency grid (%1 levels measured)").arg(done);
+    else if (m_cancelFlag->load())
         text = tr("Cancelling… %1 finishes first").arg(level);
     else if (next <= 0)
         text = tr("Starting %1 (%2 measured)").arg(level).arg(done);
@@ -713,13 +717,13 @@ void SweepPage::updateProgress()
                    .arg(done);
     else
         text = tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
-    if (m_runningLive && !m_cancelFlag->load()) {
+    if (m_runningLive && !m_cancelFlag->load() && !grid) {
         // Before a level has finished: its warm-up plus the minimum number of windows.
         const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done
                                          : m_running.warmupS + m_running.minWindows * m_running.windowS;
         const double left = std::max(0.0, perLevel * (total - done) - double(m_levelClock.elapsed()) / 1000);
         text += tr(" · about %1 left").arg(duration(left));
-    } else if (!m_cancelFlag->load()) {
+    } else if (!m_cancelFlag->load() && !m_runningLive) {
         text += tr(" · virtual time");
     }
     m_status->setText(text);

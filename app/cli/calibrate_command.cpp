@@ -44,7 +44,7 @@ int runCalibrate(const QStringList& args)
     const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
                                            QStringLiteral("Skip the live engine's own cost per call (two short live runs, about 3 s)."));
     const QCommandLineOption settleOpt(QStringLiteral("settle-s"),
-                                       QStringLiteral("Before measuring, run calls back to back until two blocks of them agree "
+                                       QStringLiteral("Before measuring, run calls back to back until three blocks of them in a row agree "
                                                       "within 2 % (a GPU raising its clocks after its cold start), for at most S "
                                                       "seconds; 0 skips it (default 10)."),
                                        QStringLiteral("S"), QStringLiteral("10"));
@@ -189,7 +189,8 @@ int runCalibrate(const QStringList& args)
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},
-                            {"settle", QJsonObject{{"settled", result.settled},
+                            {"settle", QJsonObject{{"skipped", result.settleCalls == 0 && result.settled},
+                                                   {"settled", result.settleCalls > 0 && result.settled},
                                                    {"calls", result.settleCalls},
                                                    {"ms", result.settleMs},
                                                    {"block_median_ms", row(result.settleBlockMedianMs)},

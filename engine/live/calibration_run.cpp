@@ -32,14 +32,13 @@ std::string CalibrationResult::settleNotice() const
     if (settleCalls == 0)
         return "the device was not settled first (--settle-s 0)";
     if (settled)
-        std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.1f s): two blocks in a row within 2 %% (%.4f, %.4f ms)",
-                      settleCalls, settleMs / 1000.0, settleBlockMedianMs.size() > 1 ? settleBlockMedianMs[settleBlockMedianMs.size() - 2] : 0.0,
-                      settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
-    else if (settleBlockMedianMs.size() < 2)
-        std::snprintf(line, sizeof line, "the device did not settle: %.2f s (%d calls of batch 1) was too short for two blocks of "
+        std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.2f s): three blocks in a row within 2 %% (last %.4f ms)",
+                      settleCalls, settleMs / 1000.0, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
+    else if (settleBlockMedianMs.size() < 3)
+        std::snprintf(line, sizeof line, "the device did not settle: %.2f s (%d calls of batch 1) was too short for three blocks of "
                                          "calls to compare; calibrate with a larger --settle-s", settleMs / 1000.0, settleCalls);
     else
-        std::snprintf(line, sizeof line, "the device did not settle in %.1f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
+        std::snprintf(line, sizeof line, "the device did not settle in %.2f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
                                          "the table may hold a device whose time per call was still moving (its clocks, or other work on the GPU "
                                          "or the host); calibrate again, or with a larger --settle-s",
                       settleMs / 1000.0, settleCalls, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());

@@ -153,8 +153,8 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
     return {};
 }
 
-// SharingMeasurement::settled: batch 1 back to back on slot 0 until two blocks in a row agree.
-Status settle(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
+// SharingMeasurement::settled: batch 1 back to back on slot 0 until three blocks in a row agree.
+Status settle(Replica& replica, int hidden, const SharingOptions& o, int points, SharingMeasurement& out)
 {
     if (o.settleMaxMs <= 0)
         return {};
@@ -163,10 +163,16 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, SharingMeas
     out.settled = false;
     std::vector<double> block;
     double blockMs = 0;
-    while (out.settleMs < o.settleMaxMs) {
+    // The budget counts the calls' own host time (a stand-in device settles in calls, not seconds); the
+    // wall clock bounds it too, at twice that, for hand-offs the calls' times leave out.
+    const auto started = std::chrono::steady_clock::now();
+    const auto wallLimit = std::chrono::duration<double, std::milli>(2 * o.settleMaxMs);
+    while (out.settleMs < o.settleMaxMs && std::chrono::steady_clock::now() - started < wallLimit) {
         const Completion c = runAndWait(replica, 0, 1, in.data(), result.data());
         if (!c.status.ok())
             return Status::failure("settling the device (batch 1, back to back): " + c.status.error);
+        if (!(c.wallMs > 0))
+            return Status::failure("settling the device: a call reported " + std::to_string(c.wallMs) + " ms");
         ++out.settleCalls;
         out.settleMs += c.wallMs;
         // A block lasts settleBlockMs of calls, at least 5: by time, so that one slow first call (on the
@@ -178,13 +184,18 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, SharingMeas
         const double m = median(std::move(block));
         block.clear();
         blockMs = 0;
-        const bool agrees = !out.settleBlockMedianMs.empty()
-            && std::abs(m - out.settleBlockMedianMs.back()) <= o.settleTolerance * out.settleBlockMedianMs.back();
-        out.settleBlockMedianMs.push_back(m);
+        // Settled when the newest block agrees with each of the two before it: a device still speeding
+        // up by less than the tolerance per block drifts past it over two.
+        std::vector<double>& b = out.settleBlockMedianMs;
+        const bool agrees = b.size() >= 2 && std::abs(m - b.back()) <= o.settleTolerance * b.back()
+            && std::abs(m - b[b.size() - 2]) <= o.settleTolerance * b[b.size() - 2];
+        b.push_back(m);
         if (agrees) {
             out.settled = true;
             break;
         }
+        if (o.progress && !o.progress(0, points)) // a window's Cancel, between blocks
+            return Status::failure("cancelled");
     }
     return {};
 }
@@ -204,7 +215,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     out = SharingMeasurement {};
     out.batches = o.batches;
     out.concurrency = o.concurrency;
-    if (Status st = settle(replica, hidden, o, out); !st.ok())
+    if (Status st = settle(replica, hidden, o, int(o.batches.size() * o.concurrency.size()), out); !st.ok())
         return st;
     const int total = int(o.batches.size() * o.concurrency.size());
     int done = 0;

@@ -29,12 +29,13 @@ struct SharingMeasurement {
     // -8 to +2 %).
     std::vector<double> idleGapMs, idleExtraMs;
     std::vector<std::vector<double>> idleHostSamples; // [gap]: every timed call's host time, for the record
-    // Settling, before the first point: batch 1 back to back on one slot, in blocks, until two blocks in a
-    // row agree (SharingOptions::settleTolerance). A guard, and a notice when the time per call keeps
+    // Settling, before the first point: batch 1 back to back on one slot, in blocks, until the newest block
+    // agrees with each of the two before it (SharingOptions::settleTolerance). A guard, and a notice when the time per call keeps
     // moving: an idle H200 sits at 345 MHz, and one table (bench/fidelity/results/h200_2026-12-03_rates/,
     // predict_concurrency 4) had T(1, 1) = 0.99 ms where others give 0.54-0.58. Measured since (BENCHMARKS.md
     // "Settling before calibration"): the cold start's own warm-ups already bring the clock up, settling
-    // took 38-411 calls, and no table moved beyond run-to-run noise.
+    // took 38-411 calls (blocks then sized from the first call, and two agreeing), and no table moved
+    // beyond run-to-run noise.
     bool settled = true;                  // false: the budget ran out first (the table may hold a device warming up)
     int settleCalls = 0;                  // calls made settling
     double settleMs = 0;                  // their host time
@@ -50,9 +51,10 @@ struct SharingOptions {
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
     // Settling (see SharingMeasurement::settled): blocks of settleBlockMs of calls, stopping when a
-    // block's median is within settleTolerance of the previous block's, or after settleMaxMs of calls
-    // (0: no settling). The budget counts the calls' host time, so that it is the wall time of calls made
-    // back to back and a test's stand-in replica settles in calls, not in seconds.
+    // block's median is within settleTolerance of each of the two blocks before it, or after settleMaxMs
+    // of calls (0: no settling; the wall clock stops it at twice that). The budget counts the calls' host
+    // time, so that it is the wall time of calls made back to back and a test's stand-in replica settles
+    // in calls, not in seconds. Between blocks `progress` is told (0, points) and may cancel.
     double settleMaxMs = 10000;
     double settleBlockMs = 100;
     double settleTolerance = 0.02;

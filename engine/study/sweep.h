@@ -58,7 +58,7 @@ struct SweepOptions {
     double rateResolution = 0.05;
     // Told as each level starts (its users, or its rate in req/s), before its first repeat, on the sweep's
     // thread: which level a window can say it is measuring, the SLO search's and the doublings' included.
-    // A hook of the run, never saved.
+    // runSweepRequest tells −1 as a grid starts after the levels. A hook of the run, never saved.
     std::function<void(double level)> levelStarting;
 };
 

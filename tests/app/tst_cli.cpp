@@ -492,18 +492,21 @@ private slots:
         const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--out", table, "--json"});
         QCOMPARE(r.exitCode, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
-        // The device was settled first: blocks of batch-1 calls until two in a row agree within 2 %, or the
+        // The device was settled first: blocks of batch-1 calls until three in a row agree within 2 %, or the
         // 2 s budget is spent (said on stderr).
         const QJsonObject settle = o["settle"].toObject();
         const QJsonArray blocks = settle["block_median_ms"].toArray();
+        QVERIFY(!settle["skipped"].toBool());
         QVERIFY(settle["calls"].toInt() >= 5 && !blocks.isEmpty());
         if (settle["settled"].toBool()) {
-            QVERIFY(blocks.size() >= 2);
-            const double last = blocks[blocks.size() - 1].toDouble(), before = blocks[blocks.size() - 2].toDouble();
-            QVERIFY2(std::abs(last - before) <= 0.02 * before, qPrintable(QString::number(last) + " vs " + QString::number(before)));
+            QVERIFY(blocks.size() >= 3);
+            const double last = blocks[blocks.size() - 1].toDouble();
+            for (int back = 2; back <= 3; ++back) {
+                const double before = blocks[blocks.size() - back].toDouble();
+                QVERIFY2(std::abs(last - before) <= 0.02 * before, qPrintable(QString::number(last) + " vs " + QString::number(before)));
+            }
         } else {
-            QVERIFY(settle["ms"].toDouble() >= 2000);
-            QVERIFY(r.err.contains("did not settle"));
+            QVERIFY(r.err.contains("did not settle")); // the budget (2 s of calls, or 4 s of wall time) ran out
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains(settle["settled"].toBool() ? "settled after" : "did not settle"));
         QCOMPARE(o["predict_table"].toObject()["batch"].toArray(), (QJsonArray{1, 2, 4}));
