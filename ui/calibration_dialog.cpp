@@ -55,7 +55,7 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     m_batches->setToolTip(tr("Batch sizes to time, from 1, increasing"));
     m_concurrency = new QLineEdit(QStringLiteral("1, 2, 4"), this);
     m_concurrency->setToolTip(tr("Calls in flight on one device to time, from 1, increasing: how calls share the device"));
-    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call (about 3 s)"), this);
+    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call, and after the device idled (about 8 s)"), this);
     m_overhead->setChecked(true);
     m_device = new QLabel(this);
     m_device->setWordWrap(true);
@@ -195,6 +195,10 @@ void CalibrationDialog::done()
                                                           : QString()));
     }
     m_use->setEnabled(ok);
+    // The result's line wraps over several lines: grow the dialog to show it whole (a layout does not
+    // grow a shown window by itself).
+    if (const int h = hasHeightForWidth() ? heightForWidth(width()) : sizeHint().height(); h > height())
+        resize(width(), h);
     Q_EMIT finished(ok);
 }
 

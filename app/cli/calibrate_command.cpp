@@ -42,15 +42,20 @@ int runCalibrate(const QStringList& args)
                                                            "concurrency axis, how calls share the device."),
                                             QStringLiteral("LIST"), QStringLiteral("1,2,4,8"));
     const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
-                                           QStringLiteral("Skip the live engine's own cost per call (two short live runs, about 3 s)."));
+                                           QStringLiteral("Skip the live engine's own cost per call and of calls after an idle device (short live runs, about 8 s)."));
     const QCommandLineOption settleOpt(QStringLiteral("settle-s"),
                                        QStringLiteral("Before measuring, run calls back to back until three blocks of them in a row agree "
                                                       "within 2 % (a GPU raising its clocks after its cold start), for at most S "
                                                       "seconds; 0 skips it (default 10)."),
                                        QStringLiteral("S"), QStringLiteral("10"));
+    const QCommandLineOption liveIdleOpt(QStringLiteral("live-idle-delays"),
+                                         QStringLiteral("The batcher's delays (ms) at which the live engine's own cost of a call that finds "
+                                                        "the device idle is measured (one user, dynamic batching, about 1 s each), or none "
+                                                        "(default 0.1,0.2,0.5,1,2)."),
+                                         QStringLiteral("LIST"), QStringLiteral("0.1,0.2,0.5,1,2"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, noOverheadOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, noOverheadOpt, liveIdleOpt, outOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
@@ -104,6 +109,18 @@ int runCalibrate(const QStringList& args)
     }
     request.sharing.settleMaxMs = settleS * 1000.0;
     request.measureOverhead = !parser.isSet(noOverheadOpt);
+    request.liveIdleDelaysMs.clear();
+    if (parser.value(liveIdleOpt) != QLatin1String("none")) {
+        for (const QString& part : parser.value(liveIdleOpt).split(QLatin1Char(','))) {
+            const double v = part.trimmed().toDouble(&ok);
+            if (!ok || !(v > 0) || v > 100 || (!request.liveIdleDelaysMs.empty() && v <= request.liveIdleDelaysMs.back())) {
+                err << "knee calibrate: --live-idle-delays expects increasing delays in ms above 0 and up to 100, or none; got '"
+                    << part << "'\n";
+                return kBadInput;
+            }
+            request.liveIdleDelaysMs.push_back(v);
+        }
+    }
     if (parser.isSet(outOpt)) { // before the measuring, not after it
         if (const QString problem = checkOutputFile(parser.value(outOpt)); !problem.isEmpty()) {
             err << "knee calibrate: --out: " << problem << "\n";
@@ -173,6 +190,10 @@ int runCalibrate(const QStringList& args)
             table["variation"] = row(t.variation);
         if (!t.idleGapMs.empty())
             table["idle"] = QJsonObject{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
+        QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
+        for (const LiveIdlePoint& p : result.liveIdle)
+            liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},
+                                            {"extra_ms", p.extraMs}, {"caller_extra_ms", p.callerExtraMs}});
         const QJsonObject o{{"profile", QString::fromStdString(result.profile)},
                             {"backend", QString::fromStdString(result.backendKind)},
                             {"gpu", result.gpu},
@@ -186,6 +207,9 @@ int runCalibrate(const QStringList& args)
                             {"predict_table", table},
                             {"live_p50_ms", result.liveP50Ms},
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
+                            {"live_idle", liveIdleJson},
+                            {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},
+                                                        {"overhead_ms", result.callerOverheadMs}}},
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},

@@ -51,9 +51,11 @@ namespace {
 // once the replica has started (runLive waits for its cold start), until `requests` were sent or
 // `durationS` passed; the first `warmupS` left out. Null on failure (`error` says why).
 std::optional<RunSummary> livePredictOnly(const std::string& profile, const PredictBackendInfo& backend, double soloMs,
-                                          int users, std::int64_t requests, double warmupS, double durationS, std::string& error)
+                                          int users, std::int64_t requests, double warmupS, double durationS, std::string& error,
+                                          const BatchingConfig& batching = {})
 {
     Scenario s;
+    s.model.batching = batching;
     s.name = "calibrate: live engine cost per call";
     s.deployment.concurrencyTarget = users;
     s.deployment.predictConcurrency = 1;
@@ -90,6 +92,42 @@ double overheadForCycle(const ServiceTable& t, double cycleMs)
 {
     const double gap = std::max(0.0, cycleMs - t.msAt(1) * variationMean(t.variation));
     return std::round(std::max(0.0, gap - t.idleExtraAt(gap)) * 1e4) / 1e4; // to 0.1 µs: below the clock's noise
+}
+
+void applyLiveIdle(ServiceTable& t, std::vector<LiveIdlePoint>& points, double queueCycleMs)
+{
+    if (points.empty())
+        return;
+    const ServiceTable caller = t; // the waiting caller's curve
+    const double meanCall = t.msAt(1) * variationMean(t.variation);
+    for (LiveIdlePoint& p : points) {
+        p.gapMs = std::max(0.0, p.cycleMs - meanCall);
+        p.callerExtraMs = caller.idleExtraAt(p.gapMs);
+    }
+    std::vector<LiveIdlePoint> byGap = points;
+    std::sort(byGap.begin(), byGap.end(), [](const LiveIdlePoint& a, const LiveIdlePoint& b) { return a.gapMs < b.gapMs; });
+    // The overhead depends on the curve at the queue's own gap and each point's extra on the overhead:
+    // a few rounds settle both (the queue's gap, hundredths of a ms, lies below the live points, so the
+    // first round is usually exact already).
+    for (int round = 0; round < 4; ++round) {
+        if (queueCycleMs > 0)
+            t.overheadMs = overheadForCycle(t, queueCycleMs);
+        t.idleGapMs.clear();
+        t.idleExtraMs.clear();
+        for (std::size_t i = 0; i < caller.idleGapMs.size() && caller.idleGapMs[i] < byGap.front().gapMs; ++i) {
+            t.idleGapMs.push_back(caller.idleGapMs[i]);
+            t.idleExtraMs.push_back(caller.idleExtraMs[i]);
+        }
+        for (const LiveIdlePoint& p : byGap) {
+            const double gap = std::round(p.gapMs * 1e4) / 1e4;
+            if (gap <= 0 || (!t.idleGapMs.empty() && gap <= t.idleGapMs.back()))
+                continue; // the curve's gaps increase
+            t.idleGapMs.push_back(gap);
+            t.idleExtraMs.push_back(std::round(std::max(0.0, p.gapMs - t.overheadMs - p.delayMs) * 1e4) / 1e4);
+        }
+    }
+    for (LiveIdlePoint& p : points)
+        p.extraMs = t.idleExtraAt(std::round(p.gapMs * 1e4) / 1e4);
 }
 
 CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend)
@@ -177,12 +215,36 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         out.liveP50Ms = one->latency.p50;
         out.liveCycleMs = 1000.0 / queued->throughputRps;
         t.overheadMs = overheadForCycle(t, out.liveCycleMs);
+        out.callerIdleGapMs = t.idleGapMs;
+        out.callerIdleExtraMs = t.idleExtraMs;
+        out.callerOverheadMs = t.overheadMs;
+        if (!t.idleGapMs.empty()) {
+            // One user, dynamic batching up to 2 (so a lone request waits out the delay): every call is
+            // released by the batcher's timer after the device idled, as in a batching deployment's calls.
+            for (double delay : request.liveIdleDelaysMs) {
+                BatchingConfig batching;
+                batching.mode = BatchingConfig::Mode::Dynamic;
+                batching.maxBatch = 2;
+                batching.maxDelayMs = delay;
+                // 400 cycles or 0.5 s, whichever is longer (at most 60 s), after 0.3 s of warm-up.
+                const double seconds = std::clamp(0.4 * (t.msAt(1) + delay + t.overheadMs), 0.5, 60.0);
+                const std::optional<RunSummary> r =
+                    livePredictOnly(request.profile, backend, t.msAt(1), 1, 0, 0.3, 0.3 + seconds, error, batching);
+                if (!r) {
+                    out.error = "measuring the live engine's idle cost (batcher delay " + std::to_string(delay) + " ms): " + error;
+                    return out;
+                }
+                out.liveIdle.push_back({delay, 1000.0 / r->throughputRps});
+            }
+            applyLiveIdle(t, out.liveIdle, out.liveCycleMs);
+        }
     }
-    char detail[400];
-    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s",
+    char detail[500];
+    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
-                  request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call" : "");
+                  request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call" : "",
+                  out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settleNotice();
     return out;
 }

@@ -20,6 +20,25 @@ struct CalibrationRequest {
     std::string profile = "small";
     predict::SharingOptions sharing;
     bool measureOverhead = true; // the live engine's own cost per call (two short live runs, about 3 s)
+    // With measureOverhead and the idle curve: the batcher's delays (ms) at which the live engine's own
+    // cost of a call that finds the device idle is measured (one user, dynamic batching: every call
+    // follows the delay), replacing the waiting caller's curve from the first such gap on. Empty: the
+    // waiting caller's curve stands. Why: on the H200 the waiting caller's median undercharged the calls
+    // the batcher's timer releases (closed loops with dynamic batching 8-11 % slower live than virtual,
+    // BENCHMARKS.md "Fidelity", run 13), and its mean overcharged them (run 12).
+    std::vector<double> liveIdleDelaysMs{0.1, 0.2, 0.5, 1, 2};
+};
+
+// One delay of CalibrationRequest::liveIdleDelaysMs: the live engine's time between completions at one
+// user (cycleMs), the device's idle gap that implies (the cycle less a mean call), and the extra time
+// per call that makes virtual time give the same cycle; callerExtraMs is what the waiting caller's curve
+// said at that gap, for the record.
+struct LiveIdlePoint {
+    double delayMs = 0;
+    double cycleMs = 0;
+    double gapMs = 0;
+    double extraMs = 0;
+    double callerExtraMs = 0;
 };
 
 struct CalibrationResult {
@@ -35,6 +54,11 @@ struct CalibrationResult {
     double coldStartMs = 0, weightUploadMs = 0;
     double liveP50Ms = 0;   // median latency of a lone predict-only request in the live engine
     double liveCycleMs = 0; // the live engine's time between completions at predict_concurrency 1 under a queue (the overhead's source)
+    std::vector<LiveIdlePoint> liveIdle; // the idle curve's points from the live engine (CalibrationRequest::liveIdleDelaysMs)
+    // The waiting caller's idle curve and the overhead derived on it, before the live points replaced the
+    // curve's upper part: what the table would be without them (a replay's A/B on the same live data).
+    std::vector<double> callerIdleGapMs, callerIdleExtraMs;
+    double callerOverheadMs = 0;
     // Settling before the table (predict::SharingMeasurement): whether two blocks of calls in a row agreed,
     // the calls and their host time, and each block's median.
     bool settled = true;
@@ -50,6 +74,15 @@ struct CalibrationResult {
 // (what the live engine measured): the cycle minus a call's mean time (T(1, 1) times the variation's
 // mean) and minus the idle wake-up cost the table charges for the gap the overhead leaves. Never negative.
 double overheadForCycle(const ServiceTable& table, double cycleMs);
+
+// Puts the live engine's idle cost into the table: each point's cycleMs was measured at one user with
+// dynamic batching and that delay. Virtual time runs such a user's calls every gap + mean call, where
+// gap = delay + overhead + idleExtra(gap) (the device idles from one call's end through its hand-off
+// and the batcher's delay), so each point becomes the curve's point (gap = cycle - mean call,
+// extra = gap - overhead - delay), replacing the table's own points from the first such gap on.
+// overhead_ms is derived again from queueCycleMs (when > 0) on the new curve. Fills the points' other
+// fields.
+void applyLiveIdle(ServiceTable& table, std::vector<LiveIdlePoint>& points, double queueCycleMs);
 
 // Blocks for the measurement (seconds to minutes): call it off the UI thread. Needs an event loop on
 // the calling thread when measureOverhead is set (a QCoreApplication's main thread, or a QThread).

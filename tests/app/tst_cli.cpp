@@ -489,7 +489,7 @@ private slots:
     {
         QTemporaryDir dir;
         const QString table = dir.filePath("table.yaml");
-        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--out", table, "--json"});
+        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--live-idle-delays", "0.2,1", "--out", table, "--json"});
         QCOMPARE(r.exitCode, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
         // The device was settled first: blocks of batch-1 calls until three in a row agree within 2 %, or the
@@ -540,6 +540,21 @@ private slots:
         const QJsonObject idle = o["predict_table"].toObject()["idle"].toObject();
         QVERIFY(!idle["gap_ms"].toArray().isEmpty());
         QCOMPARE(idle["extra_ms"].toArray().size(), idle["gap_ms"].toArray().size());
+        // The live engine's idle cost, at one user whose calls each wait out the batcher's delay (0.2 and
+        // 1 ms): each point is in the table's idle curve, at the gap its cycle implies.
+        const QJsonArray liveIdle = o["live_idle"].toArray();
+        QCOMPARE(liveIdle.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            const QJsonObject p = liveIdle[i].toObject();
+            QCOMPARE(p["delay_ms"].toDouble(), i == 0 ? 0.2 : 1.0);
+            QVERIFY2(p["cycle_ms"].toDouble() > p["delay_ms"].toDouble(), qPrintable(QString::number(p["cycle_ms"].toDouble())));
+            const double gap = std::round(p["gap_ms"].toDouble() * 1e4) / 1e4;
+            const QJsonArray gaps = idle["gap_ms"].toArray();
+            const auto at = std::find(gaps.begin(), gaps.end(), QJsonValue(gap));
+            QVERIFY2(at != gaps.end(), qPrintable(QString::number(gap)));
+            QCOMPARE(idle["extra_ms"].toArray()[int(at - gaps.begin())].toDouble(), p["extra_ms"].toDouble());
+        }
+        QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle cost from the live engine's batcher"));
 
         // The table goes under model: in a scenario, and virtual-time runs use it.
         QFile t(table);
@@ -587,6 +602,8 @@ private slots:
         QTest::addRow("decreasing batches") << QStringList{"calibrate", "--batches", "4,2"} << "--batches";
         QTest::addRow("zero repeats") << QStringList{"calibrate", "--repeats", "0"} << "--repeats";
         QTest::addRow("negative settling") << QStringList{"calibrate", "--settle-s", "-1"} << "--settle-s";
+        QTest::addRow("decreasing idle delays") << QStringList{"calibrate", "--live-idle-delays", "0.5,0.2"} << "--live-idle-delays";
+        QTest::addRow("zero idle delay") << QStringList{"calibrate", "--live-idle-delays", "0"} << "--live-idle-delays";
     }
     void calibrateBadInput()
     {

@@ -334,6 +334,8 @@ private slots:
         QVERIFY(finished.wait(knee::test::kEventTimeoutMs));
         QVERIFY2(finished.first().first().toBool(), qPrintable(d->statusText()));
         QVERIFY(d->useButton()->isEnabled());
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty())
+            d->grab().save(shots + "/calibration_dialog.png");
         d->useButton()->click();
         const Scenario s = w.currentScenario();
         QCOMPARE(s.model.profile, std::string("tiny"));

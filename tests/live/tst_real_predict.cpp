@@ -337,6 +337,57 @@ private Q_SLOTS:
         QVERIFY2(std::abs(1000.0 / r.throughputRps / cycleMs - 1) < 0.005, qPrintable(QString::number(1000.0 / r.throughputRps)));
     }
 
+    // The idle curve from the live engine's batcher: with the points applyLiveIdle derives, a virtual user
+    // whose every call waits out the batcher's delay cycles exactly as often as the live one did, at each
+    // delay, and the queue's cycle (the overhead's source) still holds.
+    void liveIdleCurveReproducesTheBatchersCycle()
+    {
+        ServiceTable t({1, 2}, {0.5, 0.6});
+        t.variation = {0.9, 0.93, 0.95, 0.98, 1.0, 1.03, 1.08, 1.15, 1.4};
+        t.idleGapMs = {0.01, 0.05, 0.1, 0.5, 2}; // the waiting caller's
+        t.idleExtraMs = {0.0, 0.01, 0.02, 0.03, 0.05};
+        const double queueCycleMs = 0.56;
+        t.overheadMs = overheadForCycle(t, queueCycleMs);
+        const double meanCall = 0.5 * variationMean(t.variation);
+        std::vector<LiveIdlePoint> points;
+        for (double d : {0.1, 0.2, 0.5, 1.0, 2.0}) // live: slower after a gap than the waiting caller said
+            points.push_back({d, meanCall + d + 0.08 + 0.06 * d});
+        applyLiveIdle(t, points, queueCycleMs);
+        // The waiting caller's points below the first live gap stay; the live ones follow, increasing.
+        QCOMPARE(t.idleGapMs.size(), std::size_t(3 + 5)); // 0.01, 0.05, 0.1; the first live gap is 0.186
+        QCOMPARE(t.idleGapMs[2], 0.1);
+        for (std::size_t i = 1; i < t.idleGapMs.size(); ++i)
+            QVERIFY(t.idleGapMs[i] > t.idleGapMs[i - 1]);
+        for (const LiveIdlePoint& p : points) {
+            QVERIFY2(std::abs(p.gapMs - (p.cycleMs - meanCall)) < 1e-12, qPrintable(QString::number(p.gapMs)));
+            QCOMPARE(p.extraMs, std::round((p.gapMs - t.overheadMs - p.delayMs) * 1e4) / 1e4);
+            QVERIFY(p.extraMs > p.callerExtraMs); // this live engine pays more after a gap than the caller did
+        }
+        auto cycleOf = [&](int users, double delayMs) {
+            Scenario s;
+            s.deployment.concurrencyTarget = users;
+            s.deployment.predictConcurrency = 1;
+            s.model.predict = Distribution::constant(0.5);
+            s.model.predictTable = t;
+            if (delayMs > 0) {
+                s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+                s.model.batching.maxBatch = 2;
+                s.model.batching.maxDelayMs = delayMs;
+            }
+            s.workload.arrival = ArrivalConfig::closed(users);
+            s.workload.requests = 20000;
+            const RunSummary r = simulateScenario(s);
+            return 1000.0 / r.throughputRps;
+        };
+        // 20,000 draws of the variation: the mean call is within a few tenths of a percent of its mean.
+        for (const LiveIdlePoint& p : points) {
+            const double v = cycleOf(1, p.delayMs);
+            QVERIFY2(std::abs(v / p.cycleMs - 1) < 0.005, qPrintable(QStringLiteral("delay %1: virtual %2, live %3").arg(p.delayMs).arg(v).arg(p.cycleMs)));
+        }
+        const double queued = cycleOf(4, 0);
+        QVERIFY2(std::abs(queued / queueCycleMs - 1) < 0.005, qPrintable(QString::number(queued)));
+    }
+
     void liveSweepsRunTheModel()
     {
         qputenv("KNEE_PREDICT_BACKEND", "cpu");
