@@ -4,7 +4,7 @@
 //
 //   knee-bench-twin --twin TWIN.yaml --url URL --replicas N [--target T] [--levels 4,16] [--warmup-s 1]
 //                   [--window-s 2] [--cap-s 20] [--poisson 0.8] [--poisson-s 30] [--capacity-rps X]
-//                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl] [--prime-s 3]
+//                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl] [--prime-s 3] [--devices D]
 //
 // Capacity is the twin's own (its one replica's throughput at its largest fitted level, times N) unless
 // --capacity-rps gives it. Prints one Markdown row per load; --out appends them as JSON lines.
@@ -19,6 +19,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace knee;
@@ -52,15 +53,21 @@ int main(int argc, char** argv)
         poissonS("poisson-s", "Poisson load's measured seconds.", "S", "30"), capacity("capacity-rps", "Capacity of the N replicas.", "RPS"),
         openai("openai", "OpenAI-compatible endpoint."), stream("stream", "Stream (TTFT, ITL)."),
         maxTokens("max-tokens", "max_tokens per request.", "N", "16"), label("label", "Row label.", "TEXT", "twin"),
-        out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3");
-    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime});
+        out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3"),
+        devices("devices", "Devices the N replicas share in the twin: 0, one each (the platforms' placement); 1, all on one GPU (a server on one GPU).",
+                "D", "0");
+    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime,
+                  devices});
     p.process(app);
     const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
     if (!read.ok()) {
         std::fprintf(stderr, "%s\n", read.errors.empty() ? "cannot read the twin" : read.errors.front().toString().c_str());
         return 2;
     }
-    const Scenario& twin = *read.scenario;
+    Scenario twin = *read.scenario;
+    // Where the measured server's replicas run: a server on one GPU puts them all on it, and its calls share
+    // the device as the fitted curve says (beyond the fitted calls in flight: saturated).
+    twin.deployment.devices = std::max(0, p.value(devices).toInt());
     const int n = p.value(replicas).toInt();
     const int t = p.isSet(target) ? p.value(target).toInt() : 0;
     net::HttpTarget ht;
@@ -118,7 +125,10 @@ int main(int argc, char** argv)
         if (!p.isSet(capacity)) {
             const std::vector<int>& fitted = twin.twin ? twin.twin->levels : std::vector<int>{};
             const int largest = fitted.empty() ? std::max(64, twin.deployment.predictConcurrency) : fitted.back();
-            cap1 = n * twinClosedLoop(twin, 1, largest, std::max(largest, twin.deployment.concurrencyTarget)).throughputRps;
+            // One device each: n times one replica. Sharing devices: the n replicas together, on the twin.
+            cap1 = twin.deployment.devices == 0
+                ? n * twinClosedLoop(twin, 1, largest, std::max(largest, twin.deployment.concurrencyTarget)).throughputRps
+                : twinClosedLoop(twin, n, n * largest, std::max(largest, twin.deployment.concurrencyTarget)).throughputRps;
         }
         const double rps = share * cap1;
         const double seconds = p.value(poissonS).toDouble();

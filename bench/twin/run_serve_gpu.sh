@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Twins of `knee serve` on the GPU (issue 15; BENCHMARKS.md "Twins"): on the GPU machine, with devrun/ from
+# bench/predict/bundle_cli.sh, `knee serve` runs a built-in model on the GPU behind HTTP (every request a real
+# forward pass); one replica is swept and fitted (`knee sweep --target … --fit`), then the server restarts with
+# 2 and 4 replicas and knee-bench-twin measures it closed loop (1, 4 and 16 users per replica) and under Poisson
+# arrivals at 80 % of the twin's capacity, against the twin on the same replicas. The machine has one GPU, so
+# the server's replicas share it, and the twin is told so (--devices 1): its calls share one device as the
+# fitted curve says. Rows go to ${OUT:-/tmp/out}/twin-serve/rows.jsonl; each run's twin, session and server
+# output are kept.
+#   PROFILE=large PC=4 RUNS=2 bash bench/twin/run_serve_gpu.sh
+set -uo pipefail
+source "$(dirname "$0")/../devrun_env.sh"
+dir=$out/twin-serve
+mkdir -p "$dir"
+bench=$PWD/devrun/knee-bench-twin
+profile=${PROFILE:-large}
+pc=${PC:-4}
+runs=${RUNS:-2}
+sweep_flags=(--warmup-s "${WARMUP_S:-1}" --window-s "${WINDOW_S:-2}" --cap-s "${CAP_S:-12}")
+
+server_pid=
+start() { # start N: `knee serve` with N replicas of the model on this machine's GPU; its port in $port
+  local n=$1
+  cat >"$dir/serve-$n.yaml" <<EOF
+name: knee serve on the GPU, $n replica(s) of $profile
+deployment:
+  replicas: {min: $n, max: $n}
+  concurrency_target: 64
+  predict_concurrency: $pc
+model:
+  profile: $profile
+  predict: 1
+  preprocess: ${PREPROCESS_MS:-0.5}
+workload: {arrival: {kind: closed, users: 1}, requests: 1} # required; serve answers HTTP, not this
+EOF
+  KNEE_PREDICT_BACKEND=${BACKEND:-cuda} "$knee" serve "$dir/serve-$n.yaml" --host 127.0.0.1 --port 0 --json >"$dir/server-$n.out" 2>&1 &
+  server_pid=$!
+  port=
+  for _ in $(seq 1 300); do
+    port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$dir/server-$n.out" | head -n 1)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "knee serve did not start: $(cat "$dir/server-$n.out")" >&2; exit 1; }
+  # Ready when /metrics counts N replicas ready (each uploads its weights first); bash's /dev/tcp, as the
+  # GPU machine may have no curl.
+  local ok=
+  for _ in $(seq 1 600); do
+    if exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+      printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+      timeout 2 cat <&3 | grep -Eq "^knee_replicas\{state=\"ready\"\} $n(\.0*)?\s*$" && ok=1
+      exec 3>&-
+    fi
+    [ -n "$ok" ] && break
+    sleep 0.1
+  done
+  [ -n "$ok" ] || { echo "knee serve's $n replicas did not become ready: $(tail -n 5 "$dir/server-$n.out")" >&2; exit 1; }
+  head -n 1 "$dir/server-$n.out"
+}
+stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
+trap stop EXIT
+
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | tee "$dir/gpu.txt"
+for run in $(seq 1 "$runs"); do
+  twin=$dir/twin-$run.yaml
+  start 1
+  t0=$(date +%s)
+  "$knee" sweep --target "http://127.0.0.1:$port/predict" --levels "${LEVELS:-1,2,4,8,16}" "${sweep_flags[@]}" \
+    --out "$dir/sweep-$run.json" --fit "$twin" >"$dir/fit-$run.txt" 2>&1
+  status=$?
+  stop
+  echo "run $run: sweep and fit exit $status in $(( $(date +%s) - t0 )) s ($(grep -o 'replays them within [0-9.]* %' "$dir/fit-$run.txt"))"
+  [ "$status" = 0 ] || { cat "$dir/fit-$run.txt"; continue; }
+  for n in 2 4; do
+    start "$n"
+    check=$(echo "${CHECK_LEVELS:-1,4,16}" | tr ',' '\n' | awk -v n="$n" '{printf "%s%d", (NR > 1 ? "," : ""), $1 * n}')
+    "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
+      "${sweep_flags[@]}" --poisson 0.8 --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+    stop
+  done
+done
