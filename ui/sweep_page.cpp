@@ -653,6 +653,8 @@ void SweepPage::run()
     m_runningLive = live || endpoint.has_value();
     m_levelNow = std::make_shared<std::atomic<double>>(0.0);
     request.options.levelStarting = [now = m_levelNow](double level) { now->store(level); };
+    m_gridNow = std::make_shared<std::atomic<bool>>(false);
+    request.options.gridStarting = [grid = m_gridNow] { grid->store(true); };
     m_runClock.start();
     m_levelClock.start();
     m_progressTimer->start();
@@ -694,7 +696,7 @@ void SweepPage::updateProgress()
     // The level the sweep said it started; before it says, the first listed. Once that level has finished
     // and the next has not said so yet: the next listed, or (searching, or past the list) not known yet.
     double next = m_levelNow ? m_levelNow->load() : 0;
-    const bool grid = next < 0; // the sweep's levels are done: the predict_concurrency grid runs
+    const bool grid = m_gridNow && m_gridNow->load(); // the sweep's levels are done: the predict_concurrency grid runs
     if (next <= 0)
         next = listed.empty() ? 1 : listed.front();
     else if (!m_shownLevels.empty() && m_shownLevels.back().axis() == next)

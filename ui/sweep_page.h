@@ -242,6 +242,7 @@ private:
     SweepOptions m_shown;                  // their sweep's options: users or rates, the tolerance
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     std::shared_ptr<std::atomic<double>> m_levelNow; // the level the running sweep measures (0: none yet)
+    std::shared_ptr<std::atomic<bool>> m_gridNow;    // the running sweep's levels are done and its grid runs
     SweepOptions m_running;
     bool m_runningLive = false;
     QElapsedTimer m_runClock, m_levelClock;

@@ -147,8 +147,8 @@ int runCalibrate(const QStringList& args)
         return kFailure;
     }
     const QString yaml = QString::fromStdString(result.yaml());
-    if (!parser.isSet(json) || !result.settled) // stdout keeps the table alone; a device that never settled is said on stderr too
-        err << "knee calibrate: " << QString::fromStdString(result.settleNotice()) << "\n";
+    if (!parser.isSet(json) || !result.settling.settled) // stdout keeps the table alone; a device that never settled is said on stderr too
+        err << "knee calibrate: " << QString::fromStdString(result.settling.notice()) << "\n";
     int status = kOk;
     if (parser.isSet(outOpt)) {
         if (const QString e = writeOutputFile(parser.value(outOpt), yaml.toUtf8()); !e.isEmpty()) {
@@ -213,12 +213,12 @@ int runCalibrate(const QStringList& args)
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},
-                            {"settle", QJsonObject{{"skipped", result.settleCalls == 0 && result.settled},
-                                                   {"settled", result.settleCalls > 0 && result.settled},
-                                                   {"calls", result.settleCalls},
-                                                   {"ms", result.settleMs},
-                                                   {"block_median_ms", row(result.settleBlockMedianMs)},
-                                                   {"notice", QString::fromStdString(result.settleNotice())}}}};
+                            {"settle", QJsonObject{{"skipped", result.settling.calls == 0 && result.settling.settled},
+                                                   {"settled", result.settling.calls > 0 && result.settling.settled},
+                                                   {"calls", result.settling.calls},
+                                                   {"ms", result.settling.ms},
+                                                   {"block_median_ms", row(result.settling.blockMedianMs)},
+                                                   {"notice", QString::fromStdString(result.settling.notice())}}}};
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << yaml;

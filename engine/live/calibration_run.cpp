@@ -26,25 +26,6 @@ std::string CalibrationResult::yaml() const
         + writePredictTableYaml(table) + "\n";
 }
 
-std::string CalibrationResult::settleNotice() const
-{
-    char line[300];
-    if (settleCalls == 0)
-        return "the device was not settled first (--settle-s 0)";
-    if (settled)
-        std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.2f s): three blocks in a row within 2 %% (last %.4f ms)",
-                      settleCalls, settleMs / 1000.0, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
-    else if (settleBlockMedianMs.size() < 3)
-        std::snprintf(line, sizeof line, "the device did not settle: %.2f s (%d calls of batch 1) was too short for three blocks of "
-                                         "calls to compare; calibrate with a larger --settle-s", settleMs / 1000.0, settleCalls);
-    else
-        std::snprintf(line, sizeof line, "the device did not settle in %.2f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
-                                         "the table may hold a device whose time per call was still moving (its clocks, or other work on the GPU "
-                                         "or the host); calibrate again, or with a larger --settle-s",
-                      settleMs / 1000.0, settleCalls, settleBlockMedianMs.empty() ? 0.0 : settleBlockMedianMs.back());
-    return line;
-}
-
 namespace {
 
 // A short live run of this profile, predict only, predict_concurrency 1, `users` closed-loop users, sent
@@ -169,10 +150,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         out.error = st.error;
         return out;
     }
-    out.settled = m.settled;
-    out.settleCalls = m.settleCalls;
-    out.settleMs = m.settleMs;
-    out.settleBlockMedianMs = m.settleBlockMedianMs;
+    out.settling = m.settling;
     created.replica.reset(); // its device memory back before the live run starts its own replica
     ServiceTable& t = out.table;
     t.batch = m.batches;
@@ -245,7 +223,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call" : "",
                   out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap");
-    t.source = "knee calibrate: " + profile->name + detail + "; " + out.settleNotice();
+    t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;
 }
 

@@ -59,13 +59,7 @@ struct CalibrationResult {
     // curve's upper part: what the table would be without them (a replay's A/B on the same live data).
     std::vector<double> callerIdleGapMs, callerIdleExtraMs;
     double callerOverheadMs = 0;
-    // Settling before the table (predict::SharingMeasurement): whether two blocks of calls in a row agreed,
-    // the calls and their host time, and each block's median.
-    bool settled = true;
-    int settleCalls = 0;
-    double settleMs = 0;
-    std::vector<double> settleBlockMedianMs;
-    std::string settleNotice() const; // one line: how the device settled, or that it did not
+    predict::Settling settling; // before the table: whether three blocks of calls in a row agreed, and how
     // The scenario lines that carry the result: `profile: P` and `predict_table: {...}`.
     std::string yaml() const;
 };

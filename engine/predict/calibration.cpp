@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -160,21 +161,22 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, int points,
         return {};
     std::vector<Bf16> in(static_cast<std::size_t>(hidden)), result(static_cast<std::size_t>(hidden));
     fillUniform(in.data(), in.size(), 777);
-    out.settled = false;
+    Settling& st = out.settling;
+    st.settled = false;
     std::vector<double> block;
     double blockMs = 0;
     // The budget counts the calls' own host time (a stand-in device settles in calls, not seconds); the
     // wall clock bounds it too, at twice that, for hand-offs the calls' times leave out.
     const auto started = std::chrono::steady_clock::now();
     const auto wallLimit = std::chrono::duration<double, std::milli>(2 * o.settleMaxMs);
-    while (out.settleMs < o.settleMaxMs && std::chrono::steady_clock::now() - started < wallLimit) {
+    while (st.ms < o.settleMaxMs && std::chrono::steady_clock::now() - started < wallLimit) {
         const Completion c = runAndWait(replica, 0, 1, in.data(), result.data());
         if (!c.status.ok())
             return Status::failure("settling the device (batch 1, back to back): " + c.status.error);
         if (!(c.wallMs > 0))
             return Status::failure("settling the device: a call reported " + std::to_string(c.wallMs) + " ms");
-        ++out.settleCalls;
-        out.settleMs += c.wallMs;
+        ++st.calls;
+        st.ms += c.wallMs;
         // A block lasts settleBlockMs of calls, at least 5: by time, so that one slow first call (on the
         // H200 under CPU load, 20 times the next ones) does not set the size of every block.
         block.push_back(c.wallMs);
@@ -186,12 +188,12 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, int points,
         blockMs = 0;
         // Settled when the newest block agrees with each of the two before it: a device still speeding
         // up by less than the tolerance per block drifts past it over two.
-        std::vector<double>& b = out.settleBlockMedianMs;
+        std::vector<double>& b = st.blockMedianMs;
         const bool agrees = b.size() >= 2 && std::abs(m - b.back()) <= o.settleTolerance * b.back()
             && std::abs(m - b[b.size() - 2]) <= o.settleTolerance * b[b.size() - 2];
         b.push_back(m);
         if (agrees) {
-            out.settled = true;
+            st.settled = true;
             break;
         }
         if (o.progress && !o.progress(0, points)) // a window's Cancel, between blocks
@@ -201,6 +203,25 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, int points,
 }
 
 } // namespace
+
+std::string Settling::notice() const
+{
+    char line[300];
+    if (calls == 0)
+        return "the device was not settled first (--settle-s 0)";
+    if (settled)
+        std::snprintf(line, sizeof line, "the device settled after %d calls of batch 1 (%.2f s): three blocks in a row within 2 %% (last %.4f ms)",
+                      calls, ms / 1000.0, blockMedianMs.empty() ? 0.0 : blockMedianMs.back());
+    else if (blockMedianMs.size() < 3)
+        std::snprintf(line, sizeof line, "the device did not settle: %.2f s (%d calls of batch 1) was too short for three blocks of "
+                                         "calls to compare; calibrate with a larger --settle-s", ms / 1000.0, calls);
+    else
+        std::snprintf(line, sizeof line, "the device did not settle in %.2f s (%d calls of batch 1, block medians still moving: last %.4f ms): "
+                                         "the table may hold a device whose time per call was still moving (its clocks, or other work on the GPU "
+                                         "or the host); calibrate again, or with a larger --settle-s",
+                      ms / 1000.0, calls, blockMedianMs.empty() ? 0.0 : blockMedianMs.back());
+    return line;
+}
 
 Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
 {

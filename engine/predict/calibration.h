@@ -7,9 +7,25 @@
 #include "predict/backend.h"
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace knee::predict {
+
+// Settling, before the first point: batch 1 back to back on one slot, in blocks, until the newest block
+// agrees with each of the two before it (SharingOptions::settleTolerance). A guard, and a notice when the time
+// per call keeps moving: an idle H200 sits at 345 MHz, and one table (bench/fidelity/results/h200_2026-12-03_rates/,
+// predict_concurrency 4) had T(1, 1) = 0.99 ms where others give 0.54-0.58. Measured since (BENCHMARKS.md
+// "Settling before calibration"): the cold start's own warm-ups already bring the clock up, settling took
+// 38-411 calls (blocks then sized from the first call, and two agreeing), and no table moved beyond
+// run-to-run noise.
+struct Settling {
+    bool settled = true;               // false: the budget ran out first (the table may hold a device warming up)
+    int calls = 0;                     // calls made settling (0: not settled first)
+    double ms = 0;                     // their host time
+    std::vector<double> blockMedianMs; // each block's median host time per call, in order
+    std::string notice() const;        // one line: how the device settled, or that it did not
+};
 
 struct SharingMeasurement {
     std::vector<int> batches;
@@ -29,17 +45,7 @@ struct SharingMeasurement {
     // -8 to +2 %).
     std::vector<double> idleGapMs, idleExtraMs;
     std::vector<std::vector<double>> idleHostSamples; // [gap]: every timed call's host time, for the record
-    // Settling, before the first point: batch 1 back to back on one slot, in blocks, until the newest block
-    // agrees with each of the two before it (SharingOptions::settleTolerance). A guard, and a notice when the time per call keeps
-    // moving: an idle H200 sits at 345 MHz, and one table (bench/fidelity/results/h200_2026-12-03_rates/,
-    // predict_concurrency 4) had T(1, 1) = 0.99 ms where others give 0.54-0.58. Measured since (BENCHMARKS.md
-    // "Settling before calibration"): the cold start's own warm-ups already bring the clock up, settling
-    // took 38-411 calls (blocks then sized from the first call, and two agreeing), and no table moved
-    // beyond run-to-run noise.
-    bool settled = true;                  // false: the budget ran out first (the table may hold a device warming up)
-    int settleCalls = 0;                  // calls made settling
-    double settleMs = 0;                  // their host time
-    std::vector<double> settleBlockMedianMs; // each block's median host time per call, in order
+    Settling settling;
 };
 
 struct SharingOptions {
@@ -50,7 +56,7 @@ struct SharingOptions {
     // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
-    // Settling (see SharingMeasurement::settled): blocks of settleBlockMs of calls, stopping when a
+    // Settling (see Settling): blocks of settleBlockMs of calls, stopping when a
     // block's median is within settleTolerance of each of the two blocks before it, or after settleMaxMs
     // of calls (0: no settling; the wall clock stops it at twice that). The budget counts the calls' host
     // time, so that it is the wall time of calls made back to back and a test's stand-in replica settles

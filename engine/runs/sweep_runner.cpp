@@ -38,7 +38,8 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
 {
     SweepRun run;
     run.sweep.options = request.options;
-    run.sweep.options.levelStarting = nullptr; // the run's hook, not the session's
+    run.sweep.options.levelStarting = nullptr; // the run's hooks, not the session's
+    run.sweep.options.gridStarting = nullptr;
     SweepResult& r = run.sweep.result;
     if (request.endpoint) {
         net::HttpClient client(*request.endpoint, request.apiKey);
@@ -50,8 +51,8 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
                      : runVirtualSweep(request.scenario, request.options, progress);
     if (!request.grid || r.cancelled)
         return run;
-    if (request.options.levelStarting)
-        request.options.levelStarting(-1); // the levels are done; the grid starts
+    if (request.options.gridStarting)
+        request.options.gridStarting();
     GridOptions g = *request.grid;
     if (const int t = r.recommendation.concurrencyTarget; t > 0 && std::find(g.targets.begin(), g.targets.end(), t) == g.targets.end())
         g.targets.push_back(t); // a level the sweep added: the grid's choice is made in its column

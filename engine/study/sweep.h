@@ -58,8 +58,10 @@ struct SweepOptions {
     double rateResolution = 0.05;
     // Told as each level starts (its users, or its rate in req/s), before its first repeat, on the sweep's
     // thread: which level a window can say it is measuring, the SLO search's and the doublings' included.
-    // runSweepRequest tells −1 as a grid starts after the levels. A hook of the run, never saved.
+    // A hook of the run, never saved.
     std::function<void(double level)> levelStarting;
+    // Told once the levels are done and runSweepRequest starts the predict_concurrency grid after them.
+    std::function<void()> gridStarting;
 };
 
 // What a level offers: `users` closed-loop users, or an open loop at `rateRps` (Poisson, or evenly

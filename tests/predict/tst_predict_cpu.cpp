@@ -290,13 +290,13 @@ void settling(Report& r)
         // Blocks of 100 ms of calls: the ramp's blocks fall by more than 2 % each; three blocks past call
         // 400 (at least half of each at 0.5 ms) agree exactly and end the settling: after call 400, at most
         // the rest of the block that straddles it and three blocks of 200 calls.
-        const std::vector<double>& b = m.settleBlockMedianMs;
+        const std::vector<double>& b = m.settling.blockMedianMs;
         const bool lastThreeWarm = b.size() >= 3 && b.back() == 0.5 && b[b.size() - 2] == 0.5 && b[b.size() - 3] == 0.5;
         bool ramp = true; // every block still above 0.5 ms at least 2 % faster than the one before
         for (std::size_t i = 1; i < b.size() && b[i] > 0.5; ++i)
             ramp = ramp && b[i] < 0.98 * b[i - 1];
-        r.check(st.ok() && m.settled && lastThreeWarm && ramp && m.settleCalls > 400 && m.settleCalls <= 400 + 4 * 200,
-                "settling: blocks until the last three hold the warm 0.5 ms (" + std::to_string(m.settleCalls) + " calls, "
+        r.check(st.ok() && m.settling.settled && lastThreeWarm && ramp && m.settling.calls > 400 && m.settling.calls <= 400 + 4 * 200,
+                "settling: blocks until the last three hold the warm 0.5 ms (" + std::to_string(m.settling.calls) + " calls, "
                     + std::to_string(b.size()) + " blocks, " + st.error + ")");
         r.check(st.ok() && m.hostMs[0][0] == 0.5, "the settled table holds the warm device's 0.5 ms, not the ramp's (" + num(m.hostMs[0][0]) + ")");
     }
@@ -306,8 +306,8 @@ void settling(Report& r)
         WarmingReplica device(1.0, 0.5, 5000);
         SharingMeasurement m;
         const Status st = measureSharing(device, 8, o, m);
-        r.check(st.ok() && m.settled && m.settleCalls > 5000 && m.hostMs[0][0] == 0.5,
-                "a slow warm-up is waited out: settled after " + std::to_string(m.settleCalls) + " calls, the table at " + num(m.hostMs[0][0])
+        r.check(st.ok() && m.settling.settled && m.settling.calls > 5000 && m.hostMs[0][0] == 0.5,
+                "a slow warm-up is waited out: settled after " + std::to_string(m.settling.calls) + " calls, the table at " + num(m.hostMs[0][0])
                     + " ms (" + st.error + ")");
     }
     {
@@ -315,7 +315,7 @@ void settling(Report& r)
         o.settleMaxMs = 0;
         SharingMeasurement m;
         const Status st = measureSharing(device, 8, o, m);
-        r.check(st.ok() && m.settled && m.settleCalls == 0 && m.hostMs[0][0] > 0.95,
+        r.check(st.ok() && m.settling.settled && m.settling.calls == 0 && m.hostMs[0][0] > 0.95,
                 "without settling the first point is measured on the cold device (" + num(m.hostMs[0][0]) + " ms)");
     }
     {
@@ -323,8 +323,8 @@ void settling(Report& r)
         o.settleMaxMs = 500;
         SharingMeasurement m;
         const Status st = measureSharing(device, 8, o, m);
-        r.check(st.ok() && !m.settled && m.settleMs >= 500 && m.settleMs < 501,
-                "a device that keeps getting faster is reported unsettled once the 500 ms budget is spent (" + num(m.settleMs) + " ms)");
+        r.check(st.ok() && !m.settling.settled && m.settling.ms >= 500 && m.settling.ms < 501,
+                "a device that keeps getting faster is reported unsettled once the 500 ms budget is spent (" + num(m.settling.ms) + " ms)");
     }
 }
 
