@@ -705,6 +705,15 @@ void SweepPage::updateProgress()
     const QString level = next <= 0 ? tr("the next level")
         : rates                     ? tr("rate %1").arg(QString::fromStdString(formatRate(next)))
                                     : tr("level %1").arg(next);
+    // The bar counts the listed levels; how many the SLO search, a doubling or the grid still adds is not
+    // known, so it is busy while they run instead of sitting full.
+    const bool lengthKnown = !grid && !added && (next > 0 || (!m_running.searchSlo && done < int(listed.size())));
+    if (!lengthKnown)
+        m_progress->setRange(0, 0);
+    else {
+        m_progress->setRange(0, total);
+        m_progress->setValue(done);
+    }
     QString text;
     if (grid)
         text = m_cancelFlag->load() ? tr("Cancelling… the grid's cell finishes first")
@@ -719,7 +728,7 @@ void SweepPage::updateProgress()
                    .arg(done);
     else
         text = tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
-    if (m_runningLive && !m_cancelFlag->load() && !grid) {
+    if (m_runningLive && !m_cancelFlag->load() && lengthKnown) {
         // Before a level has finished: its warm-up plus the minimum number of windows.
         const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done
                                          : m_running.warmupS + m_running.minWindows * m_running.windowS;

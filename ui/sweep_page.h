@@ -103,6 +103,7 @@ public:
     QString readoutAt(double level) const; // the hover read-out for the level at this point of the axis (users, or req/s)
     QString levelsTsv(bool selectedOnly = false) const; // the table, tab-separated with a header row
     QString statusText() const;
+    QProgressBar* progressBar() const { return m_progress; }
     QString exportPreview(Export kind, const QString& path) const; // what the export would write, in words
     QString exportLabel(Export kind) const;
 

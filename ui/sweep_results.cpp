@@ -308,11 +308,8 @@ void SweepPage::addLevel(const SweepLevel& l)
     rescaleAxes();
     updateSloLine();
     m_levelClock.restart();
-    if (m_watcher.isRunning()) {
-        m_progress->setMaximum(std::max(m_progress->maximum(), int(m_shownLevels.size()) + 1)); // levels a virtual sweep added
-        m_progress->setValue(int(m_shownLevels.size()));
-        updateProgress();
-    }
+    if (m_watcher.isRunning())
+        updateProgress(); // the bar and the words
     // The table grows with the chart: a row per finished level.
     SweepResult partial;
     partial.levels = m_shownLevels;

@@ -452,6 +452,7 @@ private slots:
             table->scrollToItem(table->item(5, notes)); // the sent rate, Little's law and the notes
             w.grab().save(shots + "/sweep_rates_table.png");
             page->formToggle()->click(); // the form open: the load, the rates and the arrivals
+            QTest::qWait(50); // its layout settles first: grabbed at once, it showed a horizontal scroll bar no user sees
             w.grab().save(shots + "/sweep_rates_form.png");
             page->formToggle()->click();
         }

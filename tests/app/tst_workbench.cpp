@@ -22,6 +22,7 @@
 #include <QFile>
 #include <QLineEdit>
 #include <QMenu>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
@@ -248,8 +249,10 @@ private slots:
         page->window()->setValue(0.3);
         page->cap()->setValue(1);
         QStringList seen;
+        QList<QPair<int, int>> bars; // the progress bar's (value, maximum) beside each status; maximum 0: busy
         connect(page, &SweepPage::levelFinished, page, [&] {
             seen << page->statusText();
+            bars << qMakePair(page->progressBar()->value(), page->progressBar()->maximum());
             if (seen.size() == 2)
                 page->cancelButton()->click();
         });
@@ -285,8 +288,10 @@ private slots:
             if (auto* tabs = w.findChild<QTabWidget*>())
                 tabs->setCurrentWidget(page);
         }
+        QList<QPair<int, int>> bars; // the progress bar's (value, maximum) beside each status; maximum 0: busy
         connect(page, &SweepPage::levelFinished, page, [&] {
             seen << page->statusText();
+            bars << qMakePair(page->progressBar()->value(), page->progressBar()->maximum());
             if (!shots.isEmpty() && page->statusText().contains(QStringLiteral("added by")))
                 w.grab().save(shots + QStringLiteral("/sweep_search_progress.png"));
         });
@@ -303,12 +308,24 @@ private slots:
         const std::set<int> listed{1, 2, 4, 8, 16, 32, 64};
         static const QRegularExpression level(QStringLiteral("^Measuring level (\\d+)"));
         int named = 0;
-        for (const QString& text : seen) {
-            if (text.startsWith(QStringLiteral("Starting the next level")))
+        static const QRegularExpression ofTotal(QStringLiteral("\\((\\d+) of (\\d+)\\)"));
+        for (qsizetype i = 0; i < seen.size(); ++i) {
+            const QString& text = seen[i];
+            // How many levels the search still adds is not known: the bar is busy then, never full.
+            if (text.startsWith(QStringLiteral("Starting the next level"))) {
+                QCOMPARE(bars[i].second, 0);
                 continue; // a level finished, the next has not started yet
+            }
             const QRegularExpressionMatch m = level.match(text);
             QVERIFY2(m.hasMatch() && measured.count(m.captured(1).toInt()), qPrintable(seen.join(" | ")));
             QCOMPARE(!listed.count(m.captured(1).toInt()), text.contains(QStringLiteral("added by the SLO search")));
+            if (text.contains(QStringLiteral("added by the SLO search"))) {
+                QCOMPARE(bars[i].second, 0);
+            } else { // a listed level: "(k of n)", the bar at k - 1 of n
+                const QRegularExpressionMatch k = ofTotal.match(text);
+                QVERIFY2(k.hasMatch(), qPrintable(text));
+                QCOMPARE(bars[i], qMakePair(k.captured(1).toInt() - 1, k.captured(2).toInt()));
+            }
             ++named;
         }
         QVERIFY2(named > 0 && seen.size() >= int(r.levels.size()) - 1, qPrintable(seen.join(" | ")));
