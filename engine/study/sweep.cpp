@@ -449,7 +449,7 @@ std::vector<CurvePoint> curvePoints(const SweepResult& r)
     std::vector<CurvePoint> points;
     for (const SweepLevel& l : r.levels)
         points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
-                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
+                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0 && !l.generatorBehind()});
     return points;
 }
 
@@ -584,6 +584,9 @@ SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepO
         } else if (s.rates && v.met && l->behind) {
             v.met = false;
             v.why = "the load generator fell behind: " + formatRate(l->sentRps) + " sent of " + formatRate(l->rateRps) + " asked";
+        } else if (v.met && l->generatorBehind()) { // never chosen: the load was not what was asked
+            v.met = false;
+            v.why = "the load generator fell behind: " + l->generator->why;
         }
         verdicts.emplace_back(l->axis(), v);
         if (l->completed > 0 && l->failed + l->rejected == 0)
@@ -681,6 +684,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::optional<EndpointCounts> endpoint;
         std::optional<ServerScrape> server;
         std::vector<GpuLevelFigures> gpus;
+        std::optional<LoadGeneratorFigures> generator; // the repeats': the last's figures, behind if any was
         std::vector<std::string> kinds;
         const int users = rates ? 0 : int(level);
         bool generatorMayLag = false;
@@ -710,6 +714,15 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             for (const auto& [kind, count] : one.failuresByKind)
                 kinds.push_back(kind);
             mergeGpuFigures(gpus, one.gpus);
+            if (one.generator) {
+                const bool wasBehind = generator && generator->behind;
+                const std::string why = generator ? generator->why : std::string();
+                generator = one.generator;
+                if (wasBehind && !generator->behind) {
+                    generator->behind = true;
+                    generator->why = why;
+                }
+            }
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
             one = levelOf(all, users, measuredS);
@@ -720,6 +733,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
                 one.failuresByKind.try_emplace(kind, 0);
             one.server = server;
             one.gpus = gpus;
+            one.generator = generator;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
             finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
         }
