@@ -95,10 +95,13 @@ struct EndpointFlags {
                                          QStringLiteral("--load-generator locust: each worker also appends its records here "
                                                         "(DIR/worker-K.jsonl), for knee import --locust."),
                                          QStringLiteral("DIR")};
+    const QCommandLineOption locustWait{QStringLiteral("locust-wait-s"),
+                                        QStringLiteral("--load-generator locust: how long the workers have to connect (default 60)."),
+                                        QStringLiteral("S")};
 
     std::vector<const QCommandLineOption*> all() const
     {
-        return {&target,         &loadGenerator,  &workers, &locustSpool,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
+        return {&target,         &loadGenerator,  &workers, &locustSpool, &locustWait,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
                 &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections,
                 &scrape,         &metricsUrl,     &metric};
     }
@@ -463,6 +466,14 @@ int runSweep(const QStringList& args)
                 return kBadInput;
             }
         }
+        if (parser.isSet(endpointFlags.locustWait)) {
+            bool ok = false;
+            locust->connectWaitS = parser.value(endpointFlags.locustWait).toInt(&ok);
+            if (!ok || locust->connectWaitS < 1 || locust->connectWaitS > 3600) {
+                err << "knee sweep: --locust-wait-s expects whole seconds from 1 to 3600, got '" << parser.value(endpointFlags.locustWait) << "'\n";
+                return kBadInput;
+            }
+        }
         if (parser.isSet(endpointFlags.locustSpool)) {
             locust->spoolDir = parser.value(endpointFlags.locustSpool);
             if (!QDir().mkpath(locust->spoolDir)) {
@@ -474,8 +485,8 @@ int runSweep(const QStringList& args)
             err << "knee sweep: --load-generator locust needs " << locust->locust << " (install python3-locust)\n";
             return kBadInput;
         }
-    } else if (parser.isSet(endpointFlags.workers) || parser.isSet(endpointFlags.locustSpool)) {
-        err << "knee sweep: --workers and --locust-spool are for --load-generator locust\n";
+    } else if (parser.isSet(endpointFlags.workers) || parser.isSet(endpointFlags.locustSpool) || parser.isSet(endpointFlags.locustWait)) {
+        err << "knee sweep: --workers, --locust-spool and --locust-wait-s are for --load-generator locust\n";
         return kBadInput;
     }
     std::optional<GridOptions> gridOptions;
@@ -620,7 +631,8 @@ int runSweep(const QStringList& args)
             out << QStringLiteral(" %1").arg(QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1), 8);
         const QString notes = (l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
             + (l.stable ? QString() : QStringLiteral("did not stabilise"))
-            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString());
+            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString())
+            + (l.generatorBehind() ? QStringLiteral(" load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)) : QString());
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }
     for (const SweepLevel& l : r.levels) // the GPUs during a live level (NVML)

@@ -298,7 +298,8 @@ private:
     // Any process that ended before stop() fails the sweep, with what it said; so does a broken control line.
     void check()
     {
-        if (!m_error.isEmpty())
+        // A closed control connection is most often the master ending: its exit and output say why.
+        if (!m_error.isEmpty() && !m_processes.empty() && !m_processes.front().process->waitForFinished(3000))
             throw LocustError(m_error.toStdString());
         for (LocustProcess& p : m_processes)
             if (p.process->state() == QProcess::NotRunning) {
