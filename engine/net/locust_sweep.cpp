@@ -239,18 +239,22 @@ public:
             m_socket->write(QJsonDocument(QJsonObject{{"cmd", "quit"}}).toJson(QJsonDocument::Compact) + '\n');
             m_socket->flush();
         }
-        auto wait = [this](int ms) {
+        auto wait = [this](int ms, bool masterOnly) {
             QElapsedTimer t;
             t.start();
-            while (t.elapsed() < ms && std::any_of(m_processes.begin(), m_processes.end(),
+            while (t.elapsed() < ms && std::any_of(m_processes.begin(), masterOnly ? m_processes.begin() + 1 : m_processes.end(),
                                                    [](const LocustProcess& p) { return p.process->state() != QProcess::NotRunning; }))
                 step(50);
         };
-        wait(10'000);
+        if (m_processes.empty())
+            return;
+        // The master quits its workers as it ends; workers whose master is gone have nothing left to send.
+        wait(10'000, true);
+        wait(3'000, false);
         for (LocustProcess& p : m_processes)
             if (p.process->state() != QProcess::NotRunning)
                 p.process->terminate(); // SIGTERM: Locust shuts down
-        wait(5'000);
+        wait(5'000, false);
         for (LocustProcess& p : m_processes)
             if (p.process->state() != QProcess::NotRunning) {
                 p.process->kill();
@@ -299,8 +303,11 @@ private:
     void check()
     {
         // A closed control connection is most often the master ending: its exit and output say why.
-        if (!m_error.isEmpty() && !m_processes.empty() && !m_processes.front().process->waitForFinished(3000))
-            throw LocustError(m_error.toStdString());
+        if (!m_error.isEmpty()) {
+            QProcess& master = *m_processes.front().process; // (waitForFinished is false for one already finished)
+            if (master.state() != QProcess::NotRunning && !master.waitForFinished(10'000))
+                throw LocustError(m_error.toStdString());
+        }
         for (LocustProcess& p : m_processes)
             if (p.process->state() == QProcess::NotRunning) {
                 p.tail += p.process->readAll();
