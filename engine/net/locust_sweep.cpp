@@ -139,7 +139,7 @@ public:
             we.remove(QStringLiteral("KNEE_LOCUST_CONTROL"));
             we.remove(QStringLiteral("KNEE_LOCUST_TOKEN"));
             if (!m_options.spoolDir.isEmpty())
-                we.insert(QStringLiteral("KNEE_LOCUST_SPOOL"), QDir(m_options.spoolDir).filePath(QStringLiteral("worker-%1.jsonl").arg(w)));
+                we.insert(QStringLiteral("KNEE_LOCUST_SPOOL"), QDir(m_options.spoolDir).absoluteFilePath(QStringLiteral("worker-%1.jsonl").arg(w)));
             startProcess(QStringLiteral("locust worker %1").arg(w), we,
                          {QStringLiteral("-f"), file, QStringLiteral("--worker"), QStringLiteral("--master-host"), QStringLiteral("127.0.0.1"),
                           QStringLiteral("--master-port"), port, QStringLiteral("--loglevel"), QStringLiteral("WARNING")});
@@ -200,7 +200,7 @@ public:
                                       .arg(m_users)
                                       .arg(m_reporting.size())
                                       .arg(m_options.workers)
-                                      .arg(m_processes.front().said())
+                                      .arg(allSaid())
                                       .toStdString());
         }
     }
@@ -266,6 +266,15 @@ public:
     }
 
 private:
+    // What every process said (its output's tail), for an error that names none of them.
+    QString allSaid() const
+    {
+        QString all;
+        for (const LocustProcess& p : m_processes)
+            all += p.said();
+        return all;
+    }
+
     static quint16 freePort()
     {
         QTcpServer probe; // a port free now; the master binds it a moment later
@@ -403,25 +412,10 @@ private:
         m_reporting[worker] = true;
         for (const QJsonValue& v : records.toArray()) {
             const QJsonObject r = v.toObject();
-            if (!r.value("end").isDouble() || !r.value("intended").isDouble()) {
+            PendingRecord p;
+            if (!readLocustRecord(r, p.end, p.outcome)) {
                 m_error = QStringLiteral("a record from a locust worker lacks its times");
                 return;
-            }
-            PendingRecord p;
-            p.end = r.value("end").toDouble();
-            HttpOutcome& out = p.outcome;
-            out.status = r.value("status").toInt();
-            out.latency = Nanos(std::max(0.0, p.end - r.value("intended").toDouble()) * 1e9);
-            if (r.value("kind").isString()) {
-                out.failure = kindNamed(r.value("kind").toString());
-                if (!out.failure)
-                    out.failure = FailureKind::Other;
-                out.detail = r.value("detail").toString().left(500);
-            } else {
-                const double ttft = r.value("ttft_ms").toDouble(-1), itl = r.value("itl_ms").toDouble(-1);
-                out.ttft = ttft >= 0 ? Nanos(ttft * 1e6) : -1;
-                out.itl = itl >= 0 ? Nanos(itl * 1e6) : -1;
-                out.tokens = std::max<qint64>(0, qint64(r.value("tokens").toDouble()));
             }
             if (p.end < 0)
                 continue; // sent and ended before this level (its workers heard of it mid-request)
@@ -535,6 +529,26 @@ private:
 
 } // namespace
 
+bool readLocustRecord(const QJsonObject& r, double& end, HttpOutcome& out)
+{
+    if (!r.value("end").isDouble() || !r.value("intended").isDouble())
+        return false;
+    end = r.value("end").toDouble();
+    out = HttpOutcome{};
+    out.status = r.value("status").toInt();
+    out.latency = Nanos(std::max(0.0, end - r.value("intended").toDouble()) * 1e9);
+    if (r.value("kind").isString()) {
+        out.failure = kindNamed(r.value("kind").toString()).value_or(FailureKind::Other);
+        out.detail = r.value("detail").toString().left(500);
+    } else {
+        const double ttft = r.value("ttft_ms").toDouble(-1), itl = r.value("itl_ms").toDouble(-1);
+        out.ttft = ttft >= 0 ? Nanos(ttft * 1e6) : -1;
+        out.itl = itl >= 0 ? Nanos(itl * 1e6) : -1;
+        out.tokens = std::max<qint64>(0, qint64(r.value("tokens").toDouble()));
+    }
+    return true;
+}
+
 QString installedLocustVersion()
 {
     QProcess q;
@@ -619,6 +633,130 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
     run.result.target = QJsonDocument(t).toJson(QJsonDocument::Compact).toStdString();
     run.result.scenarioName = target.url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();
     return run;
+}
+
+} // namespace knee::net
+
+namespace knee::net {
+
+namespace {
+
+// A recorded level replayed through measureLevel: its time is the records' end times.
+class ReplayProbe : public LevelProbe {
+public:
+    explicit ReplayProbe(std::vector<PendingRecord> records)
+        : m_records(std::move(records))
+    {
+        std::stable_sort(m_records.begin(), m_records.end(), [](const PendingRecord& a, const PendingRecord& b) { return a.end < b.end; });
+    }
+    void begin(const LevelLoad&) override {}
+    Nanos now() const override { return m_now; }
+    void advanceTo(Nanos t) override
+    {
+        const double cut = nanosToSeconds(t);
+        for (; m_next < m_records.size() && m_records[m_next].end < cut; ++m_next) {
+            recordOutcome(m_window, m_records[m_next].outcome);
+            if (m_records[m_next].outcome.failure)
+                m_lastError = std::string(failureKindName(*m_records[m_next].outcome.failure)) + ": " + m_records[m_next].outcome.detail.toStdString();
+        }
+        m_now = std::max(m_now, t);
+    }
+    LevelWindow& window() override { return m_window; }
+    void end() override {}
+    bool virtualTime() const override { return false; }
+    const char* mode() const override { return "http"; }
+    void annotate(SweepLevel& level) const override
+    {
+        level.endpoint = EndpointCounts{level.completed + level.failed, 0, m_lastError};
+        for (FailureKind k : kFailureKinds)
+            level.failuresByKind.try_emplace(std::string(failureKindName(k)), 0);
+    }
+
+private:
+    std::vector<PendingRecord> m_records;
+    std::size_t m_next = 0;
+    Nanos m_now = 0;
+    LevelWindow m_window;
+    std::string m_lastError;
+};
+
+struct RecordedLevel {
+    int users = 0;
+    std::vector<PendingRecord> records;
+    double lastEnd = 0;
+};
+
+} // namespace
+
+SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario, const SweepOptions& options, QString& error)
+{
+    constexpr qint64 kMaxLine = 1 << 20;
+    std::map<int, RecordedLevel> levels; // by the sweep's level index, in the order run
+    for (const QString& name : files) {
+        QFile f(name);
+        if (!QFileInfo(name).isFile() || !f.open(QIODevice::ReadOnly)) {
+            error = QStringLiteral("%1: cannot read it (%2)").arg(name, QFileInfo(name).exists() ? f.errorString() : QStringLiteral("no such file"));
+            return {};
+        }
+        for (qint64 lineNo = 1; !f.atEnd(); ++lineNo) {
+            const QByteArray line = f.readLine(kMaxLine).trimmed();
+            if (line.isEmpty())
+                continue;
+            QJsonParseError pe;
+            const QJsonDocument doc = QJsonDocument::fromJson(line, &pe);
+            const QJsonObject o = doc.object();
+            PendingRecord p;
+            if (pe.error != QJsonParseError::NoError || !doc.isObject() || !o.value("level").isDouble() || !o.value("users").isDouble()
+                || !readLocustRecord(o, p.end, p.outcome)) {
+                error = QStringLiteral("%1:%2: not a record of knee's locust spool (a JSON object with level, users, intended and end)")
+                            .arg(name)
+                            .arg(lineNo);
+                return {};
+            }
+            const int index = o.value("level").toInt(-1), users = o.value("users").toInt(0);
+            if (index < 0 || users < 1 || users > 1'000'000) {
+                error = QStringLiteral("%1:%2: a record needs a level from 0 and users from 1").arg(name).arg(lineNo);
+                return {};
+            }
+            RecordedLevel& l = levels[index];
+            if (!l.records.empty() && l.users != users) {
+                error = QStringLiteral("%1:%2: level %3 has %4 users here and %5 before").arg(name).arg(lineNo).arg(index).arg(users).arg(l.users);
+                return {};
+            }
+            l.users = users;
+            if (p.end < 0)
+                continue; // ended before the workers heard of the level (as the live sweep leaves it out)
+            l.lastEnd = std::max(l.lastEnd, p.end);
+            l.records.push_back(std::move(p));
+        }
+    }
+    if (levels.empty()) {
+        error = QStringLiteral("no record in %1").arg(files.join(QStringLiteral(", ")));
+        return {};
+    }
+    SweepResult r;
+    SweepOptions o = options;
+    o.levels.clear();
+    for (auto& [index, level] : levels) {
+        // The level ends where its records end: never an empty tail counted as measured time.
+        SweepOptions lo = options;
+        lo.capS = level.lastEnd - options.warmupS;
+        if (lo.capS <= 0) {
+            error = QStringLiteral("level %1 (%2 users) has no record past the %3 s warm-up: give a shorter --warmup-s")
+                        .arg(index)
+                        .arg(level.users)
+                        .arg(options.warmupS);
+            return {};
+        }
+        ReplayProbe probe(std::move(level.records));
+        r.levels.push_back(measureLevel(probe, level.users, lo));
+        o.levels.push_back(level.users);
+    }
+    r.mode = "http";
+    r.scenarioName = scenario.name;
+    r.target = QJsonDocument(QJsonObject{{"load_generator", QJsonObject{{"name", "locust"}, {"imported", true}}}}).toJson(QJsonDocument::Compact).toStdString();
+    analyzeSweep(r, scenario, o);
+    return r;
 }
 
 } // namespace knee::net

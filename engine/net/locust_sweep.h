@@ -13,10 +13,13 @@
 // passed its right edge.
 #pragma once
 #include "http_target.h"
+#include "response_meter.h"
 
 #include "study/sweep.h"
 
 #include <QByteArray>
+#include <QJsonObject>
+#include <QStringList>
 #include <QString>
 
 #include <functional>
@@ -35,6 +38,10 @@ struct LocustOptions {
 // of the environment variable the workers read the key from (empty: no key); `locustVersion` is put
 // where Debian's package left it empty.
 QByteArray locustfileText(const HttpTarget& target, const QString& apiKeyEnv, const QString& locustVersion);
+// One record of a worker (its batch, or its spool line) as knee's client would have measured it: `end`
+// on the worker's level clock; latency from its intended send time. False when it lacks its times.
+bool readLocustRecord(const QJsonObject& record, double& end, HttpOutcome& outcome);
+
 // The installed python3-locust's upstream version ("2.12.1"), from dpkg-query; empty if unknown.
 QString installedLocustVersion();
 
@@ -48,5 +55,11 @@ struct LocustSweepRun {
 // started is stopped and reaped before this returns, on every path.
 LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey, const Scenario& scenario, const SweepOptions& options,
                               const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress = {});
+
+// `knee import --locust`: the workers' spool lines (records with "level" and "users"), each level replayed
+// through the same procedure as a live one (measureLevel: warm-up, windows by end time until two agree,
+// the level ending where its records end), then analysed against `scenario`. `error` says what was wrong
+// with the input (a line, a record), with the file and line number.
+SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario, const SweepOptions& options, QString& error);
 
 } // namespace knee::net

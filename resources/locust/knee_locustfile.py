@@ -7,7 +7,9 @@
 #   - the master relays each batch as one JSON line to knee's loopback control socket
 #     (KNEE_LOCUST_CONTROL, with KNEE_LOCUST_TOKEN), and its LoadTestShape sets the users knee asks for.
 # Records: {"user","intended","sent","end" (s since the worker heard of the level),"status","ttft_ms",
-# "itl_ms","tokens","kind" (knee's failure kinds, or null),"detail","wall"}.
+# "itl_ms","tokens","kind" (knee's failure kinds, or null),"detail","wall"}. With KNEE_LOCUST_SPOOL a worker
+# also appends each record, plus "level", "users" (the level's, all workers) and "worker", as a JSON line
+# there (knee import --locust reads them).
 import json
 import os
 import time
@@ -36,7 +38,7 @@ if CONFIG.get("api_key_env"):
         HEADERS["Authorization"] = "Bearer " + _key
 
 # A worker's state: the level it measures and when it heard of it, the records not yet sent.
-worker = {"level": -1, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0}
+worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0}
 
 
 def level_time():
@@ -173,7 +175,7 @@ def flush(environment, final=False):
              "users": runner.user_count, "cpu": runner.current_cpu_usage, "final": final, "records": records}
     if worker["spool"] is not None and records:
         for rec in records:
-            worker["spool"].write(json.dumps(dict(rec, level=worker["level"], worker=runner.client_id)) + "\n")
+            worker["spool"].write(json.dumps(dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)) + "\n")
         worker["spool"].flush()
     runner.send_message("knee_batch", batch)
 
@@ -190,6 +192,7 @@ def flusher(environment):
 def on_level(environment, msg, **kwargs):
     flush(environment)  # what ended in the level before goes out under it
     worker["level"] = int(msg.data["index"])
+    worker["users"] = int(msg.data.get("users", 0))  # the level's users, all workers together (for the spool)
     worker["t0"] = time.perf_counter()
 
 
@@ -253,7 +256,7 @@ class KneeShape(LoadTestShape):
             if master["level"] != self.announced:
                 self.announced = master["level"]
                 # Before the users change: the same connection carries this ahead of Locust's spawn.
-                self.runner.send_message("knee_level", {"index": self.announced})
+                self.runner.send_message("knee_level", {"index": self.announced, "users": master["users"]})
                 send_to_knee({"type": "level_started", "level": self.announced, "users": master["users"]})
                 return (master["users"], max(master["users"], 1))
             master["changed"].wait()

@@ -131,7 +131,8 @@ private Q_SLOTS:
                                 QStringLiteral("--window-s"), QStringLiteral("1"), QStringLiteral("--cap-s"), QStringLiteral("3"),
                                 QStringLiteral("--json")};
         const Result viaLocust = knee(sweep + QStringList{QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--workers"),
-                                                          QStringLiteral("2"), QStringLiteral("--locust-spool"), spool});
+                                                          QStringLiteral("2"), QStringLiteral("--locust-spool"), spool,
+                                                          QStringLiteral("--out"), m_dir.filePath(QStringLiteral("live.json"))});
         QVERIFY2(viaLocust.exitCode == 0, viaLocust.err.constData());
         const Result own = knee(sweep);
         QVERIFY2(own.exitCode == 0, own.err.constData());
@@ -185,6 +186,39 @@ private Q_SLOTS:
             }
         }
         QVERIFY2(spooled >= measured, qPrintable(QStringLiteral("%1 spooled, %2 measured").arg(spooled).arg(measured)));
+
+        // The session reopens (its levels' load_generator figures included), and so does the spool's import,
+        // whose levels replay through the same windows: the same levels, within a window edge's few records.
+        const Result report = knee({QStringLiteral("report"), m_dir.filePath(QStringLiteral("live.json")), QStringLiteral("--out"),
+                                    m_dir.filePath(QStringLiteral("live.html"))});
+        QVERIFY2(report.exitCode == 0, report.err.constData());
+        QStringList spoolFiles;
+        for (const QString& name : QDir(spool).entryList({QStringLiteral("worker-*.jsonl")}, QDir::Files))
+            spoolFiles << QDir(spool).filePath(name);
+        const Result imported = knee(QStringList{QStringLiteral("import"), QStringLiteral("--locust")} + spoolFiles
+                                     + QStringList{QStringLiteral("--out"), m_dir.filePath(QStringLiteral("imported.json")), QStringLiteral("--warmup-s"),
+                                                   QStringLiteral("1"), QStringLiteral("--window-s"), QStringLiteral("1"), QStringLiteral("--json")});
+        QVERIFY2(imported.exitCode == 0, imported.err.constData());
+        const QJsonArray il = imported.json().value("levels").toArray();
+        QCOMPARE(il.size(), 3);
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(il[i].toObject().value("concurrency").toInt(), 1 << i);
+            const double it = il[i].toObject().value("throughput_rps").toDouble(), lt = ll[i].toObject().value("throughput_rps").toDouble();
+            QVERIFY2(std::abs(it - lt) <= 0.05 * lt, qPrintable(QStringLiteral("%1 users: imported %2 req/s, live %3").arg(1 << i).arg(it).arg(lt)));
+        }
+        const Result importedReport = knee({QStringLiteral("report"), m_dir.filePath(QStringLiteral("imported.json")), QStringLiteral("--out"),
+                                            m_dir.filePath(QStringLiteral("imported.html"))});
+        QVERIFY2(importedReport.exitCode == 0, importedReport.err.constData());
+        // A spool line that is not a record: exit 2, the file and line named, nothing written.
+        const QString bad = m_dir.filePath(QStringLiteral("bad.jsonl"));
+        QFile b(bad);
+        QVERIFY(b.open(QIODevice::WriteOnly));
+        b.write("{\"level\": 0}\n");
+        b.close();
+        const Result refused = knee({QStringLiteral("import"), QStringLiteral("--locust"), bad, QStringLiteral("--out"), m_dir.filePath(QStringLiteral("no.json"))});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains("bad.jsonl:1"), refused.err.constData());
+        QVERIFY(!QFileInfo::exists(m_dir.filePath(QStringLiteral("no.json"))));
     }
 
     // Nothing listens at the target: every request fails `refused`, the sweep says nothing was measured (3).
