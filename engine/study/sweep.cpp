@@ -527,6 +527,10 @@ SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions&
         v.why = format("%.0f requests failed", double(l.failed + l.rejected));
         return v;
     }
+    if (l.generatorBehind()) { // the load was not what was asked: the level says nothing of the SLOs
+        v.why = "the load generator fell behind: " + l.generator->why;
+        return v;
+    }
     if (bestBelow > 0 && l.throughputRps < (1 - o.saturationTolerance) * bestBelow) {
         v.why = format("past saturation: %.4g req/s, below the %.4g req/s of a smaller level", l.throughputRps, bestBelow);
         return v;
@@ -584,9 +588,6 @@ SloSearch summarizeSloSearch(const std::vector<SweepLevel>& levels, const SweepO
         } else if (s.rates && v.met && l->behind) {
             v.met = false;
             v.why = "the load generator fell behind: " + formatRate(l->sentRps) + " sent of " + formatRate(l->rateRps) + " asked";
-        } else if (v.met && l->generatorBehind()) { // never chosen: the load was not what was asked
-            v.met = false;
-            v.why = "the load generator fell behind: " + l->generator->why;
         }
         verdicts.emplace_back(l->axis(), v);
         if (l->completed > 0 && l->failed + l->rejected == 0)
