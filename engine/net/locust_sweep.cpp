@@ -172,7 +172,7 @@ public:
         m_cpuMax = 0;
         m_lost = false;
         m_reporting.clear();
-        m_wall.start();
+        m_window = nullptr; // the level before's window went with its probe
         send(QJsonObject{{"cmd", "level"}, {"index", index}, {"users", users}});
     }
 
@@ -205,6 +205,8 @@ public:
         }
     }
     void measuring() { m_measuring = true; }
+    // The level's probe is going: no record may reach its window after this.
+    void detach() { m_window = nullptr; }
 
     LoadGeneratorFigures figures() const
     {
@@ -483,7 +485,6 @@ private:
     LevelWindow* m_window = nullptr;
     double m_cut = 0;
     std::vector<PendingRecord> m_pending;
-    QElapsedTimer m_wall;
     bool m_measuring = false, m_lost = false;
     qint64 m_userSamples = 0;
     double m_userSum = 0, m_cpuMax = 0;
@@ -508,7 +509,12 @@ public:
     }
     void measuring() override { m_cluster.measuring(); }
     LevelWindow& window() override { return m_window; }
-    void end() override { m_figures = m_cluster.figures(); } // the users stay until the next level sets its own
+    void end() override // the users stay until the next level sets its own
+    {
+        m_figures = m_cluster.figures();
+        m_cluster.detach();
+    }
+    ~LocustProbe() override { m_cluster.detach(); }
     bool virtualTime() const override { return false; }
     const char* mode() const override { return "http"; }
     void annotate(SweepLevel& level) const override
