@@ -38,10 +38,11 @@ Result knee(const QStringList& args, const QProcessEnvironment& env = QProcessEn
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
 }
 
-// A fixed 25 ms per request, room for every level: throughput is users / 25 ms on either generator.
-const QByteArray kFixed = "name: fixed 25 ms\n"
+// A fixed 50 ms per request, room for every level: throughput is users / 50 ms on either generator. Long
+// enough that Python's own cost per request (~1-2 ms) stays a few percent of it.
+const QByteArray kFixed = "name: fixed 50 ms\n"
                           "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 256, predict_concurrency: 256}\n"
-                          "model: {preprocess: 0, predict: {dist: constant, mean_ms: 25}, postprocess: 0}\n"
+                          "model: {preprocess: 0, predict: {dist: constant, mean_ms: 50}, postprocess: 0}\n"
                           "workload: {arrival: {kind: poisson, rate_rps: 1}, requests: 1, seed: 1}\n";
 
 // Processes whose command line names this test's temporary directory (the locustfile lives elsewhere,
@@ -163,16 +164,17 @@ private Q_SLOTS:
             QCOMPARE(g.value("users_min").toInt(), users);
             QVERIFY2(!g.value("behind").toBool(), qPrintable(g.value("why").toString()));
             QVERIFY(!b.contains("load_generator"));
-            // Within 10 % of knee's own client. The server takes a fixed 25 ms, so both should see ~25 ms
-            // and users / 25 ms. The issue asks 5 %; on a shared 2-core CI machine, with knee serve, knee,
-            // a master and two Python workers on it, Python's requests adds ~1-2 ms (up to 8 % of 25 ms)
-            // and a late window edge shifts a 1 s window's count by a few %; 10 % still fails a window
-            // that counts the warm-up or a record twice (+33 % or more) or latency from the wrong clock.
+            // Within 10 % of knee's own client. The server takes a fixed 50 ms, so both should see ~50 ms
+            // and users / 50 ms. The issue asks 5 %; on a shared 2-core CI machine (ctest -j2), with knee
+            // serve, knee, a master and two Python workers on it, Python's requests adds ~1-2 ms per request
+            // (here 51.8 ms against 50.5 ms: 2.5 %) and more when another test takes the cores, and a window
+            // of 1 s holds only 20-80 responses; 10 % still fails a window that counts the warm-up or a
+            // record twice (+33 % or more) or latency taken from the wrong clock.
             const double lt = a.value("throughput_rps").toDouble(), ot = b.value("throughput_rps").toDouble();
             const double lp = a.value("latency_ms").toObject().value("p50").toDouble(), op = b.value("latency_ms").toObject().value("p50").toDouble();
             QVERIFY2(std::abs(lt - ot) <= 0.10 * ot, qPrintable(QStringLiteral("%1 users: locust %2 req/s, own %3").arg(users).arg(lt).arg(ot)));
             QVERIFY2(std::abs(lp - op) <= 0.10 * op, qPrintable(QStringLiteral("%1 users: locust p50 %2 ms, own %3").arg(users).arg(lp).arg(op)));
-            QVERIFY(lp >= 25); // never below the server's own time: latency is measured end to end
+            QVERIFY(lp >= 50); // never below the server's own time: latency is measured end to end
         }
         // The spool holds every record the workers timed, the warm-ups' included: at least the measured ones.
         std::int64_t spooled = 0;
