@@ -232,7 +232,7 @@ public:
     }
 
     // Asks the master to quit (it quits its workers), then reaps every process: terminate, then kill.
-    void stop()
+    void stop(bool failed = false)
     {
         if (m_stopped)
             return;
@@ -251,8 +251,9 @@ public:
         if (m_processes.empty())
             return;
         // The master quits its workers as it ends; workers whose master is gone have nothing left to send.
-        wait(10'000, true);
-        wait(3'000, false);
+        // After a failure the master may be the one misbehaving: less patience.
+        wait(failed ? 2'000 : 10'000, true);
+        wait(failed ? 1'000 : 3'000, false);
         for (LocustProcess& p : m_processes)
             if (p.process->state() != QProcess::NotRunning)
                 p.process->terminate(); // SIGTERM: Locust shuts down
@@ -314,10 +315,12 @@ private:
     void check()
     {
         // A closed control connection is most often the master ending: its exit and output say why.
-        if (!m_error.isEmpty()) {
+        if (!m_error.isEmpty() && m_disconnected) {
             QProcess& master = *m_processes.front().process; // (waitForFinished is false for one already finished)
             if (master.state() != QProcess::NotRunning && !master.waitForFinished(10'000))
                 throw LocustError(m_error.toStdString());
+        } else if (!m_error.isEmpty()) {
+            throw LocustError(m_error.toStdString());
         }
         for (LocustProcess& p : m_processes)
             if (p.process->state() == QProcess::NotRunning) {
@@ -338,8 +341,10 @@ private:
             s->setParent(nullptr);
             QObject::connect(s, &QTcpSocket::readyRead, [this] { read(); });
             QObject::connect(s, &QTcpSocket::disconnected, [this] {
-                if (!m_stopped && m_error.isEmpty())
+                if (!m_stopped && m_error.isEmpty()) {
                     m_error = QStringLiteral("the locust master closed knee's control connection");
+                    m_disconnected = true;
+                }
                 if (m_loop)
                     m_loop->quit();
             });
@@ -476,7 +481,7 @@ private:
     std::unique_ptr<QTcpSocket> m_socket;
     QByteArray m_buffer;
     QString m_token, m_error, m_lastError;
-    bool m_authenticated = false, m_ready = false, m_stopped = false;
+    bool m_authenticated = false, m_ready = false, m_stopped = false, m_disconnected = false;
     std::deque<LocustProcess> m_processes; // a deque: each one's output slot holds its address
     QEventLoop* m_loop = nullptr;
     std::map<QString, WorkerState> m_workers;
@@ -632,7 +637,7 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
     } catch (const std::exception& e) {
         run.error = QString::fromStdString(e.what());
     }
-    cluster.stop();
+    cluster.stop(!run.error.isEmpty());
     run.result.mode = "http";
     QJsonObject t = target.toJson();
     t.insert("load_generator", QJsonObject{{"name", "locust"}, {"workers", locust.workers}, {"version", installedLocustVersion()}});

@@ -4,6 +4,7 @@
 // whose workers never connect end with a clear error, never a hang, and leave no process behind.
 // Skipped when /usr/bin/locust is missing (scripts/install-deps installs it).
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -260,6 +261,73 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains("waiting for workers") || r.err.contains("did not connect"), r.err.constData());
         QVERIFY(r.out.isEmpty());
+    }
+
+    // A stand-in master (Debian's python3, no Locust needed): it keeps a copy of the locustfile knee wrote,
+    // then speaks the control protocol wrongly. The file names the key's environment variable, never the
+    // key; a wrong token and a line that is not JSON end the sweep with a clear error (exit 1), no hang.
+    void controlProtocolAndTheKey_data()
+    {
+        QTest::addColumn<QByteArray>("first");
+        QTest::addColumn<QByteArray>("then");
+        QTest::addColumn<QString>("says");
+        QTest::addRow("wrong token") << QByteArray("{\"type\": \"hello\", \"token\": \"guess\"}") << QByteArray()
+                                     << QStringLiteral("did not give knee's token");
+        QTest::addRow("a batch without times") << QByteArray("TOKEN")
+                                               << QByteArray("{\"type\": \"batch\", \"worker\": \"w\", \"seq\": 1, \"level\": 0}")
+                                               << QStringLiteral("lacks worker, seq, level, now or records");
+    }
+    void controlProtocolAndTheKey()
+    {
+        QFETCH(QByteArray, first);
+        QFETCH(QByteArray, then);
+        QFETCH(QString, says);
+        if (!QFileInfo(QStringLiteral("/usr/bin/python3")).isExecutable())
+            QSKIP("/usr/bin/python3 is missing");
+        const QString copy = m_dir.filePath(QStringLiteral("copied_locustfile.py"));
+        QFile::remove(copy);
+        const QString fake = m_dir.filePath(QStringLiteral("fake-master"));
+        QFile f(fake);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("#!/usr/bin/python3\n"
+                "import os, shutil, socket, sys, time\n"
+                "if '--worker' in sys.argv:\n"
+                "    time.sleep(60)\n"
+                "    sys.exit(0)\n"
+                "shutil.copy(sys.argv[sys.argv.index('-f') + 1], os.environ['KNEE_TEST_COPY'])\n"
+                "host, port = os.environ['KNEE_LOCUST_CONTROL'].rsplit(':', 1)\n"
+                "s = socket.create_connection((host, int(port)))\n"
+                "first = os.environ['KNEE_TEST_FIRST'].replace('TOKEN', '{\"type\": \"hello\", \"token\": \"%s\"}' % os.environ['KNEE_LOCUST_TOKEN'])\n"
+                "s.sendall((first + '\\n').encode())\n"
+                "if os.environ.get('KNEE_TEST_THEN'):\n"
+                "    s.sendall(b'{\"type\": \"ready\", \"workers\": 1}\\n')\n"
+                "    s.recv(1000)\n"
+                "    s.sendall((os.environ['KNEE_TEST_THEN'] + '\\n').encode())\n"
+                "time.sleep(60)\n");
+        f.close();
+        QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("KNEE_LOCUST_BIN"), fake);
+        env.insert(QStringLiteral("KNEE_TEST_COPY"), copy);
+        env.insert(QStringLiteral("KNEE_TEST_FIRST"), QString::fromUtf8(first));
+        env.insert(QStringLiteral("KNEE_TEST_THEN"), QString::fromUtf8(then));
+        env.insert(QStringLiteral("KNEE_TEST_KEY"), QStringLiteral("sk-never-on-disk-4711"));
+        QElapsedTimer took;
+        took.start();
+        const Result r = knee({QStringLiteral("sweep"), QStringLiteral("--target"), m_url, QStringLiteral("--load-generator"), QStringLiteral("locust"),
+                               QStringLiteral("--api-key-env"), QStringLiteral("KNEE_TEST_KEY"), QStringLiteral("--levels"), QStringLiteral("1"),
+                               QStringLiteral("--warmup-s"), QStringLiteral("0.5"), QStringLiteral("--window-s"), QStringLiteral("0.5"),
+                               QStringLiteral("--cap-s"), QStringLiteral("1")},
+                              env);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(says.toUtf8()), r.err.constData());
+        QVERIFY2(took.elapsed() < 40'000, "knee waited on a master that broke the protocol");
+        QFile written(copy);
+        QVERIFY(written.open(QIODevice::ReadOnly));
+        const QByteArray text = written.readAll();
+        QVERIFY(text.startsWith("CONFIG_JSON = "));
+        QVERIFY(text.contains("\\\"api_key_env\\\":\\\"KNEE_TEST_KEY\\\""));
+        QVERIFY(!text.contains("sk-never-on-disk-4711"));
     }
 };
 
