@@ -171,6 +171,8 @@ QJsonObject levelJson(const SweepLevel& l)
                                                {"users_mean", g.usersMean},
                                                {"users_min", g.usersMin},
                                                {"cpu_max_pct", g.cpuMaxPct},
+                                               {"loop_lag_max_ms", g.loopLagMaxMs},
+                                               {"loop_lag_mean_ms", g.loopLagMeanMs},
                                                {"records_lost", g.recordsLost},
                                                {"behind", g.behind},
                                                {"why", words(g.why)}});
@@ -414,6 +416,10 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
         g.usersMean = r.number(go, "users_mean", gp, 0, 1e9);
         g.usersMin = int(r.integer(go, "users_min", gp, 0, 1e9));
         g.cpuMaxPct = r.number(go, "cpu_max_pct", gp, 0, 1e6);
+        if (go.contains("loop_lag_max_ms"))
+            g.loopLagMaxMs = r.number(go, "loop_lag_max_ms", gp, 0, 1e9);
+        if (go.contains("loop_lag_mean_ms"))
+            g.loopLagMeanMs = r.number(go, "loop_lag_mean_ms", gp, 0, 1e9);
         g.recordsLost = r.boolean(go, "records_lost", gp);
         g.behind = r.boolean(go, "behind", gp);
         g.why = r.text(go, "why", gp).left(4096).toStdString();

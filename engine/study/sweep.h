@@ -136,6 +136,8 @@ struct LoadGeneratorFigures {
     double usersMean = 0;      // the workers' users summed, averaged over their reports in the measured windows
     int usersMin = 0;
     double cpuMaxPct = 0;      // the busiest worker's CPU (its process; Locust samples it every 5 s)
+    double loopLagMaxMs = 0;   // the latest a worker's 250 ms timer woke (a busy event loop times requests late too)
+    double loopLagMeanMs = 0;  // how late on average
     bool recordsLost = false;  // a gap in a worker's batch sequence
     bool behind = false;       // users short of the asked, a worker's CPU over 90 %, or records lost
     std::string why;           // for people, when behind

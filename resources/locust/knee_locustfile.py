@@ -172,7 +172,8 @@ def flush(environment, final=False):
     records, worker["pending"] = worker["pending"], []
     worker["seq"] += 1
     batch = {"worker": runner.client_id, "seq": worker["seq"], "level": worker["level"], "now": level_time(),
-             "users": runner.user_count, "cpu": runner.current_cpu_usage, "final": final, "records": records}
+             "users": runner.user_count, "cpu": runner.current_cpu_usage, "loop_lag_ms": worker.get("lag_ms", 0.0),
+             "final": final, "records": records}
     if worker["spool"] is not None and records:
         for rec in records:
             worker["spool"].write(json.dumps(dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)) + "\n")
@@ -182,7 +183,10 @@ def flush(environment, final=False):
 
 def flusher(environment):
     while True:
+        slept = time.perf_counter()
         gevent.sleep(FLUSH_S)
+        # How late this greenlet woke: a worker too busy to run its greenlets on time times its requests late too.
+        worker["lag_ms"] = max(0.0, (time.perf_counter() - slept - FLUSH_S) * 1000)
         try:
             flush(environment)
         except Exception:  # the master is gone: Locust's own quit ends this worker

@@ -224,6 +224,38 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(m_dir.filePath(QStringLiteral("no.json"))));
     }
 
+    // One worker with 64 users against a server that answers in 1 ms is saturated (its greenlets run late,
+    // and so does its timing): the level is marked behind, says why, and is never the recommendation.
+    void aSaturatedWorkerIsMarked()
+    {
+        if (!QFileInfo(kLocust).isExecutable())
+            QSKIP("/usr/bin/locust is missing");
+        const QString scenario = m_dir.filePath(QStringLiteral("fast.yaml"));
+        QFile f(scenario);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(kFixed).replace("50 ms", "1 ms").replace("mean_ms: 50", "mean_ms: 1"));
+        f.close();
+        QProcess fast;
+        fast.setProgram(QStringLiteral(KNEE_BINARY));
+        fast.setArguments({QStringLiteral("serve"), scenario, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--json")});
+        fast.start();
+        QVERIFY(fast.waitForReadyRead(20'000));
+        const int port = QJsonDocument::fromJson(fast.readLine()).object().value("port").toInt();
+        QVERIFY(port > 0);
+        const Result r = knee({QStringLiteral("sweep"), QStringLiteral("--target"), QStringLiteral("http://127.0.0.1:%1/predict").arg(port),
+                               QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--levels"), QStringLiteral("64"),
+                               QStringLiteral("--warmup-s"), QStringLiteral("0.5"), QStringLiteral("--window-s"), QStringLiteral("0.5"),
+                               QStringLiteral("--cap-s"), QStringLiteral("1.5"), QStringLiteral("--json")});
+        fast.terminate();
+        fast.waitForFinished(30'000);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject level = r.json().value("levels").toArray().first().toObject();
+        const QJsonObject g = level.value("load_generator").toObject();
+        QVERIFY2(g.value("behind").toBool(), QJsonDocument(g).toJson().constData());
+        QVERIFY(g.value("why").toString().contains(QStringLiteral("event loop")));
+        QVERIFY(r.json().value("recommendation").toObject().value("concurrency_target").toObject().value("value").isNull());
+    }
+
     // Nothing listens at the target: every request fails `refused`, the sweep says nothing was measured (3).
     void unreachableTarget()
     {
@@ -303,7 +335,10 @@ private Q_SLOTS:
                 "    s.sendall(b'{\"type\": \"ready\", \"workers\": 1}\\n')\n"
                 "    s.recv(1000)\n"
                 "    s.sendall((os.environ['KNEE_TEST_THEN'] + '\\n').encode())\n"
-                "time.sleep(60)\n");
+                "s.settimeout(60)\n"
+                "data = b'x'\n"
+                "while data and b'quit' not in data:\n" // until knee says quit or closes the connection
+                "    data = s.recv(1000)\n");
         f.close();
         QVERIFY(f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();

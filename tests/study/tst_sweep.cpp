@@ -162,7 +162,7 @@ private slots:
             l.completed = 1000;
             l.latency.p50 = l.latency.p95 = l.latency.p99 = l.latency.mean = 1000.0 * users / rps;
             l.stable = true;
-            l.generator = LoadGeneratorFigures{"locust", 2, users, double(users), users, 20, false, false, ""};
+            l.generator = LoadGeneratorFigures{"locust", 2, users, double(users), users, 20, 0, 0, false, false, ""};
             r.levels.push_back(l);
         }
         o.levels = {1, 2, 4, 8, 16, 32};
