@@ -613,7 +613,7 @@ void SweepPage::run()
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
     // The process's predict backend, set up on first use, on the sweep's thread.
-    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}, nullptr};
+    SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}, nullptr, {}};
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         m_status->setText(why.left(1).toUpper() + why.mid(1));
         return;

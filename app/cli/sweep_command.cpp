@@ -22,6 +22,8 @@
 
 #include <QCommandLineParser>
 #include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -83,9 +85,23 @@ struct EndpointFlags {
                                             QStringLiteral("Most requests in flight at once (default 64; levels above it queue in knee)."),
                                             QStringLiteral("N")};
 
+    const QCommandLineOption loadGenerator{QStringLiteral("load-generator"),
+                                           QStringLiteral("knee (default: knee's own client) or locust (Locust's master and --workers local "
+                                                          "workers send the load; knee measures each request they report)."),
+                                           QStringLiteral("NAME")};
+    const QCommandLineOption workers{QStringLiteral("workers"), QStringLiteral("--load-generator locust: local workers (default 1)."),
+                                     QStringLiteral("N")};
+    const QCommandLineOption locustSpool{QStringLiteral("locust-spool"),
+                                         QStringLiteral("--load-generator locust: each worker also appends its records here "
+                                                        "(DIR/worker-K.jsonl), for knee import --locust."),
+                                         QStringLiteral("DIR")};
+    const QCommandLineOption locustWait{QStringLiteral("locust-wait-s"),
+                                        QStringLiteral("--load-generator locust: how long the workers have to connect (default 60)."),
+                                        QStringLiteral("S")};
+
     std::vector<const QCommandLineOption*> all() const
     {
-        return {&target,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
+        return {&target,         &loadGenerator,  &workers, &locustSpool, &locustWait,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
                 &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections,
                 &scrape,         &metricsUrl,     &metric};
     }
@@ -432,6 +448,47 @@ int runSweep(const QStringList& args)
     std::optional<net::HttpTarget> target;
     if (endpoint && !(target = endpointFlags.read(parser, err)))
         return kBadInput;
+    // --load-generator locust (issue 18): Locust's master and local workers send the load.
+    std::optional<net::LocustOptions> locust;
+    if (parser.isSet(endpointFlags.loadGenerator) && parser.value(endpointFlags.loadGenerator) != QLatin1String("knee")) {
+        if (parser.value(endpointFlags.loadGenerator) != QLatin1String("locust")) {
+            err << "knee sweep: --load-generator is knee or locust, not '" << parser.value(endpointFlags.loadGenerator) << "'\n";
+            return kBadInput;
+        }
+        locust.emplace();
+        if (const QString bin = qEnvironmentVariable("KNEE_LOCUST_BIN"); !bin.isEmpty()) // tests, or another install
+            locust->locust = bin;
+        if (parser.isSet(endpointFlags.workers)) {
+            bool ok = false;
+            locust->workers = parser.value(endpointFlags.workers).toInt(&ok);
+            if (!ok || locust->workers < 1 || locust->workers > 256) {
+                err << "knee sweep: --workers expects a whole number from 1 to 256, got '" << parser.value(endpointFlags.workers) << "'\n";
+                return kBadInput;
+            }
+        }
+        if (parser.isSet(endpointFlags.locustWait)) {
+            bool ok = false;
+            locust->connectWaitS = parser.value(endpointFlags.locustWait).toInt(&ok);
+            if (!ok || locust->connectWaitS < 1 || locust->connectWaitS > 3600) {
+                err << "knee sweep: --locust-wait-s expects whole seconds from 1 to 3600, got '" << parser.value(endpointFlags.locustWait) << "'\n";
+                return kBadInput;
+            }
+        }
+        if (parser.isSet(endpointFlags.locustSpool)) {
+            locust->spoolDir = parser.value(endpointFlags.locustSpool);
+            if (!QDir().mkpath(locust->spoolDir)) {
+                err << "knee sweep: --locust-spool " << locust->spoolDir << ": cannot create the directory\n";
+                return kBadInput;
+            }
+        }
+        if (!QFileInfo(locust->locust).isExecutable()) {
+            err << "knee sweep: --load-generator locust needs " << locust->locust << " (install python3-locust)\n";
+            return kBadInput;
+        }
+    } else if (parser.isSet(endpointFlags.workers) || parser.isSet(endpointFlags.locustSpool) || parser.isSet(endpointFlags.locustWait)) {
+        err << "knee sweep: --workers, --locust-spool and --locust-wait-s are for --load-generator locust\n";
+        return kBadInput;
+    }
     std::optional<GridOptions> gridOptions;
     if (parser.isSet(grid)) {
         QString error;
@@ -461,7 +518,7 @@ int runSweep(const QStringList& args)
         err << "knee sweep: nothing was run\n";
         return kBadInput;
     }
-    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }, {}, nullptr};
+    SweepRequest request{scenario, options, !parser.isSet(virtualTime), target, {}, gridOptions, [] { return &sharedPredictBackend(); }, {}, nullptr, {}};
     if (target) {
         const net::ApiKey key = net::resolveApiKey(target->apiKeySource);
         if (!key.error.isEmpty()) {
@@ -470,6 +527,7 @@ int runSweep(const QStringList& args)
         }
         request.apiKey = key.key;
         request.scrape = endpointFlags.scraper(parser, *target);
+        request.locust = locust;
     }
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         err << "knee sweep: " << why << "\n";
@@ -479,6 +537,10 @@ int runSweep(const QStringList& args)
     const std::unique_ptr<telemetry::GpuSampler> gpus = request.live && !target ? startGpuSampler(*gpuTelemetryMs) : nullptr;
     request.gpus = gpus.get();
     const SweepRun run = runSweepRequest(request);
+    if (!run.error.isEmpty()) { // Locust's processes failed (they are stopped and reaped by now)
+        err << "knee sweep: " << run.error << "; nothing written\n";
+        return kFailure;
+    }
     const SweepResult& r = run.sweep.result;
     // Not one request completed in any level: nothing to recommend from. Said plainly, with its own exit status.
     const QString nothingMeasured = net::nothingMeasured(r);
@@ -569,7 +631,8 @@ int runSweep(const QStringList& args)
             out << QStringLiteral(" %1").arg(QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1), 8);
         const QString notes = (l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
             + (l.stable ? QString() : QStringLiteral("did not stabilise"))
-            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString());
+            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString())
+            + (l.generatorBehind() ? QStringLiteral(" load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)) : QString());
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }
     for (const SweepLevel& l : r.levels) // the GPUs during a live level (NVML)

@@ -22,6 +22,14 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("rates are from 0.001 to 10000000 req/s");
     if (request.options.levels.empty() && !request.options.rateSweep())
         return QStringLiteral("a sweep needs at least one level");
+    if (request.locust && !request.endpoint)
+        return QStringLiteral("Locust generates load for an endpoint sweep (--target)");
+    if (request.locust && request.options.rateSweep())
+        return QStringLiteral("rate sweeps with locust are not supported yet");
+    if (request.locust && request.options.repeats > 1)
+        return QStringLiteral("--repeats with locust is not supported yet");
+    if (request.locust && request.scrape)
+        return QStringLiteral("--scrape with locust is not supported yet");
     if (request.scrape && !request.endpoint)
         return QStringLiteral("scraping /metrics is for an endpoint sweep (the built-in engine's figures are its own)");
     if (request.scrape)
@@ -41,6 +49,12 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     run.sweep.options.levelStarting = nullptr; // the run's hooks, not the session's
     run.sweep.options.gridStarting = nullptr;
     SweepResult& r = run.sweep.result;
+    if (request.endpoint && request.locust) {
+        net::LocustSweepRun locust = net::runLocustSweep(*request.endpoint, request.apiKey, request.scenario, request.options, *request.locust, progress);
+        r = std::move(locust.result);
+        run.error = locust.error;
+        return run;
+    }
     if (request.endpoint) {
         net::HttpClient client(*request.endpoint, request.apiKey);
         r = net::runHttpSweep(client, request.scenario, request.options, progress, request.scrape);

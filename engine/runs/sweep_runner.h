@@ -4,6 +4,7 @@
 // predict_concurrency. The result is what a session keeps and `knee sweep --json` prints.
 #pragma once
 #include "net/http_target.h"
+#include "net/locust_sweep.h"
 #include "net/metrics_scraper.h"
 #include "session/sweep_record.h"
 
@@ -33,11 +34,14 @@ struct SweepRequest {
     std::optional<net::ScraperOptions> scrape; // an endpoint's /metrics, scraped per level
     // Live time: the caller's running GPU sampler (NVML), whose figures each level keeps; null: none.
     telemetry::GpuSampler* gpus = nullptr;
+    // An endpoint's load from Locust's master and workers instead of knee's own client (issue 18).
+    std::optional<net::LocustOptions> locust;
 };
 
 struct SweepRun {
     SessionSweep sweep;
     std::optional<SessionGrid> grid;
+    QString error; // the sweep could not finish (Locust's processes failed); what finished is in `sweep`
 };
 
 // Empty when the request can run; else why not, for people.

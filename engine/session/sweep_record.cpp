@@ -163,6 +163,20 @@ QJsonObject levelJson(const SweepLevel& l)
         o.insert("generator_behind", l.behind);
         o.insert("in_flight_mean", l.inFlightMean);
     }
+    if (l.generator) { // issue 18: what the outside load generator achieved; behind: never chosen
+        const LoadGeneratorFigures& g = *l.generator;
+        o.insert("load_generator", QJsonObject{{"name", words(g.name)},
+                                               {"workers", g.workers},
+                                               {"users_asked", g.usersAsked},
+                                               {"users_mean", g.usersMean},
+                                               {"users_min", g.usersMin},
+                                               {"cpu_max_pct", g.cpuMaxPct},
+                                               {"loop_lag_max_ms", g.loopLagMaxMs},
+                                               {"loop_lag_mean_ms", g.loopLagMeanMs},
+                                               {"records_lost", g.recordsLost},
+                                               {"behind", g.behind},
+                                               {"why", words(g.why)}});
+    }
     if (l.endpoint) {
         o.insert("sent", qint64(l.endpoint->sent));
         o.insert("unfinished", qint64(l.endpoint->unfinished));
@@ -392,6 +406,25 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     }
     if (o.contains("server_metrics"))
         l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
+    if (o.contains("load_generator")) {
+        const QString gp = path + ".load_generator";
+        const QJsonObject go = r.object(o, "load_generator", path);
+        LoadGeneratorFigures g;
+        g.name = r.text(go, "name", gp).left(64).toStdString();
+        g.workers = int(r.integer(go, "workers", gp, 0, 1e6));
+        g.usersAsked = int(r.integer(go, "users_asked", gp, 0, 1e6));
+        g.usersMean = r.number(go, "users_mean", gp, 0, 1e9);
+        g.usersMin = int(r.integer(go, "users_min", gp, 0, 1e9));
+        g.cpuMaxPct = r.number(go, "cpu_max_pct", gp, 0, 1e6);
+        if (go.contains("loop_lag_max_ms"))
+            g.loopLagMaxMs = r.number(go, "loop_lag_max_ms", gp, 0, 1e9);
+        if (go.contains("loop_lag_mean_ms"))
+            g.loopLagMeanMs = r.number(go, "loop_lag_mean_ms", gp, 0, 1e9);
+        g.recordsLost = r.boolean(go, "records_lost", gp);
+        g.behind = r.boolean(go, "behind", gp);
+        g.why = r.text(go, "why", gp).left(4096).toStdString();
+        l.generator = g;
+    }
     if (o.contains("gpus"))
         l.gpus = readGpus(r, o, path);
     readHistogram(r, o, path, l);

@@ -449,7 +449,7 @@ std::vector<CurvePoint> curvePoints(const SweepResult& r)
     std::vector<CurvePoint> points;
     for (const SweepLevel& l : r.levels)
         points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
-                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0});
+                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0 && !l.generatorBehind()});
     return points;
 }
 
@@ -525,6 +525,10 @@ SloVerdict sloVerdict(const SweepLevel& l, double bestBelow, const SweepOptions&
     }
     if (l.failed + l.rejected > 0) {
         v.why = format("%.0f requests failed", double(l.failed + l.rejected));
+        return v;
+    }
+    if (l.generatorBehind()) { // the load was not what was asked: the level says nothing of the SLOs
+        v.why = "the load generator fell behind: " + l.generator->why;
         return v;
     }
     if (bestBelow > 0 && l.throughputRps < (1 - o.saturationTolerance) * bestBelow) {
@@ -681,6 +685,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
         std::optional<EndpointCounts> endpoint;
         std::optional<ServerScrape> server;
         std::vector<GpuLevelFigures> gpus;
+        std::optional<LoadGeneratorFigures> generator; // the repeats': the last's figures, behind if any was
         std::vector<std::string> kinds;
         const int users = rates ? 0 : int(level);
         bool generatorMayLag = false;
@@ -710,6 +715,15 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             for (const auto& [kind, count] : one.failuresByKind)
                 kinds.push_back(kind);
             mergeGpuFigures(gpus, one.gpus);
+            if (one.generator) {
+                const bool wasBehind = generator && generator->behind;
+                const std::string why = generator ? generator->why : std::string();
+                generator = one.generator;
+                if (wasBehind && !generator->behind) {
+                    generator->behind = true;
+                    generator->why = why;
+                }
+            }
         }
         if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
             one = levelOf(all, users, measuredS);
@@ -720,6 +734,7 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
                 one.failuresByKind.try_emplace(kind, 0);
             one.server = server;
             one.gpus = gpus;
+            one.generator = generator;
             one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
             finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
         }

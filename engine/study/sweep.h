@@ -129,6 +129,22 @@ struct GpuLevelFigures {
 // A level's repeats: pooled by samples (means weighted, maxima of maxima).
 void mergeGpuFigures(std::vector<GpuLevelFigures>& into, const std::vector<GpuLevelFigures>& more);
 
+// Issue 18: a level whose load came from an outside generator (Locust's workers): what it achieved,
+// and whether it fell behind (then the level is never chosen).
+struct LoadGeneratorFigures {
+    std::string name;          // "locust"
+    int workers = 0;           // workers that reported during the level
+    int usersAsked = 0;
+    double usersMean = 0;      // the workers' users summed, averaged over their reports in the measured windows
+    int usersMin = 0;
+    double cpuMaxPct = 0;      // the busiest worker's CPU (its process; Locust samples it every 5 s)
+    double loopLagMaxMs = 0;   // the latest a worker's 250 ms timer woke (a busy event loop times requests late too)
+    double loopLagMeanMs = 0;  // how late on average
+    bool recordsLost = false;  // a gap in a worker's batch sequence
+    bool behind = false;       // users short of the asked, a worker's CPU over 90 %, or records lost
+    std::string why;           // for people, when behind
+};
+
 struct SweepLevel {
     int concurrency = 0;
     LatencySummaryMs latency;
@@ -156,6 +172,8 @@ struct SweepLevel {
     std::optional<LevelRepeats> repeats; // measured more than once
     std::optional<ServerScrape> server;   // endpoint sweeps that scrape the target's /metrics
     std::vector<GpuLevelFigures> gpus;    // live sweeps, when NVML is there
+    std::optional<LoadGeneratorFigures> generator; // an outside load generator's (Locust) figures
+    bool generatorBehind() const { return generator && generator->behind; }
     // Open-loop levels (rate sweeps; concurrency is 0): the rate asked, the requests the load generator
     // sent in the measured windows and their rate (the achieved rate), whether it fell behind the asked
     // rate by more than a Poisson count's noise allows (the level is then never chosen), and the mean

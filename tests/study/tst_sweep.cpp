@@ -146,6 +146,40 @@ private slots:
         QCOMPARE(r.recommendation.concurrencyTarget, 0);
     }
 
+    // Issue 18: a level whose load generator fell behind (Locust's workers short of users, or a worker's CPU
+    // saturated) is marked and never chosen: the choice moves to the next usable level, and an SLO search
+    // does not count it as meeting the SLO.
+    void aLevelWhoseGeneratorFellBehindIsNeverChosen()
+    {
+        SweepOptions o = quick();
+        SweepResult r;
+        r.mode = "http";
+        const std::vector<std::pair<int, double>> curve{{1, 10}, {2, 20}, {4, 40}, {8, 41}, {16, 41}, {32, 41}};
+        for (const auto& [users, rps] : curve) {
+            SweepLevel l;
+            l.concurrency = users;
+            l.throughputRps = rps;
+            l.completed = 1000;
+            l.latency.p50 = l.latency.p95 = l.latency.p99 = l.latency.mean = 1000.0 * users / rps;
+            l.stable = true;
+            l.generator = LoadGeneratorFigures{"locust", 2, users, double(users), users, 20, 0, 0, false, false, ""};
+            r.levels.push_back(l);
+        }
+        o.levels = {1, 2, 4, 8, 16, 32};
+        SweepResult plain = r;
+        analyzeSweep(plain, deterministic(1, 100), o);
+        QCOMPARE(plain.recommendation.concurrencyTarget, 4);
+        r.levels[2].generator->behind = true;
+        r.levels[2].generator->why = "a worker's CPU at 97 %";
+        analyzeSweep(r, deterministic(1, 100), o);
+        QVERIFY(r.recommendation.concurrencyTarget != 4);
+        QVERIFY(r.recommendation.concurrencyTarget != 0);
+        o.sloMs = 1e6;
+        const SloVerdict v = sloVerdict(r.levels[2], 0, o);
+        QVERIFY(!v.met);
+        QVERIFY(v.why.find("fell behind") != std::string::npos);
+    }
+
     void unstableLevelsAreReported()
     {
         Scenario s = deterministic(1, 100);

@@ -1,0 +1,100 @@
+#include "import_command.h"
+
+#include "commands.h"
+
+#include "io/scenario_reader.h"
+#include "net/http_sweep.h"
+#include "net/locust_sweep.h"
+#include "session/output_file.h"
+#include "session/session.h"
+
+#include <QCommandLineParser>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTextStream>
+
+namespace knee::cli {
+
+int runImport(const QStringList& args)
+{
+    QCommandLineParser parser;
+    describeCommand(parser, Positional::None,
+                    QStringLiteral("Import a load generator's per-request records into a session (knee report and the window open it)."));
+    const QCommandLineOption locust(QStringLiteral("locust"),
+                                    QStringLiteral("The files are knee's Locust spool (knee sweep --load-generator locust --locust-spool DIR)."));
+    const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the session here (required)."), QStringLiteral("SESSION.json"));
+    const QCommandLineOption warmup(QStringLiteral("warmup-s"), QStringLiteral("Warm-up per level, as the sweep's (default 10)."), QStringLiteral("S"));
+    const QCommandLineOption window(QStringLiteral("window-s"), QStringLiteral("Shortest measurement window (default 10)."), QStringLiteral("S"));
+    const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the sweep record on stdout."));
+    parser.addOptions({locust, outOpt, warmup, window, slo, json});
+    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("The spool's JSONL files (worker-K.jsonl)."), QStringLiteral("SPOOL.jsonl…"));
+    if (const auto done = parseCommandLine(parser, args))
+        return *done;
+    QTextStream out(stdout), err(stderr);
+    const QStringList files = parser.positionalArguments();
+    if (!parser.isSet(locust)) {
+        err << "knee import: say what the files are: --locust (k6 is not supported yet)\n";
+        return kBadInput;
+    }
+    if (files.isEmpty() || !parser.isSet(outOpt)) {
+        err << "knee import: give the spool files and --out SESSION.json\n";
+        return kBadInput;
+    }
+    if (const QString why = checkOutputFile(parser.value(outOpt)); !why.isEmpty()) {
+        err << "knee import: --out " << parser.value(outOpt) << ": " << why << "\n";
+        return kBadInput;
+    }
+    SweepOptions options;
+    for (const auto& [o, into, lo] : {std::tuple{&warmup, &options.warmupS, 0.0}, std::tuple{&window, &options.windowS, 0.01},
+                                      std::tuple{&slo, &options.sloMs, 1e-6}}) {
+        if (!parser.isSet(*o))
+            continue;
+        QString error;
+        const auto v = numberOption(parser, *o, lo, 1e9, error);
+        if (!v) {
+            err << "knee import: " << error << "\n";
+            return kBadInput;
+        }
+        *into = *v;
+    }
+    const Scenario scenario = net::endpointScenario(QStringLiteral("locust import"));
+    QString error;
+    SessionSweep sweep{options, net::importLocustSpool(files, scenario, options, error)};
+    if (!error.isEmpty()) {
+        err << "knee import: " << error << "; nothing written\n";
+        return kBadInput;
+    }
+    sweep.options.levels.clear();
+    for (const SweepLevel& l : sweep.result.levels)
+        sweep.options.levels.push_back(l.concurrency);
+    Session session;
+    session.scenarioYaml = QString::fromStdString(writeScenarioYaml(scenario));
+    session.scenarioSource = files.join(QStringLiteral(", "));
+    session.notes = QStringLiteral("Imported from Locust's spool: %1").arg(files.join(QStringLiteral(", ")));
+    session.sweeps.push_back(sweep);
+    if (const QString why = saveSession(session, parser.value(outOpt)); !why.isEmpty()) {
+        err << "knee import: --out " << parser.value(outOpt) << ": " << why << "\n";
+        return kFailure;
+    }
+    if (parser.isSet(json)) {
+        out << QJsonDocument(sweepRecord(sweep)).toJson(QJsonDocument::Compact) << "\n";
+        return kOk;
+    }
+    out << "Imported " << sweep.result.levels.size() << " levels into " << parser.value(outOpt) << ":\n";
+    for (const SweepLevel& l : sweep.result.levels)
+        out << QStringLiteral("%1 users: p50 %2 ms, p95 %3 ms, %4 req/s, %5 completed, %6 failed%7\n")
+                   .arg(l.concurrency)
+                   .arg(l.latency.p50, 0, 'f', 1)
+                   .arg(l.latency.p95, 0, 'f', 1)
+                   .arg(l.throughputRps, 0, 'f', 1)
+                   .arg(l.completed)
+                   .arg(l.failed)
+                   .arg(l.stable ? QString() : QStringLiteral(", did not stabilise"));
+    const Recommendation& rec = sweep.result.recommendation;
+    out << "Recommended concurrency_target: " << (rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : QStringLiteral("none")) << " ("
+        << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";
+    return kOk;
+}
+
+} // namespace knee::cli

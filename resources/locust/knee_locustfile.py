@@ -1,0 +1,281 @@
+# knee's locustfile (issue 18): Locust generates the load, knee measures and decides.
+# knee writes this file with a CONFIG_JSON line above (the target, the request bodies knee rendered,
+# timeouts, the NAME of the API key's environment variable, never the key). The same file runs the
+# master and every worker:
+#   - each worker's closed-loop users time their own requests (perf_counter, from the level's start
+#     on that worker) and send them in batches every 250 ms to the master ("knee_batch");
+#   - the master relays each batch as one JSON line to knee's loopback control socket
+#     (KNEE_LOCUST_CONTROL, with KNEE_LOCUST_TOKEN), and its LoadTestShape sets the users knee asks for.
+# Records: {"user","intended","sent","end" (s since the worker heard of the level),"status","ttft_ms",
+# "itl_ms","tokens","kind" (knee's failure kinds, or null),"detail","wall"}. With KNEE_LOCUST_SPOOL a worker
+# also appends each record, plus "level", "users" (the level's, all workers) and "worker", as a JSON line
+# there (knee import --locust reads them).
+import json
+import os
+import time
+
+import gevent
+import gevent.event
+import locust
+import locust.runners
+import requests
+from locust import LoadTestShape, User, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+CONFIG = json.loads(CONFIG_JSON)  # noqa: F821 (the line knee writes above)
+
+# Debian 12's python3-locust 2.12.1 ships an empty version string: the master then refuses every worker
+# as "pre 2.0". knee names the installed version (dpkg-query) in CONFIG; master and workers share it.
+if not locust.runners.__version__:
+    locust.runners.__version__ = CONFIG.get("locust_version") or "2.12.1"
+
+FLUSH_S = 0.25
+BODIES = [b.encode("utf-8") for b in CONFIG["bodies"]]
+HEADERS = {k: v for k, v in CONFIG["headers"]}
+if CONFIG.get("api_key_env"):
+    _key = os.environ.get(CONFIG["api_key_env"], "")
+    if _key:
+        HEADERS["Authorization"] = "Bearer " + _key
+
+# A worker's state: the level it measures and when it heard of it, the records not yet sent.
+worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0}
+
+
+def level_time():
+    return time.perf_counter() - worker["t0"]
+
+
+def refused(exc):
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionRefusedError) or "Connection refused" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+        seen += 1
+    return False
+
+
+def one_request(session, body):
+    """One exchange, measured as knee's own client measures it (response_meter.cpp)."""
+    out = {"status": 0, "ttft_ms": -1.0, "itl_ms": -1.0, "tokens": 0, "kind": None, "detail": ""}
+    start = time.perf_counter()
+    try:
+        with gevent.Timeout(CONFIG["request_timeout_s"]):
+            r = session.post(CONFIG["url"], data=body, headers=HEADERS, stream=CONFIG["stream"], allow_redirects=False,
+                             timeout=(CONFIG["connect_timeout_s"], CONFIG["response_timeout_s"]))
+            out["status"] = r.status_code
+            if r.status_code >= 300:
+                r.content  # read it: the connection stays usable
+                out["kind"] = "http_4xx" if 400 <= r.status_code < 500 else "http_5xx" if r.status_code >= 500 else "other"
+                out["detail"] = "HTTP %d" % r.status_code
+            elif CONFIG["stream"]:
+                stream(r, start, out)
+            else:
+                doc = json.loads(r.content)
+                if CONFIG["kind"] == "openai":
+                    if not isinstance(doc, dict) or not doc.get("choices"):
+                        out["kind"], out["detail"] = "malformed", "an OpenAI response without choices"
+                    else:
+                        out["tokens"] = max(0, int((doc.get("usage") or {}).get("completion_tokens") or 0))
+    except gevent.Timeout:
+        out["kind"], out["detail"] = "timeout", "the whole request took longer than its limit"
+    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as e:
+        out["kind"], out["detail"] = "timeout", str(e)[:200]
+    except requests.exceptions.SSLError as e:
+        out["kind"], out["detail"] = "tls", str(e)[:200]
+    except requests.exceptions.ChunkedEncodingError as e:
+        out["kind"], out["detail"] = "stream_cut", str(e)[:200]
+    except requests.exceptions.ConnectionError as e:
+        out["kind"], out["detail"] = ("refused" if refused(e) else "other"), str(e)[:200]
+    except ValueError as e:  # json
+        out["kind"], out["detail"] = "malformed", "the response is not JSON (%s)" % str(e)[:160]
+    except requests.exceptions.RequestException as e:
+        out["kind"], out["detail"] = "other", str(e)[:200]
+    return out
+
+
+def stream(r, start, out):
+    first = last = None
+    chunks = 0
+    usage = -1
+    done = False
+    for line in r.iter_lines():
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            done = True
+            break
+        doc = json.loads(payload)
+        if not isinstance(doc, dict):
+            raise ValueError("a stream event is not a JSON object")
+        if "error" in doc:
+            out["kind"], out["detail"] = "stream_cut", "the stream carried an error event"
+            return
+        u = (doc.get("usage") or {}).get("completion_tokens")
+        if isinstance(u, (int, float)):
+            usage = int(u)
+        choices = doc.get("choices")
+        if not isinstance(choices, list) or (not choices and usage < 0):
+            out["kind"], out["detail"] = "malformed", "a stream event has no choices"
+            return
+        if choices and ((choices[0] or {}).get("delta") or {}).get("content"):
+            now = time.perf_counter()
+            chunks += 1
+            first = now if first is None else first
+            last = now
+    if not done:
+        out["kind"], out["detail"] = "stream_cut", "the stream ended without data: [DONE]"
+        return
+    out["tokens"] = usage if usage >= 0 else chunks
+    if first is not None:
+        out["ttft_ms"] = (first - start) * 1000
+    if chunks > 1:
+        out["itl_ms"] = (last - first) * 1000 / (chunks - 1)
+
+
+class KneeUser(User):
+    """A closed-loop user: its next request goes the moment the last ended (no think time)."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.session = requests.Session()
+        self.index = worker["next_user"]
+        worker["next_user"] += 1
+        self.count = self.index
+
+    def on_stop(self):
+        self.session.close()
+
+    @task
+    def send(self):
+        body = BODIES[self.count % len(BODIES)]
+        self.count += 1
+        sent = time.perf_counter()
+        out = one_request(self.session, body)
+        end = time.perf_counter()
+        t0 = worker["t0"]  # the level it ended in (a request sent before a level's start has a negative send time)
+        record = {"user": self.index, "intended": sent - t0, "sent": sent - t0, "end": end - t0, "wall": time.time()}
+        record.update(out)
+        worker["pending"].append(record)
+        # Locust's own summary counts the same requests.
+        self.environment.events.request.fire(request_type="POST", name="knee", response_time=(end - sent) * 1000,
+                                             response_length=0, response=None, context={},
+                                             exception=None if out["kind"] is None else RuntimeError(out["kind"]))
+
+
+# ---- worker: batches to the master ----
+
+def flush(environment, final=False):
+    runner = environment.runner
+    records, worker["pending"] = worker["pending"], []
+    worker["seq"] += 1
+    batch = {"worker": runner.client_id, "seq": worker["seq"], "level": worker["level"], "now": level_time(),
+             "users": runner.user_count, "cpu": runner.current_cpu_usage, "loop_lag_ms": worker.get("lag_ms", 0.0),
+             "final": final, "records": records}
+    if worker["spool"] is not None and records:
+        for rec in records:
+            worker["spool"].write(json.dumps(dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)) + "\n")
+        worker["spool"].flush()
+    runner.send_message("knee_batch", batch)
+
+
+def flusher(environment):
+    while True:
+        slept = time.perf_counter()
+        gevent.sleep(FLUSH_S)
+        # How late this greenlet woke: a worker too busy to run its greenlets on time times its requests late too.
+        worker["lag_ms"] = max(0.0, (time.perf_counter() - slept - FLUSH_S) * 1000)
+        try:
+            flush(environment)
+        except Exception:  # the master is gone: Locust's own quit ends this worker
+            pass
+
+
+def on_level(environment, msg, **kwargs):
+    flush(environment)  # what ended in the level before goes out under it
+    worker["level"] = int(msg.data["index"])
+    worker["users"] = int(msg.data.get("users", 0))  # the level's users, all workers together (for the spool)
+    worker["t0"] = time.perf_counter()
+
+
+# ---- master: knee's commands and the relay ----
+
+master = {"sock": None, "level": -1, "users": 0, "quit": False, "changed": gevent.event.Event()}
+
+
+def send_to_knee(obj):
+    sock = master["sock"]
+    if sock is not None:
+        sock.sendall((json.dumps(obj) + "\n").encode("utf-8"))
+
+
+def on_batch(environment, msg, **kwargs):
+    data = dict(msg.data)
+    data["type"] = "batch"
+    send_to_knee(data)
+
+
+def control(environment):
+    import socket  # patched by gevent (locust imports it first)
+
+    host, port = os.environ["KNEE_LOCUST_CONTROL"].rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.settimeout(None)
+    master["sock"] = sock
+    send_to_knee({"type": "hello", "token": os.environ.get("KNEE_LOCUST_TOKEN", "")})
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break  # knee is gone: stop
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            cmd = json.loads(line)
+            if cmd.get("cmd") == "level":
+                master["level"] = int(cmd["index"])
+                master["users"] = int(cmd["users"])
+            elif cmd.get("cmd") == "quit":
+                master["quit"] = True
+            master["changed"].set()
+    master["quit"] = True
+    master["changed"].set()
+
+
+class KneeShape(LoadTestShape):
+    """The users knee asks for, all spawned at once; None (the master quits its workers) when knee says so."""
+
+    announced = -1
+    started = False
+
+    def tick(self):
+        if not self.started:  # the master calls this once its expected workers connected
+            self.started = True
+            send_to_knee({"type": "ready", "workers": self.runner.worker_count})
+        while True:
+            if master["quit"]:
+                return None
+            if master["level"] != self.announced:
+                self.announced = master["level"]
+                # Before the users change: the same connection carries this ahead of Locust's spawn.
+                self.runner.send_message("knee_level", {"index": self.announced, "users": master["users"]})
+                send_to_knee({"type": "level_started", "level": self.announced, "users": master["users"]})
+                return (master["users"], max(master["users"], 1))
+            master["changed"].wait()
+            master["changed"].clear()
+
+
+@events.init.add_listener
+def on_init(environment, **kwargs):
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message("knee_batch", on_batch)
+        gevent.spawn(control, environment)
+    elif isinstance(runner, WorkerRunner):
+        spool = os.environ.get("KNEE_LOCUST_SPOOL")
+        if spool:
+            worker["spool"] = open(spool, "a", encoding="utf-8")
+        runner.register_message("knee_level", on_level)
+        gevent.spawn(flusher, environment)
