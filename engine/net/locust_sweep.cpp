@@ -54,8 +54,8 @@ std::optional<FailureKind> kindNamed(const QString& name)
 // One started locust process: its output's tail kept for error messages.
 struct LocustProcess {
     QString name;
+    QByteArray tail; // before the process: destroyed after it (a process killed in ~QProcess still reports output)
     std::unique_ptr<QProcess> process = std::make_unique<QProcess>();
-    QByteArray tail;
     void keepOutput()
     {
         process->setProcessChannelMode(QProcess::MergedChannels);
@@ -286,7 +286,14 @@ private:
 
     static quint16 freePort()
     {
-        QTcpServer probe; // a port free now; the master binds it a moment later
+        // A port free now; the master binds it a moment later. Below Linux's ephemeral range (32768 on), so
+        // that no outgoing connection (another test's, this sweep's own) takes it in between.
+        QTcpServer probe;
+        for (int attempt = 0; attempt < 64; ++attempt) {
+            const auto port = quint16(20000 + QRandomGenerator::global()->bounded(12000));
+            if (probe.listen(QHostAddress::LocalHost, port))
+                return port;
+        }
         if (!probe.listen(QHostAddress::LocalHost, 0))
             throw LocustError("no free loopback port for the locust master");
         return probe.serverPort();
@@ -570,6 +577,10 @@ bool readLocustRecord(const QJsonObject& r, double& end, HttpOutcome& out)
     if (!r.value("end").isDouble() || !r.value("intended").isDouble())
         return false;
     end = r.value("end").toDouble();
+    // Seconds on a worker's level clock: a year bounds every level (and keeps nanoseconds in range).
+    const double intended = r.value("intended").toDouble();
+    if (!std::isfinite(end) || !std::isfinite(intended) || std::abs(end) > limits::kMaxDurationS || std::abs(intended) > limits::kMaxDurationS)
+        return false;
     out = HttpOutcome{};
     out.status = r.value("status").toInt();
     out.latency = Nanos(std::max(0.0, end - r.value("intended").toDouble()) * 1e9);

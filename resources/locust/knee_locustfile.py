@@ -16,6 +16,7 @@ import time
 
 import gevent
 import gevent.event
+import gevent.lock
 import locust
 import locust.runners
 import requests
@@ -91,6 +92,8 @@ def one_request(session, body):
         out["kind"], out["detail"] = "malformed", "the response is not JSON (%s)" % str(e)[:160]
     except requests.exceptions.RequestException as e:
         out["kind"], out["detail"] = "other", str(e)[:200]
+    except (AttributeError, TypeError, KeyError, IndexError) as e:  # valid JSON of an unexpected shape
+        out["kind"], out["detail"] = "malformed", "an unexpected response (%s)" % str(e)[:160]
     return out
 
 
@@ -141,6 +144,7 @@ class KneeUser(User):
 
     def on_start(self):
         self.session = requests.Session()
+        self.session.trust_env = False  # as knee's own client: no proxy from the environment, no ~/.netrc credentials
         self.index = worker["next_user"]
         worker["next_user"] += 1
         self.count = self.index
@@ -205,10 +209,14 @@ def on_level(environment, msg, **kwargs):
 master = {"sock": None, "level": -1, "users": 0, "quit": False, "changed": gevent.event.Event()}
 
 
+send_lock = gevent.lock.Semaphore()  # the shape's tick and the batch relay both write: one line at a time
+
+
 def send_to_knee(obj):
     sock = master["sock"]
     if sock is not None:
-        sock.sendall((json.dumps(obj) + "\n").encode("utf-8"))
+        with send_lock:
+            sock.sendall((json.dumps(obj) + "\n").encode("utf-8"))
 
 
 def on_batch(environment, msg, **kwargs):
