@@ -96,12 +96,25 @@ struct EndpointFlags {
                                                         "(DIR/worker-K.jsonl), for knee import --locust."),
                                          QStringLiteral("DIR")};
     const QCommandLineOption locustWait{QStringLiteral("locust-wait-s"),
-                                        QStringLiteral("--load-generator locust: how long the workers have to connect (default 60)."),
+                                        QStringLiteral("--load-generator locust: how long the workers have to connect (default 60; "
+                                                       "600 with --master-host)."),
                                         QStringLiteral("S")};
+    const QCommandLineOption masterHost{QStringLiteral("master-host"),
+                                        QStringLiteral("--load-generator locust with workers on other machines: this machine's name or "
+                                                       "IPv4 address as they reach it. knee runs the master here, starts no worker, writes "
+                                                       "run-worker.sh and a Kubernetes manifest (--locust-files) and waits for --workers."),
+                                        QStringLiteral("H")};
+    const QCommandLineOption masterPort{QStringLiteral("master-port"),
+                                        QStringLiteral("--master-host: the port the workers connect to (default 5557, Locust's)."),
+                                        QStringLiteral("P")};
+    const QCommandLineOption locustFiles{QStringLiteral("locust-files"),
+                                         QStringLiteral("--master-host: where knee writes the locustfile, run-worker.sh and locust-workers.yaml "
+                                                        "(default ./knee-locust)."),
+                                         QStringLiteral("DIR")};
 
     std::vector<const QCommandLineOption*> all() const
     {
-        return {&target,         &loadGenerator,  &workers, &locustSpool, &locustWait,         &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
+        return {&target,         &loadGenerator,  &workers, &locustSpool, &locustWait, &masterHost, &masterPort, &locustFiles, &openai,         &stream,  &header,         &bodyTemplate,  &prompt,        &model, &maxTokens,
                 &apiKeyEnv,      &apiKeyKeychain, &timeout, &requestTimeout, &connectTimeout, &maxConnections,
                 &scrape,         &metricsUrl,     &metric};
     }
@@ -474,19 +487,72 @@ int runSweep(const QStringList& args)
                 return kBadInput;
             }
         }
-        if (parser.isSet(endpointFlags.locustSpool)) {
-            locust->spoolDir = parser.value(endpointFlags.locustSpool);
-            if (!QDir().mkpath(locust->spoolDir)) {
-                err << "knee sweep: --locust-spool " << locust->spoolDir << ": cannot create the directory\n";
+        if (parser.isSet(endpointFlags.masterHost)) {
+            QString error;
+            locust->masterHost = parser.value(endpointFlags.masterHost);
+            locust->masterBind = net::masterBindAddress(locust->masterHost, error);
+            if (locust->masterBind.isEmpty()) {
+                err << "knee sweep: " << error << "\n";
                 return kBadInput;
             }
+            if (parser.isSet(endpointFlags.masterPort)) {
+                bool ok = false;
+                const int port = parser.value(endpointFlags.masterPort).toInt(&ok);
+                if (!ok || port < 1 || port > 65535) {
+                    err << "knee sweep: --master-port expects a port from 1 to 65535, got '" << parser.value(endpointFlags.masterPort) << "'\n";
+                    return kBadInput;
+                }
+                locust->masterPort = quint16(port);
+            }
+            locust->filesDir = parser.isSet(endpointFlags.locustFiles) ? parser.value(endpointFlags.locustFiles) : QStringLiteral("knee-locust");
+            if (QFileInfo(locust->filesDir).exists() && !QFileInfo(locust->filesDir).isDir()) {
+                err << "knee sweep: --locust-files " << locust->filesDir << " is not a directory\n";
+                return kBadInput;
+            }
+            if (!parser.isSet(endpointFlags.locustWait))
+                locust->connectWaitS = 600; // people start the workers by hand
+            // The workers keep their own records where they run (run-worker.sh says how): no spool here.
+            if (parser.isSet(endpointFlags.locustSpool)) {
+                err << "knee sweep: --locust-spool is for local workers; workers elsewhere keep their records with KNEE_LOCUST_SPOOL=FILE "
+                       "(run-worker.sh says how)\n";
+                return kBadInput;
+            }
+            locust->announce = [](const QString& text) {
+                QTextStream e(stderr);
+                e << text;
+                e.flush();
+            };
+        } else if (parser.isSet(endpointFlags.masterPort) || parser.isSet(endpointFlags.locustFiles)) {
+            err << "knee sweep: --master-port and --locust-files are for --master-host\n";
+            return kBadInput;
+        }
+        if (parser.isSet(endpointFlags.locustSpool)) {
+            // Checked here, created once everything else is (nothing is left behind for a refused sweep). A spool
+            // that already holds a sweep's records is refused: the workers append, and an import would mix sweeps.
+            locust->spoolDir = parser.value(endpointFlags.locustSpool);
+            const QFileInfo spool(locust->spoolDir);
+            if (spool.exists() && !spool.isDir()) {
+                err << "knee sweep: --locust-spool " << locust->spoolDir << " is not a directory\n";
+                return kBadInput;
+            }
+            if (spool.isDir() && !QDir(locust->spoolDir).entryList({QStringLiteral("worker-*.jsonl")}, QDir::Files).isEmpty()) {
+                err << "knee sweep: --locust-spool " << locust->spoolDir << " already holds a sweep's records (worker-*.jsonl): give an empty "
+                       "directory\n";
+                return kBadInput;
+            }
+        }
+        if (parser.isSet(endpointFlags.maxConnections)) {
+            err << "knee sweep: --max-connections limits knee's own client; with locust, each user holds one connection\n";
+            return kBadInput;
         }
         if (!QFileInfo(locust->locust).isExecutable()) {
             err << "knee sweep: --load-generator locust needs " << locust->locust << " (install python3-locust)\n";
             return kBadInput;
         }
-    } else if (parser.isSet(endpointFlags.workers) || parser.isSet(endpointFlags.locustSpool) || parser.isSet(endpointFlags.locustWait)) {
-        err << "knee sweep: --workers, --locust-spool and --locust-wait-s are for --load-generator locust\n";
+    } else if (parser.isSet(endpointFlags.workers) || parser.isSet(endpointFlags.locustSpool) || parser.isSet(endpointFlags.locustWait)
+               || parser.isSet(endpointFlags.masterHost) || parser.isSet(endpointFlags.masterPort) || parser.isSet(endpointFlags.locustFiles)) {
+        err << "knee sweep: --workers, --locust-spool, --locust-wait-s, --master-host, --master-port and --locust-files are for "
+               "--load-generator locust\n";
         return kBadInput;
     }
     std::optional<GridOptions> gridOptions;
@@ -531,6 +597,10 @@ int runSweep(const QStringList& args)
     }
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
         err << "knee sweep: " << why << "\n";
+        return kBadInput;
+    }
+    if (request.locust && !request.locust->spoolDir.isEmpty() && !QDir().mkpath(request.locust->spoolDir)) {
+        err << "knee sweep: --locust-spool " << request.locust->spoolDir << ": cannot create the directory\n";
         return kBadInput;
     }
     // A live sweep of the built-in engine: the GPUs as NVML sees them, per level (none without a driver).

@@ -11,15 +11,19 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QHostInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkInterface>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTimer>
+
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <deque>
@@ -35,6 +39,7 @@ namespace {
 
 constexpr qint64 kMaxLineBytes = 4 << 20; // one control line (a batch of 250 ms of records)
 constexpr double kCpuBehindPct = 90;      // Locust's own warning threshold (runners.py)
+constexpr const char* kBatchNumbers[] = {"seq", "level", "now", "users", "cpu", "loop_lag_ms"}; // a batch's figures
 constexpr double kLoopLagFloorMs = 1;     // a worker's timers later than this on average (and than 5 % of p50): its timing is not honest
 constexpr int kMaxBodies = 1024;          // bodies knee renders into CONFIG (a dataset's first ones in turn)
 
@@ -112,7 +117,8 @@ public:
             keyEnv = QStringLiteral("KNEE_LOCUST_API_KEY");
         const QString file = m_dir.filePath(QStringLiteral("knee_locustfile.py"));
         QFile f(file);
-        if (!f.open(QIODevice::WriteOnly) || f.write(locustfileText(m_target, keyEnv, installedLocustVersion())) < 0 || !f.flush())
+        m_locustfile = locustfileText(m_target, keyEnv, installedLocustVersion());
+        if (!f.open(QIODevice::WriteOnly) || f.write(m_locustfile) < 0 || !f.flush())
             throw LocustError(QStringLiteral("cannot write %1: %2").arg(file, f.errorString()).toStdString());
         f.close();
 
@@ -120,30 +126,40 @@ public:
             throw LocustError(QStringLiteral("cannot listen on loopback: %1").arg(m_control.errorString()).toStdString());
         QObject::connect(&m_control, &QTcpServer::newConnection, [this] { accept(); });
         m_token = QString::number(QRandomGenerator::system()->generate64(), 16);
-        const quint16 masterPort = freePort();
+        const bool remote = m_options.remoteWorkers();
+        const quint16 masterPort = remote ? m_options.masterPort : freePort();
 
+        // The master sends no request: the key stays out of its environment (and so out of its crash output).
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        if (!keyEnv.isEmpty())
+            env.remove(keyEnv);
+        QProcessEnvironment workerEnv = env;
         env.insert(QStringLiteral("KNEE_LOCUST_CONTROL"), QStringLiteral("127.0.0.1:%1").arg(m_control.serverPort()));
         env.insert(QStringLiteral("KNEE_LOCUST_TOKEN"), m_token);
         env.insert(QStringLiteral("PYTHONUNBUFFERED"), QStringLiteral("1"));
+        workerEnv.insert(QStringLiteral("PYTHONUNBUFFERED"), QStringLiteral("1"));
         if (keyEnv == QLatin1String("KNEE_LOCUST_API_KEY"))
-            env.insert(keyEnv, QString::fromUtf8(m_apiKey));
+            workerEnv.insert(keyEnv, QString::fromUtf8(m_apiKey));
+        else if (!keyEnv.isEmpty() && qEnvironmentVariableIsSet(keyEnv.toUtf8().constData()))
+            workerEnv.insert(keyEnv, qEnvironmentVariable(keyEnv.toUtf8().constData()));
         const QString port = QString::number(masterPort);
         startProcess(QStringLiteral("the locust master"), env,
-                     {QStringLiteral("-f"), file, QStringLiteral("--master"), QStringLiteral("--master-bind-host"), QStringLiteral("127.0.0.1"),
-                      QStringLiteral("--master-bind-port"), port, QStringLiteral("--expect-workers"), QString::number(m_options.workers),
-                      QStringLiteral("--expect-workers-max-wait"), QString::number(m_options.connectWaitS), QStringLiteral("--headless"),
-                      QStringLiteral("--only-summary"), QStringLiteral("--loglevel"), QStringLiteral("WARNING"),
-                      QStringLiteral("--exit-code-on-error"), QStringLiteral("0")});
-        for (int w = 0; w < m_options.workers; ++w) {
-            QProcessEnvironment we = env;
-            we.remove(QStringLiteral("KNEE_LOCUST_CONTROL"));
-            we.remove(QStringLiteral("KNEE_LOCUST_TOKEN"));
-            if (!m_options.spoolDir.isEmpty())
-                we.insert(QStringLiteral("KNEE_LOCUST_SPOOL"), QDir(m_options.spoolDir).absoluteFilePath(QStringLiteral("worker-%1.jsonl").arg(w)));
-            startProcess(QStringLiteral("locust worker %1").arg(w), we,
-                         {QStringLiteral("-f"), file, QStringLiteral("--worker"), QStringLiteral("--master-host"), QStringLiteral("127.0.0.1"),
-                          QStringLiteral("--master-port"), port, QStringLiteral("--loglevel"), QStringLiteral("WARNING")});
+                     {QStringLiteral("-f"), file, QStringLiteral("--master"), QStringLiteral("--master-bind-host"),
+                      remote ? m_options.masterBind : QStringLiteral("127.0.0.1"), QStringLiteral("--master-bind-port"), port,
+                      QStringLiteral("--expect-workers"), QString::number(m_options.workers), QStringLiteral("--expect-workers-max-wait"),
+                      QString::number(m_options.connectWaitS), QStringLiteral("--headless"), QStringLiteral("--only-summary"),
+                      QStringLiteral("--loglevel"), QStringLiteral("WARNING"), QStringLiteral("--exit-code-on-error"), QStringLiteral("0")});
+        if (remote) {
+            writeRemoteFiles(keyEnv);
+        } else {
+            for (int w = 0; w < m_options.workers; ++w) {
+                QProcessEnvironment we = workerEnv;
+                if (!m_options.spoolDir.isEmpty())
+                    we.insert(QStringLiteral("KNEE_LOCUST_SPOOL"), QDir(m_options.spoolDir).absoluteFilePath(QStringLiteral("worker-%1.jsonl").arg(w)));
+                startProcess(QStringLiteral("locust worker %1").arg(w), we,
+                             {QStringLiteral("-f"), file, QStringLiteral("--worker"), QStringLiteral("--master-host"), QStringLiteral("127.0.0.1"),
+                              QStringLiteral("--master-port"), port, QStringLiteral("--loglevel"), QStringLiteral("WARNING")});
+            }
         }
         // Ready: the master said its expected workers connected (its shape started).
         QElapsedTimer waited;
@@ -275,6 +291,41 @@ public:
     }
 
 private:
+    // Workers elsewhere: what to run there, written where the user asked, and said (their master is listening).
+    void writeRemoteFiles(const QString& keyEnv)
+    {
+        const QDir dir(m_options.filesDir);
+        if (!QDir().mkpath(dir.absolutePath()))
+            throw LocustError(QStringLiteral("cannot create %1").arg(dir.absolutePath()).toStdString());
+        QStringList written;
+        for (const auto& [name, text] : remoteWorkerFiles(m_locustfile, m_options, keyEnv, installedLocustVersion())) {
+            QFile out(dir.absoluteFilePath(name));
+            // The locustfile can hold the --header values: readable by the owner only, as the other files.
+            if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(text) != text.size() || !out.flush()
+                || !out.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                       | (name.endsWith(QLatin1String(".sh")) ? QFileDevice::ExeOwner : QFileDevice::Permissions())))
+                throw LocustError(QStringLiteral("cannot write %1: %2").arg(out.fileName(), out.errorString()).toStdString());
+            written << out.fileName();
+        }
+        if (!m_options.announce)
+            return;
+        const QString at = QStringLiteral("%1:%2").arg(m_options.masterHost).arg(m_options.masterPort);
+        QString text = QStringLiteral("knee: the locust master listens on %1 (bound to %2) for %3 worker(s); it waits %4 s for them.\n")
+                           .arg(at, m_options.masterBind)
+                           .arg(m_options.workers)
+                           .arg(m_options.connectWaitS);
+        text += QStringLiteral("  Written: %1\n").arg(written.join(QStringLiteral(", ")));
+        text += QStringLiteral("  On each load machine (python3-locust %1, a copy of %2): sh run-worker.sh\n")
+                    .arg(installedLocustVersion().isEmpty() ? QStringLiteral("as here") : installedLocustVersion(), dir.absolutePath());
+        text += QStringLiteral("  On Kubernetes: kubectl apply -f %1\n").arg(dir.absoluteFilePath(QStringLiteral("locust-workers.yaml")));
+        if (!keyEnv.isEmpty())
+            text += QStringLiteral("  The API key is read from %1 on each worker (on Kubernetes, the Secret knee-locust-api-key, key api-key); "
+                                   "knee writes it nowhere.\n")
+                        .arg(keyEnv);
+        text += QStringLiteral("  Locust's worker port is not authenticated: let only your load machines reach %1.\n").arg(at);
+        m_options.announce(text);
+    }
+
     // What every process said (its output's tail), for an error that names none of them.
     QString allSaid() const
     {
@@ -378,6 +429,10 @@ private:
         m_buffer += m_socket->readAll();
         qsizetype nl;
         while (m_error.isEmpty() && (nl = m_buffer.indexOf('\n')) >= 0) {
+            if (nl > kMaxLineBytes) { // a long line that came whole in one read is as wrong as one still coming
+                m_error = QStringLiteral("a control line from the locust master is longer than 4 MiB");
+                break;
+            }
             const QByteArray line = m_buffer.left(nl);
             m_buffer.remove(0, nl + 1);
             handle(line);
@@ -414,8 +469,11 @@ private:
     {
         const QString worker = o.value("worker").toString();
         const QJsonValue records = o.value("records");
-        if (worker.isEmpty() || !o.value("seq").isDouble() || !o.value("level").isDouble() || !o.value("now").isDouble() || !records.isArray()) {
-            m_error = QStringLiteral("a batch from the locust master lacks worker, seq, level, now or records");
+        // Every figure the locustfile sends is required: a missing CPU or loop lag read as 0 would hide a worker
+        // that fell behind.
+        if (worker.isEmpty() || !records.isArray()
+            || !std::all_of(std::begin(kBatchNumbers), std::end(kBatchNumbers), [&o](const char* k) { return o.value(QLatin1String(k)).isDouble(); })) {
+            m_error = QStringLiteral("a batch from the locust master lacks worker, seq, level, now, users, cpu, loop_lag_ms or records");
             return;
         }
         WorkerState& w = m_workers[worker];
@@ -491,6 +549,7 @@ public:
 
 private:
     HttpTarget m_target;
+    QByteArray m_locustfile; // as written for the master (and, with workers elsewhere, for them)
     QByteArray m_apiKey;
     LocustOptions m_options;
     QTemporaryDir m_dir;
@@ -649,6 +708,102 @@ QByteArray locustfileText(const HttpTarget& t, const QString& apiKeyEnv, const Q
     return "CONFIG_JSON = " + literal + "\n" + script.readAll();
 }
 
+QString masterBindAddress(const QString& host, QString& error)
+{
+    QList<QHostAddress> candidates;
+    if (QHostAddress given; given.setAddress(host))
+        candidates = {given};
+    else
+        candidates = QHostInfo::fromName(host).addresses();
+    const QList<QHostAddress> mine = QNetworkInterface::allAddresses();
+    QStringList named;
+    for (const QHostAddress& a : candidates) {
+        named << a.toString();
+        // IPv4 only: Locust 2.12 binds "tcp://HOST:PORT" without IPv6's brackets.
+        if (a.protocol() == QAbstractSocket::IPv4Protocol && (a.isLoopback() || mine.contains(a)))
+            return a.toString();
+    }
+    if (candidates.isEmpty())
+        error = QStringLiteral("--master-host %1 does not resolve").arg(host);
+    else
+        error = QStringLiteral("--master-host %1 (%2) is not an IPv4 address of this machine: the master runs here, beside knee, and the "
+                               "workers connect to it")
+                    .arg(host, named.join(QStringLiteral(", ")));
+    return {};
+}
+
+std::vector<std::pair<QString, QByteArray>> remoteWorkerFiles(const QByteArray& locustfile, const LocustOptions& o, const QString& apiKeyEnv,
+                                                            const QString& locustVersion)
+{
+    const QString version = locustVersion.isEmpty() ? QStringLiteral("2.12.1") : locustVersion;
+    const QString port = QString::number(o.masterPort);
+    std::vector<std::pair<QString, QByteArray>> files;
+    files.emplace_back(QStringLiteral("knee_locustfile.py"), locustfile);
+
+    QByteArray sh = "#!/bin/sh\n"
+                    "# A Locust worker for knee's sweep: run it on each load machine (" + QByteArray::number(o.workers)
+                    + " in all), beside this directory's\n"
+                      "# knee_locustfile.py, with Locust " + version.toUtf8()
+                    + " installed (Debian 12: apt install python3-locust).\n"
+                      "# LOCUST=/path/to/locust runs another Locust of that version; KNEE_LOCUST_SPOOL=FILE.jsonl also keeps\n"
+                      "# this worker's records in FILE.jsonl (knee import --locust reads them).\n"
+                      "set -eu\n";
+    if (!apiKeyEnv.isEmpty())
+        sh += ": \"${" + apiKeyEnv.toUtf8() + ":?the API key: export " + apiKeyEnv.toUtf8() + " first (knee writes it nowhere)}\"\n";
+    sh += "cd \"$(dirname \"$0\")\"\n"
+          "exec \"${LOCUST:-locust}\" -f knee_locustfile.py --worker --master-host " + o.masterHost.toUtf8() + " --master-port " + port.toUtf8()
+          + " --loglevel WARNING\n";
+    files.emplace_back(QStringLiteral("run-worker.sh"), sh);
+
+    // The manifest through yaml-cpp (the locustfile as a literal block, every string quoted where YAML needs it).
+    YAML::Emitter y;
+    y << YAML::Comment("knee's Locust workers: " + std::to_string(o.workers) + " worker(s) that connect to knee's master at "
+                       + o.masterHost.toStdString() + ":" + port.toStdString()
+                       + ".\nkubectl apply -f locust-workers.yaml"
+                       + (apiKeyEnv.isEmpty() ? std::string()
+                                              : "; the key first: kubectl create secret generic knee-locust-api-key --from-literal=api-key=..."));
+    y << YAML::BeginDoc << YAML::BeginMap;
+    y << YAML::Key << "apiVersion" << YAML::Value << "v1" << YAML::Key << "kind" << YAML::Value << "ConfigMap";
+    y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "knee-locustfile" << YAML::EndMap;
+    y << YAML::Key << "data" << YAML::Value << YAML::BeginMap << YAML::Key << "knee_locustfile.py" << YAML::Value << YAML::Literal
+      << locustfile.toStdString() << YAML::EndMap;
+    y << YAML::EndMap << YAML::BeginDoc << YAML::BeginMap;
+    y << YAML::Key << "apiVersion" << YAML::Value << "apps/v1" << YAML::Key << "kind" << YAML::Value << "Deployment";
+    y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "knee-locust-worker" << YAML::EndMap;
+    y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "replicas" << YAML::Value << o.workers;
+    y << YAML::Key << "selector" << YAML::Value << YAML::BeginMap << YAML::Key << "matchLabels" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "app" << YAML::Value << "knee-locust-worker" << YAML::EndMap << YAML::EndMap;
+    y << YAML::Key << "template" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "app"
+      << YAML::Value << "knee-locust-worker" << YAML::EndMap << YAML::EndMap;
+    y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap << YAML::Key << "containers" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+    y << YAML::Key << "name" << YAML::Value << "worker";
+    y << YAML::Key << "image" << YAML::Value << ("locustio/locust:" + version.toStdString()); // Locust's own image: its entrypoint is locust
+    y << YAML::Key << "args" << YAML::Value << YAML::Flow << YAML::BeginSeq << "-f" << "/mnt/knee/knee_locustfile.py" << "--worker"
+      << "--master-host" << o.masterHost.toStdString() << "--master-port" << YAML::DoubleQuoted << port.toStdString() << "--loglevel"
+      << "WARNING" << YAML::EndSeq;
+    y << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;
+    y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "PYTHONUNBUFFERED" << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted
+      << "1" << YAML::EndMap;
+    if (!apiKeyEnv.isEmpty())
+        y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << apiKeyEnv.toStdString() << YAML::Key << "valueFrom" << YAML::Value
+          << YAML::BeginMap << YAML::Key << "secretKeyRef" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value
+          << "knee-locust-api-key" << YAML::Key << "key" << YAML::Value << "api-key" << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+    y << YAML::EndSeq;
+    y << YAML::Key << "resources" << YAML::Value << YAML::BeginMap << YAML::Key << "requests" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "cpu" << YAML::Value << YAML::DoubleQuoted << "1" << YAML::EndMap << YAML::EndMap; // a worker is one Python process: one core
+    y << YAML::Key << "volumeMounts" << YAML::Value << YAML::BeginSeq << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "locustfile"
+      << YAML::Key << "mountPath" << YAML::Value << "/mnt/knee" << YAML::EndMap << YAML::EndSeq;
+    y << YAML::EndMap << YAML::EndSeq; // the container, the containers
+    y << YAML::Key << "volumes" << YAML::Value << YAML::BeginSeq << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "locustfile"
+      << YAML::Key << "configMap" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "knee-locustfile" << YAML::EndMap
+      << YAML::EndMap << YAML::EndSeq;
+    y << YAML::EndMap << YAML::EndMap << YAML::EndMap << YAML::EndMap; // pod spec, template, spec, the Deployment
+    files.emplace_back(QStringLiteral("locust-workers.yaml"), QByteArray(y.c_str()) + "\n");
+    return files;
+}
+
 LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey, const Scenario& scenario, const SweepOptions& options,
                               const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress)
 {
@@ -665,6 +820,10 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
         run.error = QStringLiteral("--workers must be at least 1");
         return run;
     }
+    if (locust.remoteWorkers() && (locust.masterBind.isEmpty() || locust.filesDir.isEmpty())) {
+        run.error = QStringLiteral("workers elsewhere need the master's bind address and a directory for their files");
+        return run;
+    }
     LocustCluster cluster(target, apiKey, locust);
     try {
         cluster.start();
@@ -676,7 +835,12 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
     cluster.stop(!run.error.isEmpty());
     run.result.mode = "http";
     QJsonObject t = target.toJson();
-    t.insert("load_generator", QJsonObject{{"name", "locust"}, {"workers", locust.workers}, {"version", installedLocustVersion()}});
+    QJsonObject generator{{"name", "locust"}, {"workers", locust.workers}, {"version", installedLocustVersion()}};
+    if (locust.remoteWorkers()) { // where the workers were told to connect (they ran elsewhere)
+        generator.insert("master_host", locust.masterHost);
+        generator.insert("master_port", int(locust.masterPort));
+    }
+    t.insert("load_generator", generator);
     run.result.target = QJsonDocument(t).toJson(QJsonDocument::Compact).toStdString();
     run.result.scenarioName = target.url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery).toStdString();
     return run;

@@ -23,6 +23,8 @@
 #include <QString>
 
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace knee::net {
 
@@ -32,7 +34,28 @@ struct LocustOptions {
     int connectWaitS = 60;     // the workers must connect to the master within this
     int stallS = 15;           // a worker silent this long past a window's edge fails the sweep
     QString spoolDir;          // non-empty: each worker appends its records here (worker-K.jsonl), for `knee import --locust`
+    // Workers elsewhere (--master-host): the master still runs here, beside knee (it relays every record to
+    // knee over loopback, so the relay's token and timing never leave this machine), bound to `masterBind`,
+    // an address of this machine that the workers reach as `masterHost`. knee starts no worker: it writes
+    // what to run on the load machines (filesDir: the locustfile, run-worker.sh, locust-workers.yaml for
+    // Kubernetes), tells `announce`, and waits connectWaitS for `workers` workers to connect.
+    QString masterHost;
+    QString masterBind;
+    quint16 masterPort = 5557; // Locust's own default
+    QString filesDir;
+    std::function<void(const QString&)> announce;
+    bool remoteWorkers() const { return !masterHost.isEmpty(); }
 };
+
+// `--master-host H`: the address of this machine that H names, for the master to bind (an IP address as
+// given; a name resolved to one of this machine's addresses). Empty, with `error` set, when H is not here.
+QString masterBindAddress(const QString& host, QString& error);
+
+// What knee writes for workers elsewhere, each a file's name and its text: the locustfile (`locustfile`,
+// as locustfileText made it), run-worker.sh, and locust-workers.yaml (a ConfigMap with the locustfile and a
+// Deployment of `options.workers` workers, Locust's image of `locustVersion`, the key from a Secret).
+std::vector<std::pair<QString, QByteArray>> remoteWorkerFiles(const QByteArray& locustfile, const LocustOptions& options,
+                                                            const QString& apiKeyEnv, const QString& locustVersion);
 
 // The locustfile knee writes: the CONFIG_JSON line, then the shipped script. `apiKeyEnv` is the name
 // of the environment variable the workers read the key from (empty: no key); `locustVersion` is put

@@ -439,6 +439,8 @@ std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOpt
                 + ": the twin models a replica that answers";
         else if (!l->stable)
             why = "it did not stabilise (consecutive windows disagreed until the cap)";
+        else if (l->generatorBehind()) // (closed-loop levels only reach here: the fit refuses rate sweeps)
+            why = "the load generator fell behind (" + l->generator->why + "): its figures measure the client, not the replica";
         else if (o.maxConnections > 0 && k > o.maxConnections)
             why = "above the client's " + std::to_string(o.maxConnections) + " connections: the client, not the replica, queued requests";
         else if (l->latency.p95 > 0 && l->latency.p99 > kStallTail * tail1 * l->latency.p95 && l->latency.mean > kStallCost * meanBelowP99(*l))

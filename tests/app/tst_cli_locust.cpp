@@ -7,10 +7,12 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -231,6 +233,204 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(m_dir.filePath(QStringLiteral("no.json"))));
     }
 
+    // Workers elsewhere (--master-host): knee runs the master, starts no worker, writes the locustfile,
+    // run-worker.sh and a Kubernetes manifest (never the key) and waits. Two workers started from
+    // run-worker.sh, as a user would on two load machines, against a server knee did not write
+    // (tests/twin/reference_server.py) give the same levels as knee's own client.
+    void workersElsewhereAgainstTheReferenceServer()
+    {
+        if (!QFileInfo(kLocust).isExecutable())
+            QSKIP("/usr/bin/locust is missing");
+        // 40 ms of work per call, 8 calls at once sharing nothing, 2 ms outside: users / 42 ms up to 8 users.
+        QProcess server;
+        server.setProgram(QStringLiteral("/usr/bin/python3"));
+        server.setArguments({QStringLiteral(KNEE_SOURCE_DIR "/tests/twin/reference_server.py"), "--port", "0", "--exit-with-stdin", "--replicas", "1",
+                             "--predict-concurrency", "8", "--work-ms", "40", "--sigma", "0.05", "--speedup-alpha", "0", "--fixed-ms", "2"});
+        server.start();
+        QVERIFY(server.waitForReadyRead(20'000));
+        const int serverPort = QJsonDocument::fromJson(server.readLine()).object().value("port").toInt();
+        QVERIFY2(serverPort > 0, server.readAllStandardError().constData());
+        const QString url = QStringLiteral("http://127.0.0.1:%1/predict").arg(serverPort);
+        quint16 masterPort = 0;
+        {
+            QTcpServer probe; // a port free now, for the master a moment later
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            masterPort = probe.serverPort();
+        }
+        const QString files = m_dir.filePath(QStringLiteral("remote"));
+        const QStringList levels{QStringLiteral("--levels"), QStringLiteral("1,2,4"), QStringLiteral("--warmup-s"), QStringLiteral("1"),
+                                 QStringLiteral("--window-s"), QStringLiteral("1"), QStringLiteral("--cap-s"), QStringLiteral("3"), QStringLiteral("--json")};
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("KNEE_TEST_KEY"), QStringLiteral("sk-never-on-disk-4711"));
+        QProcess sweep;
+        sweep.setProgram(QStringLiteral(KNEE_BINARY));
+        sweep.setProcessEnvironment(env);
+        sweep.setArguments(QStringList{QStringLiteral("sweep"), QStringLiteral("--target"), url, QStringLiteral("--load-generator"), QStringLiteral("locust"),
+                                       QStringLiteral("--master-host"), QStringLiteral("127.0.0.1"), QStringLiteral("--master-port"),
+                                       QString::number(masterPort), QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--locust-files"), files,
+                                       QStringLiteral("--locust-wait-s"), QStringLiteral("60"), QStringLiteral("--api-key-env"), QStringLiteral("KNEE_TEST_KEY")}
+                           + levels);
+        sweep.start();
+        QByteArray said;
+        QElapsedTimer waited;
+        waited.start();
+        while (!said.contains("kubectl apply") && waited.elapsed() < 30'000 && sweep.state() != QProcess::NotRunning) {
+            sweep.waitForReadyRead(500);
+            said += sweep.readAllStandardError();
+        }
+        QVERIFY2(said.contains("run-worker.sh") && said.contains(QStringLiteral("127.0.0.1:%1").arg(masterPort).toUtf8()), said.constData());
+        QVERIFY(said.contains("not authenticated"));
+
+        // What knee wrote: the worker's command, and a manifest that Kubernetes can read (PyYAML, Locust's own dependency).
+        QFile sh(QDir(files).filePath(QStringLiteral("run-worker.sh")));
+        QVERIFY(sh.open(QIODevice::ReadOnly));
+        const QByteArray script = sh.readAll();
+        QVERIFY2(script.contains(QStringLiteral("--worker --master-host 127.0.0.1 --master-port %1").arg(masterPort).toUtf8()), script.constData());
+        QVERIFY(sh.permissions().testFlag(QFileDevice::ExeOwner));
+        QVERIFY(!sh.permissions().testFlag(QFileDevice::ReadOther));
+        QProcess manifest;
+        manifest.start(QStringLiteral("/usr/bin/python3"),
+                       {QStringLiteral("-c"), QStringLiteral("import json, sys, yaml\n"
+                                                             "docs = list(yaml.safe_load_all(open(sys.argv[1])))\n"
+                                                             "c = docs[1]['spec']['template']['spec']['containers'][0]\n"
+                                                             "print(json.dumps({'kinds': [d['kind'] for d in docs], 'replicas': docs[1]['spec']['replicas'],\n"
+                                                             "  'args': c['args'], 'env': c['env'], 'image': c['image'],\n"
+                                                             "  'locustfile': docs[0]['data']['knee_locustfile.py']}))\n"),
+                        QDir(files).filePath(QStringLiteral("locust-workers.yaml"))});
+        QVERIFY(manifest.waitForFinished(20'000));
+        QVERIFY2(manifest.exitCode() == 0, manifest.readAllStandardError().constData());
+        const QJsonObject m = QJsonDocument::fromJson(manifest.readAllStandardOutput()).object();
+        QCOMPARE(m.value("kinds").toArray(), (QJsonArray{QStringLiteral("ConfigMap"), QStringLiteral("Deployment")}));
+        QCOMPARE(m.value("replicas").toInt(), 2);
+        QVERIFY(m.value("image").toString().startsWith(QStringLiteral("locustio/locust:")));
+        QCOMPARE(m.value("args").toArray(), (QJsonArray{"-f", "/mnt/knee/knee_locustfile.py", "--worker", "--master-host", "127.0.0.1", "--master-port",
+                                                        QString::number(masterPort), "--loglevel", "WARNING"}));
+        QVERIFY(QJsonDocument(m.value("env").toArray()).toJson().contains("\"secretKeyRef\""));
+        QFile locustfile(QDir(files).filePath(QStringLiteral("knee_locustfile.py")));
+        QVERIFY(locustfile.open(QIODevice::ReadOnly));
+        const QByteArray written = locustfile.readAll();
+        QCOMPARE(m.value("locustfile").toString().toUtf8(), written);
+        for (const QString& name : QDir(files).entryList(QDir::Files)) {
+            QFile f(QDir(files).filePath(name));
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            QVERIFY2(!f.readAll().contains("sk-never-on-disk-4711"), qPrintable(name));
+        }
+
+        // A worker without the key refuses to start; two with it run the sweep.
+        QProcessEnvironment workerEnv = env;
+        workerEnv.insert(QStringLiteral("LOCUST"), kLocust);
+        workerEnv.remove(QStringLiteral("KNEE_TEST_KEY"));
+        QProcess keyless;
+        keyless.setProcessEnvironment(workerEnv);
+        keyless.start(QStringLiteral("/bin/sh"), {sh.fileName()});
+        QVERIFY(keyless.waitForFinished(20'000));
+        QVERIFY(keyless.exitCode() != 0);
+        QVERIFY2(keyless.readAllStandardError().contains("export KNEE_TEST_KEY"), "run-worker.sh started without the key");
+        workerEnv.insert(QStringLiteral("KNEE_TEST_KEY"), QStringLiteral("sk-never-on-disk-4711"));
+        QProcess workers[2];
+        for (int w = 0; w < 2; ++w) {
+            QProcessEnvironment we = workerEnv; // a worker elsewhere keeps its own records
+            we.insert(QStringLiteral("KNEE_LOCUST_SPOOL"), m_dir.filePath(QStringLiteral("remote-worker-%1.jsonl").arg(w)));
+            workers[w].setProcessEnvironment(we);
+            workers[w].setProcessChannelMode(QProcess::MergedChannels);
+            workers[w].start(QStringLiteral("/bin/sh"), {sh.fileName()});
+        }
+        const bool finished = sweep.waitForFinished(150'000);
+        for (QProcess& w : workers) { // the master quits its workers as it ends
+            if (!w.waitForFinished(20'000))
+                w.kill();
+            w.waitForFinished();
+        }
+        if (!finished)
+            sweep.kill();
+        sweep.waitForFinished();
+        said += sweep.readAllStandardError();
+        QVERIFY2(finished && sweep.exitCode() == 0, said.constData());
+        for (QProcess& w : workers)
+            QVERIFY2(w.exitStatus() == QProcess::NormalExit, w.readAll().constData());
+        const QJsonObject l = QJsonDocument::fromJson(sweep.readAllStandardOutput()).object();
+        const QJsonObject g = l.value("target").toObject().value("load_generator").toObject();
+        QCOMPARE(g.value("master_host").toString(), QStringLiteral("127.0.0.1"));
+        QCOMPARE(g.value("master_port").toInt(), int(masterPort));
+        QCOMPARE(g.value("workers").toInt(), 2);
+        for (int w = 0; w < 2; ++w)
+            QVERIFY(QFileInfo(m_dir.filePath(QStringLiteral("remote-worker-%1.jsonl").arg(w))).size() > 0);
+
+        const Result own = knee(QStringList{QStringLiteral("sweep"), QStringLiteral("--target"), url} + levels);
+        server.closeWriteChannel(); // --exit-with-stdin
+        if (!server.waitForFinished(20'000))
+            server.kill();
+        QVERIFY2(own.exitCode == 0, own.err.constData());
+        const QJsonArray ll = l.value("levels").toArray(), ol = own.json().value("levels").toArray();
+        QCOMPARE(ll.size(), 3);
+        QCOMPARE(ol.size(), 3);
+        for (int i = 0; i < 3; ++i) {
+            const QJsonObject a = ll[i].toObject(), b = ol[i].toObject();
+            QCOMPARE(a.value("concurrency").toInt(), 1 << i);
+            QCOMPARE(a.value("failed").toInt(), 0);
+            QCOMPARE(a.value("load_generator").toObject().value("workers").toInt(), 2);
+            // Within 10 %, as against knee serve above (the same reasons); p95 too: the server's spread is small.
+            for (const char* figure : {"throughput_rps", "p50", "p95"}) {
+                const bool rate = QLatin1String(figure) == QLatin1String("throughput_rps");
+                const double x = rate ? a.value(figure).toDouble() : a.value("latency_ms").toObject().value(figure).toDouble();
+                const double y = rate ? b.value(figure).toDouble() : b.value("latency_ms").toObject().value(figure).toDouble();
+                QVERIFY2(y > 0 && std::abs(x - y) <= 0.10 * y,
+                         qPrintable(QStringLiteral("%1 users, %2: locust %3, own %4").arg(1 << i).arg(QLatin1String(figure)).arg(x).arg(y)));
+            }
+        }
+    }
+
+    // Flags for workers elsewhere are checked before anything starts.
+    void workersElsewhereBadInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("says");
+        QTest::addRow("not this machine") << QStringList{"--master-host", "192.0.2.1"} << QStringLiteral("is not an IPv4 address of this machine");
+        QTest::addRow("port 0") << QStringList{"--master-host", "127.0.0.1", "--master-port", "0"} << QStringLiteral("--master-port expects");
+        QTest::addRow("spool with remote workers") << QStringList{"--master-host", "127.0.0.1", "--locust-spool", "/tmp/x"}
+                                                   << QStringLiteral("KNEE_LOCUST_SPOOL");
+        QTest::addRow("port without host") << QStringList{"--master-port", "5557"} << QStringLiteral("are for --master-host");
+        QTest::addRow("max connections") << QStringList{"--max-connections", "8"} << QStringLiteral("--max-connections limits knee's own client");
+    }
+    void workersElsewhereBadInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, says);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("KNEE_LOCUST_BIN"), QStringLiteral("/bin/true"));
+        const Result r = knee(QStringList{QStringLiteral("sweep"), QStringLiteral("--target"), m_url, QStringLiteral("--load-generator"),
+                                          QStringLiteral("locust")} + args,
+                              env);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(says.toUtf8()), r.err.constData());
+        QVERIFY(!QFileInfo::exists(QStringLiteral("knee-locust"))); // nothing written for a refused sweep
+    }
+
+    // A spool that already holds a sweep's records is refused (the workers append: an import would mix them).
+    void aUsedSpoolIsRefused()
+    {
+        const QString spool = m_dir.filePath(QStringLiteral("used-spool"));
+        QVERIFY(QDir().mkpath(spool));
+        QFile old(QDir(spool).filePath(QStringLiteral("worker-0.jsonl")));
+        QVERIFY(old.open(QIODevice::WriteOnly));
+        old.write("{}\n");
+        old.close();
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("KNEE_LOCUST_BIN"), QStringLiteral("/bin/true"));
+        const Result r = knee({QStringLiteral("sweep"), QStringLiteral("--target"), m_url, QStringLiteral("--load-generator"), QStringLiteral("locust"),
+                               QStringLiteral("--locust-spool"), spool},
+                              env);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("already holds a sweep's records"), r.err.constData());
+        // A spool refused for another reason is not created.
+        const QString fresh = m_dir.filePath(QStringLiteral("never-created"));
+        const Result r2 = knee({QStringLiteral("sweep"), QStringLiteral("--target"), m_url, QStringLiteral("--load-generator"), QStringLiteral("locust"),
+                                QStringLiteral("--locust-spool"), fresh, QStringLiteral("--workers"), QStringLiteral("0")},
+                               env);
+        QCOMPARE(r2.exitCode, 2);
+        QVERIFY(!QFileInfo::exists(fresh));
+    }
+
     // One worker with 64 users against a server that answers in 1 ms is saturated (its greenlets run late,
     // and so does its timing): the level is marked behind, says why, and is never the recommendation.
     void aSaturatedWorkerIsMarked()
@@ -314,7 +514,13 @@ private Q_SLOTS:
                                      << QStringLiteral("did not give knee's token");
         QTest::addRow("a batch without times") << QByteArray("TOKEN")
                                                << QByteArray("{\"type\": \"batch\", \"worker\": \"w\", \"seq\": 1, \"level\": 0}")
-                                               << QStringLiteral("lacks worker, seq, level, now or records");
+                                               << QStringLiteral("lacks worker, seq, level, now, users, cpu, loop_lag_ms or records");
+        // A batch with its times but not its worker's CPU: never read as an idle worker.
+        QTest::addRow("a batch without cpu")
+            << QByteArray("TOKEN")
+            << QByteArray("{\"type\": \"batch\", \"worker\": \"w\", \"seq\": 1, \"level\": 0, \"now\": 0.5, \"users\": 1, \"loop_lag_ms\": 0, "
+                          "\"records\": []}")
+            << QStringLiteral("lacks worker, seq, level, now, users, cpu, loop_lag_ms or records");
     }
     void controlProtocolAndTheKey()
     {

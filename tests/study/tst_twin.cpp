@@ -232,6 +232,23 @@ private slots:
         QVERIFY(fit.leftOut[1].why.find("8 connections") != std::string::npos);
     }
 
+    // A level whose load generator fell behind (Locust's workers short of users or CPU-bound) measured the
+    // client: left out with the generator's own reason.
+    void leavesOutALevelWhoseGeneratorFellBehind()
+    {
+        SweepResult s = sweepOf(truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)), {1, 2, 4, 8, 16});
+        LoadGeneratorFigures g;
+        g.name = "locust";
+        g.behind = true;
+        g.why = "a worker's CPU at 97 %";
+        s.levels[4].generator = g;
+        const TwinFit fit = fitTwin(s, options());
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(fit.used, (std::vector<int>{1, 2, 4, 8}));
+        QCOMPARE(int(fit.leftOut.size()), 1);
+        QVERIFY2(fit.leftOut[0].why.find("load generator fell behind (a worker's CPU at 97 %)") != std::string::npos, fit.leftOut[0].why.c_str());
+    }
+
     // What-ifs on a twin: the replica plan checked by a simulated day, and 2 and 4 replicas under load.
     void planAndSimulateOnATwin()
     {
