@@ -3,9 +3,9 @@
 #include "io/user_file.h"
 #include "net/http_sweep.h"
 
-
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QFileDialog>
 #include <QSpinBox>
@@ -14,6 +14,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSettings>
+#include <QThread>
+
+#include <algorithm>
 
 namespace knee::ui {
 
@@ -33,6 +37,13 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     , m_browse(new QPushButton(tr("Browse…"), this))
     , m_test(new QPushButton(tr("Test connection"), this))
     , m_result(new QLabel(this))
+    , m_generator(new QComboBox(this))
+    , m_workers(new QSpinBox(this))
+    , m_locustWait(new QSpinBox(this))
+    , m_locustSpool(new QLineEdit(this))
+    , m_spoolBrowse(new QPushButton(tr("Browse…"), this))
+    , m_locustSpoolRow(new QWidget(this))
+    , m_locustNote(new QLabel(this))
 {
     setObjectName(QStringLiteral("endpointPanel"));
     m_choice->addItem(tr("Built-in engine"), QStringLiteral("engine"));
@@ -67,6 +78,38 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     m_extraMetrics->setToolTip(tr("Metric names to keep as well, separated by commas."));
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Issue 18: who sends the endpoint's load. Locust's processes run on this machine (workers elsewhere:
+    // knee sweep's --master-host, not here yet).
+    m_generator->setObjectName(QStringLiteral("loadGenerator"));
+    m_generator->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon); // the longest item does not widen the form
+    m_generator->setMinimumContentsLength(20);
+    m_generator->addItem(tr("knee's client"), QStringLiteral("knee"));
+    m_generator->addItem(tr("Locust (local master and workers)"), QStringLiteral("locust"));
+    m_generator->setToolTip(tr("Who sends an endpoint's requests: knee's own client, or Locust's master and workers on this machine "
+                               "(Debian's python3-locust), whose every request knee times and measures the same way. The built-in "
+                               "engine makes its own load."));
+    m_workers->setObjectName(QStringLiteral("locustWorkers"));
+    m_workers->setRange(1, 256);
+    m_workers->setValue(std::clamp(QThread::idealThreadCount(), 1, 256));
+    m_workers->setSuffix(tr(" workers"));
+    m_workers->setToolTip(tr("Locust workers to start on this machine (processes; about one per core). A worker too busy to "
+                             "keep its users' timing marks its levels as behind, and they are not used."));
+    m_locustWait->setObjectName(QStringLiteral("locustWait"));
+    m_locustWait->setRange(1, 3600);
+    m_locustWait->setValue(net::LocustOptions{}.connectWaitS);
+    m_locustWait->setPrefix(tr("connect within "));
+    m_locustWait->setSuffix(tr(" s"));
+    m_locustWait->setToolTip(tr("How long the workers have to connect to the master before the sweep gives up."));
+    m_locustSpool->setObjectName(QStringLiteral("locustSpool"));
+    m_locustSpool->setPlaceholderText(tr("a directory (optional): each worker's records, for knee import --locust"));
+    m_locustSpool->setToolTip(tr("Each worker also appends every record it timed to DIR/worker-K.jsonl here, which knee import "
+                                 "--locust replays into a session. Empty: not kept."));
+    m_spoolBrowse->setToolTip(tr("Choose the directory the workers' records go to"));
+    m_locustNote->setObjectName(QStringLiteral("locustNote"));
+    m_locustNote->setWordWrap(true);
+    m_locustNote->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_locustNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_locustNote->setStyleSheet(QStringLiteral("color: #d95f5f"));
 
     auto* outer = new QFormLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
@@ -93,6 +136,20 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     metricsRow->addWidget(m_metricsUrl, 1);
     form->addRow(tr("Server metrics"), metricsRow);
     form->addRow(QString(), m_extraMetrics);
+    form->addRow(tr("Load generator"), m_generator);
+    m_locustRow = new QWidget(this);
+    auto* locustRow = new QHBoxLayout(m_locustRow);
+    locustRow->setContentsMargins(0, 0, 0, 0);
+    locustRow->addWidget(m_workers);
+    locustRow->addWidget(m_locustWait);
+    locustRow->addStretch(1);
+    form->addRow(tr("Locust"), m_locustRow);
+    auto* spoolRow = new QHBoxLayout(m_locustSpoolRow);
+    spoolRow->setContentsMargins(0, 0, 0, 0);
+    spoolRow->addWidget(m_locustSpool, 1);
+    spoolRow->addWidget(m_spoolBrowse);
+    form->addRow(tr("Records to"), m_locustSpoolRow);
+    form->addRow(QString(), m_locustNote);
     auto* testRow = new QHBoxLayout();
     testRow->addWidget(m_test);
     testRow->addWidget(m_result, 1);
@@ -111,6 +168,21 @@ EndpointPanel::EndpointPanel(QWidget* parent)
         if (!path.isEmpty())
             m_bodyTemplate->setText(path);
     });
+    connect(m_spoolBrowse, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Locust's records to"), m_locustSpool->text().trimmed());
+        if (!dir.isEmpty())
+            m_locustSpool->setText(dir);
+    });
+    restoreLocustSettings();
+    const auto changed = [this] {
+        updateLocust();
+        saveLocustSettings();
+        Q_EMIT loadGeneratorChanged();
+    };
+    connect(m_generator, &QComboBox::currentIndexChanged, this, changed);
+    connect(m_workers, &QSpinBox::valueChanged, this, changed);
+    connect(m_locustWait, &QSpinBox::valueChanged, this, changed);
+    connect(m_locustSpool, &QLineEdit::textChanged, this, changed);
     updateEnabled();
 }
 
@@ -130,6 +202,102 @@ void EndpointPanel::updateEnabled()
     m_fields->setVisible(endpoint);
     if (!openai)
         m_stream->setChecked(false);
+    updateLocust();
+}
+
+QString EndpointPanel::locustBinary()
+{
+    if (const QString bin = qEnvironmentVariable("KNEE_LOCUST_BIN"); !bin.isEmpty()) // tests, or another install
+        return bin;
+    return net::LocustOptions{}.locust;
+}
+
+bool EndpointPanel::locustChosen() const
+{
+    return endpointChosen() && m_generator->currentData().toString() == QLatin1String("locust");
+}
+
+void EndpointPanel::updateLocust()
+{
+    const bool installed = locustInstalled();
+    const int item = m_generator->findData(QStringLiteral("locust"));
+    m_generator->setItemText(item, installed ? tr("Locust (local master and workers)") : tr("Locust (local master and workers): not installed"));
+    m_generator->setItemData(item, installed ? tr("Locust's master and workers on this machine send the load; knee measures every request they time")
+                                             : tr("%1 is missing: install python3-locust (or set KNEE_LOCUST_BIN)").arg(locustBinary()),
+                             Qt::ToolTipRole);
+    const bool locust = m_generator->currentData().toString() == QLatin1String("locust");
+    m_generator->setEnabled(endpointChosen());
+    auto* form = static_cast<QFormLayout*>(m_fields->layout());
+    form->setRowVisible(m_locustRow, locust);
+    form->setRowVisible(m_locustSpoolRow, locust);
+    QString note;
+    if (locust && !installed)
+        note = tr("Locust is not installed (%1 is missing): install python3-locust, or set KNEE_LOCUST_BIN to its locust. "
+                  "Until then a sweep with Locust does not start.").arg(locustBinary());
+    else if (locust)
+        note = m_locustConflict;
+    m_locustNote->setText(note);
+    form->setRowVisible(m_locustNote, !note.isEmpty());
+}
+
+void EndpointPanel::setLocustConflict(const QString& why)
+{
+    if (why == m_locustConflict)
+        return;
+    m_locustConflict = why;
+    updateLocust();
+}
+
+std::optional<net::LocustOptions> EndpointPanel::locust(QString& error) const
+{
+    error.clear();
+    if (!locustChosen())
+        return std::nullopt;
+    net::LocustOptions o;
+    o.locust = locustBinary();
+    o.workers = m_workers->value();
+    o.connectWaitS = m_locustWait->value();
+    if (!QFileInfo(o.locust).isExecutable()) {
+        error = tr("Locust is not installed: %1 is missing (install python3-locust, or choose knee's client as the load generator)")
+                    .arg(o.locust);
+        return std::nullopt;
+    }
+    o.spoolDir = m_locustSpool->text().trimmed();
+    if (const QString why = o.spoolDir.isEmpty() ? QString() : net::checkLocustSpool(o.spoolDir); !why.isEmpty()) {
+        error = tr("Records to: %1").arg(why);
+        return std::nullopt;
+    }
+    if (!o.spoolDir.isEmpty() && !QDir().mkpath(o.spoolDir)) {
+        error = tr("Records to: cannot create the directory %1").arg(o.spoolDir);
+        return std::nullopt;
+    }
+    return o;
+}
+
+// The generator and Locust's settings, as the last window left them; each through its field's own range
+// (a hand-edited settings file cannot set what the form would refuse).
+void EndpointPanel::restoreLocustSettings()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("sweep"));
+    if (const int i = m_generator->findData(settings.value(QStringLiteral("load_generator")).toString()); i >= 0)
+        m_generator->setCurrentIndex(i);
+    bool ok = false;
+    if (const int v = settings.value(QStringLiteral("locust_workers")).toInt(&ok); ok && v >= m_workers->minimum() && v <= m_workers->maximum())
+        m_workers->setValue(v);
+    if (const int v = settings.value(QStringLiteral("locust_wait_s")).toInt(&ok); ok && v >= m_locustWait->minimum() && v <= m_locustWait->maximum())
+        m_locustWait->setValue(v);
+    m_locustSpool->setText(settings.value(QStringLiteral("locust_spool")).toString());
+}
+
+void EndpointPanel::saveLocustSettings() const
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("sweep"));
+    settings.setValue(QStringLiteral("load_generator"), m_generator->currentData().toString());
+    settings.setValue(QStringLiteral("locust_workers"), m_workers->value());
+    settings.setValue(QStringLiteral("locust_wait_s"), m_locustWait->value());
+    settings.setValue(QStringLiteral("locust_spool"), m_locustSpool->text().trimmed());
 }
 
 std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const

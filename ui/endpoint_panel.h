@@ -1,11 +1,16 @@
 // What a sweep measures: the built-in engine, or an HTTP endpoint (URL, generic JSON or
 // OpenAI-compatible, streaming, max tokens, extra headers, a body template file, and where its API key
 // comes from: an environment variable or the system keychain), with a connection test that sends one
-// request and shows its latency or the classified error before a sweep.
+// request and shows its latency or the classified error before a sweep. For an endpoint, who sends the
+// load (issue 18): knee's own client, or Locust's master and local workers (workers, where their records
+// are spooled, how long they have to connect), as `knee sweep --load-generator locust` runs them; the
+// choice and its settings are remembered (QSettings, group "sweep").
 #pragma once
 #include "net/http_client.h"
+#include "net/locust_sweep.h"
 #include "net/metrics_scraper.h"
 
+#include <QFileInfo>
 #include <QWidget>
 
 #include <memory>
@@ -32,6 +37,19 @@ public:
     // The scraper of the target's /metrics when asked for (issue 17), or nothing; `error` says what is wrong.
     std::optional<net::ScraperOptions> scraper(const net::HttpTarget& target, QString& error) const;
 
+    // Locust sends the load (an endpoint is chosen, and "Locust" as its load generator).
+    bool locustChosen() const;
+    // The Locust binary knee runs: KNEE_LOCUST_BIN when set, else Debian's /usr/bin/locust (as knee sweep).
+    static QString locustBinary();
+    static bool locustInstalled() { return QFileInfo(locustBinary()).isExecutable(); }
+    // Locust's options as set (workers, binary, connect wait, spool directory, which it creates as knee
+    // sweep --locust-spool does), or nothing: knee's client is chosen (`error` empty), or `error` says why
+    // Locust cannot run (not installed, a spool directory that cannot be made).
+    std::optional<net::LocustOptions> locust(QString& error) const;
+    // What in the rest of the sweep's settings Locust cannot run with (the sweep page knows): shown under
+    // the choice, in red; empty: nothing.
+    void setLocustConflict(const QString& why);
+
     QComboBox* targetChoice() const { return m_choice; }
     QLineEdit* url() const { return m_url; }
     QComboBox* kind() const { return m_kind; }
@@ -45,6 +63,11 @@ public:
     QLineEdit* extraMetrics() const { return m_extraMetrics; }
     QPushButton* testButton() const { return m_test; }
     QLabel* testResult() const { return m_result; }
+    QComboBox* loadGenerator() const { return m_generator; } // "knee" (its own client) or "locust"
+    QSpinBox* workers() const { return m_workers; }
+    QSpinBox* locustWait() const { return m_locustWait; }
+    QLineEdit* locustSpool() const { return m_locustSpool; }
+    QLabel* locustNote() const { return m_locustNote; } // Locust missing, or a setting it cannot run with
 
 public Q_SLOTS:
     void testConnection();
@@ -52,9 +75,13 @@ public Q_SLOTS:
 Q_SIGNALS:
     void targetChanged();
     void connectionTested(bool ok, const QString& text);
+    void loadGeneratorChanged(); // the generator or one of its settings
 
 private:
     void updateEnabled();
+    void updateLocust(); // Locust's fields and note, by the choice and whether it is installed
+    void restoreLocustSettings();
+    void saveLocustSettings() const;
 
     QComboBox* m_choice;
     QWidget* m_fields; // every field below the choice: shown for an endpoint only
@@ -71,6 +98,15 @@ private:
     QPushButton* m_browse;
     QPushButton* m_test;
     QLabel* m_result;
+    QComboBox* m_generator;    // knee's client or Locust
+    QSpinBox* m_workers;       // Locust's local workers
+    QSpinBox* m_locustWait;    // seconds the workers have to connect
+    QLineEdit* m_locustSpool;  // empty: no spool
+    QPushButton* m_spoolBrowse;
+    QWidget* m_locustRow;      // workers and connect wait
+    QWidget* m_locustSpoolRow;
+    QLabel* m_locustNote;
+    QString m_locustConflict;
     std::unique_ptr<net::HttpClient> m_client; // the connection test's, while it runs
 };
 

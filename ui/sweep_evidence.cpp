@@ -163,7 +163,7 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
     QStringList marked;
     for (const SweepLevel& l : r.levels) {
         const bool unserved = l.open() && l.completed > 0 && !l.keptUp(o.tolerance);
-        if (l.stable && !l.failed && !l.rejected && !unserved && !l.behind)
+        if (l.stable && !l.failed && !l.rejected && !unserved && !l.behind && !l.generatorBehind())
             continue;
         QStringList kinds; // an endpoint's failures by kind
         for (const auto& [kind, count] : l.failuresByKind)
@@ -172,6 +172,7 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
         marked << tr("%1 (%2)").arg(levelName(l)).arg(l.failed || l.rejected ? errors
                                                       : unserved                ? tr("not served in full: %1 req/s of %2 sent").arg(l.throughputRps, 0, 'f', 1).arg(l.sentRps, 0, 'f', 1)
                                                       : l.behind              ? tr("load generator fell behind")
+                                                      : l.generatorBehind()   ? tr("Locust's workers fell behind: %1").arg(QString::fromStdString(l.generator->why))
                                                                               : tr("did not stabilise"));
     }
     if (!marked.isEmpty())

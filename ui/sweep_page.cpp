@@ -147,17 +147,24 @@ SweepPage::SweepPage(QWidget* parent)
         // Virtual/live time and the predict_concurrency grid are the built-in engine's.
         m_mode->setEnabled(!m_endpoint->endpointChosen());
         m_grid->setEnabled(!m_endpoint->endpointChosen());
-        updateFormSummary();
+        updateLocustConflict();
     });
+    // Locust's rows come and go with the choice: the form's height follows; what it cannot run with is said under it.
+    connect(m_endpoint, &EndpointPanel::loadGeneratorChanged, this, [this] {
+        updateLocustConflict();
+        setFormOpen(m_formToggle->isChecked());
+    });
+    connect(m_endpoint->scrape(), &QCheckBox::toggled, this, &SweepPage::updateLocustConflict);
     for (QLineEdit* e : {m_levels, m_rates, m_grid})
         connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
     for (QComboBox* c : {m_mode, m_arrival})
         connect(c, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
     connect(m_load, &QComboBox::currentIndexChanged, this, [this] {
         updateLoad();
+        updateLocustConflict();
         setFormOpen(m_formToggle->isChecked()); // the form's height follows its rows
     });
-    connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateFormSummary);
+    connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateLocustConflict);
     connect(m_searchSlo, &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
     connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
         updateFormSummary();
@@ -169,6 +176,21 @@ SweepPage::SweepPage(QWidget* parent)
         m_progressTimer->stop();
         SweepRun run = m_watcher.result();
         const SweepResult& r = run.sweep.result;
+        if (!run.error.isEmpty() && r.levels.empty()) { // failed before a level finished (Locust's processes): nothing to keep
+            m_run->setEnabled(true);
+            m_cancel->setEnabled(false);
+            m_cancel->setText(tr("Cancel"));
+            m_progress->setRange(0, 1);
+            m_progress->setValue(0);
+            if (const SessionSweep* shown = current()) // the last sweep that finished stays on show
+                showResult(shown->result, shown->options);
+            else
+                clearResults();
+            m_status->setText(tr("The sweep failed: %1. Nothing was measured.").arg(run.error));
+            updateTwinButton();
+            emit sweepFinished();
+            return;
+        }
         m_heatMap->clear();
         if (run.grid)
             showGrid(run.grid->result, run.sweep.options, run.sweep.result);
@@ -183,17 +205,21 @@ SweepPage::SweepPage(QWidget* parent)
         m_cancel->setText(tr("Cancel"));
         m_progress->setRange(0, 1);
         m_progress->setValue(1);
-        m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
-                                      : tr("%1 levels in %2 of wall time (%3 time)")
-                                            .arg(r.levels.size())
-                                            .arg(duration(r.wallS))
-                                            .arg(QString::fromStdString(r.mode)));
+        if (!run.error.isEmpty()) // Locust's processes failed mid-sweep: the levels that finished are kept and analysed
+            m_status->setText(tr("The sweep failed after %1: %2. The finished levels are kept.")
+                                  .arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")), run.error));
+        else
+            m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
+                                          : tr("%1 levels in %2 of wall time (%3 time)")
+                                                .arg(r.levels.size())
+                                                .arg(duration(r.wallS))
+                                                .arg(QString::fromStdString(r.mode)));
         setFormOpen(false); // the answer gets the room
         emit sweepFinished();
     });
     clearResults();
     showComparison(); // none yet: its controls hide
-    updateFormSummary();
+    updateLocustConflict(); // and the summary
     updateExportLabels();
 }
 
@@ -491,7 +517,10 @@ void SweepPage::updateLoad()
 
 void SweepPage::updateFormSummary()
 {
-    QString target = m_endpoint->endpointChosen() ? tr("HTTP endpoint") : tr("built-in engine, %1").arg(m_mode->currentText());
+    QString target = !m_endpoint->endpointChosen() ? tr("built-in engine, %1").arg(m_mode->currentText())
+        : m_endpoint->locustChosen() ? tr("HTTP endpoint, load from Locust (%1)")
+                                           .arg(counted(m_endpoint->workers()->value(), tr("worker"), tr("workers")))
+                                     : tr("HTTP endpoint");
     QString text = m_load->currentData().toString() == QLatin1String("rates")
         ? tr("%1 · rates %2 req/s, %3 arrivals").arg(target, m_rates->text(), m_arrival->currentData().toString() == QLatin1String("constant")
                                                                                     ? tr("evenly spaced") : tr("Poisson"))
@@ -562,24 +591,17 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
     return o;
 }
 
-void SweepPage::run()
+std::optional<SweepRequest> SweepPage::request(QString& error) const
 {
-    if (m_watcher.isRunning())
-        return;
-    QString error;
+    error.clear();
     const auto options = readOptions(error);
-    if (!options) {
-        m_status->setText(error);
-        setFormOpen(true);
-        return;
-    }
-    m_running = *options;
+    if (!options)
+        return std::nullopt;
     std::optional<GridOptions> grid;
     if (options->rateSweep() && !m_grid->text().trimmed().isEmpty()) { // as knee sweep refuses it
-        m_status->setText(tr("The grid measures closed-loop levels of users (its concurrency targets): clear it to run a rate sweep, "
-                             "or choose Load ▸ Closed loop: users"));
-        setFormOpen(true);
-        return;
+        error = tr("The grid measures closed-loop levels of users (its concurrency targets): clear it to run a rate sweep, "
+                   "or choose Load ▸ Closed loop: users");
+        return std::nullopt;
     }
     if (!m_grid->text().trimmed().isEmpty()) {
         grid.emplace();
@@ -588,36 +610,93 @@ void SweepPage::run()
             bool ok = false;
             const int v = part.trimmed().toInt(&ok);
             if (!ok || v < 1 || v > 4096) {
-                m_status->setText(tr("Grid values must be whole numbers from 1 to 4096: '%1' is not").arg(part.trimmed()));
-                setFormOpen(true);
-                return;
+                error = tr("Grid values must be whole numbers from 1 to 4096: '%1' is not").arg(part.trimmed());
+                return std::nullopt;
             }
             grid->predictConcurrency.push_back(v);
         }
         if (options->repeats > 1 || options->searchSlo) { // as knee sweep refuses it
-            m_status->setText(tr("The grid measures each cell once at the listed levels: set Repeats to 1 and leave the SLO search off "
-                                 "to run a grid"));
-            setFormOpen(true);
-            return;
+            error = tr("The grid measures each cell once at the listed levels: set Repeats to 1 and leave the SLO search off "
+                       "to run a grid");
+            return std::nullopt;
         }
         grid->targets = options->levels;
         grid->level = *options;
     }
-    QString targetError;
-    const std::optional<net::HttpTarget> endpoint = m_endpoint->target(targetError);
-    if (!targetError.isEmpty()) {
-        m_status->setText(targetError);
-        setFormOpen(true);
-        return;
-    }
+    const std::optional<net::HttpTarget> endpoint = m_endpoint->target(error);
+    if (!error.isEmpty())
+        return std::nullopt;
     const bool live = m_mode->currentData().toString() == QLatin1String("live");
     // The one sweep starter of the CLI and the window (engine/runs).
     // The process's predict backend, set up on first use, on the sweep's thread.
     SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}, nullptr, {}};
+    if (endpoint && m_endpoint->locustChosen()) { // issue 18: Locust's master and workers send the load
+        if (const QString why = locustConflict(); !why.isEmpty()) {
+            error = why;
+            return std::nullopt;
+        }
+        request.locust = m_endpoint->locust(error);
+        if (!request.locust)
+            return std::nullopt;
+    }
+    if (endpoint) {
+        request.scrape = m_endpoint->scraper(*endpoint, error);
+        if (!error.isEmpty())
+            return std::nullopt;
+    }
     if (const QString why = checkSweepRequest(request); !why.isEmpty()) {
-        m_status->setText(why.left(1).toUpper() + why.mid(1));
+        error = why.left(1).toUpper() + why.mid(1);
+        return std::nullopt;
+    }
+    if (endpoint) { // the key is read here, on the UI thread; it lives only in the sweep's client (or Locust's workers' environment)
+        const net::ApiKey key = net::resolveApiKey(endpoint->apiKeySource);
+        if (!key.error.isEmpty()) {
+            error = key.error;
+            return std::nullopt;
+        }
+        request.apiKey = key.key;
+    }
+    return request;
+}
+
+QString SweepPage::locustConflict() const
+{
+    if (!m_endpoint->locustChosen())
+        return {};
+    if (m_load->currentData().toString() == QLatin1String("rates"))
+        return tr("Locust runs closed-loop levels of users only: choose Load ▸ Closed loop: users, or knee's client as the load "
+                  "generator for a rate sweep");
+    if (m_repeats->value() > 1)
+        return tr("Locust measures each level once: set Repeats per level to 1, or choose knee's client as the load generator");
+    if (m_endpoint->scrape()->isChecked())
+        return tr("A sweep with Locust does not scrape the server's /metrics yet: untick Server metrics, or choose knee's client "
+                  "as the load generator");
+    return {};
+}
+
+void SweepPage::updateLocustConflict()
+{
+    m_endpoint->setLocustConflict(locustConflict());
+    updateFormSummary();
+}
+
+void SweepPage::run()
+{
+    if (m_watcher.isRunning())
+        return;
+    QString error;
+    std::optional<SweepRequest> made = request(error);
+    if (!made) {
+        m_status->setText(error);
+        setFormOpen(true);
         return;
     }
+    SweepRequest& request = *made;
+    const SweepOptions& options = request.options;
+    const bool live = request.live;
+    const bool endpoint = request.endpoint.has_value();
+    m_running = request.options;
+    m_runningLocustWorkers = request.locust ? request.locust->workers : 0;
     if (live && !endpoint) { // the GPUs as NVML sees them, per level (nothing where there is no driver)
         if (!m_gpus) {
             m_gpus = std::make_unique<telemetry::GpuSampler>(telemetry::GpuSampler::kDefaultPeriodMs);
@@ -625,32 +704,15 @@ void SweepPage::run()
         }
         request.gpus = m_gpus.get();
     }
-    if (endpoint) {
-        QString scrapeError;
-        request.scrape = m_endpoint->scraper(*endpoint, scrapeError);
-        if (!scrapeError.isEmpty()) {
-            m_status->setText(scrapeError);
-            setFormOpen(true);
-            return;
-        }
-    }
-    if (endpoint) { // the key is read here, on the UI thread; it lives only in the sweep's client
-        const net::ApiKey key = net::resolveApiKey(endpoint->apiKeySource);
-        if (!key.error.isEmpty()) {
-            m_status->setText(key.error);
-            return;
-        }
-        request.apiKey = key.key;
-    }
-    m_shown = *options;
+    m_shown = options;
     clearChart();
     m_heatMap->clear();
-    m_heatMap->setVisible(grid.has_value());
-    m_progress->setRange(0, int(options->rateSweep() ? options->rates.size() : options->levels.size()));
+    m_heatMap->setVisible(request.grid.has_value());
+    m_progress->setRange(0, int(options.rateSweep() ? options.rates.size() : options.levels.size()));
     m_progress->setValue(0);
     m_run->setEnabled(false);
     m_cancel->setEnabled(true);
-    m_runningLive = live || endpoint.has_value();
+    m_runningLive = live || endpoint;
     m_levelNow = std::make_shared<std::atomic<double>>(0.0);
     request.options.levelStarting = [now = m_levelNow](double level) { now->store(level); };
     m_gridNow = std::make_shared<std::atomic<bool>>(false);
@@ -715,7 +777,13 @@ void SweepPage::updateProgress()
         m_progress->setValue(done);
     }
     QString text;
-    if (grid)
+    const QString locust = m_runningLocustWorkers > 0
+        ? tr("Locust's master and %1").arg(counted(m_runningLocustWorkers, tr("worker"), tr("workers")))
+        : QString();
+    const bool locustStarting = !locust.isEmpty() && !m_cancelFlag->load() && done == 0 && m_levelNow && m_levelNow->load() <= 0;
+    if (locustStarting)
+        text = tr("Starting %1 on this machine (they send the load; knee measures)").arg(locust);
+    else if (grid)
         text = m_cancelFlag->load() ? tr("Cancelling… the grid's cell finishes first")
                                     : tr("Measuring the predict_concurrency grid (%1 levels measured)").arg(done);
     else if (m_cancelFlag->load())
@@ -728,6 +796,8 @@ void SweepPage::updateProgress()
                    .arg(done);
     else
         text = tr("Measuring %1 (%2 of %3)").arg(level).arg(done + 1).arg(total);
+    if (!locust.isEmpty() && !locustStarting)
+        text += tr(" · load from %1").arg(locust);
     if (m_runningLive && !m_cancelFlag->load() && lengthKnown) {
         // Before a level has finished: its warm-up plus the minimum number of windows.
         const double perLevel = done > 0 ? double(m_runClock.elapsed()) / 1000 / done

@@ -79,6 +79,8 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Server: batch"),
                           // A live sweep's GPUs (NVML): mean utilisation over the level's measured windows.
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "GPU utilisation"),
+                          // Issue 18: an outside load generator's (Locust's workers) figures per level.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Load generator"),
                           // A rate sweep's: the rate the load generator achieved, Little's law, and why a level is not used.
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Sent (req/s)"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "In flight"),
@@ -91,6 +93,7 @@ enum OptionalColumn {
     kRepeatsColumn,
     kServerColumn,
     kGpuColumn = kServerColumn + 4,
+    kGeneratorColumn,
     kSentColumn,
     kInFlightColumn,
     kNotesColumn
@@ -116,6 +119,37 @@ QStringList openLevelNotes(const SweepLevel& l, double tolerance)
     if (!l.stable)
         notes << SweepPage::tr("did not stabilise");
     return notes;
+}
+
+// Why a level is not used, whatever its loop: an open loop's reasons, or an outside load generator
+// (Locust's workers) that fell behind.
+QStringList levelNotes(const SweepLevel& l, double tolerance)
+{
+    if (l.open())
+        return openLevelNotes(l, tolerance);
+    QStringList notes;
+    if (l.generatorBehind())
+        notes << (l.generator->why.empty() ? SweepPage::tr("load generator fell behind")
+                                           : SweepPage::tr("load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)));
+    return notes;
+}
+
+// An outside load generator's figures for a level, in words (the table's tooltip).
+QString generatorFigures(const LoadGeneratorFigures& g)
+{
+    const QString name = g.name == "locust" ? QStringLiteral("Locust") : QString::fromStdString(g.name);
+    QString text = SweepPage::tr("%1: %2 reported; users asked %3, run %4 on average (at least %5)")
+                       .arg(name, counted(g.workers, SweepPage::tr("worker"), SweepPage::tr("workers")))
+                       .arg(g.usersAsked)
+                       .arg(g.usersMean, 0, 'f', 1)
+                       .arg(g.usersMin);
+    text += SweepPage::tr("\nBusiest worker's CPU %1 % (behind past 90 %)").arg(g.cpuMaxPct, 0, 'f', 0);
+    text += SweepPage::tr("\nEvent loop late by %1 ms on average, %2 ms at most").arg(g.loopLagMeanMs, 0, 'f', 2).arg(g.loopLagMaxMs, 0, 'f', 1);
+    text += g.recordsLost ? SweepPage::tr("\nRecords lost (a gap in a worker's batches)") : SweepPage::tr("\nNo records lost");
+    if (g.behind)
+        text += SweepPage::tr("\nFell behind: %1. The level is not used for the knee or the recommendation.")
+                    .arg(g.why.empty() ? SweepPage::tr("see the figures above") : QString::fromStdString(g.why));
+    return text;
 }
 
 // A series keeps its points in order of concurrency, whatever order the levels came in (an SLO search
@@ -326,7 +360,7 @@ void SweepPage::fillTable(const SweepResult& r)
     for (int row = 0; row < int(r.levels.size()); ++row) {
         const SweepLevel& l = r.levels[std::size_t(row)];
         const std::int64_t errors = l.failed + l.rejected;
-        const QStringList notes = l.open() ? openLevelNotes(l, m_shown.tolerance) : QStringList();
+        const QStringList notes = levelNotes(l, m_shown.tolerance);
         noted = noted || !notes.isEmpty();
         const std::pair<double, QString> cells[] = {
             {l.axis(), l.open() ? QString::number(l.rateRps, 'g', 6) : QString::number(l.concurrency)},
@@ -348,17 +382,32 @@ void SweepPage::fillTable(const SweepResult& r)
         };
         if (l.open()) {
             const std::pair<double, QString> open[] = {{l.sentRps, rps(l.sentRps)},
-                                                       {l.inFlightMean, QString::number(l.inFlightMean, 'f', 2)},
-                                                       {double(notes.size()), notes.join(QStringLiteral(", "))}};
+                                                       {l.inFlightMean, QString::number(l.inFlightMean, 'f', 2)}};
             for (int k = 0; k < int(std::size(open)); ++k) {
                 auto* item = new NumberItem(open[k].first, open[k].second);
                 if (k == 1)
                     item->setToolTip(tr("Requests in flight on average, by Little's law: %1 req/s served × mean %2 ms")
                                          .arg(rps(l.throughputRps), ms(l.latency.mean)));
-                if (k == 2)
-                    item->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
                 m_table->setItem(row, kSentColumn + k, item);
             }
+        }
+        {
+            auto* item = new NumberItem(double(notes.size()), notes.join(QStringLiteral(", ")));
+            item->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+            if (!notes.isEmpty())
+                item->setToolTip(tr("%1: not used for the knee or the recommendation").arg(sentence(notes.join(QStringLiteral(", ")))));
+            m_table->setItem(row, kNotesColumn, item);
+        }
+        if (l.generator) { // issue 18: what Locust's workers achieved; a level where they fell behind says so
+            const LoadGeneratorFigures& g = *l.generator;
+            const QString text = tr("%1, CPU %2 %").arg(counted(g.workers, tr("worker"), tr("workers"))).arg(g.cpuMaxPct, 0, 'f', 0);
+            auto* item = new NumberItem(g.cpuMaxPct, g.behind ? text + tr(" · behind") : text);
+            item->setToolTip(generatorFigures(g));
+            if (g.behind)
+                item->setForeground(QColor(0xd9, 0x5f, 0x5f));
+            m_table->setItem(row, kGeneratorColumn, item);
+        } else {
+            m_table->setItem(row, kGeneratorColumn, new NumberItem(-1, tr("—")));
         }
         for (int q = 0; q < int(std::size(kServerQuantities)); ++q) { // what the server said, when it said it
             const knee::ServerMetricSummary* m = nullptr;
@@ -434,6 +483,7 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setColumnHidden(kGoodputColumn, !good);
     for (int c : {kP95IntervalColumn, kThroughputIntervalColumn, kRepeatsColumn})
         m_table->setColumnHidden(c, !repeated);
+    m_table->setColumnHidden(kGeneratorColumn, std::none_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.generator.has_value(); }));
     m_table->setColumnHidden(kGpuColumn, std::none_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return !l.gpus.empty(); }));
     for (int q = 0; q < int(std::size(kServerQuantities)); ++q)
         m_table->setColumnHidden(kServerColumn + q, std::none_of(r.levels.begin(), r.levels.end(), [&](const SweepLevel& l) {
@@ -485,6 +535,13 @@ QString SweepPage::readoutAt(double level) const
                 text += tr(" · not served in full");
             if (l.behind)
                 text += tr(" · load generator fell behind");
+            if (l.generator) // issue 18: who sent the load, and whether it kept up
+                text += l.generator->behind ? tr(" · Locust's %1 fell behind (%2)")
+                                                  .arg(counted(l.generator->workers, tr("worker"), tr("workers")),
+                                                       QString::fromStdString(l.generator->why))
+                                            : tr(" · load from Locust's %1, CPU %2 %")
+                                                  .arg(counted(l.generator->workers, tr("worker"), tr("workers")))
+                                                  .arg(l.generator->cpuMaxPct, 0, 'f', 0);
             if (!l.stable)
                 text += tr(" · did not stabilise");
             return text;

@@ -530,14 +530,8 @@ int runSweep(const QStringList& args)
             // Checked here, created once everything else is (nothing is left behind for a refused sweep). A spool
             // that already holds a sweep's records is refused: the workers append, and an import would mix sweeps.
             locust->spoolDir = parser.value(endpointFlags.locustSpool);
-            const QFileInfo spool(locust->spoolDir);
-            if (spool.exists() && !spool.isDir()) {
-                err << "knee sweep: --locust-spool " << locust->spoolDir << " is not a directory\n";
-                return kBadInput;
-            }
-            if (spool.isDir() && !QDir(locust->spoolDir).entryList({QStringLiteral("worker-*.jsonl")}, QDir::Files).isEmpty()) {
-                err << "knee sweep: --locust-spool " << locust->spoolDir << " already holds a sweep's records (worker-*.jsonl): give an empty "
-                       "directory\n";
+            if (const QString why = net::checkLocustSpool(locust->spoolDir); !why.isEmpty()) {
+                err << "knee sweep: --locust-spool " << why << "\n";
                 return kBadInput;
             }
         }

@@ -708,6 +708,16 @@ QByteArray locustfileText(const HttpTarget& t, const QString& apiKeyEnv, const Q
     return "CONFIG_JSON = " + literal + "\n" + script.readAll();
 }
 
+QString checkLocustSpool(const QString& dir)
+{
+    const QFileInfo spool(dir);
+    if (spool.exists() && !spool.isDir())
+        return QStringLiteral("%1 is not a directory").arg(dir);
+    if (spool.isDir() && !QDir(dir).entryList({QStringLiteral("worker-*.jsonl")}, QDir::Files).isEmpty())
+        return QStringLiteral("%1 already holds a sweep's records (worker-*.jsonl): give an empty directory").arg(dir);
+    return {};
+}
+
 QString masterBindAddress(const QString& host, QString& error)
 {
     QList<QHostAddress> candidates;

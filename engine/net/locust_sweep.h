@@ -47,6 +47,10 @@ struct LocustOptions {
     bool remoteWorkers() const { return !masterHost.isEmpty(); }
 };
 
+// Why `dir` cannot take a sweep's spool (empty: it can; it is created when the sweep starts): not a
+// directory, or already holding a sweep's worker-*.jsonl (the workers append: an import would mix sweeps).
+QString checkLocustSpool(const QString& dir);
+
 // `--master-host H`: the address of this machine that H names, for the master to bind (an IP address as
 // given; a name resolved to one of this machine's addresses). Empty, with `error` set, when H is not here.
 QString masterBindAddress(const QString& host, QString& error);

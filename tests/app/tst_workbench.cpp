@@ -4,6 +4,8 @@
 // only for endpoints, a chart that pops out and comes back); exports that preview, ask and confirm;
 // a comparison that compares any curve and clears; stale state that goes with the scenario; feedback
 // on long actions (the level running, time left, "Cancelling…"); shortcuts (F5, Space) and Help.
+// Issue 18 on the page: the load generator of an endpoint sweep (knee's client or Locust), what it
+// builds, what it refuses before starting, how it is remembered, and each level's generator figures.
 #include "ui_wait.h"
 #include "window_test.h"
 #include "ui/controls_panel.h"
@@ -11,6 +13,8 @@
 #include "ui/knob_control.h"
 #include "ui/main_window.h"
 #include "ui/sweep_page.h"
+
+#include "net/http_server.h"
 
 #include <QAction>
 #include <QApplication>
@@ -20,6 +24,15 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QFileInfo>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFormLayout>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QThread>
 #include <QLineEdit>
 #include <QMenu>
 #include <QProgressBar>
@@ -56,6 +69,30 @@ Scenario twoSlots()
 }
 
 using knee::test::sweep; // window_test.h
+
+// KNEE_LOCUST_BIN for one test, as knee sweep reads it; put back after.
+struct LocustBinary {
+    explicit LocustBinary(const QByteArray& path) { qputenv("KNEE_LOCUST_BIN", path); }
+    ~LocustBinary() { qunsetenv("KNEE_LOCUST_BIN"); }
+};
+
+void chooseEndpoint(EndpointPanel* panel, const QString& url, const char* generator)
+{
+    panel->targetChoice()->setCurrentIndex(panel->targetChoice()->findData(QStringLiteral("endpoint")));
+    panel->url()->setText(url);
+    panel->loadGenerator()->setCurrentIndex(panel->loadGenerator()->findData(QString::fromLatin1(generator)));
+}
+
+// The page's form as the user sees it: the window 1280 px wide, the sweep page in front, its layout settled.
+void showSweepPage(MainWindow& w)
+{
+    w.resize(1280, 900);
+    w.show();
+    if (auto* tabs = w.findChild<QTabWidget*>("pages"))
+        tabs->setCurrentWidget(w.sweepPage());
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTest::qWait(50); // the form's scroll area settles its width after the first layout pass
+}
 } // namespace
 
 class TestWorkbench : public QObject {
@@ -329,6 +366,282 @@ private slots:
             ++named;
         }
         QVERIFY2(named > 0 && seen.size() >= int(r.levels.size()) - 1, qPrintable(seen.join(" | ")));
+    }
+
+    // Issue 18: the choice of load generator maps to the request knee sweep would make; it exists only for
+    // an endpoint; it is remembered; Locust's fields show only for Locust.
+    void locustChoiceBuildsTheRequest()
+    {
+        const LocustBinary bin("/bin/true"); // a stand-in: only whether it is executable matters here
+        QTemporaryDir dir;
+        const QString spool = dir.filePath("spool/records");
+        {
+            MainWindow w(twoSlots(), "test");
+            SweepPage* page = w.sweepPage();
+            EndpointPanel* panel = page->endpointPanel();
+            QVERIFY(!panel->loadGenerator()->isVisibleTo(panel)); // the built-in engine makes its own load
+            QVERIFY(!panel->loadGenerator()->isEnabled());
+            QVERIFY(panel->loadGenerator()->toolTip().contains("built-in engine"));
+            QCOMPARE(panel->workers()->value(), std::clamp(QThread::idealThreadCount(), 1, 256));
+            QCOMPARE(panel->workers()->minimum(), 1);
+            QCOMPARE(panel->workers()->maximum(), 256);
+
+            chooseEndpoint(panel, "http://127.0.0.1:9/predict", "knee");
+            QVERIFY(panel->loadGenerator()->isVisibleTo(panel) && panel->loadGenerator()->isEnabled());
+            QVERIFY(!panel->workers()->isVisibleTo(panel) && !panel->locustSpool()->isVisibleTo(panel)); // knee's client has none
+            QString error;
+            std::optional<SweepRequest> request = page->request(error);
+            QVERIFY2(request && error.isEmpty(), qPrintable(error));
+            QVERIFY(request->endpoint && !request->locust);
+
+            panel->loadGenerator()->setCurrentIndex(panel->loadGenerator()->findData(QStringLiteral("locust")));
+            QVERIFY(panel->workers()->isVisibleTo(panel) && panel->locustWait()->isVisibleTo(panel) && panel->locustSpool()->isVisibleTo(panel));
+            QVERIFY(!panel->locustNote()->isVisibleTo(panel)); // installed, nothing in the way
+            panel->workers()->setValue(3);
+            panel->locustWait()->setValue(7);
+            panel->locustSpool()->setText(spool);
+            request = page->request(error);
+            QVERIFY2(request && error.isEmpty(), qPrintable(error));
+            QVERIFY(request->locust.has_value());
+            QCOMPARE(request->locust->workers, 3);
+            QCOMPARE(request->locust->connectWaitS, 7);
+            QCOMPARE(request->locust->spoolDir, spool);
+            QCOMPARE(request->locust->locust, QStringLiteral("/bin/true"));
+            QVERIFY(QFileInfo(spool).isDir()); // made before the sweep, as --locust-spool makes it
+            QCOMPARE(checkSweepRequest(*request), QString());
+            QVERIFY2(page->formSummary().contains("load from Locust (3 workers)"), qPrintable(page->formSummary()));
+
+            if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+                showSweepPage(w);
+                auto* form = page->findChild<QScrollArea*>("sweepForm");
+                form->ensureWidgetVisible(panel->locustSpool());
+                w.grab().save(shots + "/sweep_locust_choice.png");
+                QTRY_VERIFY(!form->horizontalScrollBar()->isVisible()); // nothing cut at 1280 px
+            }
+        }
+        // Remembered: the next window starts with the same choice and settings.
+        MainWindow again(twoSlots(), "test");
+        EndpointPanel* panel = again.sweepPage()->endpointPanel();
+        QCOMPARE(panel->loadGenerator()->currentData().toString(), QStringLiteral("locust"));
+        QCOMPARE(panel->workers()->value(), 3);
+        QCOMPARE(panel->locustWait()->value(), 7);
+        QCOMPARE(panel->locustSpool()->text(), spool);
+        QVERIFY(!panel->workers()->isVisibleTo(panel)); // the target is not remembered: the built-in engine, no Locust fields
+        // A hand-edited settings file cannot set what the form refuses.
+        QSettings().setValue("sweep/locust_workers", 100000);
+        QSettings().setValue("sweep/load_generator", "k6");
+        MainWindow edited(twoSlots(), "test");
+        QCOMPARE(edited.sweepPage()->endpointPanel()->workers()->value(), std::clamp(QThread::idealThreadCount(), 1, 256));
+        QCOMPARE(edited.sweepPage()->endpointPanel()->loadGenerator()->currentData().toString(), QStringLiteral("knee"));
+    }
+
+    // What Locust cannot run (a rate sweep, repeats, /metrics scraping) is said under the choice as soon as
+    // it is set, and Run refuses it with the same words; nothing starts.
+    void locustRefusesWhatItCannotRun()
+    {
+        const LocustBinary bin("/bin/true");
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust");
+        auto refused = [&](const char* says) {
+            QVERIFY2(panel->locustNote()->isVisibleTo(panel) && panel->locustNote()->text().contains(says), qPrintable(panel->locustNote()->text()));
+            QString error;
+            QVERIFY(!page->request(error));
+            QVERIFY2(error.contains(says), qPrintable(error));
+            page->run();
+            QVERIFY(!page->isRunning());
+            QVERIFY2(page->statusText().contains(says), qPrintable(page->statusText()));
+            QVERIFY(page->sweeps().empty());
+        };
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
+        refused("closed-loop levels of users only");
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->locustNote());
+            w.grab().save(shots + "/sweep_locust_rates_refused.png");
+        }
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
+        QVERIFY(!panel->locustNote()->isVisibleTo(panel));
+        page->repeats()->setValue(2);
+        refused("each level once");
+        page->repeats()->setValue(1);
+        panel->scrape()->setChecked(true);
+        refused("/metrics");
+        panel->scrape()->setChecked(false);
+        QString error;
+        QVERIFY2(page->request(error), qPrintable(error));
+        // Knee's client runs all three.
+        panel->loadGenerator()->setCurrentIndex(panel->loadGenerator()->findData(QStringLiteral("knee")));
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
+        QVERIFY2(page->request(error), qPrintable(error));
+    }
+
+    // No Locust installed: the choice says so, and a sweep with it is refused with what to install; never a crash.
+    void locustMissingIsRefused()
+    {
+        const LocustBinary bin("/nonexistent/locust");
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust");
+        QComboBox* choice = panel->loadGenerator();
+        QVERIFY2(choice->currentText().contains("not installed"), qPrintable(choice->currentText()));
+        QVERIFY(choice->itemData(choice->currentIndex(), Qt::ToolTipRole).toString().contains("install python3-locust"));
+        QVERIFY2(panel->locustNote()->isVisibleTo(panel) && panel->locustNote()->text().contains("install python3-locust"),
+                 qPrintable(panel->locustNote()->text() + QString::number(panel->locustNote()->isVisibleTo(panel))));
+        QString error;
+        QVERIFY(!page->request(error));
+        QVERIFY2(error.contains("install python3-locust") && error.contains("/nonexistent/locust"), qPrintable(error));
+        page->run();
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("install python3-locust"), qPrintable(page->statusText()));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->locustNote());
+            w.grab().save(shots + "/sweep_locust_missing.png");
+        }
+    }
+
+    // A Locust sweep that fails before a level finishes (here a "locust" that exits at once) says why in the
+    // page and keeps the sweep shown before.
+    void aFailedLocustSweepSaysWhyAndKeepsTheLast()
+    {
+        const LocustBinary bin("/bin/false");
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        QVERIFY(sweep(page, "1, 2"));
+        const int shown = page->plottedLevels();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust");
+        panel->workers()->setValue(1);
+        panel->locustWait()->setValue(5);
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(page->isRunning());
+        QVERIFY2(page->statusText().startsWith("Starting Locust's master and 1 worker"), qPrintable(page->statusText()));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        QVERIFY2(page->statusText().startsWith("The sweep failed: ") && page->statusText().contains("Nothing was measured"),
+                 qPrintable(page->statusText()));
+        QCOMPARE(page->sweeps().size(), std::size_t(1)); // the engine's sweep, still on show
+        QCOMPARE(page->plottedLevels(), shown);
+        QVERIFY(page->runButton()->isEnabled());
+    }
+
+    // Each level's generator figures in the table (a column of its own, the whole figures in its tooltip),
+    // a level where Locust fell behind marked in its row, the read-out and the evidence; saved with the session.
+    void locustFiguresShowPerLevel()
+    {
+        QTemporaryDir dir;
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        QVERIFY(sweep(page, "1, 2, 4"));
+        QTableWidget* t = page->levelTable();
+        const auto column = [t](const QString& name) {
+            for (int c = 0; c < t->columnCount(); ++c)
+                if (t->horizontalHeaderItem(c)->text() == name)
+                    return c;
+            return -1;
+        };
+        const int generator = column("Load generator");
+        const int notes = column("Notes");
+        QVERIFY(generator >= 0 && notes >= 0);
+        QVERIFY(t->isColumnHidden(generator)); // the engine's own load: no column
+        std::vector<SessionSweep> sweeps = page->sweeps();
+        for (SweepLevel& l : sweeps.back().result.levels) {
+            LoadGeneratorFigures g;
+            g.name = "locust";
+            g.workers = 2;
+            g.usersAsked = l.concurrency;
+            g.usersMean = l.concurrency;
+            g.usersMin = l.concurrency;
+            g.cpuMaxPct = 10.0 * l.concurrency;
+            g.loopLagMeanMs = 0.2;
+            g.loopLagMaxMs = 1.5;
+            if (l.concurrency == 4) {
+                g.cpuMaxPct = 97;
+                g.behind = true;
+                g.why = "a worker's CPU reached 97 %";
+            }
+            l.generator = g;
+        }
+        analyzeSweep(sweeps.back().result, w.currentScenario(), sweeps.back().options); // the behind level is not used
+        page->setSweeps(sweeps);
+        QVERIFY(!t->isColumnHidden(generator) && !t->isColumnHidden(notes));
+        QCOMPARE(t->rowCount(), 3);
+        QCOMPARE(t->item(0, generator)->text(), QStringLiteral("2 workers, CPU 10 %"));
+        QVERIFY(t->item(0, generator)->toolTip().contains("users asked 1"));
+        QCOMPARE(t->item(0, notes)->text(), QString());
+        QCOMPARE(t->item(2, generator)->text(), QStringLiteral("2 workers, CPU 97 % · behind"));
+        QVERIFY2(t->item(2, generator)->toolTip().contains("Fell behind: a worker's CPU reached 97 %"), qPrintable(t->item(2, generator)->toolTip()));
+        QVERIFY2(t->item(2, notes)->text().contains("load generator fell behind (a worker's CPU reached 97 %)"), qPrintable(t->item(2, notes)->text()));
+        QVERIFY(t->item(2, 2)->toolTip().contains("not used for the knee or the recommendation")); // the whole row says so
+        QVERIFY2(page->readoutAt(4).contains("Locust's 2 workers fell behind"), qPrintable(page->readoutAt(4)));
+        QVERIFY2(page->readoutAt(1).contains("load from Locust's 2 workers, CPU 10 %"), qPrintable(page->readoutAt(1)));
+        QVERIFY2(page->evidenceText().contains("Locust's workers fell behind"), qPrintable(page->evidenceText()));
+        QVERIFY(page->levelsTsv().contains("Load generator"));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            t->scrollToItem(t->item(2, generator));
+            w.grab().save(shots + "/sweep_locust_levels.png");
+        }
+        // The session keeps each level's figures (the same record knee sweep --out writes) and shows them again.
+        const QString path = dir.filePath("locust.json");
+        QCOMPARE(w.saveSessionTo(path), QString());
+        QFile saved(path);
+        QVERIFY(saved.open(QIODevice::ReadOnly));
+        QVERIFY(saved.readAll().contains("\"load_generator\""));
+        MainWindow reopened(twoSlots(), "test");
+        QCOMPARE(reopened.openSessionFrom(path), QString());
+        QTableWidget* t2 = reopened.sweepPage()->levelTable();
+        QVERIFY(!t2->isColumnHidden(generator));
+        QCOMPARE(t2->item(2, generator)->text(), QStringLiteral("2 workers, CPU 97 % · behind"));
+    }
+
+    // One short, real Locust sweep (Debian's /usr/bin/locust, one worker, one level) against a server in
+    // this process: the status names Locust while it runs; the level keeps Locust's figures; the sweep's
+    // target says which generator ran, as knee sweep's does.
+    void aRealLocustSweep()
+    {
+        if (!QFileInfo(EndpointPanel::locustBinary()).isExecutable())
+            QSKIP("no Locust here (Debian's python3-locust; scripts/install-deps installs it)");
+        net::HttpServer server([](const net::HttpRequest&, const std::shared_ptr<net::HttpExchange>& e) { e->respondJson(200, R"({"ok": true})"); });
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0).isEmpty());
+        QTemporaryDir tmp;
+        const QByteArray oldTmp = qgetenv("TMPDIR");
+        qputenv("TMPDIR", tmp.path().toUtf8()); // the locustfile's private directory goes below this test's own
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, QStringLiteral("http://127.0.0.1:%1/predict").arg(server.port()), "locust");
+        panel->workers()->setValue(1);
+        panel->locustWait()->setValue(60);
+        page->levels()->setText("2");
+        page->warmup()->setValue(0.5);
+        page->window()->setValue(0.5);
+        page->cap()->setValue(2);
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        QStringList seen;
+        connect(page, &SweepPage::levelFinished, page, [&] { seen << page->statusText(); });
+        QElapsedTimer clock;
+        clock.start();
+        page->run();
+        QVERIFY2(page->statusText().startsWith("Starting Locust's master and 1 worker"), qPrintable(page->statusText()));
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        qInfo() << "a one-level Locust sweep took" << clock.elapsed() << "ms";
+        if (oldTmp.isEmpty())
+            qunsetenv("TMPDIR");
+        else
+            qputenv("TMPDIR", oldTmp);
+        QVERIFY2(!page->statusText().contains("failed"), qPrintable(page->statusText()));
+        const SweepResult& r = page->sweeps().back().result;
+        QCOMPARE(r.levels.size(), std::size_t(1));
+        QVERIFY(r.levels.front().generator.has_value());
+        QCOMPARE(r.levels.front().generator->name, std::string("locust"));
+        QCOMPARE(r.levels.front().generator->workers, 1);
+        QVERIFY(r.levels.front().completed > 0);
+        QVERIFY2(QByteArray::fromStdString(r.target).contains("\"load_generator\""), r.target.c_str());
+        QVERIFY2(seen.value(0).contains("load from Locust's master and 1 worker"), qPrintable(seen.join(" | ")));
     }
 
     void cancellingSaysSo()
