@@ -36,7 +36,7 @@ const Command kCommands[] = {
     {"calibrate", "measure the predict stage's time per call vs batch size (GPU, else CPU)", runCalibrate},
     {"serve", "serve the scenario's engine over HTTP (generic JSON, OpenAI-compatible streaming)", runServe},
     {"report", "a saved session as one self-contained HTML report (charts, levels, recommendation)", runReport},
-    {"import", "a load generator's per-request records (knee's Locust spool) as a session", runImport},
+    {"import", "a load generator's per-request records (knee's Locust spool, k6's JSON output) as a session", runImport},
     {"fit", "a twin of the deployment an endpoint sweep measured: a scenario to simulate what-ifs on", runFit},
 };
 

@@ -4,6 +4,7 @@
 
 #include "io/scenario_reader.h"
 #include "net/http_sweep.h"
+#include "net/k6_import.h"
 #include "net/locust_sweep.h"
 #include "session/output_file.h"
 #include "session/session.h"
@@ -22,23 +23,26 @@ int runImport(const QStringList& args)
                     QStringLiteral("Import a load generator's per-request records into a session (knee report and the window open it)."));
     const QCommandLineOption locust(QStringLiteral("locust"),
                                     QStringLiteral("The files are knee's Locust spool (knee sweep --load-generator locust --locust-spool DIR)."));
+    const QCommandLineOption k6(QStringLiteral("k6"),
+                                QStringLiteral("The files are k6's JSON output (k6 run --out json=FILE): a level per scenario, its users from the vus gauge."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the session here (required)."), QStringLiteral("SESSION.json"));
     const QCommandLineOption warmup(QStringLiteral("warmup-s"), QStringLiteral("Warm-up per level, as the sweep's (default 10)."), QStringLiteral("S"));
     const QCommandLineOption window(QStringLiteral("window-s"), QStringLiteral("Shortest measurement window (default 10)."), QStringLiteral("S"));
     const QCommandLineOption slo(QStringLiteral("slo-ms"), QStringLiteral("Latency SLO on p95, ms."), QStringLiteral("MS"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the sweep record on stdout."));
-    parser.addOptions({locust, outOpt, warmup, window, slo, json});
-    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("The spool's JSONL files (worker-K.jsonl)."), QStringLiteral("SPOOL.jsonl…"));
+    parser.addOptions({locust, k6, outOpt, warmup, window, slo, json});
+    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("Locust: the spool's JSONL files (worker-K.jsonl); k6: its JSON output files."), QStringLiteral("FILE…"));
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     QTextStream out(stdout), err(stderr);
     const QStringList files = parser.positionalArguments();
-    if (!parser.isSet(locust)) {
-        err << "knee import: say what the files are: --locust (k6 is not supported yet)\n";
+    if (parser.isSet(locust) == parser.isSet(k6)) {
+        err << "knee import: say what the files are: --locust or --k6\n";
         return kBadInput;
     }
+    const bool fromK6 = parser.isSet(k6);
     if (files.isEmpty() || !parser.isSet(outOpt)) {
-        err << "knee import: give the spool files and --out SESSION.json\n";
+        err << "knee import: give the " << (fromK6 ? "k6 JSON" : "spool") << " files and --out SESSION.json\n";
         return kBadInput;
     }
     if (const QString why = checkOutputFile(parser.value(outOpt)); !why.isEmpty()) {
@@ -58,9 +62,9 @@ int runImport(const QStringList& args)
         }
         *into = *v;
     }
-    const Scenario scenario = net::endpointScenario(QStringLiteral("locust import"));
+    const Scenario scenario = net::endpointScenario(fromK6 ? QStringLiteral("k6 import") : QStringLiteral("locust import"));
     QString error;
-    SessionSweep sweep{options, net::importLocustSpool(files, scenario, options, error)};
+    SessionSweep sweep{options, fromK6 ? net::importK6Json(files, scenario, options, error) : net::importLocustSpool(files, scenario, options, error)};
     if (!error.isEmpty()) {
         err << "knee import: " << error << "; nothing written\n";
         return kBadInput;
@@ -71,7 +75,8 @@ int runImport(const QStringList& args)
     Session session;
     session.scenarioYaml = QString::fromStdString(writeScenarioYaml(scenario));
     session.scenarioSource = files.join(QStringLiteral(", "));
-    session.notes = QStringLiteral("Imported from Locust's spool: %1").arg(files.join(QStringLiteral(", ")));
+    session.notes = (fromK6 ? QStringLiteral("Imported from k6's JSON output: %1") : QStringLiteral("Imported from Locust's spool: %1"))
+                        .arg(files.join(QStringLiteral(", ")));
     session.sweeps.push_back(sweep);
     if (const QString why = saveSession(session, parser.value(outOpt)); !why.isEmpty()) {
         err << "knee import: --out " << parser.value(outOpt) << ": " << why << "\n";

@@ -858,56 +858,10 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
 
 } // namespace knee::net
 
+// The replay is shared with `knee import --k6` (record_replay.h).
+#include "record_replay.h"
+
 namespace knee::net {
-
-namespace {
-
-// A recorded level replayed through measureLevel: its time is the records' end times.
-class ReplayProbe : public LevelProbe {
-public:
-    explicit ReplayProbe(std::vector<PendingRecord> records)
-        : m_records(std::move(records))
-    {
-        std::stable_sort(m_records.begin(), m_records.end(), [](const PendingRecord& a, const PendingRecord& b) { return a.end < b.end; });
-    }
-    void begin(const LevelLoad&) override {}
-    Nanos now() const override { return m_now; }
-    void advanceTo(Nanos t) override
-    {
-        const double cut = nanosToSeconds(t);
-        for (; m_next < m_records.size() && m_records[m_next].end < cut; ++m_next) {
-            recordOutcome(m_window, m_records[m_next].outcome);
-            if (m_records[m_next].outcome.failure)
-                m_lastError = std::string(failureKindName(*m_records[m_next].outcome.failure)) + ": " + m_records[m_next].outcome.detail.toStdString();
-        }
-        m_now = std::max(m_now, t);
-    }
-    LevelWindow& window() override { return m_window; }
-    void end() override {}
-    bool virtualTime() const override { return false; }
-    const char* mode() const override { return "http"; }
-    void annotate(SweepLevel& level) const override
-    {
-        level.endpoint = EndpointCounts{level.completed + level.failed, 0, m_lastError};
-        for (FailureKind k : kFailureKinds)
-            level.failuresByKind.try_emplace(std::string(failureKindName(k)), 0);
-    }
-
-private:
-    std::vector<PendingRecord> m_records;
-    std::size_t m_next = 0;
-    Nanos m_now = 0;
-    LevelWindow m_window;
-    std::string m_lastError;
-};
-
-struct RecordedLevel {
-    int users = 0;
-    std::vector<PendingRecord> records;
-    double lastEnd = 0;
-};
-
-} // namespace
 
 SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario, const SweepOptions& options, QString& error)
 {
@@ -926,7 +880,7 @@ SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario
             QJsonParseError pe;
             const QJsonDocument doc = QJsonDocument::fromJson(line, &pe);
             const QJsonObject o = doc.object();
-            PendingRecord p;
+            ReplayRecord p;
             if (pe.error != QJsonParseError::NoError || !doc.isObject() || !o.value("level").isDouble() || !o.value("users").isDouble()
                 || !readLocustRecord(o, p.end, p.outcome)) {
                 error = QStringLiteral("%1:%2: not a record of knee's locust spool (a JSON object with level, users, intended and end)")
@@ -955,29 +909,12 @@ SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario
         error = QStringLiteral("no record in %1").arg(files.join(QStringLiteral(", ")));
         return {};
     }
-    SweepResult r;
-    SweepOptions o = options;
-    o.levels.clear();
+    std::vector<RecordedLevel> ordered;
     for (auto& [index, level] : levels) {
-        // The level ends where its records end: never an empty tail counted as measured time.
-        SweepOptions lo = options;
-        lo.capS = level.lastEnd - options.warmupS;
-        if (lo.capS <= 0) {
-            error = QStringLiteral("level %1 (%2 users) has no record past the %3 s warm-up: give a shorter --warmup-s")
-                        .arg(index)
-                        .arg(level.users)
-                        .arg(options.warmupS);
-            return {};
-        }
-        ReplayProbe probe(std::move(level.records));
-        r.levels.push_back(measureLevel(probe, level.users, lo));
-        o.levels.push_back(level.users);
+        level.name = QStringLiteral("level %1").arg(index);
+        ordered.push_back(std::move(level));
     }
-    r.mode = "http";
-    r.scenarioName = scenario.name;
-    r.target = QJsonDocument(QJsonObject{{"load_generator", QJsonObject{{"name", "locust"}, {"imported", true}}}}).toJson(QJsonDocument::Compact).toStdString();
-    analyzeSweep(r, scenario, o);
-    return r;
+    return replayRecordedLevels(std::move(ordered), scenario, options, QJsonObject{{"name", "locust"}, {"imported", true}}, error);
 }
 
 } // namespace knee::net

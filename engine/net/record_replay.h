@@ -1,0 +1,37 @@
+// Recorded levels replayed through the sweep's own level procedure (issue 18): `knee import --locust`
+// and `knee import --k6` turn a load generator's per-request records into levels here, so an imported
+// sweep gets the same warm-up, windows until two agree and analysis as a live one.
+#pragma once
+#include "response_meter.h"
+
+#include "study/sweep.h"
+
+#include <QJsonObject>
+#include <QString>
+
+#include <vector>
+
+namespace knee::net {
+
+// One request as the load generator timed it: `end` in seconds since its level started.
+struct ReplayRecord {
+    double end = 0;
+    HttpOutcome outcome;
+};
+
+// One level's records, and the users that sent them.
+struct RecordedLevel {
+    QString name; // for messages: "level 3", "scenario \"vus_8\" of run.json"
+    int users = 0;
+    std::vector<ReplayRecord> records;
+    double lastEnd = 0; // the latest record's end: the level ends there
+};
+
+// Each level, in the order given, replayed through measureLevel (warm-up, windows by end time until
+// two agree, the level ending where its records end: never an empty tail counted as measured time),
+// then analysed against `scenario`. The result's target says {"load_generator": loadGenerator}.
+// `error` says which level could not be replayed (none past the warm-up); the result is then empty.
+SweepResult replayRecordedLevels(std::vector<RecordedLevel> levels, const Scenario& scenario, const SweepOptions& options,
+                                 const QJsonObject& loadGenerator, QString& error);
+
+} // namespace knee::net
