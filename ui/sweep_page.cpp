@@ -663,9 +663,6 @@ QString SweepPage::locustConflict() const
 {
     if (!m_endpoint->locustChosen())
         return {};
-    if (m_load->currentData().toString() == QLatin1String("rates"))
-        return tr("Locust runs closed-loop levels of users only: choose Load ▸ Closed loop: users, or knee's client as the load "
-                  "generator for a rate sweep");
     if (m_repeats->value() > 1)
         return tr("Locust measures each level once: set Repeats per level to 1, or choose knee's client as the load generator");
     if (m_endpoint->scrape()->isChecked())

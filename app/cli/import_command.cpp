@@ -70,8 +70,13 @@ int runImport(const QStringList& args)
         return kBadInput;
     }
     sweep.options.levels.clear();
-    for (const SweepLevel& l : sweep.result.levels)
-        sweep.options.levels.push_back(l.concurrency);
+    sweep.options.rates.clear();
+    for (const SweepLevel& l : sweep.result.levels) {
+        if (l.open()) // a Locust rate sweep's spool
+            sweep.options.rates.push_back(l.rateRps);
+        else
+            sweep.options.levels.push_back(l.concurrency);
+    }
     Session session;
     session.scenarioYaml = QString::fromStdString(writeScenarioYaml(scenario));
     session.scenarioSource = files.join(QStringLiteral(", "));
@@ -88,14 +93,14 @@ int runImport(const QStringList& args)
     }
     out << "Imported " << sweep.result.levels.size() << " levels into " << parser.value(outOpt) << ":\n";
     for (const SweepLevel& l : sweep.result.levels)
-        out << QStringLiteral("%1 users: p50 %2 ms, p95 %3 ms, %4 req/s, %5 completed, %6 failed%7\n")
-                   .arg(l.concurrency)
+        out << QStringLiteral("%1: p50 %2 ms, p95 %3 ms, %4 req/s, %5 completed, %6 failed%7\n")
+                   .arg(l.open() ? QStringLiteral("%1 req/s asked").arg(l.rateRps) : QStringLiteral("%1 users").arg(l.concurrency))
                    .arg(l.latency.p50, 0, 'f', 1)
                    .arg(l.latency.p95, 0, 'f', 1)
                    .arg(l.throughputRps, 0, 'f', 1)
                    .arg(l.completed)
                    .arg(l.failed)
-                   .arg(l.stable ? QString() : QStringLiteral(", did not stabilise"));
+                   .arg((l.stable ? QString() : QStringLiteral(", did not stabilise")) + (l.behind ? QStringLiteral(", the load generator fell behind") : QString()));
     const Recommendation& rec = sweep.result.recommendation;
     out << "Recommended concurrency_target: " << (rec.concurrencyTarget > 0 ? QString::number(rec.concurrencyTarget) : QStringLiteral("none")) << " ("
         << QString::fromStdString(rec.concurrencyTargetRule) << ")\n";

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <deque>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -95,10 +96,11 @@ struct PendingRecord {
 // The master, its workers and the control socket, for the whole sweep.
 class LocustCluster {
 public:
-    LocustCluster(const HttpTarget& target, const QByteArray& apiKey, const LocustOptions& options)
+    LocustCluster(const HttpTarget& target, const QByteArray& apiKey, const LocustOptions& options, bool openLoop)
         : m_target(target)
         , m_apiKey(apiKey)
         , m_options(options)
+        , m_openLoop(openLoop)
     {
     }
     ~LocustCluster() { stop(); }
@@ -117,7 +119,7 @@ public:
             keyEnv = QStringLiteral("KNEE_LOCUST_API_KEY");
         const QString file = m_dir.filePath(QStringLiteral("knee_locustfile.py"));
         QFile f(file);
-        m_locustfile = locustfileText(m_target, keyEnv, installedLocustVersion());
+        m_locustfile = locustfileText(m_target, keyEnv, installedLocustVersion(), m_openLoop);
         if (!f.open(QIODevice::WriteOnly) || f.write(m_locustfile) < 0 || !f.flush())
             throw LocustError(QStringLiteral("cannot write %1: %2").arg(file, f.errorString()).toStdString());
         f.close();
@@ -176,16 +178,19 @@ public:
         }
     }
 
-    // Tells the master to run `users` users as level `index`; the workers' clocks restart when they hear it.
-    void level(int index, int users)
+    // Tells the master to run level `index`: `load.users` closed-loop users, or (a rate sweep) one arrivals
+    // user per worker sending `load.rateRps` in all; the workers' clocks restart when they hear it.
+    void level(int index, const LevelLoad& load)
     {
         m_level = index;
-        m_users = users;
+        m_users = load.open() ? m_options.workers : load.users;
+        m_sent = 0;
+        m_sends.clear();
         m_pending.clear();
         m_measuring = false;
         m_userSamples = 0;
         m_userSum = 0;
-        m_usersMin = users;
+        m_usersMin = m_users;
         m_cpuMax = 0;
         m_lagMax = 0;
         m_lagSum = 0;
@@ -193,7 +198,12 @@ public:
         m_lost = false;
         m_reporting.clear();
         m_window = nullptr; // the level before's window went with its probe
-        send(QJsonObject{{"cmd", "level"}, {"index", index}, {"users", users}});
+        send(QJsonObject{{"cmd", "level"},
+                         {"index", index},
+                         {"users", load.users},
+                         {"rate", load.rateRps},
+                         {"constant", load.constant},
+                         {"seed", qint64(load.seed)}});
     }
 
     // Returns once every worker's clock for this level passed `t` (s), the records that ended before it in
@@ -223,7 +233,14 @@ public:
                                       .arg(allSaid())
                                       .toStdString());
         }
+        // Every worker's clock passed t, and each batch carries every send before its clock: the sends
+        // before t are all here.
+        const auto later = std::partition(m_sends.begin(), m_sends.end(), [t](double sent) { return sent >= t; });
+        m_sent += std::distance(later, m_sends.end());
+        m_sends.erase(later, m_sends.end());
     }
+    // A rate level: the requests the workers sent on it before the last advanceTo's t.
+    std::int64_t sent() const { return m_sent; }
     void measuring() { m_measuring = true; }
     // The level's probe is going: no record may reach its window after this.
     void detach() { m_window = nullptr; }
@@ -488,6 +505,21 @@ private:
         if (w.level != m_level)
             return; // a level before (what ended as the level changed) or none yet
         m_reporting[worker] = true;
+        // A rate level's send times (the locustfile sends them with every batch; an older one sends none).
+        if (const QJsonValue sends = o.value("sends"); !sends.isUndefined()) {
+            if (!sends.isArray()) {
+                m_error = QStringLiteral("a batch from the locust master has sends that are not a list");
+                return;
+            }
+            for (const QJsonValue& v : sends.toArray()) {
+                const double t = v.toDouble(std::numeric_limits<double>::quiet_NaN());
+                if (!std::isfinite(t) || std::abs(t) > limits::kMaxDurationS) {
+                    m_error = QStringLiteral("a batch from the locust master has a send time that is not a number of seconds");
+                    return;
+                }
+                m_sends.push_back(t);
+            }
+        }
         for (const QJsonValue& v : records.toArray()) {
             const QJsonObject r = v.toObject();
             PendingRecord p;
@@ -552,6 +584,9 @@ private:
     QByteArray m_locustfile; // as written for the master (and, with workers elsewhere, for them)
     QByteArray m_apiKey;
     LocustOptions m_options;
+    bool m_openLoop = false; // a rate sweep: one arrivals user per worker
+    std::vector<double> m_sends; // a rate level's send times not yet before a cut
+    std::int64_t m_sent = 0;     // and those before the last cut
     QTemporaryDir m_dir;
     QTcpServer m_control;
     std::unique_ptr<QTcpSocket> m_socket;
@@ -577,13 +612,16 @@ private:
 // window edges measureLevel asks for, so a window holds exactly what ended in it on the workers.
 class LocustProbe : public LevelProbe {
 public:
-    LocustProbe(LocustCluster& cluster, int index, double tolerance)
+    LocustProbe(LocustCluster& cluster, int index, double tolerance, bool open)
         : m_cluster(cluster)
         , m_index(index)
         , m_tolerance(tolerance)
+        , m_open(open)
     {
     }
-    void begin(const LevelLoad& load) override { m_cluster.level(m_index, load.users); }
+    void begin(const LevelLoad& load) override { m_cluster.level(m_index, load); }
+    std::int64_t sent() const override { return m_open ? m_cluster.sent() : 0; }
+    bool generatorMayLag() const override { return m_open; } // a worker can fall behind its schedule
     Nanos now() const override { return m_now; }
     void advanceTo(Nanos t) override
     {
@@ -624,6 +662,7 @@ private:
     LocustCluster& m_cluster;
     int m_index;
     double m_tolerance;
+    bool m_open;
     Nanos m_now = 0;
     LevelWindow m_window;
     LoadGeneratorFigures m_figures;
@@ -672,7 +711,7 @@ QString installedLocustVersion()
     return v;
 }
 
-QByteArray locustfileText(const HttpTarget& t, const QString& apiKeyEnv, const QString& locustVersion)
+QByteArray locustfileText(const HttpTarget& t, const QString& apiKeyEnv, const QString& locustVersion, bool openLoop)
 {
     QFile script(QStringLiteral(":/locust/knee_locustfile.py"));
     if (!script.open(QIODevice::ReadOnly))
@@ -700,6 +739,7 @@ QByteArray locustfileText(const HttpTarget& t, const QString& apiKeyEnv, const Q
                              {"response_timeout_s", t.responseTimeoutMs / 1000.0},
                              {"request_timeout_s", t.requestTimeoutMs / 1000.0},
                              {"api_key_env", apiKeyEnv},
+                             {"open_loop", openLoop},
                              {"locust_version", locustVersion}};
     // A Python string literal of the JSON text: JSON's string escapes are Python's.
     QByteArray literal = QJsonDocument(QJsonArray{QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Compact))})
@@ -818,10 +858,6 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
                               const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress)
 {
     LocustSweepRun run;
-    if (options.rateSweep()) {
-        run.error = QStringLiteral("rate sweeps with locust are not supported yet");
-        return run;
-    }
     if (options.repeats > 1) {
         run.error = QStringLiteral("--repeats with locust is not supported yet");
         return run;
@@ -834,11 +870,11 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
         run.error = QStringLiteral("workers elsewhere need the master's bind address and a directory for their files");
         return run;
     }
-    LocustCluster cluster(target, apiKey, locust);
+    LocustCluster cluster(target, apiKey, locust, options.rateSweep());
     try {
         cluster.start();
         int index = 0;
-        run.result = runLevels(scenario, options, [&](int, int) { return std::make_unique<LocustProbe>(cluster, index++, options.tolerance); }, progress);
+        run.result = runLevels(scenario, options, [&](int, int) { return std::make_unique<LocustProbe>(cluster, index++, options.tolerance, options.rateSweep()); }, progress);
     } catch (const std::exception& e) {
         run.error = QString::fromStdString(e.what());
     }
@@ -893,12 +929,30 @@ SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario
                 error = QStringLiteral("%1:%2: a record needs a level from 0 and users from 1").arg(name).arg(lineNo);
                 return {};
             }
+            // A rate sweep's record: its level's rate, and when it was sent (the level's sent count).
+            const double rate = o.contains("rate") ? o.value("rate").toDouble(-1) : 0;
+            p.sent = o.value("sent").toDouble(std::numeric_limits<double>::quiet_NaN());
+            if (o.contains("rate") && (!(rate >= kMinSweepRateRps && rate <= limits::kMaxRateRps) || !std::isfinite(p.sent)
+                                       || std::abs(p.sent) > limits::kMaxDurationS)) {
+                error = QStringLiteral("%1:%2: a rate sweep's record needs a rate from 0.001 to 10000000 req/s and its send time")
+                            .arg(name)
+                            .arg(lineNo);
+                return {};
+            }
             RecordedLevel& l = levels[index];
-            if (!l.records.empty() && l.users != users) {
-                error = QStringLiteral("%1:%2: level %3 has %4 users here and %5 before").arg(name).arg(lineNo).arg(index).arg(users).arg(l.users);
+            if (!l.records.empty() && (l.users != users || l.rateRps != rate)) {
+                error = QStringLiteral("%1:%2: level %3 has %4 users at %5 req/s here and %6 at %7 before")
+                            .arg(name)
+                            .arg(lineNo)
+                            .arg(index)
+                            .arg(users)
+                            .arg(rate)
+                            .arg(l.users)
+                            .arg(l.rateRps);
                 return {};
             }
             l.users = users;
+            l.rateRps = rate;
             if (p.end < 0)
                 continue; // ended before the workers heard of the level (as the live sweep leaves it out)
             l.lastEnd = std::max(l.lastEnd, p.end);

@@ -64,7 +64,7 @@ std::vector<std::pair<QString, QByteArray>> remoteWorkerFiles(const QByteArray& 
 // The locustfile knee writes: the CONFIG_JSON line, then the shipped script. `apiKeyEnv` is the name
 // of the environment variable the workers read the key from (empty: no key); `locustVersion` is put
 // where Debian's package left it empty.
-QByteArray locustfileText(const HttpTarget& target, const QString& apiKeyEnv, const QString& locustVersion);
+QByteArray locustfileText(const HttpTarget& target, const QString& apiKeyEnv, const QString& locustVersion, bool openLoop = false);
 // One record of a worker (its batch, or its spool line) as knee's client would have measured it: `end`
 // on the worker's level clock; latency from its intended send time. False when it lacks its times.
 bool readLocustRecord(const QJsonObject& record, double& end, HttpOutcome& outcome);
@@ -77,8 +77,9 @@ struct LocustSweepRun {
     QString error; // non-empty: the sweep could not run or finish (the processes are stopped and reaped)
 };
 
-// Runs the closed-loop levels of `options` with Locust generating the load against `target`. `apiKey`
-// reaches the workers only through their environment. Rate sweeps are refused (error). Every process
+// Runs the levels of `options` with Locust generating the load against `target`. `apiKey`
+// reaches the workers only through their environment. A rate sweep runs one arrivals user per worker,
+// each sending its share of the level's rate on schedule (an open loop). Every process
 // started is stopped and reaped before this returns, on every path.
 LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey, const Scenario& scenario, const SweepOptions& options,
                               const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress = {});

@@ -14,11 +14,21 @@ namespace {
 // A recorded level replayed through measureLevel: its time is the records' end times.
 class ReplayProbe : public LevelProbe {
 public:
-    explicit ReplayProbe(std::vector<ReplayRecord> records)
+    ReplayProbe(std::vector<ReplayRecord> records, bool open)
         : m_records(std::move(records))
+        , m_open(open)
     {
         std::stable_sort(m_records.begin(), m_records.end(), [](const ReplayRecord& a, const ReplayRecord& b) { return a.end < b.end; });
+        if (m_open)
+            for (const ReplayRecord& r : m_records)
+                m_sends.push_back(r.sent);
+        std::sort(m_sends.begin(), m_sends.end());
     }
+    std::int64_t sent() const override
+    {
+        return std::lower_bound(m_sends.begin(), m_sends.end(), nanosToSeconds(m_now)) - m_sends.begin();
+    }
+    bool generatorMayLag() const override { return m_open; }
     void begin(const LevelLoad&) override {}
     Nanos now() const override { return m_now; }
     void advanceTo(Nanos t) override
@@ -44,6 +54,8 @@ public:
 
 private:
     std::vector<ReplayRecord> m_records;
+    bool m_open;
+    std::vector<double> m_sends; // a rate level's send times, in order
     std::size_t m_next = 0;
     Nanos m_now = 0;
     LevelWindow m_window;
@@ -58,7 +70,13 @@ SweepResult replayRecordedLevels(std::vector<RecordedLevel> levels, const Scenar
     SweepResult r;
     SweepOptions o = options;
     o.levels.clear();
+    o.rates.clear();
+    const bool rates = !levels.empty() && levels.front().rateRps > 0;
     for (RecordedLevel& level : levels) {
+        if ((level.rateRps > 0) != rates) {
+            error = QStringLiteral("%1 is %2 while %3 is %4: one sweep is either").arg(level.name, level.rateRps > 0 ? QStringLiteral("a rate level") : QStringLiteral("a level of users"), levels.front().name, rates ? QStringLiteral("a rate level") : QStringLiteral("a level of users"));
+            return {};
+        }
         // The level ends where its records end: never an empty tail counted as measured time.
         SweepOptions lo = options;
         lo.capS = level.lastEnd - options.warmupS;
@@ -69,9 +87,12 @@ SweepResult replayRecordedLevels(std::vector<RecordedLevel> levels, const Scenar
                         .arg(options.warmupS);
             return {};
         }
-        ReplayProbe probe(std::move(level.records));
-        r.levels.push_back(measureLevel(probe, level.users, lo));
-        o.levels.push_back(level.users);
+        ReplayProbe probe(std::move(level.records), rates);
+        r.levels.push_back(measureLevel(probe, rates ? LevelLoad{0, level.rateRps} : LevelLoad{level.users}, lo));
+        if (rates)
+            o.rates.push_back(level.rateRps);
+        else
+            o.levels.push_back(level.users);
     }
     r.mode = "http";
     r.scenarioName = scenario.name;

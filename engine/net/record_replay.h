@@ -17,12 +17,14 @@ namespace knee::net {
 struct ReplayRecord {
     double end = 0;
     HttpOutcome outcome;
+    double sent = -1; // when it was sent, on the same clock (a rate level counts the requests sent by these)
 };
 
 // One level's records, and the users that sent them.
 struct RecordedLevel {
     QString name; // for messages: "level 3", "scenario \"vus_8\" of run.json"
     int users = 0;
+    double rateRps = 0; // a rate sweep's level: the rate asked (then `users` is the generator's, not the load)
     std::vector<ReplayRecord> records;
     double lastEnd = 0; // the latest record's end: the level ends there
 };
@@ -30,7 +32,9 @@ struct RecordedLevel {
 // Each level, in the order given, replayed through measureLevel (warm-up, windows by end time until
 // two agree, the level ending where its records end: never an empty tail counted as measured time),
 // then analysed against `scenario`. The result's target says {"load_generator": loadGenerator}.
-// `error` says which level could not be replayed (none past the warm-up); the result is then empty.
+// `error` says which level could not be replayed (none past the warm-up, or rate and closed-loop levels
+// mixed); the result is then empty. Rate levels count as sent the records sent before each window's edge
+// (a request still unanswered when the recording stopped was never recorded).
 SweepResult replayRecordedLevels(std::vector<RecordedLevel> levels, const Scenario& scenario, const SweepOptions& options,
                                  const QJsonObject& loadGenerator, QString& error);
 

@@ -154,7 +154,7 @@ TargetChoice chooseConcurrencyTarget(const std::vector<CurvePoint>& points, cons
                         : "");
     const bool lastUsable = points.back().concurrency == largest->concurrency;
     if (!lastUsable)
-        c.rule += printfText(": the levels above it had errors or did not stabilise");
+        c.rule += ": the levels above it had errors, did not stabilise or their load generator fell behind";
     else if (reach.cancelled)
         c.rule += ": the sweep was cancelled before throughput levelled off";
     else if (reach.extends && 2 * largest->concurrency > reach.extendLimit)

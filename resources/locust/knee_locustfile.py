@@ -2,16 +2,19 @@
 # knee writes this file with a CONFIG_JSON line above (the target, the request bodies knee rendered,
 # timeouts, the NAME of the API key's environment variable, never the key). The same file runs the
 # master and every worker:
-#   - each worker's closed-loop users time their own requests (perf_counter, from the level's start
-#     on that worker) and send them in batches every 250 ms to the master ("knee_batch");
+#   - each worker's closed-loop users (or, in a rate sweep, its one arrivals user, which sends its share
+#     of the rate on a schedule) time their own requests (perf_counter, from the level's start on that
+#     worker) and send them in batches every 250 ms to the master ("knee_batch"), with the send time of
+#     every request sent since the last batch ("sends": knee counts a rate level's requests sent by them);
 #   - the master relays each batch as one JSON line to knee's loopback control socket
 #     (KNEE_LOCUST_CONTROL, with KNEE_LOCUST_TOKEN), and its LoadTestShape sets the users knee asks for.
 # Records: {"user","intended","sent","end" (s since the worker heard of the level),"status","ttft_ms",
 # "itl_ms","tokens","kind" (knee's failure kinds, or null),"detail","wall"}. With KNEE_LOCUST_SPOOL a worker
-# also appends each record, plus "level", "users" (the level's, all workers) and "worker", as a JSON line
-# there (knee import --locust reads them).
+# also appends each record, plus "level", "users" (the level's, all workers), "worker" and, in a rate sweep,
+# "rate" (the level's, all workers), as a JSON line there (knee import --locust reads them).
 import json
 import os
+import random
 import time
 
 import gevent
@@ -20,6 +23,7 @@ import gevent.lock
 import locust
 import locust.runners
 import requests
+from requests.adapters import HTTPAdapter
 from locust import LoadTestShape, User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -39,7 +43,11 @@ if CONFIG.get("api_key_env"):
         HEADERS["Authorization"] = "Bearer " + _key
 
 # A worker's state: the level it measures and when it heard of it, the records not yet sent.
-worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0}
+worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0,
+          "rate": 0.0, "rate_total": 0.0, "constant": False, "seed": 1, "sends": []}
+# A rate sweep: requests in flight at once on one worker, at most (each holds a connection, and a process
+# has ~1024 descriptors). A schedule that would pass it sends fewer than asked, which knee marks behind.
+MAX_IN_FLIGHT = 512
 
 
 def level_time():
@@ -137,14 +145,81 @@ def stream(r, start, out):
         out["itl_ms"] = (last - first) * 1000 / (chunks - 1)
 
 
+class KneeRateUser(User):
+    """A rate sweep's arrivals on this worker (the shape runs one such user per worker): each request goes at
+    its scheduled time (Poisson, or evenly spaced) in its own greenlet, whether or not the earlier ones ended
+    (an open loop); its latency counts from the scheduled time, so a late send is not hidden (no coordinated
+    omission). The worker's share of the level's rate is the rate over the workers."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.idle = []  # sessions whose request ended, for the next
+        self.in_flight = 0
+        self.count = 0
+
+    def on_stop(self):
+        for s in self.idle:
+            s.close()
+
+    @task
+    def schedule(self):
+        level, rate = worker["level"], worker["rate"]
+        if level < 0 or rate <= 0:
+            gevent.sleep(0.05)
+            return
+        t0 = worker["t0"]
+        rng = random.Random("%s/%s/%s" % (worker["seed"], self.environment.runner.client_id, level))
+        # Evenly spaced arrivals start at a random phase on each worker, so the workers' requests interleave.
+        t = rng.random() / rate if worker["constant"] else rng.expovariate(rate)
+        while worker["level"] == level:
+            delay = t - (time.perf_counter() - t0)
+            if delay > 0:
+                gevent.sleep(delay)
+                continue
+            if self.in_flight < MAX_IN_FLIGHT:
+                gevent.spawn(self.fire, t0 + t)
+            t += 1.0 / rate if worker["constant"] else rng.expovariate(rate)
+
+    def fire(self, intended):
+        session = self.idle.pop() if self.idle else new_session()
+        self.in_flight += 1
+        body = BODIES[self.count % len(BODIES)]
+        self.count += 1
+        sent = time.perf_counter()
+        worker["sends"].append(sent - worker["t0"])
+        try:
+            out = one_request(session, body)
+        finally:
+            self.in_flight -= 1
+        end = time.perf_counter()
+        self.idle.append(session)
+        t0 = worker["t0"]
+        record = {"user": -1, "intended": intended - t0, "sent": sent - t0, "end": end - t0, "wall": time.time()}
+        record.update(out)
+        worker["pending"].append(record)
+        self.environment.events.request.fire(request_type="POST", name="knee", response_time=(end - intended) * 1000,
+                                             response_length=0, response=None, context={},
+                                             exception=None if out["kind"] is None else RuntimeError(out["kind"]))
+
+
+def new_session():
+    session = requests.Session()
+    session.trust_env = False  # as knee's own client: no proxy from the environment, no ~/.netrc credentials
+    # One connection per session: a session serves one request at a time here.
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class KneeUser(User):
     """A closed-loop user: its next request goes the moment the last ended (no think time)."""
 
     wait_time = constant(0)
 
     def on_start(self):
-        self.session = requests.Session()
-        self.session.trust_env = False  # as knee's own client: no proxy from the environment, no ~/.netrc credentials
+        self.session = new_session()
         self.index = worker["next_user"]
         worker["next_user"] += 1
         self.count = self.index
@@ -169,18 +244,29 @@ class KneeUser(User):
                                              exception=None if out["kind"] is None else RuntimeError(out["kind"]))
 
 
+# Locust runs every User class the file defines: a sweep keeps the one its levels need.
+if CONFIG.get("open_loop"):
+    del KneeUser
+else:
+    del KneeRateUser
+
+
 # ---- worker: batches to the master ----
 
 def flush(environment, final=False):
     runner = environment.runner
     records, worker["pending"] = worker["pending"], []
+    sends, worker["sends"] = worker["sends"], []
     worker["seq"] += 1
     batch = {"worker": runner.client_id, "seq": worker["seq"], "level": worker["level"], "now": level_time(),
              "users": runner.user_count, "cpu": runner.current_cpu_usage, "loop_lag_ms": worker.get("lag_ms", 0.0),
-             "final": final, "records": records}
+             "final": final, "records": records, "sends": sends}
     if worker["spool"] is not None and records:
         for rec in records:
-            worker["spool"].write(json.dumps(dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)) + "\n")
+            line = dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)
+            if worker["rate_total"] > 0:
+                line["rate"] = worker["rate_total"]  # a rate sweep's level: its rate, all workers together
+            worker["spool"].write(json.dumps(line) + "\n")
         worker["spool"].flush()
     runner.send_message("knee_batch", batch)
 
@@ -201,12 +287,18 @@ def on_level(environment, msg, **kwargs):
     flush(environment)  # what ended in the level before goes out under it
     worker["level"] = int(msg.data["index"])
     worker["users"] = int(msg.data.get("users", 0))  # the level's users, all workers together (for the spool)
+    worker["rate_total"] = float(msg.data.get("rate", 0.0))
+    worker["rate"] = worker["rate_total"] / max(1, int(msg.data.get("workers", 1)))
+    worker["constant"] = bool(msg.data.get("constant", False))
+    worker["seed"] = int(msg.data.get("seed", 1))
+    worker["sends"] = []
     worker["t0"] = time.perf_counter()
 
 
 # ---- master: knee's commands and the relay ----
 
-master = {"sock": None, "level": -1, "users": 0, "quit": False, "changed": gevent.event.Event()}
+master = {"sock": None, "level": -1, "users": 0, "rate": 0.0, "constant": False, "seed": 1, "quit": False,
+          "changed": gevent.event.Event()}
 
 
 send_lock = gevent.lock.Semaphore()  # the shape's tick and the batch relay both write: one line at a time
@@ -245,6 +337,9 @@ def control(environment):
             if cmd.get("cmd") == "level":
                 master["level"] = int(cmd["index"])
                 master["users"] = int(cmd["users"])
+                master["rate"] = float(cmd.get("rate", 0.0))
+                master["constant"] = bool(cmd.get("constant", False))
+                master["seed"] = int(cmd.get("seed", 1))
             elif cmd.get("cmd") == "quit":
                 master["quit"] = True
             master["changed"].set()
@@ -267,10 +362,15 @@ class KneeShape(LoadTestShape):
                 return None
             if master["level"] != self.announced:
                 self.announced = master["level"]
+                # A rate level: one arrivals user per worker, each sending its share of the rate.
+                workers = self.runner.worker_count
+                users = workers if master["rate"] > 0 else master["users"]
                 # Before the users change: the same connection carries this ahead of Locust's spawn.
-                self.runner.send_message("knee_level", {"index": self.announced, "users": master["users"]})
-                send_to_knee({"type": "level_started", "level": self.announced, "users": master["users"]})
-                return (master["users"], max(master["users"], 1))
+                self.runner.send_message("knee_level", {"index": self.announced, "users": users, "rate": master["rate"],
+                                                        "constant": master["constant"], "seed": master["seed"],
+                                                        "workers": workers})
+                send_to_knee({"type": "level_started", "level": self.announced, "users": users})
+                return (users, max(users, 1))
             master["changed"].wait()
             master["changed"].clear()
 

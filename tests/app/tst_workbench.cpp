@@ -435,7 +435,7 @@ private slots:
         QCOMPARE(edited.sweepPage()->endpointPanel()->loadGenerator()->currentData().toString(), QStringLiteral("knee"));
     }
 
-    // What Locust cannot run (a rate sweep, repeats, /metrics scraping) is said under the choice as soon as
+    // What Locust cannot run (repeats, /metrics scraping) is said under the choice as soon as
     // it is set, and Run refuses it with the same words; nothing starts.
     void locustRefusesWhatItCannotRun()
     {
@@ -454,17 +454,24 @@ private slots:
             QVERIFY2(page->statusText().contains(says), qPrintable(page->statusText()));
             QVERIFY(page->sweeps().empty());
         };
+        // A rate sweep runs on Locust too (one arrivals user per worker): nothing to say.
         page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
-        refused("closed-loop levels of users only");
+        QVERIFY(!panel->locustNote()->isVisibleTo(panel));
+        {
+            QString error;
+            const std::optional<SweepRequest> rates = page->request(error);
+            QVERIFY2(rates, qPrintable(error));
+            QVERIFY(rates->options.rateSweep());
+            QVERIFY(rates->locust);
+        }
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
+        page->repeats()->setValue(2);
+        refused("each level once");
         if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
             showSweepPage(w);
             page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->locustNote());
-            w.grab().save(shots + "/sweep_locust_rates_refused.png");
+            w.grab().save(shots + "/sweep_locust_repeats_refused.png");
         }
-        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
-        QVERIFY(!panel->locustNote()->isVisibleTo(panel));
-        page->repeats()->setValue(2);
-        refused("each level once");
         page->repeats()->setValue(1);
         panel->scrape()->setChecked(true);
         refused("/metrics");
