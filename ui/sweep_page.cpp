@@ -665,9 +665,6 @@ QString SweepPage::locustConflict() const
         return {};
     if (m_repeats->value() > 1)
         return tr("Locust measures each level once: set Repeats per level to 1, or choose knee's client as the load generator");
-    if (m_endpoint->scrape()->isChecked())
-        return tr("A sweep with Locust does not scrape the server's /metrics yet: untick Server metrics, or choose knee's client "
-                  "as the load generator");
     return {};
 }
 

@@ -612,11 +612,12 @@ private:
 // window edges measureLevel asks for, so a window holds exactly what ended in it on the workers.
 class LocustProbe : public LevelProbe {
 public:
-    LocustProbe(LocustCluster& cluster, int index, double tolerance, bool open)
+    LocustProbe(LocustCluster& cluster, int index, double tolerance, bool open, MetricsScraper* scraper)
         : m_cluster(cluster)
         , m_index(index)
         , m_tolerance(tolerance)
         , m_open(open)
+        , m_scraper(scraper)
     {
     }
     void begin(const LevelLoad& load) override { m_cluster.level(m_index, load); }
@@ -628,12 +629,19 @@ public:
         m_cluster.advanceTo(nanosToSeconds(t), m_window);
         m_now = std::max(m_now, t);
     }
-    void measuring() override { m_cluster.measuring(); }
+    void measuring() override
+    {
+        m_cluster.measuring();
+        if (m_scraper)
+            m_scraper->takeWindow(); // the warm-up's scrapes are left out, as its responses are
+    }
     LevelWindow& window() override { return m_window; }
     void end() override // the users stay until the next level sets its own
     {
         m_figures = m_cluster.figures();
         m_cluster.detach();
+        if (m_scraper) // knee's wall clock, which the workers' level clocks follow within their start's few ms
+            m_scrape = m_scraper->takeWindow();
     }
     ~LocustProbe() override { m_cluster.detach(); }
     bool virtualTime() const override { return false; }
@@ -644,6 +652,8 @@ public:
         for (FailureKind k : kFailureKinds)
             level.failuresByKind.try_emplace(std::string(failureKindName(k)), 0);
         level.generator = m_figures;
+        if (m_scrape)
+            level.server = serverScrape(*m_scrape);
         // Late greenlets time late requests: a worker whose timers wake, on average, later than 1 ms and than
         // the tolerance's share of the level's p50 adds more than that to what it measures (one worker against
         // a 1 ms server at 64 users: 7 ms late on average, p50 28 ms; at 1 user 0.5 ms, p50 2 ms).
@@ -663,6 +673,8 @@ private:
     int m_index;
     double m_tolerance;
     bool m_open;
+    MetricsScraper* m_scraper;
+    std::optional<ScrapeWindow> m_scrape;
     Nanos m_now = 0;
     LevelWindow m_window;
     LoadGeneratorFigures m_figures;
@@ -855,7 +867,8 @@ std::vector<std::pair<QString, QByteArray>> remoteWorkerFiles(const QByteArray& 
 }
 
 LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey, const Scenario& scenario, const SweepOptions& options,
-                              const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress)
+                              const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress,
+                              const std::optional<ScraperOptions>& scrape)
 {
     LocustSweepRun run;
     if (options.repeats > 1) {
@@ -873,8 +886,19 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
     LocustCluster cluster(target, apiKey, locust, options.rateSweep());
     try {
         cluster.start();
+        // Scraped on this thread's event loop, which the cluster's waits run.
+        std::unique_ptr<MetricsScraper> scraper;
+        if (scrape) {
+            scraper = std::make_unique<MetricsScraper>(*scrape);
+            scraper->start();
+        }
         int index = 0;
-        run.result = runLevels(scenario, options, [&](int, int) { return std::make_unique<LocustProbe>(cluster, index++, options.tolerance, options.rateSweep()); }, progress);
+        run.result = runLevels(
+            scenario, options,
+            [&](int, int) { return std::make_unique<LocustProbe>(cluster, index++, options.tolerance, options.rateSweep(), scraper.get()); },
+            progress);
+        if (scraper)
+            scraper->stop();
     } catch (const std::exception& e) {
         run.error = QString::fromStdString(e.what());
     }

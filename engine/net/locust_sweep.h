@@ -13,6 +13,7 @@
 // passed its right edge.
 #pragma once
 #include "http_target.h"
+#include "metrics_scraper.h"
 #include "response_meter.h"
 
 #include "study/sweep.h"
@@ -81,8 +82,10 @@ struct LocustSweepRun {
 // reaches the workers only through their environment. A rate sweep runs one arrivals user per worker,
 // each sending its share of the level's rate on schedule (an open loop). Every process
 // started is stopped and reaped before this returns, on every path.
+// `scrape`: the server's /metrics, scraped by knee during each level's measured windows (as with its own client).
 LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey, const Scenario& scenario, const SweepOptions& options,
-                              const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress = {});
+                              const LocustOptions& locust, const std::function<bool(const SweepLevel&)>& progress = {},
+                              const std::optional<ScraperOptions>& scrape = std::nullopt);
 
 // `knee import --locust`: the workers' spool lines (records with "level" and "users"), each level replayed
 // through the same procedure as a live one (measureLevel: warm-up, windows by end time until two agree,

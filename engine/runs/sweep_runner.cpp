@@ -26,8 +26,6 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("Locust generates load for an endpoint sweep (--target)");
     if (request.locust && request.options.repeats > 1)
         return QStringLiteral("--repeats with locust is not supported yet");
-    if (request.locust && request.scrape)
-        return QStringLiteral("--scrape with locust is not supported yet");
     if (request.scrape && !request.endpoint)
         return QStringLiteral("scraping /metrics is for an endpoint sweep (the built-in engine's figures are its own)");
     if (request.scrape)
@@ -48,7 +46,8 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     run.sweep.options.gridStarting = nullptr;
     SweepResult& r = run.sweep.result;
     if (request.endpoint && request.locust) {
-        net::LocustSweepRun locust = net::runLocustSweep(*request.endpoint, request.apiKey, request.scenario, request.options, *request.locust, progress);
+        net::LocustSweepRun locust = net::runLocustSweep(*request.endpoint, request.apiKey, request.scenario, request.options, *request.locust, progress,
+                                                           request.scrape);
         r = std::move(locust.result);
         run.error = locust.error;
         return run;

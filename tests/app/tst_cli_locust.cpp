@@ -234,7 +234,8 @@ private Q_SLOTS:
 
     // A rate sweep on Locust: one arrivals user per worker sends its share of the rate on schedule (an open
     // loop, latency from the scheduled time). The same levels as knee's own open loop; every request the
-    // workers sent is counted (arrivals at the rate asked); the spool imports as the same rate levels.
+    // workers sent is counted (arrivals at the rate asked); knee scrapes the server's /metrics beside the
+    // load; the spool imports as the same rate levels.
     void rateSweepAsOwnClient()
     {
         if (!QFileInfo(kLocust).isExecutable())
@@ -244,7 +245,7 @@ private Q_SLOTS:
                                 QStringLiteral("--warmup-s"), QStringLiteral("1"), QStringLiteral("--window-s"), QStringLiteral("1.5"),
                                 QStringLiteral("--cap-s"), QStringLiteral("4.5"), QStringLiteral("--json")};
         const Result viaLocust = knee(sweep + QStringList{QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--workers"),
-                                                          QStringLiteral("2"), QStringLiteral("--locust-spool"), spool});
+                                                          QStringLiteral("2"), QStringLiteral("--locust-spool"), spool, QStringLiteral("--scrape")});
         QVERIFY2(viaLocust.exitCode == 0, viaLocust.err.constData());
         const Result own = knee(sweep);
         QVERIFY2(own.exitCode == 0, own.err.constData());
@@ -259,6 +260,10 @@ private Q_SLOTS:
             const QJsonObject g = a.value("load_generator").toObject();
             QCOMPARE(g.value("workers").toInt(), 2);
             QCOMPARE(g.value("users_asked").toInt(), 2); // one arrivals user per worker
+            // knee scraped knee serve's /metrics during the measured windows, beside Locust's load.
+            const QJsonObject server = a.value("server_metrics").toObject();
+            QVERIFY2(server.value("scrapes").toInt() >= 1, QJsonDocument(server).toJson().constData());
+            QCOMPARE(server.value("failures").toInt(), 0);
             QVERIFY(!g.value("records_lost").toBool());
             if (g.value("behind").toBool()) // as above: only a late event loop on a busy machine
                 QVERIFY2(g.value("why").toString().startsWith(QStringLiteral("a worker's event loop")), qPrintable(g.value("why").toString()));
