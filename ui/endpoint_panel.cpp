@@ -234,18 +234,8 @@ void EndpointPanel::updateLocust()
     if (locust && !installed)
         note = tr("Locust is not installed (%1 is missing): install python3-locust, or set KNEE_LOCUST_BIN to its locust. "
                   "Until then a sweep with Locust does not start.").arg(locustBinary());
-    else if (locust)
-        note = m_locustConflict;
     m_locustNote->setText(note);
     form->setRowVisible(m_locustNote, !note.isEmpty());
-}
-
-void EndpointPanel::setLocustConflict(const QString& why)
-{
-    if (why == m_locustConflict)
-        return;
-    m_locustConflict = why;
-    updateLocust();
 }
 
 std::optional<net::LocustOptions> EndpointPanel::locust(QString& error) const

@@ -46,9 +46,6 @@ public:
     // sweep --locust-spool does), or nothing: knee's client is chosen (`error` empty), or `error` says why
     // Locust cannot run (not installed, a spool directory that cannot be made).
     std::optional<net::LocustOptions> locust(QString& error) const;
-    // What in the rest of the sweep's settings Locust cannot run with (the sweep page knows): shown under
-    // the choice, in red; empty: nothing.
-    void setLocustConflict(const QString& why);
 
     QComboBox* targetChoice() const { return m_choice; }
     QLineEdit* url() const { return m_url; }
@@ -106,7 +103,6 @@ private:
     QWidget* m_locustRow;      // workers and connect wait
     QWidget* m_locustSpoolRow;
     QLabel* m_locustNote;
-    QString m_locustConflict;
     std::unique_ptr<net::HttpClient> m_client; // the connection test's, while it runs
 };
 

@@ -147,24 +147,22 @@ SweepPage::SweepPage(QWidget* parent)
         // Virtual/live time and the predict_concurrency grid are the built-in engine's.
         m_mode->setEnabled(!m_endpoint->endpointChosen());
         m_grid->setEnabled(!m_endpoint->endpointChosen());
-        updateLocustConflict();
+        updateFormSummary();
     });
-    // Locust's rows come and go with the choice: the form's height follows; what it cannot run with is said under it.
+    // Locust's rows come and go with the choice: the form's height follows.
     connect(m_endpoint, &EndpointPanel::loadGeneratorChanged, this, [this] {
-        updateLocustConflict();
+        updateFormSummary();
         setFormOpen(m_formToggle->isChecked());
     });
-    connect(m_endpoint->scrape(), &QCheckBox::toggled, this, &SweepPage::updateLocustConflict);
     for (QLineEdit* e : {m_levels, m_rates, m_grid})
         connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
     for (QComboBox* c : {m_mode, m_arrival})
         connect(c, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
     connect(m_load, &QComboBox::currentIndexChanged, this, [this] {
         updateLoad();
-        updateLocustConflict();
+        updateFormSummary();
         setFormOpen(m_formToggle->isChecked()); // the form's height follows its rows
     });
-    connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateLocustConflict);
     connect(m_searchSlo, &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
     connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
         updateFormSummary();
@@ -219,7 +217,7 @@ SweepPage::SweepPage(QWidget* parent)
     });
     clearResults();
     showComparison(); // none yet: its controls hide
-    updateLocustConflict(); // and the summary
+    updateFormSummary();
     updateExportLabels();
 }
 
@@ -631,10 +629,6 @@ std::optional<SweepRequest> SweepPage::request(QString& error) const
     // The process's predict backend, set up on first use, on the sweep's thread.
     SweepRequest request{scenario(), *options, live, endpoint, {}, grid, [] { return &sharedPredictBackend(); }, {}, nullptr, {}};
     if (endpoint && m_endpoint->locustChosen()) { // issue 18: Locust's master and workers send the load
-        if (const QString why = locustConflict(); !why.isEmpty()) {
-            error = why;
-            return std::nullopt;
-        }
         request.locust = m_endpoint->locust(error);
         if (!request.locust)
             return std::nullopt;
@@ -657,21 +651,6 @@ std::optional<SweepRequest> SweepPage::request(QString& error) const
         request.apiKey = key.key;
     }
     return request;
-}
-
-QString SweepPage::locustConflict() const
-{
-    if (!m_endpoint->locustChosen())
-        return {};
-    if (m_repeats->value() > 1)
-        return tr("Locust measures each level once: set Repeats per level to 1, or choose knee's client as the load generator");
-    return {};
-}
-
-void SweepPage::updateLocustConflict()
-{
-    m_endpoint->setLocustConflict(locustConflict());
-    updateFormSummary();
 }
 
 void SweepPage::run()

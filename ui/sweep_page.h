@@ -111,9 +111,6 @@ public:
     // The sweep Run starts, read from the form and checked as knee sweep checks its flags (an endpoint's
     // key resolved, Locust's spool directory made); nothing, with `error` saying why, when it cannot run.
     std::optional<SweepRequest> request(QString& error) const;
-    // Why the form's other settings cannot run with Locust as the load generator (a rate sweep, repeats,
-    // /metrics scraping); empty when they can, or Locust is not chosen. Shown under the choice too.
-    QString locustConflict() const;
     QLineEdit* levels() const { return m_levels; }
     QComboBox* load() const { return m_load; } // closed-loop users ("users") or open-loop request rates ("rates")
     QLineEdit* rates() const { return m_rates; }
@@ -186,7 +183,6 @@ private:
     void updateSloLine();
     void updateFormSummary();
     void updateLoad(); // the form's rows and words for users or rates
-    void updateLocustConflict();
     void showAxisKind(); // the chart's titles, names and marks for the shown sweep's axis
     void updateExportLabels();
     void updateProgress();

@@ -71,7 +71,10 @@ int runImport(const QStringList& args)
     }
     sweep.options.levels.clear();
     sweep.options.rates.clear();
+    sweep.options.repeats = 1;
     for (const SweepLevel& l : sweep.result.levels) {
+        if (l.repeats) // a sweep run with --repeats: each level's repeats were merged
+            sweep.options.repeats = int(l.repeats->runs.size());
         if (l.open()) // a Locust rate sweep's spool
             sweep.options.rates.push_back(l.rateRps);
         else

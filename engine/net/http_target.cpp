@@ -64,6 +64,10 @@ QString HttpTarget::validate() const
         problems << QStringLiteral("the dataset holds no prompts");
     if (!apiKeySource.isEmpty() && !apiKeySource.startsWith(QLatin1String("env:")) && !apiKeySource.startsWith(QLatin1String("keychain:")))
         problems << QStringLiteral("the API key source must be env:NAME or keychain:SERVICE/KEY");
+    // A variable's name as a shell (and Locust's run-worker.sh) takes it: nothing else reaches a script.
+    static const QRegularExpression kEnvName(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]{0,127}$"));
+    if (apiKeySource.startsWith(QLatin1String("env:")) && !kEnvName.match(apiKeySource.mid(4)).hasMatch())
+        problems << QStringLiteral("the API key's environment variable is a name of letters, digits and _ (not starting with a digit)");
     if (apiKeySource.startsWith(QLatin1String("keychain:")) && !keychainAvailable())
         problems << QStringLiteral("this knee was built without QtKeychain: use env:NAME for the API key");
     for (const auto& h : headers)

@@ -180,7 +180,7 @@ public:
 
     // Tells the master to run level `index`: `load.users` closed-loop users, or (a rate sweep) one arrivals
     // user per worker sending `load.rateRps` in all; the workers' clocks restart when they hear it.
-    void level(int index, const LevelLoad& load)
+    void level(int index, int repeat, const LevelLoad& load)
     {
         m_level = index;
         m_users = load.open() ? m_options.workers : load.users;
@@ -203,7 +203,8 @@ public:
                          {"users", load.users},
                          {"rate", load.rateRps},
                          {"constant", load.constant},
-                         {"seed", qint64(load.seed)}});
+                         {"seed", qint64(load.seed)},
+                         {"repeat", repeat}});
     }
 
     // Returns once every worker's clock for this level passed `t` (s), the records that ended before it in
@@ -312,15 +313,19 @@ private:
     void writeRemoteFiles(const QString& keyEnv)
     {
         const QDir dir(m_options.filesDir);
-        if (!QDir().mkpath(dir.absolutePath()))
+        const bool made = !dir.exists();
+        if (!QDir().mkpath(dir.absolutePath())
+            || (made && !QFile::setPermissions(dir.absolutePath(), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner)))
             throw LocustError(QStringLiteral("cannot create %1").arg(dir.absolutePath()).toStdString());
         QStringList written;
         for (const auto& [name, text] : remoteWorkerFiles(m_locustfile, m_options, keyEnv, installedLocustVersion())) {
             QFile out(dir.absoluteFilePath(name));
-            // The locustfile can hold the --header values: readable by the owner only, as the other files.
-            if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(text) != text.size() || !out.flush()
-                || !out.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner
-                                       | (name.endsWith(QLatin1String(".sh")) ? QFileDevice::ExeOwner : QFileDevice::Permissions())))
+            // The locustfile can hold the --header values: readable by the owner only from its creation, as the
+            // other files; an old file (or a link planted in its place) is removed first, never written through.
+            QFile::remove(out.fileName());
+            const QFileDevice::Permissions mode = QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                                  | (name.endsWith(QLatin1String(".sh")) ? QFileDevice::ExeOwner : QFileDevice::Permissions());
+            if (!out.open(QIODevice::WriteOnly | QIODevice::NewOnly, mode) || out.write(text) != text.size() || !out.flush())
                 throw LocustError(QStringLiteral("cannot write %1: %2").arg(out.fileName(), out.errorString()).toStdString());
             written << out.fileName();
         }
@@ -612,15 +617,16 @@ private:
 // window edges measureLevel asks for, so a window holds exactly what ended in it on the workers.
 class LocustProbe : public LevelProbe {
 public:
-    LocustProbe(LocustCluster& cluster, int index, double tolerance, bool open, MetricsScraper* scraper)
+    LocustProbe(LocustCluster& cluster, int index, int repeat, double tolerance, bool open, MetricsScraper* scraper)
         : m_cluster(cluster)
         , m_index(index)
+        , m_repeat(repeat)
         , m_tolerance(tolerance)
         , m_open(open)
         , m_scraper(scraper)
     {
     }
-    void begin(const LevelLoad& load) override { m_cluster.level(m_index, load); }
+    void begin(const LevelLoad& load) override { m_cluster.level(m_index, m_repeat, load); }
     std::int64_t sent() const override { return m_open ? m_cluster.sent() : 0; }
     bool generatorMayLag() const override { return m_open; } // a worker can fall behind its schedule
     Nanos now() const override { return m_now; }
@@ -671,6 +677,7 @@ public:
 private:
     LocustCluster& m_cluster;
     int m_index;
+    int m_repeat;
     double m_tolerance;
     bool m_open;
     MetricsScraper* m_scraper;
@@ -698,10 +705,14 @@ bool readLocustRecord(const QJsonObject& r, double& end, HttpOutcome& out)
         out.failure = kindNamed(r.value("kind").toString()).value_or(FailureKind::Other);
         out.detail = r.value("detail").toString().left(500);
     } else {
-        const double ttft = r.value("ttft_ms").toDouble(-1), itl = r.value("itl_ms").toDouble(-1);
+        // Each figure within a year (ms) or a trillion tokens: a hostile spool's 1e300 is no figure.
+        constexpr double kMaxMs = limits::kMaxDurationS * 1e3;
+        const double ttft = r.value("ttft_ms").toDouble(-1), itl = r.value("itl_ms").toDouble(-1), tokens = r.value("tokens").toDouble(0);
+        if (!(ttft <= kMaxMs) || !(itl <= kMaxMs) || !(tokens >= 0 && tokens <= 1e12))
+            return false;
         out.ttft = ttft >= 0 ? Nanos(ttft * 1e6) : -1;
         out.itl = itl >= 0 ? Nanos(itl * 1e6) : -1;
-        out.tokens = std::max<qint64>(0, qint64(r.value("tokens").toDouble()));
+        out.tokens = qint64(tokens);
     }
     return true;
 }
@@ -812,8 +823,11 @@ std::vector<std::pair<QString, QByteArray>> remoteWorkerFiles(const QByteArray& 
                       "set -eu\n";
     if (!apiKeyEnv.isEmpty())
         sh += ": \"${" + apiKeyEnv.toUtf8() + ":?the API key: export " + apiKeyEnv.toUtf8() + " first (knee writes it nowhere)}\"\n";
+    // Single-quoted: the host is a name or address knee resolved, but a script run elsewhere takes nothing as code.
+    QByteArray host = o.masterHost.toUtf8();
+    host.replace("'", "'\\''");
     sh += "cd \"$(dirname \"$0\")\"\n"
-          "exec \"${LOCUST:-locust}\" -f knee_locustfile.py --worker --master-host " + o.masterHost.toUtf8() + " --master-port " + port.toUtf8()
+          "exec \"${LOCUST:-locust}\" -f knee_locustfile.py --worker --master-host '" + host + "' --master-port " + port.toUtf8()
           + " --loglevel WARNING\n";
     files.emplace_back(QStringLiteral("run-worker.sh"), sh);
 
@@ -871,10 +885,6 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
                               const std::optional<ScraperOptions>& scrape)
 {
     LocustSweepRun run;
-    if (options.repeats > 1) {
-        run.error = QStringLiteral("--repeats with locust is not supported yet");
-        return run;
-    }
     if (locust.workers < 1) {
         run.error = QStringLiteral("--workers must be at least 1");
         return run;
@@ -895,7 +905,9 @@ LocustSweepRun runLocustSweep(const HttpTarget& target, const QByteArray& apiKey
         int index = 0;
         run.result = runLevels(
             scenario, options,
-            [&](int, int) { return std::make_unique<LocustProbe>(cluster, index++, options.tolerance, options.rateSweep(), scraper.get()); },
+            [&](int, int repeat) {
+                return std::make_unique<LocustProbe>(cluster, index++, repeat, options.tolerance, options.rateSweep(), scraper.get());
+            },
             progress);
         if (scraper)
             scraper->stop();
@@ -963,20 +975,27 @@ SweepResult importLocustSpool(const QStringList& files, const Scenario& scenario
                             .arg(lineNo);
                 return {};
             }
+            const int repeat = o.value("repeat").toInt(0); // a sweep with --repeats (absent: 0)
             RecordedLevel& l = levels[index];
-            if (!l.records.empty() && (l.users != users || l.rateRps != rate)) {
-                error = QStringLiteral("%1:%2: level %3 has %4 users at %5 req/s here and %6 at %7 before")
+            if (!l.records.empty() && (l.users != users || l.rateRps != rate || l.repeat != repeat)) {
+                error = QStringLiteral("%1:%2: level %3 is %4 here and %5 before")
                             .arg(name)
                             .arg(lineNo)
                             .arg(index)
-                            .arg(users)
-                            .arg(rate)
-                            .arg(l.users)
-                            .arg(l.rateRps);
+                            .arg(QStringLiteral("%1 users at %2 req/s, repeat %3").arg(users).arg(rate).arg(repeat),
+                                 QStringLiteral("%1 users at %2 req/s, repeat %3").arg(l.users).arg(l.rateRps).arg(l.repeat));
                 return {};
             }
             l.users = users;
             l.rateRps = rate;
+            l.repeat = repeat;
+            // A rate level's request is a send of the level it was sent in, wherever it ended.
+            const double sentAt = o.value("sent_at").toDouble(std::numeric_limits<double>::quiet_NaN());
+            const int sentLevel = o.value("sent_level").toInt(-1);
+            if (rate > 0 && sentLevel >= 0 && sentLevel <= index && std::isfinite(sentAt) && std::abs(sentAt) <= limits::kMaxDurationS)
+                levels[sentLevel].sends.push_back(sentAt);
+            else if (rate > 0)
+                l.sends.push_back(p.sent);
             if (p.end < 0)
                 continue; // ended before the workers heard of the level (as the live sweep leaves it out)
             l.lastEnd = std::max(l.lastEnd, p.end);

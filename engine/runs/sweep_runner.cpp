@@ -24,8 +24,6 @@ QString checkSweepRequest(const SweepRequest& request)
         return QStringLiteral("a sweep needs at least one level");
     if (request.locust && !request.endpoint)
         return QStringLiteral("Locust generates load for an endpoint sweep (--target)");
-    if (request.locust && request.options.repeats > 1)
-        return QStringLiteral("--repeats with locust is not supported yet");
     if (request.scrape && !request.endpoint)
         return QStringLiteral("scraping /metrics is for an endpoint sweep (the built-in engine's figures are its own)");
     if (request.scrape)

@@ -342,7 +342,7 @@ SweepLevel measureLevel(LevelProbe& probe, const LevelLoad& load, const SweepOpt
 
     LevelRecorder recorder(concurrency, o, byResponses ? kMinResponsesPerVirtualWindow : LevelRecorder::kMinResponsesToAgree, load.open());
     Nanos t = warmupEnd;
-    const Nanos cap = byResponses ? yearEnd : warmupEnd + secondsToNanos(o.capS);
+    const Nanos cap = std::min(byResponses ? yearEnd : warmupEnd + secondsToNanos(o.capS), probe.timeLimit());
     for (int windows = 1; t < cap; ++windows) {
         probe.advanceTo(std::min(cap, t + secondsToNanos(windowS)));
         const Nanos end = std::max(probe.now(), t); // the real end: a wall-clock timer may fire late
@@ -656,6 +656,76 @@ constexpr int kMaxRateDoublings = 16;
 
 } // namespace
 
+SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const LevelProbeFactory& probeFor, std::string* mode, bool* extends)
+{
+    const bool rates = o.rateSweep();
+    const int repeats = std::clamp(o.repeats, 1, kMaxRepeats);
+    std::vector<RepeatFigures> runs;
+    LevelWindow all;
+    all.slos = slosOf(o);
+    SweepLevel one;
+    double measuredS = 0;
+    int windows = 0;
+    bool stable = true;
+    std::optional<EndpointCounts> endpoint;
+    std::optional<ServerScrape> server;
+    std::vector<GpuLevelFigures> gpus;
+    std::optional<LoadGeneratorFigures> generator; // the repeats': the last's figures, behind if any was
+    std::vector<std::string> kinds;
+    const int users = rates ? 0 : int(level);
+    bool generatorMayLag = false;
+    for (int repeat = 0; repeat < repeats; ++repeat) {
+        const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
+        if (mode)
+            *mode = probe->mode();
+        generatorMayLag = probe->generatorMayLag();
+        if (extends)
+            *extends = probe->virtualTime() && o.extendLimit > 0;
+        // Each repeat's arrivals are its own (the engine's come from repeatScenario's seed).
+        const LevelLoad load{users, rates ? level : 0, o.constantArrivals, std::uint64_t(repeat) + 1};
+        one = measureLevel(*probe, load, o, repeats > 1 ? &all : nullptr);
+        runs.push_back(repeatFigures(one));
+        measuredS += one.measuredS;
+        windows += one.windows;
+        stable = stable && one.stable;
+        if (one.endpoint) {
+            EndpointCounts& e = endpoint ? *endpoint : endpoint.emplace();
+            e.sent += one.endpoint->sent;
+            e.unfinished += one.endpoint->unfinished;
+            if (!one.endpoint->lastError.empty())
+                e.lastError = one.endpoint->lastError;
+        }
+        if (one.server)
+            (server ? *server : server.emplace()).merge(*one.server);
+        for (const auto& [kind, count] : one.failuresByKind)
+            kinds.push_back(kind);
+        mergeGpuFigures(gpus, one.gpus);
+        if (one.generator) {
+            const bool wasBehind = generator && generator->behind;
+            const std::string why = generator ? generator->why : std::string();
+            generator = one.generator;
+            if (wasBehind && !generator->behind) {
+                generator->behind = true;
+                generator->why = why;
+            }
+        }
+    }
+    if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
+        one = levelOf(all, users, measuredS);
+        one.windows = windows;
+        one.stable = stable;
+        one.endpoint = endpoint;
+        for (const std::string& kind : kinds) // an endpoint's record lists every kind, 0 where none
+            one.failuresByKind.try_emplace(kind, 0);
+        one.server = server;
+        one.gpus = gpus;
+        one.generator = generator;
+        one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
+        finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
+    }
+    return one;
+}
+
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress)
 {
@@ -672,72 +742,11 @@ SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const Lev
             levels.push_back(l);
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-    const int repeats = std::clamp(o.repeats, 1, kMaxRepeats);
     bool extends = false;
     auto measure = [&](double level) {
-        std::vector<RepeatFigures> runs;
-        LevelWindow all;
-        all.slos = slosOf(o);
-        SweepLevel one;
-        double measuredS = 0;
-        int windows = 0;
-        bool stable = true;
-        std::optional<EndpointCounts> endpoint;
-        std::optional<ServerScrape> server;
-        std::vector<GpuLevelFigures> gpus;
-        std::optional<LoadGeneratorFigures> generator; // the repeats': the last's figures, behind if any was
-        std::vector<std::string> kinds;
-        const int users = rates ? 0 : int(level);
-        bool generatorMayLag = false;
         if (o.levelStarting)
             o.levelStarting(level);
-        for (int repeat = 0; repeat < repeats; ++repeat) {
-            const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
-            r.mode = probe->mode();
-            generatorMayLag = probe->generatorMayLag();
-            extends = probe->virtualTime() && o.extendLimit > 0;
-            // Each repeat's arrivals are its own (the engine's come from repeatScenario's seed).
-            const LevelLoad load{users, rates ? level : 0, o.constantArrivals, std::uint64_t(repeat) + 1};
-            one = measureLevel(*probe, load, o, repeats > 1 ? &all : nullptr);
-            runs.push_back(repeatFigures(one));
-            measuredS += one.measuredS;
-            windows += one.windows;
-            stable = stable && one.stable;
-            if (one.endpoint) {
-                EndpointCounts& e = endpoint ? *endpoint : endpoint.emplace();
-                e.sent += one.endpoint->sent;
-                e.unfinished += one.endpoint->unfinished;
-                if (!one.endpoint->lastError.empty())
-                    e.lastError = one.endpoint->lastError;
-            }
-            if (one.server)
-                (server ? *server : server.emplace()).merge(*one.server);
-            for (const auto& [kind, count] : one.failuresByKind)
-                kinds.push_back(kind);
-            mergeGpuFigures(gpus, one.gpus);
-            if (one.generator) {
-                const bool wasBehind = generator && generator->behind;
-                const std::string why = generator ? generator->why : std::string();
-                generator = one.generator;
-                if (wasBehind && !generator->behind) {
-                    generator->behind = true;
-                    generator->why = why;
-                }
-            }
-        }
-        if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
-            one = levelOf(all, users, measuredS);
-            one.windows = windows;
-            one.stable = stable;
-            one.endpoint = endpoint;
-            for (const std::string& kind : kinds) // an endpoint's record lists every kind, 0 where none
-                one.failuresByKind.try_emplace(kind, 0);
-            one.server = server;
-            one.gpus = gpus;
-            one.generator = generator;
-            one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
-            finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
-        }
+        SweepLevel one = measureRepeatedLevel(level, o, probeFor, &r.mode, &extends);
         r.levels.push_back(std::move(one));
         if (progress && !progress(r.levels.back()))
             r.cancelled = true;

@@ -346,6 +346,8 @@ public:
     virtual bool virtualTime() const = 0;     // judged by responses, and a sweep may extend its levels
     virtual const char* mode() const = 0;     // "virtual", "live", "http"
     virtual void annotate(SweepLevel&) const {} // after end(): what only this probe knows of the level
+    // A recorded level's time ends here (its last record): the level is measured up to it at most.
+    virtual Nanos timeLimit() const { return std::numeric_limits<Nanos>::max(); }
 };
 
 // `all`, if given, also receives every measured window (the repeats of a level merged).
@@ -372,6 +374,13 @@ Scenario repeatScenario(const Scenario& scenario, int repeat);
 using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level, int repeat)>;
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress = {});
+
+// One level measured options.repeats times, each on a fresh probe from `probeFor` (the repeats' windows
+// merged, their spread in `repeats`), as runLevels measures each level; the recorded levels' replay
+// (engine/net) measures its repeats here too. `mode` and `extends`, if given, learn the probes' mode and
+// whether a virtual-time sweep may extend its levels.
+SweepLevel measureRepeatedLevel(double level, const SweepOptions& options, const LevelProbeFactory& probeFor, std::string* mode = nullptr,
+                                bool* extends = nullptr);
 
 // Runs the sweep. `progress` is told of each finished level and may return false to cancel: the
 // finished levels are kept and analysed.

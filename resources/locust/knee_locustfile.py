@@ -11,8 +11,10 @@
 # Records: {"user","intended","sent","end" (s since the worker heard of the level),"status","ttft_ms",
 # "itl_ms","tokens","kind" (knee's failure kinds, or null),"detail","wall"}. With KNEE_LOCUST_SPOOL a worker
 # also appends each record, plus "level", "users" (the level's, all workers), "worker" and, in a rate sweep,
-# "rate" (the level's, all workers), as a JSON line there (knee import --locust reads them).
+# "rate" (the level's, all workers) and, with --repeats, "repeat", as a JSON line there (knee import --locust
+# reads them).
 import json
+import math
 import os
 import random
 import time
@@ -44,7 +46,7 @@ if CONFIG.get("api_key_env"):
 
 # A worker's state: the level it measures and when it heard of it, the records not yet sent.
 worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0,
-          "rate": 0.0, "rate_total": 0.0, "constant": False, "seed": 1, "sends": []}
+          "rate": 0.0, "rate_total": 0.0, "constant": False, "seed": 1, "sends": [], "index": 0, "workers": 1}
 # A rate sweep: requests in flight at once on one worker, at most (each holds a connection, and a process
 # has ~1024 descriptors). A schedule that would pass it sends fewer than asked, which knee marks behind.
 MAX_IN_FLIGHT = 512
@@ -78,14 +80,17 @@ def one_request(session, body):
                 out["kind"] = "http_4xx" if 400 <= r.status_code < 500 else "http_5xx" if r.status_code >= 500 else "other"
                 out["detail"] = "HTTP %d" % r.status_code
             elif CONFIG["stream"]:
-                stream(r, start, out)
+                try:
+                    stream(r, start, out)
+                finally:
+                    r.close()  # a stream left early (an error event, malformed data) gives its connection back
             else:
                 doc = json.loads(r.content)
                 if CONFIG["kind"] == "openai":
                     if not isinstance(doc, dict) or not doc.get("choices"):
                         out["kind"], out["detail"] = "malformed", "an OpenAI response without choices"
                     else:
-                        out["tokens"] = max(0, int((doc.get("usage") or {}).get("completion_tokens") or 0))
+                        out["tokens"] = count((doc.get("usage") or {}).get("completion_tokens") or 0)
     except gevent.Timeout:
         out["kind"], out["detail"] = "timeout", "the whole request took longer than its limit"
     except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as e:
@@ -100,9 +105,17 @@ def one_request(session, body):
         out["kind"], out["detail"] = "malformed", "the response is not JSON (%s)" % str(e)[:160]
     except requests.exceptions.RequestException as e:
         out["kind"], out["detail"] = "other", str(e)[:200]
-    except (AttributeError, TypeError, KeyError, IndexError) as e:  # valid JSON of an unexpected shape
+    except (AttributeError, TypeError, KeyError, IndexError, OverflowError) as e:  # valid JSON of an unexpected shape
         out["kind"], out["detail"] = "malformed", "an unexpected response (%s)" % str(e)[:160]
+    except Exception as e:  # anything else still ends as a record (a rate level has counted its send)
+        out["kind"], out["detail"] = "other", "%s: %s" % (type(e).__name__, str(e)[:160])
     return out
+
+
+def count(value):
+    """A token count from a response: a whole number from 0, or 0 (JSON's 1e999 is infinity)."""
+    v = float(value)
+    return int(v) if math.isfinite(v) and 0 <= v < 1e12 else 0
 
 
 def stream(r, start, out):
@@ -125,7 +138,7 @@ def stream(r, start, out):
             return
         u = (doc.get("usage") or {}).get("completion_tokens")
         if isinstance(u, (int, float)):
-            usage = int(u)
+            usage = count(u)
         choices = doc.get("choices")
         if not isinstance(choices, list) or (not choices and usage < 0):
             out["kind"], out["detail"] = "malformed", "a stream event has no choices"
@@ -156,7 +169,6 @@ class KneeRateUser(User):
     def on_start(self):
         self.idle = []  # sessions whose request ended, for the next
         self.in_flight = 0
-        self.count = 0
 
     def on_stop(self):
         for s in self.idle:
@@ -169,33 +181,38 @@ class KneeRateUser(User):
             gevent.sleep(0.05)
             return
         t0 = worker["t0"]
-        rng = random.Random("%s/%s/%s" % (worker["seed"], self.environment.runner.client_id, level))
+        # The worker's index among the workers (the master numbers them): a run's schedule is the seed's.
+        rng = random.Random("%s/%s/%s" % (worker["seed"], worker["index"], level))
+        self.count = worker["index"]  # the workers take the bodies in turn, not in lockstep
         # Evenly spaced arrivals start at a random phase on each worker, so the workers' requests interleave.
         t = rng.random() / rate if worker["constant"] else rng.expovariate(rate)
         while worker["level"] == level:
             delay = t - (time.perf_counter() - t0)
             if delay > 0:
-                gevent.sleep(delay)
+                gevent.sleep(min(delay, 0.05))  # a new level (its rate) is heard within 50 ms
                 continue
             if self.in_flight < MAX_IN_FLIGHT:
-                gevent.spawn(self.fire, t0 + t)
+                self.in_flight += 1  # here, not in the greenlet: a schedule catching up spawns many before any runs
+                gevent.spawn(self.fire, level, t0, t0 + t)
             t += 1.0 / rate if worker["constant"] else rng.expovariate(rate)
 
-    def fire(self, intended):
-        session = self.idle.pop() if self.idle else new_session()
-        self.in_flight += 1
-        body = BODIES[self.count % len(BODIES)]
-        self.count += 1
-        sent = time.perf_counter()
-        worker["sends"].append(sent - worker["t0"])
+    def fire(self, level, level_t0, intended):
         try:
+            session = self.idle.pop() if self.idle else new_session()
+            body = BODIES[self.count % len(BODIES)]
+            self.count += worker["workers"]
+            sent = time.perf_counter()
+            worker["sends"].append(sent - worker["t0"])
             out = one_request(session, body)
+            end = time.perf_counter()
+            self.idle.append(session)
         finally:
             self.in_flight -= 1
-        end = time.perf_counter()
-        self.idle.append(session)
-        t0 = worker["t0"]
-        record = {"user": -1, "intended": intended - t0, "sent": sent - t0, "end": end - t0, "wall": time.time()}
+        t0 = worker["t0"]  # the level it ended in (a request sent before it has a negative send time)
+        # Where it was sent, for the spool's import: a request that ends in the next level still counts as
+        # sent in its own.
+        record = {"user": -1, "intended": intended - t0, "sent": sent - t0, "end": end - t0, "wall": time.time(),
+                  "sent_level": level, "sent_at": sent - level_t0}
         record.update(out)
         worker["pending"].append(record)
         self.environment.events.request.fire(request_type="POST", name="knee", response_time=(end - intended) * 1000,
@@ -266,6 +283,8 @@ def flush(environment, final=False):
             line = dict(rec, level=worker["level"], users=worker["users"], worker=runner.client_id)
             if worker["rate_total"] > 0:
                 line["rate"] = worker["rate_total"]  # a rate sweep's level: its rate, all workers together
+            if worker.get("repeat", 0) > 0:
+                line["repeat"] = worker["repeat"]  # a sweep with --repeats: this level's repeat
             worker["spool"].write(json.dumps(line) + "\n")
         worker["spool"].flush()
     runner.send_message("knee_batch", batch)
@@ -291,13 +310,16 @@ def on_level(environment, msg, **kwargs):
     worker["rate"] = worker["rate_total"] / max(1, int(msg.data.get("workers", 1)))
     worker["constant"] = bool(msg.data.get("constant", False))
     worker["seed"] = int(msg.data.get("seed", 1))
+    worker["index"] = int(msg.data.get("worker_index", 0))
+    worker["workers"] = max(1, int(msg.data.get("workers", 1)))
+    worker["repeat"] = int(msg.data.get("repeat", 0))
     worker["sends"] = []
     worker["t0"] = time.perf_counter()
 
 
 # ---- master: knee's commands and the relay ----
 
-master = {"sock": None, "level": -1, "users": 0, "rate": 0.0, "constant": False, "seed": 1, "quit": False,
+master = {"sock": None, "level": -1, "users": 0, "rate": 0.0, "constant": False, "seed": 1, "repeat": 0, "quit": False,
           "changed": gevent.event.Event()}
 
 
@@ -340,6 +362,7 @@ def control(environment):
                 master["rate"] = float(cmd.get("rate", 0.0))
                 master["constant"] = bool(cmd.get("constant", False))
                 master["seed"] = int(cmd.get("seed", 1))
+                master["repeat"] = int(cmd.get("repeat", 0))
             elif cmd.get("cmd") == "quit":
                 master["quit"] = True
             master["changed"].set()
@@ -365,10 +388,12 @@ class KneeShape(LoadTestShape):
                 # A rate level: one arrivals user per worker, each sending its share of the rate.
                 workers = self.runner.worker_count
                 users = workers if master["rate"] > 0 else master["users"]
-                # Before the users change: the same connection carries this ahead of Locust's spawn.
-                self.runner.send_message("knee_level", {"index": self.announced, "users": users, "rate": master["rate"],
-                                                        "constant": master["constant"], "seed": master["seed"],
-                                                        "workers": workers})
+                # Before the users change: the same connection carries this ahead of Locust's spawn. Each worker
+                # hears its own index among them (its arrivals' seed, its first body).
+                level = {"index": self.announced, "users": users, "rate": master["rate"], "constant": master["constant"],
+                         "seed": master["seed"], "repeat": master["repeat"], "workers": workers}
+                for i, client_id in enumerate(sorted(self.runner.clients.keys())):
+                    self.runner.send_message("knee_level", dict(level, worker_index=i), client_id=client_id)
                 send_to_knee({"type": "level_started", "level": self.announced, "users": users})
                 return (users, max(users, 1))
             master["changed"].wait()

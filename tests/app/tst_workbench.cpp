@@ -435,59 +435,32 @@ private slots:
         QCOMPARE(edited.sweepPage()->endpointPanel()->loadGenerator()->currentData().toString(), QStringLiteral("knee"));
     }
 
-    // What Locust cannot run (repeats) is said under the choice as soon as
-    // it is set, and Run refuses it with the same words; nothing starts.
-    void locustRefusesWhatItCannotRun()
+    // Locust runs whatever the page's other settings ask (a rate sweep, repeats, /metrics scraping): no note
+    // under the choice, and each reaches the request as knee sweep --load-generator locust builds it.
+    void locustRunsEverySettingThePageOffers()
     {
         const LocustBinary bin("/bin/true");
         MainWindow w(twoSlots(), "test");
         SweepPage* page = w.sweepPage();
         EndpointPanel* panel = page->endpointPanel();
         chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust");
-        auto refused = [&](const char* says) {
-            QVERIFY2(panel->locustNote()->isVisibleTo(panel) && panel->locustNote()->text().contains(says), qPrintable(panel->locustNote()->text()));
-            QString error;
-            QVERIFY(!page->request(error));
-            QVERIFY2(error.contains(says), qPrintable(error));
-            page->run();
-            QVERIFY(!page->isRunning());
-            QVERIFY2(page->statusText().contains(says), qPrintable(page->statusText()));
-            QVERIFY(page->sweeps().empty());
-        };
-        // A rate sweep runs on Locust too (one arrivals user per worker): nothing to say.
         page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
-        QVERIFY(!panel->locustNote()->isVisibleTo(panel));
-        {
-            QString error;
-            const std::optional<SweepRequest> rates = page->request(error);
-            QVERIFY2(rates, qPrintable(error));
-            QVERIFY(rates->options.rateSweep());
-            QVERIFY(rates->locust);
-        }
-        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
         page->repeats()->setValue(2);
-        refused("each level once");
-        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
-            showSweepPage(w);
-            page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->locustNote());
-            w.grab().save(shots + "/sweep_locust_repeats_refused.png");
-        }
-        page->repeats()->setValue(1);
-        // Scraping /metrics runs beside Locust's load as beside knee's own.
         panel->scrape()->setChecked(true);
         QVERIFY(!panel->locustNote()->isVisibleTo(panel));
         QString error;
-        {
-            const std::optional<SweepRequest> scraped = page->request(error);
-            QVERIFY2(scraped, qPrintable(error));
-            QVERIFY(scraped->scrape && scraped->locust);
+        const std::optional<SweepRequest> request = page->request(error);
+        QVERIFY2(request, qPrintable(error));
+        QVERIFY(request->options.rateSweep());
+        QCOMPARE(request->options.repeats, 2);
+        QVERIFY(request->scrape);
+        QVERIFY(request->locust);
+        QVERIFY2(checkSweepRequest(*request).isEmpty(), qPrintable(checkSweepRequest(*request)));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->loadGenerator());
+            w.grab().save(shots + "/sweep_locust_rates_repeats_scrape.png");
         }
-        panel->scrape()->setChecked(false);
-        QVERIFY2(page->request(error), qPrintable(error));
-        // Knee's client runs all three.
-        panel->loadGenerator()->setCurrentIndex(panel->loadGenerator()->findData(QStringLiteral("knee")));
-        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
-        QVERIFY2(page->request(error), qPrintable(error));
     }
 
     // No Locust installed: the choice says so, and a sweep with it is refused with what to install; never a crash.
