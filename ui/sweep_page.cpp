@@ -164,6 +164,8 @@ SweepPage::SweepPage(QWidget* parent)
         setFormOpen(m_formToggle->isChecked()); // the form's height follows its rows
     });
     connect(m_searchSlo, &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
+    connect(m_repeats, &QSpinBox::valueChanged, this, &SweepPage::updateFormSummary);
+    connect(m_endpoint->scrape(), &QCheckBox::toggled, this, &SweepPage::updateFormSummary);
     connect(m_slo, &QDoubleSpinBox::valueChanged, this, [this] {
         updateFormSummary();
         updateSloLine();

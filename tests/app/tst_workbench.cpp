@@ -456,6 +456,7 @@ private slots:
         QVERIFY(request->scrape);
         QVERIFY(request->locust);
         QVERIFY2(checkSweepRequest(*request).isEmpty(), qPrintable(checkSweepRequest(*request)));
+        QVERIFY2(page->formSummary().contains(QStringLiteral("2 repeats")), qPrintable(page->formSummary()));
         if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
             showSweepPage(w);
             page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->loadGenerator());
