@@ -10,6 +10,7 @@
 #include <QFileDialog>
 #include <QSpinBox>
 #include <QFormLayout>
+#include <QHostInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -44,6 +45,9 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     , m_spoolBrowse(new QPushButton(tr("Browse…"), this))
     , m_locustSpoolRow(new QWidget(this))
     , m_locustNote(new QLabel(this))
+    , m_masterHost(new QLineEdit(this))
+    , m_masterPort(new QSpinBox(this))
+    , m_masterRow(new QWidget(this))
 {
     setObjectName(QStringLiteral("endpointPanel"));
     m_choice->addItem(tr("Built-in engine"), QStringLiteral("engine"));
@@ -78,13 +82,25 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     m_extraMetrics->setToolTip(tr("Metric names to keep as well, separated by commas."));
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    // Issue 18: who sends the endpoint's load. Locust's processes run on this machine (workers elsewhere:
-    // knee sweep's --master-host, not here yet).
+    // Issue 18: who sends the endpoint's load: knee's client, Locust's master and workers on this machine,
+    // or Locust's master here and workers elsewhere (knee sweep's --master-host).
     m_generator->setObjectName(QStringLiteral("loadGenerator"));
     m_generator->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon); // the longest item does not widen the form
     m_generator->setMinimumContentsLength(20);
     m_generator->addItem(tr("knee's client"), QStringLiteral("knee"));
     m_generator->addItem(tr("Locust (local master and workers)"), QStringLiteral("locust"));
+    m_generator->addItem(tr("Locust (workers on other machines)"), QStringLiteral("locust-remote"));
+    m_masterHost->setObjectName(QStringLiteral("locustMasterHost"));
+    m_masterHost->setText(QHostInfo::localHostName());
+    m_masterHost->setPlaceholderText(tr("this machine's name or IPv4 address, as the load machines reach it"));
+    m_masterHost->setToolTip(tr("The master runs here, beside knee; the workers on your load machines (or your Kubernetes cluster) "
+                                "connect to this name or address. Locust's worker port is not authenticated: let only your load "
+                                "machines reach it."));
+    m_masterPort->setObjectName(QStringLiteral("locustMasterPort"));
+    m_masterPort->setRange(1, 65535);
+    m_masterPort->setValue(net::LocustOptions{}.masterPort);
+    m_masterPort->setPrefix(tr("port "));
+    m_masterPort->setToolTip(tr("The port the workers connect to (Locust's default is 5557)."));
     m_generator->setToolTip(tr("Who sends an endpoint's requests: knee's own client, or Locust's master and workers on this machine "
                                "(Debian's python3-locust), whose every request knee times and measures the same way. The built-in "
                                "engine makes its own load."));
@@ -149,6 +165,11 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     spoolRow->addWidget(m_locustSpool, 1);
     spoolRow->addWidget(m_spoolBrowse);
     form->addRow(tr("Records to"), m_locustSpoolRow);
+    auto* masterRow = new QHBoxLayout(m_masterRow);
+    masterRow->setContentsMargins(0, 0, 0, 0);
+    masterRow->addWidget(m_masterHost, 1);
+    masterRow->addWidget(m_masterPort);
+    form->addRow(tr("Master here at"), m_masterRow);
     form->addRow(QString(), m_locustNote);
     auto* testRow = new QHBoxLayout();
     testRow->addWidget(m_test);
@@ -183,6 +204,8 @@ EndpointPanel::EndpointPanel(QWidget* parent)
     connect(m_workers, &QSpinBox::valueChanged, this, changed);
     connect(m_locustWait, &QSpinBox::valueChanged, this, changed);
     connect(m_locustSpool, &QLineEdit::textChanged, this, changed);
+    connect(m_masterHost, &QLineEdit::textChanged, this, changed);
+    connect(m_masterPort, &QSpinBox::valueChanged, this, changed);
     updateEnabled();
 }
 
@@ -214,8 +237,10 @@ QString EndpointPanel::locustBinary()
 
 bool EndpointPanel::locustChosen() const
 {
-    return endpointChosen() && m_generator->currentData().toString() == QLatin1String("locust");
+    return endpointChosen() && m_generator->currentData().toString().startsWith(QLatin1String("locust"));
 }
+
+QString EndpointPanel::locustFilesDir() { return QDir::home().filePath(QStringLiteral("knee-locust")); }
 
 void EndpointPanel::updateLocust()
 {
@@ -225,11 +250,23 @@ void EndpointPanel::updateLocust()
     m_generator->setItemData(item, installed ? tr("Locust's master and workers on this machine send the load; knee measures every request they time")
                                              : tr("%1 is missing: install python3-locust (or set KNEE_LOCUST_BIN)").arg(locustBinary()),
                              Qt::ToolTipRole);
-    const bool locust = m_generator->currentData().toString() == QLatin1String("locust");
+    const int remoteItem = m_generator->findData(QStringLiteral("locust-remote"));
+    m_generator->setItemText(remoteItem, installed ? tr("Locust (workers on other machines)") : tr("Locust (workers on other machines): not installed"));
+    m_generator->setItemData(remoteItem,
+                             tr("Locust's master runs here; knee writes run-worker.sh and a Kubernetes manifest to %1 and waits for the "
+                                "workers you start on your load machines")
+                                 .arg(locustFilesDir()),
+                             Qt::ToolTipRole);
+    const QString generator = m_generator->currentData().toString();
+    const bool locust = generator.startsWith(QLatin1String("locust")), remote = generator == QLatin1String("locust-remote");
     m_generator->setEnabled(endpointChosen());
+    m_workers->setToolTip(remote ? tr("How many workers the master waits for (started by you on your load machines) before the first level")
+                                 : tr("Locust workers to start on this machine (processes; about one per core). A worker too busy to "
+                                      "keep its users' timing marks its levels as behind, and they are not used."));
     auto* form = static_cast<QFormLayout*>(m_fields->layout());
     form->setRowVisible(m_locustRow, locust);
-    form->setRowVisible(m_locustSpoolRow, locust);
+    form->setRowVisible(m_locustSpoolRow, locust && !remote); // workers elsewhere keep their own (KNEE_LOCUST_SPOOL)
+    form->setRowVisible(m_masterRow, remote);
     QString note;
     if (locust && !installed)
         note = tr("Locust is not installed (%1 is missing): install python3-locust, or set KNEE_LOCUST_BIN to its locust. "
@@ -251,6 +288,22 @@ std::optional<net::LocustOptions> EndpointPanel::locust(QString& error) const
         error = tr("Locust is not installed: %1 is missing (install python3-locust, or choose knee's client as the load generator)")
                     .arg(o.locust);
         return std::nullopt;
+    }
+    if (m_generator->currentData().toString() == QLatin1String("locust-remote")) { // as knee sweep --master-host
+        o.masterHost = m_masterHost->text().trimmed();
+        if (o.masterHost.isEmpty()) {
+            error = tr("Master here at: give this machine's name or address as the load machines reach it");
+            return std::nullopt;
+        }
+        QString why;
+        o.masterBind = net::masterBindAddress(o.masterHost, why);
+        if (o.masterBind.isEmpty()) {
+            error = tr("Master here at: %1").arg(why);
+            return std::nullopt;
+        }
+        o.masterPort = quint16(m_masterPort->value());
+        o.filesDir = locustFilesDir();
+        return o; // the workers keep their own records where they run
     }
     o.spoolDir = m_locustSpool->text().trimmed();
     if (const QString why = o.spoolDir.isEmpty() ? QString() : net::checkLocustSpool(o.spoolDir); !why.isEmpty()) {
@@ -278,6 +331,10 @@ void EndpointPanel::restoreLocustSettings()
     if (const int v = settings.value(QStringLiteral("locust_wait_s")).toInt(&ok); ok && v >= m_locustWait->minimum() && v <= m_locustWait->maximum())
         m_locustWait->setValue(v);
     m_locustSpool->setText(settings.value(QStringLiteral("locust_spool")).toString());
+    if (const QString host = settings.value(QStringLiteral("locust_master_host")).toString().trimmed(); !host.isEmpty())
+        m_masterHost->setText(host.left(255));
+    if (const int v = settings.value(QStringLiteral("locust_master_port")).toInt(&ok); ok && v >= 1 && v <= 65535)
+        m_masterPort->setValue(v);
 }
 
 void EndpointPanel::saveLocustSettings() const
@@ -288,6 +345,8 @@ void EndpointPanel::saveLocustSettings() const
     settings.setValue(QStringLiteral("locust_workers"), m_workers->value());
     settings.setValue(QStringLiteral("locust_wait_s"), m_locustWait->value());
     settings.setValue(QStringLiteral("locust_spool"), m_locustSpool->text().trimmed());
+    settings.setValue(QStringLiteral("locust_master_host"), m_masterHost->text().trimmed());
+    settings.setValue(QStringLiteral("locust_master_port"), m_masterPort->value());
 }
 
 std::optional<net::HttpTarget> EndpointPanel::target(QString& error) const

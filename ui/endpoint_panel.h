@@ -60,7 +60,12 @@ public:
     QLineEdit* extraMetrics() const { return m_extraMetrics; }
     QPushButton* testButton() const { return m_test; }
     QLabel* testResult() const { return m_result; }
-    QComboBox* loadGenerator() const { return m_generator; } // "knee" (its own client) or "locust"
+    // "knee" (its own client), "locust" (local master and workers) or "locust-remote" (workers elsewhere)
+    QComboBox* loadGenerator() const { return m_generator; }
+    QLineEdit* masterHost() const { return m_masterHost; }
+    QSpinBox* masterPort() const { return m_masterPort; }
+    // Where knee writes what to run on the load machines (workers elsewhere): ~/knee-locust.
+    static QString locustFilesDir();
     QSpinBox* workers() const { return m_workers; }
     QSpinBox* locustWait() const { return m_locustWait; }
     QLineEdit* locustSpool() const { return m_locustSpool; }
@@ -103,6 +108,9 @@ private:
     QWidget* m_locustRow;      // workers and connect wait
     QWidget* m_locustSpoolRow;
     QLabel* m_locustNote;
+    QLineEdit* m_masterHost;   // workers elsewhere: this machine as they reach it
+    QSpinBox* m_masterPort;
+    QWidget* m_masterRow;
     std::unique_ptr<net::HttpClient> m_client; // the connection test's, while it runs
 };
 

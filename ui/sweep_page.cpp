@@ -518,9 +518,13 @@ void SweepPage::updateLoad()
 void SweepPage::updateFormSummary()
 {
     QString target = !m_endpoint->endpointChosen() ? tr("built-in engine, %1").arg(m_mode->currentText())
-        : m_endpoint->locustChosen() ? tr("HTTP endpoint, load from Locust (%1)")
-                                           .arg(counted(m_endpoint->workers()->value(), tr("worker"), tr("workers")))
-                                     : tr("HTTP endpoint");
+        : m_endpoint->locustChosen()
+        ? tr("HTTP endpoint, load from Locust (%1%2)")
+              .arg(counted(m_endpoint->workers()->value(), tr("worker"), tr("workers")),
+                   m_endpoint->loadGenerator()->currentData().toString() == QLatin1String("locust-remote")
+                       ? tr(" elsewhere, master here at %1:%2").arg(m_endpoint->masterHost()->text().trimmed()).arg(m_endpoint->masterPort()->value())
+                       : QString())
+        : tr("HTTP endpoint");
     QString text = m_load->currentData().toString() == QLatin1String("rates")
         ? tr("%1 · rates %2 req/s, %3 arrivals").arg(target, m_rates->text(), m_arrival->currentData().toString() == QLatin1String("constant")
                                                                                     ? tr("evenly spaced") : tr("Poisson"))
@@ -672,6 +676,12 @@ void SweepPage::run()
     const bool endpoint = request.endpoint.has_value();
     m_running = request.options;
     m_runningLocustWorkers = request.locust ? request.locust->workers : 0;
+    m_runningLocustMaster.clear();
+    m_locustListening = std::make_shared<std::atomic<bool>>(false);
+    if (request.locust && request.locust->remoteWorkers()) {
+        m_runningLocustMaster = QStringLiteral("%1:%2").arg(request.locust->masterHost).arg(request.locust->masterPort);
+        request.locust->announce = [listening = m_locustListening](const QString&) { listening->store(true); };
+    }
     if (live && !endpoint) { // the GPUs as NVML sees them, per level (nothing where there is no driver)
         if (!m_gpus) {
             m_gpus = std::make_unique<telemetry::GpuSampler>(telemetry::GpuSampler::kDefaultPeriodMs);
@@ -698,6 +708,8 @@ void SweepPage::run()
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false); // before the first progress text: a new sweep is not cancelling
     updateProgress();
     const auto flag = m_cancelFlag;
+    if (request.locust) // Cancel also ends the wait for Locust's workers (up to the connect wait)
+        request.locust->cancelled = [flag] { return flag->load(); };
     QPointer<SweepPage> self(this);
     m_watcher.setFuture(QtConcurrent::run([request, flag, self] {
         const auto progress = [flag, self](const SweepLevel& level) {
@@ -756,7 +768,13 @@ void SweepPage::updateProgress()
         ? tr("Locust's master and %1").arg(counted(m_runningLocustWorkers, tr("worker"), tr("workers")))
         : QString();
     const bool locustStarting = !locust.isEmpty() && !m_cancelFlag->load() && done == 0 && m_levelNow && m_levelNow->load() <= 0;
-    if (locustStarting)
+    if (locustStarting && !m_runningLocustMaster.isEmpty())
+        text = m_locustListening && m_locustListening->load()
+            ? tr("Waiting for %1 to connect to %2 (Cancel stops waiting): on each load machine run run-worker.sh from %3, or "
+                 "kubectl apply -f %3/locust-workers.yaml")
+                  .arg(counted(m_runningLocustWorkers, tr("worker"), tr("workers")), m_runningLocustMaster, EndpointPanel::locustFilesDir())
+            : tr("Starting Locust's master here for %1 elsewhere").arg(counted(m_runningLocustWorkers, tr("worker"), tr("workers")));
+    else if (locustStarting)
         text = tr("Starting %1 on this machine (they send the load; knee measures)").arg(locust);
     else if (grid)
         text = m_cancelFlag->load() ? tr("Cancelling… the grid's cell finishes first")

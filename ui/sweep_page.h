@@ -250,6 +250,9 @@ private:
     SweepOptions m_running;
     bool m_runningLive = false;
     int m_runningLocustWorkers = 0; // the running sweep's load comes from Locust's workers (0: not)
+    QString m_runningLocustMaster;  // workers elsewhere: where they connect (host:port); empty: local workers
+    // Workers elsewhere: knee wrote what to run and the master listens (set from the sweep's thread).
+    std::shared_ptr<std::atomic<bool>> m_locustListening;
     QElapsedTimer m_runClock, m_levelClock;
     QTimer* m_progressTimer;
     QFutureWatcher<SweepRun> m_watcher; // runSweepRequest on Qt's pool

@@ -168,6 +168,8 @@ public:
         waited.start();
         while (!m_ready) {
             check();
+            if (m_options.cancelled && m_options.cancelled())
+                throw LocustError("cancelled while waiting for the locust workers to connect");
             if (waited.elapsed() > 1000LL * (m_options.connectWaitS + 15))
                 throw LocustError(QStringLiteral("the %1 locust worker(s) did not connect to the master within %2 s%3")
                                       .arg(m_options.workers)

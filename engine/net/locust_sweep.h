@@ -45,6 +45,8 @@ struct LocustOptions {
     quint16 masterPort = 5557; // Locust's own default
     QString filesDir;
     std::function<void(const QString&)> announce;
+    // Asked while knee waits for the workers to connect: true gives up (the sweep fails, "cancelled").
+    std::function<bool()> cancelled;
     bool remoteWorkers() const { return !masterHost.isEmpty(); }
 };
 

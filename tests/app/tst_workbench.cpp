@@ -45,6 +45,8 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTcpServer>
+#include <QHostAddress>
 #include <QTest>
 #include <QToolButton>
 
@@ -629,6 +631,94 @@ private slots:
         QVERIFY(r.levels.front().completed > 0);
         QVERIFY2(QByteArray::fromStdString(r.target).contains("\"load_generator\""), r.target.c_str());
         QVERIFY2(seen.value(0).contains("load from Locust's master and 1 worker"), qPrintable(seen.join(" | ")));
+    }
+
+    // Workers on other machines (knee sweep's --master-host) from the page: the master's address and port
+    // reach the request; the spool row gives way (they keep their own records); a host that is not this
+    // machine is refused with why.
+    void locustWorkersElsewhereBuildTheRequest()
+    {
+        const LocustBinary bin("/bin/true");
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust-remote");
+        QVERIFY(panel->masterHost()->isVisibleTo(panel));
+        QVERIFY(!panel->locustSpool()->isVisibleTo(panel));
+        panel->masterHost()->setText("127.0.0.1");
+        panel->masterPort()->setValue(5599);
+        panel->workers()->setValue(3);
+        QString error;
+        const std::optional<SweepRequest> request = page->request(error);
+        QVERIFY2(request, qPrintable(error));
+        QVERIFY(request->locust->remoteWorkers());
+        QCOMPARE(request->locust->masterHost, QStringLiteral("127.0.0.1"));
+        QCOMPARE(request->locust->masterBind, QStringLiteral("127.0.0.1"));
+        QCOMPARE(int(request->locust->masterPort), 5599);
+        QCOMPARE(request->locust->workers, 3);
+        QCOMPARE(request->locust->filesDir, EndpointPanel::locustFilesDir());
+        QVERIFY2(page->formSummary().contains("3 workers elsewhere, master here at 127.0.0.1:5599"), qPrintable(page->formSummary()));
+        QVERIFY(request->locust->spoolDir.isEmpty());
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            page->findChild<QScrollArea*>("sweepForm")->ensureWidgetVisible(panel->masterHost());
+            w.grab().save(shots + "/sweep_locust_workers_elsewhere.png");
+        }
+        panel->masterHost()->setText("192.0.2.1"); // TEST-NET: never this machine
+        QVERIFY(!page->request(error));
+        QVERIFY2(error.contains("is not an IPv4 address of this machine"), qPrintable(error));
+        panel->masterHost()->clear();
+        QVERIFY(!page->request(error));
+        QVERIFY2(error.contains("Master here at"), qPrintable(error));
+        // Remembered, as the other Locust settings.
+        panel->masterHost()->setText("127.0.0.1");
+        MainWindow again(twoSlots(), "test");
+        QCOMPARE(again.sweepPage()->endpointPanel()->masterPort()->value(), 5599);
+        QCOMPARE(again.sweepPage()->endpointPanel()->masterHost()->text(), QStringLiteral("127.0.0.1"));
+    }
+
+    // The page waits for workers elsewhere and says what to run; Cancel ends the wait at once (not after the
+    // connect wait), and says so.
+    void cancelEndsTheWaitForWorkersElsewhere()
+    {
+        if (!QFileInfo(EndpointPanel::locustBinary()).isExecutable())
+            QSKIP("no Locust here (Debian's python3-locust; scripts/install-deps installs it)");
+        QTemporaryDir home;
+        const QByteArray oldHome = qgetenv("HOME");
+        qputenv("HOME", home.path().toUtf8()); // knee writes ~/knee-locust: this test's own
+        MainWindow w(twoSlots(), "test");
+        SweepPage* page = w.sweepPage();
+        EndpointPanel* panel = page->endpointPanel();
+        chooseEndpoint(panel, "http://127.0.0.1:9/predict", "locust-remote");
+        panel->masterHost()->setText("127.0.0.1");
+        quint16 port = 0;
+        {
+            QTcpServer probe; // a port free now, for the master a moment later
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            port = probe.serverPort();
+        }
+        panel->masterPort()->setValue(port);
+        panel->workers()->setValue(2);
+        panel->locustWait()->setValue(600);
+        page->levels()->setText("1");
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        page->run();
+        QVERIFY(page->isRunning());
+        QTRY_VERIFY2_WITH_TIMEOUT(page->statusText().startsWith("Waiting for 2 workers to connect to 127.0.0.1"), qPrintable(page->statusText()),
+                                  knee::test::kEventTimeoutMs);
+        QVERIFY(page->statusText().contains(QDir(home.path()).filePath("knee-locust")));
+        QVERIFY(QFileInfo(QDir(home.path()).filePath("knee-locust/run-worker.sh")).isExecutable());
+        QElapsedTimer cancelled;
+        cancelled.start();
+        page->cancel();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        qInfo() << "the wait for workers ended" << cancelled.elapsed() << "ms after Cancel";
+        if (oldHome.isEmpty())
+            qunsetenv("HOME");
+        else
+            qputenv("HOME", oldHome);
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("cancelled while waiting for the locust workers"), qPrintable(page->statusText()));
     }
 
     void cancellingSaysSo()
