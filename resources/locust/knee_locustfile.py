@@ -239,7 +239,8 @@ class KneeUser(User):
         self.session = new_session()
         self.index = worker["next_user"]
         worker["next_user"] += 1
-        self.count = self.index
+        # The users of all workers start at different bodies (user u of worker w: u x workers + w), not in lockstep.
+        self.count = self.index * worker["workers"] + worker["index"]
 
     def on_stop(self):
         self.session.close()
