@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -90,18 +91,18 @@ QByteArray firstLines(const QByteArray& text, int n)
 
 QByteArray scenarioLines(const QString& name, int users, std::int64_t startNs, double seconds, int baseMs)
 {
-    std::map<std::int64_t, QByteArray> byEnd; // the lines in time order, as k6 flushes them
+    std::map<std::pair<std::int64_t, int>, QByteArray> byEnd; // the lines in time order (then by user), as k6 flushes them
     for (int u = 0; u < users; ++u) {
         std::int64_t t = startNs;
         for (int k = 0; t < startNs + std::int64_t(seconds * kNs); ++k) {
             const std::int64_t ms = k == 0 ? 25 : (k % 10 == 0 ? 3 * baseMs : baseMs);
             t += ms * 1'000'000;
-            byEnd[t * 8 + u] = request(t, double(ms), tagsOf(name));
+            byEnd[{t, u}] = request(t, double(ms), tagsOf(name));
         }
     }
     for (int s = 0; s < int(seconds); ++s) {
         const std::int64_t t = startNs + s * kNs + kNs / 2;
-        byEnd[t * 8 + 7] = point("vus", t, users, QJsonValue());
+        byEnd[{t, users}] = point("vus", t, users, QJsonValue()); // after the requests that end at t
     }
     QByteArray out;
     for (const auto& [key, lines] : byEnd)
