@@ -149,6 +149,8 @@ int runCalibrate(const QStringList& args)
     const QString yaml = QString::fromStdString(result.yaml());
     if (!parser.isSet(json) || !result.settling.settled) // stdout keeps the table alone; a device that never settled is said on stderr too
         err << "knee calibrate: " << QString::fromStdString(result.settling.notice()) << "\n";
+    if (!result.hostNotice.empty()) // a calibration the host disturbed throughout: said whatever the output
+        err << "knee calibrate: " << QString::fromStdString(result.hostNotice) << "\n";
     int status = kOk;
     if (parser.isSet(outOpt)) {
         if (const QString e = writeOutputFile(parser.value(outOpt), yaml.toUtf8()); !e.isEmpty()) {
@@ -193,7 +195,9 @@ int runCalibrate(const QStringList& args)
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
         for (const LiveIdlePoint& p : result.liveIdle)
             liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},
-                                            {"extra_ms", p.extraMs}, {"caller_extra_ms", p.callerExtraMs}});
+                                            {"extra_ms", p.extraMs}, {"caller_extra_ms", p.callerExtraMs},
+                                            {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
+                                            {"attempts", p.attempts}});
         const QJsonObject o{{"profile", QString::fromStdString(result.profile)},
                             {"backend", QString::fromStdString(result.backendKind)},
                             {"gpu", result.gpu},
@@ -208,6 +212,12 @@ int runCalibrate(const QStringList& args)
                             {"live_p50_ms", result.liveP50Ms},
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"live_idle", liveIdleJson},
+                            // What the host took from the queue run kept (null without /proc/stat), and the runs it took
+                            {"host", QJsonObject{{"queue_steal_pct", result.queueHost.valid ? QJsonValue(result.queueHost.stealPct) : QJsonValue()},
+                                                 {"queue_involuntary_switches", result.queueHost.valid ? QJsonValue(qint64(result.queueHost.involuntarySwitches)) : QJsonValue()},
+                                                 {"queue_attempts", result.queueAttempts},
+                                                 {"disturbed_steal_pct", telemetry::HostContention::kDisturbedStealPct},
+                                                 {"notice", QString::fromStdString(result.hostNotice)}}},
                             {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},
                                                         {"overhead_ms", result.callerOverheadMs}}},
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency

@@ -161,6 +161,12 @@ int runSimulate(const QStringList& args)
         o.insert(QStringLiteral("replica_start_failures"), qint64(result.replicaStartFailures));
         o.insert(QStringLiteral("last_predict_error"), QString::fromStdString(result.lastPredictError));
         o.insert(QStringLiteral("gpu_telemetry"), gpuTelemetryJson(gpus.get()));
+        if (result.host.valid) // what the host took from the run (hypervisor steal): null where it cannot be read
+            o.insert(QStringLiteral("host"), QJsonObject{{QStringLiteral("steal_pct"), result.host.stealPct},
+                                                         {QStringLiteral("involuntary_switches"), qint64(result.host.involuntarySwitches)},
+                                                         {QStringLiteral("disturbed"), result.host.disturbed()}});
+        else
+            o.insert(QStringLiteral("host"), QJsonValue());
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
         out << twinText(scenario);

@@ -471,22 +471,23 @@ int runSweep(const QStringList& args)
         locust.emplace();
         if (const QString bin = qEnvironmentVariable("KNEE_LOCUST_BIN"); !bin.isEmpty()) // tests, or another install
             locust->locust = bin;
-        if (parser.isSet(endpointFlags.workers)) {
+        // A whole-number flag in [lo, hi] into `out` when set; false (said on stderr) when it is not one.
+        auto wholeFlag = [&](const QCommandLineOption& flag, int lo, int hi, const char* what, int& out) {
+            if (!parser.isSet(flag))
+                return true;
             bool ok = false;
-            locust->workers = parser.value(endpointFlags.workers).toInt(&ok);
-            if (!ok || locust->workers < 1 || locust->workers > 256) {
-                err << "knee sweep: --workers expects a whole number from 1 to 256, got '" << parser.value(endpointFlags.workers) << "'\n";
-                return kBadInput;
+            const int v = parser.value(flag).toInt(&ok);
+            if (!ok || v < lo || v > hi) {
+                err << "knee sweep: --" << flag.names().first() << " expects " << what << " from " << lo << " to " << hi << ", got '"
+                    << parser.value(flag) << "'\n";
+                return false;
             }
-        }
-        if (parser.isSet(endpointFlags.locustWait)) {
-            bool ok = false;
-            locust->connectWaitS = parser.value(endpointFlags.locustWait).toInt(&ok);
-            if (!ok || locust->connectWaitS < 1 || locust->connectWaitS > 3600) {
-                err << "knee sweep: --locust-wait-s expects whole seconds from 1 to 3600, got '" << parser.value(endpointFlags.locustWait) << "'\n";
-                return kBadInput;
-            }
-        }
+            out = v;
+            return true;
+        };
+        if (!wholeFlag(endpointFlags.workers, 1, 256, "a whole number", locust->workers)
+            || !wholeFlag(endpointFlags.locustWait, 1, 3600, "whole seconds", locust->connectWaitS))
+            return kBadInput;
         if (parser.isSet(endpointFlags.masterHost)) {
             QString error;
             locust->masterHost = parser.value(endpointFlags.masterHost);
@@ -495,15 +496,10 @@ int runSweep(const QStringList& args)
                 err << "knee sweep: " << error << "\n";
                 return kBadInput;
             }
-            if (parser.isSet(endpointFlags.masterPort)) {
-                bool ok = false;
-                const int port = parser.value(endpointFlags.masterPort).toInt(&ok);
-                if (!ok || port < 1 || port > 65535) {
-                    err << "knee sweep: --master-port expects a port from 1 to 65535, got '" << parser.value(endpointFlags.masterPort) << "'\n";
-                    return kBadInput;
-                }
-                locust->masterPort = quint16(port);
-            }
+            int port = locust->masterPort;
+            if (!wholeFlag(endpointFlags.masterPort, 1, 65535, "a port", port))
+                return kBadInput;
+            locust->masterPort = quint16(port);
             locust->filesDir = parser.isSet(endpointFlags.locustFiles) ? parser.value(endpointFlags.locustFiles) : QStringLiteral("knee-locust");
             if (QFileInfo(locust->filesDir).exists() && !QFileInfo(locust->filesDir).isDir()) {
                 err << "knee sweep: --locust-files " << locust->filesDir << " is not a directory\n";

@@ -26,8 +26,11 @@
 #include "live/live_sweep.h"
 #include "metrics/latency_histogram.h"
 #include "study/sweep.h"
+#include "telemetry/gpu_telemetry.h"
+#include "telemetry/host_contention.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -35,6 +38,7 @@
 #include <QStringList>
 
 #include <execinfo.h>
+#include <fstream>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -64,6 +68,41 @@ pid_t g_mainTid = 0;
 
 // The live run's predict backend: --backend's, else the machine's own (GPU, else CPU), set up when a live run starts.
 const PredictBackendInfo* g_backend = nullptr;
+// Live runs on a GPU: NVML every 50 ms, summarised per window (null without NVML or in virtual runs).
+telemetry::GpuSampler* g_gpus = nullptr;
+
+// Where each of this process's threads last ran (/proc/self/task/*/stat, field 39), by thread name: run 17
+// had `small`'s calls slow down for seconds at a time with no steal and the GPU at full clock, its
+// callback hop doubling; a thread moved to a CPU of another NUMA node would do that.
+QJsonObject threadCpus()
+{
+    QJsonObject byName;
+    for (const QString& tid : QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile f(QStringLiteral("/proc/self/task/%1/stat").arg(tid));
+        if (!f.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray stat = f.readAll();
+        const qsizetype open = stat.indexOf('('), close = stat.lastIndexOf(')');
+        if (open < 0 || close < open)
+            continue;
+        const QString name = QString::fromUtf8(stat.mid(open + 1, close - open - 1));
+        const QList<QByteArray> rest = stat.mid(close + 2).split(' '); // from field 3 (state) on
+        if (rest.size() < 37)
+            continue;
+        QJsonArray cpus = byName[name].toArray();
+        cpus.append(rest[36].toInt()); // field 39: the CPU it last ran on
+        byName[name] = cpus;
+    }
+    return byName;
+}
+
+double loadAverage()
+{
+    std::ifstream f("/proc/loadavg");
+    double one = 0;
+    f >> one;
+    return one;
+}
 
 void writeText(const char* text) { (void)!write(STDERR_FILENO, text, std::strlen(text)); }
 
@@ -190,12 +229,45 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
     driver.advanceTo(e, e.now() + secondsToNanos(o.warmupS));
     w = Window();
     w.open = true;
+    (void)BackendExecutor::takeTimings(); // the warm-up's calls left out: the timings below are the window's
+    if (g_gpus)
+        g_gpus->resetSummary();
+    const telemetry::HostMark host0 = telemetry::HostMark::now();
     const Nanos start = e.now();
     driver.advanceTo(e, start + secondsToNanos(o.windowS));
     w.open = false;
+    const telemetry::HostMark host1 = telemetry::HostMark::now();
+    QJsonObject conditions; // live only: the GPU's clock and power, the host's contention, over the window
+    if (g_gpus)
+        for (const telemetry::GpuSummary& g : g_gpus->summary())
+            if (g.index == 0 && g.samples > 0) {
+                conditions["gpu_samples"] = qint64(g.samples);
+                conditions["sm_clock_mean_mhz"] = g.smClockMHz.mean();
+                conditions["sm_clock_min_mhz"] = g.smClockMHz.min;
+                conditions["power_mean_w"] = g.powerW.mean();
+                conditions["gpu_util_mean_pct"] = g.utilizationPct.mean();
+            }
+    // The host's side (telemetry/host_contention.h): run 16 found the callback's hop to the dispatcher
+    // doubling in windows where the hypervisor stole 1-3.5 % of the CPUs, whatever the placement.
+    if (const telemetry::HostContention hc = telemetry::between(host0, host1); g_backend && hc.valid) {
+        conditions["steal_pct"] = hc.stealPct;
+        conditions["involuntary_switches"] = qint64(hc.involuntarySwitches);
+        conditions["load_average"] = loadAverage();
+        conditions["thread_cpus"] = threadCpus();
+    }
+    // Where this window's live calls spent their time beyond the device (until run 15 these were pooled over
+    // a configuration's levels, which hid how they change with load and placement).
+    const BackendExecutor::Timings t = BackendExecutor::takeTimings();
     const double width = nanosToSeconds(e.now() - start);
     auto ms = [](const LatencyHistogram& h, double q) { return h.count() ? nanosToMs(h.quantile(q)) : 0.0; };
     return QJsonObject{{"throughput_rps", double(w.completed) / width},
+                       {"conditions", conditions},
+                       {"host_call_p50_ms", ms(t.hostCall, 0.5)},
+                       {"host_call_mean_ms", t.hostCall.mean() / 1e6},
+                       {"host_calls", qint64(t.hostCall.count())},
+                       {"notify_p50_ms", ms(t.notify, 0.5)},
+                       {"handoff_p50_ms", ms(t.handoff, 0.5)},
+                       {"handoff_p99_ms", ms(t.handoff, 0.99)},
                        {"p50_ms", ms(w.latency, 0.5)},
                        {"p95_ms", ms(w.latency, 0.95)},
                        {"p99_ms", ms(w.latency, 0.99)},
@@ -310,15 +382,6 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
                      qPrintable(c.key()), level, row["throughput_rps"].toDouble(), row["p50_ms"].toDouble(), row["p95_ms"].toDouble());
     }
     driver->stop(e);
-    // Where the live calls' time went beyond the device, over this configuration (live runs only).
-    const BackendExecutor::Timings t = BackendExecutor::takeTimings();
-    auto p50 = [](const LatencyHistogram& h) { return h.count() ? nanosToMs(h.quantile(0.5)) : 0.0; };
-    for (QJsonObject& row : out) {
-        row["host_call_p50_ms"] = p50(t.hostCall);
-        row["notify_p50_ms"] = p50(t.notify);
-        row["handoff_p50_ms"] = p50(t.handoff);
-        row["handoff_p99_ms"] = t.handoff.count() ? nanosToMs(t.handoff.quantile(0.99)) : 0.0;
-    }
     return out;
 }
 
@@ -457,6 +520,15 @@ int main(int argc, char** argv)
         return 2;
     } else if (o.mode == "live") {
         g_backend = &sharedPredictBackend();
+    }
+    std::unique_ptr<telemetry::GpuSampler> gpus;
+    if (o.mode == "live" && g_backend && g_backend->gpu) {
+        gpus = std::make_unique<telemetry::GpuSampler>(telemetry::GpuSampler::kMinPeriodMs);
+        if (gpus->available()) {
+            gpus->start();
+            g_gpus = gpus.get();
+        }
+        std::fprintf(stderr, "fidelity: %s\n", gpus->notice().c_str());
     }
     return runMatrix(o, o.mode == "live");
 }

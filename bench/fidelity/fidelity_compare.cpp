@@ -23,6 +23,7 @@ using namespace knee;
 namespace {
 
 constexpr int kMinCompleted = 50;
+constexpr double kDisturbedStealPct = 0.5; // telemetry::HostContention::kDisturbedStealPct
 
 struct Cell {
     QJsonObject live, virt;
@@ -113,6 +114,11 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
             ttft.push_back(std::abs(c.ttft));
             itl.push_back(std::abs(c.itl));
         }
+        // Windows with the host's conditions (run 16 on): those in which the hypervisor took at least
+        // kDisturbedStealPct of the CPUs apart, since the callback's hop doubled in them whatever the cell.
+        const QJsonObject conditions = c.live["conditions"].toObject();
+        if (conditions.contains("steal_pct"))
+            groups[conditions["steal_pct"].toDouble() >= kDisturbedStealPct ? "host disturbed (steal ≥ 0.5 %)" : "host quiet (steal < 0.5 %)"].add(c);
     }
     std::printf("cells compared: %zu (live cells without a %s one: %d; fewer than %d responses in a window: %d)\n\n", cells.size(),
                 vname, missing, kMinCompleted, thin);

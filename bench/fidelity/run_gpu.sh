@@ -4,8 +4,12 @@
 # run the fidelity matrix live, replay it in virtual time on those tables, and compare. Everything lands in
 # ${OUT:-/tmp/out}: tables/<profile>.yaml and .json, live.jsonl, virtual.jsonl, cells.csv, compare.md.
 #   PROFILES="small medium large" MATRIX="--pc 1,2,4,8" bash bench/fidelity/run_gpu.sh
+#   PIN=0-7 ...: calibrate and the live matrix run on those CPUs only (taskset). On the H200 machine (a VM
+#   of 16 vCPUs) the live engine's threads spread over all of them had `small`'s calls slow down 1.5-2.5x
+#   for seconds at a time; pinned to 0-7 they did not (bench/fidelity/results/h200_2026-12-03_replicas/slowmode).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
+pin=${PIN:+taskset -c $PIN}
 mkdir -p "$out/tables"
 bench=$PWD/devrun/knee-bench-fidelity
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -13,14 +17,14 @@ profiles=${PROFILES:-small medium large}
 if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
   for p in $profiles; do
     t0=$(date +%s%N)
-    "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats ${REPEATS:-100} --json \
+    $pin "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats ${REPEATS:-100} --json \
       --out "$out/tables/$p.yaml" >"$out/tables/$p.json" 2>"$out/tables/$p.err" || { cat "$out/tables/$p.err"; exit 1; }
     echo "calibrated $p in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'overhead_ms: [0-9.e-]*' "$out/tables/$p.yaml")"
   done
 fi
 list=$(echo $profiles | tr ' ' ',')
 t0=$(date +%s)
-timeout "${LIVE_TIMEOUT_S:-420}" "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
+timeout "${LIVE_TIMEOUT_S:-420}" $pin "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
 rc=$?
 echo "live matrix: exit $rc, $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
 # Run 5 stopped early without a word in its log, run 7 died of a segfault in libcuda: say how (124 is the

@@ -8,6 +8,7 @@
 #include "sim/scenario.h"
 
 #include "predict/calibration.h"
+#include "telemetry/host_contention.h"
 
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ struct LiveIdlePoint {
     double gapMs = 0;
     double extraMs = 0;
     double callerExtraMs = 0;
+    telemetry::HostContention host; // during the run kept (see CalibrationResult::queueHost)
+    int attempts = 1;
 };
 
 struct CalibrationResult {
@@ -55,6 +58,13 @@ struct CalibrationResult {
     double liveP50Ms = 0;   // median latency of a lone predict-only request in the live engine
     double liveCycleMs = 0; // the live engine's time between completions at predict_concurrency 1 under a queue (the overhead's source)
     std::vector<LiveIdlePoint> liveIdle; // the idle curve's points from the live engine (CalibrationRequest::liveIdleDelaysMs)
+    // What the host took during the queue run kept, and how many runs it took: a live run that the host
+    // disturbed (telemetry::HostContention::disturbed) is run again, up to kLiveAttempts times, and the
+    // quietest kept. hostNotice says when every attempt of some run was disturbed ("" otherwise).
+    telemetry::HostContention queueHost;
+    int queueAttempts = 0;
+    std::string hostNotice;
+    static constexpr int kLiveAttempts = 3;
     // The waiting caller's idle curve and the overhead derived on it, before the live points replaced the
     // curve's upper part: what the table would be without them (a replay's A/B on the same live data).
     std::vector<double> callerIdleGapMs, callerIdleExtraMs;

@@ -223,6 +223,7 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     const LiveRun::LoadStart load = run.startLoadWhenReady(maxWallS);
     result.loadStartS = load.atS;
     result.replicasReadyAtLoad = load.ready;
+    const telemetry::HostMark hostAtLoad = telemetry::HostMark::now();
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;
@@ -236,12 +237,17 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     loop.exec();
     check.stop();
     const double wallS = double(wall.nsecsElapsed()) / 1e9;
+    result.host = telemetry::between(hostAtLoad, telemetry::HostMark::now());
     run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
     const Engine& engine = run.engine();
     result.summary = summarize(engine, wallS);
     result.summary.warnings = scenario.warnings();
     for (auto& reason : engine.stopReasons())
         result.summary.warnings.push_back(std::move(reason));
+    if (result.host.disturbed())
+        result.summary.warnings.push_back("the host was busy during this live run (" + result.host.describe()
+                                          + "): on a virtual machine that slows the device's completions, so live "
+                                            "throughput and latency may be worse than the machine gives when quiet");
     const EngineSnapshot snap = engine.snapshot();
     result.predictErrors = snap.predictErrors;
     result.replicaStartFailures = snap.replicaStartFailures;

@@ -11,6 +11,7 @@
 //    a while: handed to Qt's pool unless the caller may block), then the engine.
 #pragma once
 #include "study/run_summary.h"
+#include "telemetry/host_contention.h"
 
 #include <QObject>
 
@@ -103,6 +104,9 @@ struct LiveRunResult {
     std::string lastPredictError;
     double loadStartS = 0; // when the load started: once the initial replicas were ready (their cold start)
     bool replicasReadyAtLoad = true; // false: the wait for them ran out (maxWallS) first
+    // What the host took from the run, from the load's start (hypervisor steal, this process's involuntary
+    // context switches); a disturbed run also carries a warning in summary.warnings.
+    telemetry::HostContention host;
 };
 
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent

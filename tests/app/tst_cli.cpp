@@ -137,6 +137,15 @@ private slots:
         QCOMPARE(t["available"].toBool(), gpus > 0);
         QCOMPARE(t["gpus"].toArray().size(), gpus);
         QCOMPARE(text.exitCode, 0);
+        // What the host took from the run (hypervisor steal, from /proc/stat), and a warning exactly when it
+        // disturbed the run.
+        const QJsonObject host = o["host"].toObject();
+        QVERIFY(host["steal_pct"].isDouble() && host["steal_pct"].toDouble() >= 0 && host["steal_pct"].toDouble() <= 100);
+        QCOMPARE(host["disturbed"].toBool(), host["steal_pct"].toDouble() >= 0.5);
+        bool warned = false;
+        for (const QJsonValue& w : o["warnings"].toArray())
+            warned = warned || w.toString().startsWith(QStringLiteral("the host was busy during this live run"));
+        QCOMPARE(warned, host["disturbed"].toBool());
         if (gpus == 0) {
             QVERIFY2(t["notice"].toString().contains("cannot load /nonexistent/libnvidia-ml.so.1"), qPrintable(t["notice"].toString()));
             QVERIFY(text.out.contains("GPU telemetry: no GPU telemetry: cannot load"));
@@ -555,6 +564,19 @@ private slots:
             QCOMPARE(idle["extra_ms"].toArray()[int(at - gaps.begin())].toDouble(), p["extra_ms"].toDouble());
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle cost from the live engine's batcher"));
+        // What the host took from the live runs (Linux: /proc/stat), and how many runs each took: one, or up to
+        // three while the host disturbed them.
+        const QJsonObject host = o["host"].toObject();
+        QVERIFY(host["queue_attempts"].toInt() >= 1 && host["queue_attempts"].toInt() <= 3);
+        QCOMPARE(host["disturbed_steal_pct"].toDouble(), 0.5);
+        QVERIFY(host["queue_steal_pct"].isDouble() && host["queue_steal_pct"].toDouble() >= 0);
+        // A notice exactly when the kept queue run was disturbed (or an idle run was).
+        if (host["queue_steal_pct"].toDouble() >= 0.5)
+            QVERIFY(!host["notice"].toString().isEmpty());
+        for (const QJsonValue& p : liveIdle) {
+            QVERIFY(p.toObject()["attempts"].toInt() >= 1 && p.toObject()["attempts"].toInt() <= 3);
+            QVERIFY(p.toObject()["host_steal_pct"].isDouble());
+        }
 
         // The table goes under model: in a scenario, and virtual-time runs use it.
         QFile t(table);

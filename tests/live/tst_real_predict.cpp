@@ -350,8 +350,12 @@ private Q_SLOTS:
         t.overheadMs = overheadForCycle(t, queueCycleMs);
         const double meanCall = 0.5 * variationMean(t.variation);
         std::vector<LiveIdlePoint> points;
-        for (double d : {0.1, 0.2, 0.5, 1.0, 2.0}) // live: slower after a gap than the waiting caller said
-            points.push_back({d, meanCall + d + 0.08 + 0.06 * d});
+        for (double d : {0.1, 0.2, 0.5, 1.0, 2.0}) { // live: slower after a gap than the waiting caller said
+            LiveIdlePoint p;
+            p.delayMs = d;
+            p.cycleMs = meanCall + d + 0.08 + 0.06 * d;
+            points.push_back(p);
+        }
         applyLiveIdle(t, points, queueCycleMs);
         // The waiting caller's points below the first live gap stay; the live ones follow, increasing.
         QCOMPARE(t.idleGapMs.size(), std::size_t(3 + 5)); // 0.01, 0.05, 0.1; the first live gap is 0.186
