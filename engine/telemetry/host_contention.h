@@ -28,7 +28,10 @@ struct HostContention {
     double stealPct = 0;           // share of all CPUs' time stolen between the marks
     long involuntarySwitches = 0;
     // Steal at or above this share marks a measurement as disturbed. Run 16: windows at 0.1-0.5 % steal
-    // already had the callback hop 23 % slower than quiet ones, windows at 0.5 % and more 100 % slower.
+    // already had the callback hop 23 % slower than quiet ones, windows at 0.5 % and more 100 % slower; in
+    // runs 17 and 18 live ÷ virtual throughput was no worse at 0.2-0.5 % than at 0, and worse from 0.5 % on.
+    // /proc/stat counts 10 ms ticks: over 0.3 s of 16 CPUs one stolen tick is 0.2 %, so a lower line would
+    // fire on a tick or two.
     static constexpr double kDisturbedStealPct = 0.5;
     bool disturbed() const { return valid && stealPct >= kDisturbedStealPct; }
     std::string describe() const; // "host steal 1.3 %, 4 involuntary context switches", or "" when not valid
