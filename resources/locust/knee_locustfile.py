@@ -13,19 +13,26 @@
 # also appends each record, plus "level", "users" (the level's, all workers), "worker" and, in a rate sweep,
 # "rate" (the level's, all workers) and, with --repeats, "repeat", as a JSON line there (knee import --locust
 # reads them).
+# HTTP: geventhttpclient (what Locust's FastHttpUser uses), one keep-alive connection per closed-loop user or per
+# request in flight; Python's requests cost ~2.7 ms more per request than knee's own client (BENCHMARKS.md).
 import json
 import math
 import os
 import random
+import socket  # gevent's, as ssl's: Locust patches the standard library before it loads this file
+import ssl
 import time
+from urllib.parse import urlsplit
 
 import gevent
 import gevent.event
 import gevent.lock
+import gevent.ssl
 import locust
 import locust.runners
-import requests
-from requests.adapters import HTTPAdapter
+from geventhttpclient._parser import HTTPParseError
+from geventhttpclient.client import HTTPClient
+from geventhttpclient.response import HTTPConnectionClosed
 from locust import LoadTestShape, User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -44,6 +51,15 @@ if CONFIG.get("api_key_env"):
     if _key:
         HEADERS["Authorization"] = "Bearer " + _key
 
+# The target, taken apart once (geventhttpclient connects to a host and port and sends a path).
+_target = urlsplit(CONFIG["url"])
+TLS = _target.scheme == "https"
+HOST = _target.hostname
+PORT = _target.port or (443 if TLS else 80)
+PATH = (_target.path or "/") + ("?" + _target.query if _target.query else "")
+if not any(k.lower() == "host" for k in HEADERS):  # geventhttpclient's own would lose an IPv6 address's brackets
+    HEADERS["Host"] = ("[%s]" % HOST if ":" in HOST else HOST) + ("" if _target.port in (None, 443 if TLS else 80) else ":%d" % PORT)
+
 # A worker's state: the level it measures and when it heard of it, the records not yet sent.
 worker = {"level": -1, "users": 0, "t0": time.perf_counter(), "pending": [], "seq": 0, "spool": None, "next_user": 0,
           "rate": 0.0, "rate_total": 0.0, "constant": False, "seed": 1, "sends": [], "index": 0, "workers": 1}
@@ -56,36 +72,58 @@ def level_time():
     return time.perf_counter() - worker["t0"]
 
 
-def refused(exc):
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ConnectionRefusedError) or "Connection refused" in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
-        seen += 1
-    return False
+class Session:
+    """One keep-alive connection: geventhttpclient's client with a pool of one (a session serves one request at a
+    time). It reads no proxy or ~/.netrc from the environment, as knee's own client. After a failure the next
+    request opens a new connection: a request cut while sending would keep the pool's one slot for ever."""
+
+    __slots__ = ("client",)
+
+    def __init__(self):
+        self.client = None
+
+    def post(self, body):
+        if self.client is None:
+            # connection_timeout: to connect (and the TLS handshake); network_timeout: each read or write after it,
+            # as requests' (connect, read). https: certificates verified against the CA file OpenSSL's defaults name
+            # (Debian: /etc/ssl/certs/ca-certificates.crt, which requests read through Debian's certifi too), the
+            # host name checked.
+            self.client = HTTPClient(HOST, PORT, ssl=TLS, concurrency=1, connection_timeout=CONFIG["connect_timeout_s"],
+                                     network_timeout=CONFIG["response_timeout_s"],
+                                     ssl_context_factory=gevent.ssl.create_default_context if TLS else None)
+            pool = self.client._connection_pool
+            pool.after_connect = lambda sock, then=pool.after_connect: no_delay(sock) or then(sock)
+        return self.client.request("POST", PATH, body=body, headers=HEADERS)
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def no_delay(sock):
+    # As knee's own client and requests: a body's last partial segment goes at once, not after an ACK (Nagle).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def one_request(session, body):
     """One exchange, measured as knee's own client measures it (response_meter.cpp)."""
     out = {"status": 0, "ttft_ms": -1.0, "itl_ms": -1.0, "tokens": 0, "kind": None, "detail": ""}
     start = time.perf_counter()
+    r = None
     try:
         with gevent.Timeout(CONFIG["request_timeout_s"]):
-            r = session.post(CONFIG["url"], data=body, headers=HEADERS, stream=CONFIG["stream"], allow_redirects=False,
-                             timeout=(CONFIG["connect_timeout_s"], CONFIG["response_timeout_s"]))
+            # Redirects are not followed (the key must not travel): a 3xx ends as "other".
+            r = session.post(body)
             out["status"] = r.status_code
             if r.status_code >= 300:
-                r.content  # read it: the connection stays usable
+                r.read()  # read it: the connection stays usable
                 out["kind"] = "http_4xx" if 400 <= r.status_code < 500 else "http_5xx" if r.status_code >= 500 else "other"
                 out["detail"] = "HTTP %d" % r.status_code
             elif CONFIG["stream"]:
-                try:
-                    stream(r, start, out)
-                finally:
-                    r.close()  # a stream left early (an error event, malformed data) gives its connection back
+                stream(r, start, out)
             else:
-                doc = json.loads(r.content)
+                doc = json.loads(r.read())
                 if CONFIG["kind"] == "openai":
                     if not isinstance(doc, dict) or not doc.get("choices"):
                         out["kind"], out["detail"] = "malformed", "an OpenAI response without choices"
@@ -93,22 +131,33 @@ def one_request(session, body):
                         out["tokens"] = count((doc.get("usage") or {}).get("completion_tokens") or 0)
     except gevent.Timeout:
         out["kind"], out["detail"] = "timeout", "the whole request took longer than its limit"
-    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as e:
-        out["kind"], out["detail"] = "timeout", str(e)[:200]
-    except requests.exceptions.SSLError as e:
+    except TimeoutError as e:  # connect (or TLS handshake) or a read or write past its limit (gevent's socket.timeout)
+        out["kind"], out["detail"] = "timeout", "a connect, read or write took longer than its limit (%s)" % str(e)[:160]
+    except ssl.SSLError as e:  # the handshake or the certificate (its check is an SSLError too)
         out["kind"], out["detail"] = "tls", str(e)[:200]
-    except requests.exceptions.ChunkedEncodingError as e:
-        out["kind"], out["detail"] = "stream_cut", str(e)[:200]
-    except requests.exceptions.ConnectionError as e:
-        out["kind"], out["detail"] = ("refused" if refused(e) else "other"), str(e)[:200]
+    except ConnectionRefusedError as e:
+        out["kind"], out["detail"] = "refused", str(e)[:200]
+    except HTTPConnectionClosed as e:  # closed before any response byte (geventhttpclient retried on a new connection)
+        out["kind"], out["detail"] = "other", "the server closed the connection before responding (%s)" % str(e)[:160]
+    except HTTPParseError as e:
+        # Closed inside the headers or the body (a truncated chunk, a short Content-Length) is a stream cut once the
+        # response began, as knee's own client says; anything else is not HTTP.
+        cut = any(w in str(e) for w in ("Incomplete response", "EOF", "closed"))  # llhttp's and geventhttpclient's words
+        out["kind"] = "stream_cut" if cut and r is not None else "other" if cut else "malformed"
+        out["detail"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+    except OSError as e:  # reset, broken pipe, no route, a name that does not resolve
+        out["kind"], out["detail"] = ("stream_cut" if r is not None else "other"), "%s: %s" % (type(e).__name__, str(e)[:160])
     except ValueError as e:  # json
         out["kind"], out["detail"] = "malformed", "the response is not JSON (%s)" % str(e)[:160]
-    except requests.exceptions.RequestException as e:
-        out["kind"], out["detail"] = "other", str(e)[:200]
     except (AttributeError, TypeError, KeyError, IndexError, OverflowError) as e:  # valid JSON of an unexpected shape
         out["kind"], out["detail"] = "malformed", "an unexpected response (%s)" % str(e)[:160]
     except Exception as e:  # anything else still ends as a record (a rate level has counted its send)
         out["kind"], out["detail"] = "other", "%s: %s" % (type(e).__name__, str(e)[:160])
+    finally:
+        if r is not None:
+            r.release()  # a body read to its end is back in the pool already; one left early closes its connection
+    if out["kind"] is not None and (r is None or not r.message_complete):
+        session.close()
     return out
 
 
@@ -123,12 +172,17 @@ def stream(r, start, out):
     chunks = 0
     usage = -1
     done = False
-    for line in r.iter_lines():
+    while True:
+        # readline returns each line as its bytes arrive (knee's own SSE parser splits on \n too, dropping a \r).
+        line = r.readline(b"\n")
+        if not line:
+            break  # the body ended
         if not line.startswith(b"data:"):
             continue
         payload = line[5:].strip()
         if payload == b"[DONE]":
             done = True
+            r.read()  # the body's end (a chunked body's last chunk): read, the connection stays for the next request
             break
         doc = json.loads(payload)
         if not isinstance(doc, dict):
@@ -198,7 +252,7 @@ class KneeRateUser(User):
 
     def fire(self, level, level_t0, intended):
         try:
-            session = self.idle.pop() if self.idle else new_session()
+            session = self.idle.pop() if self.idle else Session()
             body = BODIES[self.count % len(BODIES)]
             self.count += worker["workers"]
             sent = time.perf_counter()
@@ -220,23 +274,13 @@ class KneeRateUser(User):
                                              exception=None if out["kind"] is None else RuntimeError(out["kind"]))
 
 
-def new_session():
-    session = requests.Session()
-    session.trust_env = False  # as knee's own client: no proxy from the environment, no ~/.netrc credentials
-    # One connection per session: a session serves one request at a time here.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
 class KneeUser(User):
     """A closed-loop user: its next request goes the moment the last ended (no think time)."""
 
     wait_time = constant(0)
 
     def on_start(self):
-        self.session = new_session()
+        self.session = Session()
         self.index = worker["next_user"]
         worker["next_user"] += 1
         # The users of all workers start at different bodies (user u of worker w: u x workers + w), not in lockstep.
@@ -341,8 +385,6 @@ def on_batch(environment, msg, **kwargs):
 
 
 def control(environment):
-    import socket  # patched by gevent (locust imports it first)
-
     host, port = os.environ["KNEE_LOCUST_CONTROL"].rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=30)
     sock.settimeout(None)

@@ -173,13 +173,17 @@ private Q_SLOTS:
                 QVERIFY2(g.value("why").toString().startsWith(QStringLiteral("a worker's event loop")), qPrintable(g.value("why").toString()));
             QVERIFY(!b.contains("load_generator"));
             // Within 10 % of knee's own client. The server takes a fixed 50 ms, so both should see ~50 ms
-            // and users / 50 ms. The issue asks 5 %; on a shared 2-core CI machine (ctest -j2), with knee
-            // serve, knee, a master and two Python workers on it, Python's requests adds ~1-2 ms per request
-            // (here 51.8 ms against 50.5 ms: 2.5 %) and more when another test takes the cores, and a window
-            // of 1 s holds only 20-80 responses; 10 % still fails a window that counts the warm-up or a
-            // record twice (+33 % or more) or latency taken from the wrong clock.
+            // and users / 50 ms. The issue asks 5 %, which geventhttpclient meets on a quiet machine (five runs
+            // in a row: p50 50.7-51.3 ms against 50.2-50.7 ms, throughput within 1.8 %; BENCHMARKS.md), but a
+            // window of 1 s holds only 20-80 responses (one more or less at 1 user is 5 %), and on a shared
+            // 2-core CI machine (ctest -j2), with knee serve, knee, a master and two Python workers on it,
+            // another test taking the cores delays the workers most (against the reference server below, one
+            // run of those five was 6.6 % off in throughput and 7.2 % in p95). 10 % still fails a window that
+            // counts the warm-up or a record twice (+33 % or more) or latency taken from the wrong clock.
             const double lt = a.value("throughput_rps").toDouble(), ot = b.value("throughput_rps").toDouble();
             const double lp = a.value("latency_ms").toObject().value("p50").toDouble(), op = b.value("latency_ms").toObject().value("p50").toDouble();
+            // The figures, passed or not: how close the generators came is what the bounds below are tuned on.
+            qInfo("%d users: locust %.1f req/s, p50 %.2f ms; own %.1f req/s, p50 %.2f ms", users, lt, lp, ot, op);
             QVERIFY2(std::abs(lt - ot) <= 0.10 * ot, qPrintable(QStringLiteral("%1 users: locust %2 req/s, own %3").arg(users).arg(lt).arg(ot)));
             QVERIFY2(std::abs(lp - op) <= 0.10 * op, qPrintable(QStringLiteral("%1 users: locust p50 %2 ms, own %3").arg(users).arg(lp).arg(op)));
             QVERIFY(lp >= 50); // never below the server's own time: latency is measured end to end
@@ -280,6 +284,7 @@ private Q_SLOTS:
             const double lt = a.value("throughput_rps").toDouble(), ot = b.value("throughput_rps").toDouble();
             const double lp = a.value("latency_ms").toObject().value("p50").toDouble(), op = b.value("latency_ms").toObject().value("p50").toDouble();
             QVERIFY2(std::abs(lt - achieved) <= 0.10 * achieved, qPrintable(QStringLiteral("%1 req/s: answered %2, sent %3").arg(rate).arg(lt).arg(achieved)));
+            qInfo("%.0f req/s: locust %.1f req/s, p50 %.2f ms; own %.1f req/s, p50 %.2f ms", rate, lt, lp, ot, op);
             QVERIFY2(std::abs(lt - ot) <= 0.10 * ot, qPrintable(QStringLiteral("%1 req/s: locust %2 req/s, own %3").arg(rate).arg(lt).arg(ot)));
             QVERIFY2(std::abs(lp - op) <= 0.10 * op, qPrintable(QStringLiteral("%1 req/s: locust p50 %2 ms, own %3").arg(rate).arg(lp).arg(op)));
             QVERIFY(lp >= 50);
@@ -450,6 +455,7 @@ private Q_SLOTS:
                 const bool rate = QLatin1String(figure) == QLatin1String("throughput_rps");
                 const double x = rate ? a.value(figure).toDouble() : a.value("latency_ms").toObject().value(figure).toDouble();
                 const double y = rate ? b.value(figure).toDouble() : b.value("latency_ms").toObject().value(figure).toDouble();
+                qInfo("%d users, %s: locust %.2f, own %.2f", 1 << i, figure, x, y);
                 QVERIFY2(y > 0 && std::abs(x - y) <= 0.10 * y,
                          qPrintable(QStringLiteral("%1 users, %2: locust %3, own %4").arg(1 << i).arg(QLatin1String(figure)).arg(x).arg(y)));
             }
@@ -510,9 +516,10 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(fresh));
     }
 
-    // One worker with 64 users against a server that answers in 1 ms is saturated (its greenlets run late,
+    // One worker with 256 users against a server that answers in 1 ms is saturated (its greenlets run late,
     // and so does its timing): the level is marked behind, says why, and is never the recommendation; so
-    // is a rate its schedule cannot keep.
+    // is a rate its schedule cannot keep. (With geventhttpclient one worker answers ~13,000 req/s here, and at
+    // 64 users its event loop ran 1.0-1.9 ms late against a 1 ms limit: too close to judge; at 256, 3.7-4.8 ms.)
     void aSaturatedWorkerIsMarked()
     {
         if (!QFileInfo(kLocust).isExecutable())
@@ -530,20 +537,20 @@ private Q_SLOTS:
         const int port = QJsonDocument::fromJson(fast.readLine()).object().value("port").toInt();
         QVERIFY(port > 0);
         const Result r = knee({QStringLiteral("sweep"), QStringLiteral("--target"), QStringLiteral("http://127.0.0.1:%1/predict").arg(port),
-                               QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--levels"), QStringLiteral("64"),
+                               QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--levels"), QStringLiteral("256"),
                                QStringLiteral("--warmup-s"), QStringLiteral("0.5"), QStringLiteral("--window-s"), QStringLiteral("0.5"),
                                QStringLiteral("--cap-s"), QStringLiteral("1.5"), QStringLiteral("--json")});
-        // And a rate no Python worker keeps (one sends ~2,000 req/s on a core: BENCHMARKS.md): its schedule
-        // falls behind, so it sends fewer than asked and the level is marked behind on that count.
+        // And a rate no Python worker keeps (one sends ~10,000 req/s on a core with geventhttpclient: BENCHMARKS.md):
+        // its schedule falls behind, so it sends fewer than asked and the level is marked behind on that count.
         const Result rate = knee({QStringLiteral("sweep"), QStringLiteral("--target"), QStringLiteral("http://127.0.0.1:%1/predict").arg(port),
-                                  QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--rates"), QStringLiteral("8000"),
+                                  QStringLiteral("--load-generator"), QStringLiteral("locust"), QStringLiteral("--rates"), QStringLiteral("40000"),
                                   QStringLiteral("--warmup-s"), QStringLiteral("0.5"), QStringLiteral("--window-s"), QStringLiteral("0.5"),
                                   QStringLiteral("--cap-s"), QStringLiteral("1.5"), QStringLiteral("--json")});
         fast.terminate();
         QVERIFY2(rate.exitCode == 0, rate.err.constData());
         const QJsonObject rateLevel = rate.json().value("levels").toArray().first().toObject();
         QVERIFY2(rateLevel.value("generator_behind").toBool(), QJsonDocument(rateLevel).toJson().constData());
-        QVERIFY(rateLevel.value("achieved_rps").toDouble() < 0.9 * 8000);
+        QVERIFY(rateLevel.value("achieved_rps").toDouble() < 0.9 * 40000);
         fast.waitForFinished(30'000);
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject level = r.json().value("levels").toArray().first().toObject();
