@@ -6,6 +6,7 @@
 #include "fidelity.h"
 
 #include "study/knee.h"
+#include "telemetry/host_contention.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -23,7 +24,7 @@ using namespace knee;
 namespace {
 
 constexpr int kMinCompleted = 50;
-constexpr double kDisturbedStealPct = 0.5; // telemetry::HostContention::kDisturbedStealPct
+constexpr double kDisturbedStealPct = telemetry::HostContention::kDisturbedStealPct;
 
 struct Cell {
     QJsonObject live, virt;
@@ -118,7 +119,10 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
         // kDisturbedStealPct of the CPUs apart, since the callback's hop doubled in them whatever the cell.
         const QJsonObject conditions = c.live["conditions"].toObject();
         if (conditions.contains("steal_pct"))
-            groups[conditions["steal_pct"].toDouble() >= kDisturbedStealPct ? "host disturbed (steal ≥ 0.5 %)" : "host quiet (steal < 0.5 %)"].add(c);
+            groups[conditions["steal_pct"].toDouble() >= kDisturbedStealPct
+                       ? QString("host disturbed (steal ≥ %1 %)").arg(kDisturbedStealPct)
+                       : QString("host quiet (steal < %1 %)").arg(kDisturbedStealPct)]
+                .add(c);
     }
     std::printf("cells compared: %zu (live cells without a %s one: %d; fewer than %d responses in a window: %d)\n\n", cells.size(),
                 vname, missing, kMinCompleted, thin);
@@ -243,6 +247,11 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
 
 int runCompare(const Options& o)
 {
+    for (const QString& path : {o.livePath, o.virtualPath})
+        if (path.isEmpty() || !QFile::exists(path)) {
+            std::fprintf(stderr, "knee-bench-fidelity: compare needs --live FILE and --virtual FILE (missing: \"%s\")\n", qPrintable(path));
+            return 2;
+        }
     const auto live = readRows(o.livePath), virt = readRows(o.virtualPath);
     std::map<int, std::vector<QJsonObject>> passes; // rep -> rows (rows without "rep" are pass 0)
     for (const QJsonObject& r : live)
