@@ -8,8 +8,11 @@
 # fitted curve says. Rows go to ${OUT:-/tmp/out}/twin-serve/rows.jsonl; each run's twin, session and server
 # output are kept.
 #   PROFILE=large PC=4 RUNS=2 bash bench/twin/run_serve_gpu.sh
+#   PIN=0-7 ...: the server, the sweep and the bench run on those CPUs only (taskset), as run_gpu.sh's PIN.
+#   Each row of rows.jsonl carries the host's steal over its measurement (`host`).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
+pin=${PIN:+taskset -c $PIN}
 dir=$out/twin-serve
 mkdir -p "$dir"
 bench=$PWD/devrun/knee-bench-twin
@@ -33,7 +36,7 @@ model:
   preprocess: ${PREPROCESS_MS:-0.5}
 workload: {arrival: {kind: closed, users: 1}, requests: 1} # required; serve answers HTTP, not this
 EOF
-  KNEE_PREDICT_BACKEND=${BACKEND:-cuda} "$knee" serve "$dir/serve-$n.yaml" --host 127.0.0.1 --port 0 --json >"$dir/server-$n.out" 2>&1 &
+  KNEE_PREDICT_BACKEND=${BACKEND:-cuda} $pin "$knee" serve "$dir/serve-$n.yaml" --host 127.0.0.1 --port 0 --json >"$dir/server-$n.out" 2>&1 &
   server_pid=$!
   port=
   for _ in $(seq 1 300); do
@@ -65,7 +68,7 @@ for run in $(seq 1 "$runs"); do
   twin=$dir/twin-$run.yaml
   start 1
   t0=$(date +%s)
-  "$knee" sweep --target "http://127.0.0.1:$port/predict" --levels "${LEVELS:-1,2,4,8,16}" "${sweep_flags[@]}" \
+  $pin "$knee" sweep --target "http://127.0.0.1:$port/predict" --levels "${LEVELS:-1,2,4,8,16}" "${sweep_flags[@]}" \
     --out "$dir/sweep-$run.json" --fit "$twin" >"$dir/fit-$run.txt" 2>&1
   status=$?
   stop
@@ -74,7 +77,7 @@ for run in $(seq 1 "$runs"); do
   for n in 2 4; do
     start "$n"
     check=$(echo "${CHECK_LEVELS:-1,4,16}" | tr ',' '\n' | awk -v n="$n" '{printf "%s%d", (NR > 1 ? "," : ""), $1 * n}')
-    "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
+    $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
       "${sweep_flags[@]}" --poisson 0.8 --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
     stop
   done

@@ -8,10 +8,16 @@
 //
 // Capacity is the twin's own (its one replica's throughput at its largest fitted level, times N) unless
 // --capacity-rps gives it. Prints one Markdown row per load; --out appends them as JSON lines.
+//
+//   knee-bench-twin --twin TWIN.yaml --measured rows.jsonl [--devices D] [--out new.jsonl]
+//
+// replays an earlier run's measured rows (their replicas and loads) on another twin, without the endpoint:
+// a change to the fit is checked here against what the GPU machine measured.
 #include "io/scenario_reader.h"
 #include "net/http_open_loop.h"
 #include "net/http_sweep.h"
 #include "study/twin.h"
+#include "telemetry/host_contention.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -25,6 +31,24 @@
 using namespace knee;
 
 namespace {
+
+// The measured side of a row written by --out.
+SweepLevel levelFrom(const QJsonObject& o)
+{
+    SweepLevel l;
+    l.throughputRps = o["throughput_rps"].toDouble();
+    l.latency.p50 = o["p50_ms"].toDouble();
+    l.latency.p95 = o["p95_ms"].toDouble();
+    l.completed = o["completed"].toInteger();
+    l.failed = o["failed"].toInteger();
+    if (o.contains("ttft_p50_ms")) {
+        l.ttft.count = l.itl.count = std::max<std::int64_t>(1, l.completed);
+        l.ttft.p50 = o["ttft_p50_ms"].toDouble();
+        l.ttft.p95 = o["ttft_p95_ms"].toDouble();
+        l.itl.p50 = o["itl_p50_ms"].toDouble();
+    }
+    return l;
+}
 
 QJsonObject figures(const SweepLevel& l)
 {
@@ -54,9 +78,10 @@ int main(int argc, char** argv)
         openai("openai", "OpenAI-compatible endpoint."), stream("stream", "Stream (TTFT, ITL)."),
         maxTokens("max-tokens", "max_tokens per request.", "N", "16"), label("label", "Row label.", "TEXT", "twin"),
         out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3"),
+        measuredRows("measured", "Rows of an earlier run (--out): replay their loads on this twin, without the endpoint.", "FILE"),
         devices("devices", "Devices the N replicas share in the twin: 0, one each (the platforms' placement); 1, all on one GPU (a server on one GPU).",
                 "D", "0");
-    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime,
+    p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime, measuredRows,
                   devices});
     p.process(app);
     const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
@@ -70,6 +95,59 @@ int main(int argc, char** argv)
     twin.deployment.devices = std::max(0, p.value(devices).toInt());
     const int n = p.value(replicas).toInt();
     const int t = p.isSet(target) ? p.value(target).toInt() : 0;
+    QFile rows(p.value(out));
+    if (p.isSet(out) && !rows.open(QIODevice::Append | QIODevice::Text))
+        return 2;
+    std::printf("| %s | replicas | load | req/s meas/twin | p50 ms meas/twin | p95 ms meas/twin | ttft p50 | itl p50 | worst | host steal |\n",
+                qPrintable(p.value(label)));
+    // `host`: what the machine took from the measurement (hypervisor steal, this client's involuntary
+    // context switches), since on a virtual machine a level measured while the neighbours were busy is
+    // slower for reasons neither the server nor the twin has (issue 13, run 16).
+    auto emit = [&](int n, const QString& load, const SweepLevel& m, const SweepLevel& tw, const telemetry::HostContention& host) {
+        const TwinLevelCheck c = twinCheck(m, tw);
+        std::printf("| %s | %d | %s | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %s | %s | %.1f %% | %s |\n",
+                    qPrintable(p.value(label)), n, qPrintable(load), c.measuredRps, c.twinRps, c.throughputErrorPct(), c.measuredP50, c.twinP50,
+                    c.p50ErrorPct(), c.measuredP95, c.twinP95, c.p95ErrorPct(),
+                    c.streaming ? qPrintable(QString::asprintf("%.1f/%.1f (%+.1f %%)", c.measuredTtftP50, c.twinTtftP50, c.ttftP50ErrorPct())) : "",
+                    c.streaming ? qPrintable(QString::asprintf("%.2f/%.2f (%+.1f %%)", c.measuredItlP50, c.twinItlP50, c.itlP50ErrorPct())) : "",
+                    c.worstErrorPct(), host.valid ? qPrintable(QString::asprintf("%.2f %%%s", host.stealPct, host.disturbed() ? " (disturbed)" : "")) : "");
+        std::fflush(stdout);
+        QJsonObject hostRow;
+        if (host.valid)
+            hostRow = {{"steal_pct", host.stealPct}, {"involuntary_switches", qint64(host.involuntarySwitches)}, {"disturbed", host.disturbed()}};
+        if (rows.isOpen())
+            rows.write(QJsonDocument(QJsonObject{{"label", p.value(label)}, {"replicas", n}, {"load", load}, {"measured", figures(m)}, {"twin", figures(tw)},
+                                                 {"worst_error_pct", c.worstErrorPct()}, {"host", hostRow}})
+                           .toJson(QJsonDocument::Compact)
+                       + "\n");
+    };
+    if (p.isSet(measuredRows)) {
+        QFile in(p.value(measuredRows));
+        if (!in.open(QIODevice::ReadOnly | QIODevice::Text)) {
+            std::fprintf(stderr, "cannot read %s\n", qPrintable(in.fileName()));
+            return 2;
+        }
+        for (const QByteArray& line : in.readAll().split('\n')) {
+            const QJsonObject r = QJsonDocument::fromJson(line).object();
+            const QString load = r["load"].toString();
+            const int rn = r["replicas"].toInt();
+            if (load.isEmpty() || rn < 1)
+                continue;
+            const SweepLevel m = levelFrom(r["measured"].toObject());
+            telemetry::HostContention host;
+            if (const QJsonObject h = r["host"].toObject(); !h.isEmpty()) {
+                host.valid = true;
+                host.stealPct = h["steal_pct"].toDouble();
+                host.involuntarySwitches = long(h["involuntary_switches"].toInteger());
+            }
+            const QStringList words = load.split(' ');
+            if (words.size() >= 2 && words[0] == "closed")
+                emit(rn, load, m, twinClosedLoop(twin, rn, words[1].toInt(), t), host);
+            else if (words.size() >= 2 && words[0] == "poisson")
+                emit(rn, load, m, twinOpenLoop(twin, rn, words[1].toDouble(), std::max(600.0, 20 * p.value(poissonS).toDouble()), t), host);
+        }
+        return 0;
+    }
     net::HttpTarget ht;
     ht.url = QUrl(p.value(url));
     ht.kind = p.isSet(openai) ? net::HttpTarget::Kind::OpenAI : net::HttpTarget::Kind::Generic;
@@ -81,26 +159,6 @@ int main(int argc, char** argv)
         return 2;
     }
     net::HttpClient client(ht, {});
-    QFile rows(p.value(out));
-    if (p.isSet(out) && !rows.open(QIODevice::Append | QIODevice::Text))
-        return 2;
-    std::printf("| %s | replicas | load | req/s meas/twin | p50 ms meas/twin | p95 ms meas/twin | ttft p50 | itl p50 | worst |\n",
-                qPrintable(p.value(label)));
-    auto emit = [&](const QString& load, const SweepLevel& m, const SweepLevel& tw) {
-        const TwinLevelCheck c = twinCheck(m, tw);
-        std::printf("| %s | %d | %s | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %s | %s | %.1f %% |\n",
-                    qPrintable(p.value(label)), n, qPrintable(load), c.measuredRps, c.twinRps, c.throughputErrorPct(), c.measuredP50, c.twinP50,
-                    c.p50ErrorPct(), c.measuredP95, c.twinP95, c.p95ErrorPct(),
-                    c.streaming ? qPrintable(QString::asprintf("%.1f/%.1f (%+.1f %%)", c.measuredTtftP50, c.twinTtftP50, c.ttftP50ErrorPct())) : "",
-                    c.streaming ? qPrintable(QString::asprintf("%.2f/%.2f (%+.1f %%)", c.measuredItlP50, c.twinItlP50, c.itlP50ErrorPct())) : "",
-                    c.worstErrorPct());
-        std::fflush(stdout);
-        if (rows.isOpen())
-            rows.write(QJsonDocument(QJsonObject{{"label", p.value(label)}, {"replicas", n}, {"load", load}, {"measured", figures(m)}, {"twin", figures(tw)},
-                                                 {"worst_error_pct", c.worstErrorPct()}})
-                           .toJson(QJsonDocument::Compact)
-                       + "\n");
-    };
     SweepOptions o;
     o.levels.clear();
     for (const QString& l : p.value(levels).split(',', Qt::SkipEmptyParts))
@@ -115,10 +173,15 @@ int main(int argc, char** argv)
         warm.windowS = warm.capS = 0.01;
         net::runHttpSweep(client, twin, warm);
     }
-    if (!o.levels.empty()) {
-        const SweepResult measured = net::runHttpSweep(client, twin, o);
+    // One sweep per level, so that each level's host conditions are its own.
+    for (const int level : std::vector<int>(o.levels)) {
+        SweepOptions one = o;
+        one.levels = {level};
+        const telemetry::HostMark before = telemetry::HostMark::now();
+        const SweepResult measured = net::runHttpSweep(client, twin, one);
+        const telemetry::HostContention host = telemetry::between(before, telemetry::HostMark::now());
         for (const SweepLevel& m : measured.levels)
-            emit(QStringLiteral("closed %1").arg(m.concurrency), m, twinClosedLoop(twin, n, m.concurrency, t));
+            emit(n, QStringLiteral("closed %1").arg(m.concurrency), m, twinClosedLoop(twin, n, m.concurrency, t), host);
     }
     if (const double share = p.value(poisson).toDouble(); share > 0) {
         double cap1 = p.value(capacity).toDouble();
@@ -132,9 +195,11 @@ int main(int argc, char** argv)
         }
         const double rps = share * cap1;
         const double seconds = p.value(poissonS).toDouble();
+        const telemetry::HostMark before = telemetry::HostMark::now();
         const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds);
+        const telemetry::HostContention host = telemetry::between(before, telemetry::HostMark::now());
         const SweepLevel m = net::openLoopLevel(run, rps);
-        emit(QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t));
+        emit(n, QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t), host);
     }
     return 0;
 }

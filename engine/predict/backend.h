@@ -68,7 +68,7 @@ struct Completion {
     double forwardMs = 0; // the layers alone (GPU: CUDA events inside the replayed graph)
     double deviceMs = 0;  // the layers plus the input and output copies
     double wallMs = 0;    // submit() to just before `done`, on the host's steady clock
-    double notifyMs = 0;  // GPU: the stream's host callback to just before `done` (the hop to the backend's dispatcher thread)
+    double notifyMs = 0;  // GPU: the stream's host callback to just before `done` (the hop to the replica's dispatcher thread)
     const char* path = ""; // which kernel ran: "cublasLt", "cublasLt+bias-relu", "small-batch", "cpu"; static storage
     bool graph = false;    // GPU: the layers ran as one replayed CUDA graph
 };

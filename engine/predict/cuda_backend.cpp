@@ -1,4 +1,4 @@
-// The CUDA backend: device discovery, replica placement, the completion dispatcher, the module's two C
+// The CUDA backend: device discovery, replica placement, the completion dispatchers, the module's two C
 // entry points (cuda_module.h), and how a replica runs its layers: the kernel chosen for each batch size
 // (cuBLASLt's heuristic, or measured candidates), the layer sequence, and its capture as a CUDA graph.
 // A replica's life (allocation, submit, completion, teardown) is in cuda_replica.cpp.

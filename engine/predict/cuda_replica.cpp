@@ -293,7 +293,7 @@ void CudaReplica::onStreamDone(cudaStream_t, cudaError_t status, void* user)
     auto* s = static_cast<Slot*>(user);
     s->notified = Clock::now();
     s->asyncStatus = status;
-    s->owner->m_shared->dispatcher.push(s);
+    s->owner->m_dispatcher.push(s);
 }
 
 void CudaReplica::release(Slot& s)
