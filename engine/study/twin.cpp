@@ -112,7 +112,9 @@ std::vector<double> variationOf(const Quantiles& q, double fixedMs)
 
 // What the fit chose (or tries): the structure, and the rows it corrects.
 struct Candidate {
-    double fixedMs = 0;        // non-streaming: outside predict (as preprocess)
+    double fixedMs = 0;        // non-streaming: outside predict (as preprocess); its mean
+    double fixedSigma = 0;     // non-streaming: > 0 when level 1's spread lies outside predict (the fixed cost a
+                               // lognormal of this sigma; a call's time then does not vary), 0: in predict
     double preMs = 0, postMs = 0; // streams: before the first token, after the last
     double prefillMs = 0;      // streams: a step's extra time per sequence joining it
     double preSigma = 0;       // streams: the lognormal spread of the time before the first token (0: constant)
@@ -170,6 +172,10 @@ public:
             t.ms = c.rowMs;
         } else {
             m.preprocess = Distribution::constant(c.fixedMs);
+            if (c.fixedSigma > 0 && c.fixedMs > 0) {
+                m.preprocess = Distribution::of(Distribution::Kind::Lognormal, c.fixedMs);
+                m.preprocess.sigma = c.fixedSigma;
+            }
             t.batch = {1};
             t.ms = {c.rowMs.front()};
             for (std::size_t j = 1; j < c.rowK.size(); ++j) {
@@ -255,8 +261,11 @@ public:
     TwinLevelCheck check(const SweepLevel& m, const SweepLevel& t) const { return twinCheck(m, t); }
 
     // The mean-value start for one structure, from the levels in `fitted` (level 1 first). `split`: for
-    // streams the share of level 1's (time to first token - one step) that is prefill, else the fixed cost.
-    Candidate start(double split, int limit, const std::vector<const SweepLevel*>& fitted, const Quantiles& q1) const
+    // streams the share of level 1's (time to first token - one step) that is prefill, else the fixed cost
+    // (with `spreadOutside`, its median). `spreadOutside` (non-streaming): level 1's spread belongs to the
+    // fixed cost, not to the call.
+    Candidate start(double split, int limit, const std::vector<const SweepLevel*>& fitted, const Quantiles& q1,
+                    bool spreadOutside = false) const
     {
         Candidate c;
         c.limit = limit;
@@ -297,10 +306,24 @@ public:
             }
             return c;
         }
-        const double fixedMs = split;
+        double fixedMs = split;
+        if (spreadOutside) {
+            // Why a second place for the spread: where level 1's spread is the server's and the network's
+            // (a host's jitter), it does not grow with the calls sharing the device, while a call's own
+            // variation does (its time stretches with the sharing). `knee serve` on the H200 (issue 15, 2026-12-03):
+            // p95 - p50 stayed 0.5-0.6 ms from 1 to 8 requests in flight while p50 went from 1.3 to 2.9 ms;
+            // a twin with the spread in the call put p95 17-33 % high. The fixed cost becomes a lognormal
+            // through the median `split` and p95 `split` + (level 1's p95 - p50); the replay of the higher
+            // levels chooses between the two places.
+            constexpr double z95 = 1.6448536269514722;
+            const double spread = std::max(0.0, q1.p95 - q1.p50);
+            c.fixedSigma = split > 0 && spread > 0 ? std::min(2.0, std::log((split + spread) / split) / z95) : 0;
+            fixedMs = split * std::exp(c.fixedSigma * c.fixedSigma / 2); // the lognormal's mean
+        }
         c.fixedMs = fixedMs;
-        c.variation = variationOf(q1, fixedMs);
-        const double mean = variationMean(c.variation);
+        if (!spreadOutside)
+            c.variation = variationOf(q1, fixedMs);
+        const double mean = c.variation.empty() ? 1.0 : variationMean(c.variation);
         for (const SweepLevel* l : rows) {
             const double perCall = 1000.0 * l->concurrency / l->throughputRps - fixedMs; // Little's law, less the fixed cost
             c.rowK.push_back(l->concurrency);
@@ -344,6 +367,14 @@ public:
                 limits.erase(limits.begin(), limits.end() - std::ptrdiff_t(kMaxLimits));
             limits.push_back(0);
         }
+        // Non-streaming: level 1's spread outside predict competes with the spread in it (see start()), for a
+        // fixed cost whose median is the skew's estimate or half of level 1's median.
+        std::vector<double> outsideMedians;
+        if (!m_stream && q1.p95 > q1.p50)
+            for (double f : {fixedEstimate, q1.p50 / 2})
+                if (f > 0.05 * q1.p50 && f < 0.95 * q1.p50
+                    && std::none_of(outsideMedians.begin(), outsideMedians.end(), [&](double g) { return std::abs(f - g) < 0.1 * q1.p50; }))
+                    outsideMedians.push_back(f);
         Candidate best;
         struct Tried {
             double score;
@@ -351,14 +382,28 @@ public:
             std::string structure;
         };
         std::vector<Tried> tried;
+        auto consider = [&](Candidate c) {
+            correct(c, fitted);
+            tried.push_back({c.score, c.limit, describe(c)});
+            if (c.score < best.score)
+                best = std::move(c);
+        };
         for (double f : splits)
-            for (int limit : limits) {
-                Candidate c = start(f, limit, fitted, q1);
-                correct(c, fitted);
-                tried.push_back({c.score, c.limit, describe(c)});
-                if (c.score < best.score)
-                    best = std::move(c);
-            }
+            for (int limit : limits)
+                consider(start(f, limit, fitted, q1));
+        // With the spread outside, only the two limits that fitted best with it inside: the limit is told by
+        // the throughput curve, which the spread's place hardly moves (and each structure costs a replay).
+        std::vector<int> bestLimits;
+        {
+            std::vector<Tried> byScore = tried;
+            std::stable_sort(byScore.begin(), byScore.end(), [](const Tried& a, const Tried& b) { return a.score < b.score; });
+            for (const Tried& t : byScore)
+                if (bestLimits.size() < 2 && std::find(bestLimits.begin(), bestLimits.end(), t.limit) == bestLimits.end())
+                    bestLimits.push_back(t.limit);
+        }
+        for (double f : outsideMedians)
+            for (int limit : bestLimits)
+                consider(start(f, limit, fitted, q1, true));
         std::stable_sort(tried.begin(), tried.end(), [](const Tried& a, const Tried& b) { return a.score < b.score; });
         if (why && tried.size() > 1)
             *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
@@ -379,7 +424,8 @@ public:
         const std::string limit = c.limit > 0 ? std::to_string(c.limit) : "no limit";
         if (m_stream)
             return "max_sequences " + limit + ", prefill " + fixed(c.prefillMs, 2) + " ms";
-        return "predict_concurrency " + limit + ", fixed cost " + fixed(c.fixedMs, 2) + " ms";
+        return "predict_concurrency " + limit + ", fixed cost " + fixed(c.fixedMs, 2) + " ms"
+            + (c.fixedSigma > 0 ? " with level 1's spread (lognormal, sigma " + fixed(c.fixedSigma, 2) + ")" : std::string());
     }
 
 private:
@@ -580,12 +626,20 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         fit.notes.push_back(best.limit > 0 ? "max_sequences " + std::to_string(best.limit) + ": sequences beyond it wait to join"
                                            : "max_sequences " + std::to_string(fitter.largest()) + ": no limit found up to the largest level");
     } else {
-        fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms: the fixed cost outside predict (network, server), "
-                            + (best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"
-                               : fixedEstimate > 0 ? "none: the replay fits better without the " + fixed(fixedEstimate, 2) + " ms level 1's spread suggests"
-                                                   : "none: level 1's spread is not skewed enough to tell one"));
+        if (best.fixedSigma > 0)
+            fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms on average: the fixed cost outside predict (network, server), "
+                                "a lognormal (sigma " + fixed(best.fixedSigma, 2) + ") that carries level 1's spread (p95 - p50 "
+                                + fixed(q1.p95 - q1.p50, 2) + " ms): the replay fits better with the spread outside predict, where it does "
+                                "not grow with the calls in flight");
+        else
+            fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms: the fixed cost outside predict (network, server), "
+                                + (best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"
+                                   : fixedEstimate > 0 ? "none: the replay fits better without the " + fixed(fixedEstimate, 2) + " ms level 1's spread suggests"
+                                                       : "none: level 1's spread is not skewed enough to tell one"));
         fit.notes.push_back("predict_table T(1, k) for k = " + levelList(best.rowK) + ": k / throughput(k) less the fixed cost (Little's law), "
-                            "corrected by replaying the sweep; variation: level 1's quantiles less the fixed cost, over their median");
+                            "corrected by replaying the sweep; variation: "
+                            + std::string(best.fixedSigma > 0 ? "none (level 1's spread is in the fixed cost)"
+                                                              : "level 1's quantiles less the fixed cost, over their median"));
         fit.notes.push_back(best.limit > 0 ? "predict_concurrency " + std::to_string(best.limit) + ": requests queue inside the replica beyond it"
                                            : "predict_concurrency " + std::to_string(fitter.largest()) + ": no limit found up to the largest level");
     }

@@ -43,6 +43,16 @@ Distribution lognormal(double meanMs, double sigma)
     return d;
 }
 
+// A server whose own time varies (a lognormal outside predict, median ~`frontMs`) in front of calls that do
+// not (`callMs` each, sharing the device as `speedup` says): the spread does not grow with the calls in
+// flight, as on `knee serve` on the H200 (issue 15).
+Scenario jitteryFront(double frontMs, double sigma, double callMs, std::vector<double> speedup)
+{
+    Scenario s = truth(4, std::move(speedup), 0, Distribution::constant(callMs));
+    s.model.preprocess = lognormal(frontMs * std::exp(sigma * sigma / 2), sigma);
+    return s;
+}
+
 // An LLM server: a decode step over the sequences in flight (8 ms + 0.5 ms per sequence), 2 ms of prefill per
 // sequence joining a step, 16 tokens per response, `maxSequences` at once.
 Scenario streamingTruth(int maxSequences)
@@ -96,26 +106,33 @@ private slots:
     {
         QTest::addColumn<Scenario>("truth");
         QTest::addColumn<int>("limit"); // predict_concurrency (streams: max_sequences) the twin should find; 0: none below the largest level
-        QTest::newRow("semaphore of 4, calls share the device") << truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)) << 4;
-        QTest::newRow("no semaphore, the device saturates") << truth(64, {1, 1.6, 2.0, 2.2, 2.3}, 1, lognormal(10, 0.2)) << 0;
+        QTest::addColumn<bool>("outside"); // non-streaming: the twin should put level 1's spread outside predict
+        QTest::newRow("semaphore of 4, calls share the device") << truth(4, {1, 1.5, 1.8, 2.0}, 2, lognormal(20, 0.3)) << 4 << false;
+        QTest::newRow("no semaphore, the device saturates") << truth(64, {1, 1.6, 2.0, 2.2, 2.3}, 1, lognormal(10, 0.2)) << 0 << false;
         // Half of a request's time outside predict: k users are not k calls in flight, the replay corrects that.
         // Here a limit of 8 with less outside predict replays the sweep as well as the true 4: the fit says so, and
         // its predictions still hold.
-        QTest::newRow("large fixed cost outside predict") << truth(4, {1, 1.5, 1.8, 2.0}, 15, lognormal(15, 0.3)) << -1;
-        QTest::newRow("independent calls behind a semaphore of 8") << truth(8, {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, lognormal(15, 0.4)) << 8;
-        QTest::newRow("stream, no sequence limit") << streamingTruth(1000) << 0;
-        QTest::newRow("stream, 4 sequences at most") << streamingTruth(4) << 4;
+        QTest::newRow("large fixed cost outside predict") << truth(4, {1, 1.5, 1.8, 2.0}, 15, lognormal(15, 0.3)) << -1 << false;
+        QTest::newRow("independent calls behind a semaphore of 8") << truth(8, {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, lognormal(15, 0.4)) << 8 << false;
+        QTest::newRow("spread in the server, not the calls") << jitteryFront(2, 0.5, 4, {1, 1.5, 1.8, 2.0}) << -1 << true;
+        QTest::newRow("stream, no sequence limit") << streamingTruth(1000) << 0 << false;
+        QTest::newRow("stream, 4 sequences at most") << streamingTruth(4) << 4 << false;
     }
     void recoversAndPredicts()
     {
         QFETCH(Scenario, truth);
         QFETCH(int, limit); // -1: the levels cannot pin it down (the fit says it is uncertain)
+        QFETCH(bool, outside);
         const TwinFit fit = fitTwin(sweepOf(truth), options());
         QVERIFY2(fit.ok(), fit.refusal.c_str());
         const Scenario& twin = *fit.twin;
         QCOMPARE(twin.validate(), std::string());
         const bool stream = truth.model.batching.mode == BatchingConfig::Mode::Continuous;
         const int found = stream ? twin.model.batching.maxSequences : twin.deployment.predictConcurrency;
+        if (!stream) {
+            const bool spreadOutside = twin.model.preprocess.kind == Distribution::Kind::Lognormal && twin.model.predictTable.variation.empty();
+            QCOMPARE(spreadOutside, outside);
+        }
         const bool uncertain = std::any_of(fit.notes.begin(), fit.notes.end(), [](const std::string& n) { return n.starts_with("uncertain"); });
         QCOMPARE(uncertain, limit < 0);
         if (limit >= 0)
