@@ -103,10 +103,11 @@ int main(int argc, char** argv)
     // `host`: what the machine took from the measurement (hypervisor steal, this client's involuntary
     // context switches), since on a virtual machine a level measured while the neighbours were busy is
     // slower for reasons neither the server nor the twin has (issue 13, run 16).
+    QString rowLabel = p.value(label);
     auto emit = [&](int n, const QString& load, const SweepLevel& m, const SweepLevel& tw, const telemetry::HostContention& host) {
         const TwinLevelCheck c = twinCheck(m, tw);
         std::printf("| %s | %d | %s | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %.1f/%.1f (%+.1f %%) | %s | %s | %.1f %% | %s |\n",
-                    qPrintable(p.value(label)), n, qPrintable(load), c.measuredRps, c.twinRps, c.throughputErrorPct(), c.measuredP50, c.twinP50,
+                    qPrintable(rowLabel), n, qPrintable(load), c.measuredRps, c.twinRps, c.throughputErrorPct(), c.measuredP50, c.twinP50,
                     c.p50ErrorPct(), c.measuredP95, c.twinP95, c.p95ErrorPct(),
                     c.streaming ? qPrintable(QString::asprintf("%.1f/%.1f (%+.1f %%)", c.measuredTtftP50, c.twinTtftP50, c.ttftP50ErrorPct())) : "",
                     c.streaming ? qPrintable(QString::asprintf("%.2f/%.2f (%+.1f %%)", c.measuredItlP50, c.twinItlP50, c.itlP50ErrorPct())) : "",
@@ -116,7 +117,7 @@ int main(int argc, char** argv)
         if (host.valid)
             hostRow = {{"steal_pct", host.stealPct}, {"involuntary_switches", qint64(host.involuntarySwitches)}, {"disturbed", host.disturbed()}};
         if (rows.isOpen())
-            rows.write(QJsonDocument(QJsonObject{{"label", p.value(label)}, {"replicas", n}, {"load", load}, {"measured", figures(m)}, {"twin", figures(tw)},
+            rows.write(QJsonDocument(QJsonObject{{"label", rowLabel}, {"replicas", n}, {"load", load}, {"measured", figures(m)}, {"twin", figures(tw)},
                                                  {"worst_error_pct", c.worstErrorPct()}, {"host", hostRow}})
                            .toJson(QJsonDocument::Compact)
                        + "\n");
@@ -127,12 +128,21 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "cannot read %s\n", qPrintable(in.fileName()));
             return 2;
         }
+        int replayed = 0, skipped = 0;
         for (const QByteArray& line : in.readAll().split('\n')) {
+            if (line.trimmed().isEmpty())
+                continue;
             const QJsonObject r = QJsonDocument::fromJson(line).object();
             const QString load = r["load"].toString();
             const int rn = r["replicas"].toInt();
-            if (load.isEmpty() || rn < 1)
+            const QStringList words = load.split(' ');
+            const int users = words.size() >= 2 && words[0] == "closed" ? words[1].toInt() : 0;
+            const double rps = words.size() >= 2 && words[0] == "poisson" ? words[1].toDouble() : 0;
+            if (rn < 1 || rn > 1024 || (users < 1 && !(rps > 0)) || users > 1000000 || rps > 1e7) {
+                ++skipped;
                 continue;
+            }
+            rowLabel = p.isSet(label) ? p.value(label) : r["label"].toString();
             const SweepLevel m = levelFrom(r["measured"].toObject());
             telemetry::HostContention host;
             if (const QJsonObject h = r["host"].toObject(); !h.isEmpty()) {
@@ -140,13 +150,15 @@ int main(int argc, char** argv)
                 host.stealPct = h["steal_pct"].toDouble();
                 host.involuntarySwitches = long(h["involuntary_switches"].toInteger());
             }
-            const QStringList words = load.split(' ');
-            if (words.size() >= 2 && words[0] == "closed")
-                emit(rn, load, m, twinClosedLoop(twin, rn, words[1].toInt(), t), host);
-            else if (words.size() >= 2 && words[0] == "poisson")
-                emit(rn, load, m, twinOpenLoop(twin, rn, words[1].toDouble(), std::max(600.0, 20 * p.value(poissonS).toDouble()), t), host);
+            if (users >= 1)
+                emit(rn, load, m, twinClosedLoop(twin, rn, users, t), host);
+            else
+                emit(rn, load, m, twinOpenLoop(twin, rn, rps, std::max(600.0, 20 * p.value(poissonS).toDouble()), t), host);
+            ++replayed;
         }
-        return 0;
+        if (skipped)
+            std::fprintf(stderr, "%d line(s) of %s are not rows of knee-bench-twin --out: left out\n", skipped, qPrintable(in.fileName()));
+        return replayed ? 0 : 2;
     }
     net::HttpTarget ht;
     ht.url = QUrl(p.value(url));
@@ -174,7 +186,10 @@ int main(int argc, char** argv)
         net::runHttpSweep(client, twin, warm);
     }
     // One sweep per level, so that each level's host conditions are its own.
-    for (const int level : std::vector<int>(o.levels)) {
+    std::vector<int> ordered = o.levels; // as one sweep ran them: ascending, once each
+    std::sort(ordered.begin(), ordered.end());
+    ordered.erase(std::unique(ordered.begin(), ordered.end()), ordered.end());
+    for (const int level : ordered) {
         SweepOptions one = o;
         one.levels = {level};
         const telemetry::HostMark before = telemetry::HostMark::now();

@@ -5,7 +5,8 @@
 // - submit() never waits for the device or for other calls: it validates, enqueues and returns. A call
 //   it accepts (Status ok) completes exactly once, through `done`; a call it refuses never calls `done`.
 // - `done` runs on a thread the backend owns, never inside submit(). It may submit again (the slot is
-//   free again before `done` runs) but must not destroy the Replica it came from, and should be short:
+//   free again before `done` runs) but must not destroy the Replica it came from (nor be, or capture, its
+//   last owner: on the GPU it runs on the replica's own completion thread, which cannot join itself), and should be short:
 //   post to your own event loop and return.
 // - Different slots may be used from different threads at once; one slot carries one call at a time.
 // - createReplica() and ~Replica() block (weight upload, draining calls in flight): call them off the

@@ -9,9 +9,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <system_error>
+#include <thread>
 
 namespace knee::predict::cuda {
 
@@ -54,6 +57,8 @@ Dispatcher::Dispatcher()
 
 Dispatcher::~Dispatcher()
 {
+    // A replica destroyed from its own completion (backend.h forbids it) would join this thread from itself.
+    assert(std::this_thread::get_id() != m_thread.get_id());
     {
         std::lock_guard lock(m_mu);
         m_stop = true;
@@ -328,6 +333,8 @@ public:
             return CudaReplica::create(m_shared, std::move(model), config, device);
         } catch (const std::bad_alloc&) {
             out.status = Status::failure("out of host memory while creating a replica on GPU " + std::to_string(device));
+        } catch (const std::system_error& e) { // its completion thread could not start
+            out.status = Status::failure("cannot start a replica's completion thread on GPU " + std::to_string(device) + ": " + e.what());
         }
         return out;
     }
