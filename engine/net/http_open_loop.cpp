@@ -1,5 +1,6 @@
 #include "http_open_loop.h"
 
+#include "arrival_timer.h"
 #include "http_sweep.h"
 
 #include <QEventLoop>
@@ -87,20 +88,18 @@ OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, doubl
     std::exponential_distribution<double> gap(rps);
     Nanos next = start + Nanos(gap(rng) * 1e9);
     QEventLoop loop;
-    QTimer timer;
-    timer.setSingleShot(true);
-    timer.setTimerType(Qt::PreciseTimer);
-    // One timer for the next arrival: every arrival already due is sent (with its own intended time) when it fires.
-    QObject::connect(&timer, &QTimer::timeout, &loop, [&] {
+    // One timer for the next arrival: every arrival already due is sent (with its own intended time) when
+    // it fires; it wakes within tens of microseconds of the time (arrival_timer.h).
+    ArrivalTimer timer([&] { return client.now(); }, [&] {
         const Nanos now = client.now();
         for (; next <= now && next < end; next += Nanos(gap(rng) * 1e9))
             run.request(next);
         if (next >= end)
             loop.quit();
         else
-            timer.start(std::chrono::milliseconds(std::max<Nanos>(0, (next - client.now() + 999'999) / 1'000'000))); // never early: no spinning
+            timer.armAt(next);
     });
-    timer.start(0);
+    timer.armAt(next);
     loop.exec();
     out.measuredS = durationS;
     run.drain(drainS);

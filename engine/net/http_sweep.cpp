@@ -1,5 +1,6 @@
 #include "http_sweep.h"
 
+#include "arrival_timer.h"
 #include "metrics_scraper.h"
 
 #include <QJsonDocument>
@@ -73,7 +74,8 @@ public:
         if (m_scraper)
             m_scrape = m_scraper->takeWindow();
         m_stopping = true;
-        m_arrivals.stop();
+        if (m_arrivals)
+            m_arrivals->stop();
         const std::int64_t abortedBefore = m_client.counters().aborted;
         m_client.abortAll();
         if (m_running > 0) {
@@ -97,7 +99,8 @@ public:
 
 private:
     // One timer for the next arrival: when it fires, every arrival already due is sent with its own
-    // scheduled time (a late timer delays the send, never the latency's start).
+    // scheduled time (a late timer delays the send, never the latency's start). ArrivalTimer wakes within
+    // tens of microseconds of the time, not at the next whole millisecond (arrival_timer.h).
     void arrivals(const LevelLoad& load)
     {
         m_rng.seed(load.seed);
@@ -105,15 +108,14 @@ private:
         m_constantGap = load.constant ? gapNanos(1 / load.rateRps) : 0;
         const Nanos start = m_client.now();
         m_next = start + nextGap();
-        m_arrivals.setSingleShot(true);
-        m_arrivals.setTimerType(Qt::PreciseTimer);
-        QObject::connect(&m_arrivals, &QTimer::timeout, [this] {
-            for (const Nanos now = m_client.now(); m_next <= now && !m_stopping; m_next += nextGap())
-                request(m_next);
-            if (!m_stopping) // never early: no spinning; a long gap in steps a timer can hold
-                m_arrivals.start(std::chrono::milliseconds(std::clamp<Nanos>((m_next - m_client.now() + 999'999) / 1'000'000, 0, 60'000)));
-        });
-        m_arrivals.start(0);
+        m_arrivals = std::make_unique<ArrivalTimer>([this] { return m_client.now(); },
+                                                    [this] {
+                                                        for (const Nanos now = m_client.now(); m_next <= now && !m_stopping; m_next += nextGap())
+                                                            request(m_next);
+                                                        if (!m_stopping)
+                                                            m_arrivals->armAt(m_next);
+                                                    });
+        m_arrivals->armAt(m_next);
     }
     Nanos nextGap() { return std::max<Nanos>(1, m_constantGap > 0 ? m_constantGap : gapNanos(m_gap(m_rng))); }
     // A gap in seconds as nanoseconds, within the engine's year (an exponential draw can be huge).
@@ -162,7 +164,7 @@ private:
     bool m_open = false;
     std::int64_t m_sentBefore = 0;
     // An open loop's arrivals.
-    QTimer m_arrivals;
+    std::unique_ptr<ArrivalTimer> m_arrivals;
     std::mt19937_64 m_rng;
     std::exponential_distribution<double> m_gap;
     Nanos m_constantGap = 0, m_next = 0;
