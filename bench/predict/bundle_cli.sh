@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs a headless `knee` (no GUI), the fidelity, sharing and twin benchmarks, with the shared libraries they need, into
+# Packs a headless `knee` (no GUI), the fidelity, sharing, order and twin benchmarks, with the shared libraries they need, into
 # devrun/, so the GPU machine (CUDA and CMake, but no Qt) can run the live engine on the real CUDA predict
 # stage:
 #   bash bench/predict/bundle_cli.sh            # builds /tmp/build-cli, fills devrun/
@@ -12,13 +12,13 @@ build=${BUILD:-/tmp/build-cli}
 if [ "${CONFIGURE:-1}" != 0 ]; then
   cmake -S . -B "$build" -G Ninja -DKNEE_BUILD_GUI=OFF -DKNEE_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 fi
-ninja -C "$build" knee knee_predict_cuda knee-bench-fidelity knee-bench-sharing knee-bench-twin >/dev/null
+ninja -C "$build" knee knee_predict_cuda knee-bench-fidelity knee-bench-sharing knee-bench-order knee-bench-twin >/dev/null
 rm -rf devrun && mkdir -p devrun/lib
-cp "$build/app/knee" "$build/bench/fidelity/knee-bench-fidelity" "$build/bench/knee-bench-sharing" "$build/bench/twin/knee-bench-twin" devrun/
+cp "$build/app/knee" "$build/bench/fidelity/knee-bench-fidelity" "$build/bench/knee-bench-sharing" "$build/bench/knee-bench-order" "$build/bench/twin/knee-bench-twin" devrun/
 cp "$build/engine/predict/libknee_predict_cuda.so" devrun/ # found next to the executable
 # Everything they link but the C library and the CUDA/driver libraries the GPU machine has itself.
-ldd devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-twin | awk '/=> \//{print $3}' | sort -u \
+ldd devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-order devrun/knee-bench-twin | awk '/=> \//{print $3}' | sort -u \
   | grep -vE '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux)[.-]' \
   | while read -r lib; do cp -L "$lib" devrun/lib/; done
-strip devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-twin devrun/lib/*.so* 2>/dev/null || true
+strip devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-order devrun/knee-bench-twin devrun/lib/*.so* 2>/dev/null || true
 du -sh devrun

@@ -13,6 +13,7 @@
 #include "predict/calibration.h"
 #include "predict/factory.h"
 #include "predict/model.h"
+#include "bench_args.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -23,34 +24,11 @@
 #include <vector>
 
 using namespace knee::predict;
+using knee::bench::median;
+using knee::bench::split;
+using knee::bench::ints;
 
 namespace {
-
-std::vector<std::string> split(const std::string& s)
-{
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    for (std::string part; std::getline(in, part, ',');)
-        if (!part.empty())
-            out.push_back(part);
-    return out;
-}
-
-std::vector<int> ints(const std::string& s)
-{
-    std::vector<int> out;
-    for (const std::string& p : split(s))
-        out.push_back(std::max(1, std::atoi(p.c_str())));
-    return out;
-}
-
-double median(std::vector<double> v)
-{
-    if (v.empty())
-        return 0;
-    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-    return v[v.size() / 2];
-}
 
 std::string jsonList(const std::vector<double>& v)
 {

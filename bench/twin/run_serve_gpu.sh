@@ -10,6 +10,8 @@
 #   PROFILE=large PC=4 RUNS=2 bash bench/twin/run_serve_gpu.sh
 #   PIN=0-7 ...: the server, the sweep and the bench run on those CPUs only (taskset), as run_gpu.sh's PIN.
 #   Each row of rows.jsonl carries the host's steal over its measurement (`host`).
+#   REPLICAS="1 2 4": the servers checked (1: the swept replica itself, Poisson rows only: its closed loops are
+#   the sweep's); POISSON=0.5,0.8: Poisson loads at those shares of the twin's capacity, each its own row.
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -74,11 +76,15 @@ for run in $(seq 1 "$runs"); do
   stop
   echo "run $run: sweep and fit exit $status in $(( $(date +%s) - t0 )) s ($(grep -o 'replays them within [0-9.]* %' "$dir/fit-$run.txt"))"
   [ "$status" = 0 ] || { cat "$dir/fit-$run.txt"; continue; }
-  for n in 2 4; do
+  for n in ${REPLICAS:-2 4}; do
     start "$n"
     check=$(echo "${CHECK_LEVELS:-1,4,16}" | tr ',' '\n' | awk -v n="$n" '{printf "%s%d", (NR > 1 ? "," : ""), $1 * n}')
-    $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
-      "${sweep_flags[@]}" --poisson 0.8 --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+    [ "$n" = 1 ] && check=
+    for share in $(echo "${POISSON:-0.8}" | tr ',' ' '); do
+      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
+        "${sweep_flags[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+      check= # the closed loops once per server
+    done
     stop
   done
 done

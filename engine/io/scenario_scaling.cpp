@@ -108,7 +108,7 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "idle", "source" };
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "idle", "order", "source" };
     const auto f = r.mapFields(e, "model.predict_table", kKeys,
                                "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
                                "concurrency (knee calibrate writes it)");
@@ -183,6 +183,9 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
             t.overheadMs = *x;
     if (auto v = f->get("variation"))
         numbers(*v, f->pathOf("variation"), rule(0, 100, false, true), t.variation);
+    if (auto v = f->get("order"))
+        if (auto x = r.number(*v, f->pathOf("order"), rule(0, 1, false, false)))
+            t.order = *x;
     if (auto v = f->get("idle")) {
         constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms" };
         if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {
@@ -208,12 +211,12 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
         }
 }
 
-// independent | serial | table, or {speedup: [1, 1.4, 1.6]}.
+// independent | serial | table, or {speedup: [1, 1.4, 1.6]} or {kind: table}, either map with order: 0…1.
 void readDeviceSharing(FieldReader& r, const Entry& e, DeviceSharing& d)
 {
     const YamlTree& tree = r.tree();
     const std::string what = "independent, serial, table, or a map like {speedup: [1, 1.4, 1.6]} (S(k): the work k calls in flight do, "
-                             "relative to one)";
+                             "relative to one) or {kind: table}, either with order: 0 (processor sharing) to 1 (oldest first)";
     d.given = true;
     if (tree.type(e.value) == YamlType::Scalar) {
         constexpr std::string_view kKinds[] = { "independent", "serial", "table" };
@@ -221,13 +224,24 @@ void readDeviceSharing(FieldReader& r, const Entry& e, DeviceSharing& d)
             sharingKindFromString(std::string(*name), d.kind);
         return;
     }
-    constexpr std::string_view kKeys[] = { "speedup" };
+    constexpr std::string_view kKeys[] = { "speedup", "kind", "order" };
     const auto f = r.mapFields(e, "model.predict_sharing", kKeys, what);
     if (!f)
         return;
+    if (auto v = f->get("order"))
+        if (auto x = r.number(*v, f->pathOf("order"), rule(0, 1, false, false)))
+            d.order = *x;
     const auto entry = f->get("speedup");
+    if (auto k = f->get("kind")) {
+        constexpr std::string_view kKinds[] = { "independent", "serial", "table" };
+        if (entry)
+            r.fail(*k, f->pathOf("kind"), "give kind or speedup, not both (a speedup curve is its own kind)");
+        else if (auto name = r.choice(*k, f->pathOf("kind"), kKinds))
+            sharingKindFromString(std::string(*name), d.kind);
+        return;
+    }
     if (!entry) {
-        r.missing(*f, "speedup", "a list like [1, 1.4, 1.6]");
+        r.missing(*f, "speedup", "a list like [1, 1.4, 1.6], or kind: independent, serial or table");
         return;
     }
     d.kind = DeviceSharing::Kind::Speedup;

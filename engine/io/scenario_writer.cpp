@@ -171,6 +171,8 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", variation: " << numberList(t.variation);
     if (!t.idleGapMs.empty())
         o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs) << "}";
+    if (t.order > 0)
+        o << ", order: " << number(t.order);
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";
@@ -232,8 +234,11 @@ std::string writeScenarioYaml(const Scenario& s)
     if (!m.predictTable.empty())
         o << "  predict_table: " << writePredictTableYaml(m.predictTable) << "\n";
     if (m.sharing.given) {
+        const std::string order = m.sharing.order > 0 ? ", order: " + number(m.sharing.order) : std::string();
         if (m.sharing.kind == DeviceSharing::Kind::Speedup)
-            o << "  predict_sharing: {speedup: " << numberList(m.sharing.speedup) << "}\n";
+            o << "  predict_sharing: {speedup: " << numberList(m.sharing.speedup) << order << "}\n";
+        else if (!order.empty())
+            o << "  predict_sharing: {kind: " << toString(m.sharing.kind) << order << "}\n";
         else
             o << "  predict_sharing: " << toString(m.sharing.kind) << "\n";
     }

@@ -1,16 +1,9 @@
 #include "live_clock.h"
 
-#include <QSocketNotifier>
-
 #include <qcoro/qcorotimer.h>
 
 #include <algorithm>
 #include <cstdint>
-
-#ifdef __linux__
-#include <sys/timerfd.h>
-#include <unistd.h>
-#endif
 
 namespace knee {
 
@@ -32,34 +25,21 @@ LiveClock::LiveClock(Engine& engine, QObject* parent)
     // Precise: Qt's default coarse timers may fire 5 % late, which would round stage times.
     m_timer.setTimerType(Qt::PreciseTimer);
     m_timer.setSingleShot(true);
-#ifdef __linux__
     // Spinning through 0 ms timers until a sub-millisecond event was due kept a core busy: on 2 cores the
     // CPU backend's calls took 1.8x as long under Poisson load as in a closed loop (the host time per call,
-    // 0.280 against 0.156 ms, `knee-bench-fidelity live` with profile tiny).
+    // 0.280 against 0.156 ms, `knee-bench-fidelity live` with profile tiny). So a timerfd (FineTimer) waits.
     // KNEE_LIVE_CLOCK=spin: the old way, for A/B runs of the benchmarks (bench/fidelity) in one call.
     static const bool spin = qEnvironmentVariable("KNEE_LIVE_CLOCK") == QLatin1String("spin");
     if (!spin)
-        m_fineFd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        m_fine = std::make_unique<FineTimer>([this] { fineExpired(); });
     // KNEE_LIVE_CLOCK=margin: the timerfd armed early and the margin spun out (kSpinMinNs above). Opt-in
     // for now: it costs the engine thread up to kSpinMaxNs of a core per timed event, and the
     // sanitizer stages of CI (2 cores, GUI tests with a live engine each) have not run with it yet.
     static const bool margin = qEnvironmentVariable("KNEE_LIVE_CLOCK") == QLatin1String("margin");
     m_spinMargin = margin ? kSpinStartNs : 0;
-    if (m_fineFd >= 0) {
-        m_fine = std::make_unique<QSocketNotifier>(m_fineFd, QSocketNotifier::Read);
-        connect(m_fine.get(), &QSocketNotifier::activated, this, [this] { fineExpired(); });
-    }
-#endif
 }
 
-LiveClock::~LiveClock()
-{
-    m_fine.reset();
-#ifdef __linux__
-    if (m_fineFd >= 0)
-        ::close(m_fineFd);
-#endif
-}
+LiveClock::~LiveClock() = default;
 
 void LiveClock::spinUntil(Nanos due)
 {
@@ -70,33 +50,20 @@ void LiveClock::spinUntil(Nanos due)
 
 bool LiveClock::armFine(Nanos wait)
 {
-#ifdef __linux__
-    if (m_fineFd < 0)
+    if (!m_fine || !m_fine->available())
         return false;
     m_fineDue = wallNow() + wait;
-    itimerspec spec {};
-    spec.it_value.tv_sec = time_t(wait / 1'000'000'000);
-    spec.it_value.tv_nsec = long(std::max<Nanos>(wait % 1'000'000'000, 1)); // 0 would disarm it
-    return timerfd_settime(m_fineFd, 0, &spec, nullptr) == 0;
-#else
-    (void)wait;
-    return false;
-#endif
+    return m_fine->arm(wait);
 }
 
 void LiveClock::fineExpired()
 {
-#ifdef __linux__
-    std::uint64_t expirations = 0;
-    if (::read(m_fineFd, &expirations, sizeof expirations) < 0)
-        return; // not expired after all (re-armed meanwhile)
     if (m_fineDue >= 0 && m_spinMargin > 0) {
         // Follow the wake-ups' lateness (an average over ~8 of them, times 1.5 for their spread).
         const Nanos late = std::max<Nanos>(0, wallNow() - m_fineDue);
         m_spinMargin = std::clamp<Nanos>(m_spinMargin + (late * 3 / 2 - m_spinMargin) / 8, kSpinMinNs, kSpinMaxNs);
     }
     m_fineDue = -1;
-#endif
     // A stopped clock runs nothing more: its run may already have handed its executor away (LiveRun::stop).
     if (m_stopRequested || !m_running)
         return;
@@ -107,13 +74,9 @@ void LiveClock::fineExpired()
 
 void LiveClock::disarmFine()
 {
-#ifdef __linux__
     m_fineDue = -1;
-    if (m_fineFd >= 0) {
-        const itimerspec off {};
-        timerfd_settime(m_fineFd, 0, &off, nullptr);
-    }
-#endif
+    if (m_fine)
+        m_fine->disarm();
 }
 
 void LiveClock::start()
@@ -205,7 +168,7 @@ QCoro::Task<> LiveClock::run()
                 // the QTimer only bounds the sleep; within the margin the wait is spun out, then the
                 // loop turns once (results posted from other threads come in) before the event runs.
                 // Without a timerfd, a 0 ms timer turns the loop once and looks again.
-                if (sleepMs == 0 && wait > 0 && m_fineFd >= 0 && wait <= m_spinMargin) {
+                if (sleepMs == 0 && wait > 0 && m_fine && m_fine->available() && wait <= m_spinMargin) {
                     spinUntil(next);
                     sleepMs = 0;
                 } else if (sleepMs == 0 && wait > 0 && armFine(wait - m_spinMargin)) {

@@ -9,6 +9,7 @@
 // Events run with the engine's own timestamps, so lateness never accumulates into stage times;
 // how late each event actually ran is measured (lag) as the clock's error.
 #pragma once
+#include "live/fine_timer.h"
 #include "metrics/latency_histogram.h"
 #include "sim/engine.h"
 
@@ -20,8 +21,6 @@
 #include <memory>
 
 #include <qcoro/qcorotask.h>
-
-class QSocketNotifier;
 
 namespace knee {
 
@@ -78,8 +77,7 @@ private:
 
     Engine& m_engine;
     QTimer m_timer;
-    int m_fineFd = -1; // timerfd for sub-millisecond waits (-1: none, the clock turns the loop instead)
-    std::unique_ptr<QSocketNotifier> m_fine;
+    std::unique_ptr<FineTimer> m_fine; // sub-millisecond waits (none, or unavailable: the clock turns the loop instead)
     QElapsedTimer m_wall;
     Nanos m_pausedTotal = 0;
     Nanos m_pausedSince = 0;

@@ -5,18 +5,17 @@
 // time, as it must be) carried that wait: against `knee serve` with no service time on loopback, p50 was
 // 0.9-1.0 ms where the request took ~0.1 ms (bench/http/run_rate_ceiling.sh, BENCHMARKS.md "Open-loop rate
 // sweeps"). As the live clock does (live_clock.h), the last millisecond is waited with a Linux timerfd
-// watched by the same event loop: the thread sleeps, and wakes tens of microseconds after the time.
-// Elsewhere (no timerfd) it falls back to 0 ms timers for the last millisecond, which spin the loop.
+// (live/fine_timer.h) watched by the same event loop: the thread sleeps, and wakes tens of microseconds
+// after the time. Elsewhere (no timerfd) it falls back to 0 ms timers for the last millisecond, which spin
+// the loop.
 #pragma once
 #include "base/time.h"
+#include "live/fine_timer.h"
 
 #include <QObject>
 #include <QTimer>
 
 #include <functional>
-#include <memory>
-
-class QSocketNotifier;
 
 namespace knee::net {
 
@@ -29,17 +28,15 @@ public:
 
     void armAt(Nanos due); // replaces any earlier time
     void stop();
-    bool precise() const { return m_fd >= 0; } // a timerfd is there for the last millisecond
+    bool precise() const { return m_fine.available(); } // a timerfd is there for the last millisecond
 
 private:
     void check(); // fires if due, else waits again
-    void disarmFine();
 
     std::function<Nanos()> m_now;
     std::function<void()> m_fire;
     QTimer m_coarse;
-    int m_fd = -1;
-    std::unique_ptr<QSocketNotifier> m_fine;
+    FineTimer m_fine;
     Nanos m_due = 0;
     bool m_armed = false;
 };

@@ -42,10 +42,26 @@ void SharedDevice::reschedule(Nanos now, const SharingCurve& curve)
     ++m_generation;
     m_next = kNever;
     const int k = int(m_calls.size());
-    double soonest = -1;
-    for (Call& c : m_calls) {
+    for (Call& c : m_calls)
         c.rate = curve.rate(c.batch, k);
-        const double left = std::max(0.0, c.remaining) / c.rate;
+    if (const double order = curve.order(); order > 0 && k > 1) {
+        // The device's total speed (in solo calls) is what processor sharing gives; oldest first hands it
+        // out in start order, each call at most its solo speed (the total is at most k: S(k) <= k). The
+        // blend keeps the total, so throughput is the same for every order.
+        double total = 0;
+        for (const Call& c : m_calls)
+            total += c.rate;
+        for (Call& c : m_calls) {
+            const double first = std::clamp(total, 0.0, 1.0);
+            total -= first;
+            c.rate = (1 - order) * c.rate + order * first;
+        }
+    }
+    double soonest = -1;
+    for (const Call& c : m_calls) {
+        if (c.rate <= 0 && c.remaining > 0)
+            continue; // oldest first: waits for the calls before it
+        const double left = c.rate > 0 ? std::max(0.0, c.remaining) / c.rate : 0;
         if (soonest < 0 || left < soonest)
             soonest = left;
     }

@@ -1,7 +1,8 @@
 // The device a replica's predict calls run on (a GPU; for the CPU backend, the cores), in virtual time.
 // Calls in flight on one device are not independent servers: they share its memory bandwidth and SMs.
 // Each call of batch b progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight
-// (processor sharing with a measured speed-up curve, docs/DESIGN.md "The device"). Rates change only when a
+// (processor sharing with a measured speed-up curve, docs/DESIGN.md "The device"); with an order above 0
+// the same total speed goes first to the earlier calls (DeviceSharing::order). Rates change only when a
 // call starts or ends, so the device reschedules its one pending completion at those instants: the
 // engine stays event-driven, with one event per device in the heap, whatever k is.
 #pragma once
@@ -19,8 +20,11 @@ class SharingCurve {
 public:
     explicit SharingCurve(const ModelConfig& model);
     DeviceSharing::Kind kind() const { return m_sharing.kind; }
-    // The rate of a call of `batch` while `k` >= 1 calls are in flight (1 = its solo speed).
+    // The rate of a call of `batch` while `k` >= 1 calls are in flight (1 = its solo speed), under
+    // processor sharing.
     double rate(int batch, int k) const;
+    // DeviceSharing::order: 0 processor sharing, 1 oldest first.
+    double order() const { return m_sharing.order; }
 
 private:
     DeviceSharing m_sharing;

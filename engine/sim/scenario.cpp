@@ -391,6 +391,7 @@ DeviceSharing ModelConfig::effectiveSharing() const
     if (sharing.given)
         return sharing;
     DeviceSharing d;
+    d.order = predictTable.order;
     d.kind = predictTable.hasConcurrency() ? DeviceSharing::Kind::Table
         : predictTable.empty()             ? DeviceSharing::Kind::Independent
                                            : DeviceSharing::Kind::Serial;
@@ -472,9 +473,13 @@ std::string Scenario::validate() const
             if (!std::isfinite(t.idleGapMs[i]) || t.idleGapMs[i] <= 0 || (i > 0 && t.idleGapMs[i] <= t.idleGapMs[i - 1])
                 || !std::isfinite(t.idleExtraMs[i]) || t.idleExtraMs[i] < 0 || t.idleExtraMs[i] > 1000)
                 return "model.predict_table: idle gaps must be > 0 ms and increase; extra times between 0 and 1000 ms";
+        if (!(t.order >= 0 && t.order <= 1))
+            return "model.predict_table: order must be between 0 (processor sharing) and 1 (oldest first)";
     }
     if (model.sharing.given) {
         const DeviceSharing& d = model.sharing;
+        if (!(d.order >= 0 && d.order <= 1))
+            return "model.predict_sharing: order must be between 0 (processor sharing) and 1 (oldest first)";
         if (d.kind == DeviceSharing::Kind::Table && !model.predictTable.hasConcurrency())
             return "model.predict_sharing: table needs a predict_table with a concurrency axis (knee calibrate --concurrency 1,2,4)";
         if (d.kind == DeviceSharing::Kind::Speedup) {

@@ -116,6 +116,9 @@ struct ServiceTable {
     // linear between measured gaps, flat beyond. Empty: no such cost.
     std::vector<double> idleGapMs, idleExtraMs;
     double idleExtraAt(double gapMs) const;
+    // Which of the calls in flight the device serves first (DeviceSharing::order), measured on this device
+    // (bench/predict/order_bench.cpp): used when the scenario states no model.predict_sharing.
+    double order = 0;
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
     double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two
@@ -136,6 +139,14 @@ struct DeviceSharing {
     };
     Kind kind = Kind::Independent;
     std::vector<double> speedup; // Speedup: S(1) = 1, S(2), …; beyond the last, flat (the device is saturated)
+    // How the device divides its speed among the calls in flight; never what it does in all (k calls of
+    // one batch size do S(k) calls' work per solo call time whatever the order). 0: processor sharing, every
+    // call at T(b, 1) / T(b, k) of its solo speed. 1: oldest first, the earliest call at up to its solo
+    // speed, the next at up to its own with what is left, and so on. Between: that blend of the two.
+    // Why: a GPU's block scheduler dispatches the earlier kernel's blocks first, so an earlier call is slowed
+    // less than processor sharing says. Closed loops cannot see it (their throughput and mean latency
+    // are the same for any order); random arrivals can (docs/DESIGN.md "The device").
+    double order = 0;
     bool given = false;          // stated in the scenario (else derived from the table: see effective())
 };
 const char* toString(DeviceSharing::Kind kind);

@@ -132,6 +132,12 @@ private slots:
                                               << "model.predict_table.batch" << "increasing";
         QTest::addRow("table time zero") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0]}") << 7
                                          << "model.predict_table.ms[0]" << "got '0'";
+        QTest::addRow("order above 1") << replaced(6, "  predict: 10\n  predict_sharing: {kind: serial, order: 1.5}") << 7
+                                       << "model.predict_sharing.order" << "got '1.5'";
+        QTest::addRow("kind and speedup") << replaced(6, "  predict: 10\n  predict_sharing: {kind: serial, speedup: [1, 1.5]}") << 7
+                                          << "model.predict_sharing.kind" << "not both";
+        QTest::addRow("table order negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], order: -0.1}") << 7
+                                              << "model.predict_table.order" << "got '-0.1'";
         QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: speculative}") << 7
                                                << "model.batching.mode" << "expected one of none, dynamic, continuous";
         QTest::addRow("max_batch on continuous") << replaced(6, "  predict: 10\n  batching: {mode: continuous, max_batch: 4}") << 7
@@ -195,6 +201,33 @@ private slots:
         QCOMPARE(again.scenario->model.predictTable.ms, first.scenario->model.predictTable.ms);
         QCOMPARE(again.scenario->model.predictTable.source, std::string("cpu"));
         QCOMPARE(again.scenario->model.batching.maxDelayMs, 2.0);
+    }
+
+    // The device's order (DeviceSharing::order): stated with a speedup curve or a kind, or measured in the
+    // table (used when no predict_sharing is stated); each reads back from what knee writes.
+    void deviceOrderReadsBack_data()
+    {
+        QTest::addColumn<QByteArray>("lines");
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<double>("order");
+        QTest::addRow("speedup") << QByteArray("  predict_sharing: {speedup: [1, 1.5], order: 0.6}") << int(DeviceSharing::Kind::Speedup) << 0.6;
+        QTest::addRow("kind") << QByteArray("  predict_sharing: {kind: serial, order: 1}") << int(DeviceSharing::Kind::Serial) << 1.0;
+        QTest::addRow("kind, no order") << QByteArray("  predict_sharing: {kind: independent}") << int(DeviceSharing::Kind::Independent) << 0.0;
+        QTest::addRow("table") << QByteArray("  predict_table: {batch: [1], concurrency: [1, 2], ms: [[2], [3]], order: 0.45}")
+                               << int(DeviceSharing::Kind::Table) << 0.45;
+    }
+    void deviceOrderReadsBack()
+    {
+        QFETCH(QByteArray, lines);
+        QFETCH(int, kind);
+        QFETCH(double, order);
+        const ScenarioReadResult first = read(replaced(6, "  predict: 10\n" + lines));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        for (const Scenario& s : {*first.scenario, *read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario))).scenario}) {
+            const DeviceSharing d = s.model.effectiveSharing();
+            QCOMPARE(int(d.kind), kind);
+            QCOMPARE(d.order, order);
+        }
     }
 
     void writtenPatternsReadBack()

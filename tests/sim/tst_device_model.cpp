@@ -4,6 +4,9 @@
 // birth-death chain (rate mu * S(min(n, c)) with n requests in predict or waiting for a slot), so an open
 // Poisson load must match the chain's closed form and a closed loop with exponential think times the
 // product-form solution of the two-station network; S(k) = k must reproduce independent predictSlots exactly.
+// The order in which the device serves its calls (DeviceSharing::order) moves no mean with exponential work
+// (the chain is the same for any order that keeps the device's total speed); with constant work and S = 1,
+// oldest first is M/D/1 in arrival order and must match Pollaczek-Khinchine, processor sharing M/D/1-PS.
 //
 // Statistical rows use batch means (32 batches after a 10 % warm-up): the mean must lie within 4
 // standard errors of theory, and that standard error under 2 % of the mean.
@@ -174,6 +177,39 @@ private slots:
         QCOMPARE(t, (std::vector<double>{15.0, 20.0}));
     }
 
+    // The order (DeviceSharing::order), serial sharing: A (8 ms) alone for 5 ms, then B joins. Processor
+    // sharing: both at 1/2, A's last 3 ms take 6 (ends at 11). Oldest first: A keeps its solo speed (ends
+    // at 8), B waits. Half and half: A at 3/4 (ends at 9), B at 1/4. B ends at 16 every time: the device
+    // does the same work in all, whatever the order.
+    void orderDividesTheDevice_data()
+    {
+        QTest::addColumn<double>("order");
+        QTest::addColumn<double>("firstEndsMs");
+        QTest::addRow("processor sharing") << 0.0 << 11.0;
+        QTest::addRow("half") << 0.5 << 9.0;
+        QTest::addRow("oldest first") << 1.0 << 8.0;
+    }
+    void orderDividesTheDevice()
+    {
+        QFETCH(double, order);
+        QFETCH(double, firstEndsMs);
+        Scenario s = predictOnly(2, Distribution::constant(8));
+        s.model.sharing = kind(DeviceSharing::Kind::Serial);
+        s.model.sharing.order = order;
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, {0, 5}), (std::vector<double>{firstEndsMs, 16.0}));
+    }
+
+    // Oldest first with a speed-up: S(2) = 1.5, A alone for 4 ms of its 10, then B: A keeps its solo speed
+    // (ends at 10), B gets the other half call's worth (3 ms of work by 10), then alone: ends at 17.
+    void oldestFirstGivesTheRestToTheNext()
+    {
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.sharing = speedup({1, 1.5});
+        s.model.sharing.order = 1;
+        QCOMPARE(finishTimes(s, {0, 4}), (std::vector<double>{10.0, 17.0}));
+    }
+
     // The table's concurrency axis: T(1, 2) = 15 ms against T(1, 1) = 10: two calls together take 15 each.
     void tableAxisTimesSharedCalls()
     {
@@ -264,6 +300,9 @@ private slots:
         QTest::addRow("S(1) not 1") << speedup({2, 3}) << "S(1) = 1";
         QTest::addRow("S(2) above 2") << speedup({1, 2.5}) << "at most k";
         QTest::addRow("S(2) zero") << speedup({1, 0}) << "> 0";
+        DeviceSharing beyond = kind(DeviceSharing::Kind::Serial);
+        beyond.order = 1.5;
+        QTest::addRow("order above 1") << beyond << "order must be between 0";
     }
     void badSharingIsRefused()
     {
@@ -296,11 +335,14 @@ private slots:
         QTest::addColumn<QVector<double>>("s");
         QTest::addColumn<double>("rateRps");
         QTest::addColumn<qint64>("requests");
+        QTest::addColumn<double>("order");
         // 10 ms of work (mu = 100/s).
-        QTest::addRow("S = 1, c = 8: M/M/1-PS, rho 0.7") << 8 << QVector<double>{1} << 70.0 << qint64(600000);
-        QTest::addRow("S = k, c = 4: M/M/4, rho 0.8") << 4 << QVector<double>{1, 2, 3, 4} << 320.0 << qint64(800000);
-        QTest::addRow("H200-like S, c = 4, rho 0.8") << 4 << QVector<double>{1, 1.25, 1.4, 1.55} << 124.0 << qint64(800000);
-        QTest::addRow("S flat beyond 2, c = 8") << 8 << QVector<double>{1, 1.5} << 105.0 << qint64(800000);
+        QTest::addRow("S = 1, c = 8: M/M/1-PS, rho 0.7") << 8 << QVector<double>{1} << 70.0 << qint64(600000) << 0.0;
+        QTest::addRow("S = k, c = 4: M/M/4, rho 0.8") << 4 << QVector<double>{1, 2, 3, 4} << 320.0 << qint64(800000) << 0.0;
+        QTest::addRow("H200-like S, c = 4, rho 0.8") << 4 << QVector<double>{1, 1.25, 1.4, 1.55} << 124.0 << qint64(800000) << 0.0;
+        QTest::addRow("S flat beyond 2, c = 8") << 8 << QVector<double>{1, 1.5} << 105.0 << qint64(800000) << 0.0;
+        QTest::addRow("H200-like S, c = 4, oldest first") << 4 << QVector<double>{1, 1.25, 1.4, 1.55} << 124.0 << qint64(800000) << 1.0;
+        QTest::addRow("S flat beyond 2, c = 8, order 0.5") << 8 << QVector<double>{1, 1.5} << 105.0 << qint64(800000) << 0.5;
     }
     void openLoopMatchesTheChain()
     {
@@ -308,9 +350,11 @@ private slots:
         QFETCH(QVector<double>, s);
         QFETCH(double, rateRps);
         QFETCH(qint64, requests);
+        QFETCH(double, order);
         const std::vector<double> curve(s.begin(), s.end());
         Scenario sc = predictOnly(predictSlots, Distribution::exponential(10));
         sc.model.sharing = speedup(curve);
+        sc.model.sharing.order = order;
         sc.workload.arrival = ArrivalConfig::poisson(rateRps);
         sc.workload.requests = requests;
         sc.workload.seed = 11;
@@ -322,6 +366,36 @@ private slots:
         QVERIFY2(std::abs(r.mean - theory) <= 4 * r.stderrOfMean, qPrintable(detail));
     }
 
+    // Constant work D = 10 ms, S = 1, 64 slots (so that a queue for a slot, in arrival order, all but never
+    // forms under processor sharing), Poisson at rho 0.7. Oldest first serves in arrival order: M/D/1,
+    // whose mean time in system is D + lambda D^2 / (2 (1 - rho)) (Pollaczek-Khinchine) = 21.67 ms.
+    // Processor sharing: M/D/1-PS, whose mean is D / (1 - rho) whatever the work's distribution = 33.33 ms.
+    // Closed loops cannot tell these two apart; random arrivals can (bench/predict/order_bench.cpp).
+    void constantWorkOrderMatchesTheory_data()
+    {
+        QTest::addColumn<double>("order");
+        QTest::addColumn<double>("theoryMs");
+        const double d = 10, lambda = 70.0 / 1000, rho = lambda * d;
+        QTest::addRow("oldest first: M/D/1") << 1.0 << d + lambda * d * d / (2 * (1 - rho));
+        QTest::addRow("processor sharing: M/D/1-PS") << 0.0 << d / (1 - rho);
+    }
+    void constantWorkOrderMatchesTheory()
+    {
+        QFETCH(double, order);
+        QFETCH(double, theoryMs);
+        Scenario sc = predictOnly(64, Distribution::constant(10));
+        sc.model.sharing = kind(DeviceSharing::Kind::Serial);
+        sc.model.sharing.order = order;
+        sc.workload.arrival = ArrivalConfig::poisson(70);
+        sc.workload.requests = 600000;
+        sc.workload.seed = 13;
+        QCOMPARE(sc.validate(), std::string());
+        const Stats r = batchMeans(sc);
+        const QString detail = QString("mean %1 ms, theory %2 ms, stderr %3 ms").arg(r.mean).arg(theoryMs).arg(r.stderrOfMean);
+        QVERIFY2(r.stderrOfMean < 0.02 * theoryMs, qPrintable("sample too small: " + detail));
+        QVERIFY2(std::abs(r.mean - theoryMs) <= 4 * r.stderrOfMean, qPrintable(detail));
+    }
+
     void closedLoopMatchesProductForm_data()
     {
         QTest::addColumn<int>("users");
@@ -330,6 +404,7 @@ private slots:
         QTest::addRow("8 users, S = 1, c = 8") << 8 << 8 << QVector<double>{1};
         QTest::addRow("8 users, H200-like S, c = 4") << 8 << 4 << QVector<double>{1, 1.25, 1.4, 1.55};
         QTest::addRow("16 users, S = k, c = 4") << 16 << 4 << QVector<double>{1, 2, 3, 4};
+        QTest::addRow("8 users, H200-like S, c = 4, oldest first") << 8 << 4 << QVector<double>{1, 1.25, 1.4, 1.55};
     }
     void closedLoopMatchesProductForm()
     {
@@ -340,6 +415,7 @@ private slots:
         constexpr double thinkMs = 40;
         Scenario sc = predictOnly(predictSlots, Distribution::exponential(10));
         sc.model.sharing = speedup(curve);
+        sc.model.sharing.order = QString(QTest::currentDataTag()).contains("oldest first") ? 1.0 : 0.0;
         sc.workload.arrival = ArrivalConfig::closed(users, Distribution::exponential(thinkMs));
         sc.workload.requests = 600000;
         sc.workload.seed = 5;
