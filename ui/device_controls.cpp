@@ -112,6 +112,8 @@ void DeviceControls::applyTo(Scenario& s) const
     const auto kind = DeviceSharing::Kind(m_sharing->currentData().toInt());
     if (kind == s.model.effectiveSharing().kind && !s.model.sharing.given)
         return; // the same as it is derived: left unstated, so a later table still decides
+    if (!s.model.sharing.given)
+        s.model.sharing.order = s.model.effectiveSharing().order; // the table's measured order stays with the device
     s.model.sharing.kind = kind;
     s.model.sharing.given = true;
 }

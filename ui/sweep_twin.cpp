@@ -81,6 +81,8 @@ void SweepPage::makeTwin(bool serial)
     options.terms.levels = tr("Levels (users) 1, 2, 4, 8, 16, 32 on this page").toStdString();
     options.terms.windows = tr("a longer Window and Cap per level on this page").toStdString();
     options.terms.serial = tr("fit it as such: Fit as serial, in this dialog").toStdString();
+    options.terms.rates = tr("Rates (req/s) on this page against the same endpoint, then Make a twin again").toStdString();
+    addRateLevels(options, sweep, m_sweeps);
     m_status->setText(tr("Fitting a twin to the sweep's %1 (it replays the sweep on each candidate: a few seconds)…")
                           .arg(counted(qsizetype(sweep.levels.size()), tr("level"), tr("levels"))));
     m_fittingTwin = true;

@@ -40,7 +40,8 @@ QString valueTip(double measured, double twin, const QString& unit, int decimals
 QTableWidget* checksTable(const std::vector<TwinLevelCheck>& checks, QWidget* parent)
 {
     auto* table = new QTableWidget(int(checks.size()), TwinDialog::ColumnCount, parent);
-    table->setHorizontalHeaderLabels({TwinDialog::tr("Users"), TwinDialog::tr("Throughput"), TwinDialog::tr("p50"), TwinDialog::tr("p95"),
+    const bool rates = !checks.empty() && checks.front().rateRps > 0; // open-loop levels: a rate, not users
+    table->setHorizontalHeaderLabels({rates ? TwinDialog::tr("Rate (req/s)") : TwinDialog::tr("Users"), TwinDialog::tr("Throughput"), TwinDialog::tr("p50"), TwinDialog::tr("p95"),
                                       TwinDialog::tr("TTFT p50"), TwinDialog::tr("TTFT p95"), TwinDialog::tr("Inter-token p50"),
                                       TwinDialog::tr("Worst")});
     table->horizontalHeaderItem(TwinDialog::Worst)->setToolTip(TwinDialog::tr("The largest of the level's errors, in absolute value"));
@@ -56,8 +57,8 @@ QTableWidget* checksTable(const std::vector<TwinLevelCheck>& checks, QWidget* pa
     const double limit = kTwinMaxReplayErrorPct;
     for (int row = 0; row < int(checks.size()); ++row) {
         const TwinLevelCheck& c = checks[std::size_t(row)];
-        auto* users = new QTableWidgetItem(QString::number(c.concurrency));
-        users->setData(Qt::UserRole, c.concurrency);
+        auto* users = new QTableWidgetItem(rates ? QString::number(c.rateRps, 'f', 1) : QString::number(c.concurrency));
+        users->setData(Qt::UserRole, rates ? QVariant(c.rateRps) : QVariant(c.concurrency));
         users->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         table->setItem(row, TwinDialog::Users, users);
         table->setItem(row, TwinDialog::Throughput, errorItem(c.throughputErrorPct(), valueTip(c.measuredRps, c.twinRps, TwinDialog::tr("req/s")), limit));
@@ -118,6 +119,11 @@ TwinDialog::TwinDialog(const TwinFit& fit, QWidget* parent)
     m_replay->setObjectName(QStringLiteral("twinReplay"));
     m_replay->setToolTip(tr("(twin − measured) / measured for each level of the sweep, run again on the twin in virtual time; hover "
                             "a cell for both values"));
+    m_rateChecks = checksTable(fit.rateChecks, this);
+    m_rateChecks->setObjectName(QStringLiteral("twinRateChecks"));
+    m_rateChecks->setToolTip(tr("(twin − measured) / measured for each rate of the rate sweep of the same endpoint, run again on the "
+                                "twin with the same arrivals: these chose how the replica divides itself among the requests in "
+                                "flight (its order), which closed-loop levels cannot tell"));
     m_crossValidation = checksTable(fit.crossValidation, this);
     m_crossValidation->setObjectName(QStringLiteral("twinCrossValidation"));
     m_crossValidation->setToolTip(tr("Each level predicted by a twin fitted without it: how far the twin can be trusted between "
@@ -170,6 +176,8 @@ TwinDialog::TwinDialog(const TwinFit& fit, QWidget* parent)
     layout->addWidget(m_replay);
     layout->addWidget(title(tr("Cross-validation: each level predicted by a twin fitted without it"), this, !fit.crossValidation.empty()));
     layout->addWidget(m_crossValidation);
+    layout->addWidget(title(tr("The rate sweep of the same endpoint, replayed with its own arrivals (open loop)"), this, !fit.rateChecks.empty()));
+    layout->addWidget(m_rateChecks);
     layout->addWidget(title(tr("How it was fitted"), this, hasNotes));
     layout->addWidget(m_notes, 1);
     if (!hasNotes)

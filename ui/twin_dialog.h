@@ -27,6 +27,7 @@ public:
     QString notesText() const;       // the fit's choices and the levels it left out, as plain text
     QTableWidget* replayTable() const { return m_replay; }
     QTableWidget* crossValidationTable() const { return m_crossValidation; }
+    QTableWidget* rateChecksTable() const { return m_rateChecks; }
     QPushButton* saveButton() const { return m_save; }
     QPushButton* openButton() const { return m_open; }
     // Shown only after a flat sweep's refusal: fit again as a replica that serves one request at a time.
@@ -44,6 +45,7 @@ private:
     QLabel* m_measureNext;
     QTableWidget* m_replay;
     QTableWidget* m_crossValidation;
+    QTableWidget* m_rateChecks;
     QTextBrowser* m_notes;
     QLabel* m_status;
     QPushButton* m_save;

@@ -31,6 +31,7 @@ QJsonArray checksJson(const std::vector<TwinLevelCheck>& checks)
     QJsonArray out;
     for (const TwinLevelCheck& c : checks) {
         QJsonObject o{{"concurrency", c.concurrency},
+                      {"rate_rps", c.rateRps > 0 ? QJsonValue(c.rateRps) : QJsonValue()},
                       {"measured", QJsonObject{{"throughput_rps", c.measuredRps}, {"p50_ms", c.measuredP50}, {"p95_ms", c.measuredP95}}},
                       {"twin", QJsonObject{{"throughput_rps", c.twinRps}, {"p50_ms", c.twinP50}, {"p95_ms", c.twinP95}}},
                       {"error_pct", QJsonObject{{"throughput", c.throughputErrorPct()}, {"p50", c.p50ErrorPct()}, {"p95", c.p95ErrorPct()}}}};
@@ -58,7 +59,7 @@ QJsonArray checksJson(const std::vector<TwinLevelCheck>& checks)
 QString checkLine(const TwinLevelCheck& c)
 {
     QString line = QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
-                       .arg(c.concurrency, 6)
+                       .arg(c.rateRps > 0 ? QString::number(c.rateRps, 'f', 1) : QString::number(c.concurrency), 6)
                        .arg(c.measuredRps, 9, 'f', 1)
                        .arg(c.twinRps, 9, 'f', 1)
                        .arg(c.measuredP50, 9, 'f', 1)
@@ -75,7 +76,7 @@ void printChecks(QTextStream& out, const QString& title, const std::vector<TwinL
     if (checks.empty())
         return;
     out << title << "\n";
-    QString head = QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg("users", 6).arg("req/s", 9).arg("twin", 9).arg("p50 ms", 9).arg("twin", 9).arg("p95 ms", 9).arg("twin", 9);
+    QString head = QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(checks.front().rateRps > 0 ? "rate" : "users", 6).arg("req/s", 9).arg("twin", 9).arg("p50 ms", 9).arg("twin", 9).arg("p95 ms", 9).arg("twin", 9);
     if (checks.front().streaming)
         head += QStringLiteral(" %1 %2 %3 %4").arg("ttft p50", 9).arg("twin", 9).arg("itl p50", 9).arg("twin", 9);
     out << head << "\n";
@@ -101,6 +102,8 @@ int fitAndWrite(const SweepResult& sweep, const TwinFitOptions& options, const Q
                          {"notes", strings(fit.notes)},
                          {"levels_used", used},
                          {"levels_left_out", leftOut},
+                         {"order", fit.order},
+                         {"rate_checks", checksJson(fit.rateChecks)},
                          {"replay", checksJson(fit.replay)},
                          {"cross_validation", checksJson(fit.crossValidation)},
                          {"out", QJsonValue()}};
@@ -133,6 +136,7 @@ int fitAndWrite(const SweepResult& sweep, const TwinFitOptions& options, const Q
             out << "  - level " << l.concurrency << " left out: " << QString::fromStdString(l.why) << "\n";
         printChecks(out, QStringLiteral("The twin replaying the sweep (measured, twin):"), fit.replay);
         printChecks(out, QStringLiteral("Cross-validation (each level predicted by a twin fitted without it):"), fit.crossValidation);
+        printChecks(out, QStringLiteral("The twin under the rate sweep's arrivals (measured, twin):"), fit.rateChecks);
         for (const std::string& m : fit.measureNext)
             out << "Measure next: " << QString::fromStdString(m) << "\n";
         if (writeError.isEmpty())
@@ -161,14 +165,19 @@ int runFit(const QStringList& args)
                                     QStringLiteral("The replica serves one request at a time: fit a throughput that is flat from level 1 as "
                                                    "such (without it the fit refuses: a queue in front of the replica looks the same)."));
     const QCommandLineOption noCv(QStringLiteral("no-cross-validation"), QStringLiteral("Skip the leave-one-out check (faster)."));
+    const QCommandLineOption ratesOpt(QStringLiteral("rates-session"),
+                                      QStringLiteral("A session holding a rate sweep (knee sweep --rates) of the same endpoint: the fit replays it to "
+                                                     "choose how the replica divides itself among the requests in flight (its order). Rate "
+                                                     "sweeps in SESSION itself are used too."),
+                                      QStringLiteral("RATES.json"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({outOpt, sweepOpt, serial, noCv, json});
+    parser.addOptions({outOpt, sweepOpt, serial, noCv, ratesOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || !parser.isSet(outOpt)) {
         err << "knee fit: expected one session file and --out TWIN.yaml\n"
-               "usage: knee fit SESSION.json --out TWIN.yaml [--sweep N] [--serial] [--no-cross-validation] [--json]\n";
+               "usage: knee fit SESSION.json --out TWIN.yaml [--sweep N] [--serial] [--no-cross-validation] [--rates-session RATES.json] [--json]\n";
         return kBadInput;
     }
     const QString outPath = parser.value(outOpt);
@@ -198,6 +207,21 @@ int runFit(const QStringList& args)
         twinFitOptions(sweeps[index].result, QFileInfo(positional.first()).absoluteFilePath(), QFileInfo(positional.first()).lastModified());
     options.serial = parser.isSet(serial);
     options.crossValidate = !parser.isSet(noCv);
+    addRateLevels(options, sweeps[index].result, sweeps);
+    if (parser.isSet(ratesOpt)) {
+        const SessionLoad rates = loadSession(parser.value(ratesOpt));
+        if (!rates.session) {
+            err << "knee fit: --rates-session " << parser.value(ratesOpt) << ": " << rates.error << "\n";
+            return kBadInput;
+        }
+        const std::size_t before = options.rateLevels.size();
+        addRateLevels(options, sweeps[index].result, rates.session->sweeps);
+        if (options.rateLevels.size() == before) {
+            err << "knee fit: --rates-session " << parser.value(ratesOpt) << " holds no rate sweep of "
+                << QString::fromStdString(options.endpoint) << " (knee sweep --target URL --rates R1,R2 --out RATES.json measures one)\n";
+            return kBadInput;
+        }
+    }
     QJsonObject report;
     return fitAndWrite(sweeps[index].result, options, outPath, parser.isSet(json) ? FitOutput::Json : FitOutput::Text, report);
 }

@@ -12,6 +12,9 @@
 #   Each row of rows.jsonl carries the host's steal over its measurement (`host`).
 #   REPLICAS="1 2 4": the servers checked (1: the swept replica itself, Poisson rows only: its closed loops are
 #   the sweep's); POISSON=0.5,0.8: Poisson loads at those shares of the twin's capacity, each its own row.
+#   RATE_SHARES=0.5,0.8: also a rate sweep of the one replica (Poisson, at those shares of the closed sweep's
+#   peak) into rates-N.json, and the twin fitted again with it (knee fit --rates-session: it chooses the
+#   order) into twin-order-N.yaml, which the checks then use; twin-N.yaml (no rate sweep) stays beside it.
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -73,6 +76,19 @@ for run in $(seq 1 "$runs"); do
   $pin "$knee" sweep --target "http://127.0.0.1:$port/predict" --levels "${LEVELS:-1,2,4,8,16}" "${sweep_flags[@]}" \
     --out "$dir/sweep-$run.json" --fit "$twin" >"$dir/fit-$run.txt" 2>&1
   status=$?
+  if [ "$status" = 0 ] && [ -n "${RATE_SHARES:-}" ]; then
+    peak=$(sed -n 's/.*of the measured peak, \([0-9.]*\) req\/s.*/\1/p' "$dir/fit-$run.txt" | head -n 1)
+    rates=$(echo "$RATE_SHARES" | tr ',' '\n' | awk -v p="$peak" '{printf "%s%.1f", (NR > 1 ? "," : ""), $1 * p}')
+    $pin "$knee" sweep --target "http://127.0.0.1:$port/predict" --rates "$rates" "${sweep_flags[@]}" \
+      --out "$dir/rates-$run.json" >"$dir/rates-$run.txt" 2>&1
+    echo "run $run: rate sweep at $rates req/s (peak $peak): exit $?"
+    if "$knee" fit "$dir/sweep-$run.json" --rates-session "$dir/rates-$run.json" --out "$dir/twin-order-$run.yaml" >"$dir/fit-order-$run.txt" 2>&1; then
+      twin=$dir/twin-order-$run.yaml
+      grep -o 'order [0-9.]* (how the replica.*' "$dir/fit-order-$run.txt" | head -n 1
+    else
+      echo "run $run: the fit with the rate sweep failed: $(tail -n 3 "$dir/fit-order-$run.txt")"
+    fi
+  fi
   stop
   echo "run $run: sweep and fit exit $status in $(( $(date +%s) - t0 )) s ($(grep -o 'replays them within [0-9.]* %' "$dir/fit-$run.txt"))"
   [ "$status" = 0 ] || { cat "$dir/fit-$run.txt"; continue; }

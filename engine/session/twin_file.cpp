@@ -24,6 +24,30 @@ TwinFitOptions twinFitOptions(const SweepResult& sweep, const QString& sessionPa
     return o;
 }
 
+void addRateLevels(TwinFitOptions& o, const SweepResult& fitted, const std::vector<SessionSweep>& sweeps)
+{
+    // The same endpoint: its URL and whether it streams (the client's own settings, such as its connections,
+    // may differ between the two sweeps); the engine's sweeps: the same scenario.
+    const auto what = [](const SweepResult& r) {
+        if (r.target.empty())
+            return QString::fromStdString(r.scenarioName);
+        const QJsonObject t = QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object();
+        return t.value(QLatin1String("url")).toString() + (t.value(QLatin1String("stream")).toBool() ? QStringLiteral(" stream") : QString());
+    };
+    const QString fittedWhat = what(fitted);
+    bool constant = o.rateLevels.empty() || o.rateLevelsConstant; // what earlier calls added
+    for (const SessionSweep& s : sweeps) {
+        const SweepResult& r = s.result;
+        if (!s.options.rateSweep() || r.mode != fitted.mode || what(r) != fittedWhat)
+            continue;
+        for (const SweepLevel& l : r.levels)
+            if (l.open())
+                o.rateLevels.push_back(l);
+        constant = constant && s.options.constantArrivals;
+    }
+    o.rateLevelsConstant = constant && !o.rateLevels.empty();
+}
+
 TwinFileText twinFileText(const TwinFit& fit)
 {
     TwinFileText out;

@@ -2,6 +2,7 @@
 // sweep recorded, and the file's text. The one path for `knee fit`, `knee sweep --fit` and the window's
 // "Make a twin" (study/twin.h has the fit itself; the provenance is Scenario::twin).
 #pragma once
+#include "session/sweep_record.h"
 #include "study/twin.h"
 
 #include <QByteArray>
@@ -14,6 +15,10 @@ namespace knee {
 // mode, the client's max_connections and max_tokens from the target's JSON, when it was measured and
 // from which session file (both optional).
 TwinFitOptions twinFitOptions(const SweepResult& sweep, const QString& sessionPath = {}, const QDateTime& measuredAt = {});
+// The open-loop levels of every rate sweep in `sweeps` that measured what `fitted` measured (the same target,
+// or for the engine's sweeps the same scenario, in the same mode), into `o` (TwinFitOptions::rateLevels):
+// they choose the twin's order. Evenly spaced arrivals only when every such sweep used them.
+void addRateLevels(TwinFitOptions& o, const SweepResult& fitted, const std::vector<SessionSweep>& sweeps);
 
 struct TwinFileText {
     QByteArray text; // comments (where each value came from, the checks) + the scenario YAML with its twin: section

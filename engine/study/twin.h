@@ -38,6 +38,7 @@ struct TwinAdviceTerms {
     std::string levels = "--levels 1,2,4,8,16,32";
     std::string windows = "longer --window-s and --cap-s";
     std::string serial = "fit it as such: knee fit --serial";
+    std::string rates = "knee sweep --target URL --rates R1,R2 --out RATES.json, then knee fit SESSION.json --rates-session RATES.json";
 };
 
 struct TwinFitOptions {
@@ -51,6 +52,13 @@ struct TwinFitOptions {
     // A throughput that is flat from level 1 may be a replica that serves one request at a time, or a queue
     // in front of it; the fit refuses it unless told it is the former.
     bool serial = false;
+    // Open-loop levels of the same endpoint and replica (a rate sweep in the same session), and whether
+    // their arrivals were evenly spaced (else Poisson). Closed-loop levels cannot tell how the replica
+    // divides itself among the requests in flight (DeviceSharing::order: the same throughput and mean latency
+    // for any order); random arrivals can, so the fit chooses the order by replaying these. Empty: processor
+    // sharing (order 0), and the fit says what to measure.
+    std::vector<SweepLevel> rateLevels;
+    bool rateLevelsConstant = false;
     bool crossValidate = true;
     TwinAdviceTerms terms;
     std::uint64_t seed = 1;
@@ -59,6 +67,7 @@ struct TwinFitOptions {
 // One level as measured and as the twin replays it (ms, req/s).
 struct TwinLevelCheck {
     int concurrency = 0;
+    double rateRps = 0; // an open-loop level (concurrency 0): its arrival rate
     bool streaming = false;
     double measuredRps = 0, twinRps = 0;
     double measuredP50 = 0, twinP50 = 0, measuredP95 = 0, twinP95 = 0;
@@ -90,6 +99,8 @@ struct TwinFit {
     std::vector<TwinLeftOut> leftOut;     // levels not used, and why
     std::vector<TwinLevelCheck> replay;   // every used level, replayed on the twin
     std::vector<TwinLevelCheck> crossValidation; // each level predicted by a twin fitted without it
+    std::vector<TwinLevelCheck> rateChecks;      // TwinFitOptions::rateLevels replayed on the twin (at the order chosen)
+    double order = 0;                            // the order chosen (0 without rate levels)
     // Refused because throughput is flat from level 1: fitted again with `serial` (the replica serves one
     // request at a time), the same sweep may give a twin. The user decides; the fit cannot tell.
     bool serialMayFit = false;
@@ -105,8 +116,8 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& options);
 // unless `target` > 0), `responses` measured after a warm-up; the figures of a sweep level.
 SweepLevel twinClosedLoop(const Scenario& twin, int replicas, int users, int target = 0, std::int64_t responses = 20000);
 // The twin under Poisson arrivals at `rps` on `replicas` replicas for `durationS` simulated seconds (after
-// a tenth of it as warm-up).
-SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target = 0);
+// a tenth of it as warm-up); evenly spaced arrivals with `constant`.
+SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target = 0, bool constant = false);
 
 // A level as measured against the same level as the twin ran it (a stream when the measured level has TTFT).
 TwinLevelCheck twinCheck(const SweepLevel& measured, const SweepLevel& twin);

@@ -58,9 +58,9 @@ SweepLevel twinClosedLoop(const Scenario& twin, int replicas, int users, int tar
     return levelOf(w, users, start >= 0 && end > start ? nanosToSeconds(end - start) : 0);
 }
 
-SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target)
+SweepLevel twinOpenLoop(const Scenario& twin, int replicas, double rps, double durationS, int target, bool constant)
 {
-    Scenario s = onReplicas(twin, replicas, target, ArrivalConfig::poisson(rps));
+    Scenario s = onReplicas(twin, replicas, target, constant ? ArrivalConfig::constantRate(rps) : ArrivalConfig::poisson(rps));
     s.workload.requests = 0;
     s.workload.durationS = durationS;
     s.workload.warmupS = durationS / 10;

@@ -18,6 +18,7 @@
 
 #include <QApplication>
 #include <QDir>
+#include <QComboBox>
 #include <QFile>
 #include <QFileInfo>
 #include <QLineEdit>
@@ -252,6 +253,51 @@ private slots:
         k.maxReplicas = fittedMax;
         QCOMPARE(w.controls()->applyKnobs(k), std::string());
         QTRY_COMPARE_WITH_TIMEOUT(w.twinBannerText(), plain, knee::test::kEventTimeoutMs);
+    }
+
+    // A rate sweep of the same deployment on the page, then the closed-loop sweep: Make a twin replays the rate
+    // sweep's levels to choose the order (how the replica divides itself among the requests in flight), and
+    // the dialog shows that check beside the others.
+    void rateSweepChoosesTheOrder()
+    {
+        MainWindow w(truth(), "truth.yaml");
+        w.resize(1280, 800);
+        w.show();
+        SweepPage* page = w.sweepPage();
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
+        page->rates()->setText("40, 70");
+        {
+            QSignalSpy done(page, &SweepPage::sweepFinished);
+            page->run();
+            QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        }
+        QVERIFY(page->sweeps().back().options.rateSweep());
+        QVERIFY(!page->twinButton()->isEnabled()); // a rate sweep alone makes no twin
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
+        QVERIFY(knee::test::sweep(page, "1, 2, 4, 8, 16"));
+        TwinDialog* d = makeTwin(page);
+        QVERIFY(d);
+        const SweepResult& measured = page->sweeps().back().result;
+        TwinFitOptions options = twinFitOptions(measured);
+        addRateLevels(options, measured, page->sweeps());
+        // 40 and 70 req/s, and the rates the page's virtual sweep added until the replica fell behind (those
+        // are not replayed: a level it did not keep up with says nothing of the order).
+        QVERIFY(options.rateLevels.size() >= 2);
+        const TwinFit expected = fitTwin(measured, options);
+        QVERIFY2(expected.ok(), expected.refusal.c_str());
+        QVERIFY(expected.rateChecks.size() >= 2);
+        QCOMPARE(expected.rateChecks.front().rateRps, 40.0);
+        const QTableWidget* table = d->rateChecksTable();
+        QCOMPARE(table->rowCount(), int(expected.rateChecks.size()));
+        QCOMPARE(table->horizontalHeaderItem(TwinDialog::Users)->text(), QString("Rate (req/s)"));
+        for (int row = 0; row < table->rowCount(); ++row) {
+            const TwinLevelCheck& c = expected.rateChecks[std::size_t(row)];
+            QCOMPARE(table->item(row, TwinDialog::Users)->data(Qt::UserRole).toDouble(), c.rateRps);
+            QCOMPARE(table->item(row, TwinDialog::P50)->data(Qt::UserRole).toDouble(), c.p50ErrorPct());
+            QCOMPARE(table->item(row, TwinDialog::P95)->data(Qt::UserRole).toDouble(), c.p95ErrorPct());
+        }
+        QVERIFY2(d->notesText().contains("chosen by replaying the session's rate sweep"), qPrintable(d->notesText()));
+        screenshot(d, "twin_dialog_rates.png");
     }
 
     void streamsShowTokenErrors()

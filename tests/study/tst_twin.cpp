@@ -158,6 +158,62 @@ private slots:
         }
     }
 
+    // The order (how the replica divides itself among the requests in flight, DeviceSharing::order): closed
+    // loops cannot tell it, a rate sweep of the same replica can. A truth with constant calls on a device that
+    // serves the oldest first (or shares alike): the fit, given its rate sweep at 50 and 80 % of capacity,
+    // chooses the order and predicts Poisson on 2 replicas; without one, it assumes processor sharing and says
+    // what to measure.
+    void ordersFromARateSweep_data()
+    {
+        QTest::addColumn<double>("truthOrder");
+        QTest::addColumn<bool>("withRates");
+        QTest::addColumn<double>("chosen");
+        QTest::addRow("oldest first, rate sweep") << 1.0 << true << 1.0;
+        QTest::addRow("processor sharing, rate sweep") << 0.0 << true << 0.0;
+        QTest::addRow("oldest first, no rate sweep") << 1.0 << false << 0.0; // assumed: exactly 0
+    }
+    void ordersFromARateSweep()
+    {
+        QFETCH(double, truthOrder);
+        QFETCH(bool, withRates);
+        QFETCH(double, chosen);
+        Scenario t = truth(8, {1, 1.5, 1.8, 2.0}, 1, Distribution::constant(10));
+        t.model.sharing.order = truthOrder;
+        const double capacity = twinClosedLoop(t, 1, 16, 64).throughputRps;
+        TwinFitOptions o = options();
+        if (withRates) {
+            SweepOptions rates;
+            rates.rates = {0.5 * capacity, 0.8 * capacity};
+            rates.extendLimit = 0;
+            rates.warmupS = 2;
+            rates.windowS = 5;
+            o.rateLevels = runVirtualSweep(t, rates).levels;
+        }
+        const TwinFit fit = fitTwin(sweepOf(t), o);
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        // Within one step of the orders tried (0, 0.25, …, 1): neighbouring orders differ little at 50 % load.
+        QVERIFY2(std::abs(fit.order - chosen) <= 0.25, qPrintable(QString("order %1, truth's %2").arg(fit.order).arg(truthOrder)));
+        QCOMPARE(fit.twin->model.effectiveSharing().order, fit.order);
+        QCOMPARE(int(fit.rateChecks.size()), withRates ? 2 : 0);
+        const auto noted = [&](const char* words) {
+            return std::any_of(fit.notes.begin(), fit.notes.end(), [&](const std::string& n) { return n.find(words) != std::string::npos; });
+        };
+        QVERIFY(noted(withRates ? "chosen by replaying the session's rate sweep" : "assumed: closed-loop levels cannot tell"));
+        QCOMPARE(std::any_of(fit.measureNext.begin(), fit.measureNext.end(), [](const std::string& m) { return m.find("a rate sweep") != std::string::npos; }),
+                 !withRates);
+        for (const TwinLevelCheck& c : fit.replay)
+            expectClose(c, 5, "replay");
+        if (!withRates) {
+            QCOMPARE(fit.order, 0.0);
+            return;
+        }
+        for (const TwinLevelCheck& c : fit.rateChecks)
+            expectClose(c, 10, QStringLiteral("rate sweep at %1 req/s").arg(c.rateRps));
+        const double rps = 0.8 * capacity * 2;
+        expectClose(twinCheck(twinOpenLoop(t, 2, rps, 300, 1000), twinOpenLoop(*fit.twin, 2, rps, 300, 1000)), 10,
+                    QStringLiteral("2 replicas, Poisson at %1 req/s").arg(rps));
+    }
+
     // Leave-one-out: each level between the first and the largest, predicted without it.
     void crossValidates()
     {
