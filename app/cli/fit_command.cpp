@@ -159,7 +159,7 @@ int runFit(const QStringList& args)
         "cross-validation. Refused (exit 4, with what to measure next) when the levels cannot identify it."));
     parser.addPositionalArgument(QStringLiteral("session"), QStringLiteral("Session file (JSON) from knee sweep --out."));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the twin (scenario YAML) here."), QStringLiteral("TWIN.yaml"));
-    const QCommandLineOption sweepOpt(QStringLiteral("sweep"), QStringLiteral("Which of the session's sweeps (1 = the first; default the last)."),
+    const QCommandLineOption sweepOpt(QStringLiteral("sweep"), QStringLiteral("Which of the session's sweeps (1 = the first; default the last closed-loop one)."),
                                       QStringLiteral("N"));
     const QCommandLineOption serial(QStringLiteral("serial"),
                                     QStringLiteral("The replica serves one request at a time: fit a throughput that is flat from level 1 as "
@@ -201,14 +201,21 @@ int runFit(const QStringList& args)
         err << "knee fit: " << problem << "\n";
         return kBadInput;
     }
-    const std::size_t index = *picked;
+    std::size_t index = *picked;
+    if (!parser.isSet(sweepOpt)) // the last closed-loop sweep: a rate sweep saved after it is there to choose the order
+        for (std::size_t i = sweeps.size(); i-- > 0;)
+            if (!sweeps[i].options.rateSweep()) {
+                index = i;
+                break;
+            }
     // The session does not record when it was measured: its file's last change is when the sweep saved it.
     TwinFitOptions options =
         twinFitOptions(sweeps[index].result, QFileInfo(positional.first()).absoluteFilePath(), QFileInfo(positional.first()).lastModified());
     options.serial = parser.isSet(serial);
     options.crossValidate = !parser.isSet(noCv);
     addRateLevels(options, sweeps[index].result, sweeps);
-    if (parser.isSet(ratesOpt)) {
+    if (parser.isSet(ratesOpt)
+        && QFileInfo(parser.value(ratesOpt)).canonicalFilePath() != QFileInfo(positional.first()).canonicalFilePath()) { // not twice
         const SessionLoad rates = loadSession(parser.value(ratesOpt));
         if (!rates.session) {
             err << "knee fit: --rates-session " << parser.value(ratesOpt) << ": " << rates.error << "\n";

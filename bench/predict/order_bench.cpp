@@ -3,10 +3,12 @@
 // between the calls in flight, only how much it does in all (the throughput is the same for any order that
 // keeps it busy); random arrivals can (issue 15: a twin with processor sharing put the Poisson p95 of
 // `knee serve` on the H200 53 % high, one that serves the oldest call first 3 %). This measures it
-// directly: with T1 a call's time alone and T2 the time of two calls started together,
-//   processor sharing: the first call goes alone for d, then at T1 / T2 of its speed:  A = d + (T1 - d) T2 / T1
-//   oldest first:      the first call keeps its solo speed (two calls' total speed 2 T1 / T2 >= 1): A = T1
-// and `order` = (A_shared - A) / (A_shared - T1): 0 processor sharing, 1 oldest first.
+// directly: with T1 a call's time alone and T2 the time of two calls started together (the median of each
+// pair's mean), the engine's model (DeviceSharing::order o) runs the first call alone for d, then at the blend
+// of its shared rate r = T1 / T2 and its solo speed, (1 - o) r + o, so that
+//   A = d + (T1 - d) / ((1 - o) r + o),   and   o = ((T1 - d) / (A - d) - r) / (1 - r)
+// (0 processor sharing, A = d + (T1 - d) T2 / T1; 1 oldest first, A = T1). Where two calls together are no
+// slower than one (r >= 1) there is nothing to divide, and no order.
 //
 //   knee-bench-order [--profiles small,medium,large] [--offsets 0.25,0.5,0.75] [--repeats 200]
 //                    [--backend gpu|cpu] [--out FILE.json]
@@ -187,8 +189,7 @@ int main(int argc, char** argv)
             solo.push_back(p.firstMs);
             if (st.ok())
                 st = rounds.round(0, p);
-            together.push_back(p.firstMs);
-            together.push_back(p.secondMs);
+            together.push_back((p.firstMs + p.secondMs) / 2);
             const double t1 = r < 10 ? t1Guess : median(solo);
             for (std::size_t i = 0; i < offsets.size() && st.ok(); ++i) {
                 st = rounds.round(offsets[i] * t1, p);
@@ -205,9 +206,11 @@ int main(int argc, char** argv)
         for (std::size_t i = 0; i < offsets.size(); ++i) {
             const double d = median(offsetMs[i]), a = median(first[i]), b = median(second[i]);
             const double shared = d + std::max(0.0, t1 - d) * t2 / t1, oldest = t1;
-            // Undefined where two calls together are no slower than one (the two predictions coincide).
-            const bool defined = shared - oldest > 0.02 * t1;
-            const double order = defined ? (shared - a) / (shared - oldest) : 0;
+            // Undefined where two calls together are no slower than one (the two predictions coincide), or
+            // where the first call ended before the second began.
+            const double r = t1 / t2;
+            const bool defined = shared - oldest > 0.02 * t1 && a > d && t1 > d;
+            const double order = defined ? ((t1 - d) / (a - d) - r) / (1 - r) : 0;
             const std::string orderText = defined ? std::to_string(order).substr(0, std::to_string(order).find('.') + 3) : "-";
             std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %s | %.4f |\n", name.c_str(), t1, t2, d, a, shared, oldest,
                         orderText.c_str(), b);

@@ -78,6 +78,7 @@ for run in $(seq 1 "$runs"); do
   status=$?
   if [ "$status" = 0 ] && [ -n "${RATE_SHARES:-}" ]; then
     peak=$(sed -n 's/.*of the measured peak, \([0-9.]*\) req\/s.*/\1/p' "$dir/fit-$run.txt" | head -n 1)
+    [ -n "$peak" ] || { echo "run $run: no peak in fit-$run.txt (the fit's text changed?): no rate sweep" >&2; peak=0; }
     rates=$(echo "$RATE_SHARES" | tr ',' '\n' | awk -v p="$peak" '{printf "%s%.1f", (NR > 1 ? "," : ""), $1 * p}')
     $pin "$knee" sweep --target "http://127.0.0.1:$port/predict" --rates "$rates" "${sweep_flags[@]}" \
       --out "$dir/rates-$run.json" >"$dir/rates-$run.txt" 2>&1

@@ -26,26 +26,28 @@ TwinFitOptions twinFitOptions(const SweepResult& sweep, const QString& sessionPa
 
 void addRateLevels(TwinFitOptions& o, const SweepResult& fitted, const std::vector<SessionSweep>& sweeps)
 {
-    // The same endpoint: its URL and whether it streams (the client's own settings, such as its connections,
-    // may differ between the two sweeps); the engine's sweeps: the same scenario.
+    // The same endpoint: its URL, the kind of request, the dataset and whether it streams (the client's own
+    // settings, such as its connections, may differ between the two sweeps); the engine's sweeps: the same
+    // scenario name (a session holds one scenario).
     const auto what = [](const SweepResult& r) {
         if (r.target.empty())
             return QString::fromStdString(r.scenarioName);
-        const QJsonObject t = QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object();
-        return t.value(QLatin1String("url")).toString() + (t.value(QLatin1String("stream")).toBool() ? QStringLiteral(" stream") : QString());
+        QJsonObject t = QJsonDocument::fromJson(QByteArray::fromStdString(r.target)).object();
+        QJsonObject same;
+        for (const char* key : {"url", "kind", "dataset", "stream"})
+            if (t.contains(QLatin1String(key)))
+                same.insert(QLatin1String(key), t.value(QLatin1String(key)));
+        return QString::fromUtf8(QJsonDocument(same).toJson(QJsonDocument::Compact));
     };
     const QString fittedWhat = what(fitted);
-    bool constant = o.rateLevels.empty() || o.rateLevelsConstant; // what earlier calls added
     for (const SessionSweep& s : sweeps) {
         const SweepResult& r = s.result;
         if (!s.options.rateSweep() || r.mode != fitted.mode || what(r) != fittedWhat)
             continue;
         for (const SweepLevel& l : r.levels)
             if (l.open())
-                o.rateLevels.push_back(l);
-        constant = constant && s.options.constantArrivals;
+                o.rateLevels.push_back({l, s.options.constantArrivals});
     }
-    o.rateLevelsConstant = constant && !o.rateLevels.empty();
 }
 
 TwinFileText twinFileText(const TwinFit& fit)

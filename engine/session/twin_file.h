@@ -17,7 +17,7 @@ namespace knee {
 TwinFitOptions twinFitOptions(const SweepResult& sweep, const QString& sessionPath = {}, const QDateTime& measuredAt = {});
 // The open-loop levels of every rate sweep in `sweeps` that measured what `fitted` measured (the same target,
 // or for the engine's sweeps the same scenario, in the same mode), into `o` (TwinFitOptions::rateLevels):
-// they choose the twin's order. Evenly spaced arrivals only when every such sweep used them.
+// they choose the twin's order, each replayed with its own sweep's arrivals.
 void addRateLevels(TwinFitOptions& o, const SweepResult& fitted, const std::vector<SessionSweep>& sweeps);
 
 struct TwinFileText {

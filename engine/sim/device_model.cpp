@@ -15,6 +15,14 @@ double SharingCurve::rate(int batch, int k) const
 {
     if (k <= 1)
         return 1.0;
+    const double r = shared(batch, k);
+    // A table whose times reach 0 ms (extrapolated downwards) gives no rate: such a call goes at its solo speed
+    // rather than an infinite or undefined one, which would stall the device's schedule.
+    return std::isfinite(r) && r > 0 ? r : 1.0;
+}
+
+double SharingCurve::shared(int batch, int k) const
+{
     switch (m_sharing.kind) {
     case DeviceSharing::Kind::Independent: return 1.0;
     case DeviceSharing::Kind::Serial: return 1.0 / double(k);
@@ -46,13 +54,14 @@ void SharedDevice::reschedule(Nanos now, const SharingCurve& curve)
         c.rate = curve.rate(c.batch, k);
     if (const double order = curve.order(); order > 0 && k > 1) {
         // The device's total speed (in solo calls) is what processor sharing gives; oldest first hands it
-        // out in start order, each call at most its solo speed (the total is at most k: S(k) <= k). The
-        // blend keeps the total, so throughput is the same for every order.
+        // out in start order, each call at most its solo speed, or its shared rate where a measured table
+        // makes that faster (T(b, k) < T(b, 1): then every cap is above its share, and the total is still
+        // handed out). The blend keeps the total, so throughput is the same for every order.
         double total = 0;
         for (const Call& c : m_calls)
             total += c.rate;
         for (Call& c : m_calls) {
-            const double first = std::clamp(total, 0.0, 1.0);
+            const double first = std::clamp(total, 0.0, std::max(1.0, c.rate));
             total -= first;
             c.rate = (1 - order) * c.rate + order * first;
         }

@@ -27,6 +27,7 @@ public:
     double order() const { return m_sharing.order; }
 
 private:
+    double shared(int batch, int k) const; // rate() before its guard
     DeviceSharing m_sharing;
     ServiceTable m_table;
 };

@@ -52,13 +52,16 @@ struct TwinFitOptions {
     // A throughput that is flat from level 1 may be a replica that serves one request at a time, or a queue
     // in front of it; the fit refuses it unless told it is the former.
     bool serial = false;
-    // Open-loop levels of the same endpoint and replica (a rate sweep in the same session), and whether
-    // their arrivals were evenly spaced (else Poisson). Closed-loop levels cannot tell how the replica
-    // divides itself among the requests in flight (DeviceSharing::order: the same throughput and mean latency
-    // for any order); random arrivals can, so the fit chooses the order by replaying these. Empty: processor
-    // sharing (order 0), and the fit says what to measure.
-    std::vector<SweepLevel> rateLevels;
-    bool rateLevelsConstant = false;
+    // Open-loop levels of the same endpoint and replica (a rate sweep), each with whether its arrivals were
+    // evenly spaced (else Poisson). Closed-loop levels cannot tell how the replica divides itself among the
+    // requests in flight (DeviceSharing::order: the same throughput and mean latency for any order); random
+    // arrivals can, so the fit chooses the order by replaying these. Empty: processor sharing (order 0), and
+    // the fit says what to measure.
+    struct RateLevel {
+        SweepLevel level;
+        bool constant = false;
+    };
+    std::vector<RateLevel> rateLevels;
     bool crossValidate = true;
     TwinAdviceTerms terms;
     std::uint64_t seed = 1;

@@ -223,7 +223,9 @@ private slots:
         QFETCH(double, order);
         const ScenarioReadResult first = read(replaced(6, "  predict: 10\n" + lines));
         QVERIFY2(first.ok(), qPrintable(allErrors(first)));
-        for (const Scenario& s : {*first.scenario, *read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario))).scenario}) {
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
             const DeviceSharing d = s.model.effectiveSharing();
             QCOMPARE(int(d.kind), kind);
             QCOMPARE(d.order, order);

@@ -187,7 +187,8 @@ private slots:
             rates.extendLimit = 0;
             rates.warmupS = 2;
             rates.windowS = 5;
-            o.rateLevels = runVirtualSweep(t, rates).levels;
+            for (const SweepLevel& l : runVirtualSweep(t, rates).levels)
+                o.rateLevels.push_back({l, false}); // Poisson arrivals
         }
         const TwinFit fit = fitTwin(sweepOf(t), o);
         QVERIFY2(fit.ok(), fit.refusal.c_str());
