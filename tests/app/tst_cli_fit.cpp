@@ -211,17 +211,42 @@ private slots:
         QTest::newRow("not a session") << QStringList{"fit", "TRUTH_YAML", "--out", "OUT"} << "knee fit: ";
         QTest::newRow("sweep out of range") << QStringList{"fit", "SESSION", "--out", "OUT", "--sweep", "2"} << "--sweep expects a number from 1 to 1";
         QTest::newRow("out in a missing folder") << QStringList{"fit", "SESSION", "--out", "/nonexistent/dir/t.yaml"} << "/nonexistent/dir/t.yaml";
+        QTest::newRow("rates session missing") << QStringList{"fit", "SESSION", "--out", "OUT", "--rates-session", "/nonexistent/r.json"}
+                                               << "--rates-session /nonexistent/r.json: cannot open";
+        QTest::newRow("rates session without a rate sweep") << QStringList{"fit", "SESSION", "--out", "OUT", "--rates-session", "FLAT_SESSION"}
+                                                            << "holds no rate sweep of truth";
     }
     void badInput()
     {
         QFETCH(QStringList, args);
         QFETCH(QString, message);
         const QString out = m_dir.filePath("bad-input.yaml");
-        args.replaceInStrings("SESSION", m_session).replaceInStrings("OUT", out).replaceInStrings("TRUTH_YAML", m_dir.filePath("truth.yaml"));
+        args.replaceInStrings("FLAT_SESSION", m_flatSession).replaceInStrings("SESSION", m_session).replaceInStrings("OUT", out)
+            .replaceInStrings("TRUTH_YAML", m_dir.filePath("truth.yaml"));
         const Result r = knee(args);
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
         QVERIFY(!QFile::exists(out));
+    }
+
+    // A rate sweep of the same deployment (--rates-session) chooses the twin's order; the report shows its check.
+    void rateSessionChoosesTheOrder()
+    {
+        const QString rates = m_dir.filePath("truth-rates.json");
+        const Result sweep = knee({"sweep", m_dir.filePath("truth.yaml"), "--virtual", "--rates", "40,70", "--out", rates});
+        QVERIFY2(sweep.exitCode == 0, sweep.err.constData());
+        const Result r = knee({"fit", m_session, "--out", m_dir.filePath("ordered.yaml"), "--rates-session", rates, "--no-cross-validation", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject report = r.json();
+        QVERIFY(report.value("rate_checks").toArray().size() >= 2);
+        QCOMPARE(report.value("rate_checks").toArray().first().toObject().value("rate_rps").toDouble(), 40.0);
+        bool noted = false;
+        for (const QJsonValue& n : report.value("notes").toArray())
+            noted = noted || n.toString().contains("chosen by replaying the session's rate sweep");
+        QVERIFY2(noted, QJsonDocument(report.value("notes").toArray()).toJson().constData());
+        const double order = report.value("order").toDouble();
+        QVERIFY(order >= 0 && order <= 1);
+        QCOMPARE(readAll(m_dir.filePath("ordered.yaml")).contains("order: "), order > 0);
     }
 
     // knee sweep --fit: the sweep, then the twin; in --json the fit's report is the sweep's "twin".
