@@ -40,7 +40,7 @@ QString valueTip(double measured, double twin, const QString& unit, int decimals
 QTableWidget* checksTable(const std::vector<TwinLevelCheck>& checks, QWidget* parent)
 {
     auto* table = new QTableWidget(int(checks.size()), TwinDialog::ColumnCount, parent);
-    const bool rates = !checks.empty() && checks.front().rateRps > 0; // open-loop levels: a rate, not users
+    const bool rates = !checks.empty() && checks.front().open(); // open-loop levels: a rate, not users
     table->setHorizontalHeaderLabels({rates ? TwinDialog::tr("Rate (req/s)") : TwinDialog::tr("Users"), TwinDialog::tr("Throughput"), TwinDialog::tr("p50"), TwinDialog::tr("p95"),
                                       TwinDialog::tr("TTFT p50"), TwinDialog::tr("TTFT p95"), TwinDialog::tr("Inter-token p50"),
                                       TwinDialog::tr("Worst")});

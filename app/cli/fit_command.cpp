@@ -31,7 +31,7 @@ QJsonArray checksJson(const std::vector<TwinLevelCheck>& checks)
     QJsonArray out;
     for (const TwinLevelCheck& c : checks) {
         QJsonObject o{{"concurrency", c.concurrency},
-                      {"rate_rps", c.rateRps > 0 ? QJsonValue(c.rateRps) : QJsonValue()},
+                      {"rate_rps", c.open() ? QJsonValue(c.rateRps) : QJsonValue()},
                       {"measured", QJsonObject{{"throughput_rps", c.measuredRps}, {"p50_ms", c.measuredP50}, {"p95_ms", c.measuredP95}}},
                       {"twin", QJsonObject{{"throughput_rps", c.twinRps}, {"p50_ms", c.twinP50}, {"p95_ms", c.twinP95}}},
                       {"error_pct", QJsonObject{{"throughput", c.throughputErrorPct()}, {"p50", c.p50ErrorPct()}, {"p95", c.p95ErrorPct()}}}};
@@ -59,7 +59,7 @@ QJsonArray checksJson(const std::vector<TwinLevelCheck>& checks)
 QString checkLine(const TwinLevelCheck& c)
 {
     QString line = QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
-                       .arg(c.rateRps > 0 ? QString::number(c.rateRps, 'f', 1) : QString::number(c.concurrency), 6)
+                       .arg(c.open() ? QString::number(c.rateRps, 'f', 1) : QString::number(c.concurrency), 6)
                        .arg(c.measuredRps, 9, 'f', 1)
                        .arg(c.twinRps, 9, 'f', 1)
                        .arg(c.measuredP50, 9, 'f', 1)
@@ -76,7 +76,7 @@ void printChecks(QTextStream& out, const QString& title, const std::vector<TwinL
     if (checks.empty())
         return;
     out << title << "\n";
-    QString head = QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(checks.front().rateRps > 0 ? "rate" : "users", 6).arg("req/s", 9).arg("twin", 9).arg("p50 ms", 9).arg("twin", 9).arg("p95 ms", 9).arg("twin", 9);
+    QString head = QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(checks.front().open() ? "rate" : "users", 6).arg("req/s", 9).arg("twin", 9).arg("p50 ms", 9).arg("twin", 9).arg("p95 ms", 9).arg("twin", 9);
     if (checks.front().streaming)
         head += QStringLiteral(" %1 %2 %3 %4").arg("ttft p50", 9).arg("twin", 9).arg("itl p50", 9).arg("twin", 9);
     out << head << "\n";
@@ -102,7 +102,7 @@ int fitAndWrite(const SweepResult& sweep, const TwinFitOptions& options, const Q
                          {"notes", strings(fit.notes)},
                          {"levels_used", used},
                          {"levels_left_out", leftOut},
-                         {"order", fit.order},
+                         {"order", fit.order()},
                          {"rate_checks", checksJson(fit.rateChecks)},
                          {"replay", checksJson(fit.replay)},
                          {"cross_validation", checksJson(fit.crossValidation)},

@@ -139,26 +139,19 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "knee-bench-order: --profiles and --offsets need at least one value each\n");
         return 2;
     }
-    FactoryOptions fo;
-    fo.prefer = backendName == "cpu" ? Preference::Cpu : Preference::Cuda;
-    BackendChoice choice = makeBackend(fo);
-    std::printf("backend: %s\n\n", choice.notice.c_str());
-    if (backendName != "cpu" && !choice.gpu) {
-        std::fprintf(stderr, "knee-bench-order: no GPU (%s)\n", choice.notice.c_str());
+    std::optional<BackendChoice> opened = knee::bench::openBackend("knee-bench-order", backendName);
+    if (!opened)
         return 1;
-    }
+    BackendChoice& choice = *opened;
     std::ostringstream json;
     json << "{\"backend\":\"" << (choice.gpu ? "gpu" : "cpu") << "\",\"repeats\":" << repeats << ",\"points\":[";
     bool firstPoint = true;
     std::printf("| model | T1 ms | T2 ms | offset ms | first call ms | shared predicts | oldest first predicts | order | second call ms |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const std::string& name : profiles) {
-        const auto profile = findProfile(name);
-        if (!profile) {
-            std::fprintf(stderr, "knee-bench-order: no profile %s\n", name.c_str());
+        const auto model = knee::bench::profileModel("knee-bench-order", name);
+        if (!model)
             return 2;
-        }
-        const auto model = Model::generate(*profile);
         ReplicaConfig rc;
         rc.slots = 2;
         rc.maxBatch = 1;

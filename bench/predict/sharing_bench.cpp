@@ -71,14 +71,10 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "knee-bench-sharing: --profiles, --batches and --concurrency need at least one value each\n");
         return 2;
     }
-    FactoryOptions fo;
-    fo.prefer = backendName == "cpu" ? Preference::Cpu : Preference::Cuda;
-    BackendChoice choice = makeBackend(fo);
-    std::printf("backend: %s\n\n", choice.notice.c_str());
-    if (backendName != "cpu" && !choice.gpu) {
-        std::fprintf(stderr, "knee-bench-sharing: no GPU (%s)\n", choice.notice.c_str());
+    std::optional<BackendChoice> opened = knee::bench::openBackend("knee-bench-sharing", backendName);
+    if (!opened)
         return 1;
-    }
+    BackendChoice& choice = *opened;
     const int kMax = *std::max_element(concurrency.begin(), concurrency.end());
     const int bMax = *std::max_element(batches.begin(), batches.end());
     std::ostringstream json;
@@ -87,12 +83,9 @@ int main(int argc, char** argv)
     std::printf("| model | batch | calls in flight | one replica, k slots (ms) | k replicas, one slot each (ms) | k replicas ÷ one |\n");
     std::printf("|---|---:|---:|---:|---:|---:|\n");
     for (const std::string& name : profiles) {
-        const auto profile = findProfile(name);
-        if (!profile) {
-            std::fprintf(stderr, "knee-bench-sharing: no profile %s\n", name.c_str());
+        const auto model = knee::bench::profileModel("knee-bench-sharing", name);
+        if (!model)
             return 2;
-        }
-        const auto model = Model::generate(*profile);
         ReplicaConfig one;
         one.slots = kMax;
         one.maxBatch = bMax;

@@ -552,6 +552,8 @@ TwinLevelCheck twinCheck(const SweepLevel& m, const SweepLevel& t)
     return c;
 }
 
+namespace {
+
 // The order in which the replica serves the requests in flight (DeviceSharing::order), from open-loop levels
 // of the same endpoint: each order in kOrders replays them (the same arrivals: Poisson or evenly spaced, at
 // the rate the client achieved) and the smallest mean p50 and p95 error wins. Why: closed loops give the same
@@ -565,7 +567,17 @@ struct OrderChoice {
     std::size_t levels = 0;
 };
 
-std::optional<OrderChoice> chooseOrder(Scenario& twin, const TwinFitOptions& o)
+// The twin's order, wherever it is stated: the table's, and predict_sharing's when the twin states one
+// (DeviceSharing::given), so that Scenario::effectiveSharing() reads it back either way.
+void setOrder(Scenario& twin, double order)
+{
+    twin.model.predictTable.order = order;
+    if (twin.model.sharing.given)
+        twin.model.sharing.order = order;
+}
+
+// Chooses the order on a copy of the twin; the caller sets it (setOrder).
+std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOptions& o)
 {
     std::vector<const TwinFitOptions::RateLevel*> usable;
     for (const TwinFitOptions::RateLevel& r : o.rateLevels)
@@ -576,10 +588,9 @@ std::optional<OrderChoice> chooseOrder(Scenario& twin, const TwinFitOptions& o)
     static constexpr double kOrders[] = {0, 0.25, 0.5, 0.75, 1};
     std::optional<OrderChoice> best;
     double shared = 0;
+    Scenario twin = fitted;
     for (double order : kOrders) {
-        twin.model.predictTable.order = order;
-        if (twin.model.sharing.given)
-            twin.model.sharing.order = order;
+        setOrder(twin, order);
         OrderChoice c;
         c.order = order;
         c.levels = usable.size();
@@ -598,11 +609,10 @@ std::optional<OrderChoice> chooseOrder(Scenario& twin, const TwinFitOptions& o)
             best = std::move(c);
     }
     best->sharedScore = shared;
-    twin.model.predictTable.order = best->order;
-    if (twin.model.sharing.given)
-        twin.model.sharing.order = best->order;
     return best;
 }
+
+} // namespace
 
 TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
 {
@@ -737,7 +747,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     // at it, so that the checks are the written twin's.
     if (!fitter.streaming()) {
         if (const std::optional<OrderChoice> order = chooseOrder(twin, o)) {
-            fit.order = order->order;
+            setOrder(twin, order->order);
             fit.rateChecks = order->checks;
             double lo = 1e300, hi = 0;
             for (const TwinLevelCheck& c : order->checks) {
@@ -764,10 +774,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
                 } else {
                     fit.notes.back() += "; not kept: at that order the twin replays the sweep only within " + fixed(worstPct, 1)
                         + " %, so it keeps order 0";
-                    fit.order = 0;
-                    twin.model.predictTable.order = 0;
-                    if (twin.model.sharing.given)
-                        twin.model.sharing.order = 0;
+                    setOrder(twin, 0);
                     fit.rateChecks.clear();
                 }
             }
@@ -794,7 +801,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
             rest.erase(rest.begin() + std::ptrdiff_t(skip));
             const Candidate c = fitter.search(rest, fixedEstimate, q1, nullptr);
             Scenario left = fitter.build(c);
-            left.model.predictTable.order = fit.order;
+            setOrder(left, twin.model.effectiveSharing().order);
             const SweepLevel predicted = fitter.replay(left, {usable[skip]->concurrency}, kFinalResponses).front();
             fit.crossValidation.push_back(fitter.check(*usable[skip], predicted));
         }

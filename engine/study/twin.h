@@ -72,6 +72,7 @@ struct TwinLevelCheck {
     int concurrency = 0;
     double rateRps = 0; // an open-loop level (concurrency 0): its arrival rate
     bool streaming = false;
+    bool open() const { return rateRps > 0; } // a rate level, named by its rate; else by its users
     double measuredRps = 0, twinRps = 0;
     double measuredP50 = 0, twinP50 = 0, measuredP95 = 0, twinP95 = 0;
     double measuredTtftP50 = 0, twinTtftP50 = 0, measuredTtftP95 = 0, twinTtftP95 = 0; // streams
@@ -103,11 +104,12 @@ struct TwinFit {
     std::vector<TwinLevelCheck> replay;   // every used level, replayed on the twin
     std::vector<TwinLevelCheck> crossValidation; // each level predicted by a twin fitted without it
     std::vector<TwinLevelCheck> rateChecks;      // TwinFitOptions::rateLevels replayed on the twin (at the order chosen)
-    double order = 0;                            // the order chosen (0 without rate levels)
     // Refused because throughput is flat from level 1: fitted again with `serial` (the replica serves one
     // request at a time), the same sweep may give a twin. The user decides; the fit cannot tell.
     bool serialMayFit = false;
     bool ok() const { return twin.has_value(); }
+    // The order the twin was given (0 without rate levels, or when none kept the closed replay in its gate).
+    double order() const { return twin ? twin->model.effectiveSharing().order : 0.0; }
 };
 
 // Throughput and p50 of every replayed level within this many percent, or the fit refuses its twin.

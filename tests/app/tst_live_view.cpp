@@ -161,6 +161,52 @@ private slots:
     // The GPUs and their sharing are chosen in the Deployment box: the run restarts placed on them (the
     // live view shows each GPU and the replicas on it), every view reads the same scenario, and a
     // sharing that is only assumed is said beside the choice.
+    // A measured table's order (how the GPU divides itself among calls in flight) belongs to the device:
+    // choosing another sharing kind in the box states the sharing and keeps that order; choosing the kind
+    // the table already gives leaves the sharing unstated, so the table still decides.
+    void sharingChoiceKeepsTheTablesOrder()
+    {
+        Scenario s = light();
+        s.deployment.devices = 1;
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {5};
+        s.model.predictTable.concurrency = {2};
+        s.model.predictTable.msShared = {{7}};
+        s.model.predictTable.order = 0.75;
+        DeviceControls d;
+        d.showScenario(s);
+        QCOMPARE(d.sharing()->currentData().toInt(), int(DeviceSharing::Kind::Table));
+
+        const int table = d.sharing()->currentIndex();
+        emit d.sharing()->activated(table);
+        Scenario same = s;
+        d.applyTo(same);
+        QVERIFY(!same.model.sharing.given);
+        QCOMPARE(same.model.effectiveSharing().order, 0.75);
+
+        const int serial = d.sharing()->findData(int(DeviceSharing::Kind::Serial));
+        QVERIFY(serial >= 0);
+        d.sharing()->setCurrentIndex(serial);
+        emit d.sharing()->activated(serial);
+        Scenario chosen = s;
+        d.applyTo(chosen);
+        QVERIFY(chosen.model.sharing.given);
+        QCOMPARE(chosen.model.sharing.kind, DeviceSharing::Kind::Serial);
+        QCOMPARE(chosen.model.effectiveSharing().order, 0.75);
+
+        // A sharing the scenario states keeps its own order when the kind changes again.
+        Scenario stated = s;
+        stated.model.sharing.given = true;
+        stated.model.sharing.kind = DeviceSharing::Kind::Independent;
+        stated.model.sharing.order = 0.25;
+        d.showScenario(stated);
+        d.sharing()->setCurrentIndex(d.sharing()->findData(int(DeviceSharing::Kind::Serial)));
+        emit d.sharing()->activated(d.sharing()->currentIndex());
+        d.applyTo(stated);
+        QCOMPARE(stated.model.sharing.kind, DeviceSharing::Kind::Serial);
+        QCOMPARE(stated.model.sharing.order, 0.25);
+    }
+
     void devicesChosenInThePanel()
     {
         MainWindow w(light(), "light");

@@ -193,8 +193,8 @@ private slots:
         const TwinFit fit = fitTwin(sweepOf(t), o);
         QVERIFY2(fit.ok(), fit.refusal.c_str());
         // Within one step of the orders tried (0, 0.25, …, 1): neighbouring orders differ little at 50 % load.
-        QVERIFY2(std::abs(fit.order - chosen) <= 0.25, qPrintable(QString("order %1, truth's %2").arg(fit.order).arg(truthOrder)));
-        QCOMPARE(fit.twin->model.effectiveSharing().order, fit.order);
+        QVERIFY2(std::abs(fit.order() - chosen) <= 0.25, qPrintable(QString("order %1, truth's %2").arg(fit.order()).arg(truthOrder)));
+        QCOMPARE(fit.twin->model.effectiveSharing().order, fit.order());
         QCOMPARE(int(fit.rateChecks.size()), withRates ? 2 : 0);
         const auto noted = [&](const char* words) {
             return std::any_of(fit.notes.begin(), fit.notes.end(), [&](const std::string& n) { return n.find(words) != std::string::npos; });
@@ -205,7 +205,7 @@ private slots:
         for (const TwinLevelCheck& c : fit.replay)
             expectClose(c, 5, "replay");
         if (!withRates) {
-            QCOMPARE(fit.order, 0.0);
+            QCOMPARE(fit.order(), 0.0);
             return;
         }
         for (const TwinLevelCheck& c : fit.rateChecks)
