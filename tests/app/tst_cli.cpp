@@ -1,4 +1,6 @@
 // The command line as scripts use it: the real `knee` binary, its exit codes, its JSON.
+#include "cli_process.h"
+
 #include <QFile>
 #include <QVector>
 #include <QImage>
@@ -24,19 +26,8 @@ QString fourSlotsOf5Ms(const QTemporaryDir& dir)
                 "model: {predict: {dist: constant, mean_ms: 5}}\nworkload: {arrival: {kind: closed, users: 4}, requests: 100}\n");
     return path;
 }
-struct Result {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-Result knee(const QStringList& args)
-{
-    QProcess p;
-    p.setProgram(QStringLiteral(KNEE_BINARY));
-    p.setArguments(args);
-    p.start();
-    p.waitForFinished(120'000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
-}
+using Result = kneecli::CliResult;
+Result knee(const QStringList& args) { return kneecli::runCli(QStringLiteral(KNEE_BINARY), args); }
 QString defaultScenario() { return QStringLiteral(KNEE_SOURCE_DIR "/resources/scenarios/default.yaml"); }
 } // namespace
 

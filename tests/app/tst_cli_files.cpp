@@ -4,6 +4,8 @@
 // refuse devices, FIFOs, directories and huge files at once; a trace error never shows the file's
 // content. The full disk is a file size limit (`ulimit -f` in /bin/sh): the kernel fails write() as
 // ENOSPC would, with no root and no mount needed.
+#include "cli_process.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -19,25 +21,13 @@
 #include <unistd.h>
 
 namespace {
-struct Result {
-    int exitCode = -1;
-    QByteArray out, err;
-};
+using Result = kneecli::CliResult;
 // `fileBlocks` >= 0: under `ulimit -f fileBlocks` (sh's blocks of 512 bytes; 0 = no file can grow).
 Result knee(const QStringList& args, int fileBlocks = -1)
 {
-    QProcess p;
-    if (fileBlocks >= 0) {
-        p.setProgram(QStringLiteral("/bin/sh"));
-        p.setArguments(QStringList{"-c", QStringLiteral("ulimit -f %1 && exec \"$0\" \"$@\"").arg(fileBlocks), KNEE_BINARY} + args);
-    } else {
-        p.setProgram(QStringLiteral(KNEE_BINARY));
-        p.setArguments(args);
-    }
-    p.start();
-    if (!p.waitForFinished(120'000))
-        p.kill(); // a hang shows as exit -1, not as a stuck test
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    kneecli::CliOptions o;
+    o.fileBlocks = fileBlocks;
+    return kneecli::runCli(QStringLiteral(KNEE_BINARY), args, o);
 }
 QString defaultScenario() { return QStringLiteral(KNEE_SOURCE_DIR "/resources/scenarios/default.yaml"); }
 QByteArray readAll(const QString& path)

@@ -1,6 +1,8 @@
 // `knee fit` and `knee sweep --fit` on the built binary (issue 15): a twin written from a session, refusals
 // with exit 4 and what to measure next, bad input with exit 2 and nothing written; and the twin as an
 // ordinary scenario: simulate (with 1, 2 and 4 replicas), plan and a virtual sweep run on it.
+#include "cli_process.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -12,21 +14,12 @@
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
-
+using Result = kneecli::CliResult;
 Result knee(const QStringList& args)
 {
-    QProcess p;
-    p.setProgram(QStringLiteral(KNEE_BINARY));
-    p.setArguments(args);
-    p.start();
-    if (!p.waitForFinished(240'000))
-        p.kill();
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    kneecli::CliOptions o;
+    o.timeoutMs = 240'000;
+    return kneecli::runCli(QStringLiteral(KNEE_BINARY), args, o);
 }
 
 // The "real" deployment the sessions measure: a semaphore of 4 in front of a device that calls share.

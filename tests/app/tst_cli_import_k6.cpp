@@ -10,6 +10,8 @@
 // - A generated run of three levels (1, 2 and 4 VUs, 40 s each) whose requests take known times: the
 //   imported throughput is exact, p50 and p95 within the histogram's 0.4 %.
 // - Hostile input: exit 2, file and line named, nothing written.
+#include "cli_process.h"
+
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
@@ -28,21 +30,8 @@
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
-
-Result knee(const QStringList& args)
-{
-    QProcess p;
-    p.start(QStringLiteral(KNEE_BINARY), args);
-    if (!p.waitForFinished(120'000))
-        p.kill();
-    p.waitForFinished();
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
-}
+using Result = kneecli::CliResult;
+Result knee(const QStringList& args) { return kneecli::runCli(QStringLiteral(KNEE_BINARY), args); }
 
 constexpr std::int64_t kNs = 1'000'000'000;
 constexpr std::int64_t kEpoch = 1'709'294'400LL * kNs; // 2024-03-01T12:00:00Z

@@ -3,6 +3,8 @@
 // levels as knee's own client; every request a worker sent is counted once; bad input and a master
 // whose workers never connect end with a clear error, never a hang, and leave no process behind.
 // Skipped when /usr/bin/locust is missing (scripts/install-deps installs it).
+#include "cli_process.h"
+
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -22,23 +24,12 @@ namespace {
 
 const QString kLocust = QStringLiteral("/usr/bin/locust"); // never a python3 first on PATH (it may lack Locust)
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
-
+using Result = kneecli::CliResult;
 Result knee(const QStringList& args, const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment())
 {
-    QProcess p;
-    p.setProgram(QStringLiteral(KNEE_BINARY));
-    p.setArguments(args);
-    p.setProcessEnvironment(env);
-    p.start();
-    if (!p.waitForFinished(120'000))
-        p.kill();
-    p.waitForFinished();
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    kneecli::CliOptions o;
+    o.environment = env;
+    return kneecli::runCli(QStringLiteral(KNEE_BINARY), args, o);
 }
 
 // A fixed 50 ms per request, room for every level: throughput is users / 50 ms on either generator. Long
