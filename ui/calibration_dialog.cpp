@@ -116,6 +116,19 @@ void CalibrationDialog::setProfile(const QString& profile)
 
 bool CalibrationDialog::isRunning() const { return m_thread != nullptr; }
 QString CalibrationDialog::statusText() const { return m_status->text(); }
+
+QString CalibrationDialog::describe(const CalibrationResult& r)
+{
+    QStringList row;
+    for (std::size_t i = 0; i < r.table.batch.size(); ++i)
+        row << tr("batch %1: %2 ms").arg(r.table.batch[i]).arg(r.table.ms[i], 0, 'f', 3);
+    QString text = tr("Measured on %1: %2%3. Use it to time predict from this table.")
+                       .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")),
+                            r.table.overheadMs > 0 ? tr("; the live engine's own cost %1 ms per call").arg(r.table.overheadMs, 0, 'f', 3) : QString());
+    if (!r.hostNotice.empty()) // the command line says it on stderr; here it must not hide behind a success
+        text += QStringLiteral("\n") + tr("Warning: %1").arg(QString::fromStdString(r.hostNotice));
+    return text;
+}
 QString CalibrationDialog::profile() const { return m_measured.isEmpty() ? m_profile->currentData().toString() : m_measured; }
 
 void CalibrationDialog::start()
@@ -176,23 +189,21 @@ void CalibrationDialog::done()
     m_thread = nullptr;
     m_start->setEnabled(true);
     m_cancel->setEnabled(false);
-    const CalibrationResult& r = m_outcome->result;
-    const bool ok = r.error.empty() && !m_cancelFlag->load();
+    showResult(m_outcome->result, m_cancelFlag->load());
+}
+
+void CalibrationDialog::showResult(const CalibrationResult& r, bool cancelled)
+{
+    const bool ok = r.error.empty() && !cancelled;
     m_progress->setRange(0, 1);
     m_progress->setValue(ok ? 1 : 0);
     if (!ok) {
-        m_status->setText(m_cancelFlag->load() ? tr("Cancelled: nothing measured is used.")
-                                               : tr("Calibration failed: %1").arg(QString::fromStdString(r.error)));
+        m_status->setText(cancelled ? tr("Cancelled: nothing measured is used.")
+                                    : tr("Calibration failed: %1").arg(QString::fromStdString(r.error)));
     } else {
         m_table = r.table;
         m_measured = QString::fromStdString(r.profile);
-        QStringList row;
-        for (std::size_t i = 0; i < r.table.batch.size(); ++i)
-            row << tr("batch %1: %2 ms").arg(r.table.batch[i]).arg(r.table.ms[i], 0, 'f', 3);
-        m_status->setText(tr("Measured on %1: %2%3. Use it to time predict from this table.")
-                              .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")),
-                                   r.table.overheadMs > 0 ? tr("; the live engine's own cost %1 ms per call").arg(r.table.overheadMs, 0, 'f', 3)
-                                                          : QString()));
+        m_status->setText(describe(r));
     }
     m_use->setEnabled(ok);
     // The result's line wraps over several lines: grow the dialog to show it whole (a layout does not

@@ -23,6 +23,7 @@ class QThread;
 
 namespace knee {
 struct PredictBackendInfo;
+struct CalibrationResult;
 }
 
 namespace knee::ui {
@@ -49,6 +50,12 @@ public:
     QPushButton* cancelButton() const { return m_cancel; }
     QPushButton* useButton() const { return m_use; }
     int repeats = 20; // timed calls per caller and point (tests use fewer)
+
+    // What a finished calibration says to the user: the device, the table's solo times, the live engine's
+    // own cost, and a warning when the host disturbed every attempt of a live run (its cost is then doubtful).
+    static QString describe(const CalibrationResult& r);
+    // What the dialog shows when a calibration ends (the worker's result; tests pass their own).
+    void showResult(const CalibrationResult& r, bool cancelled);
 
 public Q_SLOTS:
     void start();

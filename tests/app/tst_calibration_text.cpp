@@ -1,0 +1,51 @@
+// What Model ▸ Calibrate says when it finishes (CalibrationDialog::describe). Compiled without Qt's keyword
+// macros: the calibration's result includes the Qt-free predict headers, whose ReplicaConfig has `slots`.
+#include "live/backend_executor.h"
+#include "live/calibration_run.h"
+#include "ui/calibration_dialog.h"
+
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace knee::ui;
+
+class TestCalibrationText : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    // The dialog's result line: the device, the solo times, the live engine's cost, and the host's warning
+    // (a calibration whose every live attempt the host disturbed must not read as a clean success).
+    void calibrationResultSaysWhenTheHostWasBusy()
+    {
+        knee::CalibrationResult r;
+        r.deviceName = "NVIDIA H200";
+        r.table.batch = {1, 2};
+        r.table.ms = {0.544, 0.527};
+        r.table.overheadMs = 0.1;
+        const QString clean = CalibrationDialog::describe(r);
+        QCOMPARE(clean, QStringLiteral("Measured on NVIDIA H200: batch 1: 0.544 ms, batch 2: 0.527 ms; the live engine's own cost 0.100 ms "
+                                       "per call. Use it to time predict from this table."));
+        r.hostNotice = "the host was busy through every attempt of the queue run (steal 3.1 %)";
+        const QString busy = CalibrationDialog::describe(r);
+        QVERIFY(busy.startsWith(clean + "\n"));
+        QVERIFY2(busy.endsWith("Warning: the host was busy through every attempt of the queue run (steal 3.1 %)"), qPrintable(busy));
+
+        // The dialog shows it, and the table can still be used (the user decides).
+        const knee::PredictBackendInfo none; // never asked: nothing is started
+        CalibrationDialog d(none);
+        d.show();
+        QSignalSpy finished(&d, &CalibrationDialog::finished);
+        d.showResult(r, false);
+        QCOMPARE(d.statusText(), busy);
+        QCOMPARE(finished.first().first().toBool(), true);
+        QVERIFY(d.useButton()->isEnabled());
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty())
+            d.grab().save(shots + "/calibration_host_busy.png");
+        d.showResult(r, true);
+        QCOMPARE(d.statusText(), QStringLiteral("Cancelled: nothing measured is used."));
+        QVERIFY(!d.useButton()->isEnabled());
+    }
+};
+
+QTEST_MAIN(TestCalibrationText)
+#include "tst_calibration_text.moc"
