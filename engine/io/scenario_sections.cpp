@@ -19,9 +19,10 @@ constexpr std::string_view kReplicaKeys[] = { "min", "max", "initial" };
 constexpr std::string_view kChangeReplicaKeys[] = { "min", "max" };
 constexpr std::string_view kModelKeys[] = { "preprocess", "predict", "postprocess", "predict_failure_rate", "predict_table", "batching",
     "profile", "predict_sharing" };
-constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights" };
+constexpr std::string_view kDistKeys[] = { "dist", "mean_ms", "sigma", "spread_ms", "values_ms", "weights", "draw" };
 constexpr std::string_view kSizeDistKeys[] = { "dist", "mean", "sigma", "spread", "values", "weights" }; // unitless
 constexpr std::string_view kDistKinds[] = { "constant", "exponential", "lognormal", "uniform", "empirical" };
+constexpr std::string_view kDrawKinds[] = { "per_request", "per_instant" }; // Distribution::perInstant
 constexpr std::string_view kWorkloadKeys[] = { "arrival", "requests", "duration_s", "warmup_s", "seed", "request_size" };
 constexpr std::string_view kArrivalKeys[] = { "kind", "rate_rps", "users", "think", "steps", "spike_rps", "at_s", "duration_s",
     "baseline_rps", "peak_rps", "period_s", "peak_at_s", "file" };
@@ -320,6 +321,10 @@ private:
                 d.spreadMs = *v;
         if (kind == K::Empirical)
             readEmpirical(*f, d, values);
+        if (!unitless)
+            if (auto v = f->get("draw"))
+                if (auto how = m_r.choice(*v, f->pathOf("draw"), kDrawKinds))
+                    d.perInstant = *how == "per_instant";
         if (kind)
             d.kind = *kind;
         out = d;

@@ -101,6 +101,8 @@ std::string distribution(const Distribution& d, const char* unit = "_ms")
         break;
     default: break;
     }
+    if (d.perInstant)
+        out += ", draw: per_instant";
     return out + "}";
 }
 
@@ -173,6 +175,8 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs) << "}";
     if (t.order > 0)
         o << ", order: " << number(t.order);
+    if (t.tailMs > 0)
+        o << ", tail_ms: " << number(t.tailMs);
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";

@@ -8,6 +8,8 @@ namespace knee {
 SharingCurve::SharingCurve(const ModelConfig& model)
     : m_sharing(model.effectiveSharing())
     , m_table(model.predictTable)
+    , m_tailMs(m_sharing.kind == DeviceSharing::Kind::Table ? std::max(0.0, model.predictTable.tailMs) : 0.0)
+    , m_tailNs(m_tailMs * 1e6)
 {
 }
 
@@ -31,7 +33,13 @@ double SharingCurve::shared(int batch, int k) const
         const double sk = s.empty() ? 1.0 : s[std::min<std::size_t>(std::size_t(k), s.size()) - 1];
         return sk / double(k);
     }
-    case DeviceSharing::Kind::Table: return m_table.msAt(double(batch), 1.0) / m_table.msAt(double(batch), double(k));
+    case DeviceSharing::Kind::Table: {
+        const double solo = m_table.msAt(double(batch), 1.0), together = m_table.msAt(double(batch), double(k));
+        // With a tail, only the device work is shared: started together, k calls still take T(b, k).
+        if (m_tailMs > 0 && solo > m_tailMs && together > m_tailMs)
+            return (solo - m_tailMs) / (together - m_tailMs);
+        return solo / together;
+    }
     }
     return 1.0;
 }
@@ -78,10 +86,10 @@ void SharedDevice::reschedule(Nanos now, const SharingCurve& curve)
         m_next = now + Nanos(std::ceil(soonest)); // never early: the call's work is done by then
 }
 
-void SharedDevice::start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve)
+void SharedDevice::start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve, double afterNs)
 {
     progressTo(now);
-    m_calls.push_back(Call{token, batch, soloNs, 1.0});
+    m_calls.push_back(Call{token, batch, soloNs, 1.0, afterNs});
     reschedule(now, curve);
 }
 
@@ -92,12 +100,15 @@ void SharedDevice::finishDue(Nanos now, const SharingCurve& curve, std::vector<s
     // call due now may show a rounding residue of work left.
     constexpr double kDone = 0.5;
     auto done = [](const Call& c) { return c.remaining <= kDone * c.rate; };
+    double after = 0;
     for (const Call& c : m_calls)
-        if (done(c))
+        if (done(c)) {
             finished.push_back(c.token);
+            after = std::max(after, c.afterNs);
+        }
     m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(), done), m_calls.end());
     if (m_calls.empty())
-        m_idleSince = now;
+        m_idleSince = std::max(m_idleSince, now + Nanos(std::ceil(after))); // idle once the last call is off the host too
     reschedule(now, curve);
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/time.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -25,18 +26,23 @@ public:
     double rate(int batch, int k) const;
     // DeviceSharing::order: 0 processor sharing, 1 oldest first.
     double order() const { return m_sharing.order; }
+    // The part of a call of `soloNs` that does not load the device (ServiceTable::tailMs, with the
+    // table's sharing; never more than the call).
+    double tailNs(double soloNs) const { return std::min(m_tailNs, std::max(0.0, soloNs)); }
 
 private:
     double shared(int batch, int k) const; // rate() before its guard
     DeviceSharing m_sharing;
     ServiceTable m_table;
+    double m_tailMs = 0, m_tailNs = 0;
 };
 
 class SharedDevice {
 public:
-    // A call starts on the device at `now` with `soloNs` of work (its time alone). `token` names it to
-    // the caller when it ends.
-    void start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve);
+    // A call starts on the device at `now` with `soloNs` of work (its time alone on the device). `token`
+    // names it to the caller when it ends. `afterNs`: what the call does off the device once its work is
+    // done (SharingCurve::tailNs): the device counts as idle only after it.
+    void start(Nanos now, std::uint32_t token, double soloNs, int batch, const SharingCurve& curve, double afterNs = 0);
     // Ends the calls whose work is done at `now` (in the order they started) into `finished`; the rest
     // go on at the rates of the calls left.
     void finishDue(Nanos now, const SharingCurve& curve, std::vector<std::uint32_t>& finished);
@@ -46,7 +52,10 @@ public:
     // Bumped at every change: a pending completion event with an older generation is stale.
     std::uint32_t generation() const { return m_generation; }
     // How long the device has been without a call at `now` (kNever when it never had one); 0 while busy.
-    Nanos idleFor(Nanos now) const { return !m_calls.empty() ? 0 : m_idleSince < 0 ? kNever : now - m_idleSince; }
+    Nanos idleFor(Nanos now) const
+    {
+        return !m_calls.empty() ? 0 : m_idleSince < 0 ? kNever : std::max<Nanos>(0, now - m_idleSince);
+    }
 
 private:
     struct Call {
@@ -54,6 +63,7 @@ private:
         int batch = 1;
         double remaining = 0; // solo-speed nanoseconds of work left
         double rate = 1;
+        double afterNs = 0;   // off the device once done
     };
     void progressTo(Nanos now);
     void reschedule(Nanos now, const SharingCurve& curve);

@@ -79,6 +79,7 @@ double Distribution::effectiveMeanMs() const { return Sampler(*this).meanMs(); }
 Sampler::Sampler(const Distribution& d)
     : m_kind(d.kind)
     , m_meanMs(d.meanMs)
+    , m_perInstant(d.perInstant)
 {
     switch (d.kind) {
     case Distribution::Kind::Constant:

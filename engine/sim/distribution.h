@@ -18,6 +18,11 @@ struct Distribution {
     double spreadMs = -1.0;            // uniform: half-width around the mean; < 0 means "= mean" ([0, 2·mean])
     std::vector<double> valuesMs;      // empirical: the table; rescaled so its mean is meanMs when meanMs > 0
     std::vector<double> weights;       // empirical: optional relative weights, same length as valuesMs
+    // Requests that arrive at one virtual instant take one draw (stage times only; `draw: per_instant`).
+    // Why: a server handles what it receives in one event-loop turn together, so their fixed costs move
+    // together; closed-loop users whose calls ended together stay in step (a convoy), as measured on
+    // `knee serve` (docs/DESIGN.md "The device"). Random arrivals almost never share an instant.
+    bool perInstant = false;
 
     static Distribution of(Kind kind, double ms)
     {
@@ -52,6 +57,18 @@ public:
     Sampler() = default;
     explicit Sampler(const Distribution& d);
     Nanos sample(Rng& rng) const;       // a time: the value in ms, as nanoseconds
+    // A time drawn at virtual instant `now`: with Distribution::perInstant, every call at one instant
+    // returns that instant's one draw (the stream advances once per instant); else sample(rng).
+    Nanos sampleAt(Rng& rng, Nanos now)
+    {
+        if (!m_perInstant)
+            return sample(rng);
+        if (now != m_drawnAt) {
+            m_drawnAt = now;
+            m_drawn = sample(rng);
+        }
+        return m_drawn;
+    }
     double sampleValue(Rng& rng) const; // the value itself (for unitless quantities such as request sizes)
     double meanMs() const { return m_meanMs; }
 
@@ -62,6 +79,8 @@ private:
     double m_lowMs = 0.0, m_widthMs = 0.0; // uniform
     std::vector<double> m_cumulative;      // empirical: cumulative weights, normalised to 1
     std::vector<double> m_tableMs;         // empirical: values after rescaling
+    bool m_perInstant = false;
+    Nanos m_drawnAt = -1, m_drawn = 0;     // sampleAt's draw and its instant
 };
 
 } // namespace knee

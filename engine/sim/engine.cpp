@@ -130,7 +130,8 @@ void Engine::handle(const Event& e)
     case EventType::PredictDone:
     case EventType::CallDone:
     case EventType::DeviceDone:
-    case EventType::BatchTimer: m_predictStage.handle(e); break;
+    case EventType::BatchTimer:
+    case EventType::DecodeStart: m_predictStage.handle(e); break;
     case EventType::PostprocessDone: finish(e.arg, Outcome::Completed); break;
     case EventType::ReplicaReady: replicaReady(e.arg); break;
     case EventType::KnobChange: applyChange(e.arg); break;
@@ -181,9 +182,9 @@ void Engine::arrive(Nanos intended, std::int32_t user, const std::optional<Stage
     if (times) {
         r.times = *times;
     } else {
-        r.times.preprocess = m_preprocess.sample(m_preprocessRng);
-        r.times.predict = m_predict.sample(m_predictRng);
-        r.times.postprocess = m_postprocess.sample(m_postprocessRng);
+        r.times.preprocess = m_preprocess.sampleAt(m_preprocessRng, m_now);
+        r.times.predict = m_predict.sampleAt(m_predictRng, m_now);
+        r.times.postprocess = m_postprocess.sampleAt(m_postprocessRng, m_now);
         const double failureRate = m_scenario.model.predictFailureRate;
         r.times.predictFails = failureRate > 0 && m_failureRng.uniform01() < failureRate;
         // A request's size scales the work that depends on its input: preprocess and predict.

@@ -21,6 +21,7 @@ enum class EventType : std::uint8_t {
     CallDone,        // arg: predict call index (a single request, a dynamic batch or a decode step ended)
     DeviceDone,      // arg: device index; generation: the device's (the next call on it to end, at its rates then)
     BatchTimer,      // arg: replica index; generation: the replica's batch-timer generation
+    DecodeStart,     // arg: replica index; an idle decode loop's next step, after the rest of this instant
 };
 
 struct Event {

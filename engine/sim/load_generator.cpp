@@ -150,7 +150,7 @@ void LoadGenerator::onResponse(std::int32_t user, Nanos now, bool rejected)
         u.state = UserState::Stopped;
         return;
     }
-    Nanos think = m_think.sample(m_thinkRng);
+    Nanos think = m_think.sampleAt(m_thinkRng, now);
     if (rejected && think < kMinRetryDelay)
         think = kMinRetryDelay;
     wakeUser(std::uint32_t(user), now + think);

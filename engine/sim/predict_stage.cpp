@@ -121,8 +121,15 @@ void PredictStage::refill(int ri)
     }
     if (mode == BatchingConfig::Mode::Dynamic)
         tryLaunchBatch(ri);
-    else if (mode == BatchingConfig::Mode::Continuous && !rep.callRunning)
-        startDecodeStep(ri);
+    else if (mode == BatchingConfig::Mode::Continuous && !rep.callRunning && !rep.stepPending && !rep.batchQueue.empty()) {
+        // An idle loop starts its step once this instant's other events have run (the queue breaks ties
+        // first in, first out), so every sequence ready at this instant joins it, as a server's loop that
+        // wakes on the first arrival reads the others in the same turn. Steps that follow a step start at
+        // once (decodeStep). The twin of a streaming reference server needs it: closed-loop users whose
+        // sequences end together stay in step there (docs/DESIGN.md "Batching").
+        rep.stepPending = true;
+        m_events.push(m_now, EventType::DecodeStart, std::uint32_t(ri));
+    }
 }
 
 void PredictStage::setPredictBusy(Replica& rep, int delta)
@@ -198,9 +205,11 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     SharedDevice& dev = m_devices[std::size_t(d)];
     const Nanos idle = dev.idleFor(m_now);
     const ServiceTable& table = m_scenario.model.predictTable;
-    c.afterDevice = overhead()
+    // The call's tail (ServiceTable::tailMs) runs off the device, after its shared work.
+    const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)))));
+    c.afterDevice = overhead() + tail
         + (idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0);
-    dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0)), c.batch, m_curve);
+    dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0) - tail), c.batch, m_curve, double(tail));
     deviceChanged(d);
 }
 
@@ -260,6 +269,13 @@ void PredictStage::handle(const Event& e)
     case EventType::BatchTimer:
         if (e.generation == m_replicas[e.arg].batchTimerGeneration)
             tryLaunchBatch(int(e.arg));
+        break;
+    case EventType::DecodeStart:
+        if (e.arg < m_replicas.size()) {
+            m_replicas[e.arg].stepPending = false;
+            if (!m_replicas[e.arg].callRunning)
+                startDecodeStep(int(e.arg));
+        }
         break;
     default: break;
     }

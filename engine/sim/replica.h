@@ -38,6 +38,7 @@ struct Replica {
     bool callRunning = false;
     std::vector<std::uint32_t> activeSequences; // continuous batching: in the decode loop now
     Nanos stepStart = 0;
+    bool stepPending = false; // continuous batching: an idle loop's DecodeStart is queued
     std::uint32_t batchTimerGeneration = 0;
     // Adaptive concurrency modifier state: the limit it allows now, the best and the recent
     // replica-side latency (routed → response) it compares.

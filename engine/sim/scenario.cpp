@@ -475,6 +475,11 @@ std::string Scenario::validate() const
                 return "model.predict_table: idle gaps must be > 0 ms and increase; extra times between 0 and 1000 ms";
         if (!(t.order >= 0 && t.order <= 1))
             return "model.predict_table: order must be between 0 (processor sharing) and 1 (oldest first)";
+        if (!(t.tailMs >= 0) || (t.tailMs > 0 && !(t.tailMs < *std::min_element(t.ms.begin(), t.ms.end()))))
+            return "model.predict_table: tail_ms must be >= 0 and below every solo time in ms (a call's end that does not load the device)";
+        for (const auto& row : t.msShared)
+            if (t.tailMs > 0 && !row.empty() && !(t.tailMs < *std::min_element(row.begin(), row.end())))
+                return "model.predict_table: tail_ms must be below every time in the table (calls started together take T(b, k))";
     }
     if (model.sharing.given) {
         const DeviceSharing& d = model.sharing;

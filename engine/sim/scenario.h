@@ -119,6 +119,13 @@ struct ServiceTable {
     // Which of the calls in flight the device serves first (DeviceSharing::order), measured on this device
     // (bench/predict/order_bench.cpp): used when the scenario states no model.predict_sharing.
     double order = 0;
+    // The end of each call that does not load the device (the host's wait for the result, the copy back,
+    // the completion's wake-up), in ms: a call of solo time T(b, 1) is T(b, 1) - tail_ms of device work
+    // shared with the calls in their device work, at (T(b, 1) - tail) / (T(b, k) - tail) of its solo speed,
+    // then tail_ms on its own. Calls started together still take T(b, k); calls that overlap only in a tail
+    // do not slow each other, as `knee-bench-order` measures on the H200 (docs/DESIGN.md "The device").
+    // Used with the table's sharing (DeviceSharing::Kind::Table); 0: the whole call loads the device.
+    double tailMs = 0;
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
     double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two

@@ -79,6 +79,8 @@ inline void diffDistribution(QStringList& out, const QString& path, const Distri
         out << path + ".valuesMs";
     if (a.weights != b.weights)
         out << path + ".weights";
+    if (a.perInstant != b.perInstant)
+        out << path + ".perInstant";
 }
 
 inline QString scenarioDiff(const Scenario& a, const Scenario& b)

@@ -138,6 +138,10 @@ private slots:
                                           << "model.predict_sharing.kind" << "not both";
         QTest::addRow("table order negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], order: -0.1}") << 7
                                               << "model.predict_table.order" << "got '-0.1'";
+        QTest::addRow("table tail negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], tail_ms: -1}") << 7
+                                             << "model.predict_table.tail_ms" << "got '-1'";
+        QTest::addRow("unknown draw") << replaced(6, "  predict: {dist: lognormal, mean_ms: 10, draw: per_user}") << 6
+                                      << "model.predict.draw" << "per_request, per_instant";
         QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: speculative}") << 7
                                                << "model.batching.mode" << "expected one of none, dynamic, continuous";
         QTest::addRow("max_batch on continuous") << replaced(6, "  predict: 10\n  batching: {mode: continuous, max_batch: 4}") << 7
@@ -230,6 +234,26 @@ private slots:
             QCOMPARE(int(d.kind), kind);
             QCOMPARE(d.order, order);
         }
+    }
+
+    // A table's tail and a stage drawn per instant read, write and read back the same.
+    void tailAndDrawReadBack()
+    {
+        const ScenarioReadResult first = read(replaced(6, "  predict: 10\n  preprocess: {dist: lognormal, mean_ms: 0.7, sigma: 0.4, draw: per_instant}\n"
+                                                          "  predict_table: {batch: [1], concurrency: [1, 2], ms: [[0.5], [0.8]], tail_ms: 0.1}"));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
+            QCOMPARE(s.model.predictTable.tailMs, 0.1);
+            QVERIFY(s.model.preprocess.perInstant);
+            QVERIFY(!s.model.predict.perInstant);
+        }
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        // A tail as long as a solo call leaves no device work: refused with the reason.
+        const ScenarioReadResult whole = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], tail_ms: 0.5}"));
+        QVERIFY(!whole.ok());
+        QVERIFY2(allErrors(whole).contains("tail_ms must be >= 0 and below every solo time"), qPrintable(allErrors(whole)));
     }
 
     void writtenPatternsReadBack()

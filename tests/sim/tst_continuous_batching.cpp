@@ -79,12 +79,31 @@ private slots:
         e.runUntil(0);
         QCOMPARE(e.snapshot().replicas[0].inPredict, 4); // all inside predict (predict_concurrency 8) ...
         e.runToCompletion();
-        // ... but the loop never holds more than two: A starts a step alone at once [0, 10]; B and C
-        // join at 10 [10, 22]; D waits for a place and runs alone [22, 32].
-        QCOMPARE(rec[0].predictDone, ms(10));
-        QCOMPARE(rec[1].predictDone, ms(22));
-        QCOMPARE(rec[2].predictDone, ms(22));
-        QCOMPARE(rec[3].firstToken, ms(32));
+        // ... but the loop never holds more than two. The idle loop starts its step once the instant's
+        // arrivals are in, so A and B join it [0, 12]; C and D wait for places and join at 12 [12, 24].
+        QCOMPARE(rec[0].predictDone, ms(12));
+        QCOMPARE(rec[1].predictDone, ms(12));
+        QCOMPARE(rec[2].predictDone, ms(24));
+        QCOMPARE(rec[3].firstToken, ms(24));
+        QCOMPARE(e.checkInvariants(), std::string());
+    }
+
+    // Requests ready at one instant share an idle loop's first step, wherever they are in the instant's
+    // events; one ready a nanosecond later waits for the next boundary.
+    void sequencesReadyTogetherShareTheFirstStep()
+    {
+        Engine e(decoding(8, 4, 1));
+        Recorder rec;
+        rec.attach(e);
+        e.submit(0);
+        e.submit(0);
+        e.runUntil(1);
+        e.submit(1); // 1 ns later: the step has started
+        e.runToCompletion();
+        QCOMPARE(rec[0].firstToken, ms(12)); // two sequences: 12 ms
+        QCOMPARE(rec[1].firstToken, ms(12));
+        QCOMPARE(rec[2].firstToken, ms(22)); // joins at 12, alone: 10 ms
+        QCOMPARE(e.checkInvariants(), std::string());
     }
 
     void engineMaxReportsTheSequenceBudget()

@@ -251,6 +251,79 @@ private slots:
         QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{15.5, 15.5}));
     }
 
+    // The table's tail (ServiceTable::tailMs): T(1, 1) = 10 ms of which the last 2 do not load the device,
+    // T(1, 2) = 16. Device work 8 ms, shared at (10 - 2) / (16 - 2) = 4/7 of solo speed. Started together:
+    // 8 / (4/7) = 14, then the tail: 16 each, the table's T(1, 2). B at 8, when A's work is done: neither
+    // slows (A ends at 10, B at 8 + 10 = 18). B at 4: A's last 4 ms of work take 7 (A ends 11 + 2 = 13);
+    // B did 4 by then, its other 4 alone (15), then its tail: 17.
+    void tailDoesNotLoadTheDevice_data()
+    {
+        QTest::addColumn<double>("secondMs");
+        QTest::addColumn<double>("firstEndsMs");
+        QTest::addColumn<double>("secondEndsMs");
+        QTest::addRow("together") << 0.0 << 16.0 << 16.0;
+        QTest::addRow("in A's tail") << 8.0 << 10.0 << 18.0;
+        QTest::addRow("half way") << 4.0 << 13.0 << 17.0;
+    }
+    void tailDoesNotLoadTheDevice()
+    {
+        QFETCH(double, secondMs);
+        QFETCH(double, firstEndsMs);
+        QFETCH(double, secondEndsMs);
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.concurrency = {2};
+        s.model.predictTable.msShared = {{16}};
+        s.model.predictTable.tailMs = 2;
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, {0, secondMs}), (std::vector<double>{firstEndsMs, secondEndsMs}));
+        // A tail must leave device work in every call of the table.
+        s.model.predictTable.tailMs = 10;
+        QVERIFY(s.validate().find("tail_ms") != std::string::npos);
+    }
+
+    // Stage times drawn per instant (Distribution::perInstant): two closed-loop users whose calls end
+    // together arrive together, take one preprocess draw and share the device again (serial: 2 ms each
+    // for two 1 ms calls), so the pair is exactly one user with 2 ms calls and the same draws, request for
+    // request. Drawn per request, the pair drifts apart.
+    void perInstantDrawsKeepAConvoy()
+    {
+        auto latencies = [](int users, double predictMs, bool perInstant) {
+            Scenario s = singleReplica(64, 2, 0, predictMs, 0);
+            s.model.preprocess.kind = Distribution::Kind::Lognormal;
+            s.model.preprocess.meanMs = 1;
+            s.model.preprocess.sigma = 0.5;
+            s.model.preprocess.perInstant = perInstant;
+            s.model.sharing = kind(DeviceSharing::Kind::Serial);
+            s.workload.arrival = ArrivalConfig::closed(users);
+            s.workload.requests = 400 * users;
+            s.workload.warmupS = 0;
+            Engine e(s);
+            Recorder rec;
+            rec.attach(e);
+            e.startLoad();
+            e.runToCompletion();
+            std::vector<Nanos> out;
+            for (const auto& [id, r] : rec.done)
+                out.push_back(r.done - r.intended);
+            return out;
+        };
+        const std::vector<Nanos> one = latencies(1, 2, true);
+        const std::vector<Nanos> pair = latencies(2, 1, true);
+        QCOMPARE(one.size(), std::size_t(400));
+        QCOMPARE(pair.size(), std::size_t(800));
+        for (std::size_t i = 0; i < one.size(); ++i) {
+            QCOMPARE(pair[2 * i], one[i]);
+            QCOMPARE(pair[2 * i + 1], one[i]);
+        }
+        const std::vector<Nanos> drift = latencies(2, 1, false);
+        std::size_t apart = 0;
+        for (std::size_t i = 0; i + 1 < drift.size(); i += 2)
+            apart += drift[i] != drift[i + 1];
+        QVERIFY2(apart > drift.size() / 4, qPrintable(QString::number(apart)));
+    }
+
     // T(b, k): linear in k between rows, saturated (k / k_max times the last row) beyond.
     void tableLookup_data()
     {
