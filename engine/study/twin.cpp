@@ -110,11 +110,18 @@ std::vector<double> variationOf(const Quantiles& q, double fixedMs)
 
 // ---------------------------------------------------------------- the twin for one structure
 
+// kConvoy: the fixed cost's spread is drawn once per instant (Distribution::perInstant). Measured on
+// `knee serve` (H200): a closed loop's calls start and end together, a convoy, and requests the server
+// reads in one event-loop turn go on together. Drawn per request, the twin's virtual calls drifted apart,
+// its replay of the sweep ran faster than the server at 2 and 4 users, and the fit made T(1, k) up to
+// 1.3x the device's to match: the twin was then 27-39 % slow at p50 under Poisson (BENCHMARKS.md "Twins").
+
 // What the fit chose (or tries): the structure, and the rows it corrects.
 struct Candidate {
     double fixedMs = 0;        // non-streaming: outside predict (as preprocess); its mean
     double fixedSigma = 0;     // non-streaming: > 0 when level 1's spread lies outside predict (the fixed cost a
                                // lognormal of this sigma; a call's time then does not vary), 0: in predict
+    bool fixedPerInstant = false; // that spread drawn once per instant (kConvoy), else per request
     double preMs = 0, postMs = 0; // streams: before the first token, after the last
     double prefillMs = 0;      // streams: a step's extra time per sequence joining it
     double preSigma = 0;       // streams: the lognormal spread of the time before the first token (0: constant)
@@ -161,6 +168,7 @@ public:
             if (c.preSigma > 0 && c.preMs > 0) {
                 m.preprocess = Distribution::of(Distribution::Kind::Lognormal, c.preMs);
                 m.preprocess.sigma = c.preSigma;
+                m.preprocess.perInstant = true; // requests the server reads in one turn move together (kConvoy)
             }
             m.postprocess = Distribution::constant(c.postMs);
             t.variation = c.variation;
@@ -175,6 +183,7 @@ public:
             if (c.fixedSigma > 0 && c.fixedMs > 0) {
                 m.preprocess = Distribution::of(Distribution::Kind::Lognormal, c.fixedMs);
                 m.preprocess.sigma = c.fixedSigma;
+                m.preprocess.perInstant = c.fixedPerInstant;
             }
             t.batch = {1};
             t.ms = {c.rowMs.front()};
@@ -265,10 +274,11 @@ public:
     // (with `spreadOutside`, its median). `spreadOutside` (non-streaming): level 1's spread belongs to the
     // fixed cost, not to the call.
     Candidate start(double split, int limit, const std::vector<const SweepLevel*>& fitted, const Quantiles& q1,
-                    bool spreadOutside = false) const
+                    bool spreadOutside = false, bool perInstant = false) const
     {
         Candidate c;
         c.limit = limit;
+        c.fixedPerInstant = spreadOutside && perInstant;
         std::vector<const SweepLevel*> rows;
         for (const SweepLevel* l : fitted)
             if (limit <= 0 || l->concurrency <= limit)
@@ -401,9 +411,12 @@ public:
                 if (bestLimits.size() < 2 && std::find(bestLimits.begin(), bestLimits.end(), t.limit) == bestLimits.end())
                     bestLimits.push_back(t.limit);
         }
+        // Each drawn per request and per instant (kConvoy): which one the server does shows in how its
+        // closed loop's latency spreads at 2 and 4 users, and more under random arrivals (chooseOrder).
         for (double f : outsideMedians)
             for (int limit : bestLimits)
-                consider(start(f, limit, fitted, q1, true));
+                for (bool perInstant : {false, true})
+                    consider(start(f, limit, fitted, q1, true, perInstant));
         std::stable_sort(tried.begin(), tried.end(), [](const Tried& a, const Tried& b) { return a.score < b.score; });
         if (why && tried.size() > 1)
             *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
@@ -425,7 +438,8 @@ public:
         if (m_stream)
             return "max_sequences " + limit + ", prefill " + fixed(c.prefillMs, 2) + " ms";
         return "predict_concurrency " + limit + ", fixed cost " + fixed(c.fixedMs, 2) + " ms"
-            + (c.fixedSigma > 0 ? " with level 1's spread (lognormal, sigma " + fixed(c.fixedSigma, 2) + ")" : std::string());
+            + (c.fixedSigma > 0 ? " with level 1's spread (lognormal, sigma " + fixed(c.fixedSigma, 2) + (c.fixedPerInstant ? ", drawn per instant" : "") + ")"
+                                : std::string());
     }
 
 private:
@@ -692,7 +706,10 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
             fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms on average: the fixed cost outside predict (network, server), "
                                 "a lognormal (sigma " + fixed(best.fixedSigma, 2) + ") that carries level 1's spread (p95 - p50 "
                                 + fixed(q1.p95 - q1.p50, 2) + " ms): the replay fits better with the spread outside predict, where it does "
-                                "not grow with the calls in flight");
+                                "not grow with the calls in flight"
+                                + (best.fixedPerInstant ? "; drawn once per instant (draw: per_instant): requests that arrive together move "
+                                                          "together, so the closed loop's calls stay in step, as the sweep shows"
+                                                        : "; drawn per request"));
         else
             fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms: the fixed cost outside predict (network, server), "
                                 + (best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"

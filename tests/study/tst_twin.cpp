@@ -46,10 +46,13 @@ Distribution lognormal(double meanMs, double sigma)
 // A server whose own time varies (a lognormal outside predict, median ~`frontMs`) in front of calls that do
 // not (`callMs` each, sharing the device as `speedup` says): the spread does not grow with the calls in
 // flight, as on `knee serve` on the H200 (issue 15).
-Scenario jitteryFront(double frontMs, double sigma, double callMs, std::vector<double> speedup)
+// `convoy`: the server's time is drawn once per instant (Distribution::perInstant): requests that arrive
+// together go on together, so a closed loop's calls stay in step, as on `knee serve` (issue 15).
+Scenario jitteryFront(double frontMs, double sigma, double callMs, std::vector<double> speedup, bool convoy = false, int predictConcurrency = 4)
 {
-    Scenario s = truth(4, std::move(speedup), 0, Distribution::constant(callMs));
+    Scenario s = truth(predictConcurrency, std::move(speedup), 0, Distribution::constant(callMs));
     s.model.preprocess = lognormal(frontMs * std::exp(sigma * sigma / 2), sigma);
+    s.model.preprocess.perInstant = convoy;
     return s;
 }
 
@@ -115,6 +118,7 @@ private slots:
         QTest::newRow("large fixed cost outside predict") << truth(4, {1, 1.5, 1.8, 2.0}, 15, lognormal(15, 0.3)) << -1 << false;
         QTest::newRow("independent calls behind a semaphore of 8") << truth(8, {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, lognormal(15, 0.4)) << 8 << false;
         QTest::newRow("spread in the server, not the calls") << jitteryFront(2, 0.5, 4, {1, 1.5, 1.8, 2.0}) << -1 << true;
+        QTest::newRow("spread in the server, calls in step") << jitteryFront(2, 0.5, 4, {1, 1.6, 2.0, 2.2, 2.3}, true, 64) << 0 << true;
         QTest::newRow("stream, no sequence limit") << streamingTruth(1000) << 0 << false;
         QTest::newRow("stream, 4 sequences at most") << streamingTruth(4) << 4 << false;
     }
@@ -132,6 +136,10 @@ private slots:
         if (!stream) {
             const bool spreadOutside = twin.model.preprocess.kind == Distribution::Kind::Lognormal && twin.model.predictTable.variation.empty();
             QCOMPARE(spreadOutside, outside);
+            // Drawn per instant where the truth's calls stay in step, per request where they drift apart: the
+            // closed loop's spread at 2 and 4 users tells them apart.
+            if (outside)
+                QCOMPARE(twin.model.preprocess.perInstant, truth.model.preprocess.perInstant);
         }
         const bool uncertain = std::any_of(fit.notes.begin(), fit.notes.end(), [](const std::string& n) { return n.starts_with("uncertain"); });
         QCOMPARE(uncertain, limit < 0);
