@@ -137,6 +137,18 @@ struct Candidate {
     std::vector<SweepLevel> replayed;
 };
 
+// The twin's order, wherever it is stated: the table's, and predict_sharing's when the twin states one
+// (DeviceSharing::given), so that Scenario::effectiveSharing() reads it back either way.
+void setOrder(Scenario& twin, double order)
+{
+    twin.model.predictTable.order = order;
+    if (twin.model.sharing.given)
+        twin.model.sharing.order = order;
+}
+
+// The orders a rate sweep chooses among (DeviceSharing::order).
+constexpr double kOrders[] = {0, 0.25, 0.5, 0.75, 1};
+
 // The rate sweep's levels a twin can be checked on: open loop, kept up with, 200 responses or more, none failed.
 std::vector<const TwinFitOptions::RateLevel*> usableRates(const TwinFitOptions& o)
 {
@@ -388,6 +400,10 @@ public:
         std::vector<double> splits{fixedEstimate};
         if (!m_stream && fixedEstimate > 0)
             splits = {0, fixedEstimate / 4, fixedEstimate / 2, 3 * fixedEstimate / 4, fixedEstimate};
+        // No skew to estimate it from (level 1 hardly varies), but a rate sweep to choose with
+        // (chooseByRates): fractions of level 1's median compete.
+        else if (!m_stream && !usableRates(m_options).empty() && q1.p50 > 0)
+            splits = {0, q1.p50 / 4, q1.p50 / 2, 3 * q1.p50 / 4};
         // Streams: prefill slows every sequence's step, time before the first token only the joiner's; level 1
         // cannot tell them apart, the higher levels' time to first token can.
         if (m_stream)
@@ -469,8 +485,8 @@ public:
     // Closed loops cannot tell how much of a request's time is a fixed cost beside the device and how much
     // is the device's shared work: in step, both replay the sweep alike. Random arrivals can (a fixed cost
     // does not slow the others). With a rate sweep of the same replica, the structures that replay the
-    // sweep about as well as the best (kNearBestPoints), with its limit, compete on it at processor sharing,
-    // and the best there is kept. `knee serve` on the H200 (issue 15): the sweep alone chose no fixed cost (0.8 % against 0.9 % for
+    // sweep about as well as the best (kNearBestPoints), with its limit, compete on it, each at the order
+    // that suits it best (chooseOrder then sets the order), and the best there is kept. `knee serve` on the H200 (issue 15): the sweep alone chose no fixed cost (0.8 % against 0.9 % for
     // 0.27 ms), and that twin put the Poisson p50 29 % high.
     void chooseByRates(const std::vector<Candidate>& all, Candidate& best, const std::vector<const SweepLevel*>& fitted, std::string* why) const
     {
@@ -486,7 +502,13 @@ public:
             if (c.limit != best.limit || c.score > bound || !withinGate(c, fitted))
                 continue;
             ++competed;
-            const double e = rateError(build(c), rates);
+            // At the order that suits it best: a split and an order can mimic each other under random arrivals.
+            Scenario twin = build(c);
+            double e = 1e300;
+            for (double order : kOrders) {
+                setOrder(twin, order);
+                e = std::min(e, rateError(twin, rates));
+            }
             if (describe(c) == describe(best))
                 bestError = e;
             if (!chosen || e < chosenError) {
@@ -665,14 +687,6 @@ struct OrderChoice {
     std::size_t levels = 0;
 };
 
-// The twin's order, wherever it is stated: the table's, and predict_sharing's when the twin states one
-// (DeviceSharing::given), so that Scenario::effectiveSharing() reads it back either way.
-void setOrder(Scenario& twin, double order)
-{
-    twin.model.predictTable.order = order;
-    if (twin.model.sharing.given)
-        twin.model.sharing.order = order;
-}
 
 // Chooses the order on a copy of the twin; the caller sets it (setOrder).
 std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOptions& o)
@@ -680,7 +694,6 @@ std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOpti
     const std::vector<const TwinFitOptions::RateLevel*> usable = usableRates(o);
     if (usable.empty())
         return std::nullopt;
-    static constexpr double kOrders[] = {0, 0.25, 0.5, 0.75, 1};
     std::optional<OrderChoice> best;
     double shared = 0;
     Scenario twin = fitted;

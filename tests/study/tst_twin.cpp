@@ -166,6 +166,47 @@ private slots:
         }
     }
 
+    // How much of a request's time is a fixed cost beside the device: a closed loop in step cannot tell (every
+    // split replays it alike once T(1, k) is refitted), random arrivals can (the fixed cost does not slow the
+    // others). A truth with 4 ms constant in front of 4 ms calls sharing the device: given its rate sweep, the
+    // fit keeps a split that predicts Poisson on 2 replicas within 10 % and says the rate sweep chose it.
+    void fixedCostFromARateSweep()
+    {
+        Scenario t = truth(64, {1, 1.6, 2.0, 2.2, 2.3}, 4, Distribution::constant(4));
+        const double capacity = twinClosedLoop(t, 1, 16, 64).throughputRps;
+        TwinFitOptions o = options();
+        SweepOptions rates;
+        rates.rates = {0.5 * capacity, 0.8 * capacity};
+        rates.extendLimit = 0;
+        rates.warmupS = 2;
+        rates.windowS = 5;
+        for (const SweepLevel& l : runVirtualSweep(t, rates).levels)
+            o.rateLevels.push_back({l, false});
+        const TwinFit fit = fitTwin(sweepOf(t), o);
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(fit.twin->model.preprocess.meanMs, 4.0); // level 1's median less nothing: the truth's 4 ms
+        QVERIFY(std::any_of(fit.notes.begin(), fit.notes.end(), [](const std::string& n) { return n.find("the rate sweep chose") != std::string::npos; }));
+        // The fit's own gate on the replay (throughput, p50 within 10 %; here within 6.2 %), the rate sweep and
+        // Poisson on 2 replicas within 10 % for throughput and p50; p95 within 20 % (15.5 % on 2 replicas).
+        const auto within = [](const TwinLevelCheck& c, double pct, double p95Pct, const QString& what) {
+            QVERIFY2(std::abs(c.throughputErrorPct()) <= pct && std::abs(c.p50ErrorPct()) <= pct && std::abs(c.p95ErrorPct()) <= p95Pct,
+                     qPrintable(QStringLiteral("%1: throughput %2 %, p50 %3 %, p95 %4 %").arg(what).arg(c.throughputErrorPct()).arg(c.p50ErrorPct()).arg(c.p95ErrorPct())));
+        };
+        for (const TwinLevelCheck& c : fit.replay)
+            within(c, kTwinMaxReplayErrorPct, 20, QStringLiteral("replay, level %1").arg(c.concurrency));
+        for (const TwinLevelCheck& c : fit.rateChecks)
+            within(c, 10, 20, QStringLiteral("rate sweep at %1 req/s").arg(c.rateRps));
+        const double rps = 0.8 * capacity * 2;
+        within(twinCheck(twinOpenLoop(t, 2, rps, 300, 1000), twinOpenLoop(*fit.twin, 2, rps, 300, 1000)), 10, 20,
+               QStringLiteral("2 replicas, Poisson at %1 req/s").arg(rps));
+        const TwinFit closedOnly = fitTwin(sweepOf(t), options());
+        QVERIFY2(closedOnly.ok(), closedOnly.refusal.c_str());
+        QVERIFY2(fit.twin->model.preprocess.meanMs >= closedOnly.twin->model.preprocess.meanMs,
+                 qPrintable(QString("fixed cost %1 ms with the rate sweep, %2 without").arg(fit.twin->model.preprocess.meanMs).arg(closedOnly.twin->model.preprocess.meanMs)));
+        qInfo("fixed cost: %.2f ms with the rate sweep, %.2f ms from the sweep alone (truth: 4)", fit.twin->model.preprocess.meanMs,
+              closedOnly.twin->model.preprocess.meanMs);
+    }
+
     // The order (how the replica divides itself among the requests in flight, DeviceSharing::order): closed
     // loops cannot tell it, a rate sweep of the same replica can. A truth with constant calls on a device that
     // serves the oldest first (or shares alike): the fit, given its rate sweep at 50 and 80 % of capacity,
