@@ -101,7 +101,7 @@ std::string distribution(const Distribution& d, const char* unit = "_ms")
         break;
     default: break;
     }
-    if (d.perInstant)
+    if (d.perInstant && d.kind != Distribution::Kind::Constant) // a constant is the same either way
         out += ", draw: per_instant";
     return out + "}";
 }

@@ -18,9 +18,10 @@ struct Distribution {
     double spreadMs = -1.0;            // uniform: half-width around the mean; < 0 means "= mean" ([0, 2·mean])
     std::vector<double> valuesMs;      // empirical: the table; rescaled so its mean is meanMs when meanMs > 0
     std::vector<double> weights;       // empirical: optional relative weights, same length as valuesMs
-    // Requests that arrive at one virtual instant take one draw (stage times only; `draw: per_instant`).
-    // Why: a server handles what it receives in one event-loop turn together, so their fixed costs move
-    // together; closed-loop users whose calls ended together stay in step (a convoy), as measured on
+    // Draws made at one virtual instant are one draw (`draw: per_instant`; stage times are drawn when a
+    // request arrives at the deployment, whichever replica it goes to; think times when a user's response
+    // comes). Why: a server handles what it receives in one event-loop turn together, so their fixed costs
+    // move together; closed-loop users whose calls ended together stay in step (a convoy), as measured on
     // `knee serve` (docs/DESIGN.md "The device"). Random arrivals almost never share an instant.
     bool perInstant = false;
 

@@ -122,11 +122,11 @@ void PredictStage::refill(int ri)
     if (mode == BatchingConfig::Mode::Dynamic)
         tryLaunchBatch(ri);
     else if (mode == BatchingConfig::Mode::Continuous && !rep.callRunning && !rep.stepPending && !rep.batchQueue.empty()) {
-        // An idle loop starts its step once this instant's other events have run (the queue breaks ties
-        // first in, first out), so every sequence ready at this instant joins it, as a server's loop that
-        // wakes on the first arrival reads the others in the same turn. Steps that follow a step start at
+        // An idle loop starts its step once the events already queued for this instant have run (the queue
+        // breaks ties first in, first out), so the sequences they bring join it, as a server's loop that
+        // wakes on the first arrival reads the others of the same turn. Steps that follow a step start at
         // once (decodeStep). The twin of a streaming reference server needs it: closed-loop users whose
-        // sequences end together stay in step there (docs/DESIGN.md "Batching").
+        // sequences end together stay in step there (docs/DESIGN.md "The device": calls in step).
         rep.stepPending = true;
         m_events.push(m_now, EventType::DecodeStart, std::uint32_t(ri));
     }

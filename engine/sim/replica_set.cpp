@@ -16,6 +16,7 @@ int ReplicaSet::add(Nanos now)
     rep.served = 0;
     rep.predictBusyNs = 0;
     rep.bestLatency = rep.recentLatency = 0;
+    rep.stepPending = false; // a reused slot: a stale DecodeStart finds the loop idle and harmless
     return int(it - m_table.begin());
 }
 

@@ -32,6 +32,8 @@ constexpr int kFinalResponses = 20000;
 // Structures whose mean replay error is within this many points (or within twice the best's) of the best
 // replay the sweep about as well; a rate sweep chooses among them (Fitter::chooseByRates).
 constexpr double kNearBestPoints = 3.0;
+// How much better (mean p50/p95 error, points) the rate sweep must find a structure to prefer it.
+constexpr double kRateMarginPoints = 1.0;
 constexpr int kCorrections = 6;
 
 using twin_text::fixed;
@@ -393,7 +395,7 @@ public:
     };
 
     Candidate search(const std::vector<const SweepLevel*>& fitted, double fixedEstimate, const Quantiles& q1, std::string* why,
-                     std::optional<Alternative>* ambiguous = nullptr) const
+                     std::optional<Alternative>* ambiguous = nullptr, bool useRates = true) const
     {
         // Level 1's spread overstates the fixed part when the server's own noise widens it: fractions of the
         // estimate compete too (its means fit any split; the shapes of the higher levels tell them apart).
@@ -402,7 +404,7 @@ public:
             splits = {0, fixedEstimate / 4, fixedEstimate / 2, 3 * fixedEstimate / 4, fixedEstimate};
         // No skew to estimate it from (level 1 hardly varies), but a rate sweep to choose with
         // (chooseByRates): fractions of level 1's median compete.
-        else if (!m_stream && !usableRates(m_options).empty() && q1.p50 > 0)
+        else if (!m_stream && useRates && !usableRates(m_options).empty() && q1.p50 > 0)
             splits = {0, q1.p50 / 4, q1.p50 / 2, 3 * q1.p50 / 4};
         // Streams: prefill slows every sequence's step, time before the first token only the joiner's; level 1
         // cannot tell them apart, the higher levels' time to first token can.
@@ -461,7 +463,8 @@ public:
                     bestLimits.push_back(t.limit);
         }
         // Each drawn per request and per instant (kConvoy): which one the server does shows in how its
-        // closed loop's latency spreads at 2 and 4 users, and more under random arrivals (chooseOrder).
+        // closed loop's latency spreads at 2 and 4 users (random arrivals never share an instant: they
+        // cannot tell the two apart).
         for (double f : outsideMedians)
             for (int limit : bestLimits)
                 for (bool perInstant : {false, true})
@@ -470,7 +473,8 @@ public:
         if (why && tried.size() > 1)
             *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
                 + " % for the runner-up (" + tried[1].structure + ") of " + std::to_string(tried.size()) + " structures tried";
-        chooseByRates(all, best, fitted, why);
+        if (useRates)
+            chooseByRates(all, best, fitted, why);
         // Another limit that replays the sweep about as well: the levels do not pin it down.
         if (ambiguous)
             for (const Tried& t : tried)
@@ -491,8 +495,11 @@ public:
     void chooseByRates(const std::vector<Candidate>& all, Candidate& best, const std::vector<const SweepLevel*>& fitted, std::string* why) const
     {
         const std::vector<const TwinFitOptions::RateLevel*> rates = usableRates(m_options);
-        if (m_stream || rates.empty() || all.size() < 2)
+        if (m_stream || rates.empty() || all.size() < 2 || !withinGate(best, fitted))
             return;
+        std::vector<int> ks;
+        for (const SweepLevel* l : fitted)
+            ks.push_back(l->concurrency);
         const double bound = best.score + std::max(kNearBestPoints, best.score);
         const Candidate* chosen = nullptr;
         double chosenError = 0, bestError = 0;
@@ -502,41 +509,50 @@ public:
             if (c.limit != best.limit || c.score > bound || !withinGate(c, fitted))
                 continue;
             ++competed;
-            // At the order that suits it best: a split and an order can mimic each other under random arrivals.
+            // At processor sharing, or at an order that suits it better and still replays the sweep within the
+            // gate (as chooseOrder will require): a split and an order can mimic each other under random arrivals.
             Scenario twin = build(c);
-            double e = 1e300;
+            double e = rateError(twin, rates);
             for (double order : kOrders) {
+                if (order == 0)
+                    continue;
                 setOrder(twin, order);
-                e = std::min(e, rateError(twin, rates));
+                if (const double atOrder = rateError(twin, rates); atOrder < e && withinGate(replay(twin, ks, kSearchResponses), fitted))
+                    e = atOrder;
             }
-            if (describe(c) == describe(best))
+            if (&c == &best || describe(c) == describe(best))
                 bestError = e;
-            if (!chosen || e < chosenError) {
+            // Ties (a spread drawn per request or per instant: random arrivals never share an instant, so both
+            // replay the rates alike) go to the better replay of the sweep.
+            if (!chosen || e < chosenError - 1e-9 || (std::abs(e - chosenError) <= 1e-9 && c.score < chosen->score)) {
                 chosen = &c;
                 chosenError = e;
             }
         }
-        if (!chosen || competed < 2 || describe(*chosen) == describe(best))
+        // Only a clear gain moves the structure away from the sweep's best: the rates' own noise is about a point.
+        if (!chosen || competed < 2 || !(chosenError < bestError - kRateMarginPoints))
             return;
         if (why)
-            *why += "; the rate sweep chose " + describe(*chosen) + " among the " + std::to_string(competed)
-                + " that replay it about as well (within " + fixed(bound, 1) + " %): mean p50/p95 error under its arrivals "
-                + fixed(chosenError, 1) + " % against " + fixed(bestError, 1) + " % for the sweep's best";
+            *why = "chosen by the session's rate sweep among the " + std::to_string(competed) + " structures that replay the sweep within "
+                + fixed(bound, 1) + " % (this one within " + fixed(chosen->score, 1) + " %): mean p50/p95 error under the rates' arrivals "
+                + fixed(chosenError, 1) + " % against " + fixed(bestError, 1) + " % for the sweep's own best (" + describe(best) + ", "
+                + fixed(best.score, 1) + " %), which closed loops in step cannot tell from it";
         best = *chosen;
     }
 
     // Throughput and p50 of every replayed level within kTwinMaxReplayErrorPct.
-    bool withinGate(const Candidate& c, const std::vector<const SweepLevel*>& fitted) const
+    bool withinGate(const std::vector<SweepLevel>& replayed, const std::vector<const SweepLevel*>& fitted) const
     {
-        if (c.replayed.size() != fitted.size())
+        if (replayed.size() != fitted.size())
             return false;
         for (std::size_t i = 0; i < fitted.size(); ++i) {
-            const TwinLevelCheck k = check(*fitted[i], c.replayed[i]);
+            const TwinLevelCheck k = check(*fitted[i], replayed[i]);
             if (std::max(std::abs(k.throughputErrorPct()), std::abs(k.p50ErrorPct())) > kTwinMaxReplayErrorPct)
                 return false;
         }
         return true;
     }
+    bool withinGate(const Candidate& c, const std::vector<const SweepLevel*>& fitted) const { return withinGate(c.replayed, fitted); }
 
     std::string describe(const Candidate& c) const
     {
@@ -798,7 +814,8 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
                                                         : "; drawn per request"));
         else
             fit.notes.push_back("preprocess " + fixed(best.fixedMs, 2) + " ms: the fixed cost outside predict (network, server), "
-                                + (best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"
+                                + (best.fixedMs > 0 && fixedEstimate <= 0 ? "a share of level 1's median, which the rate sweep chose (level 1 hardly varies)"
+                                   : best.fixedMs > 0 ? "the part of level 1's latency that does not vary (shifted lognormal through its p5, p50, p95)"
                                    : fixedEstimate > 0 ? "none: the replay fits better without the " + fixed(fixedEstimate, 2) + " ms level 1's spread suggests"
                                                        : "none: level 1's spread is not skewed enough to tell one"));
         fit.notes.push_back("predict_table T(1, k) for k = " + levelList(best.rowK) + ": k / throughput(k) less the fixed cost (Little's law), "
@@ -902,7 +919,8 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         for (std::size_t skip = 1; skip + 1 < usable.size() && usable.size() > std::size_t(kMinLevels); ++skip) {
             std::vector<const SweepLevel*> rest = usable;
             rest.erase(rest.begin() + std::ptrdiff_t(skip));
-            const Candidate c = fitter.search(rest, fixedEstimate, q1, nullptr);
+            // The sweep's levels alone (no rate sweep): what they predict of the one left out.
+            const Candidate c = fitter.search(rest, fixedEstimate, q1, nullptr, nullptr, false);
             Scenario left = fitter.build(c);
             setOrder(left, twin.model.effectiveSharing().order);
             const SweepLevel predicted = fitter.replay(left, {usable[skip]->concurrency}, kFinalResponses).front();

@@ -41,7 +41,8 @@ inline CliResult runCli(const QString& binary, const QStringList& args, const Cl
         p.kill();
         p.waitForFinished();
     }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    const bool ran = p.error() != QProcess::FailedToStart && p.exitStatus() == QProcess::NormalExit;
+    return {ran ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
 }
 
 } // namespace kneecli (not in knee::, as the tests call their wrapper knee())

@@ -158,9 +158,6 @@ private slots:
         QVERIFY(!text.contains("GPU 1 (replicas"));
     }
 
-    // The GPUs and their sharing are chosen in the Deployment box: the run restarts placed on them (the
-    // live view shows each GPU and the replicas on it), every view reads the same scenario, and a
-    // sharing that is only assumed is said beside the choice.
     // A measured table's order (how the GPU divides itself among calls in flight) belongs to the device:
     // choosing another sharing kind in the box states the sharing and keeps that order; choosing the kind
     // the table already gives leaves the sharing unstated, so the table still decides.
@@ -207,6 +204,9 @@ private slots:
         QCOMPARE(stated.model.sharing.order, 0.25);
     }
 
+    // The GPUs and their sharing are chosen in the Deployment box: the run restarts placed on them (the
+    // live view shows each GPU and the replicas on it), every view reads the same scenario, and a
+    // sharing that is only assumed is said beside the choice.
     void devicesChosenInThePanel()
     {
         MainWindow w(light(), "light");
