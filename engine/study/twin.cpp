@@ -213,7 +213,7 @@ public:
             if (c.preSigma > 0 && c.preMs > 0) {
                 m.preprocess = Distribution::of(Distribution::Kind::Lognormal, c.preMs);
                 m.preprocess.sigma = c.preSigma;
-                m.preprocess.perInstant = true; // requests the server reads in one turn move together (kConvoy)
+                m.preprocess.perInstant = c.fixedPerInstant; // kConvoy, when it replays the sweep better
             }
             m.postprocess = Distribution::constant(c.postMs);
             t.variation = c.variation;
@@ -323,7 +323,7 @@ public:
     {
         Candidate c;
         c.limit = limit;
-        c.fixedPerInstant = spreadOutside && perInstant;
+        c.fixedPerInstant = perInstant && (spreadOutside || m_stream);
         std::vector<const SweepLevel*> rows;
         for (const SweepLevel* l : fitted)
             if (limit <= 0 || l->concurrency <= limit)
@@ -451,7 +451,8 @@ public:
         };
         for (double f : splits)
             for (int limit : limits)
-                consider(start(f, limit, fitted, q1));
+                for (bool perInstant : m_stream ? std::vector<bool>{false, true} : std::vector<bool>{false})
+                    consider(start(f, limit, fitted, q1, false, perInstant)); // streams: the time before the first token drawn either way (kConvoy)
         // With the spread outside, only the two limits that fitted best with it inside: the limit is told by
         // the throughput curve, which the spread's place hardly moves (and each structure costs a replay).
         std::vector<int> bestLimits;
@@ -558,7 +559,7 @@ public:
     {
         const std::string limit = c.limit > 0 ? std::to_string(c.limit) : "no limit";
         if (m_stream)
-            return "max_sequences " + limit + ", prefill " + fixed(c.prefillMs, 2) + " ms";
+            return "max_sequences " + limit + ", prefill " + fixed(c.prefillMs, 2) + " ms" + (c.fixedPerInstant ? ", drawn per instant" : "");
         return "predict_concurrency " + limit + ", fixed cost " + fixed(c.fixedMs, 2) + " ms"
             + (c.fixedSigma > 0 ? " with level 1's spread (lognormal, sigma " + fixed(c.fixedSigma, 2) + (c.fixedPerInstant ? ", drawn per instant" : "") + ")"
                                 : std::string());
