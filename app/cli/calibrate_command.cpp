@@ -53,9 +53,14 @@ int runCalibrate(const QStringList& args)
                                                         "the device idle is measured (one user, dynamic batching, about 1 s each), or none "
                                                         "(default 0.1,0.2,0.5,1,2)."),
                                          QStringLiteral("LIST"), QStringLiteral("0.1,0.2,0.5,1,2"));
+    const QCommandLineOption attemptsOpt(QStringLiteral("attempts"),
+                                         QStringLiteral("Measure each point in passes over the table until two attempts agree within 5 %, "
+                                                        "at most N passes (1: once, unconfirmed; default 4). A later pass meets the host "
+                                                        "in another moment, so a disturbance of a few seconds marks one attempt only."),
+                                         QStringLiteral("N"), QStringLiteral("4"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, noOverheadOpt, liveIdleOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, attemptsOpt, noOverheadOpt, liveIdleOpt, outOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
@@ -100,6 +105,11 @@ int runCalibrate(const QStringList& args)
     request.sharing.repeats = parser.value(repeatsOpt).toInt(&ok);
     if (!ok || request.sharing.repeats < 1 || request.sharing.repeats > 10'000) {
         err << "knee calibrate: --repeats expects a whole number from 1 to 10000\n";
+        return kBadInput;
+    }
+    request.sharing.pointAttempts = parser.value(attemptsOpt).toInt(&ok);
+    if (!ok || request.sharing.pointAttempts < 1 || request.sharing.pointAttempts > 10) {
+        err << "knee calibrate: --attempts expects a whole number from 1 to 10\n";
         return kBadInput;
     }
     const double settleS = parser.value(settleOpt).toDouble(&ok);
@@ -223,6 +233,19 @@ int runCalibrate(const QStringList& args)
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},
+                            // attempts[j][i]: the passes batch[i] with concurrency[j] calls in flight took until two agreed
+                            {"confirmation", QJsonObject{{"attempts", [&] {
+                                                             QJsonArray a;
+                                                             for (const auto& r : result.pointAttempts) {
+                                                                 QJsonArray rowJson;
+                                                                 for (int n : r)
+                                                                     rowJson.append(n);
+                                                                 a.append(rowJson);
+                                                             }
+                                                             return a;
+                                                         }()},
+                                                         {"max_attempts", request.sharing.pointAttempts},
+                                                         {"notice", QString::fromStdString(result.confirmationNotice)}}},
                             {"settle", QJsonObject{{"skipped", result.settling.calls == 0 && result.settling.settled},
                                                    {"settled", result.settling.calls > 0 && result.settling.settled},
                                                    {"calls", result.settling.calls},

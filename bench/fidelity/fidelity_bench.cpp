@@ -10,6 +10,10 @@
 // `live --backend emulated:MS` replaces the device by calls that compute nothing and take MS each: what is
 // left is the live engine's own cost (its ceiling in requests per second, where it goes under perf).
 //
+// `--poisson-window-s S` (and `--poisson-warmup-s`) give the Poisson levels their own window: near capacity
+// a 0.3 s window's p95 is mostly sampling noise. `virtual --seed N` replays with other arrivals and draws:
+// `compare ... --floor virtual-seed2.jsonl` adds the floor that sampling alone sets.
+//
 // `live --repeats 2` measures every level twice in the same engine (a second pass after the first);
 // compare then also sets the second pass against the first: the live run's agreement with itself.
 //
@@ -214,6 +218,7 @@ std::optional<Scenario> scenarioFor(const Options& o, const Config& c, bool clos
             std::fprintf(stderr, "fidelity: %s: %s\n", qPrintable(c.key()), e.message.c_str());
         return std::nullopt;
     }
+    r.scenario->workload.seed = o.seed;
     return r.scenario;
 }
 
@@ -224,9 +229,11 @@ struct Window {
     bool open = false;
 };
 
-QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
+QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o, bool closed)
 {
-    driver.advanceTo(e, e.now() + secondsToNanos(o.warmupS));
+    const double warmupS = !closed && o.poissonWarmupS >= 0 ? o.poissonWarmupS : o.warmupS;
+    const double windowS = !closed && o.poissonWindowS > 0 ? o.poissonWindowS : o.windowS;
+    driver.advanceTo(e, e.now() + secondsToNanos(warmupS));
     w = Window();
     w.open = true;
     (void)BackendExecutor::takeTimings(); // the warm-up's calls left out: the timings below are the window's
@@ -234,7 +241,7 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o)
         g_gpus->resetSummary();
     const telemetry::HostMark host0 = telemetry::HostMark::now();
     const Nanos start = e.now();
-    driver.advanceTo(e, start + secondsToNanos(o.windowS));
+    driver.advanceTo(e, start + secondsToNanos(windowS));
     w.open = false;
     const telemetry::HostMark host1 = telemetry::HostMark::now();
     QJsonObject conditions; // live only: the GPU's clock and power, the host's contention, over the window
@@ -362,7 +369,7 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
             else
                 en.setArrivalRate(level);
         });
-        QJsonObject row = measure(*driver, e, w, o);
+        QJsonObject row = measure(*driver, e, w, o, closed);
         row["config"] = c.key();
         row["profile"] = c.profile;
         row["batching"] = c.batching;
@@ -478,6 +485,7 @@ int main(int argc, char** argv)
         else if (k == "--out") o.out = v;
         else if (k == "--live") o.livePath = v;
         else if (k == "--virtual") o.virtualPath = v;
+        else if (k == "--floor") o.floorPath = v;
         else if (k == "--profiles") o.profiles = v.split(',');
         else if (k == "--batching") o.batching = v.split(',');
         else if (k == "--pc") o.pcs = ints(v);
@@ -486,6 +494,9 @@ int main(int argc, char** argv)
         else if (k == "--loads") o.loads = doubles(v);
         else if (k == "--warmup-s") o.warmupS = v.toDouble();
         else if (k == "--window-s") o.windowS = v.toDouble();
+        else if (k == "--poisson-warmup-s") o.poissonWarmupS = v.toDouble();
+        else if (k == "--poisson-window-s") o.poissonWindowS = v.toDouble();
+        else if (k == "--seed") o.seed = v.toULongLong();
         else if (k == "--tokens") o.tokens = v.toInt();
         else if (k == "--repeats") o.repeats = std::clamp(v.toInt(), 1, 10);
         else if (k == "--backend") o.backend = v;

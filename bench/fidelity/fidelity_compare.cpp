@@ -110,6 +110,8 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
         groups["batching " + c.live["batching"].toString()].add(c);
         groups["replicas " + QString::number(c.live["replicas"].toInt())].add(c);
         groups["load " + c.live["load"].toString()].add(c);
+        if (c.live.contains("share")) // Poisson near capacity is where p95 is least certain (see the floor below)
+            groups[QString("load poisson at %1 % of capacity").arg(qRound(100 * c.live["share"].toDouble()))].add(c);
         groups["predict_concurrency " + QString::number(c.live["pc"].toInt())].add(c);
         if (c.live["batching"].toString() == "continuous") {
             ttft.push_back(std::abs(c.ttft));
@@ -265,6 +267,22 @@ int runCompare(const Options& o)
         const std::string name = "pass " + std::to_string(rep + 1);
         std::printf("\n## The live run against itself: %s ÷ pass 1\n\n", name.c_str());
         compareSets(rows, passes[0], name.c_str(), "pass 1", {});
+    }
+    // The floor that sampling alone sets: the same virtual cells with other arrivals and draws (a run with
+    // another --seed). A live ÷ virtual error at that size says nothing about the model.
+    if (!o.floorPath.isEmpty()) {
+        const auto floor = readRows(o.floorPath);
+        std::printf("\n## Sampling alone: the virtual run with another seed ÷ the virtual run\n\n");
+        std::vector<QJsonObject> tagged = floor; // the live rows' shares, for the groups by share
+        std::map<QString, double> share;
+        for (const QJsonObject& r : passes[0])
+            if (r.contains("share"))
+                share[r["config"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10)] = r["share"].toDouble();
+        for (QJsonObject& r : tagged)
+            if (const auto it = share.find(r["config"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10)); it != share.end()
+                && r["load"].toString() == "poisson")
+                r["share"] = it->second;
+        compareSets(tagged, virt, "seed 2", "virtual", {});
     }
     return n ? 0 : 1;
 }

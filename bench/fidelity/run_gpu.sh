@@ -2,7 +2,9 @@
 # On the GPU machine, from the repository root, with devrun/ from bench/predict/bundle_cli.sh: calibrate
 # each profile on this GPU (T(b, k) by batch and calls in flight, and the live engine's own cost per call),
 # run the fidelity matrix live, replay it in virtual time on those tables, and compare. Everything lands in
-# ${OUT:-/tmp/out}: tables/<profile>.yaml and .json, live.jsonl, virtual.jsonl, cells.csv, compare.md.
+# ${OUT:-/tmp/out}: tables/<profile>.yaml and .json, live.jsonl, virtual.jsonl (and virtual-seed2.jsonl: the
+# sampling floor), cells.csv, compare.md. MATRIX="--poisson-window-s 2": Poisson windows of 2 s (0.3 s leaves p95
+# near capacity mostly to chance; BENCHMARKS.md "Fidelity", run 22).
 #   PROFILES="small medium large" MATRIX="--pc 1,2,4,8" bash bench/fidelity/run_gpu.sh
 #   PIN=0-7 ...: calibrate and the live matrix run on those CPUs only (taskset). On the H200 machine (a VM
 #   of 16 vCPUs) the live engine's threads spread over all of them had `small`'s calls slow down 1.5-2.5x
@@ -32,4 +34,6 @@ echo "live matrix: exit $rc, $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s
 # them with addr2line on the unstripped build that made devrun/).
 [ $rc = 0 ] || { sed -n '/fatal signal/,$p' "$out/live.log" | head -n 70; tail -n 3 "$out/live.log"; dmesg 2>/dev/null | tail -n 5; }
 "$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/virtual.log"
-"$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"
+# The same cells with other arrivals and draws: the floor that sampling alone sets under each error.
+"$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual-seed2.jsonl" --profiles "$list" --seed 2 ${MATRIX:-} 2>>"$out/virtual.log"
+"$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --floor "$out/virtual-seed2.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"

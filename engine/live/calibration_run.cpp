@@ -181,6 +181,9 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         return out;
     }
     out.settling = m.settling;
+    out.pointAttempts = m.attempts;
+    out.confirmationNotice = m.confirmationNotice();
+    out.hostNotice = out.confirmationNotice;
     created.replica.reset(); // its device memory back before the live run starts its own replica
     ServiceTable& t = out.table;
     t.batch = m.batches;
@@ -266,8 +269,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             applyLiveIdle(t, out.liveIdle, out.liveCycleMs);
         }
         if (!disturbed.empty())
-            out.hostNotice = "the host was busy through every attempt of " + disturbed + ": the live engine's cost may be "
-                             "overstated; calibrate again when the machine is quieter";
+            out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
+                + ": the live engine's cost may be overstated; calibrate again when the machine is quieter";
     }
     char detail[500];
     std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s",

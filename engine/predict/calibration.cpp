@@ -24,6 +24,61 @@ double median(std::vector<double> v)
 
 // Callers, each keeping one call in flight on its own (replica, slot) and resubmitting from its completion
 // until it made its calls: k slots of one replica, or one slot on each of k replicas.
+// Of a point's attempts (their medians, in order), the one to keep: the lower of the first pair within
+// `tolerance` of each other (relative to the lower); -1 while no two agree.
+int agreeing(const std::vector<double>& medians, double tolerance)
+{
+    for (std::size_t j = 0; j < medians.size(); ++j)
+        for (std::size_t i = 0; i < j; ++i) {
+            const double lo = std::min(medians[i], medians[j]);
+            if (std::abs(medians[i] - medians[j]) <= tolerance * lo)
+                return int(medians[i] <= medians[j] ? i : j);
+        }
+    return -1;
+}
+
+// Measures `n` points in passes over all of them until two attempts of each agree (SharingOptions::
+// pointAttempts, confirmTolerance); `measure(i, attempt)` fills one attempt of point i, whose hostMedian
+// is compared. Returns, per point, the attempt kept: of the agreeing pair the lower; if none agreed,
+// the fastest (a disturbance only adds time), with unconfirmed[i] set. Why passes and not attempts in a
+// row: a later pass meets the host in another moment, so a disturbance of a few seconds, which slows
+// every call of the points it overlaps, leaves its mark on one attempt.
+template <class Attempt, class Measure>
+Status inPasses(std::size_t n, const SharingOptions& o, std::vector<std::vector<Attempt>>& attempts, std::vector<int>& kept,
+                std::vector<bool>& unconfirmed, Measure measure)
+{
+    const int passes = std::max(1, o.pointAttempts);
+    attempts.assign(n, {});
+    kept.assign(n, -1);
+    unconfirmed.assign(n, false);
+    for (int pass = 0; pass < passes; ++pass) {
+        bool open = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (kept[i] >= 0)
+                continue;
+            Attempt a;
+            if (Status st = measure(i, a); !st.ok())
+                return st;
+            attempts[i].push_back(std::move(a));
+            std::vector<double> medians;
+            for (const Attempt& x : attempts[i])
+                medians.push_back(x.hostMedian);
+            kept[i] = passes == 1 ? 0 : agreeing(medians, o.confirmTolerance);
+            open = open || kept[i] < 0;
+        }
+        if (!open)
+            break;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (kept[i] < 0) {
+            const auto& all = attempts[i];
+            kept[i] = int(std::min_element(all.begin(), all.end(), [](const Attempt& x, const Attempt& y) { return x.hostMedian < y.hostMedian; })
+                          - all.begin());
+            unconfirmed[i] = true;
+        }
+    return {};
+}
+
 class SteadyLoad {
 public:
     struct Caller {
@@ -121,8 +176,11 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
     std::vector<Bf16> in(static_cast<std::size_t>(hidden)), result(static_cast<std::size_t>(hidden));
     fillUniform(in.data(), in.size(), 4242);
     const double backToBack = out.hostMs[0][0];
-    for (double gapMs : o.idleGapsMs) {
+    struct Attempt {
         std::vector<double> host, gaps;
+        double hostMedian = 0;
+    };
+    auto measureGap = [&](double gapMs, Attempt& a) -> Status {
         Clock::time_point back = Clock::now();
         for (int i = 0; i < kWarmupCalls + o.idleRepeats; ++i) {
             const Clock::time_point until = back + std::chrono::nanoseconds(std::int64_t(gapMs * 1e6));
@@ -138,18 +196,34 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
             if (!c.status.ok())
                 return Status::failure("batch 1 after an idle gap: " + c.status.error);
             if (i >= kWarmupCalls) {
-                host.push_back(c.wallMs);
-                gaps.push_back(gap);
+                a.host.push_back(c.wallMs);
+                a.gaps.push_back(gap);
             }
         }
+        a.hostMedian = median(a.host);
+        return {};
+    };
+    // In passes, as the table's points (measureSharing): one H200 table charged 0.23 ms at a gap of
+    // 0.01 ms and 0.02 ms at 0.02 ms, a host disturbance in one gap's run.
+    const std::size_t n = o.idleGapsMs.size();
+    std::vector<std::vector<Attempt>> attempts;
+    std::vector<int> kept;
+    std::vector<bool> unconfirmed;
+    if (Status st = inPasses(n, o, attempts, kept, unconfirmed, [&](std::size_t g, Attempt& a) { return measureGap(o.idleGapsMs[g], a); });
+        !st.ok())
+        return st;
+    for (std::size_t g = 0; g < n; ++g) {
+        if (unconfirmed[g])
+            out.unconfirmedIdleGapsMs.push_back(o.idleGapsMs[g]);
+        Attempt& a = attempts[g][std::size_t(kept[g])];
         // The gap that really passed (a short sleep overshoots): from the previous call's return to this
         // call's submission. Kept only while gaps increase.
-        const double actual = median(gaps);
+        const double actual = median(a.gaps);
         if (!out.idleGapMs.empty() && actual <= out.idleGapMs.back())
             continue;
         out.idleGapMs.push_back(actual);
-        out.idleExtraMs.push_back(std::max(0.0, median(host) - backToBack)); // the median: see calibration.h
-        out.idleHostSamples.push_back(std::move(host));
+        out.idleExtraMs.push_back(std::max(0.0, a.hostMedian - backToBack)); // the median: see calibration.h
+        out.idleHostSamples.push_back(std::move(a.host));
     }
     return {};
 }
@@ -223,6 +297,22 @@ std::string Settling::notice() const
     return line;
 }
 
+std::string SharingMeasurement::confirmationNotice() const
+{
+    if (unconfirmed.empty() && unconfirmedIdleGapsMs.empty())
+        return "";
+    std::string what;
+    for (const auto& [b, k] : unconfirmed)
+        what += (what.empty() ? "" : ", ") + std::string("batch ") + std::to_string(b) + " with " + std::to_string(k) + " in flight";
+    for (double g : unconfirmedIdleGapsMs) {
+        char line[64];
+        std::snprintf(line, sizeof line, "batch 1 after an idle %g ms", g);
+        what += (what.empty() ? "" : ", ") + std::string(line);
+    }
+    return "no two attempts agreed for " + what + " (the fastest was kept): the host or the device was disturbed while "
+           "they ran; calibrate again when the machine is quieter";
+}
+
 Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
 {
     if (o.batches.empty() || o.concurrency.empty() || o.concurrency.front() != 1 || o.repeats < 1)
@@ -236,31 +326,51 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     out = SharingMeasurement {};
     out.batches = o.batches;
     out.concurrency = o.concurrency;
-    if (Status st = settle(replica, hidden, o, int(o.batches.size() * o.concurrency.size()), out); !st.ok())
+    if (Status st = settle(replica, hidden, o, int(o.batches.size() * o.concurrency.size()) * std::min(2, std::max(1, o.pointAttempts)), out);
+        !st.ok())
         return st;
-    const int total = int(o.batches.size() * o.concurrency.size());
+    // Every point in passes over the whole table (inPasses) until two of its attempts agree.
+    const std::size_t nk = o.concurrency.size(), nb = o.batches.size();
+    const int total = int(nk * nb) * std::min(2, std::max(1, o.pointAttempts));
     int done = 0;
-    for (int k : o.concurrency) {
-        std::vector<double> hostRow, deviceRow;
-        std::vector<std::vector<double>> samplesRow;
-        for (int b : o.batches) {
-            std::vector<double> host, device;
-            SteadyLoad load(SteadyLoad::slotsOf(replica, k), hidden, b, kWarmupCalls + o.repeats);
-            if (Status st = load.run(host, device); !st.ok())
-                return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
-            hostRow.push_back(median(host));
-            deviceRow.push_back(median(device));
-            for (double h : host)
-                if (hostRow.back() > 0)
-                    out.ratios.push_back(h / hostRow.back());
-            samplesRow.push_back(std::move(host));
-            if (o.progress && !o.progress(++done, total))
-                return Status::failure("cancelled");
+    struct Attempt {
+        std::vector<double> host, device;
+        double hostMedian = 0, deviceMedian = 0;
+    };
+    std::vector<std::vector<Attempt>> attempts;
+    std::vector<int> kept;
+    std::vector<bool> unconfirmed;
+    const Status measured = inPasses(nk * nb, o, attempts, kept, unconfirmed, [&](std::size_t i, Attempt& a) {
+        const int k = o.concurrency[i / nb], b = o.batches[i % nb];
+        SteadyLoad load(SteadyLoad::slotsOf(replica, k), hidden, b, kWarmupCalls + o.repeats);
+        if (Status st = load.run(a.host, a.device); !st.ok())
+            return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
+        a.hostMedian = median(a.host);
+        a.deviceMedian = median(a.device);
+        if (o.progress && !o.progress(std::min(++done, total), total))
+            return Status::failure("cancelled");
+        return Status {};
+    });
+    if (!measured.ok())
+        return measured;
+    out.attempts.assign(nk, std::vector<int>(nb, 0));
+    out.hostMs.assign(nk, {});
+    out.deviceMs.assign(nk, {});
+    out.hostSamples.assign(nk, {});
+    for (std::size_t ki = 0; ki < nk; ++ki)
+        for (std::size_t bi = 0; bi < nb; ++bi) {
+            const std::size_t i = ki * nb + bi;
+            if (unconfirmed[i]) // no two agreed: the fastest attempt was kept, said so
+                out.unconfirmed.push_back({o.batches[bi], o.concurrency[ki]});
+            Attempt& a = attempts[i][std::size_t(kept[i])];
+            out.attempts[ki][bi] = int(attempts[i].size());
+            out.hostMs[ki].push_back(a.hostMedian);
+            out.deviceMs[ki].push_back(a.deviceMedian);
+            for (double h : a.host)
+                if (a.hostMedian > 0)
+                    out.ratios.push_back(h / a.hostMedian);
+            out.hostSamples[ki].push_back(std::move(a.host));
         }
-        out.hostMs.push_back(std::move(hostRow));
-        out.hostSamples.push_back(std::move(samplesRow));
-        out.deviceMs.push_back(std::move(deviceRow));
-    }
     std::sort(out.ratios.begin(), out.ratios.end());
     return measureIdle(replica, hidden, o, out);
 }

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace knee::predict {
@@ -46,6 +47,12 @@ struct SharingMeasurement {
     std::vector<double> idleGapMs, idleExtraMs;
     std::vector<std::vector<double>> idleHostSamples; // [gap]: every timed call's host time, for the record
     Settling settling;
+    // Confirmation (SharingOptions::pointAttempts): attempts per point, [k index][batch index], and the
+    // points and idle gaps (as asked) whose attempts never agreed; theirs is the fastest attempt.
+    std::vector<std::vector<int>> attempts;
+    std::vector<std::pair<int, int>> unconfirmed; // (batch, k)
+    std::vector<double> unconfirmedIdleGapsMs;
+    std::string confirmationNotice() const; // "" when every point and gap was confirmed
 };
 
 struct SharingOptions {
@@ -56,6 +63,14 @@ struct SharingOptions {
     // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
+    // Each point (and idle gap) is measured in passes over the table until two of its attempts' medians
+    // agree within confirmTolerance; the lower of the two is kept (a disturbance only adds time). At most
+    // pointAttempts passes (1: measured once, unconfirmed). Why: an H200 table taken while the host was
+    // disturbed for seconds had T(1, 2) = 0.44 ms and T(1, 4) = 0.34 (more calls in flight, less time per
+    // call) and 0.23 ms of idle cost at 0.01 ms against 0.02 at 0.02; its virtual replay missed the live
+    // matrix by 17 % in throughput (bench/fidelity/results/h200_2026-12-04_run22/).
+    int pointAttempts = 4;
+    double confirmTolerance = 0.05;
     // Settling (see Settling): blocks of settleBlockMs of calls, stopping when a
     // block's median is within settleTolerance of each of the two blocks before it, or after settleMaxMs
     // of calls (0: no settling; the wall clock stops it at twice that). The budget counts the calls' host

@@ -531,6 +531,23 @@ private slots:
                 QCOMPARE(calls[calls.size() / 2], byConcurrency[k].toArray()[b].toDouble());
             }
         }
+        // Each point took 2 to 4 passes (two attempts within 5 % of each other, at most --attempts 4); a point
+        // that never agreed is named in the notice, which the command also says on stderr.
+        const QJsonObject confirmation = o["confirmation"].toObject();
+        QCOMPARE(confirmation["max_attempts"].toInt(), 4);
+        QCOMPARE(confirmation["attempts"].toArray().size(), 4);
+        bool allAgreed = true; // every point within 3 passes: it agreed
+        for (const QJsonValue& row : confirmation["attempts"].toArray()) {
+            QCOMPARE(row.toArray().size(), 3);
+            for (const QJsonValue& n : row.toArray()) {
+                QVERIFY(n.toInt() >= 2 && n.toInt() <= 4);
+                allAgreed = allAgreed && n.toInt() < 4;
+            }
+        }
+        const QString confirmNotice = confirmation["notice"].toString();
+        if (allAgreed) // then no point is named (an idle gap may be)
+            QVERIFY2(!confirmNotice.contains(" in flight"), qPrintable(confirmNotice));
+        QVERIFY(confirmNotice.isEmpty() || QString::fromUtf8(r.err).contains(confirmNotice));
 
         // The per-call variation (9 quantiles of call ÷ median, the middle one 1) and the idle wake-up cost
         // are in the JSON as in the YAML table.
@@ -614,6 +631,7 @@ private slots:
         QTest::addRow("bad backend") << QStringList{"calibrate", "--backend", "tpu"} << "--backend";
         QTest::addRow("decreasing batches") << QStringList{"calibrate", "--batches", "4,2"} << "--batches";
         QTest::addRow("zero repeats") << QStringList{"calibrate", "--repeats", "0"} << "--repeats";
+        QTest::addRow("zero attempts") << QStringList{"calibrate", "--attempts", "0"} << "--attempts";
         QTest::addRow("negative settling") << QStringList{"calibrate", "--settle-s", "-1"} << "--settle-s";
         QTest::addRow("decreasing idle delays") << QStringList{"calibrate", "--live-idle-delays", "0.5,0.2"} << "--live-idle-delays";
         QTest::addRow("zero idle delay") << QStringList{"calibrate", "--live-idle-delays", "0"} << "--live-idle-delays";
