@@ -95,7 +95,12 @@ std::string Engine::checkInvariants() const
         if ((r.state == ReplicaState::ColdStarting || r.state == ReplicaState::Removed) && r.held != 0)
             return "replica " + std::to_string(r.id) + " holds requests while " + toString(r.state);
         if (!r.predictWait.empty() && r.inPredict < m_scenario.deployment.predictConcurrency)
-            return "replica " + std::to_string(r.id) + " leaves a predict rq idle while requests wait for one";
+            return "replica " + std::to_string(r.id) + " leaves a predict slot idle while requests wait for one";
+        // A decode loop that stalls: sequences wait for it, no step runs and none is queued (the idle loop's
+        // DecodeStart, PredictStage::refill), so nothing would ever start one.
+        if (m_scenario.model.batching.mode == BatchingConfig::Mode::Continuous && !r.batchQueue.empty() && !r.callRunning && !r.stepPending)
+            return "replica " + std::to_string(r.id) + "'s decode loop is stalled: " + std::to_string(r.batchQueue.size())
+                + " sequences wait, no step runs or is queued";
         held += r.held;
         pre += r.preprocessing;
         wait += int(r.predictWait.size());

@@ -34,6 +34,86 @@ private slots:
         QTest::addRow("open loop, autoscaler, adaptive limit") << false << 0.2 << qint64(50) << 0.0 << quint64(8) << baseten << adaptive;
         QTest::addRow("closed loop, fixed modifier") << true << 0.0 << qint64(0) << 0.0 << quint64(9) << none << fixed;
     }
+
+    // The same, with the predict stage batching: calls that end, replicas removed and their slots reused
+    // while a batch waits or a decode loop runs. checkInvariants also says whether a loop stalled.
+    void randomKnobChangesBatching_data()
+    {
+        QTest::addColumn<int>("mode");
+        QTest::addColumn<bool>("closedLoop");
+        QTest::addColumn<quint64>("seed");
+        const int dynamic = int(BatchingConfig::Mode::Dynamic), continuous = int(BatchingConfig::Mode::Continuous);
+        QTest::addRow("dynamic, open loop") << dynamic << false << quint64(11);
+        QTest::addRow("dynamic, closed loop") << dynamic << true << quint64(12);
+        QTest::addRow("continuous, open loop") << continuous << false << quint64(13);
+        QTest::addRow("continuous, closed loop") << continuous << true << quint64(14);
+    }
+    void randomKnobChangesBatching()
+    {
+        QFETCH(int, mode);
+        QFETCH(bool, closedLoop);
+        QFETCH(quint64, seed);
+        Scenario s;
+        s.deployment.minReplicas = 1;
+        s.deployment.maxReplicas = 3;
+        s.deployment.initialReplicas = 2;
+        s.deployment.concurrencyTarget = 8;
+        s.deployment.predictConcurrency = 4;
+        s.deployment.coldStartS = 0.3;
+        s.deployment.autoscaler.policy = AutoscalerConfig::Policy::Baseten;
+        s.deployment.autoscaler.evaluationIntervalS = 0.5;
+        s.deployment.autoscaler.windowS = 10;
+        s.deployment.autoscaler.scaleDownDelayS = 2;
+        s.model.preprocess = Distribution::exponential(2);
+        s.model.predict = Distribution::exponential(6);
+        s.model.postprocess = Distribution::exponential(1);
+        s.model.batching.mode = BatchingConfig::Mode(mode);
+        s.model.batching.maxBatch = 4;
+        s.model.batching.maxDelayMs = 2;
+        s.model.batching.maxSequences = 6;
+        s.model.batching.outputTokens = Distribution::exponential(8);
+        if (closedLoop)
+            s.workload.arrival = ArrivalConfig::closed(16, Distribution::exponential(5));
+        else
+            s.workload.arrival = ArrivalConfig::poisson(400);
+        s.workload.requests = 20'000;
+        s.workload.seed = seed;
+        QCOMPARE(QString::fromStdString(s.validate()), QString());
+
+        Engine engine(s);
+        engine.startLoad();
+        Rng knobs(seed * 977);
+        auto pick = [&](int lo, int hi) { return lo + int(knobs.next() % std::uint64_t(hi - lo + 1)); };
+        std::int64_t steps = 0;
+        int changes = 0;
+        while (engine.step()) {
+            ++steps;
+            const std::string broken = engine.checkInvariants();
+            QVERIFY2(broken.empty(), broken.c_str());
+            if (steps % 25 == 0 && engine.now() < secondsToNanos(40)) {
+                ++changes;
+                switch (pick(0, 2)) {
+                case 0: QCOMPARE(engine.setPredictConcurrency(pick(1, 6)), std::string()); break;
+                case 1: {
+                    const int mn = pick(0, 3);
+                    QCOMPARE(engine.setReplicaBounds(mn, std::max(1, mn + pick(0, 2))), std::string());
+                    break;
+                }
+                case 2:
+                    if (closedLoop)
+                        QCOMPARE(engine.setUsers(pick(1, 30)), std::string());
+                    else
+                        QCOMPARE(engine.setArrivalRate(50.0 * pick(1, 12)), std::string());
+                    break;
+                }
+            }
+        }
+        QVERIFY2(changes >= 500, qPrintable(QString("only %1 knob changes").arg(changes)));
+        const RunMetrics& m = engine.metrics();
+        QCOMPARE(m.arrived, s.workload.requests);
+        QCOMPARE(m.completed + m.failed + m.rejected, m.arrived);
+        QVERIFY(m.completed > 0);
+    }
     void randomKnobChanges()
     {
         QFETCH(bool, closedLoop);
