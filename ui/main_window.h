@@ -73,6 +73,10 @@ public:
     QAction* pauseAction() const { return m_pauseAction; }
     QMenu* helpMenu() const { return m_helpMenu; }
     CalibrationDialog* calibrationDialog() const { return m_calibration; }
+    // Calibrate ▸ Use: the measured table and its profile replace the scenario's. A tail_ms the old table
+    // held (measured apart: knee calibrate does not measure one) stays when the profile is the same and the
+    // new table's calls are longer than it. Returns what the status bar says.
+    QString useCalibratedTable(const ServiceTable& table, const QString& profile);
 
     // Replaces the running scenario (File > Open and the sweep page's twin do this). Empty = done; else
     // why not, also said in the status bar (the run goes on as it was).

@@ -146,21 +146,40 @@ void MainWindow::buildHelpMenu()
     m_helpMenu->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 }
 
+QString MainWindow::useCalibratedTable(const ServiceTable& table, const QString& profile)
+{
+    Scenario s = currentScenario();
+    const ServiceTable old = s.model.predictTable;
+    const bool sameProfile = s.model.profile == profile.toStdString();
+    s.model.predictTable = table;
+    s.model.profile = profile.toStdString();
+    QString tail;
+    if (old.tailMs > 0 && sameProfile) {
+        Scenario withTail = s;
+        withTail.model.predictTable.tailMs = old.tailMs;
+        if (withTail.validate().empty()) {
+            s = withTail;
+            tail = tr("; tail_ms %1 kept from the old table").arg(old.tailMs);
+        } else {
+            tail = tr("; old tail_ms %1 dropped (longer than the new table's calls)").arg(old.tailMs);
+        }
+    } else if (old.tailMs > 0) {
+        tail = tr("; old tail_ms %1 dropped (not measured for '%2')").arg(old.tailMs).arg(profile);
+    }
+    if (const std::string e = replaceScenario(s); !e.empty())
+        return tr("The measured table was refused: %1").arg(QString::fromStdString(e));
+    // Short: the status bar shares its width with the run's own line.
+    if (!tail.isEmpty())
+        return tr("Table measured for '%1' in use%2").arg(profile, tail);
+    return tr("Table measured for '%1' in use: virtual runs time predict from it, the live run runs the model").arg(profile);
+}
+
 void MainWindow::calibrate()
 {
     if (!m_calibration) {
         m_calibration = new CalibrationDialog(sharedPredictBackend(), this);
         connect(m_calibration, &CalibrationDialog::useTable, this, [this](const ServiceTable& table, const QString& profile) {
-            Scenario s = currentScenario();
-            s.model.predictTable = table;
-            s.model.profile = profile.toStdString();
-            if (const std::string e = replaceScenario(s); !e.empty())
-                statusBar()->showMessage(tr("The measured table was refused: %1").arg(QString::fromStdString(e)), 8000);
-            else
-                statusBar()->showMessage(tr("Virtual-time runs and sweeps now time predict from the table measured on this machine; "
-                                            "the live run runs model '%1' itself")
-                                             .arg(profile),
-                                         8000);
+            statusBar()->showMessage(useCalibratedTable(table, profile), 8000);
         });
     }
     if (!m_calibration->isRunning())

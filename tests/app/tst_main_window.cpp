@@ -203,6 +203,41 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!w.host().snapshot()->realPredict, knee::test::kEventTimeoutMs);
     }
 
+    // Calibrate ▸ Use replaces the table and its profile; a tail_ms measured apart stays with the same
+    // profile, and is dropped, said so, where it cannot hold (another profile, calls shorter than it).
+    void calibratedTableKeepsTheTail()
+    {
+        Scenario s = lightLoad();
+        s.model.profile = "tiny";
+        s.model.predictTable.batch = {1, 2};
+        s.model.predictTable.ms = {0.5, 0.6};
+        s.model.predictTable.tailMs = 0.12;
+        QCOMPARE(QString::fromStdString(s.validate()), QString());
+        MainWindow w(s, "test");
+        ServiceTable measured;
+        measured.batch = {1, 2, 4};
+        measured.ms = {0.4, 0.45, 0.5};
+        measured.source = "knee calibrate: tiny";
+        QString said = w.useCalibratedTable(measured, "tiny");
+        QVERIFY2(said.contains("tail_ms 0.12 kept"), qPrintable(said));
+        QCOMPARE(w.host().scenario().model.predictTable.ms, measured.ms);
+        QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.12);
+
+        measured.ms = {0.1, 0.2, 0.3}; // a call of 0.1 ms cannot end with 0.12 ms off the device
+        said = w.useCalibratedTable(measured, "tiny");
+        QVERIFY2(said.contains("tail_ms 0.12 dropped (longer than"), qPrintable(said));
+        QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.0);
+
+        Scenario again = w.currentScenario();
+        again.model.predictTable.tailMs = 0.05;
+        QCOMPARE(w.replaceScenario(again), std::string());
+        measured.ms = {0.4, 0.45, 0.5};
+        said = w.useCalibratedTable(measured, "small");
+        QVERIFY2(said.contains("tail_ms 0.05 dropped (not measured for 'small')"), qPrintable(said));
+        QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.0);
+        QCOMPARE(w.host().scenario().model.profile, std::string("small"));
+    }
+
     void virtualRunReports()
     {
         MainWindow w(lightLoad(), "test");
