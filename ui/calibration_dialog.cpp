@@ -156,7 +156,7 @@ void CalibrationDialog::start()
             self->m_progress->setRange(0, total);
             self->m_progress->setValue(done);
             if (!self->m_cancelFlag->load())
-                self->m_status->setText(tr("Measured %1 of %2 points…").arg(done).arg(total));
+                self->m_status->setText(tr("%1 of %2 measurements (each point until two agree)…").arg(done).arg(total));
         });
         return !flag->load();
     };
@@ -180,7 +180,7 @@ void CalibrationDialog::cancel()
         return;
     m_cancelFlag->store(true);
     m_cancel->setEnabled(false);
-    m_status->setText(tr("Cancelling… (after the point being measured)"));
+    m_status->setText(tr("Cancelling… (after the measurement under way)"));
 }
 
 void CalibrationDialog::done()

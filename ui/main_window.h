@@ -74,8 +74,9 @@ public:
     QMenu* helpMenu() const { return m_helpMenu; }
     CalibrationDialog* calibrationDialog() const { return m_calibration; }
     // Calibrate ▸ Use: the measured table and its profile replace the scenario's. A tail_ms the old table
-    // held (measured apart: knee calibrate does not measure one) stays when the profile is the same and the
-    // new table's calls are longer than it. Returns what the status bar says.
+    // held (measured apart: knee calibrate does not measure one) stays when the profile is the same, the new
+    // table has none of its own, and its calls are longer than it. (The device is not compared: a profile
+    // calibrated on another machine keeps the tail measured on the first.) Returns what the status bar says.
     QString useCalibratedTable(const ServiceTable& table, const QString& profile);
 
     // Replaces the running scenario (File > Open and the sweep page's twin do this). Empty = done; else

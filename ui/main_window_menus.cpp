@@ -154,7 +154,9 @@ QString MainWindow::useCalibratedTable(const ServiceTable& table, const QString&
     s.model.predictTable = table;
     s.model.profile = profile.toStdString();
     QString tail;
-    if (old.tailMs > 0 && sameProfile) {
+    if (old.tailMs > 0 && table.tailMs > 0) {
+        tail = tr("; tail_ms %1 from the new table").arg(table.tailMs); // a table that measured its own
+    } else if (old.tailMs > 0 && sameProfile) {
         Scenario withTail = s;
         withTail.model.predictTable.tailMs = old.tailMs;
         if (withTail.validate().empty()) {

@@ -54,8 +54,8 @@ int runCalibrate(const QStringList& args)
                                                         "(default 0.1,0.2,0.5,1,2)."),
                                          QStringLiteral("LIST"), QStringLiteral("0.1,0.2,0.5,1,2"));
     const QCommandLineOption attemptsOpt(QStringLiteral("attempts"),
-                                         QStringLiteral("Measure each point in passes over the table until two attempts agree within 5 %, "
-                                                        "at most N passes (1: once, unconfirmed; default 4). A later pass meets the host "
+                                         QStringLiteral("Measure each point in passes over the table until another attempt agrees with its fastest "
+                                                        "within 5 %, at most N passes (1: once, no confirmation; default 4). A later pass meets the host "
                                                         "in another moment, so a disturbance of a few seconds marks one attempt only."),
                                          QStringLiteral("N"), QStringLiteral("4"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));

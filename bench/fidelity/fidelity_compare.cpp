@@ -249,6 +249,10 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
 
 int runCompare(const Options& o)
 {
+    if (!o.floorPath.isEmpty() && !QFile::exists(o.floorPath)) {
+        std::fprintf(stderr, "knee-bench-fidelity: --floor: no file \"%s\"\n", qPrintable(o.floorPath));
+        return 2;
+    }
     for (const QString& path : {o.livePath, o.virtualPath})
         if (path.isEmpty() || !QFile::exists(path)) {
             std::fprintf(stderr, "knee-bench-fidelity: compare needs --live FILE and --virtual FILE (missing: \"%s\")\n", qPrintable(path));

@@ -116,6 +116,7 @@ int main(int argc, char** argv)
                     o.concurrency.push_back(k);
                 o.repeats = repeats;
                 o.idleGapsMs.clear();
+                o.pointAttempts = 1; // one pass, as measureSpread beside it: the two sides alike
                 SharingMeasurement same;
                 if (Status st = measureSharing(*shared.replica, model->hidden(), o, same); !st.ok()) {
                     std::fprintf(stderr, "knee-bench-sharing: %s: %s\n", name.c_str(), st.error.c_str());

@@ -69,7 +69,7 @@ struct CalibrationResult {
     // curve's upper part: what the table would be without them (a replay's A/B on the same live data).
     std::vector<double> callerIdleGapMs, callerIdleExtraMs;
     double callerOverheadMs = 0;
-    // How many passes each point took until two attempts agreed ([k][batch]), and what never agreed ("" if all
+    // How many passes each point took until an attempt agreed with its fastest ([k][batch]), and what never agreed ("" if all
     // did; then also part of hostNotice, the warning the command line and the dialog show).
     std::vector<std::vector<int>> pointAttempts;
     std::string confirmationNotice;

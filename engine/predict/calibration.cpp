@@ -22,20 +22,32 @@ double median(std::vector<double> v)
     return v[v.size() / 2];
 }
 
-// Callers, each keeping one call in flight on its own (replica, slot) and resubmitting from its completion
-// until it made its calls: k slots of one replica, or one slot on each of k replicas.
-// Of a point's attempts (their medians, in order), the one to keep: the lower of the first pair within
-// `tolerance` of each other (relative to the lower); -1 while no two agree.
+// Of a point's attempts (their medians), the one to keep: the fastest, once another attempt agrees with
+// it within `tolerance` (relative to it); -1 until then. Only the fastest: a disturbance that comes back
+// (a periodic job) can make two slow attempts agree, and must not confirm them while a quiet one exists.
 int agreeing(const std::vector<double>& medians, double tolerance)
 {
+    if (medians.empty())
+        return -1;
+    const std::size_t f = std::size_t(std::min_element(medians.begin(), medians.end()) - medians.begin());
     for (std::size_t j = 0; j < medians.size(); ++j)
-        for (std::size_t i = 0; i < j; ++i) {
-            const double lo = std::min(medians[i], medians[j]);
-            if (std::abs(medians[i] - medians[j]) <= tolerance * lo)
-                return int(medians[i] <= medians[j] ? i : j);
-        }
+        if (j != f && medians[j] - medians[f] <= tolerance * medians[f])
+            return int(f);
     return -1;
 }
+
+// The calibration's progress in attempts (SharingOptions::progress): `total` is what is planned so far and
+// grows when a pass is added (points that did not agree yet), so the bar is never full while work is left.
+struct Progress {
+    const SharingOptions& o;
+    int done = 0, total = 0;
+    bool tick() // false: cancelled
+    {
+        ++done;
+        total = std::max(total, done);
+        return !o.progress || o.progress(done, total);
+    }
+};
 
 // Measures `n` points in passes over all of them until two attempts of each agree (SharingOptions::
 // pointAttempts, confirmTolerance); `measure(i, attempt)` fills one attempt of point i, whose hostMedian
@@ -44,7 +56,7 @@ int agreeing(const std::vector<double>& medians, double tolerance)
 // row: a later pass meets the host in another moment, so a disturbance of a few seconds, which slows
 // every call of the points it overlaps, leaves its mark on one attempt.
 template <class Attempt, class Measure>
-Status inPasses(std::size_t n, const SharingOptions& o, std::vector<std::vector<Attempt>>& attempts, std::vector<int>& kept,
+Status inPasses(std::size_t n, const SharingOptions& o, Progress& progress, std::vector<std::vector<Attempt>>& attempts, std::vector<int>& kept,
                 std::vector<bool>& unconfirmed, Measure measure)
 {
     const int passes = std::max(1, o.pointAttempts);
@@ -52,7 +64,11 @@ Status inPasses(std::size_t n, const SharingOptions& o, std::vector<std::vector<
     kept.assign(n, -1);
     unconfirmed.assign(n, false);
     for (int pass = 0; pass < passes; ++pass) {
-        bool open = false;
+        const int open = int(std::count(kept.begin(), kept.end(), -1));
+        if (open == 0)
+            break;
+        // The first pass plans the second too (every point needs two); each later one plans itself.
+        progress.total = std::max(progress.total, progress.done + open * (pass == 0 ? std::min(2, passes) : 1));
         for (std::size_t i = 0; i < n; ++i) {
             if (kept[i] >= 0)
                 continue;
@@ -64,10 +80,9 @@ Status inPasses(std::size_t n, const SharingOptions& o, std::vector<std::vector<
             for (const Attempt& x : attempts[i])
                 medians.push_back(x.hostMedian);
             kept[i] = passes == 1 ? 0 : agreeing(medians, o.confirmTolerance);
-            open = open || kept[i] < 0;
+            if (!progress.tick())
+                return Status::failure("cancelled");
         }
-        if (!open)
-            break;
     }
     for (std::size_t i = 0; i < n; ++i)
         if (kept[i] < 0) {
@@ -79,6 +94,8 @@ Status inPasses(std::size_t n, const SharingOptions& o, std::vector<std::vector<
     return {};
 }
 
+// Callers, each keeping one call in flight on its own (replica, slot) and resubmitting from its completion
+// until it made its calls: k slots of one replica, or one slot on each of k replicas.
 class SteadyLoad {
 public:
     struct Caller {
@@ -167,7 +184,7 @@ private:
 
 // Batch 1 on one slot, each call submitted a fixed gap after the previous one came back: what a call
 // costs when it finds the device idle, beyond the back-to-back time (hostMs[0][batch 1]).
-Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, SharingMeasurement& out)
+Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Progress& progress, SharingMeasurement& out)
 {
     constexpr double kSpinBelowMs = 0.2;
     using Clock = std::chrono::steady_clock;
@@ -209,12 +226,10 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
     std::vector<std::vector<Attempt>> attempts;
     std::vector<int> kept;
     std::vector<bool> unconfirmed;
-    if (Status st = inPasses(n, o, attempts, kept, unconfirmed, [&](std::size_t g, Attempt& a) { return measureGap(o.idleGapsMs[g], a); });
+    if (Status st = inPasses(n, o, progress, attempts, kept, unconfirmed, [&](std::size_t g, Attempt& a) { return measureGap(o.idleGapsMs[g], a); });
         !st.ok())
         return st;
     for (std::size_t g = 0; g < n; ++g) {
-        if (unconfirmed[g])
-            out.unconfirmedIdleGapsMs.push_back(o.idleGapsMs[g]);
         Attempt& a = attempts[g][std::size_t(kept[g])];
         // The gap that really passed (a short sleep overshoots): from the previous call's return to this
         // call's submission. Kept only while gaps increase.
@@ -223,6 +238,8 @@ Status measureIdle(Replica& replica, int hidden, const SharingOptions& o, Sharin
             continue;
         out.idleGapMs.push_back(actual);
         out.idleExtraMs.push_back(std::max(0.0, a.hostMedian - backToBack)); // the median: see calibration.h
+        if (unconfirmed[g]) // named only if the curve keeps it
+            out.unconfirmedIdleGapsMs.push_back(o.idleGapsMs[g]);
         out.idleHostSamples.push_back(std::move(a.host));
     }
     return {};
@@ -326,13 +343,14 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     out = SharingMeasurement {};
     out.batches = o.batches;
     out.concurrency = o.concurrency;
-    if (Status st = settle(replica, hidden, o, int(o.batches.size() * o.concurrency.size()) * std::min(2, std::max(1, o.pointAttempts)), out);
-        !st.ok())
+    // Planned: two attempts of every point and idle gap (one with pointAttempts 1); more if some disagree.
+    const int gaps = o.batches.front() == 1 ? int(o.idleGapsMs.size()) : 0; // measureIdle needs batch 1 first
+    Progress progress{o};
+    progress.total = int(o.batches.size() * o.concurrency.size() + std::size_t(gaps)) * std::min(2, std::max(1, o.pointAttempts));
+    if (Status st = settle(replica, hidden, o, progress.total, out); !st.ok())
         return st;
     // Every point in passes over the whole table (inPasses) until two of its attempts agree.
     const std::size_t nk = o.concurrency.size(), nb = o.batches.size();
-    const int total = int(nk * nb) * std::min(2, std::max(1, o.pointAttempts));
-    int done = 0;
     struct Attempt {
         std::vector<double> host, device;
         double hostMedian = 0, deviceMedian = 0;
@@ -340,15 +358,13 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     std::vector<std::vector<Attempt>> attempts;
     std::vector<int> kept;
     std::vector<bool> unconfirmed;
-    const Status measured = inPasses(nk * nb, o, attempts, kept, unconfirmed, [&](std::size_t i, Attempt& a) {
+    const Status measured = inPasses(nk * nb, o, progress, attempts, kept, unconfirmed, [&](std::size_t i, Attempt& a) {
         const int k = o.concurrency[i / nb], b = o.batches[i % nb];
         SteadyLoad load(SteadyLoad::slotsOf(replica, k), hidden, b, kWarmupCalls + o.repeats);
         if (Status st = load.run(a.host, a.device); !st.ok())
             return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
         a.hostMedian = median(a.host);
         a.deviceMedian = median(a.device);
-        if (o.progress && !o.progress(std::min(++done, total), total))
-            return Status::failure("cancelled");
         return Status {};
     });
     if (!measured.ok())
@@ -372,7 +388,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
             out.hostSamples[ki].push_back(std::move(a.host));
         }
     std::sort(out.ratios.begin(), out.ratios.end());
-    return measureIdle(replica, hidden, o, out);
+    return measureIdle(replica, hidden, o, progress, out);
 }
 
 Status measureSpread(const std::vector<Replica*>& replicas, int hidden, int batch, int repeats, std::vector<double>& hostMs)

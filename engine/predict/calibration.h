@@ -63,23 +63,24 @@ struct SharingOptions {
     // curve is measured down to where back-to-back calls live, not drawn from 0 to its first point.
     std::vector<double> idleGapsMs{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}; // empty: no idle measurement
     int idleRepeats = 200; // per gap (40 until run 12, whose medians moved by 0.03 ms between calibrations)
-    // Each point (and idle gap) is measured in passes over the table until two of its attempts' medians
-    // agree within confirmTolerance; the lower of the two is kept (a disturbance only adds time). At most
-    // pointAttempts passes (1: measured once, unconfirmed). Why: an H200 table taken while the host was
-    // disturbed for seconds had T(1, 2) = 0.44 ms and T(1, 4) = 0.34 (more calls in flight, less time per
-    // call) and 0.23 ms of idle cost at 0.01 ms against 0.02 at 0.02; its virtual replay missed the live
-    // matrix by 17 % in throughput (bench/fidelity/results/h200_2026-12-04_run22/).
+    // Each point (and idle gap) is measured in passes over the table until another attempt's median agrees
+    // with the fastest's within confirmTolerance; the fastest is kept (a disturbance only adds time). At most
+    // pointAttempts passes (1: each measured once, no confirmation and nothing named). Why: an H200 table
+    // taken while the host was disturbed for seconds had T(1, 2) = 0.44 ms and T(1, 4) = 0.34 (more calls
+    // in flight, less time per call) and 0.23 ms of idle cost at 0.01 ms against 0.02 at 0.02
+    // (bench/fidelity/results/h200_2026-12-04_run22/medium-b/).
     int pointAttempts = 4;
     double confirmTolerance = 0.05;
     // Settling (see Settling): blocks of settleBlockMs of calls, stopping when a
     // block's median is within settleTolerance of each of the two blocks before it, or after settleMaxMs
     // of calls (0: no settling; the wall clock stops it at twice that). The budget counts the calls' host
     // time, so that it is the wall time of calls made back to back and a test's stand-in replica settles
-    // in calls, not in seconds. Between blocks `progress` is told (0, points) and may cancel.
+    // in calls, not in seconds. Between blocks `progress` is told (0, planned attempts) and may cancel.
     double settleMaxMs = 10000;
     double settleBlockMs = 100;
     double settleTolerance = 0.02;
-    // Told after each (batch, k) point: points done, points in all. Returns false to cancel.
+    // Told after each attempt of a (batch, k) point or an idle gap: attempts done, attempts planned so far
+    // (it grows when points need another pass). Returns false to cancel.
     std::function<bool(int done, int total)> progress;
 };
 inline constexpr int kWarmupCalls = 2; // per caller and point, left out

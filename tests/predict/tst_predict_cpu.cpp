@@ -289,6 +289,7 @@ void settling(Report& r)
     o.concurrency = {1};
     o.repeats = 20;
     o.idleGapsMs.clear();
+    o.pointAttempts = 1; // the table as the first point found it (confirmation: below)
     {
         WarmingReplica device(1.0, 0.5, 400); // 0.5 ms from call 400 on
         SharingMeasurement m;
@@ -347,8 +348,8 @@ void confirmation(Report& r)
     o.idleGapsMs = {0.01, 0.05};
     o.idleRepeats = 20;
     {
-        // Calls 0-39: the first pass's first two points (22 calls each, the first 2 of each left out), so
-        // both medians are 1.5 ms; the second pass meets a quiet host.
+        // Calls 0-39: all of the first point's first attempt (calls 0-21) and 16 of the second point's 20
+        // timed calls (24-43; 22-23 are its warm-ups), so both medians are 1.5 ms; the second pass is quiet.
         WarmingReplica device([](int call) { return call < 40 ? 1.5 : 0.5; });
         SharingMeasurement m;
         const Status st = measureSharing(device, 8, o, m);
@@ -374,6 +375,42 @@ void confirmation(Report& r)
         // The fastest attempt is the first pass's: batch 1 alone, calls 2-21 (after 2 warm-ups), 1.2-3.1 ms,
         // whose median (the upper of the middle two) is call 12's.
         r.check(st.ok() && std::abs(m.hostMs[0][0] - (1.0 + 0.1 * 12)) < 1e-9, "its fastest attempt kept: " + num(m.hostMs[0][0]) + " ms");
+    }
+    {
+        // A disturbance that comes back: one point, whose attempts (22 calls each) alternate slow, quiet,
+        // slow, quiet. The two slow ones agree with each other after the third, but the quiet one is
+        // faster: only the fourth, agreeing with it, confirms a value, and it is the quiet 0.5 ms.
+        SharingOptions one = o;
+        one.batches = {1};
+        one.concurrency = {1};
+        one.idleGapsMs.clear();
+        WarmingReplica device([](int call) { return (call / 22) % 2 == 0 ? 1.5 : 0.5; });
+        SharingMeasurement m;
+        const Status st = measureSharing(device, 8, one, m);
+        r.check(st.ok() && m.hostMs[0][0] == 0.5 && m.attempts[0][0] == 4 && m.unconfirmed.empty(),
+                "a recurring disturbance does not confirm a slow value: " + num(m.hostMs[0][0]) + " ms after "
+                    + std::to_string(m.attempts.empty() ? 0 : m.attempts[0][0]) + " attempts");
+    }
+    {
+        // Progress counts attempts: two of each of the 4 points and 2 idle gaps on a quiet device, the bar
+        // full at the end; a Cancel while the idle gaps are measured stops there.
+        WarmingReplica quiet([](int) { return 0.5; });
+        SharingOptions p = o;
+        int lastDone = 0, lastTotal = 0;
+        bool monotone = true;
+        p.progress = [&](int done, int total) {
+            monotone = monotone && done >= lastDone && total >= lastTotal && done <= total;
+            lastDone = done;
+            lastTotal = total;
+            return true;
+        };
+        SharingMeasurement m;
+        Status st = measureSharing(quiet, 8, p, m);
+        r.check(st.ok() && monotone && lastDone == 12 && lastTotal == 12, "progress: 12 of 12 attempts (" + std::to_string(lastDone) + " of "
+                                                                              + std::to_string(lastTotal) + ")");
+        p.progress = [&](int done, int) { return done < 9; }; // the table's 8 attempts, then the first idle one
+        st = measureSharing(quiet, 8, p, m);
+        r.check(!st.ok() && st.error == "cancelled", "a Cancel during the idle gaps is honoured (" + st.error + ")");
     }
     {
         o.pointAttempts = 1;
