@@ -197,6 +197,7 @@ int runCalibrate(const QStringList& args)
             idleSamplesJson.append(row(v));
         QJsonObject table{{"batch", batchJson}, {"ms", row(t.ms)}, {"concurrency", concurrencyJson},
                           {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
+                          {"engine_thread_ms", t.engineThreadMs}, // the live engine thread's CPU time per call in the queue run
                           {"source", QString::fromStdString(t.source)}};
         if (!t.variation.empty()) // as the YAML table has them, when they were measured
             table["variation"] = row(t.variation);
@@ -233,7 +234,7 @@ int runCalibrate(const QStringList& args)
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},
-                            // attempts[j][i]: the passes batch[i] with concurrency[j] calls in flight took until two agreed
+                            // attempts[j][i]: the passes batch[i] with concurrency[j] calls in flight took until one agreed with the fastest
                             {"confirmation", QJsonObject{{"attempts", [&] {
                                                              QJsonArray a;
                                                              for (const auto& r : result.pointAttempts) {

@@ -73,20 +73,23 @@ int bestPc(const std::map<int, double>& byPc)
     return 0;
 }
 
+// A cell's identity in every run of the matrix: configuration, load and level.
+QString cellKey(const QJsonObject& r)
+{
+    return r["config"].toString() + "|" + r["load"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10);
+}
+
 // `live` against `virt` (the other run: virtual, or a live run's first pass); `lname` and `vname` name them in the text.
 std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<QJsonObject>& virt, const char* lname, const char* vname,
                         const QString& csvPath)
 {
-    auto key = [](const QJsonObject& r) {
-        return r["config"].toString() + "|" + r["load"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10);
-    };
     std::map<QString, QJsonObject> virtByKey;
     for (const auto& r : virt)
-        virtByKey[key(r)] = r;
+        virtByKey[cellKey(r)] = r;
     std::vector<Cell> cells;
     int thin = 0, missing = 0;
     for (const auto& l : live) {
-        const auto it = virtByKey.find(key(l));
+        const auto it = virtByKey.find(cellKey(l));
         if (it == virtByKey.end()) {
             ++missing;
             continue;
@@ -281,10 +284,9 @@ int runCompare(const Options& o)
         std::map<QString, double> share;
         for (const QJsonObject& r : passes[0])
             if (r.contains("share"))
-                share[r["config"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10)] = r["share"].toDouble();
+                share[cellKey(r)] = r["share"].toDouble();
         for (QJsonObject& r : tagged)
-            if (const auto it = share.find(r["config"].toString() + "|" + QString::number(r["level"].toDouble(), 'g', 10)); it != share.end()
-                && r["load"].toString() == "poisson")
+            if (const auto it = share.find(cellKey(r)); it != share.end())
                 r["share"] = it->second;
         compareSets(tagged, virt, "seed 2", "virtual", {});
     }

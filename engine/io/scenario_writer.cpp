@@ -177,6 +177,8 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", order: " << number(t.order);
     if (t.tailMs > 0)
         o << ", tail_ms: " << number(t.tailMs);
+    if (t.engineThreadMs > 0)
+        o << ", engine_thread_ms: " << number(t.engineThreadMs);
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";

@@ -31,7 +31,7 @@ namespace {
 // A short live run of this profile, predict only, predict_concurrency 1, `users` closed-loop users, sent
 // once the replica has started (runLive waits for its cold start), until `requests` were sent or
 // `durationS` passed; the first `warmupS` left out. Null on failure (`error` says why).
-std::optional<RunSummary> livePredictOnly(const std::string& profile, const PredictBackendInfo& backend, double soloMs,
+std::optional<LiveRunResult> livePredictOnly(const std::string& profile, const PredictBackendInfo& backend, double soloMs,
                                           int users, std::int64_t requests, double warmupS, double durationS, std::string& error,
                                           const BatchingConfig& batching = {})
 {
@@ -56,7 +56,7 @@ std::optional<RunSummary> livePredictOnly(const std::string& profile, const Pred
             error = "the live engine completed too few calls to measure its cost";
             return std::nullopt;
         }
-        return r.summary;
+        return r;
     } catch (const std::exception& e) {
         error = e.what();
         return std::nullopt;
@@ -67,7 +67,7 @@ std::optional<RunSummary> livePredictOnly(const std::string& profile, const Pred
 // at most CalibrationResult::kLiveAttempts runs, the first quiet one kept, else the one with the least
 // steal. Where there is no /proc/stat, the first run stands.
 struct QuietRun {
-    std::optional<RunSummary> summary;
+    std::optional<LiveRunResult> run;
     telemetry::HostContention host;
     int attempts = 0;
 };
@@ -78,13 +78,13 @@ QuietRun quietLive(Run run)
     QuietRun best;
     for (int i = 0; i < CalibrationResult::kLiveAttempts; ++i) {
         const telemetry::HostMark from = telemetry::HostMark::now();
-        std::optional<RunSummary> r = run();
+        std::optional<LiveRunResult> r = run();
         const telemetry::HostContention host = telemetry::between(from, telemetry::HostMark::now());
         ++best.attempts;
         if (!r)
             return {std::nullopt, host, best.attempts}; // a failed run is not retried: its error is the answer
-        if (!best.summary || (host.valid && best.host.valid && host.stealPct < best.host.stealPct)) {
-            best.summary = std::move(r);
+        if (!best.run || (host.valid && best.host.valid && host.stealPct < best.host.stealPct)) {
+            best.run = std::move(r);
             best.host = host;
         }
         if (!host.disturbed())
@@ -216,14 +216,14 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // cold start measured 0.220 ms between calls of `medium` where its cells ran at 0.182. A slow
         // model (the CPU's `large`: tens of ms a call) gets the time for 300 calls, up to 120 s.
         const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
-        std::optional<RunSummary> one = livePredictOnly(request.profile, backend, t.msAt(1), 1, 400, 0, 120, error);
+        std::optional<LiveRunResult> one = livePredictOnly(request.profile, backend, t.msAt(1), 1, 400, 0, 120, error);
         // The queue run sets overhead_ms for every call of every virtual run: on the H200 one taken while the
         // hypervisor stole CPU time gave `large` 0.21 ms where quiet runs give 0.03 (run 16a), so it is
         // measured again while the host disturbs it.
         QuietRun queued;
         if (one)
             queued = quietLive([&] { return livePredictOnly(request.profile, backend, t.msAt(1), 4, 0, 0.5, 0.5 + measureS, error); });
-        if (!queued.summary) {
+        if (!queued.run) {
             out.error = "measuring the live engine's cost per call: " + error;
             return out;
         }
@@ -232,9 +232,12 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         std::string disturbed; // the runs whose every attempt the host disturbed
         if (queued.host.disturbed())
             disturbed = "the queue run (" + queued.host.describe() + ")";
-        out.liveP50Ms = one->latency.p50;
-        out.liveCycleMs = 1000.0 / queued.summary->throughputRps;
+        out.liveP50Ms = one->summary.latency.p50;
+        out.liveCycleMs = 1000.0 / queued.run->summary.throughputRps;
         t.overheadMs = overheadForCycle(t, out.liveCycleMs);
+        // The engine thread's time per call in that queue run: what the run's calls cost the one thread they
+        // all share (most of it overlaps the device; overhead_ms is the part that does not).
+        t.engineThreadMs = std::round(queued.run->engineThreadMsPerCall * 1e4) / 1e4;
         out.callerIdleGapMs = t.idleGapMs;
         out.callerIdleExtraMs = t.idleExtraMs;
         out.callerOverheadMs = t.overheadMs;
@@ -250,13 +253,13 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 const double seconds = std::clamp(0.4 * (t.msAt(1) + delay + t.overheadMs), 0.5, 60.0);
                 const QuietRun r = quietLive(
                     [&] { return livePredictOnly(request.profile, backend, t.msAt(1), 1, 0, 0.3, 0.3 + seconds, error, batching); });
-                if (!r.summary) {
+                if (!r.run) {
                     out.error = "measuring the live engine's idle cost (batcher delay " + std::to_string(delay) + " ms): " + error;
                     return out;
                 }
                 LiveIdlePoint p;
                 p.delayMs = delay;
-                p.cycleMs = 1000.0 / r.summary->throughputRps;
+                p.cycleMs = 1000.0 / r.run->summary.throughputRps;
                 p.host = r.host;
                 p.attempts = r.attempts;
                 if (r.host.disturbed()) {
@@ -276,7 +279,9 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
-                  request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call" : "",
+                  request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call; engine "
+                                                   "thread: its CPU time per call in that run"
+                                                 : "",
                   out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;

@@ -3,6 +3,7 @@
 #include "backend_executor.h"
 #include "live_clock.h"
 #include "sim/engine.h"
+#include "telemetry/host_contention.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -224,6 +225,8 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     result.loadStartS = load.atS;
     result.replicasReadyAtLoad = load.ready;
     const telemetry::HostMark hostAtLoad = telemetry::HostMark::now();
+    const double cpuAtLoad = telemetry::threadCpuMs();
+    const std::int64_t callsAtLoad = run.engine().snapshot().predictCalls;
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;
@@ -238,6 +241,7 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     check.stop();
     const double wallS = double(wall.nsecsElapsed()) / 1e9;
     result.host = telemetry::between(hostAtLoad, telemetry::HostMark::now());
+    const double threadMs = telemetry::threadCpuMs() - cpuAtLoad;
     run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
     const Engine& engine = run.engine();
     result.summary = summarize(engine, wallS);
@@ -252,6 +256,8 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     result.predictErrors = snap.predictErrors;
     result.replicaStartFailures = snap.replicaStartFailures;
     result.lastPredictError = snap.lastPredictError;
+    if (const std::int64_t calls = snap.predictCalls - callsAtLoad; calls > 0)
+        result.engineThreadMsPerCall = threadMs / double(calls);
     return result;
 }
 

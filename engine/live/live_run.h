@@ -107,6 +107,10 @@ struct LiveRunResult {
     // What the host took from the run, from the load's start (hypervisor steal, this process's involuntary
     // context switches); a disturbed run also carries a warning in summary.warnings.
     telemetry::HostContention host;
+    // The engine's thread (this one, which runs the clock and every stage's bookkeeping): its CPU time
+    // from the load's start, per predict call started meanwhile (0 where none was). `knee calibrate`
+    // writes it as the table's engine_thread_ms.
+    double engineThreadMsPerCall = 0;
 };
 
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent

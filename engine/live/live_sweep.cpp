@@ -59,6 +59,7 @@ public:
         m_run.reset();
     }
     void annotate(SweepLevel& level) const override { level.gpus = m_levelGpus; }
+    LatencyHistogram takeClockLag() override { return m_run ? m_run->clock().takeWindowLag() : LatencyHistogram{}; }
     const char* mode() const override { return "live"; }
 
 private:

@@ -49,10 +49,11 @@ struct Progress {
     }
 };
 
-// Measures `n` points in passes over all of them until two attempts of each agree (SharingOptions::
-// pointAttempts, confirmTolerance); `measure(i, attempt)` fills one attempt of point i, whose hostMedian
-// is compared. Returns, per point, the attempt kept: of the agreeing pair the lower; if none agreed,
-// the fastest (a disturbance only adds time), with unconfirmed[i] set. Why passes and not attempts in a
+// Measures `n` points in passes over all of them until another attempt of each agrees with its fastest
+// (SharingOptions::pointAttempts, confirmTolerance; `agreeing`); `measure(i, attempt)` fills one attempt of
+// point i, whose hostMedian is compared. Returns, per point, the attempt kept: the fastest, once another
+// agrees with it (so a disturbance that recurs cannot confirm a slow value); if none agreed, the fastest
+// still (a disturbance only adds time), with unconfirmed[i] set. Why passes and not attempts in a
 // row: a later pass meets the host in another moment, so a disturbance of a few seconds, which slows
 // every call of the points it overlaps, leaves its mark on one attempt.
 template <class Attempt, class Measure>
@@ -326,7 +327,7 @@ std::string SharingMeasurement::confirmationNotice() const
         std::snprintf(line, sizeof line, "batch 1 after an idle %g ms", g);
         what += (what.empty() ? "" : ", ") + std::string(line);
     }
-    return "no two attempts agreed for " + what + " (the fastest was kept): the host or the device was disturbed while "
+    return "no attempt agreed with the fastest for " + what + " (the fastest was kept): the host or the device was disturbed while "
            "they ran; calibrate again when the machine is quieter";
 }
 

@@ -20,9 +20,14 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
     , m_host(host)
     , m_predictMeanMs(Sampler(scenario.model.predict).meanMs())
     , m_curve(scenario.model)
-    , m_useDevices(!executor && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()))
+    , m_useDevices(!executor
+                   && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()
+                       || (scenario.model.predictTable.engineThreadMs > 0 && scenario.deployment.devices > 0)))
     , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
+    // Only where the scenario places its replicas on local devices, as a live run does: on the platforms
+    // (a device per replica) every replica has a server of its own.
+    , m_threadCost(executor || scenario.deployment.devices <= 0 ? 0 : msToNanos(scenario.model.predictTable.engineThreadMs))
     , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
 {
 }
@@ -222,7 +227,16 @@ void PredictStage::deviceChanged(int d)
 
 void PredictStage::callOffDevice(std::uint32_t ci)
 {
-    if (const Nanos after = m_calls[ci].afterDevice; after > 0)
+    Nanos after = m_calls[ci].afterDevice;
+    if (m_threadCost > 0) {
+        // The live engine's thread takes finished calls in turn: this one's hand-off starts when the
+        // thread is done with the ones before it, and keeps the thread busy for its cost (most of which
+        // overlaps the next call on the device: the overhead alone delays this call's end).
+        const Nanos start = std::max(m_now, m_threadFreeAt);
+        m_threadFreeAt = start + m_threadCost;
+        after += start - m_now;
+    }
+    if (after > 0)
         m_events.push(m_now + after, EventType::CallDone, ci);
     else
         endCall(ci, {});

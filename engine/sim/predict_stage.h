@@ -115,6 +115,8 @@ private:
     bool m_useDevices;   // virtual time with sharing or idle costs: calls are timed by the device model
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Nanos m_overhead;    // the table's per-call overhead
+    Nanos m_threadCost;  // the table's engine_thread_ms: the live engine thread's time per call, one call at a time
+    Nanos m_threadFreeAt = 0;
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused
     std::vector<std::uint32_t> m_freeCalls;

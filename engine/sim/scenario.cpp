@@ -459,6 +459,8 @@ std::string Scenario::validate() const
         }
         if (!std::isfinite(t.overheadMs) || t.overheadMs < 0 || t.overheadMs > 1000)
             return "model.predict_table: overhead_ms must be between 0 and 1000";
+        if (!std::isfinite(t.engineThreadMs) || t.engineThreadMs < 0 || t.engineThreadMs > 1000)
+            return "model.predict_table: engine_thread_ms must be between 0 and 1000";
         constexpr std::size_t kQuantiles = std::size(ServiceTable::kVariationQuantiles);
         if (!t.variation.empty()) {
             if (t.variation.size() != kQuantiles)

@@ -126,6 +126,14 @@ struct ServiceTable {
     // do not slow each other, as `knee-bench-order` measures on the H200 (docs/DESIGN.md "The device").
     // Used with the table's sharing (DeviceSharing::Kind::Table); 0: the whole call loads the device.
     double tailMs = 0;
+    // The live engine's one thread: its time per call (the completion's hand-off, the stages' bookkeeping,
+    // the event loop's turn), shared by every call of the run, one after another. A call that leaves its
+    // device while the thread is still busy with earlier ones waits for it. Why: run 23 measured `small`'s
+    // engine thread 25-45 us busy per call, 80-97 % busy at 22,000-37,000 calls/s, where live p95 under
+    // Poisson load rose far above virtual's (BENCHMARKS.md "Fidelity"). Charged only where the scenario places
+    // its replicas on local devices (DeploymentConfig::devices > 0), as a live run does; on the platforms each
+    // replica has a server of its own. 0: no such thread.
+    double engineThreadMs = 0;
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
     double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two

@@ -10,6 +10,7 @@
 // Live and endpoint sweeps keep the time cap and the user's levels.
 #pragma once
 #include "confidence.h"
+#include "metrics/latency_histogram.h"
 #include "knee.h"
 #include "rate_curve.h"
 #include "recommend.h"
@@ -319,6 +320,9 @@ public:
     virtual void stop(Engine&) {}                        // the level is over; the engine may go
     virtual void measuring(Engine&) {}                   // the warm-up is over: the measured windows start
     virtual void annotate(SweepLevel&) const {}          // after stop(): what only this driver knows of the level
+    // Wall-clock drivers: how late their clock ran the engine's events since the last call (its error:
+    // a late arrival or hand-off adds to a request's time). Virtual time: nothing.
+    virtual LatencyHistogram takeClockLag() { return {}; }
     // Changes the running engine now (a knob, the users): the live driver first runs what is due and
     // afterwards re-arms its clock for whatever the change scheduled.
     virtual void act(Engine& engine, const std::function<void(Engine&)>& change) { change(engine); }

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/resource.h>
+#include <ctime>
 
 namespace knee::telemetry {
 
@@ -70,6 +71,14 @@ std::string HostContention::describe() const
     char text[120];
     std::snprintf(text, sizeof text, "host steal %.1f %%, %ld involuntary context switches", stealPct, involuntarySwitches);
     return text;
+}
+
+double threadCpuMs()
+{
+    timespec ts {};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
 }
 
 } // namespace knee::telemetry

@@ -39,6 +39,10 @@ struct HostContention {
 
 HostContention between(const HostMark& from, const HostMark& to);
 
+// CPU time the calling thread has used, in ms (CLOCK_THREAD_CPUTIME_ID): how busy the live engine's own
+// thread is (0 where the clock is missing).
+double threadCpuMs();
+
 // The "cpu" line of /proc/stat ("cpu  user nice system idle iowait irq softirq steal guest guest_nice"):
 // total and steal ticks. Nothing when the text has no such line. Separate for the tests.
 std::optional<HostMark> parseProcStat(const std::string& text);

@@ -572,6 +572,11 @@ private slots:
             QCOMPARE(idle["extra_ms"].toArray()[int(at - gaps.begin())].toDouble(), p["extra_ms"].toDouble());
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle cost from the live engine's batcher"));
+        // The live engine thread's CPU time per call in the queue run (a thread that ran the calls used some;
+        // more than a whole call's time per call would mean it was measured over the wrong span).
+        const double thread = o["predict_table"].toObject()["engine_thread_ms"].toDouble();
+        QVERIFY2(thread > 0 && thread < o["live_cycle_ms"].toDouble(), qPrintable(QString::number(thread)));
+        QVERIFY(o["predict_table"].toObject()["source"].toString().contains("engine thread: its CPU time per call"));
         // What the host took from the live runs (Linux: /proc/stat), and how many runs each took: one, or up to
         // three while the host disturbed them.
         const QJsonObject host = o["host"].toObject();

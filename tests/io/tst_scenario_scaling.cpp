@@ -140,6 +140,8 @@ private slots:
                                               << "model.predict_table.order" << "got '-0.1'";
         QTest::addRow("table tail negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], tail_ms: -1}") << 7
                                              << "model.predict_table.tail_ms" << "got '-1'";
+        QTest::addRow("engine thread negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_ms: -0.1}") << 7
+                                                << "model.predict_table.engine_thread_ms" << "got '-0.1'";
         QTest::addRow("unknown draw") << replaced(6, "  predict: {dist: lognormal, mean_ms: 10, draw: per_user}") << 6
                                       << "model.predict.draw" << "per_request, per_instant";
         QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: speculative}") << 7
@@ -236,16 +238,18 @@ private slots:
         }
     }
 
-    // A table's tail and a stage drawn per instant read, write and read back the same.
+    // A table's tail, its engine thread and a stage drawn per instant read, write and read back the same.
     void tailAndDrawReadBack()
     {
         const ScenarioReadResult first = read(replaced(6, "  predict: 10\n  preprocess: {dist: lognormal, mean_ms: 0.7, sigma: 0.4, draw: per_instant}\n"
-                                                          "  predict_table: {batch: [1], concurrency: [1, 2], ms: [[0.5], [0.8]], tail_ms: 0.1}"));
+                                                          "  predict_table: {batch: [1], concurrency: [1, 2], ms: [[0.5], [0.8]], tail_ms: 0.1, "
+                                                          "engine_thread_ms: 0.027}"));
         QVERIFY2(first.ok(), qPrintable(allErrors(first)));
         const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
         QVERIFY2(again.ok(), qPrintable(allErrors(again)));
         for (const Scenario& s : {*first.scenario, *again.scenario}) {
             QCOMPARE(s.model.predictTable.tailMs, 0.1);
+            QCOMPARE(s.model.predictTable.engineThreadMs, 0.027);
             QVERIFY(s.model.preprocess.perInstant);
             QVERIFY(!s.model.predict.perInstant);
         }

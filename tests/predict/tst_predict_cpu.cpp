@@ -365,7 +365,7 @@ void confirmation(Report& r)
                 "every point and idle gap confirmed, no notice: " + m.confirmationNotice());
     }
     {
-        WarmingReplica device([](int call) { return 1.0 + 0.1 * call; }); // slower with every call: no two attempts agree
+        WarmingReplica device([](int call) { return 1.0 + 0.1 * call; }); // slower with every call: no attempt agrees with the fastest
         SharingMeasurement m;
         const Status st = measureSharing(device, 8, o, m);
         const std::string notice = m.confirmationNotice();

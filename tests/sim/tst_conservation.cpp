@@ -10,6 +10,40 @@
 using namespace knee;
 using namespace knee::test;
 
+namespace {
+// What both tests share: up to 3 replicas (2 at the start) under Baseten's autoscaler or none, and a closed
+// loop or a Poisson load; the tests set the rest.
+Scenario churnScenario(bool closedLoop, int users, double rate, std::int64_t requests, std::uint64_t seed)
+{
+    Scenario s;
+    s.deployment.minReplicas = 1;
+    s.deployment.maxReplicas = 3;
+    s.deployment.initialReplicas = 2;
+    s.deployment.autoscaler.evaluationIntervalS = 0.5;
+    s.deployment.autoscaler.windowS = 10;
+    s.workload.arrival = closedLoop ? ArrivalConfig::closed(users, Distribution::exponential(5)) : ArrivalConfig::poisson(rate);
+    s.workload.requests = requests;
+    s.workload.seed = seed;
+    return s;
+}
+
+// Random knob moves drawn from a seeded stream; each returns what the engine said (empty: accepted).
+struct KnobMoves {
+    Rng rng;
+    int pick(int lo, int hi) { return lo + int(rng.next() % std::uint64_t(hi - lo + 1)); }
+    std::string predictConcurrency(Engine& e, int hi) { return e.setPredictConcurrency(pick(1, hi)); }
+    std::string replicaBounds(Engine& e)
+    {
+        const int mn = pick(0, 3);
+        return e.setReplicaBounds(mn, std::max(1, mn + pick(0, 2)));
+    }
+    std::string load(Engine& e, bool closedLoop, int maxUsers)
+    {
+        return closedLoop ? e.setUsers(pick(1, maxUsers)) : e.setArrivalRate(50.0 * pick(1, 12));
+    }
+};
+} // namespace
+
 class TestConservation : public QObject {
     Q_OBJECT
 private slots:
@@ -53,16 +87,11 @@ private slots:
         QFETCH(int, mode);
         QFETCH(bool, closedLoop);
         QFETCH(quint64, seed);
-        Scenario s;
-        s.deployment.minReplicas = 1;
-        s.deployment.maxReplicas = 3;
-        s.deployment.initialReplicas = 2;
+        Scenario s = churnScenario(closedLoop, 16, 400, 20'000, seed);
         s.deployment.concurrencyTarget = 8;
         s.deployment.predictConcurrency = 4;
         s.deployment.coldStartS = 0.3;
         s.deployment.autoscaler.policy = AutoscalerConfig::Policy::Baseten;
-        s.deployment.autoscaler.evaluationIntervalS = 0.5;
-        s.deployment.autoscaler.windowS = 10;
         s.deployment.autoscaler.scaleDownDelayS = 2;
         s.model.preprocess = Distribution::exponential(2);
         s.model.predict = Distribution::exponential(6);
@@ -72,18 +101,11 @@ private slots:
         s.model.batching.maxDelayMs = 2;
         s.model.batching.maxSequences = 6;
         s.model.batching.outputTokens = Distribution::exponential(8);
-        if (closedLoop)
-            s.workload.arrival = ArrivalConfig::closed(16, Distribution::exponential(5));
-        else
-            s.workload.arrival = ArrivalConfig::poisson(400);
-        s.workload.requests = 20'000;
-        s.workload.seed = seed;
         QCOMPARE(QString::fromStdString(s.validate()), QString());
 
         Engine engine(s);
         engine.startLoad();
-        Rng knobs(seed * 977);
-        auto pick = [&](int lo, int hi) { return lo + int(knobs.next() % std::uint64_t(hi - lo + 1)); };
+        KnobMoves knobs{Rng(seed * 977)};
         std::int64_t steps = 0;
         int changes = 0;
         while (engine.step()) {
@@ -92,19 +114,10 @@ private slots:
             QVERIFY2(broken.empty(), broken.c_str());
             if (steps % 25 == 0 && engine.now() < secondsToNanos(40)) {
                 ++changes;
-                switch (pick(0, 2)) {
-                case 0: QCOMPARE(engine.setPredictConcurrency(pick(1, 6)), std::string()); break;
-                case 1: {
-                    const int mn = pick(0, 3);
-                    QCOMPARE(engine.setReplicaBounds(mn, std::max(1, mn + pick(0, 2))), std::string());
-                    break;
-                }
-                case 2:
-                    if (closedLoop)
-                        QCOMPARE(engine.setUsers(pick(1, 30)), std::string());
-                    else
-                        QCOMPARE(engine.setArrivalRate(50.0 * pick(1, 12)), std::string());
-                    break;
+                switch (knobs.pick(0, 2)) {
+                case 0: QCOMPARE(knobs.predictConcurrency(engine, 6), std::string()); break;
+                case 1: QCOMPARE(knobs.replicaBounds(engine), std::string()); break;
+                case 2: QCOMPARE(knobs.load(engine, closedLoop, 30), std::string()); break;
                 }
             }
         }
@@ -124,17 +137,12 @@ private slots:
         QFETCH(int, policy);
         QFETCH(int, modifier);
 
-        Scenario s;
-        s.deployment.minReplicas = 1;
-        s.deployment.maxReplicas = 3;
-        s.deployment.initialReplicas = 2;
+        Scenario s = churnScenario(closedLoop, 12, 300, 30'000, seed);
         s.deployment.concurrencyTarget = 4;
         s.deployment.predictConcurrency = 2;
         s.deployment.coldStartS = coldStartS;
         s.deployment.queueLimit = queueLimit;
         s.deployment.autoscaler.policy = AutoscalerConfig::Policy(policy);
-        s.deployment.autoscaler.evaluationIntervalS = 0.5;
-        s.deployment.autoscaler.windowS = 10;
         s.deployment.autoscaler.scaleDownDelayS = 5;
         s.deployment.modifier.kind = ConcurrencyModifierConfig::Kind(modifier);
         s.deployment.modifier.fixed = 3;
@@ -142,12 +150,6 @@ private slots:
         s.model.predict = Distribution::exponential(10);
         s.model.postprocess = Distribution::exponential(2);
         s.model.predictFailureRate = failureRate;
-        if (closedLoop)
-            s.workload.arrival = ArrivalConfig::closed(12, Distribution::exponential(5));
-        else
-            s.workload.arrival = ArrivalConfig::poisson(300);
-        s.workload.requests = 30'000;
-        s.workload.seed = seed;
         QCOMPARE(s.validate(), std::string());
 
         Engine engine(s);
@@ -155,8 +157,7 @@ private slots:
         engine.setObserver([&](const Request& r) { ++ended[r.id]; });
         engine.startLoad();
 
-        Rng knobs(seed * 977);
-        auto pick = [&](int lo, int hi) { return lo + int(knobs.next() % std::uint64_t(hi - lo + 1)); };
+        KnobMoves knobs{Rng(seed * 977)};
         std::map<std::int32_t, std::pair<int, int>> before; // replica id → (held, inPredict)
         int changes = 0;
         std::int64_t steps = 0;
@@ -183,20 +184,11 @@ private slots:
 
             if (steps % 20 == 0 && engine.now() < secondsToNanos(60)) {
                 ++changes;
-                switch (pick(0, 4)) {
-                case 0: QCOMPARE(engine.setConcurrencyTarget(pick(1, 8)), std::string()); break;
-                case 1: QCOMPARE(engine.setPredictConcurrency(pick(1, 8)), std::string()); break;
-                case 2: {
-                    const int mn = pick(0, 3);
-                    QCOMPARE(engine.setReplicaBounds(mn, std::max(1, mn + pick(0, 2))), std::string());
-                    break;
-                }
-                case 3:
-                    if (closedLoop)
-                        QCOMPARE(engine.setUsers(pick(1, 40)), std::string());
-                    else
-                        QCOMPARE(engine.setArrivalRate(50.0 * pick(1, 12)), std::string());
-                    break;
+                switch (knobs.pick(0, 4)) {
+                case 0: QCOMPARE(engine.setConcurrencyTarget(knobs.pick(1, 8)), std::string()); break;
+                case 1: QCOMPARE(knobs.predictConcurrency(engine, 8), std::string()); break;
+                case 2: QCOMPARE(knobs.replicaBounds(engine), std::string()); break;
+                case 3: QCOMPARE(knobs.load(engine, closedLoop, 40), std::string()); break;
                 case 4: // impossible combinations are refused and change nothing
                     QVERIFY(!engine.setReplicaBounds(3, 2).empty());
                     QVERIFY(!engine.setConcurrencyTarget(0).empty());

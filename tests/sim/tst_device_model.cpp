@@ -375,6 +375,59 @@ private slots:
         QCOMPARE(snap.replicas[1].device, devices == 0 ? -1 : devices == 1 ? 0 : 1);
     }
 
+    // The live engine's one thread (ServiceTable::engineThreadMs = 2 ms, overhead 0.5): four calls of 10 ms
+    // that leave their device together are handed over in turn, each 2 ms after the one before, and each
+    // ends its overhead after its hand-off began: 10.5, 12.5, 14.5, 16.5. A call that leaves the device after
+    // the thread is free again does not wait (B at 5: 15.5). Replicas with a device each (devices: 0, the
+    // platforms) have no shared thread: all four end at 10.5.
+    void engineThreadTakesCallsInTurn_data()
+    {
+        QTest::addColumn<int>("devices");
+        QTest::addColumn<QList<double>>("sendMs");
+        QTest::addColumn<QList<double>>("finishMs");
+        QTest::addRow("together on one device") << 1 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 12.5, 14.5, 16.5};
+        QTest::addRow("the thread free again") << 1 << QList<double>{0, 5} << QList<double>{10.5, 15.5};
+        QTest::addRow("a device per replica") << 0 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 10.5, 10.5, 10.5};
+    }
+    void engineThreadTakesCallsInTurn()
+    {
+        QFETCH(int, devices);
+        QFETCH(QList<double>, sendMs);
+        QFETCH(QList<double>, finishMs);
+        Scenario s = predictOnly(4, Distribution::constant(10));
+        s.deployment.devices = devices;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.overheadMs = 0.5;
+        s.model.predictTable.engineThreadMs = 2;
+        QCOMPARE(s.validate(), std::string());
+        const std::vector<double> got = finishTimes(s, std::vector<double>(sendMs.begin(), sendMs.end()));
+        QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+    }
+
+    // The thread bounds the run's calls per second at 1 / engine_thread_ms whatever the device allows: eight
+    // slots of 1 ms calls could make 8,000 a second, a thread of 0.25 ms per call makes 4,000.
+    void engineThreadBoundsThroughput()
+    {
+        Scenario s = predictOnly(8, Distribution::constant(1));
+        s.deployment.devices = 1;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {1};
+        const auto throughput = [](Scenario sc) {
+            sc.workload.arrival = ArrivalConfig::closed(32);
+            sc.workload.requests = 40'000;
+            Engine e(sc);
+            e.startLoad();
+            e.runToCompletion();
+            return double(e.metrics().completed) / nanosToSeconds(e.now());
+        };
+        QCOMPARE(std::round(throughput(s)), 8000.0);
+        s.model.predictTable.engineThreadMs = 0.25;
+        QCOMPARE(std::round(throughput(s) / 10) * 10, 4000.0);
+    }
+
     // A one-dimensional table says nothing about k > 1: the run assumes no speed-up and says so;
     // times from distributions alone stay independent, also said when it matters.
     void assumptionsAreStated()
