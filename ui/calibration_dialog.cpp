@@ -126,7 +126,8 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
     if (r.table.overheadMs > 0)
         cost = tr("; the live engine's own cost %1 ms per call").arg(r.table.overheadMs, 0, 'f', 3);
     if (r.table.engineThreadMs > 0) // charged where replicas share this machine's devices, as a live run's do
-        cost += tr(", its one thread busy %1 ms per call").arg(r.table.engineThreadMs, 0, 'f', 3);
+        cost += (cost.isEmpty() ? tr("; the live engine's thread busy %1 ms per call") : tr(", its one thread busy %1 ms per call"))
+                    .arg(r.table.engineThreadMs, 0, 'f', 3);
     QString text = tr("Measured on %1: %2%3. Use it to time predict from this table.")
                        .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")), cost);
     if (!r.hostNotice.empty()) // the command line says it on stderr; here it must not hide behind a success

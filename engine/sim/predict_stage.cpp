@@ -229,12 +229,15 @@ void PredictStage::callOffDevice(std::uint32_t ci)
 {
     Nanos after = m_calls[ci].afterDevice;
     if (m_threadCost > 0) {
-        // The live engine's thread takes finished calls in turn: this one's hand-off starts when the
-        // thread is done with the ones before it, and keeps the thread busy for its cost (most of which
-        // overlaps the next call on the device: the overhead alone delays this call's end).
-        const Nanos start = std::max(m_now, m_threadFreeAt);
+        // The live engine's thread takes finished calls in turn. The call's tail and idle wake-up come
+        // first (the host's wait for the result, the notifying thread's wake-up: not the engine thread's
+        // work); its hand-off then starts when the thread is done with the ones before it, and keeps the
+        // thread busy for its cost (most of which overlaps the next call on the device: the overhead alone
+        // delays this call's end).
+        const Nanos ready = m_now + after - overhead();
+        const Nanos start = std::max(ready, m_threadFreeAt);
         m_threadFreeAt = start + m_threadCost;
-        after += start - m_now;
+        after = start + overhead() - m_now;
     }
     if (after > 0)
         m_events.push(m_now + after, EventType::CallDone, ci);

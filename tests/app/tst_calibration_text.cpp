@@ -34,6 +34,10 @@ private Q_SLOTS:
         QVERIFY2(CalibrationDialog::describe(r).startsWith("Measured on NVIDIA H200: batch 1: 0.544 ms, batch 2: 0.527 ms; the live engine's own "
                                                            "cost 0.100 ms per call, its one thread busy 0.023 ms per call. Use it"),
                  qPrintable(CalibrationDialog::describe(r)));
+        knee::CalibrationResult threadOnly = r; // no overhead measured beside it: the thread still has its subject
+        threadOnly.table.overheadMs = 0;
+        QVERIFY2(CalibrationDialog::describe(threadOnly).contains("batch 2: 0.527 ms; the live engine's thread busy 0.023 ms per call. Use it"),
+                 qPrintable(CalibrationDialog::describe(threadOnly)));
 
         // The dialog shows it, and the table can still be used (the user decides).
         const knee::PredictBackendInfo none; // never asked: nothing is started

@@ -76,17 +76,24 @@ private slots:
         QTest::addColumn<int>("mode");
         QTest::addColumn<bool>("closedLoop");
         QTest::addColumn<quint64>("seed");
-        const int dynamic = int(BatchingConfig::Mode::Dynamic), continuous = int(BatchingConfig::Mode::Continuous);
-        QTest::addRow("dynamic, open loop") << dynamic << false << quint64(11);
-        QTest::addRow("dynamic, closed loop") << dynamic << true << quint64(12);
-        QTest::addRow("continuous, open loop") << continuous << false << quint64(13);
-        QTest::addRow("continuous, closed loop") << continuous << true << quint64(14);
+        QTest::addColumn<bool>("engineThread");
+        const int none = int(BatchingConfig::Mode::None), dynamic = int(BatchingConfig::Mode::Dynamic),
+                  continuous = int(BatchingConfig::Mode::Continuous);
+        QTest::addRow("dynamic, open loop") << dynamic << false << quint64(11) << false;
+        QTest::addRow("dynamic, closed loop") << dynamic << true << quint64(12) << false;
+        QTest::addRow("continuous, open loop") << continuous << false << quint64(13) << false;
+        QTest::addRow("continuous, closed loop") << continuous << true << quint64(14) << false;
+        // A measured table whose calls queue for the live engine's one thread (two local devices).
+        QTest::addRow("no batching, engine thread") << none << false << quint64(15) << true;
+        QTest::addRow("dynamic, engine thread") << dynamic << true << quint64(16) << true;
+        QTest::addRow("continuous, engine thread") << continuous << false << quint64(17) << true;
     }
     void randomKnobChangesBatching()
     {
         QFETCH(int, mode);
         QFETCH(bool, closedLoop);
         QFETCH(quint64, seed);
+        QFETCH(bool, engineThread);
         Scenario s = churnScenario(closedLoop, 16, 400, 20'000, seed);
         s.deployment.concurrencyTarget = 8;
         s.deployment.predictConcurrency = 4;
@@ -101,6 +108,13 @@ private slots:
         s.model.batching.maxDelayMs = 2;
         s.model.batching.maxSequences = 6;
         s.model.batching.outputTokens = Distribution::exponential(8);
+        if (engineThread) {
+            s.deployment.devices = 2;
+            s.model.predictTable.batch = {1, 4};
+            s.model.predictTable.ms = {6, 9};
+            s.model.predictTable.overheadMs = 0.2;
+            s.model.predictTable.engineThreadMs = 1;
+        }
         QCOMPARE(QString::fromStdString(s.validate()), QString());
 
         Engine engine(s);

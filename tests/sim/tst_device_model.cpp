@@ -378,23 +378,32 @@ private slots:
     // The live engine's one thread (ServiceTable::engineThreadMs = 2 ms, overhead 0.5): four calls of 10 ms
     // that leave their device together are handed over in turn, each 2 ms after the one before, and each
     // ends its overhead after its hand-off began: 10.5, 12.5, 14.5, 16.5. A call that leaves the device after
-    // the thread is free again does not wait (B at 5: 15.5). Replicas with a device each (devices: 0, the
-    // platforms) have no shared thread: all four end at 10.5.
+    // the thread is free again does not wait (B at 5: 15.5). The thread is the run's, not a device's: two
+    // replicas of one call each on two local devices still take turns (10.5, 12.5). Replicas with a device
+    // each on the platforms (devices: 0) have no shared thread: all four end at 10.5.
     void engineThreadTakesCallsInTurn_data()
     {
+        QTest::addColumn<int>("replicas");
         QTest::addColumn<int>("devices");
         QTest::addColumn<QList<double>>("sendMs");
         QTest::addColumn<QList<double>>("finishMs");
-        QTest::addRow("together on one device") << 1 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 12.5, 14.5, 16.5};
-        QTest::addRow("the thread free again") << 1 << QList<double>{0, 5} << QList<double>{10.5, 15.5};
-        QTest::addRow("a device per replica") << 0 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 10.5, 10.5, 10.5};
+        QTest::addRow("together on one device") << 1 << 1 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 12.5, 14.5, 16.5};
+        QTest::addRow("the thread free again") << 1 << 1 << QList<double>{0, 5} << QList<double>{10.5, 15.5};
+        QTest::addRow("two local devices, one thread") << 2 << 2 << QList<double>{0, 0} << QList<double>{10.5, 12.5};
+        QTest::addRow("a device per replica") << 1 << 0 << QList<double>{0, 0, 0, 0} << QList<double>{10.5, 10.5, 10.5, 10.5};
     }
     void engineThreadTakesCallsInTurn()
     {
+        QFETCH(int, replicas);
         QFETCH(int, devices);
         QFETCH(QList<double>, sendMs);
         QFETCH(QList<double>, finishMs);
         Scenario s = predictOnly(4, Distribution::constant(10));
+        if (replicas > 1) { // one request each: a target of 1 sends the second to the other replica
+            s.deployment.concurrencyTarget = 1;
+            s.deployment.predictConcurrency = 1;
+            s.deployment.minReplicas = s.deployment.maxReplicas = s.deployment.initialReplicas = replicas;
+        }
         s.deployment.devices = devices;
         s.model.sharing = kind(DeviceSharing::Kind::Independent);
         s.model.predictTable.batch = {1};
