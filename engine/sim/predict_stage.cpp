@@ -6,7 +6,15 @@ namespace knee {
 
 namespace {
 constexpr std::uint64_t kVariationStream = 17; // after the engine's streams (11-16)
+
+// The live engine thread's time per call (ServiceTable::engineThreadMs), where virtual time charges it: only
+// where the scenario places its replicas on local devices, as a live run does; on the platforms (a device
+// per replica) every replica has a server of its own.
+Nanos engineThreadCost(const Scenario& s, const PredictExecutor* executor)
+{
+    return executor || s.deployment.devices <= 0 ? 0 : msToNanos(s.model.predictTable.engineThreadMs);
 }
+} // namespace
 
 PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueue& events, std::vector<Request>& requests,
                            std::vector<Replica>& replicas, RunMetrics& metrics, PredictExecutor* executor, Host& host)
@@ -22,12 +30,10 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
     , m_curve(scenario.model)
     , m_useDevices(!executor
                    && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()
-                       || (scenario.model.predictTable.engineThreadMs > 0 && scenario.deployment.devices > 0)))
+                       || engineThreadCost(scenario, executor) > 0))
     , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
-    // Only where the scenario places its replicas on local devices, as a live run does: on the platforms
-    // (a device per replica) every replica has a server of its own.
-    , m_threadCost(executor || scenario.deployment.devices <= 0 ? 0 : msToNanos(scenario.model.predictTable.engineThreadMs))
+    , m_threadCost(engineThreadCost(scenario, executor))
     , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
 {
 }

@@ -112,7 +112,7 @@ private:
 
     double m_predictMeanMs;
     SharingCurve m_curve;
-    bool m_useDevices;   // virtual time with sharing or idle costs: calls are timed by the device model
+    bool m_useDevices;   // virtual time with sharing, idle costs or the engine thread: calls are timed by the device model
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Nanos m_overhead;    // the table's per-call overhead
     Nanos m_threadCost;  // the table's engine_thread_ms: the live engine thread's time per call, one call at a time

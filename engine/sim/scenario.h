@@ -127,8 +127,8 @@ struct ServiceTable {
     // Used with the table's sharing (DeviceSharing::Kind::Table); 0: the whole call loads the device.
     double tailMs = 0;
     // The live engine's one thread: its time per call (the completion's hand-off, the stages' bookkeeping,
-    // the event loop's turn), shared by every call of the run, one after another. A call that leaves its
-    // device while the thread is still busy with earlier ones waits for it. Why: run 23 measured `small`'s
+    // the event loop's turn), shared by every call of the run, one after another. A call whose hand-off
+    // (after its tail and idle wake-up) finds the thread still busy with earlier ones waits for it. Why: run 23 measured `small`'s
     // engine thread 21-45 us busy per call, 80-98 % busy at 26,000-39,000 calls/s, where live p95 under
     // Poisson load rose far above virtual's (BENCHMARKS.md "Fidelity"). Charged only where the scenario places
     // its replicas on local devices (DeploymentConfig::devices > 0), as a live run does; on the platforms each
