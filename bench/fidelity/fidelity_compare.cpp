@@ -2,7 +2,8 @@
 // inter-token time for continuous batching), summarised as the median and worst |live ÷ virtual − 1|
 // overall and by profile, batching mode, replicas and load; then whether the knee and the best
 // predict_concurrency agree. Cells whose live window holds fewer than kMinCompleted responses are
-// counted apart (too few to compare a p95).
+// counted apart (too few to compare a p95). With a live run of two passes (`live --repeats 2`) and a
+// virtual run with another seed (`--floor`), it ends with each group's error beside those two floors.
 #include "fidelity.h"
 
 #include "study/knee.h"
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace fidelity {
@@ -73,6 +75,14 @@ int bestPc(const std::map<int, double>& byPc)
     return 0;
 }
 
+// What one comparison found: its groups' errors and how often the two runs' decisions agreed.
+struct Summary {
+    std::size_t cells = 0;
+    std::map<QString, Stat> groups;
+    int configurations = 0, kneesAgree = 0, saturationAgrees = 0;
+    int pcGroups = 0, pcAgree = 0;
+};
+
 // A cell's identity in every run of the matrix: configuration, load and level.
 QString cellKey(const QJsonObject& r)
 {
@@ -80,7 +90,7 @@ QString cellKey(const QJsonObject& r)
 }
 
 // `live` against `virt` (the other run: virtual, or a live run's first pass); `lname` and `vname` name them in the text.
-std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<QJsonObject>& virt, const char* lname, const char* vname,
+Summary compareSets(const std::vector<QJsonObject>& live, const std::vector<QJsonObject>& virt, const char* lname, const char* vname,
                         const QString& csvPath)
 {
     std::map<QString, QJsonObject> virtByKey;
@@ -245,7 +255,49 @@ std::size_t compareSets(const std::vector<QJsonObject>& live, const std::vector<
                             .toUtf8());
         }
     }
-    return cells.size();
+    Summary summary;
+    summary.cells = cells.size();
+    summary.groups = std::move(groups);
+    summary.configurations = int(liveCurves.size());
+    summary.kneesAgree = kneesAgree;
+    summary.saturationAgrees = saturationAgrees;
+    summary.pcGroups = int(pickCost.size());
+    summary.pcAgree = pcAgree;
+    return summary;
+}
+
+// The model's error beside the two floors under it, group by group: a live ÷ virtual error no larger than
+// the live run's disagreement with itself (pass 2 ÷ pass 1) or than sampling alone (seed 2 ÷ seed 1) says
+// nothing against the model. Medians of |error|.
+void printAgainstFloors(const Summary& model, const Summary* livePass, const Summary* sampling)
+{
+    const auto median = [](const Summary* s, const QString& group, bool p95) -> QString {
+        if (!s)
+            return "–";
+        const auto it = s->groups.find(group);
+        if (it == s->groups.end())
+            return "–";
+        return pct(Stat::median(p95 ? it->second.p95 : it->second.thr));
+    };
+    std::printf("\n## Against the floors (medians of |error|: live ÷ virtual · live pass 2 ÷ pass 1 · virtual seed 2 ÷ seed 1)\n\n");
+    std::printf("| cells | n | throughput | p95 |\n|---|---:|---|---|\n");
+    for (const auto& [name, st] : model.groups)
+        std::printf("| %s | %zu | %s · %s · %s | %s · %s · %s |\n", qPrintable(name), st.thr.size(), qPrintable(median(&model, name, false)),
+                    qPrintable(median(livePass, name, false)), qPrintable(median(sampling, name, false)), qPrintable(median(&model, name, true)),
+                    qPrintable(median(livePass, name, true)), qPrintable(median(sampling, name, true)));
+    const auto agreed = [](const Summary* s, int Summary::*count, int Summary::*total) -> QString {
+        return s ? QString("%1 of %2").arg(s->*count).arg(s->*total) : QString("–");
+    };
+    std::printf("\n| agrees | live ÷ virtual | pass 2 ÷ pass 1 | seed 2 ÷ seed 1 |\n|---|---|---|---|\n");
+    std::printf("| knee | %s | %s | %s |\n", qPrintable(agreed(&model, &Summary::kneesAgree, &Summary::configurations)),
+                qPrintable(agreed(livePass, &Summary::kneesAgree, &Summary::configurations)),
+                qPrintable(agreed(sampling, &Summary::kneesAgree, &Summary::configurations)));
+    std::printf("| saturation | %s | %s | %s |\n", qPrintable(agreed(&model, &Summary::saturationAgrees, &Summary::configurations)),
+                qPrintable(agreed(livePass, &Summary::saturationAgrees, &Summary::configurations)),
+                qPrintable(agreed(sampling, &Summary::saturationAgrees, &Summary::configurations)));
+    std::printf("| best predict_concurrency | %s | %s | %s |\n", qPrintable(agreed(&model, &Summary::pcAgree, &Summary::pcGroups)),
+                qPrintable(agreed(livePass, &Summary::pcAgree, &Summary::pcGroups)),
+                qPrintable(agreed(sampling, &Summary::pcAgree, &Summary::pcGroups)));
 }
 
 } // namespace
@@ -265,7 +317,8 @@ int runCompare(const Options& o)
     std::map<int, std::vector<QJsonObject>> passes; // rep -> rows (rows without "rep" are pass 0)
     for (const QJsonObject& r : live)
         passes[r["rep"].toInt(0)].push_back(r);
-    const std::size_t n = compareSets(passes[0], virt, "live", "virtual", o.out);
+    const Summary model = compareSets(passes[0], virt, "live", "virtual", o.out);
+    std::optional<Summary> livePass, sampling;
     // The floor under the table above: the same cells measured again in the same engine, each later pass
     // against the first (it starts after the first pass's largest level, not after a cold start).
     for (const auto& [rep, rows] : passes) {
@@ -273,7 +326,9 @@ int runCompare(const Options& o)
             continue;
         const std::string name = "pass " + std::to_string(rep + 1);
         std::printf("\n## The live run against itself: %s ÷ pass 1\n\n", name.c_str());
-        compareSets(rows, passes[0], name.c_str(), "pass 1", {});
+        const Summary s = compareSets(rows, passes[0], name.c_str(), "pass 1", {});
+        if (rep == 1)
+            livePass = s;
     }
     // The floor that sampling alone sets: the same virtual cells with other arrivals and draws (a run with
     // another --seed). A live ÷ virtual error at that size says nothing about the model.
@@ -288,9 +343,11 @@ int runCompare(const Options& o)
         for (QJsonObject& r : tagged)
             if (const auto it = share.find(cellKey(r)); it != share.end())
                 r["share"] = it->second;
-        compareSets(tagged, virt, "seed 2", "virtual", {});
+        sampling = compareSets(tagged, virt, "seed 2", "virtual", {});
     }
-    return n ? 0 : 1;
+    if (livePass || sampling)
+        printAgainstFloors(model, livePass ? &*livePass : nullptr, sampling ? &*sampling : nullptr);
+    return model.cells ? 0 : 1;
 }
 
 } // namespace fidelity

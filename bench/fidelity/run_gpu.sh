@@ -9,6 +9,10 @@
 #   PIN=0-7 ...: calibrate and the live matrix run on those CPUs only (taskset). On the H200 machine (a VM
 #   of 16 vCPUs) the live engine's threads spread over all of them had `small`'s calls slow down 1.5-2.5x
 #   for seconds at a time; pinned to 0-7 they did not (bench/fidelity/results/h200_2026-12-03_replicas/slowmode).
+#   LIVE_REPEATS=2 (the default): every level measured twice in the same engine, so compare.md puts the live
+#   run's disagreement with itself (pass 2 ÷ pass 1) beside each error; run 23 found it larger than the
+#   sampling floor under Poisson load. It doubles the live run: one profile per device call.
+#   VIRTUAL=0: stop after the live run (replay and compare elsewhere: the virtual runs need no GPU).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -26,13 +30,14 @@ if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
 fi
 list=$(echo $profiles | tr ' ' ',')
 t0=$(date +%s)
-timeout "${LIVE_TIMEOUT_S:-420}" $pin "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/live.log"
+timeout "${LIVE_TIMEOUT_S:-420}" $pin "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" --repeats "${LIVE_REPEATS:-2}" ${MATRIX:-} 2>"$out/live.log"
 rc=$?
 echo "live matrix: exit $rc, $(wc -l <"$out/live.jsonl") cells in $(( $(date +%s) - t0 )) s"
 # Run 5 stopped early without a word in its log, run 7 died of a segfault in libcuda: say how (124 is the
 # timeout; 128+N a signal N), with the bench's own report of the thread and its stack (module+offset; map
 # them with addr2line on the unstripped build that made devrun/).
 [ $rc = 0 ] || { sed -n '/fatal signal/,$p' "$out/live.log" | head -n 70; tail -n 3 "$out/live.log"; dmesg 2>/dev/null | tail -n 5; }
+[ "${VIRTUAL:-1}" = 0 ] && exit 0
 "$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual.jsonl" --profiles "$list" ${MATRIX:-} 2>"$out/virtual.log"
 # The same cells with other arrivals and draws: the floor that sampling alone sets under each error.
 "$bench" virtual --tables "$out/tables" --live "$out/live.jsonl" --out "$out/virtual-seed2.jsonl" --profiles "$list" --seed 2 ${MATRIX:-} 2>>"$out/virtual.log"
