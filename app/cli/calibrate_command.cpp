@@ -201,8 +201,14 @@ int runCalibrate(const QStringList& args)
                           {"source", QString::fromStdString(t.source)}};
         if (!t.variation.empty()) // as the YAML table has them, when they were measured
             table["variation"] = row(t.variation);
-        if (!t.idleGapMs.empty())
-            table["idle"] = QJsonObject{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
+        if (!t.idleGapMs.empty()) {
+            QJsonObject idle{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
+            if (!t.idleJitterMs.empty()) {
+                idle["jitter_ms"] = row(t.idleJitterMs);
+                idle["jitter_from_ms"] = t.idleJitterFromMs;
+            }
+            table["idle"] = idle;
+        }
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
         for (const LiveIdlePoint& p : result.liveIdle)
             liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},

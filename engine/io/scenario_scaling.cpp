@@ -193,13 +193,21 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
         if (auto x = r.number(*v, f->pathOf("engine_thread_ms"), rule(0, 1000, false, false)))
             t.engineThreadMs = *x;
     if (auto v = f->get("idle")) {
-        constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms" };
+        constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms", "jitter_ms", "jitter_from_ms" };
         if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {
             for (auto [key, out] : { std::pair { "gap_ms", &t.idleGapMs }, std::pair { "extra_ms", &t.idleExtraMs } }) {
                 if (const auto e = idle->get(key))
                     numbers(*e, idle->pathOf(key), rule(0, 1000, false, false), *out);
                 else
                     r.missing(*idle, key, "a list of numbers");
+            }
+            if (const auto e = idle->get("jitter_ms"))
+                numbers(*e, idle->pathOf("jitter_ms"), rule(-1000, 1000, false, false), t.idleJitterMs);
+            if (const auto e = idle->get("jitter_from_ms")) {
+                if (auto x = r.number(*e, idle->pathOf("jitter_from_ms"), rule(0, 1000, false, true)))
+                    t.idleJitterFromMs = *x;
+            } else if (idle->get("jitter_ms")) {
+                r.missing(*idle, "jitter_from_ms", "the smallest idle gap in ms the jitter applies from");
             }
         }
     }

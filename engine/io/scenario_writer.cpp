@@ -172,7 +172,9 @@ std::string writePredictTableYaml(const ServiceTable& t)
     if (!t.variation.empty())
         o << ", variation: " << numberList(t.variation);
     if (!t.idleGapMs.empty())
-        o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs) << "}";
+        o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs)
+          << (t.idleJitterMs.empty() ? "" : ", jitter_ms: " + numberList(t.idleJitterMs) + ", jitter_from_ms: " + number(t.idleJitterFromMs))
+          << "}";
     if (t.order > 0)
         o << ", order: " << number(t.order);
     if (t.tailMs > 0)

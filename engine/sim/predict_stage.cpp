@@ -220,6 +220,10 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)))));
     c.afterDevice = overhead() + tail
         + (idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0);
+    // The wake-up after the gap varies (ServiceTable::idleJitterMs): drawn only where the table has it, so
+    // that tables without it keep their streams and results.
+    if (!table.idleJitterMs.empty() && idle >= msToNanos(table.idleJitterFromMs))
+        c.afterDevice = std::max<Nanos>(0, c.afterDevice + msToNanos(drawAtQuantiles(table.idleJitterMs)));
     dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0) - tail), c.batch, m_curve, double(tail));
     deviceChanged(d);
 }
@@ -251,13 +255,10 @@ void PredictStage::callOffDevice(std::uint32_t ci)
         endCall(ci, {});
 }
 
-// Inverse of the table's per-call variation (ratio to the median at fixed quantiles), linear between
-// quantiles, clamped at the outermost ones.
-double PredictStage::variationFactor()
+// A draw from values given at the table's fixed quantiles (ServiceTable::kVariationQuantiles): their
+// inverse, linear between quantiles, clamped at the outermost ones.
+double PredictStage::drawAtQuantiles(const std::vector<double>& q)
 {
-    const std::vector<double>& q = m_scenario.model.predictTable.variation;
-    if (q.empty())
-        return 1.0;
     const auto& p = ServiceTable::kVariationQuantiles;
     const double u = m_variationRng.uniform01();
     if (u <= p[0])
@@ -266,6 +267,13 @@ double PredictStage::variationFactor()
         if (u <= p[i])
             return q[i - 1] + (q[i] - q[i - 1]) * (u - p[i - 1]) / (p[i] - p[i - 1]);
     return q.back();
+}
+
+// The table's per-call variation: a ratio to the median.
+double PredictStage::variationFactor()
+{
+    const std::vector<double>& q = m_scenario.model.predictTable.variation;
+    return q.empty() ? 1.0 : drawAtQuantiles(q);
 }
 
 void PredictStage::handle(const Event& e)

@@ -96,6 +96,7 @@ private:
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
     double variationFactor();                             // a draw of the table's per-call variation (1 without one)
+    double drawAtQuantiles(const std::vector<double>& q); // a draw from values at kVariationQuantiles, on the calls' stream
     Nanos overhead() const { return m_overhead; }
     bool timedByDevice() const { return m_useDevices; }
     int deviceOf(int ri) const;

@@ -12,6 +12,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace {
@@ -572,6 +573,38 @@ private slots:
             QCOMPARE(idle["extra_ms"].toArray()[int(at - gaps.begin())].toDouble(), p["extra_ms"].toDouble());
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle cost from the live engine's batcher"));
+        // The wake-up's jitter: each call after a caller's gap of 0.1 ms or more, minus its gap's mean, pooled,
+        // at the 9 quantiles; derived again here from the raw samples the JSON keeps.
+        {
+            const QJsonArray callerGaps = o["caller_idle"].toObject()["gap_ms"].toArray();
+            const QJsonArray samples = o["idle_host_ms_samples"].toArray();
+            QCOMPARE(samples.size(), callerGaps.size());
+            std::vector<double> pooled;
+            double from = 0;
+            for (int g = 0; g < samples.size(); ++g) {
+                if (callerGaps[g].toDouble() < 0.1)
+                    continue;
+                const QJsonArray calls = samples[g].toArray();
+                if (from == 0)
+                    from = callerGaps[g].toDouble();
+                double mean = 0;
+                for (const QJsonValue& v : calls)
+                    mean += v.toDouble() / double(calls.size());
+                for (const QJsonValue& v : calls)
+                    pooled.push_back(v.toDouble() - mean);
+            }
+            QVERIFY2(pooled.size() >= 100, qPrintable(QString::number(pooled.size())));
+            std::sort(pooled.begin(), pooled.end());
+            const QJsonArray jitter = idle["jitter_ms"].toArray();
+            QCOMPARE(jitter.size(), 9);
+            for (int i = 0; i < 9; ++i) {
+                const double q = std::array{0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99}[std::size_t(i)]; // ServiceTable::kVariationQuantiles
+                const double expected = pooled[std::min(pooled.size() - 1, std::size_t(q * double(pooled.size())))];
+                // the JSON's samples and the jitter are both rounded to 1e-4 ms (and the means of rounded samples)
+                QVERIFY2(std::abs(jitter[i].toDouble() - expected) <= 2e-4, qPrintable(QString("%1: %2 vs %3").arg(q).arg(jitter[i].toDouble()).arg(expected)));
+            }
+            QCOMPARE(idle["jitter_from_ms"].toDouble(), from);
+        }
         // The live engine thread's CPU time per call in the queue run (a thread that ran the calls used some;
         // more than a whole call's time per call would mean it was measured over the wrong span).
         const double thread = o["predict_table"].toObject()["engine_thread_ms"].toDouble();

@@ -142,6 +142,12 @@ private slots:
                                              << "model.predict_table.tail_ms" << "got '-1'";
         QTest::addRow("engine thread negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_ms: -0.1}") << 7
                                                 << "model.predict_table.engine_thread_ms" << "got '-0.1'";
+        QTest::addRow("idle jitter without its gap") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
+                                                               "jitter_ms: [0, 0, 0, 0, 0, 0, 0, 0, 0]}}") << 7
+                                                     << "model.predict_table.idle.jitter_from_ms" << "missing";
+        QTest::addRow("idle jitter from zero") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
+                                                         "jitter_ms: [0, 0, 0, 0, 0, 0, 0, 0, 0], jitter_from_ms: 0}}") << 7
+                                               << "model.predict_table.idle.jitter_from_ms" << "got '0'";
         QTest::addRow("unknown draw") << replaced(6, "  predict: {dist: lognormal, mean_ms: 10, draw: per_user}") << 6
                                       << "model.predict.draw" << "per_request, per_instant";
         QTest::addRow("unknown batching mode") << replaced(6, "  predict: 10\n  batching: {mode: speculative}") << 7
@@ -258,6 +264,33 @@ private slots:
         const ScenarioReadResult whole = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], tail_ms: 0.5}"));
         QVERIFY(!whole.ok());
         QVERIFY2(allErrors(whole).contains("tail_ms must be >= 0 and below every solo time"), qPrintable(allErrors(whole)));
+    }
+
+    // The idle wake-up's jitter (idle.jitter_ms from jitter_from_ms) reads, writes and reads back the same;
+    // jitter that decreases, or has a time too few, is refused with the reason.
+    void idleJitterReadsBack()
+    {
+        const QByteArray table = "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], idle: {gap_ms: [0.01, 0.1, 2], extra_ms: [0, 0.03, 0.18], "
+                                 "jitter_ms: [-0.06, -0.04, -0.03, -0.01, -0.005, 0.01, 0.04, 0.11, 0.23], jitter_from_ms: 0.1}}";
+        const ScenarioReadResult first = read(replaced(6, table));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
+            QCOMPARE(s.model.predictTable.idleJitterMs, (std::vector<double>{-0.06, -0.04, -0.03, -0.01, -0.005, 0.01, 0.04, 0.11, 0.23}));
+            QCOMPARE(s.model.predictTable.idleJitterFromMs, 0.1);
+        }
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        QByteArray decreasing = table;
+        decreasing.replace("0.11, 0.23", "0.23, 0.11");
+        const ScenarioReadResult down = read(replaced(6, decreasing));
+        QVERIFY(!down.ok());
+        QVERIFY2(allErrors(down).contains("idle.jitter_ms must be between -1000 and 1000 ms and not decrease"), qPrintable(allErrors(down)));
+        QByteArray shortList = table;
+        shortList.replace("-0.06, ", "");
+        const ScenarioReadResult few = read(replaced(6, shortList));
+        QVERIFY(!few.ok());
+        QVERIFY2(allErrors(few).contains("one time per quantile (9)"), qPrintable(allErrors(few)));
     }
 
     void writtenPatternsReadBack()

@@ -83,7 +83,8 @@ private slots:
         QTest::addRow("dynamic, closed loop") << dynamic << true << quint64(12) << false;
         QTest::addRow("continuous, open loop") << continuous << false << quint64(13) << false;
         QTest::addRow("continuous, closed loop") << continuous << true << quint64(14) << false;
-        // A measured table whose calls queue for the live engine's one thread (two local devices).
+        // A measured table whose calls queue for the live engine's one thread (two local devices), with an idle
+        // curve whose jitter can draw below the call's whole time off the device (clamped there).
         QTest::addRow("no batching, engine thread") << none << false << quint64(15) << true;
         QTest::addRow("dynamic, engine thread") << dynamic << true << quint64(16) << true;
         QTest::addRow("continuous, engine thread") << continuous << false << quint64(17) << true;
@@ -114,6 +115,10 @@ private slots:
             s.model.predictTable.ms = {6, 9};
             s.model.predictTable.overheadMs = 0.2;
             s.model.predictTable.engineThreadMs = 1;
+            s.model.predictTable.idleGapMs = {0.5, 5};
+            s.model.predictTable.idleExtraMs = {0.2, 1};
+            s.model.predictTable.idleJitterMs = {-2, -1, -0.5, -0.1, 0, 0.1, 0.5, 1, 3};
+            s.model.predictTable.idleJitterFromMs = 0.5;
         }
         QCOMPARE(QString::fromStdString(s.validate()), QString());
 

@@ -16,6 +16,7 @@
 
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -413,6 +414,74 @@ private slots:
         QCOMPARE(s.validate(), std::string());
         const std::vector<double> got = finishTimes(s, std::vector<double>(sendMs.begin(), sendMs.end()));
         QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+    }
+
+    // A call that finds its device idle pays the idle extra for its gap (ServiceTable::idleExtraAt: 1 ms at a
+    // gap of 1 ms, 2 ms at 4 ms and beyond), and from idle.jitter_from_ms on (2 ms here) a draw from
+    // idle.jitter_ms too (0.5 ms at every quantile, so every draw is 0.5). Calls of 10 ms: the first call
+    // (the device never used: the last gap's extra) ends at 10 + 2 + 0.5 = 12.5; a call sent at 11, 1 ms
+    // after the device went idle at 10, at 11 + 10 + 1 = 22, below the jitter's gaps; one sent at 14, 4 ms
+    // after, at 14 + 10 + 2 + 0.5 = 26.5. Without a jitter, 12, 22 and 26.
+    void idleJitterFromItsGap_data()
+    {
+        QTest::addColumn<bool>("jitter");
+        QTest::addColumn<double>("secondSendMs");
+        QTest::addColumn<QList<double>>("finishMs");
+        QTest::addRow("a short gap: no jitter") << true << 11.0 << QList<double>{12.5, 22};
+        QTest::addRow("a long gap: jitter") << true << 14.0 << QList<double>{12.5, 26.5};
+        QTest::addRow("no jitter in the table, short gap") << false << 11.0 << QList<double>{12, 22};
+        QTest::addRow("no jitter in the table, long gap") << false << 14.0 << QList<double>{12, 26};
+    }
+    void idleJitterFromItsGap()
+    {
+        QFETCH(bool, jitter);
+        QFETCH(double, secondSendMs);
+        QFETCH(QList<double>, finishMs);
+        Scenario s = predictOnly(4, Distribution::constant(10));
+        s.deployment.devices = 1;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.idleGapMs = {1, 4};
+        s.model.predictTable.idleExtraMs = {1, 2};
+        if (jitter) {
+            s.model.predictTable.idleJitterMs.assign(std::size(ServiceTable::kVariationQuantiles), 0.5);
+            s.model.predictTable.idleJitterFromMs = 2;
+        }
+        QCOMPARE(s.validate(), std::string());
+        const std::vector<double> got = finishTimes(s, {0, secondSendMs});
+        QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+    }
+
+    // The draws follow the table's quantiles: lone calls 20 ms apart (each after a gap of 10 ms) end 10 ms
+    // + the last extra (2) + a draw from jitter_ms; the draws' median is the table's median, the spread its
+    // spread, and none falls outside the outermost quantiles.
+    void idleJitterDrawsFollowTheQuantiles()
+    {
+        Scenario s = predictOnly(1, Distribution::constant(10));
+        s.deployment.devices = 1;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.idleGapMs = {1, 4};
+        s.model.predictTable.idleExtraMs = {1, 2};
+        s.model.predictTable.idleJitterMs = {-0.4, -0.3, -0.2, -0.1, 0, 0.2, 0.8, 1.6, 3.2};
+        s.model.predictTable.idleJitterFromMs = 2;
+        QCOMPARE(s.validate(), std::string());
+        std::vector<double> sends;
+        for (int i = 0; i < 4000; ++i)
+            sends.push_back(20.0 * i);
+        const std::vector<double> done = finishTimes(s, sends);
+        QCOMPARE(done.size(), sends.size());
+        std::vector<double> draws;
+        for (std::size_t i = 0; i < done.size(); ++i)
+            draws.push_back(done[i] - sends[i] - 12); // the order of completion is the order of sending: 20 ms apart
+        std::sort(draws.begin(), draws.end());
+        QVERIFY(draws.front() >= -0.4 - 1e-6 && draws.back() <= 3.2 + 1e-6);
+        const auto at = [&](double q) { return draws[std::size_t(q * double(draws.size() - 1))]; };
+        QVERIFY2(std::abs(at(0.5)) < 0.02, qPrintable(QString::number(at(0.5))));
+        QVERIFY2(std::abs(at(0.25) + 0.1) < 0.02, qPrintable(QString::number(at(0.25))));
+        QVERIFY2(std::abs(at(0.85) - 0.6) < 0.08, qPrintable(QString::number(at(0.85)))); // 0.2 + 0.6 * (0.85 - 0.75) / 0.15
     }
 
     // The thread bounds the run's calls per second at 1 / engine_thread_ms whatever the device allows: eight
