@@ -28,6 +28,13 @@ std::string CalibrationResult::yaml() const
 
 namespace {
 
+// The value at quantile q of sorted values: the one q of the way through (the table's quantiles are
+// read this way for the variation and the idle jitter alike).
+double atQuantile(const std::vector<double>& sorted, double q)
+{
+    return sorted[std::min(sorted.size() - 1, std::size_t(q * double(sorted.size())))];
+}
+
 // ServiceTable::idleJitterMs: each call's host time after an idle gap minus its gap's mean, pooled over
 // the gaps from kIdleJitterFromMs on, at the table's quantiles. Shorter gaps vary as calls back to back
 // do (H200: p95 1.07-1.10x the median at 0.01-0.05 ms against 1.2-2.9x from 0.1 ms on), which the
@@ -53,7 +60,7 @@ void setIdleJitter(const std::vector<double>& gapsMs, const std::vector<std::vec
         return;
     std::sort(pooled.begin(), pooled.end());
     for (double q : ServiceTable::kVariationQuantiles)
-        t.idleJitterMs.push_back(std::round(pooled[std::min(pooled.size() - 1, std::size_t(q * double(pooled.size())))] * 1e4) / 1e4);
+        t.idleJitterMs.push_back(std::round(atQuantile(pooled, q) * 1e4) / 1e4);
     t.idleJitterFromMs = std::round(from * 1e4) / 1e4;
 }
 
@@ -224,10 +231,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     out.idleHostSamples = m.idleHostSamples;
     // The per-call variation: the pooled ratios (host time over its point's median) at the table's quantiles.
     if (m.ratios.size() >= 100) {
-        for (double q : ServiceTable::kVariationQuantiles) {
-            const double v = m.ratios[std::min(m.ratios.size() - 1, std::size_t(q * double(m.ratios.size())))];
-            t.variation.push_back(std::round(v * 1e4) / 1e4);
-        }
+        for (double q : ServiceTable::kVariationQuantiles)
+            t.variation.push_back(std::round(atQuantile(m.ratios, q) * 1e4) / 1e4);
         const std::size_t mid = std::size(ServiceTable::kVariationQuantiles) / 2; // the median, 1 by construction
         t.variation[mid] = std::clamp(1.0, t.variation[mid - 1], t.variation[mid + 1]);
     }
@@ -301,18 +306,23 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             }
             applyLiveIdle(t, out.liveIdle, out.liveCycleMs);
         }
+        if (t.idleGapMs.empty()) { // the jitter belongs to an idle curve (ServiceTable::validate)
+            t.idleJitterMs.clear();
+            t.idleJitterFromMs = 0;
+        }
         if (!disturbed.empty())
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
                 + ": the live engine's cost may be overstated; calibrate again when the machine is quieter";
     }
-    char detail[500];
-    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s",
+    char detail[600];
+    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call; engine "
                                                    "thread: its CPU time per call in that run"
                                                  : "",
-                  out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap");
+                  out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap",
+                  t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;
 }

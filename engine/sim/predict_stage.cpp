@@ -6,6 +6,7 @@ namespace knee {
 
 namespace {
 constexpr std::uint64_t kVariationStream = 17; // after the engine's streams (11-16)
+constexpr std::uint64_t kIdleJitterStream = 18; // its own: a table with the jitter keeps the calls' variation draws
 
 // The live engine thread's time per call (ServiceTable::engineThreadMs), where virtual time charges it: only
 // where the scenario places its replicas on local devices, as a live run does; on the platforms (a device
@@ -32,6 +33,7 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
                    && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()
                        || engineThreadCost(scenario, executor) > 0))
     , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
+    , m_jitterRng(streamSeed(scenario.workload.seed, kIdleJitterStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
     , m_threadCost(engineThreadCost(scenario, executor))
     , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
@@ -218,12 +220,13 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     const ServiceTable& table = m_scenario.model.predictTable;
     // The call's tail (ServiceTable::tailMs) runs off the device, after its shared work.
     const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)))));
-    c.afterDevice = overhead() + tail
-        + (idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0);
-    // The wake-up after the gap varies (ServiceTable::idleJitterMs): drawn only where the table has it, so
-    // that tables without it keep their streams and results.
-    if (!table.idleJitterMs.empty() && idle >= msToNanos(table.idleJitterFromMs))
-        c.afterDevice = std::max<Nanos>(0, c.afterDevice + msToNanos(drawAtQuantiles(table.idleJitterMs)));
+    Nanos wake = idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0;
+    // The wake-up after a long enough gap varies (ServiceTable::idleJitterMs); a draw below the idle extra
+    // leaves no wake-up at all, never less than the overhead and tail (so the clamp lifts the mean a little
+    // where the jitter's lowest quantiles exceed the extra).
+    if (!table.idleJitterMs.empty() && idle > 0 && idle >= msToNanos(table.idleJitterFromMs))
+        wake = std::max<Nanos>(0, wake + msToNanos(drawAtQuantiles(table.idleJitterMs, m_jitterRng)));
+    c.afterDevice = overhead() + tail + wake;
     dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0) - tail), c.batch, m_curve, double(tail));
     deviceChanged(d);
 }
@@ -257,10 +260,10 @@ void PredictStage::callOffDevice(std::uint32_t ci)
 
 // A draw from values given at the table's fixed quantiles (ServiceTable::kVariationQuantiles): their
 // inverse, linear between quantiles, clamped at the outermost ones.
-double PredictStage::drawAtQuantiles(const std::vector<double>& q)
+double PredictStage::drawAtQuantiles(const std::vector<double>& q, Rng& rng)
 {
     const auto& p = ServiceTable::kVariationQuantiles;
-    const double u = m_variationRng.uniform01();
+    const double u = rng.uniform01();
     if (u <= p[0])
         return q.front();
     for (std::size_t i = 1; i < q.size(); ++i)
@@ -273,7 +276,7 @@ double PredictStage::drawAtQuantiles(const std::vector<double>& q)
 double PredictStage::variationFactor()
 {
     const std::vector<double>& q = m_scenario.model.predictTable.variation;
-    return q.empty() ? 1.0 : drawAtQuantiles(q);
+    return q.empty() ? 1.0 : drawAtQuantiles(q, m_variationRng);
 }
 
 void PredictStage::handle(const Event& e)

@@ -96,7 +96,7 @@ private:
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
     double variationFactor();                             // a draw of the table's per-call variation (1 without one)
-    double drawAtQuantiles(const std::vector<double>& q); // a draw from values at kVariationQuantiles, on the calls' stream
+    static double drawAtQuantiles(const std::vector<double>& q, Rng& rng); // a draw from values at kVariationQuantiles
     Nanos overhead() const { return m_overhead; }
     bool timedByDevice() const { return m_useDevices; }
     int deviceOf(int ri) const;
@@ -115,6 +115,7 @@ private:
     SharingCurve m_curve;
     bool m_useDevices;   // virtual time with sharing, idle costs or the engine thread: calls are timed by the device model
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
+    Rng m_jitterRng;     // the idle wake-ups' jitter: its own, so the calls' variation draws stay as they were
     Nanos m_overhead;    // the table's per-call overhead
     Nanos m_threadCost;  // the table's engine_thread_ms: the live engine thread's time per call, one call at a time
     Nanos m_threadFreeAt = 0;

@@ -476,13 +476,15 @@ std::string Scenario::validate() const
                 || !std::isfinite(t.idleExtraMs[i]) || t.idleExtraMs[i] < 0 || t.idleExtraMs[i] > 1000)
                 return "model.predict_table: idle gaps must be > 0 ms and increase; extra times between 0 and 1000 ms";
         if (!t.idleJitterMs.empty()) {
-            if (t.idleGapMs.empty() || t.idleJitterMs.size() != std::size(ServiceTable::kVariationQuantiles))
-                return "model.predict_table: idle.jitter_ms needs the idle gaps, and one time per quantile (" + std::to_string(std::size(ServiceTable::kVariationQuantiles)) + ")";
+            if (t.idleGapMs.empty() || t.idleJitterMs.size() != kQuantiles)
+                return "model.predict_table: idle.jitter_ms needs the idle gaps, and one time per quantile (" + std::to_string(kQuantiles) + ")";
             if (!(t.idleJitterFromMs > 0 && t.idleJitterFromMs <= 1000))
                 return "model.predict_table: idle.jitter_from_ms must be above 0 and at most 1000";
             for (std::size_t i = 0; i < t.idleJitterMs.size(); ++i)
                 if (!std::isfinite(t.idleJitterMs[i]) || std::abs(t.idleJitterMs[i]) > 1000 || (i > 0 && t.idleJitterMs[i] < t.idleJitterMs[i - 1]))
                     return "model.predict_table: idle.jitter_ms must be between -1000 and 1000 ms and not decrease";
+        } else if (t.idleJitterFromMs != 0) {
+            return "model.predict_table: idle.jitter_from_ms applies to idle.jitter_ms, which the table lacks";
         }
         if (!(t.order >= 0 && t.order <= 1))
             return "model.predict_table: order must be between 0 (processor sharing) and 1 (oldest first)";

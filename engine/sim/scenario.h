@@ -118,11 +118,11 @@ struct ServiceTable {
     double idleExtraAt(double gapMs) const;
     // How much that wake-up varies: a call's host time after an idle gap minus its gap's mean, in ms, at the
     // quantiles kVariationQuantiles, pooled over `knee calibrate`'s idle gaps from idleJitterFromMs on. A call
-    // that starts on a device idle at least idleJitterFromMs ends a draw from it later (or earlier) than its
-    // idle extra says, off the device; centred on the mean, so that throughput stays where the idle extra
-    // puts it and only the spread widens. Why: on the H200 a call after a gap of 0.1-2 ms took p95 1.2-2.9x
+    // that starts on a device idle at least idleJitterFromMs (or never used) adds a draw from it to its idle
+    // extra, off the device (a wake-up below 0 is none). Centred on each gap's mean, the draws add no mean
+    // of their own: the idle extra stays the wake-up's centre and only its spread widens. Why: on the H200 a call after a gap of 0.1-2 ms took p95 1.2-2.9x
     // its gap's median, against 1.07x back to back, and dynamic batching, whose every batch starts after
-    // the batcher's delay, ran live p95 17-60 % above virtual in closed loops (BENCHMARKS.md "Fidelity",
+    // the batcher's delay, ran live p95 16-49 % above virtual in closed loops (BENCHMARKS.md "Fidelity",
     // eighteenth session). Empty: every such call takes the idle extra exactly.
     std::vector<double> idleJitterMs;
     double idleJitterFromMs = 0;

@@ -39,6 +39,16 @@ private Q_SLOTS:
         QVERIFY2(CalibrationDialog::describe(threadOnly).contains("batch 2: 0.527 ms; the live engine's thread busy 0.023 ms per call. Use it"),
                  qPrintable(CalibrationDialog::describe(threadOnly)));
 
+        // The idle wake-up's spread, when the calibration measured it: its p95 from the gap it applies from.
+        knee::CalibrationResult jitter = r;
+        jitter.table.idleGapMs = {0.01, 0.1, 2};
+        jitter.table.idleExtraMs = {0, 0.03, 0.18};
+        jitter.table.idleJitterMs = {-0.08, -0.06, -0.05, -0.02, -0.01, 0.007, 0.038, 0.115, 0.23};
+        jitter.table.idleJitterFromMs = 0.1;
+        QVERIFY2(CalibrationDialog::describe(jitter).contains("its one thread busy 0.023 ms per call; after an idle gap of 0.1 ms or more a call ends "
+                                                              "up to 0.115 ms later than its mean (p95). Use it"),
+                 qPrintable(CalibrationDialog::describe(jitter)));
+
         // The dialog shows it, and the table can still be used (the user decides).
         const knee::PredictBackendInfo none; // never asked: nothing is started
         CalibrationDialog d(none);
@@ -49,8 +59,12 @@ private Q_SLOTS:
         QVERIFY(d.statusText().contains("Warning: "));
         QCOMPARE(finished.first().first().toBool(), true);
         QVERIFY(d.useButton()->isEnabled());
-        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty())
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
             d.grab().save(shots + "/calibration_host_busy.png");
+            d.showResult(jitter, false);
+            d.grab().save(shots + "/calibration_idle_jitter.png");
+            d.showResult(r, false);
+        }
         d.showResult(r, true);
         QCOMPARE(d.statusText(), QStringLiteral("Cancelled: nothing measured is used."));
         QVERIFY(!d.useButton()->isEnabled());

@@ -582,9 +582,9 @@ private slots:
             std::vector<double> pooled;
             double from = 0;
             for (int g = 0; g < samples.size(); ++g) {
-                if (callerGaps[g].toDouble() < 0.1)
-                    continue;
                 const QJsonArray calls = samples[g].toArray();
+                if (callerGaps[g].toDouble() < 0.1 || calls.isEmpty())
+                    continue;
                 if (from == 0)
                     from = callerGaps[g].toDouble();
                 double mean = 0;
@@ -604,6 +604,7 @@ private slots:
                 QVERIFY2(std::abs(jitter[i].toDouble() - expected) <= 2e-4, qPrintable(QString("%1: %2 vs %3").arg(q).arg(jitter[i].toDouble()).arg(expected)));
             }
             QCOMPARE(idle["jitter_from_ms"].toDouble(), from);
+            QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle jitter: each call after an idle gap"));
         }
         // The live engine thread's CPU time per call in the queue run (a thread that ran the calls used some;
         // more than a whole call's time per call would mean it was measured over the wrong span).

@@ -142,7 +142,7 @@ private slots:
                                              << "model.predict_table.tail_ms" << "got '-1'";
         QTest::addRow("engine thread negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_ms: -0.1}") << 7
                                                 << "model.predict_table.engine_thread_ms" << "got '-0.1'";
-        QTest::addRow("idle jitter without its gap") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
+        QTest::addRow("idle jitter without jitter_from_ms") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
                                                                "jitter_ms: [0, 0, 0, 0, 0, 0, 0, 0, 0]}}") << 7
                                                      << "model.predict_table.idle.jitter_from_ms" << "missing";
         QTest::addRow("idle jitter from zero") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
@@ -291,6 +291,11 @@ private slots:
         const ScenarioReadResult few = read(replaced(6, shortList));
         QVERIFY(!few.ok());
         QVERIFY2(allErrors(few).contains("one time per quantile (9)"), qPrintable(allErrors(few)));
+        // A gap to apply from without a jitter to apply says nothing: refused, not dropped on the next save.
+        const ScenarioReadResult fromOnly = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], idle: {gap_ms: [0.1], "
+                                                             "extra_ms: [0.03], jitter_from_ms: 0.1}}"));
+        QVERIFY(!fromOnly.ok());
+        QVERIFY2(allErrors(fromOnly).contains("jitter_from_ms applies to idle.jitter_ms"), qPrintable(allErrors(fromOnly)));
     }
 
     void writtenPatternsReadBack()

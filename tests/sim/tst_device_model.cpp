@@ -69,6 +69,20 @@ std::vector<double> finishTimes(const Scenario& s, const std::vector<double>& se
     return out;
 }
 
+// Calls of 10 ms on one local device, `predictSlots` at a time, each independent of the others, with an idle curve:
+// 1 ms extra after a gap of 1 ms, 2 ms after 4 ms and beyond (the idle jitter's tests).
+Scenario idleCurveOf10msCalls(int predictSlots)
+{
+    Scenario s = predictOnly(predictSlots, Distribution::constant(10));
+    s.deployment.devices = 1;
+    s.model.sharing = kind(DeviceSharing::Kind::Independent);
+    s.model.predictTable.batch = {1};
+    s.model.predictTable.ms = {10};
+    s.model.predictTable.idleGapMs = {1, 4};
+    s.model.predictTable.idleExtraMs = {1, 2};
+    return s;
+}
+
 struct Stats {
     double mean = 0, stderrOfMean = 0;
     std::int64_t completed = 0;
@@ -437,13 +451,7 @@ private slots:
         QFETCH(bool, jitter);
         QFETCH(double, secondSendMs);
         QFETCH(QList<double>, finishMs);
-        Scenario s = predictOnly(4, Distribution::constant(10));
-        s.deployment.devices = 1;
-        s.model.sharing = kind(DeviceSharing::Kind::Independent);
-        s.model.predictTable.batch = {1};
-        s.model.predictTable.ms = {10};
-        s.model.predictTable.idleGapMs = {1, 4};
-        s.model.predictTable.idleExtraMs = {1, 2};
+        Scenario s = idleCurveOf10msCalls(4);
         if (jitter) {
             s.model.predictTable.idleJitterMs.assign(std::size(ServiceTable::kVariationQuantiles), 0.5);
             s.model.predictTable.idleJitterFromMs = 2;
@@ -453,18 +461,28 @@ private slots:
         QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
     }
 
+    // The jitter draws from a stream of its own: a table whose jitter is 0 at every quantile ends every call
+    // exactly where the same table without a jitter does, per-call variation included (its draws unchanged).
+    void idleJitterKeepsTheCallsDraws()
+    {
+        Scenario s = idleCurveOf10msCalls(2);
+        s.model.predictTable.variation = {0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.2, 1.4, 2};
+        std::vector<double> sends;
+        for (int i = 0; i < 500; ++i)
+            sends.push_back(7.0 * i); // some calls after a gap of the jitter's, some not, some queued
+        const std::vector<double> without = finishTimes(s, sends);
+        s.model.predictTable.idleJitterMs.assign(std::size(ServiceTable::kVariationQuantiles), 0.0);
+        s.model.predictTable.idleJitterFromMs = 2;
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, sends), without);
+    }
+
     // The draws follow the table's quantiles: lone calls 20 ms apart (each after a gap of 10 ms) end 10 ms
     // + the last extra (2) + a draw from jitter_ms; the draws' median is the table's median, the spread its
     // spread, and none falls outside the outermost quantiles.
     void idleJitterDrawsFollowTheQuantiles()
     {
-        Scenario s = predictOnly(1, Distribution::constant(10));
-        s.deployment.devices = 1;
-        s.model.sharing = kind(DeviceSharing::Kind::Independent);
-        s.model.predictTable.batch = {1};
-        s.model.predictTable.ms = {10};
-        s.model.predictTable.idleGapMs = {1, 4};
-        s.model.predictTable.idleExtraMs = {1, 2};
+        Scenario s = idleCurveOf10msCalls(1);
         s.model.predictTable.idleJitterMs = {-0.4, -0.3, -0.2, -0.1, 0, 0.2, 0.8, 1.6, 3.2};
         s.model.predictTable.idleJitterFromMs = 2;
         QCOMPARE(s.validate(), std::string());
