@@ -129,11 +129,12 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
         cost += (cost.isEmpty() ? tr("; the live engine's thread busy %1 ms per call") : tr(", its one thread busy %1 ms per call"))
                     .arg(r.table.engineThreadMs, 0, 'f', 3);
     // The idle wake-up's spread (ServiceTable::idleJitterMs): what a batch after the batcher's delay, or a lone
-    // request, pays beyond the idle curve's mean; index 7 is the p95 of kVariationQuantiles.
-    if (r.table.idleJitterMs.size() == std::size(knee::ServiceTable::kVariationQuantiles) && r.table.idleJitterMs[7] > 0)
+    // request, pays beyond the idle curve's mean.
+    constexpr std::size_t p95 = knee::ServiceTable::kP95;
+    if (r.table.idleJitterMs.size() == std::size(knee::ServiceTable::kVariationQuantiles) && r.table.idleJitterMs[p95] > 0)
         cost += tr("; after an idle gap of %1 ms or more a call ends up to %2 ms later than its mean (p95)")
                     .arg(r.table.idleJitterFromMs, 0, 'g', 3)
-                    .arg(r.table.idleJitterMs[7], 0, 'f', 3);
+                    .arg(r.table.idleJitterMs[p95], 0, 'f', 3);
     QString text = tr("Measured on %1: %2%3. Use it to time predict from this table.")
                        .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")), cost);
     if (!r.hostNotice.empty()) // the command line says it on stderr; here it must not hide behind a success

@@ -3,6 +3,7 @@
 #pragma once
 #include "distribution.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -111,6 +112,7 @@ struct ServiceTable {
     // Each virtual call's work is multiplied by a draw from it. Empty: every call takes the median.
     std::vector<double> variation;
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
+    static constexpr std::size_t kP95 = 7; // kVariationQuantiles[kP95] is 0.95 (asserted below the struct)
     // A call that finds its device idle takes longer the longer it was idle (the threads that notify
     // completions were asleep and wake slower, most of all on virtual machines): extra time by idle gap,
     // linear between measured gaps, flat beyond. Empty: no such cost.
@@ -120,10 +122,11 @@ struct ServiceTable {
     // quantiles kVariationQuantiles, pooled over `knee calibrate`'s idle gaps from idleJitterFromMs on. A call
     // that starts on a device idle at least idleJitterFromMs (or never used) adds a draw from it to its idle
     // extra, off the device (a wake-up below 0 is none). Centred on each gap's mean, the draws add no mean
-    // of their own: the idle extra stays the wake-up's centre and only its spread widens. Why: on the H200 a call after a gap of 0.1-2 ms took p95 1.2-2.9x
-    // its gap's median, against 1.07x back to back, and dynamic batching, whose every batch starts after
-    // the batcher's delay, ran live p95 16-49 % above virtual in closed loops (BENCHMARKS.md "Fidelity",
-    // eighteenth session). Empty: every such call takes the idle extra exactly.
+    // of their own: the idle extra stays the wake-up's centre and only its spread widens. Why: on the H200
+    // a call after a gap of 0.1-2 ms took p95 1.2-2.9x its gap's median, against 1.07x back to back, and
+    // dynamic batching, whose every batch starts after the batcher's delay, ran live p95 16-49 % above
+    // virtual in closed loops (BENCHMARKS.md "Fidelity", eighteenth session). Empty: every such call takes
+    // the idle extra exactly.
     std::vector<double> idleJitterMs;
     double idleJitterFromMs = 0;
     // Which of the calls in flight the device serves first (DeviceSharing::order), measured on this device
@@ -138,11 +141,11 @@ struct ServiceTable {
     double tailMs = 0;
     // The live engine's one thread: its time per call (the completion's hand-off, the stages' bookkeeping,
     // the event loop's turn), shared by every call of the run, one after another. A call whose hand-off
-    // (after its tail and idle wake-up) finds the thread still busy with earlier ones waits for it. Why: run 23 measured `small`'s
-    // engine thread 21-45 us busy per call, 80-98 % busy at 26,000-39,000 calls/s, where live p95 under
-    // Poisson load rose far above virtual's (BENCHMARKS.md "Fidelity"). Charged only where the scenario places
-    // its replicas on local devices (DeploymentConfig::devices > 0), as a live run does; on the platforms each
-    // replica has a server of its own. 0: no such thread.
+    // (after its tail and idle wake-up) finds the thread still busy with earlier ones waits for it. Why:
+    // run 23 measured `small`'s engine thread 21-45 us busy per call, 80-98 % busy at 26,000-39,000 calls/s,
+    // where live p95 under Poisson load rose far above virtual's (BENCHMARKS.md "Fidelity"). Charged only
+    // where the scenario places its replicas on local devices (DeploymentConfig::devices > 0), as a live run
+    // does; on the platforms each replica has a server of its own. 0: no such thread.
     double engineThreadMs = 0;
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
@@ -174,13 +177,14 @@ struct DeviceSharing {
     double order = 0;
     bool given = false;          // stated in the scenario (else derived from the table: see effective())
 };
+static_assert(ServiceTable::kVariationQuantiles[ServiceTable::kP95] == 0.95);
 const char* toString(DeviceSharing::Kind kind);
 bool sharingKindFromString(const std::string& name, DeviceSharing::Kind& out);
 
 // How predict runs requests. None: each request is its own call in its predict slot (with a table,
-// the table's time for batch 1); calls in flight on one device share it (DeviceSharing). Dynamic: the batcher inside predict (as Truss's async batchers) collects the
-// requests in predict and launches one call at a time, of up to max_batch requests, when that many
-// wait or the oldest has waited max_delay_ms.
+// the table's time for batch 1); calls in flight on one device share it (DeviceSharing). Dynamic: the
+// batcher inside predict (as Truss's async batchers) collects the requests in predict and launches one
+// call at a time, of up to max_batch requests, when that many wait or the oldest has waited max_delay_ms.
 // Continuous: an LLM-style decode loop. Each step is one forward pass over the active sequences
 // (its time: the table's time for that many, else the predict distribution's mean); every active
 // sequence emits one token per step; sequences join and leave between steps; at most max_sequences
