@@ -23,6 +23,7 @@ matrix=(--profiles tiny --batching none,dynamic,continuous --pc 1,2 --replicas 1
 "$bench" compare --live "$out/live.jsonl" --virtual "$out/virtual.jsonl" --floor "$out/virtual-seed2.jsonl" --out "$out/cells.csv" | tee "$out/compare.md"
 grep -q '^| all | [1-9]' "$out/compare.md" || { echo "run_cpu_matrix: no cell compared" >&2; exit 1; }
 grep -q '^## Against the floors' "$out/compare.md" || { echo "run_cpu_matrix: no table against the floors" >&2; exit 1; }
+grep -q '^## Both live passes averaged' "$out/compare.md" || { echo "run_cpu_matrix: no comparison with the passes averaged" >&2; exit 1; }
 "$bench" live --backend emulated:0.2 --tables "$out/tables" --out "$out/emulated.jsonl" --profiles tiny --batching none \
   --pc 1,4 --replicas 1 --users 1,8 --loads 0.5 --warmup-s 0.05 --window-s 0.15 2>&1 | grep '^live' | tee "$out/emulated.txt"
 [ "$(wc -l <"$out/emulated.jsonl")" = 6 ] || { echo "run_cpu_matrix: expected 6 emulated cells" >&2; exit 1; }

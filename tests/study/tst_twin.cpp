@@ -180,6 +180,23 @@ private slots:
         }
     }
 
+    // A stream's prefill between the coarse thirds of level 1's (time to first token - one step) that the
+    // fit starts from: 0.5 ms of prefill beside 2.5 ms before it (a sixth). The thirds alone give 0 or 1 ms
+    // and push the rest into the step's time; the refinement around the best third finds it.
+    void streamPrefillBetweenTheThirds()
+    {
+        Scenario t = streamingTruth(1000);
+        t.model.preprocess = Distribution::constant(2.5);
+        t.model.batching.prefillMs = 0.5;
+        const TwinFit fit = fitTwin(sweepOf(t), options());
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        const double prefill = fit.twin->model.batching.prefillMs, before = fit.twin->model.preprocess.meanMs;
+        QVERIFY2(std::abs(prefill - 0.5) <= 0.15, qPrintable(QString("prefill %1 ms, before it %2 ms").arg(prefill).arg(before)));
+        QVERIFY2(std::abs(before - 2.5) <= 0.15, qPrintable(QString("prefill %1 ms, before it %2 ms").arg(prefill).arg(before)));
+        for (const TwinLevelCheck& c : fit.replay)
+            expectClose(c, 5, "replay");
+    }
+
     // How much of a request's time is a fixed cost beside the device: a closed loop in step cannot tell (every
     // split replays it alike once T(1, k) is refitted), random arrivals can (the fixed cost does not slow the
     // others). A truth with 4 ms constant in front of 4 ms calls sharing the device: given its rate sweep, the
