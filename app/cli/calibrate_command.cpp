@@ -210,9 +210,13 @@ int runCalibrate(const QStringList& args)
             table["idle"] = idle;
         }
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
+        const auto spread = [](const LatencySummaryMs& l) {
+            return QJsonObject{{"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99}, {"count", qint64(l.count)}};
+        };
         for (const LiveIdlePoint& p : result.liveIdle)
             liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},
                                             {"extra_ms", p.extraMs}, {"caller_extra_ms", p.callerExtraMs},
+                                            {"latency_ms", spread(p.latency)}, {"predict_ms", spread(p.predict)},
                                             {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
                                             {"attempts", p.attempts}});
         const QJsonObject o{{"profile", QString::fromStdString(result.profile)},

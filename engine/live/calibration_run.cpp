@@ -295,6 +295,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 LiveIdlePoint p;
                 p.delayMs = delay;
                 p.cycleMs = 1000.0 / r.run->summary.throughputRps;
+                p.latency = r.run->summary.latency;
+                p.predict = r.run->summary.parts[std::size_t(Part::Predict)];
                 p.host = r.host;
                 p.attempts = r.attempts;
                 if (r.host.disturbed()) {

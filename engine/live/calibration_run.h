@@ -6,6 +6,7 @@
 // `knee calibrate` and the window's Model menu.
 #pragma once
 #include "sim/scenario.h"
+#include "study/run_summary.h"
 
 #include "predict/calibration.h"
 #include "telemetry/host_contention.h"
@@ -40,6 +41,10 @@ struct LiveIdlePoint {
     double gapMs = 0;
     double extraMs = 0;
     double callerExtraMs = 0;
+    // The run's spread as the live engine met it: each request's time and its predict part (the batcher's
+    // wait, the call, its wake-up and hand-off). Kept in the JSON so that a wake-up jitter taken from the live
+    // path, not the waiting caller's, can be tried on stored runs (BENCHMARKS.md "Fidelity", nineteenth session).
+    LatencySummaryMs latency, predict;
     telemetry::HostContention host; // during the run kept (see CalibrationResult::queueHost)
     int attempts = 1;
 };

@@ -571,6 +571,16 @@ private slots:
             const auto at = std::find(gaps.begin(), gaps.end(), QJsonValue(gap));
             QVERIFY2(at != gaps.end(), qPrintable(QString::number(gap)));
             QCOMPARE(idle["extra_ms"].toArray()[int(at - gaps.begin())].toDouble(), p["extra_ms"].toDouble());
+            // The run's spread as the live engine met it: ordered quantiles, the predict part inside the request.
+            for (const char* which : {"latency_ms", "predict_ms"}) {
+                const QJsonObject q = p[which].toObject();
+                QVERIFY2(q["count"].toInt() > 0, which);
+                QVERIFY2(q["p50"].toDouble() > 0 && q["p50"].toDouble() <= q["p90"].toDouble() && q["p90"].toDouble() <= q["p95"].toDouble()
+                             && q["p95"].toDouble() <= q["p99"].toDouble(),
+                         which);
+            }
+            QVERIFY(p["predict_ms"].toObject()["p50"].toDouble() <= p["latency_ms"].toObject()["p50"].toDouble());
+            QCOMPARE(p["predict_ms"].toObject()["count"].toInt(), p["latency_ms"].toObject()["count"].toInt());
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("idle cost from the live engine's batcher"));
         // The wake-up's jitter: each call after a caller's gap of 0.1 ms or more, minus its gap's mean, pooled,
