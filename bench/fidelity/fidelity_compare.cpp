@@ -3,7 +3,8 @@
 // overall and by profile, batching mode, replicas and load; then whether the knee and the best
 // predict_concurrency agree. Cells whose live window holds fewer than kMinCompleted responses are
 // counted apart (too few to compare a p95). With a live run of two passes (`live --repeats 2`) and a
-// virtual run with another seed (`--floor`), it ends with each group's error beside those two floors.
+// virtual run with another seed (`--floor`), it ends with each group's error beside those two floors, and
+// beside the model's error against both passes averaged (the best live estimate).
 #include "fidelity.h"
 
 #include "study/knee.h"
@@ -268,7 +269,8 @@ Summary compareSets(const std::vector<QJsonObject>& live, const std::vector<QJso
 
 // The model's error beside the two floors under it, group by group: a live ÷ virtual error no larger than
 // the live run's disagreement with itself (pass 2 ÷ pass 1) or than sampling alone (seed 2 ÷ seed 1) says
-// nothing against the model. Medians of |error|.
+// nothing against the model. Second figure: the model against both passes averaged, whose own noise is
+// about half the first floor. Medians of |error|.
 void printAgainstFloors(const Summary& model, const Summary* averaged, const Summary* livePass, const Summary* sampling)
 {
     const auto median = [](const Summary* s, const QString& group, bool p95) -> QString {
@@ -290,8 +292,9 @@ void printAgainstFloors(const Summary& model, const Summary* averaged, const Sum
         std::printf("| %s | %zu | %s | %s |\n", qPrintable(name), st.thr.size(), qPrintable(four(name, false)), qPrintable(four(name, true)));
     // Two passes of the same noise σ around the truth: pass 2 ÷ pass 1 spreads by about √2 σ, one pass
     // against an exact model by σ, their average by σ / √2 — half the floor printed here.
-    std::printf("\nWhere the passes' noise is independent, one pass meets an exact model at about 0.7× pass 2 ÷ pass 1, and their "
-                "average at about 0.5×.\n");
+    if (livePass)
+        std::printf("\nWhere the passes' noise is independent, one pass meets an exact model at about 0.7× pass 2 ÷ pass 1, and their "
+                    "average at about 0.5×.\n");
     const auto agreed = [](const Summary* s, int Summary::*count, int Summary::*total) -> QString {
         return s ? QString("%1 of %2").arg(s->*count).arg(s->*total) : QString("–");
     };
@@ -336,23 +339,36 @@ int runCompare(const Options& o)
             livePass = s;
     }
     // The model against the best live estimate: each cell's two passes averaged (a mean of their p95s, not
-    // the pooled p95; completed is the smaller pass's, for the thin-window rule).
+    // the pooled p95; completed is the smaller pass's, for the thin-window rule; the host's steal the larger,
+    // so a cell either pass saw disturbed counts as disturbed). Cells measured in one pass only are left out.
     std::optional<Summary> averaged;
     if (passes.count(1)) {
         std::map<QString, QJsonObject> second;
         for (const QJsonObject& r : passes[1])
             second[cellKey(r)] = r;
         std::vector<QJsonObject> mean;
+        int unmatched = 0;
         for (QJsonObject r : passes[0]) {
             const auto it = second.find(cellKey(r));
-            if (it == second.end())
+            if (it == second.end()) {
+                ++unmatched;
                 continue;
+            }
+            const QJsonObject& other = it->second;
             for (const char* k : {"throughput_rps", "p50_ms", "p95_ms", "ttft_p95_ms", "itl_p50_ms"})
-                r[k] = 0.5 * (r[k].toDouble() + it->second[k].toDouble());
-            r["completed"] = std::min(r["completed"].toInt(), it->second["completed"].toInt());
+                r[k] = 0.5 * (r[k].toDouble() + other[k].toDouble());
+            r["completed"] = std::min(r["completed"].toInt(), other["completed"].toInt());
+            QJsonObject conditions = r["conditions"].toObject();
+            const QJsonObject otherConditions = other["conditions"].toObject();
+            if (conditions.contains("steal_pct") || otherConditions.contains("steal_pct")) {
+                conditions["steal_pct"] = std::max(conditions["steal_pct"].toDouble(), otherConditions["steal_pct"].toDouble());
+                r["conditions"] = conditions;
+            }
             mean.push_back(r);
         }
         std::printf("\n## Both live passes averaged ÷ virtual\n\n");
+        if (unmatched > 0)
+            std::printf("cells of pass 1 without a pass 2 (left out here): %d\n\n", unmatched);
         averaged = compareSets(mean, virt, "passes averaged", "virtual", {});
     }
     // The floor that sampling alone sets: the same virtual cells with other arrivals and draws (a run with

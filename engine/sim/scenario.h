@@ -112,7 +112,7 @@ struct ServiceTable {
     // Each virtual call's work is multiplied by a draw from it. Empty: every call takes the median.
     std::vector<double> variation;
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
-    static constexpr std::size_t kP95 = 7; // kVariationQuantiles[kP95] is 0.95 (asserted below the struct)
+    static constexpr std::size_t kP95 = 7; // kVariationQuantiles[kP95] is 0.95 (a static_assert after DeviceSharing holds it)
     // A call that finds its device idle takes longer the longer it was idle (the threads that notify
     // completions were asleep and wake slower, most of all on virtual machines): extra time by idle gap,
     // linear between measured gaps, flat beyond. Empty: no such cost.

@@ -456,9 +456,10 @@ public:
                 for (bool perInstant : m_stream ? std::vector<bool>{false, true} : std::vector<bool>{false})
                     consider(start(f, limit, fitted, q1, false, perInstant)); // streams: the time before the first token drawn either way (kConvoy)
         // Streams: the split between the step's prefill and the time before it, refined around the best of the
-        // coarse thirds (with its limit and draw), two halvings. Why: the reference server's 1.5 of 3 ms fell
-        // between 1 and 2, the fit took 1 ms, put the other half into every step's time, and its stream then
-        // overestimated p95 under Poisson arrivals by 26-33 % (tst_twin_reference, BENCHMARKS.md "Twins").
+        // coarse thirds (with its limit and draw), two halvings. Why: the CI reference server's prefill, 1.5 of
+        // 3 ms, fell between two thirds; the fit took 1 ms and put the rest into the time before the first step
+        // (with the refinement 1.5 ms, and the sweep's replay error 2.6 -> 1.0 %: BENCHMARKS.md "Twins",
+        // nineteenth session; tst_twin::streamPrefillBetweenTheThirds).
         if (m_stream)
             for (double h : {1.0 / 6, 1.0 / 12}) {
                 const Candidate around = best;
