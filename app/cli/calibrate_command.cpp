@@ -1,6 +1,7 @@
 #include "calibrate_command.h"
 
 #include "commands.h"
+#include "summary_format.h"
 
 #include "live/backend_executor.h"
 #include "live/calibration_run.h"
@@ -211,7 +212,9 @@ int runCalibrate(const QStringList& args)
         }
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
         const auto spread = [](const LatencySummaryMs& l) {
-            return QJsonObject{{"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99}, {"count", qint64(l.count)}};
+            QJsonObject o = latencyJson(l);
+            o["count"] = qint64(l.count);
+            return o;
         };
         for (const LiveIdlePoint& p : result.liveIdle)
             liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},

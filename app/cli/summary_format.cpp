@@ -6,15 +6,11 @@
 
 namespace knee::cli {
 
-namespace {
-
 QJsonObject latencyJson(const LatencySummaryMs& l)
 {
     return QJsonObject{{"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95},
                        {"p99", l.p99},   {"p99_9", l.p999}, {"max", l.max}};
 }
-
-} // namespace
 
 QJsonObject toJson(const RunSummary& s)
 {

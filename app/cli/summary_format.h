@@ -9,6 +9,8 @@
 namespace knee::cli {
 
 QJsonObject toJson(const RunSummary& summary);
+// One latency summary: mean, p50, p90, p95, p99, p99_9 and max, in ms.
+QJsonObject latencyJson(const LatencySummaryMs& latency);
 QString toText(const RunSummary& summary);
 
 // A twin's provenance where its answers are shown (simulate, plan, sweep on a twin: issue 15), so that a
