@@ -15,7 +15,8 @@ front in FIFO order (a platform's concurrency target and its queue). Each replic
     that joined at this step), and every sequence in it emits one token; sequences join between steps, at most
     --max-sequences at once; a response has the request's max_tokens tokens (OpenAI SSE chunks, then [DONE]).
 
-Prints one JSON line {"port": N, "replicas": N} once listening. Stops on SIGTERM/SIGINT (or, with
+Every wait (a decode step, a call's end on the device, the fixed cost) ends within about 0.2 ms of when it is due
+(see PreciseTimers). Prints one JSON line {"port": N, "replicas": N} once listening. Stops on SIGTERM/SIGINT (or, with
 --exit-with-stdin, when stdin closes); the replicas stop with it.
 """
 import argparse
@@ -24,6 +25,7 @@ import json
 import math
 import os
 import random
+import selectors
 import signal
 import subprocess
 import sys
@@ -279,6 +281,20 @@ async def front_main(args, ports):
         await stop
 
 
+class PreciseTimers(asyncio.DefaultEventLoopPolicy):
+    """Event loops that wait in select(), whose timeout has microseconds, instead of epoll's whole milliseconds.
+
+    asyncio's default loop rounds every wait up to the next millisecond and, woken a few microseconds early, waits
+    a whole millisecond more, so a step of 8.2 ms took 9-10 ms and a 0.5 ms sleep took 1 ms: the server ran 0.8-1.8
+    ms per step above the physics it states, by an amount that changed with the load's pattern (0.8 ms under
+    random arrivals, 1.8 ms in a closed loop, at the same 8 sequences; BENCHMARKS.md "Twins", twentieth session).
+    select() serves the few hundred sockets a test opens; it cannot watch descriptors above 1023.
+    """
+
+    def new_event_loop(self):
+        return asyncio.SelectorEventLoop(selectors.SelectSelector())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=0)
@@ -297,6 +313,7 @@ def main():
     p.add_argument("--role", choices=["front", "replica"], default="front")
     p.add_argument("--exit-with-stdin", action="store_true", help="stop when stdin closes (a test harness that dies takes it along)")
     args = p.parse_args()
+    asyncio.set_event_loop_policy(PreciseTimers())
     if args.role == "replica":
         asyncio.run(replica_main(args))
         return
