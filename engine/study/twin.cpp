@@ -255,8 +255,17 @@ public:
         return out;
     }
 
-    // Corrects the rows until the replay's throughput (streams: inter-token time, and the fixed times at
-    // level 1) agrees with the measured levels; scores what remains.
+    // Corrects the rows until the replay's throughput (streams: inter-token time below the limit, and the
+    // fixed times at level 1) agrees with the measured levels; scores what remains.
+    //
+    // A stream's row at its limit (max_sequences), which every level above sets too, follows throughput, not
+    // inter-token time. Why: at the limit a closed loop keeps the sequences that joined a step together in step
+    // for good, and how they group (set by how the users started) decides whether a join's prefill lands in
+    // the joiners' time to first token or in the others' inter-token time; throughput counts each join once
+    // whatever the grouping. Fitted to inter-token time, that row took the difference between the server's
+    // grouping and the twin's: 17.2-17.4 ms where the reference server's step is 16.2, three of four sweeps
+    // then split level 1's time before the first token wrongly (prefill 1.03-1.33 ms, the server's 2: now
+    // 1.72-2.06), and random arrivals paid the joins twice (BENCHMARKS.md "Twins", twentieth session).
     void correct(Candidate& c, const std::vector<const SweepLevel*>& fitted) const
     {
         std::vector<int> ks;
@@ -269,8 +278,9 @@ public:
             double worst = 0;
             for (std::size_t i = 0; i < ks.size(); ++i) {
                 const SweepLevel& tw = c.replayed[i];
-                ratio[i] = m_stream ? (tw.itl.p50 > 0 ? fitted[i]->itl.p50 / tw.itl.p50 : 1)
-                                    : (fitted[i]->throughputRps > 0 ? tw.throughputRps / fitted[i]->throughputRps : 1);
+                const bool byItl = m_stream && (c.limit <= 0 || ks[i] < c.limit);
+                ratio[i] = byItl ? (tw.itl.p50 > 0 ? fitted[i]->itl.p50 / tw.itl.p50 : 1)
+                                 : (fitted[i]->throughputRps > 0 ? tw.throughputRps / fitted[i]->throughputRps : 1);
                 worst = std::max(worst, std::abs(ratio[i] - 1));
             }
             c.score = score(c.replayed, fitted);
@@ -810,7 +820,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     if (fitter.streaming()) {
         fit.notes.push_back("batching continuous: a decode step over the sequences in flight, one token each; step time by "
                             "sequences (predict_table) from the inter-token time at levels " + levelList(best.rowK)
-                            + ", corrected by replay");
+                            + ", corrected by replay" + (best.limit > 0 ? " (at the limit, " + std::to_string(best.limit) + ", by throughput)" : std::string()));
         fit.notes.push_back("output_tokens " + std::to_string(best.tokens) + ": level 1's (latency - time to first token) / inter-token time + 1"
                             + (o.maxTokens > 0 ? " (max_tokens asked: " + std::to_string(o.maxTokens) + ")" : std::string()));
         fit.notes.push_back("preprocess " + fixed(best.preMs, 2) + " ms and prefill_ms " + fixed(best.prefillMs, 2)

@@ -15,7 +15,7 @@
 //  - streams: the decode step's time by sequences in flight (continuous batching) from the inter-token
 //    time, time to first token less one step as the fixed cost before it, tokens per response.
 // The mean-value start is then corrected by replaying the sweep on the twin (the engine's own closed loop)
-// until each level's throughput (for streams, inter-token time) agrees, and the replay's error per level
+// until each level's throughput (for streams, inter-token time below the limit) agrees, and the replay's error per level
 // is what the user sees, with a leave-one-out cross-validation. Data that cannot identify the curve is
 // refused with what to measure instead, never fitted into a silent bad twin.
 //

@@ -197,6 +197,34 @@ private slots:
             expectClose(c, 5, "replay");
     }
 
+    // At its limit a closed loop keeps the sequences that joined a step together in step, and how they group (set
+    // by how the users started) moves each join's prefill between the joiners' time to first token and the
+    // others' inter-token time: a server's loop may group them otherwise than the twin's (BENCHMARKS.md "Twins",
+    // twentieth session). The truth's levels at and above its limit as such a server measures them: 1 ms of each
+    // inter-token gap more, the same 15 ms less before the first token, latency and throughput as they were. The
+    // row at the limit follows throughput and stays at the truth's 16 ms (fitted to inter-token time: about 17),
+    // and the prefill stays the truth's 2 ms.
+    void streamLimitRowFollowsThroughput()
+    {
+        const Scenario t = streamingTruth(16);
+        SweepResult sweep = sweepOf(t, {1, 2, 4, 8, 16, 32});
+        for (SweepLevel& l : sweep.levels)
+            if (l.concurrency >= 16) {
+                QVERIFY2(l.ttft.p50 > 20, qPrintable(QString("level %1: TTFT p50 %2 ms").arg(l.concurrency).arg(l.ttft.p50)));
+                for (double* v : {&l.itl.mean, &l.itl.p50, &l.itl.p90, &l.itl.p95, &l.itl.p99, &l.itl.p999, &l.itl.max})
+                    *v += 1;
+                for (double* v : {&l.ttft.mean, &l.ttft.p50, &l.ttft.p90, &l.ttft.p95, &l.ttft.p99, &l.ttft.p999, &l.ttft.max})
+                    *v -= 15;
+            }
+        const TwinFit fit = fitTwin(sweep, options());
+        QVERIFY2(fit.ok(), fit.refusal.c_str());
+        QCOMPARE(fit.twin->model.batching.maxSequences, 16);
+        const double atLimit = fit.twin->model.predictTable.msAt(16), prefill = fit.twin->model.batching.prefillMs;
+        qInfo("step at 16 sequences %.3f ms, prefill %.3f ms", atLimit, prefill);
+        QVERIFY2(std::abs(atLimit - 16) <= 0.25, qPrintable(QString("step at 16 sequences %1 ms").arg(atLimit)));
+        QVERIFY2(std::abs(prefill - 2) <= 0.2, qPrintable(QString("prefill %1 ms").arg(prefill)));
+    }
+
     // How much of a request's time is a fixed cost beside the device: a closed loop in step cannot tell (every
     // split replays it alike once T(1, k) is refitted), random arrivals can (the fixed cost does not slow the
     // others). A truth with 4 ms constant in front of 4 ms calls sharing the device: given its rate sweep, the
