@@ -265,7 +265,8 @@ public:
     // whatever the grouping. Fitted to inter-token time, that row took the difference between the server's
     // grouping and the twin's: 17.2-17.4 ms where the reference server's step is 16.2, three of four sweeps
     // then split level 1's time before the first token wrongly (prefill 1.03-1.33 ms, the server's 2: now
-    // 1.72-2.06), and random arrivals paid the joins twice (BENCHMARKS.md "Twins", twentieth session).
+    // 1.67-2.06 over five sweeps), and random arrivals paid the joins twice (BENCHMARKS.md "Twins", twentieth
+    // session). A limit of 1 has no joins to group: its row keeps inter-token time.
     void correct(Candidate& c, const std::vector<const SweepLevel*>& fitted) const
     {
         std::vector<int> ks;
@@ -278,7 +279,7 @@ public:
             double worst = 0;
             for (std::size_t i = 0; i < ks.size(); ++i) {
                 const SweepLevel& tw = c.replayed[i];
-                const bool byItl = m_stream && (c.limit <= 0 || ks[i] < c.limit);
+                const bool byItl = m_stream && (c.limit <= 1 || ks[i] < c.limit);
                 ratio[i] = byItl ? (tw.itl.p50 > 0 ? fitted[i]->itl.p50 / tw.itl.p50 : 1)
                                  : (fitted[i]->throughputRps > 0 ? tw.throughputRps / fitted[i]->throughputRps : 1);
                 worst = std::max(worst, std::abs(ratio[i] - 1));

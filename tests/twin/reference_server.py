@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import resource
 import selectors
 import signal
 import subprocess
@@ -288,7 +289,9 @@ class PreciseTimers(asyncio.DefaultEventLoopPolicy):
     a whole millisecond more, so a step of 8.2 ms took 9-10 ms and a 0.5 ms sleep took 1 ms: the server ran 0.8-1.8
     ms per step above the physics it states, by an amount that changed with the load's pattern (0.8 ms under
     random arrivals, 1.8 ms in a closed loop, at the same 8 sequences; BENCHMARKS.md "Twins", twentieth session).
-    select() serves the few hundred sockets a test opens; it cannot watch descriptors above 1023.
+    select() serves the few hundred sockets a test opens; it cannot watch descriptors above 1023, and one such socket
+    would stop the whole loop: main() holds the process to 1024 open files, so that a flood of connections is refused
+    by accept() (asyncio then pauses accepting for a second) instead.
     """
 
     def new_event_loop(self):
@@ -313,6 +316,9 @@ def main():
     p.add_argument("--role", choices=["front", "replica"], default="front")
     p.add_argument("--exit-with-stdin", action="store_true", help="stop when stdin closes (a test harness that dies takes it along)")
     args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft > 1024:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # select()'s limit (PreciseTimers)
     asyncio.set_event_loop_policy(PreciseTimers())
     if args.role == "replica":
         asyncio.run(replica_main(args))

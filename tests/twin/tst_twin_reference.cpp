@@ -98,11 +98,11 @@ QString describe(const TwinLevelCheck& c)
     return s;
 }
 
-bool within(const TwinLevelCheck& c, QString& why, double p95Factor = 1.5)
+bool within(const TwinLevelCheck& c, QString& why)
 {
     why = describe(c);
     const double t = kTolerancePct;
-    bool ok = std::abs(c.throughputErrorPct()) <= t && std::abs(c.p50ErrorPct()) <= t && std::abs(c.p95ErrorPct()) <= p95Factor * t;
+    bool ok = std::abs(c.throughputErrorPct()) <= t && std::abs(c.p50ErrorPct()) <= t && std::abs(c.p95ErrorPct()) <= 1.5 * t;
     if (c.streaming)
         ok = ok && std::abs(c.ttftP50ErrorPct()) <= 1.5 * t && std::abs(c.itlP50ErrorPct()) <= 1.5 * t;
     return ok;
