@@ -821,7 +821,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     if (fitter.streaming()) {
         fit.notes.push_back("batching continuous: a decode step over the sequences in flight, one token each; step time by "
                             "sequences (predict_table) from the inter-token time at levels " + levelList(best.rowK)
-                            + ", corrected by replay" + (best.limit > 0 ? " (at the limit, " + std::to_string(best.limit) + ", by throughput)" : std::string()));
+                            + ", corrected by replay" + (best.limit > 1 ? " (at the limit, " + std::to_string(best.limit) + ", by throughput)" : std::string()));
         fit.notes.push_back("output_tokens " + std::to_string(best.tokens) + ": level 1's (latency - time to first token) / inter-token time + 1"
                             + (o.maxTokens > 0 ? " (max_tokens asked: " + std::to_string(o.maxTokens) + ")" : std::string()));
         fit.notes.push_back("preprocess " + fixed(best.preMs, 2) + " ms and prefill_ms " + fixed(best.prefillMs, 2)
