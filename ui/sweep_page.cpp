@@ -197,8 +197,10 @@ SweepPage::SweepPage(QWidget* parent)
         m_sweeps.push_back(run.sweep);
         m_sessionFile.clear(); // in no file until the window saves it
         m_measuredAt = QDateTime::currentDateTimeUtc();
-        if (run.grid)
+        if (run.grid) { // it sets the recommendation of the sweep it followed, in the session too
             m_grids.push_back(*run.grid);
+            m_grids.back().sweep = int(m_sweeps.size()) - 1;
+        }
         showResult(r, run.sweep.options);
         m_run->setEnabled(true);
         m_cancel->setEnabled(false);

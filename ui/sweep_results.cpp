@@ -617,11 +617,11 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
     if (atRate)
         html += row(tr("at that rate"), tr("%1 req/s served, p95 %2 ms").arg(rps(atRate->throughputRps), ms(atRate->latency.p95)),
                     tr("measured at %1 on one replica").arg(rate(atRate->rateRps)).toStdString());
-    else if (rec.concurrencyTarget > 0 && !r.rateAnalysis)
-        for (const SweepLevel& l : r.levels)
-            if (l.concurrency == rec.concurrencyTarget)
-                html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(l.throughputRps), ms(l.latency.p95)),
-                            tr("measured at %1 users on one replica").arg(l.concurrency).toStdString());
+    else if (rec.concurrencyTarget > 0 && !r.rateAnalysis && rec.throughputAtTargetRps > 0)
+        html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(rec.throughputAtTargetRps), ms(rec.p95AtTargetMs)),
+                    (rec.fromGrid ? tr("measured at %1 users on one replica at predict_concurrency %2 (the grid's cell)").arg(rec.concurrencyTarget).arg(rec.predictConcurrency)
+                                  : tr("measured at %1 users on one replica").arg(rec.concurrencyTarget))
+                        .toStdString());
     if (!rec.replicas)
         html += tr("<p><small>Set baseline and peak traffic (above) to plan min and max replicas.</small></p>");
     if (o.sloMs > 0 && r.rateAnalysis)
@@ -673,9 +673,8 @@ QString SweepPage::applyRecommendation()
 
 void SweepPage::showGrid(const GridResult& grid, const SweepOptions& options, SweepResult& sweep)
 {
-    // The grid's choice in the recommended target's column: a predict_concurrency above the target
-    // would never be reached.
-    m_heatMap->setGrid(grid, applyGridChoice(sweep, grid, options.sloMs));
+    // The grid's choice: each predict_concurrency's own target, the best of those cells (grid.h).
+    m_heatMap->setGrid(grid, applyGridChoice(sweep, grid, scenario(), options));
     m_heatMap->show();
 }
 
@@ -686,8 +685,8 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
     m_sessionFile.clear(); // until the window says which file they came from
     m_measuredAt = QDateTime();
     clearResults();
-    if (!m_grids.empty() && !m_sweeps.empty())
-        showGrid(m_grids.back().result, m_sweeps.back().options, m_sweeps.back().result);
+    if (const SessionGrid* g = m_sweeps.empty() ? nullptr : gridOfSweep(m_grids, m_sweeps.size(), m_sweeps.size() - 1))
+        showGrid(g->result, m_sweeps.back().options, m_sweeps.back().result);
     if (const SessionSweep* s = current()) {
         const bool rates = s->options.rateSweep();
         m_load->setCurrentIndex(m_load->findData(rates ? QStringLiteral("rates") : QStringLiteral("users")));

@@ -625,8 +625,10 @@ int runSweep(const QStringList& args)
                                      target->stream ? QStringLiteral(", streaming") : QString(),
                                      target->apiKeySource.isEmpty() ? QString() : QStringLiteral("; API key from ") + target->apiKeySource);
         session.sweeps.push_back(run.sweep);
-        if (run.grid)
+        if (run.grid) {
             session.grids.push_back(*run.grid);
+            session.grids.back().sweep = 0;
+        }
     }
     QJsonObject exports;
     int status = writeSweepOutputs(outputs, r, scenario, session, exports, err);

@@ -27,11 +27,14 @@ struct Options {
     int tokens = 16; // continuous batching: tokens per response
     int repeats = 1; // live: passes over each configuration's levels
     QString backend; // live: empty for the machine's own (GPU, else CPU); "emulated[:MS]" for no device
+    std::vector<double> slosMs; // grid: the p95 SLOs (ms) under which the recommendations are redone, besides none
 };
 
 // One JSON object per line (what the live and virtual runs write).
 std::vector<QJsonObject> readRows(const QString& path);
 // Live against virtual: the summary table (Markdown) on stdout, every cell as CSV in --out if given.
 int runCompare(const Options& o);
+// `knee sweep --grid` sessions, live against virtual: the cells and each run's recommendation (grid_compare.cpp).
+int runGridCompare(const Options& o);
 
 } // namespace fidelity

@@ -6,6 +6,7 @@
 //   knee-bench-fidelity live    --tables DIR --out live.jsonl   [matrix flags]   # the real predict stage
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
+//   knee-bench-fidelity grid --live L.json --virtual V.json [--slo-ms 1,2]        # `knee sweep --grid` sessions (grid_compare.cpp)
 //
 // `live --backend emulated:MS` replaces the device by calls that compute nothing and take MS each: what is
 // left is the live engine's own cost (its ceiling in requests per second, where it goes under perf).
@@ -490,7 +491,7 @@ int main(int argc, char** argv)
     Options o;
     const QStringList args = app.arguments();
     if (args.size() < 2) {
-        std::fprintf(stderr, "usage: knee-bench-fidelity live|virtual|compare [flags] (see the source's header)\n");
+        std::fprintf(stderr, "usage: knee-bench-fidelity live|virtual|compare|grid [flags] (see the source's header)\n");
         return 2;
     }
     o.mode = args[1];
@@ -515,6 +516,7 @@ int main(int argc, char** argv)
         else if (k == "--tokens") o.tokens = v.toInt();
         else if (k == "--repeats") o.repeats = std::clamp(v.toInt(), 1, 10);
         else if (k == "--backend") o.backend = v;
+        else if (k == "--slo-ms") o.slosMs = doubles(v);
         else {
             std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));
             return 2;
@@ -522,6 +524,8 @@ int main(int argc, char** argv)
     }
     if (o.mode == "compare")
         return fidelity::runCompare(o);
+    if (o.mode == "grid")
+        return fidelity::runGridCompare(o);
     if ((o.mode != "live" && o.mode != "virtual") || o.tablesDir.isEmpty() || o.out.isEmpty() || (o.mode == "virtual" && o.livePath.isEmpty())) {
         std::fprintf(stderr, "knee-bench-fidelity: live needs --tables and --out; virtual also --live\n");
         return 2;

@@ -95,7 +95,9 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
     if (rec.throughputAtTargetRps > 0)
         html += row(QStringLiteral("rec-throughput"), rates ? QStringLiteral("served at that rate") : QStringLiteral("throughput at the target"),
                     QStringLiteral("<span data-value='%1'>%2</span> req/s per replica").arg(num(rec.throughputAtTargetRps), rps(rec.throughputAtTargetRps)),
-                    rates ? "measured on one replica at the recommended rate" : "measured on one replica at the target's level");
+                    rates          ? "measured on one replica at the recommended rate"
+                    : rec.fromGrid ? "measured on one replica at the target and predict_concurrency (the grid's cell)"
+                                   : "measured on one replica at the target's level");
     html += QStringLiteral("</table>");
     if (rates)
         html += QStringLiteral("<p class='rule' id='rec-knee'>Knee: %1.</p><p class='rule' id='rec-capacity'>Capacity: %2.</p>")
@@ -262,11 +264,12 @@ QString analysisSection(const SweepResult& r)
     return html;
 }
 
-QString gridSection(const Session& s)
+QString gridSection(const Session& s, int sweepIndex)
 {
-    if (s.grids.empty())
+    const SessionGrid* grid = gridOfSweep(s.grids, s.sweeps.size(), std::size_t(sweepIndex)); // the reported sweep's own
+    if (!grid)
         return {};
-    const GridResult& g = s.grids.back().result;
+    const GridResult& g = grid->result;
     std::vector<int> rows, cols;
     for (const GridCell& c : g.cells) {
         if (std::find(rows.begin(), rows.end(), c.predictConcurrency) == rows.end())
@@ -349,7 +352,7 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
             + levelsTable(r);
         html += analysisSection(r);
     }
-    html += gridSection(session);
+    html += gridSection(session, index);
     if (r.mode == "http" && !r.target.empty())
         html += QStringLiteral("<h2>Endpoint measured</h2><pre id='target'>%1</pre>").arg(esc(r.target));
     else

@@ -69,7 +69,7 @@ SweepRun runSweepRequest(const SweepRequest& request, const std::function<bool(c
     const LevelDriverFactory driver = request.live ? LevelDriverFactory([coldStartBudget, backend] { return makeLiveDriver(coldStartBudget, backend); })
                                                    : LevelDriverFactory(makeVirtualDriver);
     run.grid = SessionGrid{g, runGrid(request.scenario, g, driver, cellProgress)};
-    applyGridChoice(r, run.grid->result, request.options.sloMs); // the grid, not the scenario, sets predict_concurrency
+    applyGridChoice(r, run.grid->result, request.scenario, request.options); // the grid, not the scenario, sets predict_concurrency and the target
     return run;
 }
 

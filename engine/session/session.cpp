@@ -74,15 +74,22 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
     if (r.ok() && !scenario.ok())
         r.fail("session.scenario_yaml", "a valid scenario ("
                    + (scenario.errors.empty() ? QStringLiteral("it does not read") : QString::fromStdString(scenario.errors.front().toString())) + ")");
-    const QJsonArray sweeps = r.array(root, "sweeps", "session", 1000);
-    for (qsizetype i = 0; r.ok() && i < sweeps.size(); ++i)
-        if (auto sw = readSweepRecord(r, sweeps[i].toObject(), QStringLiteral("session.sweeps[%1]").arg(i), *scenario.scenario, version))
-            s.sweeps.push_back(std::move(*sw));
+    // The grids first: each sets the recommendation of the sweep it followed (readSweepRecord).
     if (r.ok() && root.contains("grids")) {
         const QJsonArray grids = r.array(root, "grids", "session", 1000);
         for (qsizetype i = 0; r.ok() && i < grids.size(); ++i)
             if (auto g = readGridRecord(r, grids[i].toObject(), QStringLiteral("session.grids[%1]").arg(i), version))
                 s.grids.push_back(std::move(*g));
+    }
+    const QJsonArray sweeps = r.array(root, "sweeps", "session", 1000);
+    for (std::size_t i = 0; r.ok() && i < s.grids.size(); ++i)
+        if (s.grids[i].sweep >= sweeps.size())
+            r.fail(QStringLiteral("session.grids[%1].sweep").arg(i), "the index of one of the session's sweeps");
+    for (qsizetype i = 0; r.ok() && i < sweeps.size(); ++i) {
+        const SessionGrid* g = gridOfSweep(s.grids, std::size_t(sweeps.size()), std::size_t(i));
+        const GridResult* grid = g ? &g->result : nullptr;
+        if (auto sw = readSweepRecord(r, sweeps[i].toObject(), QStringLiteral("session.sweeps[%1]").arg(i), *scenario.scenario, version, grid))
+            s.sweeps.push_back(std::move(*sw));
     }
     if (!r.ok()) {
         out.error = QStringLiteral("%1 is damaged: %2; nothing was loaded").arg(source, r.error);

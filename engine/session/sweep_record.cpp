@@ -585,17 +585,29 @@ QJsonObject gridRecord(const SessionGrid& g)
         const GridCell& c = g.result.cells[*g.result.best];
         best = QJsonObject{{"predict_concurrency", c.predictConcurrency}, {"target", c.target}, {"cell", qint64(*g.result.best)}};
     }
-    return {{"predict_concurrency_levels", pcs},
-            {"targets", targets},
-            {"options", optionsJson(g.options.level)},
-            {"cells", cells},
-            {"cancelled", g.result.cancelled},
-            {"best", best},
-            {"rule", words(g.result.rule)},
-            {"wall_s", g.result.wallS}};
+    QJsonObject o{{"predict_concurrency_levels", pcs},
+                  {"targets", targets},
+                  {"options", optionsJson(g.options.level)},
+                  {"cells", cells},
+                  {"cancelled", g.result.cancelled},
+                  {"best", best},
+                  {"rule", words(g.result.rule)},
+                  {"wall_s", g.result.wallS}};
+    if (g.sweep >= 0)
+        o.insert("sweep", g.sweep);
+    return o;
 }
 
-std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o, const QString& path, const Scenario& scenario, int format)
+const SessionGrid* gridOfSweep(const std::vector<SessionGrid>& grids, std::size_t sweepCount, std::size_t index)
+{
+    for (auto it = grids.rbegin(); it != grids.rend(); ++it)
+        if (it->sweep >= 0 ? std::size_t(it->sweep) == index : index + 1 == sweepCount)
+            return &*it;
+    return nullptr;
+}
+
+std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o, const QString& path, const Scenario& scenario, int format,
+                                            const GridResult* grid)
 {
     SessionSweep sw;
     sw.options = readOptions(r, r.object(o, "options", path), path + ".options");
@@ -655,16 +667,22 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     analyzeSweep(res, scenario, sw.options);
     if (!sameOptional(r.object(o, "knee", path).value("concurrency"), res.analysis.knee))
         r.fail(path + ".knee", "the knee its levels give (the file was edited or damaged)");
+    // The target its levels give, and with a grid the grid's (which then stands): files saved before the
+    // grid chose the target too hold the first.
+    const int levelsTarget = res.recommendation.concurrencyTarget;
+    if (grid && !res.rateAnalysis)
+        applyGridChoice(res, *grid, scenario, sw.options);
+    const int gridTarget = res.recommendation.concurrencyTarget;
+    auto given = [](int target) { return target > 0 ? std::optional<int>(target) : std::nullopt; };
     const QJsonObject rec = r.object(o, "recommendation", path);
     // Format 1 chose the target by an older rule (the p95 knee): the current rule's target stands.
     if (r.ok() && format >= 3) {
-        const QJsonObject target = r.object(rec, "concurrency_target", path + ".recommendation");
-        if (r.ok() && !sameOptional(target.value("value"), res.recommendation.concurrencyTarget > 0
-                                                               ? std::optional<int>(res.recommendation.concurrencyTarget)
-                                                               : std::nullopt))
+        const QJsonValue saved = r.object(rec, "concurrency_target", path + ".recommendation").value("value");
+        if (r.ok() && !sameOptional(saved, given(levelsTarget)) && !sameOptional(saved, given(gridTarget)))
             r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
     } else if (r.ok() && format == 2) {
-        if (r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6) != res.recommendation.concurrencyTarget && r.ok())
+        const qint64 saved = r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6);
+        if (saved != levelsTarget && saved != gridTarget && r.ok())
             r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
     }
     if (r.ok() && res.rateAnalysis.has_value() != o.contains("rate_analysis"))
@@ -688,6 +706,8 @@ std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, c
     g.options.level = readOptions(r, r.object(o, "options", path), path + ".options");
     g.result.cancelled = r.boolean(o, "cancelled", path);
     g.result.wallS = r.number(o, "wall_s", path, 0, 1e12);
+    if (o.contains("sweep")) // session.cpp checks that the session has it
+        g.sweep = int(r.integer(o, "sweep", path, 0, 1e6));
     const QJsonArray cells = r.array(o, "cells", path, 64 * 64);
     for (qsizetype k = 0; r.ok() && k < cells.size(); ++k) {
         const QString cp = path + QStringLiteral(".cells[%1]").arg(k);

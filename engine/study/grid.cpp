@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 namespace knee {
 
@@ -62,28 +63,86 @@ void chooseGridCell(GridResult& r, double sloMs, int onlyTarget)
     } else {
         const GridCell& c = r.cells[*r.best];
         if (sloMs > 0)
-            std::snprintf(buf, sizeof buf,
-                          "predict_concurrency %d at target %d: the highest throughput (%.1f req/s) whose p95 (%.1f ms) meets the "
-                          "SLO (%.0f ms)",
-                          c.predictConcurrency, c.target, c.level.throughputRps, c.level.latency.p95, sloMs);
+            std::snprintf(buf, sizeof buf, "predict_concurrency %d at target %d: the highest throughput (%s) whose p95 (%s) meets the SLO (%s)",
+                          c.predictConcurrency, c.target, formatThroughput(c.level.throughputRps).c_str(), formatLatency(c.level.latency.p95).c_str(),
+                          formatLatency(sloMs).c_str());
         else
             std::snprintf(buf, sizeof buf,
-                          "predict_concurrency %d at target %d: the highest throughput / p95 (%.1f req/s at %.1f ms); set an SLO to "
-                          "trade latency for throughput explicitly",
-                          c.predictConcurrency, c.target, c.level.throughputRps, c.level.latency.p95);
+                          "predict_concurrency %d at target %d: the highest throughput / p95 (%s at %s); set an SLO to trade latency for "
+                          "throughput explicitly",
+                          c.predictConcurrency, c.target, formatThroughput(c.level.throughputRps).c_str(), formatLatency(c.level.latency.p95).c_str());
     }
     r.rule = buf;
 }
 
-std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, double sloMs)
+std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, const Scenario& scenario, const SweepOptions& options)
 {
-    GridResult column = grid;
-    chooseGridCell(column, sloMs, sweep.recommendation.concurrencyTarget);
-    if (column.best) {
-        sweep.recommendation.predictConcurrency = column.cells[*column.best].predictConcurrency;
-        sweep.recommendation.predictConcurrencyRule = "from the grid: " + column.rule;
+    // Each predict_concurrency's row is a sweep of its targets: the sweep's own rule (saturation, or the
+    // SLO) picks that row's target. Rows do not grow: the grid measured the targets it was given.
+    SweepOptions rowOptions = options;
+    rowOptions.extendLimit = 0;
+    rowOptions.searchSlo = false;
+    std::vector<int> pcs;
+    for (const GridCell& c : grid.cells)
+        if (std::find(pcs.begin(), pcs.end(), c.predictConcurrency) == pcs.end())
+            pcs.push_back(c.predictConcurrency);
+    GridResult candidates = grid; // only each row's chosen cell competes
+    for (GridCell& c : candidates.cells)
+        c.measured = false;
+    std::map<int, Recommendation> byPc;
+    std::string rows;
+    for (int pc : pcs) {
+        SweepResult row;
+        row.mode = sweep.mode;
+        for (const GridCell& c : grid.cells)
+            if (c.predictConcurrency == pc && c.measured) {
+                row.levels.push_back(c.level);
+                row.levels.back().concurrency = c.target;
+            }
+        std::sort(row.levels.begin(), row.levels.end(), [](const SweepLevel& a, const SweepLevel& b) { return a.concurrency < b.concurrency; });
+        Scenario atPc = scenario;
+        atPc.deployment.predictConcurrency = pc;
+        analyzeSweep(row, atPc, rowOptions);
+        const int target = row.recommendation.concurrencyTarget;
+        rows += (rows.empty() ? "" : ", ") + std::to_string(pc) + (target > 0 ? " → " + std::to_string(target) : " → none");
+        if (target <= 0)
+            continue;
+        for (GridCell& c : candidates.cells)
+            if (c.predictConcurrency == pc && c.target == target)
+                c.measured = true;
+        byPc[pc] = row.recommendation;
     }
-    return column.best;
+    chooseGridCell(candidates, options.sloMs);
+    if (!candidates.best) {
+        // No row gives a target (throughput still rises at its largest, or the SLO fails everywhere):
+        // the sweep's own target stands, with the best predict_concurrency in its column (above the
+        // target, predict concurrency would never be reached).
+        Recommendation& rec = sweep.recommendation;
+        if (rec.concurrencyTarget <= 0)
+            return std::nullopt;
+        GridResult column = grid;
+        chooseGridCell(column, options.sloMs, rec.concurrencyTarget);
+        if (column.best) {
+            const GridCell& c = column.cells[*column.best];
+            rec.predictConcurrency = c.predictConcurrency;
+            rec.predictConcurrencyRule = "from the grid: " + column.rule + " (no predict_concurrency's own targets gave one: " + rows
+                + "; so the sweep's target, and the best cell in its column)";
+            rec.throughputAtTargetRps = c.level.throughputRps; // what that setting measured, for the replicas too
+            rec.p95AtTargetMs = c.level.latency.p95;
+            rec.fromGrid = true;
+            planReplicasAtTarget(rec, options);
+        }
+        return column.best;
+    }
+    const GridCell& best = candidates.cells[*candidates.best];
+    Recommendation rec = byPc[best.predictConcurrency];
+    rec.concurrencyTargetRule = "from the grid, at predict_concurrency " + std::to_string(best.predictConcurrency) + ": " + rec.concurrencyTargetRule;
+    rec.predictConcurrency = best.predictConcurrency;
+    rec.fromGrid = true;
+    rec.predictConcurrencyRule = "from the grid: " + candidates.rule + ", among each predict_concurrency's own target (" + rows
+        + "; the sweep's rule on each row)";
+    sweep.recommendation = rec;
+    return candidates.best;
 }
 
 } // namespace knee

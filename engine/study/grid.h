@@ -35,9 +35,15 @@ GridResult runGrid(const Scenario& scenario, const GridOptions& options, const L
 // > 0, only that target's column competes: the predict_concurrency to pair with a chosen target.
 void chooseGridCell(GridResult& result, double sloMs, int onlyTarget = 0);
 
-// Sets the sweep's recommended predict_concurrency from the grid: the best cell in the column of the
-// recommended concurrency target (above the target, predict concurrency would never be reached).
-// Returns that cell's index, if any cell there is usable.
-std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, double sloMs);
+// With a grid, the recommendation is the grid's: each predict_concurrency's row is a sweep of its targets,
+// whose target the sweep's own rule picks (saturation, or the SLO), and chooseGridCell's rule picks among
+// those cells the predict_concurrency. The sweep's levels ran at the scenario's predict_concurrency, so
+// their target holds for that setting only: on a GPU model without preprocess a sweep at predict_concurrency
+// 1 saturates at one user, and taking predict_concurrency from that target's column recommended 1 @ 1 where
+// the grid measured 4 @ 4 at 3.7× the throughput and the same p95 (BENCHMARKS.md "Fidelity", the grid).
+// Sets the sweep's recommendation (target, predict_concurrency, rules, throughput there, replicas) and
+// returns the chosen cell's index. When no row gives a target (throughput still rises at its largest, or no
+// cell meets the SLO) the sweep's target stands and predict_concurrency is the best in its column.
+std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, const Scenario& scenario, const SweepOptions& options);
 
 } // namespace knee

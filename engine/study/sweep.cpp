@@ -865,8 +865,7 @@ void analyzeRateSweep(SweepResult& r, const Scenario& scenario, const SweepOptio
         rec.predictConcurrency = rec.concurrencyTarget;
         rec.predictConcurrencyRule = format("lowered from %.0f to the concurrency target: above it, predict concurrency is never reached", pc);
     }
-    if (rec.throughputAtTargetRps > 0 && (o.baselineRps > 0 || o.peakRps > 0))
-        rec.replicas = planReplicas({rec.throughputAtTargetRps, o.baselineRps, std::max(o.peakRps, o.baselineRps), o.buffer, 1});
+    planReplicasAtTarget(rec, o);
 }
 
 } // namespace
@@ -901,8 +900,16 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
         rec.predictConcurrencyRule = "as in the scenario (the model's own predict_concurrency); a sweep varies concurrency only";
     }
     for (const SweepLevel& l : r.levels)
-        if (l.concurrency == rec.concurrencyTarget)
+        if (l.concurrency == rec.concurrencyTarget) {
             rec.throughputAtTargetRps = l.throughputRps;
+            rec.p95AtTargetMs = l.latency.p95;
+        }
+    planReplicasAtTarget(rec, o);
+}
+
+void planReplicasAtTarget(Recommendation& rec, const SweepOptions& o)
+{
+    rec.replicas.reset();
     if (rec.throughputAtTargetRps > 0 && (o.baselineRps > 0 || o.peakRps > 0))
         rec.replicas = planReplicas({rec.throughputAtTargetRps, o.baselineRps, std::max(o.peakRps, o.baselineRps), o.buffer, 1});
 }

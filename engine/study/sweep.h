@@ -285,6 +285,8 @@ struct Recommendation {
     std::string predictConcurrencyRule;
     std::optional<ReplicaPlan> replicas; // when baseline and peak rates were given
     double throughputAtTargetRps = 0;
+    double p95AtTargetMs = 0; // the p95 measured there (closed-loop sweeps)
+    bool fromGrid = false;    // a grid set it (applyGridChoice): those two figures are its cell's
     // Rate sweeps: the rate one replica should take (the concurrency target is its requests in flight
     // there, by Little's law); 0 when none, or a closed-loop sweep.
     double ratePerReplicaRps = 0;
@@ -398,5 +400,8 @@ std::string sweepPointsCsv(const SweepResult& result);
 
 // Knee, alternatives and recommendation from finished levels (also used on a reopened session).
 void analyzeSweep(SweepResult& result, const Scenario& scenario, const SweepOptions& options);
+// Min and max replicas from the recommendation's throughput at its target and the options' baseline and
+// peak rates (none without either, or without a throughput).
+void planReplicasAtTarget(Recommendation& rec, const SweepOptions& options);
 
 } // namespace knee

@@ -697,18 +697,45 @@ private slots:
         page->levels()->setText("1, 2, 4, 8");
         page->gridValues()->setText("1, 2, 4");
         QSignalSpy done(page, &SweepPage::sweepFinished);
-        page->run();
+        w.runSweep(); // Run ▸ Sweep: the page in front, for the grab below
         QVERIFY(done.wait(knee::test::kEventTimeoutMs));
         QCOMPARE(page->heatMap()->grid().cells.size(), std::size_t(12));
-        const Recommendation& rec = page->sweeps().back().result.recommendation;
-        QVERIFY(rec.predictConcurrency <= rec.concurrencyTarget);
+        // Independent 20 ms slots: each row saturates where target = predict_concurrency, and 4 @ 4 serves
+        // 200 req/s at the p95 of 1 @ 1 (20 ms). The grid sets the target too, not only predict_concurrency.
+        const Recommendation rec = page->sweeps().back().result.recommendation;
+        QCOMPARE(rec.concurrencyTarget, 4);
+        QCOMPARE(rec.predictConcurrency, 4);
         QVERIFY(QString::fromStdString(rec.predictConcurrencyRule).startsWith("from the grid"));
+        QVERIFY(QString::fromStdString(rec.concurrencyTargetRule).startsWith("from the grid, at predict_concurrency 4"));
         QVERIFY(page->evidenceText().contains("from the grid"));
+        QVERIFY(!page->heatMap()->isHidden());
+        // The card's figures at the target are the grid cell's (4 @ 4), not the sweep's level at 4 users.
+        QVERIFY2(page->recommendationText().contains("200 req/s, p95 20.0 ms"), qPrintable(page->recommendationText()));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            w.resize(1280, 900);
+            w.grab().save(shots + "/sweep_grid_recommendation.png");
+        }
         QCOMPARE(w.saveSessionTo(dir.filePath("g.json")), QString());
         MainWindow again(lightLoad(), "other");
         QCOMPARE(again.openSessionFrom(dir.filePath("g.json")), QString());
         QCOMPARE(again.sweepPage()->heatMap()->grid().cells.size(), std::size_t(12));
         QCOMPARE(again.sweepPage()->sweeps().back().result.recommendation.predictConcurrency, rec.predictConcurrency);
+        QCOMPARE(again.sweepPage()->sweeps().back().result.recommendation.concurrencyTarget, rec.concurrencyTarget);
+
+        // A sweep without a grid after it: the grid names the sweep it followed, so both reopen with their
+        // own recommendations (the first the grid's, the second its levels'), and no grid is shown.
+        page->gridValues()->clear();
+        page->run();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        QVERIFY(page->heatMap()->isHidden());
+        QCOMPARE(w.saveSessionTo(dir.filePath("h.json")), QString());
+        MainWindow third(lightLoad(), "other");
+        QCOMPARE(third.openSessionFrom(dir.filePath("h.json")), QString());
+        QCOMPARE(third.sweepPage()->grids().size(), std::size_t(1));
+        QCOMPARE(third.sweepPage()->grids().front().sweep, 0);
+        QCOMPARE(third.sweepPage()->sweeps().front().result.recommendation.concurrencyTarget, 4);
+        QVERIFY(!QString::fromStdString(third.sweepPage()->sweeps().back().result.recommendation.predictConcurrencyRule).startsWith("from the grid"));
+        QVERIFY(third.sweepPage()->heatMap()->isHidden());
 
         page->gridValues()->setText("1, x");
         page->run();

@@ -19,9 +19,11 @@ namespace {
 const char* kScenario = "name: sess\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 8, predict_concurrency: 4}\n"
                         "model: {predict: {dist: constant, mean_ms: 50}}\n"
                         "workload: {arrival: {kind: poisson, rate_rps: 10}, requests: 100}\n";
-Session makeSession()
+// `gridChoice`: the sweep's recommendation set by its grid, as `knee sweep --grid` and the sweep page save
+// it; without, as knee saved it before the grid chose the target too (2026-12-05).
+Session makeSession(bool gridChoice = true, const char* scenario = kScenario)
 {
-    const ScenarioReadResult read = readScenarioText(kScenario, "s.yaml");
+    const ScenarioReadResult read = readScenarioText(scenario, "s.yaml");
     SweepOptions o;
     o.levels = {1, 2, 4, 8, 16};
     o.warmupS = 2;
@@ -31,7 +33,7 @@ Session makeSession()
     o.baselineRps = 10;
     o.peakRps = 100;
     Session s;
-    s.scenarioYaml = QString::fromUtf8(kScenario);
+    s.scenarioYaml = QString::fromUtf8(scenario);
     s.scenarioSource = "s.yaml";
     s.notes = QStringLiteral("first try — ünïcode notes");
     s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
@@ -40,6 +42,8 @@ Session makeSession()
     g.targets = {1, 2, 4, 8};
     g.level = o;
     s.grids.push_back({g, runGrid(*read.scenario, g, makeVirtualDriver)});
+    if (gridChoice)
+        applyGridChoice(s.sweeps.back().result, s.grids.back().result, *read.scenario, o);
     return s;
 }
 QByteArray edited(const QByteArray& bytes, const std::function<void(QJsonObject&)>& edit)
@@ -177,6 +181,13 @@ private slots:
             rec["concurrency_target"] = target;
             sw["recommendation"] = rec;
         }) << "the target its levels give";
+        QTest::addRow("grid names no sweep") << edited(good, [](QJsonObject& o) {
+            QJsonArray grids = o["grids"].toArray();
+            QJsonObject g = grids[0].toObject();
+            g["sweep"] = 1; // the session has one sweep
+            grids[0] = g;
+            o["grids"] = grids;
+        }) << "the index of one of the session's sweeps";
         QTest::addRow("edited saturation") << sweep([](QJsonObject& sw) {
             QJsonObject sat = sw["saturation"].toObject();
             sat["level"] = 1;
@@ -316,6 +327,32 @@ private slots:
         const SessionLoad reopened = parseSession(again, "again");
         QVERIFY2(reopened.session, qPrintable(reopened.error));
         QCOMPARE(serializeSession(*reopened.session), again);
+    }
+
+    // A session saved before the grid chose the target too holds its levels' target: it still opens, and the
+    // grid's recommendation stands (as the sweep page and `knee sweep --grid` now give it).
+    void aSessionSavedBeforeTheGridChoseTheTargetOpens()
+    {
+        // predict_concurrency 1: the sweep saturates at one user; the grid's rows at 1, 2 and 4.
+        const char* onePc = "name: sess\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 8, predict_concurrency: 1}\n"
+                            "model: {predict: {dist: constant, mean_ms: 50}}\n"
+                            "workload: {arrival: {kind: poisson, rate_rps: 10}, requests: 100}\n";
+        const Session old = makeSession(false, onePc), now = makeSession(true, onePc);
+        const Recommendation& was = old.sweeps[0].result.recommendation;
+        const Recommendation& is = now.sweeps[0].result.recommendation;
+        QCOMPARE(was.concurrencyTarget, 1);
+        QCOMPARE(was.predictConcurrency, 1);
+        QCOMPARE(is.concurrencyTarget, 4); // four 50 ms calls at once: 80 req/s at p95 50 ms, within the SLO (120 ms)
+        QCOMPARE(is.predictConcurrency, 4);
+        const SessionLoad l = parseSession(serializeSession(old), "old.json");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const Recommendation& loaded = l.session->sweeps[0].result.recommendation;
+        QCOMPARE(loaded.concurrencyTarget, is.concurrencyTarget);
+        QCOMPARE(loaded.predictConcurrency, is.predictConcurrency);
+        QCOMPARE(loaded.predictConcurrencyRule, is.predictConcurrencyRule);
+        QVERIFY(QString::fromStdString(loaded.concurrencyTargetRule).startsWith("from the grid, at predict_concurrency"));
+        // Saved as it now is, it opens as it was saved.
+        QCOMPARE(serializeSession(*parseSession(serializeSession(now), "new.json").session), serializeSession(now));
     }
 
     // The new fields of a sweep survive a save: the saturation tolerance, the extension limit, and the

@@ -6,6 +6,8 @@
 #include "study/grid.h"
 #include "study/sweep.h"
 
+#include <cmath>
+#include <tuple>
 #include <QTest>
 
 using namespace knee;
@@ -227,6 +229,91 @@ private slots:
         chooseGridCell(slo, 50); // nothing meets it
         QVERIFY(!slo.best);
         QVERIFY(QString::fromStdString(slo.rule).contains("meets the SLO"));
+    }
+
+    // The grid sets the target as well as predict_concurrency. The cells of `small` on the H200 (rounded;
+    // BENCHMARKS.md "Fidelity", the grid): a GPU model without preprocess, so each predict_concurrency's
+    // throughput is flat from target = predict_concurrency on, and a sweep at predict_concurrency 1
+    // saturates at one user. Taking predict_concurrency from that target's column gave 1 @ 1; each row's
+    // own target, then the grid's rule among those cells, gives 4 @ 4 (3.7× the throughput, p95 +6 %).
+    void gridChoosesTheTargetWithPredictConcurrency()
+    {
+        auto level = [](int users, double rps, double p95) {
+            SweepLevel l;
+            l.concurrency = users;
+            l.throughputRps = rps;
+            l.latency.p50 = l.latency.p95 = l.latency.p99 = p95;
+            l.completed = 10000;
+            l.stable = true;
+            return l;
+        };
+        struct Row { int pc; double rps; std::vector<double> p95; }; // p95 at targets pc, 2 pc, ... up to 16
+        const std::vector<Row> rows{{1, 7000, {0.16, 0.31, 0.60, 1.14, 2.29}}, {2, 14000, {0.16, 0.31, 0.60, 1.18}}, {4, 26000, {0.17, 0.35, 0.69}},
+                                    {8, 36000, {0.29, 0.60}}};
+        GridResult grid;
+        SweepResult sweep;
+        sweep.mode = "live";
+        for (const Row& row : rows)
+            for (int target : {1, 2, 4, 8, 16}) {
+                GridCell c;
+                c.predictConcurrency = row.pc;
+                c.target = target;
+                c.measured = target >= row.pc;
+                if (c.measured)
+                    c.level = level(target, row.rps, row.p95[std::size_t(std::log2(target / row.pc))]);
+                grid.cells.push_back(c);
+                if (row.pc == 1)
+                    sweep.levels.push_back(c.level);
+            }
+        Scenario scenario = deterministic(1, 0.15);
+        SweepOptions o;
+        o.levels = {1, 2, 4, 8, 16};
+        auto recommend = [&](double sloMs) {
+            SweepResult r = sweep;
+            SweepOptions so = o;
+            so.sloMs = sloMs;
+            analyzeSweep(r, scenario, so);
+            const auto cell = applyGridChoice(r, grid, scenario, so);
+            return std::make_tuple(r.recommendation, cell);
+        };
+        {
+            const auto [rec, cell] = recommend(0); // throughput ÷ p95: 4 @ 4 (152,941) over 8 @ 8 (124,138) and 2 @ 2 (87,500)
+            QCOMPARE(rec.concurrencyTarget, 4);
+            QCOMPARE(rec.predictConcurrency, 4);
+            QCOMPARE(rec.throughputAtTargetRps, 26000.0);
+            QCOMPARE(rec.concurrencyTargetBasis, std::string("saturation"));
+            QVERIFY(cell && grid.cells[*cell].predictConcurrency == 4 && grid.cells[*cell].target == 4);
+            QVERIFY2(QString::fromStdString(rec.predictConcurrencyRule).contains("1 → 1, 2 → 2, 4 → 4, 8 → 8"), rec.predictConcurrencyRule.c_str());
+        }
+        {
+            const auto [rec, cell] = recommend(0.5); // the highest throughput whose p95 meets 0.5 ms
+            QCOMPARE(rec.concurrencyTarget, 8);
+            QCOMPARE(rec.predictConcurrency, 8);
+        }
+        {
+            const auto [rec, cell] = recommend(0.2); // 8 @ 8 misses it (0.29 ms): 4 @ 4
+            QCOMPARE(rec.concurrencyTarget, 4);
+            QCOMPARE(rec.predictConcurrency, 4);
+        }
+        {
+            const auto [rec, cell] = recommend(0.1); // no cell meets it: nothing from the grid
+            QVERIFY(!cell);
+            QCOMPARE(rec.concurrencyTarget, 0);
+        }
+        // A row whose throughput still rises at its largest target gives none; when no row gives one, the
+        // sweep's target stands with the best predict_concurrency in its column.
+        GridResult rising = grid;
+        for (GridCell& c : rising.cells)
+            if (c.measured)
+                c.level.throughputRps *= c.target; // every row still rising
+        SweepResult r = sweep;
+        analyzeSweep(r, scenario, o);
+        QCOMPARE(r.recommendation.concurrencyTarget, 1);
+        const auto cell = applyGridChoice(r, rising, scenario, o);
+        QVERIFY(cell);
+        QCOMPARE(r.recommendation.concurrencyTarget, 1);
+        QCOMPARE(r.recommendation.predictConcurrency, 1);
+        QVERIFY(QString::fromStdString(r.recommendation.predictConcurrencyRule).contains("so the sweep's target, and the best cell in its column"));
     }
 
     void aLevelWithTooFewResponsesIsNotStable()
