@@ -255,8 +255,9 @@ QWidget* SweepPage::buildForm()
     m_arrival->setToolTip(tr("How a rate's requests arrive: at random (Poisson, as many independent clients send them) or evenly "
                              "spaced (no bursts: the least queueing a rate can cause)."));
     m_grid = new QLineEdit(this);
-    m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; the best "
-                          "cell at the recommended target sets the recommended predict_concurrency."));
+    m_grid->setToolTip(tr("predict_concurrency values to measure against each level as the concurrency target; each "
+                          "predict_concurrency's own target (the sweep's rule on its row), and the best of those cells, "
+                          "set the recommended concurrency target and predict_concurrency."));
     m_heatMap = new HeatMap(this);
     m_heatMap->hide(); // until a grid ran
     m_endpoint = new EndpointPanel(this);

@@ -313,7 +313,8 @@ int runSweep(const QStringList& args)
                                     QStringLiteral("TWIN.yaml"));
     const QCommandLineOption grid(QStringLiteral("grid"),
                                   QStringLiteral("Also measure a predict_concurrency x concurrency target grid: these predict_concurrency "
-                                                 "values against the levels as targets; the best cell sets predict_concurrency."),
+                                                 "values against the levels as targets; each predict_concurrency's own target (the sweep's rule on its row), "
+                                                 "and the best of those cells, set the concurrency target and predict_concurrency."),
                                   QStringLiteral("LIST"));
     const QCommandLineOption repeatsOpt(QStringLiteral("repeats"),
                                         QStringLiteral("Measure each level N times (1-20; in virtual time each with its own seed): merged "

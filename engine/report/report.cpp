@@ -270,6 +270,13 @@ QString gridSection(const Session& s, int sweepIndex)
     if (!grid)
         return {};
     const GridResult& g = grid->result;
+    // The recommended cell (applyGridChoice set it on the sweep when it was read), else the grid's own best.
+    const Recommendation& rec = s.sweeps[std::size_t(sweepIndex)].result.recommendation;
+    auto chosen = [&](const GridCell& c) {
+        if (rec.fromGrid)
+            return c.predictConcurrency == rec.predictConcurrency && c.target == rec.concurrencyTarget;
+        return g.best && &c == &g.cells[*g.best];
+    };
     std::vector<int> rows, cols;
     for (const GridCell& c : g.cells) {
         if (std::find(rows.begin(), rows.end(), c.predictConcurrency) == rows.end())
@@ -287,7 +294,7 @@ QString gridSection(const Session& s, int sweepIndex)
         html += QStringLiteral("<tr><th>%1</th>").arg(r);
         for (int c : cols) {
             const auto it = std::find_if(g.cells.begin(), g.cells.end(), [&](const GridCell& x) { return x.predictConcurrency == r && x.target == c; });
-            const bool best = g.best && it != g.cells.end() && std::size_t(it - g.cells.begin()) == *g.best;
+            const bool best = it != g.cells.end() && chosen(*it);
             if (it == g.cells.end() || !it->measured)
                 html += QStringLiteral("<td>—</td>");
             else
@@ -296,7 +303,9 @@ QString gridSection(const Session& s, int sweepIndex)
         }
         html += QStringLiteral("</tr>");
     }
-    html += QStringLiteral("</table><p class='rule'>%1</p>").arg(esc(g.rule));
+    html += rec.fromGrid ? QStringLiteral("</table><p class='rule'>Recommended (bold): %1. The grid's best cell by itself: %2.</p>")
+                               .arg(esc(rec.predictConcurrencyRule), esc(g.rule))
+                         : QStringLiteral("</table><p class='rule'>%1</p>").arg(esc(g.rule));
     return html;
 }
 } // namespace

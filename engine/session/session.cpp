@@ -82,9 +82,12 @@ SessionLoad parseSession(const QByteArray& bytes, const QString& source)
                 s.grids.push_back(std::move(*g));
     }
     const QJsonArray sweeps = r.array(root, "sweeps", "session", 1000);
-    for (std::size_t i = 0; r.ok() && i < s.grids.size(); ++i)
+    for (std::size_t i = 0; r.ok() && i < s.grids.size(); ++i) {
         if (s.grids[i].sweep >= sweeps.size())
             r.fail(QStringLiteral("session.grids[%1].sweep").arg(i), "the index of one of the session's sweeps");
+        else if (s.grids[i].sweep < 0 && !sweeps.isEmpty()) // a file before grids named theirs: the last sweep's,
+            s.grids[i].sweep = int(sweeps.size()) - 1;       // named from now on (a sweep added later must not take it)
+    }
     for (qsizetype i = 0; r.ok() && i < sweeps.size(); ++i) {
         const SessionGrid* g = gridOfSweep(s.grids, std::size_t(sweeps.size()), std::size_t(i));
         const GridResult* grid = g ? &g->result : nullptr;

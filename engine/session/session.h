@@ -18,7 +18,9 @@ struct Session {
     // options the saturation tolerance and the extension limit. Version 1 files still open: their
     // recommendation is recomputed by the current rule, and only the knee is checked against the file.
     // 3: sweeps and grids are sweep records (sweep_record.h), the shape `knee sweep --json` prints.
-    static constexpr int kFormatVersion = 3;
+    // 4: a grid names the sweep it followed and sets that sweep's concurrency target with its
+    // predict_concurrency (applyGridChoice); format 3 files still open, their grid then set the target.
+    static constexpr int kFormatVersion = 4;
     QString scenarioYaml;
     QString scenarioSource; // where it came from, for the title
     std::vector<SessionSweep> sweeps;

@@ -667,8 +667,8 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     analyzeSweep(res, scenario, sw.options);
     if (!sameOptional(r.object(o, "knee", path).value("concurrency"), res.analysis.knee))
         r.fail(path + ".knee", "the knee its levels give (the file was edited or damaged)");
-    // The target its levels give, and with a grid the grid's (which then stands): files saved before the
-    // grid chose the target too hold the first.
+    // The target its levels give, and with a grid the grid's (which then stands): format 3 files, saved
+    // before the grid chose the target too, hold the first.
     const int levelsTarget = res.recommendation.concurrencyTarget;
     if (grid && !res.rateAnalysis)
         applyGridChoice(res, *grid, scenario, sw.options);
@@ -678,8 +678,9 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     // Format 1 chose the target by an older rule (the p95 knee): the current rule's target stands.
     if (r.ok() && format >= 3) {
         const QJsonValue saved = r.object(rec, "concurrency_target", path + ".recommendation").value("value");
-        if (r.ok() && !sameOptional(saved, given(levelsTarget)) && !sameOptional(saved, given(gridTarget)))
-            r.fail(path + ".recommendation.concurrency_target", "the target its levels give (the file was edited or damaged)");
+        if (r.ok() && !sameOptional(saved, given(gridTarget)) && (format >= 4 || !sameOptional(saved, given(levelsTarget))))
+            r.fail(path + ".recommendation.concurrency_target",
+                   grid ? "the target its grid gives (the file was edited or damaged)" : "the target its levels give (the file was edited or damaged)");
     } else if (r.ok() && format == 2) {
         const qint64 saved = r.integer(rec, "concurrency_target", path + ".recommendation", 0, 1e6);
         if (saved != levelsTarget && saved != gridTarget && r.ok())
@@ -716,6 +717,8 @@ std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, c
         cell.predictConcurrency = int(r.integer(c, "predict_concurrency", cp, 1, 1e6));
         cell.target = int(r.integer(c, "target", cp, 1, 1e6));
         cell.measured = r.boolean(c, "measured", cp);
+        if (r.ok() && cell.measured && cell.predictConcurrency > cell.target)
+            r.fail(cp + ".measured", "false where predict_concurrency is above the target (a grid never runs such a cell)");
         if (r.ok() && cell.measured)
             cell.level = readLevel(r, r.object(c, "level", cp), cp + ".level");
         g.result.cells.push_back(cell);

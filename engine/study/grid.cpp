@@ -103,37 +103,33 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
         Scenario atPc = scenario;
         atPc.deployment.predictConcurrency = pc;
         analyzeSweep(row, atPc, rowOptions);
-        const int target = row.recommendation.concurrencyTarget;
+        Recommendation rec = row.recommendation;
+        if (rec.concurrencyTarget <= 0 && rec.concurrencyTargetBasis == "not_saturated") {
+            // Still rising at its largest usable target: that cell competes as it is (left out, a cell it
+            // beats on both throughput and p95 could be chosen), and the rule says a larger target may serve more.
+            for (auto l = row.levels.rbegin(); l != row.levels.rend() && rec.concurrencyTarget <= 0; ++l)
+                if (usableLevel(*l)) {
+                    rec.concurrencyTarget = l->concurrency;
+                    rec.throughputAtTargetRps = l->throughputRps;
+                    rec.p95AtTargetMs = l->latency.p95;
+                    rec.concurrencyTargetRule = "the largest target measured, " + std::to_string(l->concurrency) + " (" + formatThroughput(l->throughputRps)
+                        + ", p95 " + formatLatency(l->latency.p95) + "): throughput still rises there, so a larger target may serve more; "
+                        + "add larger targets to the grid";
+                    planReplicasAtTarget(rec, options);
+                }
+        }
+        const int target = rec.concurrencyTarget;
         rows += (rows.empty() ? "" : ", ") + std::to_string(pc) + (target > 0 ? " → " + std::to_string(target) : " → none");
         if (target <= 0)
             continue;
         for (GridCell& c : candidates.cells)
             if (c.predictConcurrency == pc && c.target == target)
                 c.measured = true;
-        byPc[pc] = row.recommendation;
+        byPc[pc] = rec;
     }
     chooseGridCell(candidates, options.sloMs);
-    if (!candidates.best) {
-        // No row gives a target (throughput still rises at its largest, or the SLO fails everywhere):
-        // the sweep's own target stands, with the best predict_concurrency in its column (above the
-        // target, predict concurrency would never be reached).
-        Recommendation& rec = sweep.recommendation;
-        if (rec.concurrencyTarget <= 0)
-            return std::nullopt;
-        GridResult column = grid;
-        chooseGridCell(column, options.sloMs, rec.concurrencyTarget);
-        if (column.best) {
-            const GridCell& c = column.cells[*column.best];
-            rec.predictConcurrency = c.predictConcurrency;
-            rec.predictConcurrencyRule = "from the grid: " + column.rule + " (no predict_concurrency's own targets gave one: " + rows
-                + "; so the sweep's target, and the best cell in its column)";
-            rec.throughputAtTargetRps = c.level.throughputRps; // what that setting measured, for the replicas too
-            rec.p95AtTargetMs = c.level.latency.p95;
-            rec.fromGrid = true;
-            planReplicasAtTarget(rec, options);
-        }
-        return column.best;
-    }
+    if (!candidates.best)
+        return std::nullopt; // no row gives a usable cell (or none meets the SLO): the sweep's own recommendation stands
     const GridCell& best = candidates.cells[*candidates.best];
     Recommendation rec = byPc[best.predictConcurrency];
     rec.concurrencyTargetRule = "from the grid, at predict_concurrency " + std::to_string(best.predictConcurrency) + ": " + rec.concurrencyTargetRule;

@@ -42,8 +42,9 @@ void chooseGridCell(GridResult& result, double sloMs, int onlyTarget = 0);
 // 1 saturates at one user, and taking predict_concurrency from that target's column recommended 1 @ 1 where
 // the grid measured 4 @ 4 at 3.7× the throughput and the same p95 (BENCHMARKS.md "Fidelity", the grid).
 // Sets the sweep's recommendation (target, predict_concurrency, rules, throughput there, replicas) and
-// returns the chosen cell's index. When no row gives a target (throughput still rises at its largest, or no
-// cell meets the SLO) the sweep's target stands and predict_concurrency is the best in its column.
+// returns the chosen cell's index. A row whose throughput still rises at its largest usable target offers that
+// cell, its rule saying so. When no row offers a cell (none usable, or none meets the SLO) the sweep's own
+// recommendation stands and nothing is returned.
 std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, const Scenario& scenario, const SweepOptions& options);
 
 } // namespace knee

@@ -442,14 +442,15 @@ SweepResult runVirtualSweep(const Scenario& scenario, const SweepOptions& o, con
     return runSweep(scenario, o, makeVirtualDriver, progress);
 }
 
+bool usableLevel(const SweepLevel& l) { return l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0 && !l.generatorBehind(); }
+
 namespace {
 
 std::vector<CurvePoint> curvePoints(const SweepResult& r)
 {
     std::vector<CurvePoint> points;
     for (const SweepLevel& l : r.levels)
-        points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps,
-                          l.stable && l.failed == 0 && l.rejected == 0 && l.completed > 0 && !l.generatorBehind()});
+        points.push_back({l.concurrency, l.latency.p95, l.ttft.p95, l.itl.p95, l.throughputRps, usableLevel(l)});
     return points;
 }
 

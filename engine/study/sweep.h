@@ -400,6 +400,8 @@ std::string sweepPointsCsv(const SweepResult& result);
 
 // Knee, alternatives and recommendation from finished levels (also used on a reopened session).
 void analyzeSweep(SweepResult& result, const Scenario& scenario, const SweepOptions& options);
+// A level the knee, saturation and recommendation may use: stable, no errors, a response, the load sent in full.
+bool usableLevel(const SweepLevel& level);
 // Min and max replicas from the recommendation's throughput at its target and the options' baseline and
 // peak rates (none without either, or without a throughput).
 void planReplicasAtTarget(Recommendation& rec, const SweepOptions& options);

@@ -321,7 +321,7 @@ private slots:
         QVERIFY(s.open(QIODevice::ReadOnly));
         const QJsonObject so = QJsonDocument::fromJson(s.readAll()).object();
         QCOMPARE(so["format"].toString(), QStringLiteral("knee-session"));
-        QCOMPARE(so["version"].toInt(), 3); // format 3: sweep records (issue 14), the shape --json prints
+        QCOMPARE(so["version"].toInt(), 4); // format 3: sweep records (issue 14), the shape --json prints; 4: grids name their sweep
         QVERIFY(so["sweeps"].toArray().first().toObject()["levels"].toArray().first().toObject().contains("histogram"));
         // One sweep record (issue 14): what --json printed is what the session keeps, key for key, but
         // for what only a run says (its exports, whether anything was measured).

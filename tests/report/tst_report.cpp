@@ -6,6 +6,7 @@
 #include "io/scenario_reader.h"
 #include "report/report.h"
 #include "session/session.h"
+#include "study/grid.h"
 
 #include <QFile>
 #include <QImage>
@@ -90,6 +91,38 @@ QString num(double v) { return QString::number(v, 'g', 10); }
 class TestReport : public QObject {
     Q_OBJECT
 private slots:
+    // The grid's table bolds the cell the recommendation came from (applyGridChoice), not the grid's best by
+    // itself, and says both rules; a sweep without a grid of its own shows none.
+    void gridTableShowsTheRecommendedCell()
+    {
+        Session s = sweptSession();
+        GridOptions g;
+        g.predictConcurrency = {1, 2, 4};
+        g.targets = {1, 2, 4, 8};
+        g.level = s.sweeps[0].options;
+        s.grids.push_back({g, runGrid(twoSlots(), g, makeVirtualDriver)});
+        s.grids.back().sweep = 0;
+        QVERIFY(applyGridChoice(s.sweeps[0].result, s.grids[0].result, twoSlots(), s.sweeps[0].options));
+        const Recommendation& rec = s.sweeps[0].result.recommendation;
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(html.contains("Recommended (bold): from the grid"));
+        QCOMPARE(html.count("font-weight:700"), 1);
+        // The bold cell sits in the recommended predict_concurrency's row, at the target's column.
+        const QString table = html.section("id='grid'", 1).section("</table>", 0, 0);
+        const QStringList rows = table.split("<tr>");
+        QString boldRow;
+        int boldColumn = -1;
+        for (const QString& row : rows)
+            if (row.contains("font-weight:700")) {
+                boldRow = row.section("<th>", 1).section("</th>", 0, 0);
+                boldColumn = int(row.left(row.indexOf("font-weight:700")).count("<td"));
+            }
+        QCOMPARE(boldRow, QString::number(rec.predictConcurrency));
+        QCOMPARE(g.targets[std::size_t(boldColumn - 1)], rec.concurrencyTarget);
+        s.sweeps.push_back(s.sweeps[0]); // a second sweep without a grid: its report has no grid table
+        QVERIFY(!QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine())).contains("id='grid'"));
+    }
+
     void reportIsSelfContained()
     {
         const Session s = sweptSession();

@@ -42,8 +42,10 @@ Session makeSession(bool gridChoice = true, const char* scenario = kScenario)
     g.targets = {1, 2, 4, 8};
     g.level = o;
     s.grids.push_back({g, runGrid(*read.scenario, g, makeVirtualDriver)});
-    if (gridChoice)
+    if (gridChoice) {
         applyGridChoice(s.sweeps.back().result, s.grids.back().result, *read.scenario, o);
+        s.grids.back().sweep = 0;
+    }
     return s;
 }
 QByteArray edited(const QByteArray& bytes, const std::function<void(QJsonObject&)>& edit)
@@ -180,7 +182,7 @@ private slots:
             target["value"] = 16;
             rec["concurrency_target"] = target;
             sw["recommendation"] = rec;
-        }) << "the target its levels give";
+        }) << "the target its grid gives";
         QTest::addRow("grid names no sweep") << edited(good, [](QJsonObject& o) {
             QJsonArray grids = o["grids"].toArray();
             QJsonObject g = grids[0].toObject();
@@ -323,7 +325,7 @@ private slots:
             QCOMPARE(gridRecord(l.session->grids[std::size_t(i)])["best"].toObject()["cell"].toInt(), grids[i].toObject()["best"].toInt());
         }
         const QByteArray again = serializeSession(*l.session);
-        QCOMPARE(QJsonDocument::fromJson(again).object()["version"].toInt(), 3);
+        QCOMPARE(QJsonDocument::fromJson(again).object()["version"].toInt(), Session::kFormatVersion);
         const SessionLoad reopened = parseSession(again, "again");
         QVERIFY2(reopened.session, qPrintable(reopened.error));
         QCOMPARE(serializeSession(*reopened.session), again);
@@ -344,13 +346,27 @@ private slots:
         QCOMPARE(was.predictConcurrency, 1);
         QCOMPARE(is.concurrencyTarget, 4); // four 50 ms calls at once: 80 req/s at p95 50 ms, within the SLO (120 ms)
         QCOMPARE(is.predictConcurrency, 4);
-        const SessionLoad l = parseSession(serializeSession(old), "old.json");
+        // As format 3 wrote it: the levels' target, and a grid that names no sweep.
+        const QByteArray format3 = edited(serializeSession(old), [](QJsonObject& o) { o["version"] = 3; });
+        const SessionLoad l = parseSession(format3, "old.json");
         QVERIFY2(l.session, qPrintable(l.error));
         const Recommendation& loaded = l.session->sweeps[0].result.recommendation;
         QCOMPARE(loaded.concurrencyTarget, is.concurrencyTarget);
         QCOMPARE(loaded.predictConcurrency, is.predictConcurrency);
         QCOMPARE(loaded.predictConcurrencyRule, is.predictConcurrencyRule);
         QVERIFY(QString::fromStdString(loaded.concurrencyTargetRule).startsWith("from the grid, at predict_concurrency"));
+        // Format 4 holds the grid's target: the levels' is refused there.
+        QVERIFY(!parseSession(serializeSession(old), "edited.json").session);
+        // Reopened, given another sweep (as the sweep page adds one) and saved, it opens again: the grid now
+        // names the sweep it followed, which the new last sweep does not take.
+        Session more = *l.session;
+        QCOMPARE(more.grids[0].sweep, 0);
+        more.sweeps.push_back(more.sweeps[0]);
+        more.sweeps.back().result.recommendation = was; // no grid of its own: its levels' recommendation
+        const SessionLoad again = parseSession(serializeSession(more), "more.json");
+        QVERIFY2(again.session, qPrintable(again.error));
+        QCOMPARE(again.session->sweeps[0].result.recommendation.concurrencyTarget, 4);
+        QCOMPARE(again.session->sweeps[1].result.recommendation.concurrencyTarget, 1);
         // Saved as it now is, it opens as it was saved.
         QCOMPARE(serializeSession(*parseSession(serializeSession(now), "new.json").session), serializeSession(now));
     }

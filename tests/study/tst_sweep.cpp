@@ -300,8 +300,8 @@ private slots:
             QVERIFY(!cell);
             QCOMPARE(rec.concurrencyTarget, 0);
         }
-        // A row whose throughput still rises at its largest target gives none; when no row gives one, the
-        // sweep's target stands with the best predict_concurrency in its column.
+        // A row whose throughput still rises at its largest target offers that cell, and the rule says so:
+        // left out, a cell it beats on both throughput and p95 could be chosen.
         GridResult rising = grid;
         for (GridCell& c : rising.cells)
             if (c.measured)
@@ -309,11 +309,22 @@ private slots:
         SweepResult r = sweep;
         analyzeSweep(r, scenario, o);
         QCOMPARE(r.recommendation.concurrencyTarget, 1);
-        const auto cell = applyGridChoice(r, rising, scenario, o);
-        QVERIFY(cell);
-        QCOMPARE(r.recommendation.concurrencyTarget, 1);
-        QCOMPARE(r.recommendation.predictConcurrency, 1);
-        QVERIFY(QString::fromStdString(r.recommendation.predictConcurrencyRule).contains("so the sweep's target, and the best cell in its column"));
+        QVERIFY(applyGridChoice(r, rising, scenario, o));
+        QCOMPARE(r.recommendation.concurrencyTarget, 16); // 8 @ 16: 576,000 req/s at 0.60 ms
+        QCOMPARE(r.recommendation.predictConcurrency, 8);
+        QCOMPARE(r.recommendation.concurrencyTargetBasis, std::string("not_saturated"));
+        QVERIFY(QString::fromStdString(r.recommendation.concurrencyTargetRule).contains("throughput still rises there"));
+        QVERIFY(QString::fromStdString(r.recommendation.predictConcurrencyRule).contains("1 → 16, 2 → 16, 4 → 16, 8 → 16"));
+        // No usable cell at all: the sweep's own recommendation stands, untouched.
+        GridResult unusable = grid;
+        for (GridCell& c : unusable.cells)
+            c.level.stable = false;
+        SweepResult u = sweep;
+        analyzeSweep(u, scenario, o);
+        const std::string before = u.recommendation.predictConcurrencyRule;
+        QVERIFY(!applyGridChoice(u, unusable, scenario, o));
+        QCOMPARE(u.recommendation.concurrencyTarget, 1);
+        QCOMPARE(u.recommendation.predictConcurrencyRule, before);
     }
 
     void aLevelWithTooFewResponsesIsNotStable()
