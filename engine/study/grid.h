@@ -40,7 +40,7 @@ void chooseGridCell(GridResult& result, double sloMs, int onlyTarget = 0);
 // those cells the predict_concurrency. The sweep's levels ran at the scenario's predict_concurrency, so
 // their target holds for that setting only: on a GPU model without preprocess a sweep at predict_concurrency
 // 1 saturates at one user, and taking predict_concurrency from that target's column recommended 1 @ 1 where
-// the grid measured 4 @ 4 at 3.7× the throughput and the same p95 (BENCHMARKS.md "Fidelity", the grid).
+// the grid measured 4 @ 4 at 4× the throughput and about the same p95 (BENCHMARKS.md, "The grid on the H200").
 // Sets the sweep's recommendation (target, predict_concurrency, rules, throughput there, replicas) and
 // returns the chosen cell's index. A row whose throughput still rises at its largest usable target offers that
 // cell, its rule saying so. When no row offers a cell (none usable, or none meets the SLO) the sweep's own
