@@ -210,7 +210,19 @@ SweepPage::SweepPage(QWidget* parent)
         if (!run.error.isEmpty()) // Locust's processes failed mid-sweep: the levels that finished are kept and analysed
             m_status->setText(tr("The sweep failed after %1: %2. The finished levels are kept.")
                                   .arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")), run.error));
-        else
+        else if (run.grid && run.grid->result.cancelled) {
+            // The sweep ran whole; the grid was stopped: its recommendation compares the cells it measured.
+            std::size_t measured = 0;
+            for (const GridCell& c : run.grid->result.cells)
+                measured += c.measured;
+            std::size_t planned = 0;
+            for (int pc : run.grid->options.predictConcurrency)
+                for (int target : run.grid->options.targets)
+                    planned += pc <= target;
+            m_status->setText(tr("Grid cancelled: %1 of its %2 cells measured; the recommendation compares those only")
+                                  .arg(measured)
+                                  .arg(planned));
+        } else
             m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
                                           : tr("%1 levels in %2 of wall time (%3 time)")
                                                 .arg(r.levels.size())

@@ -721,8 +721,18 @@ std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, c
             r.fail(cp + ".measured", "false where predict_concurrency is above the target (a grid never runs such a cell)");
         if (r.ok() && cell.measured)
             cell.level = readLevel(r, r.object(c, "level", cp), cp + ".level");
+        // Cells come in the order the grid runs them (its predict_concurrency levels, then its targets): where
+        // a stopped grid stopped follows from their count (applyGridChoice says so in its rules).
+        const std::size_t t = g.options.targets.size(), i = std::size_t(k);
+        if (r.ok() && (t == 0 || i / t >= g.options.predictConcurrency.size() || cell.predictConcurrency != g.options.predictConcurrency[i / t]
+                       || cell.target != g.options.targets[i % t]))
+            r.fail(cp, "the cell the grid's predict_concurrency_levels and targets put here (the file was edited or damaged)");
         g.result.cells.push_back(cell);
     }
+    g.result.plannedRows = g.options.predictConcurrency.size();
+    g.result.plannedTargets = g.options.targets.size();
+    if (r.ok() && !g.result.cancelled && g.result.cells.size() != g.result.plannedRows * g.result.plannedTargets)
+        r.fail(path + ".cells", "every cell of its predict_concurrency_levels × targets: the grid was not stopped (the file was edited or damaged)");
     if (!r.ok())
         return std::nullopt;
     chooseGridCell(g.result, g.options.level.sloMs); // recomputed, and must agree with what was saved

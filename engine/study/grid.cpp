@@ -12,6 +12,8 @@ GridResult runGrid(const Scenario& scenario, const GridOptions& o, const LevelDr
 {
     const auto start = std::chrono::steady_clock::now();
     GridResult r;
+    r.plannedRows = o.predictConcurrency.size();
+    r.plannedTargets = o.targets.size();
     for (int pc : o.predictConcurrency) {
         for (int target : o.targets) {
             GridCell cell;
@@ -86,6 +88,20 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
     for (const GridCell& c : grid.cells)
         if (std::find(pcs.begin(), pcs.end(), c.predictConcurrency) == pcs.end())
             pcs.push_back(c.predictConcurrency);
+    // A stopped grid: the row of its last cell may lack its larger targets (its own rule must not ask for
+    // larger targets the grid had), and the rows after it never ran.
+    const bool known = grid.plannedRows > 0 && grid.plannedTargets > 0;
+    const bool stopped = grid.cancelled && !grid.cells.empty() && (!known || grid.cells.size() < grid.plannedRows * grid.plannedTargets);
+    const int stoppedPc = stopped ? grid.cells.back().predictConcurrency : 0;
+    bool stoppedRowCut = false;
+    if (stopped && known) {
+        stoppedRowCut = grid.cells.size() % grid.plannedTargets != 0;
+    } else if (stopped) {
+        std::size_t inStoppedRow = 0, inRowsBefore = 0; // the rows before the stopped one ran whole
+        for (const GridCell& c : grid.cells)
+            ++(c.predictConcurrency == stoppedPc ? inStoppedRow : inRowsBefore);
+        stoppedRowCut = pcs.size() == 1 || inStoppedRow < inRowsBefore / (pcs.size() - 1);
+    }
     GridResult candidates = grid; // only each row's chosen cell competes
     for (GridCell& c : candidates.cells)
         c.measured = false;
@@ -112,9 +128,11 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
                     rec.concurrencyTarget = l->concurrency;
                     rec.throughputAtTargetRps = l->throughputRps;
                     rec.p95AtTargetMs = l->latency.p95;
-                    rec.concurrencyTargetRule = "the largest target measured, " + std::to_string(l->concurrency) + " (" + formatThroughput(l->throughputRps)
-                        + ", p95 " + formatLatency(l->latency.p95) + "): throughput still rises there, so a larger target may serve more; "
-                        + "add larger targets to the grid";
+                    const bool cut = pc == stoppedPc && stoppedRowCut;
+                    rec.concurrencyTargetRule = (cut ? "the largest target measured before the grid was stopped, " : "the largest target measured, ")
+                        + std::to_string(l->concurrency) + " (" + formatThroughput(l->throughputRps) + ", p95 " + formatLatency(l->latency.p95)
+                        + "): throughput still rises there, so a larger target may serve more; "
+                        + (cut ? "run the whole grid to measure its larger targets" : "add larger targets to the grid");
                     planReplicasAtTarget(rec, options);
                 }
         }
@@ -137,6 +155,10 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
     rec.fromGrid = true;
     rec.predictConcurrencyRule = "from the grid: " + candidates.rule + ", among each predict_concurrency's own target (" + rows
         + "; the sweep's rule on each row)";
+    if (stopped)
+        rec.predictConcurrencyRule += "; the grid was stopped at predict_concurrency " + std::to_string(stoppedPc) + ", target "
+            + std::to_string(grid.cells.back().target) + (stoppedRowCut ? " (that row lacks its larger targets)" : "")
+            + ": only the cells it measured competed, and a whole grid may choose otherwise";
     sweep.recommendation = rec;
     return candidates.best;
 }

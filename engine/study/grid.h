@@ -24,6 +24,10 @@ struct GridCell {
 struct GridResult {
     std::vector<GridCell> cells; // row-major: predict_concurrency, then target
     bool cancelled = false;
+    // The grid it was to run (its options' predict_concurrency levels and targets): cells.size() is less
+    // than their product when it was stopped. 0 when unknown: a stopped grid's last row then counts as cut
+    // unless the rows before it are as long.
+    std::size_t plannedRows = 0, plannedTargets = 0;
     std::optional<std::size_t> best;
     std::string rule;
     double wallS = 0;
@@ -44,7 +48,8 @@ void chooseGridCell(GridResult& result, double sloMs, int onlyTarget = 0);
 // Sets the sweep's recommendation (target, predict_concurrency, rules, throughput there, replicas) and
 // returns the chosen cell's index. A row whose throughput still rises at its largest usable target offers that
 // cell, its rule saying so. When no row offers a cell (none usable, or none meets the SLO) the sweep's own
-// recommendation stands and nothing is returned.
+// recommendation stands and nothing is returned. A stopped grid competes with the cells it measured, and its
+// rules say where it stopped: the row it stopped in lacks its larger targets, and the rows after it never ran.
 std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult& grid, const Scenario& scenario, const SweepOptions& options);
 
 } // namespace knee

@@ -35,6 +35,7 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QSettings>
+#include <QTimer>
 #include <QTest>
 #include <QToolButton>
 
@@ -737,9 +738,64 @@ private slots:
         QVERIFY(!QString::fromStdString(third.sweepPage()->sweeps().back().result.recommendation.predictConcurrencyRule).startsWith("from the grid"));
         QVERIFY(third.sweepPage()->heatMap()->isHidden());
 
+        // With an SLO the card's note names the grid's cell that meets it (4 @ 4 at 20 ms; 4 @ 8 has 40), not
+        // only the sweep's own levels, which ran at the scenario's predict_concurrency 2 (20 ms up to 2 users, 40 at 4).
+        page->gridValues()->setText("1, 2, 4");
+        page->slo()->setValue(30);
+        page->run();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        QCOMPARE(page->sweeps().back().result.recommendation.concurrencyTarget, 4);
+        QCOMPARE(page->sweeps().back().result.recommendation.predictConcurrency, 4);
+        const QString card = page->recommendationText();
+        QVERIFY2(card.contains("SLO p95 30 ms: met by the grid's cell (target 4, predict_concurrency 4) at p95 20.0 ms; the sweep's own levels, "
+                               "at the predict_concurrency it ran with, meet it up to 2."),
+                 qPrintable(card));
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty())
+            w.grab().save(shots + "/sweep_grid_slo_note.png");
+        page->slo()->setValue(0);
+
         page->gridValues()->setText("1, x");
         page->run();
         QVERIFY(!page->isRunning()); // refused, with the reason shown
+    }
+
+    // Cancelled while the grid runs: the sweep stays whole, the grid keeps the cells it finished, and the
+    // status and the recommendation's rule say that only those competed.
+    void cancelledGridSaysWhatItCompared()
+    {
+        Scenario s = lightLoad();
+        s.model.preprocess = Distribution::constant(0);
+        s.model.postprocess = Distribution::constant(0);
+        s.model.predict = Distribution::exponential(5);
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        page->levels()->setText("1, 2, 4, 8");
+        page->gridValues()->setText("1, 2, 4, 8");
+        page->warmup()->setValue(3600); // cells long enough in wall time for the cancel to land mid-grid
+        QSignalSpy done(page, &SweepPage::sweepFinished);
+        QTimer poll;
+        connect(&poll, &QTimer::timeout, page, [page, &poll] {
+            if (page->statusText().contains("Measuring the predict_concurrency grid")) {
+                page->cancelButton()->click();
+                poll.stop();
+            }
+        });
+        poll.start(2);
+        page->run();
+        QVERIFY(done.wait(knee::test::kEventTimeoutMs));
+        QVERIFY(!page->sweeps().back().result.cancelled);
+        QCOMPARE(page->grids().size(), std::size_t(1));
+        const GridResult& grid = page->grids().back().result;
+        QVERIFY(grid.cancelled);
+        std::size_t measured = 0;
+        for (const GridCell& c : grid.cells)
+            measured += c.measured;
+        QVERIFY2(measured < 10, qPrintable(QString::number(measured))); // 10 cells have pc <= target
+        QVERIFY2(page->statusText() == QStringLiteral("Grid cancelled: %1 of its 10 cells measured; the recommendation compares those only").arg(measured),
+                 qPrintable(page->statusText()));
+        const Recommendation& rec = page->sweeps().back().result.recommendation;
+        QVERIFY(rec.fromGrid); // the cell in progress finishes first: at least one competed
+        QVERIFY(QString::fromStdString(rec.predictConcurrencyRule).contains("the grid was stopped at predict_concurrency"));
     }
 
     void cancelledSweepKeepsFinishedLevels()

@@ -190,6 +190,27 @@ private slots:
             grids[0] = g;
             o["grids"] = grids;
         }) << "the index of one of the session's sweeps";
+        auto gridEdit = [&](auto edit) {
+            return edited(good, [&](QJsonObject& o) {
+                QJsonArray grids = o["grids"].toArray();
+                QJsonObject g = grids[0].toObject();
+                edit(g);
+                grids[0] = g;
+                o["grids"] = grids;
+            });
+        };
+        QTest::addRow("grid cells out of order") << gridEdit([](QJsonObject& g) {
+            QJsonArray cells = g["cells"].toArray();
+            const QJsonValue first = cells[0];
+            cells[0] = cells[1];
+            cells[1] = first;
+            g["cells"] = cells;
+        }) << "the cell the grid's predict_concurrency_levels and targets put here";
+        QTest::addRow("grid lacks a cell but was not stopped") << gridEdit([](QJsonObject& g) {
+            QJsonArray cells = g["cells"].toArray();
+            cells.removeLast();
+            g["cells"] = cells;
+        }) << "the grid was not stopped";
         QTest::addRow("edited saturation") << sweep([](QJsonObject& sw) {
             QJsonObject sat = sw["saturation"].toObject();
             sat["level"] = 1;

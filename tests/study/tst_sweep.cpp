@@ -315,6 +315,53 @@ private slots:
         QCOMPARE(r.recommendation.concurrencyTargetBasis, std::string("not_saturated"));
         QVERIFY(QString::fromStdString(r.recommendation.concurrencyTargetRule).contains("throughput still rises there"));
         QVERIFY(QString::fromStdString(r.recommendation.predictConcurrencyRule).contains("1 → 16, 2 → 16, 4 → 16, 8 → 16"));
+        // A stopped grid competes with the cells it measured. Stopped in pc 4's row after target 4 (of 1…16):
+        // that row still rises at 4, and its rule asks for the whole grid, not for larger targets the grid had;
+        // the rows after it never ran, and the rule says so. The plan known or not (a hand-made grid), the same.
+        for (const bool planKnown : {true, false}) {
+            GridResult stopped = rising;
+            stopped.cancelled = true;
+            stopped.plannedRows = planKnown ? 4 : 0;
+            stopped.plannedTargets = planKnown ? 5 : 0;
+            stopped.cells.resize(13); // pc 1 and 2 whole, pc 4 at targets 1, 2 (not run: pc above) and 4
+            SweepResult st = sweep;
+            analyzeSweep(st, scenario, o);
+            const auto cell = applyGridChoice(st, stopped, scenario, o);
+            QVERIFY(cell);
+            QCOMPARE(st.recommendation.predictConcurrency, 4); // 104,000 req/s at 0.17 ms beats 2 @ 16 (224,000 at 1.18)
+            QCOMPARE(st.recommendation.concurrencyTarget, 4);
+            const QString targetRule = QString::fromStdString(st.recommendation.concurrencyTargetRule);
+            QVERIFY2(targetRule.contains("the largest target measured before the grid was stopped, 4"), qPrintable(targetRule));
+            QVERIFY(targetRule.contains("run the whole grid") && !targetRule.contains("add larger targets"));
+            const QString pcRule = QString::fromStdString(st.recommendation.predictConcurrencyRule);
+            QVERIFY2(pcRule.contains("1 → 16, 2 → 16, 4 → 4;"), qPrintable(pcRule));
+            QVERIFY(pcRule.contains("the grid was stopped at predict_concurrency 4, target 4 (that row lacks its larger targets): only the cells it measured competed"));
+        }
+        {
+            GridResult atRowEnd = rising; // stopped after pc 2's last target: no row is cut, pc 4 and 8 never ran
+            atRowEnd.cancelled = true;
+            atRowEnd.plannedRows = 4;
+            atRowEnd.plannedTargets = 5;
+            atRowEnd.cells.resize(10);
+            SweepResult st = sweep;
+            analyzeSweep(st, scenario, o);
+            QVERIFY(applyGridChoice(st, atRowEnd, scenario, o));
+            QCOMPARE(st.recommendation.predictConcurrency, 2);
+            QCOMPARE(st.recommendation.concurrencyTarget, 16);
+            QVERIFY(QString::fromStdString(st.recommendation.concurrencyTargetRule).contains("add larger targets to the grid"));
+            const QString pcRule = QString::fromStdString(st.recommendation.predictConcurrencyRule);
+            QVERIFY2(pcRule.contains("the grid was stopped at predict_concurrency 2, target 16: only the cells it measured competed"), qPrintable(pcRule));
+        }
+        {
+            GridResult whole = rising; // cancelled at its very last cell: nothing was left out, nothing is said
+            whole.cancelled = true;
+            whole.plannedRows = 4;
+            whole.plannedTargets = 5;
+            SweepResult st = sweep;
+            analyzeSweep(st, scenario, o);
+            QVERIFY(applyGridChoice(st, whole, scenario, o));
+            QVERIFY(!QString::fromStdString(st.recommendation.predictConcurrencyRule).contains("stopped"));
+        }
         // No usable cell at all: the sweep's own recommendation stands, untouched.
         GridResult unusable = grid;
         for (GridCell& c : unusable.cells)
