@@ -16,7 +16,7 @@ front in FIFO order (a platform's concurrency target and its queue). Each replic
     --max-sequences at once; a response has the request's max_tokens tokens (OpenAI SSE chunks, then [DONE]).
 
 Every wait (a decode step, a call's end on the device, the fixed cost) ends within about 0.2 ms of when it is due
-(see PreciseTimers). Prints one JSON line {"port": N, "replicas": N} once listening. Stops on SIGTERM/SIGINT (or, with
+(see precise_loop). Prints one JSON line {"port": N, "replicas": N} once listening. Stops on SIGTERM/SIGINT (or, with
 --exit-with-stdin, when stdin closes); the replicas stop with it.
 """
 import argparse
@@ -282,8 +282,8 @@ async def front_main(args, ports):
         await stop
 
 
-class PreciseTimers(asyncio.DefaultEventLoopPolicy):
-    """Event loops that wait in select(), whose timeout has microseconds, instead of epoll's whole milliseconds.
+def precise_loop():
+    """An event loop that waits in select(), whose timeout has microseconds, instead of epoll's whole milliseconds.
 
     asyncio's default loop rounds every wait up to the next millisecond and, woken a few microseconds early, waits
     a whole millisecond more, so a step of 8.2 ms took 9-10 ms and a 0.5 ms sleep took 1 ms: the server ran 0.8-1.8
@@ -292,10 +292,14 @@ class PreciseTimers(asyncio.DefaultEventLoopPolicy):
     select() serves the few hundred sockets a test opens; it cannot watch descriptors above 1023, and one such socket
     would stop the whole loop: main() holds the process to 1024 open files, so that a flood of connections is refused
     by accept() (asyncio then pauses accepting for a second) instead.
+    Given to asyncio.Runner as its loop factory (Python 3.11 on): event loop policies are deprecated from 3.14.
     """
+    return asyncio.SelectorEventLoop(selectors.SelectSelector())
 
-    def new_event_loop(self):
-        return asyncio.SelectorEventLoop(selectors.SelectSelector())
+
+def run(coroutine):
+    with asyncio.Runner(loop_factory=precise_loop) as runner:
+        return runner.run(coroutine)
 
 
 def main():
@@ -318,10 +322,9 @@ def main():
     args = p.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft > 1024:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # select()'s limit (PreciseTimers)
-    asyncio.set_event_loop_policy(PreciseTimers())
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # select()'s limit (precise_loop)
     if args.role == "replica":
-        asyncio.run(replica_main(args))
+        run(replica_main(args))
         return
     children, ports = [], []
     for i in range(args.replicas):
@@ -331,7 +334,7 @@ def main():
         children.append(child)
         ports.append(json.loads(child.stdout.readline())["port"])
     try:
-        asyncio.run(front_main(args, ports))
+        run(front_main(args, ports))
     finally:
         for child in children:
             child.kill()
