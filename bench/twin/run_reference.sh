@@ -4,6 +4,7 @@
 # 4 replicas measured closed loop and under Poisson arrivals at 80 % of capacity, against the twin's prediction.
 # From the repository root, with build/ built (knee, knee-bench-twin):
 #   RUNS=3 bash bench/twin/run_reference.sh            # non-streaming and streaming, three times each
+#   KINDS=stream MAX_SEQUENCES=12 bash bench/twin/run_reference.sh   # streaming only, its limit between two levels
 # Rows go to ${OUT:-/tmp/twin-reference}/rows.jsonl, the tables to stdout; each run's twin and session are kept.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,7 @@ server=$PWD/tests/twin/reference_server.py
 runs=${RUNS:-3}
 # Reference physics (tests/twin/reference_server.py --help): non-streaming and streaming.
 plain=(--work-ms "${WORK_MS:-20}" --sigma 0.25 --speedup-alpha 0.35 --predict-concurrency 4 --fixed-ms 2)
-stream=(--step-ms 8 --step-per-seq-ms 0.5 --prefill-ms 2 --fixed-ms 2 --max-sequences 16)
+stream=(--step-ms 8 --step-per-seq-ms 0.5 --prefill-ms 2 --fixed-ms 2 --max-sequences "${MAX_SEQUENCES:-16}")
 
 server_pid=
 start() { # start N ARGS...: starts the server in the background; its port in $port, its pid in $server_pid
@@ -37,7 +38,7 @@ stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server
 trap stop EXIT
 
 for run in $(seq 1 "$runs"); do
-  for kind in plain stream; do
+  for kind in ${KINDS:-plain stream}; do
     if [ "$kind" = plain ]; then
       args=("${plain[@]}"); path=/predict; flags=(); levels=${LEVELS:-1,2,4,8,16}; cap=${CAP_S:-20}
     else # a response takes 16 steps: level 1 answers 6 a second, and its windows need longer to agree

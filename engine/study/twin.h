@@ -114,6 +114,9 @@ struct TwinFit {
 
 // Throughput and p50 of every replayed level within this many percent, or the fit refuses its twin.
 inline constexpr double kTwinMaxReplayErrorPct = 10.0;
+// A level that a twin fitted without it predicts worse than this (throughput or p50; for streams TTFT and
+// inter-token p50 too): the fit's notes say so (a what-if near it rests on that level alone).
+inline constexpr double kTwinCrossValidationWarnPct = 2 * kTwinMaxReplayErrorPct;
 
 TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& options);
 
