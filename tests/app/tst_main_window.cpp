@@ -62,6 +62,16 @@ Scenario lightLoad()
     return s;
 }
 
+// lightLoad with nothing but predict: a grid's cells then follow predict_concurrency alone.
+Scenario predictOnly(const Distribution& predict)
+{
+    Scenario s = lightLoad();
+    s.model.preprocess = Distribution::constant(0);
+    s.model.postprocess = Distribution::constant(0);
+    s.model.predict = predict;
+    return s;
+}
+
 // Moves a slider the way a mouse drag does (valueChanged fires from the slider).
 void drag(KnobControl* knob, int value) { knob->slider()->setValue(value); }
 } // namespace
@@ -689,11 +699,7 @@ private slots:
     void gridSetsPredictConcurrencyAndIsSaved()
     {
         QTemporaryDir dir;
-        Scenario s = lightLoad();
-        s.model.preprocess = Distribution::constant(0);
-        s.model.postprocess = Distribution::constant(0);
-        s.model.predict = Distribution::constant(20);
-        MainWindow w(s, "test");
+        MainWindow w(predictOnly(Distribution::constant(20)), "test");
         SweepPage* page = w.sweepPage();
         page->levels()->setText("1, 2, 4, 8");
         page->gridValues()->setText("1, 2, 4");
@@ -763,11 +769,7 @@ private slots:
     // status and the recommendation's rule say that only those competed.
     void cancelledGridSaysWhatItCompared()
     {
-        Scenario s = lightLoad();
-        s.model.preprocess = Distribution::constant(0);
-        s.model.postprocess = Distribution::constant(0);
-        s.model.predict = Distribution::exponential(5);
-        MainWindow w(s, "test");
+        MainWindow w(predictOnly(Distribution::exponential(5)), "test");
         SweepPage* page = w.sweepPage();
         page->levels()->setText("1, 2, 4, 8");
         page->gridValues()->setText("1, 2, 4, 8");
