@@ -44,6 +44,21 @@
 namespace knee::ui {
 
 namespace {
+// A cancelled grid's cells measured, and the cells it was to measure (predict_concurrency at most the target);
+// {0, 0} without a grid or when it was not cancelled.
+std::pair<std::size_t, std::size_t> gridCellsMeasured(const std::optional<SessionGrid>& grid)
+{
+    if (!grid || !grid->result.cancelled)
+        return {0, 0};
+    std::size_t measured = 0, planned = 0;
+    for (const GridCell& c : grid->result.cells)
+        measured += c.measured;
+    for (int pc : grid->options.predictConcurrency)
+        for (int target : grid->options.targets)
+            planned += pc <= target;
+    return {measured, planned};
+}
+
 QLineSeries* line(QChart* chart, const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine)
 {
     auto* s = new QLineSeries(chart);
@@ -210,19 +225,14 @@ SweepPage::SweepPage(QWidget* parent)
         if (!run.error.isEmpty()) // Locust's processes failed mid-sweep: the levels that finished are kept and analysed
             m_status->setText(tr("The sweep failed after %1: %2. The finished levels are kept.")
                                   .arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")), run.error));
-        else if (run.grid && run.grid->result.cancelled) {
+        else if (const auto [measured, planned] = gridCellsMeasured(run.grid); measured < planned)
             // The sweep ran whole; the grid was stopped: its recommendation compares the cells it measured.
-            std::size_t measured = 0;
-            for (const GridCell& c : run.grid->result.cells)
-                measured += c.measured;
-            std::size_t planned = 0;
-            for (int pc : run.grid->options.predictConcurrency)
-                for (int target : run.grid->options.targets)
-                    planned += pc <= target;
-            m_status->setText(tr("Grid cancelled: %1 of its %2 cells measured; the recommendation compares those only")
-                                  .arg(measured)
-                                  .arg(planned));
-        } else
+            m_status->setText(r.recommendation.fromGrid
+                                  ? tr("Grid cancelled: %1 of its %2 cells measured; the recommendation compares those only").arg(measured).arg(planned)
+                                  : tr("Grid cancelled: %1 of its %2 cells measured; none gave a recommendation, so the sweep's own stands")
+                                        .arg(measured)
+                                        .arg(planned));
+        else
             m_status->setText(r.cancelled ? tr("Cancelled: %1 kept").arg(counted(qsizetype(r.levels.size()), tr("level"), tr("levels")))
                                           : tr("%1 levels in %2 of wall time (%3 time)")
                                                 .arg(r.levels.size())

@@ -630,13 +630,13 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
                     .arg(r.rateAnalysis->sloRate ? rate(*r.rateAnalysis->sloRate) : tr("none"));
     else if (o.sloMs > 0 && rec.fromGrid)
         // The sweep's levels ran at the scenario's predict_concurrency; the target above is the grid's cell.
-        html += tr("<p><small>SLO p95 %1 ms: met by the grid's cell (target %2, predict_concurrency %3) at p95 %4 ms; the sweep's own "
-                   "levels, at the predict_concurrency it ran with, meet it up to %5.</small></p>")
+        html += tr("<p><small>SLO p95 %1 ms: met by the grid's cell (target %2, predict_concurrency %3) at p95 %4 ms; %5.</small></p>")
                     .arg(o.sloMs)
                     .arg(rec.concurrencyTarget)
                     .arg(rec.predictConcurrency)
                     .arg(ms(rec.p95AtTargetMs))
-                    .arg(r.analysis.sloLevel ? QString::number(*r.analysis.sloLevel) : tr("no level"));
+                    .arg(r.analysis.sloLevel ? tr("the sweep's own levels, at the predict_concurrency it ran with, meet it up to %1").arg(*r.analysis.sloLevel)
+                                             : tr("none of the sweep's own levels, at the predict_concurrency it ran with, meets it"));
     else if (o.sloMs > 0)
         html += tr("<p><small>SLO p95 %1 ms: largest level meeting it %2.</small></p>")
                     .arg(o.sloMs)

@@ -730,8 +730,8 @@ std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, c
         g.result.cells.push_back(cell);
     }
     g.result.plannedRows = g.options.predictConcurrency.size();
-    g.result.plannedTargets = g.options.targets.size();
-    if (r.ok() && !g.result.cancelled && g.result.cells.size() != g.result.plannedRows * g.result.plannedTargets)
+    g.result.plannedTargets = g.options.targets;
+    if (r.ok() && !g.result.cancelled && g.result.cells.size() != g.result.plannedRows * g.result.plannedTargets.size())
         r.fail(path + ".cells", "every cell of its predict_concurrency_levels × targets: the grid was not stopped (the file was edited or damaged)");
     if (!r.ok())
         return std::nullopt;

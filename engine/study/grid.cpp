@@ -13,7 +13,7 @@ GridResult runGrid(const Scenario& scenario, const GridOptions& o, const LevelDr
     const auto start = std::chrono::steady_clock::now();
     GridResult r;
     r.plannedRows = o.predictConcurrency.size();
-    r.plannedTargets = o.targets.size();
+    r.plannedTargets = o.targets;
     for (int pc : o.predictConcurrency) {
         for (int target : o.targets) {
             GridCell cell;
@@ -90,12 +90,20 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
             pcs.push_back(c.predictConcurrency);
     // A stopped grid: the row of its last cell may lack its larger targets (its own rule must not ask for
     // larger targets the grid had), and the rows after it never ran.
-    const bool known = grid.plannedRows > 0 && grid.plannedTargets > 0;
-    const bool stopped = grid.cancelled && !grid.cells.empty() && (!known || grid.cells.size() < grid.plannedRows * grid.plannedTargets);
+    const std::size_t perRow = grid.plannedTargets.size();
+    const bool known = grid.plannedRows > 0 && perRow > 0;
+    const bool stopped = grid.cancelled && !grid.cells.empty() && (!known || grid.cells.size() < grid.plannedRows * perRow);
     const int stoppedPc = stopped ? grid.cells.back().predictConcurrency : 0;
-    bool stoppedRowCut = false;
+    bool stoppedRowCut = false; // the stopped row lacks targets above the largest it measured
+    std::vector<int> notRun;    // with a known plan: the targets the stopped row lacks
     if (stopped && known) {
-        stoppedRowCut = grid.cells.size() % grid.plannedTargets != 0;
+        int largest = 0;
+        for (std::size_t i = grid.cells.size() - grid.cells.size() % perRow; i < grid.cells.size(); ++i)
+            largest = std::max(largest, grid.cells[i].target);
+        for (std::size_t i = grid.cells.size() % perRow; i > 0 && i < perRow; ++i) {
+            notRun.push_back(grid.plannedTargets[i]);
+            stoppedRowCut = stoppedRowCut || grid.plannedTargets[i] > largest;
+        }
     } else if (stopped) {
         std::size_t inStoppedRow = 0, inRowsBefore = 0; // the rows before the stopped one ran whole
         for (const GridCell& c : grid.cells)
@@ -157,7 +165,15 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
         + "; the sweep's rule on each row)";
     if (stopped)
         rec.predictConcurrencyRule += "; the grid was stopped at predict_concurrency " + std::to_string(stoppedPc) + ", target "
-            + std::to_string(grid.cells.back().target) + (stoppedRowCut ? " (that row lacks its larger targets)" : "")
+            + std::to_string(grid.cells.back().target)
+            + (stoppedRowCut ? " (that row lacks its larger targets)"
+               : notRun.empty() ? ""
+                                : " (that row lacks target" + std::string(notRun.size() > 1 ? "s " : " ") + [&] {
+                                      std::string list;
+                                      for (int t : notRun)
+                                          list += (list.empty() ? "" : ", ") + std::to_string(t);
+                                      return list;
+                                  }() + ")")
             + ": only the cells it measured competed, and a whole grid may choose otherwise";
     sweep.recommendation = rec;
     return candidates.best;

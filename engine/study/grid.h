@@ -24,10 +24,12 @@ struct GridCell {
 struct GridResult {
     std::vector<GridCell> cells; // row-major: predict_concurrency, then target
     bool cancelled = false;
-    // The grid it was to run (its options' predict_concurrency levels and targets): cells.size() is less
-    // than their product when it was stopped. 0 when unknown: a stopped grid's last row then counts as cut
-    // unless the rows before it are as long.
-    std::size_t plannedRows = 0, plannedTargets = 0;
+    // The grid it was to run (its options' predict_concurrency levels, and its targets in the order it runs
+    // them: a target the sweep added comes last): cells.size() is less than their product when it was stopped.
+    // Empty when unknown: a stopped grid's last row then counts as lacking its larger targets unless the rows
+    // before it are as long.
+    std::size_t plannedRows = 0;
+    std::vector<int> plannedTargets;
     std::optional<std::size_t> best;
     std::string rule;
     double wallS = 0;

@@ -536,7 +536,7 @@ public:
         // stream with max_sequences 12 swept at 1, 2, 4, …, 32 replayed nowhere within the gate (level 16's p50
         // +23 % at limit 16; BENCHMARKS.md "Twins", twenty-second session) and was refused. Limits between the
         // best one's neighbours compete, then the integers next to the best of them.
-        if (m_stream && best.limit > 0)
+        if (m_stream && best.limit > 0 && !m_options.serial)
             refineLimit(best, fitted, q1, consider);
         // With the spread outside, only the two limits that fitted best with it inside: the limit is told by
         // the throughput curve, which the spread's place hardly moves (and each structure costs a replay).
@@ -879,8 +879,16 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     // Where each value came from.
     const std::string endpoint = o.endpoint.empty() ? std::string("the endpoint") : o.endpoint;
     if (fitter.streaming()) {
+        // A limit between two levels has a row of its own, started from the next level's inter-token time.
+        std::vector<int> measuredRows;
+        for (int k : best.rowK)
+            if (std::find(ks.begin(), ks.end(), k) != ks.end())
+                measuredRows.push_back(k);
+        const bool limitRow = measuredRows.size() < best.rowK.size();
         fit.notes.push_back("batching continuous: a decode step over the sequences in flight, one token each; step time by "
-                            "sequences (predict_table) from the inter-token time at levels " + levelList(best.rowK)
+                            "sequences (predict_table) from the inter-token time at levels " + levelList(measuredRows)
+                            + (limitRow ? ", and a row at the limit, " + std::to_string(best.limit) + ", which lies between two levels (started from the next level's)"
+                                        : std::string())
                             + ", corrected by replay" + (best.limit > 1 ? " (at the limit, " + std::to_string(best.limit) + ", by throughput)" : std::string()));
         fit.notes.push_back("output_tokens " + std::to_string(best.tokens) + ": level 1's (latency - time to first token) / inter-token time + 1"
                             + (o.maxTokens > 0 ? " (max_tokens asked: " + std::to_string(o.maxTokens) + ")" : std::string()));
@@ -1014,8 +1022,9 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         }
     // A level the others cannot predict is where something changes that only it shows (the replica starts to
     // queue, a stream reaches its limit): near it a what-if rests on that one level. Levels beside it do not
-    // cure that: the reference stream's limit level (16) missed by 54-86 % without levels 11 or 23, and by
-    // 396 % (p95; 21 % TTFT) with 11, since the fit places a limit at a measured level (BENCHMARKS.md "Twins").
+    // cure that: without level 16, the reference stream's limit, a sweep at 1, 2, 4, ..., 32 missed it by 54-86 %,
+    // and one with 11 added by 396 % (TTFT p95) where limits were tried at measured levels only, 35 % with
+    // limits between them (BENCHMARKS.md "Twins", twenty-second session).
     std::vector<int> missed;
     for (const TwinLevelCheck& k : fit.crossValidation) {
         double worst = std::max(std::abs(k.throughputErrorPct()), std::abs(k.p50ErrorPct()));

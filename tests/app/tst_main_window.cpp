@@ -798,6 +798,14 @@ private slots:
         const Recommendation& rec = page->sweeps().back().result.recommendation;
         QVERIFY(rec.fromGrid); // the cell in progress finishes first: at least one competed
         QVERIFY(QString::fromStdString(rec.predictConcurrencyRule).contains("the grid was stopped at predict_concurrency"));
+        // Saved and reopened, the stopped grid keeps its cells and the rule says again where it stopped.
+        QTemporaryDir dir;
+        QCOMPARE(w.saveSessionTo(dir.filePath("stopped.json")), QString());
+        MainWindow again(lightLoad(), "other");
+        QCOMPARE(again.openSessionFrom(dir.filePath("stopped.json")), QString());
+        QVERIFY(again.sweepPage()->grids().back().result.cancelled);
+        QCOMPARE(again.sweepPage()->grids().back().result.cells.size(), grid.cells.size());
+        QCOMPARE(again.sweepPage()->sweeps().back().result.recommendation.predictConcurrencyRule, rec.predictConcurrencyRule);
     }
 
     void cancelledSweepKeepsFinishedLevels()

@@ -322,7 +322,7 @@ private slots:
             GridResult stopped = rising;
             stopped.cancelled = true;
             stopped.plannedRows = planKnown ? 4 : 0;
-            stopped.plannedTargets = planKnown ? 5 : 0;
+            stopped.plannedTargets = planKnown ? std::vector<int>{1, 2, 4, 8, 16} : std::vector<int>{};
             stopped.cells.resize(13); // pc 1 and 2 whole, pc 4 at targets 1, 2 (not run: pc above) and 4
             SweepResult st = sweep;
             analyzeSweep(st, scenario, o);
@@ -341,7 +341,7 @@ private slots:
             GridResult atRowEnd = rising; // stopped after pc 2's last target: no row is cut, pc 4 and 8 never ran
             atRowEnd.cancelled = true;
             atRowEnd.plannedRows = 4;
-            atRowEnd.plannedTargets = 5;
+            atRowEnd.plannedTargets = {1, 2, 4, 8, 16};
             atRowEnd.cells.resize(10);
             SweepResult st = sweep;
             analyzeSweep(st, scenario, o);
@@ -353,10 +353,39 @@ private slots:
             QVERIFY2(pcRule.contains("the grid was stopped at predict_concurrency 2, target 16: only the cells it measured competed"), qPrintable(pcRule));
         }
         {
+            // The sweep's own target (12) is appended to the grid's targets, so it runs last in each row: a row
+            // stopped before it has measured its larger targets, and the rules say which one it lacks.
+            GridResult appended;
+            appended.cancelled = true;
+            appended.plannedRows = 4;
+            appended.plannedTargets = {1, 2, 4, 8, 16, 12};
+            for (const GridCell& c : rising.cells) {
+                if (c.predictConcurrency > 4)
+                    break;
+                appended.cells.push_back(c);
+                if (c.target == 16 && c.predictConcurrency < 4) { // rows 1 and 2 ran 12 after 16
+                    GridCell at12 = c;
+                    at12.target = 12;
+                    at12.level.throughputRps = c.level.throughputRps * 12 / 16;
+                    at12.level.concurrency = 12;
+                    appended.cells.push_back(at12);
+                }
+            }
+            SweepResult st = sweep;
+            analyzeSweep(st, scenario, o);
+            QVERIFY(applyGridChoice(st, appended, scenario, o));
+            QCOMPARE(st.recommendation.predictConcurrency, 4);
+            QCOMPARE(st.recommendation.concurrencyTarget, 16);
+            QVERIFY(QString::fromStdString(st.recommendation.concurrencyTargetRule).contains("add larger targets to the grid"));
+            const QString pcRule = QString::fromStdString(st.recommendation.predictConcurrencyRule);
+            QVERIFY2(pcRule.contains("the grid was stopped at predict_concurrency 4, target 16 (that row lacks target 12): only the cells it measured competed"),
+                     qPrintable(pcRule));
+        }
+        {
             GridResult whole = rising; // cancelled at its very last cell: nothing was left out, nothing is said
             whole.cancelled = true;
             whole.plannedRows = 4;
-            whole.plannedTargets = 5;
+            whole.plannedTargets = {1, 2, 4, 8, 16};
             SweepResult st = sweep;
             analyzeSweep(st, scenario, o);
             QVERIFY(applyGridChoice(st, whole, scenario, o));

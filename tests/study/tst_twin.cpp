@@ -223,8 +223,8 @@ private slots:
         qInfo("step at 16 sequences %.3f ms, prefill %.3f ms", atLimit, prefill);
         QVERIFY2(std::abs(atLimit - 16) <= 0.25, qPrintable(QString("step at 16 sequences %1 ms").arg(atLimit)));
         QVERIFY2(std::abs(prefill - 2) <= 0.2, qPrintable(QString("prefill %1 ms").arg(prefill)));
-        // Fitted without level 16 the twin puts the limit at another measured level: cross-validation misses
-        // it, and the notes say that a what-if near it rests on that level alone (only that level is named).
+        // Fitted without level 16 the twin misplaces the limit: cross-validation misses it (and level 8, by its
+        // TTFT), and the notes name those levels: a what-if near them rests on them alone.
         const auto noteOf = [&](const std::string& text) {
             return std::find_if(fit.notes.begin(), fit.notes.end(), [&](const std::string& n) { return n.find(text) != std::string::npos; });
         };

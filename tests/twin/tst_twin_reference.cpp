@@ -30,7 +30,7 @@ constexpr double kTolerancePct = 20; // throughput and p50; p95, TTFT and ITL ge
 // The streaming server's p95 under Poisson load gets the same 1.5x as every p95. It had 2x while the twin
 // overestimated it by 25-33 %: the reference server's asyncio loop rounded every wait up to whole milliseconds,
 // 0.8 ms a step under random arrivals and 1.8 ms in the closed loop the twin is fitted on. With its waits in
-// select() (reference_server.py, PreciseTimers) the twin meets that row within 11-14 % (BENCHMARKS.md "Twins",
+// select() (reference_server.py, precise_loop) the twin meets that row within 11-14 % (BENCHMARKS.md "Twins",
 // twentieth session).
 
 class Reference {
