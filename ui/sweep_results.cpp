@@ -619,8 +619,10 @@ void SweepPage::showRecommendation(const SweepResult& r, const SweepOptions& o)
                     tr("measured at %1 on one replica").arg(rate(atRate->rateRps)).toStdString());
     else if (rec.concurrencyTarget > 0 && !r.rateAnalysis && rec.throughputAtTargetRps > 0)
         html += row(tr("at the target"), tr("%1 req/s, p95 %2 ms").arg(rps(rec.throughputAtTargetRps), ms(rec.p95AtTargetMs)),
-                    (rec.fromGrid ? tr("measured at %1 users on one replica at predict_concurrency %2 (the grid's cell)").arg(rec.concurrencyTarget).arg(rec.predictConcurrency)
-                                  : tr("measured at %1 users on one replica").arg(rec.concurrencyTarget))
+                    (rec.fromGrid ? tr("measured at %1 on one replica at predict_concurrency %2 (the grid's cell)")
+                                        .arg(counted(rec.concurrencyTarget, tr("user"), tr("users")))
+                                        .arg(rec.predictConcurrency)
+                                  : tr("measured at %1 on one replica").arg(counted(rec.concurrencyTarget, tr("user"), tr("users"))))
                         .toStdString());
     if (!rec.replicas)
         html += tr("<p><small>Set baseline and peak traffic (above) to plan min and max replicas.</small></p>");

@@ -796,6 +796,10 @@ private slots:
         QVERIFY2(page->statusText() == QStringLiteral("Grid cancelled: %1 of its 10 cells measured; the recommendation compares those only").arg(measured),
                  qPrintable(page->statusText()));
         const Recommendation& rec = page->sweeps().back().result.recommendation;
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            page->resize(1000, 800);
+            page->grab().save(shots + "/sweep_grid_cancelled.png");
+        }
         QVERIFY(rec.fromGrid); // the cell in progress finishes first: at least one competed
         QVERIFY(QString::fromStdString(rec.predictConcurrencyRule).contains("the grid was stopped at predict_concurrency"));
         // Saved and reopened, the stopped grid keeps its cells and the rule says again where it stopped.
