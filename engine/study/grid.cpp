@@ -1,4 +1,5 @@
 #include "grid.h"
+#include "twin_text.h"
 
 #include <algorithm>
 #include <chrono>
@@ -168,12 +169,7 @@ std::optional<std::size_t> applyGridChoice(SweepResult& sweep, const GridResult&
             + std::to_string(grid.cells.back().target)
             + (stoppedRowCut ? " (that row lacks its larger targets)"
                : notRun.empty() ? ""
-                                : " (that row lacks target" + std::string(notRun.size() > 1 ? "s " : " ") + [&] {
-                                      std::string list;
-                                      for (int t : notRun)
-                                          list += (list.empty() ? "" : ", ") + std::to_string(t);
-                                      return list;
-                                  }() + ")")
+                                : " (that row lacks target" + std::string(notRun.size() > 1 ? "s " : " ") + twin_text::levelList(notRun) + ")")
             + ": only the cells it measured competed, and a whole grid may choose otherwise";
     sweep.recommendation = rec;
     return candidates.best;

@@ -1,5 +1,5 @@
-// How the twin's banner, comments and check tables print numbers and level lists (twin.cpp,
-// twin_runs.cpp).
+// How the study's texts print numbers and lists of levels or targets (twin.cpp, twin_runs.cpp,
+// grid.cpp).
 #pragma once
 #include <cstdio>
 #include <string>

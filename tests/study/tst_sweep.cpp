@@ -318,15 +318,20 @@ private slots:
         // A stopped grid competes with the cells it measured. Stopped in pc 4's row after target 4 (of 1…16):
         // that row still rises at 4, and its rule asks for the whole grid, not for larger targets the grid had;
         // the rows after it never ran, and the rule says so. The plan known or not (a hand-made grid), the same.
+        // The sweep's recommendation after a grid's choice: the sweep analysed afresh, then the grid applied.
+        auto afterGrid = [&](const GridResult& g) {
+            SweepResult st = sweep;
+            analyzeSweep(st, scenario, o);
+            const bool chosen = applyGridChoice(st, g, scenario, o).has_value();
+            return std::make_pair(chosen, st);
+        };
         for (const bool planKnown : {true, false}) {
             GridResult stopped = rising;
             stopped.cancelled = true;
             stopped.plannedRows = planKnown ? 4 : 0;
             stopped.plannedTargets = planKnown ? std::vector<int>{1, 2, 4, 8, 16} : std::vector<int>{};
             stopped.cells.resize(13); // pc 1 and 2 whole, pc 4 at targets 1, 2 (not run: pc above) and 4
-            SweepResult st = sweep;
-            analyzeSweep(st, scenario, o);
-            const auto cell = applyGridChoice(st, stopped, scenario, o);
+            const auto [cell, st] = afterGrid(stopped);
             QVERIFY(cell);
             QCOMPARE(st.recommendation.predictConcurrency, 4); // 104,000 req/s at 0.17 ms beats 2 @ 16 (224,000 at 1.18)
             QCOMPARE(st.recommendation.concurrencyTarget, 4);
@@ -343,9 +348,8 @@ private slots:
             atRowEnd.plannedRows = 4;
             atRowEnd.plannedTargets = {1, 2, 4, 8, 16};
             atRowEnd.cells.resize(10);
-            SweepResult st = sweep;
-            analyzeSweep(st, scenario, o);
-            QVERIFY(applyGridChoice(st, atRowEnd, scenario, o));
+            const auto [chosen, st] = afterGrid(atRowEnd);
+            QVERIFY(chosen);
             QCOMPARE(st.recommendation.predictConcurrency, 2);
             QCOMPARE(st.recommendation.concurrencyTarget, 16);
             QVERIFY(QString::fromStdString(st.recommendation.concurrencyTargetRule).contains("add larger targets to the grid"));
@@ -371,9 +375,8 @@ private slots:
                     appended.cells.push_back(at12);
                 }
             }
-            SweepResult st = sweep;
-            analyzeSweep(st, scenario, o);
-            QVERIFY(applyGridChoice(st, appended, scenario, o));
+            const auto [chosen, st] = afterGrid(appended);
+            QVERIFY(chosen);
             QCOMPARE(st.recommendation.predictConcurrency, 4);
             QCOMPARE(st.recommendation.concurrencyTarget, 16);
             QVERIFY(QString::fromStdString(st.recommendation.concurrencyTargetRule).contains("add larger targets to the grid"));
@@ -386,9 +389,8 @@ private slots:
             whole.cancelled = true;
             whole.plannedRows = 4;
             whole.plannedTargets = {1, 2, 4, 8, 16};
-            SweepResult st = sweep;
-            analyzeSweep(st, scenario, o);
-            QVERIFY(applyGridChoice(st, whole, scenario, o));
+            const auto [chosen, st] = afterGrid(whole);
+            QVERIFY(chosen);
             QVERIFY(!QString::fromStdString(st.recommendation.predictConcurrencyRule).contains("stopped"));
         }
         // No usable cell at all: the sweep's own recommendation stands, untouched.
