@@ -55,7 +55,7 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     m_batches->setToolTip(tr("Batch sizes to time, from 1, increasing"));
     m_concurrency = new QLineEdit(QStringLiteral("1, 2, 4"), this);
     m_concurrency->setToolTip(tr("Calls in flight on one device to time, from 1, increasing: how calls share the device"));
-    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call, and after the device idled (about 8 s)"), this);
+    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call, after the device idled and, on a GPU, by calls in flight (8 to 20 s)"), this);
     m_overhead->setChecked(true);
     m_device = new QLabel(this);
     m_device->setWordWrap(true);
@@ -128,6 +128,20 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
     if (r.table.engineThreadMs > 0) // charged where replicas share this machine's devices, as a live run's do
         cost += (cost.isEmpty() ? tr("; the live engine's thread busy %1 ms per call") : tr(", its one thread busy %1 ms per call"))
                     .arg(r.table.engineThreadMs, 0, 'f', 3);
+    // The same costs with more calls in flight (ServiceTable::overheadSharedMs), when they were measured.
+    if (!r.table.overheadSharedMs.empty() && r.table.overheadSharedMs.size() == r.table.concurrency.size()) {
+        QStringList k, overhead, thread;
+        for (std::size_t j = 0; j < r.table.concurrency.size(); ++j) {
+            k << QString::number(r.table.concurrency[j]);
+            overhead << QString::number(r.table.overheadSharedMs[j], 'f', 3);
+            if (j < r.table.engineThreadSharedMs.size())
+                thread << QString::number(r.table.engineThreadSharedMs[j], 'f', 3);
+        }
+        cost += tr("; with %1 calls in flight, cost %2 ms").arg(k.join(QStringLiteral(" / ")), overhead.join(QStringLiteral(" / ")));
+        if (thread.size() == k.size())
+            cost += tr(" and thread %1 ms").arg(thread.join(QStringLiteral(" / ")));
+        cost += tr(" per call");
+    }
     // The idle wake-up's spread (ServiceTable::idleJitterMs): what a batch after the batcher's delay, or a lone
     // request, pays beyond the idle curve's mean.
     constexpr std::size_t p95 = knee::ServiceTable::kP95;

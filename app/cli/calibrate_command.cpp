@@ -44,6 +44,11 @@ int runCalibrate(const QStringList& args)
                                             QStringLiteral("LIST"), QStringLiteral("1,2,4,8"));
     const QCommandLineOption noOverheadOpt(QStringLiteral("no-overhead"),
                                            QStringLiteral("Skip the live engine's own cost per call and of calls after an idle device (short live runs, about 8 s)."));
+    const QCommandLineOption sharedCostOpt(QStringLiteral("shared-cost"),
+                                           QStringLiteral("The live engine's own cost per call at each calls-in-flight above 1 (predict_concurrency k "
+                                                          "under a queue, about 3 s each), as overhead_ms and engine_thread_ms by concurrency: "
+                                                          "auto (on a GPU; default), on, or off (the one-call values hold for every k)."),
+                                           QStringLiteral("auto|on|off"), QStringLiteral("auto"));
     const QCommandLineOption settleOpt(QStringLiteral("settle-s"),
                                        QStringLiteral("Before measuring, run calls back to back until three blocks of them in a row agree "
                                                       "within 2 % (a GPU raising its clocks after its cold start), for at most S "
@@ -61,7 +66,7 @@ int runCalibrate(const QStringList& args)
                                          QStringLiteral("N"), QStringLiteral("4"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, attemptsOpt, noOverheadOpt, liveIdleOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, attemptsOpt, noOverheadOpt, sharedCostOpt, liveIdleOpt, outOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
@@ -120,6 +125,12 @@ int runCalibrate(const QStringList& args)
     }
     request.sharing.settleMaxMs = settleS * 1000.0;
     request.measureOverhead = !parser.isSet(noOverheadOpt);
+    if (const QString v = parser.value(sharedCostOpt); v == QLatin1String("on") || v == QLatin1String("off"))
+        request.measureSharedCost = v == QLatin1String("on");
+    else if (v != QLatin1String("auto")) {
+        err << "knee calibrate: --shared-cost expects auto, on or off, got '" << v << "'\n";
+        return kBadInput;
+    }
     request.liveIdleDelaysMs.clear();
     if (parser.value(liveIdleOpt) != QLatin1String("none")) {
         for (const QString& part : parser.value(liveIdleOpt).split(QLatin1Char(','))) {
@@ -200,8 +211,19 @@ int runCalibrate(const QStringList& args)
                           {"ms_by_concurrency", byConcurrency}, {"overhead_ms", t.overheadMs},
                           {"engine_thread_ms", t.engineThreadMs}, // the live engine thread's CPU time per call in the queue run
                           {"source", QString::fromStdString(t.source)}};
+        if (!t.overheadSharedMs.empty()) { // by concurrency, k = 1 first, as the YAML table has them
+            QJsonArray o{t.overheadMs}, e{t.engineThreadMs};
+            for (double v : t.overheadSharedMs)
+                o.append(v);
+            for (double v : t.engineThreadSharedMs)
+                e.append(v);
+            table["overhead_ms_by_concurrency"] = o;
+            table["engine_thread_ms_by_concurrency"] = e;
+        }
         if (!t.variation.empty()) // as the YAML table has them, when they were measured
             table["variation"] = row(t.variation);
+        if (!t.variationAlone.empty())
+            table["variation_alone"] = row(t.variationAlone);
         if (!t.idleGapMs.empty()) {
             QJsonObject idle{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
             if (!t.idleJitterMs.empty()) {
@@ -236,6 +258,16 @@ int runCalibrate(const QStringList& args)
                             {"live_p50_ms", result.liveP50Ms},
                             {"live_cycle_ms", result.liveCycleMs}, // at predict_concurrency 1 under a queue: overhead_ms's source
                             {"live_idle", liveIdleJson},
+                            {"live_queue", [&] { // k > 1: the live queue runs behind overhead_ms and engine_thread_ms by concurrency
+                                 QJsonArray a;
+                                 for (const LiveQueuePoint& p : result.liveQueue)
+                                     a.append(QJsonObject{{"concurrency", p.concurrency}, {"throughput_rps", p.throughputRps},
+                                                          {"engine_thread_ms", p.engineThreadMs}, {"overhead_ms", p.overheadMs},
+                                                          {"virtual_rps", p.virtualRps}, {"latency_ms", spread(p.latency)},
+                                                          {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
+                                                          {"attempts", p.attempts}});
+                                 return a;
+                             }()},
                             // What the host took from the queue run kept (null without /proc/stat), and the runs it took
                             {"host", QJsonObject{{"queue_steal_pct", result.queueHost.valid ? QJsonValue(result.queueHost.stealPct) : QJsonValue()},
                                                  {"queue_involuntary_switches", result.queueHost.valid ? QJsonValue(qint64(result.queueHost.involuntarySwitches)) : QJsonValue()},
@@ -243,7 +275,8 @@ int runCalibrate(const QStringList& args)
                                                  {"disturbed_steal_pct", telemetry::HostContention::kDisturbedStealPct},
                                                  {"notice", QString::fromStdString(result.hostNotice)}}},
                             {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},
-                                                        {"overhead_ms", result.callerOverheadMs}}},
+                                                        {"overhead_ms", result.callerOverheadMs},
+                                                        {"scaled_to_queue_gap", result.idleCurveScaled}}},
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},

@@ -308,6 +308,54 @@ void printAgainstFloors(const Summary& model, const Summary* averaged, const Sum
     row("best predict_concurrency", &Summary::pcAgree, &Summary::pcGroups);
 }
 
+// A third floor, over the run's length: at one closed-loop user every configuration of a profile and
+// batching mode runs the same experiment (one request at a time on one replica; predict_concurrency and
+// replicas make no difference), minutes apart. How far those cells stray from their median is how much the
+// live engine moves over the run, which one calibration cannot follow; the model's error on the same cells
+// is beside it. Why: on the H200 (run 27) `medium`'s sixteen dynamic-batching cells at one user spread
+// from 0.58 to 1.01 ms in p95 (BENCHMARKS.md "Fidelity", twenty-third session).
+void printOverTheRun(const std::vector<QJsonObject>& live, const std::vector<QJsonObject>& virt)
+{
+    std::map<QString, QJsonObject> virtByKey;
+    for (const QJsonObject& r : virt)
+        virtByKey[cellKey(r)] = r;
+    std::map<QString, std::vector<QJsonObject>> groups; // "profile/batching"
+    for (const QJsonObject& r : live)
+        if (r["load"].toString() == "closed" && r["level"].toDouble() == 1 && r["completed"].toInt() >= kMinCompleted)
+            groups[r["profile"].toString() + "/" + r["batching"].toString()].push_back(r);
+    bool header = false;
+    for (const auto& [name, rows] : groups) {
+        if (rows.size() < 3)
+            continue;
+        if (!header) {
+            std::printf("\n## The live run over its length: one user, the same experiment in every configuration (medians of |error|: "
+                        "each cell ÷ their median · live ÷ virtual on the same cells)\n\n");
+            std::printf("| cells | n | throughput | p95 | p95 from – to (ms) |\n|---|---:|---|---|---|\n");
+            header = true;
+        }
+        const auto spread = [&](const char* key) {
+            std::vector<double> v;
+            for (const QJsonObject& r : rows)
+                v.push_back(r[key].toDouble());
+            const double m = Stat::median(v);
+            std::vector<double> dev, model;
+            for (const QJsonObject& r : rows) {
+                dev.push_back(std::abs(ratioErr(r[key].toDouble(), m)));
+                if (const auto it = virtByKey.find(cellKey(r)); it != virtByKey.end())
+                    model.push_back(std::abs(ratioErr(r[key].toDouble(), it->second[key].toDouble())));
+            }
+            return pct(Stat::median(dev)) + " · " + (model.empty() ? QString("–") : pct(Stat::median(model)));
+        };
+        double lo = INFINITY, hi = 0;
+        for (const QJsonObject& r : rows) {
+            lo = std::min(lo, r["p95_ms"].toDouble());
+            hi = std::max(hi, r["p95_ms"].toDouble());
+        }
+        std::printf("| %s | %zu | %s | %s | %.3f – %.3f |\n", qPrintable(name), rows.size(), qPrintable(spread("throughput_rps")),
+                    qPrintable(spread("p95_ms")), lo, hi);
+    }
+}
+
 } // namespace
 
 int runCompare(const Options& o)
@@ -388,6 +436,7 @@ int runCompare(const Options& o)
     }
     if (livePass || sampling)
         printAgainstFloors(model, averaged ? &*averaged : nullptr, livePass ? &*livePass : nullptr, sampling ? &*sampling : nullptr);
+    printOverTheRun(passes[0], virt);
     return model.cells ? 0 : 1;
 }
 

@@ -13,6 +13,9 @@
 #   run's disagreement with itself (pass 2 ÷ pass 1) beside each error; run 23 found it larger than the
 #   sampling floor under Poisson load. It doubles the live run: one profile per device call.
 #   VIRTUAL=0: stop after the live run (replay and compare elsewhere: the virtual runs need no GPU).
+#   LIVE_PROFILES="medium": calibrate every profile in PROFILES but run the matrix on these only (each
+#   calibration is ~15 s and keeps its live idle runs' spread; the matrix of one profile with two passes
+#   takes most of a device call).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -25,10 +28,10 @@ if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
     t0=$(date +%s%N)
     $pin "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats ${REPEATS:-100} --json \
       --out "$out/tables/$p.yaml" >"$out/tables/$p.json" 2>"$out/tables/$p.err" || { cat "$out/tables/$p.err"; exit 1; }
-    echo "calibrated $p in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'overhead_ms: [0-9.e-]*' "$out/tables/$p.yaml")"
+    echo "calibrated $p in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'overhead_ms: [^a-z]*' "$out/tables/$p.yaml")"
   done
 fi
-list=$(echo $profiles | tr ' ' ',')
+list=$(echo ${LIVE_PROFILES:-$profiles} | tr ' ' ',')
 t0=$(date +%s)
 timeout "${LIVE_TIMEOUT_S:-420}" $pin "$bench" live --tables "$out/tables" --out "$out/live.jsonl" --profiles "$list" --repeats "${LIVE_REPEATS:-2}" ${MATRIX:-} 2>"$out/live.log"
 rc=$?

@@ -108,7 +108,7 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "idle", "order", "tail_ms", "engine_thread_ms", "source" };
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "variation_alone", "idle", "order", "tail_ms", "engine_thread_ms", "source" };
     const auto f = r.mapFields(e, "model.predict_table", kKeys,
                                "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
                                "concurrency (knee calibrate writes it)");
@@ -178,20 +178,40 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
     } else {
         ok = list("ms", msRule, t.ms) && ok;
     }
-    if (auto v = f->get("overhead_ms"))
-        if (auto x = r.number(*v, f->pathOf("overhead_ms"), rule(0, 1000, false, false)))
-            t.overheadMs = *x;
+    // overhead_ms and engine_thread_ms: one number, or with a concurrency axis one per concurrency (k = 1 first).
+    auto perConcurrency = [&](std::string_view key, double& atOne, std::vector<double>& shared) {
+        const auto v = f->get(key);
+        if (!v)
+            return;
+        if (tree.type(v->value) != YamlType::Sequence) {
+            if (auto x = r.number(*v, f->pathOf(key), rule(0, 1000, false, false)))
+                atOne = *x;
+            return;
+        }
+        std::vector<double> values;
+        if (concurrency.empty() || tree.size(v->value) != concurrency.size()) {
+            r.expected(*v, f->pathOf(key),
+                       concurrency.empty() ? "a number (a list needs the concurrency axis)"
+                                           : "a number, or one per concurrency (" + std::to_string(concurrency.size()) + ")");
+            return;
+        }
+        if (!numbers(*v, f->pathOf(key), rule(0, 1000, false, false), values))
+            return;
+        atOne = values.front();
+        shared.assign(values.begin() + 1, values.end());
+    };
+    perConcurrency("overhead_ms", t.overheadMs, t.overheadSharedMs);
     if (auto v = f->get("variation"))
         numbers(*v, f->pathOf("variation"), rule(0, 100, false, true), t.variation);
+    if (auto v = f->get("variation_alone"))
+        numbers(*v, f->pathOf("variation_alone"), rule(0, 100, false, true), t.variationAlone);
     if (auto v = f->get("order"))
         if (auto x = r.number(*v, f->pathOf("order"), rule(0, 1, false, false)))
             t.order = *x;
     if (auto v = f->get("tail_ms"))
         if (auto x = r.number(*v, f->pathOf("tail_ms"), rule(0, 1000, false, false)))
             t.tailMs = *x;
-    if (auto v = f->get("engine_thread_ms"))
-        if (auto x = r.number(*v, f->pathOf("engine_thread_ms"), rule(0, 1000, false, false)))
-            t.engineThreadMs = *x;
+    perConcurrency("engine_thread_ms", t.engineThreadMs, t.engineThreadSharedMs);
     if (auto v = f->get("idle")) {
         constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms", "jitter_ms", "jitter_from_ms" };
         if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {

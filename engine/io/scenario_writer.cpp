@@ -167,10 +167,21 @@ std::string writePredictTableYaml(const ServiceTable& t)
     } else {
         o << ", ms: " << numberList(t.ms);
     }
-    if (t.overheadMs > 0)
-        o << ", overhead_ms: " << number(t.overheadMs);
+    // One value per concurrency row where the table has them (k = 1 first), else the one value.
+    auto perConcurrency = [&](const char* key, double atOne, const std::vector<double>& shared) {
+        if (!shared.empty() && shared.size() == t.concurrency.size()) {
+            std::vector<double> all { atOne };
+            all.insert(all.end(), shared.begin(), shared.end());
+            o << ", " << key << ": " << numberList(all);
+        } else if (atOne > 0) {
+            o << ", " << key << ": " << number(atOne);
+        }
+    };
+    perConcurrency("overhead_ms", t.overheadMs, t.overheadSharedMs);
     if (!t.variation.empty())
         o << ", variation: " << numberList(t.variation);
+    if (!t.variationAlone.empty())
+        o << ", variation_alone: " << numberList(t.variationAlone);
     if (!t.idleGapMs.empty())
         o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs)
           << (t.idleJitterMs.empty() ? "" : ", jitter_ms: " + numberList(t.idleJitterMs) + ", jitter_from_ms: " + number(t.idleJitterFromMs))
@@ -179,8 +190,7 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", order: " << number(t.order);
     if (t.tailMs > 0)
         o << ", tail_ms: " << number(t.tailMs);
-    if (t.engineThreadMs > 0)
-        o << ", engine_thread_ms: " << number(t.engineThreadMs);
+    perConcurrency("engine_thread_ms", t.engineThreadMs, t.engineThreadSharedMs);
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";

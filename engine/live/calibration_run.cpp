@@ -5,6 +5,7 @@
 
 #include "io/scenario_reader.h"
 #include "sim/predict_variation.h"
+#include "study/run_summary.h"
 
 // The predict headers name a member `slots`: knee_live builds with QT_NO_KEYWORDS.
 #include "predict/backend.h"
@@ -69,13 +70,13 @@ void setIdleJitter(const std::vector<double>& gapsMs, const std::vector<std::vec
 // `durationS` passed; the first `warmupS` left out. Null on failure (`error` says why).
 std::optional<LiveRunResult> livePredictOnly(const std::string& profile, const PredictBackendInfo& backend, double soloMs,
                                           int users, std::int64_t requests, double warmupS, double durationS, std::string& error,
-                                          const BatchingConfig& batching = {})
+                                          const BatchingConfig& batching = {}, int predictConcurrency = 1)
 {
     Scenario s;
     s.model.batching = batching;
     s.name = "calibrate: live engine cost per call";
     s.deployment.concurrencyTarget = users;
-    s.deployment.predictConcurrency = 1;
+    s.deployment.predictConcurrency = predictConcurrency;
     s.model.predict = Distribution::constant(soloMs);
     s.model.profile = profile;
     s.workload.arrival = ArrivalConfig::closed(users);
@@ -137,8 +138,22 @@ QuietRun quietLive(Run run)
 // and that is the next call's gap: g = overhead + idleExtra(g), so overhead = g - idleExtra(g).
 double overheadForCycle(const ServiceTable& t, double cycleMs)
 {
-    const double gap = std::max(0.0, cycleMs - t.msAt(1) * variationMean(t.variation));
+    const double gap = std::max(0.0, cycleMs - t.msAt(1) * variationMean(t.variationOfOne()));
     return std::round(std::max(0.0, gap - t.idleExtraAt(gap)) * 1e4) / 1e4; // to 0.1 µs: below the clock's noise
+}
+
+bool capIdleCurveAtQueueGap(ServiceTable& t, double queueCycleMs, double belowGapMs)
+{
+    const double gap = queueCycleMs - t.msAt(1) * variationMean(t.variationOfOne());
+    const double extra = t.idleExtraAt(gap);
+    if (!(gap > 0) || !(extra > gap))
+        return false;
+    const double scale = gap / extra;
+    for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)
+        if (t.idleGapMs[i] < belowGapMs)
+            t.idleExtraMs[i] = std::round(t.idleExtraMs[i] * scale * 1e4) / 1e4;
+    t.overheadMs = overheadForCycle(t, queueCycleMs);
+    return true;
 }
 
 void applyLiveIdle(ServiceTable& t, std::vector<LiveIdlePoint>& points, double queueCycleMs)
@@ -146,7 +161,7 @@ void applyLiveIdle(ServiceTable& t, std::vector<LiveIdlePoint>& points, double q
     if (points.empty())
         return;
     const ServiceTable caller = t; // the waiting caller's curve
-    const double meanCall = t.msAt(1) * variationMean(t.variation);
+    const double meanCall = t.msAt(1) * variationMean(t.variationOfOne());
     for (LiveIdlePoint& p : points) {
         p.gapMs = std::max(0.0, p.cycleMs - meanCall);
         p.callerExtraMs = caller.idleExtraAt(p.gapMs);
@@ -175,6 +190,50 @@ void applyLiveIdle(ServiceTable& t, std::vector<LiveIdlePoint>& points, double q
     }
     for (LiveIdlePoint& p : points)
         p.extraMs = t.idleExtraAt(std::round(p.gapMs * 1e4) / 1e4);
+}
+
+namespace {
+// The same queue run as the live one at predict_concurrency k, in virtual time on `table` (its replica on a
+// local device, as a live run's is, so that the engine thread is charged): calls completed per second.
+double virtualQueueRps(const std::string& profile, const ServiceTable& table, int k, double warmupS, double durationS)
+{
+    Scenario s;
+    s.name = "calibrate: virtual queue run";
+    s.deployment.concurrencyTarget = 4 * k;
+    s.deployment.predictConcurrency = k;
+    s.deployment.devices = 1;
+    s.model.profile = profile;
+    s.model.predictTable = table;
+    s.model.predict = Distribution::constant(table.msAt(1));
+    s.workload.arrival = ArrivalConfig::closed(4 * k);
+    s.workload.durationS = durationS;
+    s.workload.warmupS = warmupS;
+    return simulateScenario(s).throughputRps;
+}
+
+} // namespace
+
+double fitSharedOverhead(const std::string& profile, ServiceTable table, std::size_t j, double liveRps, double warmupS, double durationS,
+                         double& virtualRps)
+{
+    const int k = table.concurrency[j];
+    auto at = [&](double overheadMs) {
+        table.overheadSharedMs[j] = overheadMs;
+        return virtualQueueRps(profile, table, k, warmupS, durationS);
+    };
+    virtualRps = at(0);
+    if (virtualRps <= liveRps)
+        return 0;
+    double lo = 0, hi = std::max(0.01, table.msAt(1, k)); // one call's time: far more than any hand-off measured
+    while (at(hi) > liveRps && hi < 1000)
+        hi *= 2;
+    for (int i = 0; i < 24 && hi - lo > 1e-5; ++i) {
+        const double mid = (lo + hi) / 2;
+        (at(mid) > liveRps ? lo : hi) = mid;
+    }
+    const double overhead = std::round((lo + hi) / 2 * 1e4) / 1e4;
+    virtualRps = at(overhead);
+    return overhead;
 }
 
 CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend)
@@ -229,12 +288,30 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     out.deviceMs = m.deviceMs;
     out.hostSamples = m.hostSamples;
     out.idleHostSamples = m.idleHostSamples;
-    // The per-call variation: the pooled ratios (host time over its point's median) at the table's quantiles.
-    if (m.ratios.size() >= 100) {
+    // The per-call variation: ratios (host time over its point's median) at the table's quantiles. With
+    // calls in flight measured, those of one call alone (variation_alone) apart from those beside others
+    // (variation); else every point's pooled.
+    const auto quantilesOf = [](const std::vector<double>& sorted) {
+        std::vector<double> v;
         for (double q : ServiceTable::kVariationQuantiles)
-            t.variation.push_back(std::round(atQuantile(m.ratios, q) * 1e4) / 1e4);
+            v.push_back(std::round(atQuantile(sorted, q) * 1e4) / 1e4);
         const std::size_t mid = std::size(ServiceTable::kVariationQuantiles) / 2; // the median, 1 by construction
-        t.variation[mid] = std::clamp(1.0, t.variation[mid - 1], t.variation[mid + 1]);
+        v[mid] = std::clamp(1.0, v[mid - 1], v[mid + 1]);
+        return v;
+    };
+    std::vector<double> alone, beside;
+    for (std::size_t ki = 0; ki < m.hostSamples.size() && ki < m.hostMs.size(); ++ki)
+        for (std::size_t bi = 0; bi < m.hostSamples[ki].size() && bi < m.hostMs[ki].size(); ++bi)
+            for (double h : m.hostSamples[ki][bi])
+                if (m.hostMs[ki][bi] > 0)
+                    (ki == 0 ? alone : beside).push_back(h / m.hostMs[ki][bi]);
+    std::sort(alone.begin(), alone.end());
+    std::sort(beside.begin(), beside.end());
+    if (t.hasConcurrency() && alone.size() >= 100 && beside.size() >= 100) {
+        t.variation = quantilesOf(beside);
+        t.variationAlone = quantilesOf(alone);
+    } else if (m.ratios.size() >= 100) {
+        t.variation = quantilesOf(m.ratios);
     }
     for (std::size_t i = 0; i < m.idleGapMs.size(); ++i) {
         t.idleGapMs.push_back(std::round(m.idleGapMs[i] * 1e4) / 1e4);
@@ -308,6 +385,46 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             }
             applyLiveIdle(t, out.liveIdle, out.liveCycleMs);
         }
+        if (!t.idleGapMs.empty()) {
+            double firstLive = INFINITY;
+            for (const LiveIdlePoint& p : out.liveIdle)
+                firstLive = std::min(firstLive, p.gapMs);
+            // The live points' gaps are in the curve rounded to 0.1 us: below the first of them, half that less.
+            out.idleCurveScaled = capIdleCurveAtQueueGap(t, out.liveCycleMs, std::round(firstLive * 1e4) / 1e4 - 5e-5);
+        }
+        if (request.measureSharedCost.value_or(out.gpu) && t.hasConcurrency()) {
+            // k calls in flight, each k of the table's axis: the thread's cost measured, the overhead fitted
+            // (LiveQueuePoint). Rows are filled in order, so a row's fit sees the rows below it as measured
+            // and the ones above it at the one-call values.
+            t.overheadSharedMs.assign(t.concurrency.size(), t.overheadMs);
+            t.engineThreadSharedMs.assign(t.concurrency.size(), t.engineThreadMs);
+            for (std::size_t j = 0; j < t.concurrency.size(); ++j) {
+                const int k = t.concurrency[j];
+                const QuietRun r = quietLive([&] {
+                    return livePredictOnly(request.profile, backend, t.msAt(1), 4 * k, 0, 0.5, 0.5 + measureS, error, {}, k);
+                });
+                if (!r.run) {
+                    out.error = "measuring the live engine's cost per call with " + std::to_string(k) + " calls in flight: " + error;
+                    return out;
+                }
+                LiveQueuePoint p;
+                p.concurrency = k;
+                p.throughputRps = r.run->summary.throughputRps;
+                p.engineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
+                p.latency = r.run->summary.latency;
+                p.host = r.host;
+                p.attempts = r.attempts;
+                t.engineThreadSharedMs[j] = p.engineThreadMs;
+                p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + measureS, p.virtualRps);
+                t.overheadSharedMs[j] = p.overheadMs;
+                if (r.host.disturbed()) {
+                    char what[160];
+                    std::snprintf(what, sizeof what, "the queue run at %d calls in flight (%s)", k, r.host.describe().c_str());
+                    disturbed += (disturbed.empty() ? "" : ", ") + std::string(what);
+                }
+                out.liveQueue.push_back(p);
+            }
+        }
         if (t.idleGapMs.empty()) { // the jitter belongs to an idle curve (ServiceTable::validate)
             t.idleJitterMs.clear();
             t.idleJitterFromMs = 0;
@@ -316,14 +433,16 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
                 + ": the live engine's cost may be overstated; calibrate again when the machine is quieter";
     }
-    char detail[600];
-    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s",
+    char detail[800];
+    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call; engine "
                                                    "thread: its CPU time per call in that run"
                                                  : "",
-                  out.liveIdle.empty() ? "" : "; idle cost from the live engine's batcher above the first live gap",
+                  out.liveIdle.empty() ? "" : out.idleCurveScaled ? "; idle cost from the live engine's batcher above the first live gap, the waiting caller's below it scaled to the queue run's gap"
+                                                                  : "; idle cost from the live engine's batcher above the first live gap",
+                  out.liveQueue.empty() ? "" : "; by concurrency: engine thread from the queue run at predict_concurrency k, overhead fitted so that virtual time completes as many calls",
                   t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;

@@ -11,6 +11,7 @@
 #include "predict/calibration.h"
 #include "telemetry/host_contention.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,29 @@ struct CalibrationRequest {
     // the batcher's timer releases (closed loops with dynamic batching 8-11 % slower live than virtual,
     // BENCHMARKS.md "Fidelity", run 13), and its mean overcharged them (run 12).
     std::vector<double> liveIdleDelaysMs{0.1, 0.2, 0.5, 1, 2};
+    // With measureOverhead: also measure the live engine's cost per call at predict_concurrency k under a
+    // queue, for each k of the table's concurrency axis above 1 (each a live run of about 2.5 s), and give
+    // the table overhead_ms and engine_thread_ms by concurrency (ServiceTable::overheadSharedMs). False:
+    // the one-call queue run's values stand for every k. Unset: on a GPU only. Why: on the H200 they took
+    // `medium`'s closed-loop p95 error from 8.3 to 7.2 % (run 28), while on this project's 2-core CPU
+    // machine they took the CPU matrix's from 13.1 to 19.1 % (BENCHMARKS.md "Fidelity", twenty-third session).
+    std::optional<bool> measureSharedCost;
+};
+
+// The live engine's own cost with k calls in flight: predict_concurrency k on one replica, 4k closed-loop
+// users (always a queue). Its engine thread's CPU time per call becomes engine_thread_ms at k, and
+// overhead_ms at k is the one that makes the same run in virtual time (this table, that thread cost)
+// complete as many calls per second (found by bisection: the calls' own time at k is the table's, so
+// what the overhead takes up is the rest of the live engine's time between one call and the slot's next).
+struct LiveQueuePoint {
+    int concurrency = 0;
+    double throughputRps = 0;   // live
+    double engineThreadMs = 0;  // live: the thread's CPU time per call
+    double overheadMs = 0;      // fitted
+    double virtualRps = 0;      // virtual, at that overhead: how close the fit came
+    LatencySummaryMs latency;   // live
+    telemetry::HostContention host;
+    int attempts = 1;
 };
 
 // One delay of CalibrationRequest::liveIdleDelaysMs: the live engine's time between completions at one
@@ -63,6 +87,8 @@ struct CalibrationResult {
     double liveP50Ms = 0;   // median latency of a lone predict-only request in the live engine
     double liveCycleMs = 0; // the live engine's time between completions at predict_concurrency 1 under a queue (the overhead's source)
     std::vector<LiveIdlePoint> liveIdle; // the idle curve's points from the live engine (CalibrationRequest::liveIdleDelaysMs)
+    bool idleCurveScaled = false;        // capIdleCurveAtQueueGap scaled the waiting caller's part of the curve
+    std::vector<LiveQueuePoint> liveQueue; // k > 1 (CalibrationRequest::measureSharedCost)
     // What the host took during the queue run kept, and how many runs it took: a live run that the host
     // disturbed (telemetry::HostContention::disturbed) is run again, up to kLiveAttempts times, and the
     // quietest kept. hostNotice says when every attempt of some run was disturbed ("" otherwise).
@@ -96,6 +122,23 @@ double overheadForCycle(const ServiceTable& table, double cycleMs);
 // overhead_ms is derived again from queueCycleMs (when > 0) on the new curve. Fills the points' other
 // fields.
 void applyLiveIdle(ServiceTable& table, std::vector<LiveIdlePoint>& points, double queueCycleMs);
+
+// Where the idle curve charges more at the queue run's gap (queueCycleMs less a mean call) than that whole
+// gap, so that no overhead_ms could give virtual time the live engine's cycle, scales the curve's points
+// below `belowGapMs` (the first live point's gap; the waiting caller's part of the curve) down until it
+// charges exactly the gap there, and sets overhead_ms again (then 0). True if it did. Why: one H200
+// calibration's waiting caller charged 0.036 ms after a gap of 0.01 ms where the live engine's queue run
+// left 0.012 ms between calls in all, and `medium` at one user ran 17 % slower in virtual time than live
+// (BENCHMARKS.md "Fidelity", twenty-third session); another calibration's caller had said 0.003.
+bool capIdleCurveAtQueueGap(ServiceTable& table, double queueCycleMs, double belowGapMs);
+
+// overhead_ms at the concurrency row `j` (table.concurrency[j] = k; table.overheadSharedMs has a value
+// per row) that makes a virtual queue run at predict_concurrency k (4k closed-loop users, one replica on a
+// local device, from warmupS to durationS) complete `liveRps` calls a second: bisection, since more
+// overhead never completes more calls in such a loop. 0 where even none completes fewer (the table's own
+// time at k is then the longer one). virtualRps: what the run completes at the overhead returned.
+double fitSharedOverhead(const std::string& profile, ServiceTable table, std::size_t j, double liveRps, double warmupS, double durationS,
+                         double& virtualRps);
 
 // Blocks for the measurement (seconds to minutes): call it off the UI thread. Needs an event loop on
 // the calling thread when measureOverhead is set (a QCoreApplication's main thread, or a QThread).

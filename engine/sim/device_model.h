@@ -49,6 +49,12 @@ public:
     // When the next call ends at the current rates (kNever when none is in flight).
     Nanos nextFinish() const { return m_next; }
     int inFlight() const { return int(m_calls.size()); }
+    template <typename F>
+    void forEachToken(F f) const // the calls in flight, in start order
+    {
+        for (const Call& c : m_calls)
+            f(c.token);
+    }
     // Bumped at every change: a pending completion event with an older generation is stale.
     std::uint32_t generation() const { return m_generation; }
     // How long the device has been without a call at `now` (kNever when it never had one); 0 while busy.

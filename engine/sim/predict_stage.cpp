@@ -13,7 +13,11 @@ constexpr std::uint64_t kIdleJitterStream = 18; // its own: a table with the jit
 // per replica) every replica has a server of its own.
 Nanos engineThreadCost(const Scenario& s, const PredictExecutor* executor)
 {
-    return executor || s.deployment.devices <= 0 ? 0 : msToNanos(s.model.predictTable.engineThreadMs);
+    const ServiceTable& t = s.model.predictTable;
+    if (executor || s.deployment.devices <= 0)
+        return 0;
+    // A table may give the thread's cost at more calls in flight only: still a thread to charge.
+    return msToNanos(std::max(t.engineThreadMs, t.engineThreadSharedMs.empty() ? 0.0 : *std::max_element(t.engineThreadSharedMs.begin(), t.engineThreadSharedMs.end())));
 }
 } // namespace
 
@@ -191,6 +195,8 @@ std::uint32_t PredictStage::allocCall(CallKind kind, int ri, int batch)
     c.replica = ri;
     c.batch = batch;
     c.requests.clear();
+    c.afterDevice = 0;
+    c.peakInFlight = 1;
     c.inUse = true;
     ++c.generation;
     return ci;
@@ -207,8 +213,8 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
         m_executor->submit(m_replicas[std::size_t(c.replica)].id, (std::uint64_t(c.generation) << 32) | ci, c.batch);
         return;
     }
-    soloNs = Nanos(double(soloNs) * variationFactor());
     if (!timedByDevice()) {
+        soloNs = Nanos(double(soloNs) * variationFactor());
         m_events.push(m_now + std::max<Nanos>(soloNs, 0) + overhead(), EventType::CallDone, ci);
         return;
     }
@@ -216,6 +222,7 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     if (int(m_devices.size()) <= d)
         m_devices.resize(std::size_t(d) + 1);
     SharedDevice& dev = m_devices[std::size_t(d)];
+    soloNs = Nanos(double(soloNs) * variationFactor(dev.inFlight() == 0));
     const Nanos idle = dev.idleFor(m_now);
     const ServiceTable& table = m_scenario.model.predictTable;
     // The call's tail (ServiceTable::tailMs) runs off the device, after its shared work.
@@ -226,8 +233,12 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     // where the jitter's lowest quantiles exceed the extra).
     if (!table.idleJitterMs.empty() && idle > 0 && idle >= msToNanos(table.idleJitterFromMs))
         wake = std::max<Nanos>(0, wake + msToNanos(drawAtQuantiles(table.idleJitterMs, m_jitterRng)));
-    c.afterDevice = overhead() + tail + wake;
+    c.afterDevice = tail + wake;
     dev.start(m_now, ci, double(std::max<Nanos>(soloNs, 0) - tail), c.batch, m_curve, double(tail));
+    // Every call on the device now shares it with this many (the live engine's costs by concurrency,
+    // ServiceTable::overheadAt, are charged at the most a call shared with).
+    const int k = dev.inFlight();
+    dev.forEachToken([&](std::uint32_t other) { m_calls[other].peakInFlight = std::max(m_calls[other].peakInFlight, k); });
     deviceChanged(d);
 }
 
@@ -240,17 +251,20 @@ void PredictStage::deviceChanged(int d)
 
 void PredictStage::callOffDevice(std::uint32_t ci)
 {
-    Nanos after = m_calls[ci].afterDevice;
+    const Call& c = m_calls[ci];
+    const ServiceTable& table = m_scenario.model.predictTable;
+    const Nanos overhead = msToNanos(table.overheadAt(c.peakInFlight));
+    Nanos after = c.afterDevice + overhead;
     if (m_threadCost > 0) {
         // The live engine's thread takes finished calls in turn. The call's tail and idle wake-up come
         // first (the host's wait for the result, the notifying thread's wake-up: not the engine thread's
         // work); its hand-off then starts when the thread is done with the ones before it, and keeps the
         // thread busy for its cost (most of which overlaps the next call on the device: the overhead alone
         // delays this call's end).
-        const Nanos ready = m_now + after - overhead();
+        const Nanos ready = m_now + c.afterDevice;
         const Nanos start = std::max(ready, m_threadFreeAt);
-        m_threadFreeAt = start + m_threadCost;
-        after = start + overhead() - m_now;
+        m_threadFreeAt = start + msToNanos(table.engineThreadAt(c.peakInFlight));
+        after = start + overhead - m_now;
     }
     if (after > 0)
         m_events.push(m_now + after, EventType::CallDone, ci);
@@ -273,9 +287,10 @@ double PredictStage::drawAtQuantiles(const std::vector<double>& q, Rng& rng)
 }
 
 // The table's per-call variation: a ratio to the median.
-double PredictStage::variationFactor()
+double PredictStage::variationFactor(bool alone)
 {
-    const std::vector<double>& q = m_scenario.model.predictTable.variation;
+    const ServiceTable& t = m_scenario.model.predictTable;
+    const std::vector<double>& q = alone ? t.variationOfOne() : t.variation;
     return q.empty() ? 1.0 : drawAtQuantiles(q, m_variationRng);
 }
 

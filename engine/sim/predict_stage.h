@@ -78,7 +78,8 @@ private:
         int replica = -1;
         int batch = 1;
         std::uint32_t generation = 0; // live call ids carry it: a recycled call ignores stale reports
-        Nanos afterDevice = 0;        // virtual: the overhead and idle wake-up cost, after the device's part
+        Nanos afterDevice = 0;        // virtual: the tail and idle wake-up cost, after the device's part (the overhead follows)
+        int peakInFlight = 1;         // virtual: the most calls in flight on its device while it was there
         std::vector<std::uint32_t> requests; // Single: one; Batch: the batch; Decode: none (the replica's sequences)
         bool inUse = false;
     };
@@ -95,7 +96,7 @@ private:
     void finishPredict(std::uint32_t rq);
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
-    double variationFactor();                             // a draw of the table's per-call variation (1 without one)
+    double variationFactor(bool alone = false);           // a draw of the table's per-call variation (1 without one); alone: ServiceTable::variationAlone
     static double drawAtQuantiles(const std::vector<double>& q, Rng& rng); // a draw from values at kVariationQuantiles
     Nanos overhead() const { return m_overhead; }
     bool timedByDevice() const { return m_useDevices; }
@@ -117,7 +118,7 @@ private:
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Rng m_jitterRng;     // the idle wake-ups' jitter: its own, so the calls' variation draws stay as they were
     Nanos m_overhead;    // the table's per-call overhead
-    Nanos m_threadCost;  // the table's engine_thread_ms: the live engine thread's time per call, one call at a time
+    Nanos m_threadCost;  // the table's engine_thread_ms at one call in flight: the live engine thread's time per call (0: no thread)
     Nanos m_threadFreeAt = 0;
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused

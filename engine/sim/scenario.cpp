@@ -320,6 +320,20 @@ double ServiceTable::msAt(double b) const
     return std::max(0.0, y0 + (y1 - y0) * (b - x0) / (x1 - x0));
 }
 
+double ServiceTable::byConcurrency(double atOne, const std::vector<double>& shared, int k) const
+{
+    if (shared.empty() || shared.size() != concurrency.size() || k <= 1)
+        return atOne;
+    double k0 = 1, v0 = atOne;
+    for (std::size_t j = 0; j < concurrency.size(); ++j) {
+        if (k <= concurrency[j])
+            return v0 + (shared[j] - v0) * (k - k0) / (concurrency[j] - k0);
+        k0 = concurrency[j];
+        v0 = shared[j];
+    }
+    return v0;
+}
+
 double ServiceTable::msAt(double b, double k) const
 {
     const double solo = msAt(b);
@@ -461,14 +475,25 @@ std::string Scenario::validate() const
             return "model.predict_table: overhead_ms must be between 0 and 1000";
         if (!std::isfinite(t.engineThreadMs) || t.engineThreadMs < 0 || t.engineThreadMs > 1000)
             return "model.predict_table: engine_thread_ms must be between 0 and 1000";
-        constexpr std::size_t kQuantiles = std::size(ServiceTable::kVariationQuantiles);
-        if (!t.variation.empty()) {
-            if (t.variation.size() != kQuantiles)
-                return "model.predict_table: variation needs " + std::to_string(kQuantiles) + " ratios (quantiles 1 % to 99 %)";
-            for (std::size_t i = 0; i < kQuantiles; ++i)
-                if (!std::isfinite(t.variation[i]) || t.variation[i] <= 0 || t.variation[i] > 100 || (i > 0 && t.variation[i] < t.variation[i - 1]))
-                    return "model.predict_table: variation ratios must be > 0, at most 100, and not decrease";
+        for (const auto& [name, values] : {std::pair{"overhead_ms", &t.overheadSharedMs}, std::pair{"engine_thread_ms", &t.engineThreadSharedMs}}) {
+            if (!values->empty() && values->size() != t.concurrency.size())
+                return std::string("model.predict_table: ") + name + " by concurrency needs one value per concurrency (" + std::to_string(t.concurrency.size() + 1) + ")";
+            for (double v : *values)
+                if (!std::isfinite(v) || v < 0 || v > 1000)
+                    return std::string("model.predict_table: ") + name + " must be between 0 and 1000";
         }
+        constexpr std::size_t kQuantiles = std::size(ServiceTable::kVariationQuantiles);
+        for (const auto& [name, v] : {std::pair{"variation", &t.variation}, std::pair{"variation_alone", &t.variationAlone}}) {
+            if (v->empty())
+                continue;
+            if (v->size() != kQuantiles)
+                return std::string("model.predict_table: ") + name + " needs " + std::to_string(kQuantiles) + " ratios (quantiles 1 % to 99 %)";
+            for (std::size_t i = 0; i < kQuantiles; ++i)
+                if (!std::isfinite((*v)[i]) || (*v)[i] <= 0 || (*v)[i] > 100 || (i > 0 && (*v)[i] < (*v)[i - 1]))
+                    return std::string("model.predict_table: ") + name + " ratios must be > 0, at most 100, and not decrease";
+        }
+        if (!t.variationAlone.empty() && t.variation.empty())
+            return "model.predict_table: variation_alone needs variation (the calls that start beside others)";
         if (t.idleGapMs.size() != t.idleExtraMs.size() || t.idleGapMs.size() > 32)
             return "model.predict_table: idle needs one extra time per gap (at most 32)";
         for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)

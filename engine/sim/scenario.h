@@ -111,6 +111,13 @@ struct ServiceTable {
     // a call's time to its median at the quantiles kVariationQuantiles, measured by `knee calibrate`.
     // Each virtual call's work is multiplied by a draw from it. Empty: every call takes the median.
     std::vector<double> variation;
+    // Where given, a call that starts alone on its device draws from this instead (same quantiles), and
+    // `variation` is then that of calls that start beside others. Why: one call alone varies otherwise than
+    // calls that share the device, whose pool (eight calls in flight count most) `variation` holds; on the
+    // H200 `large` alone reached 1.38x its median at p95 where the pool said 1.17 (BENCHMARKS.md "Fidelity",
+    // twenty-third session). Empty: every call draws from `variation`.
+    std::vector<double> variationAlone;
+    const std::vector<double>& variationOfOne() const { return variationAlone.empty() ? variation : variationAlone; }
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
     static constexpr std::size_t kP95 = 7; // kVariationQuantiles[kP95] is 0.95 (a static_assert after DeviceSharing holds it)
     // A call that finds its device idle takes longer the longer it was idle (the threads that notify
@@ -147,6 +154,17 @@ struct ServiceTable {
     // where the scenario places its replicas on local devices (DeploymentConfig::devices > 0), as a live run
     // does; on the platforms each replica has a server of its own. 0: no such thread.
     double engineThreadMs = 0;
+    // With a concurrency axis, overhead_ms and engine_thread_ms may also be given for each k of it (one
+    // value per concurrency row, k = 1 first: overheadMs and engineThreadMs, then these for
+    // concurrency[j]); empty: the k = 1 values at every k. A call is charged the values at the most calls in
+    // flight on its device while it was there (linear in k between rows, flat beyond). Why: on the H200
+    // two calls in flight ran 7-14 % slower live than virtual where one, four or eight agreed, the slot
+    // waiting 0.033 ms after each call where it waited 0.013 at predict_concurrency 1 (runs 25-27), and
+    // `small`'s engine thread spent 28-31 us per call at 25,000-35,000 calls/s against the 40.7 us of its
+    // one-call queue run (BENCHMARKS.md "Fidelity", twenty-third session).
+    std::vector<double> overheadSharedMs, engineThreadSharedMs;
+    double overheadAt(int callsInFlight) const { return byConcurrency(overheadMs, overheadSharedMs, callsInFlight); }
+    double engineThreadAt(int callsInFlight) const { return byConcurrency(engineThreadMs, engineThreadSharedMs, callsInFlight); }
     bool empty() const { return batch.empty(); }
     bool hasConcurrency() const { return !concurrency.empty(); }
     double msAt(double batchSize) const; // T(b, 1): linear between measured sizes, linear beyond the last two
@@ -154,6 +172,9 @@ struct ServiceTable {
     // take k / k_max times as long as k_max calls did). A one-dimensional table has no answer beyond
     // k = 1: callers choose what to assume (DeviceSharing).
     double msAt(double batchSize, double callsInFlight) const;
+
+private:
+    double byConcurrency(double atOne, const std::vector<double>& shared, int k) const;
 };
 
 // How predict calls in flight on one device share it (docs/DESIGN.md "The device"): each call of batch b

@@ -49,6 +49,16 @@ private Q_SLOTS:
                                                               "up to 0.115 ms later than its mean (p95). Use it"),
                  qPrintable(CalibrationDialog::describe(jitter)));
 
+        // The costs with more calls in flight, when they were measured (knee calibrate's queue runs at each k).
+        knee::CalibrationResult byK = r;
+        byK.table.concurrency = {2, 4, 8};
+        byK.table.msShared = {{0.6, 0.6}, {0.9, 0.9}, {1.7, 1.7}};
+        byK.table.overheadSharedMs = {0.0175, 0, 0};
+        byK.table.engineThreadSharedMs = {0.0382, 0.0378, 0.0325};
+        QVERIFY2(CalibrationDialog::describe(byK).contains("the live engine's own cost 0.100 ms per call, its one thread busy 0.023 ms per call; "
+                                                           "with 2 / 4 / 8 calls in flight, cost 0.018 / 0.000 / 0.000 ms and thread 0.038 / 0.038 / 0.033 ms per call. Use it"),
+                 qPrintable(CalibrationDialog::describe(byK)));
+
         // The dialog shows it, and the table can still be used (the user decides).
         const knee::PredictBackendInfo none; // never asked: nothing is started
         CalibrationDialog d(none);
@@ -63,6 +73,8 @@ private Q_SLOTS:
             d.grab().save(shots + "/calibration_host_busy.png");
             d.showResult(jitter, false);
             d.grab().save(shots + "/calibration_idle_jitter.png");
+            d.showResult(byK, false);
+            d.grab().save(shots + "/calibration_costs_by_concurrency.png");
             d.showResult(r, false);
         }
         d.showResult(r, true);

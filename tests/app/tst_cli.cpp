@@ -490,7 +490,8 @@ private slots:
     {
         QTemporaryDir dir;
         const QString table = dir.filePath("table.yaml");
-        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--live-idle-delays", "0.2,1", "--out", table, "--json"});
+        const Result r = knee({"calibrate", "--profile", "tiny", "--batches", "1,2,4", "--repeats", "3", "--settle-s", "2", "--live-idle-delays", "0.2,1",
+                               "--shared-cost", "on", "--out", table, "--json"});
         QCOMPARE(r.exitCode, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
         // The device was settled first: blocks of batch-1 calls until three in a row agree within 2 %, or the
@@ -621,6 +622,29 @@ private slots:
         const double thread = o["predict_table"].toObject()["engine_thread_ms"].toDouble();
         QVERIFY2(thread > 0 && thread < o["live_cycle_ms"].toDouble(), qPrintable(QString::number(thread)));
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("engine thread: its CPU time per call"));
+        // --shared-cost on: a live queue run at each k above 1 (2, 4, 8), the thread's time per call measured and the
+        // overhead fitted so that the virtual run completes as many calls (within the bisection's step); the table
+        // carries both by concurrency, k = 1 first.
+        const QJsonArray queue = o["live_queue"].toArray();
+        QCOMPARE(queue.size(), 3);
+        const QJsonArray overheadByK = o["predict_table"].toObject()["overhead_ms_by_concurrency"].toArray();
+        const QJsonArray threadByK = o["predict_table"].toObject()["engine_thread_ms_by_concurrency"].toArray();
+        QCOMPARE(overheadByK.size(), 4);
+        QCOMPARE(threadByK.size(), 4);
+        QCOMPARE(overheadByK[0].toDouble(), o["predict_table"].toObject()["overhead_ms"].toDouble());
+        for (int j = 0; j < 3; ++j) {
+            const QJsonObject p = queue[j].toObject();
+            QCOMPARE(p["concurrency"].toInt(), 2 << j);
+            QCOMPARE(p["overhead_ms"].toDouble(), overheadByK[j + 1].toDouble());
+            QCOMPARE(p["engine_thread_ms"].toDouble(), threadByK[j + 1].toDouble());
+            QVERIFY(p["throughput_rps"].toDouble() > 0 && p["engine_thread_ms"].toDouble() > 0);
+            if (p["overhead_ms"].toDouble() > 0) // fitted: virtual time completes what the live run did
+                QVERIFY2(std::abs(p["virtual_rps"].toDouble() / p["throughput_rps"].toDouble() - 1) < 0.01,
+                         qPrintable(QString("k %1: virtual %2, live %3").arg(2 << j).arg(p["virtual_rps"].toDouble()).arg(p["throughput_rps"].toDouble())));
+            else // none at all still completes no more than live did
+                QVERIFY(p["virtual_rps"].toDouble() <= p["throughput_rps"].toDouble() * 1.0001);
+        }
+        QVERIFY(o["predict_table"].toObject()["source"].toString().contains("by concurrency: engine thread from the queue run"));
         // What the host took from the live runs (Linux: /proc/stat), and how many runs each took: one, or up to
         // three while the host disturbed them.
         const QJsonObject host = o["host"].toObject();
@@ -684,6 +708,7 @@ private slots:
         QTest::addRow("negative settling") << QStringList{"calibrate", "--settle-s", "-1"} << "--settle-s";
         QTest::addRow("decreasing idle delays") << QStringList{"calibrate", "--live-idle-delays", "0.5,0.2"} << "--live-idle-delays";
         QTest::addRow("zero idle delay") << QStringList{"calibrate", "--live-idle-delays", "0"} << "--live-idle-delays";
+        QTest::addRow("shared cost neither") << QStringList{"calibrate", "--shared-cost", "maybe"} << "--shared-cost expects auto, on or off";
     }
     void calibrateBadInput()
     {

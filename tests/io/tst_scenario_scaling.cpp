@@ -142,6 +142,14 @@ private slots:
                                              << "model.predict_table.tail_ms" << "got '-1'";
         QTest::addRow("engine thread negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_ms: -0.1}") << 7
                                                 << "model.predict_table.engine_thread_ms" << "got '-0.1'";
+        QTest::addRow("overhead list without concurrency") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], overhead_ms: [0.1, 0.2]}") << 7
+                                                           << "model.predict_table.overhead_ms" << "a list needs the concurrency axis";
+        QTest::addRow("engine thread list too short") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2, 4], ms: [[1], [1.5], [2]], "
+                                                                    "engine_thread_ms: [0.03, 0.02]}") << 7
+                                                      << "model.predict_table.engine_thread_ms" << "one per concurrency (3)";
+        QTest::addRow("overhead list negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2], ms: [[1], [1.5]], "
+                                                              "overhead_ms: [0.01, -0.02]}") << 7
+                                                << "model.predict_table.overhead_ms[1]" << "got '-0.02'";
         QTest::addRow("idle jitter without jitter_from_ms") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], idle: {gap_ms: [1], extra_ms: [0.1], "
                                                                "jitter_ms: [0, 0, 0, 0, 0, 0, 0, 0, 0]}}") << 7
                                                      << "model.predict_table.idle.jitter_from_ms" << "missing";
@@ -260,6 +268,31 @@ private slots:
             QVERIFY(!s.model.predict.perInstant);
         }
         QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        // overhead_ms and engine_thread_ms by concurrency, k = 1 first: the same after a write.
+        const ScenarioReadResult byK = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2, 4], ms: [[0.5], [0.8], [1.2]], "
+                                                        "overhead_ms: [0.007, 0.034, 0.009], engine_thread_ms: [0.04, 0.03, 0.029]}"));
+        QVERIFY2(byK.ok(), qPrintable(allErrors(byK)));
+        const ScenarioReadResult byKAgain = read(QByteArray::fromStdString(writeScenarioYaml(*byK.scenario)));
+        QVERIFY2(byKAgain.ok(), qPrintable(allErrors(byKAgain)));
+        for (const Scenario& s : {*byK.scenario, *byKAgain.scenario}) {
+            const ServiceTable& t = s.model.predictTable;
+            QCOMPARE(t.overheadMs, 0.007);
+            QCOMPARE(t.overheadSharedMs, (std::vector<double>{0.034, 0.009}));
+            QCOMPARE(t.engineThreadMs, 0.04);
+            QCOMPARE(t.engineThreadSharedMs, (std::vector<double>{0.03, 0.029}));
+        }
+        QVERIFY(writeScenarioYaml(*byK.scenario).find("overhead_ms: [0.007, 0.034, 0.009]") != std::string::npos);
+        // variation_alone beside variation: the same after a write.
+        const ScenarioReadResult alone = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2], ms: [[0.5], [0.8]], "
+                                                          "variation: [0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5], "
+                                                          "variation_alone: [0.9, 0.95, 0.96, 0.98, 1, 1.02, 1.05, 1.1, 1.4]}"));
+        QVERIFY2(alone.ok(), qPrintable(allErrors(alone)));
+        const ScenarioReadResult aloneAgain = read(QByteArray::fromStdString(writeScenarioYaml(*alone.scenario)));
+        QVERIFY2(aloneAgain.ok(), qPrintable(allErrors(aloneAgain)));
+        for (const Scenario& s : {*alone.scenario, *aloneAgain.scenario}) {
+            QCOMPARE(s.model.predictTable.variationAlone, (std::vector<double>{0.9, 0.95, 0.96, 0.98, 1, 1.02, 1.05, 1.1, 1.4}));
+            QCOMPARE(s.model.predictTable.variation.back(), 1.5);
+        }
         // A tail as long as a solo call leaves no device work: refused with the reason.
         const ScenarioReadResult whole = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], tail_ms: 0.5}"));
         QVERIFY(!whole.ok());

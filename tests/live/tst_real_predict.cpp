@@ -392,6 +392,58 @@ private Q_SLOTS:
         QVERIFY2(std::abs(queued / queueCycleMs - 1) < 0.005, qPrintable(QString::number(queued)));
     }
 
+    // Where the waiting caller's idle curve charges more at the queue run's gap than the whole gap (here
+    // 0.0425 ms at a gap of 0.02), no overhead could give virtual time the live cycle: the caller's points
+    // below the first live gap are scaled down until the curve charges the gap, and the queue's cycle holds
+    // with no overhead. A curve that charges less is left as it was.
+    void idleCurveScaledToTheQueueGap()
+    {
+        ServiceTable t({1, 2}, {0.5, 0.6});
+        t.idleGapMs = {0.01, 0.05, 0.1, 0.3};
+        t.idleExtraMs = {0.04, 0.05, 0.06, 0.2};
+        const double queueCycleMs = 0.52;
+        auto cycleOf = [&](const ServiceTable& table) {
+            Scenario s;
+            s.deployment.concurrencyTarget = 4;
+            s.deployment.predictConcurrency = 1;
+            s.model.predict = Distribution::constant(0.5);
+            s.model.predictTable = table;
+            s.workload.arrival = ArrivalConfig::closed(4);
+            s.workload.requests = 20000;
+            return 1000.0 / simulateScenario(s).throughputRps;
+        };
+        t.overheadMs = overheadForCycle(t, queueCycleMs);
+        QCOMPARE(t.overheadMs, 0.0);
+        QVERIFY2(cycleOf(t) > queueCycleMs * 1.03, qPrintable(QString::number(cycleOf(t)))); // the curve alone overshoots
+        QVERIFY(capIdleCurveAtQueueGap(t, queueCycleMs, 0.3));
+        const double scale = 0.02 / 0.0425;
+        for (std::size_t i = 0; i < 3; ++i)
+            QCOMPARE(t.idleExtraMs[i], std::round((std::vector<double>{0.04, 0.05, 0.06}[i]) * scale * 1e4) / 1e4);
+        QCOMPARE(t.idleExtraMs[3], 0.2); // the live part of the curve stays
+        QVERIFY2(std::abs(cycleOf(t) / queueCycleMs - 1) < 0.005, qPrintable(QString::number(cycleOf(t))));
+        QVERIFY(!capIdleCurveAtQueueGap(t, 0.6, 0.3)); // a gap of 0.1 the curve charges 0.06 or less: nothing to do
+    }
+
+    // Costs by calls in flight: the overhead at k = 2 that makes a virtual queue run at predict_concurrency 2
+    // complete what the live one did. Two calls of T(1, 2) = 0.6 ms each plus 0.05 ms between one call and
+    // the slot's next: 2 / 0.65 calls a millisecond.
+    void sharedOverheadIsFittedToTheQueueRun()
+    {
+        ServiceTable t({1}, {0.5});
+        t.concurrency = {2};
+        t.msShared = {{0.6}};
+        t.overheadMs = 0.01;
+        t.overheadSharedMs = {0.01};
+        double virtualRps = 0;
+        const double liveRps = 2 / 0.65 * 1000;
+        const double overhead = fitSharedOverhead("tiny", t, 0, liveRps, 0.2, 2.2, virtualRps);
+        QVERIFY2(std::abs(overhead - 0.05) < 0.002, qPrintable(QString::number(overhead)));
+        QVERIFY2(std::abs(virtualRps / liveRps - 1) < 0.005, qPrintable(QString::number(virtualRps)));
+        // Live slower than the table allows even with none: 0, and the run says how close it came.
+        QCOMPARE(fitSharedOverhead("tiny", t, 0, 2 / 0.5 * 1000, 0.2, 2.2, virtualRps), 0.0);
+        QVERIFY(virtualRps < 2 / 0.5 * 1000);
+    }
+
     void liveSweepsRunTheModel()
     {
         qputenv("KNEE_PREDICT_BACKEND", "cpu");

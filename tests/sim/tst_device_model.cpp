@@ -52,6 +52,19 @@ DeviceSharing kind(DeviceSharing::Kind k)
     return d;
 }
 
+// Predict only on one local device, two slots: a table of T(1, 1) = 10 ms and T(1, 2) = `sharedMs`.
+Scenario twoSlotsOnOneDevice(double sharedMs)
+{
+    Scenario s = predictOnly(2, Distribution::constant(10));
+    s.deployment.devices = 1;
+    ServiceTable& t = s.model.predictTable;
+    t.batch = {1};
+    t.ms = {10};
+    t.concurrency = {2};
+    t.msShared = {{sharedMs}};
+    return s;
+}
+
 // Finish times (ms) of requests injected at the given send times, in id order.
 std::vector<double> finishTimes(const Scenario& s, const std::vector<double>& sendMs)
 {
@@ -522,6 +535,96 @@ private slots:
         QCOMPARE(std::round(throughput(s)), 8000.0);
         s.model.predictTable.engineThreadMs = 0.25;
         QCOMPARE(std::round(throughput(s) / 10) * 10, 4000.0);
+    }
+
+    // overhead_ms and engine_thread_ms by concurrency (ServiceTable::overheadSharedMs): T(1, 1) = 10 ms,
+    // T(1, 2) = 15, overhead 0.5 ms alone and 1.5 with two calls in flight. One call: 10.5. Two together:
+    // 15 + 1.5 each. B sent at 5: A alone does 5 ms of work, the rest at 10/15 of its speed (7.5 ms), so it
+    // leaves the device at 12.5; B did 5 by then and its last 5 alone (17.5). Both shared the device with
+    // one other call, so both pay 1.5: 14 and 19 (with one overhead for every k: 13 and 18).
+    void costsByConcurrency_data()
+    {
+        QTest::addColumn<QList<double>>("sendMs");
+        QTest::addColumn<QList<double>>("finishMs");
+        QTest::addRow("alone") << QList<double>{0} << QList<double>{10.5};
+        QTest::addRow("together") << QList<double>{0, 0} << QList<double>{16.5, 16.5};
+        QTest::addRow("staggered") << QList<double>{0, 5} << QList<double>{14, 19};
+    }
+    void costsByConcurrency()
+    {
+        QFETCH(QList<double>, sendMs);
+        QFETCH(QList<double>, finishMs);
+        Scenario s = twoSlotsOnOneDevice(15);
+        ServiceTable& t = s.model.predictTable;
+        t.overheadMs = 0.5;
+        t.overheadSharedMs = {1.5};
+        QCOMPARE(s.validate(), std::string());
+        std::vector<double> got = finishTimes(s, std::vector<double>(sendMs.begin(), sendMs.end()));
+        QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+        if (sendMs.size() == 2 && sendMs[1] == 5) {
+            t.overheadSharedMs.clear();
+            got = finishTimes(s, {0, 5});
+            QCOMPARE(got, (std::vector<double>{13, 18}));
+        }
+        // The engine thread by concurrency: 2 ms a call alone, 1 ms with two in flight. Two calls together
+        // (overhead 0.5 at every k) leave the device at 15: the first's hand-off at 15 (ends 15.5), the
+        // second's when the thread is free, 1 ms later (16.5); at 2 ms for every k, 17.5.
+        if (sendMs.size() == 2 && sendMs[1] == 0) {
+            t.overheadSharedMs = {0.5};
+            t.engineThreadMs = 2;
+            t.engineThreadSharedMs = {1};
+            QCOMPARE(s.validate(), std::string());
+            QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{15.5, 16.5}));
+            t.engineThreadSharedMs.clear();
+            QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{15.5, 17.5}));
+        }
+        // By concurrency needs one value per row of the axis.
+        t.overheadSharedMs = {1.5, 2.5};
+        QVERIFY(s.validate().find("overhead_ms by concurrency needs one value per concurrency (2)") != std::string::npos);
+        t.overheadSharedMs = {-1};
+        QVERIFY(s.validate().find("overhead_ms must be between 0 and 1000") != std::string::npos);
+    }
+
+    // variation_alone (ServiceTable::variationAlone): a call that starts alone on its device draws from it,
+    // one that starts beside another from `variation`. Every quantile 1 alone and 2 beside: of two calls sent
+    // together the first has 10 ms of work, the second 20; with T(1, 2) = 20 (no speed-up) both go at half
+    // speed until the first is done at 20, the second's last 10 alone: 30. With `variation` alone, both
+    // draw 2: 20 ms of work each at half speed, both done at 40. One call alone: 10.
+    void variationAloneAndBeside()
+    {
+        Scenario s = twoSlotsOnOneDevice(20);
+        ServiceTable& t = s.model.predictTable;
+        t.variation = std::vector<double>(9, 2.0);
+        t.variationAlone = std::vector<double>(9, 1.0);
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, {0}), (std::vector<double>{10}));
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{20, 30}));
+        t.variationAlone.clear();
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{40, 40}));
+        // variation_alone without variation, or with a quantile that decreases, is refused.
+        t.variationAlone = std::vector<double>(9, 1.0);
+        t.variation.clear();
+        QVERIFY(s.validate().find("variation_alone needs variation") != std::string::npos);
+        t.variation = std::vector<double>(9, 2.0);
+        t.variationAlone = {1, 1, 1, 1, 1, 1, 1, 1, 0.5};
+        QVERIFY(s.validate().find("variation_alone ratios must be > 0, at most 100, and not decrease") != std::string::npos);
+    }
+
+    // Between rows, linear in k; beyond the last, flat.
+    void costsByConcurrencyInterpolate()
+    {
+        ServiceTable t;
+        t.batch = {1};
+        t.ms = {1};
+        t.concurrency = {2, 4};
+        t.msShared = {{1.5}, {2}};
+        t.overheadMs = 0.1;
+        t.overheadSharedMs = {0.3, 0.1};
+        QCOMPARE(t.overheadAt(1), 0.1);
+        QCOMPARE(t.overheadAt(2), 0.3);
+        QVERIFY(std::abs(t.overheadAt(3) - 0.2) < 1e-12);
+        QCOMPARE(t.overheadAt(8), 0.1);
+        QCOMPARE(t.engineThreadAt(3), 0.0); // none given: the k = 1 value everywhere
     }
 
     // A one-dimensional table says nothing about k > 1: the run assumes no speed-up and says so;
