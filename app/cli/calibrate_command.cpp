@@ -125,6 +125,10 @@ int runCalibrate(const QStringList& args)
     }
     request.sharing.settleMaxMs = settleS * 1000.0;
     request.measureOverhead = !parser.isSet(noOverheadOpt);
+    if (parser.value(sharedCostOpt) == QLatin1String("on") && !request.measureOverhead) {
+        err << "knee calibrate: --shared-cost on measures the live engine's cost, which --no-overhead skips\n";
+        return kBadInput;
+    }
     if (const QString v = parser.value(sharedCostOpt); v == QLatin1String("on") || v == QLatin1String("off"))
         request.measureSharedCost = v == QLatin1String("on");
     else if (v != QLatin1String("auto")) {

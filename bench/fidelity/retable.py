@@ -8,7 +8,7 @@ session). Costs by calls in flight need live queue runs the old JSONs lack; thes
     python3 bench/fidelity/retable.py TABLE.json TABLE.yaml OUT.yaml split,cap
 Written by hand rather than through knee: the rule is a few lines, and knee has no command that rereads a
 calibration's JSON."""
-import json,re,sys
+import json,math,re,sys
 q=[0.01,0.05,0.1,0.25,0.5,0.75,0.9,0.95,0.99]
 def atq(x,p):
     pos=p*(len(x)-1); i=int(pos); f=pos-i
@@ -46,10 +46,20 @@ if 'idle' in t and ('split' in modes or 'cap' in modes):
         gaps,ex,at=curve(y)
         if g>0 and at(g)>g:
             first=min([p['gap_ms'] for p in d.get('live_idle',[])] or [1e9])
-            sc=g/at(g)
-            ex=[round(e*sc,4) if gg<round(first,4)-5e-5 else e for gg,e in zip(gaps,ex)]
-            y=re.sub(r'extra_ms: \[[^\]]*\]','extra_ms: '+str(ex),y,count=1)
-            print('capped', jpath, 'scale %.3f gap %.4f'%(sc,g), file=sys.stderr)
+            below=round(first,4)-5e-5
+            def scaled(sc): return [e*sc if gg<below else e for gg,e in zip(gaps,ex)]
+            def charged(sc):
+                y2=re.sub(r'extra_ms: \[[^\]]*\]','extra_ms: '+str(scaled(sc)),y,count=1)
+                return curve(y2)[2](g)
+            if charged(0)<=g:  # as capIdleCurveAtQueueGap: the scale solved for, the points rounded down
+                lo,hi=0.0,1.0
+                for _ in range(40):
+                    mid=(lo+hi)/2
+                    if charged(mid)>g: hi=mid
+                    else: lo=mid
+                ex=[math.floor(e*lo*1e4)/1e4 if gg<below else e for gg,e in zip(gaps,ex)]
+                y=re.sub(r'extra_ms: \[[^\]]*\]','extra_ms: '+str(ex),y,count=1)
+                print('capped', jpath, 'scale %.3f gap %.4f'%(lo,g), file=sys.stderr)
     # overhead_ms again on the table now (as calibrate's overheadForCycle): the queue's gap less the curve there
     gaps,ex,at=curve(y)
     o=round(max(0,max(0,g)-at(max(0,g))),4)

@@ -14,7 +14,7 @@
 #   sampling floor under Poisson load. It doubles the live run: one profile per device call.
 #   VIRTUAL=0: stop after the live run (replay and compare elsewhere: the virtual runs need no GPU).
 #   LIVE_PROFILES="medium": calibrate every profile in PROFILES but run the matrix on these only (each
-#   calibration is ~15 s and keeps its live idle runs' spread; the matrix of one profile with two passes
+#   calibration takes 25-40 s on the H200 and keeps its live idle runs' spread; the matrix of one profile with two passes
 #   takes most of a device call).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"

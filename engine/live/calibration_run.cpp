@@ -145,13 +145,28 @@ double overheadForCycle(const ServiceTable& t, double cycleMs)
 bool capIdleCurveAtQueueGap(ServiceTable& t, double queueCycleMs, double belowGapMs)
 {
     const double gap = queueCycleMs - t.msAt(1) * variationMean(t.variationOfOne());
-    const double extra = t.idleExtraAt(gap);
-    if (!(gap > 0) || !(extra > gap))
+    if (!(gap > 0) || !(t.idleExtraAt(gap) > gap))
         return false;
-    const double scale = gap / extra;
-    for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)
+    // The scale that makes the curve charge the gap: where the gap lies between the caller's last point and
+    // the first live one, the curve there mixes a scaled and an unscaled point, so it is solved for (the
+    // curve at the gap grows with the scale) rather than taken as gap / extra.
+    const std::vector<double> original = t.idleExtraMs;
+    const auto charged = [&](double scale) {
+        for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)
+            if (t.idleGapMs[i] < belowGapMs)
+                t.idleExtraMs[i] = original[i] * scale;
+        return t.idleExtraAt(gap);
+    };
+    if (charged(0) > gap) { // the live points alone charge more there: scaling the caller's cannot help
+        t.idleExtraMs = original;
+        return false;
+    }
+    double lo = 0, hi = 1;
+    for (int i = 0; i < 40; ++i)
+        (charged((lo + hi) / 2) > gap ? hi : lo) = (lo + hi) / 2;
+    for (std::size_t i = 0; i < t.idleGapMs.size(); ++i) // rounded down: the curve never charges more than the gap
         if (t.idleGapMs[i] < belowGapMs)
-            t.idleExtraMs[i] = std::round(t.idleExtraMs[i] * scale * 1e4) / 1e4;
+            t.idleExtraMs[i] = std::floor(original[i] * lo * 1e4) / 1e4;
     t.overheadMs = overheadForCycle(t, queueCycleMs);
     return true;
 }
@@ -226,7 +241,7 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
         return 0;
     double lo = 0, hi = std::max(0.01, table.msAt(1, k)); // one call's time: far more than any hand-off measured
     while (at(hi) > liveRps && hi < 1000)
-        hi *= 2;
+        hi = std::min(1000.0, hi * 2); // the table's bound for overhead_ms (ServiceTable validation)
     for (int i = 0; i < 24 && hi - lo > 1e-5; ++i) {
         const double mid = (lo + hi) / 2;
         (at(mid) > liveRps ? lo : hi) = mid;

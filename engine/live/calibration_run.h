@@ -31,11 +31,13 @@ struct CalibrationRequest {
     // BENCHMARKS.md "Fidelity", run 13), and its mean overcharged them (run 12).
     std::vector<double> liveIdleDelaysMs{0.1, 0.2, 0.5, 1, 2};
     // With measureOverhead: also measure the live engine's cost per call at predict_concurrency k under a
-    // queue, for each k of the table's concurrency axis above 1 (each a live run of about 2.5 s), and give
+    // queue, for each k of the table's concurrency axis above 1 (each a live run of about 3 s), and give
     // the table overhead_ms and engine_thread_ms by concurrency (ServiceTable::overheadSharedMs). False:
-    // the one-call queue run's values stand for every k. Unset: on a GPU only. Why: on the H200 they took
-    // `medium`'s closed-loop p95 error from 8.3 to 7.2 % (run 28), while on this project's 2-core CPU
-    // machine they took the CPU matrix's from 13.1 to 19.1 % (BENCHMARKS.md "Fidelity", twenty-third session).
+    // the one-call queue run's values stand for every k. Unset: on a GPU only. Why: on the H200 (run 28,
+    // `medium`, with variation_alone and the idle curve held to the queue run) they took the p95 error from
+    // 9.1 to 8.6 % and under Poisson load from 24.6 to 16.8 % (closed loops 6.1 to 6.4 %), while on this
+    // project's 2-core CPU machine they took the CPU matrix's closed-loop p95 from 13.1 to 19.1 %
+    // (BENCHMARKS.md "Fidelity", twenty-third session).
     std::optional<bool> measureSharedCost;
 };
 
@@ -125,8 +127,10 @@ void applyLiveIdle(ServiceTable& table, std::vector<LiveIdlePoint>& points, doub
 
 // Where the idle curve charges more at the queue run's gap (queueCycleMs less a mean call) than that whole
 // gap, so that no overhead_ms could give virtual time the live engine's cycle, scales the curve's points
-// below `belowGapMs` (the first live point's gap; the waiting caller's part of the curve) down until it
-// charges exactly the gap there, and sets overhead_ms again (then 0). True if it did. Why: one H200
+// below `belowGapMs` (the first live point's gap, the waiting caller's part of the curve; without live
+// points, all of it) down by one factor until it charges the gap there (to 0.1 us, never more), and sets
+// overhead_ms again (then about 0). True if it did; false where nothing needed it, or where the points
+// above belowGapMs alone charge more than the gap (then the curve is left as it was). Why: one H200
 // calibration's waiting caller charged 0.036 ms after a gap of 0.01 ms where the live engine's queue run
 // left 0.012 ms between calls in all, and `medium` at one user ran 17 % slower in virtual time than live
 // (BENCHMARKS.md "Fidelity", twenty-third session); another calibration's caller had said 0.003.

@@ -35,7 +35,9 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
     , m_curve(scenario.model)
     , m_useDevices(!executor
                    && (m_curve.kind() != DeviceSharing::Kind::Independent || !scenario.model.predictTable.idleGapMs.empty()
-                       || engineThreadCost(scenario, executor) > 0))
+                       || engineThreadCost(scenario, executor) > 0
+                       // costs by calls in flight and a call alone's variation need the calls in flight
+                       || !scenario.model.predictTable.overheadSharedMs.empty() || !scenario.model.predictTable.variationAlone.empty()))
     , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
     , m_jitterRng(streamSeed(scenario.workload.seed, kIdleJitterStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))

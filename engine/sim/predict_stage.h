@@ -118,7 +118,7 @@ private:
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Rng m_jitterRng;     // the idle wake-ups' jitter: its own, so the calls' variation draws stay as they were
     Nanos m_overhead;    // the table's per-call overhead
-    Nanos m_threadCost;  // the table's engine_thread_ms at one call in flight: the live engine thread's time per call (0: no thread)
+    Nanos m_threadCost;  // above 0 where the live engine's thread is charged (its largest engine_thread_ms; each call pays ServiceTable::engineThreadAt)
     Nanos m_threadFreeAt = 0;
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused

@@ -114,8 +114,8 @@ struct ServiceTable {
     // Where given, a call that starts alone on its device draws from this instead (same quantiles), and
     // `variation` is then that of calls that start beside others. Why: one call alone varies otherwise than
     // calls that share the device, whose pool (eight calls in flight count most) `variation` holds; on the
-    // H200 `large` alone reached 1.38x its median at p95 where the pool said 1.17 (BENCHMARKS.md "Fidelity",
-    // twenty-third session). Empty: every call draws from `variation`.
+    // H200 `large` alone reached 1.38x its median at p95 where the pool said 1.17 (run 27's calibration), 1.18
+    // against 1.09 in run 28's (BENCHMARKS.md "Fidelity", twenty-third session). Empty: every call draws from `variation`.
     std::vector<double> variationAlone;
     const std::vector<double>& variationOfOne() const { return variationAlone.empty() ? variation : variationAlone; }
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};

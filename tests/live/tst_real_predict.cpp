@@ -394,8 +394,9 @@ private Q_SLOTS:
 
     // Where the waiting caller's idle curve charges more at the queue run's gap than the whole gap (here
     // 0.0425 ms at a gap of 0.02), no overhead could give virtual time the live cycle: the caller's points
-    // below the first live gap are scaled down until the curve charges the gap, and the queue's cycle holds
-    // with no overhead. A curve that charges less is left as it was.
+    // below the first live gap (0.3 here) are scaled down by one factor until the curve charges the gap
+    // (rounded down to 0.1 us), and the queue's cycle holds with no overhead. A curve that charges less is
+    // left as it was.
     void idleCurveScaledToTheQueueGap()
     {
         ServiceTable t({1, 2}, {0.5, 0.6});
@@ -418,10 +419,33 @@ private Q_SLOTS:
         QVERIFY(capIdleCurveAtQueueGap(t, queueCycleMs, 0.3));
         const double scale = 0.02 / 0.0425;
         for (std::size_t i = 0; i < 3; ++i)
-            QCOMPARE(t.idleExtraMs[i], std::round((std::vector<double>{0.04, 0.05, 0.06}[i]) * scale * 1e4) / 1e4);
+            QVERIFY2(std::abs(t.idleExtraMs[i] - std::vector<double>{0.04, 0.05, 0.06}[i] * scale) < 1e-4, qPrintable(QString::number(t.idleExtraMs[i])));
         QCOMPARE(t.idleExtraMs[3], 0.2); // the live part of the curve stays
+        QVERIFY(t.idleExtraAt(0.02) <= 0.02 && t.idleExtraAt(0.02) > 0.0199);
+        QVERIFY(t.overheadMs >= 0 && t.overheadMs < 1e-3);
         QVERIFY2(std::abs(cycleOf(t) / queueCycleMs - 1) < 0.005, qPrintable(QString::number(cycleOf(t))));
-        QVERIFY(!capIdleCurveAtQueueGap(t, 0.6, 0.3)); // a gap of 0.1 the curve charges 0.06 or less: nothing to do
+
+        // A curve that charges less than the gap (0.06 at most below 0.1) is left as it was.
+        ServiceTable fresh({1, 2}, {0.5, 0.6});
+        fresh.idleGapMs = {0.01, 0.05, 0.1, 0.3};
+        fresh.idleExtraMs = {0.04, 0.05, 0.06, 0.2};
+        QVERIFY(!capIdleCurveAtQueueGap(fresh, 0.6, 0.3));
+        QCOMPARE(fresh.idleExtraMs, (std::vector<double>{0.04, 0.05, 0.06, 0.2}));
+
+        // The gap between the caller's last point (0.05) and the first live one (0.1, kept): the curve there
+        // mixes a scaled and an unscaled point, so the factor is solved for, and the curve still charges the gap.
+        ServiceTable mixed({1, 2}, {0.5, 0.6});
+        mixed.idleGapMs = {0.01, 0.05, 0.1};
+        mixed.idleExtraMs = {0.05, 0.07, 0.07};
+        QVERIFY(capIdleCurveAtQueueGap(mixed, 0.5 + 0.06, 0.09));
+        QCOMPARE(mixed.idleExtraMs[2], 0.07);
+        QVERIFY2(mixed.idleExtraAt(0.06) <= 0.06 && mixed.idleExtraAt(0.06) > 0.0599, qPrintable(QString::number(mixed.idleExtraAt(0.06))));
+        // Where the live points alone charge more than the gap, scaling the caller's cannot help: left as it was.
+        ServiceTable live({1, 2}, {0.5, 0.6});
+        live.idleGapMs = {0.01, 0.05, 0.1};
+        live.idleExtraMs = {0.05, 0.07, 0.2};
+        QVERIFY(!capIdleCurveAtQueueGap(live, 0.5 + 0.09, 0.09));
+        QCOMPARE(live.idleExtraMs, (std::vector<double>{0.05, 0.07, 0.2}));
     }
 
     // Costs by calls in flight: the overhead at k = 2 that makes a virtual queue run at predict_concurrency 2

@@ -619,11 +619,12 @@ private slots:
         t.concurrency = {2, 4};
         t.msShared = {{1.5}, {2}};
         t.overheadMs = 0.1;
-        t.overheadSharedMs = {0.3, 0.1};
+        t.overheadSharedMs = {0.3, 0.2};
         QCOMPARE(t.overheadAt(1), 0.1);
         QCOMPARE(t.overheadAt(2), 0.3);
-        QVERIFY(std::abs(t.overheadAt(3) - 0.2) < 1e-12);
-        QCOMPARE(t.overheadAt(8), 0.1);
+        QVERIFY(std::abs(t.overheadAt(3) - 0.25) < 1e-12);
+        QCOMPARE(t.overheadAt(4), 0.2);
+        QCOMPARE(t.overheadAt(8), 0.2); // the last row's, not the first's
         QCOMPARE(t.engineThreadAt(3), 0.0); // none given: the k = 1 value everywhere
     }
 
