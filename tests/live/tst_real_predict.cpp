@@ -144,6 +144,20 @@ struct RealRun {
     std::vector<Request> ended;
 };
 
+// Calibrate's queue run in virtual time: four closed-loop users, predict_concurrency 1, calls of 0.5 ms timed
+// by `table`, 20,000 requests.
+RunSummary queueRun(const ServiceTable& table)
+{
+    Scenario s;
+    s.deployment.concurrencyTarget = 4;
+    s.deployment.predictConcurrency = 1;
+    s.model.predict = Distribution::constant(0.5);
+    s.model.predictTable = table;
+    s.workload.arrival = ArrivalConfig::closed(4);
+    s.workload.requests = 20000;
+    return simulateScenario(s);
+}
+
 } // namespace
 
 class TestRealPredict : public QObject {
@@ -324,14 +338,7 @@ private Q_SLOTS:
             QVERIFY2(t.overheadMs > 0 && t.overheadMs < 0.1 - 0.5 * (variationMean(t.variation) - 1), qPrintable(QString::number(t.overheadMs)));
         QCOMPARE(overheadForCycle(t, 0.3), 0.0); // a cycle shorter than a call: never negative
 
-        Scenario s;
-        s.deployment.concurrencyTarget = 4;
-        s.deployment.predictConcurrency = 1;
-        s.model.predict = Distribution::constant(0.5);
-        s.model.predictTable = t;
-        s.workload.arrival = ArrivalConfig::closed(4);
-        s.workload.requests = 20000;
-        const RunSummary r = simulateScenario(s);
+        const RunSummary r = queueRun(t);
         QCOMPARE(r.completed, std::int64_t(20000));
         // 20,000 draws of the variation: the mean call is within a few tenths of a percent of its mean.
         QVERIFY2(std::abs(1000.0 / r.throughputRps / cycleMs - 1) < 0.005, qPrintable(QString::number(1000.0 / r.throughputRps)));
@@ -403,16 +410,7 @@ private Q_SLOTS:
         t.idleGapMs = {0.01, 0.05, 0.1, 0.3};
         t.idleExtraMs = {0.04, 0.05, 0.06, 0.2};
         const double queueCycleMs = 0.52;
-        auto cycleOf = [&](const ServiceTable& table) {
-            Scenario s;
-            s.deployment.concurrencyTarget = 4;
-            s.deployment.predictConcurrency = 1;
-            s.model.predict = Distribution::constant(0.5);
-            s.model.predictTable = table;
-            s.workload.arrival = ArrivalConfig::closed(4);
-            s.workload.requests = 20000;
-            return 1000.0 / simulateScenario(s).throughputRps;
-        };
+        auto cycleOf = [](const ServiceTable& table) { return 1000.0 / queueRun(table).throughputRps; };
         t.overheadMs = overheadForCycle(t, queueCycleMs);
         QCOMPARE(t.overheadMs, 0.0);
         QVERIFY2(cycleOf(t) > queueCycleMs * 1.03, qPrintable(QString::number(cycleOf(t)))); // the curve alone overshoots
