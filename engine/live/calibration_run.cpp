@@ -65,6 +65,36 @@ void setIdleJitter(const std::vector<double>& gapsMs, const std::vector<std::vec
     t.idleJitterFromMs = std::round(from * 1e4) / 1e4;
 }
 
+} // namespace
+
+IdlePhaseCheck checkIdlePhase(const std::vector<double>& gapsMs, const std::vector<std::vector<double>>& samples,
+                              const std::vector<double>& variationOfOne)
+{
+    IdlePhaseCheck c;
+    if (variationOfOne.size() != std::size(ServiceTable::kVariationQuantiles))
+        return c;
+    c.sweepP95 = variationOfOne[ServiceTable::kP95];
+    std::vector<double> ratios;
+    for (std::size_t g = 0; g < gapsMs.size() && g < samples.size(); ++g) {
+        if (gapsMs[g] >= kIdleJitterFromMs || samples[g].empty())
+            continue;
+        std::vector<double> sorted = samples[g];
+        std::sort(sorted.begin(), sorted.end());
+        const double median = atQuantile(sorted, 0.5);
+        if (median > 0)
+            for (double v : sorted)
+                ratios.push_back(v / median);
+    }
+    if (ratios.size() < 100) // too few calls for a p95 worth a warning
+        return c;
+    std::sort(ratios.begin(), ratios.end());
+    c.backToBackP95 = atQuantile(ratios, 0.95);
+    c.disturbed = c.backToBackP95 - 1 > kIdlePhaseSpreadLimit * std::max(0.0, c.sweepP95 - 1);
+    return c;
+}
+
+namespace {
+
 // A short live run of this profile, predict only, predict_concurrency 1, `users` closed-loop users, sent
 // once the replica has started (runLive waits for its cold start), until `requests` were sent or
 // `durationS` passed; the first `warmupS` left out. Null on failure (`error` says why).
@@ -237,7 +267,7 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
         return virtualQueueRps(profile, table, k, warmupS, durationS);
     };
     virtualRps = at(0);
-    if (virtualRps <= liveRps)
+    if (virtualRps <= liveRps * (1 + kSharedOverheadTolerance))
         return 0;
     double lo = 0, hi = std::max(0.01, table.msAt(1, k)); // one call's time: far more than any hand-off measured
     while (at(hi) > liveRps && hi < 1000)
@@ -333,6 +363,16 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         t.idleExtraMs.push_back(std::round(m.idleExtraMs[i] * 1e4) / 1e4);
     }
     setIdleJitter(m.idleGapMs, m.idleHostSamples, t);
+    out.idlePhase = checkIdlePhase(m.idleGapMs, m.idleHostSamples, t.variationOfOne());
+    if (out.idlePhase.disturbed && !t.idleJitterMs.empty()) {
+        char what[400];
+        std::snprintf(what, sizeof what,
+                      "the idle phase was disturbed: batch 1 after gaps under %g ms reached %.2fx its median at p95, where the "
+                      "sweep's calls alone reached %.2fx; idle.jitter_ms, from that phase, may be overstated: calibrate again "
+                      "when the machine is quieter",
+                      kIdleJitterFromMs, out.idlePhase.backToBackP95, out.idlePhase.sweepP95);
+        out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + what;
+    }
     if (request.measureOverhead) {
         // One user: the latency a lone request sees (kept for the record). Four users keep a queue at
         // predict_concurrency 1, so the device is never waiting for a request: the time between

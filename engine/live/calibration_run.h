@@ -75,6 +75,20 @@ struct LiveIdlePoint {
     int attempts = 1;
 };
 
+// The idle phase's own check. Its calls after gaps below the jitter's first gap (0.1 ms) are calls back to
+// back by another name: they should vary as the sweep's calls alone do (variation_alone, or variation). A
+// disturbance of the host during the phase widens them and every other gap alike, and idle.jitter_ms,
+// pooled from that phase, then carries it into every virtual call after an idle gap. Why: on the H100 one
+// calibration of `large` had those calls reach 2.09x their median at p95 where the sweep's reached 1.12x;
+// its virtual dynamic-batching p95 ran 26 % above live, where two calibrations minutes later (1.05-1.07x
+// against 1.06x) met the same live cells within 4.1 % (BENCHMARKS.md "Fidelity", twenty-fourth session).
+struct IdlePhaseCheck {
+    double backToBackP95 = 0; // those calls' p95 over their gap's median (0: too few to say)
+    double sweepP95 = 0;      // the sweep's calls alone, p95 over their median (the table's variation)
+    bool disturbed = false;   // backToBackP95 - 1 exceeds kIdlePhaseSpreadLimit x (sweepP95 - 1)
+};
+inline constexpr double kIdlePhaseSpreadLimit = 2;
+
 struct CalibrationResult {
     std::string error; // non-empty: nothing was measured (or it was cancelled)
     std::string profile;
@@ -90,6 +104,7 @@ struct CalibrationResult {
     double liveCycleMs = 0; // the live engine's time between completions at predict_concurrency 1 under a queue (the overhead's source)
     std::vector<LiveIdlePoint> liveIdle; // the idle curve's points from the live engine (CalibrationRequest::liveIdleDelaysMs)
     bool idleCurveScaled = false;        // capIdleCurveAtQueueGap scaled the waiting caller's part of the curve
+    IdlePhaseCheck idlePhase;            // was the idle phase (idle.jitter_ms's source) disturbed? (checkIdlePhase)
     std::vector<LiveQueuePoint> liveQueue; // k > 1 (CalibrationRequest::measureSharedCost)
     // What the host took during the queue run kept, and how many runs it took: a live run that the host
     // disturbed (telemetry::HostContention::disturbed) is run again, up to kLiveAttempts times, and the
@@ -136,11 +151,20 @@ void applyLiveIdle(ServiceTable& table, std::vector<LiveIdlePoint>& points, doub
 // (BENCHMARKS.md "Fidelity", twenty-third session); another calibration's caller had said 0.003.
 bool capIdleCurveAtQueueGap(ServiceTable& table, double queueCycleMs, double belowGapMs);
 
+// The idle phase's own check (IdlePhaseCheck), on its samples by gap and the table's variation of one call.
+IdlePhaseCheck checkIdlePhase(const std::vector<double>& gapsMs, const std::vector<std::vector<double>>& samples,
+                              const std::vector<double>& variationOfOne);
+
 // overhead_ms at the concurrency row `j` (table.concurrency[j] = k; table.overheadSharedMs has a value
 // per row) that makes a virtual queue run at predict_concurrency k (4k closed-loop users, one replica on a
 // local device, from warmupS to durationS) complete `liveRps` calls a second: bisection, since more
 // overhead never completes more calls in such a loop. 0 where even none completes fewer (the table's own
-// time at k is then the longer one). virtualRps: what the run completes at the overhead returned.
+// time at k is then the longer one), or no more than kSharedOverheadTolerance more: where the device
+// bounds the run, its rate hardly moves with the overhead, and a bisection to a rate a hair below would
+// land anywhere on that plateau (on the H100, 0.587 ms at 8 calls in flight for a live rate 0.01 % below
+// the virtual one; a second calibration minutes later found 0). virtualRps: what the run completes at the
+// overhead returned.
+inline constexpr double kSharedOverheadTolerance = 0.01;
 double fitSharedOverhead(const std::string& profile, ServiceTable table, std::size_t j, double liveRps, double warmupS, double durationS,
                          double& virtualRps);
 

@@ -654,6 +654,18 @@ private slots:
         // A notice exactly when the kept queue run was disturbed (or an idle run was).
         if (host["queue_steal_pct"].toDouble() >= 0.5)
             QVERIFY(!host["notice"].toString().isEmpty());
+        // The idle phase's check: its calls after gaps under 0.1 ms against the sweep's calls alone (the
+        // table's variation_alone, else variation, at p95); disturbed, and said so, past twice the spread.
+        const QJsonObject idlePhase = o["idle_phase"].toObject();
+        const QJsonObject tableJson = o["predict_table"].toObject();
+        const QJsonArray ofOne = tableJson.contains("variation_alone") ? tableJson["variation_alone"].toArray() : tableJson["variation"].toArray();
+        QCOMPARE(ofOne.size(), 9);
+        QCOMPARE(idlePhase["sweep_p95"].toDouble(), ofOne[7].toDouble());
+        const double backToBack = idlePhase["back_to_back_p95"].toDouble();
+        QVERIFY2(backToBack >= 1, qPrintable(QString::number(backToBack))); // 600 calls below 0.1 ms: enough to say
+        QCOMPARE(idlePhase["disturbed"].toBool(), backToBack - 1 > 2 * (ofOne[7].toDouble() - 1));
+        QCOMPARE(host["notice"].toString().contains("the idle phase was disturbed"),
+                 idlePhase["disturbed"].toBool() && tableJson["idle"].toObject().contains("jitter_ms"));
         for (const QJsonValue& p : liveIdle) {
             QVERIFY(p.toObject()["attempts"].toInt() >= 1 && p.toObject()["attempts"].toInt() <= 3);
             QVERIFY(p.toObject()["host_steal_pct"].isDouble());

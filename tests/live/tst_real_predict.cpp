@@ -404,6 +404,40 @@ private Q_SLOTS:
     // below the first live gap (0.3 here) are scaled down by one factor until the curve charges the gap
     // (rounded down to 0.1 us), and the queue's cycle holds with no overhead. A curve that charges less is
     // left as it was.
+    // The idle phase's calls after gaps under 0.1 ms against the sweep's calls alone: 200 calls a gap, the
+    // first 190 at 1 ms (the median) and the last ten at `tail` ms, so the p95 (the 190th of 200) is `tail`.
+    void idlePhaseCheckedAgainstTheSweep()
+    {
+        const auto samples = [](double tail) {
+            std::vector<double> v(200, 1.0);
+            for (std::size_t i = 190; i < v.size(); ++i)
+                v[i] = tail;
+            return v;
+        };
+        const std::vector<double> gaps = {0.01, 0.05, 0.1, 1};
+        const std::vector<double> sweep = {0.95, 0.96, 0.97, 0.99, 1, 1.02, 1.05, 1.10, 1.2}; // p95 1.10
+        // As wide as the sweep, or up to twice as far above the median: quiet.
+        IdlePhaseCheck c = checkIdlePhase(gaps, {samples(1.1), samples(1.1), samples(3), samples(3)}, sweep);
+        QCOMPARE(c.backToBackP95, 1.1);
+        QCOMPARE(c.sweepP95, 1.10);
+        QVERIFY(!c.disturbed);
+        QVERIFY(!checkIdlePhase(gaps, {samples(1.2), samples(1.2), samples(1), samples(1)}, sweep).disturbed);
+        // More than twice as far: disturbed, whatever the longer gaps (whose spread is the jitter's own).
+        c = checkIdlePhase(gaps, {samples(1.25), samples(1.25), samples(1), samples(1)}, sweep);
+        QCOMPARE(c.backToBackP95, 1.25);
+        QVERIFY(c.disturbed);
+        // Each gap against its own median: a gap whose calls all took longer is no spread.
+        std::vector<double> slower = samples(1.1);
+        for (double& v : slower)
+            v *= 2;
+        QVERIFY(!checkIdlePhase(gaps, {samples(1.1), slower, {}, {}}, sweep).disturbed);
+        // Too few calls below 0.1 ms, or no sweep variation of the table's quantiles: nothing said.
+        c = checkIdlePhase({0.01, 0.1}, {std::vector<double>(50, 1.0), samples(9)}, sweep);
+        QCOMPARE(c.backToBackP95, 0.0);
+        QVERIFY(!c.disturbed);
+        QVERIFY(!checkIdlePhase(gaps, {samples(9), samples(9), {}, {}}, {}).disturbed);
+    }
+
     void idleCurveScaledToTheQueueGap()
     {
         ServiceTable t({1, 2}, {0.5, 0.6});
@@ -464,6 +498,22 @@ private Q_SLOTS:
         // Live slower than the table allows even with none: 0, and the run says how close it came.
         QCOMPARE(fitSharedOverhead("tiny", t, 0, 2 / 0.5 * 1000, 0.2, 2.2, virtualRps), 0.0);
         QVERIFY(virtualRps < 2 / 0.5 * 1000);
+        // A device-bound run (two calls in flight take twice one call's time, so the device completes as
+        // many calls a second however many share it) completes about as many calls at any small overhead.
+        // A live rate within kSharedOverheadTolerance of the rate at none is none, not a point on that plateau.
+        ServiceTable flat({1}, {0.5});
+        flat.concurrency = {2};
+        flat.msShared = {{1.0}};
+        flat.overheadSharedMs = {0};
+        double atNone = 0;
+        QCOMPARE(fitSharedOverhead("tiny", flat, 0, 1e9, 0.2, 2.2, atNone), 0.0);
+        QVERIFY2(atNone > 1900 && atNone < 2100, qPrintable(QString::number(atNone))); // 2 calls a ms
+        QCOMPARE(fitSharedOverhead("tiny", flat, 0, atNone * 0.998, 0.2, 2.2, virtualRps), 0.0);
+        QCOMPARE(virtualRps, atNone);
+        // Further below it, the overhead is fitted as before.
+        const double slower = fitSharedOverhead("tiny", flat, 0, atNone * 0.9, 0.2, 2.2, virtualRps);
+        QVERIFY2(slower > 0, qPrintable(QString::number(slower)));
+        QVERIFY2(std::abs(virtualRps / (atNone * 0.9) - 1) < 0.01, qPrintable(QString::number(virtualRps)));
     }
 
     void liveSweepsRunTheModel()
