@@ -152,7 +152,8 @@ public slots:
     QString exportChart(const QString& path = {});
     // Fits a twin to the shown sweep off the UI thread; twinShown() when the dialog shows the outcome.
     // `serial`: the replica serves one request at a time (what the dialog offers after a flat sweep).
-    void makeTwin(bool serial = false);
+    // serial: fit as serial; skip: leave this level out too (both refit the sweep of the last fit).
+    void makeTwin(bool serial = false, int skip = 0);
     // The last fitted twin: written as a scenario file (asked and confirmed as the exports are), or
     // made the window's scenario. Return an empty string, or the error shown.
     QString saveTwin(const QString& path = {});
@@ -263,6 +264,8 @@ private:
     bool m_fittingTwin = false;            // from the click to the dialog (a refusal can finish before the click returns)
     std::optional<TwinFit> m_twinFit;      // the last fit, for Save and Open
     std::optional<SweepResult> m_twinSweep; // the sweep of the last fit: Fit as serial fits it again
+    bool m_twinSerial = false;              // how the last fit was asked for, which a refit keeps
+    std::vector<int> m_twinSkip;
     QString m_twinSavedTo;                 // where it was saved: the name it opens under
     int m_twinFits = 0;                    // fits shown so far: tells a save that a newer fit came meanwhile
     QPointer<TwinDialog> m_twinDialog;

@@ -13,6 +13,7 @@
 #include <QPushButton>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
 #include <exception>
 
 namespace knee::ui {
@@ -65,23 +66,31 @@ void SweepPage::updateTwinButton()
                                            : why);
 }
 
-void SweepPage::makeTwin(bool serial)
+void SweepPage::makeTwin(bool serial, int skip)
 {
-    // Fit as serial refits the sweep that was refused, whichever sweep the page shows by then.
-    const bool again = serial && m_twinSweep;
+    // Fit as serial and Fit without level N refit the sweep that was refused, whichever sweep the page shows
+    // by then, as it was asked for plus the new request; Make a twin starts afresh.
+    const bool again = (serial || skip > 0) && m_twinSweep;
     if (const QString why = again && !m_fittingTwin ? QString() : twinUnavailable(); !why.isEmpty()) {
         m_status->setText(why);
         return;
     }
     const SweepResult sweep = again ? *m_twinSweep : current()->result;
     m_twinSweep = sweep;
+    m_twinSerial = serial || (again && m_twinSerial);
+    if (!again)
+        m_twinSkip.clear();
+    if (skip > 0 && std::find(m_twinSkip.begin(), m_twinSkip.end(), skip) == m_twinSkip.end())
+        m_twinSkip.push_back(skip);
     TwinFitOptions options = twinFitOptions(sweep, m_sessionFile, m_measuredAt);
-    options.serial = serial;
+    options.serial = m_twinSerial;
+    options.skipLevels = m_twinSkip;
     // What to measure next, in this page's words rather than the command line's flags.
     options.terms.levels = tr("Levels (users) 1, 2, 4, 8, 16, 32 on this page").toStdString();
     options.terms.windows = tr("a longer Window and Cap per level on this page").toStdString();
     options.terms.serial = tr("fit it as such: Fit as serial, in this dialog").toStdString();
     options.terms.rates = tr("Rates (req/s) on this page against the same endpoint, then Make a twin again").toStdString();
+    options.terms.skip = tr("Fit without level {level}, in this dialog").toStdString();
     addRateLevels(options, sweep, m_sweeps);
     m_status->setText(tr("Fitting a twin to the sweep's %1 (it replays the sweep on each candidate: a few seconds)…")
                           .arg(counted(qsizetype(sweep.levels.size()), tr("level"), tr("levels"))));
@@ -110,6 +119,7 @@ void SweepPage::showTwin(TwinFit fit)
     m_twinDialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(m_twinDialog, &TwinDialog::saveRequested, this, [this] { saveTwin(); });
     connect(m_twinDialog, &TwinDialog::serialFitRequested, this, [this] { makeTwin(true); });
+    connect(m_twinDialog, &TwinDialog::skipFitRequested, this, [this](int level) { makeTwin(false, level); });
     connect(m_twinDialog, &TwinDialog::openRequested, this, [this] {
         if (const QString e = openTwin(); !e.isEmpty() && m_twinDialog)
             m_twinDialog->setStatus(e);

@@ -161,8 +161,16 @@ TwinDialog::TwinDialog(const TwinFit& fit, QWidget* parent)
     m_serial->setToolTip(tr("Fit the same sweep again as a replica that serves one request at a time (predict_concurrency 1). "
                             "Only you know whether it does: a queue in front of the replica (a proxy, the platform's own "
                             "concurrency target) looks the same in a sweep."));
-    m_serial->setVisible(fit.serialMayFit);
     connect(m_serial, &QPushButton::clicked, this, &TwinDialog::serialFitRequested);
+    m_skip = buttons->addButton(tr("Fit &without level %1").arg(fit.skipMayFit), QDialogButtonBox::ActionRole);
+    m_skip->setObjectName(QStringLiteral("twinFitWithout"));
+    m_skip->setToolTip(tr("Fit the same sweep again without level %1. The twin still replays it, and its notes say how far it "
+                          "misses it: a what-if at that many users per replica rests on the levels around it.")
+                           .arg(fit.skipMayFit));
+    connect(m_skip, &QPushButton::clicked, this, [this, level = fit.skipMayFit] { emit skipFitRequested(level); });
+    // Hidden once every button is in: adding a button to the box shows the ones already there.
+    m_serial->setVisible(fit.serialMayFit);
+    m_skip->setVisible(fit.skipMayFit > 0);
     connect(m_save, &QPushButton::clicked, this, &TwinDialog::saveRequested);
     connect(m_open, &QPushButton::clicked, this, &TwinDialog::openRequested);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);

@@ -32,6 +32,7 @@ public:
     QPushButton* openButton() const { return m_open; }
     // Shown only after a flat sweep's refusal: fit again as a replica that serves one request at a time.
     QPushButton* serialButton() const { return m_serial; }
+    QPushButton* skipButton() const { return m_skip; }
     void setStatus(const QString& text); // what Save or Open did
     QString statusText() const;
 
@@ -39,6 +40,7 @@ signals:
     void saveRequested();
     void openRequested();
     void serialFitRequested();
+    void skipFitRequested(int level); // fit the same sweep again without this level (TwinFit::skipMayFit)
 
 private:
     QLabel* m_headline;
@@ -51,6 +53,7 @@ private:
     QPushButton* m_save;
     QPushButton* m_open;
     QPushButton* m_serial;
+    QPushButton* m_skip;
 };
 
 } // namespace knee::ui

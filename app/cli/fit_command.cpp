@@ -170,14 +170,19 @@ int runFit(const QStringList& args)
                                                      "choose how the replica divides itself among the requests in flight (its order). Rate "
                                                      "sweeps in SESSION itself are used too."),
                                       QStringLiteral("RATES.json"));
+    const QCommandLineOption skipOpt(QStringLiteral("skip-levels"),
+                                     QStringLiteral("Leave these levels of users out of the fit (the twin still replays them, and the fit says "
+                                                    "how far it misses each): a level the fit refused, as it names."),
+                                     QStringLiteral("N,M"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({outOpt, sweepOpt, serial, noCv, ratesOpt, json});
+    parser.addOptions({outOpt, sweepOpt, serial, noCv, ratesOpt, skipOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || !parser.isSet(outOpt)) {
         err << "knee fit: expected one session file and --out TWIN.yaml\n"
-               "usage: knee fit SESSION.json --out TWIN.yaml [--sweep N] [--serial] [--no-cross-validation] [--rates-session RATES.json] [--json]\n";
+               "usage: knee fit SESSION.json --out TWIN.yaml [--sweep N] [--serial] [--no-cross-validation] [--rates-session RATES.json] "
+               "[--skip-levels N,M] [--json]\n";
         return kBadInput;
     }
     const QString outPath = parser.value(outOpt);
@@ -213,6 +218,21 @@ int runFit(const QStringList& args)
         twinFitOptions(sweeps[index].result, QFileInfo(positional.first()).absoluteFilePath(), QFileInfo(positional.first()).lastModified());
     options.serial = parser.isSet(serial);
     options.crossValidate = !parser.isSet(noCv);
+    if (parser.isSet(skipOpt)) {
+        QStringList measured;
+        for (const SweepLevel& l : sweeps[index].result.levels)
+            measured.append(QString::number(l.concurrency));
+        for (const QString& part : parser.value(skipOpt).split(QLatin1Char(','))) {
+            bool ok = false;
+            const int k = part.trimmed().toInt(&ok);
+            if (!ok || !measured.contains(QString::number(k))) {
+                err << "knee fit: --skip-levels expects levels of users the sweep measured (" << measured.join(QLatin1Char(','))
+                    << "), separated by commas; got '" << part << "'\n";
+                return kBadInput;
+            }
+            options.skipLevels.push_back(k);
+        }
+    }
     addRateLevels(options, sweeps[index].result, sweeps);
     if (parser.isSet(ratesOpt)
         && QFileInfo(parser.value(ratesOpt)).canonicalFilePath() != QFileInfo(positional.first()).canonicalFilePath()) { // not twice

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <string_view>
 #include <utility>
 
 namespace knee {
@@ -686,6 +687,9 @@ double meanBelowP99(const SweepLevel& l)
     return counted > 0 ? sum / counted : l.latency.mean;
 }
 
+// TwinLeftOut::why of a level the user left out (TwinFitOptions::skipLevels); a twin's replay of it follows.
+constexpr std::string_view kSkippedAsAsked = "as asked";
+
 // The levels the fit may use, in increasing concurrency; the others go to fit.leftOut with the reason.
 std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOptions& o, TwinFit& fit)
 {
@@ -717,6 +721,8 @@ std::vector<const SweepLevel*> screen(const SweepResult& sweep, const TwinFitOpt
         else if (inFlight < kLittleShare * k)
             why = "throughput x mean latency = " + fixed(inFlight, 1) + " requests in flight, not " + std::to_string(k)
                 + ": the users did not keep the level in flight (a think time between requests, a client-side limit, or an overloaded client)";
+        else if (std::find(o.skipLevels.begin(), o.skipLevels.end(), k) != o.skipLevels.end())
+            why = std::string(kSkippedAsAsked);
         if (!why.empty())
             fit.leftOut.push_back({k, why});
         else
@@ -947,6 +953,30 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         return std::max(std::abs(x.throughputErrorPct()), std::abs(x.p50ErrorPct()))
             < std::max(std::abs(y.throughputErrorPct()), std::abs(y.p50ErrorPct()));
     });
+    if (std::max(std::abs(worst->throughputErrorPct()), std::abs(worst->p50ErrorPct())) > kTwinMaxReplayErrorPct
+        && fitter.streaming() && best.limit > 0 && worst->concurrency > best.limit && worst->concurrency < 2 * best.limit) {
+        // Above a stream's limit some sequences wait to join, and which ones depends on how the closed loop's
+        // sequences group into decode steps, which follows from how its users started: the same server measured
+        // level 16 (limit 12) at p50 286 or 330-353 ms at the same throughput and inter-token time, and a twin's
+        // loop keeps groups of its own (BENCHMARKS.md "Twins", twenty-second session). Between the limit and
+        // twice it that is most of a level's latency; at twice the limit every sequence waits alike.
+        const std::string level = std::to_string(worst->concurrency);
+        std::string skip = o.terms.skip;
+        if (const auto at = skip.find("{level}"); at != std::string::npos)
+            skip.replace(at, 7, level);
+        refuse(fit,
+               "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + level + " throughput "
+                   + fixed(worst->throughputErrorPct(), 1) + " %, p50 " + fixed(worst->p50ErrorPct(), 1) + " %; level " + level
+                   + " lies between the stream's limit the fit found (" + std::to_string(best.limit)
+                   + " sequences) and twice it, where a closed loop's latency depends on how its sequences group into decode steps "
+                     "(how its users started), which a twin's closed loop does not follow",
+               {"fit without level " + level + " (" + skip + "): the twin then rests on the levels around it, and the fit says how far it misses "
+                    + level,
+                "levels at the limit and at twice it (" + std::to_string(best.limit) + ", " + std::to_string(2 * best.limit)
+                    + ") rather than between them, where every sequence above the limit waits alike"});
+        fit.skipMayFit = worst->concurrency;
+        return fit;
+    }
     if (std::max(std::abs(worst->throughputErrorPct()), std::abs(worst->p50ErrorPct())) > kTwinMaxReplayErrorPct) {
         refuse(fit,
                "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + std::to_string(worst->concurrency)
@@ -1005,6 +1035,21 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         }
     } else if (!o.rateLevels.empty()) {
         fit.notes.push_back("the rate sweep was not used: a stream's twin has no order to choose (its decode steps serve every sequence alike)");
+    }
+
+    // The levels left out as asked, replayed on the twin all the same: how far a what-if there is from a
+    // measurement (a refusal named the level; without it, the twin still has to say what it gives there).
+    for (TwinLeftOut& l : fit.leftOut) {
+        if (l.why != kSkippedAsAsked)
+            continue;
+        const auto m = std::find_if(sweep.levels.rbegin(), sweep.levels.rend(), [&](const SweepLevel& x) { return x.concurrency == l.concurrency; });
+        const SweepLevel again = fitter.replay(twin, {l.concurrency}, kFinalResponses).front();
+        const TwinLevelCheck c = fitter.check(*m, again);
+        l.why += "; the twin gives it throughput " + fixed(c.throughputErrorPct(), 1) + " %, p50 " + fixed(c.p50ErrorPct(), 1) + " %, p95 "
+            + fixed(c.p95ErrorPct(), 1) + " %"
+            + (c.streaming ? ", time to first token p50 " + fixed(c.ttftP50ErrorPct(), 1) + " %, inter-token p50 " + fixed(c.itlP50ErrorPct(), 1) + " %"
+                           : std::string())
+            + " off the measurement";
     }
 
     // Cross-validation: each level between the first and the largest predicted by a twin fitted without it

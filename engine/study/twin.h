@@ -39,6 +39,7 @@ struct TwinAdviceTerms {
     std::string windows = "longer --window-s and --cap-s";
     std::string serial = "fit it as such: knee fit --serial";
     std::string rates = "knee sweep --target URL --rates R1,R2 --out RATES.json, then knee fit SESSION.json --rates-session RATES.json";
+    std::string skip = "knee fit SESSION.json --skip-levels {level}"; // {level}: the level to leave out
 };
 
 struct TwinFitOptions {
@@ -52,6 +53,9 @@ struct TwinFitOptions {
     // A throughput that is flat from level 1 may be a replica that serves one request at a time, or a queue
     // in front of it; the fit refuses it unless told it is the former.
     bool serial = false;
+    // Levels the user leaves out of the fit (knee fit --skip-levels; the window's "Fit without level N"). The
+    // twin replays them all the same, and the fit says how far it misses each (TwinFit::leftOut).
+    std::vector<int> skipLevels;
     // Open-loop levels of the same endpoint and replica (a rate sweep), each with whether its arrivals were
     // evenly spaced (else Poisson). Closed-loop levels cannot tell how the replica divides itself among the
     // requests in flight (DeviceSharing::order: the same throughput and mean latency for any order); random
@@ -107,6 +111,10 @@ struct TwinFit {
     // Refused because throughput is flat from level 1: fitted again with `serial` (the replica serves one
     // request at a time), the same sweep may give a twin. The user decides; the fit cannot tell.
     bool serialMayFit = false;
+    // Refused at a stream's level between the limit the fit found and twice it, where a closed loop's
+    // latencies depend on how its sequences group into steps (how its users started), not on the replica:
+    // fitted again without that level (TwinFitOptions::skipLevels), the same sweep may give a twin. 0: none.
+    int skipMayFit = 0;
     bool ok() const { return twin.has_value(); }
     // The order the twin was given (0 without rate levels, or when none kept the closed replay in its gate).
     double order() const { return twin ? twin->model.effectiveSharing().order : 0.0; }

@@ -208,6 +208,9 @@ private slots:
                                                << "--rates-session /nonexistent/r.json: cannot open";
         QTest::newRow("rates session without a rate sweep") << QStringList{"fit", "SESSION", "--out", "OUT", "--rates-session", "FLAT_SESSION"}
                                                             << "holds no rate sweep of truth";
+        QTest::newRow("skip a level not measured") << QStringList{"fit", "SESSION", "--out", "OUT", "--skip-levels", "3"}
+                                                   << "--skip-levels expects levels of users the sweep measured (1,2,4,8,16), separated by commas; got '3'";
+        QTest::newRow("skip a word") << QStringList{"fit", "SESSION", "--out", "OUT", "--skip-levels", "4,x"} << "got 'x'";
     }
     void badInput()
     {
@@ -220,6 +223,40 @@ private slots:
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
         QVERIFY(!QFile::exists(out));
+    }
+
+    // A real stream (bench/twin/results/reference_2026-12-05_between, sweep dense-1: the reference server with
+    // max_sequences 16, swept at 1, 2, 4, 8, 11, 16, 23, 32). At 23, between the limit and twice it, the
+    // closed loop's latency depends on how its sequences grouped: no twin replays it, and the refusal says
+    // why and offers the fit without it, which succeeds and says how far the twin misses 23.
+    void streamLevelBetweenTheLimitAndTwice()
+    {
+        const QString session = QStringLiteral(KNEE_TEST_DATA "/sessions/stream_limit16_levels_11_23.json");
+        const QString out = m_dir.filePath("stream-twin.yaml");
+        const Result refused = knee({"fit", session, "--out", out, "--no-cross-validation", "--json"});
+        QCOMPARE(refused.exitCode, 4);
+        QVERIFY(!QFile::exists(out));
+        const QJsonObject r = refused.json();
+        QVERIFY2(r.value("refusal").toString().contains("at level 23 throughput")
+                     && r.value("refusal").toString().contains("level 23 lies between the stream's limit the fit found (16 sequences) and twice it"),
+                 qPrintable(r.value("refusal").toString()));
+        const QJsonArray next = r.value("measure_next").toArray();
+        QCOMPARE(next.size(), 2);
+        QVERIFY2(next[0].toString().startsWith("fit without level 23 (knee fit SESSION.json --skip-levels 23)"), qPrintable(next[0].toString()));
+        QVERIFY2(next[1].toString().startsWith("levels at the limit and at twice it (16, 32)"), qPrintable(next[1].toString()));
+
+        const Result fitted = knee({"fit", session, "--out", out, "--no-cross-validation", "--skip-levels", "23", "--json"});
+        QVERIFY2(fitted.exitCode == 0, fitted.err.constData());
+        const QJsonObject f = fitted.json();
+        QCOMPARE(f.value("levels_used").toArray(), (QJsonArray{1, 2, 4, 8, 11, 16, 32}));
+        const QJsonArray leftOut = f.value("levels_left_out").toArray();
+        QCOMPARE(leftOut.size(), 1);
+        QCOMPARE(leftOut[0].toObject().value("concurrency").toInt(), 23);
+        const QString why = leftOut[0].toObject().value("why").toString();
+        // The twin at 23 misses as the refused fit's best twin did: its p50 some 20 % short.
+        QVERIFY2(why.startsWith("as asked; the twin gives it throughput ") && why.contains(", p50 -2") && why.contains("time to first token p50"),
+                 qPrintable(why));
+        QVERIFY(readAll(out).contains("level 23 left out: as asked; the twin gives it"));
     }
 
     // A rate sweep of the same deployment (--rates-session) chooses the twin's order; the report shows its check.
