@@ -276,15 +276,15 @@ int runCalibrate(const QStringList& args)
                             {"host", QJsonObject{{"queue_steal_pct", result.queueHost.valid ? QJsonValue(result.queueHost.stealPct) : QJsonValue()},
                                                  {"queue_involuntary_switches", result.queueHost.valid ? QJsonValue(qint64(result.queueHost.involuntarySwitches)) : QJsonValue()},
                                                  {"queue_attempts", result.queueAttempts},
-                                                 {"disturbed_steal_pct", telemetry::HostContention::kDisturbedStealPct},
+                                                 {"disturbed_steal_pct", kCalibrationDisturbedStealPct},
                                                  {"notice", QString::fromStdString(result.hostNotice)}}},
                             {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},
                                                         {"overhead_ms", result.callerOverheadMs},
                                                         {"scaled_to_queue_gap", result.idleCurveScaled}}},
-                            // The idle phase's calls after gaps under 0.1 ms against the sweep's calls alone (p95 over
+                            // The idle phase's calls after gaps under 0.1 ms against the table's calls alone (p95 over
                             // the median): disturbed when the first spreads more than twice as far (checkIdlePhase)
                             {"idle_phase", QJsonObject{{"back_to_back_p95", result.idlePhase.backToBackP95},
-                                                       {"sweep_p95", result.idlePhase.sweepP95},
+                                                       {"calls_alone_p95", result.idlePhase.aloneP95},
                                                        {"disturbed", result.idlePhase.disturbed}}},
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]

@@ -12,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <cmath>
 
 namespace knee::cli {
@@ -219,20 +220,32 @@ int runFit(const QStringList& args)
     options.serial = parser.isSet(serial);
     options.crossValidate = !parser.isSet(noCv);
     if (parser.isSet(skipOpt)) {
-        QStringList measured;
+        QStringList measured; // the levels a user may leave out: the sweep's, but level 1 (the fit reads its shape there)
         for (const SweepLevel& l : sweeps[index].result.levels)
-            measured.append(QString::number(l.concurrency));
-        for (const QString& part : parser.value(skipOpt).split(QLatin1Char(','))) {
-            bool ok = false;
-            const int k = part.trimmed().toInt(&ok);
-            if (!ok || !measured.contains(QString::number(k))) {
-                err << "knee fit: --skip-levels expects levels of users the sweep measured (" << measured.join(QLatin1Char(','))
-                    << "), separated by commas; got '" << part << "'\n";
-                return kBadInput;
+            if (l.concurrency > 1 && !measured.contains(QString::number(l.concurrency)))
+                measured.append(QString::number(l.concurrency));
+        for (const QString& value : parser.values(skipOpt))
+            for (const QString& part : value.split(QLatin1Char(','))) {
+                bool ok = false;
+                const int k = part.trimmed().toInt(&ok);
+                if (!ok || !measured.contains(QString::number(k))) {
+                    err << "knee fit: --skip-levels expects levels of users the sweep measured above 1 (" << measured.join(QLatin1Char(','))
+                        << "), separated by commas; got '" << part << "'\n";
+                    return kBadInput;
+                }
+                if (std::find(options.skipLevels.begin(), options.skipLevels.end(), k) == options.skipLevels.end())
+                    options.skipLevels.push_back(k);
             }
-            options.skipLevels.push_back(k);
-        }
     }
+    // The refit a refusal may offer, as this command line plus the level it names (and those left out already).
+    QString skipped;
+    for (int k : options.skipLevels)
+        skipped += QString::number(k) + QLatin1Char(',');
+    options.terms.skip = QStringLiteral("knee fit %1 --out %2%3%4%5 --skip-levels %6{level}")
+                             .arg(positional.first(), outPath, parser.isSet(sweepOpt) ? " --sweep " + parser.value(sweepOpt) : QString(),
+                                  parser.isSet(serial) ? QStringLiteral(" --serial") : QString(),
+                                  parser.isSet(ratesOpt) ? " --rates-session " + parser.value(ratesOpt) : QString(), skipped)
+                             .toStdString();
     addRateLevels(options, sweeps[index].result, sweeps);
     if (parser.isSet(ratesOpt)
         && QFileInfo(parser.value(ratesOpt)).canonicalFilePath() != QFileInfo(positional.first()).canonicalFilePath()) { // not twice

@@ -73,7 +73,7 @@ IdlePhaseCheck checkIdlePhase(const std::vector<double>& gapsMs, const std::vect
     IdlePhaseCheck c;
     if (variationOfOne.size() != std::size(ServiceTable::kVariationQuantiles))
         return c;
-    c.sweepP95 = variationOfOne[ServiceTable::kP95];
+    c.aloneP95 = variationOfOne[ServiceTable::kP95];
     std::vector<double> ratios;
     for (std::size_t g = 0; g < gapsMs.size() && g < samples.size(); ++g) {
         if (gapsMs[g] >= kIdleJitterFromMs || samples[g].empty())
@@ -89,7 +89,7 @@ IdlePhaseCheck checkIdlePhase(const std::vector<double>& gapsMs, const std::vect
         return c;
     std::sort(ratios.begin(), ratios.end());
     c.backToBackP95 = atQuantile(ratios, 0.95);
-    c.disturbed = c.backToBackP95 - 1 > kIdlePhaseSpreadLimit * std::max(0.0, c.sweepP95 - 1);
+    c.disturbed = c.backToBackP95 - 1 > kIdlePhaseSpreadLimit * std::max(0.0, c.aloneP95 - 1);
     return c;
 }
 
@@ -139,6 +139,8 @@ struct QuietRun {
     int attempts = 0;
 };
 
+bool calibrationDisturbed(const telemetry::HostContention& h) { return h.valid && h.stealPct >= kCalibrationDisturbedStealPct; }
+
 template <typename Run>
 QuietRun quietLive(Run run)
 {
@@ -154,7 +156,7 @@ QuietRun quietLive(Run run)
             best.run = std::move(r);
             best.host = host;
         }
-        if (!host.disturbed())
+        if (!calibrationDisturbed(host))
             break;
     }
     return best;
@@ -368,9 +370,9 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         char what[400];
         std::snprintf(what, sizeof what,
                       "the idle phase was disturbed: batch 1 after gaps under %g ms reached %.2fx its median at p95, where the "
-                      "sweep's calls alone reached %.2fx; idle.jitter_ms, from that phase, may be overstated: calibrate again "
+                      "table's calls alone (variation_alone) reached %.2fx; idle.jitter_ms, from that phase, may be overstated: calibrate again "
                       "when the machine is quieter",
-                      kIdleJitterFromMs, out.idlePhase.backToBackP95, out.idlePhase.sweepP95);
+                      kIdleJitterFromMs, out.idlePhase.backToBackP95, out.idlePhase.aloneP95);
         out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + what;
     }
     if (request.measureOverhead) {
@@ -397,7 +399,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         out.queueHost = queued.host;
         out.queueAttempts = queued.attempts;
         std::string disturbed; // the runs whose every attempt the host disturbed
-        if (queued.host.disturbed())
+        if (calibrationDisturbed(queued.host))
             disturbed = "the queue run (" + queued.host.describe() + ")";
         out.liveP50Ms = one->summary.latency.p50;
         out.liveCycleMs = 1000.0 / queued.run->summary.throughputRps;
@@ -431,7 +433,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 p.predict = r.run->summary.parts[std::size_t(Part::Predict)];
                 p.host = r.host;
                 p.attempts = r.attempts;
-                if (r.host.disturbed()) {
+                if (calibrationDisturbed(r.host)) {
                     char what[160];
                     std::snprintf(what, sizeof what, "the idle run at %g ms (%s)", delay, r.host.describe().c_str());
                     disturbed += (disturbed.empty() ? "" : ", ") + std::string(what);
@@ -472,7 +474,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 t.engineThreadSharedMs[j] = p.engineThreadMs;
                 p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + measureS, p.virtualRps);
                 t.overheadSharedMs[j] = p.overheadMs;
-                if (r.host.disturbed()) {
+                if (calibrationDisturbed(r.host)) {
                     char what[160];
                     std::snprintf(what, sizeof what, "the queue run at %d calls in flight (%s)", k, r.host.describe().c_str());
                     disturbed += (disturbed.empty() ? "" : ", ") + std::string(what);

@@ -39,7 +39,7 @@ struct TwinAdviceTerms {
     std::string windows = "longer --window-s and --cap-s";
     std::string serial = "fit it as such: knee fit --serial";
     std::string rates = "knee sweep --target URL --rates R1,R2 --out RATES.json, then knee fit SESSION.json --rates-session RATES.json";
-    std::string skip = "knee fit SESSION.json --skip-levels {level}"; // {level}: the level to leave out
+    std::string skip = "knee fit SESSION.json --out TWIN.yaml --skip-levels {level}"; // {level}: the level to leave out
 };
 
 struct TwinFitOptions {
