@@ -395,6 +395,11 @@ private slots:
         QVERIFY(!d->serialButton()->isVisibleTo(d));
         QVERIFY2(d->headline().startsWith("Twin of flat"), qPrintable(d->headline())); // its time of fitting is its own
         expectChecks(d->replayTable(), expected.replay);
+        // Make a twin starts afresh: neither serial nor any level left out carries over from a refit.
+        TwinDialog* again = makeTwin(page);
+        QVERIFY(again && again != d);
+        QVERIFY2(again->headline().startsWith("No twin: throughput is flat from level 1"), qPrintable(again->headline()));
+        QVERIFY(again->serialButton()->isVisibleTo(again));
     }
 
     // A real stream whose level 23 lies between its limit (16) and twice it (tst_cli_fit's
@@ -424,6 +429,7 @@ private slots:
         const SweepResult& measured = page->sweeps().back().result;
         TwinFitOptions options = twinFitOptions(measured);
         options.skipLevels = {23};
+        options.crossValidate = false; // the replay compared below does not depend on it (and it takes most of the time)
         const TwinFit expected = fitTwin(measured, options);
         QVERIFY2(expected.ok(), expected.refusal.c_str());
         QSignalSpy shown(page, &SweepPage::twinShown);
@@ -436,9 +442,8 @@ private slots:
         expectChecks(d->replayTable(), expected.replay);
         QVERIFY2(d->notesText().contains("Level 23 left out: as asked; the twin gives it throughput"), qPrintable(d->notesText()));
         screenshot(d, "twin_stream_without_level_23.png");
-        // Make a twin starts afresh: the skipped level is back in, and so is the refusal.
-        TwinDialog* again = makeTwin(page);
-        QVERIFY(again && again->skipButton()->isVisibleTo(again));
+        // (Make a twin starting afresh is held by flatSweepOffersASerialFit on a cheaper sweep, for serial; the
+        // levels left out are cleared on the same path, SweepPage::makeTwin without a refit.)
     }
 };
 
