@@ -9,12 +9,12 @@
 // KNEE_TWIN_SCREENSHOTS=DIR also saves the dialog, the sweep page and the window with its banner (light
 // and dark) there as PNG, for people to look at.
 #include "window_test.h"
+#include "twin_window_test.h"
 #include "ui/controls_panel.h"
 #include "ui/theme.h"
 #include "ui/twin_dialog.h"
 
 #include "io/scenario_reader.h"
-#include "session/session.h"
 #include "session/twin_file.h"
 
 #include <QApplication>
@@ -36,27 +36,8 @@
 using namespace knee;
 using namespace knee::ui;
 
+
 namespace {
-
-Scenario scenarioOf(const char* yaml)
-{
-    const ScenarioReadResult read = readScenarioText(yaml, "test");
-    if (!read.ok())
-        qFatal("%s", read.errors.front().toString().c_str());
-    return *read.scenario;
-}
-
-// The deployment measured (tst_cli_fit's "truth"): a semaphore of 4 in front of a device the calls share.
-Scenario truth()
-{
-    return scenarioOf("name: truth\n"
-                      "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 64, predict_concurrency: 4}\n"
-                      "model:\n"
-                      "  preprocess: 2\n"
-                      "  predict: {dist: lognormal, mean_ms: 20, sigma: 0.3}\n"
-                      "  predict_sharing: {speedup: [1, 1.5, 1.8, 2.0]}\n"
-                      "workload: {arrival: {kind: poisson, rate_rps: 50}, duration_s: 60}\n");
-}
 
 // An LLM server streaming 16 tokens a response (tst_twin's): a decode step over the sequences in flight, 4 at most.
 Scenario streamingTruth()
@@ -69,61 +50,6 @@ Scenario streamingTruth()
                       "  predict_table: {batch: [1, 2, 4, 8, 16, 32, 64], ms: [8.5, 9, 10, 12, 16, 24, 40]}\n"
                       "  batching: {mode: continuous, max_sequences: 4, output_tokens: {dist: constant, mean: 16}, prefill_ms: 2}\n"
                       "workload: {arrival: {kind: poisson, rate_rps: 10}, duration_s: 10}\n");
-}
-
-// Clicks Make a twin and waits for its dialog. A fit with its cross-validation takes seconds in a plain
-// build and about two minutes under ASan on CI's 2 cores, where kEventTimeoutMs (120 s) once ran out first
-// (twenty-second session): the wait is a bound for a hang, not a measure of speed.
-constexpr int kFitTimeoutMs = 600'000;
-TwinDialog* makeTwin(SweepPage* page)
-{
-    QSignalSpy shown(page, &SweepPage::twinShown);
-    page->twinButton()->click();
-    if (page->twinButton()->isEnabled()) // off while it fits: no second fit of the same sweep
-        return nullptr;
-    return shown.wait(kFitTimeoutMs) ? page->twinDialog() : nullptr;
-}
-
-// The table shows these checks: one row per level, in order, each error as the fit computed it.
-void expectChecks(const QTableWidget* table, const std::vector<TwinLevelCheck>& checks)
-{
-    QCOMPARE(table->rowCount(), int(checks.size()));
-    for (int row = 0; row < table->rowCount(); ++row) {
-        const TwinLevelCheck& c = checks[std::size_t(row)];
-        auto value = [&](int column) { return table->item(row, column)->data(Qt::UserRole).toDouble(); };
-        QCOMPARE(table->item(row, TwinDialog::Users)->text().toInt(), c.concurrency);
-        QCOMPARE(value(TwinDialog::Throughput), c.throughputErrorPct());
-        QCOMPARE(value(TwinDialog::P50), c.p50ErrorPct());
-        QCOMPARE(value(TwinDialog::P95), c.p95ErrorPct());
-        QCOMPARE(value(TwinDialog::Worst), c.worstErrorPct());
-        QCOMPARE(table->item(row, TwinDialog::P50)->text(), QString::asprintf("%+.1f %%", c.p50ErrorPct()));
-        for (int column : {TwinDialog::TtftP50, TwinDialog::TtftP95, TwinDialog::ItlP50})
-            QCOMPARE(table->isColumnHidden(column), !c.streaming);
-        if (c.streaming) {
-            QCOMPARE(value(TwinDialog::TtftP50), c.ttftP50ErrorPct());
-            QCOMPARE(value(TwinDialog::TtftP95), c.ttftP95ErrorPct());
-            QCOMPARE(value(TwinDialog::ItlP50), c.itlP50ErrorPct());
-        }
-    }
-}
-
-// `over`, if given, is drawn framed on the grab's left, as a dialog stands over its window (the page's
-// buttons on the right stay in sight).
-void screenshot(QWidget* widget, const QString& name, QWidget* over = nullptr)
-{
-    const QString dir = qEnvironmentVariable("KNEE_TWIN_SCREENSHOTS");
-    if (dir.isEmpty())
-        return;
-    QPixmap image = widget->grab();
-    if (over) {
-        const QPixmap top = over->grab();
-        QPainter painter(&image);
-        const QPoint at(40, std::max(0, (image.height() - top.height()) / 2));
-        painter.drawPixmap(at, top);
-        painter.setPen(QPen(Qt::black, 2));
-        painter.drawRect(QRect(at, top.size()).adjusted(-1, -1, 0, 0));
-    }
-    QVERIFY(image.save(dir + QLatin1Char('/') + name));
 }
 
 } // namespace
@@ -400,50 +326,6 @@ private slots:
         QVERIFY(again && again != d);
         QVERIFY2(again->headline().startsWith("No twin: throughput is flat from level 1"), qPrintable(again->headline()));
         QVERIFY(again->serialButton()->isVisibleTo(again));
-    }
-
-    // A real stream whose level 23 lies between its limit (16) and twice it (tst_cli_fit's
-    // streamLevelBetweenTheLimitAndTwice, the same session): the refusal offers Fit without level 23 in the
-    // window's words; clicked, the same sweep is fitted as fitTwin does with that level skipped, and the
-    // notes say how far the twin misses it.
-    void streamLevelOffersAFitWithoutIt()
-    {
-        const SessionLoad load = loadSession(QStringLiteral(KNEE_TEST_DATA "/sessions/stream_limit16_levels_11_23.json"));
-        QVERIFY2(load.session, qPrintable(load.error));
-        MainWindow w(truth(), "truth.yaml");
-        SweepPage* page = w.sweepPage();
-        page->setSweeps(load.session->sweeps);
-        TwinDialog* refused = makeTwin(page);
-        QVERIFY(refused);
-        QVERIFY2(refused->headline().contains("level 23 lies between the stream's limit the fit found (16 sequences) and twice it"),
-                 qPrintable(refused->headline()));
-        QVERIFY2(refused->measureNextText().contains("fit without level 23 (Fit without level 23, in this dialog)"),
-                 qPrintable(refused->measureNextText()));
-        QVERIFY2(!refused->measureNextText().contains("--"), qPrintable(refused->measureNextText()));
-        QVERIFY(refused->skipButton()->isVisibleTo(refused));
-        QCOMPARE(refused->skipButton()->text().remove('&'), QStringLiteral("Fit without level 23"));
-        QVERIFY(!refused->serialButton()->isVisibleTo(refused));
-        QVERIFY(!refused->saveButton()->isEnabled());
-        screenshot(refused, "twin_stream_between_limits_refusal.png");
-
-        const SweepResult& measured = page->sweeps().back().result;
-        TwinFitOptions options = twinFitOptions(measured);
-        options.skipLevels = {23};
-        options.crossValidate = false; // the replay compared below does not depend on it (and it takes most of the time)
-        const TwinFit expected = fitTwin(measured, options);
-        QVERIFY2(expected.ok(), expected.refusal.c_str());
-        QSignalSpy shown(page, &SweepPage::twinShown);
-        refused->skipButton()->click();
-        QVERIFY(shown.wait(kFitTimeoutMs));
-        TwinDialog* d = page->twinDialog();
-        QVERIFY(d && d != refused);
-        QVERIFY(d->saveButton()->isEnabled());
-        QVERIFY(!d->skipButton()->isVisibleTo(d));
-        expectChecks(d->replayTable(), expected.replay);
-        QVERIFY2(d->notesText().contains("Level 23 left out: as asked; the twin gives it throughput"), qPrintable(d->notesText()));
-        screenshot(d, "twin_stream_without_level_23.png");
-        // (Make a twin starting afresh is held by flatSweepOffersASerialFit on a cheaper sweep, for serial; the
-        // levels left out are cleared on the same path, SweepPage::makeTwin without a refit.)
     }
 };
 
