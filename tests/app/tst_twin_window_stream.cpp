@@ -53,10 +53,9 @@ private slots:
         expectChecks(d->replayTable(), expected.replay);
         QVERIFY2(d->notesText().contains("Level 23 left out: as asked; the twin gives it throughput"), qPrintable(d->notesText()));
         screenshot(d, "twin_stream_without_level_23.png");
-        // Make a twin starts afresh: the level left out is back in, and so is the refusal.
-        TwinDialog* again = makeTwin(page);
-        QVERIFY(again && again != d);
-        QVERIFY(again->skipButton()->isVisibleTo(again));
+        // (Make a twin starting afresh is held by tst_twin_window's flatSweepOffersASerialFit on a cheaper sweep,
+        // for serial; the levels left out are cleared on the same path, SweepPage::makeTwin without a refit.
+        // Each fit of this sweep takes about 8 s here and 17 times that under ASan on CI's 2 cores.)
     }
 };
 
