@@ -953,6 +953,10 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         return std::max(std::abs(x.throughputErrorPct()), std::abs(x.p50ErrorPct()))
             < std::max(std::abs(y.throughputErrorPct()), std::abs(y.p50ErrorPct()));
     });
+    // What both refusals below begin with: the level the best twin missed most, and by how much.
+    const std::string worstMiss = "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level "
+        + std::to_string(worst->concurrency) + " throughput " + fixed(worst->throughputErrorPct(), 1) + " %, p50 "
+        + fixed(worst->p50ErrorPct(), 1) + " %";
     if (std::abs(worst->p50ErrorPct()) > kTwinMaxReplayErrorPct && std::abs(worst->throughputErrorPct()) <= kTwinMaxReplayErrorPct
         && fitter.streaming() && best.limit > 0 && worst->concurrency > best.limit && worst->concurrency < 2 * best.limit) {
         // Above a stream's limit some sequences wait to join, and which ones depends on how the closed loop's
@@ -966,8 +970,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
         if (const auto at = skip.find("{level}"); at != std::string::npos)
             skip.replace(at, 7, level);
         refuse(fit,
-               "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + level + " throughput "
-                   + fixed(worst->throughputErrorPct(), 1) + " %, p50 " + fixed(worst->p50ErrorPct(), 1) + " %; level " + level
+               worstMiss + "; level " + level
                    + " lies between the stream's limit the fit found (" + std::to_string(best.limit)
                    + " sequences) and twice it, where a closed loop's latency depends on how its sequences group into decode steps "
                      "(how its users started), which a twin's closed loop does not follow",
@@ -980,9 +983,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     }
     if (std::max(std::abs(worst->throughputErrorPct()), std::abs(worst->p50ErrorPct())) > kTwinMaxReplayErrorPct) {
         refuse(fit,
-               "no twin replays the sweep within " + fixed(kTwinMaxReplayErrorPct, 0) + " %: at level " + std::to_string(worst->concurrency)
-                   + " throughput " + fixed(worst->throughputErrorPct(), 1) + " %, p50 " + fixed(worst->p50ErrorPct(), 1)
-                   + " %; the replica does not behave like a device shared by the requests in flight with a fixed cost around it",
+               worstMiss + "; the replica does not behave like a device shared by the requests in flight with a fixed cost around it",
                {"sweep again with " + o.terms.windows + ": noisy levels fit nothing",
                 "levels between the ones measured, where the curve bends"});
         return fit;
