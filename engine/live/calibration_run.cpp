@@ -264,23 +264,43 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
                          double& virtualRps)
 {
     const int k = table.concurrency[j];
-    auto at = [&](double overheadMs) {
-        table.overheadSharedMs[j] = overheadMs;
+    // On the table's own grid (overhead_ms is kept to 0.1 us), so that what is returned is what was run.
+    constexpr double kStepsPerMs = 1e4; // divided by, not multiplied by 1e-4: 2110 steps read back as 0.211
+    constexpr long kMaxSteps = 10'000'000; // 1000 ms: the table's bound for overhead_ms (ServiceTable validation)
+    auto at = [&](long steps) {
+        table.overheadSharedMs[j] = double(steps) / kStepsPerMs;
         return virtualQueueRps(profile, table, k, warmupS, durationS);
     };
     virtualRps = at(0);
     if (virtualRps <= liveRps * (1 + kSharedOverheadTolerance))
         return 0;
-    double lo = 0, hi = std::max(0.01, table.msAt(1, k)); // one call's time: far more than any hand-off measured
-    while (at(hi) > liveRps && hi < 1000)
-        hi = std::min(1000.0, hi * 2); // the table's bound for overhead_ms (ServiceTable validation)
-    for (int i = 0; i < 24 && hi - lo > 1e-5; ++i) {
-        const double mid = (lo + hi) / 2;
-        (at(mid) > liveRps ? lo : hi) = mid;
+    // Of the overheads run, the one whose rate came closest to the live one: the rate is not smooth in the
+    // overhead (kSharedOverheadFitWindows), so the last one bisected to need not be the closest.
+    long best = 0;
+    auto consider = [&](long steps, double rps) {
+        if (std::abs(rps / liveRps - 1) < std::abs(virtualRps / liveRps - 1)) {
+            best = steps;
+            virtualRps = rps;
+        }
+    };
+    long lo = 0, hi = std::max(100L, std::lround(table.msAt(1, k) * kStepsPerMs)); // one call's time: far more than any hand-off measured
+    for (;;) {
+        const double rps = at(hi);
+        consider(hi, rps);
+        if (rps <= liveRps)
+            break;
+        if (hi >= kMaxSteps) // even the most overhead a table may hold completes more
+            return double(best) / kStepsPerMs;
+        lo = hi;
+        hi = std::min(kMaxSteps, hi * 2);
     }
-    const double overhead = std::round((lo + hi) / 2 * 1e4) / 1e4;
-    virtualRps = at(overhead);
-    return overhead;
+    while (hi - lo > 1) {
+        const long mid = lo + (hi - lo) / 2;
+        const double rps = at(mid);
+        consider(mid, rps);
+        (rps > liveRps ? lo : hi) = mid;
+    }
+    return double(best) / kStepsPerMs;
 }
 
 CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend)
@@ -472,7 +492,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 p.host = r.host;
                 p.attempts = r.attempts;
                 t.engineThreadSharedMs[j] = p.engineThreadMs;
-                p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + measureS, p.virtualRps);
+                p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + kSharedOverheadFitWindows * measureS,
+                                                 p.virtualRps);
                 t.overheadSharedMs[j] = p.overheadMs;
                 if (calibrationDisturbed(r.host)) {
                     char what[160];

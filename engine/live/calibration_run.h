@@ -167,14 +167,22 @@ IdlePhaseCheck checkIdlePhase(const std::vector<double>& gapsMs, const std::vect
 
 // overhead_ms at the concurrency row `j` (table.concurrency[j] = k; table.overheadSharedMs has a value
 // per row) that makes a virtual queue run at predict_concurrency k (4k closed-loop users, one replica on a
-// local device, from warmupS to durationS) complete `liveRps` calls a second: bisection, since more
-// overhead never completes more calls in such a loop. 0 where even none completes fewer (the table's own
-// time at k is then the longer one), or no more than kSharedOverheadTolerance more: where the device
-// bounds the run, its rate hardly moves with the overhead, and a bisection to a rate a hair below would
-// land anywhere on that plateau (on the H100, 0.587 ms at 8 calls in flight for a live rate 0.01 % below
-// the virtual one; a second calibration minutes later found 0). virtualRps: what the run completes at the
-// overhead returned.
+// local device, from warmupS to durationS) complete `liveRps` calls a second: bisection on the table's
+// 0.1 us grid, since more overhead never completes more calls in such a loop but for the jumps of
+// kSharedOverheadFitWindows, and of the overheads it ran the one whose rate came closest. 0 where even
+// none completes fewer (the table's own time at k is then the longer one), or no more than
+// kSharedOverheadTolerance more: where the device bounds the run, its rate hardly moves with the
+// overhead, and a bisection to a rate a hair below would land anywhere on that plateau (on the H100,
+// 0.587 ms at 8 calls in flight for a live rate 0.01 % below the virtual one; a second calibration
+// minutes later found 0). virtualRps: what the run completes at the overhead returned.
 inline constexpr double kSharedOverheadTolerance = 0.01;
+// The virtual run the overhead is fitted on is this many times as long as the live queue run. At k calls
+// in flight each call's time is the row of the calls in flight when it starts, times a draw from the
+// variation, so a hair more overhead reorders the starts and the draws: for the tiny profile on this
+// machine's CPU (4,400 calls a second at k = 8, a tail 4.5-5.6x the median from p90 on) the rate jumped by
+// up to 3.9 % between overheads 1 us apart over the live run's 2 s, 1.4 % over 8 s and 0.8 % over 32 s,
+// and a fit on 2 s landed 2.2 % below the live rate. A virtual run of 8 s took 55-75 ms there.
+inline constexpr double kSharedOverheadFitWindows = 8;
 double fitSharedOverhead(const std::string& profile, ServiceTable table, std::size_t j, double liveRps, double warmupS, double durationS,
                          double& virtualRps);
 

@@ -623,8 +623,8 @@ private slots:
         QVERIFY2(thread > 0 && thread < o["live_cycle_ms"].toDouble(), qPrintable(QString::number(thread)));
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("engine thread: its CPU time per call"));
         // --shared-cost on: a live queue run at each k above 1 (2, 4, 8), the thread's time per call measured and the
-        // overhead fitted so that the virtual run completes as many calls (within the bisection's step); the table
-        // carries both by concurrency, k = 1 first.
+        // overhead fitted so that the virtual run completes as many calls (the closest of the overheads the
+        // bisection ran, within 1 %); the table carries both by concurrency, k = 1 first.
         const QJsonArray queue = o["live_queue"].toArray();
         QCOMPARE(queue.size(), 3);
         const QJsonArray overheadByK = o["predict_table"].toObject()["overhead_ms_by_concurrency"].toArray();
