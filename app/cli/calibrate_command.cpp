@@ -224,6 +224,8 @@ int runCalibrate(const QStringList& args)
             table["overhead_ms_by_concurrency"] = o;
             table["engine_thread_ms_by_concurrency"] = e;
         }
+        if (!t.engineThreadWakeMs.empty()) // how late the asleep engine thread ran a timed send (live_open)
+            table["engine_thread_wake_ms"] = row(t.engineThreadWakeMs);
         if (!t.variation.empty()) // as the YAML table has them, when they were measured
             table["variation"] = row(t.variation);
         if (!t.variationAlone.empty())
@@ -272,6 +274,14 @@ int runCalibrate(const QStringList& args)
                                                           {"attempts", p.attempts}});
                                  return a;
                              }()},
+                            // Poisson sends at a quarter of the queue run's rate: engine_thread_wake_ms's source (null: not run)
+                            {"live_open", result.liveOpen ? QJsonValue(QJsonObject{
+                                              {"rate_rps", result.liveOpen->rateRps}, {"throughput_rps", result.liveOpen->throughputRps},
+                                              {"wake_ups", qint64(result.liveOpen->wakeUps)}, {"wake_ms", row(result.liveOpen->wakeMs)},
+                                              {"engine_thread_ms", result.liveOpen->engineThreadMs}, {"latency_ms", spread(result.liveOpen->latency)},
+                                              {"host_steal_pct", result.liveOpen->host.valid ? QJsonValue(result.liveOpen->host.stealPct) : QJsonValue()},
+                                              {"attempts", result.liveOpen->attempts}})
+                                                          : QJsonValue()},
                             // What the host took from the queue run kept (null without /proc/stat), and the runs it took
                             {"host", QJsonObject{{"queue_steal_pct", result.queueHost.valid ? QJsonValue(result.queueHost.stealPct) : QJsonValue()},
                                                  {"queue_involuntary_switches", result.queueHost.valid ? QJsonValue(qint64(result.queueHost.involuntarySwitches)) : QJsonValue()},

@@ -108,7 +108,7 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "variation_alone", "idle", "order", "tail_ms", "engine_thread_ms", "source" };
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "variation_alone", "idle", "order", "tail_ms", "engine_thread_ms", "engine_thread_wake_ms", "source" };
     const auto f = r.mapFields(e, "model.predict_table", kKeys,
                                "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
                                "concurrency (knee calibrate writes it)");
@@ -212,6 +212,8 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
         if (auto x = r.number(*v, f->pathOf("tail_ms"), rule(0, 1000, false, false)))
             t.tailMs = *x;
     perConcurrency("engine_thread_ms", t.engineThreadMs, t.engineThreadSharedMs);
+    if (auto v = f->get("engine_thread_wake_ms"))
+        numbers(*v, f->pathOf("engine_thread_wake_ms"), rule(0, 1000, false, false), t.engineThreadWakeMs);
     if (auto v = f->get("idle")) {
         constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms", "jitter_ms", "jitter_from_ms" };
         if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {

@@ -191,6 +191,8 @@ std::string writePredictTableYaml(const ServiceTable& t)
     if (t.tailMs > 0)
         o << ", tail_ms: " << number(t.tailMs);
     perConcurrency("engine_thread_ms", t.engineThreadMs, t.engineThreadSharedMs);
+    if (!t.engineThreadWakeMs.empty())
+        o << ", engine_thread_wake_ms: " << numberList(t.engineThreadWakeMs);
     if (!t.source.empty())
         o << ", source: " << quoted(t.source);
     o << "}";

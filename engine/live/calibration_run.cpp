@@ -98,18 +98,19 @@ namespace {
 // A short live run of this profile, predict only, predict_concurrency 1, `users` closed-loop users, sent
 // once the replica has started (runLive waits for its cold start), until `requests` were sent or
 // `durationS` passed; the first `warmupS` left out. Null on failure (`error` says why).
+// `users` closed-loop users, or with `openRps` above 0 Poisson sends at that rate.
 std::optional<LiveRunResult> livePredictOnly(const std::string& profile, const PredictBackendInfo& backend, double soloMs,
                                           int users, std::int64_t requests, double warmupS, double durationS, std::string& error,
-                                          const BatchingConfig& batching = {}, int predictConcurrency = 1)
+                                          const BatchingConfig& batching = {}, int predictConcurrency = 1, double openRps = 0)
 {
     Scenario s;
     s.model.batching = batching;
     s.name = "calibrate: live engine cost per call";
-    s.deployment.concurrencyTarget = users;
+    s.deployment.concurrencyTarget = openRps > 0 ? limits::kMaxConcurrency : users;
     s.deployment.predictConcurrency = predictConcurrency;
     s.model.predict = Distribution::constant(soloMs);
     s.model.profile = profile;
-    s.workload.arrival = ArrivalConfig::closed(users);
+    s.workload.arrival = openRps > 0 ? ArrivalConfig::poisson(openRps) : ArrivalConfig::closed(users);
     s.workload.requests = requests;
     s.workload.durationS = durationS;
     s.workload.warmupS = warmupS;
@@ -427,6 +428,32 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // The engine thread's time per call in that queue run: what the run's calls cost the one thread they
         // all share (most of it overlaps the device; overhead_ms is the part that does not).
         t.engineThreadMs = std::round(queued.run->engineThreadMsPerCall * 1e4) / 1e4;
+        {
+            // Poisson sends at a quarter of the queue run's rate: how late the asleep thread runs them.
+            const double rate = std::max(1.0, queued.run->summary.throughputRps / 4);
+            const QuietRun r = quietLive([&] {
+                return livePredictOnly(request.profile, backend, t.msAt(1), 0, 0, 0.5, 0.5 + measureS, error, {}, 1, rate);
+            });
+            if (!r.run) {
+                out.error = "measuring the live engine's wake-up for timed sends: " + error;
+                return out;
+            }
+            LiveOpenPoint p;
+            p.rateRps = rate;
+            p.throughputRps = r.run->summary.throughputRps;
+            p.wakeUps = std::int64_t(r.run->sendWakeLag.count());
+            if (p.wakeUps >= LiveOpenPoint::kMinWakeUps)
+                for (double q : ServiceTable::kVariationQuantiles)
+                    p.wakeMs.push_back(std::round(nanosToMs(r.run->sendWakeLag.quantile(q)) * 1e4) / 1e4);
+            p.engineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
+            p.latency = r.run->summary.latency;
+            p.host = r.host;
+            p.attempts = r.attempts;
+            if (calibrationDisturbed(r.host))
+                disturbed += (disturbed.empty() ? "" : ", ") + std::string("the open-loop run (") + r.host.describe() + ")";
+            t.engineThreadWakeMs = p.wakeMs;
+            out.liveOpen = p;
+        }
         out.callerIdleGapMs = t.idleGapMs;
         out.callerIdleExtraMs = t.idleExtraMs;
         out.callerOverheadMs = t.overheadMs;
@@ -511,8 +538,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
                 + ": the live engine's cost may be overstated; calibrate again when the machine is quieter";
     }
-    char detail[800];
-    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s",
+    char detail[900];
+    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call; engine "
@@ -521,7 +548,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                   out.liveIdle.empty() ? "" : out.idleCurveScaled ? "; idle cost from the live engine's batcher above the first live gap, the waiting caller's below it scaled to the queue run's gap"
                                                                   : "; idle cost from the live engine's batcher above the first live gap",
                   out.liveQueue.empty() ? "" : "; by concurrency: engine thread from the queue run at predict_concurrency k, overhead fitted so that virtual time completes as many calls",
-                  t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean");
+                  t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean",
+                  t.engineThreadWakeMs.empty() ? "" : "; engine thread wake-up: how late it ran the Poisson sends it woke for, at a quarter of the queue run's rate");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;
 }

@@ -75,6 +75,21 @@ struct LiveIdlePoint {
     int attempts = 1;
 };
 
+// The live engine under Poisson sends at predict_concurrency 1, a quarter of the queue run's rate (so its
+// thread is mostly asleep when a send falls due): how late the thread ran the sends it woke for becomes the
+// table's engine_thread_wake_ms (ServiceTable::engineThreadWakeMs), at the variation's quantiles.
+struct LiveOpenPoint {
+    double rateRps = 0;       // sent
+    double throughputRps = 0; // completed
+    std::int64_t wakeUps = 0; // sends the thread woke for (the samples of wakeMs)
+    std::vector<double> wakeMs; // at ServiceTable::kVariationQuantiles; empty: fewer than kMinWakeUps
+    double engineThreadMs = 0;  // the thread's CPU time per call (the queue run's, for comparison: engine_thread_ms)
+    LatencySummaryMs latency;
+    telemetry::HostContention host;
+    int attempts = 1;
+    static constexpr std::int64_t kMinWakeUps = 200;
+};
+
 // A live run of the calibration counts as disturbed (run again, up to CalibrationResult::kLiveAttempts times,
 // and named in hostNotice if every attempt was) from this much hypervisor steal on: stricter than the 0.5 %
 // that marks a measurement window (telemetry::HostContention::kDisturbedStealPct), since one run sets the
@@ -116,6 +131,7 @@ struct CalibrationResult {
     bool idleCurveScaled = false;        // capIdleCurveAtQueueGap scaled the waiting caller's part of the curve
     IdlePhaseCheck idlePhase;            // was the idle phase (idle.jitter_ms's source) disturbed? (checkIdlePhase)
     std::vector<LiveQueuePoint> liveQueue; // k > 1 (CalibrationRequest::measureSharedCost)
+    std::optional<LiveOpenPoint> liveOpen; // the thread's wake-up for timed sends (with the overhead)
     // What the host took during the queue run kept, and how many runs it took: a live run that the host
     // disturbed (kCalibrationDisturbedStealPct) is run again, up to kLiveAttempts times, and the
     // quietest kept. hostNotice says when every attempt of some run was disturbed ("" otherwise).

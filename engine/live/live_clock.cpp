@@ -68,7 +68,9 @@ void LiveClock::fineExpired()
     if (m_stopRequested || !m_running)
         return;
     // Run what is due here, at the wake-up, not one more loop turn later; then let the loop re-arm.
+    m_woken = true;
     catchUp();
+    m_woken = false;
     m_timer.start(0);
 }
 
@@ -127,10 +129,14 @@ Nanos LiveClock::wallNow() const
 void LiveClock::runDue()
 {
     const Nanos now = wallNow();
+    bool first = m_woken;
     while (m_engine.nextEventTime() <= now) {
         const Nanos late = wallNow() - m_engine.nextEventTime();
         m_lag.record(late);
         m_windowLag.record(late);
+        if (first && m_engine.nextEventIsSend())
+            m_sendWakeLag.record(late);
+        first = false;
         m_engine.step();
     }
     m_engine.runUntil(now);

@@ -48,6 +48,9 @@ public:
     // How late events ran relative to their due time (the live clock's error): since the start,
     // and since the last takeWindowLag().
     const LatencyHistogram& lag() const { return m_lag; }
+    // How late a send of the load's own timer (an Arrival) ran where the clock's timerfd woke the thread
+    // for it: the asleep thread's wake-up, which `knee calibrate` writes as engine_thread_wake_ms.
+    const LatencyHistogram& sendWakeLag() const { return m_sendWakeLag; }
     // How often the pacing loop woke (its timer or the timerfd): about once per sub-millisecond event,
     // twice with KNEE_LIVE_CLOCK=margin (the early timerfd wake-up, then the turn after the spun margin);
     // far more with 0 ms timers (no timerfd, or KNEE_LIVE_CLOCK=spin).
@@ -92,6 +95,8 @@ private:
     Nanos m_fineDue = -1; // the wall time the armed timerfd was meant to wake at (its lateness is measured)
     LatencyHistogram m_lag;
     LatencyHistogram m_windowLag;
+    LatencyHistogram m_sendWakeLag;
+    bool m_woken = false; // the timerfd woke the thread: runDue's first event is the one it slept for
 };
 
 } // namespace knee

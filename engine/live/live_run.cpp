@@ -242,6 +242,7 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     const double wallS = double(wall.nsecsElapsed()) / 1e9;
     result.host = telemetry::between(hostAtLoad, telemetry::HostMark::now());
     const double threadMs = telemetry::threadCpuMs() - cpuAtLoad;
+    result.sendWakeLag = run.clock().sendWakeLag();
     run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
     const Engine& engine = run.engine();
     result.summary = summarize(engine, wallS);

@@ -111,6 +111,9 @@ struct LiveRunResult {
     // from the load's start, per predict call started meanwhile (0 where none was). `knee calibrate`
     // writes it as the table's engine_thread_ms.
     double engineThreadMsPerCall = 0;
+    // How late the engine's thread, asleep, ran the load's timed sends (LiveClock::sendWakeLag), over the
+    // whole run: what `knee calibrate` writes as engine_thread_wake_ms.
+    LatencyHistogram sendWakeLag;
 };
 
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent

@@ -122,8 +122,20 @@ void Engine::handle(const Event& e)
     case EventType::Arrival: {
         std::int32_t user = -1;
         double size = -1;
-        if (m_load.onArrival(e, m_now, user, size))
-            arrive(m_now, user, std::nullopt, size);
+        if (m_load.onArrival(e, m_now, user, size)) {
+            const Nanos taken = m_load.lastSendTimed() ? m_predictStage.timedSendTakenAt() : m_now;
+            if (taken > m_now) { // taken later, in order: a send due later is never taken earlier
+                m_lateSends.push({m_now, user, size});
+                m_events.push(taken, EventType::SendTaken, 0);
+            } else {
+                arrive(m_now, user, std::nullopt, size);
+            }
+        }
+        break;
+    }
+    case EventType::SendTaken: {
+        const LateSend s = m_lateSends.pop();
+        arrive(s.sent, s.user, std::nullopt, s.size);
         break;
     }
     case EventType::PreprocessDone: preprocessDone(e.arg); break;

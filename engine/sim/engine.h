@@ -88,6 +88,8 @@ public:
     // --- clock seam ---
     Nanos now() const { return m_now; }
     Nanos nextEventTime() const { return m_events.nextTime(); }
+    // The next event is a load generator's send (an Arrival: it may yet be cancelled or refused).
+    bool nextEventIsSend() const { return m_events.next() && m_events.next()->type == EventType::Arrival; }
     bool step();               // runs the next event; false when there is none
     void runUntil(Nanos t);    // runs every event at or before t, then moves now() to t
     // Virtual clock: runs until no event is left, or to the one-year limit of simulated time
@@ -179,6 +181,14 @@ private:
     std::vector<std::uint32_t> m_freeRequests;
     std::uint64_t m_nextRequestId = 0;
     RingQueue<std::uint32_t> m_queue; // the deployment queue (request indices)
+    // Timed sends the live engine's thread takes late (ServiceTable::engineThreadWakeMs), oldest first:
+    // each has its SendTaken event, and a later send is never taken earlier (PredictStage::timedSendTakenAt).
+    struct LateSend {
+        Nanos sent = 0;
+        std::int32_t user = -1;
+        double size = -1;
+    };
+    RingQueue<LateSend> m_lateSends;
     ReplicaSet m_replicas;
     std::int64_t m_held = 0;
     std::int64_t m_overAdmissions = 0;

@@ -22,6 +22,7 @@ enum class EventType : std::uint8_t {
     DeviceDone,      // arg: device index; generation: the device's (the next call on it to end, at its rates then)
     BatchTimer,      // arg: replica index; generation: the replica's batch-timer generation
     DecodeStart,     // arg: replica index; an idle decode loop's next step, after the rest of this instant
+    SendTaken,       // the live engine's thread takes the oldest timed send it was late for (Engine::m_lateSends)
 };
 
 struct Event {
@@ -49,6 +50,7 @@ public:
     bool empty() const { return m_heap.empty(); }
     std::size_t size() const { return m_heap.size(); }
     Nanos nextTime() const { return m_heap.empty() ? kNever : m_heap.front().time; }
+    const Event* next() const { return m_heap.empty() ? nullptr : &m_heap.front(); }
 
 private:
     static bool later(const Event& a, const Event& b) { return a.time != b.time ? a.time > b.time : a.seq > b.seq; }

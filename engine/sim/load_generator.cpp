@@ -90,10 +90,11 @@ Nanos LoadGenerator::nextOpenArrival(Nanos now)
     return kNever;
 }
 
-void LoadGenerator::wakeUser(std::uint32_t index, Nanos at)
+void LoadGenerator::wakeUser(std::uint32_t index, Nanos at, Nanos now)
 {
     User& u = m_users[index];
     u.state = UserState::Thinking;
+    u.wokenAt = now;
     m_events.push(at, EventType::Arrival, index, u.generation);
 }
 
@@ -121,6 +122,7 @@ bool LoadGenerator::onArrival(const Event& e, Nanos now, std::int32_t& user, dou
         if (e.generation != m_openGeneration || !mayIssue(now))
             return false;
         ++m_sent;
+        m_lastSendTimed = true;
         if (m_arrival.kind == ArrivalConfig::Kind::Trace)
             size = m_arrival.trace[m_traceNext++].size;
         scheduleOpen(nextOpenArrival(now));
@@ -136,6 +138,7 @@ bool LoadGenerator::onArrival(const Event& e, Nanos now, std::int32_t& user, dou
         return false;
     }
     ++m_sent;
+    m_lastSendTimed = now > u.wokenAt;
     u.state = UserState::Busy;
     user = std::int32_t(e.arg);
     return true;
@@ -153,7 +156,7 @@ void LoadGenerator::onResponse(std::int32_t user, Nanos now, bool rejected)
     Nanos think = m_think.sampleAt(m_thinkRng, now);
     if (rejected && think < kMinRetryDelay)
         think = kMinRetryDelay;
-    wakeUser(std::uint32_t(user), now + think);
+    wakeUser(std::uint32_t(user), now + think, now);
 }
 
 void LoadGenerator::setRate(double rps, Nanos now)
@@ -179,7 +182,7 @@ void LoadGenerator::setUsers(int users, Nanos now)
         User& u = m_users[i];
         if (int(i) < users) {
             if (u.state == UserState::Stopped && mayIssue(now))
-                wakeUser(std::uint32_t(i), now);
+                wakeUser(std::uint32_t(i), now, now);
         } else if (u.state == UserState::Thinking) {
             ++u.generation; // cancel its pending send; a busy user stops after its response
             u.state = UserState::Stopped;

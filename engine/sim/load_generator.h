@@ -23,6 +23,9 @@ public:
     // An Arrival event fired at `now`. True when a request is to be sent now; `user` is then the
     // closed-loop user who sends it (−1 in open loop) and `size` its size from a trace (< 0: draw one).
     bool onArrival(const Event& e, Nanos now, std::int32_t& user, double& size);
+    // The send onArrival last allowed came from a timer of its own (open loop, or a user's think time),
+    // not from a response at the same instant: the live engine's thread had to wake for it.
+    bool lastSendTimed() const { return m_lastSendTimed; }
     // A closed-loop user's request ended (completed, failed or rejected). A rejected user retries
     // after its think time or kMinRetryDelay, whichever is longer: with a full queue and zero think
     // time it would otherwise resend forever at one instant and virtual time would never advance.
@@ -50,13 +53,14 @@ private:
     struct User {
         std::uint32_t generation = 0;
         UserState state = UserState::Stopped;
+        Nanos wokenAt = 0; // when its send was scheduled (for a later time: a think time)
     };
 
     bool mayIssue(Nanos t) const;
     Nanos interArrival();
     Nanos nextOpenArrival(Nanos now); // kNever when the pattern has no more sends
     void scheduleOpen(Nanos at);
-    void wakeUser(std::uint32_t index, Nanos at);
+    void wakeUser(std::uint32_t index, Nanos at, Nanos now);
 
     EventQueue& m_events;
     ArrivalConfig m_arrival;
@@ -77,6 +81,7 @@ private:
     int m_activeUsers = 0;
     std::int64_t m_sent = 0;
     bool m_started = false;
+    bool m_lastSendTimed = false;
 };
 
 } // namespace knee

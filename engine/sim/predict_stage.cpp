@@ -7,6 +7,7 @@ namespace knee {
 namespace {
 constexpr std::uint64_t kVariationStream = 17; // after the engine's streams (11-16)
 constexpr std::uint64_t kIdleJitterStream = 18; // its own: a table with the jitter keeps the calls' variation draws
+constexpr std::uint64_t kThreadWakeStream = 19; // its own too: the thread's wake-ups leave both as they were
 
 // The live engine thread's time per call (ServiceTable::engineThreadMs), where virtual time charges it: only
 // where the scenario places its replicas on local devices, as a live run does; on the platforms (a device
@@ -40,6 +41,7 @@ PredictStage::PredictStage(const Scenario& scenario, const Nanos& now, EventQueu
                        || !scenario.model.predictTable.overheadSharedMs.empty() || !scenario.model.predictTable.variationAlone.empty()))
     , m_variationRng(streamSeed(scenario.workload.seed, kVariationStream))
     , m_jitterRng(streamSeed(scenario.workload.seed, kIdleJitterStream))
+    , m_wakeRng(streamSeed(scenario.workload.seed, kThreadWakeStream))
     , m_overhead(executor ? 0 : msToNanos(scenario.model.predictTable.overheadMs))
     , m_threadCost(engineThreadCost(scenario, executor))
     , m_executorDevices(executor ? std::max(1, executor->deviceCount()) : 0)
@@ -249,6 +251,22 @@ void PredictStage::deviceChanged(int d)
     const SharedDevice& dev = m_devices[std::size_t(d)];
     if (dev.nextFinish() != kNever)
         m_events.push(dev.nextFinish(), EventType::DeviceDone, std::uint32_t(d), dev.generation());
+}
+
+Nanos PredictStage::timedSendTakenAt()
+{
+    const std::vector<double>& wake = m_scenario.model.predictTable.engineThreadWakeMs;
+    if (m_threadCost <= 0 || wake.empty())
+        return m_now;
+    Nanos at = m_now;
+    if (m_threadFreeAt > m_now) // busy: after the turns under way and the hand-offs queued for it
+        at = m_threadFreeAt;
+    else if (m_now <= m_lastSendTakenAt) // still waking for an earlier send: the same turn takes this one
+        at = m_lastSendTakenAt;
+    else
+        at = m_now + msToNanos(drawAtQuantiles(wake, m_wakeRng));
+    m_lastSendTakenAt = at;
+    return at;
 }
 
 void PredictStage::callOffDevice(std::uint32_t ci)

@@ -52,6 +52,9 @@ public:
     void refill(int ri);
     // The stage's own events: PredictDone, CallDone, DeviceDone, BatchTimer.
     void handle(const Event& e);
+    // The load sent a request of its own timer (LoadGenerator::lastSendTimed): when the live engine's
+    // thread takes it (ServiceTable::engineThreadWakeMs), now or later; now where no thread is charged.
+    Nanos timedSendTakenAt();
     // The executor finished a call (live runs): the same transitions as a timed call's end. A failed
     // call fails the requests it carried; the replica goes on serving.
     void executorCallDone(std::uint64_t callId, const std::string& error);
@@ -117,9 +120,11 @@ private:
     bool m_useDevices;   // virtual time with sharing, idle costs or the engine thread: calls are timed by the device model
     Rng m_variationRng;  // the calls' own stream: the requests' stage times stay as they were
     Rng m_jitterRng;     // the idle wake-ups' jitter: its own, so the calls' variation draws stay as they were
+    Rng m_wakeRng;       // the engine thread's wake-ups for timed sends (ServiceTable::engineThreadWakeMs)
     Nanos m_overhead;    // the table's per-call overhead
     Nanos m_threadCost;  // above 0 where the live engine's thread is charged (its largest engine_thread_ms; each call pays ServiceTable::engineThreadAt)
     Nanos m_threadFreeAt = 0;
+    Nanos m_lastSendTakenAt = -1; // when the latest timed send was taken (timedSendTakenAt); none yet
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused
     std::vector<std::uint32_t> m_freeCalls;

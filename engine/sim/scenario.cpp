@@ -475,6 +475,15 @@ std::string Scenario::validate() const
             return "model.predict_table: overhead_ms must be between 0 and 1000";
         if (!std::isfinite(t.engineThreadMs) || t.engineThreadMs < 0 || t.engineThreadMs > 1000)
             return "model.predict_table: engine_thread_ms must be between 0 and 1000";
+        if (!t.engineThreadWakeMs.empty()) {
+            if (t.engineThreadWakeMs.size() != std::size(ServiceTable::kVariationQuantiles))
+                return "model.predict_table: engine_thread_wake_ms needs " + std::to_string(std::size(ServiceTable::kVariationQuantiles))
+                    + " times (quantiles 1 % to 99 %)";
+            for (std::size_t i = 0; i < t.engineThreadWakeMs.size(); ++i)
+                if (!std::isfinite(t.engineThreadWakeMs[i]) || t.engineThreadWakeMs[i] < 0 || t.engineThreadWakeMs[i] > 1000
+                    || (i > 0 && t.engineThreadWakeMs[i] < t.engineThreadWakeMs[i - 1]))
+                    return "model.predict_table: engine_thread_wake_ms must be between 0 and 1000 ms and not decrease";
+        }
         for (const auto& [name, values] : {std::pair{"overhead_ms", &t.overheadSharedMs}, std::pair{"engine_thread_ms", &t.engineThreadSharedMs}}) {
             if (!values->empty() && values->size() != t.concurrency.size())
                 return std::string("model.predict_table: ") + name + " by concurrency needs one value per concurrency (" + std::to_string(t.concurrency.size() + 1) + ")";

@@ -154,6 +154,18 @@ struct ServiceTable {
     // where the scenario places its replicas on local devices (DeploymentConfig::devices > 0), as a live run
     // does; on the platforms each replica has a server of its own. 0: no such thread.
     double engineThreadMs = 0;
+    // How late that thread, asleep, takes a send of its own timer (an open-loop arrival, or a closed-loop
+    // user's after a think time): ms at the quantiles kVariationQuantiles, what `knee calibrate` measures
+    // in a live open-loop run. Where given (and the thread is charged), such a send enters the deployment
+    // after a draw from it, or, where the thread is busy, once it is free (the turns under way and the
+    // hand-offs queued for it); one due while the thread is still waking for an earlier send comes in the
+    // same turn. Its latency counts from when it was sent. A closed loop without think time sends in the
+    // turn that ended the user's last request: never late. Why: the live clock wakes for a timed event
+    // 9-10 us late at the median and 28-29 at p95 (H100 and H200 alike), and waits out the thread's turns;
+    // on `small` live p95 under Poisson load at 50 % of capacity was 8.7 % (H100, run 30) and 12.5 % (H200,
+    // run 27) above virtual at the median (BENCHMARKS.md "Fidelity", twenty-fifth session). Empty: a send
+    // enters at once.
+    std::vector<double> engineThreadWakeMs;
     // With a concurrency axis, overhead_ms and engine_thread_ms may also be given for each k of it (one
     // value per concurrency row, k = 1 first: overheadMs and engineThreadMs, then these for
     // concurrency[j]); empty: the k = 1 values at every k. A call is charged the values at the most calls in

@@ -645,6 +645,18 @@ private slots:
                 QVERIFY(p["virtual_rps"].toDouble() <= p["throughput_rps"].toDouble() * 1.01);
         }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("by concurrency: engine thread from the queue run"));
+        // The open-loop run: Poisson sends at a quarter of the queue run's rate, and how late the asleep engine
+        // thread ran the ones it woke for, at the variation's nine quantiles, as the table's engine_thread_wake_ms.
+        const QJsonObject open = o["live_open"].toObject();
+        QCOMPARE(open["rate_rps"].toDouble(), std::max(1.0, 1000 / o["live_cycle_ms"].toDouble() / 4));
+        QVERIFY(open["throughput_rps"].toDouble() > 0);
+        QVERIFY2(open["wake_ups"].toInt() >= 200, qPrintable(QString::number(open["wake_ups"].toInt())));
+        const QJsonArray wake = open["wake_ms"].toArray();
+        QCOMPARE(wake.size(), 9);
+        for (int i = 0; i < 9; ++i)
+            QVERIFY(wake[i].toDouble() >= (i ? wake[i - 1].toDouble() : 0.0));
+        QCOMPARE(o["predict_table"].toObject()["engine_thread_wake_ms"].toArray(), wake);
+        QVERIFY(o["predict_table"].toObject()["source"].toString().contains("engine thread wake-up: how late it ran the Poisson sends it woke for"));
         // What the host took from the live runs (Linux: /proc/stat), and how many runs each took: one, or up to
         // three while the host disturbed them.
         const QJsonObject host = o["host"].toObject();

@@ -140,6 +140,10 @@ private slots:
                                               << "model.predict_table.order" << "got '-0.1'";
         QTest::addRow("table tail negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], tail_ms: -1}") << 7
                                              << "model.predict_table.tail_ms" << "got '-1'";
+        QTest::addRow("engine thread wake-up too long") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_wake_ms: [0, 0, 0, 0, 0, 0, 0, 0, 1001]}") << 7
+                                                        << "model.predict_table.engine_thread_wake_ms[8]" << "got '1001'";
+        QTest::addRow("engine thread wake-up a number") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_wake_ms: 0.01}") << 7
+                                                        << "model.predict_table.engine_thread_wake_ms" << "a list of 1 to 64 numbers";
         QTest::addRow("engine thread negative") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_ms: -0.1}") << 7
                                                 << "model.predict_table.engine_thread_ms" << "got '-0.1'";
         QTest::addRow("overhead list without concurrency") << replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], overhead_ms: [0.1, 0.2]}") << 7
@@ -252,21 +256,28 @@ private slots:
         }
     }
 
-    // A table's tail, its engine thread and a stage drawn per instant read, write and read back the same.
+    // A table's tail, its engine thread (and the thread's wake-up) and a stage drawn per instant read, write and read back the same.
     void tailAndDrawReadBack()
     {
         const ScenarioReadResult first = read(replaced(6, "  predict: 10\n  preprocess: {dist: lognormal, mean_ms: 0.7, sigma: 0.4, draw: per_instant}\n"
                                                           "  predict_table: {batch: [1], concurrency: [1, 2], ms: [[0.5], [0.8]], tail_ms: 0.1, "
-                                                          "engine_thread_ms: 0.027}"));
+                                                          "engine_thread_ms: 0.027, engine_thread_wake_ms: [0.003, 0.004, 0.005, 0.007, 0.009, 0.014, 0.022, 0.029, 0.041]}"));
         QVERIFY2(first.ok(), qPrintable(allErrors(first)));
         const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
         QVERIFY2(again.ok(), qPrintable(allErrors(again)));
         for (const Scenario& s : {*first.scenario, *again.scenario}) {
             QCOMPARE(s.model.predictTable.tailMs, 0.1);
             QCOMPARE(s.model.predictTable.engineThreadMs, 0.027);
+            QCOMPARE(s.model.predictTable.engineThreadWakeMs, (std::vector<double>{0.003, 0.004, 0.005, 0.007, 0.009, 0.014, 0.022, 0.029, 0.041}));
             QVERIFY(s.model.preprocess.perInstant);
             QVERIFY(!s.model.predict.perInstant);
         }
+        // The wake-up is given at the nine quantiles, and does not decrease.
+        const ScenarioReadResult two = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], engine_thread_wake_ms: [0.01, 0.02]}"));
+        QVERIFY2(allErrors(two).contains("engine_thread_wake_ms needs 9 times (quantiles 1 % to 99 %)"), qPrintable(allErrors(two)));
+        const ScenarioReadResult falling = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [2], "
+                                                            "engine_thread_wake_ms: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.07]}"));
+        QVERIFY2(allErrors(falling).contains("engine_thread_wake_ms must be between 0 and 1000 ms and not decrease"), qPrintable(allErrors(falling)));
         QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
         // overhead_ms and engine_thread_ms by concurrency, k = 1 first: the same after a write.
         const ScenarioReadResult byK = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2, 4], ms: [[0.5], [0.8], [1.2]], "

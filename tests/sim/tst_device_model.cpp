@@ -82,6 +82,20 @@ std::vector<double> finishTimes(const Scenario& s, const std::vector<double>& se
     return out;
 }
 
+// When the requests its own load sent ended (ms), in the order they were sent.
+std::vector<double> finishTimesOfLoad(const Scenario& s)
+{
+    Engine e(s);
+    Recorder rec;
+    rec.attach(e);
+    e.startLoad();
+    e.runToCompletion();
+    std::vector<double> out;
+    for (const auto& [id, r] : rec.done)
+        out.push_back(nanosToMs(r.done));
+    return out;
+}
+
 // Calls of 10 ms on one local device, `predictSlots` at a time, each independent of the others, with an idle curve:
 // 1 ms extra after a gap of 1 ms, 2 ms after 4 ms and beyond (the idle jitter's tests).
 Scenario idleCurveOf10msCalls(int predictSlots)
@@ -535,6 +549,82 @@ private slots:
         QCOMPARE(std::round(throughput(s)), 8000.0);
         s.model.predictTable.engineThreadMs = 0.25;
         QCOMPARE(std::round(throughput(s) / 10) * 10, 4000.0);
+    }
+
+    // The thread's wake-up for a send of its own (ServiceTable::engineThreadWakeMs: 2 ms at every quantile,
+    // so every draw is 2; engine_thread_ms 1, no overhead; calls of 10 ms, one at a time, three requests,
+    // latency from the send). Open loop, a send every 20 ms: each is taken 2 ms late, 12, 32, 52 (10, 30,
+    // 50 without). The thread busy (engine_thread_ms 15): the first call's hand-off at 12 keeps it until 27,
+    // so the send at 20 is taken then and ends at 37, whose hand-off keeps the thread until 52, where the
+    // send at 40 is taken: 12, 37, 62. Sends 1 ms apart: the ones due while the thread wakes for the first
+    // come in its turn, at 2, and the calls follow each other from there: 12, 22, 32. A closed loop without
+    // think time sends in the turn that ended the last request: 10, 20, 30 either way. With 5 ms of think
+    // time the sends after the first are timed: sent at 15, taken at 17, ended at 27; sent at 32, ended
+    // at 44 (10, 25, 40 without).
+    void engineThreadWakesForTimedSends_data()
+    {
+        QTest::addColumn<QString>("load");
+        QTest::addColumn<double>("threadMs");
+        QTest::addColumn<bool>("wake");
+        QTest::addColumn<QList<double>>("finishMs");
+        QTest::addRow("open loop") << "open 50" << 1.0 << true << QList<double>{12, 32, 52};
+        QTest::addRow("open loop, no wake-up") << "open 50" << 1.0 << false << QList<double>{10, 30, 50};
+        QTest::addRow("the thread busy") << "open 50" << 15.0 << true << QList<double>{12, 37, 62};
+        QTest::addRow("the thread busy, no wake-up") << "open 50" << 15.0 << false << QList<double>{10, 30, 50};
+        QTest::addRow("sends while it wakes") << "open 1000" << 1.0 << true << QList<double>{12, 22, 32};
+        QTest::addRow("sends while it wakes, no wake-up") << "open 1000" << 1.0 << false << QList<double>{10, 20, 30};
+        QTest::addRow("closed loop") << "closed 0" << 1.0 << true << QList<double>{10, 20, 30};
+        QTest::addRow("closed loop, no wake-up") << "closed 0" << 1.0 << false << QList<double>{10, 20, 30};
+        QTest::addRow("closed loop with think time") << "closed 5" << 1.0 << true << QList<double>{10, 27, 44};
+        QTest::addRow("closed loop with think time, no wake-up") << "closed 5" << 1.0 << false << QList<double>{10, 25, 40};
+    }
+    void engineThreadWakesForTimedSends()
+    {
+        QFETCH(QString, load);
+        QFETCH(double, threadMs);
+        QFETCH(bool, wake);
+        QFETCH(QList<double>, finishMs);
+        Scenario s = predictOnly(1, Distribution::constant(10));
+        s.deployment.devices = 1;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.engineThreadMs = threadMs;
+        if (wake)
+            s.model.predictTable.engineThreadWakeMs.assign(std::size(ServiceTable::kVariationQuantiles), 2);
+        const double x = load.section(' ', 1).toDouble();
+        s.workload.arrival = load.startsWith("open") ? ArrivalConfig::constantRate(x) : ArrivalConfig::closed(1, Distribution::constant(x));
+        s.workload.requests = 3;
+        QCOMPARE(s.validate(), std::string());
+        const std::vector<double> got = finishTimesOfLoad(s);
+        QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+    }
+
+    // Where no thread is charged (no engine_thread_ms, or a device per replica: devices 0), sends are taken
+    // at once.
+    void engineThreadWakeNeedsTheThread_data()
+    {
+        QTest::addColumn<int>("devices");
+        QTest::addColumn<double>("threadMs");
+        QTest::addRow("a device per replica") << 0 << 1.0;
+        QTest::addRow("no thread cost") << 1 << 0.0;
+    }
+    void engineThreadWakeNeedsTheThread()
+    {
+        QFETCH(int, devices);
+        QFETCH(double, threadMs);
+        Scenario s = predictOnly(1, Distribution::constant(10));
+        s.deployment.devices = devices;
+        s.model.sharing = kind(DeviceSharing::Kind::Independent);
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.engineThreadMs = threadMs;
+        s.model.predictTable.engineThreadWakeMs.assign(std::size(ServiceTable::kVariationQuantiles), 2);
+        s.workload.arrival = ArrivalConfig::constantRate(50);
+        s.workload.requests = 3;
+        QCOMPARE(s.validate(), std::string());
+        const std::vector<double> got = finishTimesOfLoad(s);
+        QCOMPARE(QList<double>(got.begin(), got.end()), (QList<double>{10, 30, 50}));
     }
 
     // overhead_ms and engine_thread_ms by concurrency (ServiceTable::overheadSharedMs): T(1, 1) = 10 ms,
