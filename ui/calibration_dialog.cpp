@@ -55,7 +55,7 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     m_batches->setToolTip(tr("Batch sizes to time, from 1, increasing"));
     m_concurrency = new QLineEdit(QStringLiteral("1, 2, 4"), this);
     m_concurrency->setToolTip(tr("Calls in flight on one device to time, from 1, increasing: how calls share the device"));
-    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call, after the device idled and, on a GPU, by calls in flight (8 to 20 s)"), this);
+    m_overhead = new QCheckBox(tr("Also measure the live engine's own cost per call, after the device idled and, on a GPU, by calls in flight (11 to 23 s)"), this);
     m_overhead->setChecked(true);
     m_device = new QLabel(this);
     m_device->setWordWrap(true);
@@ -149,6 +149,12 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
         cost += tr("; after an idle gap of %1 ms or more a call ends up to %2 ms later than its mean (p95)")
                     .arg(r.table.idleJitterFromMs, 0, 'g', 3)
                     .arg(r.table.idleJitterMs[p95], 0, 'f', 3);
+    // How late the asleep engine thread takes a send of its own timer (ServiceTable::engineThreadWakeMs):
+    // what an open-loop request waits before it enters.
+    if (r.table.engineThreadWakeMs.size() == std::size(knee::ServiceTable::kVariationQuantiles))
+        cost += tr("; an open-loop request waits %1 ms (median) to %2 ms (p95) for the engine's thread to wake")
+                    .arg(r.table.engineThreadWakeMs[knee::ServiceTable::kP50], 0, 'f', 3)
+                    .arg(r.table.engineThreadWakeMs[p95], 0, 'f', 3);
     QString text = tr("Measured on %1: %2%3. Use it to time predict from this table.")
                        .arg(QString::fromStdString(r.deviceName.empty() ? r.backendKind : r.deviceName), row.join(QStringLiteral(", ")), cost);
     if (!r.hostNotice.empty()) // the command line says it on stderr; here it must not hide behind a success

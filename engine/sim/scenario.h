@@ -119,7 +119,7 @@ struct ServiceTable {
     std::vector<double> variationAlone;
     const std::vector<double>& variationOfOne() const { return variationAlone.empty() ? variation : variationAlone; }
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
-    static constexpr std::size_t kP95 = 7; // kVariationQuantiles[kP95] is 0.95 (a static_assert after DeviceSharing holds it)
+    static constexpr std::size_t kP50 = 4, kP95 = 7; // kVariationQuantiles[kP50] is 0.5, [kP95] 0.95 (static_asserts after DeviceSharing hold them)
     // A call that finds its device idle takes longer the longer it was idle (the threads that notify
     // completions were asleep and wake slower, most of all on virtual machines): extra time by idle gap,
     // linear between measured gaps, flat beyond. Empty: no such cost.
@@ -211,6 +211,7 @@ struct DeviceSharing {
     bool given = false;          // stated in the scenario (else derived from the table: see effective())
 };
 static_assert(ServiceTable::kVariationQuantiles[ServiceTable::kP95] == 0.95);
+static_assert(ServiceTable::kVariationQuantiles[ServiceTable::kP50] == 0.5);
 const char* toString(DeviceSharing::Kind kind);
 bool sharingKindFromString(const std::string& name, DeviceSharing::Kind& out);
 

@@ -49,6 +49,13 @@ private Q_SLOTS:
                                                               "up to 0.115 ms later than its mean (p95). Use it"),
                  qPrintable(CalibrationDialog::describe(jitter)));
 
+        // The engine thread's wake-up for timed sends, when the open-loop run measured it: median and p95.
+        knee::CalibrationResult wake = r;
+        wake.table.engineThreadWakeMs = {0.0031, 0.0042, 0.0051, 0.0068, 0.0094, 0.0151, 0.0243, 0.0285, 0.0403};
+        QVERIFY2(CalibrationDialog::describe(wake).contains("its one thread busy 0.023 ms per call; an open-loop request waits 0.009 ms (median) "
+                                                            "to 0.029 ms (p95) for the engine's thread to wake. Use it"),
+                 qPrintable(CalibrationDialog::describe(wake)));
+
         // The costs with more calls in flight, when they were measured (knee calibrate's queue runs at each k).
         knee::CalibrationResult byK = r;
         byK.table.concurrency = {2, 4, 8};
@@ -75,6 +82,8 @@ private Q_SLOTS:
             d.grab().save(shots + "/calibration_idle_jitter.png");
             d.showResult(byK, false);
             d.grab().save(shots + "/calibration_costs_by_concurrency.png");
+            d.showResult(wake, false);
+            d.grab().save(shots + "/calibration_thread_wake.png");
             d.showResult(r, false);
         }
         d.showResult(r, true);
