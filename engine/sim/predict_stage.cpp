@@ -259,14 +259,16 @@ Nanos PredictStage::timedSendTakenAt()
     if (m_threadCost <= 0 || wake.empty())
         return m_now;
     Nanos at = m_now;
-    if (m_threadFreeAt > m_now) // busy: after the turns under way and the hand-offs queued for it
-        at = m_threadFreeAt;
-    else if (m_now <= m_lastSendTakenAt) // still waking for an earlier send: the same turn takes this one
+    if (m_now <= m_lastSendTakenAt) // still waking for an earlier send: the same turn takes this one
         at = m_lastSendTakenAt;
+    else if (m_threadFreeAt > m_now) // busy: after the turns under way and the hand-offs queued for it
+        at = m_threadFreeAt;
     else
         at = m_now + msToNanos(drawAtQuantiles(wake, m_wakeRng));
-    m_lastSendTakenAt = at;
-    return at;
+    // In the order they were sent (Engine's late sends are a queue): a hand-off may have freed the thread
+    // before an earlier send's wake-up ended.
+    m_lastSendTakenAt = std::max(at, m_lastSendTakenAt);
+    return m_lastSendTakenAt;
 }
 
 void PredictStage::callOffDevice(std::uint32_t ci)

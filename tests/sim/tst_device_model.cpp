@@ -560,7 +560,10 @@ private slots:
     // come in its turn, at 2, and the calls follow each other from there: 12, 22, 32. A closed loop without
     // think time sends in the turn that ended the last request: 10, 20, 30 either way. With 5 ms of think
     // time the sends after the first are timed: sent at 15, taken at 17, ended at 27; sent at 32, ended
-    // at 44 (10, 25, 40 without).
+    // at 44 (10, 25, 40 without). In order (wake-up 5 ms): sends at 0, 14 and 15.5. The first is taken at 5
+    // and its call ends at 15, whose hand-off keeps the thread until 16; the send at 14 found the thread asleep
+    // and is taken at 19, and the one at 15.5, sent while the thread is busy but also while it still wakes
+    // for the send before, comes in that same turn, not at 16 before it: the calls run 19-29 and 29-39.
     void engineThreadWakesForTimedSends_data()
     {
         QTest::addColumn<QString>("load");
@@ -577,6 +580,7 @@ private slots:
         QTest::addRow("closed loop, no wake-up") << "closed 0" << 1.0 << false << QList<double>{10, 20, 30};
         QTest::addRow("closed loop with think time") << "closed 5" << 1.0 << true << QList<double>{10, 27, 44};
         QTest::addRow("closed loop with think time, no wake-up") << "closed 5" << 1.0 << false << QList<double>{10, 25, 40};
+        QTest::addRow("taken in order") << "trace 0 14 15.5" << 1.0 << true << QList<double>{15, 29, 39};
     }
     void engineThreadWakesForTimedSends()
     {
@@ -591,9 +595,15 @@ private slots:
         s.model.predictTable.ms = {10};
         s.model.predictTable.engineThreadMs = threadMs;
         if (wake)
-            s.model.predictTable.engineThreadWakeMs.assign(std::size(ServiceTable::kVariationQuantiles), 2);
-        const double x = load.section(' ', 1).toDouble();
-        s.workload.arrival = load.startsWith("open") ? ArrivalConfig::constantRate(x) : ArrivalConfig::closed(1, Distribution::constant(x));
+            s.model.predictTable.engineThreadWakeMs.assign(std::size(ServiceTable::kVariationQuantiles), load.startsWith("trace") ? 5 : 2);
+        const double x = load.section(' ', 1, 1).toDouble();
+        if (load.startsWith("trace")) {
+            s.workload.arrival.kind = ArrivalConfig::Kind::Trace;
+            for (const QString& at : load.split(' ').mid(1))
+                s.workload.arrival.trace.push_back({at.toDouble() / 1000, 1});
+        } else {
+            s.workload.arrival = load.startsWith("open") ? ArrivalConfig::constantRate(x) : ArrivalConfig::closed(1, Distribution::constant(x));
+        }
         s.workload.requests = 3;
         QCOMPARE(s.validate(), std::string());
         const std::vector<double> got = finishTimesOfLoad(s);
