@@ -284,7 +284,8 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
             virtualRps = rps;
         }
     };
-    long lo = 0, hi = std::max(100L, std::lround(table.msAt(1, k) * kStepsPerMs)); // one call's time: far more than any hand-off measured
+    // One call's time (far more than any hand-off measured), within the table's bound.
+    long lo = 0, hi = std::min(kMaxSteps, std::max(100L, std::lround(std::min(1000.0, table.msAt(1, k)) * kStepsPerMs)));
     for (;;) {
         const double rps = at(hi);
         consider(hi, rps);
@@ -303,6 +304,42 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
     }
     return double(best) / kStepsPerMs;
 }
+
+namespace {
+// Poisson sends at a quarter of the queue run's rate (`queueRps`): how late the asleep engine thread runs
+// the ones its timerfd wakes it for (LiveOpenPoint). Long enough for twice kMinWakeUps sends (a slow
+// model's queue window holds a few hundred calls, and a quarter of them would not do), at most 120 s. A run
+// that fails, or sees too few wake-ups, leaves the table without the list and says so in `notice`: the rest
+// of the calibration stands.
+std::optional<LiveOpenPoint> measureThreadWake(const std::string& profile, const PredictBackendInfo& backend, double soloMs, double queueRps,
+                                               double measureS, std::string& notice)
+{
+    const auto say = [&](const std::string& what) { notice += (notice.empty() ? "" : "; ") + what + ": the table has no engine_thread_wake_ms"; };
+    const double rate = std::max(1.0, queueRps / 4);
+    const double seconds = std::min(120.0, std::max(measureS, 2.0 * double(LiveOpenPoint::kMinWakeUps) / rate));
+    std::string error;
+    const QuietRun r = quietLive([&] { return livePredictOnly(profile, backend, soloMs, 0, 0, 0.5, 0.5 + seconds, error, {}, 1, rate); });
+    if (!r.run) {
+        say("the open-loop run (the engine thread's wake-up for timed sends) failed: " + error);
+        return std::nullopt;
+    }
+    LiveOpenPoint p;
+    p.rateRps = rate;
+    p.throughputRps = r.run->summary.throughputRps;
+    p.wakeUps = std::int64_t(r.run->sendWakeLag.count());
+    if (p.wakeUps >= LiveOpenPoint::kMinWakeUps)
+        for (double q : ServiceTable::kVariationQuantiles)
+            p.wakeMs.push_back(std::round(nanosToMs(r.run->sendWakeLag.quantile(q)) * 1e4) / 1e4);
+    else
+        say("the open-loop run saw the engine thread wake for " + std::to_string(p.wakeUps) + " sends, fewer than "
+            + std::to_string(LiveOpenPoint::kMinWakeUps) + " (with KNEE_LIVE_CLOCK=margin or spin it wakes otherwise)");
+    p.engineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
+    p.latency = r.run->summary.latency;
+    p.host = r.host;
+    p.attempts = r.attempts;
+    return p;
+}
+} // namespace
 
 CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend)
 {
@@ -428,31 +465,12 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // The engine thread's time per call in that queue run: what the run's calls cost the one thread they
         // all share (most of it overlaps the device; overhead_ms is the part that does not).
         t.engineThreadMs = std::round(queued.run->engineThreadMsPerCall * 1e4) / 1e4;
-        {
-            // Poisson sends at a quarter of the queue run's rate: how late the asleep thread runs them.
-            const double rate = std::max(1.0, queued.run->summary.throughputRps / 4);
-            const QuietRun r = quietLive([&] {
-                return livePredictOnly(request.profile, backend, t.msAt(1), 0, 0, 0.5, 0.5 + measureS, error, {}, 1, rate);
-            });
-            if (!r.run) {
-                out.error = "measuring the live engine's wake-up for timed sends: " + error;
-                return out;
-            }
-            LiveOpenPoint p;
-            p.rateRps = rate;
-            p.throughputRps = r.run->summary.throughputRps;
-            p.wakeUps = std::int64_t(r.run->sendWakeLag.count());
-            if (p.wakeUps >= LiveOpenPoint::kMinWakeUps)
-                for (double q : ServiceTable::kVariationQuantiles)
-                    p.wakeMs.push_back(std::round(nanosToMs(r.run->sendWakeLag.quantile(q)) * 1e4) / 1e4);
-            p.engineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
-            p.latency = r.run->summary.latency;
-            p.host = r.host;
-            p.attempts = r.attempts;
-            if (calibrationDisturbed(r.host))
-                disturbed += (disturbed.empty() ? "" : ", ") + std::string("the open-loop run (") + r.host.describe() + ")";
-            t.engineThreadWakeMs = p.wakeMs;
-            out.liveOpen = p;
+        if (std::optional<LiveOpenPoint> open = measureThreadWake(request.profile, backend, t.msAt(1), queued.run->summary.throughputRps,
+                                                                   measureS, out.hostNotice)) {
+            if (calibrationDisturbed(open->host))
+                disturbed += (disturbed.empty() ? "" : ", ") + std::string("the open-loop run (") + open->host.describe() + ")";
+            t.engineThreadWakeMs = open->wakeMs;
+            out.liveOpen = std::move(open);
         }
         out.callerIdleGapMs = t.idleGapMs;
         out.callerIdleExtraMs = t.idleExtraMs;

@@ -53,6 +53,7 @@ bool LiveClock::armFine(Nanos wait)
     if (!m_fine || !m_fine->available())
         return false;
     m_fineDue = wallNow() + wait;
+    m_catchUpsAtArm = m_catchUps;
     return m_fine->arm(wait);
 }
 
@@ -67,8 +68,9 @@ void LiveClock::fineExpired()
     // A stopped clock runs nothing more: its run may already have handed its executor away (LiveRun::stop).
     if (m_stopRequested || !m_running)
         return;
-    // Run what is due here, at the wake-up, not one more loop turn later; then let the loop re-arm.
-    m_woken = true;
+    // Run what is due here, at the wake-up, not one more loop turn later; then let the loop re-arm. The thread
+    // slept until now only if nothing (a completion, a knob) made it run events since the timerfd was armed.
+    m_woken = m_catchUps == m_catchUpsAtArm;
     catchUp();
     m_woken = false;
     m_timer.start(0);
@@ -144,6 +146,7 @@ void LiveClock::runDue()
 
 void LiveClock::catchUp()
 {
+    ++m_catchUps;
     if (m_running && !m_paused)
         runDue();
 }

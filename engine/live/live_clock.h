@@ -49,7 +49,9 @@ public:
     // and since the last takeWindowLag().
     const LatencyHistogram& lag() const { return m_lag; }
     // How late a send of the load's own timer (an Arrival) ran where the clock's timerfd woke the thread
-    // for it: the asleep thread's wake-up, which `knee calibrate` writes as engine_thread_wake_ms.
+    // for it, and nothing had run events since the timerfd was armed: the asleep thread's wake-up, which
+    // `knee calibrate` writes as engine_thread_wake_ms. (KNEE_LIVE_CLOCK=margin wakes the thread early and
+    // spins the rest, =spin never sleeps: neither records here.)
     const LatencyHistogram& sendWakeLag() const { return m_sendWakeLag; }
     // How often the pacing loop woke (its timer or the timerfd): about once per sub-millisecond event,
     // twice with KNEE_LIVE_CLOCK=margin (the early timerfd wake-up, then the turn after the spun margin);
@@ -97,6 +99,7 @@ private:
     LatencyHistogram m_windowLag;
     LatencyHistogram m_sendWakeLag;
     bool m_woken = false; // the timerfd woke the thread: runDue's first event is the one it slept for
+    std::uint64_t m_catchUps = 0, m_catchUpsAtArm = 0; // catchUp() calls, and their count when the timerfd was armed
 };
 
 } // namespace knee

@@ -124,7 +124,9 @@ void Engine::handle(const Event& e)
         double size = -1;
         if (m_load.onArrival(e, m_now, user, size)) {
             const Nanos taken = m_load.lastSendTimed() ? m_predictStage.timedSendTakenAt() : m_now;
-            if (taken > m_now) { // taken later, in order: a send due later is never taken earlier
+            // Taken later, or behind sends still waiting (a send due at the instant an earlier one is taken
+            // goes after it): in order.
+            if (taken > m_now || !m_lateSends.empty()) {
                 m_lateSends.push({m_now, user, size});
                 m_events.push(taken, EventType::SendTaken, 0);
             } else {

@@ -258,17 +258,25 @@ Nanos PredictStage::timedSendTakenAt()
     const std::vector<double>& wake = m_scenario.model.predictTable.engineThreadWakeMs;
     if (m_threadCost <= 0 || wake.empty())
         return m_now;
+    while (!m_turns.empty() && m_turns.front().end <= m_now)
+        m_turns.pop();
     Nanos at = m_now;
-    if (m_now <= m_lastSendTakenAt) // still waking for an earlier send: the same turn takes this one
+    if (m_now <= m_lastSendTakenAt) {
+        // The thread still wakes for (or is in the turn of) an earlier send: the same turn takes this one.
         at = m_lastSendTakenAt;
-    else if (m_threadFreeAt > m_now) // busy: after the turns under way and the hand-offs queued for it
-        at = m_threadFreeAt;
-    else
+    } else if (!m_turns.empty() && m_turns.front().start <= m_now) {
+        // Busy with a hand-off: the send runs when that turn ends, before the next hand-off (the live engine
+        // runs what is due before each completion it is given).
+        at = m_turns.front().end;
+    } else {
+        // Asleep: the wake-up, unless a queued hand-off wakes the thread first and its turn takes the send.
         at = m_now + msToNanos(drawAtQuantiles(wake, m_wakeRng));
-    // In the order they were sent (Engine's late sends are a queue): a hand-off may have freed the thread
-    // before an earlier send's wake-up ended.
-    m_lastSendTakenAt = std::max(at, m_lastSendTakenAt);
-    return m_lastSendTakenAt;
+        if (!m_turns.empty())
+            at = std::min(at, m_turns.front().start);
+    }
+    // Every branch keeps the sends in order: a later send is never taken before an earlier one.
+    m_lastSendTakenAt = at;
+    return at;
 }
 
 void PredictStage::callOffDevice(std::uint32_t ci)
@@ -286,6 +294,11 @@ void PredictStage::callOffDevice(std::uint32_t ci)
         const Nanos ready = m_now + c.afterDevice;
         const Nanos start = std::max(ready, m_threadFreeAt);
         m_threadFreeAt = start + msToNanos(table.engineThreadAt(c.peakInFlight));
+        if (!table.engineThreadWakeMs.empty()) { // the turns a timed send may find under way (timedSendTakenAt)
+            while (!m_turns.empty() && m_turns.front().end <= m_now)
+                m_turns.pop();
+            m_turns.push({start, m_threadFreeAt});
+        }
         after = start + overhead - m_now;
     }
     if (after > 0)

@@ -15,6 +15,7 @@
 #include "replica.h"
 #include "request.h"
 #include "random.h"
+#include "ring_queue.h"
 #include "scenario.h"
 
 #include "metrics/run_metrics.h"
@@ -125,6 +126,13 @@ private:
     Nanos m_threadCost;  // above 0 where the live engine's thread is charged (its largest engine_thread_ms; each call pays ServiceTable::engineThreadAt)
     Nanos m_threadFreeAt = 0;
     Nanos m_lastSendTakenAt = -1; // when the latest timed send was taken (timedSendTakenAt); none yet
+    // The thread's hand-off turns not over yet, in order (kept only for a table with engine_thread_wake_ms;
+    // at most one per call in flight). Between them the thread is asleep: after a call leaves the device its
+    // tail and idle wake-up come before its turn, and they are not the thread's work.
+    struct Turn {
+        Nanos start = 0, end = 0;
+    };
+    RingQueue<Turn> m_turns;
     int m_executorDevices; // live: the devices the executor places replicas on
     std::vector<Call> m_calls; // pool; indices are reused
     std::vector<std::uint32_t> m_freeCalls;

@@ -157,14 +157,14 @@ struct ServiceTable {
     // How late that thread, asleep, takes a send of its own timer (an open-loop arrival, or a closed-loop
     // user's after a think time): ms at the quantiles kVariationQuantiles, what `knee calibrate` measures
     // in a live open-loop run. Where given (and the thread is charged), such a send enters the deployment
-    // after a draw from it, or, where the thread is busy, once it is free (the turns under way and the
-    // hand-offs queued for it); one due while the thread is still waking for an earlier send comes in the
-    // same turn. Its latency counts from when it was sent. A closed loop without think time sends in the
-    // turn that ended the user's last request: never late. Why: the live clock wakes for a timed event
-    // 9-10 us late at the median and 28-29 at p95 (H100 and H200 alike), and waits out the thread's turns;
-    // on `small` live p95 under Poisson load at 50 % of capacity was 8.7 % (H100, run 30) and 12.5 % (H200,
-    // run 27) above virtual at the median (BENCHMARKS.md "Fidelity", twenty-fifth session). Empty: a send
-    // enters at once.
+    // after a draw from it, or at once where a hand-off's turn queued before then wakes the thread first;
+    // where the thread is in a hand-off's turn, when that turn ends; one due while the thread still wakes
+    // for an earlier send, in the same turn; always in the order they were sent. Its latency counts from when
+    // it was sent (the wait is in no stage's part). A closed loop without think time sends in the turn that
+    // ended the user's last request: never late. Why: the live clock wakes for a timed event 9-10 us late
+    // at the median and 28-29 at p95 (H100 and H200 alike); on `small` under Poisson load at 50 % of
+    // capacity, virtual p95 ran 8.0 % (H100, run 30) and 9.2 % (H200, run 27) below live at the median
+    // (BENCHMARKS.md "Fidelity", twenty-fifth session). Empty: a send enters at once.
     std::vector<double> engineThreadWakeMs;
     // With a concurrency axis, overhead_ms and engine_thread_ms may also be given for each k of it (one
     // value per concurrency row, k = 1 first: overheadMs and engineThreadMs, then these for

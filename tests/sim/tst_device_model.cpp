@@ -90,9 +90,13 @@ std::vector<double> finishTimesOfLoad(const Scenario& s)
     rec.attach(e);
     e.startLoad();
     e.runToCompletion();
-    std::vector<double> out;
+    std::vector<std::pair<Nanos, double>> bySend;
     for (const auto& [id, r] : rec.done)
-        out.push_back(nanosToMs(r.done));
+        bySend.push_back({r.intended, nanosToMs(r.done)});
+    std::stable_sort(bySend.begin(), bySend.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<double> out;
+    for (const auto& [sent, done] : bySend)
+        out.push_back(done);
     return out;
 }
 
@@ -560,10 +564,16 @@ private slots:
     // come in its turn, at 2, and the calls follow each other from there: 12, 22, 32. A closed loop without
     // think time sends in the turn that ended the last request: 10, 20, 30 either way. With 5 ms of think
     // time the sends after the first are timed: sent at 15, taken at 17, ended at 27; sent at 32, ended
-    // at 44 (10, 25, 40 without). In order (wake-up 5 ms): sends at 0, 14 and 15.5. The first is taken at 5
-    // and its call ends at 15, whose hand-off keeps the thread until 16; the send at 14 found the thread asleep
-    // and is taken at 19, and the one at 15.5, sent while the thread is busy but also while it still wakes
-    // for the send before, comes in that same turn, not at 16 before it: the calls run 19-29 and 29-39.
+    // at 44 (10, 25, 40 without). With a wake-up of 5 ms, sends at 0, 14 and 15.5: the first is taken at 5
+    // and its call leaves the device at 15, its hand-off keeping the thread until 16; the send at 14 found
+    // the thread asleep with no hand-off queued and is taken at 19 (the engine decides when a send is sent:
+    // a hand-off queued after it does not take it sooner); the one at 15.5 comes while the thread still
+    // wakes for it, in the same turn, not at 16 before it: the calls run 19-29 and 29-39. A hand-off queued
+    // first (an idle wake-up of 3 ms after each call: the hand-off waits for it, the thread asleep): sends at
+    // 0, 16 and 17; the first call leaves the device at 15 and its hand-off is due at 18, which wakes the
+    // thread before the send at 16's own 5 ms would: taken at 18, with the one at 17; the calls end at 18,
+    // 31 and 44 (without the wake-up 13, 29, 42). Sends 2 ms apart with a wake-up of 2: the send at 2 falls
+    // due as the one at 0 is taken, and goes after it: 12, 22, 32 in the order they were sent.
     void engineThreadWakesForTimedSends_data()
     {
         QTest::addColumn<QString>("load");
@@ -580,7 +590,10 @@ private slots:
         QTest::addRow("closed loop, no wake-up") << "closed 0" << 1.0 << false << QList<double>{10, 20, 30};
         QTest::addRow("closed loop with think time") << "closed 5" << 1.0 << true << QList<double>{10, 27, 44};
         QTest::addRow("closed loop with think time, no wake-up") << "closed 5" << 1.0 << false << QList<double>{10, 25, 40};
-        QTest::addRow("taken in order") << "trace 0 14 15.5" << 1.0 << true << QList<double>{15, 29, 39};
+        QTest::addRow("a later hand-off does not take it sooner") << "trace 0 14 15.5" << 1.0 << true << QList<double>{15, 29, 39};
+        QTest::addRow("a queued hand-off wakes the thread first") << "trace+idle 0 16 17" << 1.0 << true << QList<double>{18, 31, 44};
+        QTest::addRow("a queued hand-off, no wake-up") << "trace+idle 0 16 17" << 1.0 << false << QList<double>{13, 29, 42};
+        QTest::addRow("taken in order at one instant") << "open 500" << 1.0 << true << QList<double>{12, 22, 32};
     }
     void engineThreadWakesForTimedSends()
     {
@@ -594,6 +607,10 @@ private slots:
         s.model.predictTable.batch = {1};
         s.model.predictTable.ms = {10};
         s.model.predictTable.engineThreadMs = threadMs;
+        if (load.startsWith("trace+idle")) {
+            s.model.predictTable.idleGapMs = {1};
+            s.model.predictTable.idleExtraMs = {3};
+        }
         if (wake)
             s.model.predictTable.engineThreadWakeMs.assign(std::size(ServiceTable::kVariationQuantiles), load.startsWith("trace") ? 5 : 2);
         const double x = load.section(' ', 1, 1).toDouble();
