@@ -175,15 +175,19 @@ int runFit(const QStringList& args)
                                      QStringLiteral("Leave these levels of users out of the fit (the twin still replays them, and the fit says "
                                                     "how far it misses each): a level the fit refused, as it names."),
                                      QStringLiteral("N,M"));
+    const QCommandLineOption threadsOpt(QStringLiteral("threads"),
+                                        QStringLiteral("At most this many threads for the fit's replays (default: every core; 1: one thread). The "
+                                                       "twin and every figure of the fit are the same for any count."),
+                                        QStringLiteral("N"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({outOpt, sweepOpt, serial, noCv, ratesOpt, skipOpt, json});
+    parser.addOptions({outOpt, sweepOpt, serial, noCv, ratesOpt, skipOpt, threadsOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || !parser.isSet(outOpt)) {
         err << "knee fit: expected one session file and --out TWIN.yaml\n"
                "usage: knee fit SESSION.json --out TWIN.yaml [--sweep N] [--serial] [--no-cross-validation] [--rates-session RATES.json] "
-               "[--skip-levels N,M] [--json]\n";
+               "[--skip-levels N,M] [--threads N] [--json]\n";
         return kBadInput;
     }
     const QString outPath = parser.value(outOpt);
@@ -219,6 +223,15 @@ int runFit(const QStringList& args)
         twinFitOptions(sweeps[index].result, QFileInfo(positional.first()).absoluteFilePath(), QFileInfo(positional.first()).lastModified());
     options.serial = parser.isSet(serial);
     options.crossValidate = !parser.isSet(noCv);
+    if (parser.isSet(threadsOpt)) {
+        bool ok = false;
+        const int threads = parser.value(threadsOpt).toInt(&ok);
+        if (!ok || threads < 1 || threads > 1024) {
+            err << "knee fit: --threads expects a whole number from 1 to 1024; got '" << parser.value(threadsOpt) << "'\n";
+            return kBadInput;
+        }
+        options.threads = threads;
+    }
     if (parser.isSet(skipOpt)) {
         QStringList measured; // the levels a user may leave out: the sweep's, but level 1 (the fit reads its shape there)
         for (const SweepLevel& l : sweeps[index].result.levels)

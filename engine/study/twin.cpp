@@ -3,6 +3,7 @@
 #include "twin.h"
 #include "twin_text.h"
 
+#include "base/parallel.h"
 #include "metrics/latency_histogram.h"
 #include "sim/predict_variation.h"
 
@@ -165,15 +166,19 @@ std::vector<const TwinFitOptions::RateLevel*> usableRates(const TwinFitOptions& 
 
 // Those levels replayed on `twin` (the same arrivals, Poisson or evenly spaced, at the rate the client
 // achieved): the mean of |p50| and |p95| error, in percent; each level's check into `checks`.
-double rateError(const Scenario& twin, const std::vector<const TwinFitOptions::RateLevel*>& usable, std::vector<TwinLevelCheck>* checks = nullptr)
+double rateError(const Scenario& twin, const std::vector<const TwinFitOptions::RateLevel*>& usable, int threads,
+                 std::vector<TwinLevelCheck>* checks = nullptr)
 {
-    double score = 0;
-    for (const TwinFitOptions::RateLevel* r : usable) {
-        const SweepLevel& l = r->level;
+    std::vector<TwinLevelCheck> each(usable.size());
+    parallelFor(usable.size(), [&](std::size_t i) {
+        const SweepLevel& l = usable[i]->level;
         const double rps = l.sentRps > 0 ? l.sentRps : l.rateRps;
         const double seconds = std::clamp(kFinalResponses / rps, 2.0, 600.0);
-        TwinLevelCheck check = twinCheck(l, twinOpenLoop(twin, 1, rps, seconds, 0, r->constant));
-        check.rateRps = l.rateRps;
+        each[i] = twinCheck(l, twinOpenLoop(twin, 1, rps, seconds, 0, usable[i]->constant));
+        each[i].rateRps = l.rateRps;
+    }, threads);
+    double score = 0;
+    for (const TwinLevelCheck& check : each) {
         score += (std::abs(check.p50ErrorPct()) + std::abs(check.p95ErrorPct())) / 2 / double(usable.size());
         if (checks)
             checks->push_back(check);
@@ -248,12 +253,23 @@ public:
         return s;
     }
 
+    int threads() const { return m_options.threads; }
+
+    // Each level its own virtual run, on the cores free (parallelFor): the same levels whatever the threads.
     std::vector<SweepLevel> replay(const Scenario& s, const std::vector<int>& ks, std::int64_t responses) const
     {
-        std::vector<SweepLevel> out;
-        for (int k : ks)
-            out.push_back(twinClosedLoop(s, 1, k, std::max(k, s.deployment.predictConcurrency), responses));
+        std::vector<SweepLevel> out(ks.size());
+        parallelFor(ks.size(), [&](std::size_t i) {
+            out[i] = twinClosedLoop(s, 1, ks[i], std::max(ks[i], s.deployment.predictConcurrency), responses);
+        }, threads());
         return out;
+    }
+
+    // Corrects every candidate (each on its own, in parallel) and returns them in the order given.
+    std::vector<Candidate> corrected(std::vector<Candidate> cs, const std::vector<const SweepLevel*>& fitted) const
+    {
+        parallelFor(cs.size(), [&](std::size_t i) { correct(cs[i], fitted); }, threads());
+        return cs;
     }
 
     // Corrects the rows until the replay's throughput (streams: inter-token time below the limit, and the
@@ -432,22 +448,30 @@ public:
         std::vector<int> tried{around.limit};
         int winner = around.limit;
         double winnerScore = around.score;
-        auto attempt = [&](int limit) {
-            if (limit <= below || limit >= above || std::find(tried.begin(), tried.end(), limit) != tried.end())
-                return;
-            tried.push_back(limit);
-            if (const double score = consider(start(around.split, limit, fitted, q1, false, around.fixedPerInstant)); score < winnerScore) {
-                winner = limit;
-                winnerScore = score;
+        // The limits of one round, corrected together (none depends on another's score), then weighed in order.
+        auto attempt = [&](std::vector<int> limits) {
+            std::vector<Candidate> starts;
+            for (int limit : limits)
+                if (limit > below && limit < above && std::find(tried.begin(), tried.end(), limit) == tried.end()) {
+                    tried.push_back(limit);
+                    starts.push_back(start(around.split, limit, fitted, q1, false, around.fixedPerInstant));
+                }
+            for (Candidate& c : corrected(std::move(starts), fitted)) {
+                const int limit = c.limit;
+                if (const double score = consider(std::move(c)); score < winnerScore) {
+                    winner = limit;
+                    winnerScore = score;
+                }
             }
         };
+        std::vector<int> between;
         for (const auto& [a, b] : {std::pair{below, around.limit}, std::pair{around.limit, above}})
             for (double f : {0.25, 0.5, 0.75})
-                attempt(int(std::lround(a * std::pow(double(b) / a, f))));
+                between.push_back(int(std::lround(a * std::pow(double(b) / a, f))));
+        attempt(between);
         for (int step = 0; step < 8 && winner != around.limit; ++step) {
             const int from = winner;
-            attempt(from - 1);
-            attempt(from + 1);
+            attempt({from - 1, from + 1});
             if (winner == from)
                 break;
         }
@@ -508,8 +532,7 @@ public:
         };
         std::vector<Tried> tried;
         std::vector<Candidate> all; // for the rate sweep's choice below
-        auto consider = [&](Candidate c) { // corrects and scores it; its score
-            correct(c, fitted);
+        auto consider = [&](Candidate c) { // records a corrected candidate; its score
             tried.push_back({c.score, c.limit, describe(c)});
             all.push_back(c);
             const double score = c.score;
@@ -517,10 +540,20 @@ public:
                 best = std::move(c);
             return score;
         };
-        for (double f : splits)
-            for (int limit : limits)
-                for (bool perInstant : m_stream ? std::vector<bool>{false, true} : std::vector<bool>{false})
-                    consider(start(f, limit, fitted, q1, false, perInstant)); // streams: the time before the first token drawn either way (kConvoy)
+        // Every start below is corrected on its own, so those of one round run in parallel (corrected()); they
+        // are weighed in the order written, as one at a time would be.
+        const auto considerAll = [&](std::vector<Candidate> starts) {
+            for (Candidate& c : corrected(std::move(starts), fitted))
+                consider(std::move(c));
+        };
+        {
+            std::vector<Candidate> starts;
+            for (double f : splits)
+                for (int limit : limits)
+                    for (bool perInstant : m_stream ? std::vector<bool>{false, true} : std::vector<bool>{false})
+                        starts.push_back(start(f, limit, fitted, q1, false, perInstant)); // streams: the time before the first token drawn either way (kConvoy)
+            considerAll(std::move(starts));
+        }
         // Streams: the split between the step's prefill and the time before it, refined around the best of the
         // coarse thirds (with its limit and draw), two halvings. Why: the CI reference server's prefill, 1.5 of
         // 3 ms, fell between two thirds; the fit took 1 ms and put the rest into the time before the first step
@@ -529,9 +562,11 @@ public:
         if (m_stream)
             for (double h : {1.0 / 6, 1.0 / 12}) {
                 const Candidate around = best;
+                std::vector<Candidate> starts;
                 for (double f : {around.split - h, around.split + h})
                     if (f >= 0 && f <= 1)
-                        consider(start(f, around.limit, fitted, q1, false, around.fixedPerInstant));
+                        starts.push_back(start(f, around.limit, fitted, q1, false, around.fixedPerInstant));
+                considerAll(std::move(starts));
             }
         // Streams: a limit between two measured levels. Why: only measured levels competed, and a reference
         // stream with max_sequences 12 swept at 1, 2, 4, …, 32 replayed nowhere within the gate (level 16's p50
@@ -552,10 +587,14 @@ public:
         // Each drawn per request and per instant (kConvoy): which one the server does shows in how its
         // closed loop's latency spreads at 2 and 4 users (random arrivals never share an instant: they
         // cannot tell the two apart).
-        for (double f : outsideMedians)
-            for (int limit : bestLimits)
-                for (bool perInstant : {false, true})
-                    consider(start(f, limit, fitted, q1, true, perInstant));
+        {
+            std::vector<Candidate> starts;
+            for (double f : outsideMedians)
+                for (int limit : bestLimits)
+                    for (bool perInstant : {false, true})
+                        starts.push_back(start(f, limit, fitted, q1, true, perInstant));
+            considerAll(std::move(starts));
+        }
         std::stable_sort(tried.begin(), tried.end(), [](const Tried& a, const Tried& b) { return a.score < b.score; });
         if (why && tried.size() > 1)
             *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
@@ -588,25 +627,33 @@ public:
         for (const SweepLevel* l : fitted)
             ks.push_back(l->concurrency);
         const double bound = best.score + std::max(kNearBestPoints, best.score);
-        const Candidate* chosen = nullptr;
-        double chosenError = 0, bestError = 0;
-        std::size_t competed = 0;
-        for (const Candidate& c : all) {
-            // The limit stays the sweep's: closed levels tell it well, two rates would only overfit it.
-            if (c.limit != best.limit || c.score > bound || !withinGate(c, fitted))
-                continue;
-            ++competed;
-            // At processor sharing, or at an order that suits it better and still replays the sweep within the
-            // gate (as chooseOrder will require): a split and an order can mimic each other under random arrivals.
-            Scenario twin = build(c);
-            double e = rateError(twin, rates);
+        // The limit stays the sweep's: closed levels tell it well, two rates would only overfit it.
+        std::vector<const Candidate*> competing;
+        for (const Candidate& c : all)
+            if (c.limit == best.limit && c.score <= bound && withinGate(c, fitted))
+                competing.push_back(&c);
+        // Each one's error under the rates, on its own (in parallel): at processor sharing, or at an order that
+        // suits it better and still replays the sweep within the gate (as chooseOrder will require): a split and
+        // an order can mimic each other under random arrivals.
+        std::vector<double> errors(competing.size());
+        parallelFor(competing.size(), [&](std::size_t i) {
+            Scenario twin = build(*competing[i]);
+            double e = rateError(twin, rates, threads());
             for (double order : kOrders) {
                 if (order == 0)
                     continue;
                 setOrder(twin, order);
-                if (const double atOrder = rateError(twin, rates); atOrder < e && withinGate(replay(twin, ks, kSearchResponses), fitted))
+                if (const double atOrder = rateError(twin, rates, threads()); atOrder < e && withinGate(replay(twin, ks, kSearchResponses), fitted))
                     e = atOrder;
             }
+            errors[i] = e;
+        }, threads());
+        const Candidate* chosen = nullptr;
+        double chosenError = 0, bestError = 0;
+        const std::size_t competed = competing.size();
+        for (std::size_t i = 0; i < competing.size(); ++i) {
+            const Candidate& c = *competing[i];
+            const double e = errors[i];
             if (&c == &best || describe(c) == describe(best))
                 bestError = e;
             // Ties (a spread drawn per request or per instant: random arrivals never share an instant, so both
@@ -802,16 +849,18 @@ std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOpti
     const std::vector<const TwinFitOptions::RateLevel*> usable = usableRates(o);
     if (usable.empty())
         return std::nullopt;
+    std::vector<OrderChoice> each(std::size(kOrders)); // each order on its own copy of the twin, in parallel
+    parallelFor(each.size(), [&](std::size_t i) {
+        Scenario twin = fitted;
+        setOrder(twin, kOrders[i]);
+        each[i].order = kOrders[i];
+        each[i].levels = usable.size();
+        each[i].score = rateError(twin, usable, o.threads, &each[i].checks);
+    }, o.threads);
     std::optional<OrderChoice> best;
     double shared = 0;
-    Scenario twin = fitted;
-    for (double order : kOrders) {
-        setOrder(twin, order);
-        OrderChoice c;
-        c.order = order;
-        c.levels = usable.size();
-        c.score = rateError(twin, usable, &c.checks);
-        if (order == 0)
+    for (OrderChoice& c : each) {
+        if (c.order == 0)
             shared = c.score;
         if (!best || c.score < best->score)
             best = std::move(c);
@@ -1056,8 +1105,11 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
 
     // Cross-validation: each level between the first and the largest predicted by a twin fitted without it
     // (beyond the largest level the twin claims nothing; the notes say what it assumes there).
-    if (o.crossValidate)
-        for (std::size_t skip = 1; skip + 1 < usable.size() && usable.size() > std::size_t(kMinLevels); ++skip) {
+    if (o.crossValidate && usable.size() > std::size_t(kMinLevels)) {
+        // Each level left out in turn, each fit on its own (in parallel), reported in level order.
+        std::vector<TwinLevelCheck> checks(usable.size() - 2);
+        parallelFor(checks.size(), [&](std::size_t i) {
+            const std::size_t skip = i + 1;
             std::vector<const SweepLevel*> rest = usable;
             rest.erase(rest.begin() + std::ptrdiff_t(skip));
             // The sweep's levels alone (no rate sweep): what they predict of the one left out.
@@ -1065,8 +1117,10 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
             Scenario left = fitter.build(c);
             setOrder(left, twin.model.effectiveSharing().order);
             const SweepLevel predicted = fitter.replay(left, {usable[skip]->concurrency}, kFinalResponses).front();
-            fit.crossValidation.push_back(fitter.check(*usable[skip], predicted));
-        }
+            checks[i] = fitter.check(*usable[skip], predicted);
+        }, o.threads);
+        fit.crossValidation = std::move(checks);
+    }
     // A level the others cannot predict is where something changes that only it shows (the replica starts to
     // queue, a stream reaches its limit): near it a what-if rests on that one level. Levels beside it do not
     // cure that: without level 16, the reference stream's limit, a sweep at 1, 2, 4, ..., 32 missed it by 54-86 %,

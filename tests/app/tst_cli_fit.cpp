@@ -213,6 +213,8 @@ private slots:
                                                    << "--skip-levels expects levels of users the sweep measured above 1 (2,4,8,16), separated by commas; got '3'";
         QTest::newRow("skip a word") << QStringList{"fit", "SESSION", "--out", "OUT", "--skip-levels", "4,x"} << "got 'x'";
         QTest::newRow("skip level 1") << QStringList{"fit", "SESSION", "--out", "OUT", "--skip-levels", "2", "--skip-levels", "1"} << "got '1'";
+        QTest::newRow("no threads") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "0"} << "--threads expects a whole number from 1 to 1024; got '0'";
+        QTest::newRow("threads a word") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "all"} << "got 'all'";
     }
     void badInput()
     {

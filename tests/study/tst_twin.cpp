@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 Q_DECLARE_METATYPE(knee::Scenario)
 
@@ -337,6 +338,69 @@ private slots:
         const double rps = 0.8 * capacity * 2;
         expectClose(twinCheck(twinOpenLoop(t, 2, rps, 300, 1000), twinOpenLoop(*fit.twin, 2, rps, 300, 1000)), 10,
                     QStringLiteral("2 replicas, Poisson at %1 req/s").arg(rps));
+    }
+
+    // The fit's replays run on the cores free (base/parallel.h), each its own virtual run: the twin and every
+    // figure of the fit are the same on one thread and on several, bit for bit. Rows: a service curve with a
+    // rate sweep (the structures compete on it, the order is chosen) and cross-validation; a stream whose
+    // limit lies between two levels (refineLimit's rounds).
+    void sameTwinOnAnyThreads_data()
+    {
+        QTest::addColumn<bool>("stream");
+        QTest::newRow("service curve, rate sweep, cross-validation") << false;
+        QTest::newRow("stream, limit between levels") << true;
+    }
+    void sameTwinOnAnyThreads()
+    {
+        QFETCH(bool, stream);
+        if (std::thread::hardware_concurrency() < 2)
+            QSKIP("one core: the fit runs on one thread whatever it is told, so there is nothing to compare");
+        SweepResult sweep;
+        TwinFitOptions o = options(!stream);
+        if (stream) {
+            sweep = sweepOf(streamingTruth(12), {1, 2, 4, 8, 16, 32});
+        } else {
+            Scenario t = jitteryFront(2, 0.3, 6, {1, 1.6, 2.0, 2.2, 2.3}, false, 8);
+            t.model.sharing.order = 1;
+            sweep = sweepOf(t, {1, 2, 4, 6, 8, 16});
+            o.rateLevels = rateSweepOf(t, twinClosedLoop(t, 1, 16, 64).throughputRps);
+        }
+        o.threads = 1;
+        const TwinFit one = fitTwin(sweep, o);
+        o.threads = 0;
+        const TwinFit many = fitTwin(sweep, o);
+        QVERIFY2(one.ok(), one.refusal.c_str());
+        QVERIFY2(many.ok(), many.refusal.c_str());
+        QCOMPARE(many.notes, one.notes); // every structure's score, the order's choice and its errors, in words
+        const ServiceTable &a = one.twin->model.predictTable, &b = many.twin->model.predictTable;
+        QCOMPARE(b.batch, a.batch);
+        QCOMPARE(b.ms, a.ms);
+        QCOMPARE(b.concurrency, a.concurrency);
+        QCOMPARE(b.msShared, a.msShared);
+        QCOMPARE(b.variation, a.variation);
+        QCOMPARE(b.order, a.order);
+        QCOMPARE(many.twin->model.preprocess.meanMs, one.twin->model.preprocess.meanMs);
+        QCOMPARE(many.twin->model.preprocess.sigma, one.twin->model.preprocess.sigma);
+        QCOMPARE(many.twin->model.batching.maxSequences, one.twin->model.batching.maxSequences);
+        QCOMPARE(many.twin->model.batching.prefillMs, one.twin->model.batching.prefillMs);
+        QCOMPARE(many.twin->deployment.predictConcurrency, one.twin->deployment.predictConcurrency);
+        const auto same = [](const std::vector<TwinLevelCheck>& x, const std::vector<TwinLevelCheck>& y) {
+            QCOMPARE(x.size(), y.size());
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                QCOMPARE(y[i].concurrency, x[i].concurrency);
+                QCOMPARE(y[i].rateRps, x[i].rateRps);
+                QCOMPARE(y[i].twinRps, x[i].twinRps);
+                QCOMPARE(y[i].twinP50, x[i].twinP50);
+                QCOMPARE(y[i].twinP95, x[i].twinP95);
+                QCOMPARE(y[i].twinTtftP50, x[i].twinTtftP50);
+                QCOMPARE(y[i].twinItlP50, x[i].twinItlP50);
+            }
+        };
+        same(one.replay, many.replay);
+        same(one.crossValidation, many.crossValidation);
+        same(one.rateChecks, many.rateChecks);
+        QCOMPARE(int(one.crossValidation.size()), stream ? 0 : 4);
+        QCOMPARE(int(one.rateChecks.size()), stream ? 0 : 2);
     }
 
     // Leave-one-out: each level between the first and the largest, predicted without it.
