@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -166,7 +167,7 @@ std::vector<const TwinFitOptions::RateLevel*> usableRates(const TwinFitOptions& 
 
 // Those levels replayed on `twin` (the same arrivals, Poisson or evenly spaced, at the rate the client
 // achieved): the mean of |p50| and |p95| error, in percent; each level's check into `checks`.
-double rateError(const Scenario& twin, const std::vector<const TwinFitOptions::RateLevel*>& usable, int threads,
+double rateError(const Scenario& twin, const std::vector<const TwinFitOptions::RateLevel*>& usable, ThreadBudget* threads,
                  std::vector<TwinLevelCheck>* checks = nullptr)
 {
     std::vector<TwinLevelCheck> each(usable.size());
@@ -188,9 +189,10 @@ double rateError(const Scenario& twin, const std::vector<const TwinFitOptions::R
 
 class Fitter {
 public:
-    Fitter(const SweepResult& sweep, const TwinFitOptions& options, std::vector<const SweepLevel*> levels)
+    Fitter(const SweepResult& sweep, const TwinFitOptions& options, std::vector<const SweepLevel*> levels, ThreadBudget* budget)
         : m_sweep(sweep)
         , m_options(options)
+        , m_budget(budget)
         , m_levels(std::move(levels))
         , m_stream(streams(*m_levels.front()))
     {
@@ -253,7 +255,8 @@ public:
         return s;
     }
 
-    int threads() const { return m_options.threads; }
+    // The fit's own cap on its threads, all loops together (TwinFitOptions::threads; null: the cores free).
+    ThreadBudget* threads() const { return m_budget; }
 
     // Each level its own virtual run, on the cores free (parallelFor): the same levels whatever the threads.
     std::vector<SweepLevel> replay(const Scenario& s, const std::vector<int>& ks, std::int64_t responses) const
@@ -630,7 +633,7 @@ public:
         // The limit stays the sweep's: closed levels tell it well, two rates would only overfit it.
         std::vector<const Candidate*> competing;
         for (const Candidate& c : all)
-            if (c.limit == best.limit && c.score <= bound && withinGate(c, fitted))
+            if (c.limit == best.limit && !(c.score > bound) && withinGate(c, fitted))
                 competing.push_back(&c);
         // Each one's error under the rates, on its own (in parallel): at processor sharing, or at an order that
         // suits it better and still replays the sweep within the gate (as chooseOrder will require): a split and
@@ -701,6 +704,7 @@ public:
 private:
     const SweepResult& m_sweep;
     const TwinFitOptions& m_options;
+    ThreadBudget* m_budget;
     std::vector<const SweepLevel*> m_levels;
     bool m_stream;
     double m_peak = 0;
@@ -844,7 +848,7 @@ struct OrderChoice {
 
 
 // Chooses the order on a copy of the twin; the caller sets it (setOrder).
-std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOptions& o)
+std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOptions& o, ThreadBudget* threads)
 {
     const std::vector<const TwinFitOptions::RateLevel*> usable = usableRates(o);
     if (usable.empty())
@@ -855,8 +859,8 @@ std::optional<OrderChoice> chooseOrder(const Scenario& fitted, const TwinFitOpti
         setOrder(twin, kOrders[i]);
         each[i].order = kOrders[i];
         each[i].levels = usable.size();
-        each[i].score = rateError(twin, usable, o.threads, &each[i].checks);
-    }, o.threads);
+        each[i].score = rateError(twin, usable, threads, &each[i].checks);
+    }, threads);
     std::optional<OrderChoice> best;
     double shared = 0;
     for (OrderChoice& c : each) {
@@ -897,7 +901,9 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
                {sweepAgain, "levels that did not stabilise: " + o.terms.windows});
         return fit;
     }
-    Fitter fitter(sweep, o, usable);
+    // --threads N: N - 1 helpers at most, over every loop of the fit together.
+    const std::unique_ptr<ThreadBudget> budget = o.threads > 0 ? std::make_unique<ThreadBudget>(o.threads - 1) : nullptr;
+    Fitter fitter(sweep, o, usable, budget.get());
     const SweepLevel& one = *usable.front();
     const double gain = fitter.peakRps() / one.throughputRps;
     const double latencyGrowth = one.latency.p50 > 0 ? usable.back()->latency.p50 / one.latency.p50 : 1;
@@ -1041,7 +1047,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
     // The order: from the session's rate sweep, if any (chooseOrder). The closed levels are replayed again
     // at it, so that the checks are the written twin's.
     if (!fitter.streaming()) {
-        if (const std::optional<OrderChoice> order = chooseOrder(twin, o)) {
+        if (const std::optional<OrderChoice> order = chooseOrder(twin, o, budget.get())) {
             setOrder(twin, order->order);
             fit.rateChecks = order->checks;
             double lo = 1e300, hi = 0;
@@ -1118,7 +1124,7 @@ TwinFit fitTwin(const SweepResult& sweep, const TwinFitOptions& o)
             setOrder(left, twin.model.effectiveSharing().order);
             const SweepLevel predicted = fitter.replay(left, {usable[skip]->concurrency}, kFinalResponses).front();
             checks[i] = fitter.check(*usable[skip], predicted);
-        }, o.threads);
+        }, budget.get());
         fit.crossValidation = std::move(checks);
     }
     // A level the others cannot predict is where something changes that only it shows (the replica starts to

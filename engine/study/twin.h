@@ -67,8 +67,9 @@ struct TwinFitOptions {
     };
     std::vector<RateLevel> rateLevels;
     bool crossValidate = true;
-    // Threads the fit's replays may run on (0: the machine's free cores; 1: the calling thread alone). Each
-    // replay is its own virtual run, so the twin and every figure of the fit are the same for any count.
+    // Threads the fit may run on at once, all its loops together (0: the cores free; 1: the calling thread
+    // alone). Each replay is its own virtual run, so the twin and every figure of the fit are the same for
+    // any count.
     int threads = 0;
     TwinAdviceTerms terms;
     std::uint64_t seed = 1;

@@ -215,6 +215,8 @@ private slots:
         QTest::newRow("skip level 1") << QStringList{"fit", "SESSION", "--out", "OUT", "--skip-levels", "2", "--skip-levels", "1"} << "got '1'";
         QTest::newRow("no threads") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "0"} << "--threads expects a whole number from 1 to 1024; got '0'";
         QTest::newRow("threads a word") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "all"} << "got 'all'";
+        QTest::newRow("threads past the bound") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "1025"} << "got '1025'";
+        QTest::newRow("threads negative") << QStringList{"fit", "SESSION", "--out", "OUT", "--threads", "-2"} << "got '-2'";
     }
     void badInput()
     {

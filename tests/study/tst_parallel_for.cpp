@@ -1,12 +1,15 @@
-// parallelFor (base/parallel.h), what a fit's replays run on: every index once, the results those of one
-// thread, the lowest index's exception rethrown after all ended, and nested loops within the process's
-// budget of threads (the cores), which comes back whole.
+// parallelFor (base/parallel.h), what a fit's replays run on: every index once, helpers that really run
+// beside the caller, the results those of one thread, the lowest index's exception rethrown after all
+// ended (from a nested loop too), and nested loops within the process's budget (the usable cores) and a
+// caller's own cap (a fit's --threads), both of which come back whole.
 #include "base/parallel.h"
 
 #include <QTest>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -14,13 +17,31 @@
 
 using namespace knee;
 
+namespace {
+// The most loop bodies running at once.
+struct Concurrency {
+    std::atomic<int> running{0}, most{0};
+    void enter()
+    {
+        const int now = ++running;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+    }
+    void leave() { --running; }
+};
+} // namespace
+
 class TstParallelFor : public QObject {
     Q_OBJECT
 private slots:
+    void init() { QCOMPARE(ThreadBudget::process().spare(), usableCores() - 1); } // whole before each test ...
+    void cleanup() { QCOMPARE(ThreadBudget::process().spare(), usableCores() - 1); } // ... and after
+
     void everyIndexOnce_data()
     {
         QTest::addColumn<int>("n");
-        QTest::addColumn<int>("maxThreads");
+        QTest::addColumn<int>("cap"); // threads at most (0: no cap of its own)
         QTest::newRow("none") << 0 << 0;
         QTest::newRow("one") << 1 << 0;
         QTest::newRow("many, every core") << 1000 << 0;
@@ -30,7 +51,8 @@ private slots:
     void everyIndexOnce()
     {
         QFETCH(int, n);
-        QFETCH(int, maxThreads);
+        QFETCH(int, cap);
+        const std::unique_ptr<ThreadBudget> own = cap > 0 ? std::make_unique<ThreadBudget>(cap - 1) : nullptr;
         std::vector<std::atomic<int>> runs(static_cast<std::size_t>(n));
         std::mutex m;
         std::set<std::thread::id> threads;
@@ -38,16 +60,38 @@ private slots:
             ++runs[i];
             const std::lock_guard lock(m);
             threads.insert(std::this_thread::get_id());
-        }, maxThreads);
+        }, own.get());
         for (int i = 0; i < n; ++i)
             QCOMPARE(runs[std::size_t(i)].load(), 1);
-        if (maxThreads == 1) // the caller's thread alone
+        if (cap == 1) // the caller's thread alone
             QVERIFY(threads.size() <= 1 && (threads.empty() || *threads.begin() == std::this_thread::get_id()));
-        QVERIFY(int(threads.size()) <= std::max(1, maxThreads > 0 ? maxThreads : int(std::thread::hardware_concurrency())));
+        QVERIFY(int(threads.size()) <= (cap > 0 ? cap : usableCores()));
+        if (own)
+            QCOMPARE(own->spare(), cap - 1);
     }
 
-    // Work that takes a while, so that helpers really start: each index writes only its own slot, and the
-    // sums equal those of a plain loop.
+    // Two bodies wait for each other: they can meet only if a helper runs beside the caller. (A bound, not a
+    // timing: 60 s is there only so that a parallelFor that never starts a helper fails instead of hanging.)
+    void helpersRunBesideTheCaller()
+    {
+        if (usableCores() < 2)
+            QSKIP("one usable core: no helper to start");
+        std::mutex m;
+        std::condition_variable cv;
+        int arrived = 0;
+        bool met = true;
+        parallelFor(2, [&](std::size_t) {
+            std::unique_lock lock(m);
+            ++arrived;
+            cv.notify_all();
+            if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return arrived == 2; }))
+                met = false;
+        });
+        QVERIFY2(met, "the two bodies never ran at once");
+    }
+
+    // Work that takes a while, so that helpers really take part: each index writes only its own slot, and
+    // the results equal those of a plain loop.
     void sameAsOneThread()
     {
         const auto work = [](std::size_t i) {
@@ -60,7 +104,7 @@ private slots:
         for (std::size_t i = 0; i < serial.size(); ++i)
             serial[i] = work(i);
         parallelFor(parallel.size(), [&](std::size_t i) { parallel[i] = work(i); });
-        QCOMPARE(parallel, serial);
+        QVERIFY(parallel == serial);
     }
 
     void lowestIndexExceptionAfterAllEnded()
@@ -79,24 +123,49 @@ private slots:
         QCOMPARE(ran.load(), 64); // the others still ran
     }
 
-    // A loop inside a loop takes only the threads left: at no time do more run than the cores (the callers'
-    // own threads and the budget's), and the budget is whole again after.
-    void nestedLoopsStayWithinTheCores()
+    // An exception in a nested loop reaches the outer caller; both budgets come back whole (cleanup()).
+    void nestedExceptionReachesTheCaller()
     {
-        const int spareBefore = detail::spareThreads().load();
-        std::atomic<int> running{0}, most{0};
+        ThreadBudget own(1);
+        try {
+            parallelFor(4, [&](std::size_t i) {
+                parallelFor(4, [&](std::size_t j) {
+                    if (i == 2 && j == 3)
+                        throw std::invalid_argument("inner 2.3");
+                }, &own);
+            }, &own);
+            QFAIL("no exception");
+        } catch (const std::invalid_argument& e) {
+            QCOMPARE(QString(e.what()), QString("inner 2.3"));
+        }
+        QCOMPARE(own.spare(), 1);
+    }
+
+    // A loop inside a loop takes only the threads left: at no time do more run than the usable cores (the
+    // process's budget) or a caller's own cap over all its loops together.
+    void nestedLoopsStayWithinTheBudgets_data()
+    {
+        QTest::addColumn<int>("cap");
+        QTest::newRow("every core") << 0;
+        QTest::newRow("two threads, nested") << 2;
+        QTest::newRow("one thread, nested") << 1;
+    }
+    void nestedLoopsStayWithinTheBudgets()
+    {
+        QFETCH(int, cap);
+        const std::unique_ptr<ThreadBudget> own = cap > 0 ? std::make_unique<ThreadBudget>(cap - 1) : nullptr;
+        Concurrency c;
         parallelFor(8, [&](std::size_t) {
             parallelFor(8, [&](std::size_t) {
-                const int now = ++running;
-                int seen = most.load();
-                while (now > seen && !most.compare_exchange_weak(seen, now)) {
-                }
+                c.enter();
                 std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                --running;
-            });
-        });
-        QVERIFY2(most.load() <= std::max(1, int(std::thread::hardware_concurrency())), qPrintable(QString::number(most.load())));
-        QCOMPARE(detail::spareThreads().load(), spareBefore);
+                c.leave();
+            }, own.get());
+        }, own.get());
+        const int bound = cap > 0 ? std::min(cap, usableCores()) : usableCores();
+        QVERIFY2(c.most.load() <= bound, qPrintable(QString("%1 at once, at most %2").arg(c.most.load()).arg(bound)));
+        if (own)
+            QCOMPARE(own->spare(), cap - 1);
     }
 };
 
