@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 Q_DECLARE_METATYPE(knee::Scenario)
 
