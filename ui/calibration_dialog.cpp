@@ -15,10 +15,14 @@
 #include <QThread>
 #include <QVBoxLayout>
 
+#include <cmath>
+#include <optional>
+
 namespace knee::ui {
 
 struct CalibrationDialog::Outcome {
     CalibrationResult result;
+    std::optional<TableCheck> check; // set: the thread ran check(), not start()
 };
 
 namespace {
@@ -70,6 +74,8 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     m_use->setEnabled(false);
     m_use->setToolTip(tr("Put the measured table into the scenario (model.predict_table) with this profile: virtual runs and "
                          "sweeps then time predict from it"));
+    m_check = new QPushButton(tr("C&heck the table in use"), this);
+    m_check->setEnabled(false); // setTableInUse says why, in its tooltip
     auto* form = new QFormLayout();
     form->addRow(tr("Profile"), m_profile);
     form->addRow(tr("Batch sizes"), m_batches);
@@ -77,6 +83,7 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     auto* buttons = new QDialogButtonBox(this);
     buttons->addButton(m_start, QDialogButtonBox::ActionRole);
     buttons->addButton(m_cancel, QDialogButtonBox::ActionRole);
+    buttons->addButton(m_check, QDialogButtonBox::ActionRole);
     buttons->addButton(m_use, QDialogButtonBox::AcceptRole);
     buttons->addButton(QDialogButtonBox::Close);
     auto* layout = new QVBoxLayout(this);
@@ -88,6 +95,7 @@ CalibrationDialog::CalibrationDialog(const PredictBackendInfo& backend, QWidget*
     layout->addWidget(buttons);
     connect(m_start, &QPushButton::clicked, this, &CalibrationDialog::start);
     connect(m_cancel, &QPushButton::clicked, this, &CalibrationDialog::cancel);
+    connect(m_check, &QPushButton::clicked, this, &CalibrationDialog::check);
     connect(m_use, &QPushButton::clicked, this, [this] {
         Q_EMIT useTable(m_table, m_measured);
         accept();
@@ -112,6 +120,22 @@ void CalibrationDialog::setProfile(const QString& profile)
                                   : tr("No usable GPU: this measures %1. A CPU is not what a GPU deployment does; use the table "
                                        "to compare settings on this machine, or calibrate on the GPU you deploy to.")
                                         .arg(QString::fromStdString(backend.shortName)));
+}
+
+void CalibrationDialog::setTableInUse(const ServiceTable& table, const QString& profile)
+{
+    m_inUse = table;
+    m_inUseProfile = profile;
+    m_check->setEnabled(!m_thread && !table.empty() && !profile.isEmpty());
+    if (table.empty())
+        m_check->setToolTip(tr("The scenario has no predict_table to check: measure one, or open a scenario that has one"));
+    else if (profile.isEmpty())
+        m_check->setToolTip(tr("The scenario's table names no model profile (its predict stage is modelled): choose the "
+                               "model it was measured for, then check"));
+    else
+        m_check->setToolTip(tr("Measure nothing new: run the live engine as the calibration's queue runs did (about 3 s at each "
+                               "number of calls in flight the '%1' table has) and compare each with virtual time on that table")
+                                .arg(profile));
 }
 
 bool CalibrationDialog::isRunning() const { return m_thread != nullptr; }
@@ -161,6 +185,66 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
         text += QStringLiteral("\n") + tr("Warning: %1").arg(QString::fromStdString(r.hostNotice));
     return text;
 }
+QString CalibrationDialog::describeCheck(const TableCheck& c, const QString& profile)
+{
+    if (!c.error.empty())
+        return tr("Check failed: %1").arg(QString::fromStdString(c.error));
+    const TableCheckPoint* worst = c.worst();
+    if (!worst)
+        return tr("Check failed: nothing was measured");
+    const auto signedPct = [](double x) { // to a tenth of a point; what rounds to 0 has no sign
+        const double pct = std::round(1000 * x) / 10 + 0.0;
+        return QStringLiteral("%1%2 %").arg(pct > 0 ? QStringLiteral("+") : QString()).arg(pct == 0 ? 0.0 : pct, 0, 'f', 1);
+    };
+    QStringList k, errors;
+    for (const TableCheckPoint& p : c.points) {
+        k << QString::number(p.concurrency);
+        errors << signedPct(p.error());
+    }
+    const QString byK = tr("live against virtual time at %1 calls in flight: %2")
+                            .arg(k.join(QStringLiteral(" / ")), errors.join(QStringLiteral(" / ")));
+    QString text = c.holds(kTableCheckTolerancePct)
+        ? tr("The '%1' table in use holds here: %2 (within %3 %).").arg(profile, byK).arg(kTableCheckTolerancePct)
+        : tr("The '%1' table in use no longer holds here: %2; at %3 in flight %4, beyond %5 %. Measure again and use the new table.")
+              .arg(profile, byK)
+              .arg(worst->concurrency)
+              .arg(signedPct(worst->error()))
+              .arg(kTableCheckTolerancePct);
+    if (!c.hostNotice.empty())
+        text += QStringLiteral("\n") + tr("Warning: %1").arg(QString::fromStdString(c.hostNotice));
+    return text;
+}
+
+void CalibrationDialog::check()
+{
+    if (m_thread || m_inUse.empty() || m_inUseProfile.isEmpty())
+        return;
+    auto outcome = std::make_shared<Outcome>();
+    m_outcome = outcome;
+    m_start->setEnabled(false);
+    m_check->setEnabled(false);
+    m_cancel->setEnabled(false); // a check's runs take seconds each and stop on their own
+    m_progress->setRange(0, 0);
+    m_status->setText(tr("Checking the '%1' table in use: the live engine at each number of calls in flight…").arg(m_inUseProfile));
+    m_thread = QThread::create([table = m_inUse, profile = m_inUseProfile.toStdString(), outcome, backend = &m_backend] {
+        outcome->check = checkTable(profile, table, *backend);
+    });
+    m_thread->setObjectName(QStringLiteral("knee-calibrate-check"));
+    connect(m_thread, &QThread::finished, this, &CalibrationDialog::done);
+    m_thread->start();
+}
+
+void CalibrationDialog::showCheck(const TableCheck& c)
+{
+    const bool ok = c.error.empty() && c.worst();
+    m_progress->setRange(0, 1);
+    m_progress->setValue(ok ? 1 : 0);
+    m_status->setText(describeCheck(c, m_inUseProfile));
+    if (const int h = hasHeightForWidth() ? heightForWidth(width()) : sizeHint().height(); h > height())
+        resize(width(), h);
+    Q_EMIT checkFinished(ok && c.holds(kTableCheckTolerancePct));
+}
+
 QString CalibrationDialog::profile() const { return m_measured.isEmpty() ? m_profile->currentData().toString() : m_measured; }
 
 void CalibrationDialog::start()
@@ -196,6 +280,7 @@ void CalibrationDialog::start()
     m_outcome = outcome;
     m_use->setEnabled(false);
     m_start->setEnabled(false);
+    m_check->setEnabled(false);
     m_cancel->setEnabled(true);
     m_progress->setRange(0, 0); // busy until the first point
     m_status->setText(tr("Building the %1 model and its replica…").arg(m_profile->currentData().toString()));
@@ -221,7 +306,11 @@ void CalibrationDialog::done()
     m_thread = nullptr;
     m_start->setEnabled(true);
     m_cancel->setEnabled(false);
-    showResult(m_outcome->result, m_cancelFlag->load());
+    m_check->setEnabled(!m_inUse.empty() && !m_inUseProfile.isEmpty());
+    if (m_outcome->check)
+        showCheck(*m_outcome->check);
+    else
+        showResult(m_outcome->result, m_cancelFlag->load());
 }
 
 void CalibrationDialog::showResult(const CalibrationResult& r, bool cancelled)

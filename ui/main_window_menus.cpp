@@ -184,8 +184,10 @@ void MainWindow::calibrate()
             statusBar()->showMessage(useCalibratedTable(table, profile), 8000);
         });
     }
-    if (!m_calibration->isRunning())
+    if (!m_calibration->isRunning()) {
         m_calibration->setProfile(QString::fromStdString(m_scenario.model.profile));
+        m_calibration->setTableInUse(m_scenario.model.predictTable, QString::fromStdString(m_scenario.model.profile));
+    }
     m_calibration->show();
     m_calibration->raise();
 }

@@ -9,9 +9,11 @@
 #include "predict/backend.h"
 #include "predict/factory.h"
 #include "predict/model.h"
+#include "io/scenario_reader.h"
 #include "session/output_file.h"
 
 #include <QCommandLineParser>
+#include <QRegularExpression>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -19,9 +21,173 @@
 #include <QTextStream>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <vector>
 
 namespace knee::cli {
+
+namespace {
+
+// The backend --backend asks for (auto, cpu or gpu), as calibrate itself makes it; nullopt and a message on
+// `err` for a bad name or a GPU that is not there.
+std::optional<predict::BackendChoice> chooseBackend(const QString& kind, QTextStream& err)
+{
+    predict::FactoryOptions factory;
+    if (kind == QLatin1String("cpu"))
+        factory.prefer = predict::Preference::Cpu;
+    else if (kind == QLatin1String("gpu"))
+        factory.prefer = predict::Preference::Cuda;
+    else if (kind != QLatin1String("auto")) {
+        err << "knee calibrate: --backend expects auto, cpu or gpu, got '" << kind << "'\n";
+        return std::nullopt;
+    }
+    predict::BackendChoice choice = predict::makeBackend(factory);
+    if (kind == QLatin1String("gpu") && !choice.gpu) {
+        err << "knee calibrate: no GPU backend: " << QString::fromStdString(choice.notice) << "\n";
+        return std::nullopt;
+    }
+    return choice;
+}
+
+// What the calibration runs are told of that backend.
+PredictBackendInfo backendInfo(const predict::BackendChoice& choice)
+{
+    PredictBackendInfo backend;
+    backend.backend = choice.backend.get();
+    backend.gpu = choice.gpu;
+    backend.fellBack = choice.fellBack;
+    backend.notice = choice.notice;
+    backend.shortName = choice.gpu ? choice.backend->description() : "the CPU";
+    return backend;
+}
+
+// The table to check and its model: a file `knee calibrate --out` wrote (`profile:` and `predict_table:` at
+// the top) is read as the model section of a scenario, so that it meets the scenario reader's checks; any
+// other file as a scenario.
+struct CheckedTable {
+    std::string profile;
+    ServiceTable table;
+};
+std::optional<CheckedTable> readTableToCheck(const QString& path, const QString& profileFlag, QTextStream& err)
+{
+    std::string text;
+    ScenarioReadResult r = readScenarioFile(path.toStdString(), &text);
+    const QStringList lines = QString::fromStdString(text).split(QLatin1Char('\n'));
+    if (!lines.filter(QRegularExpression(QStringLiteral("^predict_table:"))).isEmpty()) {
+        // Every line indented under model: (two lines above them), so that a message's line is the file's plus 2.
+        constexpr int kAbove = 2;
+        std::string wrapped = "model:\n  predict: 1\n";
+        for (const QString& line : lines)
+            wrapped += "  " + line.toStdString() + "\n";
+        wrapped += "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 1}\nworkload: {arrival: {kind: closed, users: 1}, duration_s: 1}\n";
+        r = readScenarioText(wrapped, path.toStdString());
+        for (ScenarioError& e : r.errors)
+            if (e.line > kAbove && e.line <= kAbove + int(lines.size())) {
+                e.line -= kAbove;
+                e.column = std::max(1, e.column - 2);
+            }
+    }
+    if (!r.ok()) {
+        for (const ScenarioError& e : r.errors)
+            err << "knee calibrate: --check: " << QString::fromStdString(e.toString()) << "\n";
+        return std::nullopt;
+    }
+    CheckedTable t{r.scenario->model.profile, r.scenario->model.predictTable};
+    if (t.table.empty()) {
+        err << "knee calibrate: --check: " << path << " has no model.predict_table to check\n";
+        return std::nullopt;
+    }
+    if (!profileFlag.isEmpty() && !t.profile.empty() && profileFlag.toStdString() != t.profile) {
+        err << "knee calibrate: --check: the table is of profile '" << QString::fromStdString(t.profile) << "', --profile says '" << profileFlag << "'\n";
+        return std::nullopt;
+    }
+    if (t.profile.empty())
+        t.profile = profileFlag.toStdString();
+    if (t.profile.empty()) {
+        err << "knee calibrate: --check: " << path << " names no model profile (model.profile); --profile NAME says which model the table is of\n";
+        return std::nullopt;
+    }
+    if (!predict::findProfile(t.profile)) {
+        err << "knee calibrate: --check: unknown profile '" << QString::fromStdString(t.profile) << "'; expected tiny, small, medium, large or xl\n";
+        return std::nullopt;
+    }
+    return t;
+}
+
+// `knee calibrate --check FILE`: the table's queue runs, live against virtual (checkTable).
+int runCalibrateCheck(const QString& path, const QString& profileFlag, const QString& backendKind,
+                      const QString& toleranceText, bool asJson)
+{
+    QTextStream out(stdout), err(stderr);
+    bool ok = false;
+    const double tolerancePct = toleranceText.toDouble(&ok);
+    if (!ok || !(tolerancePct > 0) || tolerancePct > 100) {
+        err << "knee calibrate: --tolerance expects a percentage above 0 and up to 100, got '" << toleranceText << "'\n";
+        return kBadInput;
+    }
+    const std::optional<CheckedTable> checked = readTableToCheck(path, profileFlag, err);
+    if (!checked)
+        return kBadInput;
+    std::optional<predict::BackendChoice> choice = chooseBackend(backendKind, err);
+    if (!choice)
+        return kBadInput;
+    if (!asJson)
+        err << "knee calibrate: " << QString::fromStdString(choice->notice) << "\n";
+    const PredictBackendInfo backend = backendInfo(*choice);
+    const TableCheck check = checkTable(checked->profile, checked->table, backend);
+    if (!check.error.empty()) {
+        err << "knee calibrate: --check: " << QString::fromStdString(check.error) << "\n";
+        return kFailure;
+    }
+    if (!check.hostNotice.empty())
+        err << "knee calibrate: --check: " << QString::fromStdString(check.hostNotice) << "\n";
+    const double worst = check.worst()->error(); // checkTable measures k = 1 at least
+    const int worstK = check.worst()->concurrency;
+    const bool stale = !check.holds(tolerancePct);
+    const ServiceTable& t = checked->table;
+    if (asJson) {
+        QJsonArray points;
+        for (const TableCheckPoint& p : check.points) {
+            QJsonObject latency = latencyJson(p.latency);
+            latency["count"] = qint64(p.latency.count);
+            points.append(QJsonObject{{"concurrency", p.concurrency}, {"live_rps", p.liveRps}, {"virtual_rps", p.virtualRps},
+                                      {"error_pct", 100 * p.error()}, {"live_engine_thread_ms", p.liveEngineThreadMs},
+                                      {"table_engine_thread_ms", t.engineThreadAt(p.concurrency)}, {"latency_ms", latency},
+                                      {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
+                                      {"attempts", p.attempts}});
+        }
+        const QJsonObject o{{"check", path},
+                            {"profile", QString::fromStdString(checked->profile)},
+                            {"table_source", QString::fromStdString(t.source)},
+                            {"gpu", choice->gpu},
+                            {"notice", QString::fromStdString(choice->notice)},
+                            {"tolerance_pct", tolerancePct},
+                            {"points", points},
+                            {"worst_error_pct", 100 * worst},
+                            {"worst_concurrency", worstK},
+                            {"stale", stale},
+                            {"host_notice", QString::fromStdString(check.hostNotice)}};
+        out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
+    } else {
+        out << "calls in flight   live calls/s   virtual calls/s   live / virtual\n";
+        for (const TableCheckPoint& p : check.points)
+            out << QStringLiteral("%1 %2 %3 %4 %\n")
+                       .arg(p.concurrency, 15)
+                       .arg(p.liveRps, 14, 'f', 1)
+                       .arg(p.virtualRps, 17, 'f', 1)
+                       .arg(QStringLiteral("%1%2").arg(std::round(1000 * p.error()) > 0 ? QStringLiteral("+") : QString())
+                                .arg(std::round(1000 * p.error()) == 0 ? 0.0 : 100 * p.error(), 0, 'f', 1), 16);
+        out << (stale ? QStringLiteral("stale: at %1 in flight live is %2 % from virtual time on this table (tolerance %3 %); calibrate again\n")
+                      : QStringLiteral("holds: every k within %3 % (worst %2 % at %1 in flight)\n"))
+                   .arg(worstK)
+                   .arg(100 * worst, 0, 'f', 1)
+                   .arg(tolerancePct);
+    }
+    return stale ? kTableStale : kOk;
+}
+
+} // namespace
 
 int runCalibrate(const QStringList& args)
 {
@@ -65,22 +231,42 @@ int runCalibrate(const QStringList& args)
                                                         "in another moment, so a disturbance of a few seconds marks one attempt only."),
                                          QStringLiteral("N"), QStringLiteral("4"));
     const QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Write the predict_table (YAML) here."), QStringLiteral("FILE"));
+    const QCommandLineOption checkOpt(QStringLiteral("check"),
+                                      QStringLiteral("Measure nothing new: check that this table (a file `knee calibrate --out` wrote, or a "
+                                                     "scenario with model.profile and model.predict_table) still holds here. The live engine "
+                                                     "runs a queue at predict_concurrency 1 and at each k of the table's concurrency axis "
+                                                     "(about 3 s each), and each is compared with virtual time on the table. Exit code 5 "
+                                                     "when one is off by more than --tolerance."),
+                                      QStringLiteral("FILE"));
+    const QCommandLineOption toleranceOpt(QStringLiteral("tolerance"),
+                                          QStringLiteral("With --check: how far (percent) live may be from virtual time at any k before the "
+                                                         "table counts as stale (default 5)."),
+                                          QStringLiteral("PCT"), QString::number(kTableCheckTolerancePct));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, attemptsOpt, noOverheadOpt, sharedCostOpt, liveIdleOpt, outOpt, json});
+    parser.addOptions({profileOpt, backendOpt, batchesOpt, concurrencyOpt, repeatsOpt, settleOpt, attemptsOpt, noOverheadOpt, sharedCostOpt, liveIdleOpt, outOpt,
+                       checkOpt, toleranceOpt, json});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
+    if (parser.isSet(checkOpt)) {
+        for (const QCommandLineOption* o : {&batchesOpt, &concurrencyOpt, &repeatsOpt, &settleOpt, &attemptsOpt, &noOverheadOpt, &sharedCostOpt, &liveIdleOpt, &outOpt})
+            if (parser.isSet(*o)) {
+                err << "knee calibrate: --check measures the table's own axis and writes no table; drop --" << o->names().first() << "\n";
+                return kBadInput;
+            }
+        return runCalibrateCheck(parser.value(checkOpt), parser.isSet(profileOpt) ? parser.value(profileOpt) : QString(),
+                                 parser.value(backendOpt), parser.value(toleranceOpt), parser.isSet(json));
+    }
+    if (parser.isSet(toleranceOpt)) {
+        err << "knee calibrate: --tolerance goes with --check\n";
+        return kBadInput;
+    }
     const auto profile = predict::findProfile(parser.value(profileOpt).toStdString());
     if (!profile) {
         err << "knee calibrate: unknown profile '" << parser.value(profileOpt) << "'; expected tiny, small, medium, large or xl\n";
         return kBadInput;
     }
-    predict::FactoryOptions factory;
     const QString kind = parser.value(backendOpt);
-    if (kind == QLatin1String("cpu"))
-        factory.prefer = predict::Preference::Cpu;
-    else if (kind == QLatin1String("gpu"))
-        factory.prefer = predict::Preference::Cuda;
-    else if (kind != QLatin1String("auto")) {
+    if (kind != QLatin1String("auto") && kind != QLatin1String("cpu") && kind != QLatin1String("gpu")) {
         err << "knee calibrate: --backend expects auto, cpu or gpu, got '" << kind << "'\n";
         return kBadInput;
     }
@@ -154,19 +340,13 @@ int runCalibrate(const QStringList& args)
         }
     }
 
-    predict::BackendChoice choice = predict::makeBackend(factory);
-    if (kind == QLatin1String("gpu") && !choice.gpu) {
-        err << "knee calibrate: no GPU backend: " << QString::fromStdString(choice.notice) << "\n";
+    std::optional<predict::BackendChoice> chosen = chooseBackend(kind, err);
+    if (!chosen)
         return kBadInput;
-    }
+    predict::BackendChoice& choice = *chosen;
     if (!parser.isSet(json))
         err << "knee calibrate: " << QString::fromStdString(choice.notice) << "\n";
-    PredictBackendInfo backend;
-    backend.backend = choice.backend.get();
-    backend.gpu = choice.gpu;
-    backend.fellBack = choice.fellBack;
-    backend.notice = choice.notice;
-    backend.shortName = choice.gpu ? choice.backend->description() : "the CPU";
+    const PredictBackendInfo backend = backendInfo(choice);
     const CalibrationResult result = calibrateProfile(request, backend);
     if (!result.error.empty()) {
         err << "knee calibrate: " << QString::fromStdString(result.error) << "\n";

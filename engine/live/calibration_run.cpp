@@ -163,6 +163,24 @@ QuietRun quietLive(Run run)
     return best;
 }
 
+// The live queue run at predict_concurrency k (4k closed-loop users, so always a queue; 0.5 s of warm-up, then
+// measureS), measured again while the host disturbs it: calibrate's source of the live engine's costs at k, and
+// what checkTable compares with virtual time.
+QuietRun liveQueueRun(const std::string& profile, const PredictBackendInfo& backend, double soloMs, int k, double measureS, std::string& error)
+{
+    return quietLive([&] { return livePredictOnly(profile, backend, soloMs, 4 * k, 0, 0.5, 0.5 + measureS, error, {}, k); });
+}
+
+// Adds "the queue run at k calls in flight (the host's figures)" to `disturbed` where the host disturbed every attempt.
+void noteDisturbedQueueRun(const QuietRun& r, int k, std::string& disturbed)
+{
+    if (!calibrationDisturbed(r.host))
+        return;
+    char what[160];
+    std::snprintf(what, sizeof what, "the queue run at %d calls in flight (%s)", k, r.host.describe().c_str());
+    disturbed += (disturbed.empty() ? "" : ", ") + std::string(what);
+}
+
 } // namespace
 
 // What the virtual engine must add to every call so that back-to-back calls at predict_concurrency 1 come
@@ -522,9 +540,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             t.engineThreadSharedMs.assign(t.concurrency.size(), t.engineThreadMs);
             for (std::size_t j = 0; j < t.concurrency.size(); ++j) {
                 const int k = t.concurrency[j];
-                const QuietRun r = quietLive([&] {
-                    return livePredictOnly(request.profile, backend, t.msAt(1), 4 * k, 0, 0.5, 0.5 + measureS, error, {}, k);
-                });
+                const QuietRun r = liveQueueRun(request.profile, backend, t.msAt(1), k, measureS, error);
                 if (!r.run) {
                     out.error = "measuring the live engine's cost per call with " + std::to_string(k) + " calls in flight: " + error;
                     return out;
@@ -540,11 +556,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + kSharedOverheadFitWindows * measureS,
                                                  p.virtualRps);
                 t.overheadSharedMs[j] = p.overheadMs;
-                if (calibrationDisturbed(r.host)) {
-                    char what[160];
-                    std::snprintf(what, sizeof what, "the queue run at %d calls in flight (%s)", k, r.host.describe().c_str());
-                    disturbed += (disturbed.empty() ? "" : ", ") + std::string(what);
-                }
+                noteDisturbedQueueRun(r, k, disturbed);
                 out.liveQueue.push_back(p);
             }
         }
@@ -569,6 +581,37 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                   t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean",
                   t.engineThreadWakeMs.empty() ? "" : "; engine thread wake-up: how late it ran the Poisson sends it woke for, at a quarter of the queue run's rate");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
+    return out;
+}
+
+TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend)
+{
+    TableCheck out;
+    const double soloMs = table.msAt(1);
+    const double measureS = std::clamp(0.3 * soloMs, 2.0, 120.0); // calibrate's queue runs (calibrateProfile)
+    std::vector<int> ks{1}; // then the table's rows above one call (ServiceTable::concurrency)
+    ks.insert(ks.end(), table.concurrency.begin(), table.concurrency.end());
+    std::string disturbed;
+    for (int k : ks) {
+        std::string error;
+        const QuietRun r = liveQueueRun(profile, backend, soloMs, k, measureS, error);
+        if (!r.run) {
+            out.error = "the live queue run with " + std::to_string(k) + " calls in flight: " + error;
+            return out;
+        }
+        TableCheckPoint p;
+        p.concurrency = k;
+        p.liveRps = r.run->summary.throughputRps;
+        p.liveEngineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
+        p.latency = r.run->summary.latency;
+        p.host = r.host;
+        p.attempts = r.attempts;
+        p.virtualRps = virtualQueueRps(profile, table, k, 0.5, 0.5 + kSharedOverheadFitWindows * measureS);
+        noteDisturbedQueueRun(r, k, disturbed);
+        out.points.push_back(p);
+    }
+    if (!disturbed.empty())
+        out.hostNotice = "the host was busy through every attempt of " + disturbed + ": the live side may be slow; check again when the machine is quieter";
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include "predict/calibration.h"
 #include "telemetry/host_contention.h"
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -205,5 +206,46 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
 // Blocks for the measurement (seconds to minutes): call it off the UI thread. Needs an event loop on
 // the calling thread when measureOverhead is set (a QCoreApplication's main thread, or a QThread).
 CalibrationResult calibrateProfile(const CalibrationRequest& request, const PredictBackendInfo& backend);
+
+// `knee calibrate --check`: is a table still true of this device and this engine? At k = 1 and each k of the
+// table's concurrency axis the live queue run that calibrate measured
+// (predict_concurrency k, 4k closed-loop users, one replica, 0.5 s warm-up, then calibrate's measuring time),
+// against the same run in virtual time on the table (a run kSharedOverheadFitWindows times as long).
+// Why: a table can stop being true minutes after it was taken. On an H100 (BENCHMARKS.md "Fidelity",
+// twenty-seventh session, run 34) `medium`'s live engine ran predict_concurrency 1 at 4,615-4,982 calls a
+// second in the fidelity matrix, where the table calibrate had just written (and virtual time) gave 4,163,
+// while at 2 and 4 calls in flight both agreed within 1 %; and the same card's T(1, 1) for `medium` was
+// 0.2263 ms one day and 0.2004 ms the next. The device's own T(b, k) is not measured again: what a user's
+// virtual runs stand on is the whole chain, and the queue runs measure it.
+struct TableCheckPoint {
+    int concurrency = 0;
+    double liveRps = 0;            // live: calls completed per second
+    double virtualRps = 0;         // virtual, on the table
+    double liveEngineThreadMs = 0; // live: the engine thread's CPU time per call (the table's engine_thread_ms at k, for comparison)
+    LatencySummaryMs latency;      // live
+    telemetry::HostContention host;
+    int attempts = 1;
+    double error() const { return virtualRps > 0 ? liveRps / virtualRps - 1 : 0; } // live ÷ virtual − 1
+};
+struct TableCheck {
+    std::string error; // non-empty: a live run failed (nothing to compare)
+    std::vector<TableCheckPoint> points;
+    std::string hostNotice; // the runs whose every attempt the host disturbed ("" if none)
+    // The point furthest from virtual time (the last of equals); null without points.
+    const TableCheckPoint* worst() const
+    {
+        const TableCheckPoint* w = nullptr;
+        for (const TableCheckPoint& p : points)
+            if (!w || std::abs(p.error()) >= std::abs(w->error()))
+                w = &p;
+        return w;
+    }
+    // Every point within tolerancePct of virtual time (and some measured).
+    bool holds(double tolerancePct) const { return worst() && std::abs(worst()->error()) * 100 <= tolerancePct; }
+};
+// The tolerance `knee calibrate --check` and Model ▸ Calibrate's check use unless told: the fidelity goal's median.
+inline constexpr double kTableCheckTolerancePct = 5;
+// Blocks like calibrateProfile, and needs the same event loop.
+TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend);
 
 } // namespace knee

@@ -90,6 +90,61 @@ private Q_SLOTS:
         QCOMPARE(d.statusText(), QStringLiteral("Cancelled: nothing measured is used."));
         QVERIFY(!d.useButton()->isEnabled());
     }
+
+    // *Check the table in use* (knee::checkTable): on only with the scenario's table and profile; its line says
+    // holds or not against 5 %, live against virtual time at each number of calls in flight, and a busy host.
+    void checkSaysWhetherTheTableHolds()
+    {
+        auto point = [](int k, double live, double virt) {
+            knee::TableCheckPoint p;
+            p.concurrency = k;
+            p.liveRps = live;
+            p.virtualRps = virt;
+            return p;
+        };
+        knee::TableCheck holds;
+        holds.points = {point(1, 1010, 1000), point(2, 1960, 2000), point(4, 3090, 3000)};
+        QCOMPARE(CalibrationDialog::describeCheck(holds, "large"),
+                 QStringLiteral("The 'large' table in use holds here: live against virtual time at 1 / 2 / 4 calls in flight: "
+                                "+1.0 % / -2.0 % / +3.0 % (within 5 %)."));
+        knee::TableCheck stale; // run 34's `medium` at predict_concurrency 1, two calls in flight as calibrated
+        stale.points = {point(1, 4982, 4163), point(2, 6088, 6089)};
+        QCOMPARE(CalibrationDialog::describeCheck(stale, "medium"),
+                 QStringLiteral("The 'medium' table in use no longer holds here: live against virtual time at 1 / 2 calls in flight: "
+                                "+19.7 % / 0.0 %; at 1 in flight +19.7 %, beyond 5 %. Measure again and use the new table."));
+        knee::TableCheck edge; // exactly 5 % holds
+        edge.points = {point(1, 1050, 1000)};
+        QVERIFY(CalibrationDialog::describeCheck(edge, "small").contains("holds here"));
+        knee::TableCheck busy = holds;
+        busy.hostNotice = "the host was busy through every attempt of the queue run at 2 calls in flight (host steal 0.3 %)";
+        QVERIFY(CalibrationDialog::describeCheck(busy, "large").endsWith(
+            "(within 5 %).\nWarning: the host was busy through every attempt of the queue run at 2 calls in flight (host steal 0.3 %)"));
+        knee::TableCheck failed;
+        failed.error = "the live queue run with 2 calls in flight: the live engine's calls failed: out of memory";
+        QCOMPARE(CalibrationDialog::describeCheck(failed, "large"), QStringLiteral("Check failed: ") + QString::fromStdString(failed.error));
+
+        const knee::PredictBackendInfo none; // never asked: nothing is started
+        CalibrationDialog d(none);
+        d.setProfile("medium");
+        d.setTableInUse({}, "medium"); // the scenario has no table: nothing to check
+        QVERIFY(!d.checkButton()->isEnabled());
+        knee::ServiceTable table;
+        table.batch = {1, 2};
+        table.ms = {0.2, 0.3};
+        d.setTableInUse(table, ""); // a table of no named model: which model would run?
+        QVERIFY(!d.checkButton()->isEnabled());
+        d.setTableInUse(table, "medium");
+        QVERIFY(d.checkButton()->isEnabled());
+        d.show();
+        d.showCheck(stale);
+        QCOMPARE(d.statusText(), CalibrationDialog::describeCheck(stale, "medium"));
+        QVERIFY(!d.useButton()->isEnabled()); // a check measures no table to use
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            d.grab().save(shots + "/calibration_check_stale.png");
+            d.showCheck(busy);
+            d.grab().save(shots + "/calibration_check_holds_busy.png");
+        }
+    }
 };
 
 QTEST_MAIN(TestCalibrationText)

@@ -738,6 +738,66 @@ private slots:
         QVERIFY(l["load_started_s"].toDouble() > 0); // after the replica had built the model's weights
         const Result text = knee({"simulate", scenario, "--live", "--max-wall-s", "0"});
         QCOMPARE(text.exitCode, 2); // bad input, before anything runs
+
+        // --check: the table's queue runs again (k = 1 and each k of its axis), live against virtual time on the
+        // table. On this 2-core machine a table holds only to the machine's noise (checks minutes after calibrating
+        // here: -17.9 to +11.3 %), so what is asserted is the check's arithmetic and its verdict, and that a table 50x
+        // too slow is caught, never how close the fresh one came.
+        const Result check = knee({"calibrate", "--check", table, "--backend", "cpu", "--json"});
+        QVERIFY2(check.exitCode == 0 || check.exitCode == 5, check.err.constData());
+        const QJsonObject c = QJsonDocument::fromJson(check.out).object();
+        QCOMPARE(c["profile"].toString(), QStringLiteral("tiny"));
+        QCOMPARE(c["tolerance_pct"].toDouble(), 5.0);
+        QCOMPARE(c["table_source"].toString(), tableJson["source"].toString());
+        const QJsonArray points = c["points"].toArray();
+        QCOMPARE(points.size(), 4);
+        double worst = 0;
+        for (int j = 0; j < 4; ++j) {
+            const QJsonObject p = points[j].toObject();
+            QCOMPARE(p["concurrency"].toInt(), 1 << j);
+            QVERIFY(p["live_rps"].toDouble() > 0 && p["virtual_rps"].toDouble() > 0);
+            const double error = 100 * (p["live_rps"].toDouble() / p["virtual_rps"].toDouble() - 1);
+            QVERIFY2(std::abs(p["error_pct"].toDouble() - error) < 1e-9, qPrintable(QString::number(p["error_pct"].toDouble())));
+            QCOMPARE(p["table_engine_thread_ms"].toDouble(), threadByK[j].toDouble()); // the table's own, to set the live one beside
+            QVERIFY(p["live_engine_thread_ms"].toDouble() > 0);
+            QVERIFY(p["latency_ms"].toObject()["count"].toInt() > 0);
+            if (std::abs(error) >= std::abs(worst))
+                worst = error;
+        }
+        QVERIFY(std::abs(c["worst_error_pct"].toDouble() - worst) < 1e-9);
+        QCOMPARE(c["stale"].toBool(), std::abs(worst) > 5);
+        QCOMPARE(check.exitCode, std::abs(worst) > 5 ? 5 : 0);
+        // The same table's times 50x over, as a table of one call alone (k = 1 only): live completes far more.
+        QByteArray slowTable = "profile: tiny\npredict_table: {batch: [1, 2, 4], ms: [";
+        for (int i = 0; i < 3; ++i)
+            slowTable += QByteArray::number(50 * tableJson["ms"].toArray()[i].toDouble()) + (i < 2 ? ", " : "]}\n");
+        const QString slowPath = dir.filePath("slow.yaml");
+        QFile slowFile(slowPath);
+        QVERIFY(slowFile.open(QIODevice::WriteOnly));
+        slowFile.write(slowTable);
+        slowFile.close();
+        const Result slow = knee({"calibrate", "--check", slowPath, "--backend", "cpu", "--json"});
+        QCOMPARE(slow.exitCode, 5);
+        const QJsonObject sc = QJsonDocument::fromJson(slow.out).object();
+        QVERIFY(sc["stale"].toBool());
+        QCOMPARE(sc["points"].toArray().size(), 1);
+        QCOMPARE(sc["worst_concurrency"].toInt(), 1);
+        QVERIFY2(sc["worst_error_pct"].toDouble() > 500, qPrintable(QString::number(sc["worst_error_pct"].toDouble())));
+        QVERIFY(std::abs(worst) < sc["worst_error_pct"].toDouble() / 5); // the fresh table is far nearer
+        // Its text form says the verdict; a table naming no profile, or another than --profile, is refused.
+        const Result slowText = knee({"calibrate", "--check", slowPath, "--backend", "cpu"});
+        QCOMPARE(slowText.exitCode, 5);
+        QVERIFY2(slowText.out.contains("stale: at 1 in flight live is"), slowText.out.constData());
+        QFile anonymous(dir.filePath("anonymous.yaml"));
+        QVERIFY(anonymous.open(QIODevice::WriteOnly));
+        anonymous.write(slowTable.mid(slowTable.indexOf("predict_table")));
+        anonymous.close();
+        const Result noProfile = knee({"calibrate", "--check", anonymous.fileName()});
+        QCOMPARE(noProfile.exitCode, 2);
+        QVERIFY2(noProfile.err.contains("names no model profile"), noProfile.err.constData());
+        const Result otherProfile = knee({"calibrate", "--check", slowPath, "--profile", "small"});
+        QCOMPARE(otherProfile.exitCode, 2);
+        QVERIFY2(otherProfile.err.contains("the table is of profile 'tiny', --profile says 'small'"), otherProfile.err.constData());
     }
 
     void calibrateBadInput_data()
@@ -754,6 +814,14 @@ private slots:
         QTest::addRow("zero idle delay") << QStringList{"calibrate", "--live-idle-delays", "0"} << "--live-idle-delays";
         QTest::addRow("shared cost neither") << QStringList{"calibrate", "--shared-cost", "maybe"} << "--shared-cost expects auto, on or off";
         QTest::addRow("shared cost without overhead") << QStringList{"calibrate", "--shared-cost", "on", "--no-overhead"} << "--shared-cost on measures";
+        QTest::addRow("check writes nothing") << QStringList{"calibrate", "--check", defaultScenario(), "--out", "t.yaml"} << "drop --out";
+        QTest::addRow("check measures its own axis") << QStringList{"calibrate", "--check", defaultScenario(), "--batches", "1,2"} << "drop --batches";
+        QTest::addRow("check tolerance 0") << QStringList{"calibrate", "--check", defaultScenario(), "--tolerance", "0"} << "--tolerance expects";
+        QTest::addRow("check tolerance words") << QStringList{"calibrate", "--check", defaultScenario(), "--tolerance", "tight"} << "--tolerance expects";
+        QTest::addRow("tolerance without check") << QStringList{"calibrate", "--tolerance", "3"} << "--tolerance goes with --check";
+        QTest::addRow("check a missing file") << QStringList{"calibrate", "--check", "/nonexistent/table.yaml"} << "cannot open";
+        QTest::addRow("check a scenario without a table") << QStringList{"calibrate", "--check", defaultScenario()} << "has no model.predict_table";
+        QTest::addRow("check a directory") << QStringList{"calibrate", "--check", QStringLiteral(KNEE_SOURCE_DIR)} << "--check";
     }
     void calibrateBadInput()
     {
