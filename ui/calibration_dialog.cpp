@@ -187,6 +187,8 @@ QString CalibrationDialog::describe(const CalibrationResult& r)
 }
 QString CalibrationDialog::describeCheck(const TableCheck& c, const QString& profile)
 {
+    if (c.error == "cancelled")
+        return tr("Check cancelled.");
     if (!c.error.empty())
         return tr("Check failed: %1").arg(QString::fromStdString(c.error));
     const TableCheckPoint* worst = c.worst();
@@ -221,13 +223,16 @@ void CalibrationDialog::check()
         return;
     auto outcome = std::make_shared<Outcome>();
     m_outcome = outcome;
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     m_start->setEnabled(false);
     m_check->setEnabled(false);
-    m_cancel->setEnabled(false); // a check's runs take seconds each and stop on their own
+    m_useBeforeCheck = m_use->isEnabled();
+    m_use->setEnabled(false); // the scenario's table must not change under its own check
+    m_cancel->setEnabled(true); // stops before the next live run (each takes seconds)
     m_progress->setRange(0, 0);
     m_status->setText(tr("Checking the '%1' table in use: the live engine at each number of calls in flight…").arg(m_inUseProfile));
-    m_thread = QThread::create([table = m_inUse, profile = m_inUseProfile.toStdString(), outcome, backend = &m_backend] {
-        outcome->check = checkTable(profile, table, *backend);
+    m_thread = QThread::create([table = m_inUse, profile = m_inUseProfile.toStdString(), outcome, flag = m_cancelFlag, backend = &m_backend] {
+        outcome->check = checkTable(profile, table, *backend, flag.get());
     });
     m_thread->setObjectName(QStringLiteral("knee-calibrate-check"));
     connect(m_thread, &QThread::finished, this, &CalibrationDialog::done);
@@ -307,10 +312,12 @@ void CalibrationDialog::done()
     m_start->setEnabled(true);
     m_cancel->setEnabled(false);
     m_check->setEnabled(!m_inUse.empty() && !m_inUseProfile.isEmpty());
-    if (m_outcome->check)
+    if (m_outcome->check) {
+        m_use->setEnabled(m_useBeforeCheck); // as before the check: a calibration's table may still be there to use
         showCheck(*m_outcome->check);
-    else
+    } else {
         showResult(m_outcome->result, m_cancelFlag->load());
+    }
 }
 
 void CalibrationDialog::showResult(const CalibrationResult& r, bool cancelled)

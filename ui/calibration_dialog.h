@@ -96,6 +96,7 @@ private:
     QString m_measured;
     ServiceTable m_inUse; // the scenario's, for check()
     QString m_inUseProfile;
+    bool m_useBeforeCheck = false; // Use's state when a check began, given back when it ends
     struct Outcome;
     std::shared_ptr<Outcome> m_outcome;
 };

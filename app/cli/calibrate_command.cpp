@@ -73,21 +73,34 @@ std::optional<CheckedTable> readTableToCheck(const QString& path, const QString&
 {
     std::string text;
     ScenarioReadResult r = readScenarioFile(path.toStdString(), &text);
-    const QStringList lines = QString::fromStdString(text).split(QLatin1Char('\n'));
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) // a byte-order mark: the reader drops it at the start only
+        text.erase(0, 3);
+    QStringList lines = QString::fromStdString(text).split(QLatin1Char('\n'));
     if (!lines.filter(QRegularExpression(QStringLiteral("^predict_table:"))).isEmpty()) {
-        // Every line indented under model: (two lines above them), so that a message's line is the file's plus 2.
-        constexpr int kAbove = 2;
-        std::string wrapped = "model:\n  predict: 1\n";
-        for (const QString& line : lines)
-            wrapped += "  " + line.toStdString() + "\n";
-        wrapped += "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 1}\nworkload: {arrival: {kind: closed, users: 1}, duration_s: 1}\n";
+        // The user's lines go last, each indented under model:, after kAbove lines of our own, so that a message
+        // about them has the file's line (and column); one about ours, or past the text's end, has no line.
+        constexpr int kAbove = 4;
+        std::string wrapped = "deployment: {replicas: {min: 1, max: 1}, concurrency_target: 1}\n"
+                              "workload: {arrival: {kind: closed, users: 1}, duration_s: 1}\n"
+                              "model:\n"
+                              "  predict: 1\n";
+        for (const QString& line : lines) // a document marker would end the map once indented: kept as a blank line
+            wrapped += (line.trimmed() == QLatin1String("---") || line.trimmed() == QLatin1String("...")) ? std::string("\n")
+                                                                                                            : "  " + line.toStdString() + "\n";
         r = readScenarioText(wrapped, path.toStdString());
-        for (ScenarioError& e : r.errors)
+        for (ScenarioError& e : r.errors) {
             if (e.line > kAbove && e.line <= kAbove + int(lines.size())) {
                 e.line -= kAbove;
                 e.column = std::max(1, e.column - 2);
+            } else {
+                e.line = e.column = 0;
             }
+            if (e.key.rfind("model.", 0) == 0) // the file has no model: section
+                e.key.erase(0, 6);
+        }
     }
+    for (const std::string& w : r.warnings)
+        err << "knee calibrate: --check: warning: " << QString::fromStdString(w) << "\n";
     if (!r.ok()) {
         for (const ScenarioError& e : r.errors)
             err << "knee calibrate: --check: " << QString::fromStdString(e.toString()) << "\n";
@@ -110,6 +123,11 @@ std::optional<CheckedTable> readTableToCheck(const QString& path, const QString&
     }
     if (!predict::findProfile(t.profile)) {
         err << "knee calibrate: --check: unknown profile '" << QString::fromStdString(t.profile) << "'; expected tiny, small, medium, large or xl\n";
+        return std::nullopt;
+    }
+    if (!t.table.concurrency.empty() && t.table.concurrency.back() > kMaxDeviceSlots) {
+        err << "knee calibrate: --check: the table's concurrency axis goes to " << t.table.concurrency.back()
+            << " calls in flight; the live engine runs at most " << kMaxDeviceSlots << " on a device\n";
         return std::nullopt;
     }
     return t;
@@ -235,7 +253,8 @@ int runCalibrate(const QStringList& args)
                                       QStringLiteral("Measure nothing new: check that this table (a file `knee calibrate --out` wrote, or a "
                                                      "scenario with model.profile and model.predict_table) still holds here. The live engine "
                                                      "runs a queue at predict_concurrency 1 and at each k of the table's concurrency axis "
-                                                     "(about 3 s each), and each is compared with virtual time on the table. Exit code 5 "
+                                                     "(each as calibrate's: a cold start, 0.5 s of warm-up, then 0.3 s per ms of T(1, 1), "
+                                                     "2 to 120 s), and each is compared with virtual time on the table. Exit code 5 "
                                                      "when one is off by more than --tolerance."),
                                       QStringLiteral("FILE"));
     const QCommandLineOption toleranceOpt(QStringLiteral("tolerance"),

@@ -28,11 +28,6 @@ namespace knee {
 
 namespace {
 
-// A replica's device slots (streams, buffers, cuBLASLt workspaces) are reserved when it starts. Calls
-// beyond them (predict_concurrency raised later, or above this) wait for a slot in the executor: the
-// device runs them one after another, as a real GPU would.
-constexpr int kMaxDeviceSlots = 64;
-
 // One model per profile for the whole process: a reset, a second run or the next level of a live sweep
 // reuses the weights instead of generating gigabytes again. The newest one is kept even when no replica
 // holds it (levels and resets come one after another); others go with their last replica.

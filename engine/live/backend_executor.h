@@ -23,6 +23,11 @@ namespace knee {
 
 class Engine;
 
+// A replica's device slots (streams, buffers, cuBLASLt workspaces) are reserved when it starts. Calls
+// beyond them (predict_concurrency raised later, or above this) wait for a slot in the executor: the
+// device runs them one after another, as a real GPU would.
+inline constexpr int kMaxDeviceSlots = 64;
+
 // The model profiles a scenario's `model.profile` may name, for pickers that must not include the
 // Qt-free predict headers (their `slots` member collides with Qt's keyword macro).
 struct ModelProfileInfo {

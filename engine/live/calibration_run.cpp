@@ -584,15 +584,24 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     return out;
 }
 
-TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend)
+TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend, const std::atomic<bool>* cancel)
 {
     TableCheck out;
+    if (!table.concurrency.empty() && table.concurrency.back() > kMaxDeviceSlots) {
+        out.error = "the table's concurrency axis goes to " + std::to_string(table.concurrency.back()) + " calls in flight; the live engine runs at most "
+            + std::to_string(kMaxDeviceSlots) + " on a device";
+        return out;
+    }
     const double soloMs = table.msAt(1);
     const double measureS = std::clamp(0.3 * soloMs, 2.0, 120.0); // calibrate's queue runs (calibrateProfile)
     std::vector<int> ks{1}; // then the table's rows above one call (ServiceTable::concurrency)
     ks.insert(ks.end(), table.concurrency.begin(), table.concurrency.end());
     std::string disturbed;
     for (int k : ks) {
+        if (cancel && cancel->load()) {
+            out.error = "cancelled";
+            return out;
+        }
         std::string error;
         const QuietRun r = liveQueueRun(profile, backend, soloMs, k, measureS, error);
         if (!r.run) {
@@ -607,6 +616,13 @@ TableCheck checkTable(const std::string& profile, const ServiceTable& table, con
         p.host = r.host;
         p.attempts = r.attempts;
         p.virtualRps = virtualQueueRps(profile, table, k, 0.5, 0.5 + kSharedOverheadFitWindows * measureS);
+        if (!(p.virtualRps > 0)) {
+            char what[200];
+            std::snprintf(what, sizeof what, "with %d calls in flight virtual time on the table completes no call in %g s, where live completed %.1f a second: "
+                          "its calls are far slower than this device's; calibrate again", k, kSharedOverheadFitWindows * measureS, p.liveRps);
+            out.error = what;
+            return out;
+        }
         noteDisturbedQueueRun(r, k, disturbed);
         out.points.push_back(p);
     }

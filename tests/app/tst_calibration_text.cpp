@@ -114,7 +114,10 @@ private Q_SLOTS:
                                 "+19.7 % / 0.0 %; at 1 in flight +19.7 %, beyond 5 %. Measure again and use the new table."));
         knee::TableCheck edge; // exactly 5 % holds
         edge.points = {point(1, 1050, 1000)};
-        QVERIFY(CalibrationDialog::describeCheck(edge, "small").contains("holds here"));
+        QVERIFY2(CalibrationDialog::describeCheck(edge, "small").startsWith("The 'small' table in use holds here: "),
+                 qPrintable(CalibrationDialog::describeCheck(edge, "small")));
+        edge.points = {point(1, 1051, 1000)}; // 5.1 %: beyond
+        QVERIFY(CalibrationDialog::describeCheck(edge, "small").startsWith("The 'small' table in use no longer holds here: "));
         knee::TableCheck busy = holds;
         busy.hostNotice = "the host was busy through every attempt of the queue run at 2 calls in flight (host steal 0.3 %)";
         QVERIFY(CalibrationDialog::describeCheck(busy, "large").endsWith(
@@ -122,6 +125,9 @@ private Q_SLOTS:
         knee::TableCheck failed;
         failed.error = "the live queue run with 2 calls in flight: the live engine's calls failed: out of memory";
         QCOMPARE(CalibrationDialog::describeCheck(failed, "large"), QStringLiteral("Check failed: ") + QString::fromStdString(failed.error));
+        knee::TableCheck cancelled;
+        cancelled.error = "cancelled";
+        QCOMPARE(CalibrationDialog::describeCheck(cancelled, "large"), QStringLiteral("Check cancelled."));
 
         const knee::PredictBackendInfo none; // never asked: nothing is started
         CalibrationDialog d(none);

@@ -771,11 +771,12 @@ private slots:
         QByteArray slowTable = "profile: tiny\npredict_table: {batch: [1, 2, 4], ms: [";
         for (int i = 0; i < 3; ++i)
             slowTable += QByteArray::number(50 * tableJson["ms"].toArray()[i].toDouble()) + (i < 2 ? ", " : "]}\n");
-        const QString slowPath = dir.filePath("slow.yaml");
-        QFile slowFile(slowPath);
-        QVERIFY(slowFile.open(QIODevice::WriteOnly));
-        slowFile.write(slowTable);
-        slowFile.close();
+        const auto writeFile = [&](const QString& name, const QByteArray& bytes) { // its path, or "" if it could not be written
+            QFile f(dir.filePath(name));
+            return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size() ? f.fileName() : QString();
+        };
+        const QString slowPath = writeFile("slow.yaml", slowTable);
+        QVERIFY(!slowPath.isEmpty());
         const Result slow = knee({"calibrate", "--check", slowPath, "--backend", "cpu", "--json"});
         QCOMPARE(slow.exitCode, 5);
         const QJsonObject sc = QJsonDocument::fromJson(slow.out).object();
@@ -788,13 +789,24 @@ private slots:
         const Result slowText = knee({"calibrate", "--check", slowPath, "--backend", "cpu"});
         QCOMPARE(slowText.exitCode, 5);
         QVERIFY2(slowText.out.contains("stale: at 1 in flight live is"), slowText.out.constData());
-        QFile anonymous(dir.filePath("anonymous.yaml"));
-        QVERIFY(anonymous.open(QIODevice::WriteOnly));
-        anonymous.write(slowTable.mid(slowTable.indexOf("predict_table")));
-        anonymous.close();
-        const Result noProfile = knee({"calibrate", "--check", anonymous.fileName()});
+        const QString anonymous = writeFile("anonymous.yaml", slowTable.mid(slowTable.indexOf("predict_table")));
+        QVERIFY(!anonymous.isEmpty());
+        const Result noProfile = knee({"calibrate", "--check", anonymous});
         QCOMPARE(noProfile.exitCode, 2);
         QVERIFY2(noProfile.err.contains("names no model profile"), noProfile.err.constData());
+        // A table file's errors name its own lines and keys; an axis beyond the live engine's 64 calls in flight is refused.
+        const QString broken = writeFile("broken.yaml", "# written by hand\nprofile: tiny\npredict_table: {batch: [1, 2], ms: [0.2, -1]}\n");
+        QVERIFY(!broken.isEmpty());
+        const Result brokenCheck = knee({"calibrate", "--check", broken});
+        QCOMPARE(brokenCheck.exitCode, 2);
+        QVERIFY2(brokenCheck.err.contains("broken.yaml:3:") && brokenCheck.err.contains("key 'predict_table.ms")
+                     && !brokenCheck.err.contains("model."),
+                 brokenCheck.err.constData());
+        const QString wide = writeFile("wide.yaml", "profile: tiny\npredict_table: {batch: [1], concurrency: [1, 2, 128], ms: [[0.2], [0.3], [9]]}\n");
+        QVERIFY(!wide.isEmpty());
+        const Result wideCheck = knee({"calibrate", "--check", wide});
+        QCOMPARE(wideCheck.exitCode, 2);
+        QVERIFY2(wideCheck.err.contains("goes to 128 calls in flight; the live engine runs at most 64"), wideCheck.err.constData());
         const Result otherProfile = knee({"calibrate", "--check", slowPath, "--profile", "small"});
         QCOMPARE(otherProfile.exitCode, 2);
         QVERIFY2(otherProfile.err.contains("the table is of profile 'tiny', --profile says 'small'"), otherProfile.err.constData());
@@ -821,7 +833,7 @@ private slots:
         QTest::addRow("tolerance without check") << QStringList{"calibrate", "--tolerance", "3"} << "--tolerance goes with --check";
         QTest::addRow("check a missing file") << QStringList{"calibrate", "--check", "/nonexistent/table.yaml"} << "cannot open";
         QTest::addRow("check a scenario without a table") << QStringList{"calibrate", "--check", defaultScenario()} << "has no model.predict_table";
-        QTest::addRow("check a directory") << QStringList{"calibrate", "--check", QStringLiteral(KNEE_SOURCE_DIR)} << "--check";
+        QTest::addRow("check a directory") << QStringList{"calibrate", "--check", QStringLiteral(KNEE_SOURCE_DIR)} << "is a directory";
     }
     void calibrateBadInput()
     {

@@ -395,7 +395,8 @@ private slots:
         QSignalSpy checked(d, &CalibrationDialog::checkFinished);
         d->checkButton()->click();
         QVERIFY(d->isRunning());
-        QVERIFY(!d->startButton()->isEnabled() && !d->checkButton()->isEnabled());
+        QVERIFY(!d->startButton()->isEnabled() && !d->checkButton()->isEnabled() && !d->useButton()->isEnabled());
+        QVERIFY(d->cancelButton()->isEnabled());
         QVERIFY(checked.wait(knee::test::kEventTimeoutMs));
         const QString verdict = d->statusText();
         QVERIFY2(verdict.startsWith(checked.first().first().toBool() ? "The 'tiny' table in use holds here: " : "The 'tiny' table in use no longer holds here: "),
