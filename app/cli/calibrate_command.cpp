@@ -62,6 +62,14 @@ PredictBackendInfo backendInfo(const predict::BackendChoice& choice)
     return backend;
 }
 
+// A live run's latency quantiles with how many requests they stand on.
+QJsonObject spread(const LatencySummaryMs& l)
+{
+    QJsonObject o = latencyJson(l);
+    o["count"] = qint64(l.count);
+    return o;
+}
+
 // The table to check and its model: a file `knee calibrate --out` wrote (`profile:` and `predict_table:` at
 // the top) is read as the model section of a scenario, so that it meets the scenario reader's checks; any
 // other file as a scenario.
@@ -125,9 +133,8 @@ std::optional<CheckedTable> readTableToCheck(const QString& path, const QString&
         err << "knee calibrate: --check: unknown profile '" << QString::fromStdString(t.profile) << "'; expected tiny, small, medium, large or xl\n";
         return std::nullopt;
     }
-    if (!t.table.concurrency.empty() && t.table.concurrency.back() > kMaxDeviceSlots) {
-        err << "knee calibrate: --check: the table's concurrency axis goes to " << t.table.concurrency.back()
-            << " calls in flight; the live engine runs at most " << kMaxDeviceSlots << " on a device\n";
+    if (const std::string refusal = tableCheckRefusal(t.table); !refusal.empty()) {
+        err << "knee calibrate: --check: " << QString::fromStdString(refusal) << "\n";
         return std::nullopt;
     }
     return t;
@@ -167,11 +174,9 @@ int runCalibrateCheck(const QString& path, const QString& profileFlag, const QSt
     if (asJson) {
         QJsonArray points;
         for (const TableCheckPoint& p : check.points) {
-            QJsonObject latency = latencyJson(p.latency);
-            latency["count"] = qint64(p.latency.count);
             points.append(QJsonObject{{"concurrency", p.concurrency}, {"live_rps", p.liveRps}, {"virtual_rps", p.virtualRps},
                                       {"error_pct", 100 * p.error()}, {"live_engine_thread_ms", p.liveEngineThreadMs},
-                                      {"table_engine_thread_ms", t.engineThreadAt(p.concurrency)}, {"latency_ms", latency},
+                                      {"table_engine_thread_ms", t.engineThreadAt(p.concurrency)}, {"latency_ms", spread(p.latency)},
                                       {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
                                       {"attempts", p.attempts}});
         }
@@ -438,11 +443,6 @@ int runCalibrate(const QStringList& args)
             table["idle"] = idle;
         }
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
-        const auto spread = [](const LatencySummaryMs& l) {
-            QJsonObject o = latencyJson(l);
-            o["count"] = qint64(l.count);
-            return o;
-        };
         for (const LiveIdlePoint& p : result.liveIdle)
             liveIdleJson.append(QJsonObject{{"delay_ms", p.delayMs}, {"cycle_ms", p.cycleMs}, {"gap_ms", p.gapMs},
                                             {"extra_ms", p.extraMs}, {"caller_extra_ms", p.callerExtraMs},

@@ -584,14 +584,19 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     return out;
 }
 
+std::string tableCheckRefusal(const ServiceTable& table)
+{
+    if (table.concurrency.empty() || table.concurrency.back() <= kMaxDeviceSlots)
+        return {};
+    return "the table's concurrency axis goes to " + std::to_string(table.concurrency.back()) + " calls in flight; the live engine runs at most "
+        + std::to_string(kMaxDeviceSlots) + " on a device";
+}
+
 TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend, const std::atomic<bool>* cancel)
 {
     TableCheck out;
-    if (!table.concurrency.empty() && table.concurrency.back() > kMaxDeviceSlots) {
-        out.error = "the table's concurrency axis goes to " + std::to_string(table.concurrency.back()) + " calls in flight; the live engine runs at most "
-            + std::to_string(kMaxDeviceSlots) + " on a device";
+    if (out.error = tableCheckRefusal(table); !out.error.empty())
         return out;
-    }
     const double soloMs = table.msAt(1);
     const double measureS = std::clamp(0.3 * soloMs, 2.0, 120.0); // calibrate's queue runs (calibrateProfile)
     std::vector<int> ks{1}; // then the table's rows above one call (ServiceTable::concurrency)

@@ -253,5 +253,8 @@ inline constexpr double kTableCheckTolerancePct = 5;
 // on which virtual time completes no call in its run (its calls far slower than any this device makes).
 TableCheck checkTable(const std::string& profile, const ServiceTable& table, const PredictBackendInfo& backend,
                       const std::atomic<bool>* cancel = nullptr);
+// Why checkTable cannot run on this table, before anything runs ("" if it can): the concurrency axis beyond
+// kMaxDeviceSlots. The command line says it as bad input; checkTable as its error.
+std::string tableCheckRefusal(const ServiceTable& table);
 
 } // namespace knee
