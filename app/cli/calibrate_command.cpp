@@ -178,6 +178,8 @@ int runCalibrateCheck(const QString& path, const QString& profileFlag, const QSt
                                       {"error_pct", 100 * p.error()}, {"live_engine_thread_ms", p.liveEngineThreadMs},
                                       {"table_engine_thread_ms", t.engineThreadAt(p.concurrency)}, {"latency_ms", spread(p.latency)},
                                       {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
+                                      // the device's host time per call over the table's (GPU only: a slower device is measured again)
+                                      {"device_vs_table_pct", choice->gpu ? QJsonValue(100 * p.deviceSlowness) : QJsonValue()},
                                       {"attempts", p.attempts}});
         }
         const QJsonObject o{{"check", path},
@@ -193,14 +195,21 @@ int runCalibrateCheck(const QString& path, const QString& profileFlag, const QSt
                             {"host_notice", QString::fromStdString(check.hostNotice)}};
         out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
     } else {
-        out << "calls in flight   live calls/s   virtual calls/s   live / virtual\n";
-        for (const TableCheckPoint& p : check.points)
-            out << QStringLiteral("%1 %2 %3 %4 %\n")
+        const auto signedPct = [](double v) {
+            return QStringLiteral("%1%2").arg(std::round(1000 * v) > 0 ? QStringLiteral("+") : QString()).arg(std::round(1000 * v) == 0 ? 0.0 : 100 * v, 0, 'f', 1);
+        };
+        // On a GPU also the device's own time per call against the table's: whether the device moved, or the rest
+        out << "calls in flight   live calls/s   virtual calls/s   live / virtual" << (choice->gpu ? "   device / table" : "") << "\n";
+        for (const TableCheckPoint& p : check.points) {
+            out << QStringLiteral("%1 %2 %3 %4 %")
                        .arg(p.concurrency, 15)
                        .arg(p.liveRps, 14, 'f', 1)
                        .arg(p.virtualRps, 17, 'f', 1)
-                       .arg(QStringLiteral("%1%2").arg(std::round(1000 * p.error()) > 0 ? QStringLiteral("+") : QString())
-                                .arg(std::round(1000 * p.error()) == 0 ? 0.0 : 100 * p.error(), 0, 'f', 1), 16);
+                       .arg(signedPct(p.error()), 16);
+            if (choice->gpu)
+                out << QStringLiteral("%1 %").arg(signedPct(p.deviceSlowness), 15);
+            out << "\n";
+        }
         out << (stale ? QStringLiteral("stale: at %1 in flight live is %2 % from virtual time on this table (tolerance %3 %); calibrate again\n")
                       : QStringLiteral("holds: every k within %3 % (worst %2 % at %1 in flight)\n"))
                    .arg(worstK)
@@ -470,6 +479,7 @@ int runCalibrate(const QStringList& args)
                                                           {"engine_thread_ms", p.engineThreadMs}, {"overhead_ms", p.overheadMs},
                                                           {"virtual_rps", p.virtualRps}, {"latency_ms", spread(p.latency)},
                                                           {"host_steal_pct", p.host.valid ? QJsonValue(p.host.stealPct) : QJsonValue()},
+                                                          {"device_vs_table_pct", result.gpu ? QJsonValue(100 * p.deviceSlowness) : QJsonValue()},
                                                           {"attempts", p.attempts}});
                                  return a;
                              }()},
@@ -486,6 +496,10 @@ int runCalibrate(const QStringList& args)
                                                  {"queue_involuntary_switches", result.queueHost.valid ? QJsonValue(qint64(result.queueHost.involuntarySwitches)) : QJsonValue()},
                                                  {"queue_attempts", result.queueAttempts},
                                                  {"disturbed_steal_pct", kCalibrationDisturbedStealPct},
+                                                 // the queue run kept: its device's host time per call over the table's (GPU only; a run
+                                                 // above device_slow_pct is measured again, as one above disturbed_steal_pct)
+                                                 {"queue_device_vs_table_pct", result.gpu ? QJsonValue(100 * result.queueDeviceSlowness) : QJsonValue()},
+                                                 {"device_slow_pct", 100 * kLiveDeviceSlowTolerance},
                                                  {"notice", QString::fromStdString(result.hostNotice)}}},
                             {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},
                                                         {"overhead_ms", result.callerOverheadMs},

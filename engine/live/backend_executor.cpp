@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -93,6 +94,9 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
     predict::ReplicaConfig config; // slots aside (oneSlotPerPredict): the same for every replica
     bool oneSlotPerPredict = false;
     Deliver deliver;
+
+    // This executor's own calls: their host time (submit to completion), summed, and their count.
+    std::atomic<std::int64_t> hostCallNs{0}, hostCalls{0};
 
     std::mutex mu;
     bool alive = true; // false once the executor is gone: nothing more is delivered or started
@@ -215,6 +219,8 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
     {
         const auto completedAt = std::chrono::steady_clock::now();
         if (c.status.ok()) {
+            hostCallNs.fetch_add(std::int64_t(c.wallMs * 1e6), std::memory_order_relaxed);
+            hostCalls.fetch_add(1, std::memory_order_relaxed);
             std::lock_guard lock(g_timingsMu);
             g_timings.hostCall.record(Nanos(c.wallMs * 1e6));
             if (c.notifyMs > 0)
@@ -437,6 +443,11 @@ void BackendExecutor::submit(std::int32_t replicaId, std::uint64_t callId, int b
     }
     if (!error.empty()) // never synchronously: the engine is in the middle of starting this call
         s.report([callId, error](Engine& e) { e.predictCallDone(callId, error); });
+}
+
+BackendExecutor::HostCalls BackendExecutor::hostCalls() const
+{
+    return {double(m_state->hostCallNs.load(std::memory_order_relaxed)) / 1e6, m_state->hostCalls.load(std::memory_order_relaxed)};
 }
 
 } // namespace knee

@@ -77,6 +77,12 @@ public:
         LatencyHistogram hostCall, notify, handoff;
     };
     static Timings takeTimings();
+    // This executor's successful calls so far: their host time (submit to completion) summed, and their count.
+    struct HostCalls {
+        double ms = 0;
+        std::int64_t count = 0;
+    };
+    HostCalls hostCalls() const;
 
     void provision(std::int32_t replicaId, int predictSlots, int device) override;
     int deviceCount() const override;

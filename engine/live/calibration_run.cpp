@@ -131,49 +131,69 @@ std::optional<LiveRunResult> livePredictOnly(const std::string& profile, const P
     }
 }
 
-// A live run measured again while the host disturbed it (hypervisor steal: telemetry/host_contention.h):
-// at most CalibrationResult::kLiveAttempts runs, the first quiet one kept, else the one with the least
-// steal. Where there is no /proc/stat, the first run stands.
+// A live run measured again while the host disturbed it (hypervisor steal: telemetry/host_contention.h), or,
+// given `slowness`, while the device's calls ran slower than the table says (slowness(run) = the run's host
+// time per call over the table's, less 1; disturbed above kLiveDeviceSlowTolerance): at most
+// CalibrationResult::kLiveAttempts runs, the first quiet one kept, else the least disturbed (each measure
+// over its threshold, the larger of the two). Where there is no /proc/stat, steal does not count.
 struct QuietRun {
     std::optional<LiveRunResult> run;
     telemetry::HostContention host;
     int attempts = 0;
+    double deviceSlowness = 0; // the kept run's (0 unchecked)
 };
 
 bool calibrationDisturbed(const telemetry::HostContention& h) { return h.valid && h.stealPct >= kCalibrationDisturbedStealPct; }
 
 template <typename Run>
-QuietRun quietLive(Run run)
+QuietRun quietLive(Run run, const std::function<double(const LiveRunResult&)>& slowness = {})
 {
     QuietRun best;
+    double bestScore = INFINITY;
     for (int i = 0; i < CalibrationResult::kLiveAttempts; ++i) {
         const telemetry::HostMark from = telemetry::HostMark::now();
         std::optional<LiveRunResult> r = run();
         const telemetry::HostContention host = telemetry::between(from, telemetry::HostMark::now());
         ++best.attempts;
         if (!r)
-            return {std::nullopt, host, best.attempts}; // a failed run is not retried: its error is the answer
-        if (!best.run || (host.valid && best.host.valid && host.stealPct < best.host.stealPct)) {
+            return {std::nullopt, host, best.attempts, 0}; // a failed run is not retried: its error is the answer
+        const double slow = slowness ? slowness(*r) : 0.0;
+        const double score = std::max(host.valid ? host.stealPct / kCalibrationDisturbedStealPct : 0.0, slow / kLiveDeviceSlowTolerance);
+        if (!best.run || score < bestScore) {
             best.run = std::move(r);
             best.host = host;
+            best.deviceSlowness = slow;
+            bestScore = score;
         }
-        if (!calibrationDisturbed(host))
+        if (score < 1)
             break;
     }
     return best;
 }
 
 // The live queue run at predict_concurrency k (4k closed-loop users, so always a queue; 0.5 s of warm-up, then
-// measureS), measured again while the host disturbs it: calibrate's source of the live engine's costs at k, and
-// what checkTable compares with virtual time.
-QuietRun liveQueueRun(const std::string& profile, const PredictBackendInfo& backend, double soloMs, int k, double measureS, std::string& error)
+// measureS), measured again while the host disturbs it or, on a GPU, the device runs slower than `table`
+// says: calibrate's source of the live engine's costs at k, and what checkTable compares with virtual time.
+// Not on the CPU backend: there the "device" is the host's cores, whose calls the live engine's own threads
+// slow down by design (BENCHMARKS.md "Calibration on the CPU backend"), so every run would count as slow.
+QuietRun liveQueueRun(const std::string& profile, const PredictBackendInfo& backend, const ServiceTable& table, int k, double measureS,
+                      std::string& error)
 {
-    return quietLive([&] { return livePredictOnly(profile, backend, soloMs, 4 * k, 0, 0.5, 0.5 + measureS, error, {}, k); });
+    std::function<double(const LiveRunResult&)> slowness;
+    if (backend.gpu)
+        slowness = [&table, k](const LiveRunResult& r) { return queueRunSlowness(table, k, r.hostCallMeanMs, r.summary.throughputRps); };
+    return quietLive([&] { return livePredictOnly(profile, backend, table.msAt(1), 4 * k, 0, 0.5, 0.5 + measureS, error, {}, k); }, slowness);
 }
 
-// Adds "the queue run at k calls in flight (the host's figures)" to `disturbed` where the host disturbed every attempt.
-void noteDisturbedQueueRun(const QuietRun& r, int k, std::string& disturbed)
+// Adds "the queue run at k calls in flight (the host's figures)" to `disturbed` where the host disturbed every
+// attempt, and to `slowDevice` "k calls in flight (+N %)" where the device ran slower than the table in every one.
+void noteDisturbedQueueRun(const QuietRun& r, int k, std::string& disturbed, std::string& slowDevice)
 {
+    if (r.deviceSlowness > kLiveDeviceSlowTolerance) {
+        char what[80];
+        std::snprintf(what, sizeof what, "%d call%s in flight (+%.1f %%)", k, k == 1 ? "" : "s", 100 * r.deviceSlowness);
+        slowDevice += (slowDevice.empty() ? "" : ", ") + std::string(what);
+    }
     if (!calibrationDisturbed(r.host))
         return;
     char what[160];
@@ -182,6 +202,20 @@ void noteDisturbedQueueRun(const QuietRun& r, int k, std::string& disturbed)
 }
 
 } // namespace
+
+double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, double throughputRps)
+{
+    if (!(hostCallMeanMs > 0) || !(throughputRps > 0))
+        return 0;
+    double expected = 0;
+    if (k == 1) {
+        const double gap = std::max(0.0, 1000.0 / throughputRps - hostCallMeanMs);
+        expected = t.msAt(1) * variationMean(t.variationOfOne()) + t.idleExtraAt(gap);
+    } else {
+        expected = t.msAt(1, k) * variationMean(t.variation);
+    }
+    return expected > 0 ? hostCallMeanMs / expected - 1 : 0;
+}
 
 // What the virtual engine must add to every call so that back-to-back calls at predict_concurrency 1 come
 // as often as they did live. Between two such calls the device is idle for g = cycle - mean call; a call
@@ -467,16 +501,17 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         // measured again while the host disturbs it.
         QuietRun queued;
         if (one)
-            queued = quietLive([&] { return livePredictOnly(request.profile, backend, t.msAt(1), 4, 0, 0.5, 0.5 + measureS, error); });
+            queued = liveQueueRun(request.profile, backend, t, 1, measureS, error);
         if (!queued.run) {
             out.error = "measuring the live engine's cost per call: " + error;
             return out;
         }
         out.queueHost = queued.host;
         out.queueAttempts = queued.attempts;
+        out.queueDeviceSlowness = queued.deviceSlowness;
         std::string disturbed; // the runs whose every attempt the host disturbed
-        if (calibrationDisturbed(queued.host))
-            disturbed = "the queue run (" + queued.host.describe() + ")";
+        std::string slowDevice; // the queue runs whose every attempt met the device slower than the table
+        noteDisturbedQueueRun(queued, 1, disturbed, slowDevice);
         out.liveP50Ms = one->summary.latency.p50;
         out.liveCycleMs = 1000.0 / queued.run->summary.throughputRps;
         t.overheadMs = overheadForCycle(t, out.liveCycleMs);
@@ -540,7 +575,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             t.engineThreadSharedMs.assign(t.concurrency.size(), t.engineThreadMs);
             for (std::size_t j = 0; j < t.concurrency.size(); ++j) {
                 const int k = t.concurrency[j];
-                const QuietRun r = liveQueueRun(request.profile, backend, t.msAt(1), k, measureS, error);
+                const QuietRun r = liveQueueRun(request.profile, backend, t, k, measureS, error);
                 if (!r.run) {
                     out.error = "measuring the live engine's cost per call with " + std::to_string(k) + " calls in flight: " + error;
                     return out;
@@ -552,11 +587,12 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 p.latency = r.run->summary.latency;
                 p.host = r.host;
                 p.attempts = r.attempts;
+                p.deviceSlowness = r.deviceSlowness;
                 t.engineThreadSharedMs[j] = p.engineThreadMs;
                 p.overheadMs = fitSharedOverhead(request.profile, t, j, p.throughputRps, 0.5, 0.5 + kSharedOverheadFitWindows * measureS,
                                                  p.virtualRps);
                 t.overheadSharedMs[j] = p.overheadMs;
-                noteDisturbedQueueRun(r, k, disturbed);
+                noteDisturbedQueueRun(r, k, disturbed, slowDevice);
                 out.liveQueue.push_back(p);
             }
         }
@@ -567,6 +603,9 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
         if (!disturbed.empty())
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
                 + ": the live engine's cost may be overstated; calibrate again when the machine is quieter";
+        if (!slowDevice.empty())
+            out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the device's calls ran slower than the table's in every "
+                + "attempt of the queue run at " + slowDevice + ": the live engine's cost there may hold the device's slowness; calibrate again";
     }
     char detail[900];
     std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s%s",
@@ -601,14 +640,14 @@ TableCheck checkTable(const std::string& profile, const ServiceTable& table, con
     const double measureS = std::clamp(0.3 * soloMs, 2.0, 120.0); // calibrate's queue runs (calibrateProfile)
     std::vector<int> ks{1}; // then the table's rows above one call (ServiceTable::concurrency)
     ks.insert(ks.end(), table.concurrency.begin(), table.concurrency.end());
-    std::string disturbed;
+    std::string disturbed, slowDevice;
     for (int k : ks) {
         if (cancel && cancel->load()) {
             out.error = "cancelled";
             return out;
         }
         std::string error;
-        const QuietRun r = liveQueueRun(profile, backend, soloMs, k, measureS, error);
+        const QuietRun r = liveQueueRun(profile, backend, table, k, measureS, error);
         if (!r.run) {
             out.error = "the live queue run with " + std::to_string(k) + " calls in flight: " + error;
             return out;
@@ -620,6 +659,7 @@ TableCheck checkTable(const std::string& profile, const ServiceTable& table, con
         p.latency = r.run->summary.latency;
         p.host = r.host;
         p.attempts = r.attempts;
+        p.deviceSlowness = r.deviceSlowness;
         p.virtualRps = virtualQueueRps(profile, table, k, 0.5, 0.5 + kSharedOverheadFitWindows * measureS);
         if (!(p.virtualRps > 0)) {
             char what[200];
@@ -628,11 +668,15 @@ TableCheck checkTable(const std::string& profile, const ServiceTable& table, con
             out.error = what;
             return out;
         }
-        noteDisturbedQueueRun(r, k, disturbed);
+        noteDisturbedQueueRun(r, k, disturbed, slowDevice);
         out.points.push_back(p);
     }
     if (!disturbed.empty())
         out.hostNotice = "the host was busy through every attempt of " + disturbed + ": the live side may be slow; check again when the machine is quieter";
+    if (!slowDevice.empty())
+        out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the device's calls ran slower than the table's in every attempt at "
+            + slowDevice + ": the device itself has slowed since the table was measured, or was slow for longer than "
+            + std::to_string(CalibrationResult::kLiveAttempts) + " runs";
     return out;
 }
 

@@ -57,6 +57,7 @@ struct LiveQueuePoint {
     LatencySummaryMs latency;   // live
     telemetry::HostContention host;
     int attempts = 1;
+    double deviceSlowness = 0; // the device's host time per call in the run kept over the table's, less 1
 };
 
 // One delay of CalibrationRequest::liveIdleDelaysMs: the live engine's time between completions at one
@@ -101,6 +102,19 @@ struct LiveOpenPoint {
 // (ten, on the H200 and the H100) were within -5.6 to +4.2 % of it (BENCHMARKS.md "Fidelity", twenty-fourth
 // session). /proc/stat counts 10 ms ticks: over a 1 s run of 16 CPUs 0.15 % is two or three of them.
 inline constexpr double kCalibrationDisturbedStealPct = 0.15;
+// A live queue run counts as disturbed too (run again, as above) when the device's calls in it took longer
+// than the table says by more than this (LiveRunResult::hostCallMeanMs against T(1, k), and at one call in
+// flight the idle cost at the run's gap): the queue run sets overhead_ms, and the device's slowness must not
+// pass for the engine's. Why: on the H100 `medium`'s queue run at one call in flight gave 3,720 / 4,510 /
+// 3,994 calls/s in three processes minutes apart with the clocks at 1,980 / 2,619 MHz throughout and no
+// throttle reason, and calibrate's own (4,020) set an overhead that made its fresh table read 7.5 % stale
+// (bench/fidelity/results/h100_2026-12-06_drift/). 5 %: quiet runs on the H100 met the table within -8 to +3 %.
+inline constexpr double kLiveDeviceSlowTolerance = 0.05;
+// How much slower than `t` a live queue run's device was at k calls in flight: its host time per call
+// (LiveRunResult::hostCallMeanMs) over the table's, less 1 (negative: faster; 0 without a measurement). The
+// table's call is T(1, k) times its variation's mean, and at one call in flight also the idle cost at the
+// run's own gap between calls (1000 / throughputRps less the host time per call).
+double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, double throughputRps);
 
 // The idle phase's own check. Its calls after gaps below the jitter's first gap (0.1 ms) are calls back to
 // back by another name: they should vary as the table's calls alone do (variation_alone, or variation). A
@@ -139,6 +153,8 @@ struct CalibrationResult {
     // quietest kept. hostNotice says when every attempt of some run was disturbed ("" otherwise).
     telemetry::HostContention queueHost;
     int queueAttempts = 0;
+    double queueDeviceSlowness = 0; // the queue run kept: its device's host time per call over the table's, less 1
+
     std::string hostNotice;
     static constexpr int kLiveAttempts = 3;
     // The waiting caller's idle curve and the overhead derived on it, before the live points replaced the
@@ -226,6 +242,7 @@ struct TableCheckPoint {
     LatencySummaryMs latency;      // live
     telemetry::HostContention host;
     int attempts = 1;
+    double deviceSlowness = 0; // live: the device's host time per call over the table's, less 1 (0 unmeasured)
     double error() const { return liveRps / virtualRps - 1; } // live ÷ virtual − 1 (checkTable never leaves virtualRps 0)
 };
 struct TableCheck {

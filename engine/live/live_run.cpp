@@ -207,6 +207,14 @@ void LiveRun::retire(std::unique_ptr<LiveRun> run)
     raw->stop();
 }
 
+std::pair<double, std::int64_t> LiveRun::hostCalls() const
+{
+    if (!m_executor)
+        return {0, 0};
+    const BackendExecutor::HostCalls h = m_executor->hostCalls();
+    return {h.ms, h.count};
+}
+
 // ---------------------------------------------------------------- simulate --live
 
 LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend)
@@ -227,6 +235,7 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     const telemetry::HostMark hostAtLoad = telemetry::HostMark::now();
     const double cpuAtLoad = telemetry::threadCpuMs();
     const std::int64_t callsAtLoad = run.engine().snapshot().predictCalls;
+    const std::pair<double, std::int64_t> hostCallsAtLoad = run.hostCalls();
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;
@@ -243,6 +252,8 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     result.host = telemetry::between(hostAtLoad, telemetry::HostMark::now());
     const double threadMs = telemetry::threadCpuMs() - cpuAtLoad;
     result.sendWakeLag = run.clock().sendWakeLag();
+    if (const std::pair<double, std::int64_t> h = run.hostCalls(); h.second > hostCallsAtLoad.second)
+        result.hostCallMeanMs = (h.first - hostCallsAtLoad.first) / double(h.second - hostCallsAtLoad.second);
     run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
     const Engine& engine = run.engine();
     result.summary = summarize(engine, wallS);

@@ -65,6 +65,8 @@ public:
     const Engine& engine() const { return *m_engine; }
     LiveClock& clock() { return *m_clock; }
     bool realPredict() const { return m_executor != nullptr; }
+    // The real predict stage's successful calls so far: host time summed (ms) and count; zeros when virtual.
+    std::pair<double, std::int64_t> hostCalls() const;
     // What runs predict, in a line (the status bar's); and the backend's whole notice when real.
     const std::string& predictStage() const { return m_predictStage; }
     const std::string& predictNotice() const { return m_predictNotice; }
@@ -114,6 +116,11 @@ struct LiveRunResult {
     // How late the engine's thread, asleep, ran the load's timed sends (LiveClock::sendWakeLag), over the
     // whole run: what `knee calibrate` writes as engine_thread_wake_ms.
     LatencyHistogram sendWakeLag;
+    // The backend's host time per call (submit to completion: the device's time as the host sees it), mean
+    // over the calls that completed from the load's start to its end; 0 without a real predict stage.
+    // `knee calibrate` holds it to the table: a run whose device was slower than the table measured is
+    // measured again.
+    double hostCallMeanMs = 0;
 };
 
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent

@@ -52,6 +52,9 @@ struct SharingMeasurement {
     std::vector<std::vector<int>> attempts;
     std::vector<std::pair<int, int>> unconfirmed; // (batch, k)
     std::vector<double> unconfirmedIdleGapsMs;
+    // Batch 1 alone, when its attempts agreed with each other but never came within confirmTolerance of the
+    // settling's last block: (the kept median, that block's median); (0, 0) otherwise.
+    std::pair<double, double> aloneAboveSettling{0, 0};
     std::string confirmationNotice() const; // "" when every point and gap was confirmed
 };
 
@@ -68,7 +71,8 @@ struct SharingOptions {
     // pointAttempts passes (1: each measured once, no confirmation and nothing named). Why: an H200 table
     // taken while the host was disturbed for seconds had T(1, 2) = 0.44 ms and T(1, 4) = 0.34 (more calls
     // in flight, less time per call) and 0.23 ms of idle cost at 0.01 ms against 0.02 at 0.02
-    // (bench/fidelity/results/h200_2026-12-04_run22/medium-b/).
+    // (bench/fidelity/results/h200_2026-12-04_run22/medium-b/). Batch 1 alone is held to the settling's
+    // last block too (when settled): its attempts agreeing on a slower value take more passes.
     int pointAttempts = 4;
     double confirmTolerance = 0.05;
     // Settling (see Settling): blocks of settleBlockMs of calls, stopping when a

@@ -303,6 +303,8 @@ private Q_SLOTS:
         QCOMPARE(backend.created.load(), 1);
         QCOMPARE(r.replicaStartFailures, std::int64_t(0));
         QCOMPARE(r.summary.completed, std::int64_t(40));
+        // The backend's host time per call over the load's calls (calibrate holds a queue run to its table with it).
+        QVERIFY2(r.hostCallMeanMs > 0, qPrintable(QString::number(r.hostCallMeanMs)));
         QCOMPARE(r.summary.failed, std::int64_t(0));
         // The gate opens 1.5 s after the timer was set; the run's clock starts once the run is built, a few
         // milliseconds later (under TSan the load started at 1.491 s): more than a second into the run, not at 0.
@@ -483,6 +485,34 @@ private Q_SLOTS:
     // Costs by calls in flight: the overhead at k = 2 that makes a virtual queue run at predict_concurrency 2
     // complete what the live one did. Two calls of T(1, 2) = 0.6 ms each plus 0.05 ms between one call and
     // the slot's next: 2 / 0.65 calls a millisecond.
+    // A live queue run is held to the table on a GPU: its host time per call over the table's (T(1, k) times
+    // the variation's mean, and at one call in flight the idle cost at the run's own gap), less 1; above
+    // kLiveDeviceSlowTolerance the run is measured again (the device's slowness is not the engine's cost).
+    void queueRunSlownessHoldsTheRunToTheTable()
+    {
+        ServiceTable t({1, 2}, {0.5, 0.6});
+        t.variationAlone = {0.9, 0.95, 0.97, 0.99, 1.0, 1.02, 1.05, 1.1, 1.2};
+        t.variation = {0.8, 0.9, 0.95, 0.99, 1.0, 1.05, 1.1, 1.2, 1.5};
+        t.idleGapMs = {0.01, 0.1};
+        t.idleExtraMs = {0.02, 0.04};
+        t.concurrency = {2};
+        t.msShared = {{0.7, 0.9}};
+        // One call in flight: a gap of 0.055 ms between calls (the cycle less the host time per call) costs 0.03 ms.
+        const double alone = 0.5 * variationMean(t.variationOfOne()) + 0.03;
+        const double call = alone * 1.1;
+        QVERIFY2(std::abs(queueRunSlowness(t, 1, call, 1000.0 / (call + 0.055)) - 0.1) < 1e-9,
+                 qPrintable(QString::number(queueRunSlowness(t, 1, call, 1000.0 / (call + 0.055)))));
+        QVERIFY(std::abs(queueRunSlowness(t, 1, alone, 1000.0 / (alone + 0.055))) < 1e-9); // as the table says
+        QVERIFY(queueRunSlowness(t, 1, alone * 0.9, 1000.0 / (alone * 0.9 + 0.055)) < 0); // faster
+        // Two in flight: T(1, 2) times the pooled variation's mean, no idle cost.
+        const double shared = 0.7 * variationMean(t.variation);
+        QVERIFY(std::abs(queueRunSlowness(t, 2, shared * 1.2, 2000.0 / (shared * 1.2)) - 0.2) < 1e-9);
+        // Nothing measured: 0.
+        QCOMPARE(queueRunSlowness(t, 1, 0, 1000), 0.0);
+        QCOMPARE(queueRunSlowness(t, 1, 0.5, 0), 0.0);
+        QCOMPARE(kLiveDeviceSlowTolerance, 0.05);
+    }
+
     void sharedOverheadIsFittedToTheQueueRun()
     {
         ServiceTable t({1}, {0.5});

@@ -392,6 +392,37 @@ void confirmation(Report& r)
                     + std::to_string(m.attempts.empty() ? 0 : m.attempts[0][0]) + " attempts");
     }
     {
+        // Batch 1 alone is held to the settling's last block: after settling at 0.5 ms (three blocks of 20
+        // calls, 0-59), the device slows to 0.8 ms for the next two attempts (22 calls each), which agree
+        // with each other; without the settling they would be kept. The third attempt runs at 0.5 again and
+        // the fourth confirms it.
+        SharingOptions one = o;
+        one.batches = {1};
+        one.concurrency = {1};
+        one.idleGapsMs.clear();
+        one.settleMaxMs = 1000;
+        one.settleBlockMs = 10;
+        WarmingReplica device([](int call) { return call >= 60 && call < 104 ? 0.8 : 0.5; });
+        SharingMeasurement m;
+        const Status st = measureSharing(device, 8, one, m);
+        r.check(st.ok() && m.settling.settled && m.settling.calls == 60 && m.hostMs[0][0] == 0.5 && m.attempts[0][0] == 4
+                    && m.confirmationNotice().empty(),
+                "two agreeing attempts slower than the settling are measured again: " + num(m.hostMs[0][0]) + " ms after "
+                    + std::to_string(m.attempts.empty() ? 0 : m.attempts[0][0]) + " attempts (" + m.confirmationNotice() + ")");
+        // Slow for good after the settling: the 0.8 ms is kept after four attempts, and said so.
+        WarmingReplica slowed([](int call) { return call >= 60 ? 0.8 : 0.5; });
+        const Status st2 = measureSharing(slowed, 8, one, m);
+        const std::string notice = m.confirmationNotice();
+        r.check(st2.ok() && m.hostMs[0][0] == 0.8 && m.attempts[0][0] == 4 && m.unconfirmed.empty() && m.aloneAboveSettling.first == 0.8
+                    && m.aloneAboveSettling.second == 0.5 && notice.find("above the 0.5000 ms the settling's last block ran at") != std::string::npos,
+                "a device slower than its settling for good: kept at 0.8 ms after 4 attempts, said so: " + notice);
+        // Settling in the same blocks of 0.5 ms, then 0.52: within the 5 % it stands after two attempts.
+        WarmingReplica close([](int call) { return call >= 60 ? 0.52 : 0.5; });
+        const Status st3 = measureSharing(close, 8, one, m);
+        r.check(st3.ok() && m.hostMs[0][0] == 0.52 && m.attempts[0][0] == 2 && m.confirmationNotice().empty(),
+                "within 5 % of the settling: two attempts (" + std::to_string(m.attempts.empty() ? 0 : m.attempts[0][0]) + ")");
+    }
+    {
         // Progress counts attempts: two of each of the 4 points and 2 idle gaps on a quiet device, the bar
         // full at the end; a Cancel while the idle gaps are measured stops there.
         WarmingReplica quiet([](int) { return 0.5; });
