@@ -198,13 +198,15 @@ QString CalibrationDialog::describeCheck(const TableCheck& c, const QString& pro
         const double pct = std::round(1000 * x) / 10 + 0.0;
         return QStringLiteral("%1%2 %").arg(pct > 0 ? QStringLiteral("+") : QString()).arg(pct == 0 ? 0.0 : pct, 0, 'f', 1);
     };
-    QStringList k, errors;
+    QStringList k, errors, device;
     for (const TableCheckPoint& p : c.points) {
         k << QString::number(p.concurrency);
         errors << signedPct(p.error());
+        device << signedPct(p.deviceSlowness);
     }
-    const QString byK = tr("live against virtual time at %1 calls in flight: %2")
-                            .arg(k.join(QStringLiteral(" / ")), errors.join(QStringLiteral(" / ")));
+    QString byK = tr("live against virtual time at %1 calls in flight: %2").arg(k.join(QStringLiteral(" / ")), errors.join(QStringLiteral(" / ")));
+    if (c.deviceChecked) // on a GPU: did the device move, or the rest of the chain?
+        byK += tr(" (the device's own time per call against the table's: %1)").arg(device.join(QStringLiteral(" / ")));
     QString text = c.holds(kTableCheckTolerancePct)
         ? tr("The '%1' table in use holds here: %2 (within %3 %).").arg(profile, byK).arg(kTableCheckTolerancePct)
         : tr("The '%1' table in use no longer holds here: %2; at %3 in flight %4, beyond %5 %. Measure again and use the new table.")

@@ -641,6 +641,7 @@ TableCheck checkTable(const std::string& profile, const ServiceTable& table, con
     std::vector<int> ks{1}; // then the table's rows above one call (ServiceTable::concurrency)
     ks.insert(ks.end(), table.concurrency.begin(), table.concurrency.end());
     std::string disturbed, slowDevice;
+    out.deviceChecked = backend.gpu; // liveQueueRun holds the device to the table on a GPU only
     for (int k : ks) {
         if (cancel && cancel->load()) {
             out.error = "cancelled";

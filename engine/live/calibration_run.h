@@ -249,6 +249,7 @@ struct TableCheck {
     std::string error; // non-empty: a live run failed (nothing to compare)
     std::vector<TableCheckPoint> points;
     std::string hostNotice; // the runs whose every attempt the host disturbed ("" if none)
+    bool deviceChecked = false; // on a GPU: each point's deviceSlowness measured (and slow runs run again)
     // The point furthest from virtual time (the last of equals); null without points.
     const TableCheckPoint* worst() const
     {

@@ -122,6 +122,17 @@ private Q_SLOTS:
         busy.hostNotice = "the host was busy through every attempt of the queue run at 2 calls in flight (host steal 0.3 %)";
         QVERIFY(CalibrationDialog::describeCheck(busy, "large").endsWith(
             "(within 5 %).\nWarning: the host was busy through every attempt of the queue run at 2 calls in flight (host steal 0.3 %)"));
+        knee::TableCheck gpu; // on a GPU each point says how the device's own time per call compares with the table's
+        gpu.deviceChecked = true;
+        gpu.points = {point(1, 1037, 1334), point(2, 1629, 1605)}; // `large` check1, bench/fidelity/results/h100_2026-12-06_drift2/
+        gpu.points[0].deviceSlowness = 0.207;
+        gpu.points[1].deviceSlowness = 0.051;
+        gpu.hostNotice = "the device's calls ran slower than the table's in every attempt at 1 call in flight (+20.7 %), 2 calls in flight (+5.1 %)";
+        QCOMPARE(CalibrationDialog::describeCheck(gpu, "large"),
+                 QStringLiteral("The 'large' table in use no longer holds here: live against virtual time at 1 / 2 calls in flight: "
+                                "-22.3 % / +1.5 % (the device's own time per call against the table's: +20.7 % / +5.1 %); at 1 in flight "
+                                "-22.3 %, beyond 5 %. Measure again and use the new table.\nWarning: ")
+                     + QString::fromStdString(gpu.hostNotice));
         knee::TableCheck failed;
         failed.error = "the live queue run with 2 calls in flight: the live engine's calls failed: out of memory";
         QCOMPARE(CalibrationDialog::describeCheck(failed, "large"), QStringLiteral("Check failed: ") + QString::fromStdString(failed.error));
@@ -149,6 +160,8 @@ private Q_SLOTS:
             d.grab().save(shots + "/calibration_check_stale.png");
             d.showCheck(busy);
             d.grab().save(shots + "/calibration_check_holds_busy.png");
+            d.showCheck(gpu);
+            d.grab().save(shots + "/calibration_check_gpu_device.png");
         }
     }
 };
