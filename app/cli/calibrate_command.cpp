@@ -498,7 +498,7 @@ int runCalibrate(const QStringList& args)
                                                  {"disturbed_steal_pct", kCalibrationDisturbedStealPct},
                                                  // the queue run kept: its device's host time per call over the table's (GPU only; a run
                                                  // above device_slow_pct is measured again, as one above disturbed_steal_pct)
-                                                 {"queue_device_vs_table_pct", result.gpu ? QJsonValue(100 * result.queueDeviceSlowness) : QJsonValue()},
+                                                 {"queue_device_vs_table_pct", result.gpu && result.queueAttempts > 0 ? QJsonValue(100 * result.queueDeviceSlowness) : QJsonValue()},
                                                  {"device_slow_pct", 100 * kLiveDeviceSlowTolerance},
                                                  {"notice", QString::fromStdString(result.hostNotice)}}},
                             {"caller_idle", QJsonObject{{"gap_ms", row(result.callerIdleGapMs)}, {"extra_ms", row(result.callerIdleExtraMs)},

@@ -141,6 +141,8 @@ struct QuietRun {
     telemetry::HostContention host;
     int attempts = 0;
     double deviceSlowness = 0; // the kept run's (0 unchecked)
+    bool everyAttemptBusy = false; // the host disturbed each attempt (calibrationDisturbed)
+    bool everyAttemptSlow = false; // the device ran beyond kLiveDeviceSlowTolerance in each attempt
 };
 
 bool calibrationDisturbed(const telemetry::HostContention& h) { return h.valid && h.stealPct >= kCalibrationDisturbedStealPct; }
@@ -150,14 +152,22 @@ QuietRun quietLive(Run run, const std::function<double(const LiveRunResult&)>& s
 {
     QuietRun best;
     double bestScore = INFINITY;
+    best.everyAttemptBusy = best.everyAttemptSlow = true;
     for (int i = 0; i < CalibrationResult::kLiveAttempts; ++i) {
         const telemetry::HostMark from = telemetry::HostMark::now();
         std::optional<LiveRunResult> r = run();
         const telemetry::HostContention host = telemetry::between(from, telemetry::HostMark::now());
         ++best.attempts;
-        if (!r)
-            return {std::nullopt, host, best.attempts, 0}; // a failed run is not retried: its error is the answer
+        if (!r) { // a failed run is not retried: its error is the answer, unless an earlier attempt stands
+            if (best.run)
+                break;
+            return {std::nullopt, host, best.attempts, 0, false, false};
+        }
         const double slow = slowness ? slowness(*r) : 0.0;
+        const bool busy = calibrationDisturbed(host), slowDevice = slow >= kLiveDeviceSlowTolerance;
+        best.everyAttemptBusy = best.everyAttemptBusy && busy;
+        best.everyAttemptSlow = best.everyAttemptSlow && slowDevice;
+        // Each measure over its threshold; the larger counts (where there is no /proc/stat, steal does not).
         const double score = std::max(host.valid ? host.stealPct / kCalibrationDisturbedStealPct : 0.0, slow / kLiveDeviceSlowTolerance);
         if (!best.run || score < bestScore) {
             best.run = std::move(r);
@@ -165,7 +175,7 @@ QuietRun quietLive(Run run, const std::function<double(const LiveRunResult&)>& s
             best.deviceSlowness = slow;
             bestScore = score;
         }
-        if (score < 1)
+        if (!busy && !slowDevice)
             break;
     }
     return best;
@@ -189,12 +199,12 @@ QuietRun liveQueueRun(const std::string& profile, const PredictBackendInfo& back
 // attempt, and to `slowDevice` "k calls in flight (+N %)" where the device ran slower than the table in every one.
 void noteDisturbedQueueRun(const QuietRun& r, int k, std::string& disturbed, std::string& slowDevice)
 {
-    if (r.deviceSlowness > kLiveDeviceSlowTolerance) {
+    if (r.everyAttemptSlow) {
         char what[80];
-        std::snprintf(what, sizeof what, "%d call%s in flight (+%.1f %%)", k, k == 1 ? "" : "s", 100 * r.deviceSlowness);
+        std::snprintf(what, sizeof what, "%d call%s in flight (+%.1f %% in the run kept)", k, k == 1 ? "" : "s", 100 * r.deviceSlowness);
         slowDevice += (slowDevice.empty() ? "" : ", ") + std::string(what);
     }
-    if (!calibrationDisturbed(r.host))
+    if (!r.everyAttemptBusy)
         return;
     char what[160];
     std::snprintf(what, sizeof what, "the queue run at %d calls in flight (%s)", k, r.host.describe().c_str());
@@ -212,6 +222,10 @@ double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, dou
         const double gap = std::max(0.0, 1000.0 / throughputRps - hostCallMeanMs);
         expected = t.msAt(1) * variationMean(t.variationOfOne()) + t.idleExtraAt(gap);
     } else {
+        // The live engine's slots idle during each hand-off, so fewer than k calls are sometimes on the device
+        // and its calls come out a little faster than T(1, k): `medium` at k = 4 on the H100, 7-8 % in every
+        // check (bench/fidelity/results/h100_2026-12-06_drift2/). That bias lets a slow run pass more easily
+        // here than at k = 1; a run far off is still caught.
         expected = t.msAt(1, k) * variationMean(t.variation);
     }
     return expected > 0 ? hostCallMeanMs / expected - 1 : 0;

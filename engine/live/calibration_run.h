@@ -103,7 +103,7 @@ struct LiveOpenPoint {
 // session). /proc/stat counts 10 ms ticks: over a 1 s run of 16 CPUs 0.15 % is two or three of them.
 inline constexpr double kCalibrationDisturbedStealPct = 0.15;
 // A live queue run counts as disturbed too (run again, as above) when the device's calls in it took longer
-// than the table says by more than this (LiveRunResult::hostCallMeanMs against T(1, k), and at one call in
+// than the table says by this much or more (LiveRunResult::hostCallMeanMs against T(1, k), and at one call in
 // flight the idle cost at the run's gap): the queue run sets overhead_ms, and the device's slowness must not
 // pass for the engine's. Why: on the H100 `medium`'s queue run at one call in flight gave 3,720 / 4,510 /
 // 3,994 calls/s in three processes minutes apart with the clocks at 1,980 / 2,619 MHz throughout and no
@@ -113,7 +113,9 @@ inline constexpr double kLiveDeviceSlowTolerance = 0.05;
 // How much slower than `t` a live queue run's device was at k calls in flight: its host time per call
 // (LiveRunResult::hostCallMeanMs) over the table's, less 1 (negative: faster; 0 without a measurement). The
 // table's call is T(1, k) times its variation's mean, and at one call in flight also the idle cost at the
-// run's own gap between calls (1000 / throughputRps less the host time per call).
+// run's own gap between calls (1000 / throughputRps less the host time per call). Calibrate judges its k = 1
+// run on the waiting caller's idle curve (the live engine's points come after that run), --check on the
+// table's final curve (capped at the queue run's gap: capIdleCurveAtQueueGap), so the two can differ a little.
 double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, double throughputRps);
 
 // The idle phase's own check. Its calls after gaps below the jitter's first gap (0.1 ms) are calls back to

@@ -11,6 +11,8 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 namespace knee {
 
@@ -235,13 +237,25 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     const telemetry::HostMark hostAtLoad = telemetry::HostMark::now();
     const double cpuAtLoad = telemetry::threadCpuMs();
     const std::int64_t callsAtLoad = run.engine().snapshot().predictCalls;
-    const std::pair<double, std::int64_t> hostCallsAtLoad = run.hostCalls();
+    // The backend's host time per call over the measured window (after the warm-up, until the load stops
+    // sending), as the run's throughput is: calls just after a cold start run slower. Taken at the check's
+    // ticks, 50 ms apart: over a window of seconds that is close enough.
+    std::optional<std::pair<double, std::int64_t>> hostCallsFrom, hostCallsTo;
+    if (!(scenario.workload.warmupS > 0)) // no warm-up: from the load's start (a short run may end before a tick)
+        hostCallsFrom = run.hostCalls();
+    const double windowFromS = load.atS + scenario.workload.warmupS;
+    const double windowToS = scenario.workload.durationS > 0 ? load.atS + scenario.workload.durationS : INFINITY;
     // The clock sleeps until the engine's next event; whether the run is over is checked a few times a
     // second (it ends when the engine is quiescent, which only a completion or an event can change).
     QEventLoop loop;
     QTimer check;
     QObject::connect(&check, &QTimer::timeout, &loop, [&] {
         run.clock().catchUp();
+        const double nowS = nanosToSeconds(run.engine().now());
+        if (!hostCallsFrom && nowS >= windowFromS)
+            hostCallsFrom = run.hostCalls();
+        if (!hostCallsTo && nowS >= windowToS)
+            hostCallsTo = run.hostCalls();
         if (run.engine().quiescent() || wall.elapsed() > qint64(maxWallS * 1000))
             loop.quit();
     });
@@ -252,8 +266,10 @@ LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBa
     result.host = telemetry::between(hostAtLoad, telemetry::HostMark::now());
     const double threadMs = telemetry::threadCpuMs() - cpuAtLoad;
     result.sendWakeLag = run.clock().sendWakeLag();
-    if (const std::pair<double, std::int64_t> h = run.hostCalls(); h.second > hostCallsAtLoad.second)
-        result.hostCallMeanMs = (h.first - hostCallsAtLoad.first) / double(h.second - hostCallsAtLoad.second);
+    const std::pair<double, std::int64_t> from = hostCallsFrom.value_or(std::pair<double, std::int64_t>{0, 0});
+    const std::pair<double, std::int64_t> to = hostCallsTo.value_or(run.hostCalls());
+    if (hostCallsFrom && to.second > from.second)
+        result.hostCallMeanMs = (to.first - from.first) / double(to.second - from.second);
     run.stopAndWait(); // waits for device calls still in flight (a run cut short by maxWallS)
     const Engine& engine = run.engine();
     result.summary = summarize(engine, wallS);

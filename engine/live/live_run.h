@@ -65,7 +65,8 @@ public:
     const Engine& engine() const { return *m_engine; }
     LiveClock& clock() { return *m_clock; }
     bool realPredict() const { return m_executor != nullptr; }
-    // The real predict stage's successful calls so far: host time summed (ms) and count; zeros when virtual.
+    // The real predict stage's successful calls so far: host time summed (ms) and count; zeros when virtual
+    // or once the run is stopped (its executor is gone).
     std::pair<double, std::int64_t> hostCalls() const;
     // What runs predict, in a line (the status bar's); and the backend's whole notice when real.
     const std::string& predictStage() const { return m_predictStage; }
@@ -117,7 +118,8 @@ struct LiveRunResult {
     // whole run: what `knee calibrate` writes as engine_thread_wake_ms.
     LatencyHistogram sendWakeLag;
     // The backend's host time per call (submit to completion: the device's time as the host sees it), mean
-    // over the calls that completed from the load's start to its end; 0 without a real predict stage.
+    // over the calls that completed in the measured window (from the warm-up's end until the load stops
+    // sending; to the run's end without a duration); 0 without a real predict stage or such calls.
     // `knee calibrate` holds it to the table: a run whose device was slower than the table measured is
     // measured again.
     double hostCallMeanMs = 0;

@@ -86,7 +86,7 @@ Status inPasses(std::size_t n, const SharingOptions& o, Progress& progress, std:
             for (const Attempt& x : attempts[i])
                 medians.push_back(x.hostMedian);
             kept[i] = passes == 1 ? 0 : agreeing(medians, o.confirmTolerance);
-            if (kept[i] >= 0 && i < reference.size() && reference[i] > 0
+            if (passes > 1 && kept[i] >= 0 && i < reference.size() && reference[i] > 0
                 && medians[std::size_t(kept[i])] > reference[i] * (1 + o.confirmTolerance))
                 kept[i] = -1; // agreed, but slower than the point measured apart: another pass
             if (!progress.tick())

@@ -114,6 +114,51 @@ private:
     std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
 };
 
+// The CPU backend's replicas, each call reported as taking `reportedMs` of host time (whatever it took), the
+// first `slowReplicas` replicas created reporting twice that: a device that was slow for a while, as an H100's
+// was between runs (bench/fidelity/results/h100_2026-12-06_drift/), seen the way calibrate sees it.
+class ReportingBackend final : public predict::Backend {
+public:
+    ReportingBackend(double reportedMs, int slowReplicas) : m_reportedMs(reportedMs), m_slowReplicas(slowReplicas) {}
+    std::atomic<int> created { 0 };
+
+    predict::BackendKind kind() const override { return predict::BackendKind::Cpu; }
+    std::string description() const override { return "reporting test backend"; }
+    int deviceCount() const override { return 1; }
+    predict::CreatedReplica createReplica(std::shared_ptr<const predict::Model> model, const predict::ReplicaConfig& config) override
+    {
+        predict::CreatedReplica inner = m_cpu->createReplica(std::move(model), config);
+        if (!inner.status.ok())
+            return inner;
+        const double ms = created++ < m_slowReplicas ? 2 * m_reportedMs : m_reportedMs;
+        return {std::make_unique<Reporting>(std::move(inner.replica), ms), inner.status};
+    }
+
+private:
+    class Reporting final : public predict::Replica {
+    public:
+        Reporting(std::unique_ptr<predict::Replica> inner, double ms) : m_inner(std::move(inner)), m_ms(ms) {}
+        const predict::ReplicaInfo& info() const override { return m_inner->info(); }
+        int slots() const override { return m_inner->slots(); }
+        int maxBatch() const override { return m_inner->maxBatch(); }
+        predict::Status submit(int slot, int batch, const predict::Bf16* in, predict::Bf16* out, predict::CompletionFn done) override
+        {
+            return m_inner->submit(slot, batch, in, out, [ms = m_ms, done = std::move(done)](const predict::Completion& c) {
+                predict::Completion reported = c;
+                reported.wallMs = ms;
+                done(reported);
+            });
+        }
+
+    private:
+        std::unique_ptr<predict::Replica> m_inner;
+        double m_ms;
+    };
+    double m_reportedMs;
+    int m_slowReplicas;
+    std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
+};
+
 // An engine with a real predict stage on a live clock, on this thread's event loop: what the host
 // does, without its snapshots, so a test can look at every request.
 struct RealRun {
@@ -305,6 +350,14 @@ private Q_SLOTS:
         QCOMPARE(r.summary.completed, std::int64_t(40));
         // The backend's host time per call over the load's calls (calibrate holds a queue run to its table with it).
         QVERIFY2(r.hostCallMeanMs > 0, qPrintable(QString::number(r.hostCallMeanMs)));
+        // What a backend reports is what is averaged: every call of this one reports 0.3 ms.
+        ReportingBackend reporting(0.3, 0);
+        const PredictBackendInfo reported { &reporting, false, false, "reporting", "reporting" };
+        s.workload.requests = 0;
+        s.workload.warmupS = 0.2;
+        s.workload.durationS = 0.7;
+        const LiveRunResult rr = runLive(s, 600, &reported);
+        QVERIFY2(std::abs(rr.hostCallMeanMs - 0.3) < 1e-9, qPrintable(QString::number(rr.hostCallMeanMs)));
         QCOMPARE(r.summary.failed, std::int64_t(0));
         // The gate opens 1.5 s after the timer was set; the run's clock starts once the run is built, a few
         // milliseconds later (under TSan the load started at 1.491 s): more than a second into the run, not at 0.
@@ -511,6 +564,46 @@ private Q_SLOTS:
         QCOMPARE(queueRunSlowness(t, 1, 0, 1000), 0.0);
         QCOMPARE(queueRunSlowness(t, 1, 0.5, 0), 0.0);
         QCOMPARE(kLiveDeviceSlowTolerance, 0.05);
+    }
+
+    // On a GPU the check (and calibrate) runs a queue run again while its device is slower than the table
+    // says, and keeps the run at the table's speed; slow in every attempt, it keeps the least slow and says
+    // so. Not on the CPU backend, where the live engine's own threads slow the calls by design.
+    void aSlowDeviceIsMeasuredAgain()
+    {
+        ServiceTable t({1}, {0.5}); // each reported call 0.5 ms: as the table says
+        {
+            ReportingBackend slowOnce(0.5, 1);
+            const PredictBackendInfo gpu { &slowOnce, true, false, "reporting", "reporting" };
+            const TableCheck c = checkTable("tiny", t, gpu);
+            QVERIFY2(c.error.empty(), c.error.c_str());
+            QVERIFY(c.deviceChecked);
+            QCOMPARE(c.points.size(), std::size_t(1));
+            // The first run's device reported 1 ms a call (+100 %): run again (a busy host may add attempts).
+            QVERIFY2(c.points[0].attempts >= 2, qPrintable(QString::number(c.points[0].attempts)));
+            QVERIFY2(std::abs(c.points[0].deviceSlowness) < 1e-9, qPrintable(QString::number(c.points[0].deviceSlowness)));
+            QVERIFY2(c.hostNotice.find("slower than the table") == std::string::npos, c.hostNotice.c_str());
+        }
+        {
+            ReportingBackend alwaysSlow(0.5, 1000);
+            const PredictBackendInfo gpu { &alwaysSlow, true, false, "reporting", "reporting" };
+            const TableCheck c = checkTable("tiny", t, gpu);
+            QVERIFY2(c.error.empty(), c.error.c_str());
+            QCOMPARE(c.points[0].attempts, CalibrationResult::kLiveAttempts);
+            QVERIFY2(std::abs(c.points[0].deviceSlowness - 1.0) < 1e-9, qPrintable(QString::number(c.points[0].deviceSlowness)));
+            QVERIFY2(c.hostNotice.find("the device's calls ran slower than the table's in every attempt at 1 call in flight (+100.0 % in the run kept)")
+                         != std::string::npos,
+                     c.hostNotice.c_str());
+        }
+        {
+            ReportingBackend alwaysSlow(0.5, 1000);
+            const PredictBackendInfo cpu { &alwaysSlow, false, false, "reporting", "reporting" };
+            const TableCheck c = checkTable("tiny", t, cpu);
+            QVERIFY2(c.error.empty(), c.error.c_str());
+            QVERIFY(!c.deviceChecked);
+            QCOMPARE(c.points[0].deviceSlowness, 0.0); // not measured against the table on the CPU
+            QVERIFY2(c.hostNotice.find("slower than the table") == std::string::npos, c.hostNotice.c_str());
+        }
     }
 
     void sharedOverheadIsFittedToTheQueueRun()

@@ -416,6 +416,13 @@ void confirmation(Report& r)
         r.check(st2.ok() && m.hostMs[0][0] == 0.8 && m.attempts[0][0] == 4 && m.unconfirmed.empty() && m.aloneAboveSettling.first == 0.8
                     && m.aloneAboveSettling.second == 0.5 && notice.find("above the 0.5000 ms the settling's last block ran at") != std::string::npos,
                 "a device slower than its settling for good: kept at 0.8 ms after 4 attempts, said so: " + notice);
+        // One attempt asked (--attempts 1): measured once, as asked, and nothing named.
+        SharingOptions once = one;
+        once.pointAttempts = 1;
+        WarmingReplica slowedOnce([](int call) { return call >= 60 ? 0.8 : 0.5; });
+        const Status st1 = measureSharing(slowedOnce, 8, once, m);
+        r.check(st1.ok() && m.hostMs[0][0] == 0.8 && m.attempts[0][0] == 1 && m.unconfirmed.empty() && m.confirmationNotice().empty(),
+                "one attempt asked: kept as measured, nothing named (" + m.confirmationNotice() + ")");
         // Settling in the same blocks of 0.5 ms, then 0.52: within the 5 % it stands after two attempts.
         WarmingReplica close([](int call) { return call >= 60 ? 0.52 : 0.5; });
         const Status st3 = measureSharing(close, 8, one, m);
