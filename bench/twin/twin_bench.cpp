@@ -5,6 +5,7 @@
 //   knee-bench-twin --twin TWIN.yaml --url URL --replicas N [--target T] [--levels 4,16] [--warmup-s 1]
 //                   [--window-s 2] [--cap-s 20] [--poisson 0.8] [--poisson-s 30] [--capacity-rps X]
 //                   [--openai --stream --max-tokens N] [--label TEXT] [--out rows.jsonl] [--prime-s 3] [--devices D]
+//                   [--trace poisson.csv]
 //
 // Capacity is the twin's own (its one replica's throughput at its largest fitted level, times N) unless
 // --capacity-rps gives it. Prints one Markdown row per load; --out appends them as JSON lines.
@@ -62,6 +63,20 @@ QJsonObject figures(const SweepLevel& l)
     return o;
 }
 
+// --trace: each request of the Poisson load (net::OpenLoopRecord), for taking its tail apart offline.
+bool writeTrace(const QString& path, const std::vector<net::OpenLoopRecord>& records)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
+        return false;
+    const auto ms = [](Nanos t) { return QByteArray::number(double(t) / 1e6, 'f', 4); };
+    f.write("intended_ms,sent_ms,ended_ms,latency_ms,ok,measured\n");
+    for (const net::OpenLoopRecord& r : records)
+        f.write(ms(r.intended) + ',' + ms(r.sent) + ',' + ms(r.ended) + ',' + ms(r.ended - r.intended) + ',' + (r.ok ? "1" : "0") + ','
+                + (r.measured ? "1" : "0") + '\n');
+    return f.error() == QFile::NoError;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -80,9 +95,10 @@ int main(int argc, char** argv)
         out("out", "Append JSON lines here.", "FILE"), prime("prime-s", "Load before measuring, not counted (a fresh server's first seconds).", "S", "3"),
         measuredRows("measured", "Rows of an earlier run (--out): replay their loads on this twin, without the endpoint.", "FILE"),
         devices("devices", "Devices the N replicas share in the twin: 0, one each (the platforms' placement); 1, all on one GPU (a server on one GPU).",
-                "D", "0");
+                "D", "0"),
+        trace("trace", "The Poisson load's requests, one CSV line each (ms since its start: intended, sent, ended; latency; ok; measured).", "FILE");
     p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime, measuredRows,
-                  devices});
+                  devices, trace});
     p.process(app);
     const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
     if (!read.ok()) {
@@ -211,8 +227,12 @@ int main(int argc, char** argv)
         const double rps = share * cap1;
         const double seconds = p.value(poissonS).toDouble();
         const telemetry::HostMark before = telemetry::HostMark::now();
-        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds);
+        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds, 30, 1, p.isSet(trace));
         const telemetry::HostContention host = telemetry::between(before, telemetry::HostMark::now());
+        if (p.isSet(trace) && !writeTrace(p.value(trace), run.records)) {
+            std::fprintf(stderr, "cannot write %s\n", qPrintable(p.value(trace)));
+            return 2;
+        }
         const SweepLevel m = net::openLoopLevel(run, rps);
         emit(n, QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t), host);
     }

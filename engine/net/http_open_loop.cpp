@@ -6,6 +6,7 @@
 #include <QEventLoop>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -16,10 +17,12 @@ namespace {
 
 class PoissonRun {
 public:
-    PoissonRun(HttpClient& client, OpenLoopRun& out, Nanos measureFrom)
+    PoissonRun(HttpClient& client, OpenLoopRun& out, Nanos measureFrom, Nanos origin, bool keepRecords)
         : m_client(client)
         , m_out(out)
         , m_measureFrom(measureFrom)
+        , m_origin(origin)
+        , m_keepRecords(keepRecords)
     {
     }
 
@@ -28,9 +31,12 @@ public:
         ++m_running;
         ++m_out.sent;
         m_out.sentMeasured += intended >= m_measureFrom;
+        const Nanos sent = m_client.now();
         const HttpOutcome r = co_await m_client.send(intended, int(m_out.sent));
         if (!r.aborted && intended >= m_measureFrom)
             recordOutcome(m_out.measured, r);
+        if (m_keepRecords && !r.aborted)
+            m_out.records.push_back({intended - m_origin, sent - m_origin, m_client.now() - m_origin, r.ok(), intended >= m_measureFrom});
         if (--m_running == 0 && m_drained)
             m_drained->quit();
     }
@@ -59,6 +65,8 @@ private:
     HttpClient& m_client;
     OpenLoopRun& m_out;
     Nanos m_measureFrom;
+    Nanos m_origin;
+    bool m_keepRecords;
     int m_running = 0;
     QEventLoop* m_drained = nullptr;
 };
@@ -78,12 +86,15 @@ SweepLevel openLoopLevel(const OpenLoopRun& run, double rps)
     return l;
 }
 
-OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS, std::uint64_t seed)
+OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS, std::uint64_t seed,
+                           bool keepRecords)
 {
     OpenLoopRun out;
     const Nanos start = client.now();
     const Nanos measureFrom = start + Nanos(warmupS * 1e9), end = measureFrom + Nanos(durationS * 1e9);
-    PoissonRun run(client, out, measureFrom);
+    if (keepRecords)
+        out.records.reserve(std::size_t(std::max(0.0, rps * (warmupS + durationS) * 1.1)));
+    PoissonRun run(client, out, measureFrom, start, keepRecords);
     std::mt19937_64 rng(seed);
     std::exponential_distribution<double> gap(rps);
     Nanos next = start + Nanos(gap(rng) * 1e9);

@@ -7,8 +7,20 @@
 #include "study/sweep.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace knee::net {
+
+// One request of an open-loop run, on the client's clock (ns since the run started): what a trace of the run
+// holds (knee-bench-twin --trace), so that a tail can be taken apart: the client late to send (sent -
+// intended), arrivals that bunch, slow stretches in time.
+struct OpenLoopRecord {
+    Nanos intended = 0; // when the arrival was due
+    Nanos sent = 0;     // when the client's loop handed it to the connection (its timer's lateness, or busy)
+    Nanos ended = 0;    // when its answer (or failure) was in
+    bool ok = false;
+    bool measured = false; // after the warm-up
+};
 
 struct OpenLoopRun {
     LevelWindow measured;         // responses to requests meant to be sent after the warm-up
@@ -16,6 +28,7 @@ struct OpenLoopRun {
     std::int64_t sent = 0;        // every request sent, warm-up included
     std::int64_t sentMeasured = 0; // those meant to be sent after the warm-up (a Poisson count: its noise is the load's, not the server's)
     std::int64_t unfinished = 0;  // still unanswered when the drain ended (aborted, counted in neither)
+    std::vector<OpenLoopRecord> records; // every request that ended, in the order they ended, when asked for
 };
 
 // The throughput of the measured requests at the nominal rate: `rps` x the share of them answered. The count
@@ -26,8 +39,8 @@ SweepLevel openLoopLevel(const OpenLoopRun& run, double rps);
 
 // Sends Poisson arrivals at `rps` for `warmupS + durationS` seconds (seeded: the same gaps every run), then
 // waits up to `drainS` for the responses still due. Requests above the client's max_connections wait in
-// the client from their intended time on, so that waiting counts.
+// the client from their intended time on, so that waiting counts. `keepRecords`: OpenLoopRun::records too.
 OpenLoopRun runPoissonLoad(HttpClient& client, double rps, double warmupS, double durationS, double drainS = 30,
-                           std::uint64_t seed = 1);
+                           std::uint64_t seed = 1, bool keepRecords = false);
 
 } // namespace knee::net

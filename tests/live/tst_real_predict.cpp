@@ -589,7 +589,10 @@ private Q_SLOTS:
             const PredictBackendInfo gpu { &alwaysSlow, true, false, "reporting", "reporting" };
             const TableCheck c = checkTable("tiny", t, gpu);
             QVERIFY2(c.error.empty(), c.error.c_str());
-            QCOMPARE(c.points[0].attempts, CalibrationResult::kLiveAttempts);
+            // Every attempt, unless a re-run fails (fewer than 100 calls in its window: TSan's stage on CI's two
+            // busy cores did once), which ends them with the run before it kept (quietLive).
+            QVERIFY2(c.points[0].attempts >= 2 && c.points[0].attempts <= CalibrationResult::kLiveAttempts,
+                     qPrintable(QString::number(c.points[0].attempts)));
             QVERIFY2(std::abs(c.points[0].deviceSlowness - 1.0) < 1e-9, qPrintable(QString::number(c.points[0].deviceSlowness)));
             QVERIFY2(c.hostNotice.find("the device's calls ran slower than the table's in every attempt at 1 call in flight (+100.0 % in the run kept)")
                          != std::string::npos,

@@ -18,6 +18,7 @@
 #include <QProcess>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -128,15 +129,32 @@ private slots:
         QVERIFY2(one.started(), one.errors().constData());
         net::HttpClient client(target(one.url("/v1/chat/completions"), true), {});
         const double rps = 40, warmupS = 0.5, durationS = 1.5;
-        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, warmupS, durationS, 30, 7);
+        const net::OpenLoopRun run = net::runPoissonLoad(client, rps, warmupS, durationS, 30, 7, true);
         std::mt19937_64 rng(7);
         std::exponential_distribution<double> gap(rps);
         std::int64_t sent = 0, measured = 0;
+        std::vector<Nanos> due;
         // As the load steps: whole nanoseconds from its start.
         for (Nanos t = Nanos(gap(rng) * 1e9); t < secondsToNanos(warmupS + durationS); t += Nanos(gap(rng) * 1e9)) {
             ++sent;
             measured += t >= secondsToNanos(warmupS);
+            due.push_back(t);
         }
+        // The trace (knee-bench-twin --trace): one record per request, due when the generator said, sent no
+        // earlier, answered after it was sent.
+        QCOMPARE(std::int64_t(run.records.size()), sent);
+        std::vector<Nanos> intended;
+        std::int64_t measuredRecords = 0;
+        for (const net::OpenLoopRecord& r : run.records) {
+            intended.push_back(r.intended);
+            QVERIFY(r.ok);
+            QVERIFY(r.sent >= r.intended && r.ended >= r.sent);
+            QCOMPARE(r.measured, r.intended >= secondsToNanos(warmupS));
+            measuredRecords += r.measured;
+        }
+        std::sort(intended.begin(), intended.end());
+        QCOMPARE(intended, due);
+        QCOMPARE(measuredRecords, measured);
         QCOMPARE(run.sent, sent);
         QCOMPARE(run.sentMeasured, measured);
         QCOMPARE(run.unfinished, 0);
