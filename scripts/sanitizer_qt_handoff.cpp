@@ -18,8 +18,10 @@
 // Qt calls postEvent inside its library, where no interposer reaches, so there is no point between the
 // allocation and the post to release at. Instead, when the call is queued, the posting thread's memory
 // accesses are ignored for the length of Qt's invokeMethodImpl: TSan then records the event's allocation
-// as fresh memory rather than a write by this thread. No knee code runs in that stretch (a queued call
-// runs later, on the receiver's thread, outside it); a direct call is not ignored.
+// as fresh memory rather than a write by this thread. A queued call runs later, on the receiver's thread,
+// outside that stretch; a direct call is not ignored. The one knee code that can run inside it is the
+// functor's destructor, where a blocking call's receiver has already dropped its reference, and every such
+// stack holds invokeMethodImpl, which scripts/tsan.supp's race:invokeMethod already matches.
 #include <QObject>
 #include <QThread>
 
@@ -88,13 +90,15 @@ bool QMetaObject::invokeMethodImpl(QObject* object, QtPrivate::QSlotObjectBase* 
     auto* wrapped = new HandoffSlot(slot);
     __tsan_release(wrapped);
     // Queued: Qt only allocates the event and posts it here (see the top of this file). Auto resolves
-    // as Qt does: queued when the receiver lives on another thread.
+    // as Qt does: queued when the receiver lives on another thread (or on none). knee's AutoConnection
+    // calls come from Qt threads, where currentThread() is the thread's own QThread.
     const bool queued = type == Qt::QueuedConnection || type == Qt::BlockingQueuedConnection
-        || (type == Qt::AutoConnection && object && object->thread() != QThread::currentThread());
-    if (queued)
-        __tsan_ignore_thread_begin();
-    const bool ok = qtInvokeMethodImpl()(object, wrapped, type, ret);
-    if (queued)
-        __tsan_ignore_thread_end();
-    return ok;
+        || (type == Qt::AutoConnection && (!object || object->thread() != QThread::currentThread()));
+    // Ended however Qt leaves (its allocation may throw): a thread that ends with ignores on stops TSan.
+    struct IgnoreWhile {
+        bool on;
+        explicit IgnoreWhile(bool queuedCall) : on(queuedCall) { if (on) __tsan_ignore_thread_begin(); }
+        ~IgnoreWhile() { if (on) __tsan_ignore_thread_end(); }
+    } ignore(queued);
+    return qtInvokeMethodImpl()(object, wrapped, type, ret);
 }

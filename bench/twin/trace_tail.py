@@ -31,16 +31,22 @@ def main():
     ap.add_argument("--top", type=int, default=10)
     a = ap.parse_args()
     rows = []
+    failed = 0
     with open(a.trace, newline="") as f:
         for r in csv.DictReader(f):
-            if r["measured"] == "1" and r["ok"] == "1":
-                rows.append({k: float(r[k]) for k in ("intended_ms", "sent_ms", "ended_ms", "latency_ms")})
+            if r["measured"] != "1":
+                continue
+            if r["ok"] != "1":
+                failed += 1
+                continue
+            rows.append({k: float(r[k]) for k in ("intended_ms", "sent_ms", "ended_ms", "latency_ms")})
     if len(rows) < 100:
         sys.exit(f"{a.trace}: {len(rows)} measured requests that succeeded: too few to say anything")
     rows.sort(key=lambda r: r["intended_ms"])
     lat = sorted(r["latency_ms"] for r in rows)
     late = sorted(r["sent_ms"] - r["intended_ms"] for r in rows)
-    print(f"{len(rows)} measured requests over {(rows[-1]['intended_ms'] - rows[0]['intended_ms']) / 1000:.1f} s")
+    print(f"{len(rows)} measured requests over {(rows[-1]['intended_ms'] - rows[0]['intended_ms']) / 1000:.1f} s; "
+          f"{failed} failed, left out (requests unfinished at the drain's end are not in a trace)")
     print("latency ms:      " + "  ".join(f"p{int(q * 100)} {quantile(lat, q):.3f}" for q in (0.5, 0.9, 0.95, 0.99)) + f"  max {lat[-1]:.3f}")
     print("client late ms:  " + "  ".join(f"p{int(q * 100)} {quantile(late, q):.3f}" for q in (0.5, 0.9, 0.95, 0.99)) + f"  max {late[-1]:.3f}")
     for name, key in (("intended", "intended_ms"), ("sent", "sent_ms")):
@@ -59,25 +65,31 @@ def main():
     print(f"bins of {a.bin_ms:g} ms with 20 requests or more: {len(full)}; their p95: "
           + "  ".join(f"p{int(q * 100)} {quantile(sorted(p95s.values()), q):.3f}" for q in (0.1, 0.5, 0.9)))
     slow = sorted(p95s, key=lambda b: -p95s[b])
-    print(f"slowest bins (start s: p95 ms, requests): " + ", ".join(f"{b * a.bin_ms / 1000:.1f}: {p95s[b]:.2f} ({len(full[b])})" for b in slow[: a.top]))
+    if not full:
+        return
+    print(f"slowest bins (start s from the trace's zero: p95 ms, requests): "
+          + ", ".join(f"{(t0 + b * a.bin_ms) / 1000:.1f}: {p95s[b]:.2f} ({len(full[b])})" for b in slow[: a.top]))
     cut = quantile(lat, 0.95)
     worst_tenth = set(slow[: max(1, len(slow) // 10)])
     tail = [r for r in rows if r["latency_ms"] >= cut]
     in_worst = sum(int((r["intended_ms"] - t0) // a.bin_ms) in worst_tenth for r in tail)
     print(f"the slowest 5 % (>= {cut:.3f} ms): {in_worst / len(tail):.2f} of them in the slowest tenth of bins")
-    # The strongest period in the bins' p95 (autocorrelation over lags of 2 bins to half the run).
+    # The strongest period in the bins' p95: the highest autocorrelation at a lag past its first fall below
+    # zero (a tail that comes in slow waves correlates at every short lag without being periodic).
     keys = sorted(p95s)
     series = [p95s.get(b) for b in range(keys[0], keys[-1] + 1)]
     known = [v for v in series if v is not None]
     mu = statistics.fmean(known)
     var = statistics.fmean([(v - mu) ** 2 for v in known])
     best = None
-    for lag in range(2, len(series) // 2):
+    crossed = False
+    for lag in range(1, len(series) // 2):
         pairs = [(x, y) for x, y in zip(series, series[lag:]) if x is not None and y is not None]
         if len(pairs) < 10 or var <= 0:
             continue
         r = statistics.fmean([(x - mu) * (y - mu) for x, y in pairs]) / var
-        if best is None or r > best[1]:
+        crossed = crossed or r < 0
+        if crossed and (best is None or r > best[1]):
             best = (lag, r)
     if best:
         print(f"strongest period in the bins' p95: {best[0] * a.bin_ms:g} ms (autocorrelation {best[1]:.2f}; below 0.3: none to speak of)")

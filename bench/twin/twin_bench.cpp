@@ -74,6 +74,7 @@ bool writeTrace(const QString& path, const std::vector<net::OpenLoopRecord>& rec
     for (const net::OpenLoopRecord& r : records)
         f.write(ms(r.intended) + ',' + ms(r.sent) + ',' + ms(r.ended) + ',' + ms(r.ended - r.intended) + ',' + (r.ok ? "1" : "0") + ','
                 + (r.measured ? "1" : "0") + '\n');
+    f.close(); // flushes: a full disk shows here
     return f.error() == QFile::NoError;
 }
 
@@ -100,6 +101,10 @@ int main(int argc, char** argv)
     p.addOptions({twinOpt, url, replicas, target, levels, warmup, window, cap, poisson, poissonS, capacity, openai, stream, maxTokens, label, out, prime, measuredRows,
                   devices, trace});
     p.process(app);
+    if (p.isSet(trace) && !(p.value(poisson).toDouble() > 0)) {
+        std::fprintf(stderr, "--trace records the Poisson load: give --poisson above 0\n");
+        return 2;
+    }
     const ScenarioReadResult read = readScenarioFile(p.value(twinOpt).toStdString());
     if (!read.ok()) {
         std::fprintf(stderr, "%s\n", read.errors.empty() ? "cannot read the twin" : read.errors.front().toString().c_str());
@@ -229,12 +234,12 @@ int main(int argc, char** argv)
         const telemetry::HostMark before = telemetry::HostMark::now();
         const net::OpenLoopRun run = net::runPoissonLoad(client, rps, std::min(5.0, seconds / 5), seconds, 30, 1, p.isSet(trace));
         const telemetry::HostContention host = telemetry::between(before, telemetry::HostMark::now());
-        if (p.isSet(trace) && !writeTrace(p.value(trace), run.records)) {
+        const SweepLevel m = net::openLoopLevel(run, rps);
+        emit(n, QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t), host);
+        if (p.isSet(trace) && !writeTrace(p.value(trace), run.records)) { // after the row: a trace that fails loses no row
             std::fprintf(stderr, "cannot write %s\n", qPrintable(p.value(trace)));
             return 2;
         }
-        const SweepLevel m = net::openLoopLevel(run, rps);
-        emit(n, QStringLiteral("poisson %1 rps").arg(rps, 0, 'f', 1), m, twinOpenLoop(twin, n, rps, std::max(600.0, 20 * seconds), t), host);
     }
     return 0;
 }

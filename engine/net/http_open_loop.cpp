@@ -36,7 +36,7 @@ public:
         if (!r.aborted && intended >= m_measureFrom)
             recordOutcome(m_out.measured, r);
         if (m_keepRecords && !r.aborted)
-            m_out.records.push_back({intended - m_origin, sent - m_origin, m_client.now() - m_origin, r.ok(), intended >= m_measureFrom});
+            m_out.records.push_back({intended - m_origin, sent - m_origin, intended + r.latency - m_origin, r.ok(), intended >= m_measureFrom});
         if (--m_running == 0 && m_drained)
             m_drained->quit();
     }

@@ -16,8 +16,9 @@ namespace knee::net {
 // intended), arrivals that bunch, slow stretches in time.
 struct OpenLoopRecord {
     Nanos intended = 0; // when the arrival was due
-    Nanos sent = 0;     // when the client's loop handed it to the connection (its timer's lateness, or busy)
-    Nanos ended = 0;    // when its answer (or failure) was in
+    Nanos sent = 0;     // when the client's loop dispatched it (its timer late, or the loop busy); a wait for
+                        // one of the client's max_connections comes after this, in the latency only
+    Nanos ended = 0;    // when its answer (or failure) was in: intended + its latency
     bool ok = false;
     bool measured = false; // after the warm-up
 };

@@ -40,9 +40,10 @@ private slots:
         std::vector<int> seen;
         seen.reserve(kPosts);
         std::atomic<bool> wrong{false};
-        std::thread worker([&] {
+        // Joined however the test leaves (a failed QTRY returns early): declared after what it posts to.
+        std::jthread worker([&] {
             for (int i = 0; i < kPosts; ++i) {
-                std::string label = "call " + std::to_string(i); // a heap copy the call reads
+                std::string label = "call " + std::to_string(i); // a copy inside the functor, read by the call
                 QMetaObject::invokeMethod(
                     &receiver,
                     [&seen, &wrong, i, label = std::move(label)] {
