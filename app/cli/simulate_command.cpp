@@ -4,6 +4,7 @@
 #include "summary_format.h"
 
 #include "live/live_run.h"
+#include "study/request_log.h"
 #include "study/run_summary.h"
 #include "telemetry/gpu_telemetry.h"
 
@@ -12,6 +13,7 @@
 #include <QJsonDocument>
 #include <QTextStream>
 
+#include <functional>
 #include <memory>
 
 namespace knee::cli {
@@ -85,13 +87,18 @@ int runSimulate(const QStringList& args)
                                      QStringLiteral("S"), QStringLiteral("600"));
     const QCommandLineOption gpuTelemetry = gpuTelemetryOption(
         QStringLiteral("--live: sample every GPU through NVML this often and report a summary per GPU"), kDefaultGpuTelemetryMs);
-    parser.addOptions({json, seed, live, maxWall, gpuTelemetry});
+    const QCommandLineOption requests(QStringLiteral("requests"),
+                                      QStringLiteral("Write every request, one CSV row each as it ends, to FILE: its times "
+                                                     "(intended, sent, ended, latency, the time in each stage), outcome, replica "
+                                                     "and whether it is measured."),
+                                      QStringLiteral("FILE"));
+    parser.addOptions({json, seed, live, maxWall, gpuTelemetry, requests});
     if (const auto done = parseCommandLine(parser, args))
         return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         err << "knee simulate: expected exactly one scenario file, got " << positional.size() << "\n"
-            << "usage: knee simulate SCENARIO.yaml [--json] [--seed N] [--live [--max-wall-s S] [--gpu-telemetry-ms MS]]\n";
+            << "usage: knee simulate SCENARIO.yaml [--json] [--seed N] [--requests FILE] [--live [--max-wall-s S] [--gpu-telemetry-ms MS]]\n";
         return kBadInput;
     }
 
@@ -119,9 +126,27 @@ int runSimulate(const QStringList& args)
         }
         scenario.workload.seed = value;
     }
+    // Opened before the run, so a path that cannot be written fails at once instead of after it.
+    std::unique_ptr<RequestLog> log;
+    std::function<void(const Request&)> observer;
+    if (parser.isSet(requests)) {
+        log = std::make_unique<RequestLog>(parser.value(requests).toStdString());
+        if (!log->ok()) {
+            err << "knee simulate: --requests: " << QString::fromStdString(log->error()) << "\n";
+            return kBadInput;
+        }
+        observer = [&log](const Request& r) { log->record(r); };
+    }
+    // After the summary is printed (nothing of the run is lost): whether every row reached the file.
+    const auto closeLog = [&]() {
+        if (!log || log->close())
+            return kOk;
+        err << "knee simulate: --requests: " << QString::fromStdString(log->error()) << " (the summary above is complete)\n";
+        return kBadInput;
+    };
 
     if (!parser.isSet(live)) {
-        const RunSummary summary = simulateScenario(scenario);
+        const RunSummary summary = simulateScenario(scenario, observer);
         if (parser.isSet(json)) {
             QJsonObject o = toJson(summary);
             o.insert(QStringLiteral("file"), positional.first());
@@ -135,7 +160,8 @@ int runSimulate(const QStringList& args)
                     << QString::fromStdString(scenario.model.profile) << "' itself.\n";
             out << toText(summary);
         }
-        return kOk;
+        out.flush();
+        return closeLog();
     }
     bool ok = false;
     const double maxWallS = parser.value(maxWall).toDouble(&ok);
@@ -145,7 +171,7 @@ int runSimulate(const QStringList& args)
     }
     // GPU telemetry on its own thread for the run: NVML when a driver is there, a notice when not.
     const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);
-    const LiveRunResult result = runLive(scenario, maxWallS, predictBackendFor(scenario));
+    const LiveRunResult result = runLive(scenario, maxWallS, predictBackendFor(scenario), observer);
     if (gpus)
         gpus->stop();
     if (parser.isSet(json)) {
@@ -183,7 +209,8 @@ int runSimulate(const QStringList& args)
         out << toText(result.summary);
         out << gpuTelemetryText(gpus.get());
     }
-    return kOk;
+    out.flush();
+    return closeLog();
 }
 
 } // namespace knee::cli

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Takes the tail of an open-loop run apart (knee-bench-twin --trace FILE; issue 15's Poisson p95).
 
-    python3 bench/twin/trace_tail.py poisson.csv [--bin-ms 100] [--top 10]
+    python3 bench/twin/trace_tail.py poisson.csv[.gz] [--bin-ms 100] [--top 10]
 
 Prints, over the measured requests: the latency's quantiles; how late the client sent (sent - intended),
 which the latency includes; whether the arrivals bunch (the gaps' coefficient of variation: 1 for Poisson);
@@ -13,6 +13,7 @@ Standard library only, like the rest of bench/twin.
 """
 import argparse
 import csv
+import gzip
 import statistics
 import sys
 
@@ -32,7 +33,9 @@ def main():
     a = ap.parse_args()
     rows = []
     failed = 0
-    with open(a.trace, newline="") as f:
+    # The results folders keep traces gzipped; read either.
+    opener = gzip.open if a.trace.endswith(".gz") else open
+    with opener(a.trace, "rt", newline="") as f:
         for r in csv.DictReader(f):
             if r["measured"] != "1":
                 continue

@@ -219,10 +219,13 @@ std::pair<double, std::int64_t> LiveRun::hostCalls() const
 
 // ---------------------------------------------------------------- simulate --live
 
-LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend)
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend,
+                      const std::function<void(const Request&)>& observer)
 {
     LiveRunResult result;
     LiveRun run(scenario, backend);
+    if (observer)
+        run.engine().setObserver(observer);
     result.predictStage = run.realPredict() ? "predict runs model '" + scenario.model.profile + "': " + run.predictNotice()
                                             : run.predictStage();
     result.realPredict = run.realPredict();

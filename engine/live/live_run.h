@@ -128,7 +128,9 @@ struct LiveRunResult {
 // Starts the workload once the initial replicas are ready (loadStartS), then runs until it has sent
 // everything and nothing is left to happen, or `maxWallS` passed.
 // Needs a Qt event loop on this thread (a QCoreApplication); throws std::invalid_argument for an
-// invalid scenario, or a model profile with no `backend` (what runs its predict).
-LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend);
+// invalid scenario, or a model profile with no `backend` (what runs its predict). `observer`, when set, sees
+// every request as it ends, on the engine's thread (this one).
+LiveRunResult runLive(const Scenario& scenario, double maxWallS, const PredictBackendInfo* backend,
+                      const std::function<void(const Request&)>& observer = {});
 
 } // namespace knee

@@ -110,9 +110,11 @@ std::string formatSummary(const RunSummary& s)
     return t;
 }
 
-RunSummary simulateScenario(const Scenario& scenario)
+RunSummary simulateScenario(const Scenario& scenario, const std::function<void(const Request&)>& observer)
 {
     Engine engine(scenario);
+    if (observer)
+        engine.setObserver(observer);
     const auto start = std::chrono::steady_clock::now();
     engine.startLoad();
     engine.runToCompletion();

@@ -47,7 +47,8 @@ double shareOver(const RunMetrics& metrics, double sloMs);
 // The plain-text report people read (the CLI prints it, the GUI shows it).
 std::string formatSummary(const RunSummary& summary);
 
-// Runs a scenario to completion in virtual time and summarises it (the `simulate` command).
-RunSummary simulateScenario(const Scenario& scenario);
+// Runs a scenario to completion in virtual time and summarises it (the `simulate` command); `observer`, when
+// set, sees every request as it ends (`simulate --requests`).
+RunSummary simulateScenario(const Scenario& scenario, const std::function<void(const Request&)>& observer = {});
 
 } // namespace knee

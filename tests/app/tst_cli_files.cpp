@@ -58,6 +58,38 @@ const char* kScenarioHead = "deployment: {replicas: {min: 1, max: 1}, concurrenc
 class TestCliFiles : public QObject {
     Q_OBJECT
 private slots:
+    // `simulate --requests FILE`: one row per request (the header's columns), written as the run goes; a path
+    // that cannot be opened fails before the run (exit 2); a disk that fills during it still prints the whole
+    // summary, then exits 2 naming the file.
+    void simulateWritesEveryRequest()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("requests.csv");
+        const Result r = knee({"simulate", defaultScenario(), "--json", "--requests", path});
+        QCOMPARE(r.exitCode, 0);
+        const QList<QByteArray> lines = readAll(path).split('\n');
+        QCOMPARE(lines.first(), QByteArray("id,intended_ms,sent_ms,ended_ms,latency_ms,ok,measured,outcome,replica,"
+                                           "queue_ms,preprocess_ms,predict_wait_ms,predict_ms,postprocess_ms"));
+        QCOMPARE(lines.last(), QByteArray()); // ends with a newline
+        const QJsonObject o = r.json();
+        QCOMPARE(qint64(lines.size() - 2), o["arrived"].toInteger());
+        qint64 ok = 0;
+        for (qsizetype i = 1; i + 1 < lines.size(); ++i)
+            ok += lines[i].split(',').value(5) == "1";
+        QCOMPARE(ok, o["completed"].toInteger());
+
+        const Result missing = knee({"simulate", defaultScenario(), "--requests", dir.filePath("no/such/dir.csv")});
+        QCOMPARE(missing.exitCode, 2);
+        QVERIFY2(missing.err.contains("--requests: cannot write"), missing.err.constData());
+        QVERIFY(missing.out.isEmpty()); // nothing ran
+
+        const QString full = dir.filePath("full.csv");
+        const Result filled = knee({"simulate", defaultScenario(), "--json", "--requests", full}, 8); // 4 KiB at most
+        QCOMPARE(filled.exitCode, 2);
+        QCOMPARE(filled.json()["arrived"].toInteger(), o["arrived"].toInteger()); // the summary is whole
+        QVERIFY2(filled.err.contains("--requests: cannot write " + full.toUtf8()), filled.err.constData());
+    }
+
     void outputsCheckedBeforeTheSweep_data()
     {
         QTest::addColumn<QString>("flag");
