@@ -15,6 +15,8 @@
 #   RATE_SHARES=0.5,0.8: also a rate sweep of the one replica (Poisson, at those shares of the closed sweep's
 #   peak) into rates-N.json, and the twin fitted again with it (knee fit --rates-session: it chooses the
 #   order) into twin-order-N.yaml, which the checks then use; twin-N.yaml (no rate sweep) stays beside it.
+#   TRACE=1: each Poisson row also writes its requests (knee-bench-twin --trace) to trace-runN-REPLICAS-SHARE.csv, for
+#   bench/twin/trace_tail.py.
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -23,6 +25,9 @@ mkdir -p "$dir"
 bench=$PWD/devrun/knee-bench-twin
 profile=${PROFILE:-large}
 pc=${PC:-4}
+# The server's concurrency target; the checks run the twin with it (a twin's own target is the sweep's
+# recommendation, a what-if: behind it the twin held back bursts the server took, 36 % long in p95).
+target=${TARGET:-64}
 runs=${RUNS:-2}
 sweep_flags=(--warmup-s "${WARMUP_S:-1}" --window-s "${WINDOW_S:-2}" --cap-s "${CAP_S:-12}")
 
@@ -33,7 +38,7 @@ start() { # start N: `knee serve` with N replicas of the model on this machine's
 name: knee serve on the GPU, $n replica(s) of $profile
 deployment:
   replicas: {min: $n, max: $n}
-  concurrency_target: 64
+  concurrency_target: $target
   predict_concurrency: $pc
 model:
   profile: $profile
@@ -98,8 +103,10 @@ for run in $(seq 1 "$runs"); do
     check=$(echo "${CHECK_LEVELS:-1,4,16}" | tr ',' '\n' | awk -v n="$n" '{printf "%s%d", (NR > 1 ? "," : ""), $1 * n}')
     [ "$n" = 1 ] && check=
     for share in $(echo "${POISSON:-0.8}" | tr ',' ' '); do
-      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --levels "$check" \
-        "${sweep_flags[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+      trace=()
+      [ -n "${TRACE:-}" ] && trace=(--trace "$dir/trace-run$run-$n-$share.csv")
+      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
+        "${sweep_flags[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
       check= # the closed loops once per server
     done
     stop
