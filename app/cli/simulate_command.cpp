@@ -126,6 +126,12 @@ int runSimulate(const QStringList& args)
         }
         scenario.workload.seed = value;
     }
+    bool ok = false;
+    const double maxWallS = parser.value(maxWall).toDouble(&ok); // checked before --requests truncates its file
+    if (!ok || !(maxWallS > 0) || maxWallS > 86400) {
+        err << "knee simulate: --max-wall-s expects seconds in (0, 86400], got '" << parser.value(maxWall) << "'\n";
+        return kBadInput;
+    }
     // Opened before the run, so a path that cannot be written fails at once instead of after it.
     std::unique_ptr<RequestLog> log;
     std::function<void(const Request&)> observer;
@@ -162,12 +168,6 @@ int runSimulate(const QStringList& args)
         }
         out.flush();
         return closeLog();
-    }
-    bool ok = false;
-    const double maxWallS = parser.value(maxWall).toDouble(&ok);
-    if (!ok || !(maxWallS > 0) || maxWallS > 86400) {
-        err << "knee simulate: --max-wall-s expects seconds in (0, 86400], got '" << parser.value(maxWall) << "'\n";
-        return kBadInput;
     }
     // GPU telemetry on its own thread for the run: NVML when a driver is there, a notice when not.
     const std::unique_ptr<telemetry::GpuSampler> gpus = startGpuSampler(*gpuTelemetryMs);

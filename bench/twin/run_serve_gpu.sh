@@ -104,7 +104,7 @@ for run in $(seq 1 "$runs"); do
     [ "$n" = 1 ] && check=
     for share in $(echo "${POISSON:-0.8}" | tr ',' ' '); do
       trace=()
-      [ -n "${TRACE:-}" ] && trace=(--trace "$dir/trace-run$run-$n-$share.csv")
+      [ "${TRACE:-0}" != 0 ] && trace=(--trace "$dir/trace-run$run-$n-$share.csv")
       $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
         "${sweep_flags[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
       check= # the closed loops once per server

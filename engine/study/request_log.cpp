@@ -28,7 +28,7 @@ const char* outcomeName(Outcome o)
     case Outcome::Completed: return "completed";
     case Outcome::Failed: return "failed";
     case Outcome::Rejected: return "rejected";
-    case Outcome::InFlight: return "in_flight";
+    case Outcome::InFlight: return "in_flight"; // not written: the engine reports a request once it ends
     }
     return "unknown";
 }
@@ -39,12 +39,12 @@ RequestLog::RequestLog(const std::string& path) : m_path(path)
 {
     m_file = std::fopen(path.c_str(), "w");
     if (!m_file) {
-        m_error = "cannot write " + path + ": " + std::strerror(errno);
+        fail(errno);
         return;
     }
     std::setvbuf(m_file, nullptr, _IOFBF, kBufferBytes);
     if (std::fputs(kHeader, m_file) < 0)
-        m_error = "cannot write " + path + ": " + std::strerror(errno);
+        fail(errno);
 }
 
 RequestLog::~RequestLog()
@@ -79,7 +79,7 @@ void RequestLog::record(const Request& r)
     appendMs(line, r.predictDone, r.outcome == Outcome::Completed ? r.done : Nanos(-1));
     line.back() = '\n';
     if (std::fwrite(line.data(), 1, line.size(), m_file) != line.size()) {
-        m_error = "cannot write " + m_path + ": " + std::strerror(errno);
+        fail(errno);
         return;
     }
     ++m_written;
@@ -87,16 +87,25 @@ void RequestLog::record(const Request& r)
 
 bool RequestLog::close()
 {
-    if (!m_file)
-        return false;
+    if (!m_file) // never opened (error() says why), or closed already
+        return ok();
     std::FILE* f = m_file;
     m_file = nullptr;
-    const bool flushed = std::fflush(f) == 0;
+    const bool flushed = std::fflush(f) == 0 && !std::ferror(f);
     const int flushErrno = errno;
     const bool closed = std::fclose(f) == 0;
-    if (ok() && (!flushed || !closed))
-        m_error = "cannot write " + m_path + ": " + std::strerror(flushed ? errno : flushErrno);
+    const int closeErrno = errno;
+    if (!flushed)
+        fail(flushErrno ? flushErrno : EIO);
+    else if (!closed)
+        fail(closeErrno);
     return ok();
+}
+
+void RequestLog::fail(int error)
+{
+    if (ok()) // the first error is the one to tell
+        m_error = "cannot write " + m_path + ": " + std::strerror(error);
 }
 
 } // namespace knee

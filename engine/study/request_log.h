@@ -1,6 +1,7 @@
 // Every request of a run, one CSV row each as it ends (`knee simulate --requests FILE`): what a summary's
 // quantiles hide, e.g. which requests a twin gets wrong against an endpoint's own trace on the same
-// arrivals (knee-bench-twin --trace writes the same first six columns; bench/twin/trace_tail.py reads both).
+// arrivals (the six columns after `id` are knee-bench-twin --trace's; bench/twin/trace_tail.py reads both by
+// name). Requests still in flight when a run stops (a live run cut off by its wall-time limit) have no row.
 #pragma once
 #include "sim/request.h"
 
@@ -32,9 +33,11 @@ public:
     // reports it.
     void record(const Request& r);
     // Flushes and closes; false, with error(), when anything could not be written (a full disk shows here).
+    // Again after closing: the same answer.
     bool close();
 
 private:
+    void fail(int error); // keeps the first error
     std::FILE* m_file = nullptr;
     std::string m_path;
     std::string m_error;

@@ -83,6 +83,13 @@ private slots:
         QVERIFY2(missing.err.contains("--requests: cannot write"), missing.err.constData());
         QVERIFY(missing.out.isEmpty()); // nothing ran
 
+        // A bad argument found after --requests is read leaves its file as it was.
+        const QString kept = dir.filePath("kept.csv");
+        writeAll(kept, "earlier rows\n");
+        const Result badWall = knee({"simulate", defaultScenario(), "--live", "--max-wall-s", "0", "--requests", kept});
+        QCOMPARE(badWall.exitCode, 2);
+        QCOMPARE(readAll(kept), QByteArray("earlier rows\n"));
+
         const QString full = dir.filePath("full.csv");
         const Result filled = knee({"simulate", defaultScenario(), "--json", "--requests", full}, 8); // 4 KiB at most
         QCOMPARE(filled.exitCode, 2);

@@ -56,6 +56,7 @@ private slots:
         QVERIFY2(log.ok(), log.error().c_str());
         const RunSummary summary = simulateScenario(fourRequests(0), [&](const Request& r) { log.record(r); });
         QVERIFY2(log.close(), log.error().c_str());
+        QVERIFY(log.close()); // again: the same answer
         QCOMPARE(log.written(), 4);
         QCOMPARE(summary.completed, 4);
 
@@ -129,6 +130,7 @@ private slots:
         simulateScenario(fourRequests(0), [&](const Request& r) { full.record(r); });
         QVERIFY(!full.close());
         QVERIFY2(full.error().find("cannot write /dev/full") == 0, full.error().c_str());
+        QVERIFY(!full.close()); // again: the same answer
     }
 };
 

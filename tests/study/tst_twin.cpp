@@ -291,11 +291,6 @@ private slots:
               closedOnly.twin->model.preprocess.meanMs);
     }
 
-    // The order (how the replica divides itself among the requests in flight, DeviceSharing::order): closed
-    // loops cannot tell it, a rate sweep of the same replica can. A truth with constant calls on a device that
-    // serves the oldest first (or shares alike): the fit, given its rate sweep at 50 and 80 % of capacity,
-    // chooses the order and predicts Poisson on 2 replicas; without one, it assumes processor sharing and says
-    // what to measure.
     // The rate sweep measured the endpoint as it is: nothing in front of its replica held requests back. The
     // twin's concurrency target is a what-if (the sweep's recommendation), so the fit's replays of the rates
     // run without it, as its replays of the closed levels do: with it, a twin queues its fixed cost in front
@@ -326,6 +321,11 @@ private slots:
         QVERIFY2(targetBinds, qPrintable(QString("concurrency_target %1").arg(fit.twin->deployment.concurrencyTarget)));
     }
 
+    // The order (how the replica divides itself among the requests in flight, DeviceSharing::order): closed
+    // loops cannot tell it, a rate sweep of the same replica can. A truth with constant calls on a device that
+    // serves the oldest first (or shares alike): the fit, given its rate sweep at 50 and 80 % of capacity,
+    // chooses the order and predicts Poisson on 2 replicas; without one, it assumes processor sharing and says
+    // what to measure.
     void ordersFromARateSweep_data()
     {
         QTest::addColumn<double>("truthOrder");

@@ -1,6 +1,6 @@
 """A measured Poisson trace (knee-bench-twin --trace) against a twin's requests on the same arrivals
 (knee simulate --requests, the trace's intended_ms as an arrival trace), request by request, grouped by how
-many requests were in flight when each arrived (as the client saw it).
+many requests were in flight when each was due (the trace's intended_ms to its ended_ms).
     python3 by_in_flight.py MEASURED.csv[.gz] TWIN_REQUESTS.csv[.gz]
 """
 import csv,gzip,sys,bisect,statistics as st

@@ -17,7 +17,7 @@ for path in sys.argv[1:]:
         if i<0: continue
         gap=t-ends[i]
         b=[0.05,0.1,0.2,0.5,1,2,5,100]
-        k=next(x for x in b if gap<x)
+        k=next((x for x in b if gap<x),float('inf'))
         bins.setdefault(k,[]).append(float(r['latency_ms']))
     print(path)
     for k in sorted(bins):

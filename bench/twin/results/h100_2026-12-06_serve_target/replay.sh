@@ -16,9 +16,10 @@ echo "| --- | --- | ---: | --- | --- | --- | --- |" >> "$out"
 for c in call1 call2; do
   for n in 1 2; do
     [ -f "$here/$c/sweep-$n.json.gz" ] || continue
-    gunzip -c "$here/$c/sweep-$n.json.gz" > "$tmp/sweep.json"
-    gunzip -c "$here/$c/rates-$n.json.gz" > "$tmp/rates.json"
-    "$knee" fit "$tmp/sweep.json" --rates-session "$tmp/rates.json" --out "$here/$c/refit-$n.yaml" > "$here/$c/refit-$n.txt"
+    # gunzip -N restores the file's own time (and name), which `knee fit` takes as the sweep's (measured_at).
+    cp "$here/$c/sweep-$n.json.gz" "$here/$c/rates-$n.json.gz" "$tmp/"
+    gunzip -N -f "$tmp/sweep-$n.json.gz" "$tmp/rates-$n.json.gz"
+    (cd "$here/$c" && "$knee" fit "$tmp/sweep-$n.json" --rates-session "$tmp/rates-$n.json" --out "refit-$n.yaml" > "refit-$n.txt")
     grep "serve-large-run$n\"" "$here/$c/rows.jsonl" > "$tmp/rows.jsonl"
     for twin in twin-order refit; do
       tgt=$(sed -n 's/^  concurrency_target: \([0-9]*\)/\1/p' "$here/$c/$twin-$n.yaml")
