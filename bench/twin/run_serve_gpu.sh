@@ -17,6 +17,10 @@
 #   order) into twin-order-N.yaml, which the checks then use; twin-N.yaml (no rate sweep) stays beside it.
 #   TRACE=1: each Poisson row also writes its requests (knee-bench-twin --trace) to trace-runN-REPLICAS-SHARE.csv, for
 #   bench/twin/trace_tail.py.
+#   METRICS=1: the server's /metrics is scraped before and after each check into metrics-runN-REPLICAS-WHAT-{0,1}.prom,
+#   so bench/twin/server_split.py can tell the time a request spent inside the server (per stage) from the time
+#   the client saw. CLOSED1=1,4: also closed loops of that many users on the one replica, each its own check
+#   (the sweep's levels run in one process, so the server's counters cannot split them).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -70,6 +74,14 @@ EOF
   [ -n "$ok" ] || { echo "knee serve's $n replicas did not become ready: $(tail -n 5 "$dir/server-$n.out")" >&2; exit 1; }
   head -n 1 "$dir/server-$n.out"
 }
+scrape() { # scrape FILE: the server's /metrics into FILE (when METRICS=1)
+  [ "${METRICS:-0}" != 0 ] || return 0
+  if exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+    printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+    timeout 2 cat <&3 >"$1"
+    exec 3>&-
+  fi
+}
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
 trap stop EXIT
 
@@ -102,11 +114,34 @@ for run in $(seq 1 "$runs"); do
     start "$n"
     check=$(echo "${CHECK_LEVELS:-1,4,16}" | tr ',' '\n' | awk -v n="$n" '{printf "%s%d", (NR > 1 ? "," : ""), $1 * n}')
     [ "$n" = 1 ] && check=
+    prime=()
+    if [ "${METRICS:-0}" != 0 ]; then # the fresh server's first seconds on their own, not in any check's counters
+      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "" --poisson 0 >/dev/null
+      sleep 1 # the prime's last requests, cut when it ended, finish before the first check's counters start
+      prime=(--prime-s 0)
+    fi
+    if [ "${METRICS:-0}" != 0 ] && [ -n "$check" ]; then # the closed loops on their own, so the counters split them
+      scrape "$dir/metrics-run$run-$n-closed-0.prom"
+      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
+        "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+      scrape "$dir/metrics-run$run-$n-closed-1.prom"
+      check=
+    fi
+    if [ "$n" = 1 ]; then
+      for users in $(echo "${CLOSED1:-}" | tr ',' ' '); do
+        scrape "$dir/metrics-run$run-1-closed$users-0.prom"
+        $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas 1 --devices 1 --target "$target" --levels "$users" \
+          "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+        scrape "$dir/metrics-run$run-1-closed$users-1.prom"
+      done
+    fi
     for share in $(echo "${POISSON:-0.8}" | tr ',' ' '); do
       trace=()
       [ "${TRACE:-0}" != 0 ] && trace=(--trace "$dir/trace-run$run-$n-$share.csv")
+      scrape "$dir/metrics-run$run-$n-$share-0.prom"
       $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
-        "${sweep_flags[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
+        "${sweep_flags[@]}" "${prime[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
+      scrape "$dir/metrics-run$run-$n-$share-1.prom"
       check= # the closed loops once per server
     done
     stop
