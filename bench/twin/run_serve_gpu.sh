@@ -19,8 +19,8 @@
 #   bench/twin/trace_tail.py.
 #   METRICS=1: the server's /metrics is scraped before and after each check into metrics-runN-REPLICAS-WHAT-{0,1}.prom,
 #   so bench/twin/server_split.py can tell the time a request spent inside the server (per stage) from the time
-#   the client saw. CLOSED1=1,4: also closed loops of that many users on the one replica, each its own check
-#   (the sweep's levels run in one process, so the server's counters cannot split them).
+#   the client saw. CLOSED1=1,4: also closed loops of that many users on the one replica (when REPLICAS holds 1),
+#   each its own check (the sweep's levels run in one process, so the server's counters cannot split them).
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
@@ -76,6 +76,8 @@ EOF
 }
 scrape() { # scrape FILE: the server's /metrics into FILE (when METRICS=1)
   [ "${METRICS:-0}" != 0 ] || return 0
+  # After a check: the requests it left in the server (cut when it ended) finish before the counters are read.
+  case $1 in *-1.prom) sleep 0.5 ;; esac
   if exec 3<>"/dev/tcp/127.0.0.1/$port"; then
     printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
     timeout 2 cat <&3 >"$1"

@@ -58,6 +58,11 @@ def main(folder):
             continue
         what = os.path.basename(before)[len('metrics-'):-len('-0.prom')]
         a, b = read_prom(before), read_prom(after)
+        # A scrape cut short (timeout) or an error page has no histogram: its deltas would be the server's totals.
+        need = [('knee_request_duration_seconds_count', ''), ('knee_request_duration_seconds_sum', '')]
+        if not all(k in a and k in b for k in need):
+            print(f'| {what} | scrape incomplete | | ' + ' | '.join('' for _ in stages) + ' | | |')
+            continue
         n = delta(a, b, 'knee_request_duration_seconds_count')
         if n <= 0:
             print(f'| {what} | 0 | | ' + ' | '.join('' for _ in stages) + ' | | |')

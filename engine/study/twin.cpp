@@ -626,7 +626,8 @@ public:
     // Closed loops cannot tell how much of a request's time is a fixed cost beside the device and how much
     // is the device's shared work: in step, both replay the sweep alike. Random arrivals can (a fixed cost
     // does not slow the others). With a rate sweep of the same replica, the structures that replay the
-    // sweep about as well as the best (kNearBestPoints), with its limit, compete on it, each at the order
+    // sweep about as well as the best (kNearBestPoints), with its limit or one the closed levels cannot tell
+    // from it (toldApart below), compete on it, each at the order
     // that suits it best (chooseOrder then sets the order), and the best there is kept. `knee serve` on the H200 (issue 15): the sweep alone chose no fixed cost (0.8 % against 0.9 % for
     // 0.27 ms), and that twin put the Poisson p50 29 % high.
     void chooseByRates(const std::vector<Candidate>& all, Candidate& best, const std::vector<const SweepLevel*>& fitted, std::string* why) const

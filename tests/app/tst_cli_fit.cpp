@@ -318,6 +318,7 @@ private slots:
         for (const QJsonValue& n : report.value("notes").toArray())
             notes += n.toString() + "\n";
         QVERIFY2(notes.contains("chosen by the session's rate sweep"), qPrintable(notes));
+        QVERIFY2(notes.contains("predict_concurrency 8: requests queue"), qPrintable(notes)); // the rates' choice; the sweep's best was 4
         QVERIFY2(notes.contains(QRegularExpression("uncertain: the sweep cannot tell predict_concurrency (\\d+) from (?!\\1\\b)\\d+")), qPrintable(notes));
     }
 

@@ -24,7 +24,7 @@ for r in $(find . -name "rates-*.json.gz" | sort); do
   if [ -s "$t/rows.jsonl" ]; then
     for k in $(printf '%s\n' "${!knees[@]}" | sort -r); do
       if "${knees[$k]}" fit "$t/sweep-$n.json" --rates-session "$t/rates-$n.json" --out "$t/$k.yaml" > "$t/$k.txt" 2>&1; then
-        s=$(grep -o 'structure ([^)]*)' "$t/$k.txt" | head -n 1 | sed 's/^structure (//; s/)$//')
+        s=$(grep -o 'structure (.*) chosen by' "$t/$k.txt" | head -n 1 | sed 's/^structure (//; s/) chosen by$//')
         "$bench" --twin "$t/$k.yaml" --measured "$t/rows.jsonl" --replicas 1 --devices 1 --levels "" --target 64 --label x \
           | grep '^| x' | grep -v '| load |' \
           | awk -F'|' -v d="${d#./} run $n" -v k="$k" -v s="$s" '{printf "| %s | %s |%s|%s|%s|%s|%s| %s |\n", d, k, $3, $4, $5, $6, $7, s}' >> "$out"
