@@ -84,6 +84,9 @@ scrape() { # scrape FILE: the server's /metrics into FILE (when METRICS=1)
     exec 3>&-
   fi
 }
+check_run() { # check_run ARGS…: knee-bench-twin against the running server, the twin told the server's target
+  $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --devices 1 --target "$target" "$@"
+}
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
 trap stop EXIT
 
@@ -118,22 +121,20 @@ for run in $(seq 1 "$runs"); do
     [ "$n" = 1 ] && check=
     prime=()
     if [ "${METRICS:-0}" != 0 ]; then # the fresh server's first seconds on their own, not in any check's counters
-      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "" --poisson 0 >/dev/null
+      check_run --replicas "$n" --levels "" --poisson 0 >/dev/null
       sleep 1 # the prime's last requests, cut when it ended, finish before the first check's counters start
       prime=(--prime-s 0)
     fi
     if [ "${METRICS:-0}" != 0 ] && [ -n "$check" ]; then # the closed loops on their own, so the counters split them
       scrape "$dir/metrics-run$run-$n-closed-0.prom"
-      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
-        "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+      check_run --replicas "$n" --levels "$check" "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
       scrape "$dir/metrics-run$run-$n-closed-1.prom"
       check=
     fi
     if [ "$n" = 1 ]; then
       for users in $(echo "${CLOSED1:-}" | tr ',' ' '); do
         scrape "$dir/metrics-run$run-1-closed$users-0.prom"
-        $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas 1 --devices 1 --target "$target" --levels "$users" \
-          "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
+        check_run --replicas 1 --levels "$users" "${sweep_flags[@]}" "${prime[@]}" --poisson 0 --label "serve-$profile-run$run" --out "$dir/rows.jsonl" | tail -n +2
         scrape "$dir/metrics-run$run-1-closed$users-1.prom"
       done
     fi
@@ -141,8 +142,7 @@ for run in $(seq 1 "$runs"); do
       trace=()
       [ "${TRACE:-0}" != 0 ] && trace=(--trace "$dir/trace-run$run-$n-$share.csv")
       scrape "$dir/metrics-run$run-$n-$share-0.prom"
-      $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --replicas "$n" --devices 1 --target "$target" --levels "$check" \
-        "${sweep_flags[@]}" "${prime[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
+      check_run --replicas "$n" --levels "$check" "${sweep_flags[@]}" "${prime[@]}" --poisson "$share" --poisson-s "${POISSON_S:-10}" --label "serve-$profile-run$run" --out "$dir/rows.jsonl" "${trace[@]}" | tail -n +2
       scrape "$dir/metrics-run$run-$n-$share-1.prom"
       check= # the closed loops once per server
     done

@@ -645,9 +645,7 @@ public:
         // replayed predict_concurrency 4 and 8 within 0.3 and 0.4 %; kept at 4, the twin missed the rates by
         // 10.8 % (p95 at 80 %: 19.6 % short), where 8 missed them by 2.4 % (tst_cli_fit
         // ratesChooseALimitTheSweepCannotTell; bench/twin/results/replay_2026-12-06_rates_choose_limit).
-        auto toldApart = [&](int limit) {
-            if (limit == best.limit)
-                return true;
+        auto toldApart = [&](int limit) { // from the sweep's best limit
             for (const Candidate& c : all)
                 if (c.limit == limit && !(c.score > best.score + ambiguousPoints(best.score)))
                     return false;
