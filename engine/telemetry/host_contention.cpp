@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <sys/resource.h>
 #include <ctime>
 
@@ -36,10 +37,20 @@ std::optional<HostMark> parseProcStat(const std::string& text)
     return std::nullopt;
 }
 
+namespace {
+std::string& procStatPath()
+{
+    static std::string path = "/proc/stat";
+    return path;
+}
+} // namespace
+
+void setProcStatPath(std::string path) { procStatPath() = std::move(path); }
+
 HostMark HostMark::now()
 {
     HostMark m;
-    std::ifstream f("/proc/stat");
+    std::ifstream f(procStatPath());
     if (f) {
         std::string first;
         std::getline(f, first); // the "cpu" line comes first

@@ -39,6 +39,12 @@ struct HostContention {
 
 HostContention between(const HostMark& from, const HostMark& to);
 
+// The file HostMark::now() reads the host's CPU counters from ("/proc/stat"). Where it cannot be read, marks
+// are not valid and steal does not count (as on a host without /proc/stat). For the tests whose subject is
+// not the host: pointed at a missing file before their runs, a CI host's steal cannot decide which run a
+// calibration keeps. Set it before the threads that read it start.
+void setProcStatPath(std::string path);
+
 // CPU time the calling thread has used, in ms (CLOCK_THREAD_CPUTIME_ID): how busy the live engine's own
 // thread is (0 where the clock is missing).
 double threadCpuMs();
