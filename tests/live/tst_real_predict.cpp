@@ -21,6 +21,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <map>
 
@@ -116,9 +118,13 @@ private:
     std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
 };
 
-// The CPU backend's replicas, each call reported as taking `reportedMs` of host time (whatever it took), the
-// first `slowReplicas` replicas created reporting twice that: a device that was slow for a while, as an H100's
-// was between runs (bench/fidelity/results/h100_2026-12-06_drift/), seen the way calibrate sees it.
+// Replicas that report each call as taking `reportedMs` of host time, the first `slowReplicas` replicas created
+// reporting twice that: a device that was slow for a while, as an H100's was between runs
+// (bench/fidelity/results/h100_2026-12-06_drift/), seen the way calibrate sees it. Their calls run no model: each
+// completes at once on the replica's own completion thread (never inside submit(), whose caller holds the
+// executor's lock). Why: under TSan on a busy 2-core CI machine the tiny model's instrumented forward passes let
+// a 2 s queue run complete fewer than the 100 calls calibrate needs (CI, 2026-12-06: "the live engine completed
+// too few calls to measure its cost"), and what these tests check is what calibrate does with the reports.
 class ReportingBackend final : public predict::Backend {
 public:
     ReportingBackend(double reportedMs, int slowReplicas) : m_reportedMs(reportedMs), m_slowReplicas(slowReplicas) {}
@@ -129,36 +135,83 @@ public:
     int deviceCount() const override { return 1; }
     predict::CreatedReplica createReplica(std::shared_ptr<const predict::Model> model, const predict::ReplicaConfig& config) override
     {
-        predict::CreatedReplica inner = m_cpu->createReplica(std::move(model), config);
-        if (!inner.status.ok())
-            return inner;
+        if (config.slots < 1 || config.maxBatch < 1)
+            return { nullptr, predict::Status::failure("slots and max batch must be at least 1") };
+        if (!model)
+            return { nullptr, predict::Status::failure("no model") };
+        predict::ReplicaInfo info; // the CPU's: no device, nothing uploaded
+        info.deviceName = "reporting";
         const double ms = created++ < m_slowReplicas ? 2 * m_reportedMs : m_reportedMs;
-        return {std::make_unique<Reporting>(std::move(inner.replica), ms), inner.status};
+        return { std::make_unique<Reporting>(std::move(info), config.slots, config.maxBatch, ms), {} };
     }
 
 private:
     class Reporting final : public predict::Replica {
     public:
-        Reporting(std::unique_ptr<predict::Replica> inner, double ms) : m_inner(std::move(inner)), m_ms(ms) {}
-        const predict::ReplicaInfo& info() const override { return m_inner->info(); }
-        int slots() const override { return m_inner->slots(); }
-        int maxBatch() const override { return m_inner->maxBatch(); }
-        predict::Status submit(int slot, int batch, const predict::Bf16* in, predict::Bf16* out, predict::CompletionFn done) override
+        Reporting(predict::ReplicaInfo info, int slots, int maxBatch, double ms)
+            : m_info(std::move(info))
+            , m_slots(slots)
+            , m_maxBatch(maxBatch)
+            , m_ms(ms)
+            , m_thread([this] { complete(); })
         {
-            return m_inner->submit(slot, batch, in, out, [ms = m_ms, done = std::move(done)](const predict::Completion& c) {
-                predict::Completion reported = c;
-                reported.wallMs = ms;
-                done(reported);
-            });
+        }
+        ~Reporting() override // completes what is queued, then stops (a replica waits for its calls in flight)
+        {
+            {
+                std::lock_guard lock(m_mu);
+                m_stop = true;
+            }
+            m_wake.notify_one();
+            m_thread.join();
+        }
+        const predict::ReplicaInfo& info() const override { return m_info; }
+        int slots() const override { return m_slots; }
+        int maxBatch() const override { return m_maxBatch; }
+        predict::Status submit(int slot, int batch, const predict::Bf16*, predict::Bf16*, predict::CompletionFn done) override
+        {
+            if (slot < 0 || slot >= m_slots || batch < 1 || batch > m_maxBatch)
+                return predict::Status::failure("bad slot or batch");
+            predict::Completion c;
+            c.slot = slot;
+            c.batch = batch;
+            c.wallMs = m_ms;
+            c.path = "cpu";
+            {
+                std::lock_guard lock(m_mu);
+                m_queue.emplace_back(std::move(done), c);
+            }
+            m_wake.notify_one();
+            return {};
         }
 
     private:
-        std::unique_ptr<predict::Replica> m_inner;
+        void complete()
+        {
+            std::unique_lock lock(m_mu);
+            for (;;) {
+                m_wake.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+                if (m_queue.empty())
+                    return; // stopped, nothing left
+                auto batch = std::move(m_queue);
+                m_queue.clear();
+                lock.unlock();
+                for (auto& [done, c] : batch)
+                    done(c);
+                lock.lock();
+            }
+        }
+        predict::ReplicaInfo m_info;
+        int m_slots, m_maxBatch;
         double m_ms;
+        std::mutex m_mu;
+        std::condition_variable m_wake;
+        std::vector<std::pair<predict::CompletionFn, predict::Completion>> m_queue;
+        bool m_stop = false;
+        std::thread m_thread; // last: started once the rest is built
     };
     double m_reportedMs;
     int m_slowReplicas;
-    std::unique_ptr<predict::Backend> m_cpu = predict::makeCpuBackend(2);
 };
 
 // An engine with a real predict stage on a live clock, on this thread's event loop: what the host
