@@ -322,6 +322,7 @@ QString ControlsPanel::loadPattern() const { return m_pattern->text(); }
 
 void ControlsPanel::updateMessage()
 {
+    m_devices->showNote(current()); // a knob's move can take the placement past the device's measured rows
     const KnobValues v = knobs();
     QStringList lines;
     if (!m_refusal.isEmpty())

@@ -88,12 +88,34 @@ void DeviceControls::showScenario(const Scenario& s)
     const bool real = !s.model.profile.empty();
     m_devices->setEnabled(!real);
     m_sharing->setEnabled(!real);
+    showNote(s);
+}
+
+void DeviceControls::showNote(const Scenario& s)
+{
+    const int n = s.deployment.devices;
+    const bool real = !s.model.profile.empty();
+    const DeviceSharing effective = s.model.effectiveSharing();
     // Replicas share GPUs but how calls share one is only assumed: say so where the choice is made
     // (the engine's words name the command line; these name the window's own ways).
     QString note;
+    const DeploymentConfig& d = s.deployment;
+    const bool rows = effective.kind == DeviceSharing::Kind::Table || effective.kind == DeviceSharing::Kind::Speedup;
     if (real)
         note = tr("The real model runs on this machine: its GPUs (or CPU) decide.");
-    else if (n > 0 && !s.model.sharingAssumption(s.deployment.predictConcurrency, n).empty())
+    else if (rows && !s.model.sharingAssumption(d.predictConcurrency, n, d.maxReplicas).empty()) {
+        // Measured rows that stop short of this placement: with any placement (a predict_concurrency above the
+        // rows needs no shared GPU).
+        const int last = effective.kind == DeviceSharing::Kind::Table ? s.model.predictTable.concurrency.back() : int(effective.speedup.size());
+        note = tr("Assumed: the measurement stops at %1 calls on a GPU and this placement can put %2 there; beyond %1 the GPU "
+                  "counts as saturated.")
+                   .arg(last)
+                   .arg(s.model.maxCallsOnDevice(d.predictConcurrency, n, d.maxReplicas));
+        // A twin's rows come from its endpoint's sweep (one replica, up to its limit): Calibrate measures
+        // knee's own models, not the endpoint.
+        note += QLatin1Char(' ')
+            + (s.twin ? tr("A twin's rows end at its replica's limit in the sweep.") : tr("Model ▸ Calibrate measures more calls."));
+    } else if (n > 0 && !s.model.sharingAssumption(d.predictConcurrency, n, d.maxReplicas).empty())
         note = s.model.predictTable.empty()
             ? tr("Assumed: calls on one GPU do not slow each other. Choose a sharing, or measure it with Model ▸ Calibrate.")
             : tr("Assumed: the table was measured with one call on the GPU, so calls share it with no speed-up. "

@@ -18,6 +18,9 @@ public:
 
     // The boxes show what `s` says (a GPU count or a sharing the lists lack is added to them).
     void showScenario(const Scenario& s);
+    // Only the note, for knob moves (predict_concurrency, replica bounds) that change what the placement can
+    // put on a device.
+    void showNote(const Scenario& s);
     // The boxes' values into `s`: devices, and the sharing (stated) if the user chose one.
     void applyTo(Scenario& s) const;
 

@@ -412,9 +412,39 @@ DeviceSharing ModelConfig::effectiveSharing() const
     return d;
 }
 
-std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices) const
+int ModelConfig::maxCallsOnDevice(int predictConcurrency, int devices, int maxReplicas) const
 {
-    if (sharing.given || predictTable.hasConcurrency())
+    const int perReplica = batching.mode == BatchingConfig::Mode::None ? std::max(predictConcurrency, 1) : 1;
+    const int replicasOnDevice = devices > 0 ? (std::max(maxReplicas, 1) + devices - 1) / devices : 1;
+    return perReplica * replicasOnDevice;
+}
+
+std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices, int maxReplicas) const
+{
+    // Measured rows that stop short of what this placement can put on a device. Why say so: a twin fitted on
+    // one replica with predict_concurrency 4 has rows to 4 calls; two or four such replicas on one GPU run up
+    // to 8 or 16, where the saturated device made the H100 twin 16 % slow at closed 8 and 17-38 % high in
+    // Poisson p95 (bench/twin/results/h100_2026-12-06_serve_split), with nothing in the run to say why.
+    const DeviceSharing effective = effectiveSharing();
+    if (effective.kind == DeviceSharing::Kind::Table || effective.kind == DeviceSharing::Kind::Speedup) {
+        const bool table = effective.kind == DeviceSharing::Kind::Table;
+        if (table && !predictTable.hasConcurrency())
+            return {}; // refused by validate()
+        const int last = table ? predictTable.concurrency.back() : int(effective.speedup.size());
+        const int most = maxCallsOnDevice(predictConcurrency, devices, maxReplicas);
+        if (most <= last)
+            return {};
+        const std::string where = devices > 0
+            ? std::to_string((std::max(maxReplicas, 1) + devices - 1) / devices) + " replicas on a device"
+            : "a device per replica";
+        return std::string(table ? "model.predict_table's concurrency axis stops" : "model.predict_sharing's speedup curve stops") + " at "
+            + std::to_string(last) + " calls in flight on a device, and this placement can put up to " + std::to_string(most)
+            + " there (" + where + ", " + (batching.mode == BatchingConfig::Mode::None ? "predict_concurrency " + std::to_string(predictConcurrency) : "one batch call a replica")
+            + "): beyond " + std::to_string(last) + " the device is assumed saturated (k calls take k / " + std::to_string(last) + " times as long as "
+            + std::to_string(last) + " did): what more calls do there was not measured (a calibrated model: knee calibrate --concurrency up to "
+            + std::to_string(most) + ")";
+    }
+    if (sharing.given)
         return {};
     // Calls share a device when one replica has several in flight (no batching: one call per predict slot) or
     // when replicas share devices (batching: one call at a time per replica).

@@ -250,6 +250,40 @@ private slots:
         QVERIFY(d->note().contains("real model"));
     }
 
+    // Measured rows that stop short of what the placement can put on a GPU (a twin's table stops at its
+    // limit): said beside the placement, and again as soon as a knob takes the placement past them.
+    void rowsShortOfThePlacementAreNoted()
+    {
+        Scenario s = light();
+        s.deployment.maxReplicas = 2;
+        s.deployment.predictConcurrency = 4;
+        s.model.predictTable = ServiceTable({1}, {1.0});
+        s.model.predictTable.concurrency = {2, 4};
+        s.model.predictTable.msShared = {{1.5}, {2.5}};
+        MainWindow w(s, "rows to 4");
+        DeviceControls* d = w.controls()->devices();
+        QVERIFY2(d->note().isEmpty(), qPrintable(d->note())); // a GPU per replica, 4 calls: the rows reach
+        w.controls()->predictConcurrency()->slider()->setValue(6);
+        QVERIFY2(d->note().startsWith("Assumed: the measurement stops at 4 calls on a GPU and this placement can put 6 there"),
+                 qPrintable(d->note()));
+        QVERIFY2(d->note().endsWith("Calibrate measures more calls."), qPrintable(d->note())); // not a twin: knee's own model
+        w.controls()->predictConcurrency()->slider()->setValue(4);
+        QVERIFY2(d->note().isEmpty(), qPrintable(d->note()));
+        // Both replicas on one GPU: 8 calls.
+        const int one = d->devices()->findData(1);
+        QVERIFY(one >= 0);
+        d->devices()->setCurrentIndex(one);
+        emit d->devices()->activated(one);
+        QCOMPARE(w.currentScenario().deployment.devices, 1);
+        QVERIFY2(d->note().contains("this placement can put 8 there"), qPrintable(d->note()));
+        // A twin's rows come from its endpoint's sweep: Calibrate would measure knee's own model, not the endpoint.
+        Scenario twin = w.currentScenario();
+        twin.twin = TwinSource{};
+        twin.twin->endpoint = "http://127.0.0.1:1/predict";
+        QVERIFY(w.replaceScenario(twin, "twin").empty());
+        QVERIFY2(d->note().endsWith("A twin's rows end at its replica's limit in the sweep."), qPrintable(d->note()));
+    }
+
     void chartsShowWhatMatters()
     {
         LiveCharts charts;

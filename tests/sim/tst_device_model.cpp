@@ -751,13 +751,54 @@ private slots:
     {
         Scenario s = predictOnly(4, Distribution::constant(10));
         QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Independent);
-        QVERIFY(s.model.sharingAssumption(4, 0).find("not to slow each other") != std::string::npos);
-        QVERIFY(s.model.sharingAssumption(1, 0).empty()); // one call per replica, a device each: no sharing
+        QVERIFY(s.model.sharingAssumption(4, 0, 1).find("not to slow each other") != std::string::npos);
+        QVERIFY(s.model.sharingAssumption(1, 0, 1).empty()); // one call per replica, a device each: no sharing
         s.model.predictTable.batch = {1, 4};
         s.model.predictTable.ms = {10, 12};
         QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Serial);
         QVERIFY(Engine(s).predictStage().sharingAssumption().find("no concurrency axis") != std::string::npos);
         QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{20.0, 20.0}));
+    }
+
+    // Measured rows that stop short of what the placement can put on a device are said, with the placement's
+    // most: beyond the last row the device is saturated (ServiceTable::msAt), and the run shows that it is.
+    void rowsShortOfThePlacementAreStated()
+    {
+        Scenario s = predictOnly(4, Distribution::constant(10));
+        s.model.predictTable.batch = {1};
+        s.model.predictTable.ms = {10};
+        s.model.predictTable.concurrency = {2, 4};
+        s.model.predictTable.msShared = {{12}, {16}};
+        QCOMPARE(s.model.maxCallsOnDevice(4, 0, 2), 4);  // a device per replica: one replica's
+        QCOMPARE(s.model.maxCallsOnDevice(4, 1, 2), 8);  // two replicas on one device
+        QCOMPARE(s.model.maxCallsOnDevice(4, 2, 3), 8);  // three over two devices: two on one
+        QCOMPARE(s.model.maxCallsOnDevice(0, 0, 1), 1);
+        QVERIFY(s.model.sharingAssumption(4, 0, 2).empty()); // the rows reach 4
+        QVERIFY(s.model.sharingAssumption(2, 1, 2).empty()); // 2 replicas of 2 calls on one device: 4
+        QCOMPARE(s.model.sharingAssumption(4, 1, 2),
+                 std::string("model.predict_table's concurrency axis stops at 4 calls in flight on a device, and this placement can put up to "
+                             "8 there (2 replicas on a device, predict_concurrency 4): beyond 4 the device is assumed saturated (k calls take "
+                             "k / 4 times as long as 4 did): what more calls do there was not measured (a calibrated model: knee calibrate "
+                             "--concurrency up to 8)"));
+        QVERIFY(s.model.sharingAssumption(8, 0, 1).find("up to 8 there (a device per replica, predict_concurrency 8)") != std::string::npos);
+        // Batching: one call a replica, so only replicas sharing a device pass the rows.
+        s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+        QVERIFY(s.model.sharingAssumption(8, 0, 8).empty());
+        QVERIFY(s.model.sharingAssumption(8, 1, 4).empty());
+        QVERIFY(s.model.sharingAssumption(8, 1, 5).find("one batch call a replica") != std::string::npos);
+        s.model.batching.mode = BatchingConfig::Mode::None;
+        // The run carries it among its warnings, and its calls beyond the rows take k / 4 times T(1, 4).
+        s = singleReplica(limits::kMaxConcurrency, 8);
+        s.model.predictTable = ServiceTable({1}, {10});
+        s.model.predictTable.concurrency = {2, 4};
+        s.model.predictTable.msShared = {{12}, {16}};
+        QVERIFY(Engine(s).predictStage().sharingAssumption().find("stops at 4 calls") != std::string::npos);
+        QCOMPARE(finishTimes(s, std::vector<double>(8, 0)), std::vector<double>(8, 32.0)); // 8 calls: 8 / 4 * 16 ms
+        // A speedup curve stops where its values do.
+        s.model.sharing = speedup({1, 1.5});
+        QVERIFY(Engine(s).predictStage().sharingAssumption().find("speedup curve stops at 2 calls") != std::string::npos);
+        s.model.sharing = kind(DeviceSharing::Kind::Serial);
+        QVERIFY(Engine(s).predictStage().sharingAssumption().empty()); // serial has no end
     }
 
     void badSharingIsRefused_data()
