@@ -3,9 +3,12 @@
 # bench/predict/bundle_cli.sh, `knee serve` runs a built-in model on the GPU behind HTTP (every request a real
 # forward pass); one replica is swept and fitted (`knee sweep --target … --fit`), then the server restarts with
 # 2 and 4 replicas and knee-bench-twin measures it closed loop (1, 4 and 16 users per replica) and under Poisson
-# arrivals at 80 % of the twin's capacity, against the twin on the same replicas. The machine has one GPU, so
-# the server's replicas share it, and the twin is told so (--devices 1): its calls share one device as the
-# fitted curve says. Rows go to ${OUT:-/tmp/out}/twin-serve/rows.jsonl; each run's twin, session and server
+# arrivals at 80 % of the twin's capacity, against the twin on the same replicas. The twin is told the
+# machine's GPU count (--devices N, DEVICES=N overrides nvidia-smi's count), and places its replicas as the
+# server does (the GPU holding the fewest). On one GPU the server's replicas share it, and the twin's calls
+# share one device as the fitted curve says, which stops at one replica's limit (past it the device counts as
+# saturated). On a machine with a GPU per replica (nvidia-h100-x4 for REPLICAS="1 2 4"), each replica has its
+# own, as on the platforms, and the one replica's fit is all the twin needs. Rows go to ${OUT:-/tmp/out}/twin-serve/rows.jsonl; each run's twin, session and server
 # output are kept.
 #   PROFILE=large PC=4 RUNS=2 bash bench/twin/run_serve_gpu.sh
 #   PIN=0-7 ...: the server, the sweep and the bench run on those CPUs only (taskset), as run_gpu.sh's PIN.
@@ -33,6 +36,10 @@ pc=${PC:-4}
 # recommendation, a what-if: behind it the twin held back bursts the server took, 36 % long in p95).
 target=${TARGET:-64}
 runs=${RUNS:-2}
+# The GPUs the server spreads its replicas over (the CUDA backend: the one holding the fewest).
+devices=${DEVICES:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
+[ "${devices:-0}" -ge 1 ] 2>/dev/null || devices=1
+echo "run_serve_gpu: the twin places its replicas on $devices device(s) (--devices $devices)" >&2
 sweep_flags=(--warmup-s "${WARMUP_S:-1}" --window-s "${WINDOW_S:-2}" --cap-s "${CAP_S:-12}")
 
 server_pid=
@@ -85,7 +92,7 @@ scrape() { # scrape FILE: the server's /metrics into FILE (when METRICS=1)
   fi
 }
 check_run() { # check_run ARGS…: knee-bench-twin against the running server, the twin told the server's target
-  $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --devices 1 --target "$target" "$@"
+  $pin "$bench" --twin "$twin" --url "http://127.0.0.1:$port/predict" --devices "$devices" --target "$target" "$@"
 }
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
 trap stop EXIT

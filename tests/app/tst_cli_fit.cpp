@@ -303,8 +303,9 @@ private slots:
     // the sweep's 4, its p95 at 80 % was 19.6 % short.
     void ratesChooseALimitTheSweepCannotTell()
     {
-        const Result r = knee({"fit", QStringLiteral(KNEE_TEST_DATA "/sessions/h100_serve_large_pc4_sweep.json"), "--out", m_dir.filePath("h100.yaml"),
-                               "--rates-session", QStringLiteral(KNEE_TEST_DATA "/sessions/h100_serve_large_pc4_rates.json"), "--no-cross-validation", "--json"});
+        const QString sweep = QStringLiteral(KNEE_TEST_DATA "/sessions/h100_serve_large_pc4_sweep.json");
+        const Result r = knee({"fit", sweep, "--out", m_dir.filePath("h100.yaml"), "--rates-session",
+                               QStringLiteral(KNEE_TEST_DATA "/sessions/h100_serve_large_pc4_rates.json"), "--json"});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject report = r.json();
         const QJsonArray checks = report.value("rate_checks").toArray();
@@ -320,6 +321,15 @@ private slots:
         QVERIFY2(notes.contains("chosen by the session's rate sweep"), qPrintable(notes));
         QVERIFY2(notes.contains("predict_concurrency 8: requests queue"), qPrintable(notes)); // the rates' choice; the sweep's best was 4
         QVERIFY2(notes.contains(QRegularExpression("uncertain: the sweep cannot tell predict_concurrency (\\d+) from (?!\\1\\b)\\d+")), qPrintable(notes));
+        // The cross-validation written beside this twin is its own fit's (each level left out, the rate sweep
+        // still in), not the sweep-only fit's: that one chose 4, and until the thirty-second session its
+        // figures were written here unchanged.
+        const Result sweepOnly = knee({"fit", sweep, "--out", m_dir.filePath("h100-sweep-only.yaml"), "--json"});
+        QVERIFY2(sweepOnly.exitCode == 0, sweepOnly.err.constData());
+        const QJsonArray withRates = report.value("cross_validation").toArray(), without = sweepOnly.json().value("cross_validation").toArray();
+        QCOMPARE(withRates.size(), 3); // levels 2, 4, 8
+        QCOMPARE(without.size(), 3);
+        QVERIFY2(withRates != without, QJsonDocument(withRates).toJson().constData());
     }
 
     // knee sweep --fit: the sweep, then the twin; in --json the fit's report is the sweep's "twin".
