@@ -322,8 +322,13 @@ QString ControlsPanel::loadPattern() const { return m_pattern->text(); }
 
 void ControlsPanel::updateMessage()
 {
-    m_devices->showNote(current()); // a knob's move can take the placement past the device's measured rows
     const KnobValues v = knobs();
+    // A knob's move can take the placement past the device's measured rows. Only when those knobs moved:
+    // current() copies the whole scenario (a trace's arrivals too).
+    if (const std::array<int, 3> placement {v.predictConcurrency, v.maxReplicas, v.concurrencyTarget}; placement != m_noteKnobs) {
+        m_noteKnobs = placement;
+        m_devices->showNote(current());
+    }
     QStringList lines;
     if (!m_refusal.isEmpty())
         lines << tr("Refused: %1.").arg(m_refusal);

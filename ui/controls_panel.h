@@ -106,6 +106,7 @@ private:
     QLabel* m_pattern;  // a shaped arrival (step, spike, diurnal, trace) in words: it has no rate slider
     QLabel* m_message;
     QString m_refusal;
+    std::array<int, 3> m_noteKnobs {-1, -1, -1}; // predict_concurrency, max replicas, target: the device note's last
     // The engine's values as last seen, and moves it has not shown yet (with when they were made: a
     // move a timed change overtook is given up after kPendingMs).
     std::array<double, KnobCount> m_engine{};

@@ -103,19 +103,19 @@ void DeviceControls::showNote(const Scenario& s)
     const bool rows = effective.kind == DeviceSharing::Kind::Table || effective.kind == DeviceSharing::Kind::Speedup;
     if (real)
         note = tr("The real model runs on this machine: its GPUs (or CPU) decide.");
-    else if (rows && !s.model.sharingAssumption(d.predictConcurrency, n, d.maxReplicas).empty()) {
+    else if (rows && !s.model.sharingAssumption(d, n).empty()) {
         // Measured rows that stop short of this placement: with any placement (a predict_concurrency above the
         // rows needs no shared GPU).
         const int last = effective.kind == DeviceSharing::Kind::Table ? s.model.predictTable.concurrency.back() : int(effective.speedup.size());
         note = tr("Assumed: the measurement stops at %1 calls on a GPU and this placement can put %2 there; beyond %1 the GPU "
                   "counts as saturated.")
                    .arg(last)
-                   .arg(s.model.maxCallsOnDevice(d.predictConcurrency, n, d.maxReplicas));
+                   .arg(s.model.maxCallsOnDevice(d, n));
         // A twin's rows come from its endpoint's sweep (one replica, up to its limit): Calibrate measures
         // knee's own models, not the endpoint.
         note += QLatin1Char(' ')
             + (s.twin ? tr("A twin's rows end at its replica's limit in the sweep.") : tr("Model ▸ Calibrate measures more calls."));
-    } else if (n > 0 && !s.model.sharingAssumption(d.predictConcurrency, n, d.maxReplicas).empty())
+    } else if (n > 0 && !s.model.sharingAssumption(d, n).empty())
         note = s.model.predictTable.empty()
             ? tr("Assumed: calls on one GPU do not slow each other. Choose a sharing, or measure it with Model ▸ Calibrate.")
             : tr("Assumed: the table was measured with one call on the GPU, so calls share it with no speed-up. "

@@ -4,7 +4,7 @@
 # forward pass); one replica is swept and fitted (`knee sweep --target … --fit`), then the server restarts with
 # 2 and 4 replicas and knee-bench-twin measures it closed loop (1, 4 and 16 users per replica) and under Poisson
 # arrivals at 80 % of the twin's capacity, against the twin on the same replicas. The twin is told the
-# machine's GPU count (--devices N, DEVICES=N overrides nvidia-smi's count), and places its replicas as the
+# machine's GPU count (--devices N; DEVICES=N overrides it), and places its replicas as the
 # server does (the GPU holding the fewest). On one GPU the server's replicas share it, and the twin's calls
 # share one device as the fitted curve says, which stops at one replica's limit (past it the device counts as
 # saturated). On a machine with a GPU per replica (nvidia-h100-x4 for REPLICAS="1 2 4"), each replica has its
@@ -36,9 +36,17 @@ pc=${PC:-4}
 # recommendation, a what-if: behind it the twin held back bursts the server took, 36 % long in p95).
 target=${TARGET:-64}
 runs=${RUNS:-2}
-# The GPUs the server spreads its replicas over (the CUDA backend: the one holding the fewest).
-devices=${DEVICES:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
-[ "${devices:-0}" -ge 1 ] 2>/dev/null || devices=1
+# The GPUs the server spreads its replicas over (the CUDA backend: the one holding the fewest): those
+# CUDA_VISIBLE_DEVICES names, else nvidia-smi's count, else 1. DEVICES=N (0: a device per replica) overrides.
+if [ -n "${DEVICES:-}" ]; then
+  [[ $DEVICES =~ ^[0-9]+$ ]] || { echo "DEVICES must be a whole number (0: a device per replica)" >&2; exit 2; }
+  devices=$DEVICES
+elif [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
+  devices=$(tr ',' '\n' <<<"$CUDA_VISIBLE_DEVICES" | grep -c .)
+else
+  devices=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+fi
+[ -n "${DEVICES:-}" ] || [ "${devices:-0}" -ge 1 ] 2>/dev/null || devices=1
 echo "run_serve_gpu: the twin places its replicas on $devices device(s) (--devices $devices)" >&2
 sweep_flags=(--warmup-s "${WARMUP_S:-1}" --window-s "${WINDOW_S:-2}" --cap-s "${CAP_S:-12}")
 

@@ -111,7 +111,7 @@ std::string PredictStage::sharingAssumption() const
 {
     if (m_executor)
         return {}; // live: the real device shares itself
-    return m_scenario.model.sharingAssumption(m_scenario.deployment.predictConcurrency, deviceCount(), m_scenario.deployment.maxReplicas);
+    return m_scenario.model.sharingAssumption(m_scenario.deployment, deviceCount());
 }
 
 // ---------------------------------------------------------------- predict slots

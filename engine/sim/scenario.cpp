@@ -412,15 +412,27 @@ DeviceSharing ModelConfig::effectiveSharing() const
     return d;
 }
 
-int ModelConfig::maxCallsOnDevice(int predictConcurrency, int devices, int maxReplicas) const
+namespace {
+int replicasOnDevice(const DeploymentConfig& d, int devices)
 {
-    const int perReplica = batching.mode == BatchingConfig::Mode::None ? std::max(predictConcurrency, 1) : 1;
-    const int replicasOnDevice = devices > 0 ? (std::max(maxReplicas, 1) + devices - 1) / devices : 1;
-    return perReplica * replicasOnDevice;
+    return devices > 0 ? (std::max(d.maxReplicas, 1) + devices - 1) / devices : 1;
+}
+} // namespace
+
+int ModelConfig::maxCallsOnDevice(const DeploymentConfig& d, int devices) const
+{
+    int perReplica = 1;
+    if (batching.mode == BatchingConfig::Mode::None) {
+        perReplica = std::max(d.predictConcurrency, 1);
+        if (d.modifier.kind == ConcurrencyModifierConfig::Kind::None) // else the modifier sets what a replica holds
+            perReplica = std::min(perReplica, std::max(d.concurrencyTarget, 1));
+    }
+    return perReplica * replicasOnDevice(d, devices);
 }
 
-std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices, int maxReplicas) const
+std::string ModelConfig::sharingAssumption(const DeploymentConfig& d, int devices) const
 {
+    const int predictConcurrency = d.predictConcurrency;
     // Measured rows that stop short of what this placement can put on a device. Why say so: a twin fitted on
     // one replica with predict_concurrency 4 has rows to 4 calls; two or four such replicas on one GPU run up
     // to 8 or 16, where the saturated device made the H100 twin 16 % slow at closed 8 and 17-38 % high in
@@ -431,16 +443,20 @@ std::string ModelConfig::sharingAssumption(int predictConcurrency, int devices, 
         if (table && !predictTable.hasConcurrency())
             return {}; // refused by validate()
         const int last = table ? predictTable.concurrency.back() : int(effective.speedup.size());
-        const int most = maxCallsOnDevice(predictConcurrency, devices, maxReplicas);
+        const int most = maxCallsOnDevice(d, devices);
         if (most <= last)
             return {};
-        const std::string where = devices > 0
-            ? std::to_string((std::max(maxReplicas, 1) + devices - 1) / devices) + " replicas on a device"
-            : "a device per replica";
+        const int shared = replicasOnDevice(d, devices);
+        const std::string where = devices > 0 && shared > 1 ? std::to_string(shared) + " replicas on a device" : "a device per replica";
+        std::string perReplica = "one batch call a replica";
+        if (batching.mode == BatchingConfig::Mode::None) {
+            perReplica = "predict_concurrency " + std::to_string(predictConcurrency);
+            if (most / shared < std::max(predictConcurrency, 1))
+                perReplica += " held to the concurrency target " + std::to_string(d.concurrencyTarget);
+        }
         return std::string(table ? "model.predict_table's concurrency axis stops" : "model.predict_sharing's speedup curve stops") + " at "
             + std::to_string(last) + " calls in flight on a device, and this placement can put up to " + std::to_string(most)
-            + " there (" + where + ", " + (batching.mode == BatchingConfig::Mode::None ? "predict_concurrency " + std::to_string(predictConcurrency) : "one batch call a replica")
-            + "): beyond " + std::to_string(last) + " the device is assumed saturated (k calls take k / " + std::to_string(last) + " times as long as "
+            + " there (" + where + ", " + perReplica + "): beyond " + std::to_string(last) + " the device is assumed saturated (k calls take k / " + std::to_string(last) + " times as long as "
             + std::to_string(last) + " did): what more calls do there was not measured (a calibrated model: knee calibrate --concurrency up to "
             + std::to_string(most) + ")";
     }

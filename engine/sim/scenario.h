@@ -249,15 +249,17 @@ struct ModelConfig {
     // speed-up is assumed, and the run says so); Independent for times from the distributions alone.
     DeviceSharing sharing;
     DeviceSharing effectiveSharing() const;
-    // The most predict calls one device can hold at once: a replica's (predict_concurrency without batching,
-    // one call with it) times the replicas a device can hold (max replicas over `devices`, rounded up; one
+    // The most predict calls one device can hold at once: a replica's (without batching predict_concurrency,
+    // or fewer where the concurrency target holds fewer requests and no concurrency modifier moves it; one
+    // call with batching) times the replicas a device can hold (max replicas over `devices`, rounded up; one
     // with a device per replica, devices 0).
-    int maxCallsOnDevice(int predictConcurrency, int devices, int maxReplicas) const;
+    int maxCallsOnDevice(const DeploymentConfig& d, int devices) const;
     // What the run assumes about sharing, in words, when the scenario leaves it open and it matters (a
     // one-dimensional table, or distribution times with predict_concurrency > 1), or when the placement can
     // put more calls on a device than the measured rows (the table's concurrency axis, a speedup curve)
-    // reach: beyond the last the device is taken as saturated. Empty otherwise.
-    std::string sharingAssumption(int predictConcurrency, int devices, int maxReplicas) const;
+    // reach: beyond the last the device is taken as saturated. Empty otherwise. `devices`: the placement's
+    // (a live run's executor may have its own).
+    std::string sharingAssumption(const DeploymentConfig& d, int devices) const;
     // The model a live run's predict stage really runs (a built-in MLP profile: tiny, small, medium,
     // large, xl). Empty: live runs time predict from the fields above, like virtual runs always do.
     std::string profile;

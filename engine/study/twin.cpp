@@ -611,10 +611,9 @@ public:
             *why = "chosen by replaying the sweep: mean error " + fixed(tried[0].score, 1) + " % against " + fixed(tried[1].score, 1)
                 + " % for the runner-up (" + tried[1].structure + ") of " + std::to_string(tried.size()) + " structures tried";
         if (useRates) {
-            const std::string sweepsBest = describe(best);
-            chooseByRates(all, best, fitted, why);
+            const bool moved = chooseByRates(all, best, fitted, why);
             if (ratesChose)
-                *ratesChose = describe(best) != sweepsBest;
+                *ratesChose = moved;
         }
         // Another limit that replays the sweep about as well as the sweep's best: the levels do not pin it down
         // (when the rates chose another limit, the sweep's best is that other one).
@@ -635,11 +634,12 @@ public:
     // from it (toldApart below), compete on it, each at the order
     // that suits it best (chooseOrder then sets the order), and the best there is kept. `knee serve` on the H200 (issue 15): the sweep alone chose no fixed cost (0.8 % against 0.9 % for
     // 0.27 ms), and that twin put the Poisson p50 29 % high.
-    void chooseByRates(const std::vector<Candidate>& all, Candidate& best, const std::vector<const SweepLevel*>& fitted, std::string* why) const
+    // True where it moved `best`.
+    bool chooseByRates(const std::vector<Candidate>& all, Candidate& best, const std::vector<const SweepLevel*>& fitted, std::string* why) const
     {
         const std::vector<const TwinFitOptions::RateLevel*> rates = usableRates(m_options);
         if (m_stream || rates.empty() || all.size() < 2 || !withinGate(best, fitted))
-            return;
+            return false;
         std::vector<int> ks;
         for (const SweepLevel* l : fitted)
             ks.push_back(l->concurrency);
@@ -693,13 +693,14 @@ public:
         }
         // Only a clear gain moves the structure away from the sweep's best: the rates' own noise is about a point.
         if (!chosen || competed < 2 || !(chosenError < bestError - kRateMarginPoints))
-            return;
+            return false;
         if (why)
             *why = "chosen by the session's rate sweep among the " + std::to_string(competed) + " structures that replay the sweep within "
                 + fixed(bound, 1) + " % (this one within " + fixed(chosen->score, 1) + " %): mean p50/p95 error under the rates' arrivals "
                 + fixed(chosenError, 1) + " % against " + fixed(bestError, 1) + " % for the sweep's own best (" + describe(best) + ", "
                 + fixed(best.score, 1) + " %), which closed loops in step cannot tell from it";
         best = *chosen;
+        return true;
     }
 
     // Throughput and p50 of every replayed level within kTwinMaxReplayErrorPct.

@@ -257,6 +257,7 @@ private slots:
         Scenario s = light();
         s.deployment.maxReplicas = 2;
         s.deployment.predictConcurrency = 4;
+        s.deployment.concurrencyTarget = 8; // a replica holds at most its target
         s.model.predictTable = ServiceTable({1}, {1.0});
         s.model.predictTable.concurrency = {2, 4};
         s.model.predictTable.msShared = {{1.5}, {2.5}};

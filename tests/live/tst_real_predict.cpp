@@ -153,6 +153,7 @@ private:
             , m_slots(slots)
             , m_maxBatch(maxBatch)
             , m_ms(ms)
+            , m_busy(std::size_t(slots), false)
             , m_thread([this] { complete(); })
         {
         }
@@ -179,6 +180,9 @@ private:
             c.path = "cpu";
             {
                 std::lock_guard lock(m_mu);
+                if (m_busy[std::size_t(slot)])
+                    return predict::Status::failure("slot busy");
+                m_busy[std::size_t(slot)] = true;
                 m_queue.emplace_back(std::move(done), c);
             }
             m_wake.notify_one();
@@ -195,9 +199,12 @@ private:
                     return; // stopped, nothing left
                 auto batch = std::move(m_queue);
                 m_queue.clear();
+                for (const auto& call : batch)
+                    m_busy[std::size_t(call.second.slot)] = false; // free before `done`, which may start the next call on it
                 lock.unlock();
                 for (auto& [done, c] : batch)
                     done(c);
+                batch.clear(); // the callbacks go outside the lock
                 lock.lock();
             }
         }
@@ -207,6 +214,7 @@ private:
         std::mutex m_mu;
         std::condition_variable m_wake;
         std::vector<std::pair<predict::CompletionFn, predict::Completion>> m_queue;
+        std::vector<bool> m_busy; // a slot from submit() until its completion runs
         bool m_stop = false;
         std::thread m_thread; // last: started once the rest is built
     };

@@ -35,6 +35,17 @@ Scenario predictOnly(int predictSlots, Distribution predict)
     return s;
 }
 
+// A deployment of up to `maxReplicas` replicas with `predictConcurrency` slots, the concurrency target
+// `target` (no concurrency modifier).
+DeploymentConfig placement(int predictConcurrency, int maxReplicas, int target = limits::kMaxConcurrency)
+{
+    DeploymentConfig d;
+    d.predictConcurrency = predictConcurrency;
+    d.maxReplicas = maxReplicas;
+    d.concurrencyTarget = target;
+    return d;
+}
+
 DeviceSharing speedup(std::vector<double> s)
 {
     DeviceSharing d;
@@ -751,8 +762,8 @@ private slots:
     {
         Scenario s = predictOnly(4, Distribution::constant(10));
         QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Independent);
-        QVERIFY(s.model.sharingAssumption(4, 0, 1).find("not to slow each other") != std::string::npos);
-        QVERIFY(s.model.sharingAssumption(1, 0, 1).empty()); // one call per replica, a device each: no sharing
+        QVERIFY(s.model.sharingAssumption(placement(4, 1), 0).find("not to slow each other") != std::string::npos);
+        QVERIFY(s.model.sharingAssumption(placement(1, 1), 0).empty()); // one call per replica, a device each: no sharing
         s.model.predictTable.batch = {1, 4};
         s.model.predictTable.ms = {10, 12};
         QCOMPARE(s.model.effectiveSharing().kind, DeviceSharing::Kind::Serial);
@@ -769,23 +780,33 @@ private slots:
         s.model.predictTable.ms = {10};
         s.model.predictTable.concurrency = {2, 4};
         s.model.predictTable.msShared = {{12}, {16}};
-        QCOMPARE(s.model.maxCallsOnDevice(4, 0, 2), 4);  // a device per replica: one replica's
-        QCOMPARE(s.model.maxCallsOnDevice(4, 1, 2), 8);  // two replicas on one device
-        QCOMPARE(s.model.maxCallsOnDevice(4, 2, 3), 8);  // three over two devices: two on one
-        QCOMPARE(s.model.maxCallsOnDevice(0, 0, 1), 1);
-        QVERIFY(s.model.sharingAssumption(4, 0, 2).empty()); // the rows reach 4
-        QVERIFY(s.model.sharingAssumption(2, 1, 2).empty()); // 2 replicas of 2 calls on one device: 4
-        QCOMPARE(s.model.sharingAssumption(4, 1, 2),
+        QCOMPARE(s.model.maxCallsOnDevice(placement(4, 2), 0), 4);  // a device per replica: one replica's
+        QCOMPARE(s.model.maxCallsOnDevice(placement(4, 2), 1), 8);  // two replicas on one device
+        QCOMPARE(s.model.maxCallsOnDevice(placement(4, 3), 2), 8);  // three over two devices: two on one
+        QCOMPARE(s.model.maxCallsOnDevice(placement(0, 1), 0), 1);
+        QVERIFY(s.model.sharingAssumption(placement(4, 2), 0).empty()); // the rows reach 4
+        QVERIFY(s.model.sharingAssumption(placement(2, 2), 1).empty()); // 2 replicas of 2 calls on one device: 4
+        QCOMPARE(s.model.sharingAssumption(placement(4, 2), 1),
                  std::string("model.predict_table's concurrency axis stops at 4 calls in flight on a device, and this placement can put up to "
                              "8 there (2 replicas on a device, predict_concurrency 4): beyond 4 the device is assumed saturated (k calls take "
                              "k / 4 times as long as 4 did): what more calls do there was not measured (a calibrated model: knee calibrate "
                              "--concurrency up to 8)"));
-        QVERIFY(s.model.sharingAssumption(8, 0, 1).find("up to 8 there (a device per replica, predict_concurrency 8)") != std::string::npos);
+        QVERIFY(s.model.sharingAssumption(placement(8, 1), 0).find("up to 8 there (a device per replica, predict_concurrency 8)") != std::string::npos);
+        // A replica holds no more requests than its concurrency target (no concurrency modifier): 8 slots, 4 calls.
+        QCOMPARE(s.model.maxCallsOnDevice(placement(8, 1, 4), 0), 4);
+        QVERIFY(s.model.sharingAssumption(placement(8, 1, 4), 0).empty());
+        QVERIFY(s.model.sharingAssumption(placement(8, 2, 6), 1).find("up to 12 there (2 replicas on a device, predict_concurrency 8 held to the "
+                                                                     "concurrency target 6)") != std::string::npos);
+        DeploymentConfig modified = placement(8, 1, 4);
+        modified.modifier.kind = ConcurrencyModifierConfig::Kind::Fixed; // the modifier, not the target, sets what a replica holds
+        modified.modifier.fixed = 8;
+        QCOMPARE(s.model.maxCallsOnDevice(modified, 0), 8);
+        QCOMPARE(s.model.maxCallsOnDevice(placement(4, 2), 5), 4); // more devices than replicas: one each
         // Batching: one call a replica, so only replicas sharing a device pass the rows.
         s.model.batching.mode = BatchingConfig::Mode::Dynamic;
-        QVERIFY(s.model.sharingAssumption(8, 0, 8).empty());
-        QVERIFY(s.model.sharingAssumption(8, 1, 4).empty());
-        QVERIFY(s.model.sharingAssumption(8, 1, 5).find("one batch call a replica") != std::string::npos);
+        QVERIFY(s.model.sharingAssumption(placement(8, 8), 0).empty());
+        QVERIFY(s.model.sharingAssumption(placement(8, 4), 1).empty());
+        QVERIFY(s.model.sharingAssumption(placement(8, 5), 1).find("one batch call a replica") != std::string::npos);
         s.model.batching.mode = BatchingConfig::Mode::None;
         // The run carries it among its warnings, and its calls beyond the rows take k / 4 times T(1, 4).
         s = singleReplica(limits::kMaxConcurrency, 8);
