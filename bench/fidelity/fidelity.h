@@ -28,6 +28,8 @@ struct Options {
     int repeats = 1; // live: passes over each configuration's levels
     QString backend; // live: empty for the machine's own (GPU, else CPU); "emulated[:MS]" for no device
     std::vector<double> slosMs; // grid: the p95 SLOs (ms) under which the recommendations are redone, besides none
+    QString tailMs; // refit: auto or a tail in ms
+    QString traceDir; // live: each window's calls (BackendExecutor::TracedCall) as <cell>.csv here
 };
 
 // One JSON object per line (what the live and virtual runs write).
@@ -36,5 +38,7 @@ std::vector<QJsonObject> readRows(const QString& path);
 int runCompare(const Options& o);
 // `knee sweep --grid` sessions, live against virtual: the cells and each run's recommendation (grid_compare.cpp).
 int runGridCompare(const Options& o);
+// A stored calibration with a tail, its shared overheads fitted again as calibrate fits them (refit_tail.cpp).
+int runRefit(const Options& o);
 
 } // namespace fidelity

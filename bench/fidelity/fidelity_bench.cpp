@@ -7,6 +7,10 @@
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
 //   knee-bench-fidelity grid --live L.json --virtual V.json [--slo-ms 1,2]        # `knee sweep --grid` sessions (grid_compare.cpp)
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS            # a tail, the overheads refitted (refit_tail.cpp)
+//
+// `live --trace DIR` writes each window's device calls (start, end, device time, GPU, replica, batch) as
+// DIR/<config>-<load>-<level index>.csv: how calls overlapped, for bench/fidelity/trace_overlap.py.
 //
 // `live --backend emulated:MS` replaces the device by calls that compute nothing and take MS each: what is
 // left is the live engine's own cost (its ceiling in requests per second, where it goes under perf).
@@ -230,7 +234,12 @@ struct Window {
     bool open = false;
 };
 
-QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o, bool closed)
+// Calls a window's trace keeps at most (a window at 40,000 calls/s for 2 s is 80,000): 5 MB.
+constexpr std::size_t kMaxTracedCalls = 200'000;
+
+// `trace` (live runs with --trace): the window's device calls, each with its start and end.
+QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o, bool closed,
+                    std::vector<BackendExecutor::TracedCall>* trace = nullptr, std::int64_t* dropped = nullptr)
 {
     const double warmupS = !closed && o.poissonWarmupS >= 0 ? o.poissonWarmupS : o.warmupS;
     const double windowS = !closed && o.poissonWindowS > 0 ? o.poissonWindowS : o.windowS;
@@ -243,9 +252,13 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o,
         g_gpus->resetSummary();
     const telemetry::HostMark host0 = telemetry::HostMark::now();
     const double engineCpu0 = telemetry::threadCpuMs(); // the engine runs on this thread
+    if (trace)
+        BackendExecutor::startTrace(kMaxTracedCalls);
     const Nanos start = e.now();
     driver.advanceTo(e, start + secondsToNanos(windowS));
     w.open = false;
+    if (trace)
+        *trace = BackendExecutor::stopTrace(dropped);
     const double engineCpu1 = telemetry::threadCpuMs();
     const telemetry::HostMark host1 = telemetry::HostMark::now();
     const LatencyHistogram lag = driver.takeClockLag();
@@ -307,6 +320,23 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o,
                                 a[QString::number(id)] = qint64(n);
                             return a;
                         }()}};
+}
+
+// One row a call, times in ms from the trace's start (bench/fidelity/trace_overlap.py reads it).
+void writeTrace(const QString& path, const std::vector<BackendExecutor::TracedCall>& calls)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly)) {
+        std::fprintf(stderr, "fidelity: cannot write %s\n", qPrintable(path));
+        return;
+    }
+    f.write("start_ms,end_ms,device_ms,gpu,replica,batch\n");
+    char line[160];
+    for (const BackendExecutor::TracedCall& t : calls) {
+        const int n = std::snprintf(line, sizeof line, "%.4f,%.4f,%.4f,%d,%d,%d\n", double(t.startNs) / 1e6, double(t.endNs) / 1e6, t.deviceMs,
+                                    t.device, int(t.replicaId), t.batch);
+        f.write(line, n);
+    }
 }
 
 // Before a later pass: the load down to one user (or almost no arrivals) until what the previous pass's
@@ -385,7 +415,16 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
             else
                 en.setArrivalRate(level);
         });
-        QJsonObject row = measure(*driver, e, w, o, closed);
+        std::vector<BackendExecutor::TracedCall> trace;
+        std::int64_t dropped = 0;
+        const bool tracing = live && !o.traceDir.isEmpty();
+        QJsonObject row = measure(*driver, e, w, o, closed, tracing ? &trace : nullptr, &dropped);
+        if (tracing) {
+            const QString name = QString("%1-%2-%3.csv").arg(c.key().replace('/', '_'), closed ? "closed" : "poisson").arg(i);
+            writeTrace(o.traceDir + "/" + name, trace);
+            row["trace"] = name;
+            row["trace_dropped"] = qint64(dropped);
+        }
         row["config"] = c.key();
         row["profile"] = c.profile;
         row["batching"] = c.batching;
@@ -491,7 +530,7 @@ int main(int argc, char** argv)
     Options o;
     const QStringList args = app.arguments();
     if (args.size() < 2) {
-        std::fprintf(stderr, "usage: knee-bench-fidelity live|virtual|compare|grid [flags] (see the source's header)\n");
+        std::fprintf(stderr, "usage: knee-bench-fidelity live|virtual|compare|grid|refit [flags] (see the source's header)\n");
         return 2;
     }
     o.mode = args[1];
@@ -517,6 +556,8 @@ int main(int argc, char** argv)
         else if (k == "--repeats") o.repeats = std::clamp(v.toInt(), 1, 10);
         else if (k == "--backend") o.backend = v;
         else if (k == "--slo-ms") o.slosMs = doubles(v);
+        else if (k == "--tail-ms") o.tailMs = v;
+        else if (k == "--trace") o.traceDir = v;
         else {
             std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));
             return 2;
@@ -526,6 +567,12 @@ int main(int argc, char** argv)
         return fidelity::runCompare(o);
     if (o.mode == "grid")
         return fidelity::runGridCompare(o);
+    if (o.mode == "refit")
+        return fidelity::runRefit(o);
+    if (!o.traceDir.isEmpty() && !QDir().mkpath(o.traceDir)) {
+        std::fprintf(stderr, "knee-bench-fidelity: cannot make --trace %s\n", qPrintable(o.traceDir));
+        return 2;
+    }
     if ((o.mode != "live" && o.mode != "virtual") || o.tablesDir.isEmpty() || o.out.isEmpty() || (o.mode == "virtual" && o.livePath.isEmpty())) {
         std::fprintf(stderr, "knee-bench-fidelity: live needs --tables and --out; virtual also --live\n");
         return 2;

@@ -27,3 +27,12 @@ grep -q '^## Both live passes averaged' "$out/compare.md" || { echo "run_cpu_mat
 "$bench" live --backend emulated:0.2 --tables "$out/tables" --out "$out/emulated.jsonl" --profiles tiny --batching none \
   --pc 1,4 --replicas 1 --users 1,8 --loads 0.5 --warmup-s 0.05 --window-s 0.15 2>&1 | grep '^live' | tee "$out/emulated.txt"
 [ "$(wc -l <"$out/emulated.jsonl")" = 6 ] || { echo "run_cpu_matrix: expected 6 emulated cells" >&2; exit 1; }
+# refit (refit_tail.cpp) on a stored H100 calibration: with no tail it must fit calibrate's own overheads
+# again, and `auto` must take the tail from the JSON's host and device times (0.1978 - 0.1541 ms).
+run40=$(cd "$(dirname "$0")" && pwd)/results/h100_2026-12-06_run40/tables
+"$bench" refit --tables "$run40" --out "$out/refit0" --tail-ms 0 --profiles medium >"$out/refit.txt"
+[ "$(grep -o 'overhead_ms: [^a-z]*' "$out/refit0/medium.yaml")" = "$(grep -o 'overhead_ms: [^a-z]*' "$run40/medium.yaml")" ] \
+  || { echo "run_cpu_matrix: refit without a tail did not give back calibrate's overheads" >&2; cat "$out/refit.txt" >&2; exit 1; }
+"$bench" refit --tables "$run40" --out "$out/refit-auto" --tail-ms auto --profiles medium >>"$out/refit.txt"
+grep -q 'tail_ms: 0.0437' "$out/refit-auto/medium.yaml" || { echo "run_cpu_matrix: refit --tail-ms auto: no tail_ms 0.0437" >&2; exit 1; }
+cat "$out/refit.txt"

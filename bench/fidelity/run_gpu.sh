@@ -13,6 +13,8 @@
 #   run's disagreement with itself (pass 2 ÷ pass 1) beside each error; run 23 found it larger than the
 #   sampling floor under Poisson load. It doubles the live run: one profile per device call.
 #   VIRTUAL=0: stop after the live run (replay and compare elsewhere: the virtual runs need no GPU).
+#   MATRIX="... --trace $OUT/trace": every live window's device calls, one CSV each (start, end, GPU, batch),
+#   for bench/fidelity/trace_overlap.py: how calls overlapped, against what processor sharing charges them.
 #   LIVE_PROFILES="medium": calibrate every profile in PROFILES but run the matrix on these only (each
 #   calibration takes 25-40 s on the H200 and keeps its live idle runs' spread; the matrix of one profile with two passes
 #   takes most of a device call).

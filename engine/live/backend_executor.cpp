@@ -23,6 +23,7 @@
 #include <mutex>
 #include <semaphore>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace knee {
@@ -49,6 +50,12 @@ std::shared_ptr<const predict::Model> sharedModel(const predict::ModelProfile& p
 
 std::mutex g_timingsMu;
 BackendExecutor::Timings g_timings; // guarded by g_timingsMu
+// The per-call trace (startTrace), guarded by g_timingsMu; a bound, so that a forgotten trace stays small.
+bool g_tracing = false;
+std::size_t g_traceMax = 0;
+std::int64_t g_traceDropped = 0;
+std::chrono::steady_clock::time_point g_traceEpoch;
+std::vector<BackendExecutor::TracedCall> g_trace;
 
 Nanos nanosSince(std::chrono::steady_clock::time_point t)
 {
@@ -56,6 +63,27 @@ Nanos nanosSince(std::chrono::steady_clock::time_point t)
 }
 
 } // namespace
+
+void BackendExecutor::startTrace(std::size_t maxCalls)
+{
+    std::lock_guard lock(g_timingsMu);
+    g_tracing = true;
+    g_traceMax = maxCalls;
+    g_traceDropped = 0;
+    g_trace.clear();
+    g_trace.reserve(std::min<std::size_t>(maxCalls, 1 << 16));
+    g_traceEpoch = std::chrono::steady_clock::now();
+}
+
+std::vector<BackendExecutor::TracedCall> BackendExecutor::stopTrace(std::int64_t* dropped)
+{
+    std::lock_guard lock(g_timingsMu);
+    g_tracing = false;
+    const std::int64_t beyond = std::exchange(g_traceDropped, 0);
+    if (dropped)
+        *dropped = beyond;
+    return std::exchange(g_trace, {});
+}
 
 BackendExecutor::Timings BackendExecutor::takeTimings()
 {
@@ -225,6 +253,14 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
             g_timings.hostCall.record(Nanos(c.wallMs * 1e6));
             if (c.notifyMs > 0)
                 g_timings.notify.record(Nanos(c.notifyMs * 1e6));
+            if (g_tracing) {
+                if (g_trace.size() < g_traceMax) {
+                    const std::int64_t end = std::chrono::duration_cast<std::chrono::nanoseconds>(completedAt - g_traceEpoch).count();
+                    g_trace.push_back({end - std::int64_t(c.wallMs * 1e6), end, c.deviceMs, replicaId, dev->replica->info().device, call.batch});
+                } else {
+                    ++g_traceDropped;
+                }
+            }
         }
         std::vector<std::pair<std::uint64_t, std::string>> results;
         {

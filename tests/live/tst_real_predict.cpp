@@ -430,6 +430,35 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("max latency %1 ms, load started at %2 s").arg(r.summary.latency.max).arg(r.loadStartS)));
     }
 
+    // The per-call trace (the fidelity bench's --trace): each call's start is its completion less the host
+    // time the backend reported; calls beyond the bound are counted, not kept; nothing is recorded unless
+    // a trace was started.
+    void aTraceKeepsEachCallWithinItsBound()
+    {
+        ReportingBackend reporting(0.3, 0);
+        const PredictBackendInfo reported { &reporting, false, false, "reporting", "reporting" };
+        Scenario s = realScenario("tiny");
+        s.workload.arrival = ArrivalConfig::closed(2);
+        s.workload.requests = 40;
+        BackendExecutor::startTrace(25);
+        const LiveRunResult r = runLive(s, 600, &reported);
+        std::int64_t dropped = -1;
+        const std::vector<BackendExecutor::TracedCall> trace = BackendExecutor::stopTrace(&dropped);
+        QCOMPARE(r.summary.completed, std::int64_t(40));
+        QCOMPARE(trace.size(), std::size_t(25));
+        QCOMPARE(dropped, std::int64_t(40 - 25)); // one predict call a request, no batching
+        for (const BackendExecutor::TracedCall& t : trace) {
+            QVERIFY2(std::abs(double(t.endNs - t.startNs) - 0.3e6) <= 1, qPrintable(QString::number(t.endNs - t.startNs)));
+            QVERIFY(t.startNs >= 0); // the run began after the trace did
+            QCOMPARE(t.device, -1); // the CPU's replica
+            QCOMPARE(t.batch, 1);
+        }
+        // Stopped: a later run leaves nothing behind.
+        (void)runLive(s, 600, &reported);
+        QVERIFY(BackendExecutor::stopTrace(&dropped).empty());
+        QCOMPARE(dropped, std::int64_t(0));
+    }
+
     // Calibrate measures the live engine's time between calls at predict_concurrency 1 under a queue and
     // turns it into overhead_ms: virtual time then has back-to-back calls come exactly that often, with
     // the per-call variation and the idle wake-up cost of the gap included.

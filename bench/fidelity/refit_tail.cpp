@@ -1,0 +1,108 @@
+// `knee-bench-fidelity refit`: a stored calibration with a tail (ServiceTable::tailMs), its live engine's
+// cost at each k fitted again as `knee calibrate` fits it (fitSharedOverhead, on the queue runs' live rates
+// that the calibration's JSON kept), so that a what-if on a tail keeps the closed loops' measured rates:
+//
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS [--profiles medium]
+//
+// `auto`: the calibration's host time minus its device time (CUDA events) for one call of batch 1 alone, the
+// part of a call that the device's clock does not see. Why a refit: a tail lets calls that overlap only there
+// run unslowed, so with the old overheads a virtual queue of k calls completes more than the live one did.
+#include "fidelity.h"
+
+#include "io/scenario_reader.h"
+#include "live/calibration_run.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace knee;
+
+namespace fidelity {
+
+int runRefit(const Options& o)
+{
+    if (o.tablesDir.isEmpty() || o.out.isEmpty() || o.tailMs.isEmpty()) {
+        std::fprintf(stderr, "knee-bench-fidelity: refit needs --tables, --out and --tail-ms auto|MS\n");
+        return 2;
+    }
+    QDir().mkpath(o.out);
+    int refitted = 0;
+    for (const QString& profile : o.profiles) {
+        QFile yamlFile(o.tablesDir + "/" + profile + ".yaml"), jsonFile(o.tablesDir + "/" + profile + ".json");
+        if (!yamlFile.open(QIODevice::ReadOnly))
+            continue;
+        if (!jsonFile.open(QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "refit: %s has no %s (the live queue rates)\n", qPrintable(yamlFile.fileName()), qPrintable(jsonFile.fileName()));
+            return 2;
+        }
+        // The table as a scenario reads it (indented under model:).
+        std::string model;
+        for (const QByteArray& line : yamlFile.readAll().split('\n'))
+            if (!line.startsWith('#') && !line.trimmed().isEmpty())
+                model += "  " + line.toStdString() + "\n";
+        const ScenarioReadResult parsed = readScenarioText("name: refit\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 1}\nmodel:\n  predict: 1\n" + model
+                                                               + "workload: {arrival: {kind: closed, users: 1}, duration_s: 1}\n",
+                                                           profile.toStdString());
+        if (!parsed.ok()) {
+            for (const ScenarioError& e : parsed.errors)
+                std::fprintf(stderr, "refit: %s: %s\n", qPrintable(yamlFile.fileName()), e.toString().c_str());
+            return 2;
+        }
+        ServiceTable t = parsed.scenario->model.predictTable;
+        const QJsonObject cal = QJsonDocument::fromJson(jsonFile.readAll()).object();
+        double tail = 0;
+        if (o.tailMs == "auto") {
+            const double host = cal["predict_table"].toObject()["ms"].toArray().at(0).toDouble();
+            const double device = cal["device_ms"].toArray().at(0).toArray().at(0).toDouble();
+            if (!(host > device && device > 0)) {
+                std::fprintf(stderr, "refit: %s has no device time to take a tail from\n", qPrintable(jsonFile.fileName()));
+                return 2;
+            }
+            tail = host - device;
+        } else {
+            bool ok = false;
+            tail = o.tailMs.toDouble(&ok);
+            if (!ok || !(tail >= 0 && tail < t.msAt(1))) {
+                std::fprintf(stderr, "refit: --tail-ms takes auto or a time below T(1, 1)\n");
+                return 2;
+            }
+        }
+        t.tailMs = std::round(tail * 1e4) / 1e4;
+        // calibrate's own run lengths (CalibrationRun: 0.3 s per ms of T(1, 1), 2 to 120 s), rows in order.
+        const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
+        std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);
+        for (const QJsonValue& v : cal["live_queue"].toArray()) {
+            const QJsonObject q = v.toObject();
+            const auto it = std::find(t.concurrency.begin(), t.concurrency.end(), q["concurrency"].toInt());
+            if (it == t.concurrency.end() || t.overheadSharedMs.empty())
+                continue;
+            const std::size_t j = std::size_t(it - t.concurrency.begin());
+            const double before = t.overheadSharedMs[j];
+            double virtualRps = 0;
+            t.overheadSharedMs[j] = fitSharedOverhead(profile.toStdString(), t, j, q["throughput_rps"].toDouble(), 0.5,
+                                                      0.5 + kSharedOverheadFitWindows * measureS, virtualRps);
+            std::printf("  k=%d %.4f -> %.4f (live %.0f, virtual %.0f calls/s)", t.concurrency[j], before, t.overheadSharedMs[j],
+                        q["throughput_rps"].toDouble(), virtualRps);
+        }
+        std::printf("\n");
+        QFile outFile(o.out + "/" + profile + ".yaml");
+        if (!outFile.open(QIODevice::WriteOnly)) {
+            std::fprintf(stderr, "refit: cannot write %s\n", qPrintable(outFile.fileName()));
+            return 2;
+        }
+        outFile.write(("profile: " + profile.toStdString() + "\npredict_table: " + writePredictTableYaml(t) + "\n").c_str());
+        ++refitted;
+    }
+    if (refitted == 0) {
+        std::fprintf(stderr, "refit: no <profile>.yaml of --profiles in %s\n", qPrintable(o.tablesDir));
+        return 2;
+    }
+    return 0;
+}
+
+} // namespace fidelity
