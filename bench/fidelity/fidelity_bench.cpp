@@ -234,7 +234,7 @@ struct Window {
     bool open = false;
 };
 
-// Calls a window's trace keeps at most (a window at 40,000 calls/s for 2 s is 80,000): 5 MB.
+// Calls a window's trace keeps at most (a window at 40,000 calls/s for 2 s is 80,000): 8 MB reserved.
 constexpr std::size_t kMaxTracedCalls = 200'000;
 
 // `trace` (live runs with --trace): the window's device calls, each with its start and end.
@@ -323,12 +323,12 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o,
 }
 
 // One row a call, times in ms from the trace's start (bench/fidelity/trace_overlap.py reads it).
-void writeTrace(const QString& path, const std::vector<BackendExecutor::TracedCall>& calls)
+bool writeTrace(const QString& path, const std::vector<BackendExecutor::TracedCall>& calls)
 {
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly)) {
         std::fprintf(stderr, "fidelity: cannot write %s\n", qPrintable(path));
-        return;
+        return false;
     }
     f.write("start_ms,end_ms,device_ms,gpu,replica,batch\n");
     char line[160];
@@ -337,6 +337,7 @@ void writeTrace(const QString& path, const std::vector<BackendExecutor::TracedCa
                                     t.device, int(t.replicaId), t.batch);
         f.write(line, n);
     }
+    return true;
 }
 
 // Before a later pass: the load down to one user (or almost no arrivals) until what the previous pass's
@@ -421,9 +422,10 @@ std::vector<QJsonObject> runConfig(const Options& o, const Config& c, bool close
         QJsonObject row = measure(*driver, e, w, o, closed, tracing ? &trace : nullptr, &dropped);
         if (tracing) {
             const QString name = QString("%1-%2-%3.csv").arg(c.key().replace('/', '_'), closed ? "closed" : "poisson").arg(i);
-            writeTrace(o.traceDir + "/" + name, trace);
-            row["trace"] = name;
-            row["trace_dropped"] = qint64(dropped);
+            if (writeTrace(o.traceDir + "/" + name, trace)) {
+                row["trace"] = name;
+                row["trace_dropped"] = qint64(dropped);
+            }
         }
         row["config"] = c.key();
         row["profile"] = c.profile;

@@ -30,7 +30,10 @@ int runRefit(const Options& o)
         std::fprintf(stderr, "knee-bench-fidelity: refit needs --tables, --out and --tail-ms auto|MS\n");
         return 2;
     }
-    QDir().mkpath(o.out);
+    if (!QDir().mkpath(o.out)) {
+        std::fprintf(stderr, "refit: cannot make %s\n", qPrintable(o.out));
+        return 2;
+    }
     int refitted = 0;
     for (const QString& profile : o.profiles) {
         QFile yamlFile(o.tablesDir + "/" + profile + ".yaml"), jsonFile(o.tablesDir + "/" + profile + ".json");
@@ -54,7 +57,17 @@ int runRefit(const Options& o)
             return 2;
         }
         ServiceTable t = parsed.scenario->model.predictTable;
-        const QJsonObject cal = QJsonDocument::fromJson(jsonFile.readAll()).object();
+        QJsonParseError parseError;
+        const QJsonObject cal = QJsonDocument::fromJson(jsonFile.readAll(), &parseError).object();
+        if (parseError.error != QJsonParseError::NoError || !cal["live_queue"].isArray()) {
+            std::fprintf(stderr, "refit: %s is not a calibration with its live queue runs (knee calibrate --json)\n",
+                         qPrintable(jsonFile.fileName()));
+            return 2;
+        }
+        if (!t.hasConcurrency() || t.overheadSharedMs.size() != t.concurrency.size()) {
+            std::fprintf(stderr, "refit: %s has no live engine's cost by calls in flight to fit again\n", qPrintable(yamlFile.fileName()));
+            return 2;
+        }
         double tail = 0;
         if (o.tailMs == "auto") {
             const double host = cal["predict_table"].toObject()["ms"].toArray().at(0).toDouble();
@@ -67,20 +80,30 @@ int runRefit(const Options& o)
         } else {
             bool ok = false;
             tail = o.tailMs.toDouble(&ok);
-            if (!ok || !(tail >= 0 && tail < t.msAt(1))) {
-                std::fprintf(stderr, "refit: --tail-ms takes auto or a time below T(1, 1)\n");
+            if (!ok || !(tail >= 0)) {
+                std::fprintf(stderr, "refit: --tail-ms takes auto or a time in ms\n");
                 return 2;
             }
+        }
+        // A tail is part of every call (ServiceTable::validate): below every batch's time alone.
+        if (tail >= *std::min_element(t.ms.begin(), t.ms.end())) {
+            std::fprintf(stderr, "refit: a tail of %.4f ms is not below every time of %s's table\n", tail, qPrintable(profile));
+            return 2;
         }
         t.tailMs = std::round(tail * 1e4) / 1e4;
         // calibrate's own run lengths (CalibrationRun: 0.3 s per ms of T(1, 1), 2 to 120 s), rows in order.
         const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
         std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);
+        int fitted = 0;
         for (const QJsonValue& v : cal["live_queue"].toArray()) {
             const QJsonObject q = v.toObject();
             const auto it = std::find(t.concurrency.begin(), t.concurrency.end(), q["concurrency"].toInt());
-            if (it == t.concurrency.end() || t.overheadSharedMs.empty())
-                continue;
+            if (it == t.concurrency.end() || !(q["throughput_rps"].toDouble() > 0)) {
+                std::fprintf(stderr, "\nrefit: %s: a live queue run at %d calls in flight that the table has no row for\n",
+                             qPrintable(jsonFile.fileName()), q["concurrency"].toInt());
+                return 2;
+            }
+            ++fitted;
             const std::size_t j = std::size_t(it - t.concurrency.begin());
             const double before = t.overheadSharedMs[j];
             double virtualRps = 0;
@@ -90,6 +113,12 @@ int runRefit(const Options& o)
                         q["throughput_rps"].toDouble(), virtualRps);
         }
         std::printf("\n");
+        const int above1 = int(std::count_if(t.concurrency.begin(), t.concurrency.end(), [](int k) { return k > 1; }));
+        if (fitted < above1) { // every k above 1 has its queue run (calibrate --shared-cost)
+            std::fprintf(stderr, "refit: %s has queue runs for %d of the table's %d calls-in-flight above 1\n", qPrintable(jsonFile.fileName()),
+                         fitted, above1);
+            return 2;
+        }
         QFile outFile(o.out + "/" + profile + ".yaml");
         if (!outFile.open(QIODevice::WriteOnly)) {
             std::fprintf(stderr, "refit: cannot write %s\n", qPrintable(outFile.fileName()));

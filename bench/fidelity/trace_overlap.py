@@ -5,9 +5,11 @@ Reads the per-call traces of `knee-bench-fidelity live --trace DIR` (one CSV per
 and end on the host's steady clock, its device and batch) and the profile's calibration JSON (`knee calibrate
 --json`: T(1, k) by calls in flight). For each window, the calls on each device are replayed through the
 engine's device model with the same start times: processor sharing, each of k calls in flight advancing at
-S(k) / k of its solo speed, S(k) = k T(1, 1) / T(1, k), saturated beyond the table's last k. A call's solo work
-is the window's own median of the calls that ran alone (so the device's draw of the moment cancels out); what
-is left is how sharing cost the calls that overlapped, measured against modelled.
+S(k) / k of its solo speed, T(1, k) read as ServiceTable::msAt reads it (linear in k, saturated beyond the last row), with the table's
+tail if it has one. A call's solo time is the window's own median of the calls that ran alone (so the device's
+draw of the moment cancels out; calls alone include those after an idle gap, which the median mostly is not);
+what is left is how sharing cost the calls that overlapped, measured against modelled. Calls are grouped by
+their modelled peak (grouping by the measured one would pick the long calls).
 
     python3 bench/fidelity/trace_overlap.py --live live.jsonl --traces DIR --calibration tables/medium.json [--load poisson]
 
@@ -23,53 +25,58 @@ import statistics
 import sys
 
 
-def speedup_curve(calibration):
+def table_curve(calibration):
+    """T(1, k) by calls in flight (k = 1 first) and the tail, from `knee calibrate --json`."""
     t = calibration["predict_table"]
-    ks = t["concurrency"]
-    t1k = [row[0] for row in t["ms_by_concurrency"]]  # batch 1
-    return ks, t1k
+    return t["concurrency"], [row[0] for row in t["ms_by_concurrency"]], t.get("tail_ms", 0.0)
 
 
-def speed_per_call(k, ks, t1k):
-    """S(k) / k: the share of its solo speed each of k calls in flight gets (linear between measured k)."""
-    def s(kk):
-        if kk <= ks[0]:
-            return 1.0
-        if kk >= ks[-1]:
-            return ks[-1] * t1k[0] / t1k[-1]  # saturated: no more speed beyond the last row
-        i = bisect.bisect_left(ks, kk)
-        s0, s1 = ks[i - 1] * t1k[0] / t1k[i - 1], ks[i] * t1k[0] / t1k[i]
-        return s0 + (s1 - s0) * (kk - ks[i - 1]) / (ks[i] - ks[i - 1])
-    return s(k) / k
+def t_at(k, ks, t1k):
+    """T(1, k) as ServiceTable::msAt reads it: linear in k between rows, saturated beyond the last."""
+    if k <= ks[0]:
+        return t1k[0]
+    if k >= ks[-1]:
+        return t1k[-1] * k / ks[-1]
+    i = bisect.bisect_left(ks, k)
+    return t1k[i - 1] + (t1k[i] - t1k[i - 1]) * (k - ks[i - 1]) / (ks[i] - ks[i - 1])
 
 
-def replay(calls, solo_ms, ks, t1k):
-    """Processor sharing over the recorded starts: each call's modelled duration (same order as calls)."""
+def rate(k, ks, t1k, tail):
+    """The share of its solo speed each of k calls in flight gets on its device work (docs/DESIGN.md "The device")."""
+    return (t1k[0] - tail) / (t_at(k, ks, t1k) - tail)
+
+
+def replay(calls, solo_ms, ks, t1k, tail):
+    """Processor sharing over the recorded starts: each call's modelled duration and the most calls it shared
+    the device with (same order as calls). A call is solo_ms - tail of shared device work, then tail alone."""
     order = sorted(range(len(calls)), key=lambda i: calls[i][0])
-    remaining = {}  # index -> solo work left (ms)
-    modelled = [0.0] * len(calls)
-    now = 0.0
-    nxt = 0
+    work = max(solo_ms - tail, 1e-9)
+    remaining = {}  # index -> device work left (ms)
+    modelled, peak = [0.0] * len(calls), [1] * len(calls)
+    now, nxt = 0.0, 0
     while nxt < len(order) or remaining:
         k = len(remaining)
-        rate = speed_per_call(k, ks, t1k) if k else 0.0
-        finish_in = min(remaining.values()) / rate if k else float("inf")
         start_at = calls[order[nxt]][0] if nxt < len(order) else float("inf")
-        step = min(finish_in, start_at - now) if k else start_at - now
         if k:
+            r = rate(k, ks, t1k, tail)
+            step = min(min(remaining.values()) / r, start_at - now)
             for i in remaining:
-                remaining[i] -= rate * step
-        now += step
-        for i in [i for i, w in remaining.items() if w <= 1e-9]:
-            modelled[i] = now - calls[i][0]
-            del remaining[i]
+                remaining[i] -= r * step
+            now += step
+            for i in [i for i, w in remaining.items() if w <= 1e-9]:
+                modelled[i] = now + tail - calls[i][0]
+                del remaining[i]
+        else:
+            now = start_at
         while nxt < len(order) and calls[order[nxt]][0] <= now + 1e-12:
-            remaining[order[nxt]] = solo_ms
+            remaining[order[nxt]] = work
             nxt += 1
-    return modelled
+        for i in remaining:
+            peak[i] = max(peak[i], len(remaining))
+    return modelled, peak
 
 
-def peak_overlap(calls):
+def measured_peak(calls):
     """For each call, the most calls (itself included) in flight on its device at any moment of it."""
     events = sorted([(s, 1, i) for i, (s, e) in enumerate(calls)] + [(e, -1, i) for i, (s, e) in enumerate(calls)],
                     key=lambda x: (x[0], x[1]))
@@ -90,59 +97,69 @@ def main():
     ap.add_argument("--traces", required=True)
     ap.add_argument("--calibration", required=True, help="knee calibrate --json output for the profile")
     ap.add_argument("--load", default="poisson", choices=["poisson", "closed", "all"])
+    ap.add_argument("--tail-ms", type=float, default=None, help="a tail to model (default: the table's, else 0)")
     a = ap.parse_args()
     with open(a.calibration) as f:
-        ks, t1k = speedup_curve(json.load(f))
-    print("| cell | calls | alone | alone median (ms) | overlapped: measured / processor sharing (ms) | ratio | peak 2 | peak 3+ |")
-    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
-    pooled = {2: [0.0, 0.0], 3: [0.0, 0.0]}
+        ks, t1k, tail = table_curve(json.load(f))
+    if a.tail_ms is not None:
+        tail = a.tail_ms
+    print(f"T(1, k) at k = {ks}: {[round(x, 4) for x in t1k]} ms; tail {tail} ms\n")
+    print("| cell | calls | alone (measured) | alone median (ms) | all: measured ÷ modelled | modelled peak 2: measured ÷ modelled | peak 3+ |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    pooled = {"all": [0.0, 0.0], 2: [0.0, 0.0], 3: [0.0, 0.0]}
     with open(a.live) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     for r in rows:
         if "trace" not in r or (a.load != "all" and r["load"] != a.load):
             continue
-        path = os.path.join(a.traces, r["trace"])
+        cell = f"{r['config']} {r['load']} {r['level']:.0f} (pass {r.get('rep', 0) + 1})"
+        if r.get("trace_dropped", 0) > 0:
+            print(f"| {cell} | skipped: {r['trace_dropped']} calls beyond the trace's bound | | | | | |")
+            continue
         by_device = {}
-        with open(path) as f:
+        batches = set()
+        with open(os.path.join(a.traces, r["trace"])) as f:
             for c in csv.DictReader(f):
-                if int(c["batch"]) != 1:
-                    continue  # the curve is batch 1's
+                batches.add(int(c["batch"]))
                 by_device.setdefault(c["gpu"], []).append((float(c["start_ms"]), float(c["end_ms"])))
-        measured_all, modelled_all, peaks_all = [], [], []
-        alone_all = []
+        if batches - {1}:
+            print(f"| {cell} | skipped: batches of {sorted(batches)} (the curve here is batch 1's) | | | | | |")
+            continue
+        sums = {"all": [0.0, 0.0], 2: [0.0, 0.0], 3: [0.0, 0.0]}
+        n, alone_n, alone_ms = 0, 0, []
         for calls in by_device.values():
-            peaks = peak_overlap(calls)
-            alone = [e - s for (s, e), p in zip(calls, peaks) if p == 1]
+            peaks = measured_peak(calls)
+            alone = [e - s for (s, e), p in zip(calls, peaks) if p == 1 and s >= 0]
             if len(alone) < 20:
                 continue
             solo = statistics.median(alone)
-            modelled = replay(calls, solo, ks, t1k)
-            measured_all += [e - s for s, e in calls]
-            modelled_all += modelled
-            peaks_all += peaks
-            alone_all += alone
-        if not measured_all:
+            modelled, mpeak = replay(calls, solo, ks, t1k, tail)
+            last = max(e for _, e in calls)
+            for (s, e), m, mp, p in zip(calls, modelled, mpeak, peaks):
+                # Calls that began before the trace, or that ended near its end (the ones still running at
+                # its end were not recorded), saw overlaps the trace does not hold: context only.
+                if s < 0 or e > last - 3 * solo:
+                    continue
+                n += 1
+                alone_n += p == 1
+                for key in ("all", 2 if mp == 2 else 3 if mp > 2 else None):
+                    if key is not None:
+                        sums[key][0] += e - s
+                        sums[key][1] += m
+            alone_ms += alone
+        if n == 0:
+            print(f"| {cell} | skipped: fewer than 20 calls alone on a device | | | | | |")
             continue
-        over = [(m, p, k) for m, p, k in zip(measured_all, modelled_all, peaks_all) if k > 1]
-        by_peak = {}
-        for m, p, k in over:
-            key = 2 if k == 2 else 3
-            by_peak.setdefault(key, []).append(m / p if p > 0 else 1)
+        def ratio(key):
+            m, p = sums[key]
             pooled[key][0] += m
             pooled[key][1] += p
-        mean_m = statistics.mean(m for m, _, _ in over) if over else 0
-        mean_p = statistics.mean(p for _, p, _ in over) if over else 0
-        cell = f"{r['config']} {r['load']} {r['level']:.0f} (pass {r.get('rep', 0) + 1})"
-        share = len(alone_all) / len(measured_all)
-        ratio = f"{mean_m / mean_p:.3f}" if mean_p else "–"
-        def med(key):
-            return f"{statistics.median(by_peak[key]):.3f}" if key in by_peak else "–"
-        print(f"| {cell} | {len(measured_all)} | {100 * share:.0f} % | {statistics.median(alone_all):.4f} | "
-              f"{mean_m:.4f} / {mean_p:.4f} | {ratio} | {med(2)} | {med(3)} |")
+            return f"{m / p:.3f}" if p > 0 else "–"
+        print(f"| {cell} | {n} | {100 * alone_n / n:.0f} % | {statistics.median(alone_ms):.4f} | {ratio('all')} | {ratio(2)} | {ratio(3)} |")
     for key, (m, p) in pooled.items():
         if p > 0:
-            print(f"\npooled, calls whose peak was {'2' if key == 2 else '3 or more'}: measured ÷ processor sharing {m / p:.3f}",
-                  end="")
+            what = "every call" if key == "all" else f"calls modelled with a peak of {'2' if key == 2 else '3 or more'}"
+            print(f"\npooled, {what}: measured ÷ processor sharing {m / p:.3f}", end="")
     print()
 
 

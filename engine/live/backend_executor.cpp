@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -71,7 +72,7 @@ void BackendExecutor::startTrace(std::size_t maxCalls)
     g_traceMax = maxCalls;
     g_traceDropped = 0;
     g_trace.clear();
-    g_trace.reserve(std::min<std::size_t>(maxCalls, 1 << 16));
+    g_trace.reserve(maxCalls); // here, not while a window's completions wait on the lock
     g_traceEpoch = std::chrono::steady_clock::now();
 }
 
@@ -256,7 +257,7 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
             if (g_tracing) {
                 if (g_trace.size() < g_traceMax) {
                     const std::int64_t end = std::chrono::duration_cast<std::chrono::nanoseconds>(completedAt - g_traceEpoch).count();
-                    g_trace.push_back({end - std::int64_t(c.wallMs * 1e6), end, c.deviceMs, replicaId, dev->replica->info().device, call.batch});
+                    g_trace.push_back({end - std::llround(c.wallMs * 1e6), end, c.deviceMs, replicaId, dev->replica->info().device, call.batch});
                 } else {
                     ++g_traceDropped;
                 }

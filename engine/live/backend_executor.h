@@ -78,7 +78,7 @@ public:
     };
     static Timings takeTimings();
     // One successful live call, for a per-call trace (benchmarks: how calls overlapped on a device, and what
-    // each then took; BENCHMARKS.md "Fidelity", thirty-third session).
+    // each then took: knee-bench-fidelity live --trace, bench/fidelity/trace_overlap.py).
     struct TracedCall {
         std::int64_t startNs = 0, endNs = 0; // submit and completion, on the steady clock since startTrace
         double deviceMs = 0;                 // the backend's device time (GPU: CUDA events; 0 on the CPU)
@@ -87,8 +87,8 @@ public:
         int batch = 0;
     };
     // Records every successful call of every executor of the process from now on, up to `maxCalls` (those
-    // beyond are counted, not kept), dropping what an earlier trace left. Off unless started: a long run
-    // keeps no record of its calls.
+    // beyond are counted, not kept; the room for them is reserved here), dropping what an earlier trace left.
+    // Off unless started: a long run keeps no record of its calls.
     static void startTrace(std::size_t maxCalls);
     // Ends the trace: what it recorded, and how many calls it dropped beyond its bound (then 0 until the next).
     static std::vector<TracedCall> stopTrace(std::int64_t* dropped = nullptr);
