@@ -449,6 +449,10 @@ int runCalibrate(const QStringList& args)
                 idle["jitter_ms"] = row(t.idleJitterMs);
                 idle["jitter_from_ms"] = t.idleJitterFromMs;
             }
+            if (!t.callIdleGapMs.empty()) {
+                idle["call_gap_ms"] = row(t.callIdleGapMs);
+                idle["call_extra_ms"] = row(t.callIdleExtraMs);
+            }
             table["idle"] = idle;
         }
         QJsonArray liveIdleJson; // the idle curve's points from the live engine's batcher, with what the waiting caller said
@@ -488,6 +492,14 @@ int runCalibrate(const QStringList& args)
                                               {"rate_rps", result.liveOpen->rateRps}, {"throughput_rps", result.liveOpen->throughputRps},
                                               {"wake_ups", qint64(result.liveOpen->wakeUps)}, {"wake_ms", row(result.liveOpen->wakeMs)},
                                               {"engine_thread_ms", result.liveOpen->engineThreadMs}, {"latency_ms", spread(result.liveOpen->latency)},
+                                              // its calls by the gap before them (the first bin: back to back), from its trace
+                                              {"call_idle", [&] {
+                                                   QJsonArray bins;
+                                                   for (const LiveOpenPoint::CallIdleBin& b : result.liveOpen->callIdle)
+                                                       bins.append(QJsonObject{{"from_gap_ms", b.fromGapMs}, {"to_gap_ms", b.toGapMs}, {"gap_ms", b.gapMs},
+                                                                               {"host_ms", b.hostMs}, {"calls", qint64(b.calls)}});
+                                                   return bins;
+                                               }()},
                                               {"host_steal_pct", result.liveOpen->host.valid ? QJsonValue(result.liveOpen->host.stealPct) : QJsonValue()},
                                               {"attempts", result.liveOpen->attempts}})
                                                           : QJsonValue()},

@@ -29,6 +29,7 @@ struct Options {
     QString backend; // live: empty for the machine's own (GPU, else CPU); "emulated[:MS]" for no device
     std::vector<double> slosMs; // grid: the p95 SLOs (ms) under which the recommendations are redone, besides none
     QString tailMs; // refit: auto or a tail in ms
+    QString callIdleTrace; // refit: a live window's trace (live --trace) to set the call curve from (ServiceTable::callIdleGapMs)
     QString traceDir; // live: each window's calls (BackendExecutor::TracedCall) as <cell>.csv here
 };
 

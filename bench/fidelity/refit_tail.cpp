@@ -2,7 +2,12 @@
 // cost at each k fitted again as `knee calibrate` fits it (fitSharedOverhead, on the queue runs' live rates
 // that the calibration's JSON kept), so that a what-if on a tail keeps the closed loops' measured rates:
 //
-//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS [--profiles medium]
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS [--profiles medium] [--call-idle-trace CSV]
+//
+// --call-idle-trace: one window's trace of `live --trace` at predict_concurrency 1 (a Poisson window: calls after
+// idle gaps): the call curve set from it as calibrate sets it from its open-loop run (callIdleBins,
+// setCallIdleCurve, at the calibration's queue cycle), before the fits. For a calibration made before calibrate
+// measured the curve itself.
 //
 // `auto`: the calibration's host time minus its device time (CUDA events) for one call of batch 1 alone, the
 // part of a call that the device's clock does not see. Why a refit: a tail lets calls that overlap only there
@@ -32,6 +37,10 @@ int runRefit(const Options& o)
     }
     if (!QDir().mkpath(o.out)) {
         std::fprintf(stderr, "refit: cannot make %s\n", qPrintable(o.out));
+        return 2;
+    }
+    if (!o.callIdleTrace.isEmpty() && o.profiles.size() != 1) { // one window's calls are one profile's
+        std::fprintf(stderr, "refit: --call-idle-trace takes one profile (--profiles NAME)\n");
         return 2;
     }
     int refitted = 0;
@@ -91,6 +100,38 @@ int runRefit(const Options& o)
             return 2;
         }
         t.tailMs = std::round(tail * 1e4) / 1e4;
+        if (!o.callIdleTrace.isEmpty()) {
+            QFile traceFile(o.callIdleTrace);
+            if (!traceFile.open(QIODevice::ReadOnly)) {
+                std::fprintf(stderr, "refit: cannot read %s\n", qPrintable(o.callIdleTrace));
+                return 2;
+            }
+            std::vector<BackendExecutor::TracedCall> trace;
+            const QList<QByteArray> lines = traceFile.readAll().split('\n');
+            for (qsizetype i = 1; i < lines.size(); ++i) { // after the header: start_ms,end_ms,device_ms,gpu,replica,batch
+                const QList<QByteArray> f = lines[i].trimmed().split(',');
+                if (f.size() < 6)
+                    continue;
+                BackendExecutor::TracedCall c;
+                c.startNs = std::llround(f[0].toDouble() * 1e6);
+                c.endNs = std::llround(f[1].toDouble() * 1e6);
+                c.deviceMs = f[2].toDouble();
+                c.device = f[3].toInt();
+                c.replicaId = f[4].toInt();
+                c.batch = f[5].toInt();
+                trace.push_back(c);
+            }
+            const std::vector<LiveOpenPoint::CallIdleBin> bins = callIdleBins(trace, 0);
+            if (!setCallIdleCurve(t, bins, cal["live_cycle_ms"].toDouble())) {
+                std::fprintf(stderr, "refit: %s has no calls back to back and after a gap beyond the queue run's (%zu bins)\n",
+                             qPrintable(o.callIdleTrace), bins.size());
+                return 2;
+            }
+            std::printf("%s: call curve from %zu bins of %zu calls:", qPrintable(profile), bins.size(), trace.size());
+            for (std::size_t i = 0; i < t.callIdleGapMs.size(); ++i)
+                std::printf(" %.4f@%.4f", t.callIdleExtraMs[i], t.callIdleGapMs[i]);
+            std::printf("\n");
+        }
         // calibrate's own run lengths (CalibrationRun: 0.3 s per ms of T(1, 1), 2 to 120 s), rows in order.
         const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
         std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);

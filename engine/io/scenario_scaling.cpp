@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "user_file.h"
 
@@ -215,7 +216,7 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
     if (auto v = f->get("engine_thread_wake_ms"))
         numbers(*v, f->pathOf("engine_thread_wake_ms"), rule(0, 1000, false, false), t.engineThreadWakeMs);
     if (auto v = f->get("idle")) {
-        constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms", "jitter_ms", "jitter_from_ms" };
+        constexpr std::string_view kIdleKeys[] = { "gap_ms", "extra_ms", "jitter_ms", "jitter_from_ms", "call_gap_ms", "call_extra_ms" };
         if (const auto idle = r.mapFields(*v, f->pathOf("idle"), kIdleKeys, "a map like {gap_ms: [0.1, 1], extra_ms: [0.01, 0.05]}")) {
             for (auto [key, out] : { std::pair { "gap_ms", &t.idleGapMs }, std::pair { "extra_ms", &t.idleExtraMs } }) {
                 if (const auto e = idle->get(key))
@@ -225,6 +226,13 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
             }
             if (const auto e = idle->get("jitter_ms"))
                 numbers(*e, idle->pathOf("jitter_ms"), rule(-1000, 1000, false, false), t.idleJitterMs);
+            // The calls no batcher's timer released (ServiceTable::callIdleGapMs): both lists, or neither.
+            for (auto [key, other, out] : { std::tuple { "call_gap_ms", "call_extra_ms", &t.callIdleGapMs },
+                                            std::tuple { "call_extra_ms", "call_gap_ms", &t.callIdleExtraMs } })
+                if (const auto e = idle->get(key))
+                    numbers(*e, idle->pathOf(key), rule(0, 1000, false, false), *out);
+                else if (idle->get(other))
+                    r.missing(*idle, key, "a list of numbers");
             if (const auto e = idle->get("jitter_from_ms")) {
                 if (auto x = r.number(*e, idle->pathOf("jitter_from_ms"), rule(0, 1000, false, true)))
                     t.idleJitterFromMs = *x;

@@ -185,6 +185,7 @@ std::string writePredictTableYaml(const ServiceTable& t)
     if (!t.idleGapMs.empty())
         o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs)
           << (t.idleJitterMs.empty() ? "" : ", jitter_ms: " + numberList(t.idleJitterMs) + ", jitter_from_ms: " + number(t.idleJitterFromMs))
+          << (t.callIdleGapMs.empty() ? "" : ", call_gap_ms: " + numberList(t.callIdleGapMs) + ", call_extra_ms: " + numberList(t.callIdleExtraMs))
           << "}";
     if (t.order > 0)
         o << ", order: " << number(t.order);

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iterator>
+#include <map>
 #include <optional>
 
 namespace knee {
@@ -140,6 +141,7 @@ struct QuietRun {
     std::optional<LiveRunResult> run;
     telemetry::HostContention host;
     int attempts = 0;
+    int keptAttempt = 0;       // which attempt `run` is (1 the first)
     double deviceSlowness = 0; // the kept run's (0 unchecked)
     bool everyAttemptBusy = false; // the host disturbed each attempt (calibrationDisturbed)
     bool everyAttemptSlow = false; // the device ran beyond kLiveDeviceSlowTolerance in each attempt
@@ -171,6 +173,7 @@ QuietRun quietLive(Run run, const std::function<double(const LiveRunResult&)>& s
         const double score = std::max(host.valid ? host.stealPct / kCalibrationDisturbedStealPct : 0.0, slow / kLiveDeviceSlowTolerance);
         if (!best.run || score < bestScore) {
             best.run = std::move(r);
+            best.keptAttempt = best.attempts;
             best.host = host;
             best.deviceSlowness = slow;
             bestScore = score;
@@ -220,7 +223,7 @@ double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, dou
     double expected = 0;
     if (k == 1) {
         const double gap = std::max(0.0, 1000.0 / throughputRps - hostCallMeanMs);
-        expected = t.msAt(1) * variationMean(t.variationOfOne()) + t.idleExtraAt(gap);
+        expected = t.msAt(1) * variationMean(t.variationOfOne()) + t.callIdleExtraAt(gap); // its calls no timer released
     } else {
         // The live engine's slots idle during each hand-off, so fewer than k calls are sometimes on the device
         // and its calls come out a little faster than T(1, k): `medium` at k = 4 on the H100, 7-8 % in every
@@ -371,6 +374,75 @@ double fitSharedOverhead(const std::string& profile, ServiceTable table, std::si
     return double(best) / kStepsPerMs;
 }
 
+std::vector<LiveOpenPoint::CallIdleBin> callIdleBins(const std::vector<BackendExecutor::TracedCall>& trace, std::int64_t fromNs)
+{
+    std::vector<const BackendExecutor::TracedCall*> calls;
+    for (const BackendExecutor::TracedCall& c : trace)
+        if (c.batch == 1)
+            calls.push_back(&c);
+    std::sort(calls.begin(), calls.end(), [](const auto* a, const auto* b) { return a->startNs < b->startNs; });
+    constexpr std::size_t kBins = std::size(kCallIdleEdgesMs) - 1;
+    std::vector<double> gaps[kBins], hosts[kBins];
+    std::map<int, std::int64_t> lastEnd; // by device: its previous call's end
+    for (const BackendExecutor::TracedCall* c : calls) {
+        const auto previous = lastEnd.find(c->device);
+        const bool first = previous == lastEnd.end();
+        const double gap = first ? 0 : double(c->startNs - previous->second) / 1e6;
+        lastEnd[c->device] = first ? c->endNs : std::max(previous->second, c->endNs);
+        if (first || c->startNs < fromNs)
+            continue;
+        if (gap < 0) // overlapping calls: not one slot's calls one after another
+            continue;
+        const std::size_t b = std::min(kBins - 1, std::size_t(std::upper_bound(std::begin(kCallIdleEdgesMs), std::end(kCallIdleEdgesMs), gap) - std::begin(kCallIdleEdgesMs)) - 1);
+        gaps[b].push_back(gap);
+        hosts[b].push_back(double(c->endNs - c->startNs) / 1e6);
+    }
+    const auto median = [](std::vector<double>& v) {
+        std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+        return v[v.size() / 2];
+    };
+    std::vector<LiveOpenPoint::CallIdleBin> out;
+    for (std::size_t b = 0; b < kBins; ++b) {
+        if (std::int64_t(gaps[b].size()) < kMinCallsPerBin)
+            continue;
+        LiveOpenPoint::CallIdleBin bin;
+        bin.fromGapMs = kCallIdleEdgesMs[b];
+        bin.toGapMs = kCallIdleEdgesMs[b + 1];
+        bin.calls = std::int64_t(gaps[b].size());
+        bin.gapMs = std::round(median(gaps[b]) * 1e4) / 1e4;
+        bin.hostMs = std::round(median(hosts[b]) * 1e4) / 1e4;
+        out.push_back(bin);
+    }
+    return out;
+}
+
+bool setCallIdleCurve(ServiceTable& t, const std::vector<LiveOpenPoint::CallIdleBin>& bins, double queueCycleMs)
+{
+    t.callIdleGapMs.clear();
+    t.callIdleExtraMs.clear();
+    if (t.idleGapMs.empty() || bins.empty() || bins.front().fromGapMs > 0)
+        return false; // no idle curve to anchor on, or no calls back to back to measure from
+    const auto round4 = [](double ms) { return std::round(ms * 1e4) / 1e4; }; // to 0.1 us, as the table's other times
+    const double queueGap = round4(std::max(0.0, queueCycleMs - t.msAt(1) * variationMean(t.variationOfOne())));
+    const double anchor = t.idleExtraAt(queueGap);
+    std::vector<double> gaps, extras;
+    if (queueGap > 0) {
+        gaps.push_back(queueGap);
+        extras.push_back(round4(anchor));
+    }
+    for (std::size_t i = 1; i < bins.size(); ++i) {
+        if (bins[i].gapMs <= (gaps.empty() ? 0.0 : gaps.back()))
+            continue; // the curve's gaps increase
+        gaps.push_back(bins[i].gapMs);
+        extras.push_back(round4(anchor + std::max(0.0, bins[i].hostMs - bins.front().hostMs)));
+    }
+    if (gaps.size() < (queueGap > 0 ? 2u : 1u))
+        return false; // no bin beyond the queue's gap
+    t.callIdleGapMs = std::move(gaps);
+    t.callIdleExtraMs = std::move(extras);
+    return true;
+}
+
 namespace {
 // Poisson sends at a quarter of the queue run's rate (`queueRps`): how late the asleep engine thread runs
 // the ones its timerfd wakes it for (LiveOpenPoint). Long enough for twice kMinWakeUps sends (a slow
@@ -384,7 +456,19 @@ std::optional<LiveOpenPoint> measureThreadWake(const std::string& profile, const
     const double rate = std::max(1.0, queueRps / 4);
     const double seconds = std::min(120.0, std::max(measureS, 2.0 * double(LiveOpenPoint::kMinWakeUps) / rate));
     std::string error;
-    const QuietRun r = quietLive([&] { return livePredictOnly(profile, backend, soloMs, 0, 0, 0.5, 0.5 + seconds, error, {}, 1, rate); });
+    // Each attempt's calls, traced (their room: the sends of the run and its warm-up, with some to spare); a
+    // trace that dropped calls is not kept.
+    std::vector<std::vector<BackendExecutor::TracedCall>> traces;
+    const std::size_t room = std::size_t(std::min(2.0e6, 1.5 * rate * (seconds + 1.0) + 1000));
+    const QuietRun r = quietLive([&] {
+        BackendExecutor::startTrace(room);
+        std::optional<LiveRunResult> run = livePredictOnly(profile, backend, soloMs, 0, 0, 0.5, 0.5 + seconds, error, {}, 1, rate);
+        std::int64_t dropped = 0;
+        traces.push_back(BackendExecutor::stopTrace(&dropped));
+        if (dropped > 0)
+            traces.back().clear();
+        return run;
+    });
     if (!r.run) {
         say("the open-loop run (the engine thread's wake-up for timed sends) failed: " + error);
         return std::nullopt;
@@ -400,6 +484,13 @@ std::optional<LiveOpenPoint> measureThreadWake(const std::string& profile, const
         say("the open-loop run saw the engine thread wake for " + std::to_string(p.wakeUps) + " sends, fewer than "
             + std::to_string(LiveOpenPoint::kMinWakeUps) + " (with KNEE_LIVE_CLOCK=margin or spin it wakes otherwise)");
     p.engineThreadMs = std::round(r.run->engineThreadMsPerCall * 1e4) / 1e4;
+    const std::vector<BackendExecutor::TracedCall>& trace = traces.at(std::size_t(r.keptAttempt - 1)); // the kept run's own calls
+    if (!trace.empty()) { // the measured window: the run's last `seconds`, the warm-up before it left out
+        std::int64_t lastEnd = 0;
+        for (const BackendExecutor::TracedCall& c : trace)
+            lastEnd = std::max(lastEnd, c.endNs);
+        p.callIdle = callIdleBins(trace, lastEnd - std::int64_t(seconds * 1e9));
+    }
     p.latency = r.run->summary.latency;
     p.host = r.host;
     p.attempts = r.attempts;
@@ -581,6 +672,10 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             // The live points' gaps are in the curve rounded to 0.1 us: below the first of them, half that less.
             out.idleCurveScaled = capIdleCurveAtQueueGap(t, out.liveCycleMs, std::round(firstLive * 1e4) / 1e4 - 5e-5);
         }
+        // The calls no timer released get the open-loop run's own wake-up (before the fits below, which run
+        // the table's queue in virtual time).
+        if (out.liveOpen && !t.idleGapMs.empty())
+            setCallIdleCurve(t, out.liveOpen->callIdle, out.liveCycleMs);
         if (request.measureSharedCost.value_or(out.gpu) && t.hasConcurrency()) {
             // k calls in flight, each k of the table's axis: the thread's cost measured, the overhead fitted
             // (LiveQueuePoint). Rows are filled in order, so a row's fit sees the rows below it as measured
@@ -610,9 +705,11 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                 out.liveQueue.push_back(p);
             }
         }
-        if (t.idleGapMs.empty()) { // the jitter belongs to an idle curve (ServiceTable::validate)
+        if (t.idleGapMs.empty()) { // the jitter and the call curve belong to an idle curve (ServiceTable::validate)
             t.idleJitterMs.clear();
             t.idleJitterFromMs = 0;
+            t.callIdleGapMs.clear();
+            t.callIdleExtraMs.clear();
         }
         if (!disturbed.empty())
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the host was busy through every attempt of " + disturbed
@@ -621,8 +718,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
             out.hostNotice += std::string(out.hostNotice.empty() ? "" : "; ") + "the device's calls ran slower than the table's in every "
                 + "attempt of the queue run at " + slowDevice + ": the live engine's cost there may hold the device's slowness; calibrate again";
     }
-    char detail[900];
-    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s%s",
+    char detail[1100];
+    std::snprintf(detail, sizeof detail, " (H=%d, L=%d) on %s, %s, median host time per call of %d, calls in flight 1..%d%s%s%s%s%s%s",
                   profile->hidden, profile->layers, out.deviceName.empty() ? out.backendKind.c_str() : out.deviceName.c_str(),
                   QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString().c_str(), o.repeats, config.slots,
                   request.measureOverhead ? "; overhead: live engine's time between calls at predict_concurrency 1 under a queue minus the mean call; engine "
@@ -632,7 +729,8 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
                                                                   : "; idle cost from the live engine's batcher above the first live gap",
                   out.liveQueue.empty() ? "" : "; by concurrency: engine thread from the queue run at predict_concurrency k, overhead fitted so that virtual time completes as many calls",
                   t.idleJitterMs.empty() ? "" : "; idle jitter: each call after an idle gap from jitter_from_ms on minus its gap's mean",
-                  t.engineThreadWakeMs.empty() ? "" : "; engine thread wake-up: how late it ran the Poisson sends it woke for, at a quarter of the queue run's rate");
+                  t.engineThreadWakeMs.empty() ? "" : "; engine thread wake-up: how late it ran the Poisson sends it woke for, at a quarter of the queue run's rate",
+                  t.callIdleGapMs.empty() ? "" : "; call idle (calls no batcher's timer released): the idle cost at the queue run's gap, plus that open-loop run's calls after a gap over its calls back to back");
     t.source = "knee calibrate: " + profile->name + detail + "; " + out.settling.notice();
     return out;
 }

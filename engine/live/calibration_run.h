@@ -8,6 +8,7 @@
 #include "sim/scenario.h"
 #include "study/run_summary.h"
 
+#include "live/backend_executor.h"
 #include "predict/calibration.h"
 #include "telemetry/host_contention.h"
 
@@ -90,8 +91,38 @@ struct LiveOpenPoint {
     LatencySummaryMs latency;
     telemetry::HostContention host;
     int attempts = 1;
+    // The device call's own cost after an idle gap inside this run, from BackendExecutor's trace of its
+    // calls (callIdleBins): what a call that an arrival started took, by the gap before it. The source of
+    // the table's call curve (setCallIdleCurve), beside its idle curve, which the batcher's runs set
+    // (LiveIdlePoint) and which then also holds the batcher timer's lateness: on the H100 `medium`'s calls in a Poisson run took 0.012 ms
+    // more after gaps of 0.5-2 ms than back to back, where the curve charged 0.045-0.053 (run 48,
+    // BENCHMARKS.md "Fidelity", thirty-fourth session). Empty: the trace had too few calls.
+    struct CallIdleBin {
+        double fromGapMs = 0, toGapMs = 0; // the bin: gaps in [from, to)
+        double gapMs = 0;                  // its calls' median gap
+        double hostMs = 0;                 // their median host time (submit to completion)
+        std::int64_t calls = 0;
+    };
+    std::vector<CallIdleBin> callIdle;
     static constexpr std::int64_t kMinWakeUps = 200;
 };
+
+// A trace's calls of batch 1 (BackendExecutor::TracedCall) that start from `fromNs` on, binned by the gap
+// between a call's start and the end of the previous call on its device (a call that overlaps that one is
+// left out: predict_concurrency 1 runs one at a time): bins at kCallIdleEdgesMs, each kept with at least
+// kMinCallsPerBin calls. The first bin holds the calls back to back (a request that waited behind the
+// previous one starts after the hand-off alone).
+inline constexpr double kCallIdleEdgesMs[] = {0, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 1e9};
+inline constexpr std::int64_t kMinCallsPerBin = 30;
+std::vector<LiveOpenPoint::CallIdleBin> callIdleBins(const std::vector<BackendExecutor::TracedCall>& trace, std::int64_t fromNs);
+
+// ServiceTable::callIdleGapMs/callIdleExtraMs from the open-loop run's bins: at the queue run's gap (its
+// cycle less a mean call, where overheadForCycle read the idle curve) the idle curve's own extra, so that
+// calls back to back cost what they did and overhead_ms stands; beyond it each later bin's median gap,
+// charged that extra plus the bin's median host time over the back-to-back bin's (never less). Needs the
+// idle curve, the back-to-back bin and a bin beyond the queue's gap; else clears the call curve and
+// returns false (every call then pays the idle curve).
+bool setCallIdleCurve(ServiceTable& t, const std::vector<LiveOpenPoint::CallIdleBin>& bins, double queueCycleMs);
 
 // A live run of the calibration counts as disturbed (run again, up to CalibrationResult::kLiveAttempts times,
 // and named in hostNotice if every attempt was) from this much hypervisor steal on: stricter than the 0.5 %

@@ -208,7 +208,7 @@ std::uint32_t PredictStage::allocCall(CallKind kind, int ri, int batch)
 
 // Runs the call: on the executor (live), on its shared device (virtual, with sharing), or for its solo
 // time plus the overhead (virtual, independent calls).
-void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
+void PredictStage::startCall(std::uint32_t ci, Nanos soloNs, bool timerReleased)
 {
     Call& c = m_calls[ci];
     ++m_callsStarted;
@@ -231,7 +231,12 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs)
     const ServiceTable& table = m_scenario.model.predictTable;
     // The call's tail (ServiceTable::tailMs) runs off the device, after its shared work.
     const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)))));
-    Nanos wake = idle > 0 ? msToNanos(table.idleExtraAt(idle == kNever ? table.idleGapMs.empty() ? 0 : table.idleGapMs.back() : nanosToMs(idle))) : 0;
+    // A batch the batcher's timer released pays the idle curve that holds the timer's lateness; any other
+    // call the device's own wake-up (ServiceTable::callIdleGapMs, where the table has it).
+    const bool byTimerCurve = timerReleased || table.callIdleGapMs.empty();
+    const std::vector<double>& gaps = byTimerCurve ? table.idleGapMs : table.callIdleGapMs;
+    const double gapMs = idle == kNever ? gaps.empty() ? 0 : gaps.back() : nanosToMs(idle);
+    Nanos wake = idle > 0 ? msToNanos(byTimerCurve ? table.idleExtraAt(gapMs) : table.callIdleExtraAt(gapMs)) : 0;
     // The wake-up after a long enough gap varies (ServiceTable::idleJitterMs); a draw below the idle extra
     // leaves no wake-up at all, never less than the overhead and tail (so the clamp lifts the mean a little
     // where the jitter's lowest quantiles exceed the extra).
@@ -352,7 +357,7 @@ void PredictStage::handle(const Event& e)
     }
     case EventType::BatchTimer:
         if (e.generation == m_replicas[e.arg].batchTimerGeneration)
-            tryLaunchBatch(int(e.arg));
+            tryLaunchBatch(int(e.arg), true);
         break;
     case EventType::DecodeStart:
         if (e.arg < m_replicas.size()) {
@@ -428,7 +433,7 @@ void PredictStage::startSingle(int ri, std::uint32_t rq)
 
 // ---------------------------------------------------------------- dynamic batching
 
-void PredictStage::tryLaunchBatch(int ri)
+void PredictStage::tryLaunchBatch(int ri, bool fromTimer)
 {
     Replica& rep = m_replicas[std::size_t(ri)];
     if (rep.callRunning || rep.batchQueue.empty())
@@ -443,6 +448,7 @@ void PredictStage::tryLaunchBatch(int ri)
         return;
     }
     const int n = std::min<int>(int(rep.batchQueue.size()), b.maxBatch);
+    const bool timerReleased = fromTimer && n < b.maxBatch; // not full, and the max_delay timer let it go
     const std::uint32_t ci = allocCall(CallKind::Batch, ri, n);
     Call& call = m_calls[ci];
     for (int i = 0; i < n; ++i)
@@ -455,7 +461,7 @@ void PredictStage::tryLaunchBatch(int ri)
     double sum = 0;
     for (std::uint32_t rq : call.requests)
         sum += double(callTime(m_requests[rq], n));
-    startCall(ci, Nanos(sum / double(n)));
+    startCall(ci, Nanos(sum / double(n)), timerReleased);
 }
 
 // ---------------------------------------------------------------- continuous batching

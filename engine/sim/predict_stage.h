@@ -89,11 +89,14 @@ private:
     };
 
     std::uint32_t allocCall(CallKind kind, int ri, int batch);
-    void startCall(std::uint32_t ci, Nanos soloNs);
+    // timerReleased: a dynamic batch that its max_delay timer released (not full), whose idle
+    // wake-up is the table's idle curve; every other call's is its call curve (ServiceTable::callIdleGapMs).
+    void startCall(std::uint32_t ci, Nanos soloNs, bool timerReleased = false);
     void callOffDevice(std::uint32_t ci); // the device finished it; the per-call overhead follows
     void endCall(std::uint32_t ci, const std::string& error);
     void startSingle(int ri, std::uint32_t rq);
-    void tryLaunchBatch(int ri);
+    // fromTimer: called by the batch's max_delay timer (a batch it launches not full is timer-released).
+    void tryLaunchBatch(int ri, bool fromTimer = false);
     void startDecodeStep(int ri);
     void decodeStep(int ri, std::uint32_t ci);
     void failActiveSequences(int ri);

@@ -370,16 +370,26 @@ double variationMean(const std::vector<double>& v)
     return mean;
 }
 
-double ServiceTable::idleExtraAt(double gapMs) const
+namespace {
+// An idle curve at `gapMs`: linear between its gaps, from 0 at no gap, flat beyond the last.
+double curveAt(const std::vector<double>& gaps, const std::vector<double>& extras, double gapMs)
 {
-    if (idleGapMs.empty() || gapMs <= 0)
+    if (gaps.empty() || gapMs <= 0)
         return 0;
-    if (gapMs <= idleGapMs.front())
-        return idleExtraMs.front() * gapMs / idleGapMs.front(); // from 0 at no gap
-    for (std::size_t i = 1; i < idleGapMs.size(); ++i)
-        if (gapMs <= idleGapMs[i])
-            return idleExtraMs[i - 1] + (idleExtraMs[i] - idleExtraMs[i - 1]) * (gapMs - idleGapMs[i - 1]) / (idleGapMs[i] - idleGapMs[i - 1]);
-    return idleExtraMs.back();
+    if (gapMs <= gaps.front())
+        return extras.front() * gapMs / gaps.front(); // from 0 at no gap
+    for (std::size_t i = 1; i < gaps.size(); ++i)
+        if (gapMs <= gaps[i])
+            return extras[i - 1] + (extras[i] - extras[i - 1]) * (gapMs - gaps[i - 1]) / (gaps[i] - gaps[i - 1]);
+    return extras.back();
+}
+} // namespace
+
+double ServiceTable::idleExtraAt(double gapMs) const { return curveAt(idleGapMs, idleExtraMs, gapMs); }
+
+double ServiceTable::callIdleExtraAt(double gapMs) const
+{
+    return callIdleGapMs.empty() ? idleExtraAt(gapMs) : curveAt(callIdleGapMs, callIdleExtraMs, gapMs);
 }
 
 const char* toString(DeviceSharing::Kind kind)
@@ -555,6 +565,14 @@ std::string Scenario::validate() const
             if (!std::isfinite(t.idleGapMs[i]) || t.idleGapMs[i] <= 0 || (i > 0 && t.idleGapMs[i] <= t.idleGapMs[i - 1])
                 || !std::isfinite(t.idleExtraMs[i]) || t.idleExtraMs[i] < 0 || t.idleExtraMs[i] > 1000)
                 return "model.predict_table: idle gaps must be > 0 ms and increase; extra times between 0 and 1000 ms";
+        if (t.callIdleGapMs.size() != t.callIdleExtraMs.size() || t.callIdleGapMs.size() > 32)
+            return "model.predict_table: idle.call_gap_ms needs one idle.call_extra_ms per gap (at most 32)";
+        if (!t.callIdleGapMs.empty() && t.idleGapMs.empty())
+            return "model.predict_table: idle.call_gap_ms needs the idle curve (gap_ms, extra_ms) for the batches a timer releases";
+        for (std::size_t i = 0; i < t.callIdleGapMs.size(); ++i)
+            if (!std::isfinite(t.callIdleGapMs[i]) || t.callIdleGapMs[i] <= 0 || (i > 0 && t.callIdleGapMs[i] <= t.callIdleGapMs[i - 1])
+                || !std::isfinite(t.callIdleExtraMs[i]) || t.callIdleExtraMs[i] < 0 || t.callIdleExtraMs[i] > 1000)
+                return "model.predict_table: idle.call_gap_ms must be > 0 ms and increase; idle.call_extra_ms between 0 and 1000 ms";
         if (!t.idleJitterMs.empty()) {
             if (t.idleGapMs.empty() || t.idleJitterMs.size() != kQuantiles)
                 return "model.predict_table: idle.jitter_ms needs the idle gaps, and one time per quantile (" + std::to_string(kQuantiles) + ")";

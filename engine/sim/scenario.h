@@ -125,6 +125,17 @@ struct ServiceTable {
     // linear between measured gaps, flat beyond. Empty: no such cost.
     std::vector<double> idleGapMs, idleExtraMs;
     double idleExtraAt(double gapMs) const;
+    // Where given, a call that no batcher's timer released (a request's arrival or a call's end started it:
+    // no batching, continuous batching, a full batch) pays this curve instead (same reading: linear between
+    // gaps, from 0 at no gap, flat beyond), and idleGapMs/idleExtraMs stay for the batches the timer
+    // released. Why: `knee calibrate` sets idleExtraMs from live runs whose every call the batcher's timer
+    // released, so it holds the timer's own lateness too; calls that an arrival started met the device's
+    // wake-up alone (its live open-loop run's calls by gap, LiveOpenPoint::callIdle). On the H100 `medium`'s
+    // calls under Poisson load took 0.012 ms more after gaps of 0.5-2 ms than back to back where the
+    // batcher's curve charged 0.045-0.053, and virtual p95 came out 14-23 % above live at predict_concurrency
+    // 1 (BENCHMARKS.md "Fidelity", thirty-fourth session). Empty: every call pays idleExtraMs.
+    std::vector<double> callIdleGapMs, callIdleExtraMs;
+    double callIdleExtraAt(double gapMs) const;
     // How much that wake-up varies: a call's host time after an idle gap minus its gap's mean, in ms, at the
     // quantiles kVariationQuantiles, pooled over `knee calibrate`'s idle gaps from idleJitterFromMs on. A call
     // that starts on a device idle at least idleJitterFromMs (or never used) adds a draw from it to its idle

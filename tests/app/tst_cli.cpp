@@ -656,6 +656,57 @@ private slots:
         for (int i = 0; i < 9; ++i)
             QVERIFY(wake[i].toDouble() >= (i ? wake[i - 1].toDouble() : 0.0));
         QCOMPARE(o["predict_table"].toObject()["engine_thread_wake_ms"].toArray(), wake);
+        // Its calls by the gap before each, from the run's trace (callIdleBins): at least 400 sends over at most
+        // eight bins fill one with 30 or more; each bin's median gap lies in it, and no bin has more calls than
+        // the run completed.
+        const QJsonArray callIdle = open["call_idle"].toArray();
+        QVERIFY(!callIdle.isEmpty());
+        for (int i = 0; i < callIdle.size(); ++i) {
+            const QJsonObject b = callIdle[i].toObject();
+            QVERIFY(b["calls"].toInt() >= 30);
+            QVERIFY(b["calls"].toDouble() <= open["throughput_rps"].toDouble() * 121);
+            QVERIFY2(b["gap_ms"].toDouble() >= b["from_gap_ms"].toDouble() - 1e-4 && b["gap_ms"].toDouble() <= b["to_gap_ms"].toDouble() + 1e-4,
+                     qPrintable(QString("bin %1: gap %2").arg(i).arg(b["gap_ms"].toDouble())));
+            QVERIFY(b["host_ms"].toDouble() > 0);
+            if (i > 0)
+                QVERIFY(b["from_gap_ms"].toDouble() >= callIdle[i - 1].toObject()["to_gap_ms"].toDouble());
+        }
+        // From them, the call curve (setCallIdleCurve) where there were calls back to back and a bin beyond the
+        // queue run's gap: its first point the queue's gap with the idle curve's extra there (none where the gap
+        // is 0: then the first point is a bin's), each later one a bin's median gap charged that extra plus the
+        // bin's host time over the back-to-back bin's (to the table's 0.1 us, each).
+        const QJsonObject tableIdle = o["predict_table"].toObject()["idle"].toObject();
+        if (tableIdle.contains("call_gap_ms")) {
+            const QJsonArray gaps = tableIdle["call_gap_ms"].toArray(), extras = tableIdle["call_extra_ms"].toArray();
+            QCOMPARE(callIdle[0].toObject()["from_gap_ms"].toDouble(), 0.0);
+            QCOMPARE(gaps.size(), extras.size());
+            const double backToBack = callIdle[0].toObject()["host_ms"].toDouble();
+            const auto over = [&](const QJsonObject& b) { return std::max(0.0, b["host_ms"].toDouble() - backToBack); };
+            double anchor = extras[0].toDouble();
+            int j = 1;
+            for (int i = 1; i < callIdle.size(); ++i)
+                if (callIdle[i].toObject()["gap_ms"].toDouble() == gaps[0].toDouble()) { // a queue gap of 0: no anchor point
+                    anchor -= over(callIdle[i].toObject());
+                    j = 0;
+                }
+            QVERIFY(gaps.size() >= 2 - j);
+            for (int i = 1; i < callIdle.size() && j < gaps.size(); ++i) {
+                const QJsonObject b = callIdle[i].toObject();
+                if (j > 0 && b["gap_ms"].toDouble() <= gaps[j - 1].toDouble())
+                    continue;
+                if (j == 0 && b["gap_ms"].toDouble() < gaps[0].toDouble())
+                    continue;
+                QCOMPARE(gaps[j].toDouble(), b["gap_ms"].toDouble());
+                const double expected = anchor + over(b);
+                QVERIFY2(std::abs(extras[j].toDouble() - expected) <= 1.5e-4, qPrintable(QString("point %1: %2 vs %3").arg(j).arg(extras[j].toDouble()).arg(expected)));
+                ++j;
+            }
+            QCOMPARE(j, int(gaps.size()));
+            QVERIFY(o["predict_table"].toObject()["source"].toString().contains("call idle (calls no batcher's timer released)"));
+        } else { // a necessary condition of no curve: no calls back to back, or no bin beyond the queue's gap (below the cycle)
+            QVERIFY(callIdle[0].toObject()["from_gap_ms"].toDouble() > 0 || callIdle.size() == 1
+                    || callIdle.last().toObject()["gap_ms"].toDouble() <= o["live_cycle_ms"].toDouble());
+        }
         QVERIFY(o["predict_table"].toObject()["source"].toString().contains("engine thread wake-up: how late it ran the Poisson sends it woke for"));
         // What the host took from the live runs (Linux: /proc/stat), and how many runs each took: one, or up to
         // three while the host disturbed them.

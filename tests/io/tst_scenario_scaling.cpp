@@ -342,6 +342,54 @@ private slots:
         QVERIFY2(allErrors(fromOnly).contains("jitter_from_ms applies to idle.jitter_ms"), qPrintable(allErrors(fromOnly)));
     }
 
+    // The calls no batcher's timer released have a curve of their own (idle.call_gap_ms, idle.call_extra_ms):
+    // it reads, writes and reads back the same; one list without the other, gaps that do not increase, and a
+    // call curve without the idle curve are refused with the reason.
+    void callIdleCurveReadsBack()
+    {
+        const QByteArray table = "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], idle: {gap_ms: [0.01, 0.1, 2], extra_ms: [0, 0.03, 0.18], "
+                                 "call_gap_ms: [0.03, 0.7, 1.4], call_extra_ms: [0.01, 0.02, 0.025]}}";
+        const ScenarioReadResult first = read(replaced(6, table));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
+            QCOMPARE(s.model.predictTable.callIdleGapMs, (std::vector<double>{0.03, 0.7, 1.4}));
+            QCOMPARE(s.model.predictTable.callIdleExtraMs, (std::vector<double>{0.01, 0.02, 0.025}));
+            QCOMPARE(s.model.predictTable.callIdleExtraAt(1.05), 0.0225); // linear between gaps
+            QCOMPARE(s.model.predictTable.callIdleExtraAt(5), 0.025);     // flat beyond
+            QCOMPARE(s.model.predictTable.idleExtraAt(2), 0.18);          // the idle curve unchanged
+        }
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        QByteArray gapsOnly = table;
+        gapsOnly.replace(", call_extra_ms: [0.01, 0.02, 0.025]", "");
+        const ScenarioReadResult half = read(replaced(6, gapsOnly));
+        QVERIFY(!half.ok());
+        QVERIFY2(allErrors(half).contains("idle.call_extra_ms") && allErrors(half).contains("missing"), qPrintable(allErrors(half)));
+        QByteArray back = table;
+        back.replace("[0.03, 0.7, 1.4]", "[0.03, 1.4, 0.7]");
+        const ScenarioReadResult down = read(replaced(6, back));
+        QVERIFY(!down.ok());
+        QVERIFY2(allErrors(down).contains("idle.call_gap_ms must be > 0 ms and increase"), qPrintable(allErrors(down)));
+        QByteArray uneven = table;
+        uneven.replace("0.01, 0.02, 0.025", "0.01, 0.02");
+        const ScenarioReadResult fewer = read(replaced(6, uneven));
+        QVERIFY(!fewer.ok());
+        QVERIFY2(allErrors(fewer).contains("one idle.call_extra_ms per gap"), qPrintable(allErrors(fewer)));
+        // Without the idle curve: what the timer's batches would pay is unsaid, so refused (by the reader, which
+        // wants idle.gap_ms, and by the scenario itself, built in code).
+        const ScenarioReadResult alone = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.5], idle: {call_gap_ms: [0.1], call_extra_ms: [0.01]}}"));
+        QVERIFY(!alone.ok());
+        QVERIFY2(allErrors(alone).contains("idle.gap_ms"), qPrintable(allErrors(alone)));
+        Scenario built = *first.scenario;
+        built.model.predictTable.idleGapMs.clear();
+        built.model.predictTable.idleExtraMs.clear();
+        built.model.predictTable.idleJitterMs.clear();
+        built.model.predictTable.idleJitterFromMs = 0;
+        QCOMPARE(QString::fromStdString(built.validate()),
+                 QString("model.predict_table: idle.call_gap_ms needs the idle curve (gap_ms, extra_ms) for the batches a timer releases"));
+    }
+
     void writtenPatternsReadBack()
     {
         for (const QByteArray& arrival : {QByteArray("{kind: step, rate_rps: 10, steps: [{at_s: 60, rate_rps: 50}]}"),

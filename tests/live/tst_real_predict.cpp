@@ -480,6 +480,112 @@ private Q_SLOTS:
         }
     }
 
+    // Calibrate's open-loop run bins its traced calls by the gap before each (callIdleBins): a call's gap is
+    // its start less the previous call's end on the device, its host time its end less its start; each bin
+    // keeps its calls' median gap and host time when it has kMinCallsPerBin calls or more.
+    void callIdleBinsTheCallsByTheGapBeforeThem()
+    {
+        std::vector<BackendExecutor::TracedCall> trace;
+        std::int64_t t = 0;
+        const auto call = [&](double gapMs, double hostMs, int device = 0, int batch = 1) {
+            BackendExecutor::TracedCall c;
+            c.startNs = t + std::int64_t(std::llround(gapMs * 1e6));
+            c.endNs = c.startNs + std::int64_t(std::llround(hostMs * 1e6));
+            c.device = device;
+            c.batch = batch;
+            trace.push_back(c);
+            t = c.endNs;
+        };
+        call(0, 0.2);
+        for (int i = 0; i < 40; ++i) // before fromNs: left out (they would fill the bin [0.5, 1) below)
+            call(0.7, 9);
+        const std::int64_t from = t + 1;
+        // 31 calls back to back (gaps 0.01..0.04 ms: the bin [0, 0.05)), host 0.20 + i/1000 ms: median gap 0.025, host 0.215.
+        for (int i = 0; i < 31; ++i)
+            call(0.01 + 0.001 * i, 0.2 + 0.001 * i);
+        // 30 after 0.6-0.89 ms ([0.5, 1)): median of 30 is the upper middle one (index 15): gap 0.75, host 0.245.
+        for (int i = 0; i < 30; ++i)
+            call(0.6 + 0.01 * i, 0.23 + 0.001 * i);
+        // 29 after 1.5 ms ([1, 2)): too few, no bin.
+        for (int i = 0; i < 29; ++i)
+            call(1.5, 0.3);
+        // Another device's 40 calls of 0.2 ms, one every 3 ms from `from` on, among the calls above: each gap is
+        // taken on its own device (2.8 ms: a bin [2, 5) of 39 calls, the first having none before it there), so
+        // the device-0 bins stay as they are. And 40 batches of 2 on device 0 at the same instants: left out.
+        for (int i = 0; i < 40; ++i) {
+            BackendExecutor::TracedCall c;
+            c.device = 1;
+            c.batch = 1;
+            c.startNs = from + 100'000 + i * 3'000'000;
+            c.endNs = c.startNs + 200'000;
+            trace.push_back(c);
+            c.device = 0;
+            c.batch = 2;
+            c.startNs += 10'000;
+            c.endNs += 10'000;
+            trace.push_back(c);
+        }
+        // A call that overlaps the one before it on its device (a gap below 0): left out.
+        BackendExecutor::TracedCall overlapping = trace[trace.size() - 81]; // the last of the 29
+        overlapping.startNs -= 100'000;
+        overlapping.endNs -= 50'000;
+        trace.push_back(overlapping);
+        std::reverse(trace.begin(), trace.end()); // the order calls end in is no concern: sorted by start
+        const std::vector<LiveOpenPoint::CallIdleBin> bins = callIdleBins(trace, from);
+        QCOMPARE(bins.size(), std::size_t(3));
+        QCOMPARE(bins[0].fromGapMs, 0.0);
+        QCOMPARE(bins[0].toGapMs, 0.05);
+        QCOMPARE(bins[0].calls, std::int64_t(31));
+        QCOMPARE(bins[0].gapMs, 0.025);
+        QCOMPARE(bins[0].hostMs, 0.215);
+        QCOMPARE(bins[1].fromGapMs, 0.5);
+        QCOMPARE(bins[1].toGapMs, 1.0);
+        QCOMPARE(bins[1].calls, std::int64_t(30));
+        QCOMPARE(bins[1].gapMs, 0.75);
+        QCOMPARE(bins[1].hostMs, 0.245);
+        QCOMPARE(bins[2].fromGapMs, 2.0);
+        QCOMPARE(bins[2].calls, std::int64_t(39));
+        QCOMPARE(bins[2].gapMs, 2.8);
+        QCOMPARE(bins[2].hostMs, 0.2);
+        QVERIFY(callIdleBins({}, 0).empty());
+    }
+
+    // The call curve (setCallIdleCurve): calls of 0.2 ms, the queue run's cycle 0.23 ms, so its gap is 0.03 ms,
+    // where the idle curve (0.01 ms at 0.01, 0.02 at 0.1, 0.05 at 1) charges 0.01 + 0.01 * 0.02 / 0.09 =
+    // 0.0122 ms: the call curve's first point. Then each later bin at its median gap, charged that plus its
+    // median host time over the back-to-back bin's 0.21 ms (0.005, never below 0, 0.02), and a bin whose
+    // gap is not beyond the queue's (0.03) left out.
+    void callIdleCurveStartsAtTheQueueGap()
+    {
+        ServiceTable t({1}, {0.2});
+        t.idleGapMs = {0.01, 0.1, 1};
+        t.idleExtraMs = {0.01, 0.02, 0.05};
+        const auto bin = [](double from, double to, double gap, double host) {
+            LiveOpenPoint::CallIdleBin b;
+            b.fromGapMs = from;
+            b.toGapMs = to;
+            b.gapMs = gap;
+            b.hostMs = host;
+            b.calls = 100;
+            return b;
+        };
+        const std::vector<LiveOpenPoint::CallIdleBin> bins = {bin(0, 0.05, 0.02, 0.21), bin(0.05, 0.1, 0.03, 0.3), bin(0.2, 0.5, 0.3, 0.215),
+                                                              bin(0.5, 1, 0.7, 0.205), bin(1, 2, 1.5, 0.23)};
+        QVERIFY(setCallIdleCurve(t, bins, 0.23));
+        QCOMPARE(t.callIdleGapMs, (std::vector<double>{0.03, 0.3, 0.7, 1.5}));
+        QCOMPARE(t.callIdleExtraMs, (std::vector<double>{0.0122, 0.0172, 0.0122, 0.0322}));
+        QCOMPARE(t.idleExtraMs, (std::vector<double>{0.01, 0.02, 0.05})); // the timer's curve as it was
+        // At the queue's gap both curves charge the same, so the overhead solved there stands.
+        QVERIFY(std::abs(t.callIdleExtraAt(0.03) - t.idleExtraAt(0.03)) < 1e-4);
+        // Without calls back to back, a bin beyond the queue's gap or the idle curve: no call curve (one set before is cleared).
+        QVERIFY(!setCallIdleCurve(t, {bins.begin() + 1, bins.end()}, 0.23));
+        QVERIFY(t.callIdleGapMs.empty() && t.callIdleExtraMs.empty());
+        QVERIFY(!setCallIdleCurve(t, {bins[0], bins[1]}, 0.23));
+        ServiceTable noCurve({1}, {0.2});
+        QVERIFY(!setCallIdleCurve(noCurve, bins, 0.23));
+        QVERIFY(noCurve.callIdleGapMs.empty());
+    }
+
     // Calibrate measures the live engine's time between calls at predict_concurrency 1 under a queue and
     // turns it into overhead_ms: virtual time then has back-to-back calls come exactly that often, with
     // the per-call variation and the idle wake-up cost of the gap included.

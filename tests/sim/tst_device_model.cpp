@@ -503,6 +503,50 @@ private slots:
         QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
     }
 
+    // Where the table has a call curve (idle.call_gap_ms: 0.25 ms at a gap of 1 ms, 0.5 ms at 4 ms and
+    // beyond), a call that no batcher's timer released pays it, and a batch the timer released the idle curve
+    // (1 ms at 1, 2 ms at 4). Calls of 10 ms for a batch of 1 or 2. No batching, sends at 0 and 14.5: the
+    // first (the device never used: the last gap's extra) ends at 10.5, the second, 4.5 ms after the device
+    // went idle at 10, at 14.5 + 10 + 0.5 = 25; with the idle curve alone at 12 and 14.5 + 10 + 2 = 26.5. Dynamic
+    // batching up to 2 with a delay of 1 ms: two sends at 0 fill a batch that starts at once, an arrival's
+    // call, at 10.5 (12 without the call curve); lone sends at 0 and 20 each wait out the delay, so the
+    // timer releases them: 1 + 10 + 2 = 13 and 21 + 10 + 2 (a gap of 8) = 33, call curve or not.
+    void callCurveForCallsNoTimerReleased_data()
+    {
+        QTest::addColumn<bool>("dynamic");
+        QTest::addColumn<bool>("callCurve");
+        QTest::addColumn<QList<double>>("sendMs");
+        QTest::addColumn<QList<double>>("finishMs");
+        QTest::addRow("no batching") << false << true << QList<double>{0, 14.5} << QList<double>{10.5, 25};
+        QTest::addRow("no batching, idle curve alone") << false << false << QList<double>{0, 14.5} << QList<double>{12, 26.5};
+        QTest::addRow("a full batch") << true << true << QList<double>{0, 0} << QList<double>{10.5, 10.5};
+        QTest::addRow("a full batch, idle curve alone") << true << false << QList<double>{0, 0} << QList<double>{12, 12};
+        QTest::addRow("batches the timer released") << true << true << QList<double>{0, 20} << QList<double>{13, 33};
+        QTest::addRow("batches the timer released, idle curve alone") << true << false << QList<double>{0, 20} << QList<double>{13, 33};
+    }
+    void callCurveForCallsNoTimerReleased()
+    {
+        QFETCH(bool, dynamic);
+        QFETCH(bool, callCurve);
+        QFETCH(QList<double>, sendMs);
+        QFETCH(QList<double>, finishMs);
+        Scenario s = idleCurveOf10msCalls(4);
+        s.model.predictTable.batch = {1, 2};
+        s.model.predictTable.ms = {10, 10};
+        if (dynamic) {
+            s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+            s.model.batching.maxBatch = 2;
+            s.model.batching.maxDelayMs = 1;
+        }
+        if (callCurve) {
+            s.model.predictTable.callIdleGapMs = {1, 4};
+            s.model.predictTable.callIdleExtraMs = {0.25, 0.5};
+        }
+        QCOMPARE(s.validate(), std::string());
+        const std::vector<double> got = finishTimes(s, std::vector<double>(sendMs.begin(), sendMs.end()));
+        QCOMPARE(QList<double>(got.begin(), got.end()), finishMs);
+    }
+
     // The jitter draws from a stream of its own: a table whose jitter is 0 at every quantile ends every call
     // exactly where the same table without a jitter does, per-call variation included (its draws unchanged).
     void idleJitterKeepsTheCallsDraws()
