@@ -156,6 +156,9 @@ QString MainWindow::useCalibratedTable(const ServiceTable& table, const QString&
     QString tail;
     if (old.tailMs > 0 && table.tailMs > 0) {
         tail = tr("; tail_ms %1 from the new table").arg(table.tailMs); // a table that measured its own
+    } else if (old.tailMs > 0 && table.hasDeviceTimes()) {
+        // The device's own times say what of each call is off the device: a tail beside them says it twice.
+        tail = tr("; old tail_ms %1 dropped (the new table measured the device's own times)").arg(old.tailMs);
     } else if (old.tailMs > 0 && sameProfile) {
         Scenario withTail = s;
         withTail.model.predictTable.tailMs = old.tailMs;

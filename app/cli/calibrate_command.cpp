@@ -443,6 +443,12 @@ int runCalibrate(const QStringList& args)
             table["variation"] = row(t.variation);
         if (!t.variationAlone.empty())
             table["variation_alone"] = row(t.variationAlone);
+        if (!t.variationShared.empty()) { // one row per concurrency above 1
+            QJsonArray rows;
+            for (const auto& r : t.variationShared)
+                rows.append(row(r));
+            table["variation_shared"] = rows;
+        }
         if (!t.idleGapMs.empty()) {
             QJsonObject idle{{"gap_ms", row(t.idleGapMs)}, {"extra_ms", row(t.idleExtraMs)}};
             if (!t.idleJitterMs.empty()) {

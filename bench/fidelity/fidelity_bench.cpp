@@ -7,7 +7,7 @@
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
 //   knee-bench-fidelity grid --live L.json --virtual V.json [--slo-ms 1,2]        # `knee sweep --grid` sessions (grid_compare.cpp)
-//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS [--call-idle-trace CSV]  # a tail (and a call curve), the overheads refitted (refit_tail.cpp)
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|device|MS [--call-idle-trace CSV] [--variation-by-k on]  # a tail or the device times (a call curve, the variation by k), the overheads refitted (refit_tail.cpp)
 //
 // `live --trace DIR` writes each window's device calls (start, end, device time, GPU, replica, batch) as
 // DIR/<config>-<load>-<level index>.csv: how calls overlapped, for bench/fidelity/trace_overlap.py.
@@ -560,6 +560,13 @@ int main(int argc, char** argv)
         else if (k == "--slo-ms") o.slosMs = doubles(v);
         else if (k == "--tail-ms") o.tailMs = v;
         else if (k == "--call-idle-trace") o.callIdleTrace = v;
+        else if (k == "--variation-by-k") {
+            if (v != "on" && v != "off") {
+                std::fprintf(stderr, "knee-bench-fidelity: --variation-by-k takes on or off\n");
+                return 2;
+            }
+            o.variationByK = v == "on";
+        }
         else if (k == "--trace") o.traceDir = v;
         else {
             std::fprintf(stderr, "knee-bench-fidelity: unknown flag %s\n", qPrintable(k));

@@ -2,7 +2,16 @@
 // cost at each k fitted again as `knee calibrate` fits it (fitSharedOverhead, on the queue runs' live rates
 // that the calibration's JSON kept), so that a what-if on a tail keeps the closed loops' measured rates:
 //
-//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|MS [--profiles medium] [--call-idle-trace CSV]
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|device|MS [--profiles medium] [--call-idle-trace CSV]
+//                             [--variation-by-k on]
+//
+// --variation-by-k on: the variation of calls that start beside others by k (ServiceTable::variationShared), from the
+// calibration's host samples (host_ms_samples) as calibrate now sets it. For a calibration made before it did.
+//
+// `device`: no fixed tail; the calibration's device times by k and batch (its JSON's device_ms, CUDA events) go
+// into the table (ServiceTable::deviceMs): each call's device work shares at the device's own pace. calibrate
+// keeps them in its JSON only (docs/DESIGN.md "The device" says why); this is their what-if. `auto` or a time
+// replaces any device times the table had with that tail.
 //
 // --call-idle-trace: one window's trace of `live --trace` at predict_concurrency 1 (a Poisson window: calls after
 // idle gaps): the call curve set from it as calibrate sets it from its open-loop run (callIdleBins,
@@ -23,6 +32,7 @@
 #include <QJsonDocument>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 using namespace knee;
@@ -32,7 +42,7 @@ namespace fidelity {
 int runRefit(const Options& o)
 {
     if (o.tablesDir.isEmpty() || o.out.isEmpty() || o.tailMs.isEmpty()) {
-        std::fprintf(stderr, "knee-bench-fidelity: refit needs --tables, --out and --tail-ms auto|MS\n");
+        std::fprintf(stderr, "knee-bench-fidelity: refit needs --tables, --out and --tail-ms auto|device|MS\n");
         return 2;
     }
     if (!QDir().mkpath(o.out)) {
@@ -78,7 +88,31 @@ int runRefit(const Options& o)
             return 2;
         }
         double tail = 0;
-        if (o.tailMs == "auto") {
+        if (o.tailMs != "device") { // a tail says what is off the device instead
+            t.deviceMs.clear();
+            t.deviceMsShared.clear();
+        }
+        if (o.tailMs == "device") {
+            // The calibration's device times by k and batch (CUDA events), in the table's shape.
+            const QJsonArray rows = cal["device_ms"].toArray();
+            std::vector<std::vector<double>> grid;
+            for (const QJsonValue& row : rows) {
+                grid.emplace_back();
+                for (const QJsonValue& v : row.toArray())
+                    grid.back().push_back(std::round(v.toDouble() * 1e6) / 1e6); // CUDA events are floats: 1 ns is their grain
+            }
+            const bool shaped = grid.size() == t.concurrency.size() + 1
+                && std::all_of(grid.begin(), grid.end(), [&](const std::vector<double>& r) {
+                       return r.size() == t.batch.size() && std::all_of(r.begin(), r.end(), [](double v) { return v > 0; });
+                   });
+            if (!shaped) {
+                std::fprintf(stderr, "refit: %s has no device time for every point of the table\n", qPrintable(jsonFile.fileName()));
+                return 2;
+            }
+            t.tailMs = 0;
+            t.deviceMs = grid.front();
+            t.deviceMsShared.assign(grid.begin() + 1, grid.end());
+        } else if (o.tailMs == "auto") {
             const double host = cal["predict_table"].toObject()["ms"].toArray().at(0).toDouble();
             const double device = cal["device_ms"].toArray().at(0).toArray().at(0).toDouble();
             if (!(host > device && device > 0)) {
@@ -90,16 +124,17 @@ int runRefit(const Options& o)
             bool ok = false;
             tail = o.tailMs.toDouble(&ok);
             if (!ok || !(tail >= 0)) {
-                std::fprintf(stderr, "refit: --tail-ms takes auto or a time in ms\n");
+                std::fprintf(stderr, "refit: --tail-ms takes auto, device or a time in ms\n");
                 return 2;
             }
         }
         // A tail is part of every call (ServiceTable::validate): below every batch's time alone.
-        if (tail >= *std::min_element(t.ms.begin(), t.ms.end())) {
+        if (!t.hasDeviceTimes() && tail >= *std::min_element(t.ms.begin(), t.ms.end())) {
             std::fprintf(stderr, "refit: a tail of %.4f ms is not below every time of %s's table\n", tail, qPrintable(profile));
             return 2;
         }
-        t.tailMs = std::round(tail * 1e4) / 1e4;
+        if (!t.hasDeviceTimes())
+            t.tailMs = std::round(tail * 1e4) / 1e4;
         if (!o.callIdleTrace.isEmpty()) {
             QFile traceFile(o.callIdleTrace);
             if (!traceFile.open(QIODevice::ReadOnly)) {
@@ -132,9 +167,36 @@ int runRefit(const Options& o)
                 std::printf(" %.4f@%.4f", t.callIdleExtraMs[i], t.callIdleGapMs[i]);
             std::printf("\n");
         }
+        if (o.variationByK) {
+            std::vector<std::vector<std::vector<double>>> samples;
+            for (const QJsonValue& k : cal["host_ms_samples"].toArray()) {
+                samples.emplace_back();
+                for (const QJsonValue& b : k.toArray()) {
+                    samples.back().emplace_back();
+                    for (const QJsonValue& v : b.toArray())
+                        samples.back().back().push_back(v.toDouble());
+                }
+            }
+            std::vector<std::vector<double>> medians { t.ms };
+            medians.insert(medians.end(), t.msShared.begin(), t.msShared.end());
+            t.variationShared = samples.size() == medians.size() ? variationByConcurrency(samples, medians) : std::vector<std::vector<double>>{};
+            if (t.variationShared.empty()) {
+                std::fprintf(stderr, "refit: %s has no host samples by k (100 calls or more at each) to take the variation from\n",
+                             qPrintable(jsonFile.fileName()));
+                return 2;
+            }
+            std::printf("%s: variation by k, p5..p95:", qPrintable(profile));
+            for (std::size_t j = 0; j < t.variationShared.size(); ++j)
+                std::printf(" k=%d %.3f..%.3f", t.concurrency[j], t.variationShared[j][1], t.variationShared[j][7]);
+            std::printf("\n");
+        }
         // calibrate's own run lengths (CalibrationRun: 0.3 s per ms of T(1, 1), 2 to 120 s), rows in order.
         const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
-        std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);
+        if (t.hasDeviceTimes())
+            std::printf("%s: device times, D(1, k) %.4f..%.4f ms; overhead_ms by concurrency", qPrintable(profile), t.deviceMs.front(),
+                        t.deviceMsShared.empty() ? t.deviceMs.front() : t.deviceMsShared.back().front());
+        else
+            std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);
         int fitted = 0;
         for (const QJsonValue& v : cal["live_queue"].toArray()) {
             const QJsonObject q = v.toObject();

@@ -28,11 +28,19 @@ grep -q '^## Both live passes averaged' "$out/compare.md" || { echo "run_cpu_mat
   --pc 1,4 --replicas 1 --users 1,8 --loads 0.5 --warmup-s 0.05 --window-s 0.15 2>&1 | grep '^live' | tee "$out/emulated.txt"
 [ "$(wc -l <"$out/emulated.jsonl")" = 6 ] || { echo "run_cpu_matrix: expected 6 emulated cells" >&2; exit 1; }
 # refit (refit_tail.cpp) on a stored H100 calibration: with no tail it must fit calibrate's own overheads
-# again, and `auto` must take the tail from the JSON's host and device times (0.1978 - 0.1541 ms).
+# again (the costs by k are charged at the calls in flight over a call's device work, those in their part off
+# the device included: in a queue of k that is k, as it was when they were charged at the most a call met), and
+# `auto` must take the tail from the JSON's host and device times (0.1978 - 0.1541 ms).
 run40=$(cd "$(dirname "$0")" && pwd)/results/h100_2026-12-06_run40/tables
 "$bench" refit --tables "$run40" --out "$out/refit0" --tail-ms 0 --profiles medium >"$out/refit.txt"
 [ "$(grep -o 'overhead_ms: [^a-z]*' "$out/refit0/medium.yaml")" = "$(grep -o 'overhead_ms: [^a-z]*' "$run40/medium.yaml")" ] \
   || { echo "run_cpu_matrix: refit without a tail did not give back calibrate's overheads" >&2; cat "$out/refit.txt" >&2; exit 1; }
 "$bench" refit --tables "$run40" --out "$out/refit-auto" --tail-ms auto --profiles medium >>"$out/refit.txt"
 grep -q 'tail_ms: 0.0437' "$out/refit-auto/medium.yaml" || { echo "run_cpu_matrix: refit --tail-ms auto: no tail_ms 0.0437" >&2; exit 1; }
+# `device` puts the JSON's device times in the table (ServiceTable::deviceMs), `--variation-by-k on` a row of the
+# variation per k above 1 from its host samples (ServiceTable::variationShared).
+"$bench" refit --tables "$run40" --out "$out/refit-device" --tail-ms device --variation-by-k on --profiles medium >>"$out/refit.txt"
+grep -q 'device_ms: \[\[0.15408, ' "$out/refit-device/medium.yaml" || { echo "run_cpu_matrix: refit --tail-ms device: no device_ms" >&2; exit 1; }
+[ "$(grep -o 'variation_shared: \[\(\[[^]]*\],\? *\)*\]' "$out/refit-device/medium.yaml" | grep -o '\[[0-9]' | wc -l)" = 3 ] \
+  || { echo "run_cpu_matrix: refit --variation-by-k on: not a row for each of k = 2, 4, 8" >&2; exit 1; }
 cat "$out/refit.txt"

@@ -11,7 +11,12 @@ draw of the moment cancels out; calls alone include those after an idle gap, whi
 what is left is how sharing cost the calls that overlapped, measured against modelled. Calls are grouped by
 their modelled peak (grouping by the measured one would pick the long calls).
 
-    python3 bench/fidelity/trace_overlap.py --live live.jsonl --traces DIR --calibration tables/medium.json [--load poisson]
+--rates device models what the engine does with a table that has device times (ServiceTable::deviceMs): each
+call's device work is D(1, 1) (the calibration's CUDA-event time alone), shared at D(1, 1) / D(1, k), and the
+rest of its solo time (launch, wait, hand-off) runs off the device. --rates host (the default for a calibration
+without device_ms) shares the whole call, or all but --tail-ms, at rates from the host's T(1, k).
+
+    python3 bench/fidelity/trace_overlap.py --live live.jsonl --traces DIR --calibration tables/medium.json [--load poisson] [--rates host|device]
 
 Why by hand: the replay is a few lines of event-driven arithmetic over recorded starts, and the machines that
 read these traces have Debian's python3 but not necessarily numpy.
@@ -49,8 +54,15 @@ def rate(k, ks, t1k, tail):
 def replay(calls, solo_ms, ks, t1k, tail):
     """Processor sharing over the recorded starts: each call's modelled duration and the most calls it shared
     the device with (same order as calls). A call is solo_ms - tail of shared device work, then tail alone."""
+    return replay_with(calls, solo_ms - tail, solo_ms, lambda k: rate(k, ks, t1k, tail))
+
+
+def replay_with(calls, work_ms, solo_ms, rate_of):
+    """Processor sharing over the recorded starts: each call work_ms of device work, each of k calls in their
+    device work at rate_of(k) of its solo speed, then solo_ms - work_ms off the device."""
     order = sorted(range(len(calls)), key=lambda i: calls[i][0])
-    work = max(solo_ms - tail, 1e-9)
+    tail = max(solo_ms - work_ms, 0.0)
+    work = max(work_ms, 1e-9)
     remaining = {}  # index -> device work left (ms)
     modelled, peak = [0.0] * len(calls), [1] * len(calls)
     now, nxt = 0.0, 0
@@ -58,7 +70,7 @@ def replay(calls, solo_ms, ks, t1k, tail):
         k = len(remaining)
         start_at = calls[order[nxt]][0] if nxt < len(order) else float("inf")
         if k:
-            r = rate(k, ks, t1k, tail)
+            r = rate_of(k)
             step = min(min(remaining.values()) / r, start_at - now)
             for i in remaining:
                 remaining[i] -= r * step
@@ -98,12 +110,23 @@ def main():
     ap.add_argument("--calibration", required=True, help="knee calibrate --json output for the profile")
     ap.add_argument("--load", default="poisson", choices=["poisson", "closed", "all"])
     ap.add_argument("--tail-ms", type=float, default=None, help="a tail to model (default: the table's, else 0)")
+    ap.add_argument("--rates", choices=["host", "device"], default=None,
+                    help="rates from the host's T(1, k) or the device's D(1, k) (default: device where the calibration has device_ms)")
     a = ap.parse_args()
     with open(a.calibration) as f:
-        ks, t1k, tail = table_curve(json.load(f))
+        calibration = json.load(f)
+    ks, t1k, tail = table_curve(calibration)
+    d1k = [row[0] for row in calibration.get("device_ms", [])]
+    if a.rates is None:
+        a.rates = "device" if len(d1k) == len(ks) and all(d > 0 for d in d1k) else "host"
+    if a.rates == "device" and not (len(d1k) == len(ks) and all(d > 0 for d in d1k)):
+        sys.exit("trace_overlap: --rates device needs the calibration's device_ms for every k")
     if a.tail_ms is not None:
         tail = a.tail_ms
-    print(f"T(1, k) at k = {ks}: {[round(x, 4) for x in t1k]} ms; tail {tail} ms\n")
+    if a.rates == "device":
+        print(f"D(1, k) at k = {ks}: {[round(x, 4) for x in d1k]} ms (device times: each call D(1, 1) of device work, the rest of its solo time off the device)\n")
+    else:
+        print(f"T(1, k) at k = {ks}: {[round(x, 4) for x in t1k]} ms; tail {tail} ms\n")
     print("| cell | calls | alone (measured) | alone median (ms) | all: measured ÷ modelled | modelled peak 2: measured ÷ modelled | peak 3+ |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     pooled = {"all": [0.0, 0.0], 2: [0.0, 0.0], 3: [0.0, 0.0]}
@@ -133,7 +156,10 @@ def main():
             if len(alone) < 20:
                 continue
             solo = statistics.median(alone)
-            modelled, mpeak = replay(calls, solo, ks, t1k, tail)
+            if a.rates == "device":
+                modelled, mpeak = replay_with(calls, min(d1k[0], solo), solo, lambda k: d1k[0] / t_at(k, ks, d1k))
+            else:
+                modelled, mpeak = replay(calls, solo, ks, t1k, tail)
             last = max(e for _, e in calls)
             for (s, e), m, mp, p in zip(calls, modelled, mpeak, peaks):
                 # Calls that began before the trace, or that ended near its end (the ones still running at
@@ -159,7 +185,7 @@ def main():
     for key, (m, p) in pooled.items():
         if p > 0:
             what = "every call" if key == "all" else f"calls modelled with a peak of {'2' if key == 2 else '3 or more'}"
-            print(f"\npooled, {what}: measured ÷ processor sharing {m / p:.3f}", end="")
+            print(f"\npooled, {what}: measured ÷ modelled {m / p:.3f}", end="")
     print()
 
 

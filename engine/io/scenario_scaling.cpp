@@ -109,7 +109,7 @@ void readConcurrencyModifier(FieldReader& r, const Entry& e, ConcurrencyModifier
 
 void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
 {
-    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "variation_alone", "idle", "order", "tail_ms", "engine_thread_ms", "engine_thread_wake_ms", "source" };
+    constexpr std::string_view kKeys[] = { "batch", "ms", "concurrency", "overhead_ms", "variation", "variation_alone", "variation_shared", "idle", "order", "tail_ms", "device_ms", "engine_thread_ms", "engine_thread_wake_ms", "source" };
     const auto f = r.mapFields(e, "model.predict_table", kKeys,
                                "a map like {batch: [1, 2, 4], ms: [1.0, 1.1, 1.4]}, or with concurrency: [1, 2, 4] one ms row per "
                                "concurrency (knee calibrate writes it)");
@@ -143,34 +143,47 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
     std::vector<int> concurrency;
     if (f->has("concurrency"))
         ok = list("concurrency", rule(1, limits::kMaxConcurrency, true), concurrency) && ok;
-    if (!concurrency.empty()) {
-        // Two-dimensional: ms holds one row per concurrency, each a time per batch size.
-        const auto entry = f->get("ms");
+    // ms (and device_ms, in its shape): with a concurrency axis one row per concurrency, each a time per
+    // batch size; else one list.
+    auto grid = [&](std::string_view key, std::vector<double>& first, std::vector<std::vector<double>>& shared) {
+        const auto entry = f->get(key);
+        if (concurrency.empty())
+            return list(key, msRule, first);
         if (!entry) {
+            r.missing(*f, key, "one list of times per concurrency");
+            return false;
+        }
+        if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) != concurrency.size()) {
+            r.expected(*entry, f->pathOf(key), "one list of times per concurrency (" + std::to_string(concurrency.size()) + ")");
+            return false;
+        }
+        bool rowsOk = ok; // a failed batch list has no size to hold the rows to
+        for (std::size_t j = 0; j < concurrency.size(); ++j) {
+            const Entry row { Entry::kNoKey, tree.item(entry->value, j) };
+            const std::string path = f->pathOf(key) + "[" + std::to_string(j) + "]";
+            std::vector<double> times;
+            if (!numbers(row, path, msRule, times)) {
+                rowsOk = false;
+                continue;
+            }
+            if (rowsOk && times.size() != t.batch.size()) {
+                r.fail(row, path, "expected one time per batch size (" + std::to_string(t.batch.size()) + "), got " + std::to_string(times.size()));
+                rowsOk = false;
+            }
+            if (j == 0)
+                first = std::move(times);
+            else
+                shared.push_back(std::move(times));
+        }
+        return rowsOk;
+    };
+    if (!concurrency.empty()) {
+        if (!f->get("ms")) {
             r.missing(*f, "ms", "one list of times per concurrency");
             return;
         }
-        if (tree.type(entry->value) != YamlType::Sequence || tree.size(entry->value) != concurrency.size()) {
-            r.expected(*entry, f->pathOf("ms"), "one list of times per concurrency (" + std::to_string(concurrency.size()) + ")");
-            return;
-        }
-        for (std::size_t j = 0; j < concurrency.size(); ++j) {
-            const Entry row { Entry::kNoKey, tree.item(entry->value, j) };
-            std::vector<double> times;
-            if (!numbers(row, f->pathOf("ms") + "[" + std::to_string(j) + "]", msRule, times)) {
-                ok = false;
-                continue;
-            }
-            if (ok && times.size() != t.batch.size()) {
-                r.fail(row, f->pathOf("ms") + "[" + std::to_string(j) + "]",
-                       "expected one time per batch size (" + std::to_string(t.batch.size()) + "), got " + std::to_string(times.size()));
-                ok = false;
-            }
-            if (j == 0)
-                t.ms = std::move(times);
-            else
-                t.msShared.push_back(std::move(times));
-        }
+        if (!grid("ms", t.ms, t.msShared))
+            ok = false;
         if (concurrency.front() != 1 || std::adjacent_find(concurrency.begin(), concurrency.end(), std::greater_equal<int>()) != concurrency.end())
             r.fail(*f->get("concurrency"), f->pathOf("concurrency"), "expected increasing calls in flight, starting at 1");
         else if (concurrency.size() > 17)
@@ -179,6 +192,8 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
     } else {
         ok = list("ms", msRule, t.ms) && ok;
     }
+    if (f->has("device_ms") && !grid("device_ms", t.deviceMs, t.deviceMsShared))
+        ok = false;
     // overhead_ms and engine_thread_ms: one number, or with a concurrency axis one per concurrency (k = 1 first).
     auto perConcurrency = [&](std::string_view key, double& atOne, std::vector<double>& shared) {
         const auto v = f->get(key);
@@ -206,6 +221,21 @@ void readPredictTable(FieldReader& r, const Entry& e, ServiceTable& t)
         numbers(*v, f->pathOf("variation"), rule(0, 100, false, true), t.variation);
     if (auto v = f->get("variation_alone"))
         numbers(*v, f->pathOf("variation_alone"), rule(0, 100, false, true), t.variationAlone);
+    if (auto v = f->get("variation_shared")) {
+        // One row of quantiles per concurrency above 1.
+        if (tree.type(v->value) != YamlType::Sequence || concurrency.size() < 2 || tree.size(v->value) != concurrency.size() - 1) {
+            r.expected(*v, f->pathOf("variation_shared"),
+                       concurrency.size() < 2 ? "no value: it needs the concurrency axis"
+                                              : "one list of ratios per concurrency above 1 (" + std::to_string(concurrency.size() - 1) + ")");
+        } else {
+            for (std::size_t j = 0; j < tree.size(v->value); ++j) {
+                const Entry row { Entry::kNoKey, tree.item(v->value, j) };
+                t.variationShared.emplace_back();
+                if (!numbers(row, f->pathOf("variation_shared") + "[" + std::to_string(j) + "]", rule(0, 100, false, true), t.variationShared.back()))
+                    break;
+            }
+        }
+    }
     if (auto v = f->get("order"))
         if (auto x = r.number(*v, f->pathOf("order"), rule(0, 1, false, false)))
             t.order = *x;

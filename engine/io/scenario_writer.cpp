@@ -157,16 +157,23 @@ std::string writePredictTableYaml(const ServiceTable& t)
     std::ostringstream o;
     std::vector<double> batch(t.batch.begin(), t.batch.end());
     o << "{batch: " << numberList(batch);
+    // ms, and device_ms in its shape: one row per concurrency where the table has the axis, else one list.
+    auto grid = [&](const char* key, const std::vector<double>& first, const std::vector<std::vector<double>>& shared) {
+        if (!t.hasConcurrency()) {
+            o << ", " << key << ": " << numberList(first);
+            return;
+        }
+        o << ", " << key << ": [" << numberList(first);
+        for (const auto& row : shared)
+            o << ", " << numberList(row);
+        o << "]";
+    };
     if (t.hasConcurrency()) {
         std::vector<double> k { 1 };
         k.insert(k.end(), t.concurrency.begin(), t.concurrency.end());
-        o << ", concurrency: " << numberList(k) << ", ms: [" << numberList(t.ms);
-        for (const auto& row : t.msShared)
-            o << ", " << numberList(row);
-        o << "]";
-    } else {
-        o << ", ms: " << numberList(t.ms);
+        o << ", concurrency: " << numberList(k);
     }
+    grid("ms", t.ms, t.msShared);
     // One value per concurrency row where the table has them (k = 1 first), else the one value.
     auto perConcurrency = [&](const char* key, double atOne, const std::vector<double>& shared) {
         if (!shared.empty() && shared.size() == t.concurrency.size()) {
@@ -182,6 +189,12 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", variation: " << numberList(t.variation);
     if (!t.variationAlone.empty())
         o << ", variation_alone: " << numberList(t.variationAlone);
+    if (!t.variationShared.empty()) {
+        o << ", variation_shared: [";
+        for (std::size_t j = 0; j < t.variationShared.size(); ++j)
+            o << (j ? ", " : "") << numberList(t.variationShared[j]);
+        o << "]";
+    }
     if (!t.idleGapMs.empty())
         o << ", idle: {gap_ms: " << numberList(t.idleGapMs) << ", extra_ms: " << numberList(t.idleExtraMs)
           << (t.idleJitterMs.empty() ? "" : ", jitter_ms: " + numberList(t.idleJitterMs) + ", jitter_from_ms: " + number(t.idleJitterFromMs))
@@ -191,6 +204,8 @@ std::string writePredictTableYaml(const ServiceTable& t)
         o << ", order: " << number(t.order);
     if (t.tailMs > 0)
         o << ", tail_ms: " << number(t.tailMs);
+    if (t.hasDeviceTimes())
+        grid("device_ms", t.deviceMs, t.deviceMsShared);
     perConcurrency("engine_thread_ms", t.engineThreadMs, t.engineThreadSharedMs);
     if (!t.engineThreadWakeMs.empty())
         o << ", engine_thread_wake_ms: " << numberList(t.engineThreadWakeMs);

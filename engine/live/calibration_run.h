@@ -124,6 +124,13 @@ std::vector<LiveOpenPoint::CallIdleBin> callIdleBins(const std::vector<BackendEx
 // returns false (every call then pays the idle curve).
 bool setCallIdleCurve(ServiceTable& t, const std::vector<LiveOpenPoint::CallIdleBin>& bins, double queueCycleMs);
 
+// Ratios to their point's median at ServiceTable::kVariationQuantiles (rounded to 1e-4; the median 1).
+std::vector<double> variationQuantiles(std::vector<double> ratios);
+// ServiceTable::variationShared from a calibration's host samples ([k][batch][call], k = 1 first) and their
+// medians: one row for each k above 1, every batch's calls pooled; empty where a k has fewer than 100 calls.
+std::vector<std::vector<double>> variationByConcurrency(const std::vector<std::vector<std::vector<double>>>& hostSamples,
+                                                        const std::vector<std::vector<double>>& hostMs);
+
 // A live run of the calibration counts as disturbed (run again, up to CalibrationResult::kLiveAttempts times,
 // and named in hostNotice if every attempt was) from this much hypervisor steal on: stricter than the 0.5 %
 // that marks a measurement window (telemetry::HostContention::kDisturbedStealPct), since one run sets the

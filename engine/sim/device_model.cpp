@@ -10,7 +10,20 @@ SharingCurve::SharingCurve(const ModelConfig& model)
     , m_table(model.predictTable)
     , m_tailMs(m_sharing.kind == DeviceSharing::Kind::Table ? std::max(0.0, model.predictTable.tailMs) : 0.0)
     , m_tailNs(m_tailMs * 1e6)
+    , m_deviceTimes(m_sharing.kind == DeviceSharing::Kind::Table && model.predictTable.hasDeviceTimes())
 {
+}
+
+double SharingCurve::tailNs(double soloNs, int batch) const
+{
+    soloNs = std::max(0.0, soloNs);
+    if (m_deviceTimes) {
+        const double host = m_table.msAt(double(batch), 1.0), device = m_table.deviceMsAt(double(batch), 1.0);
+        // A device time above the host's (noise of two medians) leaves no tail rather than a negative one.
+        const double offDevice = host > 0 && device > 0 ? std::clamp(1.0 - device / host, 0.0, 1.0) : 0.0;
+        return soloNs * offDevice;
+    }
+    return std::min(m_tailNs, soloNs);
 }
 
 double SharingCurve::rate(int batch, int k) const
@@ -34,6 +47,8 @@ double SharingCurve::shared(int batch, int k) const
         return sk / double(k);
     }
     case DeviceSharing::Kind::Table: {
+        if (m_deviceTimes) // only the device work shares, at the device's own pace
+            return m_table.deviceMsAt(double(batch), 1.0) / m_table.deviceMsAt(double(batch), double(k));
         const double solo = m_table.msAt(double(batch), 1.0), together = m_table.msAt(double(batch), double(k));
         // With a tail, only the device work is shared: started together, k calls still take T(b, k).
         if (m_tailMs > 0 && solo > m_tailMs && together > m_tailMs)

@@ -1,7 +1,8 @@
 // The device a replica's predict calls run on (a GPU; for the CPU backend, the cores), in virtual time.
 // Calls in flight on one device are not independent servers: they share its memory bandwidth and SMs.
 // Each call of batch b progresses at T(b, 1) / T(b, k) of its solo speed while k calls are in flight
-// (processor sharing with a measured speed-up curve, docs/DESIGN.md "The device"); with an order above 0
+// (processor sharing with a measured speed-up curve, docs/DESIGN.md "The device"), or where the table has
+// the device's own times D(b, k) only its device work shares, at D(b, 1) / D(b, k); with an order above 0
 // the same total speed goes first to the earlier calls (DeviceSharing::order). Rates change only when a
 // call starts or ends, so the device reschedules its one pending completion at those instants: the
 // engine stays event-driven, with one event per device in the heap, whatever k is.
@@ -26,15 +27,17 @@ public:
     double rate(int batch, int k) const;
     // DeviceSharing::order: 0 processor sharing, 1 oldest first.
     double order() const { return m_sharing.order; }
-    // The part of a call of `soloNs` that does not load the device (ServiceTable::tailMs, with the
-    // table's sharing; never more than the call).
-    double tailNs(double soloNs) const { return std::min(m_tailNs, std::max(0.0, soloNs)); }
+    // The part of a call of `batch` and `soloNs` that does not load the device, with the table's sharing:
+    // ServiceTable::tailMs, or where the table has device times the share of T(b, 1) that D(b, 1) leaves;
+    // never more than the call.
+    double tailNs(double soloNs, int batch) const;
 
 private:
     double shared(int batch, int k) const; // rate() before its guard
     DeviceSharing m_sharing;
     ServiceTable m_table;
     double m_tailMs = 0, m_tailNs = 0;
+    bool m_deviceTimes = false; // ServiceTable::deviceMs, with the table's sharing
 };
 
 class SharedDevice {

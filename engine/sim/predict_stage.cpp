@@ -226,11 +226,12 @@ void PredictStage::startCall(std::uint32_t ci, Nanos soloNs, bool timerReleased)
     if (int(m_devices.size()) <= d)
         m_devices.resize(std::size_t(d) + 1);
     SharedDevice& dev = m_devices[std::size_t(d)];
-    soloNs = Nanos(double(soloNs) * variationFactor(dev.inFlight() == 0));
+    soloNs = Nanos(double(soloNs) * variationFactor(dev.inFlight() + 1));
     const Nanos idle = dev.idleFor(m_now);
     const ServiceTable& table = m_scenario.model.predictTable;
-    // The call's tail (ServiceTable::tailMs) runs off the device, after its shared work.
-    const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)))));
+    // The call's tail (ServiceTable::tailMs, or what its device times leave) runs off the device, after its
+    // shared work.
+    const Nanos tail = Nanos(std::llround(m_curve.tailNs(double(std::max<Nanos>(soloNs, 0)), c.batch)));
     // A batch the batcher's timer released pays the idle curve that holds the timer's lateness; any other
     // call the device's own wake-up (ServiceTable::callIdleGapMs, where the table has it).
     const bool byTimerCurve = timerReleased || table.callIdleGapMs.empty();
@@ -316,22 +317,19 @@ void PredictStage::callOffDevice(std::uint32_t ci)
 // inverse, linear between quantiles, clamped at the outermost ones.
 double PredictStage::drawAtQuantiles(const std::vector<double>& q, Rng& rng)
 {
-    const auto& p = ServiceTable::kVariationQuantiles;
-    const double u = rng.uniform01();
-    if (u <= p[0])
-        return q.front();
-    for (std::size_t i = 1; i < q.size(); ++i)
-        if (u <= p[i])
-            return q[i - 1] + (q[i] - q[i - 1]) * (u - p[i - 1]) / (p[i] - p[i - 1]);
-    return q.back();
+    return ServiceTable::valueAtQuantile(q, rng.uniform01());
 }
 
-// The table's per-call variation: a ratio to the median.
-double PredictStage::variationFactor(bool alone)
+// The table's per-call variation: a ratio to the median, for a call that starts with `inFlight` calls on its
+// device (itself included; 0: not on a shared device, the pooled variation).
+double PredictStage::variationFactor(int inFlight)
 {
     const ServiceTable& t = m_scenario.model.predictTable;
-    const std::vector<double>& q = alone ? t.variationOfOne() : t.variation;
-    return q.empty() ? 1.0 : drawAtQuantiles(q, m_variationRng);
+    if (inFlight <= 0)
+        return t.variation.empty() ? 1.0 : drawAtQuantiles(t.variation, m_variationRng);
+    if (t.variationOfOne().empty())
+        return 1.0;
+    return t.variationAt(m_variationRng.uniform01(), inFlight);
 }
 
 void PredictStage::handle(const Event& e)

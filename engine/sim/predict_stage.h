@@ -103,7 +103,7 @@ private:
     void finishPredict(std::uint32_t rq);
     void setPredictBusy(Replica& r, int delta);
     Nanos callTime(const Request& r, double batch) const; // the call's time alone on the device
-    double variationFactor(bool alone = false);           // a draw of the table's per-call variation (1 without one); alone: ServiceTable::variationAlone
+    double variationFactor(int inFlight = 0);            // a draw of the table's per-call variation (1 without one) for a call starting with inFlight on its device
     static double drawAtQuantiles(const std::vector<double>& q, Rng& rng); // a draw from values at kVariationQuantiles
     Nanos overhead() const { return m_overhead; }
     bool timedByDevice() const { return m_useDevices; }

@@ -307,9 +307,11 @@ std::string validateModifier(const ConcurrencyModifierConfig& m)
 
 } // namespace
 
-double ServiceTable::msAt(double b) const
+namespace {
+// A row of times by batch size at b: linear between measured sizes, linear beyond the last two.
+double rowAt(const std::vector<int>& batch, const std::vector<double>& ms, double b)
 {
-    if (batch.empty())
+    if (batch.empty() || ms.size() != batch.size())
         return 0;
     if (batch.size() == 1)
         return ms[0] * std::max(1.0, b / batch[0]);
@@ -318,6 +320,33 @@ double ServiceTable::msAt(double b) const
         ++i;
     const double x0 = batch[i - 1], x1 = batch[i], y0 = ms[i - 1], y1 = ms[i];
     return std::max(0.0, y0 + (y1 - y0) * (b - x0) / (x1 - x0));
+}
+
+// Rows by k (k = 1 is `first`, then shared[j] at concurrency[j]), each read at b as rowAt reads it: linear in k
+// between rows; beyond the last row the device is saturated (k calls take k / k_max times as long as k_max
+// calls did).
+double gridAt(const std::vector<int>& batch, const std::vector<int>& concurrency, const std::vector<double>& first,
+              const std::vector<std::vector<double>>& shared, double b, double k)
+{
+    const double solo = rowAt(batch, first, b);
+    if (k <= 1 || concurrency.empty() || shared.size() != concurrency.size())
+        return solo;
+    auto row = [&](std::size_t j) { return j == 0 ? solo : rowAt(batch, shared[j - 1], b); };
+    const std::size_t rows = concurrency.size() + 1;
+    auto kAt = [&](std::size_t j) { return j == 0 ? 1.0 : double(concurrency[j - 1]); };
+    if (k >= kAt(rows - 1))
+        return row(rows - 1) * k / kAt(rows - 1);
+    std::size_t j = 1;
+    while (kAt(j) < k)
+        ++j;
+    const double k0 = kAt(j - 1), k1 = kAt(j), y0 = row(j - 1), y1 = row(j);
+    return y0 + (y1 - y0) * (k - k0) / (k1 - k0);
+}
+} // namespace
+
+double ServiceTable::msAt(double b) const
+{
+    return rowAt(batch, ms, b);
 }
 
 double ServiceTable::byConcurrency(double atOne, const std::vector<double>& shared, int k) const
@@ -336,27 +365,42 @@ double ServiceTable::byConcurrency(double atOne, const std::vector<double>& shar
 
 double ServiceTable::msAt(double b, double k) const
 {
-    const double solo = msAt(b);
-    if (k <= 1 || concurrency.empty())
-        return solo;
-    // Rows by k: k = 1 is `ms`, then msShared. Each row is read at b the way msAt reads `ms`.
-    auto row = [&](std::size_t j) {
-        if (j == 0)
-            return solo;
-        ServiceTable r;
-        r.batch = batch;
-        r.ms = msShared[j - 1];
-        return r.msAt(b);
-    };
-    const std::size_t rows = concurrency.size() + 1;
-    auto kAt = [&](std::size_t j) { return j == 0 ? 1.0 : double(concurrency[j - 1]); };
-    if (k >= kAt(rows - 1))
-        return row(rows - 1) * k / kAt(rows - 1); // saturated: no further speed-up
-    std::size_t j = 1;
-    while (kAt(j) < k)
-        ++j;
-    const double k0 = kAt(j - 1), k1 = kAt(j), y0 = row(j - 1), y1 = row(j);
-    return y0 + (y1 - y0) * (k - k0) / (k1 - k0);
+    return gridAt(batch, concurrency, ms, msShared, b, k);
+}
+
+double ServiceTable::deviceMsAt(double b, double k) const
+{
+    return gridAt(batch, concurrency, deviceMs, deviceMsShared, b, k);
+}
+
+double ServiceTable::valueAtQuantile(const std::vector<double>& q, double u)
+{
+    const auto& p = kVariationQuantiles;
+    if (q.empty())
+        return 1.0;
+    if (u <= p[0])
+        return q.front();
+    for (std::size_t i = 1; i < q.size(); ++i)
+        if (u <= p[i])
+            return q[i - 1] + (q[i] - q[i - 1]) * (u - p[i - 1]) / (p[i] - p[i - 1]);
+    return q.back();
+}
+
+double ServiceTable::variationAt(double u, int k) const
+{
+    if (k <= 1)
+        return valueAtQuantile(variationOfOne(), u);
+    if (variationShared.empty() || variationShared.size() != concurrency.size())
+        return valueAtQuantile(variation, u);
+    double k0 = 1, v0 = valueAtQuantile(variationOfOne(), u);
+    for (std::size_t j = 0; j < concurrency.size(); ++j) {
+        const double v1 = valueAtQuantile(variationShared[j], u);
+        if (k <= concurrency[j])
+            return v0 + (v1 - v0) * (k - k0) / (concurrency[j] - k0);
+        k0 = concurrency[j];
+        v0 = v1;
+    }
+    return v0;
 }
 
 double variationMean(const std::vector<double>& v)
@@ -559,6 +603,18 @@ std::string Scenario::validate() const
         }
         if (!t.variationAlone.empty() && t.variation.empty())
             return "model.predict_table: variation_alone needs variation (the calls that start beside others)";
+        if (!t.variationShared.empty()) {
+            if (t.variation.empty() || t.variationShared.size() != t.concurrency.size())
+                return "model.predict_table: variation_shared needs variation and one row per concurrency above 1 ("
+                    + std::to_string(t.concurrency.size()) + ")";
+            for (const auto& row : t.variationShared) {
+                if (row.size() != kQuantiles)
+                    return "model.predict_table: each variation_shared row needs " + std::to_string(kQuantiles) + " ratios (quantiles 1 % to 99 %)";
+                for (std::size_t i = 0; i < kQuantiles; ++i)
+                    if (!std::isfinite(row[i]) || row[i] <= 0 || row[i] > 100 || (i > 0 && row[i] < row[i - 1]))
+                        return "model.predict_table: variation_shared ratios must be > 0, at most 100, and not decrease";
+            }
+        }
         if (t.idleGapMs.size() != t.idleExtraMs.size() || t.idleGapMs.size() > 32)
             return "model.predict_table: idle needs one extra time per gap (at most 32)";
         for (std::size_t i = 0; i < t.idleGapMs.size(); ++i)
@@ -591,6 +647,20 @@ std::string Scenario::validate() const
         for (const auto& row : t.msShared)
             if (t.tailMs > 0 && !row.empty() && !(t.tailMs < *std::min_element(row.begin(), row.end())))
                 return "model.predict_table: tail_ms must be below every time in the table (calls started together take T(b, k))";
+        if (t.hasDeviceTimes() || !t.deviceMsShared.empty()) {
+            if (t.tailMs > 0)
+                return "model.predict_table: give tail_ms or device_ms, not both (device times say what of each call is off the device)";
+            if (t.deviceMs.size() != t.batch.size() || t.deviceMsShared.size() != t.concurrency.size())
+                return "model.predict_table: device_ms needs the shape of ms (one row per concurrency, one time per batch size)";
+            for (std::size_t j = 0; j <= t.deviceMsShared.size(); ++j) {
+                const std::vector<double>& row = j == 0 ? t.deviceMs : t.deviceMsShared[j - 1];
+                if (row.size() != t.batch.size())
+                    return "model.predict_table: device_ms needs the shape of ms (one row per concurrency, one time per batch size)";
+                for (double v : row)
+                    if (!std::isfinite(v) || v <= 0 || v > limits::kMaxStageMs)
+                        return "model.predict_table: device_ms times must be > 0 ms and at most a day";
+            }
+        }
     }
     if (model.sharing.given) {
         const DeviceSharing& d = model.sharing;

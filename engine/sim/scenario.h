@@ -118,6 +118,19 @@ struct ServiceTable {
     // against 1.09 in run 28's (BENCHMARKS.md "Fidelity", twenty-third session). Empty: every call draws from `variation`.
     std::vector<double> variationAlone;
     const std::vector<double>& variationOfOne() const { return variationAlone.empty() ? variation : variationAlone; }
+    // Where given (with the concurrency axis: one row of quantiles per concurrency above 1), a call that starts
+    // with k calls in flight on its device (itself included, k > 1) draws from the row at k instead of
+    // `variation`: linear in k between rows (from variationOfOne at k = 1), flat beyond the last. Why: the
+    // pooled `variation` is mostly the k = 8 points' (800 of 1,400 samples), whose calls started together
+    // end in the order the host hands them back (0.59-1.53x the median on the H100's `medium`), where two
+    // calls in flight spread 0.92-1.05x; drawn for every shared call, it broke the lockstep the live run's
+    // pairs keep and widened their p95 (BENCHMARKS.md "Fidelity", thirty-fifth session). Empty: `variation`.
+    std::vector<std::vector<double>> variationShared;
+    // The variation quantile at `u` (a uniform draw) for a call that starts with k calls in flight.
+    double variationAt(double u, int k) const;
+    // Values given at kVariationQuantiles, read at the quantile u: linear between quantiles, clamped at the
+    // outermost (1 for none).
+    static double valueAtQuantile(const std::vector<double>& q, double u);
     static constexpr double kVariationQuantiles[] = {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
     static constexpr std::size_t kP50 = 4, kP95 = 7; // kVariationQuantiles[kP50] is 0.5, [kP95] 0.95 (static_asserts after DeviceSharing hold them)
     // A call that finds its device idle takes longer the longer it was idle (the threads that notify
@@ -157,6 +170,21 @@ struct ServiceTable {
     // do not slow each other, as `knee-bench-order` measures on the H200 (docs/DESIGN.md "The device").
     // Used with the table's sharing (DeviceSharing::Kind::Table); 0: the whole call loads the device.
     double tailMs = 0;
+    // The device's own time per call, D(b, k) (CUDA events around the copies and layers: what the GPU's clock
+    // sees of a call, without its launch, wait and hand-off), in the shape of `ms` and `msShared`. Where
+    // given (with the table's sharing, instead of tailMs), a call of batch b and solo time s is
+    // s * D(b, 1) / T(b, 1) of device work, shared with the calls in their device work at D(b, 1) / D(b, k)
+    // of its solo speed, and the rest of s off the device after it. Why: the host's times of k calls
+    // started together hold the host's own contention (their launches and completions at once), which
+    // calls that overlap only in part do not meet: on the H100 `medium`'s Poisson calls that shared the
+    // device took 0.84-0.89 of what rates from host times charged, and 0.97-1.02 of what rates from
+    // device times charged, up to four slots (BENCHMARKS.md "Fidelity", thirty-fifth session). `knee
+    // calibrate` leaves them out of its table: on the stored runs the costs by k fitted beside them did not
+    // saturate beyond the table's last row, and deep closed loops moved away. Empty: host times only.
+    std::vector<double> deviceMs;
+    std::vector<std::vector<double>> deviceMsShared;
+    bool hasDeviceTimes() const { return !deviceMs.empty(); }
+    double deviceMsAt(double batchSize, double callsInFlight) const; // D(b, k), read as msAt(b, k) reads T
     // The live engine's one thread: its time per call (the completion's hand-off, the stages' bookkeeping,
     // the event loop's turn), shared by every call of the run, one after another. A call whose hand-off
     // (after its tail and idle wake-up) finds the thread still busy with earlier ones waits for it. Why:

@@ -556,6 +556,9 @@ private slots:
         const QJsonArray variation = o["predict_table"].toObject()["variation"].toArray();
         QCOMPARE(variation.size(), 9);
         QCOMPARE(variation[4].toDouble(), 1.0);
+        // By k (variation_shared) only from 100 calls at every k: here 18 at k = 2 (3 repeats x 2 callers x 3
+        // batches), so the pooled variation serves every shared call.
+        QVERIFY(!o["predict_table"].toObject().contains("variation_shared"));
         const QJsonObject idle = o["predict_table"].toObject()["idle"].toObject();
         QVERIFY(!idle["gap_ms"].toArray().isEmpty());
         QCOMPARE(idle["extra_ms"].toArray().size(), idle["gap_ms"].toArray().size());

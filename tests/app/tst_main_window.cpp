@@ -247,6 +247,17 @@ private slots:
         QVERIFY2(said.contains("tail_ms 0.05 dropped (not measured for 'small')"), qPrintable(said));
         QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.0);
         QCOMPARE(w.host().scenario().model.profile, std::string("small"));
+
+        // A table with the device's own times (a GPU calibration) says itself what is off the device.
+        again = w.currentScenario();
+        again.model.profile = "tiny";
+        again.model.predictTable.tailMs = 0.05;
+        QCOMPARE(w.replaceScenario(again), std::string());
+        measured.deviceMs = {0.3, 0.33, 0.36};
+        said = w.useCalibratedTable(measured, "tiny");
+        QVERIFY2(said.contains("tail_ms 0.05 dropped (the new table measured the device's own times)"), qPrintable(said));
+        QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.0);
+        QCOMPARE(w.host().scenario().model.predictTable.deviceMs, measured.deviceMs);
     }
 
     void virtualRunReports()

@@ -104,6 +104,9 @@ inline QString scenarioDiff(const Scenario& a, const Scenario& b)
     diffDistribution(out, "postprocess", a.model.postprocess, b.model.postprocess);
     check(a.model.predictFailureRate == b.model.predictFailureRate, "predictFailureRate");
     check(a.model.predictTable.order == b.model.predictTable.order && a.model.predictTable.tailMs == b.model.predictTable.tailMs, "predictTable.order/tailMs");
+    check(a.model.predictTable.deviceMs == b.model.predictTable.deviceMs && a.model.predictTable.deviceMsShared == b.model.predictTable.deviceMsShared,
+          "predictTable.deviceMs");
+    check(a.model.predictTable.variationShared == b.model.predictTable.variationShared, "predictTable.variationShared");
     check(a.model.predictTable.engineThreadMs == b.model.predictTable.engineThreadMs
               && a.model.predictTable.engineThreadWakeMs == b.model.predictTable.engineThreadWakeMs,
           "predictTable.engineThreadMs/engineThreadWakeMs");

@@ -390,6 +390,76 @@ private slots:
                  QString("model.predict_table: idle.call_gap_ms needs the idle curve (gap_ms, extra_ms) for the batches a timer releases"));
     }
 
+    // The device's own times (ServiceTable::deviceMs): in the shape of ms, read, written and read back the same;
+    // a row short, a time of 0, or beside tail_ms, refused.
+    void deviceTimesReadBack()
+    {
+        const QByteArray table = "  predict: 10\n  predict_table: {batch: [1, 4], concurrency: [1, 2], ms: [[0.2, 0.3], [0.31, 0.45]], "
+                                 "device_ms: [[0.154, 0.25], [0.234, 0.36]]}";
+        const ScenarioReadResult first = read(replaced(6, table));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
+            QCOMPARE(s.model.predictTable.deviceMs, (std::vector<double>{0.154, 0.25}));
+            QCOMPARE(s.model.predictTable.deviceMsShared, (std::vector<std::vector<double>>{{0.234, 0.36}}));
+            QCOMPARE(s.model.predictTable.deviceMsAt(1, 2), 0.234);
+            QVERIFY(qFuzzyCompare(s.model.predictTable.deviceMsAt(4, 4), 0.72)); // saturated beyond the last row: 0.36 * 4 / 2
+        }
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        QByteArray shortRow = table;
+        shortRow.replace("[0.234, 0.36]", "[0.234]");
+        const ScenarioReadResult fewer = read(replaced(6, shortRow));
+        QVERIFY(!fewer.ok());
+        QVERIFY2(allErrors(fewer).contains("device_ms[1]") && allErrors(fewer).contains("one time per batch size"), qPrintable(allErrors(fewer)));
+        QByteArray oneRow = table;
+        oneRow.replace("device_ms: [[0.154, 0.25], [0.234, 0.36]]", "device_ms: [[0.154, 0.25]]");
+        const ScenarioReadResult rows = read(replaced(6, oneRow));
+        QVERIFY(!rows.ok());
+        QVERIFY2(allErrors(rows).contains("one list of times per concurrency (2)"), qPrintable(allErrors(rows)));
+        QByteArray zero = table;
+        zero.replace("0.154", "0");
+        QVERIFY(!read(replaced(6, zero)).ok());
+        QByteArray withTail = table;
+        withTail.replace("device_ms:", "tail_ms: 0.05, device_ms:");
+        const ScenarioReadResult both = read(replaced(6, withTail));
+        QVERIFY(!both.ok());
+        QVERIFY2(allErrors(both).contains("give tail_ms or device_ms, not both"), qPrintable(allErrors(both)));
+        // Built in code with a row short: refused by the scenario itself.
+        Scenario built = *first.scenario;
+        built.model.predictTable.deviceMsShared.clear();
+        QCOMPARE(QString::fromStdString(built.validate()),
+                 QString("model.predict_table: device_ms needs the shape of ms (one row per concurrency, one time per batch size)"));
+    }
+
+    // variation_shared (ServiceTable::variationShared): one row of nine ratios per concurrency above 1, read,
+    // written and read back the same; a row too many, or without the concurrency axis, refused.
+    void variationSharedReadsBack()
+    {
+        const QByteArray table = "  predict: 10\n  predict_table: {batch: [1], concurrency: [1, 2, 4], ms: [[0.2], [0.3], [0.42]], "
+                                 "variation: [0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5], "
+                                 "variation_shared: [[0.92, 0.95, 0.96, 0.97, 1, 1.01, 1.02, 1.03, 1.05], [0.67, 0.75, 0.88, 0.96, 1, 1.05, 1.08, 1.09, 1.13]]}";
+        const ScenarioReadResult first = read(replaced(6, table));
+        QVERIFY2(first.ok(), qPrintable(allErrors(first)));
+        const ScenarioReadResult again = read(QByteArray::fromStdString(writeScenarioYaml(*first.scenario)));
+        QVERIFY2(again.ok(), qPrintable(allErrors(again)));
+        for (const Scenario& s : {*first.scenario, *again.scenario}) {
+            QCOMPARE(s.model.predictTable.variationShared.size(), std::size_t(2));
+            QCOMPARE(s.model.predictTable.variationShared[1][8], 1.13);
+            QCOMPARE(s.model.predictTable.variationAt(0.99, 2), 1.05);
+        }
+        QCOMPARE(scenarioDiff(*first.scenario, *again.scenario), QString());
+        QByteArray extra = table;
+        extra.replace("1.09, 1.13]]", "1.09, 1.13], [1, 1, 1, 1, 1, 1, 1, 1, 1]]");
+        const ScenarioReadResult tooMany = read(replaced(6, extra));
+        QVERIFY(!tooMany.ok());
+        QVERIFY2(allErrors(tooMany).contains("one list of ratios per concurrency above 1 (2)"), qPrintable(allErrors(tooMany)));
+        const ScenarioReadResult noAxis = read(replaced(6, "  predict: 10\n  predict_table: {batch: [1], ms: [0.2], variation: [1, 1, 1, 1, 1, 1, 1, 1, 1], "
+                                                        "variation_shared: [[1, 1, 1, 1, 1, 1, 1, 1, 1]]}"));
+        QVERIFY(!noAxis.ok());
+        QVERIFY2(allErrors(noAxis).contains("it needs the concurrency axis"), qPrintable(allErrors(noAxis)));
+    }
+
     void writtenPatternsReadBack()
     {
         for (const QByteArray& arrival : {QByteArray("{kind: step, rate_rps: 10, steps: [{at_s: 60, rate_rps: 50}]}"),

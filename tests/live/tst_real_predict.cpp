@@ -555,6 +555,29 @@ private Q_SLOTS:
     // 0.0122 ms: the call curve's first point. Then each later bin at its median gap, charged that plus its
     // median host time over the back-to-back bin's 0.21 ms (0.005, never below 0, 0.02), and a bin whose
     // gap is not beyond the queue's (0.03) left out.
+    // ServiceTable::variationShared as calibrate takes it: for each k above 1, every batch's calls over their
+    // point's median at the table's quantiles (the one q of the way through), the median 1; no rows at all
+    // where a k has fewer than 100 calls.
+    void variationByConcurrencyHasARowPerK()
+    {
+        std::vector<std::vector<std::vector<double>>> samples(3);
+        const std::vector<std::vector<double>> medians { {1.0}, {2.0}, {4.0} };
+        for (int i = 0; i < 100; ++i) {
+            samples[0].resize(1);
+            samples[0][0].push_back(1.0);
+            samples[1].resize(1);
+            samples[1][0].push_back(2.0 * (0.9 + 0.002 * (99 - i))); // any order: sorted first
+            samples[2].resize(1);
+            samples[2][0].push_back(4.0 * (0.5 + 0.01 * i));
+        }
+        const std::vector<std::vector<double>> rows = variationByConcurrency(samples, medians);
+        QCOMPARE(rows.size(), std::size_t(2));
+        QCOMPARE(rows[0], (std::vector<double>{0.902, 0.91, 0.92, 0.95, 1.0, 1.05, 1.08, 1.09, 1.098}));
+        QCOMPARE(rows[1], (std::vector<double>{0.51, 0.55, 0.6, 0.75, 1.0, 1.25, 1.4, 1.45, 1.49}));
+        samples[2][0].pop_back();
+        QVERIFY(variationByConcurrency(samples, medians).empty());
+    }
+
     void callIdleCurveStartsAtTheQueueGap()
     {
         ServiceTable t({1}, {0.2});

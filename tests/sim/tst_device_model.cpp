@@ -340,6 +340,53 @@ private slots:
         QVERIFY(s.validate().find("tail_ms") != std::string::npos);
     }
 
+    // The device's own times (ServiceTable::deviceMs): T(1, 1) = 10 ms of which D(1, 1) = 6 load the device,
+    // D(1, 2) = 9: each call's 6 ms of device work goes at 6 / 9 = 2/3 of solo speed beside another, and its
+    // other 4 ms run off the device after it. Started together: 6 / (2/3) = 9, then 4: 13 each (the host's
+    // T(1, 2) = 16 holds the host's own contention, left to overhead_ms by concurrency). B at 6, when A's
+    // device work is done: neither slows (A ends at 10, B at 16). B at 3: A's last 3 ms of work take 4.5
+    // (A ends 7.5 + 4 = 11.5); B did 3 by then, its other 3 alone (10.5), then its 4: 14.5.
+    void deviceTimesShareTheDeviceWork_data()
+    {
+        QTest::addColumn<double>("secondMs");
+        QTest::addColumn<double>("firstEndsMs");
+        QTest::addColumn<double>("secondEndsMs");
+        QTest::addRow("together") << 0.0 << 13.0 << 13.0;
+        QTest::addRow("after A's device work") << 6.0 << 10.0 << 16.0;
+        QTest::addRow("half way") << 3.0 << 11.5 << 14.5;
+    }
+    void deviceTimesShareTheDeviceWork()
+    {
+        QFETCH(double, secondMs);
+        QFETCH(double, firstEndsMs);
+        QFETCH(double, secondEndsMs);
+        Scenario s = predictOnly(2, Distribution::constant(10));
+        ServiceTable& t = s.model.predictTable;
+        t.batch = {1, 4};
+        t.ms = {10, 20};
+        t.concurrency = {2};
+        t.msShared = {{16, 30}};
+        t.deviceMs = {6, 15};
+        t.deviceMsShared = {{9, 20}};
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, {0, secondMs}), (std::vector<double>{firstEndsMs, secondEndsMs}));
+        // By batch: a call of 4 is 15 / 20 device work, so a 20 ms call's last 5 ms are off the device, and it
+        // shares at D(4, 1) / D(4, 2) = 15 / 20.
+        const SharingCurve curve(s.model);
+        QCOMPARE(curve.tailNs(20e6, 4), 5e6);
+        QVERIFY(qFuzzyCompare(curve.tailNs(10e6, 1), 4e6));
+        QCOMPARE(curve.rate(4, 2), 0.75);
+        QCOMPARE(curve.rate(1, 2), 6.0 / 9.0);
+        // Device times and a fixed tail say the same thing twice: refused.
+        t.tailMs = 1;
+        QVERIFY(s.validate().find("not both") != std::string::npos);
+        // A device time above the host's (two medians' noise) leaves no tail, never a negative one.
+        t.tailMs = 0;
+        t.deviceMs = {12, 15};
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(SharingCurve(s.model).tailNs(10e6, 1), 0.0);
+    }
+
     // Stage times drawn per instant (Distribution::perInstant): two closed-loop users whose calls end
     // together arrive together, take one preprocess draw and share the device again (serial: 2 ms each
     // for two 1 ms calls), so the pair is exactly one user with 2 ms calls and the same draws, request for
@@ -755,6 +802,48 @@ private slots:
         QVERIFY(s.validate().find("overhead_ms by concurrency needs one value per concurrency (2)") != std::string::npos);
         t.overheadSharedMs = {-1};
         QVERIFY(s.validate().find("overhead_ms must be between 0 and 1000") != std::string::npos);
+    }
+
+    // variation_shared (ServiceTable::variationShared): a call that starts with k calls in flight draws from
+    // the row at k. Every quantile 1 alone, 2 pooled, 1.2 at k = 2: of two calls sent together the first has
+    // 10 ms of work, the second 12 (not the pooled 20); with T(1, 2) = 20 both go at half speed until the first
+    // is done at 20, the second's last 2 alone: 22.
+    void variationBySharedCalls()
+    {
+        Scenario s = twoSlotsOnOneDevice(20);
+        ServiceTable& t = s.model.predictTable;
+        t.variation = std::vector<double>(9, 2.0);
+        t.variationAlone = std::vector<double>(9, 1.0);
+        t.variationShared = {std::vector<double>(9, 1.2)};
+        QCOMPARE(s.validate(), std::string());
+        QCOMPARE(finishTimes(s, {0, 0}), (std::vector<double>{20, 22}));
+        QCOMPARE(finishTimes(s, {0}), (std::vector<double>{10}));
+        // Between rows linear in k, from the calls alone at k = 1; flat beyond the last row.
+        ServiceTable rows;
+        rows.batch = {1};
+        rows.ms = {10};
+        rows.concurrency = {2, 4};
+        rows.msShared = {{15}, {20}};
+        rows.variation = std::vector<double>(9, 3.0);
+        rows.variationAlone = std::vector<double>(9, 1.0);
+        rows.variationShared = {std::vector<double>(9, 1.2), std::vector<double>(9, 2.0)};
+        QCOMPARE(rows.variationAt(0.5, 1), 1.0);
+        QCOMPARE(rows.variationAt(0.5, 2), 1.2);
+        QCOMPARE(rows.variationAt(0.5, 3), 1.6);
+        QCOMPARE(rows.variationAt(0.5, 8), 2.0);
+        rows.variationShared.clear();
+        QCOMPARE(rows.variationAt(0.5, 3), 3.0); // no rows: the pooled variation
+        // A row per concurrency above 1, each of nine ratios that do not decrease, beside `variation`.
+        t.variationShared = {std::vector<double>(9, 1.2), std::vector<double>(9, 1.2)};
+        QVERIFY(s.validate().find("one row per concurrency above 1 (1)") != std::string::npos);
+        t.variationShared = {{1, 1, 1, 1, 1, 1, 1, 1, 0.5}};
+        QVERIFY(s.validate().find("variation_shared ratios must be > 0") != std::string::npos);
+        t.variationShared = {std::vector<double>(8, 1.2)};
+        QVERIFY(s.validate().find("needs 9 ratios") != std::string::npos);
+        t.variationShared = {std::vector<double>(9, 1.2)};
+        t.variation.clear();
+        t.variationAlone.clear();
+        QVERIFY(s.validate().find("variation_shared needs variation") != std::string::npos);
     }
 
     // variation_alone (ServiceTable::variationAlone): a call that starts alone on its device draws from it,
