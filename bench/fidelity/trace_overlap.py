@@ -13,8 +13,9 @@ their modelled peak (grouping by the measured one would pick the long calls).
 
 --rates device models what the engine does with a table that has device times (ServiceTable::deviceMs): each
 call's device work is D(1, 1) (the calibration's CUDA-event time alone), shared at D(1, 1) / D(1, k), and the
-rest of its solo time (launch, wait, hand-off) runs off the device. --rates host (the default for a calibration
-without device_ms) shares the whole call, or all but --tail-ms, at rates from the host's T(1, k).
+rest of its solo time (launch, wait, hand-off) runs off the device; --device-cap N lets at most N calls into their
+device work at once, the rest waiting in start order. --rates host (the default for a calibration without
+device_ms) shares the whole call, or all but --tail-ms, at rates from the host's T(1, k).
 
     python3 bench/fidelity/trace_overlap.py --live live.jsonl --traces DIR --calibration tables/medium.json [--load poisson] [--rates host|device]
 
@@ -57,16 +58,19 @@ def replay(calls, solo_ms, ks, t1k, tail):
     return replay_with(calls, solo_ms - tail, solo_ms, lambda k: rate(k, ks, t1k, tail))
 
 
-def replay_with(calls, work_ms, solo_ms, rate_of):
+def replay_with(calls, work_ms, solo_ms, rate_of, cap=None):
     """Processor sharing over the recorded starts: each call work_ms of device work, each of k calls in their
-    device work at rate_of(k) of its solo speed, then solo_ms - work_ms off the device."""
+    device work at rate_of(k) of its solo speed, then solo_ms - work_ms off the device. With a cap, at most that
+    many calls are in their device work; the others wait for a place in start order (the wait counts in the
+    call's time)."""
     order = sorted(range(len(calls)), key=lambda i: calls[i][0])
     tail = max(solo_ms - work_ms, 0.0)
     work = max(work_ms, 1e-9)
     remaining = {}  # index -> device work left (ms)
+    waiting = []    # started, no place on the device yet (cap)
     modelled, peak = [0.0] * len(calls), [1] * len(calls)
     now, nxt = 0.0, 0
-    while nxt < len(order) or remaining:
+    while nxt < len(order) or remaining or waiting:
         k = len(remaining)
         start_at = calls[order[nxt]][0] if nxt < len(order) else float("inf")
         if k:
@@ -81,8 +85,10 @@ def replay_with(calls, work_ms, solo_ms, rate_of):
         else:
             now = start_at
         while nxt < len(order) and calls[order[nxt]][0] <= now + 1e-12:
-            remaining[order[nxt]] = work
+            waiting.append(order[nxt])
             nxt += 1
+        while waiting and (cap is None or len(remaining) < cap):
+            remaining[waiting.pop(0)] = work
         for i in remaining:
             peak[i] = max(peak[i], len(remaining))
     return modelled, peak
@@ -110,6 +116,8 @@ def main():
     ap.add_argument("--calibration", required=True, help="knee calibrate --json output for the profile")
     ap.add_argument("--load", default="poisson", choices=["poisson", "closed", "all"])
     ap.add_argument("--tail-ms", type=float, default=None, help="a tail to model (default: the table's, else 0)")
+    ap.add_argument("--device-cap", type=int, default=None,
+                    help="with --rates device: at most this many calls in their device work, the others waiting in start order")
     ap.add_argument("--rates", choices=["host", "device"], default=None,
                     help="rates from the host's T(1, k) or the device's D(1, k) (default: device where the calibration has device_ms)")
     a = ap.parse_args()
@@ -124,7 +132,8 @@ def main():
     if a.tail_ms is not None:
         tail = a.tail_ms
     if a.rates == "device":
-        print(f"D(1, k) at k = {ks}: {[round(x, 4) for x in d1k]} ms (device times: each call D(1, 1) of device work, the rest of its solo time off the device)\n")
+        cap = f"; at most {a.device_cap} calls in their device work, the others waiting" if a.device_cap else ""
+        print(f"D(1, k) at k = {ks}: {[round(x, 4) for x in d1k]} ms (device times: each call D(1, 1) of device work, the rest of its solo time off the device{cap})\n")
     else:
         print(f"T(1, k) at k = {ks}: {[round(x, 4) for x in t1k]} ms; tail {tail} ms\n")
     print("| cell | calls | alone (measured) | alone median (ms) | all: measured ÷ modelled | modelled peak 2: measured ÷ modelled | peak 3+ |")
@@ -157,7 +166,7 @@ def main():
                 continue
             solo = statistics.median(alone)
             if a.rates == "device":
-                modelled, mpeak = replay_with(calls, min(d1k[0], solo), solo, lambda k: d1k[0] / t_at(k, ks, d1k))
+                modelled, mpeak = replay_with(calls, min(d1k[0], solo), solo, lambda k: d1k[0] / t_at(k, ks, d1k), a.device_cap)
             else:
                 modelled, mpeak = replay(calls, solo, ks, t1k, tail)
             last = max(e for _, e in calls)
