@@ -168,6 +168,10 @@ int runRefit(const Options& o)
             std::printf("\n");
         }
         if (o.variationByK) {
+            if (t.variation.empty()) { // the rows stand beside the pooled variation (ServiceTable::validate)
+                std::fprintf(stderr, "refit: %s has no variation for rows by k to stand beside\n", qPrintable(yamlFile.fileName()));
+                return 2;
+            }
             std::vector<std::vector<std::vector<double>>> samples;
             for (const QJsonValue& k : cal["host_ms_samples"].toArray()) {
                 samples.emplace_back();
@@ -193,7 +197,7 @@ int runRefit(const Options& o)
         // calibrate's own run lengths (CalibrationRun: 0.3 s per ms of T(1, 1), 2 to 120 s), rows in order.
         const double measureS = std::clamp(0.3 * t.msAt(1), 2.0, 120.0);
         if (t.hasDeviceTimes())
-            std::printf("%s: device times, D(1, k) %.4f..%.4f ms; overhead_ms by concurrency", qPrintable(profile), t.deviceMs.front(),
+            std::printf("%s: device times, D(%d, k) %.4f..%.4f ms; overhead_ms by concurrency", qPrintable(profile), t.batch.front(), t.deviceMs.front(),
                         t.deviceMsShared.empty() ? t.deviceMs.front() : t.deviceMsShared.back().front());
         else
             std::printf("%s: tail_ms %.4f; overhead_ms by concurrency", qPrintable(profile), t.tailMs);

@@ -263,7 +263,12 @@ double queueRunSlowness(const ServiceTable& t, int k, double hostCallMeanMs, dou
         // and its calls come out a little faster than T(1, k): `medium` at k = 4 on the H100, 7-8 % in every
         // check (bench/fidelity/results/h100_2026-12-06_drift2/). That bias lets a slow run pass more easily
         // here than at k = 1; a run far off is still caught.
-        expected = t.msAt(1, k) * variationMean(t.variation);
+        // The variation a call that starts with k in flight draws (ServiceTable::variationAt: the row at k, else
+        // the pooled one), at the table's quantiles.
+        std::vector<double> atK;
+        for (double q : ServiceTable::kVariationQuantiles)
+            atK.push_back(t.variationOfOne().empty() ? 1.0 : t.variationAt(q, k));
+        expected = t.msAt(1, k) * variationMean(atK);
     }
     return expected > 0 ? hostCallMeanMs / expected - 1 : 0;
 }

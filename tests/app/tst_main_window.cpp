@@ -248,7 +248,7 @@ private slots:
         QCOMPARE(w.host().scenario().model.predictTable.tailMs, 0.0);
         QCOMPARE(w.host().scenario().model.profile, std::string("small"));
 
-        // A table with the device's own times (a GPU calibration) says itself what is off the device.
+        // A table with the device's own times (`refit --tail-ms device`, or by hand) says itself what is off the device.
         again = w.currentScenario();
         again.model.profile = "tiny";
         again.model.predictTable.tailMs = 0.05;

@@ -802,6 +802,10 @@ private Q_SLOTS:
         // Two in flight: T(1, 2) times the pooled variation's mean, no idle cost.
         const double shared = 0.7 * variationMean(t.variation);
         QVERIFY(std::abs(queueRunSlowness(t, 2, shared * 1.2, 2000.0 / (shared * 1.2)) - 0.2) < 1e-9);
+        // With the variation by k (ServiceTable::variationShared), the row a call at k draws from.
+        t.variationShared = {std::vector<double>(9, 1.1)};
+        QVERIFY(std::abs(queueRunSlowness(t, 2, 0.7 * 1.1 * 1.2, 2000.0 / (0.7 * 1.1 * 1.2)) - 0.2) < 1e-9);
+        t.variationShared.clear();
         // Nothing measured: 0.
         QCOMPARE(queueRunSlowness(t, 1, 0, 1000), 0.0);
         QCOMPARE(queueRunSlowness(t, 1, 0.5, 0), 0.0);
