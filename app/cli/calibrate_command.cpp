@@ -414,6 +414,9 @@ int runCalibrate(const QStringList& args)
             byConcurrency.append(row(r));
         for (const auto& r : result.deviceMs)
             deviceJson.append(row(r));
+        QJsonArray inFlightJson;
+        for (const auto& r : result.deviceInFlight)
+            inFlightJson.append(row(r));
         QJsonArray samplesJson; // raw, so that a table can be derived again later without the device
         for (const auto& byBatch : result.hostSamples) {
             QJsonArray r;
@@ -528,6 +531,8 @@ int runCalibrate(const QStringList& args)
                                                        {"calls_alone_p95", result.idlePhase.aloneP95},
                                                        {"disturbed", result.idlePhase.disturbed}}},
                             {"device_ms", deviceJson}, // the layers and copies alone, by CUDA events; like ms_by_concurrency
+                            // like device_ms: the mean calls on the device while it held any (k where none waited off it)
+                            {"device_in_flight", inFlightJson},
                             {"host_ms_samples", samplesJson}, // every timed call's host time, [concurrency][batch][call]
                             {"idle_host_ms_samples", idleSamplesJson},
                             // attempts[j][i]: the passes batch[i] with concurrency[j] calls in flight took until one agreed with the fastest

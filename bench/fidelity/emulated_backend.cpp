@@ -115,8 +115,11 @@ public:
             c.slot = slot;
             c.batch = batch;
             c.path = "emulated";
-            c.wallMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+            const auto end = Clock::now();
+            c.wallMs = std::chrono::duration<double, std::milli>(end - t0).count();
             c.forwardMs = c.deviceMs = c.wallMs;
+            c.deviceStartNs = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();
+            c.deviceEndNs = std::chrono::duration_cast<std::chrono::nanoseconds>(end.time_since_epoch()).count();
             {
                 std::lock_guard lock(m_mu);
                 m_busy[std::size_t(slot)] = false; // free before `done`, as the interface promises

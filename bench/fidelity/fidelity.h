@@ -30,6 +30,7 @@ struct Options {
     std::vector<double> slosMs; // grid: the p95 SLOs (ms) under which the recommendations are redone, besides none
     QString tailMs; // refit: auto or a tail in ms
     QString callIdleTrace; // refit: a live window's trace (live --trace) to set the call curve from (ServiceTable::callIdleGapMs)
+    bool deviceOnDeviceAxis = false; // refit --tail-ms device: D(b, k) re-read on the calls really on the device (device_in_flight)
     bool variationByK = false; // refit: ServiceTable::variationShared from the calibration's host samples by k
     QString traceDir; // live: each window's calls (BackendExecutor::TracedCall) as <cell>.csv here
 };

@@ -7,7 +7,7 @@
 //   knee-bench-fidelity virtual --tables DIR --live live.jsonl --out virtual.jsonl # the same cells, virtual
 //   knee-bench-fidelity compare --live live.jsonl --virtual virtual.jsonl          # the table (Markdown)
 //   knee-bench-fidelity grid --live L.json --virtual V.json [--slo-ms 1,2]        # `knee sweep --grid` sessions (grid_compare.cpp)
-//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|device|MS [--call-idle-trace CSV] [--variation-by-k on]  # a tail or the device times (a call curve, the variation by k), the overheads refitted (refit_tail.cpp)
+//   knee-bench-fidelity refit --tables DIR --out DIR2 --tail-ms auto|device|MS [--device-axis on-device] [--call-idle-trace CSV] [--variation-by-k on]  # a tail or the device times (a call curve, the variation by k), the overheads refitted (refit_tail.cpp)
 //
 // `live --trace DIR` writes each window's device calls (start, end, device time, GPU, replica, batch) as
 // DIR/<config>-<load>-<level index>.csv: how calls overlapped, for bench/fidelity/trace_overlap.py.
@@ -330,11 +330,15 @@ bool writeTrace(const QString& path, const std::vector<BackendExecutor::TracedCa
         std::fprintf(stderr, "fidelity: cannot write %s\n", qPrintable(path));
         return false;
     }
-    f.write("start_ms,end_ms,device_ms,gpu,replica,batch\n");
-    char line[160];
+    // device_start_ms, device_end_ms: the call's device work on the same clock (its CUDA events), empty if unknown.
+    f.write("start_ms,end_ms,device_ms,gpu,replica,batch,device_start_ms,device_end_ms\n");
+    char line[200];
     for (const BackendExecutor::TracedCall& t : calls) {
-        const int n = std::snprintf(line, sizeof line, "%.4f,%.4f,%.4f,%d,%d,%d\n", double(t.startNs) / 1e6, double(t.endNs) / 1e6, t.deviceMs,
-                                    t.device, int(t.replicaId), t.batch);
+        char span[64] = ",";
+        if (t.deviceStartNs >= 0)
+            std::snprintf(span, sizeof span, "%.4f,%.4f", double(t.deviceStartNs) / 1e6, double(t.deviceEndNs) / 1e6);
+        const int n = std::snprintf(line, sizeof line, "%.4f,%.4f,%.4f,%d,%d,%d,%s\n", double(t.startNs) / 1e6, double(t.endNs) / 1e6, t.deviceMs,
+                                    t.device, int(t.replicaId), t.batch, span);
         f.write(line, n);
     }
     return true;
@@ -566,6 +570,13 @@ int main(int argc, char** argv)
                 return 2;
             }
             o.variationByK = v == "on";
+        }
+        else if (k == "--device-axis") {
+            if (v != "calls" && v != "on-device") {
+                std::fprintf(stderr, "knee-bench-fidelity: --device-axis takes calls or on-device\n");
+                return 2;
+            }
+            o.deviceOnDeviceAxis = v == "on-device";
         }
         else if (k == "--trace") o.traceDir = v;
         else {

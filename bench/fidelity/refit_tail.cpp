@@ -13,6 +13,11 @@
 // keeps them in its JSON only (docs/DESIGN.md "The device" says why); this is their what-if. `auto` or a time
 // replaces any device times the table had with that tail.
 //
+// --device-axis on-device (with --tail-ms device): calibrate's point at k callers held fewer than k calls on the
+// device where the host staggered them (its JSON's device_in_flight, n(b, k)); the device times are read again on
+// that axis: D(b, k) for the table's k is D at n = k, linear between the measured (n, D) points and, beyond the last,
+// the device saturated there (D_last · k / n_last), as the table reads beyond its last row.
+//
 // --call-idle-trace: one window's trace of `live --trace` at predict_concurrency 1 (a Poisson window: calls after
 // idle gaps): the call curve set from it as calibrate sets it from its open-loop run (callIdleBins,
 // setCallIdleCurve, at the calibration's queue cycle), before the fits. For a calibration made before calibrate
@@ -39,6 +44,42 @@ using namespace knee;
 
 namespace fidelity {
 
+namespace {
+// --device-axis on-device: grid[j][b] (D at the table's k_j callers) re-read at n = k_j on the axis of the calls that
+// were on the device, inFlight[j][b]. False where a count is missing or the counts do not rise with k.
+bool onDeviceAxis(const QJsonArray& inFlight, const ServiceTable& t, std::vector<std::vector<double>>& grid)
+{
+    if (std::size_t(inFlight.size()) != grid.size())
+        return false;
+    std::vector<std::vector<double>> n(grid.size());
+    for (std::size_t j = 0; j < grid.size(); ++j) {
+        for (const QJsonValue& v : inFlight.at(qsizetype(j)).toArray())
+            n[j].push_back(v.toDouble());
+        if (n[j].size() != t.batch.size())
+            return false;
+    }
+    const std::vector<std::vector<double>> measured = grid;
+    for (std::size_t b = 0; b < t.batch.size(); ++b) {
+        for (std::size_t j = 0; j < grid.size(); ++j)
+            if (!(n[j][b] >= 1) || (j > 0 && !(n[j][b] >= n[j - 1][b])))
+                return false;
+        for (std::size_t j = 1; j < grid.size(); ++j) { // k = 1 stays: one call is alone on the device
+            const double k = t.concurrency[j - 1];
+            std::size_t i = 1;
+            while (i + 1 < grid.size() && n[i][b] < k)
+                ++i;
+            if (k >= n.back()[b])
+                grid[j][b] = measured.back()[b] * k / n.back()[b];
+            else {
+                const double n0 = n[i - 1][b], n1 = n[i][b];
+                grid[j][b] = n1 > n0 ? measured[i - 1][b] + (measured[i][b] - measured[i - 1][b]) * (k - n0) / (n1 - n0) : measured[i][b];
+            }
+        }
+    }
+    return true;
+}
+} // namespace
+
 int runRefit(const Options& o)
 {
     if (o.tablesDir.isEmpty() || o.out.isEmpty() || o.tailMs.isEmpty()) {
@@ -47,6 +88,10 @@ int runRefit(const Options& o)
     }
     if (!QDir().mkpath(o.out)) {
         std::fprintf(stderr, "refit: cannot make %s\n", qPrintable(o.out));
+        return 2;
+    }
+    if (o.deviceOnDeviceAxis && o.tailMs != "device") {
+        std::fprintf(stderr, "refit: --device-axis on-device reads the device times again: it needs --tail-ms device\n");
         return 2;
     }
     if (!o.callIdleTrace.isEmpty() && o.profiles.size() != 1) { // one window's calls are one profile's
@@ -107,6 +152,10 @@ int runRefit(const Options& o)
                    });
             if (!shaped) {
                 std::fprintf(stderr, "refit: %s has no device time for every point of the table\n", qPrintable(jsonFile.fileName()));
+                return 2;
+            }
+            if (o.deviceOnDeviceAxis && !onDeviceAxis(cal["device_in_flight"].toArray(), t, grid)) {
+                std::fprintf(stderr, "refit: %s has no calls on the device (device_in_flight) for every point of the table\n", qPrintable(jsonFile.fileName()));
                 return 2;
             }
             t.tailMs = 0;

@@ -43,4 +43,18 @@ grep -q 'tail_ms: 0.0437' "$out/refit-auto/medium.yaml" || { echo "run_cpu_matri
 grep -q 'device_ms: \[\[0.15408, ' "$out/refit-device/medium.yaml" || { echo "run_cpu_matrix: refit --tail-ms device: no device_ms" >&2; exit 1; }
 [ "$(grep -o 'variation_shared: \[\(\[[^]]*\],\? *\)*\]' "$out/refit-device/medium.yaml" | grep -o '\[[0-9]' | wc -l)" = 3 ] \
   || { echo "run_cpu_matrix: refit --variation-by-k on: not a row for each of k = 2, 4, 8" >&2; exit 1; }
+# --device-axis on-device re-reads D(b, k) at the calls that were on the device (device_in_flight): with 1 / 2 / 3 / 4
+# of them at k = 1 / 2 / 4 / 8 callers, k = 2 keeps its D, k = 4 takes D measured at 4 on the device (the k = 8
+# point's), and k = 8 lies beyond: that D doubled (0.380448 -> 0.760896 ms at batch 1). A calibration without the
+# counts is refused.
+if "$bench" refit --tables "$run40" --out "$out/refit-axis0" --tail-ms device --device-axis on-device --profiles medium >>"$out/refit.txt" 2>&1; then
+  echo "run_cpu_matrix: refit --device-axis on-device took a calibration without device_in_flight" >&2; exit 1
+fi
+mkdir -p "$out/run40-axis"
+cp "$run40/medium.yaml" "$out/run40-axis/"
+sed 's/"device_ms":/"device_in_flight": [[1,1,1,1,1,1,1],[2,2,2,2,2,2,2],[3,3,3,3,3,3,3],[4,4,4,4,4,4,4]], "device_ms":/' \
+  "$run40/medium.json" >"$out/run40-axis/medium.json"
+"$bench" refit --tables "$out/run40-axis" --out "$out/refit-axis" --tail-ms device --device-axis on-device --profiles medium >>"$out/refit.txt"
+grep -q 'device_ms: \[\[0.15408, [^]]*\], \[0.228416, [^]]*\], \[0.380448, [^]]*\], \[0.760896, ' "$out/refit-axis/medium.yaml" \
+  || { echo "run_cpu_matrix: refit --device-axis on-device: not D re-read on the calls on the device" >&2; grep device_ms "$out/refit-axis/medium.yaml" >&2; exit 1; }
 cat "$out/refit.txt"

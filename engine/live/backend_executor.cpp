@@ -257,7 +257,13 @@ struct BackendExecutor::State : std::enable_shared_from_this<BackendExecutor::St
             if (g_tracing) {
                 if (g_trace.size() < g_traceMax) {
                     const std::int64_t end = std::chrono::duration_cast<std::chrono::nanoseconds>(completedAt - g_traceEpoch).count();
-                    g_trace.push_back({end - std::llround(c.wallMs * 1e6), end, c.deviceMs, replicaId, dev->replica->info().device, call.batch});
+                    BackendExecutor::TracedCall t {end - std::llround(c.wallMs * 1e6), end, c.deviceMs, replicaId, dev->replica->info().device, call.batch};
+                    if (c.deviceStartNs != 0 && c.deviceEndNs >= c.deviceStartNs) {
+                        const std::int64_t epoch = std::chrono::duration_cast<std::chrono::nanoseconds>(g_traceEpoch.time_since_epoch()).count();
+                        t.deviceStartNs = c.deviceStartNs - epoch;
+                        t.deviceEndNs = c.deviceEndNs - epoch;
+                    }
+                    g_trace.push_back(t);
                 } else {
                     ++g_traceDropped;
                 }

@@ -85,6 +85,7 @@ public:
         std::int32_t replicaId = 0;
         int device = -1;                     // GPU index, -1 for the CPU
         int batch = 0;
+        std::int64_t deviceStartNs = -1, deviceEndNs = -1; // its device work (Completion::deviceStartNs), since startTrace; -1 unknown
     };
     // Records every successful call of every executor of the process from now on, up to `maxCalls` (those
     // beyond are counted, not kept; the room for them is reserved here), dropping what an earlier trace left.

@@ -587,6 +587,7 @@ CalibrationResult calibrateProfile(const CalibrationRequest& request, const Pred
     t.concurrency.assign(m.concurrency.begin() + 1, m.concurrency.end());
     t.msShared.assign(m.hostMs.begin() + 1, m.hostMs.end());
     out.deviceMs = m.deviceMs;
+    out.deviceInFlight = m.deviceInFlight;
     // The device's own times stay in the JSON (device_ms), out of the table: with them in the table (only a call's
     // device work shared, ServiceTable::deviceMs) the stored H100 runs' `medium` Poisson p95 at 50 and 80 % of
     // capacity came closer, but its 16-slot closed loops and `large`'s closed loops moved away (BENCHMARKS.md

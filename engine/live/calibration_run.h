@@ -175,6 +175,7 @@ struct CalibrationResult {
     std::string profile;
     ServiceTable table;
     std::vector<std::vector<double>> deviceMs; // [k][batch]: the device's own time (layers and copies)
+    std::vector<std::vector<double>> deviceInFlight; // [k][batch]: mean calls on the device while busy (SharingMeasurement)
     std::vector<std::vector<std::vector<double>>> hostSamples; // [k][batch]: every timed call's host time
     std::vector<std::vector<double>> idleHostSamples;          // [idle gap]: every timed call's host time
     std::string backendKind, deviceName;

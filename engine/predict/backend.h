@@ -16,6 +16,7 @@
 #include "predict/model.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -70,6 +71,10 @@ struct Completion {
     double deviceMs = 0;  // the layers plus the input and output copies
     double wallMs = 0;    // submit() to just before `done`, on the host's steady clock
     double notifyMs = 0;  // GPU: the stream's host callback to just before `done` (the hop to the replica's dispatcher thread)
+    // When the call's device work began and ended (GPU: its first and last CUDA events; CPU: its compute), on the
+    // host's steady clock (nanoseconds since its epoch); 0 where unknown. What overlapped on the device, and how
+    // many calls were on it at once, comes from these (calibrate's device_in_flight, the fidelity trace).
+    std::int64_t deviceStartNs = 0, deviceEndNs = 0;
     const char* path = ""; // which kernel ran: "cublasLt", "cublasLt+bias-relu", "small-batch", "cpu"; static storage
     bool graph = false;    // GPU: the layers ran as one replayed CUDA graph
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -133,7 +134,7 @@ public:
         return c;
     }
 
-    Status run(std::vector<double>& host, std::vector<double>& device)
+    Status run(std::vector<double>& host, std::vector<double>& device, std::vector<std::pair<std::int64_t, std::int64_t>>* spans = nullptr)
     {
         std::unique_lock lock(m_mu);
         m_running = int(m_left.size());
@@ -146,6 +147,8 @@ public:
         m_cv.wait(lock, [&] { return m_running == 0; });
         host = std::move(m_host);
         device = std::move(m_device);
+        if (spans)
+            *spans = std::move(m_spans);
         return m_error.empty() ? Status {} : Status::failure(m_error);
     }
 
@@ -169,6 +172,7 @@ private:
         if (c.status.ok() && timed) {
             m_host.push_back(c.wallMs);
             m_device.push_back(c.deviceMs);
+            m_spans.push_back({c.deviceStartNs, c.deviceEndNs});
         }
         if (left > 0 && m_error.empty()) {
             if (Status st = submit(s); st.ok())
@@ -188,6 +192,7 @@ private:
     std::condition_variable m_cv;
     int m_running = 0;
     std::vector<double> m_host, m_device;
+    std::vector<std::pair<std::int64_t, std::int64_t>> m_spans; // the timed calls' device spans
     std::string m_error;
 };
 
@@ -304,6 +309,27 @@ Status settle(Replica& replica, int hidden, const SharingOptions& o, int points,
 
 } // namespace
 
+double meanCallsOnDevice(std::vector<std::pair<std::int64_t, std::int64_t>> spans)
+{
+    if (spans.empty())
+        return 0;
+    std::sort(spans.begin(), spans.end());
+    double work = 0, busy = 0;
+    std::int64_t from = spans.front().first, to = spans.front().first;
+    for (const auto& [a, b] : spans) {
+        if (a <= 0 || b < a)
+            return 0;
+        work += double(b - a);
+        if (a > to) { // a gap: the busy stretch so far is done
+            busy += double(to - from);
+            from = a;
+        }
+        to = std::max(to, b);
+    }
+    busy += double(to - from);
+    return busy > 0 ? work / busy : 0;
+}
+
 std::string Settling::notice() const
 {
     char line[300];
@@ -371,7 +397,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     const std::size_t nk = o.concurrency.size(), nb = o.batches.size();
     struct Attempt {
         std::vector<double> host, device;
-        double hostMedian = 0, deviceMedian = 0;
+        double hostMedian = 0, deviceMedian = 0, onDevice = 0;
     };
     std::vector<std::vector<Attempt>> attempts;
     std::vector<int> kept;
@@ -385,10 +411,12 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
         [&](std::size_t i, Attempt& a) {
             const int k = o.concurrency[i / nb], b = o.batches[i % nb];
             SteadyLoad load(SteadyLoad::slotsOf(replica, k), hidden, b, kWarmupCalls + o.repeats);
-            if (Status st = load.run(a.host, a.device); !st.ok())
+            std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+            if (Status st = load.run(a.host, a.device, &spans); !st.ok())
                 return Status::failure("batch " + std::to_string(b) + ", " + std::to_string(k) + " calls in flight: " + st.error);
             a.hostMedian = median(a.host);
             a.deviceMedian = median(a.device);
+            a.onDevice = meanCallsOnDevice(std::move(spans));
             return Status {};
         },
         reference);
@@ -397,6 +425,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
     out.attempts.assign(nk, std::vector<int>(nb, 0));
     out.hostMs.assign(nk, {});
     out.deviceMs.assign(nk, {});
+    out.deviceInFlight.assign(nk, {});
     out.hostSamples.assign(nk, {});
     for (std::size_t ki = 0; ki < nk; ++ki)
         for (std::size_t bi = 0; bi < nb; ++bi) {
@@ -414,6 +443,7 @@ Status measureSharing(Replica& replica, int hidden, const SharingOptions& o, Sha
             out.attempts[ki][bi] = int(attempts[i].size());
             out.hostMs[ki].push_back(a.hostMedian);
             out.deviceMs[ki].push_back(a.deviceMedian);
+            out.deviceInFlight[ki].push_back(a.onDevice);
             for (double h : a.host)
                 if (a.hostMedian > 0)
                     out.ratios.push_back(h / a.hostMedian);

@@ -6,6 +6,7 @@
 #pragma once
 #include "predict/backend.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -33,6 +34,10 @@ struct SharingMeasurement {
     std::vector<int> concurrency;              // k values, from 1, increasing
     std::vector<std::vector<double>> hostMs;   // [k index][batch index]: median host time per call
     std::vector<std::vector<double>> deviceMs; // same order: median device time (layers and copies)
+    // Same order: the mean calls on the device while it held any (the calls' device time over the union of their
+    // device spans; 0 unknown). Below k where the host's hand-offs keep calls off the device: deviceMs[k] was
+    // measured with that many sharing it, not k.
+    std::vector<std::vector<double>> deviceInFlight;
     // Every timed call's host time over the median of its point, sorted: how much one call varies.
     // Pooled over every point, k calls in flight included: on the H200 this agreed better with live
     // runs than the ratios of calls alone (bench/gpu_session/replay.py, BENCHMARKS.md "Fidelity").
@@ -88,6 +93,12 @@ struct SharingOptions {
     std::function<bool(int done, int total)> progress;
 };
 inline constexpr int kWarmupCalls = 2; // per caller and point, left out
+
+// The mean number of calls on the device while it held any: the calls' device time over the union of their device
+// spans (Completion::deviceStartNs..deviceEndNs, any order); 0 when there are none or one is unknown (0) or
+// reversed. k callers do not keep k calls on the device where the host's hand-offs stagger them: this says how
+// many a point's device time was measured at (SharingMeasurement::deviceInFlight).
+double meanCallsOnDevice(std::vector<std::pair<std::int64_t, std::int64_t>> spans);
 
 // Needs a replica with at least max(concurrency) slots and a maxBatch of at least max(batches). Blocks
 // for the measurement's time (call it off any event loop). A failed call stops it with the device's error.

@@ -180,7 +180,10 @@ public:
             c.path = "cpu";
             const auto start = Clock::now();
             forward(m_slots[std::size_t(slot)], batch, input, output);
-            c.forwardMs = c.deviceMs = msSince(start);
+            const auto end = Clock::now();
+            c.forwardMs = c.deviceMs = std::chrono::duration<double, std::milli>(end - start).count();
+            c.deviceStartNs = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
+            c.deviceEndNs = std::chrono::duration_cast<std::chrono::nanoseconds>(end.time_since_epoch()).count();
             {
                 std::lock_guard lock(m_mu);
                 m_slots[std::size_t(slot)].busy = false; // the completion may submit the slot's next call

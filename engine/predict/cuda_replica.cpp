@@ -150,6 +150,8 @@ Status CudaReplica::init()
             return s;
     }
 
+    if (auto s = check(cudaEventCreate(&m_epoch), "cudaEventCreate (the replica's epoch)"); !s.ok())
+        return s;
     m_slots.resize(std::size_t(m_config.slots));
     for (std::size_t i = 0; i < m_slots.size(); ++i) {
         m_slots[i] = std::make_unique<Slot>();
@@ -229,7 +231,13 @@ Status CudaReplica::submit(int slot, int batch, const Bf16* input, Bf16* output,
         if (s.busy)
             return Status::failure("slot " + std::to_string(slot) + " is busy with another call");
         s.busy = true;
-        ++m_inFlight;
+        if (m_inFlight++ == 0) { // idle until now: this call's stream carries the busy period's epoch
+            m_epochNs = 0;
+            if (cudaSetDevice(m_device) == cudaSuccess && cudaEventRecord(m_epoch, s.stream) == cudaSuccess)
+                m_epochNs = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+            (void)cudaGetLastError(); // a failure here only leaves the call's device times unknown
+        }
+        s.epochNs = m_epochNs;
     }
     Status st = launch(s, batch, input, output, done, t0);
     if (!st.ok()) {
@@ -335,6 +343,13 @@ void CudaReplica::finish(Slot& s)
         c.forwardMs = ms;
         if (cudaEventElapsedTime(&ms, s.events[kStart], s.events[kEnd]) == cudaSuccess)
             c.deviceMs = ms;
+        // Float milliseconds since the epoch: 0.1 µs steps within a second of busy time, 8 µs after a minute.
+        float fromEpoch = 0, toEnd = 0;
+        if (s.epochNs != 0 && cudaEventElapsedTime(&fromEpoch, m_epoch, s.events[kStart]) == cudaSuccess
+            && cudaEventElapsedTime(&toEnd, m_epoch, s.events[kEnd]) == cudaSuccess) {
+            c.deviceStartNs = s.epochNs + std::llround(double(fromEpoch) * 1e6);
+            c.deviceEndNs = s.epochNs + std::llround(double(toEnd) * 1e6);
+        }
         (void)cudaGetLastError();
     }
     CompletionFn done = std::move(s.done);
@@ -373,6 +388,8 @@ CudaReplica::~CudaReplica()
         cudaFreeHost(s->hostIn);
         cudaFreeHost(s->hostOut);
     }
+    if (m_epoch)
+        cudaEventDestroy(m_epoch);
     for (auto& [batch, plan] : m_plans)
         cublasLtMatrixLayoutDestroy(plan.act);
     if (m_preference)

@@ -123,6 +123,7 @@ private:
         Clock::time_point notified; // the stream's host callback ran
         const char* path = "";
         bool graph = false;
+        std::int64_t epochNs = 0; // the replica's m_epochNs for this call's busy period (0: none recorded)
         cudaError_t asyncStatus = cudaSuccess;
         void finish() override { owner->finish(*this); }
     };
@@ -168,6 +169,12 @@ private:
     std::mutex m_mu;
     std::condition_variable m_idle;
     int m_inFlight = 0; // guarded by m_mu
+    // Anchors the calls' CUDA events on the host's clock (Completion::deviceStartNs): recorded on the first call's
+    // stream each time the replica goes from idle to busy, so that every call of that busy period is timed from
+    // it (the device is idle then: the event completes at once, at about the host time kept beside it). Guarded
+    // by m_mu; never re-recorded while a call is in flight, so finish() reads it safely.
+    cudaEvent_t m_epoch = nullptr;
+    std::int64_t m_epochNs = 0; // the host's steady clock, in ns, when m_epoch was recorded; 0 if that failed
     // Last, so destroyed first: its thread is joined once the destructor's body has seen every
     // completion run, and before the members those completions used go.
     Dispatcher m_dispatcher;

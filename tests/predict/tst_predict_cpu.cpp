@@ -194,6 +194,12 @@ void steadyLoads(Report& r, Backend& cpu)
         for (std::size_t b = 0; b < 2; ++b)
             counts = counts && m.hostSamples[k][b].size() == (k + 1) * 7 && m.hostMs[k][b] > 0;
     r.check(counts, "k slots of one replica: 7 timed calls per caller at each (batch, k) point (" + st.error + ")");
+    // The CPU backend's device spans are its compute: one caller's calls never overlap (exactly one on the
+    // "device"), two callers' at most two at once.
+    bool onDevice = st.ok() && m.deviceInFlight.size() == 2;
+    for (std::size_t b = 0; onDevice && b < 2; ++b)
+        onDevice = m.deviceInFlight[0][b] == 1.0 && m.deviceInFlight[1][b] >= 1.0 && m.deviceInFlight[1][b] <= 2.0;
+    r.check(onDevice, "calls on the device: 1 exactly with one caller, 1..2 with two (" + (onDevice ? "" : num(m.deviceInFlight.empty() ? -1 : m.deviceInFlight[1][0])) + ")");
 
     cfg.slots = 1;
     auto a = cpu.createReplica(model, cfg).replica, b = cpu.createReplica(model, cfg).replica;
@@ -203,6 +209,19 @@ void steadyLoads(Report& r, Backend& cpu)
             "one slot on each of 2 replicas: 14 timed calls (" + spread.error + ")");
     r.check(!measureSpread({a.get(), b.get()}, 64, 5, 7, host).ok(), "a batch beyond the replicas' largest is refused");
     r.check(!measureSpread({a.get(), nullptr}, 64, 1, 7, host).ok(), "a missing replica is refused");
+}
+
+// meanCallsOnDevice: the calls' device time over the union of their spans.
+void callsOnDevice(Report& r)
+{
+    using S = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    r.check(meanCallsOnDevice(S {{10, 20}, {20, 30}, {40, 45}}) == 1.0, "calls one after another: 1 on the device");
+    r.check(meanCallsOnDevice(S {{10, 20}, {10, 20}}) == 2.0, "two calls over the same span: 2");
+    r.check(meanCallsOnDevice(S {{15, 25}, {10, 20}}) == 20.0 / 15.0, "half overlapping, in any order: 20 of work over 15 busy");
+    // A gap is not busy time: 30 of work over [10, 20] and [30, 45].
+    r.check(meanCallsOnDevice(S {{10, 20}, {30, 40}, {35, 45}}) == 30.0 / 25.0, "an idle gap between calls is left out of the busy time");
+    r.check(meanCallsOnDevice(S {{10, 20}, {0, 0}}) == 0.0 && meanCallsOnDevice(S {}) == 0.0 && meanCallsOnDevice(S {{20, 10}}) == 0.0,
+            "an unknown or reversed span, or none: 0 (unknown)");
 }
 
 // A device warming up, as a GPU straight after its cold start raises its clocks: each call reports a host
@@ -476,5 +495,6 @@ int main()
     concurrentSlots(r, *cpu);
     chainedAndDrained(r, *cpu);
     steadyLoads(r, *cpu);
+    callsOnDevice(r);
     return r.finish();
 }
