@@ -476,6 +476,8 @@ int runCalibrate(const QStringList& args)
                             {"gpu", result.gpu},
                             {"notice", QString::fromStdString(choice.notice)},
                             {"device", QString::fromStdString(result.deviceName)},
+                            // the driver's work queues the calls shared (the GPU backend sets 32 unless the user set it)
+                            {"cuda_device_max_connections", result.gpu ? QJsonValue(QString::fromLocal8Bit(qgetenv("CUDA_DEVICE_MAX_CONNECTIONS"))) : QJsonValue()},
                             {"parameter_bytes", qint64(result.parameterBytes)},
                             {"cold_start_ms", result.coldStartMs},
                             {"weight_upload_ms", result.weightUploadMs},

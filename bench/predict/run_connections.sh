@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine (devrun/ from bench/predict/bundle_cli.sh): does the driver's count of hardware work queues
-# (CUDA_DEVICE_MAX_CONNECTIONS, 8 unless set) cap the calls that share the device? Calibrates each profile with
-# k = 1..16 calls in flight, as the driver starts by default and with CONNECTIONS (default 32) queues, and prints
-# per k: T(1, k), D(1, k), the calls really on the device while it held any (device_in_flight) and k·D/T.
+# (CUDA_DEVICE_MAX_CONNECTIONS: the driver's default is 8; knee's GPU backend sets 32 unless it is set) cap the
+# calls that share the device? Calibrates each profile with k = 1..16 calls in flight, with each count in
+# CONNECTIONS ("default": as the process starts, knee's own choice since the thirty-sixth session; "8 32" for
+# the driver's default against knee's), and prints per k: T(1, k), D(1, k), the calls really on the device while
+# it held any (device_in_flight) and k·D/T. Results: bench/predict/results/h100_2026-12-07_connections/.
 #   OUT=/tmp/res/conn PROFILES="medium large" PIN=0-7 bash bench/predict/run_connections.sh
 set -uo pipefail
 source "$(dirname "$0")/../devrun_env.sh"
 pin=${PIN:+taskset -c $PIN}
-for conn in default ${CONNECTIONS:-32}; do
+for conn in ${CONNECTIONS:-8 32}; do
   for p in ${PROFILES:-medium}; do
     name=$out/conn-$conn-$p
     if [ "$conn" = default ]; then unset CUDA_DEVICE_MAX_CONNECTIONS; else export CUDA_DEVICE_MAX_CONNECTIONS=$conn; fi

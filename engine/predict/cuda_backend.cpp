@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <system_error>
@@ -347,6 +348,15 @@ private:
 // when this module has no kernels for its architecture (it is built for sm_90 by default).
 std::shared_ptr<Shared> discover(std::string& error)
 {
+    // The driver gives a context CUDA_DEVICE_MAX_CONNECTIONS work queues (8 unless set), shared by the compute and
+    // the copy work of all its streams. Each call here uses both (its copies in and out around its layers), so with
+    // the default no more than about four calls were ever on a device at once, however many slots: on an H100,
+    // 8 and 16 callers had 3.88 calls of `medium` and 3.97 of `large` on the device, the rest waiting off it for a
+    // queue; with 32 queues 7.1 / 14.9 and 7.8 / 15.8, `medium` 7-9 % faster at 8-16 calls in flight, and the
+    // host's part of a call no longer grew with k (bench/predict/results/h100_2026-12-07_connections). A
+    // predict_concurrency is the calls the engine lets share the device, so: the driver's most, 32, unless the user
+    // set it. Read when the driver starts a context: before the first CUDA call.
+    setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
     int count = 0;
     if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
         if (e == cudaErrorNoDevice)

@@ -201,6 +201,7 @@ int main()
     Report r("tst_predict_cuda");
     FactoryOptions options;
     options.prefer = Preference::Cuda;
+    const bool connectionsSet = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") != nullptr;
     auto chosen = makeBackend(options);
     if (!chosen.gpu) {
         const char* require = std::getenv("KNEE_REQUIRE_GPU");
@@ -213,6 +214,12 @@ int main()
         return kSkipped;
     }
     std::printf("   %s\n", chosen.notice.c_str());
+    // The driver's default of 8 work queues held the calls on a device to about four (cuda_backend.cpp's discover):
+    // the backend asks for 32 before CUDA starts, unless the user chose.
+    if (!connectionsSet) {
+        const char* connections = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS");
+        r.check(connections && std::string(connections) == "32", "the GPU backend asks the driver for 32 work queues");
+    }
     auto cpu = makeCpuBackend();
     // KNEE_CUDA_TEST_SECTIONS=accuracy,oom,concurrency picks sections (e.g. accuracy alone under compute-sanitizer).
     const char* sections = std::getenv("KNEE_CUDA_TEST_SECTIONS");
