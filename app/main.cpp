@@ -1,6 +1,7 @@
 // knee: opens the workbench window, or runs a headless command (`knee simulate …`) when the first
 // argument names one, so scripts and CI never need a display.
 #include "cli/commands.h"
+#include "predict/work_queues.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -194,6 +195,7 @@ int main(int argc, char** argv)
     // A file size limit (ulimit -f) fails the write with EFBIG, which the writer reports like a full
     // disk; by default SIGXFSZ would kill the process instead, with a core dump and no message.
     std::signal(SIGXFSZ, SIG_IGN);
+    knee::predict::askForDeviceWorkQueues(); // before any thread starts (factory.h)
     QCoreApplication::setOrganizationName(QStringLiteral("knee"));
     QCoreApplication::setApplicationName(QStringLiteral("knee"));
     QCoreApplication::setApplicationVersion(QStringLiteral(KNEE_VERSION));

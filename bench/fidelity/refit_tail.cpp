@@ -46,7 +46,7 @@ namespace fidelity {
 
 namespace {
 // --device-axis on-device: grid[j][b] (D at the table's k_j callers) re-read at n = k_j on the axis of the calls that
-// were on the device, inFlight[j][b]. False where a count is missing or the counts do not rise with k.
+// were on the device, inFlight[j][b] (a running maximum: the axis rises). False where a count is missing or not > 0.
 bool onDeviceAxis(const QJsonArray& inFlight, const ServiceTable& t, std::vector<std::vector<double>>& grid)
 {
     if (std::size_t(inFlight.size()) != grid.size())
@@ -60,9 +60,12 @@ bool onDeviceAxis(const QJsonArray& inFlight, const ServiceTable& t, std::vector
     }
     const std::vector<std::vector<double>> measured = grid;
     for (std::size_t b = 0; b < t.batch.size(); ++b) {
-        for (std::size_t j = 0; j < grid.size(); ++j)
-            if (!(n[j][b] >= 1) || (j > 0 && !(n[j][b] >= n[j - 1][b])))
+        for (std::size_t j = 0; j < grid.size(); ++j) {
+            if (!(n[j][b] > 0))
                 return false;
+            // A plateau measured with noise (3.97 then 3.90 on the device) stays a plateau: the axis must rise.
+            n[j][b] = std::max(n[j][b], j > 0 ? n[j - 1][b] : 1.0);
+        }
         for (std::size_t j = 1; j < grid.size(); ++j) { // k = 1 stays: one call is alone on the device
             const double k = t.concurrency[j - 1];
             std::size_t i = 1;

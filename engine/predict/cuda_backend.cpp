@@ -355,7 +355,8 @@ std::shared_ptr<Shared> discover(std::string& error)
     // queue; with 32 queues 7.1 / 14.9 and 7.8 / 15.8, `medium` 7-9 % faster at 8-16 calls in flight, and the
     // host's part of a call no longer grew with k (bench/predict/results/h100_2026-12-07_connections). A
     // predict_concurrency is the calls the engine lets share the device, so: the driver's most, 32, unless the user
-    // set it. Read when the driver starts a context: before the first CUDA call.
+    // set it. Read when the driver starts a context: before the first CUDA call. knee's main() has set it already
+    // (predict::askForDeviceWorkQueues, before any thread starts); this covers the programs that do not.
     setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
     int count = 0;
     if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {

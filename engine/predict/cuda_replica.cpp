@@ -3,6 +3,7 @@
 #include "predict/cuda_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cuda_runtime_api.h>

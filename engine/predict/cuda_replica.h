@@ -172,7 +172,10 @@ private:
     // Anchors the calls' CUDA events on the host's clock (Completion::deviceStartNs): recorded on the first call's
     // stream each time the replica goes from idle to busy, so that every call of that busy period is timed from
     // it (the device is idle then: the event completes at once, at about the host time kept beside it). Guarded
-    // by m_mu; never re-recorded while a call is in flight, so finish() reads it safely.
+    // by m_mu; never re-recorded while a call is in flight, so finish() reads it safely. Limits: a busy period that
+    // never idles keeps one epoch (float milliseconds from it: 1 µs steps after 16 s, 8 µs after two minutes, and
+    // the GPU's clock and the host's drift apart meanwhile), and an epoch recorded while other processes or
+    // replicas keep the device's work queues busy completes late. calibrate's points each start from idle.
     cudaEvent_t m_epoch = nullptr;
     std::int64_t m_epochNs = 0; // the host's steady clock, in ns, when m_epoch was recorded; 0 if that failed
     // Last, so destroyed first: its thread is joined once the destructor's body has seen every

@@ -1,4 +1,5 @@
 #include "predict/factory.h"
+#include "predict/work_queues.h"
 
 #include "predict/cpu_backend.h"
 #include "predict/cuda_module.h"
@@ -10,6 +11,11 @@
 #include <unistd.h>
 
 namespace knee::predict {
+
+void askForDeviceWorkQueues()
+{
+    setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
+}
 
 namespace {
 

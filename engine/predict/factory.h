@@ -6,6 +6,7 @@
 // the notice's reason.
 #pragma once
 #include "predict/backend.h"
+#include "predict/work_queues.h"
 
 #include <memory>
 #include <string>
@@ -33,6 +34,7 @@ struct BackendChoice {
 };
 
 BackendChoice makeBackend(const FactoryOptions& options = {});
+
 
 // Where makeBackend looks for the CUDA module, in order: the explicit path or the environment variable
 // alone if set; otherwise next to the executable, in ../lib/knee and ../lib beside it, in the build tree
