@@ -15,6 +15,8 @@
 #   VIRTUAL=0: stop after the live run (replay and compare elsewhere: the virtual runs need no GPU).
 #   MATRIX="... --trace $OUT/trace": every live window's device calls, one CSV each (start, end, GPU, batch),
 #   for bench/fidelity/trace_overlap.py: how calls overlapped, against what processor sharing charges them.
+#   CONCURRENCY=1,2,4,8,16: calibrate's calls in flight (default 1,2,4,8). A matrix with predict_concurrency 8 and two
+#   replicas on one GPU holds 16; beyond the last k the model takes the device as saturated.
 #   LIVE_PROFILES="medium": calibrate every profile in PROFILES but run the matrix on these only (each
 #   calibration takes 25-40 s on the H200 and keeps its live idle runs' spread; the matrix of one profile with two passes
 #   takes most of a device call).
@@ -28,7 +30,7 @@ profiles=${PROFILES:-small medium large}
 if [ "${SKIP_CALIBRATE:-0}" != 1 ]; then
   for p in $profiles; do
     t0=$(date +%s%N)
-    $pin "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency 1,2,4,8 --repeats ${REPEATS:-100} --json \
+    $pin "$knee" calibrate --profile "$p" --backend gpu --batches 1,2,4,8,16,32,64 --concurrency ${CONCURRENCY:-1,2,4,8} --repeats ${REPEATS:-100} --json \
       --out "$out/tables/$p.yaml" >"$out/tables/$p.json" 2>"$out/tables/$p.err" || { cat "$out/tables/$p.err"; exit 1; }
     echo "calibrated $p in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'overhead_ms: [^a-z]*' "$out/tables/$p.yaml")"
   done

@@ -16,9 +16,12 @@ ninja -C "$build" knee knee_predict_cuda knee-bench-fidelity knee-bench-sharing 
 rm -rf devrun && mkdir -p devrun/lib
 cp "$build/app/knee" "$build/bench/fidelity/knee-bench-fidelity" "$build/bench/knee-bench-sharing" "$build/bench/knee-bench-order" "$build/bench/twin/knee-bench-twin" devrun/
 cp "$build/engine/predict/libknee_predict_cuda.so" devrun/ # found next to the executable
+# The CUDA backend's own test (no Qt; built where the tree builds tests): on the GPU machine
+# `KNEE_REQUIRE_GPU=1 devrun/tst_predict_cuda` checks the backend there without building engine/predict again.
+[ -x "$build/engine/predict/tests/tst_predict_cuda" ] && cp "$build/engine/predict/tests/tst_predict_cuda" devrun/
 # Everything they link but the C library and the CUDA/driver libraries the GPU machine has itself.
 ldd devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-order devrun/knee-bench-twin | awk '/=> \//{print $3}' | sort -u \
   | grep -vE '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux)[.-]' \
   | while read -r lib; do cp -L "$lib" devrun/lib/; done
-strip devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-order devrun/knee-bench-twin devrun/lib/*.so* 2>/dev/null || true
+strip devrun/tst_predict_cuda devrun/knee devrun/knee-bench-fidelity devrun/knee-bench-sharing devrun/knee-bench-order devrun/knee-bench-twin devrun/lib/*.so* 2>/dev/null || true
 du -sh devrun
