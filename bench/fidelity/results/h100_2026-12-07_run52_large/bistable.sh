@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Closed loops with dynamic batching at 2-4 users per replica have two steady states: the users' requests batched
+# together (calls per request 0.5) or taking turns (1.0). Which one a virtual run settles in depends on the idle
+# wake-up's spread in the table. This replays large/dynamic/pc2,4/r1 at 1, 2 and 4 users on run 52's table as it is,
+# and with run 35's narrower jitter_ms put in its place. BENCH: the built knee-bench-fidelity.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bench=${BENCH:-$here/../../../../build/bench/fidelity/knee-bench-fidelity}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+zcat "$here/live.jsonl.gz" > "$tmp/live.jsonl"
+mkdir -p "$tmp/as-calibrated" "$tmp/run35-jitter"
+cp "$here/tables/large.yaml" "$tmp/as-calibrated/"
+jitter35=$(grep -o 'jitter_ms: \[[^]]*\]' "$here/../h100_2026-12-06_run35/tables/large.yaml")
+sed -E "s/jitter_ms: \[[^]]*\]/$jitter35/" "$here/tables/large.yaml" > "$tmp/run35-jitter/large.yaml"
+for way in as-calibrated run35-jitter; do
+  "$bench" virtual --tables "$tmp/$way" --live "$tmp/live.jsonl" --out "$tmp/$way.jsonl" --profiles large --window-s 1 \
+    --warmup-s 0.1 --users 1,2,4 --batching dynamic --pc 2,4 --replicas 1 --loads 0.5 2>/dev/null
+  python3 - "$tmp/$way.jsonl" "$way" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(sys.argv[2] + ": " + ", ".join(f"{r['config'].split('/', 2)[2]} {r['level']} users {r['throughput_rps']:.0f} req/s"
+                                    for r in rows if r['load'] == 'closed'))
+PY
+done
+python3 - "$tmp/live.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("live: " + ", ".join(f"{r['config'].split('/', 2)[2]} {r['level']} users pass {r['rep'] + 1} {r['throughput_rps']:.0f} req/s "
+                           f"({r['host_calls'] / max(r['completed'], 1):.2f} calls a request)"
+                           for r in rows if r['load'] == 'closed' and r['batching'] == 'dynamic' and r['replicas'] == 1
+                           and r['pc'] in (2, 4) and r['level'] in (2, 4)))
+PY
