@@ -255,8 +255,10 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o,
     if (trace)
         BackendExecutor::startTrace(kMaxTracedCalls);
     const Nanos start = e.now();
+    const std::int64_t calls0 = e.snapshot().predictCalls;
     driver.advanceTo(e, start + secondsToNanos(windowS));
     w.open = false;
+    const std::int64_t predictCalls = e.snapshot().predictCalls - calls0; // live and virtual alike: batches, steps
     if (trace)
         *trace = BackendExecutor::stopTrace(dropped);
     const double engineCpu1 = telemetry::threadCpuMs();
@@ -301,6 +303,7 @@ QJsonObject measure(LevelDriver& driver, Engine& e, Window& w, const Options& o,
                        {"host_call_p50_ms", ms(t.hostCall, 0.5)},
                        {"host_call_mean_ms", t.hostCall.mean() / 1e6},
                        {"host_calls", qint64(t.hostCall.count())},
+                       {"predict_calls", qint64(predictCalls)},
                        {"notify_p50_ms", ms(t.notify, 0.5)},
                        {"handoff_p50_ms", ms(t.handoff, 0.5)},
                        {"handoff_p99_ms", ms(t.handoff, 0.99)},

@@ -356,6 +356,56 @@ void printOverTheRun(const std::vector<QJsonObject>& live, const std::vector<QJs
     }
 }
 
+// Dynamic batching's closed loops at a few users per replica have more than one steady state: the users' requests
+// batched together, or taking turns (one call each). Timing noise picks one when a level starts and it holds, so two
+// live passes, or live and virtual, can measure different states of the same cell (BENCHMARKS.md "Fidelity",
+// thirty-seventh session: `large` pc4/r1 at 2 users, 2,050 then 1,358 req/s). Requests per call says which state a
+// window was in; the cells where the runs' states differ by more than a quarter are listed, not left out.
+void printBatchStates(const std::map<int, std::vector<QJsonObject>>& passes, const std::vector<QJsonObject>& virt)
+{
+    const auto perCall = [](const QJsonObject& r) { // runs before predict_calls: a live run's host_calls
+        const double calls = (r.contains("predict_calls") ? r["predict_calls"] : r["host_calls"]).toDouble();
+        return calls > 0 ? r["completed"].toDouble() / calls : 0.0;
+    };
+    std::map<QString, std::vector<double>> states; // cell -> requests per call: pass 1, pass 2, …, virtual last
+    for (const auto& [rep, rows] : passes)
+        for (const QJsonObject& r : rows)
+            if (r["batching"].toString() == "dynamic" && r["load"].toString() == "closed" && r["completed"].toInt() >= kMinCompleted)
+                states[cellKey(r)].push_back(perCall(r));
+    std::map<QString, double> virtState;
+    for (const QJsonObject& r : virt)
+        virtState[cellKey(r)] = perCall(r);
+    int cells = 0, livePassesDiffer = 0, virtualDiffers = 0;
+    QStringList lines;
+    const auto apart = [](double a, double b) { return a > 0 && b > 0 && std::max(a, b) / std::min(a, b) > 1.25; };
+    for (const auto& [key, live] : states) {
+        const auto v = virtState.find(key);
+        if (v == virtState.end() || v->second <= 0 || live.size() != passes.size())
+            continue;
+        ++cells;
+        bool passesApart = false, virtApart = true;
+        for (double a : live) {
+            passesApart = passesApart || apart(a, live.front());
+            virtApart = virtApart && apart(a, v->second);
+        }
+        livePassesDiffer += passesApart;
+        virtualDiffers += virtApart;
+        if (passesApart || virtApart) {
+            QStringList perPass;
+            for (double a : live)
+                perPass << QString::number(a, 'f', 2);
+            lines << QString("| %1 | %2 | %3 |").arg(QString(key).replace('|', ' '), perPass.join(" / "), QString::number(v->second, 'f', 2));
+        }
+    }
+    if (cells == 0)
+        return;
+    std::printf("\n## Dynamic batching's closed loops: requests per call (their steady state)\n\n");
+    std::printf("cells: %d; the live passes in different states: %d; virtual in a state no live pass was in: %d\n", cells,
+                livePassesDiffer, virtualDiffers);
+    if (!lines.isEmpty())
+        std::printf("\n| cell | live, pass by pass | virtual |\n|---|---|---|\n%s\n", qPrintable(lines.join('\n')));
+}
+
 } // namespace
 
 int runCompare(const Options& o)
@@ -437,6 +487,7 @@ int runCompare(const Options& o)
     if (livePass || sampling)
         printAgainstFloors(model, averaged ? &*averaged : nullptr, livePass ? &*livePass : nullptr, sampling ? &*sampling : nullptr);
     printOverTheRun(passes[0], virt);
+    printBatchStates(passes, virt);
     return model.cells ? 0 : 1;
 }
 

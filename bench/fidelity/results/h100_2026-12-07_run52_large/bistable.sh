@@ -23,6 +23,16 @@ print(sys.argv[2] + ": " + ", ".join(f"{r['config'].split('/', 2)[2]} {r['level'
                                     for r in rows if r['load'] == 'closed'))
 PY
 done
+for warmup in 0.1 0.1003 0.1006 0.1009; do
+  "$bench" virtual --tables "$tmp/as-calibrated" --live "$tmp/live.jsonl" --out "$tmp/phase.jsonl" --profiles large --window-s 1 \
+    --warmup-s "$warmup" --users 1,2,4,8 --batching dynamic --pc 8 --replicas 1 --loads 0.5 2>/dev/null
+  python3 - "$tmp/phase.jsonl" "$warmup" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f"pc8/r1, warm-up {sys.argv[2]} s: " + ", ".join(f"{r['level']} users {r['throughput_rps']:.0f} req/s "
+      f"({r['completed'] / max(r['predict_calls'], 1):.0f} a call)" for r in rows if r['load'] == 'closed'))
+PY
+done
 python3 - "$tmp/live.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
