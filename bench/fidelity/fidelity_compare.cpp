@@ -367,7 +367,7 @@ void printBatchStates(const std::map<int, std::vector<QJsonObject>>& passes, con
         const double calls = (r.contains("predict_calls") ? r["predict_calls"] : r["host_calls"]).toDouble();
         return calls > 0 ? r["completed"].toDouble() / calls : 0.0;
     };
-    std::map<QString, std::vector<double>> states; // cell -> requests per call: pass 1, pass 2, …, virtual last
+    std::map<QString, std::vector<double>> states; // cell -> requests per call: pass 1, pass 2, …
     for (const auto& [rep, rows] : passes)
         for (const QJsonObject& r : rows)
             if (r["batching"].toString() == "dynamic" && r["load"].toString() == "closed" && r["completed"].toInt() >= kMinCompleted)
@@ -380,14 +380,15 @@ void printBatchStates(const std::map<int, std::vector<QJsonObject>>& passes, con
     const auto apart = [](double a, double b) { return a > 0 && b > 0 && std::max(a, b) / std::min(a, b) > 1.25; };
     for (const auto& [key, live] : states) {
         const auto v = virtState.find(key);
-        if (v == virtState.end() || v->second <= 0 || live.size() != passes.size())
+        // A cell measured in every pass, with calls counted in each (rows before host_calls have none).
+        if (v == virtState.end() || v->second <= 0 || live.size() != passes.size()
+            || *std::min_element(live.begin(), live.end()) <= 0)
             continue;
         ++cells;
-        bool passesApart = false, virtApart = true;
-        for (double a : live) {
-            passesApart = passesApart || apart(a, live.front());
+        const bool passesApart = apart(*std::min_element(live.begin(), live.end()), *std::max_element(live.begin(), live.end()));
+        bool virtApart = true;
+        for (double a : live)
             virtApart = virtApart && apart(a, v->second);
-        }
         livePassesDiffer += passesApart;
         virtualDiffers += virtApart;
         if (passesApart || virtApart) {

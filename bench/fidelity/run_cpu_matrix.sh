@@ -61,15 +61,15 @@ grep -q 'device_ms: \[\[0.15408, [^]]*\], \[0.228416, [^]]*\], \[0.380448, [^]]*
   || { echo "run_cpu_matrix: refit --device-axis on-device: not D re-read on the calls on the device" >&2; grep device_ms "$out/refit-axis/medium.yaml" >&2; exit 1; }
 grep -q "^## Dynamic batching's closed loops: requests per call" "$out/compare.md" \
   || { echo "run_cpu_matrix: no table of dynamic batching's steady states" >&2; exit 1; }
-# The steady states of run 52 (H100, stored): `large`, dynamic batching, one replica, pc 2 and 4, 1-4 users, replayed
-# in virtual time. Live took turns at pc2 with 2 users in both passes (1.00 requests per call) and batched them in one
-# pass at pc4; at pc4 with 4 users live ran two batches of 2 where virtual runs one of 4. Exactly: 6 cells, the
-# passes apart in 1, virtual in a state neither pass was in at 2.
+# The steady states of run 52 (H100, stored): `large`, dynamic batching, one replica, pc 2 and 4, 1-4 users. From the
+# stored live passes, exactly: 6 cells, the passes in different states at 1 (pc4 at 2 users: a batch of 2, then
+# turns). Which state virtual time settles in is set by the instant a level adds its users (seed and warm-up move
+# it: bistable.sh), so of virtual only the range: 0 to 2 cells in a state no live pass was in.
 run52=$(cd "$(dirname "$0")" && pwd)/results/h100_2026-12-07_run52_large
 zcat "$run52/live.jsonl.gz" >"$out/run52-live.jsonl"
 "$bench" virtual --tables "$run52/tables" --live "$out/run52-live.jsonl" --out "$out/run52-virtual.jsonl" --profiles large \
-  --batching dynamic --pc 2,4 --replicas 1 --users 1,2,4 --loads 0.5 --warmup-s 0.1 --window-s 1 2>/dev/null
+  --batching dynamic --pc 2,4 --replicas 1 --users 1,2,4 --loads 0.5 --warmup-s 0.1 --window-s 1 2>"$out/run52-virtual.log"
 "$bench" compare --live "$out/run52-live.jsonl" --virtual "$out/run52-virtual.jsonl" --out "$out/run52-cells.csv" >"$out/run52-compare.md"
-grep -q '^cells: 6; the live passes in different states: 1; virtual in a state no live pass was in: 2$' "$out/run52-compare.md" \
-  || { echo "run_cpu_matrix: run 52's steady states are not 6 / 1 / 2" >&2; sed -n '/## Dynamic/,$p' "$out/run52-compare.md" >&2; exit 1; }
+grep -q '^cells: 6; the live passes in different states: 1; virtual in a state no live pass was in: [012]$' "$out/run52-compare.md" \
+  || { echo "run_cpu_matrix: run 52's steady states are not 6 cells with the passes apart at 1" >&2; sed -n '/## Dynamic/,$p' "$out/run52-compare.md" >&2; exit 1; }
 cat "$out/refit.txt"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Closed loops with dynamic batching at 2-4 users per replica have two steady states: the users' requests batched
-# together (calls per request 0.5) or taking turns (1.0). Which one a virtual run settles in depends on the idle
-# wake-up's spread in the table. This replays large/dynamic/pc2,4/r1 at 1, 2 and 4 users on run 52's table as it is,
-# and with run 35's narrower jitter_ms put in its place. BENCH: the built knee-bench-fidelity.
+# Closed loops with dynamic batching at 2-8 users per replica have more than one steady state: the users' requests in
+# one batch, or in two groups that take turns (one group's requests wait while the other's call runs). In virtual
+# time the state a level settles in is set by where in the users' cycle the level adds its users. This replays
+# large/dynamic/pc2,4/r1 at 1, 2 and 4 users on run 52's table as it is and with run 35's narrower jitter_ms put in
+# its place (which moves those instants too); then pc8/r1 at 1-8 users with the warm-up moved by 0.3 ms at a time;
+# then what the live passes measured. BENCH: the built knee-bench-fidelity.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench=${BENCH:-$here/../../../../build/bench/fidelity/knee-bench-fidelity}
