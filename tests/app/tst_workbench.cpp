@@ -726,8 +726,13 @@ private slots:
         MainWindow w(twoSlots(), "test");
         SweepPage* page = w.sweepPage();
         page->levels()->setText("1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048");
+        // An hour of warm-up in virtual time: the first level alone takes a good fraction of a second, so the sweep
+        // is still running when Cancel is pressed. With the defaults the whole sweep took a few tens of ms and a
+        // fresh container once finished it first (Cancel then had nothing to cancel).
+        page->warmup()->setValue(3600);
         QSignalSpy done(page, &SweepPage::sweepFinished);
         page->run();
+        QVERIFY(page->isRunning());
         page->cancel();
         QCOMPARE(page->cancelButton()->text(), QStringLiteral("Cancelling…"));
         QVERIFY(!page->cancelButton()->isEnabled());
