@@ -169,7 +169,8 @@ int runGui(int argc, char** argv)
         // Progress on stderr: a headless caller (tests/app/tst_crash_safety.cpp) sees the sweep going on.
         QObject::connect(window.sweepPage(), &knee::ui::SweepPage::levelFinished, &window,
                          [](const QString& level) { QTextStream(stderr) << "knee: sweep level " << level << " finished\n"; });
-        if (auto* tabs = qobject_cast<QTabWidget*>(window.centralWidget()))
+        // The pages sit under the twin banner, not as the central widget itself.
+        if (auto* tabs = window.findChild<QTabWidget*>(QStringLiteral("pages")))
             tabs->setCurrentWidget(window.sweepPage());
         window.sweepPage()->run();
     } else if (parser.isSet(screenshot)) {

@@ -98,6 +98,29 @@ QString sweepEvidenceHtml(const SweepResult& r, const SweepOptions& o)
                     .arg(repeated)
                     .arg(noisy.isEmpty() ? tr("Every level's repeats agree within the tolerance.")
                                          : tr("Repeats that disagree: %1.").arg(noisy.join(QStringLiteral("; "))));
+    // Issue 13: levels measured from several starts (dynamic batching), and those that found more than one
+    // steady state: the range, and that the level's figures are the slowest start's.
+    QStringList several;
+    int withStarts = 0;
+    for (const SweepLevel& l : r.levels) {
+        if (!l.states)
+            continue;
+        ++withStarts;
+        if (!l.states->several)
+            continue;
+        several << tr("%1 users (%2 – %3)").arg(levelName(l), QString::fromStdString(formatThroughput(l.states->slowestRps())).toHtmlEscaped(),
+                                                QString::fromStdString(formatThroughput(l.states->fastestRps())).toHtmlEscaped());
+    }
+    if (withStarts > 0)
+        html += tr("<h3>Steady states</h3><p>With dynamic batching a closed loop can settle in more than one steady state (the "
+                   "users' requests in one batch, or in groups that take turns), and which one a run finds depends on how its "
+                   "users started. Levels of two users or more were measured from several starts (all users at once; two groups half a "
+                   "round trip apart; one by one): %1 of them. %2</p>")
+                    .arg(withStarts)
+                    .arg(several.isEmpty() ? tr("At every level the starts agreed.")
+                                           : tr("More than one steady state at %1: a real server may settle in either. Those levels "
+                                                "show the slowest start's figures, and the knee and the recommendation use them.")
+                                                 .arg(several.join(QStringLiteral("; "))));
     QStringList server; // an endpoint's own metrics: what was read per level, and scrapes that failed
     for (const SweepLevel& l : r.levels) {
         if (!l.server)

@@ -162,6 +162,7 @@ SweepPage::SweepPage(QWidget* parent)
         // Virtual/live time and the predict_concurrency grid are the built-in engine's.
         m_mode->setEnabled(!m_endpoint->endpointChosen());
         m_grid->setEnabled(!m_endpoint->endpointChosen());
+        m_starts->setEnabled(!m_endpoint->endpointChosen());
         updateFormSummary();
     });
     // Locust's rows come and go with the choice: the form's height follows.
@@ -171,7 +172,7 @@ SweepPage::SweepPage(QWidget* parent)
     });
     for (QLineEdit* e : {m_levels, m_rates, m_grid})
         connect(e, &QLineEdit::textChanged, this, &SweepPage::updateFormSummary);
-    for (QComboBox* c : {m_mode, m_arrival})
+    for (QComboBox* c : {m_mode, m_arrival, m_starts})
         connect(c, &QComboBox::currentIndexChanged, this, &SweepPage::updateFormSummary);
     connect(m_load, &QComboBox::currentIndexChanged, this, [this] {
         updateLoad();
@@ -321,6 +322,17 @@ QWidget* SweepPage::buildForm()
     m_repeats->setSuffix(tr(" ×"));
     m_repeats->setToolTip(tr("Measure each level this many times (in virtual time each with its own seed): the table shows a 95 % "
                              "interval over the repeats and whether they agree (stable) or not (noisy)."));
+    m_starts = new QComboBox(this);
+    m_starts->setObjectName(QStringLiteral("sweepStarts"));
+    m_starts->addItem(tr("Automatic"), 0);
+    m_starts->addItem(tr("1: all users at once"), 1);
+    m_starts->addItem(tr("2: also two groups"), 2);
+    m_starts->addItem(tr("3: also one by one"), 3);
+    m_starts->setToolTip(tr("With dynamic batching a closed loop can settle in more than one steady state (the users' requests in one "
+                            "batch, or in groups that take turns), set by how the users started. Each level of 2 users or more is "
+                            "measured from this many starts (all at once; two groups half a round trip apart; one by one), and shows "
+                            "the slowest when they disagree. Automatic: 3 in virtual time with dynamic batching, else 1; a live level "
+                            "pays each start's time again. Endpoints start as their clients do."));
     m_searchSlo = new QCheckBox(this); // its words are the load's (updateLoad)
     m_searchSlo->setObjectName(QStringLiteral("sweepSearchSlo"));
 
@@ -364,6 +376,7 @@ QWidget* SweepPage::buildForm()
     timing->addRow(tr("Window"), m_window);
     timing->addRow(tr("Cap per level"), m_cap);
     timing->addRow(tr("Repeats per level"), m_repeats);
+    timing->addRow(tr("Starts per level"), m_starts);
     columns->addLayout(what, 3);
     auto* right = new QVBoxLayout();
     right->addLayout(goals);
@@ -416,7 +429,14 @@ QWidget* SweepPage::buildChart()
     m_throughputKnee->setName(tr("req/s bend"));
     m_throughputKnee->setMarkerSize(11);
     m_throughputKnee->setColor(QColor(0x8f, 0xd1, 0xa8));
-    for (QScatterSeries* s : {m_saturation, m_throughputKnee}) {
+    // Dynamic batching's other steady states: hollow marks above the throughput the curve shows (the slowest).
+    m_otherStates = new QScatterSeries(m_chart);
+    m_otherStates->setName(tr("other steady state"));
+    m_otherStates->setMarkerSize(9);
+    m_otherStates->setColor(QColor(0xfb, 0xe3, 0xbf));
+    m_otherStates->setBorderColor(QColor(0xd9, 0x8c, 0x1f));
+    m_otherStates->setPen(QPen(QColor(0xd9, 0x8c, 0x1f), 2));
+    for (QScatterSeries* s : {m_saturation, m_throughputKnee, m_otherStates}) {
         m_chart->addSeries(s);
         s->attachAxis(m_x);
         s->attachAxis(m_throughputAxis);
@@ -444,7 +464,7 @@ QWidget* SweepPage::buildChart()
     m_latencyAxis->setLabelFormat(QStringLiteral("%g"));
     m_throughputAxis->setLabelFormat(QStringLiteral("%g"));
     // The read-out: a level's figures under the mouse, on any of its points.
-    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_p50, m_p95, m_p99, m_throughput, m_sent, m_knee, m_saturation}) {
+    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_p50, m_p95, m_p99, m_throughput, m_sent, m_knee, m_saturation, m_otherStates}) {
         connect(s, &QXYSeries::hovered, this, [this](const QPointF& point, bool state) {
             if (state)
                 QToolTip::showText(QCursor::pos(), readoutAt(point.x()), m_view);
@@ -561,6 +581,8 @@ void SweepPage::updateFormSummary()
         text += tr(" · SLO search");
     if (m_repeats->value() > 1)
         text += tr(" · %1 repeats").arg(m_repeats->value());
+    if (m_starts->currentData().toInt() > 0 && !m_endpoint->endpointChosen())
+        text += tr(" · %1 per level").arg(counted(m_starts->currentData().toInt(), tr("start"), tr("starts")));
     m_formSummary->setText(text);
 }
 
@@ -611,6 +633,8 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
     o.baselineRps = m_baseline->value();
     o.peakRps = m_peak->value();
     o.repeats = m_repeats->value();
+    if (!m_endpoint->endpointChosen()) // an endpoint's clients start as they do (knee sweep refuses --starts there)
+        o.starts = m_starts->currentData().toInt();
     o.searchSlo = m_searchSlo->isChecked();
     if (o.searchSlo && o.sloMs <= 0 && o.ttftSloMs <= 0 && o.itlSloMs <= 0) {
         error = rates ? tr("Finding the largest rate that meets the SLOs needs an SLO: set p95, TTFT or inter-token")

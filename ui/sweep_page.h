@@ -125,6 +125,7 @@ public:
     QDoubleSpinBox* window() const { return m_window; }
     QDoubleSpinBox* cap() const { return m_cap; }
     QSpinBox* repeats() const { return m_repeats; }
+    QComboBox* starts() const { return m_starts; } // data: SweepOptions::starts (0: automatic)
     QCheckBox* searchSlo() const { return m_searchSlo; }
     QPushButton* runButton() const { return m_run; }
     QPushButton* cancelButton() const { return m_cancel; }
@@ -221,6 +222,7 @@ private:
     QDoubleSpinBox *m_slo, *m_ttftSlo, *m_itlSlo, *m_baseline, *m_peak, *m_warmup, *m_window, *m_cap;
     std::unique_ptr<telemetry::GpuSampler> m_gpus; // live sweeps: NVML, made on the first and kept running
     QSpinBox* m_repeats;    // issue 17: each level measured this many times, with 95 % intervals
+    QComboBox* m_starts;    // issue 13: the starts each closed-loop level is measured from (SweepOptions::starts)
     QCheckBox* m_searchSlo; // issue 17: bisection to the largest concurrency meeting the SLOs
     QPushButton *m_run, *m_cancel, *m_apply, *m_popOut, *m_clearCompare, *m_copy;
     std::vector<QPushButton*> m_exportButtons;
@@ -241,6 +243,7 @@ private:
     QValueAxis *m_latencyAxis, *m_throughputAxis;
     QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_sent, *m_compare, *m_sloLine; // m_sent: a rate sweep's achieved rate
     QScatterSeries *m_knee, *m_saturation, *m_throughputKnee;
+    QScatterSeries* m_otherStates; // issue 13: a level's faster steady states (its curve shows the slowest)
     std::optional<int> m_markedKnee, m_markedSaturation;
     std::optional<double> m_markedRateKnee, m_markedCapacity;
     std::vector<SweepLevel> m_shownLevels; // what the chart and table show (the running sweep's, as they finish)

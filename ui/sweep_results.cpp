@@ -84,6 +84,8 @@ const char* kColumns[] = {QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Users"),
                           // A rate sweep's: the rate the load generator achieved, Little's law, and why a level is not used.
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Sent (req/s)"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "In flight"),
+                          // Issue 13: a level measured from several starts (dynamic batching): whether they agree.
+                          QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Steady states"),
                           QT_TRANSLATE_NOOP("knee::ui::SweepPage", "Notes")};
 enum OptionalColumn {
     kThroughputColumn = 4,
@@ -96,6 +98,7 @@ enum OptionalColumn {
     kGeneratorColumn,
     kSentColumn,
     kInFlightColumn,
+    kStatesColumn,
     kNotesColumn
 };
 constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
@@ -241,8 +244,11 @@ void SweepPage::clearChart()
 {
     for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput, m_sent})
         s->clear();
-    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee})
+    for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee, m_otherStates})
         s->clear();
+    m_otherStates->setVisible(false);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_otherStates))
+        marker->setVisible(false);
     m_shownLevels.clear();
     m_markedKnee.reset();
     m_markedSaturation.reset();
@@ -292,6 +298,8 @@ void SweepPage::rescaleAxes()
         if (!anyServed || !l.open() || l.keptUp(m_shown.tolerance))
             maxLatency = std::max(maxLatency, l.latency.p99);
         maxThroughput = std::max({maxThroughput, l.throughputRps, l.sentRps});
+        if (l.states)
+            maxThroughput = std::max(maxThroughput, l.states->fastestRps());
         maxX = std::max(maxX, l.axis());
         minX = std::min(minX, l.axis());
     }
@@ -337,6 +345,13 @@ void SweepPage::addLevel(const SweepLevel& l)
     insertByX(m_p95, x, l.latency.p95);
     insertByX(m_p99, x, l.latency.p99);
     insertByX(m_throughput, x, l.throughputRps);
+    if (l.states && l.states->several) // the starts that settled elsewhere than the level's figures
+        for (const LevelStart& st : l.states->starts)
+            if (std::abs(st.throughputRps - l.throughputRps) > m_shown.tolerance * std::max(st.throughputRps, l.throughputRps))
+                m_otherStates->append(x, st.throughputRps);
+    m_otherStates->setVisible(m_otherStates->count() > 0);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_otherStates))
+        marker->setVisible(m_otherStates->count() > 0);
     if (l.open())
         insertByX(m_sent, x, l.sentRps);
     rescaleAxes();
@@ -398,6 +413,21 @@ void SweepPage::fillTable(const SweepResult& r)
                 item->setToolTip(tr("%1: not used for the knee or the recommendation").arg(sentence(notes.join(QStringLiteral(", ")))));
             m_table->setItem(row, kNotesColumn, item);
         }
+        if (l.states) { // issue 13: the starts' range of throughput, and what each start measured
+            const double lo = l.states->slowestRps(), hi = l.states->fastestRps();
+            auto* item = new NumberItem(l.states->several ? hi / std::max(lo, 1e-9) : 1,
+                                        l.states->several ? tr("several: %1 – %2 req/s").arg(rps(lo), rps(hi))
+                                                          : tr("one (%1 starts agree)").arg(l.states->starts.size()));
+            item->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+            item->setToolTip(sentence(QString::fromStdString(l.states->rule)));
+            if (l.states->several)
+                item->setForeground(QColor(0xd9, 0x8c, 0x1f));
+            m_table->setItem(row, kStatesColumn, item);
+        } else {
+            auto* item = new NumberItem(-1, tr("—"));
+            item->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+            m_table->setItem(row, kStatesColumn, item);
+        }
         if (l.generator) { // issue 18: what Locust's workers achieved; a level where they fell behind says so
             const LoadGeneratorFigures& g = *l.generator;
             const QString text = tr("%1, CPU %2 %").arg(counted(g.workers, tr("worker"), tr("workers"))).arg(g.cpuMaxPct, 0, 'f', 0);
@@ -453,6 +483,8 @@ void SweepPage::fillTable(const SweepResult& r)
                                             : tr("Did not stabilise: not used for the knee or the recommendation"));
             else if (c == kRepeatsColumn && l.repeats)
                 item->setToolTip(QString::fromStdString(l.repeats->verdictRule));
+            else if (l.states && l.states->several && c >= 1 && c <= kThroughputColumn)
+                item->setToolTip(sentence(QString::fromStdString(l.states->rule)));
             else if (c == kGoodputColumn && l.goodCounted)
                 item->setToolTip(tr("%1 of %2 requests met every SLO: %3 req/s of goodput")
                                      .arg(l.good)
@@ -466,6 +498,7 @@ void SweepPage::fillTable(const SweepResult& r)
     m_table->setColumnHidden(kSentColumn, !rates);
     m_table->setColumnHidden(kInFlightColumn, !rates);
     m_table->setColumnHidden(kNotesColumn, !noted);
+    m_table->setColumnHidden(kStatesColumn, std::none_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.states.has_value(); }));
     m_table->horizontalHeaderItem(0)->setText(rates ? tr("Rate (req/s)") : tr(kColumns[0]));
     m_table->horizontalHeaderItem(kThroughputColumn)->setText(rates ? tr("Served (req/s)") : tr(kColumns[kThroughputColumn]));
     // A rate sweep's own columns first; a closed loop's in their own order.
@@ -542,6 +575,12 @@ QString SweepPage::readoutAt(double level) const
                                             : tr(" · load from Locust's %1, CPU %2 %")
                                                   .arg(counted(l.generator->workers, tr("worker"), tr("workers")))
                                                   .arg(l.generator->cpuMaxPct, 0, 'f', 0);
+            if (l.states && l.states->several) { // issue 13: the figures are the slowest of its steady states
+                QStringList each;
+                for (const LevelStart& st : l.states->starts)
+                    each << tr("%1 %2 req/s").arg(QString::fromStdString(startText(st.start)), rps(st.throughputRps));
+                text += tr(" · several steady states (%1); the slowest is shown").arg(each.join(QStringLiteral(", ")));
+            }
             if (!l.stable)
                 text += tr(" · did not stabilise");
             return text;
@@ -719,6 +758,7 @@ void SweepPage::setSweeps(std::vector<SessionSweep> sweeps, std::vector<SessionG
         m_window->setValue(s->options.windowS);
         m_cap->setValue(s->options.capS);
         m_repeats->setValue(s->options.repeats);
+        m_starts->setCurrentIndex(std::max(0, m_starts->findData(s->options.starts)));
         m_searchSlo->setChecked(s->options.searchSlo);
         m_mode->setCurrentIndex(std::max(0, m_mode->findData(QString::fromStdString(s->result.mode))));
         m_baseline->setValue(s->options.baselineRps);

@@ -37,6 +37,14 @@ namespace knee::cli {
 
 namespace {
 
+// A level with more than one steady state (SweepOptions::starts), in the text table's notes.
+QString severalStatesNote(const LevelStates& st)
+{
+    return QStringLiteral("several steady states: %1-%2 req/s by how the users start; the slowest is shown")
+        .arg(st.slowestRps(), 0, 'f', 1)
+        .arg(st.fastestRps(), 0, 'f', 1);
+}
+
 // Exit status of a sweep in which no level completed a request (README's exit codes): nothing to
 // recommend from, whatever else went right.
 constexpr int kNothingMeasured = 3;
@@ -320,6 +328,12 @@ int runSweep(const QStringList& args)
                                         QStringLiteral("Measure each level N times (1-20; in virtual time each with its own seed): merged "
                                                        "figures, a 95 % interval over the repeats on each, and a stability verdict."),
                                         QStringLiteral("N"));
+    const QCommandLineOption startsOpt(QStringLiteral("starts"),
+                                       QStringLiteral("Measure each closed-loop level of 2 users or more from N starts (1-3: all users at once; two "
+                                                      "groups half a round trip apart; one by one), and report the slowest when they disagree: "
+                                                      "dynamic batching can settle in more than one steady state. Default: 3 for virtual sweeps "
+                                                      "with dynamic batching, else 1."),
+                                       QStringLiteral("N"));
     const QCommandLineOption searchOpt(QStringLiteral("search"),
                                        QStringLiteral("slo: find the largest concurrency meeting every SLO (--slo-ms, --ttft-slo-ms, "
                                                       "--itl-slo-ms): the levels stop at the first that misses, then bisection."),
@@ -333,7 +347,7 @@ int runSweep(const QStringList& args)
                                         QStringLiteral("KIND"));
     const QCommandLineOption gpuTelemetry = gpuTelemetryOption(
         QStringLiteral("live sweeps: sample every GPU through NVML this often; each level keeps its GPUs' figures"), 500);
-    parser.addOptions({ratesOpt, arrivalOpt, gpuTelemetry, grid, repeatsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
+    parser.addOptions({ratesOpt, arrivalOpt, gpuTelemetry, grid, repeatsOpt, startsOpt, searchOpt, virtualTime, warmup, window, cap, levelsOpt, slo, ttftSlo, itlSlo, saturationTolerance, baseline, peak, outOpt, exportOpt, exportAutoscaling, exportKnative, csv, json, fitOpt});
     const EndpointFlags endpointFlags;
     endpointFlags.addTo(parser);
     if (const auto done = parseCommandLine(parser, args))
@@ -393,6 +407,20 @@ int runSweep(const QStringList& args)
             return kBadInput;
         }
         options.repeats = int(repeats);
+    }
+    if (parser.isSet(startsOpt)) {
+        double starts = 0;
+        if (!number(startsOpt, 1, kMaxStarts, starts))
+            return kBadInput;
+        if (starts != std::floor(starts)) {
+            err << "knee sweep: --starts expects a whole number from 1 to " << kMaxStarts << "\n";
+            return kBadInput;
+        }
+        if (endpoint) {
+            err << "knee sweep: --starts acts on the built-in engine's levels; an endpoint's clients start as they do\n";
+            return kBadInput;
+        }
+        options.starts = int(starts);
     }
     if (parser.isSet(searchOpt)) {
         if (parser.value(searchOpt) != QLatin1String("slo")) {
@@ -695,6 +723,7 @@ int runSweep(const QStringList& args)
         const QString notes = (l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
             + (l.stable ? QString() : QStringLiteral("did not stabilise"))
             + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString())
+            + (l.states && l.states->several ? severalStatesNote(*l.states) : QString())
             + (l.generatorBehind() ? QStringLiteral(" load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)) : QString());
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }

@@ -34,7 +34,8 @@ QJsonObject optionsJson(const SweepOptions& o)
             {"slo_ms", o.sloMs},          {"ttft_slo_ms", o.ttftSloMs},  {"itl_slo_ms", o.itlSloMs},
             {"sensitivity", o.sensitivity}, {"baseline_rps", o.baselineRps}, {"peak_rps", o.peakRps},
             {"buffer", o.buffer},         {"saturation_tolerance", o.saturationTolerance}, {"extend_limit", o.extendLimit},
-            {"repeats", o.repeats},       {"search", o.searchSlo ? QStringLiteral("slo") : QString()}};
+            {"repeats", o.repeats},       {"search", o.searchSlo ? QStringLiteral("slo") : QString()},
+            {"starts", o.starts}};
     if (o.rateSweep()) { // an open-loop rate sweep: its rates replace the levels
         out.insert("rates", numbers(o.rates));
         out.insert("arrival", o.constantArrivals ? QStringLiteral("constant") : QStringLiteral("poisson"));
@@ -65,6 +66,22 @@ QJsonObject repeatsJson(const LevelRepeats& p)
                                         {"ttft_p95_ms", intervalJson(p.ttftP95)},
                                         {"itl_p95_ms", intervalJson(p.itlP95)}}},
             {"runs", runs}};
+}
+
+QJsonObject statesJson(const LevelStates& st)
+{
+    QJsonArray starts;
+    for (const LevelStart& x : st.starts)
+        starts.append(QJsonObject{{"start", QString::fromStdString(x.start)},
+                                  {"throughput_rps", x.throughputRps},
+                                  {"p50_ms", x.p50},
+                                  {"p95_ms", x.p95},
+                                  {"p99_ms", x.p99},
+                                  {"completed", qint64(x.completed)},
+                                  {"predict_calls", qint64(x.predictCalls)},
+                                  {"requests_per_call", x.requestsPerCall()},
+                                  {"stable", x.stable}});
+    return {{"several", st.several}, {"chosen", QString::fromStdString(st.chosen)}, {"rule", QString::fromStdString(st.rule)}, {"starts", starts}};
 }
 
 QJsonObject searchJson(const SloSearch& s)
@@ -130,6 +147,10 @@ QJsonObject levelJson(const SweepLevel& l)
     }
     if (l.repeats)
         o.insert("repeats", repeatsJson(*l.repeats));
+    if (l.predictCalls > 0)
+        o.insert("predict_calls", qint64(l.predictCalls));
+    if (l.states)
+        o.insert("states", statesJson(*l.states));
     if (!l.gpus.empty()) { // a live level's GPUs (NVML); a figure the GPU did not report is null
         QJsonArray gpus;
         auto v = [](const std::optional<double>& x) { return x ? QJsonValue(*x) : QJsonValue(); };
@@ -295,6 +316,35 @@ LevelRepeats readRepeats(JsonReader& r, const QJsonObject& o, const QString& pat
     return summarizeRepeats(std::move(runs), tolerance);
 }
 
+// The starts' own figures are read; which start the level reports and why are recomputed from them and
+// the sweep's tolerance (readSweepRecord), and the level's figures must be that start's.
+LevelStates readStates(JsonReader& r, const QJsonObject& o, const QString& path)
+{
+    std::vector<LevelStart> starts;
+    const QJsonArray list = r.array(o, "starts", path, kMaxStarts);
+    for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
+        const QString sp = path + QStringLiteral(".starts[%1]").arg(k);
+        const QJsonObject f = list[k].toObject();
+        LevelStart x;
+        x.start = r.text(f, "start", sp).toStdString();
+        if (r.ok() && x.start != "together" && x.start != "two_groups" && x.start != "one_by_one")
+            r.fail(sp + ".start", "together, two_groups or one_by_one");
+        if (r.ok() && (k == 0) != (x.start == "together"))
+            r.fail(sp + ".start", "together first, and only first");
+        x.throughputRps = r.number(f, "throughput_rps", sp, 0, 1e12);
+        x.p50 = r.number(f, "p50_ms", sp, 0, 1e12);
+        x.p95 = r.number(f, "p95_ms", sp, 0, 1e12);
+        x.p99 = r.number(f, "p99_ms", sp, 0, 1e12);
+        x.completed = r.integer(f, "completed", sp, 0, kMaxSavedCount);
+        x.predictCalls = r.integer(f, "predict_calls", sp, 0, kMaxSavedCount);
+        x.stable = r.boolean(f, "stable", sp);
+        starts.push_back(x);
+    }
+    if (r.ok() && starts.size() < 2)
+        r.fail(path + ".starts", "two starts or more");
+    return summarizeStates(std::move(starts), SweepOptions().tolerance); // the sweep's own tolerance comes later
+}
+
 std::vector<GpuLevelFigures> readGpus(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     std::vector<GpuLevelFigures> out;
@@ -404,6 +454,10 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
         if (r.ok() && completed != l.completed)
             r.fail(path + ".repeats.runs", "repeats whose completed requests add up to the level's");
     }
+    if (o.contains("predict_calls"))
+        l.predictCalls = r.integer(o, "predict_calls", path, 0, kMaxSavedCount);
+    if (o.contains("states"))
+        l.states = readStates(r, r.object(o, "states", path), path + ".states");
     if (o.contains("server_metrics"))
         l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
     if (o.contains("load_generator")) {
@@ -483,6 +537,8 @@ SweepOptions readOptions(JsonReader& r, const QJsonObject& opt, const QString& o
         o.extendLimit = int(r.integer(opt, "extend_limit", op, 0, 1e6));
     if (opt.contains("repeats")) // format 3 from issue 17 on
         o.repeats = int(r.integer(opt, "repeats", op, 1, kMaxRepeats));
+    if (opt.contains("starts")) // 0: as the scenario's batching asks (SweepOptions::starts)
+        o.starts = int(r.integer(opt, "starts", op, 0, kMaxStarts));
     if (opt.contains("search")) {
         const QString search = r.text(opt, "search", op);
         if (r.ok() && !search.isEmpty() && search != QLatin1String("slo"))
@@ -632,6 +688,13 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     for (SweepLevel& l : res.levels) { // the verdicts against the sweep's own tolerance
         if (l.repeats)
             l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
+        if (l.states) { // which start the level reports, by the sweep's tolerance; the level's figures are its
+            l.states = summarizeStates(std::move(l.states->starts), sw.options.tolerance);
+            const auto chosen = std::find_if(l.states->starts.begin(), l.states->starts.end(),
+                                             [&](const LevelStart& x) { return x.start == l.states->chosen; });
+            if (r.ok() && (chosen->completed != l.completed || chosen->throughputRps != l.throughputRps))
+                r.fail(path + ".levels", "levels measured from several starts whose figures are the start they report");
+        }
         finishOpenLevel(l, l.rateRps, sw.options.tolerance, res.mode == "http");
         if (r.ok() && l.open() != sw.options.rateSweep())
             r.fail(path + ".levels", sw.options.rateSweep() ? "the rate levels its options ask for" : "closed-loop levels, as its options ask");

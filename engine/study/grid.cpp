@@ -23,8 +23,12 @@ GridResult runGrid(const Scenario& scenario, const GridOptions& o, const LevelDr
             if (pc <= target) {
                 Scenario s = scenario;
                 s.deployment.predictConcurrency = pc;
+                // The sweep's level procedure, its starts included (a dynamic-batching cell can have several
+                // steady states, and then reports the slowest).
                 const auto driver = makeDriver();
-                cell.level = measureLevel(s, target, target, o.level, *driver);
+                SweepOptions lo = resolveStarts(s, o.level);
+                lo.repeats = 1; // a cell is measured once
+                cell.level = measureRepeatedLevel(target, lo, [&](int, int) { return engineLevelProbe(s, target, *driver); });
                 cell.measured = true;
             }
             r.cells.push_back(cell);

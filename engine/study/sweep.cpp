@@ -230,21 +230,43 @@ public:
         s.workload.warmupS = 0;
         // The engine's own limit of one year; the level procedure ends the level long before.
         s.workload.durationS = limits::kMaxDurationS;
+        // Users started in groups (LevelLoad::groups): the first group now, the others as their times come.
+        const int groups = load.open() ? 1 : std::clamp(load.groups, 1, std::max(1, load.users));
+        auto startedBy = [&](int g) { return int((std::int64_t(load.users) * (g + 1) + groups - 1) / groups); }; // users in groups 0..g
+        if (!load.open())
+            s.workload.arrival.users = startedBy(0);
         m_open = load.open();
+        m_calls = 0;
         m_engine = &m_driver.begin(s);
         m_engine->setObserver([this](const Request& r) { recordResponse(m_window, r); });
         m_driver.start(*m_engine);
+        const Nanos t0 = m_engine->now();
+        for (int g = 1; g < groups && load.spreadS > 0; ++g) {
+            m_driver.advanceTo(*m_engine, t0 + secondsToNanos(load.spreadS * g / groups));
+            m_driver.act(*m_engine, [&](Engine& e) { e.setUsers(startedBy(g)); });
+        }
     }
+    bool startsInGroups() const override { return true; }
     Nanos now() const override { return m_engine->now(); }
     std::int64_t sent() const override { return m_engine && m_open ? m_engine->metrics().arrived : 0; }
     void advanceTo(Nanos t) override { m_driver.advanceTo(*m_engine, t); }
-    void measuring() override { m_driver.measuring(*m_engine); }
-    void annotate(SweepLevel& level) const override { m_driver.annotate(level); }
+    void measuring() override
+    {
+        m_driver.measuring(*m_engine);
+        m_calls = -m_engine->snapshot().predictCalls;
+    }
+    void annotate(SweepLevel& level) const override
+    {
+        m_driver.annotate(level);
+        level.predictCalls = std::max<std::int64_t>(0, m_calls);
+    }
     LevelWindow& window() override { return m_window; }
     void end() override
     {
-        if (m_engine)
+        if (m_engine) {
+            m_calls += m_engine->snapshot().predictCalls;
             m_driver.stop(*m_engine);
+        }
         m_engine = nullptr;
     }
     bool virtualTime() const override { return m_driver.virtualTime(); }
@@ -256,6 +278,7 @@ private:
     LevelDriver& m_driver;
     Engine* m_engine = nullptr;
     bool m_open = false;
+    std::int64_t m_calls = 0; // predict calls: minus the count at measuring(), then plus the count at end()
     LevelWindow m_window;
 };
 
@@ -657,6 +680,99 @@ constexpr int kMaxRateDoublings = 16;
 
 } // namespace
 
+namespace {
+
+LevelStart startOf(const std::string& name, const SweepLevel& l)
+{
+    return LevelStart{name, l.throughputRps, l.latency.p50, l.latency.p95, l.latency.p99, l.completed, l.predictCalls, l.stable};
+}
+
+// The level again from its other starts (SweepOptions::starts), on probes that start users in groups: two groups half a round trip apart, then (from 3 users) one by one over a round
+// trip, the round trip being the first start's (users ÷ throughput, think time included). The level
+// keeps its figures when the starts agree, and takes the slowest start's when they do not.
+void measureOtherStarts(SweepLevel& level, int users, const SweepOptions& o, const LevelProbeFactory& probeFor)
+{
+    struct Way {
+        const char* name;
+        int groups;
+    };
+    std::vector<Way> ways{{"two_groups", 2}};
+    if (users > 2) // two users one by one are two groups
+        ways.push_back({"one_by_one", users});
+    ways.resize(std::min<std::size_t>(ways.size(), std::size_t(std::min(o.starts, kMaxStarts) - 1)));
+    const double roundTripS = double(users) / level.throughputRps;
+    std::vector<LevelStart> starts{startOf("together", level)};
+    std::vector<SweepLevel> measured;
+    for (const Way& way : ways) {
+        const std::unique_ptr<LevelProbe> probe = probeFor(users, 0);
+        LevelLoad load{users};
+        load.groups = way.groups;
+        load.spreadS = roundTripS;
+        measured.push_back(measureLevel(*probe, load, o));
+        starts.push_back(startOf(way.name, measured.back()));
+    }
+    LevelStates states = summarizeStates(std::move(starts), o.tolerance);
+    for (std::size_t i = 1; i < states.starts.size(); ++i)
+        if (states.starts[i].start == states.chosen)
+            level = measured[i - 1];
+    level.states = std::move(states);
+}
+
+} // namespace
+
+double LevelStates::slowestRps() const
+{
+    double v = starts.empty() ? 0 : starts.front().throughputRps;
+    for (const LevelStart& st : starts)
+        v = std::min(v, st.throughputRps);
+    return v;
+}
+
+double LevelStates::fastestRps() const
+{
+    double v = 0;
+    for (const LevelStart& st : starts)
+        v = std::max(v, st.throughputRps);
+    return v;
+}
+
+std::string startText(const std::string& start)
+{
+    if (start == "together")
+        return "all users at once";
+    if (start == "two_groups")
+        return "two groups half a round trip apart";
+    if (start == "one_by_one")
+        return "one by one over a round trip";
+    return start;
+}
+
+LevelStates summarizeStates(std::vector<LevelStart> starts, double tolerance)
+{
+    LevelStates out;
+    out.starts = std::move(starts);
+    if (out.starts.empty())
+        return out;
+    const auto [slow, fast] = std::minmax_element(out.starts.begin(), out.starts.end(),
+                                                  [](const LevelStart& a, const LevelStart& b) { return a.throughputRps < b.throughputRps; });
+    out.several = fast->throughputRps > 0 && (fast->throughputRps - slow->throughputRps) > tolerance * fast->throughputRps;
+    out.chosen = out.several ? slow->start : out.starts.front().start;
+    std::string each;
+    for (const LevelStart& st : out.starts) {
+        each += (each.empty() ? "" : "; ") + startText(st.start) + " " + formatThroughput(st.throughputRps) + " (p95 " + formatLatency(st.p95);
+        if (st.predictCalls > 0)
+            each += format(", %.2f requests a call", st.requestsPerCall());
+        each += ")";
+    }
+    out.rule = "measured from " + std::to_string(out.starts.size()) + " starts: " + each + ". ";
+    out.rule += out.several ? format("Throughput differs by %.0f %% (more than the tolerance's %.0f %%): the level has more than one steady "
+                                     "state, and a real server may settle in either; its figures are the slowest start's (",
+                                     100 * (fast->throughputRps - slow->throughputRps) / fast->throughputRps, 100 * tolerance)
+                                  + startText(out.chosen) + ")"
+                            : format("They agree within the tolerance's %.0f %%: one steady state", 100 * tolerance);
+    return out;
+}
+
 SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const LevelProbeFactory& probeFor, std::string* mode, bool* extends)
 {
     const bool rates = o.rateSweep();
@@ -675,11 +791,13 @@ SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const Level
     std::vector<std::string> kinds;
     const int users = rates ? 0 : int(level);
     bool generatorMayLag = false;
+    bool otherStarts = false; // the probes start users in groups, and may (SweepOptions::startsVirtualOnly)
     for (int repeat = 0; repeat < repeats; ++repeat) {
         const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
         if (mode)
             *mode = probe->mode();
         generatorMayLag = probe->generatorMayLag();
+        otherStarts = probe->startsInGroups() && (!o.startsVirtualOnly || probe->virtualTime());
         if (extends)
             *extends = probe->virtualTime() && o.extendLimit > 0;
         // Each repeat's arrivals are its own (the engine's come from repeatScenario's seed).
@@ -724,13 +842,25 @@ SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const Level
         one.repeats = summarizeRepeats(std::move(runs), o.tolerance);
         finishOpenLevel(one, rates ? level : 0, o.tolerance, generatorMayLag);
     }
+    if (otherStarts && repeats == 1 && !rates && users >= 2 && o.starts > 1 && one.throughputRps > 0)
+        measureOtherStarts(one, users, o, probeFor);
     return one;
 }
 
-SweepResult runLevels(const Scenario& scenario, const SweepOptions& o, const LevelProbeFactory& probeFor,
+SweepOptions resolveStarts(const Scenario& scenario, SweepOptions o)
+{
+    if (o.starts <= 0) { // auto: the steady states of dynamic batching, in virtual time (SweepOptions::starts)
+        o.starts = scenario.model.batching.mode == BatchingConfig::Mode::Dynamic ? kDynamicBatchingStarts : 1;
+        o.startsVirtualOnly = true;
+    }
+    return o;
+}
+
+SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress)
 {
     const auto start = std::chrono::steady_clock::now();
+    const SweepOptions o = resolveStarts(scenario, options);
     SweepResult r;
     r.scenarioName = scenario.name;
     const bool rates = o.rateSweep();
@@ -904,6 +1034,9 @@ void analyzeSweep(SweepResult& r, const Scenario& scenario, const SweepOptions& 
         if (l.concurrency == rec.concurrencyTarget) {
             rec.throughputAtTargetRps = l.throughputRps;
             rec.p95AtTargetMs = l.latency.p95;
+            if (l.states && l.states->several) // issue 13: say which of its steady states the figures are
+                rec.concurrencyTargetRule += "; this level has more than one steady state (" + formatThroughput(l.states->slowestRps()) + " to "
+                    + formatThroughput(l.states->fastestRps()) + " by how the users start), and its figures are the slowest";
         }
     planReplicasAtTarget(rec, o);
 }

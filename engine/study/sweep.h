@@ -63,7 +63,22 @@ struct SweepOptions {
     std::function<void(double level)> levelStarting;
     // Told once the levels are done and runSweepRequest starts the predict_concurrency grid after them.
     std::function<void()> gridStarting;
+    // Issue 13: a closed loop into a predict stage that batches dynamically can settle in more than one
+    // steady state (the users' requests in one batch, or in groups that take turns), each of which
+    // persists, with throughput as much as 50 % apart; which one a run finds is set by where in the
+    // users' cycle they started (measured on an H100: bench/fidelity/results/h100_2026-12-07_run52_large/).
+    // In virtual time such a level (2 users or more, measured once) is measured from up to this many
+    // starts (all users at once; two groups half a round trip apart; one by one over a round trip), and
+    // when the starts disagree the level reports the slowest. 0: kDynamicBatchingStarts for a scenario
+    // that batches dynamically, else 1 (resolved by runLevels), in virtual time; a live sweep measures
+    // its starts when asked to (starts > 1). Endpoints' levels start as their clients do.
+    // A wall-clock level (live) runs its other starts only when the user asked for them (starts > 1):
+    // each costs the level's time again. runLevels sets this when it resolved starts = 0.
+    bool startsVirtualOnly = false;
+    int starts = 0;
 };
+inline constexpr int kDynamicBatchingStarts = 3;
+inline constexpr int kMaxStarts = 3;
 
 // What a level offers: `users` closed-loop users, or an open loop at `rateRps` (Poisson, or evenly
 // spaced when `constant`), its arrivals drawn from `seed`.
@@ -72,8 +87,36 @@ struct LevelLoad {
     double rateRps = 0;
     bool constant = false;
     std::uint64_t seed = 1;
+    // Closed loop: the users start in `groups` groups of (nearly) equal size, evenly spaced over
+    // `spreadS` seconds (group g at g × spreadS ÷ groups); 1: all at once.
+    int groups = 1;
+    double spreadS = 0;
     bool open() const { return rateRps > 0; }
 };
+
+// A closed-loop level measured from several starts (SweepOptions::starts): each start's figures.
+struct LevelStart {
+    std::string start; // "together", "two_groups", "one_by_one"
+    double throughputRps = 0, p50 = 0, p95 = 0, p99 = 0;
+    std::int64_t completed = 0;
+    std::int64_t predictCalls = 0; // predict calls started in its measured windows
+    bool stable = false;
+    double requestsPerCall() const { return predictCalls > 0 ? double(completed) / double(predictCalls) : 0; }
+};
+struct LevelStates {
+    std::vector<LevelStart> starts; // "together" first
+    // The starts' throughput differs by more than the sweep's tolerance (of the fastest): the level has
+    // more than one steady state, and its figures are the slowest start's.
+    bool several = false;
+    std::string chosen; // the start whose figures are the level's
+    std::string rule;   // what was measured and why the level reports what it does, for people
+    double slowestRps() const; // the starts' range of throughput
+    double fastestRps() const;
+};
+// `several`, `chosen` and `rule` from the starts' figures (a saved session's are recomputed so).
+LevelStates summarizeStates(std::vector<LevelStart> starts, double tolerance);
+// A start's name for people: "all users at once", "two groups half a round trip apart", ….
+std::string startText(const std::string& start);
 
 inline constexpr int kMinResponsesPerVirtualWindow = 200; // virtual time: a window that says something about p50
 inline constexpr int kMaxVirtualWindows = 30;             // virtual time: a level that never settles ends here
@@ -171,6 +214,10 @@ struct SweepLevel {
     double goodputRps = 0;
     double goodShare() const { const std::int64_t n = completed + failed + rejected; return n > 0 ? double(good) / double(n) : 0; }
     std::optional<LevelRepeats> repeats; // measured more than once
+    std::optional<LevelStates> states;   // measured from several starts (dynamic batching, virtual time)
+    // The engine's levels: predict calls started in the measured windows (completed ÷ calls is the
+    // requests a call carried with batching). 0 where unknown (endpoints, sessions before it).
+    std::int64_t predictCalls = 0;
     std::optional<ServerScrape> server;   // endpoint sweeps that scrape the target's /metrics
     std::vector<GpuLevelFigures> gpus;    // live sweeps, when NVML is there
     std::optional<LoadGeneratorFigures> generator; // an outside load generator's (Locust) figures
@@ -354,6 +401,8 @@ public:
     virtual void annotate(SweepLevel&) const {} // after end(): what only this probe knows of the level
     // A recorded level's time ends here (its last record): the level is measured up to it at most.
     virtual Nanos timeLimit() const { return std::numeric_limits<Nanos>::max(); }
+    // Whether begin() honours LevelLoad's groups and spreadS (the engine's probe does).
+    virtual bool startsInGroups() const { return false; }
 };
 
 // `all`, if given, also receives every measured window (the repeats of a level merged).
@@ -380,6 +429,10 @@ Scenario repeatScenario(const Scenario& scenario, int repeat);
 using LevelProbeFactory = std::function<std::unique_ptr<LevelProbe>(int level, int repeat)>;
 SweepResult runLevels(const Scenario& scenario, const SweepOptions& options, const LevelProbeFactory& probeFor,
                       const std::function<bool(const SweepLevel&)>& progress = {});
+
+// `options` with its starts resolved for `scenario` (SweepOptions::starts 0: 3 with dynamic batching, in
+// virtual time only; else 1), as runLevels and the grid measure levels.
+SweepOptions resolveStarts(const Scenario& scenario, SweepOptions options);
 
 // One level measured options.repeats times, each on a fresh probe from `probeFor` (the repeats' windows
 // merged, their spread in `repeats`), as runLevels measures each level; the recorded levels' replay

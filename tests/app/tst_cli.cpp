@@ -361,6 +361,47 @@ private slots:
         QCOMPARE(o["options"].toObject()["saturation_tolerance"].toDouble(), 0.4);
     }
 
+    // Issue 13: a dynamic-batching sweep measures its levels from three starts and says where they disagree
+    // (T(b, 1) = 1 ms, T(b, 2) = 2 ms: 8 users make 6,667 req/s in one batch, 4,000 in two groups;
+    // tests/study/tst_sweep.cpp works it out); --starts 1 measures one.
+    void sweepReportsSteadyStates()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("dynamic.yaml");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("name: two states\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 100, predict_concurrency: 8}\n"
+                "model:\n  predict: 1\n  predict_table: {batch: [1, 8], concurrency: [1, 2], ms: [[1, 1], [2, 2]]}\n"
+                "  batching: {mode: dynamic, max_batch: 64, max_delay_ms: 0.2}\n"
+                "workload: {arrival: {kind: closed, users: 8}, duration_s: 10}\n");
+        f.close();
+        const QStringList args{"sweep", path, "--virtual", "--levels", "1,8,16,32"};
+        const Result text = knee(args);
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("4000.0  several steady states: 4000.0-6666.7 req/s by how the users start; the slowest is shown"),
+                 text.out.constData());
+        const Result json = knee(args + QStringList{"--json"});
+        QCOMPARE(json.exitCode, 0);
+        const QJsonArray levels = QJsonDocument::fromJson(json.out).object()["levels"].toArray();
+        const QJsonObject eight = levels[1].toObject();
+        QCOMPARE(eight["concurrency"].toInt(), 8);
+        const QJsonObject states = eight["states"].toObject();
+        QVERIFY(states["several"].toBool());
+        QCOMPARE(states["chosen"].toString(), QStringLiteral("two_groups"));
+        const QJsonArray starts = states["starts"].toArray();
+        QCOMPARE(starts.size(), 3);
+        QCOMPARE(starts[0].toObject()["requests_per_call"].toDouble(), 8.0);
+        QCOMPARE(starts[1].toObject()["requests_per_call"].toDouble(), 4.0);
+        QCOMPARE(eight["throughput_rps"].toDouble(), starts[1].toObject()["throughput_rps"].toDouble());
+        QVERIFY(eight["predict_calls"].toInteger() > 0);
+        QVERIFY(!levels[0].toObject().contains("states")); // one user
+        const Result one = knee(args + QStringList{"--starts", "1", "--json"});
+        QCOMPARE(one.exitCode, 0);
+        const QJsonObject single = QJsonDocument::fromJson(one.out).object()["levels"].toArray()[1].toObject();
+        QVERIFY(!single.contains("states"));
+        QCOMPARE(single["throughput_rps"].toDouble(), starts[0].toObject()["throughput_rps"].toDouble());
+    }
+
     // Issue 17: the search, goodput and repeats on the command line, in text and JSON.
     void sweepSearchesTheSloWithRepeats()
     {
@@ -457,6 +498,10 @@ private slots:
         QTest::addRow("grid with repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--grid", "1,2", "--repeats", "2"}
                                            << "--grid measures each cell once";
         QTest::addRow("fractional repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "2.5"} << "--repeats";
+        QTest::addRow("too many starts") << QStringList{"sweep", defaultScenario(), "--virtual", "--starts", "4"} << "--starts";
+        QTest::addRow("fractional starts") << QStringList{"sweep", defaultScenario(), "--virtual", "--starts", "1.5"} << "--starts";
+        QTest::addRow("starts of an endpoint") << QStringList{"sweep", "--target", "http://127.0.0.1:9/predict", "--starts", "2"}
+                                               << "--starts acts on the built-in engine's levels";
     }
     void sweepBadInput()
     {

@@ -30,6 +30,7 @@
 #include <QFormLayout>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QScatterSeries>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QThread>
@@ -585,6 +586,86 @@ private slots:
         QTableWidget* t2 = reopened.sweepPage()->levelTable();
         QVERIFY(!t2->isColumnHidden(generator));
         QCOMPARE(t2->item(2, generator)->text(), QStringLiteral("2 workers, CPU 97 % · behind"));
+    }
+
+    // Issue 13: a dynamic-batching sweep's levels with more than one steady state say so in the table, the
+    // read-out, the chart (the faster states as marks above the curve) and the evidence; a session keeps them.
+    void steadyStatesShowPerLevel()
+    {
+        // T(b, 1) = 1 ms, T(b, 2) = 2 ms, 0.2 ms batcher delay: 8 users make 6,667 req/s in one batch, 4,000
+        // in two groups (tests/study/tst_sweep.cpp works it out).
+        Scenario s = twoSlots();
+        s.name = "two states";
+        s.deployment.predictConcurrency = 8;
+        s.deployment.concurrencyTarget = 64;
+        s.deployment.maxReplicas = 1;
+        s.model.predict = Distribution::constant(1);
+        s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+        s.model.batching.maxBatch = 64;
+        s.model.batching.maxDelayMs = 0.2;
+        s.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
+        s.model.predictTable.concurrency = {2};
+        s.model.predictTable.msShared = {{2, 2}};
+        QTemporaryDir dir;
+        MainWindow w(s, "test");
+        SweepPage* page = w.sweepPage();
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) { // the form, before the sweep
+            showSweepPage(w);
+            auto* form = w.findChild<QScrollArea*>("sweepForm");
+            form->verticalScrollBar()->setValue(form->verticalScrollBar()->maximum());
+            form->grab().save(shots + "/sweep_form_starts.png");
+        }
+        QVERIFY(sweep(page, "1, 8, 16, 32"));
+        QTableWidget* t = page->levelTable();
+        int states = -1;
+        for (int c = 0; c < t->columnCount(); ++c)
+            if (t->horizontalHeaderItem(c)->text() == "Steady states")
+                states = c;
+        QVERIFY(states >= 0 && !t->isColumnHidden(states));
+        QCOMPARE(t->item(0, states)->text(), QStringLiteral("—")); // one user, one start
+        QCOMPARE(t->item(1, 0)->text(), QStringLiteral("8"));
+        QCOMPARE(t->item(1, states)->text(), QStringLiteral("several: 4000 – 6667 req/s"));
+        QCOMPARE(t->item(1, 4)->text(), QStringLiteral("4000")); // the slowest start's throughput
+        QVERIFY2(t->item(1, states)->toolTip().contains("more than one steady state"), qPrintable(t->item(1, states)->toolTip()));
+        QCOMPARE(t->item(2, states)->text(), QStringLiteral("one (3 starts agree)"));
+        QVERIFY2(page->readoutAt(8).contains("several steady states (all users at once 6667 req/s"), qPrintable(page->readoutAt(8)));
+        QVERIFY2(page->evidenceText().contains("More than one steady state at 8 users (4000 req/s – 6667 req/s)"),
+                 qPrintable(page->evidenceText()));
+        QScatterSeries* other = nullptr;
+        for (QAbstractSeries* series : page->chartView()->chart()->series())
+            if (series->name() == "other steady state")
+                other = qobject_cast<QScatterSeries*>(series);
+        QVERIFY(other && other->isVisible());
+        QCOMPARE(other->count(), 1); // 8 users' one-batch state; two groups and one by one are the curve's
+        QCOMPARE(other->at(0).x(), 8.0);
+        QVERIFY(std::abs(other->at(0).y() - 8 / 1.2e-3) < 1);
+        if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
+            showSweepPage(w);
+            t->scrollToItem(t->item(1, states));
+            w.grab().save(shots + "/sweep_steady_states.png");
+        }
+        const QString path = dir.filePath("states.json");
+        QCOMPARE(w.saveSessionTo(path), QString());
+        MainWindow reopened(s, "test");
+        QCOMPARE(reopened.openSessionFrom(path), QString());
+        QCOMPARE(reopened.sweepPage()->levelTable()->item(1, states)->text(), QStringLiteral("several: 4000 – 6667 req/s"));
+
+        // One start, chosen on the form: the old figures, no column; the form and the session remember it.
+        QComboBox* starts = page->starts();
+        QCOMPARE(starts->currentData().toInt(), 0); // automatic
+        starts->setCurrentIndex(starts->findData(1));
+        QVERIFY(page->formSummary().contains("1 start per level"));
+        QVERIFY(sweep(page, "1, 8, 16, 32"));
+        QVERIFY(t->isColumnHidden(states));
+        QCOMPARE(t->item(1, 4)->text(), QStringLiteral("6667"));
+        QCOMPARE(page->sweeps().back().options.starts, 1);
+        QCOMPARE(w.saveSessionTo(path), QString());
+        MainWindow again(s, "test");
+        QCOMPARE(again.openSessionFrom(path), QString());
+        QCOMPARE(again.sweepPage()->starts()->currentData().toInt(), 1);
+        // An endpoint's levels start as its clients do: the choice is the engine's.
+        chooseEndpoint(page->endpointPanel(), "http://127.0.0.1:9/predict", "knee");
+        QVERIFY(!starts->isEnabled());
     }
 
     // One short, real Locust sweep (Debian's /usr/bin/locust, one worker, one level) against a server in

@@ -535,6 +535,78 @@ private slots:
                         "levels[0].good"));
     }
 
+    void steadyStatesRoundTrip()
+    {
+        // Issue 13: a dynamic-batching sweep's levels measured from several starts keep each start's
+        // figures; which start a level reports is recomputed on open and must be the start whose figures
+        // the level has.
+        const char* dynamic = "name: states\ndeployment: {replicas: {min: 1, max: 1}, concurrency_target: 100, predict_concurrency: 8}\n"
+                              "model:\n  predict: 1\n  predict_table: {batch: [1, 8], concurrency: [1, 2], ms: [[1, 1], [2, 2]]}\n"
+                              "  batching: {mode: dynamic, max_batch: 64, max_delay_ms: 0.2}\n"
+                              "workload: {arrival: {kind: closed, users: 8}, duration_s: 10}\n";
+        const ScenarioReadResult read = readScenarioText(dynamic, "d.yaml");
+        QVERIFY(read.ok());
+        SweepOptions o;
+        o.levels = {1, 8, 16};
+        o.warmupS = o.windowS = 0.01;
+        Session s;
+        s.scenarioYaml = QString::fromUtf8(dynamic);
+        s.sweeps.push_back({o, runVirtualSweep(*read.scenario, o)});
+        const SweepLevel& eight = s.sweeps[0].result.levels[1];
+        QVERIFY(eight.states && eight.states->several && eight.predictCalls > 0);
+        const QByteArray bytes = serializeSession(s);
+        const SessionLoad l = parseSession(bytes, "x");
+        QVERIFY2(l.session, qPrintable(l.error));
+        const SweepLevel& back = l.session->sweeps[0].result.levels[1];
+        QVERIFY(back.states);
+        QCOMPARE(back.predictCalls, eight.predictCalls);
+        QCOMPARE(back.states->chosen, eight.states->chosen);
+        QCOMPARE(back.states->rule, eight.states->rule);
+        QCOMPARE(back.states->starts.size(), eight.states->starts.size());
+        QCOMPARE(back.states->starts[1].requestsPerCall(), eight.states->starts[1].requestsPerCall());
+        QCOMPARE(serializeSession(*l.session), bytes);
+
+        auto level1 = [&](const std::function<void(QJsonObject&)>& edit) {
+            return edited(bytes, [&](QJsonObject& root) {
+                QJsonArray sweeps = root["sweeps"].toArray();
+                QJsonObject sw = sweeps[0].toObject();
+                QJsonArray levels = sw["levels"].toArray();
+                QJsonObject l1 = levels[1].toObject();
+                edit(l1);
+                levels[1] = l1;
+                sw["levels"] = levels;
+                sweeps[0] = sw;
+                root["sweeps"] = sweeps;
+            });
+        };
+        auto refused = [](const QByteArray& file, const char* fragment) {
+            const SessionLoad bad = parseSession(file, "bad.json");
+            return !bad.session && bad.error.contains(QLatin1String(fragment));
+        };
+        auto start = [&](int k, const char* key, const QJsonValue& v) {
+            return level1([=](QJsonObject& l1) {
+                QJsonObject st = l1["states"].toObject();
+                QJsonArray starts = st["starts"].toArray();
+                QJsonObject x = starts[k].toObject();
+                x[key] = v;
+                starts[k] = x;
+                st["starts"] = starts;
+                l1["states"] = st;
+            });
+        };
+        // The together start made the slowest: the level's figures are no longer its chosen start's.
+        QVERIFY(refused(start(0, "throughput_rps", 1.0), "figures are the start they report"));
+        QVERIFY(refused(start(1, "start", "sideways"), "together, two_groups or one_by_one"));
+        QVERIFY(refused(start(1, "start", "together"), "together first, and only first"));
+        QVERIFY(refused(level1([](QJsonObject& l1) {
+                            QJsonObject st = l1["states"].toObject();
+                            st["starts"] = QJsonArray{st["starts"].toArray()[0]};
+                            l1["states"] = st;
+                        }),
+                        "two starts or more"));
+        QVERIFY(refused(level1([](QJsonObject& l1) { l1["predict_calls"] = -3; }), "predict_calls"));
+    }
+
     void serverMetricsRoundTrip()
     {
         // Issue 17: what an endpoint's /metrics said per level is kept and read back; a summary whose mean

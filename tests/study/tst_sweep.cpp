@@ -491,6 +491,100 @@ private slots:
             QCOMPARE(l.ttft.p95 <= 30, l.concurrency <= 4);
     }
 
+    // Issue 13: a closed loop into dynamic batching has more than one steady state. Device T(b, 1) = 1 ms
+    // for any batch, T(b, 2) = 2 ms (two calls share it fully), the batcher's delay 0.2 ms, predict_concurrency
+    // 8. All 8 users at once: one batch of 8 every 0.2 + 1 ms, 8 ÷ 1.2 ms = 6,667 req/s. In two groups of 4
+    // half a round trip apart the groups' calls overlap: each call is alone for a ms and shared for s ms,
+    // with a + s ÷ 2 = 1 (its work) and 0.2 + a + s = 2a + s (the period, two calls' worth of device time),
+    // so a = 0.2, s = 1.6, a request takes 2.0 ms and 8 users make 4,000 req/s. The sweep measures both and
+    // reports the slower; the starts agree again once every call is full (16 users: batches of 8 at most,
+    // by the table's largest batch).
+    void dynamicBatchingLevelsReportTheirSteadyStates()
+    {
+        Scenario s = deterministic(8, 1);
+        s.model.batching.mode = BatchingConfig::Mode::Dynamic;
+        s.model.batching.maxBatch = 64;
+        s.model.batching.maxDelayMs = 0.2;
+        s.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
+        s.model.predictTable.concurrency = {2};
+        s.model.predictTable.msShared = {{2, 2}};
+        SweepOptions o = quick();
+        o.levels = {1, 2, 8, 16, 32};
+        o.extendLimit = 0;
+        const SweepResult r = runVirtualSweep(s, o);
+        QCOMPARE(r.levels.size(), std::size_t(5));
+        QVERIFY(!r.levels[0].states); // one user has one start
+        const SweepLevel& two = r.levels[1];
+        QVERIFY(two.states);
+        QCOMPARE(two.states->starts.size(), std::size_t(2)); // two users one by one are two groups
+        QCOMPARE(two.states->starts[1].start, std::string("two_groups"));
+        const SweepLevel& eight = r.levels[2];
+        QVERIFY(eight.states && eight.states->several);
+        const std::vector<LevelStart>& st = eight.states->starts;
+        QCOMPARE(st.size(), std::size_t(3));
+        QCOMPARE(st[0].start, std::string("together"));
+        QVERIFY(std::abs(st[0].throughputRps - 8 / 1.2e-3) < 1);
+        QCOMPARE(st[0].requestsPerCall(), 8.0);
+        QCOMPARE(st[0].p50, 1.2);
+        QVERIFY(std::abs(st[1].throughputRps - 4000) < 1);
+        QCOMPARE(st[1].requestsPerCall(), 4.0);
+        QCOMPARE(st[1].p50, 2.0);
+        QVERIFY(std::abs(st[2].throughputRps - 4000) < 1); // one by one settles in two groups too
+        // The level's figures are the slowest start's, and its rule says what was measured.
+        const auto slowest = std::min_element(st.begin(), st.end(), [](const LevelStart& a, const LevelStart& b) { return a.throughputRps < b.throughputRps; });
+        QCOMPARE(eight.states->chosen, slowest->start);
+        QCOMPARE(eight.throughputRps, slowest->throughputRps);
+        QCOMPARE(eight.completed, slowest->completed);
+        QCOMPARE(eight.predictCalls, slowest->predictCalls);
+        QVERIFY2(QString::fromStdString(eight.states->rule).contains("more than one steady state"), eight.states->rule.c_str());
+        const SweepLevel& sixteen = r.levels[3];
+        QVERIFY(sixteen.states && !sixteen.states->several);
+        QCOMPARE(sixteen.states->chosen, std::string("together"));
+        QCOMPARE(sixteen.throughputRps, sixteen.states->starts[0].throughputRps);
+        // The saturation is the slow state's: 16 users reach the peak of 6,667 req/s, 8 do not (4,000).
+        QCOMPARE(r.analysis.saturation, std::optional<int>(16));
+
+        // A recommendation at such a level says so: with an SLO of 2.1 ms on p95, 8 users (2.0 ms) are the target.
+        SweepOptions withSlo = o;
+        withSlo.sloMs = 2.1;
+        const SweepResult bound = runVirtualSweep(s, withSlo);
+        QCOMPARE(bound.recommendation.concurrencyTarget, 8);
+        QCOMPARE(bound.recommendation.throughputAtTargetRps, eight.throughputRps);
+        QVERIFY2(QString::fromStdString(bound.recommendation.concurrencyTargetRule)
+                     .endsWith("; this level has more than one steady state (4000 req/s to 6667 req/s by how the users start), and its figures are the slowest"),
+                 bound.recommendation.concurrencyTargetRule.c_str());
+
+        // One start (--starts 1): the old figures, no states.
+        SweepOptions one = o;
+        one.starts = 1;
+        const SweepResult single = runVirtualSweep(s, one);
+        QVERIFY(!single.levels[2].states);
+        QCOMPARE(single.levels[2].throughputRps, st[0].throughputRps);
+        QCOMPARE(single.analysis.saturation, std::optional<int>(8));
+
+        // No batching: one start unless asked; asked, the starts of independent slots agree.
+        const Scenario plain = deterministic(8, 1);
+        QVERIFY(!runVirtualSweep(plain, o).levels[2].states);
+        SweepOptions asked = o;
+        asked.starts = 3;
+        const SweepResult both = runVirtualSweep(plain, asked);
+        QVERIFY(both.levels[2].states && !both.levels[2].states->several);
+        // The grid's cells follow the same procedure: pc 8 at target 8 reports the two groups' 4,000 req/s.
+        GridOptions g;
+        g.predictConcurrency = {8};
+        g.targets = {8, 16};
+        g.level = o;
+        const GridResult grid = runGrid(s, g, makeVirtualDriver);
+        QCOMPARE(grid.cells.size(), std::size_t(2));
+        QVERIFY(grid.cells[0].level.states && grid.cells[0].level.states->several);
+        QCOMPARE(grid.cells[0].level.throughputRps, eight.throughputRps);
+        QVERIFY(grid.cells[1].level.states && !grid.cells[1].level.states->several);
+        // Wall-clock rules (a live sweep) measure other starts only when asked.
+        QVERIFY(!runWallClockSweep(s, o).levels[2].states);
+        const SweepResult wall = runWallClockSweep(s, asked);
+        QVERIFY(wall.levels[2].states && wall.levels[2].states->several);
+    }
+
     void cancelKeepsFinishedLevels()
     {
         int seen = 0;
