@@ -162,8 +162,7 @@ SweepPage::SweepPage(QWidget* parent)
         // Virtual/live time and the predict_concurrency grid are the built-in engine's.
         m_mode->setEnabled(!m_endpoint->endpointChosen());
         m_grid->setEnabled(!m_endpoint->endpointChosen());
-        m_starts->setEnabled(!m_endpoint->endpointChosen());
-        updateFormSummary();
+        updateLoad();
     });
     // Locust's rows come and go with the choice: the form's height follows.
     connect(m_endpoint, &EndpointPanel::loadGeneratorChanged, this, [this] {
@@ -557,6 +556,7 @@ void SweepPage::updateLoad()
                                   : tr("The levels stop at the first that misses an SLO (or fails requests, or falls past saturation); then "
                                        "bisection between it and the last that met them, down to one user."));
     m_grid->setPlaceholderText(rates ? tr("closed loop only: leave empty for a rate sweep") : tr("e.g. 1, 2, 4, 8 (empty: no grid)"));
+    m_starts->setEnabled(!rates && !m_endpoint->endpointChosen()); // the built-in engine's closed loops only
     updateFormSummary();
 }
 
@@ -581,7 +581,7 @@ void SweepPage::updateFormSummary()
         text += tr(" · SLO search");
     if (m_repeats->value() > 1)
         text += tr(" · %1 repeats").arg(m_repeats->value());
-    if (m_starts->currentData().toInt() > 0 && !m_endpoint->endpointChosen())
+    if (m_starts->currentData().toInt() > 0 && m_load->currentData().toString() != QLatin1String("rates") && !m_endpoint->endpointChosen())
         text += tr(" · %1 per level").arg(counted(m_starts->currentData().toInt(), tr("start"), tr("starts")));
     m_formSummary->setText(text);
 }
@@ -633,8 +633,13 @@ std::optional<SweepOptions> SweepPage::readOptions(QString& error) const
     o.baselineRps = m_baseline->value();
     o.peakRps = m_peak->value();
     o.repeats = m_repeats->value();
-    if (!m_endpoint->endpointChosen()) // an endpoint's clients start as they do (knee sweep refuses --starts there)
+    if (!m_endpoint->endpointChosen() && !rates) { // an endpoint's clients start as they do; a rate sweep has no users to start
         o.starts = m_starts->currentData().toInt();
+        if (o.starts > 1 && o.repeats > 1) { // as knee sweep refuses it
+            error = tr("Starts per level measures a level once from each start: set Repeats to 1, or Starts to Automatic");
+            return std::nullopt;
+        }
+    }
     o.searchSlo = m_searchSlo->isChecked();
     if (o.searchSlo && o.sloMs <= 0 && o.ttftSloMs <= 0 && o.itlSloMs <= 0) {
         error = rates ? tr("Finding the largest rate that meets the SLOs needs an SLO: set p95, TTFT or inter-token")

@@ -244,6 +244,7 @@ private:
     QLineSeries *m_p50, *m_p95, *m_p99, *m_throughput, *m_sent, *m_compare, *m_sloLine; // m_sent: a rate sweep's achieved rate
     QScatterSeries *m_knee, *m_saturation, *m_throughputKnee;
     QScatterSeries* m_otherStates; // issue 13: a level's faster steady states (its curve shows the slowest)
+    void showOtherStates();        // its marks and legend entry shown when it has any
     std::optional<int> m_markedKnee, m_markedSaturation;
     std::optional<double> m_markedRateKnee, m_markedCapacity;
     std::vector<SweepLevel> m_shownLevels; // what the chart and table show (the running sweep's, as they finish)

@@ -240,15 +240,22 @@ QWidget* SweepPage::buildResults()
     return results;
 }
 
+void SweepPage::showOtherStates()
+{
+    // The other steady states' marks and their legend entry: only when some level has them.
+    const bool any = m_otherStates->count() > 0;
+    m_otherStates->setVisible(any);
+    for (QLegendMarker* marker : m_chart->legend()->markers(m_otherStates))
+        marker->setVisible(any);
+}
+
 void SweepPage::clearChart()
 {
     for (QLineSeries* s : {m_p50, m_p95, m_p99, m_throughput, m_sent})
         s->clear();
     for (QScatterSeries* s : {m_knee, m_saturation, m_throughputKnee, m_otherStates})
         s->clear();
-    m_otherStates->setVisible(false);
-    for (QLegendMarker* marker : m_chart->legend()->markers(m_otherStates))
-        marker->setVisible(false);
+    showOtherStates();
     m_shownLevels.clear();
     m_markedKnee.reset();
     m_markedSaturation.reset();
@@ -349,9 +356,7 @@ void SweepPage::addLevel(const SweepLevel& l)
         for (const LevelStart& st : l.states->starts)
             if (std::abs(st.throughputRps - l.throughputRps) > m_shown.tolerance * std::max(st.throughputRps, l.throughputRps))
                 m_otherStates->append(x, st.throughputRps);
-    m_otherStates->setVisible(m_otherStates->count() > 0);
-    for (QLegendMarker* marker : m_chart->legend()->markers(m_otherStates))
-        marker->setVisible(m_otherStates->count() > 0);
+    showOtherStates();
     if (l.open())
         insertByX(m_sent, x, l.sentRps);
     rescaleAxes();

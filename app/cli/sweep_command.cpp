@@ -398,29 +398,33 @@ int runSweep(const QStringList& args)
     const std::optional<int> gpuTelemetryMs = gpuTelemetryMsOrReport(parser, gpuTelemetry, 500, "knee sweep");
     if (!gpuTelemetryMs)
         return kBadInput;
-    if (parser.isSet(repeatsOpt)) {
-        double repeats = 0;
-        if (!number(repeatsOpt, 1, kMaxRepeats, repeats))
-            return kBadInput;
-        if (repeats != std::floor(repeats)) {
-            err << "knee sweep: --repeats expects a whole number from 1 to " << kMaxRepeats << "\n";
-            return kBadInput;
+    // A whole number from 1 to `hi` (--repeats, --starts).
+    auto wholeNumber = [&](const QCommandLineOption& o, int hi, int& into) {
+        double v = 0;
+        if (!number(o, 1, hi, v))
+            return false;
+        if (v != std::floor(v)) {
+            err << "knee sweep: --" << o.names().first() << " expects a whole number from 1 to " << hi << "\n";
+            return false;
         }
-        options.repeats = int(repeats);
-    }
+        into = int(v);
+        return true;
+    };
+    if (parser.isSet(repeatsOpt) && !wholeNumber(repeatsOpt, kMaxRepeats, options.repeats))
+        return kBadInput;
     if (parser.isSet(startsOpt)) {
-        double starts = 0;
-        if (!number(startsOpt, 1, kMaxStarts, starts))
+        if (!wholeNumber(startsOpt, kMaxStarts, options.starts))
             return kBadInput;
-        if (starts != std::floor(starts)) {
-            err << "knee sweep: --starts expects a whole number from 1 to " << kMaxStarts << "\n";
-            return kBadInput;
-        }
         if (endpoint) {
             err << "knee sweep: --starts acts on the built-in engine's levels; an endpoint's clients start as they do\n";
             return kBadInput;
         }
-        options.starts = int(starts);
+        // Starts are a closed loop's, and a level measured once (sweep.h, SweepOptions::starts).
+        if (options.repeats > 1 || parser.isSet(ratesOpt)) {
+            err << "knee sweep: --starts measures closed-loop levels once each from several starts: run it without "
+                << (parser.isSet(ratesOpt) ? "--rates" : "--repeats") << "\n";
+            return kBadInput;
+        }
     }
     if (parser.isSet(searchOpt)) {
         if (parser.value(searchOpt) != QLatin1String("slo")) {
@@ -720,11 +724,12 @@ int runSweep(const QStringList& args)
                        .arg(QStringLiteral("%1-%2").arg(l.repeats->throughput.lo, 0, 'f', 1).arg(l.repeats->throughput.hi, 0, 'f', 1), 21);
         if (goodput)
             out << QStringLiteral(" %1").arg(QStringLiteral("%1 %").arg(100 * l.goodShare(), 0, 'f', 1), 8);
-        const QString notes = (l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
-            + (l.stable ? QString() : QStringLiteral("did not stabilise"))
-            + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree)") : QString())
-            + (l.states && l.states->several ? severalStatesNote(*l.states) : QString())
-            + (l.generatorBehind() ? QStringLiteral(" load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)) : QString());
+        const QString notes = ((l.failed || l.rejected ? QStringLiteral("errors ") : QString()) + failures
+                               + (l.stable ? QString() : QStringLiteral("did not stabilise "))
+                               + (l.repeats && l.repeats->verdict == "noisy" ? QStringLiteral("noisy (repeats disagree) ") : QString())
+                               + (l.states && l.states->several ? severalStatesNote(*l.states) + QStringLiteral(" ") : QString())
+                               + (l.generatorBehind() ? QStringLiteral("load generator fell behind (%1)").arg(QString::fromStdString(l.generator->why)) : QString()))
+                                  .trimmed();
         out << (notes.isEmpty() ? QString() : QStringLiteral("  ") + notes) << "\n";
     }
     for (const SweepLevel& l : r.levels) // the GPUs during a live level (NVML)

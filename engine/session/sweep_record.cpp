@@ -322,15 +322,15 @@ LevelStates readStates(JsonReader& r, const QJsonObject& o, const QString& path)
 {
     std::vector<LevelStart> starts;
     const QJsonArray list = r.array(o, "starts", path, kMaxStarts);
-    for (qsizetype k = 0; r.ok() && k < list.size(); ++k) {
+    for (qsizetype k = 0; r.ok() && k < list.size() && k < kMaxStarts; ++k) {
         const QString sp = path + QStringLiteral(".starts[%1]").arg(k);
         const QJsonObject f = list[k].toObject();
         LevelStart x;
+        // The starts in the order a sweep measures them (sweep.cpp, measureOtherStarts).
+        static const char* const kOrder[] = {"together", "two_groups", "one_by_one"};
         x.start = r.text(f, "start", sp).toStdString();
-        if (r.ok() && x.start != "together" && x.start != "two_groups" && x.start != "one_by_one")
-            r.fail(sp + ".start", "together, two_groups or one_by_one");
-        if (r.ok() && (k == 0) != (x.start == "together"))
-            r.fail(sp + ".start", "together first, and only first");
+        if (r.ok() && x.start != kOrder[k])
+            r.fail(sp + ".start", QStringLiteral("%1 here (the starts come as together, two_groups, one_by_one)").arg(QLatin1String(kOrder[k])));
         x.throughputRps = r.number(f, "throughput_rps", sp, 0, 1e12);
         x.p50 = r.number(f, "p50_ms", sp, 0, 1e12);
         x.p95 = r.number(f, "p95_ms", sp, 0, 1e12);
@@ -343,6 +343,18 @@ LevelStates readStates(JsonReader& r, const QJsonObject& o, const QString& path)
     if (r.ok() && starts.size() < 2)
         r.fail(path + ".starts", "two starts or more");
     return summarizeStates(std::move(starts), SweepOptions().tolerance); // the sweep's own tolerance comes later
+}
+
+// A level read with its starts: which start it reports, by its sweep's tolerance, and its figures must be
+// that start's.
+void settleStates(JsonReader& r, SweepLevel& l, double tolerance, const QString& path)
+{
+    if (!l.states || !r.ok())
+        return;
+    l.states = summarizeStates(std::move(l.states->starts), tolerance);
+    const auto chosen = std::find_if(l.states->starts.begin(), l.states->starts.end(), [&](const LevelStart& x) { return x.start == l.states->chosen; });
+    if (chosen == l.states->starts.end() || chosen->completed != l.completed || chosen->throughputRps != l.throughputRps)
+        r.fail(path, "levels measured from several starts whose figures are the start they report");
 }
 
 std::vector<GpuLevelFigures> readGpus(JsonReader& r, const QJsonObject& o, const QString& path)
@@ -456,8 +468,11 @@ SweepLevel readLevel(JsonReader& r, const QJsonObject& o, const QString& path)
     }
     if (o.contains("predict_calls"))
         l.predictCalls = r.integer(o, "predict_calls", path, 0, kMaxSavedCount);
-    if (o.contains("states"))
+    if (o.contains("states")) {
         l.states = readStates(r, r.object(o, "states", path), path + ".states");
+        if (r.ok() && (open || l.concurrency < 2 || o.contains("repeats")))
+            r.fail(path + ".states", "none here: starts are measured for closed-loop levels of 2 users or more, measured once");
+    }
     if (o.contains("server_metrics"))
         l.server = readServerScrape(r, r.object(o, "server_metrics", path), path + ".server_metrics");
     if (o.contains("load_generator")) {
@@ -688,13 +703,7 @@ std::optional<SessionSweep> readSweepRecord(JsonReader& r, const QJsonObject& o,
     for (SweepLevel& l : res.levels) { // the verdicts against the sweep's own tolerance
         if (l.repeats)
             l.repeats = summarizeRepeats(std::move(l.repeats->runs), sw.options.tolerance);
-        if (l.states) { // which start the level reports, by the sweep's tolerance; the level's figures are its
-            l.states = summarizeStates(std::move(l.states->starts), sw.options.tolerance);
-            const auto chosen = std::find_if(l.states->starts.begin(), l.states->starts.end(),
-                                             [&](const LevelStart& x) { return x.start == l.states->chosen; });
-            if (r.ok() && (chosen->completed != l.completed || chosen->throughputRps != l.throughputRps))
-                r.fail(path + ".levels", "levels measured from several starts whose figures are the start they report");
-        }
+        settleStates(r, l, sw.options.tolerance, path + ".levels");
         finishOpenLevel(l, l.rateRps, sw.options.tolerance, res.mode == "http");
         if (r.ok() && l.open() != sw.options.rateSweep())
             r.fail(path + ".levels", sw.options.rateSweep() ? "the rate levels its options ask for" : "closed-loop levels, as its options ask");
@@ -782,8 +791,11 @@ std::optional<SessionGrid> readGridRecord(JsonReader& r, const QJsonObject& o, c
         cell.measured = r.boolean(c, "measured", cp);
         if (r.ok() && cell.measured && cell.predictConcurrency > cell.target)
             r.fail(cp + ".measured", "false where predict_concurrency is above the target (a grid never runs such a cell)");
-        if (r.ok() && cell.measured)
+        if (r.ok() && cell.measured) {
             cell.level = readLevel(r, r.object(c, "level", cp), cp + ".level");
+            if (r.ok())
+                settleStates(r, cell.level, g.options.level.tolerance, cp + ".level");
+        }
         // Cells come in the order the grid runs them (its predict_concurrency levels, then its targets): where
         // a stopped grid stopped follows from their count (applyGridChoice says so in its rules).
         const std::size_t t = g.options.targets.size(), i = std::size_t(k);

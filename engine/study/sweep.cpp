@@ -231,7 +231,7 @@ public:
         // The engine's own limit of one year; the level procedure ends the level long before.
         s.workload.durationS = limits::kMaxDurationS;
         // Users started in groups (LevelLoad::groups): the first group now, the others as their times come.
-        const int groups = load.open() ? 1 : std::clamp(load.groups, 1, std::max(1, load.users));
+        const int groups = load.open() || !(load.spreadS > 0) ? 1 : std::clamp(load.groups, 1, std::max(1, load.users));
         auto startedBy = [&](int g) { return int((std::int64_t(load.users) * (g + 1) + groups - 1) / groups); }; // users in groups 0..g
         if (!load.open())
             s.workload.arrival.users = startedBy(0);
@@ -241,7 +241,7 @@ public:
         m_engine->setObserver([this](const Request& r) { recordResponse(m_window, r); });
         m_driver.start(*m_engine);
         const Nanos t0 = m_engine->now();
-        for (int g = 1; g < groups && load.spreadS > 0; ++g) {
+        for (int g = 1; g < groups; ++g) {
             m_driver.advanceTo(*m_engine, t0 + secondsToNanos(load.spreadS * g / groups));
             m_driver.act(*m_engine, [&](Engine& e) { e.setUsers(startedBy(g)); });
         }
@@ -792,6 +792,7 @@ SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const Level
     const int users = rates ? 0 : int(level);
     bool generatorMayLag = false;
     bool otherStarts = false; // the probes start users in groups, and may (SweepOptions::startsVirtualOnly)
+    std::int64_t predictCalls = 0;
     for (int repeat = 0; repeat < repeats; ++repeat) {
         const std::unique_ptr<LevelProbe> probe = probeFor(users, repeat);
         if (mode)
@@ -805,6 +806,7 @@ SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const Level
         one = measureLevel(*probe, load, o, repeats > 1 ? &all : nullptr);
         runs.push_back(repeatFigures(one));
         measuredS += one.measuredS;
+        predictCalls += one.predictCalls;
         windows += one.windows;
         stable = stable && one.stable;
         if (one.endpoint) {
@@ -832,6 +834,7 @@ SweepLevel measureRepeatedLevel(double level, const SweepOptions& o, const Level
     if (repeats > 1) { // the repeats merged: their windows' responses over their measured seconds
         one = levelOf(all, users, measuredS);
         one.windows = windows;
+        one.predictCalls = predictCalls;
         one.stable = stable;
         one.endpoint = endpoint;
         for (const std::string& kind : kinds) // an endpoint's record lists every kind, 0 where none

@@ -88,7 +88,7 @@ struct LevelLoad {
     bool constant = false;
     std::uint64_t seed = 1;
     // Closed loop: the users start in `groups` groups of (nearly) equal size, evenly spaced over
-    // `spreadS` seconds (group g at g × spreadS ÷ groups); 1: all at once.
+    // `spreadS` seconds (group g at g × spreadS ÷ groups); 1, or no spread: all at once.
     int groups = 1;
     double spreadS = 0;
     bool open() const { return rateRps > 0; }

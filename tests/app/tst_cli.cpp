@@ -500,6 +500,10 @@ private slots:
         QTest::addRow("fractional repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "2.5"} << "--repeats";
         QTest::addRow("too many starts") << QStringList{"sweep", defaultScenario(), "--virtual", "--starts", "4"} << "--starts";
         QTest::addRow("fractional starts") << QStringList{"sweep", defaultScenario(), "--virtual", "--starts", "1.5"} << "--starts";
+        QTest::addRow("starts with repeats") << QStringList{"sweep", defaultScenario(), "--virtual", "--repeats", "2", "--starts", "3"}
+                                             << "run it without --repeats";
+        QTest::addRow("starts of a rate sweep") << QStringList{"sweep", defaultScenario(), "--virtual", "--rates", "10,20", "--starts", "2"}
+                                                << "run it without --rates";
         QTest::addRow("starts of an endpoint") << QStringList{"sweep", "--target", "http://127.0.0.1:9/predict", "--starts", "2"}
                                                << "--starts acts on the built-in engine's levels";
     }

@@ -596,8 +596,22 @@ private slots:
         };
         // The together start made the slowest: the level's figures are no longer its chosen start's.
         QVERIFY(refused(start(0, "throughput_rps", 1.0), "figures are the start they report"));
-        QVERIFY(refused(start(1, "start", "sideways"), "together, two_groups or one_by_one"));
-        QVERIFY(refused(start(1, "start", "together"), "together first, and only first"));
+        QVERIFY(refused(start(1, "start", "sideways"), "two_groups here"));
+        QVERIFY(refused(start(1, "start", "together"), "two_groups here"));
+        QVERIFY(refused(start(2, "start", "two_groups"), "one_by_one here")); // a start twice
+        QVERIFY(refused(start(0, "start", "one_by_one"), "together here"));
+        QVERIFY(refused(edited(bytes, [](QJsonObject& root) { // starts on the one-user level
+                            QJsonArray sweeps = root["sweeps"].toArray();
+                            QJsonObject sw = sweeps[0].toObject();
+                            QJsonArray levels = sw["levels"].toArray();
+                            QJsonObject l0 = levels[0].toObject();
+                            l0["states"] = levels[1].toObject()["states"];
+                            levels[0] = l0;
+                            sw["levels"] = levels;
+                            sweeps[0] = sw;
+                            root["sweeps"] = sweeps;
+                        }),
+                        "levels[0].states"));
         QVERIFY(refused(level1([](QJsonObject& l1) {
                             QJsonObject st = l1["states"].toObject();
                             st["starts"] = QJsonArray{st["starts"].toArray()[0]};
@@ -605,6 +619,41 @@ private slots:
                         }),
                         "two starts or more"));
         QVERIFY(refused(level1([](QJsonObject& l1) { l1["predict_calls"] = -3; }), "predict_calls"));
+
+        // A grid's cells are held to the same: pc 8 at target 8 reports its slowest start.
+        GridOptions g;
+        g.predictConcurrency = {8};
+        g.targets = {8};
+        g.level = o;
+        Session withGrid = s;
+        withGrid.grids.push_back({g, runGrid(*read.scenario, g, makeVirtualDriver)});
+        applyGridChoice(withGrid.sweeps.back().result, withGrid.grids.back().result, *read.scenario, o); // as a sweep with a grid saves it
+        withGrid.grids.back().sweep = 0;
+        QVERIFY(withGrid.grids[0].result.cells[0].level.states && withGrid.grids[0].result.cells[0].level.states->several);
+        const QByteArray gridBytes = serializeSession(withGrid);
+        const SessionLoad gl = parseSession(gridBytes, "g");
+        QVERIFY2(gl.session, qPrintable(gl.error));
+        QCOMPARE(gl.session->grids[0].result.cells[0].level.states->chosen, withGrid.grids[0].result.cells[0].level.states->chosen);
+        QVERIFY(refused(edited(gridBytes, [](QJsonObject& root) { // the cell's together start made the slowest
+                            QJsonArray grids = root["grids"].toArray();
+                            QJsonObject gr = grids[0].toObject();
+                            QJsonArray cells = gr["cells"].toArray();
+                            QJsonObject c0 = cells[0].toObject();
+                            QJsonObject level = c0["level"].toObject();
+                            QJsonObject st = level["states"].toObject();
+                            QJsonArray starts = st["starts"].toArray();
+                            QJsonObject x = starts[0].toObject();
+                            x["throughput_rps"] = 1.0;
+                            starts[0] = x;
+                            st["starts"] = starts;
+                            level["states"] = st;
+                            c0["level"] = level;
+                            cells[0] = c0;
+                            gr["cells"] = cells;
+                            grids[0] = gr;
+                            root["grids"] = grids;
+                        }),
+                        "cells[0].level"));
     }
 
     void serverMetricsRoundTrip()
