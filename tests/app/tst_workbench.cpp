@@ -663,6 +663,22 @@ private slots:
         MainWindow again(s, "test");
         QCOMPARE(again.openSessionFrom(path), QString());
         QCOMPARE(again.sweepPage()->starts()->currentData().toInt(), 1);
+        // Three starts with repeats is refused before anything runs, as knee sweep refuses it, and says what to change.
+        starts->setCurrentIndex(starts->findData(3));
+        page->repeats()->setValue(2);
+        const int sweepsBefore = int(page->sweeps().size());
+        page->run();
+        QVERIFY(!page->isRunning());
+        QVERIFY2(page->statusText().contains("set Repeats to 1, or Starts to Automatic"), qPrintable(page->statusText()));
+        QCOMPARE(int(page->sweeps().size()), sweepsBefore);
+        page->repeats()->setValue(1);
+        // A rate sweep has no users to start: the choice is greyed, the summary leaves it out, and back on users it returns.
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("rates")));
+        QVERIFY(!starts->isEnabled());
+        QVERIFY2(!page->formSummary().contains("per level"), qPrintable(page->formSummary()));
+        page->load()->setCurrentIndex(page->load()->findData(QStringLiteral("users")));
+        QVERIFY(starts->isEnabled());
+        QVERIFY2(page->formSummary().contains("3 starts per level"), qPrintable(page->formSummary()));
         // An endpoint's levels start as its clients do: the choice is the engine's.
         chooseEndpoint(page->endpointPanel(), "http://127.0.0.1:9/predict", "knee");
         QVERIFY(!starts->isEnabled());
