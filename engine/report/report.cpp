@@ -45,11 +45,12 @@ svg .p50-label { fill: var(--p50); } svg .p95-label { fill: var(--p95); } svg .p
 svg circle.dot { fill: var(--fg); } svg circle.knee { fill: var(--knee); } svg circle.saturation { fill: var(--tp); }
 svg .slo { stroke: var(--slo); stroke-dasharray: 8 4 2 4; stroke-width: 1.5; } svg .slo-label { fill: var(--slo); }
 svg .mark { font-weight: 600; }
+svg circle.other-state { fill: var(--bg); stroke: var(--tp); stroke-width: 1.5; }
 svg circle.unserved { fill: var(--bg); stroke: var(--p99); stroke-width: 1.5; } svg circle.capacity { fill: var(--tp); }
 svg .sent { stroke: var(--muted); stroke-width: 1.5; } svg .served-label { fill: var(--tp); } svg .sent-label { fill: var(--muted); }
 table.levels { border-collapse: collapse; width: 100%; } table.levels th, table.levels td { padding: 4px 8px; border-bottom: 1px solid var(--line); }
 table.levels th { text-align: right; } table.levels td { text-align: right; font-variant-numeric: tabular-nums; }
-table.levels tr.excluded td { color: var(--muted); } table.levels td.notes { text-align: left; }
+table.levels tr.excluded td { color: var(--muted); } table.levels td[data-field='states'] { white-space: nowrap; } table.levels td.notes { text-align: left; }
 pre { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow-x: auto; font-size: 13px; }
 footer { color: var(--muted); font-size: 0.9em; margin-top: 2em; border-top: 1px solid var(--line); padding-top: 8px; }
 )";
@@ -115,6 +116,58 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
     return html;
 }
 
+// Columns the window's table shows only when some level has them (ui/sweep_results.cpp): repeats' 95 %
+// intervals and verdict (issue 17), and the steady states a level's starts found (issue 13).
+struct OptionalColumns {
+    bool repeats = false, states = false;
+    int starts = 0; // the most starts any level was measured from
+    explicit OptionalColumns(const SweepResult& r)
+    {
+        for (const SweepLevel& l : r.levels) {
+            repeats = repeats || l.repeats.has_value();
+            if (l.states) {
+                states = true;
+                starts = std::max(starts, int(l.states->starts.size()));
+            }
+        }
+    }
+    QString headers() const
+    {
+        QString h;
+        if (repeats)
+            h += QStringLiteral("<th>p95 95 % interval (ms)</th><th>Throughput 95 % interval (req/s)</th><th>Repeats</th>");
+        if (states)
+            h += QStringLiteral("<th>Steady states</th>");
+        return h;
+    }
+    QString cells(const SweepLevel& l) const
+    {
+        QString h;
+        if (repeats) {
+            if (const auto& rp = l.repeats)
+                h += QStringLiteral("<td data-field='p95_interval_ms' data-lo='%1' data-hi='%2'>%3 – %4</td>"
+                                    "<td data-field='throughput_interval_rps' data-lo='%5' data-hi='%6'>%7 – %8</td>")
+                         .arg(num(rp->p95.lo), num(rp->p95.hi), ms(rp->p95.lo), ms(rp->p95.hi), num(rp->throughput.lo), num(rp->throughput.hi),
+                              rps(rp->throughput.lo), rps(rp->throughput.hi))
+                    + QStringLiteral("<td data-field='repeats' data-value='%1' title='%2'>%1, %3</td>")
+                          .arg(rp->runs.size())
+                          .arg(esc(rp->verdictRule), esc(rp->verdict));
+            else
+                h += QStringLiteral("<td>—</td><td>—</td><td data-field='repeats' data-value='1'>1</td>");
+        }
+        if (states) {
+            if (const auto& st = l.states)
+                h += QStringLiteral("<td data-field='states' data-several='%1' data-lo='%2' data-hi='%3' title='%4'>%5</td>")
+                         .arg(st->several ? QStringLiteral("yes") : QStringLiteral("no"), num(st->slowestRps()), num(st->fastestRps()), esc(st->rule),
+                              st->several ? QStringLiteral("several: %1 – %2 req/s").arg(rps(st->slowestRps()), rps(st->fastestRps()))
+                                          : QStringLiteral("one (%1 starts agree)").arg(st->starts.size()));
+            else
+                h += QStringLiteral("<td data-field='states'>—</td>");
+        }
+        return h;
+    }
+};
+
 QString levelsTable(const SweepResult& r)
 {
     const bool streaming = std::any_of(r.levels.begin(), r.levels.end(), [](const SweepLevel& l) { return l.ttft.count > 0; });
@@ -122,7 +175,8 @@ QString levelsTable(const SweepResult& r)
                                   "<th>Throughput (req/s)</th>");
     if (streaming)
         html += QStringLiteral("<th>TTFT p95 (ms)</th><th>Inter-token p95 (ms)</th>");
-    html += QStringLiteral("<th>Completed</th><th>Errors</th><th>Stable</th><th>Measured (s)</th></tr></thead><tbody>");
+    const OptionalColumns optional(r);
+    html += QStringLiteral("<th>Completed</th><th>Errors</th><th>Stable</th><th>Measured (s)</th>%1</tr></thead><tbody>").arg(optional.headers());
     auto cell = [](const QString& field, double exact, const QString& shown) {
         return QStringLiteral("<td data-field='%1' data-value='%2'>%3</td>").arg(field, num(exact), shown);
     };
@@ -142,7 +196,7 @@ QString levelsTable(const SweepResult& r)
         html += cell(QStringLiteral("errors"), double(errors), QString::number(errors));
         html += QStringLiteral("<td data-field='stable'>%1</td>").arg(l.stable ? QStringLiteral("yes") : QStringLiteral("no"));
         html += cell(QStringLiteral("measured_s"), l.measuredS, QString::number(l.measuredS, 'f', 1));
-        html += QStringLiteral("</tr>");
+        html += optional.cells(l) + QStringLiteral("</tr>");
     }
     html += QStringLiteral("</tbody></table>");
     return html;
@@ -170,7 +224,9 @@ QString rateLevelsTable(const SweepResult& r, const SweepOptions& o)
                                   "<th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th>");
     if (streaming)
         html += QStringLiteral("<th>TTFT p95 (ms)</th><th>Inter-token p95 (ms)</th>");
-    html += QStringLiteral("<th>In flight (Little)</th><th>Completed</th><th>Errors</th><th>Measured (s)</th><th>Notes</th></tr></thead><tbody>");
+    const OptionalColumns optional(r);
+    html += QStringLiteral("<th>In flight (Little)</th><th>Completed</th><th>Errors</th><th>Measured (s)</th>%1<th>Notes</th></tr></thead><tbody>")
+                .arg(optional.headers());
     auto cell = [](const QString& field, double exact, const QString& shown) {
         return QStringLiteral("<td data-field='%1' data-value='%2'>%3</td>").arg(field, num(exact), shown);
     };
@@ -195,6 +251,7 @@ QString rateLevelsTable(const SweepResult& r, const SweepOptions& o)
         html += cell(QStringLiteral("completed"), double(l->completed), QString::number(l->completed));
         html += cell(QStringLiteral("errors"), double(l->failed + l->rejected), QString::number(l->failed + l->rejected));
         html += cell(QStringLiteral("measured_s"), l->measuredS, QString::number(l->measuredS, 'f', 1));
+        html += optional.cells(*l);
         html += QStringLiteral("<td data-field='notes' class='notes'>%1</td></tr>").arg(notes.join(QStringLiteral(", ")));
     }
     html += QStringLiteral("</tbody></table>");
@@ -260,6 +317,15 @@ QString analysisSection(const SweepResult& r)
             excluded << QStringLiteral("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? QStringLiteral("errors") : QStringLiteral("did not stabilise"));
     if (!excluded.isEmpty())
         html += QStringLiteral("<li>Not used for the knee, saturation or recommendation: %1</li>").arg(excluded.join(QStringLiteral(", ")));
+    QStringList several; // issue 13: the window's evidence says the same (ui/sweep_evidence.cpp)
+    for (const SweepLevel& l : r.levels)
+        if (l.states && l.states->several)
+            several << QStringLiteral("%1 users (%2 – %3 req/s)").arg(l.concurrency).arg(rps(l.states->slowestRps()), rps(l.states->fastestRps()));
+    if (!several.isEmpty())
+        html += QStringLiteral("<li id='steady-states'>More than one steady state at %1: how the users started set the throughput "
+                               "(dynamic batching's closed loop: one batch, or groups taking turns). Each such level's figures are its "
+                               "slowest start's, and the knee, saturation and recommendation use them.</li>")
+                    .arg(several.join(QStringLiteral(", ")));
     html += QStringLiteral("</ul>");
     return html;
 }
@@ -347,7 +413,7 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
                 .arg((r.rateAnalysis ? QStringLiteral("%1 rates, open loop") : QStringLiteral("%1 levels")).arg(r.levels.size()))
                 .arg(r.cancelled ? QStringLiteral(" · cancelled: the finished levels only") : QString());
     html += QStringLiteral("<h2>Recommendation</h2>") + recommendationCard(r, sw.options);
-    html += QStringLiteral("<h2>Charts</h2><div class='charts'>%1%2</div>").arg(latencyChartSvg(r, sw.options), throughputChartSvg(r));
+    html += QStringLiteral("<h2>Charts</h2><div class='charts'>%1%2</div>").arg(latencyChartSvg(r, sw.options), throughputChartSvg(r, sw.options));
     if (r.rateAnalysis) {
         html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica sent an open loop of requests at each rate (%1 arrivals), latency "
                                "counted from each request's scheduled time; rates in grey were not served in full, had errors, had their "
@@ -374,6 +440,15 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
                 .arg(100 * sw.options.tolerance)
                 .arg(sw.options.capS)
                 .arg(r.wallS, 0, 'f', 1);
+    const OptionalColumns optional(r);
+    if (optional.repeats)
+        html += QStringLiteral("<p class='rule' id='measured-repeats'>Each level was measured %1 times; the intervals are 95 % intervals of "
+                               "the mean over the repeats.</p>")
+                    .arg(sw.options.repeats);
+    if (optional.states)
+        html += QStringLiteral("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to %1 starts "
+                               "(all users at once; two groups half a round trip apart; one by one over a round trip), each once.</p>")
+                    .arg(optional.starts);
     if (!session.notes.isEmpty())
         html += QStringLiteral("<h2>Notes</h2><p>%1</p>").arg(session.notes.toHtmlEscaped());
     html += QStringLiteral("<footer id='made-by'>Made by knee %1%2 on %3 at %4 UTC.</footer></body></html>\n")

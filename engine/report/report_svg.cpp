@@ -248,14 +248,14 @@ QString latencyChartSvg(const SweepResult& r, const SweepOptions& o)
     return svg + latencyLegend();
 }
 
-QString throughputChartSvg(const SweepResult& r)
+QString throughputChartSvg(const SweepResult& r, const SweepOptions& o)
 {
     if (r.rateAnalysis)
         return rateThroughputChartSvg(r);
     Frame f = xFrame(r);
     double top = 0;
     for (const SweepLevel& l : r.levels)
-        top = std::max(top, l.throughputRps);
+        top = std::max(top, l.states ? std::max(l.throughputRps, l.states->fastestRps()) : l.throughputRps);
     f.fitY(top * 1.05);
     QString svg = open(QStringLiteral("throughputChart"), QStringLiteral("Throughput against concurrency"));
     svg += axes(f, QStringLiteral("Throughput"), QStringLiteral("throughput (req/s)"), kUsersAxis);
@@ -263,6 +263,7 @@ QString throughputChartSvg(const SweepResult& r)
     for (const SweepLevel& l : r.levels)
         points.emplace_back(l.concurrency, l.throughputRps);
     svg += polyline(f, points, QStringLiteral("throughput"));
+    bool otherStates = false;
     for (const SweepLevel& l : r.levels) {
         const bool saturation = r.analysis.saturation && *r.analysis.saturation == l.concurrency;
         svg += QStringLiteral("<circle class='%1' cx='%2' cy='%3' r='%4' data-concurrency='%5' data-throughput-rps='%6'><title>%5 users: "
@@ -273,7 +274,20 @@ QString throughputChartSvg(const SweepResult& r)
         if (saturation)
             svg += QStringLiteral("<text x='%1' y='%2' class='mark'>saturation %3</text>")
                        .arg(num(f.x(l.concurrency) + 9), num(f.y(l.throughputRps) + 16), QString::number(l.concurrency));
+        if (l.states && l.states->several) // the starts that settled elsewhere than the level's figures
+            for (const LevelStart& st : l.states->starts)
+                if (std::abs(st.throughputRps - l.throughputRps) > o.tolerance * std::max(st.throughputRps, l.throughputRps)) {
+                    otherStates = true;
+                    svg += QStringLiteral("<circle class='other-state' cx='%1' cy='%2' r='4.5' data-concurrency='%3' data-throughput-rps='%4'>"
+                                          "<title>%3 users, another steady state (%5): %6 req/s</title></circle>")
+                               .arg(num(f.x(l.concurrency)), num(f.y(st.throughputRps)), QString::number(l.concurrency), num(st.throughputRps),
+                                    QString::fromStdString(startText(st.start)).toHtmlEscaped(), fmt(st.throughputRps));
+                }
     }
+    if (otherStates)
+        svg += QStringLiteral("<g class='legend'><circle class='other-state' cx='%1' cy='14' r='4.5'></circle><text x='%2' y='18'>other steady "
+                              "state</text></g>")
+                   .arg(num(kWidth - 150), num(kWidth - 140));
     svg += QStringLiteral("</svg>");
     return svg;
 }

@@ -11,6 +11,8 @@
 namespace knee::report {
 
 QString latencyChartSvg(const SweepResult& result, const SweepOptions& options);
-QString throughputChartSvg(const SweepResult& result);
+// Levels with several steady states (issue 13) add hollow marks at the starts that settled more than the
+// tolerance away from the level's figures, as the window's chart does.
+QString throughputChartSvg(const SweepResult& result, const SweepOptions& options);
 
 } // namespace knee::report

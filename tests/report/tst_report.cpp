@@ -201,6 +201,85 @@ private slots:
         QVERIFY(html.contains(QString::fromStdString(r.rateAnalysis->kneeNote).toHtmlEscaped()));
     }
 
+    // Issue 13: a dynamic-batching sweep's steady states are in the report as in the window. T(b, 1) = 1 ms,
+    // T(b, 2) = 2 ms, a 0.2 ms batcher delay: 8 users make 6,667 req/s as one batch and 4,000 in two groups
+    // (tests/study/tst_sweep.cpp works it out); the level reports the slower, the chart marks the faster.
+    void steadyStatesAreReported()
+    {
+        Scenario sc = twoSlots();
+        sc.name = "two states";
+        sc.deployment.predictConcurrency = 8;
+        sc.deployment.concurrencyTarget = 64;
+        sc.model.predict = Distribution::constant(1);
+        sc.model.batching.mode = BatchingConfig::Mode::Dynamic;
+        sc.model.batching.maxBatch = 64;
+        sc.model.batching.maxDelayMs = 0.2;
+        sc.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
+        sc.model.predictTable.concurrency = {2};
+        sc.model.predictTable.msShared = {{2, 2}};
+        SweepOptions o;
+        o.levels = {1, 8, 16};
+        o.extendLimit = 0;
+        Session s;
+        s.scenarioSource = "test";
+        s.scenarioYaml = QString::fromStdString(writeScenarioYaml(sc));
+        s.sweeps.push_back({o, runVirtualSweep(sc, o)});
+        const SweepResult& r = s.sweeps.back().result;
+        QVERIFY(r.levels[1].states && r.levels[1].states->several);
+        QVERIFY(r.levels[2].states && !r.levels[2].states->several);
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(html.contains("<th>Measured (s)</th><th>Steady states</th></tr>"));
+        QVERIFY(html.contains("<tr data-concurrency='1'") && html.section("<tr data-concurrency='1'", 1).section("</tr>", 0, 0).contains("<td data-field='states'>—</td>"));
+        const QString eight = html.section("<tr data-concurrency='8'", 1).section("</tr>", 0, 0);
+        QVERIFY2(eight.contains("data-several='yes'") && eight.contains(">several: 4000 – 6667 req/s</td>"), qPrintable(eight));
+        QVERIFY2(eight.contains("<td data-field='throughput_rps' data-value='4000'>"), qPrintable(eight)); // the slowest start's figures
+        QVERIFY2(eight.contains("more than one steady state"), qPrintable(eight)); // the rule, as the cell's title
+        QVERIFY(html.section("<tr data-concurrency='16'", 1).section("</tr>", 0, 0).contains(">one (3 starts agree)</td>"));
+        QVERIFY2(html.contains("<li id='steady-states'>More than one steady state at 8 users (4000 – 6667 req/s)"), qPrintable(html.section("id='analysis'", 1)));
+        QVERIFY(html.contains("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to 3 starts"));
+        // One hollow mark: 8 users' one-batch state (two groups and one by one are the curve's own point).
+        auto marks = QRegularExpression("<circle class='other-state' cx='[^']+' cy='([^']+)' r='4.5' data-concurrency='(\\d+)' data-throughput-rps='([^']+)'")
+                         .globalMatch(html);
+        QVERIFY(marks.hasNext());
+        const auto m = marks.next();
+        QCOMPARE(m.captured(2), QStringLiteral("8"));
+        QVERIFY(std::abs(m.captured(3).toDouble() - 8 / 1.2e-3) < 1);
+        QVERIFY(m.captured(1).toDouble() >= 30); // inside the plot: the axis reaches the faster state
+        QVERIFY(!marks.hasNext());
+        QVERIFY(html.contains("other steady state</text></g>")); // the throughput chart's legend says what the mark is
+        // One start per level: no column, no marks, no sentence.
+        o.starts = 1;
+        s.sweeps.push_back({o, runVirtualSweep(sc, o)});
+        const QString one = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(!one.contains("Steady states") && !one.contains("class='other-state'") && !one.contains("measured-starts"));
+    }
+
+    // Repeats (issue 17): each level's 95 % intervals and verdict, as the window's table has them.
+    void repeatsAreReported()
+    {
+        SweepOptions o;
+        o.levels = {1, 4};
+        o.repeats = 3;
+        Session s;
+        s.scenarioSource = "test";
+        s.scenarioYaml = QString::fromStdString(writeScenarioYaml(twoSlots()));
+        s.sweeps.push_back({o, runVirtualSweep(twoSlots(), o)});
+        const SweepResult& r = s.sweeps.back().result;
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(html.contains("<th>p95 95 % interval (ms)</th><th>Throughput 95 % interval (req/s)</th><th>Repeats</th></tr>"));
+        for (const SweepLevel& l : r.levels) {
+            QVERIFY(l.repeats);
+            const QString row = html.section(QString("<tr data-concurrency='%1'").arg(l.concurrency), 1).section("</tr>", 0, 0);
+            QVERIFY2(row.contains(QString("<td data-field='p95_interval_ms' data-lo='%1' data-hi='%2'>").arg(num(l.repeats->p95.lo), num(l.repeats->p95.hi))),
+                     qPrintable(row));
+            QVERIFY(row.contains(QString("<td data-field='throughput_interval_rps' data-lo='%1' data-hi='%2'>")
+                                     .arg(num(l.repeats->throughput.lo), num(l.repeats->throughput.hi))));
+            QVERIFY2(row.contains(QString(">3, %1</td>").arg(QString::fromStdString(l.repeats->verdict))), qPrintable(row));
+        }
+        QVERIFY(html.contains("<p class='rule' id='measured-repeats'>Each level was measured 3 times"));
+        QVERIFY(!html.contains("Steady states")); // no batching: one start
+    }
+
     // The browser's DOM (after parsing and layout) carries the session's numbers, cell by cell.
     void chromiumRendersTheSessionsNumbers()
     {
