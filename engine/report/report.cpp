@@ -14,6 +14,9 @@ namespace knee::report {
 
 namespace {
 QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); }
+// For a single-quoted attribute: toHtmlEscaped leaves ' alone, and the rules are prose ("the level's").
+QString attr(const QString& s) { return s.toHtmlEscaped().replace(QLatin1Char('\''), QStringLiteral("&#39;")); }
+QString attr(const std::string& s) { return attr(QString::fromStdString(s)); }
 QString num(double v) { return QString::number(v, 'g', 10); }
 QString ms(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
 QString rps(double v) { return QString::number(v, 'f', v < 100 ? 1 : 0); }
@@ -116,14 +119,24 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
     return html;
 }
 
-// Columns the window's table shows only when some level has them (ui/sweep_results.cpp): repeats' 95 %
-// intervals and verdict (issue 17), and the steady states a level's starts found (issue 13).
+// Columns the window's table shows only when some level has them (ui/sweep_results.cpp): goodput under an
+// SLO, repeats' 95 % intervals and verdict (issue 17), what the server's /metrics said (issue 17), the GPUs'
+// utilisation (NVML, live sweeps), an outside load generator's figures (issue 18), and the steady states a
+// level's starts found (issue 13).
+constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
+constexpr const char* kServerHeaders[] = {"Server: running", "Server: waiting", "Server: KV cache", "Server: batch"};
 struct OptionalColumns {
-    bool repeats = false, states = false;
+    bool goodput = false, repeats = false, gpus = false, generator = false, states = false;
+    bool server[std::size(kServerQuantities)] = {};
     int starts = 0; // the most starts any level was measured from
     explicit OptionalColumns(const SweepResult& r)
     {
         for (const SweepLevel& l : r.levels) {
+            goodput = goodput || l.goodCounted;
+            gpus = gpus || !l.gpus.empty();
+            generator = generator || l.generator.has_value();
+            for (std::size_t q = 0; q < std::size(kServerQuantities); ++q)
+                server[q] = server[q] || (l.server && l.server->metrics.count(kServerQuantities[q]) > 0);
             repeats = repeats || l.repeats.has_value();
             if (l.states) {
                 states = true;
@@ -134,8 +147,17 @@ struct OptionalColumns {
     QString headers() const
     {
         QString h;
+        if (goodput)
+            h += QStringLiteral("<th>Goodput</th>");
         if (repeats)
             h += QStringLiteral("<th>p95 95 % interval (ms)</th><th>Throughput 95 % interval (req/s)</th><th>Repeats</th>");
+        for (std::size_t q = 0; q < std::size(kServerQuantities); ++q)
+            if (server[q])
+                h += QStringLiteral("<th>%1</th>").arg(QLatin1String(kServerHeaders[q]));
+        if (gpus)
+            h += QStringLiteral("<th>GPU utilisation</th>");
+        if (generator)
+            h += QStringLiteral("<th>Load generator</th>");
         if (states)
             h += QStringLiteral("<th>Steady states</th>");
         return h;
@@ -143,6 +165,14 @@ struct OptionalColumns {
     QString cells(const SweepLevel& l) const
     {
         QString h;
+        if (goodput)
+            h += l.goodCounted ? QStringLiteral("<td data-field='good_share' data-value='%1' title='%2 of %3 requests met every SLO: %4 req/s of "
+                                                "goodput'>%5 %</td>")
+                                     .arg(num(l.goodShare()))
+                                     .arg(l.good)
+                                     .arg(l.completed + l.failed + l.rejected)
+                                     .arg(rps(l.goodputRps), QString::number(100 * l.goodShare(), 'f', 1))
+                               : QStringLiteral("<td data-field='good_share'>—</td>");
         if (repeats) {
             if (const auto& rp = l.repeats)
                 h += QStringLiteral("<td data-field='p95_interval_ms' data-lo='%1' data-hi='%2'>%3 – %4</td>"
@@ -151,14 +181,61 @@ struct OptionalColumns {
                               rps(rp->throughput.lo), rps(rp->throughput.hi))
                     + QStringLiteral("<td data-field='repeats' data-value='%1' title='%2'>%1, %3</td>")
                           .arg(rp->runs.size())
-                          .arg(esc(rp->verdictRule), esc(rp->verdict));
+                          .arg(attr(rp->verdictRule), esc(rp->verdict));
             else
                 h += QStringLiteral("<td>—</td><td>—</td><td data-field='repeats' data-value='1'>1</td>");
+        }
+        for (std::size_t q = 0; q < std::size(kServerQuantities); ++q) {
+            if (!server[q])
+                continue;
+            const ServerMetricSummary* m = nullptr;
+            if (l.server)
+                if (auto it = l.server->metrics.find(kServerQuantities[q]); it != l.server->metrics.end())
+                    m = &it->second;
+            const QString field = QStringLiteral("server_") + QLatin1String(kServerQuantities[q]);
+            if (!m)
+                h += QStringLiteral("<td data-field='%1'>—</td>").arg(field);
+            else // KV-cache usage is a share
+                h += QStringLiteral("<td data-field='%1' data-value='%2' title='%3: mean of %4 scrapes (min %5, max %6)'>%7</td>")
+                         .arg(field, num(m->mean), attr(m->source), QString::number(m->samples), QString::number(m->min, 'g', 4),
+                              QString::number(m->max, 'g', 4),
+                              q == 2 ? QString::number(100 * m->mean, 'f', 1) + QStringLiteral(" %") : QString::number(m->mean, 'f', 1));
+        }
+        if (gpus) { // the mean over the GPUs that reported one, each GPU in the title
+            QStringList each;
+            double sum = 0;
+            int n = 0;
+            for (const GpuLevelFigures& g : l.gpus) {
+                if (g.utilizationMeanPct) {
+                    sum += *g.utilizationMeanPct;
+                    ++n;
+                }
+                each << QStringLiteral("GPU %1 (%2): %3 mean, %4")
+                            .arg(QString::number(g.index), QString::fromStdString(g.name),
+                                 g.utilizationMeanPct ? QString::number(*g.utilizationMeanPct, 'f', 0) + QStringLiteral(" %") : QStringLiteral("n/a"),
+                                 g.powerMeanW ? QString::number(*g.powerMeanW, 'f', 0) + QStringLiteral(" W") : QStringLiteral("n/a"));
+            }
+            h += n ? QStringLiteral("<td data-field='gpu_utilization_pct' data-value='%1' title='%2'>%3 %</td>")
+                         .arg(num(sum / n), attr(each.join(QStringLiteral("; "))), QString::number(sum / n, 'f', 0))
+                   : QStringLiteral("<td data-field='gpu_utilization_pct' title='%1'>—</td>").arg(attr(each.join(QStringLiteral("; "))));
+        }
+        if (generator) {
+            if (const auto& g = l.generator) {
+                QString text = QStringLiteral("%1 worker%2, CPU %3 %").arg(g->workers).arg(g->workers == 1 ? QString() : QStringLiteral("s"),
+                                                                                          QString::number(g->cpuMaxPct, 'f', 0));
+                if (g->behind)
+                    text += QStringLiteral(" · behind");
+                h += QStringLiteral("<td data-field='load_generator' data-cpu-max-pct='%1' data-behind='%2'%3>%4</td>")
+                         .arg(num(g->cpuMaxPct), g->behind ? QStringLiteral("yes") : QStringLiteral("no"),
+                              g->why.empty() ? QString() : QStringLiteral(" title='%1'").arg(attr(g->why)), text);
+            }
+            else
+                h += QStringLiteral("<td data-field='load_generator'>—</td>");
         }
         if (states) {
             if (const auto& st = l.states)
                 h += QStringLiteral("<td data-field='states' data-several='%1' data-lo='%2' data-hi='%3' title='%4'>%5</td>")
-                         .arg(st->several ? QStringLiteral("yes") : QStringLiteral("no"), num(st->slowestRps()), num(st->fastestRps()), esc(st->rule),
+                         .arg(st->several ? QStringLiteral("yes") : QStringLiteral("no"), num(st->slowestRps()), num(st->fastestRps()), attr(st->rule),
                               st->several ? QStringLiteral("several: %1 – %2 req/s").arg(rps(st->slowestRps()), rps(st->fastestRps()))
                                           : QStringLiteral("one (%1 starts agree)").arg(st->starts.size()));
             else

@@ -233,7 +233,10 @@ private slots:
         const QString eight = html.section("<tr data-concurrency='8'", 1).section("</tr>", 0, 0);
         QVERIFY2(eight.contains("data-several='yes'") && eight.contains(">several: 4000 – 6667 req/s</td>"), qPrintable(eight));
         QVERIFY2(eight.contains("<td data-field='throughput_rps' data-value='4000'>"), qPrintable(eight)); // the slowest start's figures
-        QVERIFY2(eight.contains("more than one steady state"), qPrintable(eight)); // the rule, as the cell's title
+        // The rule, whole, as the cell's title: its apostrophes ("the tolerance's") do not end the quoted attribute.
+        const QString rule = QString::fromStdString(r.levels[1].states->rule).toHtmlEscaped().replace("'", "&#39;");
+        QVERIFY(r.levels[1].states->rule.find('\'') != std::string::npos);
+        QVERIFY2(eight.contains("title='" + rule + "'>several"), qPrintable(eight));
         QVERIFY(html.section("<tr data-concurrency='16'", 1).section("</tr>", 0, 0).contains(">one (3 starts agree)</td>"));
         QVERIFY2(html.contains("<li id='steady-states'>More than one steady state at 8 users (4000 – 6667 req/s)"), qPrintable(html.section("id='analysis'", 1)));
         QVERIFY(html.contains("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to 3 starts"));
@@ -278,6 +281,57 @@ private slots:
         }
         QVERIFY(html.contains("<p class='rule' id='measured-repeats'>Each level was measured 3 times"));
         QVERIFY(!html.contains("Steady states")); // no batching: one start
+    }
+
+    // The window's other optional columns: goodput under an SLO, the server's /metrics, the GPUs (NVML), an outside
+    // load generator. Each only where some level has it; a level without it shows a dash.
+    void measuredExtrasAreReported()
+    {
+        Session s = sweptSession(); // SLO 200 ms: goodput counted
+        {
+            const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+            QVERIFY(html.contains("<th>Goodput</th>"));
+            for (const SweepLevel& l : s.sweeps[0].result.levels) {
+                QVERIFY(l.goodCounted);
+                QVERIFY(html.contains(QString("<td data-field='good_share' data-value='%1' title='%2 of %3 requests met every SLO")
+                                          .arg(num(l.goodShare()))
+                                          .arg(l.good)
+                                          .arg(l.completed + l.failed + l.rejected)));
+            }
+            QVERIFY(!html.contains("Server:") && !html.contains("GPU utilisation") && !html.contains("Load generator"));
+        }
+        std::vector<SweepLevel>& levels = s.sweeps[0].result.levels;
+        ServerScrape scrape;
+        scrape.scrapes = 4;
+        scrape.metrics["requests_running"] = {"vllm:num_requests_running", 4, 3.5, 2, 5, 4};
+        scrape.metrics["kv_cache_usage"] = {"vllm:gpu_cache_usage_perc", 4, 0.25, 0.2, 0.3, 0.3};
+        levels[1].server = scrape;
+        GpuLevelFigures gpu;
+        gpu.name = "NVIDIA H100 80GB HBM3";
+        gpu.utilizationMeanPct = 77;
+        gpu.powerMeanW = 301;
+        levels[1].gpus = {gpu};
+        LoadGeneratorFigures g;
+        g.name = "locust";
+        g.workers = 2;
+        g.cpuMaxPct = 97;
+        g.behind = true;
+        g.why = "a worker's CPU reached 97 %";
+        levels[2].generator = g;
+        const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
+        QVERIFY(html.contains("<th>Server: running</th><th>Server: KV cache</th><th>GPU utilisation</th><th>Load generator</th>"));
+        QVERIFY(!html.contains("Server: waiting") && !html.contains("Server: batch")); // no level has them
+        const QString two = html.section("<tr data-concurrency='2'", 1).section("</tr>", 0, 0);
+        QVERIFY2(two.contains("<td data-field='server_requests_running' data-value='3.5' title='vllm:num_requests_running: mean of 4 scrapes (min 2, max 5)'>3.5</td>"),
+                 qPrintable(two));
+        QVERIFY(two.contains("<td data-field='server_kv_cache_usage' data-value='0.25' title='vllm:gpu_cache_usage_perc: mean of 4 scrapes (min 0.2, max 0.3)'>25.0 %</td>"));
+        QVERIFY2(two.contains("<td data-field='gpu_utilization_pct' data-value='77' title='GPU 0 (NVIDIA H100 80GB HBM3): 77 % mean, 301 W'>77 %</td>"), qPrintable(two));
+        QVERIFY(two.contains("<td data-field='load_generator'>—</td>"));
+        const QString four = html.section("<tr data-concurrency='4'", 1).section("</tr>", 0, 0);
+        QVERIFY(four.contains("<td data-field='server_requests_running'>—</td>") && four.contains("<td data-field='gpu_utilization_pct' title=''>—</td>"));
+        QVERIFY2(four.contains("<td data-field='load_generator' data-cpu-max-pct='97' data-behind='yes' title='a worker&#39;s CPU reached 97 %'>2 workers, "
+                               "CPU 97 % · behind</td>"),
+                 qPrintable(four));
     }
 
     // The browser's DOM (after parsing and layout) carries the session's numbers, cell by cell.
