@@ -7,6 +7,7 @@
 // Issue 18 on the page: the load generator of an endpoint sweep (knee's client or Locust), what it
 // builds, what it refuses before starting, how it is remembered, and each level's generator figures.
 #include "ui_wait.h"
+#include "../study/two_steady_states.h"
 #include "window_test.h"
 #include "ui/controls_panel.h"
 #include "ui/endpoint_panel.h"
@@ -592,20 +593,11 @@ private slots:
     // read-out, the chart (the faster states as marks above the curve) and the evidence; a session keeps them.
     void steadyStatesShowPerLevel()
     {
-        // T(b, 1) = 1 ms, T(b, 2) = 2 ms, 0.2 ms batcher delay: 8 users make 6,667 req/s in one batch, 4,000
-        // in two groups (tests/study/tst_sweep.cpp works it out).
-        Scenario s = twoSlots();
+        // 8 users make 6,667 req/s in one batch, 4,000 in two groups (tests/study/two_steady_states.h).
+        Scenario s = knee::test::withTwoSteadyStates(twoSlots());
         s.name = "two states";
-        s.deployment.predictConcurrency = 8;
         s.deployment.concurrencyTarget = 64;
         s.deployment.maxReplicas = 1;
-        s.model.predict = Distribution::constant(1);
-        s.model.batching.mode = BatchingConfig::Mode::Dynamic;
-        s.model.batching.maxBatch = 64;
-        s.model.batching.maxDelayMs = 0.2;
-        s.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
-        s.model.predictTable.concurrency = {2};
-        s.model.predictTable.msShared = {{2, 2}};
         QTemporaryDir dir;
         MainWindow w(s, "test");
         SweepPage* page = w.sweepPage();
@@ -638,7 +630,7 @@ private slots:
         QVERIFY(other && other->isVisible());
         QCOMPARE(other->count(), 1); // 8 users' one-batch state; two groups and one by one are the curve's
         QCOMPARE(other->at(0).x(), 8.0);
-        QVERIFY(std::abs(other->at(0).y() - 8 / 1.2e-3) < 1);
+        QVERIFY(std::abs(other->at(0).y() - knee::test::kOneBatchRps) < 1);
         if (const QString shots = qEnvironmentVariable("KNEE_SCREENSHOT_DIR"); !shots.isEmpty()) {
             showSweepPage(w);
             t->scrollToItem(t->item(1, states));

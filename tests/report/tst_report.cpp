@@ -7,6 +7,7 @@
 #include "report/report.h"
 #include "session/session.h"
 #include "study/grid.h"
+#include "../study/two_steady_states.h"
 
 #include <QFile>
 #include <QImage>
@@ -201,22 +202,14 @@ private slots:
         QVERIFY(html.contains(QString::fromStdString(r.rateAnalysis->kneeNote).toHtmlEscaped()));
     }
 
-    // Issue 13: a dynamic-batching sweep's steady states are in the report as in the window. T(b, 1) = 1 ms,
-    // T(b, 2) = 2 ms, a 0.2 ms batcher delay: 8 users make 6,667 req/s as one batch and 4,000 in two groups
-    // (tests/study/tst_sweep.cpp works it out); the level reports the slower, the chart marks the faster.
+    // Issue 13: a dynamic-batching sweep's steady states are in the report as in the window: 8 users make
+    // 6,667 req/s as one batch and 4,000 in two groups (tests/study/two_steady_states.h); the level reports the
+    // slower, the chart marks the faster.
     void steadyStatesAreReported()
     {
-        Scenario sc = twoSlots();
+        Scenario sc = test::withTwoSteadyStates(twoSlots());
         sc.name = "two states";
-        sc.deployment.predictConcurrency = 8;
         sc.deployment.concurrencyTarget = 64;
-        sc.model.predict = Distribution::constant(1);
-        sc.model.batching.mode = BatchingConfig::Mode::Dynamic;
-        sc.model.batching.maxBatch = 64;
-        sc.model.batching.maxDelayMs = 0.2;
-        sc.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
-        sc.model.predictTable.concurrency = {2};
-        sc.model.predictTable.msShared = {{2, 2}};
         SweepOptions o;
         o.levels = {1, 8, 16};
         o.extendLimit = 0;
@@ -246,7 +239,7 @@ private slots:
         QVERIFY(marks.hasNext());
         const auto m = marks.next();
         QCOMPARE(m.captured(2), QStringLiteral("8"));
-        QVERIFY(std::abs(m.captured(3).toDouble() - 8 / 1.2e-3) < 1);
+        QVERIFY(std::abs(m.captured(3).toDouble() - test::kOneBatchRps) < 1);
         QVERIFY(m.captured(1).toDouble() >= 30); // inside the plot: the axis reaches the faster state
         QVERIFY(!marks.hasNext());
         QVERIFY(html.contains("other steady state</text></g>")); // the throughput chart's legend says what the mark is

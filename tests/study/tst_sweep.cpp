@@ -5,6 +5,7 @@
 // makes a virtual sweep double its levels up to saturation or its limit.
 #include "study/grid.h"
 #include "study/sweep.h"
+#include "two_steady_states.h"
 
 #include <cmath>
 #include <tuple>
@@ -491,23 +492,12 @@ private slots:
             QCOMPARE(l.ttft.p95 <= 30, l.concurrency <= 4);
     }
 
-    // Issue 13: a closed loop into dynamic batching has more than one steady state. Device T(b, 1) = 1 ms
-    // for any batch, T(b, 2) = 2 ms (two calls share it fully), the batcher's delay 0.2 ms, predict_concurrency
-    // 8. All 8 users at once: one batch of 8 every 0.2 + 1 ms, 8 ÷ 1.2 ms = 6,667 req/s. In two groups of 4
-    // half a round trip apart the groups' calls overlap: each call is alone for a ms and shared for s ms,
-    // with a + s ÷ 2 = 1 (its work) and 0.2 + a + s = 2a + s (the period, two calls' worth of device time),
-    // so a = 0.2, s = 1.6, a request takes 2.0 ms and 8 users make 4,000 req/s. The sweep measures both and
-    // reports the slower; the starts agree again once every call is full (16 users: batches of 8 at most,
-    // by the table's largest batch).
+    // Issue 13: a closed loop into dynamic batching has more than one steady state (two_steady_states.h works
+    // the example out: 6,667 req/s as one batch, 4,000 in two groups). The sweep measures both and reports the
+    // slower; the starts agree again once every call is full (16 users).
     void dynamicBatchingLevelsReportTheirSteadyStates()
     {
-        Scenario s = deterministic(8, 1);
-        s.model.batching.mode = BatchingConfig::Mode::Dynamic;
-        s.model.batching.maxBatch = 64;
-        s.model.batching.maxDelayMs = 0.2;
-        s.model.predictTable = ServiceTable({1, 8}, {1, 1}, "test");
-        s.model.predictTable.concurrency = {2};
-        s.model.predictTable.msShared = {{2, 2}};
+        const Scenario s = test::withTwoSteadyStates(deterministic(8, 1));
         SweepOptions o = quick();
         o.levels = {1, 2, 8, 16, 32};
         o.extendLimit = 0;
@@ -523,13 +513,13 @@ private slots:
         const std::vector<LevelStart>& st = eight.states->starts;
         QCOMPARE(st.size(), std::size_t(3));
         QCOMPARE(st[0].start, std::string("together"));
-        QVERIFY(std::abs(st[0].throughputRps - 8 / 1.2e-3) < 1);
+        QVERIFY(std::abs(st[0].throughputRps - test::kOneBatchRps) < 1);
         QCOMPARE(st[0].requestsPerCall(), 8.0);
         QCOMPARE(st[0].p50, 1.2);
-        QVERIFY(std::abs(st[1].throughputRps - 4000) < 1);
+        QVERIFY(std::abs(st[1].throughputRps - test::kTwoGroupsRps) < 1);
         QCOMPARE(st[1].requestsPerCall(), 4.0);
         QCOMPARE(st[1].p50, 2.0);
-        QVERIFY(std::abs(st[2].throughputRps - 4000) < 1); // one by one settles in two groups too
+        QVERIFY(std::abs(st[2].throughputRps - test::kTwoGroupsRps) < 1); // one by one settles in two groups too
         // The level's figures are the slowest start's, and its rule says what was measured.
         const auto slowest = std::min_element(st.begin(), st.end(), [](const LevelStart& a, const LevelStart& b) { return a.throughputRps < b.throughputRps; });
         QCOMPARE(eight.states->chosen, slowest->start);
