@@ -17,6 +17,7 @@ QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscap
 // For a single-quoted attribute: toHtmlEscaped leaves ' alone, and the rules are prose ("the level's").
 QString attr(const QString& s) { return s.toHtmlEscaped().replace(QLatin1Char('\''), QStringLiteral("&#39;")); }
 QString attr(const std::string& s) { return attr(QString::fromStdString(s)); }
+QString sentence(const std::string& s) { const QString t = QString::fromStdString(s); return t.left(1).toUpper() + t.mid(1); }
 QString num(double v) { return QString::number(v, 'g', 10); }
 QString ms(double v) { return QString::number(v, 'f', v < 10 ? 2 : v < 100 ? 1 : 0); }
 QString rps(double v) { return QString::number(v, 'f', v < 100 ? 1 : 0); }
@@ -48,7 +49,7 @@ svg .p50-label { fill: var(--p50); } svg .p95-label { fill: var(--p95); } svg .p
 svg circle.dot { fill: var(--fg); } svg circle.knee { fill: var(--knee); } svg circle.saturation { fill: var(--tp); }
 svg .slo { stroke: var(--slo); stroke-dasharray: 8 4 2 4; stroke-width: 1.5; } svg .slo-label { fill: var(--slo); }
 svg .mark { font-weight: 600; }
-svg circle.other-state { fill: var(--bg); stroke: var(--tp); stroke-width: 1.5; }
+svg circle.other-state, svg circle.other-state-key { fill: var(--bg); stroke: var(--tp); stroke-width: 1.5; }
 svg circle.unserved { fill: var(--bg); stroke: var(--p99); stroke-width: 1.5; } svg circle.capacity { fill: var(--tp); }
 svg .sent { stroke: var(--muted); stroke-width: 1.5; } svg .served-label { fill: var(--tp); } svg .sent-label { fill: var(--muted); }
 table.levels { border-collapse: collapse; width: 100%; } table.levels th, table.levels td { padding: 4px 8px; border-bottom: 1px solid var(--line); }
@@ -128,7 +129,7 @@ constexpr const char* kServerHeaders[] = {"Server: running", "Server: waiting", 
 struct OptionalColumns {
     bool goodput = false, repeats = false, gpus = false, generator = false, states = false;
     bool server[std::size(kServerQuantities)] = {};
-    int starts = 0; // the most starts any level was measured from
+    std::vector<std::string> startNames; // the starts some level was measured from, in the sweep's order
     explicit OptionalColumns(const SweepResult& r)
     {
         for (const SweepLevel& l : r.levels) {
@@ -140,7 +141,9 @@ struct OptionalColumns {
             repeats = repeats || l.repeats.has_value();
             if (l.states) {
                 states = true;
-                starts = std::max(starts, int(l.states->starts.size()));
+                for (const LevelStart& st : l.states->starts)
+                    if (std::find(startNames.begin(), startNames.end(), st.start) == startNames.end())
+                        startNames.push_back(st.start);
             }
         }
     }
@@ -150,7 +153,7 @@ struct OptionalColumns {
         if (goodput)
             h += QStringLiteral("<th>Goodput</th>");
         if (repeats)
-            h += QStringLiteral("<th>p95 95 % interval (ms)</th><th>Throughput 95 % interval (req/s)</th><th>Repeats</th>");
+            h += QStringLiteral("<th>p95, 95 % interval (ms)</th><th>Throughput, 95 % interval (req/s)</th><th>Repeats</th>");
         for (std::size_t q = 0; q < std::size(kServerQuantities); ++q)
             if (server[q])
                 h += QStringLiteral("<th>%1</th>").arg(QLatin1String(kServerHeaders[q]));
@@ -183,7 +186,8 @@ struct OptionalColumns {
                           .arg(rp->runs.size())
                           .arg(attr(rp->verdictRule), esc(rp->verdict));
             else
-                h += QStringLiteral("<td>—</td><td>—</td><td data-field='repeats' data-value='1'>1</td>");
+                h += QStringLiteral("<td data-field='p95_interval_ms'>—</td><td data-field='throughput_interval_rps'>—</td>"
+                                    "<td data-field='repeats' data-value='1'>1</td>");
         }
         for (std::size_t q = 0; q < std::size(kServerQuantities); ++q) {
             if (!server[q])
@@ -193,7 +197,10 @@ struct OptionalColumns {
                 if (auto it = l.server->metrics.find(kServerQuantities[q]); it != l.server->metrics.end())
                     m = &it->second;
             const QString field = QStringLiteral("server_") + QLatin1String(kServerQuantities[q]);
-            if (!m)
+            if (!m && l.server && l.server->failures > 0) // as the window's tooltip says it
+                h += QStringLiteral("<td data-field='%1' title='%2 scrapes failed: %3'>—</td>")
+                         .arg(field, QString::number(l.server->failures), attr(l.server->lastError));
+            else if (!m)
                 h += QStringLiteral("<td data-field='%1'>—</td>").arg(field);
             else // KV-cache usage is a share
                 h += QStringLiteral("<td data-field='%1' data-value='%2' title='%3: mean of %4 scrapes (min %5, max %6)'>%7</td>")
@@ -217,7 +224,8 @@ struct OptionalColumns {
             }
             h += n ? QStringLiteral("<td data-field='gpu_utilization_pct' data-value='%1' title='%2'>%3 %</td>")
                          .arg(num(sum / n), attr(each.join(QStringLiteral("; "))), QString::number(sum / n, 'f', 0))
-                   : QStringLiteral("<td data-field='gpu_utilization_pct' title='%1'>—</td>").arg(attr(each.join(QStringLiteral("; "))));
+                   : each.isEmpty() ? QStringLiteral("<td data-field='gpu_utilization_pct'>—</td>")
+                                    : QStringLiteral("<td data-field='gpu_utilization_pct' title='%1'>—</td>").arg(attr(each.join(QStringLiteral("; "))));
         }
         if (generator) {
             if (const auto& g = l.generator) {
@@ -235,7 +243,7 @@ struct OptionalColumns {
         if (states) {
             if (const auto& st = l.states)
                 h += QStringLiteral("<td data-field='states' data-several='%1' data-lo='%2' data-hi='%3' title='%4'>%5</td>")
-                         .arg(st->several ? QStringLiteral("yes") : QStringLiteral("no"), num(st->slowestRps()), num(st->fastestRps()), attr(st->rule),
+                         .arg(st->several ? QStringLiteral("yes") : QStringLiteral("no"), num(st->slowestRps()), num(st->fastestRps()), attr(sentence(st->rule)),
                               st->several ? QStringLiteral("several: %1 – %2 req/s").arg(rps(st->slowestRps()), rps(st->fastestRps()))
                                           : QStringLiteral("one (%1 starts agree)").arg(st->starts.size()));
             else
@@ -244,6 +252,21 @@ struct OptionalColumns {
         return h;
     }
 };
+
+// Why a closed-loop level was left out of the analysis (empty: used): usableLevel's reasons, as the window's notes say them.
+QStringList closedNotes(const SweepLevel& l)
+{
+    QStringList notes;
+    if (l.failed || l.rejected)
+        notes << QStringLiteral("errors");
+    if (l.generatorBehind())
+        notes << QStringLiteral("load generator fell behind");
+    if (!l.stable)
+        notes << QStringLiteral("did not stabilise");
+    if (notes.isEmpty() && l.completed == 0)
+        notes << QStringLiteral("nothing completed");
+    return notes;
+}
 
 QString levelsTable(const SweepResult& r)
 {
@@ -259,7 +282,7 @@ QString levelsTable(const SweepResult& r)
     };
     for (const SweepLevel& l : r.levels) {
         const std::int64_t errors = l.failed + l.rejected;
-        html += QStringLiteral("<tr data-concurrency='%1'%2>").arg(l.concurrency).arg(!l.stable || errors ? QStringLiteral(" class='excluded'") : QString());
+        html += QStringLiteral("<tr data-concurrency='%1'%2>").arg(l.concurrency).arg(usableLevel(l) ? QString() : QStringLiteral(" class='excluded'"));
         html += cell(QStringLiteral("concurrency"), l.concurrency, QString::number(l.concurrency));
         html += cell(QStringLiteral("p50_ms"), l.latency.p50, ms(l.latency.p50));
         html += cell(QStringLiteral("p95_ms"), l.latency.p95, ms(l.latency.p95));
@@ -390,8 +413,8 @@ QString analysisSection(const SweepResult& r)
     }
     QStringList excluded;
     for (const SweepLevel& l : r.levels)
-        if (!l.stable || l.failed || l.rejected)
-            excluded << QStringLiteral("%1 (%2)").arg(l.concurrency).arg(l.failed || l.rejected ? QStringLiteral("errors") : QStringLiteral("did not stabilise"));
+        if (const QStringList notes = closedNotes(l); !notes.isEmpty())
+            excluded << QStringLiteral("%1 (%2)").arg(l.concurrency).arg(notes.join(QStringLiteral(", ")));
     if (!excluded.isEmpty())
         html += QStringLiteral("<li>Not used for the knee, saturation or recommendation: %1</li>").arg(excluded.join(QStringLiteral(", ")));
     QStringList several; // issue 13: the window's evidence says the same (ui/sweep_evidence.cpp)
@@ -482,13 +505,10 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
     QString html = QStringLiteral("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, "
                                   "initial-scale=1'><meta name='generator' content='knee %1'><title>knee report — %2</title><style>%3</style></head><body>")
                        .arg(context.version.toHtmlEscaped(), name, QString::fromUtf8(kStyle));
-    html += QStringLiteral("<h1>%1</h1><p class='sub'>Sweep %2 of %3 · %4 · %5%6</p>")
-                .arg(name)
-                .arg(index + 1)
-                .arg(n)
-                .arg(mode)
-                .arg((r.rateAnalysis ? QStringLiteral("%1 rates, open loop") : QStringLiteral("%1 levels")).arg(r.levels.size()))
-                .arg(r.cancelled ? QStringLiteral(" · cancelled: the finished levels only") : QString());
+    html += QStringLiteral("<h1>%1</h1><p class='sub'>Sweep %2 of %3 · %4 · %5%6</p>") // one arg(): a name with "%1" stays as written
+                .arg(name, QString::number(index + 1), QString::number(n), mode,
+                     (r.rateAnalysis ? QStringLiteral("%1 rates, open loop") : QStringLiteral("%1 levels")).arg(r.levels.size()),
+                     r.cancelled ? QStringLiteral(" · cancelled: the finished levels only") : QString());
     html += QStringLiteral("<h2>Recommendation</h2>") + recommendationCard(r, sw.options);
     html += QStringLiteral("<h2>Charts</h2><div class='charts'>%1%2</div>").arg(latencyChartSvg(r, sw.options), throughputChartSvg(r, sw.options));
     if (r.rateAnalysis) {
@@ -500,7 +520,7 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
         html += rateAnalysisSection(r, sw.options);
     } else {
         html += QStringLiteral("<h2>Levels</h2><p class='rule'>One replica held at each level by that many closed-loop users; levels in grey "
-                               "had errors or did not stabilise and were left out of the analysis.</p>")
+                               "had errors, had their load generator fall behind or did not stabilise, and were left out of the analysis.</p>")
             + levelsTable(r);
         html += analysisSection(r);
     }
@@ -522,10 +542,14 @@ QByteArray sessionReportHtml(const Session& session, const ReportContext& contex
         html += QStringLiteral("<p class='rule' id='measured-repeats'>Each level was measured %1 times; the intervals are 95 % intervals of "
                                "the mean over the repeats.</p>")
                     .arg(sw.options.repeats);
-    if (optional.states)
+    if (optional.states) {
+        QStringList starts;
+        for (const std::string& st : optional.startNames)
+            starts << QString::fromStdString(startText(st));
         html += QStringLiteral("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to %1 starts "
-                               "(all users at once; two groups half a round trip apart; one by one over a round trip), each once.</p>")
-                    .arg(optional.starts);
+                               "(%2), each once.</p>")
+                    .arg(QString::number(starts.size()), starts.join(QStringLiteral("; ")));
+    }
     if (!session.notes.isEmpty())
         html += QStringLiteral("<h2>Notes</h2><p>%1</p>").arg(session.notes.toHtmlEscaped());
     html += QStringLiteral("<footer id='made-by'>Made by knee %1%2 on %3 at %4 UTC.</footer></body></html>\n")

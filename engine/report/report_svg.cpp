@@ -285,7 +285,7 @@ QString throughputChartSvg(const SweepResult& r, const SweepOptions& o)
                 }
     }
     if (otherStates)
-        svg += QStringLiteral("<g class='legend'><circle class='other-state' cx='%1' cy='14' r='4.5'></circle><text x='%2' y='18'>other steady "
+        svg += QStringLiteral("<g class='legend'><circle class='other-state-key' cx='%1' cy='14' r='4.5'></circle><text x='%2' y='18'>other steady "
                               "state</text></g>")
                    .arg(num(kWidth - 150), num(kWidth - 140));
     svg += QStringLiteral("</svg>");

@@ -227,12 +227,14 @@ private slots:
         QVERIFY2(eight.contains("data-several='yes'") && eight.contains(">several: 4000 – 6667 req/s</td>"), qPrintable(eight));
         QVERIFY2(eight.contains("<td data-field='throughput_rps' data-value='4000'>"), qPrintable(eight)); // the slowest start's figures
         // The rule, whole, as the cell's title: its apostrophes ("the tolerance's") do not end the quoted attribute.
-        const QString rule = QString::fromStdString(r.levels[1].states->rule).toHtmlEscaped().replace("'", "&#39;");
+        QString rule = QString::fromStdString(r.levels[1].states->rule).toHtmlEscaped().replace("'", "&#39;");
+        rule[0] = rule[0].toUpper(); // a sentence, as the window's tooltip
         QVERIFY(r.levels[1].states->rule.find('\'') != std::string::npos);
         QVERIFY2(eight.contains("title='" + rule + "'>several"), qPrintable(eight));
         QVERIFY(html.section("<tr data-concurrency='16'", 1).section("</tr>", 0, 0).contains(">one (3 starts agree)</td>"));
         QVERIFY2(html.contains("<li id='steady-states'>More than one steady state at 8 users (4000 – 6667 req/s)"), qPrintable(html.section("id='analysis'", 1)));
-        QVERIFY(html.contains("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to 3 starts"));
+        QVERIFY(html.contains("<p class='rule' id='measured-starts'>Closed-loop levels of two users or more were measured from up to 3 starts "
+                              "(all users at once; two groups half a round trip apart; one by one over a round trip), each once.</p>"));
         // One hollow mark: 8 users' one-batch state (two groups and one by one are the curve's own point).
         auto marks = QRegularExpression("<circle class='other-state' cx='[^']+' cy='([^']+)' r='4.5' data-concurrency='(\\d+)' data-throughput-rps='([^']+)'")
                          .globalMatch(html);
@@ -243,6 +245,13 @@ private slots:
         QVERIFY(m.captured(1).toDouble() >= 30); // inside the plot: the axis reaches the faster state
         QVERIFY(!marks.hasNext());
         QVERIFY(html.contains("other steady state</text></g>")); // the throughput chart's legend says what the mark is
+        // Two users have two starts only: the sentence names the starts that ran.
+        SweepOptions two = o;
+        two.levels = {1, 2};
+        Session pair = s;
+        pair.sweeps = {{two, runVirtualSweep(sc, two)}};
+        QVERIFY(QString::fromUtf8(report::sessionReportHtml(pair, report::ReportContext::thisMachine()))
+                    .contains("measured from up to 2 starts (all users at once; two groups half a round trip apart), each once."));
         // One start per level: no column, no marks, no sentence.
         o.starts = 1;
         s.sweeps.push_back({o, runVirtualSweep(sc, o)});
@@ -262,7 +271,7 @@ private slots:
         s.sweeps.push_back({o, runVirtualSweep(twoSlots(), o)});
         const SweepResult& r = s.sweeps.back().result;
         const QString html = QString::fromUtf8(report::sessionReportHtml(s, report::ReportContext::thisMachine()));
-        QVERIFY(html.contains("<th>p95 95 % interval (ms)</th><th>Throughput 95 % interval (req/s)</th><th>Repeats</th></tr>"));
+        QVERIFY(html.contains("<th>p95, 95 % interval (ms)</th><th>Throughput, 95 % interval (req/s)</th><th>Repeats</th></tr>"));
         for (const SweepLevel& l : r.levels) {
             QVERIFY(l.repeats);
             const QString row = html.section(QString("<tr data-concurrency='%1'").arg(l.concurrency), 1).section("</tr>", 0, 0);
@@ -299,6 +308,11 @@ private slots:
         scrape.metrics["requests_running"] = {"vllm:num_requests_running", 4, 3.5, 2, 5, 4};
         scrape.metrics["kv_cache_usage"] = {"vllm:gpu_cache_usage_perc", 4, 0.25, 0.2, 0.3, 0.3};
         levels[1].server = scrape;
+        ServerScrape failing; // every scrape of level 8 failed: its cells say why, as the window's tooltip
+        failing.scrapes = 3;
+        failing.failures = 3;
+        failing.lastError = "connection refused by 'server'";
+        levels[3].server = failing;
         GpuLevelFigures gpu;
         gpu.name = "NVIDIA H100 80GB HBM3";
         gpu.utilizationMeanPct = 77;
@@ -320,8 +334,14 @@ private slots:
         QVERIFY(two.contains("<td data-field='server_kv_cache_usage' data-value='0.25' title='vllm:gpu_cache_usage_perc: mean of 4 scrapes (min 0.2, max 0.3)'>25.0 %</td>"));
         QVERIFY2(two.contains("<td data-field='gpu_utilization_pct' data-value='77' title='GPU 0 (NVIDIA H100 80GB HBM3): 77 % mean, 301 W'>77 %</td>"), qPrintable(two));
         QVERIFY(two.contains("<td data-field='load_generator'>—</td>"));
+        QVERIFY(html.section("<tr data-concurrency='8'", 1).section("</tr>", 0, 0)
+                    .contains("<td data-field='server_requests_running' title='3 scrapes failed: connection refused by &#39;server&#39;'>—</td>"));
         const QString four = html.section("<tr data-concurrency='4'", 1).section("</tr>", 0, 0);
-        QVERIFY(four.contains("<td data-field='server_requests_running'>—</td>") && four.contains("<td data-field='gpu_utilization_pct' title=''>—</td>"));
+        QVERIFY(four.contains("<td data-field='server_requests_running'>—</td>") && four.contains("<td data-field='gpu_utilization_pct'>—</td>"));
+        // A level whose load generator fell behind is left out of the analysis (usableLevel), greyed, and said so.
+        QVERIFY(html.contains("<tr data-concurrency='4' class='excluded'>"));
+        QVERIFY(!html.contains("<tr data-concurrency='2' class='excluded'>"));
+        QVERIFY2(html.contains("Not used for the knee, saturation or recommendation: 4 (load generator fell behind)"), qPrintable(html.section("id='analysis'", 1)));
         QVERIFY2(four.contains("<td data-field='load_generator' data-cpu-max-pct='97' data-behind='yes' title='a worker&#39;s CPU reached 97 %'>2 workers, "
                                "CPU 97 % · behind</td>"),
                  qPrintable(four));
