@@ -6,6 +6,7 @@
 #include "heat_map.h"
 #include "plural.h"
 #include "sweep_evidence.h"
+#include "study/level_figures.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -101,7 +102,6 @@ enum OptionalColumn {
     kStatesColumn,
     kNotesColumn
 };
-constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
 static_assert(std::size(kColumns) == kNotesColumn + 1, "a new column shifts the optional columns' indices");
 // A rate sweep's columns first, in this order: the rate asked beside the rate sent and the rate served.
 constexpr int kRateColumnsFirst[] = {0, kSentColumn, kThroughputColumn, 1, 2, 3, kInFlightColumn, kNotesColumn};
@@ -464,18 +464,12 @@ void SweepPage::fillTable(const SweepResult& r)
         }
         { // the GPUs' mean utilisation (over the GPUs that reported one), each GPU in the tooltip
             QStringList each;
-            double sum = 0;
-            int n = 0;
-            for (const knee::GpuLevelFigures& g : l.gpus) {
-                if (g.utilizationMeanPct) {
-                    sum += *g.utilizationMeanPct;
-                    ++n;
-                }
+            for (const knee::GpuLevelFigures& g : l.gpus)
                 each << tr("GPU %1 (%2): %3 % mean, %4 W").arg(g.index).arg(QString::fromStdString(g.name))
                             .arg(g.utilizationMeanPct ? QString::number(*g.utilizationMeanPct, 'f', 0) : tr("n/a"))
                             .arg(g.powerMeanW ? QString::number(*g.powerMeanW, 'f', 0) : tr("n/a"));
-            }
-            auto* item = new NumberItem(n ? sum / n : -1, n ? QStringLiteral("%1 %").arg(sum / n, 0, 'f', 0) : tr("—"));
+            const std::optional<double> mean = knee::meanGpuUtilizationPct(l.gpus);
+            auto* item = new NumberItem(mean.value_or(-1), mean ? QStringLiteral("%1 %").arg(*mean, 0, 'f', 0) : tr("—"));
             item->setToolTip(each.join(QLatin1Char('\n')));
             m_table->setItem(row, kGpuColumn, item);
         }

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "report_svg.h"
+#include "study/level_figures.h"
 
 #include <QCoreApplication>
 #include <QDateTime>
@@ -124,7 +125,6 @@ QString recommendationCard(const SweepResult& r, const SweepOptions& o)
 // SLO, repeats' 95 % intervals and verdict (issue 17), what the server's /metrics said (issue 17), the GPUs'
 // utilisation (NVML, live sweeps), an outside load generator's figures (issue 18), and the steady states a
 // level's starts found (issue 13).
-constexpr const char* kServerQuantities[] = {"requests_running", "requests_waiting", "kv_cache_usage", "batch_size"};
 constexpr const char* kServerHeaders[] = {"Server: running", "Server: waiting", "Server: KV cache", "Server: batch"};
 struct OptionalColumns {
     bool goodput = false, repeats = false, gpus = false, generator = false, states = false;
@@ -210,20 +210,14 @@ struct OptionalColumns {
         }
         if (gpus) { // the mean over the GPUs that reported one, each GPU in the title
             QStringList each;
-            double sum = 0;
-            int n = 0;
-            for (const GpuLevelFigures& g : l.gpus) {
-                if (g.utilizationMeanPct) {
-                    sum += *g.utilizationMeanPct;
-                    ++n;
-                }
+            for (const GpuLevelFigures& g : l.gpus)
                 each << QStringLiteral("GPU %1 (%2): %3 mean, %4")
                             .arg(QString::number(g.index), QString::fromStdString(g.name),
                                  g.utilizationMeanPct ? QString::number(*g.utilizationMeanPct, 'f', 0) + QStringLiteral(" %") : QStringLiteral("n/a"),
                                  g.powerMeanW ? QString::number(*g.powerMeanW, 'f', 0) + QStringLiteral(" W") : QStringLiteral("n/a"));
-            }
-            h += n ? QStringLiteral("<td data-field='gpu_utilization_pct' data-value='%1' title='%2'>%3 %</td>")
-                         .arg(num(sum / n), attr(each.join(QStringLiteral("; "))), QString::number(sum / n, 'f', 0))
+            const std::optional<double> mean = meanGpuUtilizationPct(l.gpus);
+            h += mean ? QStringLiteral("<td data-field='gpu_utilization_pct' data-value='%1' title='%2'>%3 %</td>")
+                         .arg(num(*mean), attr(each.join(QStringLiteral("; "))), QString::number(*mean, 'f', 0))
                    : each.isEmpty() ? QStringLiteral("<td data-field='gpu_utilization_pct'>—</td>")
                                     : QStringLiteral("<td data-field='gpu_utilization_pct' title='%1'>—</td>").arg(attr(each.join(QStringLiteral("; "))));
         }
