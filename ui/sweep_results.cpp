@@ -352,10 +352,8 @@ void SweepPage::addLevel(const SweepLevel& l)
     insertByX(m_p95, x, l.latency.p95);
     insertByX(m_p99, x, l.latency.p99);
     insertByX(m_throughput, x, l.throughputRps);
-    if (l.states && l.states->several) // the starts that settled elsewhere than the level's figures
-        for (const LevelStart& st : l.states->starts)
-            if (std::abs(st.throughputRps - l.throughputRps) > m_shown.tolerance * std::max(st.throughputRps, l.throughputRps))
-                m_otherStates->append(x, st.throughputRps);
+    for (const LevelStart* st : otherSteadyStates(l, m_shown.tolerance))
+        m_otherStates->append(x, st->throughputRps);
     showOtherStates();
     if (l.open())
         insertByX(m_sent, x, l.sentRps);

@@ -1,5 +1,7 @@
 #include "report_svg.h"
 
+#include "study/level_figures.h"
+
 #include <QStringList>
 
 #include <algorithm>
@@ -274,15 +276,13 @@ QString throughputChartSvg(const SweepResult& r, const SweepOptions& o)
         if (saturation)
             svg += QStringLiteral("<text x='%1' y='%2' class='mark'>saturation %3</text>")
                        .arg(num(f.x(l.concurrency) + 9), num(f.y(l.throughputRps) + 16), QString::number(l.concurrency));
-        if (l.states && l.states->several) // the starts that settled elsewhere than the level's figures
-            for (const LevelStart& st : l.states->starts)
-                if (std::abs(st.throughputRps - l.throughputRps) > o.tolerance * std::max(st.throughputRps, l.throughputRps)) {
-                    otherStates = true;
-                    svg += QStringLiteral("<circle class='other-state' cx='%1' cy='%2' r='4.5' data-concurrency='%3' data-throughput-rps='%4'>"
-                                          "<title>%3 users, another steady state (%5): %6 req/s</title></circle>")
-                               .arg(num(f.x(l.concurrency)), num(f.y(st.throughputRps)), QString::number(l.concurrency), num(st.throughputRps),
-                                    QString::fromStdString(startText(st.start)).toHtmlEscaped(), fmt(st.throughputRps));
-                }
+        for (const LevelStart* st : otherSteadyStates(l, o.tolerance)) {
+            otherStates = true;
+            svg += QStringLiteral("<circle class='other-state' cx='%1' cy='%2' r='4.5' data-concurrency='%3' data-throughput-rps='%4'>"
+                                  "<title>%3 users, another steady state (%5): %6 req/s</title></circle>")
+                       .arg(num(f.x(l.concurrency)), num(f.y(st->throughputRps)), QString::number(l.concurrency), num(st->throughputRps),
+                            QString::fromStdString(startText(st->start)).toHtmlEscaped(), fmt(st->throughputRps));
+        }
     }
     if (otherStates)
         svg += QStringLiteral("<g class='legend'><circle class='other-state-key' cx='%1' cy='14' r='4.5'></circle><text x='%2' y='18'>other steady "

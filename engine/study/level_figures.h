@@ -3,6 +3,8 @@
 #pragma once
 #include "study/sweep.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -23,6 +25,18 @@ inline std::optional<double> meanGpuUtilizationPct(const std::vector<GpuLevelFig
             ++n;
         }
     return n ? std::optional<double>(sum / n) : std::nullopt;
+}
+
+// A level with several steady states (issue 13): the starts that settled more than the tolerance away from
+// the level's own figures (the slowest start's), which the charts mark beside the curve.
+inline std::vector<const LevelStart*> otherSteadyStates(const SweepLevel& l, double tolerance)
+{
+    std::vector<const LevelStart*> out;
+    if (l.states && l.states->several)
+        for (const LevelStart& st : l.states->starts)
+            if (std::abs(st.throughputRps - l.throughputRps) > tolerance * std::max(st.throughputRps, l.throughputRps))
+                out.push_back(&st);
+    return out;
 }
 
 } // namespace knee
